@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/archive"
+)
+
+// sharedCache is the build cache every test server shares, so a Python
+// environment is built once per test run (as a team shares one server).
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slipway-e2e-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Chmod(dir, 0o755)
+	sharedCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type serverInfo struct {
+	URL        string `json:"url"`
+	HTTPPort   int    `json:"httpPort"`
+	AdminToken string `json:"adminToken"`
+}
+
+// testServer is a Slipway server run in-process by the same Run as main.
+type testServer struct {
+	t      *testing.T
+	data   string
+	env    []string
+	info   serverInfo
+	client *http.Client
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// startServer starts `slipway server` on a free port with a fresh data directory.
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	return startServerAt(t, data)
+}
+
+func startServerAt(t *testing.T, data string) *testServer {
+	t.Helper()
+	s := &testServer{t: t, data: data, stderr: &syncBuffer{}, done: make(chan int, 1)}
+	s.env = []string{
+		"HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH"),
+		"SLIPWAY_DATA=" + data, "SLIPWAY_CACHE_DIR=" + sharedCache, "USER=tester",
+	}
+	if v := os.Getenv("PYENV_ROOT"); v != "" {
+		s.env = append(s.env, "PYENV_ROOT="+v)
+	}
+	os.Remove(filepath.Join(data, "server.json"))
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		s.done <- Run(ctx, []string{"server", "--http-port", "0"}, s.env, nil, io.Discard, s.stderr)
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if b, err := os.ReadFile(filepath.Join(data, "server.json")); err == nil && json.Unmarshal(b, &s.info) == nil && s.info.URL != "" {
+			break
+		}
+		select {
+		case code := <-s.done:
+			t.Fatalf("server exited with %d before it was ready:\n%s", code, s.stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 3 minutes:\n%s", s.stderr.String())
+		}
+	}
+	u, _ := url.Parse(s.info.URL)
+	addr := u.Host
+	s.client = &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			// Every platform host name is served by the one front door.
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			},
+			MaxIdleConnsPerHost: 32,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *testServer) stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case <-s.done:
+	case <-time.After(90 * time.Second):
+		s.t.Errorf("server did not stop within 90 s")
+	}
+	if s.t.Failed() {
+		s.t.Logf("server log:\n%s", tail(s.stderr.String(), 60))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// host returns a platform host name with the server's port.
+func (s *testServer) host(name string) string {
+	return fmt.Sprintf("%s.localhost:%d", name, s.info.HTTPPort)
+}
+
+// cli runs a CLI command in-process against the server; dir is the working
+// directory (PWD) it sees, "" for none.
+func (s *testServer) cli(dir string, args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	env := append([]string(nil), s.env...)
+	if dir != "" {
+		env = append(env, "PWD="+dir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	code = Run(ctx, args, env, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// mustCLI runs a CLI command and fails the test if it fails.
+func (s *testServer) mustCLI(dir string, args ...string) string {
+	s.t.Helper()
+	out, errs, code := s.cli(dir, args...)
+	if code != 0 {
+		s.t.Fatalf("slipway %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// get fetches http://<host><path> through the front door.
+func (s *testServer) get(host, path string) (int, string) {
+	s.t.Helper()
+	resp, err := s.client.Get("http://" + host + path)
+	if err != nil {
+		s.t.Fatalf("GET %s%s: %v", host, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// createApp creates a group, a plan and an app through the CLI.
+func (s *testServer) createApp(name string, settings ...string) {
+	s.t.Helper()
+	s.mustCLI("", "group", "create", "-n", "rg-"+name, "-l", "westeurope")
+	s.mustCLI("", "appservice", "plan", "create", "-g", "rg-"+name, "-n", "plan-"+name, "--sku", "B1", "--is-linux")
+	s.mustCLI("", "webapp", "create", "-g", "rg-"+name, "-p", "plan-"+name, "-n", name, "--runtime", "PYTHON:3.12")
+	if len(settings) > 0 {
+		s.mustCLI("", append([]string{"webapp", "config", "appsettings", "set", "-g", "rg-" + name, "-n", name, "--settings"}, settings...)...)
+	}
+}
+
+// credentials returns the app's publishing user name and password.
+func (s *testServer) credentials(name string) (string, string) {
+	s.t.Helper()
+	out := s.mustCLI("", "webapp", "deployment", "list-publishing-credentials", "-g", "rg-"+name, "-n", name)
+	var v struct {
+		PublishingUserName string `json:"publishingUserName"`
+		PublishingPassword string `json:"publishingPassword"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.PublishingPassword == "" {
+		s.t.Fatalf("publishing credentials: %v in %s", err, out)
+	}
+	return v.PublishingUserName, v.PublishingPassword
+}
+
+// zipDir zips a project folder the way `webapp up` does; files overrides
+// or adds files (path → content).
+func zipDir(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "src")
+	if err := os.CopyFS(work, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	for p, c := range files {
+		full := filepath.Join(work, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zipPath := filepath.Join(t.TempDir(), "app.zip")
+	f, err := os.Create(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archive.Zip(context.Background(), work, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return zipPath
+}
+
+// curl runs the real curl, resolving platform names to the server.
+func (s *testServer) curl(args ...string) (string, error) {
+	s.t.Helper()
+	u, _ := url.Parse(s.info.URL)
+	base := []string{"-sS", "--max-time", "600"}
+	for _, a := range args {
+		if strings.HasPrefix(a, "http://") {
+			h, _ := url.Parse(a)
+			base = append(base, "--connect-to", h.Host+":"+u.Host)
+		}
+	}
+	cmd := exec.Command("curl", append(base, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("curl %v: %v: %s", args, err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// latest polls the Kudu latest deployment until it completes.
+func (s *testServer) waitDeployment(name, user, pass string) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("GET", "http://"+strings.Replace(s.host(name), ".localhost", ".scm.localhost", 1)+"/api/deployments/latest", nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		var d map[string]any
+		json.NewDecoder(resp.Body).Decode(&d)
+		resp.Body.Close()
+		if d["complete"] == true {
+			return d
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	s.t.Fatalf("deployment of %s did not complete in 10 minutes", name)
+	return nil
+}
+
+// deploymentLog returns a deployment's log with every entry's details.
+func (s *testServer) deploymentLog(name, user, pass, id string) string {
+	s.t.Helper()
+	scm := "http://" + strings.Replace(s.host(name), ".localhost", ".scm.localhost", 1)
+	getJSON := func(u string, v any) {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(v)
+	}
+	var entries []map[string]any
+	getJSON(scm+"/api/deployments/"+id+"/log", &entries)
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintln(&b, e["message"])
+		if u, ok := e["details_url"].(string); ok {
+			var lines []map[string]any
+			getJSON(strings.Replace(u, "http://"+s.host(name), scm, 1), &lines)
+			for _, l := range lines {
+				fmt.Fprintln(&b, "  ", l["message"])
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/slipway-dev/slipway/internal/cli"
+	"github.com/slipway-dev/slipway/internal/server"
+)
+
+// Run runs one invocation of slipway and returns its exit code. Tests call
+// it in-process.
+func Run(ctx context.Context, args []string, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "server" {
+		getenv := func(k string) string {
+			for i := len(env) - 1; i >= 0; i-- {
+				if v, ok := strings.CutPrefix(env[i], k+"="); ok {
+					return v
+				}
+			}
+			return ""
+		}
+		cfg, err := server.ParseFlags(args[1:], getenv, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 2
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+		cfg.Ready = func(info server.Info) {
+			fmt.Fprintf(stdout, "Slipway is running at %s (apps at http://<app>.%s:%d). Data: %s\n", info.URL, info.Domain, info.HTTPPort, cfg.DataDir)
+		}
+		if err := server.Run(ctx, cfg); err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	return cli.Main(ctx, args, env, stdin, stdout, stderr)
+}

@@ -1,0 +1,1 @@
+"""The pages app: the about page and the /healthz endpoint."""

@@ -1,0 +1,1 @@
+"""The todoproject Django project package: settings, URLs, WSGI/ASGI entry points."""

@@ -1,0 +1,122 @@
+// Package appenv computes the environment an app instance sees: App
+// Service's contract (APPSERVICE.md §2) — PORT, WEBSITE_* variables, HOME,
+// every app setting plus its APPSETTING_ copy, connection strings with their
+// type prefixes — and the Python container's additions (§4): the virtual
+// environment activated, APP_PATH.
+package appenv
+
+import (
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// Input is everything the environment depends on.
+type Input struct {
+	Site              slipway.Site
+	Plan              slipway.Plan
+	Settings          map[string]string
+	ConnectionStrings map[string]slipway.ConnectionString
+	SubscriptionID    string
+	HostName          string // default host name, e.g. "todo.localhost" (with ":port" when not 80)
+	InstanceID        string // 64 hex chars
+	RoleInstance      int
+	Port              int
+	Home              string            // the persistent home as the app sees it ("/home" in the sandbox)
+	AppPath           string            // the artifact directory
+	VenvDir           string            // "" when no build produced one
+	PythonBinDir      string            // the interpreter's bin dir (also gives gunicorn to unbuilt apps)
+	PythonVersion     string            // "3.12.1"
+	Region            string            // display name, e.g. "West Europe"
+	Extra             map[string]string // platform additions (identity endpoint, CA bundle...)
+}
+
+// Environment returns the environment as sorted KEY=value strings.
+func Environment(in Input) []string {
+	env := map[string]string{}
+	// App settings first, so that the platform's own variables win, as on
+	// App Service where WEBSITE_* are read-only.
+	for k, v := range in.Settings {
+		name := slipway.SanitizeSettingName(k)
+		if name == "" {
+			continue
+		}
+		env[name] = v
+		env["APPSETTING_"+name] = v
+	}
+	for k, cs := range in.ConnectionStrings {
+		prefix, ok := slipway.ConnectionStringTypes[cs.Type]
+		if !ok {
+			prefix = "CUSTOMCONNSTR_"
+		}
+		env[prefix+slipway.SanitizeSettingName(k)] = cs.Value
+	}
+	region := in.Region
+	if region == "" {
+		region = in.Site.Location
+	}
+	platform := map[string]string{
+		"PORT":                     strconv.Itoa(in.Port),
+		"WEBSITE_SITE_NAME":        in.Site.Name,
+		"WEBSITE_HOSTNAME":         in.HostName,
+		"WEBSITE_RESOURCE_GROUP":   in.Site.ResourceGroup,
+		"WEBSITE_OWNER_NAME":       in.SubscriptionID + "+" + in.Site.ResourceGroup + "-" + strings.ReplaceAll(strings.ToLower(region), " ", "") + "webspace-Linux",
+		"WEBSITE_SKU":              in.Plan.SKU.Tier,
+		"WEBSITE_COMPUTE_MODE":     "Dedicated",
+		"WEBSITE_INSTANCE_ID":      in.InstanceID,
+		"WEBSITE_ROLE_INSTANCE_ID": strconv.Itoa(in.RoleInstance),
+		"WEBSITE_SLOT_NAME":        "Production",
+		"WEBSITE_AUTH_ENABLED":     "False",
+		"REGION_NAME":              region,
+		"HOME":                     in.Home,
+		"APP_PATH":                 in.AppPath,
+		"APPSVC_VIRTUAL_ENV":       "antenv",
+		"LANG":                     "C.UTF-8",
+		"LC_ALL":                   "C.UTF-8",
+		"PYTHONUNBUFFERED":         "1",
+		"PYTHONDONTWRITEBYTECODE":  "1",
+		"TMPDIR":                   "/tmp",
+	}
+	if in.Plan.SKU.Tier == "Free" || in.Plan.SKU.Tier == "Shared" {
+		platform["WEBSITE_COMPUTE_MODE"] = "Shared"
+	}
+	// APPSETTING_WEBSITE_SITE_NAME is always present; Oryx uses it to detect App Service.
+	platform["APPSETTING_WEBSITE_SITE_NAME"] = in.Site.Name
+	path := []string{}
+	if in.VenvDir != "" {
+		venv := filepath.Join(in.AppPath, "antenv")
+		platform["VIRTUAL_ENV"] = venv
+		path = append(path, filepath.Join(venv, "bin"))
+		if mm := majorMinor(in.PythonVersion); mm != "" {
+			platform["PYTHONPATH"] = filepath.Join(venv, "lib", "python"+mm, "site-packages")
+		}
+	}
+	if in.PythonBinDir != "" {
+		path = append(path, in.PythonBinDir)
+	}
+	path = append(path, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+	platform["PATH"] = strings.Join(path, ":")
+	for k, v := range platform {
+		env[k] = v
+	}
+	for k, v := range in.Extra {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func majorMinor(v string) string {
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
+}

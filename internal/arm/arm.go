@@ -1,0 +1,289 @@
+// Package arm serves the subset of Azure Resource Manager's REST API that
+// Slipway implements: Microsoft.Resources (subscriptions, tenants, locations,
+// resource groups) and Microsoft.Web (App Service plans, sites, their config,
+// publishing credentials and profiles, instances and deployment status), so
+// that Slipway's CLI — and one day the unmodified `az` CLI — can drive
+// Slipway with ARM's paths, JSON shapes and status codes (ARM.md §1, §3).
+//
+// It owns request routing for the management endpoint, ARM's error
+// envelope and request-id headers, and the mapping between the domain types
+// and ARM's wire shapes. State lives in the store; side effects on running
+// apps go through the small Controller interface declared here.
+package arm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// Controller carries out the side effects of management calls on running
+// apps. The deploy coordinator implements it.
+type Controller interface {
+	// SiteConfigChanged is called after settings, connection strings or the
+	// site config changed: the app restarts, as App Service restarts it.
+	SiteConfigChanged(ctx context.Context, rg, site string) error
+	RestartSite(ctx context.Context, rg, site string) error
+	StopSite(ctx context.Context, rg, site string) error
+	StartSite(ctx context.Context, rg, site string) error
+	// SiteDeleted is called after a site's record is deleted: stop its
+	// instances and remove its files.
+	SiteDeleted(ctx context.Context, rg, site string) error
+	// Instances returns the ids of the site's running instances.
+	Instances(ctx context.Context, rg, site string) ([]string, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Store      *store.Store
+	Controller Controller
+	// Domain is the base domain apps are named under, e.g. "localhost".
+	Domain string
+	// HostSuffix is appended to host names when the front door is not on
+	// 80/443, e.g. ":8080" gives "app.localhost:8080" (ARM.md §4 "Blockers").
+	HostSuffix string
+	// Scheme is "http" or "https", used in scmUri and destinationAppUrl.
+	Scheme string
+	// PythonVersions are the installed Python versions offered as runtimes,
+	// e.g. ["3.10", "3.11", "3.12", "3.13"]. Empty: any 3.x is accepted.
+	PythonVersions []string
+	// Authorize checks a request's credentials and returns a
+	// *slipway.Error with EUNAUTHORIZED when they are missing or wrong. A
+	// nil Authorize refuses every request.
+	Authorize func(r *http.Request) error
+	// AuthorityURL is the token authority (e.g. "https://login.localhost"),
+	// named in the WWW-Authenticate challenge of a 401. Optional.
+	AuthorityURL string
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// maxBodyBytes bounds request bodies: ARM documents are small.
+const maxBodyBytes = 4 << 20
+
+// Handler is the ARM endpoint, an http.Handler.
+type Handler struct {
+	cfg    Config
+	logger *slog.Logger
+	routes []route
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns a Handler serving cfg.Store.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Scheme == "" {
+		cfg.Scheme = "http"
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = "localhost"
+	}
+	h := &Handler{cfg: cfg, logger: cfg.Logger}
+	h.routes = h.routeTable()
+	return h
+}
+
+// ServeHTTP cleans the path (collapsing "//" without redirecting, ARM.md
+// §1.1), sets ARM's request-id headers, authorizes, checks api-version,
+// routes, and renders any error as ARM's JSON error.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newGUID()
+	w.Header().Set("x-ms-request-id", reqID)
+	if v := r.Header.Get("x-ms-client-request-id"); v != "" {
+		w.Header().Set("x-ms-client-request-id", v)
+	}
+	corr := r.Header.Get("x-ms-correlation-request-id")
+	if corr == "" {
+		corr = reqID
+	}
+	w.Header().Set("x-ms-correlation-request-id", corr)
+
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.logger.Error("panic in ARM handler", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			h.writeError(w, r, reqID, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	if err := h.serve(w, r); err != nil {
+		h.writeError(w, r, reqID, err)
+	}
+}
+
+// serve does the work of ServeHTTP and returns the error to render.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if h.cfg.Authorize == nil {
+		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is not configured on this server.")
+	}
+	if err := h.cfg.Authorize(r); err != nil {
+		return err
+	}
+	if err := checkAPIVersion(r); err != nil {
+		return err
+	}
+	if err := checkContentType(r); err != nil {
+		return err
+	}
+	segs := splitPath(r.URL.Path)
+	var pathMatched bool
+	for _, rt := range h.routes {
+		p, ok := rt.match(segs)
+		if !ok {
+			continue
+		}
+		pathMatched = true
+		if rt.method != r.Method {
+			continue
+		}
+		if p.sub != "" {
+			sub, err := h.checkSubscription(r.Context(), p.sub)
+			if err != nil {
+				return err
+			}
+			p.sub = sub // ids carry the canonical (stored) casing
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		return rt.fn(w, r, p)
+	}
+	if pathMatched {
+		return &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+			Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)}
+	}
+	return &apiError{Status: http.StatusNotFound, Code: "NotFound",
+		Message: fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path)}
+}
+
+// splitPath collapses repeated slashes and splits the path into segments.
+func splitPath(p string) []string {
+	var segs []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			segs = append(segs, s)
+		}
+	}
+	return segs
+}
+
+var apiVersionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-[A-Za-z0-9.]+)?$`)
+
+// checkAPIVersion requires api-version (ARM.md §3.3). Any well-formed value
+// is accepted, and a duplicated parameter is tolerated.
+func checkAPIVersion(r *http.Request) error {
+	vs := r.URL.Query()["api-version"]
+	if len(vs) == 0 || vs[0] == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: "MissingApiVersionParameter",
+			Message: "The api-version query parameter (?api-version=) is required for all requests."}
+	}
+	for _, v := range vs {
+		if !apiVersionRE.MatchString(v) {
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidApiVersionParameter",
+				Message: fmt.Sprintf("The api-version '%s' is invalid. The supported versions are dates of the form 'yyyy-mm-dd', optionally with a '-preview' suffix.", v)}
+		}
+	}
+	return nil
+}
+
+// checkContentType refuses form and plain-text bodies, which a browser can
+// send cross-site without a preflight: ARM bodies are JSON.
+func checkContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || r.ContentLength == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
+			Message: fmt.Sprintf("The content media type '%s' is not supported. Use 'application/json'.", ct)}
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded", "multipart/form-data", "text/plain":
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
+			Message: fmt.Sprintf("The content media type '%s' is not supported. Use 'application/json'.", mt)}
+	}
+	return nil
+}
+
+// checkSubscription answers 404 SubscriptionNotFound for any subscription
+// but this installation's, and returns the stored spelling of its id.
+func (h *Handler) checkSubscription(ctx context.Context, sub string) (string, error) {
+	s, _, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !strings.EqualFold(s, sub) {
+		return "", &apiError{Status: http.StatusNotFound, Code: "SubscriptionNotFound",
+			Message: fmt.Sprintf("The subscription '%s' could not be found.", sub)}
+	}
+	return s, nil
+}
+
+// readJSON decodes the request body into v. An empty body leaves v as is.
+func readJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
+				Message: fmt.Sprintf("The request content is larger than %d bytes.", mbe.Limit)}
+		}
+		return fmt.Errorf("reading request body: %w", err)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+			Message: fmt.Sprintf("The request content was invalid and could not be deserialized: '%s'.", err)}
+	}
+	return nil
+}
+
+// writeJSON writes v as the JSON response body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // the client went away; nothing to do
+	return nil
+}
+
+// writeEmpty writes a status with no body.
+func writeEmpty(w http.ResponseWriter, status int) error {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(status)
+	return nil
+}
+
+// newGUID returns a random GUID string.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b[:])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}

@@ -1,0 +1,437 @@
+package arm
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// configResource is the envelope of a sites/config resource.
+func (h *Handler) configResource(sub string, s slipway.Site, name string, props any) map[string]any {
+	return map[string]any{
+		"id":         siteID(sub, s.ResourceGroup, s.Name) + "/config/" + name,
+		"name":       name,
+		"type":       "Microsoft.Web/sites/config",
+		"location":   displayLocation(s.Location),
+		"properties": props,
+	}
+}
+
+// getSiteConfig answers GET config/web (ARM.md §1.15 "SiteConfig"; its
+// name is the app's name).
+func (h *Handler) getSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	return h.writeSiteConfig(w, p.sub, s)
+}
+
+func (h *Handler) writeSiteConfig(w http.ResponseWriter, sub string, s slipway.Site) error {
+	res := h.configResource(sub, s, "web", siteConfigJSON(s))
+	res["name"] = s.Name
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// putSiteConfig answers PUT and PATCH config/web: the writable fields
+// present are applied, read-only ones ignored (ARM.md §1.9); a change
+// restarts the app through the controller.
+func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties *siteConfigBody `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	old := s.Config
+	if err := h.apply(&s.Config, body.Properties); err != nil {
+		return err
+	}
+	if s.Config == old {
+		return h.writeSiteConfig(w, p.sub, s)
+	}
+	s, _, err = h.cfg.Store.PutSite(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+		return fmt.Errorf("applying the new configuration of %s: %w", s.Name, err)
+	}
+	return h.writeSiteConfig(w, p.sub, s)
+}
+
+// listAppSettings answers POST config/appsettings/list (ARM.md §1.7).
+func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	settings, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
+}
+
+// putAppSettings replaces the settings in full — a name missing from the
+// body is deleted — and restarts the app, as App Service does (ARM.md §1.7,
+// APPSERVICE.md §2).
+func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties map[string]*string `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	settings := make(map[string]string, len(body.Properties))
+	for k, v := range body.Properties {
+		if v != nil {
+			settings[k] = *v
+		} else {
+			settings[k] = ""
+		}
+	}
+	if err := h.cfg.Store.SetSettings(ctx, s.ResourceGroup, s.Name, settings); err != nil {
+		return err
+	}
+	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+		return fmt.Errorf("applying the new settings of %s: %w", s.Name, err)
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
+}
+
+// connStringValue is a connection string on the wire (ARM.md §1.8).
+type connStringValue struct {
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+func connStringsJSON(cs map[string]slipway.ConnectionString) map[string]connStringValue {
+	out := make(map[string]connStringValue, len(cs))
+	for k, c := range cs {
+		out[k] = connStringValue{Value: c.Value, Type: c.Type}
+	}
+	return out
+}
+
+func (h *Handler) listConnectionStrings(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	cs, err := h.cfg.Store.ConnectionStrings(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "connectionstrings", connStringsJSON(cs)))
+}
+
+// putConnectionStrings replaces the connection strings in full and
+// restarts the app.
+func (h *Handler) putConnectionStrings(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties map[string]connStringValue `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	cs := make(map[string]slipway.ConnectionString, len(body.Properties))
+	for k, v := range body.Properties {
+		cs[k] = slipway.ConnectionString{Value: v.Value, Type: v.Type}
+	}
+	if err := h.cfg.Store.SetConnectionStrings(ctx, s.ResourceGroup, s.Name, cs); err != nil {
+		return err
+	}
+	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+		return fmt.Errorf("applying the new connection strings of %s: %w", s.Name, err)
+	}
+	stored, err := h.cfg.Store.ConnectionStrings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "connectionstrings", connStringsJSON(stored)))
+}
+
+type slotConfigNames struct {
+	AppSettingNames         []string `json:"appSettingNames"`
+	ConnectionStringNames   []string `json:"connectionStringNames"`
+	AzureStorageConfigNames []string `json:"azureStorageConfigNames"`
+}
+
+func (h *Handler) getSlotConfigNames(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	return h.writeSlotConfigNames(w, r, p.sub, s)
+}
+
+func (h *Handler) writeSlotConfigNames(w http.ResponseWriter, r *http.Request, sub string, s slipway.Site) error {
+	a, c, err := h.cfg.Store.SlotConfigNames(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	res := h.configResource(sub, s, "slotConfigNames", slotConfigNames{AppSettingNames: a, ConnectionStringNames: c, AzureStorageConfigNames: []string{}})
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (h *Handler) putSlotConfigNames(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties slotConfigNames `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Store.SetSlotConfigNames(r.Context(), s.ResourceGroup, s.Name, body.Properties.AppSettingNames, body.Properties.ConnectionStringNames); err != nil {
+		return err
+	}
+	return h.writeSlotConfigNames(w, r, p.sub, s)
+}
+
+// defaultLogsConfig is what config/logs holds before anything is stored.
+var defaultLogsConfig = json.RawMessage(`{"applicationLogs":{"fileSystem":{"level":"Off"}},"httpLogs":{"fileSystem":{"retentionInMb":35,"retentionInDays":0,"enabled":false}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":false}}`)
+
+func (h *Handler) getLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	doc, err := h.cfg.Store.LogsConfig(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	if doc == nil {
+		doc = defaultLogsConfig
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", doc))
+}
+
+// putLogsConfig stores the logging document and echoes it (ARM.md §1.14
+// step 8: the CLI only needs a 200 echo).
+func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if len(body.Properties) == 0 {
+		body.Properties = json.RawMessage(`{}`)
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Store.SetLogsConfig(r.Context(), s.ResourceGroup, s.Name, body.Properties); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", body.Properties))
+}
+
+// listPublishingCredentials answers POST config/publishingcredentials/list
+// with 200 and the User resource — any other status breaks every Kudu call
+// the CLI makes (ARM.md §1.10).
+func (h *Handler) listPublishingCredentials(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	user, pw, err := h.cfg.Store.PublishingCredentials(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id":       siteID(p.sub, s.ResourceGroup, s.Name) + "/publishingcredentials/" + user,
+		"name":     s.Name,
+		"type":     "Microsoft.Web/sites/publishingcredentials",
+		"location": displayLocation(s.Location),
+		"properties": map[string]any{
+			"name":                       nil,
+			"publishingUserName":         user,
+			"publishingPassword":         pw,
+			"publishingPasswordHash":     nil,
+			"publishingPasswordHashSalt": nil,
+			"scmUri":                     h.cfg.Scheme + "://" + user + ":" + pw + "@" + h.scmHost(s.Name),
+		},
+	})
+}
+
+func (h *Handler) basicAuthPolicy(sub string, s slipway.Site, policy string) map[string]any {
+	return map[string]any{
+		"id":         siteID(sub, s.ResourceGroup, s.Name) + "/basicPublishingCredentialsPolicies/" + policy,
+		"name":       policy,
+		"type":       "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+		"location":   displayLocation(s.Location),
+		"properties": map[string]any{"allow": true},
+	}
+}
+
+// policyName checks the scm|ftp segment and returns its canonical form.
+func policyName(p string) (string, error) {
+	switch strings.ToLower(p) {
+	case "scm":
+		return "scm", nil
+	case "ftp":
+		return "ftp", nil
+	}
+	return "", &apiError{Status: http.StatusNotFound, Code: "NotFound",
+		Message: fmt.Sprintf("Basic publishing credentials policy '%s' does not exist; use 'scm' or 'ftp'.", p)}
+}
+
+// getBasicAuthPolicy answers allow:true: Slipway's SCM takes Basic auth
+// with publishing credentials (ARM.md §1.10, §4 item 12).
+func (h *Handler) getBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p params) error {
+	policy, err := policyName(p.policy)
+	if err != nil {
+		return err
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.basicAuthPolicy(p.sub, s, policy))
+}
+
+// putBasicAuthPolicy accepts allow:true; switching Basic auth off is not
+// supported yet, and says so rather than pretending.
+func (h *Handler) putBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p params) error {
+	policy, err := policyName(p.policy)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Properties struct {
+			Allow *bool `json:"allow"`
+		} `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	if body.Properties.Allow != nil && !*body.Properties.Allow {
+		return slipway.Errorf(slipway.EINVALID, "Slipway cannot disable basic authentication for '%s' yet: its SCM endpoint accepts only publishing credentials.", policy)
+	}
+	return writeJSON(w, http.StatusOK, h.basicAuthPolicy(p.sub, s, policy))
+}
+
+// publishProfile is one <publishProfile> of a publish profile document,
+// with the attributes of App Service's (APPSERVICE.md §5), in its order.
+type publishProfile struct {
+	XMLName                     xml.Name `xml:"publishProfile"`
+	ProfileName                 string   `xml:"profileName,attr"`
+	PublishMethod               string   `xml:"publishMethod,attr"`
+	PublishURL                  string   `xml:"publishUrl,attr"`
+	MSDeploySite                string   `xml:"msdeploySite,attr,omitempty"`
+	FTPPassiveMode              string   `xml:"ftpPassiveMode,attr,omitempty"`
+	UserName                    string   `xml:"userName,attr"`
+	UserPWD                     string   `xml:"userPWD,attr"`
+	DestinationAppURL           string   `xml:"destinationAppUrl,attr"`
+	SQLServerDBConnectionString string   `xml:"SQLServerDBConnectionString,attr"`
+	MySQLDBConnectionString     string   `xml:"mySQLDBConnectionString,attr"`
+	HostingProviderForumLink    string   `xml:"hostingProviderForumLink,attr"`
+	ControlPanelLink            string   `xml:"controlPanelLink,attr"`
+	WebSystem                   string   `xml:"webSystem,attr"`
+	Databases                   struct{} `xml:"databases"`
+}
+
+type publishData struct {
+	XMLName  xml.Name `xml:"publishData"`
+	Comment  string   `xml:",comment"`
+	Profiles []publishProfile
+}
+
+// publishXML answers POST publishxml with the publish profile document:
+// Web Deploy, FTP and Zip Deploy profiles (ARM.md §1.10, APPSERVICE.md §5).
+// publishUrl is the SCM host with its port and no scheme, as on Azure.
+// Slipway has no FTP server: the FTP profile is kept because clients look
+// for it, and a comment in the document says it leads nowhere.
+func (h *Handler) publishXML(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Format string `json:"format"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if f := strings.ToLower(body.Format); f != "" && f != "webdeploy" && f != "ftp" && f != "filezilla3" {
+		return slipway.Errorf(slipway.EINVALID, "Publishing profile format '%s' is not supported; use 'WebDeploy'.", body.Format)
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	user, pw, err := h.cfg.Store.PublishingCredentials(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	scm := h.scmHost(s.Name)
+	if h.cfg.HostSuffix == "" {
+		if h.cfg.Scheme == "https" {
+			scm += ":443"
+		} else {
+			scm += ":80"
+		}
+	}
+	scmHostOnly := strings.ToLower(s.Name) + ".scm." + h.cfg.Domain
+	dest := h.cfg.Scheme + "://" + h.appHost(s.Name)
+	base := publishProfile{
+		UserName: user, UserPWD: pw, DestinationAppURL: dest, WebSystem: "WebSites",
+	}
+	webDeploy := base
+	webDeploy.ProfileName, webDeploy.PublishMethod, webDeploy.PublishURL, webDeploy.MSDeploySite = s.Name+" - Web Deploy", "MSDeploy", scm, s.Name
+	ftp := base
+	ftp.ProfileName, ftp.PublishMethod, ftp.PublishURL, ftp.FTPPassiveMode = s.Name+" - FTP", "FTP", "ftps://"+scmHostOnly+"/site/wwwroot", "True"
+	ftp.UserName = s.Name + `\` + user
+	zip := base
+	zip.ProfileName, zip.PublishMethod, zip.PublishURL = s.Name+" - Zip Deploy", "ZipDeploy", scm
+	doc := publishData{
+		Comment:  " Slipway serves no FTP: the FTP profile is listed for compatibility only; deploy with Zip Deploy or Web Deploy's publishUrl. ",
+		Profiles: []publishProfile{webDeploy, ftp, zip},
+	}
+	b, err := xml.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encoding publish profile: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b) // the client went away; nothing to do
+	return nil
+}
+
+// newPassword resets the site's publishing password (ARM action
+// newpassword, APPSERVICE.md §5) → 200, empty body.
+func (h *Handler) newPassword(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	if _, err := h.cfg.Store.ResetPublishingPassword(r.Context(), s.ResourceGroup, s.Name); err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusOK)
+}

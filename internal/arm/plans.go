@@ -1,0 +1,191 @@
+package arm
+
+import (
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/slipway-dev/slipway"
+)
+
+func planID(sub, rg, name string) string {
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/serverfarms/" + name
+}
+
+// maxWorkers is the most instances a tier allows on Azure.
+func maxWorkers(tier string) int {
+	switch tier {
+	case "Free", "Shared":
+		return 1
+	case "Basic":
+		return 3
+	case "Standard":
+		return 10
+	case "IsolatedV2":
+		return 100
+	}
+	return 30
+}
+
+// skuFamily is the SKU name without its size digits ("P1v3" → "Pv3",
+// "B1" → "B"), as Azure reports sku.family.
+func skuFamily(name string) string {
+	i := strings.IndexFunc(name, unicode.IsDigit)
+	if i < 0 {
+		return name
+	}
+	j := i
+	for j < len(name) && unicode.IsDigit(rune(name[j])) {
+		j++
+	}
+	return name[:i] + name[j:]
+}
+
+func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any {
+	kind := "app"
+	if p.Linux {
+		kind = "linux"
+	}
+	tags := p.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	loc := displayLocation(p.Location)
+	return map[string]any{
+		"id":       planID(sub, p.ResourceGroup, p.Name),
+		"name":     p.Name,
+		"type":     "Microsoft.Web/serverfarms",
+		"kind":     kind,
+		"location": loc,
+		"tags":     tags,
+		"sku": map[string]any{
+			"name": p.SKU.Name, "tier": p.SKU.Tier, "size": p.SKU.Name,
+			"family": skuFamily(p.SKU.Name), "capacity": p.SKU.Capacity,
+		},
+		"properties": map[string]any{
+			"status":                    "Ready",
+			"provisioningState":         "Succeeded",
+			"reserved":                  p.Linux,
+			"numberOfWorkers":           p.SKU.Capacity,
+			"maximumNumberOfWorkers":    maxWorkers(p.SKU.Tier),
+			"numberOfSites":             sites,
+			"geoRegion":                 loc,
+			"resourceGroup":             p.ResourceGroup,
+			"hyperV":                    false,
+			"isXenon":                   false,
+			"perSiteScaling":            false,
+			"elasticScaleEnabled":       false,
+			"maximumElasticWorkerCount": 1,
+			"isSpot":                    false,
+			"targetWorkerCount":         0,
+			"targetWorkerSizeId":        0,
+			"zoneRedundant":             false,
+		},
+	}
+}
+
+// putPlan creates or updates a plan and answers 200 either way (ARM.md
+// §1.4, §3.4). The tier arrives upper-case from the CLI; the canonical tier
+// comes from the SKU name. Linux is reserved:true or a kind with "linux".
+func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Location string            `json:"location"`
+		Kind     string            `json:"kind"`
+		Tags     map[string]string `json:"tags"`
+		SKU      *struct {
+			Name     string `json:"name"`
+			Capacity *int   `json:"capacity"`
+		} `json:"sku"`
+		Properties struct {
+			Reserved *bool `json:"reserved"`
+		} `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	old, err := h.cfg.Store.Plan(ctx, p.rg, p.plan)
+	exists := err == nil
+	if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND && strings.HasPrefix(slipway.ErrorMessage(err), "Resource group '") {
+		return err
+	}
+	plan := slipway.Plan{ResourceGroup: p.rg, Name: p.plan, Location: normalizeLocation(body.Location), Tags: body.Tags}
+	switch {
+	case body.SKU != nil && body.SKU.Name != "":
+		sku, err := slipway.ParseSKU(body.SKU.Name)
+		if err != nil {
+			return err
+		}
+		if body.SKU.Capacity != nil {
+			sku.Capacity = *body.SKU.Capacity
+		} else if exists {
+			sku.Capacity = old.SKU.Capacity
+		}
+		plan.SKU = sku
+	case exists:
+		plan.SKU = old.SKU
+	default:
+		return &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: "The parameter 'sku.name' is required to create an App Service plan, e.g. \"B1\"."}
+	}
+	switch {
+	case body.Properties.Reserved != nil:
+		plan.Linux = *body.Properties.Reserved
+	case body.Kind != "":
+		plan.Linux = strings.Contains(strings.ToLower(body.Kind), "linux")
+	case exists:
+		plan.Linux = old.Linux
+	}
+	if exists && plan.Tags == nil {
+		plan.Tags = old.Tags
+	}
+	stored, _, err := h.cfg.Store.PutPlan(ctx, plan)
+	if err != nil {
+		return err
+	}
+	n, err := h.cfg.Store.PlanSiteCount(ctx, stored.ResourceGroup, stored.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.planJSON(p.sub, stored, n))
+}
+
+func (h *Handler) getPlan(w http.ResponseWriter, r *http.Request, p params) error {
+	plan, err := h.cfg.Store.Plan(r.Context(), p.rg, p.plan)
+	if err != nil {
+		return err
+	}
+	n, err := h.cfg.Store.PlanSiteCount(r.Context(), plan.ResourceGroup, plan.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.planJSON(p.sub, plan, n))
+}
+
+// listPlans lists the plans of a resource group, or of the subscription
+// when the route has no group (`?detailed=true` is accepted and ignored).
+func (h *Handler) listPlans(w http.ResponseWriter, r *http.Request, p params) error {
+	plans, err := h.cfg.Store.Plans(r.Context(), p.rg)
+	if err != nil {
+		return err
+	}
+	vs := make([]any, 0, len(plans))
+	for _, plan := range plans {
+		n, err := h.cfg.Store.PlanSiteCount(r.Context(), plan.ResourceGroup, plan.Name)
+		if err != nil {
+			return err
+		}
+		vs = append(vs, h.planJSON(p.sub, plan, n))
+	}
+	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+func (h *Handler) deletePlan(w http.ResponseWriter, r *http.Request, p params) error {
+	if err := h.cfg.Store.DeletePlan(r.Context(), p.rg, p.plan); err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusOK)
+}

@@ -1,0 +1,118 @@
+package arm
+
+import (
+	"net/http"
+	"strings"
+)
+
+// params are the names a route captured from the path.
+type params struct {
+	sub, rg, plan, site, id, policy string
+}
+
+// route is one method and path pattern. Fixed segments match
+// case-insensitively (ARM.md §3.1); {x} segments capture.
+type route struct {
+	method  string
+	pattern []string
+	fn      func(w http.ResponseWriter, r *http.Request, p params) error
+}
+
+func (rt route) match(segs []string) (params, bool) {
+	var p params
+	if len(segs) != len(rt.pattern) {
+		return p, false
+	}
+	for i, want := range rt.pattern {
+		got := segs[i]
+		if strings.HasPrefix(want, "{") {
+			switch want {
+			case "{s}":
+				p.sub = got
+			case "{rg}":
+				p.rg = got
+			case "{plan}":
+				p.plan = got
+			case "{app}":
+				p.site = got
+			case "{id}":
+				p.id = got
+			case "{policy}":
+				p.policy = got
+			}
+			continue
+		}
+		if !strings.EqualFold(want, got) {
+			return p, false
+		}
+	}
+	return p, true
+}
+
+// routeTable lists every route. Paths are written with ARM's canonical
+// casing for reading; matching ignores case.
+func (h *Handler) routeTable() []route {
+	const (
+		sub  = "subscriptions/{s}"
+		rg   = sub + "/resourceGroups/{rg}"
+		web  = rg + "/providers/Microsoft.Web"
+		site = web + "/sites/{app}"
+	)
+	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
+		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
+	}
+	return []route{
+		// Microsoft.Resources and subscription scope (ARM.md §1.2, §1.3, §1.15).
+		r(http.MethodGet, "subscriptions", h.listSubscriptions),
+		r(http.MethodGet, sub, h.getSubscription),
+		r(http.MethodGet, "tenants", h.listTenants),
+		r(http.MethodGet, sub+"/locations", h.listLocations),
+		r(http.MethodGet, "providers/Microsoft.Web/webAppStacks", h.webAppStacks),
+		r(http.MethodPost, sub+"/providers/Microsoft.Web/checknameavailability", h.checkNameAvailability),
+		r(http.MethodGet, sub+"/providers/Microsoft.Web/geoRegions", h.geoRegions),
+		r(http.MethodGet, sub+"/providers/Microsoft.Web/sites", h.listSites),
+		r(http.MethodGet, sub+"/providers/Microsoft.Web/serverfarms", h.listPlans),
+
+		r(http.MethodGet, sub+"/resourcegroups", h.listGroups),
+		r(http.MethodPut, rg, h.putGroup),
+		r(http.MethodGet, rg, h.getGroup),
+		r(http.MethodHead, rg, h.headGroup),
+		r(http.MethodDelete, rg, h.deleteGroup),
+
+		// App Service plans (ARM.md §1.4).
+		r(http.MethodGet, web+"/serverfarms", h.listPlans),
+		r(http.MethodPut, web+"/serverfarms/{plan}", h.putPlan),
+		r(http.MethodGet, web+"/serverfarms/{plan}", h.getPlan),
+		r(http.MethodDelete, web+"/serverfarms/{plan}", h.deletePlan),
+
+		// Sites (ARM.md §1.5, §1.6, §1.13).
+		r(http.MethodGet, web+"/sites", h.listSites),
+		r(http.MethodPut, site, h.putSite),
+		r(http.MethodGet, site, h.getSite),
+		r(http.MethodPatch, site, h.patchSite),
+		r(http.MethodDelete, site, h.deleteSite),
+		r(http.MethodPost, site+"/restart", h.siteAction),
+		r(http.MethodPost, site+"/stop", h.siteAction),
+		r(http.MethodPost, site+"/start", h.siteAction),
+		r(http.MethodGet, site+"/instances", h.listInstances),
+		r(http.MethodGet, site+"/deploymentStatus/{id}", h.deploymentStatus),
+
+		// Site config (ARM.md §1.7–§1.10).
+		r(http.MethodGet, site+"/config/web", h.getSiteConfig),
+		r(http.MethodPut, site+"/config/web", h.putSiteConfig),
+		r(http.MethodPatch, site+"/config/web", h.putSiteConfig),
+		r(http.MethodPost, site+"/config/appsettings/list", h.listAppSettings),
+		r(http.MethodPut, site+"/config/appsettings", h.putAppSettings),
+		r(http.MethodPost, site+"/config/connectionstrings/list", h.listConnectionStrings),
+		r(http.MethodPut, site+"/config/connectionstrings", h.putConnectionStrings),
+		r(http.MethodGet, site+"/config/slotConfigNames", h.getSlotConfigNames),
+		r(http.MethodPut, site+"/config/slotConfigNames", h.putSlotConfigNames),
+		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),
+		r(http.MethodPut, site+"/config/logs", h.putLogsConfig),
+		r(http.MethodPost, site+"/config/publishingcredentials/list", h.listPublishingCredentials),
+		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
+		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
+		r(http.MethodPost, site+"/publishxml", h.publishXML),
+		r(http.MethodPost, site+"/newpassword", h.newPassword),
+	}
+}

@@ -1,0 +1,537 @@
+package arm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+func siteID(sub, rg, name string) string {
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/sites/" + name
+}
+
+// appHost and scmHost are the site's host names as clients must use them,
+// port included when the front door is not on 80/443 (ARM.md §4 "Blockers").
+func (h *Handler) appHost(site string) string {
+	return strings.ToLower(site) + "." + h.cfg.Domain + h.cfg.HostSuffix
+}
+
+func (h *Handler) scmHost(site string) string {
+	return strings.ToLower(site) + ".scm." + h.cfg.Domain + h.cfg.HostSuffix
+}
+
+// siteConfigJSON is a SiteConfig's properties (ARM.md §1.15 "SiteConfig"):
+// Slipway's fields, and Azure's defaults for the rest so clients that read
+// them find what they expect. appSettings/connectionStrings are null here.
+func siteConfigJSON(s slipway.Site) map[string]any {
+	c := s.Config
+	return map[string]any{
+		"numberOfWorkers":             c.NumberOfWorkers,
+		"linuxFxVersion":              c.LinuxFxVersion,
+		"windowsFxVersion":            nil,
+		"appCommandLine":              c.AppCommandLine,
+		"alwaysOn":                    c.AlwaysOn,
+		"healthCheckPath":             nullIfEmpty(c.HealthCheckPath),
+		"http20Enabled":               false,
+		"minTlsVersion":               "1.2",
+		"scmMinTlsVersion":            "1.2",
+		"ftpsState":                   "Disabled",
+		"webSocketsEnabled":           false,
+		"use32BitWorkerProcess":       false,
+		"remoteDebuggingEnabled":      false,
+		"httpLoggingEnabled":          false,
+		"logsDirectorySizeLimit":      35,
+		"detailedErrorLoggingEnabled": false,
+		"requestTracingEnabled":       false,
+		"scmType":                     "None",
+		"managedPipelineMode":         "Integrated",
+		"loadBalancing":               "LeastRequests",
+		"autoHealEnabled":             false,
+		"vnetRouteAllEnabled":         false,
+		"ipSecurityRestrictions":      []any{map[string]any{"ipAddress": "Any", "action": "Allow", "priority": 2147483647, "name": "Allow all", "description": "Allow all access"}},
+		"scmIpSecurityRestrictions":   []any{map[string]any{"ipAddress": "Any", "action": "Allow", "priority": 2147483647, "name": "Allow all", "description": "Allow all access"}},
+		"cors":                        nil,
+		"experiments":                 map[string]any{"rampUpRules": []any{}},
+		"autoSwapSlotName":            nil,
+		"acrUseManagedIdentityCreds":  false,
+		"defaultDocuments":            []string{"Default.htm", "Default.html", "index.html", "hostingstart.html"},
+		"virtualApplications":         []any{map[string]any{"virtualPath": "/", "physicalPath": "site\\wwwroot", "preloadEnabled": c.AlwaysOn}},
+		"pythonVersion":               "",
+		"phpVersion":                  "",
+		"netFrameworkVersion":         "v4.0",
+		"nodeVersion":                 "",
+		"preWarmedInstanceCount":      0,
+		"functionAppScaleLimit":       0,
+		"minimumElasticInstanceCount": 0,
+		"azureStorageAccounts":        map[string]any{},
+		"appSettings":                 nil,
+		"connectionStrings":           nil,
+	}
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// siteJSON is the Site resource with every field the CLI reads (ARM.md
+// §1.15 ★ fields): kind, host names with the Repository entry, serverFarmId,
+// sku, resourceGroup, possibleOutboundIpAddresses.
+func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[string]any {
+	kind := "app"
+	if plan.Linux {
+		kind = "app,linux"
+	}
+	state := "Running"
+	if !s.Enabled {
+		state = "Stopped"
+	}
+	tags := s.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	app, scm := h.appHost(s.Name), h.scmHost(s.Name)
+	verif := sha256.Sum256([]byte("slipway-domain-verification\x00" + sub + "\x00" + strings.ToLower(s.Name)))
+	return map[string]any{
+		"id":       siteID(sub, s.ResourceGroup, s.Name),
+		"name":     s.Name,
+		"type":     "Microsoft.Web/sites",
+		"kind":     kind,
+		"location": displayLocation(s.Location),
+		"tags":     tags,
+		"properties": map[string]any{
+			"name":              s.Name,
+			"state":             state,
+			"enabled":           s.Enabled,
+			"usageState":        "Normal",
+			"availabilityState": "Normal",
+			"hostNames":         []string{app},
+			"enabledHostNames":  []string{app, scm},
+			"hostNameSslStates": []any{
+				map[string]any{"name": app, "sslState": "Disabled", "hostType": "Standard"},
+				map[string]any{"name": scm, "sslState": "Disabled", "hostType": "Repository"},
+			},
+			"defaultHostName":             app,
+			"repositorySiteName":          s.Name,
+			"serverFarmId":                planID(sub, plan.ResourceGroup, plan.Name),
+			"sku":                         plan.SKU.Tier,
+			"reserved":                    plan.Linux,
+			"isXenon":                     false,
+			"hyperV":                      false,
+			"resourceGroup":               s.ResourceGroup,
+			"siteConfig":                  siteConfigJSON(s),
+			"httpsOnly":                   s.HTTPSOnly,
+			"clientAffinityEnabled":       s.Config.ClientAffinity,
+			"clientCertEnabled":           false,
+			"clientCertMode":              "Required",
+			"outboundIpAddresses":         "127.0.0.1",
+			"possibleOutboundIpAddresses": "127.0.0.1",
+			"customDomainVerificationId":  strings.ToUpper(hex.EncodeToString(verif[:])),
+			"containerSize":               0,
+			"dailyMemoryTimeQuota":        0,
+			"scmSiteAlsoStopped":          false,
+			"hostNamesDisabled":           false,
+			"redundancyMode":              "None",
+			"publicNetworkAccess":         "Enabled",
+			"keyVaultReferenceIdentity":   "SystemAssigned",
+			"lastModifiedTimeUtc":         s.Modified.UTC().Format("2006-01-02T15:04:05.000Z"),
+		},
+	}
+}
+
+// writeSite renders the site with its plan.
+func (h *Handler) writeSite(w http.ResponseWriter, r *http.Request, sub string, s slipway.Site) error {
+	plan, err := h.cfg.Store.Plan(r.Context(), s.ResourceGroup, s.Plan)
+	if err != nil {
+		return fmt.Errorf("reading plan of site %s: %w", s.Name, err)
+	}
+	return writeJSON(w, http.StatusOK, h.siteJSON(sub, s, plan))
+}
+
+// nameValue is an app setting in a site's siteConfig.appSettings.
+type nameValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// connStringInfo is a connection string in siteConfig.connectionStrings.
+type connStringInfo struct {
+	Name             string `json:"name"`
+	ConnectionString string `json:"connectionString"`
+	Type             string `json:"type"`
+}
+
+// siteConfigBody is the writable part of a SiteConfig. Pointers tell absent
+// from zero; read-only and unsupported fields are ignored (ARM.md §1.9).
+type siteConfigBody struct {
+	LinuxFxVersion    *string           `json:"linuxFxVersion"`
+	AppCommandLine    *string           `json:"appCommandLine"`
+	HealthCheckPath   *string           `json:"healthCheckPath"`
+	AlwaysOn          *bool             `json:"alwaysOn"`
+	NumberOfWorkers   *int              `json:"numberOfWorkers"`
+	AppSettings       *[]nameValue      `json:"appSettings"`
+	ConnectionStrings *[]connStringInfo `json:"connectionStrings"`
+}
+
+// apply copies the fields present in b onto c, checking the runtime.
+func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
+	if b == nil {
+		return nil
+	}
+	if b.LinuxFxVersion != nil {
+		if err := h.checkRuntime(*b.LinuxFxVersion); err != nil {
+			return err
+		}
+		c.LinuxFxVersion = *b.LinuxFxVersion
+	}
+	if b.AppCommandLine != nil {
+		c.AppCommandLine = *b.AppCommandLine
+	}
+	if b.HealthCheckPath != nil {
+		c.HealthCheckPath = *b.HealthCheckPath
+	}
+	if b.AlwaysOn != nil {
+		c.AlwaysOn = *b.AlwaysOn
+	}
+	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
+		c.NumberOfWorkers = *b.NumberOfWorkers
+	}
+	return nil
+}
+
+// checkRuntime accepts "" and PYTHON|x.y for an installed x.y (ARM.md §1.5
+// step 3 gives the CLI's wording).
+func (h *Handler) checkRuntime(fx string) error {
+	if fx == "" {
+		return nil
+	}
+	v, err := slipway.ParseLinuxFxVersion(fx)
+	if err != nil {
+		return err
+	}
+	if len(h.cfg.PythonVersions) == 0 {
+		return nil
+	}
+	mm := v
+	if parts := strings.SplitN(v, ".", 3); len(parts) == 3 {
+		mm = parts[0] + "." + parts[1]
+	}
+	if !slices.Contains(h.cfg.PythonVersions, mm) {
+		return slipway.Errorf(slipway.EINVALID, "Linux Runtime '%s' is not supported. Installed Python versions: %s.",
+			strings.ToLower(fx), strings.Join(h.cfg.PythonVersions, ", "))
+	}
+	return nil
+}
+
+// planFromID reads the plan name from a serverFarmId. The plan must be in
+// this subscription and, in Slipway, in the site's resource group.
+func planFromID(id, sub, rg string) (string, error) {
+	segs := splitPath(id)
+	if len(segs) == 1 { // a bare plan name
+		return segs[0], nil
+	}
+	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
+		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") {
+		return "", slipway.Errorf(slipway.EINVALID, "The serverFarmId '%s' is not an App Service plan id of the form /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}.", id)
+	}
+	if !strings.EqualFold(segs[1], sub) {
+		return "", slipway.Errorf(slipway.EINVALID, "The App Service plan '%s' is in subscription '%s'; use a plan in subscription '%s'.", segs[7], segs[1], sub)
+	}
+	if !strings.EqualFold(segs[3], rg) {
+		return "", slipway.Errorf(slipway.EINVALID, "The App Service plan '%s' is in resource group '%s': Slipway needs the plan in the site's resource group '%s'.", segs[7], segs[3], rg)
+	}
+	return segs[7], nil
+}
+
+// siteBody is a site PUT/PATCH document.
+type siteBody struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		ServerFarmID          *string         `json:"serverFarmId"`
+		SiteConfig            *siteConfigBody `json:"siteConfig"`
+		HTTPSOnly             *bool           `json:"httpsOnly"`
+		ClientAffinityEnabled *bool           `json:"clientAffinityEnabled"`
+	} `json:"properties"`
+}
+
+func (h *Handler) putSite(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeSiteUpdate(w, r, p, false)
+}
+
+func (h *Handler) patchSite(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeSiteUpdate(w, r, p, true)
+}
+
+// writeSiteUpdate creates or updates a site from a PUT or PATCH body and
+// answers 200 — never 201, which breaks the SDK (ARM.md §1.5 step 4, §3.4).
+// Fields absent from the body keep their values; a PATCH needs the site to
+// exist. Settings given in siteConfig.appSettings replace the site's.
+func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p params, mustExist bool) error {
+	var body siteBody
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	old, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	exists := err == nil
+	if err != nil && (mustExist || slipway.ErrorCode(err) != slipway.ENOTFOUND || strings.HasPrefix(slipway.ErrorMessage(err), "Resource group '")) {
+		return err
+	}
+	site := old
+	if !exists {
+		site = slipway.Site{ResourceGroup: p.rg, Name: p.site, Enabled: true,
+			Config: slipway.SiteConfig{ClientAffinity: true, NumberOfWorkers: 1}}
+	}
+	if body.Properties.ServerFarmID != nil {
+		plan, err := planFromID(*body.Properties.ServerFarmID, p.sub, p.rg)
+		if err != nil {
+			return err
+		}
+		site.Plan = plan
+	} else if !exists {
+		return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.serverFarmId' is required to create a site: name its App Service plan.")
+	}
+	if body.Location != "" {
+		site.Location = normalizeLocation(body.Location)
+	}
+	if body.Tags != nil {
+		site.Tags = body.Tags
+	}
+	if err := h.apply(&site.Config, body.Properties.SiteConfig); err != nil {
+		return err
+	}
+	if body.Properties.HTTPSOnly != nil {
+		site.HTTPSOnly = *body.Properties.HTTPSOnly
+	}
+	if body.Properties.ClientAffinityEnabled != nil {
+		site.Config.ClientAffinity = *body.Properties.ClientAffinityEnabled
+	}
+	var settings map[string]string
+	var conns map[string]slipway.ConnectionString
+	if sc := body.Properties.SiteConfig; sc != nil {
+		if sc.AppSettings != nil {
+			settings = map[string]string{}
+			for _, nv := range *sc.AppSettings {
+				if err := slipway.ValidateSettingName(nv.Name); err != nil {
+					return err
+				}
+				settings[nv.Name] = nv.Value
+			}
+		}
+		if sc.ConnectionStrings != nil {
+			conns = map[string]slipway.ConnectionString{}
+			for _, c := range *sc.ConnectionStrings {
+				t, err := slipway.CanonicalConnectionStringType(c.Type)
+				if err != nil {
+					return err
+				}
+				conns[c.Name] = slipway.ConnectionString{Value: c.ConnectionString, Type: t}
+			}
+		}
+	}
+	stored, created, err := h.cfg.Store.PutSite(ctx, site)
+	if err != nil {
+		return err
+	}
+	if settings != nil {
+		if err := h.cfg.Store.SetSettings(ctx, stored.ResourceGroup, stored.Name, settings); err != nil {
+			return err
+		}
+	}
+	if conns != nil {
+		if err := h.cfg.Store.SetConnectionStrings(ctx, stored.ResourceGroup, stored.Name, conns); err != nil {
+			return err
+		}
+	}
+	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan || settings != nil || conns != nil) {
+		if err := h.cfg.Controller.SiteConfigChanged(ctx, stored.ResourceGroup, stored.Name); err != nil {
+			return fmt.Errorf("applying the new configuration of %s: %w", stored.Name, err)
+		}
+	}
+	return h.writeSite(w, r, p.sub, stored)
+}
+
+func (h *Handler) getSite(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	return h.writeSite(w, r, p.sub, s)
+}
+
+// listSites lists the sites of a resource group, or of the subscription.
+func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	sites, err := h.cfg.Store.Sites(ctx, p.rg)
+	if err != nil {
+		return err
+	}
+	plans, err := h.cfg.Store.Plans(ctx, p.rg)
+	if err != nil {
+		return err
+	}
+	byKey := map[string]slipway.Plan{}
+	for _, pl := range plans {
+		byKey[strings.ToLower(pl.ResourceGroup+"/"+pl.Name)] = pl
+	}
+	vs := make([]any, 0, len(sites))
+	for _, s := range sites {
+		pl, ok := byKey[strings.ToLower(s.ResourceGroup+"/"+s.Plan)]
+		if !ok { // deleted in between; skip rather than fail the list
+			continue
+		}
+		vs = append(vs, h.siteJSON(p.sub, s, pl))
+	}
+	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+// deleteSite deletes the site, tells the controller, and — as Azure does
+// unless deleteEmptyServerFarm=false — deletes its plan if now empty.
+func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Store.DeleteSite(ctx, s.ResourceGroup, s.Name); err != nil {
+		return err
+	}
+	if err := h.cfg.Controller.SiteDeleted(ctx, s.ResourceGroup, s.Name); err != nil {
+		return fmt.Errorf("cleaning up deleted site %s: %w", s.Name, err)
+	}
+	if !strings.EqualFold(r.URL.Query().Get("deleteEmptyServerFarm"), "false") {
+		n, err := h.cfg.Store.PlanSiteCount(ctx, s.ResourceGroup, s.Plan)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			err := h.cfg.Store.DeletePlan(ctx, s.ResourceGroup, s.Plan)
+			if err != nil && slipway.ErrorCode(err) != slipway.ECONFLICT && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+				return err
+			}
+		}
+	}
+	return writeEmpty(w, http.StatusOK)
+}
+
+// siteAction runs POST .../restart, /stop or /start → 200, empty body
+// (ARM.md §1.6). Stop and start also record the state on the site.
+func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	switch action := strings.ToLower(path.Base(r.URL.Path)); action {
+	case "restart":
+		err = h.cfg.Controller.RestartSite(ctx, s.ResourceGroup, s.Name)
+	case "stop":
+		if _, err = h.cfg.Store.SetSiteEnabled(ctx, s.ResourceGroup, s.Name, false); err == nil {
+			err = h.cfg.Controller.StopSite(ctx, s.ResourceGroup, s.Name)
+		}
+	case "start":
+		if _, err = h.cfg.Store.SetSiteEnabled(ctx, s.ResourceGroup, s.Name, true); err == nil {
+			err = h.cfg.Controller.StartSite(ctx, s.ResourceGroup, s.Name)
+		}
+	default:
+		err = fmt.Errorf("routing: unexpected site action %q", action)
+	}
+	if err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusOK)
+}
+
+// listInstances lists the site's running instances (ARM.md §1.13 step 3).
+func (h *Handler) listInstances(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	ids, err := h.cfg.Controller.Instances(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	sort.Strings(ids)
+	vs := make([]any, 0, len(ids))
+	for _, id := range ids {
+		vs = append(vs, map[string]any{
+			"id":         siteID(p.sub, s.ResourceGroup, s.Name) + "/instances/" + id,
+			"name":       id,
+			"type":       "Microsoft.Web/sites/instances",
+			"properties": map[string]any{},
+		})
+	}
+	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+// deploymentStatus maps a Kudu deployment to ARM's deploymentStatus
+// (ARM.md §1.13 step 5, APPSERVICE.md §5): integer instance counts, and on
+// failure one error and one log URL so the CLI has something to print.
+func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	d, err := h.cfg.Store.GetDeployment(ctx, s.Name, p.id)
+	if err != nil {
+		return err
+	}
+	var status string
+	inProgress, ok, failed := 0, 0, 0
+	errs, logs := []any{}, []any{}
+	switch d.Status {
+	case slipway.DeployPending:
+		status, inProgress = "BuildRequestReceived", 1
+	case slipway.DeployBuilding:
+		status, inProgress = "BuildInProgress", 1
+	case slipway.DeployDeploying:
+		status, inProgress = "RuntimeStarting", 1
+	case slipway.DeploySuccess:
+		status = "RuntimeSuccessful"
+		ids, err := h.cfg.Controller.Instances(ctx, s.ResourceGroup, s.Name)
+		if err != nil {
+			return err
+		}
+		ok = max(len(ids), 1)
+	case slipway.DeployFailed:
+		status, failed = "RuntimeFailed", 1
+		if d.ArtifactDir == "" { // never got as far as an artifact
+			status, failed = "BuildFailed", 0
+		}
+		msg := d.StatusText
+		if msg == "" {
+			msg = "The deployment failed. See the deployment log."
+		}
+		errs = append(errs, map[string]any{"code": status, "extendedCode": status, "message": msg})
+		logs = append(logs, h.cfg.Scheme+"://"+h.scmHost(s.Name)+"/api/deployments/"+d.ID+"/log")
+	default:
+		return fmt.Errorf("deployment %s has unknown status %d", d.ID, d.Status)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id":   siteID(p.sub, s.ResourceGroup, s.Name) + "/deploymentStatus/" + d.ID,
+		"name": d.ID,
+		"type": "Microsoft.Web/sites/deploymentStatus",
+		"properties": map[string]any{
+			"deploymentId":                d.ID,
+			"status":                      status,
+			"numberOfInstancesInProgress": inProgress,
+			"numberOfInstancesSuccessful": ok,
+			"numberOfInstancesFailed":     failed,
+			"failedInstancesLogs":         logs,
+			"errors":                      errs,
+		},
+	})
+}

@@ -1,0 +1,604 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config configures a Builder.
+type Config struct {
+	// CacheDir holds cached environments (venvs/<key>/antenv) and pip's
+	// download cache (pip/). Required; created if missing.
+	CacheDir string
+	// Interpreters are the installed Pythons; see FindInterpreters.
+	Interpreters []Interpreter
+	// Runner runs every subprocess; nil means ExecRunner{}.
+	Runner Runner
+	// Logger receives platform-side records (not the build log); nil discards.
+	Logger *slog.Logger
+	// Now is the clock for durations and log timestamps; nil means time.Now.
+	Now func() time.Time
+	// Env holds KEY=value pairs given to every build command before the
+	// app's settings (which win), e.g. HTTPS_PROXY or the PIP_INDEX_URL of a
+	// mirror. Nothing else from the server's environment reaches builds.
+	// PIP_* entries are part of the environment cache key.
+	Env []string
+}
+
+// Request is one build.
+type Request struct {
+	SourceDir      string            // extracted deployment source; only read
+	OutputDir      string            // artifact directory to create; must not exist; becomes APP_PATH at run time
+	Settings       map[string]string // the app's resolved settings; environment of build commands
+	LinuxFxVersion string            // e.g. "PYTHON|3.12"; may be empty
+	Log            io.Writer         // build log, streamed line by line; nil discards
+}
+
+// Result describes a successful build.
+type Result struct {
+	PythonVersion string // exact, e.g. "3.12.1"
+	PythonPath    string // the interpreter the venv was created from
+	VenvDir       string // absolute path of the cached venv; <OutputDir>/antenv is a symlink to it
+	CacheHit      bool   // the environment was reused, pip did not run
+	Django        bool   // manage.py at the root and "django" in the requirements
+	Collectstatic bool   // collectstatic ran and succeeded
+}
+
+// Builder builds artifacts. It is safe for concurrent use; builds that need
+// the same environment wait for each other.
+type Builder struct {
+	cfg    Config
+	runner Runner
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Builder and creates the cache directories.
+func New(cfg Config) (*Builder, error) {
+	if cfg.CacheDir == "" {
+		return nil, errors.New("creating builder: Config.CacheDir is required")
+	}
+	abs, err := filepath.Abs(cfg.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("creating builder: %w", err)
+	}
+	cfg.CacheDir = abs
+	for _, d := range []string{"venvs", "pip", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating builder cache: %w", err)
+		}
+	}
+	cfg.Interpreters = slices.Clone(cfg.Interpreters)
+	cfg.Env = slices.Clone(cfg.Env)
+	sortInterpreters(cfg.Interpreters)
+	b := &Builder{cfg: cfg, runner: cfg.Runner, log: cfg.Logger, now: cfg.Now}
+	if b.runner == nil {
+		b.runner = ExecRunner{}
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b, nil
+}
+
+// Oryx's log wording (APPSERVICE.md §3, OX-snip).
+const (
+	msgNoRequirements = "Could not find requirements.txt, pyproject.toml, or setup.py; Not installing dependencies."
+	manifestName      = "oryx-manifest.toml"
+)
+
+// buildLog writes human lines to the request's log.
+type buildLog struct{ w io.Writer }
+
+func (l buildLog) printf(format string, args ...any) {
+	// The build log is best effort: a reader that went away must not fail
+	// the build.
+	_, _ = fmt.Fprintf(l.w, format+"\n", args...)
+}
+
+// Build turns req.SourceDir into an artifact at req.OutputDir following
+// APPSERVICE.md §3. On failure OutputDir is removed and the error says what
+// went wrong and what to do.
+func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error) {
+	start := b.now()
+	out := req.Log
+	if out == nil {
+		out = io.Discard
+	}
+	lg := buildLog{out}
+
+	if req.SourceDir == "" || req.OutputDir == "" {
+		return Result{}, errors.New("building: SourceDir and OutputDir are required")
+	}
+	src, err := filepath.Abs(req.SourceDir)
+	if err == nil {
+		src, err = filepath.EvalSymlinks(src)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("building: source directory: %w", err)
+	}
+	if fi, err := os.Stat(src); err != nil || !fi.IsDir() {
+		return Result{}, fmt.Errorf("building: source directory %s is not a directory", src)
+	}
+	dst, err := filepath.Abs(req.OutputDir)
+	if err != nil {
+		return Result{}, fmt.Errorf("building: output directory: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return Result{}, fmt.Errorf("building: creating parent of output directory: %w", err)
+	}
+	parent, err := filepath.EvalSymlinks(filepath.Dir(dst))
+	if err != nil {
+		return Result{}, fmt.Errorf("building: output directory: %w", err)
+	}
+	dst = filepath.Join(parent, filepath.Base(dst))
+	if rel, err := filepath.Rel(src, dst); err == nil && filepath.IsLocal(rel) {
+		return Result{}, fmt.Errorf("building: output directory %s is inside the source directory %s", dst, src)
+	}
+	settings := req.Settings
+	envSettings := b.envSettings(settings)
+	opID := newOperationID()
+
+	lg.printf("Operation performed by Slipway, an Oryx-compatible Python builder")
+	lg.printf("Build Operation ID: %s", opID)
+	lg.printf("Source directory     : %s", src)
+	lg.printf("Destination directory: %s", dst)
+
+	// 1. Which Python.
+	runtimeTxt, _, err := readLocal(src, "runtime.txt")
+	if err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	vreq, err := requestedVersion(settings, req.LinuxFxVersion, runtimeTxt)
+	if err != nil {
+		return Result{}, fmt.Errorf("choosing the Python version: %w", err)
+	}
+	interp, err := selectInterpreter(vreq, b.cfg.Interpreters)
+	if err != nil {
+		return Result{}, fmt.Errorf("choosing the Python version: %w", err)
+	}
+	res.PythonVersion, res.PythonPath = interp.Version, interp.Path
+	lg.printf("Python Version: %s", interp.Path)
+	lg.printf("Using Python %s, chosen by %s", interp.Version, vreq.Source)
+
+	// 2. Copy the source.
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return Result{}, fmt.Errorf("building: output directory %s already exists; every build needs a new directory", dst)
+		}
+		return Result{}, fmt.Errorf("building: creating output directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rmErr := os.RemoveAll(dst); rmErr != nil {
+				err = errors.Join(err, fmt.Errorf("removing partial output %s: %w", dst, rmErr))
+			}
+		}
+	}()
+	if err := copyTree(ctx, src, dst, func(rel string) {
+		lg.printf("Skipping %s: not a regular file, directory or symlink", rel)
+	}); err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+
+	home, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "tmp"), "home-")
+	if err != nil {
+		return Result{}, fmt.Errorf("building: creating HOME for build commands: %w", err)
+	}
+	defer os.RemoveAll(home)
+	appVenvBin := filepath.Join(dst, venvName, "bin")
+	interpBin := filepath.Dir(interp.Path)
+	appEnv := commandEnv(envSettings, searchPath(appVenvBin, interpBin), home, "VIRTUAL_ENV="+filepath.Join(dst, venvName),
+		"SOURCE_DIR="+dst, "DESTINATION_DIR="+dst)
+
+	// 3. PRE_BUILD_COMMAND.
+	if c := strings.TrimSpace(settings["PRE_BUILD_COMMAND"]); c != "" {
+		lg.printf("Executing pre-build command...")
+		if err := b.runLogged(ctx, out, nil, Cmd{Argv: []string{"/bin/sh", "-c", c}, Dir: dst, Env: appEnv}); err != nil {
+			return Result{}, fmt.Errorf("pre-build command failed: %w; fix the PRE_BUILD_COMMAND app setting (see the build log above)", err)
+		}
+		lg.printf("Finished executing pre-build command.")
+	}
+
+	// 4. The environment.
+	spec, djangoText, err := b.envSpec(dst, settings, envSettings, interp)
+	if err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	key := spec.key()
+	paths := b.envPaths(key)
+	lg.printf("Python Virtual Environment: %s", venvName)
+	hit, err := b.ensureEnv(ctx, lg, out, spec, key, paths, commandEnv(envSettings, searchPath(filepath.Join(paths.Venv, "bin"), interpBin), home, "VIRTUAL_ENV="+paths.Venv), dst)
+	if err != nil {
+		return Result{}, err
+	}
+	res.CacheHit, res.VenvDir = hit, paths.Venv
+	link := filepath.Join(dst, venvName)
+	if _, err := os.Lstat(link); err == nil {
+		lg.printf("Replacing %s created by the pre-build command with the built environment", venvName)
+		if err := os.RemoveAll(link); err != nil {
+			return Result{}, fmt.Errorf("building: %w", err)
+		}
+	}
+	if err := os.Symlink(paths.Venv, link); err != nil {
+		return Result{}, fmt.Errorf("building: linking %s: %w", venvName, err)
+	}
+
+	// 5. Django's collectstatic (APPSERVICE.md §3 step 5).
+	if existsLocal(dst, "manage.py") {
+		if strings.Contains(strings.ToLower(djangoText), "django") {
+			res.Django = true
+			lg.printf("")
+			lg.printf("Content in source directory is a Django app")
+			if isTrue(settings["DISABLE_COLLECTSTATIC"]) {
+				lg.printf("Skipping 'collectstatic' because DISABLE_COLLECTSTATIC is true.")
+			} else {
+				lg.printf("Running 'collectstatic'...")
+				t0 := b.now()
+				err := b.runLogged(ctx, out, nil, Cmd{
+					Argv: []string{filepath.Join(appVenvBin, "python"), "manage.py", "collectstatic", "--noinput"},
+					Dir:  dst, Env: appEnv,
+				})
+				if ctx.Err() != nil {
+					return Result{}, fmt.Errorf("building: collectstatic: %w", ctx.Err())
+				}
+				if err != nil {
+					lg.printf("WARNING: 'collectstatic' failed (%v). The build continues, but static files may be missing at run time. Please review the output above, or set DISABLE_COLLECTSTATIC=true.", err)
+					b.log.Warn("collectstatic failed", "output", dst, "err", err)
+				} else {
+					res.Collectstatic = true
+				}
+				lg.printf("collectstatic done in %d sec(s).", b.secondsSince(t0))
+			}
+		} else {
+			lg.printf("WARNING: Missing Django module in %s | Add Django to your requirements.txt file.", filepath.Join(dst, spec.reqFileOrDefault()))
+		}
+	}
+
+	// 6. POST_BUILD_COMMAND.
+	if c := strings.TrimSpace(settings["POST_BUILD_COMMAND"]); c != "" {
+		lg.printf("Executing post-build command...")
+		if err := b.runLogged(ctx, out, nil, Cmd{Argv: []string{"/bin/sh", "-c", c}, Dir: dst, Env: appEnv}); err != nil {
+			return Result{}, fmt.Errorf("post-build command failed: %w; fix the POST_BUILD_COMMAND app setting (see the build log above)", err)
+		}
+		lg.printf("Finished executing post-build command.")
+	}
+
+	// 7. Manifest, written last: its presence marks a complete artifact.
+	lg.printf("Preparing output...")
+	lg.printf("Keeping the output extracted (no output.tar.gz): the artifact directory is the app path.")
+	lg.printf("Creating a manifest file...")
+	if err := syncFS(dst); err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	m := manifest(res, opID, dst, key)
+	if err := writeFileAtomic(filepath.Join(dst, manifestName), []byte(m), 0o644); err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	lg.printf("Manifest file created.")
+	lg.printf("Total execution done in %d sec(s).", b.secondsSince(start))
+	b.log.Info("build finished", "output", dst, "python", interp.Version, "cache_hit", hit, "django", res.Django)
+	return res, nil
+}
+
+// envSpec reads what determines the environment from the artifact directory
+// (after the pre-build command) and returns it with the text in which Oryx
+// looks for "django".
+func (b *Builder) envSpec(dst string, settings, envSettings map[string]string, interp Interpreter) (envSpec, string, error) {
+	spec := envSpec{Interp: interp, PipEnv: pipSettings(envSettings)}
+	reqFile := "requirements.txt"
+	if custom := strings.TrimSpace(settings["CUSTOM_REQUIREMENTSTXT_PATH"]); custom != "" {
+		reqFile = cleanRel(custom)
+		if !filepath.IsLocal(reqFile) {
+			return envSpec{}, "", fmt.Errorf("CUSTOM_REQUIREMENTSTXT_PATH %q must be a path inside the app, relative to its root", custom)
+		}
+	}
+	reqText, ok, err := readLocal(dst, reqFile)
+	if err != nil {
+		return envSpec{}, "", err
+	}
+	if ok {
+		spec.Mode, spec.ReqFile, spec.ReqText = depsRequirements, reqFile, reqText
+		local, editable := requirementsUseLocalFiles(reqText)
+		if local {
+			if spec.Project, err = treeHash(dst); err != nil {
+				return envSpec{}, "", err
+			}
+		}
+		if editable {
+			spec.Editable = dst
+		}
+		return spec, reqText, nil
+	}
+	setupPy, hasSetup, err := readLocal(dst, "setup.py")
+	if err != nil {
+		return envSpec{}, "", err
+	}
+	pyproject, hasPyproject, err := readLocal(dst, "pyproject.toml")
+	if err != nil {
+		return envSpec{}, "", err
+	}
+	if hasSetup || hasPyproject {
+		// pip install . puts a copy of the app into the venv, so the
+		// environment depends on every file of the app.
+		spec.Mode, spec.SetupPy, spec.Pyproj = depsProject, setupPy, pyproject
+		if spec.Project, err = treeHash(dst); err != nil {
+			return envSpec{}, "", err
+		}
+		return spec, setupPy + "\n" + pyproject, nil
+	}
+	spec.Mode = depsNone
+	return spec, "", nil
+}
+
+func (s envSpec) reqFileOrDefault() string {
+	if s.ReqFile != "" {
+		return s.ReqFile
+	}
+	return "requirements.txt"
+}
+
+// requirementsUseLocalFiles reports whether a requirements file refers to
+// other files of the app (nested -r/-c files, local paths), so that the
+// environment depends on more than the file's text, and whether it holds an
+// editable install, whose venv points into one artifact and must not be
+// shared.
+func requirementsUseLocalFiles(text string) (local, editable bool) {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "", strings.HasPrefix(line, "#"):
+			continue
+		case strings.HasPrefix(line, "-e"), strings.HasPrefix(line, "--editable"):
+			local, editable = true, true
+		case strings.HasPrefix(line, "-r"), strings.HasPrefix(line, "--requirement"),
+			strings.HasPrefix(line, "-c"), strings.HasPrefix(line, "--constraint"),
+			strings.HasPrefix(line, "."), strings.HasPrefix(line, "/"),
+			strings.Contains(line, "file:"):
+			local = true
+		}
+	}
+	return local, editable
+}
+
+// ensureEnv makes sure the environment for key exists and is complete,
+// building it if needed. It reports whether a cached environment was reused.
+//
+// appDir is the artifact directory, where pip runs (requirements files and
+// "." are relative to it).
+func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spec envSpec, key string, p envPaths, env []string, appDir string) (hit bool, err error) {
+	short := key[:8]
+	reuse := func() (bool, error) {
+		lg.printf("Reusing cached virtual environment %s (requirements unchanged, key %s)", venvName, short)
+		return true, nil
+	}
+	if p.isComplete() {
+		return reuse()
+	}
+	unlock, err := lockFile(ctx, p.Lock, func() {
+		lg.printf("Waiting for another build that is creating the same environment (key %s)...", short)
+	})
+	if err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	defer unlock()
+	if p.isComplete() {
+		return reuse()
+	}
+	if _, err := os.Lstat(p.Dir); err == nil {
+		lg.printf("Discarding incomplete cached environment (key %s) left by an interrupted build", short)
+		if err := os.RemoveAll(p.Dir); err != nil {
+			return false, fmt.Errorf("building the environment: removing incomplete %s: %w", p.Dir, err)
+		}
+	}
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	defer func() {
+		// Never leave a half-built environment behind. Even if this removal
+		// fails, the missing marker keeps it from being reused.
+		if err != nil {
+			_ = os.RemoveAll(p.Dir)
+		}
+	}()
+
+	lg.printf("Cached environment not found (key %s); building it", short)
+	lg.printf("Creating virtual environment...")
+	if err := b.runLogged(ctx, out, nil, Cmd{
+		Argv: []string{spec.Interp.Path, "-m", "venv", "--copies", p.Venv},
+		Dir:  p.Dir, Env: env,
+	}); err != nil {
+		return false, fmt.Errorf("creating the virtual environment with %s: %w", spec.Interp.Path, err)
+	}
+	lg.printf("Activating virtual environment...")
+	python := filepath.Join(p.Venv, "bin", "python")
+	pipInstall := []string{python, "-m", "pip", "install", "--cache-dir", filepath.Join(b.cfg.CacheDir, "pip"),
+		"--prefer-binary", "--disable-pip-version-check", "--progress-bar", "off"}
+	switch spec.Mode {
+	case depsRequirements:
+		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"-r", spec.ReqFile}), spec.ReqFile); err != nil {
+			return false, err
+		}
+	case depsProject:
+		what := "setup.py"
+		if spec.SetupPy == "" {
+			what = "pyproject.toml"
+		}
+		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"."}), what); err != nil {
+			return false, err
+		}
+	default:
+		lg.printf("%s", msgNoRequirements)
+	}
+
+	// App Service's image provides gunicorn; here it must be in the venv.
+	if err := b.runner.Run(ctx, Cmd{Argv: []string{python, "-c", "import gunicorn"}, Dir: p.Dir, Env: env, Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("building the environment: %w", ctx.Err())
+		}
+		lg.printf("gunicorn is not in your requirements; installing it, because App Service's Python image provides it to start the app...")
+		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"gunicorn"}), ""); err != nil {
+			return false, err
+		}
+	}
+
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	if err := syncFS(p.Dir); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	marker := fmt.Sprintf("key=%s\npython=%s\npath=%s\ncreated=%s\n", key, spec.Interp.Version, spec.Interp.Path, b.now().UTC().Format(time.RFC3339))
+	if err := writeFileAtomic(p.Marker, []byte(marker), 0o644); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	return false, nil
+}
+
+// pip runs one pip install in the artifact directory (which requirements
+// files and "." are relative to), streaming its output with Oryx's
+// "[HH:MM:SS+0000] " prefix. reqFile names the file to blame on failure.
+func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, env []string, dir string, argv []string, reqFile string) error {
+	lg.printf("Running pip install...")
+	t0 := b.now()
+	var tail []string
+	err := b.runLogged(ctx, out, func(l *lineLog) { tail = l.Tail() }, Cmd{Argv: argv, Dir: dir, Env: env})
+	lg.printf("pip install done in %d sec(s).", b.secondsSince(t0))
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("pip install interrupted: %w", ctx.Err())
+	}
+	what := "requirements.txt"
+	if reqFile != "" {
+		what = reqFile
+	}
+	return fmt.Errorf("pip install failed (%w). Please review your %s. Last lines of pip's output:\n%s", exitSummary(err), what, strings.Join(tail, "\n"))
+}
+
+// runLogged runs c with its output streamed line by line to out. For pip
+// (tail != nil) lines get Oryx's timestamp prefix and the last lines are
+// handed to tail.
+func (b *Builder) runLogged(ctx context.Context, out io.Writer, tail func(*lineLog), c Cmd) error {
+	var prefix func() string
+	if tail != nil {
+		prefix = func() string { return b.now().UTC().Format("[15:04:05-0700] ") }
+	}
+	l := newLineLog(out, prefix)
+	c.Stdout, c.Stderr = l, l
+	err := b.runner.Run(ctx, c)
+	l.Flush()
+	if tail != nil {
+		tail(l)
+	}
+	return err
+}
+
+func (b *Builder) secondsSince(t time.Time) int {
+	return int(b.now().Sub(t).Seconds())
+}
+
+// reservedEnv are names settings cannot override in build commands.
+var reservedEnv = []string{"PATH", "HOME", "VIRTUAL_ENV", "SOURCE_DIR", "DESTINATION_DIR", "PYTHONHOME"}
+
+// searchPath is PATH for build commands: the venv first (Oryx activates it),
+// then the chosen interpreter's directory, then the system.
+func searchPath(venvBin, interpBin string) string {
+	return venvBin + ":" + interpBin + ":/usr/local/bin:/usr/bin:/bin"
+}
+
+// commandEnv is the complete environment of a build subprocess: a minimal
+// base (nothing from the server's own environment), the app's settings, then
+// the builder's own variables.
+func commandEnv(settings map[string]string, path, home string, extra ...string) []string {
+	env := []string{
+		"LANG=C.UTF-8",
+		"PYTHONUNBUFFERED=1",
+		"PIP_DISABLE_PIP_VERSION_CHECK=1",
+		"PIP_NO_INPUT=1",
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := settings[k]
+		// Names that cannot be environment variables are left out (the
+		// platform sanitises setting names before they get here).
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") || slices.Contains(reservedEnv, k) {
+			continue
+		}
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "PATH="+path, "HOME="+home)
+	return append(env, extra...)
+}
+
+// exitSummary shortens a command error to "exit status N" when it is one,
+// keeping it wrapped.
+func exitSummary(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%w", ee)
+	}
+	return err
+}
+
+// envSettings is Config.Env overlaid with the app's settings: the variables
+// build commands see on top of the minimal base.
+func (b *Builder) envSettings(settings map[string]string) map[string]string {
+	out := make(map[string]string, len(b.cfg.Env)+len(settings))
+	for _, kv := range b.cfg.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	for k, v := range settings {
+		out[k] = v
+	}
+	return out
+}
+
+func isTrue(v string) bool {
+	v = strings.TrimSpace(v)
+	return strings.EqualFold(v, "true") || v == "1"
+}
+
+func newOperationID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
+}
+
+// syncFS flushes the file system holding dir, so a marker written after it
+// never describes content that a crash could lose.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}

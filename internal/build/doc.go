@@ -1,0 +1,31 @@
+// Package build turns a Python source tree into a runnable artifact the way
+// App Service's Oryx does (APPSERVICE.md §3), and owns the build cache.
+//
+// It owns:
+//   - choosing the Python interpreter (PYTHON_VERSION setting, linuxFxVersion,
+//     runtime.txt, newest installed) and discovering installed interpreters;
+//   - copying the source into a new artifact directory;
+//   - running PRE_BUILD_COMMAND and POST_BUILD_COMMAND;
+//   - the "antenv" virtual environment: created with `python -m venv --copies`,
+//     filled with `pip install --prefer-binary -r requirements.txt`, plus
+//     gunicorn when the requirements lack it;
+//   - Django's collectstatic rule (manage.py at the root and "django" in the
+//     requirements, unless DISABLE_COLLECTSTATIC is true; failure is a warning);
+//   - oryx-manifest.toml.
+//
+// Where Slipway differs from Oryx on purpose:
+//   - Environments are cached under Config.CacheDir, keyed by the hash of what
+//     determines them (interpreter, requirements, pip settings, a format
+//     version). A venv embeds absolute paths, so it is created at its final
+//     cache path and the artifact's antenv is an absolute symlink to it. An
+//     environment is complete only once its marker file exists; anything else
+//     is discarded and rebuilt.
+//   - The artifact stays extracted: no output.tar.gz, and the manifest says
+//     CompressDestinationDir="false". The artifact directory is the app path at
+//     run time, so nothing needs to be extracted at container start.
+//   - The venv is created without --system-site-packages so that its content
+//     depends only on the hashed inputs.
+//
+// An artifact directory is complete only once oryx-manifest.toml exists in it;
+// the manifest is written last, atomically, after the tree has been flushed.
+package build

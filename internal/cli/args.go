@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// flagKind says how many values a flag takes.
+type flagKind int
+
+const (
+	kindString flagKind = iota // exactly one value: --name x, --name=x
+	kindBool                   // a switch, optionally followed by true/false: --is-linux, --async true
+	kindList                   // one or more values up to the next flag: --settings A=1 B=2
+)
+
+// flagDef describes one flag of a command. Names are spelled as the user
+// types them; the first is the long form and the key values are stored under.
+type flagDef struct {
+	Names    []string // e.g. {"--name", "-n"}
+	Kind     flagKind
+	Required bool
+	Help     string
+}
+
+// key is the name values are stored under: the long form without dashes.
+func (f flagDef) key() string { return strings.TrimLeft(f.Names[0], "-") }
+
+// globalFlags are accepted by every command (az's global arguments plus the
+// two that say where the server is).
+var globalFlags = []flagDef{
+	{Names: []string{"--output", "-o"}, Help: "Output format: json (default), table or tsv."},
+	{Names: []string{"--server"}, Help: "URL of the Slipway server (else SLIPWAY_URL, else <data>/server.json)."},
+	{Names: []string{"--data"}, Help: "Slipway data folder holding server.json (else SLIPWAY_DATA, else $HOME/.slipway)."},
+	{Names: []string{"--debug"}, Kind: kindBool, Help: "Print every HTTP request and its status to stderr."},
+	{Names: []string{"--only-show-errors"}, Kind: kindBool, Help: "Hide warnings."},
+	{Names: []string{"--help", "-h"}, Kind: kindBool, Help: "Show this help."},
+}
+
+// parsedFlags holds the values given on the command line, by flag key.
+type parsedFlags struct {
+	values map[string][]string
+}
+
+// str returns the last value of a string flag, or "".
+func (p parsedFlags) str(key string) string {
+	v := p.values[key]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+// has reports whether the flag was given.
+func (p parsedFlags) has(key string) bool {
+	_, ok := p.values[key]
+	return ok
+}
+
+// list returns all values of a list flag (repeated flags accumulate).
+func (p parsedFlags) list(key string) []string { return p.values[key] }
+
+// boolean returns a switch's value; false when absent.
+func (p parsedFlags) boolean(key string) bool {
+	b, _ := strconv.ParseBool(p.str(key))
+	return b
+}
+
+// parseBoolWord accepts the spellings az accepts for booleans.
+func parseBoolWord(s string) (value bool, ok bool) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "on", "1":
+		return true, true
+	case "false", "no", "off", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// parseFlags parses args (everything after the command words) against defs.
+// cmdPath names the command in error messages.
+func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, error) {
+	byName := map[string]*flagDef{}
+	for i := range defs {
+		for _, n := range defs[i].Names {
+			byName[n] = &defs[i]
+		}
+	}
+	isFlag := func(s string) bool {
+		if strings.HasPrefix(s, "--") {
+			return true
+		}
+		_, ok := byName[s]
+		return ok
+	}
+	p := parsedFlags{values: map[string][]string{}}
+	var unknown []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			unknown = append(unknown, a)
+			continue
+		}
+		name, val, hasVal := a, "", false
+		if strings.HasPrefix(a, "--") {
+			name, val, hasVal = strings.Cut(a, "=")
+		}
+		def, ok := byName[name]
+		if !ok {
+			unknown = append(unknown, a)
+			continue
+		}
+		k := def.key()
+		display := strings.Join(def.Names, "/")
+		switch def.Kind {
+		case kindString:
+			if !hasVal {
+				if i+1 >= len(args) || isFlag(args[i+1]) {
+					return p, usageErrorf(cmdPath, "argument %s: expected one argument", display)
+				}
+				i++
+				val = args[i]
+			}
+			p.values[k] = append(p.values[k], val)
+		case kindBool:
+			if hasVal {
+				b, ok := parseBoolWord(val)
+				if !ok {
+					return p, usageErrorf(cmdPath, "argument %s: invalid boolean value: %q (use true or false)", display, val)
+				}
+				p.values[k] = []string{strconv.FormatBool(b)}
+				continue
+			}
+			if i+1 < len(args) {
+				if b, ok := parseBoolWord(args[i+1]); ok {
+					i++
+					p.values[k] = []string{strconv.FormatBool(b)}
+					continue
+				}
+			}
+			p.values[k] = []string{"true"}
+		case kindList:
+			n := 0
+			if hasVal {
+				p.values[k] = append(p.values[k], val)
+				n++
+			}
+			for i+1 < len(args) && !isFlag(args[i+1]) {
+				i++
+				p.values[k] = append(p.values[k], args[i])
+				n++
+			}
+			if n == 0 {
+				return p, usageErrorf(cmdPath, "argument %s: expected at least one argument", display)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return p, usageErrorf(cmdPath, "unrecognized arguments: %s", strings.Join(unknown, " "))
+	}
+	if p.boolean("help") {
+		return p, nil
+	}
+	var missing []string
+	for _, d := range defs {
+		if d.Required && !p.has(d.key()) {
+			missing = append(missing, strings.Join(d.Names, "/"))
+		}
+	}
+	if len(missing) > 0 {
+		return p, usageErrorf(cmdPath, "the following arguments are required: %s", strings.Join(missing, ", "))
+	}
+	return p, nil
+}
+
+// parseKeyValues splits "K=V" items (as az's --settings does: at the first
+// '='). Items without '=' are a usage error.
+func parseKeyValues(cmdPath, flag string, items []string) ([][2]string, error) {
+	out := make([][2]string, 0, len(items))
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf(cmdPath, "usage error: %s %q is not in the form KEY=VALUE", flag, it)
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
+// writeFlagHelp prints one line per flag.
+func writeFlagHelp(b *strings.Builder, defs []flagDef) {
+	width := 0
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = strings.Join(d.Names, " ")
+		if d.Required {
+			names[i] += " [Required]"
+		}
+		width = max(width, len(names[i]))
+	}
+	order := make([]int, len(defs))
+	for i := range order {
+		order[i] = i
+	}
+	// Required flags first, then the rest, each in declaration order (az sorts like this).
+	sort.SliceStable(order, func(a, b int) bool { return defs[order[a]].Required && !defs[order[b]].Required })
+	for _, i := range order {
+		fmt.Fprintf(b, "    %-*s : %s\n", width, names[i], defs[i].Help)
+	}
+}

@@ -1,0 +1,438 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func deployCommands() []command {
+	gn := []flagDef{fGroup, fApp}
+	return []command{
+		{path: "webapp deploy", short: "Deploy a package to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: append(gn[:2:2],
+			flagDef{Names: []string{"--src-path"}, Required: true, Help: "Path of the package to deploy, e.g. app.zip."},
+			flagDef{Names: []string{"--type"}, Help: "Package type: zip (default for .zip), war, jar, ear, lib, startup, static."},
+			flagDef{Names: []string{"--target-path"}, Help: "Path under wwwroot to deploy to."},
+			flagDef{Names: []string{"--async"}, Kind: kindBool, Help: "Return once the package is accepted, without waiting: true or false."},
+			flagDef{Names: []string{"--restart"}, Kind: kindBool, Help: "Restart the app after deploying: true (default) or false."},
+			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Remove files not in the package: true or false."},
+		)},
+		{path: "webapp deployment source config-zip", short: "Deploy a zip with Kudu's zipdeploy.", run: configZip, flags: append(gn[:2:2],
+			flagDef{Names: []string{"--src"}, Required: true, Help: "Path of the zip file."},
+		)},
+		{path: "webapp deployment list-publishing-credentials", short: "Get the app's publishing (Kudu) credentials.", run: listPublishingCredentials, flags: gn},
+		{path: "webapp deployment list-publishing-profiles", short: "Get the app's publish profiles.", run: listPublishingProfiles, flags: append(gn[:2:2],
+			flagDef{Names: []string{"--xml"}, Kind: kindBool, Help: "Print the publish profile XML as-is."},
+		)},
+		{path: "webapp log tail", short: "Stream the app's live log until interrupted.", run: logTail, flags: gn},
+		{path: "webapp log deployment show", short: "Show a deployment's log (the latest by default).", run: logDeploymentShow, flags: append(gn[:2:2],
+			flagDef{Names: []string{"--deployment-id"}, Help: "Deployment id. Default: the latest."},
+		)},
+	}
+}
+
+// packagePath resolves a package path given on the command line against
+// the current folder (PWD), so that an in-process Run behaves like a process
+// started in that folder.
+func (inv *invocation) packagePath(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	dir, err := inv.projectDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, p), nil
+}
+
+// upload POSTs a package file to the app's SCM site and returns the answer.
+func (k *kudu) upload(ctx context.Context, pathQuery, file string) (*response, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, exitErrorf("Check the path.", "Cannot read the package %s: %v", file, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, uploadTimeout)
+	defer cancel()
+	req, err := k.request(ctx, http.MethodPost, pathQuery, f, "application/octet-stream")
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = st.Size()
+	req.Header.Set("Cache-Control", "no-cache")
+	return k.c.do(req)
+}
+
+// deployHint is where users look when a deployment fails.
+func deployHint(rg, app string) string {
+	return fmt.Sprintf("See the build and deployment log with `slipway webapp log deployment show -g %s -n %s`.", rg, app)
+}
+
+// kuduPostError maps Kudu's answers to a package upload to az's messages
+// (ARM.md §1.13, §1.14).
+func kuduPostError(err error, k *kudu, rg, app string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.Status {
+	case http.StatusNotFound:
+		return exitErrorf("Update the Slipway server.", "This API isn't available in this environment yet!")
+	case http.StatusConflict:
+		return exitErrorf(fmt.Sprintf("Wait for it to finish (`slipway webapp log deployment show -g %s -n %s`), or remove WEBSITE_RUN_FROM_PACKAGE if it is a URL.", rg, app),
+			"Another deployment is in progress, or WEBSITE_RUN_FROM_PACKAGE is set to a URL. You can track the ongoing deployment at %s/api/deployments/latest. (%s)", k.base, ae.Message)
+	}
+	return exitErrorf(deployHint(rg, app), "The deployment was refused: %d %s", ae.Status, ae.Message)
+}
+
+// deployStatus reads the fields of a Kudu deployment record the CLI needs.
+func deployStatus(d map[string]any) (id string, status int, complete bool) {
+	id = str(d, "id")
+	if f, ok := d["status"].(float64); ok {
+		status = int(f)
+	}
+	complete, _ = d["complete"].(bool)
+	return id, status, complete || status == 3 || status == 4
+}
+
+// waitDeployment polls /api/deployments/latest until the latest deployment
+// completes; when wantID is known (the SCM-DEPLOYMENT-ID answer header) it
+// waits for that deployment to become the latest first. With logs, new
+// deployment log lines go to stderr as they appear; otherwise a status line
+// is printed whenever it changes.
+func (inv *invocation) waitDeployment(ctx context.Context, k *kudu, rg, app string, logs bool, wantID string) (map[string]any, error) {
+	deadline := time.Now().Add(inv.r.deployTimeout)
+	lw := &logWatcher{k: k, w: inv.stderr, seen: map[string]bool{}, details: map[string]int{}}
+	lastStatus := ""
+	start := time.Now()
+	for {
+		var d map[string]any
+		err := k.json(ctx, http.MethodGet, "/api/deployments/latest", &d)
+		if err != nil && !isStatus(err, http.StatusNotFound) {
+			return nil, fmt.Errorf("checking the deployment status: %w", err)
+		}
+		if d != nil {
+			id, status, complete := deployStatus(d)
+			// A temp id, or an older deployment than ours, is not the one to report.
+			temp := strings.HasPrefix(id, "temp") || d["is_temp"] == true || (wantID != "" && !strings.EqualFold(id, wantID))
+			if logs && id != "" && !temp {
+				if err := lw.poll(ctx, id); err != nil {
+					return nil, err
+				}
+			} else if !logs {
+				line := str(d, "progress")
+				if line == "" {
+					line = str(d, "status_text")
+				}
+				if line != "" && line != lastStatus {
+					fmt.Fprintf(inv.stderr, "Status: %s Time: %d(s)\n", line, int(time.Since(start).Seconds()))
+					lastStatus = line
+				}
+			}
+			if complete && !temp {
+				if status == 3 {
+					msg := str(d, "status_text")
+					if msg == "" {
+						msg = str(d, "message")
+					}
+					return d, &ExitError{Code: ExitError1, Message: fmt.Sprintf("Deployment %s failed: %s", id, strings.TrimSpace(msg)), Hint: deployHint(rg, app)}
+				}
+				return d, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, exitErrorf(fmt.Sprintf("Check its progress with `slipway webapp log deployment show -g %s -n %s`.", rg, app),
+				"Timeout reached while tracking the deployment; it is still ongoing.")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(inv.r.pollInterval):
+		}
+	}
+}
+
+// logEntry is one line of a Kudu deployment log (APPSERVICE.md §5).
+type logEntry struct {
+	LogTime    string `json:"log_time"`
+	ID         string `json:"id"`
+	Message    string `json:"message"`
+	Type       int    `json:"type"`
+	DetailsURL string `json:"details_url"`
+}
+
+// logWatcher prints the new lines of a deployment's log and of its entries'
+// details as they appear, in log order.
+type logWatcher struct {
+	k       *kudu
+	w       io.Writer
+	seen    map[string]bool // log entry ids printed
+	details map[string]int  // details URL -> detail lines printed
+}
+
+// poll fetches the deployment's log and prints, entry by entry, each new
+// message and the new lines of the entry's details. Every entry's details
+// are read on every poll: a step's last lines can land after the next
+// summary entry (a deployment has only a few entries with details).
+func (lw *logWatcher) poll(ctx context.Context, id string) error {
+	var entries []logEntry
+	if err := lw.k.json(ctx, http.MethodGet, "/api/deployments/"+url.PathEscape(id)+"/log", &entries); err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return nil
+		}
+		return fmt.Errorf("reading the deployment log: %w", err)
+	}
+	for _, e := range entries {
+		key := e.ID + "\x00" + e.LogTime + "\x00" + e.Message
+		if !lw.seen[key] {
+			lw.seen[key] = true
+			fmt.Fprintln(lw.w, strings.TrimRight(e.Message, "\n"))
+		}
+		if e.DetailsURL != "" {
+			if err := lw.printDetails(ctx, e.DetailsURL); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (lw *logWatcher) printDetails(ctx context.Context, detailsURL string) error {
+	u, err := url.Parse(detailsURL)
+	if err != nil {
+		return nil // not a URL we can follow; the summary line was printed
+	}
+	var lines []logEntry
+	if err := lw.k.json(ctx, http.MethodGet, u.RequestURI(), &lines); err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return nil
+		}
+		return fmt.Errorf("reading the deployment log details: %w", err)
+	}
+	for _, l := range lines[min(lw.details[detailsURL], len(lines)):] {
+		fmt.Fprintln(lw.w, strings.TrimRight(l.Message, "\n"))
+	}
+	lw.details[detailsURL] = max(lw.details[detailsURL], len(lines))
+	return nil
+}
+
+func webappDeploy(ctx context.Context, inv *invocation) error {
+	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
+	src, err := inv.packagePath(inv.flags.str("src-path"))
+	if err != nil {
+		return err
+	}
+	typ := strings.ToLower(inv.flags.str("type"))
+	if typ == "" {
+		switch ext := strings.ToLower(filepath.Ext(src)); ext {
+		case ".zip", ".war", ".jar", ".ear":
+			typ = ext[1:]
+		default:
+			return usageErrorf(inv.cmd.path, "Unable to determine the package type from %q; pass --type (zip, war, jar, ear, lib, startup, static).", inv.flags.str("src-path"))
+		}
+	}
+	q := url.Values{"type": {typ}}
+	if inv.flags.has("async") {
+		q.Set("async", strconv.FormatBool(inv.flags.boolean("async")))
+	}
+	if inv.flags.has("restart") {
+		q.Set("restart", strconv.FormatBool(inv.flags.boolean("restart")))
+	}
+	if inv.flags.has("clean") {
+		q.Set("clean", strconv.FormatBool(inv.flags.boolean("clean")))
+	}
+	if p := inv.flags.str("target-path"); p != "" {
+		q.Set("path", p)
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	k, _, err := c.kuduFor(ctx, rg, app)
+	if err != nil {
+		return err
+	}
+	resp, err := k.upload(ctx, "/api/publish?"+q.Encode(), src)
+	if err != nil {
+		return kuduPostError(err, k, rg, app)
+	}
+	if inv.flags.boolean("async") {
+		fmt.Fprintf(inv.stderr, "Deployment has started. Track it at %s/api/deployments/latest or with `slipway webapp log deployment show -g %s -n %s`.\n", k.base, rg, app)
+		return nil
+	}
+	d, err := inv.waitDeployment(ctx, k, rg, app, false, resp.Header.Get("SCM-DEPLOYMENT-ID"))
+	if err != nil {
+		return err
+	}
+	return inv.printResult(d, nil)
+}
+
+func configZip(ctx context.Context, inv *invocation) error {
+	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	k, _, err := c.kuduFor(ctx, rg, app)
+	if err != nil {
+		return err
+	}
+	src, err := inv.packagePath(inv.flags.str("src"))
+	if err != nil {
+		return err
+	}
+	resp, err := k.upload(ctx, "/api/zipdeploy?isAsync=true", src)
+	if err != nil {
+		return kuduPostError(err, k, rg, app)
+	}
+	d, err := inv.waitDeployment(ctx, k, rg, app, false, resp.Header.Get("SCM-DEPLOYMENT-ID"))
+	if err != nil {
+		return err
+	}
+	return inv.printResult(d, nil)
+}
+
+func listPublishingCredentials(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := c.armMap(ctx, http.MethodPost, c.sitePath(inv.flags.str("resource-group"), inv.flags.str("name"))+"/config/publishingcredentials/list", apiWeb, nil)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(flatten(u), nil)
+}
+
+func listPublishingProfiles(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	data, err := c.publishXML(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	if err != nil {
+		return err
+	}
+	if inv.flags.boolean("xml") {
+		_, err := inv.stdout.Write(data)
+		return err
+	}
+	profiles, err := parseProfiles(data)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(profiles, []column{{"ProfileName", "profileName"}, {"PublishMethod", "publishMethod"}, {"PublishUrl", "publishUrl"}, {"UserName", "userName"}})
+}
+
+// logTail copies the app's SCM log stream to stdout until the server closes
+// it or ctx is cancelled (Ctrl-C), which is a normal end.
+func logTail(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	k, _, err := c.kuduFor(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	if err != nil {
+		return err
+	}
+	return k.tail(ctx, inv.stdout)
+}
+
+// tail streams /api/logstream to w.
+func (k *kudu) tail(ctx context.Context, w io.Writer) error {
+	req, err := k.request(ctx, http.MethodGet, "/api/logstream", nil, "")
+	if err != nil {
+		return err
+	}
+	req.Header.Set("x-ms-client-request-id", k.c.requestID)
+	resp, err := k.c.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return k.c.reachError(fmt.Errorf("GET %s/api/logstream: %w", k.base, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return exitErrorf("Check that the app exists and the server is healthy.", "Failed to connect to '%s/api/logstream' with status code '%d' and reason '%s'.", k.base, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return fmt.Errorf("writing the log stream: %w", werr)
+			}
+			if f, ok := w.(interface{ Flush() error }); ok {
+				_ = f.Flush()
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading the log stream: %w", err)
+		}
+	}
+}
+
+// logDeploymentShow prints a deployment's log as az does (a JSON list of
+// entries). Each entry that has details also carries them, under
+// "details", so that a failed build's output is visible without a second
+// command.
+func logDeploymentShow(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	k, _, err := c.kuduFor(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	if err != nil {
+		return err
+	}
+	id := inv.flags.str("deployment-id")
+	if id == "" {
+		var latest map[string]any
+		if err := k.json(ctx, http.MethodGet, "/api/deployments/latest", &latest); err != nil {
+			if isStatus(err, http.StatusNotFound) {
+				return inv.printResult([]any{}, nil) // no deployment yet: az prints []
+			}
+			return err
+		}
+		if id = str(latest, "id"); id == "" {
+			return inv.printResult([]any{}, nil)
+		}
+	}
+	var entries []map[string]any
+	if err := k.json(ctx, http.MethodGet, "/api/deployments/"+url.PathEscape(id)+"/log", &entries); err != nil {
+		return err
+	}
+	out := make([]any, 0, len(entries))
+	for _, e := range entries {
+		if du := str(e, "details_url"); du != "" {
+			if u, err := url.Parse(du); err == nil {
+				var details []any
+				if err := k.json(ctx, http.MethodGet, u.RequestURI(), &details); err != nil && !isStatus(err, http.StatusNotFound) {
+					return err
+				}
+				if details != nil {
+					e["details"] = details
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return inv.printResult(out, []column{{"LogTime", "log_time"}, {"Type", "type"}, {"Message", "message"}})
+}

@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// Flag definitions shared by many commands.
+var (
+	fGroup    = flagDef{Names: []string{"--resource-group", "-g"}, Required: true, Help: "Name of resource group."}
+	fGroupOpt = flagDef{Names: []string{"--resource-group", "-g"}, Help: "Name of resource group."}
+	fApp      = flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the web app."}
+	fYes      = flagDef{Names: []string{"--yes", "-y"}, Kind: kindBool, Help: "Do not prompt for confirmation."}
+)
+
+// commands lists every leaf command the CLI knows.
+func commands() []command {
+	cmds := []command{
+		{path: "group create", short: "Create a new resource group.", run: groupCreate, flags: []flagDef{
+			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the new resource group."},
+			{Names: []string{"--location", "-l"}, Required: true, Help: "Location, e.g. westeurope."},
+		}},
+		{path: "group list", short: "List resource groups.", run: groupList},
+		{path: "group show", short: "Get a resource group.", run: groupShow, flags: []flagDef{
+			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
+		}},
+		{path: "group delete", short: "Delete a resource group and everything in it.", run: groupDelete, flags: []flagDef{
+			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
+			fYes,
+		}},
+		{path: "appservice plan create", short: "Create an App Service plan.", run: planCreate, flags: []flagDef{
+			fGroup,
+			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the new App Service plan."},
+			{Names: []string{"--sku"}, Help: "Pricing tier, e.g. F1, B1, P1V3. Default: B1."},
+			{Names: []string{"--is-linux"}, Kind: kindBool, Help: "Host web apps on Linux workers."},
+			{Names: []string{"--number-of-workers"}, Help: "Number of workers to allocate."},
+			{Names: []string{"--location", "-l"}, Help: "Location. Default: the resource group's."},
+		}},
+		{path: "appservice plan list", short: "List App Service plans.", run: planList, flags: []flagDef{fGroupOpt}},
+		{path: "appservice plan show", short: "Get an App Service plan.", run: planShow, flags: []flagDef{
+			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."},
+		}},
+		{path: "appservice plan delete", short: "Delete an App Service plan.", run: planDelete, flags: []flagDef{
+			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."}, fYes,
+		}},
+	}
+	cmds = append(cmds, webappCommands()...)
+	cmds = append(cmds, configCommands()...)
+	cmds = append(cmds, deployCommands()...)
+	cmds = append(cmds, command{path: "webapp up", short: "Create a web app and deploy code from the current folder.", run: webappUp, flags: upFlags})
+	return cmds
+}
+
+// armMap sends an ARM request and returns the JSON object it answers.
+func (c *conn) armMap(ctx context.Context, method, path, apiVersion string, body any) (map[string]any, error) {
+	m := map[string]any{}
+	if err := c.armJSON(ctx, method, path, apiVersion, body, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// armList GETs an ARM collection and returns its "value" items.
+func (c *conn) armList(ctx context.Context, path, apiVersion string) ([]any, error) {
+	var page struct {
+		Value []any `json:"value"`
+	}
+	if err := c.armJSON(ctx, http.MethodGet, path, apiVersion, nil, &page); err != nil {
+		return nil, err
+	}
+	if page.Value == nil {
+		page.Value = []any{}
+	}
+	return page.Value, nil
+}
+
+// confirm asks az's question on stderr and reads the answer from stdin.
+func (inv *invocation) confirm() (bool, error) {
+	if inv.flags.boolean("yes") {
+		return true, nil
+	}
+	fmt.Fprint(inv.stderr, "Are you sure you want to perform this operation? (y/n): ")
+	line, err := bufio.NewReader(inv.r.stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		fmt.Fprintln(inv.stderr)
+		return false, &ExitError{Code: ExitError1, Message: "Unable to prompt for confirmation as no tty available.", Hint: "Use --yes."}
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+func groupCreate(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	g := slipway.ResourceGroup{Name: inv.flags.str("name"), Location: normalizeLocation(inv.flags.str("location"))}
+	if err := g.Validate(); err != nil {
+		return exitErrorf("", "%s", slipway.ErrorMessage(err))
+	}
+	res, err := c.armMap(ctx, http.MethodPut, c.groupPath(g.Name), apiGroups, map[string]any{"location": g.Location})
+	if err != nil {
+		return err
+	}
+	return inv.printResult(res, nil)
+}
+
+var groupColumns = []column{{"Name", "name"}, {"Location", "location"}, {"Status", "properties.provisioningState"}}
+
+func groupList(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := c.armList(ctx, c.subPath()+"/resourcegroups", apiGroups)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(list, groupColumns)
+}
+
+func groupShow(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := c.armMap(ctx, http.MethodGet, c.groupPath(inv.flags.str("name")), apiGroups, nil)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(res, groupColumns)
+}
+
+func groupDelete(ctx context.Context, inv *invocation) error {
+	ok, err := inv.confirm()
+	if err != nil || !ok {
+		return err
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.arm(ctx, http.MethodDelete, c.groupPath(inv.flags.str("name")), apiGroups, nil, nil)
+	return err
+}
+
+// normalizeLocation maps "West Europe" to "westeurope" as az does.
+func normalizeLocation(l string) string {
+	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
+}
+
+// normalizeSKU upper-cases an SKU name as az's _normalize_sku does.
+func normalizeSKU(s string) string {
+	switch up := strings.ToUpper(s); up {
+	case "FREE":
+		return "F1"
+	case "SHARED":
+		return "D1"
+	default:
+		return up
+	}
+}
+
+// planBody is the PUT body az appservice plan create sends (ARM.md §1.4).
+func planBody(location, sku string, linux bool, workers int) (map[string]any, error) {
+	parsed, err := slipway.ParseSKU(sku)
+	if err != nil {
+		return nil, exitErrorf("", "%s", slipway.ErrorMessage(err))
+	}
+	s := map[string]any{"name": normalizeSKU(sku), "tier": strings.ToUpper(parsed.Tier)}
+	if workers > 0 {
+		s["capacity"] = workers
+	}
+	return map[string]any{
+		"location": location,
+		"sku":      s,
+		"properties": map[string]any{
+			"reserved": linux, "hyperV": false, "isXenon": false, "perSiteScaling": false, "zoneRedundant": false,
+		},
+	}, nil
+}
+
+// groupLocation reads a resource group's location (for commands without -l).
+func (c *conn) groupLocation(ctx context.Context, rg string) (string, error) {
+	g, err := c.armMap(ctx, http.MethodGet, c.groupPath(rg), apiGroups, nil)
+	if err != nil {
+		return "", err
+	}
+	l, _ := g["location"].(string)
+	return l, nil
+}
+
+func planCreate(ctx context.Context, inv *invocation) error {
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("name")
+	sku := inv.flags.str("sku")
+	if sku == "" {
+		sku = "B1" // az appservice plan create's default
+	}
+	workers := 0
+	if w := inv.flags.str("number-of-workers"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 {
+			return usageErrorf(inv.cmd.path, "argument --number-of-workers: %q is not a positive integer", w)
+		}
+		workers = n
+	}
+	if err := (slipway.Plan{Name: name}).Validate(); err != nil {
+		return exitErrorf("", "%s", slipway.ErrorMessage(err))
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	loc := normalizeLocation(inv.flags.str("location"))
+	if loc == "" {
+		if loc, err = c.groupLocation(ctx, rg); err != nil {
+			return err
+		}
+	}
+	body, err := planBody(loc, sku, inv.flags.boolean("is-linux"), workers)
+	if err != nil {
+		return err
+	}
+	resp, err := c.arm(ctx, http.MethodPut, c.planPath(rg, name), apiPlanPut, nil, body)
+	if err != nil {
+		return err
+	}
+	plan := map[string]any{}
+	if resp.Status == http.StatusAccepted || len(resp.Body) == 0 {
+		// Accepted: the result is the resource itself once done (ARM.md §3.5).
+		if plan, err = c.armMap(ctx, http.MethodGet, c.planPath(rg, name), apiWeb, nil); err != nil {
+			return err
+		}
+	} else if err := decodeBody(resp, &plan); err != nil {
+		return err
+	}
+	return inv.printResult(flatten(plan), planColumns)
+}
+
+var planColumns = []column{{"Name", "name"}, {"Location", "location"}, {"Status", "status"}, {"ResourceGroup", "resourceGroup"}, {"Sku", "sku.name"}, {"Workers", "numberOfWorkers"}}
+
+func planList(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	path := c.subPath() + "/providers/Microsoft.Web/serverfarms"
+	if rg := inv.flags.str("resource-group"); rg != "" {
+		path = c.webPath(rg) + "/serverfarms"
+	}
+	list, err := c.armList(ctx, path, apiWeb)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(list))
+	for _, it := range list {
+		if m, ok := it.(map[string]any); ok {
+			out = append(out, flatten(m))
+		}
+	}
+	return inv.printResult(out, planColumns)
+}
+
+func planShow(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.armMap(ctx, http.MethodGet, c.planPath(inv.flags.str("resource-group"), inv.flags.str("name")), apiWeb, nil)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(flatten(plan), planColumns)
+}
+
+func planDelete(ctx context.Context, inv *invocation) error {
+	ok, err := inv.confirm()
+	if err != nil || !ok {
+		return err
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.arm(ctx, http.MethodDelete, c.planPath(inv.flags.str("resource-group"), inv.flags.str("name")), apiWeb, nil, nil)
+	return err
+}

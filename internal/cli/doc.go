@@ -1,0 +1,16 @@
+// Package cli owns the slipway command-line client: the az-shaped verbs
+// (`group`, `appservice plan`, `webapp ...`, `webapp up`) that talk to a
+// Slipway server over its ARM management API (ARM.md §1) and each app's Kudu
+// (SCM) API (APPSERVICE.md §5), and render the results the way the az CLI
+// does (JSON by default, or a table or TSV).
+//
+// It owns: argument parsing (az flag names, long and short forms), finding
+// the server (flags, environment, or <data>/server.json), the HTTP client
+// that dials every "*.<domain>" name through the server's one listener, the
+// request sequences each az command sends, output formatting, `webapp up`'s
+// defaults file (.azure/config in the project folder), and turning every
+// failure into an [ExitError] with a message, a hint and az's exit code.
+//
+// It does not own `slipway server` (cmd/slipway dispatches that elsewhere)
+// nor zipping a project folder (package archive does that).
+package cli

@@ -1,0 +1,700 @@
+// Package deploy coordinates the life of a deployment and of a running site
+// (DESIGN.md "The life of a deployment"): a package is stored by content,
+// extracted with confinement, built the way Oryx builds (when Oryx would),
+// released once (Django migrations) and rolled out through the runtime, so
+// that traffic moves only to instances that passed the readiness ping. Any
+// failure leaves the previous version serving and the reason in the
+// deployment log.
+//
+// It also answers the management API's side effects: restarts, stops and
+// settings changes become zero-downtime rolls of the active release.
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/applog"
+	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/build"
+	rt "github.com/slipway-dev/slipway/internal/runtime"
+	"github.com/slipway-dev/slipway/internal/tree"
+)
+
+// Store is the state the coordinator reads and writes.
+type Store interface {
+	Site(ctx context.Context, rg, name string) (slipway.Site, error)
+	FindSite(ctx context.Context, name string) (slipway.Site, error)
+	Sites(ctx context.Context, rg string) ([]slipway.Site, error) // rg "" = all
+	Plan(ctx context.Context, rg, name string) (slipway.Plan, error)
+	Settings(ctx context.Context, rg, site string) (map[string]string, error)
+	ConnectionStrings(ctx context.Context, rg, site string) (map[string]slipway.ConnectionString, error)
+
+	CreateDeployment(ctx context.Context, d slipway.Deployment) (slipway.Deployment, error)
+	UpdateDeployment(ctx context.Context, d slipway.Deployment) error
+	ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error) // ENOTFOUND when none
+	SetActiveDeployment(ctx context.Context, site, id string) error
+	AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
+	AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error
+	PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error)
+}
+
+// keepDeployments is how many successful deployments (and their artifacts,
+// for rollback) a site keeps, as Kudu keeps the last 10.
+const keepDeployments = 10
+
+// Builder builds artifacts (package build).
+type Builder interface {
+	Build(ctx context.Context, req build.Request) (build.Result, error)
+}
+
+// Runtime runs instances (package runtime).
+type Runtime interface {
+	Roll(ctx context.Context, site string, rel rt.Release) error
+	Stop(ctx context.Context, site string)
+	Instances(site string) []rt.Instance
+}
+
+// Planner turns a release into the launch of one instance and of one-off
+// commands: startup detection, environment, sandbox. The composition root
+// provides it (it knows the sandbox, users and paths).
+type Planner interface {
+	// Instance returns the launch of one instance of the site running art.
+	Instance(ctx context.Context, s Snapshot, art Artifact, inst rt.Instance) (rt.Launch, error)
+	// Command returns the launch of a one-off command (the release step) in
+	// the same environment an instance gets.
+	Command(ctx context.Context, s Snapshot, art Artifact, argv []string) (rt.Launch, error)
+}
+
+// Artifact is what a deployment produced: the app path and its Python.
+type Artifact struct {
+	Dir           string // app path (immutable)
+	PythonVersion string
+	PythonPath    string
+	VenvDir       string // "" when no build ran
+	Django        bool
+}
+
+// Snapshot is everything about a site that determines how it runs.
+type Snapshot struct {
+	Site              slipway.Site
+	Plan              slipway.Plan
+	Settings          map[string]string
+	ConnectionStrings map[string]slipway.ConnectionString
+}
+
+// Launcher runs one-off commands to completion.
+type Launcher interface {
+	Start(ctx context.Context, l rt.Launch) (rt.Process, error)
+}
+
+// Config configures a Coordinator.
+type Config struct {
+	Store    Store
+	Builder  Builder
+	Runtime  Runtime
+	Planner  Planner
+	Launcher Launcher
+	Logs     *applog.Hub
+	DataDir  string   // root of packages/, sites/, tmp/
+	Default  Artifact // the default site ("Hey, Python developers!") run before any deployment
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Limits   archive.Limits
+}
+
+// Coordinator runs deployments and site lifecycle operations.
+type Coordinator struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	sites map[string]*siteState
+}
+
+type siteState struct {
+	op        sync.Mutex // serialises rolls of one site
+	deploying string     // id of the running deployment, "" when none (guarded by Coordinator.mu)
+	done      chan struct{}
+	stopped   bool
+}
+
+// New returns a Coordinator. Close waits for running deployments.
+func New(cfg Config) *Coordinator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limits == (archive.Limits{}) {
+		cfg.Limits = archive.DefaultLimits()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState)}
+}
+
+// Close cancels running deployments and waits for them to end.
+func (c *Coordinator) Close() error {
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+func (c *Coordinator) state(site string) *siteState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := strings.ToLower(site)
+	s := c.sites[k]
+	if s == nil {
+		s = &siteState{}
+		c.sites[k] = s
+	}
+	return s
+}
+
+// SiteHome returns the persistent home directory of a site.
+func (c *Coordinator) SiteHome(site string) string {
+	return filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(site), "home")
+}
+
+// SiteLog returns the log of a site.
+func (c *Coordinator) SiteLog(site string) *applog.Log {
+	return c.cfg.Logs.App(site, filepath.Join(c.SiteHome(site), "LogFiles"))
+}
+
+// IsDeploying reports whether a deployment of the site is running, and its id.
+func (c *Coordinator) IsDeploying(site string) (string, bool) {
+	st := c.state(site)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return st.deploying, st.deploying != ""
+}
+
+// Options describe a push.
+type Options struct {
+	Deployer    string // "Push-Deployer" (zipdeploy), "OneDeploy" (publish), ...
+	Author      string
+	AuthorEmail string
+	Message     string
+	Build       *bool // nil → decide from SCM_DO_BUILD_DURING_DEPLOYMENT (default false for pushes)
+	Restart     bool  // roll the new release out (default true from callers)
+}
+
+// Submit stores a package and starts its deployment in the background. It
+// returns the deployment record at once; Wait blocks until it finishes. It
+// fails with ECONFLICT while another deployment of the site runs.
+func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Reader, o Options) (slipway.Deployment, error) {
+	st := c.state(site.Name)
+	c.mu.Lock()
+	if st.deploying != "" {
+		c.mu.Unlock()
+		return slipway.Deployment{}, slipway.Errorf(slipway.ECONFLICT, "There is a deployment currently in progress. Please try again when it completes.")
+	}
+	id := newID()
+	st.deploying, st.done = id, make(chan struct{})
+	done := st.done
+	c.mu.Unlock()
+	release := func() {
+		c.mu.Lock()
+		st.deploying = ""
+		close(done)
+		c.mu.Unlock()
+	}
+
+	sum, pkgPath, err := c.storePackage(pkg)
+	if err != nil {
+		release()
+		return slipway.Deployment{}, err
+	}
+	now := c.cfg.Now().UTC()
+	d := slipway.Deployment{
+		ID: id, ResourceGroup: site.ResourceGroup, Site: site.Name,
+		Status: slipway.DeployPending, StatusText: "Receiving changes.",
+		Author: orNA(o.Author), AuthorEmail: orNA(o.AuthorEmail), Deployer: o.Deployer,
+		Message: o.Message, PackageSHA256: sum, ReceivedTime: now, StartTime: now,
+	}
+	if d.Message == "" {
+		d.Message = "Created via a push deployment"
+	}
+	if _, err := c.cfg.Store.CreateDeployment(ctx, d); err != nil {
+		release()
+		return slipway.Deployment{}, fmt.Errorf("recording deployment: %w", err)
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer release()
+		c.run(c.ctx, site, d, pkgPath, o)
+	}()
+	return d, nil
+}
+
+// Wait blocks until the site's running deployment (if any) has finished.
+func (c *Coordinator) Wait(ctx context.Context, site string) error {
+	st := c.state(site)
+	c.mu.Lock()
+	done := st.done
+	c.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) {
+	dir := filepath.Join(c.cfg.DataDir, "packages")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("creating package store: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".upload-*")
+	if err != nil {
+		return "", "", fmt.Errorf("storing package: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	h := sha256.New()
+	const maxPackage = 2048 << 20 // Kudu's package size limit (APPSERVICE.md §5)
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(pkg, maxPackage+1))
+	if err != nil {
+		return "", "", fmt.Errorf("receiving package: %w", err)
+	}
+	if n > maxPackage {
+		return "", "", slipway.Errorf(slipway.EINVALID, "The package is larger than 2048 MB, the zip deployment limit.")
+	}
+	if n == 0 {
+		return "", "", slipway.Errorf(slipway.EINVALID, "The request body is empty: send the zip package as the body (curl --data-binary @app.zip).")
+	}
+	if err := f.Sync(); err != nil {
+		return "", "", fmt.Errorf("storing package: %w", err)
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	path = filepath.Join(dir, sum+".zip")
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", "", fmt.Errorf("storing package: %w", err)
+	}
+	return sum, path, nil
+}
+
+// step records one summary line of the deployment log and returns its id,
+// so that the step's full output can stream into its details.
+func (c *Coordinator) step(ctx context.Context, d slipway.Deployment, typ slipway.LogEntryType, format string, args ...any) string {
+	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: fmt.Sprintf(format, args...), Type: typ}
+	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.ID, e); err != nil {
+		c.cfg.Logger.Error("appending deployment log", "deployment", d.ID, "err", err)
+	}
+	c.SiteLog(d.Site).Event("Deployment %s: %s", d.ID[:8], e.Message)
+	return e.ID
+}
+
+// detailsWriter streams a step's output into the entry's details and the
+// site's log stream.
+type detailsWriter struct {
+	c       *Coordinator
+	ctx     context.Context
+	depID   string
+	entryID string
+	mu      sync.Mutex
+	live    io.Writer
+}
+
+func (w *detailsWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, string(p)); err != nil {
+		return 0, err
+	}
+	w.live.Write(p)
+	return len(p), nil
+}
+
+func (c *Coordinator) details(ctx context.Context, d slipway.Deployment, entryID string) *detailsWriter {
+	return &detailsWriter{c: c, ctx: ctx, depID: d.ID, entryID: entryID, live: c.SiteLog(d.Site).Writer(applog.SourcePlatform)}
+}
+
+func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s slipway.DeployStatus, text string) {
+	d.Status, d.StatusText = s, text
+	if d.Complete() {
+		d.EndTime = c.cfg.Now().UTC()
+	}
+	if err := c.cfg.Store.UpdateDeployment(ctx, *d); err != nil {
+		c.cfg.Logger.Error("updating deployment", "deployment", d.ID, "err", err)
+	}
+}
+
+// run is the life of one deployment; it ends with status 3 or 4.
+func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) {
+	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(site.Name), "artifacts", d.ID)
+	fail := func(format string, args ...any) {
+		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
+		msg := fmt.Sprintf(format, args...)
+		c.step(context.Background(), d, slipway.LogError, "%s", msg)
+		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
+		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
+	}
+	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
+
+	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+		return
+	}
+	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", false)
+	if o.Build != nil {
+		doBuild = *o.Build
+	}
+	d.Build = doBuild
+
+	scratch := filepath.Join(c.cfg.DataDir, "tmp", "deploy-"+d.ID)
+	defer os.RemoveAll(scratch)
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		fail("Preparing the deployment's scratch directory failed: %v", err)
+		return
+	}
+	src := filepath.Join(scratch, "extracted")
+	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
+	if err != nil {
+		fail("The package was refused: %s", errText(err))
+		return
+	}
+	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
+
+	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
+		fail("Preparing the artifact directory failed: %v", err)
+		return
+	}
+	var art Artifact
+	if doBuild {
+		c.setStatus(ctx, &d, slipway.DeployBuilding, "Building.")
+		entry := c.step(ctx, d, slipway.LogMessage, "Running oryx build...")
+		res, err := c.cfg.Builder.Build(ctx, build.Request{
+			SourceDir: src, OutputDir: artDir, Settings: snap.Settings,
+			LinuxFxVersion: snap.Site.Config.LinuxFxVersion,
+			Log:            c.details(ctx, d, entry),
+		})
+		if err != nil {
+			fail("Build failed: %s", errText(err))
+			return
+		}
+		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
+		if res.CacheHit {
+			c.step(ctx, d, slipway.LogMessage, "Reused the cached Python environment: requirements unchanged.")
+		}
+		c.step(ctx, d, slipway.LogMessage, "Build succeeded (Python %s).", res.PythonVersion)
+	} else {
+		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
+		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
+			fail("Copying the package failed: %v", err)
+			return
+		}
+		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
+	}
+	if err := WriteArtifact(art); err != nil {
+		fail("Recording the artifact failed: %v", err)
+		return
+	}
+	d.ArtifactDir = artDir
+	c.setStatus(ctx, &d, slipway.DeployDeploying, "Deploying.")
+
+	st := c.state(site.Name)
+	st.op.Lock()
+	defer st.op.Unlock()
+
+	// Release step: once per deployment, before any new instance takes traffic.
+	if cmd := releaseCommand(snap.Settings, art); cmd != nil {
+		entry := c.step(ctx, d, slipway.LogMessage, "Running release command: %s", strings.Join(cmd, " "))
+		if err := c.runCommand(ctx, snap, art, cmd, c.details(ctx, d, entry)); err != nil {
+			fail("The release command failed (%v). Fix it, or set the app setting SLIPWAY_RELEASE_COMMAND to another command, or to 'none' to skip it.", err)
+			return
+		}
+		c.step(ctx, d, slipway.LogMessage, "Release command succeeded.")
+	}
+
+	if !o.Restart {
+		c.step(ctx, d, slipway.LogWarning, "Restart skipped (restart=false): the new version serves from the next restart.")
+	} else {
+		c.step(ctx, d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instances(snap.Plan), rt.ReadinessPath)
+		if err := c.roll(ctx, snap, art); err != nil {
+			fail("The new version did not start: %v", err)
+			return
+		}
+	}
+	if err := c.cfg.Store.SetActiveDeployment(ctx, site.Name, d.ID); err != nil {
+		fail("Recording the active deployment failed: %v", err)
+		return
+	}
+	d.Active = true
+	c.step(ctx, d, slipway.LogMessage, "Deployment successful.")
+	c.setStatus(ctx, &d, slipway.DeploySuccess, "Deployment successful.")
+	pruned, err := c.cfg.Store.PruneDeployments(ctx, site.Name, keepDeployments)
+	if err != nil {
+		c.cfg.Logger.Error("pruning old deployments", "site", site.Name, "err", err)
+	}
+	for _, old := range pruned {
+		if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == filepath.Dir(artDir) {
+			os.RemoveAll(old.ArtifactDir)
+		}
+	}
+}
+
+// releaseCommand returns the release step for an artifact, or nil: for a
+// Django app `python manage.py migrate --noinput`, unless the app setting
+// SLIPWAY_RELEASE_COMMAND replaces it (or is "none").
+func releaseCommand(settings map[string]string, art Artifact) []string {
+	if v, ok := settings["SLIPWAY_RELEASE_COMMAND"]; ok {
+		v = strings.TrimSpace(v)
+		if v == "" || strings.EqualFold(v, "none") || strings.EqualFold(v, "false") {
+			return nil
+		}
+		return []string{"/bin/sh", "-c", v}
+	}
+	if !art.Django || art.VenvDir == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(art.Dir, "manage.py")); err != nil {
+		return nil
+	}
+	return []string{"python", "manage.py", "migrate", "--noinput"} // the venv's python comes first on PATH
+}
+
+func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, argv []string, out io.Writer) error {
+	l, err := c.cfg.Planner.Command(ctx, s, art, argv)
+	if err != nil {
+		return err
+	}
+	if l.Cleanup != nil {
+		defer l.Cleanup()
+	}
+	l.Stdout, l.Stderr = out, out
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	p, err := c.cfg.Launcher.Start(ctx, l)
+	if err != nil {
+		return err
+	}
+	return p.Wait()
+}
+
+func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error {
+	limit := 230 * time.Second
+	if v, err := strconv.Atoi(s.Settings["WEBSITES_CONTAINER_START_TIME_LIMIT"]); err == nil && v >= 10 && v <= 1800 {
+		limit = time.Duration(v) * time.Second
+	}
+	return c.cfg.Runtime.Roll(ctx, s.Site.Name, rt.Release{
+		Instances:    instances(s.Plan),
+		ReadyTimeout: limit,
+		Log:          c.SiteLog(s.Site.Name),
+		Build: func(inst rt.Instance) (rt.Launch, error) {
+			return c.cfg.Planner.Instance(ctx, s, art, inst)
+		},
+	})
+}
+
+func instances(p slipway.Plan) int {
+	if p.SKU.Capacity < 1 {
+		return 1
+	}
+	return p.SKU.Capacity
+}
+
+func (c *Coordinator) snapshot(ctx context.Context, rg, name string) (Snapshot, error) {
+	site, err := c.cfg.Store.Site(ctx, rg, name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	plan, err := c.cfg.Store.Plan(ctx, site.ResourceGroup, site.Plan)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	settings, err := c.cfg.Store.Settings(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	conns, err := c.cfg.Store.ConnectionStrings(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{Site: site, Plan: plan, Settings: settings, ConnectionStrings: conns}, nil
+}
+
+// artifact returns what the site should run now: its active deployment's
+// artifact, or the default site.
+func (c *Coordinator) artifact(ctx context.Context, site string) (Artifact, error) {
+	d, err := c.cfg.Store.ActiveDeployment(ctx, site)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return c.cfg.Default, nil
+	} else if err != nil {
+		return Artifact{}, err
+	}
+	return c.artifactOf(d)
+}
+
+func (c *Coordinator) artifactOf(d slipway.Deployment) (Artifact, error) {
+	art, err := ReadArtifact(d.ArtifactDir)
+	if err != nil {
+		return Artifact{}, err
+	}
+	if art.PythonPath == "" {
+		art.PythonVersion, art.PythonPath = c.cfg.Default.PythonVersion, c.cfg.Default.PythonPath
+	}
+	return art, nil
+}
+
+// Restart rolls the site's current release again (zero downtime): new
+// instances start with the current settings, then the old ones stop.
+func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
+	snap, err := c.snapshot(ctx, rg, name)
+	if err != nil {
+		return err
+	}
+	if !snap.Site.Enabled {
+		return nil // a stopped app stays stopped; settings apply at start
+	}
+	art, err := c.artifact(ctx, snap.Site.Name)
+	if err != nil {
+		return err
+	}
+	st := c.state(name)
+	st.op.Lock()
+	defer st.op.Unlock()
+	c.SiteLog(name).Event("Restarting site %s.", name)
+	if err := c.roll(ctx, snap, art); err != nil {
+		c.SiteLog(name).Event("Restart failed; the previous instances keep serving: %v", err)
+		return slipway.Errorf(slipway.EUNAVAILABLE, "The app did not restart: %v. The previous instances keep serving; see the log stream.", err)
+	}
+	return nil
+}
+
+// RestartSite implements the ARM controller.
+func (c *Coordinator) RestartSite(ctx context.Context, rg, name string) error {
+	return c.Restart(ctx, rg, name)
+}
+
+// SiteConfigChanged restarts the site, as App Service does when settings change.
+func (c *Coordinator) SiteConfigChanged(ctx context.Context, rg, name string) error {
+	return c.Restart(ctx, rg, name)
+}
+
+// StopSite stops a site's instances.
+func (c *Coordinator) StopSite(ctx context.Context, rg, name string) error {
+	st := c.state(name)
+	st.op.Lock()
+	defer st.op.Unlock()
+	c.cfg.Runtime.Stop(ctx, name)
+	c.SiteLog(name).Event("Site %s stopped.", name)
+	return nil
+}
+
+// StartSite starts a stopped site.
+func (c *Coordinator) StartSite(ctx context.Context, rg, name string) error {
+	return c.Restart(ctx, rg, name)
+}
+
+// SiteDeleted stops a deleted site and removes its files.
+func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
+	st := c.state(name)
+	st.op.Lock()
+	c.cfg.Runtime.Stop(ctx, name)
+	st.op.Unlock()
+	c.cfg.Logs.Forget(name)
+	if err := os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(name))); err != nil {
+		return fmt.Errorf("removing site files: %w", err)
+	}
+	return nil
+}
+
+// Instances lists the ids of a site's instances.
+func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]string, error) {
+	var ids []string
+	for _, in := range c.cfg.Runtime.Instances(name) {
+		ids = append(ids, in.ID)
+	}
+	return ids, nil
+}
+
+// StartAll starts every enabled site (at server start). Sites that fail to
+// start are logged in their own log stream and reported together.
+func (c *Coordinator) StartAll(ctx context.Context) error {
+	sites, err := c.cfg.Store.Sites(ctx, "")
+	if err != nil {
+		return fmt.Errorf("listing sites: %w", err)
+	}
+	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	for _, s := range sites {
+		if !s.Enabled {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := c.Restart(ctx, s.ResourceGroup, s.Name); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("starting %s: %w", s.Name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func boolSetting(m map[string]string, k string, def bool) bool {
+	v, ok := m[k]
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	return def
+}
+
+func orNA(s string) string {
+	if s == "" {
+		return "N/A"
+	}
+	return s
+}
+
+func errText(err error) string {
+	var e *slipway.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

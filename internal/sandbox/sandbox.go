@@ -1,0 +1,598 @@
+// Package sandbox owns confinement of the processes Slipway runs for apps:
+// app instances and build steps. It turns a Spec (argv, environment, the app's
+// persistent home, the host paths it may read or write, extra /etc/hosts
+// names, the user to run as) into an *exec.Cmd that runs the process under
+// bubblewrap (bwrap) with private PID, IPC and UTS namespaces, a private /tmp,
+// a read-only view of the system, the app's home mounted at /home (as App
+// Service mounts its share at /home, APPSERVICE.md §1) and nothing else of the
+// host's file system. The network namespace is shared: apps listen on the
+// loopback port the runtime gives them.
+//
+// It also owns the per-app system users (EnsureUser, UserName) and the layout
+// and ownership of an app's home directory (PrepareHome).
+//
+// When bwrap is missing or disabled, Command falls back to a plain process
+// with the same environment, working directory and user; the caller must say
+// so loudly (see Sandbox.Available and Sandbox.Confined).
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Spec describes one confined process.
+type Spec struct {
+	// Argv is the command and its arguments; Argv[0] is looked up in the PATH
+	// of Env when it has no slash.
+	Argv []string
+	// Env is the complete environment ("K=V"). Nothing of Slipway's own
+	// environment is inherited.
+	Env []string
+	// Dir is the working directory as seen by the process ("" = / when
+	// confined, the server's working directory otherwise).
+	Dir string
+	// Home is the app's persistent home on the host; when confined it is
+	// mounted read-write at /home. "" mounts nothing at /home.
+	Home string
+	// ReadOnly are host paths bound read-only at the same path (artifact dir,
+	// cached venv, interpreter prefix such as /root/.pyenv/versions/3.12.1,
+	// the default site ...).
+	ReadOnly []string
+	// ReadWrite are host paths bound read-write at the same path (rare, e.g.
+	// a build's output directory).
+	ReadWrite []string
+	// Hosts are extra /etc/hosts entries, name → IP address (platform names →
+	// 127.0.0.1).
+	Hosts map[string]string
+	// UID and GID to run as; 0 and 0 means "don't change".
+	UID, GID int
+	// Stdout and Stderr receive the process output; nil discards it.
+	Stdout, Stderr io.Writer
+}
+
+// Config configures a Sandbox.
+type Config struct {
+	// Disabled turns confinement off: Command runs plain processes.
+	Disabled bool
+	// BwrapPath is the bubblewrap binary; "" looks "bwrap" up in PATH and
+	// then tries /usr/bin/bwrap.
+	BwrapPath string
+	// Logger receives debug records (the bwrap argv); nil discards them.
+	Logger *slog.Logger
+	// StateDir holds generated files (hosts files). Required unless Disabled.
+	StateDir string
+}
+
+// Sandbox builds confined commands. It is safe for concurrent use.
+type Sandbox struct {
+	cfg     Config
+	bwrap   string // "" when not found
+	setpriv string // "" when not found
+	logger  *slog.Logger
+
+	probeOnce   sync.Once
+	probeOK     bool
+	probeReason string
+}
+
+// New returns a Sandbox. A missing bwrap is not an error: Available reports
+// it and Command falls back to plain processes.
+func New(cfg Config) (*Sandbox, error) {
+	s := &Sandbox{cfg: cfg, logger: cfg.Logger}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Disabled {
+		return s, nil
+	}
+	if cfg.StateDir == "" || !filepath.IsAbs(cfg.StateDir) {
+		return nil, fmt.Errorf("creating sandbox: state dir %q must be an absolute path", cfg.StateDir)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating sandbox: %w", err)
+	}
+	s.bwrap = cfg.BwrapPath
+	if s.bwrap == "" {
+		if p, err := exec.LookPath("bwrap"); err == nil {
+			s.bwrap = p
+		} else if isExecutable("/usr/bin/bwrap") {
+			s.bwrap = "/usr/bin/bwrap"
+		}
+	}
+	if s.bwrap != "" {
+		abs, err := filepath.Abs(s.bwrap)
+		if err != nil {
+			return nil, fmt.Errorf("creating sandbox: %w", err)
+		}
+		s.bwrap = abs
+	}
+	// setpriv (util-linux) drops to the app user inside the sandbox; it must
+	// live under /usr, which every sandbox sees.
+	for _, p := range []string{"/usr/bin/setpriv", "/usr/sbin/setpriv"} {
+		if isExecutable(p) {
+			s.setpriv = p
+			break
+		}
+	}
+	return s, nil
+}
+
+// Available reports whether bwrap is present and works here, with the reason
+// when it does not. The probe runs once, the first time it is needed.
+func (s *Sandbox) Available() (ok bool, reason string) {
+	s.probeOnce.Do(s.probe)
+	return s.probeOK, s.probeReason
+}
+
+// Confined reports whether Command confines processes (not disabled and bwrap
+// available).
+func (s *Sandbox) Confined() bool {
+	ok, _ := s.Available()
+	return ok
+}
+
+// HomeMount returns the path at which a process sees the given home: /home
+// when confined, the host path itself otherwise. Callers use it for HOME and
+// for paths under the home in Argv, Env and Dir.
+func (s *Sandbox) HomeMount(home string) string {
+	if s.Confined() {
+		return "/home"
+	}
+	return home
+}
+
+func (s *Sandbox) probe() {
+	switch {
+	case s.cfg.Disabled:
+		s.probeReason = "sandbox disabled by configuration"
+		return
+	case s.bwrap == "":
+		s.probeReason = "bwrap (bubblewrap) not found; install it (apt-get install bubblewrap)"
+		return
+	}
+	spec := Spec{Argv: []string{"/usr/bin/true"}, Env: []string{"PATH=/usr/bin:/bin"}}
+	if os.Geteuid() == 0 {
+		if s.setpriv == "" {
+			s.probeReason = "setpriv (util-linux) not found under /usr; it is needed to run apps as their own user"
+			return
+		}
+		spec.UID, spec.GID = 65534, 65534 // nobody: exercise the user switch too
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	args, err := s.bwrapArgs(spec)
+	if err != nil {
+		s.probeReason = "preparing bwrap probe: " + err.Error()
+		return
+	}
+	cmd := exec.CommandContext(ctx, s.bwrap, args...)
+	cmd.Env = spec.Env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.probeReason = fmt.Sprintf("bwrap at %s does not work here: %v: %s", s.bwrap, err, strings.TrimSpace(string(out)))
+		return
+	}
+	s.probeOK = true
+	s.probeReason = "bwrap at " + s.bwrap + " works"
+}
+
+// Command returns a command that runs spec, confined when possible (see
+// Confined). The command is not started. It runs in a new session (so it has
+// no controlling terminal and its own process group); use Signal to stop it.
+// Cancelling ctx kills the whole sandbox with SIGKILL.
+func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
+	if err := validate(spec); err != nil {
+		return nil, fmt.Errorf("building sandbox command: %w", err)
+	}
+	changeUser := spec.UID != 0 || spec.GID != 0
+	if changeUser && os.Geteuid() != 0 {
+		return nil, fmt.Errorf("building sandbox command: running as uid %d gid %d needs root, but Slipway runs as uid %d", spec.UID, spec.GID, os.Geteuid())
+	}
+	env := spec.Env
+	if env == nil {
+		env = []string{} // never inherit Slipway's environment
+	}
+	var cmd *exec.Cmd
+	if s.Confined() {
+		args, err := s.bwrapArgs(spec)
+		if err != nil {
+			return nil, fmt.Errorf("building sandbox command: %w", err)
+		}
+		s.logger.Debug("sandbox command", "bwrap", s.bwrap, "args", args)
+		cmd = exec.CommandContext(ctx, s.bwrap, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	} else {
+		path, err := lookPath(spec.Argv[0], env)
+		if err != nil {
+			return nil, fmt.Errorf("building sandbox command: %w", err)
+		}
+		cmd = exec.CommandContext(ctx, path, spec.Argv[1:]...)
+		cmd.Args[0] = spec.Argv[0]
+		cmd.Dir = spec.Dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+		if changeUser {
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(spec.UID), Gid: uint32(spec.GID), Groups: []uint32{}}
+		}
+	}
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
+	cmd.Cancel = func() error { return s.Signal(cmd, syscall.SIGKILL) }
+	return cmd, nil
+}
+
+// Signal sends sig to the processes of a started command from Command.
+//
+// For a confined command, SIGKILL kills the whole sandbox; any other signal
+// goes to the process group inside the sandbox (the app and its children),
+// not to bwrap itself, so the app can shut down gracefully (gunicorn on
+// SIGTERM) while bwrap waits for it and then exits with the app's status.
+// For an unconfined command the signal goes to its process group. If the
+// sandbox's init is not running yet (just after Start) or is gone, the signal
+// goes to bwrap's process group, which for SIGTERM means a hard stop.
+// A process that is already gone is not an error.
+func (s *Sandbox) Signal(cmd *exec.Cmd, sig syscall.Signal) error {
+	if cmd == nil || cmd.Process == nil {
+		return errors.New("signalling sandbox: command not started")
+	}
+	pid := cmd.Process.Pid
+	if s.bwrap != "" && cmd.Path == s.bwrap {
+		// bwrap --new-session: the sandbox's init (a child of the outer bwrap)
+		// leads a new session whose process group holds the app.
+		if inner, ok := sessionLeaderChild(pid); ok {
+			if err := killGroup(inner, sig); err != nil {
+				return err
+			}
+			if sig != syscall.SIGKILL {
+				return nil
+			}
+		}
+	}
+	return killGroup(pid, sig)
+}
+
+func killGroup(pgid int, sig syscall.Signal) error {
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signalling process group %d with %v: %w", pgid, sig, err)
+	}
+	return nil
+}
+
+// sessionLeaderChild finds a child of parent that leads its own session.
+func sessionLeaderChild(parent int) (int, bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, _, sid, ok := procStat(pid)
+		if ok && ppid == parent && sid == pid {
+			return pid, true
+		}
+	}
+	return 0, false
+}
+
+// procStat reads ppid, pgrp and session of pid from /proc/<pid>/stat.
+func procStat(pid int) (ppid, pgrp, sid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	// The command name (field 2) is in parentheses and may contain spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 4 {
+		return 0, 0, 0, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgrp, err2 := strconv.Atoi(f[2])
+	sid, err3 := strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, 0, false
+	}
+	return ppid, pgrp, sid, true
+}
+
+// etcFiles are the parts of the host's /etc a Python process needs: user and
+// group names, name resolution, TLS roots, time zone, the dynamic linker's
+// cache and Debian's alternatives symlinks. Missing ones are skipped.
+var etcFiles = []string{
+	"passwd", "group", "nsswitch.conf", "host.conf", "resolv.conf", "gai.conf",
+	"services", "protocols", "ssl", "ca-certificates", "ca-certificates.conf", "pki",
+	"localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+	"alternatives", "mime.types", "os-release",
+}
+
+// rootLinks are the top-level system directories; on merged-/usr systems
+// they are symlinks into /usr and are recreated as symlinks.
+var rootLinks = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// bwrapArgs builds the bwrap argument list for spec.
+func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
+	hosts, err := s.hostsFile(spec.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--die-with-parent", // nothing outlives Slipway
+		"--new-session",     // no controlling terminal (no TIOCSTI), own process group
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts",
+		"--ro-bind", "/usr", "/usr",
+	}
+	for _, d := range rootLinks {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			continue
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(d)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", d, err)
+			}
+			args = append(args, "--symlink", target, d)
+		} else if fi.IsDir() {
+			args = append(args, "--ro-bind", d, d)
+		}
+	}
+	args = append(args, "--perms", "0755", "--dir", "/etc")
+	for _, f := range etcFiles {
+		p := "/etc/" + f
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	args = append(args,
+		"--ro-bind", hosts, "/etc/hosts",
+		"--proc", "/proc",
+		"--dev", "/dev",
+		// POSIX semaphores and shared memory (Python's multiprocessing).
+		"--perms", "1777", "--tmpfs", "/dev/shm",
+		"--perms", "1777", "--tmpfs", "/tmp",
+	)
+	// binds are mount points whose content comes from the host: directories
+	// below them exist already. Everything else is on bwrap's tmpfs root,
+	// where missing parents must be created; bwrap would make them 0700,
+	// which an unprivileged app user cannot traverse.
+	binds := []string{"/usr"}
+	if spec.Home != "" {
+		args = append(args, "--bind", spec.Home, "/home")
+		binds = append(binds, "/home")
+	}
+	type mount struct {
+		path string
+		rw   bool
+	}
+	var mounts []mount
+	seen := map[string]bool{}
+	for _, p := range spec.ReadOnly {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			mounts = append(mounts, mount{p, false})
+		}
+	}
+	for _, p := range spec.ReadWrite {
+		p = filepath.Clean(p)
+		if seen[p] {
+			return nil, fmt.Errorf("path %s is both read-only and read-write", p)
+		}
+		seen[p] = true
+		mounts = append(mounts, mount{p, true})
+	}
+	sort.Slice(mounts, func(i, j int) bool { return mounts[i].path < mounts[j].path })
+	created := map[string]bool{"/": true, "/etc": true, "/tmp": true, "/proc": true, "/dev": true}
+	for _, m := range mounts {
+		var parents []string
+		for d := filepath.Dir(m.path); !created[d] && !under(d, binds); d = filepath.Dir(d) {
+			parents = append(parents, d)
+		}
+		for i := len(parents) - 1; i >= 0; i-- {
+			args = append(args, "--perms", "0755", "--dir", parents[i])
+			created[parents[i]] = true
+		}
+		if m.rw {
+			args = append(args, "--bind", m.path, m.path)
+		} else {
+			args = append(args, "--ro-bind", m.path, m.path)
+		}
+		binds = append(binds, m.path)
+	}
+	if spec.Dir != "" {
+		args = append(args, "--chdir", spec.Dir)
+	}
+	argv := spec.Argv
+	if spec.UID != 0 || spec.GID != 0 {
+		if os.Geteuid() != 0 {
+			return nil, fmt.Errorf("running as uid %d needs root", spec.UID)
+		}
+		if s.setpriv == "" {
+			return nil, errors.New("setpriv (util-linux) not found under /usr; it is needed to run as another user")
+		}
+		// bwrap run by root keeps no capabilities by default; setpriv needs
+		// these three to switch user and empty its bounding set, and then
+		// keeps none: the app runs with no capabilities and no_new_privs.
+		args = append(args, "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP")
+		argv = append([]string{s.setpriv,
+			"--reuid=" + strconv.Itoa(spec.UID), "--regid=" + strconv.Itoa(spec.GID), "--clear-groups",
+			"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"}, argv...)
+	}
+	return append(args, argv...), nil
+}
+
+// under reports whether p is one of roots or inside one of them.
+func under(p string, roots []string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// hostsFile writes (once per distinct content) the /etc/hosts the sandbox
+// sees and returns its path.
+func (s *Sandbox) hostsFile(extra map[string]string) (string, error) {
+	var b strings.Builder
+	b.WriteString("# Generated by Slipway for a sandboxed process.\n")
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	names := make([]string, 0, len(extra))
+	for n := range extra {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s\t%s\n", extra[n], n)
+	}
+	content := []byte(b.String())
+	sum := sha256.Sum256(content)
+	path := filepath.Join(s.cfg.StateDir, "hosts-"+hex.EncodeToString(sum[:8]))
+	if existing, err := os.ReadFile(path); err == nil && string(existing) == string(content) {
+		return path, nil
+	}
+	if err := writeFileAtomic(path, content, 0o644); err != nil {
+		return "", fmt.Errorf("writing hosts file: %w", err)
+	}
+	return path, nil
+}
+
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+
+func validate(spec Spec) error {
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return errors.New("empty argv")
+	}
+	if spec.Dir != "" && !filepath.IsAbs(spec.Dir) {
+		return fmt.Errorf("working dir %q is not absolute", spec.Dir)
+	}
+	if spec.UID < 0 || spec.GID < 0 {
+		return fmt.Errorf("invalid uid %d / gid %d", spec.UID, spec.GID)
+	}
+	if spec.Home != "" {
+		if err := checkDir("home", spec.Home); err != nil {
+			return err
+		}
+	}
+	for _, list := range [][]string{spec.ReadOnly, spec.ReadWrite} {
+		for _, p := range list {
+			if !filepath.IsAbs(p) {
+				return fmt.Errorf("bind path %q is not absolute", p)
+			}
+			c := filepath.Clean(p)
+			if c == "/" || under(c, []string{"/proc", "/dev"}) {
+				return fmt.Errorf("bind path %q is reserved for the sandbox", p)
+			}
+			if spec.Home != "" && under(c, []string{"/home"}) {
+				return fmt.Errorf("bind path %q is under /home, where the app's home is mounted; keep Slipway's data outside /home", p)
+			}
+			if _, err := os.Stat(c); err != nil {
+				return fmt.Errorf("bind path: %w", err)
+			}
+		}
+	}
+	for name, ip := range spec.Hosts {
+		if !hostNameRE.MatchString(name) {
+			return fmt.Errorf("hosts entry %q is not a valid host name", name)
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf("hosts entry %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func checkDir(what, p string) error {
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%s %q is not absolute", what, p)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s %s is not a directory", what, p)
+	}
+	return nil
+}
+
+// lookPath resolves file like exec.LookPath, but with the PATH of env (the
+// child's environment) rather than Slipway's own.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if isExecutable(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: executable not found in the command's PATH %q", file, path)
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// writeFileAtomic writes data to path via a temp file in the same directory,
+// fsyncs it and renames it into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

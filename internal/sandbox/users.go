@@ -1,0 +1,191 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// maxUserName is the longest user name useradd accepts on common systems.
+const maxUserName = 32
+
+var (
+	userNameRE     = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+	userNameUnsafe = regexp.MustCompile(`[^a-z0-9-]+`)
+)
+
+// UserName returns the system user name for an app: "sw-" plus the app name
+// lower-cased, with anything but letters, digits and '-' replaced by '-'.
+// Names longer than 32 characters are shortened and end in a hash of the app
+// name, so distinct apps keep distinct users.
+func UserName(app string) string {
+	s := strings.Trim(userNameUnsafe.ReplaceAllString(strings.ToLower(app), "-"), "-")
+	name := "sw-" + s
+	if len(name) <= maxUserName && s != "" {
+		return name
+	}
+	sum := sha256.Sum256([]byte(app))
+	suffix := "-" + hex.EncodeToString(sum[:4])
+	keep := maxUserName - len(suffix)
+	if len(name) > keep {
+		name = name[:keep]
+	}
+	return strings.TrimRight(name, "-") + suffix
+}
+
+// EnsureUser makes sure a system user (and its group of the same name)
+// exists and returns its uid and gid. It is idempotent: an existing user is
+// returned as is. A new user is created with
+// useradd --system --no-create-home --shell <nologin> --user-group and home
+// /home, which is where its home is mounted inside the sandbox. Creating a
+// user needs root. name must be a valid user name of at most 32 characters
+// (see UserName).
+func EnsureUser(ctx context.Context, name string) (uid, gid int, err error) {
+	if len(name) > maxUserName || !userNameRE.MatchString(name) {
+		return 0, 0, fmt.Errorf("ensuring user %q: not a valid user name (lower-case letters, digits, '_' and '-', at most %d characters)", name, maxUserName)
+	}
+	if uid, gid, ok, err := lookupUser(name); err != nil || ok {
+		return uid, gid, err
+	}
+	if os.Geteuid() != 0 {
+		return 0, 0, fmt.Errorf("ensuring user %q: creating users needs root", name)
+	}
+	useradd, err := exec.LookPath("useradd")
+	if err != nil {
+		useradd = "/usr/sbin/useradd"
+	}
+	args := []string{"--system", "--no-create-home", "--home-dir", "/home",
+		"--shell", nologinShell(), "--user-group", "--comment", "Slipway app user", name}
+	// useradd exits 10 when /etc/passwd is locked by another writer; retry a
+	// few times. Exit 9 means the name was taken meanwhile: look it up.
+	for attempt := 0; ; attempt++ {
+		out, err := exec.CommandContext(ctx, useradd, args...).CombinedOutput()
+		if err == nil {
+			break
+		}
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) && exitErr.ExitCode() == 9 {
+			break
+		}
+		if errors.As(err, &exitErr) && exitErr.ExitCode() == 10 && attempt < 5 {
+			select {
+			case <-ctx.Done():
+				return 0, 0, fmt.Errorf("ensuring user %q: %w", name, ctx.Err())
+			case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+			}
+			continue
+		}
+		return 0, 0, fmt.Errorf("ensuring user %q: useradd: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	uid, gid, ok, err := lookupUser(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !ok {
+		return 0, 0, fmt.Errorf("ensuring user %q: useradd succeeded but the user cannot be looked up", name)
+	}
+	return uid, gid, nil
+}
+
+func lookupUser(name string) (uid, gid int, ok bool, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			return 0, 0, false, nil
+		}
+		return 0, 0, false, fmt.Errorf("looking up user %q: %w", name, err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false, fmt.Errorf("looking up user %q: non-numeric uid %q / gid %q", name, u.Uid, u.Gid)
+	}
+	return uid, gid, true, nil
+}
+
+func nologinShell() string {
+	for _, p := range []string{"/usr/sbin/nologin", "/sbin/nologin"} {
+		if isExecutable(p) {
+			return p
+		}
+	}
+	return "/bin/false"
+}
+
+// homeDirs are created in an app's home, as App Service's /home has them
+// (APPSERVICE.md §1).
+var homeDirs = []string{"site", "site/wwwroot", "LogFiles", "data"}
+
+// PrepareHome creates an app's home directory dir (mode 0700) with
+// site/wwwroot, LogFiles and data (mode 0755), all owned by uid:gid. It is
+// idempotent. Existing entries must be real directories: a symlink in their
+// place is refused, and work below dir goes through os.Root, so nothing
+// outside dir is ever changed even though the app user owns it.
+// uid 0 and gid 0 leave ownership alone.
+func PrepareHome(dir string, uid, gid int) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("preparing home: %q is not an absolute path", dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("preparing home: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("preparing home: %w", err)
+	}
+	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("preparing home: opening %s (must be a directory, not a symlink): %w", dir, err)
+	}
+	defer f.Close()
+	if uid != 0 || gid != 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return fmt.Errorf("preparing home: %w", err)
+		}
+	}
+	if err := f.Chmod(0o700); err != nil {
+		return fmt.Errorf("preparing home: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("preparing home: %w", err)
+	}
+	defer root.Close()
+	for _, sub := range homeDirs {
+		if err := ensureDir(root, filepath.FromSlash(sub), 0o755, uid, gid); err != nil {
+			return fmt.Errorf("preparing home %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+func ensureDir(root *os.Root, p string, perm os.FileMode, uid, gid int) error {
+	if err := root.Mkdir(p, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := root.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory (%v)", p, fi.Mode().Type())
+	}
+	if uid != 0 || gid != 0 {
+		if err := root.Lchown(p, uid, gid); err != nil {
+			return err
+		}
+	}
+	return root.Chmod(p, perm)
+}

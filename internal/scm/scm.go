@@ -1,0 +1,491 @@
+// Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
+// Microsoft documents it (APPSERVICE.md §5): zip and OneDeploy pushes,
+// deployment records and their logs, the deployment lock, the live log
+// stream. Requests authenticate with the app's publishing credentials
+// (HTTP Basic) or the platform's admin token.
+package scm
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/applog"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// Store is the state the Kudu API reads.
+type Store interface {
+	FindSite(ctx context.Context, name string) (slipway.Site, error)
+	CheckPublishingCredentials(ctx context.Context, site, user, password string) (slipway.Site, error)
+	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) // newest first
+	GetDeployment(ctx context.Context, site, id string) (slipway.Deployment, error)
+	DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error)
+	Settings(ctx context.Context, rg, site string) (map[string]string, error)
+}
+
+// Deployer runs deployments (package deploy).
+type Deployer interface {
+	Submit(ctx context.Context, site slipway.Site, pkg io.Reader, o deploy.Options) (slipway.Deployment, error)
+	Wait(ctx context.Context, site string) error
+	IsDeploying(site string) (string, bool)
+	SiteLog(site string) *applog.Log
+}
+
+// Config configures the handler.
+type Config struct {
+	Store      Store
+	Deployer   Deployer
+	SiteOf     func(r *http.Request) string // the site a request is for (set by the front door)
+	AdminToken string                       // also accepted as a Bearer token
+	Logger     *slog.Logger
+	Heartbeat  time.Duration // log stream keep-alive; 0 → 60 s
+}
+
+// Handler is the Kudu API.
+type Handler struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New returns the Kudu API handler.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Minute
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
+	for _, prefix := range []string{"/api", ""} {
+		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
+		h.handle("POST "+prefix+"/publish", h.publish)
+		h.handle("PUT "+prefix+"/publish", h.publish)
+		h.handle("GET "+prefix+"/deployments", h.listDeployments)
+		h.handle("GET "+prefix+"/deployments/{id}", h.getDeployment)
+		h.handle("GET "+prefix+"/deployments/{id}/log", h.deploymentLog)
+		h.handle("GET "+prefix+"/deployments/{id}/log/{entry}", h.deploymentLogDetails)
+		h.handle("GET "+prefix+"/isdeploying", h.isDeploying)
+		h.handle("GET "+prefix+"/logstream", h.logStream)
+		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
+		h.handle("GET "+prefix+"/settings", h.settings)
+	}
+	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
+	})
+	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream.\n", s.Name)
+		return nil
+	})
+	return h
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, s slipway.Site) error
+
+// handle adapts a handler that returns an error: it authenticates, finds
+// the site, and renders errors once.
+func (h *Handler) handle(pattern string, fn handlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				h.cfg.Logger.Error("panic in kudu handler", "path", r.URL.Path, "panic", v)
+				http.Error(w, "An internal error occurred.", http.StatusInternalServerError)
+			}
+		}()
+		site, err := h.authenticate(r)
+		if err == nil {
+			err = fn(w, r, site)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
+	name := h.cfg.SiteOf(r)
+	unauthorized := slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is required: use the app's publishing credentials (slipway webapp deployment list-publishing-credentials) with HTTP Basic auth.")
+	if name == "" {
+		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "No app is addressed.")
+	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		if h.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(h.cfg.AdminToken)) != 1 {
+			return slipway.Site{}, unauthorized
+		}
+	} else {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return slipway.Site{}, unauthorized
+		}
+		if _, err := h.cfg.Store.CheckPublishingCredentials(r.Context(), name, user, pass); err != nil {
+			if c := slipway.ErrorCode(err); c == slipway.EUNAUTHORIZED || c == slipway.ENOTFOUND {
+				return slipway.Site{}, unauthorized
+			}
+			return slipway.Site{}, err
+		}
+	}
+	return h.cfg.Store.FindSite(r.Context(), name)
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := slipway.ErrorCode(err)
+	status := map[string]int{
+		slipway.ECONFLICT: http.StatusConflict, slipway.EINVALID: http.StatusBadRequest,
+		slipway.ENOTFOUND: http.StatusNotFound, slipway.EUNAUTHORIZED: http.StatusUnauthorized,
+		slipway.EFORBIDDEN: http.StatusForbidden, slipway.EUNAVAILABLE: http.StatusServiceUnavailable,
+	}[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+		h.cfg.Logger.Error("kudu request failed", "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="site"`)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, slipway.ErrorMessage(err)+"\n")
+}
+
+// packageBody returns the zip in a push: the raw body, or the first file
+// of a multipart form (both are accepted by Kudu).
+func packageBody(r *http.Request) (io.Reader, error) {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		return nil, slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return nil, slipway.Errorf(slipway.EINVALID, "The multipart body holds no file part with the zip package.")
+			}
+			if p.FileName() != "" || p.FormName() != "" {
+				return p, nil
+			}
+		}
+	}
+	return r.Body, nil
+}
+
+func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	q := r.URL.Query()
+	return h.push(w, r, s, pushOptions{
+		async:    isTrue(q.Get("isAsync")),
+		deployer: orDefault(q.Get("deployer"), "Push-Deployer"),
+		opts: deploy.Options{
+			Author: q.Get("author"), AuthorEmail: q.Get("authorEmail"), Message: q.Get("message"), Restart: true,
+		},
+	})
+}
+
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	q := r.URL.Query()
+	switch t := strings.ToLower(q.Get("type")); t {
+	case "zip":
+	case "":
+		return slipway.Errorf(slipway.EINVALID, "type is required: use /api/publish?type=zip")
+	case "war", "jar", "ear", "lib", "startup", "static", "script":
+		return slipway.Errorf(slipway.EINVALID, "type='%s' is not supported for Python apps on this server; use type=zip.", t)
+	default:
+		return slipway.Errorf(slipway.EINVALID, "type='%s' not recognized", q.Get("type"))
+	}
+	if p := q.Get("path"); p != "" && p != "/" && p != "." {
+		return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment replaces the whole app.", p)
+	}
+	restart := q.Get("restart") == "" || isTrue(q.Get("restart"))
+	return h.push(w, r, s, pushOptions{
+		async:    isTrue(q.Get("async")) || isTrue(q.Get("isAsync")),
+		deployer: "OneDeploy",
+		opts:     deploy.Options{Restart: restart},
+	})
+}
+
+type pushOptions struct {
+	async    bool
+	deployer string
+	opts     deploy.Options
+}
+
+func (h *Handler) push(w http.ResponseWriter, r *http.Request, s slipway.Site, p pushOptions) error {
+	body, err := packageBody(r)
+	if err != nil {
+		return err
+	}
+	p.opts.Deployer = p.deployer
+	d, err := h.cfg.Deployer.Submit(r.Context(), s, body, p.opts)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("trackDeploymentProgress") != "" {
+		w.Header().Set("SCM-DEPLOYMENT-ID", d.ID)
+	}
+	if p.async {
+		loc := fmt.Sprintf("%s/api/deployments/latest?deployer=%s&time=%s", baseURL(r), url.QueryEscape(p.deployer), d.ReceivedTime.UTC().Format("2006-01-02_15-04-05Z"))
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+	if err := h.cfg.Deployer.Wait(r.Context(), s.Name); err != nil {
+		return err
+	}
+	d, err = h.cfg.Store.GetDeployment(r.Context(), s.Name, d.ID)
+	if err != nil {
+		return err
+	}
+	if d.Status == slipway.DeployFailed {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "Deployment failed: %s\nSee %s/api/deployments/%s/log\n", d.StatusText, baseURL(r), d.ID)
+		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// deploymentJSON is a deployment as Kudu renders it (APPSERVICE.md §5).
+type deploymentJSON struct {
+	ID                 string  `json:"id"`
+	Status             int     `json:"status"`
+	StatusText         string  `json:"status_text"`
+	AuthorEmail        string  `json:"author_email"`
+	Author             string  `json:"author"`
+	Deployer           string  `json:"deployer"`
+	Message            string  `json:"message"`
+	Progress           string  `json:"progress"`
+	ReceivedTime       string  `json:"received_time"`
+	StartTime          string  `json:"start_time"`
+	EndTime            *string `json:"end_time"`
+	LastSuccessEndTime *string `json:"last_success_end_time"`
+	Complete           bool    `json:"complete"`
+	Active             bool    `json:"active"`
+	IsTemp             bool    `json:"is_temp"`
+	IsReadonly         bool    `json:"is_readonly"`
+	URL                string  `json:"url"`
+	LogURL             string  `json:"log_url"`
+	SiteName           string  `json:"site_name"`
+}
+
+func timeText(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+func render(r *http.Request, d slipway.Deployment, lastSuccess *time.Time) deploymentJSON {
+	u := fmt.Sprintf("%s/api/deployments/%s", baseURL(r), d.ID)
+	j := deploymentJSON{
+		ID: d.ID, Status: int(d.Status), StatusText: d.StatusText, AuthorEmail: d.AuthorEmail,
+		Author: d.Author, Deployer: d.Deployer, Message: d.Message, Progress: d.Progress,
+		ReceivedTime: timeText(d.ReceivedTime), StartTime: timeText(d.StartTime),
+		Complete: d.Complete(), Active: d.Active, URL: u, LogURL: u + "/log", SiteName: d.Site,
+	}
+	if !d.EndTime.IsZero() {
+		s := timeText(d.EndTime)
+		j.EndTime = &s
+	}
+	if lastSuccess != nil {
+		s := timeText(*lastSuccess)
+		j.LastSuccessEndTime = &s
+	}
+	return j
+}
+
+func lastSuccess(ds []slipway.Deployment) *time.Time {
+	for _, d := range ds { // newest first
+		if d.Status == slipway.DeploySuccess {
+			t := d.EndTime
+			return &t
+		}
+	}
+	return nil
+}
+
+func (h *Handler) listDeployments(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	ds, err := h.cfg.Store.ListDeployments(r.Context(), s.Name)
+	if err != nil {
+		return err
+	}
+	ls := lastSuccess(ds)
+	out := make([]deploymentJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, render(r, d, ls))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) deployment(r *http.Request, s slipway.Site) (slipway.Deployment, *time.Time, error) {
+	ds, err := h.cfg.Store.ListDeployments(r.Context(), s.Name)
+	if err != nil {
+		return slipway.Deployment{}, nil, err
+	}
+	id := r.PathValue("id")
+	for _, d := range ds {
+		if id == "latest" || strings.EqualFold(d.ID, id) {
+			return d, lastSuccess(ds), nil
+		}
+	}
+	return slipway.Deployment{}, nil, slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' not found.", id)
+}
+
+func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	d, ls, err := h.deployment(r, s)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, render(r, d, ls))
+}
+
+type logEntryJSON struct {
+	LogTime    string  `json:"log_time"`
+	ID         string  `json:"id"`
+	Message    string  `json:"message"`
+	Type       int     `json:"type"`
+	DetailsURL *string `json:"details_url"`
+}
+
+func (h *Handler) deploymentLog(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	d, _, err := h.deployment(r, s)
+	if err != nil {
+		return err
+	}
+	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]logEntryJSON, 0, len(entries))
+	for _, e := range entries {
+		j := logEntryJSON{LogTime: timeText(e.Time), ID: e.ID, Message: e.Message, Type: int(e.Type)}
+		if e.Details != "" {
+			u := fmt.Sprintf("%s/api/deployments/%s/log/%s", baseURL(r), d.ID, e.ID)
+			j.DetailsURL = &u
+		}
+		out = append(out, j)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	d, _, err := h.deployment(r, s)
+	if err != nil {
+		return err
+	}
+	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.ID != r.PathValue("entry") {
+			continue
+		}
+		out := []logEntryJSON{}
+		for _, line := range strings.Split(strings.TrimRight(e.Details, "\n"), "\n") {
+			if line == "" {
+				continue
+			}
+			out = append(out, logEntryJSON{LogTime: timeText(e.Time), ID: e.ID, Message: line, Type: int(e.Type)})
+		}
+		return writeJSON(w, http.StatusOK, out)
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' not found.", r.PathValue("entry"))
+}
+
+func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	id, busy := h.cfg.Deployer.IsDeploying(s.Name)
+	v := map[string]string{"value": "False", "msg": ""}
+	if busy {
+		v = map[string]string{"value": "True", "msg": "Deployment " + id + " is in progress."}
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	m, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+// logStream streams the app's log lines (APPSERVICE.md §10): a welcome
+// line, the last 10 lines, then every new line, with a heartbeat.
+func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	log := h.cfg.Deployer.SiteLog(s.Name)
+	recent, lines := log.Subscribe(r.Context(), 10)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	flush := func() { http.NewResponseController(w).Flush() }
+	stamp := func() string { return time.Now().UTC().Format("2006-01-02T15:04:05") }
+	fmt.Fprintf(w, "%s  Welcome, you are now connected to log-streaming service.\n", stamp())
+	for _, l := range recent {
+		fmt.Fprintln(w, l)
+	}
+	flush()
+	filter := strings.ToLower(r.URL.Query().Get("filter"))
+	idle := time.Now()
+	tick := time.NewTicker(h.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case l, ok := <-lines:
+			if !ok {
+				return nil
+			}
+			if filter != "" && !strings.Contains(strings.ToLower(l), filter) {
+				continue
+			}
+			if _, err := fmt.Fprintln(w, l); err != nil {
+				return nil
+			}
+			flush()
+			idle = time.Now()
+		case <-tick.C:
+			mins := int(time.Since(idle).Minutes())
+			fmt.Fprintf(w, "%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))
+			flush()
+		}
+	}
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// keySize is the AES-256 key length in bytes.
+const keySize = 32
+
+// loadOrCreateKey reads the master key at path, creating it (32 random
+// bytes, mode 0600, written atomically) if it does not exist.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != keySize {
+			return nil, fmt.Errorf("reading master key %s: it holds %d bytes, want %d (restore it from a backup; without it secrets cannot be read)", path, len(key), keySize)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading master key: %w", err)
+	}
+	key = make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generating master key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating key directory: %w", err)
+	}
+	if err := writeFileAtomic(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("writing master key: %w", err)
+	}
+	return key, nil
+}
+
+// writeFileAtomic writes data to a temporary file in path's directory,
+// fsyncs it, renames it over path and fsyncs the directory, so a crash leaves
+// either the old file or the new one, never a torn one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("creating temporary file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp) // best effort; the write already failed
+		}
+	}()
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("setting permissions: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing temporary file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing temporary file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing temporary file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("renaming temporary file: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening directory to sync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory: %w", err)
+	}
+	return nil
+}
+
+// seal encrypts plaintext with AES-256-GCM under the master key and a fresh
+// random nonce, binding it to aad (which names the row it belongs in, so a
+// sealed value cannot be moved to another row). The result is nonce||ciphertext.
+func (s *Store) seal(plaintext, aad string) ([]byte, error) {
+	gcm, err := s.gcm()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plaintext)+gcm.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("generating nonce: %w", err)
+	}
+	return gcm.Seal(nonce, nonce, []byte(plaintext), []byte(aad)), nil
+}
+
+// open decrypts a value made by seal.
+func (s *Store) open(sealed []byte, aad string) (string, error) {
+	gcm, err := s.gcm()
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return "", fmt.Errorf("decrypting value: too short")
+	}
+	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(aad))
+	if err != nil {
+		return "", fmt.Errorf("decrypting value (wrong master key?): %w", err)
+	}
+	return string(pt), nil
+}
+
+func (s *Store) gcm() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(s.key)
+	if err != nil {
+		return nil, fmt.Errorf("creating cipher: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("creating GCM: %w", err)
+	}
+	return gcm, nil
+}

@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// errDeploymentNotFound is the message for a missing deployment.
+func errDeploymentNotFound(site, id string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' of site '%s' was not found.", id, site)
+}
+
+// CreateDeployment records a new deployment of d.Site (looked up by its
+// global name; d.ResourceGroup is filled in from the site). An empty ID gets
+// 32 random hex characters, a zero ReceivedTime the current time. Active is
+// ignored: use SetActiveDeployment. A duplicate ID is ECONFLICT.
+func (s *Store) CreateDeployment(ctx context.Context, d slipway.Deployment) (slipway.Deployment, error) {
+	if d.ID == "" {
+		id, err := newHexID()
+		if err != nil {
+			return slipway.Deployment{}, err
+		}
+		d.ID = id
+	}
+	if d.ReceivedTime.IsZero() {
+		d.ReceivedTime = s.now().UTC()
+	}
+	d.Active = false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var site, rg string
+		err := tx.QueryRowContext(ctx, `SELECT name, resource_group FROM sites WHERE name = ?`, d.Site).Scan(&site, &rg)
+		if errors.Is(err, sql.ErrNoRows) {
+			return slipway.Errorf(slipway.ENOTFOUND, "Site '%s' was not found.", d.Site)
+		} else if err != nil {
+			return fmt.Errorf("looking up site: %w", err)
+		}
+		d.Site, d.ResourceGroup = site, rg
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE id = ?`, d.ID).Scan(&n); err != nil {
+			return fmt.Errorf("checking deployment id: %w", err)
+		}
+		if n > 0 {
+			return slipway.Errorf(slipway.ECONFLICT, "Deployment '%s' already exists.", d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, site, resource_group, status, status_text, author, author_email,
+			deployer, message, progress, build, package_sha256, artifact_dir, received_time, start_time, end_time, active)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+			d.ID, d.Site, d.ResourceGroup, int(d.Status), d.StatusText, d.Author, d.AuthorEmail,
+			d.Deployer, d.Message, d.Progress, boolInt(d.Build), d.PackageSHA256, d.ArtifactDir,
+			toUnix(d.ReceivedTime), toUnix(d.StartTime), toUnix(d.EndTime)); err != nil {
+			return fmt.Errorf("inserting deployment: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return slipway.Deployment{}, err
+	}
+	return d, nil
+}
+
+// UpdateDeployment stores d's mutable fields (status, texts, author,
+// deployer, message, progress, build flag, package, artifact, times) for the
+// deployment d.ID of d.Site. Active is not changed: use SetActiveDeployment.
+func (s *Store) UpdateDeployment(ctx context.Context, d slipway.Deployment) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE deployments SET status = ?, status_text = ?, author = ?, author_email = ?,
+		deployer = ?, message = ?, progress = ?, build = ?, package_sha256 = ?, artifact_dir = ?,
+		received_time = ?, start_time = ?, end_time = ?
+		WHERE id = ? AND site = ?`,
+		int(d.Status), d.StatusText, d.Author, d.AuthorEmail, d.Deployer, d.Message, d.Progress, boolInt(d.Build),
+		d.PackageSHA256, d.ArtifactDir, toUnix(d.ReceivedTime), toUnix(d.StartTime), toUnix(d.EndTime),
+		d.ID, d.Site)
+	if err != nil {
+		return fmt.Errorf("updating deployment: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("updating deployment: %w", err)
+	} else if n == 0 {
+		return errDeploymentNotFound(d.Site, d.ID)
+	}
+	return nil
+}
+
+// GetDeployment returns the site's deployment with the given id; the id
+// "latest" means LatestDeployment.
+func (s *Store) GetDeployment(ctx context.Context, site, id string) (slipway.Deployment, error) {
+	if strings.EqualFold(id, "latest") {
+		return s.LatestDeployment(ctx, site)
+	}
+	d, err := scanDeployment(s.read.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? AND id = ?`, site, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.Deployment{}, errDeploymentNotFound(site, id)
+	}
+	return d, err
+}
+
+// LatestDeployment returns the site's most recently created deployment.
+func (s *Store) LatestDeployment(ctx context.Context, site string) (slipway.Deployment, error) {
+	d, err := scanDeployment(s.read.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? ORDER BY seq DESC LIMIT 1`, site))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.Deployment{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' has no deployments.", site)
+	}
+	return d, err
+}
+
+// ActiveDeployment returns the deployment currently serving the site.
+func (s *Store) ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error) {
+	d, err := scanDeployment(s.read.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? AND active = 1`, site))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.Deployment{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' has no active deployment.", site)
+	}
+	return d, err
+}
+
+// ListDeployments returns the site's deployments, newest first.
+func (s *Store) ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) {
+	return listDeployments(ctx, s.read, site)
+}
+
+func listDeployments(ctx context.Context, q querier, site string) ([]slipway.Deployment, error) {
+	rows, err := q.QueryContext(ctx, deploymentSelect+` WHERE site = ? ORDER BY seq DESC`, site)
+	if err != nil {
+		return nil, fmt.Errorf("listing deployments: %w", err)
+	}
+	defer rows.Close()
+	ds := []slipway.Deployment{}
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing deployments: %w", err)
+	}
+	return ds, nil
+}
+
+// SetActiveDeployment marks the deployment as the one serving the site and
+// clears the mark on every other deployment of the site, atomically.
+func (s *Store) SetActiveDeployment(ctx context.Context, site, id string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE site = ? AND id = ?`, site, id).Scan(&n); err != nil {
+			return fmt.Errorf("looking up deployment: %w", err)
+		}
+		if n == 0 {
+			return errDeploymentNotFound(site, id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deployments SET active = 0 WHERE site = ? AND active = 1`, site); err != nil {
+			return fmt.Errorf("clearing active deployment: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deployments SET active = 1 WHERE site = ? AND id = ?`, site, id); err != nil {
+			return fmt.Errorf("setting active deployment: %w", err)
+		}
+		return nil
+	})
+}
+
+// PruneDeployments deletes old finished deployments of the site, as Kudu
+// does: it keeps the newest keep successful ones, every deployment newer
+// than the oldest of those, every unfinished one and the active one, and
+// deletes the remaining finished (successful or failed) ones with their logs.
+// It returns the deleted deployments so the caller can remove their
+// artifacts and packages.
+func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error) {
+	if keep < 1 {
+		return nil, slipway.Errorf(slipway.EINVALID, "The number of deployments to keep must be at least 1, not %d.", keep)
+	}
+	var pruned []slipway.Deployment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ds, err := listDeployments(ctx, tx, site) // newest first
+		if err != nil {
+			return err
+		}
+		successes := 0
+		for _, d := range ds {
+			if successes >= keep && d.Complete() && !d.Active {
+				pruned = append(pruned, d)
+			}
+			if d.Status == slipway.DeploySuccess {
+				successes++
+			}
+		}
+		for _, d := range pruned {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = ?`, d.ID); err != nil {
+				return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if pruned == nil {
+		pruned = []slipway.Deployment{}
+	}
+	return pruned, nil
+}
+
+const deploymentSelect = `SELECT id, site, resource_group, status, status_text, author, author_email, deployer, message, progress,
+	build, package_sha256, artifact_dir, received_time, start_time, end_time, active FROM deployments`
+
+func scanDeployment(r rowScanner) (slipway.Deployment, error) {
+	var d slipway.Deployment
+	var status int
+	var received, start, end int64
+	if err := r.Scan(&d.ID, &d.Site, &d.ResourceGroup, &status, &d.StatusText, &d.Author, &d.AuthorEmail, &d.Deployer,
+		&d.Message, &d.Progress, &d.Build, &d.PackageSHA256, &d.ArtifactDir, &received, &start, &end, &d.Active); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return d, err
+		}
+		return d, fmt.Errorf("reading deployment: %w", err)
+	}
+	d.Status = slipway.DeployStatus(status)
+	d.ReceivedTime, d.StartTime, d.EndTime = fromUnix(received), fromUnix(start), fromUnix(end)
+	return d, nil
+}
+
+// AppendDeploymentLog adds an entry to the deployment's summary log. An
+// empty ID gets a random GUID, a zero Time the current time. It returns the
+// stored entry.
+func (s *Store) AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error) {
+	if e.ID == "" {
+		id, err := newGUID()
+		if err != nil {
+			return e, err
+		}
+		e.ID = id
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now().UTC()
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE id = ?`, deploymentID).Scan(&n); err != nil {
+			return fmt.Errorf("looking up deployment: %w", err)
+		}
+		if n == 0 {
+			return slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' was not found.", deploymentID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log (deployment_id, id, time, message, type) VALUES (?, ?, ?, ?, ?)`,
+			deploymentID, e.ID, toUnix(e.Time), e.Message, int(e.Type)); err != nil {
+			return fmt.Errorf("appending deployment log: %w", err)
+		}
+		if e.Details != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text) VALUES (?, ?, ?)`,
+				deploymentID, e.ID, e.Details); err != nil {
+				return fmt.Errorf("appending deployment log details: %w", err)
+			}
+		}
+		return nil
+	})
+	return e, err
+}
+
+// AppendDeploymentLogDetails appends text to the details of a log entry
+// (the build log streams into them). Each call is one cheap insert.
+func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text) VALUES (?, ?, ?)`,
+		deploymentID, entryID, text)
+	if err != nil {
+		if strings.Contains(err.Error(), "FOREIGN KEY") {
+			return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' of deployment '%s' was not found.", entryID, deploymentID)
+		}
+		return fmt.Errorf("appending deployment log details: %w", err)
+	}
+	return nil
+}
+
+// DeploymentLog returns the deployment's log entries in the order they were
+// appended, each with its accumulated details. A deployment without
+// entries (or an unknown one) gives an empty slice.
+func (s *Store) DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT l.id, l.time, l.message, l.type,
+		COALESCE((SELECT group_concat(d.text, '' ORDER BY d.seq) FROM deployment_log_details d
+			WHERE d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
+		FROM deployment_log l WHERE l.deployment_id = ? ORDER BY l.seq`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("reading deployment log: %w", err)
+	}
+	defer rows.Close()
+	es := []slipway.DeploymentLogEntry{}
+	for rows.Next() {
+		var e slipway.DeploymentLogEntry
+		var t int64
+		var typ int
+		if err := rows.Scan(&e.ID, &t, &e.Message, &typ, &e.Details); err != nil {
+			return nil, fmt.Errorf("reading deployment log: %w", err)
+		}
+		e.Time, e.Type = fromUnix(t), slipway.LogEntryType(typ)
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading deployment log: %w", err)
+	}
+	return es, nil
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// errPlanNotFound is ARM's ResourceNotFound message for a plan.
+func errPlanNotFound(rg, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.Web/serverFarms/%s' under resource group '%s' was not found.", name, rg)
+}
+
+// PutPlan creates the plan or updates its SKU, OS flag and tags. It returns
+// the stored plan (name casing and creation time from the first PUT) and
+// whether it was created. The resource group must exist.
+func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool, error) {
+	if err := p.Validate(); err != nil {
+		return slipway.Plan{}, false, err
+	}
+	if p.SKU.Capacity == 0 {
+		p.SKU.Capacity = 1
+	}
+	var out slipway.Plan
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, p.ResourceGroup))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errGroupNotFound(p.ResourceGroup)
+		} else if err != nil {
+			return err
+		}
+		p.ResourceGroup = g.Name
+		if strings.TrimSpace(p.Location) == "" {
+			p.Location = g.Location
+		}
+		old, err := scanPlan(tx.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, p.ResourceGroup, p.Name))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if p.Created.IsZero() {
+				p.Created = s.now().UTC()
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO plans (resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				p.ResourceGroup, p.Name, p.Location, p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), toUnix(p.Created)); err != nil {
+				return fmt.Errorf("inserting plan: %w", err)
+			}
+			out, created = p, true
+		case err != nil:
+			return err
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE plans SET sku_name = ?, sku_tier = ?, sku_capacity = ?, linux = ?, tags = ?
+				WHERE resource_group = ? AND name = ?`,
+				p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), p.ResourceGroup, p.Name); err != nil {
+				return fmt.Errorf("updating plan: %w", err)
+			}
+			out = old
+			out.SKU, out.Linux, out.Tags = p.SKU, p.Linux, p.Tags
+		}
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		return nil
+	})
+	if err != nil {
+		return slipway.Plan{}, false, err
+	}
+	return out, created, nil
+}
+
+// Plan returns the named plan in the resource group (both case-insensitive).
+func (s *Store) Plan(ctx context.Context, rg, name string) (slipway.Plan, error) {
+	p, err := scanPlan(s.read.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, rg, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.ResourceGroup(ctx, rg); gerr != nil {
+			return slipway.Plan{}, gerr
+		}
+		return slipway.Plan{}, errPlanNotFound(rg, name)
+	}
+	return p, err
+}
+
+// Plans returns the plans in the resource group, or in every group when rg
+// is "", ordered by group and name. A missing group is ENOTFOUND.
+func (s *Store) Plans(ctx context.Context, rg string) ([]slipway.Plan, error) {
+	var rows *sql.Rows
+	var err error
+	if rg == "" {
+		rows, err = s.read.QueryContext(ctx, planSelect+` ORDER BY resource_group, name`)
+	} else {
+		if _, err := s.ResourceGroup(ctx, rg); err != nil {
+			return nil, err
+		}
+		rows, err = s.read.QueryContext(ctx, planSelect+` WHERE resource_group = ? ORDER BY name`, rg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing plans: %w", err)
+	}
+	defer rows.Close()
+	ps := []slipway.Plan{}
+	for rows.Next() {
+		p, err := scanPlan(rows)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing plans: %w", err)
+	}
+	return ps, nil
+}
+
+// PlanSiteCount returns how many sites use the plan.
+func (s *Store) PlanSiteCount(ctx context.Context, rg, name string) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE resource_group = ? AND plan = ?`, rg, name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting sites of plan: %w", err)
+	}
+	return n, nil
+}
+
+// DeletePlan deletes the plan. A plan that sites still use is ECONFLICT.
+func (s *Store) DeletePlan(ctx context.Context, rg, name string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		p, err := scanPlan(tx.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, rg, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errPlanNotFound(rg, name)
+		} else if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM sites WHERE resource_group = ? AND plan = ? ORDER BY name`, rg, name)
+		if err != nil {
+			return fmt.Errorf("listing sites of plan: %w", err)
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return fmt.Errorf("listing sites of plan: %w", err)
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("listing sites of plan: %w", err)
+		}
+		if len(names) > 0 {
+			return slipway.Errorf(slipway.ECONFLICT, "Server farm '%s' cannot be deleted because it has web app(s) %s assigned to it.", p.Name, strings.Join(names, ","))
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE resource_group = ? AND name = ?`, rg, name); err != nil {
+			return fmt.Errorf("deleting plan: %w", err)
+		}
+		return nil
+	})
+}
+
+const planSelect = `SELECT resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created FROM plans`
+
+func scanPlan(r rowScanner) (slipway.Plan, error) {
+	var p slipway.Plan
+	var tags string
+	var created int64
+	if err := r.Scan(&p.ResourceGroup, &p.Name, &p.Location, &p.SKU.Name, &p.SKU.Tier, &p.SKU.Capacity, &p.Linux, &tags, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, err
+		}
+		return p, fmt.Errorf("reading plan: %w", err)
+	}
+	var err error
+	if p.Tags, err = decodeTags(tags); err != nil {
+		return p, err
+	}
+	p.Created = fromUnix(created)
+	return p, nil
+}

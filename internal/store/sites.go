@@ -1,0 +1,340 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// errSiteNotFound is ARM's ResourceNotFound message for a site.
+func errSiteNotFound(rg, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", name, rg)
+}
+
+// PutSite creates the site or replaces its properties. The resource group
+// and the plan (in the same group) must exist. Site names are global and
+// case-insensitive: a name used in another resource group is ECONFLICT.
+// It returns the stored site (name casing and creation time of the first PUT;
+// Modified set now) and whether it was created. A new site gets publishing
+// credentials: user "$<name>" and a random 60-character password.
+//
+// The caller decides every field, including Enabled: to keep a stopped site
+// stopped, read it first and carry Enabled over.
+func (s *Store) PutSite(ctx context.Context, site slipway.Site) (slipway.Site, bool, error) {
+	if err := site.Validate(); err != nil {
+		return slipway.Site{}, false, err
+	}
+	if site.Config.NumberOfWorkers == 0 {
+		site.Config.NumberOfWorkers = 1
+	}
+	var out slipway.Site
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, site.ResourceGroup))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errGroupNotFound(site.ResourceGroup)
+		} else if err != nil {
+			return err
+		}
+		site.ResourceGroup = g.Name
+		p, err := scanPlan(tx.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, site.ResourceGroup, site.Plan))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errPlanNotFound(site.ResourceGroup, site.Plan)
+		} else if err != nil {
+			return err
+		}
+		site.Plan = p.Name
+		if strings.TrimSpace(site.Location) == "" {
+			site.Location = p.Location
+		}
+		now := s.now().UTC()
+		site.Modified = now
+		old, err := scanSite(tx.QueryRowContext(ctx, siteSelect+` WHERE name = ?`, site.Name))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if site.Created.IsZero() {
+				site.Created = now
+			}
+			pw, err := newPassword()
+			if err != nil {
+				return err
+			}
+			sealed, err := s.seal(pw, aadPassword(site.Name))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
+				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
+				https_only, enabled, tags, created, modified, publishing_user, publishing_password)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				site.Name, site.ResourceGroup, site.Plan, site.Location,
+				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
+				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
+				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
+				"$"+site.Name, sealed); err != nil {
+				return fmt.Errorf("inserting site: %w", err)
+			}
+			out, created = site, true
+		case err != nil:
+			return err
+		case !strings.EqualFold(old.ResourceGroup, site.ResourceGroup):
+			return slipway.Errorf(slipway.ECONFLICT, "Website with given name %s already exists.", site.Name)
+		default:
+			site.Name, site.Created = old.Name, old.Created
+			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
+				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
+				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?
+				WHERE name = ?`,
+				site.Plan, site.Location,
+				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
+				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
+				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Modified),
+				site.Name); err != nil {
+				return fmt.Errorf("updating site: %w", err)
+			}
+			out = site
+		}
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		return nil
+	})
+	if err != nil {
+		return slipway.Site{}, false, err
+	}
+	return out, created, nil
+}
+
+// Site returns the named site in the resource group (both case-insensitive).
+// A site of that name in another group is not found, as on Azure.
+func (s *Store) Site(ctx context.Context, rg, name string) (slipway.Site, error) {
+	site, err := scanSite(s.read.QueryRowContext(ctx, siteSelect+` WHERE name = ? AND resource_group = ?`, name, rg))
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.ResourceGroup(ctx, rg); gerr != nil {
+			return slipway.Site{}, gerr
+		}
+		return slipway.Site{}, errSiteNotFound(rg, name)
+	}
+	return site, err
+}
+
+// FindSite returns the site with the given name in any resource group
+// (case-insensitive): site names are global.
+func (s *Store) FindSite(ctx context.Context, name string) (slipway.Site, error) {
+	site, err := scanSite(s.read.QueryRowContext(ctx, siteSelect+` WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' was not found.", name)
+	}
+	return site, err
+}
+
+// Sites returns the sites in the resource group, or in every group when rg
+// is "", ordered by name. A missing group is ENOTFOUND.
+func (s *Store) Sites(ctx context.Context, rg string) ([]slipway.Site, error) {
+	if rg != "" {
+		if _, err := s.ResourceGroup(ctx, rg); err != nil {
+			return nil, err
+		}
+	}
+	return listSites(ctx, s.read, rg)
+}
+
+// listSites lists the sites of rg ("" = all) through q.
+func listSites(ctx context.Context, q querier, rg string) ([]slipway.Site, error) {
+	var rows *sql.Rows
+	var err error
+	if rg == "" {
+		rows, err = q.QueryContext(ctx, siteSelect+` ORDER BY name`)
+	} else {
+		rows, err = q.QueryContext(ctx, siteSelect+` WHERE resource_group = ? ORDER BY name`, rg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing sites: %w", err)
+	}
+	defer rows.Close()
+	sites := []slipway.Site{}
+	for rows.Next() {
+		site, err := scanSite(rows)
+		if err != nil {
+			return nil, err
+		}
+		sites = append(sites, site)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing sites: %w", err)
+	}
+	return sites, nil
+}
+
+// SetSiteEnabled records whether the site runs (false after "webapp stop").
+func (s *Store) SetSiteEnabled(ctx context.Context, rg, name string, enabled bool) (slipway.Site, error) {
+	var out slipway.Site
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET enabled = ?, modified = ? WHERE name = ? AND resource_group = ?`,
+			boolInt(enabled), toUnix(s.now().UTC()), name, rg)
+		if err != nil {
+			return fmt.Errorf("updating site state: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("updating site state: %w", err)
+		} else if n == 0 {
+			return errSiteNotFound(rg, name)
+		}
+		out, err = scanSite(tx.QueryRowContext(ctx, siteSelect+` WHERE name = ?`, name))
+		return err
+	})
+	return out, err
+}
+
+// DeleteSite deletes the site with its settings, credentials and
+// deployment records.
+func (s *Store) DeleteSite(ctx context.Context, rg, name string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE name = ? AND resource_group = ?`, name, rg)
+		if err != nil {
+			return fmt.Errorf("deleting site: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("deleting site: %w", err)
+		} else if n == 0 {
+			if _, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, rg)); errors.Is(err, sql.ErrNoRows) {
+				return errGroupNotFound(rg)
+			}
+			return errSiteNotFound(rg, name)
+		}
+		return nil
+	})
+}
+
+const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
+	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified FROM sites`
+
+func scanSite(r rowScanner) (slipway.Site, error) {
+	var s slipway.Site
+	var tags string
+	var created, modified int64
+	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
+		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
+		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return s, err
+		}
+		return s, fmt.Errorf("reading site: %w", err)
+	}
+	var err error
+	if s.Tags, err = decodeTags(tags); err != nil {
+		return s, err
+	}
+	s.Created, s.Modified = fromUnix(created), fromUnix(modified)
+	return s, nil
+}
+
+// passwordAlphabet is what publishing passwords are made of: letters and
+// digits, safe in URLs, Basic auth and publish-profile XML.
+const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// passwordLen is the length of a publishing password, as on Azure.
+const passwordLen = 60
+
+// newPassword returns a random publishing password (uniform over the
+// alphabet: bytes that would bias the choice are rejected).
+func newPassword() (string, error) {
+	const limit = 256 - 256%len(passwordAlphabet)
+	out := make([]byte, 0, passwordLen)
+	buf := make([]byte, 2*passwordLen)
+	for len(out) < passwordLen {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("generating password: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < passwordLen {
+				out = append(out, passwordAlphabet[int(b)%len(passwordAlphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+func aadPassword(site string) string { return "publishing-password\x00" + strings.ToLower(site) }
+
+// PublishingCredentials returns the site's app-scope publishing user
+// ("$<site>") and password.
+func (s *Store) PublishingCredentials(ctx context.Context, rg, site string) (user, password string, err error) {
+	var name string
+	var sealed []byte
+	err = s.read.QueryRowContext(ctx, `SELECT name, publishing_user, publishing_password FROM sites WHERE name = ? AND resource_group = ?`, site, rg).
+		Scan(&name, &user, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, serr := s.Site(ctx, rg, site)
+		return "", "", serr
+	} else if err != nil {
+		return "", "", fmt.Errorf("reading publishing credentials: %w", err)
+	}
+	if password, err = s.open(sealed, aadPassword(name)); err != nil {
+		return "", "", fmt.Errorf("reading publishing credentials: %w", err)
+	}
+	return user, password, nil
+}
+
+// ResetPublishingPassword gives the site a new random publishing password
+// (ARM's newpassword action) and returns it.
+func (s *Store) ResetPublishingPassword(ctx context.Context, rg, site string) (string, error) {
+	pw, err := newPassword()
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.seal(pw, aadPassword(site))
+	if err != nil {
+		return "", err
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE sites SET publishing_password = ? WHERE name = ? AND resource_group = ?`, sealed, site, rg)
+	if err != nil {
+		return "", fmt.Errorf("resetting publishing password: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("resetting publishing password: %w", err)
+	} else if n == 0 {
+		_, serr := s.Site(ctx, rg, site)
+		if serr == nil { // raced with a re-creation; report it plainly
+			serr = errSiteNotFound(rg, site)
+		}
+		return "", serr
+	}
+	return pw, nil
+}
+
+// CheckPublishingCredentials checks Basic-auth credentials for the site's
+// SCM endpoint and returns the site. The user may be given as "$<site>" or,
+// FTP style, "<site>\$<site>" (case-insensitive); the password is compared
+// in constant time. A wrong user or password, or an unknown site, is
+// EUNAUTHORIZED.
+func (s *Store) CheckPublishingCredentials(ctx context.Context, siteName, user, password string) (slipway.Site, error) {
+	denied := slipway.Errorf(slipway.EUNAUTHORIZED, "The publishing credentials for '%s' are not valid.", siteName)
+	site, err := s.FindSite(ctx, siteName)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return slipway.Site{}, denied
+	} else if err != nil {
+		return slipway.Site{}, err
+	}
+	wantUser, wantPW, err := s.PublishingCredentials(ctx, site.ResourceGroup, site.Name)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return slipway.Site{}, denied
+	} else if err != nil {
+		return slipway.Site{}, err
+	}
+	if _, after, ok := strings.Cut(user, `\`); ok && strings.EqualFold(user[:len(user)-len(after)-1], site.Name) {
+		user = after
+	}
+	userOK := subtle.ConstantTimeCompare([]byte(strings.ToLower(user)), []byte(strings.ToLower(wantUser)))
+	pwOK := subtle.ConstantTimeCompare([]byte(password), []byte(wantPW))
+	if userOK&pwOK != 1 {
+		return slipway.Site{}, denied
+	}
+	return site, nil
+}

@@ -1,0 +1,61 @@
+package tree
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCopy(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "pkg", "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "pkg", "run.sh"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(src, "pkg", "sub", "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(src, "skip.me"), []byte("x"), 0o644)
+	os.Symlink("sub/a.txt", filepath.Join(src, "pkg", "link"))
+	os.Chmod(filepath.Join(src, "pkg", "sub"), 0o555)
+	t.Cleanup(func() { os.Chmod(filepath.Join(src, "pkg", "sub"), 0o755) })
+
+	dst := filepath.Join(t.TempDir(), "out")
+	err := Copy(context.Background(), src, dst, Options{Skip: func(rel string, d fs.DirEntry) bool { return rel == "skip.me" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(dst, "pkg", "sub"), 0o755) })
+	if b, _ := os.ReadFile(filepath.Join(dst, "pkg", "link")); string(b) != "a" {
+		t.Errorf("in-tree symlink not kept: %q", b)
+	}
+	if l, _ := os.Readlink(filepath.Join(dst, "pkg", "link")); l != "sub/a.txt" {
+		t.Errorf("symlink target = %q", l)
+	}
+	if fi, _ := os.Stat(filepath.Join(dst, "pkg", "run.sh")); fi.Mode().Perm() != 0o755 {
+		t.Errorf("mode of run.sh = %v", fi.Mode())
+	}
+	if fi, _ := os.Stat(filepath.Join(dst, "pkg", "sub")); fi.Mode().Perm() != 0o755|0o555 {
+		t.Errorf("mode of sub = %v", fi.Mode())
+	}
+	if _, err := os.Stat(filepath.Join(dst, "skip.me")); err == nil {
+		t.Errorf("skipped file was copied")
+	}
+}
+
+func TestCopyRefusesEscapingSymlink(t *testing.T) {
+	for _, target := range []string{"/etc/passwd", "../../outside", "a/../../x"} {
+		src := t.TempDir()
+		os.Symlink(target, filepath.Join(src, "link"))
+		err := Copy(context.Background(), src, filepath.Join(t.TempDir(), "out"), Options{})
+		if err == nil || !strings.Contains(err.Error(), "points outside") {
+			t.Errorf("symlink to %s: err = %v", target, err)
+		}
+	}
+	// A policy can allow a known absolute link (an artifact's antenv).
+	src := t.TempDir()
+	os.Symlink("/cache/venv", filepath.Join(src, "antenv"))
+	err := Copy(context.Background(), src, filepath.Join(t.TempDir(), "out"), Options{Symlink: func(rel, target string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,305 @@
+// Package slipway holds Slipway's domain: the plain types every part shares
+// (resource groups, App Service plans, sites and their configuration,
+// deployments), their validation, and the error codes the edges render.
+//
+// It imports only the standard library. Storage, HTTP, processes and builds
+// live in the packages under internal/, which depend on this one and never
+// the other way round.
+package slipway
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ResourceGroup is an ARM resource group: a named folder for resources.
+type ResourceGroup struct {
+	Name     string
+	Location string // short form, e.g. "westeurope"
+	Tags     map[string]string
+	Created  time.Time
+}
+
+// Validate reports whether g can be stored.
+func (g ResourceGroup) Validate() error {
+	if !rgNameRE.MatchString(g.Name) || strings.HasSuffix(g.Name, ".") {
+		return Errorf(EINVALID, "Resource group name %q is invalid: use 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'.", g.Name)
+	}
+	return nil
+}
+
+var rgNameRE = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+
+// SKU is an App Service plan's pricing tier and size.
+type SKU struct {
+	Name     string // e.g. "B1", "P1v3"
+	Tier     string // canonical, e.g. "Basic", "PremiumV3"
+	Capacity int    // number of workers (instances)
+}
+
+// Plan is an App Service plan: the set of workers its sites run on.
+type Plan struct {
+	ResourceGroup string
+	Name          string
+	Location      string
+	SKU           SKU
+	Linux         bool
+	Tags          map[string]string
+	Created       time.Time
+}
+
+// Validate reports whether p can be stored.
+func (p Plan) Validate() error {
+	if !planNameRE.MatchString(p.Name) {
+		return Errorf(EINVALID, "App Service plan name %q is invalid: use 1-60 letters, digits, '-' or '_'.", p.Name)
+	}
+	if p.SKU.Capacity < 0 || p.SKU.Capacity > 30 {
+		return Errorf(EINVALID, "Number of workers %d is out of range: use 1 to 30.", p.SKU.Capacity)
+	}
+	return nil
+}
+
+var planNameRE = regexp.MustCompile(`^[-\w]{1,60}$`)
+
+// skuTiers maps SKU names (upper-cased) to their canonical tier, as the az CLI
+// does (ARM.md §1.15 "SKU tiers the CLI maps").
+var skuTiers = map[string]string{
+	"F1": "Free", "FREE": "Free", "D1": "Shared", "SHARED": "Shared",
+	"B1": "Basic", "B2": "Basic", "B3": "Basic",
+	"S1": "Standard", "S2": "Standard", "S3": "Standard",
+	"P1": "Premium", "P2": "Premium", "P3": "Premium",
+	"P1V2": "PremiumV2", "P2V2": "PremiumV2", "P3V2": "PremiumV2",
+	"P0V3": "Premium0V3", "P1V3": "PremiumV3", "P2V3": "PremiumV3", "P3V3": "PremiumV3",
+	"P1MV3": "PremiumMV3", "P2MV3": "PremiumMV3", "P3MV3": "PremiumMV3", "P4MV3": "PremiumMV3", "P5MV3": "PremiumMV3",
+	"P0V4": "PremiumV4", "P1V4": "PremiumV4", "P2V4": "PremiumV4", "P3V4": "PremiumV4",
+	"EP1": "ElasticPremium", "EP2": "ElasticPremium", "EP3": "ElasticPremium",
+	"I1V2": "IsolatedV2", "I2V2": "IsolatedV2", "I3V2": "IsolatedV2", "I4V2": "IsolatedV2", "I5V2": "IsolatedV2", "I6V2": "IsolatedV2",
+	"WS1": "WorkflowStandard", "WS2": "WorkflowStandard", "WS3": "WorkflowStandard",
+}
+
+// ParseSKU returns the SKU for an SKU name given in any case ("b1", "P1V3").
+func ParseSKU(name string) (SKU, error) {
+	up := strings.ToUpper(strings.TrimSpace(name))
+	tier, ok := skuTiers[up]
+	if !ok {
+		names := make([]string, 0, len(skuTiers))
+		for k := range skuTiers {
+			if k != "FREE" && k != "SHARED" {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		return SKU{}, Errorf(EINVALID, "SKU %q is not known. Use one of: %s.", name, strings.Join(names, ", "))
+	}
+	// Canonical casing: letters after a digit are lower-case ("P1v3"), as Azure returns them.
+	canon := []byte(up)
+	for i := 1; i < len(canon); i++ {
+		if canon[i] >= 'A' && canon[i] <= 'Z' && canon[i-1] >= '0' && canon[i-1] <= '9' {
+			canon[i] += 'a' - 'A'
+		}
+	}
+	if up == "FREE" {
+		canon = []byte("F1")
+	} else if up == "SHARED" {
+		canon = []byte("D1")
+	}
+	return SKU{Name: string(canon), Tier: tier, Capacity: 1}, nil
+}
+
+// Site is a web app (ARM type Microsoft.Web/sites).
+type Site struct {
+	ResourceGroup string
+	Name          string
+	Plan          string // plan name, in the same resource group
+	Location      string
+	Config        SiteConfig
+	HTTPSOnly     bool
+	Enabled       bool // false after "webapp stop"
+	Tags          map[string]string
+	Created       time.Time
+	Modified      time.Time
+}
+
+// SiteConfig is the part of a site that `az webapp config set` changes
+// (ARM Microsoft.Web/sites/config/web).
+type SiteConfig struct {
+	LinuxFxVersion  string // e.g. "PYTHON|3.12"
+	AppCommandLine  string // startup command or file
+	HealthCheckPath string
+	AlwaysOn        bool
+	ClientAffinity  bool
+	NumberOfWorkers int
+}
+
+// Validate reports whether s can be stored.
+func (s Site) Validate() error {
+	if err := ValidateSiteName(s.Name); err != nil {
+		return err
+	}
+	if s.Config.LinuxFxVersion != "" {
+		if _, err := ParseLinuxFxVersion(s.Config.LinuxFxVersion); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateSiteName checks an app name. Site names double as DNS labels
+// (<app>.<domain>, <app>.scm.<domain>), so they are letters, digits and
+// hyphens, 2-60 characters, not starting or ending with a hyphen.
+func ValidateSiteName(name string) error {
+	if !siteNameRE.MatchString(name) {
+		return Errorf(EINVALID, "Site name %q is invalid: use 2-60 letters, digits or hyphens, starting and ending with a letter or digit.", name)
+	}
+	if strings.EqualFold(name, "scm") || strings.EqualFold(name, "management") || strings.EqualFold(name, "portal") {
+		return Errorf(EINVALID, "Site name %q is reserved by the platform; choose another.", name)
+	}
+	return nil
+}
+
+var siteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]$`)
+
+// ParseLinuxFxVersion returns the Python version named by a linuxFxVersion
+// such as "PYTHON|3.12" (also accepted: "python:3.12").
+func ParseLinuxFxVersion(v string) (pythonVersion string, err error) {
+	stack, ver, ok := strings.Cut(v, "|")
+	if !ok {
+		stack, ver, ok = strings.Cut(v, ":")
+	}
+	if !ok || !strings.EqualFold(stack, "PYTHON") || !pyVersionRE.MatchString(ver) {
+		return "", Errorf(EINVALID, "Linux runtime %q is not supported: Slipway runs Python apps; use \"PYTHON|3.12\" (or another installed 3.x version).", v)
+	}
+	return ver, nil
+}
+
+var pyVersionRE = regexp.MustCompile(`^3\.\d{1,2}(\.\d{1,3})?$`)
+
+// ConnectionString is a named connection string with its type.
+type ConnectionString struct {
+	Value string
+	Type  string // one of ConnectionStringTypes
+}
+
+// ConnectionStringTypes maps each ARM connection-string type to the prefix
+// of the environment variable an app sees (APPSERVICE.md §2).
+var ConnectionStringTypes = map[string]string{
+	"MySql": "MYSQLCONNSTR_", "SQLServer": "SQLCONNSTR_", "SQLAzure": "SQLAZURECONNSTR_",
+	"Custom": "CUSTOMCONNSTR_", "NotificationHub": "NOTIFICATIONHUBCONNSTR_",
+	"ServiceBus": "SERVICEBUSCONNSTR_", "EventHub": "EVENTHUBCONNSTR_", "ApiHub": "CUSTOMCONNSTR_",
+	"DocDb": "DOCDBCONNSTR_", "RedisCache": "REDISCACHECONNSTR_", "PostgreSQL": "POSTGRESQLCONNSTR_",
+}
+
+// CanonicalConnectionStringType returns the canonical spelling of a
+// connection-string type given in any case.
+func CanonicalConnectionStringType(t string) (string, error) {
+	for k := range ConnectionStringTypes {
+		if strings.EqualFold(k, t) {
+			return k, nil
+		}
+	}
+	names := make([]string, 0, len(ConnectionStringTypes))
+	for k := range ConnectionStringTypes {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return "", Errorf(EINVALID, "Connection string type %q is not known. Use one of: %s.", t, strings.Join(names, ", "))
+}
+
+// SanitizeSettingName returns the environment-variable name App Service
+// uses for a setting: only letters, digits and '_' survive (APPSERVICE.md §2).
+func SanitizeSettingName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// ValidateSettingName checks an app setting name.
+func ValidateSettingName(name string) error {
+	if name == "" || SanitizeSettingName(name) == "" {
+		return Errorf(EINVALID, "App setting name %q is invalid: it needs at least one letter, digit or '_'.", name)
+	}
+	if len(name) > 1024 {
+		return Errorf(EINVALID, "App setting name is longer than 1024 characters.")
+	}
+	return nil
+}
+
+// DeployStatus is a Kudu deployment status code (APPSERVICE.md §5).
+type DeployStatus int
+
+// Kudu's status codes: clients treat 3 as failure and 4 as done.
+const (
+	DeployPending   DeployStatus = 0
+	DeployBuilding  DeployStatus = 1
+	DeployDeploying DeployStatus = 2
+	DeployFailed    DeployStatus = 3
+	DeploySuccess   DeployStatus = 4
+)
+
+// String returns Kudu's name for the status.
+func (s DeployStatus) String() string {
+	switch s {
+	case DeployPending:
+		return "Pending"
+	case DeployBuilding:
+		return "Building"
+	case DeployDeploying:
+		return "Deploying"
+	case DeployFailed:
+		return "Failed"
+	case DeploySuccess:
+		return "Success"
+	}
+	return fmt.Sprintf("DeployStatus(%d)", int(s))
+}
+
+// Deployment is one push of code to a site, with its outcome.
+type Deployment struct {
+	ID            string // 32 hex chars
+	ResourceGroup string
+	Site          string
+	Status        DeployStatus
+	StatusText    string
+	Author        string
+	AuthorEmail   string
+	Deployer      string // "Push-Deployer", "OneDeploy", "slipway-up", ...
+	Message       string
+	Progress      string
+	Build         bool   // whether an Oryx-style build ran
+	PackageSHA256 string // content address of the uploaded package
+	ArtifactDir   string // the immutable artifact (app path) once built
+	ReceivedTime  time.Time
+	StartTime     time.Time
+	EndTime       time.Time // zero while running
+	Active        bool      // the deployment currently serving
+}
+
+// Complete reports whether the deployment has finished, either way.
+func (d Deployment) Complete() bool { return d.Status == DeployFailed || d.Status == DeploySuccess }
+
+// LogEntryType is Kudu's log entry type.
+type LogEntryType int
+
+// Kudu's log entry types.
+const (
+	LogMessage LogEntryType = 0
+	LogWarning LogEntryType = 1
+	LogError   LogEntryType = 2
+)
+
+// DeploymentLogEntry is one line of a deployment's summary log; Details holds
+// the full output of the step (e.g. the whole build log).
+type DeploymentLogEntry struct {
+	ID      string
+	Time    time.Time
+	Message string
+	Type    LogEntryType
+	Details string
+}
