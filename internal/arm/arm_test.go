@@ -341,6 +341,8 @@ func TestRouteStatusCodes(t *testing.T) {
 		{"POST", sitePath + "/publishxml", `{"format":"WebDeploy"}`, 200},
 		{"POST", sitePath + "/newpassword", "", 200},
 		{"GET", sitePath + "/deploymentStatus/nope", "", 404},
+		{"GET", sitePath + "/deployments", "", 200},
+		{"GET", sitePath + "/deployments/nope", "", 404},
 		{"GET", "/subscriptions/{s}/unknown", "", 404},
 		{"POST", sitePath, "", 405},
 		{"DELETE", planPath, "", 409}, // the site still uses it

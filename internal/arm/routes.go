@@ -96,6 +96,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/start", h.siteAction),
 		r(http.MethodGet, site+"/instances", h.listInstances),
 		r(http.MethodGet, site+"/deploymentStatus/{id}", h.deploymentStatus),
+		r(http.MethodGet, site+"/deployments", h.listDeployments),
+		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),
 
 		// Site config (ARM.md §1.7–§1.10).
 		r(http.MethodGet, site+"/config/web", h.getSiteConfig),

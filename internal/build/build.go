@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // Config configures a Builder.
@@ -289,7 +291,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
 	m := manifest(res, opID, dst, key)
-	if err := writeFileAtomic(filepath.Join(dst, manifestName), []byte(m), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dst, manifestName), []byte(m), 0o644); err != nil {
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
 	lg.printf("Manifest file created.")
@@ -466,7 +468,7 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
 	marker := fmt.Sprintf("key=%s\npython=%s\npath=%s\ncreated=%s\n", key, spec.Interp.Version, spec.Interp.Path, b.now().UTC().Format(time.RFC3339))
-	if err := writeFileAtomic(p.Marker, []byte(marker), 0o644); err != nil {
+	if err := atomicfile.WriteFile(p.Marker, []byte(marker), 0o644); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
 	return false, nil

@@ -111,7 +111,7 @@ func readUpDefaults(dir string) (upDefaults, error) {
 	}
 	f, err := parseINI(data)
 	if err != nil {
-		return upDefaults{}, &ExitError{Code: ExitError1, Message: fmt.Sprintf("%s is not a valid config file: %v", azConfigPath(dir), err), Hint: "Fix or delete it; `webapp up` writes it again."}
+		return upDefaults{}, &ExitError{Code: ExitFailure, Message: fmt.Sprintf("%s is not a valid config file: %v", azConfigPath(dir), err), Hint: "Fix or delete it; `webapp up` writes it again."}
 	}
 	return upDefaults{
 		Group: f.get("defaults", "group"), SKU: f.get("defaults", "sku"), Plan: f.get("defaults", "appserviceplan"),

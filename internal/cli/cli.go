@@ -179,7 +179,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		inv.conn.client.CloseIdleConnections()
 	}
 	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return &ExitError{Code: ExitError1, Message: "Interrupted.",
+		return &ExitError{Code: ExitFailure, Message: "Interrupted.",
 			Hint: "Work the server had already started (a deployment, for example) goes on; check it with `slipway webapp log deployment show`."}
 	}
 	if err != nil {

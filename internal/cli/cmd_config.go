@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -125,6 +128,78 @@ func updateSticky(list *[]string, names []string, add bool) bool {
 	return changed
 }
 
+// settingsArgs reads --settings and --slot-settings: KEY=VALUE items, or
+// @file.json holding az's list output ([{"name","value","slotSetting"}], a
+// true slotSetting making the setting sticky) or a {"KEY": "VALUE"} object.
+func (inv *invocation) settingsArgs() (plain, sticky [][2]string, err error) {
+	for _, flag := range []string{"settings", "slot-settings"} {
+		for _, item := range inv.flags.list(flag) {
+			if !strings.HasPrefix(item, "@") {
+				kv, err := parseKeyValues(inv.cmd.path, "--"+flag, []string{item})
+				if err != nil {
+					return nil, nil, err
+				}
+				if flag == "settings" {
+					plain = append(plain, kv...)
+				} else {
+					sticky = append(sticky, kv...)
+				}
+				continue
+			}
+			p, err := inv.packagePath(item[1:])
+			if err != nil {
+				return nil, nil, err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, nil, exitErrorf("Check the path after '@'.", "Cannot read the settings file %s: %v", p, err)
+			}
+			var list []struct {
+				Name        string `json:"name"`
+				Value       any    `json:"value"`
+				SlotSetting bool   `json:"slotSetting"`
+			}
+			var dict map[string]any
+			switch {
+			case json.Unmarshal(data, &list) == nil:
+				for _, it := range list {
+					kv := [2]string{it.Name, jsonString(it.Value)}
+					if it.SlotSetting || flag == "slot-settings" {
+						sticky = append(sticky, kv)
+					} else {
+						plain = append(plain, kv)
+					}
+				}
+			case json.Unmarshal(data, &dict) == nil:
+				for _, k := range sortedKeys(dict) {
+					kv := [2]string{k, jsonString(dict[k])}
+					if flag == "slot-settings" {
+						sticky = append(sticky, kv)
+					} else {
+						plain = append(plain, kv)
+					}
+				}
+			default:
+				return nil, nil, usageErrorf(inv.cmd.path, "%s is neither a JSON list of {\"name\", \"value\", \"slotSetting\"} nor a JSON object of settings.", p)
+			}
+		}
+	}
+	return plain, sticky, nil
+}
+
+// jsonString renders a JSON value as a setting value (strings as-is).
+func jsonString(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	default:
+		b, _ := json.Marshal(t)
+		return string(b)
+	}
+}
+
 // appSettingsSet reads the whole dictionary, merges the new settings and PUTs
 // it back in full, as az does (ARM.md §1.7).
 func appSettingsSet(ctx context.Context, inv *invocation) error {
@@ -132,11 +207,7 @@ func appSettingsSet(ctx context.Context, inv *invocation) error {
 	if !inv.flags.has("settings") && !inv.flags.has("slot-settings") {
 		return usageErrorf(path, "usage error: --settings |--slot-settings")
 	}
-	plain, err := parseKeyValues(path, "--settings", inv.flags.list("settings"))
-	if err != nil {
-		return err
-	}
-	sticky, err := parseKeyValues(path, "--slot-settings", inv.flags.list("slot-settings"))
+	plain, sticky, err := inv.settingsArgs()
 	if err != nil {
 		return err
 	}

@@ -147,7 +147,7 @@ func (inv *invocation) waitDeployment(ctx context.Context, k *kudu, rg, app stri
 					if msg == "" {
 						msg = str(d, "message")
 					}
-					return d, &ExitError{Code: ExitError1, Message: fmt.Sprintf("Deployment %s failed: %s", id, strings.TrimSpace(msg)), Hint: deployHint(rg, app)}
+					return d, &ExitError{Code: ExitFailure, Message: fmt.Sprintf("Deployment %s failed: %s", id, strings.TrimSpace(msg)), Hint: deployHint(rg, app)}
 				}
 				return d, nil
 			}

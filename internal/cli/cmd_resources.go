@@ -91,7 +91,7 @@ func (inv *invocation) confirm() (bool, error) {
 	line, err := bufio.NewReader(inv.r.stdin).ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
 		fmt.Fprintln(inv.stderr)
-		return false, &ExitError{Code: ExitError1, Message: "Unable to prompt for confirmation as no tty available.", Hint: "Use --yes."}
+		return false, &ExitError{Code: ExitFailure, Message: "Unable to prompt for confirmation as no tty available.", Hint: "Use --yes."}
 	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes", nil

@@ -96,7 +96,7 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 	fromFile := raw == ""
 	if fromFile {
 		if data == nil {
-			return nil, &ExitError{Code: ExitError1,
+			return nil, &ExitError{Code: ExitFailure,
 				Message: fmt.Sprintf("No Slipway server is configured: %s does not exist.", path),
 				Hint:    "Start one with `slipway server`, or point at one with --server URL (or SLIPWAY_URL and SLIPWAY_TOKEN)."}
 		}
@@ -206,13 +206,13 @@ func (c *conn) reachError(err error) error {
 	}
 	var op *net.OpError
 	if errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &op) && op.Op == "dial") {
-		return &ExitError{Code: ExitError1, Message: fmt.Sprintf("Cannot reach the Slipway server at %s (from %s): %v.", c.base, c.source, rootCause(err)), Hint: hint}
+		return &ExitError{Code: ExitFailure, Message: fmt.Sprintf("Cannot reach the Slipway server at %s (from %s): %v.", c.base, c.source, rootCause(err)), Hint: hint}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &ExitError{Code: ExitError1, Message: fmt.Sprintf("The Slipway server at %s (from %s) did not answer in time: %v.", c.base, c.source, err),
+		return &ExitError{Code: ExitFailure, Message: fmt.Sprintf("The Slipway server at %s (from %s) did not answer in time: %v.", c.base, c.source, err),
 			Hint: "The server may still be working on it (an app restart, for example); check with `slipway webapp show` or the server's log."}
 	}
-	return &ExitError{Code: ExitError1, Message: fmt.Sprintf("The Slipway server at %s (from %s) did not answer: %v.", c.base, c.source, err),
+	return &ExitError{Code: ExitFailure, Message: fmt.Sprintf("The Slipway server at %s (from %s) did not answer: %v.", c.base, c.source, err),
 		Hint: "Check the server's log: it may have stopped or be overloaded. Then run the command again."}
 }
 

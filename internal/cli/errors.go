@@ -11,7 +11,7 @@ import (
 // Exit codes, as the az CLI uses them (ARM.md §1.1).
 const (
 	ExitOK       = 0
-	ExitError1   = 1 // any failure not listed below
+	ExitFailure  = 1 // any failure not listed below
 	ExitUsage    = 2 // bad command line
 	ExitNotFound = 3 // the server answered 404 (az's ResourceNotFoundError)
 )
@@ -44,7 +44,7 @@ func usageErrorf(cmdPath, format string, args ...any) *ExitError {
 
 // exitErrorf returns an ExitError with exit code 1.
 func exitErrorf(hint, format string, args ...any) *ExitError {
-	return &ExitError{Code: ExitError1, Message: fmt.Sprintf(format, args...), Hint: hint}
+	return &ExitError{Code: ExitFailure, Message: fmt.Sprintf(format, args...), Hint: hint}
 }
 
 // render writes err to w as az does: "ERROR: <message>", then "HINT: <hint>",
@@ -55,14 +55,14 @@ func render(w io.Writer, err error) int {
 	}
 	var ee *ExitError
 	if !errors.As(err, &ee) {
-		ee = &ExitError{Code: ExitError1, Message: err.Error()}
+		ee = &ExitError{Code: ExitFailure, Message: err.Error()}
 	}
 	fmt.Fprintf(w, "ERROR: %s\n", ee.Message)
 	if ee.Hint != "" {
 		fmt.Fprintf(w, "HINT: %s\n", ee.Hint)
 	}
 	if ee.Code == 0 {
-		return ExitError1
+		return ExitFailure
 	}
 	return ee.Code
 }
@@ -103,7 +103,7 @@ func toExitError(err error) error {
 	if !errors.As(err, &ae) {
 		return err
 	}
-	code := ExitError1
+	code := ExitFailure
 	if ae.Status == http.StatusNotFound {
 		code = ExitNotFound
 	}

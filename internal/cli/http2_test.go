@@ -335,3 +335,54 @@ func TestWaitsForOwnDeployment(t *testing.T) {
 		t.Errorf("reported deployment = %s", stdout)
 	}
 }
+
+// TestDebugAndListFilter: --debug traces requests on stderr without the
+// token; webapp list drops function apps and kind-less entries (ARM.md §1.6)
+// and renames serverFarmId.
+func TestDebugAndListFilter(t *testing.T) {
+	f := newFakeServer(t)
+	seed(t, f)
+	f.sites["fn1"] = map[string]any{"id": f.siteID("rg1", "fn1"), "name": "fn1", "kind": "functionapp,linux", "properties": map[string]any{"resourceGroup": "rg1"}}
+	f.sites["nokind"] = map[string]any{"id": f.siteID("rg1", "nokind"), "name": "nokind", "properties": map[string]any{"resourceGroup": "rg1"}}
+	stdout, stderr, err := testRun(t, f, "", "webapp", "list", "--debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0]["name"] != "myapp" || list[0]["appServicePlanId"] == nil || list[0]["serverFarmId"] != nil {
+		t.Errorf("list = %v", list)
+	}
+	if !strings.Contains(stderr, "DEBUG: GET /subscriptions/"+fakeSub+"/providers/Microsoft.Web/sites?api-version=2024-11-01 (Host 127.0.0.1:"+f.port()+") -> 200") {
+		t.Errorf("no debug trace:\n%s", stderr)
+	}
+	if strings.Contains(stderr, fakeToken) {
+		t.Error("--debug printed the admin token")
+	}
+}
+
+// TestAppSettingsFromFile: --settings @file takes az's list output (sticky
+// flags included) or a plain object, relative to the current folder.
+func TestAppSettingsFromFile(t *testing.T) {
+	f := newFakeServer(t)
+	seed(t, f)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "list.json"), []byte(`[{"name":"A","value":"1","slotSetting":false},{"name":"B","value":"2","slotSetting":true}]`), 0o644)
+	os.WriteFile(filepath.Join(dir, "obj.json"), []byte(`{"C":"3","N":4}`), 0o644)
+	if _, stderr, err := testRun(t, f, dir, "webapp", "config", "appsettings", "set", "-g", "rg1", "-n", "myapp", "--settings", "@list.json", "@obj.json", "D=5"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	want := map[string]any{"A": "1", "B": "2", "C": "3", "N": "4", "D": "5"}
+	if diff := cmp.Diff(want, f.settings["myapp"]); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	if names := f.slotNames["myapp"]["appSettingNames"]; !cmp.Equal(names, []any{"B"}) {
+		t.Errorf("sticky names = %v, want [B]", names)
+	}
+	_, _, err := testRun(t, f, dir, "webapp", "config", "appsettings", "set", "-g", "rg1", "-n", "myapp", "--settings", "@missing.json")
+	if err == nil || !strings.Contains(err.Error(), "Cannot read the settings file") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -74,11 +74,11 @@ func webappUp(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	if os := strings.ToLower(inv.flags.str("os-type")); os != "" && os != "linux" {
-		return usageErrorf(inv.cmd.path, "Slipway runs Python apps on Linux only; --os-type %s is not supported.", os)
+	if osType := strings.ToLower(inv.flags.str("os-type")); osType != "" && osType != "linux" {
+		return usageErrorf(inv.cmd.path, "Slipway runs Python apps on Linux only; --os-type %s is not supported.", osType)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "requirements.txt")); errors.Is(err, fs.ErrNotExist) {
-		return &ExitError{Code: ExitError1, Message: "Could not auto-detect the runtime stack of your app.", Hint: "Are you in the right folder?"}
+		return &ExitError{Code: ExitFailure, Message: "Could not auto-detect the runtime stack of your app.", Hint: "Are you in the right folder?"}
 	} else if err != nil {
 		return fmt.Errorf("looking for requirements.txt: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // artifactFile records, inside an artifact, what the runtime needs to run it
@@ -16,7 +18,7 @@ func WriteArtifact(a Artifact) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(a.Dir, artifactFile), b, 0o644)
+	return atomicfile.WriteFile(filepath.Join(a.Dir, artifactFile), b, 0o644)
 }
 
 func ReadArtifact(dir string) (Artifact, error) {
@@ -30,28 +32,4 @@ func ReadArtifact(dir string) (Artifact, error) {
 	}
 	a.Dir = dir
 	return a, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

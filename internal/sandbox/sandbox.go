@@ -35,6 +35,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // Spec describes one confined process.
@@ -472,7 +474,7 @@ func (s *Sandbox) hostsFile(extra map[string]string) (string, error) {
 	if existing, err := os.ReadFile(path); err == nil && string(existing) == string(content) {
 		return path, nil
 	}
-	if err := writeFileAtomic(path, content, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, content, 0o644); err != nil {
 		return "", fmt.Errorf("writing hosts file: %w", err)
 	}
 	return path, nil
@@ -564,35 +566,4 @@ func lookPath(file string, env []string) (string, error) {
 func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// writeFileAtomic writes data to path via a temp file in the same directory,
-// fsyncs it and renames it into place.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

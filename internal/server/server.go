@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/arm"
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 	"github.com/slipway-dev/slipway/internal/build"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
@@ -322,25 +323,7 @@ func writeInfo(dataDir string, info Info) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dataDir, InfoFile)
-	f, err := os.CreateTemp(dataDir, ".server-*.json")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	f.Close()
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dataDir, InfoFile), append(b, '\n'), 0o600)
 }
 
 // siteLookup adapts the store for the front door.

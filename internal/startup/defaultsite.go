@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // defaultSiteApp is Slipway's default site: a WSGI module exposing `app`,
@@ -22,48 +24,8 @@ func WriteDefaultSite(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing default site: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "application.py"), defaultSiteApp, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "application.py"), defaultSiteApp, 0o644); err != nil {
 		return fmt.Errorf("writing default site: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path via a temp file in the same directory,
-// fsyncs it, renames it into place and fsyncs the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -895,3 +895,27 @@ func TestContextCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestPragmas checks the SQLite recipe: WAL, foreign keys and a busy
+// timeout on the writer; the readers are read-only.
+func TestPragmas(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	var mode string
+	var fk, busy int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || fk != 1 || busy < 1000 {
+		t.Errorf("journal_mode=%s foreign_keys=%d busy_timeout=%d; want wal, 1, >=1000", mode, fk, busy)
+	}
+	if _, err := s.read.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('x', 'y')`); err == nil {
+		t.Error("a write through the reader pool succeeded; want it refused")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Options tune a copy.
@@ -22,20 +23,27 @@ type Options struct {
 	// Symlink decides a symlink at rel pointing to target: nil error keeps
 	// it. Nil Symlink keeps only links that stay inside the tree.
 	Symlink func(rel, target string) error
+	// Skipped, if set, hears of entries left out because they are neither
+	// regular files, directories nor symlinks (fifos, sockets, devices).
+	Skipped func(rel string)
 	// UID and GID, when Chown is true, own every copied entry.
 	Chown    bool
 	UID, GID int
 }
 
-// InTree keeps a symlink only when its target stays inside the tree.
+// InTree keeps a symlink only when its target stays inside the tree
+// (judged lexically).
 func InTree(rel, target string) error {
 	if filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(rel), target)) {
-		return fmt.Errorf("symlink %s points outside the tree (%s)", rel, target)
+		return fmt.Errorf("symlink %s points outside the tree (%s); an app may only contain symlinks to files inside it", rel, target)
 	}
 	return nil
 }
 
-// Copy copies src into dst, which must not exist yet.
+// Copy copies src into dst, which must be absent or an empty directory.
+// Regular files keep their permission bits (not setuid, setgid or sticky);
+// directories get theirs last, with the owner's rwx kept so the copy stays
+// writable by its owner.
 func Copy(ctx context.Context, src, dst string, o Options) error {
 	if o.Symlink == nil {
 		o.Symlink = InTree
@@ -70,7 +78,11 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 		}
 		switch mode := info.Mode(); {
 		case mode.IsDir():
-			if err := os.Mkdir(target, 0o700); err != nil {
+			if rel == "." {
+				if err := os.MkdirAll(target, 0o700); err != nil {
+					return err
+				}
+			} else if err := os.Mkdir(target, 0o700); err != nil {
 				return err
 			}
 			dirs = append(dirs, dirMode{target, mode.Perm()})
@@ -89,8 +101,11 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 			if err := copyFile(path, target, mode.Perm()); err != nil {
 				return err
 			}
-		default:
-			return nil // sockets, devices, fifos: never part of an app
+		default: // sockets, devices, fifos: never part of an app
+			if o.Skipped != nil {
+				o.Skipped(slash)
+			}
+			return nil
 		}
 		if o.Chown {
 			if err := os.Lchown(target, o.UID, o.GID); err != nil {
@@ -111,19 +126,25 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 	return nil
 }
 
-func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
+// copyFile copies one regular file without following a symlink at src and
+// without overwriting anything at dst.
+func copyFile(src, dst string, perm fs.FileMode) (err error) {
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
 		return err
 	}
-	return out.Close()
+	return out.Chmod(perm) // after creation, so the umask does not change it
 }

@@ -1,0 +1,60 @@
+package arm
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// TestAzureSDKForPython drives the endpoint with the real Azure SDK for
+// Python (azure-mgmt-web, azure-mgmt-resource — the clients the az CLI is
+// built on) and xmltodict (how the CLI parses publish profiles): status
+// codes and bodies must satisfy the SDK's checks and models.
+//
+// Needs: pip install azure-mgmt-web azure-mgmt-resource xmltodict.
+// Skipped when they are missing locally; fatal under CI.
+func TestAzureSDKForPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err == nil {
+		err = exec.Command(python, "-c", "import azure.mgmt.web, azure.mgmt.resource.resources, xmltodict").Run()
+	}
+	if err != nil {
+		msg := "python3 with azure-mgmt-web, azure-mgmt-resource and xmltodict is needed (pip install azure-mgmt-web azure-mgmt-resource xmltodict)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	run := func(t *testing.T, e *env, args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		args = append([]string{"testdata/sdk_client.py", e.srv.URL, e.sub, token}, args...)
+		out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "OK") {
+			t.Fatalf("SDK client failed: %v\n%s", err, out)
+		}
+	}
+	t.Run("lifecycle", func(t *testing.T) {
+		run(t, newEnv(t))
+	})
+	t.Run("deployments", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed()
+		now := time.Now()
+		d, err := e.store.CreateDeployment(t.Context(), slipway.Deployment{Site: "app", Status: slipway.DeploySuccess,
+			Deployer: "slipway-test", StartTime: now, EndTime: now.Add(time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SetActiveDeployment(t.Context(), "app", d.ID); err != nil {
+			t.Fatal(err)
+		}
+		run(t, e, "deployments")
+	})
+}
