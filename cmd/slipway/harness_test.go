@@ -92,13 +92,18 @@ func startServerAt(t *testing.T, data string) *testServer {
 	os.Remove(filepath.Join(data, "server.json"))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	stdout := &syncBuffer{}
 	go func() {
-		s.done <- Run(ctx, []string{"server", "--http-port", "0"}, s.env, nil, io.Discard, s.stderr)
+		s.done <- Run(ctx, []string{"server", "--http-port", "0"}, s.env, nil, stdout, s.stderr)
 	}()
+	// The server says it is running once its apps have been started again.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if b, err := os.ReadFile(filepath.Join(data, "server.json")); err == nil && json.Unmarshal(b, &s.info) == nil && s.info.URL != "" {
-			break
+		if strings.Contains(stdout.String(), "Slipway is running at") {
+			b, err := os.ReadFile(filepath.Join(data, "server.json"))
+			if err == nil && json.Unmarshal(b, &s.info) == nil && s.info.URL != "" {
+				break
+			}
 		}
 		select {
 		case code := <-s.done:

@@ -21,7 +21,7 @@ import (
 func TestAzureSDKForPython(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err == nil {
-		err = exec.Command(python, "-c", "import azure.mgmt.web, azure.mgmt.resource.resources, xmltodict").Run()
+		err = exec.Command(python, "-c", "import azure.mgmt.web, azure.mgmt.resource, xmltodict").Run()
 	}
 	if err != nil {
 		msg := "python3 with azure-mgmt-web, azure-mgmt-resource and xmltodict is needed (pip install azure-mgmt-web azure-mgmt-resource xmltodict)"

@@ -339,18 +339,16 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 			}
 		}
 	}
-	stored, created, err := h.cfg.Store.PutSite(ctx, site)
+	stored, created, err := h.cfg.Store.PutSiteWithConfig(ctx, site, settings, conns)
 	if err != nil {
 		return err
 	}
-	if settings != nil {
-		if err := h.cfg.Store.SetSettings(ctx, stored.ResourceGroup, stored.Name, settings); err != nil {
-			return err
-		}
-	}
-	if conns != nil {
-		if err := h.cfg.Store.SetConnectionStrings(ctx, stored.ResourceGroup, stored.Name, conns); err != nil {
-			return err
+	if created {
+		// A new app serves the default page until its first deployment, as on
+		// App Service. Failing to start it does not undo the creation: the
+		// app exists and its log says why it is not serving.
+		if err := h.cfg.Controller.StartSite(ctx, stored.ResourceGroup, stored.Name); err != nil {
+			h.cfg.Logger.Warn("starting new site", "site", stored.Name, "err", err)
 		}
 	}
 	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan || settings != nil || conns != nil) {

@@ -119,7 +119,6 @@ var groupHelp = map[string]string{
 	"webapp deployment source":        "Manage web app deployment via source control or zip.",
 	"webapp log":                      "Manage web app logs.",
 	"webapp log deployment":           "Manage web app deployment logs.",
-	"server":                          "Run the Slipway server (handled by the slipway binary, not this client).",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {

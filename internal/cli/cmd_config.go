@@ -16,8 +16,8 @@ func configCommands() []command {
 	gn := []flagDef{fGroup, fApp}
 	return []command{
 		{path: "webapp config appsettings set", short: "Set a web app's settings.", run: appSettingsSet, flags: append(gn[:2:2],
-			flagDef{Names: []string{"--settings"}, Kind: kindList, Help: "Space-separated app settings in KEY=VALUE format."},
-			flagDef{Names: []string{"--slot-settings"}, Kind: kindList, Help: "Space-separated slot-sticky app settings in KEY=VALUE format."},
+			flagDef{Names: []string{"--settings"}, Kind: kindList, Help: "Space-separated app settings in KEY=VALUE format, or @file.json (az's list output or an object)."},
+			flagDef{Names: []string{"--slot-settings"}, Kind: kindList, Help: "Space-separated slot-sticky app settings in KEY=VALUE format, or @file.json."},
 		)},
 		{path: "webapp config appsettings list", short: "Get the details of a web app's settings.", run: appSettingsList, flags: gn},
 		{path: "webapp config appsettings delete", short: "Delete web app settings.", run: appSettingsDelete, flags: append(gn[:2:2],

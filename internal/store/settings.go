@@ -69,30 +69,42 @@ func (s *Store) Settings(ctx context.Context, rg, site string) (map[string]strin
 // settings are deleted (ARM's PUT config/appsettings). Each value is
 // encrypted with its own random nonce.
 func (s *Store) SetSettings(ctx context.Context, rg, site string, settings map[string]string) error {
-	for k := range settings {
-		if err := slipway.ValidateSettingName(k); err != nil {
-			return err
-		}
+	if err := validateSettings(settings); err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		name, err := s.siteName(ctx, tx, rg, site)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM app_settings WHERE site = ?`, name); err != nil {
-			return fmt.Errorf("replacing app settings: %w", err)
-		}
-		for k, v := range settings {
-			sealed, err := s.seal(v, aadSetting(name, k))
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO app_settings (site, name, value) VALUES (?, ?, ?)`, name, k, sealed); err != nil {
-				return fmt.Errorf("storing app setting %s: %w", k, err)
-			}
-		}
-		return nil
+		return s.setSettingsTx(ctx, tx, name, settings)
 	})
+}
+
+func validateSettings(settings map[string]string) error {
+	for k := range settings {
+		if err := slipway.ValidateSettingName(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setSettingsTx replaces the settings of the site with stored name name.
+func (s *Store) setSettingsTx(ctx context.Context, tx *sql.Tx, name string, settings map[string]string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM app_settings WHERE site = ?`, name); err != nil {
+		return fmt.Errorf("replacing app settings: %w", err)
+	}
+	for k, v := range settings {
+		sealed, err := s.seal(v, aadSetting(name, k))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO app_settings (site, name, value) VALUES (?, ?, ?)`, name, k, sealed); err != nil {
+			return fmt.Errorf("storing app setting %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // ConnectionStrings returns the site's connection strings, decrypted. The
@@ -129,36 +141,58 @@ func (s *Store) ConnectionStrings(ctx context.Context, rg, site string) (map[str
 // SetConnectionStrings replaces the site's connection strings in full.
 // Types are stored in their canonical spelling; an unknown type is EINVALID.
 func (s *Store) SetConnectionStrings(ctx context.Context, rg, site string, cs map[string]slipway.ConnectionString) error {
-	canon := make(map[string]slipway.ConnectionString, len(cs))
-	for k, c := range cs {
-		if err := slipway.ValidateSettingName(k); err != nil {
-			return err
-		}
-		t, err := slipway.CanonicalConnectionStringType(c.Type)
-		if err != nil {
-			return err
-		}
-		canon[k] = slipway.ConnectionString{Value: c.Value, Type: t}
+	canon, err := canonicalConnectionStrings(cs)
+	if err != nil {
+		return err
+	}
+	if canon == nil {
+		canon = map[string]slipway.ConnectionString{}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		name, err := s.siteName(ctx, tx, rg, site)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM connection_strings WHERE site = ?`, name); err != nil {
-			return fmt.Errorf("replacing connection strings: %w", err)
-		}
-		for k, c := range canon {
-			sealed, err := s.seal(c.Value, aadConnectionString(name, k))
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO connection_strings (site, name, type, value) VALUES (?, ?, ?, ?)`, name, k, c.Type, sealed); err != nil {
-				return fmt.Errorf("storing connection string %s: %w", k, err)
-			}
-		}
-		return nil
+		return s.setConnectionStringsTx(ctx, tx, name, canon)
 	})
+}
+
+// canonicalConnectionStrings validates names and types and returns the map
+// with canonical type spellings (nil for nil).
+func canonicalConnectionStrings(cs map[string]slipway.ConnectionString) (map[string]slipway.ConnectionString, error) {
+	if cs == nil {
+		return nil, nil
+	}
+	canon := make(map[string]slipway.ConnectionString, len(cs))
+	for k, c := range cs {
+		if err := slipway.ValidateSettingName(k); err != nil {
+			return nil, err
+		}
+		t, err := slipway.CanonicalConnectionStringType(c.Type)
+		if err != nil {
+			return nil, err
+		}
+		canon[k] = slipway.ConnectionString{Value: c.Value, Type: t}
+	}
+	return canon, nil
+}
+
+// setConnectionStringsTx replaces the connection strings of the site with
+// stored name name.
+func (s *Store) setConnectionStringsTx(ctx context.Context, tx *sql.Tx, name string, cs map[string]slipway.ConnectionString) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM connection_strings WHERE site = ?`, name); err != nil {
+		return fmt.Errorf("replacing connection strings: %w", err)
+	}
+	for k, c := range cs {
+		sealed, err := s.seal(c.Value, aadConnectionString(name, k))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO connection_strings (site, name, type, value) VALUES (?, ?, ?, ?)`, name, k, c.Type, sealed); err != nil {
+			return fmt.Errorf("storing connection string %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // SlotConfigNames returns the names of the site's slot-sticky app settings

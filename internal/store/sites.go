@@ -27,15 +27,29 @@ func errSiteNotFound(rg, name string) error {
 // The caller decides every field, including Enabled: to keep a stopped site
 // stopped, read it first and carry Enabled over.
 func (s *Store) PutSite(ctx context.Context, site slipway.Site) (slipway.Site, bool, error) {
+	return s.PutSiteWithConfig(ctx, site, nil, nil)
+}
+
+// PutSiteWithConfig is PutSite that also replaces the site's app settings
+// and connection strings, all in one transaction (a site PUT with
+// siteConfig.appSettings). A nil map leaves that part as it is.
+func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settings map[string]string, conns map[string]slipway.ConnectionString) (slipway.Site, bool, error) {
 	if err := site.Validate(); err != nil {
 		return slipway.Site{}, false, err
 	}
 	if site.Config.NumberOfWorkers == 0 {
 		site.Config.NumberOfWorkers = 1
 	}
+	if err := validateSettings(settings); err != nil {
+		return slipway.Site{}, false, err
+	}
+	conns, err := canonicalConnectionStrings(conns)
+	if err != nil {
+		return slipway.Site{}, false, err
+	}
 	var out slipway.Site
 	var created bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, site.ResourceGroup))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errGroupNotFound(site.ResourceGroup)
@@ -102,6 +116,16 @@ func (s *Store) PutSite(ctx context.Context, site slipway.Site) (slipway.Site, b
 		}
 		if out.Tags == nil {
 			out.Tags = map[string]string{}
+		}
+		if settings != nil {
+			if err := s.setSettingsTx(ctx, tx, out.Name, settings); err != nil {
+				return err
+			}
+		}
+		if conns != nil {
+			if err := s.setConnectionStringsTx(ctx, tx, out.Name, conns); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -919,3 +919,41 @@ func TestPragmas(t *testing.T) {
 		t.Error("a write through the reader pool succeeded; want it refused")
 	}
 }
+
+// TestPutSiteWithConfig_IsAtomic: a site PUT carrying settings is stored
+// whole or not at all.
+func TestPutSiteWithConfig_IsAtomic(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	site := slipway.Site{ResourceGroup: "rg", Name: "second", Plan: "plan", Enabled: true}
+	_, _, err := s.PutSiteWithConfig(ctx, site, map[string]string{"A": "1"}, map[string]slipway.ConnectionString{"DB": {Value: "x", Type: "Oracle"}})
+	wantCode(t, err, slipway.EINVALID)
+	if _, err := s.FindSite(ctx, "second"); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Fatalf("site created despite the bad connection string: %v", err)
+	}
+	got, created, err := s.PutSiteWithConfig(ctx, site, map[string]string{"A": "1"}, map[string]slipway.ConnectionString{"DB": {Value: "x", Type: "custom"}})
+	if err != nil || !created || got.Name != "second" {
+		t.Fatalf("PutSiteWithConfig = %+v, %v, %v", got, created, err)
+	}
+	settings, _ := s.Settings(ctx, "rg", "second")
+	conns, _ := s.ConnectionStrings(ctx, "rg", "second")
+	if diff := cmp.Diff(map[string]string{"A": "1"}, settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]slipway.ConnectionString{"DB": {Value: "x", Type: "Custom"}}, conns); diff != "" {
+		t.Errorf("connection strings (-want +got):\n%s", diff)
+	}
+	// nil maps leave both alone.
+	if _, _, err := s.PutSiteWithConfig(ctx, got, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if settings, _ := s.Settings(ctx, "rg", "second"); len(settings) != 1 {
+		t.Errorf("a PUT without settings changed them: %v", settings)
+	}
+	// A site in another group with the same name fails before touching settings.
+	_, _, err = s.PutSiteWithConfig(ctx, slipway.Site{ResourceGroup: "rg", Name: "APP", Plan: "plan"}, map[string]string{"B": "2"}, nil)
+	if err != nil {
+		t.Fatalf("update of app: %v", err)
+	}
+}

@@ -20,7 +20,10 @@ import xmltodict
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.pipeline.policies import HeadersPolicy
-from azure.mgmt.resource.resources import ResourceManagementClient
+try:  # azure-mgmt-resource >= 24 keeps the client in a subpackage
+    from azure.mgmt.resource.resources import ResourceManagementClient
+except ImportError:
+    from azure.mgmt.resource import ResourceManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import (
     AppServicePlan,
