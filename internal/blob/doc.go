@@ -1,0 +1,24 @@
+// Package blob serves the Azure Blob Storage REST API (the subset the Azure
+// SDKs and django-storages use) from local disk, so that the real
+// azure-storage-blob (Python), azblob (Go) and @azure/storage-blob (JS)
+// clients work against Slipway with nothing changed but the connection
+// string.
+//
+// The package owns the blob data plane: request addressing (path-style
+// http://127.0.0.1:<port>/<account>/<container>/<blob> as Azurite, and
+// host-style <account>.blob.<domain>), authentication (SharedKey,
+// SharedKeyLite, account and service SAS, anonymous public reads), the
+// container and blob operations, and their storage. It does not own storage
+// accounts: it learns which accounts exist and their keys through the
+// Accounts interface.
+//
+// Storage: metadata lives in a SQLite database in Config.Dir (one writer
+// connection and a reader pool, WAL, synchronous=FULL, embedded numbered
+// migrations). Block blobs of up to 64 KiB are stored inline in their row;
+// larger content lives in files under Config.Dir/content and staged blocks
+// under Config.Dir/blocks. Every file reaches disk (temp file, fsync,
+// rename, directory fsync) before the row that makes it visible is
+// committed, so a torn upload is never visible and an acknowledged write
+// survives kill -9. Open removes files no row references (left by a crash)
+// and finishes purging containers whose deletion was interrupted.
+package blob

@@ -1,0 +1,427 @@
+package blob
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Listing pages through SQL (keyset paging on the primary key), so memory
+// stays bounded by maxresults whatever the number of containers or blobs.
+
+const defaultMaxResults = 5000
+
+func maxResults(q string) (int, error) {
+	if q == "" {
+		return defaultMaxResults, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 1 {
+		return 0, newError(400, "OutOfRangeQueryParameterValue", "One of the query parameters specified in the request URI is outside the permissible range.")
+	}
+	if n > defaultMaxResults {
+		n = defaultMaxResults
+	}
+	return n, nil
+}
+
+// Markers are opaque to clients: base64 of the key to resume from.
+func encodeMarker(name, snapshot string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(name + "\x00" + snapshot))
+}
+
+func decodeMarker(m string) (name, snapshot string, err error) {
+	if m == "" {
+		return "", "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(m)
+	if err != nil {
+		return "", "", newError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
+	}
+	name, snapshot, _ = strings.Cut(string(b), "\x00")
+	return name, snapshot, nil
+}
+
+// prefixUpperBound returns the smallest string greater than every string
+// that starts with p, and false if there is none.
+func prefixUpperBound(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+type metadataXML map[string]string
+
+func (m metadataXML) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for _, k := range metadata(m).keys() {
+		if err := e.EncodeElement(m[k], xml.StartElement{Name: xml.Name{Local: k}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+type containerListXML struct {
+	XMLName         xml.Name `xml:"EnumerationResults"`
+	ServiceEndpoint string   `xml:"ServiceEndpoint,attr"`
+	Prefix          string   `xml:"Prefix,omitempty"`
+	Marker          string   `xml:"Marker,omitempty"`
+	MaxResults      int      `xml:"MaxResults,omitempty"`
+	Containers      struct {
+		List []containerXML `xml:"Container"`
+	} `xml:"Containers"`
+	NextMarker string `xml:"NextMarker"`
+}
+
+type containerXML struct {
+	Name       string `xml:"Name"`
+	Properties struct {
+		LastModified string `xml:"Last-Modified"`
+		ETag         string `xml:"Etag"`
+		LeaseStatus  string `xml:"LeaseStatus"`
+		LeaseState   string `xml:"LeaseState"`
+		LeaseDur     string `xml:"LeaseDuration,omitempty"`
+		PublicAccess string `xml:"PublicAccess,omitempty"`
+		Immutability bool   `xml:"HasImmutabilityPolicy"`
+		LegalHold    bool   `xml:"HasLegalHold"`
+	} `xml:"Properties"`
+	Metadata *metadataXML `xml:"Metadata,omitempty"`
+}
+
+func leaseDuration(l leaseInfo) string {
+	if l.State != "leased" {
+		return ""
+	}
+	if l.Duration < 0 {
+		return "infinite"
+	}
+	return "fixed"
+}
+
+func (s *Service) listContainers(rq *req) error {
+	ctx := rq.r.Context()
+	prefix, marker := rq.q.Get("prefix"), rq.q.Get("marker")
+	max, err := maxResults(rq.q.Get("maxresults"))
+	if err != nil {
+		return err
+	}
+	from, _, err := decodeMarker(marker)
+	if err != nil {
+		return err
+	}
+	if prefix > from {
+		from = prefix
+	}
+	withMeta := includes(rq.q.Get("include"), "metadata")
+	args := []any{rq.acct.Name, from}
+	q := `SELECT ` + containerCols + ` FROM containers WHERE account = ? AND deleting = 0 AND name >= ?`
+	if ub, ok := prefixUpperBound(prefix); ok && prefix != "" {
+		q += ` AND name < ?`
+		args = append(args, ub)
+	}
+	q += ` ORDER BY name LIMIT ?`
+	args = append(args, max+1)
+	rows, err := s.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("listing containers: %w", err)
+	}
+	defer rows.Close()
+	out := containerListXML{ServiceEndpoint: rq.endpoint, Prefix: prefix, Marker: marker}
+	if rq.q.Get("maxresults") != "" {
+		out.MaxResults = max
+	}
+	now := s.now()
+	for rows.Next() {
+		c, err := scanContainer(rows)
+		if err != nil {
+			return fmt.Errorf("listing containers: %w", err)
+		}
+		if len(out.Containers.List) == max {
+			out.NextMarker = encodeMarker(c.Name, "")
+			break
+		}
+		var x containerXML
+		x.Name = c.Name
+		x.Properties.LastModified = c.LastModified.Format(http.TimeFormat)
+		x.Properties.ETag = c.ETag
+		l := c.Lease.effective(now)
+		x.Properties.LeaseState, x.Properties.LeaseStatus = l.stateAndStatus()
+		x.Properties.LeaseDur = leaseDuration(l)
+		x.Properties.PublicAccess = c.PublicAccess
+		if withMeta {
+			m := metadataXML(c.Metadata)
+			x.Metadata = &m
+		}
+		out.Containers.List = append(out.Containers.List, x)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing containers: %w", err)
+	}
+	return rq.writeXML(http.StatusOK, out)
+}
+
+func includes(list, item string) bool {
+	for _, v := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(v), item) {
+			return true
+		}
+	}
+	return false
+}
+
+type blobListXML struct {
+	XMLName         xml.Name `xml:"EnumerationResults"`
+	ServiceEndpoint string   `xml:"ServiceEndpoint,attr"`
+	ContainerName   string   `xml:"ContainerName,attr"`
+	Prefix          string   `xml:"Prefix,omitempty"`
+	Marker          string   `xml:"Marker,omitempty"`
+	MaxResults      int      `xml:"MaxResults,omitempty"`
+	Delimiter       string   `xml:"Delimiter,omitempty"`
+	Blobs           struct {
+		Items []any
+	} `xml:"Blobs"`
+	NextMarker string `xml:"NextMarker"`
+}
+
+type blobPrefixXML struct {
+	XMLName xml.Name `xml:"BlobPrefix"`
+	Name    string   `xml:"Name"`
+}
+
+type blobXMLItem struct {
+	XMLName    xml.Name `xml:"Blob"`
+	Name       string   `xml:"Name"`
+	Snapshot   string   `xml:"Snapshot,omitempty"`
+	Properties struct {
+		Created            string `xml:"Creation-Time"`
+		LastModified       string `xml:"Last-Modified"`
+		ETag               string `xml:"Etag"`
+		ContentLength      int64  `xml:"Content-Length"`
+		ContentType        string `xml:"Content-Type"`
+		ContentEncoding    string `xml:"Content-Encoding"`
+		ContentLanguage    string `xml:"Content-Language"`
+		ContentMD5         string `xml:"Content-MD5"`
+		ContentDisposition string `xml:"Content-Disposition"`
+		CacheControl       string `xml:"Cache-Control"`
+		BlobType           string `xml:"BlobType"`
+		AccessTier         string `xml:"AccessTier,omitempty"`
+		AccessTierInferred string `xml:"AccessTierInferred,omitempty"`
+		LeaseStatus        string `xml:"LeaseStatus"`
+		LeaseState         string `xml:"LeaseState"`
+		LeaseDuration      string `xml:"LeaseDuration,omitempty"`
+		CopyID             string `xml:"CopyId,omitempty"`
+		CopyStatus         string `xml:"CopyStatus,omitempty"`
+		CopySource         string `xml:"CopySource,omitempty"`
+		ServerEncrypted    bool   `xml:"ServerEncrypted"`
+	} `xml:"Properties"`
+	Metadata *metadataXML `xml:"Metadata,omitempty"`
+}
+
+func (s *Service) listBlobs(rq *req) error {
+	ctx := rq.r.Context()
+	if _, err := getContainer(ctx, s.reader, rq.acct.Name, rq.container); err != nil {
+		return err
+	}
+	prefix, delim, marker := rq.q.Get("prefix"), rq.q.Get("delimiter"), rq.q.Get("marker")
+	max, err := maxResults(rq.q.Get("maxresults"))
+	if err != nil {
+		return err
+	}
+	inc := rq.q.Get("include")
+	withMeta, withSnaps, withUncommitted := includes(inc, "metadata"), includes(inc, "snapshots"), includes(inc, "uncommittedblobs")
+	fromName, fromSnap, err := decodeMarker(marker)
+	if err != nil {
+		return err
+	}
+	if prefix > fromName {
+		fromName, fromSnap = prefix, ""
+	}
+	upper, hasUpper := prefixUpperBound(prefix)
+	hasUpper = hasUpper && prefix != ""
+	out := blobListXML{ServiceEndpoint: rq.endpoint, ContainerName: rq.container, Prefix: prefix, Marker: marker, Delimiter: delim}
+	if rq.q.Get("maxresults") != "" {
+		out.MaxResults = max
+	}
+	now := s.now()
+	count := 0
+	const batch = 500
+	for count <= max {
+		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, batch)
+		if err != nil {
+			return err
+		}
+		if withUncommitted {
+			items, err = s.mergeUncommitted(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, batch, items)
+			if err != nil {
+				return err
+			}
+		}
+		if len(items) == 0 {
+			break
+		}
+		restart := false
+		for _, b := range items {
+			if count == max {
+				out.NextMarker = encodeMarker(b.Name, b.Snapshot)
+				return rq.writeXML(http.StatusOK, out)
+			}
+			if delim != "" {
+				if i := strings.Index(b.Name[len(prefix):], delim); i >= 0 {
+					p := b.Name[:len(prefix)+i+len(delim)]
+					out.Blobs.Items = append(out.Blobs.Items, blobPrefixXML{Name: p})
+					count++
+					next, ok := prefixUpperBound(p)
+					if !ok {
+						return rq.writeXML(http.StatusOK, out)
+					}
+					fromName, fromSnap = next, ""
+					restart = true
+					break
+				}
+			}
+			out.Blobs.Items = append(out.Blobs.Items, blobItem(b, now, withMeta))
+			count++
+			fromName, fromSnap = b.Name, b.Snapshot+"\x00"
+		}
+		if !restart && len(items) < batch {
+			break
+		}
+	}
+	return rq.writeXML(http.StatusOK, out)
+}
+
+// blobPage returns up to n blobs with key (name, snapshot) >= (fromName,
+// fromSnap), in key order; the base blob (snapshot "") sorts before its
+// snapshots.
+func (s *Service) blobPage(ctx context.Context, account, container, fromName, fromSnap, upper string, hasUpper, withSnaps bool, n int) ([]*blobRow, error) {
+	q := `SELECT ` + blobCols + ` FROM blobs WHERE account = ? AND container = ? AND (name > ? OR (name = ? AND snapshot >= ?))`
+	args := []any{account, container, fromName, fromName, fromSnap}
+	if hasUpper {
+		q += ` AND name < ?`
+		args = append(args, upper)
+	}
+	if !withSnaps {
+		q += ` AND snapshot = ''`
+	}
+	q += ` ORDER BY name, snapshot LIMIT ?`
+	args = append(args, n)
+	rows, err := s.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing blobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*blobRow
+	for rows.Next() {
+		b, err := scanBlob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing blobs: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing blobs: %w", err)
+	}
+	return out, nil
+}
+
+// mergeUncommitted adds blobs that exist only as staged blocks
+// (include=uncommittedblobs), keeping key order and at most n items.
+func (s *Service) mergeUncommitted(ctx context.Context, account, container, fromName, fromSnap, upper string, hasUpper bool, n int, items []*blobRow) ([]*blobRow, error) {
+	q := `SELECT blob, sum(size) FROM blocks WHERE account = ? AND container = ? AND blob >= ?`
+	args := []any{account, container, fromName}
+	if hasUpper {
+		q += ` AND blob < ?`
+		args = append(args, upper)
+	}
+	q += ` AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.account = blocks.account AND b.container = blocks.container AND b.name = blocks.blob AND b.snapshot = '')
+		GROUP BY blob ORDER BY blob LIMIT ?`
+	args = append(args, n)
+	rows, err := s.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing uncommitted blobs: %w", err)
+	}
+	defer rows.Close()
+	var extra []*blobRow
+	for rows.Next() {
+		var name string
+		var size int64
+		if err := rows.Scan(&name, &size); err != nil {
+			return nil, fmt.Errorf("listing uncommitted blobs: %w", err)
+		}
+		if name == fromName && fromSnap != "" {
+			continue
+		}
+		extra = append(extra, &blobRow{Name: name, Type: "BlockBlob", Size: 0, ContentType: "", Metadata: metadata{}})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing uncommitted blobs: %w", err)
+	}
+	if len(extra) == 0 {
+		return items, nil
+	}
+	merged := make([]*blobRow, 0, len(items)+len(extra))
+	i, j := 0, 0
+	for i < len(items) || j < len(extra) {
+		if j == len(extra) || (i < len(items) && items[i].Name <= extra[j].Name) {
+			merged = append(merged, items[i])
+			i++
+		} else {
+			merged = append(merged, extra[j])
+			j++
+		}
+	}
+	if len(merged) > n {
+		merged = merged[:n]
+	}
+	return merged, nil
+}
+
+func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
+	var x blobXMLItem
+	x.Name = b.Name
+	x.Snapshot = b.Snapshot
+	p := &x.Properties
+	if b.ETag != "" { // uncommitted-only blobs have no properties yet
+		p.Created = b.Created.Format(http.TimeFormat)
+		p.LastModified = b.LastModified.Format(http.TimeFormat)
+	}
+	p.ETag = b.ETag
+	p.ContentLength = b.Size
+	p.ContentType, p.ContentEncoding, p.ContentLanguage = b.ContentType, b.ContentEncoding, b.ContentLanguage
+	p.ContentDisposition, p.CacheControl = b.ContentDisposition, b.CacheControl
+	if b.ContentMD5 != nil {
+		p.ContentMD5 = md5Header(b.ContentMD5)
+	}
+	p.BlobType = b.Type
+	if b.Type == "BlockBlob" {
+		p.AccessTier, p.AccessTierInferred = "Hot", "true"
+	}
+	l := b.Lease.effective(now)
+	if b.Snapshot != "" {
+		l = leaseInfo{}
+	}
+	p.LeaseState, p.LeaseStatus = l.stateAndStatus()
+	p.LeaseDuration = leaseDuration(l)
+	if b.Copy.ID != "" {
+		p.CopyID, p.CopyStatus, p.CopySource = b.Copy.ID, "success", b.Copy.Source
+	}
+	p.ServerEncrypted = true
+	if withMeta {
+		m := metadataXML(b.Metadata)
+		x.Metadata = &m
+	}
+	return x
+}

@@ -1,0 +1,335 @@
+package blob
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// leaseInfo is the lease of a container or blob as stored. State is "" (never
+// leased, or released), "leased", "breaking" or "broken"; "expired" is
+// derived when a fixed-duration lease has run out.
+type leaseInfo struct {
+	ID         string `json:"id,omitempty"`
+	State      string `json:"state,omitempty"`
+	Duration   int    `json:"dur,omitempty"` // seconds; -1 infinite
+	Expires    int64  `json:"exp,omitempty"` // unix nanos, fixed-duration leases
+	BreakUntil int64  `json:"brk,omitempty"` // unix nanos, breaking leases
+}
+
+// effective returns the lease as of now (fixed leases expire, breaking
+// leases become broken).
+func (l leaseInfo) effective(now time.Time) leaseInfo {
+	switch l.State {
+	case "leased":
+		if l.Duration > 0 && now.UnixNano() >= l.Expires {
+			l.State = "expired"
+		}
+	case "breaking":
+		if now.UnixNano() >= l.BreakUntil {
+			l.State = "broken"
+		}
+	}
+	return l
+}
+
+func (l leaseInfo) active() bool { return l.State == "leased" || l.State == "breaking" }
+
+// stateAndStatus returns Azure's LeaseState and LeaseStatus.
+func (l leaseInfo) stateAndStatus() (state, status string) {
+	switch l.State {
+	case "leased", "breaking":
+		return l.State, "locked"
+	case "expired", "broken":
+		return l.State, "unlocked"
+	}
+	return "available", "unlocked"
+}
+
+func (l leaseInfo) setHeaders(h http.Header) {
+	state, status := l.stateAndStatus()
+	h.Set("x-ms-lease-state", state)
+	h.Set("x-ms-lease-status", status)
+	if l.State == "leased" {
+		if l.Duration < 0 {
+			h.Set("x-ms-lease-duration", "infinite")
+		} else {
+			h.Set("x-ms-lease-duration", "fixed")
+		}
+	}
+}
+
+// metadata is user metadata, names lower-cased.
+type metadata map[string]string
+
+func (m metadata) keys() []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (m metadata) setHeaders(h http.Header) {
+	for k, v := range m {
+		h["x-ms-meta-"+k] = []string{v}
+	}
+}
+
+// maxMetadataBytes is Azure's limit on the total size of metadata names
+// and values.
+const maxMetadataBytes = 8 << 10
+
+// metadataFromHeaders collects x-ms-meta-* headers.
+func metadataFromHeaders(h http.Header) (metadata, error) {
+	m := metadata{}
+	total := 0
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, "x-ms-meta-") {
+			continue
+		}
+		name := lk[len("x-ms-meta-"):]
+		if !validMetadataName(name) {
+			return nil, newError(400, "InvalidMetadata", "The metadata specified is invalid. It has characters that are not permitted.")
+		}
+		m[name] = strings.Join(v, ",")
+		total += len(name) + len(m[name])
+	}
+	if total > maxMetadataBytes {
+		return nil, newError(400, "MetadataTooLarge", "The size of the specified metadata exceeds the maximum size permitted.")
+	}
+	return m, nil
+}
+
+// validMetadataName: metadata names must be valid C# identifiers.
+func validMetadataName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// accessPolicy is a stored access policy of a container.
+type accessPolicy struct {
+	ID         string `json:"id"`
+	Start      string `json:"start,omitempty"`
+	Expiry     string `json:"expiry,omitempty"`
+	Permission string `json:"perm,omitempty"`
+}
+
+type containerRow struct {
+	Account, Name, ETag string
+	LastModified        time.Time
+	Metadata            metadata
+	PublicAccess        string
+	ACL                 []accessPolicy
+	Lease               leaseInfo
+}
+
+const containerCols = `account, name, etag, last_modified, metadata, public_access, acl, lease`
+
+type scanner interface{ Scan(...any) error }
+
+func scanContainer(sc scanner) (*containerRow, error) {
+	var c containerRow
+	var lm int64
+	var md, acl, ls string
+	if err := sc.Scan(&c.Account, &c.Name, &c.ETag, &lm, &md, &c.PublicAccess, &acl, &ls); err != nil {
+		return nil, err
+	}
+	c.LastModified = time.Unix(0, lm).UTC()
+	if err := errors.Join(json.Unmarshal([]byte(md), &c.Metadata), json.Unmarshal([]byte(acl), &c.ACL), json.Unmarshal([]byte(ls), &c.Lease)); err != nil {
+		return nil, fmt.Errorf("decoding container row: %w", err)
+	}
+	return &c, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// getContainer loads a container or returns errContainerNotFound.
+func getContainer(ctx context.Context, q queryer, account, name string) (*containerRow, error) {
+	c, err := scanContainer(q.QueryRowContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account = ? AND name = ? AND deleting = 0`, account, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errContainerNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading container: %w", err)
+	}
+	return c, nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs and maps
+	}
+	return string(b)
+}
+
+// blockRef is one committed block of a block blob.
+type blockRef struct {
+	ID   string `json:"n"`
+	Size int64  `json:"s"`
+}
+
+// copyInfo records the (always synchronous) copy that created a blob.
+type copyInfo struct {
+	ID         string `json:"id,omitempty"`
+	Source     string `json:"src,omitempty"`
+	Completion int64  `json:"done,omitempty"`
+	Size       int64  `json:"size,omitempty"`
+}
+
+type blobRow struct {
+	Account, Container, Name, Snapshot  string
+	Type                                string // BlockBlob or AppendBlob
+	Size                                int64
+	File                                string
+	ETag                                string
+	Created, LastModified               time.Time
+	ContentType, ContentEncoding        string
+	ContentLanguage, ContentDisposition string
+	CacheControl                        string
+	ContentMD5                          []byte
+	Metadata                            metadata
+	Blocks                              []blockRef
+	Lease                               leaseInfo
+	Copy                                copyInfo
+	AppendCount                         int64
+	// Data holds the content of small block blobs stored inline in the
+	// database (File is then ""). Listing queries do not load it.
+	Data []byte
+}
+
+const blobCols = `account, container, name, snapshot, blob_type, size, file, etag, created, last_modified,
+	content_type, content_encoding, content_language, content_disposition, cache_control, content_md5,
+	metadata, blocks, lease, copy, append_count`
+
+func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
+
+// scanBlobData scans blobCols, followed by the data column if withData.
+func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
+	var b blobRow
+	var created, lm int64
+	var md, blocks, ls, cp string
+	dest := []any{&b.Account, &b.Container, &b.Name, &b.Snapshot, &b.Type, &b.Size, &b.File, &b.ETag, &created, &lm,
+		&b.ContentType, &b.ContentEncoding, &b.ContentLanguage, &b.ContentDisposition, &b.CacheControl, &b.ContentMD5,
+		&md, &blocks, &ls, &cp, &b.AppendCount}
+	if withData {
+		dest = append(dest, &b.Data)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	b.Created = time.Unix(0, created).UTC()
+	b.LastModified = time.Unix(0, lm).UTC()
+	if err := errors.Join(json.Unmarshal([]byte(md), &b.Metadata), json.Unmarshal([]byte(blocks), &b.Blocks),
+		json.Unmarshal([]byte(ls), &b.Lease), json.Unmarshal([]byte(cp), &b.Copy)); err != nil {
+		return nil, fmt.Errorf("decoding blob row: %w", err)
+	}
+	return &b, nil
+}
+
+// getBlob loads a blob (snapshot "" is the base blob), including inline
+// content, or returns errBlobNotFound.
+func getBlob(ctx context.Context, q queryer, account, container, name, snapshot string) (*blobRow, error) {
+	b, err := scanBlobData(q.QueryRowContext(ctx, `SELECT `+blobCols+`, data FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
+		account, container, name, snapshot), true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errBlobNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading blob: %w", err)
+	}
+	return b, nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// putBlob inserts or replaces a blob row, including its inline content
+// (so b must have been loaded with getBlob, never from a listing).
+func putBlob(ctx context.Context, x execer, b *blobRow) error {
+	if b.File == "" && int64(len(b.Data)) != b.Size {
+		return fmt.Errorf("storing blob row %s: inline content of %d bytes for size %d", b.Name, len(b.Data), b.Size)
+	}
+	_, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO blobs (`+blobCols+`, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
+		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
+		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, inlineData(b))
+	if err != nil {
+		return fmt.Errorf("storing blob row: %w", err)
+	}
+	return nil
+}
+
+func nonNilMeta(m metadata) metadata {
+	if m == nil {
+		return metadata{}
+	}
+	return m
+}
+
+func nonNilBlocks(b []blockRef) []blockRef {
+	if b == nil {
+		return []blockRef{}
+	}
+	return b
+}
+
+// takeStagedBlocks deletes the uncommitted blocks of a blob and returns
+// their files (to remove after commit).
+func takeStagedBlocks(ctx context.Context, tx *sql.Tx, account, container, name string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT file FROM blocks WHERE account = ? AND container = ? AND blob = ?`, account, container, name)
+	if err != nil {
+		return nil, fmt.Errorf("listing staged blocks: %w", err)
+	}
+	var files []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("listing staged blocks: %w", err)
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing staged blocks: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?`, account, container, name); err != nil {
+		return nil, fmt.Errorf("deleting staged blocks: %w", err)
+	}
+	return files, nil
+}
+
+// inlineData is the value of the data column: the content of inline blobs,
+// NULL for blobs stored in files.
+func inlineData(b *blobRow) any {
+	if b.File != "" {
+		return nil
+	}
+	if b.Data == nil {
+		return []byte{}
+	}
+	return b.Data
+}
