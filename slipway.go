@@ -303,3 +303,26 @@ type DeploymentLogEntry struct {
 	Type    LogEntryType
 	Details string
 }
+
+// StorageAccount is a storage account (ARM type
+// Microsoft.Storage/storageAccounts) whose blob service Slipway serves.
+type StorageAccount struct {
+	ResourceGroup string
+	Name          string
+	Location      string
+	SKU           string // e.g. "Standard_LRS"
+	Kind          string // e.g. "StorageV2"
+	Tags          map[string]string
+	Created       time.Time
+}
+
+// Validate reports whether a can be stored. Account names are 3-24
+// lower-case letters and digits, globally unique (they are DNS labels).
+func (a StorageAccount) Validate() error {
+	if !storageNameRE.MatchString(a.Name) {
+		return Errorf(EINVALID, "%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", a.Name)
+	}
+	return nil
+}
+
+var storageNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)

@@ -57,6 +57,7 @@ func (s *syncBuffer) String() string {
 type serverInfo struct {
 	URL        string `json:"url"`
 	HTTPPort   int    `json:"httpPort"`
+	BlobURL    string `json:"blobUrl"`
 	AdminToken string `json:"adminToken"`
 }
 
@@ -73,13 +74,13 @@ type testServer struct {
 }
 
 // startServer starts `slipway server` on a free port with a fresh data directory.
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
-	return startServerAt(t, data)
+	return startServerAt(t, data, args...)
 }
 
-func startServerAt(t *testing.T, data string) *testServer {
+func startServerAt(t *testing.T, data string, args ...string) *testServer {
 	t.Helper()
 	s := &testServer{t: t, data: data, stderr: &syncBuffer{}, done: make(chan int, 1)}
 	s.env = []string{
@@ -94,7 +95,7 @@ func startServerAt(t *testing.T, data string) *testServer {
 	s.cancel = cancel
 	stdout := &syncBuffer{}
 	go func() {
-		s.done <- Run(ctx, []string{"server", "--http-port", "0"}, s.env, nil, stdout, s.stderr)
+		s.done <- Run(ctx, append([]string{"server", "--http-port", "0", "--blob-port", "0"}, args...), s.env, nil, stdout, s.stderr)
 	}()
 	// The server says it is running once its apps have been started again.
 	deadline := time.Now().Add(3 * time.Minute)

@@ -30,7 +30,7 @@ func Run(ctx context.Context, args []string, env []string, stdin io.Reader, stdo
 		}
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 		cfg.Ready = func(info server.Info) {
-			fmt.Fprintf(stdout, "Slipway is running at %s (apps at http://<app>.%s:%d). Data: %s\n", info.URL, info.Domain, info.HTTPPort, cfg.DataDir)
+			fmt.Fprintf(stdout, "Slipway is running at %s (apps at http://<app>.%s:%d, blob storage at %s). Data: %s\n", info.URL, info.Domain, info.HTTPPort, info.BlobURL, cfg.DataDir)
 		}
 		if err := server.Run(ctx, cfg); err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)

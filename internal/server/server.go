@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/arm"
 	"github.com/slipway-dev/slipway/internal/atomicfile"
+	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/build"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
@@ -44,6 +44,8 @@ type Config struct {
 	Listen      string   // --listen / SLIPWAY_LISTEN; default 127.0.0.1
 	NoSandbox   bool     // --no-sandbox / SLIPWAY_NO_SANDBOX: run apps unconfined
 	CacheDir    string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
+	BlobPort    int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
+	DevStorage  bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
 	PythonRoots []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
 	Logger      *slog.Logger
 	// Ready, if set, is called once the server listens, with its base URL.
@@ -59,6 +61,7 @@ type Info struct {
 	URL            string `json:"url"`
 	Domain         string `json:"domain"`
 	HTTPPort       int    `json:"httpPort"`
+	BlobURL        string `json:"blobUrl"`
 	SubscriptionID string `json:"subscriptionId"`
 	TenantID       string `json:"tenantId"`
 	AdminToken     string `json:"adminToken"`
@@ -99,6 +102,17 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.Listen, "listen", orDefault(getenv("SLIPWAY_LISTEN"), "127.0.0.1"), "address to listen on (env SLIPWAY_LISTEN)")
 	noSandbox := getenv("SLIPWAY_NO_SANDBOX") == "1" || strings.EqualFold(getenv("SLIPWAY_NO_SANDBOX"), "true")
 	fs.BoolVar(&cfg.NoSandbox, "no-sandbox", noSandbox, "run apps without bubblewrap confinement (env SLIPWAY_NO_SANDBOX)")
+	blobPort := 10000
+	if v := getenv("SLIPWAY_BLOB_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLIPWAY_BLOB_PORT=%q is not a port number", v)
+		}
+		blobPort = p
+	}
+	fs.IntVar(&cfg.BlobPort, "blob-port", blobPort, "port of the path-style Blob endpoint http://127.0.0.1:<port>/<account> (env SLIPWAY_BLOB_PORT)")
+	devStorage := getenv("SLIPWAY_DEV_STORAGE") == "1" || strings.EqualFold(getenv("SLIPWAY_DEV_STORAGE"), "true")
+	fs.BoolVar(&cfg.DevStorage, "dev-storage", devStorage, "serve the development storage account devstoreaccount1 with its published key, for UseDevelopmentStorage=true (env SLIPWAY_DEV_STORAGE)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -211,6 +225,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
 
+	blobs, err := blob.Open(ctx, blob.Config{
+		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the blob service: %w", err)
+	}
+	closers = append(closers, blobs.Close)
+	blobLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.BlobPort)))
+	if err != nil {
+		return fmt.Errorf("listening on blob port %d: %w (choose another with --blob-port)", cfg.BlobPort, err)
+	}
+	closers = append(closers, func() error { blobLn.Close(); return nil })
+	blobURL := "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(blobLn.Addr().(*net.TCPAddr).Port))
+
 	token, err := adminToken(dataDir)
 	if err != nil {
 		return err
@@ -233,14 +261,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, SCM: kudu, Management: mgmt, Logger: log,
+		Extra: map[string]http.Handler{"blob": blobs},
 	})
 
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 1)
+	blobSrv := &http.Server{Handler: blobs, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- blobSrv.Serve(blobLn) }()
 
 	info := Info{
-		URL: "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(port)), Domain: cfg.Domain, HTTPPort: port,
+		URL: "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(port)), Domain: cfg.Domain, HTTPPort: port, BlobURL: blobURL,
 		SubscriptionID: sub, TenantID: tenant, AdminToken: token,
 	}
 	if err := writeInfo(dataDir, info); err != nil {
@@ -262,14 +293,19 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Ready(info)
 	}
 
+	var serveFailed error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		return fmt.Errorf("serving: %w", err)
+		serveFailed = fmt.Errorf("serving: %w", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
+	blobSrv.Shutdown(shutdownCtx)
+	if serveFailed != nil {
+		return serveFailed
+	}
 	log.Info("slipway server stopped")
 	return nil
 }
@@ -326,6 +362,18 @@ func writeInfo(dataDir string, info Info) error {
 	return atomicfile.WriteFile(filepath.Join(dataDir, InfoFile), append(b, '\n'), 0o600)
 }
 
+// storageAccounts tells the blob service which accounts exist and their keys.
+type storageAccounts struct {
+	dev bool // serve devstoreaccount1 (UseDevelopmentStorage=true)
+}
+
+func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account, error) {
+	if a.dev && name == blob.DevelopmentAccountName {
+		return blob.DevelopmentAccount(), nil
+	}
+	return blob.Account{}, fmt.Errorf("storage account %q: %w", name, blob.ErrAccountNotFound)
+}
+
 // siteLookup adapts the store for the front door.
 type siteLookup struct{ st *store.Store }
 
@@ -368,5 +416,3 @@ func orDefault(v, def string) string {
 	}
 	return v
 }
-
-var _ = errors.New

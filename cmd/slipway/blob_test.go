@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+)
+
+// devConnectionString is the development storage account's connection
+// string for a server's blob endpoint (the account and key Azurite and the
+// Azure tools publish for UseDevelopmentStorage=true).
+func devConnectionString(blobURL string) string {
+	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+		"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+		"BlobEndpoint=" + blobURL + "/devstoreaccount1;"
+}
+
+// TestTodoMediaInBlobStorage: examples/todo with a storage account
+// connected keeps an uploaded attachment in the blob service (checked with
+// the Azure SDK) and the browser gets it back from there (issue 3,
+// acceptance 2).
+func TestTodoMediaInBlobStorage(t *testing.T) {
+	s := startServer(t, "--dev-storage")
+	conn := devConnectionString(s.info.BlobURL)
+	client, err := azblob.NewClientFromConnectionString(conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := client.CreateContainer(ctx, "media", nil); err != nil {
+		t.Fatalf("creating the media container with the SDK: %v", err)
+	}
+
+	project := filepath.Join(t.TempDir(), "todo")
+	if err := os.CopyFS(project, os.DirFS("../../examples/todo")); err != nil {
+		t.Fatal(err)
+	}
+	s.createApp("blobtodo", "SCM_DO_BUILD_DURING_DEPLOYMENT=true",
+		"AZURE_STORAGE_CONNECTION_STRING="+conn, "AZURE_CONTAINER=media")
+	user, pass := s.credentials("blobtodo")
+	scm := "http://" + strings.Replace(s.host("blobtodo"), ".localhost", ".scm.localhost", 1)
+	z := zipDir(t, project, nil)
+	if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-w", "\n%{http_code}", scm+"/api/zipdeploy"); err != nil || !strings.HasSuffix(out, "200") {
+		t.Fatalf("deploy: %q %v", out, err)
+	}
+	host := s.host("blobtodo")
+
+	// Create a todo with an attachment through the form, as a browser does.
+	resp, err := s.client.Get("http://" + host + "/todos/new/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`).FindSubmatch(page)
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "csrftoken" {
+			cookie = c
+		}
+	}
+	if m == nil || cookie == nil {
+		t.Fatalf("no CSRF token on the form (status %d)", resp.StatusCode)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrfmiddlewaretoken", string(m[1]))
+	mw.WriteField("title", "Scan the receipt")
+	// As a browser does, the part carries the file's type (Go's
+	// CreateFormFile would say application/octet-stream).
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="receipt.txt"`)
+	h.Set("Content-Type", "text/plain")
+	fw, _ := mw.CreatePart(h)
+	fmt.Fprint(fw, "blob-stored receipt")
+	mw.Close()
+	req, _ := http.NewRequest("POST", "http://"+host+"/todos/new/", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.AddCookie(cookie)
+	resp, err = s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 {
+		t.Fatalf("POST /todos/new/ = %d, want 302", resp.StatusCode)
+	}
+
+	// The attachment is a blob in the container, seen through the SDK.
+	pager := client.NewListBlobsFlatPager("media", nil)
+	var names []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			names = append(names, *b.Name)
+		}
+	}
+	var name string
+	for _, n := range names {
+		if strings.HasPrefix(n, "attachments/receipt") {
+			name = n
+		}
+	}
+	if name == "" {
+		t.Fatalf("no attachment blob in the media container; blobs: %v", names)
+	}
+	dl, err := client.DownloadStream(ctx, "media", name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	if string(got) != "blob-stored receipt" {
+		t.Fatalf("blob content = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(s.data, "sites", "blobtodo", "home", "data", "todo", "media", name)); err == nil {
+		t.Errorf("the attachment was also written to the app's disk")
+	}
+
+	// The page links the file at the blob service; the browser gets it from there.
+	_, list := s.get(host, "/")
+	link := regexp.MustCompile(`href="(http://127\.0\.0\.1:\d+/devstoreaccount1/media/attachments/receipt[^"]*)"`).FindStringSubmatch(list)
+	if link == nil {
+		t.Fatalf("no link to the blob in the list page")
+	}
+	u := strings.ReplaceAll(link[1], "&amp;", "&")
+	resp, err = http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "blob-stored receipt" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET %s = %d %q %q", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+}
