@@ -21,7 +21,9 @@ func TestAppIsolation(t *testing.T) {
 	}
 	s := startServer(t)
 	for _, name := range []string{"alpha", "beta"} {
-		s.createApp(name, "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+		// The build runs the app's own commands: they must be confined too.
+		s.createApp(name, "SCM_DO_BUILD_DURING_DEPLOYMENT=true",
+			"PRE_BUILD_COMMAND=id -u > build-uid.txt; cat "+filepath.Join(s.data, "server.json")+" > leaked.txt 2>&1; true")
 		user, pass := s.credentials(name)
 		scm := "http://" + strings.Replace(s.host(name), ".localhost", ".scm.localhost", 1)
 		z := zipDir(t, "testdata/apps/hello", nil)
@@ -60,6 +62,13 @@ func TestAppIsolation(t *testing.T) {
 	// Another app's home is not even visible.
 	if got := read(filepath.Join(betaHome, "LogFiles", "x")); !strings.Contains(got, "NOLIST") {
 		t.Errorf("alpha can list beta's LogFiles: %s", got)
+	}
+	// The build ran as an unprivileged user that could not see the data directory.
+	if got := read("build-uid.txt"); !strings.HasPrefix(got, "READ ") || strings.HasPrefix(got, "READ 0\n") {
+		t.Errorf("the build ran as root or wrote nothing: %q", got)
+	}
+	if got := read("leaked.txt"); strings.Contains(got, "adminToken") || !strings.HasPrefix(got, "READ cat: ") {
+		t.Errorf("the build could read the server's credentials: %q", got)
 	}
 	// Its own home is there and writable-looking, and it sees no other app in /home.
 	if got := read("/home/LogFiles"); !strings.Contains(got, " LIST ") {

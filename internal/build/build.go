@@ -39,7 +39,15 @@ type Config struct {
 	// mirror. Nothing else from the server's environment reaches builds.
 	// PIP_* entries are part of the environment cache key.
 	Env []string
+	// Owner, if set, is the user build commands run as (the Runner switches
+	// to it): the builder hands it the directories those commands write —
+	// the pip cache, each build's HOME, the output directory and a new
+	// environment's directory — and nothing else.
+	Owner *Owner
 }
+
+// Owner is a user and group id.
+type Owner struct{ UID, GID int }
 
 // Request is one build.
 type Request struct {
@@ -81,6 +89,11 @@ func New(cfg Config) (*Builder, error) {
 	cfg.CacheDir = abs
 	for _, d := range []string{"venvs", "pip", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating builder cache: %w", err)
+		}
+	}
+	if cfg.Owner != nil {
+		if err := chownTree(filepath.Join(abs, "pip"), cfg.Owner); err != nil {
 			return nil, fmt.Errorf("creating builder cache: %w", err)
 		}
 	}
@@ -205,6 +218,14 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: creating HOME for build commands: %w", err)
 	}
 	defer os.RemoveAll(home)
+	if b.cfg.Owner != nil {
+		if err := chownTree(home, b.cfg.Owner); err != nil {
+			return Result{}, fmt.Errorf("building: %w", err)
+		}
+		if err := chownTree(dst, b.cfg.Owner); err != nil {
+			return Result{}, fmt.Errorf("building: %w", err)
+		}
+	}
 	appVenvBin := filepath.Join(dst, venvName, "bin")
 	interpBin := filepath.Dir(interp.Path)
 	appEnv := commandEnv(envSettings, searchPath(appVenvBin, interpBin), home, "VIRTUAL_ENV="+filepath.Join(dst, venvName),
@@ -413,6 +434,11 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
+	if b.cfg.Owner != nil {
+		if err := chownTree(p.Dir, b.cfg.Owner); err != nil {
+			return false, fmt.Errorf("building the environment: %w", err)
+		}
+	}
 	defer func() {
 		// Never leave a half-built environment behind. Even if this removal
 		// fails, the missing marker keeps it from being reused.
@@ -603,4 +629,14 @@ func syncFS(dir string) error {
 		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
+}
+
+// chownTree gives a directory tree to owner, without following symlinks.
+func chownTree(root string, o *Owner) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, o.UID, o.GID)
+	})
 }

@@ -322,12 +322,14 @@ func procStat(pid int) (ppid, pgrp, sid int, ok bool) {
 
 // etcFiles are the parts of the host's /etc a Python process needs: user and
 // group names, name resolution, TLS roots, time zone, the dynamic linker's
-// cache and Debian's alternatives symlinks. Missing ones are skipped.
+// cache, Debian's alternatives symlinks, and the machine's pip
+// configuration (a package mirror or a TLS root for builds). Missing ones
+// are skipped.
 var etcFiles = []string{
 	"passwd", "group", "nsswitch.conf", "host.conf", "resolv.conf", "gai.conf",
 	"services", "protocols", "ssl", "ca-certificates", "ca-certificates.conf", "pki",
 	"localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-	"alternatives", "mime.types", "os-release",
+	"alternatives", "mime.types", "os-release", "pip.conf",
 }
 
 // rootLinks are the top-level system directories; on merged-/usr systems

@@ -257,3 +257,55 @@ func prepareDefaultSite(ctx context.Context, b *build.Builder, dir string, inter
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// buildUser runs every build. App users are named sw-<app> with only
+// letters, digits and '-', so no app can be given this one.
+const buildUser = "sw_build"
+
+// buildRunner runs build commands in the sandbox as the build user, with
+// the build's working directory and the build cache writable and the
+// interpreters readable; the data directory, the apps' homes and the
+// server's keys are not there at all.
+type buildRunner struct {
+	sb       *sandbox.Sandbox
+	uid, gid int
+	cacheDir string
+	interps  []build.Interpreter
+}
+
+var _ build.Runner = (*buildRunner)(nil)
+
+func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
+	var ro []string
+	for _, i := range r.interps {
+		ro = append(ro, pythonPrefix(i.Path))
+	}
+	spec := sandbox.Spec{
+		Argv: c.Argv, Env: c.Env, Dir: c.Dir,
+		ReadOnly: dedupe(ro), ReadWrite: dedupe([]string{r.cacheDir, c.Dir}),
+		UID: r.uid, GID: r.gid, Stdout: c.Stdout, Stderr: c.Stderr,
+	}
+	cmd, err := r.sb.Command(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // cancelling the build stops the whole sandbox
+		select {
+		case <-ctx.Done():
+			r.sb.Signal(cmd, syscall.SIGKILL)
+		case <-done:
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
+}

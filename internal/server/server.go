@@ -190,11 +190,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(dataDir, "cache")
 	}
-	builder, err := build.New(build.Config{CacheDir: cacheDir, Interpreters: interps, Logger: log})
-	if err != nil {
-		return err
-	}
-
 	sb, err := sandbox.New(sandbox.Config{Disabled: cfg.NoSandbox, Logger: log, StateDir: filepath.Join(dataDir, "sandbox")})
 	if err != nil {
 		return err
@@ -202,6 +197,22 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	sandboxed, why := sb.Available()
 	if !sandboxed {
 		log.Warn("APPS RUN UNSANDBOXED: every app can read what this server's user can read. Install bubblewrap (apt-get install bubblewrap) to confine them.", "reason", why)
+	}
+	bcfg := build.Config{CacheDir: cacheDir, Interpreters: interps, Logger: log}
+	if sandboxed && os.Geteuid() == 0 {
+		// Builds run the app's own code (setup.py, settings imported by
+		// collectstatic, PRE/POST_BUILD_COMMAND): confine them too, as an
+		// unprivileged build user that sees only the build's directories.
+		uid, gid, err := sandbox.EnsureUser(ctx, buildUser)
+		if err != nil {
+			return fmt.Errorf("creating the build user: %w", err)
+		}
+		bcfg.Owner = &build.Owner{UID: uid, GID: gid}
+		bcfg.Runner = &buildRunner{sb: sb, uid: uid, gid: gid, cacheDir: cacheDir, interps: interps}
+	}
+	builder, err := build.New(bcfg)
+	if err != nil {
+		return err
 	}
 	launcher := &launcher{sb: sb}
 
@@ -245,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	versions := pythonMinorVersions(interps)
 	mgmt := arm.New(arm.Config{
-		Store: st, Controller: &controller{coord: coord, store: st}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Store: st, Controller: &controller{coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Scheme: "http", PythonVersions: versions, Logger: log,
 		Authorize: func(r *http.Request) error {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -389,6 +400,12 @@ func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
 type controller struct {
 	coord *deploy.Coordinator
 	store *store.Store
+	blobs *blob.Service
+}
+
+// StorageAccountDeleted removes a deleted account's containers and blobs.
+func (c *controller) StorageAccountDeleted(ctx context.Context, rg, name string) error {
+	return c.blobs.DeleteAccountData(ctx, name)
 }
 
 func (c *controller) SiteConfigChanged(ctx context.Context, rg, site string) error {
