@@ -115,6 +115,17 @@ func startServerAt(t *testing.T, data string, args ...string) *testServer {
 			t.Fatalf("server not ready after 3 minutes:\n%s", s.stderr.String())
 		}
 	}
+	s.connect()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// connect points the test's HTTP client at the server in server.json.
+func (s *testServer) connect() {
+	b, err := os.ReadFile(filepath.Join(s.data, "server.json"))
+	if err != nil || json.Unmarshal(b, &s.info) != nil {
+		s.t.Fatalf("reading server.json: %v", err)
+	}
 	u, _ := url.Parse(s.info.URL)
 	addr := u.Host
 	s.client = &http.Client{
@@ -128,8 +139,6 @@ func startServerAt(t *testing.T, data string, args ...string) *testServer {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	t.Cleanup(s.stop)
-	return s
 }
 
 func (s *testServer) stop() {

@@ -47,6 +47,7 @@ type Store interface {
 	CreateDeployment(ctx context.Context, d slipway.Deployment) (slipway.Deployment, error)
 	UpdateDeployment(ctx context.Context, d slipway.Deployment) error
 	ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error) // ENOTFOUND when none
+	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error)   // newest first
 	SetActiveDeployment(ctx context.Context, site, id string) error
 	AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
 	AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error
@@ -631,6 +632,46 @@ func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]string,
 		ids = append(ids, in.ID)
 	}
 	return ids, nil
+}
+
+// Recover finishes what a server that stopped abruptly (killed, crashed,
+// lost power) left behind: deployments it was running are marked failed
+// with a log line saying so, their artifacts and scratch directories are
+// removed, and packages no deployment refers to any more are deleted. Call
+// it once at start, before StartAll and before accepting deployments.
+func (c *Coordinator) Recover(ctx context.Context) error {
+	sites, err := c.cfg.Store.Sites(ctx, "")
+	if err != nil {
+		return fmt.Errorf("listing sites: %w", err)
+	}
+	referenced := map[string]bool{}
+	for _, s := range sites {
+		ds, err := c.cfg.Store.ListDeployments(ctx, s.Name)
+		if err != nil {
+			return fmt.Errorf("listing deployments of %s: %w", s.Name, err)
+		}
+		for _, d := range ds {
+			referenced[d.PackageSHA256] = true
+			if d.Complete() {
+				continue
+			}
+			c.step(ctx, d, slipway.LogError, "The server stopped while this deployment was running (%s). Nothing of it was activated; the previous version keeps serving. Deploy again.", d.Status)
+			if d.ArtifactDir != "" && !d.Active {
+				os.RemoveAll(d.ArtifactDir)
+			}
+			os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(s.Name), "artifacts", d.ID))
+			c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the deployment.")
+		}
+	}
+	os.RemoveAll(filepath.Join(c.cfg.DataDir, "tmp"))
+	pkgs, _ := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", "*"))
+	for _, p := range pkgs {
+		sum := strings.TrimSuffix(filepath.Base(p), ".zip")
+		if !referenced[sum] {
+			os.Remove(p) // pruned deployments' packages, and torn uploads (.upload-*)
+		}
+	}
+	return nil
 }
 
 // StartAll starts every enabled site (at server start). Sites that fail to

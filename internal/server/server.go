@@ -235,6 +235,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
+	if err := coord.Recover(ctx); err != nil {
+		return fmt.Errorf("recovering from the last stop: %w", err)
+	}
+	// Instances' ephemeral app copies do not outlive a server (one killed
+	// with -9 leaves them behind).
+	if stale, _ := filepath.Glob(filepath.Join(dataDir, "sites", "*", "run")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
 
 	blobs, err := blob.Open(ctx, blob.Config{
 		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
@@ -288,13 +298,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()
 		return err
-	}
-	// Instances' ephemeral app copies do not outlive a server (one killed
-	// with -9 leaves them behind).
-	if stale, _ := filepath.Glob(filepath.Join(dataDir, "sites", "*", "run")); len(stale) > 0 {
-		for _, d := range stale {
-			os.RemoveAll(d)
-		}
 	}
 	log.Info("slipway server listening", "url", info.URL, "domain", cfg.Domain, "data", dataDir, "sandbox", sandboxed)
 	if err := coord.StartAll(ctx); err != nil {
