@@ -68,7 +68,9 @@ func TestKilledServer(t *testing.T) {
 	s, cmd := startProcess(t, bin, data)
 	s.createApp("phoenix", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
 	user, pass := s.credentials("phoenix")
-	scm := func() string { return "http://" + strings.Replace(s.host("phoenix"), ".localhost", ".scm.localhost", 1) }
+	scm := func() string {
+		return "http://" + strings.Replace(s.host("phoenix"), ".localhost", ".scm.localhost", 1)
+	}
 	z := zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "before"})
 	if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm()+"/api/zipdeploy"); err != nil || out != "200" {
 		t.Fatalf("deploy: %q %v", out, err)
@@ -107,7 +109,9 @@ func TestKilledServer(t *testing.T) {
 	if code, body := s2.get(s2.host("phoenix"), "/"); code != 200 || body != "hello before" {
 		t.Fatalf("after the restart GET / = %d %q, want the previous version", code, body)
 	}
-	scm = func() string { return "http://" + strings.Replace(s2.host("phoenix"), ".localhost", ".scm.localhost", 1) }
+	scm = func() string {
+		return "http://" + strings.Replace(s2.host("phoenix"), ".localhost", ".scm.localhost", 1)
+	}
 	body, err := s2.curl("-u", user+":"+pass, scm()+"/api/deployments/latest")
 	if err != nil {
 		t.Fatal(err)

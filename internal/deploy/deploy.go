@@ -46,8 +46,8 @@ type Store interface {
 
 	CreateDeployment(ctx context.Context, d slipway.Deployment) (slipway.Deployment, error)
 	UpdateDeployment(ctx context.Context, d slipway.Deployment) error
-	ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error) // ENOTFOUND when none
-	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error)   // newest first
+	ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error)  // ENOTFOUND when none
+	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) // newest first
 	SetActiveDeployment(ctx context.Context, site, id string) error
 	AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
 	AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error
