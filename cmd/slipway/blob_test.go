@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -56,45 +52,8 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 	}
 	host := s.host("blobtodo")
 
-	// Create a todo with an attachment through the form, as a browser does.
-	resp, err := s.client.Get("http://" + host + "/todos/new/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`).FindSubmatch(page)
-	var cookie *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "csrftoken" {
-			cookie = c
-		}
-	}
-	if m == nil || cookie == nil {
-		t.Fatalf("no CSRF token on the form (status %d)", resp.StatusCode)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrfmiddlewaretoken", string(m[1]))
-	mw.WriteField("title", "Scan the receipt")
-	// As a browser does, the part carries the file's type (Go's
-	// CreateFormFile would say application/octet-stream).
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="attachment"; filename="receipt.txt"`)
-	h.Set("Content-Type", "text/plain")
-	fw, _ := mw.CreatePart(h)
-	fmt.Fprint(fw, "blob-stored receipt")
-	mw.Close()
-	req, _ := http.NewRequest("POST", "http://"+host+"/todos/new/", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.AddCookie(cookie)
-	resp, err = s.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 302 {
-		t.Fatalf("POST /todos/new/ = %d, want 302", resp.StatusCode)
+	if status := s.postTodo(host, "Scan the receipt", "receipt.txt", "text/plain", "blob-stored receipt"); status != 302 {
+		t.Fatalf("POST /todos/new/ = %d, want 302", status)
 	}
 
 	// The attachment is a blob in the container, seen through the SDK.
@@ -138,7 +97,7 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 		t.Fatalf("no link to the blob in the list page")
 	}
 	u := strings.ReplaceAll(link[1], "&amp;", "&")
-	resp, err = http.Get(u)
+	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,39 +43,8 @@ func TestWebappUpTodo(t *testing.T) {
 
 	var mediaPath string
 	t.Run("create a todo with a CSRF-protected form and an upload", func(t *testing.T) {
-		resp, err := s.client.Get("http://" + host + "/todos/new/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var cookie *http.Cookie
-		for _, c := range resp.Cookies() {
-			if c.Name == "csrftoken" {
-				cookie = c
-			}
-		}
-		m := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`).FindSubmatch(page)
-		if cookie == nil || m == nil {
-			t.Fatalf("no CSRF cookie or token on the form page (status %d)", resp.StatusCode)
-		}
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("csrfmiddlewaretoken", string(m[1]))
-		mw.WriteField("title", "Buy oat milk")
-		fw, _ := mw.CreateFormFile("attachment", "receipt.txt")
-		fmt.Fprint(fw, "oat milk 1.99")
-		mw.Close()
-		req, _ := http.NewRequest("POST", "http://"+host+"/todos/new/", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.AddCookie(cookie)
-		resp, err = s.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 302 {
-			t.Fatalf("POST /todos/new/ = %d, want 302", resp.StatusCode)
+		if status := s.postTodo(host, "Buy oat milk", "receipt.txt", "text/plain", "oat milk 1.99"); status != 302 {
+			t.Fatalf("POST /todos/new/ = %d, want 302", status)
 		}
 		code, list := s.get(host, "/")
 		if code != 200 || !strings.Contains(list, "Buy oat milk") {
@@ -221,4 +191,46 @@ func instancePort(t *testing.T, data, site string) string {
 		t.Fatalf("no instance port in %s's log", site)
 	}
 	return port
+}
+
+// postTodo creates a todo with an attachment through the app's form, as a
+// browser does: it fetches the form for its CSRF cookie and token, then
+// posts multipart data with the file's type. It returns the POST's status.
+func (s *testServer) postTodo(host, title, filename, contentType, content string) int {
+	s.t.Helper()
+	resp, err := s.client.Get("http://" + host + "/todos/new/")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "csrftoken" {
+			cookie = c
+		}
+	}
+	m := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`).FindSubmatch(page)
+	if cookie == nil || m == nil {
+		s.t.Fatalf("no CSRF cookie or token on the form page (status %d)", resp.StatusCode)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrfmiddlewaretoken", string(m[1]))
+	mw.WriteField("title", title)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="attachment"; filename=%q`, filename))
+	h.Set("Content-Type", contentType) // Go's CreateFormFile would always say application/octet-stream
+	fw, _ := mw.CreatePart(h)
+	io.WriteString(fw, content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", "http://"+host+"/todos/new/", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.AddCookie(cookie)
+	resp, err = s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
