@@ -193,6 +193,21 @@ func parseSAS(q url.Values) (p sasParams, ok bool) {
 	}, true
 }
 
+// sasFields are the query parameters a SAS signs or is checked by.
+var sasFields = []string{"sv", "ss", "srt", "sp", "st", "se", "sip", "spr", "sr", "si", "sig", "ses",
+	"rscc", "rscd", "rsce", "rscl", "rsct", "skoid", "sktid", "skt", "ske", "sks", "skv"}
+
+// sasAmbiguous reports whether a SAS field appears more than once in q;
+// such a SAS is refused rather than read one way or the other.
+func sasAmbiguous(q url.Values) bool {
+	for _, f := range sasFields {
+		if len(q[f]) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // isAccountSAS reports whether p is an account SAS (it names services and
 // resource types rather than a resource).
 func (p sasParams) isAccountSAS() bool { return p.Services != "" || p.ResourceTypes != "" }

@@ -52,17 +52,35 @@ type uploadChecks struct {
 	hasherList []io.Writer
 }
 
-func newUploadChecks(h http.Header) (*uploadChecks, error) {
+// errInvalidMD5 is Azure's answer to an MD5 header that is not 16 bytes of
+// base64 (for Content-MD5 and, on Put Blob, x-ms-blob-content-md5).
+var errInvalidMD5 = newError(400, "InvalidMd5", "The MD5 value specified in the request is invalid. MD5 value must be 128 bits and base64 encoded.")
+
+// errBothChecksums: Azure refuses a request carrying both Content-MD5 and
+// x-ms-content-crc64.
+var errBothChecksums = newError(400, "BothCrc64AndMd5HeaderPresent", "Both x-ms-content-crc64 header and Content-MD5 header are present.")
+
+// newUploadChecks reads the transactional checksums of an upload. With
+// blobMD5 (Put Blob of a block blob), x-ms-blob-content-md5 takes
+// precedence over Content-MD5 as the value the body must match.
+func newUploadChecks(h http.Header, blobMD5 bool) (*uploadChecks, error) {
 	if h.Get("x-ms-structured-body") != "" {
 		// Structured-message (XSM) framing is not decoded; refuse it rather
 		// than store the framing as content.
 		return nil, newError(400, "InvalidHeaderValue", "Structured message request bodies (x-ms-structured-body) are not supported.")
 	}
 	u := &uploadChecks{md5: md5.New(), crc: crc64.New(crc64Table)}
-	if v := h.Get("Content-MD5"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
+	if h.Get("Content-MD5") != "" && h.Get("x-ms-content-crc64") != "" {
+		return nil, errBothChecksums
+	}
+	md5Value := h.Get("Content-MD5")
+	if v := h.Get("x-ms-blob-content-md5"); blobMD5 && v != "" {
+		md5Value = v
+	}
+	if md5Value != "" {
+		b, err := base64.StdEncoding.DecodeString(md5Value)
 		if err != nil || len(b) != md5.Size {
-			return nil, errInvalidHeader
+			return nil, errInvalidMD5
 		}
 		u.wantMD5 = b
 	}
@@ -95,9 +113,12 @@ func (u *uploadChecks) verify() error {
 	return nil
 }
 
-func (u *uploadChecks) setHeaders(h http.Header) {
+// setHeaders returns the content's checksums: Content-MD5, and
+// x-ms-content-crc64 when the client sent one or alwaysCRC is set (Put
+// Block and Append Block return the CRC64 they computed in any case).
+func (u *uploadChecks) setHeaders(h http.Header, alwaysCRC bool) {
 	h.Set("Content-MD5", md5Header(u.sumMD5()))
-	if u.wantCRC != nil {
+	if u.wantCRC != nil || alwaysCRC {
 		h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(u.sumCRC()))
 	}
 }
@@ -120,9 +141,14 @@ func blobHTTPHeaders(b *blobRow, h http.Header, fallback bool) error {
 	b.ContentMD5 = nil
 	if v := h.Get("x-ms-blob-content-md5"); v != "" {
 		m, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(m) != md5.Size {
+		switch {
+		case err != nil:
 			return errInvalidHeader
+		case len(m) != md5.Size && fallback:
+			// Put Blob checks the body against it (newUploadChecks).
+			return errInvalidMD5
 		}
+		// Set Blob Properties stores the value as given, as Azure does.
 		b.ContentMD5 = m
 	}
 	return nil
@@ -152,18 +178,21 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 			return err
 		}
 		if old != nil {
+			if err := rq.mayOverwrite(); err != nil {
+				return err
+			}
 			if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 				return err
 			}
-			if err := checkConditions(rq.r.Header, true, old.ETag, old.LastModified, false); err != nil {
+			if err := checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate); err != nil {
 				return err
 			}
-			b.Lease = old.Lease
+			b.Lease = old.Lease.afterWrite(s.now())
 			if old.File != "" && old.File != b.File {
 				garbage = append(garbage, old.File)
 			}
 		} else {
-			if err := checkConditions(rq.r.Header, false, "", time.Time{}, false); err != nil {
+			if err := checkConditions(rq.r.Header, false, "", time.Time{}, condCreate); err != nil {
 				return err
 			}
 			if rq.r.Header.Get("x-ms-lease-id") != "" {
@@ -201,15 +230,18 @@ func (s *Service) precheck(rq *req) error {
 	}
 	old, err := getBlob(ctx, s.reader, rq.acct.Name, rq.container, rq.blob, "")
 	if errors.Is(err, errBlobNotFound) {
-		return checkConditions(rq.r.Header, false, "", time.Time{}, false)
+		return checkConditions(rq.r.Header, false, "", time.Time{}, condCreate)
 	}
 	if err != nil {
+		return err
+	}
+	if err := rq.mayOverwrite(); err != nil {
 		return err
 	}
 	if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return err
 	}
-	return checkConditions(rq.r.Header, true, old.ETag, old.LastModified, false)
+	return checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate)
 }
 
 func (s *Service) putBlob(rq *req) error {
@@ -226,7 +258,7 @@ func (s *Service) putBlob(rq *req) error {
 	if err != nil {
 		return err
 	}
-	checks, err := newUploadChecks(h)
+	checks, err := newUploadChecks(h, blobType == "BlockBlob")
 	if err != nil {
 		return err
 	}
@@ -283,6 +315,10 @@ func (s *Service) putBlob(rq *req) error {
 		s.removeContent(file)
 		return err
 	}
+	if b.AccessTier, err = tierHeader(h, blobType); err != nil {
+		s.removeContent(file)
+		return err
+	}
 	if b.ContentType == "" {
 		b.ContentType = "application/octet-stream"
 	}
@@ -295,7 +331,7 @@ func (s *Service) putBlob(rq *req) error {
 	rh := rq.w.Header()
 	setTimes(rh, b.ETag, now)
 	if blobType == "BlockBlob" {
-		checks.setHeaders(rh)
+		checks.setHeaders(rh, false)
 	}
 	rh.Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
@@ -308,7 +344,7 @@ func (s *Service) putBlock(rq *req) error {
 	if err != nil || len(raw) == 0 || len(raw) > 64 {
 		return errInvalidBlockID
 	}
-	checks, err := newUploadChecks(rq.r.Header)
+	checks, err := newUploadChecks(rq.r.Header, false)
 	if err != nil {
 		return err
 	}
@@ -342,6 +378,16 @@ func (s *Service) putBlock(rq *req) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("looking up block: %w", err)
 		}
+		// All uncommitted blocks of a blob have IDs of one length.
+		var other string
+		err = tx.QueryRowContext(ctx, `SELECT block_id FROM blocks WHERE account = ? AND container = ? AND blob = ? LIMIT 1`,
+			rq.acct.Name, rq.container, rq.blob).Scan(&other)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("looking up blocks: %w", err)
+		}
+		if o, derr := base64.StdEncoding.DecodeString(other); err == nil && derr == nil && len(o) != len(raw) {
+			return errInvalidBlobOrBlock
+		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO blocks (account, container, blob, block_id, size, file, created) VALUES (?,?,?,?,?,?,?)`,
 			rq.acct.Name, rq.container, rq.blob, id, size, file, s.now().UnixNano())
 		if err != nil {
@@ -356,7 +402,7 @@ func (s *Service) putBlock(rq *req) error {
 	if replaced != "" {
 		os.Remove(filepath.Join(s.blocksDir, replaced))
 	}
-	checks.setHeaders(rq.w.Header())
+	checks.setHeaders(rq.w.Header(), true)
 	rq.w.Header().Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
 }
@@ -560,6 +606,10 @@ func (s *Service) putBlockList(rq *req) error {
 		s.removeContent(file)
 		return err
 	}
+	if b.AccessTier, err = tierHeader(h, "BlockBlob"); err != nil {
+		s.removeContent(file)
+		return err
+	}
 	if b.ContentType == "" {
 		b.ContentType = "application/octet-stream"
 	}
@@ -704,9 +754,13 @@ func (s *Service) setBlobHeaders(rq *req, b *blobRow) {
 	h.Set("x-ms-server-encrypted", "true")
 	if b.Type == "AppendBlob" {
 		h.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount, 10))
-	} else {
+		h.Set("x-ms-blob-sealed", strconv.FormatBool(b.Sealed))
+	} else if b.AccessTier == "" {
 		h.Set("x-ms-access-tier", "Hot")
 		h.Set("x-ms-access-tier-inferred", "true")
+	} else {
+		h.Set("x-ms-access-tier", b.AccessTier)
+		h.Set("x-ms-access-tier-inferred", "false") // as Azurite
 	}
 	if b.Copy.ID != "" {
 		h.Set("x-ms-copy-id", b.Copy.ID)
@@ -727,7 +781,7 @@ func (s *Service) readableBlob(rq *req) (*blobRow, error) {
 	if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return nil, err
 	}
-	if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, true); err != nil {
+	if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condRead); err != nil {
 		if err == notModified {
 			setTimes(rq.w.Header(), b.ETag, b.LastModified)
 		}
@@ -762,6 +816,9 @@ func (s *Service) getBlob(rq *req) error {
 		b, err = s.readableBlob(rq)
 		if err != nil {
 			return err
+		}
+		if b.AccessTier == "Archive" {
+			return errBlobArchived
 		}
 		if b.File == "" {
 			f = bytes.NewReader(b.Data)
@@ -836,6 +893,9 @@ func (s *Service) getBlob(rq *req) error {
 		}
 	} else if b.ContentMD5 != nil {
 		h.Set("Content-MD5", md5Header(b.ContentMD5))
+		// Azurite (and the JS SDK's blobContentMD5) report the blob's MD5
+		// on a whole-blob read too.
+		h.Set("x-ms-blob-content-md5", md5Header(b.ContentMD5))
 	}
 	rq.w.WriteHeader(status)
 	if n <= 0 {
@@ -845,6 +905,33 @@ func (s *Service) getBlob(rq *req) error {
 		return fmt.Errorf("streaming blob: %w", err)
 	}
 	return nil
+}
+
+var (
+	errBlobIsSealed      = newError(409, "BlobIsSealed", "The specified blob is sealed, and its contents can't be modified unless the blob is re-created after a delete.")
+	errBlobAlreadySealed = newError(409, "BlobAlreadySealed", "The specified blob is already sealed.")
+)
+
+// sealBlob is Seal Append Blob: the blob takes no more appends (Azurite
+// refuses sealing twice with BlobAlreadySealed).
+func (s *Service) sealBlob(rq *req) error {
+	b, err := s.updateBlob(rq, func(b *blobRow) error {
+		switch {
+		case b.Type != "AppendBlob":
+			return errInvalidBlobType
+		case b.Sealed:
+			return errBlobAlreadySealed
+		}
+		b.Sealed = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	setTimes(h, b.ETag, b.LastModified)
+	h.Set("x-ms-blob-sealed", "true")
+	return rq.ok(http.StatusOK)
 }
 
 // updateBlob changes the base blob in a write transaction after checking
@@ -861,12 +948,13 @@ func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, erro
 		if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, false); err != nil {
+		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
 		if err := fn(b); err != nil {
 			return err
 		}
+		b.Lease = b.Lease.afterWrite(s.now())
 		now := s.tick()
 		b.ETag, b.LastModified = newETag(now), now
 		return putBlob(ctx, tx, b)
@@ -911,7 +999,7 @@ func (s *Service) leaseBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, false); err != nil {
+		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
 		b.Lease, status, out, err = leaseAction(b.Lease, rq.r.Header, s.now())
@@ -952,7 +1040,7 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, false); err != nil {
+		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
 		if snapshot != "" {
@@ -1027,7 +1115,7 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, false); err != nil {
+		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
 		file, err := s.cloneContent(b)
@@ -1061,7 +1149,7 @@ func (s *Service) snapshotBlob(rq *req) error {
 func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 	src := rq.r.Header.Get("x-ms-copy-source")
 	u, err := url.Parse(src)
-	if err != nil || u.Path == "" {
+	if err != nil || u.Path == "" || !u.IsAbs() || u.Host == "" {
 		return nil, "", newError(400, "InvalidHeaderValue", "The value for the x-ms-copy-source header is not a valid URL.")
 	}
 	fake := &http.Request{Method: http.MethodGet, Host: u.Host, URL: u, Header: http.Header{}, RemoteAddr: rq.r.RemoteAddr, TLS: rq.r.TLS}
@@ -1078,6 +1166,12 @@ func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 	if acct.Name != rq.acct.Name || q.Get("sig") != "" {
 		getOp := op{"GetBlob", 'o', "r", 1, nil}
 		if err := s.authorize(srq, getOp); err != nil {
+			// Azure reports the source's own refusal (status and
+			// message) under the code CannotVerifyCopySource.
+			var se *storageError
+			if errors.As(err, &se) {
+				return nil, "", newError(se.Status, "CannotVerifyCopySource", se.Message)
+			}
 			return nil, "", newError(403, "CannotVerifyCopySource", "Server failed to authenticate the copy source.")
 		}
 	}
@@ -1103,6 +1197,14 @@ func (s *Service) copyBlob(rq *req) error {
 	if err != nil {
 		return err
 	}
+	tier, err := tierHeader(rq.r.Header, src.Type)
+	if err != nil {
+		return err
+	}
+	if src.AccessTier == "Archive" && tier == "" {
+		// An archived source is copied only into an online tier.
+		return errBlobArchived
+	}
 	file, err := s.cloneContent(src)
 	if err != nil {
 		return err
@@ -1112,11 +1214,22 @@ func (s *Service) copyBlob(rq *req) error {
 	b.Account, b.Container, b.Name, b.Snapshot = rq.acct.Name, rq.container, rq.blob, ""
 	b.File, b.ETag, b.Created, b.LastModified = file, newETag(now), now, now
 	b.Lease = leaseInfo{}
+	b.AccessTier = tier
+	// A copy is sealed only when asked (x-ms-seal-blob), as Azure.
+	b.Sealed = b.Type == "AppendBlob" && strings.EqualFold(rq.r.Header.Get("x-ms-seal-blob"), "true")
 	if len(md) > 0 {
 		b.Metadata = md
 	}
 	if u, err := url.Parse(srcURL); err == nil {
-		u.RawQuery = ""
+		// x-ms-copy-source as recorded keeps the snapshot but not a SAS.
+		// Parameters are kept as the client encoded them.
+		var keep []string
+		for _, part := range strings.Split(u.RawQuery, "&") {
+			if k, _, _ := strings.Cut(part, "="); strings.EqualFold(k, "snapshot") {
+				keep = append(keep, part)
+			}
+		}
+		u.RawQuery = strings.Join(keep, "&")
 		srcURL = u.String()
 	}
 	b.Copy = copyInfo{ID: uuid.NewString(), Source: srcURL, Completion: now.UnixNano(), Size: src.Size}
@@ -1127,13 +1240,17 @@ func (s *Service) copyBlob(rq *req) error {
 	setTimes(h, b.ETag, now)
 	h.Set("x-ms-copy-id", b.Copy.ID)
 	h.Set("x-ms-copy-status", "success")
+	if v := rq.r.Header.Get("x-ms-source-content-md5"); v != "" {
+		// Copy Blob From URL echoes the source MD5 the client supplied.
+		h.Set("Content-MD5", v)
+	}
 	return rq.ok(http.StatusAccepted)
 }
 
 func (s *Service) appendBlock(rq *req) error {
 	ctx := rq.r.Context()
 	h := rq.r.Header
-	checks, err := newUploadChecks(h)
+	checks, err := newUploadChecks(h, false)
 	if err != nil {
 		return err
 	}
@@ -1146,10 +1263,13 @@ func (s *Service) appendBlock(rq *req) error {
 	if b.Type != "AppendBlob" {
 		return errInvalidBlobType
 	}
+	if b.Sealed {
+		return errBlobIsSealed
+	}
 	if err := checkWriteLease(b.Lease, h, s.now(), "blob"); err != nil {
 		return err
 	}
-	if err := checkConditions(h, true, b.ETag, b.LastModified, false); err != nil {
+	if err := checkConditions(h, true, b.ETag, b.LastModified, condWrite); err != nil {
 		return err
 	}
 	if v := h.Get("x-ms-blob-condition-appendpos"); v != "" {
@@ -1209,9 +1329,18 @@ func (s *Service) appendBlock(rq *req) error {
 	offset := b.Size
 	now := s.tick()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE blobs SET size = ?, etag = ?, last_modified = ?, append_count = append_count + 1
+		// The lease as of this transaction: an expired or broken one is
+		// dropped by the write.
+		cur, err := getBlob(ctx, tx, b.Account, b.Container, b.Name, "")
+		if err != nil {
+			return err
+		}
+		if cur.Sealed { // sealed since the check above
+			return errBlobIsSealed
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE blobs SET size = ?, etag = ?, last_modified = ?, append_count = append_count + 1, lease = ?
 			WHERE account = ? AND container = ? AND name = ? AND snapshot = '' AND file = ?`,
-			offset+n, newETag(now), now.UnixNano(), b.Account, b.Container, b.Name, b.File)
+			offset+n, newETag(now), now.UnixNano(), mustJSON(cur.Lease.afterWrite(now)), b.Account, b.Container, b.Name, b.File)
 		if err != nil {
 			return fmt.Errorf("recording append: %w", err)
 		}
@@ -1226,7 +1355,7 @@ func (s *Service) appendBlock(rq *req) error {
 	}
 	rh := rq.w.Header()
 	setTimes(rh, newETag(now), now)
-	checks.setHeaders(rh)
+	checks.setHeaders(rh, true)
 	rh.Set("x-ms-blob-append-offset", strconv.FormatInt(offset, 10))
 	rh.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount+1, 10))
 	rh.Set("x-ms-request-server-encrypted", "true")

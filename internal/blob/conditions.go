@@ -9,24 +9,40 @@ import (
 	"github.com/google/uuid"
 )
 
+// condMode says what kind of operation conditions apply to.
+type condMode int
+
+const (
+	condWrite  condMode = iota // a write to an existing resource
+	condRead                   // a read: unmet If-None-Match/If-Modified-Since → 304
+	condCreate                 // a write that creates or replaces a blob (Put Blob, Put Block List, Copy Blob)
+)
+
 // checkConditions applies If-Match, If-None-Match, If-Modified-Since and
 // If-Unmodified-Since. exists is false when the target does not exist yet.
 // For reads an unmet If-None-Match or If-Modified-Since yields 304 Not
-// Modified; for writes every unmet condition yields 412 ConditionNotMet,
-// except If-None-Match: * on an existing blob, which is 409
-// BlobAlreadyExists (as Put Blob with overwrite disabled expects).
-func checkConditions(h http.Header, exists bool, etag string, lastModified time.Time, read bool) error {
+// Modified, and If-None-Match: * is 400 UnsatisfiableCondition; for writes
+// every unmet condition yields 412 ConditionNotMet. If-None-Match: * on an
+// existing blob is 409 BlobAlreadyExists for a create (Put Blob with
+// overwrite disabled expects it) and is ignored by other writes (as Azure
+// and Azurite: Delete Blob with If-None-Match: * succeeds).
+func checkConditions(h http.Header, exists bool, etag string, lastModified time.Time, mode condMode) error {
 	lm := lastModified.Truncate(time.Second)
+	read := mode == condRead
 	if v := h.Get("If-Match"); v != "" {
 		if !exists || !etagMatches(v, etag) {
 			return errConditionNotMet
 		}
 	}
+	if v := strings.TrimSpace(h.Get("If-None-Match")); v == "*" && read {
+		return errUnsatisfiableCondition
+	}
 	if v := h.Get("If-None-Match"); v != "" && exists {
-		if strings.TrimSpace(v) == "*" && !read {
-			return errBlobExists
-		}
-		if etagMatches(v, etag) {
+		if strings.TrimSpace(v) == "*" {
+			if mode == condCreate {
+				return errBlobExists
+			}
+		} else if etagMatches(v, etag) {
 			if read {
 				return notModified
 			}
@@ -48,6 +64,8 @@ func checkConditions(h http.Header, exists bool, etag string, lastModified time.
 	}
 	return nil
 }
+
+var errUnsatisfiableCondition = newError(400, "UnsatisfiableCondition", "The request includes an unsatisfiable condition for this operation.")
 
 var notModified = newError(http.StatusNotModified, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
 
@@ -102,10 +120,10 @@ func leaseAction(l leaseInfo, h http.Header, now time.Time) (leaseInfo, int, map
 		if err != nil || (dur != -1 && (dur < 15 || dur > 60)) {
 			return l, 0, nil, errInvalidHeader
 		}
+		// Azure documents a GUID; like Azurite, any proposed ID is kept
+		// as given (Azurite's own suite leases with IDs like "abcdefg").
 		if proposed == "" {
 			proposed = uuid.NewString()
-		} else if _, err := uuid.Parse(proposed); err != nil {
-			return l, 0, nil, errInvalidHeader
 		}
 		switch cur.State {
 		case "leased":
@@ -126,12 +144,10 @@ func leaseAction(l leaseInfo, h http.Header, now time.Time) (leaseInfo, int, map
 			return l, 0, nil, errMissingHeader
 		}
 		switch {
-		case cur.State == "" || cur.ID != id && cur.State != "leased" && cur.State != "breaking":
-			if cur.State == "" {
-				return l, 0, nil, newError(409, "LeaseNotPresentWithLeaseOperation", "There is currently no lease.")
-			}
-			return l, 0, nil, newError(409, "LeaseIdMismatchWithLeaseOperation", "The lease ID specified did not match the lease ID for the resource.")
-		case cur.ID != id:
+		case cur.State == "" || cur.ID != id:
+			// An available resource (never leased, or its expired or
+			// broken lease dropped by a write) fails with the ID
+			// mismatch, as Azurite answers.
 			return l, 0, nil, newError(409, "LeaseIdMismatchWithLeaseOperation", "The lease ID specified did not match the lease ID for the resource.")
 		case cur.State == "broken" || cur.State == "breaking":
 			return l, 0, nil, newError(409, "LeaseIsBrokenAndCannotBeRenewed", "The lease ID matched, but the lease has been broken explicitly and cannot be renewed.")
@@ -164,10 +180,7 @@ func leaseAction(l leaseInfo, h http.Header, now time.Time) (leaseInfo, int, map
 		if id == "" {
 			return l, 0, nil, errMissingHeader
 		}
-		if cur.State == "" {
-			return l, 0, nil, newError(409, "LeaseNotPresentWithLeaseOperation", "There is currently no lease.")
-		}
-		if cur.ID != id {
+		if cur.State == "" || cur.ID != id {
 			return l, 0, nil, newError(409, "LeaseIdMismatchWithLeaseOperation", "The lease ID specified did not match the lease ID for the resource.")
 		}
 		return leaseInfo{}, http.StatusOK, out, nil
@@ -216,6 +229,16 @@ func leaseAction(l leaseInfo, h http.Header, now time.Time) (leaseInfo, int, map
 		return n, http.StatusAccepted, out, nil
 	}
 	return l, 0, nil, errInvalidHeader
+}
+
+// afterWrite is the lease a blob keeps when it is written: an active lease
+// stays; an expired or broken one is dropped (the blob becomes available,
+// so the old lease can no longer be renewed), as Azurite does.
+func (l leaseInfo) afterWrite(now time.Time) leaseInfo {
+	if l.effective(now).active() {
+		return l
+	}
+	return leaseInfo{}
 }
 
 // checkWriteLease enforces a lease on a write: with an active lease the

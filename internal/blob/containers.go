@@ -71,7 +71,7 @@ func (s *Service) deleteContainer(rq *req) error {
 		if err := checkWriteLease(c.Lease, rq.r.Header, s.now(), "container"); err != nil {
 			return err
 		}
-		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, false); err != nil {
+		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE containers SET deleting = 1 WHERE account = ? AND name = ?`, rq.acct.Name, rq.container); err != nil {
@@ -304,7 +304,7 @@ func (s *Service) setContainerMetadata(rq *req) error {
 		if err := checkReadLease(c.Lease, rq.r.Header, s.now(), "container"); err != nil {
 			return err
 		}
-		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, false); err != nil {
+		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite); err != nil {
 			return err
 		}
 		c.Metadata = md
@@ -354,7 +354,7 @@ func (s *Service) getContainerACL(rq *req) error {
 }
 
 func (rq *req) writeXML(status int, v any) error {
-	body, err := xml.Marshal(v)
+	body, err := marshalXML(v)
 	if err != nil {
 		return fmt.Errorf("encoding XML response: %w", err)
 	}
@@ -411,7 +411,7 @@ func (s *Service) setContainerACL(rq *req) error {
 		if err := checkReadLease(c.Lease, rq.r.Header, s.now(), "container"); err != nil {
 			return err
 		}
-		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, false); err != nil {
+		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite); err != nil {
 			return err
 		}
 		c.ACL, c.PublicAccess = acl, pa
@@ -435,7 +435,7 @@ func (s *Service) leaseContainer(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, false); err != nil {
+		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite); err != nil {
 			return err
 		}
 		var n leaseInfo
@@ -469,16 +469,72 @@ func (s *Service) accountInfo(rq *req) error {
 	return rq.ok(http.StatusOK)
 }
 
-func (s *Service) setTier(rq *req) error {
-	if _, err := getBlob(rq.r.Context(), s.reader, rq.acct.Name, rq.container, rq.blob, rq.q.Get("snapshot")); err != nil {
-		return s.blobOrContainerNotFound(rq, err)
+// errBlobArchived: the content of an archived blob cannot be read.
+var errBlobArchived = newError(409, "BlobArchived", "This operation is not permitted on an archived blob.")
+
+// tierHeader reads x-ms-access-tier of an upload or copy: "" when absent,
+// else the tier in Azure's spelling. Only block blobs have tiers.
+func tierHeader(h http.Header, blobType string) (string, error) {
+	v := h.Get("x-ms-access-tier")
+	if v == "" {
+		return "", nil
 	}
-	switch rq.r.Header.Get("x-ms-access-tier") {
-	case "Hot", "Cool", "Cold", "Archive":
-	default:
+	t, ok := canonicalTier(v)
+	if !ok || blobType != "BlockBlob" {
+		return "", errInvalidHeader
+	}
+	return t, nil
+}
+
+func canonicalTier(v string) (string, bool) {
+	for _, t := range []string{"Hot", "Cool", "Cold", "Archive"} {
+		if strings.EqualFold(v, t) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// setTier is Set Blob Tier for block blobs (and their snapshots). Tiers
+// are recorded and reported, not acted on: every tier is stored on the
+// same disk. Archive makes the content unreadable (BlobArchived) until the
+// tier is set back to an online one, which takes effect at once (Azure
+// rehydrates over hours). The blob's ETag and Last-Modified do not change.
+func (s *Service) setTier(rq *req) error {
+	ctx := rq.r.Context()
+	tier, ok := canonicalTier(rq.r.Header.Get("x-ms-access-tier"))
+	if !ok {
 		return errInvalidHeader
 	}
-	return rq.ok(http.StatusOK)
+	snapshot := rq.q.Get("snapshot")
+	status := http.StatusOK
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, snapshot)
+		if err != nil {
+			return err
+		}
+		if b.Type != "BlockBlob" {
+			return errInvalidBlobType
+		}
+		if snapshot == "" {
+			if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
+				return err
+			}
+		}
+		if b.AccessTier == "Archive" && tier != "Archive" {
+			status = http.StatusAccepted // Azure: rehydration accepted
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE blobs SET access_tier = ? WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
+			tier, b.Account, b.Container, b.Name, b.Snapshot)
+		if err != nil {
+			return fmt.Errorf("setting access tier: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return s.blobOrContainerNotFound(rq, err)
+	}
+	return rq.ok(status)
 }
 
 // blobOrContainerNotFound turns BlobNotFound into ContainerNotFound when the

@@ -38,7 +38,9 @@ var (
 	errInvalidRange          = newError(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
 	errMD5Mismatch           = newError(400, "Md5Mismatch", "The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
 	errCRC64Mismatch         = newError(400, "Crc64Mismatch", "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server.")
-	errInvalidResourceName   = newError(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
+	errInvalidResourceName   = newError(400, "InvalidResourceName", "The specified resource name contains invalid characters.")
+	errOutOfRangeName        = newError(400, "OutOfRangeInput", "The specified resource name length is not within the permissible limits.")
+	errInvalidBlobOrBlock    = newError(400, "InvalidBlobOrBlock", "The specified blob or block content is invalid.")
 	errInvalidBlockList      = newError(400, "InvalidBlockList", "The specified block list is invalid.")
 	errInvalidBlockID        = newError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
 	errInvalidXML            = newError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.")
@@ -88,7 +90,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, reqID strin
 		Message: fmt.Sprintf("%s\nRequestId:%s\nTime:%s", e.Message, reqID, s.now().UTC().Format("2006-01-02T15:04:05.0000000Z")),
 		Detail:  e.Detail,
 	}
-	out, mErr := xml.Marshal(body)
+	out, mErr := marshalXML(body)
 	if mErr != nil {
 		w.WriteHeader(500)
 		return

@@ -30,21 +30,46 @@ func maxResults(q string) (int, error) {
 	return n, nil
 }
 
-// Markers are opaque to clients: base64 of the key to resume from.
-func encodeMarker(name, snapshot string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(name + "\x00" + snapshot))
+// Listing markers follow Azurite: NextMarker is the name of the last
+// item returned (a blob or a BlobPrefix), and the next page starts after
+// it. Only when a page ends inside one blob's snapshots does the marker
+// need the snapshot too; it is then snapMarkerPrefix + base64(name NUL
+// snapshot).
+const snapMarkerPrefix = "!snap!"
+
+// blobMarker is the NextMarker for a page whose last item is (name,
+// snapshot).
+func blobMarker(name, snapshot string) string {
+	if snapshot == "" {
+		return name
+	}
+	return snapMarkerPrefix + base64.RawURLEncoding.EncodeToString([]byte(name+"\x00"+snapshot))
 }
 
-func decodeMarker(m string) (name, snapshot string, err error) {
+// resumeAfter returns the key (name, snapshot) from which a listing
+// continues after marker m: just past the named blob or, when the name lies
+// under a BlobPrefix of this listing (it holds the delimiter after the
+// prefix), past everything under that prefix.
+func resumeAfter(m, prefix, delim string) (name, snapshot string) {
 	if m == "" {
-		return "", "", nil
+		return "", ""
 	}
-	b, err := base64.RawURLEncoding.DecodeString(m)
-	if err != nil {
-		return "", "", newError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
+	if enc, ok := strings.CutPrefix(m, snapMarkerPrefix); ok {
+		if b, err := base64.RawURLEncoding.DecodeString(enc); err == nil {
+			if n, snap, ok := strings.Cut(string(b), "\x00"); ok {
+				return n, snap + "\x00"
+			}
+		}
 	}
-	name, snapshot, _ = strings.Cut(string(b), "\x00")
-	return name, snapshot, nil
+	if delim != "" && strings.HasPrefix(m, prefix) {
+		if i := strings.Index(m[len(prefix):], delim); i >= 0 {
+			if next, ok := prefixUpperBound(m[:len(prefix)+i+len(delim)]); ok {
+				return next, ""
+			}
+		}
+	}
+	// Past the base blob m: its snapshots (if listed) come next.
+	return m, "\x00"
 }
 
 // prefixUpperBound returns the smallest string greater than every string
@@ -118,16 +143,15 @@ func (s *Service) listContainers(rq *req) error {
 	if err != nil {
 		return err
 	}
-	from, _, err := decodeMarker(marker)
-	if err != nil {
-		return err
-	}
+	// As for blobs, the marker is the last container name returned and
+	// the page starts after it.
+	from, op := marker, ">"
 	if prefix > from {
-		from = prefix
+		from, op = prefix, ">="
 	}
 	withMeta := includes(rq.q.Get("include"), "metadata")
 	args := []any{rq.acct.Name, from}
-	q := `SELECT ` + containerCols + ` FROM containers WHERE account = ? AND deleting = 0 AND name >= ?`
+	q := `SELECT ` + containerCols + ` FROM containers WHERE account = ? AND deleting = 0 AND name ` + op + ` ?`
 	if ub, ok := prefixUpperBound(prefix); ok && prefix != "" {
 		q += ` AND name < ?`
 		args = append(args, ub)
@@ -149,8 +173,8 @@ func (s *Service) listContainers(rq *req) error {
 		if err != nil {
 			return fmt.Errorf("listing containers: %w", err)
 		}
-		if len(out.Containers.List) == max {
-			out.NextMarker = encodeMarker(c.Name, "")
+		if n := len(out.Containers.List); n == max {
+			out.NextMarker = out.Containers.List[n-1].Name
 			break
 		}
 		var x containerXML
@@ -226,6 +250,7 @@ type blobXMLItem struct {
 		CopyStatus         string `xml:"CopyStatus,omitempty"`
 		CopySource         string `xml:"CopySource,omitempty"`
 		ServerEncrypted    bool   `xml:"ServerEncrypted"`
+		Sealed             string `xml:"Sealed,omitempty"`
 	} `xml:"Properties"`
 	Metadata *metadataXML `xml:"Metadata,omitempty"`
 }
@@ -242,10 +267,7 @@ func (s *Service) listBlobs(rq *req) error {
 	}
 	inc := rq.q.Get("include")
 	withMeta, withSnaps, withUncommitted := includes(inc, "metadata"), includes(inc, "snapshots"), includes(inc, "uncommittedblobs")
-	fromName, fromSnap, err := decodeMarker(marker)
-	if err != nil {
-		return err
-	}
+	fromName, fromSnap := resumeAfter(marker, prefix, delim)
 	if prefix > fromName {
 		fromName, fromSnap = prefix, ""
 	}
@@ -257,6 +279,7 @@ func (s *Service) listBlobs(rq *req) error {
 	}
 	now := s.now()
 	count := 0
+	var lastName, lastSnap string // the last item returned
 	const batch = 500
 	for count <= max {
 		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, batch)
@@ -275,7 +298,7 @@ func (s *Service) listBlobs(rq *req) error {
 		restart := false
 		for _, b := range items {
 			if count == max {
-				out.NextMarker = encodeMarker(b.Name, b.Snapshot)
+				out.NextMarker = blobMarker(lastName, lastSnap)
 				return rq.writeXML(http.StatusOK, out)
 			}
 			if delim != "" {
@@ -283,6 +306,7 @@ func (s *Service) listBlobs(rq *req) error {
 					p := b.Name[:len(prefix)+i+len(delim)]
 					out.Blobs.Items = append(out.Blobs.Items, blobPrefixXML{Name: p})
 					count++
+					lastName, lastSnap = p, ""
 					next, ok := prefixUpperBound(p)
 					if !ok {
 						return rq.writeXML(http.StatusOK, out)
@@ -294,6 +318,7 @@ func (s *Service) listBlobs(rq *req) error {
 			}
 			out.Blobs.Items = append(out.Blobs.Items, blobItem(b, now, withMeta))
 			count++
+			lastName, lastSnap = b.Name, b.Snapshot
 			fromName, fromSnap = b.Name, b.Snapshot+"\x00"
 		}
 		if !restart && len(items) < batch {
@@ -398,7 +423,7 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 		p.Created = b.Created.Format(http.TimeFormat)
 		p.LastModified = b.LastModified.Format(http.TimeFormat)
 	}
-	p.ETag = b.ETag
+	p.ETag = strings.Trim(b.ETag, `"`) // List Blobs gives the ETag unquoted, as Azure
 	p.ContentLength = b.Size
 	p.ContentType, p.ContentEncoding, p.ContentLanguage = b.ContentType, b.ContentEncoding, b.ContentLanguage
 	p.ContentDisposition, p.CacheControl = b.ContentDisposition, b.CacheControl
@@ -406,8 +431,14 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 		p.ContentMD5 = md5Header(b.ContentMD5)
 	}
 	p.BlobType = b.Type
+	if b.Type == "AppendBlob" {
+		p.Sealed = strconv.FormatBool(b.Sealed)
+	}
 	if b.Type == "BlockBlob" {
 		p.AccessTier, p.AccessTierInferred = "Hot", "true"
+		if b.AccessTier != "" {
+			p.AccessTier, p.AccessTierInferred = b.AccessTier, ""
+		}
 	}
 	l := b.Lease.effective(now)
 	if b.Snapshot != "" {

@@ -214,6 +214,11 @@ type blobRow struct {
 	Lease                               leaseInfo
 	Copy                                copyInfo
 	AppendCount                         int64
+	// AccessTier is the tier set by Put Blob, Put Block List, Copy Blob or
+	// Set Blob Tier; "" is the account default (Hot, reported inferred).
+	AccessTier string
+	// Sealed is set on an append blob by Seal Append Blob.
+	Sealed bool
 	// Data holds the content of small block blobs stored inline in the
 	// database (File is then ""). Listing queries do not load it.
 	Data []byte
@@ -221,7 +226,7 @@ type blobRow struct {
 
 const blobCols = `account, container, name, snapshot, blob_type, size, file, etag, created, last_modified,
 	content_type, content_encoding, content_language, content_disposition, cache_control, content_md5,
-	metadata, blocks, lease, copy, append_count`
+	metadata, blocks, lease, copy, append_count, access_tier, sealed`
 
 func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 
@@ -232,7 +237,7 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	var md, blocks, ls, cp string
 	dest := []any{&b.Account, &b.Container, &b.Name, &b.Snapshot, &b.Type, &b.Size, &b.File, &b.ETag, &created, &lm,
 		&b.ContentType, &b.ContentEncoding, &b.ContentLanguage, &b.ContentDisposition, &b.CacheControl, &b.ContentMD5,
-		&md, &blocks, &ls, &cp, &b.AppendCount}
+		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed}
 	if withData {
 		dest = append(dest, &b.Data)
 	}
@@ -272,10 +277,10 @@ func putBlob(ctx context.Context, x execer, b *blobRow) error {
 	if b.File == "" && int64(len(b.Data)) != b.Size {
 		return fmt.Errorf("storing blob row %s: inline content of %d bytes for size %d", b.Name, len(b.Data), b.Size)
 	}
-	_, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO blobs (`+blobCols+`, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO blobs (`+blobCols+`, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
 		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
-		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, inlineData(b))
+		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, inlineData(b))
 	if err != nil {
 		return fmt.Errorf("storing blob row: %w", err)
 	}

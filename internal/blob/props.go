@@ -143,10 +143,20 @@ func splitList(v string) []string {
 	return out
 }
 
+// allowsOrigin matches origin against the rule's origins: "*", an exact
+// origin (case-insensitive), or a subdomain wildcard such as
+// "*.contoso.com" or "http://*.contoso.com" (any non-empty subdomain).
 func (c corsRule) allowsOrigin(origin string) bool {
 	for _, o := range splitList(c.AllowedOrigins) {
 		if o == "*" || strings.EqualFold(o, origin) {
 			return true
+		}
+		if before, after, ok := strings.Cut(o, "*."); ok && !strings.Contains(after, "*") {
+			lo := strings.ToLower(origin)
+			if strings.HasPrefix(lo, strings.ToLower(before)) && len(lo) > len(before)+len(after)+1 &&
+				strings.HasSuffix(lo, "."+strings.ToLower(after)) {
+				return true
+			}
 		}
 	}
 	return false
@@ -187,7 +197,7 @@ func (s *Service) preflight(rq *req) error {
 	origin := rq.r.Header.Get("Origin")
 	method := rq.r.Header.Get("Access-Control-Request-Method")
 	if origin == "" || method == "" {
-		return newError(400, "InvalidHeaderValue", "A CORS preflight needs Origin and Access-Control-Request-Method.")
+		return newError(400, "InvalidHeaderValue", "A required CORS header is not present.")
 	}
 	p, err := s.loadServiceProperties(rq, s.reader)
 	if err != nil {
@@ -239,22 +249,28 @@ func (s *Service) corsHeaders(rq *req) error {
 		return err
 	}
 	origin := rq.r.Header.Get("Origin")
+	h := rq.w.Header()
 	for _, rule := range p.Cors.Rules {
 		if !rule.allowsOrigin(origin) || !rule.allowsMethod(rq.r.Method) {
 			continue
 		}
-		h := rq.w.Header()
+		// Azure: Vary: Origin unless the matching rule allows every
+		// origin (the answer then does not depend on it).
 		if rule.wildcardOrigin() {
 			h.Set("Access-Control-Allow-Origin", "*")
 		} else {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Vary", "Origin")
 		}
-		h.Set("Vary", "Origin")
 		if rule.ExposedHeaders != "" {
 			h.Set("Access-Control-Expose-Headers", rule.ExposedHeaders)
 		}
 		return nil
+	}
+	if len(p.Cors.Rules) > 0 {
+		// Rules exist but none matches: still Vary on Origin.
+		h.Set("Vary", "Origin")
 	}
 	return nil
 }

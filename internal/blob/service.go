@@ -28,6 +28,7 @@ type req struct {
 	blob      string
 	q         url.Values
 	sas       *sasParams // set when authorised by a SAS
+	sasPerms  string     // the SAS's permissions, with its stored access policy's
 	endpoint  string     // service endpoint URL as the client addressed it, with trailing slash
 }
 
@@ -118,6 +119,8 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 		endpoint = scheme + "://" + host + "/" + account + "/"
 	}
 	container, blob, _ = strings.Cut(p, "/")
+	// Azure stores a backslash in a blob name as a forward slash.
+	blob = strings.ReplaceAll(blob, `\`, "/")
 	return account, container, blob, endpoint
 }
 
@@ -143,10 +146,13 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id string) error {
 		return err
 	}
 	if container != "" && !validContainerName(container) {
+		if l := len(container); l < 3 || l > 63 {
+			return errOutOfRangeName
+		}
 		return errInvalidResourceName
 	}
 	if len(blob) > 1024 {
-		return newError(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
+		return errInvalidResourceName
 	}
 	if err := s.authorize(rq, o); err != nil {
 		return err
@@ -175,6 +181,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"GetServiceProperties", 's', "r", 0, (*Service).getServiceProperties}, nil
 		case restype == "service" && comp == "properties" && method == "PUT":
 			return op{"SetServiceProperties", 's', "w", 0, (*Service).setServiceProperties}, nil
+		case restype == "service" && comp == "userdelegationkey" && method == "POST":
+			return op{"GetUserDelegationKey", 's', "rwdlacup", 0, (*Service).userDelegationKey}, nil
 		}
 	case rq.blob == "":
 		if restype != "container" {
@@ -221,6 +229,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"SnapshotBlob", 'o', "cw", 0, (*Service).snapshotBlob}, nil
 			case "appendblock":
 				return op{"AppendBlock", 'o', "aw", 0, (*Service).appendBlock}, nil
+			case "seal":
+				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
 			case "tier":
 				return op{"SetBlobTier", 'o', "w", 0, (*Service).setTier}, nil
 			}
@@ -290,10 +300,14 @@ func (s *Service) authorize(rq *req, o op) error {
 		return errAuthFailed("The MAC signature found in the HTTP request '" + sig + "' is not the same as any computed signature. Server used following string to sign: '" + cands[0] + "'.")
 	}
 	if p, ok := parseSAS(rq.q); ok {
-		if err := s.checkSAS(rq, p, o); err != nil {
+		if sasAmbiguous(rq.q) {
+			return errAuthFailed("A SAS query parameter is given more than once.")
+		}
+		perms, err := s.checkSAS(rq, p, o)
+		if err != nil {
 			return err
 		}
-		rq.sas = &p
+		rq.sas, rq.sasPerms = &p, perms
 		return nil
 	}
 	// Anonymous.
@@ -319,32 +333,33 @@ func (s *Service) authorize(rq *req, o op) error {
 	return errResourceNotFound
 }
 
-// checkSAS validates an account or service SAS for o.
-func (s *Service) checkSAS(rq *req, p sasParams, o op) error {
+// checkSAS validates an account or service SAS for o and returns the
+// permissions it grants.
+func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	r := rq.r
 	if p.DelegationOID != "" {
-		return errAuthFailed("User delegation SAS is not supported.")
+		return "", errAuthFailed("User delegation SAS is not supported.")
 	}
 	if p.isAccountSAS() {
 		if !signatureMatches(rq.acct.Keys, p.Signature, accountSASStringToSign(rq.acct.Name, p)) {
-			return errAuthFailed("Signature did not match. String to sign used was " + accountSASStringToSign(rq.acct.Name, p))
+			return "", errAuthFailed("Signature did not match. String to sign used was " + accountSASStringToSign(rq.acct.Name, p))
 		}
 		if err := s.checkSASWindow(p.Start, p.Expiry); err != nil {
-			return err
+			return "", err
 		}
 		if err := checkSASNetwork(r, p); err != nil {
-			return err
+			return "", err
 		}
 		if !strings.Contains(p.Services, "b") {
-			return errServiceMismatch
+			return "", errServiceMismatch
 		}
 		if !strings.ContainsRune(p.ResourceTypes, rune(o.level)) {
-			return errResourceTypeMismatch
+			return "", errResourceTypeMismatch
 		}
 		if !strings.ContainsAny(p.Permissions, o.perms) {
-			return errPermissionMismatch
+			return "", errPermissionMismatch
 		}
-		return nil
+		return p.Permissions, nil
 	}
 	// Service SAS.
 	canonical := "/blob/" + rq.acct.Name + "/" + rq.container
@@ -353,22 +368,22 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) error {
 	case "b", "bs":
 		canonical += "/" + rq.blob
 	default:
-		return errAuthFailed("Signed resource is not supported.")
+		return "", errAuthFailed("Signed resource is not supported.")
 	}
 	if rq.container == "" {
-		return errAuthorizationFailure
+		return "", errAuthorizationFailure
 	}
 	if !signatureMatches(rq.acct.Keys, p.Signature, serviceSASStringToSign(canonical, p)) {
-		return errAuthFailed("Signature did not match. String to sign used was " + serviceSASStringToSign(canonical, p))
+		return "", errAuthFailed("Signature did not match. String to sign used was " + serviceSASStringToSign(canonical, p))
 	}
 	perm, start, expiry := p.Permissions, p.Start, p.Expiry
 	if p.Identifier != "" {
 		c, err := getContainer(r.Context(), s.reader, rq.acct.Name, rq.container)
 		if err != nil {
 			if errors.Is(err, errContainerNotFound) {
-				return errAuthFailed("The specified signed identifier does not exist.")
+				return "", errAuthFailed("The specified signed identifier does not exist.")
 			}
-			return err
+			return "", err
 		}
 		var pol *accessPolicy
 		for i := range c.ACL {
@@ -377,32 +392,34 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) error {
 			}
 		}
 		if pol == nil {
-			return errAuthFailed("The specified signed identifier does not exist.")
+			return "", errAuthFailed("The specified signed identifier does not exist.")
 		}
 		if (perm != "" && pol.Permission != "") || (start != "" && pol.Start != "") || (expiry != "" && pol.Expiry != "") {
-			return errAuthFailed("A field is specified both in the SAS and in the stored access policy.")
+			return "", errAuthFailed("A field is specified both in the SAS and in the stored access policy.")
 		}
 		perm, start, expiry = perm+pol.Permission, start+pol.Start, expiry+pol.Expiry
 	}
 	if expiry == "" {
-		return errAuthFailed("Signed expiry time is missing.")
+		return "", errAuthFailed("Signed expiry time is missing.")
 	}
 	if err := s.checkSASWindow(start, expiry); err != nil {
-		return err
+		return "", err
 	}
 	if err := checkSASNetwork(r, p); err != nil {
-		return err
+		return "", err
 	}
-	if o.level == 's' || (p.Resource != "c" && o.level != 'o') {
-		return errAuthorizationFailure
+	// A service SAS reaches blobs (and, for sr=c, the blob listing),
+	// never the service or the container's own operations.
+	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs") {
+		return "", errAuthorizationFailure
 	}
 	if p.Resource == "bs" && rq.q.Get("snapshot") != p.Snapshot {
-		return errAuthorizationFailure
+		return "", errAuthorizationFailure
 	}
 	if !strings.ContainsAny(perm, o.perms) {
-		return errPermissionMismatch
+		return "", errPermissionMismatch
 	}
-	return nil
+	return perm, nil
 }
 
 func (s *Service) checkSASWindow(start, expiry string) error {
@@ -459,4 +476,19 @@ func validContainerName(n string) bool {
 		}
 	}
 	return true
+}
+
+// mayOverwrite refuses to replace an existing blob under a SAS that grants
+// create but not write ("c" creates new blobs only).
+func (rq *req) mayOverwrite() error {
+	if rq.sas != nil && !strings.Contains(rq.sasPerms, "w") {
+		return errPermissionMismatch
+	}
+	return nil
+}
+
+// userDelegationKey refuses Get User Delegation Key as Azure does for any
+// credential but an Entra ID bearer token, which Slipway does not issue.
+func (s *Service) userDelegationKey(rq *req) error {
+	return errAuthFailed("Only authentication scheme Bearer is supported")
 }
