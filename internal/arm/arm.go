@@ -1,7 +1,8 @@
 // Package arm serves the subset of Azure Resource Manager's REST API that
 // Slipway implements: Microsoft.Resources (subscriptions, tenants, locations,
-// resource groups) and Microsoft.Web (App Service plans, sites, their config,
-// publishing credentials and profiles, instances and deployment status), so
+// resource groups), Microsoft.Web (App Service plans, sites, their config,
+// publishing credentials and profiles, instances and deployment status) and
+// Microsoft.Storage (storage accounts and their keys), so
 // that Slipway's CLI — and one day the unmodified `az` CLI — can drive
 // Slipway with ARM's paths, JSON shapes and status codes (ARM.md §1, §3).
 //
@@ -44,6 +45,9 @@ type Controller interface {
 	SiteDeleted(ctx context.Context, rg, site string) error
 	// Instances returns the ids of the site's running instances.
 	Instances(ctx context.Context, rg, site string) ([]string, error)
+	// StorageAccountDeleted is called after a storage account's record is
+	// deleted (alone or with its resource group): remove its blob data.
+	StorageAccountDeleted(ctx context.Context, rg, account string) error
 }
 
 // Config configures a Handler.
@@ -67,6 +71,11 @@ type Config struct {
 	// AuthorityURL is the token authority (e.g. "https://login.localhost"),
 	// named in the WWW-Authenticate challenge of a 401. Optional.
 	AuthorityURL string
+	// BlobEndpoint returns a storage account's blob endpoint URL, with a
+	// trailing slash: primaryEndpoints.blob, e.g.
+	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the
+	// blob service's default port 10000.
+	BlobEndpoint func(account string) string
 	Logger       *slog.Logger
 	Now          func() time.Time
 }

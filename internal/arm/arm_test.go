@@ -80,6 +80,10 @@ func (c *recorder) SiteDeleted(_ context.Context, rg, site string) error {
 	c.record("SiteDeleted", rg, site)
 	return nil
 }
+func (c *recorder) StorageAccountDeleted(_ context.Context, rg, account string) error {
+	c.record("StorageAccountDeleted", rg, account)
+	return nil
+}
 func (c *recorder) Instances(_ context.Context, rg, site string) ([]string, error) {
 	c.record("Instances", rg, site)
 	c.mu.Lock()

@@ -77,9 +77,9 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, p params) e
 }
 
 // deleteGroup deletes the group with everything in it, then tells the
-// controller about every site that went with it.
+// controller about every site and storage account that went with it.
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) error {
-	sites, err := h.cfg.Store.DeleteResourceGroup(r.Context(), p.rg)
+	sites, accounts, err := h.cfg.Store.DeleteResourceGroupWithStorage(r.Context(), p.rg)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,11 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) 
 	for _, s := range sites {
 		if err := h.cfg.Controller.SiteDeleted(r.Context(), s.ResourceGroup, s.Name); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up deleted site %s: %w", s.Name, err))
+		}
+	}
+	for _, a := range accounts {
+		if err := h.cfg.Controller.StorageAccountDeleted(r.Context(), a.ResourceGroup, a.Name); err != nil {
+			errs = append(errs, fmt.Errorf("cleaning up deleted storage account %s: %w", a.Name, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -8,6 +8,7 @@ import (
 // params are the names a route captured from the path.
 type params struct {
 	sub, rg, plan, site, id, policy string
+	account                         string // storage account
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -39,6 +40,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.id = got
 			case "{policy}":
 				p.policy = got
+			case "{account}":
+				p.account = got
 			}
 			continue
 		}
@@ -57,6 +60,7 @@ func (h *Handler) routeTable() []route {
 		rg   = sub + "/resourceGroups/{rg}"
 		web  = rg + "/providers/Microsoft.Web"
 		site = web + "/sites/{app}"
+		stg  = rg + "/providers/Microsoft.Storage/storageAccounts"
 	)
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
@@ -116,5 +120,16 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
 		r(http.MethodPost, site+"/publishxml", h.publishXML),
 		r(http.MethodPost, site+"/newpassword", h.newPassword),
+
+		// Storage accounts (Microsoft.Storage, storage.go).
+		r(http.MethodPost, sub+"/providers/Microsoft.Storage/checkNameAvailability", h.checkStorageNameAvailability),
+		r(http.MethodGet, sub+"/providers/Microsoft.Storage/storageAccounts", h.listStorageAccounts),
+		r(http.MethodGet, stg, h.listStorageAccounts),
+		r(http.MethodPut, stg+"/{account}", h.putStorageAccount),
+		r(http.MethodPatch, stg+"/{account}", h.patchStorageAccount),
+		r(http.MethodGet, stg+"/{account}", h.getStorageAccount),
+		r(http.MethodDelete, stg+"/{account}", h.deleteStorageAccount),
+		r(http.MethodPost, stg+"/{account}/listKeys", h.listStorageKeys),
+		r(http.MethodPost, stg+"/{account}/regenerateKey", h.regenerateStorageKey),
 	}
 }

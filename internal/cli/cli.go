@@ -119,6 +119,13 @@ var groupHelp = map[string]string{
 	"webapp deployment source":        "Manage web app deployment via source control or zip.",
 	"webapp log":                      "Manage web app logs.",
 	"webapp log deployment":           "Manage web app deployment logs.",
+	"webapp connection":               "Connect a web app to a storage account.",
+	"webapp connection create":        "Create a connection between a web app and a target resource.",
+	"storage":                         "Manage storage accounts, containers and blobs.",
+	"storage account":                 "Manage storage accounts.",
+	"storage account keys":            "Manage storage account keys.",
+	"storage container":               "Manage blob containers.",
+	"storage blob":                    "Manage blobs.",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {

@@ -55,6 +55,9 @@ func commands() []command {
 	cmds = append(cmds, webappCommands()...)
 	cmds = append(cmds, configCommands()...)
 	cmds = append(cmds, deployCommands()...)
+	cmds = append(cmds, storageAccountCommands()...)
+	cmds = append(cmds, blobCommands()...)
+	cmds = append(cmds, connectionCommands()...)
 	cmds = append(cmds, command{path: "webapp up", short: "Create a web app and deploy code from the current folder.", run: webappUp, flags: upFlags})
 	return cmds
 }

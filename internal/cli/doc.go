@@ -1,7 +1,8 @@
 // Package cli owns the slipway command-line client: the az-shaped verbs
-// (`group`, `appservice plan`, `webapp ...`, `webapp up`) that talk to a
-// Slipway server over its ARM management API (ARM.md §1) and each app's Kudu
-// (SCM) API (APPSERVICE.md §5), and render the results the way the az CLI
+// (`group`, `appservice plan`, `webapp ...`, `webapp up`, `storage ...`) that
+// talk to a Slipway server over its ARM management API (ARM.md §1), each
+// app's Kudu (SCM) API (APPSERVICE.md §5) and the Blob API (through the Azure
+// SDK for Go), and render the results the way the az CLI
 // does (JSON by default, or a table or TSV).
 //
 // It owns: argument parsing (az flag names, long and short forms), finding

@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// apiStorage is the Microsoft.Storage api-version the CLI sends (az
+// storage account's).
+const apiStorage = "2023-05-01"
+
+// Flag definitions of the storage commands.
+var (
+	fAccountName = flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "The storage account name."}
+	fKeyChoice   = flagDef{Names: []string{"--key"}, Help: "The key to use: primary or secondary. Default: primary."}
+)
+
+func storageAccountCommands() []command {
+	gn := []flagDef{fGroup, fAccountName}
+	return []command{
+		{path: "storage account create", short: "Create a storage account.", run: storageAccountCreate, flags: []flagDef{
+			fGroup, fAccountName,
+			{Names: []string{"--location", "-l"}, Help: "Location. Default: the resource group's."},
+			{Names: []string{"--sku"}, Help: "Storage account SKU: Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Premium_LRS, ... Default: Standard_RAGRS."},
+			{Names: []string{"--kind"}, Help: "Kind: StorageV2, Storage, BlobStorage, BlockBlobStorage, FileStorage. Default: StorageV2."},
+			{Names: []string{"--tags"}, Kind: kindList, Help: "Space-separated tags: key[=value]."},
+		}},
+		{path: "storage account list", short: "List storage accounts.", run: storageAccountList, flags: []flagDef{fGroupOpt}},
+		{path: "storage account show", short: "Show storage account properties.", run: storageAccountShow, flags: gn},
+		{path: "storage account delete", short: "Delete a storage account and its data.", run: storageAccountDelete, flags: []flagDef{fGroup, fAccountName, fYes}},
+		{path: "storage account keys list", short: "List the access keys of a storage account.", run: storageKeysList, flags: []flagDef{
+			{Names: []string{"--account-name", "-n"}, Required: true, Help: "The storage account name."}, fGroup,
+		}},
+		{path: "storage account keys renew", short: "Regenerate one of the access keys of a storage account.", run: storageKeysRenew, flags: []flagDef{
+			{Names: []string{"--account-name", "-n"}, Required: true, Help: "The storage account name."}, fGroup,
+			{Names: []string{"--key"}, Required: true, Help: "The key to regenerate: primary or secondary."},
+		}},
+		{path: "storage account show-connection-string", short: "Get the connection string of a storage account.", run: storageShowConnectionString, flags: []flagDef{
+			fGroup, fAccountName, fKeyChoice,
+		}},
+	}
+}
+
+// storagePath is the ARM path of a storage account.
+func (c *conn) storagePath(rg, name string) string {
+	return c.groupPath(rg) + "/providers/Microsoft.Storage/storageAccounts/" + url.PathEscape(name)
+}
+
+// storageOutput is a storage account as az prints it: the SDK model with
+// properties lifted to the top level, plus resourceGroup.
+func storageOutput(m map[string]any) map[string]any {
+	out := flatten(m)
+	if id, ok := m["id"].(string); ok {
+		out["resourceGroup"] = resourceGroupOf(id)
+	}
+	return out
+}
+
+// resourceGroupOf reads the resource group out of an ARM id.
+func resourceGroupOf(id string) string {
+	parts := strings.Split(id, "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if strings.EqualFold(parts[i], "resourceGroups") {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+var storageColumns = []column{{"Name", "name"}, {"ResourceGroup", "resourceGroup"}, {"Location", "location"}, {"Kind", "kind"}, {"Sku", "sku.name"}, {"ProvisioningState", "provisioningState"}}
+
+func storageAccountCreate(ctx context.Context, inv *invocation) error {
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("name")
+	if err := (slipway.StorageAccount{Name: name}).Validate(); err != nil {
+		return exitErrorf("", "%s", slipway.ErrorMessage(err))
+	}
+	sku := inv.flags.str("sku")
+	if sku == "" {
+		sku = "Standard_RAGRS" // az storage account create's default
+	}
+	kind := inv.flags.str("kind")
+	if kind == "" {
+		kind = "StorageV2"
+	}
+	tags := map[string]string{}
+	for _, t := range inv.flags.list("tags") {
+		k, v, _ := strings.Cut(t, "=")
+		tags[k] = v
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	loc := normalizeLocation(inv.flags.str("location"))
+	if loc == "" {
+		if loc, err = c.groupLocation(ctx, rg); err != nil {
+			return err
+		}
+	}
+	body := map[string]any{
+		"location": loc, "sku": map[string]any{"name": sku}, "kind": kind, "tags": tags,
+		"properties": map[string]any{"encryption": map[string]any{"services": map[string]any{"blob": map[string]any{"enabled": true}}, "keySource": "Microsoft.Storage"}},
+	}
+	resp, err := c.arm(ctx, http.MethodPut, c.storagePath(rg, name), apiStorage, nil, body)
+	if err != nil {
+		return err
+	}
+	acct := map[string]any{}
+	if resp.Status == http.StatusAccepted || len(resp.Body) == 0 {
+		// A long-running create: the result is the account once done (ARM.md §3.5).
+		if acct, err = c.armMap(ctx, http.MethodGet, c.storagePath(rg, name), apiStorage, nil); err != nil {
+			return err
+		}
+	} else if err := decodeBody(resp, &acct); err != nil {
+		return err
+	}
+	return inv.printResult(storageOutput(acct), storageColumns)
+}
+
+func storageAccountList(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	path := c.subPath() + "/providers/Microsoft.Storage/storageAccounts"
+	if rg := inv.flags.str("resource-group"); rg != "" {
+		path = c.groupPath(rg) + "/providers/Microsoft.Storage/storageAccounts"
+	}
+	list, err := c.armList(ctx, path, apiStorage)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(list))
+	for _, it := range list {
+		if m, ok := it.(map[string]any); ok {
+			out = append(out, storageOutput(m))
+		}
+	}
+	return inv.printResult(out, storageColumns)
+}
+
+func storageAccountShow(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	acct, err := c.armMap(ctx, http.MethodGet, c.storagePath(inv.flags.str("resource-group"), inv.flags.str("name")), apiStorage, nil)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(storageOutput(acct), storageColumns)
+}
+
+func storageAccountDelete(ctx context.Context, inv *invocation) error {
+	ok, err := inv.confirm()
+	if err != nil || !ok {
+		return err
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.arm(ctx, http.MethodDelete, c.storagePath(inv.flags.str("resource-group"), inv.flags.str("name")), apiStorage, nil, nil)
+	return err
+}
+
+// storageKeys is one key of listKeys' answer.
+type storageKey struct {
+	KeyName      string `json:"keyName"`
+	Value        string `json:"value"`
+	Permissions  string `json:"permissions"`
+	CreationTime string `json:"creationTime"`
+}
+
+// listStorageKeys POSTs listKeys and returns the keys in order (key1, key2).
+func (c *conn) listStorageKeys(ctx context.Context, rg, name string) ([]storageKey, error) {
+	var res struct {
+		Keys []storageKey `json:"keys"`
+	}
+	q := url.Values{"$expand": {"kerb"}}
+	resp, err := c.arm(ctx, http.MethodPost, c.storagePath(rg, name)+"/listKeys", apiStorage, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeBody(resp, &res); err != nil {
+		return nil, err
+	}
+	if len(res.Keys) == 0 {
+		return nil, exitErrorf("", "The server listed no keys for storage account %s.", name)
+	}
+	return res.Keys, nil
+}
+
+func keysOutput(keys []storageKey) []any {
+	out := make([]any, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, map[string]any{"keyName": k.KeyName, "value": k.Value, "permissions": k.Permissions, "creationTime": k.CreationTime})
+	}
+	return out
+}
+
+var keyColumns = []column{{"CreationTime", "creationTime"}, {"KeyName", "keyName"}, {"Permissions", "permissions"}, {"Value", "value"}}
+
+func storageKeysList(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	keys, err := c.listStorageKeys(ctx, inv.flags.str("resource-group"), inv.flags.str("account-name"))
+	if err != nil {
+		return err
+	}
+	return inv.printResult(keysOutput(keys), keyColumns)
+}
+
+// keyName maps az's --key choice (primary|secondary) to the ARM key name.
+func keyName(cmdPath, choice string) (string, error) {
+	switch strings.ToLower(choice) {
+	case "", "primary":
+		return "key1", nil
+	case "secondary":
+		return "key2", nil
+	}
+	return "", usageErrorf(cmdPath, "argument --key: invalid choice: '%s' (choose from 'primary', 'secondary')", choice)
+}
+
+func storageKeysRenew(ctx context.Context, inv *invocation) error {
+	kn, err := keyName(inv.cmd.path, inv.flags.str("key"))
+	if err != nil {
+		return err
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Keys []storageKey `json:"keys"`
+	}
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("account-name")
+	if err := c.armJSON(ctx, http.MethodPost, c.storagePath(rg, name)+"/regenerateKey", apiStorage, map[string]any{"keyName": kn}, &res); err != nil {
+		return err
+	}
+	return inv.printResult(keysOutput(res.Keys), keyColumns)
+}
+
+// accountConnectionString reads the account and its keys and builds the
+// connection string az's show-connection-string prints for it, with the
+// blob endpoint the server reports.
+func (c *conn) accountConnectionString(ctx context.Context, rg, name, kn string) (string, map[string]any, error) {
+	acct, err := c.armMap(ctx, http.MethodGet, c.storagePath(rg, name), apiStorage, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	endpoint, _ := lookup(acct, "properties.primaryEndpoints.blob").(string)
+	if endpoint == "" {
+		return "", nil, exitErrorf("", "The server reports no blob endpoint for storage account %s.", name)
+	}
+	keys, err := c.listStorageKeys(ctx, rg, name)
+	if err != nil {
+		return "", nil, err
+	}
+	key := keys[0].Value
+	for _, k := range keys {
+		if k.KeyName == kn {
+			key = k.Value
+		}
+	}
+	acctName, _ := acct["name"].(string)
+	return buildConnectionString(acctName, key, endpoint), acct, nil
+}
+
+// buildConnectionString is the account-key connection string for a blob
+// endpoint, e.g. "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:10000/a;".
+func buildConnectionString(account, key, endpoint string) string {
+	proto := "https"
+	if u, err := url.Parse(endpoint); err == nil && u.Scheme != "" {
+		proto = u.Scheme
+	}
+	return "DefaultEndpointsProtocol=" + proto + ";AccountName=" + account + ";AccountKey=" + key + ";BlobEndpoint=" + strings.TrimSuffix(endpoint, "/") + ";"
+}
+
+func storageShowConnectionString(ctx context.Context, inv *invocation) error {
+	kn, err := keyName(inv.cmd.path, inv.flags.str("key"))
+	if err != nil {
+		return err
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	cs, _, err := c.accountConnectionString(ctx, inv.flags.str("resource-group"), inv.flags.str("name"), kn)
+	if err != nil {
+		return err
+	}
+	return inv.printResult(map[string]any{"connectionString": cs}, []column{{"ConnectionString", "connectionString"}})
+}

@@ -1,0 +1,342 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// storageKeyBytes is the length of a storage account key before base64:
+// Azure's keys are 64 random bytes, 88 characters of base64.
+const storageKeyBytes = 64
+
+// errStorageAccountNotFound is ARM's ResourceNotFound message for a storage account.
+func errStorageAccountNotFound(rg, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", name, rg)
+}
+
+// aadStorageKey binds a sealed key to its account and slot (key1, key2).
+func aadStorageKey(account, keyName string) string {
+	return "storage-key\x00" + strings.ToLower(account) + "\x00" + keyName
+}
+
+// newStorageKey returns a fresh account key: 64 random bytes in base64.
+func newStorageKey() (string, error) {
+	b := make([]byte, storageKeyBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating storage account key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// PutStorageAccount creates the storage account or updates its tags (and
+// SKU and kind). The resource group must exist. Account names are global
+// and case-insensitive: a name used in any other resource group is
+// ECONFLICT with Azure's StorageAccountAlreadyTaken message. A new account
+// gets two random keys (key1, key2), sealed at rest. It returns the stored
+// account (name casing and creation time of the first PUT) and whether it
+// was created. An account's location cannot change.
+func (s *Store) PutStorageAccount(ctx context.Context, a slipway.StorageAccount) (slipway.StorageAccount, bool, error) {
+	if err := a.Validate(); err != nil {
+		return slipway.StorageAccount{}, false, err
+	}
+	if a.SKU == "" {
+		a.SKU = "Standard_LRS"
+	}
+	if a.Kind == "" {
+		a.Kind = "StorageV2"
+	}
+	var out slipway.StorageAccount
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, a.ResourceGroup))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errGroupNotFound(a.ResourceGroup)
+		} else if err != nil {
+			return err
+		}
+		a.ResourceGroup = g.Name
+		if strings.TrimSpace(a.Location) == "" {
+			a.Location = g.Location
+		}
+		old, err := scanStorageAccount(tx.QueryRowContext(ctx, storageSelect+` WHERE name = ?`, a.Name))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if a.Created.IsZero() {
+				a.Created = s.now().UTC()
+			}
+			var sealed [2][]byte
+			for i, kn := range []string{"key1", "key2"} {
+				k, err := newStorageKey()
+				if err != nil {
+					return err
+				}
+				if sealed[i], err = s.seal(k, aadStorageKey(a.Name, kn)); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO storage_accounts (name, resource_group, location, sku, kind, tags, created, key1, key2, key1_created, key2_created)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				a.Name, a.ResourceGroup, a.Location, a.SKU, a.Kind, encodeTags(a.Tags), toUnix(a.Created),
+				sealed[0], sealed[1], toUnix(a.Created), toUnix(a.Created)); err != nil {
+				return fmt.Errorf("inserting storage account: %w", err)
+			}
+			out, created = a, true
+		case err != nil:
+			return err
+		case !strings.EqualFold(old.ResourceGroup, a.ResourceGroup):
+			return slipway.Errorf(slipway.ECONFLICT, "The storage account named %s is already taken.", a.Name)
+		case !strings.EqualFold(old.Location, a.Location):
+			return slipway.Errorf(slipway.ECONFLICT, "The storage account %s already exists in location '%s'; its location cannot be changed to '%s'.", old.Name, old.Location, a.Location)
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE storage_accounts SET sku = ?, kind = ?, tags = ? WHERE name = ?`,
+				a.SKU, a.Kind, encodeTags(a.Tags), old.Name); err != nil {
+				return fmt.Errorf("updating storage account: %w", err)
+			}
+			old.SKU, old.Kind, old.Tags = a.SKU, a.Kind, a.Tags
+			out = old
+		}
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		return nil
+	})
+	if err != nil {
+		return slipway.StorageAccount{}, false, err
+	}
+	return out, created, nil
+}
+
+// StorageAccount returns the named account in the resource group (both
+// case-insensitive). An account of that name in another group is not found.
+func (s *Store) StorageAccount(ctx context.Context, rg, name string) (slipway.StorageAccount, error) {
+	a, err := scanStorageAccount(s.read.QueryRowContext(ctx, storageSelect+` WHERE name = ? AND resource_group = ?`, name, rg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.StorageAccount{}, errStorageAccountNotFound(rg, name)
+	}
+	return a, err
+}
+
+// FindStorageAccount returns the named account in whatever resource group
+// holds it (names are global).
+func (s *Store) FindStorageAccount(ctx context.Context, name string) (slipway.StorageAccount, error) {
+	a, err := scanStorageAccount(s.read.QueryRowContext(ctx, storageSelect+` WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return slipway.StorageAccount{}, slipway.Errorf(slipway.ENOTFOUND, "The storage account '%s' was not found.", name)
+	}
+	return a, err
+}
+
+// StorageAccounts lists the accounts in the resource group, ordered by
+// name; rg "" lists every account. A missing group is ENOTFOUND.
+func (s *Store) StorageAccounts(ctx context.Context, rg string) ([]slipway.StorageAccount, error) {
+	if rg != "" {
+		if _, err := s.ResourceGroup(ctx, rg); err != nil {
+			return nil, err
+		}
+	}
+	return listStorageAccounts(ctx, s.read, rg)
+}
+
+func listStorageAccounts(ctx context.Context, q querier, rg string) ([]slipway.StorageAccount, error) {
+	query, args := storageSelect+` ORDER BY name`, []any{}
+	if rg != "" {
+		query, args = storageSelect+` WHERE resource_group = ? ORDER BY name`, []any{rg}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing storage accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []slipway.StorageAccount{}
+	for rows.Next() {
+		a, err := scanStorageAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing storage accounts: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteStorageAccount deletes the account's record and keys. The caller
+// removes its blob data.
+func (s *Store) DeleteStorageAccount(ctx context.Context, rg, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM storage_accounts WHERE name = ? AND resource_group = ?`, name, rg)
+	if err != nil {
+		return fmt.Errorf("deleting storage account: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("deleting storage account: %w", err)
+	} else if n == 0 {
+		return errStorageAccountNotFound(rg, name)
+	}
+	return nil
+}
+
+// DeleteResourceGroupWithStorage is DeleteResourceGroup that also returns
+// the storage accounts deleted with the group (in the same transaction), so
+// the caller can remove their blob data as well as stop the sites.
+func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string) ([]slipway.Site, []slipway.StorageAccount, error) {
+	var sites []slipway.Site
+	var accounts []slipway.StorageAccount
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, name)); errors.Is(err, sql.ErrNoRows) {
+			return errGroupNotFound(name)
+		} else if err != nil {
+			return err
+		}
+		var err error
+		if sites, err = listSites(ctx, tx, name); err != nil {
+			return err
+		}
+		if accounts, err = listStorageAccounts(ctx, tx, name); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM storage_accounts WHERE resource_group = ?`,
+			`DELETE FROM sites WHERE resource_group = ?`,
+			`DELETE FROM plans WHERE resource_group = ?`,
+			`DELETE FROM resource_groups WHERE name = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return fmt.Errorf("deleting resource group: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sites, accounts, nil
+}
+
+// StorageAccountKey is one access key of a storage account.
+type StorageAccountKey struct {
+	Name    string // "key1" or "key2"
+	Value   string // base64 of 64 bytes
+	Created time.Time
+}
+
+// StorageAccountKeys returns the account's two keys as base64 strings.
+func (s *Store) StorageAccountKeys(ctx context.Context, rg, name string) (key1, key2 string, err error) {
+	ks, err := s.StorageAccountKeyDetails(ctx, rg, name)
+	if err != nil {
+		return "", "", err
+	}
+	return ks[0].Value, ks[1].Value, nil
+}
+
+// StorageAccountKeyDetails returns key1 and key2 with their creation times
+// (what ARM's listKeys reports).
+func (s *Store) StorageAccountKeyDetails(ctx context.Context, rg, name string) ([2]StorageAccountKey, error) {
+	return s.storageKeys(ctx, s.read, rg, name)
+}
+
+// FindStorageAccountKeys returns the keys of the named account in whatever
+// group holds it: what the blob service needs to check signatures.
+func (s *Store) FindStorageAccountKeys(ctx context.Context, name string) (key1, key2 string, err error) {
+	ks, err := s.storageKeys(ctx, s.read, "", name)
+	if err != nil {
+		return "", "", err
+	}
+	return ks[0].Value, ks[1].Value, nil
+}
+
+// storageKeys reads and opens both keys of the account; rg "" finds the
+// account in any group.
+func (s *Store) storageKeys(ctx context.Context, q querier, rg, name string) ([2]StorageAccountKey, error) {
+	var ks [2]StorageAccountKey
+	var account string
+	var sealed [2][]byte
+	var created [2]int64
+	query, args := `SELECT name, key1, key2, key1_created, key2_created FROM storage_accounts WHERE name = ?`, []any{name}
+	if rg != "" {
+		query, args = query+` AND resource_group = ?`, append(args, rg)
+	}
+	err := q.QueryRowContext(ctx, query, args...).Scan(&account, &sealed[0], &sealed[1], &created[0], &created[1])
+	if errors.Is(err, sql.ErrNoRows) {
+		if rg != "" {
+			return ks, errStorageAccountNotFound(rg, name)
+		}
+		return ks, slipway.Errorf(slipway.ENOTFOUND, "The storage account '%s' was not found.", name)
+	} else if err != nil {
+		return ks, fmt.Errorf("reading storage account keys: %w", err)
+	}
+	for i, kn := range []string{"key1", "key2"} {
+		v, err := s.open(sealed[i], aadStorageKey(account, kn))
+		if err != nil {
+			return ks, fmt.Errorf("reading %s of storage account %s: %w", kn, account, err)
+		}
+		ks[i] = StorageAccountKey{Name: kn, Value: v, Created: fromUnix(created[i])}
+	}
+	return ks, nil
+}
+
+// RegenerateStorageAccountKey replaces key1 or key2 (keyName is
+// case-insensitive) with a fresh random key and returns both keys. Any
+// other keyName is EINVALID.
+func (s *Store) RegenerateStorageAccountKey(ctx context.Context, rg, name, keyName string) (key1, key2 string, err error) {
+	kn := strings.ToLower(keyName)
+	if kn != "key1" && kn != "key2" {
+		return "", "", slipway.Errorf(slipway.EINVALID, "Invalid keyName '%s'. Valid key names are 'key1' and 'key2'.", keyName)
+	}
+	var ks [2]StorageAccountKey
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		a, err := scanStorageAccount(tx.QueryRowContext(ctx, storageSelect+` WHERE name = ? AND resource_group = ?`, name, rg))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errStorageAccountNotFound(rg, name)
+		} else if err != nil {
+			return err
+		}
+		k, err := newStorageKey()
+		if err != nil {
+			return err
+		}
+		sealed, err := s.seal(k, aadStorageKey(a.Name, kn))
+		if err != nil {
+			return err
+		}
+		// kn is one of two constants, so building the column name is safe.
+		if _, err := tx.ExecContext(ctx, `UPDATE storage_accounts SET `+kn+` = ?, `+kn+`_created = ? WHERE name = ?`,
+			sealed, toUnix(s.now().UTC()), a.Name); err != nil {
+			return fmt.Errorf("regenerating %s: %w", kn, err)
+		}
+		ks, err = s.storageKeys(ctx, tx, "", a.Name)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return ks[0].Value, ks[1].Value, nil
+}
+
+const storageSelect = `SELECT name, resource_group, location, sku, kind, tags, created FROM storage_accounts`
+
+func scanStorageAccount(r rowScanner) (slipway.StorageAccount, error) {
+	var a slipway.StorageAccount
+	var tags string
+	var created int64
+	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.Location, &a.SKU, &a.Kind, &tags, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, err
+		}
+		return a, fmt.Errorf("reading storage account: %w", err)
+	}
+	var err error
+	if a.Tags, err = decodeTags(tags); err != nil {
+		return a, err
+	}
+	a.Created = fromUnix(created)
+	return a, nil
+}
