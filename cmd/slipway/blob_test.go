@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -22,28 +23,41 @@ func devConnectionString(blobURL string) string {
 		"BlobEndpoint=" + blobURL + "/devstoreaccount1;"
 }
 
-// TestTodoMediaInBlobStorage: examples/todo with a storage account
-// connected keeps an uploaded attachment in the blob service (checked with
-// the Azure SDK) and the browser gets it back from there (issue 3,
-// acceptance 2).
+// TestTodoMediaInBlobStorage: a storage account created with the CLI and
+// connected to examples/todo in one step (`webapp connection create
+// storage-blob`) keeps an uploaded attachment in the blob service (checked
+// with the Azure SDK), and the browser gets it back from there with its
+// content type (issue 3, acceptance 2). The development account is served
+// too, for UseDevelopmentStorage-style connection strings.
 func TestTodoMediaInBlobStorage(t *testing.T) {
 	s := startServer(t, "--dev-storage")
-	conn := devConnectionString(s.info.BlobURL)
-	client, err := azblob.NewClientFromConnectionString(conn, nil)
+	ctx := context.Background()
+	dev, err := azblob.NewClientFromConnectionString(devConnectionString(s.info.BlobURL), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := client.CreateContainer(ctx, "media", nil); err != nil {
-		t.Fatalf("creating the media container with the SDK: %v", err)
+	if _, err := dev.CreateContainer(ctx, "scratch", nil); err != nil {
+		t.Fatalf("the development account does not work: %v", err)
+	}
+
+	s.createApp("blobtodo", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	s.mustCLI("", "storage", "account", "create", "-n", "todomedia", "-g", "rg-blobtodo", "-l", "westeurope", "--sku", "Standard_LRS")
+	s.mustCLI("", "webapp", "connection", "create", "storage-blob", "-g", "rg-blobtodo", "-n", "blobtodo",
+		"--tg", "rg-blobtodo", "--account", "todomedia", "--secret", "--container", "media")
+	out := s.mustCLI("", "storage", "account", "show-connection-string", "-n", "todomedia", "-g", "rg-blobtodo")
+	var cs struct{ ConnectionString string }
+	if err := json.Unmarshal([]byte(out), &cs); err != nil || cs.ConnectionString == "" {
+		t.Fatalf("show-connection-string: %v %s", err, out)
+	}
+	client, err := azblob.NewClientFromConnectionString(cs.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	project := filepath.Join(t.TempDir(), "todo")
 	if err := os.CopyFS(project, os.DirFS("../../examples/todo")); err != nil {
 		t.Fatal(err)
 	}
-	s.createApp("blobtodo", "SCM_DO_BUILD_DURING_DEPLOYMENT=true",
-		"AZURE_STORAGE_CONNECTION_STRING="+conn, "AZURE_CONTAINER=media")
 	user, pass := s.credentials("blobtodo")
 	scm := "http://" + strings.Replace(s.host("blobtodo"), ".localhost", ".scm.localhost", 1)
 	z := zipDir(t, project, nil)
@@ -51,7 +65,6 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 		t.Fatalf("deploy: %q %v", out, err)
 	}
 	host := s.host("blobtodo")
-
 	if status := s.postTodo(host, "Scan the receipt", "receipt.txt", "text/plain", "blob-stored receipt"); status != 302 {
 		t.Fatalf("POST /todos/new/ = %d, want 302", status)
 	}
@@ -92,7 +105,7 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 
 	// The page links the file at the blob service; the browser gets it from there.
 	_, list := s.get(host, "/")
-	link := regexp.MustCompile(`href="(http://127\.0\.0\.1:\d+/devstoreaccount1/media/attachments/receipt[^"]*)"`).FindStringSubmatch(list)
+	link := regexp.MustCompile(`href="(http://127\.0\.0\.1:\d+/todomedia/media/attachments/receipt[^"]*)"`).FindStringSubmatch(list)
 	if link == nil {
 		t.Fatalf("no link to the blob in the list page")
 	}

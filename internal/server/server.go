@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -247,7 +248,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 
 	blobs, err := blob.Open(ctx, blob.Config{
-		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
+		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{st: st, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
 	})
 	if err != nil {
 		return fmt.Errorf("opening the blob service: %w", err)
@@ -268,6 +269,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	mgmt := arm.New(arm.Config{
 		Store: st, Controller: &controller{coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Scheme: "http", PythonVersions: versions, Logger: log,
+		BlobEndpoint: func(account string) string { return blobURL + "/" + account + "/" },
 		Authorize: func(r *http.Request) error {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(token)) != 1 {
@@ -377,7 +379,10 @@ func writeInfo(dataDir string, info Info) error {
 }
 
 // storageAccounts tells the blob service which accounts exist and their keys.
+// The accounts are the storage accounts in the store, plus the development
+// account when it is enabled.
 type storageAccounts struct {
+	st  *store.Store
 	dev bool // serve devstoreaccount1 (UseDevelopmentStorage=true)
 }
 
@@ -385,7 +390,21 @@ func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account
 	if a.dev && name == blob.DevelopmentAccountName {
 		return blob.DevelopmentAccount(), nil
 	}
-	return blob.Account{}, fmt.Errorf("storage account %q: %w", name, blob.ErrAccountNotFound)
+	k1, k2, err := a.st.FindStorageAccountKeys(ctx, name)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return blob.Account{}, fmt.Errorf("storage account %q: %w", name, blob.ErrAccountNotFound)
+	} else if err != nil {
+		return blob.Account{}, err
+	}
+	acct := blob.Account{Name: name}
+	for _, k := range []string{k1, k2} {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return blob.Account{}, fmt.Errorf("decoding the key of storage account %q: %w", name, err)
+		}
+		acct.Keys = append(acct.Keys, b)
+	}
+	return acct, nil
 }
 
 // siteLookup adapts the store for the front door.
