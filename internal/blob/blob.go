@@ -91,6 +91,17 @@ type Service struct {
 
 	appendMu sync.Mutex // serialises Append Block (content is extended in place)
 
+	// Group commit (see groupTx): requests hand their transaction body to
+	// the committer goroutine, which Open starts and Close stops.
+	commits       chan *commitReq
+	quit          chan struct{}
+	committerDone chan struct{}
+	stopOnce      sync.Once
+
+	// Statements prepared once in Open for the hot paths (see stmtCache).
+	wstmts *stmtCache // on writer
+	rstmts *stmtCache // on reader
+
 	clockMu  sync.Mutex
 	lastTick time.Time // for strictly increasing ETags and snapshot times
 }
@@ -153,12 +164,31 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.wstmts, err = newStmtCache(ctx, s.writer, sqlGetContainer, sqlGetBlobHead, sqlPutBlob, sqlStagedFiles, sqlDeleteStaged,
+		sqlSavepoint, sqlRelease, sqlRollbackTo); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening blob service: %w", err)
+	}
+	if s.rstmts, err = newStmtCache(ctx, s.reader, sqlGetContainer, sqlGetBlob, sqlGetBlobHead); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening blob service: %w", err)
+	}
+	s.commits = make(chan *commitReq)
+	s.quit = make(chan struct{})
+	s.committerDone = make(chan struct{})
+	go s.committer(context.WithoutCancel(ctx))
 	return s, nil
 }
 
 // Close closes the database. In-flight requests must have finished.
 func (s *Service) Close() error {
-	var errs []error
+	if s.quit != nil {
+		s.stopOnce.Do(func() {
+			close(s.quit)
+			<-s.committerDone
+		})
+	}
+	errs := []error{s.wstmts.close(), s.rstmts.close()}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
@@ -272,6 +302,9 @@ func (s *Service) DeleteAccountData(ctx context.Context, account string) error {
 	}
 	return nil
 }
+
+// rdb is the reader pool with its prepared statements.
+func (s *Service) rdb() cachedDB { return cachedDB{s.rstmts} }
 
 // tx runs fn in a write transaction.
 func (s *Service) tx(ctx context.Context, fn func(*sql.Tx) error) error {

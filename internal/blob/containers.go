@@ -238,7 +238,7 @@ func (s *Service) blockPaths(names []string) []string {
 }
 
 func (s *Service) getContainerProperties(rq *req) error {
-	c, err := getContainer(rq.r.Context(), s.reader, rq.acct.Name, rq.container)
+	c, err := getContainer(rq.r.Context(), s.rdb(), rq.acct.Name, rq.container)
 	if err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ type signedIdentifierXML struct {
 }
 
 func (s *Service) getContainerACL(rq *req) error {
-	c, err := getContainer(rq.r.Context(), s.reader, rq.acct.Name, rq.container)
+	c, err := getContainer(rq.r.Context(), s.rdb(), rq.acct.Name, rq.container)
 	if err != nil {
 		return err
 	}
@@ -543,7 +543,7 @@ func (s *Service) blobOrContainerNotFound(rq *req, err error) error {
 	if !errors.Is(err, errBlobNotFound) {
 		return err
 	}
-	if _, cerr := getContainer(rq.r.Context(), s.reader, rq.acct.Name, rq.container); cerr != nil {
+	if _, cerr := getContainer(rq.r.Context(), s.rdb(), rq.acct.Name, rq.container); cerr != nil {
 		return cerr
 	}
 	return err

@@ -21,4 +21,9 @@
 // committed, so a torn upload is never visible and an acknowledged write
 // survives kill -9. Open removes files no row references (left by a crash)
 // and finishes purging containers whose deletion was interrupted.
+//
+// Blob commits (Put Blob, Put Block List, Copy Blob) are group-committed: a
+// committer goroutine runs all commits queued meanwhile in one transaction,
+// each in its own savepoint, and acknowledges each only after that
+// transaction has committed, so concurrent writers share one WAL fsync.
 package blob

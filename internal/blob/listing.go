@@ -257,7 +257,7 @@ type blobXMLItem struct {
 
 func (s *Service) listBlobs(rq *req) error {
 	ctx := rq.r.Context()
-	if _, err := getContainer(ctx, s.reader, rq.acct.Name, rq.container); err != nil {
+	if _, err := getContainer(ctx, s.rdb(), rq.acct.Name, rq.container); err != nil {
 		return err
 	}
 	prefix, delim, marker := rq.q.Get("prefix"), rq.q.Get("delimiter"), rq.q.Get("marker")

@@ -164,9 +164,11 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
+const sqlGetContainer = `SELECT ` + containerCols + ` FROM containers WHERE account = ? AND name = ? AND deleting = 0`
+
 // getContainer loads a container or returns errContainerNotFound.
 func getContainer(ctx context.Context, q queryer, account, name string) (*containerRow, error) {
-	c, err := scanContainer(q.QueryRowContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account = ? AND name = ? AND deleting = 0`, account, name))
+	c, err := scanContainer(q.QueryRowContext(ctx, sqlGetContainer, account, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errContainerNotFound
 	}
@@ -253,11 +255,28 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	return &b, nil
 }
 
+const (
+	sqlGetBlob     = `SELECT ` + blobCols + `, data FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`
+	sqlGetBlobHead = `SELECT ` + blobCols + ` FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`
+)
+
+// getBlobHead loads a blob's row without its inline content (for checks
+// that need only its properties), or returns errBlobNotFound.
+func getBlobHead(ctx context.Context, q queryer, account, container, name, snapshot string) (*blobRow, error) {
+	b, err := scanBlob(q.QueryRowContext(ctx, sqlGetBlobHead, account, container, name, snapshot))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errBlobNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading blob: %w", err)
+	}
+	return b, nil
+}
+
 // getBlob loads a blob (snapshot "" is the base blob), including inline
 // content, or returns errBlobNotFound.
 func getBlob(ctx context.Context, q queryer, account, container, name, snapshot string) (*blobRow, error) {
-	b, err := scanBlobData(q.QueryRowContext(ctx, `SELECT `+blobCols+`, data FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
-		account, container, name, snapshot), true)
+	b, err := scanBlobData(q.QueryRowContext(ctx, sqlGetBlob, account, container, name, snapshot), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBlobNotFound
 	}
@@ -271,13 +290,15 @@ type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
+const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
 // putBlob inserts or replaces a blob row, including its inline content
 // (so b must have been loaded with getBlob, never from a listing).
 func putBlob(ctx context.Context, x execer, b *blobRow) error {
 	if b.File == "" && int64(len(b.Data)) != b.Size {
 		return fmt.Errorf("storing blob row %s: inline content of %d bytes for size %d", b.Name, len(b.Data), b.Size)
 	}
-	_, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO blobs (`+blobCols+`, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := x.ExecContext(ctx, sqlPutBlob,
 		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
 		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
 		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, inlineData(b))
@@ -301,10 +322,22 @@ func nonNilBlocks(b []blockRef) []blockRef {
 	return b
 }
 
+const (
+	sqlStagedFiles  = `SELECT file FROM blocks WHERE account = ? AND container = ? AND blob = ?`
+	sqlDeleteStaged = `DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?`
+)
+
+// txQueryer is a write transaction: *sql.Tx or cachedTx.
+type txQueryer interface {
+	queryer
+	execer
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
 // takeStagedBlocks deletes the uncommitted blocks of a blob and returns
 // their files (to remove after commit).
-func takeStagedBlocks(ctx context.Context, tx *sql.Tx, account, container, name string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT file FROM blocks WHERE account = ? AND container = ? AND blob = ?`, account, container, name)
+func takeStagedBlocks(ctx context.Context, tx txQueryer, account, container, name string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, sqlStagedFiles, account, container, name)
 	if err != nil {
 		return nil, fmt.Errorf("listing staged blocks: %w", err)
 	}
@@ -321,7 +354,7 @@ func takeStagedBlocks(ctx context.Context, tx *sql.Tx, account, container, name 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing staged blocks: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?`, account, container, name); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlDeleteStaged, account, container, name); err != nil {
 		return nil, fmt.Errorf("deleting staged blocks: %w", err)
 	}
 	return files, nil

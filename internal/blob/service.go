@@ -317,7 +317,7 @@ func (s *Service) authorize(rq *req, o op) error {
 		}
 		return errNoAuth
 	}
-	c, err := getContainer(r.Context(), s.reader, rq.acct.Name, rq.container)
+	c, err := getContainer(r.Context(), s.rdb(), rq.acct.Name, rq.container)
 	if err != nil {
 		if errors.Is(err, errContainerNotFound) {
 			return errResourceNotFound
@@ -378,7 +378,7 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	}
 	perm, start, expiry := p.Permissions, p.Start, p.Expiry
 	if p.Identifier != "" {
-		c, err := getContainer(r.Context(), s.reader, rq.acct.Name, rq.container)
+		c, err := getContainer(r.Context(), s.rdb(), rq.acct.Name, rq.container)
 		if err != nil {
 			if errors.Is(err, errContainerNotFound) {
 				return "", errAuthFailed("The specified signed identifier does not exist.")
