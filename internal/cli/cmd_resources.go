@@ -251,25 +251,33 @@ func planCreate(ctx context.Context, inv *invocation) error {
 var planColumns = []column{{"Name", "name"}, {"Location", "location"}, {"Status", "status"}, {"ResourceGroup", "resourceGroup"}, {"Sku", "sku.name"}, {"Workers", "numberOfWorkers"}}
 
 func planList(ctx context.Context, inv *invocation) error {
+	return listResources(ctx, inv, "/providers/Microsoft.Web/serverfarms", apiWeb, flatten, planColumns,
+		func(c *conn, rg string) string { return c.webPath(rg) + "/serverfarms" })
+}
+
+// listResources prints a list of ARM resources of one type, subscription-wide
+// (subPath under the subscription) or in the --resource-group given (inGroup),
+// each shaped by render.
+func listResources(ctx context.Context, inv *invocation, subPath, api string, render func(map[string]any) map[string]any, cols []column, inGroup func(c *conn, rg string) string) error {
 	c, err := inv.connect(ctx)
 	if err != nil {
 		return err
 	}
-	path := c.subPath() + "/providers/Microsoft.Web/serverfarms"
+	path := c.subPath() + subPath
 	if rg := inv.flags.str("resource-group"); rg != "" {
-		path = c.webPath(rg) + "/serverfarms"
+		path = inGroup(c, rg)
 	}
-	list, err := c.armList(ctx, path, apiWeb)
+	list, err := c.armList(ctx, path, api)
 	if err != nil {
 		return err
 	}
 	out := make([]any, 0, len(list))
 	for _, it := range list {
 		if m, ok := it.(map[string]any); ok {
-			out = append(out, flatten(m))
+			out = append(out, render(m))
 		}
 	}
-	return inv.printResult(out, planColumns)
+	return inv.printResult(out, cols)
 }
 
 func planShow(ctx context.Context, inv *invocation) error {

@@ -122,25 +122,10 @@ func storageAccountCreate(ctx context.Context, inv *invocation) error {
 }
 
 func storageAccountList(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	path := c.subPath() + "/providers/Microsoft.Storage/storageAccounts"
-	if rg := inv.flags.str("resource-group"); rg != "" {
-		path = c.groupPath(rg) + "/providers/Microsoft.Storage/storageAccounts"
-	}
-	list, err := c.armList(ctx, path, apiStorage)
-	if err != nil {
-		return err
-	}
-	out := make([]any, 0, len(list))
-	for _, it := range list {
-		if m, ok := it.(map[string]any); ok {
-			out = append(out, storageOutput(m))
-		}
-	}
-	return inv.printResult(out, storageColumns)
+	return listResources(ctx, inv, "/providers/Microsoft.Storage/storageAccounts", apiStorage, storageOutput, storageColumns,
+		func(c *conn, rg string) string {
+			return c.groupPath(rg) + "/providers/Microsoft.Storage/storageAccounts"
+		})
 }
 
 func storageAccountShow(ctx context.Context, inv *invocation) error {
