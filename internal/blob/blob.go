@@ -22,6 +22,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // Account is a storage account as the blob service needs it: its name and
@@ -395,7 +397,7 @@ func writeFile(dir string, r io.Reader, hashers ...io.Writer) (name string, size
 	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return "", 0, fmt.Errorf("renaming content: %w", err)
 	}
-	if err = syncDir(dir); err != nil {
+	if err = atomicfile.SyncDir(dir); err != nil {
 		os.Remove(filepath.Join(dir, name))
 		return "", 0, err
 	}
@@ -409,7 +411,7 @@ func (s *Service) linkFile(src string) (string, error) {
 	if err := os.Link(filepath.Join(s.contentDir, src), filepath.Join(s.contentDir, name)); err != nil {
 		return "", fmt.Errorf("linking content: %w", err)
 	}
-	if err := syncDir(s.contentDir); err != nil {
+	if err := atomicfile.SyncDir(s.contentDir); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -424,16 +426,4 @@ func (s *Service) copyFile(src string, size int64) (string, error) {
 	defer f.Close()
 	name, _, err := writeFile(s.contentDir, io.LimitReader(f, size))
 	return name, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening dir for sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing dir: %w", err)
-	}
-	return nil
 }

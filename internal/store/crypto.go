@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // keySize is the AES-256 key length in bytes.
@@ -34,54 +36,10 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating key directory: %w", err)
 	}
-	if err := writeFileAtomic(path, key, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("writing master key: %w", err)
 	}
 	return key, nil
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory,
-// fsyncs it, renames it over path and fsyncs the directory, so a crash leaves
-// either the old file or the new one, never a torn one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating temporary file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp) // best effort; the write already failed
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("setting permissions: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing temporary file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing temporary file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing temporary file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("renaming temporary file: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening directory to sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory: %w", err)
-	}
-	return nil
 }
 
 // seal encrypts plaintext with AES-256-GCM under the master key and a fresh
