@@ -281,18 +281,30 @@ func listResources(ctx context.Context, inv *invocation, subPath, api string, re
 }
 
 func planShow(ctx context.Context, inv *invocation) error {
+	return showResource(ctx, inv, (*conn).planPath, apiWeb, flatten, planColumns)
+}
+
+func planDelete(ctx context.Context, inv *invocation) error {
+	return deleteResource(ctx, inv, (*conn).planPath, apiWeb)
+}
+
+// showResource prints the ARM resource named by --resource-group and --name
+// at the path pathOf builds, shaped by render.
+func showResource(ctx context.Context, inv *invocation, pathOf func(c *conn, rg, name string) string, api string, render func(map[string]any) map[string]any, cols []column) error {
 	c, err := inv.connect(ctx)
 	if err != nil {
 		return err
 	}
-	plan, err := c.armMap(ctx, http.MethodGet, c.planPath(inv.flags.str("resource-group"), inv.flags.str("name")), apiWeb, nil)
+	res, err := c.armMap(ctx, http.MethodGet, pathOf(c, inv.flags.str("resource-group"), inv.flags.str("name")), api, nil)
 	if err != nil {
 		return err
 	}
-	return inv.printResult(flatten(plan), planColumns)
+	return inv.printResult(render(res), cols)
 }
 
-func planDelete(ctx context.Context, inv *invocation) error {
+// deleteResource deletes the ARM resource named by --resource-group and
+// --name, after the user confirms (or --yes).
+func deleteResource(ctx context.Context, inv *invocation, pathOf func(c *conn, rg, name string) string, api string) error {
 	ok, err := inv.confirm()
 	if err != nil || !ok {
 		return err
@@ -301,6 +313,6 @@ func planDelete(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.arm(ctx, http.MethodDelete, c.planPath(inv.flags.str("resource-group"), inv.flags.str("name")), apiWeb, nil, nil)
+	_, err = c.arm(ctx, http.MethodDelete, pathOf(c, inv.flags.str("resource-group"), inv.flags.str("name")), api, nil, nil)
 	return err
 }

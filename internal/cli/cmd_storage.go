@@ -129,28 +129,11 @@ func storageAccountList(ctx context.Context, inv *invocation) error {
 }
 
 func storageAccountShow(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	acct, err := c.armMap(ctx, http.MethodGet, c.storagePath(inv.flags.str("resource-group"), inv.flags.str("name")), apiStorage, nil)
-	if err != nil {
-		return err
-	}
-	return inv.printResult(storageOutput(acct), storageColumns)
+	return showResource(ctx, inv, (*conn).storagePath, apiStorage, storageOutput, storageColumns)
 }
 
 func storageAccountDelete(ctx context.Context, inv *invocation) error {
-	ok, err := inv.confirm()
-	if err != nil || !ok {
-		return err
-	}
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = c.arm(ctx, http.MethodDelete, c.storagePath(inv.flags.str("resource-group"), inv.flags.str("name")), apiStorage, nil, nil)
-	return err
+	return deleteResource(ctx, inv, (*conn).storagePath, apiStorage)
 }
 
 // storageKeys is one key of listKeys' answer.
