@@ -379,13 +379,9 @@ func writeFile(dir string, r io.Reader, hashers ...io.Writer) (name string, size
 			os.Remove(tmp.Name())
 		}
 	}()
-	var w io.Writer = tmp
-	if len(hashers) > 0 {
-		w = io.MultiWriter(append([]io.Writer{tmp}, hashers...)...)
-	}
-	size, err = io.CopyBuffer(w, r, make([]byte, 256<<10))
+	size, err = copyToFile(tmp, r, hashers)
 	if err != nil {
-		return "", 0, fmt.Errorf("writing content: %w", err)
+		return "", 0, err
 	}
 	if err = tmp.Sync(); err != nil {
 		return "", 0, fmt.Errorf("syncing content: %w", err)

@@ -284,11 +284,13 @@ func (s *Service) putBlob(rq *req) error {
 		// Small block blobs are stored inline in the database row (no
 		// file fsync; the row's commit is group-committed); larger ones
 		// stream to a file.
-		head := make([]byte, inlineMax+1)
+		headBuf := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(headBuf)
+		head := (*headBuf)[:inlineMax+1]
 		n, rerr := io.ReadFull(rq.r.Body, head)
 		switch {
 		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-			inline, size = head[:n], int64(n)
+			inline, size = bytes.Clone(head[:n]), int64(n)
 			for _, hw := range checks.hasherList {
 				hw.Write(inline)
 			}
@@ -904,7 +906,13 @@ func (s *Service) getBlob(rq *req) error {
 	if n <= 0 {
 		return nil
 	}
-	if _, err := io.CopyBuffer(rq.w, io.NewSectionReader(f, start, n), make([]byte, 256<<10)); err != nil {
+	if b.File == "" {
+		_, err := rq.w.Write(b.Data[start : start+n])
+		return err
+	}
+	buf := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(buf)
+	if _, err := io.CopyBuffer(rq.w, io.NewSectionReader(f, start, n), *buf); err != nil {
 		return fmt.Errorf("streaming blob: %w", err)
 	}
 	return nil
