@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -125,6 +126,32 @@ func TestAzuriteChecksumHeaders(t *testing.T) {
 		}
 		if diff := cmp.Diff(crc64Of(text), ar.ContentCRC64); diff != "" {
 			t.Errorf("Append Block x-ms-content-crc64 (-want +got):\n%s", diff)
+		}
+		// From version 2019-02-02 Azure returns Content-MD5 on Put Block and
+		// Append Block only when the request carried it.
+		if r.ContentMD5 != nil || ar.ContentMD5 != nil {
+			t.Errorf("Content-MD5 returned unasked: Put Block %x, Append Block %x", r.ContentMD5, ar.ContentMD5)
+		}
+	})
+	t.Run("stageBlock and appendBlock with Content-MD5 echo it and no crc64", func(t *testing.T) {
+		r, err := cc.NewBlockBlobClient("echo-md5").StageBlock(ctx, b64([]byte("1")), body(text),
+			&blockblob.StageBlockOptions{TransactionalValidation: blob.TransferValidationTypeMD5(md5Of(text))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(md5Of(text), r.ContentMD5); diff != "" || r.ContentCRC64 != nil {
+			t.Errorf("Put Block with Content-MD5: Content-MD5 (-want +got):\n%s; x-ms-content-crc64 %x (want none)", diff, r.ContentCRC64)
+		}
+		ab := cc.NewAppendBlobClient("echo-append-md5")
+		if _, err := ab.Create(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		ar, err := ab.AppendBlock(ctx, body(text), &appendblob.AppendBlockOptions{TransactionalValidation: blob.TransferValidationTypeMD5(md5Of(text))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(md5Of(text), ar.ContentMD5); diff != "" || ar.ContentCRC64 != nil {
+			t.Errorf("Append Block with Content-MD5: Content-MD5 (-want +got):\n%s; x-ms-content-crc64 %x (want none)", diff, ar.ContentCRC64)
 		}
 	})
 	t.Run("Set append blob HTTP headers stores a content MD5 of any length", func(t *testing.T) {

@@ -43,11 +43,13 @@ const (
 	maxAppendBlockBytes = 100 << 20
 )
 
-// uploadChecks hashes an upload and validates Content-MD5 and
-// x-ms-content-crc64 once the body is on disk.
+// uploadChecks hashes an upload, validates Content-MD5 and
+// x-ms-content-crc64 once the body is on disk, and answers with the
+// checksums Azure returns. It computes only what it needs: hashing costs
+// more CPU than the copy itself.
 type uploadChecks struct {
-	md5        hash.Hash
-	crc        hash.Hash64
+	md5        hash.Hash   // nil when neither asked for nor stored
+	crc        hash.Hash64 // nil when not returned
 	wantMD5    []byte
 	wantCRC    []byte
 	hasherList []io.Writer
@@ -61,16 +63,23 @@ var errInvalidMD5 = newError(400, "InvalidMd5", "The MD5 value specified in the 
 // x-ms-content-crc64.
 var errBothChecksums = newError(400, "BothCrc64AndMd5HeaderPresent", "Both x-ms-content-crc64 header and Content-MD5 header are present.")
 
-// newUploadChecks reads the transactional checksums of an upload. With
-// blobMD5 (Put Blob of a block blob), x-ms-blob-content-md5 takes
-// precedence over Content-MD5 as the value the body must match.
+// newUploadChecks reads the transactional checksums of an upload.
+//
+// With blobMD5 (Put Blob of a block blob) the blob's MD5 is always
+// computed, since it is stored as the blob's Content-MD5 and returned, and
+// x-ms-blob-content-md5 takes precedence over Content-MD5 as the value the
+// body must match; x-ms-content-crc64 is computed only when the request
+// carries one. Otherwise (Put Block, Append Block, Put Page) Azure, from
+// version 2019-02-02, returns Content-MD5 only when the request carried it
+// and x-ms-content-crc64 when it did not, so exactly one of them is
+// computed.
 func newUploadChecks(h http.Header, blobMD5 bool) (*uploadChecks, error) {
 	if h.Get("x-ms-structured-body") != "" {
 		// Structured-message (XSM) framing is not decoded; refuse it rather
 		// than store the framing as content.
 		return nil, newError(400, "InvalidHeaderValue", "Structured message request bodies (x-ms-structured-body) are not supported.")
 	}
-	u := &uploadChecks{md5: md5.New(), crc: crc64.New(crc64Table)}
+	u := &uploadChecks{}
 	if h.Get("Content-MD5") != "" && h.Get("x-ms-content-crc64") != "" {
 		return nil, errBothChecksums
 	}
@@ -92,10 +101,19 @@ func newUploadChecks(h http.Header, blobMD5 bool) (*uploadChecks, error) {
 		}
 		u.wantCRC = b
 	}
-	u.hasherList = []io.Writer{u.md5, u.crc}
+	if blobMD5 || h.Get("Content-MD5") != "" {
+		u.md5 = md5.New()
+		u.hasherList = append(u.hasherList, u.md5)
+	}
+	if u.wantCRC != nil || (!blobMD5 && u.md5 == nil) {
+		u.crc = crc64.New(crc64Table)
+		u.hasherList = append(u.hasherList, u.crc)
+	}
 	return u, nil
 }
 
+// sumMD5 returns the body's MD5; only valid when it was computed (always
+// for blobMD5 checks).
 func (u *uploadChecks) sumMD5() []byte { return u.md5.Sum(nil) }
 
 func (u *uploadChecks) sumCRC() []byte {
@@ -114,12 +132,13 @@ func (u *uploadChecks) verify() error {
 	return nil
 }
 
-// setHeaders returns the content's checksums: Content-MD5, and
-// x-ms-content-crc64 when the client sent one or alwaysCRC is set (Put
-// Block and Append Block return the CRC64 they computed in any case).
-func (u *uploadChecks) setHeaders(h http.Header, alwaysCRC bool) {
-	h.Set("Content-MD5", md5Header(u.sumMD5()))
-	if u.wantCRC != nil || alwaysCRC {
+// setHeaders returns the checksums that were computed (see
+// newUploadChecks for which).
+func (u *uploadChecks) setHeaders(h http.Header) {
+	if u.md5 != nil {
+		h.Set("Content-MD5", md5Header(u.sumMD5()))
+	}
+	if u.crc != nil {
 		h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(u.sumCRC()))
 	}
 }
@@ -336,7 +355,7 @@ func (s *Service) putBlob(rq *req) error {
 	rh := rq.w.Header()
 	setTimes(rh, b.ETag, now)
 	if blobType == "BlockBlob" {
-		checks.setHeaders(rh, false)
+		checks.setHeaders(rh)
 	}
 	rh.Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
@@ -407,7 +426,7 @@ func (s *Service) putBlock(rq *req) error {
 	if replaced != "" {
 		os.Remove(filepath.Join(s.blocksDir, replaced))
 	}
-	checks.setHeaders(rq.w.Header(), true)
+	checks.setHeaders(rq.w.Header())
 	rq.w.Header().Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
 }
@@ -1366,7 +1385,7 @@ func (s *Service) appendBlock(rq *req) error {
 	}
 	rh := rq.w.Header()
 	setTimes(rh, newETag(now), now)
-	checks.setHeaders(rh, true)
+	checks.setHeaders(rh)
 	rh.Set("x-ms-blob-append-offset", strconv.FormatInt(offset, 10))
 	rh.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount+1, 10))
 	rh.Set("x-ms-request-server-encrypted", "true")
