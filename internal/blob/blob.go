@@ -257,7 +257,7 @@ func (s *Service) sweep(ctx context.Context) error {
 		return fmt.Errorf("discarding stale staged blocks: %w", err)
 	}
 	for _, spec := range []struct{ dir, query string }{
-		{s.contentDir, `SELECT count(*) FROM blobs WHERE file = ?`},
+		{s.contentDir, `SELECT (SELECT count(*) FROM blobs WHERE file = ?1) + (SELECT count(*) FROM extents WHERE file = ?1)`},
 		{s.blocksDir, `SELECT count(*) FROM blocks WHERE file = ?`},
 	} {
 		entries, err := os.ReadDir(spec.dir)

@@ -212,6 +212,13 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 			if old.File != "" && old.File != b.File {
 				garbage = append(garbage, old.File)
 			}
+			if old.Extents > 0 {
+				files, err := takeFiles(ctx, q, "extents", extentsOfVersion, b.Account, b.Container, b.Name, "")
+				if err != nil {
+					return err
+				}
+				garbage = append(garbage, files...)
+			}
 		} else {
 			if err := checkConditions(rq.r.Header, false, "", time.Time{}, condCreate); err != nil {
 				return err
@@ -228,11 +235,15 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 		if err := putBlob(ctx, q, b); err != nil {
 			return err
 		}
+		if err := putExtents(ctx, q, b, b.parts); err != nil {
+			return err
+		}
 		garbageBlocks, err = takeStagedBlocks(ctx, q, b.Account, b.Container, b.Name)
 		return err
 	})
 	if err != nil {
 		s.removeContent(b.File)
+		s.removeExtentFiles(b.parts)
 		return err
 	}
 	if err := s.removeFiles(append(s.contentPaths(garbage), s.blockPaths(garbageBlocks)...)); err != nil {
@@ -539,30 +550,12 @@ func (s *Service) putBlockList(rq *req) error {
 			off += b.Size
 		}
 	}
-	type source struct {
-		r         io.ReaderAt
-		off, size int64
-	}
-	var sources []source
+	// Each entry becomes a piece of the new content: a staged block's file
+	// or a range of the old blob's content.
+	var pieces []contentPiece
 	var refs []blockRef
-	opened := map[string]*os.File{}
-	defer func() {
-		for _, f := range opened {
-			f.Close()
-		}
-	}()
-	open := func(path string) (*os.File, error) {
-		if f, ok := opened[path]; ok {
-			return f, nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		opened[path] = f
-		return f, nil
-	}
 	reusesCommitted := false
+	var total int64
 	for _, e := range entries {
 		var useStaged, useCommitted bool
 		switch e.Kind {
@@ -579,59 +572,35 @@ func (s *Service) putBlockList(rq *req) error {
 		switch {
 		case useStaged:
 			sb := staged[e.ID]
-			f, err := open(filepath.Join(s.blocksDir, sb.file))
-			if err != nil {
-				return errInvalidBlockList
-			}
-			sources = append(sources, source{f, 0, sb.size})
+			pieces = append(pieces, contentPiece{path: filepath.Join(s.blocksDir, sb.file), size: sb.size})
 			refs = append(refs, blockRef{e.ID, sb.size})
+			total += sb.size
 		case useCommitted:
 			reusesCommitted = true
 			c := committed[e.ID]
-			var r io.ReaderAt = bytes.NewReader(old.Data)
-			if old.File != "" {
-				f, err := open(filepath.Join(s.contentDir, old.File))
-				if err != nil {
-					return errInvalidBlockList
-				}
-				r = f
-			}
-			sources = append(sources, source{r, c[0], c[1]})
+			pieces = append(pieces, contentPiece{old: true, off: c[0], size: c[1]})
 			refs = append(refs, blockRef{e.ID, c[1]})
+			total += c[1]
 		default:
 			return errInvalidBlockList
 		}
 	}
-	readers := make([]io.Reader, len(sources))
-	var total int64
-	for i, src := range sources {
-		readers[i] = io.NewSectionReader(src.r, src.off, src.size)
-		total += src.size
-	}
-	var (
-		file   string
-		size   int64
-		inline []byte
-	)
-	if total <= inlineMax {
-		if inline, err = io.ReadAll(io.MultiReader(readers...)); err != nil {
-			return fmt.Errorf("composing blob from blocks: %w", err)
-		}
-		size = int64(len(inline))
-	} else if file, size, err = writeFile(s.contentDir, io.MultiReader(readers...)); err != nil {
-		return fmt.Errorf("composing blob from blocks: %w", err)
+	inline, parts, err := s.composeBlocks(ctx, old, pieces, total)
+	if err != nil {
+		return err
 	}
 	now := s.tick()
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: "BlockBlob",
-		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Blocks: refs,
+		Size: total, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Blocks: refs,
+		Extents: len(parts), parts: parts,
 	}
 	if err := blobHTTPHeaders(b, h, false); err != nil {
-		s.removeContent(file)
+		s.removeExtentFiles(parts)
 		return err
 	}
 	if b.AccessTier, err = tierHeader(h, "BlockBlob"); err != nil {
-		s.removeContent(file)
+		s.removeExtentFiles(parts)
 		return err
 	}
 	if b.ContentType == "" {
@@ -833,31 +802,24 @@ func (s *Service) getBlobProperties(rq *req) error {
 }
 
 func (s *Service) getBlob(rq *req) error {
-	var b *blobRow
-	var f io.ReaderAt
 	for attempt := 0; ; attempt++ {
-		var err error
-		b, err = s.readableBlob(rq)
-		if err != nil {
+		err := s.serveBlob(rq)
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 || rq.w.wrote {
 			return err
 		}
-		if b.AccessTier == "Archive" {
-			return errBlobArchived
-		}
-		if b.File == "" {
-			f = bytes.NewReader(b.Data)
-			break
-		}
-		file, err := os.Open(filepath.Join(s.contentDir, b.File))
-		if err == nil {
-			defer file.Close()
-			f = file
-			break
-		}
-		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
-			return fmt.Errorf("opening blob content: %w", err)
-		}
 		// Replaced between the query and the open: read the new version.
+	}
+}
+
+// serveBlob is one attempt at Get Blob. An error wrapping fs.ErrNotExist,
+// before anything is written, means the blob was replaced meanwhile.
+func (s *Service) serveBlob(rq *req) error {
+	b, err := s.readableBlob(rq)
+	if err != nil {
+		return err
+	}
+	if b.AccessTier == "Archive" {
+		return errBlobArchived
 	}
 	h := rq.w.Header()
 	start, end := int64(0), b.Size-1
@@ -884,6 +846,11 @@ func (s *Service) getBlob(rq *req) error {
 		}
 	}
 	n := end - start + 1
+	f, release, err := s.openContent(rq.r.Context(), b, start, start+n)
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.setBlobHeaders(rq, b)
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK
@@ -925,7 +892,7 @@ func (s *Service) getBlob(rq *req) error {
 	if n <= 0 {
 		return nil
 	}
-	if b.File == "" {
+	if b.File == "" && b.Extents == 0 {
 		_, err := rq.w.Write(b.Data[start : start+n])
 		return err
 	}
@@ -1074,8 +1041,12 @@ func (s *Service) deleteBlob(rq *req) error {
 			return err
 		}
 		if snapshot != "" {
-			garbage = append(garbage, b.File)
-			_, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
+			exts, err := takeFiles(ctx, tx, "extents", extentsOfVersion, rq.acct.Name, rq.container, rq.blob, snapshot)
+			if err != nil {
+				return err
+			}
+			garbage = append(append(garbage, b.File), exts...)
+			_, err = tx.ExecContext(ctx, `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
 				rq.acct.Name, rq.container, rq.blob, snapshot)
 			if err != nil {
 				return fmt.Errorf("deleting snapshot: %w", err)
@@ -1085,7 +1056,7 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		snaps, err := collect(tx, `SELECT file FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`,
+		snaps, err := collect(ctx, tx, `SELECT file FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`,
 			rq.acct.Name, rq.container, rq.blob)
 		if err != nil {
 			return err
@@ -1094,15 +1065,20 @@ func (s *Service) deleteBlob(rq *req) error {
 			return errSnapshotsPresent
 		}
 		garbage = append(garbage, snaps...)
-		q := `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`
+		q, extentsOf := `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`, extentsOfSnapshots
 		if opt != "only" {
 			garbage = append(garbage, b.File)
-			q = `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?`
+			q, extentsOf = `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?`, extentsOfBlob
 			garbageBlocks, err = takeStagedBlocks(ctx, tx, rq.acct.Name, rq.container, rq.blob)
 			if err != nil {
 				return err
 			}
 		}
+		exts, err := takeFiles(ctx, tx, "extents", extentsOf, rq.acct.Name, rq.container, rq.blob)
+		if err != nil {
+			return err
+		}
+		garbage = append(garbage, exts...)
 		if _, err := tx.ExecContext(ctx, q, rq.acct.Name, rq.container, rq.blob); err != nil {
 			return fmt.Errorf("deleting blob: %w", err)
 		}
@@ -1118,16 +1094,24 @@ func (s *Service) deleteBlob(rq *req) error {
 	return rq.ok(http.StatusAccepted)
 }
 
-// cloneContent gives b's content a new file: a hard link for immutable
-// block-blob content, a copy for append blobs (extended in place).
-func (s *Service) cloneContent(b *blobRow) (string, error) {
-	if b.File == "" {
-		return "", nil // inline content is copied with the row
+// cloneContent gives b's content names of its own, for a snapshot or copy
+// of b: a hard link of its file (immutable block-blob content) or of each
+// of its extents, or a copy of the file of an append blob (extended in
+// place). q must read the same database state that b was loaded from.
+// Inline content is copied with the row.
+func (s *Service) cloneContent(ctx context.Context, q rowsQueryer, b *blobRow) (file string, parts []extent, err error) {
+	switch {
+	case b.Extents > 0:
+		parts, err = s.cloneExtents(ctx, q, b)
+		return "", parts, err
+	case b.File == "":
+		return "", nil, nil
+	case b.Type == "BlockBlob":
+		file, err = s.linkFile(b.File)
+		return file, nil, err
 	}
-	if b.Type == "BlockBlob" {
-		return s.linkFile(b.File)
-	}
-	return s.copyFile(b.File, b.Size)
+	file, err = s.copyFile(b.File, b.Size)
+	return file, nil, err
 }
 
 func (s *Service) snapshotBlob(rq *req) error {
@@ -1148,19 +1132,20 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
-		file, err := s.cloneContent(b)
+		file, parts, err := s.cloneContent(ctx, tx, b)
 		if err != nil {
 			return err
 		}
 		snap = b
-		snap.File = file
+		snap.File, snap.parts = file, parts
 		snap.Snapshot = s.tick().Format(snapshotFormat)
 		snap.Lease = leaseInfo{}
 		if len(md) > 0 {
 			snap.Metadata = md
 		}
-		if err := putBlob(ctx, tx, snap); err != nil {
+		if err := errors.Join(putBlob(ctx, tx, snap), putExtents(ctx, tx, snap, parts)); err != nil {
 			s.removeContent(file)
+			s.removeExtentFiles(parts)
 			return err
 		}
 		return nil
@@ -1223,26 +1208,35 @@ func (s *Service) copyBlob(rq *req) error {
 	if err := s.precheck(rq); err != nil {
 		return err
 	}
-	src, srcURL, err := s.copySource(rq)
-	if err != nil {
-		return err
-	}
-	tier, err := tierHeader(rq.r.Header, src.Type)
-	if err != nil {
-		return err
-	}
-	if src.AccessTier == "Archive" && tier == "" {
-		// An archived source is copied only into an online tier.
-		return errBlobArchived
-	}
-	file, err := s.cloneContent(src)
-	if err != nil {
-		return err
+	var (
+		src, srcURL = (*blobRow)(nil), ""
+		tier, file  string
+		parts       []extent
+	)
+	for attempt := 0; ; attempt++ {
+		if src, srcURL, err = s.copySource(rq); err != nil {
+			return err
+		}
+		if tier, err = tierHeader(rq.r.Header, src.Type); err != nil {
+			return err
+		}
+		if src.AccessTier == "Archive" && tier == "" {
+			// An archived source is copied only into an online tier.
+			return errBlobArchived
+		}
+		file, parts, err = s.cloneSource(rq.r.Context(), src)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+			return err
+		}
+		// The source was replaced while it was cloned: copy the new version.
 	}
 	now := s.tick()
 	b := *src
 	b.Account, b.Container, b.Name, b.Snapshot = rq.acct.Name, rq.container, rq.blob, ""
-	b.File, b.ETag, b.Created, b.LastModified = file, newETag(now), now, now
+	b.File, b.parts, b.ETag, b.Created, b.LastModified = file, parts, newETag(now), now, now
 	b.Lease = leaseInfo{}
 	b.AccessTier = tier
 	// A copy is sealed only when asked (x-ms-seal-blob), as Azure.

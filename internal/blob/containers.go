@@ -103,6 +103,9 @@ func (s *Service) purgeContainer(ctx context.Context, account, name string) erro
 			`DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`, s.contentDir},
 		{`SELECT blob, block_id, file FROM blocks WHERE account = ? AND container = ? LIMIT ?`,
 			`DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ? AND block_id = ?`, s.blocksDir},
+		// Extents are keyed here by their file, which is unique.
+		{`SELECT file, '', file FROM extents WHERE account = ? AND container = ? LIMIT ?`,
+			`DELETE FROM extents WHERE account = ? AND container = ? AND file = ? AND '' = ?`, s.contentDir},
 	} {
 		for {
 			var files []string
@@ -195,26 +198,6 @@ func onlyDates(h http.Header) http.Header {
 		}
 	}
 	return out
-}
-
-func collect(tx *sql.Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.Query(q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing files: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return nil, fmt.Errorf("listing files: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing files: %w", err)
-	}
-	return out, nil
 }
 
 // contentPaths maps content file names to paths, skipping the empty name

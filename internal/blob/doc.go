@@ -16,11 +16,14 @@
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered
 // migrations). Block blobs of up to 64 KiB are stored inline in their row;
 // larger content lives in files under Config.Dir/content and staged blocks
-// under Config.Dir/blocks. Every file reaches disk (temp file, fsync,
-// rename, directory fsync) before the row that makes it visible is
-// committed, so a torn upload is never visible and an acknowledged write
-// survives kill -9. Open removes files no row references (left by a crash)
-// and finishes purging containers whose deletion was interrupted.
+// under Config.Dir/blocks. A blob committed from blocks keeps its blocks'
+// files as extents (a hard link each into the content directory) instead
+// of a composed copy, so committing it writes no content (content.go).
+// Every file reaches disk (temp file, fsync, rename, directory fsync)
+// before the row that makes it visible is committed, so a torn upload is
+// never visible and an acknowledged write survives kill -9. Open removes
+// files no row references (left by a crash) and finishes purging
+// containers whose deletion was interrupted.
 //
 // Blob commits (Put Blob, Put Block List, Copy Blob) are group-committed: a
 // committer goroutine runs all commits queued meanwhile in one transaction,

@@ -212,7 +212,7 @@ func TestDurabilityKill9(t *testing.T) {
 		}
 	}
 	// Open swept torn uploads: no temp files, and exactly one content file
-	// per blob row.
+	// per blob row with a file and per extent.
 	entries, err := os.ReadDir(filepath.Join(dir, "content"))
 	if err != nil {
 		t.Fatal(err)
@@ -222,12 +222,12 @@ func TestDurabilityKill9(t *testing.T) {
 			t.Errorf("temp file %s left after reopen", e.Name())
 		}
 	}
-	var fileBlobs int
-	if err := ts.svc.reader.QueryRow(`SELECT count(*) FROM blobs WHERE file != ''`).Scan(&fileBlobs); err != nil {
+	var fileBlobs, extents int
+	if err := ts.svc.reader.QueryRow(`SELECT (SELECT count(*) FROM blobs WHERE file != ''), (SELECT count(*) FROM extents)`).Scan(&fileBlobs, &extents); err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != fileBlobs {
-		t.Errorf("%d content files for %d file-backed blobs", len(entries), fileBlobs)
+	if len(entries) != fileBlobs+extents {
+		t.Errorf("%d content files for %d file-backed blobs and %d extents", len(entries), fileBlobs, extents)
 	}
 	t.Logf("acknowledged %d, attempted %d, present after restart %d", len(acked), len(attempted), len(present))
 }

@@ -224,11 +224,17 @@ type blobRow struct {
 	// Data holds the content of small block blobs stored inline in the
 	// database (File is then ""). Listing queries do not load it.
 	Data []byte
+	// Extents counts the extents that hold the content of a blob committed
+	// from blocks (File and Data are then empty); see content.go.
+	Extents int
+	// parts are the extents of a blob being committed (commitBlob stores
+	// them with the row); never loaded from the database.
+	parts []extent
 }
 
 const blobCols = `account, container, name, snapshot, blob_type, size, file, etag, created, last_modified,
 	content_type, content_encoding, content_language, content_disposition, cache_control, content_md5,
-	metadata, blocks, lease, copy, append_count, access_tier, sealed`
+	metadata, blocks, lease, copy, append_count, access_tier, sealed, extents`
 
 func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 
@@ -239,7 +245,7 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	var md, blocks, ls, cp string
 	dest := []any{&b.Account, &b.Container, &b.Name, &b.Snapshot, &b.Type, &b.Size, &b.File, &b.ETag, &created, &lm,
 		&b.ContentType, &b.ContentEncoding, &b.ContentLanguage, &b.ContentDisposition, &b.CacheControl, &b.ContentMD5,
-		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed}
+		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed, &b.Extents}
 	if withData {
 		dest = append(dest, &b.Data)
 	}
@@ -290,18 +296,18 @@ type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
-const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // putBlob inserts or replaces a blob row, including its inline content
 // (so b must have been loaded with getBlob, never from a listing).
 func putBlob(ctx context.Context, x execer, b *blobRow) error {
-	if b.File == "" && int64(len(b.Data)) != b.Size {
+	if b.File == "" && b.Extents == 0 && int64(len(b.Data)) != b.Size {
 		return fmt.Errorf("storing blob row %s: inline content of %d bytes for size %d", b.Name, len(b.Data), b.Size)
 	}
 	_, err := x.ExecContext(ctx, sqlPutBlob,
 		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
 		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
-		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, inlineData(b))
+		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, b.Extents, inlineData(b))
 	if err != nil {
 		return fmt.Errorf("storing blob row: %w", err)
 	}
@@ -322,48 +328,71 @@ func nonNilBlocks(b []blockRef) []blockRef {
 	return b
 }
 
+// stagedOfBlob selects the uncommitted blocks of a blob.
+const stagedOfBlob = `account = ? AND container = ? AND blob = ?`
+
+// Statements of takeFiles on the blocks table, prepared once (stmtCache).
 const (
-	sqlStagedFiles  = `SELECT file FROM blocks WHERE account = ? AND container = ? AND blob = ?`
-	sqlDeleteStaged = `DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?`
+	sqlStagedFiles  = `SELECT file FROM blocks WHERE ` + stagedOfBlob
+	sqlDeleteStaged = `DELETE FROM blocks WHERE ` + stagedOfBlob
 )
 
 // txQueryer is a write transaction: *sql.Tx or cachedTx.
 type txQueryer interface {
 	queryer
 	execer
+	rowsQueryer
+}
+
+// rowsQueryer runs a query that returns rows: *sql.DB, *sql.Tx, cachedTx.
+type rowsQueryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
 // takeStagedBlocks deletes the uncommitted blocks of a blob and returns
 // their files (to remove after commit).
 func takeStagedBlocks(ctx context.Context, tx txQueryer, account, container, name string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, sqlStagedFiles, account, container, name)
-	if err != nil {
-		return nil, fmt.Errorf("listing staged blocks: %w", err)
+	return takeFiles(ctx, tx, "blocks", stagedOfBlob, account, container, name)
+}
+
+// takeFiles deletes the rows of table (blocks or extents) that where
+// selects and returns their files, to remove once the transaction commits.
+func takeFiles(ctx context.Context, tx txQueryer, table, where string, args ...any) ([]string, error) {
+	files, err := collect(ctx, tx, `SELECT file FROM `+table+` WHERE `+where, args...)
+	if err != nil || len(files) == 0 {
+		return nil, err
 	}
-	var files []string
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...); err != nil {
+		return nil, fmt.Errorf("deleting from %s: %w", table, err)
+	}
+	return files, nil
+}
+
+// collect runs a query of one text column and returns its values.
+func collect(ctx context.Context, q rowsQueryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing files: %w", err)
+	}
+	defer rows.Close()
+	var out []string
 	for rows.Next() {
 		var f string
 		if err := rows.Scan(&f); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("listing staged blocks: %w", err)
+			return nil, fmt.Errorf("listing files: %w", err)
 		}
-		files = append(files, f)
+		out = append(out, f)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing staged blocks: %w", err)
+		return nil, fmt.Errorf("listing files: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, sqlDeleteStaged, account, container, name); err != nil {
-		return nil, fmt.Errorf("deleting staged blocks: %w", err)
-	}
-	return files, nil
+	return out, nil
 }
 
 // inlineData is the value of the data column: the content of inline blobs,
 // NULL for blobs stored in files.
 func inlineData(b *blobRow) any {
-	if b.File != "" {
+	if b.File != "" || b.Extents > 0 {
 		return nil
 	}
 	if b.Data == nil {

@@ -1,0 +1,370 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
+)
+
+// Where a blob's content lives. A blob's content is in exactly one of:
+//
+//   - its row (Data): block blobs of up to inlineMax bytes;
+//   - one content file (File): Put Blob and Copy Blob of larger blobs, and
+//     append blobs, which Append Block extends in place;
+//   - extents (Extents > 0): a block blob committed by Put Block List keeps
+//     the files its blocks were staged in, in order, rather than having
+//     them copied into one file. Committing a large blob from blocks then
+//     writes no content at all: its block files get a second name in the
+//     content directory (a hard link) and rows in the extents table.
+//
+// Every content file has exactly one referencing row (a blob row's file
+// column, or an extents row): snapshots and copies give the content a new
+// name of its own (a hard link, or a copy for append blobs), so a file is
+// removed when its one row goes.
+
+// extent is one piece of a blob's content held in a file of its own.
+type extent struct {
+	Off  int64  // where the piece starts in the blob
+	Size int64  // its length (> 0)
+	File string // its file in the content directory
+}
+
+const (
+	sqlInsertExtent = `INSERT INTO extents (account, container, name, snapshot, off, size, file) VALUES (?,?,?,?,?,?,?)`
+	// sqlExtentsIn selects the extents that overlap [?, ?) in order.
+	sqlExtentsIn = `SELECT off, size, file FROM extents WHERE account = ? AND container = ? AND name = ? AND snapshot = ?
+		AND off < ? AND off + size > ? ORDER BY off`
+)
+
+// putExtents records the extents of the blob b.
+func putExtents(ctx context.Context, x execer, b *blobRow, exts []extent) error {
+	for _, e := range exts {
+		if _, err := x.ExecContext(ctx, sqlInsertExtent, b.Account, b.Container, b.Name, b.Snapshot, e.Off, e.Size, e.File); err != nil {
+			return fmt.Errorf("storing blob extent: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadExtents returns the extents of a blob that overlap [from, to).
+func loadExtents(ctx context.Context, q rowsQueryer, account, container, name, snapshot string, from, to int64) ([]extent, error) {
+	rows, err := q.QueryContext(ctx, sqlExtentsIn, account, container, name, snapshot, to, from)
+	if err != nil {
+		return nil, fmt.Errorf("loading blob extents: %w", err)
+	}
+	defer rows.Close()
+	var out []extent
+	for rows.Next() {
+		var e extent
+		if err := rows.Scan(&e.Off, &e.Size, &e.File); err != nil {
+			return nil, fmt.Errorf("loading blob extents: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading blob extents: %w", err)
+	}
+	return out, nil
+}
+
+// Conditions on the extents table, for takeFiles.
+const (
+	extentsOfVersion   = `account = ? AND container = ? AND name = ? AND snapshot = ?`
+	extentsOfBlob      = `account = ? AND container = ? AND name = ?`
+	extentsOfSnapshots = `account = ? AND container = ? AND name = ? AND snapshot != ''`
+)
+
+// linkContent gives the file at src (a staged block or a content file) a
+// new name in the content directory. The caller syncs the directory once
+// for all links (syncContentDir) before a row refers to the new name.
+func (s *Service) linkContent(src string) (string, error) {
+	name := randomName()
+	if err := os.Link(src, filepath.Join(s.contentDir, name)); err != nil {
+		return "", fmt.Errorf("linking content: %w", err)
+	}
+	return name, nil
+}
+
+func (s *Service) syncContentDir() error { return atomicfile.SyncDir(s.contentDir) }
+
+// cloneExtents links every extent file of b (all of them: the whole blob)
+// under a new name, for a snapshot or copy of it.
+func (s *Service) cloneExtents(ctx context.Context, q rowsQueryer, b *blobRow) ([]extent, error) {
+	exts, err := loadExtents(ctx, q, b.Account, b.Container, b.Name, b.Snapshot, 0, b.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]extent, 0, len(exts))
+	for _, e := range exts {
+		name, err := s.linkContent(filepath.Join(s.contentDir, e.File))
+		if err != nil {
+			s.removeExtentFiles(out)
+			return nil, err
+		}
+		out = append(out, extent{Off: e.Off, Size: e.Size, File: name})
+	}
+	if err := s.syncContentDir(); err != nil {
+		s.removeExtentFiles(out)
+		return nil, err
+	}
+	return out, nil
+}
+
+// removeExtentFiles removes the files of extents that were never
+// committed.
+func (s *Service) removeExtentFiles(exts []extent) {
+	for _, e := range exts {
+		os.Remove(filepath.Join(s.contentDir, e.File))
+	}
+}
+
+// eagerExtentFiles is how many extent files a read opens before it
+// answers: enough for any range the SDKs read in one request, so that a
+// blob replaced meanwhile is noticed (and read again) before the response
+// starts. Beyond them, files are opened as the read reaches them.
+const eagerExtentFiles = 64
+
+// extentReader reads the content of an extents blob: an io.ReaderAt over
+// the extents it was given (those overlapping the range to be read).
+type extentReader struct {
+	dir  string
+	exts []extent
+
+	mu    sync.Mutex
+	files map[int]*os.File // open files by index in exts
+}
+
+// openExtents opens the first eagerExtentFiles of exts. An error wrapping
+// fs.ErrNotExist means the blob was replaced or deleted meanwhile.
+func (s *Service) openExtents(exts []extent) (*extentReader, error) {
+	r := &extentReader{dir: s.contentDir, exts: exts, files: map[int]*os.File{}}
+	for i := range min(len(exts), eagerExtentFiles) {
+		if _, err := r.file(i); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *extentReader) file(i int) (*os.File, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.files[i]; ok {
+		return f, nil
+	}
+	f, err := os.Open(filepath.Join(r.dir, r.exts[i].File))
+	if err != nil {
+		return nil, fmt.Errorf("opening blob content: %w", err)
+	}
+	r.files[i] = f
+	return f, nil
+}
+
+// ReadAt reads from the extents; off is an offset in the blob.
+func (r *extentReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	i := sort.Search(len(r.exts), func(i int) bool { return r.exts[i].Off+r.exts[i].Size > off })
+	for n < len(p) {
+		if i >= len(r.exts) || r.exts[i].Off > off {
+			// Past the extents given, or a hole (which a blob never has).
+			return n, io.EOF
+		}
+		e := r.exts[i]
+		f, err := r.file(i)
+		if err != nil {
+			return n, err
+		}
+		want := min(int64(len(p)-n), e.Off+e.Size-off)
+		k, err := f.ReadAt(p[n:n+int(want)], off-e.Off)
+		n += k
+		off += int64(k)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == want) {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the file is shorter than its extent
+			}
+			return n, fmt.Errorf("reading blob content: %w", err)
+		}
+		i++
+	}
+	return n, nil
+}
+
+// Close closes the files opened.
+func (r *extentReader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.files {
+		f.Close()
+	}
+	r.files = nil
+	return nil
+}
+
+var _ io.ReaderAt = (*extentReader)(nil)
+
+// openContent returns a reader of b's content that serves [start, end) and
+// a function that releases it. An error wrapping fs.ErrNotExist means b was
+// replaced or deleted since it was loaded.
+func (s *Service) openContent(ctx context.Context, b *blobRow, start, end int64) (io.ReaderAt, func(), error) {
+	switch {
+	case b.Extents > 0:
+		exts, err := loadExtents(ctx, s.reader, b.Account, b.Container, b.Name, b.Snapshot, start, end)
+		if err != nil {
+			return nil, nil, err
+		}
+		if end > start && len(exts) == 0 {
+			return nil, nil, fmt.Errorf("opening blob content: %w", fs.ErrNotExist)
+		}
+		r, err := s.openExtents(exts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { r.Close() }, nil
+	case b.File != "":
+		f, err := os.Open(filepath.Join(s.contentDir, b.File))
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening blob content: %w", err)
+		}
+		return f, func() { f.Close() }, nil
+	}
+	return bytes.NewReader(b.Data), func() {}, nil
+}
+
+// contentPiece is one block of a blob being committed by Put Block List:
+// a staged block's file (path), or a range of the old blob's content (old).
+type contentPiece struct {
+	path      string
+	old       bool
+	off, size int64
+}
+
+// composeBlocks makes the content of a blob committed from pieces, total
+// bytes in all. Small content is returned inline. Larger content is
+// returned as extents, one per non-empty piece: a staged block's file, or
+// an extent of the old blob, gets a new name in the content directory; a
+// range of an old blob stored otherwise is copied into a file of its own.
+// The extents' files are on disk and their directory synced; the caller
+// removes them (removeExtentFiles) if the blob is not committed.
+func (s *Service) composeBlocks(ctx context.Context, old *blobRow, pieces []contentPiece, total int64) (inline []byte, parts []extent, err error) {
+	var oldContent io.ReaderAt
+	var oldExtents map[int64]extent // by offset, when old is an extents blob
+	for _, p := range pieces {
+		if !p.old || oldContent != nil {
+			continue
+		}
+		r, release, err := s.openContent(ctx, old, 0, old.Size)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, errInvalidBlockList // replaced meanwhile
+			}
+			return nil, nil, err
+		}
+		defer release()
+		oldContent = r
+		if old.Extents > 0 {
+			oldExtents = map[int64]extent{}
+			for _, e := range r.(*extentReader).exts {
+				oldExtents[e.Off] = e
+			}
+		}
+	}
+	reader := func(p contentPiece) (io.Reader, func(), error) {
+		if p.old {
+			return io.NewSectionReader(oldContent, p.off, p.size), func() {}, nil
+		}
+		f, err := os.Open(p.path)
+		if err != nil {
+			return nil, nil, errInvalidBlockList // a staged block committed or dropped meanwhile
+		}
+		return io.LimitReader(f, p.size), func() { f.Close() }, nil
+	}
+	if total <= inlineMax {
+		var buf bytes.Buffer
+		for _, p := range pieces {
+			r, done, err := reader(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			_, err = io.Copy(&buf, r)
+			done()
+			if err != nil {
+				return nil, nil, fmt.Errorf("composing blob from blocks: %w", err)
+			}
+		}
+		return buf.Bytes(), nil, nil
+	}
+	defer func() {
+		if err != nil {
+			s.removeExtentFiles(parts)
+			parts = nil
+		}
+	}()
+	var off int64
+	for _, p := range pieces {
+		if p.size == 0 {
+			continue
+		}
+		var name string
+		switch e, ok := oldExtents[p.off]; {
+		case !p.old:
+			if name, err = s.linkContent(p.path); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					err = errInvalidBlockList
+				}
+				return nil, parts, err
+			}
+		case ok && e.Size == p.size:
+			if name, err = s.linkContent(filepath.Join(s.contentDir, e.File)); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					err = errInvalidBlockList
+				}
+				return nil, parts, err
+			}
+		default:
+			r, _, _ := reader(p)
+			if name, _, err = writeFile(s.contentDir, r); err != nil {
+				return nil, parts, fmt.Errorf("composing blob from blocks: %w", err)
+			}
+		}
+		parts = append(parts, extent{Off: off, Size: p.size, File: name})
+		off += p.size
+	}
+	if err = s.syncContentDir(); err != nil {
+		return nil, parts, err
+	}
+	return nil, parts, nil
+}
+
+// errSourceChanged: the source of a copy was replaced while it was being
+// cloned (it wraps fs.ErrNotExist, like a file that vanished).
+var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w", fs.ErrNotExist)
+
+// cloneSource clones the content of src, a blob loaded outside any
+// transaction, for a copy: in a read transaction that first checks that
+// src is still the version loaded, so that its row and its extents agree.
+func (s *Service) cloneSource(ctx context.Context, src *blobRow) (string, []extent, error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", nil, fmt.Errorf("reading copy source: %w", err)
+	}
+	defer tx.Rollback()
+	cur, err := getBlobHead(ctx, tx, src.Account, src.Container, src.Name, src.Snapshot)
+	if errors.Is(err, errBlobNotFound) || (err == nil && cur.ETag != src.ETag) {
+		return "", nil, errSourceChanged
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return s.cloneContent(ctx, tx, src)
+}
