@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -108,6 +109,8 @@ func (s *Store) PutStorageAccount(ctx context.Context, a slipway.StorageAccount)
 		}
 		return nil
 	})
+	s.keys.clear() // after the commit: see keyCache
+
 	if err != nil {
 		return slipway.StorageAccount{}, false, err
 	}
@@ -173,6 +176,7 @@ func listStorageAccounts(ctx context.Context, q querier, rg string) ([]slipway.S
 // removes its blob data.
 func (s *Store) DeleteStorageAccount(ctx context.Context, rg, name string) error {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM storage_accounts WHERE name = ? AND resource_group = ?`, name, rg)
+	s.keys.clear()
 	if err != nil {
 		return fmt.Errorf("deleting storage account: %w", err)
 	}
@@ -215,6 +219,8 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 		}
 		return nil
 	})
+	s.keys.clear() // after the commit: see keyCache
+
 	if err != nil {
 		return nil, nil, err
 	}
@@ -244,13 +250,64 @@ func (s *Store) StorageAccountKeyDetails(ctx context.Context, rg, name string) (
 }
 
 // FindStorageAccountKeys returns the keys of the named account in whatever
-// group holds it: what the blob service needs to check signatures.
+// group holds it: what the blob service needs to check signatures, on every
+// request, so they are cached (see keyCache).
 func (s *Store) FindStorageAccountKeys(ctx context.Context, name string) (key1, key2 string, err error) {
+	if k, ok := s.keys.get(name); ok {
+		return k[0], k[1], nil
+	}
+	gen := s.keys.generation()
 	ks, err := s.storageKeys(ctx, s.read, "", name)
 	if err != nil {
 		return "", "", err
 	}
+	s.keys.put(name, [2]string{ks[0].Value, ks[1].Value}, gen)
 	return ks[0].Value, ks[1].Value, nil
+}
+
+// keyCache holds the opened keys of storage accounts for
+// FindStorageAccountKeys: reading and decrypting them costs about as much
+// as serving a small blob. Every change to an account's keys or existence
+// clears it once its transaction has committed; the generation keeps a read
+// that raced with such a change from putting the old keys back.
+type keyCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string][2]string
+}
+
+func (c *keyCache) get(name string) ([2]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[name]
+	return k, ok
+}
+
+func (c *keyCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put caches keys read in generation gen, unless the keys changed since.
+func (c *keyCache) put(name string, keys [2]string, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string][2]string{}
+	}
+	c.m[name] = keys
+}
+
+// clear forgets every cached key; call it after committing a change.
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = nil
 }
 
 // storageKeys reads and opens both keys of the account; rg "" finds the
@@ -315,6 +372,8 @@ func (s *Store) RegenerateStorageAccountKey(ctx context.Context, rg, name, keyNa
 		ks, err = s.storageKeys(ctx, tx, "", a.Name)
 		return err
 	})
+	s.keys.clear() // after the commit: see keyCache
+
 	if err != nil {
 		return "", "", err
 	}

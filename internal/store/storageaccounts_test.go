@@ -238,3 +238,62 @@ func TestDeleteResourceGroupWithStorage(t *testing.T) {
 		t.Errorf("deleting a missing group = %v", err)
 	}
 }
+
+// TestFindStorageAccountKeys_CacheFollowsChanges: the keys the blob
+// service checks signatures with are cached, yet a regenerated key, a
+// deleted account and a deleted group take effect at once.
+func TestFindStorageAccountKeys_CacheFollowsChanges(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	putAccount(t, s, "rg", "media1")
+	k1, k2, err := s.FindStorageAccountKeys(ctx, "media1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1, c2, err := s.FindStorageAccountKeys(ctx, "media1"); err != nil || c1 != k1 || c2 != k2 {
+		t.Fatalf("second lookup = %q, %q, %v; want the same keys", c1, c2, err)
+	}
+	n1, n2, err := s.RegenerateStorageAccountKey(ctx, "rg", "media1", "key1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n1 == k1 || n2 != k2 {
+		t.Fatalf("regenerate key1 gave %q, %q (old %q, %q)", n1, n2, k1, k2)
+	}
+	if c1, c2, err := s.FindStorageAccountKeys(ctx, "media1"); err != nil || c1 != n1 || c2 != n2 {
+		t.Errorf("lookup after regenerating key1 = %q, %q, %v; want the new keys %q, %q", c1, c2, err, n1, n2)
+	}
+	if err := s.DeleteStorageAccount(ctx, "rg", "media1"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.FindStorageAccountKeys(ctx, "media1")
+	wantCode(t, err, slipway.ENOTFOUND)
+
+	putAccount(t, s, "rg", "media2")
+	if _, _, err := s.FindStorageAccountKeys(ctx, "media2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.DeleteResourceGroupWithStorage(ctx, "rg"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.FindStorageAccountKeys(ctx, "media2")
+	wantCode(t, err, slipway.ENOTFOUND)
+}
+
+// TestKeyCache_StaleReadIsNotCached: keys read before a change committed
+// are not put back after the change cleared the cache.
+func TestKeyCache_StaleReadIsNotCached(t *testing.T) {
+	var c keyCache
+	gen := c.generation()
+	c.clear() // a change commits while the read is under way
+	c.put("acct", [2]string{"old1", "old2"}, gen)
+	if k, ok := c.get("acct"); ok {
+		t.Errorf("stale keys %v cached", k)
+	}
+	gen = c.generation()
+	c.put("acct", [2]string{"new1", "new2"}, gen)
+	if k, ok := c.get("acct"); !ok || k != [2]string{"new1", "new2"} {
+		t.Errorf("get = %v, %v; want the keys read in the current generation", k, ok)
+	}
+}

@@ -48,6 +48,7 @@ type Store struct {
 	key    []byte  // 32-byte AES-256 master key
 	logger *slog.Logger
 	now    func() time.Time
+	keys   keyCache // storage account keys, for FindStorageAccountKeys
 }
 
 // readerConns is the size of the read-only connection pool.
