@@ -315,7 +315,7 @@ func (s *Service) putBlob(rq *req) error {
 			}
 		}
 	}
-	if size > maxPutBlobBytes {
+	if size > maxPutBlobBytes && blobType != "PageBlob" {
 		s.removeContent(file)
 		return errRequestBodyTooLarge
 	}

@@ -203,6 +203,9 @@ func (s *Service) putPage(rq *req) error {
 	if err != nil {
 		return err
 	}
+	if !clearing && stop-start > maxPutPageBytes {
+		return errRequestBodyTooLarge
+	}
 	conds, err := parseSeqConditions(h)
 	if err != nil {
 		return err
@@ -264,11 +267,9 @@ func (s *Service) putPage(rq *req) error {
 }
 
 // readPageBody reads the body of a Put Page that writes n bytes (at most
-// 4 MiB) and validates its transactional checksums.
+// maxPutPageBytes, checked before) and validates its transactional
+// checksums.
 func readPageBody(rq *req, n int64) ([]byte, *uploadChecks, error) {
-	if n > maxPutPageBytes {
-		return nil, nil, errRequestBodyTooLarge
-	}
 	if cl := rq.r.ContentLength; cl >= 0 && cl != n {
 		return nil, nil, errInvalidPageRange
 	}
