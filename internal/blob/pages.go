@@ -19,19 +19,24 @@ import (
 // Page Ranges lists them (or diffs them against a snapshot); Set Blob
 // Properties resizes it and sets its sequence number.
 //
-// A page blob's bytes are rows of the pages table, one per page range with
-// its data, never overlapping. A Put Page is one (group-committed)
+// A page blob's bytes are rows of the pages table, never overlapping, each
+// a piece of one Put Page with its data. A Put Page is one (group-committed)
 // transaction that trims or splits the rows it overlaps and adds its own,
-// so a page write is atomic and acknowledged only once it is on disk.
-// Ranges are listed as they were written: adjacent writes are not merged
-// (three 512-byte writes at 0, 512 and 1024 are three ranges), as Azure
-// lists them in Azurite's live tests. Pages no row covers read as zeros. A
-// snapshot or copy copies the rows, so a snapshot never changes.
+// so a page write is atomic and acknowledged only once it is on disk. Its
+// data is stored in pieces that end on pageChunk boundaries, so that a
+// later small write into it rewrites at most two pieces, and a read loads
+// no more than it needs. Ranges are listed as they were written: the
+// adjacent pieces of one write (same gen) are one range, but adjacent
+// writes are not merged (three 512-byte writes at 0, 512 and 1024 are
+// three ranges), as Azure lists them in Azurite's live tests. Pages no row
+// covers read as zeros. A snapshot or copy copies the rows, so a snapshot
+// never changes.
 
 const (
 	pageSize        = 512
-	maxPageBlobSize = 8 << 40 // 8 TiB
-	maxPutPageBytes = 4 << 20 // one Put Page body
+	maxPageBlobSize = 8 << 40  // 8 TiB
+	maxPutPageBytes = 4 << 20  // one Put Page body
+	pageChunk       = 64 << 10 // rows end on multiples of it
 )
 
 var (
@@ -189,6 +194,9 @@ func (s *Service) writablePageBlob(ctx context.Context, q queryer, rq *req, cond
 func (s *Service) putPage(rq *req) error {
 	ctx := rq.r.Context()
 	h := rq.r.Header
+	if h.Get("x-ms-copy-source") != "" {
+		return newError(400, "InvalidHeaderValue", "Put Page From URL (x-ms-copy-source) is not supported by this service.")
+	}
 	var clearing bool
 	switch strings.ToLower(h.Get("x-ms-page-write")) {
 	case "update":
@@ -298,7 +306,8 @@ func readPageBody(rq *req, n int64) ([]byte, *uploadChecks, error) {
 
 // writePages makes [start, stop) of k's pages hold data, written by gen
 // (data nil clears them): the rows the range overlaps are trimmed or split
-// around it, then data becomes a row of its own.
+// around it, then data becomes rows of its own, cut at pageChunk
+// boundaries.
 func writePages(ctx context.Context, q txQueryer, k pageKey, start, stop int64, data []byte, gen int64) error {
 	if err := cutPages(ctx, q, k, start, stop); err != nil {
 		return fmt.Errorf("writing pages: %w", err)
@@ -306,10 +315,14 @@ func writePages(ctx context.Context, q txQueryer, k pageKey, start, stop int64, 
 	if data == nil {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO pages (account, container, blob, snapshot, start, stop, gen, data) VALUES (?,?,?,?,?,?,?,?)`,
-		k.args(start, stop, gen, data)...)
-	if err != nil {
-		return fmt.Errorf("writing pages: %w", err)
+	for off := start; off < stop; {
+		next := min(stop, (off/pageChunk+1)*pageChunk)
+		_, err := q.ExecContext(ctx, `INSERT INTO pages (account, container, blob, snapshot, start, stop, gen, data) VALUES (?,?,?,?,?,?,?,?)`,
+			k.args(off, next, gen, data[off-start:next-start])...)
+		if err != nil {
+			return fmt.Errorf("writing pages: %w", err)
+		}
+		off = next
 	}
 	return nil
 }
@@ -490,10 +503,15 @@ func pageRangeItem(kind string, start, stop int64) pageRangeXML {
 	return pageRangeXML{XMLName: xml.Name{Local: kind}, Start: start, End: stop - 1}
 }
 
-// listRanges lists rows clipped to [lo, hi).
+// listRanges lists rows clipped to [lo, hi), the adjacent pieces of one
+// write as one range.
 func listRanges(rows []pageRow, lo, hi int64) []pageRangeXML {
-	out := make([]pageRangeXML, 0, len(rows))
-	for _, r := range rows {
+	var out []pageRangeXML
+	for i, r := range rows {
+		if n := len(out); n > 0 && rows[i-1].gen == r.gen && rows[i-1].stop == r.start {
+			out[n-1].End = min(r.stop, hi) - 1
+			continue
+		}
 		out = append(out, pageRangeItem("PageRange", max(r.start, lo), min(r.stop, hi)))
 	}
 	return out

@@ -163,6 +163,54 @@ func TestGoSDKPageRanges(t *testing.T) {
 	}
 }
 
+// TestGoSDKPageRangesLargeWrites checks writes larger than the pieces
+// they are stored in (pageChunk): one write still lists as one range, and
+// writes and clears inside it and across piece boundaries split it.
+func TestGoSDKPageRangesLargeWrites(t *testing.T) {
+	ts := startService(t, Config{})
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "pages")
+	const size = 1 << 20
+	pb := newPageBlob(t, c, "pages", "p", size)
+	want := make([]byte, size)
+	big := randomBytes(t, 300<<10)
+	uploadPages(t, pb, 512, big)
+	copy(want[512:], big)
+	if diff := cmp.Diff([]pageSpan{{512, 512 + 300<<10 - 1}}, pageRangesOf(t, pb, nil)); diff != "" {
+		t.Errorf("one large write (-want +got):\n%s", diff)
+	}
+	small := randomBytes(t, 512)
+	uploadPages(t, pb, 128<<10, small)
+	copy(want[128<<10:], small)
+	if _, err := pb.ClearPages(context.Background(), blob.HTTPRange{Offset: 64<<10 - 512, Count: 1024}, nil); err != nil {
+		t.Fatal(err)
+	}
+	clear(want[64<<10-512 : 64<<10+512])
+	wantSpans := []pageSpan{
+		{512, 64<<10 - 512 - 1},
+		{64<<10 + 512, 128<<10 - 1},
+		{128 << 10, 128<<10 + 511},
+		{128<<10 + 512, 512 + 300<<10 - 1},
+	}
+	if diff := cmp.Diff(wantSpans, pageRangesOf(t, pb, nil)); diff != "" {
+		t.Errorf("ranges after a write and a clear inside a large write (-want +got):\n%s", diff)
+	}
+	if got := downloadPages(t, pb, nil); !bytes.Equal(got, want) {
+		t.Error("content differs from the writes")
+	}
+	got := downloadPages(t, pb, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: 60 << 10, Count: 100 << 10}})
+	if !bytes.Equal(got, want[60<<10:160<<10]) {
+		t.Error("ranged read across pieces differs from the writes")
+	}
+	var longest int64
+	if err := ts.svc.reader.QueryRow(`SELECT max(stop - start) FROM pages`).Scan(&longest); err != nil {
+		t.Fatal(err)
+	}
+	if longest > pageChunk {
+		t.Errorf("a stored piece holds %d bytes, more than %d", longest, pageChunk)
+	}
+}
+
 func TestGoSDKPageRangesWindowAndPaging(t *testing.T) {
 	ts := startService(t, Config{})
 	c := newClient(t, ts)
