@@ -437,8 +437,7 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 		p.Sealed = strconv.FormatBool(b.Sealed)
 	case "PageBlob":
 		p.SequenceNumber = &b.SequenceNumber
-	}
-	if b.Type == "BlockBlob" {
+	case "BlockBlob":
 		p.AccessTier, p.AccessTierInferred = "Hot", "true"
 		if b.AccessTier != "" {
 			p.AccessTier, p.AccessTierInferred = b.AccessTier, ""
