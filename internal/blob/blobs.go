@@ -161,14 +161,14 @@ func blobHTTPHeaders(b *blobRow, h http.Header, fallback bool) error {
 	b.ContentMD5 = nil
 	if v := h.Get("x-ms-blob-content-md5"); v != "" {
 		m, err := base64.StdEncoding.DecodeString(v)
-		switch {
-		case err != nil:
+		if err != nil {
 			return errInvalidHeader
-		case len(m) != md5.Size && fallback:
-			// Put Blob checks the body against it (newUploadChecks).
-			return errInvalidMD5
 		}
-		// Set Blob Properties stores the value as given, as Azure does.
+		// Stored as given, as Azure does, unless a Put Blob body is
+		// checked against it (newUploadChecks refuses one that is not an
+		// MD5). Append and page blobs are created empty, so theirs is
+		// stored as given too (Azurite's "Create append blob override
+		// existing pageblob").
 		b.ContentMD5 = m
 	}
 	return nil
@@ -185,9 +185,11 @@ func (s *Service) removeContent(name string) {
 // commitBlob stores b as the new base blob in a write transaction after
 // checking the container, conditions and lease of the blob it replaces.
 // On success it removes the replaced content file and the staged blocks;
-// on failure it removes b.File. The transaction is shared with concurrent
-// commits (groupTx), so check must not block or touch the database.
-func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error) error {
+// on failure it removes b.File. The replaced blob's pages go, and a page
+// blob copied from pagesFrom (nil otherwise) gets a copy of its pages. The
+// transaction is shared with concurrent commits (groupTx), so check must
+// not block or touch the database.
+func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error, pagesFrom *pageKey) error {
 	var garbage, garbageBlocks []string
 	err := s.groupTx(rq.r.Context(), func(ctx context.Context, tx *sql.Tx) error {
 		q := cachedTx{tx, s.wstmts}
@@ -238,6 +240,9 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 		if err := putExtents(ctx, q, b, b.parts); err != nil {
 			return err
 		}
+		if err := replacePages(ctx, q, old, b, pagesFrom); err != nil {
+			return err
+		}
 		garbageBlocks, err = takeStagedBlocks(ctx, q, b.Account, b.Container, b.Name)
 		return err
 	})
@@ -280,11 +285,11 @@ func (s *Service) putBlob(rq *req) error {
 	h := rq.r.Header
 	blobType := h.Get("x-ms-blob-type")
 	switch blobType {
-	case "BlockBlob", "AppendBlob":
+	case "BlockBlob", "AppendBlob", "PageBlob":
 	case "":
 		return errMissingHeader
 	default:
-		return newError(400, "InvalidHeaderValue", "Page blobs are not supported by this service.")
+		return errInvalidHeader
 	}
 	md, err := metadataFromHeaders(h)
 	if err != nil {
@@ -301,8 +306,15 @@ func (s *Service) putBlob(rq *req) error {
 		file   string
 		size   int64
 		inline []byte
+		seq    int64
 	)
-	if blobType == "AppendBlob" {
+	switch blobType {
+	case "PageBlob":
+		// An empty blob of the declared size; Put Page writes its pages.
+		if size, seq, err = pageBlobCreateHeaders(rq.r); err != nil {
+			return err
+		}
+	case "AppendBlob":
 		if rq.r.ContentLength > 0 {
 			return newError(400, "InvalidHeaderValue", "Content-Length must be 0 for an append blob.")
 		}
@@ -310,7 +322,7 @@ func (s *Service) putBlob(rq *req) error {
 		if file, size, err = writeFile(s.contentDir, bytes.NewReader(nil), checks.hasherList...); err != nil {
 			return fmt.Errorf("storing blob content: %w", err)
 		}
-	} else {
+	default:
 		// Small block blobs are stored inline in the database row (no
 		// file fsync; the row's commit is group-committed); larger ones
 		// stream to a file.
@@ -333,7 +345,7 @@ func (s *Service) putBlob(rq *req) error {
 			}
 		}
 	}
-	if size > maxPutBlobBytes {
+	if size > maxPutBlobBytes && blobType != "PageBlob" {
 		s.removeContent(file)
 		return errRequestBodyTooLarge
 	}
@@ -345,6 +357,7 @@ func (s *Service) putBlob(rq *req) error {
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: blobType,
 		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md,
+		SequenceNumber: seq,
 	}
 	if err := blobHTTPHeaders(b, h, true); err != nil {
 		s.removeContent(file)
@@ -360,7 +373,7 @@ func (s *Service) putBlob(rq *req) error {
 	if b.ContentMD5 == nil && blobType == "BlockBlob" {
 		b.ContentMD5 = checks.sumMD5()
 	}
-	if err := s.commitBlob(rq, b, nil); err != nil {
+	if err := s.commitBlob(rq, b, nil, nil); err != nil {
 		return err
 	}
 	rh := rq.w.Header()
@@ -621,7 +634,7 @@ func (s *Service) putBlockList(rq *req) error {
 			return errInvalidBlockList
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -745,13 +758,17 @@ func (s *Service) setBlobHeaders(rq *req, b *blobRow) {
 	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
-	if b.Type == "AppendBlob" {
+	switch {
+	case b.Type == "AppendBlob":
 		h.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount, 10))
 		h.Set("x-ms-blob-sealed", strconv.FormatBool(b.Sealed))
-	} else if b.AccessTier == "" {
+	case b.Type == "PageBlob":
+		// Standard accounts have no page blob tiers.
+		h.Set("x-ms-blob-sequence-number", strconv.FormatInt(b.SequenceNumber, 10))
+	case b.AccessTier == "":
 		h.Set("x-ms-access-tier", "Hot")
 		h.Set("x-ms-access-tier-inferred", "true")
-	} else {
+	default:
 		h.Set("x-ms-access-tier", b.AccessTier)
 		h.Set("x-ms-access-tier-inferred", "false") // as Azurite
 	}
@@ -835,7 +852,11 @@ func (s *Service) serveBlob(rq *req) error {
 		case !ok && strict:
 			return errInvalidRange
 		case ok:
-			if st >= b.Size {
+			// A page blob read from exactly its end is empty rather than
+			// InvalidRange (Azurite's "resize override a sequential range",
+			// which also runs against Azure).
+			endOfPages := b.Type == "PageBlob" && st == b.Size && b.Size > 0
+			if st >= b.Size && !endOfPages {
 				h.Set("Content-Range", fmt.Sprintf("bytes */%d", b.Size))
 				return errInvalidRange
 			}
@@ -892,7 +913,7 @@ func (s *Service) serveBlob(rq *req) error {
 	if n <= 0 {
 		return nil
 	}
-	if b.File == "" && b.Extents == 0 {
+	if b.File == "" && b.Extents == 0 && b.Type != "PageBlob" {
 		_, err := rq.w.Write(b.Data[start : start+n])
 		return err
 	}
@@ -934,6 +955,12 @@ func (s *Service) sealBlob(rq *req) error {
 // updateBlob changes the base blob in a write transaction after checking
 // its lease and conditions, then stores it with a new ETag.
 func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, error) {
+	return s.updateBlobTx(rq, func(_ context.Context, _ *sql.Tx, b *blobRow) error { return fn(b) })
+}
+
+// updateBlobTx is updateBlob for changes that also touch other rows in the
+// transaction.
+func (s *Service) updateBlobTx(rq *req, fn func(ctx context.Context, tx *sql.Tx, b *blobRow) error) (*blobRow, error) {
 	ctx := rq.r.Context()
 	var b *blobRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -948,7 +975,7 @@ func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, erro
 		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
 			return err
 		}
-		if err := fn(b); err != nil {
+		if err := fn(ctx, tx, b); err != nil {
 			return err
 		}
 		b.Lease = b.Lease.afterWrite(s.now())
@@ -963,6 +990,9 @@ func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, erro
 }
 
 func (s *Service) setBlobProperties(rq *req) error {
+	if h := rq.r.Header; h.Get("x-ms-blob-content-length") != "" || h.Get("x-ms-sequence-number-action") != "" {
+		return s.setPageBlobProperties(rq)
+	}
 	b, err := s.updateBlob(rq, func(b *blobRow) error { return blobHTTPHeaders(b, rq.r.Header, false) })
 	if err != nil {
 		return err
@@ -1048,6 +1078,9 @@ func (s *Service) deleteBlob(rq *req) error {
 			garbage = append(append(garbage, b.File), exts...)
 			_, err = tx.ExecContext(ctx, `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
 				rq.acct.Name, rq.container, rq.blob, snapshot)
+			if err == nil {
+				_, err = tx.ExecContext(ctx, sqlDeletePages, pagesOf(b).args()...)
+			}
 			if err != nil {
 				return fmt.Errorf("deleting snapshot: %w", err)
 			}
@@ -1066,9 +1099,11 @@ func (s *Service) deleteBlob(rq *req) error {
 		}
 		garbage = append(garbage, snaps...)
 		q, extentsOf := `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`, extentsOfSnapshots
+		pq := `DELETE FROM pages WHERE account = ? AND container = ? AND blob = ? AND snapshot != ''`
 		if opt != "only" {
 			garbage = append(garbage, b.File)
 			q, extentsOf = `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?`, extentsOfBlob
+			pq = `DELETE FROM pages WHERE account = ? AND container = ? AND blob = ?`
 			garbageBlocks, err = takeStagedBlocks(ctx, tx, rq.acct.Name, rq.container, rq.blob)
 			if err != nil {
 				return err
@@ -1079,8 +1114,10 @@ func (s *Service) deleteBlob(rq *req) error {
 			return err
 		}
 		garbage = append(garbage, exts...)
-		if _, err := tx.ExecContext(ctx, q, rq.acct.Name, rq.container, rq.blob); err != nil {
-			return fmt.Errorf("deleting blob: %w", err)
+		for _, q := range []string{q, pq} {
+			if _, err := tx.ExecContext(ctx, q, rq.acct.Name, rq.container, rq.blob); err != nil {
+				return fmt.Errorf("deleting blob: %w", err)
+			}
 		}
 		return nil
 	})
@@ -1136,6 +1173,7 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
+		base := pagesOf(b)
 		snap = b
 		snap.File, snap.parts = file, parts
 		snap.Snapshot = s.tick().Format(snapshotFormat)
@@ -1147,6 +1185,9 @@ func (s *Service) snapshotBlob(rq *req) error {
 			s.removeContent(file)
 			s.removeExtentFiles(parts)
 			return err
+		}
+		if snap.Type == "PageBlob" {
+			return copyPages(ctx, tx, base, pagesOf(snap), snap.Size)
 		}
 		return nil
 	})
@@ -1257,7 +1298,12 @@ func (s *Service) copyBlob(rq *req) error {
 		srcURL = u.String()
 	}
 	b.Copy = copyInfo{ID: uuid.NewString(), Source: srcURL, Completion: now.UnixNano(), Size: src.Size}
-	if err := s.commitBlob(rq, &b, nil); err != nil {
+	var pagesFrom *pageKey
+	if src.Type == "PageBlob" {
+		k := pagesOf(src)
+		pagesFrom = &k
+	}
+	if err := s.commitBlob(rq, &b, nil, pagesFrom); err != nil {
 		return err
 	}
 	h := rq.w.Header()

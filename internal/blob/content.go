@@ -218,6 +218,8 @@ var _ io.ReaderAt = (*extentReader)(nil)
 // replaced or deleted since it was loaded.
 func (s *Service) openContent(ctx context.Context, b *blobRow, start, end int64) (io.ReaderAt, func(), error) {
 	switch {
+	case b.Type == "PageBlob":
+		return &pageReader{ctx: ctx, db: s.reader, blob: b}, func() {}, nil
 	case b.Extents > 0:
 		exts, err := loadExtents(ctx, s.reader, b.Account, b.Container, b.Name, b.Snapshot, start, end)
 		if err != nil {

@@ -25,6 +25,12 @@
 // files no row references (left by a crash) and finishes purging
 // containers whose deletion was interrupted.
 //
+// Page blobs keep their pages in the database, one row per written page
+// range with its bytes (pages.go): a Put Page (at most 4 MiB) trims or
+// splits the rows it overlaps and adds its own in one transaction, so it
+// is atomic and acknowledged only once committed; snapshots and copies
+// copy the rows.
+//
 // Blob commits (Put Blob, Put Block List, Copy Blob) are group-committed: a
 // committer goroutine runs all commits queued meanwhile in one transaction,
 // each in its own savepoint, and acknowledges each only after that

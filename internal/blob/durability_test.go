@@ -20,7 +20,10 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/google/go-cmp/cmp"
 )
 
 const durabilityChildEnv = "SLIPWAY_BLOB_DURABILITY_CHILD_DIR"
@@ -54,6 +57,49 @@ func runDurabilityChild(dir string) int {
 	return 1
 }
 
+// startDurabilityChild runs the service on dir in a child process (this
+// test binary, see TestMain) and returns a client of it that never retries
+// (a killed server must not be retried into a restarted one), with the
+// container "durable" created, and a function that SIGKILLs the child.
+// The child is killed at the end of the test in any case.
+func startDurabilityChild(t *testing.T, dir string) (*azblob.Client, func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), durabilityChildEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(kill)
+	addrLine, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading child address: %v", err)
+	}
+	endpoint := "http://" + strings.TrimSpace(addrLine) + "/" + DevelopmentAccountName
+	conn := connectionString(endpoint, DevelopmentAccountName, DevelopmentAccount().Keys[0])
+	client, err := azblob.NewClientFromConnectionString(conn, &azblob.ClientOptions{ClientOptions: policy.ClientOptions{
+		Retry: policy.RetryOptions{MaxRetries: -1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateContainer(context.Background(), "durable", nil); err != nil {
+		t.Fatal(err)
+	}
+	return client, kill
+}
+
 // slowReader yields data in small pieces with pauses, so the server is
 // mid-stream when it is killed.
 type slowReader struct {
@@ -82,40 +128,9 @@ func TestDurabilityKill9(t *testing.T) {
 		t.Skip("durability test starts a child process")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), durabilityChildEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	addrLine, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading child address: %v", err)
-	}
-	endpoint := "http://" + strings.TrimSpace(addrLine) + "/" + DevelopmentAccountName
-	conn := connectionString(endpoint, DevelopmentAccountName, DevelopmentAccount().Keys[0])
-	client, err := azblob.NewClientFromConnectionString(conn, &azblob.ClientOptions{ClientOptions: policy.ClientOptions{
-		Retry: policy.RetryOptions{MaxRetries: -1}, // a killed server must not be retried into a restarted one
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, kill := startDurabilityChild(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := client.CreateContainer(ctx, "durable", nil); err != nil {
-		t.Fatal(err)
-	}
 
 	var mu sync.Mutex
 	attempted := map[string][16]byte{} // name -> MD5 of the full content sent
@@ -161,11 +176,7 @@ func TestDurabilityKill9(t *testing.T) {
 		}(w)
 	}
 	time.Sleep(time.Until(deadline))
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	killed = true
+	kill()
 	wg.Wait()
 	if len(acked) < 10 {
 		t.Fatalf("only %d uploads acknowledged before the kill; test did not exercise anything", len(acked))
@@ -230,4 +241,137 @@ func TestDurabilityKill9(t *testing.T) {
 		t.Errorf("%d content files for %d file-backed blobs and %d extents", len(entries), fileBlobs, extents)
 	}
 	t.Logf("acknowledged %d, attempted %d, present after restart %d", len(acked), len(attempted), len(present))
+}
+
+// TestDurabilityKill9PageWrites writes the pages of one page blob from
+// several workers (whole-slot writes and clears, and slow 4 MiB writes
+// that are mid-stream), SIGKILLs the server, reopens its directory and
+// checks that every slot holds its last acknowledged version or the one
+// that was in flight, never a mix of two, and that the listed page ranges
+// are exactly the slots that hold a write.
+func TestDurabilityKill9PageWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("durability test starts a child process")
+	}
+	const (
+		slots, slotSize = 64, 64 << 10 // small writes, 4 workers
+		bigSlots        = 2            // slow 4 MiB writes, a worker each
+		bigSize         = maxPutPageBytes
+		workers         = 4
+	)
+	region := func(slot int) (off, n int64) {
+		if slot < slots {
+			return int64(slot) * slotSize, slotSize
+		}
+		return slots*slotSize + int64(slot-slots)*bigSize, bigSize
+	}
+	// content is what version v of a slot holds: nothing before the first
+	// write and after every fifth (a clear), else bytes unique to (slot, v).
+	content := func(slot, v int) []byte {
+		_, n := region(slot)
+		if v == 0 || v%5 == 0 {
+			return nil
+		}
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(slot*31 + v*7 + j*13 + j>>9)
+		}
+		return b
+	}
+	dir := t.TempDir()
+	client, kill := startDurabilityChild(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	size, _ := region(slots + bigSlots)
+	pb := pageClient(client, "durable", "disk")
+	if _, err := pb.Create(ctx, size, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	attempted := make([]int, slots+bigSlots) // version last sent, per slot
+	acked := make([]int, slots+bigSlots)     // version last acknowledged
+	set := func(m []int, slot, v int) {
+		mu.Lock()
+		m[slot] = v
+		mu.Unlock()
+	}
+	write := func(slot, v int, slow bool) error {
+		off, n := region(slot)
+		data := content(slot, v)
+		if data == nil {
+			_, err := pb.ClearPages(ctx, blob.HTTPRange{Offset: off, Count: n}, nil)
+			return err
+		}
+		var body io.ReadSeekCloser = streaming.NopCloser(bytes.NewReader(data))
+		if slow {
+			body = &slowReader{r: bytes.NewReader(data), pause: 5 * time.Millisecond}
+		}
+		_, err := pb.UploadPages(ctx, body, blob.HTTPRange{Offset: off, Count: n}, nil)
+		return err
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	var wg sync.WaitGroup
+	run := func(mine []int, slow bool) {
+		defer wg.Done()
+		for v := 1; v < 10000 && time.Now().Before(deadline.Add(2*time.Second)); v++ {
+			for _, slot := range mine {
+				set(attempted, slot, v)
+				if err := write(slot, v, slow); err != nil {
+					return // the server was killed
+				}
+				set(acked, slot, v)
+			}
+		}
+	}
+	for w := range workers {
+		var mine []int
+		for slot := w; slot < slots; slot += workers {
+			mine = append(mine, slot)
+		}
+		wg.Add(1)
+		go run(mine, false)
+	}
+	for slot := slots; slot < slots+bigSlots; slot++ {
+		wg.Add(1)
+		go run([]int{slot}, true)
+	}
+	time.Sleep(time.Until(deadline))
+	kill()
+	wg.Wait()
+	writes := 0
+	for _, v := range acked {
+		writes += v
+	}
+	if writes < 50 {
+		t.Fatalf("only %d page writes acknowledged before the kill; test did not exercise anything", writes)
+	}
+
+	ts := startService(t, Config{Dir: dir})
+	rpb := pageClient(newClient(t, ts), "durable", "disk")
+	got := downloadPages(t, rpb, nil)
+	var wantRanges []pageSpan
+	for slot := range slots + bigSlots {
+		off, n := region(slot)
+		have := got[off : off+n]
+		v := -1
+		for _, cand := range []int{acked[slot], attempted[slot]} {
+			want := content(slot, cand)
+			if want == nil && bytes.Equal(have, make([]byte, n)) || want != nil && bytes.Equal(have, want) {
+				v = cand
+			}
+		}
+		if v < 0 {
+			t.Errorf("slot %d holds neither acknowledged version %d nor in-flight version %d: torn or lost page write",
+				slot, acked[slot], attempted[slot])
+			continue
+		}
+		if content(slot, v) != nil {
+			wantRanges = append(wantRanges, pageSpan{off, off + n - 1})
+		}
+	}
+	if diff := cmp.Diff(wantRanges, pageRangesOf(t, rpb, nil)); diff != "" {
+		t.Errorf("page ranges after restart (-want +got):\n%s", diff)
+	}
+	t.Logf("%d page writes acknowledged before the kill", writes)
 }

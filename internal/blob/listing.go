@@ -251,6 +251,7 @@ type blobXMLItem struct {
 		CopySource         string `xml:"CopySource,omitempty"`
 		ServerEncrypted    bool   `xml:"ServerEncrypted"`
 		Sealed             string `xml:"Sealed,omitempty"`
+		SequenceNumber     *int64 `xml:"x-ms-blob-sequence-number,omitempty"`
 	} `xml:"Properties"`
 	Metadata *metadataXML `xml:"Metadata,omitempty"`
 }
@@ -431,10 +432,12 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 		p.ContentMD5 = md5Header(b.ContentMD5)
 	}
 	p.BlobType = b.Type
-	if b.Type == "AppendBlob" {
+	switch b.Type {
+	case "AppendBlob":
 		p.Sealed = strconv.FormatBool(b.Sealed)
-	}
-	if b.Type == "BlockBlob" {
+	case "PageBlob":
+		p.SequenceNumber = &b.SequenceNumber
+	case "BlockBlob":
 		p.AccessTier, p.AccessTierInferred = "Hot", "true"
 		if b.AccessTier != "" {
 			p.AccessTier, p.AccessTierInferred = b.AccessTier, ""

@@ -202,8 +202,8 @@ type copyInfo struct {
 
 type blobRow struct {
 	Account, Container, Name, Snapshot  string
-	Type                                string // BlockBlob or AppendBlob
-	Size                                int64
+	Type                                string // BlockBlob, AppendBlob or PageBlob
+	Size                                int64  // of a page blob: its declared size, not its stored bytes
 	File                                string
 	ETag                                string
 	Created, LastModified               time.Time
@@ -221,6 +221,8 @@ type blobRow struct {
 	AccessTier string
 	// Sealed is set on an append blob by Seal Append Blob.
 	Sealed bool
+	// SequenceNumber is a page blob's x-ms-blob-sequence-number.
+	SequenceNumber int64
 	// Data holds the content of small block blobs stored inline in the
 	// database (File is then ""). Listing queries do not load it.
 	Data []byte
@@ -234,7 +236,7 @@ type blobRow struct {
 
 const blobCols = `account, container, name, snapshot, blob_type, size, file, etag, created, last_modified,
 	content_type, content_encoding, content_language, content_disposition, cache_control, content_md5,
-	metadata, blocks, lease, copy, append_count, access_tier, sealed, extents`
+	metadata, blocks, lease, copy, append_count, access_tier, sealed, sequence_number, extents`
 
 func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 
@@ -245,7 +247,7 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	var md, blocks, ls, cp string
 	dest := []any{&b.Account, &b.Container, &b.Name, &b.Snapshot, &b.Type, &b.Size, &b.File, &b.ETag, &created, &lm,
 		&b.ContentType, &b.ContentEncoding, &b.ContentLanguage, &b.ContentDisposition, &b.CacheControl, &b.ContentMD5,
-		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed, &b.Extents}
+		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed, &b.SequenceNumber, &b.Extents}
 	if withData {
 		dest = append(dest, &b.Data)
 	}
@@ -296,18 +298,19 @@ type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
-const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // putBlob inserts or replaces a blob row, including its inline content
-// (so b must have been loaded with getBlob, never from a listing).
+// (so b must have been loaded with getBlob, never from a listing). A page
+// blob's pages are rows of their own (see pages.go).
 func putBlob(ctx context.Context, x execer, b *blobRow) error {
-	if b.File == "" && b.Extents == 0 && int64(len(b.Data)) != b.Size {
+	if b.File == "" && b.Extents == 0 && b.Type != "PageBlob" && int64(len(b.Data)) != b.Size {
 		return fmt.Errorf("storing blob row %s: inline content of %d bytes for size %d", b.Name, len(b.Data), b.Size)
 	}
 	_, err := x.ExecContext(ctx, sqlPutBlob,
 		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
 		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
-		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, b.Extents, inlineData(b))
+		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, b.SequenceNumber, b.Extents, inlineData(b))
 	if err != nil {
 		return fmt.Errorf("storing blob row: %w", err)
 	}
@@ -390,9 +393,9 @@ func collect(ctx context.Context, q rowsQueryer, query string, args ...any) ([]s
 }
 
 // inlineData is the value of the data column: the content of inline blobs,
-// NULL for blobs stored in files.
+// NULL for blobs stored in files and for page blobs.
 func inlineData(b *blobRow) any {
-	if b.File != "" || b.Extents > 0 {
+	if b.File != "" || b.Extents > 0 || b.Type == "PageBlob" {
 		return nil
 	}
 	if b.Data == nil {

@@ -229,6 +229,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"SnapshotBlob", 'o', "cw", 0, (*Service).snapshotBlob}, nil
 			case "appendblock":
 				return op{"AppendBlock", 'o', "aw", 0, (*Service).appendBlock}, nil
+			case "page":
+				return op{"PutPage", 'o', "w", 0, (*Service).putPage}, nil
 			case "seal":
 				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
 			case "tier":
@@ -245,6 +247,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"GetBlobMetadata", 'o', "r", 1, (*Service).getBlobProperties}, nil
 			case "blocklist":
 				return op{"GetBlockList", 'o', "r", 1, (*Service).getBlockList}, nil
+			case "pagelist":
+				return op{"GetPageRanges", 'o', "r", 1, (*Service).getPageRanges}, nil
 			}
 		case "DELETE":
 			if comp == "" {

@@ -19,6 +19,7 @@ from azure.storage.blob import (
     BlobClient,
     BlobSasPermissions,
     BlobServiceClient,
+    BlobType,
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
@@ -274,6 +275,42 @@ def append_blob():
         bc.append_block(f"line {i}\n".encode())
     assert bc.download_blob().readall() == b"".join(f"line {i}\n".encode() for i in range(5))
     assert bc.get_blob_properties().blob_type == "AppendBlob"
+
+
+@check
+def page_blob():
+    bc = svc.get_blob_client("py-a", "disk.vhd")
+    bc.create_page_blob(8 * 512, sequence_number=3)
+    bc.upload_page(b"a" * 1024, offset=0, length=1024)
+    bc.upload_page(b"b" * 512, offset=512, length=512)  # splits the first write
+    bc.upload_page(b"c" * 512, offset=3072, length=512)
+    bc.clear_page(offset=0, length=512)
+    ranges, cleared = bc.get_page_ranges()
+    assert ranges == [{"start": 512, "end": 1023}, {"start": 3072, "end": 3583}] and cleared == [], (ranges, cleared)
+    paged = [(r.start, r.end) for r in bc.list_page_ranges(results_per_page=1)]
+    assert paged == [(512, 1023), (3072, 3583)], paged
+    assert bc.download_blob().readall() == b"\0" * 512 + b"b" * 512 + b"\0" * 2048 + b"c" * 512 + b"\0" * 512
+    snap = bc.create_snapshot()
+    bc.upload_page(b"d" * 512, offset=0, length=512)
+    bc.clear_page(offset=3072, length=512)
+    diff = sorted((r.start, r.end, r.cleared) for r in bc.list_page_ranges(previous_snapshot=snap))
+    assert diff == [(0, 511, False), (3072, 3583, True)], diff
+    bc.set_sequence_number("increment")
+    props = bc.get_blob_properties()
+    assert props.blob_type == "PageBlob" and props.page_blob_sequence_number == 4, props
+    expect_error("SequenceNumberConditionNotMet", 412, bc.upload_page, b"e" * 512, offset=0, length=512,
+                 if_sequence_number_lt=4)
+    expect_error("InvalidPageRange", 416, bc.upload_page, b"e" * 512, offset=4096, length=512)
+    bc.resize_blob(1024)
+    assert bc.download_blob().readall() == b"d" * 512 + b"b" * 512
+    # upload_blob of a page blob: create, then Put Page per non-zero chunk.
+    up = svc.get_blob_client("py-a", "uploaded.vhd")
+    payload = b"x" * 512 + bytes(4 * 1024 * 1024) + b"y" * 512
+    up.upload_blob(payload, blob_type=BlobType.PAGEBLOB)
+    assert up.download_blob().readall() == payload
+    listed = {b.name: b.blob_type for b in svc.get_container_client("py-a").list_blobs(name_starts_with="uploaded")}
+    assert listed == {"uploaded.vhd": "PageBlob"}, listed
+    bc.delete_blob(delete_snapshots="include")
 
 
 @check
