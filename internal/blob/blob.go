@@ -152,7 +152,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening blob database readers: %w", err)
 	}
+	// Keep every reader connection open: database/sql keeps only two idle
+	// by default, and a reopened connection loses its page cache and its
+	// prepared statements.
 	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
 	s.reader = r
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
