@@ -69,26 +69,22 @@ func (s *Service) submitBatch(rq *req) error {
 		return errRequestBodyTooLarge
 	}
 	subs, err := s.readBatch(rq, ct)
-	if errors.Is(err, errRequestBodyTooLarge) {
-		return err
-	}
-	var se *storageError
-	if err != nil && !errors.As(err, &se) {
+	var fault *storageError
+	if errors.Is(err, errRequestBodyTooLarge) || (err != nil && !errors.As(err, &fault)) {
 		return err
 	}
 	boundary := "batchresponse_" + uuid.NewString()
 	rq.w.Header().Set("Content-Type", "multipart/mixed; boundary="+boundary)
 	rq.w.WriteHeader(http.StatusAccepted)
-	if err != nil {
-		res := newSubResponse()
-		res.Header().Set("x-ms-request-id", rq.id)
-		res.Header().Set("x-ms-version", rq.w.Header().Get("x-ms-version"))
-		s.writeError(res, rq.r, rq.id, err)
-		if err := writeBatchPart(rq.w, boundary, "", res); err != nil {
-			return err
-		}
-		return writeBatchClose(rq.w, boundary)
+	if fault != nil {
+		return s.writeBatchFault(rq, boundary, fault)
 	}
+	return s.runBatch(rq, boundary, subs)
+}
+
+// runBatch serves the sub-requests in order, writing each response as it
+// completes (so only one is held at a time).
+func (s *Service) runBatch(rq *req, boundary string, subs []batchSub) error {
 	version := rq.w.Header().Get("x-ms-version")
 	for _, sub := range subs {
 		res := newSubResponse()
@@ -101,6 +97,19 @@ func (s *Service) submitBatch(rq *req) error {
 		if err := writeBatchPart(rq.w, boundary, sub.contentID, res); err != nil {
 			return err
 		}
+	}
+	return writeBatchClose(rq.w, boundary)
+}
+
+// writeBatchFault answers a batch refused as a whole: one part, without
+// Content-ID, holding the error under the batch's own request id.
+func (s *Service) writeBatchFault(rq *req, boundary string, fault *storageError) error {
+	res := newSubResponse()
+	res.Header().Set("x-ms-request-id", rq.id)
+	res.Header().Set("x-ms-version", rq.w.Header().Get("x-ms-version"))
+	s.writeError(res, rq.r, rq.id, fault)
+	if err := writeBatchPart(rq.w, boundary, "", res); err != nil {
+		return err
 	}
 	return writeBatchClose(rq.w, boundary)
 }

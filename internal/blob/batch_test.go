@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/google/go-cmp/cmp"
 )
@@ -212,19 +214,28 @@ func FuzzParseBatch(f *testing.F) {
 // the development account's key.
 func rawBatch(t *testing.T, ts *testServer, path, contentType, body string) *http.Response {
 	t.Helper()
+	return postBatch(t, ts, path, contentType, body, true)
+}
+
+// postBatch sends a batch, signed with SharedKey if signed (else it is
+// authorised, if at all, by a SAS in path).
+func postBatch(t *testing.T, ts *testServer, path, contentType, body string, signed bool) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest("POST", ts.endpoint()+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("x-ms-date", time.Now().UTC().Format(http.TimeFormat))
-	req.Header.Set("x-ms-version", "2025-11-05")
+	req.Header.Set("x-ms-version", "2021-08-06") // not the default: sub-responses must echo it
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	h := req.Header.Clone()
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	sts := sharedKeyStringToSign("POST", h, DevelopmentAccountName, req.URL.EscapedPath(), req.URL.Query())
-	req.Header.Set("Authorization", "SharedKey "+DevelopmentAccountName+":"+sign(DevelopmentAccount().Keys[0], sts))
+	if signed {
+		h := req.Header.Clone()
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		sts := sharedKeyStringToSign("POST", h, DevelopmentAccountName, req.URL.EscapedPath(), req.URL.Query())
+		req.Header.Set("Authorization", "SharedKey "+DevelopmentAccountName+":"+sign(DevelopmentAccount().Keys[0], sts))
+	}
 	resp, err := ts.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +341,7 @@ func TestSubmitBatchWire(t *testing.T) {
 			"\r\nHTTP/1.1 404 The specified blob does not exist.\r\n",
 			"\r\nx-ms-error-code: BlobNotFound\r\n",
 			"\r\nx-ms-delete-type-permanent: true\r\n",
-			"\r\nx-ms-version: 2025-11-05\r\n",
+			"\r\nx-ms-version: 2021-08-06\r\n", // the batch's version
 		} {
 			if !strings.Contains(raw, s) {
 				t.Errorf("response lacks %q:\n%s", s, raw)
@@ -411,29 +422,40 @@ func TestSubmitBatchWire(t *testing.T) {
 	})
 
 	t.Run("an unsigned batch is refused", func(t *testing.T) {
-		req, _ := http.NewRequest("POST", ts.endpoint()+"/?comp=batch", strings.NewReader(batchBody("batch_7", "\r\n", del("wire/b"))))
-		req.Header.Set("Content-Type", ct)
-		resp, err := ts.srv.Client().Do(req)
+		resp := postBatch(t, ts, "/?comp=batch", ct, batchBody("batch_7", "\r\n", del("wire/b")), false)
+		if resp.StatusCode != 401 {
+			t.Errorf("status %d, want 401", resp.StatusCode)
+		}
+	})
+
+	// As Azurite's sas suite: a blob SAS submits no batch, at either scope.
+	t.Run("a blob SAS cannot submit a batch", func(t *testing.T) {
+		cred, err := azblob.NewSharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 401 {
-			t.Errorf("status %d, want 401", resp.StatusCode)
+		qp, err := sas.BlobSignatureValues{
+			Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().UTC().Add(time.Hour), ContainerName: "wire", BlobName: "b",
+			Permissions: to.Ptr(sas.BlobPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true}).String(),
+		}.SignWithSharedKey(cred)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/?comp=batch&", "/wire?restype=container&comp=batch&"} {
+			resp := postBatch(t, ts, path+qp.Encode(), ct, batchBody("batch_7", "\r\n", del("wire/b")), false)
+			if resp.StatusCode != 403 {
+				t.Errorf("%s: status %d, want 403", path, resp.StatusCode)
+			}
+		}
+		if diff := cmp.Diff([]string{"b", "c"}, listNames(t, c, "wire")); diff != "" {
+			t.Errorf("blobs (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("a sub-request without credentials takes the batch's SAS", func(t *testing.T) {
 		unsigned := func(name string) string { return "DELETE /devstoreaccount1/" + name + " HTTP/1.1\r\n" }
 		post := func(sasQuery, body string) *http.Response {
-			req, _ := http.NewRequest("POST", ts.endpoint()+"/?comp=batch&"+sasQuery, strings.NewReader(body))
-			req.Header.Set("Content-Type", ct)
-			resp, err := ts.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { resp.Body.Close() })
-			return resp
+			return postBatch(t, ts, "/?comp=batch&"+sasQuery, ct, body, false)
 		}
 		parts, _ := readBatchResponse(t, post(accountSAS(t, sas.AccountPermissions{Read: true}), batchBody("batch_7", "\r\n", unsigned("wire/b"))))
 		if diff := cmp.Diff([]batchPartResult{{"0", 403, "AuthorizationPermissionMismatch"}}, parts); diff != "" {
