@@ -53,21 +53,32 @@ func (t *trackingWriter) Write(b []byte) (int, error) {
 // permissions grant it, and whether a public container allows it.
 type op struct {
 	name  string
-	level byte   // 's' service, 'c' container, 'o' object (account SAS srt)
-	perms string // SAS permissions, any of which grants the operation
+	level byte   // 's' service, 'c' container, 'o' object (account SAS srt), or anyLevel
+	perms string // SAS permissions, any of which grants the operation; "" any
 	anon  int    // 0: never anonymous; 1: public "blob" or "container"; 2: public "container" only
 	fn    func(*Service, *req) error
 }
+
+// anyLevel is the level of Blob Batch, which a SAS of any resource type
+// and permissions may submit: the batch itself touches nothing, and each
+// of its sub-requests is authorised on its own.
+const anyLevel = '*'
 
 // ServeHTTP serves the Blob REST API. Path-style addressing
 // (/<account>/<container>/<blob>) is always accepted; host-style
 // (<account>.blob.<BaseDomain>) when Config.BaseDomain is set.
 func (s *Service) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	s.serveVersion(rw, r, r.Header.Get("x-ms-version"))
+}
+
+// serveVersion serves r as ServeHTTP, answering for version v (the
+// default when v is ""). A batch serves its sub-requests here with the
+// batch's version, which they do not carry themselves.
+func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string) {
 	w := &trackingWriter{ResponseWriter: rw}
 	id := uuid.NewString()
 	h := w.Header()
 	h.Set("x-ms-request-id", id)
-	v := r.Header.Get("x-ms-version")
 	if v == "" {
 		v = defaultVersion
 	}
@@ -183,6 +194,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"SetServiceProperties", 's', "w", 0, (*Service).setServiceProperties}, nil
 		case restype == "service" && comp == "userdelegationkey" && method == "POST":
 			return op{"GetUserDelegationKey", 's', "rwdlacup", 0, (*Service).userDelegationKey}, nil
+		case method == "POST" && comp == "batch":
+			return op{"SubmitBatch", anyLevel, "", 0, (*Service).submitBatch}, nil
 		}
 	case rq.blob == "":
 		if restype != "container" {
@@ -205,6 +218,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"LeaseContainer", 'c', "wd", 0, (*Service).leaseContainer}, nil
 		case method == "GET" && comp == "list":
 			return op{"ListBlobs", 'c', "l", 2, (*Service).listBlobs}, nil
+		case method == "POST" && comp == "batch":
+			return op{"SubmitBatch", anyLevel, "", 0, (*Service).submitBatch}, nil
 		}
 	default:
 		switch method {
@@ -357,10 +372,10 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 		if !strings.Contains(p.Services, "b") {
 			return "", errServiceMismatch
 		}
-		if !strings.ContainsRune(p.ResourceTypes, rune(o.level)) {
+		if o.level != anyLevel && !strings.ContainsRune(p.ResourceTypes, rune(o.level)) {
 			return "", errResourceTypeMismatch
 		}
-		if !strings.ContainsAny(p.Permissions, o.perms) {
+		if o.perms != "" && !strings.ContainsAny(p.Permissions, o.perms) {
 			return "", errPermissionMismatch
 		}
 		return p.Permissions, nil
@@ -412,15 +427,16 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	if err := checkSASNetwork(r, p); err != nil {
 		return "", err
 	}
-	// A service SAS reaches blobs (and, for sr=c, the blob listing),
-	// never the service or the container's own operations.
+	// A service SAS reaches blobs (and, for sr=c, the blob listing and
+	// a batch of the container), never the service or the container's
+	// own operations.
 	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs") {
 		return "", errAuthorizationFailure
 	}
 	if p.Resource == "bs" && rq.q.Get("snapshot") != p.Snapshot {
 		return "", errAuthorizationFailure
 	}
-	if !strings.ContainsAny(perm, o.perms) {
+	if o.perms != "" && !strings.ContainsAny(perm, o.perms) {
 		return "", errPermissionMismatch
 	}
 	return perm, nil

@@ -323,6 +323,30 @@ def account_info_and_service_properties():
     assert [r.allowed_origins for r in props["cors"]] == ["https://x.example"], props["cors"]
 
 
+@check
+def batch_delete_and_set_tier():
+    from azure.storage.blob import PartialBatchErrorException, StandardBlobTier
+    cc = svc.create_container("py-batch")
+    for n in ["a", "b", "c", "d e", "f"]:
+        cc.upload_blob(n, n.encode())
+    parts = list(cc.set_standard_blob_tier_blobs(StandardBlobTier.COOL, "a", "b"))
+    assert [p.status_code for p in parts] == [200, 200], [p.status_code for p in parts]
+    assert cc.get_blob_client("a").get_blob_properties().blob_tier == "Cool"
+    parts = list(cc.delete_blobs("a", "missing", "d e", raise_on_any_failure=False))
+    assert [p.status_code for p in parts] == [202, 404, 202], [p.status_code for p in parts]
+    assert parts[1].headers["x-ms-error-code"] == "BlobNotFound", parts[1].headers
+    try:
+        cc.delete_blobs("b", "missing")
+        raise AssertionError("no PartialBatchErrorException")
+    except PartialBatchErrorException as e:
+        assert [p.status_code for p in e.parts] == [202, 404], [p.status_code for p in e.parts]
+    tok = generate_container_sas(ACCOUNT, "py-batch", account_key=KEY, permission=ContainerSasPermissions(delete=True),
+                                 expiry=now() + datetime.timedelta(hours=1))
+    sas_cc = ContainerClient.from_container_url(f"{ENDPOINT}/py-batch?{tok}")
+    assert [p.status_code for p in sas_cc.delete_blobs("c")] == [202]
+    assert sorted(b.name for b in cc.list_blobs()) == ["f"], sorted(b.name for b in cc.list_blobs())
+
+
 failed = 0
 for fn in CHECKS:
     try:
