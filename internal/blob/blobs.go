@@ -1255,6 +1255,11 @@ func (s *Service) copyBlob(rq *req) error {
 		// Copy Blob From URL echoes the source MD5 the client supplied.
 		h.Set("Content-MD5", v)
 	}
+	if rq.r.Header.Get("x-ms-blob-type") != "" {
+		// Put Blob From URL (a copy naming the blob type, the form that
+		// takes x-ms-copy-source-tag-option) answers 201 as Put Blob does.
+		return rq.ok(http.StatusCreated)
+	}
 	return rq.ok(http.StatusAccepted)
 }
 
