@@ -186,7 +186,7 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 			if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 				return err
 			}
-			if err := checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate); err != nil {
+			if err := checkBlobConditions(rq.r.Header, old, condCreate); err != nil {
 				return err
 			}
 			b.Lease = old.Lease.afterWrite(s.now())
@@ -194,7 +194,7 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 				garbage = append(garbage, old.File)
 			}
 		} else {
-			if err := checkConditions(rq.r.Header, false, "", time.Time{}, condCreate); err != nil {
+			if err := checkBlobConditions(rq.r.Header, nil, condCreate); err != nil {
 				return err
 			}
 			if rq.r.Header.Get("x-ms-lease-id") != "" {
@@ -232,7 +232,7 @@ func (s *Service) precheck(rq *req) error {
 	}
 	old, err := getBlobHead(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
 	if errors.Is(err, errBlobNotFound) {
-		return checkConditions(rq.r.Header, false, "", time.Time{}, condCreate)
+		return checkBlobConditions(rq.r.Header, nil, condCreate)
 	}
 	if err != nil {
 		return err
@@ -243,7 +243,7 @@ func (s *Service) precheck(rq *req) error {
 	if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return err
 	}
-	return checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate)
+	return checkBlobConditions(rq.r.Header, old, condCreate)
 }
 
 func (s *Service) putBlob(rq *req) error {
@@ -257,6 +257,10 @@ func (s *Service) putBlob(rq *req) error {
 		return newError(400, "InvalidHeaderValue", "Page blobs are not supported by this service.")
 	}
 	md, err := metadataFromHeaders(h)
+	if err != nil {
+		return err
+	}
+	tags, err := tagsFromHeader(h.Get("x-ms-tags"))
 	if err != nil {
 		return err
 	}
@@ -314,7 +318,7 @@ func (s *Service) putBlob(rq *req) error {
 	now := s.tick()
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: blobType,
-		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md,
+		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Tags: tags,
 	}
 	if err := blobHTTPHeaders(b, h, true); err != nil {
 		s.removeContent(file)
@@ -481,6 +485,10 @@ func (s *Service) putBlockList(rq *req) error {
 	if err != nil {
 		return err
 	}
+	tags, err := tagsFromHeader(h.Get("x-ms-tags"))
+	if err != nil {
+		return err
+	}
 	entries, err := parseBlockList(io.LimitReader(rq.r.Body, 8<<20))
 	if err != nil {
 		return err
@@ -605,7 +613,7 @@ func (s *Service) putBlockList(rq *req) error {
 	now := s.tick()
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: "BlockBlob",
-		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Blocks: refs,
+		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Blocks: refs, Tags: tags,
 	}
 	if err := blobHTTPHeaders(b, h, false); err != nil {
 		s.removeContent(file)
@@ -669,6 +677,9 @@ func (s *Service) getBlockList(rq *req) error {
 	}
 	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, rq.q.Get("snapshot"))
 	if err != nil && !errors.Is(err, errBlobNotFound) {
+		return err
+	}
+	if err := checkIfTags(rq.r.Header, b); err != nil {
 		return err
 	}
 	var out blockListXML
@@ -757,6 +768,7 @@ func (s *Service) setBlobHeaders(rq *req, b *blobRow) {
 	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
+	b.Tags.setTagCount(h)
 	if b.Type == "AppendBlob" {
 		h.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount, 10))
 		h.Set("x-ms-blob-sealed", strconv.FormatBool(b.Sealed))
@@ -786,7 +798,7 @@ func (s *Service) readableBlob(rq *req) (*blobRow, error) {
 	if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return nil, err
 	}
-	if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condRead); err != nil {
+	if err := checkBlobConditions(rq.r.Header, b, condRead); err != nil {
 		if err == notModified {
 			setTimes(rq.w.Header(), b.ETag, b.LastModified)
 		}
@@ -959,7 +971,7 @@ func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, erro
 		if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		if err := fn(b); err != nil {
@@ -1010,7 +1022,7 @@ func (s *Service) leaseBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		b.Lease, status, out, err = leaseAction(b.Lease, rq.r.Header, s.now())
@@ -1051,7 +1063,7 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		if snapshot != "" {
@@ -1126,7 +1138,7 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		file, err := s.cloneContent(b)
@@ -1201,10 +1213,21 @@ func (s *Service) copyBlob(rq *req) error {
 	if err != nil {
 		return err
 	}
+	given, err := tagsFromHeader(rq.r.Header.Get("x-ms-tags"))
+	if err != nil {
+		return err
+	}
 	if err := s.precheck(rq); err != nil {
 		return err
 	}
 	src, srcURL, err := s.copySource(rq)
+	if err != nil {
+		return err
+	}
+	if err := checkCopySource(rq.r.Header, src); err != nil {
+		return err
+	}
+	tags, err := copyTags(rq.r.Header, given, src)
 	if err != nil {
 		return err
 	}
@@ -1226,6 +1249,7 @@ func (s *Service) copyBlob(rq *req) error {
 	b.File, b.ETag, b.Created, b.LastModified = file, newETag(now), now, now
 	b.Lease = leaseInfo{}
 	b.AccessTier = tier
+	b.Tags = tags
 	// A copy is sealed only when asked (x-ms-seal-blob), as Azure.
 	b.Sealed = b.Type == "AppendBlob" && strings.EqualFold(rq.r.Header.Get("x-ms-seal-blob"), "true")
 	if len(md) > 0 {
@@ -1285,7 +1309,7 @@ func (s *Service) appendBlock(rq *req) error {
 	if err := checkWriteLease(b.Lease, h, s.now(), "blob"); err != nil {
 		return err
 	}
-	if err := checkConditions(h, true, b.ETag, b.LastModified, condWrite); err != nil {
+	if err := checkBlobConditions(h, b, condWrite); err != nil {
 		return err
 	}
 	if v := h.Get("x-ms-blob-condition-appendpos"); v != "" {

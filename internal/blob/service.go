@@ -183,6 +183,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"SetServiceProperties", 's', "w", 0, (*Service).setServiceProperties}, nil
 		case restype == "service" && comp == "userdelegationkey" && method == "POST":
 			return op{"GetUserDelegationKey", 's', "rwdlacup", 0, (*Service).userDelegationKey}, nil
+		case method == "GET" && comp == "blobs":
+			return op{"FilterBlobs", 's', "f", 0, (*Service).findBlobsInAccount}, nil
 		}
 	case rq.blob == "":
 		if restype != "container" {
@@ -205,6 +207,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"LeaseContainer", 'c', "wd", 0, (*Service).leaseContainer}, nil
 		case method == "GET" && comp == "list":
 			return op{"ListBlobs", 'c', "l", 2, (*Service).listBlobs}, nil
+		case method == "GET" && comp == "blobs":
+			return op{"FilterBlobs", 'c', "f", 0, (*Service).findBlobsInContainer}, nil
 		}
 	default:
 		switch method {
@@ -233,6 +237,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
 			case "tier":
 				return op{"SetBlobTier", 'o', "w", 0, (*Service).setTier}, nil
+			case "tags":
+				return op{"SetBlobTags", 'o', "t", 0, (*Service).setBlobTags}, nil
 			}
 		case "GET", "HEAD":
 			switch comp {
@@ -245,6 +251,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"GetBlobMetadata", 'o', "r", 1, (*Service).getBlobProperties}, nil
 			case "blocklist":
 				return op{"GetBlockList", 'o', "r", 1, (*Service).getBlockList}, nil
+			case "tags":
+				return op{"GetBlobTags", 'o', "t", 0, (*Service).getBlobTags}, nil
 			}
 		case "DELETE":
 			if comp == "" {
@@ -408,9 +416,9 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	if err := checkSASNetwork(r, p); err != nil {
 		return "", err
 	}
-	// A service SAS reaches blobs (and, for sr=c, the blob listing),
-	// never the service or the container's own operations.
-	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs") {
+	// A service SAS reaches blobs (and, for sr=c, listing and finding
+	// them), never the service or the container's own operations.
+	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs" && o.name != "FilterBlobs") {
 		return "", errAuthorizationFailure
 	}
 	if p.Resource == "bs" && rq.q.Get("snapshot") != p.Snapshot {
