@@ -28,7 +28,7 @@ func pythonWithSDK(t *testing.T) string {
 // TestPythonSDK runs testdata/sdk_python.py, which drives the service with
 // the real azure-storage-blob client: containers, chunked uploads, ranged
 // downloads, listing, metadata, conditions, SAS, leases, snapshots, copy,
-// public access, append blobs and Azure's error codes.
+// public access, append blobs, blob index tags and Azure's error codes.
 func TestPythonSDK(t *testing.T) {
 	py := pythonWithSDK(t)
 	ts := startService(t, Config{})
