@@ -22,6 +22,10 @@
 // survives kill -9. Open removes files no row references (left by a crash)
 // and finishes purging containers whose deletion was interrupted.
 //
+// Blob index tags are stored in each blob's row; those of base blobs are
+// also indexed in the blob_tags table, which SQLite triggers keep equal to
+// the rows, for Find Blobs by Tags (findtags.go).
+//
 // Blob commits (Put Blob, Put Block List, Copy Blob) are group-committed: a
 // committer goroutine runs all commits queued meanwhile in one transaction,
 // each in its own savepoint, and acknowledges each only after that
