@@ -207,7 +207,7 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 			if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 				return err
 			}
-			if err := checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate); err != nil {
+			if err := checkBlobConditions(rq.r.Header, old, condCreate); err != nil {
 				return err
 			}
 			b.Lease = old.Lease.afterWrite(s.now())
@@ -222,7 +222,7 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 				garbage = append(garbage, files...)
 			}
 		} else {
-			if err := checkConditions(rq.r.Header, false, "", time.Time{}, condCreate); err != nil {
+			if err := checkBlobConditions(rq.r.Header, nil, condCreate); err != nil {
 				return err
 			}
 			if rq.r.Header.Get("x-ms-lease-id") != "" {
@@ -267,7 +267,7 @@ func (s *Service) precheck(rq *req) error {
 	}
 	old, err := getBlobHead(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
 	if errors.Is(err, errBlobNotFound) {
-		return checkConditions(rq.r.Header, false, "", time.Time{}, condCreate)
+		return checkBlobConditions(rq.r.Header, nil, condCreate)
 	}
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func (s *Service) precheck(rq *req) error {
 	if err := checkWriteLease(old.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return err
 	}
-	return checkConditions(rq.r.Header, true, old.ETag, old.LastModified, condCreate)
+	return checkBlobConditions(rq.r.Header, old, condCreate)
 }
 
 func (s *Service) putBlob(rq *req) error {
@@ -292,6 +292,10 @@ func (s *Service) putBlob(rq *req) error {
 		return errInvalidHeader
 	}
 	md, err := metadataFromHeaders(h)
+	if err != nil {
+		return err
+	}
+	tags, err := tagsFromHeader(h.Get("x-ms-tags"))
 	if err != nil {
 		return err
 	}
@@ -357,7 +361,7 @@ func (s *Service) putBlob(rq *req) error {
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: blobType,
 		Size: size, File: file, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md,
-		SequenceNumber: seq,
+		SequenceNumber: seq, Tags: tags,
 	}
 	if err := blobHTTPHeaders(b, h, true); err != nil {
 		s.removeContent(file)
@@ -524,6 +528,10 @@ func (s *Service) putBlockList(rq *req) error {
 	if err != nil {
 		return err
 	}
+	tags, err := tagsFromHeader(h.Get("x-ms-tags"))
+	if err != nil {
+		return err
+	}
 	entries, err := parseBlockList(io.LimitReader(rq.r.Body, 8<<20))
 	if err != nil {
 		return err
@@ -606,7 +614,7 @@ func (s *Service) putBlockList(rq *req) error {
 	b := &blobRow{
 		Account: rq.acct.Name, Container: rq.container, Name: rq.blob, Type: "BlockBlob",
 		Size: total, Data: inline, ETag: newETag(now), Created: now, LastModified: now, Metadata: md, Blocks: refs,
-		Extents: len(parts), parts: parts,
+		Extents: len(parts), parts: parts, Tags: tags,
 	}
 	if err := blobHTTPHeaders(b, h, false); err != nil {
 		s.removeExtentFiles(parts)
@@ -670,6 +678,9 @@ func (s *Service) getBlockList(rq *req) error {
 	}
 	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, rq.q.Get("snapshot"))
 	if err != nil && !errors.Is(err, errBlobNotFound) {
+		return err
+	}
+	if err := checkIfTags(rq.r.Header, b); err != nil {
 		return err
 	}
 	var out blockListXML
@@ -758,6 +769,7 @@ func (s *Service) setBlobHeaders(rq *req, b *blobRow) {
 	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
+	b.Tags.setTagCount(h)
 	switch {
 	case b.Type == "AppendBlob":
 		h.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount, 10))
@@ -791,7 +803,7 @@ func (s *Service) readableBlob(rq *req) (*blobRow, error) {
 	if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return nil, err
 	}
-	if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condRead); err != nil {
+	if err := checkBlobConditions(rq.r.Header, b, condRead); err != nil {
 		if err == notModified {
 			setTimes(rq.w.Header(), b.ETag, b.LastModified)
 		}
@@ -972,7 +984,7 @@ func (s *Service) updateBlobTx(rq *req, fn func(ctx context.Context, tx *sql.Tx,
 		if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		if err := fn(ctx, tx, b); err != nil {
@@ -1026,7 +1038,7 @@ func (s *Service) leaseBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		b.Lease, status, out, err = leaseAction(b.Lease, rq.r.Header, s.now())
@@ -1067,7 +1079,7 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		if snapshot != "" {
@@ -1166,7 +1178,7 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
 		file, parts, err := s.cloneContent(ctx, tx, b)
@@ -1246,6 +1258,10 @@ func (s *Service) copyBlob(rq *req) error {
 	if err != nil {
 		return err
 	}
+	given, err := tagsFromHeader(rq.r.Header.Get("x-ms-tags"))
+	if err != nil {
+		return err
+	}
 	if err := s.precheck(rq); err != nil {
 		return err
 	}
@@ -1253,9 +1269,16 @@ func (s *Service) copyBlob(rq *req) error {
 		src, srcURL = (*blobRow)(nil), ""
 		tier, file  string
 		parts       []extent
+		tags        tagSet
 	)
 	for attempt := 0; ; attempt++ {
 		if src, srcURL, err = s.copySource(rq); err != nil {
+			return err
+		}
+		if err := checkCopySource(rq.r.Header, src); err != nil {
+			return err
+		}
+		if tags, err = copyTags(rq.r.Header, given, src); err != nil {
 			return err
 		}
 		if tier, err = tierHeader(rq.r.Header, src.Type); err != nil {
@@ -1280,6 +1303,7 @@ func (s *Service) copyBlob(rq *req) error {
 	b.File, b.parts, b.ETag, b.Created, b.LastModified = file, parts, newETag(now), now, now
 	b.Lease = leaseInfo{}
 	b.AccessTier = tier
+	b.Tags = tags
 	// A copy is sealed only when asked (x-ms-seal-blob), as Azure.
 	b.Sealed = b.Type == "AppendBlob" && strings.EqualFold(rq.r.Header.Get("x-ms-seal-blob"), "true")
 	if len(md) > 0 {
@@ -1314,6 +1338,11 @@ func (s *Service) copyBlob(rq *req) error {
 		// Copy Blob From URL echoes the source MD5 the client supplied.
 		h.Set("Content-MD5", v)
 	}
+	if rq.r.Header.Get("x-ms-blob-type") != "" {
+		// Put Blob From URL (a copy naming the blob type, the form that
+		// takes x-ms-copy-source-tag-option) answers 201 as Put Blob does.
+		return rq.ok(http.StatusCreated)
+	}
 	return rq.ok(http.StatusAccepted)
 }
 
@@ -1339,7 +1368,7 @@ func (s *Service) appendBlock(rq *req) error {
 	if err := checkWriteLease(b.Lease, h, s.now(), "blob"); err != nil {
 		return err
 	}
-	if err := checkConditions(h, true, b.ETag, b.LastModified, condWrite); err != nil {
+	if err := checkBlobConditions(h, b, condWrite); err != nil {
 		return err
 	}
 	if v := h.Get("x-ms-blob-condition-appendpos"); v != "" {

@@ -509,6 +509,9 @@ func (s *Service) setTier(rq *req) error {
 		if b.Type != "BlockBlob" {
 			return errInvalidBlobType
 		}
+		if err := checkIfTags(rq.r.Header, b); err != nil {
+			return err
+		}
 		if snapshot == "" {
 			if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 				return err

@@ -31,6 +31,10 @@
 // is atomic and acknowledged only once committed; snapshots and copies
 // copy the rows.
 //
+// Blob index tags are stored in each blob's row; those of base blobs are
+// also indexed in the blob_tags table, which SQLite triggers keep equal to
+// the rows, for Find Blobs by Tags (findtags.go).
+//
 // Blob commits (Put Blob, Put Block List, Copy Blob) are group-committed: a
 // committer goroutine runs all commits queued meanwhile in one transaction,
 // each in its own savepoint, and acknowledges each only after that

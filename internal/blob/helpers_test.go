@@ -52,7 +52,7 @@ func connectionString(endpoint, account string, key []byte) string {
 
 // startService opens a Service on a temp dir and serves it on a loopback
 // listener for the duration of the test.
-func startService(t *testing.T, cfg Config) *testServer {
+func startService(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()

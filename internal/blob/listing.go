@@ -252,8 +252,10 @@ type blobXMLItem struct {
 		ServerEncrypted    bool   `xml:"ServerEncrypted"`
 		Sealed             string `xml:"Sealed,omitempty"`
 		SequenceNumber     *int64 `xml:"x-ms-blob-sequence-number,omitempty"`
+		TagCount           int    `xml:"TagCount,omitempty"`
 	} `xml:"Properties"`
 	Metadata *metadataXML `xml:"Metadata,omitempty"`
+	Tags     *tagsXML     `xml:"Tags,omitempty"`
 }
 
 func (s *Service) listBlobs(rq *req) error {
@@ -268,6 +270,7 @@ func (s *Service) listBlobs(rq *req) error {
 	}
 	inc := rq.q.Get("include")
 	withMeta, withSnaps, withUncommitted := includes(inc, "metadata"), includes(inc, "snapshots"), includes(inc, "uncommittedblobs")
+	withTags := includes(inc, "tags")
 	fromName, fromSnap := resumeAfter(marker, prefix, delim)
 	if prefix > fromName {
 		fromName, fromSnap = prefix, ""
@@ -317,7 +320,11 @@ func (s *Service) listBlobs(rq *req) error {
 					break
 				}
 			}
-			out.Blobs.Items = append(out.Blobs.Items, blobItem(b, now, withMeta))
+			item := blobItem(b, now, withMeta)
+			if withTags && len(b.Tags) > 0 {
+				item.Tags = b.Tags.xml(nil)
+			}
+			out.Blobs.Items = append(out.Blobs.Items, item)
 			count++
 			lastName, lastSnap = b.Name, b.Snapshot
 			fromName, fromSnap = b.Name, b.Snapshot+"\x00"
@@ -453,6 +460,7 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 		p.CopyID, p.CopyStatus, p.CopySource = b.Copy.ID, "success", b.Copy.Source
 	}
 	p.ServerEncrypted = true
+	p.TagCount = len(b.Tags)
 	if withMeta {
 		m := metadataXML(b.Metadata)
 		x.Metadata = &m

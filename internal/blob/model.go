@@ -223,6 +223,8 @@ type blobRow struct {
 	Sealed bool
 	// SequenceNumber is a page blob's x-ms-blob-sequence-number.
 	SequenceNumber int64
+	// Tags are the blob index tags (Set Blob Tags, x-ms-tags).
+	Tags tagSet
 	// Data holds the content of small block blobs stored inline in the
 	// database (File is then ""). Listing queries do not load it.
 	Data []byte
@@ -236,7 +238,7 @@ type blobRow struct {
 
 const blobCols = `account, container, name, snapshot, blob_type, size, file, etag, created, last_modified,
 	content_type, content_encoding, content_language, content_disposition, cache_control, content_md5,
-	metadata, blocks, lease, copy, append_count, access_tier, sealed, sequence_number, extents`
+	metadata, blocks, lease, copy, append_count, access_tier, sealed, sequence_number, extents, tags`
 
 func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 
@@ -244,10 +246,10 @@ func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	var b blobRow
 	var created, lm int64
-	var md, blocks, ls, cp string
+	var md, blocks, ls, cp, tags string
 	dest := []any{&b.Account, &b.Container, &b.Name, &b.Snapshot, &b.Type, &b.Size, &b.File, &b.ETag, &created, &lm,
 		&b.ContentType, &b.ContentEncoding, &b.ContentLanguage, &b.ContentDisposition, &b.CacheControl, &b.ContentMD5,
-		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed, &b.SequenceNumber, &b.Extents}
+		&md, &blocks, &ls, &cp, &b.AppendCount, &b.AccessTier, &b.Sealed, &b.SequenceNumber, &b.Extents, &tags}
 	if withData {
 		dest = append(dest, &b.Data)
 	}
@@ -257,7 +259,7 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	b.Created = time.Unix(0, created).UTC()
 	b.LastModified = time.Unix(0, lm).UTC()
 	if err := errors.Join(json.Unmarshal([]byte(md), &b.Metadata), json.Unmarshal([]byte(blocks), &b.Blocks),
-		json.Unmarshal([]byte(ls), &b.Lease), json.Unmarshal([]byte(cp), &b.Copy)); err != nil {
+		json.Unmarshal([]byte(ls), &b.Lease), json.Unmarshal([]byte(cp), &b.Copy), json.Unmarshal([]byte(tags), &b.Tags)); err != nil {
 		return nil, fmt.Errorf("decoding blob row: %w", err)
 	}
 	return &b, nil
@@ -298,7 +300,7 @@ type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
-const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const sqlPutBlob = `INSERT OR REPLACE INTO blobs (` + blobCols + `, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // putBlob inserts or replaces a blob row, including its inline content
 // (so b must have been loaded with getBlob, never from a listing). A page
@@ -310,7 +312,8 @@ func putBlob(ctx context.Context, x execer, b *blobRow) error {
 	_, err := x.ExecContext(ctx, sqlPutBlob,
 		b.Account, b.Container, b.Name, b.Snapshot, b.Type, b.Size, b.File, b.ETag, b.Created.UnixNano(), b.LastModified.UnixNano(),
 		b.ContentType, b.ContentEncoding, b.ContentLanguage, b.ContentDisposition, b.CacheControl, b.ContentMD5,
-		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, b.SequenceNumber, b.Extents, inlineData(b))
+		mustJSON(nonNilMeta(b.Metadata)), mustJSON(nonNilBlocks(b.Blocks)), mustJSON(b.Lease), mustJSON(b.Copy), b.AppendCount, b.AccessTier, b.Sealed, b.SequenceNumber, b.Extents,
+		mustJSON(nonNilTags(b.Tags)), inlineData(b))
 	if err != nil {
 		return fmt.Errorf("storing blob row: %w", err)
 	}

@@ -179,7 +179,7 @@ func (s *Service) writablePageBlob(ctx context.Context, q queryer, rq *req, cond
 	if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 		return nil, err
 	}
-	if err := checkConditions(rq.r.Header, true, b.ETag, b.LastModified, condWrite); err != nil {
+	if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 		return nil, err
 	}
 	if err := checkSeqConditions(conds, b.SequenceNumber); err != nil {
@@ -600,7 +600,7 @@ func (s *Service) getPageRanges(rq *req) error {
 		}
 	}
 	// Azure answers unmet conditions here with 412, as for a write.
-	if err := checkConditions(h, true, b.ETag, b.LastModified, condWrite); err != nil {
+	if err := checkBlobConditions(h, b, condWrite); err != nil {
 		return err
 	}
 	lo, hi, err := pageListWindow(h, b.Size)

@@ -28,8 +28,8 @@ func pythonWithSDK(t *testing.T) string {
 // TestPythonSDK runs testdata/sdk_python.py, which drives the service with
 // the real azure-storage-blob client: containers, chunked uploads, ranged
 // downloads, listing, metadata, conditions, SAS, leases, snapshots, copy,
-// public access, append blobs, page blobs, blob batches and Azure's error
-// codes.
+// public access, append blobs, page blobs, blob batches, blob index tags
+// and Azure's error codes.
 func TestPythonSDK(t *testing.T) {
 	py := pythonWithSDK(t)
 	ts := startService(t, Config{})

@@ -196,6 +196,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"GetUserDelegationKey", 's', "rwdlacup", 0, (*Service).userDelegationKey}, nil
 		case method == "POST" && comp == "batch":
 			return op{"SubmitBatch", anyLevel, "", 0, (*Service).submitBatch}, nil
+		case method == "GET" && comp == "blobs":
+			return op{"FilterBlobs", 's', "f", 0, (*Service).findBlobsInAccount}, nil
 		}
 	case rq.blob == "":
 		if restype != "container" {
@@ -220,6 +222,8 @@ func classify(method string, rq *req) (op, error) {
 			return op{"ListBlobs", 'c', "l", 2, (*Service).listBlobs}, nil
 		case method == "POST" && comp == "batch":
 			return op{"SubmitBatch", anyLevel, "", 0, (*Service).submitBatch}, nil
+		case method == "GET" && comp == "blobs":
+			return op{"FilterBlobs", 'c', "f", 0, (*Service).findBlobsInContainer}, nil
 		}
 	default:
 		switch method {
@@ -250,6 +254,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
 			case "tier":
 				return op{"SetBlobTier", 'o', "w", 0, (*Service).setTier}, nil
+			case "tags":
+				return op{"SetBlobTags", 'o', "t", 0, (*Service).setBlobTags}, nil
 			}
 		case "GET", "HEAD":
 			switch comp {
@@ -264,6 +270,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"GetBlockList", 'o', "r", 1, (*Service).getBlockList}, nil
 			case "pagelist":
 				return op{"GetPageRanges", 'o', "r", 1, (*Service).getPageRanges}, nil
+			case "tags":
+				return op{"GetBlobTags", 'o', "t", 0, (*Service).getBlobTags}, nil
 			}
 		case "DELETE":
 			if comp == "" {
@@ -427,10 +435,10 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	if err := checkSASNetwork(r, p); err != nil {
 		return "", err
 	}
-	// A service SAS reaches blobs (and, for sr=c, the blob listing and
-	// a batch of the container), never the service or the container's
-	// own operations.
-	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs") {
+	// A service SAS reaches blobs (and, for sr=c, listing and finding
+	// them, and a batch of the container), never the service or the
+	// container's own operations.
+	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs" && o.name != "FilterBlobs") {
 		return "", errAuthorizationFailure
 	}
 	if p.Resource == "bs" && rq.q.Get("snapshot") != p.Snapshot {

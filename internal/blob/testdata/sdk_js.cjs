@@ -106,6 +106,24 @@ const checks = {
     await ab.appendBlock("b\n", 2);
     assert.equal((await new BlobClient(ab.url).downloadToBuffer()).toString(), "a\nb\n");
   },
+  async blobIndexTags() {
+    const cc = svc.getContainerClient("js-tags");
+    await cc.create();
+    const tags = { project: "contoso", "stage 1": "raw+data" };
+    const bb = cc.getBlockBlobClient("t.txt");
+    await bb.upload("x", 1, { tags });
+    assert.deepEqual((await bb.getTags()).tags, tags);
+    assert.equal((await bb.getProperties()).tagCount, 2);
+    await expectError("ConditionNotMet", 412, () => bb.getProperties({ conditions: { tagConditions: `project <> 'contoso'` } }));
+    const copy = cc.getBlockBlobClient("copy.txt");
+    await copy.syncCopyFromURL(bb.url, { copySourceTags: "COPY" });
+    assert.deepEqual((await copy.getTags()).tags, tags);
+    const found = [];
+    for await (const b of svc.findBlobsByTags(`"stage 1" = 'raw+data' AND @container = 'js-tags'`)) {
+      found.push([b.name, b.tags]);
+    }
+    assert.deepEqual(found, [["copy.txt", { "stage 1": "raw+data" }], ["t.txt", { "stage 1": "raw+data" }]]);
+  },
 };
 
 (async () => {

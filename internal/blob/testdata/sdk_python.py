@@ -347,6 +347,28 @@ def batch_delete_and_set_tier():
     assert sorted(b.name for b in cc.list_blobs()) == ["f"], sorted(b.name for b in cc.list_blobs())
 
 
+def blob_index_tags():
+    cc = svc.create_container("py-tags")
+    tags = {"project": "contoso", "stage": "raw data/2026:01"}
+    bc = cc.upload_blob("tagged.txt", b"x", tags=tags)
+    assert bc.get_blob_tags() == tags, bc.get_blob_tags()
+    assert bc.get_blob_properties().tag_count == 2
+    cc.upload_blob("other.txt", b"y", tags={"project": "fabrikam"})
+    bc.set_blob_tags({"project": "contoso", "stage": "clean"})
+    assert bc.get_blob_tags() == {"project": "contoso", "stage": "clean"}
+    expect_error("ConditionNotMet", 412, bc.get_blob_properties, if_tags_match_condition="\"stage\" = 'raw'")
+    expect_error("InvalidTag", 400, bc.set_blob_tags, {"bad": "a%b"})
+    found = [(b.container_name, b.name, b.tags) for b in svc.find_blobs_by_tags("project = 'contoso'")]
+    assert found == [("py-tags", "tagged.txt", {"project": "contoso"})], found
+    pages = list(cc.find_blobs_by_tags("project >= 'a'", results_per_page=1).by_page())
+    names = [b.name for page in pages for b in page]
+    assert names == ["other.txt", "tagged.txt"], names
+    assert len(pages) == 2, len(pages)
+    expect_error("InvalidQueryParameterValue", 400, lambda: list(svc.find_blobs_by_tags("project <> 'x'")))
+    bc.delete_blob(if_tags_match_condition="project = 'contoso' AND stage >= 'c'")
+    assert list(svc.find_blobs_by_tags("project = 'contoso'")) == []
+
+
 failed = 0
 for fn in CHECKS:
     try:
