@@ -223,7 +223,9 @@ func leaseAction(l leaseInfo, h http.Header, now time.Time) (leaseInfo, int, map
 			} else {
 				n.State = "breaking"
 				n.BreakUntil = now.Add(remaining).UnixNano()
-				out["x-ms-lease-time"] = strconv.Itoa(int((remaining + time.Second - 1) / time.Second))
+				// Seconds left, rounded (as Azurite): a lease that reports
+				// 0 is still breaking for under half a second.
+				out["x-ms-lease-time"] = strconv.Itoa(int((remaining + time.Second/2) / time.Second))
 			}
 		}
 		return n, http.StatusAccepted, out, nil
