@@ -61,7 +61,8 @@ func TestRunAgainstTwoInProcessServices(t *testing.T) {
 
 // TestWriteMarkdown checks medians (the lower middle of an even count),
 // ratios paired by round, their direction (higher is better for rates,
-// lower for seconds) and the share of each round's disk write speed.
+// lower for seconds) and the share of the disk's speed for the same bytes
+// written beside each round's uploads.
 func TestWriteMarkdown(t *testing.T) {
 	cfg := Config{
 		Targets:  []Target{{Name: "Azurite"}, {Name: "Slipway"}},
@@ -81,14 +82,19 @@ func TestWriteMarkdown(t *testing.T) {
 		{0, "Azurite", mSmallPut, 200},
 		{0, "Slipway", mSmallPut, 600}, // ×3
 		{0, "Azurite", mUpload, 100},
-		{0, "Slipway", mUpload, 320}, // ×3.2, 80% of the disk
+		{0, "Slipway", mUpload, 320}, // ×3.2, 80% of the disk beside it
+		{0, "Slipway", mDiskBeside, 390},
+		{0, "Slipway", mDiskBeside, 400}, // median of 390, 400, 410
+		{0, "Slipway", mDiskBeside, 410},
+		{0, "Azurite", mDiskBeside, 300},
 		{0, "Azurite", mList, 2},
 		{0, "Slipway", mList, 0.5},
 		{1, "", mDiskWrite, 500},
 		{1, "Azurite", mSmallPut, 100},
 		{1, "Slipway", mSmallPut, 400}, // ×4
 		{1, "Azurite", mUpload, 100},
-		{1, "Slipway", mUpload, 250}, // ×2.5, 50% of the disk
+		{1, "Slipway", mUpload, 250}, // ×2.5, 50% of the disk beside it
+		{1, "Slipway", mDiskBeside, 500},
 	} {
 		r.round = s.round
 		if s.target == "" {
@@ -106,7 +112,8 @@ func TestWriteMarkdown(t *testing.T) {
 		"upload 64 MiB, `UploadBuffer` d": "| upload 64 MiB, `UploadBuffer` defaults (one Put Blob) (MiB/s) | 100 | 250 | 2.50× (3.20 2.50) | 50% (80 50) |",
 		"list 100":                        "| list 100 blobs, all pages (default page size) (s) | 2.000 | 0.500 | 4.00× faster | |",
 		"small get":                       "| small get: 10 × 1024 B Get Blob, 8 workers (ops/s) | – | – | – | |",
-		"disk writ":                       "| disk write: 256 MiB in 1 MiB writes + fsync (MiB/s) | 400 | | | |",
+		"disk write: 256":                 "| disk write: 256 MiB in 1 MiB writes + fsync, at the start of each round (MiB/s) | 400 | | | |",
+		"disk write: the same":            "| disk write: the same 64 MiB to a new file + fsync, just before each upload (MiB/s) | 300 | 400 | | |",
 	}
 	got := map[string]string{}
 	for _, l := range strings.Split(b.String(), "\n") {
