@@ -41,7 +41,7 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 	}
 
 	s.createApp("blobtodo", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
-	s.mustCLI("", "storage", "account", "create", "-n", "todomedia", "-g", "rg-blobtodo", "-l", "westeurope", "--sku", "Standard_LRS")
+	s.mustCLI("", "storage", "account", "create", "-n", "todomedia", "-g", "rg-blobtodo", "-l", "westeurope", "--sku", "Standard_GRS")
 	s.mustCLI("", "webapp", "connection", "create", "storage-blob", "-g", "rg-blobtodo", "-n", "blobtodo",
 		"--tg", "rg-blobtodo", "--account", "todomedia", "--secret", "--container", "media")
 	out := s.mustCLI("", "storage", "account", "show-connection-string", "-n", "todomedia", "-g", "rg-blobtodo")
@@ -52,6 +52,10 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 	client, err := azblob.NewClientFromConnectionString(cs.ConnectionString, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The blob service reports the account as it was created.
+	if info, err := client.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_GRS" {
+		t.Errorf("Get Account Information: %v; want SKU Standard_GRS", err)
 	}
 
 	project := filepath.Join(t.TempDir(), "todo")

@@ -26,11 +26,14 @@ import (
 	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
-// Account is a storage account as the blob service needs it: its name and
-// its decoded access keys (key1 and key2).
+// Account is a storage account as the blob service needs it: its name, its
+// decoded access keys (key1 and key2), and the SKU and kind that Get
+// Account Information reports ("" for Standard_LRS and StorageV2).
 type Account struct {
 	Name string
 	Keys [][]byte
+	SKU  string
+	Kind string
 }
 
 // ErrAccountNotFound is returned by Accounts.Account when no account has the
@@ -74,7 +77,9 @@ func DevelopmentAccount() Account {
 	if err != nil {
 		panic(err) // constant
 	}
-	return Account{Name: DevelopmentAccountName, Keys: [][]byte{k}}
+	// Azurite reports its development account as read-access
+	// geo-redundant (it serves a secondary endpoint).
+	return Account{Name: DevelopmentAccountName, Keys: [][]byte{k}, SKU: "Standard_RAGRS", Kind: "StorageV2"}
 }
 
 // Service is the blob service. It is an http.Handler.

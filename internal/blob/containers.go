@@ -456,8 +456,15 @@ func (s *Service) leaseContainer(rq *req) error {
 
 func (s *Service) accountInfo(rq *req) error {
 	h := rq.w.Header()
-	h.Set("x-ms-sku-name", "Standard_LRS")
-	h.Set("x-ms-account-kind", "StorageV2")
+	sku, kind := rq.acct.SKU, rq.acct.Kind
+	if sku == "" {
+		sku = "Standard_LRS"
+	}
+	if kind == "" {
+		kind = "StorageV2"
+	}
+	h.Set("x-ms-sku-name", sku)
+	h.Set("x-ms-account-kind", kind)
 	h.Set("x-ms-is-hns-enabled", "false")
 	return rq.ok(http.StatusOK)
 }

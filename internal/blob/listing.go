@@ -284,14 +284,21 @@ func (s *Service) listBlobs(rq *req) error {
 	now := s.now()
 	count := 0
 	var lastName, lastSnap string // the last item returned
-	const batch = 500
+	// Rows are read a batch at a time. A delimiter listing often uses only
+	// the first row of a query (the start of a virtual directory, which it
+	// then skips), so its batches start small and grow while rows are used.
+	const batch, firstDelimBatch = 500, 16
+	n := batch
+	if delim != "" {
+		n = firstDelimBatch
+	}
 	for count <= max {
-		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, batch)
+		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, n)
 		if err != nil {
 			return err
 		}
 		if withUncommitted {
-			items, err = s.mergeUncommitted(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, batch, items)
+			items, err = s.mergeUncommitted(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, n, items)
 			if err != nil {
 				return err
 			}
@@ -329,8 +336,13 @@ func (s *Service) listBlobs(rq *req) error {
 			lastName, lastSnap = b.Name, b.Snapshot
 			fromName, fromSnap = b.Name, b.Snapshot+"\x00"
 		}
-		if !restart && len(items) < batch {
-			break
+		switch {
+		case restart:
+			n = firstDelimBatch
+		case len(items) < n:
+			return rq.writeXML(http.StatusOK, out)
+		default:
+			n = min(2*n, batch)
 		}
 	}
 	return rq.writeXML(http.StatusOK, out)

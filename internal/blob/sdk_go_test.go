@@ -895,9 +895,35 @@ func TestGoSDKServiceProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *info.AccountKind != service.AccountKindStorageV2 {
-		t.Errorf("account kind %s", *info.AccountKind)
+	if *info.AccountKind != service.AccountKindStorageV2 || *info.SKUName != service.SKUNameStandardRAGRS {
+		t.Errorf("development account: kind %s, SKU %s; want StorageV2, Standard_RAGRS (as Azurite)", *info.AccountKind, *info.SKUName)
 	}
+	t.Run("account information follows the account", func(t *testing.T) {
+		accounts := testAccounts()
+		grs := Account{Name: "grsaccount", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, SKU: "Standard_GRS", Kind: "BlobStorage"}
+		accounts.m[grs.Name] = grs
+		ts := startService(t, Config{Accounts: accounts})
+		for _, tc := range []struct {
+			acct Account
+			sku  service.SKUName
+			kind service.AccountKind
+		}{
+			{grs, service.SKUNameStandardGRS, service.AccountKindBlobStorage},
+			{accounts.m["otheraccount"], service.SKUNameStandardLRS, service.AccountKindStorageV2}, // unset: the defaults
+		} {
+			c, err := azblob.NewClientFromConnectionString(connectionString(ts.srv.URL+"/"+tc.acct.Name, tc.acct.Name, tc.acct.Keys[0]), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := c.ServiceClient().GetAccountInfo(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *info.SKUName != tc.sku || *info.AccountKind != tc.kind {
+				t.Errorf("%s: SKU %s, kind %s; want %s, %s", tc.acct.Name, *info.SKUName, *info.AccountKind, tc.sku, tc.kind)
+			}
+		}
+	})
 	t.Run("preflight", func(t *testing.T) {
 		for _, tt := range []struct {
 			origin, method, headers string

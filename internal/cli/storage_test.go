@@ -73,14 +73,14 @@ func (c *storageController) StorageAccountDeleted(ctx context.Context, rg, accou
 type storeAccounts struct{ st *store.Store }
 
 func (a storeAccounts) Account(ctx context.Context, name string) (blob.Account, error) {
-	k1, k2, err := a.st.FindStorageAccountKeys(ctx, name)
+	access, err := a.st.FindStorageAccountAccess(ctx, name)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
 		return blob.Account{}, fmt.Errorf("account %q: %w", name, blob.ErrAccountNotFound)
 	} else if err != nil {
 		return blob.Account{}, err
 	}
-	acct := blob.Account{Name: name}
-	for _, k := range []string{k1, k2} {
+	acct := blob.Account{Name: name, SKU: access.SKU, Kind: access.Kind}
+	for _, k := range []string{access.Key1, access.Key2} {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {
 			return blob.Account{}, fmt.Errorf("decoding key: %w", err)

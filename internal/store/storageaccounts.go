@@ -109,7 +109,7 @@ func (s *Store) PutStorageAccount(ctx context.Context, a slipway.StorageAccount)
 		}
 		return nil
 	})
-	s.keys.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see keyCache
 
 	if err != nil {
 		return slipway.StorageAccount{}, false, err
@@ -176,7 +176,7 @@ func listStorageAccounts(ctx context.Context, q querier, rg string) ([]slipway.S
 // removes its blob data.
 func (s *Store) DeleteStorageAccount(ctx context.Context, rg, name string) error {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM storage_accounts WHERE name = ? AND resource_group = ?`, name, rg)
-	s.keys.clear()
+	s.access.clear()
 	if err != nil {
 		return fmt.Errorf("deleting storage account: %w", err)
 	}
@@ -219,7 +219,7 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 		}
 		return nil
 	})
-	s.keys.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see keyCache
 
 	if err != nil {
 		return nil, nil, err
@@ -249,61 +249,74 @@ func (s *Store) StorageAccountKeyDetails(ctx context.Context, rg, name string) (
 	return s.storageKeys(ctx, s.read, rg, name)
 }
 
-// FindStorageAccountKeys returns the keys of the named account in whatever
-// group holds it: what the blob service needs to check signatures, on every
-// request, so they are cached (see keyCache).
-func (s *Store) FindStorageAccountKeys(ctx context.Context, name string) (key1, key2 string, err error) {
-	if k, ok := s.keys.get(name); ok {
-		return k[0], k[1], nil
+// StorageAccountAccess is what the blob service needs of a storage account
+// on every request: its keys, to check signatures, and its SKU and kind,
+// which Get Account Information reports.
+type StorageAccountAccess struct {
+	Key1, Key2 string // base64
+	SKU, Kind  string
+}
+
+// FindStorageAccountAccess returns the keys, SKU and kind of the named
+// account in whatever group holds it. The blob service asks on every
+// request, so the answers are cached (see accessCache).
+func (s *Store) FindStorageAccountAccess(ctx context.Context, name string) (StorageAccountAccess, error) {
+	if a, ok := s.access.get(name); ok {
+		return a, nil
 	}
-	gen := s.keys.generation()
+	gen := s.access.generation()
+	a, err := s.FindStorageAccount(ctx, name)
+	if err != nil {
+		return StorageAccountAccess{}, err
+	}
 	ks, err := s.storageKeys(ctx, s.read, "", name)
 	if err != nil {
-		return "", "", err
+		return StorageAccountAccess{}, err
 	}
-	s.keys.put(name, [2]string{ks[0].Value, ks[1].Value}, gen)
-	return ks[0].Value, ks[1].Value, nil
+	out := StorageAccountAccess{Key1: ks[0].Value, Key2: ks[1].Value, SKU: a.SKU, Kind: a.Kind}
+	s.access.put(name, out, gen)
+	return out, nil
 }
 
-// keyCache holds the opened keys of storage accounts for
-// FindStorageAccountKeys: reading and decrypting them costs about as much
-// as serving a small blob. Every change to an account's keys or existence
-// clears it once its transaction has committed; the generation keeps a read
-// that raced with such a change from putting the old keys back.
-type keyCache struct {
+// accessCache holds FindStorageAccountAccess's answers: reading and
+// decrypting the keys costs about as much as serving a small blob. Every
+// change to an account (its keys, SKU or existence) clears it once its
+// transaction has committed; the generation keeps a read that raced with
+// such a change from putting the old answer back.
+type accessCache struct {
 	mu  sync.Mutex
 	gen uint64
-	m   map[string][2]string
+	m   map[string]StorageAccountAccess
 }
 
-func (c *keyCache) get(name string) ([2]string, bool) {
+func (c *accessCache) get(name string) (StorageAccountAccess, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k, ok := c.m[name]
-	return k, ok
+	a, ok := c.m[name]
+	return a, ok
 }
 
-func (c *keyCache) generation() uint64 {
+func (c *accessCache) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
 }
 
-// put caches keys read in generation gen, unless the keys changed since.
-func (c *keyCache) put(name string, keys [2]string, gen uint64) {
+// put caches a read in generation gen, unless the account changed since.
+func (c *accessCache) put(name string, a StorageAccountAccess, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
 	if c.m == nil {
-		c.m = map[string][2]string{}
+		c.m = map[string]StorageAccountAccess{}
 	}
-	c.m[name] = keys
+	c.m[name] = a
 }
 
-// clear forgets every cached key; call it after committing a change.
-func (c *keyCache) clear() {
+// clear forgets everything cached; call it after committing a change.
+func (c *accessCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -372,7 +385,7 @@ func (s *Store) RegenerateStorageAccountKey(ctx context.Context, rg, name, keyNa
 		ks, err = s.storageKeys(ctx, tx, "", a.Name)
 		return err
 	})
-	s.keys.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see keyCache
 
 	if err != nil {
 		return "", "", err

@@ -6,9 +6,9 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// BenchmarkFindStorageAccountKeys is the lookup the blob service makes on
+// BenchmarkFindStorageAccountAccess is the lookup the blob service makes on
 // every request to a storage account (docs/benchmarks.md).
-func BenchmarkFindStorageAccountKeys(b *testing.B) {
+func BenchmarkFindStorageAccountAccess(b *testing.B) {
 	ctx := b.Context()
 	s, err := Open(ctx, b.TempDir(), nil)
 	if err != nil {
@@ -23,7 +23,7 @@ func BenchmarkFindStorageAccountKeys(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, _, err := s.FindStorageAccountKeys(ctx, "media1"); err != nil {
+		if _, err := s.FindStorageAccountAccess(ctx, "media1"); err != nil {
 			b.Fatal(err)
 		}
 	}

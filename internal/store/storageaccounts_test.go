@@ -162,8 +162,8 @@ func TestStorageAccount_KeysAndRegenerate(t *testing.T) {
 	if k1 == k2 {
 		t.Error("key1 == key2")
 	}
-	if f1, f2, err := s.FindStorageAccountKeys(ctx, "KEYS"); err != nil || f1 != k1 || f2 != k2 {
-		t.Errorf("FindStorageAccountKeys = %v", err)
+	if a, err := s.FindStorageAccountAccess(ctx, "KEYS"); err != nil || a.Key1 != k1 || a.Key2 != k2 {
+		t.Errorf("FindStorageAccountAccess = %+v, %v", a, err)
 	}
 
 	n1, n2, err := s.RegenerateStorageAccountKey(ctx, "rg", "keys", "Key2")
@@ -239,61 +239,72 @@ func TestDeleteResourceGroupWithStorage(t *testing.T) {
 	}
 }
 
-// TestFindStorageAccountKeys_CacheFollowsChanges: the keys the blob
-// service checks signatures with are cached, yet a regenerated key, a
-// deleted account and a deleted group take effect at once.
-func TestFindStorageAccountKeys_CacheFollowsChanges(t *testing.T) {
+// TestFindStorageAccountAccess_CacheFollowsChanges: what the blob service
+// checks signatures with and reports of an account is cached, yet a
+// regenerated key, a changed SKU, a deleted account and a deleted group
+// take effect at once.
+func TestFindStorageAccountAccess_CacheFollowsChanges(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	seed(t, s)
 	putAccount(t, s, "rg", "media1")
-	k1, k2, err := s.FindStorageAccountKeys(ctx, "media1")
+	a, err := s.FindStorageAccountAccess(ctx, "media1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c1, c2, err := s.FindStorageAccountKeys(ctx, "media1"); err != nil || c1 != k1 || c2 != k2 {
-		t.Fatalf("second lookup = %q, %q, %v; want the same keys", c1, c2, err)
+	if a.SKU != "Standard_LRS" || a.Kind != "StorageV2" || a.Key1 == "" || a.Key2 == "" {
+		t.Fatalf("access = %+v", a)
+	}
+	if again, err := s.FindStorageAccountAccess(ctx, "media1"); err != nil || again != a {
+		t.Fatalf("second lookup = %+v, %v; want %+v", again, err, a)
 	}
 	n1, n2, err := s.RegenerateStorageAccountKey(ctx, "rg", "media1", "key1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n1 == k1 || n2 != k2 {
-		t.Fatalf("regenerate key1 gave %q, %q (old %q, %q)", n1, n2, k1, k2)
+	if n1 == a.Key1 || n2 != a.Key2 {
+		t.Fatalf("regenerate key1 gave %q, %q (old %q, %q)", n1, n2, a.Key1, a.Key2)
 	}
-	if c1, c2, err := s.FindStorageAccountKeys(ctx, "media1"); err != nil || c1 != n1 || c2 != n2 {
-		t.Errorf("lookup after regenerating key1 = %q, %q, %v; want the new keys %q, %q", c1, c2, err, n1, n2)
+	if got, err := s.FindStorageAccountAccess(ctx, "media1"); err != nil || got.Key1 != n1 || got.Key2 != n2 {
+		t.Errorf("lookup after regenerating key1 = %+v, %v; want the new keys %q, %q", got, err, n1, n2)
+	}
+	if _, _, err := s.PutStorageAccount(ctx, slipway.StorageAccount{ResourceGroup: "rg", Name: "media1", Location: "westeurope", SKU: "Standard_GRS"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindStorageAccountAccess(ctx, "media1"); err != nil || got.SKU != "Standard_GRS" {
+		t.Errorf("lookup after changing the SKU = %+v, %v; want Standard_GRS", got, err)
 	}
 	if err := s.DeleteStorageAccount(ctx, "rg", "media1"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = s.FindStorageAccountKeys(ctx, "media1")
+	_, err = s.FindStorageAccountAccess(ctx, "media1")
 	wantCode(t, err, slipway.ENOTFOUND)
 
 	putAccount(t, s, "rg", "media2")
-	if _, _, err := s.FindStorageAccountKeys(ctx, "media2"); err != nil {
+	if _, err := s.FindStorageAccountAccess(ctx, "media2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.DeleteResourceGroupWithStorage(ctx, "rg"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = s.FindStorageAccountKeys(ctx, "media2")
+	_, err = s.FindStorageAccountAccess(ctx, "media2")
 	wantCode(t, err, slipway.ENOTFOUND)
 }
 
-// TestKeyCache_StaleReadIsNotCached: keys read before a change committed
-// are not put back after the change cleared the cache.
-func TestKeyCache_StaleReadIsNotCached(t *testing.T) {
-	var c keyCache
+// TestAccessCache_StaleReadIsNotCached: what was read before a change
+// committed is not put back after the change cleared the cache.
+func TestAccessCache_StaleReadIsNotCached(t *testing.T) {
+	var c accessCache
 	gen := c.generation()
 	c.clear() // a change commits while the read is under way
-	c.put("acct", [2]string{"old1", "old2"}, gen)
-	if k, ok := c.get("acct"); ok {
-		t.Errorf("stale keys %v cached", k)
+	c.put("acct", StorageAccountAccess{Key1: "old1", Key2: "old2"}, gen)
+	if a, ok := c.get("acct"); ok {
+		t.Errorf("stale answer %+v cached", a)
 	}
 	gen = c.generation()
-	c.put("acct", [2]string{"new1", "new2"}, gen)
-	if k, ok := c.get("acct"); !ok || k != [2]string{"new1", "new2"} {
-		t.Errorf("get = %v, %v; want the keys read in the current generation", k, ok)
+	want := StorageAccountAccess{Key1: "new1", Key2: "new2", SKU: "Standard_LRS"}
+	c.put("acct", want, gen)
+	if a, ok := c.get("acct"); !ok || a != want {
+		t.Errorf("get = %+v, %v; want what was read in the current generation", a, ok)
 	}
 }

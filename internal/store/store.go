@@ -48,7 +48,7 @@ type Store struct {
 	key    []byte  // 32-byte AES-256 master key
 	logger *slog.Logger
 	now    func() time.Time
-	keys   keyCache // storage account keys, for FindStorageAccountKeys
+	access accessCache // for FindStorageAccountAccess
 }
 
 // readerConns is the size of the read-only connection pool.
