@@ -412,14 +412,11 @@ func writeFile(dir string, r io.Reader, hashers ...io.Writer) (name string, size
 // linkFile gives the content file src (in the content dir) a second name,
 // for snapshots and copies of immutable content.
 func (s *Service) linkFile(src string) (string, error) {
-	name := randomName()
-	if err := os.Link(filepath.Join(s.contentDir, src), filepath.Join(s.contentDir, name)); err != nil {
-		return "", fmt.Errorf("linking content: %w", err)
-	}
-	if err := atomicfile.SyncDir(s.contentDir); err != nil {
+	name, err := s.linkContent(filepath.Join(s.contentDir, src))
+	if err != nil {
 		return "", err
 	}
-	return name, nil
+	return name, s.syncContentDir()
 }
 
 // copyFile copies the first size bytes of content file src into a new file.

@@ -174,6 +174,21 @@ func blobHTTPHeaders(b *blobRow, h http.Header, fallback bool) error {
 	return nil
 }
 
+// requireEmptyBody refuses a body on a request that Azure wants without
+// one, whether its length was declared or it came chunked.
+func requireEmptyBody(r *http.Request, msg string) error {
+	if r.ContentLength > 0 {
+		return newError(400, "InvalidHeaderValue", msg)
+	}
+	if r.ContentLength < 0 {
+		var b [1]byte
+		if n, _ := io.ReadFull(r.Body, b[:]); n > 0 {
+			return newError(400, "InvalidHeaderValue", msg)
+		}
+	}
+	return nil
+}
+
 // removeContent removes a content file that was never committed (nothing
 // for an inline blob).
 func (s *Service) removeContent(name string) {
@@ -186,10 +201,11 @@ func (s *Service) removeContent(name string) {
 // checking the container, conditions and lease of the blob it replaces.
 // On success it removes the replaced content file and the staged blocks;
 // on failure it removes b.File. The replaced blob's pages go, and a page
-// blob copied from pagesFrom (nil otherwise) gets a copy of its pages. The
-// transaction is shared with concurrent commits (groupTx), so check must
-// not block or touch the database.
-func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error, pagesFrom *pageKey) error {
+// blob copied from the page blob pagesFrom (nil otherwise) gets a copy of
+// its pages, or errSourceChanged if pagesFrom is no longer that version.
+// The transaction is shared with concurrent commits (groupTx), so check
+// must not block or touch the database.
+func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error, pagesFrom *blobRow) error {
 	var garbage, garbageBlocks []string
 	err := s.groupTx(rq.r.Context(), func(ctx context.Context, tx *sql.Tx) error {
 		q := cachedTx{tx, s.wstmts}
@@ -319,8 +335,8 @@ func (s *Service) putBlob(rq *req) error {
 			return err
 		}
 	case "AppendBlob":
-		if rq.r.ContentLength > 0 {
-			return newError(400, "InvalidHeaderValue", "Content-Length must be 0 for an append blob.")
+		if err := requireEmptyBody(rq.r, "Content-Length must be 0 for an append blob."); err != nil {
+			return err
 		}
 		// Append blobs always live in a file: Append Block extends it.
 		if file, size, err = writeFile(s.contentDir, bytes.NewReader(nil), checks.hasherList...); err != nil {
@@ -921,17 +937,30 @@ func (s *Service) serveBlob(rq *req) error {
 		// on a whole-blob read too.
 		h.Set("x-ms-blob-content-md5", md5Header(b.ContentMD5))
 	}
-	rq.w.WriteHeader(status)
 	if n <= 0 {
+		rq.w.WriteHeader(status)
 		return nil
 	}
 	if b.File == "" && b.Extents == 0 && b.Type != "PageBlob" {
+		rq.w.WriteHeader(status)
 		_, err := rq.w.Write(b.Data[start : start+n])
 		return err
 	}
+	// The first chunk is read before the status is sent, so that a blob
+	// replaced meanwhile (a page blob written, an extent gone) is read
+	// again rather than answered with a cut-short body.
 	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
-	if _, err := io.CopyBuffer(rq.w, io.NewSectionReader(f, start, n), *buf); err != nil {
+	first := (*buf)[:min(n, int64(len(*buf)))]
+	if _, err := f.ReadAt(first, start); err != nil && !(errors.Is(err, io.EOF) && int64(len(first)) == n) {
+		return fmt.Errorf("reading blob: %w", err)
+	}
+	rq.w.WriteHeader(status)
+	if _, err := rq.w.Write(first); err != nil {
+		return fmt.Errorf("streaming blob: %w", err)
+	}
+	rest := io.NewSectionReader(f, start+int64(len(first)), n-int64(len(first)))
+	if _, err := io.CopyBuffer(rq.w, rest, *buf); err != nil {
 		return fmt.Errorf("streaming blob: %w", err)
 	}
 	return nil
@@ -976,6 +1005,9 @@ func (s *Service) updateBlobTx(rq *req, fn func(ctx context.Context, tx *sql.Tx,
 	ctx := rq.r.Context()
 	var b *blobRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := getContainer(ctx, tx, rq.acct.Name, rq.container); err != nil {
+			return err // missing, or being deleted: add nothing behind the purge
+		}
 		var err error
 		b, err = getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
 		if err != nil {
@@ -1171,6 +1203,9 @@ func (s *Service) snapshotBlob(rq *req) error {
 	}
 	var snap *blobRow
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := getContainer(ctx, tx, rq.acct.Name, rq.container); err != nil {
+			return err // missing, or being deleted: add nothing behind the purge
+		}
 		b, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
 		if err != nil {
 			return err
@@ -1265,37 +1300,60 @@ func (s *Service) copyBlob(rq *req) error {
 	if err := s.precheck(rq); err != nil {
 		return err
 	}
-	var (
-		src, srcURL = (*blobRow)(nil), ""
-		tier, file  string
-		parts       []extent
-		tags        tagSet
-	)
+	var b *blobRow
 	for attempt := 0; ; attempt++ {
-		if src, srcURL, err = s.copySource(rq); err != nil {
-			return err
-		}
-		if err := checkCopySource(rq.r.Header, src); err != nil {
-			return err
-		}
-		if tags, err = copyTags(rq.r.Header, given, src); err != nil {
-			return err
-		}
-		if tier, err = tierHeader(rq.r.Header, src.Type); err != nil {
-			return err
-		}
-		if src.AccessTier == "Archive" && tier == "" {
-			// An archived source is copied only into an online tier.
-			return errBlobArchived
-		}
-		file, parts, err = s.cloneSource(rq.r.Context(), src)
+		b, err = s.copyOnce(rq, md, given)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+		if !errors.Is(err, errContentChanged) && !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
 			return err
 		}
-		// The source was replaced while it was cloned: copy the new version.
+		// The source was replaced while it was copied: copy the new version.
+	}
+	now := b.LastModified
+	h := rq.w.Header()
+	setTimes(h, b.ETag, now)
+	h.Set("x-ms-copy-id", b.Copy.ID)
+	h.Set("x-ms-copy-status", "success")
+	if v := rq.r.Header.Get("x-ms-source-content-md5"); v != "" {
+		// Copy Blob From URL echoes the source MD5 the client supplied.
+		h.Set("Content-MD5", v)
+	}
+	if rq.r.Header.Get("x-ms-blob-type") != "" {
+		// Put Blob From URL (a copy naming the blob type, the form that
+		// takes x-ms-copy-source-tag-option) answers 201 as Put Blob does.
+		return rq.ok(http.StatusCreated)
+	}
+	return rq.ok(http.StatusAccepted)
+}
+
+// copyOnce is one attempt at Copy Blob: it resolves the source, clones its
+// content and commits the copy. An error wrapping fs.ErrNotExist means the
+// source changed meanwhile, and nothing was committed.
+func (s *Service) copyOnce(rq *req, md metadata, given tagSet) (*blobRow, error) {
+	src, srcURL, err := s.copySource(rq)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCopySource(rq.r.Header, src); err != nil {
+		return nil, err
+	}
+	tags, err := copyTags(rq.r.Header, given, src)
+	if err != nil {
+		return nil, err
+	}
+	tier, err := tierHeader(rq.r.Header, src.Type)
+	if err != nil {
+		return nil, err
+	}
+	if src.AccessTier == "Archive" && tier == "" {
+		// An archived source is copied only into an online tier.
+		return nil, errBlobArchived
+	}
+	file, parts, err := s.cloneSource(rq.r.Context(), src)
+	if err != nil {
+		return nil, err
 	}
 	now := s.tick()
 	b := *src
@@ -1322,28 +1380,14 @@ func (s *Service) copyBlob(rq *req) error {
 		srcURL = u.String()
 	}
 	b.Copy = copyInfo{ID: uuid.NewString(), Source: srcURL, Completion: now.UnixNano(), Size: src.Size}
-	var pagesFrom *pageKey
+	var pagesFrom *blobRow
 	if src.Type == "PageBlob" {
-		k := pagesOf(src)
-		pagesFrom = &k
+		pagesFrom = src
 	}
 	if err := s.commitBlob(rq, &b, nil, pagesFrom); err != nil {
-		return err
+		return nil, err
 	}
-	h := rq.w.Header()
-	setTimes(h, b.ETag, now)
-	h.Set("x-ms-copy-id", b.Copy.ID)
-	h.Set("x-ms-copy-status", "success")
-	if v := rq.r.Header.Get("x-ms-source-content-md5"); v != "" {
-		// Copy Blob From URL echoes the source MD5 the client supplied.
-		h.Set("Content-MD5", v)
-	}
-	if rq.r.Header.Get("x-ms-blob-type") != "" {
-		// Put Blob From URL (a copy naming the blob type, the form that
-		// takes x-ms-copy-source-tag-option) answers 201 as Put Blob does.
-		return rq.ok(http.StatusCreated)
-	}
-	return rq.ok(http.StatusAccepted)
+	return &b, nil
 }
 
 func (s *Service) appendBlock(rq *req) error {

@@ -94,20 +94,12 @@ func (s *Service) deleteContainer(rq *req) error {
 // purgeBatch bounds the rows (and file names) one purge transaction holds.
 const purgeBatch = 1000
 
-// purgeContainer deletes the pages, blobs, staged blocks and finally the
-// row of a container marked deleting, a batch per transaction, removing
-// each batch's files after its commit.
+// purgeContainer deletes the blobs, staged blocks, extents, pages and
+// finally the row of a container marked deleting, a batch per
+// transaction, removing each batch's files after its commit. Every write
+// that adds rows under a blob checks, in its transaction, that the
+// container is not being deleted, so nothing is added behind the purge.
 func (s *Service) purgeContainer(ctx context.Context, account, name string) error {
-	for {
-		res, err := s.writer.ExecContext(ctx, `DELETE FROM pages WHERE rowid IN (SELECT rowid FROM pages WHERE account = ? AND container = ? LIMIT ?)`,
-			account, name, purgeBatch)
-		if err != nil {
-			return fmt.Errorf("purging pages of container %s/%s: %w", account, name, err)
-		}
-		if n, _ := res.RowsAffected(); n < purgeBatch {
-			break
-		}
-	}
 	for _, spec := range []struct{ sel, del, dir string }{
 		{`SELECT name, snapshot, file FROM blobs WHERE account = ? AND container = ? LIMIT ?`,
 			`DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`, s.contentDir},
@@ -158,6 +150,16 @@ func (s *Service) purgeContainer(ctx context.Context, account, name string) erro
 			if n < purgeBatch {
 				break
 			}
+		}
+	}
+	for {
+		res, err := s.writer.ExecContext(ctx, `DELETE FROM pages WHERE rowid IN (SELECT rowid FROM pages WHERE account = ? AND container = ? LIMIT ?)`,
+			account, name, purgeBatch)
+		if err != nil {
+			return fmt.Errorf("purging pages of container %s/%s: %w", account, name, err)
+		}
+		if n, _ := res.RowsAffected(); n < purgeBatch {
+			break
 		}
 	}
 	if _, err := s.writer.ExecContext(ctx, `DELETE FROM containers WHERE account = ? AND name = ? AND deleting = 1`, account, name); err != nil {

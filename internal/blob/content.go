@@ -128,6 +128,37 @@ func (s *Service) removeExtentFiles(exts []extent) {
 	}
 }
 
+// versionExtents loads the extents of b that overlap [from, to), in a read
+// transaction that first checks that b is still the version loaded: the
+// extents table is keyed by name, not version, so a blob re-committed
+// meanwhile would otherwise lend b its new content (errContentChanged).
+func (s *Service) versionExtents(ctx context.Context, b *blobRow, from, to int64) ([]extent, error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("loading blob extents: %w", err)
+	}
+	defer tx.Rollback()
+	if err := sameVersion(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	return loadExtents(ctx, tx, b.Account, b.Container, b.Name, b.Snapshot, from, to)
+}
+
+// sameVersion checks, in a read transaction, that b's row still has the
+// ETag it was loaded with, else errContentChanged.
+func sameVersion(ctx context.Context, tx queryer, b *blobRow) error {
+	var etag string
+	err := tx.QueryRowContext(ctx, `SELECT etag FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
+		b.Account, b.Container, b.Name, b.Snapshot).Scan(&etag)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && etag != b.ETag):
+		return errContentChanged
+	case err != nil:
+		return fmt.Errorf("loading blob: %w", err)
+	}
+	return nil
+}
+
 // eagerExtentFiles is how many extent files a read opens before it
 // answers: enough for any range the SDKs read in one request, so that a
 // blob replaced meanwhile is noticed (and read again) before the response
@@ -221,12 +252,9 @@ func (s *Service) openContent(ctx context.Context, b *blobRow, start, end int64)
 	case b.Type == "PageBlob":
 		return &pageReader{ctx: ctx, db: s.reader, blob: b}, func() {}, nil
 	case b.Extents > 0:
-		exts, err := loadExtents(ctx, s.reader, b.Account, b.Container, b.Name, b.Snapshot, start, end)
+		exts, err := s.versionExtents(ctx, b, start, end)
 		if err != nil {
 			return nil, nil, err
-		}
-		if end > start && len(exts) == 0 {
-			return nil, nil, fmt.Errorf("opening blob content: %w", fs.ErrNotExist)
 		}
 		r, err := s.openExtents(exts)
 		if err != nil {
@@ -333,9 +361,8 @@ func (s *Service) composeBlocks(ctx context.Context, old *blobRow, pieces []cont
 				}
 				return nil, parts, err
 			}
-		default:
-			r, _, _ := reader(p)
-			if name, _, err = writeFile(s.contentDir, r); err != nil {
+		default: // a range of an old blob stored inline or in one file
+			if name, _, err = writeFile(s.contentDir, io.NewSectionReader(oldContent, p.off, p.size)); err != nil {
 				return nil, parts, fmt.Errorf("composing blob from blocks: %w", err)
 			}
 		}
@@ -348,9 +375,14 @@ func (s *Service) composeBlocks(ctx context.Context, old *blobRow, pieces []cont
 	return nil, parts, nil
 }
 
+// errContentChanged: a blob was replaced or deleted between loading its
+// row and reading its content. It wraps fs.ErrNotExist, like a content
+// file that vanished, which is what a reader retries on.
+var errContentChanged = fmt.Errorf("blob changed while it was read: %w", fs.ErrNotExist)
+
 // errSourceChanged: the source of a copy was replaced while it was being
-// cloned (it wraps fs.ErrNotExist, like a file that vanished).
-var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w", fs.ErrNotExist)
+// copied (a errContentChanged).
+var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w", errContentChanged)
 
 // cloneSource clones the content of src, a blob loaded outside any
 // transaction, for a copy: in a read transaction that first checks that
@@ -361,11 +393,9 @@ func (s *Service) cloneSource(ctx context.Context, src *blobRow) (string, []exte
 		return "", nil, fmt.Errorf("reading copy source: %w", err)
 	}
 	defer tx.Rollback()
-	cur, err := getBlobHead(ctx, tx, src.Account, src.Container, src.Name, src.Snapshot)
-	if errors.Is(err, errBlobNotFound) || (err == nil && cur.ETag != src.ETag) {
+	if err := sameVersion(ctx, tx, src); errors.Is(err, errContentChanged) {
 		return "", nil, errSourceChanged
-	}
-	if err != nil {
+	} else if err != nil {
 		return "", nil, err
 	}
 	return s.cloneContent(ctx, tx, src)

@@ -42,9 +42,11 @@ var (
 	errInvalidPageRange              = newError(416, "InvalidPageRange", "The page range specified is invalid.")
 	errSequenceNumberConditionNotMet = newError(412, "SequenceNumberConditionNotMet", "The sequence number condition specified was not met.")
 	errPreviousSnapshotNotFound      = newError(409, "PreviousSnapshotNotFound", "The previous snapshot is not found.")
-	// errPageBlobChanged ends a download whose blob was written meanwhile
-	// (the response is cut short rather than mix two versions).
-	errPageBlobChanged = errors.New("page blob changed while it was being read")
+	// errPageBlobChanged ends a download whose blob was written meanwhile:
+	// read again from the start if nothing was sent yet (it is a
+	// errContentChanged), else the response is cut short rather than mix
+	// two versions.
+	errPageBlobChanged = fmt.Errorf("page blob changed while it was being read: %w", errContentChanged)
 )
 
 // pageKey names the pages of one blob or snapshot.
@@ -93,8 +95,8 @@ func sequenceNumber(v string) (int64, error) {
 // pageBlobCreateHeaders reads the size and sequence number of a Put Blob
 // that creates a page blob (whose body must be empty).
 func pageBlobCreateHeaders(r *http.Request) (size, seq int64, err error) {
-	if r.ContentLength > 0 {
-		return 0, 0, newError(400, "InvalidHeaderValue", "Content-Length must be 0 for a page blob.")
+	if err := requireEmptyBody(r, "Content-Length must be 0 for a page blob."); err != nil {
+		return 0, 0, err
 	}
 	if size, err = pageBlobSize(r.Header.Get("x-ms-blob-content-length")); err != nil {
 		return 0, 0, err
@@ -160,7 +162,7 @@ func pageWriteRange(h http.Header) (start, stop int64, err error) {
 		return 0, 0, errMissingHeader
 	}
 	st, en, ok := parseRange(v)
-	if !ok || en < 0 || st%pageSize != 0 || (en+1)%pageSize != 0 {
+	if !ok || en < 0 || en >= maxPageBlobSize || st%pageSize != 0 || (en+1)%pageSize != 0 {
 		return 0, 0, errInvalidPageRange
 	}
 	return st, en + 1, nil
@@ -229,8 +231,8 @@ func (s *Service) putPage(rq *req) error {
 	var data []byte
 	var checks *uploadChecks
 	if clearing {
-		if rq.r.ContentLength > 0 {
-			return newError(400, "InvalidHeaderValue", "Content-Length must be 0 for a Put Page that clears pages.")
+		if err := requireEmptyBody(rq.r, "Content-Length must be 0 for a Put Page that clears pages."); err != nil {
+			return err
 		}
 	} else if data, checks, err = readPageBody(rq, stop-start); err != nil {
 		return err
@@ -238,6 +240,9 @@ func (s *Service) putPage(rq *req) error {
 	now := s.tick()
 	err = s.groupTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := cachedTx{tx, s.wstmts}
+		if _, err := getContainer(ctx, q, rq.acct.Name, rq.container); err != nil {
+			return err // missing, or being deleted: add no pages behind the purge
+		}
 		var err error
 		if b, err = s.writablePageBlob(ctx, q, rq, conds); err != nil {
 			return err
@@ -382,14 +387,25 @@ func copyPages(ctx context.Context, q txQueryer, from, to pageKey, size int64) e
 const sqlDeletePages = `DELETE FROM pages WHERE ` + pageKeyCond
 
 // replacePages gives the new base blob b, which replaces old (nil if none),
-// its pages: a copy of from's for a copy of a page blob, none otherwise.
-// The replaced blob's pages go.
-func replacePages(ctx context.Context, q txQueryer, old, b *blobRow, from *pageKey) error {
+// its pages: a copy of the page blob from's for a copy of it (from must
+// still be the version loaded, else errSourceChanged), none otherwise. The
+// replaced blob's pages go.
+func replacePages(ctx context.Context, q txQueryer, old, b, from *blobRow) error {
 	to := pagesOf(b)
-	if from != nil && *from == to {
-		return nil // a page blob copied onto itself keeps its pages
+	if from != nil {
+		if err := sameVersion(ctx, q, from); errors.Is(err, errContentChanged) {
+			return errSourceChanged
+		} else if err != nil {
+			return err
+		}
+		if pagesOf(from) == to {
+			return nil // a page blob copied onto itself keeps its pages
+		}
 	}
-	if old != nil && old.Type == "PageBlob" {
+	if old != nil && old.Type == "PageBlob" || b.Type == "PageBlob" {
+		// The replaced page blob's pages go; a new page blob starts with
+		// none, whatever an interrupted purge of an older container of
+		// this name might have left.
 		if _, err := q.ExecContext(ctx, sqlDeletePages, to.args()...); err != nil {
 			return fmt.Errorf("deleting replaced pages: %w", err)
 		}
@@ -397,7 +413,7 @@ func replacePages(ctx context.Context, q txQueryer, old, b *blobRow, from *pageK
 	if from == nil {
 		return nil
 	}
-	return copyPages(ctx, q, *from, to, b.Size)
+	return copyPages(ctx, q, pagesOf(from), to, b.Size)
 }
 
 // pageRow is a written page range [start, stop) and the write it came from.
@@ -443,13 +459,9 @@ func (r *pageReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	defer tx.Rollback()
 	b := r.blob
-	var etag string
-	err = tx.QueryRowContext(r.ctx, `SELECT etag FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
-		b.Account, b.Container, b.Name, b.Snapshot).Scan(&etag)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && etag != b.ETag {
+	if err := sameVersion(r.ctx, tx, b); errors.Is(err, errContentChanged) {
 		return 0, errPageBlobChanged
-	}
-	if err != nil {
+	} else if err != nil {
 		return 0, fmt.Errorf("reading pages: %w", err)
 	}
 	end := off + int64(len(p))

@@ -124,6 +124,7 @@ func (s *Store) DeleteResourceGroup(ctx context.Context, name string) ([]slipway
 		}
 		return nil
 	})
+	s.access.clear() // storage accounts go with the group (ON DELETE CASCADE): see accessCache
 	if err != nil {
 		return nil, err
 	}

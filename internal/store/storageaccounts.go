@@ -109,7 +109,7 @@ func (s *Store) PutStorageAccount(ctx context.Context, a slipway.StorageAccount)
 		}
 		return nil
 	})
-	s.access.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see accessCache
 
 	if err != nil {
 		return slipway.StorageAccount{}, false, err
@@ -219,7 +219,7 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 		}
 		return nil
 	})
-	s.access.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see accessCache
 
 	if err != nil {
 		return nil, nil, err
@@ -385,7 +385,7 @@ func (s *Store) RegenerateStorageAccountKey(ctx context.Context, rg, name, keyNa
 		ks, err = s.storageKeys(ctx, tx, "", a.Name)
 		return err
 	})
-	s.access.clear() // after the commit: see keyCache
+	s.access.clear() // after the commit: see accessCache
 
 	if err != nil {
 		return "", "", err
