@@ -1177,13 +1177,14 @@ func (s *Service) deleteBlob(rq *req) error {
 
 // cloneContent gives b's content names of its own, for a snapshot or copy
 // of b: a hard link of its file (immutable block-blob content) or of each
-// of its extents, or a copy of the file of an append blob (extended in
-// place). q must read the same database state that b was loaded from.
-// Inline content is copied with the row.
-func (s *Service) cloneContent(ctx context.Context, q rowsQueryer, b *blobRow) (file string, parts []extent, err error) {
+// of its extents (exts, which the caller loaded for b's version), or a
+// copy of the file of an append blob (extended in place, so only b's
+// size is copied). Inline content is copied with the row. An error
+// wrapping fs.ErrNotExist means b was replaced or deleted meanwhile.
+func (s *Service) cloneContent(b *blobRow, exts []extent) (file string, parts []extent, err error) {
 	switch {
 	case b.Extents > 0:
-		parts, err = s.cloneExtents(ctx, q, b)
+		parts, err = s.cloneExtents(exts)
 		return "", parts, err
 	case b.File == "":
 		return "", nil, nil
@@ -1216,7 +1217,13 @@ func (s *Service) snapshotBlob(rq *req) error {
 		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
-		file, parts, err := s.cloneContent(ctx, tx, b)
+		var exts []extent
+		if b.Extents > 0 {
+			if exts, err = loadExtents(ctx, tx, b.Account, b.Container, b.Name, "", 0, b.Size); err != nil {
+				return err
+			}
+		}
+		file, parts, err := s.cloneContent(b, exts)
 		if err != nil {
 			return err
 		}

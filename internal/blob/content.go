@@ -97,13 +97,9 @@ func (s *Service) linkContent(src string) (string, error) {
 
 func (s *Service) syncContentDir() error { return atomicfile.SyncDir(s.contentDir) }
 
-// cloneExtents links every extent file of b (all of them: the whole blob)
-// under a new name, for a snapshot or copy of it.
-func (s *Service) cloneExtents(ctx context.Context, q rowsQueryer, b *blobRow) ([]extent, error) {
-	exts, err := loadExtents(ctx, q, b.Account, b.Container, b.Name, b.Snapshot, 0, b.Size)
-	if err != nil {
-		return nil, err
-	}
+// cloneExtents links every file of exts (a whole blob's extents) under a
+// new name, for a snapshot or copy of it.
+func (s *Service) cloneExtents(exts []extent) ([]extent, error) {
 	out := make([]extent, 0, len(exts))
 	for _, e := range exts {
 		name, err := s.linkContent(filepath.Join(s.contentDir, e.File))
@@ -385,18 +381,28 @@ var errContentChanged = fmt.Errorf("blob changed while it was read: %w", fs.ErrN
 var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w", errContentChanged)
 
 // cloneSource clones the content of src, a blob loaded outside any
-// transaction, for a copy: in a read transaction that first checks that
-// src is still the version loaded, so that its row and its extents agree.
+// transaction, for a copy. A short read transaction checks that src is
+// still the version loaded and loads its extents, so that its row and its
+// extents agree; the files are linked or copied after it, so that a large
+// copy holds no database connection. A source replaced after the check
+// loses its files, and the clone fails with fs.ErrNotExist (the copy is
+// retried).
 func (s *Service) cloneSource(ctx context.Context, src *blobRow) (string, []extent, error) {
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	exts, err := func() ([]extent, error) {
+		tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("reading copy source: %w", err)
+		}
+		defer tx.Rollback()
+		if err := sameVersion(ctx, tx, src); errors.Is(err, errContentChanged) {
+			return nil, errSourceChanged
+		} else if err != nil || src.Extents == 0 {
+			return nil, err
+		}
+		return loadExtents(ctx, tx, src.Account, src.Container, src.Name, src.Snapshot, 0, src.Size)
+	}()
 	if err != nil {
-		return "", nil, fmt.Errorf("reading copy source: %w", err)
-	}
-	defer tx.Rollback()
-	if err := sameVersion(ctx, tx, src); errors.Is(err, errContentChanged) {
-		return "", nil, errSourceChanged
-	} else if err != nil {
 		return "", nil, err
 	}
-	return s.cloneContent(ctx, tx, src)
+	return s.cloneContent(src, exts)
 }
