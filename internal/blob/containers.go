@@ -172,22 +172,14 @@ func (s *Service) purgeContainer(ctx context.Context, account, name string) erro
 // (of one account, or all when account is "").
 func (s *Service) purgeDeleting(ctx context.Context, account string) error {
 	for {
-		rows, err := s.reader.QueryContext(ctx, `SELECT account, name FROM containers WHERE deleting = 1 AND (? = '' OR account = ?) LIMIT 100`, account, account)
+		todo, err := scanRows(ctx, s.reader, "listing deleted containers",
+			`SELECT account, name FROM containers WHERE deleting = 1 AND (? = '' OR account = ?) LIMIT 100`, []any{account, account},
+			func(sc scanner) (c [2]string, err error) {
+				err = sc.Scan(&c[0], &c[1])
+				return c, err
+			})
 		if err != nil {
-			return fmt.Errorf("listing deleted containers: %w", err)
-		}
-		var todo [][2]string
-		for rows.Next() {
-			var a, n string
-			if err := rows.Scan(&a, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("listing deleted containers: %w", err)
-			}
-			todo = append(todo, [2]string{a, n})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("listing deleted containers: %w", err)
+			return err
 		}
 		if len(todo) == 0 {
 			return nil

@@ -58,23 +58,11 @@ func putExtents(ctx context.Context, x execer, b *blobRow, exts []extent) error 
 
 // loadExtents returns the extents of a blob that overlap [from, to).
 func loadExtents(ctx context.Context, q rowsQueryer, account, container, name, snapshot string, from, to int64) ([]extent, error) {
-	rows, err := q.QueryContext(ctx, sqlExtentsIn, account, container, name, snapshot, to, from)
-	if err != nil {
-		return nil, fmt.Errorf("loading blob extents: %w", err)
-	}
-	defer rows.Close()
-	var out []extent
-	for rows.Next() {
-		var e extent
-		if err := rows.Scan(&e.Off, &e.Size, &e.File); err != nil {
-			return nil, fmt.Errorf("loading blob extents: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("loading blob extents: %w", err)
-	}
-	return out, nil
+	return scanRows(ctx, q, "loading blob extents", sqlExtentsIn, []any{account, container, name, snapshot, to, from},
+		func(sc scanner) (e extent, err error) {
+			err = sc.Scan(&e.Off, &e.Size, &e.File)
+			return e, err
+		})
 }
 
 // Conditions on the extents table, for takeFiles.

@@ -201,32 +201,21 @@ func (s *Service) findBlobs(rq *req, container string) error {
 
 // runFindQuery returns the blobs q finds, each with the tags q names.
 func (s *Service) runFindQuery(rq *req, q findQuery) ([]foundBlobXML, error) {
-	rows, err := s.reader.QueryContext(rq.r.Context(), q.text, q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("finding blobs by tags: %w", err)
-	}
-	defer rows.Close()
-	var out []foundBlobXML
 	values := make([]string, len(q.keys))
 	dest := make([]any, 2, 2+len(q.keys))
 	for i := range values {
 		dest = append(dest, &values[i])
 	}
-	for rows.Next() {
-		var f foundBlobXML
+	return scanRows(rq.r.Context(), s.reader, "finding blobs by tags", q.text, q.args, func(sc scanner) (f foundBlobXML, err error) {
 		dest[0], dest[1] = &f.ContainerName, &f.Name
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("finding blobs by tags: %w", err)
+		if err = sc.Scan(dest...); err != nil {
+			return f, err
 		}
 		tags := tagSet{}
 		for i, k := range q.keys {
 			tags[k] = values[i]
 		}
 		f.Tags = tags.xml(nil)
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("finding blobs by tags: %w", err)
-	}
-	return out, nil
+		return f, nil
+	})
 }

@@ -363,23 +363,7 @@ func (s *Service) blobPage(ctx context.Context, account, container, fromName, fr
 	}
 	q += ` ORDER BY name, snapshot LIMIT ?`
 	args = append(args, n)
-	rows, err := s.reader.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing blobs: %w", err)
-	}
-	defer rows.Close()
-	var out []*blobRow
-	for rows.Next() {
-		b, err := scanBlob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing blobs: %w", err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing blobs: %w", err)
-	}
-	return out, nil
+	return scanRows(ctx, s.reader, "listing blobs", q, args, scanBlob)
 }
 
 // mergeUncommitted adds blobs that exist only as staged blocks

@@ -376,21 +376,30 @@ func takeFiles(ctx context.Context, tx txQueryer, table, where string, args ...a
 
 // collect runs a query of one text column and returns its values.
 func collect(ctx context.Context, q rowsQueryer, query string, args ...any) ([]string, error) {
+	return scanRows(ctx, q, "listing files", query, args, func(sc scanner) (f string, err error) {
+		err = sc.Scan(&f)
+		return f, err
+	})
+}
+
+// scanRows runs query and returns its rows, each made by scan, in order;
+// errors are wrapped with what ("doing what").
+func scanRows[T any](ctx context.Context, q rowsQueryer, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing files: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return nil, fmt.Errorf("listing files: %w", err)
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out = append(out, f)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing files: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }

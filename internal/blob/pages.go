@@ -425,23 +425,11 @@ type pageRow struct{ start, stop, gen int64 }
 
 // pageRows returns k's rows that overlap [lo, hi), in order.
 func pageRows(ctx context.Context, q rowsQueryer, k pageKey, lo, hi int64) ([]pageRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT start, stop, gen`+sqlPagesOverlapping, overlapArgs(k, lo, hi)...)
-	if err != nil {
-		return nil, fmt.Errorf("listing pages: %w", err)
-	}
-	defer rows.Close()
-	var out []pageRow
-	for rows.Next() {
-		var p pageRow
-		if err := rows.Scan(&p.start, &p.stop, &p.gen); err != nil {
-			return nil, fmt.Errorf("listing pages: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing pages: %w", err)
-	}
-	return out, nil
+	return scanRows(ctx, q, "listing pages", `SELECT start, stop, gen`+sqlPagesOverlapping, overlapArgs(k, lo, hi),
+		func(sc scanner) (p pageRow, err error) {
+			err = sc.Scan(&p.start, &p.stop, &p.gen)
+			return p, err
+		})
 }
 
 // pageReader reads a page blob's content at any offset, zeros where no
