@@ -1,0 +1,91 @@
+package slipway
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSKUSize(t *testing.T) {
+	tests := []struct {
+		name string
+		want InstanceSize
+	}{
+		{"F1", InstanceSize{Cores: 0.25, MemoryMB: 1024, HomeQuotaGB: 1, MaxWorkers: 1}},
+		{"free", InstanceSize{Cores: 0.25, MemoryMB: 1024, HomeQuotaGB: 1, MaxWorkers: 1}},
+		{"D1", InstanceSize{Cores: 0.25, MemoryMB: 1024, HomeQuotaGB: 1, MaxWorkers: 1}},
+		{"B1", InstanceSize{Cores: 1, MemoryMB: 1792, HomeQuotaGB: 10, MaxWorkers: 3}},
+		{"b2", InstanceSize{Cores: 2, MemoryMB: 3584, HomeQuotaGB: 10, MaxWorkers: 3}},
+		{"B3", InstanceSize{Cores: 4, MemoryMB: 7168, HomeQuotaGB: 10, MaxWorkers: 3}},
+		{"S1", InstanceSize{Cores: 1, MemoryMB: 1792, HomeQuotaGB: 50, MaxWorkers: 10}},
+		{"s3", InstanceSize{Cores: 4, MemoryMB: 7168, HomeQuotaGB: 50, MaxWorkers: 10}},
+		{"P2", InstanceSize{Cores: 2, MemoryMB: 3584, HomeQuotaGB: 250, MaxWorkers: 20}},
+		{"P1v2", InstanceSize{Cores: 1, MemoryMB: 3584, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P3V2", InstanceSize{Cores: 4, MemoryMB: 14336, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P0v3", InstanceSize{Cores: 1, MemoryMB: 4096, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P1v3", InstanceSize{Cores: 2, MemoryMB: 8192, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"p1V3", InstanceSize{Cores: 2, MemoryMB: 8192, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P3v3", InstanceSize{Cores: 8, MemoryMB: 32768, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P1mv3", InstanceSize{Cores: 2, MemoryMB: 16384, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P5MV3", InstanceSize{Cores: 32, MemoryMB: 262144, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"P0v4", InstanceSize{Cores: 1, MemoryMB: 4096, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"p3v4", InstanceSize{Cores: 8, MemoryMB: 32768, HomeQuotaGB: 250, MaxWorkers: 30}},
+		{"EP1", InstanceSize{Cores: 1, MemoryMB: 3584, HomeQuotaGB: 250, MaxWorkers: 20}},
+		{"ep3", InstanceSize{Cores: 4, MemoryMB: 14336, HomeQuotaGB: 250, MaxWorkers: 20}},
+		{"I1v2", InstanceSize{Cores: 2, MemoryMB: 8192, HomeQuotaGB: 1000, MaxWorkers: 100}},
+		{"i6V2", InstanceSize{Cores: 64, MemoryMB: 262144, HomeQuotaGB: 1000, MaxWorkers: 100}},
+		{"WS1", InstanceSize{Cores: 1, MemoryMB: 3584, HomeQuotaGB: 250, MaxWorkers: 20}},
+		{"ws3", InstanceSize{Cores: 4, MemoryMB: 14336, HomeQuotaGB: 250, MaxWorkers: 20}},
+		{" B1 ", InstanceSize{Cores: 1, MemoryMB: 1792, HomeQuotaGB: 10, MaxWorkers: 3}},
+		{"X9", InstanceSize{Cores: 1, MemoryMB: 1792, HomeQuotaGB: 10, MaxWorkers: 3}},
+		{"", InstanceSize{Cores: 1, MemoryMB: 1792, HomeQuotaGB: 10, MaxWorkers: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, SKU{Name: tt.name}.Size()); diff != "" {
+				t.Errorf("SKU{Name: %q}.Size() (-want +got):\n%s", tt.name, diff)
+			}
+		})
+	}
+}
+
+// TestSKUSizeCoversEverySKU: every SKU ParseSKU accepts has its own size
+// and tier limits, so none silently falls back to B1.
+func TestSKUSizeCoversEverySKU(t *testing.T) {
+	for name, tier := range skuTiers {
+		if _, ok := skuSizes[name]; !ok {
+			t.Errorf("SKU %s has no instance size", name)
+		}
+		if _, ok := tierLimits[tier]; !ok {
+			t.Errorf("tier %s (SKU %s) has no limits", tier, name)
+		}
+	}
+	for name := range skuSizes {
+		if _, ok := skuTiers[name]; !ok {
+			t.Errorf("size for %s, which is not a known SKU", name)
+		}
+	}
+}
+
+// TestParsedSKUSize: the canonical SKU from ParseSKU sizes the same as its
+// raw name.
+func TestParsedSKUSize(t *testing.T) {
+	for _, name := range []string{"free", "shared", "b1", "P1V3", "p2mv3", "i3v2"} {
+		s, err := ParseSKU(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(SKU{Name: name}.Size(), s.Size()); diff != "" {
+			t.Errorf("ParseSKU(%q).Size() (-raw +parsed):\n%s", name, diff)
+		}
+	}
+}
+
+func TestSKULarger(t *testing.T) {
+	for name, want := range map[string]string{"B1": "B2", "f1": "B1", "P1v3": "P2v3", "S3": "", "B3": "", "nonsense": ""} {
+		got, ok := SKU{Name: name}.Larger()
+		if (want == "") != !ok || got.Name != want {
+			t.Errorf("%s.Larger() = %q, %v; want %q", name, got.Name, ok, want)
+		}
+	}
+}
