@@ -7,16 +7,32 @@
 // LogFiles/YYYY_MM_DD_<machine>_docker.log for platform events. Live
 // subscribers (the Kudu log stream, `webapp log tail`) get every new line and
 // the most recent ones on connect.
+//
+// The home belongs to the app's user and the server runs as root, so the
+// files are opened only through an os.Root on the home's LogFiles directory,
+// and anything there that is not a plain file of our own (a symlink, a FIFO,
+// a hard link to another file) is removed inside that directory rather than
+// written through. When LogFiles itself is not a real directory, lines are
+// kept in memory only. Writes are buffered (flushed within FlushDelay or at
+// FlushBytes) and the files are capped in total size and, optionally, in age,
+// as App Service's file-system logging is
+// (https://learn.microsoft.com/azure/app-service/troubleshoot-diagnostic-logs#enable-application-logging-linuxcontainer).
 package applog
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -28,20 +44,41 @@ const (
 
 const recentLines = 200
 
+// Defaults for Config.
+const (
+	// DefaultMaxBytes is App Service's default quota for file-system logs
+	// (35 MB), the total of an app's log files before the oldest go.
+	DefaultMaxBytes    = 35 << 20
+	DefaultFlushDelay  = 200 * time.Millisecond
+	DefaultFlushBytes  = 64 << 10
+	reopenBackoff      = 5 * time.Second
+	timestampLayout    = "2006-01-02T15:04:05.000000000Z"
+	fileDateLayout     = "2006_01_02"
+	fileOpenFlags      = os.O_WRONLY | os.O_APPEND | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	minPerFileMaxBytes = 1 << 10
+)
+
 // Config configures a Hub.
 type Config struct {
-	Machine string           // machine name used in file names, e.g. "slipway0"
-	Now     func() time.Time // nil → time.Now
+	Machine    string           // machine name used in file names, e.g. "slipway0"
+	Now        func() time.Time // nil → time.Now
+	Logger     *slog.Logger     // the platform's own log (refused files, I/O errors); nil → discard
+	FlushDelay time.Duration    // longest a line waits in memory before it is written; 0 → DefaultFlushDelay
+	FlushBytes int              // buffered bytes that force a write; 0 → DefaultFlushBytes
+	MaxBytes   int64            // default total size of an app's log files; 0 → DefaultMaxBytes
+	Days       int              // default retention in days; 0 → keep until MaxBytes
 }
 
 // Hub owns the logs of every app.
 type Hub struct {
-	cfg  Config
-	mu   sync.Mutex
-	apps map[string]*Log // by lower-cased site name
+	cfg    Config
+	mu     sync.Mutex
+	apps   map[string]*Log // by lower-cased site name
+	closed bool
+	timers sync.WaitGroup // armed flush timers
 }
 
-// NewHub returns a Hub.
+// NewHub returns a Hub. Close it to write out buffered lines.
 func NewHub(cfg Config) *Hub {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -49,11 +86,24 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Machine == "" {
 		cfg.Machine = "slipway0"
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.FlushDelay <= 0 {
+		cfg.FlushDelay = DefaultFlushDelay
+	}
+	if cfg.FlushBytes <= 0 {
+		cfg.FlushBytes = DefaultFlushBytes
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
 	return &Hub{cfg: cfg, apps: make(map[string]*Log)}
 }
 
-// App returns the log of a site whose LogFiles directory is dir, creating it
-// on first use. Later calls return the same Log whatever dir they pass.
+// App returns the log of a site whose LogFiles directory is dir (empty: keep
+// lines in memory only), creating it on first use. Later calls return the
+// same Log whatever dir they pass.
 func (h *Hub) App(site, dir string) *Log {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -61,35 +111,123 @@ func (h *Hub) App(site, dir string) *Log {
 	if l, ok := h.apps[key]; ok {
 		return l
 	}
-	l := &Log{hub: h, dir: dir, subs: make(map[chan string]struct{})}
+	l := &Log{
+		hub: h, site: site, dir: dir, uid: -1, gid: -1,
+		maxBytes: h.cfg.MaxBytes, days: h.cfg.Days, sweepDue: true,
+		filesClosed: h.closed,
+		subs:        make(map[chan string]struct{}),
+	}
 	h.apps[key] = l
 	return l
 }
 
-// Forget drops a site's log (after the site is deleted). Open subscriptions end.
+// Forget drops a site's log (after the site is deleted): buffered lines are
+// written, its files closed, and open subscriptions end.
 func (h *Hub) Forget(site string) {
 	h.mu.Lock()
 	l := h.apps[strings.ToLower(site)]
 	delete(h.apps, strings.ToLower(site))
 	h.mu.Unlock()
 	if l != nil {
+		l.closeFiles()
 		l.closeSubs()
 	}
 }
 
+// Close writes out every app's buffered lines and closes its files. Lines
+// logged afterwards are kept in memory only.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	logs := make([]*Log, 0, len(h.apps))
+	for _, l := range h.apps {
+		logs = append(logs, l)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, l := range logs {
+		errs = append(errs, l.closeFiles())
+	}
+	h.timers.Wait()
+	return errors.Join(errs...)
+}
+
 // Log is one app's log.
 type Log struct {
-	hub    *Hub
-	dir    string
-	mu     sync.Mutex
-	recent []string
-	subs   map[chan string]struct{}
-	closed bool
+	hub  *Hub
+	site string
+	dir  string
+
+	mu          sync.Mutex
+	recent      [recentLines]string // ring buffer
+	head, count int                 // index of the oldest line; lines held
+	subs        map[chan string]struct{}
+	closed      bool // subscriptions ended
+
+	uid, gid    int // owner of created files; -1 = leave as created
+	maxBytes    int64
+	days        int
+	sinks       []*sink // one per source
+	root        *os.Root
+	rootInfo    fs.FileInfo
+	buffered    int // bytes buffered over all sinks
+	timer       *time.Timer
+	armed       bool
+	sweepDue    bool      // run retention and the cap before the next write
+	retryAt     time.Time // after a failure to open LogFiles, when to try again
+	warned      string    // the last problem logged, so it is logged once
+	filesClosed bool
+	others      int64 // bytes in the hub's files other than the open ones, as of the last sweep
+}
+
+// sink is the open file of one source.
+type sink struct {
+	source string
+	name   string // current file name in LogFiles
+	day    string
+	f      *os.File
+	info   fs.FileInfo // of f, to see whether the name still leads to it
+	size   int64
+	buf    []byte
+}
+
+// SetOwner makes files the log creates from now on owned by uid:gid (the
+// app's user), so the app can read its own logs. Files already open are
+// handed over too.
+func (l *Log) SetOwner(uid, gid int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.uid, l.gid = uid, gid
+	for _, s := range l.sinks {
+		if s.f != nil {
+			l.chown(s.f)
+		}
+	}
+}
+
+// SetRetention sets the total size of the app's log files (maxBytes, 0 →
+// the hub's default) and how many days of them to keep (0 → keep until the
+// size is reached), as `az webapp log config --docker-container-logging
+// filesystem --retention-days N` does. It applies from the next write.
+func (l *Log) SetRetention(maxBytes int64, days int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if maxBytes <= 0 {
+		maxBytes = l.hub.cfg.MaxBytes
+	}
+	l.maxBytes, l.days, l.sweepDue = maxBytes, max(days, 0), true
+}
+
+// Flush writes buffered lines to the files now.
+func (l *Log) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.flushLocked()
 }
 
 // Event records a platform event about the app.
 func (l *Log) Event(format string, args ...any) {
-	l.line(SourcePlatform, fmt.Sprintf(format, args...))
+	l.line(SourcePlatform, fmt.Appendf(nil, format, args...))
 }
 
 // Writer returns a writer whose lines go to the given source. Partial lines
@@ -99,23 +237,26 @@ func (l *Log) Writer(source string) *LineWriter {
 	return &LineWriter{log: l, source: source}
 }
 
-func (l *Log) line(source, text string) {
+func (l *Log) line(source string, text []byte) {
 	now := l.hub.cfg.Now().UTC()
-	rec := now.Format("2006-01-02T15:04:05.000000000Z") + " " + strings.TrimRight(text, "\r\n")
+	text = bytes.TrimRight(text, "\r\n")
+	var ts [len(timestampLayout) + 8]byte
+	var b strings.Builder
+	b.Grow(len(timestampLayout) + 1 + len(text))
+	b.Write(now.AppendFormat(ts[:0], timestampLayout))
+	b.WriteByte(' ')
+	b.Write(text)
+	rec := b.String()
+
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.dir != "" {
-		name := fmt.Sprintf("%s_%s_%s.log", now.Format("2006_01_02"), l.hub.cfg.Machine, source)
-		// One open per line keeps no descriptor per app; app logs are not a hot path
-		// compared with the app's own work, and O_APPEND keeps concurrent writers whole.
-		if f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-			f.WriteString(rec + "\n")
-			f.Close()
-		}
-	}
-	l.recent = append(l.recent, rec)
-	if len(l.recent) > recentLines {
-		l.recent = append(l.recent[:0:0], l.recent[len(l.recent)-recentLines:]...)
+	l.toFile(now, source, rec)
+	if l.count < recentLines {
+		l.recent[(l.head+l.count)%recentLines] = rec
+		l.count++
+	} else {
+		l.recent[l.head] = rec
+		l.head = (l.head + 1) % recentLines
 	}
 	for ch := range l.subs {
 		select {
@@ -125,14 +266,21 @@ func (l *Log) line(source, text string) {
 	}
 }
 
+// recentLocked returns up to n of the most recent lines, oldest first.
+func (l *Log) recentLocked(n int) []string {
+	n = max(min(n, l.count), 0)
+	out := make([]string, n)
+	for i := range n {
+		out[i] = l.recent[(l.head+l.count-n+i)%recentLines]
+	}
+	return out
+}
+
 // Recent returns up to n of the most recent lines, oldest first.
 func (l *Log) Recent(n int) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n > len(l.recent) {
-		n = len(l.recent)
-	}
-	return append([]string(nil), l.recent[len(l.recent)-n:]...)
+	return l.recentLocked(n)
 }
 
 // Subscribe returns the last n lines and a channel of new lines. The channel
@@ -140,10 +288,7 @@ func (l *Log) Recent(n int) []string {
 func (l *Log) Subscribe(ctx context.Context, n int) ([]string, <-chan string) {
 	ch := make(chan string, 1024)
 	l.mu.Lock()
-	if n > len(l.recent) {
-		n = len(l.recent)
-	}
-	recent := append([]string(nil), l.recent[len(l.recent)-n:]...)
+	recent := l.recentLocked(n)
 	if l.closed {
 		close(ch)
 		l.mu.Unlock()
@@ -172,6 +317,413 @@ func (l *Log) closeSubs() {
 	}
 }
 
+// closeFiles writes out what is buffered and closes the files; later lines
+// stay in memory.
+func (l *Log) closeFiles() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.flushLocked()
+	l.filesClosed = true
+	l.closeAllLocked()
+	l.disarm()
+	return err
+}
+
+// toFile buffers a line for its source's file.
+func (l *Log) toFile(now time.Time, source, rec string) {
+	if l.dir == "" || l.filesClosed {
+		return
+	}
+	s := l.sink(source)
+	if day := now.Format(fileDateLayout); s.day != day {
+		l.flushSink(s)
+		l.closeSink(s)
+		s.day, s.name = day, fmt.Sprintf("%s_%s_%s.log", day, l.hub.cfg.Machine, source)
+		l.sweepDue = true
+	}
+	if !l.armed {
+		l.arm()
+	}
+	s.buf = append(s.buf, rec...)
+	s.buf = append(s.buf, '\n')
+	l.buffered += len(rec) + 1
+	if len(s.buf) >= min(l.hub.cfg.FlushBytes, int(l.perFileMax())) {
+		l.flushSink(s)
+	}
+}
+
+func (l *Log) sink(source string) *sink {
+	for _, s := range l.sinks {
+		if s.source == source {
+			return s
+		}
+	}
+	s := &sink{source: source}
+	l.sinks = append(l.sinks, s)
+	return s
+}
+
+// perFileMax is the size at which a file is rolled over: a quarter of the
+// total, so the cap is kept by deleting whole older files.
+func (l *Log) perFileMax() int64 {
+	return max(l.maxBytes/4, minPerFileMaxBytes)
+}
+
+// arm starts the timer that writes out buffered lines.
+func (l *Log) arm() {
+	l.armed = true
+	l.hub.timers.Add(1)
+	if l.timer == nil {
+		l.timer = time.AfterFunc(l.hub.cfg.FlushDelay, l.onTimer)
+	} else {
+		l.timer.Reset(l.hub.cfg.FlushDelay)
+	}
+}
+
+func (l *Log) onTimer() {
+	defer l.hub.timers.Done()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.armed = false
+	l.flushLocked()
+}
+
+func (l *Log) disarm() {
+	if l.armed && l.timer.Stop() {
+		l.armed = false
+		l.hub.timers.Done()
+	}
+}
+
+// flushLocked writes every source's buffered lines.
+func (l *Log) flushLocked() error {
+	var errs []error
+	for _, s := range l.sinks {
+		errs = append(errs, l.flushSink(s))
+	}
+	if l.buffered == 0 {
+		l.disarm()
+	}
+	return errors.Join(errs...)
+}
+
+// flushSink writes a source's buffered lines to its file, opening, rolling
+// and sweeping as needed. Lines that cannot be written are dropped from the
+// file (they stay in memory for Recent and subscribers).
+func (l *Log) flushSink(s *sink) (err error) {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	defer func() {
+		l.buffered -= len(s.buf)
+		s.buf = s.buf[:0]
+		if cap(s.buf) > 4*l.hub.cfg.FlushBytes {
+			s.buf = nil
+		}
+	}()
+	if s.f != nil && !l.stillOurs(s) {
+		l.closeSink(s)
+	}
+	if s.f == nil {
+		if err := l.openSink(s); err != nil {
+			return err
+		}
+	}
+	if s.size > 0 && s.size+int64(len(s.buf)) > l.perFileMax() {
+		if err := l.roll(s); err != nil {
+			return err
+		}
+	}
+	if l.sweepDue || l.total()+int64(len(s.buf)) > l.maxBytes {
+		l.sweep(int64(len(s.buf)))
+	}
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	if err != nil {
+		l.warn("write", "writing an app log file", "site", l.site, "file", s.name, "err", err)
+		l.closeSink(s)
+		return fmt.Errorf("writing %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// stillOurs reports whether LogFiles and the sink's file name still lead to
+// the directory and file the log has open (the app may have moved, deleted
+// or replaced either).
+func (l *Log) stillOurs(s *sink) bool {
+	di, err := os.Lstat(l.dir)
+	if err != nil || !os.SameFile(di, l.rootInfo) {
+		return false
+	}
+	fi, err := l.root.Lstat(s.name)
+	return err == nil && os.SameFile(fi, s.info)
+}
+
+// openRoot opens the app's LogFiles directory as an os.Root, through an
+// os.Root on its parent (the app's home), refusing a LogFiles that is a
+// symlink or not a directory.
+func (l *Log) openRoot() error {
+	if l.root != nil {
+		di, err := os.Lstat(l.dir)
+		if err == nil && os.SameFile(di, l.rootInfo) {
+			return nil
+		}
+		l.closeAllLocked()
+	}
+	now := l.hub.cfg.Now()
+	if now.Before(l.retryAt) {
+		return errors.New("app log directory unavailable")
+	}
+	err := func() error {
+		home, err := os.OpenRoot(filepath.Dir(l.dir))
+		if err != nil {
+			return err
+		}
+		defer home.Close()
+		base := filepath.Base(l.dir)
+		li, err := home.Lstat(base)
+		if err != nil {
+			return err
+		}
+		if !li.IsDir() {
+			return fmt.Errorf("%s is not a directory (%s)", l.dir, li.Mode().Type())
+		}
+		root, err := home.OpenRoot(base)
+		if err != nil {
+			return err
+		}
+		ri, err := root.Stat(".")
+		if err != nil || !os.SameFile(ri, li) { // swapped between the Lstat and the open
+			root.Close()
+			return fmt.Errorf("%s changed while it was being opened", l.dir)
+		}
+		l.root, l.rootInfo = root, ri
+		return nil
+	}()
+	if err != nil {
+		l.retryAt = now.Add(reopenBackoff)
+		l.warn("dir:"+err.Error(), "app log directory refused; keeping lines in memory", "site", l.site, "dir", l.dir, "err", err)
+		return fmt.Errorf("opening app log directory: %w", err)
+	}
+	return nil
+}
+
+// openSink opens the source's current file inside LogFiles. A name that
+// is not a plain file with one link (a symlink, a FIFO, a hard link the
+// app made to some other file) is removed and a fresh file created.
+func (l *Log) openSink(s *sink) error {
+	if err := l.openRoot(); err != nil {
+		return err
+	}
+	f, err := l.root.OpenFile(s.name, fileOpenFlags, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = l.create(s.name)
+	} else if err == nil && !l.plainFile(f, s.name) {
+		f.Close()
+		err = errors.New("not a plain file")
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Whatever is there (symlink, FIFO, socket, hard link, directory) is
+		// not the log's: remove it inside LogFiles and start afresh.
+		l.warn("file:"+s.name, "app log file refused; replacing it", "site", l.site, "file", s.name, "err", err)
+		if rerr := l.root.Remove(s.name); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+			f, err = l.create(s.name)
+		}
+	}
+	if err != nil {
+		l.warn("open:"+s.name, "opening app log file", "site", l.site, "file", s.name, "err", err)
+		return fmt.Errorf("opening %s: %w", s.name, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening %s: %w", s.name, err)
+	}
+	s.f, s.info, s.size = f, fi, fi.Size()
+	l.warned = ""
+	return nil
+}
+
+// create makes a new file in LogFiles; it fails if any entry (even a
+// dangling symlink) has the name.
+func (l *Log) create(name string) (*os.File, error) {
+	f, err := l.root.OpenFile(name, fileOpenFlags|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if !l.plainFile(f, name) {
+		f.Close()
+		return nil, errors.New("created file is not a plain file")
+	}
+	l.chown(f)
+	return f, nil
+}
+
+// plainFile reports whether f is a regular file with a single link that
+// name (in LogFiles) still leads to.
+func (l *Log) plainFile(f *os.File, name string) bool {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
+		return false
+	}
+	li, err := l.root.Lstat(name)
+	return err == nil && os.SameFile(fi, li)
+}
+
+func (l *Log) chown(f *os.File) {
+	if l.uid < 0 && l.gid < 0 {
+		return
+	}
+	if err := f.Chown(l.uid, l.gid); err != nil {
+		l.warn("chown", "handing an app log file to the app's user", "site", l.site, "file", f.Name(), "err", err)
+	}
+}
+
+// roll renames the source's full file to the next free
+// <date>_<machine>_<source>.<n>.log and starts a fresh one.
+func (l *Log) roll(s *sink) error {
+	base := strings.TrimSuffix(s.name, ".log")
+	next := 1
+	for _, e := range l.listFiles() {
+		if rest, ok := strings.CutPrefix(e.name, base+"."); ok {
+			if n, err := strconv.Atoi(strings.TrimSuffix(rest, ".log")); err == nil && n >= next {
+				next = n + 1
+			}
+		}
+	}
+	l.others += s.size
+	l.closeSink(s)
+	if err := l.root.Rename(s.name, fmt.Sprintf("%s.%d.log", base, next)); err != nil {
+		l.warn("roll:"+s.name, "rolling an app log file", "site", l.site, "file", s.name, "err", err)
+		return fmt.Errorf("rolling %s: %w", s.name, err)
+	}
+	return l.openSink(s)
+}
+
+// logFile is a file of the hub's in LogFiles.
+type logFile struct {
+	name string
+	date string // YYYY_MM_DD from the name
+	size int64
+	mod  time.Time
+}
+
+// listFiles lists the regular files in LogFiles that the hub writes:
+// YYYY_MM_DD_<machine>_<source>[.<n>].log.
+func (l *Log) listFiles() []logFile {
+	d, err := l.root.Open(".")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	entries, _ := d.ReadDir(-1)
+	var files []logFile
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".log") || len(name) < len(fileDateLayout)+1 {
+			continue
+		}
+		date := name[:len(fileDateLayout)]
+		if _, err := time.Parse(fileDateLayout, date); err != nil || !strings.HasPrefix(name[len(date):], "_"+l.hub.cfg.Machine+"_") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		files = append(files, logFile{name: name, date: date, size: info.Size(), mod: info.ModTime()})
+	}
+	return files
+}
+
+// total returns the size of the hub's files in LogFiles, as far as the log
+// knows without reading the directory: it is exact after a sweep.
+func (l *Log) total() int64 {
+	var t int64
+	for _, s := range l.sinks {
+		if s.f != nil {
+			t += s.size
+		}
+	}
+	return t + l.others
+}
+
+// sweep deletes the hub's files older than the retention and then, oldest
+// first, files other than the ones being written until incoming more bytes
+// fit under the cap.
+func (l *Log) sweep(incoming int64) {
+	l.sweepDue = false
+	files := l.listFiles()
+	current := map[string]bool{}
+	for _, s := range l.sinks {
+		if s.f != nil {
+			current[s.name] = true
+		}
+	}
+	var cutoff string
+	if l.days > 0 {
+		cutoff = l.hub.cfg.Now().UTC().AddDate(0, 0, -l.days).Format(fileDateLayout)
+	}
+	slices.SortFunc(files, func(a, b logFile) int {
+		if c := strings.Compare(a.date, b.date); c != 0 {
+			return c
+		}
+		if c := a.mod.Compare(b.mod); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	var kept []logFile
+	for _, f := range files {
+		if !current[f.name] && ((cutoff != "" && f.date < cutoff) || total+incoming > l.maxBytes) {
+			if err := l.root.Remove(f.name); err == nil || errors.Is(err, fs.ErrNotExist) {
+				total -= f.size
+				continue
+			}
+		}
+		kept = append(kept, f)
+	}
+	l.others = 0
+	for _, f := range kept {
+		if !current[f.name] {
+			l.others += f.size
+		}
+	}
+}
+
+func (l *Log) closeSink(s *sink) {
+	if s.f != nil {
+		s.f.Close()
+		s.f, s.info, s.size = nil, nil, 0
+	}
+}
+
+func (l *Log) closeAllLocked() {
+	for _, s := range l.sinks {
+		l.closeSink(s)
+	}
+	if l.root != nil {
+		l.root.Close()
+		l.root, l.rootInfo = nil, nil
+	}
+}
+
+// warn logs a problem with the app's log files once until it changes.
+func (l *Log) warn(key, msg string, args ...any) {
+	if l.warned == key {
+		return
+	}
+	l.warned = key
+	l.hub.cfg.Logger.Warn(msg, args...)
+}
+
 // LineWriter splits what it is given into lines for a Log.
 type LineWriter struct {
 	log    *Log
@@ -187,10 +739,10 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		w.log.line(w.source, string(w.buf.Next(i+1)))
+		w.log.line(w.source, w.buf.Next(i+1))
 	}
 	if w.buf.Len() > 64<<10 { // a very long line without newline: flush it in pieces
-		w.log.line(w.source, w.buf.String())
+		w.log.line(w.source, w.buf.Bytes())
 		w.buf.Reset()
 	}
 	return len(p), nil
@@ -199,7 +751,7 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 // Close flushes a trailing partial line.
 func (w *LineWriter) Close() error {
 	if w.buf.Len() > 0 {
-		w.log.line(w.source, w.buf.String())
+		w.log.line(w.source, w.buf.Bytes())
 		w.buf.Reset()
 	}
 	return nil

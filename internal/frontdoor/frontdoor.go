@@ -2,13 +2,17 @@
 // the Host header, as Azure's front ends do: <app>.<domain> goes to the
 // app's ready instances, <app>.scm.<domain> to the app's Kudu (SCM) API,
 // management.<domain> (or an ARM path on the bare address) to the management
-// API. Requests to apps carry X-Forwarded-For/-Proto/-Host and keep the Host
-// the app expects (WEBSITE_HOSTNAME); WebSockets and streamed responses pass
-// through. An app with no ready instance answers 503; an unknown host 404.
+// API. Requests to apps keep the Host the app expects (WEBSITE_HOSTNAME) and
+// carry the platform's headers (X-Forwarded-For/-Proto/-Host, X-ARR-SSL,
+// Client-IP, X-ARR-LOG-ID, …) as the front door sets them: any a client sent
+// are dropped first. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
 package frontdoor
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -173,19 +177,151 @@ func (f *FrontDoor) rewrite(pr *httputil.ProxyRequest) {
 	u, _ := url.Parse(backends[0])
 	pr.SetURL(u)
 	pr.Out.Host = pr.In.Host // the app sees the host it was called by (its WEBSITE_HOSTNAME)
-	pr.SetXForwarded()
+	setPlatformHeaders(pr.Out.Header, pr.In)
+}
+
+// platformHeaders are the request headers App Service's front ends set
+// themselves; a client's value for any of them would let it pose as the
+// platform (claim HTTPS, another address, a signed-in user), so the front
+// door drops them before setting its own. Keys are lower case, with '-' for
+// '_' (WSGI and Django's ASGI handler read X_Forwarded_Proto as
+// X-Forwarded-Proto). See
+// https://learn.microsoft.com/azure/app-service/configure-language-python#detect-https-session
+// and, for X-MS-CLIENT-PRINCIPAL* and X-MS-TOKEN-*, which only the
+// platform's authentication injects,
+// https://learn.microsoft.com/azure/app-service/overview-authentication-authorization
+var platformHeaders = map[string]bool{
+	"x-arr-ssl":              true,
+	"x-arr-clientcert":       true,
+	"x-arr-log-id":           true,
+	"x-client-ip":            true,
+	"client-ip":              true,
+	"x-client-port":          true,
+	"x-forwarded-proto":      true,
+	"x-forwarded-for":        true,
+	"x-forwarded-host":       true,
+	"x-forwarded-tlsversion": true,
+	"x-appservice-proto":     true,
+	"x-original-url":         true,
+	"x-original-host":        true,
+	"x-waws-unencoded-url":   true,
+	"was-default-hostname":   true,
+	"x-site-deployment-id":   true,
+	"forwarded":              true, // RFC 7239's form of X-Forwarded-*; the front door does not send it
+}
+
+// Prefixes of platform header families (lower case, '-' for '_').
+const (
+	principalPrefix = "x-ms-client-principal" // X-MS-CLIENT-PRINCIPAL, -NAME, -ID, -IDP, …
+	tokenPrefix     = "x-ms-token-"
+)
+
+// isPlatformHeader reports whether a header name, compared case-insensitively
+// and with '_' taken as '-', is one the platform sets. It does not allocate.
+func isPlatformHeader(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return hasFoldedPrefix(name, principalPrefix) || hasFoldedPrefix(name, tokenPrefix)
+	}
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		b[i] = foldHeaderByte(name[i])
+	}
+	return platformHeaders[string(b)] || strings.HasPrefix(string(b), principalPrefix) || strings.HasPrefix(string(b), tokenPrefix)
+}
+
+func hasFoldedPrefix(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if foldHeaderByte(name[i]) != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func foldHeaderByte(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c + ('a' - 'A')
+	case c == '_':
+		return '-'
+	}
+	return c
+}
+
+// setPlatformHeaders removes every client-sent platform header from h (the
+// outbound request's headers) and sets the front door's own from the real
+// connection in.
+func setPlatformHeaders(h http.Header, in *http.Request) {
+	for name := range h {
+		if isPlatformHeader(name) {
+			delete(h, name)
+		}
+	}
+	ip, port, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		ip, port = in.RemoteAddr, ""
+	}
 	proto := "http"
-	if pr.In.TLS != nil {
+	if in.TLS != nil {
 		proto = "https"
-		pr.Out.Header.Set("X-ARR-SSL", "1")
+		h["X-Arr-Ssl"] = []string{"1"}
+		if v := tlsVersion(in.TLS.Version); v != "" {
+			h["X-Forwarded-Tlsversion"] = []string{v}
+		}
 	}
-	pr.Out.Header.Set("X-Forwarded-Proto", proto)
-	pr.Out.Header.Set("X-AppService-Proto", proto)
-	pr.Out.Header.Set("X-Original-URL", pr.In.URL.RequestURI())
-	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		pr.Out.Header.Set("Client-IP", ip)
+	if ip != "" {
+		h["X-Forwarded-For"] = []string{ip}
+		h["Client-Ip"] = []string{ip}
+		h["X-Client-Ip"] = []string{ip}
 	}
-	pr.Out.Header.Set("WAS-DEFAULT-HOSTNAME", pr.In.Host)
+	if port != "" {
+		h["X-Client-Port"] = []string{port}
+	}
+	h["X-Forwarded-Proto"] = []string{proto}
+	h["X-Appservice-Proto"] = []string{proto}
+	h["X-Forwarded-Host"] = []string{in.Host}
+	h["X-Original-Url"] = []string{in.URL.RequestURI()}
+	h["Was-Default-Hostname"] = []string{in.Host}
+	h["X-Arr-Log-Id"] = []string{newRequestID()}
+}
+
+// tlsVersion renders a TLS version as X-Forwarded-TlsVersion carries it ("1.2").
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "1.0"
+	case tls.VersionTLS11:
+		return "1.1"
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return ""
+}
+
+// newRequestID returns a random version-4 UUID, the form of App Service's
+// X-ARR-LOG-ID.
+func newRequestID() string {
+	var u [16]byte
+	rand.Read(u[:]) // never fails (crypto/rand)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
 }
 
 func (f *FrontDoor) proxyError(w http.ResponseWriter, r *http.Request, err error) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 
 	"testing"
@@ -201,5 +202,147 @@ func TestStreamingAndWebSocket(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if l, _ := br.ReadString('\n'); l != "echo ping\n" {
 		t.Fatalf("websocket echo = %q", l)
+	}
+}
+
+// recordingApp is an upstream that records the headers of the last request it got.
+func recordingApp(t *testing.T) (*httptest.Server, <-chan http.Header) {
+	t.Helper()
+	got := make(chan http.Header, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	t.Cleanup(app.Close)
+	return app, got
+}
+
+// TestPlatformHeadersCannotBeSpoofed: whatever a client sends in the
+// platform's headers, the app sees only the values the front door set from
+// the real connection, as behind App Service's front ends.
+func TestPlatformHeadersCannotBeSpoofed(t *testing.T) {
+	spoofed := []string{
+		"X-ARR-SSL", "X-ARR-ClientCert", "X-ARR-LOG-ID", "X-Client-IP", "Client-IP", "X-Client-Port",
+		"X-Forwarded-Proto", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-TlsVersion",
+		"X-AppService-Proto", "X-Original-URL", "X-Original-Host", "X-Waws-Unencoded-URL",
+		"WAS-DEFAULT-HOSTNAME", "X-Site-Deployment-Id", "X-MS-CLIENT-PRINCIPAL",
+		"X-MS-CLIENT-PRINCIPAL-NAME", "X-MS-CLIENT-PRINCIPAL-ID", "X-MS-CLIENT-PRINCIPAL-IDP",
+		"X-MS-CLIENT-PRINCIPAL-ROLES", "X-MS-TOKEN-AAD-ACCESS-TOKEN", "X-MS-TOKEN-GOOGLE-ID-TOKEN",
+	}
+	// Platform-set headers and the values they must carry; "" = absent, "*" = any non-empty value.
+	wantSet := map[string]string{
+		"X-Forwarded-Proto": "http", "X-Appservice-Proto": "http", "X-Arr-Ssl": "",
+		"X-Forwarded-For": "127.0.0.1", "Client-Ip": "127.0.0.1", "X-Client-Ip": "127.0.0.1",
+		"X-Forwarded-Host": "todo.localhost:9000", "Was-Default-Hostname": "todo.localhost:9000",
+		"X-Original-Url": "/p/q?r=1", "X-Forwarded-Tlsversion": "", "X-Arr-Log-Id": "*",
+		"X-Client-Port": "*",
+	}
+	tests := []struct {
+		name string
+		key  func(string) string // how the client spells a header name
+	}{
+		{"as documented", func(k string) string { return k }},
+		{"lower case", strings.ToLower},
+		{"upper case", strings.ToUpper},
+		{"underscores for dashes", func(k string) string { return strings.ReplaceAll(k, "-", "_") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			app, got := recordingApp(t)
+			base := serve(t, New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}}))
+			req, _ := http.NewRequest("GET", base+"/p/q?r=1", nil)
+			req.Host = "todo.localhost:9000"
+			for _, k := range spoofed {
+				req.Header[tc.key(k)] = []string{"spoofed"} // sent as spelled, not canonicalized
+			}
+			req.Header["X-Forwarded-Proto"] = []string{"https"}
+			req.Header["X-ARR-SSL"] = []string{"1"}
+			for k, v := range map[string]string{"X-Requested-With": "XMLHttpRequest", "Authorization": "Bearer abc", "Cookie": "sessionid=1", "X-Custom": "kept"} {
+				req.Header.Set(k, v)
+			}
+			clientPort := ""
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				GotConn: func(ci httptrace.GotConnInfo) { _, clientPort, _ = net.SplitHostPort(ci.Conn.LocalAddr().String()) },
+			}))
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			h := <-got
+			for k, vs := range h {
+				for _, v := range vs {
+					if strings.Contains(v, "spoofed") {
+						t.Errorf("the app got the client's %s: %q", k, v)
+					}
+				}
+			}
+			wantSet["X-Client-Port"] = clientPort
+			for k, want := range wantSet {
+				vs := h.Values(k)
+				switch {
+				case want == "" && len(vs) != 0:
+					t.Errorf("%s = %q, want none", k, vs)
+				case want == "*" && (len(vs) != 1 || vs[0] == ""):
+					t.Errorf("%s = %q, want one value", k, vs)
+				case want != "" && want != "*" && (len(vs) != 1 || vs[0] != want):
+					t.Errorf("%s = %q, want %q", k, vs, want)
+				}
+			}
+			for k, want := range map[string]string{"X-Requested-With": "XMLHttpRequest", "Authorization": "Bearer abc", "Cookie": "sessionid=1", "X-Custom": "kept"} {
+				if got := h.Get(k); got != want {
+					t.Errorf("%s = %q, want it passed through as %q", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPlatformHeadersOverTLS: over a TLS connection the app is told so.
+func TestPlatformHeadersOverTLS(t *testing.T) {
+	app, got := recordingApp(t)
+	srv := httptest.NewTLSServer(New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.Host = "todo.localhost"
+	req.Header.Set("X-Forwarded-Proto", "http")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := <-got
+	for k, want := range map[string]string{"X-Forwarded-Proto": "https", "X-Appservice-Proto": "https", "X-Arr-Ssl": "1", "X-Forwarded-Tlsversion": "1.3"} {
+		if vs := h.Values(k); len(vs) != 1 || vs[0] != want {
+			t.Errorf("%s = %q, want %q", k, vs, want)
+		}
+	}
+}
+
+// TestRequestIDsDiffer: each request gets its own UUID-shaped X-ARR-LOG-ID.
+func TestRequestIDsDiffer(t *testing.T) {
+	app, got := recordingApp(t)
+	base := serve(t, New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}}))
+	seen := map[string]bool{}
+	for range 3 {
+		get(t, base, "todo.localhost", "/")
+		id := (<-got).Get("X-Arr-Log-Id")
+		if len(id) != 36 || strings.Count(id, "-") != 4 || seen[id] {
+			t.Fatalf("X-ARR-LOG-ID %q is not a fresh UUID (seen %v)", id, seen)
+		}
+		seen[id] = true
+	}
+}
+
+func BenchmarkPlatformHeaders(b *testing.B) {
+	in := httptest.NewRequest("GET", "http://todo.localhost/x?y=1", nil)
+	in.RemoteAddr = "203.0.113.9:51000"
+	base := http.Header{
+		"Accept": {"*/*"}, "User-Agent": {"bench"}, "Cookie": {"a=b"}, "X-Requested-With": {"XMLHttpRequest"},
+		"X-Forwarded-Proto": {"https"}, "X-Ms-Client-Principal-Name": {"eve"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h := base.Clone()
+		setPlatformHeaders(h, in)
 	}
 }
