@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,8 +24,10 @@ import (
 
 // Config configures a Builder.
 type Config struct {
-	// CacheDir holds cached environments (venvs/<key>/antenv) and pip's
-	// download cache (pip/). Required; created if missing.
+	// CacheDir holds, per cache scope (see Request.Scope), the cached
+	// environments (scopes/<scope>/venvs/<key>/antenv) and pip's download
+	// cache (scopes/<scope>/pip), plus the builds' temporary HOMEs (tmp/).
+	// Required; created if missing.
 	CacheDir string
 	// Interpreters are the installed Pythons; see FindInterpreters.
 	Interpreters []Interpreter
@@ -37,17 +40,26 @@ type Config struct {
 	// Env holds KEY=value pairs given to every build command before the
 	// app's settings (which win), e.g. HTTPS_PROXY or the PIP_INDEX_URL of a
 	// mirror. Nothing else from the server's environment reaches builds.
-	// PIP_* entries are part of the environment cache key.
+	// PIP_* entries are part of the environment cache key. PIP_CONFIG_FILE
+	// is always /dev/null for the commands that build an environment.
 	Env []string
-	// Owner, if set, is the user build commands run as (the Runner switches
-	// to it): the builder hands it the directories those commands write —
-	// the pip cache, each build's HOME, the output directory and a new
-	// environment's directory — and nothing else.
+	// Owner, if set, is the user build commands run as when the Request
+	// names none (the Runner switches to it): the builder hands it the
+	// directories those commands write — its scope's pip cache, each build's
+	// HOME, the output directory and a new environment's directory — and
+	// nothing else.
 	Owner *Owner
 }
 
 // Owner is a user and group id.
 type Owner struct{ UID, GID int }
+
+func (o *Owner) validate() error {
+	if o != nil && (o.UID < 0 || o.GID < 0) {
+		return fmt.Errorf("owner %d:%d is not a user and group id", o.UID, o.GID)
+	}
+	return nil
+}
 
 // Request is one build.
 type Request struct {
@@ -56,13 +68,24 @@ type Request struct {
 	Settings       map[string]string // the app's resolved settings; environment of build commands
 	LinuxFxVersion string            // e.g. "PYTHON|3.12"; may be empty
 	Log            io.Writer         // build log, streamed line by line; nil discards
+	// Owner is the user this build's commands run as; nil means
+	// Config.Owner. Give each app its own user: a build can then write only
+	// what its commands' Cmd.Writable names, and file permissions keep it
+	// out of everything else.
+	Owner *Owner
+	// Scope is the cache namespace of this build, e.g. the lower-cased app
+	// name (see ValidateScope); "" means PlatformScope. Environments and
+	// pip's download cache are shared only within a scope, so what one
+	// app's build does to them (a setup.py or PRE_BUILD_COMMAND is the
+	// app's own code) can affect no other app.
+	Scope string
 }
 
 // Result describes a successful build.
 type Result struct {
 	PythonVersion string // exact, e.g. "3.12.1"
 	PythonPath    string // the interpreter the venv was created from
-	VenvDir       string // absolute path of the cached venv; <OutputDir>/antenv is a symlink to it
+	VenvDir       string // absolute path of the cached, sealed venv; <OutputDir>/antenv is a symlink to it
 	CacheHit      bool   // the environment was reused, pip did not run
 	Django        bool   // manage.py at the root and "django" in the requirements
 	Collectstatic bool   // collectstatic ran and succeeded
@@ -75,6 +98,7 @@ type Builder struct {
 	runner Runner
 	log    *slog.Logger
 	now    func() time.Time
+	asRoot bool // seal environments as root:root (see sealEnv)
 }
 
 // New returns a Builder and creates the cache directories.
@@ -87,20 +111,20 @@ func New(cfg Config) (*Builder, error) {
 		return nil, fmt.Errorf("creating builder: %w", err)
 	}
 	cfg.CacheDir = abs
-	for _, d := range []string{"venvs", "pip", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
-			return nil, fmt.Errorf("creating builder cache: %w", err)
-		}
+	if err := cfg.Owner.validate(); err != nil {
+		return nil, fmt.Errorf("creating builder: Config.Owner: %w", err)
 	}
-	if cfg.Owner != nil {
-		if err := chownTree(filepath.Join(abs, "pip"), cfg.Owner); err != nil {
+	// Listing is refused to others (0711): nobody needs to find other
+	// scopes' environments, only to reach its own.
+	for _, d := range []string{"scopes", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o711); err != nil {
 			return nil, fmt.Errorf("creating builder cache: %w", err)
 		}
 	}
 	cfg.Interpreters = slices.Clone(cfg.Interpreters)
 	cfg.Env = slices.Clone(cfg.Env)
 	sortInterpreters(cfg.Interpreters)
-	b := &Builder{cfg: cfg, runner: cfg.Runner, log: cfg.Logger, now: cfg.Now}
+	b := &Builder{cfg: cfg, runner: cfg.Runner, log: cfg.Logger, now: cfg.Now, asRoot: os.Geteuid() == 0}
 	if b.runner == nil {
 		b.runner = ExecRunner{}
 	}
@@ -141,6 +165,16 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 
 	if req.SourceDir == "" || req.OutputDir == "" {
 		return Result{}, errors.New("building: SourceDir and OutputDir are required")
+	}
+	if err := ValidateScope(req.Scope); err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	if err := req.Owner.validate(); err != nil {
+		return Result{}, fmt.Errorf("building: Request.Owner: %w", err)
+	}
+	owner := req.Owner
+	if owner == nil {
+		owner = b.cfg.Owner
 	}
 	src, err := filepath.Abs(req.SourceDir)
 	if err == nil {
@@ -213,28 +247,35 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
 
-	home, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "tmp"), "home-")
+	home, removeHome, err := b.newHome(owner)
 	if err != nil {
-		return Result{}, fmt.Errorf("building: creating HOME for build commands: %w", err)
+		return Result{}, fmt.Errorf("building: %w", err)
 	}
-	defer os.RemoveAll(home)
-	if b.cfg.Owner != nil {
-		if err := chownTree(home, b.cfg.Owner); err != nil {
+	defer removeHome()
+	if owner != nil {
+		if err := chownTree(dst, owner); err != nil {
 			return Result{}, fmt.Errorf("building: %w", err)
 		}
-		if err := chownTree(dst, b.cfg.Owner); err != nil {
-			return Result{}, fmt.Errorf("building: %w", err)
-		}
+	}
+	pipDir, err := b.prepareScope(req.Scope, owner)
+	if err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
 	}
 	appVenvBin := filepath.Join(dst, venvName, "bin")
 	interpBin := filepath.Dir(interp.Path)
 	appEnv := commandEnv(envSettings, searchPath(appVenvBin, interpBin), home, "VIRTUAL_ENV="+filepath.Join(dst, venvName),
 		"SOURCE_DIR="+dst, "DESTINATION_DIR="+dst)
+	// The app's own commands write only the artifact, their HOME and their
+	// scope's pip cache; environments are never writable to them.
+	appCmd := func(argv []string, readable ...string) Cmd {
+		return Cmd{Argv: argv, Dir: dst, Env: appEnv, Owner: owner,
+			Writable: []string{dst, home, pipDir}, Readable: readable}
+	}
 
 	// 3. PRE_BUILD_COMMAND.
 	if c := strings.TrimSpace(settings["PRE_BUILD_COMMAND"]); c != "" {
 		lg.printf("Executing pre-build command...")
-		if err := b.runLogged(ctx, out, nil, Cmd{Argv: []string{"/bin/sh", "-c", c}, Dir: dst, Env: appEnv}); err != nil {
+		if err := b.runLogged(ctx, out, nil, appCmd([]string{"/bin/sh", "-c", c})); err != nil {
 			return Result{}, fmt.Errorf("pre-build command failed: %w; fix the PRE_BUILD_COMMAND app setting (see the build log above)", err)
 		}
 		lg.printf("Finished executing pre-build command.")
@@ -246,9 +287,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
 	key := spec.key()
-	paths := b.envPaths(key)
+	paths := b.envPaths(req.Scope, key)
 	lg.printf("Python Virtual Environment: %s", venvName)
-	hit, err := b.ensureEnv(ctx, lg, out, spec, key, paths, commandEnv(envSettings, searchPath(filepath.Join(paths.Venv, "bin"), interpBin), home, "VIRTUAL_ENV="+paths.Venv), dst)
+	hit, err := b.ensureEnv(ctx, lg, out, spec, key, paths, envJob{
+		owner: owner, appDir: dst, pipDir: pipDir, interpBin: interpBin,
+		settings: b.envBuildSettings(settings),
+	})
 	if err != nil {
 		return Result{}, err
 	}
@@ -275,10 +319,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 			} else {
 				lg.printf("Running 'collectstatic'...")
 				t0 := b.now()
-				err := b.runLogged(ctx, out, nil, Cmd{
-					Argv: []string{filepath.Join(appVenvBin, "python"), "manage.py", "collectstatic", "--noinput"},
-					Dir:  dst, Env: appEnv,
-				})
+				err := b.runLogged(ctx, out, nil, appCmd(
+					[]string{filepath.Join(appVenvBin, "python"), "manage.py", "collectstatic", "--noinput"}, paths.Venv))
 				if ctx.Err() != nil {
 					return Result{}, fmt.Errorf("building: collectstatic: %w", ctx.Err())
 				}
@@ -298,7 +340,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 	// 6. POST_BUILD_COMMAND.
 	if c := strings.TrimSpace(settings["POST_BUILD_COMMAND"]); c != "" {
 		lg.printf("Executing post-build command...")
-		if err := b.runLogged(ctx, out, nil, Cmd{Argv: []string{"/bin/sh", "-c", c}, Dir: dst, Env: appEnv}); err != nil {
+		if err := b.runLogged(ctx, out, nil, appCmd([]string{"/bin/sh", "-c", c}, paths.Venv)); err != nil {
 			return Result{}, fmt.Errorf("post-build command failed: %w; fix the POST_BUILD_COMMAND app setting (see the build log above)", err)
 		}
 		lg.printf("Finished executing post-build command.")
@@ -401,18 +443,29 @@ func requirementsUseLocalFiles(text string) (local, editable bool) {
 	return local, editable
 }
 
-// ensureEnv makes sure the environment for key exists and is complete,
-// building it if needed. It reports whether a cached environment was reused.
+// envJob is what the commands that build an environment run with.
+type envJob struct {
+	owner     *Owner            // the build's user
+	appDir    string            // the artifact directory, where pip runs
+	pipDir    string            // the scope's pip download cache
+	interpBin string            // the chosen interpreter's bin directory
+	settings  map[string]string // see envBuildSettings
+}
+
+// ensureEnv makes sure the environment for key exists, is complete and is
+// sealed, building it if needed. It reports whether a cached environment was
+// reused.
 //
-// appDir is the artifact directory, where pip runs (requirements files and
-// "." are relative to it).
-func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spec envSpec, key string, p envPaths, env []string, appDir string) (hit bool, err error) {
+// The environment is built at its final path (a venv hard-codes it) by the
+// build's user, then sealed (sealEnv) before the completion marker is
+// written, so a complete environment is never writable by a build or an app.
+func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spec envSpec, key string, p envPaths, job envJob) (hit bool, err error) {
 	short := key[:8]
 	reuse := func() (bool, error) {
 		lg.printf("Reusing cached virtual environment %s (requirements unchanged, key %s)", venvName, short)
 		return true, nil
 	}
-	if p.isComplete() {
+	if p.isComplete(b.asRoot) {
 		return reuse()
 	}
 	unlock, err := lockFile(ctx, p.Lock, func() {
@@ -422,46 +475,61 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
 	defer unlock()
-	if p.isComplete() {
+	if p.isComplete(b.asRoot) {
 		return reuse()
 	}
 	if _, err := os.Lstat(p.Dir); err == nil {
 		lg.printf("Discarding incomplete cached environment (key %s) left by an interrupted build", short)
-		if err := os.RemoveAll(p.Dir); err != nil {
+		if err := RemoveEnvironment(p.Dir); err != nil {
 			return false, fmt.Errorf("building the environment: removing incomplete %s: %w", p.Dir, err)
 		}
 	}
-	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+	if err := os.Mkdir(p.Dir, 0o755); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
-	}
-	if b.cfg.Owner != nil {
-		if err := chownTree(p.Dir, b.cfg.Owner); err != nil {
-			return false, fmt.Errorf("building the environment: %w", err)
-		}
 	}
 	defer func() {
 		// Never leave a half-built environment behind. Even if this removal
 		// fails, the missing marker keeps it from being reused.
 		if err != nil {
-			_ = os.RemoveAll(p.Dir)
+			_ = RemoveEnvironment(p.Dir)
 		}
 	}()
+	if job.owner != nil {
+		if err := chownTree(p.Dir, job.owner); err != nil {
+			return false, fmt.Errorf("building the environment: %w", err)
+		}
+	}
+	// A HOME of their own: not the one PRE_BUILD_COMMAND could have put a
+	// pip.conf into. The machine's own configuration (/etc/pip.conf,
+	// /etc/xdg/pip) is the operator's, not an app's, and stays in force: it
+	// is where a host names its package mirror or TLS root.
+	home, removeHome, err := b.newHome(job.owner)
+	if err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	defer removeHome()
+	env := commandEnv(job.settings, searchPath(filepath.Join(p.Venv, "bin"), job.interpBin), home,
+		"VIRTUAL_ENV="+p.Venv, "PYTHONNOUSERSITE=1", "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	envCmd := func(argv []string, dir string) Cmd {
+		return Cmd{Argv: argv, Dir: dir, Env: env, Owner: job.owner,
+			Writable: []string{job.appDir, home, job.pipDir, p.Dir}}
+	}
 
 	lg.printf("Cached environment not found (key %s); building it", short)
 	lg.printf("Creating virtual environment...")
-	if err := b.runLogged(ctx, out, nil, Cmd{
-		Argv: []string{spec.Interp.Path, "-m", "venv", "--copies", p.Venv},
-		Dir:  p.Dir, Env: env,
-	}); err != nil {
+	if err := b.runLogged(ctx, out, nil, envCmd([]string{spec.Interp.Path, "-m", "venv", "--copies", p.Venv}, p.Dir)); err != nil {
 		return false, fmt.Errorf("creating the virtual environment with %s: %w", spec.Interp.Path, err)
 	}
 	lg.printf("Activating virtual environment...")
 	python := filepath.Join(p.Venv, "bin", "python")
-	pipInstall := []string{python, "-m", "pip", "install", "--cache-dir", filepath.Join(b.cfg.CacheDir, "pip"),
+	pipInstall := []string{python, "-m", "pip", "install", "--cache-dir", job.pipDir,
 		"--prefer-binary", "--disable-pip-version-check", "--progress-bar", "off"}
+	pip := func(args []string, what string) error {
+		return b.pip(ctx, lg, out, envCmd(slices.Concat(pipInstall, args), job.appDir), what)
+	}
 	switch spec.Mode {
 	case depsRequirements:
-		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"-r", spec.ReqFile}), spec.ReqFile); err != nil {
+		if err := pip([]string{"-r", spec.ReqFile}, spec.ReqFile); err != nil {
 			return false, err
 		}
 	case depsProject:
@@ -469,7 +537,7 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 		if spec.SetupPy == "" {
 			what = "pyproject.toml"
 		}
-		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"."}), what); err != nil {
+		if err := pip([]string{"."}, what); err != nil {
 			return false, err
 		}
 	default:
@@ -477,12 +545,14 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 	}
 
 	// App Service's image provides gunicorn; here it must be in the venv.
-	if err := b.runner.Run(ctx, Cmd{Argv: []string{python, "-c", "import gunicorn"}, Dir: p.Dir, Env: env, Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+	check := envCmd([]string{python, "-c", "import gunicorn"}, p.Dir)
+	check.Stdout, check.Stderr = io.Discard, io.Discard
+	if err := b.runner.Run(ctx, check); err != nil {
 		if ctx.Err() != nil {
 			return false, fmt.Errorf("building the environment: %w", ctx.Err())
 		}
 		lg.printf("gunicorn is not in your requirements; installing it, because App Service's Python image provides it to start the app...")
-		if err := b.pip(ctx, lg, out, env, appDir, slices.Concat(pipInstall, []string{"gunicorn"}), ""); err != nil {
+		if err := pip([]string{"gunicorn"}, ""); err != nil {
 			return false, err
 		}
 	}
@@ -490,24 +560,105 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
+	// Seal, flush, then mark complete: a marker never describes an
+	// environment that is still writable or that a crash could lose.
+	if err := sealEnv(p.Dir, b.asRoot); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
 	if err := syncFS(p.Dir); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
 	marker := fmt.Sprintf("key=%s\npython=%s\npath=%s\ncreated=%s\n", key, spec.Interp.Version, spec.Interp.Path, b.now().UTC().Format(time.RFC3339))
-	if err := atomicfile.WriteFile(p.Marker, []byte(marker), 0o644); err != nil {
+	if err := atomicfile.WriteFile(p.Marker, []byte(marker), 0o444); err != nil {
+		return false, fmt.Errorf("building the environment: %w", err)
+	}
+	if err := finishSeal(p.Dir); err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
 	return false, nil
 }
 
-// pip runs one pip install in the artifact directory (which requirements
+// envBuildSettings are the variables, on top of commandEnv's base, of the
+// commands that build an environment: the builder's Config.Env and only the
+// app's PIP_* settings. Both are in the environment's key (envSpec.PipEnv),
+// so what the environment holds depends only on that key. Other app settings
+// — PYTHONPATH, PYTHONSTARTUP, PYTHONHOME and the like — could make pip or a
+// package's build run code or install something the key does not capture,
+// in an environment that later builds of the app reuse; they still reach
+// PRE_BUILD_COMMAND, collectstatic and POST_BUILD_COMMAND, as on App Service.
+// PIP_CONFIG_FILE is never taken from the app (the file it names is not in
+// the key); PYTHONNOUSERSITE is set by ensureEnv itself.
+func (b *Builder) envBuildSettings(settings map[string]string) map[string]string {
+	out := make(map[string]string, len(b.cfg.Env))
+	for _, kv := range b.cfg.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	for k, v := range settings {
+		if strings.HasPrefix(strings.ToUpper(k), "PIP_") {
+			out[k] = v
+		}
+	}
+	for k := range out {
+		if u := strings.ToUpper(k); u == "PIP_CONFIG_FILE" || u == "PYTHONNOUSERSITE" {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// prepareScope creates the scope's directories and returns its pip download
+// cache, given to owner and closed to everyone else (a private index's
+// packages may be in it).
+func (b *Builder) prepareScope(scope string, owner *Owner) (pipDir string, err error) {
+	dir := b.scopeDir(scope)
+	if err := os.MkdirAll(filepath.Join(dir, "venvs"), 0o711); err != nil {
+		return "", fmt.Errorf("creating cache scope: %w", err)
+	}
+	pipDir = filepath.Join(dir, "pip")
+	if err := os.Mkdir(pipDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("creating pip cache: %w", err)
+	}
+	if owner != nil {
+		fi, err := os.Lstat(pipDir)
+		if err != nil {
+			return "", fmt.Errorf("creating pip cache: %w", err)
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != owner.UID || int(st.Gid) != owner.GID {
+			if err := chownTree(pipDir, owner); err != nil {
+				return "", fmt.Errorf("creating pip cache: %w", err)
+			}
+		}
+	}
+	return pipDir, nil
+}
+
+// newHome creates an empty HOME for build commands, owned by owner, and
+// returns a function that removes it.
+func (b *Builder) newHome(owner *Owner) (string, func(), error) {
+	home, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "tmp"), "home-")
+	if err != nil {
+		return "", nil, fmt.Errorf("creating HOME for build commands: %w", err)
+	}
+	remove := func() { _ = os.RemoveAll(home) }
+	if owner != nil {
+		if err := chownTree(home, owner); err != nil {
+			remove()
+			return "", nil, err
+		}
+	}
+	return home, remove, nil
+}
+
+// pip runs one pip install c (in the artifact directory, which requirements
 // files and "." are relative to), streaming its output with Oryx's
 // "[HH:MM:SS+0000] " prefix. reqFile names the file to blame on failure.
-func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, env []string, dir string, argv []string, reqFile string) error {
+func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, c Cmd, reqFile string) error {
 	lg.printf("Running pip install...")
 	t0 := b.now()
 	var tail []string
-	err := b.runLogged(ctx, out, func(l *lineLog) { tail = l.Tail() }, Cmd{Argv: argv, Dir: dir, Env: env})
+	err := b.runLogged(ctx, out, func(l *lineLog) { tail = l.Tail() }, c)
 	lg.printf("pip install done in %d sec(s).", b.secondsSince(t0))
 	if err == nil {
 		return nil

@@ -52,8 +52,8 @@ func TestBuildRequirementsApp(t *testing.T) {
 	if diff := cmp.Diff(want, res, cmpopts.IgnoreFields(Result{}, "PythonPath", "VenvDir")); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
 	}
-	if !strings.HasPrefix(res.VenvDir, filepath.Join(cache, "venvs")+"/") || filepath.Base(res.VenvDir) != "antenv" {
-		t.Errorf("VenvDir = %s, want <cache>/venvs/<key>/antenv", res.VenvDir)
+	if !strings.HasPrefix(res.VenvDir, filepath.Join(cache, "scopes", PlatformScope, "venvs")+"/") || filepath.Base(res.VenvDir) != "antenv" {
+		t.Errorf("VenvDir = %s, want <cache>/scopes/_platform/venvs/<key>/antenv", res.VenvDir)
 	}
 
 	// antenv is an absolute symlink to the cached venv, and Python run
@@ -232,7 +232,7 @@ func TestBuildMissingRequirement(t *testing.T) {
 		t.Errorf("pip's output was not streamed to the log:\n%s", log)
 	}
 	mustNotExist(t, dst)
-	if entries, _ := os.ReadDir(filepath.Join(cache, "venvs")); len(entries) > 1 { // only the .lock file may remain
+	if entries, _ := os.ReadDir(filepath.Join(cache, "scopes", PlatformScope, "venvs")); len(entries) > 1 { // only the .lock file may remain
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
@@ -303,7 +303,7 @@ func TestBuildDjango(t *testing.T) {
 func TestBuildCommands(t *testing.T) {
 	t.Setenv("SLIPWAY_SERVER_SECRET", "must-not-leak")
 	b, _ := newTestBuilder(t, nil)
-	b.cfg.Env = []string{"BUILD_PROXY=from-config", "MY_SETTING=config-loses-to-setting"}
+	b.cfg.Env = append(b.cfg.Env, "BUILD_PROXY=from-config", "MY_SETTING=config-loses-to-setting")
 	ctx := context.Background()
 
 	t.Run("settings visible", func(t *testing.T) {
@@ -401,8 +401,8 @@ func TestBuildInterrupted(t *testing.T) {
 	if specErr != nil {
 		t.Fatal(specErr)
 	}
-	p := b.envPaths(spec.key())
-	if p.isComplete() {
+	p := b.envPaths("", spec.key())
+	if p.isComplete(b.asRoot) {
 		t.Fatal("interrupted environment is marked complete")
 	}
 	mustNotExist(t, p.Dir)
@@ -432,6 +432,11 @@ func TestBuildIncompleteCacheEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(filepath.Dir(first.VenvDir), completeMarker)
+	// A sealed environment's directory has no write bits; a builder not
+	// running as root needs them back to remove the marker.
+	if err := os.Chmod(filepath.Dir(marker), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Remove(marker); err != nil {
 		t.Fatalf("removing marker: %v", err)
 	}

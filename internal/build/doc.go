@@ -20,6 +20,25 @@
 //     cache path and the artifact's antenv is an absolute symlink to it. An
 //     environment is complete only once its marker file exists; anything else
 //     is discarded and rebuilt.
+//   - The cache is split into scopes (Request.Scope, one per app): an app's
+//     environments and pip download cache are shared only with its own later
+//     builds, because its build runs its own code (setup.py,
+//     PRE_BUILD_COMMAND), which could otherwise plant a .pth file that
+//     another app would run with its secrets.
+//   - A complete environment is sealed before its marker is written: owned
+//     by root, no write bit anywhere, setuid bits dropped. Later builds and
+//     the app only read it. The ownership part needs a builder running as
+//     root; otherwise only the write bits go, which the builder's user could
+//     restore.
+//   - Each command says what it may write (Cmd.Writable): the artifact, its
+//     HOME, its scope's pip cache and, only while the environment is being
+//     built, that environment. The sandboxed Runner binds exactly these.
+//   - The commands that build an environment get an empty HOME of their own
+//     (so no pip.conf an app's command wrote applies), PYTHONNOUSERSITE=1,
+//     and of the app's settings only PIP_* (which are in the key) except
+//     PIP_CONFIG_FILE: nothing an app controls outside the key can change
+//     what is installed. The machine's /etc/pip.conf is the operator's and
+//     applies (a mirror, a proxy, a CA bundle), as does Config.Env.
 //   - The artifact stays extracted: no output.tar.gz, and the manifest says
 //     CompressDestinationDir="false". The artifact directory is the app path at
 //     run time, so nothing needs to be extracted at container start.

@@ -23,8 +23,9 @@ const envFormat = "slipway-python-env-v1"
 // "-p virtualenv_name=antenv").
 const venvName = "antenv"
 
-// completeMarker is written (atomically, last) into <CacheDir>/venvs/<key>/
-// once the environment is fully built. A directory without it is incomplete.
+// completeMarker is written (atomically, last) into
+// <CacheDir>/scopes/<scope>/venvs/<key>/ once the environment is fully built
+// and sealed. A directory without it is incomplete.
 const completeMarker = "slipway-env-complete"
 
 // depsMode says how dependencies are installed (APPSERVICE.md §3 step 4).
@@ -133,33 +134,6 @@ func treeHash(root string) (string, error) {
 		return "", fmt.Errorf("hashing source tree: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// envPaths are the cache paths of one environment key.
-type envPaths struct {
-	Dir    string // <CacheDir>/venvs/<key>
-	Venv   string // <Dir>/antenv
-	Marker string // <Dir>/slipway-env-complete
-	Lock   string // <CacheDir>/venvs/<key>.lock
-}
-
-func (b *Builder) envPaths(key string) envPaths {
-	dir := filepath.Join(b.cfg.CacheDir, "venvs", key)
-	return envPaths{
-		Dir:    dir,
-		Venv:   filepath.Join(dir, venvName),
-		Marker: filepath.Join(dir, completeMarker),
-		Lock:   dir + ".lock",
-	}
-}
-
-// isComplete reports whether the environment at p was fully built.
-func (p envPaths) isComplete() bool {
-	if _, err := os.Stat(p.Marker); err != nil {
-		return false
-	}
-	fi, err := os.Stat(filepath.Join(p.Venv, "bin", "python"))
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // lockFile takes an exclusive flock on path, polling so that ctx can cancel

@@ -74,14 +74,53 @@ func newTestBuilder(t *testing.T, r Runner) (*Builder, string) {
 	t.Helper()
 	interps := needPython(t)
 	cache := t.TempDir()
-	if err := os.Symlink(sharedPipCache, filepath.Join(cache, "pip")); err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{CacheDir: cache, Interpreters: interps, Runner: r})
+	t.Cleanup(func() { makeWritable(t, cache) })
+	linkSharedPipCache(t, cache, PlatformScope)
+	b, err := New(Config{CacheDir: cache, Interpreters: interps, Runner: r, Env: hostPipEnv()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return b, cache
+}
+
+// hostPipEnv returns the settings of this machine that pip needs to reach
+// PyPI (a CA bundle, a proxy, a mirror), for Config.Env: nothing of the
+// test's own environment reaches build commands otherwise.
+func hostPipEnv() []string {
+	var env []string
+	for _, k := range []string{"PIP_CERT", "PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+		"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// linkSharedPipCache makes the pip download cache of scope in cache the
+// shared one (for builds that run as the test's own user).
+func linkSharedPipCache(t *testing.T, cache, scope string) {
+	t.Helper()
+	dir := filepath.Join(cache, "scopes", scope)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(sharedPipCache, filepath.Join(dir, "pip")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// makeWritable gives the write bits back to every directory under root
+// (sealed environments have none), so that t.TempDir's cleanup can remove
+// it when the tests do not run as root.
+func makeWritable(t *testing.T, root string) {
+	t.Helper()
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
 }
 
 // fixture copies testdata/<name> into a fresh temp dir and applies edits

@@ -16,23 +16,50 @@ import (
 
 // Cmd is one command the builder runs. Argv[0] is an absolute path or a name
 // looked up in the PATH entry of Env.
+//
+// Every command runs the app's own code or code it chose (PRE_BUILD_COMMAND,
+// setup.py, packages' build hooks, Django settings), so a Cmd says exactly
+// what it may touch. A Runner must make writable exactly the paths in
+// Writable — nothing else on the host, in particular not the rest of the
+// build cache (other scopes' environments and pip caches, sealed
+// environments) — and may make readable only Writable, Readable, Dir, the
+// interpreters' installations and the system's own files.
 type Cmd struct {
-	Argv   []string
-	Dir    string
-	Env    []string // the complete environment; nothing is inherited
-	Stdout io.Writer
-	Stderr io.Writer
+	Argv []string
+	Dir  string   // working directory; always inside Writable or Readable
+	Env  []string // the complete environment; nothing is inherited
+	// Owner is the user to run as (the build's; see Request.Owner). nil
+	// means the Runner's own user.
+	Owner *Owner
+	// Writable are the only host paths the command may write: the artifact
+	// directory, its HOME, its scope's pip cache and, only for the commands
+	// that build an environment, that environment's directory.
+	Writable []string
+	// Readable are host paths the command must read beyond Writable, the
+	// system and the interpreters, e.g. the sealed environment that
+	// collectstatic and POST_BUILD_COMMAND run with.
+	Readable []string
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Runner runs one command to completion. It must stop the command (and its
-// children) when ctx is cancelled and return a non-nil error when the command
-// fails. The composition root may supply a sandboxed implementation.
+// children) when ctx is cancelled, must leave none of its processes running
+// when it returns (the builder seals an environment right after the commands
+// that built it), and must return a non-nil error when the command fails.
+// It must not make anything writable beyond Cmd.Writable. The composition
+// root supplies a sandboxed implementation.
 type Runner interface {
 	Run(ctx context.Context, c Cmd) error
 }
 
 // ExecRunner runs commands with os/exec in their own process group; on
-// cancellation the whole group is killed.
+// cancellation the whole group is killed. It does not confine commands:
+// Cmd.Writable and Cmd.Readable are ignored, so only file permissions stand
+// between a command and the rest of the host. When the server runs as root
+// and Cmd.Owner is set, the command runs as that user (with no supplementary
+// groups); otherwise it runs as the current user. Use it for tests and
+// development; production builds need the sandboxed Runner.
 type ExecRunner struct {
 	// WaitDelay bounds how long Run waits for output pipes after the process
 	// exits or is killed. Zero means 5 seconds.
@@ -64,6 +91,12 @@ func (r ExecRunner) Run(ctx context.Context, c Cmd) error {
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = c.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.Owner != nil && os.Geteuid() == 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{
+			Uid: uint32(c.Owner.UID), Gid: uint32(c.Owner.GID),
+			Groups: []uint32{}, // drop root's supplementary groups
+		}
+	}
 	cmd.Cancel = func() error {
 		// Kill the whole process group: pip and shells start children.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

@@ -65,6 +65,7 @@ func TestCopyTree(t *testing.T) {
 		if err := os.Chmod(filepath.Join(src, "ro"), 0o555); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { os.Chmod(filepath.Join(src, "ro"), 0o755) }) // so that a non-root TempDir cleanup can remove it
 		if err := os.Symlink("../run.sh", filepath.Join(src, "sub", "run-link")); err != nil {
 			t.Fatal(err)
 		}
