@@ -14,7 +14,8 @@ var forbidden = func() map[string][]string {
 	// Parts that adapt one dependency each may use only the domain and the
 	// small shared mechanisms (tree).
 	adapters := []string{"internal/applog", "internal/appenv", "internal/archive", "internal/build",
-		"internal/startup", "internal/sandbox", "internal/store", "internal/blob", "internal/runtime"}
+		"internal/startup", "internal/sandbox", "internal/store", "internal/blob", "internal/runtime",
+		"internal/netns", "internal/cgroups", "internal/homefs"}
 	above := []string{"internal/deploy", "internal/frontdoor", "internal/scm", "internal/arm", "internal/cli", "internal/server"}
 	m := map[string][]string{
 		"":              {"internal/"}, // the domain imports only the standard library

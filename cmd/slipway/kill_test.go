@@ -32,7 +32,20 @@ func startProcess(t *testing.T, bin, data string) (*testServer, *exec.Cmd) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		// A stop as an init system does it: SIGTERM, then SIGKILL.
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		// What a server killed with -9 left mounted (its apps' homes).
+		unmountUnder(data)
+	})
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -75,7 +88,7 @@ func TestKilledServer(t *testing.T) {
 	if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm()+"/api/zipdeploy"); err != nil || out != "200" {
 		t.Fatalf("deploy: %q %v", out, err)
 	}
-	appPort := instancePort(t, data, "phoenix")
+	appAddr := instanceAddr(t, data, "phoenix")
 
 	// A deployment whose build takes a while; kill the server while it builds.
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-phoenix", "-n", "phoenix", "--settings", "PRE_BUILD_COMMAND=sleep 60")
@@ -101,8 +114,8 @@ func TestKilledServer(t *testing.T) {
 
 	// The app's processes die with the server (nothing keeps serving unsupervised).
 	time.Sleep(time.Second)
-	if _, err := s.curl("-o", "/dev/null", "http://127.0.0.1:"+appPort+"/"); err == nil {
-		t.Errorf("the app instance on port %s still answers after the server was killed", appPort)
+	if _, err := s.curl("-o", "/dev/null", "--max-time", "5", "http://"+appAddr+"/"); err == nil {
+		t.Errorf("the app instance at %s still answers after the server was killed", appAddr)
 	}
 
 	s2, _ := startProcess(t, bin, data)
@@ -131,5 +144,20 @@ func TestKilledServer(t *testing.T) {
 	}
 	if _, body := s2.get(s2.host("phoenix"), "/"); body != "hello interrupted" {
 		t.Fatalf("after a new deploy GET / = %q", body)
+	}
+}
+
+// unmountUnder lazily unmounts every mount below dir, as an operator would
+// after a server was killed and not started again.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			exec.Command("umount", "-l", f[4]).Run()
+		}
 	}
 }

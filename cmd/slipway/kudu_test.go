@@ -257,7 +257,7 @@ func TestZeroDowntime(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
-			for i := 0; i < 5000; i++ { // bounded in count, and in time by stop
+			for i := 0; i < 20000; i++ { // bounded in count, and in time by stop
 				select {
 				case <-stop:
 					return
@@ -279,24 +279,31 @@ func TestZeroDowntime(t *testing.T) {
 					firstFailure.CompareAndSwap(nil, resp.Status+" "+string(b[:n]))
 				}
 				seen.Store(string(b[:n]), true)
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
 	time.Sleep(2 * time.Second)
 	deploy("two")
 	s.mustCLI("", "webapp", "restart", "-g", "rg-zero", "-n", "zero")
-	time.Sleep(4 * time.Second) // the old instances drain and stop under load
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-zero", "-n", "zero", "--settings", "CHANGED=1")
+	s.mustCLI("", "appservice", "plan", "update", "-g", "rg-zero", "-n", "plan-zero", "--sku", "B2")
+	// The old instances drain and stop under load; and at least 10,000
+	// requests cross the four changes (bounded: 90 s).
+	time.Sleep(4 * time.Second)
+	for deadline := time.Now().Add(90 * time.Second); total.Load() < 10000 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	close(stop)
 	wg.Wait()
 	if _, ok := seen.Load("hello two"); !ok {
 		t.Errorf("the new version was never served")
 	}
-	if total.Load() < 200 {
-		t.Fatalf("only %d requests were made", total.Load())
+	if total.Load() < 10000 {
+		t.Fatalf("only %d requests were made; want at least 10,000", total.Load())
 	}
 	if f := failures.Load(); f != 0 {
-		t.Fatalf("%d of %d requests failed across a redeploy and a restart; first: %v", f, total.Load(), firstFailure.Load())
+		t.Fatalf("%d of %d requests failed across a redeploy, a restart, a settings change and a SKU change; first: %v", f, total.Load(), firstFailure.Load())
 	}
 	t.Logf("%d requests, none failed", total.Load())
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWebappUpTodo is the main job end to end: `slipway webapp up` of
@@ -143,8 +144,8 @@ class Migration(migrations.Migration):
 		// Through the front door every host routes to its own app, so the
 		// request goes to the instance's port directly, as App Service's
 		// warm-up ping does with the container IP (APPSERVICE.md §14).
-		port := instancePort(t, s.data, "todo")
-		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%s/", port), nil)
+		addr := instanceAddr(t, s.data, "todo")
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 		req.Host = "evil.example.com"
 		resp, err := (&http.Client{}).Do(req)
 		if err != nil {
@@ -172,25 +173,28 @@ func defaultGroup(t *testing.T, project string) string {
 	return string(m[1])
 }
 
-// instancePort finds the port of a site's newest ready instance in its
-// platform log.
-func instancePort(t *testing.T, data, site string) string {
+// instanceAddr finds the address (host:port) of a site's newest instance
+// in its platform log.
+func instanceAddr(t *testing.T, data, site string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(data, "sites", site, "home", "LogFiles", "*_docker.log"))
-	port := ""
-	for _, f := range files {
-		if strings.HasSuffix(f, "_default_docker.log") {
-			continue
-		}
-		b, _ := os.ReadFile(f)
-		for _, m := range regexp.MustCompile(`\(port (\d+)\)`).FindAllSubmatch(b, -1) {
-			port = string(m[1])
+	addr := ""
+	// The log reaches its file within its flush delay.
+	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(data, "sites", site, "home", "LogFiles", "*_docker.log"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_default_docker.log") {
+				continue
+			}
+			b, _ := os.ReadFile(f)
+			for _, m := range regexp.MustCompile(`\(port \d+, address (\S+)\)`).FindAllSubmatch(b, -1) {
+				addr = string(m[1])
+			}
 		}
 	}
-	if port == "" {
-		t.Fatalf("no instance port in %s's log", site)
+	if addr == "" {
+		t.Fatalf("no instance address in %s's log", site)
 	}
-	return port
+	return addr
 }
 
 // postTodo creates a todo with an attachment through the app's form, as a

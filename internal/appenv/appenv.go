@@ -91,7 +91,13 @@ func Environment(in Input) []string {
 		platform["VIRTUAL_ENV"] = venv
 		path = append(path, filepath.Join(venv, "bin"))
 		if mm := majorMinor(in.PythonVersion); mm != "" {
-			platform["PYTHONPATH"] = filepath.Join(venv, "lib", "python"+mm, "site-packages")
+			// A PYTHONPATH of the app's own comes first and is kept, as
+			// App Service keeps it; the environment's packages follow.
+			sp := filepath.Join(venv, "lib", "python"+mm, "site-packages")
+			if own := strings.TrimSpace(env["PYTHONPATH"]); own != "" && own != sp {
+				sp = own + ":" + sp
+			}
+			platform["PYTHONPATH"] = sp
 		}
 	}
 	if in.PythonBinDir != "" {

@@ -43,6 +43,12 @@ type Controller interface {
 	// SiteDeleted is called after a site's record is deleted: stop its
 	// instances and remove its files.
 	SiteDeleted(ctx context.Context, rg, site string) error
+	// LogsConfigChanged is called after a site's logging document changed
+	// (config/logs): the size quota and retention of its log files.
+	LogsConfigChanged(ctx context.Context, rg, site string) error
+	// PlanChanged is called after a plan's SKU or worker count changed:
+	// its apps restart with the new size and instance count.
+	PlanChanged(ctx context.Context, rg, plan string) error
 	// Instances returns the ids of the site's running instances.
 	Instances(ctx context.Context, rg, site string) ([]string, error)
 	// StorageAccountDeleted is called after a storage account's record is

@@ -64,6 +64,14 @@ func (c *recorder) SiteConfigChanged(_ context.Context, rg, site string) error {
 	c.record("SiteConfigChanged", rg, site)
 	return nil
 }
+func (c *recorder) LogsConfigChanged(_ context.Context, rg, site string) error {
+	c.record("LogsConfigChanged", rg, site)
+	return nil
+}
+func (c *recorder) PlanChanged(_ context.Context, rg, plan string) error {
+	c.record("PlanChanged", rg, plan)
+	return nil
+}
 func (c *recorder) RestartSite(_ context.Context, rg, site string) error {
 	c.record("RestartSite", rg, site)
 	return nil

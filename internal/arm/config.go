@@ -248,6 +248,9 @@ func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params
 	if err := h.cfg.Store.SetLogsConfig(r.Context(), s.ResourceGroup, s.Name, body.Properties); err != nil {
 		return err
 	}
+	if err := h.cfg.Controller.LogsConfigChanged(r.Context(), s.ResourceGroup, s.Name); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", body.Properties))
 }
 

@@ -146,6 +146,14 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 	if err != nil {
 		return err
 	}
+	if exists && stored.SKU != old.SKU {
+		// Scale up or out: the plan's apps restart on the new size. As on
+		// App Service the change is stored and answered even when an app
+		// then fails to start; the failure is in that app's log stream.
+		if err := h.cfg.Controller.PlanChanged(ctx, p.rg, p.plan); err != nil {
+			h.cfg.Logger.Warn("applying a plan change", "plan", p.plan, "err", err)
+		}
+	}
 	n, err := h.cfg.Store.PlanSiteCount(ctx, stored.ResourceGroup, stored.Name)
 	if err != nil {
 		return err

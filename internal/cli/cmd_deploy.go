@@ -33,10 +33,76 @@ func deployCommands() []command {
 			flagDef{Names: []string{"--xml"}, Kind: kindBool, Help: "Print the publish profile XML as-is."},
 		)},
 		{path: "webapp log tail", short: "Stream the app's live log until interrupted.", run: logTail, flags: gn},
+		{path: "webapp log config", short: "Configure the app's logging: file-system logs of the container under /home/LogFiles, their size quota and retention.", run: logConfig, flags: append(gn[:2:2],
+			flagDef{Names: []string{"--docker-container-logging"}, Help: "Container (app output) logs: filesystem or off."},
+			flagDef{Names: []string{"--web-server-logging"}, Help: "Web server logs: filesystem or off (the same files here)."},
+			flagDef{Names: []string{"--retention-days"}, Help: "Delete log files older than this many days (0: keep until the quota)."},
+			flagDef{Names: []string{"--quota-mb"}, Help: "Size quota of the log files in MB (25-100; default 35)."},
+		)},
 		{path: "webapp log deployment show", short: "Show a deployment's log (the latest by default).", run: logDeploymentShow, flags: append(gn[:2:2],
 			flagDef{Names: []string{"--deployment-id"}, Help: "Deployment id. Default: the latest."},
 		)},
 	}
+}
+
+// logConfig reads the site's logging document, changes its file-system
+// part as az webapp log config does (httpLogs.fileSystem: enabled,
+// retentionInMb, retentionInDays) and puts it back.
+func logConfig(ctx context.Context, inv *invocation) error {
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("name")
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	path := c.sitePath(rg, name) + "/config/logs"
+	doc, err := c.armMap(ctx, http.MethodGet, path, apiWeb, nil)
+	if err != nil {
+		return err
+	}
+	props, _ := doc["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+	}
+	httpLogs, _ := props["httpLogs"].(map[string]any)
+	if httpLogs == nil {
+		httpLogs = map[string]any{}
+	}
+	fsys, _ := httpLogs["fileSystem"].(map[string]any)
+	if fsys == nil {
+		fsys = map[string]any{"retentionInMb": 35, "enabled": false}
+	}
+	for _, f := range []string{"docker-container-logging", "web-server-logging"} {
+		switch v := inv.flags.str(f); v {
+		case "":
+		case "filesystem":
+			fsys["enabled"] = true
+		case "off":
+			fsys["enabled"] = false
+		default:
+			return usageErrorf(inv.cmd.path, "argument --%s: invalid choice %q (choose from 'filesystem', 'off')", f, v)
+		}
+	}
+	if v := inv.flags.str("retention-days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return usageErrorf(inv.cmd.path, "argument --retention-days: %q is not a number of days", v)
+		}
+		fsys["retentionInDays"] = n
+	}
+	if v := inv.flags.str("quota-mb"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 25 || n > 100 {
+			return usageErrorf(inv.cmd.path, "argument --quota-mb: %q is not between 25 and 100", v)
+		}
+		fsys["retentionInMb"] = n
+	}
+	httpLogs["fileSystem"] = fsys
+	props["httpLogs"] = httpLogs
+	out, err := c.armMap(ctx, http.MethodPut, path, apiWeb, map[string]any{"properties": props})
+	if err != nil {
+		return err
+	}
+	return inv.printResult(out, nil)
 }
 
 // packagePath resolves a package path given on the command line against

@@ -48,6 +48,12 @@ func commands() []command {
 		{path: "appservice plan show", short: "Get an App Service plan.", run: planShow, flags: []flagDef{
 			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."},
 		}},
+		{path: "appservice plan update", short: "Update an App Service plan: scale up (--sku) or out (--number-of-workers); its apps restart with the new size, without downtime.", run: planUpdate, flags: []flagDef{
+			fGroup,
+			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."},
+			{Names: []string{"--sku"}, Help: "Pricing tier, e.g. F1, B1, P1V3."},
+			{Names: []string{"--number-of-workers"}, Help: "Number of workers to allocate."},
+		}},
 		{path: "appservice plan delete", short: "Delete an App Service plan.", run: planDelete, flags: []flagDef{
 			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."}, fYes,
 		}},
@@ -278,6 +284,52 @@ func listResources(ctx context.Context, inv *invocation, subPath, api string, re
 		}
 	}
 	return inv.printResult(out, cols)
+}
+
+// planUpdate reads the plan and puts it back with the new SKU or worker
+// count, as az appservice plan update does.
+func planUpdate(ctx context.Context, inv *invocation) error {
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("name")
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.armMap(ctx, http.MethodGet, c.planPath(rg, name), apiWeb, nil)
+	if err != nil {
+		return err
+	}
+	sku, _ := plan["sku"].(map[string]any)
+	name0, _ := sku["name"].(string)
+	workers := 0
+	if n, ok := sku["capacity"].(float64); ok {
+		workers = int(n)
+	}
+	if v := inv.flags.str("sku"); v != "" {
+		name0 = v
+	}
+	if w := inv.flags.str("number-of-workers"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 {
+			return usageErrorf(inv.cmd.path, "argument --number-of-workers: %q is not a positive integer", w)
+		}
+		workers = n
+	}
+	props, _ := plan["properties"].(map[string]any)
+	linux, _ := props["reserved"].(bool)
+	loc, _ := plan["location"].(string)
+	body, err := planBody(normalizeLocation(loc), name0, linux, workers)
+	if err != nil {
+		return err
+	}
+	resp, err := c.arm(ctx, http.MethodPut, c.planPath(rg, name), apiPlanPut, nil, body)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	if err := decodeBody(resp, &out); err != nil {
+		return err
+	}
+	return inv.printResult(flatten(out), planColumns)
 }
 
 func planShow(ctx context.Context, inv *invocation) error {

@@ -58,6 +58,10 @@ func (c *storageController) SiteConfigChanged(_ context.Context, rg, site string
 	return nil
 }
 func (c *storageController) RestartSite(context.Context, string, string) error { return nil }
+func (c *storageController) PlanChanged(context.Context, string, string) error { return nil }
+func (c *storageController) LogsConfigChanged(context.Context, string, string) error {
+	return nil
+}
 func (c *storageController) StopSite(context.Context, string, string) error    { return nil }
 func (c *storageController) StartSite(context.Context, string, string) error   { return nil }
 func (c *storageController) SiteDeleted(context.Context, string, string) error { return nil }

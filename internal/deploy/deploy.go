@@ -77,8 +77,21 @@ type Planner interface {
 	// Instance returns the launch of one instance of the site running art.
 	Instance(ctx context.Context, s Snapshot, art Artifact, inst rt.Instance) (rt.Launch, error)
 	// Command returns the launch of a one-off command (the release step) in
-	// the same environment an instance gets.
+	// the same environment an instance gets, run in the artifact itself:
+	// what it writes next to the code is part of the release.
 	Command(ctx context.Context, s Snapshot, art Artifact, argv []string) (rt.Launch, error)
+	// BuildSettings is the environment of the site's build: its settings
+	// and the platform's variables an instance sees.
+	BuildSettings(s Snapshot) map[string]string
+	// Identity is the user the site's processes (and builds) run as; 0, 0
+	// when the server cannot switch users.
+	Identity(ctx context.Context, site string) (uid, gid int, err error)
+	// Port is the port the site's instances listen on (PORT); 0 lets the
+	// runtime pick a free one per instance.
+	Port(s Snapshot) int
+	// Publish puts the release's files into the app's /home/site/wwwroot,
+	// where App Service keeps the deployed content (APPSERVICE.md §1).
+	Publish(ctx context.Context, s Snapshot, art Artifact) error
 }
 
 // Artifact is what a deployment produced: the app path and its Python.
@@ -125,8 +138,9 @@ type Coordinator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	sites map[string]*siteState
+	mu       sync.Mutex
+	sites    map[string]*siteState
+	inflight map[string]int // package sha256 → deployments using it now
 }
 
 type siteState struct {
@@ -148,7 +162,7 @@ func New(cfg Config) *Coordinator {
 		cfg.Limits = archive.DefaultLimits()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState)}
+	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{}}
 }
 
 // Close cancels running deployments and waits for them to end.
@@ -224,6 +238,18 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 		release()
 		return slipway.Deployment{}, err
 	}
+	c.mu.Lock()
+	c.inflight[sum]++
+	c.mu.Unlock()
+	release = func() {
+		c.mu.Lock()
+		st.deploying = ""
+		close(done)
+		if c.inflight[sum]--; c.inflight[sum] <= 0 {
+			delete(c.inflight, sum)
+		}
+		c.mu.Unlock()
+	}
 	now := c.cfg.Now().UTC()
 	d := slipway.Deployment{
 		ID: id, ResourceGroup: site.ResourceGroup, Site: site.Name,
@@ -236,15 +262,48 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 	}
 	if _, err := c.cfg.Store.CreateDeployment(ctx, d); err != nil {
 		release()
+		c.dropPackage(context.Background(), sum)
 		return slipway.Deployment{}, fmt.Errorf("recording deployment: %w", err)
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		defer release()
-		c.run(c.ctx, site, d, pkgPath, o)
+		ok := c.run(c.ctx, site, d, pkgPath, o)
+		release()
+		if !ok {
+			// A refused or failed push leaves nothing behind (a package a
+			// successful deployment also uses stays, for redeploys).
+			c.dropPackage(context.Background(), sum)
+		}
 	}()
 	return d, nil
+}
+
+// dropPackage removes a stored package that no successful deployment of any
+// site refers to and no running deployment uses.
+func (c *Coordinator) dropPackage(ctx context.Context, sum string) {
+	c.mu.Lock()
+	busy := c.inflight[sum] > 0
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	sites, err := c.cfg.Store.Sites(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, s := range sites {
+		ds, err := c.cfg.Store.ListDeployments(ctx, s.Name)
+		if err != nil {
+			return
+		}
+		for _, d := range ds {
+			if d.PackageSHA256 == sum && d.Status == slipway.DeploySuccess {
+				return
+			}
+		}
+	}
+	os.Remove(filepath.Join(c.cfg.DataDir, "packages", sum+".zip"))
 }
 
 // Wait blocks until the site's running deployment (if any) has finished.
@@ -344,8 +403,9 @@ func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s sl
 	}
 }
 
-// run is the life of one deployment; it ends with status 3 or 4.
-func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) {
+// run is the life of one deployment; it ends with status 3 or 4, and
+// reports whether it succeeded.
+func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) (ok bool) {
 	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(site.Name), "artifacts", d.ID)
 	fail := func(format string, args ...any) {
 		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
@@ -359,7 +419,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
 	if err != nil {
 		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
-		return
+		return false
 	}
 	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", false)
 	if o.Build != nil {
@@ -371,32 +431,44 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	defer os.RemoveAll(scratch)
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		fail("Preparing the deployment's scratch directory failed: %v", err)
-		return
+		return false
 	}
 	src := filepath.Join(scratch, "extracted")
 	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
 	if err != nil {
 		fail("The package was refused: %s", errText(err))
-		return
+		return false
 	}
 	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
 
 	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
 		fail("Preparing the artifact directory failed: %v", err)
-		return
+		return false
 	}
 	var art Artifact
 	if doBuild {
 		c.setStatus(ctx, &d, slipway.DeployBuilding, "Building.")
 		entry := c.step(ctx, d, slipway.LogMessage, "Running oryx build...")
+		uid, gid, err := c.cfg.Planner.Identity(ctx, site.Name)
+		if err != nil {
+			fail("Preparing the build's user failed: %v", err)
+			return false
+		}
+		var owner *build.Owner
+		if uid != 0 || gid != 0 {
+			owner = &build.Owner{UID: uid, GID: gid}
+		}
 		res, err := c.cfg.Builder.Build(ctx, build.Request{
-			SourceDir: src, OutputDir: artDir, Settings: snap.Settings,
+			// The app's own user and cache: a poisoned build can affect
+			// only its own app.
+			Owner: owner, Scope: strings.ToLower(site.Name),
+			SourceDir: src, OutputDir: artDir, Settings: c.cfg.Planner.BuildSettings(snap),
 			LinuxFxVersion: snap.Site.Config.LinuxFxVersion,
 			Log:            c.details(ctx, d, entry),
 		})
 		if err != nil {
 			fail("Build failed: %s", errText(err))
-			return
+			return false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
 		if res.CacheHit {
@@ -407,13 +479,13 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
 		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
 			fail("Copying the package failed: %v", err)
-			return
+			return false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
 	}
 	if err := WriteArtifact(art); err != nil {
 		fail("Recording the artifact failed: %v", err)
-		return
+		return false
 	}
 	d.ArtifactDir = artDir
 	c.setStatus(ctx, &d, slipway.DeployDeploying, "Deploying.")
@@ -422,14 +494,27 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	st.op.Lock()
 	defer st.op.Unlock()
 
-	// Release step: once per deployment, before any new instance takes traffic.
+	// Release step: once per deployment, before any new instance takes
+	// traffic, in the artifact itself (instances start from copies of it).
 	if cmd := releaseCommand(snap.Settings, art); cmd != nil {
 		entry := c.step(ctx, d, slipway.LogMessage, "Running release command: %s", strings.Join(cmd, " "))
+		began := c.cfg.Now()
 		if err := c.runCommand(ctx, snap, art, cmd, c.details(ctx, d, entry)); err != nil {
 			fail("The release command failed (%v). Fix it, or set the app setting SLIPWAY_RELEASE_COMMAND to another command, or to 'none' to skip it.", err)
-			return
+			return false
 		}
 		c.step(ctx, d, slipway.LogMessage, "Release command succeeded.")
+		for _, db := range sqliteNextToCode(art.Dir, began) {
+			c.step(ctx, d, slipway.LogWarning, "The release command wrote the SQLite database %s next to the code. Every instance starts from a copy of it, and whatever the app writes there is lost at the next restart, scale-out or deployment, as on App Service, where only /home persists. Keep the database under /home instead, e.g. in settings.py: DATABASES['default']['NAME'] = os.path.join(os.environ.get('HOME', BASE_DIR), 'data', 'db.sqlite3') — or use PostgreSQL (a connection string of type PostgreSQL).", db)
+		}
+	}
+	if err := sealTree(art.Dir); err != nil {
+		fail("Sealing the release failed: %v", err)
+		return false
+	}
+	if err := c.cfg.Planner.Publish(ctx, snap, art); err != nil {
+		fail("Publishing the release to /home/site/wwwroot failed: %v", err)
+		return false
 	}
 
 	if !o.Restart {
@@ -438,16 +523,17 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		c.step(ctx, d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instances(snap.Plan), rt.ReadinessPath)
 		if err := c.roll(ctx, snap, art); err != nil {
 			fail("The new version did not start: %v", err)
-			return
+			return false
 		}
 	}
 	if err := c.cfg.Store.SetActiveDeployment(ctx, site.Name, d.ID); err != nil {
 		fail("Recording the active deployment failed: %v", err)
-		return
+		return false
 	}
 	d.Active = true
 	c.step(ctx, d, slipway.LogMessage, "Deployment successful.")
 	c.setStatus(ctx, &d, slipway.DeploySuccess, "Deployment successful.")
+	ok = true
 	pruned, err := c.cfg.Store.PruneDeployments(ctx, site.Name, keepDeployments)
 	if err != nil {
 		c.cfg.Logger.Error("pruning old deployments", "site", site.Name, "err", err)
@@ -456,7 +542,11 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == filepath.Dir(artDir) {
 			os.RemoveAll(old.ArtifactDir)
 		}
+		if old.PackageSHA256 != d.PackageSHA256 {
+			c.dropPackage(context.Background(), old.PackageSHA256)
+		}
 	}
+	return true
 }
 
 // releaseCommand returns the release step for an artifact, or nil: for a
@@ -504,10 +594,14 @@ func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error 
 	}
 	return c.cfg.Runtime.Roll(ctx, s.Site.Name, rt.Release{
 		Instances:    instances(s.Plan),
+		Port:         c.cfg.Planner.Port(s),
 		ReadyTimeout: limit,
 		Log:          c.SiteLog(s.Site.Name),
 		Build: func(inst rt.Instance) (rt.Launch, error) {
-			return c.cfg.Planner.Instance(ctx, s, art, inst)
+			// Build also runs for every restart after a crash, long after
+			// the request that rolled the release has ended: it must not
+			// use that request's context.
+			return c.cfg.Planner.Instance(c.ctx, s, art, inst)
 		},
 	})
 }
@@ -595,6 +689,26 @@ func (c *Coordinator) RestartSite(ctx context.Context, rg, name string) error {
 // SiteConfigChanged restarts the site, as App Service does when settings change.
 func (c *Coordinator) SiteConfigChanged(ctx context.Context, rg, name string) error {
 	return c.Restart(ctx, rg, name)
+}
+
+// PlanChanged restarts every running site of a plan (zero downtime), so
+// that each runs on the plan's new size and number of instances.
+func (c *Coordinator) PlanChanged(ctx context.Context, rg, plan string) error {
+	sites, err := c.cfg.Store.Sites(ctx, rg)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range sites {
+		if s.Plan != plan || !s.Enabled {
+			continue
+		}
+		c.SiteLog(s.Name).Event("The App Service plan %s changed; restarting on its new size.", plan)
+		if err := c.Restart(ctx, rg, s.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // StopSite stops a site's instances.

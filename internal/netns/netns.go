@@ -173,7 +173,7 @@ func (m *Manager) ruleset() string {
 	for _, p := range m.cfg.PlatformPorts {
 		ports = append(ports, strconv.Itoa(p))
 	}
-	egress := "drop"
+	egress := "reject"
 	if m.cfg.Egress {
 		egress = "accept"
 	}
@@ -184,12 +184,15 @@ func (m *Manager) ruleset() string {
 	if len(ports) > 0 {
 		fmt.Fprintf(&b, "    %s ip daddr %s tcp dport { %s } accept\n", in, m.cfg.Gateway, strings.Join(ports, ", "))
 	}
-	fmt.Fprintf(&b, "    %s drop\n  }\n", in)
+	// Refused rather than dropped: an app (or its user) learns at once
+	// that the port is closed to it, instead of hanging until a timeout.
+	fmt.Fprintf(&b, "    %s meta l4proto tcp reject with tcp reset\n", in)
+	fmt.Fprintf(&b, "    %s reject\n  }\n", in)
 	b.WriteString("  chain forward {\n    type filter hook forward priority filter; policy accept;\n")
 	fmt.Fprintf(&b, "    %s ct state established,related accept\n", out)
 	fmt.Fprintf(&b, "    %s drop\n", out)
-	fmt.Fprintf(&b, "    %s meta nfproto ipv6 drop\n", in)
-	fmt.Fprintf(&b, "    %s ip daddr { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 } drop\n", in)
+	fmt.Fprintf(&b, "    %s meta nfproto ipv6 reject\n", in)
+	fmt.Fprintf(&b, "    %s ip daddr { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 } reject\n", in)
 	fmt.Fprintf(&b, "    %s %s\n  }\n", in, egress)
 	b.WriteString("  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n")
 	fmt.Fprintf(&b, "    %s oifname != \"%s*\" masquerade\n  }\n}\n", in, m.prefix())

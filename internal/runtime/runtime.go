@@ -55,19 +55,36 @@ type Launch struct {
 	// start): it removes what Build prepared for this run, such as the
 	// instance's ephemeral copy of the app.
 	Cleanup func()
+	// Addr is where the instance serves (host:port) once started, e.g. an
+	// address in its own network; "" means 127.0.0.1:<Instance.Port>.
+	Addr string
+	// Diagnose, if set, explains why the instance does not answer its
+	// readiness ping yet (e.g. "it listens on port 5000, not 8000; set
+	// WEBSITES_PORT=5000"); "" when it has nothing to say.
+	Diagnose func(ctx context.Context) string
+	// Explain, if set, says what happened to the instance since it was last
+	// called (e.g. the kernel killed a process for exceeding the memory
+	// limit); "" when nothing new did. It is called every few seconds while
+	// the instance runs and once after it exits.
+	Explain func() string
 }
 
 // Instance identifies one running copy of a site.
 type Instance struct {
 	ID   string // 64 hex chars, as WEBSITE_INSTANCE_ID
 	Role int    // 0, 1, ... as WEBSITE_ROLE_INSTANCE_ID
-	Port int
+	Port int    // the port the app listens on (PORT)
+	Addr string // where the front door reaches it (host:port), once started
 }
 
 // Release is what to run for a site: it builds the launch of each instance
 // once the runtime has chosen its port and identity.
 type Release struct {
 	DeploymentID string
+	// Port is the port every instance's app listens on (PORT), in a network
+	// of its own; 0 picks a free loopback port per instance (instances that
+	// share the host's network).
+	Port         int
 	Instances    int           // how many to run (≥1)
 	ReadyTimeout time.Duration // WEBSITES_CONTAINER_START_TIME_LIMIT; 0 → 230 s
 	Log          *applog.Log
@@ -113,7 +130,14 @@ type instance struct {
 	mu       sync.Mutex
 	proc     Process
 	done     chan struct{} // closed when supervision has ended
-	url      string
+	stop     chan struct{} // closed when the instance is being stopped
+	stopOnce sync.Once
+	url      atomic.Pointer[string] // base URL of the current run
+}
+
+func (in *instance) markStopping() {
+	in.stopping.Store(true)
+	in.stopOnce.Do(func() { close(in.stop) })
 }
 
 // New returns a Runtime. Close stops every instance.
@@ -168,7 +192,9 @@ func (r *Runtime) Backends(name string) []string {
 	var out []string
 	for _, in := range g.instances {
 		if in.ready.Load() {
-			out = append(out, in.url)
+			if u := in.url.Load(); u != nil {
+				out = append(out, *u)
+			}
 		}
 	}
 	if n := len(out); n > 1 {
@@ -193,6 +219,9 @@ func (r *Runtime) Instances(name string) []Instance {
 	out := make([]Instance, len(g.instances))
 	for i, in := range g.instances {
 		out[i] = in.Instance
+		if u := in.url.Load(); u != nil {
+			out[i].Addr = strings.TrimPrefix(*u, "http://")
+		}
 	}
 	return out
 }
@@ -219,14 +248,17 @@ func (r *Runtime) Roll(ctx context.Context, name string, rel Release) error {
 	s := r.site(name)
 	g := &group{release: rel}
 	for i := 0; i < rel.Instances; i++ {
-		port, err := freePort()
-		if err != nil {
-			return fmt.Errorf("choosing a port: %w", err)
+		port := rel.Port
+		if port == 0 {
+			p, err := freePort()
+			if err != nil {
+				return fmt.Errorf("choosing a port: %w", err)
+			}
+			port = p
 		}
 		in := &instance{
 			Instance: Instance{ID: newInstanceID(), Role: i, Port: port},
-			rel:      rel, done: make(chan struct{}),
-			url: fmt.Sprintf("http://127.0.0.1:%d", port),
+			rel:      rel, done: make(chan struct{}), stop: make(chan struct{}),
 		}
 		g.instances = append(g.instances, in)
 	}
@@ -309,7 +341,7 @@ func (r *Runtime) Close() error {
 
 func (r *Runtime) stopGroup(g *group) {
 	for _, in := range g.instances {
-		in.stopping.Store(true)
+		in.markStopping()
 		in.ready.Store(false)
 		in.mu.Lock()
 		if in.proc != nil {
@@ -365,6 +397,9 @@ func (r *Runtime) supervise(in *instance, ready chan<- error) {
 		log.Event("Container %s has exited unexpectedly; restarting in %s.", name, backoff)
 		select {
 		case <-time.After(backoff):
+		case <-in.stop: // a stop during the backoff ends it at once
+			log.Event("Container %s stopped.", name)
+			return
 		case <-r.ctx.Done():
 			return
 		}
@@ -391,7 +426,13 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	out := log.Writer(applog.SourceApp)
 	defer out.Close()
 	l.Stdout, l.Stderr = out, out
-	log.Event("Starting container %s for site (port %d).", name, in.Port)
+	addr := l.Addr
+	if addr == "" {
+		addr = fmt.Sprintf("127.0.0.1:%d", in.Port)
+	}
+	url := "http://" + addr
+	in.url.Store(&url)
+	log.Event("Starting container %s for site (port %d, address %s).", name, in.Port, addr)
 	proc, err := r.cfg.Launcher.Start(r.ctx, l)
 	if err != nil {
 		log.Event("Container %s could not start: %v", name, err)
@@ -416,26 +457,54 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	tick := time.NewTicker(r.cfg.PingEvery)
 	defer tick.Stop()
 	begin := time.Now()
+	hinted, nextDiag := "", 3*time.Second
+	diagnose := func() string {
+		if l.Diagnose == nil {
+			return ""
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+		defer cancel()
+		return l.Diagnose(ctx)
+	}
 	for !in.ready.Load() {
 		select {
 		case err := <-exited:
-			msg := fmt.Errorf("container %s has exited (%v) before answering the warmup request on %s, failing site start; see the app's log for its output", name, exitText(err), ReadinessPath)
+			why := exitText(err)
+			if l.Explain != nil {
+				if x := l.Explain(); x != "" {
+					log.Event("%s", x)
+					why += "; " + x
+				}
+			}
+			msg := fmt.Errorf("container %s has exited (%v) before answering the warmup request on %s, failing site start; see the app's log for its output", name, why, ReadinessPath)
 			log.Event("Container %s has exited, failing site start.", name)
 			if first {
 				ready <- msg
 			}
 			return msg
 		case <-deadline.C:
+			hint := diagnose()
 			proc.Signal(syscall.SIGKILL)
 			<-exited
 			msg := fmt.Errorf("container %s didn't respond to HTTP pings on port %d within %s, failing site start (raise WEBSITES_CONTAINER_START_TIME_LIMIT if the app needs longer)", name, in.Port, in.rel.ReadyTimeout)
+			if hint != "" {
+				msg = fmt.Errorf("container %s didn't respond to HTTP pings on port %d within %s, failing site start: %s", name, in.Port, in.rel.ReadyTimeout, hint)
+			}
 			log.Event("Container %s didn't respond to HTTP pings on port: %d, failing site start.", name, in.Port)
 			if first {
 				ready <- msg
 			}
 			return msg
 		case <-tick.C:
-			if r.ping(in.url) {
+			if hinted == "" && time.Since(begin) > nextDiag {
+				// Say early what App Service would only say at the timeout.
+				nextDiag += 2 * time.Second
+				if hint := diagnose(); hint != "" {
+					hinted = hint
+					log.Event("Container %s is not answering on port %d yet: %s", name, in.Port, hint)
+				}
+			}
+			if r.ping(url) {
 				if in.stopping.Load() {
 					break
 				}
@@ -447,13 +516,35 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 			}
 		}
 	}
-	err = <-exited
+	// While it runs, say what the kernel did to it (a worker killed for
+	// memory, which gunicorn then replaces).
+	var watch <-chan time.Time
+	if l.Explain != nil {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		watch = t.C
+	}
+	for running := true; running; {
+		select {
+		case err = <-exited:
+			running = false
+		case <-watch:
+			if x := l.Explain(); x != "" {
+				log.Event("Container %s: %s", name, x)
+			}
+		}
+	}
 	in.ready.Store(false)
 	in.mu.Lock()
 	in.proc = nil
 	in.mu.Unlock()
 	if !in.stopping.Load() {
 		log.Event("Container %s exited: %s.", name, exitText(err))
+		if l.Explain != nil {
+			if x := l.Explain(); x != "" {
+				log.Event("%s", x)
+			}
+		}
 	}
 	return nil
 }

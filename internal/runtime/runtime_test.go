@@ -157,3 +157,37 @@ func TestCrashedInstanceRestarts(t *testing.T) {
 	}
 	t.Fatalf("the killed instance was not restarted (left rotation: %v)", sawDown)
 }
+
+// TestStopDuringBackoff: a server stopping while an instance waits to be
+// restarted after crashes stops at once (it used to wait out the backoff,
+// up to a minute, on every SIGTERM).
+func TestStopDuringBackoff(t *testing.T) {
+	r := New(Config{Launcher: execLauncher{}, DrainDelay: 100 * time.Millisecond, StopGrace: 5 * time.Second, PingEvery: 50 * time.Millisecond})
+	log := applog.NewHub(applog.Config{}).App("app", "")
+	if err := r.Roll(context.Background(), "app", server(t, log, "up", 1)); err != nil {
+		t.Fatal(err)
+	}
+	// From now on every start crashes at once: the supervisor backs off
+	// 1 s, 2 s, 4 s, ... between attempts.
+	r.mu.Lock()
+	in := r.sites["app"].current.Load().instances[0]
+	r.mu.Unlock()
+	in.rel.Build = func(inst Instance) (Launch, error) {
+		return Launch{Argv: []string{"/bin/false"}}, nil
+	}
+	in.mu.Lock()
+	in.proc.Signal(syscall.SIGKILL)
+	in.mu.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(strings.Join(log.Recent(50), "\n"), "restarting in 4s") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance never reached a 4 s backoff:\n%s", strings.Join(log.Recent(50), "\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	r.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %s while an instance waited in backoff; want it at once", d)
+	}
+}

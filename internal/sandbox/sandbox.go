@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/atomicfile"
+	"github.com/slipway-dev/slipway/internal/cgroups"
 )
 
 // Spec describes one confined process.
@@ -63,10 +64,28 @@ type Spec struct {
 	// Hosts are extra /etc/hosts entries, name → IP address (platform names →
 	// 127.0.0.1).
 	Hosts map[string]string
+	// Binds are host directories bound at another path, e.g. an instance's
+	// private copy of its environment at the path the environment was built
+	// for (venvs hard-code their own path).
+	Binds []Bind
+	// NetNS, if set, is a network namespace file (/run/netns/<name>) the
+	// process runs in: its own loopback and ports (package netns).
+	// Confined processes without one share the host's network.
+	NetNS string
+	// CgroupProcs are cgroup.procs files (package cgroups) the process joins
+	// before it execs anything of the app, so that every process it starts
+	// is inside the limits from its first instruction.
+	CgroupProcs []string
 	// UID and GID to run as; 0 and 0 means "don't change".
 	UID, GID int
 	// Stdout and Stderr receive the process output; nil discards it.
 	Stdout, Stderr io.Writer
+}
+
+// Bind mounts the host directory Src at Dst inside the sandbox.
+type Bind struct {
+	Src, Dst string
+	ReadOnly bool
 }
 
 // Config configures a Sandbox.
@@ -87,6 +106,7 @@ type Sandbox struct {
 	cfg     Config
 	bwrap   string // "" when not found
 	setpriv string // "" when not found
+	nsenter string // "" when not found
 	logger  *slog.Logger
 
 	probeOnce   sync.Once
@@ -130,6 +150,12 @@ func New(cfg Config) (*Sandbox, error) {
 	for _, p := range []string{"/usr/bin/setpriv", "/usr/sbin/setpriv"} {
 		if isExecutable(p) {
 			s.setpriv = p
+			break
+		}
+	}
+	for _, p := range []string{"/usr/bin/nsenter", "/usr/sbin/nsenter", "/bin/nsenter"} {
+		if isExecutable(p) {
+			s.nsenter = p
 			break
 		}
 	}
@@ -218,16 +244,31 @@ func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building sandbox command: %w", err)
 		}
-		s.logger.Debug("sandbox command", "bwrap", s.bwrap, "args", args)
-		cmd = exec.CommandContext(ctx, s.bwrap, args...)
+		argv := append([]string{s.bwrap}, args...)
+		if spec.NetNS != "" {
+			if s.nsenter == "" {
+				return nil, errors.New("building sandbox command: nsenter (util-linux) not found; it is needed to run an instance in its own network")
+			}
+			// nsenter execs bwrap in place: the pid stays bwrap's.
+			argv = append([]string{s.nsenter, "--net=" + spec.NetNS, "--"}, argv...)
+		}
+		argv = cgroups.JoinArgv(spec.CgroupProcs, argv)
+		s.logger.Debug("sandbox command", "argv", argv)
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
 		path, err := lookPath(spec.Argv[0], env)
 		if err != nil {
 			return nil, fmt.Errorf("building sandbox command: %w", err)
 		}
-		cmd = exec.CommandContext(ctx, path, spec.Argv[1:]...)
-		cmd.Args[0] = spec.Argv[0]
+		if spec.NetNS != "" || len(spec.Binds) > 0 {
+			return nil, errors.New("building sandbox command: a private network or bind mounts need the sandbox (bubblewrap)")
+		}
+		argv := cgroups.JoinArgv(spec.CgroupProcs, append([]string{path}, spec.Argv[1:]...))
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		if len(spec.CgroupProcs) == 0 {
+			cmd.Args[0] = spec.Argv[0]
+		}
 		cmd.Dir = spec.Dir
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 		if changeUser {
@@ -255,7 +296,7 @@ func (s *Sandbox) Signal(cmd *exec.Cmd, sig syscall.Signal) error {
 		return errors.New("signalling sandbox: command not started")
 	}
 	pid := cmd.Process.Pid
-	if s.bwrap != "" && cmd.Path == s.bwrap {
+	if s.bwrap != "" && s.isBwrap(pid) {
 		// bwrap --new-session: the sandbox's init (a child of the outer bwrap)
 		// leads a new session whose process group holds the app.
 		if inner, ok := sessionLeaderChild(pid); ok {
@@ -268,6 +309,13 @@ func (s *Sandbox) Signal(cmd *exec.Cmd, sig syscall.Signal) error {
 		}
 	}
 	return killGroup(pid, sig)
+}
+
+// isBwrap reports whether pid runs bwrap now (a confined command starts as
+// a shell that joins its cgroups, then nsenter, each exec'ing the next).
+func (s *Sandbox) isBwrap(pid int) bool {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return err == nil && exe == s.bwrap
 }
 
 func killGroup(pgid int, sig syscall.Signal) error {
@@ -386,8 +434,8 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		binds = append(binds, "/home")
 	}
 	type mount struct {
-		path string
-		rw   bool
+		src, path string
+		rw        bool
 	}
 	var mounts []mount
 	seen := map[string]bool{}
@@ -395,7 +443,7 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		p = filepath.Clean(p)
 		if !seen[p] {
 			seen[p] = true
-			mounts = append(mounts, mount{p, false})
+			mounts = append(mounts, mount{p, p, false})
 		}
 	}
 	for _, p := range spec.ReadWrite {
@@ -404,7 +452,15 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 			return nil, fmt.Errorf("path %s is both read-only and read-write", p)
 		}
 		seen[p] = true
-		mounts = append(mounts, mount{p, true})
+		mounts = append(mounts, mount{p, p, true})
+	}
+	for _, b := range spec.Binds {
+		dst := filepath.Clean(b.Dst)
+		if seen[dst] {
+			return nil, fmt.Errorf("path %s is mounted twice", dst)
+		}
+		seen[dst] = true
+		mounts = append(mounts, mount{filepath.Clean(b.Src), dst, !b.ReadOnly})
 	}
 	sort.Slice(mounts, func(i, j int) bool { return mounts[i].path < mounts[j].path })
 	created := map[string]bool{"/": true, "/etc": true, "/tmp": true, "/proc": true, "/dev": true}
@@ -418,9 +474,9 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 			created[parents[i]] = true
 		}
 		if m.rw {
-			args = append(args, "--bind", m.path, m.path)
+			args = append(args, "--bind", m.src, m.path)
 		} else {
-			args = append(args, "--ro-bind", m.path, m.path)
+			args = append(args, "--ro-bind", m.src, m.path)
 		}
 		binds = append(binds, m.path)
 	}
@@ -515,6 +571,23 @@ func validate(spec Spec) error {
 				return fmt.Errorf("bind path: %w", err)
 			}
 		}
+	}
+	for _, b := range spec.Binds {
+		for _, p := range []string{b.Src, b.Dst} {
+			if !filepath.IsAbs(p) {
+				return fmt.Errorf("bind path %q is not absolute", p)
+			}
+		}
+		c := filepath.Clean(b.Dst)
+		if c == "/" || under(c, []string{"/proc", "/dev", "/home", "/usr", "/etc"}) {
+			return fmt.Errorf("bind target %q is reserved for the sandbox", b.Dst)
+		}
+		if err := checkDir("bind source", b.Src); err != nil {
+			return err
+		}
+	}
+	if spec.NetNS != "" && !strings.HasPrefix(spec.NetNS, "/run/netns/") {
+		return fmt.Errorf("network namespace %q is not under /run/netns", spec.NetNS)
 	}
 	for name, ip := range spec.Hosts {
 		if !hostNameRE.MatchString(name) {

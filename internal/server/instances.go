@@ -3,18 +3,28 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/appenv"
+	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/startup"
@@ -25,19 +35,77 @@ import (
 const sandboxHome = "/home"
 
 // planner turns a site's release into process launches: the App Service
-// environment, startup detection and the sandbox's mounts and user.
+// environment, startup detection and the sandbox's mounts, network and user.
 type planner struct {
 	domain, subscription string
 	sandboxed, asRoot    bool
 	def                  deploy.Artifact
 	dataDir              string
 	home                 func(site string) string
+	// net gives each instance (and release command) a network of its own;
+	// nil when instances share the host's network (no root, or no sandbox).
+	net *netns.Manager
+	// cg limits each instance to its plan's size; nil when cgroups are
+	// unavailable (not root).
+	cg *cgroups.Manager
+	// homes gives each app's home its tier's quota (APPSERVICE.md §1); nil
+	// when loop-mounted images are unavailable (not root).
+	homes *homefs.Homes
+	sb    *sandbox.Sandbox
+	logs  *applog.Hub
 
-	mu    sync.Mutex
-	users map[string][2]int // site → uid, gid
+	// allowShared lets more than one app run when instances share the
+	// host's network (net == nil); see tenantAllowed.
+	allowShared bool
+
+	mu      sync.Mutex
+	users   map[string][2]int // site → uid, gid
+	tenants map[string]bool   // sites that have run on the host's network
+}
+
+// tenantAllowed refuses a second app on a server that cannot give apps
+// networks of their own, unless the operator opted in: on the host's network
+// every app can reach every other app's instances and the host's services.
+func (p *planner) tenantAllowed(site string) error {
+	if p.net != nil || p.allowShared {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tenants == nil {
+		p.tenants = map[string]bool{}
+	}
+	key := strings.ToLower(site)
+	if !p.tenants[key] && len(p.tenants) > 0 {
+		var other string
+		for k := range p.tenants {
+			other = k
+		}
+		return fmt.Errorf("this server cannot give apps networks of their own (it needs root, bubblewrap, iproute2 and nftables), so it runs one app only, and %s runs already: on a shared network apps reach each other's instances and the host's services. Run the server as root with those installed, or start it with --allow-shared-network to accept that", other)
+	}
+	p.tenants[key] = true
+	return nil
 }
 
 var _ deploy.Planner = (*planner)(nil)
+
+// appPort is the port App Service's Python image tells apps to listen on
+// (PORT=8000); WEBSITES_PORT names another
+// (https://learn.microsoft.com/azure/app-service/configure-custom-container#configure-port-number).
+const appPort = 8000
+
+// Port implements deploy.Planner: the port every instance listens on in its
+// own network, or 0 (a free loopback port each) when instances share the
+// host's network.
+func (p *planner) Port(s deploy.Snapshot) int {
+	if p.net == nil {
+		return 0
+	}
+	if v, err := strconv.Atoi(strings.TrimSpace(s.Settings["WEBSITES_PORT"])); err == nil && v > 0 && v < 65536 {
+		return v
+	}
+	return appPort
+}
 
 // hostName is WEBSITE_HOSTNAME: the default host name without a port, as on
 // Azure, so that apps building ALLOWED_HOSTS from it (Django matches hosts
@@ -62,109 +130,384 @@ func (p *planner) identity(ctx context.Context, site string) (uid, gid int, err 
 		return 0, 0, fmt.Errorf("creating the app's user: %w", err)
 	}
 	p.users[strings.ToLower(site)] = [2]int{uid, gid}
+	// The app reads its own log files (in its home, as on App Service).
+	p.logs.App(site, filepath.Join(p.home(site), "LogFiles")).SetOwner(uid, gid)
 	return uid, gid, nil
 }
 
-// common prepares what instances and one-off commands share. Each run gets
-// its own writable copy of the app (APP_PATH), as App Service extracts the
-// build output into a fresh /tmp/<hash> on every container start: an app
-// may write next to its code, and those writes vanish with the instance
-// (APPSERVICE.md §1). The venv stays shared and read-only (antenv is a link
-// into the build cache). cleanup removes the copy.
-func (p *planner) common(ctx context.Context, s deploy.Snapshot, built deploy.Artifact, inst runtime.Instance) (env []string, spec sandbox.Spec, art deploy.Artifact, cleanup func(), err error) {
+// run is what one process of a site needs besides its argv.
+type run struct {
+	env     []string
+	spec    sandbox.Spec
+	art     deploy.Artifact
+	ns      *netns.Namespace // nil on the host's network
+	group   *cgroups.Group   // nil without cgroups
+	cleanup func()
+}
+
+// instancePids bounds the processes (and threads) of one instance: ample
+// for gunicorn's workers and threads, short of what a fork loop needs to
+// starve the host.
+const instancePids = 1024
+
+// limits are the resources one instance of a plan gets: its SKU's memory
+// and cores (APPSERVICE.md §11).
+func limits(plan slipway.Plan) cgroups.Limits {
+	size := plan.SKU.Size()
+	return cgroups.Limits{MemoryBytes: int64(size.MemoryMB) << 20, CPUs: size.Cores, Pids: instancePids}
+}
+
+// oomExplanation says that an instance was killed for memory, and what fits.
+func oomExplanation(plan slipway.Plan) string {
+	mem := plan.SKU.Size().MemoryMB
+	msg := fmt.Sprintf("A process of the container was killed because it used more than its memory limit of %d MB (plan %s, SKU %s).", mem, plan.Name, plan.SKU.Name)
+	if bigger, ok := plan.SKU.Larger(); ok {
+		msg += fmt.Sprintf(" A larger SKU would fit: %s has %d MB (slipway appservice plan update -g %s -n %s --sku %s); or make the app use less memory.", bigger.Name, bigger.Size().MemoryMB, plan.ResourceGroup, plan.Name, bigger.Name)
+	} else {
+		msg += " Make the app use less memory (fewer gunicorn workers, smaller caches)."
+	}
+	return msg
+}
+
+// prepare prepares what instances and one-off commands share.
+//
+// Each instance gets its own writable copy of the app (APP_PATH), as App
+// Service extracts the build output into a fresh /tmp/<hash> on every
+// container start: an app may write next to its code, and those writes
+// vanish with the instance (APPSERVICE.md §1). A one-off command with
+// inPlace (the release step) runs in the artifact itself, so that what it
+// writes there (a SQLite database next to the code) is part of the release
+// every instance then starts from.
+//
+// The environment (antenv) is the build's sealed, shared one, seen through
+// a private tree of its own: directories the app's user owns, files hard-
+// linked from the sealed environment (read-only, root's). So a `pip install`
+// at startup works and vanishes with the instance, as on App Service, and
+// can never change what another instance or a later build sees.
+func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.Artifact, inst runtime.Instance, inPlace bool) (r run, err error) {
+	var undo []func()
+	r.cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			r.cleanup()
+		}
+	}()
+	if err := p.tenantAllowed(s.Site.Name); err != nil {
+		return r, err
+	}
 	uid, gid, err := p.identity(ctx, s.Site.Name)
 	if err != nil {
-		return nil, spec, art, nil, err
+		return r, err
 	}
-	art = built
+	r.art = built
 	runDir := filepath.Join(p.dataDir, "sites", strings.ToLower(s.Site.Name), "run")
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
-		return nil, spec, art, nil, fmt.Errorf("preparing the instance directory: %w", err)
+		return r, fmt.Errorf("preparing the instance directory: %w", err)
 	}
-	art.Dir = filepath.Join(runDir, fmt.Sprintf("%.12s-%d", inst.ID, time.Now().UnixNano()))
-	cleanup = func() { os.RemoveAll(art.Dir) }
-	err = tree.Copy(ctx, built.Dir, art.Dir, tree.Options{
-		Chown: p.asRoot, UID: uid, GID: gid,
-		Symlink: func(rel, target string) error {
-			if rel == "antenv" && target == built.VenvDir {
-				return nil // the shared, read-only environment
+	tag := fmt.Sprintf("%.12s-%d", inst.ID, time.Now().UnixNano())
+	if inPlace {
+		if p.asRoot {
+			if err := chownTree(built.Dir, uid, gid); err != nil {
+				return r, fmt.Errorf("handing the app to its user: %w", err)
 			}
-			return tree.InTree(rel, target)
-		},
-	})
-	if err != nil {
-		cleanup()
-		return nil, spec, art, nil, fmt.Errorf("copying the app for the instance: %w", err)
+		}
+	} else {
+		r.art.Dir = filepath.Join(runDir, tag)
+		undo = append(undo, func() { os.RemoveAll(r.art.Dir) })
+		err = tree.Copy(ctx, built.Dir, r.art.Dir, tree.Options{
+			Chown: p.asRoot, UID: uid, GID: gid,
+			Symlink: func(rel, target string) error {
+				if rel == "antenv" && target == built.VenvDir {
+					return nil // the environment, bound below
+				}
+				return tree.InTree(rel, target)
+			},
+		})
+		if err != nil {
+			return r, fmt.Errorf("copying the app for the instance: %w", err)
+		}
 	}
-	home := p.home(s.Site.Name)
-	if err := sandbox.PrepareHome(home, uid, gid); err != nil {
-		cleanup()
-		return nil, spec, art, nil, fmt.Errorf("preparing the app's home: %w", err)
+	home, err := p.prepareHome(ctx, s, uid, gid)
+	if err != nil {
+		return r, err
 	}
 	seenHome := home
 	if p.sandboxed {
 		seenHome = sandboxHome
 	}
-	binDir := filepath.Dir(art.PythonPath)
-	if art.VenvDir == "" && p.def.VenvDir != "" {
+	binDir := filepath.Dir(r.art.PythonPath)
+	if r.art.VenvDir == "" && p.def.VenvDir != "" {
 		// An app deployed without a build still finds gunicorn, as in App
 		// Service's image (whose global site-packages hold it).
 		binDir = filepath.Join(p.def.Dir, "antenv", "bin")
 	}
-	env = appenv.Environment(appenv.Input{
+	port := inst.Port
+	r.env = appenv.Environment(appenv.Input{
 		Site: s.Site, Plan: s.Plan, Settings: s.Settings, ConnectionStrings: s.ConnectionStrings,
 		SubscriptionID: p.subscription, HostName: p.hostName(s.Site.Name),
-		InstanceID: inst.ID, RoleInstance: inst.Role, Port: inst.Port,
-		Home: seenHome, AppPath: art.Dir, VenvDir: art.VenvDir, PythonBinDir: binDir,
-		PythonVersion: art.PythonVersion,
+		InstanceID: inst.ID, RoleInstance: inst.Role, Port: port,
+		Home: seenHome, AppPath: r.art.Dir, VenvDir: r.art.VenvDir, PythonBinDir: binDir,
+		PythonVersion: r.art.PythonVersion,
 	})
 	ro := []string{p.def.Dir}
-	for _, d := range []string{art.VenvDir, p.def.VenvDir} {
-		if d != "" {
-			ro = append(ro, d)
+	var binds []sandbox.Bind
+	if r.art.VenvDir != "" && p.sandboxed {
+		venv := filepath.Join(runDir, tag+"-antenv")
+		undo = append(undo, func() { os.RemoveAll(venv) })
+		if err := tree.Copy(ctx, r.art.VenvDir, venv, tree.Options{Hardlink: true, Chown: p.asRoot, UID: uid, GID: gid}); err != nil {
+			return r, fmt.Errorf("preparing the instance's view of its environment: %w", err)
 		}
+		binds = append(binds, sandbox.Bind{Src: venv, Dst: r.art.VenvDir})
+	} else if r.art.VenvDir != "" {
+		ro = append(ro, r.art.VenvDir)
 	}
-	for _, py := range []string{art.PythonPath, p.def.PythonPath} {
+	if p.def.VenvDir != "" && p.def.VenvDir != r.art.VenvDir {
+		ro = append(ro, p.def.VenvDir)
+	}
+	for _, py := range []string{r.art.PythonPath, p.def.PythonPath} {
 		if py != "" {
 			ro = append(ro, pythonPrefix(py))
 		}
 	}
+	platformIP := "127.0.0.1"
+	if p.net != nil {
+		ns, err := p.net.New(ctx)
+		if err != nil {
+			return r, err
+		}
+		undo = append(undo, func() { ns.Close() })
+		r.ns = ns
+		platformIP = p.net.Gateway().String()
+	}
 	hosts := map[string]string{}
 	for _, h := range []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain} {
-		hosts[strings.ToLower(h)] = "127.0.0.1"
+		hosts[strings.ToLower(h)] = platformIP
 	}
-	spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: []string{art.Dir}, Hosts: hosts, UID: uid, GID: gid}
-	return env, spec, art, cleanup, nil
+	rw := []string{r.art.Dir}
+	r.spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: rw, Binds: binds, Hosts: hosts, UID: uid, GID: gid}
+	if r.ns != nil {
+		r.spec.NetNS = r.ns.Path()
+	}
+	if p.cg != nil {
+		g, err := p.cg.New("i-"+tag, limits(s.Plan))
+		if err != nil {
+			return r, fmt.Errorf("limiting the instance's resources: %w", err)
+		}
+		undo = append(undo, func() { g.Close() })
+		r.group = g
+		r.spec.CgroupProcs = g.ProcsFiles()
+	}
+	return r, nil
+}
+
+// prepareHome mounts the app's home with its tier's quota (when quotas are
+// available) and lays out App Service's directories in it.
+func (p *planner) prepareHome(ctx context.Context, s deploy.Snapshot, uid, gid int) (string, error) {
+	home := p.home(s.Site.Name)
+	if p.homes != nil {
+		if err := os.MkdirAll(home, 0o700); err != nil {
+			return "", fmt.Errorf("preparing the app's home: %w", err)
+		}
+		quota := int64(s.Plan.SKU.Size().HomeQuotaGB) << 30
+		if _, err := p.homes.Ensure(ctx, strings.ToLower(s.Site.Name), home, quota, uid, gid); err != nil {
+			return "", fmt.Errorf("mounting the app's home (quota %d GB): %w", quota>>30, err)
+		}
+	}
+	if err := sandbox.PrepareHome(home, uid, gid); err != nil {
+		return "", fmt.Errorf("preparing the app's home: %w", err)
+	}
+	return home, nil
+}
+
+// runtimeOnly are the variables of an instance's environment that have no
+// meaning in a build: they name one instance, its port or its paths.
+var runtimeOnly = map[string]bool{
+	"PORT": true, "WEBSITE_INSTANCE_ID": true, "WEBSITE_ROLE_INSTANCE_ID": true,
+	"HOME": true, "PATH": true, "APP_PATH": true, "VIRTUAL_ENV": true, "TMPDIR": true,
+}
+
+// BuildSettings implements deploy.Planner: a build sees the environment its
+// instances will see — WEBSITE_HOSTNAME, WEBSITE_SITE_NAME, the APPSETTING_
+// copies, connection strings — as Kudu's build does, so that settings
+// modules chosen on WEBSITE_HOSTNAME (Microsoft's samples) are the ones
+// collectstatic runs with.
+func (p *planner) BuildSettings(s deploy.Snapshot) map[string]string {
+	out := map[string]string{}
+	for _, kv := range appenv.Environment(appenv.Input{
+		Site: s.Site, Plan: s.Plan, Settings: s.Settings, ConnectionStrings: s.ConnectionStrings,
+		SubscriptionID: p.subscription, HostName: p.hostName(s.Site.Name),
+	}) {
+		if k, v, ok := strings.Cut(kv, "="); ok && !runtimeOnly[k] {
+			out[k] = v
+		}
+	}
+	// The app's own settings keep their names as given (the build reads
+	// PRE_BUILD_COMMAND and the like from them).
+	for k, v := range s.Settings {
+		out[k] = v
+	}
+	return out
+}
+
+// Identity implements deploy.Planner: an app's build runs as the app's own
+// user, so that it can write only its own output and cache.
+func (p *planner) Identity(ctx context.Context, site string) (uid, gid int, err error) {
+	return p.identity(ctx, site)
 }
 
 // Instance implements deploy.Planner.
 func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.Artifact, inst runtime.Instance) (runtime.Launch, error) {
-	env, spec, art, cleanup, err := p.common(ctx, s, built, inst)
+	r, err := p.prepare(ctx, s, built, inst, false)
 	if err != nil {
 		return runtime.Launch{}, err
 	}
+	bind := ""
+	if r.ns == nil {
+		// On the host's network every instance needs a port of its own:
+		// bind it explicitly, on loopback only.
+		bind = fmt.Sprintf("127.0.0.1:%d", inst.Port)
+	}
 	plan, err := startup.Detect(startup.Options{
-		AppPath: art.Dir, StartupCommand: s.Site.Config.AppCommandLine, Settings: s.Settings,
-		PythonVersion: art.PythonVersion, CPUCount: goruntime.NumCPU(), DefaultAppPath: p.def.Dir,
-		BindAddr: fmt.Sprintf("127.0.0.1:%d", inst.Port),
+		AppPath: r.art.Dir, StartupCommand: s.Site.Config.AppCommandLine, Settings: s.Settings,
+		PythonVersion: r.art.PythonVersion, CPUCount: goruntime.NumCPU(), DefaultAppPath: p.def.Dir,
+		BindAddr: bind,
 	})
 	if err != nil {
-		cleanup()
+		r.cleanup()
 		return runtime.Launch{}, err
 	}
 	for k, v := range plan.Env {
-		env = append(env, k+"="+v)
+		r.env = append(r.env, k+"="+v)
 	}
-	return runtime.Launch{Argv: plan.Argv, Env: env, Dir: plan.Dir, Extra: spec, Notes: plan.Messages, Cleanup: cleanup}, nil
+	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: plan.Messages, Cleanup: r.cleanup}
+	if g := r.group; g != nil {
+		var seen int64
+		l.Explain = func() string {
+			n, err := g.OOMKills()
+			if err != nil || n <= seen {
+				return ""
+			}
+			seen = n
+			return oomExplanation(s.Plan)
+		}
+	}
+	if r.ns != nil {
+		l.Addr = netip.AddrPortFrom(r.ns.Addr(), uint16(inst.Port)).String()
+		ns := r.ns
+		l.Diagnose = func(ctx context.Context) string { return portHint(ctx, ns, inst.Port) }
+	}
+	return l, nil
+}
+
+// portHint says what the app listens on when it does not answer on port,
+// and which setting fixes it; "" when it listens where it should (or on
+// nothing yet).
+func portHint(ctx context.Context, ns *netns.Namespace, port int) string {
+	socks, err := ns.Listening(ctx)
+	if err != nil || len(socks) == 0 {
+		return ""
+	}
+	var others []string
+	for _, a := range socks {
+		if int(a.Port()) == port {
+			if a.Addr().IsLoopback() {
+				return fmt.Sprintf("the app listens on %s, which only its own container can reach: bind to 0.0.0.0:%d (gunicorn --bind=0.0.0.0:%d).", a, port, port)
+			}
+			return "" // right port, not answering yet
+		}
+		others = append(others, a.String())
+	}
+	first := socks[0].Port()
+	return fmt.Sprintf("the app listens on %s, not on port %d where the platform sends requests: bind to port %d (the PORT variable), or set the app setting WEBSITES_PORT=%d.", strings.Join(others, ", "), port, port, first)
 }
 
 // Command implements deploy.Planner.
 func (p *planner) Command(ctx context.Context, s deploy.Snapshot, built deploy.Artifact, argv []string) (runtime.Launch, error) {
-	env, spec, art, cleanup, err := p.common(ctx, s, built, runtime.Instance{ID: strings.Repeat("0", 64), Port: 0})
+	r, err := p.prepare(ctx, s, built, runtime.Instance{ID: strings.Repeat("0", 64), Port: p.Port(s)}, true)
 	if err != nil {
 		return runtime.Launch{}, err
 	}
-	return runtime.Launch{Argv: argv, Env: env, Dir: art.Dir, Extra: spec, Cleanup: cleanup}, nil
+	return runtime.Launch{Argv: argv, Env: r.env, Dir: r.art.Dir, Extra: r.spec, Cleanup: r.cleanup}, nil
+}
+
+// publishScript replaces /home/site/wwwroot with a copy of the release. It
+// runs as the app's user, so that the server never writes through a path in
+// the app's home, which the app controls. The new tree is complete before
+// it takes the old one's place.
+const publishScript = `set -e
+src=$1; site=$2
+rm -rf "$site/.wwwroot.new" "$site/.wwwroot.old"
+cp -R -P -p "$src/." "$site/.wwwroot.new"
+rm -f "$site/.wwwroot.new/.slipway-artifact.json"
+if [ -e "$site/wwwroot" ] || [ -L "$site/wwwroot" ]; then mv "$site/wwwroot" "$site/.wwwroot.old"; fi
+mv "$site/.wwwroot.new" "$site/wwwroot"
+rm -rf "$site/.wwwroot.old"`
+
+// Publish implements deploy.Planner.
+func (p *planner) Publish(ctx context.Context, s deploy.Snapshot, art deploy.Artifact) error {
+	uid, gid, err := p.identity(ctx, s.Site.Name)
+	if err != nil {
+		return err
+	}
+	home, err := p.prepareHome(ctx, s, uid, gid)
+	if err != nil {
+		return err
+	}
+	seen := home
+	if p.sandboxed {
+		seen = sandboxHome
+	}
+	var out strings.Builder
+	w := &limitedWriter{w: &out, n: 4096}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	spec := sandbox.Spec{
+		Argv: []string{"/bin/sh", "-c", publishScript, "sh", art.Dir, seen + "/site"},
+		Env:  []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
+		Home: home, ReadOnly: []string{art.Dir}, UID: uid, GID: gid, Stdout: w, Stderr: w,
+	}
+	if !p.sandboxed {
+		// Unconfined, the app's user could not even reach the release
+		// under the data directory; and nothing is kept from it anyway.
+		spec.UID, spec.GID = 0, 0
+	}
+	cmd, err := p.sb.Command(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// limitedWriter keeps the first n bytes written to it.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
+
+// chownTree gives a tree to uid:gid without following symlinks.
+func chownTree(root string, uid, gid int) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
 }
 
 func pythonPrefix(python string) string {
@@ -262,28 +605,56 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // letters, digits and '-', so no app can be given this one.
 const buildUser = "sw_build"
 
-// buildRunner runs build commands in the sandbox as the build user, with
-// the build's working directory and the build cache writable and the
-// interpreters readable; the data directory, the apps' homes and the
-// server's keys are not there at all.
+// buildRunner runs build commands in the sandbox as the build's user (the
+// app's own; the platform's build user for the default site), with exactly
+// the paths the builder declares writable (the build's output, its HOME, its
+// app's pip cache, the environment being created) and readable; the data
+// directory, other apps' caches, the apps' homes and the server's keys are
+// not there at all.
 type buildRunner struct {
-	sb       *sandbox.Sandbox
+	sb *sandbox.Sandbox
+	// net, if set, gives every build command a network of its own: it
+	// reaches package indexes outside, never the host's loopback services
+	// or an app's instances.
+	net      *netns.Manager
 	uid, gid int
-	cacheDir string
 	interps  []build.Interpreter
 }
 
 var _ build.Runner = (*buildRunner)(nil)
 
-func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
-	var ro []string
+func (r *buildRunner) interpreterPrefixes() []string {
+	var out []string
 	for _, i := range r.interps {
-		ro = append(ro, pythonPrefix(i.Path))
+		out = append(out, pythonPrefix(i.Path))
+	}
+	return out
+}
+
+func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
+	rw := dedupe(c.Writable)
+	var ro []string
+	for _, p := range append(r.interpreterPrefixes(), c.Readable...) {
+		if p != "" && !slices.Contains(rw, p) {
+			ro = append(ro, p)
+		}
+	}
+	uid, gid := r.uid, r.gid
+	if c.Owner != nil {
+		uid, gid = c.Owner.UID, c.Owner.GID
 	}
 	spec := sandbox.Spec{
 		Argv: c.Argv, Env: c.Env, Dir: c.Dir,
-		ReadOnly: dedupe(ro), ReadWrite: dedupe([]string{r.cacheDir, c.Dir}),
-		UID: r.uid, GID: r.gid, Stdout: c.Stdout, Stderr: c.Stderr,
+		ReadOnly: dedupe(ro), ReadWrite: rw,
+		UID: uid, GID: gid, Stdout: c.Stdout, Stderr: c.Stderr,
+	}
+	if r.net != nil {
+		ns, err := r.net.New(ctx)
+		if err != nil {
+			return err
+		}
+		defer ns.Close()
+		spec.NetNS = ns.Path()
 	}
 	cmd, err := r.sb.Command(ctx, spec)
 	if err != nil {

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -29,8 +30,11 @@ import (
 	"github.com/slipway-dev/slipway/internal/atomicfile"
 	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
+	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/scm"
@@ -44,6 +48,9 @@ type Config struct {
 	HTTPPort    int      // --http-port / SLIPWAY_HTTP_PORT; default 8080; 0 picks a free port
 	Listen      string   // --listen / SLIPWAY_LISTEN; default 127.0.0.1
 	NoSandbox   bool     // --no-sandbox / SLIPWAY_NO_SANDBOX: run apps unconfined
+	AllowShared bool     // --allow-shared-network / SLIPWAY_ALLOW_SHARED_NETWORK: run several apps even when they must share the host's network
+	NoEgress    bool     // --no-egress / SLIPWAY_NO_EGRESS: instances reach only the platform, not outside networks
+	HostPorts   []int    // --allow-host-port / SLIPWAY_ALLOW_HOST_PORTS: ports of host services (a database) instances may reach on the gateway address
 	CacheDir    string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
 	BlobPort    int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
 	DevStorage  bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
@@ -103,6 +110,8 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.Listen, "listen", orDefault(getenv("SLIPWAY_LISTEN"), "127.0.0.1"), "address to listen on (env SLIPWAY_LISTEN)")
 	noSandbox := getenv("SLIPWAY_NO_SANDBOX") == "1" || strings.EqualFold(getenv("SLIPWAY_NO_SANDBOX"), "true")
 	fs.BoolVar(&cfg.NoSandbox, "no-sandbox", noSandbox, "run apps without bubblewrap confinement (env SLIPWAY_NO_SANDBOX)")
+	noEgress := getenv("SLIPWAY_NO_EGRESS") == "1" || strings.EqualFold(getenv("SLIPWAY_NO_EGRESS"), "true")
+	fs.BoolVar(&cfg.NoEgress, "no-egress", noEgress, "instances reach only the platform's services, not outside networks (env SLIPWAY_NO_EGRESS)")
 	blobPort := 10000
 	if v := getenv("SLIPWAY_BLOB_PORT"); v != "" {
 		p, err := strconv.Atoi(v)
@@ -114,12 +123,29 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.IntVar(&cfg.BlobPort, "blob-port", blobPort, "port of the path-style Blob endpoint http://127.0.0.1:<port>/<account> (env SLIPWAY_BLOB_PORT)")
 	devStorage := getenv("SLIPWAY_DEV_STORAGE") == "1" || strings.EqualFold(getenv("SLIPWAY_DEV_STORAGE"), "true")
 	fs.BoolVar(&cfg.DevStorage, "dev-storage", devStorage, "serve the development storage account devstoreaccount1 with its published key, for UseDevelopmentStorage=true (env SLIPWAY_DEV_STORAGE)")
+	allowShared := getenv("SLIPWAY_ALLOW_SHARED_NETWORK") == "1" || strings.EqualFold(getenv("SLIPWAY_ALLOW_SHARED_NETWORK"), "true")
+	fs.BoolVar(&cfg.AllowShared, "allow-shared-network", allowShared, "run more than one app even where apps cannot get networks of their own (no root): they can then reach each other (env SLIPWAY_ALLOW_SHARED_NETWORK)")
+	hostPorts := getenv("SLIPWAY_ALLOW_HOST_PORTS")
+	fs.Func("allow-host-port", "a TCP port of a service on this host that apps may reach at 169.254.0.1 (the service must listen there), e.g. 5432 for PostgreSQL; repeatable (env SLIPWAY_ALLOW_HOST_PORTS, comma-separated)", func(v string) error {
+		hostPorts += "," + v
+		return nil
+	})
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, v := range strings.Split(hostPorts, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return cfg, fmt.Errorf("--allow-host-port %q is not a port number", v)
+		}
+		cfg.HostPorts = append(cfg.HostPorts, p)
 	}
 	return cfg, nil
 }
@@ -171,6 +197,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	closers = append(closers, func() error { ln.Close(); return nil })
 	port := ln.Addr().(*net.TCPAddr).Port
+	blobLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.BlobPort)))
+	if err != nil {
+		return fmt.Errorf("listening on blob port %d: %w (choose another with --blob-port)", cfg.BlobPort, err)
+	}
+	closers = append(closers, func() error { blobLn.Close(); return nil })
+	blobURL := "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(blobLn.Addr().(*net.TCPAddr).Port))
+	blobPort := blobLn.Addr().(*net.TCPAddr).Port
 	hostSuffix := ""
 	if port != 80 {
 		hostSuffix = ":" + strconv.Itoa(port)
@@ -199,6 +232,45 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if !sandboxed {
 		log.Warn("APPS RUN UNSANDBOXED: every app can read what this server's user can read. Install bubblewrap (apt-get install bubblewrap) to confine them.", "reason", why)
 	}
+	launcher := &launcher{sb: sb}
+
+	// Each instance in a network of its own, limited to its plan's size
+	// (APPSERVICE.md §11), when the host allows it (root, bubblewrap).
+	var nets *netns.Manager
+	var groups *cgroups.Manager
+	serverID := shortID(dataDir)
+	if sandboxed && os.Geteuid() == 0 {
+		if ok, why := netns.Available(); !ok {
+			log.Warn("INSTANCES SHARE THE HOST'S NETWORK: an app can reach the host's loopback services and other apps' instances.", "reason", why)
+		} else {
+			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Egress: !cfg.NoEgress, Logger: log})
+			if err != nil {
+				return err
+			}
+			closers = append(closers, nets.Close)
+			log.Info("each instance has a network of its own", "gateway", nets.Gateway(), "platform_ports", []int{port, blobPort},
+				"host_ports", cfg.HostPorts, "egress", !cfg.NoEgress)
+		}
+		groups, err = cgroups.Open(cgroups.Config{Parent: "slipway-" + serverID, Logger: log})
+		if err != nil {
+			log.Warn("INSTANCES RUN WITHOUT RESOURCE LIMITS: one app can starve the others and this server.", "reason", err)
+			groups = nil
+		} else {
+			closers = append(closers, groups.Close)
+		}
+	} else {
+		log.Warn("INSTANCES SHARE THE HOST'S NETWORK AND RUN WITHOUT RESOURCE LIMITS: both need root and bubblewrap.")
+	}
+	var homes *homefs.Homes
+	if ok, why := homefs.Supported(); ok && sandboxed {
+		homes, err = homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "homes"), Logger: log})
+		if err != nil {
+			return err
+		}
+		closers = append(closers, homes.Close)
+	} else {
+		log.Warn("APP HOMES HAVE NO QUOTA: one app can fill this server's disk.", "reason", why)
+	}
 	bcfg := build.Config{CacheDir: cacheDir, Interpreters: interps, Logger: log}
 	if sandboxed && os.Geteuid() == 0 {
 		// Builds run the app's own code (setup.py, settings imported by
@@ -209,15 +281,24 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return fmt.Errorf("creating the build user: %w", err)
 		}
 		bcfg.Owner = &build.Owner{UID: uid, GID: gid}
-		bcfg.Runner = &buildRunner{sb: sb, uid: uid, gid: gid, cacheDir: cacheDir, interps: interps}
+		runner := &buildRunner{sb: sb, uid: uid, gid: gid, interps: interps}
+		if nets != nil {
+			// Builds fetch packages: their networks always have egress,
+			// and reach nothing of the platform's.
+			if runner.net, err = netns.Open(ctx, netns.Config{ID: serverID + "b", Egress: true, Logger: log}); err != nil {
+				return err
+			}
+			closers = append(closers, runner.net.Close)
+		}
+		bcfg.Runner = runner
 	}
 	builder, err := build.New(bcfg)
 	if err != nil {
 		return err
 	}
-	launcher := &launcher{sb: sb}
 
-	logs := applog.NewHub(applog.Config{Machine: "slipway0"})
+	logs := applog.NewHub(applog.Config{Machine: "slipway0", Logger: log})
+	closers = append(closers, logs.Close)
 	rtm := runtime.New(runtime.Config{Launcher: launcher, Logger: log, StopGrace: cfg.StopGrace, DrainDelay: cfg.DrainDelay})
 	closers = append(closers, rtm.Close)
 
@@ -228,7 +309,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	pl := &planner{
 		domain: cfg.Domain, subscription: sub,
 		sandboxed: sandboxed, asRoot: os.Geteuid() == 0, def: def, dataDir: dataDir,
-		users: map[string][2]int{},
+		users: map[string][2]int{}, net: nets, cg: groups, homes: homes, sb: sb, logs: logs, allowShared: cfg.AllowShared,
 	}
 	coord := deploy.New(deploy.Config{
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
@@ -238,6 +319,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	closers = append(closers, coord.Close)
 	if err := coord.Recover(ctx); err != nil {
 		return fmt.Errorf("recovering from the last stop: %w", err)
+	}
+	if sites, err := st.Sites(ctx, ""); err == nil {
+		for _, site := range sites {
+			if err := applyLogsConfig(ctx, st, coord.SiteLog(site.Name), site.ResourceGroup, site.Name); err != nil {
+				log.Warn("applying a site's logging configuration", "site", site.Name, "err", err)
+			}
+		}
 	}
 	// Instances' ephemeral app copies do not outlive a server (one killed
 	// with -9 leaves them behind).
@@ -254,12 +342,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("opening the blob service: %w", err)
 	}
 	closers = append(closers, blobs.Close)
-	blobLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.BlobPort)))
-	if err != nil {
-		return fmt.Errorf("listening on blob port %d: %w (choose another with --blob-port)", cfg.BlobPort, err)
-	}
-	closers = append(closers, func() error { blobLn.Close(); return nil })
-	blobURL := "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(blobLn.Addr().(*net.TCPAddr).Port))
 
 	token, err := adminToken(dataDir)
 	if err != nil {
@@ -267,7 +349,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	versions := pythonMinorVersions(interps)
 	mgmt := arm.New(arm.Config{
-		Store: st, Controller: &controller{coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Scheme: "http", PythonVersions: versions, Logger: log,
 		BlobEndpoint: func(account string) string { return blobURL + "/" + account + "/" },
 		Authorize: func(r *http.Request) error {
@@ -289,9 +371,29 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	blobSrv := &http.Server{Handler: blobs, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 4)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- blobSrv.Serve(blobLn) }()
+	if nets != nil {
+		// Instances reach the platform's services on the gateway address,
+		// on the same ports as the host does.
+		gw := nets.Gateway().String()
+		gwLn, err := net.Listen("tcp", net.JoinHostPort(gw, strconv.Itoa(port)))
+		if err != nil {
+			srv.Close()
+			blobSrv.Close()
+			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, port, err)
+		}
+		gwBlobLn, err := net.Listen("tcp", net.JoinHostPort(gw, strconv.Itoa(blobPort)))
+		if err != nil {
+			gwLn.Close()
+			srv.Close()
+			blobSrv.Close()
+			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, blobPort, err)
+		}
+		go func() { serveErr <- srv.Serve(gwLn) }()
+		go func() { serveErr <- blobSrv.Serve(gwBlobLn) }()
+	}
 
 	info := Info{
 		URL: "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(port)), Domain: cfg.Domain, HTTPPort: port, BlobURL: blobURL,
@@ -324,6 +426,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	log.Info("slipway server stopped")
 	return nil
+}
+
+// shortID names this server's host-wide resources (network namespaces,
+// nftables table, cgroups): stable for a data directory, so a restarted
+// server finds and removes what a killed one left.
+func shortID(dataDir string) string {
+	sum := sha256.Sum256([]byte(dataDir))
+	return hex.EncodeToString(sum[:2])[:3] // room for a suffix: ≤ 4 characters in all
 }
 
 func defaultPythonRoots() []string {
@@ -420,6 +530,7 @@ func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
 
 // controller adapts the coordinator to the management API's side effects.
 type controller struct {
+	homes *homefs.Homes
 	coord *deploy.Coordinator
 	store *store.Store
 	blobs *blob.Service
@@ -430,8 +541,47 @@ func (c *controller) StorageAccountDeleted(ctx context.Context, rg, name string)
 	return c.blobs.DeleteAccountData(ctx, name)
 }
 
+// SiteConfigChanged restarts the app on its new configuration. As on App
+// Service, the write itself stands even when the app then fails to start
+// (a startup file set before the code that holds it, say): the failure is
+// in the app's log stream, and the previous instances keep serving.
 func (c *controller) SiteConfigChanged(ctx context.Context, rg, site string) error {
-	return c.coord.SiteConfigChanged(ctx, rg, site)
+	if err := c.coord.SiteConfigChanged(ctx, rg, site); err != nil && slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
+		return err
+	}
+	return nil
+}
+// LogsConfigChanged applies a site's logging document to its log files.
+func (c *controller) LogsConfigChanged(ctx context.Context, rg, site string) error {
+	return applyLogsConfig(ctx, c.store, c.coord.SiteLog(site), rg, site)
+}
+
+// applyLogsConfig sets the size quota and retention of a site's log files
+// from its logging document (httpLogs.fileSystem.retentionInMb and
+// retentionInDays, as az webapp log config writes them; App Service's
+// defaults are 35 MB and no age limit).
+func applyLogsConfig(ctx context.Context, st *store.Store, l *applog.Log, rg, site string) error {
+	doc, err := st.LogsConfig(ctx, rg, site)
+	if err != nil || doc == nil {
+		return err
+	}
+	var v struct {
+		HTTPLogs struct {
+			FileSystem struct {
+				RetentionInMb   int `json:"retentionInMb"`
+				RetentionInDays int `json:"retentionInDays"`
+			} `json:"fileSystem"`
+		} `json:"httpLogs"`
+	}
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return nil // not ours to judge: ARM stores the document as sent
+	}
+	l.SetRetention(int64(v.HTTPLogs.FileSystem.RetentionInMb)<<20, v.HTTPLogs.FileSystem.RetentionInDays)
+	return nil
+}
+
+func (c *controller) PlanChanged(ctx context.Context, rg, plan string) error {
+	return c.coord.PlanChanged(ctx, rg, plan)
 }
 func (c *controller) RestartSite(ctx context.Context, rg, site string) error {
 	return c.coord.RestartSite(ctx, rg, site)
@@ -443,6 +593,16 @@ func (c *controller) StartSite(ctx context.Context, rg, site string) error {
 	return c.coord.StartSite(ctx, rg, site)
 }
 func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
+	if c.homes != nil {
+		// Stop the instances, then release the home's image, then remove
+		// the site's files (the mount point among them).
+		if err := c.coord.StopSite(ctx, rg, site); err != nil {
+			return err
+		}
+		if err := c.homes.Remove(ctx, strings.ToLower(site), c.coord.SiteHome(site)); err != nil {
+			return fmt.Errorf("removing the app's home: %w", err)
+		}
+	}
 	return c.coord.SiteDeleted(ctx, rg, site)
 }
 func (c *controller) Instances(ctx context.Context, rg, site string) ([]string, error) {

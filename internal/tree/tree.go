@@ -7,6 +7,7 @@ package tree
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,9 +27,16 @@ type Options struct {
 	// Skipped, if set, hears of entries left out because they are neither
 	// regular files, directories nor symlinks (fifos, sockets, devices).
 	Skipped func(rel string)
-	// UID and GID, when Chown is true, own every copied entry.
+	// UID and GID, when Chown is true, own every copied entry (but
+	// hard-linked files, which stay the source's).
 	Chown    bool
 	UID, GID int
+	// Hardlink links regular files instead of copying them (a copy where
+	// the two trees are on different file systems). The linked files keep
+	// their owner and mode: a tree of read-only, root-owned files can be
+	// given to a user who may add, remove and replace entries in its own
+	// directories but never change the shared files.
+	Hardlink bool
 }
 
 // InTree keeps a symlink only when its target stays inside the tree
@@ -98,6 +106,15 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 				return err
 			}
 		case mode.IsRegular():
+			if o.Hardlink {
+				err := os.Link(path, target)
+				if err == nil {
+					return nil // the source's owner and mode stay
+				}
+				if !errors.Is(err, syscall.EXDEV) {
+					return err
+				}
+			}
 			if err := copyFile(path, target, mode.Perm()); err != nil {
 				return err
 			}
