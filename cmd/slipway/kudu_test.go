@@ -228,6 +228,12 @@ func TestFailedDeploysKeepServing(t *testing.T) {
 	if code, body := s.get(app, "/"); code != 200 || body != "hello good" {
 		t.Fatalf("after failed deploys GET / = %d %q", code, body)
 	}
+	// The failed pushes left no package behind: only the good one stays
+	// (for redeploys and rollback).
+	pkgs, _ := filepath.Glob(filepath.Join(s.data, "packages", "*"))
+	if len(pkgs) != 1 {
+		t.Errorf("after 1 good and %d failed deployments the package store holds %d files: %v", len(cases), len(pkgs), pkgs)
+	}
 }
 
 // TestZeroDowntime: 20 clients keep requesting while the app is redeployed

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -617,11 +619,28 @@ type buildRunner struct {
 	// reaches package indexes outside, never the host's loopback services
 	// or an app's instances.
 	net      *netns.Manager
+	// cg, if set, puts every build command in a cgroup of buildLimits, so
+	// that a build cannot starve running apps or the server.
+	cg       *cgroups.Manager
 	uid, gid int
 	interps  []build.Interpreter
 }
 
 var _ build.Runner = (*buildRunner)(nil)
+
+// buildLimits bound one build command: at most half the host's cores (at
+// least one) and a quarter of its memory (at least 2 GB), so that running
+// apps and the server keep the rest while pip compiles.
+func buildLimits() cgroups.Limits {
+	var mem int64 = 2 << 30
+	var info syscall.Sysinfo_t
+	if syscall.Sysinfo(&info) == nil {
+		if q := int64(info.Totalram) * int64(info.Unit) / 4; q > mem {
+			mem = q
+		}
+	}
+	return cgroups.Limits{MemoryBytes: mem, CPUs: max(1, float64(goruntime.NumCPU())/2), Pids: 4096}
+}
 
 func (r *buildRunner) interpreterPrefixes() []string {
 	var out []string
@@ -655,6 +674,16 @@ func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
 		}
 		defer ns.Close()
 		spec.NetNS = ns.Path()
+	}
+	if r.cg != nil {
+		tag := make([]byte, 6)
+		rand.Read(tag)
+		g, err := r.cg.New("b-"+hex.EncodeToString(tag), buildLimits())
+		if err != nil {
+			return fmt.Errorf("limiting the build's resources: %w", err)
+		}
+		defer g.Close()
+		spec.CgroupProcs = g.ProcsFiles()
 	}
 	cmd, err := r.sb.Command(ctx, spec)
 	if err != nil {

@@ -281,7 +281,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return fmt.Errorf("creating the build user: %w", err)
 		}
 		bcfg.Owner = &build.Owner{UID: uid, GID: gid}
-		runner := &buildRunner{sb: sb, uid: uid, gid: gid, interps: interps}
+		runner := &buildRunner{sb: sb, uid: uid, gid: gid, interps: interps, cg: groups}
 		if nets != nil {
 			// Builds fetch packages: their networks always have egress,
 			// and reach nothing of the platform's.
@@ -551,6 +551,7 @@ func (c *controller) SiteConfigChanged(ctx context.Context, rg, site string) err
 	}
 	return nil
 }
+
 // LogsConfigChanged applies a site's logging document to its log files.
 func (c *controller) LogsConfigChanged(ctx context.Context, rg, site string) error {
 	return applyLogsConfig(ctx, c.store, c.coord.SiteLog(site), rg, site)
