@@ -618,7 +618,7 @@ type buildRunner struct {
 	// net, if set, gives every build command a network of its own: it
 	// reaches package indexes outside, never the host's loopback services
 	// or an app's instances.
-	net      *netns.Manager
+	net *netns.Manager
 	// cg, if set, puts every build command in a cgroup of buildLimits, so
 	// that a build cannot starve running apps or the server.
 	cg       *cgroups.Manager
