@@ -73,6 +73,10 @@ type Config struct {
 	// Egress lets instances open connections to outside networks (as App
 	// Service apps may). It turns on the host's IPv4 forwarding.
 	Egress bool
+	// Pool is how many namespaces to keep made ahead, so that starting an
+	// instance does not wait for ip and nft (they cost tens of
+	// milliseconds); 0 makes each on demand.
+	Pool   int
 	Logger *slog.Logger
 }
 
@@ -86,6 +90,10 @@ type Manager struct {
 
 	mu   sync.Mutex
 	open map[string]*Namespace
+
+	pool     chan *Namespace // made ahead (Config.Pool)
+	stopPool context.CancelFunc
+	poolDone chan struct{}
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,4}$`)
@@ -155,7 +163,36 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("opening instance networks: turning on IPv4 forwarding for egress: %w", err)
 		}
 	}
+	if cfg.Pool > 0 {
+		m.pool = make(chan *Namespace, cfg.Pool)
+		ctx, cancel := context.WithCancel(context.Background())
+		m.stopPool, m.poolDone = cancel, make(chan struct{})
+		go m.fill(ctx)
+	}
 	return m, nil
+}
+
+// fill keeps the pool full until ctx ends.
+func (m *Manager) fill(ctx context.Context) {
+	defer close(m.poolDone)
+	for ctx.Err() == nil {
+		n, err := m.create(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Warn("making an instance network ahead", "err", err)
+			}
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		select {
+		case m.pool <- n:
+		case <-ctx.Done():
+			n.Close()
+		}
+	}
 }
 
 // Gateway returns the platform's address as instances see it.
@@ -241,6 +278,11 @@ func (m *Manager) sweep(ctx context.Context) {
 
 // Close removes every namespace still open and the server's rules.
 func (m *Manager) Close() error {
+	if m.stopPool != nil {
+		m.stopPool()
+		<-m.poolDone
+		m.stopPool = nil
+	}
 	m.mu.Lock()
 	open := make([]*Namespace, 0, len(m.open))
 	for _, n := range m.open {
@@ -280,8 +322,18 @@ func (n *Namespace) Addr() netip.Addr { return n.block.Next().Next() }
 // HostAddr is the host's end of the link (the instance's default route).
 func (n *Namespace) HostAddr() netip.Addr { return n.block.Next() }
 
-// New creates a namespace with its link to the host.
+// New returns a namespace with its link to the host: one made ahead when
+// the pool has one, else a new one.
 func (m *Manager) New(ctx context.Context) (*Namespace, error) {
+	select {
+	case n := <-m.pool: // a nil channel (no pool) is never ready
+		return n, nil
+	default:
+		return m.create(ctx)
+	}
+}
+
+func (m *Manager) create(ctx context.Context) (*Namespace, error) {
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	tag := hex.EncodeToString(suffix)

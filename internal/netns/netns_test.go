@@ -59,7 +59,7 @@ func dialFrom(t *testing.T, n *Namespace, addr string) bool {
 
 func open(t *testing.T, ports ...int) *Manager {
 	t.Helper()
-	m, err := Open(context.Background(), Config{ID: "t" + strconv.Itoa(os.Getpid()%1000), PlatformPorts: ports, LoopbackPorts: ports[:1]})
+	m, err := Open(context.Background(), Config{ID: "t" + strconv.Itoa(os.Getpid()%1000), PlatformPorts: ports, LoopbackPorts: ports[:1], Pool: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -454,7 +454,10 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	log.Event("Initiating warmup request to container %s.", name)
 	deadline := time.NewTimer(in.rel.ReadyTimeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(r.cfg.PingEvery)
+	// Ping soon and often at first (most apps are up within a fraction of
+	// a second), then back off to PingEvery.
+	every := min(20*time.Millisecond, r.cfg.PingEvery)
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	begin := time.Now()
 	hinted, nextDiag := "", 3*time.Second
@@ -496,6 +499,8 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 			}
 			return msg
 		case <-tick.C:
+			every = min(every*2, r.cfg.PingEvery)
+			tick.Reset(every)
 			if hinted == "" && time.Since(begin) > nextDiag {
 				// Say early what App Service would only say at the timeout.
 				nextDiag += 2 * time.Second
