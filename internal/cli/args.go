@@ -31,13 +31,19 @@ func (f flagDef) key() string { return strings.TrimLeft(f.Names[0], "-") }
 // globalFlags are accepted by every command (az's global arguments plus the
 // two that say where the server is).
 var globalFlags = []flagDef{
-	{Names: []string{"--output", "-o"}, Help: "Output format: json (default), table or tsv."},
+	{Names: []string{"--output", "-o"}, Help: "Output format: json (default), jsonc, yaml, yamlc, table, tsv or none."},
+	{Names: []string{"--query"}, Help: "JMESPath query string. See http://jmespath.org/ for more information and examples."},
+	{Names: []string{"--subscription"}, Help: "Name or ID of subscription (Slipway serves one)."},
 	{Names: []string{"--server"}, Help: "URL of the Slipway server (else SLIPWAY_URL, else <data>/server.json)."},
 	{Names: []string{"--data"}, Help: "Slipway data folder holding server.json (else SLIPWAY_DATA, else $HOME/.slipway)."},
 	{Names: []string{"--debug"}, Kind: kindBool, Help: "Print every HTTP request and its status to stderr."},
-	{Names: []string{"--only-show-errors"}, Kind: kindBool, Help: "Hide warnings."},
+	{Names: []string{"--only-show-errors"}, Kind: kindBool, Help: "Only show errors, suppressing warnings."},
+	{Names: []string{"--verbose"}, Kind: kindBool, Help: "Increase logging verbosity."},
 	{Names: []string{"--help", "-h"}, Kind: kindBool, Help: "Show this help."},
 }
+
+// versionFlag is accepted only with no command (`slipway --version`).
+var versionFlag = flagDef{Names: []string{"--version"}, Kind: kindBool, Help: "Show the version."}
 
 // parsedFlags holds the values given on the command line, by flag key.
 type parsedFlags struct {
@@ -158,7 +164,11 @@ func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, err
 		}
 	}
 	if len(unknown) > 0 {
-		return p, usageErrorf(cmdPath, "unrecognized arguments: %s", strings.Join(unknown, " "))
+		msg := "unrecognized arguments: " + strings.Join(unknown, " ")
+		if s := suggestFlag(defs, unknown); s != "" {
+			msg += fmt.Sprintf("\n\nDid you mean '%s'?", s)
+		}
+		return p, usageErrorf(cmdPath, "%s", msg)
 	}
 	if p.boolean("help") {
 		return p, nil

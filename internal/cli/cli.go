@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type runner struct {
 	zip func(ctx context.Context, dir string, w io.Writer) error
 	// getwd is the fallback when PWD is not set.
 	getwd func() (string, error)
+	// version is slipway's own version, for --version.
+	version string
 }
 
 func defaultRunner(env []string, stdin io.Reader, stdout, stderr io.Writer) *runner {
@@ -63,8 +66,21 @@ func defaultRunner(env []string, stdin io.Reader, stdout, stderr io.Writer) *run
 			_, err := archive.Zip(ctx, dir, w)
 			return err
 		},
-		getwd: os.Getwd,
+		getwd:   os.Getwd,
+		version: buildVersion(),
 	}
+}
+
+// azCLIVersion is the az CLI release whose commands and output shapes
+// slipway follows.
+const azCLIVersion = "2.75.0"
+
+// buildVersion is the main module's version as the Go toolchain stamped it.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // getenv looks key up in env; the last entry wins, as in os/exec.
@@ -93,6 +109,15 @@ type invocation struct {
 	stdout io.Writer
 	stderr io.Writer
 	conn   *conn
+	query  *query // the compiled --query, once printResult or run compiled it
+}
+
+// cmdPath names the command for usage errors ("" when there is none).
+func (inv *invocation) cmdPath() string {
+	if inv.cmd == nil {
+		return ""
+	}
+	return inv.cmd.path
 }
 
 func (inv *invocation) getenv(k string) string { return inv.r.getenv(k) }
@@ -150,15 +175,29 @@ func (r *runner) run(ctx context.Context, args []string) error {
 			break // a leaf command; the rest are its (bad) arguments
 		}
 		prefix := strings.Join(words, " ")
-		return usageErrorf(prefix, "'%s' is misspelled or not recognized by the system.", strings.TrimSpace(prefix+" "+a))
+		msg := fmt.Sprintf("'%s' is misspelled or not recognized by the system.", strings.TrimSpace(prefix+" "+a))
+		if s := closest(a, childWords(cmds, prefix)); s != "" {
+			msg += fmt.Sprintf("\n\nDid you mean '%s' ?", s)
+		}
+		return &ExitError{Code: ExitUsage, Message: msg, Hint: usageErrorf(prefix, "").Hint}
 	}
 	path := strings.Join(words, " ")
 	rest := args[len(words):]
 	cmd, ok := byPath[path]
 	if !ok {
-		// A group (or nothing): print its help. Flags other than --help are an error.
-		if _, err := parseFlags(path, globalFlags, rest); err != nil {
+		// A group (or nothing): print its help. Flags other than --help
+		// (and, with no command at all, --version) are an error.
+		defs := globalFlags
+		if path == "" {
+			defs = append(append([]flagDef{}, globalFlags...), versionFlag)
+		}
+		flags, err := parseFlags(path, defs, rest)
+		if err != nil {
 			return err
+		}
+		if flags.boolean("version") && !flags.boolean("help") {
+			fmt.Fprintf(r.stdout, "%-33s %s\n%-33s %s\n", "slipway", r.version, "azure-cli (followed)", azCLIVersion)
+			return nil
 		}
 		fmt.Fprint(r.stdout, groupUsage(cmds, path))
 		return nil
@@ -173,12 +212,21 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	switch o := flags.str("output"); o {
-	case "", "json", "jsonc", "table", "tsv", "none":
+	case "", "json", "jsonc", "table", "tsv", "yaml", "yamlc", "none":
 	default:
-		return usageErrorf(path, "argument --output/-o: invalid choice: '%s' (choose from 'json', 'table', 'tsv', 'none')", o)
+		return usageErrorf(path, "argument --output/-o: invalid choice: '%s' (choose from 'json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none')", o)
 	}
 	inv := &invocation{r: r, cmd: cmd, flags: flags, stdout: r.stdout, stderr: r.stderr}
+	// az checks --query when it parses the command line, before the
+	// command changes anything.
+	if _, err := inv.compiledQuery(); err != nil {
+		return err
+	}
+	start := time.Now()
 	err = cmd.run(ctx, inv)
+	if flags.boolean("verbose") {
+		fmt.Fprintf(r.stderr, "INFO: Command ran in %.3f seconds\n", time.Since(start).Seconds())
+	}
 	if inv.conn != nil {
 		// Run may be called many times in one process (tests, cmd/slipway):
 		// leave no idle connections (and their goroutines) behind.
@@ -196,6 +244,29 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return toExitError(err)
 	}
 	return nil
+}
+
+// childWords lists the command and group words directly under path.
+func childWords(cmds []command, path string) []string {
+	prefix := path + " "
+	if path == "" {
+		prefix = ""
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cmds {
+		rest, ok := strings.CutPrefix(c.path, prefix)
+		if !ok {
+			continue
+		}
+		w, _, _ := strings.Cut(rest, " ")
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // isGroup reports whether path is a proper prefix of some command.

@@ -213,6 +213,9 @@ func (inv *invocation) blobClientFor(creds storageCreds) (*azblob.Client, storag
 			DisableKeepAlives:     true,
 			ResponseHeaderTimeout: 5 * time.Minute,
 		}}
+		if inv.flags.boolean("debug") {
+			httpClient.Transport = &debugTransport{next: httpClient.Transport, w: inv.stderr}
+		}
 	}
 	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: httpClient,

@@ -15,7 +15,7 @@ const apiStorage = "2023-05-01"
 
 // Flag definitions of the storage commands.
 var (
-	fAccountName = flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "The storage account name."}
+	fAccountName = flagDef{Names: []string{"--name", "-n", "--account-name"}, Required: true, Help: "The storage account name."}
 	fKeyChoice   = flagDef{Names: []string{"--key"}, Help: "The key to use: primary or secondary. Default: primary."}
 )
 
@@ -28,6 +28,7 @@ func storageAccountCommands() []command {
 			{Names: []string{"--sku"}, Help: "Storage account SKU: Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Premium_LRS, ... Default: Standard_RAGRS."},
 			{Names: []string{"--kind"}, Help: "Kind: StorageV2, Storage, BlobStorage, BlockBlobStorage, FileStorage. Default: StorageV2."},
 			{Names: []string{"--tags"}, Kind: kindList, Help: "Space-separated tags: key[=value]."},
+			{Names: []string{"--allow-blob-public-access"}, Kind: kindBool, Help: "Allow containers with public read access (true; false is not supported yet: public access is set per container)."},
 		}},
 		{path: "storage account list", short: "List storage accounts.", run: storageAccountList, flags: []flagDef{fGroupOpt}},
 		{path: "storage account show", short: "Show storage account properties.", run: storageAccountShow, flags: gn},
@@ -101,9 +102,16 @@ func storageAccountCreate(ctx context.Context, inv *invocation) error {
 			return err
 		}
 	}
+	props := map[string]any{"encryption": map[string]any{"services": map[string]any{"blob": map[string]any{"enabled": true}}, "keySource": "Microsoft.Storage"}}
+	if inv.flags.has("allow-blob-public-access") {
+		if !inv.flags.boolean("allow-blob-public-access") {
+			return exitErrorf("Leave out --allow-blob-public-access, or set it to true; each container's --public-access still decides.", "--allow-blob-public-access false is not supported yet: Slipway's accounts always allow containers with public access.")
+		}
+		props["allowBlobPublicAccess"] = true
+	}
 	body := map[string]any{
 		"location": loc, "sku": map[string]any{"name": sku}, "kind": kind, "tags": tags,
-		"properties": map[string]any{"encryption": map[string]any{"services": map[string]any{"blob": map[string]any{"enabled": true}}, "keySource": "Microsoft.Storage"}},
+		"properties": props,
 	}
 	resp, err := c.arm(ctx, http.MethodPut, c.storagePath(rg, name), apiStorage, nil, body)
 	if err != nil {

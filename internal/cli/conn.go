@@ -122,6 +122,11 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 		c.sub = sf.SubscriptionID
 	}
 	c.client = newHTTPClient(c)
+	if want := inv.flags.str("subscription"); want != "" && !strings.EqualFold(want, c.sub) {
+		if err := c.checkSubscription(ctx, want); err != nil {
+			return nil, err
+		}
+	}
 	if c.sub == "" {
 		var subs struct {
 			Value []struct {
@@ -168,8 +173,12 @@ func newHTTPClient(c *conn) *http.Client {
 		IdleConnTimeout:       30 * time.Second,
 		MaxIdleConnsPerHost:   4,
 	}
+	var rt http.RoundTripper = tr
+	if c.debug != nil {
+		rt = &debugTransport{next: tr, w: c.debug}
+	}
 	return &http.Client{
-		Transport: tr,
+		Transport: rt,
 		// Redirects are not part of these APIs; a redirected POST would turn into a GET.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -252,9 +261,6 @@ func (c *conn) do(req *http.Request) (*response, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, c.reachError(fmt.Errorf("reading the answer to %s %s: %w", req.Method, req.URL.Redacted(), err))
-	}
-	if c.debug != nil {
-		fmt.Fprintf(c.debug, "DEBUG: %s %s (Host %s) -> %d\n", req.Method, req.URL.RequestURI(), req.Host, resp.StatusCode)
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -434,4 +440,73 @@ func newUUID(rnd io.Reader) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// checkSubscription accepts --subscription when it names (by id or display
+// name) a subscription the server lists, and makes it the one used.
+func (c *conn) checkSubscription(ctx context.Context, want string) error {
+	var subs struct {
+		Value []struct {
+			SubscriptionID string `json:"subscriptionId"`
+			DisplayName    string `json:"displayName"`
+		} `json:"value"`
+	}
+	if err := c.armJSON(ctx, http.MethodGet, "/subscriptions", apiSubs, nil, &subs); err != nil {
+		return fmt.Errorf("finding the subscription: %w", err)
+	}
+	var known []string
+	for _, s := range subs.Value {
+		if strings.EqualFold(s.SubscriptionID, want) || strings.EqualFold(s.DisplayName, want) {
+			c.sub = s.SubscriptionID
+			return nil
+		}
+		known = append(known, fmt.Sprintf("%s (%s)", s.SubscriptionID, s.DisplayName))
+	}
+	return exitErrorf(fmt.Sprintf("This Slipway server serves: %s. Drop --subscription or pass one of these.", strings.Join(known, ", ")),
+		"Subscription '%s' not found. Check the spelling and casing and try again.", want)
+}
+
+// debugTransport prints each request line and its status for --debug
+// (Authorization and other credentials never appear: headers are not
+// printed and secret query parameters are masked).
+type debugTransport struct {
+	next http.RoundTripper
+	w    io.Writer
+}
+
+func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(req)
+	uri := maskedRequestURI(req.URL)
+	if err != nil {
+		fmt.Fprintf(d.w, "DEBUG: %s %s (Host %s) -> %v\n", req.Method, uri, req.Host, err)
+		return resp, err
+	}
+	fmt.Fprintf(d.w, "DEBUG: %s %s (Host %s) -> %d\n", req.Method, uri, req.Host, resp.StatusCode)
+	return resp, nil
+}
+
+// secretParams are query parameters that carry credentials (SAS signatures,
+// tokens, keys, passwords).
+var secretParams = []string{"sig", "token", "key", "password", "secret", "code"}
+
+// maskedRequestURI is u's path and query with credential values replaced.
+func maskedRequestURI(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.RequestURI()
+	}
+	parts := strings.Split(u.RawQuery, "&")
+	for i, p := range parts {
+		k, _, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		lk := strings.ToLower(k)
+		for _, s := range secretParams {
+			if strings.Contains(lk, s) {
+				parts[i] = k + "=***"
+				break
+			}
+		}
+	}
+	return u.EscapedPath() + "?" + strings.Join(parts, "&")
 }

@@ -3,12 +3,13 @@
 // talk to a Slipway server over its ARM management API (ARM.md §1), each
 // app's Kudu (SCM) API (APPSERVICE.md §5) and the Blob API (through the Azure
 // SDK for Go), and render the results the way the az CLI
-// does (JSON by default, or a table or TSV).
+// does (JSON by default, or jsonc, YAML, a table, TSV or nothing), after
+// applying the global --query (JMESPath, as az does).
 //
 // It owns: argument parsing (az flag names, long and short forms), finding
 // the server (flags, environment, or <data>/server.json), the HTTP client
 // that dials every "*.<domain>" name through the server's one listener, the
-// request sequences each az command sends, output formatting, `webapp up`'s
+// request sequences each az command sends, --query and output formatting, `webapp up`'s
 // defaults file (.azure/config in the project folder), and turning every
 // failure into an [ExitError] with a message, a hint and az's exit code.
 //
