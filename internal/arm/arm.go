@@ -75,8 +75,14 @@ type Config struct {
 	// nil Authorize refuses every request.
 	Authorize func(r *http.Request) error
 	// AuthorityURL is the token authority (e.g. "https://login.localhost"),
-	// named in the WWW-Authenticate challenge of a 401. Optional.
+	// named in the WWW-Authenticate challenge of a 401 and as the login
+	// endpoint in /metadata/endpoints. Optional.
 	AuthorityURL string
+	// ManagementURL is this endpoint's URL as clients reach it (e.g.
+	// "https://management.localhost:8443/"), published as the resource
+	// manager and token audience in /metadata/endpoints. Empty: the
+	// request's scheme and Host (metadata.go).
+	ManagementURL string
 	// BlobEndpoint returns a storage account's blob endpoint URL, with a
 	// trailing slash: primaryEndpoints.blob, e.g.
 	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the
@@ -148,6 +154,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve does the work of ServeHTTP and returns the error to render.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	segs := splitPath(r.URL.Path)
+	if r.Method == http.MethodGet && isMetadataEndpoints(segs) {
+		// Public: clients read it before they have credentials.
+		if err := checkAPIVersion(r); err != nil {
+			return err
+		}
+		return h.metadataEndpoints(w, r)
+	}
 	if h.cfg.Authorize == nil {
 		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is not configured on this server.")
 	}
@@ -160,7 +174,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := checkContentType(r); err != nil {
 		return err
 	}
-	segs := splitPath(r.URL.Path)
 	var pathMatched bool
 	for _, rt := range h.routes {
 		p, ok := rt.match(segs)

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -87,23 +88,23 @@ func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p para
 // APPSERVICE.md §2).
 func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
-		Properties map[string]*string `json:"properties"`
+		Properties map[string]json.RawMessage `json:"properties"`
 	}
 	if err := readJSON(r, &body); err != nil {
 		return err
+	}
+	settings := make(map[string]string, len(body.Properties))
+	for k, v := range body.Properties {
+		text, err := scalarText("app setting", k, v)
+		if err != nil {
+			return err
+		}
+		settings[k] = text
 	}
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
 	if err != nil {
 		return err
-	}
-	settings := make(map[string]string, len(body.Properties))
-	for k, v := range body.Properties {
-		if v != nil {
-			settings[k] = *v
-		} else {
-			settings[k] = ""
-		}
 	}
 	if err := h.cfg.Store.SetSettings(ctx, s.ResourceGroup, s.Name, settings); err != nil {
 		return err
@@ -118,6 +119,38 @@ func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p param
 type connStringValue struct {
 	Value string `json:"value"`
 	Type  string `json:"type"`
+}
+
+// connStringBody is a connection string in a config/connectionstrings PUT:
+// its value may be any JSON scalar (scalarText).
+type connStringBody struct {
+	Value json.RawMessage `json:"value"`
+	Type  string          `json:"type"`
+}
+
+// scalarText is the stored text of an app setting's or connection string's
+// value. ARM accepts any JSON scalar there and keeps it as a string — `az
+// webapp up` sends "SCM_DO_BUILD_DURING_DEPLOYMENT": true — so a string is
+// taken as is, a number or boolean as its JSON text ("1.5", "true"), null
+// or an absent value as "". An object or array is refused, naming the
+// setting: what, if anything, it should mean is a guess.
+func scalarText(what, name string, raw json.RawMessage) (string, error) {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || string(v) == "null" {
+		return "", nil
+	}
+	switch v[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", fmt.Errorf("decoding the value of %s %q: %w", what, name, err)
+		}
+		return s, nil
+	case '{', '[':
+		return "", &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+			Message: fmt.Sprintf("The value of %s '%s' is a JSON %s; it must be a string, number or boolean.", what, name, map[byte]string{'{': "object", '[': "array"}[v[0]])}
+	}
+	return string(v), nil // a number or true/false: json.Unmarshal has checked it is valid JSON
 }
 
 func connStringsJSON(cs map[string]slipway.ConnectionString) map[string]connStringValue {
@@ -144,19 +177,23 @@ func (h *Handler) listConnectionStrings(w http.ResponseWriter, r *http.Request, 
 // restarts the app.
 func (h *Handler) putConnectionStrings(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
-		Properties map[string]connStringValue `json:"properties"`
+		Properties map[string]connStringBody `json:"properties"`
 	}
 	if err := readJSON(r, &body); err != nil {
 		return err
+	}
+	cs := make(map[string]slipway.ConnectionString, len(body.Properties))
+	for k, v := range body.Properties {
+		text, err := scalarText("connection string", k, v.Value)
+		if err != nil {
+			return err
+		}
+		cs[k] = slipway.ConnectionString{Value: text, Type: v.Type}
 	}
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
 	if err != nil {
 		return err
-	}
-	cs := make(map[string]slipway.ConnectionString, len(body.Properties))
-	for k, v := range body.Properties {
-		cs[k] = slipway.ConnectionString{Value: v.Value, Type: v.Type}
 	}
 	if err := h.cfg.Store.SetConnectionStrings(ctx, s.ResourceGroup, s.Name, cs); err != nil {
 		return err

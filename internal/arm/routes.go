@@ -77,6 +77,9 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/sites", h.listSites),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/serverfarms", h.listPlans),
 
+		r(http.MethodGet, sub+"/resources", h.listResources),
+		r(http.MethodGet, rg+"/resources", h.listResources),
+
 		r(http.MethodGet, sub+"/resourcegroups", h.listGroups),
 		r(http.MethodPut, rg, h.putGroup),
 		r(http.MethodGet, rg, h.getGroup),

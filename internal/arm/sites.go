@@ -3,6 +3,7 @@ package arm
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path"
@@ -157,17 +158,19 @@ func (h *Handler) writeSite(w http.ResponseWriter, r *http.Request, sub string, 
 	return writeJSON(w, http.StatusOK, h.siteJSON(sub, s, plan))
 }
 
-// nameValue is an app setting in a site's siteConfig.appSettings.
+// nameValue is an app setting in a site's siteConfig.appSettings; its
+// value may be any JSON scalar (scalarText).
 type nameValue struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string          `json:"name"`
+	Value json.RawMessage `json:"value"`
 }
 
-// connStringInfo is a connection string in siteConfig.connectionStrings.
+// connStringInfo is a connection string in siteConfig.connectionStrings;
+// its value may be any JSON scalar (scalarText).
 type connStringInfo struct {
-	Name             string `json:"name"`
-	ConnectionString string `json:"connectionString"`
-	Type             string `json:"type"`
+	Name             string          `json:"name"`
+	ConnectionString json.RawMessage `json:"connectionString"`
+	Type             string          `json:"type"`
 }
 
 // siteConfigBody is the writable part of a SiteConfig. Pointers tell absent
@@ -325,7 +328,11 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 				if err := slipway.ValidateSettingName(nv.Name); err != nil {
 					return err
 				}
-				settings[nv.Name] = nv.Value
+				text, err := scalarText("app setting", nv.Name, nv.Value)
+				if err != nil {
+					return err
+				}
+				settings[nv.Name] = text
 			}
 		}
 		if sc.ConnectionStrings != nil {
@@ -335,7 +342,11 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 				if err != nil {
 					return err
 				}
-				conns[c.Name] = slipway.ConnectionString{Value: c.ConnectionString, Type: t}
+				text, err := scalarText("connection string", c.Name, c.ConnectionString)
+				if err != nil {
+					return err
+				}
+				conns[c.Name] = slipway.ConnectionString{Value: text, Type: t}
 			}
 		}
 	}

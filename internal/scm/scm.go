@@ -50,6 +50,9 @@ type Config struct {
 	AdminToken string                       // also accepted as a Bearer token
 	Logger     *slog.Logger
 	Heartbeat  time.Duration // log stream keep-alive; 0 → 60 s
+	// LogDir returns the path of a site's LogFiles directory (in its home),
+	// which /dump zips. Nil: /dump answers 404.
+	LogDir func(site string) string
 }
 
 // Handler is the Kudu API.
@@ -80,6 +83,7 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream", h.logStream)
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
+		h.handle("GET "+prefix+"/dump", h.dump)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
@@ -114,8 +118,37 @@ func (h *Handler) handle(pattern string, fn handlerFunc) {
 	})
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Kudu's routing (ASP.NET) ignores a
+// trailing slash and `az webapp log deployment show` sends
+// /api/deployments/, so the path is served without it, and with repeated
+// slashes collapsed — never redirected, which would turn a POST into a GET.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := cleanPath(r.URL.Path); p != r.URL.Path {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = p, ""
+		r = r2
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// cleanPath collapses repeated slashes and drops a trailing one ("/" stays).
+func cleanPath(p string) string {
+	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && b.Len() > 0 && strings.HasSuffix(b.String(), "/") {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	out := b.String()
+	if len(out) > 1 {
+		out = strings.TrimSuffix(out, "/")
+	}
+	return out
+}
 
 func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 	name := h.cfg.SiteOf(r)

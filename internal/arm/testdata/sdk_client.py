@@ -108,6 +108,12 @@ def check_lifecycle(res, web):
     check(any(s.name == app for s in web.web_apps.list_by_resource_group(rg)), "group list has the site")
     check(any(p.name == plan_name for p in web.app_service_plans.list(detailed=True)), "plan list")
 
+    # az resource list: GET /subscriptions/{s}/resources with a $filter.
+    listed = [(r.type, r.name, r.kind) for r in res.resources.list(filter="resourceType eq 'Microsoft.Web/sites'")]
+    check(listed == [("Microsoft.Web/sites", app, "app,linux")], f"resources {listed}")
+    in_group = sorted((r.type, r.sku.name if r.sku else None) for r in res.resources.list_by_resource_group(rg))
+    check(in_group == [("Microsoft.Web/serverFarms", "B1"), ("Microsoft.Web/sites", None)], f"group resources {in_group}")
+
     settings = web.web_apps.list_application_settings(rg, app)
     check(settings.properties == {"SCM_DO_BUILD_DURING_DEPLOYMENT": "True"}, f"settings {settings.properties}")
     web.web_apps.update_application_settings(rg, app, StringDictionary(properties={"B": "2"}))

@@ -1,0 +1,288 @@
+package scm
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/applog"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// fakeStore holds one site, "app", with publishing credentials user/pass
+// and one successful deployment. The real store is SQLite; these tests are
+// about routing and files, so a fake keeps them free of it.
+type fakeStore struct{ site slipway.Site }
+
+var _ Store = (*fakeStore)(nil)
+
+func (f *fakeStore) FindSite(_ context.Context, name string) (slipway.Site, error) {
+	if !strings.EqualFold(name, f.site.Name) {
+		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' was not found.", name)
+	}
+	return f.site, nil
+}
+
+func (f *fakeStore) CheckPublishingCredentials(ctx context.Context, site, user, password string) (slipway.Site, error) {
+	if user != "$app" || password != "pass" {
+		return slipway.Site{}, slipway.Errorf(slipway.EUNAUTHORIZED, "bad credentials")
+	}
+	return f.FindSite(ctx, site)
+}
+
+func (f *fakeStore) deployment() slipway.Deployment {
+	t := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	return slipway.Deployment{ID: "d1", Site: "app", Status: slipway.DeploySuccess, ReceivedTime: t, StartTime: t, EndTime: t.Add(time.Second), Active: true}
+}
+
+func (f *fakeStore) ListDeployments(context.Context, string) ([]slipway.Deployment, error) {
+	return []slipway.Deployment{f.deployment()}, nil
+}
+
+func (f *fakeStore) GetDeployment(_ context.Context, _, id string) (slipway.Deployment, error) {
+	if id != "d1" {
+		return slipway.Deployment{}, slipway.Errorf(slipway.ENOTFOUND, "no deployment %s", id)
+	}
+	return f.deployment(), nil
+}
+
+func (f *fakeStore) DeploymentLog(context.Context, string) ([]slipway.DeploymentLogEntry, error) {
+	return []slipway.DeploymentLogEntry{{ID: "e1", Message: "Deployment successful.", Details: "line one\nline two\n"}}, nil
+}
+
+func (f *fakeStore) Settings(context.Context, string, string) (map[string]string, error) {
+	return map[string]string{"A": "1"}, nil
+}
+
+type fakeDeployer struct{}
+
+var _ Deployer = fakeDeployer{}
+
+func (fakeDeployer) Submit(context.Context, slipway.Site, io.Reader, deploy.Options) (slipway.Deployment, error) {
+	return slipway.Deployment{}, slipway.Errorf(slipway.EINVALID, "not in this test")
+}
+func (fakeDeployer) Wait(context.Context, string) error { return nil }
+func (fakeDeployer) IsDeploying(string) (string, bool)  { return "", false }
+func (fakeDeployer) SiteLog(string) *applog.Log         { return nil }
+
+// newKudu serves the fake site "app" with its LogFiles at logDir.
+func newKudu(t *testing.T, logDir string) *httptest.Server {
+	t.Helper()
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf: func(*http.Request) string { return "app" },
+		LogDir: func(site string) string { return logDir },
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, srv *httptest.Server, p string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("$app", "pass")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// TestTrailingSlashIsIgnored: Kudu's routing ignores a trailing slash, and
+// `az webapp log deployment show` sends GET /api/deployments/ (ARM.md,
+// "Measured with the real az"). Served as without it, never redirected.
+func TestTrailingSlashIsIgnored(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	for _, p := range []string{
+		"/api/deployments", "/deployments", "/api/deployments/latest", "/api/deployments/d1/log",
+		"/api/deployments/d1/log/e1", "/api/isdeploying", "/api/settings", "/api/environment", "/api/dump", "/dump",
+	} {
+		for _, variant := range []string{p + "/", strings.Replace(p, "/", "//", 1)} {
+			t.Run(variant, func(t *testing.T) {
+				wantStatus, _, want := get(t, srv, p)
+				if wantStatus != 200 {
+					t.Fatalf("GET %s = %d, want 200", p, wantStatus)
+				}
+				status, hdr, got := get(t, srv, variant)
+				if status != 200 {
+					t.Fatalf("GET %s = %d (Location %q), want 200", variant, status, hdr.Get("Location"))
+				}
+				if !strings.Contains(p, "dump") && !bytes.Equal(got, want) {
+					t.Errorf("GET %s differs from GET %s:\n%s\n%s", variant, p, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestDumpZipsLogFiles: GET /dump is a zip of the app's LogFiles (`az
+// webapp log download`). The app owns LogFiles: a symlink to a host file,
+// a hard link and a FIFO planted there are left out, and listed in the
+// notes.
+func TestDumpZipsLogFiles(t *testing.T) {
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret.txt")
+	if err := os.WriteFile(secret, []byte("HOST-SECRET"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	logs := filepath.Join(home, "LogFiles")
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(logs, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("2026_12_01_host_default_docker.log", "app output\n")
+	write("kudu/trace/build.txt", "build ok\n")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink(secret, filepath.Join(logs, "evil.log")))
+	must(os.Symlink(host, filepath.Join(logs, "evildir")))
+	must(os.Link(filepath.Join(logs, "kudu/trace/build.txt"), filepath.Join(logs, "linked.log")))
+	must(mkfifo(filepath.Join(logs, "pipe.log")))
+
+	srv := newKudu(t, logs)
+	for _, p := range []string{"/dump", "/api/dump"} {
+		t.Run(p, func(t *testing.T) {
+			status, hdr, body := get(t, srv, p)
+			if status != 200 || hdr.Get("Content-Type") != "application/zip" {
+				t.Fatalf("GET %s = %d %s\n%s", p, status, hdr.Get("Content-Type"), body)
+			}
+			files := unzip(t, body)
+			if diff := cmp.Diff([]string{
+				"LogFiles/2026_12_01_host_default_docker.log", "LogFiles/kudu/", "LogFiles/kudu/trace/", dumpNotes,
+			}, keys(files)); diff != "" {
+				t.Errorf("entries (-want +got):\n%s", diff)
+			}
+			if files["LogFiles/2026_12_01_host_default_docker.log"] != "app output\n" {
+				t.Errorf("log content: %q", files["LogFiles/2026_12_01_host_default_docker.log"])
+			}
+			for name, content := range files {
+				if strings.Contains(content, "HOST-SECRET") {
+					t.Errorf("%s carries the host file's content", name)
+				}
+			}
+			for _, left := range []string{"evil.log", "evildir", "linked.log", "pipe.log", "kudu/trace/build.txt"} {
+				if !strings.Contains(files[dumpNotes], left+": ") {
+					t.Errorf("notes do not list %s:\n%s", left, files[dumpNotes])
+				}
+			}
+		})
+	}
+	t.Run("LogFiles a symlink", func(t *testing.T) {
+		home := t.TempDir()
+		must(os.Symlink(host, filepath.Join(home, "LogFiles")))
+		status, _, body := get(t, newKudu(t, filepath.Join(home, "LogFiles")), "/dump")
+		if status != http.StatusConflict || bytes.Contains(body, []byte("HOST-SECRET")) {
+			t.Errorf("got %d %q, want 409", status, body)
+		}
+	})
+	t.Run("no LogFiles yet", func(t *testing.T) {
+		status, _, body := get(t, newKudu(t, filepath.Join(t.TempDir(), "LogFiles")), "/dump")
+		if status != 200 || len(unzip(t, body)) != 0 {
+			t.Errorf("got %d, want an empty zip", status)
+		}
+	})
+}
+
+// TestDumpIsBounded: the app can fill LogFiles; the dump stops at the
+// entry count and leaves out what is over the byte budget.
+func TestDumpIsBounded(t *testing.T) {
+	logs := filepath.Join(t.TempDir(), "LogFiles")
+	if err := os.Mkdir(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxDumpEntries + 5 {
+		if err := os.WriteFile(filepath.Join(logs, fmt.Sprintf("%06d.log", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big, err := os.Create(filepath.Join(logs, "000000-big.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(maxDumpBytes + 1); err != nil { // sparse: costs no disk
+		t.Fatal(err)
+	}
+	big.Close()
+	status, _, body := get(t, newKudu(t, logs), "/dump")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	files := unzip(t, body)
+	if n := len(files) - 1; n != maxDumpEntries { // less the notes
+		t.Errorf("%d entries, want %d", n, maxDumpEntries)
+	}
+	if _, ok := files["LogFiles/000000-big.log"]; ok {
+		t.Error("a file over the byte budget is in the dump")
+	}
+	if !strings.Contains(files[dumpNotes], "000000-big.log: ") || !strings.Contains(files[dumpNotes], "more than") {
+		t.Errorf("notes:\n%s", files[dumpNotes])
+	}
+}
+
+func unzip(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("not a zip: %v", err)
+	}
+	out := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = string(c)
+	}
+	return out
+}
+
+func keys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func mkfifo(p string) error { return syscall.Mkfifo(p, 0o644) }
