@@ -525,7 +525,7 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 	pipInstall := []string{python, "-m", "pip", "install", "--cache-dir", job.pipDir,
 		"--prefer-binary", "--disable-pip-version-check", "--progress-bar", "off"}
 	pip := func(args []string, what string) error {
-		return b.pip(ctx, lg, out, envCmd(slices.Concat(pipInstall, args), job.appDir), what)
+		return b.pip(ctx, lg, out, envCmd(slices.Concat(pipInstall, args), job.appDir), what, spec.Interp)
 	}
 	switch spec.Mode {
 	case depsRequirements:
@@ -654,11 +654,15 @@ func (b *Builder) newHome(owner *Owner) (string, func(), error) {
 // pip runs one pip install c (in the artifact directory, which requirements
 // files and "." are relative to), streaming its output with Oryx's
 // "[HH:MM:SS+0000] " prefix. reqFile names the file to blame on failure.
-func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, c Cmd, reqFile string) error {
+// When pip failed compiling a package for want of a library's headers, the
+// build log and the error name the Debian package that provides them
+// (missingDeps); interp is the interpreter the environment is built from.
+func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, c Cmd, reqFile string, interp Interpreter) error {
 	lg.printf("Running pip install...")
 	t0 := b.now()
-	var tail []string
-	err := b.runLogged(ctx, out, func(l *lineLog) { tail = l.Tail() }, c)
+	var missing missingDepScanner
+	w := &pipWatch{scan: missing.scan}
+	err := b.runLogged(ctx, out, w, c)
 	lg.printf("pip install done in %d sec(s).", b.secondsSince(t0))
 	if err == nil {
 		return nil
@@ -670,23 +674,38 @@ func (b *Builder) pip(ctx context.Context, lg buildLog, out io.Writer, c Cmd, re
 	if reqFile != "" {
 		what = reqFile
 	}
-	return fmt.Errorf("pip install failed (%w). Please review your %s. Last lines of pip's output:\n%s", exitSummary(err), what, strings.Join(tail, "\n"))
+	advice := missingDepAdvice(missing.found, interp)
+	if advice != "" {
+		lg.printf("ERROR: %s", advice)
+		advice += " "
+	}
+	return fmt.Errorf("pip install failed (%w). Please review your %s. %sLast lines of pip's output:\n%s", exitSummary(err), what, advice, strings.Join(w.tail, "\n"))
+}
+
+// pipWatch is what runLogged does for pip beyond streaming its output: scan
+// sees every line, and tail receives the last ones.
+type pipWatch struct {
+	scan func(line string)
+	tail []string
 }
 
 // runLogged runs c with its output streamed line by line to out. For pip
-// (tail != nil) lines get Oryx's timestamp prefix and the last lines are
-// handed to tail.
-func (b *Builder) runLogged(ctx context.Context, out io.Writer, tail func(*lineLog), c Cmd) error {
+// (pip != nil) lines get Oryx's timestamp prefix, every line is handed to
+// pip.scan and the last ones are kept in pip.tail.
+func (b *Builder) runLogged(ctx context.Context, out io.Writer, pip *pipWatch, c Cmd) error {
 	var prefix func() string
-	if tail != nil {
+	if pip != nil {
 		prefix = func() string { return b.now().UTC().Format("[15:04:05-0700] ") }
 	}
 	l := newLineLog(out, prefix)
+	if pip != nil {
+		l.scan = pip.scan
+	}
 	c.Stdout, c.Stderr = l, l
 	err := b.runner.Run(ctx, c)
 	l.Flush()
-	if tail != nil {
-		tail(l)
+	if pip != nil {
+		pip.tail = l.Tail()
 	}
 	return err
 }

@@ -11,7 +11,11 @@
 //     gunicorn when the requirements lack it;
 //   - Django's collectstatic rule (manage.py at the root and "django" in the
 //     requirements, unless DISABLE_COLLECTSTATIC is true; failure is a warning);
-//   - oryx-manifest.toml.
+//   - oryx-manifest.toml;
+//   - explaining a pip install that failed compiling a package for want of a
+//     library's headers: the build log and the error name the Debian package
+//     that provides them (missing.go), since App Service's build image ships
+//     them and a Slipway server has only what its operator installed.
 //
 // Where Slipway differs from Oryx on purpose:
 //   - Environments are cached under Config.CacheDir, keyed by the hash of what

@@ -142,6 +142,7 @@ type lineLog struct {
 	mu     sync.Mutex
 	out    io.Writer
 	prefix func() string // nil → no prefix
+	scan   func(string)  // nil, or sees every line (without prefix), under mu
 	buf    []byte        // incomplete last line
 	tail   []string      // ring of the last maxTail lines
 	err    error         // first write error to out
@@ -185,6 +186,9 @@ func (l *lineLog) Flush() {
 }
 
 func (l *lineLog) emit(line string) {
+	if l.scan != nil {
+		l.scan(line)
+	}
 	l.tail = append(l.tail, line)
 	if len(l.tail) > maxTail {
 		l.tail = l.tail[len(l.tail)-maxTail:]

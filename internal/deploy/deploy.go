@@ -8,6 +8,12 @@
 //
 // It also answers the management API's side effects: restarts, stops and
 // settings changes become zero-downtime rolls of the active release.
+//
+// It explains common Django mistakes where they show: after the release
+// step, Django's deployment checklist (manage.py check --deploy) adds
+// warnings to the deployment log (doctor.go), and a watcher on each running
+// site's log stream explains a host refused by ALLOWED_HOSTS
+// (allowedhosts.go).
 package deploy
 
 import (
@@ -80,6 +86,10 @@ type Planner interface {
 	// the same environment an instance gets, run in the artifact itself:
 	// what it writes next to the code is part of the release.
 	Command(ctx context.Context, s Snapshot, art Artifact, argv []string) (rt.Launch, error)
+	// ProbeHost sends one request to an instance at addr with the Host the
+	// front door gives it (the site's default host name) and returns that
+	// host and the answer's status and first bytes.
+	ProbeHost(ctx context.Context, s Snapshot, addr string) (host string, status int, body string, err error)
 	// BuildSettings is the environment of the site's build: its settings
 	// and the platform's variables an instance sees.
 	BuildSettings(s Snapshot) map[string]string
@@ -140,7 +150,9 @@ type Coordinator struct {
 
 	mu       sync.Mutex
 	sites    map[string]*siteState
-	inflight map[string]int // package sha256 → deployments using it now
+	inflight map[string]int         // package sha256 → deployments using it now
+	watching map[string]*applog.Log // site (lower case) → its log that watchHosts reads
+	closed   bool                   // Close was called: start no more goroutines
 }
 
 type siteState struct {
@@ -162,11 +174,16 @@ func New(cfg Config) *Coordinator {
 		cfg.Limits = archive.DefaultLimits()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{}}
+	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{},
+		watching: map[string]*applog.Log{}}
 }
 
-// Close cancels running deployments and waits for them to end.
+// Close cancels running deployments and the log watchers and waits for
+// them to end.
 func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
 	return nil
@@ -499,7 +516,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	if cmd := releaseCommand(snap.Settings, art); cmd != nil {
 		entry := c.step(ctx, d, slipway.LogMessage, "Running release command: %s", strings.Join(cmd, " "))
 		began := c.cfg.Now()
-		if err := c.runCommand(ctx, snap, art, cmd, c.details(ctx, d, entry)); err != nil {
+		if err := c.runCommand(ctx, snap, art, cmd, c.details(ctx, d, entry), releaseTimeout); err != nil {
 			fail("The release command failed (%v). Fix it, or set the app setting SLIPWAY_RELEASE_COMMAND to another command, or to 'none' to skip it.", err)
 			return false
 		}
@@ -508,6 +525,8 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			c.step(ctx, d, slipway.LogWarning, "The release command wrote the SQLite database %s next to the code. Every instance starts from a copy of it, and whatever the app writes there is lost at the next restart, scale-out or deployment, as on App Service, where only /home persists. Keep the database under /home instead, e.g. in settings.py: DATABASES['default']['NAME'] = os.path.join(os.environ.get('HOME', BASE_DIR), 'data', 'db.sqlite3') — or use PostgreSQL (a connection string of type PostgreSQL).", db)
 		}
 	}
+	// Django's deployment checklist: advice only, never a failure.
+	c.djangoCheck(ctx, snap, art, d)
 	if err := sealTree(art.Dir); err != nil {
 		fail("Sealing the release failed: %v", err)
 		return false
@@ -525,6 +544,9 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			fail("The new version did not start: %v", err)
 			return false
 		}
+	}
+	if art.Django && o.Restart {
+		c.checkHost(ctx, d, snap)
 	}
 	if err := c.cfg.Store.SetActiveDeployment(ctx, site.Name, d.ID); err != nil {
 		fail("Recording the active deployment failed: %v", err)
@@ -549,6 +571,27 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	return true
 }
 
+// releaseTimeout bounds the release command.
+const releaseTimeout = 30 * time.Minute
+
+// checkHost asks a new instance of a Django app for a page with the app's
+// own host name: a 400 Bad Request means ALLOWED_HOSTS lacks it, which with
+// DEBUG off Django does not even log (APPSERVICE.md §14). The deployment
+// still succeeds, as on App Service; its log says what to fix.
+func (c *Coordinator) checkHost(ctx context.Context, d slipway.Deployment, snap Snapshot) {
+	insts := c.cfg.Runtime.Instances(d.Site)
+	if len(insts) == 0 || insts[0].Addr == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	host, status, body, err := c.cfg.Planner.ProbeHost(ctx, snap, insts[0].Addr)
+	if err != nil || status != 400 || !strings.Contains(body, "Bad Request") {
+		return
+	}
+	c.step(ctx, d, slipway.LogWarning, "%s", refusedHostMessage(host))
+}
+
 // releaseCommand returns the release step for an artifact, or nil: for a
 // Django app `python manage.py migrate --noinput`, unless the app setting
 // SLIPWAY_RELEASE_COMMAND replaces it (or is "none").
@@ -569,7 +612,9 @@ func releaseCommand(settings map[string]string, art Artifact) []string {
 	return []string{"python", "manage.py", "migrate", "--noinput"} // the venv's python comes first on PATH
 }
 
-func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, argv []string, out io.Writer) error {
+// runCommand runs a one-off command in the release with the app's
+// environment, its output to out, for at most limit.
+func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, argv []string, out io.Writer, limit time.Duration) error {
 	l, err := c.cfg.Planner.Command(ctx, s, art, argv)
 	if err != nil {
 		return err
@@ -578,7 +623,7 @@ func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, 
 		defer l.Cleanup()
 	}
 	l.Stdout, l.Stderr = out, out
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	p, err := c.cfg.Launcher.Start(ctx, l)
 	if err != nil {
@@ -588,6 +633,7 @@ func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, 
 }
 
 func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error {
+	c.watchHosts(s.Site.Name)
 	limit := 230 * time.Second
 	if v, err := strconv.Atoi(s.Settings["WEBSITES_CONTAINER_START_TIME_LIMIT"]); err == nil && v >= 10 && v <= 1800 {
 		limit = time.Duration(v) * time.Second
@@ -732,7 +778,10 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	st.op.Lock()
 	c.cfg.Runtime.Stop(ctx, name)
 	st.op.Unlock()
-	c.cfg.Logs.Forget(name)
+	c.cfg.Logs.Forget(name) // ends the site's watchHosts goroutine
+	c.mu.Lock()
+	delete(c.watching, strings.ToLower(name))
+	c.mu.Unlock()
 	if err := os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(name))); err != nil {
 		return fmt.Errorf("removing site files: %w", err)
 	}
