@@ -542,4 +542,67 @@ func TestSQLiteNextToTheCode(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("GET /static/admin/css/base.css = %d %s, want 200 text/css:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), log)
 	}
+
+	// A project whose ALLOWED_HOSTS lacks the app's host deploys (the
+	// readiness ping takes any answer), answers 400 — and the log stream
+	// and the deployment log say why and what fixes it.
+	s.createApp("badhost", "SCM_DO_BUILD_DURING_DEPLOYMENT=true", "DJANGO_ALLOWED_HOSTS=www.example.com")
+	if code := s.deployZip("badhost", zipDir(t, "testdata/apps/startproject", nil)); code != "200" {
+		t.Fatalf("deploy badhost: %s\n%s", code, s.lastDeploymentLog("badhost"))
+	}
+	if code, _ := s.get(s.host("badhost"), "/users"); code != 400 {
+		t.Fatalf("GET /users with the wrong ALLOWED_HOSTS = %d, want Django's 400", code)
+	}
+	fix := "Django refused the host 'badhost.localhost': add it to ALLOWED_HOSTS, e.g. ALLOWED_HOSTS = [os.environ['WEBSITE_HOSTNAME']]"
+	eventually(t, 20*time.Second, "the log stream explains the 400", func() bool {
+		return strings.Contains(s.platformLog("badhost"), fix)
+	})
+	if log := s.lastDeploymentLog("badhost"); !strings.Contains(log, fix) {
+		t.Errorf("the deployment log does not explain the 400:\n%s", log)
+	}
+}
+
+// TestDeployScript runs a deploy script written for az, unchanged, with the
+// slipway binary standing in for az (issue: deploy scripts work unchanged).
+func TestDeployScript(t *testing.T) {
+	s := startServer(t)
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "az"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	script, _ := filepath.Abs("testdata/scripts/deploy.sh")
+	cmd := exec.Command("bash", script, zipDir(t, "testdata/apps/probe", nil))
+	cmd.Env = append(s.env, "PATH="+bin+":"+os.Getenv("PATH"))
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the deploy script failed: %v\n%s", err, out)
+	}
+	want := "deployed to http://" + s.host("scripted") + "\n"
+	if !strings.HasSuffix(string(out), want) {
+		t.Errorf("the script printed %q, want it to end with %q", out, want)
+	}
+	if got := s.probe("scripted", "/"); got != "probe scripted" {
+		t.Errorf("the deployed app answers %q", got)
+	}
+	var env map[string]string
+	json.Unmarshal([]byte(s.probe("scripted", "/env")), &env)
+	if env["AZURE_ACCOUNT_NAME"] != "scriptedmedia" || len(env["AZURE_ACCOUNT_KEY"]) < 40 {
+		t.Errorf("the settings the script set did not reach the app: name %q, key of %d chars", env["AZURE_ACCOUNT_NAME"], len(env["AZURE_ACCOUNT_KEY"]))
+	}
+}
+
+// TestBuildAgainstLibpq: a requirement that compiles against libpq
+// (psycopg2 has no wheels, only its source) builds, as on App Service,
+// whose build image has the headers (scripts/setup installs them here).
+func TestBuildAgainstLibpq(t *testing.T) {
+	s := startServer(t)
+	s.createApp("pgapp", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	z := zipDir(t, "testdata/apps/probe", map[string]string{"requirements.txt": "gunicorn\npsycopg2==2.9.10\n"})
+	if code := s.deployZip("pgapp", z); code != "200" {
+		t.Fatalf("deploy: %s\n%s", code, s.lastDeploymentLog("pgapp"))
+	}
+	if got := s.probe("pgapp", "/import?mod=psycopg2"); !strings.HasPrefix(got, "IMPORTED") {
+		t.Errorf("psycopg2 built from source does not import: %s", got)
+	}
 }

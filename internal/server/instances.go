@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -211,6 +212,24 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		return r, fmt.Errorf("preparing the instance directory: %w", err)
 	}
 	tag := fmt.Sprintf("%.12s-%d", inst.ID, time.Now().UnixNano())
+	// The instance's view of its environment is made beside the copy of
+	// the app (both are file-system work of tens of milliseconds).
+	venv := ""
+	venvErr := make(chan error, 1)
+	if built.VenvDir != "" && p.sandboxed {
+		venv = filepath.Join(runDir, tag+"-antenv")
+		undo = append(undo, func() { os.RemoveAll(venv) })
+		go func() {
+			venvErr <- tree.Copy(ctx, built.VenvDir, venv, tree.Options{Hardlink: true, Chown: p.asRoot, UID: uid, GID: gid})
+		}()
+	} else {
+		venvErr <- nil
+	}
+	defer func() {
+		if venvErr != nil { // an early return: let the copy finish before undo removes it
+			<-venvErr
+		}
+	}()
 	if inPlace {
 		if p.asRoot {
 			if err := chownTree(built.Dir, uid, gid); err != nil {
@@ -257,12 +276,12 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	})
 	ro := []string{p.def.Dir}
 	var binds []sandbox.Bind
-	if r.art.VenvDir != "" && p.sandboxed {
-		venv := filepath.Join(runDir, tag+"-antenv")
-		undo = append(undo, func() { os.RemoveAll(venv) })
-		if err := tree.Copy(ctx, r.art.VenvDir, venv, tree.Options{Hardlink: true, Chown: p.asRoot, UID: uid, GID: gid}); err != nil {
-			return r, fmt.Errorf("preparing the instance's view of its environment: %w", err)
-		}
+	err = <-venvErr
+	venvErr = nil
+	if err != nil {
+		return r, fmt.Errorf("preparing the instance's view of its environment: %w", err)
+	}
+	if venv != "" {
 		binds = append(binds, sandbox.Bind{Src: venv, Dst: r.art.VenvDir})
 	} else if r.art.VenvDir != "" {
 		ro = append(ro, r.art.VenvDir)
@@ -323,6 +342,25 @@ func (p *planner) prepareHome(ctx context.Context, s deploy.Snapshot, uid, gid i
 		return "", fmt.Errorf("preparing the app's home: %w", err)
 	}
 	return home, nil
+}
+
+// ProbeHost implements deploy.Planner.
+func (p *planner) ProbeHost(ctx context.Context, s deploy.Snapshot, addr string) (string, int, string, error) {
+	host := p.hostName(s.Site.Name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+runtime.ReadinessPath, nil)
+	if err != nil {
+		return host, 0, "", err
+	}
+	req.Host = host
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return host, 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return host, resp.StatusCode, string(b), nil
 }
 
 // runtimeOnly are the variables of an instance's environment that have no

@@ -243,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if ok, why := netns.Available(); !ok {
 			log.Warn("INSTANCES SHARE THE HOST'S NETWORK: an app can reach the host's loopback services and other apps' instances.", "reason", why)
 		} else {
-			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Egress: !cfg.NoEgress, Logger: log})
+			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Pool: 2, Egress: !cfg.NoEgress, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -285,7 +285,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if nets != nil {
 			// Builds fetch packages: their networks always have egress,
 			// and reach nothing of the platform's.
-			if runner.net, err = netns.Open(ctx, netns.Config{ID: serverID + "b", Egress: true, Logger: log}); err != nil {
+			if runner.net, err = netns.Open(ctx, netns.Config{ID: serverID + "b", Egress: true, Pool: 1, Logger: log}); err != nil {
 				return err
 			}
 			closers = append(closers, runner.net.Close)
@@ -362,6 +362,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
+		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
 	fd := frontdoor.New(frontdoor.Config{

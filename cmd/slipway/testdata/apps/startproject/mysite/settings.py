@@ -8,6 +8,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "django-insecure-test-only"
 DEBUG = "WEBSITE_HOSTNAME" not in os.environ
 ALLOWED_HOSTS = [os.environ["WEBSITE_HOSTNAME"]] if not DEBUG else []
+if "DJANGO_ALLOWED_HOSTS" in os.environ:  # a project that names its hosts itself
+    ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split(",")
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
