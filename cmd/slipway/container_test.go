@@ -578,6 +578,11 @@ func TestDeployScript(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the deploy script failed: %v\n%s", err, out)
 	}
+	// The startup file set before the code: the write stands, and the CLI
+	// says why the app did not restart rather than staying silent.
+	if !strings.Contains(string(out), "WARNING: The app did not restart") {
+		t.Errorf("the script's output does not warn that the startup file could not start yet:\n%s", out)
+	}
 	want := "deployed to http://" + s.host("scripted") + "\n"
 	if !strings.HasSuffix(string(out), want) {
 		t.Errorf("the script printed %q, want it to end with %q", out, want)

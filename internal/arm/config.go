@@ -64,7 +64,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+	if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name)); err != nil {
 		return fmt.Errorf("applying the new configuration of %s: %w", s.Name, err)
 	}
 	return h.writeSiteConfig(w, p.sub, s)
@@ -109,7 +109,7 @@ func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p param
 	if err := h.cfg.Store.SetSettings(ctx, s.ResourceGroup, s.Name, settings); err != nil {
 		return err
 	}
-	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+	if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name)); err != nil {
 		return fmt.Errorf("applying the new settings of %s: %w", s.Name, err)
 	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
@@ -198,7 +198,7 @@ func (h *Handler) putConnectionStrings(w http.ResponseWriter, r *http.Request, p
 	if err := h.cfg.Store.SetConnectionStrings(ctx, s.ResourceGroup, s.Name, cs); err != nil {
 		return err
 	}
-	if err := h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name); err != nil {
+	if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name)); err != nil {
 		return fmt.Errorf("applying the new connection strings of %s: %w", s.Name, err)
 	}
 	stored, err := h.cfg.Store.ConnectionStrings(ctx, s.ResourceGroup, s.Name)
@@ -474,4 +474,19 @@ func (h *Handler) newPassword(w http.ResponseWriter, r *http.Request, p params) 
 		return err
 	}
 	return writeEmpty(w, http.StatusOK)
+}
+
+// restartWarning lets a configuration write stand when the app then fails
+// to restart (a startup file set before the code that holds it, say): App
+// Service stores the configuration, answers 200 and reports the
+// container's failure in its logs. The answer carries the reason in a
+// warning header, which Slipway's CLI prints and other clients ignore.
+func (h *Handler) restartWarning(w http.ResponseWriter, err error) error {
+	if slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
+		return err
+	}
+	msg := strings.Join(strings.Fields(slipway.ErrorMessage(err)), " ") // one header line
+	w.Header().Set("X-Slipway-Warning", msg)
+	h.logger.Warn("a configuration change was stored but the app did not restart", "err", err)
+	return nil
 }

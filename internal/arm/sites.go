@@ -363,7 +363,7 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 		}
 	}
 	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan || settings != nil || conns != nil) {
-		if err := h.cfg.Controller.SiteConfigChanged(ctx, stored.ResourceGroup, stored.Name); err != nil {
+		if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, stored.ResourceGroup, stored.Name)); err != nil {
 			return fmt.Errorf("applying the new configuration of %s: %w", stored.Name, err)
 		}
 	}

@@ -54,7 +54,16 @@ type conn struct {
 	command   string // az's CommandName header, e.g. "webapp create"
 	client    *http.Client
 	debug     io.Writer // nil unless --debug
+	// warn prints the platform's warnings about a request that succeeded
+	// (WarningHeader), as az prints warnings; nil drops them.
+	warn func(format string, args ...any)
 }
+
+// WarningHeader carries a warning about a management call that succeeded,
+// e.g. that the app did not restart after its settings were stored. ARM
+// stores the write and answers 200 as Azure does; the CLI says what went
+// wrong rather than staying silent.
+const WarningHeader = "X-Slipway-Warning"
 
 // dataDir returns the folder holding server.json.
 func (inv *invocation) dataDir() string {
@@ -73,7 +82,7 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 	if inv.conn != nil {
 		return inv.conn, nil
 	}
-	c := &conn{requestID: newUUID(inv.r.rand), command: inv.cmd.path}
+	c := &conn{requestID: newUUID(inv.r.rand), command: inv.cmd.path, warn: inv.warnf}
 	if inv.flags.boolean("debug") {
 		c.debug = inv.stderr
 	}
@@ -265,6 +274,9 @@ func (c *conn) do(req *http.Request) (*response, error) {
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return r, parseAPIError(resp.StatusCode, body)
+	}
+	if w := resp.Header.Get(WarningHeader); w != "" && c.warn != nil {
+		c.warn("%s", w)
 	}
 	return r, nil
 }

@@ -542,15 +542,11 @@ func (c *controller) StorageAccountDeleted(ctx context.Context, rg, name string)
 	return c.blobs.DeleteAccountData(ctx, name)
 }
 
-// SiteConfigChanged restarts the app on its new configuration. As on App
-// Service, the write itself stands even when the app then fails to start
-// (a startup file set before the code that holds it, say): the failure is
-// in the app's log stream, and the previous instances keep serving.
+// SiteConfigChanged restarts the app on its new configuration; a restart
+// that fails is EUNAVAILABLE, which the management API turns into a warning
+// on a write that stands.
 func (c *controller) SiteConfigChanged(ctx context.Context, rg, site string) error {
-	if err := c.coord.SiteConfigChanged(ctx, rg, site); err != nil && slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
-		return err
-	}
-	return nil
+	return c.coord.SiteConfigChanged(ctx, rg, site)
 }
 
 // LogsConfigChanged applies a site's logging document to its log files.
