@@ -595,6 +595,18 @@ func TestDeployScript(t *testing.T) {
 	if env["AZURE_ACCOUNT_NAME"] != "scriptedmedia" || len(env["AZURE_ACCOUNT_KEY"]) < 40 {
 		t.Errorf("the settings the script set did not reach the app: name %q, key of %d chars", env["AZURE_ACCOUNT_NAME"], len(env["AZURE_ACCOUNT_KEY"]))
 	}
+
+	// webapp up -r for a new app on the script's existing B1 plan (with 2
+	// workers) leaves the plan as it is: -r alone makes az's default F1,
+	// which must not replace a plan's size.
+	s.mustCLI("", "appservice", "plan", "update", "-g", "rg-scripted", "-n", "plan-scripted", "--number-of-workers", "2")
+	project := t.TempDir()
+	os.CopyFS(project, os.DirFS("testdata/apps/probe"))
+	s.mustCLI(project, "webapp", "up", "-n", "upnew", "-g", "rg-scripted", "-p", "plan-scripted", "-r", "PYTHON:3.12")
+	plan := s.mustCLI("", "appservice", "plan", "show", "-g", "rg-scripted", "-n", "plan-scripted", "--query", "[sku.name, sku.capacity]", "-o", "tsv")
+	if got := strings.Join(strings.Fields(plan), " "); got != "B1 2" {
+		t.Errorf("after webapp up -r on the existing plan, its SKU and workers are %q, want \"B1 2\"", got)
+	}
 }
 
 // TestBuildAgainstLibpq: a requirement that compiles against libpq

@@ -34,6 +34,7 @@ type upPlan struct {
 	Dir, Name, Group, Plan, SKU, Location, Runtime string
 	Existing                                       map[string]any // the app, when it exists
 	GroupExists                                    bool           // the group exists (known for new apps only)
+	PlanExists                                     bool           // the plan exists: its SKU and workers stay unless --sku says otherwise
 }
 
 // summary is az's JSON result (dry run without URL).
@@ -219,7 +220,17 @@ func (inv *invocation) resolveUp(ctx context.Context, c *conn, dir string) (upPl
 		}
 		p.Plan = pick(inv.flags.str("plan"), d.Plan)
 		p.Location = normalizeLocation(pick(inv.flags.str("location"), d.Location, "westeurope"))
-		p.SKU = normalizeSKU(pick(inv.flags.str("sku"), d.SKU, skuDefault))
+		existingSKU := ""
+		if p.Plan != "" {
+			// A new app on an existing plan leaves the plan's size alone
+			// (-r alone must not turn a B1 plan into az's F1 default).
+			if plan, err := c.armMap(ctx, http.MethodGet, c.planPath(p.Group, p.Plan), apiWeb, nil); err == nil {
+				existingSKU, p.PlanExists = str(plan, "sku.name"), true
+			} else if !isStatus(err, http.StatusNotFound) {
+				return p, false, err
+			}
+		}
+		p.SKU = normalizeSKU(pick(inv.flags.str("sku"), existingSKU, d.SKU, skuDefault))
 	}
 	if _, err := slipway.ParseSKU(p.SKU); err != nil {
 		return p, false, exitErrorf("", "%s", slipway.ErrorMessage(err))
@@ -308,7 +319,11 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 		fmt.Fprintf(inv.stderr, "Resource group '%s' already exists.\n", p.Group)
 	}
 	fmt.Fprintf(inv.stderr, "Creating AppServicePlan '%s' ...\n", p.Plan)
-	body, err := planBody(p.Location, p.SKU, true, 1)
+	workers := 1
+	if p.PlanExists || p.Existing != nil {
+		workers = 0 // keep the plan's worker count
+	}
+	body, err := planBody(p.Location, p.SKU, true, workers)
 	if err != nil {
 		return nil, err
 	}
