@@ -424,6 +424,10 @@ func TestCrashedInstanceRestarts(t *testing.T) {
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-phoenix", "-n", "phoenix", "--settings", "X=1")
 	crash("a settings change")
 	s.mustCLI("", "webapp", "stop", "-g", "rg-phoenix", "-n", "phoenix")
+	// A stopped app answers App Service's 403 page, not a "starting" 503.
+	if code, body := s.get(s.host("phoenix"), "/"); code != 403 || !strings.Contains(body, "This web app is stopped") {
+		t.Errorf("a stopped app answers %d %q, want 403 'This web app is stopped'", code, tail(body, 3))
+	}
 	s.mustCLI("", "webapp", "start", "-g", "rg-phoenix", "-n", "phoenix")
 	crash("a start")
 }

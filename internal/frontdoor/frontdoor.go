@@ -38,6 +38,13 @@ type Sites interface {
 	SiteExists(ctx context.Context, name string) (bool, error)
 }
 
+// StoppedSites, when Sites implements it too, tells whether a site was
+// stopped (webapp stop), so that its requests get App Service's 403 page
+// rather than the page of an app that is starting.
+type StoppedSites interface {
+	SiteStopped(ctx context.Context, name string) bool
+}
+
 // Config configures the front door.
 type Config struct {
 	Domain     string                  // base domain, e.g. "localhost"
@@ -155,6 +162,14 @@ func (f *FrontDoor) siteExists(ctx context.Context, name string) bool {
 func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string) {
 	backends := f.cfg.Backends.Backends(site)
 	if len(backends) == 0 {
+		if st, ok := f.cfg.Sites.(StoppedSites); ok && st.SiteStopped(r.Context(), site) {
+			writePage(w, http.StatusForbidden, pageData{
+				Title:   "Error 403 - This web app is stopped.",
+				Heading: "Error 403 - This web app is stopped.",
+				Text:    fmt.Sprintf("The app %q is stopped and does not accept requests. If you run it, start it again with `slipway webapp start -n %s -g <group>`.", site, site),
+			})
+			return
+		}
 		writePage(w, http.StatusServiceUnavailable, pageData{
 			Title:   ":( Application Error",
 			Heading: ":( Application Error",

@@ -529,6 +529,12 @@ func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
+// SiteStopped implements frontdoor.StoppedSites.
+func (s siteLookup) SiteStopped(ctx context.Context, name string) bool {
+	site, err := s.st.FindSite(ctx, name)
+	return err == nil && !site.Enabled
+}
+
 // controller adapts the coordinator to the management API's side effects.
 type controller struct {
 	homes *homefs.Homes
