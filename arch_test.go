@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The dependency rules of STYLE.md rule 4: domain ← adapters ← coordinators
+// The dependency rules of docs/style.md rule 4: domain ← adapters ← coordinators
 // ← delivery ← composition root. Each entry lists packages a package must
 // not depend on, directly or indirectly.
 var forbidden = func() map[string][]string {

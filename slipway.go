@@ -65,7 +65,7 @@ func (p Plan) Validate() error {
 var planNameRE = regexp.MustCompile(`^[-\w]{1,60}$`)
 
 // skuTiers maps SKU names (upper-cased) to their canonical tier, as the az CLI
-// does (ARM.md §1.15 "SKU tiers the CLI maps").
+// does (docs/arm.md §1.15 "SKU tiers the CLI maps").
 var skuTiers = map[string]string{
 	"F1": "Free", "FREE": "Free", "D1": "Shared", "SHARED": "Shared",
 	"B1": "Basic", "B2": "Basic", "B3": "Basic",
@@ -184,7 +184,7 @@ type ConnectionString struct {
 }
 
 // ConnectionStringTypes maps each ARM connection-string type to the prefix
-// of the environment variable an app sees (APPSERVICE.md §2).
+// of the environment variable an app sees (docs/appservice.md §2).
 var ConnectionStringTypes = map[string]string{
 	"MySql": "MYSQLCONNSTR_", "SQLServer": "SQLCONNSTR_", "SQLAzure": "SQLAZURECONNSTR_",
 	"Custom": "CUSTOMCONNSTR_", "NotificationHub": "NOTIFICATIONHUBCONNSTR_",
@@ -209,7 +209,7 @@ func CanonicalConnectionStringType(t string) (string, error) {
 }
 
 // SanitizeSettingName returns the environment-variable name App Service
-// uses for a setting: only letters, digits and '_' survive (APPSERVICE.md §2).
+// uses for a setting: only letters, digits and '_' survive (docs/appservice.md §2).
 func SanitizeSettingName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
@@ -231,7 +231,7 @@ func ValidateSettingName(name string) error {
 	return nil
 }
 
-// DeployStatus is a Kudu deployment status code (APPSERVICE.md §5).
+// DeployStatus is a Kudu deployment status code (docs/appservice.md §5).
 type DeployStatus int
 
 // Kudu's status codes: clients treat 3 as failure and 4 as done.

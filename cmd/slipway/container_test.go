@@ -203,7 +203,7 @@ func TestInstanceNetworkIsolation(t *testing.T) {
 }
 
 // TestSpoofedPlatformHeaders: headers only the platform may set never reach
-// the app from a client (APPSERVICE.md §9): a plain request cannot pass for
+// the app from a client (docs/appservice.md §9): a plain request cannot pass for
 // HTTPS or for a signed-in user.
 func TestSpoofedPlatformHeaders(t *testing.T) {
 	s := startServer(t)
@@ -272,7 +272,7 @@ func probeWheel(t *testing.T) string {
 }
 
 // TestAppServiceContract: what apps written for App Service expect of their
-// container (APPSERVICE.md §1, §2, §4) and found missing before.
+// container (docs/appservice.md §1, §2, §4) and found missing before.
 func TestAppServiceContract(t *testing.T) {
 	needContainers(t)
 	s := startServer(t)
@@ -348,7 +348,7 @@ func (s *testServer) platformLog(name string) string {
 	return b.String()
 }
 
-// TestResourceLimits: an instance gets its plan's size (APPSERVICE.md §11)
+// TestResourceLimits: an instance gets its plan's size (docs/appservice.md §11)
 // and its home the tier's quota (§1): memory, processes and disk past them
 // fail for that app alone, and the log stream says what happened.
 func TestResourceLimits(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 )
 
 // TestKuduZipDeploy drives the Kudu API with curl exactly as Microsoft
-// documents it (APPSERVICE.md §5): sync zipdeploy → 200, isAsync → 202 and
+// documents it (docs/appservice.md §5): sync zipdeploy → 200, isAsync → 202 and
 // a Location that reaches status 4, a deploy during a running one → 409,
 // wrong credentials → 401.
 func TestKuduZipDeploy(t *testing.T) {
@@ -315,7 +315,7 @@ func TestZeroDowntime(t *testing.T) {
 }
 
 // TestInstanceEnvironment checks the App Service environment contract an
-// instance sees (APPSERVICE.md §2, §4).
+// instance sees (docs/appservice.md §2, §4).
 func TestInstanceEnvironment(t *testing.T) {
 	s := startServer(t)
 	s.createApp("envapp", "SCM_DO_BUILD_DURING_DEPLOYMENT=true", "MY_SETTING=hello world", "weird-name.x=1")
@@ -374,7 +374,7 @@ func TestInstanceEnvironment(t *testing.T) {
 		t.Errorf("APP_PATH = %q, want the instance's own copy of the app", env["APP_PATH"])
 	}
 	// The app may write next to its code; the write is the instance's own
-	// and is gone after a restart, as on App Service (APPSERVICE.md §1).
+	// and is gone after a restart, as on App Service (docs/appservice.md §1).
 	for i, want := range []string{"new", "existed"} {
 		if _, body := s.get(s.host("envapp"), "/touch"); body != want {
 			t.Errorf("touch %d = %q, want %q", i, body, want)

@@ -143,7 +143,7 @@ class Migration(migrations.Migration):
 	t.Run("a wrong Host gets Django's 400", func(t *testing.T) {
 		// Through the front door every host routes to its own app, so the
 		// request goes to the instance's port directly, as App Service's
-		// warm-up ping does with the container IP (APPSERVICE.md §14).
+		// warm-up ping does with the container IP (docs/appservice.md §14).
 		addr := instanceAddr(t, s.data, "todo")
 		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 		req.Host = "evil.example.com"

@@ -1,5 +1,5 @@
 // Package appenv computes the environment an app instance sees: App
-// Service's contract (APPSERVICE.md §2) — PORT, WEBSITE_* variables, HOME,
+// Service's contract (docs/appservice.md §2) — PORT, WEBSITE_* variables, HOME,
 // every app setting plus its APPSETTING_ copy, connection strings with their
 // type prefixes — and the Python container's additions (§4): the virtual
 // environment activated, APP_PATH.

@@ -8,7 +8,7 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// TestEnvironment checks the contract of APPSERVICE.md §2 and §4 (env vars
+// TestEnvironment checks the contract of docs/appservice.md §2 and §4 (env vars
 // the platform sets, APPSETTING_ copies, connection-string prefixes,
 // sanitised names, the venv activated).
 func TestEnvironment(t *testing.T) {

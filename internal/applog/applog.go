@@ -2,7 +2,7 @@
 // the platform's events about it (build, release, start, crash, restart).
 //
 // Lines are timestamped and appended to files under the app's persistent
-// home, named as App Service names them (APPSERVICE.md §10):
+// home, named as App Service names them (docs/appservice.md §10):
 // LogFiles/YYYY_MM_DD_<machine>_default_docker.log for app output and
 // LogFiles/YYYY_MM_DD_<machine>_docker.log for platform events. Live
 // subscribers (the Kudu log stream, `webapp log tail`) get every new line and

@@ -1,7 +1,7 @@
 // Package archive owns the two places where Slipway handles zip files:
 // confined extraction of untrusted deployment archives (zipdeploy and
-// OneDeploy bodies, APPSERVICE.md §5) and zipping a project folder the way
-// `az webapp up` does (APPSERVICE.md §13).
+// OneDeploy bodies, docs/appservice.md §5) and zipping a project folder the way
+// `az webapp up` does (docs/appservice.md §13).
 //
 // Extract treats every archive as hostile. It validates the whole central
 // directory before writing anything (names, entry types, declared sizes,
@@ -27,7 +27,7 @@ type Limits struct {
 	// MaxFiles is the maximum number of entries (files, folders and links).
 	MaxFiles int
 	// MaxTotalBytes is the maximum total uncompressed size. Kudu's package
-	// limit is 2048 MB (APPSERVICE.md §5).
+	// limit is 2048 MB (docs/appservice.md §5).
 	MaxTotalBytes int64
 	// MaxFileBytes is the maximum uncompressed size of a single entry.
 	MaxFileBytes int64

@@ -54,7 +54,7 @@ type entry struct {
 // do. All writes go through an [os.Root] opened on destDir, so nothing is
 // ever written outside it. Relative symbolic links that stay inside destDir
 // are created as links (App Service preserves symlinks on Linux,
-// APPSERVICE.md §5); any other link is refused. Regular files keep their
+// docs/appservice.md §5); any other link is refused. Regular files keep their
 // permission bits (so executables stay executable) with owner read/write
 // added; modification times are kept.
 //

@@ -16,7 +16,7 @@ import (
 
 // TestExtractProject: a normal project extracts exactly — nested folders,
 // executable bits, empty folders, in-tree symlinks (App Service preserves
-// symlinks on Linux, APPSERVICE.md §5), modification times, and names made
+// symlinks on Linux, docs/appservice.md §5), modification times, and names made
 // with Windows separators.
 func TestExtractProject(t *testing.T) {
 	tests := []struct {

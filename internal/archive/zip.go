@@ -28,7 +28,7 @@ type ZipStats struct {
 
 // Zip writes a zip of the folder srcDir to w, as `slipway webapp up` does.
 //
-// It follows `az webapp up` for Python (APPSERVICE.md §13): every folder
+// It follows `az webapp up` for Python (docs/appservice.md §13): every folder
 // below srcDir whose name contains "env" (case-sensitive, as az's
 // `'env' not in d`, so `venv`, `.venv`, `env`, `environment`, `myenv`) is
 // skipped, and so are files named exactly `.env`. In addition it skips

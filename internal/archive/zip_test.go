@@ -52,7 +52,7 @@ func makeTree(t *testing.T, dir string, files map[string]string) {
 }
 
 // TestZipProject: Zip leaves out what `az webapp up` leaves out for Python
-// (APPSERVICE.md §13: folders whose name contains "env", files named
+// (docs/appservice.md §13: folders whose name contains "env", files named
 // exactly ".env") plus .git, __pycache__, .azure, node_modules, .venv,
 // virtual environments (pyvenv.cfg) and *.pyc; keeps in-tree symlinks; and
 // the result round-trips through Extract.

@@ -4,7 +4,7 @@
 // publishing credentials and profiles, instances and deployment status) and
 // Microsoft.Storage (storage accounts and their keys), so
 // that Slipway's CLI — and one day the unmodified `az` CLI — can drive
-// Slipway with ARM's paths, JSON shapes and status codes (ARM.md §1, §3).
+// Slipway with ARM's paths, JSON shapes and status codes (docs/arm.md §1, §3).
 //
 // It owns request routing for the management endpoint, ARM's error
 // envelope and request-id headers, and the mapping between the domain types
@@ -63,7 +63,7 @@ type Config struct {
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on
-	// 80/443, e.g. ":8080" gives "app.localhost:8080" (ARM.md §4 "Blockers").
+	// 80/443, e.g. ":8080" gives "app.localhost:8080" (docs/arm.md §4 "Blockers").
 	HostSuffix string
 	// Scheme is "http" or "https", used in scmUri and destinationAppUrl.
 	Scheme string
@@ -123,7 +123,7 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// ServeHTTP cleans the path (collapsing "//" without redirecting, ARM.md
+// ServeHTTP cleans the path (collapsing "//" without redirecting, docs/arm.md
 // §1.1), sets ARM's request-id headers, authorizes, checks api-version,
 // routes, and renders any error as ARM's JSON error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +215,7 @@ func splitPath(p string) []string {
 
 var apiVersionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-[A-Za-z0-9.]+)?$`)
 
-// checkAPIVersion requires api-version (ARM.md §3.3). Any well-formed value
+// checkAPIVersion requires api-version (docs/arm.md §3.3). Any well-formed value
 // is accepted, and a duplicated parameter is tolerated.
 func checkAPIVersion(r *http.Request) error {
 	vs := r.URL.Query()["api-version"]

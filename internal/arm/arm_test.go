@@ -135,7 +135,7 @@ func newEnv(t *testing.T) *env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	// Never follow redirects: a redirect is a failure here (ARM.md §1.1).
+	// Never follow redirects: a redirect is a failure here (docs/arm.md §1.1).
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &env{t: t, srv: srv, store: st, ctl: ctl, sub: sub, tenant: tenant, client: client}
 }
@@ -214,7 +214,7 @@ const (
 )
 
 // seed creates rg, a Linux B1 plan and site "app" the way the az CLI does
-// (ARM.md §1.3–§1.5).
+// (docs/arm.md §1.3–§1.5).
 func (e *env) seed() {
 	e.t.Helper()
 	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
@@ -263,7 +263,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// TestGolden pins the wire shapes of ARM.md §1.15 and §1.10.
+// TestGolden pins the wire shapes of docs/arm.md §1.15 and §1.10.
 func TestGolden(t *testing.T) {
 	e := newEnv(t)
 	rgPut := e.must(201, "PUT", rgPath, `{"location":"West Europe","tags":{"team":"web"}}`)
@@ -298,7 +298,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestRouteStatusCodes checks the status of every route (ARM.md §3.4: sites
+// TestRouteStatusCodes checks the status of every route (docs/arm.md §3.4: sites
 // and plans answer 200 on create; resource groups 201/200).
 func TestRouteStatusCodes(t *testing.T) {
 	e := newEnv(t)
@@ -382,7 +382,7 @@ func TestRouteStatusCodes(t *testing.T) {
 }
 
 // TestSitePutAnswers200NeverCreated: a 201 on a site PUT breaks the SDK
-// (ARM.md §1.5 step 4).
+// (docs/arm.md §1.5 step 4).
 func TestSitePutAnswers200NeverCreated(t *testing.T) {
 	e := newEnv(t)
 	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
@@ -401,7 +401,7 @@ func TestSitePutAnswers200NeverCreated(t *testing.T) {
 	}
 }
 
-// TestMissingAPIVersion: ARM.md §3.3 exact code and message.
+// TestMissingAPIVersion: docs/arm.md §3.3 exact code and message.
 func TestMissingAPIVersion(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"/subscriptions?x=1", rgPath + "?", sitePath + "?api-version="} {
@@ -431,7 +431,7 @@ func TestMissingAPIVersion(t *testing.T) {
 }
 
 // TestDoubleSlashPathsAreServedNotRedirected: raw az calls arrive as
-// //subscriptions/...; a 301 turns a POST into a GET (ARM.md §1.1).
+// //subscriptions/...; a 301 turns a POST into a GET (docs/arm.md §1.1).
 func TestDoubleSlashPathsAreServedNotRedirected(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -447,7 +447,7 @@ func TestDoubleSlashPathsAreServedNotRedirected(t *testing.T) {
 	}
 }
 
-// TestCaseInsensitiveSegmentsAndNames: ARM.md §3.1–§3.2.
+// TestCaseInsensitiveSegmentsAndNames: docs/arm.md §3.1–§3.2.
 func TestCaseInsensitiveSegmentsAndNames(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -471,7 +471,7 @@ func TestCaseInsensitiveSegmentsAndNames(t *testing.T) {
 	}
 }
 
-// TestAppSettingsPutReplacesInFullAndRestarts: ARM.md §1.7, APPSERVICE.md §2.
+// TestAppSettingsPutReplacesInFullAndRestarts: docs/arm.md §1.7, docs/appservice.md §2.
 func TestAppSettingsPutReplacesInFullAndRestarts(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -549,7 +549,7 @@ func TestStopStartRecordState(t *testing.T) {
 	}
 }
 
-// TestNotFoundShapes: ARM.md §3.8 codes and messages.
+// TestNotFoundShapes: docs/arm.md §3.8 codes and messages.
 func TestNotFoundShapes(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -576,7 +576,7 @@ func TestNotFoundShapes(t *testing.T) {
 	}
 }
 
-// TestSiteNameConflict: names are global (ARM.md §1.5 step 2, §3.8 409).
+// TestSiteNameConflict: names are global (docs/arm.md §1.5 step 2, §3.8 409).
 func TestSiteNameConflict(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -609,7 +609,7 @@ func TestSiteNameConflict(t *testing.T) {
 	}
 }
 
-// TestUnauthorized: 401 with a Bearer challenge (ARM.md §3.8).
+// TestUnauthorized: 401 with a Bearer challenge (docs/arm.md §3.8).
 func TestUnauthorized(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct{ name, auth, code string }{
@@ -747,7 +747,7 @@ func TestSiteInAnotherResourceGroupsPlanIsRefused(t *testing.T) {
 	}
 }
 
-// TestDeploymentStatus maps Kudu states to ARM's (ARM.md §1.13 step 5).
+// TestDeploymentStatus maps Kudu states to ARM's (docs/arm.md §1.13 step 5).
 func TestDeploymentStatus(t *testing.T) {
 	e := newEnv(t)
 	e.seed()

@@ -22,7 +22,7 @@ func (h *Handler) configResource(sub string, s slipway.Site, name string, props 
 	}
 }
 
-// getSiteConfig answers GET config/web (ARM.md §1.15 "SiteConfig"; its
+// getSiteConfig answers GET config/web (docs/arm.md §1.15 "SiteConfig"; its
 // name is the app's name).
 func (h *Handler) getSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
@@ -39,7 +39,7 @@ func (h *Handler) writeSiteConfig(w http.ResponseWriter, sub string, s slipway.S
 }
 
 // putSiteConfig answers PUT and PATCH config/web: the writable fields
-// present are applied, read-only ones ignored (ARM.md §1.9); a change
+// present are applied, read-only ones ignored (docs/arm.md §1.9); a change
 // restarts the app through the controller.
 func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
@@ -70,7 +70,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	return h.writeSiteConfig(w, p.sub, s)
 }
 
-// listAppSettings answers POST config/appsettings/list (ARM.md §1.7).
+// listAppSettings answers POST config/appsettings/list (docs/arm.md §1.7).
 func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
@@ -84,8 +84,8 @@ func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p para
 }
 
 // putAppSettings replaces the settings in full — a name missing from the
-// body is deleted — and restarts the app, as App Service does (ARM.md §1.7,
-// APPSERVICE.md §2).
+// body is deleted — and restarts the app, as App Service does (docs/arm.md §1.7,
+// docs/appservice.md §2).
 func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		Properties map[string]json.RawMessage `json:"properties"`
@@ -115,7 +115,7 @@ func (h *Handler) putAppSettings(w http.ResponseWriter, r *http.Request, p param
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
 }
 
-// connStringValue is a connection string on the wire (ARM.md §1.8).
+// connStringValue is a connection string on the wire (docs/arm.md §1.8).
 type connStringValue struct {
 	Value string `json:"value"`
 	Type  string `json:"type"`
@@ -266,7 +266,7 @@ func (h *Handler) getLogsConfig(w http.ResponseWriter, r *http.Request, p params
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", doc))
 }
 
-// putLogsConfig stores the logging document and echoes it (ARM.md §1.14
+// putLogsConfig stores the logging document and echoes it (docs/arm.md §1.14
 // step 8: the CLI only needs a 200 echo).
 func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
@@ -293,7 +293,7 @@ func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params
 
 // listPublishingCredentials answers POST config/publishingcredentials/list
 // with 200 and the User resource — any other status breaks every Kudu call
-// the CLI makes (ARM.md §1.10).
+// the CLI makes (docs/arm.md §1.10).
 func (h *Handler) listPublishingCredentials(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
@@ -342,7 +342,7 @@ func policyName(p string) (string, error) {
 }
 
 // getBasicAuthPolicy answers allow:true: Slipway's SCM takes Basic auth
-// with publishing credentials (ARM.md §1.10, §4 item 12).
+// with publishing credentials (docs/arm.md §1.10, §4 item 12).
 func (h *Handler) getBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p params) error {
 	policy, err := policyName(p.policy)
 	if err != nil {
@@ -381,7 +381,7 @@ func (h *Handler) putBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p p
 }
 
 // publishProfile is one <publishProfile> of a publish profile document,
-// with the attributes of App Service's (APPSERVICE.md §5), in its order.
+// with the attributes of App Service's (docs/appservice.md §5), in its order.
 type publishProfile struct {
 	XMLName                     xml.Name `xml:"publishProfile"`
 	ProfileName                 string   `xml:"profileName,attr"`
@@ -407,7 +407,7 @@ type publishData struct {
 }
 
 // publishXML answers POST publishxml with the publish profile document:
-// Web Deploy, FTP and Zip Deploy profiles (ARM.md §1.10, APPSERVICE.md §5).
+// Web Deploy, FTP and Zip Deploy profiles (docs/arm.md §1.10, docs/appservice.md §5).
 // publishUrl is the SCM host with its port and no scheme, as on Azure.
 // Slipway has no FTP server: the FTP profile is kept because clients look
 // for it, and a comment in the document says it leads nowhere.
@@ -464,7 +464,7 @@ func (h *Handler) publishXML(w http.ResponseWriter, r *http.Request, p params) e
 }
 
 // newPassword resets the site's publishing password (ARM action
-// newpassword, APPSERVICE.md §5) → 200, empty body.
+// newpassword, docs/appservice.md §5) → 200, empty body.
 func (h *Handler) newPassword(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {

@@ -22,7 +22,7 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("arm error: status=%d code=%s message=%s", e.Status, e.Code, e.Message)
 }
 
-// errorBody is ARM's error envelope (ARM.md §1.15 "ARM error"). The
+// errorBody is ARM's error envelope (docs/arm.md §1.15 "ARM error"). The
 // top-level Message is what App Service's own errors carry and what the
 // az appservice error handler prints first.
 type errorBody struct {
@@ -38,7 +38,7 @@ type errorDetail struct {
 	AdditionalInfo []any   `json:"additionalInfo"`
 }
 
-// classify maps an error to ARM's status and code (ARM.md §3.8), once, here.
+// classify maps an error to ARM's status and code (docs/arm.md §3.8), once, here.
 func classify(err error) (status int, code, message string) {
 	var ae *apiError
 	if errors.As(err, &ae) {

@@ -23,7 +23,7 @@ func (h *Handler) groupJSON(sub string, g slipway.ResourceGroup) map[string]any 
 	}
 }
 
-// putGroup creates (201) or updates (200) a resource group (ARM.md §1.3).
+// putGroup creates (201) or updates (200) a resource group (docs/arm.md §1.3).
 func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		Location string            `json:"location"`
@@ -56,7 +56,7 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, p params) err
 	return writeJSON(w, http.StatusOK, h.groupJSON(p.sub, g))
 }
 
-// headGroup answers 204 if the group exists, 404 if not (ARM.md §1.3).
+// headGroup answers 204 if the group exists, 404 if not (docs/arm.md §1.3).
 func (h *Handler) headGroup(w http.ResponseWriter, r *http.Request, p params) error {
 	if _, err := h.cfg.Store.ResourceGroup(r.Context(), p.rg); err != nil {
 		return err

@@ -17,7 +17,7 @@ type region struct {
 }
 
 // regions are listed with the default first: `az webapp up` without -l
-// takes the first geoRegion (ARM.md §1.14 step 3).
+// takes the first geoRegion (docs/arm.md §1.14 step 3).
 var regions = []region{
 	{"westeurope", "West Europe", "(Europe) West Europe"},
 	{"northeurope", "North Europe", "(Europe) North Europe"},
@@ -128,7 +128,7 @@ func (h *Handler) geoRegions(w http.ResponseWriter, r *http.Request, p params) e
 }
 
 // pythonEndOfLife holds CPython's end-of-life dates; the CLI hides stacks
-// past theirs (ARM.md §1.15 "Web app stacks").
+// past theirs (docs/arm.md §1.15 "Web app stacks").
 var pythonEndOfLife = map[string]string{
 	"3.8": "2024-10-31T00:00:00Z", "3.9": "2025-10-31T00:00:00Z", "3.10": "2026-10-31T00:00:00Z",
 	"3.11": "2027-10-31T00:00:00Z", "3.12": "2028-10-31T00:00:00Z", "3.13": "2029-10-31T00:00:00Z",
@@ -136,7 +136,7 @@ var pythonEndOfLife = map[string]string{
 }
 
 // webAppStacks lists a Python stack with one minor version per installed
-// Python (ARM.md §1.5 step 3, §1.15), newest first as Azure lists them.
+// Python (docs/arm.md §1.5 step 3, §1.15), newest first as Azure lists them.
 func (h *Handler) webAppStacks(w http.ResponseWriter, r *http.Request, _ params) error {
 	versions := append([]string(nil), h.cfg.PythonVersions...)
 	sort.Slice(versions, func(i, j int) bool { return versionLess(versions[j], versions[i]) })
@@ -191,7 +191,7 @@ func versionLess(a, b string) bool {
 }
 
 // checkNameAvailability answers whether a site name is free. Names are
-// global, so a name used in any resource group is AlreadyExists (ARM.md
+// global, so a name used in any resource group is AlreadyExists (docs/arm.md
 // §1.5 step 2).
 func (h *Handler) checkNameAvailability(w http.ResponseWriter, r *http.Request, _ params) error {
 	var body struct {

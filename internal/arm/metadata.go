@@ -30,7 +30,7 @@ func (h *Handler) managementURL(r *http.Request) string {
 
 // metadataEndpoints answers GET /metadata/endpoints, which `az cloud
 // register --endpoint-resource-manager` reads without an Authorization
-// header (ARM.md §2.1 "Discovery" and "Measured with the real az"). The
+// header (docs/arm.md §2.1 "Discovery" and "Measured with the real az"). The
 // shape follows the api-version as Azure's does: before 2019-05-01 the
 // original document (galleryEndpoint, graphEndpoint, portalEndpoint,
 // authentication); 2019-05-01 an array of cloud documents; later versions
@@ -69,7 +69,7 @@ func (h *Handler) metadataEndpoints(w http.ResponseWriter, r *http.Request) erro
 			"identityProvider": "AAD",
 		},
 		// Blob endpoints are <account>.blob.<domain>[:port]; az requires
-		// the suffixes object to be present (ARM.md, "Measured").
+		// the suffixes object to be present (docs/arm.md, "Measured").
 		"suffixes": map[string]any{"storage": h.cfg.Domain + h.cfg.HostSuffix},
 	}
 	if version[:10] == "2019-05-01" {

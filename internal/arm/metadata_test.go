@@ -12,7 +12,7 @@ import (
 // TestMetadataEndpointsIsPublic: `az cloud register` reads
 // /metadata/endpoints with no Authorization header, and needs name,
 // authentication.loginEndpoint, authentication.audiences[0] and suffixes
-// (ARM.md §2.1, "Measured with the real az"). It is the only public route.
+// (docs/arm.md §2.1, "Measured with the real az"). It is the only public route.
 func TestMetadataEndpointsIsPublic(t *testing.T) {
 	e := newEnv(t)
 	host := e.srv.Listener.Addr().String()

@@ -84,7 +84,7 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 	}
 }
 
-// putPlan creates or updates a plan and answers 200 either way (ARM.md
+// putPlan creates or updates a plan and answers 200 either way (docs/arm.md
 // §1.4, §3.4). The tier arrives upper-case from the CLI; the canonical tier
 // comes from the SKU name. Linux is reserved:true or a kind with "linux".
 func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) error {

@@ -9,7 +9,7 @@ import (
 )
 
 // TestListResources: `az resource list` reads GET /subscriptions/{s}/resources
-// with a $filter (ARM.md, "Measured with the real az"); plans, sites and
+// with a $filter (docs/arm.md, "Measured with the real az"); plans, sites and
 // storage accounts are resources, resource groups are not.
 func TestListResources(t *testing.T) {
 	e := newEnv(t)

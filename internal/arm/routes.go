@@ -12,7 +12,7 @@ type params struct {
 }
 
 // route is one method and path pattern. Fixed segments match
-// case-insensitively (ARM.md §3.1); {x} segments capture.
+// case-insensitively (docs/arm.md §3.1); {x} segments capture.
 type route struct {
 	method  string
 	pattern []string
@@ -66,7 +66,7 @@ func (h *Handler) routeTable() []route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
 	}
 	return []route{
-		// Microsoft.Resources and subscription scope (ARM.md §1.2, §1.3, §1.15).
+		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
 		r(http.MethodGet, sub, h.getSubscription),
 		r(http.MethodGet, "tenants", h.listTenants),
@@ -86,13 +86,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodHead, rg, h.headGroup),
 		r(http.MethodDelete, rg, h.deleteGroup),
 
-		// App Service plans (ARM.md §1.4).
+		// App Service plans (docs/arm.md §1.4).
 		r(http.MethodGet, web+"/serverfarms", h.listPlans),
 		r(http.MethodPut, web+"/serverfarms/{plan}", h.putPlan),
 		r(http.MethodGet, web+"/serverfarms/{plan}", h.getPlan),
 		r(http.MethodDelete, web+"/serverfarms/{plan}", h.deletePlan),
 
-		// Sites (ARM.md §1.5, §1.6, §1.13).
+		// Sites (docs/arm.md §1.5, §1.6, §1.13).
 		r(http.MethodGet, web+"/sites", h.listSites),
 		r(http.MethodPut, site, h.putSite),
 		r(http.MethodGet, site, h.getSite),
@@ -106,7 +106,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/deployments", h.listDeployments),
 		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),
 
-		// Site config (ARM.md §1.7–§1.10).
+		// Site config (docs/arm.md §1.7–§1.10).
 		r(http.MethodGet, site+"/config/web", h.getSiteConfig),
 		r(http.MethodPut, site+"/config/web", h.putSiteConfig),
 		r(http.MethodPatch, site+"/config/web", h.putSiteConfig),

@@ -11,7 +11,7 @@ import (
 
 // TestSettingValuesAcceptJSONScalars: ARM takes any JSON scalar as an app
 // setting's or connection string's value and stores its text — `az webapp
-// up` sends "SCM_DO_BUILD_DURING_DEPLOYMENT": true (ARM.md, "Measured with
+// up` sends "SCM_DO_BUILD_DURING_DEPLOYMENT": true (docs/arm.md, "Measured with
 // the real az"). Objects and arrays are a 400 naming the setting.
 func TestSettingValuesAcceptJSONScalars(t *testing.T) {
 	const farm = `"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"`

@@ -19,7 +19,7 @@ func siteID(sub, rg, name string) string {
 }
 
 // appHost and scmHost are the site's host names as clients must use them,
-// port included when the front door is not on 80/443 (ARM.md §4 "Blockers").
+// port included when the front door is not on 80/443 (docs/arm.md §4 "Blockers").
 func (h *Handler) appHost(site string) string {
 	return strings.ToLower(site) + "." + h.cfg.Domain + h.cfg.HostSuffix
 }
@@ -28,7 +28,7 @@ func (h *Handler) scmHost(site string) string {
 	return strings.ToLower(site) + ".scm." + h.cfg.Domain + h.cfg.HostSuffix
 }
 
-// siteConfigJSON is a SiteConfig's properties (ARM.md §1.15 "SiteConfig"):
+// siteConfigJSON is a SiteConfig's properties (docs/arm.md §1.15 "SiteConfig"):
 // Slipway's fields, and Azure's defaults for the rest so clients that read
 // them find what they expect. appSettings/connectionStrings are null here.
 func siteConfigJSON(s slipway.Site) map[string]any {
@@ -84,7 +84,7 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// siteJSON is the Site resource with every field the CLI reads (ARM.md
+// siteJSON is the Site resource with every field the CLI reads (docs/arm.md
 // §1.15 ★ fields): kind, host names with the Repository entry, serverFarmId,
 // sku, resourceGroup, possibleOutboundIpAddresses.
 func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[string]any {
@@ -174,7 +174,7 @@ type connStringInfo struct {
 }
 
 // siteConfigBody is the writable part of a SiteConfig. Pointers tell absent
-// from zero; read-only and unsupported fields are ignored (ARM.md §1.9).
+// from zero; read-only and unsupported fields are ignored (docs/arm.md §1.9).
 type siteConfigBody struct {
 	LinuxFxVersion    *string           `json:"linuxFxVersion"`
 	AppCommandLine    *string           `json:"appCommandLine"`
@@ -211,7 +211,7 @@ func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 	return nil
 }
 
-// checkRuntime accepts "" and PYTHON|x.y for an installed x.y (ARM.md §1.5
+// checkRuntime accepts "" and PYTHON|x.y for an installed x.y (docs/arm.md §1.5
 // step 3 gives the CLI's wording).
 func (h *Handler) checkRuntime(fx string) error {
 	if fx == "" {
@@ -276,7 +276,7 @@ func (h *Handler) patchSite(w http.ResponseWriter, r *http.Request, p params) er
 }
 
 // writeSiteUpdate creates or updates a site from a PUT or PATCH body and
-// answers 200 — never 201, which breaks the SDK (ARM.md §1.5 step 4, §3.4).
+// answers 200 — never 201, which breaks the SDK (docs/arm.md §1.5 step 4, §3.4).
 // Fields absent from the body keep their values; a PATCH needs the site to
 // exist. Settings given in siteConfig.appSettings replace the site's.
 func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p params, mustExist bool) error {
@@ -434,7 +434,7 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 }
 
 // siteAction runs POST .../restart, /stop or /start → 200, empty body
-// (ARM.md §1.6). Stop and start also record the state on the site.
+// (docs/arm.md §1.6). Stop and start also record the state on the site.
 func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -461,7 +461,7 @@ func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) e
 	return writeEmpty(w, http.StatusOK)
 }
 
-// listInstances lists the site's running instances (ARM.md §1.13 step 3).
+// listInstances lists the site's running instances (docs/arm.md §1.13 step 3).
 func (h *Handler) listInstances(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -486,7 +486,7 @@ func (h *Handler) listInstances(w http.ResponseWriter, r *http.Request, p params
 }
 
 // deploymentStatus maps a Kudu deployment to ARM's deploymentStatus
-// (ARM.md §1.13 step 5, APPSERVICE.md §5): integer instance counts, and on
+// (docs/arm.md §1.13 step 5, docs/appservice.md §5): integer instance counts, and on
 // failure one error and one log URL so the CLI has something to print.
 func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()

@@ -1,7 +1,7 @@
 // Package atomicfile writes files so that a reader, or a machine that loses
 // power, sees either the old content or the new one, never a mix: the data
 // goes to a temporary file in the same directory, is fsynced, renamed over
-// the target, and the directory is fsynced (STYLE.md rule 14).
+// the target, and the directory is fsynced (docs/style.md rule 14).
 package atomicfile
 
 import (

@@ -137,7 +137,7 @@ func New(cfg Config) (*Builder, error) {
 	return b, nil
 }
 
-// Oryx's log wording (APPSERVICE.md §3, OX-snip).
+// Oryx's log wording (docs/appservice.md §3, OX-snip).
 const (
 	msgNoRequirements = "Could not find requirements.txt, pyproject.toml, or setup.py; Not installing dependencies."
 	manifestName      = "oryx-manifest.toml"
@@ -153,7 +153,7 @@ func (l buildLog) printf(format string, args ...any) {
 }
 
 // Build turns req.SourceDir into an artifact at req.OutputDir following
-// APPSERVICE.md §3. On failure OutputDir is removed and the error says what
+// docs/appservice.md §3. On failure OutputDir is removed and the error says what
 // went wrong and what to do.
 func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error) {
 	start := b.now()
@@ -308,7 +308,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: linking %s: %w", venvName, err)
 	}
 
-	// 5. Django's collectstatic (APPSERVICE.md §3 step 5).
+	// 5. Django's collectstatic (docs/appservice.md §3 step 5).
 	if existsLocal(dst, "manage.py") {
 		if strings.Contains(strings.ToLower(djangoText), "django") {
 			res.Django = true

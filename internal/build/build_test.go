@@ -18,7 +18,7 @@ import (
 // a shared pip download cache). Nothing is faked; countingRunner only wraps
 // the real ExecRunner to observe which commands ran.
 
-// TestBuildRequirementsApp: APPSERVICE.md §3 build steps for a
+// TestBuildRequirementsApp: docs/appservice.md §3 build steps for a
 // requirements.txt app — antenv works, gunicorn is importable although the
 // requirements omit it, the manifest is written, the log reads like Oryx's.
 func TestBuildRequirementsApp(t *testing.T) {
@@ -80,7 +80,7 @@ func TestBuildRequirementsApp(t *testing.T) {
 		t.Errorf("link.py = %q, %v; want symlink to pkg/mod.py", l, err)
 	}
 
-	// Manifest (APPSERVICE.md §3 "Manifest").
+	// Manifest (docs/appservice.md §3 "Manifest").
 	m := readManifest(t, dst)
 	if m["OperationId"] == "" || m["SlipwayEnvironmentKey"] == "" {
 		t.Errorf("manifest lacks OperationId or SlipwayEnvironmentKey: %v", m)
@@ -241,7 +241,7 @@ func TestBuildMissingRequirement(t *testing.T) {
 	}
 }
 
-// TestBuildDjango: APPSERVICE.md §3 step 5, collectstatic rule.
+// TestBuildDjango: docs/appservice.md §3 step 5, collectstatic rule.
 func TestBuildDjango(t *testing.T) {
 	t.Parallel()
 	b, _ := newTestBuilder(t, nil)
@@ -299,7 +299,7 @@ func TestBuildDjango(t *testing.T) {
 
 // TestBuildCommands: PRE_BUILD_COMMAND and POST_BUILD_COMMAND see the app's
 // settings and SOURCE_DIR/DESTINATION_DIR, not the server's environment, and
-// their failure fails the build (APPSERVICE.md §3 steps 2 and 6).
+// their failure fails the build (docs/appservice.md §3 steps 2 and 6).
 func TestBuildCommands(t *testing.T) {
 	t.Setenv("SLIPWAY_SERVER_SECRET", "must-not-leak")
 	b, _ := newTestBuilder(t, nil)
@@ -556,7 +556,7 @@ func (b *Builder) envSpecFromSource(t *testing.T, src string) (envSpec, string, 
 }
 
 // TestBuildPyproject: without requirements.txt, pyproject.toml is installed
-// with `pip install .` (APPSERVICE.md §3 step 4). The venv then holds a copy
+// with `pip install .` (docs/appservice.md §3 step 4). The venv then holds a copy
 // of the app, so any change to the app is a cache miss.
 func TestBuildPyproject(t *testing.T) {
 	t.Parallel()

@@ -15,7 +15,7 @@ import (
 // skipDir reports whether the source directory at rel (slash-separated,
 // relative to the source root) is left out of the artifact: a venv shipped
 // with the source (antenv at the root, or any directory holding pyvenv.cfg),
-// version-control data and bytecode caches (APPSERVICE.md §3 build step 1
+// version-control data and bytecode caches (docs/appservice.md §3 build step 1
 // excludes the venv dir).
 func skipDir(srcRoot, rel, name string) bool {
 	switch {

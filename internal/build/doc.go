@@ -1,5 +1,5 @@
 // Package build turns a Python source tree into a runnable artifact the way
-// App Service's Oryx does (APPSERVICE.md §3), and owns the build cache.
+// App Service's Oryx does (docs/appservice.md §3), and owns the build cache.
 //
 // It owns:
 //   - choosing the Python interpreter (PYTHON_VERSION setting, linuxFxVersion,

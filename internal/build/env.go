@@ -19,7 +19,7 @@ import (
 // environment is built changes, so old cache entries are not reused.
 const envFormat = "slipway-python-env-v1"
 
-// venvName is the venv directory name App Service uses (APPSERVICE.md §3:
+// venvName is the venv directory name App Service uses (docs/appservice.md §3:
 // "-p virtualenv_name=antenv").
 const venvName = "antenv"
 
@@ -28,7 +28,7 @@ const venvName = "antenv"
 // and sealed. A directory without it is incomplete.
 const completeMarker = "slipway-env-complete"
 
-// depsMode says how dependencies are installed (APPSERVICE.md §3 step 4).
+// depsMode says how dependencies are installed (docs/appservice.md §3 step 4).
 type depsMode int
 
 const (

@@ -156,7 +156,7 @@ type versionRequest struct {
 	Setting bool   // came from the PYTHON_VERSION app setting
 }
 
-// requestedVersion applies APPSERVICE.md §3 "Version resolution" with
+// requestedVersion applies docs/appservice.md §3 "Version resolution" with
 // Slipway's order: the PYTHON_VERSION setting, then linuxFxVersion
 // ("PYTHON|3.12", case-insensitive), then runtime.txt ("python-3.x[.y]"),
 // then the newest installed interpreter. runtimeTxt is the content of

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// manifest renders oryx-manifest.toml (APPSERVICE.md §3 "Manifest"): one
+// manifest renders oryx-manifest.toml (docs/appservice.md §3 "Manifest"): one
 // Key="value" line per key, the keys Oryx writes for Python, plus Slipway's
 // own. CompressDestinationDir is "false" because Slipway keeps the artifact
 // extracted; SourceDirectoryInBuildContainer is the artifact directory, which

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestManifestGolden pins the oryx-manifest.toml format (APPSERVICE.md §3
+// TestManifestGolden pins the oryx-manifest.toml format (docs/appservice.md §3
 // "Manifest"). Run with -update to rewrite testdata/manifest.golden.
 func TestManifestGolden(t *testing.T) {
 	got := manifest(Result{

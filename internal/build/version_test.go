@@ -18,7 +18,7 @@ var testInterpreters = []Interpreter{
 	{Version: "3.11.2", Path: "/usr/bin/python3.11"},
 }
 
-// TestVersionSelection covers APPSERVICE.md §3 "Version resolution" in
+// TestVersionSelection covers docs/appservice.md §3 "Version resolution" in
 // Slipway's order: PYTHON_VERSION setting → linuxFxVersion → runtime.txt →
 // newest installed; then the highest installed version matching the prefix.
 func TestVersionSelection(t *testing.T) {

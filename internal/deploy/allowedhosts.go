@@ -12,7 +12,7 @@ import (
 
 // A Django project whose ALLOWED_HOSTS lacks the app's host answers every
 // request with 400 Bad Request, and the only trace is a line in the app's
-// output (APPSERVICE.md §14, first row). The coordinator watches each
+// output (docs/appservice.md §14, first row). The coordinator watches each
 // site's log stream for that line and says, once per host and
 // refusedHostEvery, what to change.
 

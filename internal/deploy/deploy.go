@@ -1,5 +1,5 @@
 // Package deploy coordinates the life of a deployment and of a running site
-// (DESIGN.md "The life of a deployment"): a package is stored by content,
+// (docs/design.md "The life of a deployment"): a package is stored by content,
 // extracted with confinement, built the way Oryx builds (when Oryx would),
 // released once (Django migrations) and rolled out through the runtime, so
 // that traffic moves only to instances that passed the readiness ping. Any
@@ -100,7 +100,7 @@ type Planner interface {
 	// runtime pick a free one per instance.
 	Port(s Snapshot) int
 	// Publish puts the release's files into the app's /home/site/wwwroot,
-	// where App Service keeps the deployed content (APPSERVICE.md §1).
+	// where App Service keeps the deployed content (docs/appservice.md §1).
 	Publish(ctx context.Context, s Snapshot, art Artifact) error
 }
 
@@ -352,7 +352,7 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	defer os.Remove(f.Name())
 	defer f.Close()
 	h := sha256.New()
-	const maxPackage = 2048 << 20 // Kudu's package size limit (APPSERVICE.md §5)
+	const maxPackage = 2048 << 20 // Kudu's package size limit (docs/appservice.md §5)
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(pkg, maxPackage+1))
 	if err != nil {
 		return "", "", fmt.Errorf("receiving package: %w", err)
@@ -576,7 +576,7 @@ const releaseTimeout = 30 * time.Minute
 
 // checkHost asks a new instance of a Django app for a page with the app's
 // own host name: a 400 Bad Request means ALLOWED_HOSTS lacks it, which with
-// DEBUG off Django does not even log (APPSERVICE.md §14). The deployment
+// DEBUG off Django does not even log (docs/appservice.md §14). The deployment
 // still succeeds, as on App Service; its log says what to fix.
 func (c *Coordinator) checkHost(ctx context.Context, d slipway.Deployment, snap Snapshot) {
 	insts := c.cfg.Runtime.Instances(d.Site)

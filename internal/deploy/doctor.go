@@ -14,7 +14,7 @@ import (
 
 // Django's deployment checklist (`manage.py check --deploy`) runs after the
 // release step of a Django app. App Service does not run it; its
-// findings are only advice (APPSERVICE.md §14 lists what bites Django apps
+// findings are only advice (docs/appservice.md §14 lists what bites Django apps
 // there), so they become warnings in the deployment log and nothing the
 // check does can fail the deployment.
 const (

@@ -88,7 +88,7 @@ func New(cfg Config) *FrontDoor {
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: 230 * time.Second, // App Service's front-end request timeout (APPSERVICE.md §9)
+		ResponseHeaderTimeout: 230 * time.Second, // App Service's front-end request timeout (docs/appservice.md §9)
 		ExpectContinueTimeout: time.Second,
 	}
 	f.proxy = &httputil.ReverseProxy{

@@ -1,6 +1,6 @@
 // Package runtime runs and supervises the instances of each site: processes
 // started in a sandbox from a release, gated by App Service's readiness ping
-// (GET /robots933456.txt answered with any status, APPSERVICE.md §4), and
+// (GET /robots933456.txt answered with any status, docs/appservice.md §4), and
 // replaced without downtime — new instances start and become ready before
 // traffic moves; old ones then drain and stop. A crashed instance leaves the
 // rotation and is restarted with backoff.
@@ -565,7 +565,7 @@ func (r *Runtime) ping(base string) bool {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
-	return true // any HTTP status counts (APPSERVICE.md §4)
+	return true // any HTTP status counts (docs/appservice.md §4)
 }
 
 func exitText(err error) string {

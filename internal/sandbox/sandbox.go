@@ -4,7 +4,7 @@
 // names, the user to run as) into an *exec.Cmd that runs the process under
 // bubblewrap (bwrap) with private PID, IPC and UTS namespaces, a private /tmp,
 // a read-only view of the system, the app's home mounted at /home (as App
-// Service mounts its share at /home, APPSERVICE.md §1) and nothing else of the
+// Service mounts its share at /home, docs/appservice.md §1) and nothing else of the
 // host's file system. The network namespace is shared: apps listen on the
 // loopback port the runtime gives them.
 //

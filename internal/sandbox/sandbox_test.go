@@ -110,7 +110,7 @@ func mustSucceed(t *testing.T, r result) string {
 	return r.stdout
 }
 
-// TestHomeIsWritableAtHome: the app's home is /home inside (APPSERVICE.md §1)
+// TestHomeIsWritableAtHome: the app's home is /home inside (docs/appservice.md §1)
 // and what the app writes there lands in the host directory.
 func TestHomeIsWritableAtHome(t *testing.T) {
 	s := confinedSandbox(t)
@@ -174,7 +174,7 @@ func TestReadWriteBind(t *testing.T) {
 }
 
 // TestTmpIsPrivateAndEmpty: /tmp starts empty and what is written there
-// never reaches the host's /tmp (APPSERVICE.md §1: only /home persists).
+// never reaches the host's /tmp (docs/appservice.md §1: only /home persists).
 func TestTmpIsPrivateAndEmpty(t *testing.T) {
 	s := confinedSandbox(t)
 	hostMarker, err := os.CreateTemp("", "slipway-host-marker-*")
@@ -255,7 +255,7 @@ func TestOwnPIDNamespace(t *testing.T) {
 	}
 }
 
-// TestHostsFile: the extra names resolve inside (DESIGN.md "Inside an app's
+// TestHostsFile: the extra names resolve inside (docs/design.md "Inside an app's
 // sandbox, platform names resolve to the front door").
 func TestHostsFile(t *testing.T) {
 	s := confinedSandbox(t)

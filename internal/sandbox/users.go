@@ -126,7 +126,7 @@ func nologinShell() string {
 }
 
 // homeDirs are created in an app's home, as App Service's /home has them
-// (APPSERVICE.md §1).
+// (docs/appservice.md §1).
 var homeDirs = []string{"site", "site/wwwroot", "LogFiles", "data"}
 
 // PrepareHome creates an app's home directory dir (mode 0700) with

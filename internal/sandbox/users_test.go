@@ -108,7 +108,7 @@ func TestEnsureUserCreatesSystemUserOnce(t *testing.T) {
 	}
 }
 
-// TestPrepareHome: the App Service /home layout (APPSERVICE.md §1), owned by
+// TestPrepareHome: the App Service /home layout (docs/appservice.md §1), owned by
 // the app user, home mode 0700; idempotent; symlinks refused.
 func TestPrepareHome(t *testing.T) {
 	requireRoot(t)

@@ -113,7 +113,7 @@ func get(t *testing.T, srv *httptest.Server, p string) (int, http.Header, []byte
 }
 
 // TestTrailingSlashIsIgnored: Kudu's routing ignores a trailing slash, and
-// `az webapp log deployment show` sends GET /api/deployments/ (ARM.md,
+// `az webapp log deployment show` sends GET /api/deployments/ (docs/arm.md,
 // "Measured with the real az"). Served as without it, never redirected.
 func TestTrailingSlashIsIgnored(t *testing.T) {
 	srv := newKudu(t, t.TempDir())

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPackageBody: Kudu takes the zip as the raw body (whatever curl's
-// --data-binary calls its type) or as a multipart file (APPSERVICE.md §5);
+// --data-binary calls its type) or as a multipart file (docs/appservice.md §5);
 // a packageUri JSON body is refused with a clear message.
 func TestPackageBody(t *testing.T) {
 	var mp bytes.Buffer

@@ -51,7 +51,7 @@ type planner struct {
 	// cg limits each instance to its plan's size; nil when cgroups are
 	// unavailable (not root).
 	cg *cgroups.Manager
-	// homes gives each app's home its tier's quota (APPSERVICE.md §1); nil
+	// homes gives each app's home its tier's quota (docs/appservice.md §1); nil
 	// when loop-mounted images are unavailable (not root).
 	homes *homefs.Homes
 	sb    *sandbox.Sandbox
@@ -154,7 +154,7 @@ type run struct {
 const instancePids = 1024
 
 // limits are the resources one instance of a plan gets: its SKU's memory
-// and cores (APPSERVICE.md §11).
+// and cores (docs/appservice.md §11).
 func limits(plan slipway.Plan) cgroups.Limits {
 	size := plan.SKU.Size()
 	return cgroups.Limits{MemoryBytes: int64(size.MemoryMB) << 20, CPUs: size.Cores, Pids: instancePids}
@@ -177,7 +177,7 @@ func oomExplanation(plan slipway.Plan) string {
 // Each instance gets its own writable copy of the app (APP_PATH), as App
 // Service extracts the build output into a fresh /tmp/<hash> on every
 // container start: an app may write next to its code, and those writes
-// vanish with the instance (APPSERVICE.md §1). A one-off command with
+// vanish with the instance (docs/appservice.md §1). A one-off command with
 // inPlace (the release step) runs in the artifact itself, so that what it
 // writes there (a SQLite database next to the code) is part of the release
 // every instance then starts from.

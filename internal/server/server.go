@@ -235,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	launcher := &launcher{sb: sb}
 
 	// Each instance in a network of its own, limited to its plan's size
-	// (APPSERVICE.md §11), when the host allows it (root, bubblewrap).
+	// (docs/appservice.md §11), when the host allows it (root, bubblewrap).
 	var nets *netns.Manager
 	var groups *cgroups.Manager
 	serverID := shortID(dataDir)

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultSiteApp is Slipway's default site: a WSGI module exposing `app`,
-// served as application:app when nothing else is found (APPSERVICE.md §4,
+// served as application:app when nothing else is found (docs/appservice.md §4,
 // rule 5). The page is our own, in the spirit of App Service's
 // "Hey, Python developers!" page.
 //

@@ -2,7 +2,7 @@
 // started: it copies the App Service Python container's startup detection
 // (user startup command → Django → FastAPI → Flask-style file → default site)
 // and renders the gunicorn command line exactly as Oryx's startup-script
-// generator does (APPSERVICE.md §4), with one documented difference: Slipway
+// generator does (docs/appservice.md §4), with one documented difference: Slipway
 // binds gunicorn to an explicit loopback address instead of relying on
 // gunicorn's 0.0.0.0:$PORT default.
 //

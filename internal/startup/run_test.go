@@ -44,7 +44,7 @@ func planEnv(p Plan, extra ...string) []string {
 
 // TestCustomShellScriptRuns: a startup.sh named by the startup command runs
 // through /bin/sh with the app dir as working dir and on PATH, and sees $PORT
-// (APPSERVICE.md §4 rule 1).
+// (docs/appservice.md §4 rule 1).
 func TestCustomShellScriptRuns(t *testing.T) {
 	app := filepath.Join(t.TempDir(), "my app") // a space, to prove no path is spliced into shell text
 	if err := os.MkdirAll(app, 0o755); err != nil {

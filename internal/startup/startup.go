@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// Plan kinds: which rule of APPSERVICE.md §4 "Command selection" chose the command.
+// Plan kinds: which rule of docs/appservice.md §4 "Command selection" chose the command.
 const (
 	KindCustom  = "custom"  // the site's appCommandLine (startup command)
 	KindDjango  = "django"  // <subdir>/wsgi.py → gunicorn <subdir>.wsgi
@@ -22,14 +22,14 @@ const (
 )
 
 // VirtualEnvName is the name of the build's virtual environment directory inside
-// the app path; Django detection skips it (APPSERVICE.md §3, §4).
+// the app path; Django detection skips it (docs/appservice.md §3, §4).
 const VirtualEnvName = "antenv"
 
 // DefaultAppModule is the gunicorn module of the default site (Oryx's
-// -defaultAppModule default, APPSERVICE.md §4).
+// -defaultAppModule default, docs/appservice.md §4).
 const DefaultAppModule = "application:app"
 
-// App settings read by Detect (APPSERVICE.md §4).
+// App settings read by Detect (docs/appservice.md §4).
 const (
 	SettingMultiWorkers     = "PYTHON_ENABLE_GUNICORN_MULTIWORKERS"
 	SettingWorkerNum        = "PYTHON_GUNICORN_CUSTOM_WORKER_NUM"
@@ -41,11 +41,11 @@ const (
 )
 
 // flaskFiles are the Flask-style entry files in App Service's search order
-// (APPSERVICE.md §4, rule 4).
+// (docs/appservice.md §4, rule 4).
 var flaskFiles = []string{"application.py", "app.py", "run.py", "index.py", "server.py", "wsgi.py"}
 
 // fastAPIFiles are the FastAPI entry files in App Service's search order
-// (APPSERVICE.md §4, rule 3).
+// (docs/appservice.md §4, rule 3).
 var fastAPIFiles = []string{"main.py", "app.py", "application.py", "server.py", "asgi.py", "api.py", "index.py", "run.py"}
 
 var (
@@ -104,7 +104,7 @@ type Plan struct {
 	CommandLine string
 }
 
-// Detect chooses how to start the app, following APPSERVICE.md §4: the
+// Detect chooses how to start the app, following docs/appservice.md §4: the
 // startup command first, else Django, else FastAPI (Python ≥ 3.14), else a
 // Flask-style entry file, else the default site.
 //
@@ -133,7 +133,7 @@ func Detect(o Options) (Plan, error) {
 }
 
 // customPlan interprets the site's appCommandLine like App Service's
-// init_container.sh and Oryx (APPSERVICE.md §4, "Startup-command
+// init_container.sh and Oryx (docs/appservice.md §4, "Startup-command
 // interpretation" and "Command selection" rule 1).
 func customPlan(o Options) (Plan, error) {
 	cmd := strings.TrimSpace(o.StartupCommand)
@@ -243,7 +243,7 @@ func detectedPlan(o Options) (Plan, error) {
 	return p, nil
 }
 
-// detectFramework applies rules 2–4 of APPSERVICE.md §4 "Command selection".
+// detectFramework applies rules 2–4 of docs/appservice.md §4 "Command selection".
 // It returns kind "" when nothing matched.
 func detectFramework(o Options) (kind, module string, err error) {
 	entries, err := os.ReadDir(o.AppPath) // sorted by name, like Oryx's ioutil.ReadDir
@@ -296,7 +296,7 @@ func detectFramework(o Options) (kind, module string, err error) {
 }
 
 // gunicornArgs renders GUNICORN_CMD_ARGS as Oryx's buildGunicornCommandForModule
-// does (APPSERVICE.md §4 "Default gunicorn invocation"), in the same order.
+// does (docs/appservice.md §4 "Default gunicorn invocation"), in the same order.
 func gunicornArgs(o Options, chdir string) (string, error) {
 	args := []string{"--timeout " + gunicornTimeoutSeconds, "--access-logfile '-'", "--error-logfile '-'"}
 	// App Service adds "-c /opt/startup/gunicorn.conf.py" here (its image sets

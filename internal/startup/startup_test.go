@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/apps/*.txtar")
 
 // TestDetectGolden runs Detect on every fixture app in testdata/apps and
-// compares the plan with the fixture's "want" section (APPSERVICE.md §4).
+// compares the plan with the fixture's "want" section (docs/appservice.md §4).
 //
 // A fixture's comment section holds the options, one per line:
 //
@@ -168,7 +168,7 @@ func renderPlan(p Plan, err error) string {
 }
 
 // TestDetectMakesShellScriptExecutable: a startup command naming a .sh file
-// makes it executable (APPSERVICE.md §4 "Startup-command interpretation").
+// makes it executable (docs/appservice.md §4 "Startup-command interpretation").
 func TestDetectMakesShellScriptExecutable(t *testing.T) {
 	app := t.TempDir()
 	script := filepath.Join(app, "startup.sh")

@@ -790,7 +790,7 @@ func TestDeploymentLog(t *testing.T) {
 }
 
 // TestPruneDeployments follows Kudu: keep the newest N successful
-// deployments (APPSERVICE.md §5 "only the last 10 successful ones are kept")
+// deployments (docs/appservice.md §5 "only the last 10 successful ones are kept")
 // and whatever is newer than them, never the active or an unfinished one.
 func TestPruneDeployments(t *testing.T) {
 	s, _ := openTest(t)

@@ -35,7 +35,7 @@ class HealthzTests(TestCase):
         self.assertEqual(response.json(), {"status": "error", "error": "database unavailable"})
 
     def test_no_trailing_slash_redirect(self):
-        # A health check must not be redirected (APPSERVICE.md §9: 3xx = unhealthy).
+        # A health check must not be redirected (docs/appservice.md §9: 3xx = unhealthy).
         self.assertEqual(self.client.get("/healthz/").status_code, 404)
         self.assertEqual(self.client.head("/healthz").status_code, 200)
         self.assertEqual(self.client.post("/healthz").status_code, 405)

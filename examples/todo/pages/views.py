@@ -29,7 +29,7 @@ def about(request):
 def healthz(request):
     """``/healthz``: 200 ``{"status": "ok"}`` when the database answers.
 
-    Meant as the App Service health-check path (APPSERVICE.md §9: 200-299 is
+    Meant as the App Service health-check path (docs/appservice.md §9: 200-299 is
     healthy, redirects are not). It runs ``SELECT 1`` and a query on the todo
     table, so it also fails when migrations have not been applied. On failure
     it answers 503 ``{"status": "error", "error": "database unavailable"}``

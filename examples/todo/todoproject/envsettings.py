@@ -9,7 +9,7 @@ and never imports Django settings.
 
 The same code runs unchanged on Azure App Service (Linux, Oryx build,
 gunicorn) and on Slipway. The platform facts it relies on are in
-APPSERVICE.md:
+docs/appservice.md:
 
 * §2: the platform sets ``WEBSITE_HOSTNAME`` (the default host name, e.g.
   ``myapp.azurewebsites.net``; a slot gets ``myapp-staging...``) and
@@ -34,7 +34,7 @@ from urllib.parse import quote
 # for a site that runs with it. We still fall back to it instead of refusing to
 # start, because a missing app setting is the most common first-deploy mistake
 # on App Service and a site that does not start only shows "didn't respond to
-# HTTP pings" (APPSERVICE.md §14). settings.py prints a loud warning and
+# HTTP pings" (docs/appservice.md §14). settings.py prints a loud warning and
 # `manage.py check --deploy` reports security.W009 for it.
 INSECURE_SECRET_KEY = "django-insecure-todo-example-set-DJANGO_SECRET_KEY-in-app-settings"
 
@@ -80,7 +80,7 @@ def _split_list(raw: Optional[str]) -> list[str]:
 def website_hostname(environ: Mapping[str, str]) -> str:
     """Return the platform's default host name, or "" when not on a platform.
 
-    ``WEBSITE_HOSTNAME`` is set by App Service and by Slipway (APPSERVICE.md
+    ``WEBSITE_HOSTNAME`` is set by App Service and by Slipway (docs/appservice.md
     §2). It is our only signal that we run on the platform.
     """
     return environ.get("WEBSITE_HOSTNAME", "").strip().lower()
@@ -111,7 +111,7 @@ def secret_key(environ: Mapping[str, str]) -> tuple[str, Optional[str]]:
 def allowed_hosts(environ: Mapping[str, str]) -> list[str]:
     """Return ALLOWED_HOSTS.
 
-    On the platform: ``WEBSITE_HOSTNAME`` (APPSERVICE.md §14, the DisallowedHost
+    On the platform: ``WEBSITE_HOSTNAME`` (docs/appservice.md §14, the DisallowedHost
     400) plus the comma-separated extra hosts in ``ALLOWED_HOSTS`` (custom
     domains). Locally: localhost, 127.0.0.1, [::1] plus the same extras.
     Duplicates are dropped, order is kept.
@@ -133,7 +133,7 @@ def csrf_trusted_origins(environ: Mapping[str, str]) -> list[str]:
 
     TLS ends at the front end, so the browser's Origin is https while Django
     sees http; without a trusted origin every POST is a 403 "Origin checking
-    failed" (APPSERVICE.md §14). Both schemes are trusted because an App
+    failed" (docs/appservice.md §14). Both schemes are trusted because an App
     Service app answers http too unless HTTPS-only is on. Extra hosts from
     ``ALLOWED_HOSTS`` are trusted the same way; a leading-dot domain
     ``.example.com`` becomes the wildcard ``*.example.com``; "*" is skipped.
@@ -162,7 +162,7 @@ def data_dir(environ: Mapping[str, str], base_dir: Path) -> Path:
 
     On the platform this is ``$HOME/data/todo``: ``$HOME`` is the persistent
     share, while ``BASE_DIR`` is re-extracted into ``/tmp/<hash>`` at every
-    start (APPSERVICE.md §1, §14 "Media uploads vanish"). Locally, or when
+    start (docs/appservice.md §1, §14 "Media uploads vanish"). Locally, or when
     HOME is unset, it is ``base_dir``. The caller creates the directory.
     """
     home = environ.get("HOME", "").strip()
@@ -206,7 +206,7 @@ def postgres_from_connection_string(value: str) -> dict:
     """Parse a PostgreSQL connection string into a Django DATABASES entry.
 
     App Service passes connection strings of type PostgreSQL as
-    ``POSTGRESQLCONNSTR_<name>`` (APPSERVICE.md §2). Both the
+    ``POSTGRESQLCONNSTR_<name>`` (docs/appservice.md §2). Both the
     ``Server=h;Database=d;User Id=u;Password=p`` form (``;``-separated) and
     the libpq ``host=h dbname=d user=u password=p sslmode=require`` form
     (space-separated) are accepted. ``sslmode``/``Ssl Mode`` goes to OPTIONS.
@@ -243,7 +243,7 @@ def database_source(environ: Mapping[str, str], data: Path) -> tuple[str, object
     for a ready DATABASES entry. In order: ``DATABASE_URL``; the first (by
     name) ``POSTGRESQLCONNSTR_*`` connection string; else SQLite at
     ``<data>/db.sqlite3``. SQLite on the App Service share can report
-    "database is locked" under load (APPSERVICE.md §14); it is fine for this
+    "database is locked" under load (docs/appservice.md §14); it is fine for this
     example.
     """
     url = environ.get("DATABASE_URL", "").strip()

@@ -26,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from todoproject import envsettings
 
 # BASE_DIR is the project root (where manage.py is). On App Service this is an
-# ephemeral /tmp/<hash> copy of the build output (APPSERVICE.md §1): code and
+# ephemeral /tmp/<hash> copy of the build output (docs/appservice.md §1): code and
 # collected static files only, never data.
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ except envsettings.SettingsError as err:
     raise ImproperlyConfigured(f"todo example settings: {err}") from err
 
 if envsettings.on_platform(_env):
-    # The front end terminates TLS and sets X-Forwarded-Proto (APPSERVICE.md
+    # The front end terminates TLS and sets X-Forwarded-Proto (docs/appservice.md
     # §0, §9); the app is only reachable through it, so trusting it is safe.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Create the persistent data directory before SQLite tries to open a file
@@ -85,7 +85,7 @@ MIDDLEWARE = [
     # First, so its header and timing cover everything below it.
     "todoproject.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # gunicorn does not serve static files; WhiteNoise does (APPSERVICE.md §14).
+    # gunicorn does not serve static files; WhiteNoise does (docs/appservice.md §14).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,7 +137,7 @@ USE_I18N = True
 USE_TZ = True
 
 # Static files: the Oryx build runs `manage.py collectstatic --noinput` into
-# STATIC_ROOT (APPSERVICE.md §3 step 5), WhiteNoise serves them with gzip
+# STATIC_ROOT (docs/appservice.md §3 step 5), WhiteNoise serves them with gzip
 # variants. CompressedStaticFilesStorage (no manifest) is chosen on purpose:
 # if collectstatic did not run, pages still render (the files 404) instead of
 # every page failing with "Missing staticfiles manifest entry".
@@ -157,7 +157,7 @@ STORAGES = {
 _log_level = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
 
 # Log to the console: App Service and Slipway collect the container's stdout
-# and stderr into the log stream (APPSERVICE.md §10).
+# and stderr into the log stream (docs/appservice.md §10).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

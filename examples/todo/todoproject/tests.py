@@ -58,7 +58,7 @@ class SecretKeyTests(SimpleTestCase):
 
 
 class HostTests(SimpleTestCase):
-    """ALLOWED_HOSTS / CSRF_TRUSTED_ORIGINS (APPSERVICE.md §14: DisallowedHost
+    """ALLOWED_HOSTS / CSRF_TRUSTED_ORIGINS (docs/appservice.md §14: DisallowedHost
     400 and CSRF "Origin checking failed" 403)."""
 
     def test_allowed_hosts(self):
@@ -124,7 +124,7 @@ class HostTests(SimpleTestCase):
 
 
 class StorageLocationTests(SimpleTestCase):
-    """Data on the persistent $HOME, never the ephemeral app dir (APPSERVICE.md §1)."""
+    """Data on the persistent $HOME, never the ephemeral app dir (docs/appservice.md §1)."""
 
     def test_data_dir_and_media_root(self):
         cases = [
@@ -404,7 +404,7 @@ class SettingsModuleTests(SimpleTestCase):
         self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
 
     def test_platform_environment(self):
-        """App Service / Slipway: WEBSITE_HOSTNAME + HOME (APPSERVICE.md §1, §2, §14)."""
+        """App Service / Slipway: WEBSITE_HOSTNAME + HOME (docs/appservice.md §1, §2, §14)."""
         proc = run_probe(
             {
                 "WEBSITE_HOSTNAME": "todo.localhost",
@@ -433,10 +433,10 @@ class SettingsModuleTests(SimpleTestCase):
                 "healthz": 200,
                 "wrong_host": 400,
                 # The platform's warm-up ping uses the container IP as Host:
-                # a 400, which still counts as "ready" (APPSERVICE.md §4, §14).
+                # a 400, which still counts as "ready" (docs/appservice.md §4, §14).
                 "warmup_ping": 400,
                 # Behind the TLS-terminating front end a POST with an https
-                # Origin passes CSRF (APPSERVICE.md §14).
+                # Origin passes CSRF (docs/appservice.md §14).
                 "https_post": 302,
                 "https_post_location": "/",
             },
@@ -478,7 +478,7 @@ class SettingsModuleTests(SimpleTestCase):
         )
 
     def test_entry_points_import(self):
-        """gunicorn loads todoproject.wsgi (APPSERVICE.md §4); ASGI servers todoproject.asgi."""
+        """gunicorn loads todoproject.wsgi (docs/appservice.md §4); ASGI servers todoproject.asgi."""
         code = textwrap.dedent(
             """
             import todoproject.wsgi, todoproject.asgi

@@ -2,7 +2,7 @@
 
 App Service's startup script finds this file as the first immediate
 sub-directory of the app containing ``wsgi.py`` and runs
-``gunicorn ... todoproject.wsgi`` (APPSERVICE.md §4); Slipway does the same.
+``gunicorn ... todoproject.wsgi`` (docs/appservice.md §4); Slipway does the same.
 """
 
 import os

@@ -6,7 +6,7 @@ The second form reads the deployments of site "app" in group "rg", which
 the Go test seeds with one successful, active deployment.
 
 azure-mgmt-web and azure-mgmt-resource are the clients the az CLI uses for
-`az group`, `az appservice plan` and `az webapp` (ARM.md §0). The SDK checks
+`az group`, `az appservice plan` and `az webapp` (docs/arm.md §0). The SDK checks
 status codes per operation (a 201 on a site PUT raises) and deserializes
 every body into its models, so this proves wire compatibility beyond what
 golden files can. Bearer tokens normally need https; a fixed Authorization

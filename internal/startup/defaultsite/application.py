@@ -1,7 +1,7 @@
 """Slipway default site.
 
 Served when a deployed app has no startup command and no recognisable
-entry point (APPSERVICE.md §4, "default site"). Plain WSGI, standard library
+entry point (docs/appservice.md §4, "default site"). Plain WSGI, standard library
 only, so it runs under any gunicorn without the app's virtual environment.
 """
 

@@ -1,4 +1,4 @@
-# A minimal WSGI app: auto-detected as app:app (APPSERVICE.md §4 rule 4).
+# A minimal WSGI app: auto-detected as app:app (docs/appservice.md §4 rule 4).
 import os
 
 VERSION = open(os.path.join(os.path.dirname(__file__), "VERSION")).read().strip()
@@ -31,7 +31,7 @@ def app(environ, start_response):
         except OSError as e:
             body += f" NOLIST {type(e).__name__}".encode()
     elif environ["PATH_INFO"] == "/touch":
-        # Writes next to the code: allowed, and gone after a restart (APPSERVICE.md §1).
+        # Writes next to the code: allowed, and gone after a restart (docs/appservice.md §1).
         marker = os.path.join(os.path.dirname(__file__), "written.txt")
         body = b"existed" if os.path.exists(marker) else b"new"
         open(marker, "w").write("x")
