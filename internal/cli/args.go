@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,33 @@ type flagDef struct {
 	Kind     flagKind
 	Required bool
 	Help     string
+	// Unsupported, when set, marks a flag az has and Slipway does not
+	// implement, and says why. Giving it is a usage error that names the
+	// flag, rather than "unrecognized arguments" or, worse, a flag silently
+	// ignored.
+	Unsupported string
+}
+
+// unsupported declares az flags Slipway refuses by name, all for one
+// reason. Each spec is one flag's spellings separated by spaces, the long
+// form first: unsupported("custom containers are out of scope",
+// "--deployment-container-image-name -i", "--container-image-name -c").
+func unsupported(reason string, specs ...string) []flagDef {
+	defs := make([]flagDef, len(specs))
+	for i, s := range specs {
+		defs[i] = flagDef{Names: strings.Fields(s), Unsupported: reason}
+	}
+	return defs
+}
+
+// withUnsupported joins a command's flag definitions: its own, then groups of
+// unsupported ones.
+func withUnsupported(defs []flagDef, more ...[]flagDef) []flagDef {
+	out := append([]flagDef{}, defs...)
+	for _, m := range more {
+		out = append(out, m...)
+	}
+	return out
 }
 
 // key is the name values are stored under: the long form without dashes.
@@ -88,10 +116,14 @@ func parseBoolWord(s string) (value bool, ok bool) {
 // parseFlags parses args (everything after the command words) against defs.
 // cmdPath names the command in error messages.
 func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, error) {
+	// The first definition of a name wins: a command's own flag over a
+	// global one (storage blob upload's --data over Slipway's data folder).
 	byName := map[string]*flagDef{}
 	for i := range defs {
 		for _, n := range defs[i].Names {
-			byName[n] = &defs[i]
+			if _, ok := byName[n]; !ok {
+				byName[n] = &defs[i]
+			}
 		}
 	}
 	isFlag := func(s string) bool {
@@ -117,6 +149,9 @@ func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, err
 		if !ok {
 			unknown = append(unknown, a)
 			continue
+		}
+		if def.Unsupported != "" {
+			return p, usageErrorf(cmdPath, "argument %s: not supported by Slipway yet (%s)", def.Names[0], def.Unsupported)
 		}
 		k := def.key()
 		display := strings.Join(def.Names, "/")
@@ -199,8 +234,9 @@ func parseKeyValues(cmdPath, flag string, items []string) ([][2]string, error) {
 	return out, nil
 }
 
-// writeFlagHelp prints one line per flag.
+// writeFlagHelp prints one line per flag, leaving out unsupported ones.
 func writeFlagHelp(b *strings.Builder, defs []flagDef) {
+	defs = slices.DeleteFunc(slices.Clone(defs), func(d flagDef) bool { return d.Unsupported != "" })
 	width := 0
 	names := make([]string, len(defs))
 	for i, d := range defs {
@@ -218,5 +254,29 @@ func writeFlagHelp(b *strings.Builder, defs []flagDef) {
 	sort.SliceStable(order, func(a, b int) bool { return defs[order[a]].Required && !defs[order[b]].Required })
 	for _, i := range order {
 		fmt.Fprintf(b, "    %-*s : %s\n", width, names[i], defs[i].Help)
+	}
+}
+
+// writeUnsupportedHelp lists the flags az has that Slipway refuses, each
+// flag's spellings and why, grouped by reason. It writes nothing when there
+// are none.
+func writeUnsupportedHelp(b *strings.Builder, defs []flagDef) {
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, d := range defs {
+		if d.Unsupported == "" {
+			continue
+		}
+		if _, ok := byReason[d.Unsupported]; !ok {
+			reasons = append(reasons, d.Unsupported)
+		}
+		byReason[d.Unsupported] = append(byReason[d.Unsupported], strings.Join(d.Names, " "))
+	}
+	if len(reasons) == 0 {
+		return
+	}
+	b.WriteString("\nNot supported yet\n")
+	for _, r := range reasons {
+		fmt.Fprintf(b, "    %s\n        (%s)\n", strings.Join(byReason[r], ", "), r)
 	}
 }

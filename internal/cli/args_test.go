@@ -15,6 +15,7 @@ func TestParseFlags(t *testing.T) {
 		{Names: []string{"--is-linux"}, Kind: kindBool},
 		{Names: []string{"--async"}, Kind: kindBool},
 		{Names: []string{"--help", "-h"}, Kind: kindBool},
+		{Names: []string{"--deployment-container-image-name", "-i"}, Unsupported: "custom containers are out of scope"},
 	}
 	tests := []struct {
 		name    string
@@ -44,6 +45,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "value missing", args: []string{"-n", "x", "-g"}, wantErr: "argument --resource-group/-g: expected one argument"},
 		{name: "value is a flag", args: []string{"-g", "-n", "x"}, wantErr: "argument --resource-group/-g: expected one argument"},
 		{name: "empty list", args: []string{"--settings", "-g", "rg", "-n", "x"}, wantErr: "argument --settings: expected at least one argument"},
+		{name: "unsupported flag", args: []string{"-g", "rg", "-n", "x", "-i", "nginx"},
+			wantErr: "argument --deployment-container-image-name: not supported by Slipway yet (custom containers are out of scope)"},
 		{name: "bad boolean", args: []string{"--async=maybe", "-g", "rg", "-n", "x"}, wantErr: `argument --async: invalid boolean value: "maybe" (use true or false)`},
 	}
 	for _, tt := range tests {

@@ -15,7 +15,7 @@ import (
 
 // iniFile is an INI file as Python's configparser reads and writes it:
 // sections in order, keys in order within each. It is what az keeps local
-// defaults in (.azure/config, APPSERVICE.md §13).
+// defaults in (.azure/config, docs/appservice.md §13).
 type iniFile struct {
 	sections []iniSection
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // TestUpDefaultsRoundTrip checks .azure/config as az writes it
-// (APPSERVICE.md §13: [defaults] group, sku, appserviceplan, location, web).
+// (docs/appservice.md §13: [defaults] group, sku, appserviceplan, location, web).
 func TestUpDefaultsRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	if got, err := readUpDefaults(dir); err != nil || got != (upDefaults{}) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ func defaultRunner(env []string, stdin io.Reader, stdout, stderr io.Writer) *run
 		env: env, stdin: stdin, stdout: stdout, stderr: stderr,
 		rand:          rand.Reader,
 		pollInterval:  time.Second,
-		deployTimeout: 15 * time.Minute, // az: 450 polls of 2 s (APPSERVICE.md §5)
+		deployTimeout: 15 * time.Minute, // az: 450 polls of 2 s (docs/appservice.md §5)
 		appTimeout:    3 * time.Minute,
 		zip: func(ctx context.Context, dir string, w io.Writer) error {
 			_, err := archive.Zip(ctx, dir, w)
@@ -334,11 +335,12 @@ func groupUsage(cmds []command, path string) string {
 func commandUsage(c *command) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nCommand\n    slipway %s : %s\n", c.path, c.short)
-	if len(c.flags) > 0 {
+	if slices.ContainsFunc(c.flags, func(d flagDef) bool { return d.Unsupported == "" }) {
 		b.WriteString("\nArguments\n")
 		writeFlagHelp(&b, c.flags)
 	}
 	b.WriteString("\nGlobal Arguments\n")
 	writeFlagHelp(&b, globalFlags)
+	writeUnsupportedHelp(&b, c.flags)
 	return b.String()
 }

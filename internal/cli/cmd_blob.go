@@ -36,6 +36,7 @@ var dataPlaneFlags = []flagDef{
 	{Names: []string{"--account-key"}, Help: "Storage account key (else AZURE_STORAGE_KEY)."},
 	{Names: []string{"--connection-string"}, Help: "Storage account connection string (else AZURE_STORAGE_CONNECTION_STRING)."},
 	{Names: []string{"--blob-endpoint"}, Help: "Blob service endpoint, e.g. http://127.0.0.1:10000/myaccount. Default: the account's, from the server."},
+	{Names: []string{"--auth-mode"}, Help: "key (the default, and the only mode Slipway has; login is not supported)."},
 }
 
 func withDataPlane(flags ...flagDef) []flagDef {
@@ -48,32 +49,73 @@ func blobCommands() []command {
 	fBlob := flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "The blob name."}
 	fFile := flagDef{Names: []string{"--file", "-f"}, Required: true, Help: "Path of the local file."}
 	fPublic := flagDef{Names: []string{"--public-access"}, Help: "Anonymous read access: off, blob or container."}
+	// Slipway never shows a progress bar, which is what --no-progress asks.
+	fNoProgress := flagDef{Names: []string{"--no-progress"}, Kind: kindBool, Help: "Accepted: Slipway shows no progress."}
+
+	uSAS := unsupported("SAS tokens are not supported yet; give --account-key or --connection-string", "--sas-token")
+	uTimeout := unsupported("per-request timeouts are not supported yet", "--timeout")
+	uLease := unsupported("leases are not supported yet", "--lease-id")
+	uSince := unsupported("conditional requests are not supported yet", "--if-modified-since", "--if-unmodified-since")
+	uMatch := unsupported("conditional requests are not supported yet", "--if-match", "--if-none-match", "--tags-condition")
+	uBlobURL := unsupported("give the account, container and blob names instead of a URL", "--blob-url")
+	uSnapshot := unsupported("snapshots are not supported yet", "--snapshot")
+	uMarker := unsupported("continuation markers are not supported yet", "--marker", "--show-next-marker")
+	uMetadata := unsupported("setting metadata is not supported yet", "--metadata")
+	uParallel := unsupported("transfers are not split or checked per chunk yet", "--max-connections", "--validate-content")
 	return []command{
-		{path: "storage container create", short: "Create a container in a storage account.", run: containerCreate, flags: withDataPlane(fContainerName, fPublic,
-			flagDef{Names: []string{"--fail-on-exist"}, Kind: kindBool, Help: "Fail if the container already exists."})},
-		{path: "storage container list", short: "List containers in a storage account.", run: containerList, flags: withDataPlane(
+		{path: "storage container create", short: "Create a container in a storage account.", run: containerCreate, flags: withUnsupported(withDataPlane(fContainerName, fPublic,
+			flagDef{Names: []string{"--fail-on-exist"}, Kind: kindBool, Help: "Fail if the container already exists."}),
+			unsupported("deprecated in az; Slipway finds the account's group itself", "--resource-group -g"),
+			unsupported("encryption scopes are not supported yet", "--default-encryption-scope -d", "--prevent-encryption-scope-override -p"),
+			uMetadata, uSAS, uTimeout, uPolicy)},
+		{path: "storage container list", short: "List containers in a storage account.", run: containerList, flags: withUnsupported(withDataPlane(
 			flagDef{Names: []string{"--prefix"}, Help: "Only containers whose names begin with this."},
-			flagDef{Names: []string{"--include-metadata"}, Kind: kindBool, Help: "Include the containers' metadata."})},
-		{path: "storage container show", short: "Return a container's properties.", run: containerShow, flags: withDataPlane(fContainerName)},
-		{path: "storage container delete", short: "Delete a container and its blobs.", run: containerDelete, flags: withDataPlane(fContainerName,
-			flagDef{Names: []string{"--fail-not-exist"}, Kind: kindBool, Help: "Fail if the container does not exist."})},
-		{path: "storage container set-permission", short: "Set a container's public access level.", run: containerSetPermission, flags: withDataPlane(fContainerName,
-			flagDef{Names: []string{"--public-access"}, Required: true, Help: "Anonymous read access: off, blob or container."})},
-		{path: "storage blob upload", short: "Upload a file to a blob.", run: blobUpload, flags: withDataPlane(fContainer, fFile,
+			flagDef{Names: []string{"--include-metadata"}, Kind: kindBool, Help: "Include the containers' metadata."}),
+			unsupported("soft-deleted containers are not kept", "--include-deleted"),
+			unsupported("all containers are listed; paging is not supported yet", "--num-results"),
+			uMarker, uSAS, uTimeout)},
+		{path: "storage container show", short: "Return a container's properties.", run: containerShow, flags: withUnsupported(withDataPlane(fContainerName),
+			uLease, uSAS, uTimeout)},
+		{path: "storage container delete", short: "Delete a container and its blobs.", run: containerDelete, flags: withUnsupported(withDataPlane(fContainerName,
+			flagDef{Names: []string{"--fail-not-exist"}, Kind: kindBool, Help: "Fail if the container does not exist."}),
+			unsupported("immutability policies are not supported yet", "--bypass-immutability-policy"),
+			uLease, uSince, uSAS, uTimeout, uPolicy)},
+		{path: "storage container set-permission", short: "Set a container's public access level.", run: containerSetPermission, flags: withUnsupported(withDataPlane(fContainerName,
+			flagDef{Names: []string{"--public-access"}, Required: true, Help: "Anonymous read access: off, blob or container."}),
+			uLease, uSince, uTimeout, uPolicy)},
+		{path: "storage blob upload", short: "Upload a file to a blob.", run: blobUpload, flags: withUnsupported(withDataPlane(fContainer, fFile,
 			flagDef{Names: []string{"--name", "-n"}, Help: "The blob name. Default: the file's name."},
 			flagDef{Names: []string{"--overwrite"}, Kind: kindBool, Help: "Replace an existing blob."},
 			flagDef{Names: []string{"--content-type"}, Help: "The blob's content type. Default: guessed from the file extension."},
-			flagDef{Names: []string{"--content-cache-control"}, Help: "The blob's Cache-Control."})},
-		{path: "storage blob download", short: "Download a blob to a file.", run: blobDownload, flags: withDataPlane(fContainer, fBlob, fFile,
-			flagDef{Names: []string{"--overwrite"}, Kind: kindBool, Help: "Replace an existing file (default true, as az)."})},
-		{path: "storage blob list", short: "List blobs in a container.", run: blobList, flags: withDataPlane(fContainer,
+			flagDef{Names: []string{"--content-cache-control", "--content-cache"}, Help: "The blob's Cache-Control."},
+			fNoProgress),
+			// az's --data is the blob's content; the command's definition
+			// wins over the global --data (Slipway's data folder).
+			unsupported("uploading from a string is not supported yet; write it to a file and give --file", "--data"),
+			unsupported("only block blobs are supported", "--type -t", "--maxsize-condition"),
+			unsupported("this blob property is not supported yet",
+				"--content-encoding", "--content-language", "--content-disposition", "--content-md5", "--tier", "--tags"),
+			unsupported("encryption scopes are not supported yet", "--encryption-scope"),
+			unsupported("the whole file is uploaded", "--length"),
+			unsupported("the socket timeout is not configurable", "--socket-timeout"),
+			uMetadata, uParallel, uLease, uSince, uMatch, uBlobURL, uSAS, uTimeout, uPolicy)},
+		{path: "storage blob download", short: "Download a blob to a file.", run: blobDownload, flags: withUnsupported(withDataPlane(fContainer, fBlob, fFile,
+			flagDef{Names: []string{"--overwrite"}, Kind: kindBool, Help: "Replace an existing file (default true, as az)."},
+			fNoProgress),
+			unsupported("the whole blob is downloaded to a new file", "--start-range", "--end-range", "--open-mode"),
+			unsupported("blob versions are not kept", "--version-id"),
+			uParallel, uSnapshot, uLease, uSince, uMatch, uBlobURL, uSAS, uTimeout, uPolicy)},
+		{path: "storage blob list", short: "List blobs in a container.", run: blobList, flags: withUnsupported(withDataPlane(fContainer,
 			flagDef{Names: []string{"--prefix"}, Help: "Only blobs whose names begin with this."},
 			flagDef{Names: []string{"--delimiter"}, Help: "List a virtual directory level: blobs and prefixes up to the delimiter."},
 			flagDef{Names: []string{"--num-results"}, Help: "Maximum number of results; \"*\" for all. Default: 5000."},
-			flagDef{Names: []string{"--include"}, Help: "Include m (metadata)."})},
-		{path: "storage blob show", short: "Get a blob's properties and metadata.", run: blobShow, flags: withDataPlane(fContainer, fBlob)},
-		{path: "storage blob delete", short: "Delete a blob.", run: blobDelete, flags: withDataPlane(fContainer, fBlob,
-			flagDef{Names: []string{"--delete-snapshots"}, Help: "include: delete the blob and its snapshots; only: only the snapshots."})},
+			flagDef{Names: []string{"--include"}, Help: "Include m (metadata)."}),
+			uMarker, uSAS, uTimeout)},
+		{path: "storage blob show", short: "Get a blob's properties and metadata.", run: blobShow, flags: withUnsupported(withDataPlane(fContainer, fBlob),
+			uSnapshot, uLease, uSince, uMatch, uBlobURL, uSAS, uTimeout)},
+		{path: "storage blob delete", short: "Delete a blob.", run: blobDelete, flags: withUnsupported(withDataPlane(fContainer, fBlob,
+			flagDef{Names: []string{"--delete-snapshots"}, Help: "include: delete the blob and its snapshots; only: only the snapshots."}),
+			uSnapshot, uLease, uSince, uMatch, uBlobURL, uSAS, uTimeout, uPolicy)},
 	}
 }
 
@@ -130,6 +172,13 @@ func parseConnectionString(cs string) (storageCreds, error) {
 // A missing key or endpoint is looked up through the server: the account
 // is found in the subscription, and its keys listed.
 func (inv *invocation) storageCreds(ctx context.Context) (storageCreds, error) {
+	switch m := inv.flags.str("auth-mode"); m {
+	case "", "key":
+	case "login":
+		return storageCreds{}, usageErrorf(inv.cmd.path, "argument --auth-mode: login is not supported by Slipway yet (Slipway has no Microsoft Entra sign-in; use --auth-mode key)")
+	default:
+		return storageCreds{}, usageErrorf(inv.cmd.path, "argument --auth-mode: invalid choice: '%s' (choose from 'key', 'login')", m)
+	}
 	name := inv.flags.str("account-name")
 	cs := inv.flags.str("connection-string")
 	if cs == "" && name == "" && inv.flags.str("account-key") == "" {

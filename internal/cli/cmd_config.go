@@ -14,30 +14,41 @@ import (
 
 func configCommands() []command {
 	gn := []flagDef{fGroup, fApp}
+	list := withUnsupported(gn, uSlot)                  // az's flags of the list commands
+	write := withUnsupported(nil, uSlot, uIDs, uPolicy) // ... added to those of a command that changes the site
 	return []command{
-		{path: "webapp config appsettings set", short: "Set a web app's settings.", run: appSettingsSet, flags: append(gn[:2:2],
+		{path: "webapp config appsettings set", short: "Set a web app's settings.", run: appSettingsSet, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--settings"}, Kind: kindList, Help: "Space-separated app settings in KEY=VALUE format, or @file.json (az's list output or an object)."},
 			flagDef{Names: []string{"--slot-settings"}, Kind: kindList, Help: "Space-separated slot-sticky app settings in KEY=VALUE format, or @file.json."},
-		)},
-		{path: "webapp config appsettings list", short: "Get the details of a web app's settings.", run: appSettingsList, flags: gn},
-		{path: "webapp config appsettings delete", short: "Delete web app settings.", run: appSettingsDelete, flags: append(gn[:2:2],
+		), write)},
+		{path: "webapp config appsettings list", short: "Get the details of a web app's settings.", run: appSettingsList, flags: list},
+		{path: "webapp config appsettings delete", short: "Delete web app settings.", run: appSettingsDelete, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--setting-names"}, Kind: kindList, Required: true, Help: "Space-separated app setting names."},
-		)},
-		{path: "webapp config connection-string set", short: "Update a web app's connection strings.", run: connStringsSet, flags: append(gn[:2:2],
+		), write)},
+		{path: "webapp config connection-string set", short: "Update a web app's connection strings.", run: connStringsSet, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--connection-string-type", "-t"}, Required: true, Help: "Type: MySql, SQLServer, SQLAzure, Custom, NotificationHub, ServiceBus, EventHub, ApiHub, DocDb, RedisCache, PostgreSQL."},
 			flagDef{Names: []string{"--settings"}, Kind: kindList, Help: "Space-separated connection strings in NAME=VALUE format."},
 			flagDef{Names: []string{"--slot-settings"}, Kind: kindList, Help: "Space-separated slot-sticky connection strings in NAME=VALUE format."},
-		)},
-		{path: "webapp config connection-string list", short: "Get a web app's connection strings.", run: connStringsList, flags: gn},
-		{path: "webapp config connection-string delete", short: "Delete a web app's connection strings.", run: connStringsDelete, flags: append(gn[:2:2],
+		), write)},
+		{path: "webapp config connection-string list", short: "Get a web app's connection strings.", run: connStringsList, flags: list},
+		{path: "webapp config connection-string delete", short: "Delete a web app's connection strings.", run: connStringsDelete, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--setting-names"}, Kind: kindList, Required: true, Help: "Space-separated connection string names."},
-		)},
-		{path: "webapp config set", short: "Set a web app's configuration.", run: configSet, flags: append(gn[:2:2],
+		), write)},
+		{path: "webapp config set", short: "Set a web app's configuration.", run: configSet, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--startup-file"}, Help: "Startup command or file, e.g. \"gunicorn --bind=0.0.0.0 --timeout 600 app:app\"."},
 			flagDef{Names: []string{"--linux-fx-version"}, Help: "Runtime stack, e.g. \"PYTHON|3.12\"."},
 			flagDef{Names: []string{"--always-on"}, Kind: kindBool, Help: "Keep the app loaded: true or false."},
-		)},
-		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: gn},
+		), write, unsupported(`use --linux-fx-version, e.g. "PYTHON|3.12"`, "--runtime"),
+			unsupported("only Linux Python apps are supported",
+				"--windows-fx-version", "--net-framework-version", "--php-version", "--python-version", "--powershell-version",
+				"--java-version", "--java-container", "--java-container-version", "--use-32bit-worker-process"),
+			uContainers,
+			unsupported("per-app scaling is not supported yet", "--number-of-workers", "--prewarmed-instance-count"),
+			unsupported("this site setting is not supported yet",
+				"--remote-debugging-enabled", "--web-sockets-enabled", "--auto-heal-enabled", "--http20-enabled",
+				"--ftps-state", "--vnet-route-all-enabled", "--generic-configurations"),
+			unsupported("TLS settings are not supported yet", "--min-tls-version", "--min-tls-cipher-suite"))},
+		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
 }
 
@@ -48,7 +59,7 @@ type slotNames struct {
 	AzureStorageConfigNames []string `json:"azureStorageConfigNames"`
 }
 
-// getSlotNames GETs config/slotConfigNames; a 404 means none (ARM.md §3.9).
+// getSlotNames GETs config/slotConfigNames; a 404 means none (docs/arm.md §3.9).
 func (c *conn) getSlotNames(ctx context.Context, rg, app string) (slotNames, error) {
 	var res struct {
 		Properties slotNames `json:"properties"`
@@ -201,7 +212,7 @@ func jsonString(v any) string {
 }
 
 // appSettingsSet reads the whole dictionary, merges the new settings and PUTs
-// it back in full, as az does (ARM.md §1.7).
+// it back in full, as az does (docs/arm.md §1.7).
 func appSettingsSet(ctx context.Context, inv *invocation) error {
 	rg, app, path := inv.flags.str("resource-group"), inv.flags.str("name"), inv.cmd.path
 	if !inv.flags.has("settings") && !inv.flags.has("slot-settings") {
@@ -414,7 +425,7 @@ func connStringsDelete(ctx context.Context, inv *invocation) error {
 }
 
 // configSet GETs config/web, changes the given fields and PATCHes the whole
-// SiteConfig back (ARM.md §1.9).
+// SiteConfig back (docs/arm.md §1.9).
 func configSet(ctx context.Context, inv *invocation) error {
 	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
 	fx := inv.flags.str("linux-fx-version")

@@ -22,7 +22,7 @@ const (
 
 func connectionCommands() []command {
 	return []command{
-		{path: "webapp connection create storage-blob", short: "Connect a web app to a storage account's blob service: create the container and set the app settings.", run: connectionCreateStorageBlob, flags: []flagDef{
+		{path: "webapp connection create storage-blob", short: "Connect a web app to a storage account's blob service: create the container and set the app settings.", run: connectionCreateStorageBlob, flags: withUnsupported([]flagDef{
 			fGroup,
 			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the web app."},
 			{Names: []string{"--target-resource-group", "--tg"}, Required: true, Help: "The resource group of the storage account."},
@@ -32,7 +32,15 @@ func connectionCommands() []command {
 			{Names: []string{"--public-access"}, Help: "Anonymous read access to a container it creates: off (default), blob or container."},
 			{Names: []string{"--connection"}, Help: "Name of the connection. Default: storageblob."},
 			{Names: []string{"--client-type"}, Help: "The app's client type. Default: python."},
-		}},
+		}, unsupported("Slipway has no deployment slots", "--slot"),
+			unsupported("resource IDs are not parsed yet; give the groups and names", "--source-id", "--target-id"),
+			unsupported("only --secret (account key) authentication is supported", "--user-identity", "--system-identity", "--service-principal"),
+			unsupported("the secret is stored only in the app's settings", "--vault-id", "--appconfig-id"),
+			unsupported("virtual networks are out of scope", "--service-endpoint", "--private-endpoint"),
+			unsupported("the setting names and configuration steps are fixed", "--customized-keys", "--opt-out", "--connstr-props"),
+			unsupported("the storage account must exist; create it with `storage account create`", "--new"),
+			unsupported("the connection is always written again", "--no-recreate"),
+			uNoWait, uPolicy)},
 	}
 }
 

@@ -16,32 +16,41 @@ import (
 
 func deployCommands() []command {
 	gn := []flagDef{fGroup, fApp}
+	write := withUnsupported(nil, uSlot, uIDs, uPolicy) // az's flags Slipway refuses on every command here but one
+	uStatus := unsupported("startup tracking and Kudu warm-up are not supported yet", "--track-status", "--enable-kudu-warmup")
 	return []command{
-		{path: "webapp deploy", short: "Deploy a package to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: append(gn[:2:2],
+		{path: "webapp deploy", short: "Deploy a package to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--src-path"}, Required: true, Help: "Path of the package to deploy, e.g. app.zip."},
 			flagDef{Names: []string{"--type"}, Help: "Package type: zip (default for .zip), war, jar, ear, lib, startup, static."},
 			flagDef{Names: []string{"--target-path"}, Help: "Path under wwwroot to deploy to."},
 			flagDef{Names: []string{"--async"}, Kind: kindBool, Help: "Return once the package is accepted, without waiting: true or false."},
 			flagDef{Names: []string{"--restart"}, Kind: kindBool, Help: "Restart the app after deploying: true (default) or false."},
 			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Remove files not in the package: true or false."},
-		)},
-		{path: "webapp deployment source config-zip", short: "Deploy a zip with Kudu's zipdeploy.", run: configZip, flags: append(gn[:2:2],
+		), write, uStatus, uEnrichedErrors,
+			unsupported("deploying from a URL is not supported yet", "--src-url"),
+			unsupported("stack-specific defaults are always applied", "--ignore-stack"),
+			unsupported("the deployment timeout is not configurable yet", "--timeout"),
+			unsupported("deployment tags are not supported yet", "--deploymentTag --tag"),
+			unsupported("Secure Build reports are an Azure service Slipway does not have", "--show-secure-build"))},
+		{path: "webapp deployment source config-zip", short: "Deploy a zip with Kudu's zipdeploy.", run: configZip, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--src"}, Required: true, Help: "Path of the zip file."},
-		)},
-		{path: "webapp deployment list-publishing-credentials", short: "Get the app's publishing (Kudu) credentials.", run: listPublishingCredentials, flags: gn},
-		{path: "webapp deployment list-publishing-profiles", short: "Get the app's publish profiles.", run: listPublishingProfiles, flags: append(gn[:2:2],
+		), write, uStatus, unsupported("the deployment timeout is not configurable yet", "--timeout -t"))},
+		{path: "webapp deployment list-publishing-credentials", short: "Get the app's publishing (Kudu) credentials.", run: listPublishingCredentials, flags: withUnsupported(gn, write)},
+		{path: "webapp deployment list-publishing-profiles", short: "Get the app's publish profiles.", run: listPublishingProfiles, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--xml"}, Kind: kindBool, Help: "Print the publish profile XML as-is."},
-		)},
-		{path: "webapp log tail", short: "Stream the app's live log until interrupted.", run: logTail, flags: gn},
-		{path: "webapp log config", short: "Configure the app's logging: file-system logs of the container under /home/LogFiles, their size quota and retention.", run: logConfig, flags: append(gn[:2:2],
+		), write)},
+		{path: "webapp log tail", short: "Stream the app's live log until interrupted.", run: logTail, flags: withUnsupported(gn, write,
+			unsupported("the log stream cannot be limited to one provider yet", "--provider"))},
+		{path: "webapp log config", short: "Configure the app's logging: file-system logs of the container under /home/LogFiles, their size quota and retention.", run: logConfig, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--docker-container-logging"}, Help: "Container (app output) logs: filesystem or off."},
 			flagDef{Names: []string{"--web-server-logging"}, Help: "Web server logs: filesystem or off (the same files here)."},
 			flagDef{Names: []string{"--retention-days"}, Help: "Slipway's own (the portal's Retention Period on Azure): delete log files older than this many days (0: keep until the quota)."},
 			flagDef{Names: []string{"--quota-mb"}, Help: "Slipway's own (the portal's Quota on Azure): size quota of the log files in MB (25-100; default 35)."},
-		)},
-		{path: "webapp log deployment show", short: "Show a deployment's log (the latest by default).", run: logDeploymentShow, flags: append(gn[:2:2],
+		), write, unsupported("only the file-system container and web server logs are supported",
+			"--application-logging", "--level", "--detailed-error-messages", "--failed-request-tracing"))},
+		{path: "webapp log deployment show", short: "Show a deployment's log (the latest by default).", run: logDeploymentShow, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--deployment-id"}, Help: "Deployment id. Default: the latest."},
-		)},
+		), uSlot)},
 	}
 }
 
@@ -147,7 +156,7 @@ func deployHint(rg, app string) string {
 }
 
 // kuduPostError maps Kudu's answers to a package upload to az's messages
-// (ARM.md §1.13, §1.14).
+// (docs/arm.md §1.13, §1.14).
 func kuduPostError(err error, k *kudu, rg, app string) error {
 	var ae *apiError
 	if !errors.As(err, &ae) {
@@ -230,7 +239,7 @@ func (inv *invocation) waitDeployment(ctx context.Context, k *kudu, rg, app stri
 	}
 }
 
-// logEntry is one line of a Kudu deployment log (APPSERVICE.md §5).
+// logEntry is one line of a Kudu deployment log (docs/appservice.md §5).
 type logEntry struct {
 	LogTime    string `json:"log_time"`
 	ID         string `json:"id"`

@@ -21,42 +21,75 @@ var (
 	fYes      = flagDef{Names: []string{"--yes", "-y"}, Kind: kindBool, Help: "Do not prompt for confirmation."}
 )
 
+// az flags many commands share that Slipway refuses by name (see
+// TestFlagsMatchAz for which commands az gives them).
+var (
+	uPolicy = unsupported("Azure Policy tokens and change references are Azure services Slipway does not have",
+		"--acquire-policy-token", "--change-reference")
+	uIDs    = unsupported("resource IDs are not parsed yet; give --resource-group and --name", "--ids")
+	uSlot   = unsupported("Slipway has no deployment slots", "--slot -s")
+	uNoWait = unsupported("the command always waits for the operation to finish", "--no-wait")
+	uTags   = unsupported("Slipway does not store tags on this resource yet", "--tags")
+	uVNet   = unsupported("virtual networks are out of scope", "--vnet", "--subnet")
+	// The settings of managed-instance plans (az's is-custom-mode).
+	uManagedInstance = unsupported("managed-instance plans are out of scope",
+		"--default-identity", "--rdp-enabled", "--registry-adapter", "--install-script", "--storage-mount")
+	uEnrichedErrors  = unsupported("enriched error diagnostics are not supported yet", "--enriched-errors")
+	uTLS             = unsupported("TLS settings are not supported yet", "--https-only", "--min-tls-version", "--min-tls-cipher-suite")
+	uBasicAuth       = unsupported("turning basic auth for publishing off is not supported yet", "--basic-auth")
+	uDomainNameScope = unsupported("default host names are always <app>.<domain>", "--domain-name-scope")
+	uContainers      = unsupported("custom containers are out of scope", "--acr-use-identity", "--acr-identity")
+)
+
 // commands lists every leaf command the CLI knows.
 func commands() []command {
 	cmds := []command{
-		{path: "group create", short: "Create a new resource group.", run: groupCreate, flags: []flagDef{
+		{path: "group create", short: "Create a new resource group.", run: groupCreate, flags: withUnsupported([]flagDef{
 			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the new resource group."},
 			{Names: []string{"--location", "-l"}, Required: true, Help: "Location, e.g. westeurope."},
-		}},
-		{path: "group list", short: "List resource groups.", run: groupList},
+		}, uTags, unsupported("Slipway has no managing resources", "--managed-by"), uPolicy)},
+		{path: "group list", short: "List resource groups.", run: groupList, flags: unsupported("Slipway does not store tags on resource groups yet", "--tag")},
 		{path: "group show", short: "Get a resource group.", run: groupShow, flags: []flagDef{
 			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
 		}},
-		{path: "group delete", short: "Delete a resource group and everything in it.", run: groupDelete, flags: []flagDef{
+		{path: "group delete", short: "Delete a resource group and everything in it.", run: groupDelete, flags: withUnsupported([]flagDef{
 			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
 			fYes,
-		}},
-		{path: "appservice plan create", short: "Create an App Service plan.", run: planCreate, flags: []flagDef{
+		}, unsupported("forced deletion applies to virtual machines and scale sets, which Slipway does not have", "--force-deletion-types -f"),
+			uNoWait, uPolicy)},
+		{path: "appservice plan create", short: "Create an App Service plan.", run: planCreate, flags: withUnsupported([]flagDef{
 			fGroup,
 			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the new App Service plan."},
 			{Names: []string{"--sku"}, Help: "Pricing tier, e.g. F1, B1, P1V3. Default: B1."},
 			{Names: []string{"--is-linux"}, Kind: kindBool, Help: "Host web apps on Linux workers."},
 			{Names: []string{"--number-of-workers"}, Help: "Number of workers to allocate."},
 			{Names: []string{"--location", "-l"}, Help: "Location. Default: the resource group's."},
-		}},
+		}, uTags, uManagedInstance, uVNet,
+			unsupported("managed-instance plans are out of scope", "--is-managed-instance"),
+			unsupported("Windows containers are out of scope", "--hyper-v"),
+			unsupported("App Service Environments are out of scope", "--app-service-environment -e"),
+			unsupported("per-app scaling, zone redundancy and async scaling are not supported yet",
+				"--per-site-scaling", "--zone-redundant -z", "--async-scaling-enabled"),
+			unsupported("managed identities are not supported yet", "--mi-system-assigned", "--mi-user-assigned"),
+			uEnrichedErrors, uNoWait, uPolicy)},
 		{path: "appservice plan list", short: "List App Service plans.", run: planList, flags: []flagDef{fGroupOpt}},
-		{path: "appservice plan show", short: "Get an App Service plan.", run: planShow, flags: []flagDef{
+		{path: "appservice plan show", short: "Get an App Service plan.", run: planShow, flags: withUnsupported([]flagDef{
 			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."},
-		}},
-		{path: "appservice plan update", short: "Update an App Service plan: scale up (--sku) or out (--number-of-workers); its apps restart with the new size, without downtime.", run: planUpdate, flags: []flagDef{
+		}, uIDs)},
+		{path: "appservice plan update", short: "Update an App Service plan: scale up (--sku) or out (--number-of-workers); its apps restart with the new size, without downtime.", run: planUpdate, flags: withUnsupported([]flagDef{
 			fGroup,
 			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."},
 			{Names: []string{"--sku"}, Help: "Pricing tier, e.g. F1, B1, P1V3."},
 			{Names: []string{"--number-of-workers"}, Help: "Number of workers to allocate."},
-		}},
-		{path: "appservice plan delete", short: "Delete an App Service plan.", run: planDelete, flags: []flagDef{
+		}, unsupported("elastic scale and async scaling are not supported yet",
+			"--elastic-scale", "--max-elastic-worker-count -m", "--async-scaling-enabled"),
+			uManagedInstance, uVNet,
+			unsupported("generic updates are not supported yet; use --sku and --number-of-workers",
+				"--set", "--add", "--remove", "--force-string"),
+			uNoWait, uIDs, uPolicy)},
+		{path: "appservice plan delete", short: "Delete an App Service plan.", run: planDelete, flags: withUnsupported([]flagDef{
 			fGroup, {Names: []string{"--name", "-n"}, Required: true, Help: "Name of the App Service plan."}, fYes,
-		}},
+		}, uIDs, uPolicy)},
 	}
 	cmds = append(cmds, webappCommands()...)
 	cmds = append(cmds, configCommands()...)
@@ -178,7 +211,7 @@ func normalizeSKU(s string) string {
 	}
 }
 
-// planBody is the PUT body az appservice plan create sends (ARM.md §1.4).
+// planBody is the PUT body az appservice plan create sends (docs/arm.md §1.4).
 func planBody(location, sku string, linux bool, workers int) (map[string]any, error) {
 	parsed, err := slipway.ParseSKU(sku)
 	if err != nil {
@@ -244,7 +277,7 @@ func planCreate(ctx context.Context, inv *invocation) error {
 	}
 	plan := map[string]any{}
 	if resp.Status == http.StatusAccepted || len(resp.Body) == 0 {
-		// Accepted: the result is the resource itself once done (ARM.md §3.5).
+		// Accepted: the result is the resource itself once done (docs/arm.md §3.5).
 		if plan, err = c.armMap(ctx, http.MethodGet, c.planPath(rg, name), apiWeb, nil); err != nil {
 			return err
 		}

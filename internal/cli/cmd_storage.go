@@ -15,34 +15,63 @@ const apiStorage = "2023-05-01"
 
 // Flag definitions of the storage commands.
 var (
-	fAccountName = flagDef{Names: []string{"--name", "-n", "--account-name"}, Required: true, Help: "The storage account name."}
+	fAccountName = flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "The storage account name."}
 	fKeyChoice   = flagDef{Names: []string{"--key"}, Help: "The key to use: primary or secondary. Default: primary."}
 )
 
 func storageAccountCommands() []command {
 	gn := []flagDef{fGroup, fAccountName}
 	return []command{
-		{path: "storage account create", short: "Create a storage account.", run: storageAccountCreate, flags: []flagDef{
+		{path: "storage account create", short: "Create a storage account.", run: storageAccountCreate, flags: withUnsupported([]flagDef{
 			fGroup, fAccountName,
 			{Names: []string{"--location", "-l"}, Help: "Location. Default: the resource group's."},
 			{Names: []string{"--sku"}, Help: "Storage account SKU: Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Premium_LRS, ... Default: Standard_RAGRS."},
 			{Names: []string{"--kind"}, Help: "Kind: StorageV2, Storage, BlobStorage, BlockBlobStorage, FileStorage. Default: StorageV2."},
 			{Names: []string{"--tags"}, Kind: kindList, Help: "Space-separated tags: key[=value]."},
 			{Names: []string{"--allow-blob-public-access"}, Kind: kindBool, Help: "Allow containers with public read access (true; false is not supported yet: public access is set per container)."},
-		}},
+		}, unsupported("Slipway serves the Blob API only (no Files, Queues, Tables, SFTP, NFS or Data Lake)",
+			"--enable-sftp", "--enable-local-user", "--enable-nfs-v3", "--enable-hierarchical-namespace --hierarchical-namespace --hns",
+			"--enable-files-aadkerb", "--enable-files-aadds", "--enable-files-adds", "--domain-name", "--net-bios-domain-name",
+			"--forest-name", "--domain-guid", "--domain-sid", "--sam-account-name", "--account-type", "--azure-storage-sid",
+			"--default-share-permission -d", "--enable-large-file-share", "--enable-smb-oauth",
+			"--encryption-key-type-for-table -t", "--encryption-key-type-for-queue -q"),
+			unsupported("encryption settings are not supported yet",
+				"--encryption-services", "--encryption-key-source", "--encryption-key-name", "--encryption-key-vault",
+				"--encryption-key-version", "--require-infrastructure-encryption -i",
+				"--key-vault-user-identity-id -u", "--key-vault-federated-client-id -f"),
+			unsupported("managed identities are not supported yet", "--assign-identity", "--identity-type", "--user-identity-id"),
+			unsupported("network rules, routing, custom domains and zones are out of scope",
+				"--bypass", "--default-action", "--subnet", "--vnet-name", "--action", "--routing-choice",
+				"--publish-microsoft-endpoints", "--publish-internet-endpoints", "--publish-ipv6-endpoint",
+				"--public-network-access", "--dns-endpoint-type --endpoint", "--custom-domain", "--edge-zone",
+				"--zones", "--zone-placement-policy"),
+			unsupported("account security policies are not supported yet",
+				"--https-only", "--min-tls-version", "--allow-shared-key-access -k", "--allow-cross-tenant-replication -r",
+				"--allowed-copy-scope", "--sas-exp --sas-expiration-period", "--sas-exp-action --sas-expiration-action",
+				"--key-exp-days --key-expiration-period-in-days"),
+			unsupported("immutability policies are not supported yet",
+				"--enable-alw", "--immutability-period --immutability-period-in-days", "--immutability-state",
+				"--allow-append --allow-protected-append-writes -w"),
+			unsupported("access tiers and geo replication are not supported yet",
+				"--access-tier", "--blob-geo-sla --enable-blob-geo-priority-replication"),
+			uPolicy)},
 		{path: "storage account list", short: "List storage accounts.", run: storageAccountList, flags: []flagDef{fGroupOpt}},
-		{path: "storage account show", short: "Show storage account properties.", run: storageAccountShow, flags: gn},
-		{path: "storage account delete", short: "Delete a storage account and its data.", run: storageAccountDelete, flags: []flagDef{fGroup, fAccountName, fYes}},
-		{path: "storage account keys list", short: "List the access keys of a storage account.", run: storageKeysList, flags: []flagDef{
+		{path: "storage account show", short: "Show storage account properties.", run: storageAccountShow, flags: withUnsupported(gn,
+			unsupported("expanding account properties is not supported yet", "--expand"), uIDs)},
+		{path: "storage account delete", short: "Delete a storage account and its data.", run: storageAccountDelete, flags: withUnsupported([]flagDef{fGroup, fAccountName, fYes}, uIDs, uPolicy)},
+		{path: "storage account keys list", short: "List the access keys of a storage account.", run: storageKeysList, flags: withUnsupported([]flagDef{
 			{Names: []string{"--account-name", "-n"}, Required: true, Help: "The storage account name."}, fGroup,
-		}},
-		{path: "storage account keys renew", short: "Regenerate one of the access keys of a storage account.", run: storageKeysRenew, flags: []flagDef{
+		}, unsupported("Kerberos keys are not supported", "--expand-key-type"))},
+		{path: "storage account keys renew", short: "Regenerate one of the access keys of a storage account.", run: storageKeysRenew, flags: withUnsupported([]flagDef{
 			{Names: []string{"--account-name", "-n"}, Required: true, Help: "The storage account name."}, fGroup,
 			{Names: []string{"--key"}, Required: true, Help: "The key to regenerate: primary or secondary."},
-		}},
-		{path: "storage account show-connection-string", short: "Get the connection string of a storage account.", run: storageShowConnectionString, flags: []flagDef{
+		}, unsupported("Kerberos keys are not supported", "--key-type"), uPolicy)},
+		{path: "storage account show-connection-string", short: "Get the connection string of a storage account.", run: storageShowConnectionString, flags: withUnsupported([]flagDef{
 			fGroup, fAccountName, fKeyChoice,
-		}},
+		}, unsupported("the connection string always names the account's own blob endpoint, over its protocol",
+			"--protocol", "--blob-endpoint", "--file-endpoint", "--queue-endpoint", "--table-endpoint"),
+			unsupported("SAS tokens are not supported yet", "--sas-token"),
+			uIDs, uPolicy)},
 	}
 }
 
@@ -119,7 +148,7 @@ func storageAccountCreate(ctx context.Context, inv *invocation) error {
 	}
 	acct := map[string]any{}
 	if resp.Status == http.StatusAccepted || len(resp.Body) == 0 {
-		// A long-running create: the result is the account once done (ARM.md §3.5).
+		// A long-running create: the result is the account once done (docs/arm.md §3.5).
 		if acct, err = c.armMap(ctx, http.MethodGet, c.storagePath(rg, name), apiStorage, nil); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -15,24 +16,45 @@ import (
 
 func webappCommands() []command {
 	gn := []flagDef{fGroup, fApp}
+	read := withUnsupported(gn, uSlot, uIDs)           // az's flags of a command that reads a site
+	write := withUnsupported(gn, uSlot, uIDs, uPolicy) // ... and of one that changes it
 	return []command{
-		{path: "webapp create", short: "Create a web app.", run: webappCreate, flags: []flagDef{
+		{path: "webapp create", short: "Create a web app.", run: webappCreate, flags: withUnsupported([]flagDef{
 			fGroup,
 			{Names: []string{"--plan", "-p"}, Required: true, Help: "Name or resource id of the App Service plan."},
 			{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the new web app."},
 			{Names: []string{"--runtime", "-r"}, Help: "Runtime, e.g. \"PYTHON:3.12\" or \"PYTHON|3.12\". See `slipway webapp list-runtimes`."},
 			{Names: []string{"--startup-file"}, Help: "Startup command or file, e.g. \"gunicorn app:app\"."},
-		}},
-		{path: "webapp list", short: "List web apps.", run: webappList, flags: []flagDef{fGroupOpt}},
-		{path: "webapp show", short: "Get the details of a web app.", run: webappShow, flags: gn},
-		{path: "webapp delete", short: "Delete a web app.", run: siteAction(http.MethodDelete, ""), flags: gn},
-		{path: "webapp restart", short: "Restart a web app.", run: siteAction(http.MethodPost, "/restart"), flags: gn},
-		{path: "webapp stop", short: "Stop a web app.", run: siteAction(http.MethodPost, "/stop"), flags: gn},
-		{path: "webapp start", short: "Start a web app.", run: siteAction(http.MethodPost, "/start"), flags: gn},
-		{path: "webapp browse", short: "Print the URL of a web app (there is no browser to open here).", run: webappBrowse, flags: gn},
-		{path: "webapp list-runtimes", short: "List the available runtime stacks.", run: webappListRuntimes, flags: []flagDef{
+		}, uContainers,
+			unsupported("custom containers are out of scope",
+				"--deployment-container-image-name -i", "--container-image-name -c", "--container-registry-url",
+				"--container-registry-user --docker-registry-server-user -s",
+				"--container-registry-password --docker-registry-server-password -w",
+				"--multicontainer-config-type", "--multicontainer-config-file", "--sitecontainers-app"),
+			unsupported("Git deployment is not supported yet; use `webapp deploy` or `webapp up`",
+				"--deployment-source-url -u", "--deployment-source-branch -b", "--deployment-local-git -l"),
+			uTags,
+			unsupported("managed identities are not supported yet", "--assign-identity", "--role", "--scope"),
+			uVNet, unsupported("network access restrictions are out of scope", "--public-network-access"),
+			uTLS, unsupported("end-to-end encryption and site-scoped certificates are not supported yet",
+				"--end-to-end-encryption-enabled -e", "--site-scoped-certs"),
+			uBasicAuth, uDomainNameScope, uEnrichedErrors, uPolicy)},
+		{path: "webapp list", short: "List web apps.", run: webappList, flags: withUnsupported([]flagDef{fGroupOpt},
+			unsupported("listing site configurations is not supported yet; use `webapp config show`", "--show-details"))},
+		{path: "webapp show", short: "Get the details of a web app.", run: webappShow, flags: read},
+		{path: "webapp delete", short: "Delete a web app.", run: webappDelete, flags: withUnsupported([]flagDef{fGroup, fApp,
+			{Names: []string{"--keep-empty-plan"}, Kind: kindBool, Help: "Keep the App Service plan even when this was its last app."},
+		}, unsupported("the app's metrics go with it", "--keep-metrics"),
+			unsupported("Slipway registers no DNS names", "--keep-dns-registration"),
+			uSlot, uIDs, uPolicy)},
+		{path: "webapp restart", short: "Restart a web app.", run: siteAction(http.MethodPost, "/restart"), flags: write},
+		{path: "webapp stop", short: "Stop a web app.", run: siteAction(http.MethodPost, "/stop"), flags: write},
+		{path: "webapp start", short: "Start a web app.", run: siteAction(http.MethodPost, "/start"), flags: write},
+		{path: "webapp browse", short: "Print the URL of a web app (there is no browser to open here).", run: webappBrowse, flags: withUnsupported(write,
+			unsupported("streaming the log from browse is not supported yet; run `webapp log tail`", "--logs -l"))},
+		{path: "webapp list-runtimes", short: "List the available runtime stacks.", run: webappListRuntimes, flags: withUnsupported([]flagDef{
 			{Names: []string{"--os-type", "--os"}, Help: "linux or windows. Default: both."},
-		}},
+		}, unsupported("filtering by runtime or support status is not supported yet", "--runtime", "--support"), uPolicy)},
 	}
 }
 
@@ -42,7 +64,7 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-// getSite GETs a site (ARM.md §1.15).
+// getSite GETs a site (docs/arm.md §1.15).
 func (c *conn) getSite(ctx context.Context, rg, app string) (map[string]any, error) {
 	return c.armMap(ctx, http.MethodGet, c.sitePath(rg, app), apiWeb, nil)
 }
@@ -70,7 +92,7 @@ func appHost(site map[string]any) string {
 }
 
 // kuduFor returns a Kudu client for an app: its SCM host from the site and
-// Basic credentials from publishingcredentials/list (ARM.md §1.10).
+// Basic credentials from publishingcredentials/list (docs/arm.md §1.10).
 func (c *conn) kuduFor(ctx context.Context, rg, app string) (*kudu, map[string]any, error) {
 	site, err := c.getSite(ctx, rg, app)
 	if err != nil {
@@ -113,7 +135,7 @@ type stackRuntime struct {
 
 // listRuntimes GETs webAppStacks (provider scope, no subscription) and
 // returns the usable versions: not hidden, not deprecated, not past end of
-// life (ARM.md §1.15).
+// life (docs/arm.md §1.15).
 func (c *conn) listRuntimes(ctx context.Context) ([]stackRuntime, error) {
 	list, err := c.armList(ctx, "/providers/Microsoft.Web/webAppStacks", apiWeb)
 	if err != nil {
@@ -216,7 +238,7 @@ func ftpURL(profiles []any) any {
 }
 
 // findPlan GETs a plan; on 404 it lists the subscription's plans and
-// matches the name case-insensitively, as az webapp create does (ARM.md §1.5).
+// matches the name case-insensitively, as az webapp create does (docs/arm.md §1.5).
 func (c *conn) findPlan(ctx context.Context, rg, plan string) (map[string]any, error) {
 	if strings.HasPrefix(strings.ToLower(plan), "/subscriptions/") {
 		parts := strings.Split(strings.Trim(plan, "/"), "/")
@@ -259,7 +281,7 @@ type siteSpec struct {
 	AppSettings                []any // [{"name","value"}]
 }
 
-// createSite PUTs a site on plan as az webapp create does (ARM.md §1.5 step 4).
+// createSite PUTs a site on plan as az webapp create does (docs/arm.md §1.5 step 4).
 func (c *conn) createSite(ctx context.Context, plan map[string]any, s siteSpec) (map[string]any, error) {
 	if s.AppSettings == nil {
 		s.AppSettings = []any{}
@@ -451,7 +473,7 @@ func webappList(ctx context.Context, inv *invocation) error {
 	for _, it := range list {
 		m := asMap(it)
 		kind := str(m, "kind")
-		// az drops entries without a kind and function apps (ARM.md §1.6).
+		// az drops entries without a kind and function apps (docs/arm.md §1.6).
 		if m == nil || kind == "" || strings.Contains(strings.ToLower(kind), "function") {
 			continue
 		}
@@ -496,7 +518,7 @@ func webappShow(ctx context.Context, inv *invocation) error {
 }
 
 // siteAction returns a command that sends one bodiless request to the site
-// (or a child action of it) and prints nothing (ARM.md §1.6).
+// (or a child action of it) and prints nothing (docs/arm.md §1.6).
 func siteAction(method, suffix string) func(context.Context, *invocation) error {
 	return func(ctx context.Context, inv *invocation) error {
 		c, err := inv.connect(ctx)
@@ -506,6 +528,21 @@ func siteAction(method, suffix string) func(context.Context, *invocation) error 
 		_, err = c.arm(ctx, method, c.sitePath(inv.flags.str("resource-group"), inv.flags.str("name"))+suffix, apiWeb, nil, nil)
 		return err
 	}
+}
+
+// webappDelete deletes a site. As on Azure, its plan goes too when the
+// app was the plan's last, unless --keep-empty-plan.
+func webappDelete(ctx context.Context, inv *invocation) error {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	var q url.Values
+	if inv.flags.boolean("keep-empty-plan") {
+		q = url.Values{"deleteEmptyServerFarm": {"false"}}
+	}
+	_, err = c.arm(ctx, http.MethodDelete, c.sitePath(inv.flags.str("resource-group"), inv.flags.str("name")), apiWeb, q, nil)
+	return err
 }
 
 func webappBrowse(ctx context.Context, inv *invocation) error {

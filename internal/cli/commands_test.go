@@ -8,7 +8,7 @@ import (
 )
 
 // TestCommandRequests is a table of the simpler commands: the requests each
-// sends (ARM.md §1.3-§1.12) and a piece of what it prints. Runs against the
+// sends (docs/arm.md §1.3-§1.12) and a piece of what it prints. Runs against the
 // fakeServer test double (see fakeserver_test.go).
 func TestCommandRequests(t *testing.T) {
 	site := "GET arm " + rgP + "/sites/myapp?" + w
@@ -47,12 +47,13 @@ func TestCommandRequests(t *testing.T) {
 		{[]string{"webapp", "deployment", "list-publishing-profiles", "-g", "rg1", "-n", "myapp", "-o", "table"}, []string{"POST arm " + rgP + "/sites/myapp/publishxml?" + w}, "myapp - FTP         FTP            ftp://127.0.0.1/site/wwwroot"},
 		{[]string{"webapp", "create", "-g", "rg1", "-p", "PLAN1", "-n", "second"}, []string{
 			"GET arm " + rgP + "/serverfarms/PLAN1?" + w,
-			// 404 on the exact name: az lists the plans and matches case-insensitively (ARM.md §1.5).
+			// 404 on the exact name: az lists the plans and matches case-insensitively (docs/arm.md §1.5).
 			"GET arm /subscriptions/{s}/providers/Microsoft.Web/serverfarms?" + w + "&detailed=true",
 			"POST arm /subscriptions/{s}/providers/Microsoft.Web/checknameavailability?" + w,
 			"PUT arm " + rgP + "/sites/second?" + w,
 			"POST arm " + rgP + "/sites/second/publishxml?" + w,
 		}, `"name": "second"`},
+		{[]string{"webapp", "delete", "-g", "rg1", "-n", "second", "--keep-empty-plan"}, []string{"DELETE arm " + rgP + "/sites/second?" + w + "&deleteEmptyServerFarm=false"}, ""},
 		{[]string{"webapp", "delete", "-g", "rg1", "-n", "myapp"}, []string{"DELETE arm " + rgP + "/sites/myapp?" + w}, ""},
 	}
 	f := newFakeServer(t)

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// API versions the CLI sends, as az does (ARM.md §0).
+// API versions the CLI sends, as az does (docs/arm.md §0).
 const (
 	apiWeb     = "2024-11-01" // Microsoft.Web through the SDK
 	apiPlanPut = "2025-03-01" // az appservice plan create (AAZ)
@@ -386,7 +386,7 @@ func decodeBody(resp *response, out any) error {
 func (c *conn) subPath() string { return "/subscriptions/" + url.PathEscape(c.sub) }
 
 func (c *conn) groupPath(rg string) string {
-	// az's resource client spells this segment in lower case (ARM.md §1.3).
+	// az's resource client spells this segment in lower case (docs/arm.md §1.3).
 	return c.subPath() + "/resourcegroups/" + url.PathEscape(rg)
 }
 

@@ -1,7 +1,7 @@
 // Package cli owns the slipway command-line client: the az-shaped verbs
 // (`group`, `appservice plan`, `webapp ...`, `webapp up`, `storage ...`) that
-// talk to a Slipway server over its ARM management API (ARM.md §1), each
-// app's Kudu (SCM) API (APPSERVICE.md §5) and the Blob API (through the Azure
+// talk to a Slipway server over its ARM management API (docs/arm.md §1), each
+// app's Kudu (SCM) API (docs/appservice.md §5) and the Blob API (through the Azure
 // SDK for Go), and render the results the way the az CLI
 // does (JSON by default, or jsonc, YAML, a table, TSV or nothing), after
 // applying the global --query (JMESPath, as az does).

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Exit codes, as the az CLI uses them (ARM.md §1.1).
+// Exit codes, as the az CLI uses them (docs/arm.md §1.1).
 const (
 	ExitOK       = 0
 	ExitFailure  = 1 // any failure not listed below

@@ -18,7 +18,7 @@ import (
 // fakeServer is a TEST DOUBLE of the Slipway server: the real server
 // (internal/arm, the Kudu API) is being written at the same time as this
 // package, so these tests check the CLI against the wire shapes documented
-// in ARM.md §1/§3 and APPSERVICE.md §5 instead. It records every request and
+// in docs/arm.md §1/§3 and docs/appservice.md §5 instead. It records every request and
 // answers with those shapes from a little in-memory state. The real
 // end-to-end test (CLI against the real server, in process) lives in
 // cmd/slipway once the server exists.

@@ -27,7 +27,7 @@ func writeZip(t *testing.T) string {
 	return p
 }
 
-// TestWebappDeployOneDeploy checks ARM.md §1.13: site, credentials, then
+// TestWebappDeployOneDeploy checks docs/arm.md §1.13: site, credentials, then
 // POST /api/publish?type=zip with the flags as query parameters, Basic auth,
 // the package as the body; then polling until status 4.
 func TestWebappDeployOneDeploy(t *testing.T) {
@@ -337,7 +337,7 @@ func TestWaitsForOwnDeployment(t *testing.T) {
 }
 
 // TestDebugAndListFilter: --debug traces requests on stderr without the
-// token; webapp list drops function apps and kind-less entries (ARM.md §1.6)
+// token; webapp list drops function apps and kind-less entries (docs/arm.md §1.6)
 // and renames serverFarmId.
 func TestDebugAndListFilter(t *testing.T) {
 	f := newFakeServer(t)

@@ -86,7 +86,7 @@ func seed(t *testing.T, f *fakeServer) {
 	f.takeRequests()
 }
 
-// TestWebappCreateSequence checks ARM.md §1.5: plan GET, name check, stacks,
+// TestWebappCreateSequence checks docs/arm.md §1.5: plan GET, name check, stacks,
 // site PUT (200), publishxml; and the output (Site + ftpPublishingUrl).
 func TestWebappCreateSequence(t *testing.T) {
 	f := newFakeServer(t)
@@ -101,7 +101,7 @@ func TestWebappCreateSequence(t *testing.T) {
 	reqs := f.takeRequests()
 	if diff := cmp.Diff([]string{
 		"PUT arm /subscriptions/{s}/resourcegroups/rg1?api-version=2024-11-01",
-		// No -l: the plan takes the group's location (ARM.md §1.4 step 2).
+		// No -l: the plan takes the group's location (docs/arm.md §1.4 step 2).
 		"GET arm /subscriptions/{s}/resourcegroups/rg1?api-version=2024-11-01",
 		"PUT arm " + rgP + "/serverfarms/plan1?api-version=2025-03-01",
 	}, lines(reqs)); diff != "" {
@@ -145,7 +145,7 @@ func TestWebappCreateSequence(t *testing.T) {
 	}
 }
 
-// TestAppSettingsSetSequence checks ARM.md §1.7: list, then a PUT of the
+// TestAppSettingsSetSequence checks docs/arm.md §1.7: list, then a PUT of the
 // whole dictionary, and az's redacted output.
 func TestAppSettingsSetSequence(t *testing.T) {
 	f := newFakeServer(t)
@@ -198,7 +198,7 @@ func TestAppSettingsSetSequence(t *testing.T) {
 	}
 }
 
-// TestConfigSetStartupFile checks ARM.md §1.9: GET config/web, then PATCH
+// TestConfigSetStartupFile checks docs/arm.md §1.9: GET config/web, then PATCH
 // the whole SiteConfig with appCommandLine changed.
 func TestConfigSetStartupFile(t *testing.T) {
 	f := newFakeServer(t)
@@ -243,7 +243,7 @@ func writeProject(t *testing.T) string {
 	return dir
 }
 
-// TestWebappUpNewApp checks ARM.md §1.14 for a new app: group, plan, site
+// TestWebappUpNewApp checks docs/arm.md §1.14 for a new app: group, plan, site
 // (httpsOnly, SCM_DO_BUILD_DURING_DEPLOYMENT=True), logging, publishing
 // credentials, zipdeploy?isAsync=true (202), polling, the streamed build
 // log, the URL check, the summary, and .azure/config.
@@ -431,7 +431,7 @@ func TestWebappUpDryRun(t *testing.T) {
 }
 
 // TestWebappUpReusesPlan: in an existing group, without -p, az reuses the
-// user's default-named Linux plan (ARM.md §1.14 step 5) instead of making
+// user's default-named Linux plan (docs/arm.md §1.14 step 5) instead of making
 // a new one.
 func TestWebappUpReusesPlan(t *testing.T) {
 	f := newFakeServer(t)

@@ -9,7 +9,7 @@ import (
 )
 
 // Words for generated app names, `<adjective>-<noun>-<hex>` as az webapp up
-// makes them (APPSERVICE.md §13).
+// makes them (docs/appservice.md §13).
 var (
 	adjectives = []string{"agreeable", "brave", "calm", "clever", "delightful", "eager", "fancy", "gentle", "happy",
 		"jolly", "kind", "lively", "mellow", "nice", "polite", "proud", "quiet", "rapid", "shiny", "silly",
@@ -29,7 +29,7 @@ func randUint(rnd io.Reader, n int) (int, error) {
 }
 
 // randomAppName returns "<adjective>-<noun>-<32 hex>", az's default app name
-// (a uuid4 hex, ARM.md §1.14).
+// (a uuid4 hex, docs/arm.md §1.14).
 func randomAppName(rnd io.Reader) (string, error) {
 	a, err := randUint(rnd, len(adjectives))
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// TestDefaultNames checks az webapp up's default names (APPSERVICE.md §13):
+// TestDefaultNames checks az webapp up's default names (docs/appservice.md §13):
 // app <adjective>-<noun>-<32 hex>, group <user>_rg_<4 digits>, plan
 // <user>_asp_<4 digits>, and that they are valid Slipway names.
 func TestDefaultNames(t *testing.T) {

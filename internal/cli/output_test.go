@@ -13,7 +13,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/output")
 
-// site is a Site as ARM.md §1.15 shows it (trimmed).
+// site is a Site as docs/arm.md §1.15 shows it (trimmed).
 const siteJSON = `{
   "id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Web/sites/myapp",
   "name": "myapp", "type": "Microsoft.Web/sites", "kind": "app,linux", "location": "West Europe", "tags": {},
@@ -80,7 +80,7 @@ func TestOutputGolden(t *testing.T) {
 }
 
 // TestSiteOutputShape checks the az shape rules: properties flattened,
-// serverFarmId renamed appServicePlanId (ARM.md §1.6).
+// serverFarmId renamed appServicePlanId (docs/arm.md §1.6).
 func TestSiteOutputShape(t *testing.T) {
 	var site map[string]any
 	_ = json.Unmarshal([]byte(siteJSON), &site)

@@ -32,6 +32,9 @@ func suggestFlag(defs []flagDef, unknown []string) string {
 		name, _, _ := strings.Cut(u, "=")
 		var longs []string
 		for _, d := range defs {
+			if d.Unsupported != "" {
+				continue // suggesting a flag only to refuse it helps no one
+			}
 			for _, n := range d.Names {
 				if strings.HasPrefix(n, "--") {
 					longs = append(longs, n)

@@ -16,7 +16,7 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-var upFlags = []flagDef{
+var upFlags = withUnsupported([]flagDef{
 	{Names: []string{"--name", "-n"}, Help: "Name of the web app. Default: .azure/config, else a generated name."},
 	{Names: []string{"--resource-group", "-g"}, Help: "Resource group. Default: .azure/config, the existing app's, else <user>_rg_<NNNN>."},
 	{Names: []string{"--plan", "-p"}, Help: "App Service plan. Default: .azure/config, the existing app's, else <user>_asp_<NNNN>."},
@@ -27,7 +27,10 @@ var upFlags = []flagDef{
 	{Names: []string{"--dryrun"}, Kind: kindBool, Help: "Show what would be created and deployed, and change nothing."},
 	{Names: []string{"--logs"}, Kind: kindBool, Help: "Stream the app's log after deploying."},
 	{Names: []string{"--launch-browser", "-b"}, Kind: kindBool, Help: "Accepted for compatibility: the URL is printed."},
-}
+}, unsupported("only Python apps are supported", "--html"),
+	unsupported("App Service Environments are out of scope", "--app-service-environment -e"),
+	unsupported("startup tracking and Kudu warm-up are not supported yet", "--track-status", "--enable-kudu-warmup"),
+	uBasicAuth, uDomainNameScope, uEnrichedErrors, uIDs, uPolicy)
 
 // upPlan is what `webapp up` resolved before changing anything.
 type upPlan struct {
@@ -69,7 +72,7 @@ func (inv *invocation) projectDir() (string, error) {
 // webappUp creates what is missing (group, plan, app), zips the folder,
 // deploys it with Kudu's async zipdeploy, shows the build log as it runs,
 // waits for the app to answer and remembers the names in .azure/config
-// (ARM.md §1.14, APPSERVICE.md §13).
+// (docs/arm.md §1.14, docs/appservice.md §13).
 func webappUp(ctx context.Context, inv *invocation) error {
 	dir, err := inv.projectDir()
 	if err != nil {
@@ -184,7 +187,7 @@ func (inv *invocation) resolveUp(ctx context.Context, c *conn, dir string) (upPl
 		}
 	}
 	// az's SKU default: P1V2 when it detected the language, F1 when --runtime
-	// was given (ARM.md §1.14). Tiers mean nothing to a local server, but
+	// was given (docs/arm.md §1.14). Tiers mean nothing to a local server, but
 	// scripts that read the output or .azure/config see what az would write.
 	skuDefault := "P1V2"
 	if inv.flags.str("runtime") != "" {
@@ -253,7 +256,7 @@ func (inv *invocation) resolveUp(ctx context.Context, c *conn, dir string) (upPl
 		}
 	}
 	if p.Existing == nil {
-		// Does the group exist? (HEAD: 204 yes, 404 no; ARM.md §1.14 step 4.)
+		// Does the group exist? (HEAD: 204 yes, 404 no; docs/arm.md §1.14 step 4.)
 		_, err := c.arm(ctx, http.MethodHead, c.groupPath(p.Group), apiGroups, nil, nil)
 		switch {
 		case err == nil:
@@ -287,7 +290,7 @@ func (inv *invocation) resolveUp(ctx context.Context, c *conn, dir string) (upPl
 
 // defaultPythonRuntime is az's choice when no runtime is given: the
 // lexicographically smallest PYTHON|x.y among the stacks (so "3.10" sorts
-// before "3.9", as in az; ARM.md §1.14).
+// before "3.9", as in az; docs/arm.md §1.14).
 func defaultPythonRuntime(ctx context.Context, c *conn) (string, error) {
 	rts, err := c.listRuntimes(ctx)
 	if err != nil {
@@ -417,7 +420,7 @@ func (inv *invocation) upDeploy(ctx context.Context, c *conn, p upPlan) error {
 	}
 	fmt.Fprintf(inv.stderr, "Deployment endpoint responded with status code %d\n", resp.Status)
 	if resp.Status != http.StatusAccepted {
-		// az requires 202 from an async zipdeploy (ARM.md §1.14 step 9).
+		// az requires 202 from an async zipdeploy (docs/arm.md §1.14 step 9).
 		return exitErrorf("The server does not follow Kudu's async zipdeploy contract; update it.", "An error occurred during deployment. Status Code: %d", resp.Status)
 	}
 	_, err = inv.waitDeployment(ctx, k, p.Group, p.Name, true, resp.Header.Get("SCM-DEPLOYMENT-ID"))

@@ -1,5 +1,5 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
-// Microsoft documents it (APPSERVICE.md §5): zip and OneDeploy pushes,
+// Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // deployment records and their logs, the deployment lock, the live log
 // stream. Requests authenticate with the app's publishing credentials
 // (HTTP Basic) or the platform's admin token.
@@ -291,7 +291,7 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request, s slipway.Site, p
 	return nil
 }
 
-// deploymentJSON is a deployment as Kudu renders it (APPSERVICE.md §5).
+// deploymentJSON is a deployment as Kudu renders it (docs/appservice.md §5).
 type deploymentJSON struct {
 	ID                 string  `json:"id"`
 	Status             int     `json:"status"`
@@ -451,7 +451,7 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	return writeJSON(w, http.StatusOK, m)
 }
 
-// logStream streams the app's log lines (APPSERVICE.md §10): a welcome
+// logStream streams the app's log lines (docs/appservice.md §10): a welcome
 // line, the last 10 lines, then every new line, with a heartbeat.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	log := h.cfg.Deployer.SiteLog(s.Name)
@@ -495,9 +495,13 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Si
 	}
 }
 
+// baseURL is the scheme and host the client called, for the URLs Kudu hands
+// back (Location, log_url, details_url): https also behind a TLS terminator
+// that says so, so that a client following them never sends its publishing
+// credentials in the clear. A client that claims https only gets https links.
 func baseURL(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
