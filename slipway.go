@@ -304,6 +304,13 @@ type DeploymentLogEntry struct {
 	Details string
 }
 
+// DeploymentLogLine is one line of a log entry's details (a build's output)
+// with the time it arrived.
+type DeploymentLogLine struct {
+	Time time.Time
+	Text string
+}
+
 // StorageAccount is a storage account (ARM type
 // Microsoft.Storage/storageAccounts) whose blob service Slipway serves.
 type StorageAccount struct {

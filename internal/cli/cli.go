@@ -124,6 +124,15 @@ func (inv *invocation) cmdPath() string {
 func (inv *invocation) getenv(k string) string { return inv.r.getenv(k) }
 
 // warnf prints a warning to stderr unless --only-show-errors was given.
+// progressf prints a progress line (az logs these as warnings, without a
+// prefix on webapp up's steps) unless --only-show-errors was given.
+func (inv *invocation) progressf(format string, args ...any) {
+	if inv.flags.boolean("only-show-errors") {
+		return
+	}
+	fmt.Fprintf(inv.stderr, format+"\n", args...)
+}
+
 func (inv *invocation) warnf(format string, args ...any) {
 	if inv.flags.boolean("only-show-errors") {
 		return

@@ -189,7 +189,11 @@ func deployStatus(d map[string]any) (id string, status int, complete bool) {
 // is printed whenever it changes.
 func (inv *invocation) waitDeployment(ctx context.Context, k *kudu, rg, app string, logs bool, wantID string) (map[string]any, error) {
 	deadline := time.Now().Add(inv.r.deployTimeout)
-	lw := &logWatcher{k: k, w: inv.stderr, seen: map[string]bool{}, details: map[string]int{}}
+	var out io.Writer = inv.stderr
+	if inv.flags.boolean("only-show-errors") {
+		out = io.Discard // the streamed log is progress, as az's
+	}
+	lw := &logWatcher{k: k, w: out, seen: map[string]bool{}, details: map[string]int{}}
 	lastStatus := ""
 	start := time.Now()
 	for {
@@ -212,7 +216,13 @@ func (inv *invocation) waitDeployment(ctx context.Context, k *kudu, rg, app stri
 					line = str(d, "status_text")
 				}
 				if line != "" && line != lastStatus {
-					fmt.Fprintf(inv.stderr, "Status: %s Time: %d(s)\n", line, int(time.Since(start).Seconds()))
+					// The deployment's own clock: a synchronous push has
+					// built and rolled out before this loop starts.
+					began := start
+					if t, err := time.Parse(time.RFC3339Nano, str(d, "start_time")); err == nil && t.Before(began) {
+						began = t
+					}
+					inv.progressf("Status: %s Time: %d(s)", line, int(time.Since(began).Seconds()))
 					lastStatus = line
 				}
 			}
@@ -344,7 +354,7 @@ func webappDeploy(ctx context.Context, inv *invocation) error {
 		return kuduPostError(err, k, rg, app)
 	}
 	if inv.flags.boolean("async") {
-		fmt.Fprintf(inv.stderr, "Deployment has started. Track it at %s/api/deployments/latest or with `slipway webapp log deployment show -g %s -n %s`.\n", k.base, rg, app)
+		inv.progressf("Deployment has started. Track it at %s/api/deployments/latest or with `slipway webapp log deployment show -g %s -n %s`.", k.base, rg, app)
 		return nil
 	}
 	d, err := inv.waitDeployment(ctx, k, rg, app, false, resp.Header.Get("SCM-DEPLOYMENT-ID"))

@@ -98,7 +98,7 @@ func webappUp(ctx context.Context, inv *invocation) error {
 		return inv.printResult(p.summary(""), nil)
 	}
 	if generated {
-		fmt.Fprintf(inv.stderr, "Using the generated app name '%s' (pass -n to choose one).\n", p.Name)
+		inv.progressf("Using the generated app name '%s' (pass -n to choose one).", p.Name)
 	}
 	site, err := inv.ensureUpResources(ctx, c, p)
 	if err != nil {
@@ -116,7 +116,7 @@ func webappUp(ctx context.Context, inv *invocation) error {
 	if err := inv.waitApp(ctx, c, appURL, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(inv.stderr, "You can launch the app at %s\n", appURL)
+	inv.progressf("You can launch the app at %s", appURL)
 	if err := inv.printResult(p.summary(appURL), nil); err != nil {
 		return err
 	}
@@ -314,14 +314,14 @@ func defaultPythonRuntime(ctx context.Context, c *conn) (string, error) {
 // runtime. It returns the site.
 func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan) (map[string]any, error) {
 	if p.Existing == nil && !p.GroupExists {
-		fmt.Fprintf(inv.stderr, "Creating Resource group '%s' ...\n", p.Group)
+		inv.progressf("Creating Resource group '%s' ...", p.Group)
 		if _, err := c.arm(ctx, http.MethodPut, c.groupPath(p.Group), apiGroups, nil, map[string]any{"location": p.Location}); err != nil {
 			return nil, err
 		}
 	} else {
-		fmt.Fprintf(inv.stderr, "Resource group '%s' already exists.\n", p.Group)
+		inv.progressf("Resource group '%s' already exists.", p.Group)
 	}
-	fmt.Fprintf(inv.stderr, "Creating AppServicePlan '%s' ...\n", p.Plan)
+	inv.progressf("Creating AppServicePlan '%s' ...", p.Plan)
 	workers := 1
 	if p.PlanExists || p.Existing != nil {
 		workers = 0 // keep the plan's worker count
@@ -347,7 +347,7 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 		return nil, err
 	}
 	if p.Existing == nil {
-		fmt.Fprintf(inv.stderr, "Creating webapp '%s' ...\n", p.Name)
+		inv.progressf("Creating webapp '%s' ...", p.Name)
 		site, err := c.createSite(ctx, plan, siteSpec{
 			RG: p.Group, Name: p.Name, Runtime: p.Runtime, HTTPSOnly: true,
 			AppSettings: []any{map[string]any{"name": "SCM_DO_BUILD_DURING_DEPLOYMENT", "value": "True"}},
@@ -355,7 +355,7 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintln(inv.stderr, "Configuring default logging for the app, if not already enabled")
+		inv.progressf("Configuring default logging for the app, if not already enabled")
 		logs := map[string]any{"properties": map[string]any{
 			"applicationLogs": map[string]any{},
 			"httpLogs":        map[string]any{"fileSystem": map[string]any{"retentionInMb": 100, "retentionInDays": 3, "enabled": true}},
@@ -365,13 +365,13 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 		}
 		return site, nil
 	}
-	fmt.Fprintf(inv.stderr, "Webapp '%s' already exists. The command will deploy contents to the existing app.\n", p.Name)
+	inv.progressf("Webapp '%s' already exists. The command will deploy contents to the existing app.", p.Name)
 	cfg, err := c.armMap(ctx, http.MethodGet, c.sitePath(p.Group, p.Name)+"/config/web", apiWeb, nil)
 	if err != nil {
 		return nil, err
 	}
 	if cur := str(cfg, "properties.linuxFxVersion"); !strings.EqualFold(cur, p.Runtime) {
-		fmt.Fprintf(inv.stderr, "Updating the runtime from '%s' to '%s' ...\n", cur, p.Runtime)
+		inv.progressf("Updating the runtime from '%s' to '%s' ...", cur, p.Runtime)
 		// Slipway applies config changes before answering, so az's 30 s sleep is not needed.
 		if _, err := c.arm(ctx, http.MethodPatch, c.sitePath(p.Group, p.Name)+"/config/web", apiWeb, nil,
 			map[string]any{"properties": map[string]any{"linuxFxVersion": p.Runtime}}); err != nil {
@@ -395,7 +395,7 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 // upDeploy zips the folder and deploys it with async zipdeploy, streaming
 // the build log until the deployment completes.
 func (inv *invocation) upDeploy(ctx context.Context, c *conn, p upPlan) error {
-	fmt.Fprintf(inv.stderr, "Creating zip with contents of dir %s ...\n", p.Dir)
+	inv.progressf("Creating zip with contents of dir %s ...", p.Dir)
 	tmp, err := os.CreateTemp("", "slipway-up-*.zip")
 	if err != nil {
 		return fmt.Errorf("creating the zip file: %w", err)
@@ -408,17 +408,17 @@ func (inv *invocation) upDeploy(ctx context.Context, c *conn, p upPlan) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing the zip file: %w", err)
 	}
-	fmt.Fprintln(inv.stderr, "Getting scm site credentials for zip deployment")
+	inv.progressf("Getting scm site credentials for zip deployment")
 	k, _, err := c.kuduFor(ctx, p.Group, p.Name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(inv.stderr, "Starting zip deployment. This operation can take a while to complete ...")
+	inv.progressf("Starting zip deployment. This operation can take a while to complete ...")
 	resp, err := k.upload(ctx, "/api/zipdeploy?isAsync=true", tmp.Name())
 	if err != nil {
 		return kuduPostError(err, k, p.Group, p.Name)
 	}
-	fmt.Fprintf(inv.stderr, "Deployment endpoint responded with status code %d\n", resp.Status)
+	inv.progressf("Deployment endpoint responded with status code %d", resp.Status)
 	if resp.Status != http.StatusAccepted {
 		// az requires 202 from an async zipdeploy (docs/arm.md §1.14 step 9).
 		return exitErrorf("The server does not follow Kudu's async zipdeploy contract; update it.", "An error occurred during deployment. Status Code: %d", resp.Status)

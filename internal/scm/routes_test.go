@@ -64,6 +64,10 @@ func (f *fakeStore) DeploymentLog(context.Context, string) ([]slipway.Deployment
 	return []slipway.DeploymentLogEntry{{ID: "e1", Message: "Deployment successful.", Details: "line one\nline two\n"}}, nil
 }
 
+func (f *fakeStore) DeploymentLogLines(context.Context, string, string) ([]slipway.DeploymentLogLine, error) {
+	return []slipway.DeploymentLogLine{{Text: "line one"}, {Text: "line two"}}, nil
+}
+
 func (f *fakeStore) Settings(context.Context, string, string) (map[string]string, error) {
 	return map[string]string{"A": "1"}, nil
 }

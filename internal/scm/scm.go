@@ -31,6 +31,9 @@ type Store interface {
 	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) // newest first
 	GetDeployment(ctx context.Context, site, id string) (slipway.Deployment, error)
 	DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error)
+	// DeploymentLogLines returns one entry's details line by line, each
+	// with the time it arrived.
+	DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error)
 	Settings(ctx context.Context, rg, site string) (map[string]string, error)
 }
 
@@ -422,12 +425,17 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 		if e.ID != r.PathValue("entry") {
 			continue
 		}
+		lines, err := h.cfg.Store.DeploymentLogLines(r.Context(), d.ID, e.ID)
+		if err != nil {
+			return err
+		}
 		out := []logEntryJSON{}
-		for _, line := range strings.Split(strings.TrimRight(e.Details, "\n"), "\n") {
-			if line == "" {
+		for _, line := range lines {
+			if strings.TrimRight(line.Text, "\r") == "" {
 				continue
 			}
-			out = append(out, logEntryJSON{LogTime: timeText(e.Time), ID: e.ID, Message: line, Type: int(e.Type)})
+			// Each line has the time it arrived, as Kudu's build lines do.
+			out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: e.ID, Message: strings.TrimRight(line.Text, "\r"), Type: int(e.Type)})
 		}
 		return writeJSON(w, http.StatusOK, out)
 	}

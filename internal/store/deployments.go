@@ -262,8 +262,8 @@ func (s *Store) AppendDeploymentLog(ctx context.Context, deploymentID string, e 
 // AppendDeploymentLogDetails appends text to the details of a log entry
 // (the build log streams into them). Each call is one cheap insert.
 func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text) VALUES (?, ?, ?)`,
-		deploymentID, entryID, text)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text, time) VALUES (?, ?, ?, ?)`,
+		deploymentID, entryID, text, toUnix(s.now()))
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") {
 			return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' of deployment '%s' was not found.", entryID, deploymentID)
@@ -271,6 +271,46 @@ func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, en
 		return fmt.Errorf("appending deployment log details: %w", err)
 	}
 	return nil
+}
+
+// DeploymentLogLines returns the lines of one entry's details, each with
+// the time its piece arrived (the entry's own time for pieces stored before
+// times were kept). An unknown entry has none.
+func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END
+		FROM deployment_log_details d JOIN deployment_log l ON l.deployment_id = d.deployment_id AND l.id = d.entry_id
+		WHERE d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, deploymentID, entryID)
+	if err != nil {
+		return nil, fmt.Errorf("reading deployment log details: %w", err)
+	}
+	defer rows.Close()
+	var out []slipway.DeploymentLogLine
+	var partial *slipway.DeploymentLogLine // a line whose end came in a later piece
+	for rows.Next() {
+		var text string
+		var ts int64
+		if err := rows.Scan(&text, &ts); err != nil {
+			return nil, fmt.Errorf("reading deployment log details: %w", err)
+		}
+		t := fromUnix(ts)
+		for text != "" {
+			line, rest, complete := strings.Cut(text, "\n")
+			text = rest
+			if partial != nil {
+				partial.Text += line
+			} else {
+				out = append(out, slipway.DeploymentLogLine{Time: t, Text: line})
+				partial = &out[len(out)-1]
+			}
+			if complete {
+				partial = nil
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading deployment log details: %w", err)
+	}
+	return out, nil
 }
 
 // DeploymentLog returns the deployment's log entries in the order they were

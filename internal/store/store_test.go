@@ -957,3 +957,40 @@ func TestPutSiteWithConfig_IsAtomic(t *testing.T) {
 		t.Fatalf("update of app: %v", err)
 	}
 }
+
+// TestDeploymentLogLines: each line of a build's output keeps the time its
+// piece arrived; a line split across pieces is one line, with the time of
+// its first piece.
+func TestDeploymentLogLines(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	d, err := s.CreateDeployment(ctx, slipway.Deployment{Site: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	e, err := s.AppendDeploymentLog(ctx, d.ID, slipway.DeploymentLogEntry{Message: "Running release command"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, piece := range []string{"Operations to perform:\n  Applying auth.0001...", " OK\n", "  Applying auth.0002... OK\n"} {
+		s.now = func() time.Time { return t0.Add(time.Duration(i+1) * time.Second) }
+		if err := s.AppendDeploymentLogDetails(ctx, d.ID, e.ID, piece); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.DeploymentLogLines(ctx, d.ID, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []slipway.DeploymentLogLine{
+		{Time: t0.Add(1 * time.Second), Text: "Operations to perform:"},
+		{Time: t0.Add(1 * time.Second), Text: "  Applying auth.0001... OK"},
+		{Time: t0.Add(3 * time.Second), Text: "  Applying auth.0002... OK"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+}
