@@ -153,6 +153,7 @@ var groupHelp = map[string]string{
 	"webapp deployment":               "Manage web app deployments.",
 	"webapp deployment source":        "Manage web app deployment via source control or zip.",
 	"webapp log":                      "Manage web app logs.",
+	"ca":                              "The platform's certificate authority: its root, for clients to trust (Slipway's own).",
 	"webapp log deployment":           "Manage web app deployment logs.",
 	"webapp connection":               "Connect a web app to a storage account.",
 	"webapp connection create":        "Create a connection between a web app and a target resource.",

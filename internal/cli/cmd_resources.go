@@ -92,6 +92,7 @@ func commands() []command {
 		}, uIDs, uPolicy)},
 	}
 	cmds = append(cmds, webappCommands()...)
+	cmds = append(cmds, caCommands()...)
 	cmds = append(cmds, configCommands()...)
 	cmds = append(cmds, deployCommands()...)
 	cmds = append(cmds, storageAccountCommands()...)

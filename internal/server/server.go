@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -35,6 +36,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/netns"
+	"github.com/slipway-dev/slipway/internal/pki"
 	"github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/scm"
@@ -73,6 +75,9 @@ type Info struct {
 	SubscriptionID string `json:"subscriptionId"`
 	TenantID       string `json:"tenantId"`
 	AdminToken     string `json:"adminToken"`
+	// CAFile is the platform root's certificate (PEM), for clients to trust
+	// (curl --cacert, REQUESTS_CA_BUNDLE, slipway ca).
+	CAFile string `json:"caFile"`
 }
 
 // InfoFile is the name of the file in the data directory that holds Info.
@@ -204,6 +209,19 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	closers = append(closers, func() error { blobLn.Close(); return nil })
 	blobURL := "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(blobLn.Addr().(*net.TCPAddr).Port))
 	blobPort := blobLn.Addr().(*net.TCPAddr).Port
+
+	// The platform's own CA: every listener answers HTTP and HTTPS on the
+	// same port, with leaves for the platform's names issued on demand.
+	ca, err := pki.Open(pki.Config{
+		Dir: filepath.Join(dataDir, "pki"), Domain: cfg.Domain, Logger: log,
+		Seal: func(p []byte) ([]byte, error) { return st.SealBytes(p, "pki/ca.key") },
+		Open: func(b []byte) ([]byte, error) { return st.OpenBytes(b, "pki/ca.key") },
+	})
+	if err != nil {
+		return fmt.Errorf("opening the platform's certificate authority: %w", err)
+	}
+	tlsConfig := &tls.Config{GetCertificate: ca.GetCertificate, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	dual := func(l net.Listener) net.Listener { return frontdoor.NewDualListener(l, tlsConfig) }
 	hostSuffix := ""
 	if port != 80 {
 		hostSuffix = ":" + strconv.Itoa(port)
@@ -373,8 +391,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	blobSrv := &http.Server{Handler: blobs, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 4)
-	go func() { serveErr <- srv.Serve(ln) }()
-	go func() { serveErr <- blobSrv.Serve(blobLn) }()
+	go func() { serveErr <- srv.Serve(dual(ln)) }()
+	go func() { serveErr <- blobSrv.Serve(dual(blobLn)) }()
 	if nets != nil {
 		// Instances reach the platform's services on the gateway address,
 		// on the same ports as the host does.
@@ -392,13 +410,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			blobSrv.Close()
 			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, blobPort, err)
 		}
-		go func() { serveErr <- srv.Serve(gwLn) }()
-		go func() { serveErr <- blobSrv.Serve(gwBlobLn) }()
+		go func() { serveErr <- srv.Serve(dual(gwLn)) }()
+		go func() { serveErr <- blobSrv.Serve(dual(gwBlobLn)) }()
 	}
 
 	info := Info{
 		URL: "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(port)), Domain: cfg.Domain, HTTPPort: port, BlobURL: blobURL,
 		SubscriptionID: sub, TenantID: tenant, AdminToken: token,
+		CAFile: filepath.Join(dataDir, "pki", "ca.pem"),
 	}
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()

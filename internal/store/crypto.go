@@ -84,3 +84,16 @@ func (s *Store) gcm() (cipher.AEAD, error) {
 	}
 	return gcm, nil
 }
+
+// SealBytes encrypts a secret another part keeps on disk (the platform CA's
+// key) with the master key; aad names where it is kept, so that a sealed
+// value moved elsewhere does not open.
+func (s *Store) SealBytes(plain []byte, aad string) ([]byte, error) {
+	return s.seal(string(plain), aad)
+}
+
+// OpenBytes decrypts what SealBytes sealed under the same aad.
+func (s *Store) OpenBytes(sealed []byte, aad string) ([]byte, error) {
+	p, err := s.open(sealed, aad)
+	return []byte(p), err
+}

@@ -1,0 +1,124 @@
+package frontdoor
+
+import (
+	"crypto/tls"
+	"io"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// handshakeByte starts every TLS connection (a handshake record); no HTTP
+// method starts with it.
+const handshakeByte = 0x16
+
+// sniffTimeout bounds how long a new connection may stay silent before it
+// is known to be TLS or plain HTTP.
+const sniffTimeout = 10 * time.Second
+
+// DualListener serves HTTP and HTTPS on one port: each connection's first
+// byte says which (a TLS handshake record, or an HTTP request line), and
+// TLS connections are handed out already wrapped, so that an http.Server
+// serving this listener sees *tls.Conn (and speaks HTTP/2 when ALPN
+// agrees). The first byte is read in a goroutine per connection, so a
+// silent client never holds up Accept.
+type DualListener struct {
+	inner net.Listener
+	tls   *tls.Config
+	conns chan net.Conn
+	errs  chan error
+	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+// NewDualListener wraps inner; cfg serves the TLS connections.
+func NewDualListener(inner net.Listener, cfg *tls.Config) *DualListener {
+	l := &DualListener{inner: inner, tls: cfg, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l
+}
+
+func (l *DualListener) acceptLoop() {
+	defer l.wg.Done()
+	for {
+		c, err := l.inner.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			select {
+			case l.errs <- err:
+			case <-l.done:
+			}
+			return
+		}
+		l.wg.Add(1)
+		go l.sniff(c)
+	}
+}
+
+func (l *DualListener) sniff(c net.Conn) {
+	defer l.wg.Done()
+	c.SetReadDeadline(time.Now().Add(sniffTimeout))
+	var first [1]byte
+	_, err := io.ReadFull(c, first[:])
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		c.Close()
+		return
+	}
+	var out net.Conn = &peekedConn{Conn: c, pending: first[:]}
+	if first[0] == handshakeByte {
+		out = tls.Server(out, l.tls)
+	}
+	select {
+	case l.conns <- out:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// Accept returns the next connection, TLS ones as *tls.Conn.
+func (l *DualListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and waits for the connections being sniffed.
+func (l *DualListener) Close() error {
+	var err error
+	l.once.Do(func() {
+		close(l.done)
+		err = l.inner.Close()
+		l.wg.Wait()
+	})
+	return err
+}
+
+// Addr is the inner listener's address.
+func (l *DualListener) Addr() net.Addr { return l.inner.Addr() }
+
+// peekedConn gives back the byte sniffing read, then reads the connection.
+type peekedConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if len(p.pending) > 0 {
+		n := copy(b, p.pending)
+		p.pending = p.pending[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
