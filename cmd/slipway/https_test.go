@@ -82,6 +82,25 @@ func TestHTTPS(t *testing.T) {
 		t.Errorf("the server completed a handshake for secure.example.com")
 	}
 
+	// httpsOnly: plain HTTP gets a 301 to the same URL over HTTPS.
+	if code, _ := s.get(host, "/env?x=1"); code != 200 {
+		t.Fatalf("before httpsOnly, plain HTTP answers %d", code)
+	}
+	s.mustCLI("", "webapp", "update", "-g", "rg-secure", "-n", "secure", "--https-only", "true")
+	plain, err := s.client.Get("http://" + host + "/env?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	if plain.StatusCode != http.StatusMovedPermanently || plain.Header.Get("Location") != "https://"+host+"/env?x=1" {
+		t.Errorf("with httpsOnly, plain HTTP answers %d Location %q; want 301 to https://%s/env?x=1", plain.StatusCode, plain.Header.Get("Location"), host)
+	}
+	if resp, err := client.Get("https://" + host + "/"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("with httpsOnly, HTTPS answers %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// Python's requests with REQUESTS_CA_BUNDLE (what Azure SDKs use).
 	py := exec.Command("python3", "-c", `
 import os, socket, requests

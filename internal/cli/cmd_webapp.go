@@ -47,6 +47,16 @@ func webappCommands() []command {
 		}, unsupported("the app's metrics go with it", "--keep-metrics"),
 			unsupported("Slipway registers no DNS names", "--keep-dns-registration"),
 			uSlot, uIDs, uPolicy)},
+		{path: "webapp update", short: "Update a web app: --https-only true answers plain HTTP with a 301 to HTTPS.", run: webappUpdate, flags: withUnsupported([]flagDef{fGroup, fApp,
+			{Names: []string{"--https-only"}, Kind: kindBool, Help: "Redirect HTTP to HTTPS: true or false."},
+		}, unsupported("ARR affinity comes with scale-out, not yet", "--client-affinity-enabled"),
+			unsupported("generic --set/--add/--remove updates are not supported yet; use the named flags", "--set", "--add", "--remove", "--force-string"),
+			unsupported("elastic scale and prewarmed instances are not supported yet", "--minimum-elastic-instance-count -i", "--prewarmed-instance-count -w"),
+			unsupported("Slipway registers no DNS names", "--force-dns-registration", "--skip-dns-registration", "--skip-custom-domain-verification", "--ttl-in-seconds"),
+			unsupported("the front door talks plain HTTP to instances on the host", "--end-to-end-encryption-enabled -e"),
+			unsupported("platform release channels are Azure's", "--platform-release-channel"),
+			unsupported("site-scoped certificates are not supported yet", "--site-scoped-certs"),
+			uBasicAuth, uSlot, uIDs, uPolicy)},
 		{path: "webapp restart", short: "Restart a web app.", run: siteAction(http.MethodPost, "/restart"), flags: write},
 		{path: "webapp stop", short: "Stop a web app.", run: siteAction(http.MethodPost, "/stop"), flags: write},
 		{path: "webapp start", short: "Start a web app.", run: siteAction(http.MethodPost, "/start"), flags: write},
@@ -515,6 +525,24 @@ func webappShow(ctx context.Context, inv *invocation) error {
 		out = withPlanName(out)
 	}
 	return inv.printResult(out, webappColumns)
+}
+
+// webappUpdate patches the site's properties, as az webapp update does.
+func webappUpdate(ctx context.Context, inv *invocation) error {
+	rg, name := inv.flags.str("resource-group"), inv.flags.str("name")
+	props := map[string]any{}
+	if inv.flags.has("https-only") {
+		props["httpsOnly"] = inv.flags.boolean("https-only")
+	}
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return err
+	}
+	site, err := c.armMap(ctx, http.MethodPatch, c.sitePath(rg, name), apiWeb, map[string]any{"properties": props})
+	if err != nil {
+		return err
+	}
+	return inv.printResult(siteOutput(site), webappColumns)
 }
 
 // siteAction returns a command that sends one bodiless request to the site

@@ -38,6 +38,13 @@ type Sites interface {
 	SiteExists(ctx context.Context, name string) (bool, error)
 }
 
+// HTTPSOnlySites, when Sites implements it too, tells whether a site
+// answers plain HTTP with a redirect to HTTPS (httpsOnly, az webapp update
+// --https-only true).
+type HTTPSOnlySites interface {
+	SiteHTTPSOnly(ctx context.Context, name string) bool
+}
+
 // StoppedSites, when Sites implements it too, tells whether a site was
 // stopped (webapp stop), so that its requests get App Service's 403 page
 // rather than the page of an app that is starting.
@@ -123,6 +130,13 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case ok && !strings.Contains(label, "."):
 		if f.siteExists(r.Context(), label) {
+			if r.TLS == nil {
+				if h, ok := f.cfg.Sites.(HTTPSOnlySites); ok && h.SiteHTTPSOnly(r.Context(), label) {
+					// App Service answers 301 with the same host and path.
+					http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
+					return
+				}
+			}
 			f.serveApp(w, r, label)
 			return
 		}

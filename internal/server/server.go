@@ -548,6 +548,12 @@ func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
+// SiteHTTPSOnly implements frontdoor.HTTPSOnlySites.
+func (s siteLookup) SiteHTTPSOnly(ctx context.Context, name string) bool {
+	site, err := s.st.FindSite(ctx, name)
+	return err == nil && site.HTTPSOnly
+}
+
 // SiteStopped implements frontdoor.StoppedSites.
 func (s siteLookup) SiteStopped(ctx context.Context, name string) bool {
 	site, err := s.st.FindSite(ctx, name)
