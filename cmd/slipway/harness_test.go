@@ -68,9 +68,19 @@ type testServer struct {
 	env    []string
 	info   serverInfo
 	client *http.Client
+	scheme string // "" → http; an HTTPS view of the server sets "https" and a client trusting its root
 	stderr *syncBuffer
 	cancel context.CancelFunc
 	done   chan int
+}
+
+// url is the scheme, host and path of a request to the server.
+func (s *testServer) url(host, path string) string {
+	scheme := s.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + host + path
 }
 
 // startServer starts `slipway server` on a free port with a fresh data directory.
@@ -197,7 +207,7 @@ func (s *testServer) mustCLI(dir string, args ...string) string {
 // get fetches http://<host><path> through the front door.
 func (s *testServer) get(host, path string) (int, string) {
 	s.t.Helper()
-	resp, err := s.client.Get("http://" + host + path)
+	resp, err := s.client.Get(s.url(host, path))
 	if err != nil {
 		s.t.Fatalf("GET %s%s: %v", host, path, err)
 	}

@@ -202,7 +202,7 @@ func instanceAddr(t *testing.T, data, site string) string {
 // posts multipart data with the file's type. It returns the POST's status.
 func (s *testServer) postTodo(host, title, filename, contentType, content string) int {
 	s.t.Helper()
-	resp, err := s.client.Get("http://" + host + "/todos/new/")
+	resp, err := s.client.Get(s.url(host, "/todos/new/"))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -228,8 +228,9 @@ func (s *testServer) postTodo(host, title, filename, contentType, content string
 	fw, _ := mw.CreatePart(h)
 	io.WriteString(fw, content)
 	mw.Close()
-	req, _ := http.NewRequest("POST", "http://"+host+"/todos/new/", &body)
+	req, _ := http.NewRequest("POST", s.url(host, "/todos/new/"), &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", s.url(host, "")) // as a browser sends with a form post (Django checks it over HTTPS)
 	req.AddCookie(cookie)
 	resp, err = s.client.Do(req)
 	if err != nil {

@@ -42,6 +42,11 @@ try:
         print(_secret_warning, file=sys.stderr)
 
     ALLOWED_HOSTS = envsettings.allowed_hosts(_env)
+    # An HTTPS-only deployment (App Service's httpsOnly, docs/appservice.md
+    # §12): Django redirects plain requests itself and marks its cookies
+    # secure. Behind the front end, is_secure() comes from X-Forwarded-Proto.
+    SECURE_SSL_REDIRECT = envsettings.env_bool(_env, "SECURE_SSL_REDIRECT", default=False)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
     CSRF_TRUSTED_ORIGINS = envsettings.csrf_trusted_origins(_env)
 
     # DATA_DIR holds the SQLite database and uploaded media: $HOME/data/todo
