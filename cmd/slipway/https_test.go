@@ -219,3 +219,56 @@ func TestTodoOverHTTPS(t *testing.T) {
 		t.Errorf("httpsOnly: plain HTTP = %d %q, want 301 to https://%s/todos/new/", plain.StatusCode, plain.Header.Get("Location"), host)
 	}
 }
+
+// TestAzureNamesInsideApps: a project that knows only its storage account's
+// name and key (django-storages' AZURE_ACCOUNT_NAME and AZURE_ACCOUNT_KEY,
+// nothing else) builds https://<account>.blob.core.windows.net; inside its
+// sandbox that name reaches Slipway's blob service with a certificate the
+// sandbox trusts, so examples/todo stores its uploads there unchanged; the
+// media link it hands out works through the front door; a storage service
+// Slipway lacks answers a clear error (issue: HTTPS everywhere, acceptance 3).
+func TestAzureNamesInsideApps(t *testing.T) {
+	needContainers(t)
+	s := startServer(t)
+	s.mustCLI("", "group", "create", "-n", "rg-aznapp", "-l", "westeurope")
+	s.mustCLI("", "storage", "account", "create", "-n", "aznmedia", "-g", "rg-aznapp", "--sku", "Standard_LRS")
+	key := strings.TrimSpace(s.mustCLI("", "storage", "account", "keys", "list", "--account-name", "aznmedia", "-g", "rg-aznapp", "--query", "[0].value", "-o", "tsv"))
+	s.mustCLI("", "storage", "container", "create", "-n", "media", "--account-name", "aznmedia", "--account-key", key)
+	s.mustCLI("", "appservice", "plan", "create", "-g", "rg-aznapp", "-n", "plan-azn", "--sku", "B1", "--is-linux")
+	s.mustCLI("", "webapp", "create", "-g", "rg-aznapp", "-p", "plan-azn", "-n", "aznapp", "--runtime", "PYTHON:3.12")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-aznapp", "-n", "aznapp", "--settings",
+		"SCM_DO_BUILD_DURING_DEPLOYMENT=true", "AZURE_ACCOUNT_NAME=aznmedia", "AZURE_ACCOUNT_KEY="+key, "AZURE_CONTAINER=media")
+	if code := s.deployZip("aznapp", zipDir(t, "../../examples/todo", nil)); code != "200" {
+		t.Fatalf("deploy: %s\n%s", code, s.lastDeploymentLog("aznapp"))
+	}
+	host := s.host("aznapp")
+	if status := s.postTodo(host, "Invoice", "invoice.txt", "text/plain", "stored under Azure's name"); status != 302 {
+		t.Fatalf("POST /todos/new/ with media in blob storage = %d, want 302 (see the app's log)", status)
+	}
+	_, list := s.get(host, "/")
+	link := regexp.MustCompile(`https://aznmedia\.blob\.core\.windows\.net/media/attachments/invoice[^"']*`).FindString(list)
+	if link == "" {
+		t.Fatalf("no link to https://aznmedia.blob.core.windows.net/... in the list page")
+	}
+	link = strings.ReplaceAll(link, "&amp;", "&")
+	hs := s.httpsView(t)
+	resp, err := hs.client.Get(link)
+	if err != nil {
+		t.Fatalf("GET %s through the front door: %v", link, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "stored under Azure's name" {
+		t.Fatalf("GET %s = %d %q", link, resp.StatusCode, body)
+	}
+	// A storage service Slipway does not have says so by name.
+	resp, err = hs.client.Get("https://aznmedia.queue.core.windows.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "aznmedia.queue.core.windows.net") {
+		t.Errorf("a queue endpoint answers %d %q, want 501 naming it", resp.StatusCode, tail(string(body), 3))
+	}
+}

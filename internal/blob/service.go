@@ -122,6 +122,10 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	suffix := ".blob." + s.cfg.BaseDomain
+	if !strings.HasSuffix(hostname, suffix) {
+		// Inside a sandbox Azure's own name reaches this service too.
+		suffix = ".blob.core.windows.net"
+	}
 	if s.cfg.BaseDomain != "" && strings.HasSuffix(hostname, suffix) && len(hostname) > len(suffix) {
 		account = hostname[:len(hostname)-len(suffix)]
 		endpoint = scheme + "://" + host + "/"

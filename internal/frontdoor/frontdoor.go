@@ -115,6 +115,10 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	host = strings.TrimSuffix(host, ".")
 	domain := strings.ToLower(f.cfg.Domain)
+	host, handled := f.azureName(w, r, host, domain)
+	if handled {
+		return
+	}
 	label, ok := strings.CutSuffix(host, "."+domain)
 	switch {
 	case host == "management."+domain || (!ok && isARMPath(r.URL.Path)) || (host == domain && isARMPath(r.URL.Path)):
@@ -154,6 +158,48 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Heading: "404 Web Site not found",
 		Text:    fmt.Sprintf("No app answers to the host name %q on this Slipway server. Check the name, or create the app with `slipway webapp create`.", r.Host),
 	})
+}
+
+// azureName maps the names of Azure's endpoints that apps use directly to
+// the platform's own (inside a sandbox they resolve to the front door):
+// <app>.azurewebsites.net and <app>.scm.azurewebsites.net to the app and its
+// Kudu, management.azure.com to the management API; <account>.blob.core.windows.net
+// stays as it is (the blob service knows it). Storage services Slipway does
+// not have answer a clear error (handled is then true). An app reached by
+// its Azure name sees its own host name, as ALLOWED_HOSTS expects.
+func (f *FrontDoor) azureName(w http.ResponseWriter, r *http.Request, host, domain string) (string, bool) {
+	switch {
+	case host == "management.azure.com":
+		return "management." + domain, false
+	case strings.HasSuffix(host, ".azurewebsites.net"):
+		label := strings.TrimSuffix(host, ".azurewebsites.net")
+		if !strings.Contains(strings.TrimSuffix(label, ".scm"), ".") {
+			r.Host = label + "." + domain + portOf(r.Host)
+			return label + "." + domain, false
+		}
+	case strings.HasSuffix(host, ".blob.core.windows.net"):
+		account := strings.TrimSuffix(host, ".blob.core.windows.net")
+		if h := f.cfg.Extra["blob"]; h != nil && !strings.Contains(account, ".") {
+			h.ServeHTTP(w, r)
+			return host, true
+		}
+	case strings.HasSuffix(host, ".core.windows.net"):
+		writePage(w, http.StatusNotImplemented, pageData{
+			Title:   "501 Not supported",
+			Heading: "501 This Azure Storage service is not supported",
+			Text:    fmt.Sprintf("Slipway serves Blob storage only (<account>.blob.core.windows.net); %q is a service it does not have.", host),
+		})
+		return host, true
+	}
+	return host, false
+}
+
+// portOf returns ":port" of a Host header, or "".
+func portOf(host string) string {
+	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
+		return ":" + port
+	}
+	return ""
 }
 
 func isARMPath(p string) bool {

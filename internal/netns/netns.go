@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -70,6 +71,11 @@ type Config struct {
 	// UseDevelopmentStorage connection string — work unchanged in apps.
 	// Each must be one of PlatformPorts.
 	LoopbackPorts []int
+	// GatewayRedirects maps ports on Gateway to platform ports, inside each
+	// namespace: 443 and 80 to the front door, so that https://<name> of a
+	// platform or Azure name (resolved to Gateway) reaches it. Targets must
+	// be PlatformPorts.
+	GatewayRedirects map[int]int
 	// Egress lets instances open connections to outside networks (as App
 	// Service apps may). It turns on the host's IPv4 forwarding.
 	Egress bool
@@ -141,6 +147,11 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	for _, p := range cfg.LoopbackPorts {
 		if !slices.Contains(cfg.PlatformPorts, p) {
 			return nil, fmt.Errorf("opening instance networks: loopback port %d is not a platform port", p)
+		}
+	}
+	for from, to := range cfg.GatewayRedirects {
+		if !slices.Contains(cfg.PlatformPorts, to) || from < 1 || from > 65535 {
+			return nil, fmt.Errorf("opening instance networks: gateway port %d cannot go to %d, which is not a platform port", from, to)
 		}
 	}
 	if cfg.Logger == nil {
@@ -239,24 +250,31 @@ func (m *Manager) ruleset() string {
 // loopbackRules is the nftables table inside each namespace that sends
 // LoopbackPorts on 127.0.0.1 to the gateway.
 func (m *Manager) loopbackRules() string {
-	if len(m.cfg.LoopbackPorts) == 0 {
+	if len(m.cfg.LoopbackPorts) == 0 && len(m.cfg.GatewayRedirects) == 0 {
 		return ""
 	}
-	ports := make([]string, len(m.cfg.LoopbackPorts))
-	for i, p := range m.cfg.LoopbackPorts {
-		ports[i] = strconv.Itoa(p)
+	var rules []string
+	if len(m.cfg.LoopbackPorts) > 0 {
+		ports := make([]string, len(m.cfg.LoopbackPorts))
+		for i, p := range m.cfg.LoopbackPorts {
+			ports[i] = strconv.Itoa(p)
+		}
+		rules = append(rules, fmt.Sprintf("ip daddr 127.0.0.1 tcp dport { %s } dnat to %s", strings.Join(ports, ", "), m.cfg.Gateway))
+	}
+	for _, from := range slices.Sorted(maps.Keys(m.cfg.GatewayRedirects)) {
+		rules = append(rules, fmt.Sprintf("ip daddr %s tcp dport %d dnat to %s:%d", m.cfg.Gateway, from, m.cfg.Gateway, m.cfg.GatewayRedirects[from]))
 	}
 	return fmt.Sprintf(`table ip slipway {
   chain output {
     type nat hook output priority -100; policy accept;
-    ip daddr 127.0.0.1 tcp dport { %s } dnat to %s
+    %s
   }
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
     ip saddr 127.0.0.0/8 oifname "eth0" masquerade
   }
 }
-`, strings.Join(ports, ", "), m.cfg.Gateway)
+`, strings.Join(rules, "\n    "))
 }
 
 // sweep removes namespaces and links a previous run of this server left

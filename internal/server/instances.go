@@ -57,6 +57,13 @@ type planner struct {
 	sb    *sandbox.Sandbox
 	logs  *applog.Hub
 
+	// azure lists the names of Azure's endpoints an app reaches the platform
+	// by inside its sandbox (azureNames); nil turns that off.
+	azure func(ctx context.Context) []string
+	// caBundle is the public CAs plus the platform's root, which sandboxes
+	// trust (REQUESTS_CA_BUNDLE, SSL_CERT_FILE); "" when there is none.
+	caBundle string
+
 	// allowShared lets more than one app run when instances share the
 	// host's network (net == nil); see tenantAllowed.
 	allowShared bool
@@ -305,8 +312,24 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		platformIP = p.net.Gateway().String()
 	}
 	hosts := map[string]string{}
-	for _, h := range []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain} {
+	names := []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain}
+	if p.azure != nil && r.ns != nil && !strings.EqualFold(strings.TrimSpace(s.Settings[azureNamesSetting]), "off") {
+		// Azure's own names reach Slipway's services, served with
+		// certificates of the platform root the sandbox trusts: a project
+		// that knows only its storage account's name and key works.
+		names = append(names, p.azure(ctx)...)
+		names = append(names, s.Site.Name+".azurewebsites.net", s.Site.Name+".scm.azurewebsites.net")
+	}
+	for _, h := range names {
 		hosts[strings.ToLower(h)] = platformIP
+	}
+	if p.caBundle != "" && p.sandboxed {
+		ro = append(ro, p.caBundle)
+		for _, k := range []string{"REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"} {
+			if _, own := s.Settings[k]; !own {
+				r.env = append(r.env, k+"="+p.caBundle)
+			}
+		}
 	}
 	rw := []string{r.art.Dir}
 	r.spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: rw, Binds: binds, Hosts: hosts, UID: uid, GID: gid}
@@ -362,6 +385,10 @@ func (p *planner) ProbeHost(ctx context.Context, s deploy.Snapshot, addr string)
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return host, resp.StatusCode, string(b), nil
 }
+
+// azureNamesSetting, set to "off", keeps Azure's names out of an app's
+// sandbox, for apps that must reach the real Azure.
+const azureNamesSetting = "SLIPWAY_AZURE_NAMES"
 
 // runtimeOnly are the variables of an instance's environment that have no
 // meaning in a build: they name one instance, its port or its paths.

@@ -220,6 +220,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening the platform's certificate authority: %w", err)
 	}
+	caBundle, err := writeCABundle(filepath.Join(dataDir, "pki", "bundle.pem"), ca.RootPEM())
+	if err != nil {
+		return err
+	}
 	tlsConfig := &tls.Config{GetCertificate: ca.GetCertificate, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	dual := func(l net.Listener) net.Listener { return frontdoor.NewDualListener(l, tlsConfig) }
 	hostSuffix := ""
@@ -261,7 +265,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if ok, why := netns.Available(); !ok {
 			log.Warn("INSTANCES SHARE THE HOST'S NETWORK: an app can reach the host's loopback services and other apps' instances.", "reason", why)
 		} else {
-			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Pool: 2, Egress: !cfg.NoEgress, Logger: log})
+			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Pool: 2,
+				GatewayRedirects: map[int]int{443: port, 80: port}, Egress: !cfg.NoEgress, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -328,6 +333,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		domain: cfg.Domain, subscription: sub,
 		sandboxed: sandboxed, asRoot: os.Geteuid() == 0, def: def, dataDir: dataDir,
 		users: map[string][2]int{}, net: nets, cg: groups, homes: homes, sb: sb, logs: logs, allowShared: cfg.AllowShared,
+		caBundle: caBundle, azure: func(ctx context.Context) []string {
+			var names []string
+			if accts, err := st.StorageAccounts(ctx, ""); err == nil {
+				for _, a := range accts {
+					names = append(names, a.Name+".blob.core.windows.net")
+				}
+			}
+			return append(names, "management.azure.com")
+		},
 	}
 	coord := deploy.New(deploy.Config{
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
@@ -446,6 +460,27 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	log.Info("slipway server stopped")
 	return nil
+}
+
+// systemCABundles are where Debian and others keep the public CAs.
+var systemCABundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
+
+// writeCABundle writes the public CAs and the platform's root into one
+// file, which sandboxes trust: an app's Azure SDK verifies Slipway's
+// certificates and the public ones alike.
+func writeCABundle(path string, root []byte) (string, error) {
+	var b []byte
+	for _, p := range systemCABundles {
+		if c, err := os.ReadFile(p); err == nil {
+			b = append(c, '\n')
+			break
+		}
+	}
+	b = append(b, root...)
+	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
+		return "", fmt.Errorf("writing the CA bundle for apps: %w", err)
+	}
+	return path, nil
 }
 
 // shortID names this server's host-wide resources (network namespaces,
