@@ -2,8 +2,8 @@ package frontdoor
 
 import (
 	"crypto/tls"
-	"io"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
