@@ -86,7 +86,7 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("server.json has no tenantId: %v", err)
 	}
 
-	front := startRealAzFront(t, s.info.URL, s.info.AdminToken)
+	front := startRealAzFront(t, s.info.URL, s.data, s.info.AdminToken)
 	cli := newRealAz(t, az, front)
 
 	rg, plan, app, upApp := "rg-realaz", "plan-realaz", "realaz-made", "realaz-up"
@@ -369,7 +369,7 @@ func (f *realAzFront) tokens() int {
 	return f.nTokens
 }
 
-func startRealAzFront(t *testing.T, frontDoor, adminToken string) *realAzFront {
+func startRealAzFront(t *testing.T, frontDoor, dataDir, adminToken string) *realAzFront {
 	t.Helper()
 	f := &realAzFront{certs: map[string]*tls.Certificate{}}
 	// The CA.
@@ -414,14 +414,31 @@ func startRealAzFront(t *testing.T, frontDoor, adminToken string) *realAzFront {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Requests that came over TLS go on over TLS: the front door serves
+	// HTTPS on its own port too (with the platform root, whose leaf for an
+	// IP address covers 127.0.0.1), so it sees them as HTTPS (httpsOnly
+	// apps answer them instead of redirecting).
+	platformRoots := x509.NewCertPool()
+	var srvInfo struct {
+		CAFile string `json:"caFile"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dataDir, "server.json")); err == nil && json.Unmarshal(b, &srvInfo) == nil {
+		if root, err := os.ReadFile(srvInfo.CAFile); err == nil {
+			platformRoots.AppendCertsFromPEM(root)
+		}
+	}
+	secureTarget := *target
+	secureTarget.Scheme = "https"
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Host = pr.In.Host
 			if pr.In.TLS != nil {
-				pr.Out.Header.Set("X-Forwarded-Proto", "https")
+				pr.SetURL(&secureTarget)
+			} else {
+				pr.SetURL(target)
 			}
+			pr.Out.Host = pr.In.Host
 		},
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: platformRoots}, ForceAttemptHTTP2: true},
 		FlushInterval: -1,
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,12 @@ func TestWebappUpTodo(t *testing.T) {
 		t.Errorf(".azure/config not written with the app's defaults: %v %s", err, cfg)
 	}
 	host := s.host("todo")
+	// webapp up turns httpsOnly on, as az does; this test speaks plain HTTP
+	// (TestTodoOverHTTPS covers HTTPS), so it turns it off again.
+	if code, _ := s.get(host, "/"); code != http.StatusMovedPermanently {
+		t.Errorf("after webapp up (httpsOnly), plain HTTP answers %d, want 301 to HTTPS", code)
+	}
+	s.mustCLI("", "webapp", "update", "-g", defaultGroup(t, project), "-n", "todo", "--https-only", "false")
 
 	t.Run("home page", func(t *testing.T) {
 		if code, body := s.get(host, "/"); code != 200 || !strings.Contains(body, "open-todos") {
