@@ -73,8 +73,8 @@ func defaultRunner(env []string, stdin io.Reader, stdout, stderr io.Writer) *run
 }
 
 // azCLIVersion is the az CLI release whose commands and output shapes
-// slipway follows.
-const azCLIVersion = "2.75.0"
+// slipway follows: the one TestFlagsMatchAz and TestRealAz run against.
+const azCLIVersion = "2.91.0"
 
 // buildVersion is the main module's version as the Go toolchain stamped it.
 func buildVersion() string {
