@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/slipway-dev/slipway/internal/atomicfile"
+	"github.com/slipway-dev/slipway/internal/tree"
 )
 
 // Config configures a Builder.
@@ -803,10 +804,5 @@ func syncFS(dir string) error {
 
 // chownTree gives a directory tree to owner, without following symlinks.
 func chownTree(root string, o *Owner) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, o.UID, o.GID)
-	})
+	return tree.Chown(root, o.UID, o.GID)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/tree"
 )
 
 // sqliteHeader starts every SQLite database file.
@@ -59,10 +61,5 @@ func sealTree(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, 0, 0)
-	})
+	return tree.Chown(dir, 0, 0)
 }

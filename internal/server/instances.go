@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/netip"
 	"os"
@@ -239,7 +238,7 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	}()
 	if inPlace {
 		if p.asRoot {
-			if err := chownTree(built.Dir, uid, gid); err != nil {
+			if err := tree.Chown(built.Dir, uid, gid); err != nil {
 				return r, fmt.Errorf("handing the app to its user: %w", err)
 			}
 		}
@@ -565,16 +564,6 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
-}
-
-// chownTree gives a tree to uid:gid without following symlinks.
-func chownTree(root string, uid, gid int) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
 }
 
 func pythonPrefix(python string) string {

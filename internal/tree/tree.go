@@ -165,3 +165,14 @@ func copyFile(src, dst string, perm fs.FileMode) (err error) {
 	}
 	return out.Chmod(perm) // after creation, so the umask does not change it
 }
+
+// Chown gives every entry of the tree at root to uid:gid, without following
+// symlinks (a link is chowned itself, never its target).
+func Chown(root string, uid, gid int) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}

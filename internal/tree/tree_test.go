@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -57,5 +58,34 @@ func TestCopyRefusesEscapingSymlink(t *testing.T) {
 	err := Copy(context.Background(), src, filepath.Join(t.TempDir(), "out"), Options{Symlink: func(rel, target string) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChown: every entry is given to the user, and a symlink is chowned
+// itself, never the file it points to (outside the tree).
+func TestChown(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	root, outside := t.TempDir(), filepath.Join(t.TempDir(), "outside")
+	os.WriteFile(outside, []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(root, "a", "b"), 0o755)
+	os.WriteFile(filepath.Join(root, "a", "b", "f"), []byte("y"), 0o644)
+	os.Symlink(outside, filepath.Join(root, "link"))
+	if err := Chown(root, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{root, filepath.Join(root, "a"), filepath.Join(root, "a", "b", "f"), filepath.Join(root, "link")} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+			t.Errorf("%s is %d:%d, want 65534:65534", p, st.Uid, st.Gid)
+		}
+	}
+	fi, _ := os.Stat(outside)
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 {
+		t.Errorf("Chown followed the symlink: the file outside is now uid %d", st.Uid)
 	}
 }
