@@ -38,18 +38,21 @@ type Sites interface {
 	SiteExists(ctx context.Context, name string) (bool, error)
 }
 
-// HTTPSOnlySites, when Sites implements it too, tells whether a site
-// answers plain HTTP with a redirect to HTTPS (httpsOnly, az webapp update
-// --https-only true).
-type HTTPSOnlySites interface {
-	SiteHTTPSOnly(ctx context.Context, name string) bool
+// SiteState is what a request to an app needs to know of its site.
+type SiteState struct {
+	Exists bool
+	// HTTPSOnly answers plain HTTP with a redirect to HTTPS (httpsOnly,
+	// az webapp update --https-only true).
+	HTTPSOnly bool
+	// Stopped (webapp stop) answers App Service's 403 page rather than the
+	// page of an app that is starting.
+	Stopped bool
 }
 
-// StoppedSites, when Sites implements it too, tells whether a site was
-// stopped (webapp stop), so that its requests get App Service's 403 page
-// rather than the page of an app that is starting.
-type StoppedSites interface {
-	SiteStopped(ctx context.Context, name string) bool
+// SiteStates, when Sites implements it too, gives a site's whole state in
+// one lookup per request.
+type SiteStates interface {
+	SiteState(ctx context.Context, name string) (SiteState, error)
 }
 
 // Config configures the front door.
@@ -133,15 +136,13 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case ok && !strings.Contains(label, "."):
-		if f.siteExists(r.Context(), label) {
-			if r.TLS == nil {
-				if h, ok := f.cfg.Sites.(HTTPSOnlySites); ok && h.SiteHTTPSOnly(r.Context(), label) {
-					// App Service answers 301 with the same host and path.
-					http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
-					return
-				}
+		if st := f.siteState(r.Context(), label); st.Exists {
+			if r.TLS == nil && st.HTTPSOnly {
+				// App Service answers 301 with the same host and path.
+				http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
+				return
 			}
-			f.serveApp(w, r, label)
+			f.serveApp(w, r, label, st.Stopped)
 			return
 		}
 	case ok:
@@ -219,10 +220,25 @@ func (f *FrontDoor) siteExists(ctx context.Context, name string) bool {
 	return ok
 }
 
-func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string) {
+// siteState looks a site up once: its whole state when Sites can tell it,
+// else whether it exists.
+func (f *FrontDoor) siteState(ctx context.Context, name string) SiteState {
+	ss, ok := f.cfg.Sites.(SiteStates)
+	if !ok {
+		return SiteState{Exists: f.siteExists(ctx, name)}
+	}
+	st, err := ss.SiteState(ctx, name)
+	if err != nil {
+		f.cfg.Logger.Error("looking up site", "site", name, "err", err)
+		return SiteState{}
+	}
+	return st
+}
+
+func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string, stopped bool) {
 	backends := f.cfg.Backends.Backends(site)
 	if len(backends) == 0 {
-		if st, ok := f.cfg.Sites.(StoppedSites); ok && st.SiteStopped(r.Context(), site) {
+		if stopped {
 			writePage(w, http.StatusForbidden, pageData{
 				Title:   "Error 403 - This web app is stopped.",
 				Heading: "Error 403 - This web app is stopped.",

@@ -583,16 +583,16 @@ func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
-// SiteHTTPSOnly implements frontdoor.HTTPSOnlySites.
-func (s siteLookup) SiteHTTPSOnly(ctx context.Context, name string) bool {
+// SiteState implements frontdoor.SiteStates: one lookup per request.
+func (s siteLookup) SiteState(ctx context.Context, name string) (frontdoor.SiteState, error) {
 	site, err := s.st.FindSite(ctx, name)
-	return err == nil && site.HTTPSOnly
-}
-
-// SiteStopped implements frontdoor.StoppedSites.
-func (s siteLookup) SiteStopped(ctx context.Context, name string) bool {
-	site, err := s.st.FindSite(ctx, name)
-	return err == nil && !site.Enabled
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return frontdoor.SiteState{}, nil
+	}
+	if err != nil {
+		return frontdoor.SiteState{}, err
+	}
+	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.
