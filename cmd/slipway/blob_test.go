@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 )
 
@@ -49,7 +52,19 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &cs); err != nil || cs.ConnectionString == "" {
 		t.Fatalf("show-connection-string: %v %s", err, out)
 	}
-	client, err := azblob.NewClientFromConnectionString(cs.ConnectionString, nil)
+	// The connection string names HTTPS, as Azure's do; the SDK verifies
+	// the blob endpoint with the platform root added (as SSL_CERT_FILE or
+	// a cert pool would), and refuses it without.
+	if !strings.HasPrefix(cs.ConnectionString, "DefaultEndpointsProtocol=https;") || !strings.Contains(cs.ConnectionString, "BlobEndpoint=https://") {
+		t.Errorf("connection string %q does not name HTTPS", cs.ConnectionString)
+	}
+	if plain, err := azblob.NewClientFromConnectionString(cs.ConnectionString, nil); err == nil {
+		if _, err := plain.ServiceClient().GetAccountInfo(ctx, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("without the platform root the blob endpoint was accepted: %v", err)
+		}
+	}
+	client, err := azblob.NewClientFromConnectionString(cs.ConnectionString, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.rootPool(t)}, ForceAttemptHTTP2: true}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +122,28 @@ func TestTodoMediaInBlobStorage(t *testing.T) {
 		t.Errorf("the attachment was also written to the app's disk")
 	}
 
+	// Python's azure-storage-blob reads it with the same connection string,
+	// trusting the platform root through REQUESTS_CA_BUNDLE (a bundle that
+	// keeps the public CAs, as `slipway ca` documents it).
+	py := exec.Command("python3", "-c", `
+import os, sys
+from azure.storage.blob import BlobServiceClient
+c = BlobServiceClient.from_connection_string(os.environ["CS"])
+print(c.get_blob_client("media", sys.argv[1]).download_blob().readall().decode())`, name)
+	py.Env = append(os.Environ(), "CS="+cs.ConnectionString, "REQUESTS_CA_BUNDLE="+filepath.Join(s.data, "pki", "bundle.pem"))
+	if out, err := py.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "blob-stored receipt" {
+		t.Errorf("python azure-storage-blob over HTTPS with REQUESTS_CA_BUNDLE: %v\n%s", err, tail(string(out), 5))
+	}
+
 	// The page links the file at the blob service; the browser gets it from there.
 	_, list := s.get(host, "/")
-	link := regexp.MustCompile(`href="(http://127\.0\.0\.1:\d+/todomedia/media/attachments/receipt[^"]*)"`).FindStringSubmatch(list)
+	link := regexp.MustCompile(`href="(https://127\.0\.0\.1:\d+/todomedia/media/attachments/receipt[^"]*)"`).FindStringSubmatch(list)
 	if link == nil {
 		t.Fatalf("no link to the blob in the list page")
 	}
 	u := strings.ReplaceAll(link[1], "&amp;", "&")
-	resp, err := http.Get(u)
+	browser := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.rootPool(t)}}}
+	resp, err := browser.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}

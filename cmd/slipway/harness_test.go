@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,6 +60,7 @@ type serverInfo struct {
 	HTTPPort   int    `json:"httpPort"`
 	BlobURL    string `json:"blobUrl"`
 	AdminToken string `json:"adminToken"`
+	CAFile     string `json:"caFile"`
 }
 
 // testServer is a Slipway server run in-process by the same Run as main.
@@ -341,4 +343,19 @@ func (s *testServer) deploymentLog(name, user, pass, id string) string {
 		}
 	}
 	return b.String()
+}
+
+// rootPool is a cert pool holding only the server's platform root, as a
+// client configured with `slipway ca export` would have it.
+func (s *testServer) rootPool(t *testing.T) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(s.info.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", s.info.CAFile)
+	}
+	return pool
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -258,6 +259,7 @@ func (inv *invocation) blobClientFor(creds storageCreds) (*azblob.Client, storag
 		// No keep-alives: one CLI run leaves no idle connections behind.
 		httpClient = &http.Client{Transport: &http.Transport{
 			Proxy:                 nil,
+			TLSClientConfig:       &tls.Config{RootCAs: inv.localRoots()},
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 			DisableKeepAlives:     true,
 			ResponseHeaderTimeout: 5 * time.Minute,

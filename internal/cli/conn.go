@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +41,7 @@ type serverFile struct {
 	SubscriptionID string `json:"subscriptionId"`
 	TenantID       string `json:"tenantId"`
 	AdminToken     string `json:"adminToken"`
+	CAFile         string `json:"caFile"` // the platform root, trusted beside the system's roots
 }
 
 // conn is one invocation's connection to a Slipway server: ARM calls go to
@@ -46,8 +49,9 @@ type serverFile struct {
 // the same listener.
 type conn struct {
 	base      *url.URL
-	source    string // where base came from, for error messages
-	domain    string // "" routes every name to the server
+	source    string         // where base came from, for error messages
+	roots     *x509.CertPool // the system's roots plus the platform root; nil: the system's
+	domain    string         // "" routes every name to the server
 	sub       string
 	token     string
 	requestID string // x-ms-client-request-id, one per invocation as the SDK does
@@ -130,6 +134,13 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 	if c.sub == "" && sameServer {
 		c.sub = sf.SubscriptionID
 	}
+	if sameServer && sf.CAFile != "" {
+		roots, err := platformRoots(sf.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		c.roots = roots
+	}
 	c.client = newHTTPClient(c)
 	if want := inv.flags.str("subscription"); want != "" && !strings.EqualFold(want, c.sub) {
 		if err := c.checkSubscription(ctx, want); err != nil {
@@ -177,6 +188,7 @@ func newHTTPClient(c *conn) *http.Client {
 			}
 			return d.DialContext(ctx, network, addr)
 		},
+		TLSClientConfig:       &tls.Config{RootCAs: c.roots},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 0, // uploads and sync deploys can take long; contexts bound them
 		IdleConnTimeout:       30 * time.Second,
@@ -191,6 +203,42 @@ func newHTTPClient(c *conn) *http.Client {
 		// Redirects are not part of these APIs; a redirected POST would turn into a GET.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// platformRoots is the system's trusted roots plus the server's platform
+// root (<data>/pki/ca.pem), so the CLI verifies the server's HTTPS
+// endpoints (Kudu, blob) as az does with REQUESTS_CA_BUNDLE, and still
+// verifies public endpoints.
+func platformRoots(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, exitErrorf("Restart `slipway server` to write it again.", "Cannot read the platform root certificate %s: %v", caFile, err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, exitErrorf("Delete it and restart `slipway server` to write it again.", "%s holds no PEM certificate.", caFile)
+	}
+	return roots, nil
+}
+
+// localRoots is platformRoots for the server whose server.json is in the
+// data directory, when there is one: a connection string naming
+// https://127.0.0.1:10000/<account> is then verified without
+// SSL_CERT_FILE. nil (the system's roots) otherwise.
+func (inv *invocation) localRoots() *x509.CertPool {
+	var sf serverFile
+	data, err := os.ReadFile(filepath.Join(inv.dataDir(), "server.json"))
+	if err != nil || json.Unmarshal(data, &sf) != nil || sf.CAFile == "" {
+		return nil
+	}
+	roots, err := platformRoots(sf.CAFile)
+	if err != nil {
+		return nil
+	}
+	return roots
 }
 
 // routesToServer reports whether host is one of the server's names.

@@ -382,8 +382,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	versions := pythonMinorVersions(interps)
 	mgmt := arm.New(arm.Config{
 		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
-		Scheme: "http", PythonVersions: versions, Logger: log,
-		BlobEndpoint: func(account string) string { return blobURL + "/" + account + "/" },
+		Scheme: "https", PythonVersions: versions, Logger: log,
+		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
+		// as Azure's do; the blob port answers both.
+		BlobEndpoint: func(account string) string { return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/" },
 		Authorize: func(r *http.Request) error {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(token)) != 1 {
