@@ -132,7 +132,18 @@ type SiteConfig struct {
 	AlwaysOn        bool
 	ClientAffinity  bool
 	NumberOfWorkers int
+	// MinTLSVersion and SCMMinTLSVersion are the oldest TLS versions the
+	// app's and its Kudu's host names accept ("1.0" to "1.3"; "" is the
+	// default "1.2"), as siteConfig minTlsVersion and scmMinTlsVersion.
+	MinTLSVersion    string
+	SCMMinTLSVersion string
 }
+
+// DefaultMinTLSVersion is App Service's default minimum TLS version.
+const DefaultMinTLSVersion = "1.2"
+
+// TLSVersions are the values minTlsVersion and scmMinTlsVersion take.
+var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
 
 // Validate reports whether s can be stored.
 func (s Site) Validate() error {

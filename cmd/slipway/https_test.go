@@ -103,6 +103,23 @@ func TestHTTPS(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	// minTlsVersion 1.3 (az webapp config set --min-tls-version): a TLS 1.2
+	// client is refused on the app's name, still served on its Kudu name.
+	s.mustCLI("", "webapp", "config", "set", "-g", "rg-secure", "-n", "secure", "--min-tls-version", "1.3")
+	tls12 := func(name string) error {
+		c, err := tls.Dial("tcp", u.Host, &tls.Config{RootCAs: pool, ServerName: name, MaxVersion: tls.VersionTLS12})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := tls12("secure.localhost"); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Errorf("with minTlsVersion 1.3 a TLS 1.2 handshake for the app gave %v, want a protocol version alert", err)
+	}
+	if err := tls12("secure.scm.localhost"); err != nil {
+		t.Errorf("scmMinTlsVersion stays 1.2, but a TLS 1.2 handshake for Kudu failed: %v", err)
+	}
+
 	// Python's requests with REQUESTS_CA_BUNDLE (what Azure SDKs use).
 	py := exec.Command("python3", "-c", `
 import os, socket, requests

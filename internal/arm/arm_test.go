@@ -796,3 +796,27 @@ func TestNewPasswordChangesCredentials(t *testing.T) {
 		t.Error("password unchanged")
 	}
 }
+
+// TestMinTLSVersion: siteConfig minTlsVersion and scmMinTlsVersion are
+// stored and shown ("1.2" by default, as App Service); other values are
+// refused naming the allowed ones.
+func TestMinTLSVersion(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	props := func() map[string]any {
+		return e.must(200, "GET", sitePath+"/config/web", "").json(t)["properties"].(map[string]any)
+	}
+	if p := props(); p["minTlsVersion"] != "1.2" || p["scmMinTlsVersion"] != "1.2" {
+		t.Errorf("defaults: minTlsVersion %v, scmMinTlsVersion %v; want 1.2", p["minTlsVersion"], p["scmMinTlsVersion"])
+	}
+	e.must(200, "PATCH", sitePath+"/config/web", `{"properties":{"minTlsVersion":"1.3","scmMinTlsVersion":"1.0"}}`)
+	if p := props(); p["minTlsVersion"] != "1.3" || p["scmMinTlsVersion"] != "1.0" {
+		t.Errorf("after PATCH: minTlsVersion %v, scmMinTlsVersion %v", p["minTlsVersion"], p["scmMinTlsVersion"])
+	}
+	if r := e.do("PATCH", sitePath+"/config/web", `{"properties":{"minTlsVersion":"1.4"}}`); r.status != 400 || !strings.Contains(string(r.body), "1.0, 1.1, 1.2, 1.3") {
+		t.Errorf("minTlsVersion 1.4: %d %s", r.status, r.body)
+	}
+	if p := props(); p["minTlsVersion"] != "1.3" {
+		t.Errorf("a refused PATCH changed minTlsVersion to %v", p["minTlsVersion"])
+	}
+}

@@ -41,8 +41,8 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"alwaysOn":                    c.AlwaysOn,
 		"healthCheckPath":             nullIfEmpty(c.HealthCheckPath),
 		"http20Enabled":               false,
-		"minTlsVersion":               "1.2",
-		"scmMinTlsVersion":            "1.2",
+		"minTlsVersion":               orDefaultTLS(c.MinTLSVersion),
+		"scmMinTlsVersion":            orDefaultTLS(c.SCMMinTLSVersion),
 		"ftpsState":                   "Disabled",
 		"webSocketsEnabled":           false,
 		"use32BitWorkerProcess":       false,
@@ -75,6 +75,14 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"appSettings":                 nil,
 		"connectionStrings":           nil,
 	}
+}
+
+// orDefaultTLS is a minimum TLS version as ARM shows it: "1.2" when unset.
+func orDefaultTLS(v string) string {
+	if v == "" {
+		return slipway.DefaultMinTLSVersion
+	}
+	return v
 }
 
 func nullIfEmpty(s string) any {
@@ -181,6 +189,8 @@ type siteConfigBody struct {
 	HealthCheckPath   *string           `json:"healthCheckPath"`
 	AlwaysOn          *bool             `json:"alwaysOn"`
 	NumberOfWorkers   *int              `json:"numberOfWorkers"`
+	MinTLSVersion     *string           `json:"minTlsVersion"`
+	SCMMinTLSVersion  *string           `json:"scmMinTlsVersion"`
 	AppSettings       *[]nameValue      `json:"appSettings"`
 	ConnectionStrings *[]connStringInfo `json:"connectionStrings"`
 }
@@ -207,6 +217,19 @@ func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 	}
 	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
 		c.NumberOfWorkers = *b.NumberOfWorkers
+	}
+	for _, v := range []struct {
+		name string
+		in   *string
+		out  *string
+	}{{"MinTlsVersion", b.MinTLSVersion, &c.MinTLSVersion}, {"ScmMinTlsVersion", b.SCMMinTLSVersion, &c.SCMMinTLSVersion}} {
+		if v.in == nil {
+			continue
+		}
+		if !slices.Contains(slipway.TLSVersions, *v.in) {
+			return slipway.Errorf(slipway.EINVALID, "The parameter %s has an invalid value '%s'. Allowed values: %s.", v.name, *v.in, strings.Join(slipway.TLSVersions, ", "))
+		}
+		*v.out = *v.in
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func configCommands() []command {
 			flagDef{Names: []string{"--startup-file"}, Help: "Startup command or file, e.g. \"gunicorn --bind=0.0.0.0 --timeout 600 app:app\"."},
 			flagDef{Names: []string{"--linux-fx-version"}, Help: "Runtime stack, e.g. \"PYTHON|3.12\"."},
 			flagDef{Names: []string{"--always-on"}, Kind: kindBool, Help: "Keep the app loaded: true or false."},
+			flagDef{Names: []string{"--min-tls-version"}, Help: "The oldest TLS version the app's host names accept: 1.0, 1.1, 1.2 (the default) or 1.3."},
 		), write, unsupported(`use --linux-fx-version, e.g. "PYTHON|3.12"`, "--runtime"),
 			unsupported("only Linux Python apps are supported",
 				"--windows-fx-version", "--net-framework-version", "--php-version", "--python-version", "--powershell-version",
@@ -47,7 +48,7 @@ func configCommands() []command {
 			unsupported("this site setting is not supported yet",
 				"--remote-debugging-enabled", "--web-sockets-enabled", "--auto-heal-enabled", "--http20-enabled",
 				"--ftps-state", "--vnet-route-all-enabled", "--generic-configurations"),
-			unsupported("TLS settings are not supported yet", "--min-tls-version", "--min-tls-cipher-suite"))},
+			unsupported("cipher suites are Go's TLS defaults; set --min-tls-version 1.3 for the strictest", "--min-tls-cipher-suite"))},
 		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
 }
@@ -455,6 +456,9 @@ func configSet(ctx context.Context, inv *invocation) error {
 	}
 	if inv.flags.has("always-on") {
 		props["alwaysOn"] = inv.flags.boolean("always-on")
+	}
+	if inv.flags.has("min-tls-version") {
+		props["minTlsVersion"] = inv.flags.str("min-tls-version")
 	}
 	// az never sends the IP restriction lists back unless it is setting them.
 	delete(props, "ipSecurityRestrictions")

@@ -47,6 +47,10 @@ type SiteState struct {
 	// Stopped (webapp stop) answers App Service's 403 page rather than the
 	// page of an app that is starting.
 	Stopped bool
+	// MinTLSVersion and SCMMinTLSVersion ("1.0".."1.3") are the oldest TLS
+	// versions the app's and its Kudu's names accept; "" leaves the
+	// listener's minimum.
+	MinTLSVersion, SCMMinTLSVersion string
 }
 
 // SiteStates, when Sites implements it too, gives a site's whole state in

@@ -385,7 +385,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.
-		BlobEndpoint: func(account string) string { return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/" },
+		BlobEndpoint: func(account string) string {
+			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
+		},
 		Authorize: func(r *http.Request) error {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(token)) != 1 {
@@ -404,6 +406,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Extra: map[string]http.Handler{"blob": blobs},
 	})
 
+	// Each app's and Kudu's name takes its site's minimum TLS version.
+	tlsConfig = fd.TLSConfig(tlsConfig)
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	blobSrv := &http.Server{Handler: blobs, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 4)
@@ -594,7 +598,8 @@ func (s siteLookup) SiteState(ctx context.Context, name string) (frontdoor.SiteS
 	if err != nil {
 		return frontdoor.SiteState{}, err
 	}
-	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled}, nil
+	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled,
+		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.

@@ -85,13 +85,14 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
 				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
-				https_only, enabled, tags, created, modified, publishing_user, publishing_password)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
+				min_tls_version, scm_min_tls_version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
-				"$"+site.Name, sealed); err != nil {
+				"$"+site.Name, sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -103,12 +104,14 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			site.Name, site.Created = old.Name, old.Created
 			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
 				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
-				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?
+				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?,
+				min_tls_version = ?, scm_min_tls_version = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Modified),
+				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
 				site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
@@ -237,7 +240,8 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) error {
 }
 
 const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
-	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified FROM sites`
+	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
+	min_tls_version, scm_min_tls_version FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
@@ -245,7 +249,7 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	var created, modified int64
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
-		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified); err != nil {
+		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}

@@ -1,0 +1,70 @@
+package frontdoor
+
+import (
+	"crypto/tls"
+	"strings"
+)
+
+// tlsVersions maps siteConfig's minTlsVersion values to Go's constants.
+var tlsVersions = map[string]uint16{
+	"1.0": tls.VersionTLS10,
+	"1.1": tls.VersionTLS11,
+	"1.2": tls.VersionTLS12,
+	"1.3": tls.VersionTLS13,
+}
+
+// TLSConfig returns base with a per-handshake choice of the minimum TLS
+// version: a handshake for an app's host name takes the site's
+// minTlsVersion, one for its Kudu host name the site's scmMinTlsVersion
+// (App Service's siteConfig; docs/appservice.md §12). Other names (the
+// management API, blob) keep base's minimum. The site is looked up by the
+// SNI name the client sent, which only chooses among the platform's own
+// settings: an unknown or hostile name gets base.
+func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
+	byVersion := map[string]*tls.Config{}
+	for name, v := range tlsVersions {
+		c := base.Clone()
+		c.MinVersion = v
+		byVersion[name] = c
+	}
+	out := base.Clone()
+	out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		site, scm := f.siteOfName(hello.ServerName)
+		if site == "" {
+			return nil, nil
+		}
+		st := f.siteState(hello.Context(), site)
+		if !st.Exists {
+			return nil, nil
+		}
+		v := st.MinTLSVersion
+		if scm {
+			v = st.SCMMinTLSVersion
+		}
+		if c, ok := byVersion[v]; ok {
+			return c, nil
+		}
+		return nil, nil
+	}
+	return out
+}
+
+// siteOfName returns the site a TLS server name belongs to, and whether it
+// is the site's Kudu name: <app>.<domain>, <app>.scm.<domain> and their
+// *.azurewebsites.net forms. "" for any other name.
+func (f *FrontDoor) siteOfName(name string) (site string, scm bool) {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	label, ok := strings.CutSuffix(name, "."+strings.ToLower(f.cfg.Domain))
+	if !ok {
+		if label, ok = strings.CutSuffix(name, ".azurewebsites.net"); !ok {
+			return "", false
+		}
+	}
+	if s, isSCM := strings.CutSuffix(label, ".scm"); isSCM {
+		label, scm = s, true
+	}
+	if label == "" || strings.Contains(label, ".") {
+		return "", false
+	}
+	return label, scm
+}
