@@ -184,6 +184,13 @@ func (s *Store) SiteForHostName(host string) (string, bool) {
 	return "", false
 }
 
+// HostNameOwner returns the site bound to exactly host (lower case), from
+// the in-memory index: no wildcard matching.
+func (s *Store) HostNameOwner(host string) (string, bool) {
+	site, ok := s.hosts.load()[host]
+	return site, ok
+}
+
 // hostIndex maps bound host names to their sites' names (both lower case),
 // copied on write: readers load the map without a lock, writers (few: a
 // binding added or deleted, a site or group deleted) replace it. It is
