@@ -93,9 +93,9 @@ type Config struct {
 	Verifier HostNameVerifier
 	// ExternalIP is the platform's address that A records of custom host
 	// names point at, shown as the site's inboundIpAddress. Optional.
-	ExternalIP   string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	ExternalIP string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
