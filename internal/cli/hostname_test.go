@@ -84,7 +84,7 @@ func TestHostnameCommands(t *testing.T) {
 	}
 	// az's shape: the SDK model with properties lifted, virtualIp, resourceGroup, the full name.
 	want := map[string]any{
-		"id": "/subscriptions/" + fakeSub + "/resourceGroups/rg1/providers/Microsoft.Web/sites/myapp/hostNameBindings/www.contoso.com",
+		"id":   "/subscriptions/" + fakeSub + "/resourceGroups/rg1/providers/Microsoft.Web/sites/myapp/hostNameBindings/www.contoso.com",
 		"name": "myapp/www.contoso.com", "type": "Microsoft.Web/sites/hostNameBindings", "resourceGroup": "rg1",
 		"siteName": "myapp", "domainId": nil, "azureResourceName": "myapp", "azureResourceType": "Website",
 		"customHostNameDnsRecordType": "CName", "hostNameType": "Verified", "sslState": "Disabled", "thumbprint": nil,
