@@ -88,8 +88,14 @@ type Config struct {
 	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the
 	// blob service's default port 10000.
 	BlobEndpoint func(account string) string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Verifier checks the DNS records of a custom host name before it is
+	// bound (hostnames.go). Nil: custom host names cannot be added.
+	Verifier HostNameVerifier
+	// ExternalIP is the platform's address that A records of custom host
+	// names point at, shown as the site's inboundIpAddress. Optional.
+	ExternalIP string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.

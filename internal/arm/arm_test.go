@@ -112,6 +112,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the handler's Config adjusted by edit.
+func newEnvWith(t *testing.T, edit func(*Config)) *env {
+	t.Helper()
 	st, err := store.Open(t.Context(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +128,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	ctl := &recorder{instances: []string{"b2c3", "a1b2"}}
-	h := New(Config{
+	cfg := Config{
 		Store: st, Controller: ctl, Domain: "localhost", HostSuffix: ":8080", Scheme: "http",
 		PythonVersions: []string{"3.10", "3.11", "3.12", "3.13"},
 		AuthorityURL:   "https://login.localhost",
@@ -132,7 +138,11 @@ func newEnv(t *testing.T) *env {
 			}
 			return nil
 		},
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	h := New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	// Never follow redirects: a redirect is a failure here (docs/arm.md §1.1).

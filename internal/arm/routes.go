@@ -9,6 +9,7 @@ import (
 type params struct {
 	sub, rg, plan, site, id, policy string
 	account                         string // storage account
+	host                            string // custom host name (hostNameBindings)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -42,6 +43,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.policy = got
 			case "{account}":
 				p.account = got
+			case "{host}":
+				p.host = got
 			}
 			continue
 		}
@@ -123,6 +126,12 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
 		r(http.MethodPost, site+"/publishxml", h.publishXML),
 		r(http.MethodPost, site+"/newpassword", h.newPassword),
+
+		// Custom host names (hostnames.go).
+		r(http.MethodGet, site+"/hostNameBindings", h.listHostNameBindings),
+		r(http.MethodGet, site+"/hostNameBindings/{host}", h.getHostNameBinding),
+		r(http.MethodPut, site+"/hostNameBindings/{host}", h.putHostNameBinding),
+		r(http.MethodDelete, site+"/hostNameBindings/{host}", h.deleteHostNameBinding),
 
 		// Storage accounts (Microsoft.Storage, storage.go).
 		r(http.MethodPost, sub+"/providers/Microsoft.Storage/checkNameAvailability", h.checkStorageNameAvailability),

@@ -1,8 +1,6 @@
 package arm
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -95,7 +93,7 @@ func nullIfEmpty(s string) any {
 // siteJSON is the Site resource with every field the CLI reads (docs/arm.md
 // §1.15 ★ fields): kind, host names with the Repository entry, serverFarmId,
 // sku, resourceGroup, possibleOutboundIpAddresses.
-func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[string]any {
+func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn siteHostNames) map[string]any {
 	kind := "app"
 	if plan.Linux {
 		kind = "app,linux"
@@ -108,9 +106,8 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[st
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	app, scm := h.appHost(s.Name), h.scmHost(s.Name)
-	verif := sha256.Sum256([]byte("slipway-domain-verification\x00" + sub + "\x00" + strings.ToLower(s.Name)))
-	return map[string]any{
+	app := h.appHost(s.Name)
+	res := map[string]any{
 		"id":       siteID(sub, s.ResourceGroup, s.Name),
 		"name":     s.Name,
 		"type":     "Microsoft.Web/sites",
@@ -118,17 +115,11 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[st
 		"location": displayLocation(s.Location),
 		"tags":     tags,
 		"properties": map[string]any{
-			"name":              s.Name,
-			"state":             state,
-			"enabled":           s.Enabled,
-			"usageState":        "Normal",
-			"availabilityState": "Normal",
-			"hostNames":         []string{app},
-			"enabledHostNames":  []string{app, scm},
-			"hostNameSslStates": []any{
-				map[string]any{"name": app, "sslState": "Disabled", "hostType": "Standard"},
-				map[string]any{"name": scm, "sslState": "Disabled", "hostType": "Repository"},
-			},
+			"name":                        s.Name,
+			"state":                       state,
+			"enabled":                     s.Enabled,
+			"usageState":                  "Normal",
+			"availabilityState":           "Normal",
 			"defaultHostName":             app,
 			"repositorySiteName":          s.Name,
 			"serverFarmId":                planID(sub, plan.ResourceGroup, plan.Name),
@@ -144,7 +135,6 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[st
 			"clientCertMode":              "Required",
 			"outboundIpAddresses":         "127.0.0.1",
 			"possibleOutboundIpAddresses": "127.0.0.1",
-			"customDomainVerificationId":  strings.ToUpper(hex.EncodeToString(verif[:])),
 			"containerSize":               0,
 			"dailyMemoryTimeQuota":        0,
 			"scmSiteAlsoStopped":          false,
@@ -155,6 +145,8 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan) map[st
 			"lastModifiedTimeUtc":         s.Modified.UTC().Format("2006-01-02T15:04:05.000Z"),
 		},
 	}
+	h.hostNameProps(res["properties"].(map[string]any), s, hn)
+	return res
 }
 
 // writeSite renders the site with its plan.
@@ -163,7 +155,11 @@ func (h *Handler) writeSite(w http.ResponseWriter, r *http.Request, sub string, 
 	if err != nil {
 		return fmt.Errorf("reading plan of site %s: %w", s.Name, err)
 	}
-	return writeJSON(w, http.StatusOK, h.siteJSON(sub, s, plan))
+	hn, err := h.siteHostNames(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.siteJSON(sub, s, plan, hn))
 }
 
 // nameValue is an app setting in a site's siteConfig.appSettings; its
@@ -422,7 +418,13 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 		if !ok { // deleted in between; skip rather than fail the list
 			continue
 		}
-		vs = append(vs, h.siteJSON(p.sub, s, pl))
+		hn, err := h.siteHostNames(ctx, s)
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND { // deleted in between
+			continue
+		} else if err != nil {
+			return err
+		}
+		vs = append(vs, h.siteJSON(p.sub, s, pl, hn))
 	}
 	return writeJSON(w, http.StatusOK, list{Value: vs})
 }

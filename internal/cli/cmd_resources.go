@@ -94,6 +94,7 @@ func commands() []command {
 	cmds = append(cmds, webappCommands()...)
 	cmds = append(cmds, caCommands()...)
 	cmds = append(cmds, configCommands()...)
+	cmds = append(cmds, hostnameCommands()...)
 	cmds = append(cmds, deployCommands()...)
 	cmds = append(cmds, storageAccountCommands()...)
 	cmds = append(cmds, blobCommands()...)

@@ -2,7 +2,8 @@
 // the Host header, as Azure's front ends do: <app>.<domain> goes to the
 // app's ready instances, <app>.scm.<domain> to the app's Kudu (SCM) API,
 // management.<domain> (or an ARM path on the bare address) to the management
-// API. Requests to apps keep the Host the app expects (WEBSITE_HOSTNAME) and
+// API, a custom domain bound to a site (HostNames) to that site's instances.
+// Requests to apps keep the Host the app expects (WEBSITE_HOSTNAME) and
 // carry the platform's headers (X-Forwarded-For/-Proto/-Host, X-ARR-SSL,
 // Client-IP, X-ARR-LOG-ID, …) as the front door sets them: any a client sent
 // are dropped first. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
@@ -59,6 +60,13 @@ type SiteStates interface {
 	SiteState(ctx context.Context, name string) (SiteState, error)
 }
 
+// HostNames tells which site a custom host name is bound to (the store's
+// in-memory index implements it). It is asked on every request whose Host
+// is outside the platform's domain, so it must not do I/O.
+type HostNames interface {
+	SiteForHostName(host string) (site string, ok bool)
+}
+
 // Config configures the front door.
 type Config struct {
 	Domain     string                  // base domain, e.g. "localhost"
@@ -67,6 +75,7 @@ type Config struct {
 	SCM        http.Handler            // Kudu API; the site name is passed via SiteFromContext
 	Management http.Handler            // ARM API
 	Extra      map[string]http.Handler // other service hosts by label, e.g. "blob" for <account>.blob.<domain>
+	HostNames  HostNames               // custom host names bound to sites; nil: none
 	Logger     *slog.Logger
 	Observe    func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
 }
@@ -83,6 +92,7 @@ const (
 	siteKey ctxKey = iota
 	backendsKey
 	statusKey
+	defaultHostKey // the site's default host name, for a request to a custom domain
 )
 
 // SiteFromContext returns the site a request was routed for.
@@ -127,6 +137,16 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label, ok := strings.CutSuffix(host, "."+domain)
+	if !ok && host != domain && f.cfg.HostNames != nil {
+		// A custom domain bound to a site (App Service's hostNameBindings):
+		// the app sees the name it was called by, as on Azure.
+		if site, bound := f.cfg.HostNames.SiteForHostName(host); bound {
+			def := site + "." + domain + portOf(r.Host)
+			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), site) {
+				return
+			}
+		}
+	}
 	switch {
 	case host == "management."+domain || (!ok && isARMPath(r.URL.Path)) || (host == domain && isARMPath(r.URL.Path)):
 		if f.cfg.Management != nil {
@@ -140,13 +160,7 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case ok && !strings.Contains(label, "."):
-		if st := f.siteState(r.Context(), label); st.Exists {
-			if r.TLS == nil && st.HTTPSOnly {
-				// App Service answers 301 with the same host and path.
-				http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
-				return
-			}
-			f.serveApp(w, r, label, st.Stopped)
+		if f.routeApp(w, r, label) {
 			return
 		}
 	case ok:
@@ -163,6 +177,22 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Heading: "404 Web Site not found",
 		Text:    fmt.Sprintf("No app answers to the host name %q on this Slipway server. Check the name, or create the app with `slipway webapp create`.", r.Host),
 	})
+}
+
+// routeApp serves a request for site if the site exists and reports
+// whether it did.
+func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, site string) bool {
+	st := f.siteState(r.Context(), site)
+	if !st.Exists {
+		return false
+	}
+	if r.TLS == nil && st.HTTPSOnly {
+		// App Service answers 301 with the same host and path.
+		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
+		return true
+	}
+	f.serveApp(w, r, site, st.Stopped)
+	return true
 }
 
 // azureName maps the names of Azure's endpoints that apps use directly to
@@ -380,7 +410,11 @@ func setPlatformHeaders(h http.Header, in *http.Request) {
 	h["X-Appservice-Proto"] = []string{proto}
 	h["X-Forwarded-Host"] = []string{in.Host}
 	h["X-Original-Url"] = []string{in.URL.RequestURI()}
-	h["Was-Default-Hostname"] = []string{in.Host}
+	if d, ok := in.Context().Value(defaultHostKey).(string); ok {
+		h["Was-Default-Hostname"] = []string{d} // reached by a custom domain
+	} else {
+		h["Was-Default-Hostname"] = []string{in.Host}
+	}
 	h["X-Arr-Log-Id"] = []string{newRequestID()}
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/build"
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/dnsverify"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/netns"
@@ -57,6 +58,8 @@ type Config struct {
 	BlobPort    int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
 	DevStorage  bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
 	PythonRoots []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
+	DNSResolver string   // --dns-resolver / SLIPWAY_DNS_RESOLVER: host:port of the DNS server that verifies custom domains; default from /etc/resolv.conf
+	ExternalIP  string   // --external-ip / SLIPWAY_EXTERNAL_IP: the address custom domains' A records point at; default the --listen address
 	Logger      *slog.Logger
 	// Ready, if set, is called once the server listens, with its base URL.
 	Ready func(info Info)
@@ -135,12 +138,17 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		hostPorts += "," + v
 		return nil
 	})
+	fs.StringVar(&cfg.DNSResolver, "dns-resolver", getenv("SLIPWAY_DNS_RESOLVER"), "host:port of the DNS server that verifies custom domains' TXT asuid, CNAME and A records (env SLIPWAY_DNS_RESOLVER; default the first nameserver of /etc/resolv.conf)")
+	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.ExternalIP != "" && net.ParseIP(cfg.ExternalIP) == nil {
+		return cfg, fmt.Errorf("--external-ip %q is not an IP address", cfg.ExternalIP)
 	}
 	for _, v := range strings.Split(hostPorts, ",") {
 		if v = strings.TrimSpace(v); v == "" {
@@ -380,7 +388,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	versions := pythonMinorVersions(interps)
+	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
+		Verifier: verifier, ExternalIP: externalIP,
 		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
@@ -402,7 +412,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
 	fd := frontdoor.New(frontdoor.Config{
-		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, SCM: kudu, Management: mgmt, Logger: log,
+		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs},
 	})
 
@@ -576,6 +586,25 @@ func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account
 		acct.Keys = append(acct.Keys, b)
 	}
 	return acct, nil
+}
+
+// customDomains returns what custom host names need: the DNS verifier (nil,
+// with a warning, when no resolver can be found: binding names is then
+// refused) and the external IP their A records point at (--external-ip, else
+// the --listen address unless it is a wildcard).
+func customDomains(cfg Config, log *slog.Logger) (arm.HostNameVerifier, string) {
+	ip := cfg.ExternalIP
+	if ip == "" {
+		if l := net.ParseIP(cfg.Listen); l != nil && !l.IsUnspecified() {
+			ip = l.String()
+		}
+	}
+	v, err := dnsverify.New(dnsverify.Config{Resolver: cfg.DNSResolver})
+	if err != nil {
+		log.Warn("CUSTOM DOMAINS CANNOT BE ADDED: no DNS resolver to verify them", "err", err)
+		return nil, ip
+	}
+	return v, ip
 }
 
 // siteLookup adapts the store for the front door.

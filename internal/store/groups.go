@@ -128,6 +128,9 @@ func (s *Store) DeleteResourceGroup(ctx context.Context, name string) ([]slipway
 	if err != nil {
 		return nil, err
 	}
+	for _, site := range sites {
+		s.hosts.dropSites(site.Name) // host names go with their sites
+	}
 	return sites, nil
 }
 

@@ -221,7 +221,12 @@ func (s *Store) SetSiteEnabled(ctx context.Context, rg, name string, enabled boo
 
 // DeleteSite deletes the site with its settings, credentials and
 // deployment records.
-func (s *Store) DeleteSite(ctx context.Context, rg, name string) error {
+func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
+	defer func() {
+		if err == nil {
+			s.hosts.dropSites(name) // its host names went with it (ON DELETE CASCADE)
+		}
+	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE name = ? AND resource_group = ?`, name, rg)
 		if err != nil {

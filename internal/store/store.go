@@ -49,6 +49,7 @@ type Store struct {
 	logger *slog.Logger
 	now    func() time.Time
 	access accessCache // for FindStorageAccountAccess
+	hosts  hostIndex   // for SiteForHostName (hostnames.go)
 }
 
 // readerConns is the size of the read-only connection pool.
@@ -115,6 +116,10 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("opening database readers %s: %w", path, err)
 	}
 	if err := s.ensureIdentity(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadHostIndex(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
