@@ -88,6 +88,10 @@ type Config struct {
 	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the
 	// blob service's default port 10000.
 	BlobEndpoint func(account string) string
+	// Certificates obtains managed certificates and reloads the TLS
+	// listeners' certificates after a change. Nil: uploads work, managed
+	// certificates are refused with the flag that enables them.
+	Certificates Certificates
 	// Verifier checks the DNS records of a custom host name before it is
 	// bound (hostnames.go). Nil: custom host names cannot be added.
 	Verifier HostNameVerifier

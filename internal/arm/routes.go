@@ -133,6 +133,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, site+"/hostNameBindings/{host}", h.putHostNameBinding),
 		r(http.MethodDelete, site+"/hostNameBindings/{host}", h.deleteHostNameBinding),
 
+		// Microsoft.Web/certificates (az webapp config ssl).
+		r(http.MethodGet, web+"/certificates", h.listCertificates),
+		r(http.MethodGet, sub+"/providers/Microsoft.Web/certificates", h.listCertificates),
+		r(http.MethodGet, web+"/certificates/{id}", h.getCertificate),
+		r(http.MethodPut, web+"/certificates/{id}", h.putCertificate),
+		r(http.MethodDelete, web+"/certificates/{id}", h.deleteCertificate),
+
 		// Storage accounts (Microsoft.Storage, storage.go).
 		r(http.MethodPost, sub+"/providers/Microsoft.Storage/checkNameAvailability", h.checkStorageNameAvailability),
 		r(http.MethodGet, sub+"/providers/Microsoft.Storage/storageAccounts", h.listStorageAccounts),

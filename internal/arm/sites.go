@@ -283,6 +283,9 @@ type siteBody struct {
 		SiteConfig            *siteConfigBody `json:"siteConfig"`
 		HTTPSOnly             *bool           `json:"httpsOnly"`
 		ClientAffinityEnabled *bool           `json:"clientAffinityEnabled"`
+		// HostNameSSLStates with toUpdate bind and unbind certificates
+		// (az webapp config ssl bind|unbind).
+		HostNameSSLStates []hostNameSSLState `json:"hostNameSslStates"`
 	} `json:"properties"`
 }
 
@@ -337,6 +340,11 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	}
 	if body.Properties.ClientAffinityEnabled != nil {
 		site.Config.ClientAffinity = *body.Properties.ClientAffinityEnabled
+	}
+	if len(body.Properties.HostNameSSLStates) > 0 {
+		if err := h.applySSLStates(ctx, site, body.Properties.HostNameSSLStates); err != nil {
+			return err
+		}
 	}
 	var settings map[string]string
 	var conns map[string]slipway.ConnectionString

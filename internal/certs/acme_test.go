@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,18 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/certs/acmetest"
 	"github.com/slipway-dev/slipway/internal/dnstest"
 )
 
-// pebble is Let's Encrypt's test CA run in-process: its WFE over httptest
-// TLS, its VA resolving names through a dnstest server and validating
-// HTTP-01 and TLS-ALPN-01 on the ports the test serves.
+// pebble is Let's Encrypt's test CA run in-process (acmetest).
 type pebble struct {
 	dirURL string
 	roots  *x509.CertPool // trusts the WFE's HTTPS
@@ -37,33 +30,8 @@ type pebble struct {
 
 func startPebble(t *testing.T, validitySeconds uint64, httpPort, tlsPort int) *pebble {
 	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")      // validate at once
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no random bad nonces
-	t.Setenv("PEBBLE_AUTHZREUSE", "0")      // every order validates afresh
-	logger := log.New(io.Discard, "", 0)
-	if testing.Verbose() {
-		logger = log.New(tWriter{t}, "pebble ", 0)
-	}
-	dns := dnstest.Start(t)
-	store := db.NewMemoryStore()
-	authority := ca.New(logger, store, "", "rsa", 0, 1, map[string]ca.Profile{
-		"default": {Description: "test", ValidityPeriod: validitySeconds},
-	})
-	validator := va.New(logger, httpPort, tlsPort, false, dns.Addr(), store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
-	srv := httptest.NewTLSServer(front.Handler())
-	t.Cleanup(srv.Close)
-	p := &pebble{dirURL: srv.URL + wfe.DirectoryPath, roots: x509.NewCertPool(), issued: x509.NewCertPool(), dns: dns}
-	p.roots.AddCert(srv.Certificate())
-	p.issued.AddCert(authority.GetRootCert(0).Cert)
-	return p
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+	p := acmetest.Start(t, validitySeconds, httpPort, tlsPort)
+	return &pebble{dirURL: p.DirURL, roots: p.Roots, issued: p.Issued, dns: p.DNS}
 }
 
 // serveChallenges serves h on 127.0.0.1 over HTTP, as the front door will

@@ -93,6 +93,7 @@ func commands() []command {
 	}
 	cmds = append(cmds, webappCommands()...)
 	cmds = append(cmds, caCommands()...)
+	cmds = append(cmds, sslCommands()...)
 	cmds = append(cmds, configCommands()...)
 	cmds = append(cmds, hostnameCommands()...)
 	cmds = append(cmds, deployCommands()...)

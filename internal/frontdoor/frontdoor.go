@@ -75,9 +75,13 @@ type Config struct {
 	SCM        http.Handler            // Kudu API; the site name is passed via SiteFromContext
 	Management http.Handler            // ARM API
 	Extra      map[string]http.Handler // other service hosts by label, e.g. "blob" for <account>.blob.<domain>
-	HostNames  HostNames               // custom host names bound to sites; nil: none
-	Logger     *slog.Logger
-	Observe    func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
+	// ACMEChallenges answers ACME HTTP-01 challenges
+	// (/.well-known/acme-challenge/<token>) for bound custom names over
+	// plain HTTP; nil: none.
+	ACMEChallenges http.Handler
+	HostNames      HostNames // custom host names bound to sites; nil: none
+	Logger         *slog.Logger
+	Observe        func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
 }
 
 // FrontDoor is an http.Handler.
@@ -124,6 +128,9 @@ func New(cfg Config) *FrontDoor {
 	return f
 }
 
+// acmeChallengePath is where ACME CAs fetch HTTP-01 key authorizations (RFC 8555 §8.3).
+const acmeChallengePath = "/.well-known/acme-challenge/"
+
 // ServeHTTP routes a request by its Host.
 func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := strings.ToLower(r.Host)
@@ -141,6 +148,12 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A custom domain bound to a site (App Service's hostNameBindings):
 		// the app sees the name it was called by, as on Azure.
 		if site, bound := f.cfg.HostNames.SiteForHostName(host); bound {
+			if f.cfg.ACMEChallenges != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, acmeChallengePath) {
+				// HTTP-01 for a managed certificate of this bound name; the
+				// handler answers only the tokens of its pending orders.
+				f.cfg.ACMEChallenges.ServeHTTP(w, r)
+				return
+			}
 			def := site + "." + domain + portOf(r.Host)
 			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), site) {
 				return

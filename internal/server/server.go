@@ -31,6 +31,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/atomicfile"
 	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/dnsverify"
@@ -59,8 +60,13 @@ type Config struct {
 	DevStorage  bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
 	PythonRoots []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
 	DNSResolver string   // --dns-resolver / SLIPWAY_DNS_RESOLVER: host:port of the DNS server that verifies custom domains; default from /etc/resolv.conf
-	ExternalIP  string   // --external-ip / SLIPWAY_EXTERNAL_IP: the address custom domains' A records point at; default the --listen address
-	Logger      *slog.Logger
+	// ACME: managed certificates for custom domains (az webapp config ssl create).
+	ACMEDirectory string        // --acme-directory / SLIPWAY_ACME_DIRECTORY: the ACME CA's directory URL; "" disables managed certificates
+	ACMEEmail     string        // --acme-email / SLIPWAY_ACME_EMAIL: contact for the ACME account
+	ACMERoots     string        // --acme-ca-roots / SLIPWAY_ACME_CA_ROOTS: PEM file of extra roots that verify the ACME CA's HTTPS (a private CA)
+	ACMERenew     time.Duration // --acme-renew-check / SLIPWAY_ACME_RENEW_CHECK: how often managed certificates are checked for renewal; default 12h
+	ExternalIP    string        // --external-ip / SLIPWAY_EXTERNAL_IP: the address custom domains' A records point at; default the --listen address
+	Logger        *slog.Logger
 	// Ready, if set, is called once the server listens, with its base URL.
 	Ready func(info Info)
 	// StopGrace and DrainDelay tune instance replacement (tests shorten them).
@@ -139,6 +145,18 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return nil
 	})
 	fs.StringVar(&cfg.DNSResolver, "dns-resolver", getenv("SLIPWAY_DNS_RESOLVER"), "host:port of the DNS server that verifies custom domains' TXT asuid, CNAME and A records (env SLIPWAY_DNS_RESOLVER; default the first nameserver of /etc/resolv.conf)")
+	fs.StringVar(&cfg.ACMEDirectory, "acme-directory", getenv("SLIPWAY_ACME_DIRECTORY"), "directory URL of the ACME certificate authority that issues managed certificates for custom domains, e.g. https://acme-v02.api.letsencrypt.org/directory (env SLIPWAY_ACME_DIRECTORY; default none: managed certificates are refused)")
+	fs.StringVar(&cfg.ACMEEmail, "acme-email", getenv("SLIPWAY_ACME_EMAIL"), "contact e-mail of the ACME account (env SLIPWAY_ACME_EMAIL)")
+	fs.StringVar(&cfg.ACMERoots, "acme-ca-roots", getenv("SLIPWAY_ACME_CA_ROOTS"), "PEM file of extra root certificates that verify the ACME CA's HTTPS, for a private CA (env SLIPWAY_ACME_CA_ROOTS)")
+	renew := 12 * time.Hour
+	if v := getenv("SLIPWAY_ACME_RENEW_CHECK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("SLIPWAY_ACME_RENEW_CHECK=%q is not a positive duration", v)
+		}
+		renew = d
+	}
+	fs.DurationVar(&cfg.ACMERenew, "acme-renew-check", renew, "how often managed certificates are checked for renewal; each is renewed when a third of its validity is left (env SLIPWAY_ACME_RENEW_CHECK)")
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := fs.Parse(args); err != nil {
@@ -232,7 +250,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	tlsConfig := &tls.Config{GetCertificate: ca.GetCertificate, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	// Custom domains' certificates first (SNI), then the platform CA's leaves.
+	certMgr, err := newCertManager(ctx, cfg, st, dataDir, log)
+	if err != nil {
+		return err
+	}
+	tlsConfig := &tls.Config{GetCertificate: certMgr.GetCertificate(ca.GetCertificate), NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	dual := func(l net.Listener) net.Listener { return frontdoor.NewDualListener(l, tlsConfig) }
 	hostSuffix := ""
 	if port != 80 {
@@ -390,7 +413,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
-		Verifier: verifier, ExternalIP: externalIP,
+		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
@@ -413,8 +436,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs},
+		Extra: map[string]http.Handler{"blob": blobs}, ACMEChallenges: acmeHandler(certMgr),
 	})
+	if certMgr.issuer != nil {
+		// Managed certificates are renewed when a third of their validity
+		// is left; a failed renewal keeps the current one serving.
+		renewer := &certs.Renewer{Store: certMgr, Issuer: certMgr.issuer, Logger: log, RetryMin: cfg.ACMERenew}
+		renewCtx, stopRenew := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); renewer.Run(renewCtx, cfg.ACMERenew) }()
+		closers = append(closers, func() error { stopRenew(); <-done; return nil })
+	}
 
 	// Each app's and Kudu's name takes its site's minimum TLS version.
 	tlsConfig = fd.TLSConfig(tlsConfig)
@@ -586,6 +618,15 @@ func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account
 		acct.Keys = append(acct.Keys, b)
 	}
 	return acct, nil
+}
+
+// acmeHandler is the front door's HTTP-01 handler: nil (no interface
+// holding a nil pointer) without an ACME issuer.
+func acmeHandler(m *certManager) http.Handler {
+	if ch := m.Challenges(); ch != nil {
+		return ch
+	}
+	return nil
 }
 
 // customDomains returns what custom host names need: the DNS verifier (nil,
