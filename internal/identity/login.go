@@ -310,14 +310,16 @@ func errResourceNotFound(resource, tenant string) error {
 // requestedResource reads the resource of a token request: v2's scope
 // "<resource>/.default" (MSAL keeps a trailing slash of the resource, so
 // "https://x//.default" is resource "https://x/"; the OpenID scopes MSAL may
-// add are ignored), or v1's resource parameter.
+// add are ignored), or v1's resource parameter. The v1 path also takes a
+// scope, as ADFS does: MSAL posts one there for an adfs authority.
 func requestedResource(form url.Values, v2 bool) (string, error) {
 	if !v2 {
-		res := form.Get("resource")
-		if res == "" {
+		if res := form.Get("resource"); res != "" {
+			return res, nil
+		}
+		if form.Get("scope") == "" {
 			return "", newAADError(http.StatusBadRequest, "invalid_request", aadstsMissingParameter, "The request body must contain the following parameter: 'resource'.")
 		}
-		return res, nil
 	}
 	scope := form.Get("scope")
 	if scope == "" {

@@ -163,7 +163,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"password grant", v2, form("grant_type", "password"), nil, 400, "unsupported_grant_type", 70003},
 		{"no grant", v2, form("grant_type", ""), nil, 400, "invalid_request", 900144},
 		{"secret twice", v2, form(), func(r *http.Request) { r.SetBasicAuth(creds.AppID, creds.Password) }, 400, "invalid_request", 900144},
-		{"v1 without resource", "/" + tenant + "/oauth2/token", form(), nil, 400, "invalid_request", 900144},
+		{"v1 without resource or scope", "/" + tenant + "/oauth2/token", form("scope", ""), nil, 400, "invalid_request", 900144},
 		{"managed identity's app id", v2, nil, nil, 401, "invalid_client", 7000215},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
