@@ -75,11 +75,11 @@ func TestAzidentityManagedIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, err := cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}})
+			tok, err := cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{m.fresh + ".default"}})
 			if err != nil {
 				t.Fatalf("GetToken: %v", err)
 			}
-			c, err := m.svc.Verify(t.Context(), tok.Token, []string{"https://vault.azure.net"})
+			c, err := m.svc.Verify(t.Context(), tok.Token, []string{m.fresh})
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,10 @@ type env struct {
 	svc   *Service
 	store *store.Store
 	clock *clock
+	// fresh is an audience of this env alone: clients that cache tokens
+	// per resource in the process (MSAL Go's managed-identity cache) get
+	// no token of an earlier test run for it.
+	fresh string
 }
 
 // newEnv opens a real store in a temporary directory and a Service over it.
@@ -53,11 +58,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Now()}
-	svc, err := New(t.Context(), Config{Store: st, TenantID: tenant, Resources: testResources, Now: c.Now})
+	fresh := "https://" + newID() + ".localhost/"
+	svc, err := New(t.Context(), Config{Store: st, TenantID: tenant, Resources: append(slices.Clip(testResources), fresh), Now: c.Now})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return &env{svc: svc, store: st, clock: c}
+	return &env{svc: svc, store: st, clock: c, fresh: fresh}
 }
 
 func (e *env) servicePrincipal(t *testing.T) (Principal, ServicePrincipalCredentials) {
