@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -98,8 +99,17 @@ type Config struct {
 	// ExternalIP is the platform's address that A records of custom host
 	// names point at, shown as the site's inboundIpAddress. Optional.
 	ExternalIP string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// RBAC keeps role assignments and authorizes by them
+	// (authorization.go). Nil: one over Store. Give the same Authorizer
+	// to whatever checks requests (AuthorizeRequest), so that its
+	// in-memory assignments see every change made here.
+	RBAC *rbac.Authorizer
+	// CallerObjectID, when set, names the principal behind a request
+	// (from its verified token), recorded as a role assignment's
+	// createdBy. Nil or "": none (the admin token).
+	CallerObjectID func(r *http.Request) string
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
@@ -127,6 +137,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Domain == "" {
 		cfg.Domain = "localhost"
+	}
+	if cfg.RBAC == nil && cfg.Store != nil {
+		cfg.RBAC = rbac.New(rbac.Config{Store: cfg.Store, Now: cfg.Now})
 	}
 	h := &Handler{cfg: cfg, logger: cfg.Logger}
 	h.routes = h.routeTable()
@@ -182,6 +195,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := checkContentType(r); err != nil {
+		return err
+	}
+	// Role assignments and definitions live under any scope: routed
+	// before the fixed table.
+	if handled, err := h.serveAuthorization(w, r, segs); handled {
 		return err
 	}
 	var pathMatched bool

@@ -162,6 +162,9 @@ var groupHelp = map[string]string{
 	"storage account keys":            "Manage storage account keys.",
 	"storage container":               "Manage blob containers.",
 	"storage blob":                    "Manage blobs.",
+	"role":                            "Manage Azure role-based access control (RBAC).",
+	"role assignment":                 "Manage role assignments.",
+	"role definition":                 "Manage role definitions.",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/rbac"
+)
+
+var _ rbac.Store = (*Store)(nil)
+
+const roleAssignmentSelect = `SELECT name, scope, role_definition_id, principal_id, principal_type, description,
+	condition, condition_version, created, updated, created_by FROM role_assignments`
+
+// RoleAssignments returns every role assignment, ordered by scope and name.
+func (s *Store) RoleAssignments(ctx context.Context) ([]rbac.Assignment, error) {
+	rows, err := s.read.QueryContext(ctx, roleAssignmentSelect+` ORDER BY scope, name`)
+	if err != nil {
+		return nil, fmt.Errorf("listing role assignments: %w", err)
+	}
+	defer rows.Close()
+	var out []rbac.Assignment
+	for rows.Next() {
+		a, err := scanRoleAssignment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing role assignments: %w", err)
+	}
+	return out, nil
+}
+
+// CreateRoleAssignment stores a new assignment, committed before it
+// returns. It validates the assignment again (rbac.Assignment.Validate);
+// a name in use, or the same role for the same principal at the same scope,
+// is ECONFLICT.
+func (s *Store) CreateRoleAssignment(ctx context.Context, a rbac.Assignment) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if a.Created.IsZero() {
+		a.Created = s.now().UTC()
+	}
+	if a.Updated.IsZero() {
+		a.Updated = a.Created
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM role_assignments WHERE name = ?
+			OR (scope = ? AND role_definition_id = ? AND principal_id = ?)`,
+			a.Name, a.Scope, a.RoleDefinitionID, a.PrincipalID).Scan(&n); err != nil {
+			return fmt.Errorf("checking role assignment: %w", err)
+		}
+		if n > 0 {
+			return slipway.Errorf(slipway.ECONFLICT, "The role assignment already exists.")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO role_assignments (name, scope, role_definition_id, principal_id,
+			principal_type, description, condition, condition_version, created, updated, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Name, a.Scope, a.RoleDefinitionID, a.PrincipalID, a.PrincipalType, a.Description,
+			a.Condition, a.ConditionVersion, toUnix(a.Created), toUnix(a.Updated), strings.ToLower(a.CreatedBy)); err != nil {
+			return fmt.Errorf("inserting role assignment: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteRoleAssignment deletes the named assignment (case-insensitive) and
+// returns it, committed before it returns; ENOTFOUND when there is none.
+func (s *Store) DeleteRoleAssignment(ctx context.Context, name string) (rbac.Assignment, error) {
+	var old rbac.Assignment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		a, err := scanRoleAssignment(tx.QueryRowContext(ctx, roleAssignmentSelect+` WHERE name = ?`, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return slipway.Errorf(slipway.ENOTFOUND, "The role assignment '%s' is not found.", name)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE name = ?`, name); err != nil {
+			return fmt.Errorf("deleting role assignment: %w", err)
+		}
+		old = a
+		return nil
+	})
+	return old, err
+}
+
+func scanRoleAssignment(r rowScanner) (rbac.Assignment, error) {
+	var a rbac.Assignment
+	var created, updated int64
+	if err := r.Scan(&a.Name, &a.Scope, &a.RoleDefinitionID, &a.PrincipalID, &a.PrincipalType, &a.Description,
+		&a.Condition, &a.ConditionVersion, &created, &updated, &a.CreatedBy); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, err
+		}
+		return a, fmt.Errorf("reading role assignment: %w", err)
+	}
+	a.Created, a.Updated = fromUnix(created), fromUnix(updated)
+	return a, nil
+}
