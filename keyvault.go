@@ -118,6 +118,16 @@ type Secret struct {
 	Updated     time.Time
 }
 
+// SecretUpdate names the attributes of a secret version an update
+// changes; nil leaves one as it is. A zero time clears NotBefore or Expires.
+type SecretUpdate struct {
+	ContentType *string
+	Enabled     *bool
+	NotBefore   *time.Time
+	Expires     *time.Time
+	Tags        *map[string]string
+}
+
 // DeletedSecret is a soft-deleted secret: its latest version and when it
 // was deleted and will be purged.
 type DeletedSecret struct {

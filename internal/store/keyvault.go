@@ -354,16 +354,6 @@ func (s *Store) PurgeExpiredVaultObjects(ctx context.Context) (vaults, secrets i
 	return vaults, secrets, err
 }
 
-// SecretUpdate names the attributes UpdateSecret changes; nil leaves one as
-// it is. A zero time clears NotBefore or Expires.
-type SecretUpdate struct {
-	ContentType *string
-	Enabled     *bool
-	NotBefore   *time.Time
-	Expires     *time.Time
-	Tags        *map[string]string
-}
-
 const secretSelect = `SELECT vault, name, version, value, content_type, enabled, nbf, exp, tags, created, updated FROM key_vault_secrets`
 
 func (s *Store) scanSecret(r rowScanner, withValue bool) (slipway.Secret, error) {
@@ -573,7 +563,7 @@ func (s *Store) SecretVersionPage(ctx context.Context, vault, name string, skip,
 
 // UpdateSecret changes the attributes of one version of an active secret
 // (version "" is the latest) and returns it with its value.
-func (s *Store) UpdateSecret(ctx context.Context, vault, name, version string, u SecretUpdate) (slipway.Secret, error) {
+func (s *Store) UpdateSecret(ctx context.Context, vault, name, version string, u slipway.SecretUpdate) (slipway.Secret, error) {
 	var out slipway.Secret
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		sec, err := s.secret(ctx, tx, vault, name, version, false)

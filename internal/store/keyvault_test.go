@@ -181,7 +181,7 @@ func TestSecrets_VersionsAndAttributes(t *testing.T) {
 	f := false
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	tags := map[string]string{"x": "y"}
-	u, err := s.UpdateSecret(ctx, "kv1", "db-password", s1.Version, SecretUpdate{Enabled: &f, Expires: &exp, Tags: &tags})
+	u, err := s.UpdateSecret(ctx, "kv1", "db-password", s1.Version, slipway.SecretUpdate{Enabled: &f, Expires: &exp, Tags: &tags})
 	if err != nil || u.Enabled || !u.Expires.Equal(exp) || u.Tags["x"] != "y" || u.ContentType != "text/plain" || u.Value != "one" {
 		t.Fatalf("UpdateSecret = %+v, %v", u, err)
 	}
