@@ -2,7 +2,8 @@
 // Slipway implements: Microsoft.Resources (subscriptions, tenants, locations,
 // resource groups), Microsoft.Web (App Service plans, sites, their config,
 // publishing credentials and profiles, instances and deployment status) and
-// Microsoft.Storage (storage accounts and their keys), so
+// Microsoft.Storage (storage accounts and their keys) and Microsoft.KeyVault
+// (vaults, their access policies, deleted vaults), so
 // that Slipway's CLI — and one day the unmodified `az` CLI — can drive
 // Slipway with ARM's paths, JSON shapes and status codes (docs/arm.md §1, §3).
 //
@@ -108,8 +109,11 @@ type Config struct {
 	// (from its verified token), recorded as a role assignment's
 	// createdBy. Nil or "": none (the admin token).
 	CallerObjectID func(r *http.Request) string
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// VaultURI returns a key vault's properties.vaultUri, with a trailing
+	// slash. Nil: https://<name>.vault.<Domain><HostSuffix>/.
+	VaultURI func(name string) string
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.

@@ -44,7 +44,7 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 		top = n
 	}
 	ctx := r.Context()
-	// Three reads, not one snapshot: a resource created or deleted
+	// Separate reads, not one snapshot: a resource created or deleted
 	// meanwhile may be missing or listed, as ARM's own lists are
 	// eventually consistent.
 	plans, err := h.cfg.Store.Plans(ctx, p.rg)
@@ -59,8 +59,18 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	vaults, err := h.cfg.Store.Vaults(ctx, p.rg)
+	if err != nil {
+		return err
+	}
 	linux := map[string]bool{}
 	var all []genericResource
+	for _, v := range vaults {
+		all = append(all, genericResource{
+			ID: vaultID(p.sub, v.ResourceGroup, v.Name), Name: v.Name, Type: "Microsoft.KeyVault/vaults",
+			Location: v.Location, Tags: v.Tags, resourceGroup: v.ResourceGroup,
+		})
+	}
 	for _, pl := range plans {
 		linux[strings.ToLower(pl.ResourceGroup+"/"+pl.Name)] = pl.Linux
 		kind := "app"

@@ -10,6 +10,7 @@ type params struct {
 	sub, rg, plan, site, id, policy string
 	account                         string // storage account
 	host                            string // custom host name (hostNameBindings)
+	vault, location, op             string // key vault, deleted-vault location, accessPolicies kind
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -45,6 +46,12 @@ func (rt route) match(segs []string) (params, bool) {
 				p.account = got
 			case "{host}":
 				p.host = got
+			case "{vault}":
+				p.vault = got
+			case "{loc}":
+				p.location = got
+			case "{op}":
+				p.op = got
 			}
 			continue
 		}
@@ -64,6 +71,8 @@ func (h *Handler) routeTable() []route {
 		web  = rg + "/providers/Microsoft.Web"
 		site = web + "/sites/{app}"
 		stg  = rg + "/providers/Microsoft.Storage/storageAccounts"
+		kv   = rg + "/providers/Microsoft.KeyVault/vaults"
+		kvs  = sub + "/providers/Microsoft.KeyVault"
 	)
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
@@ -150,5 +159,18 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodDelete, stg+"/{account}", h.deleteStorageAccount),
 		r(http.MethodPost, stg+"/{account}/listKeys", h.listStorageKeys),
 		r(http.MethodPost, stg+"/{account}/regenerateKey", h.regenerateStorageKey),
+
+		// Key vaults (Microsoft.KeyVault, keyvault.go).
+		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),
+		r(http.MethodGet, kvs+"/vaults", h.listVaults),
+		r(http.MethodGet, kvs+"/deletedVaults", h.listDeletedVaults),
+		r(http.MethodGet, kvs+"/locations/{loc}/deletedVaults/{vault}", h.getDeletedVault),
+		r(http.MethodPost, kvs+"/locations/{loc}/deletedVaults/{vault}/purge", h.purgeDeletedVault),
+		r(http.MethodGet, kv, h.listVaults),
+		r(http.MethodPut, kv+"/{vault}", h.putVault),
+		r(http.MethodPatch, kv+"/{vault}", h.patchVault),
+		r(http.MethodGet, kv+"/{vault}", h.getVault),
+		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
+		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
 	}
 }
