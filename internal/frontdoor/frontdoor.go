@@ -73,6 +73,7 @@ type Config struct {
 	Backends   Backends                // app instances
 	Sites      Sites                   // which apps exist
 	SCM        http.Handler            // Kudu API; the site name is passed via SiteFromContext
+	Login      http.Handler            // token service at login.<domain> (login.microsoftonline.com inside sandboxes); nil: none
 	Management http.Handler            // ARM API
 	Extra      map[string]http.Handler // other service hosts by label, e.g. "blob" for <account>.blob.<domain>
 	// ACMEChallenges answers ACME HTTP-01 challenges
@@ -161,6 +162,9 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case host == "login."+domain && f.cfg.Login != nil:
+		f.cfg.Login.ServeHTTP(w, r)
+		return
 	case host == "management."+domain || (!ok && isARMPath(r.URL.Path)) || (host == domain && isARMPath(r.URL.Path)):
 		if f.cfg.Management != nil {
 			f.cfg.Management.ServeHTTP(w, r)
@@ -219,6 +223,13 @@ func (f *FrontDoor) azureName(w http.ResponseWriter, r *http.Request, host, doma
 	switch {
 	case host == "management.azure.com":
 		return "management." + domain, false
+	case host == "login.microsoftonline.com":
+		return "login." + domain, false
+	case strings.HasSuffix(host, ".vault.azure.net"):
+		if h := f.cfg.Extra["vault"]; h != nil && !strings.Contains(strings.TrimSuffix(host, ".vault.azure.net"), ".") {
+			h.ServeHTTP(w, r)
+			return host, true
+		}
 	case strings.HasSuffix(host, ".azurewebsites.net"):
 		label := strings.TrimSuffix(host, ".azurewebsites.net")
 		if !strings.Contains(strings.TrimSuffix(label, ".scm"), ".") {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
@@ -371,7 +370,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 					names = append(names, a.Name+".blob.core.windows.net")
 				}
 			}
-			return append(names, "management.azure.com")
+			if vaults, err := st.Vaults(ctx, ""); err == nil {
+				for _, v := range vaults {
+					names = append(names, strings.ToLower(v.Name)+".vault.azure.net")
+				}
+			}
+			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
 	coord := deploy.New(deploy.Config{
@@ -410,6 +414,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	// The identity platform: tokens, roles, Key Vault (issue 11).
+	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, log)
+	if err != nil {
+		return fmt.Errorf("starting the identity platform: %w", err)
+	}
+	identCtx, stopIdent := context.WithCancel(ctx)
+	identDone := make(chan struct{})
+	go func() { defer close(identDone); ident.run(identCtx) }()
+	closers = append(closers, func() error { stopIdent(); <-identDone; return nil })
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
@@ -421,13 +434,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		BlobEndpoint: func(account string) string {
 			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
 		},
-		Authorize: func(r *http.Request) error {
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(token)) != 1 {
-				return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication failed: send the admin token from %s as a Bearer token.", filepath.Join(dataDir, InfoFile))
-			}
-			return nil
-		},
+		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
+		RBAC: ident.authz, CallerObjectID: ident.callerObjectID,
+
 	})
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
@@ -436,7 +445,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs}, ACMEChallenges: acmeHandler(certMgr),
+		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {
 		// Managed certificates are renewed when a third of their validity

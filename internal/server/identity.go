@@ -1,0 +1,180 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/identity"
+	"github.com/slipway-dev/slipway/internal/keyvault"
+	"github.com/slipway-dev/slipway/internal/rbac"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// platformIdentity is the identity platform as the server wires it: the
+// token service at login.<domain> (login.microsoftonline.com inside
+// sandboxes), role-based authorization of management and data calls, and
+// the Key Vault data plane at <vault>.vault.<domain> (<vault>.vault.azure.net
+// inside sandboxes). The admin token of server.json is accepted everywhere
+// beside tokens, for the local CLI (docs/arm.md §2).
+type platformIdentity struct {
+	st            *store.Store
+	svc           *identity.Service
+	authz         *rbac.Authorizer
+	vaults        *keyvault.Handler
+	sub           string
+	domain        string
+	adminToken    string
+	infoFile      string
+	authority     string   // https://login.<domain><suffix>
+	managementURL string   // https://management.<domain><suffix>/
+	mgmtAudiences []string // what a management token's aud may be
+	log           *slog.Logger
+}
+
+// Token audiences of Azure's public cloud that SDKs inside apps ask for
+// (DefaultAzureCredential with Azure's scopes), beside the platform's own.
+var (
+	azureManagementAudiences = []string{"https://management.core.windows.net/", "https://management.azure.com/"}
+	azureVaultAudience       = "https://vault.azure.net"
+	azureStorageAudience     = "https://storage.azure.com/"
+)
+
+func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, domain, hostSuffix, adminToken, dataDir string, log *slog.Logger) (*platformIdentity, error) {
+	p := &platformIdentity{st: st, sub: sub, domain: strings.ToLower(domain), adminToken: adminToken, log: log,
+		infoFile:      filepath.Join(dataDir, InfoFile),
+		authority:     "https://login." + domain + hostSuffix,
+		managementURL: "https://management." + domain + hostSuffix + "/"}
+	p.mgmtAudiences = append([]string{p.managementURL}, azureManagementAudiences...)
+	resources := append(append([]string{}, p.mgmtAudiences...),
+		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience)
+	var err error
+	p.svc, err = identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: resources,
+		AuthorityHosts: []string{"login." + domain + hostSuffix, "login.microsoftonline.com"}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	p.authz = rbac.New(rbac.Config{Store: st, PrincipalExists: func(ctx context.Context, oid string) (bool, error) {
+		_, err := st.PrincipalByObjectID(ctx, oid)
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			return false, nil
+		}
+		return err == nil, err
+	}})
+	p.vaults, err = keyvault.New(keyvault.Config{Store: st, Sealer: st, Authorize: p.authorizeVault, Authority: p.authority, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// isAdmin reports whether a bearer token is the server's admin token.
+func (p *platformIdentity) isAdmin(tok string) bool {
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(p.adminToken)) == 1
+}
+
+// authorizeARM authenticates a management call (the admin token or a
+// token of the token service for the management API) and authorizes it by
+// the caller's roles (Azure's AuthorizationFailed otherwise).
+func (p *platformIdentity) authorizeARM(r *http.Request) error {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication failed. The 'Authorization' header is missing. Sign in with az login, or send the admin token from %s as a Bearer token.", p.infoFile)
+	}
+	if p.isAdmin(tok) {
+		return nil
+	}
+	claims, err := p.svc.Verify(r.Context(), tok, p.mgmtAudiences)
+	if err != nil {
+		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication failed. The access token is not valid for %s: %v", p.managementURL, err)
+	}
+	return p.authz.AuthorizeRequest(claims.ObjectID, r)
+}
+
+// callerObjectID names the principal of a verified management token
+// ("" for the admin token).
+func (p *platformIdentity) callerObjectID(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || p.isAdmin(tok) {
+		return ""
+	}
+	claims, err := p.svc.Verify(r.Context(), tok, p.mgmtAudiences)
+	if err != nil {
+		return ""
+	}
+	return claims.ObjectID
+}
+
+// authorizeVault authorizes a Key Vault data-plane call: the admin token,
+// or a token for the vault's audience whose principal holds the data
+// action (RBAC vaults) or the permission in an access policy.
+func (p *platformIdentity) authorizeVault(r *http.Request, v slipway.Vault, op keyvault.Operation) error {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if p.isAdmin(tok) {
+		return nil
+	}
+	claims, err := p.svc.Verify(r.Context(), tok, []string{azureVaultAudience, keyvault.ResourceForHost(r.Host)})
+	if err != nil {
+		return keyvault.Unauthorized("AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault.")
+	}
+	if v.EnableRBACAuthorization {
+		if err := p.authz.Check(r.Context(), claims.ObjectID, op.DataAction, p.vaultScope(v), true); err != nil {
+			return keyvault.ForbiddenByRBAC(v, op, p.sub, claims.ObjectID)
+		}
+		return nil
+	}
+	if !keyvault.AccessPolicyAllows(v, claims.TenantID, claims.ObjectID, claims.AppID, op.Permission) {
+		return keyvault.ForbiddenByPolicy(v, op, claims.ObjectID)
+	}
+	return nil
+}
+
+func (p *platformIdentity) vaultScope(v slipway.Vault) string {
+	return "/subscriptions/" + p.sub + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+}
+
+// vaultHost serves <vault>.vault.<domain> and <vault>.vault.azure.net.
+func (p *platformIdentity) vaultHost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := keyvault.VaultFromHost(r.Host, "vault."+p.domain, "vault.azure.net")
+		var v slipway.Vault
+		var err error
+		if ok {
+			v, err = p.st.FindVault(r.Context(), name)
+		}
+		if !ok || err != nil {
+			if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+				p.log.Error("looking up a key vault", "vault", name, "err", err)
+			}
+			http.Error(w, "No key vault answers to the host name "+r.Host+" on this Slipway server.", http.StatusNotFound)
+			return
+		}
+		p.vaults.ServeVault(w, r, v)
+	})
+}
+
+// run keeps the identity platform's housekeeping going until ctx ends:
+// signing key rotation and the purge of soft-deleted vault objects past
+// their retention.
+func (p *platformIdentity) run(ctx context.Context) {
+	go p.svc.RunRotation(ctx, 30*24*time.Hour)
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if v, s, err := p.st.PurgeExpiredVaultObjects(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("purging expired key vault objects", "err", err)
+		} else if v+s > 0 {
+			p.log.Info("purged key vault objects past their retention", "vaults", v, "secrets", s)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
