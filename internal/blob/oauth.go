@@ -32,12 +32,12 @@ import (
 // principal holds an RBAC permission. The platform implements it with its
 // token service and role assignments.
 type BearerAuth interface {
-	// Authenticate verifies an access token presented to the blob service
-	// (its audience must be a storage audience: https://storage.azure.com,
-	// with or without a trailing slash, or the account's blob endpoint)
-	// and returns the principal's object id and tenant id. Any error
-	// refuses the request with 401.
-	Authenticate(ctx context.Context, token string) (objectID, tenantID string, err error)
+	// Authenticate verifies an access token presented to the named
+	// account (its audience must be a storage audience:
+	// https://storage.azure.com, with or without a trailing slash, or the
+	// account's own blob endpoint) and returns the principal's object id
+	// and tenant id. Any error refuses the request with 401.
+	Authenticate(ctx context.Context, account, token string) (objectID, tenantID string, err error)
 	// Authorize returns nil when the principal holds action over scope (a
 	// data action when data is true) and an error wrapping
 	// ErrNotAuthorized when it does not; any other error is an internal
@@ -195,7 +195,7 @@ func (s *Service) authorizeBearer(rq *req, o op, token string) error {
 	if token == "" {
 		return s.invalidToken("The access token is empty.")
 	}
-	oid, tid, err := s.cfg.Bearer.Authenticate(r.Context(), token)
+	oid, tid, err := s.cfg.Bearer.Authenticate(r.Context(), rq.acct.Name, token)
 	if err != nil {
 		detail := err.Error()
 		if len(detail) > maxBearerDetail {

@@ -84,8 +84,8 @@ type tokenBearer struct {
 	authz  *rbac.Authorizer
 }
 
-func (b *tokenBearer) Authenticate(_ context.Context, token string) (string, string, error) {
-	if oid, ok := b.tokens[token]; ok {
+func (b *tokenBearer) Authenticate(_ context.Context, account, token string) (string, string, error) {
+	if oid, ok := b.tokens[token]; ok && account == oauthAccount {
 		return oid, oauthTenant, nil
 	}
 	return "", "", errors.New("Signature validation failed.")
