@@ -82,6 +82,9 @@ func (m *memAssignments) DeleteRoleAssignment(_ context.Context, name string) (r
 type tokenBearer struct {
 	tokens map[string]string // token → object id
 	authz  *rbac.Authorizer
+	// addOnly stands for a custom role granting only blobs/read and
+	// blobs/add/action (no built-in role is so narrow).
+	addOnly atomic.Bool
 }
 
 func (b *tokenBearer) Authenticate(_ context.Context, account, token string) (string, string, error) {
@@ -92,6 +95,12 @@ func (b *tokenBearer) Authenticate(_ context.Context, account, token string) (st
 }
 
 func (b *tokenBearer) Authorize(ctx context.Context, oid, action, scope string, data bool) error {
+	if b.addOnly.Load() {
+		if action == actBlobRead || action == actBlobAdd {
+			return nil
+		}
+		return ErrNotAuthorized
+	}
 	err := b.authz.Check(ctx, oid, action, scope, data)
 	var af *rbac.AuthorizationFailed
 	if errors.As(err, &af) {
@@ -472,5 +481,61 @@ func TestPythonBearer(t *testing.T) {
 	t.Logf("sdk_python_bearer.py:\n%s", out)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With blobs/add/action but not blobs/write, a principal creates blobs and
+// appends, but replaces nothing (Put Blob: "To create new blob:
+// .../blobs/add/action").
+func TestBearerAddOnly(t *testing.T) {
+	e := startOAuth(t)
+	ctx := context.Background()
+	_, tok := e.principal()
+	e.bearer.addOnly.Store(true)
+	c := e.tokenClient(t, tok)
+	if _, err := c.UploadBuffer(ctx, "media", "fresh.txt", []byte("new"), &azblob.UploadBufferOptions{BlockSize: 1 << 20}); err != nil {
+		t.Fatalf("creating a blob with add/action: %v", err)
+	}
+	bb := c.ServiceClient().NewContainerClient("media").NewBlockBlobClient("a.txt")
+	_, err := bb.Upload(ctx, body("replaced"), nil)
+	wantCode(t, err, bloberror.AuthorizationPermissionMismatch, 403)
+	if got, err := readAll(t, ctx, c, "media", "a.txt"); err != nil || got != "hello media" {
+		t.Fatalf("a.txt = %q, %v; want it unchanged", got, err)
+	}
+	// Put Block needs blobs/write.
+	_, err = bb.StageBlock(ctx, b64([]byte("block-0")), body("x"), nil)
+	wantCode(t, err, bloberror.AuthorizationPermissionMismatch, 403)
+}
+
+// User delegation keys are derived, not stored: a service opened afresh
+// (a restart) derives the same key from the same secret, another secret
+// another key, and every field of the key changes it.
+func TestDelegationKeyDerivation(t *testing.T) {
+	acct := Account{Name: oauthAccount, Keys: [][]byte{[]byte("k")}}
+	derive := func(secret []byte, fields ...string) string {
+		s := &Service{cfg: Config{DelegationSecret: secret}}
+		k, err := s.delegationKey(acct, fields[0], fields[1], fields[2], fields[3], fields[4], fields[5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b64(k)
+	}
+	fields := []string{"oid", "tid", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "b", "2025-11-05"}
+	base := derive([]byte("secret"), fields...)
+	if derive([]byte("secret"), fields...) != base {
+		t.Fatal("the same secret derived another key")
+	}
+	if derive([]byte("other"), fields...) == base {
+		t.Error("another secret derived the same key")
+	}
+	for i := range fields {
+		f := slices.Clone(fields)
+		f[i] += "x"
+		if derive([]byte("secret"), f...) == base {
+			t.Errorf("changing field %d left the key unchanged", i)
+		}
+	}
+	if derive(nil, fields...) == base {
+		t.Error("the account-key fallback derived the secret's key")
 	}
 }
