@@ -78,7 +78,7 @@ func (s *Service) userDelegationKey(rq *req) error {
 	if rq.principal == "" {
 		return errAuthFailed("Only authentication scheme Bearer is supported")
 	}
-	if v := rq.r.Header.Get("x-ms-version"); v < minDelegationVersion {
+	if rq.version < minDelegationVersion {
 		return errInvalidHeader
 	}
 	var in keyInfoXML
@@ -111,7 +111,7 @@ func (s *Service) userDelegationKey(rq *req) error {
 	k := userDelegationKeyXML{
 		SignedOid: rq.principal, SignedTid: rq.tenant,
 		SignedStart: start.Format(delegationTimeFormat), SignedExpiry: expiry.Format(delegationTimeFormat),
-		SignedService: "b", SignedVersion: rq.r.Header.Get("x-ms-version"),
+		SignedService: "b", SignedVersion: rq.version,
 	}
 	value, err := s.delegationKey(rq.acct, k.SignedOid, k.SignedTid, k.SignedStart, k.SignedExpiry, k.SignedService, k.SignedVersion)
 	if err != nil {

@@ -188,7 +188,7 @@ func (s *Service) authorizeBearer(rq *req, o op, token string) error {
 	if r.TLS == nil {
 		return errBearerHTTP
 	}
-	if v := r.Header.Get("x-ms-version"); len(v) != len(minBearerVersion) || v < minBearerVersion {
+	if v := rq.version; len(v) != len(minBearerVersion) || v < minBearerVersion {
 		return errBearerVersion
 	}
 	token = strings.TrimSpace(token)

@@ -539,3 +539,41 @@ func TestDelegationKeyDerivation(t *testing.T) {
 		t.Error("the account-key fallback derived the secret's key")
 	}
 }
+
+// A blob batch under a token: the parent needs containers/write, and each
+// sub-request (which carries the token itself, and the batch's version)
+// is authorized on its own.
+func TestBearerBatch(t *testing.T) {
+	e := startOAuth(t)
+	ctx := context.Background()
+	oid, tok := e.principal()
+	e.grant(t, oid, roleContrib, oauthAcctID+"/blobServices/default/containers/media")
+	c := e.tokenClient(t, tok).ServiceClient().NewContainerClient("media")
+	if _, err := c.NewBlockBlobClient("b.txt").UploadBuffer(ctx, []byte("b"), nil); err != nil {
+		t.Fatal(err)
+	}
+	bb, err := c.NewBatchBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.txt", "b.txt"} {
+		if err := bb.Delete(n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := c.SubmitBatch(ctx, bb, nil)
+	if err != nil {
+		t.Fatalf("SubmitBatch: %v", err)
+	}
+	for _, it := range resp.Responses {
+		if it.Error != nil {
+			t.Errorf("deleting %s in a batch: %v", *it.BlobName, it.Error)
+		}
+	}
+	// The role is on "media": a batch in "other" is refused as a whole.
+	other := e.tokenClient(t, tok).ServiceClient().NewContainerClient("other")
+	ob, _ := other.NewBatchBuilder()
+	ob.Delete("a.txt", nil)
+	_, err = other.SubmitBatch(ctx, ob, nil)
+	wantCode(t, err, bloberror.AuthorizationPermissionMismatch, 403)
+}

@@ -30,6 +30,7 @@ type req struct {
 	sas       *sasParams // set when authorised by a SAS
 	sasPerms  string     // the SAS's permissions, with its stored access policy's
 	endpoint  string     // service endpoint URL as the client addressed it, with trailing slash
+	version   string     // x-ms-version as the client sent it (a batch's, for its sub-requests); "" none
 
 	principal   string // object id of a bearer token's principal (oauth.go)
 	tenant      string // and its tenant
@@ -84,6 +85,7 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 	id := uuid.NewString()
 	h := w.Header()
 	h.Set("x-ms-request-id", id)
+	explicit := v
 	if v == "" {
 		v = defaultVersion
 	}
@@ -101,7 +103,7 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 			s.fail(w, r, id, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	if err := s.serve(w, r, id); err != nil {
+	if err := s.serve(w, r, id, explicit); err != nil {
 		s.fail(w, r, id, err)
 	}
 }
@@ -144,9 +146,9 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 	return account, container, blob, endpoint
 }
 
-func (s *Service) serve(w *trackingWriter, r *http.Request, id string) error {
+func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) error {
 	account, container, blob, endpoint := s.address(r)
-	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint}
+	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint, version: version}
 	if account == "" {
 		return errInvalidQuery
 	}
