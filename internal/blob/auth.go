@@ -174,7 +174,14 @@ type sasParams struct {
 	Identifier, Signature, EncryptionScope, Snapshot string
 	CacheControl, ContentDisposition                 string
 	ContentEncoding, ContentLanguage, ContentType    string
-	DelegationOID                                    string
+
+	// User delegation SAS (delegation.go): the key's fields, and the
+	// optional signed object ids and correlation id.
+	DelegationOID, DelegationTID, KeyStart, KeyExpiry string
+	KeyService, KeyVersion                            string
+	AuthorizedOID, UnauthorizedOID, CorrelationID     string
+	DelegatedUserTID, DelegatedUserOID                string
+	RequestHeaders, RequestQuery                      string
 }
 
 // parseSAS extracts SAS parameters from a query; ok is false when the query
@@ -189,13 +196,19 @@ func parseSAS(q url.Values) (p sasParams, ok bool) {
 		Protocol: q.Get("spr"), Resource: q.Get("sr"), Identifier: q.Get("si"),
 		Signature: q.Get("sig"), EncryptionScope: q.Get("ses"), Snapshot: q.Get("snapshot"),
 		CacheControl: q.Get("rscc"), ContentDisposition: q.Get("rscd"), ContentEncoding: q.Get("rsce"),
-		ContentLanguage: q.Get("rscl"), ContentType: q.Get("rsct"), DelegationOID: q.Get("skoid"),
+		ContentLanguage: q.Get("rscl"), ContentType: q.Get("rsct"),
+		DelegationOID: q.Get("skoid"), DelegationTID: q.Get("sktid"), KeyStart: q.Get("skt"), KeyExpiry: q.Get("ske"),
+		KeyService: q.Get("sks"), KeyVersion: q.Get("skv"),
+		AuthorizedOID: q.Get("saoid"), UnauthorizedOID: q.Get("suoid"), CorrelationID: q.Get("scid"),
+		DelegatedUserTID: q.Get("skdutid"), DelegatedUserOID: q.Get("sduoid"),
+		RequestHeaders: q.Get("srh"), RequestQuery: q.Get("srq"),
 	}, true
 }
 
 // sasFields are the query parameters a SAS signs or is checked by.
 var sasFields = []string{"sv", "ss", "srt", "sp", "st", "se", "sip", "spr", "sr", "si", "sig", "ses",
-	"rscc", "rscd", "rsce", "rscl", "rsct", "skoid", "sktid", "skt", "ske", "sks", "skv"}
+	"rscc", "rscd", "rsce", "rscl", "rsct", "skoid", "sktid", "skt", "ske", "sks", "skv",
+	"saoid", "suoid", "scid", "skdutid", "sduoid", "srh", "srq"}
 
 // sasAmbiguous reports whether a SAS field appears more than once in q;
 // such a SAS is refused rather than read one way or the other.

@@ -34,6 +34,11 @@ type Account struct {
 	Keys [][]byte
 	SKU  string
 	Kind string
+	// ResourceID is the account's ARM id,
+	// /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>:
+	// the root of the scopes Entra ID requests are authorized over
+	// (oauth.go). Empty (the development account) refuses them.
+	ResourceID string
 }
 
 // ErrAccountNotFound is returned by Accounts.Account when no account has the
@@ -62,6 +67,14 @@ type Config struct {
 	// <account>.blob.<BaseDomain>[:port] addresses /<container>/<blob> of
 	// that account. Empty disables it.
 	BaseDomain string
+	// Bearer, when set, accepts Microsoft Entra ID (OAuth) access tokens
+	// and user delegation SAS (oauth.go, delegation.go). Nil refuses both.
+	Bearer BearerAuth
+	// DelegationSecret is the root of user delegation keys (delegation.go):
+	// at least 32 random bytes, kept across restarts, so that keys and the
+	// SAS they signed stay valid. Empty derives them from the account's
+	// key1 instead, so regenerating key1 also revokes them.
+	DelegationSecret []byte
 }
 
 // Well-known development storage account (as Azurite and the Azure storage

@@ -1284,6 +1284,14 @@ func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 			}
 			return nil, "", newError(403, "CannotVerifyCopySource", "Server failed to authenticate the copy source.")
 		}
+	} else if err := s.checkCopySourceRole(rq, container); err != nil {
+		// A principal (a token's, or a user delegation SAS's delegator)
+		// reads a source in the same account by its own permission.
+		var se *storageError
+		if errors.As(err, &se) {
+			return nil, "", newError(se.Status, "CannotVerifyCopySource", se.Message)
+		}
+		return nil, "", err
 	}
 	b, err := getBlob(rq.r.Context(), s.rdb(), acct.Name, container, blob, q.Get("snapshot"))
 	if err != nil {

@@ -7,10 +7,14 @@
 // The package owns the blob data plane: request addressing (path-style
 // http://127.0.0.1:<port>/<account>/<container>/<blob> as Azurite, and
 // host-style <account>.blob.<domain>), authentication (SharedKey,
-// SharedKeyLite, account and service SAS, anonymous public reads), the
-// container and blob operations, and their storage. It does not own storage
-// accounts: it learns which accounts exist and their keys through the
-// Accounts interface.
+// SharedKeyLite, account and service SAS, anonymous public reads, and —
+// with Config.Bearer — Microsoft Entra ID bearer tokens authorized by the
+// Storage Blob Data roles, user delegation keys and user delegation SAS:
+// oauth.go, delegation.go), the container and blob operations, and their
+// storage. It does not own storage accounts, tokens or role assignments: it
+// learns which accounts exist and their keys through the Accounts
+// interface, and asks Config.Bearer whether a token is valid and whether
+// its principal holds a permission.
 //
 // Storage: metadata lives in a SQLite database in Config.Dir (one writer
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered

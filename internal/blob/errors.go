@@ -15,6 +15,9 @@ type storageError struct {
 	Message string
 	// Detail, if set, is rendered as AuthenticationErrorDetail.
 	Detail string
+	// Challenge, if set, is sent as WWW-Authenticate (401s to bearer
+	// clients, oauth.go).
+	Challenge string
 }
 
 func (e *storageError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -81,6 +84,9 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	h := w.Header()
 	h.Set("x-ms-error-code", e.Code)
+	if e.Challenge != "" {
+		h.Set("WWW-Authenticate", e.Challenge)
+	}
 	if r.Method == http.MethodHead || e.Status == http.StatusNotModified {
 		w.WriteHeader(e.Status)
 		return

@@ -30,6 +30,12 @@ type req struct {
 	sas       *sasParams // set when authorised by a SAS
 	sasPerms  string     // the SAS's permissions, with its stored access policy's
 	endpoint  string     // service endpoint URL as the client addressed it, with trailing slash
+	version   string     // x-ms-version as the client sent it (a batch's, for its sub-requests); "" none
+
+	principal   string // object id of a bearer token's principal (oauth.go)
+	tenant      string // and its tenant
+	delegator   string // object id that signed a user delegation SAS (delegation.go)
+	noOverwrite bool   // may create blobs but not replace them (see mayOverwrite)
 }
 
 // trackingWriter remembers whether the response has started, so a late
@@ -79,6 +85,7 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 	id := uuid.NewString()
 	h := w.Header()
 	h.Set("x-ms-request-id", id)
+	explicit := v
 	if v == "" {
 		v = defaultVersion
 	}
@@ -96,7 +103,7 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 			s.fail(w, r, id, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	if err := s.serve(w, r, id); err != nil {
+	if err := s.serve(w, r, id, explicit); err != nil {
 		s.fail(w, r, id, err)
 	}
 }
@@ -139,9 +146,9 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 	return account, container, blob, endpoint
 }
 
-func (s *Service) serve(w *trackingWriter, r *http.Request, id string) error {
+func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) error {
 	account, container, blob, endpoint := s.address(r)
-	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint}
+	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint, version: version}
 	if account == "" {
 		return errInvalidQuery
 	}
@@ -292,6 +299,9 @@ func (s *Service) authorize(rq *req, o op) error {
 	r := rq.r
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		scheme, cred, _ := strings.Cut(auth, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return s.authorizeBearer(rq, o, cred)
+		}
 		name, sig, ok := strings.Cut(cred, ":")
 		if !ok || name != rq.acct.Name || (scheme != "SharedKey" && scheme != "SharedKeyLite") {
 			return errAuthFailed("The Authorization header is not in a supported form or names another account.")
@@ -339,12 +349,18 @@ func (s *Service) authorize(rq *req, o op) error {
 			return err
 		}
 		rq.sas, rq.sasPerms = &p, perms
+		rq.noOverwrite = rq.noOverwrite || !strings.Contains(perms, "w")
 		return nil
 	}
 	// Anonymous.
 	if o.anon == 0 || rq.container == "" {
 		if o.level == 'o' || o.level == 'c' {
 			return errResourceNotFound
+		}
+		if c := s.challenge(); c != "" {
+			e := *errNoAuth
+			e.Challenge = c
+			return &e
 		}
 		return errNoAuth
 	}
@@ -368,9 +384,6 @@ func (s *Service) authorize(rq *req, o op) error {
 // permissions it grants.
 func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	r := rq.r
-	if p.DelegationOID != "" {
-		return "", errAuthFailed("User delegation SAS is not supported.")
-	}
 	if p.isAccountSAS() {
 		if !signatureMatches(rq.acct.Keys, p.Signature, accountSASStringToSign(rq.acct.Name, p)) {
 			return "", errAuthFailed("Signature did not match. String to sign used was " + accountSASStringToSign(rq.acct.Name, p))
@@ -404,6 +417,9 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	if rq.container == "" {
 		return "", errAuthorizationFailure
 	}
+	if p.DelegationOID != "" {
+		return s.checkUserDelegationSAS(rq, p, o, canonical)
+	}
 	if !signatureMatches(rq.acct.Keys, p.Signature, serviceSASStringToSign(canonical, p)) {
 		return "", errAuthFailed("Signature did not match. String to sign used was " + serviceSASStringToSign(canonical, p))
 	}
@@ -436,22 +452,28 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	if err := s.checkSASWindow(start, expiry); err != nil {
 		return "", err
 	}
-	if err := checkSASNetwork(r, p); err != nil {
-		return "", err
+	return perm, checkServiceSASScope(rq, p, o, perm)
+}
+
+// checkServiceSASScope checks the network and the reach of a service or
+// user delegation SAS whose signature and window are valid.
+func checkServiceSASScope(rq *req, p sasParams, o op, perm string) error {
+	if err := checkSASNetwork(rq.r, p); err != nil {
+		return err
 	}
 	// A service SAS reaches blobs (and, for sr=c, listing and finding
 	// them, and a batch of the container), never the service or the
 	// container's own operations.
 	if o.level == 's' || (p.Resource != "c" && o.level != 'o') || (o.level == 'c' && o.name != "ListBlobs" && o.name != "FilterBlobs") {
-		return "", errAuthorizationFailure
+		return errAuthorizationFailure
 	}
 	if p.Resource == "bs" && rq.q.Get("snapshot") != p.Snapshot {
-		return "", errAuthorizationFailure
+		return errAuthorizationFailure
 	}
 	if o.perms != "" && !strings.ContainsAny(perm, o.perms) {
-		return "", errPermissionMismatch
+		return errPermissionMismatch
 	}
-	return perm, nil
+	return nil
 }
 
 func (s *Service) checkSASWindow(start, expiry string) error {
@@ -510,17 +532,13 @@ func validContainerName(n string) bool {
 	return true
 }
 
-// mayOverwrite refuses to replace an existing blob under a SAS that grants
-// create but not write ("c" creates new blobs only).
+// mayOverwrite refuses to replace an existing blob when the request may
+// only create blobs: a SAS that grants create but not write ("c" creates
+// new blobs only), or a principal that holds blobs/add/action but not
+// blobs/write (oauth.go).
 func (rq *req) mayOverwrite() error {
-	if rq.sas != nil && !strings.Contains(rq.sasPerms, "w") {
+	if rq.noOverwrite {
 		return errPermissionMismatch
 	}
 	return nil
-}
-
-// userDelegationKey refuses Get User Delegation Key as Azure does for any
-// credential but an Entra ID bearer token, which Slipway does not issue.
-func (s *Service) userDelegationKey(rq *req) error {
-	return errAuthFailed("Only authentication scheme Bearer is supported")
 }
