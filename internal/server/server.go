@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -402,14 +403,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 
-	blobs, err := blob.Open(ctx, blob.Config{
-		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{st: st, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
-	})
-	if err != nil {
-		return fmt.Errorf("opening the blob service: %w", err)
-	}
-	closers = append(closers, blobs.Close)
-
 	token, err := adminToken(dataDir)
 	if err != nil {
 		return err
@@ -423,6 +416,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	identDone := make(chan struct{})
 	go func() { defer close(identDone); ident.run(identCtx) }()
 	closers = append(closers, func() error { stopIdent(); <-identDone; return nil })
+	delegation, err := sealedSecret(st, filepath.Join(dataDir, "blob-delegation.key"), "blob/delegation")
+	if err != nil {
+		return err
+	}
+	blobs, err := blob.Open(ctx, blob.Config{
+		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{st: st, sub: sub, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
+		// Azure AD bearer tokens and user delegation SAS, authorized by data roles.
+		Bearer: newBlobBearer(ident.svc, ident.authz, cfg.Domain), DelegationSecret: delegation,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the blob service: %w", err)
+	}
+	closers = append(closers, blobs.Close)
+
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
@@ -436,7 +443,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID,
-
 	})
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
@@ -576,6 +582,28 @@ func pythonMinorVersions(in []build.Interpreter) []string {
 	return out
 }
 
+// sealedSecret returns 32 random bytes kept (sealed with the master key)
+// in path, made on first use.
+func sealedSecret(st *store.Store, path, aad string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return st.OpenBytes(b, aad)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	sealed, err := st.SealBytes(secret, aad)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(path, sealed, 0o600); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return secret, nil
+}
+
 // adminToken returns the admin token, creating it on first start.
 func adminToken(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, InfoFile)
@@ -605,7 +633,8 @@ func writeInfo(dataDir string, info Info) error {
 // account when it is enabled.
 type storageAccounts struct {
 	st  *store.Store
-	dev bool // serve devstoreaccount1 (UseDevelopmentStorage=true)
+	sub string // the subscription, for accounts' ARM ids
+	dev bool   // serve devstoreaccount1 (UseDevelopmentStorage=true)
 }
 
 func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account, error) {
@@ -618,7 +647,8 @@ func (a storageAccounts) Account(ctx context.Context, name string) (blob.Account
 	} else if err != nil {
 		return blob.Account{}, err
 	}
-	acct := blob.Account{Name: name, SKU: access.SKU, Kind: access.Kind}
+	acct := blob.Account{Name: name, SKU: access.SKU, Kind: access.Kind,
+		ResourceID: "/subscriptions/" + a.sub + "/resourceGroups/" + access.ResourceGroup + "/providers/Microsoft.Storage/storageAccounts/" + name}
 	for _, k := range []string{access.Key1, access.Key2} {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {

@@ -253,8 +253,9 @@ func (s *Store) StorageAccountKeyDetails(ctx context.Context, rg, name string) (
 // on every request: its keys, to check signatures, and its SKU and kind,
 // which Get Account Information reports.
 type StorageAccountAccess struct {
-	Key1, Key2 string // base64
-	SKU, Kind  string
+	Key1, Key2    string // base64
+	SKU, Kind     string
+	ResourceGroup string // for the account's ARM id (role assignments' scopes)
 }
 
 // FindStorageAccountAccess returns the keys, SKU and kind of the named
@@ -273,7 +274,7 @@ func (s *Store) FindStorageAccountAccess(ctx context.Context, name string) (Stor
 	if err != nil {
 		return StorageAccountAccess{}, err
 	}
-	out := StorageAccountAccess{Key1: ks[0].Value, Key2: ks[1].Value, SKU: a.SKU, Kind: a.Kind}
+	out := StorageAccountAccess{Key1: ks[0].Value, Key2: ks[1].Value, SKU: a.SKU, Kind: a.Kind, ResourceGroup: a.ResourceGroup}
 	s.access.put(name, out, gen)
 	return out, nil
 }
