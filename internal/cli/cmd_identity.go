@@ -204,12 +204,7 @@ func (inv *invocation) printIdentity(site map[string]any) error {
 }
 
 func webappIdentityAssign(ctx context.Context, inv *invocation) error {
-	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	site, err := c.getSite(ctx, rg, app)
+	c, rg, app, site, err := inv.connectSite(ctx)
 	if err != nil {
 		return err
 	}
@@ -266,24 +261,25 @@ func (c *conn) assignRole(ctx context.Context, inv *invocation, principal, role,
 }
 
 func webappIdentityShow(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	site, err := c.getSite(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	_, _, _, site, err := inv.connectSite(ctx)
 	if err != nil {
 		return err
 	}
 	return inv.printIdentity(site)
 }
 
-func webappIdentityRemove(ctx context.Context, inv *invocation) error {
-	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
+// connectSite connects and GETs the app named by -g and -n.
+func (inv *invocation) connectSite(ctx context.Context) (c *conn, rg, app string, site map[string]any, err error) {
+	rg, app = inv.flags.str("resource-group"), inv.flags.str("name")
+	if c, err = inv.connect(ctx); err != nil {
+		return nil, "", "", nil, err
 	}
-	site, err := c.getSite(ctx, rg, app)
+	site, err = c.getSite(ctx, rg, app)
+	return c, rg, app, site, err
+}
+
+func webappIdentityRemove(ctx context.Context, inv *invocation) error {
+	c, rg, app, site, err := inv.connectSite(ctx)
 	if err != nil {
 		return err
 	}
