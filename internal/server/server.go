@@ -452,7 +452,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID,
-
 	})
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
