@@ -99,25 +99,9 @@ func identityShow(ctx context.Context, inv *invocation) error {
 }
 
 func identityList(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	p := c.subPath()
-	if rg := inv.flags.str("resource-group"); rg != "" {
-		p = c.groupPath(rg)
-	}
-	items, err := c.armList(ctx, p+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", apiMSI)
-	if err != nil {
-		return err
-	}
-	out := make([]any, 0, len(items))
-	for _, it := range items {
-		if m, ok := it.(map[string]any); ok {
-			out = append(out, identityOutput(m))
-		}
-	}
-	return inv.printResult(out, identityColumns)
+	const typ = "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+	return listResources(ctx, inv, typ, apiMSI, identityOutput, identityColumns,
+		func(c *conn, rg string) string { return c.groupPath(rg) + typ })
 }
 
 func identityDelete(ctx context.Context, inv *invocation) error {
