@@ -11,6 +11,7 @@ type params struct {
 	account                         string // storage account
 	host                            string // custom host name (hostNameBindings)
 	vault, location, op             string // key vault, deleted-vault location, accessPolicies kind
+	identity                        string // user-assigned identity
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -52,6 +53,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.location = got
 			case "{op}":
 				p.op = got
+			case "{identity}":
+				p.identity = got
 			}
 			continue
 		}
@@ -73,6 +76,7 @@ func (h *Handler) routeTable() []route {
 		stg  = rg + "/providers/Microsoft.Storage/storageAccounts"
 		kv   = rg + "/providers/Microsoft.KeyVault/vaults"
 		kvs  = sub + "/providers/Microsoft.KeyVault"
+		msi  = rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
 	)
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
@@ -172,5 +176,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
 		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
+
+		// User-assigned managed identities (identity.go).
+		r(http.MethodGet, sub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", h.listIdentities),
+		r(http.MethodGet, msi, h.listIdentities),
+		r(http.MethodPut, msi+"/{identity}", h.putIdentity),
+		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
+		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
+		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
 	}
 }

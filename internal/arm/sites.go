@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 func siteID(sub, rg, name string) string {
@@ -159,7 +160,11 @@ func (h *Handler) writeSite(w http.ResponseWriter, r *http.Request, sub string, 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, h.siteJSON(sub, s, plan, hn))
+	res := h.siteJSON(sub, s, plan, hn)
+	if err := h.addSiteIdentity(r.Context(), res, sub, s); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
 }
 
 // nameValue is an app setting in a site's siteConfig.appSettings; its
@@ -276,8 +281,10 @@ func planFromID(id, sub, rg string) (string, error) {
 
 // siteBody is a site PUT/PATCH document.
 type siteBody struct {
-	Location   string            `json:"location"`
-	Tags       map[string]string `json:"tags"`
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	// Identity assigns and removes managed identities (identity.go).
+	Identity   *siteIdentityBody `json:"identity"`
 	Properties struct {
 		ServerFarmID          *string         `json:"serverFarmId"`
 		SiteConfig            *siteConfigBody `json:"siteConfig"`
@@ -346,6 +353,19 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 			return err
 		}
 	}
+	var current []store.IdentityRef
+	if exists && body.Identity != nil {
+		if current, err = h.currentIdentityRefs(ctx, old.Name); err != nil {
+			return err
+		}
+	}
+	idChange, err := h.planIdentity(p.sub, body.Identity, current, mustExist)
+	if err != nil {
+		return err
+	}
+	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
+		return err
+	}
 	var settings map[string]string
 	var conns map[string]slipway.ConnectionString
 	if sc := body.Properties.SiteConfig; sc != nil {
@@ -380,6 +400,9 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	stored, created, err := h.cfg.Store.PutSiteWithConfig(ctx, site, settings, conns)
 	if err != nil {
 		return err
+	}
+	if err := h.applyIdentity(ctx, p.sub, stored, idChange); err != nil {
+		return fmt.Errorf("assigning the identities of %s: %w", stored.Name, err)
 	}
 	if created {
 		// A new app serves the default page until its first deployment, as on
@@ -432,7 +455,11 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 		} else if err != nil {
 			return err
 		}
-		vs = append(vs, h.siteJSON(p.sub, s, pl, hn))
+		res := h.siteJSON(p.sub, s, pl, hn)
+		if err := h.addSiteIdentity(ctx, res, p.sub, s); err != nil {
+			return err
+		}
+		vs = append(vs, res)
 	}
 	return writeJSON(w, http.StatusOK, list{Value: vs})
 }

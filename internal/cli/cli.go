@@ -165,6 +165,8 @@ var groupHelp = map[string]string{
 	"role":                            "Manage Azure role-based access control (RBAC).",
 	"role assignment":                 "Manage role assignments.",
 	"role definition":                 "Manage role definitions.",
+	"identity":                        "Manage user-assigned managed identities.",
+	"webapp identity":                 "Manage a web app's managed identities.",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {

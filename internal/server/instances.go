@@ -67,6 +67,10 @@ type planner struct {
 	// host's network (net == nil); see tenantAllowed.
 	allowShared bool
 
+	// msi gives each instance IDENTITY_ENDPOINT and IDENTITY_HEADER
+	// (msi.go); nil: none.
+	msi *msiEndpoint
+
 	mu      sync.Mutex
 	users   map[string][2]int // site → uid, gid
 	tenants map[string]bool   // sites that have run on the host's network
@@ -309,6 +313,14 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		undo = append(undo, func() { ns.Close() })
 		r.ns = ns
 		platformIP = p.net.Gateway().String()
+	}
+	if p.msi != nil {
+		env, remove, err := p.msi.register(s.Site, r.ns)
+		if err != nil {
+			return r, err
+		}
+		undo = append(undo, remove)
+		r.env = append(r.env, env...)
 	}
 	hosts := map[string]string{}
 	names := []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain}

@@ -430,6 +430,22 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	closers = append(closers, blobs.Close)
 
+	// The managed-identity endpoint (msi.go): on the instances' gateway
+	// listener when they have networks of their own, else on a loopback
+	// listener of its own; never on the host's listener.
+	msiHost := ""
+	var msiLn net.Listener
+	if nets != nil {
+		msiHost = net.JoinHostPort(nets.Gateway().String(), strconv.Itoa(port))
+	} else {
+		if msiLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("listening for the managed-identity endpoint: %w", err)
+		}
+		closers = append(closers, func() error { msiLn.Close(); return nil })
+		msiHost = msiLn.Addr().String()
+	}
+	msi := newMSIEndpoint(st, sub, ident.svc, msiURL(msiHost), log)
+	pl.msi = msi
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
@@ -467,9 +483,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	tlsConfig = fd.TLSConfig(tlsConfig)
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	blobSrv := &http.Server{Handler: blobs, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 4)
+	// Instances' own listeners: the front door plus the managed-identity
+	// endpoint (gateway), or that endpoint alone (loopback).
+	instSrv := &http.Server{Handler: gatewayHandler(msi, fd), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 8)
 	go func() { serveErr <- srv.Serve(dual(ln)) }()
 	go func() { serveErr <- blobSrv.Serve(dual(blobLn)) }()
+	if msiLn != nil {
+		instSrv.Handler = msi
+		go func() { serveErr <- instSrv.Serve(msiLn) }()
+	}
 	if nets != nil {
 		// Instances reach the platform's services on the gateway address,
 		// on the same ports as the host does.
@@ -485,9 +508,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			gwLn.Close()
 			srv.Close()
 			blobSrv.Close()
+			instSrv.Close()
 			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, blobPort, err)
 		}
-		go func() { serveErr <- srv.Serve(dual(gwLn)) }()
+		go func() { serveErr <- instSrv.Serve(dual(gwLn)) }()
 		go func() { serveErr <- blobSrv.Serve(dual(gwBlobLn)) }()
 	}
 
@@ -498,6 +522,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()
+		instSrv.Close()
 		return err
 	}
 	log.Info("slipway server listening", "url", info.URL, "domain", cfg.Domain, "data", dataDir, "sandbox", sandboxed)
@@ -518,6 +543,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
 	blobSrv.Shutdown(shutdownCtx)
+	instSrv.Shutdown(shutdownCtx)
 	if serveFailed != nil {
 		return serveFailed
 	}

@@ -121,20 +121,24 @@ func (s *Store) CreatePrincipal(ctx context.Context, p Principal) (Principal, er
 	default:
 		return Principal{}, slipway.Errorf(slipway.EINVALID, "Unknown principal kind %q.", p.Kind)
 	}
-	for _, id := range []*string{&p.ObjectID, &p.AppID} {
-		if *id == "" {
-			g, err := newGUID()
-			if err != nil {
-				return Principal{}, err
-			}
-			*id = g
-		}
-		*id = strings.ToLower(*id)
+	if err := fillPrincipalIDs(&p); err != nil {
+		return Principal{}, err
 	}
 	if p.Created.IsZero() {
 		p.Created = s.now().UTC()
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO principals (object_id, app_id, kind, display_name, resource_id, created) VALUES (?, ?, ?, ?, ?, ?)`,
+	return insertPrincipal(ctx, s.write, p)
+}
+
+// execer is what a statement runs on: the writer connection or a
+// transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertPrincipal stores p, whose ids and creation time are set.
+func insertPrincipal(ctx context.Context, db execer, p Principal) (Principal, error) {
+	_, err := db.ExecContext(ctx, `INSERT INTO principals (object_id, app_id, kind, display_name, resource_id, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ObjectID, p.AppID, string(p.Kind), p.DisplayName, p.ResourceID, toUnix(p.Created))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
@@ -143,6 +147,22 @@ func (s *Store) CreatePrincipal(ctx context.Context, p Principal) (Principal, er
 		return Principal{}, fmt.Errorf("creating principal: %w", err)
 	}
 	return p, nil
+}
+
+// fillPrincipalIDs generates a principal's object and app ids where they
+// are empty and lower-cases them.
+func fillPrincipalIDs(p *Principal) error {
+	for _, id := range []*string{&p.ObjectID, &p.AppID} {
+		if *id == "" {
+			g, err := newGUID()
+			if err != nil {
+				return err
+			}
+			*id = g
+		}
+		*id = strings.ToLower(*id)
+	}
+	return nil
 }
 
 // PrincipalByAppID returns the principal with the given app (client) id,

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestManagedIdentity: apps read a Key Vault secret with their managed
+// identity and no key, through the real SDKs inside their instances —
+// Python's azure-identity (ManagedIdentityCredential, DefaultAzureCredential)
+// with azure-keyvault-secrets, and Go's azidentity with azsecrets — as on
+// App Service (docs/appservice.md §8); roles decide, and an instance's
+// IDENTITY_HEADER works nowhere but in that instance.
+func TestManagedIdentity(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("instances need networks of their own: bubblewrap and root, which CI provides (bwrap: %v, euid %d)", err, os.Geteuid())
+		}
+		t.Skipf("instances need networks of their own: bubblewrap and root (bwrap: %v, euid %d); CI runs it", err, os.Geteuid())
+	}
+	// The Go SDK's check, shipped in the app and run in its instance.
+	goCheck := filepath.Join(t.TempDir(), "msicheck")
+	build := exec.Command("go", "build", "-o", goCheck, "./testdata/msicheck")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building testdata/msicheck: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(goCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := startServer(t)
+	const vault, secretValue = "msivault1", "hello-from-key-vault"
+	vaultURL := "https://" + vault + ".vault.azure.net"
+	s.mustCLI("", "group", "create", "-n", "rg-kv", "-l", "westeurope")
+	var kv struct{ ID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "keyvault", "create", "-g", "rg-kv", "-n", vault)), &kv); err != nil || kv.ID == "" {
+		t.Fatalf("keyvault create: %v", err)
+	}
+	s.mustCLI("", "keyvault", "secret", "set", "--vault-name", vault, "-n", "greeting", "--value", secretValue)
+	grant := func(principal string) {
+		t.Helper()
+		s.mustCLI("", "role", "assignment", "create", "--role", "Key Vault Secrets User", "--assignee-object-id", principal,
+			"--assignee-principal-type", "ServicePrincipal", "--scope", kv.ID)
+	}
+	identity := func(out string) (m struct {
+		PrincipalID            string                                            `json:"principalId"`
+		Type                   string                                            `json:"type"`
+		UserAssignedIdentities map[string]struct{ ClientID, PrincipalID string } `json:"userAssignedIdentities"`
+	}) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("identity output %q: %v", out, err)
+		}
+		return m
+	}
+
+	// alpha: a system-assigned identity with the role. beta: its own
+	// system-assigned identity without a role, and a user-assigned one with
+	// the role.
+	s.createApp("alpha", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	s.createApp("beta", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	alpha := identity(s.mustCLI("", "webapp", "identity", "assign", "-g", "rg-alpha", "-n", "alpha"))
+	if alpha.Type != "SystemAssigned" || len(alpha.PrincipalID) != 36 {
+		t.Fatalf("webapp identity assign = %+v", alpha)
+	}
+	grant(alpha.PrincipalID)
+	var uai struct{ ID, ClientID, PrincipalID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "identity", "create", "-g", "rg-beta", "-n", "shared-id")), &uai); err != nil || uai.ClientID == "" {
+		t.Fatalf("identity create: %v", err)
+	}
+	grant(uai.PrincipalID)
+	beta := identity(s.mustCLI("", "webapp", "identity", "assign", "-g", "rg-beta", "-n", "beta", "--identities", "[system]", uai.ID))
+	if beta.Type != "SystemAssigned, UserAssigned" || beta.UserAssignedIdentities[uai.ID].ClientID != uai.ClientID {
+		t.Fatalf("webapp identity assign --identities = %+v", beta)
+	}
+	if shown := identity(s.mustCLI("", "webapp", "identity", "show", "-g", "rg-beta", "-n", "beta")); shown.PrincipalID != beta.PrincipalID {
+		t.Fatalf("webapp identity show = %+v", shown)
+	}
+
+	z := zipDir(t, "testdata/apps/msi", map[string]string{"msicheck": string(bin)})
+	for _, name := range []string{"alpha", "beta"} {
+		user, pass := s.credentials(name)
+		scm := "http://" + strings.Replace(s.host(name), ".localhost", ".scm.localhost", 1)
+		if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
+			t.Fatalf("deploy %s: %q %v", name, out, err)
+		}
+	}
+	call := func(app, path string, q url.Values) string {
+		t.Helper()
+		code, body := s.get(s.host(app), path+"?"+q.Encode())
+		if code != 200 {
+			t.Fatalf("%s%s: %d %s", app, path, code, body)
+		}
+		return body
+	}
+	read := func(app, cred, clientID string) string {
+		t.Helper()
+		return call(app, "/secret", url.Values{"vault": {vaultURL}, "name": {"greeting"}, "cred": {cred}, "client_id": {clientID}})
+	}
+
+	for _, cred := range []string{"mi", "default"} {
+		if got := read("alpha", cred, ""); got != secretValue {
+			t.Errorf("alpha, %s credential: %q; want the secret", cred, got)
+		}
+		// The user-assigned identity, picked by its client id.
+		if got := read("beta", cred, uai.ClientID); got != secretValue {
+			t.Errorf("beta, %s credential with the user-assigned identity: %q; want the secret", cred, got)
+		}
+	}
+	// Without a role: Forbidden.
+	if got := read("beta", "mi", ""); !strings.HasPrefix(got, "FORBIDDEN") {
+		t.Errorf("beta's system-assigned identity has no role but got: %q", got)
+	}
+	// The Go SDK in an instance.
+	if got := call("alpha", "/go", url.Values{"vault": {vaultURL}, "name": {"greeting"}}); got != secretValue {
+		t.Errorf("azidentity + azsecrets in alpha: %q", got)
+	}
+	if got := call("beta", "/go", url.Values{"vault": {vaultURL}, "name": {"greeting"}, "client_id": {uai.ClientID}}); got != secretValue {
+		t.Errorf("azidentity + azsecrets in beta with the user-assigned identity: %q", got)
+	}
+
+	// alpha's IDENTITY_HEADER is refused from beta's instance and from the host.
+	alphaHeader := call("alpha", "/env", url.Values{"name": {"IDENTITY_HEADER"}})
+	endpoint := call("alpha", "/env", url.Values{"name": {"IDENTITY_ENDPOINT"}})
+	if len(alphaHeader) != 36 || endpoint != "http://169.254.0.1:"+strconv.Itoa(s.info.HTTPPort)+"/msi/token" {
+		t.Fatalf("alpha's IDENTITY_HEADER %q, IDENTITY_ENDPOINT %q", alphaHeader, endpoint)
+	}
+	betaHeader := call("beta", "/env", url.Values{"name": {"IDENTITY_HEADER"}})
+	if got := call("beta", "/token", url.Values{"header": {betaHeader}}); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("beta's own header from beta: %q", got)
+	}
+	if got := call("beta", "/token", url.Values{"header": {alphaHeader}}); !strings.HasPrefix(got, "401 ") {
+		t.Errorf("alpha's header from beta's instance: %q; want 401", got)
+	}
+	for _, u := range []string{endpoint, s.info.URL + "/msi/token"} {
+		req, _ := http.NewRequest("GET", u+"?api-version=2019-08-01&resource=https://vault.azure.net", nil)
+		req.Header.Set("X-IDENTITY-HEADER", alphaHeader)
+		resp, err := (&http.Client{}).Do(req)
+		if err != nil {
+			t.Fatalf("GET %s from the host: %v", u, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Errorf("alpha's header worked from the host at %s", u)
+		}
+	}
+
+	// Removing the identity takes effect at once, in the running instance.
+	s.mustCLI("", "webapp", "identity", "remove", "-g", "rg-alpha", "-n", "alpha")
+	if got := read("alpha", "mi", ""); got == secretValue || !strings.HasPrefix(got, "ERROR") {
+		t.Errorf("alpha read the secret after its identity was removed: %q", got)
+	}
+	if out := s.mustCLI("", "webapp", "identity", "show", "-g", "rg-alpha", "-n", "alpha"); strings.TrimSpace(out) != "" {
+		t.Errorf("webapp identity show after remove: %q", out)
+	}
+	// Deleting the user-assigned identity detaches it from beta.
+	s.mustCLI("", "identity", "delete", "-g", "rg-beta", "-n", "shared-id")
+	if got := read("beta", "mi", uai.ClientID); got == secretValue {
+		t.Errorf("beta read the secret with a deleted identity")
+	}
+}

@@ -1,0 +1,372 @@
+package arm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// Managed identities: Microsoft.ManagedIdentity/userAssignedIdentities
+// (https://learn.microsoft.com/rest/api/managedidentity/user-assigned-identities)
+// as `az identity` reads and writes them, and a site's identity property
+// (ManagedServiceIdentity: type, principalId, tenantId,
+// userAssignedIdentities) as `az webapp identity assign|show|remove` and
+// azure-mgmt-web send and read it (docs/appservice.md §8). A site's
+// system-assigned identity is a principal created when the type first
+// includes SystemAssigned and deleted when it no longer does (or with the
+// site); tokens for it stop at once, as the managed-identity endpoint
+// reads a site's identities on every request.
+
+func identityID(sub, rg, name string) string {
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name
+}
+
+// IdentityResourceID is a user-assigned identity's ARM id, the principal's
+// resource id (a token's xms_mirid, the endpoint's mi_res_id).
+func IdentityResourceID(sub string, i slipway.UserAssignedIdentity) string {
+	return identityID(sub, i.ResourceGroup, i.Name)
+}
+
+// SiteResourceID is a site's ARM id, the resource id of its system-assigned
+// identity's principal.
+func SiteResourceID(sub, rg, name string) string { return siteID(sub, rg, name) }
+
+// parseIdentityID reads the group and name from a user-assigned identity's
+// resource id in this subscription.
+func parseIdentityID(id, sub string) (store.IdentityRef, error) {
+	segs := splitPath(id)
+	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
+		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.ManagedIdentity") || !strings.EqualFold(segs[6], "userAssignedIdentities") {
+		return store.IdentityRef{}, &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: fmt.Sprintf("The user-assigned identity id '%s' is not of the form /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}.", truncate(id, 300))}
+	}
+	if !strings.EqualFold(segs[1], sub) {
+		return store.IdentityRef{}, &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: fmt.Sprintf("The user-assigned identity '%s' is in subscription '%s'; Slipway has only subscription '%s'.", segs[7], segs[1], sub)}
+	}
+	return store.IdentityRef{ResourceGroup: segs[3], Name: segs[7]}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// identityJSON is a user-assigned identity resource.
+func identityJSON(sub, tenant string, i slipway.UserAssignedIdentity) map[string]any {
+	tags := i.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return map[string]any{
+		"id":       identityID(sub, i.ResourceGroup, i.Name),
+		"name":     i.Name,
+		"type":     "Microsoft.ManagedIdentity/userAssignedIdentities",
+		"location": i.Location,
+		"tags":     tags,
+		"properties": map[string]any{
+			"tenantId":       tenant,
+			"principalId":    i.PrincipalID,
+			"clientId":       i.ClientID,
+			"isolationScope": "None",
+		},
+	}
+}
+
+// identityBody is a userAssignedIdentities PUT or PATCH document.
+type identityBody struct {
+	Location *string           `json:"location"`
+	Tags     map[string]string `json:"tags"`
+}
+
+func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeIdentity(w, r, p, false)
+}
+
+func (h *Handler) patchIdentity(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeIdentity(w, r, p, true)
+}
+
+// writeIdentity creates (201) or updates (200) an identity; a PATCH needs
+// it to exist and changes only its tags.
+func (h *Handler) writeIdentity(w http.ResponseWriter, r *http.Request, p params, patch bool) error {
+	var body identityBody
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if patch {
+		if _, err := h.cfg.Store.GetUserAssignedIdentity(ctx, p.rg, p.identity); err != nil {
+			return err
+		}
+	} else if body.Location == nil || strings.TrimSpace(*body.Location) == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: "LocationRequired", Message: "The location property is required for this definition."}
+	}
+	i := slipway.UserAssignedIdentity{ResourceGroup: p.rg, Name: p.identity, Tags: body.Tags}
+	if body.Location != nil {
+		i.Location = normalizeLocation(*body.Location)
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	stored, created, err := h.cfg.Store.PutUserAssignedIdentity(ctx, i, identityID(p.sub, p.rg, p.identity))
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, identityJSON(p.sub, tenant, stored))
+}
+
+func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	i, err := h.cfg.Store.GetUserAssignedIdentity(ctx, p.rg, p.identity)
+	if err != nil {
+		return err
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, identityJSON(p.sub, tenant, i))
+}
+
+// listIdentities lists the identities of a group or of the subscription.
+func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	is, err := h.cfg.Store.UserAssignedIdentities(ctx, p.rg)
+	if err != nil {
+		return err
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(is))
+	for _, i := range is {
+		out = append(out, identityJSON(p.sub, tenant, i))
+	}
+	return writeJSON(w, http.StatusOK, list{Value: out})
+}
+
+// deleteIdentity deletes an identity with its principal, detaching it
+// from every site: 200, or 204 when there is none.
+func (h *Handler) deleteIdentity(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	err := h.cfg.Store.DeleteUserAssignedIdentity(ctx, p.rg, p.identity)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		if _, gerr := h.cfg.Store.ResourceGroup(ctx, p.rg); gerr != nil {
+			return gerr
+		}
+		return writeEmpty(w, http.StatusNoContent)
+	} else if err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusOK)
+}
+
+// siteIdentityBody is a site's identity property in a PUT or PATCH.
+// userAssignedIdentities maps resource ids to {} (or the principalId and
+// clientId a GET returned); null removes one in a PATCH.
+type siteIdentityBody struct {
+	Type                   *string                    `json:"type"`
+	UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
+}
+
+// maxUserAssignedIdentities bounds the identities of one site.
+const maxUserAssignedIdentities = 64
+
+// identityChange is a validated change of a site's identities.
+type identityChange struct {
+	system bool
+	user   []store.IdentityRef
+}
+
+// parseIdentityType reads a ManagedServiceIdentityType: SystemAssigned,
+// UserAssigned, "SystemAssigned, UserAssigned" (with or without the space)
+// or None, in any case.
+func parseIdentityType(t string) (system, user bool, err error) {
+	for _, part := range strings.Split(t, ",") {
+		switch strings.ToLower(strings.TrimSpace(part)) {
+		case "systemassigned":
+			system = true
+		case "userassigned":
+			user = true
+		case "none":
+		default:
+			return false, false, &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+				Message: fmt.Sprintf("The identity type '%s' is not valid. Use SystemAssigned, UserAssigned, 'SystemAssigned, UserAssigned' or None.", truncate(t, 100))}
+		}
+	}
+	return system, user, nil
+}
+
+// planIdentity validates a site's identity body against what the site has
+// (current: its user-assigned identities' ids) and returns the change. A
+// PUT's userAssignedIdentities is the whole set; a PATCH's adds, and its
+// nulls remove. Nil when the body has no identity type.
+func (h *Handler) planIdentity(sub string, b *siteIdentityBody, current []store.IdentityRef, patch bool) (*identityChange, error) {
+	if b == nil || b.Type == nil {
+		return nil, nil
+	}
+	system, user, err := parseIdentityType(*b.Type)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.UserAssignedIdentities) > maxUserAssignedIdentities {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf("A site can have at most %d user-assigned identities.", maxUserAssignedIdentities)}
+	}
+	c := &identityChange{system: system}
+	if !user {
+		return c, nil
+	}
+	key := func(r store.IdentityRef) string { return strings.ToLower(r.ResourceGroup + "/" + r.Name) }
+	set := map[string]store.IdentityRef{}
+	if patch || b.UserAssignedIdentities == nil {
+		for _, r := range current {
+			set[key(r)] = r
+		}
+	}
+	for id, v := range b.UserAssignedIdentities {
+		ref, err := parseIdentityID(id, sub)
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(string(v)) == "null" {
+			delete(set, key(ref))
+			continue
+		}
+		set[key(ref)] = ref
+	}
+	if len(set) == 0 {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: "The identity type 'UserAssigned' needs at least one identity in userAssignedIdentities."}
+	}
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		c.user = append(c.user, set[k])
+	}
+	return c, nil
+}
+
+// applyIdentity carries out a change of the site's identities: its
+// system-assigned principal created or deleted, its user-assigned ones
+// replaced.
+func (h *Handler) applyIdentity(ctx context.Context, sub string, s slipway.Site, c *identityChange) error {
+	if c == nil {
+		return nil
+	}
+	id := siteID(sub, s.ResourceGroup, s.Name)
+	ps, err := h.cfg.Store.PrincipalsByResource(ctx, id)
+	if err != nil {
+		return err
+	}
+	var sys *store.Principal
+	for i := range ps {
+		if ps[i].Kind == store.SystemAssignedIdentity {
+			sys = &ps[i]
+		}
+	}
+	switch {
+	case c.system && sys == nil:
+		_, err := h.cfg.Store.CreatePrincipal(ctx, store.Principal{Kind: store.SystemAssignedIdentity, DisplayName: s.Name, ResourceID: id})
+		if err != nil && slipway.ErrorCode(err) != slipway.ECONFLICT { // ECONFLICT: a concurrent request made it
+			return err
+		}
+	case !c.system && sys != nil:
+		if err := h.cfg.Store.DeletePrincipal(ctx, sys.ObjectID); err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+			return err
+		}
+	}
+	return h.cfg.Store.SetSiteUserAssignedIdentities(ctx, s.Name, c.user)
+}
+
+// currentIdentityRefs lists the site's user-assigned identities.
+func (h *Handler) currentIdentityRefs(ctx context.Context, site string) ([]store.IdentityRef, error) {
+	is, err := h.cfg.Store.SiteUserAssignedIdentities(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.IdentityRef, len(is))
+	for i, x := range is {
+		out[i] = store.IdentityRef{ResourceGroup: x.ResourceGroup, Name: x.Name}
+	}
+	return out, nil
+}
+
+// siteIdentityJSON is the site's identity property, or nil (left out)
+// when it has none.
+func (h *Handler) siteIdentityJSON(ctx context.Context, sub string, s slipway.Site) (map[string]any, error) {
+	ps, err := h.cfg.Store.PrincipalsByResource(ctx, siteID(sub, s.ResourceGroup, s.Name))
+	if err != nil {
+		return nil, err
+	}
+	uas, err := h.cfg.Store.SiteUserAssignedIdentities(ctx, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	var types []string
+	out := map[string]any{}
+	for _, p := range ps {
+		if p.Kind == store.SystemAssignedIdentity {
+			types = append(types, slipway.IdentitySystemAssigned)
+			_, tenant, err := h.cfg.Store.Identity(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out["principalId"], out["tenantId"] = p.ObjectID, tenant
+		}
+	}
+	if len(uas) > 0 {
+		types = append(types, slipway.IdentityUserAssigned)
+		m := map[string]any{}
+		for _, u := range uas {
+			m[IdentityResourceID(sub, u)] = map[string]any{"principalId": u.PrincipalID, "clientId": u.ClientID}
+		}
+		out["userAssignedIdentities"] = m
+	}
+	if len(types) == 0 {
+		return nil, nil
+	}
+	out["type"] = strings.Join(types, ", ")
+	return out, nil
+}
+
+// addSiteIdentity sets a site resource's identity property when it has one.
+func (h *Handler) addSiteIdentity(ctx context.Context, res map[string]any, sub string, s slipway.Site) error {
+	id, err := h.siteIdentityJSON(ctx, sub, s)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if id != nil {
+		res["identity"] = id
+	}
+	return nil
+}
+
+// checkIdentitiesExist refuses a change naming a user-assigned identity
+// that does not exist, before anything is stored.
+func (h *Handler) checkIdentitiesExist(ctx context.Context, c *identityChange) error {
+	if c == nil {
+		return nil
+	}
+	for _, r := range c.user {
+		if _, err := h.cfg.Store.GetUserAssignedIdentity(ctx, r.ResourceGroup, r.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package arm
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+const (
+	msiPath = "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+	msiAPI  = "?api-version=2023-01-31"
+)
+
+func TestUserAssignedIdentity_Lifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(404, "GET", msiPath+"/id1"+msiAPI, "")
+	if r := e.do("PUT", msiPath+"/id1"+msiAPI, `{"tags":{}}`); r.status != 400 || !strings.Contains(string(r.body), "LocationRequired") {
+		t.Fatalf("PUT without location = %d %s", r.status, r.body)
+	}
+	// What `az identity create -g rg -n id1` sends.
+	put := e.must(201, "PUT", msiPath+"/id1"+msiAPI, `{"location":"westeurope","tags":{"env":"dev"}}`).json(t)
+	props := put["properties"].(map[string]any)
+	if put["id"] != e.path(msiPath+"/id1") || put["type"] != "Microsoft.ManagedIdentity/userAssignedIdentities" ||
+		props["tenantId"] != e.tenant || len(props["principalId"].(string)) != 36 || len(props["clientId"].(string)) != 36 {
+		t.Fatalf("PUT = %v", put)
+	}
+	p, err := e.store.PrincipalByAppID(t.Context(), props["clientId"].(string))
+	if err != nil || p.ObjectID != props["principalId"] || !strings.EqualFold(p.ResourceID, e.path(msiPath+"/id1")) {
+		t.Fatalf("principal = %+v, %v", p, err)
+	}
+	again := e.must(200, "PUT", msiPath+"/id1"+msiAPI, `{"location":"westeurope"}`).json(t)
+	if again["properties"].(map[string]any)["clientId"] != props["clientId"] {
+		t.Fatalf("a second PUT changed the identity: %v", again)
+	}
+	e.must(200, "PATCH", msiPath+"/id1"+msiAPI, `{"tags":{"env":"prod"}}`)
+	got := e.must(200, "GET", msiPath+"/id1"+msiAPI, "").json(t)
+	if got["tags"].(map[string]any)["env"] != "prod" {
+		t.Fatalf("GET after PATCH = %v", got)
+	}
+	e.must(404, "PATCH", msiPath+"/nope"+msiAPI, `{"tags":{}}`)
+	for _, p := range []string{msiPath, "/subscriptions/{s}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"} {
+		if l := e.must(200, "GET", p+msiAPI, "").json(t)["value"].([]any); len(l) != 1 {
+			t.Fatalf("GET %s = %v", p, l)
+		}
+	}
+	e.must(200, "DELETE", msiPath+"/id1"+msiAPI, "")
+	e.must(204, "DELETE", msiPath+"/id1"+msiAPI, "")
+	if _, err := e.store.PrincipalByObjectID(t.Context(), props["principalId"].(string)); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Fatalf("the principal outlived its identity: %v", err)
+	}
+}
+
+// siteIdentity GETs the site and returns its identity property (nil when
+// it has none).
+func (e *env) siteIdentity() map[string]any {
+	e.t.Helper()
+	id, _ := e.must(200, "GET", sitePath, "").json(e.t)["identity"].(map[string]any)
+	return id
+}
+
+// TestSiteIdentity follows `az webapp identity assign|remove`: each GETs the
+// site and PUTs it back with its identity changed (appservice custom.py
+// assign_identity, remove_identity).
+func TestSiteIdentity(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	ctx := t.Context()
+	if id := e.siteIdentity(); id != nil {
+		t.Fatalf("a new site has identity %v", id)
+	}
+	uai := e.must(201, "PUT", msiPath+"/id1"+msiAPI, `{"location":"westeurope"}`).json(t)
+	uaiID := e.path(msiPath + "/id1")
+	uaiClient := uai["properties"].(map[string]any)["clientId"]
+	put := func(want int, identity string) response {
+		t.Helper()
+		return e.must(want, "PUT", sitePath, e.path(`{"location":"West Europe","identity":`+identity+`,"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
+	}
+
+	// assign (no --identities): SystemAssigned.
+	res := put(200, `{"type":"SystemAssigned"}`).json(t)
+	id := res["identity"].(map[string]any)
+	sysOID, _ := id["principalId"].(string)
+	if id["type"] != "SystemAssigned" || id["tenantId"] != e.tenant || len(sysOID) != 36 {
+		t.Fatalf("identity after assign = %v", id)
+	}
+	p, err := e.store.PrincipalByObjectID(ctx, sysOID)
+	if err != nil || p.Kind != store.SystemAssignedIdentity || !strings.EqualFold(p.ResourceID, e.path(sitePath)) {
+		t.Fatalf("system-assigned principal = %+v, %v", p, err)
+	}
+	// Assigning again keeps the same principal (role assignments stay valid).
+	put(200, `{"type":"SystemAssigned","principalId":"`+sysOID+`","tenantId":"`+e.tenant+`"}`)
+	if e.siteIdentity()["principalId"] != sysOID {
+		t.Fatal("a second assign made a new principal")
+	}
+
+	// assign --identities <id>: the GET's type plus UserAssigned.
+	put(200, `{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{"`+uaiID+`":{}}}`)
+	id = e.siteIdentity()
+	ua, _ := id["userAssignedIdentities"].(map[string]any)
+	entry, _ := ua[uaiID].(map[string]any)
+	if id["type"] != "SystemAssigned, UserAssigned" || id["principalId"] != sysOID || entry["clientId"] != uaiClient {
+		t.Fatalf("identity after assigning id1 = %v", id)
+	}
+	// Hostile or wrong ids are refused and change nothing.
+	for _, bad := range []string{
+		`{"type":"UserAssigned","userAssignedIdentities":{"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1":{}}}`,
+		`{"type":"UserAssigned","userAssignedIdentities":{"` + strings.Replace(uaiID, "id1", "missing", 1) + `":{}}}`,
+		`{"type":"UserAssigned","userAssignedIdentities":{"../../id1":{}}}`,
+		`{"type":"UserAssigned","userAssignedIdentities":{}}`,
+		`{"type":"Everything"}`,
+	} {
+		if r := e.do("PUT", sitePath, e.path(`{"location":"West Europe","identity":`+bad+`,"properties":{"serverFarmId":"plan"}}`)); r.status < 400 || r.status >= 500 {
+			t.Errorf("identity %s = %d %s; want a 4xx", bad, r.status, r.body)
+		}
+	}
+	if id := e.siteIdentity(); id["type"] != "SystemAssigned, UserAssigned" {
+		t.Fatalf("a refused change changed the identity: %v", id)
+	}
+
+	// remove [system]: UserAssigned with the remaining identities.
+	put(200, `{"type":"UserAssigned","userAssignedIdentities":{"`+uaiID+`":{}}}`)
+	if id := e.siteIdentity(); id["type"] != "UserAssigned" || id["principalId"] != nil {
+		t.Fatalf("identity after removing the system-assigned one = %v", id)
+	}
+	if _, err := e.store.PrincipalByObjectID(ctx, sysOID); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Fatalf("the removed system-assigned principal still exists: %v", err)
+	}
+	// A PATCH adds to the set and removes what it sets to null.
+	e.must(201, "PUT", msiPath+"/id2"+msiAPI, `{"location":"westeurope"}`)
+	id2 := e.path(msiPath + "/id2")
+	e.must(200, "PATCH", sitePath, `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"`+id2+`":{}}}}`)
+	if ua := e.siteIdentity()["userAssignedIdentities"].(map[string]any); len(ua) != 2 {
+		t.Fatalf("after a PATCH adding id2: %v", ua)
+	}
+	e.must(200, "PATCH", sitePath, `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"`+uaiID+`":null}}}`)
+	if ua := e.siteIdentity()["userAssignedIdentities"].(map[string]any); len(ua) != 1 || ua[id2] == nil {
+		t.Fatalf("after a PATCH removing id1: %v", ua)
+	}
+	// Deleting an identity resource detaches it.
+	e.must(200, "DELETE", msiPath+"/id2"+msiAPI, "")
+	if id := e.siteIdentity(); id != nil {
+		t.Fatalf("identity after deleting id2 = %v", id)
+	}
+
+	// A system-assigned identity goes with its site.
+	put(200, `{"type":"SystemAssigned"}`)
+	sysOID = e.siteIdentity()["principalId"].(string)
+	put(200, `{"type":"None"}`)
+	if _, err := e.store.PrincipalByObjectID(ctx, sysOID); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Fatalf("type None kept the principal: %v", err)
+	}
+	put(200, `{"type":"SystemAssigned"}`)
+	sysOID = e.siteIdentity()["principalId"].(string)
+	e.must(200, "DELETE", sitePath, "")
+	if _, err := e.store.PrincipalByObjectID(ctx, sysOID); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Fatalf("the site's identity outlived it: %v", err)
+	}
+}
