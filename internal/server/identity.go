@@ -27,6 +27,7 @@ type platformIdentity struct {
 	svc           *identity.Service
 	authz         *rbac.Authorizer
 	vaults        *keyvault.Handler
+	vaultAccess   keyvault.Access // shared by the data plane and Key Vault references
 	sub           string
 	domain        string
 	adminToken    string
@@ -66,6 +67,9 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 		}
 		return err == nil, err
 	}})
+	p.vaultAccess = keyvault.Access{Subscription: sub, Roles: func(ctx context.Context, oid, action, scope string) error {
+		return p.authz.Check(ctx, oid, action, scope, true)
+	}}
 	p.vaults, err = keyvault.New(keyvault.Config{Store: st, Sealer: st, Authorize: p.authorizeVault, Authority: p.authority, Logger: log})
 	if err != nil {
 		return nil, err
@@ -122,20 +126,7 @@ func (p *platformIdentity) authorizeVault(r *http.Request, v slipway.Vault, op k
 	if err != nil {
 		return keyvault.Unauthorized("AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault.")
 	}
-	if v.EnableRBACAuthorization {
-		if err := p.authz.Check(r.Context(), claims.ObjectID, op.DataAction, p.vaultScope(v), true); err != nil {
-			return keyvault.ForbiddenByRBAC(v, op, p.sub, claims.ObjectID)
-		}
-		return nil
-	}
-	if !keyvault.AccessPolicyAllows(v, claims.TenantID, claims.ObjectID, claims.AppID, op.Permission) {
-		return keyvault.ForbiddenByPolicy(v, op, claims.ObjectID)
-	}
-	return nil
-}
-
-func (p *platformIdentity) vaultScope(v slipway.Vault) string {
-	return "/subscriptions/" + p.sub + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+	return p.vaultAccess.Allow(r.Context(), v, keyvault.Principal{ObjectID: claims.ObjectID, TenantID: claims.TenantID, AppID: claims.AppID}, op)
 }
 
 // vaultHost serves <vault>.vault.<domain> and <vault>.vault.azure.net.
