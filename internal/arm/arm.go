@@ -112,6 +112,10 @@ type Config struct {
 	// VaultURI returns a key vault's properties.vaultUri, with a trailing
 	// slash. Nil: https://<name>.vault.<Domain><HostSuffix>/.
 	VaultURI func(name string) string
+	// References reports the status of sites' Key Vault references
+	// (config/configreferences, configreferences.go). Nil: none is
+	// reported as a reference.
+	References References
 	Logger   *slog.Logger
 	Now      func() time.Time
 }

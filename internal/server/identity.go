@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/keyvault"
+	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -168,4 +169,34 @@ func (p *platformIdentity) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// referenceIdentities is the identity the Key Vault references of a site
+// resolve as (kvref.Identities).
+//
+// STAND-IN until sites have managed identities of their own: every site
+// resolves as its system-assigned identity, created on first use
+// (identity.Service.EnsureSystemAssignedIdentity over the site's ARM id),
+// whose object id the configreferences status shows (identityType.principalId)
+// so that it can be granted access. The integrator of site identities
+// replaces it with: the site's system-assigned identity when it has one
+// enabled, the user-assigned identity its keyVaultReferenceIdentity names
+// (Type "UserAssigned", ResourceID set), and kvref.ErrNoIdentity when it
+// has neither (status MSINotEnabled).
+func (p *platformIdentity) referenceIdentities() kvref.Identities {
+	return siteSystemIdentity{p}
+}
+
+type siteSystemIdentity struct{ p *platformIdentity }
+
+var _ kvref.Identities = siteSystemIdentity{}
+
+func (s siteSystemIdentity) ReferenceIdentity(ctx context.Context, site slipway.Site) (kvref.Identity, error) {
+	id := "/subscriptions/" + s.p.sub + "/resourceGroups/" + site.ResourceGroup + "/providers/Microsoft.Web/sites/" + site.Name
+	pr, err := s.p.svc.EnsureSystemAssignedIdentity(ctx, id, site.Name)
+	if err != nil {
+		return kvref.Identity{}, err
+	}
+	return kvref.Identity{Type: "SystemAssigned", ClientID: pr.AppID,
+		Principal: keyvault.Principal{ObjectID: pr.ObjectID, TenantID: s.p.svc.TenantID(), AppID: pr.AppID}}, nil
 }
