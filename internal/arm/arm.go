@@ -116,8 +116,8 @@ type Config struct {
 	// (config/configreferences, configreferences.go). Nil: none is
 	// reported as a reference.
 	References References
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.

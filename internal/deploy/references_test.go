@@ -22,7 +22,9 @@ type siteStore struct {
 	settings map[string]string
 }
 
-func (s *siteStore) Site(ctx context.Context, rg, name string) (slipway.Site, error) { return s.site, nil }
+func (s *siteStore) Site(ctx context.Context, rg, name string) (slipway.Site, error) {
+	return s.site, nil
+}
 func (s *siteStore) FindSite(ctx context.Context, name string) (slipway.Site, error) {
 	return s.site, nil
 }
@@ -78,7 +80,9 @@ func (v *vaultStore) set(name, value string) {
 
 type allowAll struct{}
 
-func (allowAll) Allow(context.Context, slipway.Vault, keyvault.Principal, keyvault.Operation) error { return nil }
+func (allowAll) Allow(context.Context, slipway.Vault, keyvault.Principal, keyvault.Operation) error {
+	return nil
+}
 
 type oneIdentity struct{}
 
@@ -98,8 +102,8 @@ func (r *countingRuntime) Roll(ctx context.Context, site string, rel rt.Release)
 	r.rolls++
 	return nil
 }
-func (r *countingRuntime) Stop(ctx context.Context, site string)  {}
-func (r *countingRuntime) Instances(site string) []rt.Instance { return nil }
+func (r *countingRuntime) Stop(ctx context.Context, site string) {}
+func (r *countingRuntime) Instances(site string) []rt.Instance   { return nil }
 func (r *countingRuntime) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

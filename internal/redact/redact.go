@@ -127,8 +127,8 @@ func NewWriter(s *Set, w io.Writer) *Writer {
 
 func (w *Writer) Write(p []byte) (int, error) {
 	w.buf = append(w.buf, p...)
-	if i := bytes.LastIndexByte(w.buf, '\n'); i >= 0 {
-		if err := w.emit(i + 1); err != nil {
+	if i := bytes.LastIndexByte(p, '\n'); i >= 0 { // only the new bytes can end a line
+		if err := w.emit(len(w.buf) - len(p) + i + 1); err != nil {
 			return 0, err
 		}
 	}
