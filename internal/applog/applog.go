@@ -34,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/redact"
 )
 
 // Sources of log lines; each has its own file.
@@ -154,9 +156,10 @@ func (h *Hub) Close() error {
 
 // Log is one app's log.
 type Log struct {
-	hub  *Hub
-	site string
-	dir  string
+	hub     *Hub
+	site    string
+	dir     string
+	secrets redact.Set // values masked in every line
 
 	mu          sync.Mutex
 	recent      [recentLines]string // ring buffer
@@ -225,6 +228,11 @@ func (l *Log) Flush() error {
 	return l.flushLocked()
 }
 
+// Secrets is the set of secret values (the app's resolved Key Vault
+// references) masked in every line of the log, from the app and from the
+// platform, before it is kept, written or sent to subscribers.
+func (l *Log) Secrets() *redact.Set { return &l.secrets }
+
 // Event records a platform event about the app.
 func (l *Log) Event(format string, args ...any) {
 	l.line(SourcePlatform, fmt.Appendf(nil, format, args...))
@@ -239,7 +247,7 @@ func (l *Log) Writer(source string) *LineWriter {
 
 func (l *Log) line(source string, text []byte) {
 	now := l.hub.cfg.Now().UTC()
-	text = bytes.TrimRight(text, "\r\n")
+	text = l.secrets.Bytes(bytes.TrimRight(text, "\r\n"))
 	var ts [len(timestampLayout) + 8]byte
 	var b strings.Builder
 	b.Grow(len(timestampLayout) + 1 + len(text))

@@ -479,3 +479,37 @@ func BenchmarkLogLines(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// TestSecretsMasked: a resolved Key Vault value the app or the platform
+// prints reaches neither the files, nor the recent lines, nor subscribers.
+func TestSecretsMasked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "LogFiles")
+	os.MkdirAll(dir, 0o755)
+	h := newHub(t, Config{Machine: "m0"})
+	l := h.App("masked", dir)
+	_, live := l.Subscribe(t.Context(), 0)
+	const secret = "postgres-password-7f3a"
+	l.Secrets().Add(secret)
+	w := l.Writer(SourceApp)
+	w.Write([]byte("DB_PASSWORD=postgres-pass"))
+	w.Write([]byte("word-7f3a\n"))
+	l.Event("platform saw %s", secret)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, line := range l.Recent(10) {
+		all.WriteString(line + "\n")
+	}
+	for range 2 {
+		all.WriteString(<-live + "\n")
+	}
+	files, _ := os.ReadDir(dir)
+	for _, f := range files {
+		b, _ := os.ReadFile(filepath.Join(dir, f.Name()))
+		all.Write(b)
+	}
+	if strings.Contains(all.String(), "7f3a") || strings.Count(all.String(), "***") != 6 {
+		t.Errorf("logs hold the secret or miss the mask:\n%s", all.String())
+	}
+}

@@ -112,8 +112,12 @@ type Config struct {
 	// VaultURI returns a key vault's properties.vaultUri, with a trailing
 	// slash. Nil: https://<name>.vault.<Domain><HostSuffix>/.
 	VaultURI func(name string) string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// References reports the status of sites' Key Vault references
+	// (config/configreferences, configreferences.go). Nil: none is
+	// reported as a reference.
+	References References
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.

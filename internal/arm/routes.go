@@ -3,6 +3,8 @@ package arm
 import (
 	"net/http"
 	"strings"
+
+	"github.com/slipway-dev/slipway/internal/kvref"
 )
 
 // params are the names a route captured from the path.
@@ -130,6 +132,11 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, site+"/config/appsettings", h.putAppSettings),
 		r(http.MethodPost, site+"/config/connectionstrings/list", h.listConnectionStrings),
 		r(http.MethodPut, site+"/config/connectionstrings", h.putConnectionStrings),
+		r(http.MethodGet, site+"/config/configreferences/appsettings", h.configReferences(kvref.AppSetting)),
+		r(http.MethodGet, site+"/config/configreferences/appsettings/{id}", h.configReferences(kvref.AppSetting)),
+		r(http.MethodPost, site+"/config/configreferences/appsettings/refresh", h.refreshConfigReferences),
+		r(http.MethodGet, site+"/config/configreferences/connectionstrings", h.configReferences(kvref.ConnectionString)),
+		r(http.MethodGet, site+"/config/configreferences/connectionstrings/{id}", h.configReferences(kvref.ConnectionString)),
 		r(http.MethodGet, site+"/config/slotConfigNames", h.getSlotConfigNames),
 		r(http.MethodPut, site+"/config/slotConfigNames", h.putSlotConfigNames),
 		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),

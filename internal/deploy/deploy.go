@@ -9,6 +9,13 @@
 // It also answers the management API's side effects: restarts, stops and
 // settings changes become zero-downtime rolls of the active release.
 //
+// Key Vault references in settings and connection strings are resolved
+// before anything of a new version runs (build, release, instances): one
+// that cannot be resolved blocks the version and says why, unless the app
+// is lenient (references.go). A refresher re-resolves the references of
+// running sites and restarts them, without downtime, when a secret
+// rotated.
+//
 // It explains common Django mistakes where they show: after the release
 // step, Django's deployment checklist (manage.py check --deploy) adds
 // warnings to the deployment log (doctor.go), and a watcher on each running
@@ -37,6 +44,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/redact"
 	rt "github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/tree"
 )
@@ -139,6 +147,13 @@ type Config struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Limits   archive.Limits
+
+	// References resolves Key Vault references (package kvref). Nil:
+	// values are passed on as they are stored.
+	References References
+	// ReferenceRefresh is how often the references of running sites are
+	// resolved again; 0 → DefaultReferenceRefresh.
+	ReferenceRefresh time.Duration
 }
 
 // Coordinator runs deployments and site lifecycle operations.
@@ -160,6 +175,8 @@ type siteState struct {
 	deploying string     // id of the running deployment, "" when none (guarded by Coordinator.mu)
 	done      chan struct{}
 	stopped   bool
+	refs      string // fingerprint of the running release's resolved references, "" when none (guarded by Coordinator.mu)
+	refsNote  string // the last refresh problem logged, so it is logged once (guarded by Coordinator.mu)
 }
 
 // New returns a Coordinator. Close waits for running deployments.
@@ -173,9 +190,20 @@ func New(cfg Config) *Coordinator {
 	if cfg.Limits == (archive.Limits{}) {
 		cfg.Limits = archive.DefaultLimits()
 	}
+	if cfg.ReferenceRefresh <= 0 {
+		cfg.ReferenceRefresh = DefaultReferenceRefresh
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{},
+	c := &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{},
 		watching: map[string]*applog.Log{}}
+	if cfg.References != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.refreshLoop(ctx)
+		}()
+	}
+	return c
 }
 
 // Close cancels running deployments and the log watchers and waits for
@@ -377,7 +405,8 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 // step records one summary line of the deployment log and returns its id,
 // so that the step's full output can stream into its details.
 func (c *Coordinator) step(ctx context.Context, d slipway.Deployment, typ slipway.LogEntryType, format string, args ...any) string {
-	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: fmt.Sprintf(format, args...), Type: typ}
+	msg := c.SiteLog(d.Site).Secrets().String(fmt.Sprintf(format, args...))
+	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: msg, Type: typ}
 	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.ID, e); err != nil {
 		c.cfg.Logger.Error("appending deployment log", "deployment", d.ID, "err", err)
 	}
@@ -386,7 +415,10 @@ func (c *Coordinator) step(ctx context.Context, d slipway.Deployment, typ slipwa
 }
 
 // detailsWriter streams a step's output into the entry's details and the
-// site's log stream.
+// site's log stream, with the site's secrets masked: it holds back a
+// partial line until its end arrives (redact.Writer), so Close it when the
+// step ends. It is safe for concurrent writers (a command's stdout and
+// stderr).
 type detailsWriter struct {
 	c       *Coordinator
 	ctx     context.Context
@@ -394,20 +426,38 @@ type detailsWriter struct {
 	entryID string
 	mu      sync.Mutex
 	live    io.Writer
+	masked  *redact.Writer
 }
 
 func (w *detailsWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, string(p)); err != nil {
-		return 0, err
-	}
-	w.live.Write(p)
-	return len(p), nil
+	return w.masked.Write(p)
 }
 
+// Close writes out a held-back partial line.
+func (w *detailsWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.masked.Close()
+}
+
+// sinkWriter is the end of a detailsWriter, called with masked text.
+type sinkWriter func(p []byte) (int, error)
+
+func (f sinkWriter) Write(p []byte) (int, error) { return f(p) }
+
 func (c *Coordinator) details(ctx context.Context, d slipway.Deployment, entryID string) *detailsWriter {
-	return &detailsWriter{c: c, ctx: ctx, depID: d.ID, entryID: entryID, live: c.SiteLog(d.Site).Writer(applog.SourcePlatform)}
+	log := c.SiteLog(d.Site)
+	w := &detailsWriter{c: c, ctx: ctx, depID: d.ID, entryID: entryID, live: log.Writer(applog.SourcePlatform)}
+	w.masked = redact.NewWriter(log.Secrets(), sinkWriter(func(p []byte) (int, error) {
+		if err := c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, string(p)); err != nil {
+			return 0, err
+		}
+		w.live.Write(p)
+		return len(p), nil
+	}))
+	return w
 }
 
 func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s slipway.DeployStatus, text string) {
@@ -438,6 +488,12 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
 		return false
 	}
+	refs, err := c.resolve(ctx, &snap)
+	if err != nil {
+		fail("%s", errText(err))
+		return false
+	}
+	c.noteReferences(ctx, d, refs)
 	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", false)
 	if o.Build != nil {
 		doBuild = *o.Build
@@ -475,14 +531,16 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		if uid != 0 || gid != 0 {
 			owner = &build.Owner{UID: uid, GID: gid}
 		}
+		buildLog := c.details(ctx, d, entry)
 		res, err := c.cfg.Builder.Build(ctx, build.Request{
 			// The app's own user and cache: a poisoned build can affect
 			// only its own app.
 			Owner: owner, Scope: strings.ToLower(site.Name),
 			SourceDir: src, OutputDir: artDir, Settings: c.cfg.Planner.BuildSettings(snap),
 			LinuxFxVersion: snap.Site.Config.LinuxFxVersion,
-			Log:            c.details(ctx, d, entry),
+			Log:            buildLog,
 		})
+		buildLog.Close()
 		if err != nil {
 			fail("Build failed: %s", errText(err))
 			return false
@@ -516,7 +574,10 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	if cmd := releaseCommand(snap.Settings, art); cmd != nil {
 		entry := c.step(ctx, d, slipway.LogMessage, "Running release command: %s", strings.Join(cmd, " "))
 		began := c.cfg.Now()
-		if err := c.runCommand(ctx, snap, art, cmd, c.details(ctx, d, entry), releaseTimeout); err != nil {
+		releaseLog := c.details(ctx, d, entry)
+		err := c.runCommand(ctx, snap, art, cmd, releaseLog, releaseTimeout)
+		releaseLog.Close()
+		if err != nil {
 			fail("The release command failed (%v). Fix it, or set the app setting SLIPWAY_RELEASE_COMMAND to another command, or to 'none' to skip it.", err)
 			return false
 		}
@@ -544,6 +605,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			fail("The new version did not start: %v", err)
 			return false
 		}
+		c.setRunningRefs(site.Name, refs.Fingerprint())
 	}
 	if art.Django && o.Restart {
 		c.checkHost(ctx, d, snap)
@@ -719,11 +781,17 @@ func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
 	st := c.state(name)
 	st.op.Lock()
 	defer st.op.Unlock()
+	refs, err := c.resolve(ctx, &snap)
+	if err != nil {
+		c.SiteLog(name).Event("The app was not restarted; the previous instances keep serving. %s", errText(err))
+		return slipway.Errorf(slipway.EUNAVAILABLE, "The app was not restarted; the previous instances keep serving. %s", errText(err))
+	}
 	c.SiteLog(name).Event("Restarting site %s.", name)
 	if err := c.roll(ctx, snap, art); err != nil {
 		c.SiteLog(name).Event("Restart failed; the previous instances keep serving: %v", err)
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The app did not restart: %v. The previous instances keep serving; see the log stream.", err)
 	}
+	c.setRunningRefs(name, refs.Fingerprint())
 	return nil
 }
 
@@ -763,6 +831,7 @@ func (c *Coordinator) StopSite(ctx context.Context, rg, name string) error {
 	st.op.Lock()
 	defer st.op.Unlock()
 	c.cfg.Runtime.Stop(ctx, name)
+	c.setRunningRefs(name, "")
 	c.SiteLog(name).Event("Site %s stopped.", name)
 	return nil
 }
@@ -778,6 +847,7 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	st.op.Lock()
 	c.cfg.Runtime.Stop(ctx, name)
 	st.op.Unlock()
+	c.setRunningRefs(name, "")
 	c.cfg.Logs.Forget(name) // ends the site's watchHosts goroutine
 	c.mu.Lock()
 	delete(c.watching, strings.ToLower(name))

@@ -55,7 +55,7 @@ func (c *Coordinator) djangoCheck(ctx context.Context, snap Snapshot, art Artifa
 		return
 	}
 	entry := c.step(ctx, d, slipway.LogWarning, "Django's deployment checklist (python manage.py check --deploy) reports issues. They do not stop the deployment; see https://docs.djangoproject.com/en/stable/howto/deployment/checklist/ and fix them in settings.py.")
-	if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.ID, entry, out.String()); err != nil {
+	if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.ID, entry, c.SiteLog(d.Site).Secrets().String(out.String())); err != nil {
 		c.cfg.Logger.Error("appending deployment log details", "deployment", d.ID, "err", err)
 	}
 	for _, f := range findings {

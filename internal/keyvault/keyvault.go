@@ -575,19 +575,9 @@ func (h *Handler) set(r *http.Request, v slipway.Vault, rt route) (any, error) {
 	return toBundle(r, v, out, true, true), nil
 }
 
-// usable refuses to hand out a disabled, expired or not-yet-valid version
-// (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes).
+// usable refuses to hand out a disabled, expired or not-yet-valid version.
 func (h *Handler) usable(s slipway.Secret) error {
-	now := h.cfg.Now()
-	switch {
-	case !s.Enabled:
-		return Forbidden("Operation get is not allowed on a disabled secret.", "SecretDisabled")
-	case !s.Expires.IsZero() && now.After(s.Expires):
-		return Forbidden("Operation get is not allowed on an expired secret.", "SecretExpired")
-	case !s.NotBefore.IsZero() && now.Before(s.NotBefore):
-		return Forbidden("Operation get is not allowed on a secret that is not yet valid.", "SecretNotYetValid")
-	}
-	return nil
+	return Usable(s, h.cfg.Now)
 }
 
 func (h *Handler) get(r *http.Request, v slipway.Vault, rt route) (any, error) {

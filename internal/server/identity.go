@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/keyvault"
+	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -27,6 +28,7 @@ type platformIdentity struct {
 	svc           *identity.Service
 	authz         *rbac.Authorizer
 	vaults        *keyvault.Handler
+	vaultAccess   keyvault.Access // shared by the data plane and Key Vault references
 	sub           string
 	domain        string
 	adminToken    string
@@ -66,6 +68,9 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 		}
 		return err == nil, err
 	}})
+	p.vaultAccess = keyvault.Access{Subscription: sub, Roles: func(ctx context.Context, oid, action, scope string) error {
+		return p.authz.Check(ctx, oid, action, scope, true)
+	}}
 	p.vaults, err = keyvault.New(keyvault.Config{Store: st, Sealer: st, Authorize: p.authorizeVault, Authority: p.authority, Logger: log})
 	if err != nil {
 		return nil, err
@@ -122,20 +127,7 @@ func (p *platformIdentity) authorizeVault(r *http.Request, v slipway.Vault, op k
 	if err != nil {
 		return keyvault.Unauthorized("AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault.")
 	}
-	if v.EnableRBACAuthorization {
-		if err := p.authz.Check(r.Context(), claims.ObjectID, op.DataAction, p.vaultScope(v), true); err != nil {
-			return keyvault.ForbiddenByRBAC(v, op, p.sub, claims.ObjectID)
-		}
-		return nil
-	}
-	if !keyvault.AccessPolicyAllows(v, claims.TenantID, claims.ObjectID, claims.AppID, op.Permission) {
-		return keyvault.ForbiddenByPolicy(v, op, claims.ObjectID)
-	}
-	return nil
-}
-
-func (p *platformIdentity) vaultScope(v slipway.Vault) string {
-	return "/subscriptions/" + p.sub + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+	return p.vaultAccess.Allow(r.Context(), v, keyvault.Principal{ObjectID: claims.ObjectID, TenantID: claims.TenantID, AppID: claims.AppID}, op)
 }
 
 // vaultHost serves <vault>.vault.<domain> and <vault>.vault.azure.net.
@@ -177,4 +169,34 @@ func (p *platformIdentity) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// referenceIdentities is the identity the Key Vault references of a site
+// resolve as (kvref.Identities).
+func (p *platformIdentity) referenceIdentities() kvref.Identities {
+	return siteReferenceIdentity{p}
+}
+
+// siteReferenceIdentity resolves a site's Key Vault references as its
+// system-assigned identity, as App Service does by default
+// (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity);
+// without one, references report MSINotEnabled. keyVaultReferenceIdentity
+// (a user-assigned identity) is not supported yet.
+type siteReferenceIdentity struct{ p *platformIdentity }
+
+var _ kvref.Identities = siteReferenceIdentity{}
+
+func (s siteReferenceIdentity) ReferenceIdentity(ctx context.Context, site slipway.Site) (kvref.Identity, error) {
+	id := "/subscriptions/" + s.p.sub + "/resourceGroups/" + site.ResourceGroup + "/providers/Microsoft.Web/sites/" + site.Name
+	ps, err := s.p.st.PrincipalsByResource(ctx, id)
+	if err != nil {
+		return kvref.Identity{}, err
+	}
+	for _, pr := range ps {
+		if pr.Kind == store.SystemAssignedIdentity {
+			return kvref.Identity{Type: "SystemAssigned", ClientID: pr.AppID,
+				Principal: keyvault.Principal{ObjectID: pr.ObjectID, TenantID: s.p.svc.TenantID(), AppID: pr.AppID}}, nil
+		}
+	}
+	return kvref.Identity{}, kvref.ErrNoIdentity
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/dnsverify"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/pki"
 	"github.com/slipway-dev/slipway/internal/runtime"
@@ -65,8 +66,12 @@ type Config struct {
 	ACMEEmail     string        // --acme-email / SLIPWAY_ACME_EMAIL: contact for the ACME account
 	ACMERoots     string        // --acme-ca-roots / SLIPWAY_ACME_CA_ROOTS: PEM file of extra roots that verify the ACME CA's HTTPS (a private CA)
 	ACMERenew     time.Duration // --acme-renew-check / SLIPWAY_ACME_RENEW_CHECK: how often managed certificates are checked for renewal; default 12h
-	ExternalIP    string        // --external-ip / SLIPWAY_EXTERNAL_IP: the address custom domains' A records point at; default the --listen address
-	Logger        *slog.Logger
+	// KeyVaultRefresh is how often running apps' Key Vault references are
+	// resolved again (--keyvault-reference-refresh /
+	// SLIPWAY_KEYVAULT_REFERENCE_REFRESH); default 24h, as App Service.
+	KeyVaultRefresh time.Duration
+	ExternalIP      string // --external-ip / SLIPWAY_EXTERNAL_IP: the address custom domains' A records point at; default the --listen address
+	Logger          *slog.Logger
 	// Ready, if set, is called once the server listens, with its base URL.
 	Ready func(info Info)
 	// StopGrace and DrainDelay tune instance replacement (tests shorten them).
@@ -157,6 +162,15 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		renew = d
 	}
 	fs.DurationVar(&cfg.ACMERenew, "acme-renew-check", renew, "how often managed certificates are checked for renewal; each is renewed when a third of its validity is left (env SLIPWAY_ACME_RENEW_CHECK)")
+	kvRefresh := deploy.DefaultReferenceRefresh
+	if v := getenv("SLIPWAY_KEYVAULT_REFERENCE_REFRESH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return cfg, fmt.Errorf("SLIPWAY_KEYVAULT_REFERENCE_REFRESH=%q is not a duration of at least 1s", v)
+		}
+		kvRefresh = d
+	}
+	fs.DurationVar(&cfg.KeyVaultRefresh, "keyvault-reference-refresh", kvRefresh, "how often running apps' Key Vault references are resolved again; an app whose secret changed restarts without downtime (env SLIPWAY_KEYVAULT_REFERENCE_REFRESH; default 24h, as App Service)")
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := fs.Parse(args); err != nil {
@@ -379,9 +393,28 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
+	token, err := adminToken(dataDir)
+	if err != nil {
+		return err
+	}
+	// The identity platform: tokens, roles, Key Vault (issue 11).
+	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, log)
+	if err != nil {
+		return fmt.Errorf("starting the identity platform: %w", err)
+	}
+	identCtx, stopIdent := context.WithCancel(ctx)
+	identDone := make(chan struct{})
+	go func() { defer close(identDone); ident.run(identCtx) }()
+	closers = append(closers, func() error { stopIdent(); <-identDone; return nil })
+	refs, err := kvref.New(kvref.Config{Store: st, Access: ident.vaultAccess, Identities: ident.referenceIdentities(),
+		VaultSuffixes: []string{"vault." + cfg.Domain, "vault.azure.net"}, Logger: log})
+	if err != nil {
+		return err
+	}
 	coord := deploy.New(deploy.Config{
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
+		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
@@ -403,19 +436,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 
-	token, err := adminToken(dataDir)
-	if err != nil {
-		return err
-	}
-	// The identity platform: tokens, roles, Key Vault (issue 11).
-	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, log)
-	if err != nil {
-		return fmt.Errorf("starting the identity platform: %w", err)
-	}
-	identCtx, stopIdent := context.WithCancel(ctx)
-	identDone := make(chan struct{})
-	go func() { defer close(identDone); ident.run(identCtx) }()
-	closers = append(closers, func() error { stopIdent(); <-identDone; return nil })
 	delegation, err := sealedSecret(st, filepath.Join(dataDir, "blob-delegation.key"), "blob/delegation")
 	if err != nil {
 		return err
@@ -459,6 +479,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID,
+		References: refs,
 	})
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
