@@ -71,6 +71,9 @@ type Config struct {
 	// StopGrace and DrainDelay tune instance replacement (tests shorten them).
 	StopGrace  time.Duration
 	DrainDelay time.Duration
+	// HealthEvery and ReplaceAfter time health checks (scaling.go).
+	HealthEvery  time.Duration // --health-check-interval; default 1m
+	ReplaceAfter time.Duration // --health-check-replace-after; default 1h
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -158,6 +161,9 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.ACMERenew, "acme-renew-check", renew, "how often managed certificates are checked for renewal; each is renewed when a third of its validity is left (env SLIPWAY_ACME_RENEW_CHECK)")
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
+	if err := healthFlags(fs, &cfg, getenv); err != nil {
+		return cfg, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -352,7 +358,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	logs := applog.NewHub(applog.Config{Machine: "slipway0", Logger: log})
 	closers = append(closers, logs.Close)
-	rtm := runtime.New(runtime.Config{Launcher: launcher, Logger: log, StopGrace: cfg.StopGrace, DrainDelay: cfg.DrainDelay})
+	rtm := runtime.New(runtime.Config{Launcher: launcher, Logger: log, StopGrace: cfg.StopGrace, DrainDelay: cfg.DrainDelay,
+		HealthEvery: cfg.HealthEvery, ReplaceAfter: cfg.ReplaceAfter})
 	closers = append(closers, rtm.Close)
 
 	def, err := prepareDefaultSite(ctx, builder, filepath.Join(dataDir, "platform"), interps)
@@ -444,7 +451,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
 	fd := frontdoor.New(frontdoor.Config{
-		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
+		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {
@@ -678,7 +685,7 @@ func (s siteLookup) SiteState(ctx context.Context, name string) (frontdoor.SiteS
 		return frontdoor.SiteState{}, err
 	}
 	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled,
-		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion}, nil
+		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion, ClientAffinity: site.Config.ClientAffinity}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.
