@@ -12,21 +12,6 @@ func planID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/serverfarms/" + name
 }
 
-// maxWorkers is the most instances a tier allows on Azure.
-func maxWorkers(tier string) int {
-	switch tier {
-	case "Free", "Shared":
-		return 1
-	case "Basic":
-		return 3
-	case "Standard":
-		return 10
-	case "IsolatedV2":
-		return 100
-	}
-	return 30
-}
-
 // skuFamily is the SKU name without its size digits ("P1v3" → "Pv3",
 // "B1" → "B"), as Azure reports sku.family.
 func skuFamily(name string) string {
@@ -67,7 +52,7 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 			"provisioningState":         "Succeeded",
 			"reserved":                  p.Linux,
 			"numberOfWorkers":           p.SKU.Capacity,
-			"maximumNumberOfWorkers":    maxWorkers(p.SKU.Tier),
+			"maximumNumberOfWorkers":    p.SKU.Size().MaxWorkers,
 			"numberOfSites":             sites,
 			"geoRegion":                 loc,
 			"resourceGroup":             p.ResourceGroup,
