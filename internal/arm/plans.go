@@ -58,7 +58,7 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 			"resourceGroup":             p.ResourceGroup,
 			"hyperV":                    false,
 			"isXenon":                   false,
-			"perSiteScaling":            false,
+			"perSiteScaling":            p.PerSiteScaling,
 			"elasticScaleEnabled":       false,
 			"maximumElasticWorkerCount": 1,
 			"isSpot":                    false,
@@ -82,7 +82,8 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 			Capacity *int   `json:"capacity"`
 		} `json:"sku"`
 		Properties struct {
-			Reserved *bool `json:"reserved"`
+			Reserved       *bool `json:"reserved"`
+			PerSiteScaling *bool `json:"perSiteScaling"`
 		} `json:"properties"`
 	}
 	if err := readJSON(r, &body); err != nil {
@@ -127,11 +128,17 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 	if exists && plan.Tags == nil {
 		plan.Tags = old.Tags
 	}
+	switch {
+	case body.Properties.PerSiteScaling != nil:
+		plan.PerSiteScaling = *body.Properties.PerSiteScaling
+	case exists:
+		plan.PerSiteScaling = old.PerSiteScaling
+	}
 	stored, _, err := h.cfg.Store.PutPlan(ctx, plan)
 	if err != nil {
 		return err
 	}
-	if exists && stored.SKU != old.SKU {
+	if exists && (stored.SKU != old.SKU || stored.PerSiteScaling != old.PerSiteScaling) {
 		// Scale up or out: the plan's apps restart on the new size. As on
 		// App Service the change is stored and answered even when an app
 		// then fails to start; the failure is in that app's log stream.

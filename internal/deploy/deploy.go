@@ -797,13 +797,9 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	return nil
 }
 
-// Instances lists the ids of a site's instances.
-func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]string, error) {
-	var ids []string
-	for _, in := range c.cfg.Runtime.Instances(name) {
-		ids = append(ids, in.ID)
-	}
-	return ids, nil
+// Instances lists a site's instances with their state.
+func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]rt.Instance, error) {
+	return c.cfg.Runtime.Instances(name), nil
 }
 
 // Recover finishes what a server that stopped abruptly (killed, crashed,

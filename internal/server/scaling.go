@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipway-dev/slipway/internal/arm"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/runtime"
 )
@@ -26,6 +27,19 @@ func (b readyBackends) Backends(site string) []frontdoor.Backend {
 }
 
 var _ frontdoor.Backends = readyBackends{}
+
+// armInstances renders the runtime's instances for the management API.
+func armInstances(list []runtime.Instance, err error) ([]arm.Instance, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]arm.Instance, len(list))
+	for i, in := range list {
+		ready := in.State == runtime.StateReady || in.State == runtime.StateUnhealthy
+		out[i] = arm.Instance{ID: in.ID, Ready: ready, Status: string(in.State), Address: in.Addr, HealthCheckFailures: in.HealthFailures}
+	}
+	return out, nil
+}
 
 // healthFlags adds the health-check timing flags: App Service pings every
 // minute and replaces an instance unhealthy for an hour

@@ -762,8 +762,8 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 	}
 	return c.coord.SiteDeleted(ctx, rg, site)
 }
-func (c *controller) Instances(ctx context.Context, rg, site string) ([]string, error) {
-	return c.coord.Instances(ctx, rg, site)
+func (c *controller) Instances(ctx context.Context, rg, site string) ([]arm.Instance, error) {
+	return armInstances(c.coord.Instances(ctx, rg, site))
 }
 
 func orDefault(v, def string) string {
