@@ -15,7 +15,7 @@ func scaleCommands() []command {
 				flagDef{Names: []string{"--instance-count"}, Required: true, Help: "Number of instances, at most the plan's workers."},
 			), uSlot, uIDs, uPolicy)},
 		{path: "webapp list-instances", short: "List a web app's instances: id, state and (Slipway) status, address and failed health checks.", run: webappListInstances,
-			flags: withUnsupported(gn, uSlot, uIDs)},
+			flags: withUnsupported(gn, uSlot, uPolicy)},
 	}
 }
 
