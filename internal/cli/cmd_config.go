@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -39,6 +40,7 @@ func configCommands() []command {
 			flagDef{Names: []string{"--linux-fx-version"}, Help: "Runtime stack, e.g. \"PYTHON|3.12\"."},
 			flagDef{Names: []string{"--always-on"}, Kind: kindBool, Help: "Keep the app loaded: true or false."},
 			flagDef{Names: []string{"--min-tls-version"}, Help: "The oldest TLS version the app's host names accept: 1.0, 1.1, 1.2 (the default) or 1.3."},
+			flagDef{Names: []string{"--generic-configurations"}, Help: "Other site configuration as a JSON object, e.g. '{\"healthCheckPath\": \"/health\"}'."},
 			flagDef{Names: []string{"--number-of-workers"}, Help: "Number of instances of the app, when its plan has per-site scaling (as `webapp scale --instance-count`)."},
 		), write, unsupported(`use --linux-fx-version, e.g. "PYTHON|3.12"`, "--runtime"),
 			unsupported("only Linux Python apps are supported",
@@ -48,7 +50,7 @@ func configCommands() []command {
 			unsupported("prewarmed instances are Azure Functions'", "--prewarmed-instance-count"),
 			unsupported("this site setting is not supported yet",
 				"--remote-debugging-enabled", "--web-sockets-enabled", "--auto-heal-enabled", "--http20-enabled",
-				"--ftps-state", "--vnet-route-all-enabled", "--generic-configurations"),
+				"--ftps-state", "--vnet-route-all-enabled"),
 			unsupported("cipher suites are Go's TLS defaults; set --min-tls-version 1.3 for the strictest", "--min-tls-cipher-suite"))},
 		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
@@ -445,11 +447,20 @@ func configSet(ctx context.Context, inv *invocation) error {
 		}
 		workers = n
 	}
+	var generic map[string]any
+	if g := inv.flags.str("generic-configurations"); g != "" {
+		// az also takes KEY=VALUE pairs and @file; Slipway the JSON form
+		// Microsoft's health check guide uses.
+		if len(g) > 64<<10 || json.Unmarshal([]byte(g), &generic) != nil {
+			return usageErrorf(inv.cmd.path, "argument --generic-configurations: give a JSON object, e.g. '{\"healthCheckPath\": \"/health\"}'")
+		}
+	}
 	c, err := inv.connect(ctx)
 	if err != nil {
 		return err
 	}
 	res, err := c.patchConfig(ctx, rg, app, func(props map[string]any) {
+		maps.Copy(props, generic)
 		setConfigFlags(inv, props, fx, workers)
 	})
 	if err != nil {

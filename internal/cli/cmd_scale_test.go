@@ -42,6 +42,14 @@ func TestScaleCommands(t *testing.T) {
 		t.Fatalf("--instance-count 0: %v", ee)
 	}
 
+	cfg = e.must("webapp", "config", "set", "-g", "rg1", "-n", "app1", "--generic-configurations", `{"healthCheckPath": "/health"}`, "--number-of-workers", "3").(map[string]any)
+	if cfg["healthCheckPath"] != "/health" || cfg["numberOfWorkers"].(float64) != 3 {
+		t.Fatalf("config set --generic-configurations: %v %v", cfg["healthCheckPath"], cfg["numberOfWorkers"])
+	}
+	if ee := e.fails("webapp", "config", "set", "-g", "rg1", "-n", "app1", "--generic-configurations", `["x"]`); !strings.Contains(ee.Error(), "JSON object") {
+		t.Fatalf("a JSON array: %v", ee)
+	}
+
 	site := e.must("webapp", "update", "-g", "rg1", "-n", "app1", "--client-affinity-enabled", "false").(map[string]any)
 	if site["clientAffinityEnabled"] != false {
 		t.Fatalf("clientAffinityEnabled after update: %v", site["clientAffinityEnabled"])
