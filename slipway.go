@@ -47,8 +47,11 @@ type Plan struct {
 	Location      string
 	SKU           SKU
 	Linux         bool
-	Tags          map[string]string
-	Created       time.Time
+	// PerSiteScaling lets each app run on fewer workers than the plan has
+	// (its siteConfig numberOfWorkers); off, every app runs on every worker.
+	PerSiteScaling bool
+	Tags           map[string]string
+	Created        time.Time
 }
 
 // Validate reports whether p can be stored.
@@ -56,8 +59,16 @@ func (p Plan) Validate() error {
 	if !planNameRE.MatchString(p.Name) {
 		return Errorf(EINVALID, "App Service plan name %q is invalid: use 1-60 letters, digits, '-' or '_'.", p.Name)
 	}
-	if p.SKU.Capacity < 0 || p.SKU.Capacity > 30 {
-		return Errorf(EINVALID, "Number of workers %d is out of range: use 1 to 30.", p.SKU.Capacity)
+	if p.SKU.Capacity < 0 {
+		return Errorf(EINVALID, "Number of workers %d is out of range: use 1 or more.", p.SKU.Capacity)
+	}
+	// Each tier scales out to a limit (sku.go, docs/appservice.md §11).
+	if max := p.SKU.Size().MaxWorkers; p.SKU.Capacity > max {
+		tier := p.SKU.Tier
+		if tier == "" {
+			tier = p.SKU.Name
+		}
+		return Errorf(EINVALID, "The %s tier (%s) allows at most %d workers; %d were requested. Ask for %d or fewer, or scale up to a tier that allows more (Standard 10, Premium v2/v3 30).", tier, p.SKU.Name, max, p.SKU.Capacity, max)
 	}
 	return nil
 }

@@ -51,11 +51,25 @@ type Controller interface {
 	// PlanChanged is called after a plan's SKU or worker count changed:
 	// its apps restart with the new size and instance count.
 	PlanChanged(ctx context.Context, rg, plan string) error
-	// Instances returns the ids of the site's running instances.
-	Instances(ctx context.Context, rg, site string) ([]string, error)
+	// Instances returns the site's running instances.
+	Instances(ctx context.Context, rg, site string) ([]Instance, error)
 	// StorageAccountDeleted is called after a storage account's record is
 	// deleted (alone or with its resource group): remove its blob data.
 	StorageAccountDeleted(ctx context.Context, rg, account string) error
+}
+
+// Instance is one running instance of a site (sites/{app}/instances).
+type Instance struct {
+	ID string // WEBSITE_INSTANCE_ID, the resource's name
+	// Ready reports that it serves requests (Azure's state READY; else UNKNOWN).
+	Ready bool
+	// Status, Address and HealthCheckFailures are Slipway's additions, for
+	// the operator: its life-cycle status ("Starting", "Ready",
+	// "Unhealthy", "Removed", "Restarting"), where the front door reaches
+	// it (host:port) and its consecutive failed health pings.
+	Status              string
+	Address             string
+	HealthCheckFailures int
 }
 
 // Config configures a Handler.

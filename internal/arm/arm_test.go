@@ -92,11 +92,15 @@ func (c *recorder) StorageAccountDeleted(_ context.Context, rg, account string) 
 	c.record("StorageAccountDeleted", rg, account)
 	return nil
 }
-func (c *recorder) Instances(_ context.Context, rg, site string) ([]string, error) {
+func (c *recorder) Instances(_ context.Context, rg, site string) ([]Instance, error) {
 	c.record("Instances", rg, site)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.instances...), nil
+	var out []Instance
+	for i, id := range c.instances {
+		out = append(out, Instance{ID: id, Ready: i == 0, Status: []string{"Ready", "Removed"}[i%2], Address: fmt.Sprintf("10.0.0.%d:8000", i+2), HealthCheckFailures: 3 * i})
+	}
+	return out, nil
 }
 
 // env is a running ARM endpoint over a real store.
@@ -343,6 +347,8 @@ func TestRouteStatusCodes(t *testing.T) {
 		{"POST", sitePath + "/stop", "", 200},
 		{"POST", sitePath + "/start", "", 200},
 		{"GET", sitePath + "/instances", "", 200},
+		{"GET", sitePath + "/instances/A1B2", "", 200},
+		{"GET", sitePath + "/instances/gone", "", 404},
 		{"GET", sitePath + "/config/web", "", 200},
 		{"PATCH", sitePath + "/config/web", `{"properties":{"appCommandLine":"x"}}`, 200},
 		{"PUT", sitePath + "/config/web", `{"properties":{"appCommandLine":"y"}}`, 200},

@@ -12,21 +12,6 @@ func planID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/serverfarms/" + name
 }
 
-// maxWorkers is the most instances a tier allows on Azure.
-func maxWorkers(tier string) int {
-	switch tier {
-	case "Free", "Shared":
-		return 1
-	case "Basic":
-		return 3
-	case "Standard":
-		return 10
-	case "IsolatedV2":
-		return 100
-	}
-	return 30
-}
-
 // skuFamily is the SKU name without its size digits ("P1v3" → "Pv3",
 // "B1" → "B"), as Azure reports sku.family.
 func skuFamily(name string) string {
@@ -67,13 +52,13 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 			"provisioningState":         "Succeeded",
 			"reserved":                  p.Linux,
 			"numberOfWorkers":           p.SKU.Capacity,
-			"maximumNumberOfWorkers":    maxWorkers(p.SKU.Tier),
+			"maximumNumberOfWorkers":    p.SKU.Size().MaxWorkers,
 			"numberOfSites":             sites,
 			"geoRegion":                 loc,
 			"resourceGroup":             p.ResourceGroup,
 			"hyperV":                    false,
 			"isXenon":                   false,
-			"perSiteScaling":            false,
+			"perSiteScaling":            p.PerSiteScaling,
 			"elasticScaleEnabled":       false,
 			"maximumElasticWorkerCount": 1,
 			"isSpot":                    false,
@@ -97,7 +82,8 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 			Capacity *int   `json:"capacity"`
 		} `json:"sku"`
 		Properties struct {
-			Reserved *bool `json:"reserved"`
+			Reserved       *bool `json:"reserved"`
+			PerSiteScaling *bool `json:"perSiteScaling"`
 		} `json:"properties"`
 	}
 	if err := readJSON(r, &body); err != nil {
@@ -142,11 +128,17 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 	if exists && plan.Tags == nil {
 		plan.Tags = old.Tags
 	}
+	switch {
+	case body.Properties.PerSiteScaling != nil:
+		plan.PerSiteScaling = *body.Properties.PerSiteScaling
+	case exists:
+		plan.PerSiteScaling = old.PerSiteScaling
+	}
 	stored, _, err := h.cfg.Store.PutPlan(ctx, plan)
 	if err != nil {
 		return err
 	}
-	if exists && stored.SKU != old.SKU {
+	if exists && (stored.SKU != old.SKU || stored.PerSiteScaling != old.PerSiteScaling) {
 		// Scale up or out: the plan's apps restart on the new size. As on
 		// App Service the change is stored and answered even when an app
 		// then fails to start; the failure is in that app's log stream.

@@ -120,6 +120,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/stop", h.siteAction),
 		r(http.MethodPost, site+"/start", h.siteAction),
 		r(http.MethodGet, site+"/instances", h.listInstances),
+		r(http.MethodGet, site+"/instances/{id}", h.getInstance),
 		r(http.MethodGet, site+"/deploymentStatus/{id}", h.deploymentStatus),
 		r(http.MethodGet, site+"/deployments", h.listDeployments),
 		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),

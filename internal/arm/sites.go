@@ -521,28 +521,68 @@ func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) e
 	return writeEmpty(w, http.StatusOK)
 }
 
+// instanceJSON is a sites/instances resource (docs/arm.md §1.15 "Other
+// small shapes"): Azure's name and state, and under slipwayInstance —
+// Slipway's extension, not in Azure's schema — the operator's view:
+// status, address and health.
+func instanceJSON(sub string, s slipway.Site, in Instance) map[string]any {
+	state := "UNKNOWN"
+	if in.Ready {
+		state = "READY"
+	}
+	return map[string]any{
+		"id":   siteID(sub, s.ResourceGroup, s.Name) + "/instances/" + in.ID,
+		"name": in.ID,
+		"type": "Microsoft.Web/sites/instances",
+		"properties": map[string]any{
+			"state": state,
+			"slipwayInstance": map[string]any{
+				"status": in.Status, "address": in.Address, "healthCheckFailures": in.HealthCheckFailures,
+			},
+		},
+	}
+}
+
+// siteInstances returns the site and its instances sorted by id (the CLI
+// takes the first by sort for its warm-up, docs/arm.md §1.13 step 3).
+func (h *Handler) siteInstances(r *http.Request, p params) (slipway.Site, []Instance, error) {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return s, nil, err
+	}
+	list, err := h.cfg.Controller.Instances(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return s, nil, err
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	return s, list, nil
+}
+
 // listInstances lists the site's running instances (docs/arm.md §1.13 step 3).
 func (h *Handler) listInstances(w http.ResponseWriter, r *http.Request, p params) error {
-	ctx := r.Context()
-	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	s, insts, err := h.siteInstances(r, p)
 	if err != nil {
 		return err
 	}
-	ids, err := h.cfg.Controller.Instances(ctx, s.ResourceGroup, s.Name)
-	if err != nil {
-		return err
-	}
-	sort.Strings(ids)
-	vs := make([]any, 0, len(ids))
-	for _, id := range ids {
-		vs = append(vs, map[string]any{
-			"id":         siteID(p.sub, s.ResourceGroup, s.Name) + "/instances/" + id,
-			"name":       id,
-			"type":       "Microsoft.Web/sites/instances",
-			"properties": map[string]any{},
-		})
+	vs := make([]any, 0, len(insts))
+	for _, in := range insts {
+		vs = append(vs, instanceJSON(p.sub, s, in))
 	}
 	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+// getInstance shows one instance of the site.
+func (h *Handler) getInstance(w http.ResponseWriter, r *http.Request, p params) error {
+	s, list, err := h.siteInstances(r, p)
+	if err != nil {
+		return err
+	}
+	for _, in := range list {
+		if strings.EqualFold(in.ID, p.id) {
+			return writeJSON(w, http.StatusOK, instanceJSON(p.sub, s, in))
+		}
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "The instance '%s' of site '%s' was not found: it may have stopped or been replaced. List the current ones with `webapp list-instances`.", p.id, s.Name)
 }
 
 // deploymentStatus maps a Kudu deployment to ARM's deploymentStatus
@@ -570,11 +610,11 @@ func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p par
 		status, inProgress = "RuntimeStarting", 1
 	case slipway.DeploySuccess:
 		status = "RuntimeSuccessful"
-		ids, err := h.cfg.Controller.Instances(ctx, s.ResourceGroup, s.Name)
+		list, err := h.cfg.Controller.Instances(ctx, s.ResourceGroup, s.Name)
 		if err != nil {
 			return err
 		}
-		ok = max(len(ids), 1)
+		ok = max(len(list), 1)
 	case slipway.DeployFailed:
 		status, failed = "RuntimeFailed", 1
 		if d.ArtifactDir == "" { // never got as far as an artifact

@@ -33,6 +33,8 @@ var azMissingCommands = map[string]string{
 	"ca show":    "Slipway's own platform CA: Azure's endpoints use public CAs",
 	"ca export":  "Slipway's own platform CA: Azure's endpoints use public CAs",
 	"ca install": "Slipway's own platform CA: Azure's endpoints use public CAs",
+	"webapp scale": "issue 12 asks for it by this name (older az had it); the az in .ci sets an app's instance count " +
+		"with `webapp config set --number-of-workers`, which Slipway has too",
 }
 
 // TestFlagsMatchAz compares every command's flags with the parameters the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -39,15 +40,17 @@ func configCommands() []command {
 			flagDef{Names: []string{"--linux-fx-version"}, Help: "Runtime stack, e.g. \"PYTHON|3.12\"."},
 			flagDef{Names: []string{"--always-on"}, Kind: kindBool, Help: "Keep the app loaded: true or false."},
 			flagDef{Names: []string{"--min-tls-version"}, Help: "The oldest TLS version the app's host names accept: 1.0, 1.1, 1.2 (the default) or 1.3."},
+			flagDef{Names: []string{"--generic-configurations"}, Help: "Other site configuration as a JSON object, e.g. '{\"healthCheckPath\": \"/health\"}'."},
+			flagDef{Names: []string{"--number-of-workers"}, Help: "Number of instances of the app, when its plan has per-site scaling (as `webapp scale --instance-count`)."},
 		), write, unsupported(`use --linux-fx-version, e.g. "PYTHON|3.12"`, "--runtime"),
 			unsupported("only Linux Python apps are supported",
 				"--windows-fx-version", "--net-framework-version", "--php-version", "--python-version", "--powershell-version",
 				"--java-version", "--java-container", "--java-container-version", "--use-32bit-worker-process"),
 			uContainers,
-			unsupported("per-app scaling is not supported yet", "--number-of-workers", "--prewarmed-instance-count"),
+			unsupported("prewarmed instances are Azure Functions'", "--prewarmed-instance-count"),
 			unsupported("this site setting is not supported yet",
 				"--remote-debugging-enabled", "--web-sockets-enabled", "--auto-heal-enabled", "--http20-enabled",
-				"--ftps-state", "--vnet-route-all-enabled", "--generic-configurations"),
+				"--ftps-state", "--vnet-route-all-enabled"),
 			unsupported("cipher suites are Go's TLS defaults; set --min-tls-version 1.3 for the strictest", "--min-tls-cipher-suite"))},
 		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
@@ -436,18 +439,38 @@ func configSet(ctx context.Context, inv *invocation) error {
 		}
 		fx = normalizeRuntime(fx)
 	}
+	workers := 0
+	if inv.flags.has("number-of-workers") {
+		n, err := positiveFlag(inv, "number-of-workers")
+		if err != nil {
+			return err
+		}
+		workers = n
+	}
+	var generic map[string]any
+	if g := inv.flags.str("generic-configurations"); g != "" {
+		// az also takes KEY=VALUE pairs and @file; Slipway the JSON form
+		// Microsoft's health check guide uses.
+		if len(g) > 64<<10 || json.Unmarshal([]byte(g), &generic) != nil {
+			return usageErrorf(inv.cmd.path, "argument --generic-configurations: give a JSON object, e.g. '{\"healthCheckPath\": \"/health\"}'")
+		}
+	}
 	c, err := inv.connect(ctx)
 	if err != nil {
 		return err
 	}
-	cfg, err := c.armMap(ctx, http.MethodGet, c.sitePath(rg, app)+"/config/web", apiWeb, nil)
+	res, err := c.patchConfig(ctx, rg, app, func(props map[string]any) {
+		maps.Copy(props, generic)
+		setConfigFlags(inv, props, fx, workers)
+	})
 	if err != nil {
 		return err
 	}
-	props := asMap(cfg["properties"])
-	if props == nil {
-		props = map[string]any{}
-	}
+	return configSetRest(ctx, inv, c, rg, app, fx, res)
+}
+
+// setConfigFlags copies config set's flags onto config/web's properties.
+func setConfigFlags(inv *invocation, props map[string]any, fx string, workers int) {
 	if inv.flags.has("startup-file") {
 		props["appCommandLine"] = inv.flags.str("startup-file")
 	}
@@ -460,13 +483,31 @@ func configSet(ctx context.Context, inv *invocation) error {
 	if inv.flags.has("min-tls-version") {
 		props["minTlsVersion"] = inv.flags.str("min-tls-version")
 	}
+	if workers > 0 {
+		props["numberOfWorkers"] = workers
+	}
+}
+
+// patchConfig reads the site's config/web, lets set change its
+// properties and PATCHes it back, as az's update_site_configs does.
+func (c *conn) patchConfig(ctx context.Context, rg, app string, set func(props map[string]any)) (map[string]any, error) {
+	cfg, err := c.armMap(ctx, http.MethodGet, c.sitePath(rg, app)+"/config/web", apiWeb, nil)
+	if err != nil {
+		return nil, err
+	}
+	props := asMap(cfg["properties"])
+	if props == nil {
+		props = map[string]any{}
+	}
+	set(props)
 	// az never sends the IP restriction lists back unless it is setting them.
 	delete(props, "ipSecurityRestrictions")
 	delete(props, "scmIpSecurityRestrictions")
-	res, err := c.armMap(ctx, http.MethodPatch, c.sitePath(rg, app)+"/config/web", apiWeb, map[string]any{"properties": props})
-	if err != nil {
-		return err
-	}
+	return c.armMap(ctx, http.MethodPatch, c.sitePath(rg, app)+"/config/web", apiWeb, map[string]any{"properties": props})
+}
+
+// configSetRest finishes config set after the PATCH.
+func configSetRest(ctx context.Context, inv *invocation, c *conn, rg, app, fx string, res map[string]any) error {
 	if fx != "" {
 		// A new stack drops WEBSITES_ENABLE_APP_SERVICE_STORAGE, as az does.
 		settings, err := c.listDict(ctx, rg, app, "appsettings")

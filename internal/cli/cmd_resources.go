@@ -92,6 +92,7 @@ func commands() []command {
 		}, uIDs, uPolicy)},
 	}
 	cmds = append(cmds, webappCommands()...)
+	cmds = append(cmds, scaleCommands()...)
 	cmds = append(cmds, caCommands()...)
 	cmds = append(cmds, sslCommands()...)
 	cmds = append(cmds, configCommands()...)

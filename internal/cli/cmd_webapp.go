@@ -49,7 +49,8 @@ func webappCommands() []command {
 			uSlot, uIDs, uPolicy)},
 		{path: "webapp update", short: "Update a web app: --https-only true answers plain HTTP with a 301 to HTTPS.", run: webappUpdate, flags: withUnsupported([]flagDef{fGroup, fApp,
 			{Names: []string{"--https-only"}, Kind: kindBool, Help: "Redirect HTTP to HTTPS: true or false."},
-		}, unsupported("ARR affinity comes with scale-out, not yet", "--client-affinity-enabled"),
+			{Names: []string{"--client-affinity-enabled"}, Kind: kindBool, Help: "Pin each client to one instance with ARRAffinity cookies: true or false."},
+		},
 			unsupported("generic --set/--add/--remove updates are not supported yet; use the named flags", "--set", "--add", "--remove", "--force-string"),
 			unsupported("elastic scale and prewarmed instances are not supported yet", "--minimum-elastic-instance-count -i", "--prewarmed-instance-count -w"),
 			unsupported("Slipway registers no DNS names", "--force-dns-registration", "--skip-dns-registration", "--skip-custom-domain-verification", "--ttl-in-seconds"),
@@ -533,6 +534,9 @@ func webappUpdate(ctx context.Context, inv *invocation) error {
 	props := map[string]any{}
 	if inv.flags.has("https-only") {
 		props["httpsOnly"] = inv.flags.boolean("https-only")
+	}
+	if inv.flags.has("client-affinity-enabled") {
+		props["clientAffinityEnabled"] = inv.flags.boolean("client-affinity-enabled")
 	}
 	c, err := inv.connect(ctx)
 	if err != nil {

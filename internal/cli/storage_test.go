@@ -34,9 +34,10 @@ import (
 // storageController is arm.Controller for these tests: it records calls and
 // wipes a deleted account's blob data through the real blob service.
 type storageController struct {
-	blobs *blob.Service
-	mu    sync.Mutex
-	calls []string
+	blobs     *blob.Service
+	mu        sync.Mutex
+	calls     []string
+	instances []arm.Instance
 }
 
 var _ arm.Controller = (*storageController)(nil)
@@ -65,8 +66,10 @@ func (c *storageController) LogsConfigChanged(context.Context, string, string) e
 func (c *storageController) StopSite(context.Context, string, string) error    { return nil }
 func (c *storageController) StartSite(context.Context, string, string) error   { return nil }
 func (c *storageController) SiteDeleted(context.Context, string, string) error { return nil }
-func (c *storageController) Instances(context.Context, string, string) ([]string, error) {
-	return nil, nil
+func (c *storageController) Instances(context.Context, string, string) ([]arm.Instance, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]arm.Instance(nil), c.instances...), nil
 }
 func (c *storageController) StorageAccountDeleted(ctx context.Context, rg, account string) error {
 	c.record("StorageAccountDeleted " + rg + "/" + account)

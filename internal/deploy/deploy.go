@@ -81,6 +81,9 @@ type Builder interface {
 type Runtime interface {
 	Roll(ctx context.Context, site string, rel rt.Release) error
 	Stop(ctx context.Context, site string)
+	// Scale sets the number of instances of the running release, starting
+	// or draining the difference only (scale.go).
+	Scale(ctx context.Context, site string, n int) error
 	Instances(site string) []rt.Instance
 }
 
@@ -175,8 +178,9 @@ type siteState struct {
 	deploying string     // id of the running deployment, "" when none (guarded by Coordinator.mu)
 	done      chan struct{}
 	stopped   bool
-	refs      string // fingerprint of the running release's resolved references, "" when none (guarded by Coordinator.mu)
-	refsNote  string // the last refresh problem logged, so it is logged once (guarded by Coordinator.mu)
+	refs      string    // fingerprint of the running release's resolved references, "" when none (guarded by Coordinator.mu)
+	refsNote  string    // the last refresh problem logged, so it is logged once (guarded by Coordinator.mu)
+	running   *Snapshot // what the running instances started with (guarded by Coordinator.mu)
 }
 
 // New returns a Coordinator. Close waits for running deployments.
@@ -220,6 +224,11 @@ func (c *Coordinator) Close() error {
 func (c *Coordinator) state(site string) *siteState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.state0(site)
+}
+
+// state0 is state with c.mu held.
+func (c *Coordinator) state0(site string) *siteState {
 	k := strings.ToLower(site)
 	s := c.sites[k]
 	if s == nil {
@@ -600,7 +609,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	if !o.Restart {
 		c.step(ctx, d, slipway.LogWarning, "Restart skipped (restart=false): the new version serves from the next restart.")
 	} else {
-		c.step(ctx, d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instances(snap.Plan), rt.ReadinessPath)
+		c.step(ctx, d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instanceCount(snap), rt.ReadinessPath)
 		if err := c.roll(ctx, snap, art); err != nil {
 			fail("The new version did not start: %v", err)
 			return false
@@ -700,10 +709,11 @@ func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error 
 	if v, err := strconv.Atoi(s.Settings["WEBSITES_CONTAINER_START_TIME_LIMIT"]); err == nil && v >= 10 && v <= 1800 {
 		limit = time.Duration(v) * time.Second
 	}
-	return c.cfg.Runtime.Roll(ctx, s.Site.Name, rt.Release{
-		Instances:    instances(s.Plan),
+	err := c.cfg.Runtime.Roll(ctx, s.Site.Name, rt.Release{
+		Instances:    instanceCount(s),
 		Port:         c.cfg.Planner.Port(s),
 		ReadyTimeout: limit,
+		Health:       healthCheck(s, c.cfg.Planner.BuildSettings(s)["WEBSITE_HOSTNAME"]),
 		Log:          c.SiteLog(s.Site.Name),
 		Build: func(inst rt.Instance) (rt.Launch, error) {
 			// Build also runs for every restart after a crash, long after
@@ -712,13 +722,10 @@ func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error 
 			return c.cfg.Planner.Instance(c.ctx, s, art, inst)
 		},
 	})
-}
-
-func instances(p slipway.Plan) int {
-	if p.SKU.Capacity < 1 {
-		return 1
+	if err == nil {
+		c.rolled(s)
 	}
-	return p.SKU.Capacity
+	return err
 }
 
 func (c *Coordinator) snapshot(ctx context.Context, rg, name string) (Snapshot, error) {
@@ -800,13 +807,15 @@ func (c *Coordinator) RestartSite(ctx context.Context, rg, name string) error {
 	return c.Restart(ctx, rg, name)
 }
 
-// SiteConfigChanged restarts the site, as App Service does when settings change.
+// SiteConfigChanged restarts the site, as App Service does when settings
+// change; a change of its instance count alone scales it instead.
 func (c *Coordinator) SiteConfigChanged(ctx context.Context, rg, name string) error {
-	return c.Restart(ctx, rg, name)
+	return c.scaleOrRestart(ctx, rg, name)
 }
 
-// PlanChanged restarts every running site of a plan (zero downtime), so
-// that each runs on the plan's new size and number of instances.
+// PlanChanged applies a plan's change to every running site of it: a new
+// number of workers scales each site out or in (the running instances go
+// on serving); a new size restarts them (zero downtime) on it.
 func (c *Coordinator) PlanChanged(ctx context.Context, rg, plan string) error {
 	sites, err := c.cfg.Store.Sites(ctx, rg)
 	if err != nil {
@@ -817,8 +826,8 @@ func (c *Coordinator) PlanChanged(ctx context.Context, rg, plan string) error {
 		if s.Plan != plan || !s.Enabled {
 			continue
 		}
-		c.SiteLog(s.Name).Event("The App Service plan %s changed; restarting on its new size.", plan)
-		if err := c.Restart(ctx, rg, s.Name); err != nil {
+		c.SiteLog(s.Name).Event("The App Service plan %s changed.", plan)
+		if err := c.scaleOrRestart(ctx, rg, s.Name); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -858,13 +867,9 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	return nil
 }
 
-// Instances lists the ids of a site's instances.
-func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]string, error) {
-	var ids []string
-	for _, in := range c.cfg.Runtime.Instances(name) {
-		ids = append(ids, in.ID)
-	}
-	return ids, nil
+// Instances lists a site's instances with their state.
+func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]rt.Instance, error) {
+	return c.cfg.Runtime.Instances(name), nil
 }
 
 // Recover finishes what a server that stopped abruptly (killed, crashed,

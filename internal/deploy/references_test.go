@@ -102,8 +102,9 @@ func (r *countingRuntime) Roll(ctx context.Context, site string, rel rt.Release)
 	r.rolls++
 	return nil
 }
-func (r *countingRuntime) Stop(ctx context.Context, site string) {}
-func (r *countingRuntime) Instances(site string) []rt.Instance   { return nil }
+func (r *countingRuntime) Stop(ctx context.Context, site string)               {}
+func (r *countingRuntime) Scale(ctx context.Context, site string, n int) error { return nil }
+func (r *countingRuntime) Instances(site string) []rt.Instance                 { return nil }
 func (r *countingRuntime) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -113,6 +114,8 @@ func (r *countingRuntime) count() int {
 type portPlanner struct{ Planner }
 
 func (portPlanner) Port(Snapshot) int { return 0 }
+
+func (portPlanner) BuildSettings(Snapshot) map[string]string { return map[string]string{} }
 
 func newRefsCoordinator(t *testing.T, settings map[string]string) (*Coordinator, *siteStore, *vaultStore, *countingRuntime) {
 	t.Helper()

@@ -7,6 +7,10 @@
 // carry the platform's headers (X-Forwarded-For/-Proto/-Host, X-ARR-SSL,
 // Client-IP, X-ARR-LOG-ID, …) as the front door sets them: any a client sent
 // are dropped first. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
+//
+// Requests to an app are balanced over its ready instances by least
+// outstanding requests, and with clientAffinityEnabled pinned to one by
+// App Service's ARRAffinity cookies (balance.go).
 package frontdoor
 
 import (
@@ -29,9 +33,11 @@ import (
 	"time"
 )
 
-// Backends tells which instances serve a site (the runtime implements it).
+// Backends tells which instances of a site are ready for requests (the
+// runtime, through the composition root): an instance taken out by health
+// checks or being drained is not among them.
 type Backends interface {
-	Backends(site string) []string
+	Backends(site string) []Backend
 }
 
 // Sites tells whether a site exists (the store implements it).
@@ -52,6 +58,9 @@ type SiteState struct {
 	// versions the app's and its Kudu's names accept; "" leaves the
 	// listener's minimum.
 	MinTLSVersion, SCMMinTLSVersion string
+	// ClientAffinity (clientAffinityEnabled) pins each client to one
+	// instance with the ARRAffinity cookies (balance.go).
+	ClientAffinity bool
 }
 
 // SiteStates, when Sites implements it too, gives a site's whole state in
@@ -89,13 +98,14 @@ type Config struct {
 type FrontDoor struct {
 	cfg   Config
 	proxy *httputil.ReverseProxy
+	lb    balancer
 }
 
 type ctxKey int
 
 const (
 	siteKey ctxKey = iota
-	backendsKey
+	routeKey
 	statusKey
 	defaultHostKey // the site's default host name, for a request to a custom domain
 )
@@ -121,7 +131,12 @@ func New(cfg Config) *FrontDoor {
 		ExpectContinueTimeout: time.Second,
 	}
 	f.proxy = &httputil.ReverseProxy{
-		Rewrite:       f.rewrite,
+		Rewrite: f.rewrite,
+		ModifyResponse: func(resp *http.Response) error {
+			rt, _ := resp.Request.Context().Value(routeKey).(*route)
+			setAffinity(resp, rt)
+			return nil
+		},
 		Transport:     &retryTransport{next: transport},
 		FlushInterval: -1, // stream responses as they come (server-sent events, long polls)
 		ErrorHandler:  f.proxyError,
@@ -208,7 +223,7 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, site string
 		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
 		return true
 	}
-	f.serveApp(w, r, site, st.Stopped)
+	f.serveApp(w, r, site, st)
 	return true
 }
 
@@ -293,10 +308,10 @@ func (f *FrontDoor) siteState(ctx context.Context, name string) SiteState {
 	return st
 }
 
-func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string, stopped bool) {
+func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string, st SiteState) {
 	backends := f.cfg.Backends.Backends(site)
 	if len(backends) == 0 {
-		if stopped {
+		if st.Stopped {
 			writePage(w, http.StatusForbidden, pageData{
 				Title:   "Error 403 - This web app is stopped.",
 				Heading: "Error 403 - This web app is stopped.",
@@ -313,17 +328,29 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rt := &route{affinity: st.ClientAffinity, https: r.TLS != nil}
+	if rt.affinity {
+		rt.pinned = pinnedInstance(r, backends)
+		rt.host = strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(rt.host); err == nil {
+			rt.host = h
+		}
+	}
+	rt.backends = f.lb.order(backends, rt.pinned)
 	ctx := context.WithValue(r.Context(), siteKey, site)
-	ctx = context.WithValue(ctx, backendsKey, backends)
-	f.proxy.ServeHTTP(sw, r.WithContext(ctx))
+	ctx = context.WithValue(ctx, routeKey, rt)
+	func() {
+		defer f.lb.start(rt.backends[0].URL)() // ends even when a stream is aborted (panic)
+		f.proxy.ServeHTTP(sw, r.WithContext(ctx))
+	}()
 	if f.cfg.Observe != nil {
 		f.cfg.Observe(site, r, sw.status, time.Since(start))
 	}
 }
 
 func (f *FrontDoor) rewrite(pr *httputil.ProxyRequest) {
-	backends, _ := pr.In.Context().Value(backendsKey).([]string)
-	u, _ := url.Parse(backends[0])
+	rt, _ := pr.In.Context().Value(routeKey).(*route)
+	u, _ := url.Parse(rt.backends[0].URL)
 	pr.SetURL(u)
 	pr.Out.Host = pr.In.Host // the app sees the host it was called by (its WEBSITE_HOSTNAME)
 	setPlatformHeaders(pr.Out.Header, pr.In)
@@ -496,7 +523,10 @@ func (f *FrontDoor) proxyError(w http.ResponseWriter, r *http.Request, err error
 type retryTransport struct{ next http.RoundTripper }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	backends, _ := req.Context().Value(backendsKey).([]string)
+	var backends []Backend
+	if rt, _ := req.Context().Value(routeKey).(*route); rt != nil {
+		backends = rt.backends
+	}
 	var body *keepOpen
 	if req.Body != nil && req.Body != http.NoBody && len(backends) > 1 {
 		// The transport closes a request's body even when it never connected;
@@ -507,7 +537,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.next.RoundTrip(req)
 	for i := 1; err != nil && i < len(backends) && isRefused(err) && (body == nil || !body.read.Load()); i++ {
-		u, _ := url.Parse(backends[i])
+		u, _ := url.Parse(backends[i].URL)
 		r2 := req.Clone(req.Context())
 		r2.URL.Scheme, r2.URL.Host = u.Scheme, u.Host
 		resp, err = t.next.RoundTrip(r2)

@@ -18,7 +18,14 @@ import (
 
 type backends map[string][]string
 
-func (b backends) Backends(site string) []string { return b[site] }
+// Backends gives each URL as its own instance id.
+func (b backends) Backends(site string) []Backend {
+	var out []Backend
+	for _, u := range b[site] {
+		out = append(out, Backend{ID: u, URL: u})
+	}
+	return out
+}
 
 type sites map[string]bool
 

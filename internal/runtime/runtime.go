@@ -3,9 +3,18 @@
 // (GET /robots933456.txt answered with any status, docs/appservice.md §4), and
 // replaced without downtime — new instances start and become ready before
 // traffic moves; old ones then drain and stop. A crashed instance leaves the
-// rotation and is restarted with backoff.
+// rotation and is restarted with backoff. Scale adds instances of the
+// running release (ready before they take traffic) or drains and stops the
+// surplus, without restarting the others. An instance keeps its id across
+// restarts, as App Service's WEBSITE_INSTANCE_ID names the worker, so an
+// ARRAffinity cookie outlives a restart.
 //
-// The front door asks Backends for a site's ready instances on each request.
+// With a health-check path the runtime pings each instance (health.go):
+// after too many failures it leaves the rotation (within the unhealthy
+// percentage cap), comes back on recovery, and is replaced when unhealthy
+// too long (docs/appservice.md §9).
+//
+// The front door asks Ready for a site's serving instances on each request.
 package runtime
 
 import (
@@ -75,7 +84,23 @@ type Instance struct {
 	Role int    // 0, 1, ... as WEBSITE_ROLE_INSTANCE_ID
 	Port int    // the port the app listens on (PORT)
 	Addr string // where the front door reaches it (host:port), once started
+	// State and HealthFailures are filled in by Instances: where the
+	// instance is in its life, and its consecutive failed health pings.
+	State          State
+	HealthFailures int
 }
+
+// State is where an instance is in its life, as Instances reports it.
+type State string
+
+// The states of an instance.
+const (
+	StateStarting   State = "Starting"   // not yet answered its readiness ping
+	StateReady      State = "Ready"      // serving
+	StateUnhealthy  State = "Unhealthy"  // failing health pings but kept serving (the percentage cap, or all are unhealthy)
+	StateRemoved    State = "Removed"    // failing health pings and out of the load balancer
+	StateRestarting State = "Restarting" // exited; being started again
+)
 
 // Release is what to run for a site: it builds the launch of each instance
 // once the runtime has chosen its port and identity.
@@ -87,6 +112,7 @@ type Release struct {
 	Port         int
 	Instances    int           // how many to run (≥1)
 	ReadyTimeout time.Duration // WEBSITES_CONTAINER_START_TIME_LIMIT; 0 → 230 s
+	Health       HealthCheck   // the site's health check; zero: none
 	Log          *applog.Log
 	Build        func(inst Instance) (Launch, error)
 }
@@ -98,12 +124,19 @@ type Config struct {
 	DrainDelay time.Duration // between moving traffic and stopping old instances; 0 → 2 s
 	StopGrace  time.Duration // SIGTERM → SIGKILL; 0 → 30 s
 	PingEvery  time.Duration // readiness polling interval; 0 → 200 ms
+	// HealthEvery is the interval of health-check pings; 0 → 1 minute, as
+	// on App Service (tests shorten it).
+	HealthEvery time.Duration
+	// ReplaceAfter is how long an instance stays unhealthy before it is
+	// replaced; 0 → 1 hour, as on App Service.
+	ReplaceAfter time.Duration
 }
 
 // Runtime owns every site's instances.
 type Runtime struct {
 	cfg    Config
-	client *http.Client
+	client *http.Client    // readiness pings
+	health *http.Client    // health-check pings (timeouts per request)
 	ctx    context.Context // lifetime; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -113,20 +146,41 @@ type Runtime struct {
 }
 
 type site struct {
+	op      sync.Mutex // serialises Roll, Scale and Stop of the site
 	current atomic.Pointer[group]
 	rr      atomic.Uint64
+	ids     []string // instance ids by role, kept across rolls (guarded by op)
 }
 
+// group is the instances of one release. Its list changes only under the
+// site's op lock, by replacing the slice (readers load it lock-free).
 type group struct {
-	release   Release
-	instances []*instance
+	release Release
+	list    atomic.Pointer[[]*instance]
+	quit    chan struct{} // closed when the group stops: ends its health checks
+	once    sync.Once
+	health  healthState
 }
+
+func (g *group) instances() []*instance {
+	if p := g.list.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (g *group) setInstances(l []*instance) { g.list.Store(&l) }
 
 type instance struct {
 	Instance
 	rel      Release
 	ready    atomic.Bool
 	stopping atomic.Bool
+	removed  atomic.Bool // taken out of the load balancer by health checks
+	started  atomic.Bool // has been ready once
+	replace  atomic.Bool // being replaced (health): restart at once
+	fails    int         // consecutive failed health pings (guarded by group.health.mu)
+	badSince time.Time   // when fails reached the limit (guarded by group.health.mu)
 	mu       sync.Mutex
 	proc     Process
 	done     chan struct{} // closed when supervision has ended
@@ -154,11 +208,22 @@ func New(cfg Config) *Runtime {
 	if cfg.PingEvery == 0 {
 		cfg.PingEvery = 200 * time.Millisecond
 	}
+	if cfg.HealthEvery == 0 {
+		cfg.HealthEvery = time.Minute
+	}
+	if cfg.ReplaceAfter == 0 {
+		cfg.ReplaceAfter = time.Hour
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
 		cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*site),
 		client: &http.Client{
 			Timeout:       5 * time.Second,
+			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		// Health pings do not follow redirects either: a 3xx is unhealthy.
+		health: &http.Client{
 			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
@@ -176,51 +241,85 @@ func (r *Runtime) site(name string) *site {
 	return s
 }
 
-// Backends returns the base URLs of a site's ready instances, rotated so that
-// successive calls spread the load; nil when none is ready.
+// Backends returns the base URLs of a site's serving instances (Ready),
+// rotated so that successive calls spread the load; nil when none is ready.
 func (r *Runtime) Backends(name string) []string {
-	r.mu.Lock()
-	s := r.sites[strings.ToLower(name)]
-	r.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	g := s.current.Load()
-	if g == nil {
-		return nil
-	}
+	ready := r.Ready(name)
 	var out []string
-	for _, in := range g.instances {
-		if in.ready.Load() {
-			if u := in.url.Load(); u != nil {
-				out = append(out, *u)
-			}
-		}
+	for _, in := range ready {
+		out = append(out, "http://"+in.Addr)
 	}
 	if n := len(out); n > 1 {
+		s := r.lookup(name)
 		k := int(s.rr.Add(1) % uint64(n))
 		out = append(out[k:], out[:k]...)
 	}
 	return out
 }
 
-// Instances returns the identities of a site's current instances.
-func (r *Runtime) Instances(name string) []Instance {
-	r.mu.Lock()
-	s := r.sites[strings.ToLower(name)]
-	r.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	g := s.current.Load()
+// Ready returns the instances of a site that take requests: ready, and not
+// removed by health checks; nil when none is.
+func (r *Runtime) Ready(name string) []Instance {
+	g := r.currentGroup(name)
 	if g == nil {
 		return nil
 	}
-	out := make([]Instance, len(g.instances))
-	for i, in := range g.instances {
+	var out []Instance
+	for _, in := range g.instances() {
+		if in.ready.Load() && !in.removed.Load() {
+			if u := in.url.Load(); u != nil {
+				i := in.Instance
+				i.Addr = strings.TrimPrefix(*u, "http://")
+				i.State = StateReady
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+func (r *Runtime) lookup(name string) *site {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sites[strings.ToLower(name)]
+}
+
+func (r *Runtime) currentGroup(name string) *group {
+	s := r.lookup(name)
+	if s == nil {
+		return nil
+	}
+	return s.current.Load()
+}
+
+// Instances returns a site's current instances, each with its address,
+// state and health.
+func (r *Runtime) Instances(name string) []Instance {
+	g := r.currentGroup(name)
+	if g == nil {
+		return nil
+	}
+	list := g.instances()
+	out := make([]Instance, len(list))
+	g.health.mu.Lock()
+	defer g.health.mu.Unlock()
+	for i, in := range list {
 		out[i] = in.Instance
 		if u := in.url.Load(); u != nil {
 			out[i].Addr = strings.TrimPrefix(*u, "http://")
+		}
+		out[i].HealthFailures = in.fails
+		switch {
+		case !in.ready.Load() && in.started.Load():
+			out[i].State = StateRestarting
+		case !in.ready.Load():
+			out[i].State = StateStarting
+		case in.removed.Load():
+			out[i].State = StateRemoved
+		case g.release.Health.Path != "" && in.fails >= g.release.Health.maxFailures():
+			out[i].State = StateUnhealthy
+		default:
+			out[i].State = StateReady
 		}
 	}
 	return out
@@ -246,24 +345,101 @@ func (r *Runtime) Roll(ctx context.Context, name string, rel Release) error {
 		rel.ReadyTimeout = 230 * time.Second
 	}
 	s := r.site(name)
-	g := &group{release: rel}
-	for i := 0; i < rel.Instances; i++ {
+	s.op.Lock()
+	defer s.op.Unlock()
+	g := &group{release: rel, quit: make(chan struct{})}
+	fresh, err := r.startInstances(ctx, s, g, 0, rel.Instances)
+	if err != nil {
+		return err
+	}
+	g.setInstances(fresh)
+	old := s.current.Swap(g)
+	r.watchHealth(g)
+	if old != nil {
+		rel.Log.Event("Traffic moved to the new instances; draining %d old instance(s).", len(old.instances()))
+		old.stopAll()
+		r.drain(func() { r.stopInstances(old.instances()) })
+	}
+	return nil
+}
+
+// Scale sets how many instances of the site's current release run. New
+// instances start, and join the rotation once ready (and healthy); if one
+// fails, those started are stopped and the others keep serving unchanged.
+// Surplus instances, the highest roles first, leave the rotation at once,
+// finish what they serve during the drain delay and stop. A site with no
+// current release (stopped, or never started) is left as it is.
+func (r *Runtime) Scale(ctx context.Context, name string, n int) error {
+	n = max(n, 1)
+	s := r.site(name)
+	s.op.Lock()
+	defer s.op.Unlock()
+	g := s.current.Load()
+	if g == nil {
+		return nil
+	}
+	cur := g.instances()
+	switch {
+	case n > len(cur):
+		g.release.Log.Event("Scaling out from %d to %d instance(s).", len(cur), n)
+		fresh, err := r.startInstances(ctx, s, g, len(cur), n)
+		if err != nil {
+			g.release.Log.Event("Scaling out failed; %d instance(s) keep serving: %v", len(cur), err)
+			return err
+		}
+		g.setInstances(append(append([]*instance(nil), cur...), fresh...))
+	case n < len(cur):
+		g.release.Log.Event("Scaling in from %d to %d instance(s); draining %d.", len(cur), n, len(cur)-n)
+		keep, surplus := append([]*instance(nil), cur[:n]...), cur[n:]
+		for _, in := range surplus {
+			in.removed.Store(true) // out of the rotation now; stopped after the drain delay
+		}
+		g.setInstances(keep)
+		r.drain(func() { r.stopInstances(surplus) })
+	}
+	return nil
+}
+
+// drain stops instances after the drain delay, in the background (owned by
+// r.wg), so that requests already sent to them finish.
+func (r *Runtime) drain(stop func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		select {
+		case <-time.After(r.cfg.DrainDelay):
+		case <-r.ctx.Done():
+		}
+		stop()
+	}()
+}
+
+// startInstances starts instances with roles from..to-1 of g's release and
+// waits until each is ready. On failure it stops them and returns why.
+// Roles keep the site's instance ids. Called with s.op held.
+func (r *Runtime) startInstances(ctx context.Context, s *site, g *group, from, to int) ([]*instance, error) {
+	rel := g.release
+	var list []*instance
+	for i := from; i < to; i++ {
 		port := rel.Port
 		if port == 0 {
 			p, err := freePort()
 			if err != nil {
-				return fmt.Errorf("choosing a port: %w", err)
+				return nil, fmt.Errorf("choosing a port: %w", err)
 			}
 			port = p
 		}
+		for len(s.ids) <= i {
+			s.ids = append(s.ids, newInstanceID())
+		}
 		in := &instance{
-			Instance: Instance{ID: newInstanceID(), Role: i, Port: port},
+			Instance: Instance{ID: s.ids[i], Role: i, Port: port},
 			rel:      rel, done: make(chan struct{}), stop: make(chan struct{}),
 		}
-		g.instances = append(g.instances, in)
+		list = append(list, in)
 	}
-	errs := make(chan error, len(g.instances))
-	for _, in := range g.instances {
+	errs := make(chan error, len(list))
+	for _, in := range list {
 		ready := make(chan error, 1)
 		r.wg.Add(1)
 		go func() {
@@ -280,41 +456,29 @@ func (r *Runtime) Roll(ctx context.Context, name string, rel Release) error {
 		}()
 	}
 	var failed error
-	for range g.instances {
+	for range list {
 		if err := <-errs; err != nil && failed == nil {
 			failed = err
 		}
 	}
 	if failed != nil {
-		r.stopGroup(g)
-		return failed
+		r.stopInstances(list)
+		return nil, failed
 	}
-	old := s.current.Swap(g)
-	if old != nil {
-		rel.Log.Event("Traffic moved to the new instances; draining %d old instance(s).", len(old.instances))
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			select {
-			case <-time.After(r.cfg.DrainDelay):
-			case <-r.ctx.Done():
-			}
-			r.stopGroup(old)
-		}()
-	}
-	return nil
+	return list, nil
 }
 
 // Stop stops a site's instances; the site then answers 503 until the next Roll.
 func (r *Runtime) Stop(ctx context.Context, name string) {
-	r.mu.Lock()
-	s := r.sites[strings.ToLower(name)]
-	r.mu.Unlock()
+	s := r.lookup(name)
 	if s == nil {
 		return
 	}
+	s.op.Lock()
+	defer s.op.Unlock()
 	if g := s.current.Swap(nil); g != nil {
-		r.stopGroup(g)
+		g.stopAll()
+		r.stopInstances(g.instances())
 	}
 }
 
@@ -331,7 +495,7 @@ func (r *Runtime) Close() error {
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.stopGroup(g) }()
+		go func() { defer wg.Done(); g.stopAll(); r.stopInstances(g.instances()) }()
 	}
 	wg.Wait()
 	r.cancel()
@@ -339,8 +503,12 @@ func (r *Runtime) Close() error {
 	return nil
 }
 
-func (r *Runtime) stopGroup(g *group) {
-	for _, in := range g.instances {
+// stopAll ends the group's health checks.
+func (g *group) stopAll() { g.once.Do(func() { close(g.quit) }) }
+
+// stopInstances stops instances: SIGTERM, then SIGKILL after the grace.
+func (r *Runtime) stopInstances(list []*instance) {
+	for _, in := range list {
 		in.markStopping()
 		in.ready.Store(false)
 		in.mu.Lock()
@@ -349,7 +517,7 @@ func (r *Runtime) stopGroup(g *group) {
 		}
 		in.mu.Unlock()
 	}
-	for _, in := range g.instances {
+	for _, in := range list {
 		select {
 		case <-in.done:
 		case <-time.After(r.cfg.StopGrace):
@@ -390,6 +558,13 @@ func (r *Runtime) supervise(in *instance, ready chan<- error) {
 		if in.stopping.Load() || r.ctx.Err() != nil {
 			log.Event("Container %s stopped.", name)
 			return
+		}
+		if in.replace.Swap(false) {
+			// Health checks stopped it to replace it: start afresh now.
+			log.Event("Container %s stopped for replacement; starting a new one.", name)
+			in.removed.Store(false) // the new one joins once ready
+			backoff = time.Second
+			continue
 		}
 		if time.Since(started) > 5*time.Minute {
 			backoff = time.Second
@@ -461,6 +636,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	defer tick.Stop()
 	begin := time.Now()
 	hinted, nextDiag := "", 3*time.Second
+	answered := false // the readiness ping was answered (the health path may not be yet)
 	diagnose := func() string {
 		if l.Diagnose == nil {
 			return ""
@@ -486,6 +662,16 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 			}
 			return msg
 		case <-deadline.C:
+			if answered && in.rel.Health.Path != "" {
+				proc.Signal(syscall.SIGKILL)
+				<-exited
+				msg := fmt.Errorf("container %s answered its warmup request but not its health check path %s with a status from 200 to 299 within %s, failing site start", name, in.rel.Health.Path, in.rel.ReadyTimeout)
+				log.Event("%s.", msg)
+				if first {
+					ready <- msg
+				}
+				return msg
+			}
 			hint := diagnose()
 			proc.Signal(syscall.SIGKILL)
 			<-exited
@@ -509,10 +695,16 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 					log.Event("Container %s is not answering on port %d yet: %s", name, in.Port, hint)
 				}
 			}
-			if r.ping(url) {
+			if !answered {
+				answered = r.ping(url)
+			}
+			// With a health check, a new instance takes traffic only once
+			// its health path answers too (docs/appservice.md §9).
+			if answered && (in.rel.Health.Path == "" || r.healthPing(url, in.rel.Health) == nil) {
 				if in.stopping.Load() {
 					break
 				}
+				in.started.Store(true)
 				in.ready.Store(true)
 				log.Event("Container %s initialized successfully and is ready to serve requests (%.1fs).", name, time.Since(begin).Seconds())
 				if first {

@@ -136,7 +136,7 @@ func TestCrashedInstanceRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.mu.Lock()
-	in := r.sites["app"].current.Load().instances[0]
+	in := r.sites["app"].current.Load().instances()[0]
 	r.mu.Unlock()
 	in.mu.Lock()
 	in.proc.Signal(syscall.SIGKILL)
@@ -170,7 +170,7 @@ func TestStopDuringBackoff(t *testing.T) {
 	// From now on every start crashes at once: the supervisor backs off
 	// 1 s, 2 s, 4 s, ... between attempts.
 	r.mu.Lock()
-	in := r.sites["app"].current.Load().instances[0]
+	in := r.sites["app"].current.Load().instances()[0]
 	r.mu.Unlock()
 	in.rel.Build = func(inst Instance) (Launch, error) {
 		return Launch{Argv: []string{"/bin/false"}}, nil

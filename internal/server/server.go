@@ -77,6 +77,9 @@ type Config struct {
 	// StopGrace and DrainDelay tune instance replacement (tests shorten them).
 	StopGrace  time.Duration
 	DrainDelay time.Duration
+	// HealthEvery and ReplaceAfter time health checks (scaling.go).
+	HealthEvery  time.Duration // --health-check-interval; default 1m
+	ReplaceAfter time.Duration // --health-check-replace-after; default 1h
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -173,6 +176,9 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.KeyVaultRefresh, "keyvault-reference-refresh", kvRefresh, "how often running apps' Key Vault references are resolved again; an app whose secret changed restarts without downtime (env SLIPWAY_KEYVAULT_REFERENCE_REFRESH; default 24h, as App Service)")
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
+	if err := healthFlags(fs, &cfg, getenv); err != nil {
+		return cfg, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -367,7 +373,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	logs := applog.NewHub(applog.Config{Machine: "slipway0", Logger: log})
 	closers = append(closers, logs.Close)
-	rtm := runtime.New(runtime.Config{Launcher: launcher, Logger: log, StopGrace: cfg.StopGrace, DrainDelay: cfg.DrainDelay})
+	rtm := runtime.New(runtime.Config{Launcher: launcher, Logger: log, StopGrace: cfg.StopGrace, DrainDelay: cfg.DrainDelay,
+		HealthEvery: cfg.HealthEvery, ReplaceAfter: cfg.ReplaceAfter})
 	closers = append(closers, rtm.Close)
 
 	def, err := prepareDefaultSite(ctx, builder, filepath.Join(dataDir, "platform"), interps)
@@ -487,7 +494,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
 	fd := frontdoor.New(frontdoor.Config{
-		Domain: cfg.Domain, Backends: rtm, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
+		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {
@@ -755,7 +762,7 @@ func (s siteLookup) SiteState(ctx context.Context, name string) (frontdoor.SiteS
 		return frontdoor.SiteState{}, err
 	}
 	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled,
-		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion}, nil
+		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion, ClientAffinity: site.Config.ClientAffinity}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.
@@ -832,8 +839,8 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 	}
 	return c.coord.SiteDeleted(ctx, rg, site)
 }
-func (c *controller) Instances(ctx context.Context, rg, site string) ([]string, error) {
-	return c.coord.Instances(ctx, rg, site)
+func (c *controller) Instances(ctx context.Context, rg, site string) ([]arm.Instance, error) {
+	return armInstances(c.coord.Instances(ctx, rg, site))
 }
 
 func orDefault(v, def string) string {

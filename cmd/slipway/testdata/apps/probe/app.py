@@ -116,10 +116,29 @@ def route(environ):
         return os.path.abspath(__file__)
     if path == "/exit":
         os._exit(3)
+    # Health-check routes (issue 12): /health answers 200, or 500 once
+    # /sick was called on this instance (until /well); /instance names it.
+    if path == "/health":
+        return None if SICK["on"] else "HEALTHY"
+    if path == "/sick":
+        SICK["on"] = True
+        return "SICK"
+    if path == "/well":
+        SICK["on"] = False
+        return "WELL"
+    if path == "/instance":
+        return os.environ.get("WEBSITE_INSTANCE_ID", "")
     return f"probe {os.environ.get('WEBSITE_SITE_NAME')}"
 
 
+SICK = {"on": False}
+
+
 def app(environ, start_response):
-    body = route(environ).encode()
+    body = route(environ)
+    if body is None:
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"SICK"]
+    body = body.encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
