@@ -77,7 +77,7 @@ func sslUpload(ctx context.Context, inv *invocation) error {
 		certName = fmt.Sprintf("%X__%s_%s", sum[:], location, rg) // az's _generate_cert_name with no ASE
 	}
 	res, err := c.armMap(ctx, http.MethodPut, c.certPath(rg, certName), apiWeb, map[string]any{
-		"location": location,
+		"location":   location,
 		"properties": map[string]any{"password": password, "pfxBlob": base64.StdEncoding.EncodeToString(pfx), "serverFarmId": farm},
 	})
 	if err != nil {
