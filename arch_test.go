@@ -15,7 +15,7 @@ var forbidden = func() map[string][]string {
 	// small shared mechanisms (tree).
 	adapters := []string{"internal/applog", "internal/appenv", "internal/archive", "internal/build",
 		"internal/startup", "internal/sandbox", "internal/store", "internal/blob", "internal/runtime",
-		"internal/netns", "internal/cgroups", "internal/homefs", "internal/pki", "internal/keyvault"}
+		"internal/netns", "internal/cgroups", "internal/homefs", "internal/pki", "internal/keyvault", "internal/graph"}
 	above := []string{"internal/deploy", "internal/frontdoor", "internal/scm", "internal/arm", "internal/cli", "internal/server"}
 	m := map[string][]string{
 		"":              {"internal/"}, // the domain imports only the standard library

@@ -176,7 +176,7 @@ func ValidateSiteName(name string) error {
 	if !siteNameRE.MatchString(name) {
 		return Errorf(EINVALID, "Site name %q is invalid: use 2-60 letters, digits or hyphens, starting and ending with a letter or digit.", name)
 	}
-	if strings.EqualFold(name, "scm") || strings.EqualFold(name, "management") || strings.EqualFold(name, "portal") || strings.EqualFold(name, "login") {
+	if strings.EqualFold(name, "scm") || strings.EqualFold(name, "management") || strings.EqualFold(name, "portal") || strings.EqualFold(name, "login") || strings.EqualFold(name, "graph") {
 		return Errorf(EINVALID, "Site name %q is reserved by the platform; choose another.", name)
 	}
 	return nil

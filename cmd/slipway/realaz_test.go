@@ -1,66 +1,44 @@
 package main
 
 // TestRealAz drives the unmodified Azure CLI (azure-cli from PyPI, installed
-// by CI in .ci/azcli) against a Slipway server, as users will.
+// by CI in .ci/azcli) against a Slipway server, as users will: Slipway
+// serves HTTPS on its front door's port with the platform root
+// (server.json caFile), its own token service at login.<domain> and its
+// directory (a Microsoft Graph subset) at graph.<domain>, and az trusts
+// only that root (REQUESTS_CA_BUNDLE, SSL_CERT_FILE).
 //
-// TEST-ONLY SCAFFOLDING. Slipway speaks plain HTTP and has no token service
-// yet, while az insists on HTTPS for login, ARM and Kudu and on an OAuth
-// token (docs/arm.md §1.1, §2.2, "Measured with the real az"). Until Slipway
-// serves both itself, this test puts in front of it:
+// The acceptance of the identity issue: `cloud register` (discovering the
+// login, Graph and Key Vault endpoints), `login --service-principal`, then
+// `ad sp create-for-rbac`, `group create`, `webapp create`, `webapp config
+// appsettings set`, `keyvault create`, `keyvault secret set|show`, `role
+// assignment create`; a Reader cannot write, a principal without a role
+// cannot even read (AuthorizationFailed). az has no way to sign in with the
+// admin token, so the first service principal (an Owner) is made with
+// Slipway's own CLI, which talks to the same directory.
 //
-//   - a TLS terminator (realAzFront): a listener on 127.0.0.1 with a
-//     certificate from a CA the test generates, that reverse-proxies every
-//     request to Slipway's front door keeping the Host header and setting
-//     X-Forwarded-Proto: https (Slipway's /metadata/endpoints builds its
-//     URLs from both);
-//   - a token stub under login.localhost on that same listener: OpenID
-//     discovery and a client-credentials token endpoint whose access_token
-//     is Slipway's admin token, which is what ARM's Authorize accepts. It
-//     stands in for Slipway's own token service (issue 11) until that
-//     exists; it checks nothing and must never be copied into the server.
-//
-// Names and ports. az resolves host names through the system resolver, and
-// here *.localhost does not resolve. Slipway names sites
-// "<app>.localhost:<front door port>" and "<app>.scm.localhost:<front door
-// port>" (the HostSuffix of a front door not on 80/443), and az builds the
-// Kudu URL as https:// + that name: it would speak TLS to the plain-HTTP
-// front door. So az runs with a test-only sitecustomize.py (on PYTHONPATH)
-// that patches socket.getaddrinfo: every *.localhost name, whatever the
-// port, resolves to the terminator (127.0.0.1:<tls port>); every other
-// name fails, so az can never reach Azure or anything off this machine.
-// The terminator sniffs the first byte of each connection: a TLS handshake
-// is terminated, anything else (az fetches the app over http:// while its
-// sslState is Disabled) is proxied as plain HTTP. The Host header keeps the
-// port az put in the URL, so the front door routes exactly as it would
-// without the terminator. /etc/hosts is never touched.
-//
-// The CA bundle given to az (REQUESTS_CA_BUNDLE, SSL_CERT_FILE) holds only
-// the test CA, which is what keeps az from trusting anything else, too.
+// TEST-ONLY SCAFFOLDING: name resolution. az resolves host names through
+// the system resolver, and here *.localhost does not resolve. az runs with
+// a test-only sitecustomize.py (on PYTHONPATH) that patches
+// socket.getaddrinfo: every *.localhost name resolves to 127.0.0.1 with the
+// port az asked for (the front door's); every other name fails, so az can
+// never reach Azure or anything off this machine. /etc/hosts is never
+// touched.
 
 import (
 	"archive/zip"
-	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -81,35 +59,43 @@ func TestRealAz(t *testing.T) {
 	var info struct {
 		TenantID       string `json:"tenantId"`
 		SubscriptionID string `json:"subscriptionId"`
+		CAFile         string `json:"caFile"`
 	}
-	if b, err := os.ReadFile(filepath.Join(s.data, "server.json")); err != nil || json.Unmarshal(b, &info) != nil || info.TenantID == "" {
-		t.Fatalf("server.json has no tenantId: %v", err)
+	if b, err := os.ReadFile(filepath.Join(s.data, "server.json")); err != nil || json.Unmarshal(b, &info) != nil || info.TenantID == "" || info.CAFile == "" {
+		t.Fatalf("server.json has no tenantId or caFile: %v", err)
 	}
+	port := s.info.HTTPPort
+	sub := "/subscriptions/" + info.SubscriptionID
+	cli := newRealAz(t, az, info.CAFile)
+	web := platformClient(t, info.CAFile, port)
 
-	front := startRealAzFront(t, s.info.URL, s.data, s.info.AdminToken)
-	cli := newRealAz(t, az, front)
+	rg, plan, app, upApp, vault := "rg-realaz", "plan-realaz", "realaz-made", "realaz-up", "realazkv1"
+	mgmt := fmt.Sprintf("https://management.localhost:%d/", port)
 
-	rg, plan, app, upApp := "rg-realaz", "plan-realaz", "realaz-made", "realaz-up"
-	tlsPort := front.port
-	mgmt := fmt.Sprintf("https://management.localhost:%d/", tlsPort)
-	login := fmt.Sprintf("https://login.localhost:%d", tlsPort)
+	// The first service principal, an Owner of the subscription, made with
+	// Slipway's CLI and the admin token: az cannot sign in without one.
+	var owner realAzCreds
+	owner.parse(t, s.mustCLI("", "ad", "sp", "create-for-rbac", "-n", "realaz-owner", "--role", "Owner", "--scopes", sub))
 
 	// Cloud registration with endpoint discovery: az GETs
-	// <mgmt>/metadata/endpoints without credentials and takes the resource
-	// manager and audience from it; the login endpoint is given explicitly
-	// because Slipway has no token service to name there yet.
-	cli.must("cloud", "register", "-n", "slipway", "--endpoint-resource-manager", mgmt, "--endpoint-active-directory", login)
+	// <mgmt>/metadata/endpoints without credentials and takes the login
+	// endpoint, the audience, Graph and the Key Vault suffix from it.
+	cli.must("cloud", "register", "-n", "slipway", "--endpoint-resource-manager", mgmt)
 	out := cli.must("cloud", "show", "-n", "slipway", "-o", "json")
 	var cloud struct {
 		Endpoints map[string]string `json:"endpoints"`
+		Suffixes  map[string]string `json:"suffixes"`
 	}
 	json.Unmarshal([]byte(out), &cloud)
-	if cloud.Endpoints["resourceManager"] != mgmt || cloud.Endpoints["activeDirectoryResourceId"] == "" || strings.TrimSuffix(cloud.Endpoints["activeDirectory"], "/") != login {
-		t.Fatalf("registered cloud endpoints: %v", cloud.Endpoints)
+	if cloud.Endpoints["resourceManager"] != mgmt || cloud.Endpoints["activeDirectoryResourceId"] != mgmt ||
+		strings.TrimSuffix(cloud.Endpoints["activeDirectory"], "/") != fmt.Sprintf("https://login.localhost:%d", port) ||
+		cloud.Endpoints["microsoftGraphResourceId"] != fmt.Sprintf("https://graph.localhost:%d/", port) ||
+		cloud.Suffixes["keyvaultDns"] != fmt.Sprintf(".vault.localhost:%d", port) {
+		t.Fatalf("registered cloud: %s", out)
 	}
 	cli.must("cloud", "set", "-n", "slipway")
 
-	cli.must("login", "--service-principal", "-u", realAzClientID, "-p", "not-checked-by-the-stub", "--tenant", info.TenantID, "-o", "json")
+	cli.login(owner, info.TenantID)
 	out = cli.must("account", "show", "-o", "json")
 	var acct struct {
 		ID          string `json:"id"`
@@ -119,9 +105,21 @@ func TestRealAz(t *testing.T) {
 	if acct.ID != info.SubscriptionID || acct.Environment != "slipway" {
 		t.Fatalf("account show: %s", out)
 	}
-	if n := front.tokens(); n == 0 {
-		t.Fatalf("az logged in without asking the token stub for a token")
+
+	// The directory through az itself: an application, its password, its
+	// service principal and a role assignment; another with no role.
+	var reader, norole realAzCreds
+	reader.parse(t, cli.must("ad", "sp", "create-for-rbac", "--name", "realaz-reader", "--role", "Reader", "--scopes", sub, "-o", "json"))
+	norole.parse(t, cli.must("ad", "sp", "create-for-rbac", "--name", "realaz-norole", "-o", "json"))
+	if reader.Tenant != info.TenantID || norole.DisplayName != "realaz-norole" {
+		t.Fatalf("create-for-rbac printed %+v, %+v", reader, norole)
 	}
+	out = cli.must("ad", "sp", "show", "--id", reader.AppID, "-o", "json")
+	wantJSON(t, out, "appId", reader.AppID)
+	var readerSP struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal([]byte(out), &readerSP)
 
 	out = cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "json")
 	wantJSON(t, out, "name", rg)
@@ -132,6 +130,39 @@ func TestRealAz(t *testing.T) {
 	out = cli.must("webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "GREETING=hi", "-o", "json")
 	if !strings.Contains(out, `"GREETING"`) {
 		t.Fatalf("appsettings set output lacks GREETING:\n%s", out)
+	}
+
+	// Key Vault: az creates it with its defaults (RBAC authorization unless
+	// told otherwise; an access policy for the caller, found through Graph,
+	// otherwise), the caller gets the data role, and az's data plane finds
+	// the vault at <vault><keyVaultDns> and asks for the audience the
+	// vault's challenge names.
+	out = cli.must("keyvault", "create", "-g", rg, "-n", vault, "-l", "westeurope", "-o", "json")
+	var kv struct {
+		ID         string `json:"id"`
+		Properties struct {
+			VaultURI string `json:"vaultUri"`
+			RBAC     *bool  `json:"enableRbacAuthorization"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &kv); err != nil || kv.ID == "" ||
+		strings.TrimSuffix(kv.Properties.VaultURI, "/") != fmt.Sprintf("https://%s.vault.localhost:%d", vault, port) {
+		t.Fatalf("keyvault create: %v\n%s", err, out)
+	}
+	if kv.Properties.RBAC != nil {
+		t.Logf("az keyvault create: enableRbacAuthorization = %v", *kv.Properties.RBAC)
+	}
+	out = cli.must("role", "assignment", "create", "--role", "Key Vault Secrets Officer", "--assignee", owner.AppID, "--scope", kv.ID, "-o", "json")
+	if !strings.Contains(out, `"principalType": "ServicePrincipal"`) {
+		t.Fatalf("role assignment create:\n%s", out)
+	}
+	cli.must("keyvault", "secret", "set", "--vault-name", vault, "-n", "greeting", "--value", "hello from az", "-o", "json")
+	out = cli.must("keyvault", "secret", "show", "--vault-name", vault, "-n", "greeting", "-o", "json")
+	wantJSON(t, out, "value", "hello from az")
+	out = cli.must("role", "assignment", "list", "--assignee", reader.AppID, "--scope", sub, "-o", "json")
+	if !strings.Contains(out, `"roleDefinitionName": "Reader"`) || !strings.Contains(out, `"principalName": "`+reader.AppID+`"`) ||
+		!strings.Contains(out, readerSP.ID) {
+		t.Fatalf("role assignment list for the reader:\n%s", out)
 	}
 
 	// webapp up for a new app, from a project folder.
@@ -148,11 +179,10 @@ func TestRealAz(t *testing.T) {
 	cli.dir = ""
 	wantJSON(t, out, "name", upApp)
 
-	// The new app answers through the terminator, over HTTPS, at the host
-	// name Slipway gave it.
-	code, body := front.get(t, fmt.Sprintf("https://%s.localhost:%d/", upApp, s.info.HTTPPort))
+	// The new app answers over HTTPS at the host name Slipway gave it.
+	code, body := web.get(t, fmt.Sprintf("https://%s.localhost:%d/", upApp, port))
 	if code != 200 || body != "hello v1" {
-		t.Fatalf("GET https://%s/ through the terminator = %d %q, want 200 \"hello v1\"", upApp, code, body)
+		t.Fatalf("GET https://%s/ = %d %q, want 200 \"hello v1\"", upApp, code, body)
 	}
 
 	out = cli.must("resource", "list", "-g", rg, "-o", "json")
@@ -176,8 +206,6 @@ func TestRealAz(t *testing.T) {
 	if !strings.Contains(out, "Deployment successful") {
 		t.Fatalf("webapp log deployment show lacks \"Deployment successful\":\n%s", out)
 	}
-
-	// Commands that already worked, over the same TLS and login.
 	out = cli.must("webapp", "show", "-n", app, "-g", rg, "-o", "json")
 	wantJSON(t, out, "name", app)
 	out = cli.must("webapp", "list", "-g", rg, "-o", "json")
@@ -190,7 +218,7 @@ func TestRealAz(t *testing.T) {
 	}
 	z := zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "v2"})
 	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-n", app, "-g", rg, "--src-path", z, "--type", "zip", "-o", "json")
-	code, body = front.get(t, fmt.Sprintf("https://%s.localhost:%d/", app, s.info.HTTPPort))
+	code, body = web.get(t, fmt.Sprintf("https://%s.localhost:%d/", app, port))
 	if code != 200 || body != "hello v2" {
 		t.Fatalf("after webapp deploy, GET https://%s/ = %d %q, want 200 \"hello v2\"", app, code, body)
 	}
@@ -210,21 +238,113 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("webapp log download: the zip is empty")
 	}
 	t.Logf("log download: %d files, e.g. %v", len(names), names[:min(len(names), 5)])
+
+	// A Reader reads but cannot write.
+	cli.login(reader, info.TenantID)
+	out = cli.must("group", "show", "-n", rg, "-o", "json")
+	wantJSON(t, out, "name", rg)
+	for _, write := range [][]string{
+		{"group", "create", "-n", "rg-by-reader", "-l", "westeurope"},
+		{"webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "BY=reader"},
+	} {
+		msg := cli.fail(write...)
+		if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "does not have authorization to perform action") {
+			t.Fatalf("az %s as a Reader: want AuthorizationFailed, got:\n%s", strings.Join(write, " "), msg)
+		}
+	}
+	// A principal without a role cannot even read.
+	cli.login(norole, info.TenantID)
+	msg := cli.fail("group", "show", "-n", rg)
+	if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "Microsoft.Resources/subscriptions/resourceGroups/read") {
+		t.Fatalf("az group show without a role: want AuthorizationFailed, got:\n%s", msg)
+	}
 	t.Logf("az timings:\n%s", cli.timings.String())
-	// Kudu names its own URLs (Location, log_url, details_url) with the
-	// scheme the client called (X-Forwarded-Proto behind a terminator), so
-	// az never follows one with the publishing credentials over plain HTTP.
-	f := front
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.plainAuth) > 0 {
-		t.Errorf("az sent credentials over plain HTTP %d times, e.g. %s", len(f.plainAuth), f.plainAuth[0])
+}
+
+// realAzCreds is what create-for-rbac prints.
+type realAzCreds struct {
+	AppID       string `json:"appId"`
+	DisplayName string `json:"displayName"`
+	Password    string `json:"password"`
+	Tenant      string `json:"tenant"`
+}
+
+func (c *realAzCreds) parse(t *testing.T, out string) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(out), c); err != nil || c.AppID == "" || c.Password == "" || c.Tenant == "" {
+		t.Fatalf("create-for-rbac printed %q (%v)", out, err)
 	}
 }
 
-// realAzClientID is the service principal az logs in as; the stub accepts
-// any client and secret.
-const realAzClientID = "00000000-0000-0000-0000-00000000a2a2"
+// login signs az in as the service principal.
+func (c *realAz) login(p realAzCreds, tenant string) {
+	c.t.Helper()
+	c.must("login", "--service-principal", "-u", p.AppID, "-p", p.Password, "--tenant", tenant, "-o", "none")
+}
+
+// fail runs az expecting it to fail and returns its stderr (without
+// --debug's noise: the error az prints).
+func (c *realAz) fail(args ...string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.az, args...)
+	cmd.Env, cmd.Dir, cmd.WaitDelay = c.env, c.work, 5*time.Second
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	fmt.Fprintf(&c.timings, "  %6s  az %s (expected to fail)\n", time.Since(start).Round(100*time.Millisecond), redactArgs(args))
+	if err == nil {
+		c.t.Fatalf("az %s succeeded; want a failure\n%s", redactArgs(args), stdout.String())
+	}
+	return stderr.String()
+}
+
+// redactArgs joins az's arguments for the test log, without the value of
+// a password argument.
+func redactArgs(args []string) string {
+	out := slices.Clone(args)
+	for i := 1; i < len(out); i++ {
+		if out[i-1] == "-p" || out[i-1] == "--password" {
+			out[i] = "<redacted>"
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// platformClient fetches from the front door over HTTPS, trusting only
+// the platform root, with every name dialled at 127.0.0.1:<port>.
+type platformHTTP struct{ client *http.Client }
+
+func platformClient(t *testing.T, caFile string, port int) platformHTTP {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return platformHTTP{client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}}
+}
+
+func (p platformHTTP) get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := p.client.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b)
+}
 
 func wantJSON(t *testing.T, out, key, want string) {
 	t.Helper()
@@ -237,8 +357,8 @@ func wantJSON(t *testing.T, out, key, want string) {
 	}
 }
 
-// realAz runs the real az with a private configuration directory, the test
-// CA and the test-only name resolution.
+// realAz runs the real az with a private configuration directory, the
+// platform root as its only trusted CA, and the test-only name resolution.
 type realAz struct {
 	t       *testing.T
 	az      string
@@ -250,7 +370,7 @@ type realAz struct {
 	timings strings.Builder
 }
 
-func newRealAz(t *testing.T, az string, front *realAzFront) *realAz {
+func newRealAz(t *testing.T, az, caFile string) *realAz {
 	root := t.TempDir()
 	c := &realAz{t: t, az: az, work: filepath.Join(root, "cwd"), logs: os.Getenv("REALAZ_LOGDIR")}
 	if c.logs == "" {
@@ -262,7 +382,7 @@ func newRealAz(t *testing.T, az string, front *realAzFront) *realAz {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(site, "sitecustomize.py"), fmt.Appendf(nil, realAzSiteCustomize, front.port), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(site, "sitecustomize.py"), []byte(realAzSiteCustomize), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c.env = []string{
@@ -278,22 +398,21 @@ func newRealAz(t *testing.T, az string, front *realAzFront) *realAz {
 		// MSAL would otherwise ask login.microsoftonline.com about the
 		// authority (docs/arm.md §2.3).
 		"AZURE_CORE_INSTANCE_DISCOVERY=false",
-		"REQUESTS_CA_BUNDLE=" + front.caFile,
-		"SSL_CERT_FILE=" + front.caFile,
+		"REQUESTS_CA_BUNDLE=" + caFile,
+		"SSL_CERT_FILE=" + caFile,
 		"PYTHONPATH=" + site,
 	}
 	return c
 }
 
 // realAzSiteCustomize is imported by every Python process az starts (site
-// imports sitecustomize from PYTHONPATH): *.localhost goes to the TLS
-// terminator's port whatever port the URL names, loopback addresses pass,
+// imports sitecustomize from PYTHONPATH): *.localhost resolves to
+// 127.0.0.1 (the port is the one az asked for), loopback addresses pass,
 // every other name fails to resolve.
 const realAzSiteCustomize = `# Test-only (cmd/slipway/realaz_test.go): name resolution for the real az.
 import socket
 
 _getaddrinfo = socket.getaddrinfo
-_PORT = %d
 
 
 def _slipway_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
@@ -301,7 +420,7 @@ def _slipway_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     if h is not None:
         name = h.lower().rstrip(".")
         if name == "localhost" or name.endswith(".localhost"):
-            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", _PORT))]
+            return _getaddrinfo("127.0.0.1", port, socket.AF_INET, type, proto, flags)
         if name not in ("127.0.0.1", "::1"):
             raise socket.gaierror(socket.EAI_NONAME, "test: only *.localhost resolves, not " + h)
     return _getaddrinfo(host, port, family, type, proto, flags)
@@ -340,306 +459,11 @@ func (c *realAz) mustTimeout(d time.Duration, args ...string) string {
 	start := time.Now()
 	err = cmd.Run()
 	took := time.Since(start).Round(100 * time.Millisecond)
-	fmt.Fprintf(&c.timings, "  %6s  az %s\n", took, strings.Join(args, " "))
+	fmt.Fprintf(&c.timings, "  %6s  az %s\n", took, redactArgs(args))
 	if err != nil {
 		b, _ := os.ReadFile(logFile)
 		c.t.Fatalf("az %s: %v after %s (ctx %v)\nstdout:\n%s\nstderr (--debug, %s), last lines:\n%s",
-			strings.Join(args, " "), err, took, ctx.Err(), stdout.String(), logFile, tail(string(b), 80))
+			redactArgs(args), err, took, ctx.Err(), stdout.String(), logFile, tail(string(b), 80))
 	}
 	return stdout.String()
 }
-
-// realAzFront is the test-only TLS terminator and token stub.
-type realAzFront struct {
-	port    int
-	caFile  string
-	ca      *x509.Certificate
-	caKey   *ecdsa.PrivateKey
-	pool    *x509.CertPool
-	mu      sync.Mutex
-	certs   map[string]*tls.Certificate
-	nTokens int
-	// plainAuth lists requests that carried credentials over plain HTTP.
-	plainAuth []string
-}
-
-func (f *realAzFront) tokens() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.nTokens
-}
-
-func startRealAzFront(t *testing.T, frontDoor, dataDir, adminToken string) *realAzFront {
-	t.Helper()
-	f := &realAzFront{certs: map[string]*tls.Certificate{}}
-	// The CA.
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "Slipway realaz test CA (test only)"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-		// Name-constrained to the names this test serves.
-		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         []string{"localhost"},
-		PermittedIPRanges:           []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ca, _ = x509.ParseCertificate(der)
-	f.caKey = key
-	f.pool = x509.NewCertPool()
-	f.pool.AddCert(f.ca)
-	f.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(f.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.port = l.Addr().(*net.TCPAddr).Port
-
-	target, err := url.Parse(frontDoor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Requests that came over TLS go on over TLS: the front door serves
-	// HTTPS on its own port too (with the platform root, whose leaf for an
-	// IP address covers 127.0.0.1), so it sees them as HTTPS (httpsOnly
-	// apps answer them instead of redirecting).
-	platformRoots := x509.NewCertPool()
-	var srvInfo struct {
-		CAFile string `json:"caFile"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dataDir, "server.json")); err == nil && json.Unmarshal(b, &srvInfo) == nil {
-		if root, err := os.ReadFile(srvInfo.CAFile); err == nil {
-			platformRoots.AppendCertsFromPEM(root)
-		}
-	}
-	secureTarget := *target
-	secureTarget.Scheme = "https"
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			if pr.In.TLS != nil {
-				pr.SetURL(&secureTarget)
-			} else {
-				pr.SetURL(target)
-			}
-			pr.Out.Host = pr.In.Host
-		},
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: platformRoots}, ForceAttemptHTTP2: true},
-		FlushInterval: -1,
-	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := strings.ToLower(r.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if r.TLS == nil && r.Header.Get("Authorization") != "" {
-			f.mu.Lock()
-			f.plainAuth = append(f.plainAuth, r.Method+" http://"+r.Host+r.URL.Path)
-			f.mu.Unlock()
-		}
-		if host == "login.localhost" {
-			f.serveLogin(w, r, adminToken)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	})
-
-	tlsL, plainL := newRealAzConnChan(l.Addr()), newRealAzConnChan(l.Addr())
-	tlsSrv := &http.Server{Handler: handler, TLSConfig: &tls.Config{GetCertificate: f.certificate}, ReadHeaderTimeout: 30 * time.Second}
-	plainSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
-	go tlsSrv.ServeTLS(tlsL, "", "")
-	go plainSrv.Serve(plainL)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				// A TLS connection starts with a handshake record (0x16).
-				c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				br := bufio.NewReader(c)
-				b, err := br.Peek(1)
-				c.SetReadDeadline(time.Time{})
-				if err != nil {
-					c.Close()
-					return
-				}
-				pc := &realAzPeekedConn{Conn: c, r: br}
-				to := plainL
-				if b[0] == 0x16 {
-					to = tlsL
-				}
-				select {
-				case to.ch <- pc:
-				case <-to.done:
-					c.Close()
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		tlsL.Close()
-		plainL.Close()
-		tlsSrv.Close()
-		plainSrv.Close()
-	})
-	return f
-}
-
-// certificate issues (and caches) a leaf for the name the client asked for
-// by SNI: OpenSSL does not match a wildcard with a single label after it
-// (*.localhost), so each name gets its own certificate.
-func (f *realAzFront) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
-	if name == "" {
-		name = "localhost"
-	}
-	if name != "localhost" && !strings.HasSuffix(name, ".localhost") {
-		return nil, fmt.Errorf("no certificate for %q", name)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c := f.certs[name]; c != nil {
-		return c, nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{name, "management.localhost", "login.localhost", "*.scm.localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, f.ca, &key.PublicKey, f.caKey)
-	if err != nil {
-		return nil, err
-	}
-	c := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	f.certs[name] = c
-	return c, nil
-}
-
-// serveLogin is the token stub (stands in for Slipway's token service,
-// issue 11): OpenID discovery in the AAD form, MSAL's instance discovery,
-// and a token endpoint that answers the client-credentials grant with the
-// admin token.
-func (f *realAzFront) serveLogin(w http.ResponseWriter, r *http.Request, adminToken string) {
-	base := "https://" + r.Host
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	writeJSON := func(code int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(v)
-	}
-	tenant := segs[0]
-	switch {
-	case r.Method == http.MethodGet && len(segs) == 3 && segs[1] == "discovery" && segs[2] == "instance":
-		writeJSON(200, map[string]any{
-			"tenant_discovery_endpoint": base + "/" + tenant + "/v2.0/.well-known/openid-configuration",
-			"api-version":               "1.1",
-			"metadata": []any{map[string]any{
-				"preferred_network": r.Host, "preferred_cache": r.Host, "aliases": []string{r.Host},
-			}},
-		})
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration"):
-		// /{tenant}/v2.0/.well-known/... (AAD) or /adfs/.well-known/... (ADFS).
-		writeJSON(200, map[string]any{
-			"issuer":                                base + "/" + tenant + "/v2.0",
-			"authorization_endpoint":                base + "/" + tenant + "/oauth2/v2.0/authorize",
-			"token_endpoint":                        base + "/" + tenant + "/oauth2/v2.0/token",
-			"jwks_uri":                              base + "/" + tenant + "/discovery/v2.0/keys",
-			"response_types_supported":              []string{"code", "token"},
-			"subject_types_supported":               []string{"pairwise"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("client_id") == "" {
-			writeJSON(400, map[string]any{"error": "unsupported_grant_type", "error_description": "the test token stub answers only the client-credentials grant"})
-			return
-		}
-		f.mu.Lock()
-		f.nTokens++
-		f.mu.Unlock()
-		writeJSON(200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": adminToken})
-	default:
-		writeJSON(404, map[string]any{"error": "not_found", "error_description": "the test token stub does not serve " + r.URL.Path})
-	}
-}
-
-// get fetches a URL through the terminator, trusting the test CA.
-func (f *realAzFront) get(t *testing.T, u string) (int, string) {
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", f.port)
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: f.pool},
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	resp, err := client.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// realAzConnChan is a net.Listener fed by the sniffing accept loop.
-type realAzConnChan struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func newRealAzConnChan(addr net.Addr) *realAzConnChan {
-	return &realAzConnChan{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *realAzConnChan) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *realAzConnChan) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *realAzConnChan) Addr() net.Addr { return l.addr }
-
-// realAzPeekedConn is a connection whose first bytes were read ahead.
-type realAzPeekedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *realAzPeekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -99,6 +99,10 @@ type Config struct {
 	// manager and token audience in /metadata/endpoints. Empty: the
 	// request's scheme and Host (metadata.go).
 	ManagementURL string
+	// GraphURL is the directory's URL (Microsoft Graph subset, e.g.
+	// "https://graph.localhost:8443/"), published as
+	// microsoftGraphResourceId in /metadata/endpoints. Optional.
+	GraphURL string
 	// BlobEndpoint returns a storage account's blob endpoint URL, with a
 	// trailing slash: primaryEndpoints.blob, e.g.
 	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the

@@ -48,7 +48,10 @@ func (h *Handler) metadataEndpoints(w http.ResponseWriter, r *http.Request) erro
 		login = strings.TrimSuffix(mgmt, "/")
 	}
 	version := r.URL.Query().Get("api-version")
-	if len(version) >= 10 && version[:10] < "2019-05-01" {
+	if len(version) > 10 {
+		version = version[:10] // a date, maybe with -preview
+	}
+	if version != "" && version < "2019-05-01" {
 		return writeJSON(w, http.StatusOK, map[string]any{
 			"galleryEndpoint": "",
 			"graphEndpoint":   "",
@@ -68,11 +71,18 @@ func (h *Handler) metadataEndpoints(w http.ResponseWriter, r *http.Request) erro
 			"tenant":           "common",
 			"identityProvider": "AAD",
 		},
-		// Blob endpoints are <account>.blob.<domain>[:port]; az requires
-		// the suffixes object to be present (docs/arm.md, "Measured").
-		"suffixes": map[string]any{"storage": h.cfg.Domain + h.cfg.HostSuffix},
+		// Blob endpoints are <account>.blob.<domain>[:port], vaults
+		// <vault>.vault.<domain>[:port] (az builds --vault-name's URL from
+		// keyVaultDns); az requires the suffixes object to be present
+		// (docs/arm.md, "Measured").
+		"suffixes": map[string]any{"storage": h.cfg.Domain + h.cfg.HostSuffix, "keyVaultDns": "vault." + h.cfg.Domain + h.cfg.HostSuffix},
 	}
-	if version[:10] == "2019-05-01" {
+	if h.cfg.GraphURL != "" {
+		// az's `ad` commands and role assignments' principal lookups go
+		// to microsoftGraphResourceId (internal/graph).
+		cloud["microsoftGraphResourceId"] = h.cfg.GraphURL
+	}
+	if version == "2019-05-01" {
 		return writeJSON(w, http.StatusOK, []any{cloud})
 	}
 	return writeJSON(w, http.StatusOK, cloud)

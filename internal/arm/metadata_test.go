@@ -25,7 +25,7 @@ func TestMetadataEndpointsIsPublic(t *testing.T) {
 			"tenant":           "common",
 			"identityProvider": "AAD",
 		},
-		"suffixes": map[string]any{"storage": "localhost:8080"},
+		"suffixes": map[string]any{"storage": "localhost:8080", "keyVaultDns": "vault.localhost:8080"},
 	}
 	httpsCloud := map[string]any{}
 	b, _ := json.Marshal(cloud)
@@ -62,20 +62,27 @@ func TestMetadataEndpointsIsPublic(t *testing.T) {
 		})
 	}
 	t.Run("configured management URL", func(t *testing.T) {
-		h := New(Config{Store: e.store, Controller: e.ctl, ManagementURL: "https://management.localhost:8443", AuthorityURL: "https://login.localhost/"})
+		h := New(Config{Store: e.store, Controller: e.ctl, ManagementURL: "https://management.localhost:8443", AuthorityURL: "https://login.localhost/",
+			GraphURL: "https://graph.localhost:8443/"})
 		rec := newRecorder(h, "GET", "/metadata/endpoints?api-version=2022-09-01")
 		m := map[string]any{}
 		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &m) != nil {
 			t.Fatalf("got %d %s", rec.Code, rec.Body)
 		}
 		auth := m["authentication"].(map[string]any)
-		if m["resourceManager"] != "https://management.localhost:8443/" || auth["audiences"].([]any)[0] != "https://management.localhost:8443/" || auth["loginEndpoint"] != "https://login.localhost" {
+		if m["resourceManager"] != "https://management.localhost:8443/" || auth["audiences"].([]any)[0] != "https://management.localhost:8443/" || auth["loginEndpoint"] != "https://login.localhost" ||
+			m["microsoftGraphResourceId"] != "https://graph.localhost:8443/" {
 			t.Errorf("document %s", rec.Body)
 		}
 	})
 	t.Run("still needs api-version", func(t *testing.T) {
 		if r := e.do("GET", "/metadata/endpoints?x=1", "", "Authorization", ""); r.status != 400 {
 			t.Errorf("status %d, want 400", r.status)
+		}
+		for _, v := range []string{"2", "2019-05-01-preview-long", "zzzz"} {
+			if r := e.do("GET", "/metadata/endpoints?api-version="+v, "", "Authorization", ""); r.status >= 500 {
+				t.Errorf("api-version %q: status %d", v, r.status)
+			}
 		}
 	})
 	t.Run("nothing else is public", func(t *testing.T) {

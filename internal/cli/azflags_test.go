@@ -85,7 +85,7 @@ func TestFlagsMatchAz(t *testing.T) {
 			continue
 		}
 		ours := map[string]flagDef{}
-		for _, d := range append(slices.Clone(c.flags), globalFlags...) {
+		for _, d := range append(slices.Clone(c.flags), c.globals()...) {
 			for _, n := range d.Names {
 				if _, ok := ours[n]; !ok { // the command's own definition wins, as in parseFlags
 					ours[n] = d

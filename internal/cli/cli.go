@@ -100,6 +100,17 @@ type command struct {
 	short string
 	flags []flagDef
 	run   func(ctx context.Context, inv *invocation) error
+	// tenant marks a directory command (ad ...): az takes no --subscription
+	// there, the directory being the tenant's.
+	tenant bool
+}
+
+// globals are the global flags the command accepts.
+func (c *command) globals() []flagDef {
+	if !c.tenant {
+		return globalFlags
+	}
+	return slices.DeleteFunc(slices.Clone(globalFlags), func(d flagDef) bool { return d.Names[0] == "--subscription" })
 }
 
 // invocation is one parsed command line being run.
@@ -167,6 +178,10 @@ var groupHelp = map[string]string{
 	"role definition":                 "Manage role definitions.",
 	"identity":                        "Manage user-assigned managed identities.",
 	"webapp identity":                 "Manage a web app's managed identities.",
+	"ad":                              "Manage the directory's applications and service principals (Microsoft Graph).",
+	"ad sp":                           "Manage service principals.",
+	"ad sp credential":                "Manage a service principal's passwords.",
+	"ad app":                          "Manage applications.",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {
@@ -218,7 +233,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		fmt.Fprint(r.stdout, groupUsage(cmds, path))
 		return nil
 	}
-	defs := append(append([]flagDef{}, cmd.flags...), globalFlags...)
+	defs := append(append([]flagDef{}, cmd.flags...), cmd.globals()...)
 	flags, err := parseFlags(path, defs, rest)
 	if err != nil {
 		return err
@@ -355,7 +370,7 @@ func commandUsage(c *command) string {
 		writeFlagHelp(&b, c.flags)
 	}
 	b.WriteString("\nGlobal Arguments\n")
-	writeFlagHelp(&b, globalFlags)
+	writeFlagHelp(&b, c.globals())
 	writeUnsupportedHelp(&b, c.flags)
 	return b.String()
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -216,32 +215,11 @@ func webappIdentityAssign(ctx context.Context, inv *invocation) error {
 		if role == "" {
 			role = "Contributor"
 		}
-		if err := c.assignRole(ctx, inv, principal, role, strings.TrimRight(scope, "/")); err != nil {
+		if err := c.assignRole(ctx, inv, strings.TrimRight(scope, "/"), role, principal); err != nil {
 			return err
 		}
 	}
 	return inv.printIdentity(site)
-}
-
-// assignRole gives principal the role at scope, as az's
-// create_role_assignment does for a new identity (an existing assignment
-// is fine).
-func (c *conn) assignRole(ctx context.Context, inv *invocation, principal, role, scope string) error {
-	roleID, err := c.resolveRoleID(ctx, role, scope)
-	if err != nil {
-		return err
-	}
-	name, err := inv.r.newGUID()
-	if err != nil {
-		return err
-	}
-	_, err = c.arm(ctx, http.MethodPut, scope+"/providers/Microsoft.Authorization/roleAssignments/"+url.PathEscape(name), apiAuthz, nil,
-		map[string]any{"properties": map[string]any{"roleDefinitionId": roleID, "principalId": principal, "principalType": "ServicePrincipal"}})
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Code == "RoleAssignmentExists" {
-		return nil
-	}
-	return err
 }
 
 func webappIdentityShow(ctx context.Context, inv *invocation) error {

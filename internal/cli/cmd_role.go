@@ -15,13 +15,8 @@ import (
 // azure-mgmt-authorization sends for role assignments.
 const apiAuthz = "2022-04-01"
 
-// noGraph explains why names other than object ids cannot be resolved:
-// az resolves --assignee through Microsoft Graph, which Slipway does not
-// serve.
-const noGraph = "Slipway has no Microsoft Graph to look up '%s'"
-
 func roleCommands() []command {
-	fAssignee := flagDef{Names: []string{"--assignee"}, Help: "The principal's object id (Slipway has no Microsoft Graph to resolve user names or app ids)."}
+	fAssignee := flagDef{Names: []string{"--assignee"}, Help: "Represent a service principal by its app id (service principal name) or object id, resolved through the directory."}
 	fObjectID := flagDef{Names: []string{"--assignee-object-id"}, Help: "The principal's object id."}
 	fRole := flagDef{Names: []string{"--role"}, Help: "Role name (e.g. Reader) or id."}
 	fScope := flagDef{Names: []string{"--scope"}, Help: "Scope: /subscriptions/{id}[/resourceGroups/{group}[/providers/{namespace}/{type}/{name}]]."}
@@ -41,7 +36,7 @@ func roleCommands() []command {
 			{Names: []string{"--all"}, Kind: kindBool, Help: "Show all assignments under the current subscription."},
 			fAssignee, fObjectID, fRole, fGroupOpt, fScope, fInherited,
 			{Names: []string{"--include-groups"}, Kind: kindBool, Help: "Include assignments of groups the assignee belongs to (Slipway has no groups)."},
-			{Names: []string{"--fill-principal-name"}, Kind: kindBool, Help: "Fill principalName (needs Microsoft Graph: never filled here)."},
+			{Names: []string{"--fill-principal-name"}, Kind: kindBool, Help: "Fill principalName from the directory. Default: true."},
 			{Names: []string{"--fill-role-definition-name"}, Kind: kindBool, Help: "Fill roleDefinitionName. Default: true."},
 		}},
 		{path: "role assignment delete", short: "Delete role assignments.", run: roleAssignmentDelete, flags: withUnsupported([]flagDef{
@@ -90,26 +85,20 @@ func (inv *invocation) connectScope(ctx context.Context) (*conn, string, error) 
 	return c, scope, err
 }
 
-// assigneeObjectID returns --assignee-object-id, or --assignee when it is an
-// object id (az falls back to that when Graph cannot answer). Any other
-// --assignee needs Graph: a clear error.
-func (inv *invocation) assigneeObjectID() (string, error) {
+// assigneeObjectID returns --assignee-object-id, or --assignee resolved
+// through the directory as az does (an object id the directory cannot be
+// asked about is taken as given, with az's warning). "" when neither is
+// given.
+func (inv *invocation) assigneeObjectID(ctx context.Context, c *conn) (string, error) {
 	a, oid := inv.flags.str("assignee"), inv.flags.str("assignee-object-id")
 	if a != "" && oid != "" {
 		return "", exitErrorf("", "Usage error: Provide only one of --assignee or --assignee-object-id.")
 	}
-	if oid != "" {
+	if oid != "" || a == "" {
 		return oid, nil
 	}
-	if a == "" {
-		return "", nil
-	}
-	if !guidRE.MatchString(a) {
-		return "", exitErrorf("Give the principal's object id: --assignee-object-id <GUID> --assignee-principal-type User|Group|ServicePrincipal.",
-			noGraph+" (user names and app ids are resolved through Graph).", a)
-	}
-	inv.warnf("Assuming %s as an object ID.", a)
-	return a, nil
+	oid, _, err := c.resolveAssignee(ctx, inv, a, true)
+	return oid, err
 }
 
 // resolveRoleID is az's _resolve_role_id: a full id as is, a GUID under the
@@ -196,15 +185,9 @@ func roleAssignmentCreate(ctx context.Context, inv *invocation) error {
 	if cond != "" && condVer == "" {
 		condVer = "2.0"
 	}
-	principal, err := inv.assigneeObjectID()
-	if err != nil {
-		return err
-	}
-	if oid != "" && ptype == "" {
-		inv.warnf("RBAC service might reject creating role assignment without --assignee-principal-type in the future. Better to specify --assignee-principal-type manually.")
-	}
 	name := inv.flags.str("name")
 	if name == "" {
+		var err error
 		if name, err = inv.r.newGUID(); err != nil {
 			return err
 		}
@@ -212,6 +195,21 @@ func roleAssignmentCreate(ctx context.Context, inv *invocation) error {
 	c, scope, err := inv.connectScope(ctx)
 	if err != nil {
 		return err
+	}
+	principal := oid
+	if a != "" {
+		if principal, ptype, err = c.resolveAssignee(ctx, inv, a, true); err != nil {
+			return err
+		}
+	} else if ptype == "" {
+		inv.warnf("RBAC service might reject creating role assignment without --assignee-principal-type in the future. Better to specify --assignee-principal-type manually.")
+		// Best effort, as az's _get_principal_type_from_object_id.
+		if objs, err := c.objectStubs(ctx, []string{oid}); err == nil && len(objs) > 0 {
+			t, _ := objs[0]["@odata.type"].(string)
+			ptype = principalTypes[t]
+		} else if err != nil {
+			inv.warnf("Failed to query --assignee-principal-type for --assignee-object-id %s by invoking Graph API.", oid)
+		}
 	}
 	roleID, err := c.resolveRoleID(ctx, inv.flags.str("role"), scope)
 	if err != nil {
@@ -331,13 +329,16 @@ func roleAssignmentList(ctx context.Context, inv *invocation) error {
 		}
 		out = append(out, a)
 	}
+	if !inv.flags.has("fill-principal-name") || inv.flags.boolean("fill-principal-name") {
+		c.fillPrincipalNames(ctx, inv, out)
+	}
 	return inv.printResult(out, assignmentColumns)
 }
 
 // assigneeAndRole reads --assignee/--assignee-object-id and resolves
 // --role (at scope), for list and delete.
 func (inv *invocation) assigneeAndRole(ctx context.Context, c *conn, scope string) (principal, roleID string, err error) {
-	if principal, err = inv.assigneeObjectID(); err != nil {
+	if principal, err = inv.assigneeObjectID(ctx, c); err != nil {
 		return "", "", err
 	}
 	if r := inv.flags.str("role"); r != "" {
@@ -457,4 +458,44 @@ func (r *runner) newGUID() (string, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// fillPrincipalNames sets principalName as az does: the user's UPN, the
+// service principal's first name (its app id), or the display name. A
+// directory that cannot be asked leaves the names out, as in az.
+func (c *conn) fillPrincipalNames(ctx context.Context, inv *invocation, list []any) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, x := range list {
+		if id, _ := x.(map[string]any)["principalId"].(string); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	objs, err := c.objectStubs(ctx, ids)
+	if err != nil {
+		return
+	}
+	names := map[string]string{}
+	for _, o := range objs {
+		id, _ := o["id"].(string)
+		switch {
+		case o["userPrincipalName"] != nil:
+			names[id], _ = o["userPrincipalName"].(string)
+		case o["servicePrincipalNames"] != nil:
+			if spns, _ := o["servicePrincipalNames"].([]any); len(spns) > 0 {
+				names[id], _ = spns[0].(string)
+			}
+		default:
+			names[id], _ = o["displayName"].(string)
+		}
+	}
+	for _, x := range list {
+		m := x.(map[string]any)
+		id, _ := m["principalId"].(string)
+		m["principalName"] = names[id]
+	}
 }

@@ -54,6 +54,7 @@ type conn struct {
 	domain    string         // "" routes every name to the server
 	sub       string
 	token     string
+	graphBase string // the directory's URL, once graphURL found it
 	requestID string // x-ms-client-request-id, one per invocation as the SDK does
 	command   string // az's CommandName header, e.g. "webapp create"
 	client    *http.Client

@@ -83,6 +83,7 @@ type Config struct {
 	Sites      Sites                   // which apps exist
 	SCM        http.Handler            // Kudu API; the site name is passed via SiteFromContext
 	Login      http.Handler            // token service at login.<domain> (login.microsoftonline.com inside sandboxes); nil: none
+	Graph      http.Handler            // directory (Microsoft Graph subset) at graph.<domain>; nil: none
 	Management http.Handler            // ARM API
 	Extra      map[string]http.Handler // other service hosts by label, e.g. "blob" for <account>.blob.<domain>
 	// ACMEChallenges answers ACME HTTP-01 challenges
@@ -179,6 +180,9 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case host == "login."+domain && f.cfg.Login != nil:
 		f.cfg.Login.ServeHTTP(w, r)
+		return
+	case host == "graph."+domain && f.cfg.Graph != nil:
+		f.cfg.Graph.ServeHTTP(w, r)
 		return
 	case host == "management."+domain || (!ok && isARMPath(r.URL.Path)) || (host == domain && isARMPath(r.URL.Path)):
 		if f.cfg.Management != nil {

@@ -69,11 +69,14 @@ func TestRouting(t *testing.T) {
 	})
 	mgmt := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "arm "+r.URL.Path) })
 	blob := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "blob "+r.Host) })
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "login "+r.URL.Path) })
+	graph := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "graph "+r.URL.Path) })
 	base := serve(t, New(Config{
 		Domain:   "localhost",
 		Backends: backends{"todo": {app.URL}},
-		Sites:    sites{"todo": true, "idle": true},
+		Sites:    sites{"todo": true, "idle": true, "graph": true},
 		SCM:      scm, Management: mgmt, Extra: map[string]http.Handler{"blob": blob},
+		Login: login, Graph: graph,
 	}))
 
 	tests := []struct {
@@ -89,6 +92,8 @@ func TestRouting(t *testing.T) {
 		{"management host", "management.localhost", "/subscriptions", 200, "arm /subscriptions"},
 		{"ARM path on the bare address", "127.0.0.1:8080", "//subscriptions/x", 200, "arm //subscriptions/x"},
 		{"blob host", "acct.blob.localhost", "/c/b", 200, "blob acct.blob.localhost"},
+		{"login host", "login.localhost:8080", "/t/oauth2/v2.0/token", 200, "login /t/oauth2/v2.0/token"},
+		{"graph host, before any app of that name", "Graph.localhost:8080", "/v1.0/servicePrincipals", 200, "graph /v1.0/servicePrincipals"},
 		{"unknown app", "other.localhost", "/", 404, "other.localhost"},
 		{"unknown domain", "example.com", "/", 404, "Web Site not found"},
 		{"app without ready instance", "idle.localhost", "/", 503, "Application Error"},

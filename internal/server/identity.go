@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/graph"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/keyvault"
 	"github.com/slipway-dev/slipway/internal/kvref"
@@ -19,7 +21,8 @@ import (
 
 // platformIdentity is the identity platform as the server wires it: the
 // token service at login.<domain> (login.microsoftonline.com inside
-// sandboxes), role-based authorization of management and data calls, and
+// sandboxes), the directory (a Microsoft Graph subset) at graph.<domain>,
+// role-based authorization of management and data calls, and
 // the Key Vault data plane at <vault>.vault.<domain> (<vault>.vault.azure.net
 // inside sandboxes). The admin token of server.json is accepted everywhere
 // beside tokens, for the local CLI (docs/arm.md §2).
@@ -29,12 +32,14 @@ type platformIdentity struct {
 	authz         *rbac.Authorizer
 	vaults        *keyvault.Handler
 	vaultAccess   keyvault.Access // shared by the data plane and Key Vault references
+	directory     *graph.Handler
 	sub           string
 	domain        string
 	adminToken    string
 	infoFile      string
 	authority     string   // https://login.<domain><suffix>
 	managementURL string   // https://management.<domain><suffix>/
+	graphURL      string   // https://graph.<domain><suffix>/ (microsoftGraphResourceId)
 	mgmtAudiences []string // what a management token's aud may be
 	log           *slog.Logger
 }
@@ -51,10 +56,11 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 	p := &platformIdentity{st: st, sub: sub, domain: strings.ToLower(domain), adminToken: adminToken, log: log,
 		infoFile:      filepath.Join(dataDir, InfoFile),
 		authority:     "https://login." + domain + hostSuffix,
-		managementURL: "https://management." + domain + hostSuffix + "/"}
+		managementURL: "https://management." + domain + hostSuffix + "/",
+		graphURL:      "https://graph." + domain + hostSuffix + "/"}
 	p.mgmtAudiences = append([]string{p.managementURL}, azureManagementAudiences...)
 	resources := append(append([]string{}, p.mgmtAudiences...),
-		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience)
+		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience, p.graphURL)
 	var err error
 	p.svc, err = identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: resources,
 		AuthorityHosts: []string{"login." + domain + hostSuffix, "login.microsoftonline.com"}, Logger: log})
@@ -75,7 +81,36 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 	if err != nil {
 		return nil, err
 	}
+	p.directory, err = graph.New(graph.Config{Store: st, Tokens: p.svc, TenantID: p.svc.TenantID(), BaseURL: p.graphURL,
+		AdminToken: adminToken, MayWrite: p.mayChangeDirectory, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// directoryRoles may change the directory: Owner and User Access
+// Administrator, who can assign themselves any role, so creating service
+// principals grants them nothing new.
+var directoryRoles = []string{"Owner", "User Access Administrator"}
+
+// mayChangeDirectory reports whether the principal holds Owner or User
+// Access Administrator at the subscription (or above it).
+func (p *platformIdentity) mayChangeDirectory(ctx context.Context, objectID string) (bool, error) {
+	list, err := p.authz.Assignments(ctx)
+	if err != nil {
+		return false, err
+	}
+	sub := "/subscriptions/" + p.sub
+	for _, a := range list {
+		if !strings.EqualFold(a.PrincipalID, objectID) || !rbac.ScopeContains(a.Scope, sub) {
+			continue
+		}
+		if role := rbac.RoleByID(a.RoleDefinitionID); role != nil && slices.Contains(directoryRoles, role.RoleName) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // isAdmin reports whether a bearer token is the server's admin token.

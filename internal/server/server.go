@@ -485,7 +485,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
 		},
 		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
-		RBAC: ident.authz, CallerObjectID: ident.callerObjectID,
+		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
 	kudu := scm.New(scm.Config{
@@ -495,7 +495,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), ACMEChallenges: acmeHandler(certMgr),
+		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {
 		// Managed certificates are renewed when a third of their validity

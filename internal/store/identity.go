@@ -235,6 +235,32 @@ func (s *Store) DeletePrincipal(ctx context.Context, objectID string) error {
 // secrets are deleted in the same transaction (`az ad sp credential reset`
 // without --append). A principal holds at most MaxPrincipalSecrets.
 func (s *Store) AddPrincipalSecret(ctx context.Context, objectID, secret, displayName string, start, end time.Time, replace bool) (PrincipalSecret, error) {
+	return s.addSecret(ctx, principalSecrets, objectID, secret, displayName, start, end, replace, func(tx *sql.Tx, objectID string) error {
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT kind FROM principals WHERE object_id = ?`, objectID).Scan(&kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errPrincipalNotFound(objectID)
+		} else if err != nil {
+			return fmt.Errorf("reading principal: %w", err)
+		}
+		if PrincipalKind(kind) != ServicePrincipal {
+			return slipway.Errorf(slipway.EINVALID, "Only a service principal has client secrets; '%s' is a managed identity.", objectID)
+		}
+		return nil
+	})
+}
+
+// The tables of client secrets: a service principal's own, and its
+// application's (0010). Both have the same columns; object_id names the
+// owner.
+const (
+	principalSecrets   = "principal_secrets"
+	applicationSecrets = "application_secrets"
+)
+
+// addSecret stores a hash of a new secret of the owner in table, after
+// owner (run in the transaction) has checked that the owner may hold one.
+func (s *Store) addSecret(ctx context.Context, table, objectID, secret, displayName string, start, end time.Time, replace bool, owner func(tx *sql.Tx, objectID string) error) (PrincipalSecret, error) {
 	if len(secret) < 16 {
 		return PrincipalSecret{}, slipway.Errorf(slipway.EINVALID, "A client secret must be at least 16 characters.")
 	}
@@ -252,29 +278,22 @@ func (s *Store) AddPrincipalSecret(ctx context.Context, objectID, secret, displa
 	ps := PrincipalSecret{KeyID: keyID, DisplayName: displayName, Hint: secret[:3], Start: start.UTC(), End: end.UTC()}
 	objectID = strings.ToLower(objectID)
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var kind string
-		err := tx.QueryRowContext(ctx, `SELECT kind FROM principals WHERE object_id = ?`, objectID).Scan(&kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errPrincipalNotFound(objectID)
-		} else if err != nil {
-			return fmt.Errorf("reading principal: %w", err)
-		}
-		if PrincipalKind(kind) != ServicePrincipal {
-			return slipway.Errorf(slipway.EINVALID, "Only a service principal has client secrets; '%s' is a managed identity.", objectID)
+		if err := owner(tx, objectID); err != nil {
+			return err
 		}
 		if replace {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM principal_secrets WHERE object_id = ?`, objectID); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE object_id = ?`, objectID); err != nil {
 				return fmt.Errorf("deleting old secrets: %w", err)
 			}
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM principal_secrets WHERE object_id = ?`, objectID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE object_id = ?`, objectID).Scan(&n); err != nil {
 			return fmt.Errorf("counting secrets: %w", err)
 		}
 		if n >= MaxPrincipalSecrets {
-			return slipway.Errorf(slipway.ECONFLICT, "Principal '%s' already has %d client secrets; delete one first.", objectID, n)
+			return slipway.Errorf(slipway.ECONFLICT, "Object '%s' already has %d client secrets; delete one first.", objectID, n)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO principal_secrets (key_id, object_id, display_name, hint, salt, hash, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (key_id, object_id, display_name, hint, salt, hash, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			keyID, objectID, displayName, ps.Hint, salt, s.secretHash(salt, secret), toUnix(ps.Start), toUnix(ps.End))
 		if err != nil {
 			return fmt.Errorf("storing secret: %w", err)
@@ -289,7 +308,11 @@ func (s *Store) AddPrincipalSecret(ctx context.Context, objectID, secret, displa
 
 // PrincipalSecrets lists a principal's secrets (without their values).
 func (s *Store) PrincipalSecrets(ctx context.Context, objectID string) ([]PrincipalSecret, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT key_id, display_name, hint, start_time, end_time FROM principal_secrets WHERE object_id = ? ORDER BY start_time, key_id`, strings.ToLower(objectID))
+	return s.listSecrets(ctx, principalSecrets, objectID)
+}
+
+func (s *Store) listSecrets(ctx context.Context, table, objectID string) ([]PrincipalSecret, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT key_id, display_name, hint, start_time, end_time FROM `+table+` WHERE object_id = ? ORDER BY start_time, key_id`, strings.ToLower(objectID))
 	if err != nil {
 		return nil, fmt.Errorf("listing secrets: %w", err)
 	}
@@ -312,7 +335,11 @@ func (s *Store) PrincipalSecrets(ctx context.Context, objectID string) ([]Princi
 
 // DeletePrincipalSecret deletes one secret by its key id.
 func (s *Store) DeletePrincipalSecret(ctx context.Context, objectID, keyID string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM principal_secrets WHERE object_id = ? AND key_id = ?`, strings.ToLower(objectID), strings.ToLower(keyID))
+	return s.deleteSecret(ctx, principalSecrets, objectID, keyID)
+}
+
+func (s *Store) deleteSecret(ctx context.Context, table, objectID, keyID string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM `+table+` WHERE object_id = ? AND key_id = ?`, strings.ToLower(objectID), strings.ToLower(keyID))
 	if err != nil {
 		return fmt.Errorf("deleting secret: %w", err)
 	}
@@ -323,16 +350,20 @@ func (s *Store) DeletePrincipalSecret(ctx context.Context, objectID, keyID strin
 }
 
 // CheckPrincipalSecret returns the principal with the app id if secret is
-// one of its secrets valid at the time at. An unknown app id is ENOTFOUND;
-// a wrong, expired or not yet valid secret EUNAUTHORIZED. Every stored hash
-// is computed and compared in constant time, so the time taken says nothing
-// about which secret came close.
+// one of its secrets, or of its application's, valid at the time at. An
+// unknown app id is ENOTFOUND; a wrong, expired or not yet valid secret
+// EUNAUTHORIZED. Every stored hash is computed and compared in constant
+// time, so the time taken says nothing about which secret came close.
 func (s *Store) CheckPrincipalSecret(ctx context.Context, appID, secret string, at time.Time) (Principal, error) {
 	p, err := s.PrincipalByAppID(ctx, appID)
 	if err != nil {
 		return Principal{}, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?`, p.ObjectID, MaxPrincipalSecrets)
+	rows, err := s.read.QueryContext(ctx, `SELECT salt, hash, start_time, end_time FROM (
+		SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?)
+		UNION ALL SELECT salt, hash, start_time, end_time FROM (
+		SELECT s.salt, s.hash, s.start_time, s.end_time FROM application_secrets s JOIN applications a ON a.object_id = s.object_id
+		WHERE a.app_id = ? LIMIT ?)`, p.ObjectID, MaxPrincipalSecrets, p.AppID, MaxPrincipalSecrets)
 	if err != nil {
 		return Principal{}, fmt.Errorf("reading secrets: %w", err)
 	}

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// Application is a Microsoft Graph application (an app registration): the
+// directory object a service principal is created from, sharing its AppID.
+// Passwords added to it sign its service principal in.
+type Application struct {
+	ObjectID    string
+	AppID       string
+	DisplayName string
+	Created     time.Time
+}
+
+func errApplicationNotFound(id string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "Application '%s' does not exist in the directory.", id)
+}
+
+const applicationSelect = `SELECT object_id, app_id, display_name, created FROM applications`
+
+func scanApplication(r rowScanner) (Application, error) {
+	var a Application
+	var created int64
+	if err := r.Scan(&a.ObjectID, &a.AppID, &a.DisplayName, &created); err != nil {
+		return Application{}, err
+	}
+	a.Created = fromUnix(created)
+	return a, nil
+}
+
+// CreateApplication stores a new application, generating its object and
+// app ids when they are empty. An app id already used by an application
+// or a principal is ECONFLICT.
+func (s *Store) CreateApplication(ctx context.Context, a Application) (Application, error) {
+	if strings.TrimSpace(a.DisplayName) == "" {
+		return Application{}, slipway.Errorf(slipway.EINVALID, "An application needs a display name.")
+	}
+	for _, id := range []*string{&a.ObjectID, &a.AppID} {
+		if *id == "" {
+			g, err := newGUID()
+			if err != nil {
+				return Application{}, err
+			}
+			*id = g
+		}
+		*id = strings.ToLower(*id)
+	}
+	if a.Created.IsZero() {
+		a.Created = s.now().UTC()
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM principals WHERE app_id = ? AND kind <> ?`, a.AppID, string(ServicePrincipal)).Scan(&n); err != nil {
+			return fmt.Errorf("checking app id: %w", err)
+		}
+		if n > 0 {
+			return slipway.Errorf(slipway.ECONFLICT, "The app id '%s' belongs to a managed identity.", a.AppID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO applications (object_id, app_id, display_name, created) VALUES (?, ?, ?, ?)`,
+			a.ObjectID, a.AppID, a.DisplayName, toUnix(a.Created))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+				return slipway.Errorf(slipway.ECONFLICT, "An application with this id or app id already exists.")
+			}
+			return fmt.Errorf("creating application: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Application{}, err
+	}
+	return a, nil
+}
+
+// ApplicationByObjectID returns the application with the object id.
+func (s *Store) ApplicationByObjectID(ctx context.Context, objectID string) (Application, error) {
+	return s.applicationWhere(ctx, `object_id = ?`, strings.ToLower(objectID))
+}
+
+// ApplicationByAppID returns the application with the app id.
+func (s *Store) ApplicationByAppID(ctx context.Context, appID string) (Application, error) {
+	return s.applicationWhere(ctx, `app_id = ?`, strings.ToLower(appID))
+}
+
+func (s *Store) applicationWhere(ctx context.Context, where, arg string) (Application, error) {
+	a, err := scanApplication(s.read.QueryRowContext(ctx, applicationSelect+` WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Application{}, errApplicationNotFound(arg)
+	} else if err != nil {
+		return Application{}, fmt.Errorf("reading application: %w", err)
+	}
+	return a, nil
+}
+
+// Applications returns every application, ordered by display name.
+func (s *Store) Applications(ctx context.Context) ([]Application, error) {
+	rows, err := s.read.QueryContext(ctx, applicationSelect+` ORDER BY display_name, object_id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing applications: %w", err)
+	}
+	defer rows.Close()
+	var out []Application
+	for rows.Next() {
+		a, err := scanApplication(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing applications: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing applications: %w", err)
+	}
+	return out, nil
+}
+
+// RenameApplication sets an application's display name.
+func (s *Store) RenameApplication(ctx context.Context, objectID, displayName string) error {
+	if strings.TrimSpace(displayName) == "" {
+		return slipway.Errorf(slipway.EINVALID, "An application needs a display name.")
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE applications SET display_name = ? WHERE object_id = ?`, displayName, strings.ToLower(objectID))
+	if err != nil {
+		return fmt.Errorf("renaming application: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errApplicationNotFound(objectID)
+	}
+	return nil
+}
+
+// DeleteApplication deletes an application, its passwords and its service
+// principal (with the principal's secrets), as Graph's application delete
+// does, in one transaction. It returns the deleted service principal's
+// object id ("" when it had none).
+func (s *Store) DeleteApplication(ctx context.Context, objectID string) (string, error) {
+	objectID = strings.ToLower(objectID)
+	var spID string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var appID string
+		err := tx.QueryRowContext(ctx, `SELECT app_id FROM applications WHERE object_id = ?`, objectID).Scan(&appID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errApplicationNotFound(objectID)
+		} else if err != nil {
+			return fmt.Errorf("reading application: %w", err)
+		}
+		err = tx.QueryRowContext(ctx, `SELECT object_id FROM principals WHERE app_id = ? AND kind = ?`, appID, string(ServicePrincipal)).Scan(&spID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reading service principal: %w", err)
+		}
+		if spID != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM principals WHERE object_id = ?`, spID); err != nil {
+				return fmt.Errorf("deleting service principal: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM applications WHERE object_id = ?`, objectID); err != nil {
+			return fmt.Errorf("deleting application: %w", err)
+		}
+		return nil
+	})
+	return spID, err
+}
+
+// AddApplicationSecret stores a hash of a new password of an application
+// (Graph's application addPassword); replace deletes its other passwords
+// in the same transaction. An application holds at most
+// MaxPrincipalSecrets.
+func (s *Store) AddApplicationSecret(ctx context.Context, objectID, secret, displayName string, start, end time.Time, replace bool) (PrincipalSecret, error) {
+	return s.addSecret(ctx, applicationSecrets, objectID, secret, displayName, start, end, replace, func(tx *sql.Tx, objectID string) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM applications WHERE object_id = ?`, objectID).Scan(&n); err != nil {
+			return fmt.Errorf("reading application: %w", err)
+		}
+		if n == 0 {
+			return errApplicationNotFound(objectID)
+		}
+		return nil
+	})
+}
+
+// ApplicationSecrets lists an application's passwords (without values).
+func (s *Store) ApplicationSecrets(ctx context.Context, objectID string) ([]PrincipalSecret, error) {
+	return s.listSecrets(ctx, applicationSecrets, objectID)
+}
+
+// DeleteApplicationSecret deletes one of an application's passwords.
+func (s *Store) DeleteApplicationSecret(ctx context.Context, objectID, keyID string) error {
+	return s.deleteSecret(ctx, applicationSecrets, objectID, keyID)
+}
