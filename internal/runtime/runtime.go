@@ -89,6 +89,11 @@ type Release struct {
 	ReadyTimeout time.Duration // WEBSITES_CONTAINER_START_TIME_LIMIT; 0 → 230 s
 	Log          *applog.Log
 	Build        func(inst Instance) (Launch, error)
+	// Gate, if set, runs once every new instance is ready and before
+	// traffic moves, with their base URLs; an error stops the new
+	// instances and the previous ones keep serving (a slot swap's warm-up
+	// and commit, docs/slots.md §2).
+	Gate func(ctx context.Context, backends []string) error
 }
 
 // Config configures a Runtime.
@@ -284,6 +289,15 @@ func (r *Runtime) Roll(ctx context.Context, name string, rel Release) error {
 		if err := <-errs; err != nil && failed == nil {
 			failed = err
 		}
+	}
+	if failed == nil && rel.Gate != nil {
+		var urls []string
+		for _, in := range g.instances {
+			if u := in.url.Load(); u != nil {
+				urls = append(urls, *u)
+			}
+		}
+		failed = rel.Gate(ctx, urls)
 	}
 	if failed != nil {
 		r.stopGroup(g)
