@@ -120,3 +120,10 @@ func SwapConfig[V any](source, target map[string]V, sticky []string) (newSource,
 	}
 	return newSource, newTarget
 }
+
+// SlotRoutes is how an app's production traffic is shared among its slots
+// (docs/slots.md §3).
+type SlotRoutes struct {
+	Rules []RampUpRule      // slot names lower case
+	Slots map[string]string // slot name (lower case) → its site row name
+}

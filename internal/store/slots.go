@@ -500,20 +500,13 @@ func (s *Store) SetRampUpRules(ctx context.Context, rg, app string, rules []slip
 	return err
 }
 
-// SlotRoutes is what the front door needs to route an app's production
-// traffic among its slots (docs/slots.md §3).
-type SlotRoutes struct {
-	Rules []slipway.RampUpRule // slot names lower case
-	Slots map[string]string    // slot name (lower case) → its site row name
-}
-
 // SlotRoute returns the routing of an app (lower-case name) that has slots.
 // It reads an in-memory table and does no I/O: the front door calls it on
 // every request.
-func (s *Store) SlotRoute(app string) (SlotRoutes, bool) {
+func (s *Store) SlotRoute(app string) (slipway.SlotRoutes, bool) {
 	p := s.routes.m.Load()
 	if p == nil {
-		return SlotRoutes{}, false
+		return slipway.SlotRoutes{}, false
 	}
 	r, ok := (*p)[strings.ToLower(app)]
 	return r, ok
@@ -523,7 +516,7 @@ func (s *Store) SlotRoute(app string) (SlotRoutes, bool) {
 // after every change to slots or rules and published atomically.
 type routeIndex struct {
 	mu sync.Mutex // serializes rebuilds
-	m  atomic.Pointer[map[string]SlotRoutes]
+	m  atomic.Pointer[map[string]slipway.SlotRoutes]
 }
 
 // loadRoutes rebuilds the routing table from the database.
@@ -536,7 +529,7 @@ func (s *Store) loadRoutes(ctx context.Context) error {
 		return fmt.Errorf("loading traffic routing: %w", err)
 	}
 	defer rows.Close()
-	m := map[string]SlotRoutes{}
+	m := map[string]slipway.SlotRoutes{}
 	for rows.Next() {
 		var app, name, slot, doc string
 		if err := rows.Scan(&app, &name, &slot, &doc); err != nil {

@@ -177,7 +177,7 @@ func TestRampUpRules_AndRoutingTable(t *testing.T) {
 	if err := s.SetRampUpRules(ctx, "rg", "app", []slipway.RampUpRule{{Slot: "Staging", Percent: 20}}); err != nil {
 		t.Fatal(err)
 	}
-	want := SlotRoutes{Rules: []slipway.RampUpRule{{Slot: "staging", Percent: 20}}, Slots: map[string]string{"staging": "app-staging"}}
+	want := slipway.SlotRoutes{Rules: []slipway.RampUpRule{{Slot: "staging", Percent: 20}}, Slots: map[string]string{"staging": "app-staging"}}
 	got, ok := s.SlotRoute("APP")
 	if d := cmp.Diff(want, got); !ok || d != "" {
 		t.Fatalf("SlotRoute (-want +got):\n%s", d)
