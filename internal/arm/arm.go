@@ -62,6 +62,7 @@ type Controller interface {
 type Config struct {
 	Store      *store.Store
 	Controller Controller
+	Slots      SlotController // slot swaps (slots.go); nil: swaps answer 503
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on

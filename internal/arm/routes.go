@@ -11,6 +11,7 @@ type params struct {
 	account                         string // storage account
 	host                            string // custom host name (hostNameBindings)
 	vault, location, op             string // key vault, deleted-vault location, accessPolicies kind
+	slot                            string // deployment slot (slots.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -52,6 +53,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.location = got
 			case "{op}":
 				p.op = got
+			case "{slot}":
+				p.slot = got
 			}
 			continue
 		}
@@ -77,7 +80,7 @@ func (h *Handler) routeTable() []route {
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
 	}
-	return []route{
+	return h.withSlotRoutes(site, []route{
 		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
 		r(http.MethodGet, sub, h.getSubscription),
@@ -172,5 +175,5 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
 		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
-	}
+	})
 }

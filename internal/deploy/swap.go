@@ -68,12 +68,12 @@ func artifactsOwner(s slipway.Site) string { return appName(s) }
 
 // SwapSlots carries out `az webapp deployment slot swap` on slot of app
 // into targetSlot ("" or "production" = the app itself).
-func (c *Coordinator) SwapSlots(ctx context.Context, rg, app, slot, targetSlot string, action SwapAction) error {
+func (c *Coordinator) SwapSlots(ctx context.Context, rg, app, slot, targetSlot, action string) error {
 	ss := c.cfg.Slots.Store
 	if ss == nil {
 		return slipway.Errorf(slipway.EUNAVAILABLE, "This server has no deployment slots.")
 	}
-	if action == SwapActionReset {
+	if SwapAction(action) == SwapActionReset {
 		return c.ResetSwap(ctx, rg, app)
 	}
 	src, err := ss.Slot(ctx, rg, app, slot)
@@ -84,7 +84,7 @@ func (c *Coordinator) SwapSlots(ctx context.Context, rg, app, slot, targetSlot s
 	if err != nil {
 		return err
 	}
-	switch action {
+	switch SwapAction(action) {
 	case SwapActionPreview:
 		return c.previewSwap(ctx, src, dst)
 	case SwapActionSwap, "":

@@ -65,7 +65,7 @@ func (echoPlanner) Instance(ctx context.Context, s Snapshot, art Artifact, inst 
 	return rt.Launch{Argv: []string{"python3", "-c", echoScript, art.Dir}, Env: env}, nil
 }
 func (echoPlanner) Publish(ctx context.Context, s Snapshot, art Artifact) error { return nil }
-func (echoPlanner) Port(Snapshot) int                                            { return 0 }
+func (echoPlanner) Port(Snapshot) int                                           { return 0 }
 
 type swapEnv struct {
 	t  *testing.T
@@ -258,7 +258,7 @@ func TestSwap_FailedWarmUpChangesNothing(t *testing.T) {
 func TestSwap_PreviewResetAndComplete(t *testing.T) {
 	e := newSwapEnv(t)
 	ctx := t.Context()
-	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", SwapActionPreview); err != nil {
+	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", string(SwapActionPreview)); err != nil {
 		t.Fatal(err)
 	}
 	// Phase 1: staging runs its content with production's sticky settings.
@@ -269,7 +269,7 @@ func TestSwap_PreviewResetAndComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.want("app-staging", "v2|hello-v2|prod")
-	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", SwapActionReset); err != nil {
+	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", string(SwapActionReset)); err != nil {
 		t.Fatal(err)
 	}
 	e.want("app-staging", "v2|hello-v2|staging")
@@ -277,10 +277,10 @@ func TestSwap_PreviewResetAndComplete(t *testing.T) {
 		t.Fatalf("reset left the swap: %v", err)
 	}
 	// Preview, then complete.
-	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", SwapActionPreview); err != nil {
+	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "", string(SwapActionPreview)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "production", SwapActionSwap); err != nil {
+	if err := e.c.SwapSlots(ctx, "rg", "app", "staging", "production", string(SwapActionSwap)); err != nil {
 		t.Fatal(err)
 	}
 	e.want("app", "v2|hello-v2|prod")
