@@ -132,6 +132,11 @@ type Site struct {
 	Tags          map[string]string
 	Created       time.Time
 	Modified      time.Time
+	// SlotOf is, for a deployment slot, the name of its app (the
+	// production site); "" for a production site. Slot is the slot's
+	// own name ("staging"); the row's Name is then SlotSiteName(SlotOf,
+	// Slot) (docs/slots.md §1).
+	SlotOf, Slot string
 }
 
 // SiteConfig is the part of a site that `az webapp config set` changes

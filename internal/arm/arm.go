@@ -76,6 +76,7 @@ type Instance struct {
 type Config struct {
 	Store      *store.Store
 	Controller Controller
+	Slots      SlotController // slot swaps (slots.go); nil: swaps answer 503
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on

@@ -29,11 +29,15 @@ func (h *Handler) getSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	return h.writeSiteConfig(w, p.sub, s)
+	return h.writeSiteConfig(w, r, p.sub, s)
 }
 
-func (h *Handler) writeSiteConfig(w http.ResponseWriter, sub string, s slipway.Site) error {
-	res := h.configResource(sub, s, "web", siteConfigJSON(s))
+func (h *Handler) writeSiteConfig(w http.ResponseWriter, r *http.Request, sub string, s slipway.Site) error {
+	props := siteConfigJSON(s)
+	if err := h.slotConfigJSON(r.Context(), s, props); err != nil { // slots.go
+		return err
+	}
+	res := h.configResource(sub, s, "web", props)
 	res["name"] = s.Name
 	return writeJSON(w, http.StatusOK, res)
 }
@@ -58,7 +62,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 		return err
 	}
 	if s.Config == old {
-		return h.writeSiteConfig(w, p.sub, s)
+		return h.writeSiteConfig(w, r, p.sub, s)
 	}
 	s, _, err = h.cfg.Store.PutSite(ctx, s)
 	if err != nil {
@@ -67,7 +71,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name)); err != nil {
 		return fmt.Errorf("applying the new configuration of %s: %w", s.Name, err)
 	}
-	return h.writeSiteConfig(w, p.sub, s)
+	return h.writeSiteConfig(w, r, p.sub, s)
 }
 
 // listAppSettings answers POST config/appsettings/list (docs/arm.md §1.7).

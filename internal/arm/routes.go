@@ -14,6 +14,7 @@ type params struct {
 	host                            string // custom host name (hostNameBindings)
 	vault, location, op             string // key vault, deleted-vault location, accessPolicies kind
 	identity                        string // user-assigned identity
+	slot                            string // deployment slot (slots.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -57,6 +58,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.op = got
 			case "{identity}":
 				p.identity = got
+			case "{slot}":
+				p.slot = got
 			}
 			continue
 		}
@@ -83,7 +86,7 @@ func (h *Handler) routeTable() []route {
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
 	}
-	return []route{
+	return h.withSlotRoutes(site, []route{
 		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
 		r(http.MethodGet, sub, h.getSubscription),
@@ -192,5 +195,5 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
 		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
 		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
-	}
+	})
 }

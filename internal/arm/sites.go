@@ -147,6 +147,7 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn sit
 		},
 	}
 	h.hostNameProps(res["properties"].(map[string]any), s, hn)
+	slotIdentity(res, sub, s) // slots.go
 	return res
 }
 
@@ -445,6 +446,9 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 	}
 	vs := make([]any, 0, len(sites))
 	for _, s := range sites {
+		if s.SlotOf != "" {
+			continue // slots are listed under their app (slots.go)
+		}
 		pl, ok := byKey[strings.ToLower(s.ResourceGroup+"/"+s.Plan)]
 		if !ok { // deleted in between; skip rather than fail the list
 			continue
@@ -472,11 +476,17 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 	if err != nil {
 		return err
 	}
+	slots, err := h.slotsOf(ctx, s) // deleted with their app
+	if err != nil {
+		return err
+	}
 	if err := h.cfg.Store.DeleteSite(ctx, s.ResourceGroup, s.Name); err != nil {
 		return err
 	}
-	if err := h.cfg.Controller.SiteDeleted(ctx, s.ResourceGroup, s.Name); err != nil {
-		return fmt.Errorf("cleaning up deleted site %s: %w", s.Name, err)
+	for _, n := range append(slots, s.Name) {
+		if err := h.cfg.Controller.SiteDeleted(ctx, s.ResourceGroup, n); err != nil {
+			return fmt.Errorf("cleaning up deleted site %s: %w", n, err)
+		}
 	}
 	if !strings.EqualFold(r.URL.Query().Get("deleteEmptyServerFarm"), "false") {
 		n, err := h.cfg.Store.PlanSiteCount(ctx, s.ResourceGroup, s.Plan)

@@ -163,6 +163,8 @@ var groupHelp = map[string]string{
 	"webapp config connection-string": "Manage a web app's connection strings.",
 	"webapp deployment":               "Manage web app deployments.",
 	"webapp deployment source":        "Manage web app deployment via source control or zip.",
+	"webapp deployment slot":          "Manage web app deployment slots.",
+	"webapp traffic-routing":          "Manage traffic routing among web app slots.",
 	"webapp log":                      "Manage web app logs.",
 	"ca":                              "The platform's certificate authority: its root, for clients to trust (Slipway's own).",
 	"webapp log deployment":           "Manage web app deployment logs.",

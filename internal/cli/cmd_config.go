@@ -68,7 +68,7 @@ func (c *conn) getSlotNames(ctx context.Context, rg, app string) (slotNames, err
 	var res struct {
 		Properties slotNames `json:"properties"`
 	}
-	err := c.armJSON(ctx, http.MethodGet, c.sitePath(rg, app)+"/config/slotConfigNames", apiWeb, nil, &res)
+	err := c.armJSON(ctx, http.MethodGet, c.appPath(rg, app)+"/config/slotConfigNames", apiWeb, nil, &res)
 	if err != nil && !isStatus(err, http.StatusNotFound) {
 		return slotNames{}, err
 	}
@@ -82,7 +82,7 @@ func (c *conn) putSlotNames(ctx context.Context, rg, app string, n slotNames) er
 			*l = []string{}
 		}
 	}
-	_, err := c.arm(ctx, http.MethodPut, c.sitePath(rg, app)+"/config/slotConfigNames", apiWeb, nil, map[string]any{"properties": n})
+	_, err := c.arm(ctx, http.MethodPut, c.appPath(rg, app)+"/config/slotConfigNames", apiWeb, nil, map[string]any{"properties": n})
 	return err
 }
 

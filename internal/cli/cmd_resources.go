@@ -26,8 +26,10 @@ var (
 var (
 	uPolicy = unsupported("Azure Policy tokens and change references are Azure services Slipway does not have",
 		"--acquire-policy-token", "--change-reference")
-	uIDs    = unsupported("resource IDs are not parsed yet; give --resource-group and --name", "--ids")
-	uSlot   = unsupported("Slipway has no deployment slots", "--slot -s")
+	uIDs = unsupported("resource IDs are not parsed yet; give --resource-group and --name", "--ids")
+	// uSlot is az's --slot: the commands that take it act on that
+	// deployment slot (conn.sitePath).
+	uSlot   = []flagDef{{Names: []string{"--slot", "-s"}, Help: "Name of the deployment slot; the production slot if not given."}}
 	uNoWait = unsupported("the command always waits for the operation to finish", "--no-wait")
 	uTags   = unsupported("Slipway does not store tags on this resource yet", "--tags")
 	uVNet   = unsupported("virtual networks are out of scope", "--vnet", "--subnet")
@@ -97,6 +99,7 @@ func commands() []command {
 	cmds = append(cmds, sslCommands()...)
 	cmds = append(cmds, configCommands()...)
 	cmds = append(cmds, hostnameCommands()...)
+	cmds = append(cmds, slotCommands()...)
 	cmds = append(cmds, deployCommands()...)
 	cmds = append(cmds, storageAccountCommands()...)
 	cmds = append(cmds, blobCommands()...)

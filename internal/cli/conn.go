@@ -57,6 +57,7 @@ type conn struct {
 	graphBase string // the directory's URL, once graphURL found it
 	requestID string // x-ms-client-request-id, one per invocation as the SDK does
 	command   string // az's CommandName header, e.g. "webapp create"
+	slot      string // --slot: site paths name this deployment slot (sitePath)
 	client    *http.Client
 	debug     io.Writer // nil unless --debug
 	// warn prints the platform's warnings about a request that succeeded
@@ -87,7 +88,7 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 	if inv.conn != nil {
 		return inv.conn, nil
 	}
-	c := &conn{requestID: newUUID(inv.r.rand), command: inv.cmd.path, warn: inv.warnf}
+	c := &conn{requestID: newUUID(inv.r.rand), command: inv.cmd.path, warn: inv.warnf, slot: inv.flags.str("slot")}
 	if inv.flags.boolean("debug") {
 		c.debug = inv.stderr
 	}
@@ -448,6 +449,15 @@ func (c *conn) planPath(rg, plan string) string {
 }
 
 func (c *conn) sitePath(rg, app string) string {
+	p := c.appPath(rg, app)
+	if c.slot != "" && !strings.EqualFold(c.slot, "production") {
+		p += "/slots/" + url.PathEscape(c.slot)
+	}
+	return p
+}
+
+// appPath is the production site's path, whatever --slot says.
+func (c *conn) appPath(rg, app string) string {
 	return c.webPath(rg) + "/sites/" + url.PathEscape(app)
 }
 

@@ -157,6 +157,7 @@ type Config struct {
 	// ReferenceRefresh is how often the references of running sites are
 	// resolved again; 0 → DefaultReferenceRefresh.
 	ReferenceRefresh time.Duration
+	Slots            SlotConfig // deployment slots and swaps (swap.go); zero: no swaps
 }
 
 // Coordinator runs deployments and site lifecycle operations.
@@ -323,6 +324,9 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 	go func() {
 		defer c.wg.Done()
 		ok := c.run(c.ctx, site, d, pkgPath, o)
+		if ok {
+			c.autoSwap(c.ctx, site, d) // swap.go
+		}
 		release()
 		if !ok {
 			// A refused or failed push leaves nothing behind (a package a
@@ -482,7 +486,7 @@ func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s sl
 // run is the life of one deployment; it ends with status 3 or 4, and
 // reports whether it succeeded.
 func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) (ok bool) {
-	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(site.Name), "artifacts", d.ID)
+	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(site)), "artifacts", d.ID)
 	fail := func(format string, args ...any) {
 		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
 		msg := fmt.Sprintf(format, args...)
@@ -704,6 +708,11 @@ func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, 
 }
 
 func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error {
+	return c.rollGated(ctx, s, art, nil)
+}
+
+// rollGated is roll with a gate run before traffic moves (rt.Release.Gate).
+func (c *Coordinator) rollGated(ctx context.Context, s Snapshot, art Artifact, gate func(context.Context, []string) error) error {
 	c.watchHosts(s.Site.Name)
 	limit := 230 * time.Second
 	if v, err := strconv.Atoi(s.Settings["WEBSITES_CONTAINER_START_TIME_LIMIT"]); err == nil && v >= 10 && v <= 1800 {
@@ -715,6 +724,7 @@ func (c *Coordinator) roll(ctx context.Context, s Snapshot, art Artifact) error 
 		ReadyTimeout: limit,
 		Health:       healthCheck(s, c.cfg.Planner.BuildSettings(s)["WEBSITE_HOSTNAME"]),
 		Log:          c.SiteLog(s.Site.Name),
+		Gate:         gate,
 		Build: func(inst rt.Instance) (rt.Launch, error) {
 			// Build also runs for every restart after a crash, long after
 			// the request that rolled the release has ended: it must not
@@ -745,7 +755,7 @@ func (c *Coordinator) snapshot(ctx context.Context, rg, name string) (Snapshot, 
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{Site: site, Plan: plan, Settings: settings, ConnectionStrings: conns}, nil
+	return c.previewed(ctx, Snapshot{Site: site, Plan: plan, Settings: settings, ConnectionStrings: conns})
 }
 
 // artifact returns what the site should run now: its active deployment's
@@ -878,6 +888,9 @@ func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]rt.Inst
 // removed, and packages no deployment refers to any more are deleted. Call
 // it once at start, before StartAll and before accepting deployments.
 func (c *Coordinator) Recover(ctx context.Context) error {
+	if err := c.recoverSwaps(ctx); err != nil { // swap.go
+		return err
+	}
 	sites, err := c.cfg.Store.Sites(ctx, "")
 	if err != nil {
 		return fmt.Errorf("listing sites: %w", err)
@@ -897,7 +910,7 @@ func (c *Coordinator) Recover(ctx context.Context) error {
 			if d.ArtifactDir != "" && !d.Active {
 				os.RemoveAll(d.ArtifactDir)
 			}
-			os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(s.Name), "artifacts", d.ID))
+			os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(s)), "artifacts", d.ID))
 			c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the deployment.")
 		}
 	}

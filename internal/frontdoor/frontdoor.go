@@ -90,7 +90,8 @@ type Config struct {
 	// (/.well-known/acme-challenge/<token>) for bound custom names over
 	// plain HTTP; nil: none.
 	ACMEChallenges http.Handler
-	HostNames      HostNames // custom host names bound to sites; nil: none
+	HostNames      HostNames  // custom host names bound to sites; nil: none
+	SlotRoutes     SlotRouter // traffic routing among an app's slots (slots.go); nil: none
 	Logger         *slog.Logger
 	Observe        func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
 }
@@ -172,7 +173,7 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			def := site + "." + domain + portOf(r.Host)
-			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), site) {
+			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), f.pickSlot(w, r, site)) {
 				return
 			}
 		}
@@ -196,7 +197,7 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case ok && !strings.Contains(label, "."):
-		if f.routeApp(w, r, label) {
+		if f.routeApp(w, r, f.pickSlot(w, r, label)) {
 			return
 		}
 	case ok:

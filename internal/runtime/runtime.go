@@ -115,6 +115,11 @@ type Release struct {
 	Health       HealthCheck   // the site's health check; zero: none
 	Log          *applog.Log
 	Build        func(inst Instance) (Launch, error)
+	// Gate, if set, runs once every new instance is ready and before
+	// traffic moves, with their base URLs; an error stops the new
+	// instances and the previous ones keep serving (a slot swap's warm-up
+	// and commit, docs/slots.md §2).
+	Gate func(ctx context.Context, backends []string) error
 }
 
 // Config configures a Runtime.
@@ -460,6 +465,15 @@ func (r *Runtime) startInstances(ctx context.Context, s *site, g *group, from, t
 		if err := <-errs; err != nil && failed == nil {
 			failed = err
 		}
+	}
+	if failed == nil && rel.Gate != nil {
+		var urls []string
+		for _, in := range list {
+			if u := in.url.Load(); u != nil {
+				urls = append(urls, *u)
+			}
+		}
+		failed = rel.Gate(ctx, urls)
 	}
 	if failed != nil {
 		r.stopInstances(list)

@@ -422,6 +422,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
 		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
+		Slots: deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
@@ -478,6 +479,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	mgmt := arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Slots:  coord,
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.
@@ -494,7 +496,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
 	fd := frontdoor.New(frontdoor.Config{
-		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SCM: kudu, Management: mgmt, Logger: log,
+		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {

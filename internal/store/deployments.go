@@ -192,6 +192,17 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 				return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
 			}
 		}
+		// A swap makes two slots' records share an artifact (docs/slots.md
+		// §1): one still referred to is not the caller's to remove.
+		for i, d := range pruned {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE artifact_dir = ? AND artifact_dir <> ''`, d.ArtifactDir).Scan(&n); err != nil {
+				return fmt.Errorf("checking artifact use: %w", err)
+			}
+			if n > 0 {
+				pruned[i].ArtifactDir = ""
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -41,7 +41,12 @@ func (s *Store) Settings(ctx context.Context, rg, site string) (map[string]strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT name, value FROM app_settings WHERE site = ?`, name)
+	return s.readSettings(ctx, s.read, name)
+}
+
+// readSettings reads the settings of the site with stored name name through q.
+func (s *Store) readSettings(ctx context.Context, q querier, name string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, value FROM app_settings WHERE site = ?`, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading app settings: %w", err)
 	}
@@ -114,7 +119,13 @@ func (s *Store) ConnectionStrings(ctx context.Context, rg, site string) (map[str
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT name, type, value FROM connection_strings WHERE site = ?`, name)
+	return s.readConnectionStrings(ctx, s.read, name)
+}
+
+// readConnectionStrings reads the connection strings of the site with
+// stored name name through q.
+func (s *Store) readConnectionStrings(ctx context.Context, q querier, name string) (map[string]slipway.ConnectionString, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, type, value FROM connection_strings WHERE site = ?`, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading connection strings: %w", err)
 	}
@@ -202,8 +213,14 @@ func (s *Store) SlotConfigNames(ctx context.Context, rg, site string) (appSettin
 	if err != nil {
 		return nil, nil, err
 	}
+	return stickyNames(ctx, s.read, name)
+}
+
+// stickyNames reads the slot-sticky names of the site with stored name
+// name through q.
+func stickyNames(ctx context.Context, q querier, name string) (appSettingNames, connectionStringNames []string, err error) {
 	var a, c string
-	if err := s.read.QueryRowContext(ctx, `SELECT sticky_setting_names, sticky_connstr_names FROM sites WHERE name = ?`, name).Scan(&a, &c); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT sticky_setting_names, sticky_connstr_names FROM sites WHERE name = ?`, name).Scan(&a, &c); err != nil {
 		return nil, nil, fmt.Errorf("reading slot config names: %w", err)
 	}
 	appSettingNames, connectionStringNames = []string{}, []string{}

@@ -72,6 +72,9 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 		old, err := scanSite(tx.QueryRowContext(ctx, siteSelect+` WHERE name = ?`, site.Name))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			if err := checkSlotParent(ctx, tx, &site); err != nil {
+				return err
+			}
 			if site.Created.IsZero() {
 				site.Created = now
 			}
@@ -86,22 +89,24 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
 				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
-				min_tls_version, scm_min_tls_version)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				min_tls_version, scm_min_tls_version, slot_of, slot_name)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
-				"$"+site.Name, sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion); err != nil {
+				publishingUser(site), sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
+				nullIfEmpty(site.SlotOf), site.Slot); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
 		case err != nil:
 			return err
-		case !strings.EqualFold(old.ResourceGroup, site.ResourceGroup):
+		case !strings.EqualFold(old.ResourceGroup, site.ResourceGroup) || !sameSlot(old, site):
 			return slipway.Errorf(slipway.ECONFLICT, "Website with given name %s already exists.", site.Name)
 		default:
 			site.Name, site.Created = old.Name, old.Created
+			site.SlotOf, site.Slot = old.SlotOf, old.Slot
 			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
 				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
 				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?,
@@ -225,6 +230,7 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 	defer func() {
 		if err == nil {
 			s.hosts.dropSites(name) // its host names went with it (ON DELETE CASCADE)
+			s.reloadRoutes(ctx)     // and its slots, or it as a slot
 		}
 	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -246,7 +252,7 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 
 const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
-	min_tls_version, scm_min_tls_version FROM sites`
+	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
@@ -254,7 +260,7 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	var created, modified int64
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
-		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion); err != nil {
+		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}

@@ -50,6 +50,7 @@ type Store struct {
 	now    func() time.Time
 	access accessCache // for FindStorageAccountAccess
 	hosts  hostIndex   // for SiteForHostName (hostnames.go)
+	routes routeIndex  // for SlotRoute (slots.go)
 }
 
 // readerConns is the size of the read-only connection pool.
@@ -116,6 +117,10 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("opening database readers %s: %w", path, err)
 	}
 	if err := s.ensureIdentity(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadRoutes(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

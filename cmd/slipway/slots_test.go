@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// slotApp answers "<VERSION>|<ENV_NAME>|<GREETING>": the code it runs and
+// the settings it was started with.
+const slotApp = `import os
+VERSION = open(os.path.join(os.path.dirname(__file__), "VERSION")).read().strip()
+def app(environ, start_response):
+    body = ("%s|%s|%s" % (VERSION, os.environ.get("ENV_NAME", ""), os.environ.get("GREETING", ""))).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+`
+
+// deploySlot zip-deploys version to the app or one of its slots through
+// that slot's own Kudu and publishing credentials.
+func (s *testServer) deploySlot(app, slot, version string) {
+	s.t.Helper()
+	args := []string{"webapp", "deployment", "list-publishing-credentials", "-g", "rg-" + app, "-n", app}
+	host := app
+	if slot != "" {
+		args = append(args, "--slot", slot)
+		host = app + "-" + slot
+	}
+	var cred struct{ PublishingUserName, PublishingPassword string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", args...)), &cred); err != nil {
+		s.t.Fatal(err)
+	}
+	z := zipDir(s.t, "testdata/apps/hello", map[string]string{"VERSION": version, "app.py": slotApp})
+	scm := "http://" + strings.Replace(s.host(host), ".localhost", ".scm.localhost", 1)
+	if out, err := s.curl("-X", "POST", "-u", cred.PublishingUserName+":"+cred.PublishingPassword, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
+		s.t.Fatalf("deploy %s to %s: %q %v", version, host, out, err)
+	}
+}
+
+// Acceptance 1 (issue 12): a staging slot with its own settings and a
+// sticky one; v2 deployed to staging is swapped in under load — at least
+// 10,000 requests from 20 clients, none failed — and production then serves
+// v2 with production's sticky setting while staging serves v1.
+func TestSlotSwapUnderLoad(t *testing.T) {
+	s := startServer(t)
+	s.createApp("swp", "GREETING=g1")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot-settings", "ENV_NAME=prod")
+	s.mustCLI("", "webapp", "deployment", "slot", "create", "-g", "rg-swp", "-n", "swp", "--slot", "staging")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot", "staging", "--settings", "GREETING=g2")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot", "staging", "--slot-settings", "ENV_NAME=staging")
+	s.deploySlot("swp", "", "v1")
+	s.deploySlot("swp", "staging", "v2")
+	app, staging := s.host("swp"), s.host("swp-staging")
+	eventually(t, 60*time.Second, "both slots serve their version", func() bool {
+		_, a := s.get(app, "/")
+		_, b := s.get(staging, "/")
+		return a == "v1|prod|g1" && b == "v2|staging|g2"
+	})
+	if out := s.mustCLI("", "webapp", "deployment", "slot", "list", "-g", "rg-swp", "-n", "swp"); !strings.Contains(out, `"name": "staging"`) {
+		t.Fatalf("slot list: %s", out)
+	}
+
+	const clients = 20
+	var total, failures atomic.Int64
+	var firstFailure atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
+			for i := 0; i < 20000; i++ { // bounded in count, and in time by stop
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get("http://" + app + "/")
+				total.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				b := make([]byte, 64)
+				n, _ := resp.Body.Read(b)
+				resp.Body.Close()
+				if body := string(b[:n]); resp.StatusCode != 200 || (body != "v1|prod|g1" && body != "v2|prod|g2") {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, resp.Status+" "+body)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	began := time.Now()
+	s.mustCLI("", "webapp", "deployment", "slot", "swap", "-g", "rg-swp", "-n", "swp", "--slot", "staging")
+	t.Logf("swap command took %s", time.Since(began).Round(time.Millisecond))
+	for deadline := time.Now().Add(90 * time.Second); total.Load() < 10000 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if total.Load() < 10000 {
+		t.Fatalf("only %d requests were made; want at least 10,000", total.Load())
+	}
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d of %d requests failed across the swap; first: %v", f, total.Load(), firstFailure.Load())
+	}
+	if _, a := s.get(app, "/"); a != "v2|prod|g2" {
+		t.Fatalf("production after the swap: %q, want v2 with production's sticky setting", a)
+	}
+	if _, b := s.get(staging, "/"); b != "v1|staging|g1" {
+		t.Fatalf("staging after the swap: %q, want v1 with staging's sticky setting", b)
+	}
+	t.Logf("%d requests, none failed", total.Load())
+
+	// Traffic routing: ?x-ms-routing-name picks the slot and pins it.
+	s.mustCLI("", "webapp", "traffic-routing", "set", "-g", "rg-swp", "-n", "swp", "--distribution", "staging=0")
+	resp, err := s.client.Get("http://" + app + "/?x-ms-routing-name=staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 64)
+	n, _ := resp.Body.Read(b)
+	resp.Body.Close()
+	if string(b[:n]) != "v1|staging|g1" || !strings.Contains(resp.Header.Get("Set-Cookie"), "x-ms-routing-name=staging") {
+		t.Fatalf("routed to staging: %q, cookie %q", b[:n], resp.Header.Get("Set-Cookie"))
+	}
+}

@@ -1,0 +1,310 @@
+package arm
+
+// Deployment slots as ARM resources (docs/slots.md §1, docs/arm.md §1.11):
+// Microsoft.Web/sites/slots, every site sub-resource again under
+// .../slots/{slot}, slot swaps (slotsswap, applySlotConfig,
+// resetSlotConfig), auto swap (siteConfig.autoSwapSlotName) and traffic
+// routing (siteConfig.experiments.rampUpRules).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// SlotController carries out swaps on running apps (the deploy coordinator
+// implements it).
+type SlotController interface {
+	// SwapSlots swaps (or previews, or resets) slot into targetSlot of app;
+	// "" or "production" names the app itself.
+	SwapSlots(ctx context.Context, rg, app, slot, targetSlot, action string) error
+}
+
+// slotOnly are site routes that exist on the production site only: its
+// creation and slot-sticky names (az writes them there even for --slot,
+// docs/arm.md §1.7).
+var slotOnly = []string{"config/slotConfigNames"}
+
+// withSlotRoutes adds the slot routes to rs: each route under the site
+// (but the site's own PUT) again under site/slots/{slot}, with the slot's
+// row resolved before the handler runs, and the slot-specific ones.
+func (h *Handler) withSlotRoutes(site string, rs []route) []route {
+	prefix := strings.Split(site, "/")
+	slot := append(slices.Clone(prefix), "slots", "{slot}")
+	var out []route
+	for _, rt := range rs {
+		if len(rt.pattern) < len(prefix) || !slices.Equal(rt.pattern[:len(prefix)], prefix) {
+			continue
+		}
+		rest := strings.Join(rt.pattern[len(prefix):], "/")
+		if (rest == "" && rt.method == http.MethodPut) || slices.Contains(slotOnly, rest) {
+			continue
+		}
+		fn := rt.fn
+		if strings.EqualFold(rest, "config/web") && rt.method != http.MethodGet {
+			// config/web also carries traffic routing and auto swap.
+			fn = h.withSlotConfig(fn)
+		}
+		pat := append(slices.Clone(slot), rt.pattern[len(prefix):]...)
+		out = append(out, route{method: rt.method, pattern: pat, fn: h.inSlot(fn)})
+	}
+	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
+		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
+	}
+	out = append(out,
+		r(http.MethodGet, site+"/slots", h.listSlots),
+		r(http.MethodPut, site+"/slots/{slot}", h.putSlot),
+		r(http.MethodPost, site+"/slots/{slot}/slotsswap", h.slotAction("swap")),
+		r(http.MethodPost, site+"/slotsswap", h.slotAction("swap")),
+		r(http.MethodPost, site+"/slots/{slot}/applySlotConfig", h.slotAction("preview")),
+		r(http.MethodPost, site+"/applySlotConfig", h.slotAction("preview")),
+		r(http.MethodPost, site+"/slots/{slot}/resetSlotConfig", h.slotAction("reset")),
+		r(http.MethodPost, site+"/resetSlotConfig", h.slotAction("reset")),
+	)
+	for i, rt := range rs {
+		if strings.EqualFold(strings.Join(rt.pattern, "/"), site+"/config/web") && rt.method != http.MethodGet {
+			rs[i].fn = h.withSlotConfig(rt.fn)
+		}
+	}
+	return append(rs, out...)
+}
+
+// inSlot resolves p.slot to its site row before running fn, so that the
+// site handlers serve the slot.
+func (h *Handler) inSlot(fn func(http.ResponseWriter, *http.Request, params) error) func(http.ResponseWriter, *http.Request, params) error {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		s, err := h.cfg.Store.Slot(r.Context(), p.rg, p.site, p.slot)
+		if err != nil {
+			return err
+		}
+		p.site, p.slot = s.Name, ""
+		return fn(w, r, p)
+	}
+}
+
+// slotsOf returns the row names of a production site's slots.
+func (h *Handler) slotsOf(ctx context.Context, s slipway.Site) ([]string, error) {
+	if s.SlotOf != "" {
+		return nil, nil
+	}
+	slots, err := h.cfg.Store.Slots(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, sl := range slots {
+		out = append(out, sl.Name)
+	}
+	return out, nil
+}
+
+// slotIdentity gives a slot's resource its slot id, name and type.
+func slotIdentity(res map[string]any, sub string, s slipway.Site) {
+	if s.SlotOf == "" {
+		return
+	}
+	res["id"] = siteID(sub, s.ResourceGroup, s.SlotOf) + "/slots/" + s.Slot
+	res["name"] = s.SlotOf + "/" + s.Slot
+	res["type"] = "Microsoft.Web/sites/slots"
+}
+
+// listSlots answers GET .../sites/{app}/slots.
+func (h *Handler) listSlots(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	slots, err := h.cfg.Store.Slots(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	vs := make([]any, 0, len(slots))
+	for _, s := range slots {
+		plan, err := h.cfg.Store.Plan(ctx, s.ResourceGroup, s.Plan)
+		if err != nil {
+			return err
+		}
+		hn, err := h.siteHostNames(ctx, s)
+		if err != nil {
+			return err
+		}
+		vs = append(vs, h.siteJSON(p.sub, s, plan, hn))
+	}
+	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+// putSlot answers PUT .../sites/{app}/slots/{slot}: az's `deployment slot
+// create` (docs/arm.md §1.11). A new slot starts empty and running, on its
+// app's plan; siteConfig's stack and startup command apply when given.
+func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Location   string `json:"location"`
+		Properties struct {
+			HTTPSOnly  *bool `json:"httpsOnly"`
+			SiteConfig *struct {
+				LinuxFxVersion *string `json:"linuxFxVersion"`
+				AppCommandLine *string `json:"appCommandLine"`
+			} `json:"siteConfig"`
+		} `json:"properties"`
+		Tags map[string]string `json:"tags"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	site := slipway.Site{Enabled: true, Tags: body.Tags}
+	if old, err := h.cfg.Store.Slot(ctx, p.rg, p.site, p.slot); err == nil {
+		site = old
+		if body.Tags != nil {
+			site.Tags = body.Tags
+		}
+	} else if slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
+	if v := body.Properties.HTTPSOnly; v != nil {
+		site.HTTPSOnly = *v
+	}
+	if sc := body.Properties.SiteConfig; sc != nil {
+		if sc.LinuxFxVersion != nil {
+			site.Config.LinuxFxVersion = *sc.LinuxFxVersion
+		}
+		if sc.AppCommandLine != nil {
+			site.Config.AppCommandLine = *sc.AppCommandLine
+		}
+	}
+	out, created, err := h.cfg.Store.PutSlot(ctx, p.rg, p.site, p.slot, site, nil, nil)
+	if err != nil {
+		return err
+	}
+	if !created {
+		if err := h.cfg.Controller.SiteConfigChanged(ctx, out.ResourceGroup, out.Name); err != nil {
+			return err
+		}
+	}
+	return h.writeSite(w, r, p.sub, out)
+}
+
+// slotAction answers slotsswap, applySlotConfig and resetSlotConfig, on
+// a slot or on the production site; the body is CsmSlotEntity
+// {"targetSlot","preserveVnet"}. A swap on the production site swaps it
+// with targetSlot (swap_slot_with_production).
+func (h *Handler) slotAction(action string) func(http.ResponseWriter, *http.Request, params) error {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		var body struct {
+			TargetSlot string `json:"targetSlot"`
+		}
+		if err := readJSON(r, &body); err != nil {
+			return err
+		}
+		if h.cfg.Slots == nil {
+			return slipway.Errorf(slipway.EUNAVAILABLE, "This server has no deployment slots.")
+		}
+		if _, err := h.cfg.Store.Slot(r.Context(), p.rg, p.site, p.slot); err != nil {
+			return err
+		}
+		source, target := p.slot, body.TargetSlot
+		if action != "reset" && target == "" {
+			if source == "" {
+				return slipway.Errorf(slipway.EINVALID, "targetSlot is required.")
+			}
+			target = slipway.ProductionSlot
+		}
+		if err := h.cfg.Slots.SwapSlots(r.Context(), p.rg, p.site, source, target, action); err != nil {
+			return err
+		}
+		return writeEmpty(w, http.StatusOK)
+	}
+}
+
+// slotConfigJSON adds to a site's config/web what slots keep elsewhere:
+// the production site's traffic routing rules and a slot's auto swap.
+func (h *Handler) slotConfigJSON(ctx context.Context, s slipway.Site, props map[string]any) error {
+	if s.SlotOf != "" {
+		v, err := h.cfg.Store.AutoSwapSlot(ctx, s.ResourceGroup, s.Name)
+		if err != nil {
+			return err
+		}
+		props["autoSwapSlotName"] = nullIfEmpty(v)
+		return nil
+	}
+	rules, err := h.cfg.Store.RampUpRules(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(rules))
+	for _, ru := range rules {
+		out = append(out, map[string]any{
+			"actionHostName":    slipway.SlotSiteName(s.Name, ru.Slot) + "." + h.cfg.Domain,
+			"reroutePercentage": ru.Percent,
+			"name":              ru.Slot,
+		})
+	}
+	props["experiments"] = map[string]any{"rampUpRules": out}
+	return nil
+}
+
+// withSlotConfig runs a config/web PUT or PATCH and then stores what it
+// carries for slots: experiments.rampUpRules on a production site (az
+// webapp traffic-routing set|clear) and autoSwapSlotName on a slot (az
+// webapp deployment slot auto-swap). Fields absent leave them as they are.
+func (h *Handler) withSlotConfig(fn func(http.ResponseWriter, *http.Request, params) error) func(http.ResponseWriter, *http.Request, params) error {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		b, err := io.ReadAll(r.Body)
+		if err != nil { // the handler reports it (e.g. a body too large)
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
+			return fn(w, r, p)
+		}
+		var body struct {
+			Properties struct {
+				AutoSwapSlotName *string `json:"autoSwapSlotName"`
+				Experiments      *struct {
+					RampUpRules []struct {
+						Name              string          `json:"name"`
+						ReroutePercentage json.RawMessage `json:"reroutePercentage"`
+					} `json:"rampUpRules"`
+				} `json:"experiments"`
+			} `json:"properties"`
+		}
+		_ = json.Unmarshal(b, &body) // the handler reports a malformed body
+		ctx := r.Context()
+		s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+		if err != nil {
+			return err
+		}
+		// Validate before the handler changes anything.
+		var rules []slipway.RampUpRule
+		setRules := s.SlotOf == "" && body.Properties.Experiments != nil
+		if setRules {
+			for _, ru := range body.Properties.Experiments.RampUpRules {
+				pct, err := strconv.ParseFloat(strings.Trim(string(ru.ReroutePercentage), `"`), 64)
+				if err != nil {
+					return slipway.Errorf(slipway.EINVALID, "reroutePercentage of %q is not a number.", ru.Name)
+				}
+				rules = append(rules, slipway.RampUpRule{Slot: ru.Name, Percent: pct})
+			}
+			if err := slipway.ValidateRampUpRules(s.Name, rules); err != nil {
+				return err
+			}
+		}
+		if s.SlotOf != "" && body.Properties.AutoSwapSlotName != nil {
+			if err := h.cfg.Store.SetAutoSwapSlot(ctx, s.ResourceGroup, s.Name, *body.Properties.AutoSwapSlotName); err != nil {
+				return err
+			}
+		}
+		if setRules {
+			if err := h.cfg.Store.SetRampUpRules(ctx, s.ResourceGroup, s.Name, rules); err != nil {
+				return err
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		return fn(w, r, p)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

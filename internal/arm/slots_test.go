@@ -1,0 +1,95 @@
+package arm
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type swapRecorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *swapRecorder) SwapSlots(_ context.Context, rg, app, slot, target, action string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, strings.Join([]string{action, rg, app, slot, target}, " "))
+	return nil
+}
+
+const slotPath = sitePath + "/slots/staging"
+
+// docs/arm.md §1.11: the requests az sends for slots, and the shapes it reads.
+func TestSlots_AsAzDrivesThem(t *testing.T) {
+	sw := &swapRecorder{}
+	e := newEnvWith(t, func(c *Config) { c.Slots = sw })
+	e.seed()
+	// az webapp deployment slot create --slot staging
+	r := e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{},"httpsOnly":false}}`).json(t)
+	if r["name"] != "app/staging" || r["type"] != "Microsoft.Web/sites/slots" || !strings.HasSuffix(r["id"].(string), "/sites/app/slots/staging") {
+		t.Fatalf("slot resource: %v", r)
+	}
+	props := r["properties"].(map[string]any)
+	if props["defaultHostName"] != "app-staging.localhost:8080" || props["serverFarmId"] == nil {
+		t.Fatalf("slot host name / plan: %v", props)
+	}
+	// slot list
+	l := e.must(200, "GET", sitePath+"/slots", "").json(t)
+	if v := l["value"].([]any); len(v) != 1 || v[0].(map[string]any)["name"] != "app/staging" {
+		t.Fatalf("slot list: %v", l)
+	}
+	// The slot is not a site of the group.
+	if v := e.must(200, "GET", webPath+"/sites", "").json(t)["value"].([]any); len(v) != 1 {
+		t.Fatalf("site list shows slots: %v", v)
+	}
+	// Settings of the slot are its own (config/appsettings under the slot).
+	e.must(200, "PUT", slotPath+"/config/appsettings", `{"properties":{"GREETING":"staging"}}`)
+	got := e.must(200, "POST", slotPath+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	if got["GREETING"] != "staging" {
+		t.Fatalf("slot settings: %v", got)
+	}
+	prod := e.must(200, "POST", sitePath+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	if _, leaked := prod["GREETING"]; leaked {
+		t.Fatalf("slot setting leaked to production: %v", prod)
+	}
+	// slotConfigNames lives on production only.
+	e.must(404, "GET", slotPath+"/config/slotConfigNames", "")
+	// Publishing credentials of the slot.
+	pc := e.must(200, "POST", slotPath+"/config/publishingcredentials/list", "").json(t)["properties"].(map[string]any)
+	if pc["publishingUserName"] != "$app__staging" {
+		t.Fatalf("slot publishing user: %v", pc)
+	}
+	// swap, preview, reset as az sends them.
+	e.must(200, "POST", slotPath+"/slotsswap", `{"targetSlot":"production","preserveVnet":true}`)
+	e.must(200, "POST", slotPath+"/applySlotConfig", `{"targetSlot":"production","preserveVnet":true}`)
+	e.must(200, "POST", sitePath+"/resetSlotConfig", ``)
+	e.must(404, "POST", sitePath+"/slots/nope/slotsswap", `{"targetSlot":"production"}`)
+	want := []string{"swap rg app staging production", "preview rg app staging production", "reset rg app  "}
+	if strings.Join(sw.calls, "|") != strings.Join(want, "|") {
+		t.Fatalf("swap calls = %q, want %q", sw.calls, want)
+	}
+	// Traffic routing through config/web (az webapp traffic-routing set).
+	e.must(200, "PUT", sitePath+"/config/web", `{"properties":{"experiments":{"rampUpRules":[{"actionHostName":"app-staging.localhost","reroutePercentage":20.0,"name":"staging"}]}}}`)
+	rules := e.must(200, "GET", sitePath+"/config/web", "").json(t)["properties"].(map[string]any)["experiments"].(map[string]any)["rampUpRules"].([]any)
+	if len(rules) != 1 || rules[0].(map[string]any)["reroutePercentage"] != 20.0 || rules[0].(map[string]any)["actionHostName"] != "app-staging.localhost" {
+		t.Fatalf("rampUpRules: %v", rules)
+	}
+	e.must(400, "PUT", sitePath+"/config/web", `{"properties":{"experiments":{"rampUpRules":[{"reroutePercentage":120,"name":"staging"}]}}}`)
+	// Auto swap through the slot's config/web.
+	e.must(200, "PATCH", slotPath+"/config/web", `{"properties":{"autoSwapSlotName":"production"}}`)
+	if v := e.must(200, "GET", slotPath+"/config/web", "").json(t)["properties"].(map[string]any)["autoSwapSlotName"]; v != "production" {
+		t.Fatalf("autoSwapSlotName = %v", v)
+	}
+	// Deleting the slot, then the app with a slot.
+	e.ctl.Reset()
+	e.must(200, "DELETE", slotPath, "")
+	e.must(404, "GET", slotPath, "")
+	e.must(200, "PUT", slotPath, `{}`)
+	e.must(200, "DELETE", sitePath, "")
+	calls := strings.Join(e.ctl.Calls(), "|")
+	if !strings.Contains(calls, "app-staging") || strings.Count(calls, "SiteDeleted") < 3 {
+		t.Fatalf("controller calls: %s", calls)
+	}
+}
