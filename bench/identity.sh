@@ -19,8 +19,10 @@
 #             side's own token endpoint (Slipway: the service principal's, authorized by role;
 #             lowkey-vault: its managed-identity stub's, which it only checks for presence)
 #   secret_admin  Slipway only: the same with the server's admin token (no JWT to verify)
-# with the CPU the serving process used. Before round 1 every workload runs once for WARM
-# seconds, unrecorded (the JVM's JIT compiles the hot paths; Go's side gets the same).
+# with the CPU the serving process used. Before round 1 every workload runs once, unrecorded:
+# WARM seconds on Slipway, WARM_REF on lowkey-vault, whose JVM keeps getting faster for about
+# a minute of load while its JIT compiles the hot paths (with 15 s, its secret get still rose
+# from 1,100 to 2,900 requests/s over the five rounds that followed).
 # lowkey-vault's jar: LOWKEY_VAULT_JAR=<path>, or Maven Central
 # (com.github.nagyesta.lowkey-vault:lowkey-vault-app:$LOWKEY_VERSION, default 3.4.33, the last
 # release whose app runs on Java 17), or built with bench/identity/lowkey-vault/pom.xml from
@@ -28,9 +30,10 @@
 # none of them, Slipway is measured alone (absolute figures).
 # Needs go, curl, jq, python3, openssl; java (17+) and mvn for the reference.
 # ROUNDS (default 3, at least 3); C connections (default 8); D seconds per measurement
-# (default 5); WARM seconds per workload before round 1 (default 15); no round starts after
-# BUDGET_S (default 420) seconds. About 4 minutes for 3 rounds on a 2-core VM (5 rounds: 5),
-# plus lowkey-vault's build (about 1 minute once Maven's cache holds its dependencies).
+# (default 5); WARM and WARM_REF seconds of warm-up per workload (default 10 and 60); no
+# round starts after BUDGET_S (default 480) seconds. About 5.5 minutes for 3 rounds on a
+# 2-core VM (5 rounds: 6.5), plus lowkey-vault's build (about a minute once Maven's cache
+# holds its dependencies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,10 +42,10 @@ for t in go curl jq python3 openssl; do
 done
 ROUNDS=${ROUNDS:-3}
 [ "$ROUNDS" -ge 3 ] || { echo "ROUNDS must be at least 3" >&2; exit 1; }
-C=${C:-8} D=${D:-5} WARM=${WARM:-15}
+C=${C:-8} D=${D:-5} WARM=${WARM:-10} WARM_REF=${WARM_REF:-60}
 LOWKEY_VERSION=${LOWKEY_VERSION:-3.4.33}
 began=$(date +%s)
-deadline=$((began + ${BUDGET_S:-420}))
+deadline=$((began + ${BUDGET_S:-480}))
 
 tmp=$(mktemp -d /tmp/slipway-identity-bench.XXXXXX)
 results=$(mktemp -d /tmp/slipway-identity-results.XXXXXX)
@@ -192,7 +195,7 @@ measure() {
   shift 4
   c0=$(ticks "$pid"); t0=$(now)
   local d=$D
-  [ "$r" != 0 ] || d=$WARM
+  if [ "$r" = 0 ] && [ "$side" = lowkey ]; then d=$WARM_REF; elif [ "$r" = 0 ]; then d=$WARM; fi
   out=$("$tmp/identity" load -c "$C" -d "${d}s" -warmup 1s "$@" 2>"$results/r$r-$side-$name.err") || true
   t1=$(now); c1=$(ticks "$pid")
   echo "  $side $name: $out" >&2
@@ -246,5 +249,5 @@ emit 0 slipway left_behind "$(server_leftovers | sed 's/^$/nothing/')"
 cp "$tmp/server.log" "$results/server.log"
 [ ! -f "$tmp/lowkey.log" ] || cp "$tmp/lowkey.log" "$results/lowkey.log"
 
-echo "## Identity platform beside lowkey-vault: $(date -u), $(nproc) cores, working tree at $rev, $(go version | cut -d' ' -f3), $(java -version 2>&1 | head -1), C=$C D=${D}s, $(($(date +%s) - began)) s"
+echo "## Identity platform beside lowkey-vault: $(date -u), $(nproc) cores, working tree at $rev, $(go version | cut -d' ' -f3), $(java -version 2>&1 | head -1), C=$C D=${D}s WARM=${WARM}s WARM_REF=${WARM_REF}s, $(($(date +%s) - began)) s"
 python3 "$root/bench/identity/report.py" "$raw"
