@@ -44,11 +44,7 @@ user_existed=0
 id -u "sw-$APP" >/dev/null 2>&1 && user_existed=1
 
 now() { date +%s.%N; }
-alive() { # a live (not zombie) process
-  local s
-  s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [ -n "$s" ] && [ "$s" != Z ]
-}
+. "$root/bench/lib.sh" # alive, stop_pid, emit, kv
 # shortID in internal/server: the first 3 hex digits of sha256(data dir).
 server_id() { printf %s "$1" | sha256sum | cut -c1-3; }
 id_in_use() {
@@ -83,15 +79,6 @@ leftovers() {
   echo "${left:- none}"
 }
 
-stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 60 s, then SIGKILL
-  local pid=$1
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 600); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then echo "$2 $pid did not stop within 60 s: SIGKILL" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 stop_nginx() {
   [ -n "$npid" ] || return 0
   local pid=$npid
@@ -132,8 +119,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-emit() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$raw"; }
-kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ticks() { # utime + stime of the given pids, in clock ticks
   local t=0 p

@@ -1,37 +1,16 @@
 #!/usr/bin/env python3
 """Summary of bench/https.sh's raw.tsv (round, side, key, value): medians, per-round
 figures and Slipway/nginx ratios (the median of the per-round ratios), as Markdown."""
+import os
 import sys
 
-
-def num(v):
-    try:
-        return float(v)
-    except ValueError:
-        return None
-
-
-def med(xs):
-    xs = sorted(x for x in xs if x is not None)
-    if not xs:
-        return None
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
-def fmt(v, d):
-    return "NA" if v is None else f"{v:.{d}f}"
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchstats import fmt, load_raw, med, num  # noqa: E402
 
 
 def main(path):
-    vals, info = {}, []
-    for line in open(path):
-        r, side, k, v = line.rstrip("\n").split("\t", 3)
-        if r == "0":
-            info.append(f"{side} {k}: {v}")
-            continue
-        vals.setdefault((side, k), {})[int(r)] = v
-    rounds = sorted({r for d in vals.values() for r in d})
+    vals, info, rounds = load_raw(path)
     rows = [
         ("rps", "HTTPS keep-alive: wrk -t2 -c20 -d10s, requests/s", 0),
         ("p50_ms", "  p50 latency (ms)", 2),
