@@ -137,6 +137,11 @@ type Site struct {
 	// own name ("staging"); the row's Name is then SlotSiteName(SlotOf,
 	// Slot) (docs/slots.md §1).
 	SlotOf, Slot string
+	// KeyVaultReferenceIdentity is the identity the site's Key Vault
+	// references resolve as (the site property keyVaultReferenceIdentity,
+	// docs/appservice.md §7): "" for its system-assigned identity (Azure's
+	// "SystemAssigned"), else a user-assigned identity's ARM id.
+	KeyVaultReferenceIdentity string
 }
 
 // SiteConfig is the part of a site that `az webapp config set` changes

@@ -12,10 +12,11 @@ import (
 	"testing"
 )
 
-// TestManagedIdentity: apps read a Key Vault secret with their managed
-// identity and no key, through the real SDKs inside their instances —
+// TestManagedIdentity: apps read a Key Vault secret and a blob with their
+// managed identity and no key, through the real SDKs inside their instances —
 // Python's azure-identity (ManagedIdentityCredential, DefaultAzureCredential)
-// with azure-keyvault-secrets, and Go's azidentity with azsecrets — as on
+// with azure-keyvault-secrets and azure-storage-blob, and Go's azidentity
+// with azsecrets — as on
 // App Service (docs/appservice.md §8); roles decide, and an instance's
 // IDENTITY_HEADER works nowhere but in that instance.
 func TestManagedIdentity(t *testing.T) {
@@ -86,6 +87,21 @@ func TestManagedIdentity(t *testing.T) {
 		t.Fatalf("webapp identity show = %+v", shown)
 	}
 
+	// A storage account with a blob, uploaded with the account's key; the
+	// apps read it with their identities and no key. It exists before the
+	// apps start, so its Azure name resolves in their instances.
+	const account, blobText = "msiblob1", "hello-from-blob-storage"
+	var sa struct{ ID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "storage", "account", "create", "-g", "rg-alpha", "-n", account)), &sa); err != nil || sa.ID == "" {
+		t.Fatalf("storage account create: %v", err)
+	}
+	s.mustCLI("", "storage", "container", "create", "--account-name", account, "-n", "docs")
+	blobFile := filepath.Join(t.TempDir(), "greeting.txt")
+	if err := os.WriteFile(blobFile, []byte(blobText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustCLI("", "storage", "blob", "upload", "--account-name", account, "-c", "docs", "-f", blobFile, "-n", "greeting.txt")
+
 	z := zipDir(t, "testdata/apps/msi", map[string]string{"msicheck": string(bin)})
 	for _, name := range []string{"alpha", "beta"} {
 		user, pass := s.credentials(name)
@@ -126,6 +142,26 @@ func TestManagedIdentity(t *testing.T) {
 	}
 	if got := call("beta", "/go", url.Values{"vault": {vaultURL}, "name": {"greeting"}, "client_id": {uai.ClientID}}); got != secretValue {
 		t.Errorf("azidentity + azsecrets in beta with the user-assigned identity: %q", got)
+	}
+
+	// azure-storage-blob with the same credential: refused without a data
+	// role on the account (a management role is not one), served with
+	// Storage Blob Data Reader.
+	readBlob := func(app string) string {
+		t.Helper()
+		return call(app, "/blob", url.Values{"account_url": {"https://" + account + ".blob.core.windows.net"},
+			"container": {"docs"}, "name": {"greeting.txt"}})
+	}
+	if got := readBlob("alpha"); !strings.HasPrefix(got, "ERROR 403 AuthorizationPermissionMismatch") {
+		t.Errorf("alpha read the blob without a data role: %q; want ERROR 403 AuthorizationPermissionMismatch", got)
+	}
+	s.mustCLI("", "role", "assignment", "create", "--role", "Storage Blob Data Reader", "--assignee-object-id", alpha.PrincipalID,
+		"--assignee-principal-type", "ServicePrincipal", "--scope", sa.ID)
+	if got := readBlob("alpha"); got != blobText {
+		t.Errorf("alpha with Storage Blob Data Reader: %q; want the blob", got)
+	}
+	if got := readBlob("beta"); !strings.HasPrefix(got, "ERROR 403 AuthorizationPermissionMismatch") {
+		t.Errorf("beta read alpha's blob: %q; want ERROR 403 AuthorizationPermissionMismatch", got)
 	}
 
 	// alpha's IDENTITY_HEADER is refused from beta's instance and from the host.

@@ -68,16 +68,23 @@ func startProcess(t *testing.T, bin, data string) (*testServer, *exec.Cmd) {
 	return s, cmd
 }
 
+// buildForKill builds the slipway binary, to be run as a process a test
+// can kill, and names a data folder for it.
+func buildForKill(t *testing.T) (bin, data string) {
+	t.Helper()
+	bin = filepath.Join(t.TempDir(), "slipway")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin, filepath.Join(t.TempDir(), "data")
+}
+
 // TestKilledServer: the server is killed with SIGKILL in the middle of a
 // deployment. Its apps stop with it; after a restart the previous version
 // serves again and the interrupted deployment is reported failed, not left
 // running forever.
 func TestKilledServer(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "slipway")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	data := filepath.Join(t.TempDir(), "data")
+	bin, data := buildForKill(t)
 	s, cmd := startProcess(t, bin, data)
 	s.createApp("phoenix", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
 	user, pass := s.credentials("phoenix")
@@ -159,5 +166,89 @@ func unmountUnder(dir string) {
 		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
 			exec.Command("umount", "-l", f[4]).Run()
 		}
+	}
+}
+
+// TestKilledServerKeepsVaultsAndRoles: what the CLI was told is stored is
+// stored. A key vault, a secret and its new version, a service principal and
+// its role assignments are made; the server is killed with SIGKILL right
+// after the last answer, and after a restart on the same data folder they
+// read back as they were: the secret's value per version (unsealed with the
+// key in the data folder) and the role assignments.
+func TestKilledServerKeepsVaultsAndRoles(t *testing.T) {
+	bin, data := buildForKill(t)
+	s, cmd := startProcess(t, bin, data)
+	var info struct {
+		SubscriptionID string `json:"subscriptionId"`
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "server.json")); err != nil || json.Unmarshal(b, &info) != nil || info.SubscriptionID == "" {
+		t.Fatalf("server.json names no subscriptionId: %v", err)
+	}
+	sub := "/subscriptions/" + info.SubscriptionID
+	s.mustCLI("", "group", "create", "-n", "rg-durable", "-l", "westeurope")
+	var kv struct{ ID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "keyvault", "create", "-g", "rg-durable", "-n", "durablekv1")), &kv); err != nil || kv.ID == "" {
+		t.Fatalf("keyvault create: %v", err)
+	}
+	type secret struct{ ID, Value string }
+	set := func(value string) secret {
+		t.Helper()
+		var sec secret
+		if err := json.Unmarshal([]byte(s.mustCLI("", "keyvault", "secret", "set", "--vault-name", "durablekv1", "-n", "db-password", "--value", value)), &sec); err != nil || sec.ID == "" {
+			t.Fatalf("keyvault secret set: %v", err)
+		}
+		return sec
+	}
+	v1, v2 := set("first-value"), set("second-value")
+	if v1.ID == v2.ID {
+		t.Fatalf("the second set made no new version: %s", v2.ID)
+	}
+	var sp struct{ AppID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "ad", "sp", "create-for-rbac", "-n", "durable-sp", "--role", "Reader",
+		"--scopes", sub)), &sp); err != nil || sp.AppID == "" {
+		t.Fatalf("ad sp create-for-rbac: %v", err)
+	}
+	var ra struct{ ID string }
+	if err := json.Unmarshal([]byte(s.mustCLI("", "role", "assignment", "create", "--role", "Key Vault Secrets User",
+		"--assignee", sp.AppID, "--scope", kv.ID)), &ra); err != nil || ra.ID == "" {
+		t.Fatalf("role assignment create: %v", err)
+	}
+	// Killed right after the last answer: nothing gets a chance to flush.
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	s2, _ := startProcess(t, bin, data)
+	show := func(args ...string) secret {
+		t.Helper()
+		var sec secret
+		out := s2.mustCLI("", append([]string{"keyvault", "secret", "show", "--vault-name", "durablekv1", "-n", "db-password"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &sec); err != nil {
+			t.Fatalf("keyvault secret show %v: %v\n%s", args, err, out)
+		}
+		return sec
+	}
+	// The restarted server listens on another port: ids are compared
+	// from their path on (/secrets/<name>/<version>).
+	same := func(a, b secret) bool {
+		pa, pb := strings.Index(a.ID, "/secrets/"), strings.Index(b.ID, "/secrets/")
+		return a.Value == b.Value && pa > 0 && pb > 0 && a.ID[pa:] == b.ID[pb:]
+	}
+	if got := show(); !same(got, v2) {
+		t.Errorf("after the restart the latest secret is %+v, want %+v", got, v2)
+	}
+	if got := show("--version", v1.ID[strings.LastIndex(v1.ID, "/")+1:]); !same(got, v1) {
+		t.Errorf("after the restart the first version is %+v, want %+v", got, v1)
+	}
+	var list []struct{ ID, RoleDefinitionName, Scope string }
+	out := s2.mustCLI("", "role", "assignment", "list", "--assignee", sp.AppID, "--all")
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("role assignment list: %v\n%s", err, out)
+	}
+	roles := map[string]string{}
+	for _, a := range list {
+		roles[a.RoleDefinitionName] = a.Scope + " " + a.ID
+	}
+	if !strings.HasPrefix(roles["Reader"], sub+" ") || roles["Key Vault Secrets User"] != kv.ID+" "+ra.ID {
+		t.Errorf("after the restart the principal's role assignments are %v; want Reader at the subscription and Key Vault Secrets User at %s (%s)", roles, kv.ID, ra.ID)
 	}
 }

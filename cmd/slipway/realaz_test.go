@@ -11,8 +11,9 @@ package main
 // login, Graph and Key Vault endpoints), `login --service-principal`, then
 // `ad sp create-for-rbac`, `group create`, `webapp create`, `webapp config
 // appsettings set`, `keyvault create`, `keyvault secret set|show`, `role
-// assignment create`; a Reader cannot write, a principal without a role
-// cannot even read (AuthorizationFailed). az has no way to sign in with the
+// assignment create`, `storage account create` and `storage container|blob
+// ... --auth-mode login` (realAzStorage); a Reader cannot write, a
+// principal without a role cannot even read (AuthorizationFailed). az has no way to sign in with the
 // admin token, so the first service principal (an Owner) is made with
 // Slipway's own CLI, which talks to the same directory.
 //
@@ -165,6 +166,8 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("role assignment list for the reader:\n%s", out)
 	}
 
+	realAzStorage(t, cli, rg, owner.AppID, port)
+
 	// webapp up for a new app, from a project folder.
 	project := filepath.Join(t.TempDir(), "hello")
 	if err := os.CopyFS(project, os.DirFS("testdata/apps/hello")); err != nil {
@@ -259,6 +262,71 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("az group show without a role: want AuthorizationFailed, got:\n%s", msg)
 	}
 	t.Logf("az timings:\n%s", cli.timings.String())
+}
+
+// realAzStorage: `az storage ... --auth-mode login` as the signed-in
+// principal, no account key. az builds the blob endpoint from the cloud's
+// storage suffix (suffixes.storage of /metadata/endpoints, "localhost:<port>")
+// as https://<account>.blob.localhost:<port>, the front door's, which
+// routes it to the blob service (the account's primaryEndpoints.blob, the
+// blob port's path-style URL, is not what az uses with --account-name), and
+// asks for a token for https://storage.azure.com/.default.
+//
+// az behaviours this relies on, none worked around in the server: az
+// replaces Azure's 403 AuthorizationPermissionMismatch with its own advice
+// ("You do not have the required permissions..."), so that sentence is what
+// the refusal is recognised by; and Create Container needs only
+// containers/write, a management action Owner holds, so az creates the
+// container before any data role is assigned, as on Azure.
+func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
+	t.Helper()
+	const account = "realazblob1"
+	out := cli.must("storage", "account", "create", "-g", rg, "-n", account, "-l", "westeurope", "--sku", "Standard_LRS", "-o", "json")
+	var sa struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &sa); err != nil || sa.ID == "" {
+		t.Fatalf("storage account create: %v\n%s", err, out)
+	}
+	// Create Container needs containers/write, a management action that
+	// Owner's "*" covers; blob operations need data actions, which it has
+	// none of (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory#permissions-for-blob-service-operations).
+	out = cli.must("storage", "container", "create", "--account-name", account, "-n", "docs", "--auth-mode", "login", "-o", "json")
+	if !strings.Contains(out, `"created": true`) {
+		t.Fatalf("storage container create --auth-mode login:\n%s", out)
+	}
+	// urllib3's debug line for the request az sent.
+	if sent := fmt.Sprintf(`https://%s.blob.localhost:%d "PUT /docs?restype=container`, account, port); !strings.Contains(cli.lastLog, sent) {
+		t.Fatalf("az did not send %s:\n%s", sent, tail(cli.lastLog, 40))
+	}
+	dir := t.TempDir()
+	up, down := filepath.Join(dir, "up.txt"), filepath.Join(dir, "down.txt")
+	if err := os.WriteFile(up, []byte("hello from az storage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upload := []string{"storage", "blob", "upload", "--account-name", account, "-c", "docs", "-n", "notes/hello.txt", "-f", up, "--auth-mode", "login"}
+	msg := cli.fail(upload...)
+	// az words Azure's 403 AuthorizationPermissionMismatch as this advice.
+	if !strings.Contains(msg, "You do not have the required permissions needed to perform this operation") {
+		t.Fatalf("storage blob upload --auth-mode login as an Owner without a data role: want AuthorizationPermissionMismatch, got:\n%s", msg)
+	}
+	cli.must("role", "assignment", "create", "--role", "Storage Blob Data Contributor", "--assignee", appID, "--scope", sa.ID, "-o", "json")
+	cli.must(append(upload, "-o", "json")...)
+	out = cli.must("storage", "blob", "list", "--account-name", account, "-c", "docs", "--auth-mode", "login", "-o", "json")
+	var blobs []struct {
+		Name       string `json:"name"`
+		Properties struct {
+			ContentLength int `json:"contentLength"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &blobs); err != nil || len(blobs) != 1 || blobs[0].Name != "notes/hello.txt" ||
+		blobs[0].Properties.ContentLength != len("hello from az storage") {
+		t.Fatalf("storage blob list --auth-mode login: %v\n%s", err, out)
+	}
+	cli.must("storage", "blob", "download", "--account-name", account, "-c", "docs", "-n", "notes/hello.txt", "-f", down, "--auth-mode", "login", "-o", "none")
+	if b, err := os.ReadFile(down); err != nil || string(b) != "hello from az storage" {
+		t.Fatalf("storage blob download --auth-mode login wrote %q (%v)", b, err)
+	}
 }
 
 // realAzCreds is what create-for-rbac prints.
@@ -367,6 +435,7 @@ type realAz struct {
 	work    string
 	logs    string
 	n       int
+	lastLog string // the last successful command's --debug output
 	timings strings.Builder
 }
 
@@ -460,8 +529,9 @@ func (c *realAz) mustTimeout(d time.Duration, args ...string) string {
 	err = cmd.Run()
 	took := time.Since(start).Round(100 * time.Millisecond)
 	fmt.Fprintf(&c.timings, "  %6s  az %s\n", took, redactArgs(args))
+	b, _ := os.ReadFile(logFile)
+	c.lastLog = string(b)
 	if err != nil {
-		b, _ := os.ReadFile(logFile)
 		c.t.Fatalf("az %s: %v after %s (ctx %v)\nstdout:\n%s\nstderr (--debug, %s), last lines:\n%s",
 			redactArgs(args), err, took, ctx.Err(), stdout.String(), logFile, tail(string(b), 80))
 	}

@@ -54,6 +54,41 @@ func parseIdentityID(id, sub string) (store.IdentityRef, error) {
 	return store.IdentityRef{ResourceGroup: segs[3], Name: segs[7]}, nil
 }
 
+// parseKeyVaultReferenceIdentity reads a site's keyVaultReferenceIdentity:
+// "SystemAssigned" (or empty) is the site's system-assigned identity,
+// stored as ""; anything else must be a user-assigned identity's id in this
+// subscription, stored in its canonical form. Whether the site has that
+// identity is checked when a reference resolves, as the identity may be
+// assigned after the property is set
+// (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity).
+func parseKeyVaultReferenceIdentity(v, sub string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.EqualFold(v, "SystemAssigned") {
+		return "", nil
+	}
+	if len(v) > maxResourceIDBytes {
+		return "", &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: fmt.Sprintf("The keyVaultReferenceIdentity '%s' is longer than %d bytes.", truncate(v, 100), maxResourceIDBytes)}
+	}
+	ref, err := parseIdentityID(v, sub)
+	if err != nil {
+		return "", err
+	}
+	return identityID(sub, ref.ResourceGroup, ref.Name), nil
+}
+
+// maxResourceIDBytes bounds a resource id given in a body.
+const maxResourceIDBytes = 1024
+
+// keyVaultReferenceIdentityJSON is a site's keyVaultReferenceIdentity as
+// Azure shows it.
+func keyVaultReferenceIdentityJSON(s slipway.Site) string {
+	if s.KeyVaultReferenceIdentity == "" {
+		return "SystemAssigned"
+	}
+	return s.KeyVaultReferenceIdentity
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."

@@ -159,3 +159,54 @@ func TestSiteIdentity(t *testing.T) {
 		t.Fatalf("the site's identity outlived it: %v", err)
 	}
 }
+
+// TestKeyVaultReferenceIdentity: the site property naming the identity Key
+// Vault references resolve as is stored from a PUT or PATCH, shown as
+// "SystemAssigned" by default, canonicalised, and refused when it names no
+// user-assigned identity of this subscription.
+func TestKeyVaultReferenceIdentity(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	kvri := func() any {
+		t.Helper()
+		return e.must(200, "GET", sitePath, "").json(t)["properties"].(map[string]any)["keyVaultReferenceIdentity"]
+	}
+	if got := kvri(); got != "SystemAssigned" {
+		t.Fatalf("a new site's keyVaultReferenceIdentity = %v", got)
+	}
+	uaiID := e.path(msiPath + "/id1")
+	// What `az webapp update --set keyVaultReferenceIdentity=<id>` PUTs;
+	// the id's case is Azure's, not the caller's.
+	e.must(200, "PUT", sitePath, e.path(`{"location":"West Europe","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","keyVaultReferenceIdentity":"`+
+		strings.Replace(uaiID, "resourceGroups", "RESOURCEGROUPS", 1)+`"}}`))
+	if got := kvri(); got != uaiID {
+		t.Fatalf("after the PUT keyVaultReferenceIdentity = %v, want %s", got, uaiID)
+	}
+	s, err := e.store.Site(t.Context(), "rg", "app")
+	if err != nil || s.KeyVaultReferenceIdentity != uaiID {
+		t.Fatalf("stored site = %+v, %v", s, err)
+	}
+	// A PATCH without the property keeps it.
+	e.must(200, "PATCH", sitePath, `{"properties":{"httpsOnly":true}}`)
+	if got := kvri(); got != uaiID {
+		t.Fatalf("a PATCH without the property changed it to %v", got)
+	}
+	for _, bad := range []string{
+		"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1",
+		e.path("/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/sites/app"),
+		"../../id1",
+		"UserAssigned",
+		"/subscriptions/" + strings.Repeat("a", 2000),
+	} {
+		if r := e.do("PATCH", sitePath, `{"properties":{"keyVaultReferenceIdentity":"`+bad+`"}}`); r.status != 400 {
+			t.Errorf("keyVaultReferenceIdentity %.80q = %d %s; want 400", bad, r.status, r.body)
+		}
+	}
+	if got := kvri(); got != uaiID {
+		t.Fatalf("a refused PATCH changed the property to %v", got)
+	}
+	e.must(200, "PATCH", sitePath, `{"properties":{"keyVaultReferenceIdentity":"systemassigned"}}`)
+	if got := kvri(); got != "SystemAssigned" {
+		t.Fatalf("after setting SystemAssigned: %v", got)
+	}
+}

@@ -142,7 +142,7 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn sit
 			"hostNamesDisabled":           false,
 			"redundancyMode":              "None",
 			"publicNetworkAccess":         "Enabled",
-			"keyVaultReferenceIdentity":   "SystemAssigned",
+			"keyVaultReferenceIdentity":   keyVaultReferenceIdentityJSON(s),
 			"lastModifiedTimeUtc":         s.Modified.UTC().Format("2006-01-02T15:04:05.000Z"),
 		},
 	}
@@ -294,6 +294,9 @@ type siteBody struct {
 		// HostNameSSLStates with toUpdate bind and unbind certificates
 		// (az webapp config ssl bind|unbind).
 		HostNameSSLStates []hostNameSSLState `json:"hostNameSslStates"`
+		// KeyVaultReferenceIdentity is the identity Key Vault references
+		// resolve as: "SystemAssigned" or a user-assigned identity's id.
+		KeyVaultReferenceIdentity *string `json:"keyVaultReferenceIdentity"`
 	} `json:"properties"`
 }
 
@@ -348,6 +351,11 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	}
 	if body.Properties.ClientAffinityEnabled != nil {
 		site.Config.ClientAffinity = *body.Properties.ClientAffinityEnabled
+	}
+	if v := body.Properties.KeyVaultReferenceIdentity; v != nil {
+		if site.KeyVaultReferenceIdentity, err = parseKeyVaultReferenceIdentity(*v, p.sub); err != nil {
+			return err
+		}
 	}
 	if len(body.Properties.HostNameSSLStates) > 0 {
 		if err := h.applySSLStates(ctx, site, body.Properties.HostNameSSLStates); err != nil {
@@ -413,7 +421,10 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 			h.cfg.Logger.Warn("starting new site", "site", stored.Name, "err", err)
 		}
 	}
-	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan || settings != nil || conns != nil) {
+	// A new reference identity changes what references resolve to: as
+	// with any configuration change, they are fetched again (restart).
+	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan ||
+		stored.KeyVaultReferenceIdentity != old.KeyVaultReferenceIdentity || settings != nil || conns != nil) {
 		if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, stored.ResourceGroup, stored.Name)); err != nil {
 			return fmt.Errorf("applying the new configuration of %s: %w", stored.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/arm"
 	"github.com/slipway-dev/slipway/internal/graph"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/keyvault"
@@ -212,18 +213,30 @@ func (p *platformIdentity) referenceIdentities() kvref.Identities {
 	return siteReferenceIdentity{p}
 }
 
-// siteReferenceIdentity resolves a site's Key Vault references as its
-// system-assigned identity, as App Service does by default
-// (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity);
-// without one, references report MSINotEnabled. keyVaultReferenceIdentity
-// (a user-assigned identity) is not supported yet.
+// siteReferenceIdentity resolves a site's Key Vault references as the
+// identity its keyVaultReferenceIdentity names: by default its
+// system-assigned identity, else a user-assigned identity, which the site
+// must have (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity).
+// Without the identity, references report MSINotEnabled.
 type siteReferenceIdentity struct{ p *platformIdentity }
 
 var _ kvref.Identities = siteReferenceIdentity{}
 
 func (s siteReferenceIdentity) ReferenceIdentity(ctx context.Context, site slipway.Site) (kvref.Identity, error) {
-	id := "/subscriptions/" + s.p.sub + "/resourceGroups/" + site.ResourceGroup + "/providers/Microsoft.Web/sites/" + site.Name
-	ps, err := s.p.st.PrincipalsByResource(ctx, id)
+	if site.KeyVaultReferenceIdentity != "" {
+		uas, err := s.p.st.SiteUserAssignedIdentities(ctx, site.Name)
+		if err != nil {
+			return kvref.Identity{}, err
+		}
+		for _, u := range uas {
+			if id := arm.IdentityResourceID(s.p.sub, u); strings.EqualFold(id, site.KeyVaultReferenceIdentity) {
+				return kvref.Identity{Type: "UserAssigned", ClientID: u.ClientID, ResourceID: id,
+					Principal: keyvault.Principal{ObjectID: u.PrincipalID, TenantID: s.p.svc.TenantID(), AppID: u.ClientID}}, nil
+			}
+		}
+		return kvref.Identity{}, kvref.ErrNoIdentity
+	}
+	ps, err := s.p.st.PrincipalsByResource(ctx, arm.SiteResourceID(s.p.sub, site.ResourceGroup, site.Name))
 	if err != nil {
 		return kvref.Identity{}, err
 	}

@@ -1,4 +1,4 @@
-# Reads a Key Vault secret with the app's managed identity, as a Django app
+# Reads a Key Vault secret and a blob with the app's managed identity, as a Django app
 # on App Service does: azure-identity's credentials find IDENTITY_ENDPOINT
 # and IDENTITY_HEADER in the environment; no key, no secret in settings.
 import json
@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode
 from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
+from azure.storage.blob import BlobServiceClient
 
 
 def q(environ, name, default=""):
@@ -31,6 +32,20 @@ def secret(environ):
             return "FORBIDDEN " + str(e.message)[:200]
         return f"ERROR {e.status_code} {str(e.message)[:300]}"
     except Exception as e:  # the credential failed: no identity
+        return f"ERROR {type(e).__name__} {str(e)[:300]}"
+
+
+def blob(environ):
+    # A blob read with the same credential and no account key:
+    # https://<account>.blob.core.windows.net resolves to the platform.
+    cred = ManagedIdentityCredential(client_id=q(environ, "client_id") or None)
+    client = BlobServiceClient(q(environ, "account_url"), credential=cred)
+    try:
+        data = client.get_blob_client(q(environ, "container"), q(environ, "name")).download_blob().readall()
+        return data.decode()
+    except HttpResponseError as e:
+        return f"ERROR {e.status_code} {e.error_code} {str(e.message)[:200]}"
+    except Exception as e:
         return f"ERROR {type(e).__name__} {str(e)[:300]}"
 
 
@@ -59,6 +74,8 @@ def route(environ):
     path = environ["PATH_INFO"]
     if path == "/secret":
         return secret(environ)
+    if path == "/blob":
+        return blob(environ)
     if path == "/token":
         return token(environ)
     if path == "/go":
