@@ -53,7 +53,7 @@ func (s *testServer) deploySlotCode(app, slot, version, code string) {
 // v2 with production's sticky setting while staging serves v1.
 func TestSlotSwapUnderLoad(t *testing.T) {
 	s := startServer(t)
-	s.createApp("swp", "GREETING=g1")
+	s.createAppOn("swp", "S1", "GREETING=g1")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot-settings", "ENV_NAME=prod")
 	s.mustCLI("", "webapp", "deployment", "slot", "create", "-g", "rg-swp", "-n", "swp", "--slot", "staging")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot", "staging", "--settings", "GREETING=g2")

@@ -40,7 +40,7 @@ func TestSwapKilledServer(t *testing.T) {
 	}
 	data := filepath.Join(t.TempDir(), "data")
 	s, cmd := startProcess(t, bin, data)
-	s.createApp("swk", "GREETING=g1")
+	s.createAppOn("swk", "S1", "GREETING=g1")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swk", "-n", "swk", "--slot-settings", "ENV_NAME=prod", "WEBSITE_SWAP_WARMUP_PING_PATH=/slow")
 	s.mustCLI("", "webapp", "deployment", "slot", "create", "-g", "rg-swk", "-n", "swk", "--slot", "staging")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swk", "-n", "swk", "--slot", "staging", "--settings", "GREETING=g2")
