@@ -124,3 +124,18 @@ func TestSlots_LimitPerSKU(t *testing.T) {
 		t.Fatalf("%d slots, want 4", len(v))
 	}
 }
+
+// A plan's perSiteScaling is kept (az appservice plan update
+// --per-site-scaling) and a PUT without it leaves it as it was.
+func TestPlanPerSiteScalingKept(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true,"perSiteScaling":true}}`)
+	if p := e.must(200, "GET", planPath, "").json(t)["properties"].(map[string]any); p["perSiteScaling"] != true {
+		t.Fatalf("perSiteScaling after the PUT: %v", p["perSiteScaling"])
+	}
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S2"},"properties":{"reserved":true}}`)
+	if p := e.must(200, "GET", planPath, "").json(t)["properties"].(map[string]any); p["perSiteScaling"] != true {
+		t.Fatalf("perSiteScaling after a PUT without it: %v", p["perSiteScaling"])
+	}
+}
