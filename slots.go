@@ -127,3 +127,33 @@ type SlotRoutes struct {
 	Rules []RampUpRule      // slot names lower case
 	Slots map[string]string // slot name (lower case) → its site row name
 }
+
+// MaxSlots is the number of deployment slots an app on a plan of this SKU
+// may have, counting production, and the tier named in the refusal: none
+// besides production on Free, Shared and Basic, 5 on Standard, 20 on
+// Premium and Isolated (docs/appservice.md §6, §11; the limits table at
+// https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#app-service-limits).
+// That production counts is what App Service does: an S1 app takes four
+// slots and refuses the fifth
+// (https://github.com/microsoft/vscode-azureappservice/issues/294).
+// Unknown names get Basic's limit, as Size gives them Basic's figures.
+func (s SKU) MaxSlots() (int, string) {
+	tier, ok := skuTiers[strings.ToUpper(strings.TrimSpace(s.Name))]
+	if !ok {
+		tier = "Basic"
+	}
+	switch tier {
+	case "Free", "Shared", "Basic":
+		return 1, tier
+	case "Standard":
+		return 5, tier
+	}
+	return 20, tier
+}
+
+// SlotLimitError is App Service's refusal of a slot beyond the SKU's
+// limit: 409 Conflict with this message
+// (https://github.com/microsoft/vscode-azureappservice/issues/520).
+func SlotLimitError(tier string) error {
+	return Errorf(ECONFLICT, "Cannot complete the operation because the site will exceed the number of slots allowed for the '%s' SKU.", tier)
+}

@@ -45,67 +45,9 @@ import (
 )
 
 func TestRealAz(t *testing.T) {
-	az, _ := filepath.Abs("../../.ci/azcli/bin/az")
-	if _, err := os.Stat(az); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the real az is missing at %s; CI installs azure-cli there", az)
-		}
-		t.Skipf("the real az is not installed at %s (CI installs it)", az)
-	}
-	var args []string
-	if os.Geteuid() != 0 {
-		args = append(args, "--allow-shared-network") // two apps without containers
-	}
-	s := startServer(t, args...)
-	var info struct {
-		TenantID       string `json:"tenantId"`
-		SubscriptionID string `json:"subscriptionId"`
-		CAFile         string `json:"caFile"`
-	}
-	if b, err := os.ReadFile(filepath.Join(s.data, "server.json")); err != nil || json.Unmarshal(b, &info) != nil || info.TenantID == "" || info.CAFile == "" {
-		t.Fatalf("server.json has no tenantId or caFile: %v", err)
-	}
-	port := s.info.HTTPPort
-	sub := "/subscriptions/" + info.SubscriptionID
-	cli := newRealAz(t, az, info.CAFile)
-	web := platformClient(t, info.CAFile, port)
-
+	r := startRealAz(t, realAzPath(t))
+	info, port, sub, cli, web, owner := r.info, r.port, r.sub, r.cli, r.web, r.owner
 	rg, plan, app, upApp, vault := "rg-realaz", "plan-realaz", "realaz-made", "realaz-up", "realazkv1"
-	mgmt := fmt.Sprintf("https://management.localhost:%d/", port)
-
-	// The first service principal, an Owner of the subscription, made with
-	// Slipway's CLI and the admin token: az cannot sign in without one.
-	var owner realAzCreds
-	owner.parse(t, s.mustCLI("", "ad", "sp", "create-for-rbac", "-n", "realaz-owner", "--role", "Owner", "--scopes", sub))
-
-	// Cloud registration with endpoint discovery: az GETs
-	// <mgmt>/metadata/endpoints without credentials and takes the login
-	// endpoint, the audience, Graph and the Key Vault suffix from it.
-	cli.must("cloud", "register", "-n", "slipway", "--endpoint-resource-manager", mgmt)
-	out := cli.must("cloud", "show", "-n", "slipway", "-o", "json")
-	var cloud struct {
-		Endpoints map[string]string `json:"endpoints"`
-		Suffixes  map[string]string `json:"suffixes"`
-	}
-	json.Unmarshal([]byte(out), &cloud)
-	if cloud.Endpoints["resourceManager"] != mgmt || cloud.Endpoints["activeDirectoryResourceId"] != mgmt ||
-		strings.TrimSuffix(cloud.Endpoints["activeDirectory"], "/") != fmt.Sprintf("https://login.localhost:%d", port) ||
-		cloud.Endpoints["microsoftGraphResourceId"] != fmt.Sprintf("https://graph.localhost:%d/", port) ||
-		cloud.Suffixes["keyvaultDns"] != fmt.Sprintf(".vault.localhost:%d", port) {
-		t.Fatalf("registered cloud: %s", out)
-	}
-	cli.must("cloud", "set", "-n", "slipway")
-
-	cli.login(owner, info.TenantID)
-	out = cli.must("account", "show", "-o", "json")
-	var acct struct {
-		ID          string `json:"id"`
-		Environment string `json:"environmentName"`
-	}
-	json.Unmarshal([]byte(out), &acct)
-	if acct.ID != info.SubscriptionID || acct.Environment != "slipway" {
-		t.Fatalf("account show: %s", out)
-	}
 
 	// The directory through az itself: an application, its password, its
 	// service principal and a role assignment; another with no role.
@@ -115,7 +57,7 @@ func TestRealAz(t *testing.T) {
 	if reader.Tenant != info.TenantID || norole.DisplayName != "realaz-norole" {
 		t.Fatalf("create-for-rbac printed %+v, %+v", reader, norole)
 	}
-	out = cli.must("ad", "sp", "show", "--id", reader.AppID, "-o", "json")
+	out := cli.must("ad", "sp", "show", "--id", reader.AppID, "-o", "json")
 	wantJSON(t, out, "appId", reader.AppID)
 	var readerSP struct {
 		ID string `json:"id"`

@@ -24,6 +24,12 @@ def app(environ, start_response):
 // that slot's own Kudu and publishing credentials.
 func (s *testServer) deploySlot(app, slot, version string) {
 	s.t.Helper()
+	s.deploySlotCode(app, slot, version, slotApp)
+}
+
+// deploySlotCode is deploySlot with app.py's code given.
+func (s *testServer) deploySlotCode(app, slot, version, code string) {
+	s.t.Helper()
 	args := []string{"webapp", "deployment", "list-publishing-credentials", "-g", "rg-" + app, "-n", app}
 	host := app
 	if slot != "" {
@@ -34,7 +40,7 @@ func (s *testServer) deploySlot(app, slot, version string) {
 	if err := json.Unmarshal([]byte(s.mustCLI("", args...)), &cred); err != nil {
 		s.t.Fatal(err)
 	}
-	z := zipDir(s.t, "testdata/apps/hello", map[string]string{"VERSION": version, "app.py": slotApp})
+	z := zipDir(s.t, "testdata/apps/hello", map[string]string{"VERSION": version, "app.py": code})
 	scm := "http://" + strings.Replace(s.host(host), ".localhost", ".scm.localhost", 1)
 	if out, err := s.curl("-X", "POST", "-u", cred.PublishingUserName+":"+cred.PublishingPassword, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
 		s.t.Fatalf("deploy %s to %s: %q %v", version, host, out, err)
@@ -47,7 +53,7 @@ func (s *testServer) deploySlot(app, slot, version string) {
 // v2 with production's sticky setting while staging serves v1.
 func TestSlotSwapUnderLoad(t *testing.T) {
 	s := startServer(t)
-	s.createApp("swp", "GREETING=g1")
+	s.createAppOn("swp", "S1", "GREETING=g1")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot-settings", "ENV_NAME=prod")
 	s.mustCLI("", "webapp", "deployment", "slot", "create", "-g", "rg-swp", "-n", "swp", "--slot", "staging")
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-swp", "-n", "swp", "--slot", "staging", "--settings", "GREETING=g2")

@@ -164,6 +164,8 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 		}
 	} else if slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		return err
+	} else if err := h.checkSlotLimit(ctx, p.rg, p.site); err != nil {
+		return err
 	}
 	if v := body.Properties.HTTPSOnly; v != nil {
 		site.HTTPSOnly = *v

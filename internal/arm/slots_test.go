@@ -26,6 +26,7 @@ func TestSlots_AsAzDrivesThem(t *testing.T) {
 	sw := &swapRecorder{}
 	e := newEnvWith(t, func(c *Config) { c.Slots = sw })
 	e.seed()
+	e.standardPlan()
 	// az webapp deployment slot create --slot staging
 	r := e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{},"httpsOnly":false}}`).json(t)
 	if r["name"] != "app/staging" || r["type"] != "Microsoft.Web/sites/slots" || !strings.HasSuffix(r["id"].(string), "/sites/app/slots/staging") {
@@ -91,5 +92,50 @@ func TestSlots_AsAzDrivesThem(t *testing.T) {
 	calls := strings.Join(e.ctl.Calls(), "|")
 	if !strings.Contains(calls, "app-staging") || strings.Count(calls, "SiteDeleted") < 3 {
 		t.Fatalf("controller calls: %s", calls)
+	}
+}
+
+// standardPlan scales the seeded plan to S1: slots need Standard or above.
+func (e *env) standardPlan() {
+	e.t.Helper()
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1","tier":"STANDARD"},"properties":{"reserved":true}}`)
+}
+
+// Slots per app as App Service allows them (docs/appservice.md §6): none
+// on Basic, production and four on Standard, with App Service's 409; an
+// existing slot can still be updated at the limit.
+func TestSlots_LimitPerSKU(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	r := e.must(409, "PUT", slotPath, `{"location":"westeurope","properties":{}}`)
+	if !strings.Contains(string(r.body), `"code":"Conflict"`) || !strings.Contains(string(r.body), "exceed the number of slots allowed for the 'Basic' SKU") {
+		t.Fatalf("a slot on Basic: %s", r.body)
+	}
+	e.standardPlan()
+	for _, n := range []string{"s1", "s2", "s3", "s4"} {
+		e.must(200, "PUT", sitePath+"/slots/"+n, `{"location":"westeurope","properties":{}}`)
+	}
+	r = e.must(409, "PUT", sitePath+"/slots/s5", `{"location":"westeurope","properties":{}}`)
+	if !strings.Contains(string(r.body), "allowed for the 'Standard' SKU") {
+		t.Fatalf("a fifth slot on Standard: %s", r.body)
+	}
+	e.must(200, "PUT", sitePath+"/slots/s4", `{"location":"westeurope","tags":{"k":"v"},"properties":{}}`)
+	if v := e.must(200, "GET", sitePath+"/slots", "").json(t)["value"].([]any); len(v) != 4 {
+		t.Fatalf("%d slots, want 4", len(v))
+	}
+}
+
+// A plan's perSiteScaling is kept (az appservice plan update
+// --per-site-scaling) and a PUT without it leaves it as it was.
+func TestPlanPerSiteScalingKept(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true,"perSiteScaling":true}}`)
+	if p := e.must(200, "GET", planPath, "").json(t)["properties"].(map[string]any); p["perSiteScaling"] != true {
+		t.Fatalf("perSiteScaling after the PUT: %v", p["perSiteScaling"])
+	}
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S2"},"properties":{"reserved":true}}`)
+	if p := e.must(200, "GET", planPath, "").json(t)["properties"].(map[string]any); p["perSiteScaling"] != true {
+		t.Fatalf("perSiteScaling after a PUT without it: %v", p["perSiteScaling"])
 	}
 }

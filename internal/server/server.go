@@ -80,6 +80,10 @@ type Config struct {
 	// HealthEvery and ReplaceAfter time health checks (scaling.go).
 	HealthEvery  time.Duration // --health-check-interval; default 1m
 	ReplaceAfter time.Duration // --health-check-replace-after; default 1h
+	// IdleAfter and ColdStartWait time the unloading of apps without
+	// Always On (idle.go).
+	IdleAfter     time.Duration // --idle-unload-after; default 20m, 0 never
+	ColdStartWait time.Duration // --cold-start-timeout; default 2m
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -177,6 +181,9 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
 	if err := healthFlags(fs, &cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if err := idleFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -495,8 +502,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
 		SiteOf: func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 	})
+	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
+	closers = append(closers, stopIdle)
 	fd := frontdoor.New(frontdoor.Config{
-		Domain: cfg.Domain, Backends: readyBackends{rtm}, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
+		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 	})
 	if certMgr.issuer != nil {

@@ -44,22 +44,22 @@ func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool
 			if p.Created.IsZero() {
 				p.Created = s.now().UTC()
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO plans (resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				p.ResourceGroup, p.Name, p.Location, p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), toUnix(p.Created)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO plans (resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created, per_site_scaling)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				p.ResourceGroup, p.Name, p.Location, p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), toUnix(p.Created), boolInt(p.PerSiteScaling)); err != nil {
 				return fmt.Errorf("inserting plan: %w", err)
 			}
 			out, created = p, true
 		case err != nil:
 			return err
 		default:
-			if _, err := tx.ExecContext(ctx, `UPDATE plans SET sku_name = ?, sku_tier = ?, sku_capacity = ?, linux = ?, tags = ?
+			if _, err := tx.ExecContext(ctx, `UPDATE plans SET sku_name = ?, sku_tier = ?, sku_capacity = ?, linux = ?, tags = ?, per_site_scaling = ?
 				WHERE resource_group = ? AND name = ?`,
-				p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), p.ResourceGroup, p.Name); err != nil {
+				p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), boolInt(p.PerSiteScaling), p.ResourceGroup, p.Name); err != nil {
 				return fmt.Errorf("updating plan: %w", err)
 			}
 			out = old
-			out.SKU, out.Linux, out.Tags = p.SKU, p.Linux, p.Tags
+			out.SKU, out.Linux, out.Tags, out.PerSiteScaling = p.SKU, p.Linux, p.Tags, p.PerSiteScaling
 		}
 		if out.Tags == nil {
 			out.Tags = map[string]string{}
@@ -160,13 +160,13 @@ func (s *Store) DeletePlan(ctx context.Context, rg, name string) error {
 	})
 }
 
-const planSelect = `SELECT resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created FROM plans`
+const planSelect = `SELECT resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, tags, created, per_site_scaling FROM plans`
 
 func scanPlan(r rowScanner) (slipway.Plan, error) {
 	var p slipway.Plan
 	var tags string
 	var created int64
-	if err := r.Scan(&p.ResourceGroup, &p.Name, &p.Location, &p.SKU.Name, &p.SKU.Tier, &p.SKU.Capacity, &p.Linux, &tags, &created); err != nil {
+	if err := r.Scan(&p.ResourceGroup, &p.Name, &p.Location, &p.SKU.Name, &p.SKU.Tier, &p.SKU.Capacity, &p.Linux, &tags, &created, &p.PerSiteScaling); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, err
 		}
