@@ -117,3 +117,21 @@ func TestAttack_AttachOtherGroupsIdentity(t *testing.T) {
 		t.Fatalf("keeping the attached identity: %d %s", s, b)
 	}
 }
+
+// Role patterns must fold case exactly as the router does (Unicode simple
+// folding, strings.EqualFold): the router takes "Microſoft.Authorization"
+// (U+017F, which folds to 's') for Microsoft.Authorization, so Contributor's
+// NotActions Microsoft.Authorization/*/Write must match it too, or a
+// Contributor makes itself Owner.
+func TestAttack_FoldedNamespaceEscapesNotActions(t *testing.T) {
+	_, call := rbacEnv(t)
+	if s, b := call("", "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName1, raBody("{s}", contributorID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	for _, ns := range []string{"Microsoft.Authorization", "Micro\u017foft.Authorization", "MICRO\u017fOFT.AUTHORIZATION"} {
+		p := rgPath + "/providers/" + ns + "/roleAssignments/" + raName2
+		if s, b := call(principal1, "PUT", p, raBody("{s}", ownerID, principal1)); s != http.StatusForbidden {
+			t.Errorf("contributor creates an Owner assignment at %q: %d %.300s; want 403", p, s, b)
+		}
+	}
+}
