@@ -392,6 +392,44 @@ func (h *Handler) addSiteIdentity(ctx context.Context, res map[string]any, sub s
 	return nil
 }
 
+// assignIdentityAction is the operation Azure checks on a user-assigned
+// identity (a linked scope) before a resource may take it on; Managed
+// Identity Operator and Contributor grant it, Website Contributor does not
+// (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/identity#managed-identity-operator).
+const assignIdentityAction = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+
+// checkIdentityAssign refuses a change that gives the site a user-assigned
+// identity it does not have yet unless the caller may assign that identity:
+// otherwise anyone who may write a site could borrow any identity's roles
+// through the app's managed-identity endpoint. Azure answers 403
+// LinkedAuthorizationFailed. The admin token (no caller) may assign any.
+func (h *Handler) checkIdentityAssign(r *http.Request, sub string, site string, current []store.IdentityRef, c *identityChange) error {
+	if c == nil || h.cfg.RBAC == nil || h.cfg.CallerObjectID == nil {
+		return nil
+	}
+	caller := h.cfg.CallerObjectID(r)
+	if caller == "" {
+		return nil
+	}
+	for _, ref := range c.user {
+		if slices.ContainsFunc(current, func(x store.IdentityRef) bool {
+			return strings.EqualFold(x.ResourceGroup, ref.ResourceGroup) && strings.EqualFold(x.Name, ref.Name)
+		}) {
+			continue
+		}
+		id := identityID(sub, ref.ResourceGroup, ref.Name)
+		err := h.cfg.RBAC.Check(r.Context(), caller, assignIdentityAction, id, false)
+		if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
+			return &apiError{Status: http.StatusForbidden, Code: "LinkedAuthorizationFailed", Message: fmt.Sprintf(
+				"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Web/sites/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+				caller, caller, site, assignIdentityAction, id)}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkIdentitiesExist refuses a change naming a user-assigned identity
 // that does not exist, before anything is stored.
 func (h *Handler) checkIdentitiesExist(ctx context.Context, c *identityChange) error {

@@ -375,6 +375,9 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
 		return err
 	}
+	if err := h.checkIdentityAssign(r, p.sub, siteID(p.sub, site.ResourceGroup, site.Name), current, idChange); err != nil {
+		return err
+	}
 	var settings map[string]string
 	var conns map[string]slipway.ConnectionString
 	if sc := body.Properties.SiteConfig; sc != nil {

@@ -1,6 +1,9 @@
 package rbac
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Permission is one entry of a role definition's permissions.
 type Permission struct {
@@ -237,7 +240,12 @@ func MatchAction(pattern, action string) bool {
 	if len(pattern) > maxActionLen || len(action) > maxActionLen {
 		return false
 	}
-	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	// Compared rune by rune with Unicode simple folding, the relation
+	// strings.EqualFold (and so ActionFor and the ARM router) uses: were
+	// "ſ" (U+017F) to differ from "s" here while the router takes
+	// "Microſoft.Authorization" for Microsoft.Authorization, a NotActions
+	// pattern could be stepped around.
+	p, a := []rune(pattern), []rune(action)
 	pi, ai := 0, 0
 	star, mark := -1, 0
 	for ai < len(a) {
@@ -245,7 +253,7 @@ func MatchAction(pattern, action string) bool {
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, ai
 			pi++
-		case pi < len(p) && p[pi] == a[ai]:
+		case pi < len(p) && p[pi] != '*' && foldEqual(p[pi], a[ai]):
 			pi++
 			ai++
 		case star >= 0:
@@ -260,4 +268,18 @@ func MatchAction(pattern, action string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// foldEqual reports whether two runes are equal under Unicode simple case
+// folding, as strings.EqualFold compares them.
+func foldEqual(x, y rune) bool {
+	if x == y {
+		return true
+	}
+	for r := unicode.SimpleFold(x); r != x; r = unicode.SimpleFold(r) {
+		if r == y {
+			return true
+		}
+	}
+	return false
 }
