@@ -84,6 +84,9 @@ type Config struct {
 	// Always On (idle.go).
 	IdleAfter     time.Duration // --idle-unload-after; default 20m, 0 never
 	ColdStartWait time.Duration // --cold-start-timeout; default 2m
+	// AutoscaleEvery is how often autoscale settings are evaluated
+	// (autoscale.go).
+	AutoscaleEvery time.Duration // --autoscale-interval; default 1m, 0 off
 }
 
 // Info is what a client needs to reach a running server; it is written to
