@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/autoscale"
+	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -41,10 +43,11 @@ func autoscaleFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) e
 }
 
 // planSample is one measurement of a plan: CPU and memory percentages
-// averaged over its instances, and the HTTP requests waiting or in flight
-// at the front door for its sites.
+// averaged over its instances (when Usage: measured from their cgroups),
+// and the HTTP requests in progress at the front door for its sites.
 type planSample struct {
 	CPU, Memory, HTTPQueue float64
+	Usage                  bool
 }
 
 // planMetrics measures plans; ok is false when the plan runs no instance
@@ -170,8 +173,10 @@ func (a *autoscaler) evaluate(ctx context.Context, key string, s store.Autoscale
 	}
 	now := a.now()
 	if m, ok := a.metrics.Sample(ctx, rg, plan, now); ok {
-		st.add("cpupercentage", now, m.CPU)
-		st.add("memorypercentage", now, m.Memory)
+		if m.Usage {
+			st.add("cpupercentage", now, m.CPU)
+			st.add("memorypercentage", now, m.Memory)
+		}
 		st.add("httpqueuelength", now, m.HTTPQueue)
 	}
 	current, err := a.scaler.Workers(ctx, rg, plan)
@@ -244,4 +249,133 @@ func (s storeScaler) SetWorkers(ctx context.Context, rg, plan string, n int) err
 		return err
 	}
 	return s.coord.PlanChanged(ctx, rg, plan)
+}
+
+// trackGroup records an instance's cgroup as the site's until the
+// returned func (idempotent) forgets it.
+func (p *planner) trackGroup(site string, g *cgroups.Group) func() {
+	key := strings.ToLower(site)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.instGroups == nil {
+		p.instGroups = map[string]map[*cgroups.Group]bool{}
+	}
+	if p.instGroups[key] == nil {
+		p.instGroups[key] = map[*cgroups.Group]bool{}
+	}
+	p.instGroups[key][g] = true
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.instGroups[key], g)
+		if len(p.instGroups[key]) == 0 {
+			delete(p.instGroups, key)
+		}
+	}
+}
+
+// siteGroups returns the cgroups of the site's instances.
+func (p *planner) siteGroups(site string) []*cgroups.Group {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*cgroups.Group, 0, len(p.instGroups[strings.ToLower(site)]))
+	for g := range p.instGroups[strings.ToLower(site)] {
+		out = append(out, g)
+	}
+	return out
+}
+
+// cpuReading is a group's CPU time at a moment.
+type cpuReading struct {
+	used time.Duration
+	at   time.Time
+}
+
+// liveMetrics measures plans on this server: CPU percentage of the plan's
+// instance size from the growth of each instance cgroup's CPU time since
+// the previous sample, memory percentage from its memory use over the
+// size's memory, both averaged over the instances (as App Service's
+// CpuPercentage and MemoryPercentage are), and the HTTP queue length as the
+// front door's requests in progress on the plan's sites' instances.
+type liveMetrics struct {
+	st    *store.Store
+	pl    *planner
+	ready frontdoor.Backends
+	fd    interface{ InFlight(urls []string) int }
+
+	mu   sync.Mutex
+	last map[string]map[*cgroups.Group]cpuReading // by lower-case "rg/plan"
+}
+
+func (m *liveMetrics) Sample(ctx context.Context, rg, plan string, now time.Time) (planSample, bool) {
+	p, err := m.st.Plan(ctx, rg, plan)
+	if err != nil {
+		return planSample{}, false
+	}
+	sites, err := m.st.Sites(ctx, p.ResourceGroup)
+	if err != nil {
+		return planSample{}, false
+	}
+	size := p.SKU.Size()
+	key := strings.ToLower(rg + "/" + plan)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last == nil {
+		m.last = map[string]map[*cgroups.Group]cpuReading{}
+	}
+	prev, next := m.last[key], map[*cgroups.Group]cpuReading{}
+	var out planSample
+	var cpuSum, memSum float64
+	var cpuN, memN, backends int
+	for _, s := range sites {
+		if !strings.EqualFold(s.Plan, p.Name) {
+			continue
+		}
+		var urls []string
+		for _, b := range m.ready.Backends(s.Name) {
+			urls = append(urls, b.URL)
+		}
+		backends += len(urls)
+		if m.fd != nil {
+			out.HTTPQueue += float64(m.fd.InFlight(urls))
+		}
+		if m.pl == nil {
+			continue
+		}
+		for _, g := range m.pl.siteGroups(s.Name) {
+			if used, err := g.CPUUsage(); err == nil {
+				next[g] = cpuReading{used, now}
+				if r, ok := prev[g]; ok && now.After(r.at) && used >= r.used && size.Cores > 0 {
+					cpuSum += min(100, 100*float64(used-r.used)/(float64(now.Sub(r.at))*size.Cores))
+					cpuN++
+				}
+			}
+			if mem, err := g.MemoryCurrent(); err == nil && size.MemoryMB > 0 {
+				memSum += min(100, 100*float64(mem)/float64(int64(size.MemoryMB)<<20))
+				memN++
+			}
+		}
+	}
+	m.last[key] = next
+	if cpuN > 0 && memN > 0 {
+		out.CPU, out.Memory, out.Usage = cpuSum/float64(cpuN), memSum/float64(memN), true
+	}
+	return out, backends > 0 || out.Usage
+}
+
+// startAutoscale starts the evaluator every cfg.AutoscaleEvery (not at all
+// when 0) and returns its closer.
+func startAutoscale(ctx context.Context, cfg Config, scaler planScaler, metrics planMetrics,
+	settings func(context.Context, string) ([]store.AutoscaleSetting, error), log *slog.Logger) func() error {
+	if cfg.AutoscaleEvery <= 0 {
+		return func() error { return nil }
+	}
+	a := &autoscaler{
+		settings: func(ctx context.Context) ([]store.AutoscaleSetting, error) { return settings(ctx, "") },
+		metrics:  metrics, scaler: scaler, now: time.Now, log: log,
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); a.run(runCtx, cfg.AutoscaleEvery) }()
+	return func() error { stop(); <-done; return nil }
 }

@@ -4,19 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/autoscale"
+	"github.com/slipway-dev/slipway/internal/cgroups"
+	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
 type fakeMetrics struct{ cpu float64 }
 
 func (f *fakeMetrics) Sample(context.Context, string, string, time.Time) (planSample, bool) {
-	return planSample{CPU: f.cpu, Memory: 20}, true
+	return planSample{CPU: f.cpu, Memory: 20, Usage: true}, true
 }
 
 type fakeScaler struct {
@@ -133,5 +140,93 @@ func TestAutoscaleState_Bounded(t *testing.T) {
 	st.add("cpupercentage", at.Add(13*time.Hour), 1)
 	if n := len(st.samples["cpupercentage"]); n != 1 {
 		t.Fatalf("kept %d samples older than the longest window", n)
+	}
+}
+
+type oneBackend struct{}
+
+func (oneBackend) Backends(site string) []frontdoor.Backend {
+	if site != "app" {
+		return nil
+	}
+	return []frontdoor.Backend{{ID: "i1", URL: "http://10.0.0.2:8000"}}
+}
+
+type fakeInFlight map[string]int
+
+func (f fakeInFlight) InFlight(urls []string) int {
+	n := 0
+	for _, u := range urls {
+		n += f[u]
+	}
+	return n
+}
+
+// TestLiveMetrics: CPU% is the growth of the instance cgroup's CPU time
+// over the plan's cores between samples, memory% its use over the SKU's
+// memory, the queue the front door's requests in progress on the site.
+func TestLiveMetrics(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	sku, _ := slipway.ParseSKU("B2") // 2 cores, 3.5 GB
+	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for f, s := range map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "cgroup.procs": ""} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cg, err := cgroups.Open(cgroups.Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cg.New("i-1", cgroups.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "slipway-test", "i-1")
+	write := func(f, s string) {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pl := &planner{}
+	untrack := pl.trackGroup("App", g)
+	m := &liveMetrics{st: st, pl: pl, ready: oneBackend{}, fd: fakeInFlight{"http://10.0.0.2:8000": 3}}
+	t0 := time.Unix(1000, 0)
+
+	write("cpu.stat", "usage_usec 1000000\n")
+	write("memory.current", fmt.Sprint(int64(3584)<<20/4)) // a quarter of 3.5 GB
+	s, ok := m.Sample(ctx, "rg", "plan", t0)
+	if !ok || s.Usage || s.HTTPQueue != 3 {
+		t.Fatalf("first sample = %+v, %v; want the queue only (no CPU baseline yet)", s, ok)
+	}
+	write("cpu.stat", "usage_usec 31000000\n") // 30 s of CPU in 60 s on 2 cores: 25%
+	s, ok = m.Sample(ctx, "rg", "plan", t0.Add(time.Minute))
+	if !ok || !s.Usage || math.Abs(s.CPU-25) > 0.01 || math.Abs(s.Memory-25) > 0.01 || s.HTTPQueue != 3 {
+		t.Fatalf("second sample = %+v, %v; want CPU 25, memory 25, queue 3", s, ok)
+	}
+	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "other", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	untrack()
+	untrack() // idempotent
+	if s, _ := m.Sample(ctx, "rg", "plan", t0.Add(2*time.Minute)); s.Usage {
+		t.Fatalf("a forgotten instance was measured: %+v", s)
+	}
+	if len(pl.instGroups) != 0 {
+		t.Fatalf("instGroups = %v", pl.instGroups)
 	}
 }
