@@ -74,9 +74,9 @@ func badAutoscale(msg string) error {
 
 // checkAutoscale validates a setting as Azure does: its profiles
 // (minimum <= default <= maximum, the rules' metrics and durations), a
-// target that is an existing App Service plan of this subscription, a
-// maximum within the plan's tier worker limit, and rules measuring that
-// plan.
+// target that is an existing App Service plan of this subscription in the
+// Standard tier or above, a maximum within the tier's worker limit, and
+// rules measuring that plan.
 func (h *Handler) checkAutoscale(r *http.Request, sub string, a store.AutoscaleSetting, props map[string]json.RawMessage) error {
 	profiles, _, err := autoscale.Profiles(props["profiles"])
 	if err != nil {
@@ -93,6 +93,24 @@ func (h *Handler) checkAutoscale(r *http.Request, sub string, a store.AutoscaleS
 		return badAutoscale("The target resource '" + a.TargetResourceURI + "' was not found.")
 	} else if err != nil {
 		return err
+	}
+	switch strings.ToLower(plan.SKU.Tier) {
+	case "free", "shared", "basic":
+		// Autoscale is Standard and above; Basic scales out by hand
+		// (docs/appservice.md §11).
+		return badAutoscale("The App Service plan '" + plan.Name + "' is in the " + plan.SKU.Tier + " tier: autoscale needs Standard or above. Scale up the plan, or set its worker count with `az appservice plan update --number-of-workers`.")
+	}
+	// One setting per resource: two would fight over the worker count.
+	others, err := h.cfg.Store.AutoscaleSettings(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		same := strings.EqualFold(o.ResourceGroup, a.ResourceGroup) && strings.EqualFold(o.Name, a.Name)
+		if !same && strings.EqualFold(strings.TrimRight(o.TargetResourceURI, "/"), strings.TrimRight(a.TargetResourceURI, "/")) {
+			return &apiError{Status: http.StatusConflict, Code: "Conflict", Message: "The target resource '" + a.TargetResourceURI +
+				"' already has the autoscale setting '" + o.Name + "' in resource group '" + o.ResourceGroup + "'; a resource has at most one."}
+		}
 	}
 	limit := plan.SKU.Size().MaxWorkers
 	for _, p := range profiles {

@@ -29,7 +29,7 @@ func cpuRule(e *env, dir, op string, threshold string) string {
 func TestAutoscaleSetting_Lifecycle(t *testing.T) {
 	e := newEnv(t)
 	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
-	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
 	e.must(404, "GET", asPath+"/as1"+asAPI, "")
 
 	rules := cpuRule(e, "Increase", "GreaterThan", "70") + "," + cpuRule(e, "Decrease", "LessThan", "30")
@@ -47,6 +47,7 @@ func TestAutoscaleSetting_Lifecycle(t *testing.T) {
 		t.Fatalf("notifications = %v", n)
 	}
 	e.must(200, "PUT", asPath+"/as1"+asAPI, asBody(e, "1", "2", "3", rules))
+	e.must(409, "PUT", asPath+"/as2"+asAPI, asBody(e, "1", "2", "3", rules)) // one setting per plan
 
 	// PATCH: tags and enabled only; the profiles stay.
 	e.must(200, "PATCH", asPath+"/as1"+asAPI, `{"tags":{"env":"prod"},"properties":{"enabled":false}}`)
@@ -70,12 +71,12 @@ func TestAutoscaleSetting_Lifecycle(t *testing.T) {
 func TestAutoscaleSetting_Invalid(t *testing.T) {
 	e := newEnv(t)
 	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
-	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
 	up := cpuRule(e, "Increase", "GreaterThan", "70")
 	for name, body := range map[string]string{
 		"min above default":    asBody(e, "2", "1", "3", up),
 		"default above max":    asBody(e, "1", "3", "2", up),
-		"max above B1's limit": asBody(e, "1", "1", "4", up),
+		"max above S1's limit": asBody(e, "1", "1", "11", up),
 		"unknown metric":       asBody(e, "1", "1", "3", strings.Replace(up, "CpuPercentage", "Requests", 1)),
 		"window too short":     asBody(e, "1", "1", "3", strings.Replace(up, `"timeWindow":"PT5M"`, `"timeWindow":"PT1M"`, 1)),
 		"other metric target":  asBody(e, "1", "1", "3", strings.Replace(up, e.path(planPath), e.path(sitePath), 1)),
@@ -92,4 +93,10 @@ func TestAutoscaleSetting_Invalid(t *testing.T) {
 		t.Errorf("a name with '<': PUT = %d %s", r.status, r.body)
 	}
 	e.must(404, "GET", asPath+"/bad"+asAPI, "")
+
+	// Basic scales out by hand only.
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	if r := e.do("PUT", asPath+"/bad"+asAPI, asBody(e, "1", "1", "3", up)); r.status != 400 || !strings.Contains(string(r.body), "Standard or above") {
+		t.Errorf("a Basic plan: PUT = %d %s", r.status, r.body)
+	}
 }

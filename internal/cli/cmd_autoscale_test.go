@@ -11,9 +11,12 @@ func TestAutoscaleCommands(t *testing.T) {
 	e := newStorageEnv(t)
 	e.seedGroup()
 	e.must("appservice", "plan", "create", "-g", "rg1", "-n", "plan1", "--sku", "B1", "--is-linux")
-
-	if ee := e.fails("monitor", "autoscale", "create", "-g", "rg1", "--resource", "plan1", "--count", "1", "--max-count", "4"); !strings.Contains(ee.Error(), "limit of 3") {
-		t.Fatalf("max 4 on Basic: %v", ee)
+	if ee := e.fails("monitor", "autoscale", "create", "-g", "rg1", "--resource", "plan1", "--count", "1", "--max-count", "3"); !strings.Contains(ee.Error(), "Standard or above") {
+		t.Fatalf("autoscale on Basic: %v", ee)
+	}
+	e.must("appservice", "plan", "update", "-g", "rg1", "-n", "plan1", "--sku", "S1")
+	if ee := e.fails("monitor", "autoscale", "create", "-g", "rg1", "--resource", "plan1", "--count", "1", "--max-count", "11"); !strings.Contains(ee.Error(), "limit of 10") {
+		t.Fatalf("max 11 on Standard: %v", ee)
 	}
 	as := e.must("monitor", "autoscale", "create", "-g", "rg1", "--resource", "plan1", "--resource-type", "Microsoft.Web/serverfarms",
 		"--min-count", "1", "--max-count", "3", "--count", "1").(map[string]any)
