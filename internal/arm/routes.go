@@ -15,6 +15,7 @@ type params struct {
 	vault, location, op             string // key vault, deleted-vault location, accessPolicies kind
 	identity                        string // user-assigned identity
 	slot                            string // deployment slot (slots.go)
+	setting                         string // autoscale setting (autoscale.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -60,6 +61,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.identity = got
 			case "{slot}":
 				p.slot = got
+			case "{setting}":
+				p.setting = got
 			}
 			continue
 		}
@@ -82,6 +85,7 @@ func (h *Handler) routeTable() []route {
 		kv   = rg + "/providers/Microsoft.KeyVault/vaults"
 		kvs  = sub + "/providers/Microsoft.KeyVault"
 		msi  = rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+		as   = rg + "/providers/Microsoft.Insights/autoscalesettings"
 	)
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
@@ -195,5 +199,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
 		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
 		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
+
+		// Autoscale settings of plans (Microsoft.Insights, autoscale.go).
+		r(http.MethodGet, sub+"/providers/Microsoft.Insights/autoscalesettings", h.listAutoscale),
+		r(http.MethodGet, as, h.listAutoscale),
+		r(http.MethodPut, as+"/{setting}", h.putAutoscale),
+		r(http.MethodPatch, as+"/{setting}", h.patchAutoscale),
+		r(http.MethodGet, as+"/{setting}", h.getAutoscale),
+		r(http.MethodDelete, as+"/{setting}", h.deleteAutoscale),
 	})
 }

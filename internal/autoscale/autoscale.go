@@ -14,10 +14,14 @@
 // cooldown after the last scale action ("the amount of time to wait after
 // a scale operation before scaling again").
 //
-// Only the decision is here (Evaluator.Decide, tested with a fake clock).
-// NOT YET BUILT: the ARM resource (PUT/GET/DELETE/list), `az monitor
-// autoscale`, storage, the metric sources (instance CPU from cgroups, the
-// front door's in-flight counts) and the loop that applies decisions.
+// The decision is here (Evaluator.Decide, tested with a fake clock), and
+// the reading of a setting's profiles (Profiles). The ARM resource is
+// internal/arm/autoscale.go (stored by migration 0015), the CLI `monitor
+// autoscale` internal/cli/cmd_autoscale.go, and the loop that samples the
+// metrics (instance cgroups, the front door's in-flight requests) and
+// applies decisions internal/server/autoscale.go. Scheduled profiles
+// (recurrence, fixedDate) are stored but not run: the first profile
+// without a schedule applies.
 package autoscale
 
 import (

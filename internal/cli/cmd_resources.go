@@ -108,6 +108,7 @@ func commands() []command {
 	cmds = append(cmds, adCommands()...)
 	cmds = append(cmds, keyvaultCommands()...)
 	cmds = append(cmds, identityCommands()...)
+	cmds = append(cmds, autoscaleCommands()...)
 	cmds = append(cmds, command{path: "webapp up", short: "Create a web app and deploy code from the current folder.", run: webappUp, flags: upFlags})
 	return cmds
 }

@@ -74,6 +74,9 @@ type planner struct {
 	mu      sync.Mutex
 	users   map[string][2]int // site → uid, gid
 	tenants map[string]bool   // sites that have run on the host's network
+	// instGroups are the cgroups of each site's running instances, read
+	// by autoscale (autoscale.go).
+	instGroups map[string]map[*cgroups.Group]bool
 }
 
 // tenantAllowed refuses a second app on a server that cannot give apps
@@ -442,6 +445,10 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 	r, err := p.prepare(ctx, s, built, inst, false)
 	if err != nil {
 		return runtime.Launch{}, err
+	}
+	if r.group != nil {
+		untrack, cleanup := p.trackGroup(s.Site.Name, r.group), r.cleanup
+		r.cleanup = func() { untrack(); cleanup() }
 	}
 	bind := ""
 	if r.ns == nil {

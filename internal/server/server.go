@@ -84,6 +84,9 @@ type Config struct {
 	// Always On (idle.go).
 	IdleAfter     time.Duration // --idle-unload-after; default 20m, 0 never
 	ColdStartWait time.Duration // --cold-start-timeout; default 2m
+	// AutoscaleEvery is how often autoscale settings are evaluated
+	// (autoscale.go).
+	AutoscaleEvery time.Duration // --autoscale-interval; default 1m, 0 off
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -184,6 +187,9 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, err
 	}
 	if err := idleFlags(fs, &cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if err := autoscaleFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -508,6 +514,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 	})
+	closers = append(closers, startAutoscale(ctx, cfg, storeScaler{st, coord},
+		&liveMetrics{st: st, pl: pl, ready: readyBackends{rtm}, fd: fd}, st.AutoscaleSettings, log))
 	if certMgr.issuer != nil {
 		// Managed certificates are renewed when a third of their validity
 		// is left; a failed renewal keeps the current one serving.
