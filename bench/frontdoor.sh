@@ -164,11 +164,12 @@ cell() {
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true
     rps=$(echo "$out" | awk '/^finished in/ { gsub(",", "", $4); print $4 }')
-    # h2load's "time for request" line: min max mean sd; no percentiles.
+    # h2load has no percentiles: its "time for request" line gives min max mean sd; the
+    # p50 column gets the mean and the p99 column the max for h2 (report.md says so).
     p50=$(echo "$out" | awk '/time for request:/ { print $6 }')
-    p99=$(echo "$out" | awk '/time for request:/ { print $4 }')
-    p50=$(python3 -c "import sys;v='$p50';print(float(v[:-2]) if v.endswith('ms') else float(v[:-2])/1000 if v.endswith('us') else float(v[:-1])*1000)" 2>/dev/null || echo NA)
-    p99=$(python3 -c "import sys;v='$p99';print(float(v[:-2]) if v.endswith('ms') else float(v[:-2])/1000 if v.endswith('us') else float(v[:-1])*1000)" 2>/dev/null || echo NA)
+    p99=$(echo "$out" | awk '/time for request:/ { print $5 }')
+    toms() { python3 -c "import sys;v=sys.argv[1];print(float(v[:-2]) if v.endswith('ms') else float(v[:-2])/1000 if v.endswith('us') else float(v[:-1])*1000)" "$1" 2>/dev/null || echo NA; }
+    p50=$(toms "$p50") p99=$(toms "$p99")
   else
     local scheme=http; [ "$proto" = https ] && scheme=https
     out=$(wrk -t2 -c50 -d"${DUR}s" --latency -H "Host: $host" "$scheme://127.0.0.1:$port/" 2>&1)

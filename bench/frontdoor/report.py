@@ -54,6 +54,7 @@ def main(path, have_caddy):
                 l = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
                 f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
                 print(f"| {up} | {proto} | {px} | {f(rps, 0)} | {f(p50, 2)} | {f(p99, 2)} | {r} | {l} |")
+    print("\nh2 rows (h2load -c50 -m1): the p50 column is h2load's mean and the p99 column its max (h2load gives no percentiles).")
     if have_caddy != "1":
         print("\nCaddy: not installed (its package did not install); no Caddy figures.")
 
