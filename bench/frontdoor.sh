@@ -85,7 +85,7 @@ mkdir -p "$tmp/nginx"
 {
   echo "worker_processes 1; daemon off; pid $tmp/nginx/nginx.pid; error_log $tmp/nginx/error.log warn;"
   echo "events { worker_connections 4096; }"
-  echo "http { access_log off; client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx; uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;"
+  echo "http { access_log off; keepalive_requests 1000000; client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx; uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;"
   echo "  ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
   for app in go:$P_GO hello:$P_HELLO todo:$P_TODO; do
     n=${app%%:*} p=${app##*:}
