@@ -343,10 +343,12 @@ func (l *Log) toFile(now time.Time, source, rec string) {
 		return
 	}
 	s := l.sink(source)
-	if day := now.Format(fileDateLayout); s.day != day {
+	var dbuf [len(fileDateLayout)]byte
+	if day := now.AppendFormat(dbuf[:0], fileDateLayout); s.day != string(day) { // no allocation for the same day
 		l.flushSink(s)
 		l.closeSink(s)
-		s.day, s.name = day, fmt.Sprintf("%s_%s_%s.log", day, l.hub.cfg.Machine, source)
+		s.day = string(day)
+		s.name = fmt.Sprintf("%s_%s_%s.log", s.day, l.hub.cfg.Machine, source)
 		l.sweepDue = true
 	}
 	if !l.armed {

@@ -101,6 +101,7 @@ type FrontDoor struct {
 	cfg   Config
 	proxy *httputil.ReverseProxy
 	lb    balancer
+	urls  urlCache // backends' parsed base URLs (proxy.go)
 }
 
 type ctxKey int
@@ -131,6 +132,7 @@ func New(cfg Config) *FrontDoor {
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: 230 * time.Second, // App Service's front-end request timeout (docs/appservice.md §9)
 		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // pass the client's Accept-Encoding through (proxy.go)
 	}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: f.rewrite,
@@ -139,8 +141,12 @@ func New(cfg Config) *FrontDoor {
 			setAffinity(resp, rt)
 			return nil
 		},
-		Transport:     &retryTransport{next: transport},
-		FlushInterval: -1, // stream responses as they come (server-sent events, long polls)
+		Transport: &retryTransport{next: transport},
+		// 0: no flush per write for bodies of known length; streams
+		// (text/event-stream, unknown length) are still flushed at once
+		// by ReverseProxy itself (proxy.go).
+		FlushInterval: 0,
+		BufferPool:    newBufferPool(),
 		ErrorHandler:  f.proxyError,
 	}
 	return f
@@ -355,7 +361,7 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 
 func (f *FrontDoor) rewrite(pr *httputil.ProxyRequest) {
 	rt, _ := pr.In.Context().Value(routeKey).(*route)
-	u, _ := url.Parse(rt.backends[0].URL)
+	u, _ := f.urls.get(rt.backends[0].URL)
 	pr.SetURL(u)
 	pr.Out.Host = pr.In.Host // the app sees the host it was called by (its WEBSITE_HOSTNAME)
 	setPlatformHeaders(pr.Out.Header, pr.In)

@@ -143,9 +143,9 @@ func TestAutoscaleState_Bounded(t *testing.T) {
 	}
 }
 
-type oneBackend struct{}
+type fixedBackend struct{}
 
-func (oneBackend) Backends(site string) []frontdoor.Backend {
+func (fixedBackend) Backends(site string) []frontdoor.Backend {
 	if site != "app" {
 		return nil
 	}
@@ -204,7 +204,7 @@ func TestLiveMetrics(t *testing.T) {
 	}
 	pl := &planner{}
 	untrack := pl.trackGroup("App", g)
-	m := &liveMetrics{st: st, pl: pl, ready: oneBackend{}, fd: fakeInFlight{"http://10.0.0.2:8000": 3}}
+	m := &liveMetrics{st: st, pl: pl, ready: fixedBackend{}, fd: fakeInFlight{"http://10.0.0.2:8000": 3}}
 	t0 := time.Unix(1000, 0)
 
 	write("cpu.stat", "usage_usec 1000000\n")

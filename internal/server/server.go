@@ -760,28 +760,23 @@ func customDomains(cfg Config, log *slog.Logger) (arm.HostNameVerifier, string) 
 	return v, ip
 }
 
-// siteLookup adapts the store for the front door.
+// siteLookup adapts the store for the front door: both answers come from
+// the store's in-memory site table, so a request does no database I/O.
 type siteLookup struct{ st *store.Store }
 
-func (s siteLookup) SiteExists(ctx context.Context, name string) (bool, error) {
-	_, err := s.st.FindSite(ctx, name)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return false, nil
-	}
-	return err == nil, err
+func (s siteLookup) SiteExists(_ context.Context, name string) (bool, error) {
+	_, ok := s.st.SiteRouting(name)
+	return ok, nil
 }
 
-// SiteState implements frontdoor.SiteStates: one lookup per request.
-func (s siteLookup) SiteState(ctx context.Context, name string) (frontdoor.SiteState, error) {
-	site, err := s.st.FindSite(ctx, name)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+// SiteState implements frontdoor.SiteStates.
+func (s siteLookup) SiteState(_ context.Context, name string) (frontdoor.SiteState, error) {
+	r, ok := s.st.SiteRouting(name)
+	if !ok {
 		return frontdoor.SiteState{}, nil
 	}
-	if err != nil {
-		return frontdoor.SiteState{}, err
-	}
-	return frontdoor.SiteState{Exists: true, HTTPSOnly: site.HTTPSOnly, Stopped: !site.Enabled,
-		MinTLSVersion: site.Config.MinTLSVersion, SCMMinTLSVersion: site.Config.SCMMinTLSVersion, ClientAffinity: site.Config.ClientAffinity}, nil
+	return frontdoor.SiteState{Exists: true, HTTPSOnly: r.HTTPSOnly, Stopped: !r.Enabled,
+		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion, ClientAffinity: r.ClientAffinity}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.

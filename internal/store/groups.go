@@ -131,7 +131,7 @@ func (s *Store) DeleteResourceGroup(ctx context.Context, name string) ([]slipway
 	for _, site := range sites {
 		s.hosts.dropSites(site.Name) // host names go with their sites
 	}
-	s.reloadRoutes(ctx) // and their traffic routing
+	s.sitesChanged(ctx) // and their routing
 	return sites, nil
 }
 

@@ -140,6 +140,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 	if err != nil {
 		return slipway.Site{}, false, err
 	}
+	s.sitesChanged(ctx)
 	return out, created, nil
 }
 
@@ -221,6 +222,9 @@ func (s *Store) SetSiteEnabled(ctx context.Context, rg, name string, enabled boo
 		out, err = scanSite(tx.QueryRowContext(ctx, siteSelect+` WHERE name = ?`, name))
 		return err
 	})
+	if err == nil {
+		s.sitesChanged(ctx)
+	}
 	return out, err
 }
 
@@ -230,7 +234,7 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 	defer func() {
 		if err == nil {
 			s.hosts.dropSites(name) // its host names went with it (ON DELETE CASCADE)
-			s.reloadRoutes(ctx)     // and its slots, or it as a slot
+			s.sitesChanged(ctx)     // and its slots, or it as a slot
 		}
 	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {

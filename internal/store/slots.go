@@ -98,11 +98,7 @@ func (s *Store) PutSlot(ctx context.Context, rg, app, slot string, site slipway.
 	if site.Location == "" {
 		site.Location = parent.Location
 	}
-	out, created, err := s.PutSiteWithConfig(ctx, site, settings, conns)
-	if err == nil {
-		s.reloadRoutes(ctx)
-	}
-	return out, created, err
+	return s.PutSiteWithConfig(ctx, site, settings, conns) // rebuilds the routing
 }
 
 // Slot returns the slot of the app ("production" returns the app itself).

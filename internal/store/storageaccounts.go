@@ -224,6 +224,10 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, site := range sites {
+		s.hosts.dropSites(site.Name) // host names go with their sites
+	}
+	s.sitesChanged(ctx) // and their routing
 	return sites, accounts, nil
 }
 

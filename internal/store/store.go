@@ -33,6 +33,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -51,6 +52,9 @@ type Store struct {
 	access accessCache // for FindStorageAccountAccess
 	hosts  hostIndex   // for SiteForHostName (hostnames.go)
 	routes routeIndex  // for SlotRoute (slots.go)
+	sites  siteIndex   // for SiteRouting (sitecache.go)
+	// queries counts the statements run (counting.go).
+	queries atomic.Uint64
 }
 
 // readerConns is the size of the read-only connection pool.
@@ -80,7 +84,8 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	wq.Set("_synchronous", "NORMAL")
 	wq.Set("_txlock", "immediate")
 	u.RawQuery = wq.Encode()
-	write, err := sql.Open("sqlite", u.String())
+	s := &Store{key: key, logger: logger, now: time.Now}
+	write, err := openCounted(u.String(), &s.queries)
 	if err != nil {
 		return nil, fmt.Errorf("opening database writer: %w", err)
 	}
@@ -88,8 +93,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-
-	s := &Store{write: write, key: key, logger: logger, now: time.Now}
+	s.write = write
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -104,7 +108,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	rq.Set("_foreign_keys", "1")
 	rq.Set("_query_only", "1")
 	u.RawQuery = rq.Encode()
-	read, err := sql.Open("sqlite", u.String())
+	read, err := openCounted(u.String(), &s.queries)
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("opening database readers: %w", err)
@@ -117,6 +121,10 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("opening database readers %s: %w", path, err)
 	}
 	if err := s.ensureIdentity(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadSiteIndex(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -1,0 +1,63 @@
+"""Summarize bench/frontdoor.sh's raw.tsv: medians per cell and ratios with the rounds.
+
+Ratios are paired per round (the front door's figure over the other's in the
+same round), then the median over rounds; the per-round ratios follow in
+brackets.
+"""
+
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+
+def num(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def main(path, have_caddy):
+    cells = defaultdict(dict)  # (up, proxy, proto) -> round -> row
+    for row in csv.DictReader(open(path), delimiter="\t"):
+        cells[(row["upstream"], row["proxy"], row["proto"])][row["round"]] = row
+
+    def med(key, field):
+        vals = [num(r[field]) for r in cells.get(key, {}).values()]
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def ratio(a, b, field, inverse=False):
+        rs = []
+        for rnd, ra in sorted(cells.get(a, {}).items()):
+            rb = cells.get(b, {}).get(rnd)
+            x, y = num(ra[field]), num(rb[field]) if rb else None
+            if x and y:
+                rs.append(y / x if inverse else x / y)
+        if not rs:
+            return "n/a"
+        return f"{statistics.median(rs):.2f}× ({' '.join(f'{v:.2f}' for v in rs)})"
+
+    print("| upstream | protocol | proxy | req/s (median) | p50 ms | p99 ms | Slipway req/s ÷ this | this p99 ÷ Slipway p99 |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    order = ["slipway", "nginx"] + (["caddy"] if have_caddy == "1" else []) + ["direct"]
+    for up in ["go", "hello", "todo"]:
+        for proto in ["http", "https", "h2"]:
+            for px in order:
+                key = (up, px, proto)
+                if key not in cells:
+                    continue
+                rps, p50, p99 = med(key, "rps"), med(key, "p50_ms"), med(key, "p99_ms")
+                fd = (up, "slipway", proto)
+                r = "" if px == "slipway" else ratio(fd, key, "rps")
+                l = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
+                f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
+                print(f"| {up} | {proto} | {px} | {f(rps, 0)} | {f(p50, 2)} | {f(p99, 2)} | {r} | {l} |")
+    print("\nh2 rows (h2load -c50 -m1): the p50 column is h2load's mean and the p99 column its max (h2load gives no percentiles).")
+    if have_caddy != "1":
+        print("\nCaddy: not installed (its package did not install); no Caddy figures.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "0")

@@ -1,0 +1,95 @@
+package store
+
+// The in-memory site table: what the front door needs of every site to
+// route a request (does it exist, is it stopped, HTTPS only, its minimum
+// TLS versions, client affinity), kept beside the database so that a
+// request to an app does no database I/O (issue 13: the lookup of the whole
+// site row cost about 150 µs and a third of the front door's CPU).
+//
+// The table is rebuilt whole from the database after every committed
+// change to a site row (sitesChanged) and published atomically; readers
+// load it without a lock. Rebuilds are serialized and each starts after
+// its own change committed, so the last one published has seen every
+// committed change: a reader is never left with a state older than the
+// last write that returned. Sites are few (hundreds at most on a server),
+// so a rebuild is one small query.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// SiteRouting is what a request to a site's names needs to know of it.
+type SiteRouting struct {
+	Name      string // as stored (casing of the first PUT)
+	HTTPSOnly bool
+	Enabled   bool // false after webapp stop
+	// MinTLSVersion and SCMMinTLSVersion are siteConfig's minTlsVersion and
+	// scmMinTlsVersion ("" = the listener's).
+	MinTLSVersion, SCMMinTLSVersion string
+	ClientAffinity                  bool // clientAffinityEnabled
+}
+
+// SiteRouting returns the routing facts of the site with the given name
+// (case-insensitive). It reads the in-memory table and never the database.
+func (s *Store) SiteRouting(name string) (SiteRouting, bool) {
+	p := s.sites.m.Load()
+	if p == nil {
+		return SiteRouting{}, false
+	}
+	r, ok := (*p)[name]
+	if !ok {
+		r, ok = (*p)[strings.ToLower(name)]
+	}
+	return r, ok
+}
+
+// siteIndex is the in-memory site table by lower-case name.
+type siteIndex struct {
+	mu sync.Mutex // serializes rebuilds
+	m  atomic.Pointer[map[string]SiteRouting]
+}
+
+// loadSiteIndex rebuilds the table from the database.
+func (s *Store) loadSiteIndex(ctx context.Context) error {
+	s.sites.mu.Lock()
+	defer s.sites.mu.Unlock()
+	rows, err := s.read.QueryContext(ctx, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity FROM sites`)
+	if err != nil {
+		return fmt.Errorf("loading the site table: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]SiteRouting{}
+	for rows.Next() {
+		var r SiteRouting
+		if err := rows.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity); err != nil {
+			return fmt.Errorf("loading the site table: %w", err)
+		}
+		m[strings.ToLower(r.Name)] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("loading the site table: %w", err)
+	}
+	s.sites.m.Store(&m)
+	return nil
+}
+
+// sitesChanged rebuilds the in-memory tables drawn from the sites table
+// (this one and the slot routing) after a committed change. A rebuild that
+// fails is retried twice, then logged; the next change retries again.
+func (s *Store) sitesChanged(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for range 3 {
+		if err = s.loadSiteIndex(ctx); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		s.logger.Error("reloading the site table", "err", err)
+	}
+	s.reloadRoutes(ctx)
+}
