@@ -137,48 +137,15 @@ func (h *Handler) applications(w http.ResponseWriter, r *http.Request, c caller,
 		}
 		return errMethod
 	}
-	if len(rest) == 2 {
-		pw := passwords{add: h.cfg.Store.AddApplicationSecret, remove: h.cfg.Store.DeleteApplicationSecret}
-		switch strings.ToLower(rest[1]) {
-		case "addpassword":
-			return h.addPassword(w, r, c, a.ObjectID, pw)
-		case "removepassword":
-			return h.removePassword(w, r, c, a.ObjectID, pw)
-		case "owners":
-			return h.owners(w, r)
-		}
-	}
-	return gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", rest[len(rest)-1])
+	return h.objectAction(w, r, c, rest, a.ObjectID, passwords{add: h.cfg.Store.AddApplicationSecret, remove: h.cfg.Store.DeleteApplicationSecret})
 }
 
 func (h *Handler) listApplications(w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilter(r.URL.Query().Get("$filter"), "applications")
-	if err != nil {
-		return err
-	}
 	all, err := h.cfg.Store.Applications(r.Context())
 	if err != nil {
 		return err
 	}
-	var match []store.Application
-	for _, a := range all {
-		if f.matches(appObject(a)) {
-			match = append(match, a)
-		}
-	}
-	start, end, next, err := h.page(r, len(match))
-	if err != nil {
-		return err
-	}
-	values := []any{}
-	for _, a := range match[start:end] {
-		m, err := h.appJSON(r.Context(), a)
-		if err != nil {
-			return err
-		}
-		values = append(values, m)
-	}
-	return h.writeList(w, "applications", values, next)
+	return listObjects(h, w, r, "applications", all, appObject, h.appJSON)
 }
 
 func (h *Handler) createApplication(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -403,13 +370,18 @@ func (h *Handler) servicePrincipals(w http.ResponseWriter, r *http.Request, c ca
 		}
 		return errMethod
 	}
+	return h.objectAction(w, r, c, rest, p.ObjectID, passwords{add: h.cfg.Store.AddPrincipalSecret, remove: h.cfg.Store.DeletePrincipalSecret})
+}
+
+// objectAction serves an application's or service principal's actions
+// (addPassword, removePassword, owners) with that kind's password store.
+func (h *Handler) objectAction(w http.ResponseWriter, r *http.Request, c caller, rest []string, objectID string, pw passwords) error {
 	if len(rest) == 2 {
-		pw := passwords{add: h.cfg.Store.AddPrincipalSecret, remove: h.cfg.Store.DeletePrincipalSecret}
 		switch strings.ToLower(rest[1]) {
 		case "addpassword":
-			return h.addPassword(w, r, c, p.ObjectID, pw)
+			return h.addPassword(w, r, c, objectID, pw)
 		case "removepassword":
-			return h.removePassword(w, r, c, p.ObjectID, pw)
+			return h.removePassword(w, r, c, objectID, pw)
 		case "owners":
 			return h.owners(w, r)
 		}
@@ -418,18 +390,25 @@ func (h *Handler) servicePrincipals(w http.ResponseWriter, r *http.Request, c ca
 }
 
 func (h *Handler) listServicePrincipals(w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilter(r.URL.Query().Get("$filter"), "servicePrincipals")
-	if err != nil {
-		return err
-	}
 	all, err := h.cfg.Store.Principals(r.Context())
 	if err != nil {
 		return err
 	}
-	var match []store.Principal
-	for _, p := range all {
-		if f.matches(spObject(p)) {
-			match = append(match, p)
+	return listObjects(h, w, r, "servicePrincipals", all, spObject, h.spJSON)
+}
+
+// listObjects answers a collection GET: the $filter applied to every
+// object, one page of the matches as JSON, and the next link.
+func listObjects[T any](h *Handler, w http.ResponseWriter, r *http.Request, collection string, all []T,
+	object func(T) object, toJSON func(context.Context, T) (map[string]any, error)) error {
+	f, err := parseFilter(r.URL.Query().Get("$filter"), collection)
+	if err != nil {
+		return err
+	}
+	var match []T
+	for _, o := range all {
+		if f.matches(object(o)) {
+			match = append(match, o)
 		}
 	}
 	start, end, next, err := h.page(r, len(match))
@@ -437,14 +416,14 @@ func (h *Handler) listServicePrincipals(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	values := []any{}
-	for _, p := range match[start:end] {
-		m, err := h.spJSON(r.Context(), p)
+	for _, o := range match[start:end] {
+		m, err := toJSON(r.Context(), o)
 		if err != nil {
 			return err
 		}
 		values = append(values, m)
 	}
-	return h.writeList(w, "servicePrincipals", values, next)
+	return h.writeList(w, collection, values, next)
 }
 
 // createServicePrincipal creates the service principal of an application
