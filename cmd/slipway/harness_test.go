@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,4 +359,71 @@ func (s *testServer) rootPool(t *testing.T) *x509.CertPool {
 		t.Fatalf("%s holds no certificate", s.info.CAFile)
 	}
 	return pool
+}
+
+// loadGen keeps clients requesting one URL until end: the load the
+// zero-downtime, swap, reference-rotation and scaling tests put on an app.
+// Each client is bounded in count and time; check classifies an answer
+// (nil: only a 200 succeeds).
+type loadGen struct {
+	stop          chan struct{}
+	wg            sync.WaitGroup
+	total, failed atomic.Int64
+	mu            sync.Mutex
+	errs          []string // the first failures, at most 10
+	once          sync.Once
+}
+
+func (s *testServer) loadGen(url string, clients int, pause time.Duration, check func(status int, body string) error) *loadGen {
+	l := &loadGen{stop: make(chan struct{})}
+	if check == nil {
+		check = func(status int, _ string) error {
+			if status != 200 {
+				return fmt.Errorf("status %d", status)
+			}
+			return nil
+		}
+	}
+	for range clients {
+		l.wg.Go(func() {
+			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
+			deadline := time.Now().Add(10 * time.Minute)
+			for i := 0; i < 1_000_000 && time.Now().Before(deadline); i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				resp, err := client.Get(url)
+				l.total.Add(1)
+				if err == nil {
+					b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+					resp.Body.Close()
+					err = check(resp.StatusCode, string(b))
+				} else {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if err != nil {
+					l.failed.Add(1)
+					l.mu.Lock()
+					if len(l.errs) < 10 {
+						l.errs = append(l.errs, err.Error())
+					}
+					l.mu.Unlock()
+				}
+				time.Sleep(pause)
+			}
+		})
+	}
+	return l
+}
+
+// end stops the clients (once) and returns the requests made, those that
+// failed and the first failures.
+func (l *loadGen) end() (total, failed int64, errs []string) {
+	l.once.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total.Load(), l.failed.Load(), append([]string(nil), l.errs...)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -252,43 +253,14 @@ func TestZeroDowntime(t *testing.T) {
 	}
 	deploy("one")
 
-	const clients = 20
-	var total, failures atomic.Int64
-	var firstFailure atomic.Value
 	seen := sync.Map{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
-			for i := 0; i < 20000; i++ { // bounded in count, and in time by stop
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Get("http://" + app + "/")
-				total.Add(1)
-				if err != nil {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, err.Error())
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				b := make([]byte, 64)
-				n, _ := resp.Body.Read(b)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, resp.Status+" "+string(b[:n]))
-				}
-				seen.Store(string(b[:n]), true)
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
+	l := s.loadGen("http://"+app+"/", 20, 5*time.Millisecond, func(status int, body string) error {
+		seen.Store(body, true)
+		if status != 200 {
+			return fmt.Errorf("status %d %s", status, body)
+		}
+		return nil
+	})
 	time.Sleep(2 * time.Second)
 	deploy("two")
 	s.mustCLI("", "webapp", "restart", "-g", "rg-zero", "-n", "zero")
@@ -297,21 +269,20 @@ func TestZeroDowntime(t *testing.T) {
 	// The old instances drain and stop under load; and at least 10,000
 	// requests cross the four changes (bounded: 90 s).
 	time.Sleep(4 * time.Second)
-	for deadline := time.Now().Add(90 * time.Second); total.Load() < 10000 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(90 * time.Second); l.total.Load() < 10000 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	total, failed, errs := l.end()
 	if _, ok := seen.Load("hello two"); !ok {
 		t.Errorf("the new version was never served")
 	}
-	if total.Load() < 10000 {
-		t.Fatalf("only %d requests were made; want at least 10,000", total.Load())
+	if total < 10000 {
+		t.Fatalf("only %d requests were made; want at least 10,000", total)
 	}
-	if f := failures.Load(); f != 0 {
-		t.Fatalf("%d of %d requests failed across a redeploy, a restart, a settings change and a SKU change; first: %v", f, total.Load(), firstFailure.Load())
+	if failed != 0 {
+		t.Fatalf("%d of %d requests failed across a redeploy, a restart, a settings change and a SKU change; first: %v", failed, total, errs)
 	}
-	t.Logf("%d requests, none failed", total.Load())
+	t.Logf("%d requests, none failed", total)
 }
 
 // TestInstanceEnvironment checks the App Service environment contract an

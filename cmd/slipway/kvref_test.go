@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -138,7 +136,8 @@ func TestKeyVaultReferences(t *testing.T) {
 
 	// A missing secret blocks the settings change and the next deployment;
 	// version one keeps serving throughout.
-	load := startLoad(t, s, host, 4)
+	load := s.loadGen("http://"+host+"/", 4, 10*time.Millisecond, nil)
+	t.Cleanup(func() { load.end() })
 	_, warn, _ = s.cli("", "webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings",
 		"MISSING=@Microsoft.KeyVault(VaultName="+vault+";SecretName=does-not-exist)")
 	if !strings.Contains(warn, "MISSING: SecretNotFound") {
@@ -173,7 +172,13 @@ func TestKeyVaultReferences(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Logf("rotation reached the app after %s", time.Since(began).Round(time.Second))
-	load.stopAndCheck()
+	if total, failed, errs := load.end(); total < 50 {
+		t.Errorf("only %d requests were made under load", total)
+	} else if failed != 0 {
+		t.Errorf("%d of %d requests failed; first: %v", failed, total, errs)
+	} else {
+		t.Logf("%d requests under load, %d failed", total, failed)
+	}
 
 	// The values appear in no listing, no log, no file of the data directory.
 	listing := s.mustCLI("", "webapp", "config", "appsettings", "list", "-g", rg, "-n", app) +
@@ -255,67 +260,4 @@ func (s *testServer) kvReferences(app string) map[string]kvRef {
 		out[v.Name] = v.Properties
 	}
 	return out
-}
-
-// load keeps a few clients requesting an app until stopAndCheck, which
-// fails the test if any request failed. Bounded in count and time.
-type load struct {
-	t              *testing.T
-	stop           chan struct{}
-	wg             sync.WaitGroup
-	total, failed  atomic.Int64
-	first          atomic.Value
-	stopped        bool
-	stopAndCheckMu sync.Mutex
-}
-
-func startLoad(t *testing.T, s *testServer, host string, clients int) *load {
-	l := &load{t: t, stop: make(chan struct{})}
-	for range clients {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
-			for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); {
-				select {
-				case <-l.stop:
-					return
-				case <-time.After(10 * time.Millisecond):
-				}
-				resp, err := client.Get("http://" + host + "/")
-				l.total.Add(1)
-				if err != nil {
-					l.failed.Add(1)
-					l.first.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					l.failed.Add(1)
-					l.first.CompareAndSwap(nil, resp.Status)
-				}
-			}
-		}()
-	}
-	t.Cleanup(l.stopAndCheck)
-	return l
-}
-
-func (l *load) stopAndCheck() {
-	l.stopAndCheckMu.Lock()
-	defer l.stopAndCheckMu.Unlock()
-	if l.stopped {
-		return
-	}
-	l.stopped = true
-	close(l.stop)
-	l.wg.Wait()
-	if l.total.Load() < 50 {
-		l.t.Errorf("only %d requests were made under load", l.total.Load())
-	}
-	if f := l.failed.Load(); f != 0 {
-		l.t.Errorf("%d of %d requests failed; first: %v", f, l.total.Load(), l.first.Load())
-	}
-	l.t.Logf("%d requests under load, %d failed", l.total.Load(), l.failed.Load())
 }

@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -83,56 +80,6 @@ func (s *testServer) direct(app, addr, route string) string {
 	return string(b)
 }
 
-// scaleLoad sends requests through the front door from n clients until stopped
-// and counts those that failed (an error, or a status other than 200).
-type scaleLoad struct {
-	ok, failed atomic.Int64
-	stop       chan struct{}
-	wg         sync.WaitGroup
-	mu         sync.Mutex
-	errs       []string
-}
-
-func (s *testServer) startLoad(app string, n int) *scaleLoad {
-	l := &scaleLoad{stop: make(chan struct{})}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
-	for range n {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := 0; i < 1_000_000; i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				resp, err := client.Get(s.url(s.host(app), "/"))
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode != 200 {
-					l.failed.Add(1)
-					l.mu.Lock()
-					if len(l.errs) < 10 {
-						l.errs = append(l.errs, fmt.Sprint(err, resp))
-					}
-					l.mu.Unlock()
-					continue
-				}
-				l.ok.Add(1)
-			}
-		}()
-	}
-	return l
-}
-
-func (l *scaleLoad) end() (ok, failed int64, errs []string) {
-	close(l.stop)
-	l.wg.Wait()
-	return l.ok.Load(), l.failed.Load(), l.errs
-}
-
 // killInstance sends SIGKILL to every process of the instance (found by
 // its WEBSITE_INSTANCE_ID in /proc), as `kill -9` would.
 func killInstance(t *testing.T, id string) int {
@@ -174,7 +121,7 @@ func TestScaleOutInUnderLoad(t *testing.T) {
 	}
 	plan := []string{"appservice", "plan", "update", "-g", "rg-scaly", "-n", "plan-scaly"}
 
-	l := s.startLoad("scaly", 4)
+	l := s.loadGen(s.url(s.host("scaly"), "/"), 4, 0, nil)
 	time.Sleep(500 * time.Millisecond)
 	s.mustCLI("", append(plan, "--number-of-workers", "3")...)
 	three := s.instances("scaly")
@@ -196,9 +143,9 @@ func TestScaleOutInUnderLoad(t *testing.T) {
 	}
 	s.mustCLI("", append(plan, "--number-of-workers", "1")...)
 	time.Sleep(3 * time.Second) // past the drain delay
-	ok, failed, errs := l.end()
-	if failed != 0 || ok < 20 {
-		t.Fatalf("scaling 1→3→1 under load: %d of %d requests failed: %v", failed, ok+failed, errs)
+	total, failed, errs := l.end()
+	if ok := total - failed; failed != 0 || ok < 20 {
+		t.Fatalf("scaling 1→3→1 under load: %d of %d requests failed: %v", failed, total, errs)
 	}
 	one := s.instances("scaly")
 	if len(one) != 1 || one[0].Name != first[0].Name {
@@ -215,7 +162,7 @@ func TestScaleOutInUnderLoad(t *testing.T) {
 	if victim == first[0].Name {
 		victim = two[1].Name
 	}
-	l = s.startLoad("scaly", 4)
+	l = s.loadGen(s.url(s.host("scaly"), "/"), 4, 0, nil)
 	time.Sleep(500 * time.Millisecond)
 	killInstance(t, victim)
 	eventually(t, 10*time.Second, "the killed instance seen down", func() bool {
@@ -226,9 +173,9 @@ func TestScaleOutInUnderLoad(t *testing.T) {
 		return len(st) == 2 && st[victim] == "Ready" && st[first[0].Name] == "Ready"
 	})
 	time.Sleep(500 * time.Millisecond)
-	ok, failed, errs = l.end()
-	if failed > 4 || ok < 20 {
-		t.Fatalf("kill -9 under load: %d of %d requests failed (at most the 4 in flight may): %v", failed, ok+failed, errs)
+	total, failed, errs = l.end()
+	if ok := total - failed; failed > 4 || ok < 20 {
+		t.Fatalf("kill -9 under load: %d of %d requests failed (at most the 4 in flight may): %v", failed, total, errs)
 	}
 	if _, body, _ := s.pinned("scaly", victim, "/instance"); body != victim {
 		t.Fatalf("the restarted instance does not serve its own cookie's clients: %s", body)

@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
+	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -70,53 +68,25 @@ func TestSlotSwapUnderLoad(t *testing.T) {
 		t.Fatalf("slot list: %s", out)
 	}
 
-	const clients = 20
-	var total, failures atomic.Int64
-	var firstFailure atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			client := &http.Client{Timeout: 30 * time.Second, Transport: s.client.Transport}
-			for i := 0; i < 20000; i++ { // bounded in count, and in time by stop
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Get("http://" + app + "/")
-				total.Add(1)
-				if err != nil {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, err.Error())
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				b := make([]byte, 64)
-				n, _ := resp.Body.Read(b)
-				resp.Body.Close()
-				if body := string(b[:n]); resp.StatusCode != 200 || (body != "v1|prod|g1" && body != "v2|prod|g2") {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, resp.Status+" "+body)
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
-	}
+	l := s.loadGen("http://"+app+"/", 20, 2*time.Millisecond, func(status int, body string) error {
+		if status != 200 || (body != "v1|prod|g1" && body != "v2|prod|g2") {
+			return fmt.Errorf("%d %s", status, body)
+		}
+		return nil
+	})
 	time.Sleep(2 * time.Second)
 	began := time.Now()
 	s.mustCLI("", "webapp", "deployment", "slot", "swap", "-g", "rg-swp", "-n", "swp", "--slot", "staging")
 	t.Logf("swap command took %s", time.Since(began).Round(time.Millisecond))
-	for deadline := time.Now().Add(90 * time.Second); total.Load() < 10000 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(90 * time.Second); l.total.Load() < 10000 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
-	if total.Load() < 10000 {
-		t.Fatalf("only %d requests were made; want at least 10,000", total.Load())
+	total, failed, errs := l.end()
+	if total < 10000 {
+		t.Fatalf("only %d requests were made; want at least 10,000", total)
 	}
-	if f := failures.Load(); f != 0 {
-		t.Fatalf("%d of %d requests failed across the swap; first: %v", f, total.Load(), firstFailure.Load())
+	if failed != 0 {
+		t.Fatalf("%d of %d requests failed across the swap; first: %v", failed, total, errs)
 	}
 	if _, a := s.get(app, "/"); a != "v2|prod|g2" {
 		t.Fatalf("production after the swap: %q, want v2 with production's sticky setting", a)
@@ -124,7 +94,7 @@ func TestSlotSwapUnderLoad(t *testing.T) {
 	if _, b := s.get(staging, "/"); b != "v1|staging|g1" {
 		t.Fatalf("staging after the swap: %q, want v1 with staging's sticky setting", b)
 	}
-	t.Logf("%d requests, none failed", total.Load())
+	t.Logf("%d requests, none failed", total)
 
 	// Traffic routing: ?x-ms-routing-name picks the slot and pins it.
 	s.mustCLI("", "webapp", "traffic-routing", "set", "-g", "rg-swp", "-n", "swp", "--distribution", "staging=0")
