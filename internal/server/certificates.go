@@ -15,7 +15,6 @@ import (
 	legolog "github.com/go-acme/lego/v5/log"
 
 	"github.com/slipway-dev/slipway"
-	"github.com/slipway-dev/slipway/internal/atomicfile"
 	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -53,21 +52,9 @@ func newCertManager(ctx context.Context, cfg Config, st *store.Store, dataDir st
 		keyPath := filepath.Join(dataDir, "pki", "acme-account.key")
 		iss, err := certs.NewIssuer(certs.Config{
 			DirectoryURL: cfg.ACMEDirectory, Email: cfg.ACMEEmail, Roots: roots, Logger: log, Timeout: 2 * time.Minute,
-			LoadAccountKey: func(context.Context) ([]byte, error) {
-				b, err := os.ReadFile(keyPath)
-				if errors.Is(err, os.ErrNotExist) {
-					return nil, nil
-				} else if err != nil {
-					return nil, err
-				}
-				return st.OpenBytes(b, "pki/acme-account.key")
-			},
+			LoadAccountKey: func(context.Context) ([]byte, error) { return readSealed(st, keyPath, "pki/acme-account.key") },
 			SaveAccountKey: func(_ context.Context, key []byte) error {
-				sealed, err := st.SealBytes(key, "pki/acme-account.key")
-				if err != nil {
-					return err
-				}
-				return atomicfile.WriteFile(keyPath, sealed, 0o600)
+				return writeSealed(st, keyPath, "pki/acme-account.key", key)
 			},
 		})
 		if err != nil {

@@ -658,23 +658,42 @@ func pythonMinorVersions(in []build.Interpreter) []string {
 // sealedSecret returns 32 random bytes kept (sealed with the master key)
 // in path, made on first use.
 func sealedSecret(st *store.Store, path, aad string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return st.OpenBytes(b, aad)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+	if secret, err := readSealed(st, path, aad); err != nil || secret != nil {
+		return secret, err
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	sealed, err := st.SealBytes(secret, aad)
-	if err != nil {
+	if err := writeSealed(st, path, aad, secret); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(path, sealed, 0o600); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", path, err)
-	}
 	return secret, nil
+}
+
+// readSealed reads a file written by writeSealed: nil, nil when it does
+// not exist yet.
+func readSealed(st *store.Store, path, aad string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return st.OpenBytes(b, aad)
+}
+
+// writeSealed writes secret to path (mode 0600), sealed with the store's
+// master key and bound to aad.
+func writeSealed(st *store.Store, path, aad string, secret []byte) error {
+	sealed, err := st.SealBytes(secret, aad)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path, sealed, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // adminToken returns the admin token, creating it on first start.
