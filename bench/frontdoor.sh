@@ -7,6 +7,9 @@
 #   Caddy  (Debian package, reverse_proxy; installed with apt-get when missing; skipped, and
 #           said so, when it does not install)
 #   direct (wrk straight at the upstream, the reference for Django)
+# nginx and Caddy send the app the same App Service headers the front door sends
+# (X-Forwarded-*, Client-Ip, X-Client-Port, X-Original-Url, X-Arr-Log-Id, ...), so that the
+# app behind each proxy parses the same request.
 # Upstreams:
 #   go     a Go net/http server (bench/frontdoor -upstream-listen): the fast upstream
 #   hello  cmd/slipway/testdata/apps/hello under gunicorn with App Service's default line
@@ -21,6 +24,8 @@
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
 # ROUNDS (default 3, at least 3), DUR seconds per cell (default 5); no new round starts after
 # BUDGET_S (default 600) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
+# ONLY (e.g. "go/http hello/http") keeps only those upstream/protocol cells and PROFILE=0
+# skips the profile pass: for quick comparisons while working on the proxy.
 # Needs wrk, nginx, openssl, curl, python3 with gunicorn and examples/todo's requirements;
 # h2load (nghttp2-client) for HTTP/2 and caddy are installed with apt-get when missing and root.
 set -euo pipefail
@@ -92,7 +97,13 @@ mkdir -p "$tmp/nginx"
     echo "  upstream $n { server 127.0.0.1:$p; keepalive 32; }"
     echo "  server { listen 127.0.0.1:$P_NGX; listen 127.0.0.1:$P_NGXS ssl http2; server_name $n.localhost;"
     echo "    location / { proxy_pass http://$n; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host;"
-    echo "      proxy_set_header X-Forwarded-For \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme; } }"
+    # The headers App Service's front end (and Slipway's) sends each request, so that the
+    # app parses the same request behind every proxy ("" values are not sent by nginx).
+    echo "      proxy_set_header X-Forwarded-For \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme;"
+    echo "      proxy_set_header Client-Ip \$remote_addr; proxy_set_header X-Client-Ip \$remote_addr; proxy_set_header X-Client-Port \$remote_port;"
+    echo "      proxy_set_header X-Appservice-Proto \$scheme; proxy_set_header X-Forwarded-Host \$host; proxy_set_header X-Original-Url \$request_uri;"
+    echo "      proxy_set_header Was-Default-Hostname \$host; proxy_set_header X-Arr-Log-Id \$request_id;"
+    echo "      proxy_set_header X-Arr-Ssl \$https; proxy_set_header X-Forwarded-Tlsversion \$ssl_protocol; } }"
   done
   echo "}"
 } >"$tmp/nginx/nginx.conf"
@@ -110,14 +121,28 @@ if [ $have_caddy = 1 ]; then
 }"
     for app in go:$P_GO hello:$P_HELLO todo:$P_TODO; do
       n=${app%%:*} p=${app##*:}
+      # Caddy sends X-Forwarded-For/-Proto/-Host itself; the rest of App Service's set here.
+      hdrs="header_up Client-Ip {remote_host}
+    header_up X-Client-Ip {remote_host}
+    header_up X-Client-Port {remote_port}
+    header_up X-Appservice-Proto {scheme}
+    header_up X-Original-Url {uri}
+    header_up Was-Default-Hostname {host}
+    header_up X-Arr-Log-Id {http.request.uuid}"
       echo "http://$n.localhost:$P_CAD {
   bind 127.0.0.1
-  reverse_proxy 127.0.0.1:$p
+  reverse_proxy 127.0.0.1:$p {
+    $hdrs
+  }
 }
 https://$n.localhost:$P_CADS {
   bind 127.0.0.1
   tls $tmp/cert.pem $tmp/key.pem
-  reverse_proxy 127.0.0.1:$p
+  reverse_proxy 127.0.0.1:$p {
+    $hdrs
+    header_up X-Arr-Ssl 1
+    header_up X-Forwarded-Tlsversion {http.request.tls.version}
+  }
 }"
     done
   } >"$tmp/Caddyfile"
@@ -191,6 +216,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for up in go hello todo; do
     protos=(http); [ "$up" = go ] && protos=(http https) && [ $have_h2 = 1 ] && protos+=(h2)
     for proto in "${protos[@]}"; do
+      if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $up/$proto "* ]]; then continue; fi
       for px in "${order[@]}"; do cell "$r" "$up" "$px" "$proto"; done
       [ "$proto" = http ] && cell "$r" "$up" direct http
     done
@@ -198,6 +224,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # A CPU profile of the front door under load (go upstream, HTTP/1.1, then HTTPS).
+if [ "${PROFILE:-1}" = 0 ]; then
+  python3 "$root/bench/frontdoor/report.py" "$raw" "$have_caddy" >"$OUT/report.md"
+  cat "$OUT/report.md"; exit 0
+fi
 kill -TERM "$fdpid"; wait "$fdpid" 2>/dev/null || true
 "$tmp/fdb" -listen 127.0.0.1:$P_FD -cert "$tmp/cert.pem" -key "$tmp/key.pem" -app go=http://127.0.0.1:$P_GO \
   -cpuprofile "$OUT/cpu.pprof" 2>>"$tmp/fd.log" & fdpid=$!; pids+=($fdpid)

@@ -102,6 +102,9 @@ type FrontDoor struct {
 	proxy *httputil.ReverseProxy
 	lb    balancer
 	urls  urlCache // backends' parsed base URLs (proxy.go)
+	// upstream carries bodiless requests itself and the rest through
+	// net/http's Transport (upstream.go).
+	upstream *upstreamTransport
 }
 
 type ctxKey int
@@ -125,15 +128,24 @@ func New(cfg Config) *FrontDoor {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &FrontDoor{cfg: cfg}
-	transport := &http.Transport{
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	const (
+		headTimeout = 230 * time.Second // App Service's front-end request timeout (docs/appservice.md §9)
+		idleTimeout = 30 * time.Second
+		maxIdle     = 64
+	)
+	standard := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: 230 * time.Second, // App Service's front-end request timeout (docs/appservice.md §9)
+		DialContext:           dialer.DialContext,
+		MaxIdleConnsPerHost:   maxIdle,
+		IdleConnTimeout:       idleTimeout,
+		ResponseHeaderTimeout: headTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // pass the client's Accept-Encoding through (proxy.go)
 	}
+	// Requests without a body take the front door's own HTTP/1.1 client
+	// (upstream.go); the rest go to the standard transport.
+	f.upstream = newUpstreamTransport(standard, dialer, headTimeout, idleTimeout, maxIdle)
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: f.rewrite,
 		ModifyResponse: func(resp *http.Response) error {
@@ -141,7 +153,7 @@ func New(cfg Config) *FrontDoor {
 			setAffinity(resp, rt)
 			return nil
 		},
-		Transport: &retryTransport{next: transport},
+		Transport: &retryTransport{next: f.upstream},
 		// 0: no flush per write for bodies of known length; streams
 		// (text/event-stream, unknown length) are still flushed at once
 		// by ReverseProxy itself (proxy.go).

@@ -1,0 +1,392 @@
+package frontdoor
+
+// upstreamTransport is the front door's own HTTP/1.1 client for the requests
+// that make up nearly all of an app's traffic: those without a body (GET,
+// HEAD, a POST with Content-Length 0) and without an Upgrade. It exists
+// because the profile of the front door under load (docs/benchmarks.md, "The
+// front door") showed net/http's Transport spending a third of the CPU in the
+// two goroutines it runs per connection (writeLoop and readLoop) and in the
+// channel hand-offs between them and the handler — and, for apps whose server
+// closes every connection (gunicorn's sync workers, App Service's default
+// line), a dial goroutine and two new goroutines per request. Here the
+// handler's goroutine dials (or takes an idle connection), writes the request
+// and reads the response itself, as nginx does from its one thread.
+//
+// Everything else — request bodies (where an app may answer before reading
+// the body, which needs the concurrent read and write the standard Transport
+// does), Expect: 100-continue, WebSocket and other upgrades, HTTPS upstreams —
+// goes to the standard Transport unchanged.
+//
+// The upstream is hostile (an app's own server): the response head is read
+// under a size limit and a timeout; at most five informational (1xx)
+// responses are accepted before the real one; a 101 to a request that asked
+// for no upgrade is refused; a connection is only reused when its response
+// was read to its end with nothing after it; and an idle connection is
+// checked (a non-blocking peek) before it is reused, so a connection the app
+// closed while idle is never written to. A request that fails on a reused
+// connection before any byte of the answer arrived is retried once on a new
+// connection when it is replayable (GET, HEAD, OPTIONS, TRACE), as net/http
+// does.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	maxUpstreamHeaderBytes = 1 << 20 // the response head an app may send
+	max1xxResponses        = 5       // as net/http's Transport
+	upstreamBufSize        = 4 << 10
+)
+
+type upstreamTransport struct {
+	next              http.RoundTripper // requests the fast path does not take
+	dialer            *net.Dialer
+	respHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxIdlePerHost    int
+
+	mu     sync.Mutex
+	idle   map[string][]*upConn // by host:port; the newest last
+	reaper *time.Timer          // armed while any connection is idle
+}
+
+// upConn is one connection to an instance.
+type upConn struct {
+	t      *upstreamTransport
+	key    string
+	c      net.Conn
+	raw    syscall.RawConn // for the liveness peek; nil when unavailable
+	lr     limitedConn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+}
+
+// limitedConn bounds what is read of a response head; read counts the bytes
+// read since the request was written, to tell a connection that failed
+// before answering from one that failed midway.
+type limitedConn struct {
+	c     net.Conn
+	limit int64
+	read  int64
+}
+
+func (l *limitedConn) Read(p []byte) (int, error) {
+	if l.limit <= 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > l.limit {
+		p = p[:l.limit]
+	}
+	n, err := l.c.Read(p)
+	l.limit -= int64(n)
+	l.read += int64(n)
+	return n, err
+}
+
+var (
+	errHeadTooLarge = errors.New("the app's response head is larger than 1 MiB")
+	errUnasked101   = errors.New("the app switched protocols on a request that asked for no upgrade")
+	errTooMany1xx   = errors.New("the app sent too many informational (1xx) responses")
+	errHeadTimeout  = errors.New("the app sent no response head within the request timeout")
+)
+
+func newUpstreamTransport(next http.RoundTripper, dialer *net.Dialer, respHeaderTimeout, idleTimeout time.Duration, maxIdlePerHost int) *upstreamTransport {
+	return &upstreamTransport{
+		next:              next,
+		dialer:            dialer,
+		respHeaderTimeout: respHeaderTimeout,
+		idleTimeout:       idleTimeout,
+		maxIdlePerHost:    maxIdlePerHost,
+		idle:              make(map[string][]*upConn),
+	}
+}
+
+// fast reports whether the request is one this transport carries itself.
+func fast(req *http.Request) bool {
+	if req.URL.Scheme != "http" || req.ContentLength != 0 || (req.Body != nil && req.Body != http.NoBody) {
+		return false
+	}
+	h := req.Header
+	return len(h["Upgrade"]) == 0 && len(h["Expect"]) == 0 && len(h["Transfer-Encoding"]) == 0 && len(req.TransferEncoding) == 0
+}
+
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !fast(req) {
+		return t.next.RoundTrip(req)
+	}
+	key := req.URL.Host
+	if req.URL.Port() == "" {
+		key = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	pc, err := t.getConn(req.Context(), key, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := pc.roundTrip(req)
+	if err != nil && pc.idleAt != (time.Time{}) && pc.lr.read == 0 && replayable(req) && req.Context().Err() == nil {
+		// A reused connection the app closed as the request went out.
+		if pc, err = t.getConn(req.Context(), key, false); err != nil {
+			return nil, err
+		}
+		resp, err = pc.roundTrip(req)
+	}
+	return resp, err
+}
+
+// getConn returns an idle connection that is still open, or a new one.
+func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse bool) (*upConn, error) {
+	for reuse {
+		pc := t.takeIdle(key)
+		if pc == nil {
+			break
+		}
+		if pc.alive() {
+			return pc, nil
+		}
+		pc.c.Close()
+	}
+	c, err := t.dialer.DialContext(ctx, "tcp", key)
+	if err != nil {
+		return nil, err
+	}
+	pc := &upConn{t: t, key: key, c: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		pc.raw, _ = sc.SyscallConn()
+	}
+	pc.lr.c = c
+	pc.br = bufio.NewReaderSize(&pc.lr, upstreamBufSize)
+	pc.bw = bufio.NewWriterSize(c, upstreamBufSize)
+	return pc, nil
+}
+
+func (t *upstreamTransport) takeIdle(key string) *upConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	conns := t.idle[key]
+	for len(conns) > 0 {
+		pc := conns[len(conns)-1]
+		conns[len(conns)-1] = nil
+		conns = conns[:len(conns)-1]
+		if time.Since(pc.idleAt) < t.idleTimeout {
+			t.setIdle(key, conns)
+			return pc
+		}
+		pc.c.Close()
+	}
+	t.setIdle(key, conns)
+	return nil
+}
+
+func (t *upstreamTransport) setIdle(key string, conns []*upConn) {
+	if len(conns) == 0 {
+		delete(t.idle, key)
+	} else {
+		t.idle[key] = conns
+	}
+}
+
+// putIdle keeps a connection whose last response was read to its end.
+func (t *upstreamTransport) putIdle(pc *upConn) {
+	pc.idleAt = time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	conns := t.idle[pc.key]
+	if len(conns) >= t.maxIdlePerHost {
+		pc.c.Close()
+		return
+	}
+	t.idle[pc.key] = append(conns, pc)
+	if t.reaper == nil {
+		t.reaper = time.AfterFunc(t.idleTimeout, t.reap)
+	}
+}
+
+// reap closes connections idle for longer than idleTimeout — those to
+// instances that are gone would otherwise stay open — and re-arms itself
+// while any connection is idle.
+func (t *upstreamTransport) reap() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for key, conns := range t.idle {
+		kept := conns[:0]
+		for _, pc := range conns {
+			if time.Since(pc.idleAt) >= t.idleTimeout {
+				pc.c.Close()
+			} else {
+				kept = append(kept, pc)
+			}
+		}
+		clear(conns[len(kept):])
+		t.setIdle(key, kept)
+	}
+	if len(t.idle) > 0 {
+		t.reaper.Reset(t.idleTimeout)
+	} else {
+		t.reaper = nil
+	}
+}
+
+// CloseIdleConnections closes every idle connection, here and in the
+// standard transport.
+func (t *upstreamTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	for key, conns := range t.idle {
+		for _, pc := range conns {
+			pc.c.Close()
+		}
+		delete(t.idle, key)
+	}
+	t.mu.Unlock()
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// alive reports whether an idle connection is still open and silent: a
+// non-blocking peek finds no data and no end of stream.
+func (pc *upConn) alive() bool {
+	if pc.br.Buffered() > 0 {
+		return false
+	}
+	if pc.raw == nil {
+		return true
+	}
+	ok := false
+	var b [1]byte
+	err := pc.raw.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+		return true // never wait
+	})
+	return err == nil && ok
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		pc.c.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	pc.lr.read = 0
+	if err := req.Write(pc.bw); err != nil {
+		return fail(err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	pc.lr.limit = maxUpstreamHeaderBytes
+	if pc.t.respHeaderTimeout > 0 {
+		pc.c.SetReadDeadline(time.Now().Add(pc.t.respHeaderTimeout))
+	}
+	var resp *http.Response
+	for n1xx := 0; ; {
+		var err error
+		resp, err = http.ReadResponse(pc.br, req)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				err = errHeadTimeout
+			}
+			return fail(err)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return fail(errUnasked101)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode < 100 {
+			break
+		}
+		if n1xx++; n1xx > max1xxResponses {
+			return fail(errTooMany1xx)
+		}
+		if resp.StatusCode != http.StatusContinue {
+			if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+				if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+					return fail(err)
+				}
+			}
+		}
+	}
+	pc.lr.limit = 1<<63 - 1
+	if pc.t.respHeaderTimeout > 0 {
+		pc.c.SetReadDeadline(time.Time{})
+	}
+	resp.Body = &upBody{pc: pc, rc: resp.Body, resp: resp, stop: stop, eof: resp.Body == http.NoBody}
+	return resp, nil
+}
+
+// upBody hands its connection back (or closes it) once the response body has
+// been read to its end or closed.
+type upBody struct {
+	pc   *upConn
+	rc   io.ReadCloser
+	resp *http.Response
+	stop func() bool
+	eof  bool
+	done bool
+}
+
+func (b *upBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, errors.New("read on a closed response body")
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+		b.finish()
+	} else if err != nil {
+		b.finish()
+		if cerr := b.resp.Request.Context().Err(); cerr != nil {
+			return n, fmt.Errorf("reading the app's response: %w", cerr)
+		}
+	}
+	return n, err
+}
+
+func (b *upBody) Close() error {
+	b.finish()
+	return nil
+}
+
+// finish returns the connection to the pool when the body was read to its
+// end, nothing else arrived after it, neither side asked to close, and the
+// request was not cancelled meanwhile; it closes it otherwise.
+func (b *upBody) finish() {
+	if b.done {
+		return
+	}
+	b.done = true
+	cancelled := !b.stop()
+	pc := b.pc
+	if b.eof && !cancelled && !b.resp.Close && !b.resp.Request.Close && pc.br.Buffered() == 0 {
+		pc.t.putIdle(pc)
+		return
+	}
+	pc.c.Close()
+}
