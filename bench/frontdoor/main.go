@@ -29,6 +29,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
+	"github.com/slipway-dev/slipway/internal/server"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -61,6 +62,9 @@ func run() error {
 	upstreams := apps{}
 	flag.Var(upstreams, "app", "name=URL of an app's one instance (repeatable)")
 	flag.Parse()
+	if *upListen == "" {
+		server.TuneGC(os.Getenv) // as the server's process runs
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

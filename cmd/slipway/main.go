@@ -7,9 +7,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/slipway-dev/slipway/internal/server"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "server" {
+		server.TuneGC(os.Getenv) // the process's collector; tests run Run in process and keep theirs
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()

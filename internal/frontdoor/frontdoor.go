@@ -145,7 +145,10 @@ func New(cfg Config) *FrontDoor {
 	}
 	// Requests without a body take the front door's own HTTP/1.1 client
 	// (upstream.go); the rest go to the standard transport.
-	f.upstream = newUpstreamTransport(standard, dialer, headTimeout, idleTimeout, maxIdle)
+	// Its connections need no TCP keep-alive probes (four setsockopt calls
+	// per dial): they live on this host, and idle ones are reaped after
+	// idleTimeout.
+	f.upstream = newUpstreamTransport(standard, &net.Dialer{Timeout: dialer.Timeout, KeepAlive: -1}, headTimeout, idleTimeout, maxIdle)
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: f.rewrite,
 		ModifyResponse: func(resp *http.Response) error {
@@ -464,32 +467,38 @@ func setPlatformHeaders(h http.Header, in *http.Request) {
 	if err != nil {
 		ip, port = in.RemoteAddr, ""
 	}
+	// One backing array for every value: one allocation, not twelve.
+	vals := make([]string, 0, 12)
+	set := func(name, v string) {
+		vals = append(vals, v)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
-		h["X-Arr-Ssl"] = []string{"1"}
+		set("X-Arr-Ssl", "1")
 		if v := tlsVersion(in.TLS.Version); v != "" {
-			h["X-Forwarded-Tlsversion"] = []string{v}
+			set("X-Forwarded-Tlsversion", v)
 		}
 	}
 	if ip != "" {
-		h["X-Forwarded-For"] = []string{ip}
-		h["Client-Ip"] = []string{ip}
-		h["X-Client-Ip"] = []string{ip}
+		set("X-Forwarded-For", ip)
+		set("Client-Ip", ip)
+		set("X-Client-Ip", ip)
 	}
 	if port != "" {
-		h["X-Client-Port"] = []string{port}
+		set("X-Client-Port", port)
 	}
-	h["X-Forwarded-Proto"] = []string{proto}
-	h["X-Appservice-Proto"] = []string{proto}
-	h["X-Forwarded-Host"] = []string{in.Host}
-	h["X-Original-Url"] = []string{in.URL.RequestURI()}
+	set("X-Forwarded-Proto", proto)
+	set("X-Appservice-Proto", proto)
+	set("X-Forwarded-Host", in.Host)
+	set("X-Original-Url", in.URL.RequestURI())
 	if d, ok := in.Context().Value(defaultHostKey).(string); ok {
-		h["Was-Default-Hostname"] = []string{d} // reached by a custom domain
+		set("Was-Default-Hostname", d) // reached by a custom domain
 	} else {
-		h["Was-Default-Hostname"] = []string{in.Host}
+		set("Was-Default-Hostname", in.Host)
 	}
-	h["X-Arr-Log-Id"] = []string{newRequestID()}
+	set("X-Arr-Log-Id", newRequestID())
 }
 
 // tlsVersion renders a TLS version as X-Forwarded-TlsVersion carries it ("1.2").

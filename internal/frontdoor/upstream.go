@@ -67,6 +67,8 @@ type upConn struct {
 	key    string
 	c      net.Conn
 	raw    syscall.RawConn // for the liveness peek; nil when unavailable
+	peek   func(fd uintptr) bool
+	peekOK bool
 	lr     limitedConn
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -172,6 +174,7 @@ func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse bool)
 	pc := &upConn{t: t, key: key, c: c}
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
+		pc.peek = pc.peekFD // made once: a closure per check would allocate
 	}
 	pc.lr.c = c
 	pc.br = bufio.NewReaderSize(&pc.lr, upstreamBufSize)
@@ -271,14 +274,16 @@ func (pc *upConn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
-	ok := false
+	pc.peekOK = false
+	err := pc.raw.Read(pc.peek)
+	return err == nil && pc.peekOK
+}
+
+func (pc *upConn) peekFD(fd uintptr) bool {
 	var b [1]byte
-	err := pc.raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
-		return true // never wait
-	})
-	return err == nil && ok
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pc.peekOK = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+	return true // never wait
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
