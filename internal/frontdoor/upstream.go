@@ -145,8 +145,10 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	resp, err := pc.roundTrip(req)
-	if err != nil && pc.idleAt != (time.Time{}) && pc.lr.read == 0 && replayable(req) && req.Context().Err() == nil {
-		// A reused connection the app closed as the request went out.
+	// A reused connection the app closed as the request went out: nothing
+	// of an answer came, and not for the client's or the clock's reasons.
+	if err != nil && pc.idleAt != (time.Time{}) && pc.lr.read == 0 && replayable(req) &&
+		req.Context().Err() == nil && !errors.Is(err, errHeadTimeout) {
 		if pc, err = t.getConn(req.Context(), key, false); err != nil {
 			return nil, err
 		}
@@ -288,6 +290,7 @@ func (pc *upConn) peekFD(fd uintptr) bool {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// roundTrip writes the request and reads the answer's head.
 func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
@@ -341,6 +344,12 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 	pc.lr.limit = 1<<63 - 1
 	if pc.t.respHeaderTimeout > 0 {
 		pc.c.SetReadDeadline(time.Time{})
+	}
+	if ctx.Err() != nil {
+		// Cancelled while the head was read from the buffer: the deadline
+		// the cancellation set may just have been cleared. (The body is
+		// dropped with the connection: closing it would drain it.)
+		return fail(ctx.Err())
 	}
 	resp.Body = &upBody{pc: pc, rc: resp.Body, resp: resp, stop: stop, eof: resp.Body == http.NoBody}
 	return resp, nil
