@@ -107,19 +107,14 @@ func TestAttackGoAppSayingClose(t *testing.T) {
 // waits two head timeouts. net/http's Transport does not retry a timeout.
 func TestAttackHeadTimeoutReplayed(t *testing.T) {
 	var slow atomic.Int32
-	app := newRawApp(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			req, ok := readHead(br)
-			if !ok {
-				return
-			}
-			if req.URL.Path == "/slow" {
-				slow.Add(1)
-				time.Sleep(time.Second)
-				return
-			}
-			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	app := newRawLoopApp(t, func(c net.Conn, req *http.Request) bool {
+		if req.URL.Path == "/slow" {
+			slow.Add(1)
+			time.Sleep(time.Second)
+			return false
 		}
+		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
 	})
 	f := New(Config{Domain: "localhost", Backends: backends{"app": {app.url()}}})
 	f.upstream.respHeaderTimeout = 300 * time.Millisecond
@@ -137,30 +132,25 @@ func TestAttackHeadTimeoutReplayed(t *testing.T) {
 // close-delimited body come through whole, and the stray bytes a HEAD or a
 // 204 answer carries reach no one.
 func TestAttackNormalTraffic(t *testing.T) {
-	app := newRawApp(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			req, ok := readHead(br)
-			if !ok {
-				return
-			}
-			switch req.URL.Path {
-			case "/head-with-body": // HEAD, plus the body a GET would have had
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
-			case "/204-with-body":
-				fmt.Fprint(c, "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
-			case "/304":
-				fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 100\r\n\r\n")
-			case "/chunked":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n")
-			case "/cl-and-te":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-			case "/until-close":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\n\r\nto the end")
-				return
-			default:
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain")
-			}
+	app := newRawLoopApp(t, func(c net.Conn, req *http.Request) bool {
+		switch req.URL.Path {
+		case "/head-with-body": // HEAD, plus the body a GET would have had
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
+		case "/204-with-body":
+			fmt.Fprint(c, "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
+		case "/304":
+			fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 100\r\n\r\n")
+		case "/chunked":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n")
+		case "/cl-and-te":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+		case "/until-close":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\n\r\nto the end")
+			return false
+		default:
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain")
 		}
+		return true
 	})
 	base := serve(t, New(Config{Domain: "localhost", Backends: backends{"app": {app.url()}}}))
 	do := func(method, path string) (*http.Response, string) {

@@ -68,6 +68,19 @@ func newRawApp(t *testing.T, handle func(c net.Conn, br *bufio.Reader)) *rawApp 
 	return a
 }
 
+// newRawLoopApp answers request after request on each connection with
+// handle, until handle returns false or the client closes.
+func newRawLoopApp(t *testing.T, handle func(c net.Conn, req *http.Request) bool) *rawApp {
+	return newRawApp(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			req, ok := readHead(br)
+			if !ok || !handle(c, req) {
+				return
+			}
+		}
+	})
+}
+
 func (a *rawApp) url() string { return "http://" + a.ln.Addr().String() }
 
 // readHead reads one request head; it reports false at the end of the
@@ -161,42 +174,37 @@ func TestUpstreamClosedWhileIdle(t *testing.T) {
 // silent app (the head timeout).
 func TestUpstreamHostileAnswers(t *testing.T) {
 	var after atomic.Int32
-	app := newRawApp(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			req, ok := readHead(br)
-			if !ok {
-				return
-			}
-			switch req.URL.Path {
-			case "/endless-head":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\n")
-				line := "X-Junk: " + strings.Repeat("a", 8000) + "\r\n"
-				for i := 0; i < 200; i++ { // 1.6 MB of header
-					if _, err := io.WriteString(c, line); err != nil {
-						return
-					}
+	app := newRawLoopApp(t, func(c net.Conn, req *http.Request) bool {
+		switch req.URL.Path {
+		case "/endless-head":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\n")
+			line := "X-Junk: " + strings.Repeat("a", 8000) + "\r\n"
+			for i := 0; i < 200; i++ { // 1.6 MB of header
+				if _, err := io.WriteString(c, line); err != nil {
+					return false
 				}
-				return
-			case "/switch":
-				fmt.Fprint(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\nraw bytes")
-				return
-			case "/many-1xx":
-				for i := 0; i < 50; i++ {
-					fmt.Fprint(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
-				}
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			case "/trailing-bytes":
-				after.Add(1)
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled")
-			case "/silent":
-				time.Sleep(3 * time.Second)
-				return
-			case "/continue-then-ok":
-				fmt.Fprint(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			default:
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nplain!")
 			}
+			return false
+		case "/switch":
+			fmt.Fprint(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\nraw bytes")
+			return false
+		case "/many-1xx":
+			for i := 0; i < 50; i++ {
+				fmt.Fprint(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+			}
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		case "/trailing-bytes":
+			after.Add(1)
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled")
+		case "/silent":
+			time.Sleep(3 * time.Second)
+			return false
+		case "/continue-then-ok":
+			fmt.Fprint(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		default:
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nplain!")
 		}
+		return true
 	})
 	f := New(Config{Domain: "localhost", Backends: backends{"app": {app.url()}}})
 	f.upstream.respHeaderTimeout = 500 * time.Millisecond
