@@ -22,10 +22,12 @@
 # Then a CPU profile of the front door under wrk load against the go upstream (-cpuprofile).
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
-# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5); no new round starts after
-# BUDGET_S (default 600) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
+# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5) after a WARM-second
+# warm-up (default 4, not counted; every proxy gets one); no new round starts after
+# BUDGET_S (default 1200) seconds. About 9 minutes for 3 rounds at DUR=5 on a 2-core VM.
 # ONLY (e.g. "go/http hello/http") keeps only those upstream/protocol cells and PROFILE=0
-# skips the profile pass: for quick comparisons while working on the proxy.
+# skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
+# "GOMAXPROCS=1") is set in the front door's environment only.
 # Needs wrk, nginx, openssl, curl, python3 with gunicorn and examples/todo's requirements;
 # h2load (nghttp2-client) for HTTP/2 and caddy are installed with apt-get when missing and root.
 set -euo pipefail
@@ -44,7 +46,7 @@ fi
 have_caddy=0; command -v caddy >/dev/null && have_caddy=1
 have_h2=0; command -v h2load >/dev/null && have_h2=1
 began=$(date +%s)
-deadline=$((began + ${BUDGET_S:-600}))
+deadline=$((began + ${BUDGET_S:-1200}))
 
 OUT=${OUT:-$(mktemp -d /tmp/slipway-frontdoor-bench.XXXXXX)}
 mkdir -p "$OUT"
@@ -82,7 +84,7 @@ rm -rf "$tmp/todo/db.sqlite3"
 (cd "$tmp/todo" && ALLOWED_HOSTS=todo.localhost DJANGO_SECRET_KEY=bench exec gunicorn --timeout 600 --access-logfile '-' --error-logfile '-' \
   --bind=127.0.0.1:$P_TODO --control-socket "$tmp/todo.ctl" todoproject.wsgi) >"$tmp/todo.log" 2>&1 & pids+=($!)
 
-"$tmp/fdb" -listen 127.0.0.1:$P_FD -cert "$tmp/cert.pem" -key "$tmp/key.pem" \
+env ${FD_ENV:-} "$tmp/fdb" -listen 127.0.0.1:$P_FD -cert "$tmp/cert.pem" -key "$tmp/key.pem" \
   -app go=http://127.0.0.1:$P_GO -app hello=http://127.0.0.1:$P_HELLO -app todo=http://127.0.0.1:$P_TODO \
   2>"$tmp/fd.log" & fdpid=$!; pids+=($fdpid)
 
@@ -186,6 +188,12 @@ cell() {
   local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99
   port=$(port_of "$px" "$proto" "$up")
   host=$(host_of "$px" "$up" "$port")
+  # A warm-up run, not counted, for every proxy: the front door sizes its threads to the load
+  # it sees (internal/server/procs.go) and the previous cell's load was another.
+  if [ "${WARM:-4}" -gt 0 ]; then
+    local ws=http; [ "$proto" != http ] && ws=https
+    wrk -t2 -c50 -d"${WARM:-4}s" -H "Host: $host" "$ws://127.0.0.1:$port/" >/dev/null 2>&1 || true
+  fi
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true
     rps=$(echo "$out" | awk '/^finished in/ { gsub(",", "", $4); print $4 }')

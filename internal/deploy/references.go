@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/every"
 	"github.com/slipway-dev/slipway/internal/kvref"
 )
 
@@ -70,16 +71,7 @@ func (c *Coordinator) setRunningRefs(site, fingerprint string) {
 // refreshLoop resolves the references of running sites every
 // ReferenceRefresh until ctx ends.
 func (c *Coordinator) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(c.cfg.ReferenceRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		c.RefreshReferences(ctx)
-	}
+	every.Run(ctx, c.cfg.ReferenceRefresh, func(ctx context.Context) { c.RefreshReferences(ctx) })
 }
 
 // RefreshReferences resolves the references of every running site that

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/every"
 )
 
 // Site is what the Manager needs of a site.
@@ -209,17 +211,9 @@ func (m *Manager) Run(ctx context.Context) {
 	if m.cfg.After <= 0 {
 		return
 	}
-	every := min(max(m.cfg.After/10, time.Second), time.Minute)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.Sweep(ctx); err != nil {
-				m.cfg.Logger.Error("sweeping idle apps", "err", err)
-			}
+	every.Run(ctx, min(max(m.cfg.After/10, time.Second), time.Minute), func(ctx context.Context) {
+		if err := m.Sweep(ctx); err != nil {
+			m.cfg.Logger.Error("sweeping idle apps", "err", err)
 		}
-	}
+	})
 }

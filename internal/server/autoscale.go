@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/autoscale"
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/every"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -94,17 +95,8 @@ type autoscaleState struct {
 }
 
 // run ticks every interval until ctx ends.
-func (a *autoscaler) run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.tick(ctx)
-		}
-	}
+func (a *autoscaler) run(ctx context.Context, interval time.Duration) {
+	every.Run(ctx, interval, a.tick)
 }
 
 // tick evaluates every enabled setting once.
