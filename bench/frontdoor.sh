@@ -22,9 +22,9 @@
 # Then a CPU profile of the front door under wrk load against the go upstream (-cpuprofile).
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
-# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5) after a WARM-second
-# warm-up (default 4, not counted; every proxy gets one); no new round starts after
-# BUDGET_S (default 1200) seconds. About 9 minutes for 3 rounds at DUR=5 on a 2-core VM.
+# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5), after an optional
+# WARM-second warm-up (default 0; not counted, every proxy gets one); no new round starts after
+# BUDGET_S (default 1200) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
 # ONLY (e.g. "go/http hello/http") keeps only those upstream/protocol cells and PROFILE=0
 # skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
 # "GOMAXPROCS=1") is set in the front door's environment only.
@@ -188,11 +188,11 @@ cell() {
   local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99
   port=$(port_of "$px" "$proto" "$up")
   host=$(host_of "$px" "$up" "$port")
-  # A warm-up run, not counted, for every proxy: the front door sizes its threads to the load
-  # it sees (internal/server/procs.go) and the previous cell's load was another.
-  if [ "${WARM:-4}" -gt 0 ]; then
+  # An optional warm-up run, not counted, for every proxy (WARM seconds; for a front door that
+  # adapts to the load it sees, as a thread-sizing experiment did: docs/benchmarks.md).
+  if [ "${WARM:-0}" -gt 0 ]; then
     local ws=http; [ "$proto" != http ] && ws=https
-    wrk -t2 -c50 -d"${WARM:-4}s" -H "Host: $host" "$ws://127.0.0.1:$port/" >/dev/null 2>&1 || true
+    wrk -t2 -c50 -d"${WARM}s" -H "Host: $host" "$ws://127.0.0.1:$port/" >/dev/null 2>&1 || true
   fi
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true

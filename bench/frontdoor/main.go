@@ -63,7 +63,7 @@ func run() error {
 	flag.Var(upstreams, "app", "name=URL of an app's one instance (repeatable)")
 	flag.Parse()
 	if *upListen == "" {
-		server.TuneGC(os.Getenv) // as the server's process runs (and AdaptProcs below)
+		server.TuneGC(os.Getenv) // as the server's process runs
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,7 +71,6 @@ func run() error {
 	if *upListen != "" {
 		return serveUpstream(ctx, *upListen)
 	}
-	server.AdaptProcs(ctx, os.Getenv) // as the server's process runs
 
 	dir, err := os.MkdirTemp("", "frontdoor-bench-")
 	if err != nil {

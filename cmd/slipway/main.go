@@ -14,9 +14,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	if len(os.Args) > 1 && os.Args[1] == "server" {
-		// The process's collector and threads; tests run Run in process and keep theirs.
-		server.TuneGC(os.Getenv)
-		server.AdaptProcs(ctx, os.Getenv)
+		server.TuneGC(os.Getenv) // the process's collector; tests run Run in process and keep theirs
 	}
 	code := Run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
