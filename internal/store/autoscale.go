@@ -84,10 +84,8 @@ func (s *Store) PutAutoscaleSetting(ctx context.Context, a AutoscaleSetting) (Au
 	var out AutoscaleSetting
 	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, a.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(a.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, a.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		a.ResourceGroup = g.Name

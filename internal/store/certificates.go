@@ -58,10 +58,8 @@ func (s *Store) PutCertificate(ctx context.Context, c Certificate) (Certificate,
 		return Certificate{}, err
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, c.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(c.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, c.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		c.ResourceGroup = g.Name

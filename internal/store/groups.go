@@ -16,6 +16,16 @@ func errGroupNotFound(name string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "Resource group '%s' could not be found.", name)
 }
 
+// groupInTx reads the group a resource is being put into, inside the
+// writing transaction; errGroupNotFound when there is none.
+func groupInTx(ctx context.Context, tx *sql.Tx, name string) (slipway.ResourceGroup, error) {
+	g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, errGroupNotFound(name)
+	}
+	return g, err
+}
+
 // PutResourceGroup creates the resource group or updates its tags. It
 // returns the stored group (with the name casing and creation time of the
 // first PUT) and whether it was created. A group's location cannot change:

@@ -105,10 +105,8 @@ func (s *Store) PutVault(ctx context.Context, v slipway.Vault) (slipway.Vault, b
 	var out slipway.Vault
 	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, v.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(v.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, v.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		v.ResourceGroup = g.Name

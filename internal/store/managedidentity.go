@@ -56,10 +56,8 @@ func (s *Store) PutUserAssignedIdentity(ctx context.Context, i slipway.UserAssig
 	var out slipway.UserAssignedIdentity
 	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, i.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(i.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, i.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		i.ResourceGroup = g.Name

@@ -28,10 +28,8 @@ func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool
 	var out slipway.Plan
 	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, p.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(p.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, p.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		p.ResourceGroup = g.Name

@@ -50,10 +50,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 	var out slipway.Site
 	var created bool
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, site.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(site.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, site.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		site.ResourceGroup = g.Name

@@ -57,10 +57,8 @@ func (s *Store) PutStorageAccount(ctx context.Context, a slipway.StorageAccount)
 	var out slipway.StorageAccount
 	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		g, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, a.ResourceGroup))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(a.ResourceGroup)
-		} else if err != nil {
+		g, err := groupInTx(ctx, tx, a.ResourceGroup)
+		if err != nil {
 			return err
 		}
 		a.ResourceGroup = g.Name
