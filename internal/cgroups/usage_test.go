@@ -8,17 +8,24 @@ import (
 	"time"
 )
 
+// testGroup opens a manager on the test tree root and makes group i-1.
+func testGroup(t *testing.T, root string) *Group {
+	t.Helper()
+	m, err := Open(Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := m.New("i-1", Limits{CPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func TestCPUUsage(t *testing.T) {
 	t.Run("v2", func(t *testing.T) {
 		root := v2Tree(t)
-		m, err := Open(Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := m.New("i-1", Limits{CPUs: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := testGroup(t, root)
 		f := filepath.Join(root, "slipway-test", "i-1", "cpu.stat")
 		writeFile(t, f, "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
 		if d, err := g.CPUUsage(); err != nil || d != 2500*time.Millisecond {
@@ -33,14 +40,7 @@ func TestCPUUsage(t *testing.T) {
 	})
 	t.Run("v1", func(t *testing.T) {
 		root := v1Tree(t, "memory", "cpu", "pids")
-		m, err := Open(Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := m.New("i-1", Limits{CPUs: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := testGroup(t, root)
 		writeFile(t, filepath.Join(root, "cpu", "slipway-test", "i-1", "cpuacct.usage"), "1500000000\n")
 		if d, err := g.CPUUsage(); err != nil || d != 1500*time.Millisecond {
 			t.Fatalf("CPUUsage() = %v, %v; want 1.5s", d, err)
@@ -65,14 +65,7 @@ func TestStatTicks(t *testing.T) {
 // time is its processes' (here this test's own process).
 func TestCPUUsageProcs(t *testing.T) {
 	root := v1Tree(t, "memory", "cpu", "pids")
-	m, err := Open(Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := m.New("i-1", Limits{CPUs: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := testGroup(t, root)
 	procs := filepath.Join(root, "memory", "slipway-test", "i-1", "cgroup.procs")
 	writeFile(t, procs, "")
 	if d, err := g.CPUUsage(); err != nil || d != 0 {
