@@ -22,9 +22,8 @@
 # Then a CPU profile of the front door under wrk load against the go upstream (-cpuprofile).
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
-# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5), after an optional
-# WARM-second warm-up (default 0; not counted, every proxy gets one); no new round starts after
-# BUDGET_S (default 1200) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
+# ROUNDS (default 3, at least 3), DUR seconds per cell (default 5); no new round starts after
+# BUDGET_S (default 600) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
 # ONLY (e.g. "go/http hello/http") keeps only those upstream/protocol cells and PROFILE=0
 # skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
 # "GOMAXPROCS=1") is set in the front door's environment only.
@@ -46,7 +45,7 @@ fi
 have_caddy=0; command -v caddy >/dev/null && have_caddy=1
 have_h2=0; command -v h2load >/dev/null && have_h2=1
 began=$(date +%s)
-deadline=$((began + ${BUDGET_S:-1200}))
+deadline=$((began + ${BUDGET_S:-600}))
 
 OUT=${OUT:-$(mktemp -d /tmp/slipway-frontdoor-bench.XXXXXX)}
 mkdir -p "$OUT"
@@ -188,12 +187,6 @@ cell() {
   local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99
   port=$(port_of "$px" "$proto" "$up")
   host=$(host_of "$px" "$up" "$port")
-  # An optional warm-up run, not counted, for every proxy (WARM seconds; for a front door that
-  # adapts to the load it sees, as a thread-sizing experiment did: docs/benchmarks.md).
-  if [ "${WARM:-0}" -gt 0 ]; then
-    local ws=http; [ "$proto" != http ] && ws=https
-    wrk -t2 -c50 -d"${WARM}s" -H "Host: $host" "$ws://127.0.0.1:$port/" >/dev/null 2>&1 || true
-  fi
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true
     rps=$(echo "$out" | awk '/^finished in/ { gsub(",", "", $4); print $4 }')
