@@ -251,22 +251,6 @@ func (t *upstreamTransport) reap() {
 	}
 }
 
-// CloseIdleConnections closes every idle connection, here and in the
-// standard transport.
-func (t *upstreamTransport) CloseIdleConnections() {
-	t.mu.Lock()
-	for key, conns := range t.idle {
-		for _, pc := range conns {
-			pc.c.Close()
-		}
-		delete(t.idle, key)
-	}
-	t.mu.Unlock()
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
 // alive reports whether an idle connection is still open and silent: a
 // non-blocking peek finds no data and no end of stream.
 func (pc *upConn) alive() bool {
