@@ -18,13 +18,18 @@
 #   todo   examples/todo (Django 5.2, SQLite) under the same gunicorn line, GET / (a list page)
 # Each round runs every (upstream, proxy, protocol) cell once, the proxies' order rotating
 # every round:  wrk -t2 -c50 -d${DUR}s --latency (HTTP/1.1, plain and HTTPS); h2load -c50 -m1
-# over HTTP/2 for the go upstream. One certificate (ECDSA P-256, made here) serves all.
+# over HTTP/2 for the go upstream; and the go upstream at fixed offered rates (RATES, default
+# "5000 10000" requests per second; vegeta, open loop, 50 keep-alive connections, installed from
+# the Go module proxy when missing), where latency is the proxy's own, not the queue that a
+# closed loop at saturation builds. A cell where any request failed (non-2xx, h2load's
+# "failed", vegeta's success under 1) gets no figures. One certificate (ECDSA P-256, made here)
+# serves all.
 # Then a CPU profile of the front door under wrk load against the go upstream (-cpuprofile).
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
 # ROUNDS (default 3, at least 3), DUR seconds per cell (default 5); no new round starts after
 # BUDGET_S (default 600) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
-# ONLY (e.g. "go/http hello/http") keeps only those upstream/protocol cells and PROFILE=0
+# ONLY (e.g. "go/http hello/http go/http@5000") keeps only those upstream/protocol cells and PROFILE=0
 # skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
 # "GOMAXPROCS=1") is set in the front door's environment only.
 # Needs wrk, nginx, openssl, curl, python3 with gunicorn and examples/todo's requirements;
@@ -44,6 +49,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 have_caddy=0; command -v caddy >/dev/null && have_caddy=1
 have_h2=0; command -v h2load >/dev/null && have_h2=1
+
 began=$(date +%s)
 deadline=$((began + ${BUDGET_S:-600}))
 
@@ -51,6 +57,16 @@ OUT=${OUT:-$(mktemp -d /tmp/slipway-frontdoor-bench.XXXXXX)}
 mkdir -p "$OUT"
 tmp=$(mktemp -d /tmp/slipway-frontdoor-tmp.XXXXXX)
 raw=$OUT/raw.tsv
+# vegeta (open-loop load at a fixed rate) from the Go module proxy, into the run's own directory.
+RATES=${RATES:-5000 10000}
+vegeta=$(command -v vegeta || true)
+if [ -z "$vegeta" ] && [ -n "$RATES" ]; then
+  if GOBIN=$tmp/bin GOFLAGS=-mod=mod go install github.com/tsenart/vegeta/v12@v12.13.0 >/dev/null 2>&1; then
+    vegeta=$tmp/bin/vegeta
+  else
+    echo "vegeta did not install: no fixed-rate cells" >&2
+  fi
+fi
 printf 'round\tupstream\tproxy\tproto\trps\tp50_ms\tp99_ms\n' >"$raw"
 pids=()
 cleanup() {
@@ -185,7 +201,7 @@ host_of() { # proxy upstream port -> Host header (Caddy matches the port too)
 # cell ROUND UPSTREAM PROXY PROTO
 cell() {
   local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99
-  port=$(port_of "$px" "$proto" "$up")
+  port=$(port_of "$px" "${proto%@*}" "$up")
   host=$(host_of "$px" "$up" "$port")
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true
@@ -196,13 +212,33 @@ cell() {
     p99=$(echo "$out" | awk '/time for request:/ { print $5 }')
     toms() { python3 -c "import sys;v=sys.argv[1];print(float(v[:-2]) if v.endswith('ms') else float(v[:-2])/1000 if v.endswith('us') else float(v[:-1])*1000)" "$1" 2>/dev/null || echo NA; }
     p50=$(toms "$p50") p99=$(toms "$p99")
+    # A proxy that fails fast is not a fast proxy: a cell with a failed request has no figures.
+    if ! echo "$out" | awk '/^requests:/ { gsub(",", ""); ok = ($8 > 0 && $8 == $6 && $10 == 0) } END { exit !ok }'; then
+      echo "failed requests in $up/$px/$proto: no figures for this cell" >&2; echo "$out" | grep -E '^requests:|^status codes:' >&2
+      rps=NA p50=NA p99=NA
+    fi
+  elif [ "${proto#http@}" != "$proto" ]; then
+    # A fixed offered rate (open loop, vegeta): the latency each proxy adds at a load below
+    # saturation, where wrk's closed loop measures the queue at saturation.
+    local rate=${proto#http@} js
+    js=$(echo "GET http://127.0.0.1:$port/" | "$vegeta" attack -rate="$rate" -duration="${DUR}s" -connections=50 -max-connections=50 \
+      -keepalive -timeout=10s -header "Host: $host" | "$vegeta" report -type=json)
+    read -r rps p50 p99 < <(echo "$js" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ok = r["requests"] > 0 and r["success"] == 1
+print(*(["%.2f" % r["throughput"], "%.3f" % (r["latencies"]["50th"] / 1e6), "%.3f" % (r["latencies"]["99th"] / 1e6)] if ok else ["NA"] * 3))')
+    [ "$rps" = NA ] && { echo "failed requests in $up/$px/$proto: no figures for this cell" >&2; echo "$js" | head -c 600 >&2; echo >&2; }
   else
     local scheme=http; [ "$proto" = https ] && scheme=https
     out=$(wrk -t2 -c50 -d"${DUR}s" --latency -H "Host: $host" "$scheme://127.0.0.1:$port/" 2>&1)
     rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
     ms() { echo "$out" | awk -v q="$1" '$1 == q { v=$2; if (v ~ /us$/) { sub("us","",v); v/=1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v*=1000 } print v }'; }
     p50=$(ms 50%) p99=$(ms 99%)
-    if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx answers in $up/$px/$proto:" >&2; echo "$out" >&2; fi
+    if echo "$out" | grep -q "Non-2xx"; then
+      echo "non-2xx answers in $up/$px/$proto: no figures for this cell" >&2; echo "$out" >&2
+      rps=NA p50=NA p99=NA
+    fi
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}" >>"$raw"
   printf 'round %s %-5s %-7s %-5s %10s req/s  p50 %s ms  p99 %s ms\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}"
@@ -221,6 +257,13 @@ for r in $(seq 1 "$ROUNDS"); do
       for px in "${order[@]}"; do cell "$r" "$up" "$px" "$proto"; done
       [ "$proto" = http ] && cell "$r" "$up" direct http
     done
+    # The go upstream at fixed rates below saturation, when vegeta is there.
+    if [ "$up" = go ] && [ -n "$vegeta" ]; then
+      for rate in $RATES; do
+        if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" go/http@$rate "* ]]; then continue; fi
+        for px in "${order[@]}" direct; do cell "$r" go "$px" "http@$rate"; done
+      done
+    fi
   done
 done
 

@@ -54,6 +54,24 @@ def main(path, have_caddy):
                 l = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
                 f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
                 print(f"| {up} | {proto} | {px} | {f(rps, 0)} | {f(p50, 2)} | {f(p99, 2)} | {r} | {l} |")
+    rates = sorted({k[2] for k in cells if k[2].startswith("http@")}, key=lambda p: int(p[5:]))
+    if rates:
+        print("\nAt fixed offered rates (vegeta, open loop, 50 keep-alive connections; go upstream, HTTP/1.1):\n")
+        print("| rate (req/s) | proxy | served req/s | p50 ms | p99 ms | this p50 ÷ Slipway p50 | this p99 ÷ Slipway p99 |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for proto in rates:
+            for px in order:
+                key = ("go", px, proto)
+                if key not in cells:
+                    continue
+                fd = ("go", "slipway", proto)
+                r50 = "" if px == "slipway" else ratio(fd, key, "p50_ms", inverse=True)
+                r99 = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
+                f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
+                served = med(key, "rps")
+                # Served under the offered rate: saturated, the latency is the queue's.
+                sat = " (saturated)" if served is not None and served < 0.97 * int(proto[5:]) else ""
+                print(f"| {proto[5:]} | {px} | {f(served, 0)}{sat} | {f(med(key, 'p50_ms'), 3)} | {f(med(key, 'p99_ms'), 3)} | {r50} | {r99} |")
     print("\nh2 rows (h2load -c50 -m1): the p50 column is h2load's mean and the p99 column its max (h2load gives no percentiles).")
     if have_caddy != "1":
         print("\nCaddy: not installed (its package did not install); no Caddy figures.")
