@@ -516,7 +516,7 @@ func (c *Coordinator) recoverSwaps(ctx context.Context) error {
 	}
 	sws, err := ss.Swaps(ctx)
 	if err != nil {
-		return fmt.Errorf("listing swaps: %w", err)
+		return err // "listing swaps: ..."
 	}
 	var errs []error
 	for _, sw := range sws {

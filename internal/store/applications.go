@@ -103,23 +103,7 @@ func (s *Store) applicationWhere(ctx context.Context, where, arg string) (Applic
 
 // Applications returns every application, ordered by display name.
 func (s *Store) Applications(ctx context.Context) ([]Application, error) {
-	rows, err := s.read.QueryContext(ctx, applicationSelect+` ORDER BY display_name, object_id`)
-	if err != nil {
-		return nil, fmt.Errorf("listing applications: %w", err)
-	}
-	defer rows.Close()
-	var out []Application
-	for rows.Next() {
-		a, err := scanApplication(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing applications: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing applications: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing applications", scanApplication, applicationSelect+` ORDER BY display_name, object_id`)
 }
 
 // RenameApplication sets an application's display name.

@@ -142,23 +142,7 @@ func (s *Store) AutoscaleSettings(ctx context.Context, rg string) ([]AutoscaleSe
 		q += ` WHERE resource_group = ?`
 		args = append(args, rg)
 	}
-	rows, err := s.read.QueryContext(ctx, q+` ORDER BY resource_group, name`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing autoscale settings: %w", err)
-	}
-	defer rows.Close()
-	out := []AutoscaleSetting{}
-	for rows.Next() {
-		a, err := scanAutoscale(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing autoscale settings: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing autoscale settings", scanAutoscale, q+` ORDER BY resource_group, name`, args...)
 }
 
 // DeleteAutoscaleSetting deletes a setting; ENOTFOUND when there is none.

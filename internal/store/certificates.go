@@ -146,20 +146,7 @@ func (s *Store) Certificates(ctx context.Context, rg string) ([]Certificate, err
 	if rg != "" {
 		q, args = certSelect+` WHERE resource_group = ? ORDER BY name`, []any{rg}
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing certificates: %w", err)
-	}
-	defer rows.Close()
-	out := []Certificate{}
-	for rows.Next() {
-		c, err := s.scanCertificate(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return listRows(ctx, s.read, "listing certificates", s.scanCertificate, q, args...)
 }
 
 // DeleteCertificate removes a certificate.
@@ -197,39 +184,21 @@ type SNIBinding struct {
 // SNIBindings lists every host name bound with a certificate (ssl_state
 // SniEnabled), for the TLS listeners' table.
 func (s *Store) SNIBindings(ctx context.Context) ([]SNIBinding, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT host_name, site, thumbprint FROM host_name_bindings
-		WHERE ssl_state <> 'Disabled' AND thumbprint <> '' ORDER BY host_name`)
-	if err != nil {
-		return nil, fmt.Errorf("listing certificate bindings: %w", err)
-	}
-	defer rows.Close()
-	var out []SNIBinding
-	for rows.Next() {
+	return listRows(ctx, s.read, "listing certificate bindings", func(r rowScanner) (SNIBinding, error) {
 		var b SNIBinding
-		if err := rows.Scan(&b.HostName, &b.Site, &b.Thumbprint); err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+		err := r.Scan(&b.HostName, &b.Site, &b.Thumbprint)
+		return b, err
+	}, `SELECT host_name, site, thumbprint FROM host_name_bindings
+		WHERE ssl_state <> 'Disabled' AND thumbprint <> '' ORDER BY host_name`)
 }
 
 // HostNamesUsingCertificate lists the host names bound with the
 // certificate of that thumbprint.
 func (s *Store) HostNamesUsingCertificate(ctx context.Context, thumbprint string) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT host_name FROM host_name_bindings WHERE thumbprint = ? COLLATE NOCASE
-		AND ssl_state <> 'Disabled' ORDER BY host_name`, thumbprint)
-	if err != nil {
-		return nil, fmt.Errorf("finding a certificate's bindings: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return listRows(ctx, s.read, "finding a certificate's bindings", func(r rowScanner) (string, error) {
 		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		err := r.Scan(&h)
+		return h, err
+	}, `SELECT host_name FROM host_name_bindings WHERE thumbprint = ? COLLATE NOCASE
+		AND ssl_state <> 'Disabled' ORDER BY host_name`, thumbprint)
 }

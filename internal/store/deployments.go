@@ -122,23 +122,7 @@ func (s *Store) ListDeployments(ctx context.Context, site string) ([]slipway.Dep
 }
 
 func listDeployments(ctx context.Context, q querier, site string) ([]slipway.Deployment, error) {
-	rows, err := q.QueryContext(ctx, deploymentSelect+` WHERE site = ? ORDER BY seq DESC`, site)
-	if err != nil {
-		return nil, fmt.Errorf("listing deployments: %w", err)
-	}
-	defer rows.Close()
-	ds := []slipway.Deployment{}
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing deployments: %w", err)
-	}
-	return ds, nil
+	return listRows(ctx, q, "listing deployments", scanDeployment, deploymentSelect+` WHERE site = ? ORDER BY seq DESC`, site)
 }
 
 // SetActiveDeployment marks the deployment as the one serving the site and
@@ -288,20 +272,13 @@ func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, en
 // the time its piece arrived (the entry's own time for pieces stored before
 // times were kept). An unknown entry has none.
 func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END
-		FROM deployment_log_details d JOIN deployment_log l ON l.deployment_id = d.deployment_id AND l.id = d.entry_id
-		WHERE d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, deploymentID, entryID)
-	if err != nil {
-		return nil, fmt.Errorf("reading deployment log details: %w", err)
-	}
-	defer rows.Close()
 	var out []slipway.DeploymentLogLine
 	var partial *slipway.DeploymentLogLine // a line whose end came in a later piece
-	for rows.Next() {
+	err := eachRow(ctx, s.read, "reading deployment log details", func(r rowScanner) error {
 		var text string
 		var ts int64
-		if err := rows.Scan(&text, &ts); err != nil {
-			return nil, fmt.Errorf("reading deployment log details: %w", err)
+		if err := r.Scan(&text, &ts); err != nil {
+			return err
 		}
 		t := fromUnix(ts)
 		for text != "" {
@@ -317,9 +294,12 @@ func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID st
 				partial = nil
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading deployment log details: %w", err)
+		return nil
+	}, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END
+		FROM deployment_log_details d JOIN deployment_log l ON l.deployment_id = d.deployment_id AND l.id = d.entry_id
+		WHERE d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, deploymentID, entryID)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -328,27 +308,15 @@ func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID st
 // appended, each with its accumulated details. A deployment without
 // entries (or an unknown one) gives an empty slice.
 func (s *Store) DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT l.id, l.time, l.message, l.type,
-		COALESCE((SELECT group_concat(d.text, '' ORDER BY d.seq) FROM deployment_log_details d
-			WHERE d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
-		FROM deployment_log l WHERE l.deployment_id = ? ORDER BY l.seq`, deploymentID)
-	if err != nil {
-		return nil, fmt.Errorf("reading deployment log: %w", err)
-	}
-	defer rows.Close()
-	es := []slipway.DeploymentLogEntry{}
-	for rows.Next() {
+	return listRows(ctx, s.read, "reading deployment log", func(r rowScanner) (slipway.DeploymentLogEntry, error) {
 		var e slipway.DeploymentLogEntry
 		var t int64
 		var typ int
-		if err := rows.Scan(&e.ID, &t, &e.Message, &typ, &e.Details); err != nil {
-			return nil, fmt.Errorf("reading deployment log: %w", err)
-		}
+		err := r.Scan(&e.ID, &t, &e.Message, &typ, &e.Details)
 		e.Time, e.Type = fromUnix(t), slipway.LogEntryType(typ)
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading deployment log: %w", err)
-	}
-	return es, nil
+		return e, err
+	}, `SELECT l.id, l.time, l.message, l.type,
+		COALESCE((SELECT group_concat(d.text, '' ORDER BY d.seq) FROM deployment_log_details d
+			WHERE d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
+		FROM deployment_log l WHERE l.deployment_id = ? ORDER BY l.seq`, deploymentID)
 }

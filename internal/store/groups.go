@@ -88,23 +88,7 @@ func (s *Store) ResourceGroup(ctx context.Context, name string) (slipway.Resourc
 
 // ResourceGroups returns every resource group, ordered by name.
 func (s *Store) ResourceGroups(ctx context.Context) ([]slipway.ResourceGroup, error) {
-	rows, err := s.read.QueryContext(ctx, groupSelect+` ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("listing resource groups: %w", err)
-	}
-	defer rows.Close()
-	gs := []slipway.ResourceGroup{}
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		gs = append(gs, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing resource groups: %w", err)
-	}
-	return gs, nil
+	return listRows(ctx, s.read, "listing resource groups", scanGroup, groupSelect+` ORDER BY name`)
 }
 
 // DeleteResourceGroup deletes the group and everything in it (plans, sites,

@@ -104,23 +104,7 @@ func (s *Store) HostNameBindings(ctx context.Context, rg, site string) ([]slipwa
 	if _, err := s.Site(ctx, rg, site); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, bindingSelect+` WHERE b.site = ? ORDER BY b.host_name`, site)
-	if err != nil {
-		return nil, fmt.Errorf("listing host names of %s: %w", site, err)
-	}
-	defer rows.Close()
-	var out []slipway.HostNameBinding
-	for rows.Next() {
-		b, err := scanBinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing host names of %s: %w", site, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing host names of %s: %w", site, err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing host names of "+site, scanBinding, bindingSelect+` WHERE b.site = ? ORDER BY b.host_name`, site)
 }
 
 // DeleteHostNameBinding removes the site's binding of host; ENOTFOUND when
@@ -236,21 +220,17 @@ func (x *hostIndex) dropSites(names ...string) {
 
 // loadHostIndex reads every binding into the index (at Open).
 func (s *Store) loadHostIndex(ctx context.Context) error {
-	rows, err := s.read.QueryContext(ctx, `SELECT host_name, site FROM host_name_bindings`)
-	if err != nil {
-		return fmt.Errorf("loading host names: %w", err)
-	}
-	defer rows.Close()
 	m := map[string]string{}
-	for rows.Next() {
+	err := eachRow(ctx, s.read, "loading host names", func(r rowScanner) error {
 		var host, site string
-		if err := rows.Scan(&host, &site); err != nil {
-			return fmt.Errorf("loading host names: %w", err)
+		if err := r.Scan(&host, &site); err != nil {
+			return err
 		}
 		m[strings.ToLower(host)] = strings.ToLower(site)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("loading host names: %w", err)
+		return nil
+	}, `SELECT host_name, site FROM host_name_bindings`)
+	if err != nil {
+		return err
 	}
 	s.hosts.update(func(dst map[string]string) { maps.Copy(dst, m) })
 	return nil

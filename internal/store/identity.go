@@ -198,23 +198,7 @@ func (s *Store) Principals(ctx context.Context) ([]Principal, error) {
 }
 
 func (s *Store) principals(ctx context.Context, q string, args ...any) ([]Principal, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing principals: %w", err)
-	}
-	defer rows.Close()
-	var out []Principal
-	for rows.Next() {
-		p, err := scanPrincipal(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing principals: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing principals: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing principals", scanPrincipal, q, args...)
 }
 
 // DeletePrincipal deletes a principal and its secrets; ENOTFOUND if there is
@@ -312,25 +296,13 @@ func (s *Store) PrincipalSecrets(ctx context.Context, objectID string) ([]Princi
 }
 
 func (s *Store) listSecrets(ctx context.Context, table, objectID string) ([]PrincipalSecret, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT key_id, display_name, hint, start_time, end_time FROM `+table+` WHERE object_id = ? ORDER BY start_time, key_id`, strings.ToLower(objectID))
-	if err != nil {
-		return nil, fmt.Errorf("listing secrets: %w", err)
-	}
-	defer rows.Close()
-	var out []PrincipalSecret
-	for rows.Next() {
+	return listRows(ctx, s.read, "listing secrets", func(r rowScanner) (PrincipalSecret, error) {
 		var ps PrincipalSecret
 		var start, end int64
-		if err := rows.Scan(&ps.KeyID, &ps.DisplayName, &ps.Hint, &start, &end); err != nil {
-			return nil, fmt.Errorf("listing secrets: %w", err)
-		}
+		err := r.Scan(&ps.KeyID, &ps.DisplayName, &ps.Hint, &start, &end)
 		ps.Start, ps.End = fromUnix(start), fromUnix(end)
-		out = append(out, ps)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing secrets: %w", err)
-	}
-	return out, nil
+		return ps, err
+	}, `SELECT key_id, display_name, hint, start_time, end_time FROM `+table+` WHERE object_id = ? ORDER BY start_time, key_id`, strings.ToLower(objectID))
 }
 
 // DeletePrincipalSecret deletes one secret by its key id.
@@ -359,30 +331,26 @@ func (s *Store) CheckPrincipalSecret(ctx context.Context, appID, secret string, 
 	if err != nil {
 		return Principal{}, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT salt, hash, start_time, end_time FROM (
-		SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?)
-		UNION ALL SELECT salt, hash, start_time, end_time FROM (
-		SELECT s.salt, s.hash, s.start_time, s.end_time FROM application_secrets s JOIN applications a ON a.object_id = s.object_id
-		WHERE a.app_id = ? LIMIT ?)`, p.ObjectID, MaxPrincipalSecrets, p.AppID, MaxPrincipalSecrets)
-	if err != nil {
-		return Principal{}, fmt.Errorf("reading secrets: %w", err)
-	}
-	defer rows.Close()
 	match := 0
 	now := toUnix(at)
-	for rows.Next() {
+	err = eachRow(ctx, s.read, "reading secrets", func(r rowScanner) error {
 		var salt, hash []byte
 		var start, end int64
-		if err := rows.Scan(&salt, &hash, &start, &end); err != nil {
-			return Principal{}, fmt.Errorf("reading secrets: %w", err)
+		if err := r.Scan(&salt, &hash, &start, &end); err != nil {
+			return err
 		}
 		eq := subtle.ConstantTimeCompare(s.secretHash(salt, secret), hash)
 		if now >= start && now < end {
 			match |= eq
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return Principal{}, fmt.Errorf("reading secrets: %w", err)
+		return nil
+	}, `SELECT salt, hash, start_time, end_time FROM (
+		SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?)
+		UNION ALL SELECT salt, hash, start_time, end_time FROM (
+		SELECT s.salt, s.hash, s.start_time, s.end_time FROM application_secrets s JOIN applications a ON a.object_id = s.object_id
+		WHERE a.app_id = ? LIMIT ?)`, p.ObjectID, MaxPrincipalSecrets, p.AppID, MaxPrincipalSecrets)
+	if err != nil {
+		return Principal{}, err
 	}
 	if match != 1 {
 		return Principal{}, errBadSecret()
@@ -418,29 +386,20 @@ func (s *Store) AddSigningKey(ctx context.Context, k SigningKey) error {
 // SigningKeys returns every signing key with its private key opened, the
 // current one (Retired zero) first, then newest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]SigningKey, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT kid, private_key, certificate, created, retired FROM signing_keys ORDER BY retired = 0 DESC, created DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("reading signing keys: %w", err)
-	}
-	defer rows.Close()
-	var out []SigningKey
-	for rows.Next() {
+	return listRows(ctx, s.read, "reading signing keys", func(r rowScanner) (SigningKey, error) {
 		var k SigningKey
 		var sealed []byte
 		var created, retired int64
-		if err := rows.Scan(&k.KID, &sealed, &k.Certificate, &created, &retired); err != nil {
-			return nil, fmt.Errorf("reading signing keys: %w", err)
+		if err := r.Scan(&k.KID, &sealed, &k.Certificate, &created, &retired); err != nil {
+			return k, err
 		}
+		var err error
 		if k.PrivateKey, err = s.OpenBytes(sealed, aadSigningKey(k.KID)); err != nil {
-			return nil, fmt.Errorf("opening signing key %s: %w", k.KID, err)
+			return k, fmt.Errorf("opening signing key %s: %w", k.KID, err)
 		}
 		k.Created, k.Retired = fromUnix(created), fromUnix(retired)
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading signing keys: %w", err)
-	}
-	return out, nil
+		return k, nil
+	}, `SELECT kid, private_key, certificate, created, retired FROM signing_keys ORDER BY retired = 0 DESC, created DESC`)
 }
 
 // DeleteSigningKeysRetiredBefore deletes retired keys that stopped signing

@@ -228,23 +228,7 @@ func (s *Store) DeletedVaults(ctx context.Context) ([]slipway.Vault, error) {
 }
 
 func (s *Store) listVaults(ctx context.Context, where string, args ...any) ([]slipway.Vault, error) {
-	rows, err := s.read.QueryContext(ctx, vaultSelect+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing vaults: %w", err)
-	}
-	defer rows.Close()
-	out := []slipway.Vault{}
-	for rows.Next() {
-		v, err := scanVault(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing vaults: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing vaults", scanVault, vaultSelect+where, args...)
 }
 
 // DeletedVault returns the soft-deleted vault of that name.
@@ -503,23 +487,20 @@ func (s *Store) SecretPage(ctx context.Context, vault string, deleted bool, afte
 		WHERE s.vault = ? AND s.name > ? AND ` + cond + ` (SELECT 1 FROM key_vault_deleted_secrets x WHERE x.vault = s.vault AND x.name = s.name)
 			AND s.seq = (SELECT max(seq) FROM key_vault_secrets m WHERE m.vault = s.vault AND m.name = s.name)
 		ORDER BY s.name COLLATE NOCASE LIMIT ?`
-	rows, err := s.read.QueryContext(ctx, query, vault, after, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing secrets: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = eachRow(ctx, s.read, "listing secrets", func(r rowScanner) error {
 		var d slipway.DeletedSecret
 		var del, purge int64
-		sc := scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &del, &purge)...) })
+		sc := scanFunc(func(dest ...any) error { return r.Scan(append(dest, &del, &purge)...) })
+		var err error
 		if d.Secret, err = s.scanSecret(sc, false); err != nil {
-			return nil, false, err
+			return err
 		}
 		d.Deleted, d.ScheduledPurge = fromUnix(del), fromUnix(purge)
 		page = append(page, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing secrets: %w", err)
+		return nil
+	}, query, vault, after, limit+1)
+	if err != nil {
+		return nil, false, err
 	}
 	if len(page) > limit {
 		return page[:limit], true, nil
@@ -536,22 +517,18 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 // oldest first, at most limit after the offset skip. A missing or deleted
 // secret gives an empty list, as Key Vault does.
 func (s *Store) SecretVersionPage(ctx context.Context, vault, name string, skip, limit int) (page []slipway.Secret, more bool, err error) {
-	rows, err := s.read.QueryContext(ctx, secretSelect+` WHERE vault = ? AND name = ?
+	err = eachRow(ctx, s.read, "listing secret versions", func(r rowScanner) error {
+		sec, err := s.scanSecret(r, false)
+		if err != nil {
+			return err
+		}
+		page = append(page, sec)
+		return nil
+	}, secretSelect+` WHERE vault = ? AND name = ?
 		AND NOT EXISTS (SELECT 1 FROM key_vault_deleted_secrets x WHERE x.vault = ? AND x.name = ?)
 		ORDER BY seq LIMIT ? OFFSET ?`, vault, name, vault, name, limit+1, skip)
 	if err != nil {
-		return nil, false, fmt.Errorf("listing secret versions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		sec, err := s.scanSecret(rows, false)
-		if err != nil {
-			return nil, false, err
-		}
-		page = append(page, sec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing secret versions: %w", err)
+		return nil, false, err
 	}
 	if len(page) > limit {
 		return page[:limit], true, nil
@@ -690,23 +667,9 @@ func (s *Store) SecretVersions(ctx context.Context, vault, name string) ([]slipw
 	if _, err := s.secret(ctx, s.read, vault, name, "", false); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, secretSelect+` WHERE vault = ? AND name = ? ORDER BY seq`, vault, name)
-	if err != nil {
-		return nil, fmt.Errorf("reading secret versions: %w", err)
-	}
-	defer rows.Close()
-	var out []slipway.Secret
-	for rows.Next() {
-		sec, err := s.scanSecret(rows, true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading secret versions: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "reading secret versions", func(r rowScanner) (slipway.Secret, error) {
+		return s.scanSecret(r, true)
+	}, secretSelect+` WHERE vault = ? AND name = ? ORDER BY seq`, vault, name)
 }
 
 // RestoreSecret stores the versions of a backed-up secret (oldest first,

@@ -127,23 +127,7 @@ func (s *Store) UserAssignedIdentities(ctx context.Context, rg string) ([]slipwa
 }
 
 func (s *Store) identities(ctx context.Context, q string, args ...any) ([]slipway.UserAssignedIdentity, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing user-assigned identities: %w", err)
-	}
-	defer rows.Close()
-	out := []slipway.UserAssignedIdentity{}
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing user-assigned identities: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing user-assigned identities", scanIdentity, q, args...)
 }
 
 // DeleteUserAssignedIdentity deletes an identity, its principal, and its

@@ -85,32 +85,13 @@ func (s *Store) Plan(ctx context.Context, rg, name string) (slipway.Plan, error)
 // Plans returns the plans in the resource group, or in every group when rg
 // is "", ordered by group and name. A missing group is ENOTFOUND.
 func (s *Store) Plans(ctx context.Context, rg string) ([]slipway.Plan, error) {
-	var rows *sql.Rows
-	var err error
 	if rg == "" {
-		rows, err = s.read.QueryContext(ctx, planSelect+` ORDER BY resource_group, name`)
-	} else {
-		if _, err := s.ResourceGroup(ctx, rg); err != nil {
-			return nil, err
-		}
-		rows, err = s.read.QueryContext(ctx, planSelect+` WHERE resource_group = ? ORDER BY name`, rg)
+		return listRows(ctx, s.read, "listing plans", scanPlan, planSelect+` ORDER BY resource_group, name`)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("listing plans: %w", err)
+	if _, err := s.ResourceGroup(ctx, rg); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	ps := []slipway.Plan{}
-	for rows.Next() {
-		p, err := scanPlan(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing plans: %w", err)
-	}
-	return ps, nil
+	return listRows(ctx, s.read, "listing plans", scanPlan, planSelect+` WHERE resource_group = ? ORDER BY name`, rg)
 }
 
 // PlanSiteCount returns how many sites use the plan.
@@ -131,22 +112,18 @@ func (s *Store) DeletePlan(ctx context.Context, rg, name string) error {
 		} else if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT name FROM sites WHERE resource_group = ? AND plan = ? ORDER BY name`, rg, name)
-		if err != nil {
-			return fmt.Errorf("listing sites of plan: %w", err)
-		}
+		// eachRow closes its rows before it returns, so before the DELETE.
 		var names []string
-		for rows.Next() {
+		err = eachRow(ctx, tx, "listing sites of plan", func(r rowScanner) error {
 			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return fmt.Errorf("listing sites of plan: %w", err)
+			if err := r.Scan(&n); err != nil {
+				return err
 			}
 			names = append(names, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("listing sites of plan: %w", err)
+			return nil
+		}, `SELECT name FROM sites WHERE resource_group = ? AND plan = ? ORDER BY name`, rg, name)
+		if err != nil {
+			return err
 		}
 		if len(names) > 0 {
 			return slipway.Errorf(slipway.ECONFLICT, "Server farm '%s' cannot be deleted because it has web app(s) %s assigned to it.", p.Name, strings.Join(names, ","))

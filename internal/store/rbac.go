@@ -18,23 +18,7 @@ const roleAssignmentSelect = `SELECT name, scope, role_definition_id, principal_
 
 // RoleAssignments returns every role assignment, ordered by scope and name.
 func (s *Store) RoleAssignments(ctx context.Context) ([]rbac.Assignment, error) {
-	rows, err := s.read.QueryContext(ctx, roleAssignmentSelect+` ORDER BY scope, name`)
-	if err != nil {
-		return nil, fmt.Errorf("listing role assignments: %w", err)
-	}
-	defer rows.Close()
-	var out []rbac.Assignment
-	for rows.Next() {
-		a, err := scanRoleAssignment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing role assignments: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing role assignments", scanRoleAssignment, roleAssignmentSelect+` ORDER BY scope, name`)
 }
 
 // CreateRoleAssignment stores a new assignment, committed before it

@@ -46,26 +46,22 @@ func (s *Store) Settings(ctx context.Context, rg, site string) (map[string]strin
 
 // readSettings reads the settings of the site with stored name name through q.
 func (s *Store) readSettings(ctx context.Context, q querier, name string) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, value FROM app_settings WHERE site = ?`, name)
-	if err != nil {
-		return nil, fmt.Errorf("reading app settings: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]string{}
-	for rows.Next() {
+	err := eachRow(ctx, q, "reading app settings", func(r rowScanner) error {
 		var k string
 		var sealed []byte
-		if err := rows.Scan(&k, &sealed); err != nil {
-			return nil, fmt.Errorf("reading app settings: %w", err)
+		if err := r.Scan(&k, &sealed); err != nil {
+			return err
 		}
 		v, err := s.open(sealed, aadSetting(name, k))
 		if err != nil {
-			return nil, fmt.Errorf("reading app setting %s: %w", k, err)
+			return fmt.Errorf("app setting %s: %w", k, err)
 		}
 		out[k] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading app settings: %w", err)
+		return nil
+	}, `SELECT name, value FROM app_settings WHERE site = ?`, name)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -125,26 +121,22 @@ func (s *Store) ConnectionStrings(ctx context.Context, rg, site string) (map[str
 // readConnectionStrings reads the connection strings of the site with
 // stored name name through q.
 func (s *Store) readConnectionStrings(ctx context.Context, q querier, name string) (map[string]slipway.ConnectionString, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, type, value FROM connection_strings WHERE site = ?`, name)
-	if err != nil {
-		return nil, fmt.Errorf("reading connection strings: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]slipway.ConnectionString{}
-	for rows.Next() {
+	err := eachRow(ctx, q, "reading connection strings", func(r rowScanner) error {
 		var k, typ string
 		var sealed []byte
-		if err := rows.Scan(&k, &typ, &sealed); err != nil {
-			return nil, fmt.Errorf("reading connection strings: %w", err)
+		if err := r.Scan(&k, &typ, &sealed); err != nil {
+			return err
 		}
 		v, err := s.open(sealed, aadConnectionString(name, k))
 		if err != nil {
-			return nil, fmt.Errorf("reading connection string %s: %w", k, err)
+			return fmt.Errorf("connection string %s: %w", k, err)
 		}
 		out[k] = slipway.ConnectionString{Value: v, Type: typ}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading connection strings: %w", err)
+		return nil
+	}, `SELECT name, type, value FROM connection_strings WHERE site = ?`, name)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -16,7 +16,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,21 +56,17 @@ type siteIndex struct {
 func (s *Store) loadSiteIndex(ctx context.Context) error {
 	s.sites.mu.Lock()
 	defer s.sites.mu.Unlock()
-	rows, err := s.read.QueryContext(ctx, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity FROM sites`)
-	if err != nil {
-		return fmt.Errorf("loading the site table: %w", err)
-	}
-	defer rows.Close()
 	m := map[string]SiteRouting{}
-	for rows.Next() {
+	err := eachRow(ctx, s.read, "loading the site table", func(row rowScanner) error {
 		var r SiteRouting
-		if err := rows.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity); err != nil {
-			return fmt.Errorf("loading the site table: %w", err)
+		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity); err != nil {
+			return err
 		}
 		m[strings.ToLower(r.Name)] = r
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("loading the site table: %w", err)
+		return nil
+	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity FROM sites`)
+	if err != nil {
+		return err
 	}
 	s.sites.m.Store(&m)
 	return nil

@@ -178,29 +178,10 @@ func (s *Store) Sites(ctx context.Context, rg string) ([]slipway.Site, error) {
 
 // listSites lists the sites of rg ("" = all) through q.
 func listSites(ctx context.Context, q querier, rg string) ([]slipway.Site, error) {
-	var rows *sql.Rows
-	var err error
 	if rg == "" {
-		rows, err = q.QueryContext(ctx, siteSelect+` ORDER BY name`)
-	} else {
-		rows, err = q.QueryContext(ctx, siteSelect+` WHERE resource_group = ? ORDER BY name`, rg)
+		return listRows(ctx, q, "listing sites", scanSite, siteSelect+` ORDER BY name`)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("listing sites: %w", err)
-	}
-	defer rows.Close()
-	sites := []slipway.Site{}
-	for rows.Next() {
-		site, err := scanSite(rows)
-		if err != nil {
-			return nil, err
-		}
-		sites = append(sites, site)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing sites: %w", err)
-	}
-	return sites, nil
+	return listRows(ctx, q, "listing sites", scanSite, siteSelect+` WHERE resource_group = ? ORDER BY name`, rg)
 }
 
 // SetSiteEnabled records whether the site runs (false after "webapp stop").

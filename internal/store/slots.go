@@ -125,23 +125,7 @@ func (s *Store) Slots(ctx context.Context, rg, app string) ([]slipway.Site, erro
 	if _, err := s.Slot(ctx, rg, app, ""); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, siteSelect+` WHERE slot_of = ? AND resource_group = ? ORDER BY slot_name`, app, rg)
-	if err != nil {
-		return nil, fmt.Errorf("listing slots: %w", err)
-	}
-	defer rows.Close()
-	out := []slipway.Site{}
-	for rows.Next() {
-		site, err := scanSite(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, site)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing slots: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, s.read, "listing slots", scanSite, siteSelect+` WHERE slot_of = ? AND resource_group = ? ORDER BY slot_name`, app, rg)
 }
 
 // appOf returns the app (production row name) a site row belongs to.
@@ -165,20 +149,7 @@ func (s *Store) Swap(ctx context.Context, app string) (slipway.Swap, error) {
 
 // Swaps returns every swap under way (for recovery at start).
 func (s *Store) Swaps(ctx context.Context) ([]slipway.Swap, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT app, source, target, phase FROM slot_swaps ORDER BY app`)
-	if err != nil {
-		return nil, fmt.Errorf("listing swaps: %w", err)
-	}
-	defer rows.Close()
-	var out []slipway.Swap
-	for rows.Next() {
-		sw, err := scanSwap(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sw)
-	}
-	return out, rows.Err()
+	return listRows(ctx, s.read, "listing swaps", scanSwap, `SELECT app, source, target, phase FROM slot_swaps ORDER BY app`)
 }
 
 func scanSwap(r rowScanner) (slipway.Swap, error) {
@@ -519,31 +490,28 @@ type routeIndex struct {
 func (s *Store) loadRoutes(ctx context.Context) error {
 	s.routes.mu.Lock()
 	defer s.routes.mu.Unlock()
-	rows, err := s.read.QueryContext(ctx, `SELECT lower(coalesce(slot_of, name)), lower(name), lower(slot_name), ramp_up_rules FROM sites
-		WHERE slot_of IS NOT NULL OR ramp_up_rules <> '[]'`)
-	if err != nil {
-		return fmt.Errorf("loading traffic routing: %w", err)
-	}
-	defer rows.Close()
 	m := map[string]slipway.SlotRoutes{}
-	for rows.Next() {
+	err := eachRow(ctx, s.read, "loading traffic routing", func(row rowScanner) error {
 		var app, name, slot, doc string
-		if err := rows.Scan(&app, &name, &slot, &doc); err != nil {
-			return fmt.Errorf("loading traffic routing: %w", err)
+		if err := row.Scan(&app, &name, &slot, &doc); err != nil {
+			return err
 		}
 		r := m[app]
 		if r.Slots == nil {
 			r.Slots = map[string]string{}
 		}
+		var err error
 		if slot != "" {
 			r.Slots[slot] = name
 		} else if r.Rules, err = decodeRules(doc); err != nil {
 			return err
 		}
 		m[app] = r
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("loading traffic routing: %w", err)
+		return nil
+	}, `SELECT lower(coalesce(slot_of, name)), lower(name), lower(slot_name), ramp_up_rules FROM sites
+		WHERE slot_of IS NOT NULL OR ramp_up_rules <> '[]'`)
+	if err != nil {
+		return err
 	}
 	for app, r := range m {
 		if len(r.Slots) == 0 {

@@ -151,23 +151,7 @@ func listStorageAccounts(ctx context.Context, q querier, rg string) ([]slipway.S
 	if rg != "" {
 		query, args = storageSelect+` WHERE resource_group = ? ORDER BY name`, []any{rg}
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing storage accounts: %w", err)
-	}
-	defer rows.Close()
-	out := []slipway.StorageAccount{}
-	for rows.Next() {
-		a, err := scanStorageAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing storage accounts: %w", err)
-	}
-	return out, nil
+	return listRows(ctx, q, "listing storage accounts", scanStorageAccount, query, args...)
 }
 
 // DeleteStorageAccount deletes the account's record and keys. The caller

@@ -266,24 +266,20 @@ func (s *Store) ensureIdentity(ctx context.Context) error {
 // Identity returns the subscription and tenant GUIDs of this Slipway
 // installation. They are created on first open and never change.
 func (s *Store) Identity(ctx context.Context) (subscriptionID, tenantID string, err error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('subscription_id', 'tenant_id')`)
-	if err != nil {
-		return "", "", fmt.Errorf("reading identity: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = eachRow(ctx, s.read, "reading identity", func(r rowScanner) error {
 		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return "", "", fmt.Errorf("reading identity: %w", err)
+		if err := r.Scan(&k, &v); err != nil {
+			return err
 		}
 		if k == "subscription_id" {
 			subscriptionID = v
 		} else {
 			tenantID = v
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", "", fmt.Errorf("reading identity: %w", err)
+		return nil
+	}, `SELECT key, value FROM meta WHERE key IN ('subscription_id', 'tenant_id')`)
+	if err != nil {
+		return "", "", err
 	}
 	if subscriptionID == "" || tenantID == "" {
 		return "", "", fmt.Errorf("reading identity: missing from the database")
