@@ -287,7 +287,7 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	pc.lr.read = 0
-	if err := req.Write(pc.bw); err != nil {
+	if err := writeHead(pc.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := pc.bw.Flush(); err != nil {
