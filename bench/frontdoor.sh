@@ -69,14 +69,11 @@ if [ -z "$vegeta" ] && [ -n "$RATES" ]; then
 fi
 printf 'round\tupstream\tproxy\tproto\trps\tp50_ms\tp99_ms\n' >"$raw"
 pids=()
+. "$root/bench/lib.sh"
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
+  for p in "${pids[@]}"; do stop_pid "$p" "process"; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT

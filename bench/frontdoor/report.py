@@ -6,16 +6,13 @@ brackets.
 """
 
 import csv
-import statistics
+import os
 import sys
 from collections import defaultdict
 
-
-def num(v):
-    try:
-        return float(v)
-    except ValueError:
-        return None
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchstats import med as median, num  # noqa: E402
 
 
 def main(path, have_caddy):
@@ -24,9 +21,7 @@ def main(path, have_caddy):
         cells[(row["upstream"], row["proxy"], row["proto"])][row["round"]] = row
 
     def med(key, field):
-        vals = [num(r[field]) for r in cells.get(key, {}).values()]
-        vals = [v for v in vals if v is not None]
-        return statistics.median(vals) if vals else None
+        return median(num(r[field]) for r in cells.get(key, {}).values())
 
     def ratio(a, b, field, inverse=False):
         rs = []
@@ -37,7 +32,7 @@ def main(path, have_caddy):
                 rs.append(y / x if inverse else x / y)
         if not rs:
             return "n/a"
-        return f"{statistics.median(rs):.2f}× ({' '.join(f'{v:.2f}' for v in rs)})"
+        return f"{median(rs):.2f}× ({' '.join(f'{v:.2f}' for v in rs)})"
 
     print("| upstream | protocol | proxy | req/s (median) | p50 ms | p99 ms | Slipway req/s ÷ this | this p99 ÷ Slipway p99 |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
