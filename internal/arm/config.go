@@ -61,6 +61,9 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err := h.apply(&s.Config, body.Properties); err != nil {
 		return err
 	}
+	if err := h.checkAlwaysOn(ctx, s, body.Properties); err != nil {
+		return err
+	}
 	if s.Config == old {
 		return h.writeSiteConfig(w, r, p.sub, s)
 	}

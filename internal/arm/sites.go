@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,11 +40,11 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"appCommandLine":              c.AppCommandLine,
 		"alwaysOn":                    c.AlwaysOn,
 		"healthCheckPath":             nullIfEmpty(c.HealthCheckPath),
-		"http20Enabled":               false,
+		"http20Enabled":               true, // the front door offers h2 by ALPN to every site (unsupported below)
 		"minTlsVersion":               orDefaultTLS(c.MinTLSVersion),
 		"scmMinTlsVersion":            orDefaultTLS(c.SCMMinTLSVersion),
 		"ftpsState":                   "Disabled",
-		"webSocketsEnabled":           false,
+		"webSocketsEnabled":           true, // WebSockets always pass the front door
 		"use32BitWorkerProcess":       false,
 		"remoteDebuggingEnabled":      false,
 		"httpLoggingEnabled":          false,
@@ -195,12 +196,80 @@ type siteConfigBody struct {
 	SCMMinTLSVersion  *string           `json:"scmMinTlsVersion"`
 	AppSettings       *[]nameValue      `json:"appSettings"`
 	ConnectionStrings *[]connStringInfo `json:"connectionStrings"`
+
+	// Fields Slipway cannot honour but az sends back on every config
+	// write (it reads the whole SiteConfig and puts it back): accepted
+	// while they say what Slipway does, refused with a reason otherwise,
+	// so that a command never exits 0 for a setting that does nothing.
+	HTTP20Enabled                          *bool            `json:"http20Enabled"`
+	WebSocketsEnabled                      *bool            `json:"webSocketsEnabled"`
+	FTPSState                              *string          `json:"ftpsState"`
+	IPSecurityRestrictions                 *[]ipRestriction `json:"ipSecurityRestrictions"`
+	SCMIPSecurityRestrictions              *[]ipRestriction `json:"scmIpSecurityRestrictions"`
+	IPSecurityRestrictionsDefaultAction    *string          `json:"ipSecurityRestrictionsDefaultAction"`
+	SCMIPSecurityRestrictionsDefaultAction *string          `json:"scmIpSecurityRestrictionsDefaultAction"`
+	CORS                                   *corsSettings    `json:"cors"`
+}
+
+// ipRestriction is one entry of ipSecurityRestrictions.
+type ipRestriction struct {
+	IPAddress string `json:"ipAddress"`
+	Action    string `json:"action"`
+	Tag       string `json:"tag"`
+	VNet      string `json:"vnetSubnetResourceId"`
+}
+
+// corsSettings is siteConfig.cors.
+type corsSettings struct {
+	AllowedOrigins     []string `json:"allowedOrigins"`
+	SupportCredentials bool     `json:"supportCredentials"`
+}
+
+// checkUnsupported refuses a value of a field Slipway does not act on
+// (docs/arm.md §1.9): the front door has no access restrictions and no
+// platform CORS yet, always offers HTTP/2 and passes WebSockets, and serves
+// no FTP at all.
+func (b *siteConfigBody) checkUnsupported() error {
+	refuse := func(format string, args ...any) error {
+		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
+	}
+	if b.HTTP20Enabled != nil && !*b.HTTP20Enabled {
+		return refuse("http20Enabled cannot be turned off: Slipway's front door offers HTTP/2 to every client that asks for it")
+	}
+	if b.WebSocketsEnabled != nil && !*b.WebSocketsEnabled {
+		return refuse("webSocketsEnabled cannot be turned off: WebSockets always pass Slipway's front door to the app")
+	}
+	if v := b.FTPSState; v != nil && !strings.EqualFold(*v, "Disabled") && !strings.EqualFold(*v, "FtpsOnly") {
+		return refuse("ftpsState '%s' is not available: Slipway serves no FTP or FTPS, so only Disabled (and FtpsOnly, which it satisfies) can be set", *v)
+	}
+	for _, rs := range []*[]ipRestriction{b.IPSecurityRestrictions, b.SCMIPSecurityRestrictions} {
+		if rs == nil {
+			continue
+		}
+		for _, r := range *rs {
+			if !strings.EqualFold(r.IPAddress, "Any") || !strings.EqualFold(r.Action, "Allow") || r.VNet != "" || (r.Tag != "" && !strings.EqualFold(r.Tag, "Default")) {
+				return refuse("Access restrictions are not enforced by Slipway, so the rule for '%s' (%s) was not added; restrict access with a firewall in front of the server", r.IPAddress+r.VNet, r.Action)
+			}
+		}
+	}
+	for _, a := range []*string{b.IPSecurityRestrictionsDefaultAction, b.SCMIPSecurityRestrictionsDefaultAction} {
+		if a != nil && *a != "" && !strings.EqualFold(*a, "Allow") {
+			return refuse("Access restrictions are not enforced by Slipway, so the default action can only be Allow")
+		}
+	}
+	if c := b.CORS; c != nil && len(c.AllowedOrigins) > 0 {
+		return refuse("Platform CORS is not applied by Slipway, so allowed origins %s were not set; answer CORS in the app (e.g. django-cors-headers)", strings.Join(c.AllowedOrigins, ", "))
+	}
+	return nil
 }
 
 // apply copies the fields present in b onto c, checking the runtime.
 func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 	if b == nil {
 		return nil
+	}
+	if err := b.checkUnsupported(); err != nil {
+		return err
 	}
 	if b.LinuxFxVersion != nil {
 		if err := h.checkRuntime(*b.LinuxFxVersion); err != nil {
@@ -231,7 +300,27 @@ func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 		if !slices.Contains(slipway.TLSVersions, *v.in) {
 			return slipway.Errorf(slipway.EINVALID, "The parameter %s has an invalid value '%s'. Allowed values: %s.", v.name, *v.in, strings.Join(slipway.TLSVersions, ", "))
 		}
+		if *v.in == orDefaultTLS(*v.out) {
+			continue // what GET showed, written back: no change (and no restart)
+		}
 		*v.out = *v.in
+	}
+	return nil
+}
+
+// checkAlwaysOn refuses Always On on a Free or Shared plan, as App Service
+// does (409, "AlwaysOn cannot be set for this site as the plan does not
+// allow it"), when b turns it on.
+func (h *Handler) checkAlwaysOn(ctx context.Context, site slipway.Site, b *siteConfigBody) error {
+	if b == nil || b.AlwaysOn == nil || !*b.AlwaysOn || site.Plan == "" {
+		return nil
+	}
+	plan, err := h.cfg.Store.Plan(ctx, site.ResourceGroup, site.Plan)
+	if err != nil {
+		return err
+	}
+	if plan.SKU.Tier == "Free" || plan.SKU.Tier == "Shared" {
+		return slipway.Errorf(slipway.ECONFLICT, "AlwaysOn cannot be set for this site as the plan does not allow it. For more information on pricing and features, please see: https://aka.ms/appservicepricingdetails")
 	}
 	return nil
 }
@@ -344,6 +433,9 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 		site.Tags = body.Tags
 	}
 	if err := h.apply(&site.Config, body.Properties.SiteConfig); err != nil {
+		return err
+	}
+	if err := h.checkAlwaysOn(ctx, site, body.Properties.SiteConfig); err != nil {
 		return err
 	}
 	if body.Properties.HTTPSOnly != nil {

@@ -1,0 +1,95 @@
+package arm
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestSiteConfigRefusesWhatItCannotDo: az writes the whole SiteConfig back
+// on every `webapp config set`, `cors add` and `config access-restriction
+// add`. Values that say what Slipway does go through; a setting Slipway
+// would not act on is refused with a reason, never stored or answered 200
+// (found with the real az: access-restriction add and cors add exited 0
+// and did nothing).
+func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	cfgPath := sitePath + "/config/web"
+
+	// The round trip az makes: GET, then PUT it back unchanged.
+	got := e.must(200, "GET", cfgPath, "")
+	var doc map[string]any
+	if err := json.Unmarshal(got.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := json.Marshal(map[string]any{"properties": doc["properties"]})
+	e.must(200, "PUT", cfgPath, string(back))
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("writing the config back unchanged restarted the app: %v", calls)
+	}
+
+	for _, c := range []struct{ name, body, says string }{
+		{"http/2 off", `{"properties":{"http20Enabled":false}}`, "http20Enabled"},
+		{"websockets off", `{"properties":{"webSocketsEnabled":false}}`, "webSocketsEnabled"},
+		{"plain FTP", `{"properties":{"ftpsState":"AllAllowed"}}`, "serves no FTP"},
+		{"a deny rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":100,"name":"blockall"}]}}`, "not enforced"},
+		{"allow-all plus an allow rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"Any","action":"Allow","priority":2147483647,"name":"Allow all"},{"ipAddress":"203.0.113.7/32","action":"Allow","priority":100,"name":"office"}]}}`, "203.0.113.7/32"},
+		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "not enforced"},
+		{"a Kudu rule", `{"properties":{"scmIpSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":100}]}}`, "not enforced"},
+		{"deny by default", `{"properties":{"ipSecurityRestrictionsDefaultAction":"Deny"}}`, "default action"},
+		{"cors origins", `{"properties":{"cors":{"allowedOrigins":["https://example.com"],"supportCredentials":false}}}`, "https://example.com"},
+	} {
+		r := e.do("PATCH", cfgPath, c.body)
+		if r.status != 400 || !strings.Contains(string(r.body), c.says) {
+			t.Errorf("%s: %d %s; want 400 saying %q", c.name, r.status, r.body, c.says)
+		}
+	}
+	// Nothing of it was kept, and nothing restarted.
+	props := e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any)
+	if props["http20Enabled"] != true || props["webSocketsEnabled"] != true || props["cors"] != nil || props["ftpsState"] != "Disabled" {
+		t.Errorf("config after the refusals: http20Enabled=%v webSocketsEnabled=%v cors=%v ftpsState=%v",
+			props["http20Enabled"], props["webSocketsEnabled"], props["cors"], props["ftpsState"])
+	}
+	if rules, _ := json.Marshal(props["ipSecurityRestrictions"]); !strings.Contains(string(rules), `"Allow all"`) || strings.Contains(string(rules), "10.0.0.0") {
+		t.Errorf("ipSecurityRestrictions after the refusals: %s", rules)
+	}
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("a refused config restarted the app: %v", calls)
+	}
+
+	// What Slipway does anyway is accepted: FtpsOnly (no plain FTP: none at
+	// all), an empty CORS list, no rules.
+	e.must(200, "PATCH", cfgPath, `{"properties":{"ftpsState":"FtpsOnly","cors":{"allowedOrigins":[]},"ipSecurityRestrictions":[],"http20Enabled":true}}`)
+
+	// A new site whose siteConfig holds a deny rule is not created.
+	r := e.do("PUT", webPath+"/sites/ruled", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":1}]}}}`))
+	if r.status != 400 {
+		t.Errorf("site with a deny rule: %d %s", r.status, r.body)
+	}
+	e.must(404, "GET", webPath+"/sites/ruled", "")
+}
+
+// TestAlwaysOnNeedsAPaidPlan: App Service refuses Always On on Free and
+// Shared plans with 409 (found with the real az: accepted on F1).
+func TestAlwaysOnNeedsAPaidPlan(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", webPath+"/serverfarms/free", `{"location":"westeurope","sku":{"name":"F1"},"properties":{"reserved":true}}`)
+	e.must(200, "PUT", webPath+"/sites/freeapp", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/free"}}`))
+
+	r := e.do("PATCH", webPath+"/sites/freeapp/config/web", `{"properties":{"alwaysOn":true}}`)
+	if r.status != 409 || !strings.Contains(string(r.body), "AlwaysOn cannot be set for this site as the plan does not allow it") {
+		t.Errorf("Always On on F1: %d %s", r.status, r.body)
+	}
+	if e.must(200, "GET", webPath+"/sites/freeapp/config/web", "").json(t)["properties"].(map[string]any)["alwaysOn"] != false {
+		t.Error("Always On was stored on F1")
+	}
+	r = e.do("PATCH", webPath+"/sites/freeapp", `{"properties":{"siteConfig":{"alwaysOn":true}}}`)
+	if r.status != 409 {
+		t.Errorf("Always On on F1 through the site: %d %s", r.status, r.body)
+	}
+	e.must(200, "PATCH", webPath+"/sites/freeapp/config/web", `{"properties":{"alwaysOn":false}}`)
+	// On the B1 plan it is allowed.
+	e.must(200, "PATCH", sitePath+"/config/web", `{"properties":{"alwaysOn":true}}`)
+}
