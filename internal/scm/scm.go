@@ -1,7 +1,7 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
-// deployment records and their logs, the deployment lock, the live log
-// stream. Requests authenticate with the app's publishing credentials
+// Local Git (git.go), deployment records and their logs, the deployment
+// lock, the live log stream. Requests authenticate with the app's publishing credentials
 // (HTTP Basic) or the platform's admin token.
 package scm
 
@@ -56,6 +56,9 @@ type Config struct {
 	// LogDir returns the path of a site's LogFiles directory (in its home),
 	// which /dump zips. Nil: /dump answers 404.
 	LogDir func(site string) string
+	// RepoDir returns the path of a site's Local Git repository (git.go),
+	// a directory no app can write. Nil: no Local Git.
+	RepoDir func(site string) string
 }
 
 // Handler is the Kudu API.
@@ -104,7 +107,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, s slipway.Site) er
 // handle adapts a handler that returns an error: it authenticates, finds
 // the site, and renders errors once.
 func (h *Handler) handle(pattern string, fn handlerFunc) {
-	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	h.mux.HandleFunc(pattern, h.handleFunc(fn))
+}
+
+func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				h.cfg.Logger.Error("panic in kudu handler", "path", r.URL.Path, "panic", v)
@@ -118,7 +125,7 @@ func (h *Handler) handle(pattern string, fn handlerFunc) {
 		if err != nil {
 			h.writeError(w, r, err)
 		}
-	})
+	}
 }
 
 // ServeHTTP implements http.Handler. Kudu's routing (ASP.NET) ignores a
@@ -130,6 +137,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path, r2.URL.RawPath = p, ""
 		r = r2
+	}
+	if repo, service, advertise, ok := gitRequest(r); ok {
+		h.handleFunc(func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+			return h.serveGit(w, r, s, repo, service, advertise)
+		})(w, r)
+		return
 	}
 	h.mux.ServeHTTP(w, r)
 }

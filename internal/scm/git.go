@@ -1,0 +1,350 @@
+package scm
+
+// Local Git deployment, as App Service does it
+// (https://learn.microsoft.com/azure/app-service/deploy-local-git): each app
+// has a repository at https://<app>.scm.<domain>/<app>.git that a git client
+// pushes to with the app's publishing credentials. The repository is served
+// over git's smart HTTP protocol by the real git (receive-pack and
+// upload-pack with --stateless-rpc). A push that moves the deployment branch
+// (the app setting DEPLOYMENT_BRANCH, "master" by default, as on App
+// Service) deploys that commit: its tree (git archive) becomes the package,
+// built unless SCM_DO_BUILD_DURING_DEPLOYMENT says false (Kudu builds git
+// deployments by default), and the push waits for the deployment, its log
+// shown to the client as "remote:" lines, as Kudu's push does.
+//
+// The repository is hostile input (anyone with the publishing credentials
+// pushes it) but lives where no app can write: <data>/sites/<app>/
+// repository.git, beside the app's home, not in it, and removed with the
+// site. git runs with no hooks, no system or global configuration, fsck
+// of every received object, and a bound on what a push may send.
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+const (
+	maxPushBytes  = 1 << 30 // what one push may send (receive.maxInputSize)
+	maxTreeBytes  = 2 << 30 // the deployed commit's archive
+	maxCommandLen = 1 << 20 // the ref update commands before the pack
+	gitTimeout    = 15 * time.Minute
+)
+
+// gitRequest tells a git smart-HTTP path: /<repo>.git/info/refs (with
+// ?service=) or /<repo>.git/git-receive-pack|git-upload-pack.
+func gitRequest(r *http.Request) (repo, service string, advertise, ok bool) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	repo, rest, found := strings.Cut(p, ".git/")
+	if !found || repo == "" || strings.Contains(repo, "/") {
+		return "", "", false, false
+	}
+	switch {
+	case rest == "info/refs" && r.Method == http.MethodGet:
+		service, advertise = r.URL.Query().Get("service"), true
+	case (rest == "git-receive-pack" || rest == "git-upload-pack") && r.Method == http.MethodPost:
+		service = rest
+	default:
+		return "", "", false, false
+	}
+	if service != "git-receive-pack" && service != "git-upload-pack" {
+		return "", "", false, false
+	}
+	return repo, service, advertise, true
+}
+
+// serveGit answers a git smart-HTTP request for the app's repository.
+func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Site, repo, service string, advertise bool) error {
+	if h.cfg.RepoDir == nil {
+		return slipway.Errorf(slipway.ENOTFOUND, "Local Git deployment is not available on this server.")
+	}
+	if !strings.EqualFold(repo, s.Name) {
+		return slipway.Errorf(slipway.ENOTFOUND, "No repository %s.git here: this app's is /%s.git.", repo, s.Name)
+	}
+	dir := h.cfg.RepoDir(s.Name)
+	if err := initRepo(r.Context(), dir); err != nil {
+		return err
+	}
+	sub := strings.TrimPrefix(service, "git-")
+	if advertise {
+		w.Header().Set("Content-Type", "application/x-"+service+"-advertisement")
+		w.Header().Set("Cache-Control", "no-cache")
+		io.WriteString(w, pktLine("# service="+service+"\n")+"0000")
+		return runGit(r.Context(), dir, nil, w, sub, "--stateless-rpc", "--advertise-refs", ".")
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-"+service+"-request" {
+		return slipway.Errorf(slipway.EINVALID, "A %s request must have Content-Type application/x-%s-request, not %q.", service, service, ct)
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, maxPushBytes)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return slipway.Errorf(slipway.EINVALID, "The request body is not gzip: %v", err)
+		}
+		body = io.LimitReader(zr, maxPushBytes+1)
+	}
+	w.Header().Set("Content-Type", "application/x-"+service+"-result")
+	w.Header().Set("Cache-Control", "no-cache")
+	if service == "git-upload-pack" {
+		return runGit(r.Context(), dir, body, w, sub, "--stateless-rpc", ".")
+	}
+	return h.receivePack(w, r, s, dir, body)
+}
+
+// receivePack stores a push and deploys it when it moved the deployment
+// branch. The client's ref commands are read first (for its capabilities);
+// git's answer is held back until the deployment has run, so that its log
+// can follow as progress ("remote:" lines) before the final flush.
+func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.Site, dir string, body io.Reader) error {
+	ctx := r.Context()
+	br := bufio.NewReader(body)
+	head, caps, err := readCommands(br)
+	if err != nil {
+		return err
+	}
+	settings, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	branch := "master"
+	if b := strings.TrimSpace(settings["DEPLOYMENT_BRANCH"]); b != "" {
+		branch = b
+	}
+	ref := "refs/heads/" + branch
+	before := revParse(ctx, dir, ref)
+
+	var out bytes.Buffer
+	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out, "receive-pack", "--stateless-rpc", "."); err != nil {
+		return err
+	}
+	answer := out.Bytes()
+	sideband := strings.Contains(caps, "side-band-64k") || strings.Contains(caps, "side-band")
+	if !sideband || !bytes.HasSuffix(answer, []byte("0000")) {
+		// Nothing to show the log in: answer, then deploy as the push waits.
+		w.Write(answer)
+		h.deployPush(ctx, s, dir, ref, before, settings, func(string) {})
+		return nil
+	}
+	w.Write(answer[:len(answer)-4])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	h.deployPush(ctx, s, dir, ref, before, settings, func(line string) {
+		io.WriteString(w, pktLine("\x02"+line+"\n"))
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	})
+	io.WriteString(w, "0000")
+	return nil
+}
+
+// deployPush deploys the branch's commit when the push moved it; say gets
+// the lines the client shows.
+func (h *Handler) deployPush(ctx context.Context, s slipway.Site, dir, ref, before string, settings map[string]string, say func(string)) {
+	after := revParse(ctx, dir, ref)
+	branch := strings.TrimPrefix(ref, "refs/heads/")
+	if after == "" || after == before {
+		say(fmt.Sprintf("No deployment: the push did not change branch '%s' (DEPLOYMENT_BRANCH), which is the one deployed.", branch))
+		return
+	}
+	say(fmt.Sprintf("Updating branch '%s'.", branch))
+	author, email, message := commitInfo(ctx, dir, after)
+	pkg, err := archive(ctx, dir, after)
+	if err != nil {
+		say("Deployment failed: " + err.Error())
+		return
+	}
+	defer os.Remove(pkg.Name())
+	defer pkg.Close()
+	build := true // Kudu builds git deployments unless told not to
+	if v, ok := settings["SCM_DO_BUILD_DURING_DEPLOYMENT"]; ok {
+		build = isTrue(v)
+	}
+	d, err := h.cfg.Deployer.Submit(ctx, s, pkg, deploy.Options{Deployer: "LocalGit", Author: author, AuthorEmail: email,
+		Message: message, Build: &build, Restart: true})
+	if err != nil {
+		say("Deployment failed: " + slipway.ErrorMessage(err))
+		return
+	}
+	say(fmt.Sprintf("Deploying commit %s (deployment %s).", after[:min(len(after), 10)], d.ID))
+	if err := h.cfg.Deployer.Wait(ctx, s.Name); err != nil {
+		say("Stopped waiting for the deployment: " + err.Error())
+		return
+	}
+	last := ""
+	if entries, err := h.cfg.Store.DeploymentLog(ctx, d.ID); err == nil {
+		for _, e := range entries {
+			say(e.Message)
+			last = e.Message
+		}
+	}
+	if d, err = h.cfg.Store.GetDeployment(ctx, s.Name, d.ID); err != nil {
+		say("Reading the deployment: " + err.Error())
+		return
+	}
+	if d.Status == slipway.DeployFailed {
+		say("Deployment Failed. " + d.StatusText)
+		return
+	}
+	if last != "Deployment successful." {
+		say("Deployment successful.")
+	}
+}
+
+// readCommands reads the pkt-lines before the pack (ref updates, the
+// first with the client's capabilities after a NUL) up to the flush,
+// returning them as read.
+func readCommands(br *bufio.Reader) (head []byte, caps string, err error) {
+	bad := func(why string) error {
+		return slipway.Errorf(slipway.EINVALID, "Not a git receive-pack request: %s.", why)
+	}
+	for len(head) < maxCommandLen {
+		var n [4]byte
+		if _, err := io.ReadFull(br, n[:]); err != nil {
+			return nil, "", bad("it ends before its commands do")
+		}
+		size, err := strconv.ParseUint(string(n[:]), 16, 16)
+		if err != nil {
+			return nil, "", bad("a bad pkt-line length")
+		}
+		head = append(head, n[:]...)
+		if size == 0 {
+			return head, caps, nil
+		}
+		if size < 4 {
+			return nil, "", bad("a bad pkt-line length")
+		}
+		line := make([]byte, size-4)
+		if _, err := io.ReadFull(br, line); err != nil {
+			return nil, "", bad("it ends inside a command")
+		}
+		head = append(head, line...)
+		if caps == "" {
+			if _, c, ok := bytes.Cut(line, []byte{0}); ok {
+				caps = string(c)
+			}
+		}
+	}
+	return nil, "", bad("its commands are longer than 1 MiB")
+}
+
+func pktLine(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
+
+// initRepo creates the bare repository on first use: no template (no
+// sample hooks), deletes of the deployed branch refused.
+func initRepo(ctx context.Context, dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return err
+	}
+	return runGit(ctx, filepath.Dir(dir), nil, nil, "init", "--bare", "--quiet", "--template=", dir)
+}
+
+// runGit runs git in dir with nothing of the host's or the repository's
+// that could run code (no hooks, no system or global configuration, no
+// terminal prompts), within gitTimeout; its error output is the error's
+// message.
+func runGit(ctx context.Context, dir string, stdin io.Reader, stdout io.Writer, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
+	defer cancel()
+	base := []string{
+		"-c", "core.hooksPath=/dev/null",
+		"-c", "receive.fsckObjects=true",
+		"-c", "transfer.fsckObjects=true",
+		"-c", "receive.maxInputSize=" + strconv.Itoa(maxPushBytes),
+		"-c", "receive.denyDeleteCurrent=refuse",
+		"-c", "uploadpack.allowFilter=false",
+		"-c", "protocol.allow=never",
+	}
+	cmd := exec.CommandContext(ctx, "git", append(base, args...)...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 2000 {
+			msg = msg[:2000]
+		}
+		return fmt.Errorf("git %s: %v: %s", args[0], err, msg)
+	}
+	return nil
+}
+
+// revParse returns the commit a ref names, or "".
+func revParse(ctx context.Context, dir, ref string) string {
+	var out bytes.Buffer
+	if runGit(ctx, dir, nil, &out, "rev-parse", "--verify", "--quiet", ref+"^{commit}") != nil {
+		return ""
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func commitInfo(ctx context.Context, dir, commit string) (author, email, message string) {
+	var out bytes.Buffer
+	if runGit(ctx, dir, nil, &out, "log", "-1", "--format=%an%x00%ae%x00%s", commit) != nil {
+		return "", "", ""
+	}
+	parts := strings.SplitN(strings.TrimSpace(out.String()), "\x00", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	return parts[0], parts[1], parts[2]
+}
+
+var errTreeTooLarge = errors.New("the commit's files are larger than 2 GiB")
+
+// archive writes the commit's tree as a zip into a temporary file.
+func archive(ctx context.Context, dir, commit string) (*os.File, error) {
+	f, err := os.CreateTemp("", "slipway-git-*.zip")
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	lw := &limitWriter{w: f, left: maxTreeBytes}
+	if err := runGit(ctx, dir, nil, lw, "archive", "--format=zip", commit); err != nil {
+		if lw.left < 0 {
+			return fail(errTreeTooLarge)
+		}
+		return fail(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	return f, nil
+}
+
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.left -= int64(len(p)); l.left < 0 {
+		return 0, errTreeTooLarge
+	}
+	return l.w.Write(p)
+}
