@@ -12,10 +12,13 @@ package main
 // `ad sp create-for-rbac`, `group create`, `webapp create`, `webapp config
 // appsettings set`, `keyvault create`, `keyvault secret set|show`, `role
 // assignment create`, `storage account create` and `storage container|blob
-// ... --auth-mode login` (realAzStorage); a Reader cannot write, a
-// principal without a role cannot even read (AuthorizationFailed). az has no way to sign in with the
-// admin token, so the first service principal (an Owner) is made with
-// Slipway's own CLI, which talks to the same directory.
+// ... --auth-mode login` (realAzStorage), `provider register|show|list`,
+// `resource show|tag --ids` without --api-version and `appservice
+// list-locations`; a Reader cannot write (nor register a provider), a
+// principal without a role cannot even read (AuthorizationFailed). az has
+// no way to sign in with the admin token, so the first service principal
+// (an Owner) is made with Slipway's own CLI, which talks to the same
+// directory.
 //
 // TEST-ONLY SCAFFOLDING: name resolution. az resolves host names through
 // the system resolver, and here *.localhost does not resolve. az runs with
@@ -73,6 +76,46 @@ func TestRealAz(t *testing.T) {
 	out = cli.must("webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "GREETING=hi", "-o", "json")
 	if !strings.Contains(out, `"GREETING"`) {
 		t.Fatalf("appsettings set output lacks GREETING:\n%s", out)
+	}
+
+	// `webapp log config` sends only the sections its flags name, and App
+	// Service keeps the others: two calls add up, and `webapp log show`
+	// has both, the level in Azure's spelling.
+	cli.must("webapp", "log", "config", "-g", rg, "-n", app, "--application-logging", "filesystem", "--level", "information", "-o", "json")
+	cli.must("webapp", "log", "config", "-g", rg, "-n", app, "--docker-container-logging", "filesystem", "-o", "json")
+	out = cli.must("webapp", "log", "show", "-g", rg, "-n", app, "-o", "json")
+	var logCfg struct {
+		ApplicationLogs struct {
+			FileSystem struct {
+				Level string `json:"level"`
+			} `json:"fileSystem"`
+		} `json:"applicationLogs"`
+		HTTPLogs struct {
+			FileSystem struct {
+				Enabled       bool `json:"enabled"`
+				RetentionInMb int  `json:"retentionInMb"`
+			} `json:"fileSystem"`
+		} `json:"httpLogs"`
+	}
+	if err := json.Unmarshal([]byte(out), &logCfg); err != nil || logCfg.ApplicationLogs.FileSystem.Level != "Information" ||
+		!logCfg.HTTPLogs.FileSystem.Enabled || logCfg.HTTPLogs.FileSystem.RetentionInMb != 100 {
+		t.Fatalf("webapp log show after --application-logging then --docker-container-logging: want level Information and file-system container logs of 100 MB (%v)\n%s", err, out)
+	}
+
+	// An app whose startup file has no code to run yet: restart and start
+	// succeed at once as on App Service, the site is Running, and why the
+	// container failed is in the app's log.
+	nocode := "realaz-nocode"
+	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", nocode, "--runtime", "PYTHON:3.12", "--startup-file", "gunicorn --bind=0.0.0.0 nothere:app", "-o", "json")
+	for _, action := range []string{"restart", "stop", "start"} {
+		cli.must("webapp", action, "-g", rg, "-n", nocode)
+	}
+	out = cli.must("webapp", "show", "-g", rg, "-n", nocode, "-o", "json")
+	wantJSON(t, out, "state", "Running")
+	nocodeLogs := filepath.Join(t.TempDir(), "nocode-logs.zip")
+	cli.must("webapp", "log", "download", "-n", nocode, "-g", rg, "--log-file", nocodeLogs)
+	if text := zipText(t, nocodeLogs, "_docker.log"); !strings.Contains(text, "failing site start") {
+		t.Fatalf("the docker logs of %s do not say why it did not start:\n%s", nocode, tail(text, 40))
 	}
 
 	// Key Vault: az creates it with its defaults (RBAC authorization unless
@@ -147,6 +190,36 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("resource list lacks %v:\n%s", want, out)
 	}
 
+	// The resource providers: step one of many tutorials, and where az
+	// finds a type's api-versions (resource show|tag without
+	// --api-version) and App Service's locations.
+	cli.must("provider", "register", "-n", "Microsoft.Web")
+	out = cli.must("provider", "show", "-n", "microsoft.web", "-o", "json")
+	var prov struct {
+		Namespace, RegistrationState string
+	}
+	if err := json.Unmarshal([]byte(out), &prov); err != nil || prov.Namespace != "Microsoft.Web" || prov.RegistrationState != "Registered" {
+		t.Fatalf("provider show -n microsoft.web: %v\n%s", err, out)
+	}
+	out = cli.must("provider", "list", "--query", "[].namespace", "-o", "json")
+	if !strings.Contains(out, `"Microsoft.Web"`) || !strings.Contains(out, `"Microsoft.Storage"`) {
+		t.Fatalf("provider list:\n%s", out)
+	}
+	siteID := sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/sites/" + app
+	out = cli.must("resource", "show", "--ids", siteID, "-o", "json")
+	wantJSON(t, out, "name", app)
+	if !strings.Contains(cli.lastLog, "/sites/"+app+"?api-version=2025-05-01") {
+		t.Fatalf("resource show --ids did not GET the site with the newest api-version listed (2025-05-01):\n%s", tail(cli.lastLog, 40))
+	}
+	out = cli.must("resource", "tag", "--ids", siteID, "--tags", "env=realaz", "-o", "json")
+	if !strings.Contains(out, `"env": "realaz"`) {
+		t.Fatalf("resource tag --ids:\n%s", out)
+	}
+	out = cli.must("appservice", "list-locations", "--sku", "B1", "-o", "json")
+	if !strings.Contains(out, `"name": "West Europe"`) {
+		t.Fatalf("appservice list-locations --sku B1 lacks West Europe:\n%s", out)
+	}
+
 	out = cli.must("webapp", "log", "deployment", "show", "-n", upApp, "-g", rg, "-o", "json")
 	if !strings.Contains(out, "Deployment successful") {
 		t.Fatalf("webapp log deployment show lacks \"Deployment successful\":\n%s", out)
@@ -188,9 +261,11 @@ func TestRealAz(t *testing.T) {
 	cli.login(reader, info.TenantID)
 	out = cli.must("group", "show", "-n", rg, "-o", "json")
 	wantJSON(t, out, "name", rg)
+	cli.must("provider", "show", "-n", "Microsoft.Web", "-o", "none")
 	for _, write := range [][]string{
 		{"group", "create", "-n", "rg-by-reader", "-l", "westeurope"},
 		{"webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "BY=reader"},
+		{"provider", "register", "-n", "Microsoft.Web"},
 	} {
 		msg := cli.fail(write...)
 		if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "does not have authorization to perform action") {
@@ -202,6 +277,10 @@ func TestRealAz(t *testing.T) {
 	msg := cli.fail("group", "show", "-n", rg)
 	if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "Microsoft.Resources/subscriptions/resourceGroups/read") {
 		t.Fatalf("az group show without a role: want AuthorizationFailed, got:\n%s", msg)
+	}
+	msg = cli.fail("provider", "show", "-n", "Microsoft.Web")
+	if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "Microsoft.Resources/subscriptions/providers/read") {
+		t.Fatalf("az provider show without a role: want AuthorizationFailed, got:\n%s", msg)
 	}
 	t.Logf("az timings:\n%s", cli.timings.String())
 }
@@ -365,6 +444,34 @@ func wantJSON(t *testing.T, out, key, want string) {
 	if got, _ := v[key].(string); !strings.EqualFold(got, want) {
 		t.Fatalf("%s = %q, want %q in\n%s", key, got, want, out)
 	}
+}
+
+// zipText returns the text of the files in the zip at path whose names end
+// with suffix, one after the other.
+func zipText(t *testing.T, path, suffix string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("%s is not a zip: %v", path, err)
+	}
+	defer zr.Close()
+	var text strings.Builder
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, suffix) {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatalf("opening %s in %s: %v", f.Name, path, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("reading %s in %s: %v", f.Name, path, err)
+		}
+		text.Write(b)
+	}
+	return text.String()
 }
 
 // realAz runs the real az with a private configuration directory, the

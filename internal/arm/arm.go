@@ -1,7 +1,8 @@
 // Package arm serves the subset of Azure Resource Manager's REST API that
 // Slipway implements: Microsoft.Resources (subscriptions, tenants, locations,
-// resource groups), Microsoft.Web (App Service plans, sites, their config,
-// publishing credentials and profiles, instances and deployment status) and
+// resource groups, resource providers), Microsoft.Web (App Service plans,
+// sites, their config, publishing credentials and profiles, instances and
+// deployment status) and
 // Microsoft.Storage (storage accounts and their keys) and Microsoft.KeyVault
 // (vaults, their access policies, deleted vaults), so
 // that Slipway's CLI — and one day the unmodified `az` CLI — can drive

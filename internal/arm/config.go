@@ -255,49 +255,6 @@ func (h *Handler) putSlotConfigNames(w http.ResponseWriter, r *http.Request, p p
 	return h.writeSlotConfigNames(w, r, p.sub, s)
 }
 
-// defaultLogsConfig is what config/logs holds before anything is stored.
-var defaultLogsConfig = json.RawMessage(`{"applicationLogs":{"fileSystem":{"level":"Off"}},"httpLogs":{"fileSystem":{"retentionInMb":35,"retentionInDays":0,"enabled":false}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":false}}`)
-
-func (h *Handler) getLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
-	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
-	if err != nil {
-		return err
-	}
-	doc, err := h.cfg.Store.LogsConfig(r.Context(), s.ResourceGroup, s.Name)
-	if err != nil {
-		return err
-	}
-	if doc == nil {
-		doc = defaultLogsConfig
-	}
-	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", doc))
-}
-
-// putLogsConfig stores the logging document and echoes it (docs/arm.md §1.14
-// step 8: the CLI only needs a 200 echo).
-func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
-	var body struct {
-		Properties json.RawMessage `json:"properties"`
-	}
-	if err := readJSON(r, &body); err != nil {
-		return err
-	}
-	if len(body.Properties) == 0 {
-		body.Properties = json.RawMessage(`{}`)
-	}
-	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
-	if err != nil {
-		return err
-	}
-	if err := h.cfg.Store.SetLogsConfig(r.Context(), s.ResourceGroup, s.Name, body.Properties); err != nil {
-		return err
-	}
-	if err := h.cfg.Controller.LogsConfigChanged(r.Context(), s.ResourceGroup, s.Name); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", body.Properties))
-}
-
 // listPublishingCredentials answers POST config/publishingcredentials/list
 // with 200 and the User resource — any other status breaks every Kudu call
 // the CLI makes (docs/arm.md §1.10).
@@ -483,17 +440,18 @@ func (h *Handler) newPassword(w http.ResponseWriter, r *http.Request, p params) 
 	return writeEmpty(w, http.StatusOK)
 }
 
-// restartWarning lets a configuration write stand when the app then fails
-// to restart (a startup file set before the code that holds it, say): App
-// Service stores the configuration, answers 200 and reports the
-// container's failure in its logs. The answer carries the reason in a
-// warning header, which Slipway's CLI prints and other clients ignore.
+// restartWarning lets a configuration write, a restart or a start stand
+// when the app then fails to start (a startup file set before the code
+// that holds it, say): App Service stores the configuration or records the
+// action, answers 200 and reports the container's failure in its logs.
+// The answer carries the reason in a warning header, which Slipway's CLI
+// prints and other clients ignore. Any other error stays an error.
 func (h *Handler) restartWarning(w http.ResponseWriter, err error) error {
 	if slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
 		return err
 	}
 	msg := strings.Join(strings.Fields(slipway.ErrorMessage(err)), " ") // one header line
 	w.Header().Set("X-Slipway-Warning", msg)
-	h.logger.Warn("a configuration change was stored but the app did not restart", "err", err)
+	h.logger.Warn("the request stands but the app did not start", "err", err)
 	return nil
 }

@@ -16,6 +16,7 @@ type params struct {
 	identity                        string // user-assigned identity
 	slot                            string // deployment slot (slots.go)
 	setting                         string // autoscale setting (autoscale.go)
+	namespace                       string // resource provider namespace (providers.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -63,6 +64,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.slot = got
 			case "{setting}":
 				p.setting = got
+			case "{ns}":
+				p.namespace = got
 			}
 			continue
 		}
@@ -101,6 +104,12 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/geoRegions", h.geoRegions),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/sites", h.listSites),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/serverfarms", h.listPlans),
+
+		// Resource providers (providers.go).
+		r(http.MethodGet, sub+"/providers", h.listProviders),
+		r(http.MethodGet, sub+"/providers/{ns}", h.getProvider),
+		r(http.MethodPost, sub+"/providers/{ns}/register", h.registerProvider),
+		r(http.MethodPost, sub+"/providers/{ns}/unregister", h.unregisterProvider),
 
 		r(http.MethodGet, sub+"/resources", h.listResources),
 		r(http.MethodGet, rg+"/resources", h.listResources),

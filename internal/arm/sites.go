@@ -611,6 +611,10 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 
 // siteAction runs POST .../restart, /stop or /start → 200, empty body
 // (docs/arm.md §1.6). Stop and start also record the state on the site.
+// An app that then fails to start (a startup file with no code to run yet,
+// say) does not fail the request: App Service answers 200 at once, the site
+// stays Running and the container's failure is in its logs; the reason
+// rides in a warning header (restartWarning).
 func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -619,14 +623,14 @@ func (h *Handler) siteAction(w http.ResponseWriter, r *http.Request, p params) e
 	}
 	switch action := strings.ToLower(path.Base(r.URL.Path)); action {
 	case "restart":
-		err = h.cfg.Controller.RestartSite(ctx, s.ResourceGroup, s.Name)
+		err = h.restartWarning(w, h.cfg.Controller.RestartSite(ctx, s.ResourceGroup, s.Name))
 	case "stop":
 		if _, err = h.cfg.Store.SetSiteEnabled(ctx, s.ResourceGroup, s.Name, false); err == nil {
 			err = h.cfg.Controller.StopSite(ctx, s.ResourceGroup, s.Name)
 		}
 	case "start":
 		if _, err = h.cfg.Store.SetSiteEnabled(ctx, s.ResourceGroup, s.Name, true); err == nil {
-			err = h.cfg.Controller.StartSite(ctx, s.ResourceGroup, s.Name)
+			err = h.restartWarning(w, h.cfg.Controller.StartSite(ctx, s.ResourceGroup, s.Name))
 		}
 	default:
 		err = fmt.Errorf("routing: unexpected site action %q", action)

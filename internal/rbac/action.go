@@ -31,6 +31,10 @@ const TenantScope = "/"
 //     Microsoft.Resources/subscriptions/locations/read,
 //     Microsoft.Resources/subscriptions/resources/read,
 //     Microsoft.Resources/subscriptions/resourceGroups/resources/read;
+//   - resource providers: GET /subscriptions/{s}/providers[/{namespace}] →
+//     Microsoft.Resources/subscriptions/providers/read over the
+//     subscription; POST .../providers/Microsoft.Web/register →
+//     Microsoft.Web/register/action over the subscription;
 //   - paths with no subscription (/subscriptions, /tenants,
 //     /providers/...) are over TenantScope;
 //   - an extension resource such as
@@ -116,6 +120,11 @@ func ActionFor(method, path string) (action, scope string) {
 				ext = k
 				break
 			}
+		}
+		if ext < 0 && len(rest) == 0 && base == 2 && sub && !rg {
+			// The namespace itself: the subscription's resource provider
+			// (GET /subscriptions/{s}/providers/Microsoft.Web).
+			return "Microsoft.Resources/subscriptions/providers/" + verbSuffix(verb), join(segs[:2])
 		}
 		if ext < 0 {
 			return resourceAction(ns+"/", rest, verb, segs[:base], segs[base:base+2], join)

@@ -127,17 +127,52 @@ func (a *Authorizer) Check(ctx context.Context, principalObjectID, action, scope
 	return &AuthorizationFailed{PrincipalID: principalObjectID, Action: action, Scope: scope, Data: data}
 }
 
+// providersRead is reading a subscription's resource providers (GET
+// /subscriptions/{s}/providers[/{namespace}]).
+const providersRead = "Microsoft.Resources/subscriptions/providers/read"
+
 // AuthorizeRequest authorizes an ARM request by the principal (its object
 // id, from a verified token): the operation and scope come from ActionFor.
 // Reads above any subscription (listing subscriptions and tenants,
 // provider metadata) are open to every authenticated principal, as on
-// Azure; everything else needs a role.
+// Azure; so are a subscription's resource providers to anyone holding a
+// role in that subscription, at any scope: az reads a type's api-versions
+// there before `az resource show --ids`, which a principal whose only
+// role is on one resource group may run on it. Everything else needs a
+// role that grants the operation.
 func (a *Authorizer) AuthorizeRequest(principalObjectID string, r *http.Request) error {
 	action, scope := ActionFor(r.Method, r.URL.Path)
-	if scope == TenantScope && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if scope == TenantScope && read {
 		return nil
 	}
-	return a.Check(r.Context(), principalObjectID, action, scope, false)
+	err := a.Check(r.Context(), principalObjectID, action, scope, false)
+	var denied *AuthorizationFailed
+	if read && action == providersRead && errors.As(err, &denied) {
+		in, herr := a.holdsRoleIn(r.Context(), principalObjectID, scope)
+		if herr != nil {
+			return herr
+		}
+		if in {
+			return nil
+		}
+	}
+	return err
+}
+
+// holdsRoleIn reports whether the principal has a role assignment at,
+// above or anywhere below scope.
+func (a *Authorizer) holdsRoleIn(ctx context.Context, principalObjectID, scope string) (bool, error) {
+	_, by, err := a.snapshot(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range by[strings.ToLower(principalObjectID)] {
+		if ScopeContains(x.Scope, scope) || ScopeContains(scope, x.Scope) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Assignments returns every assignment, from memory, ordered by scope and

@@ -182,6 +182,12 @@ func TestActionFor(t *testing.T) {
 		{"GET", sub + "/providers/Microsoft.Web/sites", "Microsoft.Web/sites/read", sub},
 		{"GET", sub + "/providers/Microsoft.Web/serverfarms", "Microsoft.Web/serverfarms/read", sub},
 		{"GET", sub + "/resources", "Microsoft.Resources/subscriptions/resources/read", sub},
+		// Resource providers (internal/arm/providers.go).
+		{"GET", sub + "/providers", "Microsoft.Resources/subscriptions/providers/read", sub},
+		{"GET", sub + "/providers/Microsoft.Web", "Microsoft.Resources/subscriptions/providers/read", sub},
+		{"GET", sub + "/providers/microsoft.insights", "Microsoft.Resources/subscriptions/providers/read", sub},
+		{"POST", sub + "/providers/Microsoft.Web/register", "Microsoft.Web/register/action", sub},
+		{"POST", sub + "/providers/Microsoft.Web/unregister", "Microsoft.Web/unregister/action", sub},
 		{"GET", rg + "/resources", "Microsoft.Resources/subscriptions/resourceGroups/resources/read", rg},
 		{"GET", sub + "/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups/read", sub},
 		{"PUT", sub + "/resourcegroups/rg1", "Microsoft.Resources/subscriptions/resourceGroups/write", sub + "/resourcegroups/rg1"},
@@ -453,6 +459,13 @@ func TestAuthorizeRequest(t *testing.T) {
 		{bob, "GET", "/providers/Microsoft.Web/webAppStacks", true},
 		{bob, "PUT", "/providers/Microsoft.Web/webAppStacks", false},
 		{alice, "GET", sub + "/resourceGroups/rg10/providers/Microsoft.Web/sites/app", false},
+		// A role anywhere in the subscription reads its providers; none
+		// does not, and reading is not registering.
+		{alice, "GET", sub + "/providers/Microsoft.Web", true},
+		{alice, "GET", sub + "/providers", true},
+		{alice, "POST", sub + "/providers/Microsoft.Web/register", false},
+		{bob, "GET", sub + "/providers/Microsoft.Web", false},
+		{alice, "GET", "/subscriptions/other/providers/Microsoft.Web", false},
 	} {
 		err := a.AuthorizeRequest(tt.who, httptest.NewRequest(tt.method, "http://management.localhost"+tt.path, nil))
 		if (err == nil) != tt.ok {

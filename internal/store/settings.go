@@ -267,18 +267,43 @@ func (s *Store) LogsConfig(ctx context.Context, rg, site string) (json.RawMessag
 // SetLogsConfig stores the site's logging configuration document, which
 // must be a JSON object.
 func (s *Store) SetLogsConfig(ctx context.Context, rg, site string, doc json.RawMessage) error {
-	var obj map[string]any
-	if err := json.Unmarshal(doc, &obj); err != nil || obj == nil {
-		return slipway.Errorf(slipway.EINVALID, "The logs configuration must be a JSON object.")
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	_, err := s.UpdateLogsConfig(ctx, rg, site, func(json.RawMessage) (json.RawMessage, error) { return doc, nil })
+	return err
+}
+
+// UpdateLogsConfig replaces the site's logging configuration document with
+// what update makes of the stored one (nil if never set), in one
+// transaction, so that concurrent partial updates each see the other's
+// result. The new document must be a JSON object; it is returned.
+func (s *Store) UpdateLogsConfig(ctx context.Context, rg, site string, update func(old json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error) {
+	var doc json.RawMessage
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		name, err := s.siteName(ctx, tx, rg, site)
 		if err != nil {
 			return err
+		}
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT logs_config FROM sites WHERE name = ?`, name).Scan(&old); err != nil {
+			return fmt.Errorf("reading logs config: %w", err)
+		}
+		var prev json.RawMessage
+		if old != "" {
+			prev = json.RawMessage(old)
+		}
+		if doc, err = update(prev); err != nil {
+			return err
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(doc, &obj); err != nil || obj == nil {
+			return slipway.Errorf(slipway.EINVALID, "The logs configuration must be a JSON object.")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sites SET logs_config = ? WHERE name = ?`, string(doc), name); err != nil {
 			return fmt.Errorf("storing logs config: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
 }

@@ -3,11 +3,13 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -553,6 +555,47 @@ func TestSlotConfigNamesAndLogsConfig(t *testing.T) {
 		t.Errorf("logs config = %s, want %s", doc, in)
 	}
 	wantCode(t, s.SetLogsConfig(ctx, "rg", "app", []byte(`[1]`)), slipway.EINVALID)
+}
+
+// TestUpdateLogsConfig: the update sees the stored document and its result
+// is stored; an update that fails, or makes no object, stores nothing.
+func TestUpdateLogsConfig(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	var seen []string
+	add := func(member string) func(json.RawMessage) (json.RawMessage, error) {
+		return func(old json.RawMessage) (json.RawMessage, error) {
+			seen = append(seen, string(old))
+			if old == nil {
+				return json.RawMessage(`{` + member + `}`), nil
+			}
+			return json.RawMessage(strings.TrimSuffix(string(old), "}") + "," + member + "}"), nil
+		}
+	}
+	if _, err := s.UpdateLogsConfig(ctx, "rg", "app", add(`"a":1`)); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.UpdateLogsConfig(ctx, "rg", "app", add(`"b":2`))
+	if err != nil || string(doc) != `{"a":1,"b":2}` {
+		t.Fatalf("second update = %s, %v", doc, err)
+	}
+	if diff := cmp.Diff([]string{"", `{"a":1}`}, seen); diff != "" {
+		t.Errorf("documents the updates saw (-want +got):\n%s", diff)
+	}
+	boom := slipway.Errorf(slipway.EINVALID, "no")
+	if _, err := s.UpdateLogsConfig(ctx, "rg", "app", func(json.RawMessage) (json.RawMessage, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing update returned %v, want its error", err)
+	}
+	wantCode(t, func() error {
+		_, err := s.UpdateLogsConfig(ctx, "rg", "app", func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`"x"`), nil })
+		return err
+	}(), slipway.EINVALID)
+	if doc, _ := s.LogsConfig(ctx, "rg", "app"); string(doc) != `{"a":1,"b":2}` {
+		t.Errorf("after refused updates, logs config = %s", doc)
+	}
+	_, err = s.UpdateLogsConfig(ctx, "rg", "nope", add(`"c":3`))
+	wantCode(t, err, slipway.ENOTFOUND)
 }
 
 // TestSecretsAreEncryptedAtRest reads the raw database files and checks that

@@ -1,0 +1,232 @@
+package arm
+
+// config/logs (SiteLogsConfig): what `az webapp log config` writes and `az
+// webapp log show` reads. Slipway acts on httpLogs.fileSystem (the size
+// quota and retention of the app's log files, server.applyLogsConfig); the
+// rest is kept and shown as App Service keeps and shows it.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// defaultLogsConfig is what config/logs holds before anything is stored.
+var defaultLogsConfig = json.RawMessage(`{"applicationLogs":{"fileSystem":{"level":"Off"}},"httpLogs":{"fileSystem":{"retentionInMb":35,"retentionInDays":0,"enabled":false}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":false}}`)
+
+func (h *Handler) getLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	stored, err := h.cfg.Store.LogsConfig(r.Context(), s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	doc, err := logsDocument(stored)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", doc))
+}
+
+// putLogsConfig lays the sections the request names over the stored
+// document and answers with the result. az sends only what its flags name
+// (`--docker-container-logging` sends httpLogs alone), and App Service keeps
+// the rest: a section, and each destination within one (fileSystem,
+// azureBlobStorage, azureTableStorage), is replaced member by member, never
+// dropped for being absent. Levels and switches are stored in App Service's
+// spelling (logLevel, logSwitch). docs/arm.md, "Measured with the real az".
+func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	var sent logsConfig
+	if len(body.Properties) > 0 {
+		if err := json.Unmarshal(body.Properties, &sent); err != nil {
+			if slipway.ErrorCode(err) == slipway.EINVALID {
+				return err
+			}
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+				Message: fmt.Sprintf("The request content was invalid and could not be deserialized: '%s'.", err)}
+		}
+	}
+	patch, err := jsonObject(sent)
+	if err != nil {
+		return err
+	}
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	stored, err := h.cfg.Store.UpdateLogsConfig(r.Context(), s.ResourceGroup, s.Name, func(old json.RawMessage) (json.RawMessage, error) {
+		doc, err := logsDocument(old)
+		if err != nil {
+			return nil, err
+		}
+		mergeJSON(doc, patch)
+		return json.Marshal(doc)
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Controller.LogsConfigChanged(r.Context(), s.ResourceGroup, s.Name); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "logs", stored))
+}
+
+// logsDocument is a site's whole config/logs document: App Service's
+// defaults with the stored document laid over them. A document stored
+// before Slipway normalised them (az's raw "level": true, say) is shown
+// normalised; one that does not read as a logs configuration at all, as it
+// was stored.
+func logsDocument(stored json.RawMessage) (map[string]any, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(defaultLogsConfig, &doc); err != nil {
+		return nil, fmt.Errorf("reading the default logs configuration: %w", err)
+	}
+	if stored == nil {
+		return doc, nil
+	}
+	var c logsConfig
+	over := any(stored)
+	if json.Unmarshal(stored, &c) == nil {
+		over = c
+	}
+	m, err := jsonObject(over)
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored logs configuration: %w", err)
+	}
+	mergeJSON(doc, m)
+	return doc, nil
+}
+
+// jsonObject returns v's JSON encoding decoded as an object.
+func jsonObject(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding a JSON object: %w", err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decoding a JSON object: %w", err)
+	}
+	return m, nil
+}
+
+// mergeJSON lays src's members over dst's, object members recursively; a
+// member src lacks or holds as null leaves dst's as it is.
+func mergeJSON(dst, src map[string]any) {
+	for k, v := range src {
+		if v == nil {
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok {
+			if d, ok := dst[k].(map[string]any); ok {
+				mergeJSON(d, sub)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// logsConfig is the properties of config/logs as a request may send them;
+// nil is "not sent". Members Azure does not define are dropped.
+type logsConfig struct {
+	ApplicationLogs       *logDestinations `json:"applicationLogs,omitempty"`
+	HTTPLogs              *logDestinations `json:"httpLogs,omitempty"`
+	FailedRequestsTracing *logToggle       `json:"failedRequestsTracing,omitempty"`
+	DetailedErrorMessages *logToggle       `json:"detailedErrorMessages,omitempty"`
+}
+
+// logDestinations is applicationLogs or httpLogs: where those logs go (httpLogs
+// has no table storage).
+type logDestinations struct {
+	FileSystem        *logDestination `json:"fileSystem,omitempty"`
+	AzureBlobStorage  *logDestination `json:"azureBlobStorage,omitempty"`
+	AzureTableStorage *logDestination `json:"azureTableStorage,omitempty"`
+}
+
+// logDestination is one destination of logs: application logs have a
+// level, HTTP logs a switch and a quota; both may have a retention and a
+// storage SAS URL.
+type logDestination struct {
+	Level           *logLevel  `json:"level,omitempty"`
+	Enabled         *logSwitch `json:"enabled,omitempty"`
+	RetentionInMb   *int       `json:"retentionInMb,omitempty"`
+	RetentionInDays *int       `json:"retentionInDays,omitempty"`
+	SASURL          *string    `json:"sasUrl,omitempty"`
+}
+
+// logToggle is failedRequestsTracing or detailedErrorMessages.
+type logToggle struct {
+	Enabled *logSwitch `json:"enabled,omitempty"`
+}
+
+// logLevels are the values of Azure's LogLevel, in its spelling.
+var logLevels = []string{"Off", "Verbose", "Information", "Warning", "Error"}
+
+// logLevel is an application log level, one of logLevels, read in any case
+// (az sends `--level information` as "information"). az sends a JSON
+// boolean where no level is given — true for `--application-logging
+// filesystem`, false for `off` — and older az the strings "True" and
+// "False"; App Service stores them as Verbose and Off (azure-cli issue
+// 17207: a true sent for every level came back as Verbose).
+type logLevel string
+
+func (l *logLevel) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s, _ := v.(string)
+	if on, ok := v.(bool); ok {
+		s = fmt.Sprint(on)
+	}
+	switch {
+	case strings.EqualFold(s, "true"):
+		*l = "Verbose"
+		return nil
+	case strings.EqualFold(s, "false"):
+		*l = "Off"
+		return nil
+	}
+	for _, name := range logLevels {
+		if strings.EqualFold(s, name) {
+			*l = logLevel(name)
+			return nil
+		}
+	}
+	return slipway.Errorf(slipway.EINVALID, "The log level %s is not valid. Use one of: %s.", b, strings.Join(logLevels, ", "))
+}
+
+// logSwitch is an "enabled" member: a JSON boolean, or "true" or "false"
+// in any case, as az sends `--detailed-error-messages` and
+// `--failed-request-tracing`. It is stored as a boolean.
+type logSwitch bool
+
+func (f *logSwitch) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case bool:
+		*f = logSwitch(v)
+		return nil
+	case string:
+		if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
+			*f = logSwitch(strings.EqualFold(v, "true"))
+			return nil
+		}
+	}
+	return slipway.Errorf(slipway.EINVALID, "The value %s of 'enabled' is not valid: use true or false.", b)
+}

@@ -1,0 +1,165 @@
+package arm
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The bodies az 2.91 sends for `az webapp log config` (custom.py
+// config_diagnostics, serialised by azure-mgmt-web's SdkJSONEncoder): only
+// the sections its flags name, a JSON boolean for a missing --level, and
+// --detailed-error-messages / --failed-request-tracing as strings.
+const (
+	// --application-logging filesystem --level information
+	azAppLogsInformation = `{"properties": {"applicationLogs": {"fileSystem": {"level": "information"}}}}`
+	// --application-logging filesystem
+	azAppLogsNoLevel = `{"properties": {"applicationLogs": {"fileSystem": {"level": true}}}}`
+	// --application-logging off
+	azAppLogsOff = `{"properties": {"applicationLogs": {"fileSystem": {"level": false}, "azureBlobStorage": {"level": false, "retentionInDays": 3}}}}`
+	// --docker-container-logging filesystem
+	azContainerLogs = `{"properties": {"httpLogs": {"fileSystem": {"retentionInMb": 100, "retentionInDays": 3, "enabled": true}}}}`
+	// --detailed-error-messages true
+	azDetailedErrors = `{"properties": {"detailedErrorMessages": {"enabled": "true"}}}`
+	// --failed-request-tracing false
+	azNoFailedRequests = `{"properties": {"failedRequestsTracing": {"enabled": "false"}}}`
+)
+
+// logsProps decodes the properties of a config/logs answer.
+func logsProps(t *testing.T, r response) map[string]any {
+	t.Helper()
+	props, ok := r.json(t)["properties"].(map[string]any)
+	if !ok {
+		t.Fatalf("config/logs answer has no properties object:\n%s", r.body)
+	}
+	return props
+}
+
+// jsonValue decodes s, for comparing with decoded answers.
+func jsonValue(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("bad test JSON %s: %v", s, err)
+	}
+	return v
+}
+
+// TestLogsConfigPartialPutsKeepOtherSections: each `az webapp log config`
+// sends only the sections its flags name and App Service keeps the others,
+// so successive calls add up; each answer, and a GET after it, is the whole
+// document.
+func TestLogsConfigPartialPutsKeepOtherSections(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	steps := []struct {
+		name, body, want string
+	}{
+		{"--application-logging filesystem --level information", azAppLogsInformation,
+			`{"applicationLogs":{"fileSystem":{"level":"Information"}},"httpLogs":{"fileSystem":{"retentionInMb":35,"retentionInDays":0,"enabled":false}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":false}}`},
+		{"--docker-container-logging filesystem", azContainerLogs,
+			`{"applicationLogs":{"fileSystem":{"level":"Information"}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":false}}`},
+		{"--detailed-error-messages true", azDetailedErrors,
+			`{"applicationLogs":{"fileSystem":{"level":"Information"}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`},
+		{"--failed-request-tracing false", azNoFailedRequests,
+			`{"applicationLogs":{"fileSystem":{"level":"Information"}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`},
+		// Within a section, a destination the request does not name is kept.
+		{"--application-logging off", azAppLogsOff,
+			`{"applicationLogs":{"fileSystem":{"level":"Off"},"azureBlobStorage":{"level":"Off","retentionInDays":3}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`},
+		{"--application-logging filesystem", azAppLogsNoLevel,
+			`{"applicationLogs":{"fileSystem":{"level":"Verbose"},"azureBlobStorage":{"level":"Off","retentionInDays":3}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`},
+		// webapp up's default logging: an empty applicationLogs changes nothing.
+		{"webapp up", `{"properties":{"applicationLogs":{},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}}}}`,
+			`{"applicationLogs":{"fileSystem":{"level":"Verbose"},"azureBlobStorage":{"level":"Off","retentionInDays":3}},"httpLogs":{"fileSystem":{"retentionInMb":100,"retentionInDays":3,"enabled":true}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`},
+	}
+	for _, s := range steps {
+		want := jsonValue(t, s.want)
+		put := logsProps(t, e.must(200, "PUT", sitePath+"/config/logs", s.body))
+		if diff := cmp.Diff(want, put); diff != "" {
+			t.Fatalf("%s: PUT answer (-want +got):\n%s", s.name, diff)
+		}
+		if diff := cmp.Diff(want, logsProps(t, e.must(200, "GET", sitePath+"/config/logs", ""))); diff != "" {
+			t.Fatalf("%s: GET after it (-want +got):\n%s", s.name, diff)
+		}
+	}
+	if n := strings.Count(strings.Join(e.ctl.Calls(), "\n"), "LogsConfigChanged rg/app"); n != len(steps) {
+		t.Errorf("LogsConfigChanged called %d times, want %d: %v", n, len(steps), e.ctl.Calls())
+	}
+}
+
+// TestLogsConfigLevelNormalised: the level is read in any case and stored
+// in App Service's spelling; az's boolean for "no --level" is Verbose, its
+// false (and older az's "False") Off.
+func TestLogsConfigLevelNormalised(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	for _, tc := range []struct{ sent, want string }{
+		{`"information"`, "Information"},
+		{`"ERROR"`, "Error"},
+		{`"warning"`, "Warning"},
+		{`"Verbose"`, "Verbose"},
+		{`"off"`, "Off"},
+		{`true`, "Verbose"},
+		{`false`, "Off"},
+		{`"True"`, "Verbose"},
+		{`"False"`, "Off"},
+	} {
+		t.Run(tc.sent, func(t *testing.T) {
+			props := logsProps(t, e.must(200, "PUT", sitePath+"/config/logs", `{"properties":{"applicationLogs":{"fileSystem":{"level":`+tc.sent+`}}}}`))
+			if got := props["applicationLogs"].(map[string]any)["fileSystem"].(map[string]any)["level"]; got != tc.want {
+				t.Errorf("level %s stored as %v, want %q", tc.sent, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLogsConfigRefusesBadValues: a level outside Azure's LogLevel, or an
+// "enabled" that is not a boolean, is a 400 in ARM's error shape, and
+// nothing is stored or applied.
+func TestLogsConfigRefusesBadValues(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	before := e.must(200, "PUT", sitePath+"/config/logs", azContainerLogs).body
+	e.ctl.Reset()
+	for _, tc := range []struct{ name, body, code, says string }{
+		{"unknown level", `{"properties":{"applicationLogs":{"fileSystem":{"level":"Critical"}}}}`, "BadRequest", "Off, Verbose, Information, Warning, Error"},
+		{"numeric level", `{"properties":{"applicationLogs":{"azureBlobStorage":{"level":3}}}}`, "BadRequest", "The log level 3 is not valid"},
+		{"empty level", `{"properties":{"applicationLogs":{"fileSystem":{"level":""}}}}`, "BadRequest", "is not valid"},
+		{"enabled yes", `{"properties":{"detailedErrorMessages":{"enabled":"yes"}}}`, "BadRequest", "use true or false"},
+		{"quota as text", `{"properties":{"httpLogs":{"fileSystem":{"retentionInMb":"lots"}}}}`, "InvalidRequestContent", "could not be deserialized"},
+		{"properties not an object", `{"properties":[1]}`, "InvalidRequestContent", "could not be deserialized"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("PUT", sitePath+"/config/logs", tc.body)
+			if r.status != 400 {
+				t.Fatalf("status %d, want 400\n%s", r.status, r.body)
+			}
+			errObj := r.json(t)["error"].(map[string]any)
+			if errObj["code"] != tc.code || !strings.Contains(errObj["message"].(string), tc.says) {
+				t.Errorf("error = %v, want code %s and a message saying %q", errObj, tc.code, tc.says)
+			}
+		})
+	}
+	if after := e.must(200, "GET", sitePath+"/config/logs", "").body; string(after) != string(before) {
+		t.Errorf("a refused PUT changed the document:\nbefore %s\nafter  %s", before, after)
+	}
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("a refused PUT was applied: %v", calls)
+	}
+}
+
+// TestLogsConfigStoredBeforeNormalising: a document stored as az sent it
+// (before Slipway merged and normalised) reads back whole and normalised.
+func TestLogsConfigStoredBeforeNormalising(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	if err := e.store.SetLogsConfig(t.Context(), "rg", "app", json.RawMessage(`{"applicationLogs":{"fileSystem":{"level":true}},"detailedErrorMessages":{"enabled":"true"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := jsonValue(t, `{"applicationLogs":{"fileSystem":{"level":"Verbose"}},"httpLogs":{"fileSystem":{"retentionInMb":35,"retentionInDays":0,"enabled":false}},"failedRequestsTracing":{"enabled":false},"detailedErrorMessages":{"enabled":true}}`)
+	if diff := cmp.Diff(want, logsProps(t, e.must(200, "GET", sitePath+"/config/logs", ""))); diff != "" {
+		t.Errorf("GET (-want +got):\n%s", diff)
+	}
+}

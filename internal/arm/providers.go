@@ -1,0 +1,229 @@
+package arm
+
+// Resource providers: what ARM's Providers API
+// (https://learn.microsoft.com/rest/api/resources/providers) says about the
+// namespaces Slipway serves — each resource type with its locations and
+// api-versions, always Registered. az reads it before any command that
+// does not know a type's api-version (`az resource show|tag|delete` by id
+// without --api-version takes the newest non-preview version listed for
+// the top-level type), in `az appservice list-locations` (the geoRegions
+// it keeps are those named in Microsoft.Web's "sites" locations) and in
+// `az provider show|list|register` (docs/arm.md §5).
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// resourceProvider is one namespace Slipway serves.
+type resourceProvider struct {
+	namespace string // the casing Azure gives it, whatever a request's
+	policy    string // registrationPolicy
+	// versions are the api-versions listed for every type, newest first;
+	// the first is the one az 2.91's SDKs send for the namespace, which
+	// az also picks when it resolves a version itself (docs/arm.md §5).
+	// Slipway accepts any well-formed api-version (arm.go
+	// checkAPIVersion) and answers each with the one set of shapes its
+	// handlers write.
+	versions []string
+	types    []providerType
+}
+
+// providerType is a resource type of a provider, as resourceTypes lists it.
+type providerType struct {
+	name string // resourceType, e.g. "sites/slots"
+	// regional types live in a region: their locations are Slipway's
+	// regions; the others are global (locations []).
+	regional     bool
+	capabilities string // "" is "None"
+}
+
+const (
+	registrationRequired = "RegistrationRequired"
+	registrationFree     = "RegistrationFree" // Microsoft.Resources, Microsoft.Authorization
+	trackedCapabilities  = "SupportsTags, SupportsLocation"
+)
+
+// resourceProviders are the namespaces of routes.go (and of the
+// Microsoft.Authorization routes of authorization.go), each type named by
+// the path words ActionFor names it by, down to the second level
+// (TestResourceProvidersMatchRoutes keeps the two in step), ordered by
+// namespace.
+var resourceProviders = []resourceProvider{
+	{
+		namespace: "Microsoft.Authorization", policy: registrationFree,
+		versions: []string{"2022-04-01", "2015-07-01"},
+		types: []providerType{
+			{name: "roleAssignments", capabilities: "SupportsExtension"},
+			{name: "roleDefinitions", capabilities: "SupportsExtension"},
+		},
+	},
+	{
+		// Azure registers this namespace in lower case (its id and
+		// namespace read "microsoft.insights"), as autoscaleID spells it.
+		namespace: "microsoft.insights", policy: registrationRequired,
+		versions: []string{"2022-10-01", "2015-04-01"},
+		types: []providerType{
+			{name: "autoscalesettings", regional: true, capabilities: trackedCapabilities},
+		},
+	},
+	{
+		namespace: "Microsoft.KeyVault", policy: registrationRequired,
+		versions: []string{"2026-02-01", "2024-11-01", "2023-07-01", "2023-02-01", "2022-07-01"},
+		types: []providerType{
+			{name: "vaults", regional: true, capabilities: trackedCapabilities},
+			{name: "vaults/accessPolicies", regional: true},
+			{name: "deletedVaults"},
+			{name: "locations/deletedVaults", regional: true},
+			{name: "checkNameAvailability"},
+		},
+	},
+	{
+		namespace: "Microsoft.ManagedIdentity", policy: registrationRequired,
+		versions: []string{"2024-11-30", "2023-01-31", "2018-11-30"},
+		types: []providerType{
+			{name: "userAssignedIdentities", regional: true, capabilities: trackedCapabilities},
+		},
+	},
+	{
+		namespace: "Microsoft.Resources", policy: registrationFree,
+		versions: []string{"2024-11-01", "2022-12-01", "2022-09-01", "2021-04-01"},
+		types: []providerType{
+			{name: "tenants"},
+			{name: "subscriptions"},
+			{name: "subscriptions/providers"},
+			{name: "subscriptions/locations"},
+			{name: "subscriptions/resources"},
+			{name: "subscriptions/resourceGroups"},
+		},
+	},
+	{
+		namespace: "Microsoft.Storage", policy: registrationRequired,
+		versions: []string{"2025-08-01", "2024-01-01", "2023-05-01", "2023-01-01", "2022-09-01"},
+		types: []providerType{
+			{name: "storageAccounts", regional: true, capabilities: trackedCapabilities},
+			{name: "checkNameAvailability"},
+		},
+	},
+	{
+		namespace: "Microsoft.Web", policy: registrationRequired,
+		versions: []string{"2025-05-01", "2025-03-01", "2024-11-01", "2024-04-01", "2023-12-01", "2023-01-01", "2022-09-01", "2022-03-01"},
+		types: []providerType{
+			{name: "sites", regional: true, capabilities: trackedCapabilities},
+			{name: "sites/slots", regional: true, capabilities: trackedCapabilities},
+			{name: "sites/config", regional: true},
+			{name: "sites/instances", regional: true},
+			{name: "sites/deployments", regional: true},
+			{name: "sites/deploymentStatus", regional: true},
+			{name: "sites/hostNameBindings", regional: true},
+			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
+			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
+			{name: "certificates", regional: true, capabilities: trackedCapabilities},
+			{name: "checkNameAvailability"},
+			{name: "geoRegions"},
+			{name: "webAppStacks"},
+		},
+	},
+}
+
+// Wire shapes (Resources 2024-11-01, Provider and ProviderResourceType).
+type providerJSON struct {
+	ID                 string             `json:"id"`
+	Namespace          string             `json:"namespace"`
+	RegistrationState  string             `json:"registrationState"`
+	RegistrationPolicy string             `json:"registrationPolicy"`
+	ResourceTypes      []resourceTypeJSON `json:"resourceTypes"`
+}
+
+type resourceTypeJSON struct {
+	ResourceType string   `json:"resourceType"`
+	Locations    []string `json:"locations"`
+	APIVersions  []string `json:"apiVersions"`
+	Capabilities string   `json:"capabilities"`
+}
+
+// regionDisplayNames are Slipway's regions as providers list them: by
+// display name, as Azure does; az matches geoRegions' names ("West
+// Europe") against them.
+func regionDisplayNames() []string {
+	out := make([]string, len(regions))
+	for i, r := range regions {
+		out[i] = r.DisplayName
+	}
+	return out
+}
+
+func (rp resourceProvider) json(sub string) providerJSON {
+	regional := regionDisplayNames()
+	types := make([]resourceTypeJSON, len(rp.types))
+	for i, t := range rp.types {
+		locs, caps := []string{}, t.capabilities
+		if t.regional {
+			locs = regional
+		}
+		if caps == "" {
+			caps = "None"
+		}
+		types[i] = resourceTypeJSON{ResourceType: t.name, Locations: locs, APIVersions: rp.versions, Capabilities: caps}
+	}
+	return providerJSON{
+		ID: "/subscriptions/" + sub + "/providers/" + rp.namespace, Namespace: rp.namespace,
+		RegistrationState: "Registered", RegistrationPolicy: rp.policy, ResourceTypes: types,
+	}
+}
+
+// findProvider returns the namespace, named in any casing; an unknown one
+// is ARM's 404 InvalidResourceNamespace.
+func findProvider(namespace string) (resourceProvider, error) {
+	for _, rp := range resourceProviders {
+		if strings.EqualFold(rp.namespace, namespace) {
+			return rp, nil
+		}
+	}
+	return resourceProvider{}, &apiError{Status: http.StatusNotFound, Code: "InvalidResourceNamespace",
+		Message: fmt.Sprintf("The resource namespace '%s' is invalid.", namespace)}
+}
+
+// listProviders answers GET /subscriptions/{s}/providers (`az provider
+// list`). $expand (aliases, which Slipway has none of) is ignored.
+func (h *Handler) listProviders(w http.ResponseWriter, r *http.Request, p params) error {
+	vs := make([]any, len(resourceProviders))
+	for i, rp := range resourceProviders {
+		vs[i] = rp.json(p.sub)
+	}
+	return writeJSON(w, http.StatusOK, list{Value: vs})
+}
+
+// getProvider answers GET /subscriptions/{s}/providers/{namespace} (`az
+// provider show`, and az resolving an api-version).
+func (h *Handler) getProvider(w http.ResponseWriter, r *http.Request, p params) error {
+	rp, err := findProvider(p.namespace)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rp.json(p.sub))
+}
+
+// registerProvider answers POST .../providers/{namespace}/register (`az
+// provider register`, step one of many tutorials): every namespace is
+// always registered, so it only answers the provider, Registered, which
+// az takes as done. The caller needs {namespace}/register/action at the
+// subscription (Contributor, Owner), as on Azure.
+func (h *Handler) registerProvider(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.getProvider(w, r, p)
+}
+
+// unregisterProvider refuses POST .../providers/{namespace}/unregister:
+// Slipway's namespaces cannot be switched off. Answering the provider
+// still Registered would make `az provider unregister` print
+// "Unregistering is still on-going" and succeed, and with --wait poll
+// every 10 s for ever; a 409 ends it with the reason.
+func (h *Handler) unregisterProvider(w http.ResponseWriter, r *http.Request, p params) error {
+	rp, err := findProvider(p.namespace)
+	if err != nil {
+		return err
+	}
+	return &apiError{Status: http.StatusConflict, Code: "Conflict",
+		Message: fmt.Sprintf("The resource provider '%s' is part of Slipway and cannot be unregistered; it stays registered.", rp.namespace)}
+}
