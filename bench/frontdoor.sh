@@ -28,7 +28,8 @@
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
 # ROUNDS (default 3, at least 3), DUR seconds per cell (default 5); no new round starts after
-# BUDGET_S (default 600) seconds. About 5 minutes for 3 rounds at DUR=5 on a 2-core VM.
+# BUDGET_S (default 600) seconds. About 7 minutes for 3 rounds at DUR=5 on a 2-core VM (5 without
+# the fixed-rate cells: RATES="").
 # ONLY (e.g. "go/http hello/http go/http@5000") keeps only those upstream/protocol cells and PROFILE=0
 # skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
 # "GOMAXPROCS=1") is set in the front door's environment only.
