@@ -158,7 +158,17 @@ type SiteConfig struct {
 	// default "1.2"), as siteConfig minTlsVersion and scmMinTlsVersion.
 	MinTLSVersion    string
 	SCMMinTLSVersion string
+	// SCMType is siteConfig.scmType, how the app is deployed from source
+	// control: "" for none (Azure's SCMNone) or SCMLocalGit.
+	SCMType string
 }
+
+// The scmType values Slipway serves: no source control, or Local Git
+// (a repository at https://<app>.scm.<domain>/<app>.git, internal/scm).
+const (
+	SCMNone     = "None"
+	SCMLocalGit = "LocalGit"
+)
 
 // DefaultMinTLSVersion is App Service's default minimum TLS version.
 const DefaultMinTLSVersion = "1.2"
@@ -176,8 +186,30 @@ func (s Site) Validate() error {
 			return err
 		}
 	}
+	if s.Config.SCMType != "" {
+		if _, err := CanonicalSCMType(s.Config.SCMType); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// CanonicalSCMType returns a scmType Slipway serves in Azure's casing
+// (SCMNone, SCMLocalGit; any casing accepted). Every other value (GitHub,
+// ExternalGit, VSTSRM, ...) is EINVALID: Slipway fetches from no external
+// repository.
+func CanonicalSCMType(v string) (string, error) {
+	for _, t := range []string{SCMNone, SCMLocalGit} {
+		if strings.EqualFold(v, t) {
+			return t, nil
+		}
+	}
+	return "", Errorf(EINVALID, "scmType '%s' is not available: %s", v, DeploySources)
+}
+
+// DeploySources says where Slipway deploys from, for the refusal of any
+// other source.
+const DeploySources = "Slipway deploys from Local Git (scmType LocalGit, az webapp deployment source config-local-git), zip packages (az webapp deploy) or az webapp up, and fetches from no external repository."
 
 // ValidateSiteName checks an app name. Site names double as DNS labels
 // (<app>.<domain>, <app>.scm.<domain>), so they are letters, digits and

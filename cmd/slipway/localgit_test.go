@@ -13,12 +13,19 @@ import (
 // git runs the real git in dir; the app's Kudu name resolves to the server.
 func (s *testServer) git(app, dir string, args ...string) (string, error) {
 	s.t.Helper()
+	return s.gitEnv(nil, app, dir, args...)
+}
+
+// gitEnv is git with env added to git's environment (e.g. GIT_SSL_CAINFO,
+// which wins over http.sslCAInfo).
+func (s *testServer) gitEnv(env []string, app, dir string, args ...string) (string, error) {
+	s.t.Helper()
 	u, _ := url.Parse(s.info.URL)
 	base := []string{"-c", "user.name=Dev Eloper", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main",
 		"-c", "http.curloptResolve=" + s.host(app+".scm") + ":" + u.Hostname()}
 	cmd := exec.Command("git", append(base, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "HOME="+s.t.TempDir())
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "HOME="+s.t.TempDir()), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -38,6 +38,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,6 +258,8 @@ func TestRealAz(t *testing.T) {
 	}
 	t.Logf("log download: %d files, e.g. %v", len(names), names[:min(len(names), 5)])
 
+	realAzLocalGit(t, r, rg, plan, reader)
+
 	// A Reader reads but cannot write.
 	cli.login(reader, info.TenantID)
 	out = cli.must("group", "show", "-n", rg, "-o", "json")
@@ -348,6 +351,101 @@ func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
 	if b, err := os.ReadFile(down); err != nil || string(b) != "hello from az storage" {
 		t.Fatalf("storage blob download --auth-mode login wrote %q (%v)", b, err)
 	}
+}
+
+// realAzLocalGit follows Microsoft's Local Git tutorial
+// (https://learn.microsoft.com/azure/app-service/deploy-local-git) with the
+// real az and the real git: a deployment user, an app created with
+// --deployment-local-git (and config-local-git, which prints the same
+// URL), the URL az prints with the password the user chose pushed to with
+// git, which deploys; `deployment source show` and `delete`. A Reader's
+// deployment user is refused at Kudu. The signed-in principal is the
+// Owner, and is again at the end.
+func realAzLocalGit(t *testing.T, r *realAzEnv, rg, plan string, reader realAzCreds) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not installed")
+		}
+		t.Log("git is not installed: the Local Git tutorial is not run")
+		return
+	}
+	cli, port, app := r.cli, r.port, "realaz-git"
+	const user, password = "realaz-deployer", "Tutorial-pa55word"
+	out := cli.must("webapp", "deployment", "user", "set", "--user-name", user, "--password", password, "-o", "json")
+	wantJSON(t, out, "publishingUserName", user)
+	if strings.Contains(out, password) || !strings.Contains(out, `"publishingPassword": null`) {
+		t.Fatalf("deployment user set shows the password, or not null:\n%s", out)
+	}
+	out = cli.must("webapp", "deployment", "user", "show", "-o", "json")
+	wantJSON(t, out, "publishingUserName", user)
+
+	gitURL := fmt.Sprintf("https://%s@%s.scm.localhost:%d/%s.git", user, app, port, app)
+	// az prints the URL as a warning (and the azure-mgmt-web it ships drops
+	// the deploymentLocalGitUrl it adds to the output): what shows it
+	// worked is that it asked for the URL's parts, and exited 0.
+	out = cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "--deployment-local-git", "-o", "json")
+	wantJSON(t, out, "name", app)
+	if !strings.Contains(cli.lastLog, "/providers/Microsoft.Web/publishingUsers/web") || !strings.Contains(cli.lastLog, "/sourcecontrols/web") {
+		t.Fatalf("webapp create --deployment-local-git did not read the deployment user and source control:\n%s", tail(cli.lastLog, 60))
+	}
+	out = cli.must("webapp", "deployment", "source", "config-local-git", "-g", rg, "-n", app, "-o", "json")
+	wantJSON(t, out, "url", gitURL)
+	out = cli.must("webapp", "config", "show", "-g", rg, "-n", app, "-o", "json")
+	wantJSON(t, out, "scmType", "LocalGit")
+	out = cli.must("webapp", "deployment", "source", "show", "-g", rg, "-n", app, "-o", "json")
+	wantJSON(t, out, "repoUrl", fmt.Sprintf("https://%s.scm.localhost:%d", app, port))
+	wantJSON(t, out, "branch", "master")
+
+	// git push azure main:master, with the deployment user's password.
+	work := t.TempDir()
+	if err := os.CopyFS(work, os.DirFS("testdata/apps/hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "VERSION"), []byte("from git"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) (string, error) {
+		return r.s.gitEnv([]string{"GIT_SSL_CAINFO=" + r.info.CAFile}, app, work, args...)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-q", "-m", "Local Git tutorial"}} {
+		if out, err := git(args...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	withPassword := strings.Replace(gitURL, user+"@", url.UserPassword(user, password).String()+"@", 1)
+	if out, err := git("remote", "add", "azure", withPassword); err != nil {
+		t.Fatalf("git remote add: %v\n%s", err, out)
+	}
+	out, err := git("push", "azure", "main:master")
+	if err != nil || !strings.Contains(out, "remote: Deployment successful.") {
+		t.Fatalf("git push azure main:master with the deployment user: %v\n%s", err, out)
+	}
+	if code, body := r.web.get(t, fmt.Sprintf("https://%s.localhost:%d/", app, port)); code != 200 || body != "hello from git" {
+		t.Fatalf("after the push GET https://%s/ = %d %q, want \"hello from git\"", app, code, body)
+	}
+	wrong := strings.Replace(gitURL, user+"@", url.UserPassword(user, "Wrong-pa55word").String()+"@", 1)
+	if out, err := git("push", wrong, "main:master"); err == nil || !strings.Contains(out, "Authentication failed") {
+		t.Fatalf("push with a wrong password: %v\n%s", err, out)
+	}
+
+	// A Reader's own deployment user does not deploy: Readers may not
+	// publish. Nor may it take the Owner's user name.
+	cli.login(reader, r.info.TenantID)
+	msg := cli.fail("webapp", "deployment", "user", "set", "--user-name", user, "--password", "Reader-pa55word")
+	if !strings.Contains(msg, "already in use") {
+		t.Fatalf("deployment user set with the Owner's name, as the Reader: want a conflict, got:\n%s", msg)
+	}
+	cli.must("webapp", "deployment", "user", "set", "--user-name", "realaz-reader-deployer", "--password", "Reader-pa55word", "-o", "none")
+	readerURL := fmt.Sprintf("https://%s@%s.scm.localhost:%d/%s.git", url.UserPassword("realaz-reader-deployer", "Reader-pa55word"), app, port, app)
+	if out, err := git("push", readerURL, "main:master"); err == nil || !strings.Contains(out, "403") {
+		t.Fatalf("push with a Reader's deployment user: %v\n%s", err, out)
+	}
+	cli.login(r.owner, r.info.TenantID)
+
+	cli.must("webapp", "deployment", "source", "delete", "-g", rg, "-n", app, "-o", "none")
+	out = cli.must("webapp", "config", "show", "-g", rg, "-n", app, "-o", "json")
+	wantJSON(t, out, "scmType", "None")
 }
 
 // realAzCreds is what create-for-rbac prints.

@@ -112,6 +112,25 @@ type env struct {
 	sub    string
 	tenant string
 	client *http.Client
+	logs   *logBuffer // what the handler logged (rbacEnv)
+}
+
+// logBuffer collects a handler's log output, safe for concurrent writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newEnv(t *testing.T) *env {

@@ -2,6 +2,7 @@ package arm
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,8 +24,10 @@ const (
 func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string)) {
 	e := newEnv(t)
 	e.seed()
+	e.logs = &logBuffer{}
 	var h *Handler
 	h = New(Config{Store: e.store, Controller: e.ctl, Domain: "localhost",
+		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Authorize: func(r *http.Request) error {
 			if p := r.Header.Get("X-Test-Principal"); p != "" {
 				return h.AuthorizeRequest(p, r)

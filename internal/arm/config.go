@@ -71,6 +71,9 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	if !runChanged(old, s.Config) {
+		return h.writeSiteConfig(w, r, p.sub, s)
+	}
 	if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, s.ResourceGroup, s.Name)); err != nil {
 		return fmt.Errorf("applying the new configuration of %s: %w", s.Name, err)
 	}

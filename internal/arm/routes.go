@@ -100,6 +100,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, "tenants", h.listTenants),
 		r(http.MethodGet, sub+"/locations", h.listLocations),
 		r(http.MethodGet, "providers/Microsoft.Web/webAppStacks", h.webAppStacks),
+		r(http.MethodGet, "providers/Microsoft.Web/publishingUsers/web", h.getPublishingUser),
+		r(http.MethodPut, "providers/Microsoft.Web/publishingUsers/web", h.putPublishingUser),
 		r(http.MethodPost, sub+"/providers/Microsoft.Web/checknameavailability", h.checkNameAvailability),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/geoRegions", h.geoRegions),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/sites", h.listSites),
@@ -163,6 +165,11 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
 		r(http.MethodPost, site+"/publishxml", h.publishXML),
 		r(http.MethodPost, site+"/newpassword", h.newPassword),
+
+		// Source control: Local Git (localgit.go).
+		r(http.MethodGet, site+"/sourcecontrols/web", h.getSourceControl),
+		r(http.MethodPut, site+"/sourcecontrols/web", h.putSourceControl),
+		r(http.MethodDelete, site+"/sourcecontrols/web", h.deleteSourceControl),
 
 		// Custom host names (hostnames.go).
 		r(http.MethodGet, site+"/hostNameBindings", h.listHostNameBindings),

@@ -51,7 +51,7 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"logsDirectorySizeLimit":      35,
 		"detailedErrorLoggingEnabled": false,
 		"requestTracingEnabled":       false,
-		"scmType":                     "None",
+		"scmType":                     scmTypeJSON(c.SCMType),
 		"managedPipelineMode":         "Integrated",
 		"loadBalancing":               "LeastRequests",
 		"autoHealEnabled":             false,
@@ -75,6 +75,14 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"appSettings":                 nil,
 		"connectionStrings":           nil,
 	}
+}
+
+// scmTypeJSON is siteConfig.scmType: "None" when unset.
+func scmTypeJSON(v string) string {
+	if v == "" {
+		return slipway.SCMNone
+	}
+	return v
 }
 
 // orDefaultTLS is a minimum TLS version as ARM shows it: "1.2" when unset.
@@ -194,6 +202,7 @@ type siteConfigBody struct {
 	NumberOfWorkers   *int              `json:"numberOfWorkers"`
 	MinTLSVersion     *string           `json:"minTlsVersion"`
 	SCMMinTLSVersion  *string           `json:"scmMinTlsVersion"`
+	SCMType           *string           `json:"scmType"` // None or LocalGit (az webapp deployment source config-local-git)
 	AppSettings       *[]nameValue      `json:"appSettings"`
 	ConnectionStrings *[]connStringInfo `json:"connectionStrings"`
 
@@ -257,6 +266,11 @@ func (b *siteConfigBody) checkUnsupported() error {
 			return refuse("Access restrictions are not enforced by Slipway, so the default action can only be Allow")
 		}
 	}
+	if v := b.SCMType; v != nil && *v != "" {
+		if _, err := slipway.CanonicalSCMType(*v); err != nil {
+			return err
+		}
+	}
 	if c := b.CORS; c != nil && len(c.AllowedOrigins) > 0 {
 		return refuse("Platform CORS is not applied by Slipway, so allowed origins %s were not set; answer CORS in the app (e.g. django-cors-headers)", strings.Join(c.AllowedOrigins, ", "))
 	}
@@ -289,6 +303,12 @@ func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
 		c.NumberOfWorkers = *b.NumberOfWorkers
 	}
+	if b.SCMType != nil && *b.SCMType != "" {
+		c.SCMType, _ = slipway.CanonicalSCMType(*b.SCMType) // checked above
+		if c.SCMType == slipway.SCMNone {
+			c.SCMType = ""
+		}
+	}
 	for _, v := range []struct {
 		name string
 		in   *string
@@ -306,6 +326,13 @@ func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
 		*v.out = *v.in
 	}
 	return nil
+}
+
+// runChanged reports whether a config change affects the running app, and
+// so restarts it: scmType only says how deployments arrive.
+func runChanged(old, c slipway.SiteConfig) bool {
+	old.SCMType = c.SCMType
+	return old != c
 }
 
 // checkAlwaysOn refuses Always On on a Free or Shared plan, as App Service
@@ -518,7 +545,7 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	}
 	// A new reference identity changes what references resolve to: as
 	// with any configuration change, they are fetched again (restart).
-	if !created && (stored.Config != old.Config || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan ||
+	if !created && (runChanged(old.Config, stored.Config) || stored.HTTPSOnly != old.HTTPSOnly || stored.Plan != old.Plan ||
 		stored.KeyVaultReferenceIdentity != old.KeyVaultReferenceIdentity || settings != nil || conns != nil) {
 		if err := h.restartWarning(w, h.cfg.Controller.SiteConfigChanged(ctx, stored.ResourceGroup, stored.Name)); err != nil {
 			return fmt.Errorf("applying the new configuration of %s: %w", stored.Name, err)

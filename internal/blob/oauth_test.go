@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +28,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/google/uuid"
 
-	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/rbac"
 )
 
@@ -45,37 +43,6 @@ const (
 	roleContrib   = "ba92f5b4-2d11-453d-a403-e96b0029c9fe" // Storage Blob Data Contributor
 	roleDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" // Storage Blob Data Owner
 )
-
-// memAssignments is an in-memory rbac.Store.
-type memAssignments struct {
-	mu   sync.Mutex
-	list []rbac.Assignment
-}
-
-func (m *memAssignments) RoleAssignments(context.Context) ([]rbac.Assignment, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.list), nil
-}
-
-func (m *memAssignments) CreateRoleAssignment(_ context.Context, a rbac.Assignment) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.list = append(m.list, a)
-	return nil
-}
-
-func (m *memAssignments) DeleteRoleAssignment(_ context.Context, name string) (rbac.Assignment, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i, a := range m.list {
-		if a.Name == name {
-			m.list = slices.Delete(m.list, i, i+1)
-			return a, nil
-		}
-	}
-	return rbac.Assignment{}, slipway.Errorf(slipway.ENOTFOUND, "no assignment %s", name)
-}
 
 // tokenBearer stubs the token service (a token is valid when it is in
 // tokens) and authorizes with a real rbac.Authorizer.
@@ -178,7 +145,7 @@ func startOAuth(t *testing.T) *oauthEnv {
 	key := []byte("oauth-account-key-oauth-account-key!")
 	clock := new(atomic.Int64)
 	e := &oauthEnv{clock: clock, key: key}
-	e.authz = rbac.New(rbac.Config{Store: &memAssignments{}})
+	e.authz = rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
 	e.bearer = &tokenBearer{tokens: map[string]string{}, authz: e.authz}
 	accts := &mapAccounts{m: map[string]Account{oauthAccount: {Name: oauthAccount, Keys: [][]byte{key}, ResourceID: oauthAcctID}}}
 	svc, err := Open(context.Background(), Config{

@@ -140,10 +140,18 @@ const providersRead = "Microsoft.Resources/subscriptions/providers/read"
 // there before `az resource show --ids`, which a principal whose only
 // role is on one resource group may run on it. Everything else needs a
 // role that grants the operation.
+//
+// The caller's own deployment user (GET and PUT
+// /providers/Microsoft.Web/publishingUsers/web, exactly that path) is open
+// to every authenticated principal too: it belongs to the caller, not to
+// any resource (az webapp deployment user set).
 func (a *Authorizer) AuthorizeRequest(principalObjectID string, r *http.Request) error {
 	action, scope := ActionFor(r.Method, r.URL.Path)
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if scope == TenantScope && read {
+		return nil
+	}
+	if IsPublishingUserPath(r.URL.Path) && (read || r.Method == http.MethodPut) {
 		return nil
 	}
 	err := a.Check(r.Context(), principalObjectID, action, scope, false)
@@ -321,4 +329,43 @@ func (a *Authorizer) ensureLoadedLocked(ctx context.Context) error {
 // segment, case-insensitive).
 func ScopeEqual(x, y string) bool {
 	return ScopeContains(x, y) && ScopeContains(y, x)
+}
+
+// IsPublishingUserPath reports whether an ARM path is the caller's own
+// deployment user, /providers/Microsoft.Web/publishingUsers/web (split as
+// ActionFor splits, case-insensitive).
+func IsPublishingUserPath(path string) bool {
+	segs := splitSegments(path)
+	want := []string{"providers", "Microsoft.Web", "publishingUsers", "web"}
+	if len(segs) != len(want) {
+		return false
+	}
+	for i := range want {
+		if !strings.EqualFold(segs[i], want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Deploying to an app (Kudu, Local Git) is this operation over the site's
+// id, or the slot operation over the slot's: Website Contributor,
+// Contributor and Owner grant it, Reader does not (App Service: "Readers
+// are not allowed to publish").
+const (
+	PublishAction     = "Microsoft.Web/sites/publish/Action"
+	SlotPublishAction = "Microsoft.Web/sites/slots/publish/Action"
+)
+
+// MayPublish returns nil when the principal's roles grant deploying to the
+// site (a slot when s.SlotOf is set) of the subscription, and otherwise
+// Check's *AuthorizationFailed.
+func (a *Authorizer) MayPublish(ctx context.Context, principalObjectID, subscription string, s slipway.Site) error {
+	id := func(name string) string {
+		return "/subscriptions/" + subscription + "/resourceGroups/" + s.ResourceGroup + "/providers/Microsoft.Web/sites/" + name
+	}
+	if s.SlotOf != "" {
+		return a.Check(ctx, principalObjectID, SlotPublishAction, id(s.SlotOf)+"/slots/"+s.Slot, false)
+	}
+	return a.Check(ctx, principalObjectID, PublishAction, id(s.Name), false)
 }

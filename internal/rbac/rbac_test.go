@@ -473,3 +473,73 @@ func TestAuthorizeRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishingUserPath: every authenticated principal reads and sets its
+// own deployment user (az webapp deployment user set) — exactly that path,
+// GET and PUT; any other write above the subscriptions stays refused.
+func TestPublishingUserPath(t *testing.T) {
+	a := New(Config{Store: &memStore{}})
+	for _, tt := range []struct {
+		method, path string
+		ok           bool
+	}{
+		{"GET", "/providers/Microsoft.Web/publishingUsers/web", true},
+		{"PUT", "/providers/Microsoft.Web/publishingUsers/web", true},
+		{"PUT", "//PROVIDERS/microsoft.web/PublishingUsers/Web/", true},
+		{"DELETE", "/providers/Microsoft.Web/publishingUsers/web", false},
+		{"PATCH", "/providers/Microsoft.Web/publishingUsers/web", false},
+		{"POST", "/providers/Microsoft.Web/publishingUsers/web", false},
+		{"PUT", "/providers/Microsoft.Web/publishingUsers/other", false},
+		{"PUT", "/providers/Microsoft.Web/publishingUsers/web/x", false},
+		{"PUT", "/providers/Microsoft.Web/sourcecontrols/GitHub", false},
+		{"PUT", "/providers/Microsoft.Web/publishingUsers", false},
+		{"PUT", "/providers/Microsoft.Authorization/roleAssignments/x", false},
+		{"PUT", sub + "/providers/Microsoft.Web/publishingUsers/web", false},
+		{"PUT", "/tenants/x/providers/Microsoft.Web/publishingUsers/web", false},
+	} {
+		err := a.AuthorizeRequest(bob, httptest.NewRequest(tt.method, "http://management.localhost"+tt.path, nil))
+		if (err == nil) != tt.ok {
+			t.Errorf("%s %s by a role-less principal: %v, want ok=%v", tt.method, tt.path, err, tt.ok)
+		}
+	}
+}
+
+// TestMayPublish: deploying with user-level credentials needs a role that
+// grants publishing over the app (or slot): Owner, Contributor, Website
+// Contributor; not Reader, and not a role on another app.
+func TestMayPublish(t *testing.T) {
+	a := New(Config{Store: &memStore{}})
+	const (
+		owner, contrib, webc, reader, appB = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000",
+			"00000004-0000-4000-8000-000000000000", "00000003-0000-4000-8000-000000000000", "00000006-0000-4000-8000-000000000000"
+	)
+	assign(t, a, owner, "Owner", sub)
+	assign(t, a, contrib, "Contributor", rg)
+	assign(t, a, webc, "Website Contributor", site)
+	assign(t, a, reader, "Reader", sub)
+	assign(t, a, appB, "Website Contributor", web+"/sites/appb")
+	s := strings.TrimPrefix(sub, "/subscriptions/")
+	app := slipway.Site{ResourceGroup: "rg1", Name: "app"}
+	slot := slipway.Site{ResourceGroup: "rg1", Name: "app-staging", SlotOf: "app", Slot: "staging"}
+	other := slipway.Site{ResourceGroup: "rg1", Name: "apps"} // a prefix-sharing name
+	for _, tt := range []struct {
+		who  string
+		site slipway.Site
+		ok   bool
+	}{
+		{owner, app, true}, {contrib, app, true}, {webc, app, true}, {webc, slot, true},
+		{contrib, slot, true},
+		{reader, app, false}, {reader, slot, false},
+		{appB, app, false}, {appB, slot, false},
+		{webc, other, false},
+		{bob, app, false},
+	} {
+		err := a.MayPublish(t.Context(), tt.who, s, tt.site)
+		if (err == nil) != tt.ok {
+			t.Errorf("MayPublish(%s, %s) = %v, want ok=%v", tt.who, tt.site.Name, err, tt.ok)
+		}
+		if err != nil && slipway.ErrorCode(err) != slipway.EFORBIDDEN {
+			t.Errorf("MayPublish error code %q, want EFORBIDDEN", slipway.ErrorCode(err))
+		}
+	}
+}

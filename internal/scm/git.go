@@ -72,7 +72,9 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	if h.cfg.RepoDir == nil {
 		return slipway.Errorf(slipway.ENOTFOUND, "Local Git deployment is not available on this server.")
 	}
-	if !strings.EqualFold(repo, s.Name) {
+	// A slot's repository is named for its app, as az's URL names it
+	// (https://<user>@<app>-<slot>.scm.<domain>/<app>.git).
+	if !strings.EqualFold(repo, s.Name) && (s.SlotOf == "" || !strings.EqualFold(repo, s.SlotOf)) {
 		return slipway.Errorf(slipway.ENOTFOUND, "No repository %s.git here: this app's is /%s.git.", repo, s.Name)
 	}
 	dir := h.cfg.RepoDir(s.Name)

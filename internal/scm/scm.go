@@ -1,8 +1,10 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // Local Git (git.go), deployment records and their logs, the deployment
-// lock, the live log stream. Requests authenticate with the app's publishing credentials
-// (HTTP Basic) or the platform's admin token.
+// lock, the live log stream. Requests authenticate with HTTP Basic — the
+// app's publishing credentials ("$<app>"), or a principal's deployment user
+// (az webapp deployment user set) when that principal may deploy to the app
+// — or with the platform's admin token.
 package scm
 
 import (
@@ -37,6 +39,18 @@ type Store interface {
 	Settings(ctx context.Context, rg, site string) (map[string]string, error)
 }
 
+// DeploymentUsers checks user-level deployment credentials (App Service's
+// "user scope" credentials, one per principal).
+type DeploymentUsers interface {
+	// CheckPublishingUser returns the principal whose deployment user
+	// name and password these are; EUNAUTHORIZED otherwise.
+	CheckPublishingUser(ctx context.Context, name, password string) (principalID string, err error)
+	// MayPublish returns nil when the principal may deploy to the site
+	// (its roles grant publishing over it) and an EFORBIDDEN error
+	// otherwise.
+	MayPublish(ctx context.Context, principalID string, site slipway.Site) error
+}
+
 // Deployer runs deployments (package deploy).
 type Deployer interface {
 	Submit(ctx context.Context, site slipway.Site, pkg io.Reader, o deploy.Options) (slipway.Deployment, error)
@@ -59,6 +73,9 @@ type Config struct {
 	// RepoDir returns the path of a site's Local Git repository (git.go),
 	// a directory no app can write. Nil: no Local Git.
 	RepoDir func(site string) string
+	// DeploymentUsers checks user-level deployment credentials. Nil: only
+	// the app's own publishing credentials are accepted.
+	DeploymentUsers DeploymentUsers
 }
 
 // Handler is the Kudu API.
@@ -166,9 +183,15 @@ func cleanPath(p string) string {
 	return out
 }
 
+// authenticate finds the site a request is for and checks its
+// credentials. A Basic user name starting with '$' or holding a '\' is the
+// app's own publishing user ("$<app>", FTP style "<app>\$<app>"); any other
+// is a deployment user, whose names can hold neither
+// (slipway.ValidateDeploymentUser), so the two kinds never meet. A
+// deployment user's principal must also be allowed to deploy to the site.
 func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 	name := h.cfg.SiteOf(r)
-	unauthorized := slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is required: use the app's publishing credentials (slipway webapp deployment list-publishing-credentials) with HTTP Basic auth.")
+	unauthorized := slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is required: use the app's publishing credentials (slipway webapp deployment list-publishing-credentials) or your deployment user (az webapp deployment user set) with HTTP Basic auth.")
 	if name == "" {
 		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "No app is addressed.")
 	}
@@ -176,19 +199,39 @@ func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 		if h.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(h.cfg.AdminToken)) != 1 {
 			return slipway.Site{}, unauthorized
 		}
-	} else {
-		user, pass, ok := r.BasicAuth()
-		if !ok {
+		return h.cfg.Store.FindSite(r.Context(), name)
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return slipway.Site{}, unauthorized
+	}
+	denied := func(err error) (slipway.Site, error) {
+		if c := slipway.ErrorCode(err); c == slipway.EUNAUTHORIZED || c == slipway.ENOTFOUND {
 			return slipway.Site{}, unauthorized
 		}
-		if _, err := h.cfg.Store.CheckPublishingCredentials(r.Context(), name, user, pass); err != nil {
-			if c := slipway.ErrorCode(err); c == slipway.EUNAUTHORIZED || c == slipway.ENOTFOUND {
-				return slipway.Site{}, unauthorized
-			}
-			return slipway.Site{}, err
-		}
+		return slipway.Site{}, err
 	}
-	return h.cfg.Store.FindSite(r.Context(), name)
+	if strings.HasPrefix(user, "$") || strings.Contains(user, `\`) || h.cfg.DeploymentUsers == nil {
+		if _, err := h.cfg.Store.CheckPublishingCredentials(r.Context(), name, user, pass); err != nil {
+			return denied(err)
+		}
+		return h.cfg.Store.FindSite(r.Context(), name)
+	}
+	site, err := h.cfg.Store.FindSite(r.Context(), name)
+	if err != nil {
+		return denied(err)
+	}
+	principal, err := h.cfg.DeploymentUsers.CheckPublishingUser(r.Context(), user, pass)
+	if err != nil {
+		return denied(err)
+	}
+	if err := h.cfg.DeploymentUsers.MayPublish(r.Context(), principal, site); err != nil {
+		if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
+			return slipway.Site{}, slipway.Errorf(slipway.EFORBIDDEN, "The deployment user '%s' may not deploy to '%s': deploying needs a role that grants Microsoft.Web/sites/publish/Action over the app (Website Contributor, Contributor or Owner).", user, site.Name)
+		}
+		return slipway.Site{}, err
+	}
+	return site, nil
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/keyvault"
 	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/rbac"
+	"github.com/slipway-dev/slipway/internal/scm"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -247,4 +248,22 @@ func (s siteReferenceIdentity) ReferenceIdentity(ctx context.Context, site slipw
 		}
 	}
 	return kvref.Identity{}, kvref.ErrNoIdentity
+}
+
+// deploymentUsers lets Kudu accept a principal's deployment user (az
+// webapp deployment user set) for the apps its roles let it deploy to.
+func (p *platformIdentity) deploymentUsers() scm.DeploymentUsers {
+	return kuduDeploymentUsers{p}
+}
+
+type kuduDeploymentUsers struct{ p *platformIdentity }
+
+var _ scm.DeploymentUsers = kuduDeploymentUsers{}
+
+func (k kuduDeploymentUsers) CheckPublishingUser(ctx context.Context, name, password string) (string, error) {
+	return k.p.st.CheckPublishingUser(ctx, name, password)
+}
+
+func (k kuduDeploymentUsers) MayPublish(ctx context.Context, principalID string, s slipway.Site) error {
+	return k.p.authz.MayPublish(ctx, principalID, k.p.sub, s)
 }

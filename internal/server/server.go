@@ -507,8 +507,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
 		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
 		// Beside the home (which the app's sandbox writes), never in it; removed with the site.
-		RepoDir: func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
-		SiteOf:  func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
+		RepoDir:         func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
+		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
+		DeploymentUsers: ident.deploymentUsers(),
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)

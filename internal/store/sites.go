@@ -87,14 +87,14 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
 				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
-				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
 				publishingUser(site), sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
-				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity); err != nil {
+				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType)); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -108,13 +108,13 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
 				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
 				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?,
-				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?
+				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Modified),
-				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity,
+				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
@@ -235,7 +235,7 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 
 const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
-	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity FROM sites`
+	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
@@ -244,7 +244,7 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
-		&s.KeyVaultReferenceIdentity); err != nil {
+		&s.KeyVaultReferenceIdentity, &s.Config.SCMType); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}
@@ -255,7 +255,19 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 		return s, err
 	}
 	s.Created, s.Modified = fromUnix(created), fromUnix(modified)
+	if s.Config.SCMType == slipway.SCMNone {
+		s.Config.SCMType = ""
+	}
 	return s, nil
+}
+
+// scmTypeColumn is siteConfig.scmType as stored, in Azure's casing:
+// "None" for none ("" in the domain; Validate refused anything else).
+func scmTypeColumn(v string) string {
+	if t, err := slipway.CanonicalSCMType(v); err == nil {
+		return t
+	}
+	return slipway.SCMNone
 }
 
 // passwordAlphabet is what publishing passwords are made of: letters and

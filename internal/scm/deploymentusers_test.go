@@ -1,0 +1,178 @@
+package scm
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/rbac"
+)
+
+const testSub = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+
+// users holds deployment users by name, each with its password and
+// principal; MayPublish asks the real RBAC.
+type users struct {
+	byName map[string][2]string // name → password, principal
+	authz  *rbac.Authorizer
+}
+
+func (u *users) CheckPublishingUser(_ context.Context, name, password string) (string, error) {
+	v, ok := u.byName[strings.ToLower(name)]
+	if !ok || v[0] != password {
+		return "", slipway.Errorf(slipway.EUNAUTHORIZED, "The deployment credentials are not valid.")
+	}
+	return v[1], nil
+}
+
+func (u *users) MayPublish(ctx context.Context, principal string, s slipway.Site) error {
+	return u.authz.MayPublish(ctx, principal, testSub, s)
+}
+
+// TestDeploymentUsers: Kudu takes a principal's deployment user (az webapp
+// deployment user set) for an app its roles let it deploy to — Website
+// Contributor, Contributor, Owner over the app — never a Reader's, never
+// for another app than its role covers; the app's own credentials keep
+// working, and a '$' name is always the app's own, never a deployment user.
+func TestDeploymentUsers(t *testing.T) {
+	const (
+		webc, reader, other, dollar = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000",
+			"00000003-0000-4000-8000-000000000000", "00000004-0000-4000-8000-000000000000"
+	)
+	authz := rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
+	siteID := func(name string) string {
+		return "/subscriptions/" + testSub + "/resourceGroups/rg/providers/Microsoft.Web/sites/" + name
+	}
+	for i, a := range []struct{ who, role, scope string }{
+		{webc, "Website Contributor", siteID("app")},
+		{reader, "Reader", "/subscriptions/" + testSub},
+		{other, "Website Contributor", siteID("appb")},
+		{dollar, "Owner", "/subscriptions/" + testSub},
+	} {
+		if _, _, err := authz.Create(t.Context(), rbac.Assignment{Name: "00000000-0000-4000-8000-00000000000" + string(rune('1'+i)),
+			Scope: a.scope, RoleDefinitionID: rbac.RoleByName(a.role).Name, PrincipalID: a.who}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us := &users{authz: authz, byName: map[string][2]string{
+		"webc":   {"Webc-pass1", webc},
+		"reader": {"Reader-pass1", reader},
+		"other":  {"Other-pass1", other},
+		// Cannot be made through the store (names are validated), but
+		// even if it were, "$app" must stay the app's own user.
+		"$app": {"Dollar-pass1", dollar},
+	}}
+	var logs bytes.Buffer
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf:          func(*http.Request) string { return "app" },
+		DeploymentUsers: us,
+		Logger:          slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	get := func(user, pass string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/deployments", nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		name, user, pass string
+		want             int
+	}{
+		{"app-level credentials", "$app", "pass", 200},
+		{"a '\\' name is app-level (FTP style), never a deployment user", `app\webc`, "Webc-pass1", 401},
+		{"a Website Contributor of the app", "webc", "Webc-pass1", 200},
+		{"its name in another casing", "WEBC", "Webc-pass1", 200},
+		{"a wrong password", "webc", "webc-pass1", 401},
+		{"an empty password", "webc", "", 401},
+		{"an unknown user", "nobody", "Webc-pass1", 401},
+		{"a Reader", "reader", "Reader-pass1", 403},
+		{"a role on another app only", "other", "Other-pass1", 403},
+		{"a '$' name is the app's own user, not a deployment user", "$app", "Dollar-pass1", 401},
+		{"a deployment user's password for the app-level user", "$app", "Webc-pass1", 401},
+		{"the app's password for a deployment user", "webc", "pass", 401},
+	} {
+		code, body := get(c.user, c.pass)
+		if code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+		if c.pass != "" && strings.Contains(body, c.pass) {
+			t.Errorf("%s: the answer repeats the password: %s", c.name, body)
+		}
+	}
+	for _, pw := range []string{"Webc-pass1", "Reader-pass1", "Other-pass1"} {
+		if strings.Contains(logs.String(), pw) {
+			t.Errorf("a password reached the log:\n%s", logs.String())
+		}
+	}
+
+	// Without DeploymentUsers only the app's own credentials work.
+	h2 := New(Config{Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf: func(*http.Request) string { return "app" }})
+	req := httptest.NewRequestWithContext(t.Context(), "GET", "/api/deployments", nil)
+	req.SetBasicAuth("webc", "Webc-pass1")
+	rec := httptest.NewRecorder()
+	h2.ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Errorf("deployment user without DeploymentUsers: %d", rec.Code)
+	}
+}
+
+// TestDeploymentUserOnASlot: a slot's Kudu takes the deployment user of a
+// principal whose role covers the app (and so its slots), and serves the
+// repository under the app's name, as az's URL names it.
+func TestDeploymentUserOnASlot(t *testing.T) {
+	const webc = "00000001-0000-4000-8000-000000000000"
+	authz := rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
+	if _, _, err := authz.Create(t.Context(), rbac.Assignment{Name: "00000000-0000-4000-8000-000000000001",
+		Scope:            "/subscriptions/" + testSub + "/resourceGroups/rg/providers/Microsoft.Web/sites/app",
+		RoleDefinitionID: rbac.RoleByName("Website Contributor").Name, PrincipalID: webc}, ""); err != nil {
+		t.Fatal(err)
+	}
+	slot := slipway.Site{ResourceGroup: "rg", Name: "app-staging", SlotOf: "app", Slot: "staging"}
+	h := New(Config{
+		Store: &fakeStore{site: slot}, Deployer: fakeDeployer{},
+		SiteOf:          func(*http.Request) string { return "app-staging" },
+		DeploymentUsers: &users{authz: authz, byName: map[string][2]string{"webc": {"Webc-pass1", webc}}},
+		RepoDir:         func(string) string { return t.TempDir() + "/repository.git" },
+	})
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/api/deployments", 200},
+		{"/app.git/info/refs?service=git-upload-pack", 200},
+		{"/app-staging.git/info/refs?service=git-upload-pack", 200},
+		{"/other.git/info/refs?service=git-upload-pack", 404},
+	} {
+		if strings.Contains(c.path, ".git") {
+			if _, err := lookGit(); err != nil {
+				continue
+			}
+		}
+		req := httptest.NewRequestWithContext(t.Context(), "GET", c.path, nil)
+		req.SetBasicAuth("webc", "Webc-pass1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("GET %s on the slot: %d %s, want %d", c.path, rec.Code, rec.Body, c.want)
+		}
+	}
+}
+
+func lookGit() (string, error) { return exec.LookPath("git") }
