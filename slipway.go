@@ -142,6 +142,9 @@ type Site struct {
 	// docs/appservice.md §7): "" for its system-assigned identity (Azure's
 	// "SystemAssigned"), else a user-assigned identity's ARM id.
 	KeyVaultReferenceIdentity string
+	// Access is the site's access restrictions (access.go): routing only,
+	// so changing them never restarts the app.
+	Access AccessRestrictions
 }
 
 // SiteConfig is the part of a site that `az webapp config set` changes
@@ -191,7 +194,7 @@ func (s Site) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return s.Access.Validate()
 }
 
 // CanonicalSCMType returns a scmType Slipway serves in Azure's casing

@@ -87,14 +87,18 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
 				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
-				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type,
+				ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
+				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
 				publishingUser(site), sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
-				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType)); err != nil {
+				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
+				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
+				site.Access.MainDefault, site.Access.SCMDefault); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -108,13 +112,17 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
 				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
 				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?,
-				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?
+				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?,
+				ip_security_restrictions = ?, scm_ip_security_restrictions = ?, scm_ip_security_restrictions_use_main = ?,
+				ip_security_restrictions_default_action = ?, scm_ip_security_restrictions_default_action = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Modified),
 				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
+				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
+				site.Access.MainDefault, site.Access.SCMDefault,
 				site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
@@ -235,16 +243,20 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 
 const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
-	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type FROM sites`
+	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type,
+	ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
+	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
 	var tags string
 	var created, modified int64
+	var ac accessColumns
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
-		&s.KeyVaultReferenceIdentity, &s.Config.SCMType); err != nil {
+		&s.KeyVaultReferenceIdentity, &s.Config.SCMType,
+		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}
@@ -252,6 +264,9 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	}
 	var err error
 	if s.Tags, err = decodeTags(tags); err != nil {
+		return s, err
+	}
+	if s.Access, err = ac.restrictions(); err != nil {
 		return s, err
 	}
 	s.Created, s.Modified = fromUnix(created), fromUnix(modified)
