@@ -6,7 +6,9 @@
 // Requests to apps keep the Host the app expects (WEBSITE_HOSTNAME) and
 // carry the platform's headers (X-Forwarded-For/-Proto/-Host, X-ARR-SSL,
 // Client-IP, X-ARR-LOG-ID, …) as the front door sets them: any a client sent
-// are dropped first. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
+// are dropped first. A site's access restrictions (IP rules on the
+// connection's peer address, never on a header) refuse a request with 403
+// before it reaches the app or Kudu. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
 //
 // Requests to an app are balanced over its ready instances by least
 // outstanding requests, and with clientAffinityEnabled pinned to one by
@@ -31,6 +33,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // Backends tells which instances of a site are ready for requests (the
@@ -61,6 +65,11 @@ type SiteState struct {
 	// ClientAffinity (clientAffinityEnabled) pins each client to one
 	// instance with the ARRAffinity cookies (balance.go).
 	ClientAffinity bool
+	// Access and SCMAccess are the access restrictions of the app's names
+	// and of its Kudu's (siteConfig ipSecurityRestrictions and
+	// scmIpSecurityRestrictions), evaluated on the address of the
+	// connection's peer; nil lets every address through.
+	Access, SCMAccess *slipway.AccessRules
 }
 
 // SiteStates, when Sites implements it too, gives a site's whole state in
@@ -194,7 +203,7 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			def := site + "." + domain + portOf(r.Host)
-			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), f.pickSlot(w, r, site)) {
+			if f.routeApp(w, r.WithContext(context.WithValue(r.Context(), defaultHostKey, def)), site) {
 				return
 			}
 		}
@@ -213,12 +222,20 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case ok && strings.HasSuffix(label, ".scm"):
 		site := strings.TrimSuffix(label, ".scm")
-		if !strings.Contains(site, ".") && f.siteExists(r.Context(), site) {
+		if strings.Contains(site, ".") {
+			break
+		}
+		if st := f.siteState(r.Context(), site); st.Exists {
+			if !st.SCMAccess.AllowsRemoteAddr(r.RemoteAddr) {
+				// Kudu's clients are tools: a plain-text refusal.
+				http.Error(w, "Error 403 - Forbidden: the Kudu (SCM) site of this app has blocked your access by its access restrictions.", http.StatusForbidden)
+				return
+			}
 			f.cfg.SCM.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), siteKey, site)))
 			return
 		}
 	case ok && !strings.Contains(label, "."):
-		if f.routeApp(w, r, f.pickSlot(w, r, label)) {
+		if f.routeApp(w, r, label) {
 			return
 		}
 	case ok:
@@ -237,12 +254,27 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// routeApp serves a request for site if the site exists and reports
-// whether it did.
-func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, site string) bool {
-	st := f.siteState(r.Context(), site)
+// routeApp serves a request to one of app's names if the app exists, and
+// reports whether it did. The app's access restrictions come first; a
+// request that traffic routing sends to a slot must pass the slot's too.
+func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string) bool {
+	st := f.siteState(r.Context(), app)
 	if !st.Exists {
 		return false
+	}
+	if !st.Access.AllowsRemoteAddr(r.RemoteAddr) {
+		writeForbidden(w)
+		return true
+	}
+	site := f.pickSlot(w, r, app)
+	if site != app {
+		if st = f.siteState(r.Context(), site); !st.Exists {
+			return false
+		}
+		if !st.Access.AllowsRemoteAddr(r.RemoteAddr) {
+			writeForbidden(w)
+			return true
+		}
 	}
 	if r.TLS == nil && st.HTTPSOnly {
 		// App Service answers 301 with the same host and path.
@@ -305,6 +337,16 @@ func portOf(host string) string {
 func isARMPath(p string) bool {
 	p = "/" + strings.TrimLeft(strings.ToLower(p), "/")
 	return strings.HasPrefix(p, "/subscriptions") || strings.HasPrefix(p, "/providers/") || strings.HasPrefix(p, "/tenants") || strings.HasPrefix(p, "/metadata/")
+}
+
+// writeForbidden answers a request that the app's access restrictions
+// refuse with App Service's page for it; the app never sees the request.
+func writeForbidden(w http.ResponseWriter) {
+	writePage(w, http.StatusForbidden, pageData{
+		Title:   "Error 403 - Forbidden",
+		Heading: "Error 403 - Forbidden",
+		Text:    "The web app you have attempted to reach has blocked your access.",
+	})
 }
 
 func (f *FrontDoor) siteExists(ctx context.Context, name string) bool {

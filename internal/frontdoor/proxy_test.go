@@ -150,7 +150,11 @@ func TestBodiesTrailersAndContinue(t *testing.T) {
 func BenchmarkProxy(b *testing.B) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
 	defer app.Close()
-	fd := New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}})
+	benchProxy(b, New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}}))
+}
+
+// benchProxy runs parallel GETs for todo.localhost through fd.
+func benchProxy(b *testing.B, fd *FrontDoor) {
 	srv := httptest.NewServer(fd)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
@@ -164,6 +168,9 @@ func BenchmarkProxy(b *testing.B) {
 			if err != nil {
 				b.Error(err)
 				return
+			}
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

@@ -23,7 +23,8 @@ func (b oneBackend) Backends(string) []frontdoor.Backend {
 
 // TestRequestToAnApp_RunsNoQuery is issue 13's rule: routing a request to
 // an app — by its default name, a custom domain, a slot's routing cookie,
-// an HTTPS-only redirect, a stopped app's page, an unknown name, and the
+// an HTTPS-only redirect, a stopped app's page, an unknown name, access
+// restrictions on the app's and Kudu's names, and the
 // TLS handshake's per-site minimum version — reads only memory. The
 // store's statement counter must not move while requests are served.
 func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
@@ -44,6 +45,10 @@ func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
 		{Name: "app", Enabled: true, Config: slipway.SiteConfig{MinTLSVersion: "1.3"}},
 		{Name: "secure", Enabled: true, HTTPSOnly: true},
 		{Name: "stopped", Enabled: false},
+		// httptest.NewRequest's peer is 192.0.2.1: denied on the app's
+		// names, and on Kudu's, which use the main rules.
+		{Name: "guarded", Enabled: true, Access: slipway.AccessRestrictions{SCMUseMain: true,
+			Main: []slipway.IPRestriction{{IPAddress: "192.0.2.1/32", Action: slipway.AccessDeny, Priority: 1}}}},
 	} {
 		s.ResourceGroup, s.Plan = "rg", "plan"
 		if _, _, err := st.PutSite(ctx, s); err != nil {
@@ -87,6 +92,8 @@ func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
 		{"stopped.localhost", "", http.StatusOK}, // stopped but (here) an instance is ready
 		{"nosuch.localhost", "", http.StatusNotFound},
 		{"app.scm.localhost", "", http.StatusNotFound}, // Kudu's own handler answers; the front door only checked the site
+		{"guarded.localhost", "", http.StatusForbidden},
+		{"guarded.scm.localhost", "", http.StatusForbidden},
 	} {
 		r := httptest.NewRequest("GET", "http://"+tc.host+"/", nil)
 		if tc.cookie != "" {

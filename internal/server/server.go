@@ -798,7 +798,8 @@ func (s siteLookup) SiteState(_ context.Context, name string) (frontdoor.SiteSta
 		return frontdoor.SiteState{}, nil
 	}
 	return frontdoor.SiteState{Exists: true, HTTPSOnly: r.HTTPSOnly, Stopped: !r.Enabled,
-		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion, ClientAffinity: r.ClientAffinity}, nil
+		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion, ClientAffinity: r.ClientAffinity,
+		Access: r.Access, SCMAccess: r.SCMAccess}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.
