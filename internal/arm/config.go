@@ -44,7 +44,8 @@ func (h *Handler) writeSiteConfig(w http.ResponseWriter, r *http.Request, sub st
 
 // putSiteConfig answers PUT and PATCH config/web: the writable fields
 // present are applied, read-only ones ignored (docs/arm.md §1.9); a change
-// restarts the app through the controller.
+// restarts the app through the controller, except one of access
+// restrictions only, which the front door applies at once.
 func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		Properties *siteConfigBody `json:"properties"`
@@ -57,14 +58,14 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	old := s.Config
-	if err := h.apply(&s.Config, body.Properties); err != nil {
+	old, oldAccess := s.Config, s.Access
+	if err := h.apply(&s, body.Properties); err != nil {
 		return err
 	}
 	if err := h.checkAlwaysOn(ctx, s, body.Properties); err != nil {
 		return err
 	}
-	if s.Config == old {
+	if s.Config == old && s.Access.Equal(oldAccess) {
 		return h.writeSiteConfig(w, r, p.sub, s)
 	}
 	s, _, err = h.cfg.Store.PutSite(ctx, s)

@@ -2,6 +2,7 @@ package arm
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,8 @@ import (
 // add`. Values that say what Slipway does go through; a setting Slipway
 // would not act on is refused with a reason, never stored or answered 200
 // (found with the real az: access-restriction add and cors add exited 0
-// and did nothing).
+// and did nothing). IP access restrictions are enforced and so accepted
+// (access_test.go); the kinds of rule the front door cannot enforce are not.
 func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -33,11 +35,17 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 		{"http/2 off", `{"properties":{"http20Enabled":false}}`, "http20Enabled"},
 		{"websockets off", `{"properties":{"webSocketsEnabled":false}}`, "webSocketsEnabled"},
 		{"plain FTP", `{"properties":{"ftpsState":"AllAllowed"}}`, "serves no FTP"},
-		{"a deny rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":100,"name":"blockall"}]}}`, "not enforced"},
-		{"allow-all plus an allow rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"Any","action":"Allow","priority":2147483647,"name":"Allow all"},{"ipAddress":"203.0.113.7/32","action":"Allow","priority":100,"name":"office"}]}}`, "203.0.113.7/32"},
-		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "not enforced"},
-		{"a Kudu rule", `{"properties":{"scmIpSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":100}]}}`, "not enforced"},
-		{"deny by default", `{"properties":{"ipSecurityRestrictionsDefaultAction":"Deny"}}`, "default action"},
+		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "service tag"},
+		{"a subnet", `{"properties":{"ipSecurityRestrictions":[{"vnetSubnetResourceId":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s","action":"Allow","priority":100}]}}`, "virtual networks"},
+		{"a header filter", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Allow","priority":100,"headers":{"x-azure-fdid":["abc"]}}]}}`, "header filters"},
+		{"an XffProxy tag", `{"properties":{"scmIpSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","tag":"XffProxy","action":"Allow","priority":100}]}}`, "X-Forwarded-For"},
+		{"a bad range", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/33","action":"Deny","priority":100}]}}`, "CIDR"},
+		{"a host name", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"example.com","action":"Deny","priority":100}]}}`, "CIDR"},
+		{"a bad action", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Block","priority":100}]}}`, "Allow or Deny"},
+		{"Any as a rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"Any","action":"Deny","priority":100}]}}`, "unmatched rule"},
+		{"a bad default action", `{"properties":{"ipSecurityRestrictionsDefaultAction":"Block"}}`, "default action"},
+		{"too many rules", `{"properties":{"ipSecurityRestrictions":[` + manyRules(513) + `]}}`, "at most 512"},
+		{"nine ranges in a rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9","action":"Allow","priority":1}]}}`, "at most 8"},
 		{"cors origins", `{"properties":{"cors":{"allowedOrigins":["https://example.com"],"supportCredentials":false}}}`, "https://example.com"},
 	} {
 		r := e.do("PATCH", cfgPath, c.body)
@@ -54,6 +62,9 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	if rules, _ := json.Marshal(props["ipSecurityRestrictions"]); !strings.Contains(string(rules), `"Allow all"`) || strings.Contains(string(rules), "10.0.0.0") {
 		t.Errorf("ipSecurityRestrictions after the refusals: %s", rules)
 	}
+	if props["ipSecurityRestrictionsDefaultAction"] != nil {
+		t.Errorf("ipSecurityRestrictionsDefaultAction after the refusals: %v", props["ipSecurityRestrictionsDefaultAction"])
+	}
 	if calls := e.ctl.Calls(); len(calls) != 0 {
 		t.Errorf("a refused config restarted the app: %v", calls)
 	}
@@ -62,12 +73,21 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	// all), an empty CORS list, no rules.
 	e.must(200, "PATCH", cfgPath, `{"properties":{"ftpsState":"FtpsOnly","cors":{"allowedOrigins":[]},"ipSecurityRestrictions":[],"http20Enabled":true}}`)
 
-	// A new site whose siteConfig holds a deny rule is not created.
-	r := e.do("PUT", webPath+"/sites/ruled", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Deny","priority":1}]}}}`))
+	// A new site whose siteConfig holds a service tag rule is not created.
+	r := e.do("PUT", webPath+"/sites/ruled", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{"ipSecurityRestrictions":[{"ipAddress":"AzureCloud","tag":"ServiceTag","action":"Allow","priority":1}]}}}`))
 	if r.status != 400 {
-		t.Errorf("site with a deny rule: %d %s", r.status, r.body)
+		t.Errorf("site with a service tag rule: %d %s", r.status, r.body)
 	}
 	e.must(404, "GET", webPath+"/sites/ruled", "")
+}
+
+// manyRules is n distinct allow rules, comma-separated.
+func manyRules(n int) string {
+	rs := make([]string, n)
+	for i := range rs {
+		rs[i] = fmt.Sprintf(`{"ipAddress":"10.%d.%d.0/24","action":"Allow","priority":%d}`, i/256, i%256, i+1)
+	}
+	return strings.Join(rs, ",")
 }
 
 // TestAlwaysOnNeedsAPaidPlan: App Service refuses Always On on Free and

@@ -34,47 +34,80 @@ func (h *Handler) scmHost(site string) string {
 func siteConfigJSON(s slipway.Site) map[string]any {
 	c := s.Config
 	return map[string]any{
-		"numberOfWorkers":             c.NumberOfWorkers,
-		"linuxFxVersion":              c.LinuxFxVersion,
-		"windowsFxVersion":            nil,
-		"appCommandLine":              c.AppCommandLine,
-		"alwaysOn":                    c.AlwaysOn,
-		"healthCheckPath":             nullIfEmpty(c.HealthCheckPath),
-		"http20Enabled":               true, // the front door offers h2 by ALPN to every site (unsupported below)
-		"minTlsVersion":               orDefaultTLS(c.MinTLSVersion),
-		"scmMinTlsVersion":            orDefaultTLS(c.SCMMinTLSVersion),
-		"ftpsState":                   "Disabled",
-		"webSocketsEnabled":           true, // WebSockets always pass the front door
-		"use32BitWorkerProcess":       false,
-		"remoteDebuggingEnabled":      false,
-		"httpLoggingEnabled":          false,
-		"logsDirectorySizeLimit":      35,
-		"detailedErrorLoggingEnabled": false,
-		"requestTracingEnabled":       false,
-		"scmType":                     scmTypeJSON(c.SCMType),
-		"managedPipelineMode":         "Integrated",
-		"loadBalancing":               "LeastRequests",
-		"autoHealEnabled":             false,
-		"vnetRouteAllEnabled":         false,
-		"ipSecurityRestrictions":      []any{map[string]any{"ipAddress": "Any", "action": "Allow", "priority": 2147483647, "name": "Allow all", "description": "Allow all access"}},
-		"scmIpSecurityRestrictions":   []any{map[string]any{"ipAddress": "Any", "action": "Allow", "priority": 2147483647, "name": "Allow all", "description": "Allow all access"}},
-		"cors":                        nil,
-		"experiments":                 map[string]any{"rampUpRules": []any{}},
-		"autoSwapSlotName":            nil,
-		"acrUseManagedIdentityCreds":  false,
-		"defaultDocuments":            []string{"Default.htm", "Default.html", "index.html", "hostingstart.html"},
-		"virtualApplications":         []any{map[string]any{"virtualPath": "/", "physicalPath": "site\\wwwroot", "preloadEnabled": c.AlwaysOn}},
-		"pythonVersion":               "",
-		"phpVersion":                  "",
-		"netFrameworkVersion":         "v4.0",
-		"nodeVersion":                 "",
-		"preWarmedInstanceCount":      0,
-		"functionAppScaleLimit":       0,
-		"minimumElasticInstanceCount": 0,
-		"azureStorageAccounts":        map[string]any{},
-		"appSettings":                 nil,
-		"connectionStrings":           nil,
+		"numberOfWorkers":                        c.NumberOfWorkers,
+		"linuxFxVersion":                         c.LinuxFxVersion,
+		"windowsFxVersion":                       nil,
+		"appCommandLine":                         c.AppCommandLine,
+		"alwaysOn":                               c.AlwaysOn,
+		"healthCheckPath":                        nullIfEmpty(c.HealthCheckPath),
+		"http20Enabled":                          true, // the front door offers h2 by ALPN to every site (unsupported below)
+		"minTlsVersion":                          orDefaultTLS(c.MinTLSVersion),
+		"scmMinTlsVersion":                       orDefaultTLS(c.SCMMinTLSVersion),
+		"ftpsState":                              "Disabled",
+		"webSocketsEnabled":                      true, // WebSockets always pass the front door
+		"use32BitWorkerProcess":                  false,
+		"remoteDebuggingEnabled":                 false,
+		"httpLoggingEnabled":                     false,
+		"logsDirectorySizeLimit":                 35,
+		"detailedErrorLoggingEnabled":            false,
+		"requestTracingEnabled":                  false,
+		"scmType":                                scmTypeJSON(c.SCMType),
+		"managedPipelineMode":                    "Integrated",
+		"loadBalancing":                          "LeastRequests",
+		"autoHealEnabled":                        false,
+		"vnetRouteAllEnabled":                    false,
+		"ipSecurityRestrictions":                 ipRestrictionsJSON(s.Access.Main, s.Access.MainDefault),
+		"scmIpSecurityRestrictions":              ipRestrictionsJSON(s.Access.SCM, s.Access.SCMDefault),
+		"scmIpSecurityRestrictionsUseMain":       s.Access.SCMUseMain,
+		"ipSecurityRestrictionsDefaultAction":    nullIfEmpty(s.Access.MainDefault),
+		"scmIpSecurityRestrictionsDefaultAction": nullIfEmpty(s.Access.SCMDefault),
+		"cors":                                   nil,
+		"experiments":                            map[string]any{"rampUpRules": []any{}},
+		"autoSwapSlotName":                       nil,
+		"acrUseManagedIdentityCreds":             false,
+		"defaultDocuments":                       []string{"Default.htm", "Default.html", "index.html", "hostingstart.html"},
+		"virtualApplications":                    []any{map[string]any{"virtualPath": "/", "physicalPath": "site\\wwwroot", "preloadEnabled": c.AlwaysOn}},
+		"pythonVersion":                          "",
+		"phpVersion":                             "",
+		"netFrameworkVersion":                    "v4.0",
+		"nodeVersion":                            "",
+		"preWarmedInstanceCount":                 0,
+		"functionAppScaleLimit":                  0,
+		"minimumElasticInstanceCount":            0,
+		"azureStorageAccounts":                   map[string]any{},
+		"appSettings":                            nil,
+		"connectionStrings":                      nil,
 	}
+}
+
+// unmatchedPriority is the priority of the unmatched rule that Azure shows
+// last in every rule list ("Allow all" or "Deny all", ipAddress "Any").
+const unmatchedPriority = 2147483647
+
+// ipRestrictionsJSON is a rule list as Azure shows it: the stored rules,
+// then the unmatched rule with the action that applies when none matches
+// (docs/arm.md §1.9) — Deny when the default is unset and there are rules.
+func ipRestrictionsJSON(rules []slipway.IPRestriction, def string) []any {
+	out := make([]any, 0, len(rules)+1)
+	for _, r := range rules {
+		m := map[string]any{"ipAddress": r.IPAddress, "action": r.Action, "tag": "Default", "priority": r.Priority}
+		if r.Name != "" {
+			m["name"] = r.Name
+		}
+		if r.Description != "" {
+			m["description"] = r.Description
+		}
+		out = append(out, m)
+	}
+	action := def
+	if action == "" {
+		action = slipway.AccessAllow
+		if len(rules) > 0 {
+			action = slipway.AccessDeny
+		}
+	}
+	return append(out, map[string]any{"ipAddress": "Any", "action": action, "priority": unmatchedPriority,
+		"name": action + " all", "description": action + " all access"})
 }
 
 // scmTypeJSON is siteConfig.scmType: "None" when unset.
@@ -210,22 +243,118 @@ type siteConfigBody struct {
 	// write (it reads the whole SiteConfig and puts it back): accepted
 	// while they say what Slipway does, refused with a reason otherwise,
 	// so that a command never exits 0 for a setting that does nothing.
-	HTTP20Enabled                          *bool            `json:"http20Enabled"`
-	WebSocketsEnabled                      *bool            `json:"webSocketsEnabled"`
-	FTPSState                              *string          `json:"ftpsState"`
+	HTTP20Enabled     *bool         `json:"http20Enabled"`
+	WebSocketsEnabled *bool         `json:"webSocketsEnabled"`
+	FTPSState         *string       `json:"ftpsState"`
+	CORS              *corsSettings `json:"cors"`
+
+	// Access restrictions (access.go in the domain; the front door
+	// enforces them): IP rules only.
 	IPSecurityRestrictions                 *[]ipRestriction `json:"ipSecurityRestrictions"`
 	SCMIPSecurityRestrictions              *[]ipRestriction `json:"scmIpSecurityRestrictions"`
+	SCMIPSecurityRestrictionsUseMain       *bool            `json:"scmIpSecurityRestrictionsUseMain"`
 	IPSecurityRestrictionsDefaultAction    *string          `json:"ipSecurityRestrictionsDefaultAction"`
 	SCMIPSecurityRestrictionsDefaultAction *string          `json:"scmIpSecurityRestrictionsDefaultAction"`
-	CORS                                   *corsSettings    `json:"cors"`
 }
 
-// ipRestriction is one entry of ipSecurityRestrictions.
+// ipRestriction is one entry of ipSecurityRestrictions (Azure's
+// IpSecurityRestriction). Subnets, service tags and header filters are
+// read only to be refused.
 type ipRestriction struct {
-	IPAddress string `json:"ipAddress"`
-	Action    string `json:"action"`
-	Tag       string `json:"tag"`
-	VNet      string `json:"vnetSubnetResourceId"`
+	IPAddress   string              `json:"ipAddress"`
+	SubnetMask  string              `json:"subnetMask"`
+	Action      string              `json:"action"`
+	Tag         string              `json:"tag"`
+	Priority    *int64              `json:"priority"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	VNet        string              `json:"vnetSubnetResourceId"`
+	Headers     map[string][]string `json:"headers"`
+}
+
+// accessRules turns a rule list from a request into the domain's, without
+// the unmatched rule Azure shows last (a client writes back what GET
+// showed), refusing what the front door cannot enforce.
+func accessRules(field string, in []ipRestriction) ([]slipway.IPRestriction, error) {
+	refuse := func(format string, args ...any) error {
+		return slipway.Errorf(slipway.EINVALID, "%s: "+format+" (Slipway: see README, Differences from App Service).", append([]any{field}, args...)...)
+	}
+	out := make([]slipway.IPRestriction, 0, len(in))
+	for _, r := range in {
+		if strings.EqualFold(r.IPAddress, "Any") && r.Priority != nil && *r.Priority == unmatchedPriority {
+			continue // the unmatched rule: it is the default action, shown
+		}
+		switch {
+		case r.VNet != "":
+			return nil, refuse("the rule for subnet '%s' cannot be enforced: Slipway has no virtual networks, so only IP address rules are available", r.VNet)
+		case strings.EqualFold(r.Tag, "ServiceTag"):
+			return nil, refuse("the rule for service tag '%s' cannot be enforced: Slipway has no Azure service tags, so only IP address rules are available", r.IPAddress)
+		case strings.EqualFold(r.Tag, "XffProxy"):
+			return nil, refuse("the rule for '%s' with tag XffProxy cannot be enforced: Slipway matches the address of the connection, never X-Forwarded-For", r.IPAddress)
+		case r.Tag != "" && !strings.EqualFold(r.Tag, "Default"):
+			return nil, refuse("the tag '%s' of the rule for '%s' is not available: only Default (IP address rules)", r.Tag, r.IPAddress)
+		case len(r.Headers) > 0:
+			return nil, refuse("the rule for '%s' has HTTP header filters, which Slipway does not apply; remove them or restrict by address only", r.IPAddress)
+		case r.SubnetMask != "":
+			return nil, refuse("the rule for '%s' gives a subnetMask; give the range in CIDR notation instead (e.g. 203.0.113.0/24)", r.IPAddress)
+		case strings.EqualFold(r.IPAddress, "Any") || strings.EqualFold(r.IPAddress, "AnyVnets"):
+			return nil, refuse("'%s' is only the unmatched rule (priority 2147483647); for every address use 0.0.0.0/0 and ::/0, or set the default action", r.IPAddress)
+		}
+		ip, err := slipway.CanonicalIPRanges(r.IPAddress)
+		if err != nil {
+			return nil, err
+		}
+		action, err := slipway.CanonicalAccessAction(r.Action)
+		if err != nil {
+			return nil, err
+		}
+		var prio int64
+		if r.Priority != nil {
+			prio = *r.Priority
+		}
+		if prio < 0 || prio >= unmatchedPriority {
+			return nil, slipway.Errorf(slipway.EINVALID, "%s: the priority %d of the rule for '%s' is out of range: use 0 to 2147483646 (lower is evaluated first).", field, prio, r.IPAddress)
+		}
+		out = append(out, slipway.IPRestriction{IPAddress: ip, Action: action, Priority: int(prio), Name: r.Name, Description: r.Description})
+	}
+	if len(out) > slipway.MaxAccessRules {
+		return nil, slipway.Errorf(slipway.EINVALID, "%s has %d rules; App Service allows at most %d.", field, len(out), slipway.MaxAccessRules)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// applyAccess copies the access restriction fields present in b onto a.
+func (b *siteConfigBody) applyAccess(a *slipway.AccessRestrictions) error {
+	var err error
+	if b.IPSecurityRestrictions != nil {
+		if a.Main, err = accessRules("ipSecurityRestrictions", *b.IPSecurityRestrictions); err != nil {
+			return err
+		}
+	}
+	if b.SCMIPSecurityRestrictions != nil {
+		if a.SCM, err = accessRules("scmIpSecurityRestrictions", *b.SCMIPSecurityRestrictions); err != nil {
+			return err
+		}
+	}
+	if b.SCMIPSecurityRestrictionsUseMain != nil {
+		a.SCMUseMain = *b.SCMIPSecurityRestrictionsUseMain
+	}
+	for _, v := range []struct {
+		in  *string
+		out *string
+	}{{b.IPSecurityRestrictionsDefaultAction, &a.MainDefault}, {b.SCMIPSecurityRestrictionsDefaultAction, &a.SCMDefault}} {
+		if v.in == nil || *v.in == "" {
+			continue
+		}
+		if !strings.EqualFold(*v.in, slipway.AccessAllow) && !strings.EqualFold(*v.in, slipway.AccessDeny) {
+			return slipway.Errorf(slipway.EINVALID, "The default action '%s' of the access restrictions is not valid: use Allow or Deny.", *v.in)
+		}
+		*v.out, _ = slipway.CanonicalAccessAction(*v.in)
+	}
+	return a.Validate()
 }
 
 // corsSettings is siteConfig.cors.
@@ -235,9 +364,9 @@ type corsSettings struct {
 }
 
 // checkUnsupported refuses a value of a field Slipway does not act on
-// (docs/arm.md §1.9): the front door has no access restrictions and no
-// platform CORS yet, always offers HTTP/2 and passes WebSockets, and serves
-// no FTP at all.
+// (docs/arm.md §1.9): the front door has no platform CORS yet, always
+// offers HTTP/2 and passes WebSockets, and serves no FTP at all. (Access
+// restrictions it cannot enforce are refused by accessRules.)
 func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
@@ -251,21 +380,6 @@ func (b *siteConfigBody) checkUnsupported() error {
 	if v := b.FTPSState; v != nil && !strings.EqualFold(*v, "Disabled") && !strings.EqualFold(*v, "FtpsOnly") {
 		return refuse("ftpsState '%s' is not available: Slipway serves no FTP or FTPS, so only Disabled (and FtpsOnly, which it satisfies) can be set", *v)
 	}
-	for _, rs := range []*[]ipRestriction{b.IPSecurityRestrictions, b.SCMIPSecurityRestrictions} {
-		if rs == nil {
-			continue
-		}
-		for _, r := range *rs {
-			if !strings.EqualFold(r.IPAddress, "Any") || !strings.EqualFold(r.Action, "Allow") || r.VNet != "" || (r.Tag != "" && !strings.EqualFold(r.Tag, "Default")) {
-				return refuse("Access restrictions are not enforced by Slipway, so the rule for '%s' (%s) was not added; restrict access with a firewall in front of the server", r.IPAddress+r.VNet, r.Action)
-			}
-		}
-	}
-	for _, a := range []*string{b.IPSecurityRestrictionsDefaultAction, b.SCMIPSecurityRestrictionsDefaultAction} {
-		if a != nil && *a != "" && !strings.EqualFold(*a, "Allow") {
-			return refuse("Access restrictions are not enforced by Slipway, so the default action can only be Allow")
-		}
-	}
 	if v := b.SCMType; v != nil && *v != "" {
 		if _, err := slipway.CanonicalSCMType(*v); err != nil {
 			return err
@@ -277,14 +391,19 @@ func (b *siteConfigBody) checkUnsupported() error {
 	return nil
 }
 
-// apply copies the fields present in b onto c, checking the runtime.
-func (h *Handler) apply(c *slipway.SiteConfig, b *siteConfigBody) error {
+// apply copies the fields present in b onto the site's config and access
+// restrictions, checking the runtime.
+func (h *Handler) apply(site *slipway.Site, b *siteConfigBody) error {
 	if b == nil {
 		return nil
 	}
 	if err := b.checkUnsupported(); err != nil {
 		return err
 	}
+	if err := b.applyAccess(&site.Access); err != nil {
+		return err
+	}
+	c := &site.Config
 	if b.LinuxFxVersion != nil {
 		if err := h.checkRuntime(*b.LinuxFxVersion); err != nil {
 			return err
@@ -459,7 +578,7 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if body.Tags != nil {
 		site.Tags = body.Tags
 	}
-	if err := h.apply(&site.Config, body.Properties.SiteConfig); err != nil {
+	if err := h.apply(&site, body.Properties.SiteConfig); err != nil {
 		return err
 	}
 	if err := h.checkAlwaysOn(ctx, site, body.Properties.SiteConfig); err != nil {
