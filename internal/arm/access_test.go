@@ -30,11 +30,11 @@ func TestAccessRestrictions(t *testing.T) {
 	}
 
 	// az access-restriction add --rule-name office --action Deny --ip-address 127.0.0.1/32 --priority 100:
-	// what it read, plus its rule. A bare address is a /32; host bits are
+	// what it read, plus its rule, the priority as a string (as az sends it). A bare address is a /32; host bits are
 	// cleared, as az itself writes the range.
 	e.must(200, "PATCH", cfgPath, `{"properties":{"ipSecurityRestrictions":[
 		{"ipAddress":"Any","action":"Allow","priority":2147483647,"name":"Allow all","description":"Allow all access"},
-		{"ipAddress":"127.0.0.1","action":"deny","tag":"Default","priority":100,"name":"office","description":"the office"},
+		{"ipAddress":"127.0.0.1","action":"deny","tag":"Default","priority":"100","name":"office","description":"the office"},
 		{"ipAddress":"10.1.2.3/8,2001:db8::1","action":"Allow","tag":"Default","priority":50,"name":"two"}]}}`)
 	want := []any{
 		map[string]any{"ipAddress": "127.0.0.1/32", "action": "Deny", "tag": "Default", "priority": float64(100), "name": "office", "description": "the office"},

@@ -43,6 +43,8 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 		{"a host name", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"example.com","action":"Deny","priority":100}]}}`, "CIDR"},
 		{"a bad action", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Block","priority":100}]}}`, "Allow or Deny"},
 		{"Any as a rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"Any","action":"Deny","priority":100}]}}`, "unmatched rule"},
+		{"a priority that is no number", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Allow","priority":"high"}]}}`, "not an integer"},
+		{"a negative priority", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Allow","priority":-1}]}}`, "out of range"},
 		{"a bad default action", `{"properties":{"ipSecurityRestrictionsDefaultAction":"Block"}}`, "default action"},
 		{"too many rules", `{"properties":{"ipSecurityRestrictions":[` + manyRules(513) + `]}}`, "at most 512"},
 		{"nine ranges in a rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9","action":"Allow","priority":1}]}}`, "at most 8"},

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/slipway-dev/slipway"
@@ -265,7 +267,7 @@ type ipRestriction struct {
 	SubnetMask  string              `json:"subnetMask"`
 	Action      string              `json:"action"`
 	Tag         string              `json:"tag"`
-	Priority    *int64              `json:"priority"`
+	Priority    json.RawMessage     `json:"priority"` // a number, or (from az) a string of one
 	Name        string              `json:"name"`
 	Description string              `json:"description"`
 	VNet        string              `json:"vnetSubnetResourceId"`
@@ -281,7 +283,15 @@ func accessRules(field string, in []ipRestriction) ([]slipway.IPRestriction, err
 	}
 	out := make([]slipway.IPRestriction, 0, len(in))
 	for _, r := range in {
-		if strings.EqualFold(r.IPAddress, "Any") && r.Priority != nil && *r.Priority == unmatchedPriority {
+		text, err := scalarText("the access restriction priority for", r.IPAddress, r.Priority)
+		if err != nil {
+			return nil, err
+		}
+		prio, err := strconv.ParseInt(cmp.Or(text, "0"), 10, 64)
+		if err != nil {
+			return nil, slipway.Errorf(slipway.EINVALID, "%s: the priority '%s' of the rule for '%s' is not an integer.", field, text, r.IPAddress)
+		}
+		if strings.EqualFold(r.IPAddress, "Any") && prio == unmatchedPriority {
 			continue // the unmatched rule: it is the default action, shown
 		}
 		switch {
@@ -307,10 +317,6 @@ func accessRules(field string, in []ipRestriction) ([]slipway.IPRestriction, err
 		action, err := slipway.CanonicalAccessAction(r.Action)
 		if err != nil {
 			return nil, err
-		}
-		var prio int64
-		if r.Priority != nil {
-			prio = *r.Priority
 		}
 		if prio < 0 || prio >= unmatchedPriority {
 			return nil, slipway.Errorf(slipway.EINVALID, "%s: the priority %d of the rule for '%s' is out of range: use 0 to 2147483646 (lower is evaluated first).", field, prio, r.IPAddress)
