@@ -241,6 +241,7 @@ func TestRealAz(t *testing.T) {
 	if code != 200 || body != "hello v2" {
 		t.Fatalf("after webapp deploy, GET https://%s/ = %d %q, want 200 \"hello v2\"", app, code, body)
 	}
+	realAzAccessRestrictions(t, cli, web, rg, app, port)
 
 	logs := filepath.Join(t.TempDir(), "logs.zip")
 	cli.must("webapp", "log", "download", "-n", upApp, "-g", rg, "--log-file", logs)
@@ -446,6 +447,48 @@ func realAzLocalGit(t *testing.T, r *realAzEnv, rg, plan string, reader realAzCr
 	cli.must("webapp", "deployment", "source", "delete", "-g", rg, "-n", app, "-o", "none")
 	out = cli.must("webapp", "config", "show", "-g", rg, "-n", app, "-o", "json")
 	wantJSON(t, out, "scmType", "None")
+}
+
+// realAzAccessRestrictions: `az webapp config access-restriction add`
+// (GET config/web, then PATCH the list it read — Azure's unmatched rule
+// included — with its rule), `show` and `remove`, enforced by the front
+// door on the test's own address, 127.0.0.1. No change restarts the app.
+func realAzAccessRestrictions(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
+	t.Helper()
+	appURL := fmt.Sprintf("https://%s.localhost:%d/", app, port)
+	out := cli.must("webapp", "config", "access-restriction", "add", "-g", rg, "-n", app, "--rule-name", "blockme",
+		"--action", "Deny", "--ip-address", "127.0.0.1/32", "--priority", "100", "-o", "json")
+	var added []map[string]any
+	if err := json.Unmarshal([]byte(out), &added); err != nil || len(added) != 2 || added[0]["name"] != "blockme" || added[1]["name"] != "Deny all" {
+		t.Fatalf("access-restriction add printed %v:\n%s", err, out)
+	}
+	if code, body := web.get(t, appURL); code != 403 || !strings.Contains(body, "The web app you have attempted to reach has blocked your access.") {
+		t.Fatalf("GET %s from 127.0.0.1 under a Deny 127.0.0.1/32 rule = %d %q, want 403", appURL, code, body)
+	}
+	out = cli.must("webapp", "config", "access-restriction", "show", "-g", rg, "-n", app, "-o", "json")
+	var shown struct {
+		Main    []map[string]any `json:"ipSecurityRestrictions"`
+		SCM     []map[string]any `json:"scmIpSecurityRestrictions"`
+		UseMain *bool            `json:"scmIpSecurityRestrictionsUseMain"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown.Main) != 2 || shown.Main[0]["ipAddress"] != "127.0.0.1/32" ||
+		shown.Main[0]["action"] != "Deny" || shown.Main[1]["ipAddress"] != "Any" || len(shown.SCM) != 1 || shown.SCM[0]["name"] != "Allow all" ||
+		shown.UseMain == nil || *shown.UseMain {
+		t.Fatalf("access-restriction show: %v\n%s", err, out)
+	}
+	// az refuses a second rule for the same range itself, from what GET showed.
+	msg := cli.fail("webapp", "config", "access-restriction", "add", "-g", rg, "-n", app, "--rule-name", "again",
+		"--action", "Deny", "--ip-address", "127.0.0.1/32", "--priority", "200")
+	if !strings.Contains(msg, "already exists") {
+		t.Fatalf("a duplicate access-restriction add: %s", msg)
+	}
+	out = cli.must("webapp", "config", "access-restriction", "remove", "-g", rg, "-n", app, "--rule-name", "blockme", "--action", "Deny", "-o", "json")
+	if !strings.Contains(out, `"Allow all"`) || strings.Contains(out, "blockme") {
+		t.Fatalf("access-restriction remove printed:\n%s", out)
+	}
+	if code, body := web.get(t, appURL); code != 200 || body != "hello v2" {
+		t.Fatalf("GET %s after remove = %d %q, want 200 \"hello v2\"", appURL, code, body)
+	}
 }
 
 // realAzCreds is what create-for-rbac prints.
