@@ -451,8 +451,9 @@ func realAzLocalGit(t *testing.T, r *realAzEnv, rg, plan string, reader realAzCr
 
 // realAzAccessRestrictions: `az webapp config access-restriction add`
 // (GET config/web, then PATCH the list it read — Azure's unmatched rule
-// included — with its rule), `show` and `remove`, enforced by the front
-// door on the test's own address, 127.0.0.1. No change restarts the app.
+// included — with its rule), `show`, `set --use-same-restrictions-for-scm-site`
+// and `remove`, enforced by the front door on the test's own address,
+// 127.0.0.1.
 func realAzAccessRestrictions(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
 	t.Helper()
 	appURL := fmt.Sprintf("https://%s.localhost:%d/", app, port)
@@ -476,6 +477,21 @@ func realAzAccessRestrictions(t *testing.T, cli *realAz, web platformHTTP, rg, a
 		shown.UseMain == nil || *shown.UseMain {
 		t.Fatalf("access-restriction show: %v\n%s", err, out)
 	}
+	// Kudu has its own rules (none: it answers, here 401 without
+	// credentials) until it is set to use the main site's.
+	scmURL := fmt.Sprintf("https://%s.scm.localhost:%d/api/deployments", app, port)
+	if code, body := web.get(t, scmURL); code == 403 {
+		t.Fatalf("Kudu refused 127.0.0.1 under the app's rules only: %d %q", code, body)
+	}
+	out = cli.must("webapp", "config", "access-restriction", "set", "-g", rg, "-n", app, "--use-same-restrictions-for-scm-site", "true", "-o", "json")
+	if !strings.Contains(out, `"scmIpSecurityRestrictionsUseMain": true`) {
+		t.Fatalf("access-restriction set --use-same-restrictions-for-scm-site true printed:\n%s", out)
+	}
+	if code, body := web.get(t, scmURL); code != 403 {
+		t.Fatalf("Kudu on the main rules (Deny 127.0.0.1/32): %d %q, want 403", code, body)
+	}
+	cli.must("webapp", "config", "access-restriction", "set", "-g", rg, "-n", app, "--use-same-restrictions-for-scm-site", "false", "-o", "none")
+
 	// az refuses a second rule for the same range itself, from what GET showed.
 	msg := cli.fail("webapp", "config", "access-restriction", "add", "-g", rg, "-n", app, "--rule-name", "again",
 		"--action", "Deny", "--ip-address", "127.0.0.1/32", "--priority", "200")
