@@ -120,3 +120,21 @@ func TestAccessRestrictions_Migration(t *testing.T) {
 		t.Errorf("routing of a site from before 0017: %+v, %v", r, ok)
 	}
 }
+
+// TestAccessRestrictions_FailClosed: rules the routing table cannot read
+// refuse every address rather than none.
+func TestAccessRestrictions_FailClosed(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	if _, err := s.write.ExecContext(ctx, `UPDATE sites SET ip_security_restrictions = '{not json' WHERE name = 'app'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.loadSiteIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := s.SiteRouting("app")
+	if !ok || r.Access.Allows(netip.MustParseAddr("127.0.0.1")) || r.SCMAccess.Allows(netip.MustParseAddr("127.0.0.1")) {
+		t.Errorf("unreadable rules: routing %+v, %v; want every address refused", r, ok)
+	}
+}
