@@ -1,6 +1,7 @@
 package slipway
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -150,7 +151,7 @@ func CompileAccessRules(list []IPRestriction, def string) (*AccessRules, error) 
 		return nil, nil
 	}
 	sorted := slices.Clone(list)
-	slices.SortStableFunc(sorted, func(a, b IPRestriction) int { return compareInt(a.Priority, b.Priority) })
+	slices.SortStableFunc(sorted, func(a, b IPRestriction) int { return cmp.Compare(a.Priority, b.Priority) })
 	out := &AccessRules{allow: def == AccessAllow, rules: make([]accessRule, 0, len(sorted))}
 	for _, r := range sorted {
 		ps, err := parseIPRanges(r.IPAddress)
@@ -160,16 +161,6 @@ func CompileAccessRules(list []IPRestriction, def string) (*AccessRules, error) 
 		out.rules = append(out.rules, accessRule{ranges: ps, allow: r.Action == AccessAllow})
 	}
 	return out, nil
-}
-
-func compareInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Compile readies the app's and Kudu's lists (SCMUseMain gives Kudu the

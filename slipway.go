@@ -173,6 +173,25 @@ const (
 	SCMLocalGit = "LocalGit"
 )
 
+// DeploymentBranch is the branch a Local Git push deploys: the app setting
+// DEPLOYMENT_BRANCH, or "master", App Service's default.
+func DeploymentBranch(settings map[string]string) string {
+	if b := strings.TrimSpace(settings["DEPLOYMENT_BRANCH"]); b != "" {
+		return b
+	}
+	return "master"
+}
+
+// ResourceID is the site's ARM id in the subscription: .../sites/<app>, or
+// .../sites/<app>/slots/<slot> for a deployment slot.
+func (s Site) ResourceID(subscription string) string {
+	id := "/subscriptions/" + subscription + "/resourceGroups/" + s.ResourceGroup + "/providers/Microsoft.Web/sites/"
+	if s.SlotOf != "" {
+		return id + s.SlotOf + "/slots/" + s.Slot
+	}
+	return id + s.Name
+}
+
 // DefaultMinTLSVersion is App Service's default minimum TLS version.
 const DefaultMinTLSVersion = "1.2"
 

@@ -8,7 +8,6 @@ package arm
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -24,18 +23,10 @@ func (h *Handler) sourceControlJSON(r *http.Request, sub string, s slipway.Site)
 		if err != nil {
 			return nil, err
 		}
-		b := strings.TrimSpace(settings["DEPLOYMENT_BRANCH"])
-		if b == "" {
-			b = "master"
-		}
-		repoURL, branch = h.cfg.Scheme+"://"+h.scmHost(s.Name), b
-	}
-	id := siteID(sub, s.ResourceGroup, s.Name)
-	if s.SlotOf != "" {
-		id = siteID(sub, s.ResourceGroup, s.SlotOf) + "/slots/" + s.Slot
+		repoURL, branch = h.cfg.Scheme+"://"+h.scmHost(s.Name), slipway.DeploymentBranch(settings)
 	}
 	return map[string]any{
-		"id":       id + "/sourcecontrols/web",
+		"id":       s.ResourceID(sub) + "/sourcecontrols/web",
 		"name":     "web",
 		"type":     "Microsoft.Web/sites/sourcecontrols",
 		"location": displayLocation(s.Location),

@@ -89,9 +89,9 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 		if linux[strings.ToLower(s.ResourceGroup+"/"+s.Plan)] {
 			kind = "app,linux"
 		}
-		id, name, typ := siteID(p.sub, s.ResourceGroup, s.Name), s.Name, "Microsoft.Web/sites"
+		id, name, typ := s.ResourceID(p.sub), s.Name, "Microsoft.Web/sites"
 		if s.SlotOf != "" {
-			id, name, typ = siteID(p.sub, s.ResourceGroup, s.SlotOf)+"/slots/"+s.Slot, s.SlotOf+"/"+s.Slot, "Microsoft.Web/sites/slots"
+			name, typ = s.SlotOf+"/"+s.Slot, "Microsoft.Web/sites/slots"
 		}
 		all = append(all, genericResource{
 			ID: id, Name: name, Type: typ,

@@ -110,7 +110,7 @@ func slotIdentity(res map[string]any, sub string, s slipway.Site) {
 	if s.SlotOf == "" {
 		return
 	}
-	res["id"] = siteID(sub, s.ResourceGroup, s.SlotOf) + "/slots/" + s.Slot
+	res["id"] = s.ResourceID(sub)
 	res["name"] = s.SlotOf + "/" + s.Slot
 	res["type"] = "Microsoft.Web/sites/slots"
 }

@@ -263,8 +263,12 @@ type Options struct {
 	Author      string
 	AuthorEmail string
 	Message     string
-	Build       *bool // nil → decide from SCM_DO_BUILD_DURING_DEPLOYMENT (default false for pushes)
-	Restart     bool  // roll the new release out (default true from callers)
+	Build       *bool // nil → decide from SCM_DO_BUILD_DURING_DEPLOYMENT, absent: BuildByDefault
+	// BuildByDefault is the build decision when the app sets no
+	// SCM_DO_BUILD_DURING_DEPLOYMENT: false for zip pushes, true for Local
+	// Git, as Kudu builds git deployments.
+	BuildByDefault bool
+	Restart        bool // roll the new release out (default true from callers)
 }
 
 // Submit stores a package and starts its deployment in the background. It
@@ -507,7 +511,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		return false
 	}
 	c.noteReferences(ctx, d, refs)
-	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", false)
+	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", o.BuildByDefault)
 	if o.Build != nil {
 		doBuild = *o.Build
 	}

@@ -361,11 +361,9 @@ const (
 // site (a slot when s.SlotOf is set) of the subscription, and otherwise
 // Check's *AuthorizationFailed.
 func (a *Authorizer) MayPublish(ctx context.Context, principalObjectID, subscription string, s slipway.Site) error {
-	id := func(name string) string {
-		return "/subscriptions/" + subscription + "/resourceGroups/" + s.ResourceGroup + "/providers/Microsoft.Web/sites/" + name
-	}
+	action := PublishAction
 	if s.SlotOf != "" {
-		return a.Check(ctx, principalObjectID, SlotPublishAction, id(s.SlotOf)+"/slots/"+s.Slot, false)
+		action = SlotPublishAction
 	}
-	return a.Check(ctx, principalObjectID, PublishAction, id(s.Name), false)
+	return a.Check(ctx, principalObjectID, action, s.ResourceID(subscription), false)
 }

@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,7 +39,6 @@ import (
 
 const (
 	maxPushBytes  = 1 << 30 // what one push may send (receive.maxInputSize)
-	maxTreeBytes  = 2 << 30 // the deployed commit's archive
 	maxCommandLen = 1 << 20 // the ref update commands before the pack
 	gitTimeout    = 15 * time.Minute
 )
@@ -122,11 +120,7 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 	if err != nil {
 		return err
 	}
-	branch := "master"
-	if b := strings.TrimSpace(settings["DEPLOYMENT_BRANCH"]); b != "" {
-		branch = b
-	}
-	ref := "refs/heads/" + branch
+	ref := "refs/heads/" + slipway.DeploymentBranch(settings)
 	before := revParse(ctx, dir, ref)
 
 	var out bytes.Buffer
@@ -134,18 +128,18 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 		return err
 	}
 	answer := out.Bytes()
-	sideband := strings.Contains(caps, "side-band-64k") || strings.Contains(caps, "side-band")
+	sideband := strings.Contains(caps, "side-band") // side-band or side-band-64k
 	if !sideband || !bytes.HasSuffix(answer, []byte("0000")) {
 		// Nothing to show the log in: answer, then deploy as the push waits.
 		w.Write(answer)
-		h.deployPush(ctx, s, dir, ref, before, settings, func(string) {})
+		h.deployPush(ctx, s, dir, ref, before, func(string) {})
 		return nil
 	}
 	w.Write(answer[:len(answer)-4])
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	h.deployPush(ctx, s, dir, ref, before, settings, func(line string) {
+	h.deployPush(ctx, s, dir, ref, before, func(line string) {
 		io.WriteString(w, pktLine("\x02"+line+"\n"))
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -157,7 +151,7 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 
 // deployPush deploys the branch's commit when the push moved it; say gets
 // the lines the client shows.
-func (h *Handler) deployPush(ctx context.Context, s slipway.Site, dir, ref, before string, settings map[string]string, say func(string)) {
+func (h *Handler) deployPush(ctx context.Context, s slipway.Site, dir, ref, before string, say func(string)) {
 	after := revParse(ctx, dir, ref)
 	branch := strings.TrimPrefix(ref, "refs/heads/")
 	if after == "" || after == before {
@@ -166,19 +160,19 @@ func (h *Handler) deployPush(ctx context.Context, s slipway.Site, dir, ref, befo
 	}
 	say(fmt.Sprintf("Updating branch '%s'.", branch))
 	author, email, message := commitInfo(ctx, dir, after)
-	pkg, err := archive(ctx, dir, after)
-	if err != nil {
-		say("Deployment failed: " + err.Error())
-		return
-	}
-	defer os.Remove(pkg.Name())
-	defer pkg.Close()
-	build := true // Kudu builds git deployments unless told not to
-	if v, ok := settings["SCM_DO_BUILD_DURING_DEPLOYMENT"]; ok {
-		build = isTrue(v)
-	}
-	d, err := h.cfg.Deployer.Submit(ctx, s, pkg, deploy.Options{Deployer: "LocalGit", Author: author, AuthorEmail: email,
-		Message: message, Build: &build, Restart: true})
+	// The commit's tree goes straight into the deployment's package store,
+	// which bounds it as it bounds a zip push.
+	pr, pw := io.Pipe()
+	archived := make(chan error, 1)
+	go func() {
+		err := runGit(ctx, dir, nil, pw, "archive", "--format=zip", after)
+		pw.CloseWithError(err)
+		archived <- err
+	}()
+	d, err := h.cfg.Deployer.Submit(ctx, s, pr, deploy.Options{Deployer: "LocalGit", Author: author, AuthorEmail: email,
+		Message: message, BuildByDefault: true, Restart: true})
+	pr.Close() // git stops writing if the store stopped reading
+	<-archived
 	if err != nil {
 		say("Deployment failed: " + slipway.ErrorMessage(err))
 		return
@@ -311,42 +305,4 @@ func commitInfo(ctx context.Context, dir, commit string) (author, email, message
 		parts = append(parts, "")
 	}
 	return parts[0], parts[1], parts[2]
-}
-
-var errTreeTooLarge = errors.New("the commit's files are larger than 2 GiB")
-
-// archive writes the commit's tree as a zip into a temporary file.
-func archive(ctx context.Context, dir, commit string) (*os.File, error) {
-	f, err := os.CreateTemp("", "slipway-git-*.zip")
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	lw := &limitWriter{w: f, left: maxTreeBytes}
-	if err := runGit(ctx, dir, nil, lw, "archive", "--format=zip", commit); err != nil {
-		if lw.left < 0 {
-			return fail(errTreeTooLarge)
-		}
-		return fail(err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fail(err)
-	}
-	return f, nil
-}
-
-type limitWriter struct {
-	w    io.Writer
-	left int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if l.left -= int64(len(p)); l.left < 0 {
-		return 0, errTreeTooLarge
-	}
-	return l.w.Write(p)
 }
