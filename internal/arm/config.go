@@ -59,10 +59,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 		return err
 	}
 	old, oldAccess := s.Config, s.Access
-	if err := h.apply(&s, body.Properties); err != nil {
-		return err
-	}
-	if err := h.checkAlwaysOn(ctx, s, body.Properties); err != nil {
+	if err := h.apply(ctx, &s, body.Properties); err != nil {
 		return err
 	}
 	if s.Config == old && s.Access.Equal(oldAccess) {

@@ -398,8 +398,8 @@ func (b *siteConfigBody) checkUnsupported() error {
 }
 
 // apply copies the fields present in b onto the site's config and access
-// restrictions, checking the runtime.
-func (h *Handler) apply(site *slipway.Site, b *siteConfigBody) error {
+// restrictions, checking the runtime and what the site's plan allows.
+func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBody) error {
 	if b == nil {
 		return nil
 	}
@@ -450,7 +450,7 @@ func (h *Handler) apply(site *slipway.Site, b *siteConfigBody) error {
 		}
 		*v.out = *v.in
 	}
-	return nil
+	return h.checkAlwaysOn(ctx, *site, b)
 }
 
 // runChanged reports whether a config change affects the running app, and
@@ -584,10 +584,7 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if body.Tags != nil {
 		site.Tags = body.Tags
 	}
-	if err := h.apply(&site, body.Properties.SiteConfig); err != nil {
-		return err
-	}
-	if err := h.checkAlwaysOn(ctx, site, body.Properties.SiteConfig); err != nil {
+	if err := h.apply(ctx, &site, body.Properties.SiteConfig); err != nil {
 		return err
 	}
 	if body.Properties.HTTPSOnly != nil {

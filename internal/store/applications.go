@@ -68,7 +68,7 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		_, err := tx.ExecContext(ctx, `INSERT INTO applications (object_id, app_id, display_name, created) VALUES (?, ?, ?, ?)`,
 			a.ObjectID, a.AppID, a.DisplayName, toUnix(a.Created))
 		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			if isUniqueViolation(err) {
 				return slipway.Errorf(slipway.ECONFLICT, "An application with this id or app id already exists.")
 			}
 			return fmt.Errorf("creating application: %w", err)

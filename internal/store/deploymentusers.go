@@ -83,7 +83,7 @@ func (s *Store) SetPublishingUser(ctx context.Context, principalID, name, passwo
 		_, err = tx.ExecContext(ctx, `INSERT INTO publishing_users (principal_id, user_name, salt, hash, modified) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (principal_id) DO UPDATE SET user_name = excluded.user_name, salt = excluded.salt, hash = excluded.hash, modified = excluded.modified`,
 			oid, name, salt, hash, toUnix(s.now()))
-		if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if isUniqueViolation(err) {
 			return taken
 		} else if err != nil {
 			return fmt.Errorf("storing deployment user: %w", err)

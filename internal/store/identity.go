@@ -141,7 +141,7 @@ func insertPrincipal(ctx context.Context, db execer, p Principal) (Principal, er
 	_, err := db.ExecContext(ctx, `INSERT INTO principals (object_id, app_id, kind, display_name, resource_id, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ObjectID, p.AppID, string(p.Kind), p.DisplayName, p.ResourceID, toUnix(p.Created))
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if isUniqueViolation(err) {
 			return Principal{}, slipway.Errorf(slipway.ECONFLICT, "A principal with this id, or a %s identity of resource '%s', already exists.", p.Kind, p.ResourceID)
 		}
 		return Principal{}, fmt.Errorf("creating principal: %w", err)

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // eachRow runs query on q and calls fn with every row, in order. Errors —
@@ -42,4 +43,10 @@ func listRows[T any](ctx context.Context, q querier, what string, scan func(rowS
 		return nil, err
 	}
 	return out, nil
+}
+
+// isUniqueViolation reports whether err is SQLite refusing a row that
+// breaks a UNIQUE constraint.
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
