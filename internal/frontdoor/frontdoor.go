@@ -114,6 +114,8 @@ type FrontDoor struct {
 	// upstream carries bodiless requests itself and the rest through
 	// net/http's Transport (upstream.go).
 	upstream *upstreamTransport
+	bufs     *bufferPool // response copy buffers (proxy.go)
+	noDirect bool        // tests: every request through proxy (forward.go)
 }
 
 type ctxKey int
@@ -136,7 +138,7 @@ func New(cfg Config) *FrontDoor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FrontDoor{cfg: cfg}
+	f := &FrontDoor{cfg: cfg, bufs: newBufferPool()}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	const (
 		headTimeout = 230 * time.Second // App Service's front-end request timeout (docs/appservice.md §9)
@@ -170,7 +172,7 @@ func New(cfg Config) *FrontDoor {
 		// (text/event-stream, unknown length) are still flushed at once
 		// by ReverseProxy itself (proxy.go).
 		FlushInterval: 0,
-		BufferPool:    newBufferPool(),
+		BufferPool:    f.bufs,
 		ErrorHandler:  f.proxyError,
 	}
 	return f
@@ -181,6 +183,9 @@ const acmeChallengePath = "/.well-known/acme-challenge/"
 
 // ServeHTTP routes a request by its Host.
 func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 2 {
+		growStack(0) // a new goroutine per request (forward.go)
+	}
 	host := strings.ToLower(r.Host)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -409,7 +414,10 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 	ctx = context.WithValue(ctx, routeKey, rt)
 	func() {
 		defer f.lb.start(rt.backends[0].URL)() // ends even when a stream is aborted (panic)
-		f.proxy.ServeHTTP(sw, r.WithContext(ctx))
+		r := r.WithContext(ctx)
+		if !f.forward(sw, r, rt) {
+			f.proxy.ServeHTTP(sw, r)
+		}
 	}()
 	if f.cfg.Observe != nil {
 		f.cfg.Observe(site, r, sw.status, time.Since(start))
@@ -505,15 +513,25 @@ func setPlatformHeaders(h http.Header, in *http.Request) {
 			delete(h, name)
 		}
 	}
+	// One backing array for every value: one allocation, not twelve.
+	vals := make([]string, 0, maxPlatformFields)
+	platformFields(in, func(name, v string) {
+		vals = append(vals, v)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	})
+}
+
+// maxPlatformFields is how many fields platformFields sets at most.
+const maxPlatformFields = 12
+
+// platformFields gives the platform's request headers for a request that
+// came in as in, from the real connection: the client's address and port,
+// the scheme and TLS version, the host and URL it asked for, and a new
+// request id. See platformHeaders for the documentation of each.
+func platformFields(in *http.Request, set func(name, value string)) {
 	ip, port, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		ip, port = in.RemoteAddr, ""
-	}
-	// One backing array for every value: one allocation, not twelve.
-	vals := make([]string, 0, 12)
-	set := func(name, v string) {
-		vals = append(vals, v)
-		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	proto := "http"
 	if in.TLS != nil {
@@ -645,7 +663,7 @@ type statusWriter struct {
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
+	if !s.wrote && (code >= 200 || code == http.StatusSwitchingProtocols) { // a 103 comes before the answer
 		s.status, s.wrote = code, true
 	}
 	s.ResponseWriter.WriteHeader(code)

@@ -3,8 +3,10 @@ package frontdoor
 // The proxy's per-request costs, trimmed after profiling the front door
 // under load (issue 13, docs/benchmarks.md "The front door"):
 //
+//   - Bodiless requests skip httputil.ReverseProxy: the front door forwards
+//     them itself (forward.go), with the same behaviour.
 //   - Responses are copied without a flush per write (FlushInterval 0):
-//     httputil.ReverseProxy still flushes at once every response that is a
+//     httputil.ReverseProxy (and the direct path) still flush at once every response that is a
 //     stream — text/event-stream, or any body of unknown length (chunked
 //     long polls, streamed downloads) — so only responses whose length is
 //     known up front lose the per-write flush, which cost a timer and an

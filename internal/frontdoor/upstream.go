@@ -132,10 +132,37 @@ func replayable(req *http.Request) bool {
 	return false
 }
 
+// requestHead writes the head of a request the transport carries itself
+// and takes the informational (1xx) answers other than 100 Continue that
+// come before the real one.
+type requestHead interface {
+	write(bw *bufio.Writer, req *http.Request) error
+	got1xx(req *http.Request, code int, h http.Header) error
+}
+
+// outgoing is the head of a request built as an *http.Request (by
+// httputil.ReverseProxy): written as Request.Write would (reqhead.go), with
+// 1xx answers given to the request's httptrace.ClientTrace.
+type outgoing struct{}
+
+func (outgoing) write(bw *bufio.Writer, req *http.Request) error { return writeHead(bw, req) }
+
+func (outgoing) got1xx(req *http.Request, code int, h http.Header) error {
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
+	}
+	return nil
+}
+
 func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !fast(req) {
 		return t.next.RoundTrip(req)
 	}
+	return t.roundTrip(req, outgoing{})
+}
+
+// roundTrip carries a request that fast accepts, its head written by head.
+func (t *upstreamTransport) roundTrip(req *http.Request, head requestHead) (*http.Response, error) {
 	key := req.URL.Host
 	if req.URL.Port() == "" {
 		key = net.JoinHostPort(req.URL.Hostname(), "80")
@@ -144,7 +171,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := pc.roundTrip(req)
+	resp, err := pc.roundTrip(req, head)
 	// A reused connection the app closed as the request went out: nothing
 	// of an answer came, and not for the client's or the clock's reasons.
 	if err != nil && pc.idleAt != (time.Time{}) && pc.lr.read == 0 && replayable(req) &&
@@ -152,7 +179,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if pc, err = t.getConn(req.Context(), key, false); err != nil {
 			return nil, err
 		}
-		resp, err = pc.roundTrip(req)
+		resp, err = pc.roundTrip(req, head)
 	}
 	return resp, err
 }
@@ -275,7 +302,7 @@ func (pc *upConn) peekFD(fd uintptr) bool {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // roundTrip writes the request and reads the answer's head.
-func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
+func (pc *upConn) roundTrip(req *http.Request, head requestHead) (*http.Response, error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
 	fail := func(err error) (*http.Response, error) {
@@ -287,7 +314,7 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	pc.lr.read = 0
-	if err := writeHead(pc.bw, req); err != nil {
+	if err := head.write(pc.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := pc.bw.Flush(); err != nil {
@@ -318,10 +345,8 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 			return fail(errTooMany1xx)
 		}
 		if resp.StatusCode != http.StatusContinue {
-			if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-				if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
-					return fail(err)
-				}
+			if err := head.got1xx(req, resp.StatusCode, resp.Header); err != nil {
+				return fail(err)
 			}
 		}
 	}
