@@ -25,6 +25,9 @@ type users struct {
 }
 
 func (u *users) CheckPublishingUser(_ context.Context, name, password string) (string, error) {
+	if name == "busy" { // as the store answers when its slow checks are all taken
+		return "", slipway.Errorf(slipway.EUNAVAILABLE, "The server is checking too many deployment passwords at once; retry in a few seconds.")
+	}
 	v, ok := u.byName[strings.ToLower(name)]
 	if !ok || v[0] != password {
 		return "", slipway.Errorf(slipway.EUNAUTHORIZED, "The deployment credentials are not valid.")
@@ -115,6 +118,15 @@ func TestDeploymentUsers(t *testing.T) {
 			t.Errorf("%s: the answer repeats the password: %s", c.name, body)
 		}
 	}
+	// Too many password checks at once: 503 with a time to retry, not 401
+	// (the credentials may be good) and not 500.
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/deployments", nil)
+	req.SetBasicAuth("busy", "Busy-pass1")
+	if resp, err := srv.Client().Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("checks all busy: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 	for _, pw := range []string{"Webc-pass1", "Reader-pass1", "Other-pass1"} {
 		if strings.Contains(logs.String(), pw) {
 			t.Errorf("a password reached the log:\n%s", logs.String())
@@ -124,7 +136,7 @@ func TestDeploymentUsers(t *testing.T) {
 	// Without DeploymentUsers only the app's own credentials work.
 	h2 := New(Config{Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
 		SiteOf: func(*http.Request) string { return "app" }})
-	req := httptest.NewRequestWithContext(t.Context(), "GET", "/api/deployments", nil)
+	req = httptest.NewRequestWithContext(t.Context(), "GET", "/api/deployments", nil)
 	req.SetBasicAuth("webc", "Webc-pass1")
 	rec := httptest.NewRecorder()
 	h2.ServeHTTP(rec, req)

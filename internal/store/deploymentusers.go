@@ -9,7 +9,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -20,9 +25,98 @@ import (
 // deploymentPasswordIterations is the PBKDF2 work per check. Unlike client
 // secrets (secretHash), these passwords are chosen by people and may be
 // guessable, so the hash is slow as well as keyed: a stolen database with
-// its master key still costs an attacker this much per guess. A Kudu
-// request with user-level credentials pays it once (~20 ms).
+// its master key still costs an attacker this much per guess. The first
+// Kudu request with user-level credentials pays it (~20 ms); the client's
+// next ones find the check remembered (below).
 const deploymentPasswordIterations = 100_000
+
+// Checking a deployment password is slow on purpose, which would let
+// anyone who can reach a Kudu site burn the server's CPU with guesses. So
+// at most passwordCheckSlots checks run at once — a check waits up to
+// passwordCheckWait for a slot, then is refused as unavailable (503, retry)
+// — and a password that checked out is remembered for verifiedTTL, so that
+// a client's next requests (git's several per push, a deployment's status
+// polls) skip the slow hash and the queue. The memory is keyed by a fast
+// keyed hash of the password under the user's salt, which changes with
+// every new password, so a changed password is never taken from it.
+const (
+	passwordCheckWait = 2 * time.Second
+	verifiedTTL       = 10 * time.Minute
+	verifiedMax       = 4096 // remembered checks; when full, the oldest half goes
+)
+
+// passwordChecks is the Store's bound on slow checks and memory of good ones.
+type passwordChecks struct {
+	once     sync.Once
+	slots    chan struct{}
+	mu       sync.Mutex
+	verified map[string]time.Time // fast hash → when the memory ends
+	slow     atomic.Int64         // slow checks made (tests)
+}
+
+func (p *passwordChecks) init() {
+	p.once.Do(func() {
+		p.slots = make(chan struct{}, max(1, runtime.NumCPU()/2))
+		p.verified = make(map[string]time.Time)
+	})
+}
+
+// acquire takes a slot for a slow check, waiting at most passwordCheckWait.
+func (p *passwordChecks) acquire(ctx context.Context) error {
+	p.init()
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(passwordCheckWait)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return slipway.Errorf(slipway.EUNAVAILABLE, "The server is checking too many deployment passwords at once; retry in a few seconds.")
+	}
+}
+
+func (p *passwordChecks) release() { <-p.slots }
+
+func (p *passwordChecks) remembered(key string, now time.Time) bool {
+	p.init()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until, ok := p.verified[key]
+	return ok && now.Before(until)
+}
+
+func (p *passwordChecks) remember(key string, now time.Time) {
+	p.init()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.verified) >= verifiedMax {
+		// Drop what has ended, then, if still full, what ends soonest.
+		ends := make([]time.Time, 0, len(p.verified))
+		for k, until := range p.verified {
+			if !now.Before(until) {
+				delete(p.verified, k)
+			} else {
+				ends = append(ends, until)
+			}
+		}
+		if len(p.verified) >= verifiedMax {
+			slices.SortFunc(ends, time.Time.Compare)
+			cut := ends[len(ends)/2]
+			for k, until := range p.verified {
+				if until.Before(cut) {
+					delete(p.verified, k)
+				}
+			}
+		}
+	}
+	p.verified[key] = now.Add(verifiedTTL)
+}
 
 // deploymentPasswordHash is secretHash (keyed by the master key) over
 // PBKDF2-SHA-256(password, salt).
@@ -110,12 +204,22 @@ func (s *Store) CheckPublishingUser(ctx context.Context, name, password string) 
 	if !found {
 		salt, want = dummySalt, nil
 	}
+	fast := string(s.secretHash(salt, "checked deployment password\x00"+password))
+	if found && s.pw.remembered(fast, s.now()) {
+		return principalID, nil
+	}
+	if err := s.pw.acquire(ctx); err != nil {
+		return "", err
+	}
+	s.pw.slow.Add(1)
 	got, err := s.deploymentPasswordHash(salt, password)
+	s.pw.release()
 	if err != nil {
 		return "", err
 	}
 	if subtle.ConstantTimeCompare(got, want) != 1 || !found {
 		return "", denied
 	}
+	s.pw.remember(fast, s.now())
 	return principalID, nil
 }

@@ -2,11 +2,15 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -149,5 +153,87 @@ func TestPublishingUserGoesWithItsPrincipal(t *testing.T) {
 	q, _ := s.CreatePrincipal(ctx, Principal{Kind: ServicePrincipal, DisplayName: "next"})
 	if err := s.SetPublishingUser(ctx, q.ObjectID, "temp-user", "Temp-pass-2"); err != nil {
 		t.Fatalf("the name was not freed: %v", err)
+	}
+}
+
+// TestPublishingUserChecksBounded: a password that checked out is not
+// hashed slowly again (until a new password is set); wrong ones always
+// are; slow checks beyond the slots wait, then are refused as unavailable;
+// the memory of good checks stays bounded.
+func TestPublishingUserChecksBounded(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	alice, err := s.CreatePrincipal(ctx, Principal{Kind: ServicePrincipal, DisplayName: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Deploy-Pa55word"
+	if err := s.SetPublishingUser(ctx, alice.ObjectID, "alice-deploy", pw); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name, pw string) (slow int64, err error) {
+		before := s.pw.slow.Load()
+		_, err = s.CheckPublishingUser(ctx, name, pw)
+		return s.pw.slow.Load() - before, err
+	}
+	if n, err := check("alice-deploy", pw); err != nil || n != 1 {
+		t.Fatalf("first check: %d slow, %v", n, err)
+	}
+	if n, err := check("ALICE-deploy", pw); err != nil || n != 0 {
+		t.Fatalf("second check: %d slow, %v; want none", n, err)
+	}
+	for range 3 {
+		if n, err := check("alice-deploy", "wrong-Pa55word"); slipway.ErrorCode(err) != slipway.EUNAUTHORIZED || n != 1 {
+			t.Fatalf("wrong password: %d slow, %v", n, err)
+		}
+	}
+	// The same password set again (a new salt): checked slowly again.
+	if err := s.SetPublishingUser(ctx, alice.ObjectID, "alice-deploy", pw); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := check("alice-deploy", pw); err != nil || n != 1 {
+		t.Fatalf("after a new set: %d slow, %v", n, err)
+	}
+	// And a changed one is never taken from memory.
+	if err := s.SetPublishingUser(ctx, alice.ObjectID, "alice-deploy", "New-pass-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check("alice-deploy", pw); slipway.ErrorCode(err) != slipway.EUNAUTHORIZED {
+		t.Fatalf("old password after a change: %v", err)
+	}
+
+	// Every slot busy: a check waits, then is refused; a cancelled one
+	// returns at once.
+	for range cap(s.pw.slots) {
+		s.pw.slots <- struct{}{}
+	}
+	start := time.Now()
+	if _, err := check("alice-deploy", "New-pass-2"); slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
+		t.Fatalf("all slots busy: %v, want unavailable", err)
+	} else if d := time.Since(start); d < passwordCheckWait {
+		t.Fatalf("refused after %v, before waiting %v", d, passwordCheckWait)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.CheckPublishingUser(cctx, "alice-deploy", "New-pass-2"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled while waiting: %v", err)
+	}
+	for range cap(s.pw.slots) {
+		<-s.pw.slots
+	}
+	if n, err := check("alice-deploy", "New-pass-2"); err != nil || n != 1 {
+		t.Fatalf("slots free again: %d slow, %v", n, err)
+	}
+
+	// The memory stays bounded.
+	now := time.Now()
+	for i := range verifiedMax + 10 {
+		s.pw.remember(fmt.Sprint(i), now.Add(time.Duration(i)*time.Millisecond))
+	}
+	if n := len(s.pw.verified); n > verifiedMax || n < verifiedMax/4 {
+		t.Fatalf("%d remembered after %d, want at most %d", n, verifiedMax+10, verifiedMax)
+	}
+	if !s.pw.remembered(fmt.Sprint(verifiedMax+9), now) {
+		t.Fatal("the newest was dropped")
 	}
 }

@@ -49,10 +49,11 @@ type Store struct {
 	key    []byte  // 32-byte AES-256 master key
 	logger *slog.Logger
 	now    func() time.Time
-	access accessCache // for FindStorageAccountAccess
-	hosts  hostIndex   // for SiteForHostName (hostnames.go)
-	routes routeIndex  // for SlotRoute (slots.go)
-	sites  siteIndex   // for SiteRouting (sitecache.go)
+	access accessCache    // for FindStorageAccountAccess
+	hosts  hostIndex      // for SiteForHostName (hostnames.go)
+	routes routeIndex     // for SlotRoute (slots.go)
+	sites  siteIndex      // for SiteRouting (sitecache.go)
+	pw     passwordChecks // slow deployment-password checks (deploymentusers.go)
 	// queries counts the statements run (counting.go).
 	queries atomic.Uint64
 }
