@@ -255,8 +255,8 @@ func (d *directHead) add(name, value string) {
 // then the platform's.
 func (d *directHead) write(bw *bufio.Writer, out *http.Request) error {
 	ruri := out.URL.RequestURI()
-	if hasCTL(ruri) {
-		return errors.New("net/http: can't write control character in Request.URL")
+	if badTarget(ruri) {
+		return errors.New("a space or control character in the request target")
 	}
 	in := d.in.Header
 	conn := in["Connection"]

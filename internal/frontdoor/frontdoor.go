@@ -163,6 +163,9 @@ func New(cfg Config) *FrontDoor {
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: f.rewrite,
 		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode < 100 {
+				return errBadStatus // WriteHeader would panic
+			}
 			rt, _ := resp.Request.Context().Value(routeKey).(*route)
 			setAffinity(resp, rt)
 			return nil
@@ -399,8 +402,19 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 		})
 		return
 	}
+	if badTarget(r.URL.RawQuery) {
+		// Go's HTTP/2 server takes a query with spaces that its HTTP/1.1
+		// server refuses; sent on, it would split the request line the app
+		// reads. Refused here, as a bad request.
+		writePage(w, http.StatusBadRequest, pageData{Title: "400 Bad Request", Heading: "400 Bad Request",
+			Text: "The request's query holds a space or a control character; encode it (%20)."})
+		return
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if h := w.Header(); len(h) > 0 {
+		sw.before = h.Clone() // the slot routing cookie: a 1xx answer clears the map
+	}
 	rt := &route{affinity: st.ClientAffinity, https: r.TLS != nil}
 	if rt.affinity {
 		rt.pinned = pinnedInstance(r, backends)
@@ -658,15 +672,41 @@ func isRefused(err error) bool {
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	status  int
+	wrote   bool
+	before  http.Header // fields the front door set before the app's answer
+	cleared bool        // a 1xx answer went out, and its relay cleared the map
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote && (code >= 200 || code == http.StatusSwitchingProtocols) { // a 103 comes before the answer
+	final := code >= 200 || code == http.StatusSwitchingProtocols // a 103 comes before the answer
+	if final && s.cleared {
+		// Put back the front door's own fields ahead of the app's, as
+		// they were before the 1xx relay cleared the map.
+		h := s.Header()
+		for k, vv := range s.before {
+			h[k] = append(vv[:len(vv):len(vv)], h[k]...)
+		}
+		s.cleared = false
+	}
+	if !final && s.before != nil {
+		s.cleared = true
+	}
+	if !s.wrote && final {
 		s.status, s.wrote = code, true
 	}
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// badTarget reports whether a request's raw query holds a byte that cannot
+// stand in an HTTP/1.1 request line: a space or a control character.
+func badTarget(rawQuery string) bool {
+	for i := 0; i < len(rawQuery); i++ {
+		if c := rawQuery[i]; c <= ' ' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

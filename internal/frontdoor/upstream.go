@@ -102,6 +102,7 @@ var (
 	errUnasked101   = errors.New("the app switched protocols on a request that asked for no upgrade")
 	errTooMany1xx   = errors.New("the app sent too many informational (1xx) responses")
 	errHeadTimeout  = errors.New("the app sent no response head within the request timeout")
+	errBadStatus    = errors.New("the app sent a status code below 100")
 )
 
 func newUpstreamTransport(next http.RoundTripper, dialer *net.Dialer, respHeaderTimeout, idleTimeout time.Duration, maxIdlePerHost int) *upstreamTransport {
@@ -177,7 +178,11 @@ func (t *upstreamTransport) roundTrip(req *http.Request, head requestHead) (*htt
 	if err != nil && pc.idleAt != (time.Time{}) && pc.lr.read == 0 && replayable(req) &&
 		req.Context().Err() == nil && !errors.Is(err, errHeadTimeout) {
 		if pc, err = t.getConn(req.Context(), key, false); err != nil {
-			return nil, err
+			// The app may have read the request before it dropped the
+			// connection: not an instance that refused it, so the front
+			// door must not send it to another one (%v, not %w: isRefused
+			// must not see the dial error).
+			return nil, fmt.Errorf("the app closed the connection without answering, and a new connection failed: %v", err)
 		}
 		resp, err = pc.roundTrip(req, head)
 	}
@@ -337,6 +342,9 @@ func (pc *upConn) roundTrip(req *http.Request, head requestHead) (*http.Response
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			return fail(errUnasked101)
+		}
+		if resp.StatusCode < 100 {
+			return fail(errBadStatus)
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode < 100 {
 			break
