@@ -201,7 +201,13 @@ func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse bool)
 		}
 		pc.c.Close()
 	}
-	c, err := t.dialer.DialContext(ctx, "tcp", key)
+	var c net.Conn
+	var err error
+	if ap, ok := dialable(key); ok {
+		c, err = dialIP(ctx, ap, t.dialer.Timeout) // dial.go
+	} else {
+		c, err = t.dialer.DialContext(ctx, "tcp", key)
+	}
 	if err != nil {
 		return nil, err
 	}
