@@ -76,8 +76,11 @@ func dialIP(ctx context.Context, ap netip.AddrPort, timeout time.Duration) (net.
 	if err == nil {
 		return fileConn{f, remote}, nil
 	}
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+	var deadline time.Time // none: until the context ends
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
 	f.SetWriteDeadline(deadline)
