@@ -54,8 +54,7 @@ var hopHeaders = map[string]bool{
 // instance's base URL) itself.
 func directable(r *http.Request, base *url.URL) bool {
 	if r.ContentLength != 0 || r.Method == "CONNECT" || len(r.TransferEncoding) != 0 ||
-		base.Scheme != "http" || base.Path != "" || base.RawQuery != "" || base.User != nil ||
-		!strings.HasPrefix(r.URL.Path, "/") {
+		!plainBase(base) || !strings.HasPrefix(r.URL.Path, "/") {
 		return false
 	}
 	h := r.Header
@@ -69,6 +68,12 @@ func directable(r *http.Request, base *url.URL) bool {
 		}
 	}
 	return host != "" && httpguts.ValidHostHeader(host)
+}
+
+// plainBase reports whether an instance's base URL is one the direct path
+// writes requests to as they came: plain HTTP, host and port only.
+func plainBase(u *url.URL) bool {
+	return u.Scheme == "http" && u.Path == "" && u.RawQuery == "" && u.User == nil
 }
 
 // forward carries r to the first of rt's backends that takes the
@@ -91,7 +96,7 @@ func (f *FrontDoor) forward(w http.ResponseWriter, r *http.Request, rt *route) b
 	for i := 1; err != nil && i < len(rt.backends) && isRefused(err); i++ {
 		// Nothing reached the app: the next instance may take it.
 		next, perr := f.urls.get(rt.backends[i].URL)
-		if perr != nil || next.Scheme != base.Scheme || next.Path != "" || next.RawQuery != "" || next.User != nil {
+		if perr != nil || !plainBase(next) {
 			break
 		}
 		u.Host = next.Host

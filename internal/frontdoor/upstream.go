@@ -352,7 +352,7 @@ func (pc *upConn) roundTrip(req *http.Request, head requestHead) (*http.Response
 		if resp.StatusCode < 100 {
 			return fail(errBadStatus)
 		}
-		if resp.StatusCode >= 200 || resp.StatusCode < 100 {
+		if resp.StatusCode >= 200 {
 			break
 		}
 		if n1xx++; n1xx > max1xxResponses {

@@ -45,9 +45,9 @@ const (
 	verifiedMax       = 4096 // remembered checks; when full, the oldest half goes
 )
 
-// passwordChecks is the Store's bound on slow checks and memory of good ones.
+// passwordChecks is the Store's bound on slow checks and memory of good
+// ones; Open makes it with init.
 type passwordChecks struct {
-	once     sync.Once
 	slots    chan struct{}
 	mu       sync.Mutex
 	verified map[string]time.Time // fast hash → when the memory ends
@@ -55,15 +55,12 @@ type passwordChecks struct {
 }
 
 func (p *passwordChecks) init() {
-	p.once.Do(func() {
-		p.slots = make(chan struct{}, max(1, runtime.NumCPU()/2))
-		p.verified = make(map[string]time.Time)
-	})
+	p.slots = make(chan struct{}, max(1, runtime.NumCPU()/2))
+	p.verified = make(map[string]time.Time)
 }
 
 // acquire takes a slot for a slow check, waiting at most passwordCheckWait.
 func (p *passwordChecks) acquire(ctx context.Context) error {
-	p.init()
 	select {
 	case p.slots <- struct{}{}:
 		return nil
@@ -84,7 +81,6 @@ func (p *passwordChecks) acquire(ctx context.Context) error {
 func (p *passwordChecks) release() { <-p.slots }
 
 func (p *passwordChecks) remembered(key string, now time.Time) bool {
-	p.init()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	until, ok := p.verified[key]
@@ -92,7 +88,6 @@ func (p *passwordChecks) remembered(key string, now time.Time) bool {
 }
 
 func (p *passwordChecks) remember(key string, now time.Time) {
-	p.init()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.verified) >= verifiedMax {

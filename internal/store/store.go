@@ -86,6 +86,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	wq.Set("_txlock", "immediate")
 	u.RawQuery = wq.Encode()
 	s := &Store{key: key, logger: logger, now: time.Now}
+	s.pw.init()
 	write, err := openCounted(u.String(), &s.queries)
 	if err != nil {
 		return nil, fmt.Errorf("opening database writer: %w", err)
