@@ -92,17 +92,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	var serveLn net.Listener = ln
+	// As internal/server configures the front door's server and its lane.
+	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	lane := fd.Lane(srv)
+	var tlsConfig *tls.Config
 	if *certFile != "" {
 		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 		if err != nil {
 			return err
 		}
 		base := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
-		serveLn = frontdoor.NewDualListener(ln, fd.TLSConfig(base))
+		tlsConfig = fd.TLSConfig(base)
 	}
-	// As internal/server configures the front door's server.
-	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	var serveLn net.Listener = lane.Listen(ln, tlsConfig)
+	if os.Getenv("FD_NO_LANE") != "" {
+		serveLn = frontdoor.NewDualListener(ln, tlsConfig) // an A/B of the lane
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -120,6 +125,7 @@ func run() error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		lane.Shutdown(sctx)
 		srv.Shutdown(sctx)
 		<-errc
 		return nil

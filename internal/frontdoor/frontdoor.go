@@ -10,6 +10,10 @@
 // connection's peer address, never on a header) refuse a request with 403
 // before it reaches the app or Kudu. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
 //
+// Plain HTTP/1.1 requests to apps without a body are served by the app
+// lane, the front door's own server side (lane.go); every other request by
+// net/http's server, to which the lane hands such connections.
+//
 // Requests to an app are balanced over its ready instances by least
 // outstanding requests, and with clientAffinityEnabled pinned to one by
 // App Service's ARRAffinity cookies (balance.go).
@@ -189,11 +193,7 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 2 {
 		growStack(0) // a new goroutine per request (forward.go)
 	}
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(host, ".")
+	host := canonicalHost(r.Host)
 	domain := strings.ToLower(f.cfg.Domain)
 	host, handled := f.azureName(w, r, host, domain)
 	if handled {
@@ -260,6 +260,37 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Heading: "404 Web Site not found",
 		Text:    fmt.Sprintf("No app answers to the host name %q on this Slipway server. Check the name, or create the app with `slipway webapp create`.", r.Host),
 	})
+}
+
+// canonicalHost is a Host field's name in lower case, without its port
+// and trailing dot.
+func canonicalHost(hostport string) string {
+	host := strings.ToLower(hostport)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+// laneable reports whether ServeHTTP would route r to an app (or answer
+// that no app has its name): the app lane serves those (lane.go); the
+// platform's services, Kudu and Azure's names keep net/http's server.
+func (f *FrontDoor) laneable(r *http.Request) bool {
+	host := canonicalHost(r.Host)
+	if strings.HasSuffix(host, ".azure.com") || strings.HasSuffix(host, ".azure.net") ||
+		strings.HasSuffix(host, ".windows.net") || strings.HasSuffix(host, ".microsoftonline.com") {
+		return false // azureName's
+	}
+	domain := strings.ToLower(f.cfg.Domain)
+	if label, ok := strings.CutSuffix(host, "."+domain); ok {
+		return label != "" && !strings.Contains(label, ".") && label != "management" &&
+			!(label == "login" && f.cfg.Login != nil) && !(label == "graph" && f.cfg.Graph != nil)
+	}
+	if host == domain || f.cfg.HostNames == nil || strings.HasPrefix(r.URL.Path, acmeChallengePath) {
+		return false
+	}
+	_, bound := f.cfg.HostNames.SiteForHostName(host)
+	return bound && !isARMPath(r.URL.Path)
 }
 
 // routeApp serves a request to one of app's names if the app exists, and

@@ -41,10 +41,20 @@ func echoApp() *httptest.Server {
 	}))
 }
 
+// serve serves fd as internal/server does: plain HTTP/1.1 requests to
+// apps through the lane, the rest through net/http's server.
 func serve(t *testing.T, fd *FrontDoor) string {
 	t.Helper()
-	srv := httptest.NewServer(fd)
-	t.Cleanup(srv.Close)
+	srv := httptest.NewUnstartedServer(fd)
+	lane := fd.Lane(srv.Config)
+	srv.Listener = lane.Listen(srv.Listener, nil)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		lane.Shutdown(ctx)
+	})
 	return srv.URL
 }
 

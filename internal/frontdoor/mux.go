@@ -26,6 +26,7 @@ const sniffTimeout = 10 * time.Second
 type DualListener struct {
 	inner net.Listener
 	tls   *tls.Config
+	lane  *Lane // serves plain connections when set (lane.go)
 	conns chan net.Conn
 	errs  chan error
 	done  chan struct{}
@@ -35,7 +36,11 @@ type DualListener struct {
 
 // NewDualListener wraps inner; cfg serves the TLS connections.
 func NewDualListener(inner net.Listener, cfg *tls.Config) *DualListener {
-	l := &DualListener{inner: inner, tls: cfg, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	return newDualListener(inner, cfg, nil)
+}
+
+func newDualListener(inner net.Listener, cfg *tls.Config, lane *Lane) *DualListener {
+	l := &DualListener{inner: inner, tls: cfg, lane: lane, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -57,11 +62,17 @@ func (l *DualListener) acceptLoop() {
 			return
 		}
 		l.wg.Add(1)
-		go l.sniff(c)
+		go func() {
+			if plain := l.sniff(c); plain != nil {
+				l.lane.ServeConn(plain, l.handoff)
+			}
+		}()
 	}
 }
 
-func (l *DualListener) sniff(c net.Conn) {
+// sniff reads c's first byte and hands c out through Accept, or returns
+// it when it is plain HTTP and the lane serves it.
+func (l *DualListener) sniff(c net.Conn) net.Conn {
 	defer l.wg.Done()
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	var first [1]byte
@@ -69,16 +80,28 @@ func (l *DualListener) sniff(c net.Conn) {
 	c.SetReadDeadline(time.Time{})
 	if err != nil {
 		c.Close()
-		return
+		return nil
 	}
 	var out net.Conn = &peekedConn{Conn: c, pending: first[:]}
 	if first[0] == handshakeByte {
 		out = tls.Server(out, l.tls)
+	} else if l.lane != nil {
+		return out
 	}
-	select {
-	case l.conns <- out:
-	case <-l.done:
+	if !l.handoff(out) {
 		c.Close()
+	}
+	return nil
+}
+
+// handoff gives c to the server calling Accept; false once the listener
+// is closed.
+func (l *DualListener) handoff(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.done:
+		return false
 	}
 }
 

@@ -537,7 +537,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// endpoint (gateway), or that endpoint alone (loopback).
 	instSrv := &http.Server{Handler: gatewayHandler(msi, fd), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 8)
-	go func() { serveErr <- srv.Serve(dual(ln)) }()
+	// Plain HTTP/1.1 requests to apps take the front door's app lane;
+	// the rest (TLS, bodies, upgrades, Kudu, ARM) net/http's server.
+	lane := fd.Lane(srv)
+	go func() { serveErr <- srv.Serve(lane.Listen(ln, tlsConfig)) }()
 	go func() { serveErr <- blobSrv.Serve(dual(blobLn)) }()
 	if msiLn != nil {
 		instSrv.Handler = msi
@@ -591,7 +594,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	laneDone := make(chan struct{})
+	go func() { lane.Shutdown(shutdownCtx); close(laneDone) }()
 	srv.Shutdown(shutdownCtx)
+	<-laneDone
 	blobSrv.Shutdown(shutdownCtx)
 	instSrv.Shutdown(shutdownCtx)
 	if serveFailed != nil {
