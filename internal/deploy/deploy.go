@@ -1,7 +1,9 @@
 // Package deploy coordinates the life of a deployment and of a running site
 // (docs/design.md "The life of a deployment"): a package is stored by content,
 // extracted with confinement, built the way Oryx builds (when Oryx would),
-// released once (Django migrations) and rolled out through the runtime, so
+// released once (Django migrations) — or a single file is added to a copy of
+// the active version (OneDeploy static and startup, file.go) — and rolled
+// out through the runtime, so
 // that traffic moves only to instances that passed the readiness ping. Any
 // failure leaves the previous version serving and the reason in the
 // deployment log.
