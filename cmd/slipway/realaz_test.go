@@ -242,6 +242,7 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("after webapp deploy, GET https://%s/ = %d %q, want 200 \"hello v2\"", app, code, body)
 	}
 	realAzAccessRestrictions(t, cli, web, rg, app, port)
+	realAzFiles(t, cli, web, rg, app, port)
 
 	logs := filepath.Join(t.TempDir(), "logs.zip")
 	cli.must("webapp", "log", "download", "-n", upApp, "-g", rg, "--log-file", logs)
@@ -287,6 +288,37 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("az provider show without a role: want AuthorizationFailed, got:\n%s", msg)
 	}
 	t.Logf("az timings:\n%s", cli.timings.String())
+}
+
+// realAzFiles: `az webapp deploy --type static` replaces one file of the
+// running app (VERSION, which it reads at start) and restarts it; `--type
+// startup` deploys a startup script that the app starts with from then on
+// (docs/appservice.md §5).
+func realAzFiles(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
+	t.Helper()
+	dir := t.TempDir()
+	version, startup := filepath.Join(dir, "VERSION"), filepath.Join(dir, "startup.sh")
+	if err := os.WriteFile(version, []byte("v3"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(startup, []byte("#!/bin/sh\nexport STARTED_BY=az-startup\nexec gunicorn app:app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appURL := fmt.Sprintf("https://%s.localhost:%d/", app, port)
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-n", app, "-g", rg, "--src-path", version, "--type", "static", "--target-path", "VERSION", "-o", "json")
+	if !strings.Contains(cli.lastLog, "/api/publish?type=static") || !strings.Contains(cli.lastLog, "path=VERSION") {
+		t.Fatalf("az did not send a static OneDeploy push:\n%s", tail(cli.lastLog, 40))
+	}
+	if code, body := web.get(t, appURL); code != 200 || body != "hello v3" {
+		t.Fatalf("after webapp deploy --type static, GET %s = %d %q, want 200 \"hello v3\"", appURL, code, body)
+	}
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-n", app, "-g", rg, "--src-path", startup, "--type", "startup", "-o", "json")
+	if code, body := web.get(t, appURL+"env"); code != 200 || !strings.Contains(body, "STARTED_BY=az-startup") {
+		t.Fatalf("after webapp deploy --type startup, GET %senv = %d; the app did not start with the script:\n%s", appURL, code, tail(body, 20))
+	}
+	if code, body := web.get(t, appURL); code != 200 || body != "hello v3" {
+		t.Fatalf("after webapp deploy --type startup, GET %s = %d %q, want the same app (\"hello v3\")", appURL, code, body)
+	}
 }
 
 // realAzStorage: `az storage ... --auth-mode login` as the signed-in

@@ -19,13 +19,13 @@ func deployCommands() []command {
 	write := withUnsupported(nil, uSlot, uIDs, uPolicy) // az's flags Slipway refuses on every command here but one
 	uStatus := unsupported("startup tracking and Kudu warm-up are not supported yet", "--track-status", "--enable-kudu-warmup")
 	return []command{
-		{path: "webapp deploy", short: "Deploy a package to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: withUnsupported(append(gn[:2:2],
+		{path: "webapp deploy", short: "Deploy a package, a static file or a startup script to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--src-path"}, Required: true, Help: "Path of the package to deploy, e.g. app.zip."},
-			flagDef{Names: []string{"--type"}, Help: "Package type: zip (default for .zip), war, jar, ear, lib, startup, static."},
-			flagDef{Names: []string{"--target-path"}, Help: "Path under wwwroot to deploy to."},
+			flagDef{Names: []string{"--type"}, Help: "Package type: zip, startup (a startup script) or static (one file); war, jar, ear and lib are Java's. Default: from the extension (.sh and .bat: startup; other than .zip/.war/.jar/.ear: static)."},
+			flagDef{Names: []string{"--target-path"}, Help: "Where a static file or startup script goes: a path under /home/site/wwwroot, relative or absolute (default for startup: startup.sh)."},
 			flagDef{Names: []string{"--async"}, Kind: kindBool, Help: "Return once the package is accepted, without waiting: true or false."},
 			flagDef{Names: []string{"--restart"}, Kind: kindBool, Help: "Restart the app after deploying: true (default) or false."},
-			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Remove files not in the package: true or false."},
+			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Clean the target first: true or false (a zip always replaces the app; a static file or startup script with true becomes the app's only file)."},
 		), write, uStatus, uEnrichedErrors,
 			unsupported("deploying from a URL is not supported yet", "--src-url"),
 			unsupported("stack-specific defaults are always applied", "--ignore-stack"),
@@ -321,12 +321,18 @@ func webappDeploy(ctx context.Context, inv *invocation) error {
 	}
 	typ := strings.ToLower(inv.flags.str("type"))
 	if typ == "" {
+		// As az infers it (docs/arm.md §1.13): war, jar, ear and zip are
+		// themselves, .sh and .bat startup scripts, anything else a static
+		// file (whose --target-path the server then asks for).
 		switch ext := strings.ToLower(filepath.Ext(src)); ext {
 		case ".zip", ".war", ".jar", ".ear":
 			typ = ext[1:]
+		case ".sh", ".bat":
+			typ = "startup"
 		default:
-			return usageErrorf(inv.cmd.path, "Unable to determine the package type from %q; pass --type (zip, war, jar, ear, lib, startup, static).", inv.flags.str("src-path"))
+			typ = "static"
 		}
+		inv.progressf("Deployment type: %s. To override deployment type, please specify the --type parameter. Possible values: war, jar, ear, zip, startup, static", typ)
 	}
 	q := url.Values{"type": {typ}}
 	if inv.flags.has("async") {

@@ -64,6 +64,50 @@ func TestWebappDeployOneDeploy(t *testing.T) {
 	}
 }
 
+// TestWebappDeployTypes: like az webapp deploy, the type comes from --type
+// or else from the file's extension — war, jar, ear and zip are
+// themselves, .sh and .bat are startup scripts, anything else is a static
+// file — and --target-path is sent as path.
+func TestWebappDeployTypes(t *testing.T) {
+	f := newFakeServer(t)
+	seed(t, f)
+	dir := t.TempDir()
+	tests := []struct {
+		file  string
+		args  []string
+		query string
+	}{
+		{"startup.sh", nil, "type=startup"},
+		{"run.BAT", nil, "type=startup"},
+		{"robots.txt", []string{"--target-path", "static/robots.txt"}, "path=static%2Frobots.txt&type=static"},
+		{"app.tar", nil, "type=static"},
+		{"script.sh", []string{"--type", "static", "--target-path", "/home/site/wwwroot/tools/script.sh"}, "path=%2Fhome%2Fsite%2Fwwwroot%2Ftools%2Fscript.sh&type=static"},
+		{"app.war", nil, "type=war"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			p := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"webapp", "deploy", "-g", "rg1", "-n", "myapp", "--src-path", p, "--async", "true"}, tc.args...)
+			if _, stderr, err := testRun(t, f, "", args...); err != nil {
+				t.Fatalf("deploy: %v\n%s", err, stderr)
+			}
+			want := "POST scm:myapp /api/publish?async=true&" + tc.query
+			var got []string
+			for _, r := range f.takeRequests() {
+				if strings.HasPrefix(r.line(), "POST scm:") {
+					got = append(got, r.line())
+				}
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("publish requests = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 // TestConfigZipFailure: a deployment that ends in status 3 is an error that
 // points at the deployment log.
 func TestConfigZipFailure(t *testing.T) {

@@ -1,7 +1,9 @@
 // Package deploy coordinates the life of a deployment and of a running site
 // (docs/design.md "The life of a deployment"): a package is stored by content,
 // extracted with confinement, built the way Oryx builds (when Oryx would),
-// released once (Django migrations) and rolled out through the runtime, so
+// released once (Django migrations) — or a single file is added to a copy of
+// the active version (OneDeploy static and startup, file.go) — and rolled
+// out through the runtime, so
 // that traffic moves only to instances that passed the readiness ping. Any
 // failure leaves the previous version serving and the reason in the
 // deployment log.
@@ -122,6 +124,10 @@ type Artifact struct {
 	PythonPath    string
 	VenvDir       string // "" when no build ran
 	Django        bool
+	// StartupScript is the startup script deployed with OneDeploy
+	// (type=startup), relative to Dir; "" when none. Instances run it when
+	// the site has no startup command.
+	StartupScript string `json:",omitempty"`
 }
 
 // Snapshot is everything about a site that determines how it runs.
@@ -150,6 +156,9 @@ type Config struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Limits   archive.Limits
+	// MaxPackage bounds a pushed package or file; 0 → 2048 MB, Kudu's
+	// limit (docs/appservice.md §5).
+	MaxPackage int64
 
 	// References resolves Key Vault references (package kvref). Nil:
 	// values are passed on as they are stored.
@@ -194,6 +203,9 @@ func New(cfg Config) *Coordinator {
 	}
 	if cfg.Limits == (archive.Limits{}) {
 		cfg.Limits = archive.DefaultLimits()
+	}
+	if cfg.MaxPackage <= 0 {
+		cfg.MaxPackage = DefaultMaxPackage
 	}
 	if cfg.ReferenceRefresh <= 0 {
 		cfg.ReferenceRefresh = DefaultReferenceRefresh
@@ -269,6 +281,24 @@ type Options struct {
 	// Git, as Kudu builds git deployments.
 	BuildByDefault bool
 	Restart        bool // roll the new release out (default true from callers)
+	// File, when set, makes the push a single-file deployment (OneDeploy's
+	// type=static and type=startup): the package is one file, written into
+	// a copy of the active version.
+	File *FileTarget
+}
+
+// FileTarget is where a single-file deployment puts its file
+// (docs/appservice.md §5, OneDeploy).
+type FileTarget struct {
+	// Path is slash-separated and relative to /home/site/wwwroot; the
+	// Kudu API validated it, and Submit refuses one that is not local.
+	Path string
+	// Startup marks the file as the app's startup script (type=startup):
+	// instances run it when the site has no startup command.
+	Startup bool
+	// Clean (clean=true) starts the new version empty: it holds this file
+	// only.
+	Clean bool
 }
 
 // Submit stores a package and starts its deployment in the background. It
@@ -292,6 +322,15 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 		c.mu.Unlock()
 	}
 
+	if o.File != nil {
+		// Refused before anything is stored or recorded: the path is
+		// checked against the active version, which no deployment can
+		// change while this one holds the site.
+		if err := c.checkFileTarget(ctx, site, *o.File); err != nil {
+			release()
+			return slipway.Deployment{}, err
+		}
+	}
 	sum, pkgPath, err := c.storePackage(pkg)
 	if err != nil {
 		release()
@@ -397,13 +436,13 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	defer os.Remove(f.Name())
 	defer f.Close()
 	h := sha256.New()
-	const maxPackage = 2048 << 20 // Kudu's package size limit (docs/appservice.md §5)
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(pkg, maxPackage+1))
+	limit := c.cfg.MaxPackage
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(pkg, limit+1))
 	if err != nil {
 		return "", "", fmt.Errorf("receiving package: %w", err)
 	}
-	if n > maxPackage {
-		return "", "", slipway.Errorf(slipway.EINVALID, "The package is larger than 2048 MB, the zip deployment limit.")
+	if n > limit {
+		return "", "", slipway.Errorf(slipway.EINVALID, "The package is larger than %s, the deployment limit.", sizeText(limit))
 	}
 	if n == 0 {
 		return "", "", slipway.Errorf(slipway.EINVALID, "The request body is empty: send the zip package as the body (curl --data-binary @app.zip).")
@@ -417,6 +456,17 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 		return "", "", fmt.Errorf("storing package: %w", err)
 	}
 	return sum, path, nil
+}
+
+// DefaultMaxPackage is Kudu's package size limit (docs/appservice.md §5).
+const DefaultMaxPackage = 2048 << 20
+
+// sizeText writes a size limit in MB, or in bytes below one MB.
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // step records one summary line of the deployment log and returns its id,
@@ -517,63 +567,14 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	}
 	d.Build = doBuild
 
-	scratch := filepath.Join(c.cfg.DataDir, "tmp", "deploy-"+d.ID)
-	defer os.RemoveAll(scratch)
-	if err := os.MkdirAll(scratch, 0o700); err != nil {
-		fail("Preparing the deployment's scratch directory failed: %v", err)
-		return false
-	}
-	src := filepath.Join(scratch, "extracted")
-	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
-	if err != nil {
-		fail("The package was refused: %s", errText(err))
-		return false
-	}
-	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
-
-	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
-		fail("Preparing the artifact directory failed: %v", err)
-		return false
-	}
 	var art Artifact
-	if doBuild {
-		c.setStatus(ctx, &d, slipway.DeployBuilding, "Building.")
-		entry := c.step(ctx, d, slipway.LogMessage, "Running oryx build...")
-		uid, gid, err := c.cfg.Planner.Identity(ctx, site.Name)
-		if err != nil {
-			fail("Preparing the build's user failed: %v", err)
+	if o.File != nil {
+		d.Build = false
+		if art, ok = c.fileArtifact(ctx, snap, d, pkgPath, artDir, *o.File, fail); !ok {
 			return false
 		}
-		var owner *build.Owner
-		if uid != 0 || gid != 0 {
-			owner = &build.Owner{UID: uid, GID: gid}
-		}
-		buildLog := c.details(ctx, d, entry)
-		res, err := c.cfg.Builder.Build(ctx, build.Request{
-			// The app's own user and cache: a poisoned build can affect
-			// only its own app.
-			Owner: owner, Scope: strings.ToLower(site.Name),
-			SourceDir: src, OutputDir: artDir, Settings: c.cfg.Planner.BuildSettings(snap),
-			LinuxFxVersion: snap.Site.Config.LinuxFxVersion,
-			Log:            buildLog,
-		})
-		buildLog.Close()
-		if err != nil {
-			fail("Build failed: %s", errText(err))
-			return false
-		}
-		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
-		if res.CacheHit {
-			c.step(ctx, d, slipway.LogMessage, "Reused the cached Python environment: requirements unchanged.")
-		}
-		c.step(ctx, d, slipway.LogMessage, "Build succeeded (Python %s).", res.PythonVersion)
-	} else {
-		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
-		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
-			fail("Copying the package failed: %v", err)
-			return false
-		}
-		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
+	} else if art, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, doBuild, fail); !ok {
+		return false
 	}
 	if err := WriteArtifact(art); err != nil {
 		fail("Recording the artifact failed: %v", err)
@@ -588,7 +589,8 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 
 	// Release step: once per deployment, before any new instance takes
 	// traffic, in the artifact itself (instances start from copies of it).
-	if cmd := releaseCommand(snap.Settings, art); cmd != nil {
+	// A single file is deployed as it is, as Kudu copies it: no release.
+	if cmd := releaseCommand(snap.Settings, art); cmd != nil && o.File == nil {
 		entry := c.step(ctx, d, slipway.LogMessage, "Running release command: %s", strings.Join(cmd, " "))
 		began := c.cfg.Now()
 		releaseLog := c.details(ctx, d, entry)
@@ -604,7 +606,9 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		}
 	}
 	// Django's deployment checklist: advice only, never a failure.
-	c.djangoCheck(ctx, snap, art, d)
+	if o.File == nil {
+		c.djangoCheck(ctx, snap, art, d)
+	}
 	if err := sealTree(art.Dir); err != nil {
 		fail("Sealing the release failed: %v", err)
 		return false
@@ -648,6 +652,71 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		}
 	}
 	return true
+}
+
+// packageArtifact makes the new version of a zip push: the package
+// extracted with confinement, then built the way Oryx builds, or copied as
+// it is. It reports failures through fail.
+func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, doBuild bool, fail func(string, ...any)) (Artifact, bool) {
+	scratch := filepath.Join(c.cfg.DataDir, "tmp", "deploy-"+d.ID)
+	defer os.RemoveAll(scratch)
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		fail("Preparing the deployment's scratch directory failed: %v", err)
+		return Artifact{}, false
+	}
+	src := filepath.Join(scratch, "extracted")
+	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
+	if err != nil {
+		fail("The package was refused: %s", errText(err))
+		return Artifact{}, false
+	}
+	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
+
+	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
+		fail("Preparing the artifact directory failed: %v", err)
+		return Artifact{}, false
+	}
+	var art Artifact
+	if doBuild {
+		c.setStatus(ctx, &d, slipway.DeployBuilding, "Building.")
+		entry := c.step(ctx, d, slipway.LogMessage, "Running oryx build...")
+		uid, gid, err := c.cfg.Planner.Identity(ctx, site.Name)
+		if err != nil {
+			fail("Preparing the build's user failed: %v", err)
+			return Artifact{}, false
+		}
+		var owner *build.Owner
+		if uid != 0 || gid != 0 {
+			owner = &build.Owner{UID: uid, GID: gid}
+		}
+		buildLog := c.details(ctx, d, entry)
+		res, err := c.cfg.Builder.Build(ctx, build.Request{
+			// The app's own user and cache: a poisoned build can affect
+			// only its own app.
+			Owner: owner, Scope: strings.ToLower(site.Name),
+			SourceDir: src, OutputDir: artDir, Settings: c.cfg.Planner.BuildSettings(snap),
+			LinuxFxVersion: snap.Site.Config.LinuxFxVersion,
+			Log:            buildLog,
+		})
+		buildLog.Close()
+		if err != nil {
+			fail("Build failed: %s", errText(err))
+			return Artifact{}, false
+		}
+		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
+		if res.CacheHit {
+			c.step(ctx, d, slipway.LogMessage, "Reused the cached Python environment: requirements unchanged.")
+		}
+		c.step(ctx, d, slipway.LogMessage, "Build succeeded (Python %s).", res.PythonVersion)
+	} else {
+		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
+		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
+			fail("Copying the package failed: %v", err)
+			return Artifact{}, false
+		}
+		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
+	}
+	return art, true
 }
 
 // releaseTimeout bounds the release command.

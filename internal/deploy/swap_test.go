@@ -78,36 +78,18 @@ type swapEnv struct {
 
 func newSwapEnv(t *testing.T) *swapEnv {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is needed")
-	}
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := rt.New(rt.Config{Launcher: execLauncher{}, DrainDelay: 300 * time.Millisecond, StopGrace: 5 * time.Second, PingEvery: 20 * time.Millisecond})
-	t.Cleanup(func() { r.Close() })
-	c := New(Config{Store: st, Runtime: r, Planner: echoPlanner{}, Launcher: execLauncher{}, Logs: applog.NewHub(applog.Config{}),
-		DataDir: dir, Default: Artifact{Dir: writeVersion(t, "default")},
-		Slots: SlotConfig{Store: st, WarmupTimeout: 5 * time.Second}})
-	t.Cleanup(func() { c.Close() })
+	st, r, c := newRealCoordinator(t, 300*time.Millisecond, func(cfg *Config) {
+		cfg.Planner = echoPlanner{}
+		cfg.Slots = SlotConfig{Store: cfg.Store.(*store.Store), WarmupTimeout: 5 * time.Second}
+	})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, _, err = st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"})
-	must(err)
-	sku, _ := slipway.ParseSKU("S1")
-	_, _, err = st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true})
-	must(err)
-	_, _, err = st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true})
-	must(err)
-	_, _, err = st.PutSlot(ctx, "rg", "app", "staging", slipway.Site{Enabled: true}, nil, nil)
+	_, _, err := st.PutSlot(ctx, "rg", "app", "staging", slipway.Site{Enabled: true}, nil, nil)
 	must(err)
 	must(st.SetSettings(ctx, "rg", "app", map[string]string{"GREETING": "hello-v1", "ENV_NAME": "prod"}))
 	must(st.SetSettings(ctx, "rg", "app-staging", map[string]string{"GREETING": "hello-v2", "ENV_NAME": "staging"}))
@@ -120,6 +102,42 @@ func newSwapEnv(t *testing.T) *swapEnv {
 	e.want("app", "v1|hello-v1|prod")
 	e.want("app-staging", "v2|hello-v2|staging")
 	return e
+}
+
+// newRealCoordinator opens the real store in a temporary directory, with
+// the resource group "rg", its S1 plan "plan" and the enabled site "app",
+// and a coordinator over the real runtime running real processes; set
+// adjusts the coordinator's configuration (its planner, at least).
+func newRealCoordinator(t *testing.T, drain time.Duration, set func(*Config)) (*store.Store, *rt.Runtime, *Coordinator) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is needed")
+	}
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := rt.New(rt.Config{Launcher: execLauncher{}, DrainDelay: drain, StopGrace: 5 * time.Second, PingEvery: 20 * time.Millisecond})
+	t.Cleanup(func() { r.Close() })
+	cfg := Config{Store: st, Runtime: r, Launcher: execLauncher{}, Logs: applog.NewHub(applog.Config{}),
+		DataDir: dir, Default: Artifact{Dir: writeVersion(t, "default")}}
+	set(&cfg)
+	c := New(cfg)
+	t.Cleanup(func() { c.Close() })
+	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	sku, _ := slipway.ParseSKU("S1")
+	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	return st, r, c
 }
 
 func writeVersion(t *testing.T, v string) string {

@@ -18,6 +18,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -289,26 +291,110 @@ func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Si
 	})
 }
 
+// publish is Kudu's OneDeploy (docs/appservice.md §5): type=zip replaces
+// the app; type=static and type=startup put one file under
+// /home/site/wwwroot in a copy of the active version. Every type restarts
+// the app unless restart=false (Kudu's RestartAllowed).
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	q := r.URL.Query()
+	var file *deploy.FileTarget
 	switch t := strings.ToLower(q.Get("type")); t {
 	case "zip":
+		if p := q.Get("path"); p != "" && p != "/" && p != "." {
+			return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment replaces the whole app.", p)
+		}
+	case "static", "startup":
+		p, err := fileTargetPath(t, q.Get("path"))
+		if err != nil {
+			return err
+		}
+		file = &deploy.FileTarget{Path: p, Startup: t == "startup", Clean: isTrue(q.Get("clean"))}
 	case "":
-		return slipway.Errorf(slipway.EINVALID, "type is required: use /api/publish?type=zip")
-	case "war", "jar", "ear", "lib", "startup", "static", "script":
-		return slipway.Errorf(slipway.EINVALID, "type='%s' is not supported for Python apps on this server; use type=zip.", t)
+		return slipway.Errorf(slipway.EINVALID, "type is required: use /api/publish?type=zip (or static, startup)")
+	case "war", "jar", "ear", "lib":
+		return slipway.Errorf(slipway.EINVALID, "type='%s' is not supported for Python apps on this server: war, jar, ear and lib deploy Java apps. Use type=zip (or static, startup).", t)
+	case "script":
+		return slipway.Errorf(slipway.EINVALID, "type='script' is not supported on this server: App Service's publish API lists zip, war, jar, ear, lib, startup and static, and az webapp deploy has no --type script. Deploy the file with type=static.")
 	default:
 		return slipway.Errorf(slipway.EINVALID, "type='%s' not recognized", q.Get("type"))
-	}
-	if p := q.Get("path"); p != "" && p != "/" && p != "." {
-		return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment replaces the whole app.", p)
 	}
 	restart := q.Get("restart") == "" || isTrue(q.Get("restart"))
 	return h.push(w, r, s, pushOptions{
 		async:    isTrue(q.Get("async")) || isTrue(q.Get("isAsync")),
 		deployer: "OneDeploy",
-		opts:     deploy.Options{Restart: restart},
+		// Kudu records OneDeploy's pushes with the message "OneDeploy".
+		opts: deploy.Options{Message: "OneDeploy", Restart: restart, File: file},
 	})
+}
+
+// wwwroot is where App Service keeps the deployed app; OneDeploy's
+// absolute paths for static and startup files must start with it.
+const wwwroot = "/home/site/wwwroot/"
+
+// Limits of a target path: Linux's limit of a file name, and a bound on
+// the whole that no app needs to reach.
+const (
+	maxTargetName = 255
+	maxTargetPath = 1024
+)
+
+// reservedName is the artifact record (package deploy) kept at the root
+// of every version: no upload may replace it.
+const reservedName = ".slipway-artifact.json"
+
+// fileTargetPath checks the path of a single-file OneDeploy push and
+// returns it relative to /home/site/wwwroot, slash-separated and clean.
+// Kudu's rules (OneDeployHelper.EnsureValidPath): static needs a path,
+// startup defaults to startup.sh (the Linux default), a trailing '/' is
+// refused, and an absolute path must start with /home/site/wwwroot/.
+// Kudu leaves '..' to Path.Combine; here a path that could leave wwwroot
+// in any way is refused outright. Symbolic links on the way are the
+// deployer's to refuse: only the app's files can tell.
+func fileTargetPath(typ, raw string) (string, error) {
+	if strings.TrimSpace(raw) == "" {
+		if typ == "startup" {
+			return "startup.sh", nil
+		}
+		return "", slipway.Errorf(slipway.EINVALID, "Path must be defined for type='%s': give the file's path under /home/site/wwwroot, e.g. path=static/robots.txt (az webapp deploy --target-path).", typ)
+	}
+	refuse := func(format string, args ...any) error {
+		return slipway.Errorf(slipway.EINVALID, "path=%q is invalid: %s", raw, fmt.Sprintf(format, args...))
+	}
+	if strings.HasSuffix(raw, "/") {
+		return "", refuse("Path cannot end with a '/'; name the file to write.")
+	}
+	p := raw
+	if strings.HasPrefix(p, "/") {
+		rel, ok := strings.CutPrefix(p, wwwroot)
+		if !ok {
+			return "", slipway.Errorf(slipway.EINVALID, "Absolute path = '%s' for artifact type = '%s' is invalid. Either use a relative path or use an absolute path that start with prefix '%s'", raw, typ, wwwroot)
+		}
+		p = rel
+	}
+	switch {
+	case strings.IndexByte(p, 0) >= 0:
+		return "", refuse("it contains a NUL byte.")
+	case strings.Contains(p, `\`):
+		return "", refuse("it contains a backslash; separate directories with '/'.")
+	case len(p) > maxTargetPath:
+		return "", refuse("it is longer than %d bytes.", maxTargetPath)
+	}
+	for c := range strings.SplitSeq(p, "/") {
+		if c == ".." {
+			return "", refuse("it contains '..' and could point outside /home/site/wwwroot.")
+		}
+		if len(c) > maxTargetName {
+			return "", refuse("a part of it is longer than %d bytes.", maxTargetName)
+		}
+	}
+	p = path.Clean(p)
+	if p == "." || !filepath.IsLocal(p) {
+		return "", refuse("it names no file under /home/site/wwwroot.")
+	}
+	if first, _, _ := strings.Cut(p, "/"); first == reservedName {
+		return "", refuse("%s is reserved for the platform's record of the version.", reservedName)
+	}
+	return p, nil
 }
 
 type pushOptions struct {

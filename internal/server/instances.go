@@ -457,7 +457,7 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 		bind = fmt.Sprintf("127.0.0.1:%d", inst.Port)
 	}
 	plan, err := startup.Detect(startup.Options{
-		AppPath: r.art.Dir, StartupCommand: s.Site.Config.AppCommandLine, Settings: s.Settings,
+		AppPath: r.art.Dir, StartupCommand: s.Site.Config.AppCommandLine, StartupScript: r.art.StartupScript, Settings: s.Settings,
 		PythonVersion: r.art.PythonVersion, CPUCount: goruntime.NumCPU(), DefaultAppPath: p.def.Dir,
 		BindAddr: bind,
 	})

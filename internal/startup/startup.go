@@ -15,6 +15,7 @@ import (
 // Plan kinds: which rule of docs/appservice.md §4 "Command selection" chose the command.
 const (
 	KindCustom  = "custom"  // the site's appCommandLine (startup command)
+	KindScript  = "script"  // the startup script deployed with OneDeploy (type=startup)
 	KindDjango  = "django"  // <subdir>/wsgi.py → gunicorn <subdir>.wsgi
 	KindFastAPI = "fastapi" // Python ≥ 3.14 only: gunicorn -k uvicorn_worker.UvicornWorker <module>:app
 	KindFlask   = "flask"   // application.py, app.py, ... → gunicorn <module>:app
@@ -59,8 +60,13 @@ type Options struct {
 	// AppPath is the artifact directory (the app files, maybe an antenv venv).
 	// Required and absolute.
 	AppPath string
-	// StartupCommand is the site's appCommandLine; "" means auto-detect.
+	// StartupCommand is the site's appCommandLine; "" means the startup
+	// script, if there is one, else auto-detect.
 	StartupCommand string
+	// StartupScript is the startup script deployed with OneDeploy
+	// (type=startup), relative to AppPath; "" when none. It runs when
+	// StartupCommand is empty.
+	StartupScript string
 	// Settings are the app settings (names as the user wrote them).
 	Settings map[string]string
 	// PythonVersion is the interpreter version, e.g. "3.12.1"; it only matters
@@ -105,7 +111,8 @@ type Plan struct {
 }
 
 // Detect chooses how to start the app, following docs/appservice.md §4: the
-// startup command first, else Django, else FastAPI (Python ≥ 3.14), else a
+// startup command first, else the startup script deployed with OneDeploy,
+// else Django, else FastAPI (Python ≥ 3.14), else a
 // Flask-style entry file, else the default site.
 //
 // A custom startup command runs with /bin/sh -c in AppPath, with AppPath
@@ -129,7 +136,48 @@ func Detect(o Options) (Plan, error) {
 	if strings.TrimSpace(o.StartupCommand) != "" {
 		return customPlan(o)
 	}
+	if o.StartupScript != "" {
+		return scriptPlan(o)
+	}
 	return detectedPlan(o)
+}
+
+// scriptPlan runs the startup script deployed with OneDeploy: "If you
+// deploy a startup script this way, App Service automatically uses your
+// script to start your app"
+// (https://learn.microsoft.com/azure/app-service/deploy-zip#deploy-individual-files).
+// App Service does not make it the site's startup command; the platform
+// looks for it when none is configured, as the Java images document
+// (https://learn.microsoft.com/azure/app-service/configure-language-java-deploy-run).
+// It is executed from the app path like a .sh startup command (its #!
+// line chooses the shell; without one /bin/sh runs it), with the app path
+// on PATH, and made executable when it is not.
+func scriptPlan(o Options) (Plan, error) {
+	rel := filepath.Clean(filepath.FromSlash(o.StartupScript))
+	if !filepath.IsLocal(rel) {
+		return Plan{}, fmt.Errorf("startup script %q is not a path inside the app", o.StartupScript)
+	}
+	path := filepath.Join(o.AppPath, rel)
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return Plan{}, fmt.Errorf("the startup script %s deployed with OneDeploy is not a file of the app", filepath.ToSlash(rel))
+	}
+	if fi.Mode().Perm()&0o111 != 0o111 {
+		if err := os.Chmod(path, fi.Mode().Perm()|0o111); err != nil {
+			return Plan{}, fmt.Errorf("making startup script %s executable: %w", filepath.ToSlash(rel), err)
+		}
+	}
+	return Plan{
+		Kind: KindScript,
+		Dir:  o.AppPath,
+		Env:  map[string]string{"APP_PATH": o.AppPath},
+		Messages: []string{
+			"App Command Line not configured; running the startup script deployed with OneDeploy: " + filepath.ToSlash(rel),
+		},
+		// The path is an argument, never spliced into the shell text.
+		Argv:        []string{"/bin/sh", "-c", `PATH="$PATH:$APP_PATH" exec "$APP_PATH/$1"`, "sh", filepath.ToSlash(rel)},
+		CommandLine: `PATH="$PATH:` + o.AppPath + `" ` + path,
+	}, nil
 }
 
 // customPlan interprets the site's appCommandLine like App Service's

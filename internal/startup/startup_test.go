@@ -21,6 +21,7 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/a
 // A fixture's comment section holds the options, one per line:
 //
 //	startup: <appCommandLine>
+//	script: <path of a startup script deployed with OneDeploy>
 //	setting: NAME=value
 //	python: 3.14.0        (default 3.12.1)
 //	cpus: 4               (default 2)
@@ -114,6 +115,8 @@ func parseFixtureOptions(t *testing.T, comment string, o *Options) {
 		switch key {
 		case "startup":
 			o.StartupCommand = val
+		case "script":
+			o.StartupScript = val
 		case "setting":
 			k, v, _ := strings.Cut(val, "=")
 			o.Settings[k] = v
@@ -243,6 +246,20 @@ func TestPythonAtLeast(t *testing.T) {
 	for _, tt := range tests {
 		if got := pythonAtLeast(tt.v, 3, 14); got != tt.want {
 			t.Errorf("pythonAtLeast(%q, 3, 14) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
+
+// TestStartupScriptRefused: the recorded startup script must be a regular
+// file inside the app; anything else fails the start with a reason.
+func TestStartupScriptRefused(t *testing.T) {
+	app := t.TempDir()
+	os.WriteFile(filepath.Join(t.TempDir(), "x.sh"), []byte("#!/bin/sh\n"), 0o755)
+	os.Symlink("/bin/true", filepath.Join(app, "link.sh"))
+	os.Mkdir(filepath.Join(app, "dir.sh"), 0o755)
+	for _, script := range []string{"../x.sh", "/bin/true", "missing.sh", "link.sh", "dir.sh"} {
+		if _, err := Detect(Options{AppPath: app, StartupScript: script}); err == nil {
+			t.Errorf("startup script %q: Detect succeeded, want an error", script)
 		}
 	}
 }
