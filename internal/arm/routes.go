@@ -166,6 +166,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/publishxml", h.publishXML),
 		r(http.MethodPost, site+"/newpassword", h.newPassword),
 
+		// Backups: none are taken (backups.go).
+		r(http.MethodGet, site+"/backups", h.listBackups),
+		r(http.MethodGet, site+"/backups/{id}", h.getBackup),
+		r(http.MethodPost, site+"/backup", h.refuseBackup),
+		r(http.MethodPut, site+"/config/backup", h.refuseBackup),
+		r(http.MethodPost, site+"/backups/{id}/restore", h.refuseBackup),
+
 		// Source control: Local Git (localgit.go).
 		r(http.MethodGet, site+"/sourcecontrols/web", h.getSourceControl),
 		r(http.MethodPut, site+"/sourcecontrols/web", h.putSourceControl),
