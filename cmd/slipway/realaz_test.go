@@ -243,6 +243,14 @@ func TestRealAz(t *testing.T) {
 	}
 	realAzAccessRestrictions(t, cli, web, rg, app, port)
 	realAzFiles(t, cli, web, rg, app, port)
+	// No backups are taken: the list is empty, a backup is refused.
+	if out := strings.TrimSpace(cli.must("webapp", "config", "backup", "list", "-g", rg, "--webapp-name", app, "-o", "json")); out != "[]" {
+		t.Fatalf("config backup list printed %q, want []", out)
+	}
+	if msg := cli.fail("webapp", "config", "backup", "create", "-g", rg, "--webapp-name", app,
+		"--container-url", "https://acct.blob.core.windows.net/backups?sv=2024&sig=x"); !strings.Contains(msg, "does not take app backups") {
+		t.Fatalf("config backup create: %s", msg)
+	}
 
 	logs := filepath.Join(t.TempDir(), "logs.zip")
 	cli.must("webapp", "log", "download", "-n", upApp, "-g", rg, "--log-file", logs)
