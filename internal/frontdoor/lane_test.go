@@ -489,6 +489,9 @@ func TestLaneShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the request under way lost its answer: %v", err)
 	}
+	if !resp.Close {
+		t.Errorf("the last answer before shutdown does not say Connection: close (%v)", resp.Header)
+	}
 	if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
 		t.Errorf("answer %q", b)
 	}

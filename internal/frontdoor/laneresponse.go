@@ -280,7 +280,8 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if w.wantsClose {
 		w.closeAfter = true
 	}
-	if hget(header, "Connection") == "close" {
+	keepAlives := !w.c.lane.closing.Load() // as net/http's server in Shutdown
+	if hget(header, "Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 
@@ -324,7 +325,7 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && !hasCloseToken(cw.header["Connection"][:min(1, len(cw.header["Connection"]))]) &&
+	if w.closeAfter && (!keepAlives || !hasCloseToken(cw.header["Connection"][:min(1, len(cw.header["Connection"]))])) &&
 		!(code == http.StatusSwitchingProtocols && header.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(header["Connection"], "Upgrade")) {
 		del("Connection")
 		set.close = true
