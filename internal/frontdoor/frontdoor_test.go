@@ -45,17 +45,23 @@ func echoApp() *httptest.Server {
 // apps through the lane, the rest through net/http's server.
 func serve(t *testing.T, fd *FrontDoor) string {
 	t.Helper()
+	srv, stop := laneServer(fd)
+	t.Cleanup(stop)
+	return srv.URL
+}
+
+// laneServer starts an httptest server for fd with the lane in front.
+func laneServer(fd *FrontDoor) (*httptest.Server, func()) {
 	srv := httptest.NewUnstartedServer(fd)
 	lane := fd.Lane(srv.Config)
 	srv.Listener = lane.Listen(srv.Listener, nil)
 	srv.Start()
-	t.Cleanup(func() {
+	return srv, func() {
 		srv.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		lane.Shutdown(ctx)
-	})
-	return srv.URL
+	}
 }
 
 func get(t *testing.T, base, host, path string) (int, string, http.Header) {

@@ -153,10 +153,11 @@ func BenchmarkProxy(b *testing.B) {
 	benchProxy(b, New(Config{Domain: "localhost", Backends: backends{"todo": {app.URL}}}))
 }
 
-// benchProxy runs parallel GETs for todo.localhost through fd.
+// benchProxy runs parallel GETs for todo.localhost through fd, served as
+// internal/server serves it (the lane).
 func benchProxy(b *testing.B, fd *FrontDoor) {
-	srv := httptest.NewServer(fd)
-	defer srv.Close()
+	srv, stop := laneServer(fd)
+	defer stop()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	b.ReportAllocs()
