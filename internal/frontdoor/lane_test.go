@@ -195,14 +195,32 @@ func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lan
 // raw ending in a cut head is followed by the end of the stream.
 func rawRoundTrip(t *testing.T, addr, raw string) string {
 	t.Helper()
+	return rawRoundTripSplit(t, addr, raw, nil)
+}
+
+// rawRoundTripSplit is rawRoundTrip writing raw in pieces, cut at cuts
+// (ascending), so that heads arrive cut at those places.
+func rawRoundTripSplit(t *testing.T, addr, raw string, cuts []int) string {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
+	c.(*net.TCPConn).SetNoDelay(true)
+	prev := 0
+	for _, cut := range append(cuts, len(raw)) {
+		if cut <= prev || cut > len(raw) {
+			continue
+		}
+		if _, err := io.WriteString(c, raw[prev:cut]); err != nil {
+			break // the server may close on a bad head
+		}
+		prev = cut
+		if cut < len(raw) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	if strings.HasSuffix(raw, "X-Cut: y") {
 		c.(*net.TCPConn).CloseWrite()

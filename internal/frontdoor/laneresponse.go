@@ -324,7 +324,7 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && !hasCloseToken(cw.header["Connection"][:min(1, len(cw.header["Connection"]))]) &&
+	if w.closeAfter && !hasToken(hget(cw.header, "Connection"), "close") &&
 		!(code == http.StatusSwitchingProtocols && header.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(header["Connection"], "Upgrade")) {
 		del("Connection")
 		set.close = true
@@ -380,6 +380,27 @@ func writeStatusLine(bw *bufio.Writer, code int, scratch []byte) {
 	c := strconv.Itoa(code)
 	bw.WriteString(c + " status code " + c + "\r\n") // code is three digits (WriteHeader)
 }
+
+// hasToken is net/http's: token (lower case) in v, bounded by the start,
+// the end, a space, a comma or a tab. A response keeps its handler's
+// Connection field when this finds "close" in its first value; a
+// comma-separated match (hasCloseToken) is not the same rule.
+func hasToken(v, token string) bool {
+	for sp := 0; sp+len(token) <= len(v); sp++ {
+		if sp > 0 && !isTokenBoundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !isTokenBoundary(v[end]) {
+			continue
+		}
+		if strings.EqualFold(v[sp:sp+len(token)], token) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
 
 func bodyAllowedForStatus(status int) bool {
 	return !(status >= 100 && status <= 199) && status != http.StatusNoContent && status != http.StatusNotModified

@@ -1,0 +1,223 @@
+package frontdoor
+
+// Attacks on the app lane (lane.go, laneresponse.go): the same raw bytes
+// to net/http's server and to the lane must give the same bytes back, and
+// the lane must hold no more than net/http's server would.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scriptHandler does what its request's op parameters say, in order, so
+// that one handler covers any sequence of ResponseWriter calls:
+// H/A k v (Header().Set/Add), D k (Del), N k (set to nil), S code
+// (WriteHeader), W n (write n bytes of HTML), F (Flush), X (abort).
+func scriptHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, op := range r.URL.Query()["op"] {
+			f := strings.SplitN(op, " ", 3)
+			arg := func(i int) string {
+				if i < len(f) {
+					return f[i]
+				}
+				return ""
+			}
+			switch f[0] {
+			case "H":
+				w.Header().Set(arg(1), arg(2))
+			case "A":
+				w.Header().Add(arg(1), arg(2))
+			case "D":
+				w.Header().Del(arg(1))
+			case "N":
+				w.Header()[arg(1)] = nil
+			case "S":
+				code, _ := strconv.Atoi(arg(1))
+				w.WriteHeader(code)
+			case "W":
+				n, _ := strconv.Atoi(arg(1))
+				w.Write([]byte(strings.Repeat("<html>0123456789", n/16+1)[:n]))
+			case "F":
+				w.(http.Flusher).Flush()
+			case "X":
+				panic(http.ErrAbortHandler)
+			}
+		}
+	})
+}
+
+// randomScript is a query of ops for scriptHandler.
+func randomScript(rnd *rand.Rand) string {
+	keys := []string{"Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Trailer",
+		"Date", "Content-Encoding", "X-A", "Upgrade", http.TrailerPrefix + "X-T", "X-T"}
+	vals := map[string][]string{
+		"Content-Length":    {"0", "3", "10", "5000", "abc", "-1", "+3", " 3"},
+		"Content-Type":      {"text/plain", ""},
+		"Transfer-Encoding": {"chunked", "identity", "gzip", "Chunked"},
+		"Connection":        {"close", "keep-alive", "Close", "x close", "close, x", "upgrade", "x\tclose"},
+		"Trailer":           {"X-T", "X-T, Content-Length", "x-t"},
+		"Date":              {"then"},
+		"Content-Encoding":  {"gzip", ""},
+		"Upgrade":           {"websocket"},
+	}
+	codes := []int{100, 101, 103, 200, 201, 204, 206, 301, 304, 404, 500, 599, 999}
+	var ops []string
+	for range rnd.IntN(7) {
+		switch rnd.IntN(9) {
+		case 0, 1:
+			k := keys[rnd.IntN(len(keys))]
+			v := "v"
+			if vv := vals[k]; len(vv) > 0 {
+				v = vv[rnd.IntN(len(vv))]
+			}
+			ops = append(ops, []string{"H", "A"}[rnd.IntN(2)]+" "+k+" "+v)
+		case 2:
+			ops = append(ops, []string{"D", "N"}[rnd.IntN(2)]+" "+keys[rnd.IntN(len(keys))])
+		case 3, 4:
+			ops = append(ops, "S "+strconv.Itoa(codes[rnd.IntN(len(codes))]))
+		case 5, 6:
+			ops = append(ops, "W "+strconv.Itoa([]int{0, 1, 3, 10, 600, 2047, 2048, 2049, 5000}[rnd.IntN(9)]))
+		case 7:
+			ops = append(ops, "F")
+		case 8:
+			if rnd.IntN(4) == 0 {
+				ops = append(ops, "X")
+			}
+		}
+	}
+	q := make([]string, len(ops))
+	for i, op := range ops {
+		q[i] = "op=" + strings.NewReplacer("%", "%25", " ", "%20", "+", "%2B", "\t", "%09", ",", "%2C").Replace(op)
+	}
+	return "/s?" + strings.Join(q, "&")
+}
+
+// randomHead is a request head near the lane's border: mostly ones it
+// takes, with one thing changed.
+func randomHead(rnd *rand.Rand, path string) string {
+	pick := func(s ...string) string { return s[rnd.IntN(len(s))] }
+	method := "GET"
+	proto := "HTTP/1.1"
+	host := "Host: app.test\r\n"
+	var fields []string
+	switch rnd.IntN(16) {
+	case 0:
+		method = pick("HEAD", "POST", "OPTIONS", "GET ", "get", "G\x00T")
+	case 1:
+		proto = pick("HTTP/1.0", "HTTP/1.2", "HTTP/2.0", "http/1.1", "HTTP/1.1 ", "HTTP/01.1")
+	case 2:
+		host = pick("", "Host:\r\n", "Host: a b\r\n", "host: APP.test:80\r\n", "Host: app.test\r\nHost: app.test\r\n",
+			"Host:app.test\r\n", "Host: app.test.\r\n", "Host: [::1]:8080\r\n", "Host : app.test\r\n", "HOST: x\r\n")
+	case 3:
+		fields = append(fields, pick("Connection: close\r\n", "Connection: keep-alive\r\n", "Connection: Close\r\n",
+			"Connection: close\r\nConnection: keep-alive\r\n", "Connection:\r\n", "Connection: te\r\n", "Connection:  close \r\n"))
+	case 4:
+		fields = append(fields, pick("Content-Length: 0\r\n", "Content-Length: 2\r\n", "Transfer-Encoding: chunked\r\n",
+			"Transfer-Encoding: identity\r\n", "Content_Length: 3\r\n", "Expect: 100-continue\r\n", "Upgrade: h2c\r\n"))
+	case 5:
+		fields = append(fields, pick("X: a\r\n b\r\n", "X: a\r\n\tb\r\n", "X:\r\n", "X: \x7f\r\n", "X: \x80\xff\r\n",
+			"X: a\x00\r\n", "X\x01: a\r\n", ": a\r\n", "X: a\rb\r\n", "X: a\nY: b\r\n"))
+	case 6:
+		fields = append(fields, "X-Pad: "+strings.Repeat("p", rnd.IntN(4200))+"\r\n")
+	case 7:
+		path = pick("*", "http://app.test"+path, "//app.test"+path, path+"#frag", path+"%zz", path+"\x01")
+	}
+	for range rnd.IntN(3) {
+		fields = append(fields, fmt.Sprintf("X-F%d: %d\r\n", rnd.IntN(3), rnd.IntN(100)))
+	}
+	rnd.Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
+	head := method + " " + path + " " + proto + "\r\n" + host + strings.Join(fields, "") + "\r\n"
+	if rnd.IntN(10) == 0 {
+		head = strings.ReplaceAll(head, "\r\n", "\n")
+	}
+	return head
+}
+
+// TestLaneFuzzAsNetHTTP sends random handler scripts behind random heads,
+// pipelined and cut at random places, to net/http's server and to the
+// lane, and wants the same bytes back.
+func TestLaneFuzzAsNetHTTP(t *testing.T) {
+	stdAddr, laneAddr, lane := lanePair(t, scriptHandler())
+	const end = "GET /s HTTP/1.1\r\nHost: end\r\nConnection: close\r\n\r\n"
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("LANE_FUZZ_SEED"), 10, 64); err == nil {
+		seed = s // to replay a failure
+	}
+	t.Logf("seed %d (LANE_FUZZ_SEED replays it)", seed)
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; i < n && time.Now().Before(deadline); i++ {
+		var raw string
+		for range 1 + rnd.IntN(3) {
+			raw += randomHead(rnd, randomScript(rnd))
+		}
+		raw += end
+		var cuts []int
+		if rnd.IntN(3) == 0 {
+			for range 1 + rnd.IntN(4) {
+				cuts = append(cuts, rnd.IntN(len(raw)))
+			}
+			sortInts(cuts)
+		}
+		want := dateField.ReplaceAllString(rawRoundTripSplit(t, stdAddr, raw, cuts), "Date: *\r")
+		got := dateField.ReplaceAllString(rawRoundTripSplit(t, laneAddr, raw, cuts), "Date: *\r")
+		if got != want {
+			t.Errorf("sent %q (cut at %v)\n%s", raw, cuts, firstDifference(want, got))
+		}
+	}
+	t.Logf("served %d, handed %d", lane.Served(), lane.Handed())
+}
+
+// firstDifference shows where the lane's answer leaves net/http's.
+func firstDifference(want, got string) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	from := max(0, i-200)
+	return fmt.Sprintf("at byte %d, net/http's server answered\n%q\nthe lane\n%q",
+		i, want[from:min(len(want), i+200)], got[from:min(len(got), i+200)])
+}
+
+// TestLaneAttacksAsNetHTTP: what the fuzzing above found, kept as cases.
+func TestLaneAttacksAsNetHTTP(t *testing.T) {
+	stdAddr, laneAddr, _ := lanePair(t, scriptHandler())
+	const end = "GET /s HTTP/1.1\r\nHost: end\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct{ name, raw string }{
+		// net/http keeps a handler's Connection field when its first value
+		// has "close" as a token between spaces, commas or tabs (hasToken),
+		// not only as a comma-separated element.
+		{"handler's Connection with close after a space",
+			"GET /s?op=H%20Connection%20x%20close HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+		{"handler's Connection with close after a tab",
+			"GET /s?op=H%20Connection%20x%09close&op=W%2010 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := tc.raw + end
+			want := dateField.ReplaceAllString(rawRoundTrip(t, stdAddr, raw), "Date: *\r")
+			got := dateField.ReplaceAllString(rawRoundTrip(t, laneAddr, raw), "Date: *\r")
+			if got != want {
+				t.Error(firstDifference(want, got))
+			}
+		})
+	}
+}
+
+func sortInts(s []int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
