@@ -5,8 +5,11 @@ package frontdoor
 // the lane must hold no more than net/http's server would.
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -219,5 +222,50 @@ func sortInts(s []int) {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
+	}
+}
+
+// TestLaneShutdownAsNetHTTP: an answer written while the server shuts
+// down says Connection: close, as net/http's server's does (keep-alives
+// are off once Shutdown has begun), so that a client does not send its
+// next request on a connection about to close.
+func TestLaneShutdownAsNetHTTP(t *testing.T) {
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		io.WriteString(w, "ok")
+	})
+	p := newLanePair(t, h)
+	answer := func(addr string, shutdown func(context.Context)) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		<-started
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done := make(chan struct{})
+		go func() { shutdown(ctx); close(done) }()
+		time.Sleep(50 * time.Millisecond) // Shutdown has begun
+		release <- struct{}{}
+		b, err := io.ReadAll(c)
+		if err != nil && !isReset(err) {
+			t.Fatal(err)
+		}
+		<-done
+		return dateField.ReplaceAllString(string(b), "Date: *\r")
+	}
+	want := answer(p.stdAddr, func(ctx context.Context) { p.std.Shutdown(ctx) })
+	got := answer(p.laneAddr, func(ctx context.Context) {
+		go p.behindLane.Shutdown(ctx) // as internal/server does
+		p.lane.Shutdown(ctx)
+	})
+	if got != want {
+		t.Error(firstDifference(want, got))
 	}
 }

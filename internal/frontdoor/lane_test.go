@@ -167,6 +167,20 @@ func laneHandlers() http.Handler {
 // in front of net/http's server (laneable: every request the lane takes).
 func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lane) {
 	t.Helper()
+	p := newLanePair(t, h)
+	return p.stdAddr, p.laneAddr, p.lane
+}
+
+// lanePairServers is a lanePair with its servers, for tests that stop
+// them.
+type lanePairServers struct {
+	std, behindLane   *http.Server
+	stdAddr, laneAddr string
+	lane              *Lane
+}
+
+func newLanePair(t *testing.T, h http.Handler) *lanePairServers {
+	t.Helper()
 	quiet := log.New(io.Discard, "", 0)
 	listen := func() net.Listener {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -178,7 +192,7 @@ func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lan
 	ln1, ln2 := listen(), listen()
 	srv1 := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second, ErrorLog: quiet}
 	srv2 := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second, ErrorLog: quiet}
-	lane = newLane(h, func(*http.Request) bool { return true }, srv2, nil)
+	lane := newLane(h, func(*http.Request) bool { return true }, srv2, nil)
 	go srv1.Serve(NewDualListener(ln1, nil))
 	go srv2.Serve(lane.Listen(ln2, nil))
 	t.Cleanup(func() {
@@ -188,7 +202,7 @@ func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lan
 		cancel()
 		lane.Shutdown(ctx)
 	})
-	return ln1.Addr().String(), ln2.Addr().String(), lane
+	return &lanePairServers{std: srv1, behindLane: srv2, stdAddr: ln1.Addr().String(), laneAddr: ln2.Addr().String(), lane: lane}
 }
 
 // rawRoundTrip writes raw to addr and reads until the server closes; a

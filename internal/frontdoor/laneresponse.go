@@ -2,9 +2,9 @@ package frontdoor
 
 // The app lane's ResponseWriter: net/http's server's response and
 // chunkWriter (net/http/server.go) rule for rule, for an HTTP/1.1 request
-// without a body on a connection with keep-alives on, so that an answer
+// without a body (keep-alives on until Shutdown), so that an answer
 // through the lane has the bytes net/http's server would give it
-// (TestLaneAsNetHTTP).
+// (TestLaneAsNetHTTP, TestLaneFuzzAsNetHTTP).
 
 import (
 	"bufio"
@@ -225,8 +225,7 @@ func (cw *laneChunkWriter) close() {
 }
 
 // writeHeader writes the head, p being the body's first bytes: net/http's
-// chunkWriter.writeHeader for an HTTP/1.1 request without a body, with
-// keep-alives on.
+// chunkWriter.writeHeader for an HTTP/1.1 request without a body.
 func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.wroteHeader {
 		return
@@ -280,7 +279,9 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if w.wantsClose {
 		w.closeAfter = true
 	}
-	if hget(header, "Connection") == "close" {
+	// Keep-alives end once Shutdown has begun: the answer says so.
+	keepAlives := !w.c.lane.closing.Load()
+	if hget(header, "Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 
@@ -324,7 +325,7 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && !hasToken(hget(cw.header, "Connection"), "close") &&
+	if w.closeAfter && (!keepAlives || !hasToken(hget(cw.header, "Connection"), "close")) &&
 		!(code == http.StatusSwitchingProtocols && header.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(header["Connection"], "Upgrade")) {
 		del("Connection")
 		set.close = true
