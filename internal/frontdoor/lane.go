@@ -209,15 +209,6 @@ func (w connWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// handedConn is a connection passed to net/http's server: reads start
-// with what the lane buffered and did not consume.
-type handedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
-
 // ServeConn serves c until it closes, or hands it to net/http's server
 // through handoff (false: that server has stopped; c is closed).
 func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
@@ -247,7 +238,11 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 			rwc.SetReadDeadline(time.Time{})
 			l.track(c, false)
 			l.handed.Add(1)
-			if !handoff(&handedConn{Conn: rwc, r: c.br}) {
+			// What the lane read and did not consume goes with the
+			// connection, copied: the lane's buffers are not held for the
+			// rest of its life (a WebSocket's may be hours).
+			buffered, _ := c.br.Peek(c.br.Buffered())
+			if !handoff(&peekedConn{Conn: rwc, pending: bytes.Clone(buffered)}) {
 				rwc.Close()
 			}
 			return

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,4 +269,41 @@ func TestLaneShutdownAsNetHTTP(t *testing.T) {
 	if got != want {
 		t.Error(firstDifference(want, got))
 	}
+}
+
+// TestLaneHandOffKeepsNoBuffers: a connection handed to net/http's server
+// (a POST, a WebSocket: it may live for hours) holds what the lane had
+// read of it and no more; the lane's buffers (4 KiB to read, 4 KiB to
+// write, 2 KiB of body) go when the lane lets go of it. Else every such
+// connection costs more than twice what net/http's server gives it.
+func TestLaneHandOffKeepsNoBuffers(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	lane := newLane(h, func(*http.Request) bool { return true }, &http.Server{}, nil)
+	const n = 200
+	var handed, clients []net.Conn
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		client, server := net.Pipe()
+		go io.WriteString(client, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n")
+		lane.ServeConn(server, func(c net.Conn) bool { handed = append(handed, c); return true })
+		clients = append(clients, client)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perConn := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	for i, c := range handed {
+		b := make([]byte, 64)
+		k, _ := c.Read(b)
+		if !strings.HasPrefix("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", string(b[:k])) || k == 0 {
+			t.Fatalf("the handed connection reads %q", b[:k])
+		}
+		c.Close()
+		clients[i].Close()
+	}
+	if perConn > 4<<10 {
+		t.Errorf("a handed connection holds %d bytes of heap; want under 4 KiB (net.Pipe's own included)", perConn)
+	}
+	t.Logf("%d bytes per handed connection", perConn)
 }
