@@ -55,6 +55,9 @@ const (
 	// watchDelay is how long a request runs before the lane watches its
 	// connection for the client going away.
 	watchDelay = time.Second
+	// newConnGrace is how long Shutdown lets a new connection send its
+	// first head (net/http's server: 5 seconds in StateNew).
+	newConnGrace = 5 * time.Second
 )
 
 // Lane serves plain HTTP/1.1 connections for the front door, handing the
@@ -99,7 +102,9 @@ func (l *Lane) Handed() int64 { return l.handed.Load() }
 
 // Shutdown stops the lane as http.Server.Shutdown stops a server: idle
 // connections close at once, busy ones after their request; when ctx ends
-// first, the rest are closed and ctx's error returned.
+// first, the rest are closed and ctx's error returned. A connection
+// waiting for a head is idle, as in net/http's server (StateIdle until a
+// whole head is read; a new connection after newConnGrace).
 func (l *Lane) Shutdown(ctx context.Context) error {
 	l.closing.Store(true)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -107,8 +112,8 @@ func (l *Lane) Shutdown(ctx context.Context) error {
 	for {
 		l.mu.Lock()
 		for c := range l.conns {
-			if c.idle.Load() {
-				c.rwc.Close()
+			if c.idle.Load() && (!c.fresh.Load() || time.Since(c.born) > newConnGrace) && c.idle.CompareAndSwap(true, false) {
+				c.rwc.Close() // its readRequest sees idle false: no request is served
 			}
 		}
 		n := len(l.conns)
@@ -170,7 +175,9 @@ type laneConn struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	werr       error
-	idle       atomic.Bool
+	idle       atomic.Bool // waiting for a head: Shutdown may close it
+	fresh      atomic.Bool // no head read yet
+	born       time.Time
 
 	// The watch of a long request (watchDelay).
 	wmu       sync.Mutex
@@ -212,7 +219,8 @@ func (w connWriter) Write(p []byte) (int, error) {
 // ServeConn serves c until it closes, or hands it to net/http's server
 // through handoff (false: that server has stopped; c is closed).
 func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
-	c := &laneConn{lane: l, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), watchDone: make(chan struct{}, 1)}
+	c := &laneConn{lane: l, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), born: time.Now(), watchDone: make(chan struct{}, 1)}
+	c.fresh.Store(true)
 	c.in.c = rwc
 	c.br = bufio.NewReaderSize(&c.in, laneBufSize)
 	c.bw = bufio.NewWriterSize(connWriter{c}, laneBufSize)
@@ -229,7 +237,12 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 	}
 	defer l.track(c, false)
 	for first := true; ; first = false {
+		c.idle.Store(true)
 		req, next := c.readRequest(first)
+		c.fresh.Store(false)
+		if !c.idle.CompareAndSwap(true, false) {
+			next = laneClose // Shutdown closed it
+		}
 		switch next {
 		case laneClose:
 			rwc.Close()
@@ -273,9 +286,7 @@ func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 			d = l.headerTimeout() // the listener read a first byte already
 		}
 		c.setReadDeadline(d)
-		c.idle.Store(true)
 		_, err := c.br.Peek(1)
-		c.idle.Store(false)
 		if err != nil {
 			return nil, laneClose
 		}

@@ -5,6 +5,7 @@ package frontdoor
 // the lane must hold no more than net/http's server would.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -240,13 +241,7 @@ func TestLaneShutdownAsNetHTTP(t *testing.T) {
 	})
 	p := newLanePair(t, h)
 	answer := func(addr string, shutdown func(context.Context)) string {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c := dialSend(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		<-started
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -254,12 +249,8 @@ func TestLaneShutdownAsNetHTTP(t *testing.T) {
 		go func() { shutdown(ctx); close(done) }()
 		time.Sleep(50 * time.Millisecond) // Shutdown has begun
 		release <- struct{}{}
-		b, err := io.ReadAll(c)
-		if err != nil && !isReset(err) {
-			t.Fatal(err)
-		}
-		<-done
-		return dateField.ReplaceAllString(string(b), "Date: *\r")
+		defer func() { <-done }()
+		return readAnswer(t, c)
 	}
 	want := answer(p.stdAddr, func(ctx context.Context) { p.std.Shutdown(ctx) })
 	got := answer(p.laneAddr, func(ctx context.Context) {
@@ -306,4 +297,98 @@ func TestLaneHandOffKeepsNoBuffers(t *testing.T) {
 		t.Errorf("a handed connection holds %d bytes of heap; want under 4 KiB (net.Pipe's own included)", perConn)
 	}
 	t.Logf("%d bytes per handed connection", perConn)
+}
+
+// TestLaneWatchThenHandOff: the byte a watch read (the first of a
+// pipelined POST) reaches net/http's server with the rest of that
+// request; a client's half-close after its request is then no different
+// with the lane than without.
+func TestLaneWatchThenHandOff(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(200 * time.Millisecond)
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %q", r.Method, r.URL.Path, b)
+	})
+	p := newLanePair(t, h)
+	p.lane.watch = 20 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		second string
+	}{
+		{"POST", "POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"},
+		{"GET", "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"bad", "\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := func(addr string) string {
+				c := dialSend(t, addr, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+				time.Sleep(100 * time.Millisecond) // the watch is reading
+				io.WriteString(c, tc.second[:1])
+				time.Sleep(20 * time.Millisecond)
+				io.WriteString(c, tc.second[1:])
+				c.(*net.TCPConn).CloseWrite()
+				return readAnswer(t, c)
+			}
+			handed := p.lane.Handed()
+			want, got := answer(p.stdAddr), answer(p.laneAddr)
+			if got != want {
+				t.Error(firstDifference(want, got))
+			}
+			t.Logf("handed %d: %q", p.lane.Handed()-handed, got)
+		})
+	}
+}
+
+// TestLaneShutdownSlowHead: a keep-alive connection trickling its next
+// head is idle to Shutdown, as net/http's server holds it (StateIdle until
+// a whole head is read): closed at once, not waited for until Shutdown's
+// deadline (a slowloris client would hold every restart for it).
+func TestLaneShutdownSlowHead(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	p := newLanePair(t, h)
+	took := func(addr string, shutdown func(context.Context) error) (time.Duration, error) {
+		c := dialSend(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		br := bufio.NewReader(c)
+		readOK(t, br)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHo")
+		time.Sleep(50 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := shutdown(ctx)
+		return time.Since(start), err
+	}
+	if d, err := took(p.stdAddr, p.std.Shutdown); err != nil || d > time.Second {
+		t.Fatalf("net/http's server: Shutdown %v after %v", err, d)
+	}
+	if d, err := took(p.laneAddr, p.lane.Shutdown); err != nil || d > time.Second {
+		t.Errorf("the lane: Shutdown %v after %v; want nil at once", err, d)
+	}
+}
+
+// dialSend connects to addr for the test's length (or 5 s) and sends raw.
+func dialSend(t *testing.T, addr, raw string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readAnswer reads c to its end, the time in Date masked.
+func readAnswer(t *testing.T, c net.Conn) string {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if err != nil && !isReset(err) {
+		t.Fatalf("reading: %v (after %q)", err, b)
+	}
+	return dateField.ReplaceAllString(string(b), "Date: *\r")
 }
