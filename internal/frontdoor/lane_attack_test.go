@@ -392,3 +392,24 @@ func readAnswer(t *testing.T, c net.Conn) string {
 	}
 	return dateField.ReplaceAllString(string(b), "Date: *\r")
 }
+
+// TestLaneShutdownSilentClient: a client that connects and says nothing
+// does not hold up the server's Shutdown, which closes the listener:
+// DualListener.Close waited for its first byte (up to sniffTimeout, 10 s,
+// past Shutdown's own deadline) before it closed it.
+func TestLaneShutdownSilentClient(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	p := newLanePair(t, h)
+	c := dialSend(t, p.laneAddr, "")
+	time.Sleep(50 * time.Millisecond) // accepted, its first byte awaited
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := p.behindLane.Shutdown(ctx)
+	if d := time.Since(start); err != nil || d > time.Second {
+		t.Errorf("Shutdown: %v after %v; want nil at once", err, d)
+	}
+	if b, err := io.ReadAll(c); len(b) != 0 || err != nil {
+		t.Errorf("the silent connection: %q, %v; want it closed", b, err)
+	}
+}
