@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strconv"
@@ -207,6 +208,22 @@ func TestLaneAttacksAsNetHTTP(t *testing.T) {
 			"GET /s?op=H%20Connection%20x%20close HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
 		{"handler's Connection with close after a tab",
 			"GET /s?op=H%20Connection%20x%09close&op=W%2010 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+		{"head of 4095 bytes", padHead(4095)},
+		{"head of 4096 bytes, the lane's buffer", padHead(4096)},
+		{"head of 4097 bytes", padHead(4097)},
+		{"4096 bytes, then a pipelined request", padHead(4096) + "GET /s?op=W%201 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"4094 bytes, then a body-carrying request", padHead(4094) + "POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"},
+		{"100 fields", "GET /s HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: y\r\n", 100) + "\r\n"},
+		{"folded Host", "GET /s HTTP/1.1\r\nHost: a\r\n b\r\n\r\n"},
+		{"field folded into a Host line", "GET /s HTTP/1.1\r\nX: y\r\n Host: b\r\nHost: a\r\n\r\n"},
+		{"NUL in the path", "GET /s\x00 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"NUL in a name", "GET /s HTTP/1.1\r\nHost: a\r\nX\x00: y\r\n\r\n"},
+		{"CR CR LF", "GET /s HTTP/1.1\r\nHost: a\r\r\n\r\n"},
+		{"empty line of CR alone", "GET /s HTTP/1.1\r\nHost: a\r\n\r"},
+		{"Content-Length in another case", "GET /s HTTP/1.1\r\nHost: a\r\ncontent-LENGTH: 3\r\n\r\nabc"},
+		{"Transfer-Encoding folded", "GET /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"},
+		{"absolute form with another Host", "GET http://b/s HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"HTTP/1.1 in lower case version digits", "GET /s HTTP/1.10\r\nHost: a\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := tc.raw + end
@@ -225,6 +242,34 @@ func sortInts(s []int) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
+}
+
+// TestLaneByteByByteAsNetHTTP: heads arriving a byte at a time (a lane
+// request, a doubtful head, a body-carrying request after a lane request)
+// get the answers they get whole.
+func TestLaneByteByByteAsNetHTTP(t *testing.T) {
+	stdAddr, laneAddr, _ := lanePair(t, scriptHandler())
+	for _, raw := range []string{
+		"GET /s?op=W%205 HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\nGET /s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+		"GET /s HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\nX: \rd\r\n\r\n",
+		"GET /s HTTP/1.1\r\nHost: a\r\n\r\nPOST /s?op=W%201 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab",
+	} {
+		cuts := make([]int, len(raw)-1)
+		for i := range cuts {
+			cuts[i] = i + 1
+		}
+		want := dateField.ReplaceAllString(rawRoundTripSplit(t, stdAddr, raw, cuts), "Date: *\r")
+		got := dateField.ReplaceAllString(rawRoundTripSplit(t, laneAddr, raw, cuts), "Date: *\r")
+		if got != want {
+			t.Errorf("%q a byte at a time: %s", raw, firstDifference(want, got))
+		}
+	}
+}
+
+// padHead is a GET head of n bytes (n > 64).
+func padHead(n int) string {
+	const start, last = "GET /s HTTP/1.1\r\nHost: a\r\nX-Pad: ", "\r\n\r\n"
+	return start + strings.Repeat("p", n-len(start)-len(last)) + last
 }
 
 // TestLaneShutdownAsNetHTTP: an answer written while the server shuts
@@ -412,4 +457,51 @@ func TestLaneShutdownSilentClient(t *testing.T) {
 	if b, err := io.ReadAll(c); len(b) != 0 || err != nil {
 		t.Errorf("the silent connection: %q, %v; want it closed", b, err)
 	}
+}
+
+// TestLaneableIsAppsOnly: every request laneable lets into the lane is
+// one ServeHTTP routes to an app (or to the page saying no app has the
+// name), never to Kudu, the management API, the token service, the
+// directory, ACME or a storage service, whatever its Host or path.
+func TestLaneableIsAppsOnly(t *testing.T) {
+	app := echoApp()
+	defer app.Close()
+	platform := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Platform", name) })
+	}
+	fd := New(Config{
+		Domain: "localhost", Backends: backends{"web": {app.URL}}, Sites: sites{"web": true, "management": true, "login": true},
+		SCM: platform("scm"), Login: platform("login"), Graph: platform("graph"), Management: platform("arm"),
+		Extra:          map[string]http.Handler{"blob": platform("blob"), "vault": platform("vault")},
+		ACMEChallenges: platform("acme"),
+		HostNames: boundNames{"www.contoso.com": "web", "gone.contoso.com": "deleted", "management.azure.com": "web",
+			"x.blob.core.windows.net": "web", "web.azurewebsites.net": "web", "x.vault.azure.net": "web"},
+	})
+	hosts := []string{"web.localhost", "WEB.LOCALHOST.", "web.localhost:80", "web.localhost:", "management.localhost",
+		"login.localhost", "graph.localhost", "localhost", "localhost.", "x.blob.localhost", "x.vault.localhost", "web.scm.localhost",
+		"web.SCM.localhost:1", "www.contoso.com", "www.contoso.com.:443", "gone.contoso.com", "web.azurewebsites.net",
+		"web.scm.azurewebsites.net", "x.blob.core.windows.net", "x.queue.core.windows.net", "x.vault.azure.net",
+		"management.azure.com", "login.microsoftonline.com", "[::1]:80", "127.0.0.1", "web..localhost", ".localhost",
+		"a.b.localhost", "web.localhost:80:80", "web.localhost%25", "web%2elocalhost"}
+	paths := []string{"/", "/subscriptions/x", "//subscriptions", "/SUBSCRIPTIONS", "/%73ubscriptions", "/providers/x",
+		"/metadata/endpoints", "/tenants", "/.well-known/acme-challenge/t", "/.well-known/acme-challenge/../x",
+		"/.well-known/%61cme-challenge/t", "/api/deployments"}
+	taken := 0
+	for _, host := range hosts {
+		for _, path := range paths {
+			raw := "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+			if err != nil || !laneTakes(req) || !fd.laneable(req) {
+				continue
+			}
+			taken++
+			req.RemoteAddr = "192.0.2.1:1234"
+			rec := httptest.NewRecorder()
+			fd.ServeHTTP(rec, req)
+			if p := rec.Header().Get("X-Platform"); p != "" {
+				t.Errorf("%q: the lane took it, ServeHTTP sent it to %s", raw, p)
+			}
+		}
+	}
+	t.Logf("%d of %d requests laneable", taken, len(hosts)*len(paths))
 }
