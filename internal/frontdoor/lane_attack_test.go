@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -24,7 +26,8 @@ import (
 // scriptHandler does what its request's op parameters say, in order, so
 // that one handler covers any sequence of ResponseWriter calls:
 // H/A k v (Header().Set/Add), D k (Del), N k (set to nil), S code
-// (WriteHeader), W n (write n bytes of HTML), F (Flush), X (abort).
+// (WriteHeader), W n (write n bytes of HTML), F (Flush), G (Header()
+// alone), X (abort).
 func scriptHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, op := range r.URL.Query()["op"] {
@@ -52,6 +55,8 @@ func scriptHandler() http.Handler {
 				w.Write([]byte(strings.Repeat("<html>0123456789", n/16+1)[:n]))
 			case "F":
 				w.(http.Flusher).Flush()
+			case "G":
+				w.Header()
 			case "X":
 				panic(http.ErrAbortHandler)
 			}
@@ -76,7 +81,9 @@ func randomScript(rnd *rand.Rand) string {
 	codes := []int{100, 101, 103, 200, 201, 204, 206, 301, 304, 404, 500, 599, 999}
 	var ops []string
 	for range rnd.IntN(7) {
-		switch rnd.IntN(9) {
+		switch rnd.IntN(10) {
+		case 9:
+			ops = append(ops, "G")
 		case 0, 1:
 			k := keys[rnd.IntN(len(keys))]
 			v := "v"
@@ -89,7 +96,7 @@ func randomScript(rnd *rand.Rand) string {
 		case 3, 4:
 			ops = append(ops, "S "+strconv.Itoa(codes[rnd.IntN(len(codes))]))
 		case 5, 6:
-			ops = append(ops, "W "+strconv.Itoa([]int{0, 1, 3, 10, 600, 2047, 2048, 2049, 5000}[rnd.IntN(9)]))
+			ops = append(ops, "W "+strconv.Itoa([]int{0, 1, 3, 10, 600, 2047, 2048, 2049, 4096, 5000}[rnd.IntN(10)]))
 		case 7:
 			ops = append(ops, "F")
 		case 8:
@@ -109,7 +116,7 @@ func randomScript(rnd *rand.Rand) string {
 // takes, with one thing changed.
 func randomHead(rnd *rand.Rand, path string) string {
 	pick := func(s ...string) string { return s[rnd.IntN(len(s))] }
-	method := "GET"
+	method := pick("GET", "GET", "GET", "HEAD")
 	proto := "HTTP/1.1"
 	host := "Host: app.test\r\n"
 	var fields []string
@@ -504,4 +511,66 @@ func TestLaneableIsAppsOnly(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d requests laneable", taken, len(hosts)*len(paths))
+}
+
+// TestLaneWatchStress: with a watch of a millisecond, requests that end
+// around it and pipelined requests arriving around it (the watch starting,
+// reading a byte, being stopped) all get their answers, in order, and no
+// request's context is cancelled while its client is there.
+func TestLaneWatchStress(t *testing.T) {
+	var cancelled atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			cancelled.Add(1)
+		}
+		io.WriteString(w, r.URL.Query().Get("i"))
+	})
+	p := newLanePair(t, h)
+	p.lane.watch = time.Millisecond
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	var wg sync.WaitGroup
+	for conn := range 8 {
+		delays := make([]time.Duration, 25)
+		for i := range delays {
+			delays[i] = time.Duration(rnd.IntN(3000)) * time.Microsecond
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", p.laneAddr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			go func() {
+				for i, d := range delays {
+					fmt.Fprintf(c, "GET /?i=%d.%d&d=%v HTTP/1.1\r\nHost: a\r\n\r\n", conn, i, d)
+					time.Sleep(delays[len(delays)-1-i])
+				}
+			}()
+			br := bufio.NewReader(c)
+			for i := range delays {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Errorf("conn %d, answer %d: %v", conn, i, err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if want := fmt.Sprintf("%d.%d", conn, i); string(b) != want {
+					t.Errorf("answer %q, want %q", b, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := cancelled.Load(); n != 0 {
+		t.Errorf("%d requests cancelled with their clients there", n)
+	}
+	t.Logf("served %d", p.lane.Served())
 }
