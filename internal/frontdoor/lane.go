@@ -254,8 +254,13 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 			// What the lane read and did not consume goes with the
 			// connection, copied: the lane's buffers are not held for the
 			// rest of its life (a WebSocket's may be hours).
+			// A watch's byte, not yet read into the buffer, comes after it.
 			buffered, _ := c.br.Peek(c.br.Buffered())
-			if !handoff(&peekedConn{Conn: rwc, pending: bytes.Clone(buffered)}) {
+			pending := bytes.Clone(buffered)
+			if c.in.stashed {
+				pending = append(pending, c.in.stash[0])
+			}
+			if !handoff(&peekedConn{Conn: rwc, pending: pending}) {
 				rwc.Close()
 			}
 			return
@@ -466,10 +471,14 @@ func (c *laneConn) run(w *laneResponse, req *http.Request) (ok bool) {
 	return true
 }
 
-// arm starts the watch of a request that will run long, unless the
-// client has sent more already (a pipelined request is read later).
+// arm starts the watch of a request that will run long, unless a watch
+// has already read a byte of what follows. Bytes of pipelined requests
+// already buffered do not stop it: the watch reads past them, as
+// net/http's background read does, and the byte it reads comes after
+// them (laneReader gives it when the buffer asks the connection for
+// more).
 func (c *laneConn) arm() {
-	if c.br.Buffered() != 0 || c.lane.watch <= 0 {
+	if c.in.stashed || c.lane.watch <= 0 {
 		return
 	}
 	c.wmu.Lock()

@@ -372,10 +372,21 @@ func TestLaneWatchThenHandOff(t *testing.T) {
 		{"POST", "POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"},
 		{"GET", "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{"bad", "\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"},
+		// The watch reads past a POST already buffered: its byte goes
+		// over after the POST.
+		{"after a buffered POST", "GET /third HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"after a buffered GET", "GET /third HTTP/1.1\r\nHost: a\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			first := "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"
+			switch tc.name {
+			case "after a buffered POST":
+				first += "POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+			case "after a buffered GET":
+				first += "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+			}
 			answer := func(addr string) string {
-				c := dialSend(t, addr, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+				c := dialSend(t, addr, first)
 				time.Sleep(100 * time.Millisecond) // the watch is reading
 				io.WriteString(c, tc.second[:1])
 				time.Sleep(20 * time.Millisecond)
@@ -573,4 +584,82 @@ func TestLaneWatchStress(t *testing.T) {
 		t.Errorf("%d requests cancelled with their clients there", n)
 	}
 	t.Logf("served %d", p.lane.Served())
+}
+
+// TestLaneLeavesNoGoroutines: connections of every kind (a request its
+// client leaves while the watch reads, a hand-off, a cut head, a silent
+// client, an idle keep-alive) leave no goroutine behind once their
+// clients have gone.
+func TestLaneLeavesNoGoroutines(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wait" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(3 * time.Second):
+			}
+		}
+		io.WriteString(w, "ok")
+	})
+	p := newLanePair(t, h)
+	p.lane.watch = 5 * time.Millisecond
+	time.Sleep(20 * time.Millisecond)
+	base := runtime.NumGoroutine()
+	for _, raw := range []string{
+		"GET /wait HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+		"GET / HTTP/1.1\r\nHo",
+		"",
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	} {
+		var conns []net.Conn
+		for range 10 {
+			c, err := net.Dial("tcp", p.laneAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, raw)
+			conns = append(conns, c)
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	var n int
+	for range 100 {
+		if n = runtime.NumGoroutine(); n <= base {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestLaneNoticesClientGonePipelined: a client that sends the start of a
+// next request with its first and then leaves is noticed too, as by
+// net/http's background read (which reads past the bytes it holds): else
+// one byte more keeps the app working for a client long gone.
+func TestLaneNoticesClientGonePipelined(t *testing.T) {
+	cancelled := make(chan bool, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			cancelled <- true
+		case <-time.After(3 * time.Second):
+			cancelled <- false
+		}
+	})
+	p := newLanePair(t, h)
+	p.lane.watch = 50 * time.Millisecond
+	for _, addr := range []string{p.stdAddr, p.laneAddr} {
+		c := dialSend(t, addr, "GET /wait HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHo")
+		time.Sleep(150 * time.Millisecond)
+		c.Close()
+		if !<-cancelled {
+			t.Errorf("%s: the request of a client that left was not cancelled", map[bool]string{true: "net/http", false: "the lane"}[addr == p.stdAddr])
+		}
+	}
 }
