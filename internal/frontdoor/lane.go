@@ -65,7 +65,7 @@ const (
 type Lane struct {
 	handler  http.Handler
 	laneable func(*http.Request) bool
-	srv      *http.Server // its timeouts; its address in requests' contexts
+	srv      *http.Server // its timeouts (ReadHeader, Idle, Read, Write); its address in requests' contexts
 	log      *slog.Logger
 	watch    time.Duration
 
@@ -441,6 +441,10 @@ func (c *laneConn) serve(req *http.Request) bool {
 		wantsClose: req.Close || hasCloseToken(req.Header["Connection"])}
 	w.cw.res = w
 	c.body.Reset(&w.cw)
+	wt := c.lane.srv.WriteTimeout // as net/http's server: from the head's end to the answer's
+	if wt > 0 {
+		c.rwc.SetWriteDeadline(time.Now().Add(wt))
+	}
 	c.arm()
 	ok := c.run(w, req)
 	cancel()
@@ -451,6 +455,9 @@ func (c *laneConn) serve(req *http.Request) bool {
 		return false
 	}
 	w.finishRequest()
+	if wt > 0 {
+		c.rwc.SetWriteDeadline(time.Time{})
+	}
 	return w.shouldReuseConnection()
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -661,5 +662,35 @@ func TestLaneNoticesClientGonePipelined(t *testing.T) {
 		if !<-cancelled {
 			t.Errorf("%s: the request of a client that left was not cancelled", map[bool]string{true: "net/http", false: "the lane"}[addr == p.stdAddr])
 		}
+	}
+}
+
+// TestLaneWriteTimeout: the server's WriteTimeout holds in the lane as in
+// net/http's server: an answer a client does not read fails once it has
+// run that long, rather than holding its handler for ever.
+func TestLaneWriteTimeout(t *testing.T) {
+	failed := make(chan time.Duration, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		buf := make([]byte, 64<<10)
+		for time.Since(start) < 5*time.Second {
+			if _, err := w.Write(buf); err != nil {
+				failed <- time.Since(start)
+				return
+			}
+		}
+		failed <- 0
+	})
+	addr := laneAlone(t, &http.Server{Handler: h, WriteTimeout: 300 * time.Millisecond, ErrorLog: log.New(io.Discard, "", 0)})
+	c := dialSend(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n") // and never read
+	select {
+	case d := <-failed:
+		if d == 0 {
+			t.Errorf("writes to a client that does not read went on for 5 s")
+		}
+	case <-time.After(3 * time.Second):
+		t.Errorf("a write to a client that does not read still blocks after 3 s; want it failed after the write timeout")
+		c.Close() // and the handler's write fails
+		<-failed
 	}
 }

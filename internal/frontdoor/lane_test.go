@@ -418,21 +418,33 @@ func TestLaneNoticesClientGone(t *testing.T) {
 	}
 }
 
-// TestLaneTimeouts: a head trickling in is cut at the header timeout
-// without an answer; an idle connection is closed at the idle timeout.
-func TestLaneTimeouts(t *testing.T) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
-	lane := newLane(h, func(*http.Request) bool { return true }, srv, nil)
+// laneAlone serves srv's handler through a lane in front of srv (every
+// request laneable) until the test ends; it returns the address.
+func laneAlone(t *testing.T, srv *http.Server) string {
+	t.Helper()
+	lane := newLane(srv.Handler, func(*http.Request) bool { return true }, srv, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(lane.Listen(ln, nil))
-	defer srv.Close()
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		lane.Shutdown(ctx)
+	})
+	return ln.Addr().String()
+}
+
+// TestLaneTimeouts: a head trickling in is cut at the header timeout
+// without an answer; an idle connection is closed at the idle timeout.
+func TestLaneTimeouts(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := laneAlone(t, &http.Server{Handler: h, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
 
 	dial := func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
