@@ -175,6 +175,7 @@ type laneConn struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	werr       error
+	headBy     time.Time   // the deadline of the head being read, if set
 	idle       atomic.Bool // waiting for a head: Shutdown may close it
 	fresh      atomic.Bool // no head read yet
 	born       time.Time
@@ -214,6 +215,25 @@ func (w connWriter) Write(p []byte) (int, error) {
 		w.c.cancel()
 	}
 	return n, err
+}
+
+// handedConn is a connection handed to net/http's server. The first read
+// deadline that server sets (its header timeout for the head) is no later
+// than the one the lane had set for the same head: a head trickled in for
+// most of the lane's timeout, then made doubtful, does not get a second.
+type handedConn struct {
+	peekedConn
+	headBy time.Time // zero when the lane had set none (or once used)
+}
+
+func (h *handedConn) SetReadDeadline(t time.Time) error {
+	if by := h.headBy; !by.IsZero() {
+		h.headBy = time.Time{}
+		if t.IsZero() || t.After(by) {
+			t = by
+		}
+	}
+	return h.Conn.SetReadDeadline(t)
 }
 
 // ServeConn serves c until it closes, or hands it to net/http's server
@@ -260,7 +280,7 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 			if c.in.stashed {
 				pending = append(pending, c.in.stash[0])
 			}
-			if !handoff(&peekedConn{Conn: rwc, pending: pending}) {
+			if !handoff(&handedConn{peekedConn: peekedConn{Conn: rwc, pending: pending}, headBy: c.headBy}) {
 				rwc.Close()
 			}
 			return
@@ -285,12 +305,15 @@ const (
 func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 	l := c.lane
 	headDeadline := first
+	c.headBy = time.Time{}
 	if c.br.Buffered() == 0 {
 		d := l.idleTimeout()
 		if first {
 			d = l.headerTimeout() // the listener read a first byte already
 		}
-		c.setReadDeadline(d)
+		if by := c.setReadDeadline(d); first {
+			c.headBy = by
+		}
 		_, err := c.br.Peek(1)
 		if err != nil {
 			return nil, laneClose
@@ -311,7 +334,7 @@ func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 			return nil, laneHandOff // a head over 4 KiB: net/http's limits
 		}
 		if !headDeadline {
-			c.setReadDeadline(l.headerTimeout())
+			c.headBy = c.setReadDeadline(l.headerTimeout())
 			headDeadline = true
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
@@ -337,12 +360,15 @@ func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 	return req, laneServe
 }
 
-func (c *laneConn) setReadDeadline(d time.Duration) {
+// setReadDeadline sets the read deadline d from now (none for 0) and
+// returns it.
+func (c *laneConn) setReadDeadline(d time.Duration) time.Time {
+	var t time.Time
 	if d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
+		t = time.Now().Add(d)
 	}
+	c.rwc.SetReadDeadline(t)
+	return t
 }
 
 // headReaders parse complete heads (an idle connection holds none).

@@ -694,3 +694,28 @@ func TestLaneWriteTimeout(t *testing.T) {
 		<-failed
 	}
 }
+
+// TestLaneHandOffKeepsHeadDeadline: a head the lane hands over late (a
+// bare LF after a slow start) keeps the deadline it had: net/http's server
+// set a fresh ReadHeaderTimeout on it, so that a slowloris client got
+// twice the time to hold a connection.
+func TestLaneHandOffKeepsHeadDeadline(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	addr := laneAlone(t, &http.Server{Handler: h, ReadHeaderTimeout: 400 * time.Millisecond, ErrorLog: log.New(io.Discard, "", 0)})
+	start := time.Now()
+	c := dialSend(t, addr, "GET / HTTP/1.1\r\n")
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(c, "X: y\n") // doubtful: handed over
+	go func() {
+		for range 40 {
+			time.Sleep(50 * time.Millisecond)
+			if _, err := io.WriteString(c, "X: y\n"); err != nil {
+				return
+			}
+		}
+	}()
+	b, _ := io.ReadAll(c)
+	if d := time.Since(start); d > 600*time.Millisecond {
+		t.Errorf("a head trickling in was cut after %v (%q); want about the header timeout, 400ms", d, b)
+	}
+}
