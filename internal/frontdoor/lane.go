@@ -237,9 +237,19 @@ func (h *handedConn) SetReadDeadline(t time.Time) error {
 }
 
 // ServeConn serves c until it closes, or hands it to net/http's server
-// through handoff (false: that server has stopped; c is closed).
+// through handoff (false: that server has stopped; c is closed). A panic
+// serving it ends the connection alone, as in net/http's server.
 func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
-	c := &laneConn{lane: l, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), born: time.Now(), watchDone: make(chan struct{}, 1)}
+	c := &laneConn{lane: l, rwc: rwc, born: time.Now(), watchDone: make(chan struct{}, 1)}
+	if ra := rwc.RemoteAddr(); ra != nil { // net/http's server allows none
+		c.remoteAddr = ra.String()
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic(v)
+			rwc.Close()
+		}
+	}()
 	c.fresh.Store(true)
 	c.in.c = rwc
 	c.br = bufio.NewReaderSize(&c.in, laneBufSize)
@@ -492,16 +502,23 @@ func (c *laneConn) serve(req *http.Request) bool {
 func (c *laneConn) run(w *laneResponse, req *http.Request) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				c.lane.log.Error("http: panic serving "+c.remoteAddr, "panic", v, "stack", string(buf))
-			}
+			c.logPanic(v)
 			ok = false
 		}
 	}()
 	c.lane.handler.ServeHTTP(w, req)
 	return true
+}
+
+// logPanic logs a panic serving the connection, with its stack, unless it
+// is http.ErrAbortHandler.
+func (c *laneConn) logPanic(v any) {
+	if v == http.ErrAbortHandler {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	c.lane.log.Error("http: panic serving "+c.remoteAddr, "panic", v, "stack", string(buf))
 }
 
 // arm starts the watch of a request that will run long, unless a watch

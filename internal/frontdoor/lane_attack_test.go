@@ -719,3 +719,47 @@ func TestLaneHandOffKeepsHeadDeadline(t *testing.T) {
 		t.Errorf("a head trickling in was cut after %v (%q); want about the header timeout, 400ms", d, b)
 	}
 }
+
+// noAddrConn is a connection that does not know its peer's address.
+type noAddrConn struct{ net.Conn }
+
+func (noAddrConn) RemoteAddr() net.Addr { return nil }
+
+// TestLaneConnPanicsStayInTheConn: a panic on a connection's goroutine
+// outside the handler (in laneable, which asks the store, or from a
+// connection without a peer address, which net/http's server allows)
+// ends that connection, as net/http's server recovers any panic serving a
+// connection; it must not take the process down.
+func TestLaneConnPanicsStayInTheConn(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	laneable := func(r *http.Request) bool {
+		if r.Host == "boom" {
+			panic("laneable: boom")
+		}
+		return true
+	}
+	lane := newLane(h, laneable, &http.Server{}, nil)
+	for _, tc := range []struct {
+		name string
+		conn func(net.Conn) net.Conn
+		raw  string
+	}{
+		{"laneable panics", func(c net.Conn) net.Conn { return c }, "GET / HTTP/1.1\r\nHost: boom\r\n\r\n"},
+		{"no peer address", func(c net.Conn) net.Conn { return noAddrConn{c} }, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := net.Pipe()
+			defer client.Close()
+			go func() {
+				io.WriteString(client, tc.raw)
+				io.Copy(io.Discard, client)
+			}()
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("ServeConn panicked: %v", v)
+				}
+			}()
+			lane.ServeConn(tc.conn(server), func(net.Conn) bool { return false })
+		})
+	}
+}
