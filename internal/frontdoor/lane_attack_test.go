@@ -176,7 +176,11 @@ func TestLaneFuzzAsNetHTTP(t *testing.T) {
 		for range 1 + rnd.IntN(3) {
 			raw += randomHead(rnd, randomScript(rnd))
 		}
-		raw += end
+		if rnd.IntN(6) == 0 {
+			raw = raw[:rnd.IntN(len(raw))] + "X-Cut: y" // then the end of the stream
+		} else {
+			raw += end
+		}
 		var cuts []int
 		if rnd.IntN(3) == 0 {
 			for range 1 + rnd.IntN(4) {
