@@ -777,3 +777,92 @@ func TestLaneConnPanicsStayInTheConn(t *testing.T) {
 		})
 	}
 }
+
+// TestLaneFrontDoorAsNetHTTP: the front door itself (its direct path to an
+// app: streams, trailers, early hints, HEAD, an app that dies mid-answer)
+// answers through the lane with the bytes it answers through net/http's
+// server.
+func TestLaneFrontDoorAsNetHTTP(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stream":
+			for i := range 3 {
+				fmt.Fprintf(w, "part %d\n", i)
+				w.(http.Flusher).Flush()
+				time.Sleep(20 * time.Millisecond) // a chunk each
+			}
+		case "/sse":
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: x\n\n")
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "body")
+			w.Header().Set("X-Sum", "1")
+		case "/late-trailer":
+			io.WriteString(w, "body")
+			w.(http.Flusher).Flush()
+			w.Header().Set(http.TrailerPrefix+"X-Late", "2")
+		case "/hints":
+			w.Header().Set("Link", "</a.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "after hints")
+		case "/big":
+			w.Write([]byte(strings.Repeat("0123456789", 10000)))
+		case "/cut":
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "short")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		case "/304":
+			w.Header().Set("Etag", `"e"`)
+			w.WriteHeader(http.StatusNotModified)
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, r.Method+" "+r.URL.RequestURI())
+		}
+	}))
+	defer app.Close()
+	fd := New(Config{Domain: "localhost", Backends: backends{"web": {app.URL}}, Sites: sites{"web": true}})
+	quiet := log.New(io.Discard, "", 0)
+	stdSrv := &http.Server{Handler: fd, ErrorLog: quiet}
+	laneSrv := &http.Server{Handler: fd, ErrorLog: quiet}
+	lane := fd.Lane(laneSrv)
+	listen := func(srv *http.Server, wrap func(net.Listener) net.Listener) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(wrap(ln))
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
+	}
+	stdAddr := listen(stdSrv, func(ln net.Listener) net.Listener { return NewDualListener(ln, nil) })
+	laneAddr := listen(laneSrv, func(ln net.Listener) net.Listener { return lane.Listen(ln, nil) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		lane.Shutdown(ctx)
+	})
+	const end = "GET /end HTTP/1.1\r\nHost: web.localhost\r\nConnection: close\r\n\r\n"
+	get := func(method, path string) string {
+		return method + " " + path + " HTTP/1.1\r\nHost: web.localhost\r\n\r\n"
+	}
+	for _, raw := range []string{
+		get("GET", "/stream"), get("GET", "/sse"), get("GET", "/trailers"), get("GET", "/late-trailer"),
+		get("GET", "/hints"), get("GET", "/big"), get("GET", "/cut"), get("GET", "/304"), get("HEAD", "/big"),
+		get("HEAD", "/stream"), get("GET", "/q?a=1;b=2&c=%zz"), get("GET", "/x") + get("HEAD", "/x") + get("GET", "/stream"),
+		"GET /x HTTP/1.1\r\nHost: nope.localhost\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: web.localhost\r\nTE: trailers\r\nConnection: keep-alive\r\n\r\n",
+	} {
+		served := lane.Served()
+		raw += end
+		want := dateField.ReplaceAllString(rawRoundTrip(t, stdAddr, raw), "Date: *\r")
+		got := dateField.ReplaceAllString(rawRoundTrip(t, laneAddr, raw), "Date: *\r")
+		if got != want {
+			t.Errorf("%q: %s", raw, firstDifference(want, got))
+		}
+		if lane.Served() == served {
+			t.Errorf("%q: not served by the lane", raw)
+		}
+	}
+}
