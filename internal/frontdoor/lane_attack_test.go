@@ -640,17 +640,7 @@ func TestLaneLeavesNoGoroutines(t *testing.T) {
 			c.Close()
 		}
 	}
-	var n int
-	for range 100 {
-		if n = runtime.NumGoroutine(); n <= base {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n > base {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
+	waitGoroutines(t, base)
 }
 
 // TestLaneNoticesClientGonePipelined: a client that sends the start of a
@@ -864,5 +854,89 @@ func TestLaneFrontDoorAsNetHTTP(t *testing.T) {
 		if lane.Served() == served {
 			t.Errorf("%q: not served by the lane", raw)
 		}
+	}
+}
+
+// TestLaneShutdownUnderLoad: Shutdown of the lane and of net/http's server
+// together (as internal/server does), while clients keep sending requests
+// the lane serves and requests it hands over, returns in time, and leaves
+// no connection goroutine behind.
+func TestLaneShutdownUnderLoad(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(time.Millisecond)
+		io.WriteString(w, "ok")
+	})
+	base := runtime.NumGoroutine()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	lane := newLane(h, func(*http.Request) bool { return true }, srv, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lane.Listen(ln, nil)) }()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					return
+				}
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+				if i%2 == 0 {
+					fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+				}
+				io.Copy(io.Discard, io.LimitReader(c, 200))
+				c.Close()
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	laneDone := make(chan error, 1)
+	go func() { laneDone <- lane.Shutdown(ctx) }()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("net/http's Shutdown: %v", err)
+	}
+	if err := <-laneDone; err != nil {
+		t.Errorf("the lane's Shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v", d)
+	}
+	close(stop)
+	wg.Wait()
+	<-served
+	waitGoroutines(t, base)
+	t.Logf("served %d, handed %d", lane.Served(), lane.Handed())
+}
+
+// waitGoroutines waits up to 2 s for the goroutines to be no more than
+// base, and fails with their stacks if they stay more.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	var n int
+	for range 100 {
+		if n = runtime.NumGoroutine(); n <= base {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
