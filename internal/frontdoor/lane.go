@@ -55,6 +55,9 @@ const (
 	// watchDelay is how long a request runs before the lane watches its
 	// connection for the client going away.
 	watchDelay = time.Second
+	// newConnGrace is how long Shutdown lets a new connection send its
+	// first head (net/http's server: 5 seconds in StateNew).
+	newConnGrace = 5 * time.Second
 )
 
 // Lane serves plain HTTP/1.1 connections for the front door, handing the
@@ -62,7 +65,7 @@ const (
 type Lane struct {
 	handler  http.Handler
 	laneable func(*http.Request) bool
-	srv      *http.Server // its timeouts; its address in requests' contexts
+	srv      *http.Server // its timeouts (ReadHeader, Idle, Read, Write); its address in requests' contexts
 	log      *slog.Logger
 	watch    time.Duration
 
@@ -99,7 +102,9 @@ func (l *Lane) Handed() int64 { return l.handed.Load() }
 
 // Shutdown stops the lane as http.Server.Shutdown stops a server: idle
 // connections close at once, busy ones after their request; when ctx ends
-// first, the rest are closed and ctx's error returned.
+// first, the rest are closed and ctx's error returned. A connection
+// waiting for a head is idle, as in net/http's server (StateIdle until a
+// whole head is read; a new connection after newConnGrace).
 func (l *Lane) Shutdown(ctx context.Context) error {
 	l.closing.Store(true)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -107,8 +112,8 @@ func (l *Lane) Shutdown(ctx context.Context) error {
 	for {
 		l.mu.Lock()
 		for c := range l.conns {
-			if c.idle.Load() {
-				c.rwc.Close()
+			if c.idle.Load() && (!c.fresh.Load() || time.Since(c.born) > newConnGrace) && c.idle.CompareAndSwap(true, false) {
+				c.rwc.Close() // its readRequest sees idle false: no request is served
 			}
 		}
 		n := len(l.conns)
@@ -170,7 +175,10 @@ type laneConn struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	werr       error
-	idle       atomic.Bool
+	headBy     time.Time   // the deadline of the head being read, if set
+	idle       atomic.Bool // waiting for a head: Shutdown may close it
+	fresh      atomic.Bool // no head read yet
+	born       time.Time
 
 	// The watch of a long request (watchDelay).
 	wmu       sync.Mutex
@@ -209,19 +217,40 @@ func (w connWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// handedConn is a connection passed to net/http's server: reads start
-// with what the lane buffered and did not consume.
+// handedConn is a connection handed to net/http's server. The first read
+// deadline that server sets (its header timeout for the head) is no later
+// than the one the lane had set for the same head: a head trickled in for
+// most of the lane's timeout, then made doubtful, does not get a second.
 type handedConn struct {
-	net.Conn
-	r *bufio.Reader
+	peekedConn
+	headBy time.Time // zero when the lane had set none (or once used)
 }
 
-func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
+func (h *handedConn) SetReadDeadline(t time.Time) error {
+	if by := h.headBy; !by.IsZero() {
+		h.headBy = time.Time{}
+		if t.IsZero() || t.After(by) {
+			t = by
+		}
+	}
+	return h.Conn.SetReadDeadline(t)
+}
 
 // ServeConn serves c until it closes, or hands it to net/http's server
-// through handoff (false: that server has stopped; c is closed).
+// through handoff (false: that server has stopped; c is closed). A panic
+// serving it ends the connection alone, as in net/http's server.
 func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
-	c := &laneConn{lane: l, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), watchDone: make(chan struct{}, 1)}
+	c := &laneConn{lane: l, rwc: rwc, born: time.Now(), watchDone: make(chan struct{}, 1)}
+	if ra := rwc.RemoteAddr(); ra != nil { // net/http's server allows none
+		c.remoteAddr = ra.String()
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic(v)
+			rwc.Close()
+		}
+	}()
+	c.fresh.Store(true)
 	c.in.c = rwc
 	c.br = bufio.NewReaderSize(&c.in, laneBufSize)
 	c.bw = bufio.NewWriterSize(connWriter{c}, laneBufSize)
@@ -238,7 +267,12 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 	}
 	defer l.track(c, false)
 	for first := true; ; first = false {
+		c.idle.Store(true)
 		req, next := c.readRequest(first)
+		c.fresh.Store(false)
+		if !c.idle.CompareAndSwap(true, false) {
+			next = laneClose // Shutdown closed it
+		}
 		switch next {
 		case laneClose:
 			rwc.Close()
@@ -247,7 +281,16 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 			rwc.SetReadDeadline(time.Time{})
 			l.track(c, false)
 			l.handed.Add(1)
-			if !handoff(&handedConn{Conn: rwc, r: c.br}) {
+			// What the lane read and did not consume goes with the
+			// connection, copied: the lane's buffers are not held for the
+			// rest of its life (a WebSocket's may be hours).
+			// A watch's byte, not yet read into the buffer, comes after it.
+			buffered, _ := c.br.Peek(c.br.Buffered())
+			pending := bytes.Clone(buffered)
+			if c.in.stashed {
+				pending = append(pending, c.in.stash[0])
+			}
+			if !handoff(&handedConn{peekedConn: peekedConn{Conn: rwc, pending: pending}, headBy: c.headBy}) {
 				rwc.Close()
 			}
 			return
@@ -272,15 +315,16 @@ const (
 func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 	l := c.lane
 	headDeadline := first
+	c.headBy = time.Time{}
 	if c.br.Buffered() == 0 {
 		d := l.idleTimeout()
 		if first {
 			d = l.headerTimeout() // the listener read a first byte already
 		}
-		c.setReadDeadline(d)
-		c.idle.Store(true)
+		if by := c.setReadDeadline(d); first {
+			c.headBy = by
+		}
 		_, err := c.br.Peek(1)
-		c.idle.Store(false)
 		if err != nil {
 			return nil, laneClose
 		}
@@ -300,7 +344,7 @@ func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 			return nil, laneHandOff // a head over 4 KiB: net/http's limits
 		}
 		if !headDeadline {
-			c.setReadDeadline(l.headerTimeout())
+			c.headBy = c.setReadDeadline(l.headerTimeout())
 			headDeadline = true
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
@@ -326,12 +370,15 @@ func (c *laneConn) readRequest(first bool) (*http.Request, laneNext) {
 	return req, laneServe
 }
 
-func (c *laneConn) setReadDeadline(d time.Duration) {
+// setReadDeadline sets the read deadline d from now (none for 0) and
+// returns it.
+func (c *laneConn) setReadDeadline(d time.Duration) time.Time {
+	var t time.Time
 	if d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
+		t = time.Now().Add(d)
 	}
+	c.rwc.SetReadDeadline(t)
+	return t
 }
 
 // headReaders parse complete heads (an idle connection holds none).
@@ -430,6 +477,10 @@ func (c *laneConn) serve(req *http.Request) bool {
 		wantsClose: req.Close || hasCloseToken(req.Header["Connection"])}
 	w.cw.res = w
 	c.body.Reset(&w.cw)
+	wt := c.lane.srv.WriteTimeout // as net/http's server: from the head's end to the answer's
+	if wt > 0 {
+		c.rwc.SetWriteDeadline(time.Now().Add(wt))
+	}
 	c.arm()
 	ok := c.run(w, req)
 	cancel()
@@ -440,6 +491,9 @@ func (c *laneConn) serve(req *http.Request) bool {
 		return false
 	}
 	w.finishRequest()
+	if wt > 0 {
+		c.rwc.SetWriteDeadline(time.Time{})
+	}
 	return w.shouldReuseConnection()
 }
 
@@ -448,11 +502,7 @@ func (c *laneConn) serve(req *http.Request) bool {
 func (c *laneConn) run(w *laneResponse, req *http.Request) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				c.lane.log.Error("http: panic serving "+c.remoteAddr, "panic", v, "stack", string(buf))
-			}
+			c.logPanic(v)
 			ok = false
 		}
 	}()
@@ -460,10 +510,25 @@ func (c *laneConn) run(w *laneResponse, req *http.Request) (ok bool) {
 	return true
 }
 
-// arm starts the watch of a request that will run long, unless the
-// client has sent more already (a pipelined request is read later).
+// logPanic logs a panic serving the connection, with its stack, unless it
+// is http.ErrAbortHandler.
+func (c *laneConn) logPanic(v any) {
+	if v == http.ErrAbortHandler {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	c.lane.log.Error("http: panic serving "+c.remoteAddr, "panic", v, "stack", string(buf))
+}
+
+// arm starts the watch of a request that will run long, unless a watch
+// has already read a byte of what follows. Bytes of pipelined requests
+// already buffered do not stop it: the watch reads past them, as
+// net/http's background read does, and the byte it reads comes after
+// them (laneReader gives it when the buffer asks the connection for
+// more).
 func (c *laneConn) arm() {
-	if c.br.Buffered() != 0 || c.lane.watch <= 0 {
+	if c.in.stashed || c.lane.watch <= 0 {
 		return
 	}
 	c.wmu.Lock()

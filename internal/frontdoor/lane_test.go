@@ -167,6 +167,20 @@ func laneHandlers() http.Handler {
 // in front of net/http's server (laneable: every request the lane takes).
 func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lane) {
 	t.Helper()
+	p := newLanePair(t, h)
+	return p.stdAddr, p.laneAddr, p.lane
+}
+
+// lanePairServers is a lanePair with its servers, for tests that stop
+// them.
+type lanePairServers struct {
+	std, behindLane   *http.Server
+	stdAddr, laneAddr string
+	lane              *Lane
+}
+
+func newLanePair(t *testing.T, h http.Handler) *lanePairServers {
+	t.Helper()
 	quiet := log.New(io.Discard, "", 0)
 	listen := func() net.Listener {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -178,7 +192,7 @@ func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lan
 	ln1, ln2 := listen(), listen()
 	srv1 := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second, ErrorLog: quiet}
 	srv2 := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second, ErrorLog: quiet}
-	lane = newLane(h, func(*http.Request) bool { return true }, srv2, nil)
+	lane := newLane(h, func(*http.Request) bool { return true }, srv2, nil)
 	go srv1.Serve(NewDualListener(ln1, nil))
 	go srv2.Serve(lane.Listen(ln2, nil))
 	t.Cleanup(func() {
@@ -188,12 +202,19 @@ func lanePair(t *testing.T, h http.Handler) (stdAddr, laneAddr string, lane *Lan
 		cancel()
 		lane.Shutdown(ctx)
 	})
-	return ln1.Addr().String(), ln2.Addr().String(), lane
+	return &lanePairServers{std: srv1, behindLane: srv2, stdAddr: ln1.Addr().String(), laneAddr: ln2.Addr().String(), lane: lane}
 }
 
 // rawRoundTrip writes raw to addr and reads until the server closes; a
 // raw ending in a cut head is followed by the end of the stream.
 func rawRoundTrip(t *testing.T, addr, raw string) string {
+	t.Helper()
+	return rawRoundTripSplit(t, addr, raw, nil)
+}
+
+// rawRoundTripSplit is rawRoundTrip writing raw in pieces, cut at cuts
+// (ascending), so that heads arrive cut at those places.
+func rawRoundTripSplit(t *testing.T, addr, raw string, cuts []int) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -201,8 +222,19 @@ func rawRoundTrip(t *testing.T, addr, raw string) string {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
+	c.(*net.TCPConn).SetNoDelay(true)
+	prev := 0
+	for _, cut := range append(cuts, len(raw)) {
+		if cut <= prev || cut > len(raw) {
+			continue
+		}
+		if _, err := io.WriteString(c, raw[prev:cut]); err != nil {
+			break // the server may close on a bad head
+		}
+		prev = cut
+		if cut < len(raw) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	if strings.HasSuffix(raw, "X-Cut: y") {
 		c.(*net.TCPConn).CloseWrite()
@@ -386,21 +418,33 @@ func TestLaneNoticesClientGone(t *testing.T) {
 	}
 }
 
-// TestLaneTimeouts: a head trickling in is cut at the header timeout
-// without an answer; an idle connection is closed at the idle timeout.
-func TestLaneTimeouts(t *testing.T) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
-	lane := newLane(h, func(*http.Request) bool { return true }, srv, nil)
+// laneAlone serves srv's handler through a lane in front of srv (every
+// request laneable) until the test ends; it returns the address.
+func laneAlone(t *testing.T, srv *http.Server) string {
+	t.Helper()
+	lane := newLane(srv.Handler, func(*http.Request) bool { return true }, srv, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(lane.Listen(ln, nil))
-	defer srv.Close()
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		lane.Shutdown(ctx)
+	})
+	return ln.Addr().String()
+}
+
+// TestLaneTimeouts: a head trickling in is cut at the header timeout
+// without an answer; an idle connection is closed at the idle timeout.
+func TestLaneTimeouts(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := laneAlone(t, &http.Server{Handler: h, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
 
 	dial := func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,9 @@ package frontdoor
 
 // The app lane's ResponseWriter: net/http's server's response and
 // chunkWriter (net/http/server.go) rule for rule, for an HTTP/1.1 request
-// without a body on a connection with keep-alives on, so that an answer
+// without a body (keep-alives on until Shutdown), so that an answer
 // through the lane has the bytes net/http's server would give it
-// (TestLaneAsNetHTTP).
+// (TestLaneAsNetHTTP, TestLaneFuzzAsNetHTTP).
 
 import (
 	"bufio"
@@ -225,8 +225,7 @@ func (cw *laneChunkWriter) close() {
 }
 
 // writeHeader writes the head, p being the body's first bytes: net/http's
-// chunkWriter.writeHeader for an HTTP/1.1 request without a body, with
-// keep-alives on.
+// chunkWriter.writeHeader for an HTTP/1.1 request without a body.
 func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.wroteHeader {
 		return
@@ -280,7 +279,8 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if w.wantsClose {
 		w.closeAfter = true
 	}
-	keepAlives := !w.c.lane.closing.Load() // as net/http's server in Shutdown
+	// Keep-alives end once Shutdown has begun: the answer says so.
+	keepAlives := !w.c.lane.closing.Load()
 	if hget(header, "Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
@@ -325,7 +325,7 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 	if cw.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && (!keepAlives || !hasCloseToken(cw.header["Connection"][:min(1, len(cw.header["Connection"]))])) &&
+	if w.closeAfter && (!keepAlives || !hasToken(hget(cw.header, "Connection"), "close")) &&
 		!(code == http.StatusSwitchingProtocols && header.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(header["Connection"], "Upgrade")) {
 		del("Connection")
 		set.close = true
@@ -381,6 +381,27 @@ func writeStatusLine(bw *bufio.Writer, code int, scratch []byte) {
 	c := strconv.Itoa(code)
 	bw.WriteString(c + " status code " + c + "\r\n") // code is three digits (WriteHeader)
 }
+
+// hasToken is net/http's: token (lower case) in v, bounded by the start,
+// the end, a space, a comma or a tab. A response keeps its handler's
+// Connection field when this finds "close" in its first value; a
+// comma-separated match (hasCloseToken) is not the same rule.
+func hasToken(v, token string) bool {
+	for sp := 0; sp+len(token) <= len(v); sp++ {
+		if sp > 0 && !isTokenBoundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !isTokenBoundary(v[end]) {
+			continue
+		}
+		if strings.EqualFold(v[sp:sp+len(token)], token) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
 
 func bodyAllowedForStatus(status int) bool {
 	return !(status >= 100 && status <= 199) && status != http.StatusNoContent && status != http.StatusNotModified

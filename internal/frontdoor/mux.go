@@ -32,6 +32,10 @@ type DualListener struct {
 	done  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	sniffing map[net.Conn]struct{} // Close closes them: their first byte may be 10 s away
 }
 
 // NewDualListener wraps inner; cfg serves the TLS connections.
@@ -40,7 +44,8 @@ func NewDualListener(inner net.Listener, cfg *tls.Config) *DualListener {
 }
 
 func newDualListener(inner net.Listener, cfg *tls.Config, lane *Lane) *DualListener {
-	l := &DualListener{inner: inner, tls: cfg, lane: lane, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	l := &DualListener{inner: inner, tls: cfg, lane: lane, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{}),
+		sniffing: map[net.Conn]struct{}{}}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -74,9 +79,20 @@ func (l *DualListener) acceptLoop() {
 // it when it is plain HTTP and the lane serves it.
 func (l *DualListener) sniff(c net.Conn) net.Conn {
 	defer l.wg.Done()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		c.Close()
+		return nil
+	}
+	l.sniffing[c] = struct{}{}
+	l.mu.Unlock()
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	var first [1]byte
 	_, err := io.ReadFull(c, first[:])
+	l.mu.Lock()
+	delete(l.sniffing, c)
+	l.mu.Unlock()
 	c.SetReadDeadline(time.Time{})
 	if err != nil {
 		c.Close()
@@ -117,12 +133,20 @@ func (l *DualListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting and waits for the connections being sniffed.
+// Close stops accepting and closes the connections still being sniffed
+// (none has had an answer, nor is a server's to close), waiting for their
+// goroutines; a silent client would hold it for sniffTimeout otherwise.
 func (l *DualListener) Close() error {
 	var err error
 	l.once.Do(func() {
 		close(l.done)
 		err = l.inner.Close()
+		l.mu.Lock()
+		l.closed = true
+		for c := range l.sniffing {
+			c.Close()
+		}
+		l.mu.Unlock()
 		l.wg.Wait()
 	})
 	return err
