@@ -541,6 +541,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// the rest (TLS, bodies, upgrades, Kudu, ARM) net/http's server.
 	lane := fd.Lane(srv)
 	go func() { serveErr <- srv.Serve(lane.Listen(ln, tlsConfig)) }()
+	stopLane := func() { // on the error paths below: its connections too
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		lane.Shutdown(ctx)
+	}
 	go func() { serveErr <- blobSrv.Serve(dual(blobLn)) }()
 	if msiLn != nil {
 		instSrv.Handler = msi
@@ -553,6 +558,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		gwLn, err := net.Listen("tcp", net.JoinHostPort(gw, strconv.Itoa(port)))
 		if err != nil {
 			srv.Close()
+			stopLane()
 			blobSrv.Close()
 			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, port, err)
 		}
@@ -560,6 +566,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if err != nil {
 			gwLn.Close()
 			srv.Close()
+			stopLane()
 			blobSrv.Close()
 			instSrv.Close()
 			return fmt.Errorf("listening on the instances' gateway %s:%d: %w", gw, blobPort, err)
@@ -575,6 +582,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()
+		stopLane()
 		instSrv.Close()
 		return err
 	}
