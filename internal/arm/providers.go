@@ -117,6 +117,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/deployments", regional: true},
 			{name: "sites/deploymentStatus", regional: true},
 			{name: "sites/hostNameBindings", regional: true},
+			{name: "sites/backups", regional: true},
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
