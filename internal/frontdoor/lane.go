@@ -473,8 +473,7 @@ func (c *laneConn) serve(req *http.Request) bool {
 	ctx, cancel := context.WithCancel(c.ctx)
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.remoteAddr
-	w := &laneResponse{c: c, req: req, handlerHeader: make(http.Header), contentLength: -1,
-		wantsClose: req.Close || hasCloseToken(req.Header["Connection"])}
+	w := &laneResponse{c: c, req: req, handlerHeader: make(http.Header), contentLength: -1}
 	w.cw.res = w
 	c.body.Reset(&w.cw)
 	wt := c.lane.srv.WriteTimeout // as net/http's server: from the head's end to the answer's
@@ -576,8 +575,4 @@ func (c *laneConn) disarm() {
 		c.rwc.SetReadDeadline(aLongTimeAgo)
 		<-c.watchDone
 	}
-}
-
-func hasCloseToken(vv []string) bool {
-	return httpguts.HeaderValuesContainsToken(vv, "close")
 }

@@ -28,7 +28,6 @@ type laneResponse struct {
 	status        int
 	contentLength int64 // -1: not known
 	written       int64
-	wantsClose    bool
 	closeAfter    bool
 	handlerDone   bool
 	trailers      []string
@@ -276,7 +275,11 @@ func (cw *laneChunkWriter) writeHeader(p []byte) {
 		set.contentLength = strconv.AppendInt(w.clenBuf[:0], int64(len(p)), 10)
 	}
 	hasCL := w.contentLength != -1
-	if w.wantsClose {
+	if w.req.Close {
+		// The client's Connection: close. ReadRequest sets Close when
+		// "close" is among the field's tokens, and laneTakes leaves only
+		// values that are "close" or "keep-alive" whole: net/http's
+		// wantsClose, for every request the lane serves.
 		w.closeAfter = true
 	}
 	// Keep-alives end once Shutdown has begun: the answer says so.
@@ -385,7 +388,8 @@ func writeStatusLine(bw *bufio.Writer, code int, scratch []byte) {
 // hasToken is net/http's: token (lower case) in v, bounded by the start,
 // the end, a space, a comma or a tab. A response keeps its handler's
 // Connection field when this finds "close" in its first value; a
-// comma-separated match (hasCloseToken) is not the same rule.
+// comma-separated match (httpguts.HeaderValuesContainsToken) is not the
+// same rule.
 func hasToken(v, token string) bool {
 	for sp := 0; sp+len(token) <= len(v); sp++ {
 		if sp > 0 && !isTokenBoundary(v[sp-1]) {
