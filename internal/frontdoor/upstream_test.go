@@ -335,3 +335,81 @@ func TestUpstreamSlowPathKeepsBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamHeadTimeoutSparesBodies: the head timeout bounds the wait for
+// an answer's head only. A body (sized or chunked) that takes longer than
+// the timeout to come arrives whole — also on a connection whose previous
+// answer left the head's deadline set — and the connection then serves the
+// next request, where a silent app is still cut at the timeout.
+func TestUpstreamHeadTimeoutSparesBodies(t *testing.T) {
+	app := newRawLoopApp(t, func(c net.Conn, req *http.Request) bool {
+		switch req.URL.Path {
+		case "/slow-sized":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+			time.Sleep(700 * time.Millisecond)
+			fmt.Fprint(c, "world")
+		case "/slow-chunked":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+			time.Sleep(700 * time.Millisecond)
+			fmt.Fprint(c, "5\r\nworld\r\n0\r\n\r\n")
+		case "/silent":
+			time.Sleep(2 * time.Second)
+			return false
+		default:
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+		return true
+	})
+	f := New(Config{Domain: "localhost", Backends: backends{"app": {app.url()}}})
+	f.upstream.respHeaderTimeout = 400 * time.Millisecond
+	base := serve(t, f)
+	for _, c := range []struct{ path, body string }{
+		{"/", "ok"}, {"/slow-sized", "helloworld"}, {"/", "ok"}, {"/slow-chunked", "helloworld"}, {"/", "ok"},
+	} {
+		if code, body := getVia(t, base, "app.localhost", c.path); code != 200 || body != c.body {
+			t.Fatalf("%s: %d %q, want 200 %q", c.path, code, body, c.body)
+		}
+	}
+	if n := app.conns.Load(); n != 1 {
+		t.Errorf("five answers took %d connections, want 1", n)
+	}
+	start := time.Now()
+	if code, _ := getVia(t, base, "app.localhost", "/silent"); code != 502 {
+		t.Errorf("a silent app: %d, want 502", code)
+	}
+	if d := time.Since(start); d < 350*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("a silent app was cut after %v, want the 400ms head timeout", d)
+	}
+}
+
+// TestUpstreamKeptDeadline: the head timeout's deadline, which stays set on
+// a connection between answers whose bodies came with their heads, neither
+// cuts a later request on that connection nor makes the connection look
+// dead to the check made before reusing it after a pause.
+func TestUpstreamKeptDeadline(t *testing.T) {
+	app := newRawLoopApp(t, func(c net.Conn, req *http.Request) bool {
+		if req.URL.Path == "/slowish" {
+			time.Sleep(150 * time.Millisecond)
+		}
+		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	f := New(Config{Domain: "localhost", Backends: backends{"app": {app.url()}}})
+	f.upstream.respHeaderTimeout = 300 * time.Millisecond
+	base := serve(t, f)
+	for i, step := range []struct {
+		pause time.Duration
+		path  string
+	}{
+		{0, "/"}, {200 * time.Millisecond, "/slowish"}, {200 * time.Millisecond, "/slowish"},
+		{500 * time.Millisecond, "/"}, {0, "/slowish"},
+	} {
+		time.Sleep(step.pause)
+		if code, body := getVia(t, base, "app.localhost", step.path); code != 200 || body != "ok" {
+			t.Fatalf("request %d (%s after %v): %d %q", i, step.path, step.pause, code, body)
+		}
+	}
+	if n := app.conns.Load(); n != 1 {
+		t.Errorf("five answers took %d connections, want 1: a healthy idle connection was dropped", n)
+	}
+}
