@@ -24,6 +24,7 @@
 # closed loop at saturation builds. A cell where any request failed (non-2xx, h2load's
 # "failed", vegeta's success under 1) gets no figures. One certificate (ECDSA P-256, made here)
 # serves all.
+# Every cell also records each proxy's CPU time per request (from /proc, the whole process).
 # Then a CPU profile of the front door under wrk load against the go upstream (-cpuprofile).
 # Results: a TSV and a Markdown table of medians and ratios with the rounds, in $OUT
 # (default a new /tmp/slipway-frontdoor-bench.XXXXXX), plus cpu.pprof and pprof's top.
@@ -69,7 +70,7 @@ if [ -z "$vegeta" ] && [ -n "$RATES" ]; then
     echo "vegeta did not install: no fixed-rate cells" >&2
   fi
 fi
-printf 'round\tupstream\tproxy\tproto\trps\tp50_ms\tp99_ms\n' >"$raw"
+printf 'round\tupstream\tproxy\tproto\trps\tp50_ms\tp99_ms\tcpu_us\n' >"$raw"
 pids=()
 . "$root/bench/lib.sh"
 cleanup() {
@@ -123,7 +124,7 @@ mkdir -p "$tmp/nginx"
   done
   echo "}"
 } >"$tmp/nginx/nginx.conf"
-nginx -c "$tmp/nginx/nginx.conf" & pids+=($!)
+nginx -c "$tmp/nginx/nginx.conf" & ngxpid=$!; pids+=($ngxpid)
 
 if [ $have_caddy = 1 ]; then
   {
@@ -162,7 +163,7 @@ https://$n.localhost:$P_CADS {
 }"
     done
   } >"$tmp/Caddyfile"
-  HOME=$tmp XDG_DATA_HOME=$tmp XDG_CONFIG_HOME=$tmp caddy run --adapter caddyfile --config "$tmp/Caddyfile" >"$tmp/caddy.log" 2>&1 & pids+=($!)
+  HOME=$tmp XDG_DATA_HOME=$tmp XDG_CONFIG_HOME=$tmp caddy run --adapter caddyfile --config "$tmp/Caddyfile" >"$tmp/caddy.log" 2>&1 & cadpid=$!; pids+=($cadpid)
 fi
 
 # wait_ok URL HOST: up to 60 s for a 200.
@@ -197,13 +198,34 @@ port_of() { # proxy proto upstream -> port
 host_of() { # proxy upstream port -> Host header (Caddy matches the port too)
   if [ "$1" = caddy ]; then echo "$2.localhost:$3"; else echo "$2.localhost"; fi
 }
+# proxy_pids PROXY: the processes whose CPU time is the proxy's (nginx: its master and workers).
+proxy_pids() {
+  case $1 in
+    slipway) echo "$fdpid" ;;
+    nginx) echo "$ngxpid $(pgrep -P "$ngxpid" | tr '\n' ' ')" ;;
+    caddy) echo "${cadpid:-}" ;;
+  esac
+}
+# cpu_ticks PID...: user+system clock ticks of those processes, all their threads.
+cpu_ticks() {
+  local t=0 p f a
+  for p in "$@"; do
+    f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -ra a <<<"${f##*) }"  # the fields after the command name (which may hold spaces)
+    t=$((t + a[11] + a[12]))   # utime and stime: fields 14 and 15 of the whole line
+  done
+  echo "$t"
+}
 # cell ROUND UPSTREAM PROXY PROTO
 cell() {
-  local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99
+  local r=$1 up=$2 px=$3 proto=$4 port host out rps p50 p99 n=NA cpu0 cpu1 cpu_us=NA pp
   port=$(port_of "$px" "${proto%@*}" "$up")
   host=$(host_of "$px" "$up" "$port")
+  pp=$(proxy_pids "$px")
+  cpu0=$(cpu_ticks $pp)
   if [ "$proto" = h2 ]; then
     out=$(h2load -c50 -m1 -t2 -D "$DUR" -H ":authority: $host" "https://127.0.0.1:$port/" 2>&1) || true
+    n=$(echo "$out" | awk '/^requests:/ { print $2 }')
     rps=$(echo "$out" | awk '/^finished in/ { gsub(",", "", $4); print $4 }')
     # h2load has no percentiles: its "time for request" line gives min max mean sd; the
     # p50 column gets the mean and the p99 column the max for h2 (report.md says so).
@@ -227,11 +249,13 @@ import json, sys
 r = json.load(sys.stdin)
 ok = r["requests"] > 0 and r["success"] == 1
 print(*(["%.2f" % r["throughput"], "%.3f" % (r["latencies"]["50th"] / 1e6), "%.3f" % (r["latencies"]["99th"] / 1e6)] if ok else ["NA"] * 3))')
+    n=$(echo "$js" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"])')
     [ "$rps" = NA ] && { echo "failed requests in $up/$px/$proto: no figures for this cell" >&2; echo "$js" | head -c 600 >&2; echo >&2; }
   else
     local scheme=http; [ "$proto" = https ] && scheme=https
     out=$(wrk -t2 -c50 -d"${DUR}s" --latency -H "Host: $host" "$scheme://127.0.0.1:$port/" 2>&1)
     rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
+    n=$(echo "$out" | awk '/ requests in / { print $1 }')
     ms() { echo "$out" | awk -v q="$1" '$1 == q { v=$2; if (v ~ /us$/) { sub("us","",v); v/=1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v*=1000 } print v }'; }
     p50=$(ms 50%) p99=$(ms 99%)
     if echo "$out" | grep -q "Non-2xx"; then
@@ -239,8 +263,15 @@ print(*(["%.2f" % r["throughput"], "%.3f" % (r["latencies"]["50th"] / 1e6), "%.3
       rps=NA p50=NA p99=NA
     fi
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}" >>"$raw"
-  printf 'round %s %-5s %-7s %-5s %10s req/s  p50 %s ms  p99 %s ms\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}"
+  # The proxy's CPU time per request served (whole process, every thread; /proc's clock
+  # ticks, 10 ms each: ~1% of a 5 s cell at saturation). Steadier than req/s on a VM whose
+  # speed drifts, and the cost every request pays whatever the machine.
+  cpu1=$(cpu_ticks $pp)
+  if [ -n "$pp" ] && [ "$rps" != NA ] && [ "${n:-0}" -gt 0 ] 2>/dev/null; then
+    cpu_us=$(python3 -c "import os,sys; print('%.1f' % ((int(sys.argv[2]) - int(sys.argv[1])) * 1e6 / os.sysconf('SC_CLK_TCK') / int(sys.argv[3])))" "$cpu0" "$cpu1" "$n")
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}" "$cpu_us" >>"$raw"
+  printf 'round %s %-5s %-7s %-5s %10s req/s  p50 %s ms  p99 %s ms  CPU %s us/req\n' "$r" "$up" "$px" "$proto" "${rps:-NA}" "${p50:-NA}" "${p99:-NA}" "$cpu_us"
 }
 
 proxies=(slipway nginx); [ $have_caddy = 1 ] && proxies+=(caddy)

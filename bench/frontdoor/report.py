@@ -23,19 +23,23 @@ def main(path, have_caddy):
     def med(key, field):
         return median(num(r[field]) for r in cells.get(key, {}).values())
 
+    def cpu(key):
+        # Older raw.tsv files have no cpu_us column.
+        return median(num(r.get("cpu_us")) for r in cells.get(key, {}).values())
+
     def ratio(a, b, field, inverse=False):
         rs = []
         for rnd, ra in sorted(cells.get(a, {}).items()):
             rb = cells.get(b, {}).get(rnd)
-            x, y = num(ra[field]), num(rb[field]) if rb else None
+            x, y = num(ra.get(field)), num(rb.get(field)) if rb else None
             if x and y:
                 rs.append(y / x if inverse else x / y)
         if not rs:
             return "n/a"
         return f"{median(rs):.2f}× ({' '.join(f'{v:.2f}' for v in rs)})"
 
-    print("| upstream | protocol | proxy | req/s (median) | p50 ms | p99 ms | Slipway req/s ÷ this | this p99 ÷ Slipway p99 |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    print("| upstream | protocol | proxy | req/s (median) | p50 ms | p99 ms | CPU µs/req | Slipway req/s ÷ this | this p99 ÷ Slipway p99 | this CPU ÷ Slipway CPU |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     order = ["slipway", "nginx"] + (["caddy"] if have_caddy == "1" else []) + ["direct"]
     for up in ["go", "hello", "todo"]:
         for proto in ["http", "https", "h2"]:
@@ -47,13 +51,14 @@ def main(path, have_caddy):
                 fd = (up, "slipway", proto)
                 r = "" if px == "slipway" else ratio(fd, key, "rps")
                 l = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
+                c = "" if px in ("slipway", "direct") else ratio(fd, key, "cpu_us", inverse=True)
                 f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
-                print(f"| {up} | {proto} | {px} | {f(rps, 0)} | {f(p50, 2)} | {f(p99, 2)} | {r} | {l} |")
+                print(f"| {up} | {proto} | {px} | {f(rps, 0)} | {f(p50, 2)} | {f(p99, 2)} | {f(cpu(key))} | {r} | {l} | {c} |")
     rates = sorted({k[2] for k in cells if k[2].startswith("http@")}, key=lambda p: int(p[5:]))
     if rates:
         print("\nAt fixed offered rates (vegeta, open loop, 50 keep-alive connections; go upstream, HTTP/1.1):\n")
-        print("| rate (req/s) | proxy | served req/s | p50 ms | p99 ms | this p50 ÷ Slipway p50 | this p99 ÷ Slipway p99 |")
-        print("|---:|---|---:|---:|---:|---:|---:|")
+        print("| rate (req/s) | proxy | served req/s | p50 ms | p99 ms | CPU µs/req | this p50 ÷ Slipway p50 | this p99 ÷ Slipway p99 | this CPU ÷ Slipway CPU |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for proto in rates:
             for px in order:
                 key = ("go", px, proto)
@@ -62,12 +67,14 @@ def main(path, have_caddy):
                 fd = ("go", "slipway", proto)
                 r50 = "" if px == "slipway" else ratio(fd, key, "p50_ms", inverse=True)
                 r99 = "" if px == "slipway" else ratio(fd, key, "p99_ms", inverse=True)
+                rc = "" if px in ("slipway", "direct") else ratio(fd, key, "cpu_us", inverse=True)
                 f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
                 served = med(key, "rps")
                 # Served under the offered rate: saturated, the latency is the queue's.
                 sat = " (saturated)" if served is not None and served < 0.97 * int(proto[5:]) else ""
-                print(f"| {proto[5:]} | {px} | {f(served, 0)}{sat} | {f(med(key, 'p50_ms'), 3)} | {f(med(key, 'p99_ms'), 3)} | {r50} | {r99} |")
+                print(f"| {proto[5:]} | {px} | {f(served, 0)}{sat} | {f(med(key, 'p50_ms'), 3)} | {f(med(key, 'p99_ms'), 3)} | {f(cpu(key))} | {r50} | {r99} | {rc} |")
     print("\nh2 rows (h2load -c50 -m1): the p50 column is h2load's mean and the p99 column its max (h2load gives no percentiles).")
+    print("CPU µs/req: the proxy's processes' user and system time (from /proc, every thread) over the requests served in the cell; none for direct.")
     if have_caddy != "1":
         print("\nCaddy: not installed (its package did not install); no Caddy figures.")
 
