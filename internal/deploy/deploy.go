@@ -545,7 +545,10 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
 		// The deployer reads this: what went wrong, never where the
 		// server keeps its data.
-		msg := strings.ReplaceAll(fmt.Sprintf(format, args...), c.cfg.DataDir, "the server's data directory")
+		msg := fmt.Sprintf(format, args...)
+		if data := filepath.Clean(c.cfg.DataDir); data != "/" && data != "." {
+			msg = strings.ReplaceAll(msg, data, "the server's data directory")
+		}
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
 		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
