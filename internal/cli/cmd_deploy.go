@@ -334,7 +334,9 @@ func webappDeploy(ctx context.Context, inv *invocation) error {
 		}
 		inv.progressf("Deployment type: %s. To override deployment type, please specify the --type parameter. Possible values: war, jar, ear, zip, startup, static", typ)
 	}
-	q := url.Values{"type": {typ}}
+	// trackDeploymentProgress: the server then names the deployment this
+	// push made, so that the one reported is ours, not another push's.
+	q := url.Values{"type": {typ}, "trackDeploymentProgress": {"true"}}
 	if inv.flags.has("async") {
 		q.Set("async", strconv.FormatBool(inv.flags.boolean("async")))
 	}

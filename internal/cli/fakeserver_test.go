@@ -391,7 +391,7 @@ func (f *fakeServer) serveKudu(w http.ResponseWriter, r *http.Request, app strin
 	case r.Method == http.MethodPost && (r.URL.Path == "/api/zipdeploy" || r.URL.Path == "/api/publish"):
 		f.zipSizes = append(f.zipSizes, len(body))
 		f.deployID, f.deployPolls = id, 0
-		if f.sendID {
+		if f.sendID || r.URL.Query().Get("trackDeploymentProgress") != "" { // the server names it when asked
 			w.Header().Set("SCM-DEPLOYMENT-ID", id)
 		}
 		if r.URL.Query().Get("isAsync") == "true" || r.URL.Query().Get("async") == "true" {

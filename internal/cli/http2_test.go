@@ -42,7 +42,7 @@ func TestWebappDeployOneDeploy(t *testing.T) {
 	if diff := cmp.Diff([]string{
 		"GET arm " + rgP + "/sites/myapp?" + w,
 		"POST arm " + rgP + "/sites/myapp/config/publishingcredentials/list?" + w,
-		"POST scm:myapp /api/publish?async=true&clean=true&restart=false&type=zip",
+		"POST scm:myapp /api/publish?async=true&clean=true&restart=false&trackDeploymentProgress=true&type=zip",
 	}, lines(reqs)); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
@@ -77,12 +77,12 @@ func TestWebappDeployTypes(t *testing.T) {
 		args  []string
 		query string
 	}{
-		{"startup.sh", nil, "type=startup"},
-		{"run.BAT", nil, "type=startup"},
-		{"robots.txt", []string{"--target-path", "static/robots.txt"}, "path=static%2Frobots.txt&type=static"},
-		{"app.tar", nil, "type=static"},
-		{"script.sh", []string{"--type", "static", "--target-path", "/home/site/wwwroot/tools/script.sh"}, "path=%2Fhome%2Fsite%2Fwwwroot%2Ftools%2Fscript.sh&type=static"},
-		{"app.war", nil, "type=war"},
+		{"startup.sh", nil, "trackDeploymentProgress=true&type=startup"},
+		{"run.BAT", nil, "trackDeploymentProgress=true&type=startup"},
+		{"robots.txt", []string{"--target-path", "static/robots.txt"}, "path=static%2Frobots.txt&trackDeploymentProgress=true&type=static"},
+		{"app.tar", nil, "trackDeploymentProgress=true&type=static"},
+		{"script.sh", []string{"--type", "static", "--target-path", "/home/site/wwwroot/tools/script.sh"}, "path=%2Fhome%2Fsite%2Fwwwroot%2Ftools%2Fscript.sh&trackDeploymentProgress=true&type=static"},
+		{"app.war", nil, "trackDeploymentProgress=true&type=war"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -428,5 +428,27 @@ func TestAppSettingsFromFile(t *testing.T) {
 	_, _, err := testRun(t, f, dir, "webapp", "config", "appsettings", "set", "-g", "rg1", "-n", "myapp", "--settings", "@missing.json")
 	if err == nil || !strings.Contains(err.Error(), "Cannot read the settings file") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestAttackWebappDeployReportsOwnDeployment: webapp deploy reports the
+// deployment it pushed, not whatever another deployer's push made the
+// latest: it asks the server to name its deployment, as the server does
+// only when asked (trackDeploymentProgress).
+func TestAttackWebappDeployReportsOwnDeployment(t *testing.T) {
+	f := newFakeServer(t)
+	seed(t, f)
+	f.staleLatest = 3 // another deployment shows as latest first
+	p := filepath.Join(t.TempDir(), "robots.txt")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := testRun(t, f, "", "webapp", "deploy", "-g", "rg1", "-n", "myapp", "--src-path", p, "--target-path", "robots.txt")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var d map[string]any
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil || d["id"] != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("reported deployment = %s; want the one this push made", stdout)
 	}
 }

@@ -543,7 +543,12 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(site)), "artifacts", d.ID)
 	fail := func(format string, args ...any) {
 		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
+		// The deployer reads this: what went wrong, never where the
+		// server keeps its data.
 		msg := fmt.Sprintf(format, args...)
+		if data := filepath.Clean(c.cfg.DataDir); data != "/" && data != "." {
+			msg = strings.ReplaceAll(msg, data, "the server's data directory")
+		}
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
 		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
@@ -568,9 +573,10 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	d.Build = doBuild
 
 	var art Artifact
+	var baseID string // the version a single file was added to
 	if o.File != nil {
 		d.Build = false
-		if art, ok = c.fileArtifact(ctx, snap, d, pkgPath, artDir, *o.File, fail); !ok {
+		if art, baseID, ok = c.fileArtifact(ctx, snap, d, pkgPath, artDir, *o.File, fail); !ok {
 			return false
 		}
 	} else if art, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, doBuild, fail); !ok {
@@ -586,6 +592,15 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	st := c.state(site.Name)
 	st.op.Lock()
 	defer st.op.Unlock()
+	if o.File != nil && !o.File.Clean {
+		// A swap commits under the site's lock, which this deployment
+		// has only now: the version it copied must still be the active
+		// one, or rolling the copy out would undo the swap.
+		if id, err := c.activeID(ctx, site.Name); err != nil || id != baseID {
+			fail("The app's active version changed while the file was being deployed (a slot swap committed); nothing was changed. Deploy the file again.")
+			return false
+		}
+	}
 
 	// Release step: once per deployment, before any new instance takes
 	// traffic, in the artifact itself (instances start from copies of it).
@@ -611,6 +626,14 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	}
 	if err := sealTree(art.Dir); err != nil {
 		fail("Sealing the release failed: %v", err)
+		return false
+	}
+	// The release command and the checks ran as the app in the artifact,
+	// beside its record, which later restarts and single-file deployments
+	// trust (the environment it names is copied for every instance):
+	// write it again, now that only the platform can.
+	if err := WriteArtifact(art); err != nil {
+		fail("Recording the artifact failed: %v", err)
 		return false
 	}
 	if err := c.cfg.Planner.Publish(ctx, snap, art); err != nil {

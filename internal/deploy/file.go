@@ -28,20 +28,29 @@ import (
 // them, and its package chose its names. A file is written through
 // os.Root, and never through a symbolic link or in place of a directory.
 
-// activeArtifact returns the site's active version, and false when it has
-// none (it runs the default site).
-func (c *Coordinator) activeArtifact(ctx context.Context, site string) (Artifact, bool, error) {
+// activeArtifact returns the site's active version and its deployment's
+// id, and false when it has none (it runs the default site).
+func (c *Coordinator) activeArtifact(ctx context.Context, site string) (Artifact, string, bool, error) {
 	d, err := c.cfg.Store.ActiveDeployment(ctx, site)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return Artifact{}, false, nil
+		return Artifact{}, "", false, nil
 	} else if err != nil {
-		return Artifact{}, false, err
+		return Artifact{}, "", false, err
 	}
 	art, err := c.artifactOf(d)
 	if err != nil {
-		return Artifact{}, false, err
+		return Artifact{}, "", false, err
 	}
-	return art, true, nil
+	return art, d.ID, true, nil
+}
+
+// activeID returns the id of the site's active deployment, "" when none.
+func (c *Coordinator) activeID(ctx context.Context, site string) (string, error) {
+	d, err := c.cfg.Store.ActiveDeployment(ctx, site)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return "", nil
+	}
+	return d.ID, err
 }
 
 // checkFileTarget refuses, before anything is stored, a single-file
@@ -54,7 +63,7 @@ func (c *Coordinator) checkFileTarget(ctx context.Context, site slipway.Site, f 
 	if f.Clean {
 		return nil // the new version starts empty
 	}
-	base, ok, err := c.activeArtifact(ctx, site.Name)
+	base, _, ok, err := c.activeArtifact(ctx, site.Name)
 	if err != nil {
 		return fmt.Errorf("reading the active version: %w", err)
 	}
@@ -99,22 +108,32 @@ func checkTarget(dir, rel string) error {
 
 // fileArtifact makes the new version of a single-file deployment: a copy
 // of the active version (nothing with clean=true, or before the first
-// deployment) with the file written at f.Path. It reports failures
-// through fail.
-func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, f FileTarget, fail func(string, ...any)) (Artifact, bool) {
+// deployment) with the file written at f.Path. It returns the id of the
+// deployment it copied ("" when none), which must still be the active one
+// when the new version replaces it. It reports failures through fail,
+// with the server's directories named as the deployer knows them.
+func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, f FileTarget, fail func(string, ...any)) (Artifact, string, bool) {
 	kind := "static file"
 	if f.Startup {
 		kind = "startup script"
 	}
 	c.step(ctx, d, slipway.LogMessage, "Deploying a %s to /home/site/wwwroot/%s (OneDeploy); nothing is built.", kind, f.Path)
-	base, ok, err := c.activeArtifact(ctx, snap.Site.Name)
+	base, baseID, ok, err := c.activeArtifact(ctx, snap.Site.Name)
 	if err != nil {
 		fail("Reading the active version failed: %v", err)
-		return Artifact{}, false
+		return Artifact{}, "", false
+	}
+	hide := strings.NewReplacer(artDir, "the new version", base.Dir, "the active version", pkgPath, "the uploaded file")
+	if !ok {
+		hide = strings.NewReplacer(artDir, "the new version", pkgPath, "the uploaded file")
+	}
+	report := fail
+	fail = func(format string, args ...any) {
+		report("%s", hide.Replace(fmt.Sprintf(format, args...)))
 	}
 	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
 		fail("Preparing the artifact directory failed: %v", err)
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	art := Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
 	switch {
@@ -130,7 +149,7 @@ func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway
 		})
 		if err != nil {
 			fail("Copying the active version failed: %v", err)
-			return Artifact{}, false
+			return Artifact{}, "", false
 		}
 		art = base
 		art.Dir = artDir
@@ -140,12 +159,12 @@ func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway
 		}
 		if err := os.Mkdir(artDir, 0o755); err != nil {
 			fail("Preparing the artifact directory failed: %v", err)
-			return Artifact{}, false
+			return Artifact{}, "", false
 		}
 	}
 	if err := checkTarget(artDir, f.Path); err != nil {
 		fail("%s", errText(err))
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	perm := fs.FileMode(0o644)
 	if f.Startup {
@@ -155,7 +174,7 @@ func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway
 	n, err := writeTarget(artDir, f.Path, pkgPath, perm)
 	if err != nil {
 		fail("Writing /home/site/wwwroot/%s failed: %v", f.Path, err)
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	c.step(ctx, d, slipway.LogMessage, "Wrote /home/site/wwwroot/%s (%d bytes).", f.Path, n)
 	if f.Startup {
@@ -165,7 +184,7 @@ func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway
 			c.step(ctx, d, slipway.LogMessage, "The app has no startup command, so its instances start with this script.")
 		}
 	}
-	return art, true
+	return art, baseID, true
 }
 
 // writeTarget copies the file at src to rel inside dir through os.Root:

@@ -158,3 +158,63 @@ func TestPublishTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackPublishPathSpellings: '..' and its other spellings — URL
+// encoded once or twice, mixed with empty and '.' segments, behind the
+// wwwroot prefix — and absolute paths that only look like wwwroot never
+// reach the deployer as a path out of /home/site/wwwroot; harmless
+// spellings are taken cleaned.
+func TestAttackPublishPathSpellings(t *testing.T) {
+	srv, rec := newPublishKudu(t)
+	refused := []string{
+		"%2e%2e/x", "%2E%2E%2Fx", "..%2fx", "a/..", "..", "a/b/../../../x", ".//../x",
+		"/home/site/wwwroot/..", "/home/site/wwwroot/./../x", "/home/site/wwwroot", "//home/site/wwwroot/x",
+		"/home/site/wwwroot//etc/passwd", "/home/site/wwwrootx/y", "/home/site/wwwroot/.", ".", "./",
+		"%5c..%5cx", `C:\home\site\wwwroot\x`, "a%00/../../x", "/home/site/wwwroot/.slipway-artifact.json",
+		"./.slipway-artifact.json", strings.Repeat("a/", 600) + "x",
+	}
+	for _, p := range refused {
+		status, body := publish(t, srv, "type=static&path="+p, "x")
+		if status != http.StatusBadRequest {
+			t.Errorf("path=%s: %d %q; want 400", p, status, body)
+		}
+	}
+	if got := rec.submitted(); len(got) != 0 {
+		t.Fatalf("refused paths reached the deployer: %+v", got[0].File)
+	}
+	for p, want := range map[string]string{
+		"%252e%252e/x": "%2e%2e/x", // decoded once, as Kudu: a name, not '..'
+		"a//b":         "a/b",
+		"./a":          "a",
+		"C:/x":         "C:/x", // a directory named C: inside wwwroot on Linux
+		"...":          "...",
+	} {
+		srv, rec := newPublishKudu(t)
+		status, body := publish(t, srv, "type=static&path="+p, "x")
+		got := rec.submitted()
+		if status != http.StatusOK || len(got) != 1 || got[0].File.Path != want {
+			t.Errorf("path=%s: %d %q, submitted %+v; want %q", p, status, body, got, want)
+		}
+	}
+}
+
+// TestAttackPublishIgnoredParameters: a OneDeploy parameter the server
+// cannot honour is refused, never accepted and silently not done: Kudu
+// deploys type=zip&clean=false incrementally, keeping the files the zip
+// lacks; here a zip always replaces the app.
+func TestAttackPublishIgnoredParameters(t *testing.T) {
+	srv, rec := newPublishKudu(t)
+	status, body := publish(t, srv, "type=zip&clean=false", "PK")
+	if status != http.StatusBadRequest || !strings.Contains(body, "clean") {
+		t.Errorf("type=zip&clean=false: %d %q; want 400 saying clean=false is not done", status, body)
+	}
+	if got := rec.submitted(); len(got) != 0 {
+		t.Errorf("type=zip&clean=false reached the deployer: %+v", got)
+	}
+	// ignorestack only matters to Java's stack check, which Python apps
+	// never get: taking it changes nothing.
+	srv, rec = newPublishKudu(t)
+	if status, body := publish(t, srv, "type=zip&clean=true&ignorestack=true", "PK"); status != http.StatusOK || len(rec.submitted()) != 1 {
+		t.Errorf("type=zip&clean=true&ignorestack=true: %d %q; want 200", status, body)
+	}
+}

@@ -303,6 +303,12 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site
 		if p := q.Get("path"); p != "" && p != "/" && p != "." {
 			return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment replaces the whole app.", p)
 		}
+		// Kudu copies a zip with clean=false over the app, keeping what
+		// it lacks; here a zip always replaces the app, so clean=false
+		// is refused rather than accepted and not done.
+		if v := q.Get("clean"); v != "" && !isTrue(v) {
+			return slipway.Errorf(slipway.EINVALID, "clean=%s is not supported for type=zip: a zip deployment replaces the whole app, and the files the zip lacks are gone. Leave clean out (or set it to true), or add single files with type=static.", v)
+		}
 	case "static", "startup":
 		p, err := fileTargetPath(t, q.Get("path"))
 		if err != nil {

@@ -158,12 +158,19 @@ func scriptPlan(o Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("startup script %q is not a path inside the app", o.StartupScript)
 	}
 	path := filepath.Join(o.AppPath, rel)
-	fi, err := os.Lstat(path)
+	root, err := os.OpenRoot(o.AppPath)
+	if err != nil {
+		return Plan{}, fmt.Errorf("detecting startup: %w", err)
+	}
+	defer root.Close()
+	// Through the root: a link on the way out of the app (antenv is one)
+	// leads nowhere, so the server never changes a file that is not the app's.
+	fi, err := root.Lstat(rel)
 	if err != nil || !fi.Mode().IsRegular() {
 		return Plan{}, fmt.Errorf("the startup script %s deployed with OneDeploy is not a file of the app", filepath.ToSlash(rel))
 	}
 	if fi.Mode().Perm()&0o111 != 0o111 {
-		if err := os.Chmod(path, fi.Mode().Perm()|0o111); err != nil {
+		if err := root.Chmod(rel, fi.Mode().Perm()|0o111); err != nil {
 			return Plan{}, fmt.Errorf("making startup script %s executable: %w", filepath.ToSlash(rel), err)
 		}
 	}
@@ -195,25 +202,33 @@ func customPlan(o Options) (Plan, error) {
 		tok := fields[0]
 		// App Service's own wording, typo included.
 		p.Messages = append(p.Messages, "Checking of "+tok+" is a file")
-		path := tok
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(o.AppPath, path)
+		root, err := os.OpenRoot(o.AppPath)
+		if err != nil {
+			return Plan{}, fmt.Errorf("detecting startup: %w", err)
 		}
-		fi, err := os.Stat(path)
+		defer root.Close()
+		// The server looks only at the app's own files, through the root:
+		// a path out of the app (absolute, '..', or a link the app holds)
+		// is the sandbox's to resolve, never read or changed here as root.
+		rel, inApp := appRelative(o.AppPath, tok)
+		var fi os.FileInfo
+		if inApp {
+			fi, err = root.Stat(rel)
+		}
 		// Like the shell's [ -f ], any stat error means "not a file".
 		switch {
-		case err == nil && fi.Mode().IsRegular():
+		case inApp && err == nil && fi.Mode().IsRegular():
 			p.Messages = append(p.Messages, "App command line is a file on disk")
 			if strings.HasSuffix(tok, ".sh") {
 				p.Messages = append(p.Messages, "App command line is a shell script, will execute this script as startup script")
 				if fi.Mode().Perm()&0o111 != 0o111 {
-					if err := os.Chmod(path, 0o755); err != nil {
+					if err := root.Chmod(rel, 0o755); err != nil {
 						return Plan{}, fmt.Errorf("making startup script %s executable: %w", tok, err)
 					}
 				}
 			} else {
 				p.Messages = append(p.Messages, tok+" file exists on disk, reading its contents to run as startup arguments")
-				line, err := firstLine(path)
+				line, err := firstLine(root, rel)
 				if err != nil {
 					return Plan{}, fmt.Errorf("reading startup file %s: %w", tok, err)
 				}
@@ -236,9 +251,24 @@ func customPlan(o Options) (Plan, error) {
 	return p, nil
 }
 
-// firstLine returns the first line of the file at path without its line ending.
-func firstLine(path string) (string, error) {
-	f, err := os.Open(path)
+// appRelative returns name (a startup command's file) relative to the app
+// path, and false when it is not inside it.
+func appRelative(appPath, name string) (string, bool) {
+	if filepath.IsAbs(name) {
+		rel, err := filepath.Rel(appPath, filepath.Clean(name))
+		if err != nil {
+			return "", false
+		}
+		name = rel
+	}
+	name = filepath.Clean(name)
+	return name, filepath.IsLocal(name)
+}
+
+// firstLine returns the first line of the file at rel in root without its
+// line ending.
+func firstLine(root *os.Root, rel string) (string, error) {
+	f, err := root.Open(rel)
 	if err != nil {
 		return "", err
 	}
