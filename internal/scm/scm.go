@@ -21,6 +21,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -84,6 +85,9 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	mux *http.ServeMux
+
+	mu      sync.Mutex
+	streams map[string]int // open log streams by lower-cased site
 }
 
 // New returns the Kudu API handler.
@@ -94,7 +98,7 @@ func New(cfg Config) *Handler {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Minute
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), streams: make(map[string]int)}
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
@@ -610,22 +614,55 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	return writeJSON(w, http.StatusOK, m)
 }
 
+// maxLogStreams bounds the log streams one site may hold open at once:
+// each holds a goroutine and up to a thousand lines the client has not
+// yet taken.
+const maxLogStreams = 8
+
 // logStream streams the app's log lines (docs/appservice.md §10): a welcome
-// line, the last 10 lines, then every new line, with a heartbeat.
+// line, the last 10 lines, then every new line, with a heartbeat. A client
+// that takes nothing for a heartbeat's time is gone: its stream ends.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	key := strings.ToLower(s.Name)
+	h.mu.Lock()
+	if h.streams[key] >= maxLogStreams {
+		h.mu.Unlock()
+		return slipway.Errorf(slipway.EUNAVAILABLE, "'%s' already has %d log streams open, the most one app may have; close one and retry.", s.Name, maxLogStreams)
+	}
+	h.streams[key]++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		if h.streams[key]--; h.streams[key] <= 0 {
+			delete(h.streams, key)
+		}
+		h.mu.Unlock()
+	}()
 	log := h.cfg.Deployer.SiteLog(s.Name)
 	recent, lines := log.Subscribe(r.Context(), 10)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	flush := func() { http.NewResponseController(w).Flush() }
-	stamp := func() string { return time.Now().UTC().Format("2006-01-02T15:04:05") }
-	fmt.Fprintf(w, "%s  Welcome, you are now connected to log-streaming service.\n", stamp())
-	for _, l := range recent {
-		fmt.Fprintln(w, l)
+	rc := http.NewResponseController(w)
+	// send writes and flushes, within a heartbeat; false when the client
+	// did not take it.
+	send := func(text string) bool {
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.Heartbeat))
+		if _, err := io.WriteString(w, text); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
 	}
-	flush()
+	stamp := func() string { return time.Now().UTC().Format("2006-01-02T15:04:05") }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  Welcome, you are now connected to log-streaming service.\n", stamp())
+	for _, l := range recent {
+		b.WriteString(l + "\n")
+	}
+	if !send(b.String()) {
+		return nil
+	}
 	filter := strings.ToLower(r.URL.Query().Get("filter"))
 	idle := time.Now()
 	tick := time.NewTicker(h.cfg.Heartbeat)
@@ -641,15 +678,15 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Si
 			if filter != "" && !strings.Contains(strings.ToLower(l), filter) {
 				continue
 			}
-			if _, err := fmt.Fprintln(w, l); err != nil {
+			if !send(l + "\n") {
 				return nil
 			}
-			flush()
 			idle = time.Now()
 		case <-tick.C:
 			mins := int(time.Since(idle).Minutes())
-			fmt.Fprintf(w, "%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))
-			flush()
+			if !send(fmt.Sprintf("%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))) {
+				return nil
+			}
 		}
 	}
 }
