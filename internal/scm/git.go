@@ -25,12 +25,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -38,9 +40,10 @@ import (
 )
 
 const (
-	maxPushBytes  = 1 << 30 // what one push may send (receive.maxInputSize)
-	maxCommandLen = 1 << 20 // the ref update commands before the pack
-	gitTimeout    = 15 * time.Minute
+	maxPushBytes         = 1 << 30 // what one push may send (receive.maxInputSize)
+	defaultMaxRepository = 2 << 30 // Config.MaxRepository's default
+	maxCommandLen        = 1 << 20 // the ref update commands before the pack
+	gitTimeout           = 15 * time.Minute
 )
 
 // gitRequest tells a git smart-HTTP path: /<repo>.git/info/refs (with
@@ -89,6 +92,13 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-"+service+"-request" {
 		return slipway.Errorf(slipway.EINVALID, "A %s request must have Content-Type application/x-%s-request, not %q.", service, service, ct)
 	}
+	if service == "git-receive-pack" {
+		// Pushes take turns, so that the bound on the repository holds.
+		if !h.startPush(dir) {
+			return slipway.Errorf(slipway.ECONFLICT, "Another push to %s.git is in progress. Please try again when it completes.", s.Name)
+		}
+		defer h.endPush(dir)
+	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, maxPushBytes)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
@@ -122,9 +132,14 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 	}
 	ref := "refs/heads/" + slipway.DeploymentBranch(settings)
 	before := revParse(ctx, dir, ref)
+	room, err := h.repoRoom(ctx, s, dir)
+	if err != nil {
+		return err
+	}
 
 	var out bytes.Buffer
-	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out, "receive-pack", "--stateless-rpc", "."); err != nil {
+	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out,
+		"-c", "receive.maxInputSize="+strconv.FormatInt(room, 10), "receive-pack", "--stateless-rpc", "."); err != nil {
 		return err
 	}
 	answer := out.Bytes()
@@ -147,6 +162,58 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 	})
 	io.WriteString(w, "0000")
 	return nil
+}
+
+func (h *Handler) startPush(dir string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pushing[dir] {
+		return false
+	}
+	h.pushing[dir] = true
+	return true
+}
+
+func (h *Handler) endPush(dir string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.pushing, dir)
+}
+
+// repoRoom returns what the next push may send: the repository lies
+// outside the app's quota, so it is bounded by Config.MaxRepository. A
+// full repository first drops what no branch or tag reaches any more.
+func (h *Handler) repoRoom(ctx context.Context, s slipway.Site, dir string) (int64, error) {
+	used := diskUsage(dir)
+	if used >= h.cfg.MaxRepository {
+		if err := runGit(ctx, dir, nil, nil, "gc", "--quiet", "--prune=now"); err != nil {
+			return 0, err
+		}
+		used = diskUsage(dir)
+	}
+	if used >= h.cfg.MaxRepository {
+		return 0, slipway.Errorf(slipway.ECONFLICT, "The Local Git repository of '%s' takes %d MB, its limit: delete branches and tags you no longer need, and push again.", s.Name, h.cfg.MaxRepository>>20)
+	}
+	return min(maxPushBytes, h.cfg.MaxRepository-used), nil
+}
+
+// diskUsage returns the bytes the files under dir take on disk.
+func diskUsage(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // deployPush deploys the branch's commit when the push moved it; say gets
@@ -281,7 +348,11 @@ func runGit(ctx context.Context, dir string, stdin io.Reader, stdout io.Writer, 
 		if len(msg) > 2000 {
 			msg = msg[:2000]
 		}
-		return fmt.Errorf("git %s: %v: %s", args[0], err, msg)
+		name := args[0]
+		if name == "-c" && len(args) > 2 {
+			name = args[2]
+		}
+		return fmt.Errorf("git %s: %v: %s", name, err, msg)
 	}
 	return nil
 }

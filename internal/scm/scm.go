@@ -76,6 +76,9 @@ type Config struct {
 	// RepoDir returns the path of a site's Local Git repository (git.go),
 	// a directory no app can write. Nil: no Local Git.
 	RepoDir func(site string) string
+	// MaxRepository bounds the disk a site's repository may take: it
+	// lies outside the app's quota. 0 → 2 GiB.
+	MaxRepository int64
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
@@ -87,7 +90,8 @@ type Handler struct {
 	mux *http.ServeMux
 
 	mu      sync.Mutex
-	streams map[string]int // open log streams by lower-cased site
+	streams map[string]int  // open log streams by lower-cased site
+	pushing map[string]bool // repositories a push is writing, by path
 }
 
 // New returns the Kudu API handler.
@@ -98,7 +102,10 @@ func New(cfg Config) *Handler {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Minute
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), streams: make(map[string]int)}
+	if cfg.MaxRepository <= 0 {
+		cfg.MaxRepository = defaultMaxRepository
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), streams: make(map[string]int), pushing: make(map[string]bool)}
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)

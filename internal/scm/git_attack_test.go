@@ -1,0 +1,128 @@
+package scm
+
+import (
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// gitClient runs the real git in dir, with no configuration of the host's.
+func gitClient(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "git", args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com"}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// commitRandom commits n random (incompressible) bytes on a new branch.
+func commitRandom(t *testing.T, dir, branch string, n int) {
+	t.Helper()
+	b := make([]byte, n)
+	rand.Read(b)
+	if err := os.WriteFile(filepath.Join(dir, branch+".bin"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"checkout", "-q", "-b", branch}, {"add", "."}, {"commit", "-q", "-m", branch}} {
+		if out, err := gitClient(t, dir, args...); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+}
+
+func diskUsed(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// TestAttackGitRepositoryFillsTheDisk: the repository lies beside the
+// app's home, outside its quota, and each push may send up to 1 GiB. A
+// tenant pushing new branches of fresh data, one after another or many at
+// once, must not fill the server's disk: the repository is bounded, and
+// pushes to it take turns.
+func TestAttackGitRepositoryFillsTheDisk(t *testing.T) {
+	if _, err := lookGit(); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := filepath.Join(t.TempDir(), "sites", "app", "repository.git")
+	const limit = 256 << 10
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf:        func(*http.Request) string { return "app" },
+		RepoDir:       func(string) string { return repo },
+		MaxRepository: limit,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
+
+	work := t.TempDir()
+	if out, err := gitClient(t, work, "init", "-q"); err != nil {
+		t.Fatal(err, out)
+	}
+	pushed := 0
+	for i, branch := range []string{"b1", "b2", "b3", "b4"} {
+		commitRandom(t, work, branch, 100<<10)
+		if out, err := gitClient(t, work, "push", "-q", remote, branch); err == nil {
+			pushed++
+		} else if i == 0 {
+			t.Fatalf("the first push, well under the bound: %v %s", err, out)
+		}
+	}
+	if used := diskUsed(t, repo); used > limit+150<<10 || pushed > 2 {
+		t.Errorf("%d pushes of 100 KiB went in; the repository takes %d bytes, bound %d", pushed, used, limit)
+	}
+
+	// A push that is still sending holds the repository: a second one
+	// waits for nothing and is told so.
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/app.git/git-receive-pack", pr)
+		req.Header.Set("Content-Type", "application/x-git-receive-pack-request")
+		req.SetBasicAuth("$app", "pass")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	io.WriteString(pw, pktLine("0000000000000000000000000000000000000000 1111111111111111111111111111111111111111 refs/heads/slow\x00report-status\n")+"0000PACK")
+	time.Sleep(300 * time.Millisecond) // the first push is in receive-pack
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/app.git/git-receive-pack", strings.NewReader("0000"))
+	req.Header.Set("Content-Type", "application/x-git-receive-pack-request")
+	req.SetBasicAuth("$app", "pass")
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("a second push while one is sending: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a second push while one is sending: %d %s, want 409", resp.StatusCode, b)
+	}
+	pw.CloseWithError(io.ErrUnexpectedEOF)
+	<-first
+}
