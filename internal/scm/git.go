@@ -308,16 +308,34 @@ func readCommands(br *bufio.Reader) (head []byte, caps string, err error) {
 
 func pktLine(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
 
+// repoAttributes take precedence over the attributes a pushed tree gives
+// itself (info/attributes wins over .gitattributes). git archive acts on
+// export-subst and export-ignore, which a checkout (what Kudu deploys)
+// ignores, and export-subst and ident expand in git's memory on the host
+// — a $Format:%B$ repeated in a small file is the commit message as often
+// — so the package holds the files as pushed.
+const repoAttributes = "* -export-subst -export-ignore -ident\n"
+
 // initRepo creates the bare repository on first use: no template (no
-// sample hooks), deletes of the deployed branch refused.
+// sample hooks), deletes of the deployed branch refused; and keeps its
+// attributes.
 func initRepo(ctx context.Context, dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return err
+		}
+		if err := runGit(ctx, filepath.Dir(dir), nil, nil, "init", "--bare", "--quiet", "--template=", dir); err != nil {
+			return err
+		}
+	}
+	attrs := filepath.Join(dir, "info", "attributes")
+	if b, err := os.ReadFile(attrs); err == nil && string(b) == repoAttributes {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(attrs), 0o700); err != nil {
 		return err
 	}
-	return runGit(ctx, filepath.Dir(dir), nil, nil, "init", "--bare", "--quiet", "--template=", dir)
+	return os.WriteFile(attrs, []byte(repoAttributes), 0o600)
 }
 
 // runGit runs git in dir with nothing of the host's or the repository's

@@ -126,3 +126,50 @@ func TestAttackGitRepositoryFillsTheDisk(t *testing.T) {
 	pw.CloseWithError(io.ErrUnexpectedEOF)
 	<-first
 }
+
+// TestAttackGitArchiveAmplifies: the pushed tree is archived by git on
+// the host, outside any sandbox, and git archive honours the tree's own
+// .gitattributes: export-subst expands every $Format:...$ with the
+// commit (its whole message, however long, as often as the file asks)
+// and ident every $Id$, in git's memory — a small push that makes
+// gigabytes. A checkout (what Kudu deploys) expands neither
+// export-subst nor export-ignore; here the repository's own attributes
+// turn off those and ident, so the package holds the files as pushed.
+func TestAttackGitArchiveAmplifies(t *testing.T) {
+	if _, err := lookGit(); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := filepath.Join(t.TempDir(), "sites", "app", "repository.git")
+	rec := &submitRecorder{}
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: rec,
+		SiteOf:  func(*http.Request) string { return "app" },
+		RepoDir: func(string) string { return repo },
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
+
+	work := t.TempDir()
+	const body = "$Format:%B$ $Format:%H$ $Id$\n"
+	for name, content := range map[string]string{".gitattributes": "* export-subst ident\nhidden.txt export-ignore\n", "app.py": body, "hidden.txt": "kept\n"} {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "master"}, {"add", "."}, {"commit", "-q", "-m", strings.Repeat("long message ", 1000)}, {"push", "-q", remote, "master"}} {
+		if out, err := gitClient(t, work, args...); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	rec.mu.Lock()
+	pkgs := append([]string(nil), rec.body...)
+	rec.mu.Unlock()
+	if len(pkgs) != 1 {
+		t.Fatalf("%d packages submitted, want 1", len(pkgs))
+	}
+	files := unzip(t, []byte(pkgs[0]))
+	if files["app.py"] != body || files["hidden.txt"] != "kept\n" {
+		t.Errorf("the package's files differ from the pushed ones: app.py %d bytes %.80q, hidden.txt %q", len(files["app.py"]), files["app.py"], files["hidden.txt"])
+	}
+}
