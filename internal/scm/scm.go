@@ -70,6 +70,9 @@ type Config struct {
 	AdminToken string                       // also accepted as a Bearer token
 	Logger     *slog.Logger
 	Heartbeat  time.Duration // log stream keep-alive; 0 → 60 s
+	// StallTimeout ends a log stream or a dump whose client takes
+	// nothing for this long; 0 → 60 s.
+	StallTimeout time.Duration
 	// LogDir returns the path of a site's LogFiles directory (in its home),
 	// which /dump zips. Nil: /dump answers 404.
 	LogDir func(site string) string
@@ -90,7 +93,7 @@ type Handler struct {
 	mux *http.ServeMux
 
 	mu      sync.Mutex
-	streams map[string]int  // open log streams by lower-cased site
+	busy    map[string]int  // log streams and dumps running, by kind and lower-cased site
 	pushing map[string]bool // repositories a push is writing, by path
 }
 
@@ -102,10 +105,13 @@ func New(cfg Config) *Handler {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Minute
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = time.Minute
+	}
 	if cfg.MaxRepository <= 0 {
 		cfg.MaxRepository = defaultMaxRepository
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), streams: make(map[string]int), pushing: make(map[string]bool)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), busy: make(map[string]int), pushing: make(map[string]bool)}
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
@@ -626,25 +632,48 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Sit
 // yet taken.
 const maxLogStreams = 8
 
+// enter takes one of the n places a site has for requests of a kind
+// that hold memory for as long as their client reads; leave gives it
+// back. All taken: EUNAVAILABLE (503, retry).
+func (h *Handler) enter(kind string, s slipway.Site, n int) (leave func(), err error) {
+	key := kind + "\x00" + strings.ToLower(s.Name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy[key] >= n {
+		return nil, slipway.Errorf(slipway.EUNAVAILABLE, "'%s' already has %d %s running, the most one app may have; close one and retry.", s.Name, n, kind)
+	}
+	h.busy[key]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.busy[key]--; h.busy[key] <= 0 {
+			delete(h.busy, key)
+		}
+	}, nil
+}
+
+// stallWriter writes to a response, ending it when the client takes
+// nothing for a while.
+type stallWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (s stallWriter) Write(p []byte) (int, error) {
+	s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	return s.w.Write(p)
+}
+
 // logStream streams the app's log lines (docs/appservice.md §10): a welcome
 // line, the last 10 lines, then every new line, with a heartbeat. A client
-// that takes nothing for a heartbeat's time is gone: its stream ends.
+// that takes nothing for StallTimeout is gone: its stream ends.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	key := strings.ToLower(s.Name)
-	h.mu.Lock()
-	if h.streams[key] >= maxLogStreams {
-		h.mu.Unlock()
-		return slipway.Errorf(slipway.EUNAVAILABLE, "'%s' already has %d log streams open, the most one app may have; close one and retry.", s.Name, maxLogStreams)
+	leave, err := h.enter("log streams", s, maxLogStreams)
+	if err != nil {
+		return err
 	}
-	h.streams[key]++
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		if h.streams[key]--; h.streams[key] <= 0 {
-			delete(h.streams, key)
-		}
-		h.mu.Unlock()
-	}()
+	defer leave()
 	log := h.cfg.Deployer.SiteLog(s.Name)
 	recent, lines := log.Subscribe(r.Context(), 10)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -652,11 +681,10 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Si
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	// send writes and flushes, within a heartbeat; false when the client
-	// did not take it.
+	sw := stallWriter{w: w, rc: rc, timeout: h.cfg.StallTimeout}
+	// send writes and flushes; false when the client did not take it.
 	send := func(text string) bool {
-		rc.SetWriteDeadline(time.Now().Add(h.cfg.Heartbeat))
-		if _, err := io.WriteString(w, text); err != nil {
+		if _, err := io.WriteString(sw, text); err != nil {
 			return false
 		}
 		return rc.Flush() == nil

@@ -2,10 +2,13 @@ package scm
 
 import (
 	"bufio"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +64,9 @@ func TestAttackLogStreamsHeldOpen(t *testing.T) {
 	log := hub.App("app", "")
 	h := New(Config{
 		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: logDeployer{log: log},
-		SiteOf:    func(*http.Request) string { return "app" },
-		Heartbeat: 300 * time.Millisecond,
+		SiteOf:       func(*http.Request) string { return "app" },
+		Heartbeat:    300 * time.Millisecond,
+		StallTimeout: 300 * time.Millisecond,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -134,5 +138,72 @@ func TestAttackLogStreamReadsNoFiles(t *testing.T) {
 		if !strings.Contains(got[0], "Welcome") || !strings.Contains(got[1], "own line") || strings.Contains(strings.Join(got, ""), "root:") {
 			t.Errorf("GET %s: %q", p, got)
 		}
+	}
+}
+
+// openRaw sends a GET on a raw connection and returns the status line;
+// the connection is then never read again.
+func openRaw(t *testing.T, srv *httptest.Server, p string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	req, _ := http.NewRequest("GET", srv.URL+p, nil)
+	req.SetBasicAuth("$app", "pass")
+	if err := req.Write(c); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var line strings.Builder
+	b := make([]byte, 1)
+	for !strings.HasSuffix(line.String(), "\n") {
+		if _, err := c.Read(b); err != nil {
+			return "read: " + err.Error()
+		}
+		line.WriteByte(b[0])
+	}
+	return strings.TrimSpace(line.String())
+}
+
+// TestAttackDumpsHeldOpen: each /api/dump holds a compressor (about a
+// megabyte) and an open file for as long as its client takes the zip; a
+// tenant opening many and reading none held them forever. A site may run
+// a few at once, and one whose client takes nothing for a while ends.
+func TestAttackDumpsHeldOpen(t *testing.T) {
+	logDir := filepath.Join(t.TempDir(), "LogFiles")
+	os.MkdirAll(logDir, 0o755)
+	big := make([]byte, 16<<20)
+	rand.Read(big) // incompressible: the zip is as large, and fills the sockets
+	if err := os.WriteFile(filepath.Join(logDir, "big.log"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf:       func(*http.Request) string { return "app" },
+		LogDir:       func(string) string { return logDir },
+		StallTimeout: 300 * time.Millisecond,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for i := range maxDumps {
+		if status := openRaw(t, srv, "/api/dump"); !strings.Contains(status, " 200 ") {
+			t.Fatalf("dump %d: %s", i, status)
+		}
+	}
+	if status := openRaw(t, srv, "/api/dump"); !strings.Contains(status, " 503 ") {
+		t.Fatalf("dump %d past the bound: %s, want 503", maxDumps+1, status)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status := openRaw(t, srv, "/api/dump")
+		if strings.Contains(status, " 200 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stalled dumps still hold every place: %s", status)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
