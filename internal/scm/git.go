@@ -44,6 +44,7 @@ const (
 	defaultMaxRepository = 2 << 30 // Config.MaxRepository's default
 	maxCommandLen        = 1 << 20 // the ref update commands before the pack
 	gitTimeout           = 15 * time.Minute
+	maxFetches           = 4 // at once per site: each runs pack-objects over the repository
 )
 
 // gitRequest tells a git smart-HTTP path: /<repo>.git/info/refs (with
@@ -110,7 +111,13 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	w.Header().Set("Content-Type", "application/x-"+service+"-result")
 	w.Header().Set("Cache-Control", "no-cache")
 	if service == "git-upload-pack" {
-		return runGit(r.Context(), dir, body, w, sub, "--stateless-rpc", ".")
+		leave, err := h.enter("git fetches", s, maxFetches)
+		if err != nil {
+			return err
+		}
+		defer leave()
+		// A client that takes nothing for StallTimeout is gone.
+		return runGit(r.Context(), dir, body, stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}, sub, "--stateless-rpc", ".")
 	}
 	return h.receivePack(w, r, s, dir, body)
 }

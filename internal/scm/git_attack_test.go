@@ -3,6 +3,7 @@ package scm
 import (
 	"crypto/rand"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -171,5 +172,83 @@ func TestAttackGitArchiveAmplifies(t *testing.T) {
 	files := unzip(t, []byte(pkgs[0]))
 	if files["app.py"] != body || files["hidden.txt"] != "kept\n" {
 		t.Errorf("the package's files differ from the pushed ones: app.py %d bytes %.80q, hidden.txt %q", len(files["app.py"]), files["app.py"], files["hidden.txt"])
+	}
+}
+
+// TestAttackGitFetchesHeldOpen: every fetch runs git's pack-objects on
+// the host over the whole repository; a tenant starting many fetches of
+// its own repository and reading none kept that many processes for up to
+// the quarter-hour git may run. A site runs a few at once, and one whose
+// client takes nothing for a while ends.
+func TestAttackGitFetchesHeldOpen(t *testing.T) {
+	if _, err := lookGit(); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := filepath.Join(t.TempDir(), "sites", "app", "repository.git")
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf:       func(*http.Request) string { return "app" },
+		RepoDir:      func(string) string { return repo },
+		StallTimeout: 2 * time.Second,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
+	work := t.TempDir()
+	if out, err := gitClient(t, work, "init", "-q"); err != nil {
+		t.Fatal(err, out)
+	}
+	commitRandom(t, work, "big", 16<<20)
+	if out, err := gitClient(t, work, "push", "-q", remote, "big"); err != nil {
+		t.Fatal(err, out)
+	}
+	head, err := gitClient(t, work, "rev-parse", "HEAD")
+	if err != nil {
+		t.Fatal(err, head)
+	}
+	want := pktLine("want "+strings.TrimSpace(head)+"\n") + "0000" + pktLine("done\n")
+	fetch := func() string {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		req, _ := http.NewRequest("POST", srv.URL+"/app.git/git-upload-pack", strings.NewReader(want))
+		req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+		req.SetBasicAuth("$app", "pass")
+		req.Write(c)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var line strings.Builder
+		b := make([]byte, 1)
+		for !strings.HasSuffix(line.String(), "\n") {
+			if _, err := c.Read(b); err != nil {
+				return "read: " + err.Error()
+			}
+			line.WriteByte(b[0])
+		}
+		return line.String()
+	}
+	statuses := make(chan string, maxFetches)
+	for range maxFetches {
+		go func() { statuses <- fetch() }()
+	}
+	for range maxFetches {
+		if status := <-statuses; !strings.Contains(status, " 200 ") {
+			t.Fatalf("a fetch within the bound: %s", status)
+		}
+	}
+	if status := fetch(); !strings.Contains(status, " 503 ") {
+		t.Fatalf("fetch %d past the bound: %s, want 503", maxFetches+1, status)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status := fetch()
+		if strings.Contains(status, " 200 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stalled fetches still hold every place: %s", status)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
