@@ -84,11 +84,14 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 		return err
 	}
 	sub := strings.TrimPrefix(service, "git-")
+	// Every answer is git's output, as long as the repository makes it: a
+	// client that takes nothing for StallTimeout is gone.
+	out := stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}
 	if advertise {
 		w.Header().Set("Content-Type", "application/x-"+service+"-advertisement")
 		w.Header().Set("Cache-Control", "no-cache")
-		io.WriteString(w, pktLine("# service="+service+"\n")+"0000")
-		return runGit(r.Context(), dir, nil, w, sub, "--stateless-rpc", "--advertise-refs", ".")
+		io.WriteString(out, pktLine("# service="+service+"\n")+"0000")
+		return runGit(r.Context(), dir, nil, out, sub, "--stateless-rpc", "--advertise-refs", ".")
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-"+service+"-request" {
 		return slipway.Errorf(slipway.EINVALID, "A %s request must have Content-Type application/x-%s-request, not %q.", service, service, ct)
@@ -116,17 +119,16 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 			return err
 		}
 		defer leave()
-		// A client that takes nothing for StallTimeout is gone.
-		return runGit(r.Context(), dir, body, stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}, sub, "--stateless-rpc", ".")
+		return runGit(r.Context(), dir, body, out, sub, "--stateless-rpc", ".")
 	}
-	return h.receivePack(w, r, s, dir, body)
+	return h.receivePack(out, r, s, dir, body)
 }
 
 // receivePack stores a push and deploys it when it moved the deployment
 // branch. The client's ref commands are read first (for its capabilities);
 // git's answer is held back until the deployment has run, so that its log
 // can follow as progress ("remote:" lines) before the final flush.
-func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.Site, dir string, body io.Reader) error {
+func (h *Handler) receivePack(w stallWriter, r *http.Request, s slipway.Site, dir string, body io.Reader) error {
 	ctx := r.Context()
 	br := bufio.NewReader(body)
 	head, caps, err := readCommands(br)
@@ -158,14 +160,10 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 		return nil
 	}
 	w.Write(answer[:len(answer)-4])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	w.rc.Flush()
 	h.deployPush(ctx, s, dir, ref, before, func(line string) {
 		io.WriteString(w, pktLine("\x02"+line+"\n"))
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+		w.rc.Flush()
 	})
 	io.WriteString(w, "0000")
 	return nil

@@ -1,7 +1,9 @@
 package scm
 
 import (
+	"bufio"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -250,5 +252,64 @@ func TestAttackGitFetchesHeldOpen(t *testing.T) {
 			t.Fatalf("stalled fetches still hold every place: %s", status)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAttackGitAdvertisementHeldOpen: the ref advertisement is git's own
+// output, as long as the repository has refs (a push may make thousands);
+// a client that asks for it and reads nothing held a git process and a
+// goroutine for the quarter hour git may run. It ends once the client has
+// taken nothing for StallTimeout: the client, reading late, finds the
+// answer cut short.
+func TestAttackGitAdvertisementHeldOpen(t *testing.T) {
+	if _, err := lookGit(); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := filepath.Join(t.TempDir(), "sites", "app", "repository.git")
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf:       func(*http.Request) string { return "app" },
+		RepoDir:      func(string) string { return repo },
+		StallTimeout: 300 * time.Millisecond,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
+	work := t.TempDir()
+	if out, err := gitClient(t, work, "init", "-q"); err != nil {
+		t.Fatal(err, out)
+	}
+	commitRandom(t, work, "main", 10)
+	if out, err := gitClient(t, work, "push", "-q", remote, "main"); err != nil {
+		t.Fatal(err, out)
+	}
+	head, _ := gitClient(t, work, "rev-parse", "HEAD")
+	// 300,000 refs, as a push may make them (packed, which git reads fast).
+	var refs strings.Builder
+	refs.WriteString("# pack-refs with: peeled fully-peeled sorted \n")
+	for i := range 300000 {
+		fmt.Fprintf(&refs, "%s refs/tags/t%07d\n", strings.TrimSpace(head), i)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "packed-refs"), []byte(refs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/app.git/info/refs?service=git-upload-pack", nil)
+	req.SetBasicAuth("$app", "pass")
+	req.Write(c)
+	time.Sleep(2 * time.Second) // reading nothing
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Errorf("the whole advertisement (%d bytes) came to a client that read nothing for 2 s", n)
 	}
 }
