@@ -509,6 +509,11 @@ func (w *detailsWriter) Close() error {
 	return w.masked.Close()
 }
 
+// maxDetailsBytes bounds the details of one log entry: a build or
+// release command is the app's code, and its output goes into the
+// platform's database and is read whole by the Kudu API.
+const maxDetailsBytes = 16 << 20
+
 // sinkWriter is the end of a detailsWriter, called with masked text.
 type sinkWriter func(p []byte) (int, error)
 
@@ -517,9 +522,21 @@ func (f sinkWriter) Write(p []byte) (int, error) { return f(p) }
 func (c *Coordinator) details(ctx context.Context, d slipway.Deployment, entryID string) *detailsWriter {
 	log := c.SiteLog(d.Site)
 	w := &detailsWriter{c: c, ctx: ctx, depID: d.ID, entryID: entryID, live: log.Writer(applog.SourcePlatform)}
+	stored, cut := 0, false // called under w.mu
 	w.masked = redact.NewWriter(log.Secrets(), sinkWriter(func(p []byte) (int, error) {
-		if err := c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, string(p)); err != nil {
-			return 0, err
+		text := ""
+		switch {
+		case stored < maxDetailsBytes:
+			text = string(p[:min(len(p), maxDetailsBytes-stored)])
+			stored += len(text)
+		case !cut:
+			cut = true
+			text = fmt.Sprintf("\n[Output cut here: more than %d MB. The rest went to the log stream only.]\n", maxDetailsBytes>>20)
+		}
+		if text != "" {
+			if err := c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, text); err != nil {
+				return 0, err
+			}
 		}
 		w.live.Write(p)
 		return len(p), nil

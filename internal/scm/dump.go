@@ -22,6 +22,7 @@ const (
 	maxDumpBytes   = 100 << 20 // file content, in total
 	maxDumpEntries = 10000     // files and directories
 	maxDumpDepth   = 16
+	maxDumps       = 2 // at once per site: each holds a compressor until its client has read it
 )
 
 // dumpNotes is the entry listing what a dump left out and why.
@@ -41,6 +42,11 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	if h.cfg.LogDir == nil {
 		return slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
 	}
+	leave, err := h.enter("log downloads", s, maxDumps)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	dir := h.cfg.LogDir(s.Name)
 	root, err := openLogRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -54,7 +60,8 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="dump.zip"`)
 	w.WriteHeader(http.StatusOK)
-	d := &dumper{zw: zip.NewWriter(w), budget: maxDumpBytes}
+	// A client that takes nothing for StallTimeout is gone.
+	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), budget: maxDumpBytes}
 	err = nil
 	if root != nil {
 		err = d.walk(r, root, ".", 0)

@@ -25,12 +25,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -38,9 +40,11 @@ import (
 )
 
 const (
-	maxPushBytes  = 1 << 30 // what one push may send (receive.maxInputSize)
-	maxCommandLen = 1 << 20 // the ref update commands before the pack
-	gitTimeout    = 15 * time.Minute
+	maxPushBytes         = 1 << 30 // what one push may send (receive.maxInputSize)
+	defaultMaxRepository = 2 << 30 // Config.MaxRepository's default
+	maxCommandLen        = 1 << 20 // the ref update commands before the pack
+	gitTimeout           = 15 * time.Minute
+	maxFetches           = 4 // at once per site: each runs pack-objects over the repository
 )
 
 // gitRequest tells a git smart-HTTP path: /<repo>.git/info/refs (with
@@ -80,14 +84,24 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 		return err
 	}
 	sub := strings.TrimPrefix(service, "git-")
+	// Every answer is git's output, as long as the repository makes it: a
+	// client that takes nothing for StallTimeout is gone.
+	out := stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}
 	if advertise {
 		w.Header().Set("Content-Type", "application/x-"+service+"-advertisement")
 		w.Header().Set("Cache-Control", "no-cache")
-		io.WriteString(w, pktLine("# service="+service+"\n")+"0000")
-		return runGit(r.Context(), dir, nil, w, sub, "--stateless-rpc", "--advertise-refs", ".")
+		io.WriteString(out, pktLine("# service="+service+"\n")+"0000")
+		return runGit(r.Context(), dir, nil, out, sub, "--stateless-rpc", "--advertise-refs", ".")
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-"+service+"-request" {
 		return slipway.Errorf(slipway.EINVALID, "A %s request must have Content-Type application/x-%s-request, not %q.", service, service, ct)
+	}
+	if service == "git-receive-pack" {
+		// Pushes take turns, so that the bound on the repository holds.
+		if !h.startPush(dir) {
+			return slipway.Errorf(slipway.ECONFLICT, "Another push to %s.git is in progress. Please try again when it completes.", s.Name)
+		}
+		defer h.endPush(dir)
 	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, maxPushBytes)
 	if r.Header.Get("Content-Encoding") == "gzip" {
@@ -100,16 +114,21 @@ func (h *Handler) serveGit(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	w.Header().Set("Content-Type", "application/x-"+service+"-result")
 	w.Header().Set("Cache-Control", "no-cache")
 	if service == "git-upload-pack" {
-		return runGit(r.Context(), dir, body, w, sub, "--stateless-rpc", ".")
+		leave, err := h.enter("git fetches", s, maxFetches)
+		if err != nil {
+			return err
+		}
+		defer leave()
+		return runGit(r.Context(), dir, body, out, sub, "--stateless-rpc", ".")
 	}
-	return h.receivePack(w, r, s, dir, body)
+	return h.receivePack(out, r, s, dir, body)
 }
 
 // receivePack stores a push and deploys it when it moved the deployment
 // branch. The client's ref commands are read first (for its capabilities);
 // git's answer is held back until the deployment has run, so that its log
 // can follow as progress ("remote:" lines) before the final flush.
-func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.Site, dir string, body io.Reader) error {
+func (h *Handler) receivePack(w stallWriter, r *http.Request, s slipway.Site, dir string, body io.Reader) error {
 	ctx := r.Context()
 	br := bufio.NewReader(body)
 	head, caps, err := readCommands(br)
@@ -122,9 +141,14 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 	}
 	ref := "refs/heads/" + slipway.DeploymentBranch(settings)
 	before := revParse(ctx, dir, ref)
+	room, err := h.repoRoom(ctx, s, dir)
+	if err != nil {
+		return err
+	}
 
 	var out bytes.Buffer
-	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out, "receive-pack", "--stateless-rpc", "."); err != nil {
+	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out,
+		"-c", "receive.maxInputSize="+strconv.FormatInt(room, 10), "receive-pack", "--stateless-rpc", "."); err != nil {
 		return err
 	}
 	answer := out.Bytes()
@@ -136,17 +160,65 @@ func (h *Handler) receivePack(w http.ResponseWriter, r *http.Request, s slipway.
 		return nil
 	}
 	w.Write(answer[:len(answer)-4])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	w.rc.Flush()
 	h.deployPush(ctx, s, dir, ref, before, func(line string) {
 		io.WriteString(w, pktLine("\x02"+line+"\n"))
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+		w.rc.Flush()
 	})
 	io.WriteString(w, "0000")
 	return nil
+}
+
+func (h *Handler) startPush(dir string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pushing[dir] {
+		return false
+	}
+	h.pushing[dir] = true
+	return true
+}
+
+func (h *Handler) endPush(dir string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.pushing, dir)
+}
+
+// repoRoom returns what the next push may send: the repository lies
+// outside the app's quota, so it is bounded by Config.MaxRepository. A
+// full repository first drops what no branch or tag reaches any more.
+func (h *Handler) repoRoom(ctx context.Context, s slipway.Site, dir string) (int64, error) {
+	used := diskUsage(dir)
+	if used >= h.cfg.MaxRepository {
+		if err := runGit(ctx, dir, nil, nil, "gc", "--quiet", "--prune=now"); err != nil {
+			return 0, err
+		}
+		used = diskUsage(dir)
+	}
+	if used >= h.cfg.MaxRepository {
+		return 0, slipway.Errorf(slipway.ECONFLICT, "The Local Git repository of '%s' takes %d MB, its limit: delete branches and tags you no longer need, and push again.", s.Name, h.cfg.MaxRepository>>20)
+	}
+	return min(maxPushBytes, h.cfg.MaxRepository-used), nil
+}
+
+// diskUsage returns the bytes the files under dir take on disk.
+func diskUsage(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // deployPush deploys the branch's commit when the push moved it; say gets
@@ -241,16 +313,34 @@ func readCommands(br *bufio.Reader) (head []byte, caps string, err error) {
 
 func pktLine(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
 
+// repoAttributes take precedence over the attributes a pushed tree gives
+// itself (info/attributes wins over .gitattributes). git archive acts on
+// export-subst and export-ignore, which a checkout (what Kudu deploys)
+// ignores, and export-subst and ident expand in git's memory on the host
+// — a $Format:%B$ repeated in a small file is the commit message as often
+// — so the package holds the files as pushed.
+const repoAttributes = "* -export-subst -export-ignore -ident\n"
+
 // initRepo creates the bare repository on first use: no template (no
-// sample hooks), deletes of the deployed branch refused.
+// sample hooks), deletes of the deployed branch refused; and keeps its
+// attributes.
 func initRepo(ctx context.Context, dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return err
+		}
+		if err := runGit(ctx, filepath.Dir(dir), nil, nil, "init", "--bare", "--quiet", "--template=", dir); err != nil {
+			return err
+		}
+	}
+	attrs := filepath.Join(dir, "info", "attributes")
+	if b, err := os.ReadFile(attrs); err == nil && string(b) == repoAttributes {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(attrs), 0o700); err != nil {
 		return err
 	}
-	return runGit(ctx, filepath.Dir(dir), nil, nil, "init", "--bare", "--quiet", "--template=", dir)
+	return os.WriteFile(attrs, []byte(repoAttributes), 0o600)
 }
 
 // runGit runs git in dir with nothing of the host's or the repository's
@@ -281,7 +371,11 @@ func runGit(ctx context.Context, dir string, stdin io.Reader, stdout io.Writer, 
 		if len(msg) > 2000 {
 			msg = msg[:2000]
 		}
-		return fmt.Errorf("git %s: %v: %s", args[0], err, msg)
+		name := args[0]
+		if name == "-c" && len(args) > 2 {
+			name = args[2]
+		}
+		return fmt.Errorf("git %s: %v: %s", name, err, msg)
 	}
 	return nil
 }

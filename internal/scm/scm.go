@@ -21,6 +21,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -69,12 +70,18 @@ type Config struct {
 	AdminToken string                       // also accepted as a Bearer token
 	Logger     *slog.Logger
 	Heartbeat  time.Duration // log stream keep-alive; 0 → 60 s
+	// StallTimeout ends a log stream or a dump whose client takes
+	// nothing for this long; 0 → 60 s.
+	StallTimeout time.Duration
 	// LogDir returns the path of a site's LogFiles directory (in its home),
 	// which /dump zips. Nil: /dump answers 404.
 	LogDir func(site string) string
 	// RepoDir returns the path of a site's Local Git repository (git.go),
 	// a directory no app can write. Nil: no Local Git.
 	RepoDir func(site string) string
+	// MaxRepository bounds the disk a site's repository may take: it
+	// lies outside the app's quota. 0 → 2 GiB.
+	MaxRepository int64
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
@@ -84,6 +91,10 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	mux *http.ServeMux
+
+	mu      sync.Mutex
+	busy    map[string]int  // log streams and dumps running, by kind and lower-cased site
+	pushing map[string]bool // repositories a push is writing, by path
 }
 
 // New returns the Kudu API handler.
@@ -94,7 +105,13 @@ func New(cfg Config) *Handler {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Minute
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = time.Minute
+	}
+	if cfg.MaxRepository <= 0 {
+		cfg.MaxRepository = defaultMaxRepository
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), busy: make(map[string]int), pushing: make(map[string]bool)}
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
@@ -610,22 +627,77 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Sit
 	return writeJSON(w, http.StatusOK, m)
 }
 
+// maxLogStreams bounds the log streams one site may hold open at once:
+// each holds a goroutine and up to a thousand lines the client has not
+// yet taken.
+const maxLogStreams = 8
+
+// enter takes one of the n places a site has for requests of a kind
+// that hold memory for as long as their client reads; leave gives it
+// back. All taken: EUNAVAILABLE (503, retry).
+func (h *Handler) enter(kind string, s slipway.Site, n int) (leave func(), err error) {
+	key := kind + "\x00" + strings.ToLower(s.Name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy[key] >= n {
+		return nil, slipway.Errorf(slipway.EUNAVAILABLE, "'%s' already has %d %s running, the most one app may have; close one and retry.", s.Name, n, kind)
+	}
+	h.busy[key]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.busy[key]--; h.busy[key] <= 0 {
+			delete(h.busy, key)
+		}
+	}, nil
+}
+
+// stallWriter writes to a response, ending it when the client takes
+// nothing for a while.
+type stallWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (s stallWriter) Write(p []byte) (int, error) {
+	s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	return s.w.Write(p)
+}
+
 // logStream streams the app's log lines (docs/appservice.md §10): a welcome
-// line, the last 10 lines, then every new line, with a heartbeat.
+// line, the last 10 lines, then every new line, with a heartbeat. A client
+// that takes nothing for StallTimeout is gone: its stream ends.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	leave, err := h.enter("log streams", s, maxLogStreams)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	log := h.cfg.Deployer.SiteLog(s.Name)
 	recent, lines := log.Subscribe(r.Context(), 10)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	flush := func() { http.NewResponseController(w).Flush() }
-	stamp := func() string { return time.Now().UTC().Format("2006-01-02T15:04:05") }
-	fmt.Fprintf(w, "%s  Welcome, you are now connected to log-streaming service.\n", stamp())
-	for _, l := range recent {
-		fmt.Fprintln(w, l)
+	rc := http.NewResponseController(w)
+	sw := stallWriter{w: w, rc: rc, timeout: h.cfg.StallTimeout}
+	// send writes and flushes; false when the client did not take it.
+	send := func(text string) bool {
+		if _, err := io.WriteString(sw, text); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
 	}
-	flush()
+	stamp := func() string { return time.Now().UTC().Format("2006-01-02T15:04:05") }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  Welcome, you are now connected to log-streaming service.\n", stamp())
+	for _, l := range recent {
+		b.WriteString(l + "\n")
+	}
+	if !send(b.String()) {
+		return nil
+	}
 	filter := strings.ToLower(r.URL.Query().Get("filter"))
 	idle := time.Now()
 	tick := time.NewTicker(h.cfg.Heartbeat)
@@ -641,15 +713,15 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Si
 			if filter != "" && !strings.Contains(strings.ToLower(l), filter) {
 				continue
 			}
-			if _, err := fmt.Fprintln(w, l); err != nil {
+			if !send(l + "\n") {
 				return nil
 			}
-			flush()
 			idle = time.Now()
 		case <-tick.C:
 			mins := int(time.Since(idle).Minutes())
-			fmt.Fprintf(w, "%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))
-			flush()
+			if !send(fmt.Sprintf("%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))) {
+				return nil
+			}
 		}
 	}
 }
