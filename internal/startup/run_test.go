@@ -252,3 +252,28 @@ func TestGunicornMultiWorkers(t *testing.T) {
 		t.Errorf("--threads=2 should select the gthread worker\n%s", logs.String())
 	}
 }
+
+// TestStartupScriptUnderWwwroot: a startup command naming its script as
+// /home/site/wwwroot/startup.sh (as Microsoft's docs write it) runs the
+// app's script, made executable as App Service does — a script committed
+// without its executable bit (git on Windows, a zip made there) starts.
+func TestStartupScriptUnderWwwroot(t *testing.T) {
+	app := t.TempDir()
+	if err := os.WriteFile(filepath.Join(app, "startup.sh"), []byte("#!/bin/sh\necho \"started in $PWD\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Detect(Options{AppPath: app, StartupCommand: "/home/site/wwwroot/startup.sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(app, "startup.sh")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("startup.sh: %v, %v; want mode 0755", fi.Mode(), err)
+	}
+	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
+	cmd.Dir = plan.Dir
+	cmd.Env = planEnv(plan, "PORT=8123")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "started in "+app+"\n" {
+		t.Fatalf("running %q: %v\n%s", plan.Argv, err, out)
+	}
+}

@@ -226,6 +226,11 @@ func customPlan(o Options) (Plan, error) {
 						return Plan{}, fmt.Errorf("making startup script %s executable: %w", tok, err)
 					}
 				}
+				if strings.HasPrefix(tok, wwwroot) {
+					// The instance's copy, the one made executable: the
+					// files under /home/site/wwwroot keep their modes.
+					cmd = `"$APP_PATH"/` + strings.TrimPrefix(tok, wwwroot)
+				}
 			} else {
 				p.Messages = append(p.Messages, tok+" file exists on disk, reading its contents to run as startup arguments")
 				line, err := firstLine(root, rel)
@@ -251,10 +256,19 @@ func customPlan(o Options) (Plan, error) {
 	return p, nil
 }
 
+// wwwroot is where App Service's docs and users name an app's files in a
+// startup command (az webapp config set --startup-file
+// /home/site/wwwroot/startup.sh): the app's files, whose copy the instance
+// runs from (docs/appservice.md §4).
+const wwwroot = "/home/site/wwwroot/"
+
 // appRelative returns name (a startup command's file) relative to the app
-// path, and false when it is not inside it.
+// path, and false when it is not inside it. A name under /home/site/wwwroot
+// is the app's file of that name.
 func appRelative(appPath, name string) (string, bool) {
-	if filepath.IsAbs(name) {
+	if strings.HasPrefix(name, wwwroot) {
+		name = strings.TrimPrefix(name, wwwroot)
+	} else if filepath.IsAbs(name) {
 		rel, err := filepath.Rel(appPath, filepath.Clean(name))
 		if err != nil {
 			return "", false
