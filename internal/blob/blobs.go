@@ -1273,7 +1273,16 @@ func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 	}
 	q := u.Query()
 	srq := &req{r: fake.WithContext(rq.r.Context()), acct: acct, container: container, blob: blob, q: q}
-	if acct.Name != rq.acct.Name || q.Get("sig") != "" {
+	if acct.Name == rq.acct.Name && q.Get("sig") == "" && rq.sas != nil {
+		// A SAS reaches a source in its own account only as far as it
+		// reaches any blob: the source is read with the destination's
+		// SAS, which must grant reading it (its resource, permissions and
+		// delegator), never by the account's standing.
+		if srq.q, err = url.ParseQuery(joinQuery(u.RawQuery, sasQuery(rq.q))); err != nil {
+			return nil, "", newError(400, "InvalidHeaderValue", "The value for the x-ms-copy-source header is not a valid URL.")
+		}
+	}
+	if acct.Name != rq.acct.Name || srq.q.Get("sig") != "" {
 		getOp := op{"GetBlob", 'o', "r", 1, nil}
 		if err := s.authorize(srq, getOp); err != nil {
 			// Azure reports the source's own refusal (status and

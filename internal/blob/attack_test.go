@@ -1,0 +1,216 @@
+package blob
+
+// Attacks on the blob service by a client that holds at most its own
+// account's key, a SAS someone gave it, or a token of its own: each test
+// is an attack that once worked (or, where it says so, one that held).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+)
+
+// attackDo sends a raw request to path (after the server's address),
+// signed with SharedKey as signer with key when key is not nil.
+func attackDo(t *testing.T, ts *testServer, method, path string, hdr map[string]string, body, signer string, key []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-ms-date", time.Now().UTC().Format(http.TimeFormat))
+	req.Header.Set("x-ms-version", "2021-08-06")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if key != nil {
+		h := req.Header.Clone()
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		sts := sharedKeyStringToSign(method, h, signer, req.URL.EscapedPath(), req.URL.Query())
+		req.Header.Set("Authorization", "SharedKey "+signer+":"+sign(key, sts))
+	}
+	resp, err := ts.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// foldedAccounts looks accounts up without regard to case, as the
+// platform's store does (storage account names are COLLATE NOCASE), and
+// names the account as it was asked for, as the server's adapter did.
+type foldedAccounts struct{ m *mapAccounts }
+
+func (f foldedAccounts) Account(ctx context.Context, name string) (Account, error) {
+	a, err := f.m.Account(ctx, strings.ToLower(name))
+	if err != nil {
+		return a, err
+	}
+	a.Name = name
+	return a, nil
+}
+
+// TestAttackAccountNameCase: the store finds "OTHERACCOUNT" as
+// "otheraccount", with its keys. Data written under the upper-case name
+// was a namespace of its own that the account's deletion (which names the
+// account in lower case) left behind, for the next owner of the name to
+// read; and a deletion named in upper case removed nothing.
+func TestAttackAccountNameCase(t *testing.T) {
+	accts := testAccounts()
+	ts := startService(t, Config{Accounts: foldedAccounts{accts}})
+	ctx := context.Background()
+	key := accts.m["otheraccount"].Keys[0]
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := ts.svc.reader.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM containers WHERE lower(account) = 'otheraccount')
+			+ (SELECT count(*) FROM blobs WHERE lower(account) = 'otheraccount')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, signer := range []string{"OTHERACCOUNT", "otheraccount"} {
+		attackDo(t, ts, "PUT", "/OTHERACCOUNT/stash?restype=container", nil, "", signer, key)
+		attackDo(t, ts, "PUT", "/OTHERACCOUNT/stash/loot", map[string]string{"x-ms-blob-type": "BlockBlob"}, "kept", signer, key)
+	}
+	if st, got := attackDo(t, ts, "GET", "/otheraccount/stash/loot", nil, "", "otheraccount", key); st == 200 && got != "kept" {
+		t.Fatalf("the account reads %d %q", st, got)
+	}
+	if err := ts.svc.DeleteAccountData(ctx, "otheraccount"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("%d rows of the deleted account remain", n)
+	}
+	// The next owner of the name (a new key) finds nothing.
+	newKey := []byte("a-new-owner-a-new-owner-new-key!")
+	accts.m["otheraccount"] = Account{Name: "otheraccount", Keys: [][]byte{newKey}}
+	for _, p := range []string{"/OTHERACCOUNT/stash/loot", "/otheraccount/stash/loot"} {
+		if st, got := attackDo(t, ts, "GET", p, nil, "", "otheraccount", newKey); st == 200 {
+			t.Fatalf("GET %s by the next owner: %d %q", p, st, got)
+		}
+	}
+
+	// A deletion that names the account in upper case removes its data.
+	attackDo(t, ts, "PUT", "/otheraccount/again?restype=container", nil, "", "otheraccount", newKey)
+	if st, _ := attackDo(t, ts, "PUT", "/otheraccount/again/b", map[string]string{"x-ms-blob-type": "BlockBlob"}, "x", "otheraccount", newKey); st != 201 {
+		t.Fatalf("put: %d", st)
+	}
+	if err := ts.svc.DeleteAccountData(ctx, "OtherAccount"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("%d rows remain after deleting OtherAccount", n)
+	}
+}
+
+// TestAttackCopySourceOutsideSAS: a SAS that reaches one blob (or one
+// container) was enough to copy any blob of the account into a blob it may
+// read: a copy source in the same account without a SAS of its own was
+// taken as authorised by the destination's credentials, whatever they were.
+// The destination's SAS now has to reach the source too.
+func TestAttackCopySourceOutsideSAS(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "vault")
+	mustCreateContainer(t, c, "drop")
+	if _, err := c.UploadBuffer(ctx, "vault", "secret.txt", []byte("the secret"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UploadBuffer(ctx, "drop", "shared.txt", []byte("shared"), nil); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := azblob.NewSharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := c.ServiceClient().NewContainerClient("vault").NewBlobClient("secret.txt").URL()
+	sign := func(v sas.BlobSignatureValues) string {
+		t.Helper()
+		v.Protocol, v.ExpiryTime = sas.ProtocolHTTPSandHTTP, time.Now().Add(time.Hour)
+		qp, err := v.SignWithSharedKey(cred)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return qp.Encode()
+	}
+	blobSAS := sign(sas.BlobSignatureValues{ContainerName: "drop", BlobName: "mine.txt",
+		Permissions: (&sas.BlobPermissions{Read: true, Create: true, Write: true}).String()})
+	containerSAS := sign(sas.BlobSignatureValues{ContainerName: "drop",
+		Permissions: (&sas.ContainerPermissions{Read: true, Create: true, Write: true}).String()})
+	for _, tc := range []struct {
+		name, sas, source string
+		ok                bool
+	}{
+		{"blob SAS, private blob of another container", blobSAS, source, false},
+		{"container SAS, private blob of another container", containerSAS, source, false},
+		{"container SAS, a blob of its own container", containerSAS, ts.endpoint() + "/drop/shared.txt", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst, err := blob.NewClientWithNoCredential(ts.endpoint()+"/drop/mine.txt?"+tc.sas, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = dst.CopyFromURL(ctx, tc.source, nil)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("copy within the SAS's reach: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, "CannotVerifyCopySource", 403)
+			if got, err := dst.DownloadStream(ctx, nil); err == nil {
+				b, _ := io.ReadAll(got.Body)
+				got.Body.Close()
+				if string(b) == "the secret" {
+					t.Fatal("the SAS holder read the secret through a copy")
+				}
+			}
+		})
+	}
+	t.Run("account SAS with read reaches every blob of the account", func(t *testing.T) {
+		u, err := c.ServiceClient().GetSASURL(sas.AccountResourceTypes{Object: true},
+			sas.AccountPermissions{Read: true, Create: true, Write: true}, time.Now().Add(time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := azblob.NewClientWithNoCredential(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.ServiceClient().NewContainerClient("drop").NewBlobClient("acct.txt").CopyFromURL(ctx, source, nil); err != nil {
+			t.Fatalf("copy with an account SAS that may read the source: %v", err)
+		}
+	})
+	t.Run("account SAS without read does not", func(t *testing.T) {
+		u, err := c.ServiceClient().GetSASURL(sas.AccountResourceTypes{Object: true},
+			sas.AccountPermissions{Create: true, Write: true}, time.Now().Add(time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := azblob.NewClientWithNoCredential(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sc.ServiceClient().NewContainerClient("drop").NewBlobClient("acct2.txt").CopyFromURL(ctx, source, nil)
+		wantCode(t, err, "CannotVerifyCopySource", 403)
+	})
+}
+
+var _ = fmt.Sprint
+var _ sync.Mutex
+var _ = bloberror.AuthenticationFailed
