@@ -140,6 +140,10 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 		account, p, _ = strings.Cut(p, "/")
 		endpoint = scheme + "://" + host + "/" + account + "/"
 	}
+	// Account names are lower case, and the platform finds an account by
+	// its name in any case: an account is always named in lower case here,
+	// so that it has one namespace, whatever case a client writes.
+	account = strings.ToLower(account)
 	container, blob, _ = strings.Cut(p, "/")
 	// Azure stores a backslash in a blob name as a forward slash.
 	blob = strings.ReplaceAll(blob, `\`, "/")
