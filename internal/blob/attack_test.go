@@ -6,6 +6,7 @@ package blob
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -214,3 +215,42 @@ func TestAttackCopySourceOutsideSAS(t *testing.T) {
 var _ = fmt.Sprint
 var _ sync.Mutex
 var _ = bloberror.AuthenticationFailed
+
+// TestAttackUncommittedBlockFlood: a blob took any number of uncommitted
+// blocks, and Put Block List and Get Block List load them all into memory.
+// Azure allows 100,000 per blob; past that Put Block is refused, while a
+// block staged again under an ID it already has is still accepted.
+func TestAttackUncommittedBlockFlood(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "flood")
+	bb := c.ServiceClient().NewContainerClient("flood").NewBlockBlobClient("b")
+	first := b64([]byte("block-000000"))
+	if _, err := bb.StageBlock(ctx, first, body("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The other blocks go straight into the database: staging 100,000
+	// files one request at a time is not what is under test.
+	err := ts.svc.tx(ctx, func(tx *sql.Tx) error {
+		for i := 1; i < maxUncommittedBlocks; i++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (account, container, blob, block_id, size, file, created) VALUES (?,?,?,?,?,?,?)`,
+				DevelopmentAccountName, "flood", "b", b64([]byte(fmt.Sprintf("block-%06d", i))), 0, "missing", time.Now().UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bb.StageBlock(ctx, b64([]byte("block-999999")), body("y"), nil)
+	wantCode(t, err, "RequestEntityTooLargeBlockCountExceedsLimit", 409)
+	if _, err := bb.StageBlock(ctx, first, body("z"), nil); err != nil {
+		t.Fatalf("staging a block again under its own ID: %v", err)
+	}
+	var n int
+	if err := ts.svc.reader.QueryRowContext(ctx, `SELECT count(*) FROM blocks`).Scan(&n); err != nil || n != maxUncommittedBlocks {
+		t.Fatalf("%d staged blocks (%v), want %d", n, err, maxUncommittedBlocks)
+	}
+}

@@ -43,6 +43,11 @@ const (
 	maxAppendBlockBytes = 100 << 20
 )
 
+// maxUncommittedBlocks is how many uncommitted blocks a blob may have, as
+// Azure (Put Block: "a maximum of 100,000 uncommitted blocks"); it bounds
+// what Put Block List and Get Block List load.
+const maxUncommittedBlocks = 100000
+
 // uploadChecks hashes an upload, validates Content-MD5 and
 // x-ms-content-crc64 once the body is on disk, and answers with the
 // checksums Azure returns. It computes only what it needs: hashing costs
@@ -455,6 +460,17 @@ func (s *Service) putBlock(rq *req) error {
 		}
 		if o, derr := base64.StdEncoding.DecodeString(other); err == nil && derr == nil && len(o) != len(raw) {
 			return errInvalidBlobOrBlock
+		}
+		if replaced == "" {
+			var n int
+			err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM blocks WHERE account = ? AND container = ? AND blob = ? LIMIT ?)`,
+				rq.acct.Name, rq.container, rq.blob, maxUncommittedBlocks).Scan(&n)
+			if err != nil {
+				return fmt.Errorf("counting staged blocks: %w", err)
+			}
+			if n >= maxUncommittedBlocks {
+				return errTooManyUncommittedBlocks
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO blocks (account, container, blob, block_id, size, file, created) VALUES (?,?,?,?,?,?,?)`,
 			rq.acct.Name, rq.container, rq.blob, id, size, file, s.now().UnixNano())
