@@ -254,3 +254,28 @@ func TestAttackUncommittedBlockFlood(t *testing.T) {
 		t.Fatalf("%d staged blocks (%v), want %d", n, err, maxUncommittedBlocks)
 	}
 }
+
+// TestAttackSharedKeyQueryCase: the SharedKey string-to-sign lower-cases
+// query parameter names and joins repeated ones, while the service acts on
+// names as sent: a request signed as Get Blob Tags (?comp=tags) was served,
+// sent as ?Comp=tags, as Get Blob, the blob's content. Parameter names that
+// are not in lower case, or repeated, are now refused under SharedKey.
+func TestAttackSharedKeyQueryCase(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "qcase")
+	if _, err := c.UploadBuffer(ctx, "qcase", "b", []byte("the content"), nil); err != nil {
+		t.Fatal(err)
+	}
+	key := DevelopmentAccount().Keys[0]
+	for _, q := range []string{"Comp=tags", "comp=tags&COMP=tags", "comp=tags&comp=x"} {
+		st, got := attackDo(t, ts, "GET", "/devstoreaccount1/qcase/b?"+q, nil, "", DevelopmentAccountName, key)
+		if st != http.StatusForbidden || strings.Contains(got, "the content") {
+			t.Errorf("?%s: %d %q, want 403", q, st, got)
+		}
+	}
+	if st, got := attackDo(t, ts, "GET", "/devstoreaccount1/qcase/b?comp=tags", nil, "", DevelopmentAccountName, key); st != 200 || !strings.Contains(got, "<Tags>") {
+		t.Fatalf("?comp=tags: %d %q", st, got)
+	}
+}

@@ -327,6 +327,8 @@ func (s *Service) authorize(rq *req, o op) error {
 		build := sharedKeyStringToSign
 		if scheme == "SharedKeyLite" {
 			build = sharedKeyLiteStringToSign
+		} else if queryAmbiguous(rq.q) {
+			return errAuthFailed("A query parameter name is not in lower case or is given more than once.")
 		}
 		raw := rawPath(r)
 		cands := []string{build(r.Method, r.Header, rq.acct.Name, raw, rq.q)}
