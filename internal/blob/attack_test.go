@@ -5,6 +5,7 @@ package blob
 // is an attack that once worked (or, where it says so, one that held).
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -278,4 +279,49 @@ func TestAttackSharedKeyQueryCase(t *testing.T) {
 	if st, got := attackDo(t, ts, "GET", "/devstoreaccount1/qcase/b?comp=tags", nil, "", DevelopmentAccountName, key); st != 200 || !strings.Contains(got, "<Tags>") {
 		t.Fatalf("?comp=tags: %d %q", st, got)
 	}
+}
+
+// TestAttackCopyOntoItself (held): a blob copied onto itself, of every
+// kind and storage (inline, one file, extents, append, page), keeps its
+// content, and leaves no file behind and none missing.
+func TestAttackCopyOntoItself(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "self")
+	cc := c.ServiceClient().NewContainerClient("self")
+	big := randomBytes(t, inlineMax+1000)
+	if _, err := c.UploadBuffer(ctx, "self", "inline", []byte("small"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.NewBlockBlobClient("file").Upload(ctx, body(string(big)), nil); err != nil {
+		t.Fatal(err)
+	}
+	stageAndCommit(t, ctx, cc.NewBlockBlobClient("extents"),
+		map[string][]byte{blockID(0): big[:inlineMax], blockID(1): big[inlineMax:]}, []string{blockID(0), blockID(1)})
+	ab := cc.NewAppendBlobClient("append")
+	if _, err := ab.Create(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ab.AppendBlock(ctx, body(string(big)), nil); err != nil {
+		t.Fatal(err)
+	}
+	pb := newPageBlob(t, c, "self", "page", 1024)
+	if _, err := pb.UploadPages(ctx, body(string(big[:512])), blob.HTTPRange{Offset: 512, Count: 512}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{"inline": []byte("small"), "file": big, "extents": big, "append": big,
+		"page": append(make([]byte, 512), big[:512]...)}
+	for name, content := range want {
+		bc := cc.NewBlobClient(name)
+		for range 2 {
+			if _, err := bc.StartCopyFromURL(ctx, bc.URL(), nil); err != nil {
+				t.Fatalf("copy %s onto itself: %v", name, err)
+			}
+		}
+		if got := download(t, ctx, c, "self", name, nil); !bytes.Equal(got, content) {
+			t.Errorf("%s after copying onto itself: %d bytes, want %d", name, len(got), len(content))
+		}
+	}
+	checkNoStrayFiles(t, ts)
 }
