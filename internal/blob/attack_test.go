@@ -10,7 +10,11 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,9 +217,6 @@ func TestAttackCopySourceOutsideSAS(t *testing.T) {
 	})
 }
 
-var _ = fmt.Sprint
-var _ sync.Mutex
-var _ = bloberror.AuthenticationFailed
 
 // TestAttackUncommittedBlockFlood: a blob took any number of uncommitted
 // blocks, and Put Block List and Get Block List load them all into memory.
@@ -324,4 +325,90 @@ func TestAttackCopyOntoItself(t *testing.T) {
 		}
 	}
 	checkNoStrayFiles(t, ts)
+}
+
+// TestAttackCopySourceNeverFetched (held): a copy source names a URL, but
+// the service resolves it to one of its own accounts and never fetches
+// it, so a copy cannot reach an internal address (the metadata service, a
+// host port) or another account's private blob by way of the network.
+func TestAttackCopySourceNeverFetched(t *testing.T) {
+	var hits sync.Map
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.URL.Path, true)
+		io.WriteString(w, "internal secret")
+	}))
+	defer internal.Close()
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "ssrf")
+	dst := c.ServiceClient().NewContainerClient("ssrf").NewBlobClient("dst")
+	for _, src := range []string{
+		internal.URL + "/latest/meta-data/iam",
+		internal.URL + "/otheraccount/src/private.txt",
+		"http://169.254.169.254/metadata/identity/oauth2/token",
+		"file:///etc/passwd",
+	} {
+		_, err := dst.CopyFromURL(ctx, src, nil)
+		if err == nil {
+			t.Fatalf("copy from %s succeeded", src)
+		}
+	}
+	hits.Range(func(k, _ any) bool { t.Errorf("the service fetched %s", k); return true })
+	if _, err := dst.GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+		t.Fatalf("destination after refused copies: %v", err)
+	}
+}
+
+// TestAttackNamesNeverReachTheDisk (held): blob names, block ids and
+// snapshot ids that look like paths (.., NUL, separators, encodings, very
+// long) are keys in the database only: content goes to files the service
+// names, so nothing is written outside the data directory and every name
+// reads back its own content.
+func TestAttackNamesNeverReachTheDisk(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "blob")
+	ts := startService(t, Config{Dir: dir})
+	key := DevelopmentAccount().Keys[0]
+	attackDo(t, ts, "PUT", "/devstoreaccount1/names?restype=container", nil, "", DevelopmentAccountName, key)
+	big := strings.Repeat("x", inlineMax+1)
+	names := []string{"..%2F..%2F..%2Fescaped", "../../../../escaped2", "%2e%2e/%2e%2e/escaped3", "a%00b", "..\\..\\escaped4",
+		"%C0%AE%C0%AE/escaped5", "/abs", strings.Repeat("n", 1024)}
+	created := 0
+	for i, n := range names {
+		content := fmt.Sprintf("%d:%s", i, big)
+		st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/names/"+n, map[string]string{"x-ms-blob-type": "BlockBlob"}, content, DevelopmentAccountName, key)
+		if st != http.StatusCreated {
+			continue // refused is fine too
+		}
+		created++
+		if st, got := attackDo(t, ts, "GET", "/devstoreaccount1/names/"+n, nil, "", DevelopmentAccountName, key); st != 200 || got != content {
+			t.Errorf("%q reads back %d, %d bytes", n, st, len(got))
+		}
+	}
+	if created < len(names)-1 {
+		t.Errorf("only %d of %d names taken: the test reaches too little", created, len(names))
+	}
+	for _, id := range []string{"Li4vLi4vZXNjYXBlZA==", "Li4vLi4vLi4vLi4vLi4v"} { // ../../escaped, ../../../../../
+		attackDo(t, ts, "PUT", "/devstoreaccount1/names/blocks?comp=block&blockid="+url.QueryEscape(id), nil, big, DevelopmentAccountName, key)
+	}
+	attackDo(t, ts, "GET", "/devstoreaccount1/names/x?snapshot=..%2F..%2F..%2Fetc%2Fpasswd", nil, "", DevelopmentAccountName, key)
+	if st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/names/"+strings.Repeat("n", 1025), map[string]string{"x-ms-blob-type": "BlockBlob"}, "x", DevelopmentAccountName, key); st != 400 {
+		t.Errorf("a 1025-character name: %d, want 400", st)
+	}
+	err := filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(dir, p); p != parent && (rel == ".." || strings.HasPrefix(rel, "../")) {
+			t.Errorf("written outside the data directory: %s", p)
+		}
+		if strings.Contains(d.Name(), "escaped") {
+			t.Errorf("a file named after a client's name: %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
