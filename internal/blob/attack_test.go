@@ -217,7 +217,6 @@ func TestAttackCopySourceOutsideSAS(t *testing.T) {
 	})
 }
 
-
 // TestAttackUncommittedBlockFlood: a blob took any number of uncommitted
 // blocks, and Put Block List and Get Block List load them all into memory.
 // Azure allows 100,000 per blob; past that Put Block is refused, while a
