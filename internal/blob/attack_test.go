@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -409,5 +410,86 @@ func TestAttackNamesNeverReachTheDisk(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAttackSnapshotHoldsTheWriter: a blob committed from many small
+// blocks keeps one extent file per block, and Snapshot Blob linked every
+// one of them inside its write transaction, so each snapshot of such a
+// blob (50,000 blocks: two seconds here) stopped every write of every
+// account for as long. The links are now made before the transaction.
+func TestAttackSnapshotHoldsTheWriter(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	key := DevelopmentAccount().Keys[0]
+	for _, c := range []string{"many", "other"} {
+		if st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/"+c+"?restype=container", nil, "", DevelopmentAccountName, key); st != 201 {
+			t.Fatalf("create %s: %d", c, st)
+		}
+	}
+	const n = 20000
+	manyExtentsBlob(t, ts, "many", "b", n)
+	started := make(chan struct{})
+	var snapshot time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := time.Now()
+		close(started)
+		if st, got := attackDo(t, ts, "PUT", "/devstoreaccount1/many/b?comp=snapshot", nil, "", DevelopmentAccountName, key); st != 201 {
+			t.Errorf("snapshot: %d %s", st, got)
+		}
+		snapshot = time.Since(s)
+	}()
+	<-started
+	time.Sleep(snapshotSettle)
+	s := time.Now()
+	if st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/other/small", map[string]string{"x-ms-blob-type": "BlockBlob"}, "x", DevelopmentAccountName, key); st != 201 {
+		t.Fatalf("small put: %d", st)
+	}
+	small := time.Since(s)
+	<-done
+	if small > snapshot/3 {
+		t.Fatalf("a one-byte Put Blob in another container took %v while a snapshot took %v", small, snapshot)
+	}
+	if got := download(t, ctx, newClient(t, ts), "many", "b", nil); len(got) != 4*n {
+		t.Fatalf("the blob reads %d bytes", len(got))
+	}
+	checkNoStrayFiles(t, ts)
+}
+
+// snapshotSettle lets a snapshot get under way before a write races it.
+const snapshotSettle = 50 * time.Millisecond
+
+// manyExtentsBlob commits a blob of n 4-byte blocks (past inlineMax from
+// 16,385 blocks on: one extent file per block). The blocks are staged
+// straight into the database and the blocks directory: the many Put Block
+// requests are not what is under test.
+func manyExtentsBlob(t *testing.T, ts *testServer, container, name string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	var list strings.Builder
+	list.WriteString("<BlockList>")
+	err := ts.svc.tx(ctx, func(tx *sql.Tx) error {
+		for i := range n {
+			id, f := b64([]byte(fmt.Sprintf("b%07d", i))), fmt.Sprintf("attack-%s-%07d", name, i)
+			if err := os.WriteFile(filepath.Join(ts.svc.blocksDir, f), []byte("abcd"), 0o600); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (account, container, blob, block_id, size, file, created) VALUES (?,?,?,?,?,?,?)`,
+				DevelopmentAccountName, container, name, id, 4, f, time.Now().UnixNano()); err != nil {
+				return err
+			}
+			list.WriteString("<Latest>" + id + "</Latest>")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list.WriteString("</BlockList>")
+	st, got := attackDo(t, ts, "PUT", "/devstoreaccount1/"+container+"/"+name+"?comp=blocklist", nil, list.String(), DevelopmentAccountName, DevelopmentAccount().Keys[0])
+	if st != 201 {
+		t.Fatalf("put block list: %d %s", st, got)
 	}
 }

@@ -1213,38 +1213,64 @@ func (s *Service) cloneContent(b *blobRow, exts []extent) (file string, parts []
 }
 
 func (s *Service) snapshotBlob(rq *req) error {
-	ctx := rq.r.Context()
 	md, err := metadataFromHeaders(rq.r.Header)
 	if err != nil {
 		return err
+	}
+	var snap *blobRow
+	for attempt := 0; ; attempt++ {
+		snap, err = s.snapshotOnce(rq, md)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errContentChanged) && !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+			return s.blobOrContainerNotFound(rq, err)
+		}
+		// The blob was replaced while its content was cloned: clone again.
+	}
+	h := rq.w.Header()
+	setTimes(h, snap.ETag, snap.LastModified)
+	h.Set("x-ms-snapshot", snap.Snapshot)
+	h.Set("x-ms-request-server-encrypted", "false")
+	return rq.ok(http.StatusCreated)
+}
+
+// snapshotOnce is one attempt at Snapshot Blob. The blob's content is
+// cloned before the write transaction, as a copy's is (cloneSource): a
+// blob of 50,000 extents takes as many links, which must not hold the
+// one writer every account shares. The transaction then checks that the
+// blob is still the version cloned (else errContentChanged, and nothing
+// is committed).
+func (s *Service) snapshotOnce(rq *req, md metadata) (*blobRow, error) {
+	ctx := rq.r.Context()
+	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
+	if err != nil {
+		return nil, err
+	}
+	file, parts, err := s.cloneSource(ctx, b)
+	if err != nil {
+		return nil, err
 	}
 	var snap *blobRow
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := getContainer(ctx, tx, rq.acct.Name, rq.container); err != nil {
 			return err // missing, or being deleted: add nothing behind the purge
 		}
-		b, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
+		cur, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
 		if err != nil {
 			return err
 		}
-		if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
+		if cur.ETag != b.ETag {
+			return errContentChanged
+		}
+		if err := checkReadLease(cur.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, cur, condWrite); err != nil {
 			return err
 		}
-		var exts []extent
-		if b.Extents > 0 {
-			if exts, err = loadExtents(ctx, tx, b.Account, b.Container, b.Name, "", 0, b.Size); err != nil {
-				return err
-			}
-		}
-		file, parts, err := s.cloneContent(b, exts)
-		if err != nil {
-			return err
-		}
-		base := pagesOf(b)
-		snap = b
+		base := pagesOf(cur)
+		snap = cur
 		snap.File, snap.parts = file, parts
 		snap.Snapshot = s.tick().Format(snapshotFormat)
 		snap.Lease = leaseInfo{}
@@ -1252,8 +1278,6 @@ func (s *Service) snapshotBlob(rq *req) error {
 			snap.Metadata = md
 		}
 		if err := errors.Join(putBlob(ctx, tx, snap), putExtents(ctx, tx, snap, parts)); err != nil {
-			s.removeContent(file)
-			s.removeExtentFiles(parts)
 			return err
 		}
 		if snap.Type == "PageBlob" {
@@ -1262,13 +1286,11 @@ func (s *Service) snapshotBlob(rq *req) error {
 		return nil
 	})
 	if err != nil {
-		return s.blobOrContainerNotFound(rq, err)
+		s.removeContent(file)
+		s.removeExtentFiles(parts)
+		return nil, err
 	}
-	h := rq.w.Header()
-	setTimes(h, snap.ETag, snap.LastModified)
-	h.Set("x-ms-snapshot", snap.Snapshot)
-	h.Set("x-ms-request-server-encrypted", "false")
-	return rq.ok(http.StatusCreated)
+	return snap, nil
 }
 
 // copySource resolves and authorises the blob named by x-ms-copy-source.
