@@ -551,3 +551,76 @@ func (w *fdWatch) Write(p []byte) (int, error) {
 	w.max = max(w.max, w.count())
 	return len(p), nil
 }
+
+// TestAttackSnapshotSASWritesBase: a SAS for one snapshot (sr=bs) is
+// checked against the request's snapshot parameter, but the writes ignored
+// that parameter and changed the base blob: a PUT ...?snapshot=<it> with
+// the snapshot's SAS overwrote the blob the SAS does not reach. Writes
+// that apply to the base blob only now refuse a snapshot parameter.
+func TestAttackSnapshotSASWritesBase(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "snaps")
+	if _, err := c.UploadBuffer(ctx, "snaps", "b", []byte("original"), nil); err != nil {
+		t.Fatal(err)
+	}
+	bc := c.ServiceClient().NewContainerClient("snaps").NewBlobClient("b")
+	snap, err := bc.CreateSnapshot(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := azblob.NewSharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qp, err := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour),
+		ContainerName: "snaps", BlobName: "b", SnapshotTime: mustSnapshotTime(t, *snap.Snapshot),
+		Permissions: (&sas.BlobPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, Tag: true}).String()}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qp.Resource() != "bs" {
+		t.Fatalf("signed resource %q", qp.Resource())
+	}
+	base := "/devstoreaccount1/snaps/b?snapshot=" + url.QueryEscape(*snap.Snapshot) + "&" + qp.Encode()
+	if st, got := attackDo(t, ts, "GET", base, nil, "", "", nil); st != 200 || got != "original" {
+		t.Fatalf("reading the snapshot with its SAS: %d %q", st, got)
+	}
+	for _, w := range []struct {
+		q   string
+		hdr map[string]string
+	}{
+		{"", map[string]string{"x-ms-blob-type": "BlockBlob"}},
+		{"&comp=metadata", map[string]string{"x-ms-meta-owned": "yes"}},
+		{"&comp=properties", map[string]string{"x-ms-blob-content-type": "text/evil"}},
+		{"&comp=block&blockid=" + url.QueryEscape(b64([]byte("blk"))), nil},
+		{"&comp=blocklist", nil},
+		{"&comp=lease", map[string]string{"x-ms-lease-action": "acquire", "x-ms-lease-duration": "-1"}},
+		{"&comp=snapshot", nil},
+	} {
+		body := "overwritten"
+		if w.q == "&comp=blocklist" {
+			body = "<BlockList><Latest>" + b64([]byte("blk")) + "</Latest></BlockList>"
+		}
+		if st, _ := attackDo(t, ts, "PUT", base+w.q, w.hdr, body, "", nil); st < 400 {
+			t.Errorf("PUT ?snapshot%s with the snapshot's SAS: %d", w.q, st)
+		}
+	}
+	p, err := bc.GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := download(t, ctx, c, "snaps", "b", nil); string(got) != "original" || len(p.Metadata) != 0 || *p.ContentType == "text/evil" || p.LeaseState != nil && *p.LeaseState != "available" {
+		t.Fatalf("the base blob after writes with a snapshot's SAS: %q, metadata %v, type %s, lease %v", got, p.Metadata, *p.ContentType, *p.LeaseState)
+	}
+}
+
+func mustSnapshotTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	st, err := time.Parse(snapshotFormat, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

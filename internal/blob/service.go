@@ -243,6 +243,13 @@ func classify(method string, rq *req) (op, error) {
 	default:
 		switch method {
 		case "PUT":
+			if q.Has("snapshot") && comp != "tier" && comp != "tags" {
+				// Snapshots are read-only, and these writes apply to the
+				// base blob: naming a snapshot must not make them write
+				// the base blob with a SAS that reaches only the
+				// snapshot (sr=bs).
+				return op{}, errInvalidQuery
+			}
 			switch comp {
 			case "":
 				if rq.r.Header.Get("x-ms-copy-source") != "" {
