@@ -624,3 +624,26 @@ func mustSnapshotTime(t *testing.T, s string) time.Time {
 	}
 	return st
 }
+
+// TestAttackLongBlockIDs: a block ID is the base64 of at most 64 bytes,
+// but the decoder skips newlines, so an ID padded with hundreds of
+// kilobytes of them passed, and was stored as sent: 100,000 such blocks
+// would have Put Block List and Get Block List load tens of gigabytes of
+// IDs. An ID longer than 64 bytes' base64 (88 characters) is refused.
+func TestAttackLongBlockIDs(t *testing.T) {
+	ts := startService(t, Config{})
+	key := DevelopmentAccount().Keys[0]
+	attackDo(t, ts, "PUT", "/devstoreaccount1/ids?restype=container", nil, "", DevelopmentAccountName, key)
+	long := "QUJD" + strings.Repeat("\n", 200000)
+	if st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/ids/b?comp=block&blockid="+url.QueryEscape(long), nil, "x", DevelopmentAccountName, key); st != 400 {
+		t.Errorf("a block ID of %d characters: %d, want 400", len(long), st)
+	}
+	max := b64(bytes.Repeat([]byte{0xfb}, 64))
+	if st, got := attackDo(t, ts, "PUT", "/devstoreaccount1/ids/b64?comp=block&blockid="+url.QueryEscape(max), nil, "x", DevelopmentAccountName, key); st != 201 {
+		t.Errorf("a block ID of 64 bytes: %d %s", st, got)
+	}
+	var n int
+	if err := ts.svc.reader.QueryRowContext(context.Background(), `SELECT coalesce(max(length(block_id)), 0) FROM blocks`).Scan(&n); err != nil || n > 88 {
+		t.Fatalf("longest stored block ID: %d characters (%v)", n, err)
+	}
+}

@@ -414,7 +414,9 @@ func (s *Service) putBlock(rq *req) error {
 	ctx := rq.r.Context()
 	id := rq.q.Get("blockid")
 	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil || len(raw) == 0 || len(raw) > 64 {
+	// The decoder skips newlines: bound the ID as sent (and stored) too,
+	// to the base64 of 64 bytes.
+	if err != nil || len(raw) == 0 || len(raw) > 64 || len(id) > base64.StdEncoding.EncodedLen(64) {
 		return errInvalidBlockID
 	}
 	checks, err := newUploadChecks(rq.r.Header, false)
