@@ -647,3 +647,27 @@ func TestAttackLongBlockIDs(t *testing.T) {
 		t.Fatalf("longest stored block ID: %d characters (%v)", n, err)
 	}
 }
+
+// TestAttackWhereContainerFlood: the per-key rule of a where expression
+// (one equality or one range) skipped @container, so an expression could
+// repeat it tens of thousands of times, each a parameter of the SQL
+// query, until SQLite refused it: a 500 for the client's own mistake,
+// after building a half-megabyte statement. @container now obeys the
+// rule as a tag does (without counting toward the 10 tags).
+func TestAttackWhereContainerFlood(t *testing.T) {
+	ts := startService(t, Config{})
+	key := DevelopmentAccount().Keys[0]
+	for _, tc := range []struct {
+		where string
+		want  int
+	}{
+		{`"a"='1'` + strings.Repeat(` AND @container>'a'`, 30000), 400},
+		{`"a"='1' AND @container='x' AND @container='y'`, 400},
+		{`"a"='1' AND @container>='a' AND @container<'z'`, 200},
+	} {
+		st, got := attackDo(t, ts, "GET", "/devstoreaccount1?comp=blobs&where="+url.QueryEscape(tc.where), nil, "", DevelopmentAccountName, key)
+		if st != tc.want {
+			t.Errorf("where of %d bytes: %d, want %d: %.200s", len(tc.where), st, tc.want, got)
+		}
+	}
+}
