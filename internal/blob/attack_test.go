@@ -23,9 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 )
 
@@ -668,6 +670,47 @@ func TestAttackWhereContainerFlood(t *testing.T) {
 		st, got := attackDo(t, ts, "GET", "/devstoreaccount1?comp=blobs&where="+url.QueryEscape(tc.where), nil, "", DevelopmentAccountName, key)
 		if st != tc.want {
 			t.Errorf("where of %d bytes: %d, want %d: %.200s", len(tc.where), st, tc.want, got)
+		}
+	}
+}
+
+// TestAttackAnonymousUncommittedBlocks: in a public container anyone may
+// read a blob's committed block list, but "only committed blocks can be
+// accessed publicly" (Get Block List): anonymous clients also read the
+// IDs and sizes of blocks staged for uploads in progress, and learnt of
+// blobs not yet committed at all. They now see committed blocks only.
+func TestAttackAnonymousUncommittedBlocks(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	cc := c.ServiceClient().NewContainerClient("public")
+	if _, err := cc.Create(ctx, &container.CreateOptions{Access: to.Ptr(container.PublicAccessTypeContainer)}); err != nil {
+		t.Fatal(err)
+	}
+	stageAndCommit(t, ctx, cc.NewBlockBlobClient("b"), map[string][]byte{blockID(0): []byte("committed")}, []string{blockID(0)})
+	if _, err := cc.NewBlockBlobClient("b").StageBlock(ctx, blockID(1), body("staged"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.NewBlockBlobClient("draft").StageBlock(ctx, blockID(2), body("draft"), nil); err != nil {
+		t.Fatal(err)
+	}
+	get := func(q string) (int, string) {
+		resp, err := ts.srv.Client().Get(ts.endpoint() + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, got := get("/public/b?comp=blocklist"); st != 200 || !strings.Contains(got, blockID(0)) {
+		t.Fatalf("anonymous committed block list: %d %s", st, got)
+	}
+	for _, q := range []string{"/public/b?comp=blocklist&blocklisttype=all", "/public/b?comp=blocklist&blocklisttype=uncommitted",
+		"/public/draft?comp=blocklist&blocklisttype=uncommitted", "/public/draft?comp=blocklist"} {
+		st, got := get(q)
+		if strings.Contains(q, "draft") && st == 200 || strings.Contains(got, blockID(1)) || strings.Contains(got, blockID(2)) {
+			t.Errorf("anonymous %s: %d %s", q, st, got)
 		}
 	}
 }

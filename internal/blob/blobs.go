@@ -710,6 +710,12 @@ func (s *Service) getBlockList(rq *req) error {
 	if listType != "committed" && listType != "uncommitted" && listType != "all" {
 		return errInvalidQuery
 	}
+	if rq.anonymous {
+		// "Only committed blocks can be accessed publicly" (Get Block
+		// List): staged blocks, and blobs that have only those, are the
+		// writer's until committed.
+		listType = "committed"
+	}
 	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, rq.q.Get("snapshot"))
 	if err != nil && !errors.Is(err, errBlobNotFound) {
 		return err
@@ -749,7 +755,7 @@ func (s *Service) getBlockList(rq *req) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("listing staged blocks: %w", err)
 		}
-	} else if b == nil {
+	} else if b == nil && !rq.anonymous {
 		n := 0
 		if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?`,
 			rq.acct.Name, rq.container, rq.blob).Scan(&n); err != nil {

@@ -36,6 +36,7 @@ type req struct {
 	tenant      string // and its tenant
 	delegator   string // object id that signed a user delegation SAS (delegation.go)
 	noOverwrite bool   // may create blobs but not replace them (see mayOverwrite)
+	anonymous   bool   // authorised as a public read, with no credentials
 }
 
 // trackingWriter remembers whether the response has started, so a late
@@ -385,9 +386,8 @@ func (s *Service) authorize(rq *req, o op) error {
 		return err
 	}
 	switch {
-	case c.PublicAccess == "container":
-		return nil
-	case c.PublicAccess == "blob" && o.anon == 1:
+	case c.PublicAccess == "container", c.PublicAccess == "blob" && o.anon == 1:
+		rq.anonymous = true
 		return nil
 	}
 	return errResourceNotFound
