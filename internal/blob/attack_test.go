@@ -678,7 +678,8 @@ func TestAttackWhereContainerFlood(t *testing.T) {
 // read a blob's committed block list, but "only committed blocks can be
 // accessed publicly" (Get Block List): anonymous clients also read the
 // IDs and sizes of blocks staged for uploads in progress, and learnt of
-// blobs not yet committed at all. They now see committed blocks only.
+// blobs not yet committed at all (List Blobs, include=uncommittedblobs,
+// named them too). They now see committed blocks and blobs only.
 func TestAttackAnonymousUncommittedBlocks(t *testing.T) {
 	ts := startService(t, Config{})
 	ctx := context.Background()
@@ -695,6 +696,9 @@ func TestAttackAnonymousUncommittedBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(q string) (int, string) {
+		if strings.HasPrefix(q, "?") {
+			q = "/public" + q
+		}
 		resp, err := ts.srv.Client().Get(ts.endpoint() + q)
 		if err != nil {
 			t.Fatal(err)
@@ -705,6 +709,9 @@ func TestAttackAnonymousUncommittedBlocks(t *testing.T) {
 	}
 	if st, got := get("/public/b?comp=blocklist"); st != 200 || !strings.Contains(got, blockID(0)) {
 		t.Fatalf("anonymous committed block list: %d %s", st, got)
+	}
+	if st, got := get("?restype=container&comp=list&include=uncommittedblobs"); st != 200 || strings.Contains(got, "draft") {
+		t.Errorf("anonymous listing with uncommitted blobs: %d %s", st, got)
 	}
 	for _, q := range []string{"/public/b?comp=blocklist&blocklisttype=all", "/public/b?comp=blocklist&blocklisttype=uncommitted",
 		"/public/draft?comp=blocklist&blocklisttype=uncommitted", "/public/draft?comp=blocklist"} {
