@@ -415,7 +415,15 @@ func (a StorageAccount) Validate() error {
 	if !storageNameRE.MatchString(a.Name) {
 		return Errorf(EINVALID, "%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", a.Name)
 	}
+	if a.Name == DevelopmentStorageAccount {
+		return Errorf(EINVALID, "The storage account name %s is reserved: it is the development storage account, served with the key Microsoft publishes.", a.Name)
+	}
 	return nil
 }
+
+// DevelopmentStorageAccount is the name of Azurite's (and the blob
+// service's, with --dev-storage) development account, whose key is
+// public: no tenant's account may take it.
+const DevelopmentStorageAccount = "devstoreaccount1"
 
 var storageNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)

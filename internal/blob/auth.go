@@ -125,6 +125,20 @@ func canonicalizedResource(account, path string, query url.Values) string {
 	return b.String()
 }
 
+// queryAmbiguous reports whether the canonicalized resource of query
+// stands for more than one request: it lower-cases parameter names and
+// joins repeated ones, while the service reads names as sent and the first
+// value. Such a query is refused under SharedKey rather than read one way
+// and signed another (the SDKs send each name once, in lower case).
+func queryAmbiguous(query url.Values) bool {
+	for k, v := range query {
+		if len(v) > 1 || strings.ToLower(k) != k {
+			return true
+		}
+	}
+	return false
+}
+
 func sign(key []byte, stringToSign string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(stringToSign))

@@ -309,6 +309,7 @@ func (s *Service) sweep(ctx context.Context) error {
 // service properties of the account. Containers are purged in bounded
 // batches; if the process dies midway, Open finishes the purge.
 func (s *Service) DeleteAccountData(ctx context.Context, account string) error {
+	account = strings.ToLower(account) // as requests name it (address)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE containers SET deleting = 1 WHERE account = ?`, account); err != nil {
 			return err

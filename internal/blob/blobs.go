@@ -43,6 +43,11 @@ const (
 	maxAppendBlockBytes = 100 << 20
 )
 
+// maxUncommittedBlocks is how many uncommitted blocks a blob may have, as
+// Azure (Put Block: "a maximum of 100,000 uncommitted blocks"); it bounds
+// what Put Block List and Get Block List load.
+const maxUncommittedBlocks = 100000
+
 // uploadChecks hashes an upload, validates Content-MD5 and
 // x-ms-content-crc64 once the body is on disk, and answers with the
 // checksums Azure returns. It computes only what it needs: hashing costs
@@ -409,7 +414,9 @@ func (s *Service) putBlock(rq *req) error {
 	ctx := rq.r.Context()
 	id := rq.q.Get("blockid")
 	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil || len(raw) == 0 || len(raw) > 64 {
+	// The decoder skips newlines: bound the ID as sent (and stored) too,
+	// to the base64 of 64 bytes.
+	if err != nil || len(raw) == 0 || len(raw) > 64 || len(id) > base64.StdEncoding.EncodedLen(64) {
 		return errInvalidBlockID
 	}
 	checks, err := newUploadChecks(rq.r.Header, false)
@@ -455,6 +462,17 @@ func (s *Service) putBlock(rq *req) error {
 		}
 		if o, derr := base64.StdEncoding.DecodeString(other); err == nil && derr == nil && len(o) != len(raw) {
 			return errInvalidBlobOrBlock
+		}
+		if replaced == "" {
+			var n int
+			err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM blocks WHERE account = ? AND container = ? AND blob = ? LIMIT ?)`,
+				rq.acct.Name, rq.container, rq.blob, maxUncommittedBlocks).Scan(&n)
+			if err != nil {
+				return fmt.Errorf("counting staged blocks: %w", err)
+			}
+			if n >= maxUncommittedBlocks {
+				return errTooManyUncommittedBlocks
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO blocks (account, container, blob, block_id, size, file, created) VALUES (?,?,?,?,?,?,?)`,
 			rq.acct.Name, rq.container, rq.blob, id, size, file, s.now().UnixNano())
@@ -692,6 +710,12 @@ func (s *Service) getBlockList(rq *req) error {
 	if listType != "committed" && listType != "uncommitted" && listType != "all" {
 		return errInvalidQuery
 	}
+	if rq.anonymous {
+		// "Only committed blocks can be accessed publicly" (Get Block
+		// List): staged blocks, and blobs that have only those, are the
+		// writer's until committed.
+		listType = "committed"
+	}
 	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, rq.q.Get("snapshot"))
 	if err != nil && !errors.Is(err, errBlobNotFound) {
 		return err
@@ -731,7 +755,7 @@ func (s *Service) getBlockList(rq *req) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("listing staged blocks: %w", err)
 		}
-	} else if b == nil {
+	} else if b == nil && !rq.anonymous {
 		n := 0
 		if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?`,
 			rq.acct.Name, rq.container, rq.blob).Scan(&n); err != nil {
@@ -1197,38 +1221,64 @@ func (s *Service) cloneContent(b *blobRow, exts []extent) (file string, parts []
 }
 
 func (s *Service) snapshotBlob(rq *req) error {
-	ctx := rq.r.Context()
 	md, err := metadataFromHeaders(rq.r.Header)
 	if err != nil {
 		return err
+	}
+	var snap *blobRow
+	for attempt := 0; ; attempt++ {
+		snap, err = s.snapshotOnce(rq, md)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errContentChanged) && !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+			return s.blobOrContainerNotFound(rq, err)
+		}
+		// The blob was replaced while its content was cloned: clone again.
+	}
+	h := rq.w.Header()
+	setTimes(h, snap.ETag, snap.LastModified)
+	h.Set("x-ms-snapshot", snap.Snapshot)
+	h.Set("x-ms-request-server-encrypted", "false")
+	return rq.ok(http.StatusCreated)
+}
+
+// snapshotOnce is one attempt at Snapshot Blob. The blob's content is
+// cloned before the write transaction, as a copy's is (cloneSource): a
+// blob of 50,000 extents takes as many links, which must not hold the
+// one writer every account shares. The transaction then checks that the
+// blob is still the version cloned (else errContentChanged, and nothing
+// is committed).
+func (s *Service) snapshotOnce(rq *req, md metadata) (*blobRow, error) {
+	ctx := rq.r.Context()
+	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
+	if err != nil {
+		return nil, err
+	}
+	file, parts, err := s.cloneSource(ctx, b)
+	if err != nil {
+		return nil, err
 	}
 	var snap *blobRow
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := getContainer(ctx, tx, rq.acct.Name, rq.container); err != nil {
 			return err // missing, or being deleted: add nothing behind the purge
 		}
-		b, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
+		cur, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, "")
 		if err != nil {
 			return err
 		}
-		if err := checkReadLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
+		if cur.ETag != b.ETag {
+			return errContentChanged
+		}
+		if err := checkReadLease(cur.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
+		if err := checkBlobConditions(rq.r.Header, cur, condWrite); err != nil {
 			return err
 		}
-		var exts []extent
-		if b.Extents > 0 {
-			if exts, err = loadExtents(ctx, tx, b.Account, b.Container, b.Name, "", 0, b.Size); err != nil {
-				return err
-			}
-		}
-		file, parts, err := s.cloneContent(b, exts)
-		if err != nil {
-			return err
-		}
-		base := pagesOf(b)
-		snap = b
+		base := pagesOf(cur)
+		snap = cur
 		snap.File, snap.parts = file, parts
 		snap.Snapshot = s.tick().Format(snapshotFormat)
 		snap.Lease = leaseInfo{}
@@ -1236,8 +1286,6 @@ func (s *Service) snapshotBlob(rq *req) error {
 			snap.Metadata = md
 		}
 		if err := errors.Join(putBlob(ctx, tx, snap), putExtents(ctx, tx, snap, parts)); err != nil {
-			s.removeContent(file)
-			s.removeExtentFiles(parts)
 			return err
 		}
 		if snap.Type == "PageBlob" {
@@ -1246,13 +1294,11 @@ func (s *Service) snapshotBlob(rq *req) error {
 		return nil
 	})
 	if err != nil {
-		return s.blobOrContainerNotFound(rq, err)
+		s.removeContent(file)
+		s.removeExtentFiles(parts)
+		return nil, err
 	}
-	h := rq.w.Header()
-	setTimes(h, snap.ETag, snap.LastModified)
-	h.Set("x-ms-snapshot", snap.Snapshot)
-	h.Set("x-ms-request-server-encrypted", "false")
-	return rq.ok(http.StatusCreated)
+	return snap, nil
 }
 
 // copySource resolves and authorises the blob named by x-ms-copy-source.
@@ -1273,7 +1319,16 @@ func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 	}
 	q := u.Query()
 	srq := &req{r: fake.WithContext(rq.r.Context()), acct: acct, container: container, blob: blob, q: q}
-	if acct.Name != rq.acct.Name || q.Get("sig") != "" {
+	if acct.Name == rq.acct.Name && q.Get("sig") == "" && rq.sas != nil {
+		// A SAS reaches a source in its own account only as far as it
+		// reaches any blob: the source is read with the destination's
+		// SAS, which must grant reading it (its resource, permissions and
+		// delegator), never by the account's standing.
+		if srq.q, err = url.ParseQuery(joinQuery(u.RawQuery, sasQuery(rq.q))); err != nil {
+			return nil, "", newError(400, "InvalidHeaderValue", "The value for the x-ms-copy-source header is not a valid URL.")
+		}
+	}
+	if acct.Name != rq.acct.Name || srq.q.Get("sig") != "" {
 		getOp := op{"GetBlob", 'o', "r", 1, nil}
 		if err := s.authorize(srq, getOp); err != nil {
 			// Azure reports the source's own refusal (status and

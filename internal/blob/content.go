@@ -149,8 +149,14 @@ func sameVersion(ctx context.Context, tx queryer, b *blobRow) error {
 // starts. Beyond them, files are opened as the read reaches them.
 const eagerExtentFiles = 64
 
+// maxOpenExtentFiles bounds the files one read holds open: a blob of
+// 50,000 blocks must not take as many of the process's descriptors. Reads
+// move forward, so the files behind the one being opened are closed.
+const maxOpenExtentFiles = 2 * eagerExtentFiles
+
 // extentReader reads the content of an extents blob: an io.ReaderAt over
-// the extents it was given (those overlapping the range to be read).
+// the extents it was given (those overlapping the range to be read), for
+// one reader at a time, which moves forward (maxOpenExtentFiles).
 type extentReader struct {
 	dir  string
 	exts []extent
@@ -177,6 +183,14 @@ func (r *extentReader) file(i int) (*os.File, error) {
 	defer r.mu.Unlock()
 	if f, ok := r.files[i]; ok {
 		return f, nil
+	}
+	if len(r.files) >= maxOpenExtentFiles {
+		for j, f := range r.files {
+			if j < i {
+				f.Close()
+				delete(r.files, j)
+			}
+		}
 	}
 	f, err := os.Open(filepath.Join(r.dir, r.exts[i].File))
 	if err != nil {

@@ -271,6 +271,9 @@ func (s *Service) listBlobs(rq *req) error {
 	inc := rq.q.Get("include")
 	withMeta, withSnaps, withUncommitted := includes(inc, "metadata"), includes(inc, "snapshots"), includes(inc, "uncommittedblobs")
 	withTags := includes(inc, "tags")
+	// Blobs with staged blocks only are the writer's until committed
+	// (see getBlockList), not the public's.
+	withUncommitted = withUncommitted && !rq.anonymous
 	fromName, fromSnap := resumeAfter(marker, prefix, delim)
 	if prefix > fromName {
 		fromName, fromSnap = prefix, ""

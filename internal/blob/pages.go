@@ -396,14 +396,20 @@ const sqlDeletePages = `DELETE FROM pages WHERE ` + pageKeyCond
 // replaced blob's pages go.
 func replacePages(ctx context.Context, q txQueryer, old, b, from *blobRow) error {
 	to := pagesOf(b)
+	if from != nil && pagesOf(from) == to {
+		// A page blob copied onto itself keeps its pages, if it is still
+		// the version copied: b has already replaced its row, so old (the
+		// row b replaced) is what tells.
+		if old == nil || old.ETag != from.ETag {
+			return errSourceChanged
+		}
+		return nil
+	}
 	if from != nil {
 		if err := sameVersion(ctx, q, from); errors.Is(err, errContentChanged) {
 			return errSourceChanged
 		} else if err != nil {
 			return err
-		}
-		if pagesOf(from) == to {
-			return nil // a page blob copied onto itself keeps its pages
 		}
 	}
 	if old != nil && old.Type == "PageBlob" || b.Type == "PageBlob" {

@@ -36,6 +36,7 @@ type req struct {
 	tenant      string // and its tenant
 	delegator   string // object id that signed a user delegation SAS (delegation.go)
 	noOverwrite bool   // may create blobs but not replace them (see mayOverwrite)
+	anonymous   bool   // authorised as a public read, with no credentials
 }
 
 // trackingWriter remembers whether the response has started, so a late
@@ -140,6 +141,10 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 		account, p, _ = strings.Cut(p, "/")
 		endpoint = scheme + "://" + host + "/" + account + "/"
 	}
+	// Account names are lower case, and the platform finds an account by
+	// its name in any case: an account is always named in lower case here,
+	// so that it has one namespace, whatever case a client writes.
+	account = strings.ToLower(account)
 	container, blob, _ = strings.Cut(p, "/")
 	// Azure stores a backslash in a blob name as a forward slash.
 	blob = strings.ReplaceAll(blob, `\`, "/")
@@ -239,6 +244,13 @@ func classify(method string, rq *req) (op, error) {
 	default:
 		switch method {
 		case "PUT":
+			if q.Has("snapshot") && comp != "tier" && comp != "tags" {
+				// Snapshots are read-only, and these writes apply to the
+				// base blob: naming a snapshot must not make them write
+				// the base blob with a SAS that reaches only the
+				// snapshot (sr=bs).
+				return op{}, errInvalidQuery
+			}
 			switch comp {
 			case "":
 				if rq.r.Header.Get("x-ms-copy-source") != "" {
@@ -323,6 +335,8 @@ func (s *Service) authorize(rq *req, o op) error {
 		build := sharedKeyStringToSign
 		if scheme == "SharedKeyLite" {
 			build = sharedKeyLiteStringToSign
+		} else if queryAmbiguous(rq.q) {
+			return errAuthFailed("A query parameter name is not in lower case or is given more than once.")
 		}
 		raw := rawPath(r)
 		cands := []string{build(r.Method, r.Header, rq.acct.Name, raw, rq.q)}
@@ -372,9 +386,8 @@ func (s *Service) authorize(rq *req, o op) error {
 		return err
 	}
 	switch {
-	case c.PublicAccess == "container":
-		return nil
-	case c.PublicAccess == "blob" && o.anon == 1:
+	case c.PublicAccess == "container", c.PublicAccess == "blob" && o.anon == 1:
+		rq.anonymous = true
 		return nil
 	}
 	return errResourceNotFound

@@ -394,20 +394,20 @@ func badTagChar(s string) (rune, bool) {
 
 // checkWhereRules applies Find Blobs by Tags' limits to the comparisons
 // of a where expression: at least one and at most 10 distinct tag keys
-// (@container not counted), and per key one equality or one range.
+// (@container not counted), and per key, @container too, one equality or
+// one range (which also bounds the query's parameters).
 func checkWhereRules(conds []tagCond) error {
 	type bounds struct{ eq, lower, upper int }
 	seen := map[string]*bounds{}
 	var order []string
 	for _, c := range conds {
-		if c.Key == containerPseudo {
-			continue
-		}
 		b := seen[c.Key]
 		if b == nil {
 			b = &bounds{}
 			seen[c.Key] = b
-			order = append(order, c.Key)
+			if c.Key != containerPseudo {
+				order = append(order, c.Key)
+			}
 		}
 		switch c.Op {
 		case "=":
