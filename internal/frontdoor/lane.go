@@ -186,6 +186,12 @@ type laneConn struct {
 	watching  bool
 	watchDone chan struct{}
 	timer     *time.Timer
+
+	// The current request's cancellation hook (cancelHook), under wmu.
+	reqCtx  context.Context
+	hook    func()
+	hookGen uint64 // counts hooks set, so that a stale stop stops nothing
+	hookRan bool
 }
 
 // laneReader reads the connection, first giving back the byte a watch
@@ -212,7 +218,7 @@ func (w connWriter) Write(p []byte) (int, error) {
 	n, err := w.c.rwc.Write(p)
 	if err != nil && w.c.werr == nil {
 		w.c.werr = err
-		w.c.cancel()
+		w.c.cancelConn()
 	}
 	return n, err
 }
@@ -257,8 +263,9 @@ func (l *Lane) ServeConn(rwc net.Conn, handoff func(net.Conn) bool) {
 	c.body = bufio.NewWriterSize(nil, chunkingAfter)
 	ctx := context.WithValue(context.Background(), http.ServerContextKey, l.srv)
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, rwc.LocalAddr())
+	ctx = context.WithValue(ctx, laneConnKey{}, c)
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	defer c.cancel()
+	defer c.cancelConn()
 	c.timer = time.AfterFunc(time.Hour, c.watchConn)
 	c.timer.Stop()
 	if !l.track(c, true) {
@@ -471,6 +478,9 @@ func laneTakes(req *http.Request) bool {
 // the next.
 func (c *laneConn) serve(req *http.Request) bool {
 	ctx, cancel := context.WithCancel(c.ctx)
+	c.wmu.Lock()
+	c.reqCtx = ctx
+	c.wmu.Unlock()
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.remoteAddr
 	w := &laneResponse{c: c, req: req, handlerHeader: make(http.Header), contentLength: -1}
@@ -483,6 +493,7 @@ func (c *laneConn) serve(req *http.Request) bool {
 	c.arm()
 	ok := c.run(w, req)
 	cancel()
+	c.fireHook() // a hook still set runs, as context.AfterFunc's would
 	c.disarm()
 	c.lane.served.Add(1)
 	if !ok {
@@ -556,9 +567,16 @@ func (c *laneConn) watchConn() {
 	}
 	var ne net.Error
 	if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
-		c.cancel()
+		c.cancelConn()
 	}
 	c.watchDone <- struct{}{}
+}
+
+// cancelConn cancels the connection's context, and so the request's, and
+// runs the request's cancellation hook.
+func (c *laneConn) cancelConn() {
+	c.cancel()
+	c.fireHook()
 }
 
 // disarm ends the watch, waiting for a watch read under way.

@@ -615,3 +615,90 @@ func TestHeadEndByteByByte(t *testing.T) {
 		}
 	}
 }
+
+// TestLaneCancelHook: cancelHook keeps context.AfterFunc's meaning for a
+// lane request's context: the hook runs when the connection is cancelled
+// (the client left) or the request ends, once; stop reports whether it
+// stopped the hook in time; a stale stop from an earlier hook never claims
+// a later hook's run was stopped. A context that can end on its own (a
+// timeout a handler added) or a second hook takes context.AfterFunc.
+func TestLaneCancelHook(t *testing.T) {
+	newConn := func() (*laneConn, context.Context, context.CancelFunc) {
+		c := &laneConn{}
+		c.ctx, c.cancel = context.WithCancel(context.WithValue(context.Background(), laneConnKey{}, c))
+		req, cancel := context.WithCancel(c.ctx)
+		c.reqCtx = req
+		return c, req, cancel
+	}
+	type key struct{}
+
+	// The client leaves: the hook runs at once, once; stop says so.
+	c, req, _ := newConn()
+	var runs atomic.Int32
+	stop := cancelHook(context.WithValue(req, key{}, 1), func() { runs.Add(1) })
+	if c.hook == nil {
+		t.Fatal("a value over the request's context did not take the lane's hook")
+	}
+	c.cancelConn()
+	c.fireHook()
+	if runs.Load() != 1 || stop() {
+		t.Fatalf("after the client left: %d runs, stop() = true; want 1 run, false", runs.Load())
+	}
+
+	// Stopped in time: it never runs; a later hook's stale stop is false.
+	c, req, cancel := newConn()
+	stop = cancelHook(req, func() { runs.Add(10) })
+	if !stop() {
+		t.Fatal("stop() before the end = false, want true")
+	}
+	stop2 := cancelHook(req, func() { runs.Add(100) })
+	if stop() {
+		t.Fatal("a stale stop reported stopping a later hook")
+	}
+	cancel()
+	c.fireHook() // as serve does when the handler returns
+	if runs.Load() != 101 || stop2() {
+		t.Fatalf("runs = %d, stop2() = true; want the second hook run at the request's end (101), false", runs.Load())
+	}
+
+	// A context that ends on its own, and a second hook, take AfterFunc.
+	c, req, _ = newConn()
+	tctx, tcancel := context.WithTimeout(req, 20*time.Millisecond)
+	defer tcancel()
+	done := make(chan struct{})
+	cancelHook(tctx, func() { close(done) })
+	if c.hook != nil {
+		t.Fatal("a context with its own timeout took the lane's hook")
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the timeout's hook never ran")
+	}
+	first := cancelHook(req, func() {})
+	second := make(chan struct{})
+	cancelHook(req, func() { close(second) })
+	c.cancelConn()
+	select {
+	case <-second:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a second hook on the request never ran")
+	}
+	if first() {
+		t.Fatal("the first hook's stop = true after it ran")
+	}
+
+	// An ended request: AfterFunc runs the hook at once.
+	c, req, cancel = newConn()
+	cancel()
+	ran := make(chan struct{})
+	if stop := cancelHook(req, func() { close(ran) }); stop() {
+		t.Fatal("stop() on an ended request = true")
+	}
+	select {
+	case <-ran:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a hook on an ended request never ran")
+	}
+	_ = c
+}

@@ -91,6 +91,7 @@ type upConn struct {
 	// ever set by the goroutine using the connection (or the cancellation,
 	// after which the connection is closed).
 	deadline time.Time
+	abort    func() // ends a read or write under way: the request was cancelled
 }
 
 // limitedConn bounds what is read of a response head; read counts the bytes
@@ -232,6 +233,7 @@ func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse, repl
 		return nil, err
 	}
 	pc := &upConn{t: t, key: key, c: c}
+	pc.abort = func() { c.SetDeadline(aLongTimeAgo) }
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 		pc.peek = pc.peekFD // made once: a closure per check would allocate
@@ -336,7 +338,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // roundTrip writes the request and reads the answer's head.
 func (pc *upConn) roundTrip(req *http.Request, head requestHead) (*http.Response, error) {
 	ctx := req.Context()
-	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	stop := cancelHook(ctx, pc.abort) // lane.go
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		pc.c.Close()
