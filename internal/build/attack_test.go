@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestAttackSparseFileInProject: a project installed with `pip install .`
@@ -32,5 +34,33 @@ func TestAttackSparseFileInProject(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > size/8 {
 		t.Errorf("hashing a %d MB sparse file allocated %d MB", size>>20, grew>>20)
+	}
+}
+
+// TestAttackHugeRequirements: requirements.txt is read after
+// PRE_BUILD_COMMAND, which can make it a huge sparse file or a FIFO; the
+// server reads neither into memory nor waits on it.
+func TestAttackHugeRequirements(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "requirements.txt"), nil, 0o644)
+	os.Truncate(filepath.Join(dir, "requirements.txt"), 256<<20)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := readLocal(dir, "requirements.txt")
+	runtime.ReadMemStats(&after)
+	if err == nil || after.TotalAlloc-before.TotalAlloc > 32<<20 {
+		t.Errorf("a 256 MB requirements.txt: err = %v, allocated %d MB", err, (after.TotalAlloc-before.TotalAlloc)>>20)
+	}
+	os.Remove(filepath.Join(dir, "requirements.txt"))
+	syscall.Mkfifo(filepath.Join(dir, "requirements.txt"), 0o644)
+	done := make(chan error, 1)
+	go func() { _, _, err := readLocal(dir, "requirements.txt"); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("a FIFO read as requirements.txt")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO named requirements.txt blocks")
 	}
 }
