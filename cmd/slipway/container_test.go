@@ -631,3 +631,24 @@ func TestBuildAgainstLibpq(t *testing.T) {
 		t.Errorf("psycopg2 built from source does not import: %s", got)
 	}
 }
+
+// TestAttackDeletedAppLeavesNoBuildCache: app names are free again once an
+// app is deleted, and the next app of that name builds as the same user in
+// the same cache scope. The deleted app's environments and pip cache (its
+// private packages, or a wheel it poisoned) must go with it.
+func TestAttackDeletedAppLeavesNoBuildCache(t *testing.T) {
+	needContainers(t)
+	s := startServer(t)
+	s.createApp("heir", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	if code := s.deployZip("heir", zipDir(t, "testdata/apps/probe", nil)); code != "200" {
+		t.Fatalf("deploy heir: %s\n%s", code, s.lastDeploymentLog("heir"))
+	}
+	scope := filepath.Join(sharedCache, "scopes", "heir")
+	if _, err := os.Stat(scope); err != nil {
+		t.Fatalf("the build left no cache scope: %v", err)
+	}
+	s.mustCLI("", "webapp", "delete", "-g", "rg-heir", "-n", "heir")
+	if _, err := os.Stat(scope); err == nil {
+		t.Errorf("the deleted app's build cache %s is still there for the next app named heir", scope)
+	}
+}

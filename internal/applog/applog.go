@@ -58,6 +58,10 @@ const (
 	fileDateLayout     = "2006_01_02"
 	fileOpenFlags      = os.O_WRONLY | os.O_APPEND | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 	minPerFileMaxBytes = 1 << 10
+	// MaxLineBytes is the longest line kept: longer ones arrive in pieces,
+	// as Docker's log driver splits them on App Service. An app's lines are
+	// held in memory (the recent ring, subscribers' queues).
+	MaxLineBytes = 16 << 10
 )
 
 // Config configures a Hub.
@@ -745,17 +749,15 @@ type LineWriter struct {
 func (w *LineWriter) Write(p []byte) (int, error) {
 	w.buf.Write(p)
 	for {
-		i := bytes.IndexByte(w.buf.Bytes(), '\n')
-		if i < 0 {
-			break
+		switch i := bytes.IndexByte(w.buf.Bytes(), '\n'); {
+		case i >= 0 && i <= MaxLineBytes:
+			w.log.line(w.source, w.buf.Next(i+1))
+		case w.buf.Len() >= MaxLineBytes: // a very long line: in pieces
+			w.log.line(w.source, w.buf.Next(MaxLineBytes))
+		default:
+			return len(p), nil
 		}
-		w.log.line(w.source, w.buf.Next(i+1))
 	}
-	if w.buf.Len() > 64<<10 { // a very long line without newline: flush it in pieces
-		w.log.line(w.source, w.buf.Bytes())
-		w.buf.Reset()
-	}
-	return len(p), nil
 }
 
 // Close flushes a trailing partial line.

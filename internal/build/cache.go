@@ -153,6 +153,21 @@ func finishSeal(dir string) error {
 	return nil
 }
 
+// RemoveScope removes an app's cache namespace (its environments and pip
+// cache) when the app is deleted: app names are free again then, and the
+// next app of the name, another tenant's perhaps, would build in the same
+// scope as the same user, with what the deleted app downloaded or planted.
+// The platform's own scope ("") is never removed.
+func (b *Builder) RemoveScope(scope string) error {
+	if scope == "" || scope == PlatformScope {
+		return errors.New("removing a cache scope: the platform's scope stays")
+	}
+	if err := ValidateScope(scope); err != nil {
+		return fmt.Errorf("removing a cache scope: %w", err)
+	}
+	return RemoveEnvironment(b.scopeDir(scope)) // the same work: a tree with sealed parts
+}
+
 // RemoveEnvironment removes a cached environment directory
 // (<CacheDir>/scopes/<scope>/venvs/<key>), sealed or not: it first gives the
 // write bits back to its directories (a sealed environment has none), then

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/slipway-dev/slipway/internal/tree"
 )
@@ -53,15 +55,32 @@ func readLocal(root, rel string) (string, bool, error) {
 		return "", false, fmt.Errorf("opening %s: %w", root, err)
 	}
 	defer r.Close()
-	data, err := r.ReadFile(rel)
+	// The app's code (PRE_BUILD_COMMAND) ran in root: the file may be a
+	// FIFO or a sparse file of any size.
+	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("reading %s: %w", rel, err)
 	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false, fmt.Errorf("reading %s: not a regular file", rel)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxLocalFile+1))
+	if err != nil {
+		return "", false, fmt.Errorf("reading %s: %w", rel, err)
+	}
+	if len(data) > maxLocalFile {
+		return "", false, fmt.Errorf("reading %s: larger than %d MB", rel, maxLocalFile>>20)
+	}
 	return string(data), true, nil
 }
+
+// maxLocalFile bounds the files the builder reads from the app
+// (requirements.txt, setup.py, pyproject.toml, runtime.txt).
+const maxLocalFile = 4 << 20
 
 // existsLocal reports whether rel exists (as a regular file) inside root.
 func existsLocal(root, rel string) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -121,11 +122,12 @@ func treeHash(root string) (string, error) {
 			}
 			fmt.Fprintf(h, "L %q %q\n", rel, link)
 		case info.Mode().IsRegular():
-			data, err := os.ReadFile(path)
+			// Streamed: the app's code wrote this tree and can leave a
+			// sparse file of any size in it.
+			sum, err := fileHash(path)
 			if err != nil {
 				return err
 			}
-			sum := sha256.Sum256(data)
 			fmt.Fprintf(h, "F %q %o %x\n", rel, info.Mode().Perm(), sum)
 		}
 		return nil
@@ -134,6 +136,21 @@ func treeHash(root string) (string, error) {
 		return "", fmt.Errorf("hashing source tree: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// fileHash hashes the regular file at path without following a symlink
+// or blocking on a FIFO put in its place.
+func fileHash(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 // lockFile takes an exclusive flock on path, polling so that ctx can cancel

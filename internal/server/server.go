@@ -491,7 +491,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	verifier, externalIP := customDomains(cfg, log)
 	mgmt := arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
-		Store: st, Controller: &controller{homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Store: st, Controller: &controller{builder: builder, homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots:  coord,
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
@@ -818,10 +818,12 @@ func (s siteLookup) SiteState(_ context.Context, name string) (frontdoor.SiteSta
 
 // controller adapts the coordinator to the management API's side effects.
 type controller struct {
-	homes *homefs.Homes
-	coord *deploy.Coordinator
-	store *store.Store
-	blobs *blob.Service
+	// builder, if set, drops a deleted app's build cache.
+	builder *build.Builder
+	homes   *homefs.Homes
+	coord   *deploy.Coordinator
+	store   *store.Store
+	blobs   *blob.Service
 }
 
 // StorageAccountDeleted removes a deleted account's containers and blobs.
@@ -888,7 +890,17 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 			return fmt.Errorf("removing the app's home: %w", err)
 		}
 	}
-	return c.coord.SiteDeleted(ctx, rg, site)
+	if err := c.coord.SiteDeleted(ctx, rg, site); err != nil {
+		return err
+	}
+	if c.builder != nil {
+		// Its builds ran in a scope of the site's name (deploy's build
+		// request), which the next app of that name would inherit.
+		if err := c.builder.RemoveScope(strings.ToLower(site)); err != nil {
+			return fmt.Errorf("removing the app's build cache: %w", err)
+		}
+	}
+	return nil
 }
 func (c *controller) Instances(ctx context.Context, rg, site string) ([]arm.Instance, error) {
 	return armInstances(c.coord.Instances(ctx, rg, site))

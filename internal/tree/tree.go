@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -40,9 +41,23 @@ type Options struct {
 }
 
 // InTree keeps a symlink only when its target stays inside the tree
-// (judged lexically).
+// (judged lexically). A ".." may only lead the target: after a name it
+// would climb out of whatever that name resolves to, and a name may be
+// another link ("a -> ." makes "a/a/.." the tree's parent). Leading ".."
+// climb the link's own directories, which the walk saw as real ones.
 func InTree(rel, target string) error {
-	if filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(rel), target)) {
+	bad := filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(rel), target))
+	named := false
+	for _, part := range strings.Split(target, "/") {
+		switch part {
+		case "", ".":
+		case "..":
+			bad = bad || named
+		default:
+			named = true
+		}
+	}
+	if bad {
 		return fmt.Errorf("symlink %s points outside the tree (%s); an app may only contain symlinks to files inside it", rel, target)
 	}
 	return nil
