@@ -2,6 +2,9 @@ package arm
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,10 +27,9 @@ type siteHostNames struct {
 	bindings       []slipway.HostNameBinding
 }
 
-// siteHostNames reads the site's bindings and the subscription's
-// verification ID.
+// siteHostNames reads the site's bindings and its group's verification ID.
 func (h *Handler) siteHostNames(ctx context.Context, s slipway.Site) (siteHostNames, error) {
-	id, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	id, err := h.verificationID(ctx, s.ResourceGroup)
 	if err != nil {
 		return siteHostNames{}, err
 	}
@@ -36,6 +38,25 @@ func (h *Handler) siteHostNames(ctx context.Context, s slipway.Site) (siteHostNa
 		return siteHostNames{}, err
 	}
 	return siteHostNames{verificationID: id, bindings: bs}, nil
+}
+
+// verificationID is the customDomainVerificationId of a resource group's
+// sites. Azure has one per subscription; here a subscription is shared by
+// tenants that each hold their own groups, so one ID for all would let a
+// tenant bind a name whose asuid record another tenant published for its
+// app (the record proves who asked, and an A record to the shared address
+// or the TXT-only migration case proves nothing more). Each group's ID is
+// an HMAC of its lower-cased name under the server's secret ID, which is
+// never shown: stable across restarts, and not derivable from another
+// group's.
+func (h *Handler) verificationID(ctx context.Context, rg string) (string, error) {
+	secret, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strings.ToLower(rg)))
+	return strings.ToUpper(hex.EncodeToString(mac.Sum(nil))), nil
 }
 
 // hostNameProps sets the site's host name fields (docs/arm.md §1.15): the
@@ -192,7 +213,7 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 	if h.cfg.Verifier == nil {
 		return slipway.Errorf(slipway.EUNAVAILABLE, "This server cannot verify custom domains: it has no DNS resolver configured.")
 	}
-	id, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	id, err := h.verificationID(ctx, s.ResourceGroup)
 	if err != nil {
 		return err
 	}
