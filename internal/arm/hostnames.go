@@ -119,6 +119,18 @@ func (h *Handler) defaultBinding(sub string, s slipway.Site) map[string]any {
 	return h.bindingJSON(sub, s, h.defaultHostName(s.Name), "CName", slipway.SSLDisabled, "")
 }
 
+// azureServiceDomains are the Azure names apps reach inside their sandboxes,
+// which the front door and the platform CA answer for (internal/pki's
+// azureNames): no site may bind them, or a name under them, since a
+// binding's certificate is served before the platform's.
+var azureServiceDomains = []string{
+	"core.windows.net",
+	"azurewebsites.net",
+	"azure.com",
+	"microsoftonline.com",
+	"azure.net",
+}
+
 // hostParam is the {hostName} path segment normalized: lower case, no
 // trailing dot.
 func hostParam(p params) string {
@@ -194,6 +206,11 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 	}
 	if d := strings.ToLower(h.cfg.Domain); host == d || strings.HasSuffix(host, "."+d) {
 		return slipway.Errorf(slipway.EINVALID, "The host name '%s' is in the platform's own domain '%s', whose names Slipway gives to apps itself: bind a domain you own.", host, d)
+	}
+	for _, d := range azureServiceDomains {
+		if n := strings.TrimPrefix(host, "*."); n == d || strings.HasSuffix(n, "."+d) {
+			return slipway.Errorf(slipway.EINVALID, "The host name '%s' is an Azure service name that Slipway answers for itself inside apps' sandboxes: bind a domain you own.", host)
+		}
 	}
 	plan, err := h.cfg.Store.Plan(ctx, s.ResourceGroup, s.Plan)
 	if err != nil {

@@ -54,3 +54,27 @@ func TestAttack_VerificationIDOfAnotherTenant(t *testing.T) {
 	e.must(200, "PUT", bindingsPath+"/www.victim.example", `{"properties":{"siteName":"app"}}`)
 	e.must(200, "PUT", bindingsPath+"/*.victim.example", `{"properties":{"siteName":"app"}}`)
 }
+
+// TestAttack_BindAzureServiceNames: the Azure names apps reach inside
+// their sandboxes (<app>.azurewebsites.net, management.azure.com,
+// login.microsoftonline.com, <vault>.vault.azure.net,
+// <account>.blob.core.windows.net) are the platform's own: the front door
+// and the platform CA answer for them. A tenant whose DNS answers for them
+// (the resolver is the operator's choice; a local one in development)
+// must not bind them: the SNI table is asked before the platform CA, so a
+// binding with a certificate of its own would be served to every other
+// app that calls those services.
+func TestAttack_BindAzureServiceNames(t *testing.T) {
+	e, dns, id := newDomainEnv(t)
+	for _, host := range []string{
+		"other.azurewebsites.net", "other.scm.azurewebsites.net", "*.azurewebsites.net", "*.scm.azurewebsites.net",
+		"management.azure.com", "login.microsoftonline.com", "kv.vault.azure.net", "*.vault.azure.net",
+		"acct.blob.core.windows.net", "*.blob.core.windows.net", "azurewebsites.net",
+	} {
+		txt := "asuid." + strings.TrimPrefix(host, "*.")
+		dns.SetTXT(txt, id)
+		if r := e.do("PUT", bindingsPath+"/"+host, `{"properties":{"siteName":"app"}}`); r.status != 400 {
+			t.Errorf("binding %s: %d %s; want 400", host, r.status, r.body)
+		}
+	}
+}
