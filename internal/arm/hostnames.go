@@ -249,7 +249,8 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 
 // deleteHostNameBinding answers DELETE sites/{app}/hostNameBindings/{hostName}:
 // 200 when deleted, 204 when there was none (ARM's convention for deletes).
-// The default host name cannot be deleted.
+// The default host name cannot be deleted. The TLS listeners stop serving
+// the name's certificate at once (as when its site or group is deleted).
 func (h *Handler) deleteHostNameBinding(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
@@ -264,6 +265,9 @@ func (h *Handler) deleteHostNameBinding(w http.ResponseWriter, r *http.Request, 
 		return writeEmpty(w, http.StatusNoContent)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.certificatesChanged(r.Context()); err != nil { // its certificate stops serving the name
 		return err
 	}
 	return writeEmpty(w, http.StatusOK)

@@ -1,8 +1,15 @@
 package arm
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/certs"
+	"github.com/slipway-dev/slipway/internal/dnstest"
+	"github.com/slipway-dev/slipway/internal/dnsverify"
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 // otherGroupSite makes a second tenant's group "thief" with a paid plan and
@@ -76,5 +83,76 @@ func TestAttack_BindAzureServiceNames(t *testing.T) {
 		if r := e.do("PUT", bindingsPath+"/"+host, `{"properties":{"siteName":"app"}}`); r.status != 400 {
 			t.Errorf("binding %s: %d %s; want 400", host, r.status, r.body)
 		}
+	}
+}
+
+// sniTable is a Certificates that keeps, as the server's certManager does,
+// the host names the TLS listeners serve a certificate for, rebuilt from
+// the store at each Changed.
+type sniTable struct {
+	st interface {
+		SNIBindings(context.Context) ([]store.SNIBinding, error)
+	}
+	names map[string]bool
+}
+
+func (s *sniTable) Obtain(context.Context, string) (*certs.Cert, error) {
+	return nil, errors.New("no ACME")
+}
+func (s *sniTable) Changed(ctx context.Context) error {
+	bs, err := s.st.SNIBindings(ctx)
+	if err != nil {
+		return err
+	}
+	s.names = map[string]bool{}
+	for _, b := range bs {
+		s.names[b.HostName] = true
+	}
+	return nil
+}
+
+// TestAttack_SNICertificateOutlivesBinding: the TLS listeners must stop
+// serving a tenant's certificate (with its key) for a name once the name
+// is no longer bound: when the binding, its site or its group is deleted.
+// Otherwise the certificate keeps answering handshakes for the name after
+// another tenant binds it, and for a deleted app until a restart.
+func TestAttack_SNICertificateOutlivesBinding(t *testing.T) {
+	dns := dnstest.Start(t)
+	v, err := dnsverify.New(dnsverify.Config{Resolver: dns.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &sniTable{}
+	e := newEnvWith(t, func(c *Config) { c.Verifier = v; c.ExternalIP = "127.0.0.1"; c.Certificates = table })
+	table.st = e.store
+	e.seed()
+	id := siteVerificationID(t, e, sitePath)
+	ctx := t.Context()
+	bindWithCert := func(site, host string) {
+		t.Helper()
+		dns.SetTXT("asuid."+host, id)
+		e.must(200, "PUT", webPath+"/sites/"+site+"/hostNameBindings/"+host, `{}`)
+		if _, err := e.store.SetHostNameSSL(ctx, "rg", site, host, "SniEnabled", "AB12"); err != nil {
+			t.Fatal(err)
+		}
+		if err := table.Changed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.must(200, "PUT", webPath+"/sites/app2", e.path(`{"location":"West Europe","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
+	bindWithCert("app", "www.a.example")
+	bindWithCert("app", "api.a.example")
+	bindWithCert("app2", "www.b.example")
+	e.must(200, "DELETE", bindingsPath+"/www.a.example", "")
+	if table.names["www.a.example"] {
+		t.Errorf("the certificate of www.a.example is still served after its binding was deleted")
+	}
+	e.do("DELETE", sitePath, "")
+	if table.names["api.a.example"] {
+		t.Errorf("the certificate of api.a.example is still served after its site was deleted")
+	}
+	e.do("DELETE", rgPath, "")
+	if table.names["www.b.example"] {
+		t.Errorf("the certificate of www.b.example is still served after its group was deleted")
 	}
 }
