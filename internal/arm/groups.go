@@ -94,6 +94,9 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) 
 			errs = append(errs, fmt.Errorf("cleaning up deleted storage account %s: %w", a.Name, err))
 		}
 	}
+	if err := h.certificatesChanged(r.Context()); err != nil { // their names' certificates stop serving
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -2,6 +2,9 @@ package arm
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,10 +27,9 @@ type siteHostNames struct {
 	bindings       []slipway.HostNameBinding
 }
 
-// siteHostNames reads the site's bindings and the subscription's
-// verification ID.
+// siteHostNames reads the site's bindings and its group's verification ID.
 func (h *Handler) siteHostNames(ctx context.Context, s slipway.Site) (siteHostNames, error) {
-	id, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	id, err := h.verificationID(ctx, s.ResourceGroup)
 	if err != nil {
 		return siteHostNames{}, err
 	}
@@ -36,6 +38,25 @@ func (h *Handler) siteHostNames(ctx context.Context, s slipway.Site) (siteHostNa
 		return siteHostNames{}, err
 	}
 	return siteHostNames{verificationID: id, bindings: bs}, nil
+}
+
+// verificationID is the customDomainVerificationId of a resource group's
+// sites. Azure has one per subscription; here a subscription is shared by
+// tenants that each hold their own groups, so one ID for all would let a
+// tenant bind a name whose asuid record another tenant published for its
+// app (the record proves who asked, and an A record to the shared address
+// or the TXT-only migration case proves nothing more). Each group's ID is
+// an HMAC of its lower-cased name under the server's secret ID, which is
+// never shown: stable across restarts, and not derivable from another
+// group's.
+func (h *Handler) verificationID(ctx context.Context, rg string) (string, error) {
+	secret, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strings.ToLower(rg)))
+	return strings.ToUpper(hex.EncodeToString(mac.Sum(nil))), nil
 }
 
 // hostNameProps sets the site's host name fields (docs/arm.md §1.15): the
@@ -96,6 +117,18 @@ func (h *Handler) defaultHostName(site string) string {
 // among a site's bindings.
 func (h *Handler) defaultBinding(sub string, s slipway.Site) map[string]any {
 	return h.bindingJSON(sub, s, h.defaultHostName(s.Name), "CName", slipway.SSLDisabled, "")
+}
+
+// azureServiceDomains are the Azure names apps reach inside their sandboxes,
+// which the front door and the platform CA answer for (internal/pki's
+// azureNames): no site may bind them, or a name under them, since a
+// binding's certificate is served before the platform's.
+var azureServiceDomains = []string{
+	"core.windows.net",
+	"azurewebsites.net",
+	"azure.com",
+	"microsoftonline.com",
+	"azure.net",
 }
 
 // hostParam is the {hostName} path segment normalized: lower case, no
@@ -174,6 +207,11 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 	if d := strings.ToLower(h.cfg.Domain); host == d || strings.HasSuffix(host, "."+d) {
 		return slipway.Errorf(slipway.EINVALID, "The host name '%s' is in the platform's own domain '%s', whose names Slipway gives to apps itself: bind a domain you own.", host, d)
 	}
+	for _, d := range azureServiceDomains {
+		if n := strings.TrimPrefix(host, "*."); n == d || strings.HasSuffix(n, "."+d) {
+			return slipway.Errorf(slipway.EINVALID, "The host name '%s' is an Azure service name that Slipway answers for itself inside apps' sandboxes: bind a domain you own.", host)
+		}
+	}
 	plan, err := h.cfg.Store.Plan(ctx, s.ResourceGroup, s.Plan)
 	if err != nil {
 		return fmt.Errorf("reading plan of site %s: %w", s.Name, err)
@@ -192,7 +230,7 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 	if h.cfg.Verifier == nil {
 		return slipway.Errorf(slipway.EUNAVAILABLE, "This server cannot verify custom domains: it has no DNS resolver configured.")
 	}
-	id, err := h.cfg.Store.CustomDomainVerificationID(ctx)
+	id, err := h.verificationID(ctx, s.ResourceGroup)
 	if err != nil {
 		return err
 	}
@@ -211,7 +249,8 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 
 // deleteHostNameBinding answers DELETE sites/{app}/hostNameBindings/{hostName}:
 // 200 when deleted, 204 when there was none (ARM's convention for deletes).
-// The default host name cannot be deleted.
+// The default host name cannot be deleted. The TLS listeners stop serving
+// the name's certificate at once (as when its site or group is deleted).
 func (h *Handler) deleteHostNameBinding(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
@@ -226,6 +265,9 @@ func (h *Handler) deleteHostNameBinding(w http.ResponseWriter, r *http.Request, 
 		return writeEmpty(w, http.StatusNoContent)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.certificatesChanged(r.Context()); err != nil { // its certificate stops serving the name
 		return err
 	}
 	return writeEmpty(w, http.StatusOK)

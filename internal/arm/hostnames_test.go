@@ -21,11 +21,7 @@ func newDomainEnv(t *testing.T) (*env, *dnstest.Server, string) {
 	}
 	e := newEnvWith(t, func(c *Config) { c.Verifier = v; c.ExternalIP = "127.0.0.1" })
 	e.seed()
-	id, err := e.store.CustomDomainVerificationID(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, dns, id
+	return e, dns, siteVerificationID(t, e, sitePath)
 }
 
 const bindingsPath = sitePath + "/hostNameBindings"

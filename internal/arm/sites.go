@@ -738,6 +738,9 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 	if err := h.cfg.Store.DeleteSite(ctx, s.ResourceGroup, s.Name); err != nil {
 		return err
 	}
+	if err := h.certificatesChanged(ctx); err != nil { // its names' certificates stop serving
+		return err
+	}
 	for _, n := range append(slots, s.Name) {
 		if err := h.cfg.Controller.SiteDeleted(ctx, s.ResourceGroup, n); err != nil {
 			return fmt.Errorf("cleaning up deleted site %s: %w", n, err)

@@ -97,7 +97,7 @@ func parsePFX(data []byte, password string, now time.Time) (*Cert, error) {
 	if password == "" {
 		return nil, slipway.Errorf(slipway.EINVALID, "The certificate must be exported as a password-protected PFX file: give its password.")
 	}
-	if err := checkPFXWork(data); err != nil {
+	if err := checkPFXWork(data, password); err != nil {
 		return nil, err
 	}
 	key, first, rest, err := pkcs12.DecodeChain(data, password)

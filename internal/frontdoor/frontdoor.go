@@ -239,6 +239,10 @@ func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "Error 403 - Forbidden: the Kudu (SCM) site of this app has blocked your access by its access restrictions.", http.StatusForbidden)
 				return
 			}
+			if tlsTooOld(r, st.SCMMinTLSVersion) {
+				writeMisdirected(w, st.SCMMinTLSVersion)
+				return
+			}
 			f.cfg.SCM.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), siteKey, site)))
 			return
 		}
@@ -305,6 +309,10 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string)
 		writeForbidden(w)
 		return true
 	}
+	if tlsTooOld(r, st.MinTLSVersion) {
+		writeMisdirected(w, st.MinTLSVersion)
+		return true
+	}
 	site := f.pickSlot(w, r, app)
 	if site != app {
 		if st = f.siteState(r.Context(), site); !st.Exists {
@@ -312,6 +320,10 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string)
 		}
 		if !st.Access.AllowsRemoteAddr(r.RemoteAddr) {
 			writeForbidden(w)
+			return true
+		}
+		if tlsTooOld(r, st.MinTLSVersion) {
+			writeMisdirected(w, st.MinTLSVersion)
 			return true
 		}
 	}

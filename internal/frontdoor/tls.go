@@ -2,6 +2,8 @@ package frontdoor
 
 import (
 	"crypto/tls"
+	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -17,9 +19,11 @@ var tlsVersions = map[string]uint16{
 // version: a handshake for an app's host name takes the site's
 // minTlsVersion, one for its Kudu host name the site's scmMinTlsVersion
 // (App Service's siteConfig; docs/appservice.md §12). Other names (the
-// management API, blob) keep base's minimum. The site is looked up by the
-// SNI name the client sent, which only chooses among the platform's own
-// settings: an unknown or hostile name gets base.
+// management API, blob) keep base's minimum; a custom name bound to a site
+// takes the site's minTlsVersion. The site is looked up by the SNI name the
+// client sent, which only chooses among the platform's own settings: an
+// unknown or hostile name gets base. A client may name another host in its
+// ClientHello than in its requests: requestTLSTooOld refuses those.
 func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
 	byVersion := map[string]*tls.Config{}
 	for name, v := range tlsVersions {
@@ -30,6 +34,9 @@ func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
 	out := base.Clone()
 	out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		site, scm := f.siteOfName(hello.ServerName)
+		if site == "" && f.cfg.HostNames != nil {
+			site, _ = f.cfg.HostNames.SiteForHostName(strings.TrimSuffix(strings.ToLower(hello.ServerName), "."))
+		}
 		if site == "" {
 			return nil, nil
 		}
@@ -67,4 +74,24 @@ func (f *FrontDoor) siteOfName(name string) (site string, scm bool) {
 		return "", false
 	}
 	return label, scm
+}
+
+// tlsTooOld reports whether r came over a TLS version older than min (a
+// siteConfig value; "" or unknown: no minimum of the site's own). The
+// handshake applied the minimum of the name in the ClientHello, which
+// need not be the request's Host.
+func tlsTooOld(r *http.Request, min string) bool {
+	v, ok := tlsVersions[min]
+	return ok && r.TLS != nil && r.TLS.Version < v
+}
+
+// writeMisdirected answers a request whose site demands a newer TLS
+// version than its connection's (421: the client may retry on a
+// connection of its own for that name).
+func writeMisdirected(w http.ResponseWriter, min string) {
+	writePage(w, http.StatusMisdirectedRequest, pageData{
+		Title:   "421 Misdirected Request",
+		Heading: "421 Misdirected Request",
+		Text:    fmt.Sprintf("This app accepts TLS %s and later; this connection was made with an older version, for another host name. Connect again naming this host.", min),
+	})
 }
