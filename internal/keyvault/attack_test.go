@@ -5,6 +5,9 @@ package keyvault_test
 // to each other).
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -51,5 +54,32 @@ func TestAttackBackupOfManyVersionsIsBounded(t *testing.T) {
 	c2, _ := e.sdk(t, e.vaultURL("kv2"), "token-for-kv2")
 	if _, err := c2.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: bk.Value}, nil); err != nil {
 		t.Fatalf("a backup the vault handed out does not restore: %v", err)
+	}
+}
+
+// Key Vault answers over HTTPS only; over plain HTTP a bearer token came in
+// and the secret's value went out in the clear, to anyone on the network
+// (the blob service and Graph already refuse bearer tokens without TLS).
+func TestAttackPlainHTTPIsRefused(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.st.SetSecret(t.Context(), slipway.Secret{Vault: "kv1", Name: "db", Value: "cleartext-value", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	plain := httptest.NewServer(e.srv.Config.Handler)
+	defer plain.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, plain.URL+"/secrets/db?api-version=7.4", nil)
+	req.Host = "kv1.vault.localhost"
+	req.Header.Set("Authorization", "Bearer token-for-kv1")
+	resp, err := plain.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "cleartext-value") {
+		t.Fatalf("GET over plain HTTP = %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(string(body), "HTTPS") {
+		t.Errorf("the refusal does not say to use HTTPS: %s", body)
 	}
 }

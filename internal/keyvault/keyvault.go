@@ -6,7 +6,9 @@
 // with its 401 bearer challenge and its error codes. Keys and certificates
 // are not served.
 //
-// The integrator owns the front: it terminates TLS, picks the vault from
+// Requests without TLS are refused: tokens and values never cross in the
+// clear. The integrator owns the front: it terminates TLS (in the same
+// net/http server, so that the request's TLS field is set), picks the vault from
 // the Host (<vault>.vault.<domain>, or <vault>.vault.azure.net inside
 // sandboxes; see [VaultFromHost]) and calls [Handler.ServeVault]. Who the
 // caller is and what it may do is the integrator's too, through
@@ -267,6 +269,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, vault slipway.Va
 	}()
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.TLS == nil {
+		// Tokens and secret values never cross in the clear; Key Vault
+		// does not listen on HTTP at all.
+		return h.writeError(w, r, vault, badParameter("Key Vault is served over HTTPS only: use https://"+strings.ToLower(r.Host)+"."))
+	}
 	route, err := parseRoute(r)
 	if err != nil {
 		return h.writeError(w, r, vault, err)
