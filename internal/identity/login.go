@@ -55,7 +55,8 @@ func newAADError(status int, code string, aadsts int, format string, args ...any
 
 // Handler returns the login endpoint, to be mounted for the hosts
 // login.<domain>[:port] and (inside sandboxes) login.microsoftonline.com,
-// over HTTPS only: MSAL refuses any other authority (docs/arm.md §2.2). It
+// over HTTPS only: MSAL refuses any other authority (docs/arm.md §2.2), and
+// the token endpoint refuses a request without TLS. It
 // serves, for the tenant GUID and the aliases organizations, common and
 // adfs:
 //
@@ -214,6 +215,10 @@ func (s *Service) instanceDiscovery(w http.ResponseWriter, r *http.Request, host
 func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) error {
 	if err := onlyMethod(r, http.MethodPost); err != nil {
 		return err
+	}
+	if r.TLS == nil {
+		// Client secrets and tokens never cross in the clear.
+		return newAADError(http.StatusBadRequest, "invalid_request", aadstsMissingParameter, "The token endpoint is served over HTTPS only: use https://%s.", strings.ToLower(r.Host))
 	}
 	select {
 	case s.slots <- struct{}{}:

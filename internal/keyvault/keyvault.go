@@ -6,7 +6,9 @@
 // with its 401 bearer challenge and its error codes. Keys and certificates
 // are not served.
 //
-// The integrator owns the front: it terminates TLS, picks the vault from
+// Requests without TLS are refused: tokens and values never cross in the
+// clear. The integrator owns the front: it terminates TLS (in the same
+// net/http server, so that the request's TLS field is set), picks the vault from
 // the Host (<vault>.vault.<domain>, or <vault>.vault.azure.net inside
 // sandboxes; see [VaultFromHost]) and calls [Handler.ServeVault]. Who the
 // caller is and what it may do is the integrator's too, through
@@ -235,10 +237,14 @@ func ForbiddenByPolicy(v slipway.Vault, op Operation, callerID string) error {
 const (
 	maxBody       = 64 << 10 // a 25 KiB value, escaped, plus attributes
 	maxBackupBody = 1 << 20
-	defaultPage   = 25
-	maxPage       = 25
-	maxContentLen = 255
-	backupAAD     = "keyvault-secret-backup"
+	// maxBackupVersions is Key Vault's limit on the versions a backup holds
+	// (https://learn.microsoft.com/azure/key-vault/general/backup#limitations);
+	// it also bounds what one backup reads into memory.
+	maxBackupVersions = 500
+	defaultPage       = 25
+	maxPage           = 25
+	maxContentLen     = 255
+	backupAAD         = "keyvault-secret-backup"
 )
 
 // apiVersionRE accepts the versions the SDKs send: 7.x (azure-keyvault-secrets,
@@ -263,6 +269,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, vault slipway.Va
 	}()
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.TLS == nil {
+		// Tokens and secret values never cross in the clear; Key Vault
+		// does not listen on HTTP at all.
+		return h.writeError(w, r, vault, badParameter("Key Vault is served over HTTPS only: use https://"+strings.ToLower(r.Host)+"."))
+	}
 	route, err := parseRoute(r)
 	if err != nil {
 		return h.writeError(w, r, vault, err)
@@ -772,6 +783,12 @@ type backupBlob struct {
 const backupFormat = "slipway-keyvault-secret-backup-1"
 
 func (h *Handler) backup(r *http.Request, v slipway.Vault, rt route) (any, error) {
+	// Count before reading values: a secret may have any number of versions.
+	if more, _, err := h.cfg.Store.SecretVersionPage(r.Context(), v.Name, rt.name, maxBackupVersions, 1); err != nil {
+		return nil, err
+	} else if len(more) > 0 {
+		return nil, badParameter(fmt.Sprintf("Secret %s has more than %d versions; a backup holds at most %d.", rt.name, maxBackupVersions, maxBackupVersions))
+	}
 	vs, err := h.cfg.Store.SecretVersions(r.Context(), v.Name, rt.name)
 	if err != nil {
 		return nil, err
@@ -787,6 +804,10 @@ func (h *Handler) backup(r *http.Request, v slipway.Vault, rt route) (any, error
 	sealed, err := h.cfg.Sealer.SealBytes(plain, backupAAD)
 	if err != nil {
 		return nil, err
+	}
+	// Hand out only what restore takes back: {"value":"<blob>"} within maxBackupBody.
+	if base64.RawURLEncoding.EncodedLen(len(sealed))+len(`{"value":""}`) > maxBackupBody {
+		return nil, badParameter(fmt.Sprintf("Secret %s is too large to back up: its versions together exceed the %d bytes a backup may hold.", rt.name, maxBackupBody))
 	}
 	return map[string]string{"value": base64.RawURLEncoding.EncodeToString(sealed)}, nil
 }

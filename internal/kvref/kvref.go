@@ -48,6 +48,13 @@ const Prefix = "@Microsoft.KeyVault("
 // and a version fit many times over.
 const MaxReferenceBytes = 1024
 
+// MaxResolvedBytes bounds the values one Resolve hands out, together: an
+// app's whole environment must fit in what execve takes (a quarter of the
+// stack limit, 2 MiB by default), and a site's settings could otherwise
+// make one Resolve hold a 25 KiB value per reference. References past the
+// bound are not read; they get OtherReasons.
+const MaxResolvedBytes = 1 << 20
+
 // LenientSetting is the app setting that, when true, passes a reference
 // that cannot be resolved to the app as its literal text, as App Service
 // always does, instead of refusing to start the new version. It is
@@ -401,8 +408,21 @@ func (r *Resolver) Resolve(ctx context.Context, site slipway.Site, settings map[
 	id, idErr := r.cfg.Identities.ReferenceIdentity(ctx, site)
 	fetched := map[Reference]fetch{}
 	mac := hmac.New(sha256.New, r.key)
+	spent, full := 0, false
 	for _, x := range todo {
-		r.resolveOne(ctx, x, id, idErr, fetched)
+		if full {
+			x.Status, x.Details = OtherReasons, tooLarge
+		} else {
+			r.resolveOne(ctx, x, id, idErr, fetched)
+		}
+		if x.Status == Resolved {
+			if spent += len(x.value); spent > MaxResolvedBytes {
+				// Neither this value nor any later one: fetched holds
+				// at most the bound and one value more.
+				full, fetched = true, nil
+				x.Status, x.Details, x.ActiveVersion, x.value = OtherReasons, tooLarge, "", ""
+			}
+		}
 		if x.Status == Resolved {
 			switch x.Location {
 			case AppSetting:
@@ -419,6 +439,9 @@ func (r *Resolver) Resolve(ctx context.Context, site slipway.Site, settings map[
 	out.fingerprint = hex.EncodeToString(mac.Sum(nil))
 	return out
 }
+
+// tooLarge is the Details of references past MaxResolvedBytes.
+var tooLarge = fmt.Sprintf("The app's Key Vault references resolve to more than %d bytes together; this one and those after it (by name) were not read. Reference fewer or smaller secrets.", MaxResolvedBytes)
 
 // fetch is one secret read, shared by references to the same secret.
 type fetch struct {
