@@ -35,7 +35,7 @@ func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
 	out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		site, scm := f.siteOfName(hello.ServerName)
 		if site == "" && f.cfg.HostNames != nil {
-			site, _ = f.cfg.HostNames.SiteForHostName(strings.TrimSuffix(strings.ToLower(hello.ServerName), "."))
+			site, _ = f.cfg.HostNames.SiteForHostName(canonicalHost(hello.ServerName)) // as a request's Host is looked up
 		}
 		if site == "" {
 			return nil, nil
