@@ -17,6 +17,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -368,17 +369,20 @@ func procStat(pid int) (ppid, pgrp, sid int, ok bool) {
 	return ppid, pgrp, sid, true
 }
 
-// etcFiles are the parts of the host's /etc a Python process needs: user and
-// group names, name resolution, TLS roots, time zone, the dynamic linker's
-// cache, Debian's alternatives symlinks, and the machine's pip
-// configuration (a package mirror or a TLS root for builds). Missing ones
-// are skipped.
+// etcFiles are the parts of the host's /etc a Python process needs: name
+// resolution, TLS roots, time zone, the dynamic linker's cache, Debian's
+// alternatives symlinks, and the machine's pip configuration (a package
+// mirror or a TLS root for builds: the operator's, in force for every app's
+// build). Missing ones are skipped. Users and groups come from accountFiles.
 var etcFiles = []string{
-	"passwd", "group", "nsswitch.conf", "host.conf", "resolv.conf", "gai.conf",
+	"nsswitch.conf", "host.conf", "resolv.conf", "gai.conf",
 	"services", "protocols", "ssl", "ca-certificates", "ca-certificates.conf", "pki",
 	"localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
 	"alternatives", "mime.types", "os-release", "pip.conf",
 }
+
+// hostEtc is the host's /etc (a test's directory in tests).
+var hostEtc = "/etc"
 
 // rootLinks are the top-level system directories; on merged-/usr systems
 // they are symlinks into /usr and are recreated as symlinks.
@@ -411,12 +415,17 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 			args = append(args, "--ro-bind", d, d)
 		}
 	}
+	passwd, group, err := s.accountFiles(spec.UID, spec.GID)
+	if err != nil {
+		return nil, err
+	}
 	args = append(args, "--perms", "0755", "--dir", "/etc")
 	for _, f := range etcFiles {
-		p := "/etc/" + f
-		args = append(args, "--ro-bind-try", p, p)
+		args = append(args, "--ro-bind-try", filepath.Join(hostEtc, f), "/etc/"+f)
 	}
 	args = append(args,
+		"--ro-bind", passwd, "/etc/passwd",
+		"--ro-bind", group, "/etc/group",
 		"--ro-bind", hosts, "/etc/hosts",
 		"--proc", "/proc",
 		"--dev", "/dev",
@@ -526,14 +535,21 @@ func (s *Sandbox) hostsFile(extra map[string]string) (string, error) {
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s\t%s\n", extra[n], n)
 	}
-	content := []byte(b.String())
+	return s.stateFile("hosts", []byte(b.String()))
+}
+
+// stateFile writes a generated /etc file into the state directory under a
+// name made of kind and a hash of its content, so that sandboxes with the
+// same content share one file and a running sandbox's file never changes
+// under it.
+func (s *Sandbox) stateFile(kind string, content []byte) (string, error) {
 	sum := sha256.Sum256(content)
-	path := filepath.Join(s.cfg.StateDir, "hosts-"+hex.EncodeToString(sum[:8]))
-	if existing, err := os.ReadFile(path); err == nil && string(existing) == string(content) {
+	path := filepath.Join(s.cfg.StateDir, kind+"-"+hex.EncodeToString(sum[:8]))
+	if existing, err := os.ReadFile(path); err == nil && bytes.Equal(existing, content) {
 		return path, nil
 	}
 	if err := atomicfile.WriteFile(path, content, 0o644); err != nil {
-		return "", fmt.Errorf("writing hosts file: %w", err)
+		return "", fmt.Errorf("writing the sandbox's /etc/%s: %w", kind, err)
 	}
 	return path, nil
 }
