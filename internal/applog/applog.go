@@ -753,7 +753,17 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 		case i >= 0 && i <= MaxLineBytes:
 			w.log.line(w.source, w.buf.Next(i+1))
 		case w.buf.Len() >= MaxLineBytes: // a very long line: in pieces
-			w.log.line(w.source, w.buf.Next(MaxLineBytes))
+			// Cut where no secret value is split (each piece is masked
+			// on its own), once every byte of a value crossing the cut
+			// is here.
+			b := w.buf.Bytes()
+			if i < 0 && len(b) < MaxLineBytes+w.log.secrets.Longest()-1 {
+				return len(p), nil
+			}
+			if i >= 0 {
+				b = b[:i]
+			}
+			w.log.line(w.source, w.buf.Next(w.log.secrets.Cut(b, MaxLineBytes)))
 		default:
 			return len(p), nil
 		}

@@ -81,8 +81,11 @@ func (f *FrontDoor) siteOfName(name string) (site string, scm bool) {
 // handshake applied the minimum of the name in the ClientHello, which
 // need not be the request's Host.
 func tlsTooOld(r *http.Request, min string) bool {
+	if r.TLS == nil {
+		return false // plain HTTP (the lane's requests): no map lookup
+	}
 	v, ok := tlsVersions[min]
-	return ok && r.TLS != nil && r.TLS.Version < v
+	return ok && r.TLS.Version < v
 }
 
 // writeMisdirected answers a request whose site demands a newer TLS

@@ -213,11 +213,11 @@ func (t *upstreamTransport) roundTrip(req *http.Request, head requestHead) (*htt
 // without the peek.
 func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse, replayable bool) (*upConn, error) {
 	for reuse {
-		pc := t.takeIdle(key)
+		pc, idle := t.takeIdle(key)
 		if pc == nil {
 			break
 		}
-		if pc.br.Buffered() == 0 && replayable && time.Since(pc.idleAt) < freshIdle || pc.alive() {
+		if pc.br.Buffered() == 0 && replayable && idle < freshIdle || pc.alive() {
 			return pc, nil
 		}
 		pc.c.Close()
@@ -244,7 +244,9 @@ func (t *upstreamTransport) getConn(ctx context.Context, key string, reuse, repl
 	return pc, nil
 }
 
-func (t *upstreamTransport) takeIdle(key string) *upConn {
+// takeIdle takes the most recently idle connection to key that has not
+// outlived idleTimeout, with how long it has been idle.
+func (t *upstreamTransport) takeIdle(key string) (*upConn, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	conns := t.idle[key]
@@ -252,14 +254,14 @@ func (t *upstreamTransport) takeIdle(key string) *upConn {
 		pc := conns[len(conns)-1]
 		conns[len(conns)-1] = nil
 		conns = conns[:len(conns)-1]
-		if time.Since(pc.idleAt) < t.idleTimeout {
+		if idle := time.Since(pc.idleAt); idle < t.idleTimeout {
 			t.setIdle(key, conns)
-			return pc
+			return pc, idle
 		}
 		pc.c.Close()
 	}
 	t.setIdle(key, conns)
-	return nil
+	return nil, 0
 }
 
 func (t *upstreamTransport) setIdle(key string, conns []*upConn) {

@@ -101,10 +101,49 @@ func (s *Set) Bytes(text []byte) []byte {
 	return text
 }
 
-func (s *Set) longest() int {
+// Longest is the length of the longest value held.
+func (s *Set) Longest() int {
+	if s == nil {
+		return 0
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.max
+}
+
+// Cut returns where to cut text, at n or before it, so that no value
+// occurring in text is split: n, or the start of a value that crosses n, or
+// — when such a value starts at 0 — its end. Text must hold every byte of a
+// value that crosses n: Longest()-1 bytes past n, or up to a line's end (a
+// value never spans lines).
+func (s *Set) Cut(text []byte, n int) int {
+	if s == nil || n <= 0 || n >= len(text) {
+		return n
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	// Each move goes left past a value's start, so this ends; the bound
+	// is for safety.
+	for range MaxValues + 1 {
+		moved := false
+		for _, v := range s.values {
+			from, to := max(n-len(v)+1, 0), min(n+len(v)-1, len(text))
+			if to-from < len(v) {
+				continue
+			}
+			if i := bytes.Index(text[from:to], []byte(v)); i >= 0 {
+				start := from + i
+				if start == 0 {
+					return len(v) // kept whole: masked, it is short
+				}
+				n, moved = start, true
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	return n
 }
 
 // Writer masks what passes through it to w. It holds back a line until its
@@ -137,7 +176,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		// last longest-1 bytes: a value starting before the cut ends
 		// inside the buffer, so it has been masked already.
 		w.buf = w.set.Bytes(w.buf)
-		keep := max(w.set.longest()-1, 0)
+		keep := max(w.set.Longest()-1, 0)
 		if err := w.emit(len(w.buf) - keep); err != nil {
 			return 0, err
 		}

@@ -39,7 +39,7 @@ func TestSetIsBounded(t *testing.T) {
 		t.Errorf("Len = %d, want %d", s.Len(), MaxValues)
 	}
 	s.Add(strings.Repeat("z", MaxValueBytes+100))
-	if s.longest() > MaxValueBytes {
+	if s.Longest() > MaxValueBytes {
 		t.Errorf("a value longer than %d bytes is held whole", MaxValueBytes)
 	}
 }

@@ -26,7 +26,10 @@ import (
 // fakeStore holds one site, "app", with publishing credentials user/pass
 // and one successful deployment. The real store is SQLite; these tests are
 // about routing and files, so a fake keeps them free of it.
-type fakeStore struct{ site slipway.Site }
+type fakeStore struct {
+	site     slipway.Site
+	settings map[string]string // nil: {"A": "1"}
+}
 
 var _ Store = (*fakeStore)(nil)
 
@@ -69,6 +72,9 @@ func (f *fakeStore) DeploymentLogLines(context.Context, string, string) ([]slipw
 }
 
 func (f *fakeStore) Settings(context.Context, string, string) (map[string]string, error) {
+	if f.settings != nil {
+		return f.settings, nil
+	}
 	return map[string]string{"A": "1"}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ type Config struct {
 	AdminToken string                       // also accepted as a Bearer token
 	Logger     *slog.Logger
 	Heartbeat  time.Duration // log stream keep-alive; 0 → 60 s
+	// LogStreamTimeout is how long a log stream lasts when the app has no
+	// SCM_LOGSTREAM_TIMEOUT setting; 0 → 30 minutes, Kudu's default.
+	LogStreamTimeout time.Duration
 	// StallTimeout ends a log stream or a dump whose client takes
 	// nothing for this long; 0 → 60 s.
 	StallTimeout time.Duration
@@ -101,6 +105,9 @@ type Handler struct {
 func New(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LogStreamTimeout == 0 {
+		cfg.LogStreamTimeout = 30 * time.Minute
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Minute
@@ -666,14 +673,21 @@ func (s stallWriter) Write(p []byte) (int, error) {
 }
 
 // logStream streams the app's log lines (docs/appservice.md §10): a welcome
-// line, the last 10 lines, then every new line, with a heartbeat. A client
-// that takes nothing for StallTimeout is gone: its stream ends.
+// line, the last 10 lines, then every new line, with a heartbeat after a
+// quiet minute. As Kudu's, a stream lasts SCM_LOGSTREAM_TIMEOUT seconds (30
+// minutes without it), checked at each heartbeat, then says so and ends. A
+// client that takes nothing for StallTimeout is gone: its stream ends.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	leave, err := h.enter("log streams", s, maxLogStreams)
 	if err != nil {
 		return err
 	}
 	defer leave()
+	timeout, err := h.logStreamTimeout(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
 	log := h.cfg.Deployer.SiteLog(s.Name)
 	recent, lines := log.Subscribe(r.Context(), 10)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -718,12 +732,35 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s slipway.Si
 			}
 			idle = time.Now()
 		case <-tick.C:
-			mins := int(time.Since(idle).Minutes())
-			if !send(fmt.Sprintf("%s  No new trace in the past %d min(s).\n", stamp(), max(mins, 1))) {
+			if open := time.Since(start); open >= timeout {
+				send(fmt.Sprintf("%s  Stream terminated due to timeout %d min(s).\n", stamp(), int(open.Minutes())))
+				return nil
+			}
+			quiet := time.Since(idle)
+			if quiet < h.cfg.Heartbeat {
+				continue
+			}
+			if !send(fmt.Sprintf("%s  No new trace in the past %d min(s).\n", stamp(), int(quiet.Minutes()))) {
 				return nil
 			}
 		}
 	}
+}
+
+// logStreamTimeout is how long the site's log streams last: its
+// SCM_LOGSTREAM_TIMEOUT setting in whole seconds (negative as 0), as Kudu
+// reads it, or Config.LogStreamTimeout when the setting is absent or not a
+// number.
+func (h *Handler) logStreamTimeout(ctx context.Context, s slipway.Site) (time.Duration, error) {
+	settings, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return 0, fmt.Errorf("reading the app's settings: %w", err)
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(settings["SCM_LOGSTREAM_TIMEOUT"]), 10, 32)
+	if err != nil {
+		return h.cfg.LogStreamTimeout, nil
+	}
+	return time.Duration(max(secs, 0)) * time.Second, nil
 }
 
 // baseURL is the scheme and host the client called, for the URLs Kudu hands
