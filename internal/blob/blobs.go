@@ -1462,47 +1462,30 @@ func (s *Service) copyOnce(rq *req, md metadata, given tagSet) (*blobRow, error)
 
 func (s *Service) appendBlock(rq *req) error {
 	ctx := rq.r.Context()
-	h := rq.r.Header
-	checks, err := newUploadChecks(h, false)
+	checks, err := newUploadChecks(rq.r.Header, false)
 	if err != nil {
 		return err
 	}
+	// What can be refused is refused before the body is read; the body is
+	// then read to a spool file outside the lock, so that a client that
+	// stalls mid-body holds up only its own request, and checked again
+	// under the lock.
+	if _, _, err := s.appendTarget(rq); err != nil {
+		return err
+	}
+	spool, n, err := spoolAppend(s.blocksDir, rq.r.Body, checks)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	b, err := getBlob(ctx, s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
+	b, maxSize, err := s.appendTarget(rq)
 	if err != nil {
-		return s.blobOrContainerNotFound(rq, err)
-	}
-	if b.Type != "AppendBlob" {
-		return errInvalidBlobType
-	}
-	if b.Sealed {
-		return errBlobIsSealed
-	}
-	if err := checkWriteLease(b.Lease, h, s.now(), "blob"); err != nil {
 		return err
 	}
-	if err := checkBlobConditions(h, b, condWrite); err != nil {
-		return err
-	}
-	if v := h.Get("x-ms-blob-condition-appendpos"); v != "" {
-		if p, err := strconv.ParseInt(v, 10, 64); err != nil || p != b.Size {
-			return newError(412, "AppendPositionConditionNotMet", "The append position condition specified was not met.")
-		}
-	}
-	maxSize := int64(-1)
-	if v := h.Get("x-ms-blob-condition-maxsize"); v != "" {
-		p, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return errInvalidHeader
-		}
-		maxSize = p
-		if b.Size+rq.r.ContentLength > maxSize && rq.r.ContentLength >= 0 {
-			return newError(412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met.")
-		}
-	}
-	if b.AppendCount >= 50000 {
-		return newError(409, "BlockCountExceedsLimit", "The committed block count cannot exceed the maximum limit of 50,000 blocks.")
+	if maxSize >= 0 && b.Size+n > maxSize {
+		return newError(412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met.")
 	}
 	path := filepath.Join(s.contentDir, b.File)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -1517,23 +1500,10 @@ func (s *Service) appendBlock(rq *req) error {
 	if _, err := f.Seek(b.Size, io.SeekStart); err != nil {
 		return fmt.Errorf("seeking append blob: %w", err)
 	}
-	n, err := io.Copy(io.MultiWriter(append([]io.Writer{f}, checks.hasherList...)...), io.LimitReader(rq.r.Body, maxAppendBlockBytes+1))
-	if err == nil && n > maxAppendBlockBytes {
-		err = errRequestBodyTooLarge
-	}
-	if err == nil && n == 0 {
-		err = newError(400, "InvalidHeaderValue", "The append block is empty.")
-	}
-	if err == nil && maxSize >= 0 && b.Size+n > maxSize {
-		err = newError(412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met.")
-	}
-	if err == nil {
-		err = checks.verify()
-	}
-	if err == nil {
-		if serr := f.Sync(); serr != nil {
-			err = fmt.Errorf("syncing append blob: %w", serr)
-		}
+	if _, err = io.Copy(f, io.NewSectionReader(spool, 0, n)); err != nil {
+		err = fmt.Errorf("appending to the blob: %w", err)
+	} else if serr := f.Sync(); serr != nil {
+		err = fmt.Errorf("syncing append blob: %w", serr)
 	}
 	if err != nil {
 		f.Truncate(b.Size)
@@ -1573,4 +1543,75 @@ func (s *Service) appendBlock(rq *req) error {
 	rh.Set("x-ms-blob-committed-block-count", strconv.FormatInt(b.AppendCount+1, 10))
 	rh.Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
+}
+
+// appendTarget reads the append blob rq names and checks that an Append
+// Block may extend it: type, seal, lease, conditions, the append position
+// and the block count. It returns the blob and the x-ms-blob-condition-maxsize
+// condition (-1 without one).
+func (s *Service) appendTarget(rq *req) (*blobRow, int64, error) {
+	h := rq.r.Header
+	b, err := getBlob(rq.r.Context(), s.rdb(), rq.acct.Name, rq.container, rq.blob, "")
+	if err != nil {
+		return nil, 0, s.blobOrContainerNotFound(rq, err)
+	}
+	if b.Type != "AppendBlob" {
+		return nil, 0, errInvalidBlobType
+	}
+	if b.Sealed {
+		return nil, 0, errBlobIsSealed
+	}
+	if err := checkWriteLease(b.Lease, h, s.now(), "blob"); err != nil {
+		return nil, 0, err
+	}
+	if err := checkBlobConditions(h, b, condWrite); err != nil {
+		return nil, 0, err
+	}
+	if v := h.Get("x-ms-blob-condition-appendpos"); v != "" {
+		if p, err := strconv.ParseInt(v, 10, 64); err != nil || p != b.Size {
+			return nil, 0, newError(412, "AppendPositionConditionNotMet", "The append position condition specified was not met.")
+		}
+	}
+	maxSize := int64(-1)
+	if v := h.Get("x-ms-blob-condition-maxsize"); v != "" {
+		p, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, 0, errInvalidHeader
+		}
+		maxSize = p
+		if b.Size+rq.r.ContentLength > maxSize && rq.r.ContentLength >= 0 {
+			return nil, 0, newError(412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met.")
+		}
+	}
+	if b.AppendCount >= 50000 {
+		return nil, 0, newError(409, "BlockCountExceedsLimit", "The committed block count cannot exceed the maximum limit of 50,000 blocks.")
+	}
+	return b, maxSize, nil
+}
+
+// spoolAppend reads an Append Block's body (at most maxAppendBlockBytes)
+// into an unnamed file in dir, hashing it for the request's checksums, and
+// returns the file and the body's size. A file without a name needs no
+// cleaning up after a crash.
+func spoolAppend(dir string, body io.Reader, checks *uploadChecks) (*os.File, int64, error) {
+	f, err := os.CreateTemp(dir, ".tmp-append-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("creating a spool file: %w", err)
+	}
+	os.Remove(f.Name())
+	n, err := io.Copy(io.MultiWriter(append([]io.Writer{f}, checks.hasherList...)...), io.LimitReader(body, maxAppendBlockBytes+1))
+	switch {
+	case err != nil:
+	case n > maxAppendBlockBytes:
+		err = errRequestBodyTooLarge
+	case n == 0:
+		err = newError(400, "InvalidHeaderValue", "The append block is empty.")
+	default:
+		err = checks.verify()
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, n, nil
 }
