@@ -89,7 +89,8 @@ func Thumbprint(der []byte) string {
 
 // ParsePFX decodes an uploaded PFX (PKCS #12) file and checks it against App
 // Service's requirements for private certificates. Errors a user can act on
-// are *slipway.Error with code EINVALID.
+// are *slipway.Error with code EINVALID. A server decodes uploads through
+// one [PFXDecoder], which bounds how many are decoded at once.
 func ParsePFX(data []byte, password string) (*Cert, error) {
 	return parsePFX(data, password, time.Now())
 }
