@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -148,6 +149,7 @@ type Handler struct {
 	cfg    Config
 	logger *slog.Logger
 	routes []route
+	pfx    *certs.PFXDecoder // uploaded certificates, a few at a time
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -169,7 +171,7 @@ func New(cfg Config) *Handler {
 	if cfg.RBAC == nil && cfg.Store != nil {
 		cfg.RBAC = rbac.New(rbac.Config{Store: cfg.Store, Now: cfg.Now})
 	}
-	h := &Handler{cfg: cfg, logger: cfg.Logger}
+	h := &Handler{cfg: cfg, logger: cfg.Logger, pfx: certs.NewPFXDecoder(certs.MaxConcurrentPFX)}
 	h.routes = h.routeTable()
 	return h
 }

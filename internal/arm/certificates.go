@@ -100,7 +100,7 @@ func (h *Handler) putCertificate(w http.ResponseWriter, r *http.Request, p param
 		if err != nil {
 			return &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: "The parameter PfxBlob is not valid base64."}
 		}
-		if cert, err = certs.ParsePFX(pfx, props.Password); err != nil {
+		if cert, err = h.pfx.Decode(ctx, pfx, props.Password); err != nil {
 			return err
 		}
 		if err := h.thumbprintFree(ctx, p.rg, p.id, cert.Thumbprint, body.Location); err != nil {

@@ -50,6 +50,13 @@ const (
 	maxPEMSize      = 256 << 10 // bytes of PEM accepted by FromPEM
 	minRSABits      = 2048
 	maxKDFIteration = 2_000_000 // PBKDF iterations in a PFX (OpenSSL writes 2048, Windows 2000)
+	// maxKDFTotal bounds the iterations of one PFX summed over its MAC,
+	// its encrypted contents and its key bags, each of which may ask for
+	// up to maxKDFIteration: one count may reach that, the rest add up to
+	// a million. Exporters write three counts: OpenSSL 3 3 × 2048,
+	// Windows 2000 to 10,000 each, Java's keytool at most 50,000 + 50,000
+	// + 100,000 (before JDK 12; 10,000 each since).
+	maxKDFTotal = 3_000_000
 )
 
 // Cert is a certificate with its private key, ready to serve and to be
@@ -82,7 +89,8 @@ func Thumbprint(der []byte) string {
 
 // ParsePFX decodes an uploaded PFX (PKCS #12) file and checks it against App
 // Service's requirements for private certificates. Errors a user can act on
-// are *slipway.Error with code EINVALID.
+// are *slipway.Error with code EINVALID. A server decodes uploads through
+// one [PFXDecoder], which bounds how many are decoded at once.
 func ParsePFX(data []byte, password string) (*Cert, error) {
 	return parsePFX(data, password, time.Now())
 }

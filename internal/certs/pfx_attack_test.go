@@ -6,8 +6,14 @@ import (
 	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,6 +59,27 @@ func pbes2(t *testing.T, salt []byte, iter int, iv []byte) pkix.AlgorithmIdentif
 	return pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: mustDER(t, params)}}
 }
 
+// testBag is a SafeBag (and a CertBag: the same shape).
+type testBag struct {
+	ID    asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+// certBag is a bag holding an X.509 certificate.
+func certBag(t *testing.T, certDER []byte) testBag {
+	return testBag{oidCertBag, explicit0(mustDER(t, testBag{oidX509CertInBag, explicit0(mustDER(t, certDER))}))}
+}
+
+// garbageKeyBag is a shrouded key bag asking for iter rounds of PBKDF2 to
+// decrypt a key that is not one.
+func garbageKeyBag(t *testing.T, iter int) testBag {
+	keyInfo := struct {
+		Alg  pkix.AlgorithmIdentifier
+		Data []byte
+	}{pbes2(t, make([]byte, 16), iter, make([]byte, 16)), make([]byte, 48)}
+	return testBag{oidShroudedKeyBag, explicit0(mustDER(t, keyInfo))}
+}
+
 // hiddenKeyBagPFX is a PFX whose one content is encrypted (PBES2, 2048
 // rounds, as Modern encoders write) and holds the certificate and a
 // shrouded key bag asking for keyIter rounds: a layout no exporter writes,
@@ -60,22 +87,7 @@ func pbes2(t *testing.T, salt []byte, iter int, iv []byte) pkix.AlgorithmIdentif
 // iteration count could have been seen in clear. The MAC is PBMAC1.
 func hiddenKeyBagPFX(t *testing.T, certDER []byte, password string, keyIter int) []byte {
 	t.Helper()
-	type bag struct {
-		ID    asn1.ObjectIdentifier
-		Value asn1.RawValue
-	}
-	certBag := struct {
-		ID    asn1.ObjectIdentifier
-		Value asn1.RawValue
-	}{oidX509CertInBag, explicit0(mustDER(t, certDER))}
-	keyInfo := struct {
-		Alg  pkix.AlgorithmIdentifier
-		Data []byte
-	}{pbes2(t, make([]byte, 16), keyIter, make([]byte, 16)), make([]byte, 48)}
-	safe := mustDER(t, []bag{
-		{oidCertBag, explicit0(mustDER(t, certBag))},
-		{oidShroudedKeyBag, explicit0(mustDER(t, keyInfo))},
-	})
+	safe := mustDER(t, []testBag{certBag(t, certDER), garbageKeyBag(t, keyIter)})
 	// Encrypt the safe contents as go-pkcs12 decrypts PBES2: PBKDF2 over
 	// the UTF-8 password, AES-CBC, PKCS #7 padding.
 	salt, iv := []byte("0123456789abcdef"), []byte("fedcba9876543210")
@@ -171,4 +183,97 @@ func TestAttackPFXUninspectableContent(t *testing.T) {
 	}
 	_, err = ParsePFX(data, "pw")
 	wantInvalid(t, err, "triple DES or AES")
+}
+
+// manyKeyBagsPFX is a PFX whose one content, in clear, holds the
+// certificate and n shrouded key bags, each asking for iter rounds; it
+// has no MAC.
+func manyKeyBagsPFX(t *testing.T, certDER []byte, n, iter int) []byte {
+	t.Helper()
+	bags := []testBag{certBag(t, certDER)}
+	for range n {
+		bags = append(bags, garbageKeyBag(t, iter))
+	}
+	authSafe := mustDER(t, []contentInfo{{ContentType: oidData, Content: explicit0(mustDER(t, mustDER(t, bags)))}})
+	return mustDER(t, struct {
+		Version  int
+		AuthSafe contentInfo
+	}{3, contentInfo{ContentType: oidData, Content: explicit0(mustDER(t, authSafe))}})
+}
+
+// TestAttackPFXTotalKDFWork: the per-bag bound on key-derivation rounds
+// does not bound an upload, which may ask for the most at once in its MAC,
+// each content and each key bag. The sum is bounded too, and a file over
+// it is refused before any key is derived.
+func TestAttackPFXTotalKDFWork(t *testing.T) {
+	f := validFixture(t)
+	legacy, err := pkcs12.LegacyDES.WithIterations(maxKDFIteration).Encode(f.key, f.leaf, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modern, err := pkcs12.Modern2023.WithIterations(maxKDFIteration).Encode(f.key, f.leaf, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"MAC, content and key bag each at the per-bag bound, triple DES", legacy},
+		{"MAC, content and key bag each at the per-bag bound, AES", modern},
+		{"many key bags each at the per-bag bound", manyKeyBagsPFX(t, f.leaf.Raw, 100, maxKDFIteration)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := ParsePFX(tc.data, "pw")
+			wantInvalid(t, err, fmt.Sprintf("at most %d", maxKDFTotal))
+			if d := time.Since(start); d > 200*time.Millisecond {
+				t.Errorf("refusing took %v", d)
+			}
+		})
+	}
+}
+
+// TestPFXWorkOfRealExporters: the bounds leave room for what exporters
+// write — OpenSSL 3's defaults (AES, 2048 rounds each), Windows (triple
+// DES, up to 10,000), and Java keytool's old defaults (up to 100,000).
+func TestPFXWorkOfRealExporters(t *testing.T) {
+	f := validFixture(t)
+	files := map[string][]byte{}
+	for _, iter := range []int{10_000, 100_000} {
+		data, err := pkcs12.LegacyDES.WithIterations(iter).Encode(f.key, f.leaf, []*x509.Certificate{f.ca}, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[fmt.Sprintf("triple DES, %d rounds", iter)] = data
+	}
+	if _, err := exec.LookPath("openssl"); err == nil {
+		dir := t.TempDir()
+		keyDER, err := x509.MarshalPKCS8PrivateKey(f.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemFile := filepath.Join(dir, "in.pem")
+		in := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+			pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.leaf.Raw})...)
+		if err := os.WriteFile(pemFile, in, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out.pfx")
+		if msg, err := exec.Command("openssl", "pkcs12", "-export", "-in", pemFile, "-out", out, "-passout", "pass:pw").CombinedOutput(); err != nil {
+			t.Fatalf("openssl pkcs12 -export: %v\n%s", err, msg)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["openssl pkcs12 -export"] = data
+	}
+	for name, data := range files {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParsePFX(data, "pw"); err != nil {
+				t.Errorf("ParsePFX: %v", err)
+			}
+		})
+	}
 }

@@ -28,7 +28,9 @@ import (
 // to choose as one in clear. Encrypted contents are therefore decrypted
 // here first (AES through PBES2, or PKCS #12's triple DES: what App
 // Service and current exporters write); one encrypted otherwise (RC2) is
-// refused, having no count in sight.
+// refused, having no count in sight. Each count is bounded by
+// maxKDFIteration and their sum by maxKDFTotal, so many bags each under
+// the bound cannot add up to minutes either.
 func checkPFXWork(data []byte, password string) error {
 	var pfx struct {
 		Version  int
@@ -46,13 +48,13 @@ func checkPFXWork(data []byte, password string) error {
 	if _, err := asn1.Unmarshal(data, &pfx); err != nil {
 		return malformed
 	}
-	tooMuch := slipway.Errorf(slipway.EINVALID, "The PFX file asks for more than %d key-derivation iterations; export it again with default settings.", maxKDFIteration)
-	if pfx.MacData.Iterations > maxKDFIteration || pfx.MacData.Iterations < 0 {
-		return tooMuch
+	work := &kdfWork{}
+	if err := work.add(pfx.MacData.Iterations, true); err != nil {
+		return err
 	}
 	if alg := pfx.MacData.Mac.Algorithm; alg.Algorithm.Equal(oidPBMAC1) {
-		if n, ok := iterationsOf(alg); !ok || n > maxKDFIteration {
-			return tooMuch
+		if err := work.add(iterationsOf(alg)); err != nil {
+			return err
 		}
 	}
 	var authSafe []byte
@@ -80,14 +82,14 @@ func checkPFXWork(data []byte, password string) error {
 			if _, err := asn1.Unmarshal(ci.Content.Bytes, &ed); err != nil {
 				return malformed
 			}
-			if n, ok := iterationsOf(ed.Info.Algorithm); !ok || n > maxKDFIteration {
-				return tooMuch
+			if err := work.add(iterationsOf(ed.Info.Algorithm)); err != nil {
+				return err
 			}
 			raw, err := decryptContent(ed.Info.Algorithm, ed.Info.Content, password)
 			if err != nil {
 				return err
 			}
-			if err := checkKeyBags(raw, malformed, tooMuch); err != nil {
+			if err := work.addKeyBags(raw, malformed); err != nil {
 				if err == malformed {
 					// A content that decrypts to no bags: the password is
 					// wrong (or the file damaged).
@@ -100,7 +102,7 @@ func checkPFXWork(data []byte, password string) error {
 			if _, err := asn1.Unmarshal(ci.Content.Bytes, &raw); err != nil {
 				return malformed
 			}
-			if err := checkKeyBags(raw, malformed, tooMuch); err != nil {
+			if err := work.addKeyBags(raw, malformed); err != nil {
 				return err
 			}
 		}
@@ -108,9 +110,24 @@ func checkPFXWork(data []byte, password string) error {
 	return nil
 }
 
-// checkKeyBags bounds the iterations of the shrouded key bags among the
+// kdfWork sums the key-derivation iterations a PFX asks for.
+type kdfWork struct{ total int }
+
+// add counts one algorithm's iterations (ok false: it has none readable),
+// refusing a count over maxKDFIteration or a sum over maxKDFTotal.
+func (w *kdfWork) add(n int, ok bool) error {
+	if !ok || n < 0 || n > maxKDFIteration {
+		return slipway.Errorf(slipway.EINVALID, "The PFX file asks for more than %d key-derivation iterations; export it again with default settings.", maxKDFIteration)
+	}
+	if w.total += n; w.total > maxKDFTotal {
+		return slipway.Errorf(slipway.EINVALID, "The PFX file asks for at least %d key-derivation iterations in all (its MAC, contents and key bags together); at most %d are accepted: export it again with default settings.", w.total, maxKDFTotal)
+	}
+	return nil
+}
+
+// addKeyBags counts the iterations of the shrouded key bags among the
 // safe bags raw holds.
-func checkKeyBags(raw []byte, malformed, tooMuch error) error {
+func (w *kdfWork) addKeyBags(raw []byte, malformed error) error {
 	var bags []struct {
 		ID    asn1.ObjectIdentifier
 		Value asn1.RawValue `asn1:"tag:0,explicit"`
@@ -130,8 +147,8 @@ func checkKeyBags(raw []byte, malformed, tooMuch error) error {
 		if _, err := asn1.Unmarshal(b.Value.Bytes, &epki); err != nil {
 			return malformed
 		}
-		if n, ok := iterationsOf(epki.Algorithm); !ok || n > maxKDFIteration {
-			return tooMuch
+		if err := w.add(iterationsOf(epki.Algorithm)); err != nil {
+			return err
 		}
 	}
 	return nil

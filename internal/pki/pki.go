@@ -2,7 +2,10 @@
 // first start and kept in a directory (the certificate in clear, the key
 // sealed at rest), and the short-lived leaf certificates it issues on demand
 // for the platform's names, so that every endpoint can serve TLS that clients
-// verify with only the platform root added to their trust store.
+// verify with only the platform root added to their trust store. As on App
+// Service (*.azurewebsites.net, *.scm.azurewebsites.net), a leaf is a
+// wildcard per zone wherever clients accept one, so the names clients make
+// up cannot make it generate a key per handshake.
 //
 // The root carries critical name constraints: it may vouch only for the
 // platform's base domain and its subdomains, the Azure names apps reach from
@@ -55,6 +58,18 @@ const (
 	// maxCachedLeaves bounds the leaf cache: SNI names come from clients, so
 	// a flood of made-up subdomains must not grow memory without bound.
 	maxCachedLeaves = 10000
+	// maxDepth is how many labels below its zone (the domain, or one of the
+	// Azure names the root may vouch for) a name may lie. The platform's
+	// deepest names are two below: <app>.scm.<domain>,
+	// <account>.blob.<domain>, <vault>.vault.<domain>, and
+	// <app>.scm.azurewebsites.net, <account>.blob.core.windows.net.
+	maxDepth = 2
+	// issueBurst and issuePerSecond bound how fast new leaves (each with a
+	// fresh key) are issued: names that share no wildcard come from
+	// clients too, and a flood of them must neither burn the CPU nor churn
+	// the cache. The platform itself needs a handful per zone and app.
+	issueBurst     = 50
+	issuePerSecond = 5
 )
 
 // azureNames are the Azure service domains apps reach from inside their
@@ -107,8 +122,31 @@ type CA struct {
 
 	mu        sync.Mutex
 	maxLeaves int
-	leaves    map[string]*list.Element // name → element holding *cachedLeaf
-	order     *list.List               // oldest first
+	leaves    map[string]*list.Element // cache key → element holding *cachedLeaf
+	order     *list.List               // least recently served first
+	issuance  bucket                   // new leaves
+}
+
+// errTooManyLeaves is cached's refusal when the issuance bucket is empty.
+var errTooManyLeaves = errors.New("too many new certificates were asked for in a short time; try again in a few seconds")
+
+// bucket is a token bucket on the CA's clock. The CA's lock guards it.
+type bucket struct {
+	tokens, burst, perSecond float64
+	last                     time.Time
+}
+
+// take reports whether a token was left at now, and takes it.
+func (b *bucket) take(now time.Time) bool {
+	if now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.perSecond)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 type cachedLeaf struct {
@@ -140,6 +178,7 @@ func Open(cfg Config) (*CA, error) {
 		maxLeaves: maxCachedLeaves,
 		leaves:    make(map[string]*list.Element),
 		order:     list.New(),
+		issuance:  bucket{tokens: issueBurst, burst: issueBurst, perSecond: issuePerSecond},
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -370,11 +409,22 @@ func (c *CA) permitsIP(ip net.IP) bool {
 	return false
 }
 
-// GetCertificate is for tls.Config.GetCertificate. It serves a leaf for
-// hello.ServerName, issued on first use and cached per name, when the root
-// permits the name; for an empty or IP ServerName it serves a leaf for the
-// bare domain with the IP SANs 127.0.0.1 and ::1. For a name the root does
-// not permit it returns an error naming it, and the handshake fails.
+// GetCertificate is for tls.Config.GetCertificate. As App Service serves
+// *.azurewebsites.net and *.scm.azurewebsites.net, it serves one wildcard
+// leaf per zone: *.scm.localhost for app.scm.localhost and every other
+// name in that zone, issued on first use and cached. A name that is itself
+// one of the root's domains (the bare domain, management.azure.com) gets a
+// leaf for exactly that name, and so does a name right below a domain of
+// one label (app.localhost): OpenSSL, and with it Python and curl, refuse
+// a wildcard with fewer than two labels after it. For an empty or IP
+// ServerName it serves a leaf for the bare domain with the IP SANs
+// 127.0.0.1 and ::1.
+//
+// It returns an error naming the name, and the handshake fails, for a
+// name the root does not permit, for one more than two labels below its
+// zone, and while new leaves are being asked for faster than the CA
+// issues them (50 at once, then 5 a second); a cached leaf due for renewal
+// is then served until it expires.
 func (c *CA) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	sni := hello.ServerName
 	if sni == "" || net.ParseIP(sni) != nil {
@@ -384,27 +434,69 @@ func (c *CA) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error
 	if !ok || !c.Permits(name) {
 		return nil, fmt.Errorf("serving TLS for %q: the platform root does not cover this name", sni)
 	}
-	return c.cached(name, []string{name}, nil)
+	leafName, err := c.leafName(name)
+	if err != nil {
+		return nil, fmt.Errorf("serving TLS for %q: %w", sni, err)
+	}
+	cert, err := c.cached(leafName, []string{leafName}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("serving TLS for %q: %w", sni, err)
+	}
+	return cert, nil
 }
 
-// cached returns the cached leaf for key, issuing a new one when there is
-// none or less than a third of its lifetime is left. Issuing holds the lock:
-// it takes well under a millisecond and keeps one leaf per name.
+// leafName returns the DNS name of the leaf that serves name, a name the
+// root permits: name itself when it is one of the root's domains or lies
+// right below a domain of one label, else the wildcard of its parent. It
+// refuses a name more than maxDepth labels below the root's domain it
+// lies under.
+func (c *CA) leafName(name string) (string, error) {
+	zone := ""
+	for _, d := range c.dnsNames {
+		d = strings.TrimPrefix(d, ".")
+		if (name == d || strings.HasSuffix(name, "."+d)) && len(d) > len(zone) {
+			zone = d
+		}
+	}
+	if depth := strings.Count(name, ".") - strings.Count(zone, "."); name != zone && depth > maxDepth {
+		return "", fmt.Errorf("it lies %d labels below %s; the platform's names lie at most %d below it (<app>.scm.%s)", depth, zone, maxDepth, zone)
+	}
+	_, parent, _ := strings.Cut(name, ".")
+	if name == zone || !strings.Contains(parent, ".") {
+		return name, nil
+	}
+	return "*." + parent, nil
+}
+
+// cached returns the cached leaf for the names, issuing a new one when
+// there is none or less than a third of its lifetime is left, if the
+// issuance bucket allows. Issuing holds the lock: it takes well under a
+// millisecond, the bucket bounds how often, and it keeps one leaf per
+// name. The cache evicts the leaf served least recently.
 func (c *CA) cached(key string, names []string, ips []net.IP) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if e, ok := c.leaves[key]; ok {
-		l := e.Value.(*cachedLeaf)
-		if now.Before(l.renew) {
-			return l.cert, nil
+	e, found := c.leaves[key]
+	var old *cachedLeaf
+	if found {
+		c.order.MoveToBack(e)
+		if old = e.Value.(*cachedLeaf); now.Before(old.renew) {
+			return old.cert, nil
 		}
-		c.order.Remove(e)
-		delete(c.leaves, key)
 	}
-	cert, err := c.Issue(names, ips)
+	if !c.issuance.take(now) {
+		if old != nil && now.Before(old.expiry) {
+			return old.cert, nil // renewed when the bucket refills
+		}
+		return nil, errTooManyLeaves
+	}
+	cert, err := c.issue(names, ips)
 	if err != nil {
 		return nil, err
+	}
+	if found {
+		c.order.Remove(e)
 	}
 	issued := now
 	expiry := cert.Leaf.NotAfter
@@ -420,7 +512,8 @@ func (c *CA) cached(key string, names []string, ips []net.IP) (*tls.Certificate,
 }
 
 // Issue signs a new leaf for exactly the given DNS names and IP addresses,
-// without caching. It refuses any name or address the root does not permit.
+// without caching. It refuses any name or address the root does not permit,
+// wildcards among them (GetCertificate makes its own).
 // The result holds the chain (leaf, root), the leaf's key, and Leaf.
 func (c *CA) Issue(names []string, ips []net.IP) (*tls.Certificate, error) {
 	if len(names) == 0 && len(ips) == 0 {
@@ -439,6 +532,12 @@ func (c *CA) Issue(names []string, ips []net.IP) (*tls.Certificate, error) {
 			return nil, fmt.Errorf("issuing certificate: the platform root may not vouch for %s", ip)
 		}
 	}
+	return c.issue(dns, ips)
+}
+
+// issue signs a new leaf for dns and ips, which the caller has checked:
+// normalized names the root permits, or wildcards of them.
+func (c *CA) issue(dns []string, ips []net.IP) (*tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("issuing certificate: generating key: %w", err)

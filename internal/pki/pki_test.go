@@ -137,17 +137,24 @@ func TestHandshake(t *testing.T) {
 		wantDNS    []string
 	}{
 		{serverName: "app.localhost", wantDNS: []string{"app.localhost"}},
-		{serverName: "app.scm.localhost", wantDNS: []string{"app.scm.localhost"}},
+		{serverName: "app.scm.localhost", wantDNS: []string{"*.scm.localhost"}},
 		{serverName: "management.localhost", wantDNS: []string{"management.localhost"}},
-		{serverName: "x.blob.localhost", wantDNS: []string{"x.blob.localhost"}},
+		{serverName: "x.blob.localhost", wantDNS: []string{"*.blob.localhost"}},
+		{serverName: "v.vault.localhost", wantDNS: []string{"*.vault.localhost"}},
 		{serverName: "localhost", wantDNS: []string{"localhost"}},
 		{serverName: "App.LocalHost", wantDNS: []string{"app.localhost"}},
+		{serverName: "app.azurewebsites.net", wantDNS: []string{"*.azurewebsites.net"}},
+		{serverName: "app.scm.azurewebsites.net", wantDNS: []string{"*.scm.azurewebsites.net"}},
+		{serverName: "acct.blob.core.windows.net", wantDNS: []string{"*.blob.core.windows.net"}},
+		{serverName: "v.vault.azure.net", wantDNS: []string{"*.vault.azure.net"}},
+		{serverName: "management.azure.com", wantDNS: []string{"management.azure.com"}},
 		// An IP needs no SNI: the server serves the bare-domain leaf with loopback IP SANs.
 		{serverName: "127.0.0.1", wantDNS: []string{"localhost"}},
 		{serverName: "::1", wantDNS: []string{"localhost"}},
 		// The server refuses names the root does not cover; the handshake fails.
 		{serverName: "other.example", wantErr: "remote error: tls"},
 		{serverName: "localhost.example", wantErr: "remote error: tls"},
+		{serverName: "x.app.scm.localhost", wantErr: "remote error: tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.serverName, func(t *testing.T) {
@@ -502,9 +509,89 @@ func TestRenewal(t *testing.T) {
 	}
 }
 
+// TestLeafNames: the name of the leaf that serves each ClientHello's name,
+// on the default domain of one label and on a domain of two.
+func TestLeafNames(t *testing.T) {
+	tests := []struct {
+		domain, name, want, wantErr string
+	}{
+		{"localhost", "localhost", "localhost", ""},
+		{"localhost", "app.localhost", "app.localhost", ""}, // no *.localhost: OpenSSL refuses it
+		{"localhost", "app-staging.localhost", "app-staging.localhost", ""},
+		{"localhost", "app.scm.localhost", "*.scm.localhost", ""},
+		{"localhost", "acct.blob.localhost", "*.blob.localhost", ""},
+		{"localhost", "kv.vault.localhost", "*.vault.localhost", ""},
+		{"localhost", "x.app.scm.localhost", "", "3 labels below localhost"},
+		{"localhost", "app.azurewebsites.net", "*.azurewebsites.net", ""},
+		{"localhost", "app.scm.azurewebsites.net", "*.scm.azurewebsites.net", ""},
+		{"localhost", "acct.blob.core.windows.net", "*.blob.core.windows.net", ""},
+		{"localhost", "x.acct.blob.core.windows.net", "", "3 labels below core.windows.net"},
+		{"localhost", "kv.vault.azure.net", "*.vault.azure.net", ""},
+		{"localhost", "management.azure.com", "management.azure.com", ""},
+		{"localhost", "login.microsoftonline.com", "login.microsoftonline.com", ""},
+		{"apps.example.test", "apps.example.test", "apps.example.test", ""},
+		{"apps.example.test", "app.apps.example.test", "*.apps.example.test", ""},
+		{"apps.example.test", "app.scm.apps.example.test", "*.scm.apps.example.test", ""},
+		{"apps.example.test", "a.app.scm.apps.example.test", "", "3 labels below apps.example.test"},
+	}
+	cas := map[string]*CA{}
+	for _, tt := range tests {
+		t.Run(tt.domain+"/"+tt.name, func(t *testing.T) {
+			ca := cas[tt.domain]
+			if ca == nil {
+				ca = openCA(t, Config{Domain: tt.domain})
+				cas[tt.domain] = ca
+			}
+			got, err := ca.leafName(tt.name)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("leafName(%s) = %q, %v; want an error containing %q", tt.name, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("leafName(%s) = %q, %v; want %q", tt.name, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestIssuanceBucket: with the bucket empty, a name never served is
+// refused, a cached leaf due for renewal is served until it expires, and
+// the bucket refills with time.
+func TestIssuanceBucket(t *testing.T) {
+	c := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	ca := openCA(t, Config{Now: c.Now})
+	get := func(name string) (*tls.Certificate, error) {
+		return ca.GetCertificate(&tls.ClientHelloInfo{ServerName: name})
+	}
+	first, err := get("app.localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(5 * 24 * time.Hour) // 2 of 7 days left: due for renewal
+	ca.issuance.tokens, ca.issuance.last = 0, c.Now()
+	if _, err := get("new.localhost"); err == nil || !strings.Contains(err.Error(), `"new.localhost": too many new certificates`) {
+		t.Errorf("a new name with the bucket empty: error = %v, want a refusal naming it", err)
+	}
+	if same, err := get("app.localhost"); err != nil || same != first {
+		t.Errorf("renewal with the bucket empty = %v; want the cached leaf until it expires", err)
+	}
+	c.Add(time.Second / issuePerSecond)
+	if renewed, err := get("app.localhost"); err != nil || renewed == first {
+		t.Errorf("renewal once the bucket refilled: err %v, renewed %v", err, renewed != first)
+	}
+	c.Add(2 * 24 * time.Hour) // the old leaf has expired, the renewed one not
+	ca.issuance.tokens, ca.issuance.last = 0, c.Now()
+	if _, err := get("other.localhost"); err == nil {
+		t.Error("a new name was issued with the bucket empty")
+	}
+}
+
 func TestCacheBound(t *testing.T) {
 	ca := openCA(t, Config{})
 	ca.maxLeaves = 8
+	ca.issuance.burst, ca.issuance.tokens = 1000, 1000
 	get := func(name string) *tls.Certificate {
 		t.Helper()
 		cert, err := ca.GetCertificate(&tls.ClientHelloInfo{ServerName: name})
@@ -526,6 +613,14 @@ func TestCacheBound(t *testing.T) {
 	}
 	if again := get("n0.localhost"); again == first {
 		t.Error("the oldest entry survived 99 newer names")
+	}
+	// Eviction takes the leaf served least recently, not the oldest.
+	kept := get("kept.localhost")
+	for i := range 20 {
+		get(fmt.Sprintf("m%d.localhost", i))
+		if again := get("kept.localhost"); again != kept {
+			t.Fatalf("a leaf served after every new name was evicted after %d", i+1)
+		}
 	}
 	if maxCachedLeaves != 10000 {
 		t.Errorf("maxCachedLeaves = %d, want 10000", maxCachedLeaves)
