@@ -77,3 +77,19 @@ func TestAttackZipOverlayThroughLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackZipOverlayBounded: each clean=false zip is within the package
+// limits, but what it keeps adds up; the union is bounded as a package is,
+// so repeated pushes cannot grow a version without end.
+func TestAttackZipOverlayBounded(t *testing.T) {
+	e := newFileEnv(t)
+	e.c.cfg.Limits.MaxFiles = 4 // the zip's file and the active version's four entries are more
+	d := e.zip(map[string]string{"new.txt": "x"}, true)
+	if d.Status != slipway.DeployFailed || !strings.Contains(d.StatusText, "more than a package may") {
+		t.Fatalf("deployment = %+v; want failed for its size", d)
+	}
+	e.want("v1||")
+	if d = e.zip(map[string]string{"version": "v2"}, false); d.Status != slipway.DeploySuccess {
+		t.Fatalf("clean deployment within the limits = %+v", d)
+	}
+}
