@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,59 @@ func TestOneDeployFiles(t *testing.T) {
 	}
 	if code, body := s.get(app, "/"); code != 200 || body != "hello v2" {
 		t.Fatalf("after the refusals GET / = %d %q", code, body)
+	}
+}
+
+// TestOneDeployZipCleanFalse: `webapp deploy --type zip --clean false`
+// (OneDeploy's type=zip&clean=false, docs/appservice.md §5) puts the zip's
+// files over the app's and keeps those it lacks: a zip holding only a
+// changed VERSION and a new file still runs the app.py of the deployment
+// before, and /home/site/wwwroot holds the union. The default (clean=true)
+// replaces the app again.
+func TestOneDeployZipCleanFalse(t *testing.T) {
+	s := startServer(t)
+	s.createApp("overlay")
+	app := s.host("overlay")
+	deploy := func(args ...string) {
+		t.Helper()
+		if _, stderr, code := s.cli("", append([]string{"webapp", "deploy", "-g", "rg-overlay", "-n", "overlay", "--type", "zip"}, args...)...); code != 0 {
+			t.Fatalf("webapp deploy %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	read := func(name string) string {
+		t.Helper()
+		_, body := s.get(app, "/read?path="+url.QueryEscape("/home/site/wwwroot/"+name))
+		return body
+	}
+	deploy("--src-path", zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "v1", "old.txt": "old"}))
+	if code, body := s.get(app, "/"); code != 200 || body != "hello v1" {
+		t.Fatalf("GET / = %d %q", code, body)
+	}
+
+	only := t.TempDir()
+	if err := os.WriteFile(filepath.Join(only, "VERSION"), []byte("v2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deploy("--src-path", zipDir(t, only, map[string]string{"new.txt": "new"}), "--clean", "false")
+	if code, body := s.get(app, "/"); code != 200 || body != "hello v2" {
+		t.Fatalf("after a clean=false zip GET / = %d %q, want \"hello v2\" (the zip's VERSION, the app's app.py)", code, body)
+	}
+	if got := read("old.txt"); !strings.HasPrefix(got, "READ old") {
+		t.Errorf("old.txt after clean=false: %q; want it kept", got)
+	}
+	if got := read("new.txt"); !strings.HasPrefix(got, "READ new") {
+		t.Errorf("new.txt after clean=false: %q; want the zip's", got)
+	}
+	log := s.mustCLI("", "webapp", "log", "deployment", "show", "-g", "rg-overlay", "-n", "overlay")
+	if !strings.Contains(log, "clean=false: kept") || !strings.Contains(log, "Deployment successful") {
+		t.Errorf("deployment log:\n%s", log)
+	}
+
+	deploy("--src-path", zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "v3"}))
+	if code, body := s.get(app, "/"); code != 200 || body != "hello v3" {
+		t.Fatalf("after a clean zip GET / = %d %q", code, body)
+	}
+	if got := read("old.txt"); strings.HasPrefix(got, "READ") {
+		t.Errorf("old.txt after a clean zip: %q; want it gone", got)
 	}
 }

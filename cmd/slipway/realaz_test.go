@@ -300,8 +300,9 @@ func TestRealAz(t *testing.T) {
 
 // realAzFiles: `az webapp deploy --type static` replaces one file of the
 // running app (VERSION, which it reads at start) and restarts it; `--type
-// startup` deploys a startup script that the app starts with from then on
-// (docs/appservice.md §5).
+// startup` deploys a startup script that the app starts with from then on;
+// `--type zip --clean false` puts a zip over the app, keeping the files it
+// lacks (docs/appservice.md §5).
 func realAzFiles(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
 	t.Helper()
 	dir := t.TempDir()
@@ -326,6 +327,22 @@ func realAzFiles(t *testing.T, cli *realAz, web platformHTTP, rg, app string, po
 	}
 	if code, body := web.get(t, appURL); code != 200 || body != "hello v3" {
 		t.Fatalf("after webapp deploy --type startup, GET %s = %d %q, want the same app (\"hello v3\")", appURL, code, body)
+	}
+	// --clean false: a zip holding only VERSION goes over the app; app.py
+	// and the startup script stay.
+	only := t.TempDir()
+	if err := os.WriteFile(filepath.Join(only, "VERSION"), []byte("v4"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-n", app, "-g", rg, "--src-path", zipDir(t, only, nil), "--type", "zip", "--clean", "false", "-o", "json")
+	if !strings.Contains(cli.lastLog, "/api/publish?type=zip") || !strings.Contains(cli.lastLog, "clean=False") {
+		t.Fatalf("az did not send a zip OneDeploy push with clean=False:\n%s", tail(cli.lastLog, 40))
+	}
+	if code, body := web.get(t, appURL); code != 200 || body != "hello v4" {
+		t.Fatalf("after webapp deploy --clean false, GET %s = %d %q, want 200 \"hello v4\"", appURL, code, body)
+	}
+	if code, body := web.get(t, appURL+"env"); code != 200 || !strings.Contains(body, "STARTED_BY=az-startup") {
+		t.Fatalf("after webapp deploy --clean false, GET %senv = %d; the startup script was lost:\n%s", appURL, code, tail(body, 20))
 	}
 }
 

@@ -62,8 +62,9 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults fills zero (or negative) fields with the defaults.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns the limits Extract applies: zero (or negative)
+// fields filled with the defaults.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxFiles <= 0 {
 		l.MaxFiles = d.MaxFiles

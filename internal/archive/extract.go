@@ -62,7 +62,7 @@ type entry struct {
 // if Extract created it, empty otherwise. Errors that are not the archive's
 // fault (disk full, ctx cancelled) are returned wrapped, not as *Error.
 func Extract(ctx context.Context, zipPath, destDir string, lim Limits) (Stats, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	zf, err := os.Open(zipPath)
 	if err != nil {
 		return Stats{}, fmt.Errorf("opening package: %w", err)

@@ -25,7 +25,7 @@ func deployCommands() []command {
 			flagDef{Names: []string{"--target-path"}, Help: "Where a static file or startup script goes: a path under /home/site/wwwroot, relative or absolute (default for startup: startup.sh)."},
 			flagDef{Names: []string{"--async"}, Kind: kindBool, Help: "Return once the package is accepted, without waiting: true or false."},
 			flagDef{Names: []string{"--restart"}, Kind: kindBool, Help: "Restart the app after deploying: true (default) or false."},
-			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Clean the target first: true or false (a zip always replaces the app; a static file or startup script with true becomes the app's only file)."},
+			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Clean the target first: true or false. A zip with true (its default) replaces the app, with false goes over it, keeping the files it lacks; a static file or startup script with true becomes the app's only file."},
 		), write, uStatus, uEnrichedErrors,
 			unsupported("deploying from a URL is not supported yet", "--src-url"),
 			unsupported("stack-specific defaults are always applied", "--ignore-stack"),

@@ -1,6 +1,7 @@
 // Package deploy coordinates the life of a deployment and of a running site
 // (docs/design.md "The life of a deployment"): a package is stored by content,
-// extracted with confinement, built the way Oryx builds (when Oryx would),
+// extracted with confinement (with OneDeploy's clean=false, over the active
+// version's files: overlay.go), built the way Oryx builds (when Oryx would),
 // released once (Django migrations) — or a single file is added to a copy of
 // the active version (OneDeploy static and startup, file.go) — and rolled
 // out through the runtime, so
@@ -285,6 +286,10 @@ type Options struct {
 	// type=static and type=startup): the package is one file, written into
 	// a copy of the active version.
 	File *FileTarget
+	// Overlay (OneDeploy's type=zip&clean=false) makes the new version's
+	// source the active version's files with the package's over them
+	// (overlay.go); built and released as any zip is.
+	Overlay bool
 }
 
 // FileTarget is where a single-file deployment puts its file
@@ -590,13 +595,13 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	d.Build = doBuild
 
 	var art Artifact
-	var baseID string // the version a single file was added to
+	var baseID string // the version a single file or a package was added to
 	if o.File != nil {
 		d.Build = false
 		if art, baseID, ok = c.fileArtifact(ctx, snap, d, pkgPath, artDir, *o.File, fail); !ok {
 			return false
 		}
-	} else if art, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, doBuild, fail); !ok {
+	} else if art, baseID, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, doBuild, o.Overlay, fail); !ok {
 		return false
 	}
 	if err := WriteArtifact(art); err != nil {
@@ -609,12 +614,16 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	st := c.state(site.Name)
 	st.op.Lock()
 	defer st.op.Unlock()
-	if o.File != nil && !o.File.Clean {
+	if o.File != nil && !o.File.Clean || o.File == nil && o.Overlay {
 		// A swap commits under the site's lock, which this deployment
 		// has only now: the version it copied must still be the active
 		// one, or rolling the copy out would undo the swap.
 		if id, err := c.activeID(ctx, site.Name); err != nil || id != baseID {
-			fail("The app's active version changed while the file was being deployed (a slot swap committed); nothing was changed. Deploy the file again.")
+			what := "the file"
+			if o.File == nil {
+				what = "the package (clean=false)"
+			}
+			fail("The app's active version changed while %s was being deployed (a slot swap committed); nothing was changed. Deploy %s again.", what, what)
 			return false
 		}
 	}
@@ -695,26 +704,37 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 }
 
 // packageArtifact makes the new version of a zip push: the package
-// extracted with confinement, then built the way Oryx builds, or copied as
-// it is. It reports failures through fail.
-func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, doBuild bool, fail func(string, ...any)) (Artifact, bool) {
+// extracted with confinement — over the active version's files with
+// overlay (overlay.go) — then built the way Oryx builds, or copied as it
+// is. It returns the id of the deployment whose files it kept ("" when
+// none), which must still be the active one when the new version replaces
+// it. It reports failures through fail.
+func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, doBuild, overlay bool, fail func(string, ...any)) (Artifact, string, bool) {
 	scratch := filepath.Join(c.cfg.DataDir, "tmp", "deploy-"+d.ID)
 	defer os.RemoveAll(scratch)
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		fail("Preparing the deployment's scratch directory failed: %v", err)
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	src := filepath.Join(scratch, "extracted")
 	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
 	if err != nil {
 		fail("The package was refused: %s", errText(err))
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
+	var base Artifact // the version the package goes over
+	var baseID string
+	if overlay {
+		var ok bool
+		if base, baseID, ok = c.overlayActive(ctx, d, src, stats, fail); !ok {
+			return Artifact{}, "", false
+		}
+	}
 
 	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
 		fail("Preparing the artifact directory failed: %v", err)
-		return Artifact{}, false
+		return Artifact{}, "", false
 	}
 	var art Artifact
 	if doBuild {
@@ -723,7 +743,7 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		uid, gid, err := c.cfg.Planner.Identity(ctx, site.Name)
 		if err != nil {
 			fail("Preparing the build's user failed: %v", err)
-			return Artifact{}, false
+			return Artifact{}, "", false
 		}
 		var owner *build.Owner
 		if uid != 0 || gid != 0 {
@@ -741,7 +761,7 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		buildLog.Close()
 		if err != nil {
 			fail("Build failed: %s", errText(err))
-			return Artifact{}, false
+			return Artifact{}, "", false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
 		if res.CacheHit {
@@ -752,11 +772,12 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
 		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
 			fail("Copying the package failed: %v", err)
-			return Artifact{}, false
+			return Artifact{}, "", false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
 	}
-	return art, true
+	c.keepStartupScript(ctx, d, base, &art)
+	return art, baseID, true
 }
 
 // releaseTimeout bounds the release command.

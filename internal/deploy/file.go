@@ -123,14 +123,7 @@ func (c *Coordinator) fileArtifact(ctx context.Context, snap Snapshot, d slipway
 		fail("Reading the active version failed: %v", err)
 		return Artifact{}, "", false
 	}
-	hide := strings.NewReplacer(artDir, "the new version", base.Dir, "the active version", pkgPath, "the uploaded file")
-	if !ok {
-		hide = strings.NewReplacer(artDir, "the new version", pkgPath, "the uploaded file")
-	}
-	report := fail
-	fail = func(format string, args ...any) {
-		report("%s", hide.Replace(fmt.Sprintf(format, args...)))
-	}
+	fail = hiding(fail, artDir, "the new version", base.Dir, "the active version", pkgPath, "the uploaded file")
 	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
 		fail("Preparing the artifact directory failed: %v", err)
 		return Artifact{}, "", false

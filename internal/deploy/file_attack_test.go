@@ -95,50 +95,63 @@ func TestAttackReleaseRewritesArtifactRecord(t *testing.T) {
 	}
 }
 
-// TestAttackFileDeployOverSwap: a single-file deployment copies the version
-// active when it starts; a swap that commits while it waits for the site
-// changes the active version. Rolling the stale copy out would undo the
-// swap and report a success built on a version no longer serving.
+// TestAttackFileDeployOverSwap: a single-file deployment, and a zip with
+// clean=false, build on the version active when they start; a swap that
+// commits while they wait for the site changes the active version. Rolling
+// the stale copy out would undo the swap and report a success built on a
+// version no longer serving.
 func TestAttackFileDeployOverSwap(t *testing.T) {
-	e := newFileEnv(t)
-	st := e.c.state("app")
-	st.op.Lock() // a swap holds the site
-	d, err := e.c.Submit(t.Context(), e.site, strings.NewReader("x"), Options{Deployer: "OneDeploy", Restart: true, File: &FileTarget{Path: "robots.txt"}})
-	if err != nil {
-		st.op.Unlock()
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		got, _ := e.st.GetDeployment(t.Context(), "app", d.ID)
-		if got.Status == slipway.DeployDeploying || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// The swap commits: another version becomes the active one.
-	v2 := Artifact{Dir: writeVersion(t, "v2")}
-	if err := WriteArtifact(v2); err != nil {
-		t.Fatal(err)
-	}
-	swapped, err := e.st.CreateDeployment(t.Context(), slipway.Deployment{Site: "app", Status: slipway.DeploySuccess, ArtifactDir: v2.Dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.SetActiveDeployment(t.Context(), "app", swapped.ID); err != nil {
-		t.Fatal(err)
-	}
-	st.op.Unlock()
-	if err := e.c.Wait(t.Context(), "app"); err != nil {
-		t.Fatal(err)
-	}
-	d, _ = e.st.GetDeployment(t.Context(), "app", d.ID)
-	active, _ := e.st.ActiveDeployment(t.Context(), "app")
-	if d.Status == slipway.DeploySuccess {
-		if b, _ := os.ReadFile(filepath.Join(active.ArtifactDir, "version")); string(b) != "v2" {
-			t.Errorf("the deployment succeeded on the version it copied before the swap: the active version is %q, the swap is undone", b)
-		}
-	} else if active.ID != swapped.ID {
-		t.Errorf("after a failed deployment the active version is %s, not the swapped-in %s", active.ID, swapped.ID)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		o    Options
+	}{
+		{"static file", []byte("x"), Options{Deployer: "OneDeploy", Restart: true, File: &FileTarget{Path: "robots.txt"}}},
+		{"zip with clean=false", zipOf(t, map[string]string{"robots.txt": "x"}), Options{Deployer: "OneDeploy", Restart: true, Overlay: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newFileEnv(t)
+			e.c.cfg.MaxPackage = 1 << 20
+			st := e.c.state("app")
+			st.op.Lock() // a swap holds the site
+			d, err := e.c.Submit(t.Context(), e.site, bytes.NewReader(tc.body), tc.o)
+			if err != nil {
+				st.op.Unlock()
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				got, _ := e.st.GetDeployment(t.Context(), "app", d.ID)
+				if got.Status == slipway.DeployDeploying || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// The swap commits: another version becomes the active one.
+			v2 := Artifact{Dir: writeVersion(t, "v2")}
+			if err := WriteArtifact(v2); err != nil {
+				t.Fatal(err)
+			}
+			swapped, err := e.st.CreateDeployment(t.Context(), slipway.Deployment{Site: "app", Status: slipway.DeploySuccess, ArtifactDir: v2.Dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.SetActiveDeployment(t.Context(), "app", swapped.ID); err != nil {
+				t.Fatal(err)
+			}
+			st.op.Unlock()
+			if err := e.c.Wait(t.Context(), "app"); err != nil {
+				t.Fatal(err)
+			}
+			d, _ = e.st.GetDeployment(t.Context(), "app", d.ID)
+			active, _ := e.st.ActiveDeployment(t.Context(), "app")
+			if d.Status == slipway.DeploySuccess {
+				if b, _ := os.ReadFile(filepath.Join(active.ArtifactDir, "version")); string(b) != "v2" {
+					t.Errorf("the deployment succeeded on the version it copied before the swap: the active version is %q, the swap is undone", b)
+				}
+			} else if active.ID != swapped.ID {
+				t.Errorf("after a failed deployment the active version is %s, not the swapped-in %s", active.ID, swapped.ID)
+			}
+		})
 	}
 }
 

@@ -131,6 +131,15 @@ func TestPublishTypes(t *testing.T) {
 			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Restart: true, File: &deploy.FileTarget{Path: "scripts/run.sh", Startup: true}}},
 		{name: "type is case-insensitive", query: "type=Static&path=x",
 			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Restart: true, File: &deploy.FileTarget{Path: "x"}}},
+		{name: "zip, clean by default", query: "type=zip",
+			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Restart: true}},
+		{name: "zip, clean=true", query: "type=zip&clean=True",
+			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Restart: true}},
+		{name: "zip, clean=false as az sends it", query: "type=zip&clean=False&restart=False",
+			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Overlay: true}},
+		{name: "zip, clean=0", query: "type=zip&clean=0",
+			want: &deploy.Options{Deployer: "OneDeploy", Message: "OneDeploy", Restart: true, Overlay: true}},
+		{name: "zip, clean neither true nor false", query: "type=zip&clean=maybe", wantErr: "clean=maybe"},
 		{name: "war", query: "type=war", wantErr: "not supported for Python apps"},
 		{name: "jar", query: "type=jar", wantErr: "Java"},
 		{name: "ear", query: "type=ear", wantErr: "Java"},
@@ -199,21 +208,11 @@ func TestAttackPublishPathSpellings(t *testing.T) {
 }
 
 // TestAttackPublishIgnoredParameters: a OneDeploy parameter the server
-// cannot honour is refused, never accepted and silently not done: Kudu
-// deploys type=zip&clean=false incrementally, keeping the files the zip
-// lacks; here a zip always replaces the app.
+// cannot honour is refused, never accepted and silently not done.
+// ignorestack only matters to Java's stack check, which Python apps never
+// get: taking it changes nothing.
 func TestAttackPublishIgnoredParameters(t *testing.T) {
 	srv, rec := newPublishKudu(t)
-	status, body := publish(t, srv, "type=zip&clean=false", "PK")
-	if status != http.StatusBadRequest || !strings.Contains(body, "clean") {
-		t.Errorf("type=zip&clean=false: %d %q; want 400 saying clean=false is not done", status, body)
-	}
-	if got := rec.submitted(); len(got) != 0 {
-		t.Errorf("type=zip&clean=false reached the deployer: %+v", got)
-	}
-	// ignorestack only matters to Java's stack check, which Python apps
-	// never get: taking it changes nothing.
-	srv, rec = newPublishKudu(t)
 	if status, body := publish(t, srv, "type=zip&clean=true&ignorestack=true", "PK"); status != http.StatusOK || len(rec.submitted()) != 1 {
 		t.Errorf("type=zip&clean=true&ignorestack=true: %d %q; want 200", status, body)
 	}

@@ -316,22 +316,27 @@ func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Si
 }
 
 // publish is Kudu's OneDeploy (docs/appservice.md §5): type=zip replaces
-// the app; type=static and type=startup put one file under
+// the app, or with clean=false is extracted over it, keeping the files it
+// lacks; type=static and type=startup put one file under
 // /home/site/wwwroot in a copy of the active version. Every type restarts
 // the app unless restart=false (Kudu's RestartAllowed).
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	q := r.URL.Query()
 	var file *deploy.FileTarget
+	overlay := false
 	switch t := strings.ToLower(q.Get("type")); t {
 	case "zip":
 		if p := q.Get("path"); p != "" && p != "/" && p != "." {
-			return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment replaces the whole app.", p)
+			return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment deploys the whole app, under /home/site/wwwroot.", p)
 		}
-		// Kudu copies a zip with clean=false over the app, keeping what
-		// it lacks; here a zip always replaces the app, so clean=false
-		// is refused rather than accepted and not done.
-		if v := q.Get("clean"); v != "" && !isTrue(v) {
-			return slipway.Errorf(slipway.EINVALID, "clean=%s is not supported for type=zip: a zip deployment replaces the whole app, and the files the zip lacks are gone. Leave clean out (or set it to true), or add single files with type=static.", v)
+		// clean defaults to true for a zip (Kudu cleans wwwroot first);
+		// clean=false keeps the files the zip lacks.
+		switch v := q.Get("clean"); {
+		case v == "" || isTrue(v):
+		case strings.EqualFold(v, "false") || v == "0":
+			overlay = true
+		default:
+			return slipway.Errorf(slipway.EINVALID, "clean=%s is neither true nor false: with true (the default for a zip) the zip replaces the app; with false its files go over the app's, keeping those it lacks.", v)
 		}
 	case "static", "startup":
 		p, err := fileTargetPath(t, q.Get("path"))
@@ -353,7 +358,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site
 		async:    isTrue(q.Get("async")) || isTrue(q.Get("isAsync")),
 		deployer: "OneDeploy",
 		// Kudu records OneDeploy's pushes with the message "OneDeploy".
-		opts: deploy.Options{Message: "OneDeploy", Restart: restart, File: file},
+		opts: deploy.Options{Message: "OneDeploy", Restart: restart, File: file, Overlay: overlay},
 	})
 }
 

@@ -110,14 +110,7 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 			}
 			dirs = append(dirs, dirMode{target, mode.Perm()})
 		case mode&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			if err := o.Symlink(slash, link); err != nil {
-				return err
-			}
-			if err := os.Symlink(link, target); err != nil {
+			if err := copyLink(path, slash, o.Symlink, func(link string) error { return os.Symlink(link, target) }); err != nil {
 				return err
 			}
 		case mode.IsRegular():
@@ -158,27 +151,49 @@ func Copy(ctx context.Context, src, dst string, o Options) error {
 	return nil
 }
 
-// copyFile copies one regular file without following a symlink at src and
-// without overwriting anything at dst.
-func copyFile(src, dst string, perm fs.FileMode) (err error) {
-	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+// copyLink makes, with create, a copy of the symlink at path (rel in its
+// tree) when policy keeps it.
+func copyLink(path, rel string, policy func(rel, target string) error, create func(target string) error) error {
+	link, err := os.Readlink(path)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := policy(rel, link); err != nil {
 		return err
+	}
+	return create(link)
+}
+
+// copyFile copies one regular file without following a symlink at src and
+// without overwriting anything at dst.
+func copyFile(src, dst string, perm fs.FileMode) error {
+	_, err := copyTo(src, perm, func() (*os.File, error) {
+		return os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	})
+	return err
+}
+
+// copyTo copies the regular file at src, without following a symlink
+// there, into the new file create makes, and returns the bytes copied.
+func copyTo(src string, perm fs.FileMode, create func() (*os.File, error)) (n int64, err error) {
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := create()
+	if err != nil {
+		return 0, err
 	}
 	defer func() {
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	if _, err := io.Copy(out, in); err != nil {
-		return err
+	if n, err = io.Copy(out, in); err != nil {
+		return n, err
 	}
-	return out.Chmod(perm) // after creation, so the umask does not change it
+	return n, out.Chmod(perm) // after creation, so the umask does not change it
 }
 
 // Chown gives every entry of the tree at root to uid:gid, without following
