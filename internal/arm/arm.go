@@ -219,7 +219,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		// Azure Resource Manager is HTTPS only (docs/arm.md §1.1): a token
 		// that crossed a network in the clear is not taken, and no 401
 		// challenge asks for one.
-		return slipway.Errorf(slipway.EINVALID, "The management API takes requests over HTTPS only, except from this machine: use https://%s. A bearer token or the admin token sent over plain HTTP can be read on the way.", strings.ToLower(r.Host))
+		msg := fmt.Sprintf("The management API takes requests over HTTPS only, except from this machine: use https://%s.", strings.ToLower(r.Host))
+		if r.Header.Get("Authorization") != "" {
+			msg += " " + cleartext.TokenExposed
+		}
+		return slipway.Errorf(slipway.EINVALID, "%s", msg)
 	}
 	if h.cfg.Authorize == nil {
 		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is not configured on this server.")

@@ -17,6 +17,10 @@ import (
 	"net/netip"
 )
 
+// TokenExposed ends a refusal of a bearer token that came in the clear:
+// what the client should do now.
+const TokenExposed = "The token sent over plain HTTP could be read on the way: if it was the server's admin token, renew it (delete server.json in the server's data directory and restart the server)."
+
 // FromNetwork reports whether r came over plain HTTP from another
 // machine: what it carries was readable, and replaceable, on the way.
 // This machine is a loopback peer, or a peer whose address is the one the

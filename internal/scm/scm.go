@@ -5,7 +5,7 @@
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
-// this machine's loopback: package cleartext).
+// this machine: package cleartext).
 package scm
 
 import (
@@ -205,8 +205,10 @@ func (h *Handler) refuseCleartext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := "Kudu takes requests over HTTPS only, except from this machine: use " + secure + "."
-	if sent {
+	if _, _, basic := r.BasicAuth(); basic {
 		msg += " The credentials sent over plain HTTP could be read on the way: reset them (the app's publishing password with the site's newpassword action, a deployment user's with az webapp deployment user set)."
+	} else if sent {
+		msg += " " + cleartext.TokenExposed
 	}
 	h.writeError(w, r, slipway.Errorf(slipway.EINVALID, "%s", msg))
 }
