@@ -190,6 +190,16 @@ func TestManagedIdentity(t *testing.T) {
 		}
 	}
 
+	// The management API with alpha's token: over HTTPS, as azure-core
+	// sends it; over plain HTTP from the instance (another machine, on the
+	// gateway) refused before the token is looked at (docs/https.md).
+	if got := call("alpha", "/mgmt", url.Values{"scheme": {"https"}}); !strings.HasPrefix(got, "200 ") {
+		t.Errorf("alpha's management call over HTTPS: %q; want 200", got)
+	}
+	if got := call("alpha", "/mgmt", url.Values{"scheme": {"http"}}); !strings.HasPrefix(got, "400 ") || !strings.Contains(got, "https://management.azure.com") {
+		t.Errorf("alpha's management call over plain HTTP: %q; want 400 naming https://management.azure.com", got)
+	}
+
 	// Removing the identity takes effect at once, in the running instance.
 	s.mustCLI("", "webapp", "identity", "remove", "-g", "rg-alpha", "-n", "alpha")
 	if got := read("alpha", "mi", ""); got == secretValue || !strings.HasPrefix(got, "ERROR") {

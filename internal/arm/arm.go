@@ -31,6 +31,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/certs"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -177,8 +178,9 @@ func New(cfg Config) *Handler {
 }
 
 // ServeHTTP cleans the path (collapsing "//" without redirecting, docs/arm.md
-// §1.1), sets ARM's request-id headers, authorizes, checks api-version,
-// routes, and renders any error as ARM's JSON error.
+// §1.1), sets ARM's request-id headers, refuses plain HTTP from other
+// machines (all but the public metadata document), authorizes, checks
+// api-version, routes, and renders any error as ARM's JSON error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newGUID()
 	w.Header().Set("x-ms-request-id", reqID)
@@ -214,6 +216,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return h.metadataEndpoints(w, r)
+	}
+	if cleartext.FromNetwork(r) {
+		// Azure Resource Manager is HTTPS only (docs/arm.md §1.1): a token
+		// that crossed a network in the clear is not taken, and no 401
+		// challenge asks for one.
+		msg := fmt.Sprintf("The management API takes requests over HTTPS only, except from this machine: use https://%s.", strings.ToLower(r.Host))
+		if r.Header.Get("Authorization") != "" {
+			msg += " " + cleartext.TokenExposed
+		}
+		return slipway.Errorf(slipway.EINVALID, "%s", msg)
 	}
 	if h.cfg.Authorize == nil {
 		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication is not configured on this server.")

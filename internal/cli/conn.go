@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -122,6 +123,15 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 		return nil, exitErrorf("Use a URL such as http://127.0.0.1:8080.", "The server URL %q (from %s) is not an http(s) URL.", raw, source)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
+	if u.Scheme == "http" && !onThisMachine(u.Hostname()) {
+		// The token and then publishing credentials would cross the
+		// network in the clear, and the server refuses them there anyway
+		// (docs/https.md "Credentials and plain HTTP").
+		secure := *u
+		secure.Scheme = "https"
+		return nil, exitErrorf(fmt.Sprintf("Use %s: the server answers HTTPS on the same port. Trust its platform root: `slipway ca export -f slipway-ca.pem` on the server's machine, then SSL_CERT_FILE=slipway-ca.pem here.", secure.Redacted()),
+			"The server URL %s (from %s) is plain HTTP to another machine; the CLI sends credentials there over HTTPS only.", raw, source)
+	}
 	c.base, c.source = u, source
 	sameServer := fromFile || strings.TrimRight(sf.URL, "/") == strings.TrimRight(raw, "/")
 	c.token = inv.getenv("SLIPWAY_TOKEN")
@@ -165,6 +175,32 @@ func (inv *invocation) connect(ctx context.Context) (*conn, error) {
 	}
 	inv.conn = c
 	return c, nil
+}
+
+// onThisMachine reports whether host, from a server URL, is this machine:
+// a loopback or unspecified address, one of the machine's own addresses,
+// or localhost (and its subdomains, RFC 6761). Plain HTTP to it crosses no
+// network. Any other name may resolve anywhere.
+func onThisMachine(host string) bool {
+	if h := strings.ToLower(strings.TrimSuffix(host, ".")); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	if ip = ip.Unmap(); ip.IsLoopback() || ip.IsUnspecified() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if own, ok := netip.AddrFromSlice(n.IP); ok && own.Unmap() == ip.WithZone("") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // newHTTPClient returns a client whose dialer sends every name under the

@@ -137,6 +137,7 @@ func TestDeploymentUsers(t *testing.T) {
 	h2 := New(Config{Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
 		SiteOf: func(*http.Request) string { return "app" }})
 	req = httptest.NewRequestWithContext(t.Context(), "GET", "/api/deployments", nil)
+	req.RemoteAddr = "127.0.0.1:50000" // plain HTTP from another machine is refused first (cleartext_attack_test.go)
 	req.SetBasicAuth("webc", "Webc-pass1")
 	rec := httptest.NewRecorder()
 	h2.ServeHTTP(rec, req)
@@ -178,6 +179,7 @@ func TestDeploymentUserOnASlot(t *testing.T) {
 			}
 		}
 		req := httptest.NewRequestWithContext(t.Context(), "GET", c.path, nil)
+		req.RemoteAddr = "127.0.0.1:50000"
 		req.SetBasicAuth("webc", "Webc-pass1")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -4,7 +4,8 @@
 // lock, the live log stream. Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
-// — or with the platform's admin token.
+// — or with the platform's admin token, over HTTPS (plain HTTP only from
+// this machine: package cleartext).
 package scm
 
 import (
@@ -27,6 +28,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/applog"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -175,7 +177,12 @@ func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
 // trailing slash and `az webapp log deployment show` sends
 // /api/deployments/, so the path is served without it, and with repeated
 // slashes collapsed — never redirected, which would turn a POST into a GET.
+// Plain HTTP from another machine is not served (refuseCleartext).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if cleartext.FromNetwork(r) {
+		h.refuseCleartext(w, r)
+		return
+	}
 	if p := cleanPath(r.URL.Path); p != r.URL.Path {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path, r2.URL.RawPath = p, ""
@@ -188,6 +195,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// refuseCleartext answers a request that came over plain HTTP from
+// another machine. Kudu is served over HTTPS, and App Service sends plain
+// HTTP to it (docs/appservice.md §5); here only a read without credentials
+// is sent there, so that a browser or git goes on over HTTPS and is asked
+// for its password there. Anything else is refused: credentials that came
+// in the clear are not used, and nothing asks for them (no Basic
+// challenge, which browsers and git answer with the password).
+func (h *Handler) refuseCleartext(w http.ResponseWriter, r *http.Request) {
+	secure := "https://" + r.Host
+	sent := r.Header.Get("Authorization") != ""
+	if !sent && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		http.Redirect(w, r, secure+r.URL.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
+	msg := "Kudu takes requests over HTTPS only, except from this machine: use " + secure + "."
+	if _, _, basic := r.BasicAuth(); basic {
+		msg += " The credentials sent over plain HTTP could be read on the way: reset them (the app's publishing password with the site's newpassword action, a deployment user's with az webapp deployment user set)."
+	} else if sent {
+		msg += " " + cleartext.TokenExposed
+	}
+	h.writeError(w, r, slipway.Errorf(slipway.EINVALID, "%s", msg))
 }
 
 // cleanPath collapses repeated slashes and drops a trailing one ("/" stays).

@@ -61,6 +61,23 @@ def token(environ):
         return f"{e.code} {e.read()[:300].decode()}"
 
 
+def mgmt(environ):
+    # A management call with the app's identity, over the scheme asked for
+    # (management.azure.com resolves to the platform): the status and body.
+    cred = ManagedIdentityCredential()
+    try:
+        tok = cred.get_token("https://management.azure.com/.default").token
+    except Exception as e:
+        return f"ERROR {type(e).__name__} {str(e)[:300]}"
+    req = urllib.request.Request(q(environ, "scheme", "https") + "://management.azure.com/subscriptions?api-version=2022-12-01",
+                                 headers={"Authorization": "Bearer " + tok})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return f"{r.status} {r.read()[:300].decode()}"
+    except urllib.error.HTTPError as e:
+        return f"{e.code} {e.read()[:500].decode()}"
+
+
 def go(environ):
     # The Go SDK (azidentity, azsecrets) in the same instance.
     exe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "msicheck")
@@ -80,6 +97,8 @@ def route(environ):
         return token(environ)
     if path == "/go":
         return go(environ)
+    if path == "/mgmt":
+        return mgmt(environ)
     if path == "/env":
         return os.environ.get(q(environ, "name"), "")
     return "msi " + os.environ.get("WEBSITE_SITE_NAME", "")
