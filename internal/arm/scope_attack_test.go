@@ -1,0 +1,239 @@
+package arm
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Attacks across scopes: a principal whose roles are on resource group rg
+// (or on one resource in it) must neither read nor change anything in the
+// group "other", nor make rg's resources act on other's. Each test that
+// found a hole failed before its fix; the rest stay as regression tests.
+
+const (
+	// principal2 holds Owner of rg, principal3 nothing at all.
+	principal2 = "7f2c6b4e-1d2a-4c3b-9e8f-0a1b2c3d4e60"
+	principal3 = "7f2c6b4e-1d2a-4c3b-9e8f-0a1b2c3d4e61"
+	raName3    = "9b1f4a1e-6c1d-4f7a-8d3e-2a4b6c8d0e21"
+	raName4    = "9b1f4a1e-6c1d-4f7a-8d3e-2a4b6c8d0e22"
+	raName5    = "9b1f4a1e-6c1d-4f7a-8d3e-2a4b6c8d0e23"
+	raName6    = "9b1f4a1e-6c1d-4f7a-8d3e-2a4b6c8d0e24"
+
+	otherRG   = "/subscriptions/{s}/resourceGroups/other"
+	otherWeb  = otherRG + "/providers/Microsoft.Web"
+	otherPlan = otherWeb + "/serverfarms/big"
+	otherSite = otherWeb + "/sites/victim"
+)
+
+// scopeEnv is rbacEnv with a second tenant's group "other" (a Standard
+// plan, the site "victim", a storage account), principal1 Contributor of
+// rg and principal2 Owner of rg.
+func scopeEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string)) {
+	t.Helper()
+	e, call := rbacEnv(t)
+	for _, c := range []struct{ p, body string }{
+		{otherRG, `{"location":"westeurope"}`},
+		{otherPlan, `{"location":"westeurope","sku":{"name":"S1","tier":"Standard"},"properties":{"reserved":true}}`},
+		{otherSite, `{"location":"westeurope","properties":{"serverFarmId":"` + otherPlan + `"}}`},
+		{otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore", `{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`},
+		{webPath + "/serverfarms/std", `{"location":"westeurope","sku":{"name":"S1","tier":"Standard"},"properties":{"reserved":true}}`},
+		{rgPath + "/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody("{s}", contributorID, principal1)},
+		{rgPath + "/providers/Microsoft.Authorization/roleAssignments/" + raName2, raBody("{s}", ownerID, principal2)},
+	} {
+		if s, b := call("", "PUT", c.p, c.body); s >= 300 {
+			t.Fatalf("seed %s: %d %s", c.p, s, b)
+		}
+	}
+	return e, call
+}
+
+// wantDenied fails unless the answer is Azure's 403 AuthorizationFailed.
+func wantDenied(t *testing.T, what string, status int, body string) {
+	t.Helper()
+	if status != http.StatusForbidden || !strings.Contains(body, `"AuthorizationFailed"`) ||
+		!strings.Contains(body, "does not have authorization to perform action '") || !strings.Contains(body, "or the scope is invalid. If access was recently granted, please refresh your credentials.") {
+		t.Errorf("%s: %d %.300s; want 403 AuthorizationFailed", what, status, body)
+	}
+}
+
+// autoscaleFor is a setting that keeps the plan at target between min and
+// max workers (az monitor autoscale create --resource <target>).
+func autoscaleFor(target, minimum, def, maximum string) string {
+	return `{"location":"westeurope","properties":{"enabled":true,"targetResourceUri":"` + target + `",
+		"profiles":[{"name":"default","capacity":{"minimum":"` + minimum + `","maximum":"` + maximum + `","default":"` + def + `"},"rules":[]}]}}`
+}
+
+// TestAttack_AutoscaleAnotherGroupsPlan: an autoscale setting lives in one
+// group and names its target by id. A Contributor of rg must not create
+// one there that drives other's plan: the evaluator would set that plan's
+// worker count (to its maximum, billing its owner; or to one, taking its
+// apps' capacity away), and the plan's owner could neither see the setting
+// in its group nor add its own (one setting per plan). The target is a
+// linked scope: the caller needs Microsoft.Web/serverfarms/write on it.
+func TestAttack_AutoscaleAnotherGroupsPlan(t *testing.T) {
+	_, call := scopeEnv(t)
+	as := "/subscriptions/{s}/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/"
+	for _, target := range []string{otherPlan, strings.ToLower(otherPlan), otherPlan + "/", strings.Replace(otherPlan, "/resourceGroups/", "//resourcegroups//", 1)} {
+		s, b := call(principal1, "PUT", as+"steal", autoscaleFor(target, "10", "10", "10"))
+		if s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") || !strings.Contains(strings.ToLower(b), "microsoft.web/serverfarms/write") {
+			t.Errorf("contributor of rg sets an autoscale setting on %s: %d %.400s; want 403 LinkedAuthorizationFailed", target, s, b)
+		}
+	}
+	// Nor by PATCHing its own setting over to it.
+	if s, b := call(principal1, "PUT", as+"mine", autoscaleFor(webPath+"/serverfarms/std", "1", "1", "2")); s != http.StatusCreated {
+		t.Fatalf("contributor of rg sets an autoscale setting on its own plan: %d %s", s, b)
+	}
+	if s, b := call(principal1, "PATCH", as+"mine", `{"properties":{"targetResourceUri":"`+otherPlan+`"}}`); s != http.StatusForbidden {
+		t.Errorf("contributor of rg moves its autoscale setting to other's plan: %d %.300s; want 403", s, b)
+	}
+	// The victim's owner still sets its own.
+	if s, b := call("", "PUT", otherRG+"/providers/microsoft.insights/autoscalesettings/own", autoscaleFor(otherPlan, "1", "1", "2")); s != http.StatusCreated {
+		t.Errorf("the plan's own setting: %d %.300s", s, b)
+	}
+}
+
+// TestAttack_ReachAnotherGroup: with a role on rg only, nothing of other
+// is read or changed, however the path is spelled: the scope checked is
+// the one routed to.
+func TestAttack_ReachAnotherGroup(t *testing.T) {
+	_, call := scopeEnv(t)
+	for _, who := range []string{principal1, principal2} {
+		for _, c := range []struct{ method, p, body string }{
+			{"GET", otherRG, ""},
+			{"GET", otherSite, ""},
+			{"PATCH", otherSite, `{"properties":{"httpsOnly":false}}`},
+			{"POST", otherSite + "/config/publishingcredentials/list", ""},
+			{"POST", otherSite + "/config/appsettings/list", ""},
+			{"POST", otherSite + "/publishxml", `{"format":"WebDeploy"}`},
+			{"POST", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/listKeys", ""},
+			{"GET", otherRG + "/resources", ""},
+			{"GET", "/subscriptions/{s}/resources", ""},
+			{"GET", "/subscriptions/{s}/resourcegroups", ""},
+			{"GET", "/subscriptions/{s}/providers/Microsoft.Web/sites", ""},
+			{"GET", "/subscriptions/{s}/providers/Microsoft.Storage/storageAccounts", ""},
+			{"GET", otherRG + "/providers/Microsoft.Authorization/roleAssignments", ""},
+			{"GET", "/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments", ""},
+			// Spellings: case, doubled and trailing slashes.
+			{"GET", strings.ToUpper(otherSite[:14]) + otherSite[14:], ""},
+			{"GET", strings.Replace(otherSite, "resourceGroups", "RESOURCEGROUPS", 1), ""},
+			{"GET", strings.ReplaceAll(otherSite, "/", "//") + "/", ""},
+		} {
+			s, b := call(who, c.method, c.p, c.body)
+			wantDenied(t, who+" "+c.method+" "+c.p, s, b)
+		}
+		// Spellings that name rg to the check and other to a naive router:
+		// dot segments and encoded slashes are never resolved, so they
+		// reach nothing of other (404, or 400 from the scope parser).
+		for _, p := range []string{
+			"/subscriptions/{s}/resourceGroups/rg/../other/providers/Microsoft.Web/sites/victim",
+			"/subscriptions/{s}/resourceGroups/rg/%2E%2E/other/providers/Microsoft.Web/sites/victim",
+			"/subscriptions/{s}/resourceGroups/rg%2F..%2Fother/providers/Microsoft.Web/sites/victim",
+			"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/sites/../../../../other/providers/Microsoft.Web/sites/victim",
+			"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/sites/app/../../../../../other/providers/Microsoft.Web/sites/victim/config/publishingcredentials/list",
+		} {
+			for _, method := range []string{"GET", "POST"} {
+				s, b := call(who, method, p, "")
+				if s < 300 {
+					t.Errorf("%s %s %s: %d %.300s", who, method, p, s, b)
+				}
+			}
+		}
+	}
+	// The victim's site is as it was.
+	if s, b := call("", "GET", otherSite, ""); s != http.StatusOK || !strings.Contains(b, `"httpsOnly":false`) && !strings.Contains(b, `"victim"`) {
+		t.Fatalf("victim site: %d %.300s", s, b)
+	}
+}
+
+// TestAttack_RoleAssignmentScopes: only Owner (or an access
+// administrator) of a scope assigns roles there; an Owner of rg assigns
+// none at the subscription or in other, and a role held on a role
+// assignment's id is no role over the assignment's scope.
+func TestAttack_RoleAssignmentScopes(t *testing.T) {
+	_, call := scopeEnv(t)
+	ra := "/providers/Microsoft.Authorization/roleAssignments/"
+	for _, c := range []struct{ who, scope string }{
+		{principal1, rgPath},               // Contributor assigns no roles
+		{principal1, sitePath},             // not even on one app
+		{principal2, "/subscriptions/{s}"}, // Owner of rg, not of the subscription
+		{principal2, otherRG},              // nor of other
+		{principal2, otherSite},            // nor of other's resources
+		{principal3, rgPath},               // no role at all
+		{principal2, "/subscriptions/{s}/resourceGroups/rg/../other"}, // dot segments are no scope
+	} {
+		s, b := call(c.who, "PUT", c.scope+ra+raName3, raBody("{s}", ownerID, principal3))
+		if s < 300 {
+			t.Errorf("%s assigns Owner at %s: %d %.300s", c.who, c.scope, s, b)
+		}
+	}
+	// The Owner of rg assigns within rg.
+	if s, b := call(principal2, "PUT", sitePath+ra+raName3, raBody("{s}", readerID, principal3)); s != http.StatusCreated {
+		t.Fatalf("owner of rg assigns Reader on its app: %d %s", s, b)
+	}
+	// A role assignment is not a scope: an assignment there would be a
+	// role over .../roleAssignments/{name}, the very id ARM checks when that
+	// name is PUT at its parent — and so a role over the parent.
+	weird := rgPath + ra + raName4
+	if s, b := call(principal2, "PUT", weird+ra+raName5, raBody("{s}", ownerID, principal3)); s != http.StatusBadRequest || !strings.Contains(b, "InvalidScope") {
+		t.Errorf("owner of rg assigns a role at a role assignment's id: %d %.300s; want 400 InvalidScope", s, b)
+	}
+	if s, b := call(principal3, "PUT", weird, raBody("{s}", ownerID, principal3)); s != http.StatusForbidden {
+		t.Errorf("principal3 makes itself Owner of rg: %d %.300s; want 403", s, b)
+	}
+	// A list at rg names no assignment of other.
+	if s, b := call("", "PUT", otherRG+ra+raName6, raBody("{s}", ownerID, principal3)); s != http.StatusCreated {
+		t.Fatalf("seed other's assignment: %d %s", s, b)
+	}
+	if s, b := call(principal2, "GET", rgPath+"/providers/Microsoft.Authorization/roleAssignments", ""); s != http.StatusOK || strings.Contains(b, "/other") || strings.Contains(b, raName6) {
+		t.Errorf("role assignments of rg: %d %.600s", s, b)
+	}
+	for _, method := range []string{"GET", "DELETE"} {
+		s, b := call(principal2, method, otherRG+ra+raName6, "")
+		wantDenied(t, "owner of rg "+method+"s other's assignment", s, b)
+		if s, b := call(principal2, method, rgPath+ra+raName6, ""); s == http.StatusOK {
+			t.Errorf("owner of rg %ss other's assignment through rg's scope: %d %.300s", method, s, b)
+		}
+	}
+	if s, b := call("", "GET", otherRG+ra+raName6, ""); s != http.StatusOK {
+		t.Errorf("other's assignment after the attempts: %d %.300s", s, b)
+	}
+}
+
+// TestAttack_BodyIdsInAnotherGroup: ids in request bodies that name other's
+// resources: an app of rg on other's plan (its capacity, its bill), a clone
+// of other's app (its settings and content).
+func TestAttack_BodyIdsInAnotherGroup(t *testing.T) {
+	_, call := scopeEnv(t)
+	if s, b := call("", "PUT", otherSite+"/config/appsettings", `{"properties":{"SECRET":"victim-only"}}`); s != http.StatusOK {
+		t.Fatalf("seed setting: %d %s", s, b)
+	}
+	for _, body := range []string{
+		`{"location":"westeurope","properties":{"serverFarmId":"` + otherPlan + `"}}`,
+		`{"location":"westeurope","properties":{"serverFarmId":"` + strings.Replace(otherPlan, "other", "rg/../other", 1) + `"}}`,
+	} {
+		if s, b := call(principal1, "PUT", webPath+"/sites/squat", body); s < 400 || s >= 500 {
+			t.Errorf("an app of rg on other's plan: %d %.300s", s, b)
+		}
+	}
+	if s, b := call(principal1, "PATCH", sitePath, `{"properties":{"serverFarmId":"`+otherPlan+`"}}`); s < 400 || s >= 500 {
+		t.Errorf("moving rg's app to other's plan: %d %.300s", s, b)
+	}
+	// A clone request (cloningInfo) copies nothing.
+	if s, _ := call(principal1, "PUT", webPath+"/sites/clone1", `{"location":"westeurope","properties":{"serverFarmId":"`+webPath+`/serverfarms/plan","cloningInfo":{"sourceWebAppId":"`+otherSite+`","overwrite":true}}}`); s == http.StatusOK {
+		if s, b := call(principal1, "POST", webPath+"/sites/clone1/config/appsettings/list", ""); strings.Contains(b, "victim-only") {
+			t.Errorf("the clone has other's settings: %d %s", s, b)
+		}
+	}
+	// A user-assigned identity of other is not rg's to attach
+	// (TestAttack_AttachOtherGroupsIdentity), nor to resolve Key Vault
+	// references as.
+	if s, b := call("", "PUT", otherRG+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader", `{"location":"westeurope"}`); s >= 300 {
+		t.Fatalf("seed identity: %d %s", s, b)
+	}
+	id := otherRG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader"
+	call(principal1, "PATCH", sitePath, `{"properties":{"keyVaultReferenceIdentity":"`+id+`"}}`)
+	if s, b := call("", "GET", sitePath, ""); strings.Contains(b, `"userAssignedIdentities"`) {
+		t.Errorf("setting keyVaultReferenceIdentity attached the identity: %d %.600s", s, b)
+	}
+}
