@@ -1,9 +1,21 @@
 package arm
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/slipway-dev/slipway/internal/certs"
 )
 
 // Attacks across scopes: a principal whose roles are on resource group rg
@@ -235,5 +247,59 @@ func TestAttack_BodyIdsInAnotherGroup(t *testing.T) {
 	call(principal1, "PATCH", sitePath, `{"properties":{"keyVaultReferenceIdentity":"`+id+`"}}`)
 	if s, b := call("", "GET", sitePath, ""); strings.Contains(b, `"userAssignedIdentities"`) {
 		t.Errorf("setting keyVaultReferenceIdentity attached the identity: %d %.600s", s, b)
+	}
+}
+
+// selfSignedPFX is a base64 PFX (password "pw") of a self-signed
+// certificate for host, and its thumbprint.
+func selfSignedPFX(t *testing.T, host string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pfx, err := pkcs12.Modern.Encode(key, leaf, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(pfx), certs.Thumbprint(der)
+}
+
+// TestAttack_CertificateOfAnotherGroup: an app binds only a certificate
+// of its own resource group (App Service: the certificate must be in the
+// app's resource group and region,
+// https://learn.microsoft.com/azure/app-service/configure-ssl-certificate);
+// and when two groups hold the same certificate, one's bindings neither
+// keep the other from deleting its copy nor show it their host names.
+func TestAttack_CertificateOfAnotherGroup(t *testing.T) {
+	e, dns, id := newDomainEnv(t)
+	dns.SetCNAME("www.a.example", "app.localhost")
+	dns.SetTXT("asuid.www.a.example", id)
+	e.must(200, "PUT", bindingsPath+"/www.a.example", `{"properties":{"siteName":"app"}}`)
+	e.must(201, "PUT", otherRG, `{"location":"westeurope"}`)
+	pfx, thumb := selfSignedPFX(t, "www.a.example")
+	upload := `{"location":"westeurope","properties":{"pfxBlob":"` + pfx + `","password":"pw"}}`
+	e.must(200, "PUT", otherWeb+"/certificates/theirs", upload)
+	bind := `{"properties":{"hostNameSslStates":[{"name":"www.a.example","sslState":"SniEnabled","thumbprint":"` + thumb + `","toUpdate":true}]}}`
+	if r := e.do("PATCH", sitePath, bind); r.status != http.StatusBadRequest {
+		t.Fatalf("binding another group's certificate: %d %s; want 400", r.status, r.body)
+	}
+	// With its own copy, rg binds it; other still deletes its copy, and
+	// learns nothing of rg's names.
+	e.must(200, "PUT", webPath+"/certificates/ours", upload)
+	e.must(200, "PATCH", sitePath, bind)
+	if r := e.do("DELETE", otherWeb+"/certificates/theirs", ""); r.status != http.StatusOK || strings.Contains(string(r.body), "a.example") {
+		t.Errorf("other deletes its copy of a certificate rg also holds: %d %s; want 200", r.status, r.body)
+	}
+	if r := e.do("DELETE", webPath+"/certificates/ours", ""); r.status != http.StatusConflict {
+		t.Errorf("rg deletes the certificate its binding uses: %d %s; want 409", r.status, r.body)
 	}
 }
