@@ -303,3 +303,46 @@ func TestAttack_CertificateOfAnotherGroup(t *testing.T) {
 		t.Errorf("rg deletes the certificate its binding uses: %d %s; want 409", r.status, r.body)
 	}
 }
+
+// TestAttack_DeletedGroupsRolesPassToItsSuccessor: the role assignments at
+// and below a resource group go with it. Otherwise a principal of the
+// group's old tenant holds its roles over whatever group is created later
+// under the same name — another tenant's.
+func TestAttack_DeletedGroupsRolesPassToItsSuccessor(t *testing.T) {
+	_, call := scopeEnv(t)
+	ra := "/providers/Microsoft.Authorization/roleAssignments/"
+	if s, b := call("", "PUT", sitePath+ra+raName3, raBody("{s}", readerID, principal3)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, b := call("", "PUT", otherRG+ra+raName4, raBody("{s}", readerID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, b := call("", "DELETE", rgPath, ""); s != http.StatusOK {
+		t.Fatalf("delete rg: %d %s", s, b)
+	}
+	// The operator makes "rg" again, for someone else, with an app named
+	// as the old one was.
+	for _, c := range []struct{ p, body string }{
+		{rgPath, `{"location":"westeurope"}`},
+		{planPath, `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`},
+		{sitePath, `{"location":"westeurope","properties":{"serverFarmId":"` + planPath + `"}}`},
+	} {
+		if s, b := call("", "PUT", c.p, c.body); s >= 300 {
+			t.Fatalf("recreate %s: %d %s", c.p, s, b)
+		}
+	}
+	for _, c := range []struct{ who, p string }{
+		{principal1, rgPath}, {principal2, sitePath}, {principal3, sitePath},
+	} {
+		s, b := call(c.who, "GET", c.p, "")
+		wantDenied(t, c.who+" reads the new "+c.p, s, b)
+	}
+	if s, b := call("", "GET", "/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments", ""); s != http.StatusOK ||
+		strings.Contains(b, raName1) || strings.Contains(b, raName2) || strings.Contains(b, raName3) || !strings.Contains(b, raName4) {
+		t.Errorf("assignments after deleting rg: %d %.800s", s, b)
+	}
+	// other's roles stay.
+	if s, b := call(principal1, "GET", otherRG, ""); s != http.StatusOK {
+		t.Errorf("principal1 reads other: %d %.300s", s, b)
+	}
+}
