@@ -346,3 +346,61 @@ func TestAttack_DeletedGroupsRolesPassToItsSuccessor(t *testing.T) {
 		t.Errorf("principal1 reads other: %d %.300s", s, b)
 	}
 }
+
+// TestAttack_SlotRoleReachesProduction: a role on one deployment slot is
+// no role on the app. Swapping the slot into production (or applying
+// production's slot settings to it, or setting it to auto swap there after
+// its next deployment) changes what production runs and hands
+// production's settings to code the slot's principal deploys; so the
+// caller needs the swap action on the target too (a linked scope). Swaps
+// the app's own principals make are unchanged.
+func TestAttack_SlotRoleReachesProduction(t *testing.T) {
+	e, call := scopeEnv(t)
+	e.standardPlan()
+	slot := sitePath + "/slots/staging"
+	for _, c := range []struct{ p, body string }{
+		{slot, `{"location":"westeurope","properties":{}}`},
+		{sitePath + "/slots/qa", `{"location":"westeurope","properties":{}}`},
+		{slot + "/providers/Microsoft.Authorization/roleAssignments/" + raName3, raBody("{s}", contributorID, principal3)},
+	} {
+		if s, b := call("", "PUT", c.p, c.body); s >= 300 {
+			t.Fatalf("seed %s: %d %s", c.p, s, b)
+		}
+	}
+	for _, c := range []struct{ p, body string }{
+		{slot + "/slotsswap", `{"targetSlot":"production"}`},
+		{slot + "/slotsswap", `{}`},
+		{slot + "/slotsswap", `{"targetSlot":"qa"}`},
+		{slot + "/applySlotConfig", `{"targetSlot":"production"}`},
+	} {
+		s, b := call(principal3, "POST", c.p, c.body)
+		if s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") {
+			t.Errorf("slot contributor POST %s %s: %d %.300s; want 403 LinkedAuthorizationFailed", c.p, c.body, s, b)
+		}
+	}
+	if s, b := call(principal3, "PATCH", slot+"/config/web", `{"properties":{"autoSwapSlotName":"production"}}`); s != http.StatusForbidden {
+		t.Errorf("slot contributor sets auto swap into production: %d %.300s; want 403", s, b)
+	}
+	if got := e.swaps.calls; len(got) != 0 {
+		t.Errorf("swaps made: %v", got)
+	}
+	// Its own slot's settings, a reset, and clearing auto swap stay its own.
+	for _, c := range []struct{ method, p, body string }{
+		{"PUT", slot + "/config/appsettings", `{"properties":{"A":"1"}}`},
+		{"POST", slot + "/resetSlotConfig", `{}`},
+		{"PATCH", slot + "/config/web", `{"properties":{"autoSwapSlotName":""}}`},
+	} {
+		if s, b := call(principal3, c.method, c.p, c.body); s != http.StatusOK {
+			t.Errorf("slot contributor %s %s: %d %.300s", c.method, c.p, s, b)
+		}
+	}
+	// The app's Contributor swaps either way.
+	for _, c := range []struct{ p, body string }{
+		{slot + "/slotsswap", `{"targetSlot":"production"}`},
+		{sitePath + "/slotsswap", `{"targetSlot":"staging"}`},
+	} {
+		if s, b := call(principal1, "POST", c.p, c.body); s != http.StatusOK {
+			t.Errorf("app contributor POST %s: %d %.300s", c.p, s, b)
+		}
+	}
+}
