@@ -404,3 +404,25 @@ func TestAttack_SlotRoleReachesProduction(t *testing.T) {
 		}
 	}
 }
+
+// TestAttack_LinkedScopeTellsNoExistence: a linked scope the caller has no
+// role on answers the same whether its resource exists or not, as ARM
+// checks access before anything else: no probing other groups' names.
+func TestAttack_LinkedScopeTellsNoExistence(t *testing.T) {
+	_, call := scopeEnv(t)
+	uai := otherRG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+	if s, b := call("", "PUT", uai+"exists", `{"location":"westeurope"}`); s >= 300 {
+		t.Fatalf("seed identity: %d %s", s, b)
+	}
+	as := "/subscriptions/{s}/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/probe"
+	for _, name := range []string{"exists", "missing"} {
+		body := `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"` + uai + name + `":{}}},"properties":{}}`
+		if s, b := call(principal1, "PATCH", sitePath, body); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") {
+			t.Errorf("attaching other's %s identity: %d %.300s; want 403 LinkedAuthorizationFailed", name, s, b)
+		}
+		plan := otherWeb + "/serverfarms/" + map[string]string{"exists": "big", "missing": "nope"}[name]
+		if s, b := call(principal1, "PUT", as, autoscaleFor(plan, "1", "1", "2")); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") {
+			t.Errorf("autoscaling other's %s plan: %d %.300s; want 403 LinkedAuthorizationFailed", name, s, b)
+		}
+	}
+}

@@ -613,10 +613,12 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
+	// Access first, as ARM checks it: a missing identity of a group the
+	// caller has no role in answers as an existing one does.
+	if err := h.checkIdentityAssign(r, p.sub, siteID(p.sub, site.ResourceGroup, site.Name), current, idChange); err != nil {
 		return err
 	}
-	if err := h.checkIdentityAssign(r, p.sub, siteID(p.sub, site.ResourceGroup, site.Name), current, idChange); err != nil {
+	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
 		return err
 	}
 	var settings map[string]string
