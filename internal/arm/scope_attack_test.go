@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/slipway-dev/slipway/internal/certs"
+	"github.com/slipway-dev/slipway/internal/rbac"
 )
 
 // Attacks across scopes: a principal whose roles are on resource group rg
@@ -423,6 +425,47 @@ func TestAttack_LinkedScopeTellsNoExistence(t *testing.T) {
 		plan := otherWeb + "/serverfarms/" + map[string]string{"exists": "big", "missing": "nope"}[name]
 		if s, b := call(principal1, "PUT", as, autoscaleFor(plan, "1", "1", "2")); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") {
 			t.Errorf("autoscaling other's %s plan: %d %.300s; want 403 LinkedAuthorizationFailed", name, s, b)
+		}
+	}
+}
+
+// TestAttack_EveryRouteChecksWhatItServes: for every route, the scope
+// ARM's authorization checks (rbac.ActionFor on the request path) covers
+// every name the route captures — group, app, slot, account, vault, ... —
+// so a handler never acts on something its check did not name. Names are
+// also tried as words ActionFor gives meaning to ("providers",
+// "resourceGroups", "Microsoft.Authorization").
+func TestAttack_EveryRouteChecksWhatItServes(t *testing.T) {
+	h := New(Config{})
+	for _, word := range []string{"", "providers", "resourceGroups", "Microsoft.Authorization", "subscriptions"} {
+		for _, rt := range h.routes {
+			segs := make([]string, len(rt.pattern))
+			var captured []int
+			for i, p := range rt.pattern {
+				segs[i] = p
+				// A resource provider's namespace is named by the operation
+				// (Microsoft.Web/register/action over the subscription), not
+				// by the scope.
+				if strings.HasPrefix(p, "{") && p != "{ns}" {
+					segs[i] = "n" + strconv.Itoa(i)
+					if word != "" {
+						segs[i] = word
+					}
+					captured = append(captured, i)
+				}
+			}
+			if len(captured) == 0 {
+				continue
+			}
+			path := "/" + strings.Join(segs, "/")
+			_, scope := rbac.ActionFor(rt.method, path)
+			got := strings.Split(strings.TrimPrefix(scope, "/"), "/")
+			for _, i := range captured {
+				if i >= len(got) || got[i] != segs[i] {
+					t.Errorf("%s %s: checked over %s, which does not name %q (segment %d)", rt.method, path, scope, segs[i], i)
+					break
+				}
+			}
 		}
 	}
 }
