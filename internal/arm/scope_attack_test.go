@@ -469,3 +469,44 @@ func TestAttack_EveryRouteChecksWhatItServes(t *testing.T) {
 		}
 	}
 }
+
+// TestAttack_RecoverPreviousTenantsVault: deleting a group soft-deletes
+// its vaults, recoverable "into a group of that name". A group created
+// later under that name is another group — the operator's next tenant's —
+// and its Contributor must not recover the old vault with its secrets.
+// Recovering into the vault's own, still existing group is unchanged.
+func TestAttack_RecoverPreviousTenantsVault(t *testing.T) {
+	e, call := scopeEnv(t)
+	vaults := rgPath + "/providers/Microsoft.KeyVault/vaults/"
+	create := `{"location":"westeurope","properties":{"tenantId":"` + e.tenant + `","sku":{"family":"A","name":"standard"},"accessPolicies":[]}}`
+	recover := `{"location":"westeurope","properties":{"tenantId":"` + e.tenant + `","sku":{"family":"A","name":"standard"},"createMode":"recover"}}`
+	for _, v := range []string{"oldsecrets", "mine"} {
+		if s, b := call(principal1, "PUT", vaults+v, create); s >= 300 {
+			t.Fatalf("create vault %s: %d %s", v, s, b)
+		}
+	}
+	// The group's own Contributor deletes and recovers a vault of it.
+	if s, b := call(principal1, "DELETE", vaults+"mine", ""); s >= 300 {
+		t.Fatalf("delete vault: %d %s", s, b)
+	}
+	if s, b := call(principal1, "PUT", vaults+"mine", recover); s != http.StatusOK {
+		t.Fatalf("the group's contributor recovers its vault: %d %s", s, b)
+	}
+	// The group goes; a new one of that name is made for someone else.
+	if s, b := call("", "DELETE", rgPath, ""); s != http.StatusOK {
+		t.Fatalf("delete rg: %d %s", s, b)
+	}
+	if s, b := call("", "PUT", rgPath, `{"location":"westeurope"}`); s != http.StatusCreated {
+		t.Fatalf("recreate rg: %d %s", s, b)
+	}
+	if s, b := call("", "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName5, raBody("{s}", contributorID, principal3)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, b := call(principal3, "PUT", vaults+"oldsecrets", recover); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") {
+		t.Errorf("the new group's contributor recovers the old group's vault: %d %.300s; want 403 LinkedAuthorizationFailed", s, b)
+	}
+	// The operator still can.
+	if s, b := call("", "PUT", vaults+"oldsecrets", recover); s != http.StatusOK {
+		t.Errorf("the operator recovers it: %d %.300s", s, b)
+	}
+}
