@@ -20,13 +20,9 @@ import (
 // docs/appservice.md §11). Validation is internal/autoscale's; the server's
 // evaluator loop (internal/server/autoscale.go) applies the settings.
 
-// The operations of writing an autoscale setting and an App Service plan
-// (https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor,
-// .../permissions/web-and-mobile).
-const (
-	autoscaleWriteAction = "Microsoft.Insights/AutoscaleSettings/Write"
-	planWriteAction      = "Microsoft.Web/serverfarms/Write"
-)
+// autoscaleWriteAction is the operation of writing an autoscale setting
+// (https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor).
+const autoscaleWriteAction = "Microsoft.Insights/AutoscaleSettings/Write"
 
 func autoscaleID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/microsoft.insights/autoscalesettings/" + name

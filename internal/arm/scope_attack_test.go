@@ -510,3 +510,26 @@ func TestAttack_RecoverPreviousTenantsVault(t *testing.T) {
 		t.Errorf("the operator recovers it: %d %.300s", s, b)
 	}
 }
+
+// TestAttack_AppRoleMovesToAnotherPlan: a role on one app is no role on
+// the group's other plans. Moving the app onto one (serverFarmId) uses
+// that plan's workers — another team's premium plan — so, as on Azure,
+// the caller needs Microsoft.Web/serverFarms/join/action on the plan (a
+// linked scope; Website Contributor and Contributor of the group hold it).
+func TestAttack_AppRoleMovesToAnotherPlan(t *testing.T) {
+	_, call := scopeEnv(t)
+	if s, b := call("", "PUT", sitePath+"/providers/Microsoft.Authorization/roleAssignments/"+raName3, raBody("{s}", contributorID, principal3)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	std := webPath + "/serverfarms/std"
+	if s, b := call(principal3, "PATCH", sitePath, `{"properties":{"serverFarmId":"`+std+`"}}`); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") || !strings.Contains(b, "Microsoft.Web/serverFarms/join/action") {
+		t.Errorf("the app's contributor moves it to the group's plan std: %d %.300s; want 403 LinkedAuthorizationFailed", s, b)
+	}
+	// Naming the plan it is on changes nothing and is allowed (az sends it back).
+	if s, b := call(principal3, "PATCH", sitePath, `{"properties":{"serverFarmId":"`+planPath+`","httpsOnly":true}}`); s != http.StatusOK {
+		t.Errorf("the app's contributor sends its own plan back: %d %.300s", s, b)
+	}
+	if s, b := call(principal1, "PATCH", sitePath, `{"properties":{"serverFarmId":"`+std+`"}}`); s != http.StatusOK {
+		t.Errorf("the group's contributor moves the app: %d %.300s", s, b)
+	}
+}

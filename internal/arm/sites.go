@@ -574,6 +574,15 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 		if err != nil {
 			return err
 		}
+		if !exists || !strings.EqualFold(plan, old.Plan) {
+			// The app will run on the plan's workers: as on Azure, the
+			// caller needs to join it (a linked scope), or a role on one
+			// app would reach every plan of its group.
+			if err := h.checkLinked(r, "Microsoft.Web/sites/write", siteID(p.sub, p.rg, p.site),
+				planJoinAction, planID(p.sub, p.rg, plan)); err != nil {
+				return err
+			}
+		}
 		site.Plan = plan
 	} else if !exists {
 		return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.serverFarmId' is required to create a site: name its App Service plan.")
