@@ -533,3 +533,29 @@ func TestAttack_AppRoleMovesToAnotherPlan(t *testing.T) {
 		t.Errorf("the group's contributor moves the app: %d %.300s", s, b)
 	}
 }
+
+// TestAttack_AppRoleDeletesThePlan: deleting an app deletes its plan when
+// the app was the plan's last — but not for a caller whose role is on the
+// app alone: the plan (its size, its autoscale setting) is not theirs.
+func TestAttack_AppRoleDeletesThePlan(t *testing.T) {
+	_, call := scopeEnv(t)
+	if s, b := call("", "PUT", sitePath+"/providers/Microsoft.Authorization/roleAssignments/"+raName3, raBody("{s}", contributorID, principal3)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, b := call(principal3, "DELETE", sitePath, ""); s != http.StatusOK {
+		t.Fatalf("the app's contributor deletes it: %d %.300s", s, b)
+	}
+	if s, b := call("", "GET", planPath, ""); s != http.StatusOK {
+		t.Errorf("the plan after its last app was deleted by the app's contributor: %d %.300s; want it kept", s, b)
+	}
+	// The group's Contributor deleting the last app takes the plan along.
+	if s, b := call("", "PUT", webPath+"/sites/app2", `{"location":"westeurope","properties":{"serverFarmId":"`+planPath+`"}}`); s != http.StatusOK {
+		t.Fatalf("app2: %d %s", s, b)
+	}
+	if s, b := call(principal1, "DELETE", webPath+"/sites/app2", ""); s != http.StatusOK {
+		t.Fatalf("delete app2: %d %s", s, b)
+	}
+	if s, b := call("", "GET", planPath, ""); s != http.StatusNotFound {
+		t.Errorf("the plan after its last app was deleted by the group's contributor: %d %.200s; want 404", s, b)
+	}
+}

@@ -735,7 +735,8 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 }
 
 // deleteSite deletes the site, tells the controller, and — as Azure does
-// unless deleteEmptyServerFarm=false — deletes its plan if now empty.
+// unless deleteEmptyServerFarm=false — deletes its plan if now empty and
+// the caller may delete it.
 func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -762,7 +763,12 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		// A caller whose role is on the app alone leaves the plan be.
+		_, mayDelete, err := h.callerMay(r, planDeleteAction, planID(p.sub, s.ResourceGroup, s.Plan))
+		if err != nil {
+			return err
+		}
+		if n == 0 && mayDelete {
 			err := h.cfg.Store.DeletePlan(ctx, s.ResourceGroup, s.Plan)
 			if err != nil && slipway.ErrorCode(err) != slipway.ECONFLICT && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 				return err
