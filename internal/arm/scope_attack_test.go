@@ -559,3 +559,26 @@ func TestAttack_AppRoleDeletesThePlan(t *testing.T) {
 		t.Errorf("the plan after its last app was deleted by the group's contributor: %d %.200s; want 404", s, b)
 	}
 }
+
+// TestAttack_RecreatedGroupInheritsVerificationID: a group's
+// customDomainVerificationId must not pass to a group created later under
+// its name (the operator's next tenant). The old tenant's asuid TXT records
+// stay published for its domains; with the same ID, the new tenant binds
+// those domains (and, with the old A or CNAME records still pointing at the
+// platform, serves them).
+func TestAttack_RecreatedGroupInheritsVerificationID(t *testing.T) {
+	e, dns, oldID := newDomainEnv(t)
+	if again := siteVerificationID(t, e, sitePath); again != oldID {
+		t.Fatalf("the ID changed between reads: %s, %s", oldID, again)
+	}
+	dns.SetTXT("asuid.www.old.example", oldID)
+	dns.SetA("www.old.example", "127.0.0.1")
+	e.must(200, "DELETE", rgPath, "")
+	e.seed() // the same names, someone else's
+	if newID := siteVerificationID(t, e, sitePath); newID == oldID {
+		t.Errorf("a group recreated under the old name shows the old group's customDomainVerificationId")
+	}
+	if r := e.do("PUT", bindingsPath+"/www.old.example", `{"properties":{"siteName":"app"}}`); r.status == http.StatusOK {
+		t.Errorf("the new group bound www.old.example with the old group's TXT record")
+	}
+}
