@@ -112,7 +112,8 @@ type env struct {
 	sub    string
 	tenant string
 	client *http.Client
-	logs   *logBuffer // what the handler logged (rbacEnv)
+	logs   *logBuffer    // what the handler logged (rbacEnv)
+	swaps  *swapRecorder // the swaps asked for (rbacEnv)
 }
 
 // logBuffer collects a handler's log output, safe for concurrent writes.

@@ -25,6 +25,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 	e := newEnv(t)
 	e.seed()
 	e.logs = &logBuffer{}
+	e.swaps = &swapRecorder{}
 	var h *Handler
 	h = New(Config{Store: e.store, Controller: e.ctl, Domain: "localhost",
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -35,6 +36,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 			return nil
 		},
 		CallerObjectID: func(r *http.Request) string { return r.Header.Get("X-Test-Principal") },
+		Slots:          e.swaps,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

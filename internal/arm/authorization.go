@@ -36,6 +36,38 @@ func (h *Handler) AuthorizeRequest(principalObjectID string, r *http.Request) er
 	return h.cfg.RBAC.AuthorizeRequest(principalObjectID, r)
 }
 
+// checkLinked checks, as ARM does for the other resources a write names
+// (a linked scope), that the caller may also perform linkedAction over
+// linkedScope; it answers 403 LinkedAuthorizationFailed in ARM's words
+// when not. action over scope is the write being made, which the caller
+// was already authorized for. The admin token (no caller) may link
+// anything.
+func (h *Handler) checkLinked(r *http.Request, action, scope, linkedAction, linkedScope string) error {
+	caller, ok, err := h.callerMay(r, linkedAction, linkedScope)
+	if err != nil || ok {
+		return err
+	}
+	return &apiError{Status: http.StatusForbidden, Code: "LinkedAuthorizationFailed", Message: fmt.Sprintf(
+		"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		caller, caller, action, scope, linkedAction, linkedScope)}
+}
+
+// callerMay reports whether the request's caller (by its roles; the admin
+// token may do anything) may perform action over scope, and names it.
+func (h *Handler) callerMay(r *http.Request, action, scope string) (caller string, ok bool, err error) {
+	if h.cfg.RBAC == nil || h.cfg.CallerObjectID == nil {
+		return "", true, nil
+	}
+	if caller = h.cfg.CallerObjectID(r); caller == "" {
+		return "", true, nil
+	}
+	err = h.cfg.RBAC.Check(r.Context(), caller, action, scope, false)
+	if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
+		return caller, false, nil
+	}
+	return caller, err == nil, err
+}
+
 // authzPath finds {scope}/providers/Microsoft.Authorization/{kind}[/{name}]
 // in a path: kind is "roleAssignments" or "roleDefinitions"; scope is the
 // segments before it (none at tenant level).

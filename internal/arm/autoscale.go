@@ -20,6 +20,10 @@ import (
 // docs/appservice.md §11). Validation is internal/autoscale's; the server's
 // evaluator loop (internal/server/autoscale.go) applies the settings.
 
+// autoscaleWriteAction is the operation of writing an autoscale setting
+// (https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor).
+const autoscaleWriteAction = "Microsoft.Insights/AutoscaleSettings/Write"
+
 func autoscaleID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/microsoft.insights/autoscalesettings/" + name
 }
@@ -87,6 +91,15 @@ func (h *Handler) checkAutoscale(r *http.Request, sub string, a store.AutoscaleS
 		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") ||
 		!strings.EqualFold(segs[1], sub) {
 		return badAutoscale("The targetResourceUri '" + a.TargetResourceURI + "' is not an App Service plan of this subscription (/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}); Slipway autoscales App Service plans only.")
+	}
+	// The setting sets the plan's worker count, as a write of the plan
+	// does: the caller must be allowed that write on the plan itself (a
+	// linked scope), or a Contributor of one group would scale another
+	// group's plan from a setting its owner cannot see. Checked before the
+	// plan is looked up, so its existence is not told either.
+	if err := h.checkLinked(r, autoscaleWriteAction, autoscaleID(sub, a.ResourceGroup, a.Name),
+		planWriteAction, planID(sub, segs[3], segs[7])); err != nil {
+		return err
 	}
 	plan, err := h.cfg.Store.Plan(r.Context(), segs[3], segs[7])
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {

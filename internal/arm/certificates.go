@@ -227,9 +227,10 @@ func (h *Handler) deleteCertificate(w http.ResponseWriter, r *http.Request, p pa
 	return nil
 }
 
-// certificateUnused refuses to delete a certificate a host name serves.
+// certificateUnused refuses to delete a certificate a host name of its
+// group serves.
 func (h *Handler) certificateUnused(ctx context.Context, c store.Certificate) error {
-	hosts, err := h.cfg.Store.HostNamesUsingCertificate(ctx, c.Thumbprint)
+	hosts, err := h.cfg.Store.HostNamesUsingCertificate(ctx, c.ResourceGroup, c.Thumbprint)
 	if err != nil {
 		return err
 	}

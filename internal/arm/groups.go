@@ -76,14 +76,20 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, p params) e
 	return writeJSON(w, http.StatusOK, list{Value: vs})
 }
 
-// deleteGroup deletes the group with everything in it, then tells the
-// controller about every site and storage account that went with it.
+// deleteGroup deletes the group with everything in it (its role
+// assignments too), then tells the controller about every site and storage
+// account that went with it.
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) error {
 	sites, accounts, err := h.cfg.Store.DeleteResourceGroupWithStorage(r.Context(), p.rg)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	if h.cfg.RBAC != nil { // the group's role assignments went with it
+		if err := h.cfg.RBAC.Reload(r.Context()); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, s := range sites {
 		if err := h.cfg.Controller.SiteDeleted(r.Context(), s.ResourceGroup, s.Name); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up deleted site %s: %w", s.Name, err))

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/slipway-dev/slipway"
@@ -46,16 +47,21 @@ func (h *Handler) siteHostNames(ctx context.Context, s slipway.Site) (siteHostNa
 // tenant bind a name whose asuid record another tenant published for its
 // app (the record proves who asked, and an A record to the shared address
 // or the TXT-only migration case proves nothing more). Each group's ID is
-// an HMAC of its lower-cased name under the server's secret ID, which is
-// never shown: stable across restarts, and not derivable from another
-// group's.
+// an HMAC of its lower-cased name and its creation time under the server's
+// secret ID, which is never shown: stable across restarts, not derivable
+// from another group's, and not inherited by a group created later under a
+// deleted one's name, whose tenant's asuid records may still be published.
 func (h *Handler) verificationID(ctx context.Context, rg string) (string, error) {
 	secret, err := h.cfg.Store.CustomDomainVerificationID(ctx)
 	if err != nil {
 		return "", err
 	}
+	g, err := h.cfg.Store.ResourceGroup(ctx, rg)
+	if err != nil {
+		return "", err
+	}
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(strings.ToLower(rg)))
+	mac.Write([]byte(strings.ToLower(g.Name) + "\x00" + strconv.FormatInt(g.Created.UnixNano(), 10)))
 	return strings.ToUpper(hex.EncodeToString(mac.Sum(nil))), nil
 }
 

@@ -404,11 +404,7 @@ const assignIdentityAction = "Microsoft.ManagedIdentity/userAssignedIdentities/a
 // through the app's managed-identity endpoint. Azure answers 403
 // LinkedAuthorizationFailed. The admin token (no caller) may assign any.
 func (h *Handler) checkIdentityAssign(r *http.Request, sub string, site string, current []store.IdentityRef, c *identityChange) error {
-	if c == nil || h.cfg.RBAC == nil || h.cfg.CallerObjectID == nil {
-		return nil
-	}
-	caller := h.cfg.CallerObjectID(r)
-	if caller == "" {
+	if c == nil {
 		return nil
 	}
 	for _, ref := range c.user {
@@ -418,12 +414,7 @@ func (h *Handler) checkIdentityAssign(r *http.Request, sub string, site string, 
 			continue
 		}
 		id := identityID(sub, ref.ResourceGroup, ref.Name)
-		err := h.cfg.RBAC.Check(r.Context(), caller, assignIdentityAction, id, false)
-		if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
-			return &apiError{Status: http.StatusForbidden, Code: "LinkedAuthorizationFailed", Message: fmt.Sprintf(
-				"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Web/sites/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
-				caller, caller, site, assignIdentityAction, id)}
-		} else if err != nil {
+		if err := h.checkLinked(r, "Microsoft.Web/sites/write", site, assignIdentityAction, id); err != nil {
 			return err
 		}
 	}

@@ -246,6 +246,20 @@ func (h *Handler) putVault(w http.ResponseWriter, r *http.Request, p params) err
 			return &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
 				Message: fmt.Sprintf("The deleted vault '%s' belongs to resource group '%s' and can only be recovered there.", d.Name, d.ResourceGroup)}
 		}
+		// A group created since the vault was deleted has its group's
+		// name, not its tenant: the vault went with its own group. Its
+		// secrets are recovered only by whoever may read the subscription's
+		// deleted vaults (the operator), not by the new group's principals.
+		g, err := h.cfg.Store.ResourceGroup(ctx, p.rg)
+		if err != nil {
+			return err
+		}
+		if !g.Created.Before(d.Deleted) {
+			if err := h.checkLinked(r, "Microsoft.KeyVault/vaults/write", vaultID(p.sub, g.Name, d.Name),
+				"Microsoft.KeyVault/locations/deletedVaults/read", deletedVaultID(p.sub, d.Location, d.Name)); err != nil {
+				return err
+			}
+		}
 		v, err := h.cfg.Store.RecoverVault(ctx, p.vault)
 		if err != nil {
 			return err

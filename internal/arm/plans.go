@@ -8,6 +8,16 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
+// Operations on a plan that changes of other resources reach: setting its
+// worker count (an autoscale setting), deleting it with its last app, and
+// putting an app on it
+// (https://learn.microsoft.com/azure/role-based-access-control/permissions/web-and-mobile).
+const (
+	planWriteAction  = "Microsoft.Web/serverfarms/Write"
+	planDeleteAction = "Microsoft.Web/serverfarms/Delete"
+	planJoinAction   = "Microsoft.Web/serverFarms/join/action"
+)
+
 func planID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/serverfarms/" + name
 }

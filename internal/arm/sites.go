@@ -574,6 +574,15 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 		if err != nil {
 			return err
 		}
+		if !exists || !strings.EqualFold(plan, old.Plan) {
+			// The app will run on the plan's workers: as on Azure, the
+			// caller needs to join it (a linked scope), or a role on one
+			// app would reach every plan of its group.
+			if err := h.checkLinked(r, "Microsoft.Web/sites/write", siteID(p.sub, p.rg, p.site),
+				planJoinAction, planID(p.sub, p.rg, plan)); err != nil {
+				return err
+			}
+		}
 		site.Plan = plan
 	} else if !exists {
 		return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.serverFarmId' is required to create a site: name its App Service plan.")
@@ -613,10 +622,12 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
+	// Access first, as ARM checks it: a missing identity of a group the
+	// caller has no role in answers as an existing one does.
+	if err := h.checkIdentityAssign(r, p.sub, siteID(p.sub, site.ResourceGroup, site.Name), current, idChange); err != nil {
 		return err
 	}
-	if err := h.checkIdentityAssign(r, p.sub, siteID(p.sub, site.ResourceGroup, site.Name), current, idChange); err != nil {
+	if err := h.checkIdentitiesExist(ctx, idChange); err != nil {
 		return err
 	}
 	var settings map[string]string
@@ -724,7 +735,8 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 }
 
 // deleteSite deletes the site, tells the controller, and — as Azure does
-// unless deleteEmptyServerFarm=false — deletes its plan if now empty.
+// unless deleteEmptyServerFarm=false — deletes its plan if now empty and
+// the caller may delete it.
 func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -751,7 +763,12 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		// A caller whose role is on the app alone leaves the plan be.
+		_, mayDelete, err := h.callerMay(r, planDeleteAction, planID(p.sub, s.ResourceGroup, s.Plan))
+		if err != nil {
+			return err
+		}
+		if n == 0 && mayDelete {
 			err := h.cfg.Store.DeletePlan(ctx, s.ResourceGroup, s.Plan)
 			if err != nil && slipway.ErrorCode(err) != slipway.ECONFLICT && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 				return err

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/rbac"
 )
 
 // SlotController carries out swaps on running apps (the deploy coordinator
@@ -215,11 +216,31 @@ func (h *Handler) slotAction(action string) func(http.ResponseWriter, *http.Requ
 			}
 			target = slipway.ProductionSlot
 		}
+		if action != "reset" {
+			if err := h.checkSwapTarget(r, p.sub, p.rg, p.site, target); err != nil {
+				return err
+			}
+		}
 		if err := h.cfg.Slots.SwapSlots(r.Context(), p.rg, p.site, source, target, action); err != nil {
 			return err
 		}
 		return writeEmpty(w, http.StatusOK)
 	}
+}
+
+// checkSwapTarget requires a caller who swaps (or previews, or sets auto
+// swap) into target — "production" or another slot of app — to be allowed
+// to swap the target as well, as a linked scope: a role on one slot is no
+// role on the app, yet a swap changes what the target runs and gives the
+// slot the target's settings. The request's own operation and scope are
+// what ARM already checked.
+func (h *Handler) checkSwapTarget(r *http.Request, sub, rg, app, target string) error {
+	action, scope := rbac.ActionFor(r.Method, r.URL.Path)
+	linkedAction, linked := "Microsoft.Web/sites/slotsswap/action", siteID(sub, rg, app)
+	if !strings.EqualFold(target, slipway.ProductionSlot) {
+		linkedAction, linked = "Microsoft.Web/sites/slots/slotsswap/action", linked+"/slots/"+target
+	}
+	return h.checkLinked(r, action, scope, linkedAction, linked)
 }
 
 // slotConfigJSON adds to a site's config/web what slots keep elsewhere:
@@ -293,6 +314,11 @@ func (h *Handler) withSlotConfig(fn func(http.ResponseWriter, *http.Request, par
 			}
 		}
 		if s.SlotOf != "" && body.Properties.AutoSwapSlotName != nil {
+			if t := *body.Properties.AutoSwapSlotName; t != "" {
+				if err := h.checkSwapTarget(r, p.sub, s.ResourceGroup, s.SlotOf, t); err != nil {
+					return err
+				}
+			}
 			if err := h.cfg.Store.SetAutoSwapSlot(ctx, s.ResourceGroup, s.Name, *body.Properties.AutoSwapSlotName); err != nil {
 				return err
 			}

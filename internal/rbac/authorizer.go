@@ -73,6 +73,11 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	}
 	by := make(map[string][]Assignment)
 	for _, x := range list {
+		if _, err := CleanScope(x.Scope); err != nil {
+			// Stored before CleanScope refused its scope (one under
+			// Microsoft.Authorization): listed, but it grants nothing.
+			continue
+		}
 		k := strings.ToLower(x.PrincipalID)
 		by[k] = append(by[k], x)
 	}

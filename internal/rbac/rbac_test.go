@@ -133,6 +133,8 @@ func TestScope_CleanAndContains(t *testing.T) {
 		"/subscriptions/x/locations/y", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web",
 		"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites", "/subscriptions/x/resourceGroups/../rg",
 		"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/a/providers/Microsoft.Authorization/roleAssignments/n",
+		"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/n",
+		"/subscriptions/x/resourceGroups/rg/providers/microsoft.authorization/roleDefinitions/n",
 		"/subscriptions/x/resourceGroups/r g", "/subscriptions/x?y", "/subscriptions/" + strings.Repeat("x", 3000)} {
 		if _, err := CleanScope(bad); slipway.ErrorCode(err) != slipway.EINVALID {
 			t.Errorf("CleanScope(%q) = %v, want EINVALID", bad, err)

@@ -9,6 +9,10 @@ import (
 // maxScopeLen bounds a scope; ARM resource ids are far shorter.
 const maxScopeLen = 2048
 
+// authorizationNamespace is the namespace of role assignments and
+// definitions, which are no scope.
+const authorizationNamespace = "Microsoft.Authorization"
+
 // CleanScope checks that s is a scope an assignment can have and returns it
 // in canonical form: a leading "/", no trailing or repeated "/", and the
 // fixed words spelled as ARM spells them (subscriptions, resourceGroups,
@@ -19,7 +23,9 @@ const maxScopeLen = 2048
 //	/subscriptions/{s}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}[/{type}/{name}...]
 //
 // Segments "." and ".." and characters outside printable ASCII are
-// refused, so two spellings can never name one scope.
+// refused, so two spellings can never name one scope; so is a resource of
+// Microsoft.Authorization (a role assignment is not a scope roles apply
+// at).
 func CleanScope(s string) (string, error) {
 	segs, err := scopeSegments(s)
 	if err != nil {
@@ -72,6 +78,13 @@ func scopeSegments(s string) ([]string, error) {
 		return nil, invalidScope(s)
 	}
 	segs[4] = "providers"
+	if strings.EqualFold(segs[5], authorizationNamespace) {
+		// A role assignment (or definition) holds no roles: a role "over"
+		// .../roleAssignments/{name} would be one over the id ARM checks
+		// when that name is written at its parent, so a role over the
+		// parent.
+		return nil, invalidScope(s)
+	}
 	for i := 6; i < n; i += 2 {
 		if strings.EqualFold(segs[i], "providers") {
 			return nil, invalidScope(s) // extension resources are not scopes Slipway serves

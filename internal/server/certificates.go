@@ -100,13 +100,15 @@ func (m *certManager) Changed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A binding serves its own group's certificate: another group may
+	// hold a copy of the same thumbprint (with a chain of its choosing).
 	byThumb := map[string]store.Certificate{}
 	for _, c := range all {
-		byThumb[strings.ToUpper(c.Thumbprint)] = c
+		byThumb[groupThumbprint(c.ResourceGroup, c.Thumbprint)] = c
 	}
 	table := map[string]*tls.Certificate{}
 	for _, b := range bindings {
-		c, ok := byThumb[strings.ToUpper(b.Thumbprint)]
+		c, ok := byThumb[groupThumbprint(b.ResourceGroup, b.Thumbprint)]
 		if !ok {
 			m.log.Warn("a host name is bound to a certificate that no longer exists", "host", b.HostName, "thumbprint", b.Thumbprint)
 			continue
@@ -121,6 +123,11 @@ func (m *certManager) Changed(ctx context.Context) error {
 	}
 	m.table.Replace(table)
 	return nil
+}
+
+// groupThumbprint keys a certificate by its resource group and thumbprint.
+func groupThumbprint(rg, thumbprint string) string {
+	return strings.ToLower(rg) + "/" + strings.ToUpper(thumbprint)
 }
 
 // Challenges is the HTTP-01 handler for the front door (nil without ACME).
@@ -172,7 +179,7 @@ func (m *certManager) SaveRenewed(ctx context.Context, id string, c *certs.Cert)
 		return err
 	}
 	for _, b := range bindings {
-		if !strings.EqualFold(b.Thumbprint, old.Thumbprint) {
+		if !strings.EqualFold(b.Thumbprint, old.Thumbprint) || !strings.EqualFold(b.ResourceGroup, rg) {
 			continue
 		}
 		site, err := m.st.FindSite(ctx, b.Site)

@@ -176,9 +176,12 @@ func (s *Store) SetCertificateError(ctx context.Context, rg, name, msg string) e
 
 // SNIBinding is a bound host name that serves a certificate.
 type SNIBinding struct {
-	HostName   string
-	Site       string
-	Thumbprint string
+	HostName string
+	Site     string
+	// ResourceGroup is the site's: its certificate is the one of that
+	// thumbprint in this group (another group may hold a copy).
+	ResourceGroup string
+	Thumbprint    string
 }
 
 // SNIBindings lists every host name bound with a certificate (ssl_state
@@ -186,19 +189,21 @@ type SNIBinding struct {
 func (s *Store) SNIBindings(ctx context.Context) ([]SNIBinding, error) {
 	return listRows(ctx, s.read, "listing certificate bindings", func(r rowScanner) (SNIBinding, error) {
 		var b SNIBinding
-		err := r.Scan(&b.HostName, &b.Site, &b.Thumbprint)
+		err := r.Scan(&b.HostName, &b.Site, &b.ResourceGroup, &b.Thumbprint)
 		return b, err
-	}, `SELECT host_name, site, thumbprint FROM host_name_bindings
-		WHERE ssl_state <> 'Disabled' AND thumbprint <> '' ORDER BY host_name`)
+	}, `SELECT b.host_name, b.site, s.resource_group, b.thumbprint FROM host_name_bindings b JOIN sites s ON s.name = b.site
+		WHERE b.ssl_state <> 'Disabled' AND b.thumbprint <> '' ORDER BY b.host_name`)
 }
 
-// HostNamesUsingCertificate lists the host names bound with the
-// certificate of that thumbprint.
-func (s *Store) HostNamesUsingCertificate(ctx context.Context, thumbprint string) ([]string, error) {
+// HostNamesUsingCertificate lists the host names of the group's sites
+// bound with the certificate of that thumbprint. Another group's copy of
+// the certificate is its own: its bindings are not listed.
+func (s *Store) HostNamesUsingCertificate(ctx context.Context, rg, thumbprint string) ([]string, error) {
 	return listRows(ctx, s.read, "finding a certificate's bindings", func(r rowScanner) (string, error) {
 		var h string
 		err := r.Scan(&h)
 		return h, err
-	}, `SELECT host_name FROM host_name_bindings WHERE thumbprint = ? COLLATE NOCASE
-		AND ssl_state <> 'Disabled' ORDER BY host_name`, thumbprint)
+	}, `SELECT b.host_name FROM host_name_bindings b JOIN sites s ON s.name = b.site
+		WHERE b.thumbprint = ? COLLATE NOCASE AND b.ssl_state <> 'Disabled' AND s.resource_group = ? COLLATE NOCASE
+		ORDER BY b.host_name`, thumbprint, rg)
 }

@@ -92,41 +92,12 @@ func (s *Store) ResourceGroups(ctx context.Context) ([]slipway.ResourceGroup, er
 }
 
 // DeleteResourceGroup deletes the group and everything in it (plans, sites,
-// their settings and deployments), as ARM does. It returns the sites that
+// their settings and deployments, storage accounts, role assignments at and
+// below it), as ARM does. It returns the sites that
 // were deleted so the caller can stop them and remove their files.
 func (s *Store) DeleteResourceGroup(ctx context.Context, name string) ([]slipway.Site, error) {
-	var sites []slipway.Site
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, name)); errors.Is(err, sql.ErrNoRows) {
-			return errGroupNotFound(name)
-		} else if err != nil {
-			return err
-		}
-		var err error
-		if sites, err = listSites(ctx, tx, name); err != nil {
-			return err
-		}
-		// Sites first (they reference plans), then plans, then the group.
-		for _, q := range []string{
-			`DELETE FROM sites WHERE resource_group = ?`,
-			`DELETE FROM plans WHERE resource_group = ?`,
-			`DELETE FROM resource_groups WHERE name = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, name); err != nil {
-				return fmt.Errorf("deleting resource group: %w", err)
-			}
-		}
-		return nil
-	})
-	s.access.clear() // storage accounts go with the group (ON DELETE CASCADE): see accessCache
-	if err != nil {
-		return nil, err
-	}
-	for _, site := range sites {
-		s.hosts.dropSites(site.Name) // host names go with their sites
-	}
-	s.sitesChanged(ctx) // and their routing
-	return sites, nil
+	sites, _, err := s.DeleteResourceGroupWithStorage(ctx, name)
+	return sites, err
 }
 
 const groupSelect = `SELECT name, location, tags, created FROM resource_groups`

@@ -89,3 +89,36 @@ func scanRoleAssignment(r rowScanner) (rbac.Assignment, error) {
 	a.Created, a.Updated = fromUnix(created), fromUnix(updated)
 	return a, nil
 }
+
+// deleteGroupRoleAssignmentsTx deletes the role assignments at and below
+// the resource group: they go with it, or its principals would hold their
+// roles over a group created later under the same name.
+func deleteGroupRoleAssignmentsTx(ctx context.Context, tx *sql.Tx, group string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name, scope FROM role_assignments`)
+	if err != nil {
+		return fmt.Errorf("listing role assignments: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var name, scope string
+		if err := rows.Scan(&name, &scope); err != nil {
+			rows.Close()
+			return fmt.Errorf("listing role assignments: %w", err)
+		}
+		// Stored scopes are clean (rbac.CleanScope): /subscriptions/{s}/resourceGroups/{rg}[/...].
+		segs := strings.Split(strings.TrimPrefix(scope, "/"), "/")
+		if len(segs) >= 4 && strings.EqualFold(segs[2], "resourceGroups") && strings.EqualFold(segs[3], group) {
+			names = append(names, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing role assignments: %w", err)
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE name = ?`, n); err != nil {
+			return fmt.Errorf("deleting role assignment %s: %w", n, err)
+		}
+	}
+	return nil
+}

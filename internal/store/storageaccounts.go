@@ -172,7 +172,9 @@ func (s *Store) DeleteStorageAccount(ctx context.Context, rg, name string) error
 
 // DeleteResourceGroupWithStorage is DeleteResourceGroup that also returns
 // the storage accounts deleted with the group (in the same transaction), so
-// the caller can remove their blob data as well as stop the sites.
+// the caller can remove their blob data as well as stop the sites. The role
+// assignments at and below the group go too: an rbac.Authorizer over this
+// store must Reload.
 func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string) ([]slipway.Site, []slipway.StorageAccount, error) {
 	var sites []slipway.Site
 	var accounts []slipway.StorageAccount
@@ -199,7 +201,7 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 				return fmt.Errorf("deleting resource group: %w", err)
 			}
 		}
-		return nil
+		return deleteGroupRoleAssignmentsTx(ctx, tx, name)
 	})
 	s.access.clear() // after the commit: see accessCache
 
