@@ -13,10 +13,14 @@ import (
 
 // configResource is the envelope of a sites/config resource.
 func (h *Handler) configResource(sub string, s slipway.Site, name string, props any) map[string]any {
+	typ := "Microsoft.Web/sites/config"
+	if s.SlotOf != "" {
+		typ = "Microsoft.Web/sites/slots/config" // a slot's own child: <app>/slots/<slot>/config/<name>
+	}
 	return map[string]any{
-		"id":         siteID(sub, s.ResourceGroup, s.Name) + "/config/" + name,
+		"id":         s.ResourceID(sub) + "/config/" + name,
 		"name":       name,
-		"type":       "Microsoft.Web/sites/config",
+		"type":       typ,
 		"location":   displayLocation(s.Location),
 		"properties": props,
 	}
@@ -39,6 +43,9 @@ func (h *Handler) writeSiteConfig(w http.ResponseWriter, r *http.Request, sub st
 	}
 	res := h.configResource(sub, s, "web", props)
 	res["name"] = s.Name
+	if s.SlotOf != "" {
+		res["name"] = s.SlotOf + "/" + s.Slot // as the slot resource names itself
+	}
 	return writeJSON(w, http.StatusOK, res)
 }
 

@@ -139,3 +139,30 @@ func TestPlanPerSiteScalingKept(t *testing.T) {
 		t.Fatalf("perSiteScaling after a PUT without it: %v", p["perSiteScaling"])
 	}
 }
+
+// TestSlots_ConfigResourceIDs: a slot's configuration resources (config/web,
+// config/appsettings, ...) are the slot's children, as ARM names them:
+// <app>/slots/<slot>/config/<name>, of type Microsoft.Web/sites/slots/config
+// — never the platform's row name for the slot (<app>-<slot>).
+func TestSlots_ConfigResourceIDs(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	for _, tc := range []struct{ method, path, name string }{
+		{"GET", "/config/web", "app/staging"},
+		{"POST", "/config/appsettings/list", "appsettings"},
+		{"POST", "/config/connectionstrings/list", "connectionstrings"},
+		{"GET", "/config/logs", "logs"},
+	} {
+		r := e.must(200, tc.method, slotPath+tc.path, "").json(t)
+		_, wantID, _ := strings.Cut(strings.TrimSuffix(slotPath+tc.path, "/list"), "/resourceGroups/")
+		if id, _ := r["id"].(string); !strings.HasSuffix(id, "/resourceGroups/"+wantID) || r["type"] != "Microsoft.Web/sites/slots/config" || r["name"] != tc.name {
+			t.Errorf("%s %s: id %v, type %v, name %v; want id %s", tc.method, tc.path, r["id"], r["type"], r["name"], wantID)
+		}
+	}
+	r := e.must(200, "GET", sitePath+"/config/web", "").json(t)
+	if id, _ := r["id"].(string); !strings.HasSuffix(id, "/resourceGroups/rg/providers/Microsoft.Web/sites/app/config/web") || r["type"] != "Microsoft.Web/sites/config" || r["name"] != "app" {
+		t.Errorf("production config/web: %v %v %v", r["id"], r["type"], r["name"])
+	}
+}
