@@ -262,6 +262,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			p.sub = sub // ids carry the canonical (stored) casing
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if rt.filtered {
+			action, scope := rbac.ActionFor(r.Method, r.URL.Path)
+			if _, ok, err := h.callerMay(r, action, scope); err != nil {
+				return err
+			} else if !ok {
+				return h.serveFiltered(w, r, rt, p) // filteredlists.go
+			}
+		}
 		return rt.fn(w, r, p)
 	}
 	if pathMatched {

@@ -31,9 +31,25 @@ const (
 // AuthorizeRequest is what the composition root calls from Config.Authorize
 // once a token names a principal: it authorizes the request by the
 // principal's role assignments (rbac.ActionFor, then Authorizer.Check),
-// answering 403 AuthorizationFailed when no role grants the operation.
+// answering 403 AuthorizationFailed when no role grants the operation. A
+// list the caller may read in part (filteredlists.go) is let through when
+// the principal holds a role below its scope; the route then keeps only
+// what the caller may read.
 func (h *Handler) AuthorizeRequest(principalObjectID string, r *http.Request) error {
-	return h.cfg.RBAC.AuthorizeRequest(principalObjectID, r)
+	err := h.cfg.RBAC.AuthorizeRequest(principalObjectID, r)
+	var denied *rbac.AuthorizationFailed
+	if err == nil || !errors.As(err, &denied) || !h.filteredList(r) {
+		return err
+	}
+	_, scope := rbac.ActionFor(r.Method, r.URL.Path)
+	in, herr := h.cfg.RBAC.HoldsRoleIn(r.Context(), principalObjectID, scope)
+	if herr != nil {
+		return herr
+	}
+	if in {
+		return nil
+	}
+	return err
 }
 
 // checkLinked checks, as ARM does for the other resources a write names

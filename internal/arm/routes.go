@@ -25,6 +25,8 @@ type route struct {
 	method  string
 	pattern []string
 	fn      func(w http.ResponseWriter, r *http.Request, p params) error
+	// filtered marks a list a caller may read in part (filteredlists.go).
+	filtered bool
 }
 
 func (rt route) match(segs []string) (params, bool) {
@@ -93,6 +95,13 @@ func (h *Handler) routeTable() []route {
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
 	}
+	// list is a GET of a subscription's or a group's resources of a type,
+	// answered with what the caller may read (filteredlists.go).
+	list := func(pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
+		rt := r(http.MethodGet, pattern, fn)
+		rt.filtered = true
+		return rt
+	}
 	return h.withSlotRoutes(site, []route{
 		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
@@ -104,8 +113,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, "providers/Microsoft.Web/publishingUsers/web", h.putPublishingUser),
 		r(http.MethodPost, sub+"/providers/Microsoft.Web/checknameavailability", h.checkNameAvailability),
 		r(http.MethodGet, sub+"/providers/Microsoft.Web/geoRegions", h.geoRegions),
-		r(http.MethodGet, sub+"/providers/Microsoft.Web/sites", h.listSites),
-		r(http.MethodGet, sub+"/providers/Microsoft.Web/serverfarms", h.listPlans),
+		list(sub+"/providers/Microsoft.Web/sites", h.listSites),
+		list(sub+"/providers/Microsoft.Web/serverfarms", h.listPlans),
 
 		// Resource providers (providers.go).
 		r(http.MethodGet, sub+"/providers", h.listProviders),
@@ -113,23 +122,23 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, sub+"/providers/{ns}/register", h.registerProvider),
 		r(http.MethodPost, sub+"/providers/{ns}/unregister", h.unregisterProvider),
 
-		r(http.MethodGet, sub+"/resources", h.listResources),
-		r(http.MethodGet, rg+"/resources", h.listResources),
+		list(sub+"/resources", h.listResources),
+		list(rg+"/resources", h.listResources),
 
-		r(http.MethodGet, sub+"/resourcegroups", h.listGroups),
+		list(sub+"/resourcegroups", h.listGroups),
 		r(http.MethodPut, rg, h.putGroup),
 		r(http.MethodGet, rg, h.getGroup),
 		r(http.MethodHead, rg, h.headGroup),
 		r(http.MethodDelete, rg, h.deleteGroup),
 
 		// App Service plans (docs/arm.md §1.4).
-		r(http.MethodGet, web+"/serverfarms", h.listPlans),
+		list(web+"/serverfarms", h.listPlans),
 		r(http.MethodPut, web+"/serverfarms/{plan}", h.putPlan),
 		r(http.MethodGet, web+"/serverfarms/{plan}", h.getPlan),
 		r(http.MethodDelete, web+"/serverfarms/{plan}", h.deletePlan),
 
 		// Sites (docs/arm.md §1.5, §1.6, §1.13).
-		r(http.MethodGet, web+"/sites", h.listSites),
+		list(web+"/sites", h.listSites),
 		r(http.MethodPut, site, h.putSite),
 		r(http.MethodGet, site, h.getSite),
 		r(http.MethodPatch, site, h.patchSite),
@@ -185,16 +194,16 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodDelete, site+"/hostNameBindings/{host}", h.deleteHostNameBinding),
 
 		// Microsoft.Web/certificates (az webapp config ssl).
-		r(http.MethodGet, web+"/certificates", h.listCertificates),
-		r(http.MethodGet, sub+"/providers/Microsoft.Web/certificates", h.listCertificates),
+		list(web+"/certificates", h.listCertificates),
+		list(sub+"/providers/Microsoft.Web/certificates", h.listCertificates),
 		r(http.MethodGet, web+"/certificates/{id}", h.getCertificate),
 		r(http.MethodPut, web+"/certificates/{id}", h.putCertificate),
 		r(http.MethodDelete, web+"/certificates/{id}", h.deleteCertificate),
 
 		// Storage accounts (Microsoft.Storage, storage.go).
 		r(http.MethodPost, sub+"/providers/Microsoft.Storage/checkNameAvailability", h.checkStorageNameAvailability),
-		r(http.MethodGet, sub+"/providers/Microsoft.Storage/storageAccounts", h.listStorageAccounts),
-		r(http.MethodGet, stg, h.listStorageAccounts),
+		list(sub+"/providers/Microsoft.Storage/storageAccounts", h.listStorageAccounts),
+		list(stg, h.listStorageAccounts),
 		r(http.MethodPut, stg+"/{account}", h.putStorageAccount),
 		r(http.MethodPatch, stg+"/{account}", h.patchStorageAccount),
 		r(http.MethodGet, stg+"/{account}", h.getStorageAccount),
@@ -204,11 +213,11 @@ func (h *Handler) routeTable() []route {
 
 		// Key vaults (Microsoft.KeyVault, keyvault.go).
 		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),
-		r(http.MethodGet, kvs+"/vaults", h.listVaults),
+		list(kvs+"/vaults", h.listVaults),
 		r(http.MethodGet, kvs+"/deletedVaults", h.listDeletedVaults),
 		r(http.MethodGet, kvs+"/locations/{loc}/deletedVaults/{vault}", h.getDeletedVault),
 		r(http.MethodPost, kvs+"/locations/{loc}/deletedVaults/{vault}/purge", h.purgeDeletedVault),
-		r(http.MethodGet, kv, h.listVaults),
+		list(kv, h.listVaults),
 		r(http.MethodPut, kv+"/{vault}", h.putVault),
 		r(http.MethodPatch, kv+"/{vault}", h.patchVault),
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
@@ -216,16 +225,16 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
 
 		// User-assigned managed identities (identity.go).
-		r(http.MethodGet, sub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", h.listIdentities),
-		r(http.MethodGet, msi, h.listIdentities),
+		list(sub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", h.listIdentities),
+		list(msi, h.listIdentities),
 		r(http.MethodPut, msi+"/{identity}", h.putIdentity),
 		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
 		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
 		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
 
 		// Autoscale settings of plans (Microsoft.Insights, autoscale.go).
-		r(http.MethodGet, sub+"/providers/Microsoft.Insights/autoscalesettings", h.listAutoscale),
-		r(http.MethodGet, as, h.listAutoscale),
+		list(sub+"/providers/Microsoft.Insights/autoscalesettings", h.listAutoscale),
+		list(as, h.listAutoscale),
 		r(http.MethodPut, as+"/{setting}", h.putAutoscale),
 		r(http.MethodPatch, as+"/{setting}", h.patchAutoscale),
 		r(http.MethodGet, as+"/{setting}", h.getAutoscale),

@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,10 +124,7 @@ func TestAttack_ReachAnotherGroup(t *testing.T) {
 			{"POST", otherSite + "/publishxml", `{"format":"WebDeploy"}`},
 			{"POST", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/listKeys", ""},
 			{"GET", otherRG + "/resources", ""},
-			{"GET", "/subscriptions/{s}/resources", ""},
-			{"GET", "/subscriptions/{s}/resourcegroups", ""},
-			{"GET", "/subscriptions/{s}/providers/Microsoft.Web/sites", ""},
-			{"GET", "/subscriptions/{s}/providers/Microsoft.Storage/storageAccounts", ""},
+			{"GET", otherWeb + "/sites", ""},
 			{"GET", otherRG + "/providers/Microsoft.Authorization/roleAssignments", ""},
 			{"GET", "/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments", ""},
 			// Spellings: case, doubled and trailing slashes.
@@ -582,3 +581,72 @@ func TestAttack_RecreatedGroupInheritsVerificationID(t *testing.T) {
 		t.Errorf("the new group bound www.old.example with the old group's TXT record")
 	}
 }
+
+// TestAttack_ListsShowOnlyWhatTheCallerMayRead: a list of the
+// subscription's (or a group's) resources is answered, as ARM answers it,
+// with what the caller may read — so that a pipeline's service principal
+// with a role on one group runs az webapp list, az group list or az webapp
+// up — and never with another group's items; a caller with no role under
+// the list's scope still gets 403, and the admin token sees everything.
+func TestAttack_ListsShowOnlyWhatTheCallerMayRead(t *testing.T) {
+	_, call := scopeEnv(t)
+	const (
+		principal4 = "7f2c6b4e-1d2a-4c3b-9e8f-0a1b2c3d4e62" // Reader of the site app only
+		raName7    = "9b1f4a1e-6c1d-4f7a-8d3e-2a4b6c8d0e25"
+	)
+	if s, b := call("", "PUT", sitePath+"/providers/Microsoft.Authorization/roleAssignments/"+raName7, raBody("{s}", readerID, principal4)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %.300s", s, b)
+	}
+	names := func(body string) []string {
+		var l struct {
+			Value []struct{ Name string } `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(body), &l); err != nil {
+			t.Fatalf("list body: %v: %.300s", err, body)
+		}
+		var out []string
+		for _, v := range l.Value {
+			out = append(out, v.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sub := "/subscriptions/{s}"
+	for _, c := range []struct {
+		who, path string
+		want      []string // nil: 403
+	}{
+		{principal1, sub + "/providers/Microsoft.Web/sites", []string{"app"}},
+		{principal1, sub + "/providers/Microsoft.Web/serverfarms", []string{"plan", "std"}},
+		{principal1, sub + "/resourcegroups", []string{"rg"}},
+		{principal1, sub + "/providers/Microsoft.Storage/storageAccounts", nil_()},
+		{principal1, sub + "/resources", []string{"app", "plan", "std"}},
+		{principal2, sub + "/providers/Microsoft.Web/sites", []string{"app"}},
+		{principal4, sub + "/providers/Microsoft.Web/sites", []string{"app"}},
+		{principal4, webPath + "/sites", []string{"app"}},
+		{principal4, webPath + "/serverfarms", nil_()},
+		{principal4, sub + "/resourcegroups", nil_()},
+		{principal4, rgPath + "/resources", []string{"app"}},
+		{principal3, sub + "/providers/Microsoft.Web/sites", nil},
+		{principal3, sub + "/resourcegroups", nil},
+		{principal3, webPath + "/sites", nil},
+		{"", sub + "/providers/Microsoft.Web/sites", []string{"app", "victim"}},
+		{"", sub + "/resourcegroups", []string{"other", "rg"}},
+	} {
+		s, b := call(c.who, "GET", c.path, "")
+		if c.want == nil {
+			wantDenied(t, c.who+" GET "+c.path, s, b)
+			continue
+		}
+		if s != http.StatusOK {
+			t.Errorf("%s GET %s: %d %.300s", c.who, c.path, s, b)
+			continue
+		}
+		if got := names(b); !slices.Equal(got, c.want) {
+			t.Errorf("%s GET %s lists %q, want %q", c.who, c.path, got, c.want)
+		}
+	}
+}
+
+// nil_ is an empty list (not a 403).
+func nil_() []string { return []string{} }

@@ -162,7 +162,7 @@ func (a *Authorizer) AuthorizeRequest(principalObjectID string, r *http.Request)
 	err := a.Check(r.Context(), principalObjectID, action, scope, false)
 	var denied *AuthorizationFailed
 	if read && action == providersRead && errors.As(err, &denied) {
-		in, herr := a.holdsRoleIn(r.Context(), principalObjectID, scope)
+		in, herr := a.HoldsRoleIn(r.Context(), principalObjectID, scope)
 		if herr != nil {
 			return herr
 		}
@@ -173,9 +173,9 @@ func (a *Authorizer) AuthorizeRequest(principalObjectID string, r *http.Request)
 	return err
 }
 
-// holdsRoleIn reports whether the principal has a role assignment at,
+// HoldsRoleIn reports whether the principal has a role assignment at,
 // above or anywhere below scope.
-func (a *Authorizer) holdsRoleIn(ctx context.Context, principalObjectID, scope string) (bool, error) {
+func (a *Authorizer) HoldsRoleIn(ctx context.Context, principalObjectID, scope string) (bool, error) {
 	_, by, err := a.snapshot(ctx)
 	if err != nil {
 		return false, err

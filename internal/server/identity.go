@@ -122,8 +122,9 @@ func (p *platformIdentity) isAdmin(tok string) bool {
 
 // authorizeARM authenticates a management call (the admin token or a
 // token of the token service for the management API) and authorizes it by
-// the caller's roles (Azure's AuthorizationFailed otherwise).
-func (p *platformIdentity) authorizeARM(r *http.Request) error {
+// the caller's roles with authorize (Azure's AuthorizationFailed
+// otherwise).
+func (p *platformIdentity) authorizeARM(r *http.Request, authorize func(principalObjectID string, r *http.Request) error) error {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
 		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication failed. The 'Authorization' header is missing. Sign in with az login, or send the admin token from %s as a Bearer token.", p.infoFile)
@@ -135,7 +136,7 @@ func (p *platformIdentity) authorizeARM(r *http.Request) error {
 	if err != nil {
 		return slipway.Errorf(slipway.EUNAUTHORIZED, "Authentication failed. The access token is not valid for %s: %v", p.managementURL, err)
 	}
-	return p.authz.AuthorizeRequest(claims.ObjectID, r)
+	return authorize(claims.ObjectID, r)
 }
 
 // callerObjectID names the principal of a verified management token

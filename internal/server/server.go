@@ -489,7 +489,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	pl.msi = msi
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
-	mgmt := arm.New(arm.Config{
+	var mgmt *arm.Handler
+	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{builder: builder, homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots:  coord,
@@ -499,7 +500,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		BlobEndpoint: func(account string) string {
 			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
 		},
-		Authorize: ident.authorizeARM, AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
+		// By the caller's roles as the management API reads them (lists
+		// a caller may read in part: arm.Handler.AuthorizeRequest).
+		Authorize:    func(r *http.Request) error { return ident.authorizeARM(r, mgmt.AuthorizeRequest) },
+		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
