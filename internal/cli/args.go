@@ -29,6 +29,11 @@ type flagDef struct {
 	// flag, rather than "unrecognized arguments" or, worse, a flag silently
 	// ignored.
 	Unsupported string
+	// Default names the az configured default (`az configure --defaults
+	// KEY=VALUE`, or the [defaults] `webapp up` writes to .azure/config)
+	// that a missing required flag takes, as az's configured_default:
+	// "group" for resource groups, "web" for web apps.
+	Default string
 }
 
 // unsupported declares az flags Slipway refuses by name, all for one
@@ -114,8 +119,10 @@ func parseBoolWord(s string) (value bool, ok bool) {
 }
 
 // parseFlags parses args (everything after the command words) against defs.
-// cmdPath names the command in error messages.
-func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, error) {
+// cmdPath names the command in error messages. A required flag not given
+// takes its configured default when it has one (configured(def.Default) not
+// ""); configured may be nil.
+func parseFlags(cmdPath string, defs []flagDef, args []string, configured func(key string) string) (parsedFlags, error) {
 	// The first definition of a name wins: a command's own flag over a
 	// global one (storage blob upload's --data over Slipway's data folder).
 	byName := map[string]*flagDef{}
@@ -210,9 +217,16 @@ func parseFlags(cmdPath string, defs []flagDef, args []string) (parsedFlags, err
 	}
 	var missing []string
 	for _, d := range defs {
-		if d.Required && !p.has(d.key()) {
-			missing = append(missing, strings.Join(d.Names, "/"))
+		if !d.Required || p.has(d.key()) {
+			continue
 		}
+		if d.Default != "" && configured != nil {
+			if v := configured(d.Default); v != "" {
+				p.values[d.key()] = []string{v}
+				continue
+			}
+		}
+		missing = append(missing, strings.Join(d.Names, "/"))
 	}
 	if len(missing) > 0 {
 		return p, usageErrorf(cmdPath, "the following arguments are required: %s", strings.Join(missing, ", "))

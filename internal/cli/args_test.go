@@ -51,7 +51,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseFlags("webapp create", defs, tt.args)
+			got, err := parseFlags("webapp create", defs, tt.args, nil)
 			if tt.wantErr != "" {
 				var ee *ExitError
 				if !errors.As(err, &ee) {

@@ -144,3 +144,49 @@ func writeUpDefaults(dir string, d upDefaults) error {
 	}
 	return atomicfile.WriteFile(p, f.bytes(), 0o644)
 }
+
+// configuredDefault returns az's configured default named key ("group",
+// "web"), looked up where az's config (knack's CLIConfig.get) looks: the
+// environment variable AZURE_DEFAULTS_<KEY>, then [defaults] in the
+// .azure/config of the current folder or the nearest folder above it that
+// has one (what `webapp up` and `az configure --scope local` write), then
+// in the global config ($AZURE_CONFIG_DIR/config, else ~/.azure/config).
+// So, as with az, `webapp log tail` in the folder `webapp up` deployed
+// from needs no -g or -n (docs/appservice.md §13;
+// https://learn.microsoft.com/cli/azure/azure-cli-configuration). It returns "" when no default is set; a file that
+// cannot be read or parsed sets none.
+func (r *runner) configuredDefault(key string) string {
+	if v := r.getenv("AZURE_DEFAULTS_" + strings.ToUpper(key)); v != "" {
+		return v
+	}
+	var files []string
+	dir := r.getenv("PWD")
+	if dir == "" {
+		dir, _ = r.getwd()
+	}
+	for dir != "" {
+		files = append(files, azConfigPath(dir))
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	if d := r.getenv("AZURE_CONFIG_DIR"); d != "" {
+		files = append(files, filepath.Join(d, "config"))
+	} else if h := r.getenv("HOME"); h != "" {
+		files = append(files, azConfigPath(h))
+	}
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if f, err := parseINI(data); err == nil {
+			if v := f.get("defaults", key); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}

@@ -77,3 +77,49 @@ func TestUpDefaultsBadFile(t *testing.T) {
 		t.Errorf("err = %v, want an ExitError with a hint", err)
 	}
 }
+
+// TestConfiguredDefault checks where a missing -g or -n comes from, in
+// knack's order: AZURE_DEFAULTS_<KEY>, the nearest .azure/config from the
+// current folder up (what `webapp up` writes; Microsoft's Python quickstart
+// then runs `az webapp log tail` with no arguments), the global config.
+func TestConfiguredDefault(t *testing.T) {
+	root := t.TempDir()
+	write := func(dir, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, ".azure"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".azure", "config"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	project, home := filepath.Join(root, "project"), filepath.Join(root, "home")
+	write(project, "[defaults]\ngroup = up_rg\nweb = upapp\n")
+	write(home, "[defaults]\ngroup = global_rg\nlocation = westus2\n")
+	write(filepath.Join(root, "broken"), "not ini at all\n")
+	sub := filepath.Join(project, "app", "templates")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, pwd, key, want string
+		env                  []string
+	}{
+		{name: "project folder", pwd: project, key: "web", want: "upapp"},
+		{name: "a folder below it", pwd: sub, key: "group", want: "up_rg"},
+		{name: "global when the folder has none", pwd: sub, key: "location", want: "westus2"},
+		{name: "global outside the project", pwd: root, key: "group", want: "global_rg"},
+		{name: "environment first", pwd: project, key: "group", env: []string{"AZURE_DEFAULTS_GROUP=env_rg"}, want: "env_rg"},
+		{name: "AZURE_CONFIG_DIR replaces ~/.azure", pwd: root, key: "group", env: []string{"AZURE_CONFIG_DIR=" + filepath.Join(root, "none")}, want: ""},
+		{name: "an unparsable file sets nothing", pwd: filepath.Join(root, "broken"), key: "web", want: ""},
+		{name: "unset", pwd: project, key: "appserviceplan", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := defaultRunner(append([]string{"PWD=" + tt.pwd, "HOME=" + home}, tt.env...), nil, nil, nil)
+			if got := r.configuredDefault(tt.key); got != tt.want {
+				t.Errorf("configuredDefault(%q) = %q, want %q", tt.key, got, tt.want)
+			}
+		})
+	}
+}

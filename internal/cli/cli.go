@@ -224,7 +224,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		if path == "" {
 			defs = append(append([]flagDef{}, globalFlags...), versionFlag)
 		}
-		flags, err := parseFlags(path, defs, rest)
+		flags, err := parseFlags(path, defs, rest, nil)
 		if err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	defs := append(append([]flagDef{}, cmd.flags...), cmd.globals()...)
-	flags, err := parseFlags(path, defs, rest)
+	flags, err := parseFlags(path, defs, rest, r.configuredDefault)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 // az's custom-domain commands (custom.py add_hostname, list_hostnames,
 // delete_hostname, get_external_ip), over ARM's sites/{app}/hostNameBindings.
 func hostnameCommands() []command {
-	fWebapp := flagDef{Names: []string{"--webapp-name"}, Required: true, Help: "Name of the web app."}
+	fWebapp := flagDef{Names: []string{"--webapp-name"}, Required: true, Default: "web", Help: "Name of the web app."}
 	fHost := flagDef{Names: []string{"--hostname"}, Required: true, Help: "The custom host name, such as www.contoso.com or *.contoso.com."}
 	return []command{
 		{path: "webapp config hostname add", short: "Bind a custom host name to a web app (its DNS records must verify).", run: hostnameAdd,

@@ -15,9 +15,9 @@ import (
 
 // Flag definitions shared by many commands.
 var (
-	fGroup    = flagDef{Names: []string{"--resource-group", "-g"}, Required: true, Help: "Name of resource group."}
+	fGroup    = flagDef{Names: []string{"--resource-group", "-g"}, Required: true, Default: "group", Help: "Name of resource group."}
 	fGroupOpt = flagDef{Names: []string{"--resource-group", "-g"}, Help: "Name of resource group."}
-	fApp      = flagDef{Names: []string{"--name", "-n"}, Required: true, Help: "Name of the web app."}
+	fApp      = flagDef{Names: []string{"--name", "-n"}, Required: true, Default: "web", Help: "Name of the web app."}
 	fYes      = flagDef{Names: []string{"--yes", "-y"}, Kind: kindBool, Help: "Do not prompt for confirmation."}
 )
 
@@ -52,10 +52,10 @@ func commands() []command {
 		}, uTags, unsupported("Slipway has no managing resources", "--managed-by"), uPolicy)},
 		{path: "group list", short: "List resource groups.", run: groupList, flags: unsupported("Slipway does not store tags on resource groups yet", "--tag")},
 		{path: "group show", short: "Get a resource group.", run: groupShow, flags: []flagDef{
-			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
+			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Default: "group", Help: "Name of the resource group."},
 		}},
 		{path: "group delete", short: "Delete a resource group and everything in it.", run: groupDelete, flags: withUnsupported([]flagDef{
-			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Help: "Name of the resource group."},
+			{Names: []string{"--name", "-n", "--resource-group", "-g"}, Required: true, Default: "group", Help: "Name of the resource group."},
 			fYes,
 		}, unsupported("forced deletion applies to virtual machines and scale sets, which Slipway does not have", "--force-deletion-types -f"),
 			uNoWait, uPolicy)},
