@@ -618,7 +618,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		// A swap commits under the site's lock, which this deployment
 		// has only now: the version it copied must still be the active
 		// one, or rolling the copy out would undo the swap.
-		if id, err := c.activeID(ctx, site.Name); err != nil || id != baseID {
+		if active, _, err := c.activeDeployment(ctx, site.Name); err != nil || active.ID != baseID {
 			what := "the file"
 			if o.File == nil {
 				what = "the package (clean=false)"

@@ -31,10 +31,8 @@ import (
 // activeArtifact returns the site's active version and its deployment's
 // id, and false when it has none (it runs the default site).
 func (c *Coordinator) activeArtifact(ctx context.Context, site string) (Artifact, string, bool, error) {
-	d, err := c.cfg.Store.ActiveDeployment(ctx, site)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return Artifact{}, "", false, nil
-	} else if err != nil {
+	d, ok, err := c.activeDeployment(ctx, site)
+	if err != nil || !ok {
 		return Artifact{}, "", false, err
 	}
 	art, err := c.artifactOf(d)
@@ -44,13 +42,14 @@ func (c *Coordinator) activeArtifact(ctx context.Context, site string) (Artifact
 	return art, d.ID, true, nil
 }
 
-// activeID returns the id of the site's active deployment, "" when none.
-func (c *Coordinator) activeID(ctx context.Context, site string) (string, error) {
+// activeDeployment returns the site's active deployment, and false when it
+// has none.
+func (c *Coordinator) activeDeployment(ctx context.Context, site string) (slipway.Deployment, bool, error) {
 	d, err := c.cfg.Store.ActiveDeployment(ctx, site)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return "", nil
+		return slipway.Deployment{}, false, nil
 	}
-	return d.ID, err
+	return d, err == nil, err
 }
 
 // checkFileTarget refuses, before anything is stored, a single-file
