@@ -108,3 +108,36 @@ func (s SKU) Larger() (SKU, bool) {
 	}
 	return SKU{}, false
 }
+
+// LocalStorageMB is the local (temporary) storage of one instance of s: on
+// App Service the files an app writes outside /home (its extracted build
+// output under /tmp, a `pip install` at startup) live on the worker's local
+// disk, limited per tier and size — 500 MB for Free and Shared; 11, 15 and
+// 58 GB for sizes 1, 2 and 3 of Basic, Standard and Premium; 21, 61 and 140
+// GB for the later families (PremiumV2 and up, Isolated) — see "Temporary
+// files" in
+// https://github.com/projectkudu/kudu/wiki/Understanding-the-Azure-App-Service-file-system.
+// App Service counts it per plan and worker; Slipway gives it to each app
+// (each slot) on the server, for its instances' copies of the app and views
+// of its environment together. Names Slipway does not know get B1's.
+func (s SKU) LocalStorageMB() int {
+	up := strings.ToUpper(strings.TrimSpace(s.Name))
+	tier, ok := skuTiers[up]
+	if !ok {
+		up, tier = "B1", "Basic"
+	}
+	size := 1
+	if i := strings.IndexAny(up, "0123456789"); i >= 0 && up[i] >= '2' {
+		size = int(up[i] - '0')
+	}
+	var steps [3]int
+	switch tier {
+	case "Free", "Shared":
+		return 500
+	case "Basic", "Standard", "Premium":
+		steps = [3]int{11, 15, 58}
+	default:
+		steps = [3]int{21, 61, 140}
+	}
+	return steps[min(size, 3)-1] << 10
+}

@@ -89,3 +89,18 @@ func TestSKULarger(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalStorage: each size's local storage, as the Kudu wiki's table of
+// temporary files lists it.
+func TestLocalStorage(t *testing.T) {
+	for name, want := range map[string]int{
+		"F1": 500, "free": 500, "D1": 500,
+		"B1": 11 << 10, "b2": 15 << 10, "B3": 58 << 10, "S1": 11 << 10, "S3": 58 << 10, "P2": 15 << 10,
+		"P1v2": 21 << 10, "P2v2": 61 << 10, "P3v2": 140 << 10, "P0v3": 21 << 10, "P1mv3": 21 << 10,
+		"P5mv3": 140 << 10, "I2v2": 61 << 10, "EP3": 140 << 10, "Q9": 11 << 10,
+	} {
+		if got := (SKU{Name: name}).LocalStorageMB(); got != want {
+			t.Errorf("%s: %d MB, want %d", name, got, want)
+		}
+	}
+}

@@ -392,6 +392,28 @@ func TestResourceLimits(t *testing.T) {
 	if got := s.probe("neighbour", "/fill?mb=64"); got != "WROTE 64" {
 		t.Errorf("the neighbouring app could not write its home: %q", got)
 	}
+	// Disk outside /home: the instance's writable copy of the app and its
+	// view of the environment (a pip install at startup) share F1's 500 MB
+	// of local storage (Kudu's table of temporary files); past it is ENOSPC
+	// for this app, never the server's disk filling up.
+	appPath := func(app string) string {
+		var env map[string]string
+		if err := json.Unmarshal([]byte(s.probe(app, "/env")), &env); err != nil || env["APP_PATH"] == "" {
+			t.Fatalf("no APP_PATH in %s's environment: %v", app, err)
+		}
+		return env["APP_PATH"]
+	}
+	for _, p := range []string{appPath("small") + "/fill.bin", appPath("small") + "/antenv/fill.bin"} {
+		if got := s.probe("small", "/fill?mb=64&path="+url.QueryEscape(p)); got != "WROTE 64" {
+			t.Errorf("writing 64 MB to %s: %q, want WROTE 64", p, got)
+		}
+		if got := s.probe("small", "/fill?mb=700&path="+url.QueryEscape(p)); !strings.Contains(got, "ERROR 28") {
+			t.Errorf("writing 700 MB to an F1 app's %s: %q, want ENOSPC (28) at its 500 MB of local storage", p, got)
+		}
+	}
+	if got := s.probe("neighbour", "/fill?mb=64&path="+url.QueryEscape(appPath("neighbour")+"/fill.bin")); got != "WROTE 64" {
+		t.Errorf("the neighbouring app could not write next to its code: %q", got)
+	}
 	// The server is unharmed and the small app still serves.
 	if code, body := s.get(s.host("small"), "/"); code != 200 || body != "probe small" {
 		t.Errorf("after the attempts the app answers %d %q", code, body)
@@ -400,6 +422,37 @@ func TestResourceLimits(t *testing.T) {
 	s.mustCLI("", "appservice", "plan", "update", "-g", "rg-small", "-n", "plan-small", "--sku", "B1")
 	if got := s.probe("small", "/alloc?mb=1400"); got != "ALLOCATED 1400" {
 		t.Errorf("after scaling up to B1 (1792 MB) allocating 1400 MB: %q", got)
+	}
+}
+
+// TestAttackBuildFillsTheDisk: a build runs the app's own code
+// (PRE_BUILD_COMMAND here; setup.py, settings imported by collectstatic),
+// which can write without end next to the code or into its HOME. What it
+// writes is bounded by its plan's quota (F1: 1 GB), so the build fails with
+// ENOSPC, the previous version keeps serving and the server's disk never
+// fills; the next build of the app works.
+func TestAttackBuildFillsTheDisk(t *testing.T) {
+	needContainers(t)
+	s := startServer(t)
+	s.createAppOn("filler", "F1", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	if code := s.deployZip("filler", zipDir(t, "testdata/apps/probe", nil)); code != "200" {
+		t.Fatalf("deploy: %s\n%s", code, s.lastDeploymentLog("filler"))
+	}
+	for _, where := range []string{"big.bin", "$HOME/big.bin"} {
+		s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-filler", "-n", "filler",
+			"--settings", "PRE_BUILD_COMMAND=fallocate -l 1600M "+where)
+		if code := s.deployZip("filler", zipDir(t, "testdata/apps/probe", nil)); code == "200" {
+			t.Errorf("a build that wrote 1600 MB to %s on an F1 plan (1 GB) succeeded", where)
+		} else if log := s.lastDeploymentLog("filler"); !strings.Contains(log, "No space left on device") {
+			t.Errorf("the failed build's log does not say the space ran out:\n%s", tail(log, 15))
+		}
+		if code, body := s.get(s.host("filler"), "/"); code != 200 || body != "probe filler" {
+			t.Errorf("after the build that filled its storage the app answers %d %q", code, body)
+		}
+	}
+	s.mustCLI("", "webapp", "config", "appsettings", "delete", "-g", "rg-filler", "-n", "filler", "--setting-names", "PRE_BUILD_COMMAND")
+	if code := s.deployZip("filler", zipDir(t, "testdata/apps/probe", nil)); code != "200" {
+		t.Errorf("the next deploy after the failed ones: %s\n%s", code, tail(s.lastDeploymentLog("filler"), 15))
 	}
 }
 

@@ -44,6 +44,13 @@ type Config struct {
 	// PIP_* entries are part of the environment cache key. PIP_CONFIG_FILE
 	// is always /dev/null for the commands that build an environment.
 	Env []string
+	// Storage, if set, is called before a build writes into its scope's
+	// directory (which exists then) with the scope's name and path, to make
+	// the directory a file system of bounded size (the server mounts an
+	// image of the app's quota there). Everything a build command may write
+	// but the output directory is inside the scope — its HOME too — so
+	// that one build cannot fill the disk other apps and the server use.
+	Storage func(ctx context.Context, scope, dir string) error
 	// Owner, if set, is the user build commands run as when the Request
 	// names none (the Runner switches to it): the builder hands it the
 	// directories those commands write — its scope's pip cache, each build's
@@ -248,7 +255,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
 
-	home, removeHome, err := b.newHome(owner)
+	pipDir, err := b.prepareScope(ctx, req.Scope, owner)
+	if err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
+	home, removeHome, err := b.newHome(b.scopeDir(req.Scope), owner)
 	if err != nil {
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
@@ -257,10 +268,6 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 		if err := chownTree(dst, owner); err != nil {
 			return Result{}, fmt.Errorf("building: %w", err)
 		}
-	}
-	pipDir, err := b.prepareScope(req.Scope, owner)
-	if err != nil {
-		return Result{}, fmt.Errorf("building: %w", err)
 	}
 	appVenvBin := filepath.Join(dst, venvName, "bin")
 	interpBin := filepath.Dir(interp.Path)
@@ -504,7 +511,7 @@ func (b *Builder) ensureEnv(ctx context.Context, lg buildLog, out io.Writer, spe
 	// pip.conf into. The machine's own configuration (/etc/pip.conf,
 	// /etc/xdg/pip) is the operator's, not an app's, and stays in force: it
 	// is where a host names its package mirror or TLS root.
-	home, removeHome, err := b.newHome(job.owner)
+	home, removeHome, err := b.newHome(filepath.Dir(job.pipDir), job.owner)
 	if err != nil {
 		return false, fmt.Errorf("building the environment: %w", err)
 	}
@@ -612,8 +619,19 @@ func (b *Builder) envBuildSettings(settings map[string]string) map[string]string
 // prepareScope creates the scope's directories and returns its pip download
 // cache, given to owner and closed to everyone else (a private index's
 // packages may be in it).
-func (b *Builder) prepareScope(scope string, owner *Owner) (pipDir string, err error) {
+func (b *Builder) prepareScope(ctx context.Context, scope string, owner *Owner) (pipDir string, err error) {
 	dir := b.scopeDir(scope)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return "", fmt.Errorf("creating cache scope: %w", err)
+	}
+	if b.cfg.Storage != nil {
+		if scope == "" {
+			scope = PlatformScope
+		}
+		if err := b.cfg.Storage(ctx, scope, dir); err != nil {
+			return "", fmt.Errorf("preparing the cache scope's storage: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "venvs"), 0o711); err != nil {
 		return "", fmt.Errorf("creating cache scope: %w", err)
 	}
@@ -635,10 +653,14 @@ func (b *Builder) prepareScope(scope string, owner *Owner) (pipDir string, err e
 	return pipDir, nil
 }
 
-// newHome creates an empty HOME for build commands, owned by owner, and
-// returns a function that removes it.
-func (b *Builder) newHome(owner *Owner) (string, func(), error) {
-	home, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "tmp"), "home-")
+// newHome creates an empty HOME for build commands in the scope's tmp/,
+// owned by owner, and returns a function that removes it.
+func (b *Builder) newHome(scopeDir string, owner *Owner) (string, func(), error) {
+	tmp := filepath.Join(scopeDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o711); err != nil {
+		return "", nil, fmt.Errorf("creating HOME for build commands: %w", err)
+	}
+	home, err := os.MkdirTemp(tmp, "home-")
 	if err != nil {
 		return "", nil, fmt.Errorf("creating HOME for build commands: %w", err)
 	}

@@ -168,6 +168,11 @@ type Config struct {
 	// resolved again; 0 → DefaultReferenceRefresh.
 	ReferenceRefresh time.Duration
 	Slots            SlotConfig // deployment slots and swaps (swap.go); zero: no swaps
+	// Storage, if set, is called before a deployment writes a version into
+	// its app's artifacts directory (which exists then), with the app that
+	// owns the versions (a slot's are its app's) and its plan's SKU, so that
+	// the server can bound what builds and release commands write there.
+	Storage func(ctx context.Context, owner string, sku slipway.SKU, dir string) error
 }
 
 // Coordinator runs deployments and site lifecycle operations.
@@ -581,6 +586,17 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	if err != nil {
 		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
 		return false
+	}
+	if c.cfg.Storage != nil {
+		dir := filepath.Dir(artDir)
+		err := os.MkdirAll(dir, 0o711)
+		if err == nil {
+			err = c.cfg.Storage(ctx, artifactsOwner(site), snap.Plan.SKU, dir)
+		}
+		if err != nil {
+			fail("Preparing the app's storage failed: %s", err)
+			return false
+		}
 	}
 	refs, err := c.resolve(ctx, &snap)
 	if err != nil {

@@ -53,6 +53,9 @@ type planner struct {
 	// homes gives each app's home its tier's quota (docs/appservice.md §1); nil
 	// when loop-mounted images are unavailable (not root).
 	homes *homefs.Homes
+	// local bounds what instances write outside /home by the tier's local
+	// storage (localdisk.go); nil when loop-mounted images are unavailable.
+	local *localDisk
 	sb    *sandbox.Sandbox
 	logs  *applog.Hub
 
@@ -224,16 +227,32 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
 		return r, fmt.Errorf("preparing the instance directory: %w", err)
 	}
+	if p.local != nil {
+		if err := p.local.mount(ctx, s, runDir); err != nil {
+			return r, err
+		}
+	}
 	tag := fmt.Sprintf("%.12s-%d", inst.ID, time.Now().UnixNano())
 	// The instance's view of its environment is made beside the copy of
 	// the app (both are file-system work of tens of milliseconds).
 	venv := ""
 	venvErr := make(chan error, 1)
+	var releaseMirror func() // set before venvErr is sent
 	if built.VenvDir != "" && p.sandboxed {
 		venv = filepath.Join(runDir, tag+"-antenv")
 		undo = append(undo, func() { os.RemoveAll(venv) })
 		go func() {
-			venvErr <- tree.Copy(ctx, built.VenvDir, venv, tree.Options{Hardlink: true, Chown: p.asRoot, UID: uid, GID: gid})
+			src := built.VenvDir
+			if p.local != nil {
+				// The view's hard links need the environment on the image.
+				m, release, err := p.local.mirror(ctx, runDir, built.VenvDir)
+				if err != nil {
+					venvErr <- err
+					return
+				}
+				src, releaseMirror = m, release
+			}
+			venvErr <- tree.Copy(ctx, src, venv, tree.Options{Hardlink: true, Chown: p.asRoot, UID: uid, GID: gid})
 		}()
 	} else {
 		venvErr <- nil
@@ -241,6 +260,9 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	defer func() {
 		if venvErr != nil { // an early return: let the copy finish before undo removes it
 			<-venvErr
+			if releaseMirror != nil {
+				releaseMirror()
+			}
 		}
 	}()
 	if inPlace {
@@ -291,6 +313,9 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	var binds []sandbox.Bind
 	err = <-venvErr
 	venvErr = nil
+	if releaseMirror != nil {
+		undo = append(undo, releaseMirror)
+	}
 	if err != nil {
 		return r, fmt.Errorf("preparing the instance's view of its environment: %w", err)
 	}

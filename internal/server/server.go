@@ -348,17 +348,33 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	} else {
 		log.Warn("INSTANCES SHARE THE HOST'S NETWORK AND RUN WITHOUT RESOURCE LIMITS: both need root and bubblewrap.")
 	}
-	var homes *homefs.Homes
+	var homes, locals *homefs.Homes
+	var builds *buildStorage
 	if ok, why := homefs.Supported(); ok && sandboxed {
 		homes, err = homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "homes"), Logger: log})
 		if err != nil {
 			return err
 		}
 		closers = append(closers, homes.Close)
+		// Each app's run directory (its instances' copies and views of
+		// their environment) on an image of the tier's local storage.
+		locals, err = homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "images", "local"), Logger: log})
+		if err != nil {
+			return err
+		}
+		closers = append(closers, locals.Close)
+		// Each app's versions and build cache on images of its quota.
+		if builds, err = newBuildStorage(dataDir, cacheDir, st, log); err != nil {
+			return err
+		}
+		closers = append(closers, builds.Close)
 	} else {
-		log.Warn("APP HOMES HAVE NO QUOTA: one app can fill this server's disk.", "reason", why)
+		log.Warn("APP HOMES AND LOCAL STORAGE HAVE NO QUOTA: one app can fill this server's disk.", "reason", why)
 	}
 	bcfg := build.Config{CacheDir: cacheDir, Interpreters: interps, Logger: log}
+	if builds != nil {
+		bcfg.Storage = builds.Scope
+	}
 	if sandboxed && os.Geteuid() == 0 {
 		// Builds run the app's own code (setup.py, settings imported by
 		// collectstatic, PRE/POST_BUILD_COMMAND): confine them too, as an
@@ -413,6 +429,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
+	if locals != nil {
+		pl.local = newLocalDisk(locals, filepath.Join(dataDir, "images", "local"))
+	}
 	token, err := adminToken(dataDir)
 	if err != nil {
 		return err
@@ -431,14 +450,22 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	var artifactStorage func(context.Context, string, slipway.SKU, string) error
+	if builds != nil {
+		artifactStorage = builds.Artifacts
+	}
 	coord := deploy.New(deploy.Config{
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
 		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
-		Slots: deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
+		Slots:   deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
+		Storage: artifactStorage,
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
+	if builds != nil {
+		builds.mountExisting(ctx)
+	}
 	if err := coord.Recover(ctx); err != nil {
 		return fmt.Errorf("recovering from the last stop: %w", err)
 	}
@@ -492,7 +519,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	var mgmt *arm.Handler
 	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
-		Store: st, Controller: &controller{builder: builder, homes: homes, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Store: st, Controller: &controller{builder: builder, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots:  coord,
 		Scheme: "https", PythonVersions: versions, Logger: log,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
@@ -825,6 +852,11 @@ type controller struct {
 	// builder, if set, drops a deleted app's build cache.
 	builder *build.Builder
 	homes   *homefs.Homes
+	// local, if set, holds each app's local storage (localdisk.go), under
+	// <dataDir>/sites/<app>/run.
+	local   *localDisk
+	builds  *buildStorage // nil without images
+	dataDir string
 	coord   *deploy.Coordinator
 	store   *store.Store
 	blobs   *blob.Service
@@ -892,6 +924,16 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 		}
 		if err := c.homes.Remove(ctx, strings.ToLower(site), c.coord.SiteHome(site)); err != nil {
 			return fmt.Errorf("removing the app's home: %w", err)
+		}
+	}
+	if c.local != nil {
+		if err := c.local.remove(ctx, site, filepath.Join(c.dataDir, "sites", strings.ToLower(site), "run")); err != nil {
+			return fmt.Errorf("removing the app's local storage: %w", err)
+		}
+	}
+	if c.builds != nil {
+		if err := c.builds.Remove(ctx, site); err != nil {
+			return fmt.Errorf("removing the app's build storage: %w", err)
 		}
 	}
 	if err := c.coord.SiteDeleted(ctx, rg, site); err != nil {

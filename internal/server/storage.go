@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	slipway "github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// buildStorage bounds what an app's deployments write on the server's disk:
+// its versions (<data>/sites/<app>/artifacts, written by its build and by
+// its release command, which is its own code) and its build cache scope
+// (<cache>/scopes/<app>: its environments, pip's downloads and the builds'
+// HOMEs, written by pip and by PRE_BUILD_COMMAND). Each is an ext4 image of
+// the app's /home quota (App Service keeps the build's output and its
+// antenv under /home), loop-mounted there through package homefs, so that a
+// build or a release that writes without end fails with ENOSPC for its app
+// and never fills the disk every app and the platform's own database use.
+//
+// An image is made at an app's first deployment (what an earlier server
+// left in the directory is moved into it) and mounted again, at its size,
+// when the server starts, before anything reads a version.
+type buildStorage struct {
+	versions, scopes     *homefs.Homes
+	versionDir, scopeDir string // where their images are
+	dataDir, cacheDir    string
+	store                *store.Store
+	logger               *slog.Logger
+}
+
+func newBuildStorage(dataDir, cacheDir string, st *store.Store, log *slog.Logger) (*buildStorage, error) {
+	b := &buildStorage{versionDir: filepath.Join(dataDir, "images", "versions"), scopeDir: filepath.Join(dataDir, "images", "builds"),
+		dataDir: dataDir, cacheDir: cacheDir, store: st, logger: log}
+	var err error
+	if b.versions, err = homefs.New(homefs.Config{ImageDir: b.versionDir, Logger: log}); err != nil {
+		return nil, err
+	}
+	if b.scopes, err = homefs.New(homefs.Config{ImageDir: b.scopeDir, Logger: log}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *buildStorage) artifactsDir(app string) string {
+	return filepath.Join(b.dataDir, "sites", strings.ToLower(app), "artifacts")
+}
+
+func (b *buildStorage) scopePath(scope string) string {
+	return filepath.Join(b.cacheDir, "scopes", scope)
+}
+
+// mountExisting mounts every image there is, at its own size: versions and
+// environments must be in place before the server recovers deployments and
+// starts instances.
+func (b *buildStorage) mountExisting(ctx context.Context) {
+	for _, set := range []struct {
+		h      *homefs.Homes
+		images string
+		dir    func(string) string
+	}{{b.versions, b.versionDir, b.artifactsDir}, {b.scopes, b.scopeDir, b.scopePath}} {
+		imgs, _ := filepath.Glob(filepath.Join(set.images, "*.img"))
+		for _, img := range imgs {
+			fi, err := os.Stat(img)
+			if err != nil {
+				continue
+			}
+			name := strings.TrimSuffix(filepath.Base(img), ".img")
+			dir := set.dir(name)
+			if err := os.MkdirAll(dir, 0o711); err == nil {
+				_, err = set.h.Ensure(ctx, name, dir, fi.Size(), 0, 0)
+			}
+			if err != nil {
+				b.logger.Error("mounting an app's build storage", "app", name, "dir", dir, "err", err)
+			}
+		}
+	}
+}
+
+// Artifacts bounds owner's versions by its plan's /home quota; dir is
+// owner's artifacts directory (deploy.Config.Storage).
+func (b *buildStorage) Artifacts(ctx context.Context, owner string, sku slipway.SKU, dir string) error {
+	gb := sku.Size().HomeQuotaGB
+	_, err := b.versions.Ensure(ctx, strings.ToLower(owner), dir, int64(gb)<<30, 0, 0)
+	return b.outcome(err, owner, "versions", int64(gb)<<30)
+}
+
+// outcome is Ensure's error as the deployment sees it. What a server
+// before these images kept for an app and does not fit its quota stays
+// where it is, unbounded, with a warning: refusing every later deployment
+// of the app for it would be worse.
+func (b *buildStorage) outcome(err error, app, what string, quota int64) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, homefs.ErrTooLarge):
+		b.logger.Warn("AN APP'S BUILD STORAGE HAS NO QUOTA: what it holds from before is larger than its quota; remove old deployments to bring it under",
+			"app", app, "storage", what, "quota_bytes", quota, "err", err)
+		return nil
+	default:
+		return fmt.Errorf("mounting the app's storage for its %s (%d GB): %w", what, quota>>30, err)
+	}
+}
+
+// Scope bounds a build cache scope (build.Config.Storage): by the /home
+// quota of the plan of the app of that name (1 GB, Free's, if there is
+// none).
+func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
+	if scope == build.PlatformScope {
+		return nil // the platform's own build (the default site), not an app's code
+	}
+	var quota int64 = 1 << 30
+	if sites, err := b.store.Sites(ctx, ""); err == nil {
+		for _, s := range sites {
+			if strings.EqualFold(s.Name, scope) {
+				if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
+					quota = int64(p.SKU.Size().HomeQuotaGB) << 30
+				}
+			}
+		}
+	}
+	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
+	return b.outcome(err, scope, "build cache", quota)
+}
+
+// Remove releases and deletes a deleted site's images: its versions' (a
+// slot has none of its own) and its build scope's. Their directories are
+// left empty for the site's removal.
+func (b *buildStorage) Remove(ctx context.Context, site string) error {
+	name := strings.ToLower(site)
+	return errors.Join(
+		removeImage(ctx, b.versions, b.versionDir, name, b.artifactsDir(name)),
+		removeImage(ctx, b.scopes, b.scopeDir, name, b.scopePath(name)))
+}
+
+// Close unmounts every image.
+func (b *buildStorage) Close() error {
+	return errors.Join(b.versions.Close(), b.scopes.Close())
+}
+
+// removeImage removes app's image in images (a homefs.Homes keeping its
+// images there), mounted at dir, if there is one.
+func removeImage(ctx context.Context, h *homefs.Homes, images, app, dir string) error {
+	if _, err := os.Lstat(filepath.Join(images, app+".img")); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o711); err != nil {
+			return err
+		}
+	}
+	return h.Remove(ctx, app, dir)
+}
