@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Options tune a copy.
@@ -193,7 +195,19 @@ func copyTo(src string, perm fs.FileMode, create func() (*os.File, error)) (n in
 	if n, err = io.Copy(out, in); err != nil {
 		return n, err
 	}
-	return n, out.Chmod(perm) // after creation, so the umask does not change it
+	if err := out.Chmod(perm); err != nil { // after creation, so the umask does not change it
+		return n, err
+	}
+	// The copy keeps the modification time, as cp -p does: Python checks
+	// a cached .pyc against its source's, and a copied environment whose
+	// sources all look changed would be compiled again at every start
+	// (its read-only caches are never rewritten).
+	fi, err := in.Stat()
+	if err != nil {
+		return n, err
+	}
+	tv := unix.NsecToTimeval(fi.ModTime().UnixNano())
+	return n, unix.Futimes(int(out.Fd()), []unix.Timeval{tv, tv})
 }
 
 // Chown gives every entry of the tree at root to uid:gid, without following

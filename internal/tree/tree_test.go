@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestCopy(t *testing.T) {
@@ -87,5 +88,29 @@ func TestChown(t *testing.T) {
 	fi, _ := os.Stat(outside)
 	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 {
 		t.Errorf("Chown followed the symlink: the file outside is now uid %d", st.Uid)
+	}
+}
+
+// TestCopyKeepsModificationTimes: a copied file keeps its source's
+// modification time, which Python compares with its cached bytecode's.
+func TestCopyKeepsModificationTimes(t *testing.T) {
+	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	f := filepath.Join(src, "mod.py")
+	if err := os.WriteFile(f, []byte("x = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	if err := os.Chtimes(f, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := Copy(context.Background(), src, dst, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dst, "mod.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("the copy's modification time is %v, want the source's %v", fi.ModTime(), old)
 	}
 }
