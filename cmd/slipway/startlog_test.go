@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +24,8 @@ func (s *testServer) appOutput(name string) string {
 
 // TestNewAppStartupLog: a site never deployed serves the default page, and
 // its log shows what App Service's Python container prints when it starts
-// such a site: no framework was detected, so the default app is used
-// (docs/appservice.md §4).
+// such a site: the banner with the instance's Python version, then that no
+// framework was detected and the default app is used (docs/appservice.md §4).
 func TestNewAppStartupLog(t *testing.T) {
 	s := startServer(t)
 	s.createApp("fresh")
@@ -42,9 +43,21 @@ func TestNewAppStartupLog(t *testing.T) {
 	if strings.Contains(log, "Detected an app based on") {
 		t.Errorf("the default site is logged as a detected app:\n%s", log)
 	}
+	banner := strings.Index(log, " A P P   S E R V I C E   O N   L I N U X\n")
+	version := regexp.MustCompile(`(?m) Python version   : (3\.\d+\.\d+)$`).FindStringSubmatchIndex(log)
+	note := strings.Index(log, " Note: Any data outside '/home' is not persisted\n")
 	detect := strings.Index(log, " App Command Line not configured, will attempt auto-detect\n")
 	noApp := strings.Index(log, " No framework detected; using default app from ")
-	if detect < 0 || noApp < detect {
-		t.Errorf("a new app's log does not say that auto-detection found no framework:\n%s", log)
+	if banner < 0 || version == nil || note < 0 || detect < 0 || noApp < 0 ||
+		!(banner < version[0] && version[0] < note && note < detect && detect < noApp) {
+		t.Fatalf("the start of a new app's log is not App Service's banner, then auto-detection finding no framework:\n%s", log)
+	}
+	// The version is the one the instance runs: the default site's, whose
+	// directory is named for the Python it was built with.
+	if v := log[version[2]:version[3]]; !strings.Contains(log[noApp:], "defaultsite-"+v+"\n") {
+		t.Errorf("the banner names Python %s, not the default site's:\n%s", v, log)
+	}
+	if strings.Contains(s.platformLog("fresh"), "S E R V I C E") {
+		t.Errorf("the banner is in the platform's events (docker.log), not only in the container's output")
 	}
 }

@@ -482,7 +482,7 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 	for k, v := range plan.Env {
 		r.env = append(r.env, k+"="+v)
 	}
-	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: plan.Messages, Cleanup: r.cleanup}
+	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: append(startup.Banner(r.art.PythonVersion), plan.Messages...), Cleanup: r.cleanup}
 	if g := r.group; g != nil {
 		var seen int64
 		l.Explain = func() string {
