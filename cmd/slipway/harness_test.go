@@ -230,6 +230,22 @@ func (s *testServer) createApp(name string, settings ...string) {
 	}
 }
 
+// upProject copies the project folder src and runs `webapp up -n name --sku
+// B1` in the copy, failing the test if it fails; it returns the copy and
+// what up printed.
+func (s *testServer) upProject(src, name string) (project, out, errs string) {
+	s.t.Helper()
+	project = filepath.Join(s.t.TempDir(), name)
+	if err := os.CopyFS(project, os.DirFS(src)); err != nil {
+		s.t.Fatal(err)
+	}
+	out, errs, code := s.cli(project, "webapp", "up", "-n", name, "--sku", "B1")
+	if code != 0 {
+		s.t.Fatalf("webapp up: exit %d\n%s\n%s", code, out, errs)
+	}
+	return project, out, errs
+}
+
 // credentials returns the app's publishing user name and password.
 func (s *testServer) credentials(name string) (string, string) {
 	s.t.Helper()

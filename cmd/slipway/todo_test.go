@@ -20,14 +20,7 @@ import (
 // door (acceptance 1 of the core issue).
 func TestWebappUpTodo(t *testing.T) {
 	s := startServer(t)
-	project := filepath.Join(t.TempDir(), "todo")
-	if err := os.CopyFS(project, os.DirFS("../../examples/todo")); err != nil {
-		t.Fatal(err)
-	}
-	out, errs, code := s.cli(project, "webapp", "up", "-n", "todo", "--sku", "B1")
-	if code != 0 {
-		t.Fatalf("webapp up: exit %d\n%s\n%s", code, out, errs)
-	}
+	project, out, errs := s.upProject("../../examples/todo", "todo")
 	if !strings.Contains(out+errs, "http://"+s.host("todo")) {
 		t.Errorf("webapp up did not print the URL http://%s:\n%s\n%s", s.host("todo"), out, errs)
 	}

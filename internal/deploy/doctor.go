@@ -18,9 +18,9 @@ import (
 // there), so they become warnings in the deployment log and nothing the
 // check does can fail the deployment.
 const (
-	djangoCheckTimeout  = 60 * time.Second
-	djangoCheckMaxLines = 20       // findings quoted in the deployment log
-	djangoCheckMaxBytes = 64 << 10 // output kept for the entry's details
+	djangoCheckTimeout    = 60 * time.Second
+	djangoCheckMaxEntries = 20       // findings logged as entries of their own
+	djangoCheckMaxBytes   = 64 << 10 // output read
 )
 
 // djangoCheckCommand returns the deployment check for an artifact, or nil
@@ -37,8 +37,10 @@ func djangoCheckCommand(art Artifact) []string {
 
 // djangoCheck runs Django's deployment check in the release, as the release
 // command runs, and appends what it reports to the deployment log as
-// warnings. It never fails: a check that cannot run is only noted in the
-// platform's log.
+// warnings: a line that says how to fix them, then each finding once (with
+// its HINT), as an entry of its own, up to djangoCheckMaxEntries; the rest
+// go, one a line, into the details of one last entry. It never fails: a
+// check that cannot run is only noted in the platform's log.
 func (c *Coordinator) djangoCheck(ctx context.Context, snap Snapshot, art Artifact, d slipway.Deployment) {
 	argv := djangoCheckCommand(art)
 	if argv == nil || ctx.Err() != nil {
@@ -47,31 +49,32 @@ func (c *Coordinator) djangoCheck(ctx context.Context, snap Snapshot, art Artifa
 	var out boundedBuffer
 	out.max = djangoCheckMaxBytes
 	err := c.runCommand(ctx, snap, art, argv, &out, djangoCheckTimeout)
-	findings, more, ok := checkFindings(out.String(), djangoCheckMaxLines)
+	findings, ok := checkFindings(out.String())
 	if !ok {
 		if err != nil {
 			c.cfg.Logger.Info("django deployment check did not run", "site", d.Site, "deployment", d.ID, "err", err)
 		}
 		return
 	}
-	entry := c.step(ctx, d, slipway.LogWarning, "Django's deployment checklist (python manage.py check --deploy) reports issues. They do not stop the deployment; see https://docs.djangoproject.com/en/stable/howto/deployment/checklist/ and fix them in settings.py.")
-	if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.ID, entry, c.SiteLog(d.Site).Secrets().String(out.String())); err != nil {
-		c.cfg.Logger.Error("appending deployment log details", "deployment", d.ID, "err", err)
-	}
-	for _, f := range findings {
+	c.step(ctx, d, slipway.LogWarning, "Django's deployment checklist (python manage.py check --deploy) reports issues. They do not stop the deployment; see https://docs.djangoproject.com/en/stable/howto/deployment/checklist/ and fix them in settings.py.")
+	shown := findings[:min(len(findings), djangoCheckMaxEntries)]
+	for _, f := range shown {
 		c.step(ctx, d, slipway.LogWarning, "%s", f)
 	}
-	if more > 0 {
-		c.step(ctx, d, slipway.LogWarning, "... and %d more line(s): run python manage.py check --deploy over SSH to see them all.", more)
+	if rest := findings[len(shown):]; len(rest) > 0 {
+		entry := c.step(ctx, d, slipway.LogWarning, "... and %d more line(s) of the checklist's report, in this entry's details:", len(rest))
+		details := c.SiteLog(d.Site).Secrets().String(strings.Join(rest, "\n") + "\n")
+		if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.ID, entry, details); err != nil {
+			c.cfg.Logger.Error("appending deployment log details", "deployment", d.ID, "err", err)
+		}
 	}
 }
 
 // checkFindings summarises the output of `manage.py check --deploy`: the
 // findings after "System check identified some issues", each with its HINT,
-// without the section headings, then the closing count — at most max
-// entries, and how many more there were. ok is false when the output reports
-// no issues (or the check did not run).
-func checkFindings(output string, max int) (findings []string, more int, ok bool) {
+// without the section headings, then the closing count. ok is false when
+// the output reports no issues (or the check did not run).
+func checkFindings(output string) (findings []string, ok bool) {
 	lines := strings.Split(strings.ReplaceAll(output, "\r\n", "\n"), "\n")
 	start := -1
 	for i, l := range lines {
@@ -81,7 +84,7 @@ func checkFindings(output string, max int) (findings []string, more int, ok bool
 		}
 	}
 	if start < 0 {
-		return nil, 0, false
+		return nil, false
 	}
 	var all []string
 	for _, l := range lines[start:] {
@@ -95,13 +98,7 @@ func checkFindings(output string, max int) (findings []string, more int, ok bool
 		}
 		all = append(all, t)
 	}
-	if len(all) == 0 {
-		return nil, 0, false
-	}
-	if len(all) > max {
-		return all[:max], len(all) - max, true
-	}
-	return all, 0, true
+	return all, len(all) > 0
 }
 
 // boundedBuffer keeps the first max bytes written to it and discards the

@@ -222,6 +222,16 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	if err != nil {
 		return r, err
 	}
+	// A site never deployed runs the default site. On App Service that
+	// site's own app directory (wwwroot) holds no app, so startup finds no
+	// framework and serves /opt/defaultsite with the image's gunicorn
+	// (docs/appservice.md §4, rule 5). Its instances get an empty app
+	// directory likewise, and the default site runs from where it lies, with
+	// its environment, as an app deployed without a build does.
+	noApp := built.Dir == p.def.Dir && !inPlace
+	if noApp {
+		built.VenvDir = ""
+	}
 	r.art = built
 	runDir := filepath.Join(p.dataDir, "sites", strings.ToLower(s.Site.Name), "run")
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
@@ -274,15 +284,19 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 	} else {
 		r.art.Dir = filepath.Join(runDir, tag)
 		undo = append(undo, func() { os.RemoveAll(r.art.Dir) })
-		err = tree.Copy(ctx, built.Dir, r.art.Dir, tree.Options{
-			Chown: p.asRoot, UID: uid, GID: gid,
-			Symlink: func(rel, target string) error {
-				if rel == "antenv" && target == built.VenvDir {
-					return nil // the environment, bound below
-				}
-				return tree.InTree(rel, target)
-			},
-		})
+		if noApp {
+			err = emptyAppDir(r.art.Dir, p.asRoot, uid, gid)
+		} else {
+			err = tree.Copy(ctx, built.Dir, r.art.Dir, tree.Options{
+				Chown: p.asRoot, UID: uid, GID: gid,
+				Symlink: func(rel, target string) error {
+					if rel == "antenv" && target == built.VenvDir {
+						return nil // the environment, bound below
+					}
+					return tree.InTree(rel, target)
+				},
+			})
+		}
 		if err != nil {
 			return r, fmt.Errorf("copying the app for the instance: %w", err)
 		}
@@ -493,7 +507,7 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 	for k, v := range plan.Env {
 		r.env = append(r.env, k+"="+v)
 	}
-	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: plan.Messages, Cleanup: r.cleanup}
+	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: append(startup.Banner(r.art.PythonVersion), plan.Messages...), Cleanup: r.cleanup}
 	if g := r.group; g != nil {
 		var seen int64
 		l.Explain = func() string {
@@ -591,6 +605,18 @@ func (p *planner) Publish(ctx context.Context, s deploy.Snapshot, art deploy.Art
 	}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// emptyAppDir makes the instance's app directory of a site that has no app,
+// owned by the app's user when the server runs as root.
+func emptyAppDir(dir string, chown bool, uid, gid int) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if chown {
+		return os.Chown(dir, uid, gid)
 	}
 	return nil
 }

@@ -10,5 +10,6 @@
 // (argv, environment additions, working directory, and the log lines App
 // Service would print) that the runtime executes, normally inside a sandbox.
 // The package also owns Slipway's default site (WriteDefaultSite), the
-// stand-in for App Service's /opt/defaultsite.
+// stand-in for App Service's /opt/defaultsite, and the banner the container
+// prints before it decides anything (Banner).
 package startup
