@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // maxClockSkew is how far a SharedKey request's date may be from now.
@@ -154,6 +156,11 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) error {
 	account, container, blob, endpoint := s.address(r)
 	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint, version: version}
+	if sendsCredentials(r, rq.q) && cleartext.FromNetwork(r) {
+		// Credentials cross a network only over HTTPS (docs/https.md):
+		// these were readable on the way, and are not looked at.
+		return errAccountRequiresHTTPS
+	}
 	if account == "" {
 		return errInvalidQuery
 	}
@@ -190,6 +197,21 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 		}
 	}
 	return o.fn(s, rq)
+}
+
+// sendsCredentials reports whether a request carries a credential: an
+// Authorization header (Shared Key, Shared Key Lite, a bearer token) or a
+// SAS signature, under any spelling of its name.
+func sendsCredentials(r *http.Request, q url.Values) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	for k := range q {
+		if strings.EqualFold(k, "sig") {
+			return true
+		}
+	}
+	return false
 }
 
 // classify maps method and query to an operation.
