@@ -17,7 +17,10 @@
 // its principal holds a permission. A request that carries credentials
 // over plain HTTP from another machine is refused before they are read, as
 // Azure refuses plain HTTP to an account that requires secure transfer
-// (package cleartext says what counts as another machine).
+// (package cleartext says what counts as another machine). A request body
+// that sends nothing for Config.BodyIdleTimeout ends its request with
+// OperationTimedOut, so a client cannot hold a request by stalling
+// mid-upload (bodyidle.go).
 //
 // Storage: metadata lives in a SQLite database in Config.Dir (one writer
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered

@@ -77,13 +77,20 @@ const anyLevel = '*'
 // (/<account>/<container>/<blob>) is always accepted; host-style
 // (<account>.blob.<BaseDomain>) when Config.BaseDomain is set.
 func (s *Service) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	s.serveVersion(rw, r, r.Header.Get("x-ms-version"))
+	body := newIdleBody(rw, r, s.bodyIdle)
+	if body != nil {
+		r = r.WithContext(r.Context())
+		r.Body = body
+	}
+	s.serveVersion(rw, r, r.Header.Get("x-ms-version"), body)
 }
 
 // serveVersion serves r as ServeHTTP, answering for version v (the
 // default when v is ""). A batch serves its sub-requests here with the
-// batch's version, which they do not carry themselves.
-func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string) {
+// batch's version, which they do not carry themselves, and no body of
+// their own. A request whose body stalled fails with OperationTimedOut,
+// whatever error its handler made of the failed read.
+func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string, body *idleBody) {
 	w := &trackingWriter{ResponseWriter: rw}
 	id := uuid.NewString()
 	h := w.Header()
@@ -107,6 +114,9 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 		}
 	}()
 	if err := s.serve(w, r, id, explicit); err != nil {
+		if body.stalled() {
+			err = errOperationTimedOut
+		}
 		s.fail(w, r, id, err)
 	}
 }
