@@ -23,13 +23,16 @@ var errOperationTimedOut = newError(500, "OperationTimedOut", "The operation cou
 // moved on at every read, so a slow upload that keeps sending is never
 // cut, and one that stalls fails its read with os.ErrDeadlineExceeded.
 // The deadline also bounds net/http's draining of a body the handler did
-// not read. It is cleared at the body's end: net/http's server then reads
-// the connection in the background, and a deadline there would cancel the
-// request's context while it is still being served.
+// not read. Once the body has ended the deadline is cleared and no longer
+// moved: net/http's HTTP/1 server then reads the connection in the
+// background (clearing the deadline as it starts), and a deadline that a
+// read past the end set again would cancel the request's context while it
+// is still being served.
 type idleBody struct {
 	io.ReadCloser
 	rc       *http.ResponseController // nil when the writer has no deadlines
 	timeout  time.Duration
+	ended    bool // read to its end, or stalled: the deadline is no longer moved
 	timedOut atomic.Bool
 }
 
@@ -46,17 +49,19 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) 
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	if b.rc == nil {
+	if b.rc == nil || b.ended {
 		return b.ReadCloser.Read(p)
 	}
 	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 	n, err := b.ReadCloser.Read(p)
 	switch {
 	case err == io.EOF:
+		b.ended = true
 		b.rc.SetReadDeadline(time.Time{})
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The deadline stays passed: whatever net/http's server would
 		// still read of this body fails at once.
+		b.ended = true
 		b.timedOut.Store(true)
 	}
 	return n, err
