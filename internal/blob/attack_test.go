@@ -45,10 +45,7 @@ func attackDo(t *testing.T, ts *testServer, method, path string, hdr map[string]
 		req.Header.Set(k, v)
 	}
 	if key != nil {
-		h := req.Header.Clone()
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		sts := sharedKeyStringToSign(method, h, signer, req.URL.EscapedPath(), req.URL.Query())
-		req.Header.Set("Authorization", "SharedKey "+signer+":"+sign(key, sts))
+		signSharedKey(req, len(body), signer, key)
 	}
 	resp, err := ts.srv.Client().Do(req)
 	if err != nil {
@@ -57,6 +54,15 @@ func attackDo(t *testing.T, ts *testServer, method, path string, hdr map[string]
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// signSharedKey signs req, whose body is length bytes long, with
+// SharedKey as signer with key.
+func signSharedKey(req *http.Request, length int, signer string, key []byte) {
+	h := req.Header.Clone()
+	h.Set("Content-Length", strconv.Itoa(length))
+	sts := sharedKeyStringToSign(req.Method, h, signer, req.URL.EscapedPath(), req.URL.Query())
+	req.Header.Set("Authorization", "SharedKey "+signer+":"+sign(key, sts))
 }
 
 // foldedAccounts looks accounts up without regard to case, as the

@@ -93,7 +93,7 @@ func (s *Service) runBatch(rq *req, boundary string, subs []batchSub) error {
 			// The batch's version applies to sub-requests that name none.
 			v = version
 		}
-		s.serveVersion(res, sub.r, v)
+		s.serveVersion(res, sub.r, v, nil)
 		if err := writeBatchPart(rq.w, boundary, sub.contentID, res); err != nil {
 			return err
 		}
@@ -286,11 +286,14 @@ func validBoundary(b string) bool {
 }
 
 // cappedReader fails with errRequestBodyTooLarge once more than left bytes
-// have been read.
+// have been read. It keeps the first error of the body itself (a stalled
+// or broken connection), which the multipart parser would report as a
+// malformed batch.
 type cappedReader struct {
 	r    io.Reader
 	left int64
 	over bool
+	err  error
 }
 
 func (c *cappedReader) Read(p []byte) (int, error) {
@@ -301,6 +304,9 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 		p = p[:c.left+1]
 	}
 	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	c.left -= int64(n)
 	if c.left < 0 {
 		c.over = true
@@ -318,6 +324,9 @@ func parseBatch(body io.Reader, boundary string) ([]batchPart, error) {
 	parts, err := parseBatchParts(multipart.NewReader(cr, boundary))
 	if cr.over {
 		return nil, errRequestBodyTooLarge
+	}
+	if cr.err != nil {
+		return nil, fmt.Errorf("reading the batch: %w", cr.err)
 	}
 	return parts, err
 }

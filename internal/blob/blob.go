@@ -75,7 +75,15 @@ type Config struct {
 	// SAS they signed stay valid. Empty derives them from the account's
 	// key1 instead, so regenerating key1 also revokes them.
 	DelegationSecret []byte
+	// BodyIdleTimeout is how long a request body may send nothing before
+	// the request ends with 500 OperationTimedOut and its connection is
+	// closed (bodyidle.go); zero means DefaultBodyIdleTimeout. It takes
+	// the place of an http.Server's ReadTimeout for request bodies.
+	BodyIdleTimeout time.Duration
 }
+
+// DefaultBodyIdleTimeout is Config.BodyIdleTimeout's default.
+const DefaultBodyIdleTimeout = 60 * time.Second
 
 // Well-known development storage account (as Azurite and the Azure storage
 // emulator): tools configured with UseDevelopmentStorage=true use it.
@@ -105,6 +113,8 @@ type Service struct {
 	now    func() time.Time
 	writer *sql.DB // exactly one connection: all writes serialise here
 	reader *sql.DB // pool for reads
+
+	bodyIdle time.Duration // Config.BodyIdleTimeout or its default
 
 	contentDir string
 	blocksDir  string
@@ -150,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.bodyIdle = cfg.BodyIdleTimeout; s.bodyIdle <= 0 {
+		s.bodyIdle = DefaultBodyIdleTimeout
 	}
 	for _, d := range []string{cfg.Dir, s.contentDir, s.blocksDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {

@@ -14,7 +14,13 @@
 // storage. It does not own storage accounts, tokens or role assignments: it
 // learns which accounts exist and their keys through the Accounts
 // interface, and asks Config.Bearer whether a token is valid and whether
-// its principal holds a permission.
+// its principal holds a permission. A request that carries credentials
+// over plain HTTP from another machine is refused before they are read, as
+// Azure refuses plain HTTP to an account that requires secure transfer
+// (package cleartext says what counts as another machine). A request body
+// that sends nothing for Config.BodyIdleTimeout ends its request with
+// OperationTimedOut, so a client cannot hold a request by stalling
+// mid-upload (bodyidle.go).
 //
 // Storage: metadata lives in a SQLite database in Config.Dir (one writer
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered

@@ -67,6 +67,10 @@ var (
 	errRequestBodyTooLarge   = newError(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
 	errOutOfRangeInput       = newError(400, "OutOfRangeInput", "One of the request inputs is out of range.")
 	errInvalidInput          = newError(400, "InvalidInput", "One of the request inputs is not valid.")
+	// Azure's answer to plain HTTP for an account that requires secure
+	// transfer, the default (observed: Azure-Samples/azure-sdk-for-java-storage-blob-upload-download#6,
+	// MicrosoftDocs/azure-dev-docs#721).
+	errAccountRequiresHTTPS = newError(400, "AccountRequiresHttps", "The account being accessed does not support http.")
 )
 
 type errorBody struct {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // maxClockSkew is how far a SharedKey request's date may be from now.
@@ -75,13 +77,20 @@ const anyLevel = '*'
 // (/<account>/<container>/<blob>) is always accepted; host-style
 // (<account>.blob.<BaseDomain>) when Config.BaseDomain is set.
 func (s *Service) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	s.serveVersion(rw, r, r.Header.Get("x-ms-version"))
+	body := newIdleBody(rw, r, s.bodyIdle)
+	if body != nil {
+		r = r.WithContext(r.Context())
+		r.Body = body
+	}
+	s.serveVersion(rw, r, r.Header.Get("x-ms-version"), body)
 }
 
 // serveVersion serves r as ServeHTTP, answering for version v (the
 // default when v is ""). A batch serves its sub-requests here with the
-// batch's version, which they do not carry themselves.
-func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string) {
+// batch's version, which they do not carry themselves, and no body of
+// their own. A request whose body stalled fails with OperationTimedOut,
+// whatever error its handler made of the failed read.
+func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string, body *idleBody) {
 	w := &trackingWriter{ResponseWriter: rw}
 	id := uuid.NewString()
 	h := w.Header()
@@ -105,6 +114,9 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 		}
 	}()
 	if err := s.serve(w, r, id, explicit); err != nil {
+		if body.stalled() {
+			err = errOperationTimedOut
+		}
 		s.fail(w, r, id, err)
 	}
 }
@@ -154,6 +166,11 @@ func (s *Service) address(r *http.Request) (account, container, blob, endpoint s
 func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) error {
 	account, container, blob, endpoint := s.address(r)
 	rq := &req{w: w, r: r, id: id, container: container, blob: blob, q: r.URL.Query(), endpoint: endpoint, version: version}
+	if sendsCredentials(r, rq.q) && cleartext.FromNetwork(r) {
+		// Credentials cross a network only over HTTPS (docs/https.md):
+		// these were readable on the way, and are not looked at.
+		return errAccountRequiresHTTPS
+	}
 	if account == "" {
 		return errInvalidQuery
 	}
@@ -190,6 +207,21 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 		}
 	}
 	return o.fn(s, rq)
+}
+
+// sendsCredentials reports whether a request carries a credential: an
+// Authorization header (Shared Key, Shared Key Lite, a bearer token) or a
+// SAS signature, under any spelling of its name.
+func sendsCredentials(r *http.Request, q url.Values) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	for k := range q {
+		if strings.EqualFold(k, "sig") {
+			return true
+		}
+	}
+	return false
 }
 
 // classify maps method and query to an operation.
