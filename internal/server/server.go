@@ -369,7 +369,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		closers = append(closers, builds.Close)
 	} else {
-		log.Warn("APP HOMES AND LOCAL STORAGE HAVE NO QUOTA: one app can fill this server's disk.", "reason", why)
+		log.Warn("APP HOMES, LOCAL STORAGE, VERSIONS AND BUILD CACHES HAVE NO QUOTA: one app can fill this server's disk.", "reason", why)
 	}
 	bcfg := build.Config{CacheDir: cacheDir, Interpreters: interps, Logger: log}
 	if builds != nil {
