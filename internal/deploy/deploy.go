@@ -452,8 +452,10 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	// Packages lie outside every app's quota, beside the platform's own
 	// data: each is bounded by MaxPackage, and all of them by the disk
 	// reserve, checked before and as the package arrives.
-	if err := c.reserve.Check(0); err != nil {
+	if err := c.reserve.Check(0); errors.Is(err, diskreserve.ErrShort) {
 		return "", "", errDiskShort
+	} else if err != nil {
+		return "", "", fmt.Errorf("storing package: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".upload-*")
 	if err != nil {

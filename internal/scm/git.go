@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -154,8 +155,10 @@ func (h *Handler) receivePack(w stallWriter, r *http.Request, s slipway.Site, di
 	var pack io.Reader = io.MultiReader(bytes.NewReader(head), br)
 	var reserved *diskreserve.Reader
 	if h.reserve != nil {
-		if err := h.reserve.Check(r.ContentLength); err != nil {
+		if err := h.reserve.Check(r.ContentLength); errors.Is(err, diskreserve.ErrShort) {
 			return errPushDiskShort
+		} else if err != nil {
+			return err
 		}
 		reserved = h.reserve.Reader(pack)
 		pack = reserved
@@ -163,7 +166,7 @@ func (h *Handler) receivePack(w stallWriter, r *http.Request, s slipway.Site, di
 	var out bytes.Buffer
 	if err := runGit(ctx, dir, pack, &out,
 		"-c", "receive.maxInputSize="+strconv.FormatInt(room, 10), "receive-pack", "--stateless-rpc", "."); err != nil {
-		if reserved != nil && reserved.Err() != nil {
+		if reserved != nil && errors.Is(reserved.Err(), diskreserve.ErrShort) {
 			return errPushDiskShort
 		}
 		return err
