@@ -108,6 +108,16 @@ func ParseAmount(s string) (Amount, error) {
 	return Amount{Bytes: n << sh}, nil
 }
 
+// Set reads s into a (flag.Value).
+func (a *Amount) Set(s string) error {
+	v, err := ParseAmount(s)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
 // Config configures a Guard.
 type Config struct {
 	// Path is a directory on the file system to watch.
