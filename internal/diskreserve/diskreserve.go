@@ -241,7 +241,20 @@ func (x *Reader) Read(p []byte) (int, error) {
 	}
 	n, err := x.r.Read(p)
 	x.left -= int64(n)
+	if err != nil && x.left > 0 {
+		// The body ended short of what was let through: give the rest
+		// back, so that many small bodies do not count as many steps.
+		x.g.giveBack(x.left)
+		x.left = 0
+	}
 	return n, err
+}
+
+// giveBack returns n bytes let through and not written.
+func (g *Guard) giveBack(n int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.taken -= min(g.taken, uint64(n))
 }
 
 // Err returns the refusal that ended the stream, if one did. It tells a
