@@ -24,6 +24,7 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/slipway-dev/slipway/internal/atomicfile"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // Account is a storage account as the blob service needs it: its name, its
@@ -80,6 +81,12 @@ type Config struct {
 	// closed (bodyidle.go); zero means DefaultBodyIdleTimeout. It takes
 	// the place of an http.Server's ReadTimeout for request bodies.
 	BodyIdleTimeout time.Duration
+	// DiskReserve is the free space that uploads must leave on the file
+	// system of Dir, which also holds the platform's own data; zero → the
+	// larger of 1 GiB and 5% (package diskreserve).
+	DiskReserve diskreserve.Amount
+	// FreeSpace reads that file system's free space; nil → statfs.
+	FreeSpace diskreserve.FreeSpace
 }
 
 // DefaultBodyIdleTimeout is Config.BodyIdleTimeout's default.
@@ -115,6 +122,7 @@ type Service struct {
 	reader *sql.DB // pool for reads
 
 	bodyIdle time.Duration // Config.BodyIdleTimeout or its default
+	reserve  *diskreserve.Guard
 
 	contentDir string
 	blocksDir  string
@@ -164,6 +172,8 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.bodyIdle = cfg.BodyIdleTimeout; s.bodyIdle <= 0 {
 		s.bodyIdle = DefaultBodyIdleTimeout
 	}
+	s.reserve = diskreserve.New(diskreserve.Config{Path: cfg.Dir, What: "blob uploads", Reserve: cfg.DiskReserve,
+		FreeSpace: cfg.FreeSpace, Logger: s.log, Now: s.now})
 	for _, d := range []string{cfg.Dir, s.contentDir, s.blocksDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("opening blob service: creating %s: %w", d, err)

@@ -20,7 +20,11 @@
 // (package cleartext says what counts as another machine). A request body
 // that sends nothing for Config.BodyIdleTimeout ends its request with
 // OperationTimedOut, so a client cannot hold a request by stalling
-// mid-upload (bodyidle.go).
+// mid-upload (bodyidle.go). Writes that store content (Put Blob, Put
+// Block, Append Block, Put Page, Copy Blob) are refused with 503
+// ServerBusy when they would leave less than Config.DiskReserve free on
+// the disk, which also holds the platform's own data (package
+// diskreserve).
 //
 // Storage: metadata lives in a SQLite database in Config.Dir (one writer
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered

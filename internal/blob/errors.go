@@ -64,9 +64,21 @@ var (
 	errProtocolMismatch      = newError(403, "AuthorizationProtocolMismatch", "This request is not authorized to perform this operation using this protocol.")
 	errCorsPreflight         = newError(403, "CorsPreflightFailure", "CORS not enabled or no matching rule found for this request.")
 	errInternal              = newError(500, "InternalError", "Server encountered an internal error. Please try again after some time.")
-	errRequestBodyTooLarge   = newError(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
-	errOutOfRangeInput       = newError(400, "OutOfRangeInput", "One of the request inputs is out of range.")
-	errInvalidInput          = newError(400, "InvalidInput", "One of the request inputs is not valid.")
+	// A write refused because the server's disk is at its reserve
+	// (diskreserve). Azure Storage has no error for a full disk (it
+	// never answers 507) and no per-account quota error for Blob: its
+	// answer to a server that cannot take the load now is 503 ServerBusy
+	// ("The server is currently unable to receive requests. Please retry
+	// your request.", learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes).
+	// The condition is the server's and passes when space is freed, so
+	// the client is told to come back, not that its request is wrong (a
+	// 4xx) or that the server broke (InternalError). The SDKs retry 503
+	// with backoff (as they retry every 5xx but 501 and 505, so
+	// InternalError would be retried too), a bounded number of times.
+	errServerBusy          = newError(503, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.")
+	errRequestBodyTooLarge = newError(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
+	errOutOfRangeInput     = newError(400, "OutOfRangeInput", "One of the request inputs is out of range.")
+	errInvalidInput        = newError(400, "InvalidInput", "One of the request inputs is not valid.")
 	// Azure's answer to plain HTTP for an account that requires secure
 	// transfer, the default (observed: Azure-Samples/azure-sdk-for-java-storage-blob-upload-download#6,
 	// MicrosoftDocs/azure-dev-docs#721).

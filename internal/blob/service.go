@@ -3,6 +3,7 @@ package blob
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/slipway-dev/slipway/internal/cleartext"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // maxClockSkew is how far a SharedKey request's date may be from now.
@@ -116,6 +118,8 @@ func (s *Service) serveVersion(rw http.ResponseWriter, r *http.Request, v string
 	if err := s.serve(w, r, id, explicit); err != nil {
 		if body.stalled() {
 			err = errOperationTimedOut
+		} else if errors.Is(err, diskreserve.ErrShort) {
+			err = errServerBusy
 		}
 		s.fail(w, r, id, err)
 	}
@@ -206,7 +210,33 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 			return err
 		}
 	}
+	if contentWrites[o.name] {
+		// The disk also holds the platform's own data: content is
+		// stored only above its reserve, checked against the declared
+		// length first and again as the body streams in (its failure
+		// fails the write, which then leaves nothing).
+		if err := s.reserve.Check(r.ContentLength); err != nil {
+			return err
+		}
+		if r.Body != nil {
+			r.Body = reservedBody{s.reserve.Reader(r.Body), r.Body}
+		}
+	}
 	return o.fn(s, rq)
+}
+
+// contentWrites are the operations that store content, sent or copied,
+// whose size the client chooses: refused on a disk at its reserve
+// (Config.DiskReserve). Everything else — reads, deletes, metadata,
+// properties, tags, leases, snapshots and block lists, which store
+// little or link content already stored — is served on a short disk, so
+// that space can be freed.
+var contentWrites = map[string]bool{"PutBlob": true, "PutBlock": true, "AppendBlock": true, "PutPage": true, "CopyBlob": true}
+
+// reservedBody is a request body read through the disk reserve.
+type reservedBody struct {
+	*diskreserve.Reader
+	io.Closer
 }
 
 // sendsCredentials reports whether a request carries a credential: an

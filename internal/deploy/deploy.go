@@ -47,6 +47,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/redact"
 	rt "github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/tree"
@@ -160,6 +161,12 @@ type Config struct {
 	// MaxPackage bounds a pushed package or file; 0 → 2048 MB, Kudu's
 	// limit (docs/appservice.md §5).
 	MaxPackage int64
+	// DiskReserve is the free space that pushed packages must leave on
+	// the file system of DataDir, which also holds the platform's own
+	// data; zero → the larger of 1 GiB and 5% (package diskreserve).
+	DiskReserve diskreserve.Amount
+	// FreeSpace reads that file system's free space; nil → statfs.
+	FreeSpace diskreserve.FreeSpace
 
 	// References resolves Key Vault references (package kvref). Nil:
 	// values are passed on as they are stored.
@@ -177,10 +184,11 @@ type Config struct {
 
 // Coordinator runs deployments and site lifecycle operations.
 type Coordinator struct {
-	cfg    Config
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg     Config
+	reserve *diskreserve.Guard // packages are stored above it
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	sites    map[string]*siteState
@@ -219,6 +227,8 @@ func New(cfg Config) *Coordinator {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{},
 		watching: map[string]*applog.Log{}}
+	c.reserve = diskreserve.New(diskreserve.Config{Path: cfg.DataDir, What: "deployment packages", Reserve: cfg.DiskReserve,
+		FreeSpace: cfg.FreeSpace, Logger: cfg.Logger, Now: cfg.Now})
 	if cfg.References != nil {
 		c.wg.Add(1)
 		go func() {
@@ -439,6 +449,14 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("creating package store: %w", err)
 	}
+	// Packages lie outside every app's quota, beside the platform's own
+	// data: each is bounded by MaxPackage, and all of them by the disk
+	// reserve, checked before and as the package arrives.
+	if err := c.reserve.Check(0); errors.Is(err, diskreserve.ErrShort) {
+		return "", "", errDiskShort
+	} else if err != nil {
+		return "", "", fmt.Errorf("storing package: %w", err)
+	}
 	f, err := os.CreateTemp(dir, ".upload-*")
 	if err != nil {
 		return "", "", fmt.Errorf("storing package: %w", err)
@@ -447,7 +465,10 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	defer f.Close()
 	h := sha256.New()
 	limit := c.cfg.MaxPackage
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(pkg, limit+1))
+	n, err := io.Copy(io.MultiWriter(f, h), c.reserve.Reader(io.LimitReader(pkg, limit+1)))
+	if errors.Is(err, diskreserve.ErrShort) {
+		return "", "", errDiskShort
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("receiving package: %w", err)
 	}
@@ -467,6 +488,12 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	}
 	return sum, path, nil
 }
+
+// errDiskShort refuses a package that would take the disk space kept for
+// the platform's own data (Config.DiskReserve). The condition is the
+// server's and passes when space is freed: EUNAVAILABLE, which Kudu
+// answers with 503 and Retry-After, and the message az and curl print.
+var errDiskShort = slipway.Errorf(slipway.EUNAVAILABLE, "The package was not stored: the server is short of disk space. Try again later; the server's operator has been warned.")
 
 // DefaultMaxPackage is Kudu's package size limit (docs/appservice.md §5).
 const DefaultMaxPackage = 2048 << 20

@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 const (
@@ -146,9 +148,27 @@ func (h *Handler) receivePack(w stallWriter, r *http.Request, s slipway.Site, di
 		return err
 	}
 
+	// The repository lies beside the platform's own data: the pack is
+	// taken only above the disk's reserve, checked before and as it
+	// arrives. A refused pack fails receive-pack, which drops its
+	// quarantined objects and moves no ref.
+	var pack io.Reader = io.MultiReader(bytes.NewReader(head), br)
+	var reserved *diskreserve.Reader
+	if h.reserve != nil {
+		if err := h.reserve.Check(r.ContentLength); errors.Is(err, diskreserve.ErrShort) {
+			return errPushDiskShort
+		} else if err != nil {
+			return err
+		}
+		reserved = h.reserve.Reader(pack)
+		pack = reserved
+	}
 	var out bytes.Buffer
-	if err := runGit(ctx, dir, io.MultiReader(bytes.NewReader(head), br), &out,
+	if err := runGit(ctx, dir, pack, &out,
 		"-c", "receive.maxInputSize="+strconv.FormatInt(room, 10), "receive-pack", "--stateless-rpc", "."); err != nil {
+		if reserved != nil && errors.Is(reserved.Err(), diskreserve.ErrShort) {
+			return errPushDiskShort
+		}
 		return err
 	}
 	answer := out.Bytes()
@@ -184,6 +204,11 @@ func (h *Handler) endPush(dir string) {
 	defer h.mu.Unlock()
 	delete(h.pushing, dir)
 }
+
+// errPushDiskShort refuses a push that would take the disk space kept
+// for the platform's own data (Config.DiskReserve): 503 with Retry-After,
+// as the condition is the server's and passes when space is freed.
+var errPushDiskShort = slipway.Errorf(slipway.EUNAVAILABLE, "The push was not stored: the server is short of disk space. Try again later; the server's operator has been warned.")
 
 // repoRoom returns what the next push may send: the repository lies
 // outside the app's quota, so it is bounded by Config.MaxRepository. A

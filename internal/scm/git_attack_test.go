@@ -44,6 +44,20 @@ func commitRandom(t *testing.T, dir, branch string, n int) {
 	}
 }
 
+// serveRepo serves h for the test and returns its server, the app's
+// repository URL with the app's credentials, and an empty work tree.
+func serveRepo(t *testing.T, h *Handler) (srv *httptest.Server, remote, work string) {
+	t.Helper()
+	srv = httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	remote = strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
+	work = t.TempDir()
+	if out, err := gitClient(t, work, "init", "-q"); err != nil {
+		t.Fatal(err, out)
+	}
+	return srv, remote, work
+}
+
 func diskUsed(t *testing.T, dir string) int64 {
 	t.Helper()
 	var n int64
@@ -73,14 +87,7 @@ func TestAttackGitRepositoryFillsTheDisk(t *testing.T) {
 		RepoDir:       func(string) string { return repo },
 		MaxRepository: limit,
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
-
-	work := t.TempDir()
-	if out, err := gitClient(t, work, "init", "-q"); err != nil {
-		t.Fatal(err, out)
-	}
+	srv, remote, work := serveRepo(t, h)
 	pushed := 0
 	for i, branch := range []string{"b1", "b2", "b3", "b4"} {
 		commitRandom(t, work, branch, 100<<10)
@@ -193,13 +200,7 @@ func TestAttackGitFetchesHeldOpen(t *testing.T) {
 		RepoDir:      func(string) string { return repo },
 		StallTimeout: 2 * time.Second,
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
-	work := t.TempDir()
-	if out, err := gitClient(t, work, "init", "-q"); err != nil {
-		t.Fatal(err, out)
-	}
+	srv, remote, work := serveRepo(t, h)
 	commitRandom(t, work, "big", 16<<20)
 	if out, err := gitClient(t, work, "push", "-q", remote, "big"); err != nil {
 		t.Fatal(err, out)
@@ -272,13 +273,7 @@ func TestAttackGitAdvertisementHeldOpen(t *testing.T) {
 		RepoDir:      func(string) string { return repo },
 		StallTimeout: 300 * time.Millisecond,
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	remote := strings.Replace(srv.URL, "http://", "http://$app:pass@", 1) + "/app.git"
-	work := t.TempDir()
-	if out, err := gitClient(t, work, "init", "-q"); err != nil {
-		t.Fatal(err, out)
-	}
+	srv, remote, work := serveRepo(t, h)
 	commitRandom(t, work, "main", 10)
 	if out, err := gitClient(t, work, "push", "-q", remote, "main"); err != nil {
 		t.Fatal(err, out)

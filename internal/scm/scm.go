@@ -30,6 +30,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/applog"
 	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // Store is the state the Kudu API reads.
@@ -88,6 +89,16 @@ type Config struct {
 	// MaxRepository bounds the disk a site's repository may take: it
 	// lies outside the app's quota. 0 → 2 GiB.
 	MaxRepository int64
+	// ReserveDir is a directory on the file system that holds the
+	// repositories and the platform's own data (the data directory):
+	// git pushes must leave DiskReserve free there. Empty: pushes are
+	// bounded by MaxRepository only.
+	ReserveDir string
+	// DiskReserve is that free space; zero → the larger of 1 GiB and 5%
+	// (package diskreserve).
+	DiskReserve diskreserve.Amount
+	// FreeSpace reads the file system's free space; nil → statfs.
+	FreeSpace diskreserve.FreeSpace
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
@@ -95,8 +106,9 @@ type Config struct {
 
 // Handler is the Kudu API.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg     Config
+	mux     *http.ServeMux
+	reserve *diskreserve.Guard // nil: no ReserveDir
 
 	mu      sync.Mutex
 	busy    map[string]int  // log streams and dumps running, by kind and lower-cased site
@@ -121,6 +133,10 @@ func New(cfg Config) *Handler {
 		cfg.MaxRepository = defaultMaxRepository
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), busy: make(map[string]int), pushing: make(map[string]bool)}
+	if cfg.ReserveDir != "" {
+		h.reserve = diskreserve.New(diskreserve.Config{Path: cfg.ReserveDir, What: "git pushes", Reserve: cfg.DiskReserve,
+			FreeSpace: cfg.FreeSpace, Logger: cfg.Logger})
+	}
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)

@@ -34,6 +34,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/dnsverify"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/homefs"
@@ -87,6 +88,11 @@ type Config struct {
 	// AutoscaleEvery is how often autoscale settings are evaluated
 	// (autoscale.go).
 	AutoscaleEvery time.Duration // --autoscale-interval; default 1m, 0 off
+	// DiskReserve (--disk-reserve / SLIPWAY_DISK_RESERVE) is the free
+	// space that blob uploads, pushed packages and git pushes must leave
+	// on the file system of the data directory, where the platform's own
+	// databases live; zero → the larger of 1 GiB and 5%.
+	DiskReserve diskreserve.Amount
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -183,6 +189,12 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.KeyVaultRefresh, "keyvault-reference-refresh", kvRefresh, "how often running apps' Key Vault references are resolved again; an app whose secret changed restarts without downtime (env SLIPWAY_KEYVAULT_REFERENCE_REFRESH; default 24h, as App Service)")
 	fs.StringVar(&cfg.ExternalIP, "external-ip", getenv("SLIPWAY_EXTERNAL_IP"), "the IP address clients reach this server at, which custom domains' A records point to (env SLIPWAY_EXTERNAL_IP; default the --listen address)")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", getenv("SLIPWAY_CACHE_DIR"), "build cache directory, shareable between servers (env SLIPWAY_CACHE_DIR; default <data>/cache)")
+	if v := getenv("SLIPWAY_DISK_RESERVE"); v != "" {
+		if err := cfg.DiskReserve.Set(v); err != nil {
+			return cfg, fmt.Errorf("SLIPWAY_DISK_RESERVE: %w", err)
+		}
+	}
+	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages and git pushes must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 5%)")
 	if err := healthFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
@@ -458,8 +470,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
 		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
-		Slots:   deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
-		Storage: artifactStorage,
+		Slots:       deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
+		Storage:     artifactStorage,
+		DiskReserve: cfg.DiskReserve,
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
@@ -492,6 +505,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{st: st, sub: sub, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
 		// Azure AD bearer tokens and user delegation SAS, authorized by data roles.
 		Bearer: newBlobBearer(ident.svc, ident.authz, cfg.Domain), DelegationSecret: delegation,
+		DiskReserve: cfg.DiskReserve,
 	})
 	if err != nil {
 		return fmt.Errorf("opening the blob service: %w", err)
@@ -541,6 +555,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		RepoDir:         func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
+		ReserveDir:      dataDir, DiskReserve: cfg.DiskReserve,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)

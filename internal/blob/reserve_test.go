@@ -1,0 +1,204 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
+	"github.com/slipway-dev/slipway/internal/diskreserve"
+)
+
+// fakeDisk is the file system under a service, as a test fills it: its
+// free space and a clock the service reads it by.
+type fakeDisk struct {
+	mu   sync.Mutex
+	free uint64
+	now  time.Time
+}
+
+func (d *fakeDisk) space(string) (diskreserve.Space, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return diskreserve.Space{Free: d.free, Size: 200 << 30}, nil
+}
+
+func (d *fakeDisk) clock() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.now
+}
+
+// set changes the free space and lets the service's last reading expire.
+func (d *fakeDisk) set(free uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.free, d.now = free, d.now.Add(2*time.Second)
+}
+
+// syncBuffer is a log the service writes from its request goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Uploads may not take the disk's last space, which the platform's own
+// databases need: on a short disk the service refuses them with
+// 503 ServerBusy and goes on serving reads, deletes and metadata.
+func TestDiskReserveRefusesUploads(t *testing.T) {
+	ctx := context.Background()
+	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
+	var logs syncBuffer
+	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	// No retries: the test sees each answer.
+	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateContainer(ctx, "full", nil); err != nil {
+		t.Fatal(err)
+	}
+	old := randomBytes(t, 1<<20)
+	if _, err := c.UploadBuffer(ctx, "full", "keep", old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UploadBuffer(ctx, "full", "spare", []byte("to delete"), nil); err != nil {
+		t.Fatal(err)
+	}
+	cc := c.ServiceClient().NewContainerClient("full")
+	ab := cc.NewAppendBlobClient("log")
+	if _, err := ab.Create(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	pb := cc.NewPageBlobClient("disk")
+	if _, err := pb.Create(ctx, 4096, nil); err != nil {
+		t.Fatal(err)
+	}
+	bb := cc.NewBlockBlobClient("staged")
+
+	disk.set(512 << 20) // below the 1 GiB reserve
+	refused := map[string]func() error{
+		"Put Blob": func() error {
+			_, err := c.UploadBuffer(ctx, "full", "new", []byte("small"), nil)
+			return err
+		},
+		"Put Block": func() error {
+			_, err := bb.StageBlock(ctx, "YmxvY2s=", streaming.NopCloser(strings.NewReader("block")), nil)
+			return err
+		},
+		"Append Block": func() error {
+			_, err := ab.AppendBlock(ctx, streaming.NopCloser(strings.NewReader("line\n")), nil)
+			return err
+		},
+		"Put Page": func() error {
+			_, err := pb.UploadPages(ctx, streaming.NopCloser(bytes.NewReader(make([]byte, 512))), blob.HTTPRange{Offset: 0, Count: 512}, nil)
+			return err
+		},
+		"Copy Blob": func() error {
+			_, err := cc.NewBlobClient("copy").StartCopyFromURL(ctx, cc.NewBlobClient("keep").URL(), nil)
+			return err
+		},
+	}
+	for name, write := range refused {
+		t.Run(name+" refused", func(t *testing.T) { wantCode(t, write(), bloberror.ServerBusy, 503) })
+	}
+	t.Run("reads, deletes and metadata go on", func(t *testing.T) {
+		if got := download(t, ctx, c, "full", "keep", nil); !bytes.Equal(got, old) {
+			t.Error("keep: content changed")
+		}
+		if _, err := cc.NewBlobClient("keep").SetMetadata(ctx, map[string]*string{"note": to.Ptr("short")}, nil); err != nil {
+			t.Errorf("Set Blob Metadata: %v", err)
+		}
+		if _, err := c.DeleteBlob(ctx, "full", "spare", nil); err != nil {
+			t.Errorf("Delete Blob: %v", err)
+		}
+		if _, err := c.CreateContainer(ctx, "empty", nil); err != nil {
+			t.Errorf("Create Container: %v", err)
+		}
+	})
+	if n := strings.Count(logs.String(), "DISK RESERVE REACHED"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, logs.String())
+	}
+
+	// An upload that fits when it starts and meets the reserve midway
+	// (the disk fills meanwhile) fails, and the blob keeps its content.
+	disk.set(100 << 30)
+	body := &fillingBody{Reader: bytes.NewReader(make([]byte, 64<<20)), at: 16 << 20, fill: func() { disk.set(512 << 20) }}
+	_, err = cc.NewBlockBlobClient("keep").Upload(ctx, body, nil)
+	// The service answers 503 ServerBusy and stops reading: the client
+	// sees the answer, or, when its write of the rest comes first, the
+	// connection closed under it (as with Azure); either way it fails.
+	var re *azcore.ResponseError
+	if err == nil || errors.As(err, &re) {
+		wantCode(t, err, bloberror.ServerBusy, 503)
+	}
+	if got := download(t, ctx, c, "full", "keep", nil); !bytes.Equal(got, old) {
+		t.Error("keep: a refused upload changed its content")
+	}
+	for _, d := range []string{"content", "blocks"} {
+		ents, _ := os.ReadDir(filepath.Join(ts.dir, d))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".tmp") {
+				t.Errorf("%s/%s left behind", d, e.Name())
+			}
+		}
+	}
+
+	disk.set(100 << 30)
+	if _, err := c.UploadBuffer(ctx, "full", "new", []byte("small"), nil); err != nil {
+		t.Errorf("Put Blob once space is back: %v", err)
+	}
+	if _, err := bb.StageBlock(ctx, "YmxvY2s=", streaming.NopCloser(strings.NewReader("block")), nil); err != nil {
+		t.Errorf("Put Block once space is back: %v", err)
+	}
+}
+
+// fillingBody is a request body during whose sending the disk fills: once
+// at bytes have been read, fill runs.
+type fillingBody struct {
+	*bytes.Reader
+	at   int64
+	fill func()
+	done bool
+}
+
+func (b *fillingBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if pos := b.Size() - int64(b.Len()); !b.done && pos >= b.at {
+		b.done = true
+		b.fill()
+	}
+	return n, err
+}
+
+func (b *fillingBody) Close() error { return nil }
+
+var _ io.ReadSeekCloser = (*fillingBody)(nil)
