@@ -51,7 +51,7 @@ var ErrShort = errors.New("the disk reserve would be used")
 
 // Amount is how much to keep free: a number of bytes or a percentage of
 // the file system. The zero Amount is the default: the larger of 1 GiB
-// and 5%.
+// and 2%.
 type Amount struct {
 	Bytes   uint64
 	Percent uint64 // 1-100; when set, Bytes is not used
@@ -65,7 +65,7 @@ func (a Amount) Of(size uint64) uint64 {
 	case a.Bytes > 0:
 		return a.Bytes
 	}
-	return max(1<<30, size/100*5)
+	return max(1<<30, size/100*2)
 }
 
 // String writes a as ParseAmount reads it.
@@ -125,7 +125,7 @@ type Config struct {
 	// What names the writes the Guard refuses, for its warning ("blob
 	// uploads").
 	What string
-	// Reserve is how much to keep free; zero → the larger of 1 GiB and 5%.
+	// Reserve is how much to keep free; zero → the larger of 1 GiB and 2%.
 	Reserve Amount
 	// FreeSpace reads the file system's space; nil → Statfs.
 	FreeSpace FreeSpace

@@ -52,14 +52,14 @@ func (d *fakeDisk) read(string) (diskreserve.Space, error) {
 
 func TestGuard(t *testing.T) {
 	const GiB = 1 << 30
-	disk := &fakeDisk{space: diskreserve.Space{Free: 3 * GiB, Size: 100 * GiB}} // reserve 5 GiB
+	disk := &fakeDisk{space: diskreserve.Space{Free: 3 * GiB, Size: 250 * GiB}} // reserve 2%: 5 GiB
 	now := time.Unix(1e9, 0)
 	var logs bytes.Buffer
 	g := diskreserve.New(diskreserve.Config{Path: "/data", What: "uploads", FreeSpace: disk.read,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
 
 	if err := g.Check(0); !errors.Is(err, diskreserve.ErrShort) {
-		t.Fatalf("3 GiB free of 100, 5%% reserve: Check = %v, want ErrShort", err)
+		t.Fatalf("3 GiB free of 250, 5 GiB reserve: Check = %v, want ErrShort", err)
 	}
 	g.Check(1)
 	if n := strings.Count(logs.String(), "DISK RESERVE REACHED"); n != 1 {
@@ -112,7 +112,7 @@ func TestAmount(t *testing.T) {
 		want uint64
 	}{
 		{"", 10 * GiB, GiB},             // small disk: 1 GiB
-		{"default", 100 * GiB, 5 * GiB}, // large: 5%
+		{"default", 100 * GiB, 2 * GiB}, // large: 2%
 		{"10%", 100 * GiB, 10 * GiB},
 		{"512MiB", 100 * GiB, 512 << 20},
 		{"2G", 100 * GiB, 2 * GiB},

@@ -91,7 +91,7 @@ type Config struct {
 	// DiskReserve (--disk-reserve / SLIPWAY_DISK_RESERVE) is the free
 	// space that blob uploads, pushed packages and git pushes must leave
 	// on the file system of the data directory, where the platform's own
-	// databases live; zero → the larger of 1 GiB and 5%.
+	// databases live; zero → the larger of 1 GiB and 2%.
 	DiskReserve diskreserve.Amount
 }
 
@@ -194,7 +194,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 			return cfg, fmt.Errorf("SLIPWAY_DISK_RESERVE: %w", err)
 		}
 	}
-	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages and git pushes must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 5%)")
+	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages and git pushes must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 2%)")
 	if err := healthFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
