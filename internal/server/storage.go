@@ -58,10 +58,14 @@ func (b *buildStorage) scopePath(scope string) string {
 	return filepath.Join(b.cacheDir, "scopes", scope)
 }
 
-// mountExisting mounts every image there is, at its own size: versions and
-// environments must be in place before the server recovers deployments and
-// starts instances.
+// mountExisting mounts every image there is: versions and environments
+// must be in place before the server recovers deployments and starts
+// instances. An image is mounted at its app's quota, so that a plan scaled
+// down bounds them by its smaller quota from now on, as it does the app's
+// home (the image shrinks if the used space fits; homefs.Homes.Ensure); an
+// image of no app (left by a deletion that failed) keeps its size.
 func (b *buildStorage) mountExisting(ctx context.Context) {
+	quotas := b.quotas(ctx)
 	for _, set := range []struct {
 		h      *homefs.Homes
 		images string
@@ -75,8 +79,12 @@ func (b *buildStorage) mountExisting(ctx context.Context) {
 			}
 			name := strings.TrimSuffix(filepath.Base(img), ".img")
 			dir := set.dir(name)
+			quota, ok := quotas[name]
+			if !ok {
+				quota = fi.Size()
+			}
 			if err := os.MkdirAll(dir, 0o711); err == nil {
-				_, err = set.h.Ensure(ctx, name, dir, fi.Size(), 0, 0)
+				_, err = set.h.Ensure(ctx, name, dir, quota, 0, 0)
 			}
 			if err != nil {
 				b.logger.Error("mounting an app's build storage", "app", name, "dir", dir, "err", err)
@@ -117,18 +125,30 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	if scope == build.PlatformScope {
 		return nil // the platform's own build (the default site), not an app's code
 	}
-	var quota int64 = 1 << 30
-	if sites, err := b.store.Sites(ctx, ""); err == nil {
-		for _, s := range sites {
-			if strings.EqualFold(s.Name, scope) {
-				if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
-					quota = int64(p.SKU.Size().HomeQuotaGB) << 30
-				}
-			}
-		}
+	quota, ok := b.quotas(ctx)[scope]
+	if !ok {
+		quota = 1 << 30
 	}
 	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
 	return b.outcome(err, scope, "build cache", quota)
+}
+
+// quotas returns the /home quota of every site's plan by the site's name
+// in lower case (its images' name); sites whose plan cannot be read are
+// left out.
+func (b *buildStorage) quotas(ctx context.Context) map[string]int64 {
+	q := map[string]int64{}
+	sites, err := b.store.Sites(ctx, "")
+	if err != nil {
+		b.logger.Error("reading the sites' quotas", "err", err)
+		return q
+	}
+	for _, s := range sites {
+		if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
+			q[strings.ToLower(s.Name)] = int64(p.SKU.Size().HomeQuotaGB) << 30
+		}
+	}
+	return q
 }
 
 // Remove releases and deletes a deleted site's images: its versions' (a
