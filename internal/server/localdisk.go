@@ -43,11 +43,13 @@ type localDisk struct {
 	busy  map[string]*sync.Mutex // mirror path → held while it is made
 	apps  map[string]*sync.Mutex // app → held while its image is mounted
 	fresh map[string]bool        // apps whose image this server has emptied
+
+	removeAll func(string) error // os.RemoveAll; a test's cut short
 }
 
 func newLocalDisk(images *homefs.Homes, imagesDir string) *localDisk {
 	return &localDisk{images: images, imagesDir: imagesDir, refs: map[string]int{}, busy: map[string]*sync.Mutex{},
-		apps: map[string]*sync.Mutex{}, fresh: map[string]bool{}}
+		apps: map[string]*sync.Mutex{}, fresh: map[string]bool{}, removeAll: os.RemoveAll}
 }
 
 // keyLock returns the mutex of key in m, made on first use.
@@ -157,6 +159,12 @@ func (l *localDisk) make(ctx context.Context, path, venvDir string) error {
 // mirror's lock while deciding and removing, so that an instance starting
 // meanwhile either keeps the mirror (it counted itself first) or waits and
 // makes it again.
+//
+// A mirror first leaves its name, atomically, for one that is not a
+// mirror's (gone-…): a removal cut short (the server killed, a file that
+// would not go) then leaves a leftover that this sweep, a later one or the
+// next first mount removes, never a partial env-… that make would take
+// for whole.
 func (l *localDisk) sweep(runDir string) {
 	names, _ := filepath.Glob(filepath.Join(runDir, "env-*"))
 	for _, p := range names {
@@ -169,8 +177,12 @@ func (l *localDisk) sweep(runDir string) {
 		used := l.refs[p] > 0
 		l.mu.Unlock()
 		if !used {
-			os.RemoveAll(p)
+			os.Rename(p, filepath.Join(runDir, "gone-"+strings.TrimPrefix(filepath.Base(p), "env-")))
 		}
 		lock.Unlock()
+	}
+	gone, _ := filepath.Glob(filepath.Join(runDir, "gone-*"))
+	for _, p := range gone {
+		l.removeAll(p)
 	}
 }
