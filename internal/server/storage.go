@@ -130,6 +130,16 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 		quota = 1 << 30
 	}
 	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
+	if errors.Is(err, homefs.ErrTooLarge) {
+		// Before its first image: pip's downloads are a cache and tmp/
+		// holds HOMEs of builds a killed server left; they go rather than
+		// leave the scope (and the next build's HOME) unbounded. The
+		// environments stay: versions run from them.
+		for _, d := range []string{"pip", "tmp"} {
+			os.RemoveAll(filepath.Join(dir, d))
+		}
+		_, err = b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
+	}
 	return b.outcome(err, scope, "build cache", quota)
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 
 	slipway "github.com/slipway-dev/slipway"
@@ -94,4 +95,49 @@ func storeWithGroup(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestAttackBuildCacheOverQuotaStaysUnbounded: a build cache scope that
+// holds more than the quota when its image is first made (a server before
+// these images: pip's downloads piled up) was left unbounded for ever,
+// with a warning — and with it the builds' HOMEs, where a
+// PRE_BUILD_COMMAND then writes without end. pip's downloads and old HOMEs
+// are a cache and leftovers: they go, and the scope gets its image.
+func TestAttackBuildCacheOverQuotaStaysUnbounded(t *testing.T) {
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	ctx := t.Context()
+	st := storeWithGroup(t)
+	f1, _ := slipway.ParseSKU("F1")
+	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: f1, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := newBuildStorage(t.TempDir(), t.TempDir(), st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	dir := b.scopePath("app")
+	for _, p := range []string{"pip/http/big.bin", "tmp/home-123/big.bin"} {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 800<<20); err != nil { // sparse
+			t.Fatal(err)
+		}
+	}
+	if err := b.Scope(ctx, "app", dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := b.scopes.Usage("app", dir); err != nil || total > 1<<30 {
+		t.Errorf("the app's build cache: %d bytes, %v; want its 1 GB image", total, err)
+	}
 }
