@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	slipway "github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -140,7 +142,60 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 		}
 		_, err = b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
 	}
-	return b.outcome(err, scope, "build cache", quota)
+	if err := b.outcome(err, scope, "build cache", quota); err != nil {
+		return err
+	}
+	b.evict(ctx, dir)
+	return nil
+}
+
+// evict removes the environments in the scope at dir that no version of
+// any site names (a swap gives an app its slot's version, environment
+// and all): each change of an app's requirements adds one, and in a scope
+// of bounded size they would otherwise end every later build with ENOSPC.
+// It runs as a build of the scope begins, which is then the scope's only
+// one (a site runs one deployment at a time). When a version's record
+// cannot be read it removes nothing: better a full cache than a version
+// that cannot start.
+func (b *buildStorage) evict(ctx context.Context, dir string) {
+	var used []os.FileInfo // compared as files: a path may name one in another way
+	sites, err := b.store.Sites(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, s := range sites {
+		ds, err := b.store.ListDeployments(ctx, s.Name)
+		if err != nil {
+			return
+		}
+		for _, d := range ds {
+			if d.Status != slipway.DeploySuccess || d.ArtifactDir == "" {
+				continue
+			}
+			art, err := deploy.ReadArtifact(d.ArtifactDir)
+			if err != nil {
+				b.logger.Warn("keeping the build cache's environments: a version's record cannot be read", "site", s.Name, "deployment", d.ID, "err", err)
+				return
+			}
+			if art.VenvDir == "" {
+				continue
+			}
+			if fi, err := os.Stat(filepath.Dir(art.VenvDir)); err == nil {
+				used = append(used, fi)
+			}
+		}
+	}
+	envs, _ := os.ReadDir(filepath.Join(dir, "venvs"))
+	for _, e := range envs {
+		p := filepath.Join(dir, "venvs", e.Name())
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() || slices.ContainsFunc(used, func(u os.FileInfo) bool { return os.SameFile(u, fi) }) {
+			continue
+		}
+		if err := build.RemoveEnvironment(p); err != nil {
+			b.logger.Warn("removing an unused environment from the build cache", "dir", p, "err", err)
+		}
+	}
 }
 
 // quotas returns the /home quota of every site's plan by the site's name

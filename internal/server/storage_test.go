@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	slipway "github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -23,21 +24,8 @@ func TestAttackBuildStorageOutlivesScaleDown(t *testing.T) {
 	}
 	ctx := t.Context()
 	st := storeWithGroup(t)
-	plan := func(name string) slipway.SKU {
-		t.Helper()
-		sku, err := slipway.ParseSKU(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
-			t.Fatal(err)
-		}
-		return sku
-	}
-	b1 := plan("B1")
-	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	putSites(t, st, "B1", "app")
+	b1, _ := slipway.ParseSKU("B1")
 	data, cache := t.TempDir(), t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	open := func() *buildStorage {
@@ -61,7 +49,7 @@ func TestAttackBuildStorageOutlivesScaleDown(t *testing.T) {
 	if err := b.Scope(ctx, "app", b.scopePath("app")); err != nil {
 		t.Fatal(err)
 	}
-	plan("F1")
+	putSites(t, st, "F1")
 	if err := b.Close(); err != nil { // the server stops
 		t.Fatal(err)
 	}
@@ -109,13 +97,7 @@ func TestAttackBuildCacheOverQuotaStaysUnbounded(t *testing.T) {
 	}
 	ctx := t.Context()
 	st := storeWithGroup(t)
-	f1, _ := slipway.ParseSKU("F1")
-	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: f1, Linux: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	putSites(t, st, "F1", "app")
 	b, err := newBuildStorage(t.TempDir(), t.TempDir(), st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -139,5 +121,85 @@ func TestAttackBuildCacheOverQuotaStaysUnbounded(t *testing.T) {
 	}
 	if _, total, err := b.scopes.Usage("app", dir); err != nil || total > 1<<30 {
 		t.Errorf("the app's build cache: %d bytes, %v; want its 1 GB image", total, err)
+	}
+}
+
+// TestBuildCacheKeepsOnlyWhatVersionsUse: every change of an app's
+// requirements adds an environment to its build cache, and none was ever
+// removed: bounded now by the app's quota, the cache of an app that
+// changes its requirements every week fills in a few months, and from
+// then on every build fails with ENOSPC and nothing the app can do clears
+// it. An environment no version of any app (a swap moves a slot's
+// version, with the environment it names, to its app) refers to goes
+// when the next build of its scope begins.
+func TestBuildCacheKeepsOnlyWhatVersionsUse(t *testing.T) {
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	ctx := t.Context()
+	st := storeWithGroup(t)
+	putSites(t, st, "F1", "app", "other")
+	data := t.TempDir()
+	b, err := newBuildStorage(data, t.TempDir(), st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	dir := b.scopePath("app")
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Scope(ctx, "app", dir); err != nil {
+		t.Fatal(err)
+	}
+	env := func(key string) string {
+		venv := filepath.Join(dir, "venvs", key, "antenv")
+		if err := os.MkdirAll(filepath.Join(venv, "lib"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(venv, "lib"), 0o555); err != nil { // sealed
+			t.Fatal(err)
+		}
+		return venv
+	}
+	version := func(site, venv string) {
+		art := filepath.Join(data, "sites", site, "artifacts", filepath.Base(filepath.Dir(venv)))
+		if err := os.MkdirAll(art, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := deploy.WriteArtifact(deploy.Artifact{Dir: art, VenvDir: venv}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CreateDeployment(ctx, slipway.Deployment{Site: site, Status: slipway.DeploySuccess, ArtifactDir: art}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used, swapped, old := env("used"), env("swapped"), env("old")
+	version("app", used)
+	version("other", swapped)
+	if err := b.Scope(ctx, "app", dir); err != nil { // the next build begins
+		t.Fatal(err)
+	}
+	for venv, want := range map[string]bool{used: true, swapped: true, old: false} {
+		if _, err := os.Stat(filepath.Dir(venv)); (err == nil) != want {
+			t.Errorf("%s: kept = %v; want %v", filepath.Base(filepath.Dir(venv)), err == nil, want)
+		}
+	}
+}
+
+// putSites puts plan "plan" of sku in resource group "rg", and sites on it.
+func putSites(t *testing.T, st *store.Store, sku string, sites ...string) {
+	t.Helper()
+	s, err := slipway.ParseSKU(sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutPlan(t.Context(), slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: s, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range sites {
+		if _, _, err := st.PutSite(t.Context(), slipway.Site{ResourceGroup: "rg", Name: n, Plan: "plan", Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
