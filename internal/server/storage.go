@@ -145,6 +145,10 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	if err := b.outcome(err, scope, "build cache", quota); err != nil {
 		return err
 	}
+	// The scope's only build is beginning (a site runs one deployment at
+	// a time): a HOME in tmp/ is one a killed server left, holding what
+	// its PRE_BUILD_COMMAND wrote.
+	os.RemoveAll(filepath.Join(dir, "tmp"))
 	b.evict(ctx, dir)
 	return nil
 }

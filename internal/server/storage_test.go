@@ -92,17 +92,8 @@ func storeWithGroup(t *testing.T) *store.Store {
 // PRE_BUILD_COMMAND then writes without end. pip's downloads and old HOMEs
 // are a cache and leftovers: they go, and the scope gets its image.
 func TestAttackBuildCacheOverQuotaStaysUnbounded(t *testing.T) {
-	if ok, why := homefs.Supported(); !ok {
-		t.Skip(why)
-	}
 	ctx := t.Context()
-	st := storeWithGroup(t)
-	putSites(t, st, "F1", "app")
-	b, err := newBuildStorage(t.TempDir(), t.TempDir(), st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b, _ := newScopeStorage(t, t.TempDir(), "app")
 	dir := b.scopePath("app")
 	for _, p := range []string{"pip/http/big.bin", "tmp/home-123/big.bin"} {
 		p = filepath.Join(dir, p)
@@ -133,18 +124,9 @@ func TestAttackBuildCacheOverQuotaStaysUnbounded(t *testing.T) {
 // version, with the environment it names, to its app) refers to goes
 // when the next build of its scope begins.
 func TestBuildCacheKeepsOnlyWhatVersionsUse(t *testing.T) {
-	if ok, why := homefs.Supported(); !ok {
-		t.Skip(why)
-	}
 	ctx := t.Context()
-	st := storeWithGroup(t)
-	putSites(t, st, "F1", "app", "other")
 	data := t.TempDir()
-	b, err := newBuildStorage(data, t.TempDir(), st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b, st := newScopeStorage(t, data, "app", "other")
 	dir := b.scopePath("app")
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		t.Fatal(err)
@@ -202,4 +184,52 @@ func putSites(t *testing.T, st *store.Store, sku string, sites ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestAttackBuildHomeOutlivesItsBuild: a build's HOME is in its scope and
+// removed when the build ends — unless the server is killed first. What a
+// PRE_BUILD_COMMAND wrote there (up to the quota) then stayed for good,
+// and every later build of the app failed with ENOSPC. A build begins
+// with no HOME of an earlier one left.
+func TestAttackBuildHomeOutlivesItsBuild(t *testing.T) {
+	ctx := t.Context()
+	b, _ := newScopeStorage(t, t.TempDir(), "app")
+	dir := b.scopePath("app")
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Scope(ctx, "app", dir); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(dir, "tmp", "home-123", "big.bin")
+	if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("filled"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The server is killed; the next build of the app begins.
+	if err := b.Scope(ctx, "app", dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Dir(left)); err == nil {
+		t.Errorf("the killed build's HOME is still in the app's build cache")
+	}
+}
+
+// newScopeStorage returns build storage keeping its versions under data,
+// with sites on an F1 plan in its store; it skips without images.
+func newScopeStorage(t *testing.T, data string, sites ...string) (*buildStorage, *store.Store) {
+	t.Helper()
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	st := storeWithGroup(t)
+	putSites(t, st, "F1", sites...)
+	b, err := newBuildStorage(data, t.TempDir(), st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, st
 }
