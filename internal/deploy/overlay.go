@@ -50,23 +50,26 @@ func (c *Coordinator) overlayActive(ctx context.Context, d slipway.Deployment, s
 	}
 	fail = hiding(fail, base.Dir, "the active version", src, "the package")
 	built := base.VenvDir != ""
+	// The active version is bounded only by the app's /home quota (its
+	// release command writes it), and src is on the server's own disk: the
+	// union is refused before it passes a package's limits, not after.
+	lim := c.cfg.Limits.WithDefaults()
 	n, err := tree.Fill(ctx, base.Dir, src, tree.Options{
 		Skip: func(rel string, _ fs.DirEntry) bool {
 			return rel == artifactFile || built && (rel == "antenv" || rel == "oryx-manifest.toml")
 		},
+		Budget: &tree.Count{Entries: max(lim.MaxFiles-stats.Files, 0), Bytes: max(lim.MaxTotalBytes-stats.Bytes, 0)},
 	})
 	var conflict *tree.ConflictError
 	switch {
 	case errors.As(err, &conflict):
 		fail("%s", conflictText(conflict))
 		return Artifact{}, "", false
+	case errors.Is(err, tree.ErrBudget):
+		fail("With clean=false the new version would hold the package's %d files and folders (%s) and the active version's that it lacks: more than a package may (%d entries, %s). Deploy the whole app with clean=true, or remove files from it.", stats.Files, sizeText(stats.Bytes), lim.MaxFiles, sizeText(lim.MaxTotalBytes))
+		return Artifact{}, "", false
 	case err != nil:
 		fail("Adding the active version's files to the package failed (clean=false): %v", err)
-		return Artifact{}, "", false
-	}
-	lim := c.cfg.Limits.WithDefaults()
-	if files, bytes := stats.Files+n.Entries, stats.Bytes+n.Bytes; files > lim.MaxFiles || bytes > lim.MaxTotalBytes {
-		fail("With clean=false the new version would hold %d files and folders (%s), more than a package may (%d entries, %s). Deploy the whole app with clean=true, or remove files from it.", files, sizeText(bytes), lim.MaxFiles, sizeText(lim.MaxTotalBytes))
 		return Artifact{}, "", false
 	}
 	c.step(ctx, d, slipway.LogMessage, "clean=false: kept %d files and folders of the active version that the package lacks (%d bytes).", n.Entries, n.Bytes)

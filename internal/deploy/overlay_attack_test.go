@@ -1,9 +1,11 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/slipway-dev/slipway"
@@ -91,5 +93,58 @@ func TestAttackZipOverlayBounded(t *testing.T) {
 	e.want("v1||")
 	if d = e.zip(map[string]string{"version": "v2"}, false); d.Status != slipway.DeploySuccess {
 		t.Fatalf("clean deployment within the limits = %+v", d)
+	}
+}
+
+// TestAttackZipOverlayFillsTheServersDisk: the active version is bounded
+// only by the app's /home quota (its release command writes it, up to
+// 250 GB on Premium), and clean=false gathers it with the package in the
+// deployment's scratch directory on the server's own disk. The union is
+// refused once it passes a package's limits — before it is written there,
+// never after: the scratch directory here is a small file system of its
+// own that holds a package's limits and no more, and the deployment must
+// fail for the package's size, not for that file system's ENOSPC.
+func TestAttackZipOverlayFillsTheServersDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount the small file system")
+	}
+	tests := []struct {
+		name  string
+		limit func(*fileEnv)
+		plant func(t *testing.T, dir string) // into the active version
+		tmpfs string                         // the scratch file system's size
+	}{
+		{"bytes", func(e *fileEnv) { e.c.cfg.Limits.MaxTotalBytes = 256 << 10 }, func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, 4<<20), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "size=1m"},
+		{"entries", func(e *fileEnv) { e.c.cfg.Limits.MaxFiles = 20 }, func(t *testing.T, dir string) {
+			for i := range 500 {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", i)), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "size=8m,nr_inodes=100"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newFileEnv(t)
+			tc.limit(e)
+			tc.plant(t, e.v1.Dir)
+			scratch := filepath.Join(e.c.cfg.DataDir, "tmp")
+			if err := os.MkdirAll(scratch, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mount("tmpfs", scratch, "tmpfs", 0, tc.tmpfs); err != nil {
+				t.Skipf("cannot mount a tmpfs: %v", err)
+			}
+			t.Cleanup(func() { syscall.Unmount(scratch, syscall.MNT_DETACH) })
+			d := e.zip(map[string]string{"version": "v2"}, true)
+			if d.Status != slipway.DeployFailed || !strings.Contains(d.StatusText, "more than a package may") {
+				t.Errorf("deployment = %+v; want failed for its size\n%s", d, e.logText(d.ID))
+			}
+			e.want("v1||")
+		})
 	}
 }

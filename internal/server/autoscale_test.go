@@ -167,14 +167,7 @@ func (f fakeInFlight) InFlight(urls []string) int {
 // memory, the queue the front door's requests in progress on the site.
 func TestLiveMetrics(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithGroup(t)
 	sku, _ := slipway.ParseSKU("B2") // 2 cores, 3.5 GB
 	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
 		t.Fatal(err)

@@ -43,11 +43,13 @@ type localDisk struct {
 	busy  map[string]*sync.Mutex // mirror path → held while it is made
 	apps  map[string]*sync.Mutex // app → held while its image is mounted
 	fresh map[string]bool        // apps whose image this server has emptied
+
+	removeAll func(string) error // os.RemoveAll; a test's cut short
 }
 
 func newLocalDisk(images *homefs.Homes, imagesDir string) *localDisk {
 	return &localDisk{images: images, imagesDir: imagesDir, refs: map[string]int{}, busy: map[string]*sync.Mutex{},
-		apps: map[string]*sync.Mutex{}, fresh: map[string]bool{}}
+		apps: map[string]*sync.Mutex{}, fresh: map[string]bool{}, removeAll: os.RemoveAll}
 }
 
 // keyLock returns the mutex of key in m, made on first use.
@@ -66,29 +68,44 @@ func (l *localDisk) keyLock(m map[string]*sync.Mutex, key string) *sync.Mutex {
 // of its tier's local storage. The first mount in this server's life
 // empties the image of what instances of an earlier life left (a server
 // stopped, or killed, with instances running), but for the mirrors, which
-// are whole or absent and are swept when unused.
+// are whole or absent and are swept when unused. It empties the directory
+// under the image first, too: instances' leftovers from before the app had
+// an image would otherwise be moved into the new one (and, more than the
+// local storage, refuse it: the app would never start again), or stay on
+// the server's disk hidden under the mount.
 func (l *localDisk) mount(ctx context.Context, s deploy.Snapshot, runDir string) error {
 	app := strings.ToLower(s.Site.Name)
 	lock := l.keyLock(l.apps, app)
 	lock.Lock()
 	defer lock.Unlock()
+	l.mu.Lock()
+	first := !l.fresh[app]
+	l.mu.Unlock()
+	if first {
+		emptyRunDir(runDir)
+	}
 	mb := s.Plan.SKU.LocalStorageMB()
 	if _, err := l.images.Ensure(ctx, app, runDir, int64(mb)<<20, 0, 0); err != nil {
 		return fmt.Errorf("mounting the app's local storage (%d MB): %w", mb, err)
 	}
-	l.mu.Lock()
-	first := !l.fresh[app]
-	l.fresh[app] = true
-	l.mu.Unlock()
 	if first {
-		entries, _ := os.ReadDir(runDir)
-		for _, e := range entries {
-			if n := e.Name(); n != "lost+found" && (!strings.HasPrefix(n, "env-") || strings.HasSuffix(n, ".new")) {
-				os.RemoveAll(filepath.Join(runDir, n))
-			}
-		}
+		emptyRunDir(runDir)
+		l.mu.Lock()
+		l.fresh[app] = true
+		l.mu.Unlock()
 	}
 	return nil
+}
+
+// emptyRunDir removes what instances left in runDir (the image mounted
+// there, or the directory under it), but for whole mirrors.
+func emptyRunDir(runDir string) {
+	entries, _ := os.ReadDir(runDir)
+	for _, e := range entries {
+		if n := e.Name(); n != "lost+found" && (!strings.HasPrefix(n, "env-") || strings.HasSuffix(n, ".new")) {
+			os.RemoveAll(filepath.Join(runDir, n))
+		}
+	}
 }
 
 // remove releases and deletes the app's image, for a deleted site; runDir
@@ -157,6 +174,12 @@ func (l *localDisk) make(ctx context.Context, path, venvDir string) error {
 // mirror's lock while deciding and removing, so that an instance starting
 // meanwhile either keeps the mirror (it counted itself first) or waits and
 // makes it again.
+//
+// A mirror first leaves its name, atomically, for one that is not a
+// mirror's (gone-…): a removal cut short (the server killed, a file that
+// would not go) then leaves a leftover that this sweep, a later one or the
+// next first mount removes, never a partial env-… that make would take
+// for whole.
 func (l *localDisk) sweep(runDir string) {
 	names, _ := filepath.Glob(filepath.Join(runDir, "env-*"))
 	for _, p := range names {
@@ -169,8 +192,12 @@ func (l *localDisk) sweep(runDir string) {
 		used := l.refs[p] > 0
 		l.mu.Unlock()
 		if !used {
-			os.RemoveAll(p)
+			os.Rename(p, filepath.Join(runDir, "gone-"+strings.TrimPrefix(filepath.Base(p), "env-")))
 		}
 		lock.Unlock()
+	}
+	gone, _ := filepath.Glob(filepath.Join(runDir, "gone-*"))
+	for _, p := range gone {
+		l.removeAll(p)
 	}
 }

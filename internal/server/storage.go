@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	slipway "github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/build"
+	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -58,10 +60,14 @@ func (b *buildStorage) scopePath(scope string) string {
 	return filepath.Join(b.cacheDir, "scopes", scope)
 }
 
-// mountExisting mounts every image there is, at its own size: versions and
-// environments must be in place before the server recovers deployments and
-// starts instances.
+// mountExisting mounts every image there is: versions and environments
+// must be in place before the server recovers deployments and starts
+// instances. An image is mounted at its app's quota, so that a plan scaled
+// down bounds them by its smaller quota from now on, as it does the app's
+// home (the image shrinks if the used space fits; homefs.Homes.Ensure); an
+// image of no app (left by a deletion that failed) keeps its size.
 func (b *buildStorage) mountExisting(ctx context.Context) {
+	quotas := b.quotas(ctx)
 	for _, set := range []struct {
 		h      *homefs.Homes
 		images string
@@ -75,8 +81,12 @@ func (b *buildStorage) mountExisting(ctx context.Context) {
 			}
 			name := strings.TrimSuffix(filepath.Base(img), ".img")
 			dir := set.dir(name)
+			quota, ok := quotas[name]
+			if !ok {
+				quota = fi.Size()
+			}
 			if err := os.MkdirAll(dir, 0o711); err == nil {
-				_, err = set.h.Ensure(ctx, name, dir, fi.Size(), 0, 0)
+				_, err = set.h.Ensure(ctx, name, dir, quota, 0, 0)
 			}
 			if err != nil {
 				b.logger.Error("mounting an app's build storage", "app", name, "dir", dir, "err", err)
@@ -117,18 +127,97 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	if scope == build.PlatformScope {
 		return nil // the platform's own build (the default site), not an app's code
 	}
-	var quota int64 = 1 << 30
-	if sites, err := b.store.Sites(ctx, ""); err == nil {
-		for _, s := range sites {
-			if strings.EqualFold(s.Name, scope) {
-				if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
-					quota = int64(p.SKU.Size().HomeQuotaGB) << 30
-				}
+	quota, ok := b.quotas(ctx)[scope]
+	if !ok {
+		quota = 1 << 30
+	}
+	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
+	if errors.Is(err, homefs.ErrTooLarge) {
+		// Before its first image: pip's downloads are a cache and tmp/
+		// holds HOMEs of builds a killed server left; they go rather than
+		// leave the scope (and the next build's HOME) unbounded. The
+		// environments stay: versions run from them.
+		for _, d := range []string{"pip", "tmp"} {
+			os.RemoveAll(filepath.Join(dir, d))
+		}
+		_, err = b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
+	}
+	if err := b.outcome(err, scope, "build cache", quota); err != nil {
+		return err
+	}
+	// The scope's only build is beginning (a site runs one deployment at
+	// a time): a HOME in tmp/ is one a killed server left, holding what
+	// its PRE_BUILD_COMMAND wrote.
+	os.RemoveAll(filepath.Join(dir, "tmp"))
+	b.evict(ctx, dir)
+	return nil
+}
+
+// evict removes the environments in the scope at dir that no version of
+// any site names (a swap gives an app its slot's version, environment
+// and all): each change of an app's requirements adds one, and in a scope
+// of bounded size they would otherwise end every later build with ENOSPC.
+// It runs as a build of the scope begins, which is then the scope's only
+// one (a site runs one deployment at a time). When a version's record
+// cannot be read it removes nothing: better a full cache than a version
+// that cannot start.
+func (b *buildStorage) evict(ctx context.Context, dir string) {
+	var used []os.FileInfo // compared as files: a path may name one in another way
+	sites, err := b.store.Sites(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, s := range sites {
+		ds, err := b.store.ListDeployments(ctx, s.Name)
+		if err != nil {
+			return
+		}
+		for _, d := range ds {
+			if d.Status != slipway.DeploySuccess || d.ArtifactDir == "" {
+				continue
+			}
+			art, err := deploy.ReadArtifact(d.ArtifactDir)
+			if err != nil {
+				b.logger.Warn("keeping the build cache's environments: a version's record cannot be read", "site", s.Name, "deployment", d.ID, "err", err)
+				return
+			}
+			if art.VenvDir == "" {
+				continue
+			}
+			if fi, err := os.Stat(filepath.Dir(art.VenvDir)); err == nil {
+				used = append(used, fi)
 			}
 		}
 	}
-	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
-	return b.outcome(err, scope, "build cache", quota)
+	envs, _ := os.ReadDir(filepath.Join(dir, "venvs"))
+	for _, e := range envs {
+		p := filepath.Join(dir, "venvs", e.Name())
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() || slices.ContainsFunc(used, func(u os.FileInfo) bool { return os.SameFile(u, fi) }) {
+			continue
+		}
+		if err := build.RemoveEnvironment(p); err != nil {
+			b.logger.Warn("removing an unused environment from the build cache", "dir", p, "err", err)
+		}
+	}
+}
+
+// quotas returns the /home quota of every site's plan by the site's name
+// in lower case (its images' name); sites whose plan cannot be read are
+// left out.
+func (b *buildStorage) quotas(ctx context.Context) map[string]int64 {
+	q := map[string]int64{}
+	sites, err := b.store.Sites(ctx, "")
+	if err != nil {
+		b.logger.Error("reading the sites' quotas", "err", err)
+		return q
+	}
+	for _, s := range sites {
+		if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
+			q[strings.ToLower(s.Name)] = int64(p.SKU.Size().HomeQuotaGB) << 30
+		}
+	}
+	return q
 }
 
 // Remove releases and deletes a deleted site's images: its versions' (a

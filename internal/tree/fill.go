@@ -44,7 +44,8 @@ func (e *ConflictError) Error() string {
 // file. Entries are created through an [os.Root] on dst, never over
 // anything, and follow Copy's rules (o.Skip, o.Symlink, o.Skipped; modes
 // without setuid, setgid or sticky bits); o.Chown and o.Hardlink do not
-// apply. On failure dst keeps what Fill added.
+// apply, o.Budget bounds what it adds. On failure dst keeps what Fill
+// added.
 func Fill(ctx context.Context, src, dst string, o Options) (Count, error) {
 	var added Count
 	if o.Symlink == nil {
@@ -94,6 +95,10 @@ func Fill(ctx context.Context, src, dst string, o Options) (Count, error) {
 		case !errors.Is(err, fs.ErrNotExist):
 			return err
 		}
+		kept := mode.IsDir() || mode.IsRegular() || mode&fs.ModeSymlink != 0
+		if b := o.Budget; b != nil && kept && (added.Entries >= b.Entries || mode.IsRegular() && added.Bytes+info.Size() > b.Bytes) {
+			return fmt.Errorf("adding %s: %w (%d entries, %d bytes)", slash, ErrBudget, b.Entries, b.Bytes)
+		}
 		switch {
 		case mode.IsDir():
 			if err := root.Mkdir(rel, 0o700); err != nil {
@@ -105,7 +110,11 @@ func Fill(ctx context.Context, src, dst string, o Options) (Count, error) {
 				return err
 			}
 		case mode.IsRegular():
-			n, err := copyTo(path, mode.Perm(), func() (*os.File, error) {
+			max := int64(-1)
+			if o.Budget != nil {
+				max = o.Budget.Bytes - added.Bytes
+			}
+			n, err := copyTo(path, mode.Perm(), max, func() (*os.File, error) {
 				return root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 			})
 			added.Bytes += n

@@ -3,6 +3,7 @@ package tree
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,5 +146,36 @@ func TestFillRefusesEscapingSymlink(t *testing.T) {
 	_, err := Fill(t.Context(), src, t.TempDir(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "points outside") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFillBudget: Fill stops before what it adds would pass its budget —
+// an entry too many, or a file whose content would — and never writes the
+// file that would, so a source larger than the budget is not copied out
+// first and judged after.
+func TestFillBudget(t *testing.T) {
+	src := build(t, map[string]string{"a": "1234", "b": "5678", "c/": ""})
+	tests := []struct {
+		name   string
+		budget Count
+		err    bool
+		want   map[string]string
+	}{
+		{"enough", Count{Entries: 3, Bytes: 8}, false, map[string]string{"a": "1234", "b": "5678", "c/": ""}},
+		{"an entry too many", Count{Entries: 2, Bytes: 8}, true, map[string]string{"a": "1234", "b": "5678"}},
+		{"a byte too many", Count{Entries: 3, Bytes: 7}, true, map[string]string{"a": "1234"}},
+		{"nothing", Count{}, true, map[string]string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := t.TempDir()
+			_, err := Fill(t.Context(), src, dst, Options{Budget: &tc.budget})
+			if tc.err != errors.Is(err, ErrBudget) {
+				t.Errorf("Fill = %v; want ErrBudget: %v", err, tc.err)
+			}
+			if got := list(t, dst); !maps.Equal(got, tc.want) {
+				t.Errorf("dst = %v; want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -40,7 +40,16 @@ type Options struct {
 	// given to a user who may add, remove and replace entries in its own
 	// directories but never change the shared files.
 	Hardlink bool
+	// Budget, if set, bounds what Fill adds (Copy ignores it): Fill stops
+	// with an error wrapping ErrBudget before an entry, or a file's
+	// content, that would take it past Budget — so a source larger than
+	// the budget is never written out first and judged after.
+	Budget *Count
 }
+
+// ErrBudget is wrapped by Fill's error when what it would add exceeds
+// Options.Budget.
+var ErrBudget = errors.New("more than the budget")
 
 // InTree keeps a symlink only when its target stays inside the tree
 // (judged lexically). A ".." may only lead the target: after a name it
@@ -169,7 +178,7 @@ func copyLink(path, rel string, policy func(rel, target string) error, create fu
 // copyFile copies one regular file without following a symlink at src and
 // without overwriting anything at dst.
 func copyFile(src, dst string, perm fs.FileMode) error {
-	_, err := copyTo(src, perm, func() (*os.File, error) {
+	_, err := copyTo(src, perm, -1, func() (*os.File, error) {
 		return os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	})
 	return err
@@ -177,7 +186,9 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 
 // copyTo copies the regular file at src, without following a symlink
 // there, into the new file create makes, and returns the bytes copied.
-func copyTo(src string, perm fs.FileMode, create func() (*os.File, error)) (n int64, err error) {
+// With max >= 0 it copies at most max+1 bytes and fails, wrapping
+// ErrBudget, if the file holds more than max.
+func copyTo(src string, perm fs.FileMode, max int64, create func() (*os.File, error)) (n int64, err error) {
 	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return 0, err
@@ -192,8 +203,15 @@ func copyTo(src string, perm fs.FileMode, create func() (*os.File, error)) (n in
 			err = cerr
 		}
 	}()
-	if n, err = io.Copy(out, in); err != nil {
+	var r io.Reader = in
+	if max >= 0 {
+		r = io.LimitReader(in, max+1) // os.File.ReadFrom still copies in the kernel
+	}
+	if n, err = io.Copy(out, r); err != nil {
 		return n, err
+	}
+	if max >= 0 && n > max {
+		return n, fmt.Errorf("%s: %w", src, ErrBudget)
 	}
 	if err := out.Chmod(perm); err != nil { // after creation, so the umask does not change it
 		return n, err

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	slipway "github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/homefs"
+)
+
+// TestAttackMirrorHalfRemoved: a mirror of an environment no instance
+// uses is removed when the next instance starts, and removing thousands of
+// files is not atomic. A removal cut short — the server killed in the
+// middle, or a file it could not remove — must never leave a partial
+// mirror that the next instance of that version takes for whole (the
+// first mount of a server's life keeps mirrors): its instances would run
+// with modules missing.
+func TestAttackMirrorHalfRemoved(t *testing.T) {
+	ctx := t.Context()
+	env := func(names ...string) string {
+		dir := t.TempDir()
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o444); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	venvA, venvB := env("a1.py", "a2.py", "a3.py"), env("b.py")
+	runDir := t.TempDir()
+	l := newLocalDisk(nil, "")
+	_, release, err := l.mirror(ctx, runDir, venvA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release() // version A's last instance ends
+	l.removeAll = func(p string) error {
+		// The server dies after the first file.
+		names, _ := os.ReadDir(p)
+		if len(names) > 0 {
+			os.Remove(filepath.Join(p, names[0].Name()))
+		}
+		return errors.New("killed")
+	}
+	if _, _, err := l.mirror(ctx, runDir, venvB); err != nil { // sweeps A's
+		t.Fatal(err)
+	}
+	l.removeAll = os.RemoveAll
+	m, _, err := l.mirror(ctx, runDir, venvA) // version A starts again
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	ents, _ := os.ReadDir(m)
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if want := []string{"a1.py", "a2.py", "a3.py"}; !slices.Equal(got, want) {
+		t.Errorf("the mirror of A holds %v; want %v", got, want)
+	}
+}
+
+// TestAttackLocalStorageLeftovers: what an app's instances left in its run
+// directory before it had an image (a server before local storage, killed
+// with instances running: their copies of the app and views of the
+// environment) is the app's to fill and no one's to keep. More of it than
+// the tier's local storage must not stop the image from being made — the
+// app would never start again — nor stay on the server's disk under the
+// mount.
+func TestAttackLocalStorageLeftovers(t *testing.T) {
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	ctx := t.Context()
+	data := t.TempDir()
+	images, err := homefs.New(homefs.Config{ImageDir: filepath.Join(data, "images"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { images.Close() })
+	runDir := filepath.Join(data, "run")
+	left := filepath.Join(runDir, "0123456789ab-1-antenv")
+	if err := os.MkdirAll(left, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(left, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(600 << 20) // sparse: the host's disk is spared, not the count
+	f.Close()
+	f1, _ := slipway.ParseSKU("F1")
+	l := newLocalDisk(images, filepath.Join(data, "images"))
+	s := deploy.Snapshot{Site: slipway.Site{Name: "App"}, Plan: slipway.Plan{SKU: f1}}
+	if err := l.mount(ctx, s, runDir); err != nil {
+		t.Fatalf("mounting the app's local storage over 600 MB of leftovers: %v", err)
+	}
+	if _, total, err := images.Usage("app", runDir); err != nil || total > 500<<20 {
+		t.Errorf("the app's local storage: %d bytes, %v; want its 500 MB image", total, err)
+	}
+	if err := images.Unmount("app", runDir); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(runDir); len(ents) != 0 {
+		t.Errorf("left under the mount, on the server's disk: %v", ents)
+	}
+}
