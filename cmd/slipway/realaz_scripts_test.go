@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +34,16 @@ func TestRealAzDeployScript(t *testing.T) {
 	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "none")
 	cli.must("appservice", "plan", "create", "-g", rg, "-n", plan, "--is-linux", "--sku", "B1", "-o", "none")
 	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "-o", "none")
-	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--src-path", zipDir(t, "testdata/apps/hello", nil), "--type", "zip", "-o", "none")
+	// The quickstart's deployment: `webapp up` from the project folder,
+	// which az then remembers in a config file of its own there
+	// (https://learn.microsoft.com/azure/app-service/quickstart-python).
+	project := filepath.Join(t.TempDir(), "hello")
+	if err := os.CopyFS(project, os.DirFS("testdata/apps/hello")); err != nil {
+		t.Fatal(err)
+	}
+	cli.dir = project
+	cli.mustTimeout(5*time.Minute, "webapp", "up", "-n", app, "-g", rg, "--plan", plan, "--sku", "B1", "-r", "PYTHON:3.12", "-l", "westeurope", "-o", "none")
+	cli.dir = ""
 	if code, body := web.get(t, appURL); code != 200 || body != "hello v1" {
 		t.Fatalf("GET %s = %d %q, want 200 \"hello v1\"", appURL, code, body)
 	}
@@ -239,6 +250,22 @@ func TestRealAzDeployScript(t *testing.T) {
 		return r.Config == "PYTHON|3.12" && r.OS == "Linux"
 	}) {
 		t.Fatalf("list-runtimes --os linux (%v) lacks PYTHON:3.12:\n%s", err, out)
+	}
+
+	// The quickstart's redeploy: `webapp up` again, with no arguments, in
+	// the same folder. az finds the app in the config file it wrote there
+	// (mode 0600) and zips that file too; the app deploys all the same.
+	if err := os.WriteFile(filepath.Join(project, "VERSION"), []byte("v2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli.dir = project
+	cli.mustTimeout(5*time.Minute, "webapp", "up", "-o", "none")
+	cli.dir = ""
+	if !strings.Contains(cli.lastLog, "/sites/"+app+"/") {
+		t.Fatalf("webapp up without arguments did not deploy to %s:\n%s", app, tail(cli.lastLog, 40))
+	}
+	if code, body := web.get(t, appURL); code != 200 || body != "hello v2" {
+		t.Fatalf("after webapp up again, GET %s = %d %q, want 200 \"hello v2\"", appURL, code, body)
 	}
 
 	// webapp delete: the app is gone, as az reports it, and so is its plan,
