@@ -18,13 +18,14 @@ import (
 // create` and that TestRealAz does not
 // (https://learn.microsoft.com/azure/app-service/tutorial-python-postgresql-app-django,
 // https://learn.microsoft.com/azure/app-service/configure-language-python):
-// `webapp config set` (startup file, runtime, always-on, TLS, FTPS,
-// HTTP/2) and `config show`; app settings list and delete; connection
-// strings; restart, stop and start; `webapp update --https-only`;
-// `identity assign|show`; publishing profiles and credentials;
-// `list-runtimes`; and `webapp delete` and `group delete`, after which the
-// resources are gone. Each step checks what az prints, not only that it
-// exits 0.
+// `webapp up` and its redeploy from the same folder; `webapp config set`
+// (startup file, runtime, always-on, TLS, FTPS, HTTP/2) and `config show`;
+// app settings list and delete; connection strings; restart, stop and
+// start; `webapp update --https-only`; `identity assign|show`, also on a
+// slot; publishing profiles and credentials; `list-runtimes`; and `webapp
+// delete` and `group delete`, after which the resources are gone (a key
+// vault soft-deleted, `keyvault list-deleted` and `purge`). Each step
+// checks what az prints, not only that it exits 0.
 func TestRealAzDeployScript(t *testing.T) {
 	r := startRealAz(t, realAzPath(t))
 	cli, web, port := r.cli, r.web, r.port
@@ -266,6 +267,25 @@ func TestRealAzDeployScript(t *testing.T) {
 	}
 	if code, body := web.get(t, appURL); code != 200 || body != "hello v2" {
 		t.Fatalf("after webapp up again, GET %s = %d %q, want 200 \"hello v2\"", appURL, code, body)
+	}
+
+	// The same on a slot (Standard, as App Service requires): a startup
+	// command with no code yet, then `identity assign --slot` and `update
+	// --slot`, which PUT the slot back with their change.
+	cli.must("appservice", "plan", "update", "-g", rg, "-n", plan, "--sku", "S1", "-o", "none")
+	cli.must("webapp", "deployment", "slot", "create", "-g", rg, "-n", app, "--slot", "staging", "-o", "none")
+	cli.must("webapp", "config", "set", "-g", rg, "-n", app, "--slot", "staging", "--startup-file", "gunicorn --bind=0.0.0.0 app:app", "-o", "none")
+	out = cli.must("webapp", "identity", "assign", "-g", rg, "-n", app, "--slot", "staging", "-o", "json")
+	var slotID identity
+	if err := json.Unmarshal([]byte(out), &slotID); err != nil || slotID.Type != "SystemAssigned" || slotID.PrincipalID == "" || slotID.PrincipalID == assigned.PrincipalID {
+		t.Fatalf("identity assign --slot staging printed (%v), want a system-assigned identity of the slot's own:\n%s", err, out)
+	}
+	if out := strings.TrimSpace(cli.must("webapp", "identity", "show", "-g", rg, "-n", app, "--slot", "staging", "--query", "principalId", "-o", "tsv")); out != slotID.PrincipalID {
+		t.Fatalf("identity show --slot staging = %q, want %s", out, slotID.PrincipalID)
+	}
+	cli.must("webapp", "update", "-g", rg, "-n", app, "--slot", "staging", "--https-only", "true", "-o", "none")
+	if out := strings.TrimSpace(cli.must("webapp", "show", "-g", rg, "-n", app, "--slot", "staging", "--query", "httpsOnly", "-o", "json")); out != "true" {
+		t.Fatalf("webapp show --slot staging --query httpsOnly after update = %s, want true", out)
 	}
 
 	// webapp delete: the app is gone, as az reports it, and so is its plan,
