@@ -640,7 +640,20 @@ func platformClient(t *testing.T, caFile string, port int) platformHTTP {
 
 func (p platformHTTP) get(t *testing.T, u string) (int, string) {
 	t.Helper()
-	resp, err := p.client.Get(u)
+	return p.getAuth(t, u, "", "")
+}
+
+// getAuth is get with HTTP basic credentials, unless user is "".
+func (p platformHTTP) getAuth(t *testing.T, u, user, pass string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := p.client.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}

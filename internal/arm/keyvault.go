@@ -487,6 +487,13 @@ func (h *Handler) listDeletedVaults(w http.ResponseWriter, r *http.Request, p pa
 	return writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
+// listDeletedManagedHSMs answers `az keyvault list-deleted`, which lists
+// deleted managed HSMs after deleted vaults and fails if either list does:
+// Slipway has no managed HSMs, so none was ever deleted.
+func (h *Handler) listDeletedManagedHSMs(w http.ResponseWriter, r *http.Request, p params) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"value": []any{}})
+}
+
 // purgeDeletedVault purges at once and answers 200, which the SDK's
 // long-running-operation poller takes as done.
 func (h *Handler) purgeDeletedVault(w http.ResponseWriter, r *http.Request, p params) error {

@@ -116,3 +116,15 @@ func TestKeyVault_Lifecycle(t *testing.T) {
 	e.must(400, "PUT", strings.Replace(vaultPath, "kv1", "a--b", 1), vaultBodyAz(e.tenant))
 	e.must(400, "PUT", strings.Replace(vaultPath, "kv1", "kv3", 1), strings.Replace(vaultBodyAz(e.tenant), `"softDeleteRetentionInDays":90`, `"softDeleteRetentionInDays":5`, 1))
 }
+
+// TestKeyVault_ListDeletedManagedHSMs: `az keyvault list-deleted` lists
+// deleted vaults and then deleted managed HSMs, and fails on an error from
+// either. Slipway has no managed HSMs, so none was ever deleted: an empty
+// list, like any subscription without them.
+func TestKeyVault_ListDeletedManagedHSMs(t *testing.T) {
+	e := newEnv(t)
+	got := e.must(200, "GET", "/subscriptions/{s}/providers/Microsoft.KeyVault/deletedManagedHSMs?api-version=2026-02-01", "").json(t)
+	if v, ok := got["value"].([]any); !ok || len(v) != 0 {
+		t.Fatalf("deletedManagedHSMs = %v, want {\"value\":[]}", got)
+	}
+}

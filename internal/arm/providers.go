@@ -75,6 +75,7 @@ var resourceProviders = []resourceProvider{
 			{name: "vaults", regional: true, capabilities: trackedCapabilities},
 			{name: "vaults/accessPolicies", regional: true},
 			{name: "deletedVaults"},
+			{name: "deletedManagedHSMs"}, // always empty: Slipway has no managed HSMs
 			{name: "locations/deletedVaults", regional: true},
 			{name: "checkNameAvailability"},
 		},

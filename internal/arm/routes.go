@@ -215,6 +215,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),
 		list(kvs+"/vaults", h.listVaults),
 		r(http.MethodGet, kvs+"/deletedVaults", h.listDeletedVaults),
+		r(http.MethodGet, kvs+"/deletedManagedHSMs", h.listDeletedManagedHSMs),
 		r(http.MethodGet, kvs+"/locations/{loc}/deletedVaults/{vault}", h.getDeletedVault),
 		r(http.MethodPost, kvs+"/locations/{loc}/deletedVaults/{vault}/purge", h.purgeDeletedVault),
 		list(kv, h.listVaults),

@@ -140,8 +140,17 @@ func (h *Handler) listSlots(w http.ResponseWriter, r *http.Request, p params) er
 
 // putSlot answers PUT .../sites/{app}/slots/{slot}: az's `deployment slot
 // create` (docs/arm.md §1.11). A new slot starts empty and running, on its
-// app's plan; siteConfig's stack and startup command apply when given.
+// app's plan; siteConfig's stack and startup command apply when given. An
+// existing slot is updated as a site is (writeSiteUpdate): `webapp update
+// --slot` and `webapp identity assign --slot` PUT back what GET showed with
+// their change, identity and all.
 func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	if _, err := h.cfg.Store.Slot(ctx, p.rg, p.site, p.slot); err == nil {
+		return h.inSlot(h.patchSite)(w, r, p)
+	} else if slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
 	var body struct {
 		Location   string `json:"location"`
 		Properties struct {
@@ -156,18 +165,10 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	site := slipway.Site{Enabled: true, Tags: body.Tags}
-	if old, err := h.cfg.Store.Slot(ctx, p.rg, p.site, p.slot); err == nil {
-		site = old
-		if body.Tags != nil {
-			site.Tags = body.Tags
-		}
-	} else if slipway.ErrorCode(err) != slipway.ENOTFOUND {
-		return err
-	} else if err := h.checkSlotLimit(ctx, p.rg, p.site); err != nil {
+	if err := h.checkSlotLimit(ctx, p.rg, p.site); err != nil {
 		return err
 	}
+	site := slipway.Site{Enabled: true, Tags: body.Tags}
 	if v := body.Properties.HTTPSOnly; v != nil {
 		site.HTTPSOnly = *v
 	}
@@ -179,14 +180,9 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 			site.Config.AppCommandLine = *sc.AppCommandLine
 		}
 	}
-	out, created, err := h.cfg.Store.PutSlot(ctx, p.rg, p.site, p.slot, site, nil, nil)
+	out, _, err := h.cfg.Store.PutSlot(ctx, p.rg, p.site, p.slot, site, nil, nil)
 	if err != nil {
 		return err
-	}
-	if !created {
-		if err := h.cfg.Controller.SiteConfigChanged(ctx, out.ResourceGroup, out.Name); err != nil {
-			return err
-		}
 	}
 	return h.writeSite(w, r, p.sub, out)
 }

@@ -2,9 +2,12 @@ package arm
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slipway-dev/slipway"
 )
 
 type swapRecorder struct {
@@ -164,5 +167,49 @@ func TestSlots_ConfigResourceIDs(t *testing.T) {
 	r := e.must(200, "GET", sitePath+"/config/web", "").json(t)
 	if id, _ := r["id"].(string); !strings.HasSuffix(id, "/resourceGroups/rg/providers/Microsoft.Web/sites/app/config/web") || r["type"] != "Microsoft.Web/sites/config" || r["name"] != "app" {
 		t.Errorf("production config/web: %v %v %v", r["id"], r["type"], r["name"])
+	}
+}
+
+// failingConfigChange is the recorder with an app that cannot start after
+// a configuration change (a startup file set before its code is deployed).
+type failingConfigChange struct{ *recorder }
+
+func (c failingConfigChange) SiteConfigChanged(ctx context.Context, rg, site string) error {
+	c.recorder.SiteConfigChanged(ctx, rg, site)
+	return slipway.Errorf(slipway.EUNAVAILABLE, "The app did not restart: container app_0 has exited (exit status 3) before answering the warmup request on /robots933456.txt, failing site start.")
+}
+
+// TestSlots_UpdateAsTheSite: `az webapp update --slot` and `webapp identity
+// assign --slot` GET the slot and PUT it back with their change, as they
+// do the site without --slot; the PUT updates the slot as PUT updates a
+// site — the identity assigned, httpsOnly and client affinity stored —
+// and stands, as App Service's does, when the slot's app then fails to
+// start (a warning header, not a 503).
+func TestSlots_UpdateAsTheSite(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) {
+		c.Slots = &swapRecorder{}
+		c.Controller = failingConfigChange{recorder: c.Controller.(*recorder)}
+	})
+	e.seed()
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{},"httpsOnly":false}}`)
+	got := e.must(200, "GET", slotPath, "").json(t)
+	got["identity"] = map[string]any{"type": "SystemAssigned"}
+	props := got["properties"].(map[string]any)
+	props["httpsOnly"], props["clientAffinityEnabled"] = true, false
+	body, _ := json.Marshal(got)
+	r := e.must(200, "PUT", slotPath, string(body))
+	if w := r.header.Get("X-Slipway-Warning"); !strings.HasPrefix(w, "The app did not restart") {
+		t.Errorf("PUT of the slot whose app fails to start: X-Slipway-Warning = %q", w)
+	}
+	res := r.json(t)
+	if id, _ := res["identity"].(map[string]any); id == nil || id["type"] != "SystemAssigned" || id["principalId"] == nil {
+		t.Errorf("PUT of the slot with identity SystemAssigned answered identity %v", res["identity"])
+	}
+	shown := e.must(200, "GET", slotPath, "").json(t)
+	sp := shown["properties"].(map[string]any)
+	if shown["name"] != "app/staging" || sp["httpsOnly"] != true || sp["clientAffinityEnabled"] != false || shown["identity"] == nil {
+		t.Errorf("GET of the slot after the PUT: name %v, httpsOnly %v, clientAffinityEnabled %v, identity %v",
+			shown["name"], sp["httpsOnly"], sp["clientAffinityEnabled"], shown["identity"])
 	}
 }

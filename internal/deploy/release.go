@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/slipway-dev/slipway/internal/tree"
 )
 
 // sqliteHeader starts every SQLite database file.
@@ -55,11 +53,46 @@ func sqliteNextToCode(dir string, since time.Time) []string {
 }
 
 // sealTree gives a release to root once its release step has run: no app
-// or build user can change what every later instance starts from. Without
-// root there is no other user to keep out, and nothing changes.
+// or build user can change what every later instance starts from. The app
+// then reads its release as any other user does, so each entry is also
+// made readable by all, and folders and the owner's executables usable:
+// a file the package gave no access for others (`az webapp up` zips its
+// own config file, mode 0600, with the project) would otherwise fail the
+// publish step, which copies the release as the app, and be unreadable to
+// the app — on App Service the app runs as root and reads all it deployed.
+// The tree is walked through os.Root, so a link leads nowhere outside it.
+// Without root there is no other user to keep out, and nothing changes.
 func sealTree(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	return tree.Chown(dir, 0, 0)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := root.Lchown(p, 0, 0); err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil // a link's own mode means nothing
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		perm := info.Mode().Perm()
+		want := perm | 0o444
+		if d.IsDir() || perm&0o100 != 0 {
+			want |= 0o111
+		}
+		if want == perm {
+			return nil
+		}
+		return root.Chmod(p, want)
+	})
 }
