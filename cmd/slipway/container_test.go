@@ -427,7 +427,8 @@ func TestResourceLimits(t *testing.T) {
 
 // TestAttackBuildFillsTheDisk: a build runs the app's own code
 // (PRE_BUILD_COMMAND here; setup.py, settings imported by collectstatic),
-// which can write without end next to the code or into its HOME. What it
+// which can write without end next to the code or into its HOME, and so
+// does the release command. What it
 // writes is bounded by its plan's quota (F1: 1 GB), so the build fails with
 // ENOSPC, the previous version keeps serving and the server's disk never
 // fills; the next build of the app works.
@@ -451,6 +452,21 @@ func TestAttackBuildFillsTheDisk(t *testing.T) {
 		}
 	}
 	s.mustCLI("", "webapp", "config", "appsettings", "delete", "-g", "rg-filler", "-n", "filler", "--setting-names", "PRE_BUILD_COMMAND")
+	// The release command runs in the new version itself (where a SQLite
+	// database next to the code belongs), bounded by the versions' image;
+	// on F1 the instance's smaller local storage, which copies the version,
+	// would refuse it too, so this case shows that one of the two holds.
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-filler", "-n", "filler",
+		"--settings", "SLIPWAY_RELEASE_COMMAND=fallocate -l 1600M big.bin")
+	if code := s.deployZip("filler", zipDir(t, "testdata/apps/probe", nil)); code == "200" {
+		t.Errorf("a release command that wrote 1600 MB on an F1 plan (1 GB) succeeded")
+	} else if log := s.lastDeploymentLog("filler"); !strings.Contains(log, "No space left on device") {
+		t.Errorf("the failed release's log does not say the space ran out:\n%s", tail(log, 15))
+	}
+	if code, body := s.get(s.host("filler"), "/"); code != 200 || body != "probe filler" {
+		t.Errorf("after the release that filled its storage the app answers %d %q", code, body)
+	}
+	s.mustCLI("", "webapp", "config", "appsettings", "delete", "-g", "rg-filler", "-n", "filler", "--setting-names", "SLIPWAY_RELEASE_COMMAND")
 	if code := s.deployZip("filler", zipDir(t, "testdata/apps/probe", nil)); code != "200" {
 		t.Errorf("the next deploy after the failed ones: %s\n%s", code, tail(s.lastDeploymentLog("filler"), 15))
 	}
