@@ -83,7 +83,7 @@ type Config struct {
 	BodyIdleTimeout time.Duration
 	// DiskReserve is the free space that uploads must leave on the file
 	// system of Dir, which also holds the platform's own data; zero → the
-	// larger of 1 GiB and 5% (package diskreserve).
+	// default of diskreserve.Amount.
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads that file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace

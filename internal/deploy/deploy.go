@@ -163,7 +163,7 @@ type Config struct {
 	MaxPackage int64
 	// DiskReserve is the free space that pushed packages must leave on
 	// the file system of DataDir, which also holds the platform's own
-	// data; zero → the larger of 1 GiB and 5% (package diskreserve).
+	// data; zero → the default of diskreserve.Amount.
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads that file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace

@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -612,23 +613,30 @@ func (h *Homes) unmountLocked(app, home string) error {
 
 // Remove unmounts the app's home and deletes its image, for a deleted site.
 // It also empties the directory under the mount, leaving home an empty,
-// unmounted directory.
+// unmounted directory. A home that does not exist has nothing to unmount
+// or empty: only an image left of it, if any, is deleted.
 func (h *Homes) Remove(ctx context.Context, app, home string) error {
 	if err := validApp(app); err != nil {
 		return fmt.Errorf("removing home: %w", err)
 	}
 	defer h.lock(app)()
-	if err := h.unmountLocked(app, home); err != nil {
+	home, err := canonicalHome(home)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
 		return fmt.Errorf("removing home of %s: %w", app, err)
+	}
+	if !missing {
+		if err := h.unmountLocked(app, home); err != nil {
+			return fmt.Errorf("removing home of %s: %w", app, err)
+		}
 	}
 	for _, p := range []string{h.image(app), h.image(app) + ".new"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing home of %s: %w", app, err)
 		}
 	}
-	home, err := canonicalHome(home)
-	if err != nil {
-		return fmt.Errorf("removing home of %s: %w", app, err)
+	if missing {
+		return nil
 	}
 	r, err := os.OpenRoot(home)
 	if err != nil {
@@ -648,6 +656,26 @@ func (h *Homes) Remove(ctx context.Context, app, home string) error {
 		}
 	}
 	return nil
+}
+
+// Images returns the apps that have an image, each with the image's size
+// in bytes.
+func (h *Homes) Images() (map[string]int64, error) {
+	entries, err := os.ReadDir(h.dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing images: %w", err)
+	}
+	out := map[string]int64{}
+	for _, e := range entries {
+		app, ok := strings.CutSuffix(e.Name(), ".img")
+		if !ok || !e.Type().IsRegular() || validApp(app) != nil {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			out[app] = fi.Size()
+		}
+	}
+	return out, nil
 }
 
 // Close unmounts every home this Homes mounted, lazily where busy.

@@ -451,3 +451,32 @@ func TestUnescapeMountinfo(t *testing.T) {
 		}
 	}
 }
+
+// TestImagesAndRemoveWithoutHome: Images lists each app with an image and
+// its size; Remove of an app whose home directory is gone deletes its image
+// and is no error, and Remove of an app with neither is none either.
+func TestImagesAndRemoveWithoutHome(t *testing.T) {
+	h, base := newHomes(t)
+	home := mkdir(t, filepath.Join(base, "sites", "gone", "home"), 0)
+	if _, err := h.Ensure(t.Context(), "gone", home, 16*mib, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if imgs, err := h.Images(); err != nil || len(imgs) != 1 || imgs["gone"] != 16*mib {
+		t.Fatalf("Images = %v, %v; want gone: %d", imgs, err, 16*mib)
+	}
+	if err := h.Unmount("gone", home); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(base, "sites")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Remove(t.Context(), "gone", home); err != nil {
+		t.Fatalf("Remove without a home: %v", err)
+	}
+	if imgs, err := h.Images(); err != nil || len(imgs) != 0 {
+		t.Errorf("Images after Remove = %v, %v; want none", imgs, err)
+	}
+	if err := h.Remove(t.Context(), "never", filepath.Join(base, "nowhere", "home")); err != nil {
+		t.Errorf("Remove of an app with no image and no home: %v", err)
+	}
+}

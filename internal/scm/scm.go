@@ -94,8 +94,8 @@ type Config struct {
 	// git pushes must leave DiskReserve free there. Empty: pushes are
 	// bounded by MaxRepository only.
 	ReserveDir string
-	// DiskReserve is that free space; zero → the larger of 1 GiB and 5%
-	// (package diskreserve).
+	// DiskReserve is that free space; zero → the default of
+	// diskreserve.Amount.
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads the file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace

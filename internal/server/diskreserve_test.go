@@ -8,8 +8,8 @@ import (
 )
 
 // The disk reserve is a server setting, from --disk-reserve or
-// SLIPWAY_DISK_RESERVE (the flag wins), with the larger of 1 GiB and 5%
-// by default.
+// SLIPWAY_DISK_RESERVE (the flag wins), with diskreserve.Amount's default
+// (the larger of 1 GiB and 2%) when neither is given.
 func TestDiskReserveSetting(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -233,7 +233,7 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		built.VenvDir = ""
 	}
 	r.art = built
-	runDir := filepath.Join(p.dataDir, "sites", strings.ToLower(s.Site.Name), "run")
+	runDir := siteRunDir(p.dataDir, s.Site.Name)
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
 		return r, fmt.Errorf("preparing the instance directory: %w", err)
 	}

@@ -35,8 +35,7 @@ import (
 // is on App Service; one no running instance uses is removed when the next
 // instance of the app starts.
 type localDisk struct {
-	images    *homefs.Homes
-	imagesDir string // where images keeps its images
+	images *homefs.Homes
 
 	mu    sync.Mutex
 	refs  map[string]int         // mirror path → instances using it
@@ -47,8 +46,8 @@ type localDisk struct {
 	removeAll func(string) error // os.RemoveAll; a test's cut short
 }
 
-func newLocalDisk(images *homefs.Homes, imagesDir string) *localDisk {
-	return &localDisk{images: images, imagesDir: imagesDir, refs: map[string]int{}, busy: map[string]*sync.Mutex{},
+func newLocalDisk(images *homefs.Homes) *localDisk {
+	return &localDisk{images: images, refs: map[string]int{}, busy: map[string]*sync.Mutex{},
 		apps: map[string]*sync.Mutex{}, fresh: map[string]bool{}, removeAll: os.RemoveAll}
 }
 
@@ -115,7 +114,13 @@ func (l *localDisk) remove(ctx context.Context, app, runDir string) error {
 	l.mu.Lock()
 	delete(l.fresh, app)
 	l.mu.Unlock()
-	return removeImage(ctx, l.images, l.imagesDir, app, runDir)
+	return l.images.Remove(ctx, app, runDir)
+}
+
+// siteRunDir is where a site's instances keep their copies of the app and
+// views of its environment: the mount point of its local storage.
+func siteRunDir(dataDir, site string) string {
+	return filepath.Join(dataDir, "sites", strings.ToLower(site), "run")
 }
 
 // mirror returns a copy of the sealed environment venvDir inside runDir,

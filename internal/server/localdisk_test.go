@@ -33,7 +33,7 @@ func TestAttackMirrorHalfRemoved(t *testing.T) {
 	}
 	venvA, venvB := env("a1.py", "a2.py", "a3.py"), env("b.py")
 	runDir := t.TempDir()
-	l := newLocalDisk(nil, "")
+	l := newLocalDisk(nil)
 	_, release, err := l.mirror(ctx, runDir, venvA)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestAttackLocalStorageLeftovers(t *testing.T) {
 	f.Truncate(600 << 20) // sparse: the host's disk is spared, not the count
 	f.Close()
 	f1, _ := slipway.ParseSKU("F1")
-	l := newLocalDisk(images, filepath.Join(data, "images"))
+	l := newLocalDisk(images)
 	s := deploy.Snapshot{Site: slipway.Site{Name: "App"}, Plan: slipway.Plan{SKU: f1}}
 	if err := l.mount(ctx, s, runDir); err != nil {
 		t.Fatalf("mounting the app's local storage over 600 MB of leftovers: %v", err)

@@ -442,7 +442,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 	}
 	if locals != nil {
-		pl.local = newLocalDisk(locals, filepath.Join(dataDir, "images", "local"))
+		pl.local = newLocalDisk(locals)
 	}
 	token, err := adminToken(dataDir)
 	if err != nil {
@@ -491,7 +491,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	// Instances' ephemeral app copies do not outlive a server (one killed
 	// with -9 leaves them behind).
-	if stale, _ := filepath.Glob(filepath.Join(dataDir, "sites", "*", "run")); len(stale) > 0 {
+	if stale, _ := filepath.Glob(siteRunDir(dataDir, "*")); len(stale) > 0 {
 		for _, d := range stale {
 			os.RemoveAll(d)
 		}
@@ -867,8 +867,8 @@ type controller struct {
 	// builder, if set, drops a deleted app's build cache.
 	builder *build.Builder
 	homes   *homefs.Homes
-	// local, if set, holds each app's local storage (localdisk.go), under
-	// <dataDir>/sites/<app>/run.
+	// local, if set, holds each app's local storage (localdisk.go), at
+	// siteRunDir(dataDir, app).
 	local   *localDisk
 	builds  *buildStorage // nil without images
 	dataDir string
@@ -942,7 +942,7 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 		}
 	}
 	if c.local != nil {
-		if err := c.local.remove(ctx, site, filepath.Join(c.dataDir, "sites", strings.ToLower(site), "run")); err != nil {
+		if err := c.local.remove(ctx, site, siteRunDir(c.dataDir, site)); err != nil {
 			return fmt.Errorf("removing the app's local storage: %w", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,24 +28,22 @@ import (
 // and never fills the disk every app and the platform's own database use.
 //
 // An image is made at an app's first deployment (what an earlier server
-// left in the directory is moved into it) and mounted again, at its size,
-// when the server starts, before anything reads a version.
+// left in the directory is moved into it) and mounted again, at the app's
+// quota, when the server starts, before anything reads a version.
 type buildStorage struct {
-	versions, scopes     *homefs.Homes
-	versionDir, scopeDir string // where their images are
-	dataDir, cacheDir    string
-	store                *store.Store
-	logger               *slog.Logger
+	versions, scopes  *homefs.Homes
+	dataDir, cacheDir string
+	store             *store.Store
+	logger            *slog.Logger
 }
 
 func newBuildStorage(dataDir, cacheDir string, st *store.Store, log *slog.Logger) (*buildStorage, error) {
-	b := &buildStorage{versionDir: filepath.Join(dataDir, "images", "versions"), scopeDir: filepath.Join(dataDir, "images", "builds"),
-		dataDir: dataDir, cacheDir: cacheDir, store: st, logger: log}
+	b := &buildStorage{dataDir: dataDir, cacheDir: cacheDir, store: st, logger: log}
 	var err error
-	if b.versions, err = homefs.New(homefs.Config{ImageDir: b.versionDir, Logger: log}); err != nil {
+	if b.versions, err = homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "images", "versions"), Logger: log}); err != nil {
 		return nil, err
 	}
-	if b.scopes, err = homefs.New(homefs.Config{ImageDir: b.scopeDir, Logger: log}); err != nil {
+	if b.scopes, err = homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "images", "builds"), Logger: log}); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -67,23 +64,21 @@ func (b *buildStorage) scopePath(scope string) string {
 // home (the image shrinks if the used space fits; homefs.Homes.Ensure); an
 // image of no app (left by a deletion that failed) keeps its size.
 func (b *buildStorage) mountExisting(ctx context.Context) {
-	quotas := b.quotas(ctx)
+	sites, _ := b.sites(ctx)
 	for _, set := range []struct {
-		h      *homefs.Homes
-		images string
-		dir    func(string) string
-	}{{b.versions, b.versionDir, b.artifactsDir}, {b.scopes, b.scopeDir, b.scopePath}} {
-		imgs, _ := filepath.Glob(filepath.Join(set.images, "*.img"))
-		for _, img := range imgs {
-			fi, err := os.Stat(img)
-			if err != nil {
-				continue
-			}
-			name := strings.TrimSuffix(filepath.Base(img), ".img")
+		h   *homefs.Homes
+		dir func(string) string
+	}{{b.versions, b.artifactsDir}, {b.scopes, b.scopePath}} {
+		imgs, err := set.h.Images()
+		if err != nil {
+			b.logger.Error("mounting the apps' build storage", "err", err)
+			continue
+		}
+		for name, size := range imgs {
 			dir := set.dir(name)
-			quota, ok := quotas[name]
+			quota, ok := b.quota(ctx, sites, name)
 			if !ok {
-				quota = fi.Size()
+				quota = size
 			}
 			if err := os.MkdirAll(dir, 0o711); err == nil {
 				_, err = set.h.Ensure(ctx, name, dir, quota, 0, 0)
@@ -127,7 +122,8 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	if scope == build.PlatformScope {
 		return nil // the platform's own build (the default site), not an app's code
 	}
-	quota, ok := b.quotas(ctx)[scope]
+	sites, sitesErr := b.sites(ctx)
+	quota, ok := b.quota(ctx, sites, scope)
 	if !ok {
 		quota = 1 << 30
 	}
@@ -149,7 +145,9 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	// a time): a HOME in tmp/ is one a killed server left, holding what
 	// its PRE_BUILD_COMMAND wrote.
 	os.RemoveAll(filepath.Join(dir, "tmp"))
-	b.evict(ctx, dir)
+	if sitesErr == nil {
+		b.evict(ctx, sites, dir)
+	}
 	return nil
 }
 
@@ -158,15 +156,11 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 // and all): each change of an app's requirements adds one, and in a scope
 // of bounded size they would otherwise end every later build with ENOSPC.
 // It runs as a build of the scope begins, which is then the scope's only
-// one (a site runs one deployment at a time). When a version's record
-// cannot be read it removes nothing: better a full cache than a version
-// that cannot start.
-func (b *buildStorage) evict(ctx context.Context, dir string) {
+// one (a site runs one deployment at a time). sites are all the sites.
+// When a version's record cannot be read it removes nothing: better a full
+// cache than a version that cannot start.
+func (b *buildStorage) evict(ctx context.Context, sites []slipway.Site, dir string) {
 	var used []os.FileInfo // compared as files: a path may name one in another way
-	sites, err := b.store.Sites(ctx, "")
-	if err != nil {
-		return
-	}
 	for _, s := range sites {
 		ds, err := b.store.ListDeployments(ctx, s.Name)
 		if err != nil {
@@ -202,22 +196,29 @@ func (b *buildStorage) evict(ctx context.Context, dir string) {
 	}
 }
 
-// quotas returns the /home quota of every site's plan by the site's name
-// in lower case (its images' name); sites whose plan cannot be read are
-// left out.
-func (b *buildStorage) quotas(ctx context.Context) map[string]int64 {
-	q := map[string]int64{}
+// sites lists every site, logging a failure (the callers then fall back
+// to images' own sizes, or keep every environment).
+func (b *buildStorage) sites(ctx context.Context) ([]slipway.Site, error) {
 	sites, err := b.store.Sites(ctx, "")
 	if err != nil {
-		b.logger.Error("reading the sites' quotas", "err", err)
-		return q
+		b.logger.Error("reading the sites for their build storage", "err", err)
 	}
+	return sites, err
+}
+
+// quota is the /home quota of the plan of the site among sites whose name
+// in lower case (its images' name) is name; false when there is none or
+// its plan cannot be read.
+func (b *buildStorage) quota(ctx context.Context, sites []slipway.Site, name string) (int64, bool) {
 	for _, s := range sites {
-		if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
-			q[strings.ToLower(s.Name)] = int64(p.SKU.Size().HomeQuotaGB) << 30
+		if strings.ToLower(s.Name) == name {
+			if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
+				return int64(p.SKU.Size().HomeQuotaGB) << 30, true
+			}
+			return 0, false
 		}
 	}
-	return q
+	return 0, false
 }
 
 // Remove releases and deletes a deleted site's images: its versions' (a
@@ -225,26 +226,10 @@ func (b *buildStorage) quotas(ctx context.Context) map[string]int64 {
 // left empty for the site's removal.
 func (b *buildStorage) Remove(ctx context.Context, site string) error {
 	name := strings.ToLower(site)
-	return errors.Join(
-		removeImage(ctx, b.versions, b.versionDir, name, b.artifactsDir(name)),
-		removeImage(ctx, b.scopes, b.scopeDir, name, b.scopePath(name)))
+	return errors.Join(b.versions.Remove(ctx, name, b.artifactsDir(name)), b.scopes.Remove(ctx, name, b.scopePath(name)))
 }
 
 // Close unmounts every image.
 func (b *buildStorage) Close() error {
 	return errors.Join(b.versions.Close(), b.scopes.Close())
-}
-
-// removeImage removes app's image in images (a homefs.Homes keeping its
-// images there), mounted at dir, if there is one.
-func removeImage(ctx context.Context, h *homefs.Homes, images, app, dir string) error {
-	if _, err := os.Lstat(filepath.Join(images, app+".img")); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o711); err != nil {
-			return err
-		}
-	}
-	return h.Remove(ctx, app, dir)
 }
