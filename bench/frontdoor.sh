@@ -34,7 +34,9 @@
 # ONLY (e.g. "go/http hello/http go/http@5000") keeps only those upstream/protocol cells and PROFILE=0
 # skips the profile pass: for quick comparisons while working on the proxy. FD_ENV (e.g.
 # "GOMAXPROCS=1") is set in the front door's environment only; FD_ENV=FD_NO_LANE=1 serves every
-# request through net/http's server instead of the app lane (internal/frontdoor/lane.go), for an A/B.
+# request through net/http's server instead of the app lane (internal/frontdoor/lane.go), and
+# FD_ENV=FD_H2_STD=1 serves HTTP/2 with net/http's own server, without internal/frontdoor/h2conn.go,
+# each for an A/B.
 # Needs wrk, nginx, openssl, curl, python3 with gunicorn and examples/todo's requirements;
 # h2load (nghttp2-client) for HTTP/2 and caddy are installed with apt-get when missing and root.
 set -euo pipefail

@@ -95,6 +95,11 @@ func run() error {
 	// As internal/server configures the front door's server and its lane.
 	srv := &http.Server{Handler: fd, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	lane := fd.Lane(srv)
+	if os.Getenv("FD_H2_STD") == "" { // FD_H2_STD=1: net/http's own HTTP/2 server, for an A/B
+		if err := frontdoor.ConfigureHTTP2(srv); err != nil {
+			return err
+		}
+	}
 	var tlsConfig *tls.Config
 	if *certFile != "" {
 		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)

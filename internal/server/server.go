@@ -586,6 +586,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// Plain HTTP/1.1 requests to apps take the front door's app lane;
 	// the rest (TLS, bodies, upgrades, Kudu, ARM) net/http's server.
 	lane := fd.Lane(srv)
+	// HTTP/2 answers leave in one TLS record (internal/frontdoor/h2conn.go).
+	if err := frontdoor.ConfigureHTTP2(srv); err != nil {
+		return err
+	}
 	go func() { serveErr <- srv.Serve(lane.Listen(ln, tlsConfig)) }()
 	stopLane := func() { // on the error paths below: its connections too
 		ctx, cancel := context.WithCancel(context.Background())
