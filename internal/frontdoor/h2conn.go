@@ -19,10 +19,13 @@ package frontdoor
 // microseconds later, in one record. What is held goes out anyway after
 // h2HoldFor, so the head of a stream whose body is slow to come (server-sent
 // events, a long poll) reaches the client within that delay; an answer whose
-// body follows is never later than it would have been, since its body goes
-// out with its head. Holding never applies to any other write: DATA,
-// SETTINGS, PING, GOAWAY, RST_STREAM, WINDOW_UPDATE and trailers go out at
-// once, behind what was held, in order. At most h2HoldMax bytes are held.
+// body follows at once is not later than before, since its body goes out
+// with its head. A write that does not end in such a head — DATA, SETTINGS,
+// PING, GOAWAY, RST_STREAM, WINDOW_UPDATE, trailers — goes out at once,
+// behind what was held, in order; frames that share one write with a head
+// (the server flushes what it has queued) wait with it, at most h2HoldFor.
+// So does a 1xx head (100 Continue, 103 Early Hints): telling it apart
+// would mean following the HPACK state. At most h2HoldMax bytes are held.
 
 import (
 	"context"
@@ -54,6 +57,11 @@ const (
 // in Go 1.26 — each through an h2Conn. The server registers for srv's
 // Shutdown (GOAWAY, then waiting for open streams) and takes srv's
 // IdleTimeout, as net/http's own does. Call it before srv serves.
+//
+// Built with Go 1.27 or later, x/net/http2 hands connections to net/http's
+// own server instead (its server_wrap.go); requests must still carry the
+// connection's TLS state (r.TLS: HTTPS Only, X-Forwarded-Proto), which
+// TestHTTP2SmallAnswerInOneRecord checks along with the single record.
 func ConfigureHTTP2(srv *http.Server) error {
 	h2 := &http2.Server{}
 	if err := http2.ConfigureServer(srv, h2); err != nil {
