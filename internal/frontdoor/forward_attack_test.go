@@ -74,6 +74,9 @@ func TestAttackQuerySplitsRequestLine(t *testing.T) {
 		fd.noDirect = noDirect
 		srv := httptest.NewUnstartedServer(fd)
 		srv.EnableHTTP2 = true
+		if err := ConfigureHTTP2(srv.Config); err != nil { // the server's HTTP/2 (h2conn.go)
+			t.Fatal(err)
+		}
 		srv.StartTLS()
 		t.Cleanup(srv.Close)
 		addr := strings.TrimPrefix(srv.URL, "https://")

@@ -252,6 +252,9 @@ func TestDirectPathRetriesAndHTTP2(t *testing.T) {
 	})
 	srv := httptest.NewUnstartedServer(fd)
 	srv.EnableHTTP2 = true
+	if err := ConfigureHTTP2(srv.Config); err != nil { // the server's HTTP/2 (h2conn.go)
+		t.Fatal(err)
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
