@@ -161,6 +161,12 @@ type SiteConfig struct {
 	// default "1.2"), as siteConfig minTlsVersion and scmMinTlsVersion.
 	MinTLSVersion    string
 	SCMMinTLSVersion string
+	// HTTP20Off is siteConfig.http20Enabled false: the front door offers
+	// only HTTP/1.1 on the app's host names (ALPN), as App Service's front
+	// end does for the general setting "HTTP version" 1.1
+	// (https://learn.microsoft.com/azure/app-service/configure-common#configure-general-settings).
+	// Off so that the zero value, a new site, has HTTP/2, as az creates them.
+	HTTP20Off bool
 	// SCMType is siteConfig.scmType, how the app is deployed from source
 	// control: "" for none (Azure's SCMNone) or SCMLocalGit.
 	SCMType string

@@ -181,7 +181,7 @@ func (s siteTable) SiteExists(_ context.Context, name string) (bool, error) {
 func (s siteTable) SiteState(_ context.Context, name string) (frontdoor.SiteState, error) {
 	r, ok := s.st.SiteRouting(name)
 	return frontdoor.SiteState{Exists: ok, HTTPSOnly: r.HTTPSOnly, Stopped: !r.Enabled, ClientAffinity: r.ClientAffinity,
-		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion}, nil
+		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion, HTTP20Off: r.HTTP20Off}, nil
 }
 
 // serveUpstream is the fast upstream: a fixed small page, keep-alive.

@@ -120,6 +120,14 @@ func TestHTTPS(t *testing.T) {
 		t.Errorf("scmMinTlsVersion stays 1.2, but a TLS 1.2 handshake for Kudu failed: %v", err)
 	}
 
+	// http20Enabled false (webapp config set --http20-enabled false): curl
+	// offering HTTP/2 gets HTTP/1.1 from the app.
+	s.mustCLI("", "webapp", "config", "set", "-g", "rg-secure", "-n", "secure", "--http20-enabled", "false")
+	if out, err := exec.Command("curl", "-sS", "--max-time", "30", "--cacert", info.CAFile, "--http2",
+		"--connect-to", host+":"+u.Host, "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "https://"+host+"/").CombinedOutput(); err != nil || string(out) != "200 1.1" {
+		t.Errorf("curl --http2 with http20Enabled false: %q %v; want 200 over HTTP/1.1", out, err)
+	}
+
 	// Python's requests with REQUESTS_CA_BUNDLE (what Azure SDKs use).
 	py := exec.Command("python3", "-c", `
 import os, socket, requests

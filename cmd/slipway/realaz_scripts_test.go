@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,6 +83,20 @@ func TestRealAzDeployScript(t *testing.T) {
 		cli.must("webapp", "config", "set", "-g", rg, "-n", app, "--min-tls-version", v, "-o", "none")
 		if out := strings.TrimSpace(cli.must("webapp", "config", "show", "-g", rg, "-n", app, "--query", "minTlsVersion", "-o", "tsv")); out != v {
 			t.Fatalf("config show --query minTlsVersion after config set --min-tls-version %s = %q", v, out)
+		}
+	}
+	// HTTP/2 off, then on again: curl, offering HTTP/2 and trusting only
+	// the platform root, gets HTTP/1.1 from the app while it is off.
+	for _, v := range []struct{ set, version string }{{"false", "1.1"}, {"true", "2"}} {
+		cli.must("webapp", "config", "set", "-g", rg, "-n", app, "--http20-enabled", v.set, "-o", "none")
+		if out := strings.TrimSpace(cli.must("webapp", "config", "show", "-g", rg, "-n", app, "--query", "http20Enabled", "-o", "tsv")); out != v.set {
+			t.Fatalf("config show --query http20Enabled after config set --http20-enabled %s = %q", v.set, out)
+		}
+		out, err := exec.Command("curl", "-sS", "--max-time", "30", "--cacert", r.info.CAFile, "--http2", "-o", "/dev/null",
+			"--connect-to", fmt.Sprintf("%s.localhost:%d:127.0.0.1:%d", app, port, port),
+			"-w", "%{http_code} %{http_version}", appURL).CombinedOutput()
+		if err != nil || string(out) != "200 "+v.version {
+			t.Fatalf("curl --http2 %s with http20Enabled %s: %q %v; want 200 over HTTP/%s", appURL, v.set, out, err, v.version)
 		}
 	}
 

@@ -32,7 +32,6 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	}
 
 	for _, c := range []struct{ name, body, says string }{
-		{"http/2 off", `{"properties":{"http20Enabled":false}}`, "http20Enabled"},
 		{"websockets off", `{"properties":{"webSocketsEnabled":false}}`, "webSocketsEnabled"},
 		{"plain FTP", `{"properties":{"ftpsState":"AllAllowed"}}`, "serves no FTP"},
 		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "service tag"},
@@ -81,6 +80,33 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 		t.Errorf("site with a service tag rule: %d %s", r.status, r.body)
 	}
 	e.must(404, "GET", webPath+"/sites/ruled", "")
+}
+
+// TestSiteConfigHTTP20: http20Enabled false (az webapp config set
+// --http20-enabled false) is stored, shown and handed to the front door
+// (frontdoor's TestHTTP20OffPerSite shows what it then offers); true again
+// restores it; a new site has it on, as App Service's default.
+func TestSiteConfigHTTP20(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	cfgPath := sitePath + "/config/web"
+	show := func() any {
+		return e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any)["http20Enabled"]
+	}
+	if v := show(); v != true {
+		t.Fatalf("a new site's http20Enabled: %v", v)
+	}
+	e.must(200, "PATCH", cfgPath, `{"properties":{"http20Enabled":false}}`)
+	if v := show(); v != false {
+		t.Errorf("after setting it false: %v", v)
+	}
+	if s, err := e.store.Site(t.Context(), "rg", "app"); err != nil || !s.Config.HTTP20Off {
+		t.Errorf("the stored site: HTTP20Off=%v, %v", s.Config.HTTP20Off, err)
+	}
+	e.must(200, "PATCH", cfgPath, `{"properties":{"http20Enabled":true}}`)
+	if v := show(); v != true {
+		t.Errorf("after setting it true again: %v", v)
+	}
 }
 
 // manyRules is n distinct allow rules, comma-separated.

@@ -42,7 +42,7 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"appCommandLine":                         c.AppCommandLine,
 		"alwaysOn":                               c.AlwaysOn,
 		"healthCheckPath":                        nullIfEmpty(c.HealthCheckPath),
-		"http20Enabled":                          true, // the front door offers h2 by ALPN to every site (unsupported below)
+		"http20Enabled":                          !c.HTTP20Off,
 		"minTlsVersion":                          orDefaultTLS(c.MinTLSVersion),
 		"scmMinTlsVersion":                       orDefaultTLS(c.SCMMinTLSVersion),
 		"ftpsState":                              "Disabled",
@@ -371,14 +371,11 @@ type corsSettings struct {
 
 // checkUnsupported refuses a value of a field Slipway does not act on
 // (docs/arm.md §1.9): the front door has no platform CORS yet, always
-// offers HTTP/2 and passes WebSockets, and serves no FTP at all. (Access
-// restrictions it cannot enforce are refused by accessRules.)
+// passes WebSockets, and serves no FTP at all. (Access restrictions it
+// cannot enforce are refused by accessRules.)
 func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
-	}
-	if b.HTTP20Enabled != nil && !*b.HTTP20Enabled {
-		return refuse("http20Enabled cannot be turned off: Slipway's front door offers HTTP/2 to every client that asks for it")
 	}
 	if b.WebSocketsEnabled != nil && !*b.WebSocketsEnabled {
 		return refuse("webSocketsEnabled cannot be turned off: WebSockets always pass Slipway's front door to the app")
@@ -424,6 +421,9 @@ func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBo
 	}
 	if b.AlwaysOn != nil {
 		c.AlwaysOn = *b.AlwaysOn
+	}
+	if b.HTTP20Enabled != nil {
+		c.HTTP20Off = !*b.HTTP20Enabled
 	}
 	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
 		c.NumberOfWorkers = *b.NumberOfWorkers

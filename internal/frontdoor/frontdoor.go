@@ -69,6 +69,9 @@ type SiteState struct {
 	// ClientAffinity (clientAffinityEnabled) pins each client to one
 	// instance with the ARRAffinity cookies (balance.go).
 	ClientAffinity bool
+	// HTTP20Off (siteConfig http20Enabled false) offers only HTTP/1.1 by
+	// ALPN on the app's names (not its Kudu's), as App Service's front end.
+	HTTP20Off bool
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's (siteConfig ipSecurityRestrictions and
 	// scmIpSecurityRestrictions), evaluated on the address of the

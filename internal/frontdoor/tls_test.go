@@ -23,6 +23,31 @@ func (s tlsSites) SiteExists(_ context.Context, name string) (bool, error) {
 }
 func (s tlsSites) SiteState(_ context.Context, name string) (SiteState, error) { return s[name], nil }
 
+// serveHandshakes listens with cfg and completes each connection's
+// handshake, then closes it.
+func serveHandshakes(t *testing.T, cfg *tls.Config) net.Listener {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	return ln
+}
+
 // TestMinTLSVersionPerSite: a handshake for an app's name takes the site's
 // minTlsVersion, its Kudu name the scmMinTlsVersion, and other names the
 // listener's minimum — whatever version the client offers.
@@ -40,24 +65,7 @@ func TestMinTLSVersionPerSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", f.TLSConfig(base))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
-		}
-	}()
+	ln := serveHandshakes(t, f.TLSConfig(base))
 	handshake := func(name string, maxV uint16) error {
 		d := &net.Dialer{Timeout: 5 * time.Second}
 		c, err := tls.DialWithDialer(d, "tcp", ln.Addr().String(), &tls.Config{ServerName: name, InsecureSkipVerify: true,
@@ -92,5 +100,45 @@ func TestMinTLSVersionPerSite(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "version") {
 			t.Errorf("handshake for %s failed for another reason than the version: %v", tc.name, err)
 		}
+	}
+}
+
+// TestHTTP20OffPerSite: a site with http20Enabled false is offered HTTP/1.1
+// alone on its app's names, whatever the client offers and whatever its
+// minimum TLS version; its Kudu name, other sites and the platform's names
+// keep HTTP/2.
+func TestHTTP20OffPerSite(t *testing.T) {
+	f := New(Config{Domain: "localhost", Sites: tlsSites{
+		"plain":  {Exists: true, HTTP20Off: true},
+		"strict": {Exists: true, HTTP20Off: true, MinTLSVersion: "1.3"},
+		"h2":     {Exists: true},
+	}})
+	cert, _ := selfSigned(t)
+	base := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	ln := serveHandshakes(t, f.TLSConfig(base))
+	for _, tc := range []struct {
+		name, proto string
+		version     uint16
+	}{
+		{"plain.localhost", "http/1.1", 0},
+		{"PLAIN.azurewebsites.net", "http/1.1", 0},
+		{"strict.localhost", "http/1.1", tls.VersionTLS13},
+		{"plain.scm.localhost", "h2", 0},
+		{"h2.localhost", "h2", 0},
+		{"management.localhost", "h2", 0},
+	} {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: tc.name, InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		st := c.ConnectionState()
+		c.Close()
+		if st.NegotiatedProtocol != tc.proto || (tc.version != 0 && st.Version != tc.version) {
+			t.Errorf("%s: ALPN %q over %s, want %q", tc.name, st.NegotiatedProtocol, tls.VersionName(st.Version), tc.proto)
+		}
+	}
+	if base.NextProtos[0] != "h2" {
+		t.Errorf("the base config was changed: %v", base.NextProtos)
 	}
 }

@@ -32,6 +32,7 @@ type SiteRouting struct {
 	// scmMinTlsVersion ("" = the listener's).
 	MinTLSVersion, SCMMinTLSVersion string
 	ClientAffinity                  bool // clientAffinityEnabled
+	HTTP20Off                       bool // siteConfig http20Enabled false
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's, ready to evaluate (nil: every address passes).
 	Access, SCMAccess *slipway.AccessRules
@@ -65,10 +66,12 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 	err := eachRow(ctx, s.read, "loading the site table", func(row rowScanner) error {
 		var r SiteRouting
 		var ac accessColumns
+		var http2 bool
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2); err != nil {
 			return err
 		}
+		r.HTTP20Off = !http2
 		a, err := ac.restrictions()
 		if err == nil {
 			r.Access, r.SCMAccess, err = a.Compile()
@@ -83,7 +86,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		return nil
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action FROM sites`)
+		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled FROM sites`)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,15 @@ func TestSiteRouting_FollowsEveryChange(t *testing.T) {
 	}
 	site.HTTPSOnly = true
 	site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.Config.ClientAffinity = "1.2", "1.3", true
+	site.Config.HTTP20Off = true
 	if _, _, err := s.PutSite(ctx, site); err != nil {
 		t.Fatal(err)
 	}
-	want = SiteRouting{Name: "app", Enabled: true, HTTPSOnly: true, MinTLSVersion: "1.2", SCMMinTLSVersion: "1.3", ClientAffinity: true}
+	want = SiteRouting{Name: "app", Enabled: true, HTTPSOnly: true, MinTLSVersion: "1.2", SCMMinTLSVersion: "1.3", ClientAffinity: true, HTTP20Off: true}
 	check("updated", want, true)
+	if back, err := s.FindSite(ctx, "app"); err != nil || !back.Config.HTTP20Off {
+		t.Fatalf("the site read back: HTTP20Off=%v, %v", back.Config.HTTP20Off, err)
+	}
 
 	if _, err := s.SetSiteEnabled(ctx, "rg", "app", false); err != nil {
 		t.Fatal(err)
