@@ -382,6 +382,29 @@ var errContentChanged = fmt.Errorf("blob changed while it was read: %w", fs.ErrN
 // copied (a errContentChanged).
 var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w", errContentChanged)
 
+// reserveClone refuses a copy or snapshot of b whose bytes would not fit
+// above the disk's reserve (Config.DiskReserve): a page blob's written
+// pages, copied row by row, and a content file copied whole (an append
+// blob's, or an inline row's few bytes) are written again; block content
+// in a file or extents is hard-linked and costs nothing. Otherwise a
+// tenant who wrote gigabytes while there was room could take the disk's
+// last space with copies and snapshots, each a request without a body.
+func (s *Service) reserveClone(ctx context.Context, b *blobRow) error {
+	var n int64
+	switch {
+	case b.Type == "PageBlob":
+		err := s.rdb().QueryRowContext(ctx, `SELECT coalesce(sum(length(data)), 0) FROM pages WHERE `+pageKeyCond+` AND start < ?`,
+			pagesOf(b).args(b.Size)...).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("sizing the pages to copy: %w", err)
+		}
+	case b.Extents > 0 || b.Type == "BlockBlob" && b.File != "":
+	default:
+		n = b.Size
+	}
+	return s.reserve.Check(n)
+}
+
 // cloneSource clones the content of src, a blob loaded outside any
 // transaction, for a copy. A short read transaction checks that src is
 // still the version loaded and loads its extents, so that its row and its
@@ -390,6 +413,9 @@ var errSourceChanged = fmt.Errorf("copy source changed while it was copied: %w",
 // loses its files, and the clone fails with fs.ErrNotExist (the copy is
 // retried).
 func (s *Service) cloneSource(ctx context.Context, src *blobRow) (string, []extent, error) {
+	if err := s.reserveClone(ctx, src); err != nil {
+		return "", nil, err
+	}
 	exts, err := func() ([]extent, error) {
 		tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {

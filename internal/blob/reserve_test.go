@@ -202,3 +202,82 @@ func (b *fillingBody) Read(p []byte) (int, error) {
 func (b *fillingBody) Close() error { return nil }
 
 var _ io.ReadSeekCloser = (*fillingBody)(nil)
+
+// TestAttackCopiesAndSnapshotsFillTheDisk: a snapshot of a page blob and
+// a copy of a page or append blob write again every byte the source
+// holds (a page blob's rows, an append blob's file), so that a tenant
+// who wrote a few gigabytes while there was room could take the disk's
+// last space with copies and snapshots, each checked only for a disk
+// already short. They are refused (503 ServerBusy) when the bytes they
+// write would not fit above the reserve; a block blob's copy and
+// snapshot, hard links that write nothing, go on.
+func TestAttackCopiesAndSnapshotsFillTheDisk(t *testing.T) {
+	ctx := context.Background()
+	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
+	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock})
+	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateContainer(ctx, "big", nil); err != nil {
+		t.Fatal(err)
+	}
+	cc := c.ServiceClient().NewContainerClient("big")
+	const written = 8 << 20
+	pb := cc.NewPageBlobClient("disk")
+	if _, err := pb.Create(ctx, 1<<30, nil); err != nil { // sparse: 8 MiB of 1 GiB written
+		t.Fatal(err)
+	}
+	for off := int64(0); off < written; off += 4 << 20 {
+		if _, err := pb.UploadPages(ctx, streaming.NopCloser(bytes.NewReader(randomBytes(t, 4<<20))), blob.HTTPRange{Offset: off, Count: 4 << 20}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ab := cc.NewAppendBlobClient("log")
+	if _, err := ab.Create(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := ab.AppendBlock(ctx, streaming.NopCloser(bytes.NewReader(randomBytes(t, 4<<20))), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.UploadBuffer(ctx, "big", "block", randomBytes(t, written), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// 4 MiB above the reserve: less than any of the sources holds.
+	disk.set(1<<30 + 4<<20)
+	for _, tc := range []struct {
+		name string
+		do   func() error
+	}{
+		{"snapshot of a page blob", func() error { _, err := pb.CreateSnapshot(ctx, nil); return err }},
+		{"copy of a page blob", func() error {
+			_, err := cc.NewBlobClient("disk-copy").StartCopyFromURL(ctx, pb.URL(), nil)
+			return err
+		}},
+		{"snapshot of an append blob", func() error { _, err := ab.CreateSnapshot(ctx, nil); return err }},
+		{"copy of an append blob", func() error {
+			_, err := cc.NewBlobClient("log-copy").StartCopyFromURL(ctx, ab.URL(), nil)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.do(), bloberror.ServerBusy, 503) })
+	}
+	// Block blobs link their content: no space taken, nothing refused.
+	if _, err := cc.NewBlobClient("block-copy").StartCopyFromURL(ctx, cc.NewBlobClient("block").URL(), nil); err != nil {
+		t.Errorf("copy of a block blob: %v", err)
+	}
+	if _, err := cc.NewBlobClient("block").CreateSnapshot(ctx, nil); err != nil {
+		t.Errorf("snapshot of a block blob: %v", err)
+	}
+	// With room, all of them go.
+	disk.set(100 << 30)
+	if _, err := pb.CreateSnapshot(ctx, nil); err != nil {
+		t.Errorf("snapshot of a page blob with room: %v", err)
+	}
+	if _, err := cc.NewBlobClient("log-copy").StartCopyFromURL(ctx, ab.URL(), nil); err != nil {
+		t.Errorf("copy of an append blob with room: %v", err)
+	}
+}

@@ -230,7 +230,9 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 // (Config.DiskReserve). Everything else — reads, deletes, metadata,
 // properties, tags, leases, snapshots and block lists, which store
 // little or link content already stored — is served on a short disk, so
-// that space can be freed.
+// that space can be freed; but a snapshot or copy that writes its
+// source's bytes again (a page or append blob's) is sized first
+// (reserveClone).
 var contentWrites = map[string]bool{"PutBlob": true, "PutBlock": true, "AppendBlock": true, "PutPage": true, "CopyBlob": true}
 
 // reservedBody is a request body read through the disk reserve.
