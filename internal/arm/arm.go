@@ -32,6 +32,7 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/cleartext"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -140,6 +141,11 @@ type Config struct {
 	References References
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Reserve, when set, keeps free space on the disk of the store: a PUT
+	// or PATCH (a change to store) is refused with 503 and Retry-After
+	// while it is at its reserve; reads, actions and deletes go on, so
+	// that space can be freed.
+	Reserve *diskreserve.Guard
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
@@ -262,6 +268,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			p.sub = sub // ids carry the canonical (stored) casing
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if h.cfg.Reserve != nil && (r.Method == http.MethodPut || r.Method == http.MethodPatch) {
+			if err := h.cfg.Reserve.Check(r.ContentLength); err != nil {
+				w.Header().Set("Retry-After", "60")
+				return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+					Message: "The change was not stored: the Slipway server is short of disk space. Retry once space is freed on its data disk."}
+			}
+		}
 		if rt.filtered {
 			action, scope := rbac.ActionFor(r.Method, r.URL.Path)
 			if _, ok, err := h.callerMay(r, action, scope); err != nil {

@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // TestSiteConfigRefusesWhatItCannotDo: az writes the whole SiteConfig back
@@ -140,4 +144,38 @@ func TestAlwaysOnNeedsAPaidPlan(t *testing.T) {
 	e.must(200, "PATCH", webPath+"/sites/freeapp/config/web", `{"properties":{"alwaysOn":false}}`)
 	// On the B1 plan it is allowed.
 	e.must(200, "PATCH", sitePath+"/config/web", `{"properties":{"alwaysOn":true}}`)
+}
+
+// TestAttackSettingsFillTheDisk: on a disk at its reserve, where the
+// platform's store lives, a PUT or PATCH is refused with 503 and
+// Retry-After and changes nothing; reads go on, and so does the change
+// once there is room.
+func TestAttackSettingsFillTheDisk(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(100 << 30)
+	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "changes", Reserve: diskreserve.Amount{Bytes: 1 << 30},
+		FreeSpace: func(string) (diskreserve.Space, error) {
+			return diskreserve.Space{Free: free.Load(), Size: 200 << 30}, nil
+		},
+		Now: func() time.Time { return time.Now().Add(time.Duration(free.Load())) }}) // a new reading per change
+	e := newEnvWith(t, func(c *Config) { c.Reserve = guard })
+	e.seed()
+	settings := sitePath + "/config/appsettings"
+	e.must(200, "PUT", settings, `{"properties":{"A":"1"}}`)
+
+	free.Store(512 << 20) // under the 1 GiB reserve
+	r := e.do("PUT", settings, `{"properties":{"A":"2","BIG":"`+strings.Repeat("x", 1<<20)+`"}}`)
+	if r.status != 503 || !strings.Contains(string(r.body), "short of disk space") || r.header.Get("Retry-After") == "" {
+		t.Fatalf("PUT appsettings on a short disk: %d %.300s", r.status, r.body)
+	}
+	if r := e.do("PATCH", sitePath+"/config/web", `{"properties":{"alwaysOn":true}}`); r.status != 503 {
+		t.Errorf("PATCH config/web on a short disk: %d %.300s", r.status, r.body)
+	}
+	got := e.must(200, "POST", settings+"/list", "").json(t)["properties"].(map[string]any)
+	if got["A"] != "1" || got["BIG"] != nil {
+		t.Errorf("the settings after the refusal: A=%v, BIG set: %v", got["A"], got["BIG"] != nil)
+	}
+
+	free.Store(100 << 30)
+	e.must(200, "PUT", settings, `{"properties":{"A":"2"}}`)
 }

@@ -5,15 +5,22 @@ package keyvault_test
 // to each other).
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
+	"github.com/slipway-dev/slipway/internal/keyvault"
 )
 
 // A secret may gain versions without end; a backup reads every version with
@@ -81,5 +88,56 @@ func TestAttackPlainHTTPIsRefused(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "HTTPS") {
 		t.Errorf("the refusal does not say to use HTTPS: %s", body)
+	}
+}
+
+// TestAttackSecretVersionsFillTheDisk: every Set Secret keeps a new version
+// (up to 25 KiB), so a caller allowed to set secrets could fill the disk
+// where the platform's stores live, one request at a time. On a disk at
+// its reserve a new version and a restore are refused with 503 and
+// Retry-After; reading, listing and deleting go on, so that space can be
+// freed.
+func TestAttackSecretVersionsFillTheDisk(t *testing.T) {
+	free := atomic.Uint64{}
+	free.Store(100 << 30)
+	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "secrets", Reserve: diskreserve.Amount{Bytes: 1 << 30},
+		FreeSpace: func(string) (diskreserve.Space, error) {
+			return diskreserve.Space{Free: free.Load(), Size: 200 << 30}, nil
+		},
+		Now: func() time.Time { return time.Now().Add(time.Duration(free.Load())) }}) // each change of free space is a new reading
+	e := newEnv(t, func(c *keyvault.Config) { c.Reserve = guard })
+	ctx := t.Context()
+	c, _ := e.sdk(t, e.vaultURL("kv1"), e.tokens["kv1"])
+	if _, err := c.SetSecret(ctx, "kept", azsecrets.SetSecretParameters{Value: to.Ptr("v1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := c.BackupSecret(ctx, "kept", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	free.Store(512 << 20) // under the 1 GiB reserve
+	_, err = c.SetSecret(ctx, "kept", azsecrets.SetSecretParameters{Value: to.Ptr("v2")}, nil)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable || re.RawResponse.Header.Get("Retry-After") == "" {
+		t.Fatalf("Set Secret on a short disk: %v; want 503 with Retry-After", err)
+	}
+	if _, err := c.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: backup.Value}, nil); status(err) != http.StatusServiceUnavailable {
+		t.Errorf("Restore Secret on a short disk: %v; want 503", err)
+	}
+	if got, err := c.GetSecret(ctx, "kept", "", nil); err != nil || *got.Value != "v1" {
+		t.Errorf("Get Secret on a short disk: %v, %v; want v1", got.Value, err)
+	}
+	pager := c.NewListSecretPropertiesPager(nil)
+	if _, err := pager.NextPage(ctx); err != nil {
+		t.Errorf("List Secrets on a short disk: %v", err)
+	}
+	if _, err := c.DeleteSecret(ctx, "kept", nil); err != nil {
+		t.Errorf("Delete Secret on a short disk: %v", err)
+	}
+
+	free.Store(100 << 30)
+	if _, err := c.SetSecret(ctx, "other", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
+		t.Errorf("Set Secret with room again: %v", err)
 	}
 }

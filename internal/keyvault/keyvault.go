@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // Store is what the data plane needs of the control-plane database;
@@ -114,6 +115,12 @@ type Config struct {
 	// Resource returns the token audience the challenge names for a
 	// request to host (with its port); [ResourceForHost] if nil.
 	Resource func(host string) string
+
+	// Reserve, when set, keeps free space on the disk of the vault's
+	// store: a new secret version and a restore are refused (503 with
+	// Retry-After) while it is at its reserve, since every Set Secret
+	// keeps a version; reads, lists and deletes go on.
+	Reserve *diskreserve.Guard
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -290,6 +297,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, vault slipway.Va
 	}
 	if err := h.cfg.Authorize(r, vault, route.op); err != nil {
 		return h.writeError(w, r, vault, err)
+	}
+	if h.cfg.Reserve != nil && (route.op == OpSet || route.op == OpRestore) {
+		if err := h.cfg.Reserve.Check(r.ContentLength); err != nil {
+			w.Header().Set("Retry-After", "60")
+			return h.writeError(w, r, vault, &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+				Message: "The secret was not stored: the server is short of disk space. Retry once space is freed."})
+		}
 	}
 	body, err := route.fn(h, r, vault, route)
 	if err != nil {

@@ -67,7 +67,7 @@ type env struct {
 
 const authority = "https://login.localhost"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tweak ...func(*keyvault.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := store.Open(ctx, t.TempDir(), nil)
@@ -92,7 +92,7 @@ func newEnv(t *testing.T) *env {
 	}
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := keyvault.New(keyvault.Config{
+	cfg := keyvault.Config{
 		Store: st, Sealer: st, Authority: authority, Logger: logger,
 		Authorize: func(r *http.Request, v slipway.Vault, op keyvault.Operation) error {
 			_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -111,7 +111,11 @@ func newEnv(t *testing.T) *env {
 			}
 			return nil
 		},
-	})
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	h, err := keyvault.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

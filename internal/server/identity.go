@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/arm"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/graph"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/keyvault"
@@ -54,7 +55,7 @@ var (
 	azureStorageAudience     = "https://storage.azure.com/"
 )
 
-func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, domain, hostSuffix, adminToken, dataDir string, log *slog.Logger) (*platformIdentity, error) {
+func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, domain, hostSuffix, adminToken, dataDir string, reserve *diskreserve.Guard, log *slog.Logger) (*platformIdentity, error) {
 	p := &platformIdentity{st: st, sub: sub, domain: strings.ToLower(domain), adminToken: adminToken, log: log,
 		infoFile:      filepath.Join(dataDir, InfoFile),
 		authority:     "https://login." + domain + hostSuffix,
@@ -79,7 +80,7 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 	p.vaultAccess = keyvault.Access{Subscription: sub, Roles: func(ctx context.Context, oid, action, scope string) error {
 		return p.authz.Check(ctx, oid, action, scope, true)
 	}}
-	p.vaults, err = keyvault.New(keyvault.Config{Store: st, Sealer: st, Authorize: p.authorizeVault, Authority: p.authority, Logger: log})
+	p.vaults, err = keyvault.New(keyvault.Config{Store: st, Sealer: st, Authorize: p.authorizeVault, Authority: p.authority, Reserve: reserve, Logger: log})
 	if err != nil {
 		return nil, err
 	}

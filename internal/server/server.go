@@ -89,7 +89,8 @@ type Config struct {
 	// (autoscale.go).
 	AutoscaleEvery time.Duration // --autoscale-interval; default 1m, 0 off
 	// DiskReserve (--disk-reserve / SLIPWAY_DISK_RESERVE) is the free
-	// space that blob uploads, pushed packages and git pushes must leave
+	// space that blob uploads, pushed packages, git pushes, management
+	// changes (ARM PUT and PATCH) and new secret versions must leave
 	// on the file system of the data directory, where the platform's own
 	// databases live; zero → the larger of 1 GiB and 2%.
 	DiskReserve diskreserve.Amount
@@ -194,7 +195,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 			return cfg, fmt.Errorf("SLIPWAY_DISK_RESERVE: %w", err)
 		}
 	}
-	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages and git pushes must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 2%)")
+	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages, git pushes, management changes and new secret versions must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 2%)")
 	if err := healthFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
@@ -449,7 +450,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	// The identity platform: tokens, roles, Key Vault (issue 11).
-	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, log)
+	// Changes to the platform's store from tenants (ARM PUT and PATCH, new
+	// secret versions) stop, as uploads do, when the data directory's disk
+	// is at its reserve: the store needs that space to keep working.
+	storeReserve := diskreserve.New(diskreserve.Config{Path: dataDir, What: "management changes and new secret versions",
+		Reserve: cfg.DiskReserve, Logger: log})
+	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, storeReserve, log)
 	if err != nil {
 		return fmt.Errorf("starting the identity platform: %w", err)
 	}
@@ -535,7 +541,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{builder: builder, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots:  coord,
-		Scheme: "https", PythonVersions: versions, Logger: log,
+		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.
 		BlobEndpoint: func(account string) string {
