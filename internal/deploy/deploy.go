@@ -73,7 +73,8 @@ type Store interface {
 }
 
 // keepDeployments is how many successful deployments (and their artifacts,
-// for rollback) a site keeps, as Kudu keeps the last 10.
+// for rollback) a site keeps, as Kudu keeps the last 10; and how many
+// failed ones, whose logs say why.
 const keepDeployments = 10
 
 // Builder builds artifacts (package build).
@@ -606,6 +607,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
 		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
+		c.prune(context.Background(), site, d, artDir)
 	}
 	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
 
@@ -731,6 +733,16 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	c.step(ctx, d, slipway.LogMessage, "Deployment successful.")
 	c.setStatus(ctx, &d, slipway.DeploySuccess, "Deployment successful.")
 	ok = true
+	c.prune(ctx, site, d, artDir)
+	return true
+}
+
+// prune deletes the site's old deployments after d finished, with their
+// artifacts and the packages no one else uses. It runs after a failure
+// too: records and logs live in the platform's database, outside every
+// quota, and a tenant whose pushes only fail must not add to them
+// without end (the store keeps keepDeployments failed ones).
+func (c *Coordinator) prune(ctx context.Context, site slipway.Site, d slipway.Deployment, artDir string) {
 	pruned, err := c.cfg.Store.PruneDeployments(ctx, site.Name, keepDeployments)
 	if err != nil {
 		c.cfg.Logger.Error("pruning old deployments", "site", site.Name, "err", err)
@@ -743,7 +755,6 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			c.dropPackage(context.Background(), old.PackageSHA256)
 		}
 	}
-	return true
 }
 
 // packageArtifact makes the new version of a zip push: the package
