@@ -216,9 +216,7 @@ func New(cfg Config) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Limits == (archive.Limits{}) {
-		cfg.Limits = archive.DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.MaxPackage <= 0 {
 		cfg.MaxPackage = DefaultMaxPackage
 	}
@@ -771,7 +769,16 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		return Artifact{}, "", false
 	}
 	src := filepath.Join(scratch, "extracted")
-	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
+	// The scratch directory lies beside the platform's own data, outside
+	// every quota, and a package may expand to 200 times its size: what
+	// it expands to must fit above the disk reserve, as the package did.
+	lim := c.cfg.Limits
+	lim.Room = c.reserve.Check
+	stats, err := archive.Extract(ctx, pkgPath, src, lim)
+	if errors.Is(err, diskreserve.ErrShort) {
+		fail("The package was not extracted: the server is short of disk space. Try again later; the server's operator has been warned.")
+		return Artifact{}, "", false
+	}
 	if err != nil {
 		fail("The package was refused: %s", errText(err))
 		return Artifact{}, "", false

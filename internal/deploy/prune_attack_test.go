@@ -18,23 +18,7 @@ import (
 // failed deployment prunes too: the failed ones kept are bounded.
 func TestAttackFailedPushesPileUp(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
-		t.Fatal(err)
-	}
-	sku, _ := slipway.ParseSKU("B1")
-	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
-		t.Fatal(err)
-	}
-	site, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, site, dir := realSite(t)
 	c := New(Config{Store: st, Logs: applog.NewHub(applog.Config{}), DataDir: dir,
 		FreeSpace: func(string) (diskreserve.Space, error) {
 			return diskreserve.Space{Free: 100 << 30, Size: 200 << 30}, nil
@@ -60,4 +44,29 @@ func TestAttackFailedPushesPileUp(t *testing.T) {
 	if len(ds) > keepDeployments {
 		t.Errorf("%d failed pushes left %d deployment records; want at most %d", pushes, len(ds), keepDeployments)
 	}
+}
+
+// realSite opens the real store in a temporary directory, also the data
+// directory, with the enabled site "app" of group "rg" on a B1 plan.
+func realSite(t *testing.T) (*store.Store, slipway.Site, string) {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	sku, _ := slipway.ParseSKU("B1")
+	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	site, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, site, dir
 }
