@@ -685,9 +685,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			return false
 		}
 		c.step(ctx, d, slipway.LogMessage, "Release command succeeded.")
-		for _, db := range sqliteNextToCode(art.Dir, began) {
-			c.step(ctx, d, slipway.LogWarning, "The release command wrote the SQLite database %s next to the code. Every instance starts from a copy of it, and whatever the app writes there is lost at the next restart, scale-out or deployment, as on App Service, where only /home persists. Keep the database under /home instead, e.g. in settings.py: DATABASES['default']['NAME'] = os.path.join(os.environ.get('HOME', BASE_DIR), 'data', 'db.sqlite3') — or use PostgreSQL (a connection string of type PostgreSQL).", db)
-		}
+		c.warnSQLiteNextToCode(ctx, d, art.Dir, began)
 	}
 	// Django's deployment checklist: advice only, never a failure.
 	if o.File == nil {
