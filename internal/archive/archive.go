@@ -37,6 +37,13 @@ type Limits struct {
 	// uncompressed are exempt, since small text files can legitimately
 	// compress very well.
 	MaxRatio int64
+	// Room, when set, is asked whether n more bytes fit on the
+	// destination's disk: for the whole archive before anything is
+	// written, and for each file before it is. Its error ends the
+	// extraction as it is (wrapped), and what was written is removed.
+	// The caller's disk reserve (package diskreserve): what a package
+	// expands to may be 200 times its size.
+	Room func(n int64) error
 }
 
 // Default limits, see [DefaultLimits].

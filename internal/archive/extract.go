@@ -88,6 +88,17 @@ func Extract(ctx context.Context, zipPath, destDir string, lim Limits) (Stats, e
 	if err != nil {
 		return Stats{}, err
 	}
+	if lim.Room != nil {
+		var total int64
+		for _, e := range entries {
+			if e.kind == kindFile {
+				total += int64(e.f.UncompressedSize64) // at most MaxTotalBytes (plan)
+			}
+		}
+		if err := lim.Room(total); err != nil {
+			return Stats{}, fmt.Errorf("extracting package: %w", err)
+		}
+	}
 
 	created, err := prepareDest(destDir)
 	if err != nil {
@@ -486,6 +497,11 @@ func write(ctx context.Context, root *os.Root, entries []*entry, lim Limits) (St
 				}
 			}
 			limit := min(int64(e.f.UncompressedSize64), lim.MaxFileBytes, lim.MaxTotalBytes-st.Bytes)
+			if lim.Room != nil {
+				if err := lim.Room(limit); err != nil {
+					return st, fmt.Errorf("extracting %q: %w", e.name, err)
+				}
+			}
 			n, err := writeFile(ctx, root, e, limit)
 			st.Bytes += n
 			if err != nil {

@@ -181,10 +181,7 @@ func checkRefused(t *testing.T, tc refusalCase) {
 		}
 		zipPath := writeBytes(t, data)
 		before := listTree(t, parent, true)
-		lim := tc.lim
-		if lim == (Limits{}) {
-			lim = DefaultLimits()
-		}
+		lim := tc.lim.WithDefaults()
 
 		st, err := Extract(t.Context(), zipPath, dest, lim)
 		if err == nil {

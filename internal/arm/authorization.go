@@ -127,6 +127,16 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, seg
 		return true, err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if h.cfg.Reserve != nil && r.Method == http.MethodPut {
+		// A new assignment is a change to the store like any other PUT
+		// (these routes come before the check in ServeHTTP): refused on a
+		// disk at its reserve; deletes go on.
+		if err := h.cfg.Reserve.Check(r.ContentLength); err != nil {
+			w.Header().Set("Retry-After", "60")
+			return true, &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+				Message: "The change was not stored: the Slipway server is short of disk space. Retry once space is freed on its data disk."}
+		}
+	}
 	switch {
 	case kind == "roleAssignments" && name == "" && r.Method == http.MethodGet:
 		return true, h.listRoleAssignments(w, r, scope, sub)
@@ -293,6 +303,8 @@ func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scop
 		return &apiError{Status: http.StatusConflict, Code: "RoleAssignmentExists", Message: slipway.ErrorMessage(err)}
 	case errors.Is(err, rbac.ErrUpdateNotPermitted):
 		return &apiError{Status: http.StatusBadRequest, Code: "RoleAssignmentUpdateNotPermitted", Message: slipway.ErrorMessage(err)}
+	case errors.Is(err, rbac.ErrRoleAssignmentLimit):
+		return &apiError{Status: http.StatusBadRequest, Code: "RoleAssignmentLimitExceeded", Message: slipway.ErrorMessage(err)}
 	case errors.Is(err, rbac.ErrPrincipalNotFound):
 		return &apiError{Status: http.StatusBadRequest, Code: "PrincipalNotFound", Message: slipway.ErrorMessage(err)}
 	case err != nil:

@@ -226,14 +226,16 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 }
 
 // contentWrites are the operations that store content, sent or copied,
-// whose size the client chooses: refused on a disk at its reserve
-// (Config.DiskReserve). Everything else — reads, deletes, metadata,
-// properties, tags, leases, snapshots and block lists, which store
-// little or link content already stored — is served on a short disk, so
-// that space can be freed; but a snapshot or copy that writes its
-// source's bytes again (a page or append blob's) is sized first
-// (reserveClone).
-var contentWrites = map[string]bool{"PutBlob": true, "PutBlock": true, "AppendBlock": true, "PutPage": true, "CopyBlob": true}
+// whose size the client chooses, and those that add a container or a
+// blob, each a row of up to 8 KiB of metadata with no limit on their
+// number (Create Container; Put Block List, which makes a blob of no
+// blocks as well): refused on a disk at its reserve (Config.DiskReserve).
+// Everything else — reads, deletes, and metadata, properties, tags and
+// leases, which replace what an existing object holds — is served on a
+// short disk, so that space can be freed; a snapshot or copy is sized
+// first (reserveClone).
+var contentWrites = map[string]bool{"PutBlob": true, "PutBlock": true, "AppendBlock": true, "PutPage": true, "CopyBlob": true,
+	"CreateContainer": true, "PutBlockList": true}
 
 // reservedBody is a request body read through the disk reserve.
 type reservedBody struct {

@@ -73,7 +73,8 @@ type Store interface {
 }
 
 // keepDeployments is how many successful deployments (and their artifacts,
-// for rollback) a site keeps, as Kudu keeps the last 10.
+// for rollback) a site keeps, as Kudu keeps the last 10; and how many
+// failed ones, whose logs say why.
 const keepDeployments = 10
 
 // Builder builds artifacts (package build).
@@ -215,9 +216,7 @@ func New(cfg Config) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Limits == (archive.Limits{}) {
-		cfg.Limits = archive.DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.MaxPackage <= 0 {
 		cfg.MaxPackage = DefaultMaxPackage
 	}
@@ -606,6 +605,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
 		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
+		c.prune(context.Background(), site, d, artDir)
 	}
 	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
 
@@ -685,9 +685,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			return false
 		}
 		c.step(ctx, d, slipway.LogMessage, "Release command succeeded.")
-		for _, db := range sqliteNextToCode(art.Dir, began) {
-			c.step(ctx, d, slipway.LogWarning, "The release command wrote the SQLite database %s next to the code. Every instance starts from a copy of it, and whatever the app writes there is lost at the next restart, scale-out or deployment, as on App Service, where only /home persists. Keep the database under /home instead, e.g. in settings.py: DATABASES['default']['NAME'] = os.path.join(os.environ.get('HOME', BASE_DIR), 'data', 'db.sqlite3') — or use PostgreSQL (a connection string of type PostgreSQL).", db)
-		}
+		c.warnSQLiteNextToCode(ctx, d, art.Dir, began)
 	}
 	// Django's deployment checklist: advice only, never a failure.
 	if o.File == nil {
@@ -731,6 +729,16 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	c.step(ctx, d, slipway.LogMessage, "Deployment successful.")
 	c.setStatus(ctx, &d, slipway.DeploySuccess, "Deployment successful.")
 	ok = true
+	c.prune(ctx, site, d, artDir)
+	return true
+}
+
+// prune deletes the site's old deployments after d finished, with their
+// artifacts and the packages no one else uses. It runs after a failure
+// too: records and logs live in the platform's database, outside every
+// quota, and a tenant whose pushes only fail must not add to them
+// without end (the store keeps keepDeployments failed ones).
+func (c *Coordinator) prune(ctx context.Context, site slipway.Site, d slipway.Deployment, artDir string) {
 	pruned, err := c.cfg.Store.PruneDeployments(ctx, site.Name, keepDeployments)
 	if err != nil {
 		c.cfg.Logger.Error("pruning old deployments", "site", site.Name, "err", err)
@@ -743,7 +751,6 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			c.dropPackage(context.Background(), old.PackageSHA256)
 		}
 	}
-	return true
 }
 
 // packageArtifact makes the new version of a zip push: the package
@@ -760,7 +767,16 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		return Artifact{}, "", false
 	}
 	src := filepath.Join(scratch, "extracted")
-	stats, err := archive.Extract(ctx, pkgPath, src, c.cfg.Limits)
+	// The scratch directory lies beside the platform's own data, outside
+	// every quota, and a package may expand to 200 times its size: what
+	// it expands to must fit above the disk reserve, as the package did.
+	lim := c.cfg.Limits
+	lim.Room = c.reserve.Check
+	stats, err := archive.Extract(ctx, pkgPath, src, lim)
+	if errors.Is(err, diskreserve.ErrShort) {
+		fail("The package was not extracted: the server is short of disk space. Try again later; the server's operator has been warned.")
+		return Artifact{}, "", false
+	}
 	if err != nil {
 		fail("The package was refused: %s", errText(err))
 		return Artifact{}, "", false

@@ -2,23 +2,45 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // sqliteHeader starts every SQLite database file.
 var sqliteHeader = []byte("SQLite format 3\x00")
 
+// maxSQLiteWarnings bounds the warnings warnSQLiteNextToCode logs: the
+// release command is the app's code, and could leave any number of files
+// that look like databases, each a log entry in the platform's database.
+const maxSQLiteWarnings = 10
+
+// warnSQLiteNextToCode warns, in d's log, of the SQLite databases the
+// release command (begun at began) wrote next to the code in dir: at most
+// maxSQLiteWarnings, then how many more there were.
+func (c *Coordinator) warnSQLiteNextToCode(ctx context.Context, d slipway.Deployment, dir string, began time.Time) {
+	dbs, more := sqliteNextToCode(dir, began, maxSQLiteWarnings)
+	for _, db := range dbs {
+		c.step(ctx, d, slipway.LogWarning, "The release command wrote the SQLite database %s next to the code. Every instance starts from a copy of it, and whatever the app writes there is lost at the next restart, scale-out or deployment, as on App Service, where only /home persists. Keep the database under /home instead, e.g. in settings.py: DATABASES['default']['NAME'] = os.path.join(os.environ.get('HOME', BASE_DIR), 'data', 'db.sqlite3') — or use PostgreSQL (a connection string of type PostgreSQL).", db)
+	}
+	if more > 0 {
+		c.step(ctx, d, slipway.LogWarning, "The release command wrote %d more SQLite databases next to the code; the same holds for them.", more)
+	}
+}
+
 // sqliteNextToCode returns the SQLite databases (relative paths) that were
 // written at or after since in the app's directory or its immediate
 // subdirectories — where Django's startproject puts db.sqlite3 — leaving out
 // the environment. Such a database lives and dies with each instance.
-func sqliteNextToCode(dir string, since time.Time) []string {
-	var found []string
+//
+// It returns at most limit of them, and how many more it found.
+func sqliteNextToCode(dir string, since time.Time, limit int) (found []string, more int) {
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -45,11 +67,15 @@ func sqliteNextToCode(dir string, since time.Time) []string {
 		_, err = io.ReadFull(f, head)
 		f.Close()
 		if err == nil && bytes.Equal(head, sqliteHeader) {
-			found = append(found, filepath.ToSlash(rel))
+			if len(found) < limit {
+				found = append(found, filepath.ToSlash(rel))
+			} else {
+				more++
+			}
 		}
 		return nil
 	})
-	return found
+	return found, more
 }
 
 // sealTree gives a release to root once its release step has run: no app

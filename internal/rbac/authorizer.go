@@ -35,7 +35,10 @@ type Config struct {
 	// principal the token service knows; creating an assignment for one
 	// it does not know is refused with PrincipalNotFound. Nil: any GUID.
 	PrincipalExists func(ctx context.Context, objectID string) (bool, error)
-	Now             func() time.Time
+	// MaxGroupAssignments bounds the assignments at a resource group and
+	// below it; 0 → the constant MaxGroupAssignments.
+	MaxGroupAssignments int
+	Now                 func() time.Time
 }
 
 // Authorizer decides whether a principal may perform an operation, from
@@ -61,6 +64,9 @@ type Authorizer struct {
 func New(cfg Config) *Authorizer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxGroupAssignments <= 0 {
+		cfg.MaxGroupAssignments = MaxGroupAssignments
 	}
 	return &Authorizer{cfg: cfg}
 }
@@ -220,6 +226,19 @@ var ErrPrincipalNotFound = errors.New("principal not found")
 // ErrUpdateNotPermitted marks ARM's 400 RoleAssignmentUpdateNotPermitted.
 var ErrUpdateNotPermitted = errors.New("role assignment update not permitted")
 
+// ErrRoleAssignmentLimit marks ARM's 400 RoleAssignmentLimitExceeded.
+var ErrRoleAssignmentLimit = errors.New("role assignment limit exceeded")
+
+// MaxGroupAssignments bounds the role assignments at a resource group and
+// below it (and at the subscription's own scope). A group's Owner may
+// assign roles at any scope below it, which need not name a stored
+// resource, and each assignment is a row in the platform's database and an
+// entry held in memory and reloaded whole at every change: without a bound
+// one tenant could add them without end. Azure's bound is 4,000 per
+// subscription; here every group may be another tenant's, so that one
+// cannot use up the others' share, it applies per group.
+const MaxGroupAssignments = 4000
+
 // coded is a *slipway.Error that also matches one of the sentinels above,
 // so an edge can tell ARM's specific codes apart.
 type coded struct {
@@ -275,6 +294,17 @@ func (a *Authorizer) Create(ctx context.Context, x Assignment, createdBy string)
 		if sameTrio {
 			return Assignment{}, false, &coded{slipway.Errorf(slipway.ECONFLICT, "The role assignment already exists."), ErrRoleAssignmentExists}
 		}
+	}
+	group := assignmentGroup(x.Scope)
+	n := 0
+	for _, old := range all {
+		if strings.EqualFold(assignmentGroup(old.Scope), group) {
+			n++
+		}
+	}
+	if n >= a.cfg.MaxGroupAssignments {
+		return Assignment{}, false, &coded{slipway.Errorf(slipway.EINVALID,
+			"No more role assignments can be created at %s and below it: it holds %d, the limit. Delete assignments that are no longer needed.", group, n), ErrRoleAssignmentLimit}
 	}
 	now := a.cfg.Now().UTC()
 	x.Created, x.Updated, x.CreatedBy = now, now, strings.ToLower(createdBy)
@@ -371,4 +401,11 @@ func (a *Authorizer) MayPublish(ctx context.Context, principalObjectID, subscrip
 		action = SlotPublishAction
 	}
 	return a.Check(ctx, principalObjectID, action, s.ResourceID(subscription), false)
+}
+
+// assignmentGroup is the scope an assignment at scope counts against
+// (MaxGroupAssignments): its resource group's, or the subscription's.
+func assignmentGroup(scope string) string {
+	segs := splitSegments(scope)
+	return "/" + strings.Join(segs[:min(len(segs), 4)], "/")
 }

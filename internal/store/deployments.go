@@ -150,6 +150,10 @@ func (s *Store) SetActiveDeployment(ctx context.Context, site, id string) error 
 // does: it keeps the newest keep successful ones, every deployment newer
 // than the oldest of those, every unfinished one and the active one, and
 // deletes the remaining finished (successful or failed) ones with their logs.
+// Failed deployments beyond the newest keep go too, wherever they are: a
+// tenant whose pushes only fail (an invalid zip costs a few bytes, a
+// failing release command logs megabytes) would otherwise add records and
+// logs to the platform's database, outside every quota, without end.
 // It returns the deleted deployments so the caller can remove their
 // artifacts and packages.
 func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error) {
@@ -162,9 +166,13 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 		if err != nil {
 			return err
 		}
-		successes := 0
+		successes, failures := 0, 0
 		for _, d := range ds {
-			if successes >= keep && d.Complete() && !d.Active {
+			failed := d.Status == slipway.DeployFailed
+			if failed {
+				failures++
+			}
+			if (successes >= keep || failed && failures > keep) && d.Complete() && !d.Active {
 				pruned = append(pruned, d)
 			}
 			if d.Status == slipway.DeploySuccess {
