@@ -49,3 +49,47 @@ func TestAttackExtractionFillsTheDisk(t *testing.T) {
 		t.Errorf("tmp/%s left behind", e.Name())
 	}
 }
+
+// TestAttackOverlayFillsTheDisk: with clean=false the active version's
+// files the package lacks are copied into the scratch directory beside
+// the platform's own data, outside every quota (up to a package's 2 GiB).
+// That copy stops at the disk reserve too: the deployment fails saying the
+// server is short of disk space, leaves nothing behind, and the active
+// version keeps serving.
+func TestAttackOverlayFillsTheDisk(t *testing.T) {
+	e := newFileEnv(t)
+	e.c.cfg.MaxPackage = 1 << 20
+	// The active version holds 64 MiB the package lacks (sparse: a size).
+	f, err := os.Create(filepath.Join(e.v1.Dir, "data.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(64 << 20)
+	f.Close()
+	e.c.reserve = diskreserve.New(diskreserve.Config{Path: e.c.cfg.DataDir, Reserve: diskreserve.Amount{Bytes: 1 << 30},
+		FreeSpace: func(string) (diskreserve.Space, error) {
+			return diskreserve.Space{Free: 1<<30 + 32<<20, Size: 200 << 30}, nil // 32 MiB above the reserve
+		}})
+	d, err := e.c.Submit(t.Context(), e.site, bytes.NewReader(zipOf(t, map[string]string{"robots.txt": "x"})),
+		Options{Deployer: "OneDeploy", Restart: true, Overlay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Wait(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.st.GetDeployment(t.Context(), "app", d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != slipway.DeployFailed || !strings.Contains(got.StatusText, "short of disk space") {
+		t.Errorf("clean=false deployment %d %q; want failed, saying the server is short of disk space", got.Status, got.StatusText)
+	}
+	if active, err := e.st.ActiveDeployment(t.Context(), "app"); err != nil || active.ArtifactDir != e.v1.Dir {
+		t.Errorf("the active version after the refusal: %q, %v", active.ArtifactDir, err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.c.cfg.DataDir, "tmp"))
+	for _, ent := range ents {
+		t.Errorf("tmp/%s left behind", ent.Name())
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/tree"
 )
 
@@ -59,11 +60,15 @@ func (c *Coordinator) overlayActive(ctx context.Context, d slipway.Deployment, s
 			return rel == artifactFile || built && (rel == "antenv" || rel == "oryx-manifest.toml")
 		},
 		Budget: &tree.Count{Entries: max(lim.MaxFiles-stats.Files, 0), Bytes: max(lim.MaxTotalBytes-stats.Bytes, 0)},
+		Room:   c.reserve.Check, // the scratch directory lies beside the platform's own data
 	})
 	var conflict *tree.ConflictError
 	switch {
 	case errors.As(err, &conflict):
 		fail("%s", conflictText(conflict))
+		return Artifact{}, "", false
+	case errors.Is(err, diskreserve.ErrShort):
+		fail("The active version's files were not added to the package (clean=false): the server is short of disk space. Try again later; the server's operator has been warned.")
 		return Artifact{}, "", false
 	case errors.Is(err, tree.ErrBudget):
 		fail("With clean=false the new version would hold the package's %d files and folders (%s) and the active version's that it lacks: more than a package may (%d entries, %s). Deploy the whole app with clean=true, or remove files from it.", stats.Files, sizeText(stats.Bytes), lim.MaxFiles, sizeText(lim.MaxTotalBytes))

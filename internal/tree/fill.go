@@ -110,6 +110,11 @@ func Fill(ctx context.Context, src, dst string, o Options) (Count, error) {
 				return err
 			}
 		case mode.IsRegular():
+			if o.Room != nil {
+				if err := o.Room(info.Size()); err != nil {
+					return fmt.Errorf("adding %s: %w", slash, err)
+				}
+			}
 			max := int64(-1)
 			if o.Budget != nil {
 				max = o.Budget.Bytes - added.Bytes

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"maps"
@@ -177,5 +178,35 @@ func TestFillBudget(t *testing.T) {
 				t.Errorf("dst = %v; want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFillAsksForRoom: Fill asks Room for each regular file's size before
+// writing it, and stops at its first refusal without writing that file.
+func TestFillAsksForRoom(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "small"), []byte("ab"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "big"), make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := errors.New("no room")
+	var asked []int64
+	_, err := Fill(context.Background(), src, dst, Options{Room: func(n int64) error {
+		asked = append(asked, n)
+		if n > 100 {
+			return full
+		}
+		return nil
+	}})
+	if !errors.Is(err, full) {
+		t.Fatalf("Fill: %v; want the refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "big")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused file was written: %v", err)
+	}
+	if len(asked) == 0 || asked[0] != 4096 && (len(asked) < 2 || asked[1] != 4096) {
+		t.Errorf("Room was asked %v; want the files' sizes", asked)
 	}
 }

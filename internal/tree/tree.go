@@ -45,6 +45,11 @@ type Options struct {
 	// content, that would take it past Budget — so a source larger than
 	// the budget is never written out first and judged after.
 	Budget *Count
+	// Room, if set, is asked by Fill (Copy ignores it) whether a regular
+	// file's n bytes fit on the destination's disk, before it is written;
+	// its error ends Fill (wrapped). The caller's disk reserve (package
+	// diskreserve), where dst lies outside every quota.
+	Room func(n int64) error
 }
 
 // ErrBudget is wrapped by Fill's error when what it would add exceeds
