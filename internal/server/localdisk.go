@@ -44,6 +44,11 @@ type localDisk struct {
 	fresh map[string]bool        // apps whose image this server has emptied
 
 	removeAll func(string) error // os.RemoveAll; a test's cut short
+	// exists tells whether a site still exists (the store's site table);
+	// nil: every site does. A start that mounts the image of a site
+	// deleted meanwhile is refused, so that the deletion's removal, which
+	// takes turns with mounts, leaves no image behind.
+	exists func(site string) bool
 }
 
 func newLocalDisk(images *homefs.Homes) *localDisk {
@@ -77,6 +82,12 @@ func (l *localDisk) mount(ctx context.Context, s deploy.Snapshot, runDir string)
 	lock := l.keyLock(l.apps, app)
 	lock.Lock()
 	defer lock.Unlock()
+	if l.exists != nil && !l.exists(s.Site.Name) {
+		// The site's record goes before its files (arm's deleteSite),
+		// and remove waits for this lock: the image is never made again
+		// after the deletion removed it.
+		return fmt.Errorf("the app %s was deleted; its instance does not start", s.Site.Name)
+	}
 	l.mu.Lock()
 	first := !l.fresh[app]
 	l.mu.Unlock()
@@ -111,6 +122,9 @@ func emptyRunDir(runDir string) {
 // is left an empty directory.
 func (l *localDisk) remove(ctx context.Context, app, runDir string) error {
 	app = strings.ToLower(app)
+	lock := l.keyLock(l.apps, app) // after a mount in progress
+	lock.Lock()
+	defer lock.Unlock()
 	l.mu.Lock()
 	delete(l.fresh, app)
 	l.mu.Unlock()

@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	slipway "github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -108,5 +111,60 @@ func TestAttackLocalStorageLeftovers(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(runDir); len(ents) != 0 {
 		t.Errorf("left under the mount, on the server's disk: %v", ents)
+	}
+}
+
+// TestAttackLocalStorageOfADeletedApp: an app deleted while one of its
+// instances starts must not keep a local-storage image (and its loop
+// device): the start's mount and the deletion's removal take turns, and a
+// mount for an app that no longer exists is refused. Otherwise creating,
+// starting and deleting apps in a loop leaks loop devices until no app on
+// the server can start.
+func TestAttackLocalStorageOfADeletedApp(t *testing.T) {
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	ctx := t.Context()
+	data := t.TempDir()
+	images, err := homefs.New(homefs.Config{ImageDir: filepath.Join(data, "images"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { images.Close() })
+	f1, _ := slipway.ParseSKU("F1")
+	var exists atomic.Bool
+	exists.Store(true)
+	l := newLocalDisk(images)
+	l.exists = func(string) bool { return exists.Load() }
+	s := deploy.Snapshot{Site: slipway.Site{Name: "Gone"}, Plan: slipway.Plan{SKU: f1}}
+	runDir := filepath.Join(data, "run")
+	if err := os.MkdirAll(runDir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deleted (its record gone) before a starting instance mounts.
+	exists.Store(false)
+	if err := l.mount(ctx, s, runDir); err == nil || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("mounting the local storage of a deleted app: %v; want a refusal", err)
+	}
+	if names, err := images.Images(); err != nil || len(names) != 0 {
+		t.Errorf("images after the refused mount: %v", names)
+	}
+
+	// Deleted while a start holds the mount: the removal waits for it,
+	// then takes the image.
+	exists.Store(true)
+	lock := l.keyLock(l.apps, "gone")
+	lock.Lock()
+	removed := make(chan error, 1)
+	go func() { removed <- l.remove(ctx, "Gone", runDir) }()
+	select {
+	case err := <-removed:
+		t.Fatalf("the removal did not wait for a mount in progress: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	lock.Unlock()
+	if err := <-removed; err != nil {
+		t.Fatal(err)
 	}
 }

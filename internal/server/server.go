@@ -444,6 +444,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if locals != nil {
 		pl.local = newLocalDisk(locals)
+		pl.local.exists = func(site string) bool { _, ok := st.SiteRouting(site); return ok }
 	}
 	token, err := adminToken(dataDir)
 	if err != nil {
