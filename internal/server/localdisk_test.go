@@ -68,6 +68,22 @@ func TestAttackMirrorHalfRemoved(t *testing.T) {
 	}
 }
 
+// localImages is a data directory and local-storage images under it, for
+// a test that needs loop devices (skipped where homefs cannot run).
+func localImages(t *testing.T) (string, *homefs.Homes) {
+	t.Helper()
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip(why)
+	}
+	data := t.TempDir()
+	images, err := homefs.New(homefs.Config{ImageDir: filepath.Join(data, "images"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { images.Close() })
+	return data, images
+}
+
 // TestAttackLocalStorageLeftovers: what an app's instances left in its run
 // directory before it had an image (a server before local storage, killed
 // with instances running: their copies of the app and views of the
@@ -76,16 +92,8 @@ func TestAttackMirrorHalfRemoved(t *testing.T) {
 // app would never start again — nor stay on the server's disk under the
 // mount.
 func TestAttackLocalStorageLeftovers(t *testing.T) {
-	if ok, why := homefs.Supported(); !ok {
-		t.Skip(why)
-	}
 	ctx := t.Context()
-	data := t.TempDir()
-	images, err := homefs.New(homefs.Config{ImageDir: filepath.Join(data, "images"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { images.Close() })
+	data, images := localImages(t)
 	runDir := filepath.Join(data, "run")
 	left := filepath.Join(runDir, "0123456789ab-1-antenv")
 	if err := os.MkdirAll(left, 0o755); err != nil {
@@ -121,16 +129,8 @@ func TestAttackLocalStorageLeftovers(t *testing.T) {
 // starting and deleting apps in a loop leaks loop devices until no app on
 // the server can start.
 func TestAttackLocalStorageOfADeletedApp(t *testing.T) {
-	if ok, why := homefs.Supported(); !ok {
-		t.Skip(why)
-	}
 	ctx := t.Context()
-	data := t.TempDir()
-	images, err := homefs.New(homefs.Config{ImageDir: filepath.Join(data, "images"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { images.Close() })
+	data, images := localImages(t)
 	f1, _ := slipway.ParseSKU("F1")
 	var exists atomic.Bool
 	exists.Store(true)
