@@ -268,11 +268,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			p.sub = sub // ids carry the canonical (stored) casing
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if h.cfg.Reserve != nil && (r.Method == http.MethodPut || r.Method == http.MethodPatch) {
-			if err := h.cfg.Reserve.Check(r.ContentLength); err != nil {
-				w.Header().Set("Retry-After", "60")
-				return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-					Message: "The change was not stored: the Slipway server is short of disk space. Retry once space is freed on its data disk."}
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			if err := h.checkReserve(w, r); err != nil {
+				return err
 			}
 		}
 		if rt.filtered {
@@ -405,4 +403,15 @@ func newGUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	x := hex.EncodeToString(b[:])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+// checkReserve refuses a change to the store (Config.Reserve) while its
+// disk is at the reserve: 503 with Retry-After, nothing stored.
+func (h *Handler) checkReserve(w http.ResponseWriter, r *http.Request) error {
+	if h.cfg.Reserve == nil || h.cfg.Reserve.Check(r.ContentLength) == nil {
+		return nil
+	}
+	w.Header().Set("Retry-After", "60")
+	return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+		Message: "The change was not stored: the Slipway server is short of disk space. Retry once space is freed on its data disk."}
 }

@@ -127,14 +127,12 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, seg
 		return true, err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if h.cfg.Reserve != nil && r.Method == http.MethodPut {
+	if r.Method == http.MethodPut {
 		// A new assignment is a change to the store like any other PUT
 		// (these routes come before the check in ServeHTTP): refused on a
 		// disk at its reserve; deletes go on.
-		if err := h.cfg.Reserve.Check(r.ContentLength); err != nil {
-			w.Header().Set("Retry-After", "60")
-			return true, &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-				Message: "The change was not stored: the Slipway server is short of disk space. Retry once space is freed on its data disk."}
+		if err := h.checkReserve(w, r); err != nil {
+			return true, err
 		}
 	}
 	switch {
