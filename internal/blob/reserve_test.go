@@ -51,6 +51,20 @@ func (d *fakeDisk) set(free uint64) {
 	d.free, d.now = free, d.now.Add(2*time.Second)
 }
 
+// reserveService starts a service on a fakeDisk with 100 GiB free and a
+// 1 GiB reserve, logging to log (nil: nowhere), and a client of it that
+// does not retry, so that a test sees each answer.
+func reserveService(t *testing.T, log *slog.Logger) (*fakeDisk, *testServer, *azblob.Client) {
+	t.Helper()
+	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
+	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock, Logger: log})
+	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disk, ts, c
+}
+
 // syncBuffer is a log the service writes from its request goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -74,15 +88,9 @@ func (s *syncBuffer) String() string {
 // 503 ServerBusy and goes on serving reads, deletes and metadata.
 func TestDiskReserveRefusesUploads(t *testing.T) {
 	ctx := context.Background()
-	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
 	var logs syncBuffer
-	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	// No retries: the test sees each answer.
-	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, ts, c := reserveService(t, slog.New(slog.NewTextHandler(&logs, nil)))
+	var err error
 	if _, err := c.CreateContainer(ctx, "full", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -214,12 +222,7 @@ var _ io.ReadSeekCloser = (*fillingBody)(nil)
 // snapshot, hard links that write nothing, go on.
 func TestAttackCopiesAndSnapshotsFillTheDisk(t *testing.T) {
 	ctx := context.Background()
-	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
-	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock})
-	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, _, c := reserveService(t, nil)
 	if _, err := c.CreateContainer(ctx, "big", nil); err != nil {
 		t.Fatal(err)
 	}

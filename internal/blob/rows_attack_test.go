@@ -5,17 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-
-	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // TestAttackEmptyObjectsFillTheDisk: Create Container and a Put Block
@@ -27,12 +21,7 @@ import (
 // metadata of what exists, reads and deletes go on.
 func TestAttackEmptyObjectsFillTheDisk(t *testing.T) {
 	ctx := context.Background()
-	disk := &fakeDisk{free: 100 << 30, now: time.Now()}
-	ts := startService(t, Config{DiskReserve: diskreserve.Amount{Bytes: 1 << 30}, FreeSpace: disk.space, Now: disk.clock})
-	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, _, c := reserveService(t, nil)
 	if _, err := c.CreateContainer(ctx, "full", nil); err != nil {
 		t.Fatal(err)
 	}
