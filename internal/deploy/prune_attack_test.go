@@ -57,16 +57,24 @@ func realSite(t *testing.T) (*store.Store, slipway.Site, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st, seedSite(t, st, "B1"), dir
+}
+
+// seedSite stores the resource group "rg", its plan "plan" of the SKU
+// named sku and the enabled site "app" on it.
+func seedSite(t *testing.T, st *store.Store, sku string) slipway.Site {
+	t.Helper()
+	ctx := t.Context()
 	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
-	sku, _ := slipway.ParseSKU("B1")
-	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
+	s, _ := slipway.ParseSKU(sku)
+	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: s, Linux: true}); err != nil {
 		t.Fatal(err)
 	}
 	site, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, site, dir
+	return site
 }

@@ -127,16 +127,7 @@ func newRealCoordinator(t *testing.T, drain time.Duration, set func(*Config)) (*
 	set(&cfg)
 	c := New(cfg)
 	t.Cleanup(func() { c.Close() })
-	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
-		t.Fatal(err)
-	}
-	sku, _ := slipway.ParseSKU("S1")
-	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "app", Plan: "plan", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	seedSite(t, st, "S1")
 	return st, r, c
 }
 
