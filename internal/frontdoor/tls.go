@@ -22,24 +22,35 @@ var tlsVersions = map[string]uint16{
 // (App Service's siteConfig; docs/appservice.md §12). Other names (the
 // management API, blob) keep base's minimum; a custom name bound to a site
 // takes the site's minTlsVersion. A site with http20Enabled false is
-// offered HTTP/1.1 alone by ALPN on its app's names. The site is looked up by the SNI name the
-// client sent, which only chooses among the platform's own settings: an
-// unknown or hostile name gets base. A client may name another host in its
-// ClientHello than in its requests: requestTLSTooOld refuses those.
+// offered HTTP/1.1 alone by ALPN on its app's names. The site is looked
+// up by the SNI name the client sent, which only chooses among the
+// platform's own settings: an unknown or hostile name gets base. A client
+// may name another host in its ClientHello than in its requests:
+// requestTLSTooOld refuses those.
 func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
-	h1 := slices.DeleteFunc(slices.Clone(base.NextProtos), func(p string) bool { return p == "h2" })
-	byVersion := map[string]*tls.Config{}
-	h1ByVersion := map[string]*tls.Config{} // the same, without HTTP/2
-	for name, v := range tlsVersions {
-		c := base.Clone()
-		c.MinVersion = v
-		byVersion[name] = c
-		c = c.Clone()
-		c.NextProtos = h1
-		h1ByVersion[name] = c
+	// One config per minimum version ("" for base's) with and without
+	// HTTP/2; base itself (nil from GetConfigForClient) for {"", false}.
+	type variant struct {
+		min  string
+		noH2 bool
 	}
-	h1Only := base.Clone()
-	h1Only.NextProtos = h1
+	h1 := slices.DeleteFunc(slices.Clone(base.NextProtos), func(p string) bool { return p == "h2" })
+	configs := map[variant]*tls.Config{}
+	add := func(k variant, min uint16) {
+		c := base.Clone()
+		if min != 0 {
+			c.MinVersion = min
+		}
+		if k.noH2 {
+			c.NextProtos = h1
+		}
+		configs[k] = c
+	}
+	for name, v := range tlsVersions {
+		add(variant{name, false}, v)
+		add(variant{name, true}, v)
+	}
+	add(variant{"", true}, 0)
 	out := base.Clone()
 	out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		site, scm := f.siteOfName(hello.ServerName)
@@ -57,17 +68,10 @@ func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
 		if scm {
 			v = st.SCMMinTLSVersion
 		}
-		noH2 := st.HTTP20Off && !scm
-		if c, ok := byVersion[v]; ok {
-			if noH2 {
-				return h1ByVersion[v], nil
-			}
-			return c, nil
+		if _, ok := tlsVersions[v]; !ok {
+			v = "" // none of the site's own: the listener's minimum
 		}
-		if noH2 {
-			return h1Only, nil
-		}
-		return nil, nil
+		return configs[variant{v, st.HTTP20Off && !scm}], nil // nil for base
 	}
 	return out
 }
