@@ -87,6 +87,10 @@ type Config struct {
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads that file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace
+	// Reserve, when set, is the Guard uploads ask instead of one of their
+	// own from DiskReserve and FreeSpace: the server's, shared with the
+	// other writers on the same file system (diskreserve.Disks).
+	Reserve *diskreserve.Guard
 }
 
 // DefaultBodyIdleTimeout is Config.BodyIdleTimeout's default.
@@ -172,8 +176,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.bodyIdle = cfg.BodyIdleTimeout; s.bodyIdle <= 0 {
 		s.bodyIdle = DefaultBodyIdleTimeout
 	}
-	s.reserve = diskreserve.New(diskreserve.Config{Path: cfg.Dir, What: "blob uploads", Reserve: cfg.DiskReserve,
-		FreeSpace: cfg.FreeSpace, Logger: s.log, Now: s.now})
+	s.reserve = cfg.Reserve
+	if s.reserve == nil {
+		s.reserve = diskreserve.New(diskreserve.Config{Path: cfg.Dir, What: "blob uploads", Reserve: cfg.DiskReserve,
+			FreeSpace: cfg.FreeSpace, Logger: s.log, Now: s.now})
+	}
 	for _, d := range []string{cfg.Dir, s.contentDir, s.blocksDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("opening blob service: creating %s: %w", d, err)

@@ -168,6 +168,10 @@ type Config struct {
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads that file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace
+	// Reserve, when set, is the Guard packages ask instead of one of
+	// their own from DiskReserve and FreeSpace: the server's, shared with
+	// the other writers on the same file system (diskreserve.Disks).
+	Reserve *diskreserve.Guard
 
 	// References resolves Key Vault references (package kvref). Nil:
 	// values are passed on as they are stored.
@@ -226,8 +230,11 @@ func New(cfg Config) *Coordinator {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{cfg: cfg, ctx: ctx, cancel: cancel, sites: make(map[string]*siteState), inflight: map[string]int{},
 		watching: map[string]*applog.Log{}}
-	c.reserve = diskreserve.New(diskreserve.Config{Path: cfg.DataDir, What: "deployment packages", Reserve: cfg.DiskReserve,
-		FreeSpace: cfg.FreeSpace, Logger: cfg.Logger, Now: cfg.Now})
+	c.reserve = cfg.Reserve
+	if c.reserve == nil {
+		c.reserve = diskreserve.New(diskreserve.Config{Path: cfg.DataDir, What: "deployment packages", Reserve: cfg.DiskReserve,
+			FreeSpace: cfg.FreeSpace, Logger: cfg.Logger, Now: cfg.Now})
+	}
 	if cfg.References != nil {
 		c.wg.Add(1)
 		go func() {

@@ -9,6 +9,13 @@
 // keeps a reading for a second and, meanwhile, counts what it let through
 // against it. Reads, deletes and small metadata writes never ask, so that
 // space can still be freed on a short disk.
+//
+// Several services write to one file system (blob uploads, deployment
+// packages, git pushes and the store all live under the data directory).
+// Their Guards come from one Disks, which gives the Guards of paths on the
+// same file system one reading and one count: what one service lets
+// through counts against what the others may, and a shortage is warned
+// about once, naming every kind of write it stops.
 package diskreserve
 
 import (
@@ -152,16 +159,27 @@ const (
 // It is safe for concurrent use.
 type Guard struct {
 	cfg Config
+	t   *tally // shared with the other Guards of a Disks on the same file system
+}
 
+// tally is the reading of a file system's space that Guards share, and
+// what they let through since it was taken.
+type tally struct {
 	mu     sync.Mutex
 	read   time.Time // when space was read; zero: never
 	space  Space
-	taken  uint64 // let through since space was read
-	warned bool   // warned of this shortage; cleared when room returns (rearm)
+	taken  uint64   // let through since space was read
+	warned bool     // warned of this shortage; cleared when room returns (rearm)
+	whats  []string // the writes its Guards refuse, for the warning
 }
 
-// New returns a Guard.
+// New returns a Guard of its own: it shares its reading with no other.
 func New(cfg Config) *Guard {
+	cfg = cfg.defaults()
+	return &Guard{cfg: cfg, t: &tally{whats: []string{cfg.What}}}
+}
+
+func (cfg Config) defaults() Config {
 	if cfg.FreeSpace == nil {
 		cfg.FreeSpace = Statfs
 	}
@@ -171,7 +189,61 @@ func New(cfg Config) *Guard {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Guard{cfg: cfg}
+	return cfg
+}
+
+// Disks makes the Guards of the services that write to the server's file
+// systems, one tally per file system (told apart by device number), so
+// that concurrent writers in different services cannot each take the same
+// free space. It is safe for concurrent use.
+type Disks struct {
+	cfg Config // Path and What come with each Guard
+	// Device returns the file system a path is on; nil → stat(2)'s st_dev.
+	Device func(path string) (uint64, error)
+
+	mu    sync.Mutex
+	byDev map[uint64]*tally
+}
+
+// NewDisks returns a Disks whose Guards keep cfg.Reserve free, read space
+// with cfg.FreeSpace and warn to cfg.Logger (cfg.Path and cfg.What are not
+// used).
+func NewDisks(cfg Config) *Disks {
+	return &Disks{cfg: cfg.defaults(), byDev: make(map[uint64]*tally)}
+}
+
+// Guard returns a Guard for writes of kind what ("blob uploads") to the
+// file system of path, sharing its tally with the other Guards on that
+// file system. A path whose file system cannot be told gets a tally of
+// its own, as New gives.
+func (d *Disks) Guard(path, what string) *Guard {
+	cfg := d.cfg
+	cfg.Path, cfg.What = path, what
+	dev, err := d.device(path)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.byDev[dev]
+	if err != nil || t == nil {
+		t = &tally{}
+		if err == nil {
+			d.byDev[dev] = t
+		}
+	}
+	t.mu.Lock()
+	t.whats = append(t.whats, what)
+	t.mu.Unlock()
+	return &Guard{cfg: cfg, t: t}
+}
+
+func (d *Disks) device(path string) (uint64, error) {
+	if d.Device != nil {
+		return d.Device(path)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return uint64(st.Dev), nil
 }
 
 // Check returns an error wrapping ErrShort when writing n more bytes
@@ -183,31 +255,32 @@ func (g *Guard) Check(n int64) error { return g.take(max(n, 0), false) }
 // take checks that n more bytes fit and, if charge, counts them against
 // the current reading.
 func (g *Guard) take(n int64, charge bool) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	t := g.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	now := g.cfg.Now()
-	if g.read.IsZero() || now.Sub(g.read) >= fresh || now.Before(g.read) {
+	if t.read.IsZero() || now.Sub(t.read) >= fresh || now.Before(t.read) {
 		sp, err := g.cfg.FreeSpace(g.cfg.Path)
 		if err != nil {
 			return err
 		}
-		g.read, g.space, g.taken = now, sp, 0
-		if g.warned && sp.Free >= g.cfg.Reserve.Of(sp.Size)+rearm {
-			g.warned = false // room again: the next shortage warns again
+		t.read, t.space, t.taken = now, sp, 0
+		if t.warned && sp.Free >= g.cfg.Reserve.Of(sp.Size)+rearm {
+			t.warned = false // room again: the next shortage warns again
 		}
 	}
-	keep := g.cfg.Reserve.Of(g.space.Size)
-	free := g.space.Free - min(g.taken, g.space.Free)
+	keep := g.cfg.Reserve.Of(t.space.Size)
+	free := t.space.Free - min(t.taken, t.space.Free)
 	if free < keep || free-keep < uint64(n) {
-		if !g.warned {
-			g.warned = true
-			g.cfg.Logger.Warn("DISK RESERVE REACHED: refusing "+g.cfg.What+" until space is freed on the file system of "+g.cfg.Path,
+		if !t.warned {
+			t.warned = true
+			g.cfg.Logger.Warn("DISK RESERVE REACHED: refusing "+strings.Join(t.whats, ", ")+" until space is freed on the file system of "+g.cfg.Path,
 				"free_mb", free>>20, "reserve_mb", keep>>20, "write_mb", n>>20)
 		}
 		return fmt.Errorf("%w: %s has %d MB free and keeps %d MB", ErrShort, g.cfg.Path, free>>20, keep>>20)
 	}
 	if charge {
-		g.taken += uint64(n)
+		t.taken += uint64(n)
 	}
 	return nil
 }
@@ -252,9 +325,9 @@ func (x *Reader) Read(p []byte) (int, error) {
 
 // giveBack returns n bytes let through and not written.
 func (g *Guard) giveBack(n int64) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.taken -= min(g.taken, uint64(n))
+	g.t.mu.Lock()
+	defer g.t.mu.Unlock()
+	g.t.taken -= min(g.t.taken, uint64(n))
 }
 
 // Err returns the refusal that ended the stream, if one did. It tells a

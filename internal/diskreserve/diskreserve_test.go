@@ -140,3 +140,60 @@ func TestAmount(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// The Guards of one Disks on the same file system share one reading and
+// one count: what blob uploads let through, a deployment package cannot
+// take again within the same reading — two Guards of their own (New)
+// would each let it through. A Guard on another file system keeps its
+// own count, and a path whose file system cannot be told gets its own.
+// A shortage is warned about once, naming every kind of write refused.
+func TestDisksShareOneTally(t *testing.T) {
+	const MiB = 1 << 20
+	disk := &fakeDisk{space: diskreserve.Space{Free: 1<<30 + 6*MiB, Size: 10 << 30}} // reserve 1 GiB: 6 MiB above it
+	now := time.Unix(1e9, 0)
+	var logs bytes.Buffer
+	disks := diskreserve.NewDisks(diskreserve.Config{FreeSpace: disk.read,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
+	disks.Device = func(path string) (uint64, error) {
+		switch path {
+		case "/data", "/data/blob":
+			return 1, nil
+		case "/other":
+			return 2, nil
+		}
+		return 0, errors.New("no such file")
+	}
+	blobs := disks.Guard("/data/blob", "blob uploads")
+	packages := disks.Guard("/data", "deployment packages")
+	other := disks.Guard("/other", "other writes")
+	unknown := disks.Guard("/missing", "unknown writes")
+
+	// A 3 MiB upload is let through and counted.
+	r := blobs.Reader(io.LimitReader(zeros{}, 3*MiB))
+	if n, err := io.Copy(io.Discard, r); err != nil || n != 3*MiB {
+		t.Fatalf("3 MiB upload with 6 MiB above the reserve: %d, %v", n, err)
+	}
+	// 3 MiB are left on that file system, for every service.
+	if err := packages.Check(4 * MiB); !errors.Is(err, diskreserve.ErrShort) {
+		t.Errorf("a 4 MiB package after a 3 MiB upload, 6 MiB above the reserve: %v, want ErrShort", err)
+	}
+	if err := packages.Check(MiB); err != nil {
+		t.Errorf("a 1 MiB package: %v", err)
+	}
+	for _, g := range []*diskreserve.Guard{other, unknown} {
+		if err := g.Check(4 * MiB); err != nil {
+			t.Errorf("a Guard with a count of its own: %v", err)
+		}
+	}
+	if disk.reads != 3 {
+		t.Errorf("read the disk %d times, want 3 (one per tally)", disk.reads)
+	}
+	blobs.Check(5 * MiB)
+	packages.Check(5 * MiB)
+	if n := strings.Count(logs.String(), "DISK RESERVE REACHED"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "refusing blob uploads, deployment packages until") {
+		t.Errorf("the warning does not name both writes:\n%s", logs.String())
+	}
+}

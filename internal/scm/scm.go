@@ -99,6 +99,10 @@ type Config struct {
 	DiskReserve diskreserve.Amount
 	// FreeSpace reads the file system's free space; nil → statfs.
 	FreeSpace diskreserve.FreeSpace
+	// Reserve, when set, is the Guard pushes ask instead of one of their
+	// own from ReserveDir, DiskReserve and FreeSpace: the server's, shared
+	// with the other writers on the same file system (diskreserve.Disks).
+	Reserve *diskreserve.Guard
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
@@ -133,7 +137,8 @@ func New(cfg Config) *Handler {
 		cfg.MaxRepository = defaultMaxRepository
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), busy: make(map[string]int), pushing: make(map[string]bool)}
-	if cfg.ReserveDir != "" {
+	h.reserve = cfg.Reserve
+	if h.reserve == nil && cfg.ReserveDir != "" {
 		h.reserve = diskreserve.New(diskreserve.Config{Path: cfg.ReserveDir, What: "git pushes", Reserve: cfg.DiskReserve,
 			FreeSpace: cfg.FreeSpace, Logger: cfg.Logger})
 	}

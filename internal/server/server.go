@@ -454,8 +454,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// Changes to the platform's store from tenants (ARM PUT and PATCH, new
 	// secret versions) stop, as uploads do, when the data directory's disk
 	// is at its reserve: the store needs that space to keep working.
-	storeReserve := diskreserve.New(diskreserve.Config{Path: dataDir, What: "management changes and new secret versions",
-		Reserve: cfg.DiskReserve, Logger: log})
+	// Every writer on the data directory's file system asks one tally of
+	// its free space (diskreserve.Disks), so that writes in different
+	// services cannot each take the same room.
+	disks := diskreserve.NewDisks(diskreserve.Config{Reserve: cfg.DiskReserve, Logger: log})
+	storeReserve := disks.Guard(dataDir, "management changes and new secret versions")
 	ident, err := newPlatformIdentity(ctx, st, sub, tenant, cfg.Domain, hostSuffix, token, dataDir, storeReserve, log)
 	if err != nil {
 		return fmt.Errorf("starting the identity platform: %w", err)
@@ -477,9 +480,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
 		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
-		Slots:       deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
-		Storage:     artifactStorage,
-		DiskReserve: cfg.DiskReserve,
+		Slots:   deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
+		Storage: artifactStorage,
+		Reserve: disks.Guard(dataDir, "deployment packages"),
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
@@ -508,11 +511,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	// Made first, so that its Guard knows its file system (one mounted
+	// there may be another).
+	blobDir := filepath.Join(dataDir, "blob")
+	if err := os.MkdirAll(blobDir, 0o750); err != nil {
+		return err
+	}
 	blobs, err := blob.Open(ctx, blob.Config{
-		Dir: filepath.Join(dataDir, "blob"), Accounts: storageAccounts{st: st, sub: sub, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
+		Dir: blobDir, Accounts: storageAccounts{st: st, sub: sub, dev: cfg.DevStorage}, Logger: log, BaseDomain: cfg.Domain,
 		// Azure AD bearer tokens and user delegation SAS, authorized by data roles.
 		Bearer: newBlobBearer(ident.svc, ident.authz, cfg.Domain), DelegationSecret: delegation,
-		DiskReserve: cfg.DiskReserve,
+		Reserve: disks.Guard(blobDir, "blob uploads"),
 	})
 	if err != nil {
 		return fmt.Errorf("opening the blob service: %w", err)
@@ -562,7 +571,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		RepoDir:         func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
-		ReserveDir:      dataDir, DiskReserve: cfg.DiskReserve,
+		Reserve:         disks.Guard(dataDir, "git pushes"),
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
