@@ -3,6 +3,8 @@ package arm
 import (
 	"net/http"
 	"strings"
+
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // isMetadataEndpoints reports whether the path is /metadata/endpoints, the
@@ -22,7 +24,7 @@ func (h *Handler) managementURL(r *http.Request) string {
 		return strings.TrimSuffix(u, "/") + "/"
 	}
 	scheme := h.cfg.Scheme
-	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https") {
+	if cleartext.OverTLS(r) || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https") {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/"

@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // BearerAuth authenticates Entra ID access tokens and answers whether a
@@ -185,7 +187,7 @@ func (s *Service) authorizeBearer(rq *req, o op, token string) error {
 	if s.cfg.Bearer == nil {
 		return errBearerOff
 	}
-	if r.TLS == nil {
+	if !cleartext.OverTLS(r) {
 		return errBearerHTTP
 	}
 	if v := rq.version; len(v) != len(minBearerVersion) || v < minBearerVersion {

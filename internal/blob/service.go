@@ -136,7 +136,7 @@ func (s *Service) fail(w *trackingWriter, r *http.Request, id string, err error)
 // address splits a request into account, container and blob name.
 func (s *Service) address(r *http.Request) (account, container, blob, endpoint string) {
 	scheme := "http"
-	if r.TLS != nil {
+	if cleartext.OverTLS(r) {
 		scheme = "https"
 	}
 	host := r.Host
@@ -578,7 +578,7 @@ func checkSASNetwork(r *http.Request, p sasParams) error {
 	if p.IP != "" && !ipAllowed(p.IP, r.RemoteAddr) {
 		return errSourceIPMismatch
 	}
-	if p.Protocol == "https" && r.TLS == nil {
+	if p.Protocol == "https" && !cleartext.OverTLS(r) {
 		return errProtocolMismatch
 	}
 	return nil

@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // Backends tells which instances of a site are ready for requests (the
@@ -110,6 +112,10 @@ type Config struct {
 	SlotRoutes     SlotRouter // traffic routing among an app's slots (slots.go); nil: none
 	Logger         *slog.Logger
 	Observe        func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
+	// TrustedProxies are the addresses of the operator's proxies in front
+	// of the front door, whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed (trusted.go); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // FrontDoor is an http.Handler.
@@ -195,6 +201,9 @@ const acmeChallengePath = "/.well-known/acme-challenge/"
 func (f *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 2 {
 		growStack(0) // a new goroutine per request (forward.go)
+	}
+	if len(f.cfg.TrustedProxies) > 0 {
+		r = f.fromTrustedProxy(r) // trusted.go
 	}
 	host := canonicalHost(r.Host)
 	domain := strings.ToLower(f.cfg.Domain)
@@ -330,7 +339,7 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string)
 			return true
 		}
 	}
-	if r.TLS == nil && st.HTTPSOnly {
+	if st.HTTPSOnly && !cleartext.OverTLS(r) {
 		// App Service answers 301 with the same host and path.
 		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
 		return true
@@ -461,7 +470,7 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 	if h := w.Header(); len(h) > 0 {
 		sw.before = h.Clone() // the slot routing cookie: a 1xx answer clears the map
 	}
-	rt := &route{affinity: st.ClientAffinity, https: r.TLS != nil}
+	rt := &route{affinity: st.ClientAffinity, https: cleartext.OverTLS(r)}
 	if rt.affinity {
 		rt.pinned = pinnedInstance(r, backends)
 		rt.host = strings.ToLower(r.Host)
@@ -594,11 +603,13 @@ func platformFields(in *http.Request, set func(name, value string)) {
 		ip, port = in.RemoteAddr, ""
 	}
 	proto := "http"
-	if in.TLS != nil {
+	if cleartext.OverTLS(in) {
 		proto = "https"
 		set("X-Arr-Ssl", "1")
-		if v := tlsVersion(in.TLS.Version); v != "" {
-			set("X-Forwarded-Tlsversion", v)
+		if in.TLS != nil {
+			if v := tlsVersion(in.TLS.Version); v != "" {
+				set("X-Forwarded-Tlsversion", v)
+			}
 		}
 	}
 	if ip != "" {
@@ -606,7 +617,7 @@ func platformFields(in *http.Request, set func(name, value string)) {
 		set("Client-Ip", ip)
 		set("X-Client-Ip", ip)
 	}
-	if port != "" {
+	if port = clientPort(port); port != "" {
 		set("X-Client-Port", port)
 	}
 	set("X-Forwarded-Proto", proto)

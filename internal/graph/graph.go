@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/store"
 )
@@ -195,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.TLS == nil {
+	if !cleartext.OverTLS(r) {
 		// Tokens and secrets never cross in the clear.
 		return gerr(http.StatusBadRequest, "BadRequest", "Microsoft Graph is served over HTTPS only: use %s.", h.cfg.BaseURL)
 	}

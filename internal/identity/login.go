@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // maxFormBytes bounds a token request's body. MSAL's, with its claims
@@ -216,7 +217,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) error {
 	if err := onlyMethod(r, http.MethodPost); err != nil {
 		return err
 	}
-	if r.TLS == nil {
+	if !cleartext.OverTLS(r) {
 		// Client secrets and tokens never cross in the clear.
 		return newAADError(http.StatusBadRequest, "invalid_request", aadstsMissingParameter, "The token endpoint is served over HTTPS only: use https://%s.", strings.ToLower(r.Host))
 	}

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
@@ -276,7 +277,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, vault slipway.Va
 	}()
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if r.TLS == nil {
+	if !cleartext.OverTLS(r) {
 		// Tokens and secret values never cross in the clear; Key Vault
 		// does not listen on HTTP at all.
 		return h.writeError(w, r, vault, badParameter("Key Vault is served over HTTPS only: use https://"+strings.ToLower(r.Host)+"."))

@@ -825,7 +825,7 @@ func (h *Handler) logStreamTimeout(ctx context.Context, s slipway.Site) (time.Du
 // credentials in the clear. A client that claims https only gets https links.
 func baseURL(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if cleartext.OverTLS(r) || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

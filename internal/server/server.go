@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,19 +50,23 @@ import (
 
 // Config is the server's configuration.
 type Config struct {
-	DataDir     string   // --data / SLIPWAY_DATA; default $HOME/.slipway
-	Domain      string   // --domain / SLIPWAY_DOMAIN; default "localhost"
-	HTTPPort    int      // --http-port / SLIPWAY_HTTP_PORT; default 8080; 0 picks a free port
-	Listen      string   // --listen / SLIPWAY_LISTEN; default 127.0.0.1
-	NoSandbox   bool     // --no-sandbox / SLIPWAY_NO_SANDBOX: run apps unconfined
-	AllowShared bool     // --allow-shared-network / SLIPWAY_ALLOW_SHARED_NETWORK: run several apps even when they must share the host's network
-	NoEgress    bool     // --no-egress / SLIPWAY_NO_EGRESS: instances reach only the platform, not outside networks
-	HostPorts   []int    // --allow-host-port / SLIPWAY_ALLOW_HOST_PORTS: ports of host services (a database) instances may reach on the gateway address
-	CacheDir    string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
-	BlobPort    int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
-	DevStorage  bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
-	PythonRoots []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
-	DNSResolver string   // --dns-resolver / SLIPWAY_DNS_RESOLVER: host:port of the DNS server that verifies custom domains; default from /etc/resolv.conf
+	DataDir     string // --data / SLIPWAY_DATA; default $HOME/.slipway
+	Domain      string // --domain / SLIPWAY_DOMAIN; default "localhost"
+	HTTPPort    int    // --http-port / SLIPWAY_HTTP_PORT; default 8080; 0 picks a free port
+	Listen      string // --listen / SLIPWAY_LISTEN; default 127.0.0.1
+	NoSandbox   bool   // --no-sandbox / SLIPWAY_NO_SANDBOX: run apps unconfined
+	AllowShared bool   // --allow-shared-network / SLIPWAY_ALLOW_SHARED_NETWORK: run several apps even when they must share the host's network
+	NoEgress    bool   // --no-egress / SLIPWAY_NO_EGRESS: instances reach only the platform, not outside networks
+	HostPorts   []int  // --allow-host-port / SLIPWAY_ALLOW_HOST_PORTS: ports of host services (a database) instances may reach on the gateway address
+	// TrustedProxies (--trusted-proxy / SLIPWAY_TRUSTED_PROXIES) are the
+	// operator's proxies in front of the server, whose X-Forwarded-For and
+	// X-Forwarded-Proto the front door believes (frontdoor.Config).
+	TrustedProxies []netip.Prefix
+	CacheDir       string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
+	BlobPort       int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
+	DevStorage     bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
+	PythonRoots    []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
+	DNSResolver    string   // --dns-resolver / SLIPWAY_DNS_RESOLVER: host:port of the DNS server that verifies custom domains; default from /etc/resolv.conf
 	// ACME: managed certificates for custom domains (az webapp config ssl create).
 	ACMEDirectory string        // --acme-directory / SLIPWAY_ACME_DIRECTORY: the ACME CA's directory URL; "" disables managed certificates
 	ACMEEmail     string        // --acme-email / SLIPWAY_ACME_EMAIL: contact for the ACME account
@@ -166,6 +171,11 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		hostPorts += "," + v
 		return nil
 	})
+	trustedProxies := getenv("SLIPWAY_TRUSTED_PROXIES")
+	fs.Func("trusted-proxy", "an address or CIDR range of a proxy in front of this server (a load balancer, a CDN, an nginx that terminates TLS) whose X-Forwarded-For names the client and whose X-Forwarded-Proto https counts as HTTPS; repeatable (env SLIPWAY_TRUSTED_PROXIES, comma-separated; default none: every peer is the client)", func(v string) error {
+		trustedProxies += "," + v
+		return nil
+	})
 	fs.StringVar(&cfg.DNSResolver, "dns-resolver", getenv("SLIPWAY_DNS_RESOLVER"), "host:port of the DNS server that verifies custom domains' TXT asuid, CNAME and A records (env SLIPWAY_DNS_RESOLVER; default the first nameserver of /etc/resolv.conf)")
 	fs.StringVar(&cfg.ACMEDirectory, "acme-directory", getenv("SLIPWAY_ACME_DIRECTORY"), "directory URL of the ACME certificate authority that issues managed certificates for custom domains, e.g. https://acme-v02.api.letsencrypt.org/directory (env SLIPWAY_ACME_DIRECTORY; default none: managed certificates are refused)")
 	fs.StringVar(&cfg.ACMEEmail, "acme-email", getenv("SLIPWAY_ACME_EMAIL"), "contact e-mail of the ACME account (env SLIPWAY_ACME_EMAIL)")
@@ -213,6 +223,22 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.ExternalIP != "" && net.ParseIP(cfg.ExternalIP) == nil {
 		return cfg, fmt.Errorf("--external-ip %q is not an IP address", cfg.ExternalIP)
+	}
+	for _, v := range strings.Split(trustedProxies, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil || a.Zone() != "" {
+				return cfg, fmt.Errorf("--trusted-proxy %q is not an IP address or a CIDR range (10.0.0.0/8, 2001:db8::/32)", v)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		} else if p.Addr().Is4In6() {
+			return cfg, fmt.Errorf("--trusted-proxy %q: write an IPv4 range as such (10.0.0.0/8)", v)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
 	for _, v := range strings.Split(hostPorts, ",") {
 		if v = strings.TrimSpace(v); v == "" {
@@ -578,6 +604,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	closers = append(closers, startAutoscale(ctx, cfg, storeScaler{st, coord},
 		&liveMetrics{st: st, pl: pl, ready: readyBackends{rtm}, fd: fd}, st.AutoscaleSettings, log))
