@@ -1,6 +1,9 @@
 package slipway
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // InstanceSize is what one worker of an App Service plan gets: the CPU and
 // memory of its instance size, the /home storage quota of its tier and the
@@ -32,6 +35,17 @@ func (s SKU) Size() InstanceSize {
 	}
 	tl := tierLimits[tier]
 	return InstanceSize{Cores: cm.cores, MemoryMB: cm.memoryMB, HomeQuotaGB: tl.homeGB, MaxWorkers: tl.maxWorkers}
+}
+
+// CPUs is the number of processors a program in one instance counts (Go's
+// runtime.NumCPU, Python's os.cpu_count): the cores of the plan's worker,
+// and one for the shared tiers' fraction of a core. App Service's Python
+// container sizes gunicorn by it when PYTHON_ENABLE_GUNICORN_MULTIWORKERS is
+// true, (2 × CPUs) + 1 workers
+// (https://github.com/microsoft/Oryx/blob/main/doc/configuration.md), so an
+// app on B1 runs 3 whatever machine Slipway runs on.
+func (s InstanceSize) CPUs() int {
+	return max(1, int(math.Ceil(s.Cores)))
 }
 
 type coresMemory struct {

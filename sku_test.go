@@ -104,3 +104,13 @@ func TestLocalStorage(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceSizeCPUs: the processors an instance counts are its SKU's
+// cores, and one for a shared tier's fraction of a core.
+func TestInstanceSizeCPUs(t *testing.T) {
+	for name, want := range map[string]int{"F1": 1, "D1": 1, "B1": 1, "B2": 2, "S3": 4, "P1v3": 2, "P3v3": 8, "I6v2": 64} {
+		if got := (SKU{Name: name}).Size().CPUs(); got != want {
+			t.Errorf("SKU %s: CPUs() = %d, want %d", name, got, want)
+		}
+	}
+}

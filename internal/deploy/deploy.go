@@ -185,6 +185,11 @@ type Config struct {
 	// owns the versions (a slot's are its app's) and its plan's SKU, so that
 	// the server can bound what builds and release commands write there.
 	Storage func(ctx context.Context, owner string, sku slipway.SKU, dir string) error
+	// Origin, if set, is the origin a browser has for a site's default host
+	// name over HTTPS (https://<app>.<domain>, with the front door's port
+	// unless it is 443); Django projects that would refuse their own forms
+	// from it get a warning in the deployment log (doctor.go).
+	Origin func(site string) string
 }
 
 // Coordinator runs deployments and site lifecycle operations.
@@ -697,6 +702,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	// Django's deployment checklist: advice only, never a failure.
 	if o.File == nil {
 		c.djangoCheck(ctx, snap, art, d)
+		c.djangoOriginCheck(ctx, snap, art, d)
 	}
 	if err := sealTree(art.Dir); err != nil {
 		fail("Sealing the release failed: %v", err)

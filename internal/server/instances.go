@@ -497,7 +497,7 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 	}
 	plan, err := startup.Detect(startup.Options{
 		AppPath: r.art.Dir, StartupCommand: s.Site.Config.AppCommandLine, StartupScript: r.art.StartupScript, Settings: s.Settings,
-		PythonVersion: r.art.PythonVersion, CPUCount: goruntime.NumCPU(), DefaultAppPath: p.def.Dir,
+		PythonVersion: r.art.PythonVersion, CPUCount: s.Plan.SKU.Size().CPUs(), DefaultAppPath: p.def.Dir,
 		BindAddr: bind,
 	})
 	if err != nil {

@@ -509,6 +509,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Slots:   deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
 		Storage: artifactStorage,
 		Reserve: disks.Guard(dataDir, "deployment packages"),
+		Origin:  func(site string) string { return siteOrigin(strings.ToLower(site)+"."+cfg.Domain, port) },
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
@@ -1019,4 +1020,13 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// siteOrigin is the origin a browser has for host over HTTPS through the
+// front door on port: without a port when that is HTTPS's own, 443.
+func siteOrigin(host string, port int) string {
+	if port == 443 {
+		return "https://" + host
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
