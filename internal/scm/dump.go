@@ -57,15 +57,24 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	if root != nil {
 		defer root.Close()
 	}
+	return h.sendZip(w, s, "dump.zip", "LogFiles/", func(d *dumper) error {
+		if root == nil {
+			return nil
+		}
+		return d.walk(r, root, ".", 0)
+	})
+}
+
+// sendZip answers with a zip named filename whose entries fill adds, each
+// name after prefix, within the dump's bounds, and the notes on what was
+// left out. Once the status is sent, a failure only cuts the archive short.
+func (h *Handler) sendZip(w http.ResponseWriter, s slipway.Site, filename, prefix string, fill func(*dumper) error) error {
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="dump.zip"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.WriteHeader(http.StatusOK)
 	// A client that takes nothing for StallTimeout is gone.
-	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), budget: maxDumpBytes}
-	err = nil
-	if root != nil {
-		err = d.walk(r, root, ".", 0)
-	}
+	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), prefix: prefix, budget: maxDumpBytes}
+	err := fill(d)
 	if err == nil {
 		err = d.writeNotes()
 	}
@@ -74,7 +83,7 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	}
 	if err != nil {
 		// The status is sent: the client sees a truncated archive.
-		h.cfg.Logger.Warn("kudu log dump cut short", "site", s.Name, "err", err)
+		h.cfg.Logger.Warn("kudu log download cut short", "site", s.Name, "file", filename, "err", err)
 	}
 	return nil
 }
@@ -109,6 +118,7 @@ func openLogRoot(dir string) (*os.Root, error) {
 
 type dumper struct {
 	zw      *zip.Writer
+	prefix  string // of every entry's name
 	budget  int64
 	entries int
 	notes   []string
@@ -150,7 +160,7 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 		switch mode := fi.Mode(); {
 		case mode.IsDir():
 			d.entries++
-			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel + "/", Modified: fi.ModTime()}); err != nil {
+			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel + "/", Modified: fi.ModTime()}); err != nil {
 				return err
 			}
 			if err := d.walk(r, root, rel, depth+1); err != nil {
@@ -195,7 +205,7 @@ func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
 		return nil
 	}
 	d.entries++
-	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel, Method: zip.Deflate, Modified: fi.ModTime()})
+	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
 	if err != nil {
 		return err
 	}

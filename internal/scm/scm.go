@@ -156,6 +156,8 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
 		h.handle("GET "+prefix+"/dump", h.dump)
+		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
+		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
