@@ -109,6 +109,13 @@ func get(t *testing.T, srv *httptest.Server, p string) (int, http.Header, []byte
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, req)
+}
+
+// send sends req with the app's publishing credentials, following no
+// redirect, and returns the answer.
+func send(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
 	req.SetBasicAuth("$app", "pass")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)

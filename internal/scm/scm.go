@@ -21,7 +21,6 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +105,11 @@ type Config struct {
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
+	// Commands runs POST /api/command (command.go). Nil: 404.
+	Commands Commands
+	// CommandTimeout bounds a command's run; 0 → 230 s, App Service's
+	// request timeout.
+	CommandTimeout time.Duration
 }
 
 // Handler is the Kudu API.
@@ -158,6 +162,7 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/dump", h.dump)
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
 		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
+		h.handle("POST "+prefix+"/command", h.command)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
@@ -814,11 +819,7 @@ func (h *Handler) logStreamTimeout(ctx context.Context, s slipway.Site) (time.Du
 	if err != nil {
 		return 0, fmt.Errorf("reading the app's settings: %w", err)
 	}
-	secs, err := strconv.ParseInt(strings.TrimSpace(settings["SCM_LOGSTREAM_TIMEOUT"]), 10, 32)
-	if err != nil {
-		return h.cfg.LogStreamTimeout, nil
-	}
-	return time.Duration(max(secs, 0)) * time.Second, nil
+	return secondsSetting(settings, "SCM_LOGSTREAM_TIMEOUT", h.cfg.LogStreamTimeout), nil
 }
 
 // baseURL is the scheme and host the client called, for the URLs Kudu hands
