@@ -60,6 +60,11 @@ func TestKuduCommand(t *testing.T) {
 		if res := run("pwd", ""); res.Output != "/home\n" {
 			t.Errorf("default dir: %+v", res)
 		}
+		// In a cgroup of its own, which holds the plan's limits, as an
+		// instance's does (prepare names it i-<instance>-<time>).
+		if res := run("cat /proc/self/cgroup", ""); !strings.Contains(res.Output, "/i-000000000000-") {
+			t.Errorf("not in a cgroup of its own: %+v", res)
+		}
 	})
 
 	t.Run("attack: other homes and the data directory", func(t *testing.T) {
@@ -97,6 +102,13 @@ func TestKuduCommand(t *testing.T) {
 		time.Sleep(time.Second)
 		if again, _ := os.ReadFile(alive); !bytes.Equal(first, again) {
 			t.Errorf("a process the command started in a session of its own still runs after the timeout")
+		}
+	})
+
+	t.Run("attack: flooding the output", func(t *testing.T) {
+		res := run("head -c 50000000 /dev/zero | tr '\\0' x", "")
+		if len(res.Output) > 1<<20+1 || !strings.Contains(res.Error, "48951424 more were left out") || res.ExitCode != 0 {
+			t.Errorf("kept %d bytes; Error %q, ExitCode %d", len(res.Output), res.Error, res.ExitCode)
 		}
 	})
 
