@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,7 +41,8 @@ func TestKuduCommand(t *testing.T) {
 	}) {
 		t.Helper()
 		body, _ := json.Marshal(map[string]string{"command": command, "dir": dir})
-		out, err := s.curl("-u", user+":"+pass, "-H", "Content-Type: application/json", "-d", string(body), scm+"/api/command")
+		// A command that is not stopped fails the test rather than hang it.
+		out, err := s.curl("--max-time", "60", "-u", user+":"+pass, "-H", "Content-Type: application/json", "-d", string(body), scm+"/api/command")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,6 +104,22 @@ func TestKuduCommand(t *testing.T) {
 		time.Sleep(time.Second)
 		if again, _ := os.ReadFile(alive); !bytes.Equal(first, again) {
 			t.Errorf("a process the command started in a session of its own still runs after the timeout")
+		}
+	})
+
+	t.Run("attack: leaving a process behind", func(t *testing.T) {
+		// What the command leaves running ends with it, as an instance's
+		// processes end with the instance; the answer does not wait for it.
+		began := time.Now()
+		res := run("sleep 987654 & echo started", "")
+		if res.Output != "started\n" || res.ExitCode != 0 {
+			t.Errorf("got %+v", res)
+		}
+		if took := time.Since(began); took > 5*time.Second {
+			t.Errorf("answered after %v", took)
+		}
+		if out, _ := exec.Command("pgrep", "-f", "^sleep 987654$").Output(); len(out) > 0 {
+			t.Errorf("the command's background process still runs: pid %s", out)
 		}
 	})
 
