@@ -59,6 +59,11 @@ func TestKuduCommand(t *testing.T) {
 			!strings.Contains(res.Output, "app.py") || res.Error != "to stderr\n" || res.ExitCode != 4 {
 			t.Errorf("got %+v", res)
 		}
+		// The app's Python, as its instances find it (the README's example
+		// runs manage.py this way).
+		if res := run("python -c 'import sys; print(sys.version_info[0])'", "site/wwwroot"); res.Output != "3\n" || res.ExitCode != 0 {
+			t.Errorf("python: %+v", res)
+		}
 		if res := run("pwd", ""); res.Output != "/home\n" {
 			t.Errorf("default dir: %+v", res)
 		}
