@@ -102,23 +102,11 @@ func singleLink(fi fs.FileInfo) bool {
 	return ok && st.Nlink == 1
 }
 
-// dockerLogRoot opens the site's LogFiles; nil when there is none yet.
-func (h *Handler) dockerLogRoot(s slipway.Site) (*os.Root, error) {
-	if h.cfg.LogDir == nil {
-		return nil, slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
-	}
-	root, err := openLogRoot(h.cfg.LogDir(s.Name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return root, err
-}
-
 // dockerLogs answers GET /api/logs/docker: the app's current container log
 // files, each with a link to read it through the VFS API, as Kudu lists
 // them (docs/appservice.md §10; https://github.com/projectkudu/kudu/wiki/REST-API).
 func (h *Handler) dockerLogs(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	root, err := h.dockerLogRoot(s)
+	root, err := h.logRoot(s)
 	if err != nil {
 		return err
 	}
@@ -145,18 +133,13 @@ func (h *Handler) dockerLogs(w http.ResponseWriter, r *http.Request, s slipway.S
 // lists, in a zip named as Kudu names it, each entry by its file name. It
 // reads them as /api/dump does, within the same bounds.
 func (h *Handler) dockerLogsZip(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	leave, err := h.enter("log downloads", s, maxDumps)
+	root, done, err := h.openLogDownload(s)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	root, err := h.dockerLogRoot(s)
-	if err != nil {
-		return err
-	}
+	defer done()
 	var logs []dockerLog
 	if root != nil {
-		defer root.Close()
 		if logs, err = currentDockerLogs(root); err != nil {
 			return err
 		}

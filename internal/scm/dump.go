@@ -39,27 +39,14 @@ const dumpNotes = "slipway-dump-notes.txt"
 // identity between being listed and opened. What is left out is listed in
 // slipway-dump-notes.txt.
 func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	if h.cfg.LogDir == nil {
-		return slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
-	}
-	leave, err := h.enter("log downloads", s, maxDumps)
+	root, done, err := h.openLogDownload(s)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	dir := h.cfg.LogDir(s.Name)
-	root, err := openLogRoot(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		root = nil // no logs yet: an empty archive
-	} else if err != nil {
-		return err
-	}
-	if root != nil {
-		defer root.Close()
-	}
+	defer done()
 	return h.sendZip(w, s, "dump.zip", "LogFiles/", func(d *dumper) error {
 		if root == nil {
-			return nil
+			return nil // no logs yet: an empty archive
 		}
 		return d.walk(r, root, ".", 0)
 	})
@@ -86,6 +73,38 @@ func (h *Handler) sendZip(w http.ResponseWriter, s slipway.Site, filename, prefi
 		h.cfg.Logger.Warn("kudu log download cut short", "site", s.Name, "file", filename, "err", err)
 	}
 	return nil
+}
+
+// openLogDownload takes one of the site's places for log downloads
+// (maxDumps) and opens its LogFiles (logRoot); done gives both back.
+func (h *Handler) openLogDownload(s slipway.Site) (root *os.Root, done func(), err error) {
+	leave, err := h.enter("log downloads", s, maxDumps)
+	if err != nil {
+		return nil, nil, err
+	}
+	if root, err = h.logRoot(s); err != nil {
+		leave()
+		return nil, nil, err
+	}
+	return root, func() {
+		if root != nil {
+			root.Close()
+		}
+		leave()
+	}, nil
+}
+
+// logRoot opens the site's LogFiles (openLogRoot); nil when there is
+// none yet.
+func (h *Handler) logRoot(s slipway.Site) (*os.Root, error) {
+	if h.cfg.LogDir == nil {
+		return nil, slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
+	}
+	root, err := openLogRoot(h.cfg.LogDir(s.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return root, err
 }
 
 // openLogRoot opens LogFiles as an os.Root through one on its parent (the

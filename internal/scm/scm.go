@@ -1,7 +1,8 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // Local Git (git.go), deployment records and their logs, the deployment
-// lock, the live log stream. Requests authenticate with HTTP Basic — the
+// lock, the live log stream, log downloads (dump.go, dockerlogs.go) and
+// commands (command.go). Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
