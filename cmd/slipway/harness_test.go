@@ -93,6 +93,20 @@ func startServer(t *testing.T, args ...string) *testServer {
 	return startServerAt(t, data, args...)
 }
 
+// needSandbox skips a test where the host lacks bubblewrap or root, and
+// fails it in CI, which provides both; needs says what needs them.
+func needSandbox(t *testing.T, needs string) {
+	t.Helper()
+	_, err := exec.LookPath("bwrap")
+	if err == nil && os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s bubblewrap and root, which CI provides (bwrap: %v, euid %d)", needs, err, os.Geteuid())
+	}
+	t.Skipf("%s bubblewrap and root (bwrap: %v, euid %d); CI runs it", needs, err, os.Geteuid())
+}
+
 func startServerAt(t *testing.T, data string, args ...string) *testServer {
 	t.Helper()
 	s := &testServer{t: t, data: data, stderr: &syncBuffer{}, done: make(chan int, 1)}

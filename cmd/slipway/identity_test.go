@@ -20,12 +20,7 @@ import (
 // App Service (docs/appservice.md §8); roles decide, and an instance's
 // IDENTITY_HEADER works nowhere but in that instance.
 func TestManagedIdentity(t *testing.T) {
-	if _, err := exec.LookPath("bwrap"); err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("instances need networks of their own: bubblewrap and root, which CI provides (bwrap: %v, euid %d)", err, os.Geteuid())
-		}
-		t.Skipf("instances need networks of their own: bubblewrap and root (bwrap: %v, euid %d); CI runs it", err, os.Geteuid())
-	}
+	needSandbox(t, "instances need networks of their own:")
 	// The Go SDK's check, shipped in the app and run in its instance.
 	goCheck := filepath.Join(t.TempDir(), "msicheck")
 	build := exec.Command("go", "build", "-o", goCheck, "./testdata/msicheck")

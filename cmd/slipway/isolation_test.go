@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,12 +11,7 @@ import (
 // TestAppIsolation: an app cannot read another app's home or the data
 // directory, and each app runs as its own unprivileged user.
 func TestAppIsolation(t *testing.T) {
-	if _, err := exec.LookPath("bwrap"); err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("isolation needs bubblewrap and root, which CI provides (bwrap: %v, euid %d)", err, os.Geteuid())
-		}
-		t.Skipf("isolation needs bubblewrap and root (bwrap: %v, euid %d); CI runs it", err, os.Geteuid())
-	}
+	needSandbox(t, "isolation needs")
 	s := startServer(t)
 	for _, name := range []string{"alpha", "beta"} {
 		// The build runs the app's own commands: they must be confined too.

@@ -102,6 +102,11 @@ type Planner interface {
 	// the same environment an instance gets, run in the artifact itself:
 	// what it writes next to the code is part of the release.
 	Command(ctx context.Context, s Snapshot, art Artifact, argv []string) (rt.Launch, error)
+	// Console returns the launch of a Kudu command (console.go): in the
+	// sandbox and environment an instance gets, with a private copy of
+	// art as an instance has, in dir as the command sees it. It refuses
+	// when the command could not be confined as an instance is.
+	Console(ctx context.Context, s Snapshot, art Artifact, argv []string, dir string) (rt.Launch, error)
 	// ProbeHost sends one request to an instance at addr with the Host the
 	// front door gives it (the site's default host name) and returns that
 	// host and the answer's status and first bytes.
@@ -900,12 +905,18 @@ func (c *Coordinator) runCommand(ctx context.Context, s Snapshot, art Artifact, 
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	return c.launch(ctx, l, out, out)
+}
+
+// launch runs l to its end, or until ctx is done, its output to stdout
+// and stderr.
+func (c *Coordinator) launch(ctx context.Context, l rt.Launch, stdout, stderr io.Writer) error {
 	if l.Cleanup != nil {
 		defer l.Cleanup()
 	}
-	l.Stdout, l.Stderr = out, out
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	l.Stdout, l.Stderr = stdout, stderr
 	p, err := c.cfg.Launcher.Start(ctx, l)
 	if err != nil {
 		return err

@@ -39,33 +39,29 @@ const dumpNotes = "slipway-dump-notes.txt"
 // identity between being listed and opened. What is left out is listed in
 // slipway-dump-notes.txt.
 func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	if h.cfg.LogDir == nil {
-		return slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
-	}
-	leave, err := h.enter("log downloads", s, maxDumps)
+	root, done, err := h.openLogDownload(s)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	dir := h.cfg.LogDir(s.Name)
-	root, err := openLogRoot(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		root = nil // no logs yet: an empty archive
-	} else if err != nil {
-		return err
-	}
-	if root != nil {
-		defer root.Close()
-	}
+	defer done()
+	return h.sendZip(w, s, "dump.zip", "LogFiles/", func(d *dumper) error {
+		if root == nil {
+			return nil // no logs yet: an empty archive
+		}
+		return d.walk(r, root, ".", 0)
+	})
+}
+
+// sendZip answers with a zip named filename whose entries fill adds, each
+// name after prefix, within the dump's bounds, and the notes on what was
+// left out. Once the status is sent, a failure only cuts the archive short.
+func (h *Handler) sendZip(w http.ResponseWriter, s slipway.Site, filename, prefix string, fill func(*dumper) error) error {
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="dump.zip"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.WriteHeader(http.StatusOK)
 	// A client that takes nothing for StallTimeout is gone.
-	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), budget: maxDumpBytes}
-	err = nil
-	if root != nil {
-		err = d.walk(r, root, ".", 0)
-	}
+	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), prefix: prefix, budget: maxDumpBytes}
+	err := fill(d)
 	if err == nil {
 		err = d.writeNotes()
 	}
@@ -74,9 +70,41 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	}
 	if err != nil {
 		// The status is sent: the client sees a truncated archive.
-		h.cfg.Logger.Warn("kudu log dump cut short", "site", s.Name, "err", err)
+		h.cfg.Logger.Warn("kudu log download cut short", "site", s.Name, "file", filename, "err", err)
 	}
 	return nil
+}
+
+// openLogDownload takes one of the site's places for log downloads
+// (maxDumps) and opens its LogFiles (logRoot); done gives both back.
+func (h *Handler) openLogDownload(s slipway.Site) (root *os.Root, done func(), err error) {
+	leave, err := h.enter("log downloads", s, maxDumps)
+	if err != nil {
+		return nil, nil, err
+	}
+	if root, err = h.logRoot(s); err != nil {
+		leave()
+		return nil, nil, err
+	}
+	return root, func() {
+		if root != nil {
+			root.Close()
+		}
+		leave()
+	}, nil
+}
+
+// logRoot opens the site's LogFiles (openLogRoot); nil when there is
+// none yet.
+func (h *Handler) logRoot(s slipway.Site) (*os.Root, error) {
+	if h.cfg.LogDir == nil {
+		return nil, slipway.Errorf(slipway.ENOTFOUND, "Log download is not available on this server.")
+	}
+	root, err := openLogRoot(h.cfg.LogDir(s.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return root, err
 }
 
 // openLogRoot opens LogFiles as an os.Root through one on its parent (the
@@ -109,6 +137,7 @@ func openLogRoot(dir string) (*os.Root, error) {
 
 type dumper struct {
 	zw      *zip.Writer
+	prefix  string // of every entry's name
 	budget  int64
 	entries int
 	notes   []string
@@ -150,7 +179,7 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 		switch mode := fi.Mode(); {
 		case mode.IsDir():
 			d.entries++
-			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel + "/", Modified: fi.ModTime()}); err != nil {
+			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel + "/", Modified: fi.ModTime()}); err != nil {
 				return err
 			}
 			if err := d.walk(r, root, rel, depth+1); err != nil {
@@ -195,7 +224,7 @@ func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
 		return nil
 	}
 	d.entries++
-	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel, Method: zip.Deflate, Modified: fi.ModTime()})
+	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,6 +109,13 @@ func get(t *testing.T, srv *httptest.Server, p string) (int, http.Header, []byte
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, req)
+}
+
+// send sends req with the app's publishing credentials, following no
+// redirect, and returns the answer.
+func send(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
 	req.SetBasicAuth("$app", "pass")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
@@ -187,11 +195,7 @@ func TestDumpZipsLogFiles(t *testing.T) {
 	srv := newKudu(t, logs)
 	for _, p := range []string{"/dump", "/api/dump"} {
 		t.Run(p, func(t *testing.T) {
-			status, hdr, body := get(t, srv, p)
-			if status != 200 || hdr.Get("Content-Type") != "application/zip" {
-				t.Fatalf("GET %s = %d %s\n%s", p, status, hdr.Get("Content-Type"), body)
-			}
-			files := unzip(t, body)
+			_, files := getZip(t, srv, p)
 			if diff := cmp.Diff([]string{
 				"LogFiles/2026_12_01_host_default_docker.log", "LogFiles/kudu/", "LogFiles/kudu/trace/", dumpNotes,
 			}, keys(files)); diff != "" {
@@ -264,6 +268,17 @@ func TestDumpIsBounded(t *testing.T) {
 	}
 }
 
+// getZip gets p, which must answer a zip, and returns the headers and
+// the zip's entries.
+func getZip(t *testing.T, srv *httptest.Server, p string) (http.Header, map[string]string) {
+	t.Helper()
+	status, hdr, body := get(t, srv, p)
+	if status != 200 || hdr.Get("Content-Type") != "application/zip" {
+		t.Fatalf("GET %s = %d %s\n%s", p, status, hdr.Get("Content-Type"), body)
+	}
+	return hdr, unzip(t, body)
+}
+
 func unzip(t *testing.T, b []byte) map[string]string {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
@@ -296,3 +311,123 @@ func keys(m map[string]string) []string {
 }
 
 func mkfifo(p string) error { return syscall.Mkfifo(p, 0o644) }
+
+// dockerLogFixture is a LogFiles as the app could leave it: current and
+// older logs of several sources, a rolled file, a file in a subfolder, and
+// names that stand for a host file (a symlink, a hard link), its folder, or
+// another file of LogFiles.
+func dockerLogFixture(t *testing.T) (logs string) {
+	t.Helper()
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret.txt")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(secret, []byte("HOST-SECRET"), 0o600))
+	logs = filepath.Join(t.TempDir(), "LogFiles")
+	must(os.MkdirAll(filepath.Join(logs, "kudu"), 0o755))
+	mtime := time.Date(2026, 12, 6, 4, 5, 6, 700000000, time.UTC)
+	for name, content := range map[string]string{
+		"2026_12_05_lw0_default_docker.log":   "yesterday\n",
+		"2026_12_06_lw0_default_docker.log":   "app output\n",
+		"2026_12_06_lw0_docker.log":           "platform\n",
+		"2026_12_06_lw0_default_docker.1.log": "rolled\n",
+		"2026_11_29_week_docker.log":          "a week behind\n",
+		"2026_11_28_old_default_docker.log":   "more than a week behind\n",
+		"kudu/2026_12_06_sub_docker.log":      "in a folder\n",
+		"notes.txt":                           "not a docker log\n",
+	} {
+		p := filepath.Join(logs, name)
+		must(os.WriteFile(p, []byte(content), 0o644))
+		must(os.Chtimes(p, mtime, mtime))
+	}
+	must(os.Symlink(secret, filepath.Join(logs, "2026_12_07_evil_docker.log")))
+	must(os.Link(secret, filepath.Join(logs, "2026_12_07_linked_docker.log")))
+	must(os.Symlink(host, filepath.Join(logs, "2026_12_07_dir_docker.log")))
+	must(os.Symlink("notes.txt", filepath.Join(logs, "2026_12_07_inner_docker.log"))) // never followed, even inside
+
+	return logs
+}
+
+// TestDockerLogsListsCurrentFiles: GET /api/logs/docker lists, as Kudu's
+// DiagnosticsController does, the latest non-rolled file of each source
+// active within a week of the newest, each with Kudu's fields and a link
+// into the VFS API. Names the app planted for a host file are not listed.
+func TestDockerLogsListsCurrentFiles(t *testing.T) {
+	logs := dockerLogFixture(t)
+	srv := newKudu(t, logs)
+	entry := func(machine, name string, size int64) dockerLogJSON {
+		return dockerLogJSON{
+			MachineName: machine, LastUpdated: "2026-12-06T04:05:06.7000000Z", Size: size,
+			Href: srv.URL + "/api/vfs/LogFiles/" + name, Path: "/home/LogFiles/" + name,
+		}
+	}
+	want := []dockerLogJSON{
+		entry("week", "2026_11_29_week_docker.log", int64(len("a week behind\n"))),
+		entry("lw0_default", "2026_12_06_lw0_default_docker.log", int64(len("app output\n"))),
+		entry("lw0", "2026_12_06_lw0_docker.log", int64(len("platform\n"))),
+	}
+	for _, p := range []string{"/api/logs/docker", "/logs/docker", "/api/logs/docker/"} {
+		t.Run(p, func(t *testing.T) {
+			status, hdr, body := get(t, srv, p)
+			if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+				t.Fatalf("GET %s = %d %s\n%s", p, status, hdr.Get("Content-Type"), body)
+			}
+			var got []dockerLogJSON
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatalf("%v\n%s", err, body)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("list (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("no LogFiles yet", func(t *testing.T) {
+		status, _, body := get(t, newKudu(t, filepath.Join(t.TempDir(), "LogFiles")), "/api/logs/docker")
+		if status != 200 || string(body) != "[]" {
+			t.Errorf("got %d %s, want 200 []", status, body)
+		}
+	})
+}
+
+// TestDockerLogsZip: GET /api/logs/docker/zip holds the files the list
+// names, each by its file name, in a zip named as Kudu names it; nothing of
+// the host file the app linked in.
+func TestDockerLogsZip(t *testing.T) {
+	logs := dockerLogFixture(t)
+	srv := newKudu(t, logs)
+	for _, p := range []string{"/api/logs/docker/zip", "/logs/docker/zip"} {
+		t.Run(p, func(t *testing.T) {
+			hdr, files := getZip(t, srv, p)
+			// Kudu's name: dockerlogs-<MM-dd-HH-mm-ss>.zip, UTC.
+			cd := hdr.Get("Content-Disposition")
+			stamp, ok := strings.CutPrefix(strings.TrimSuffix(cd, `.zip"`), `attachment; filename="dockerlogs-`)
+			if _, err := time.Parse("01-02-15-04-05", stamp); !ok || err != nil {
+				t.Errorf("Content-Disposition %q", cd)
+			}
+			want := map[string]string{
+				"2026_11_29_week_docker.log":        "a week behind\n",
+				"2026_12_06_lw0_default_docker.log": "app output\n",
+				"2026_12_06_lw0_docker.log":         "platform\n",
+			}
+			if diff := cmp.Diff(want, files); diff != "" {
+				t.Errorf("zip (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("LogFiles a symlink", func(t *testing.T) {
+		home := t.TempDir()
+		if err := os.Symlink(logs, filepath.Join(home, "LogFiles")); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"/api/logs/docker", "/api/logs/docker/zip"} {
+			status, _, body := get(t, newKudu(t, filepath.Join(home, "LogFiles")), p)
+			if status != 409 {
+				t.Errorf("GET %s = %d %q, want 409", p, status, body)
+			}
+		}
+	})
+}

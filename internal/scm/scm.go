@@ -1,7 +1,8 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // Local Git (git.go), deployment records and their logs, the deployment
-// lock, the live log stream. Requests authenticate with HTTP Basic — the
+// lock, the live log stream, log downloads (dump.go, dockerlogs.go) and
+// commands (command.go). Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
@@ -21,7 +22,6 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +106,11 @@ type Config struct {
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
+	// Commands runs POST /api/command (command.go). Nil: 404.
+	Commands Commands
+	// CommandTimeout bounds a command's run; 0 → 230 s, App Service's
+	// request timeout.
+	CommandTimeout time.Duration
 }
 
 // Handler is the Kudu API.
@@ -156,6 +161,9 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
 		h.handle("GET "+prefix+"/dump", h.dump)
+		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
+		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
+		h.handle("POST "+prefix+"/command", h.command)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
@@ -812,11 +820,7 @@ func (h *Handler) logStreamTimeout(ctx context.Context, s slipway.Site) (time.Du
 	if err != nil {
 		return 0, fmt.Errorf("reading the app's settings: %w", err)
 	}
-	secs, err := strconv.ParseInt(strings.TrimSpace(settings["SCM_LOGSTREAM_TIMEOUT"]), 10, 32)
-	if err != nil {
-		return h.cfg.LogStreamTimeout, nil
-	}
-	return time.Duration(max(secs, 0)) * time.Second, nil
+	return secondsSetting(settings, "SCM_LOGSTREAM_TIMEOUT", h.cfg.LogStreamTimeout), nil
 }
 
 // baseURL is the scheme and host the client called, for the URLs Kudu hands

@@ -599,6 +599,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
 		Reserve:         disks.Guard(dataDir, "git pushes"),
+		Commands:        coord,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
