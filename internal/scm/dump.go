@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -57,12 +58,21 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	if root != nil {
 		defer root.Close()
 	}
+	h.streamZip(w, r, s, root, "dump.zip", dumper{prefix: "LogFiles/", notesName: dumpNotes,
+		maxBytes: maxDumpBytes, maxEntries: maxDumpEntries, maxDepth: maxDumpDepth})
+	return nil
+}
+
+// streamZip answers with a zip of the tree under root (nil: an empty
+// one), made by d, which sets the bounds, and named name. A client that
+// takes nothing for StallTimeout is gone.
+func (h *Handler) streamZip(w http.ResponseWriter, r *http.Request, s slipway.Site, root *os.Root, name string, d dumper) {
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="dump.zip"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.WriteHeader(http.StatusOK)
-	// A client that takes nothing for StallTimeout is gone.
-	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), budget: maxDumpBytes}
-	err = nil
+	d.zw = zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout})
+	d.budget = d.maxBytes
+	var err error
 	if root != nil {
 		err = d.walk(r, root, ".", 0)
 	}
@@ -74,9 +84,8 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 	}
 	if err != nil {
 		// The status is sent: the client sees a truncated archive.
-		h.cfg.Logger.Warn("kudu log dump cut short", "site", s.Name, "err", err)
+		h.cfg.Logger.Warn("kudu zip download cut short", "site", s.Name, "path", r.URL.Path, "err", err)
 	}
-	return nil
 }
 
 // openLogRoot opens LogFiles as an os.Root through one on its parent (the
@@ -107,19 +116,27 @@ func openLogRoot(dir string) (*os.Root, error) {
 	return root, nil
 }
 
+// dumper zips a tree of the app's (its LogFiles for /dump, any folder
+// of its home for /api/zip), within bounds.
 type dumper struct {
-	zw      *zip.Writer
-	budget  int64
-	entries int
-	notes   []string
+	zw        *zip.Writer
+	prefix    string // of every entry's name
+	notesName string // the entry listing what was left out
+	budget    int64  // file content left to add
+	entries   int
+
+	maxBytes   int64
+	maxEntries int
+	maxDepth   int
+	notes      []string
 }
 
 func (d *dumper) skip(rel, why string) { d.notes = append(d.notes, rel+": "+why) }
 
 // walk adds the entries of dir (relative to root), depth first in name order.
 func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) error {
-	if depth > maxDumpDepth {
-		d.skip(dir, fmt.Sprintf("nested deeper than %d directories", maxDumpDepth))
+	if depth > d.maxDepth {
+		d.skip(dir, fmt.Sprintf("nested deeper than %d directories", d.maxDepth))
 		return nil
 	}
 	f, err := root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
@@ -139,8 +156,8 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 			return err
 		}
 		rel := path.Join(dir, name)
-		if d.entries >= maxDumpEntries {
-			d.skip(rel, fmt.Sprintf("and what follows: more than %d entries", maxDumpEntries))
+		if d.entries >= d.maxEntries {
+			d.skip(rel, fmt.Sprintf("and what follows: more than %d entries", d.maxEntries))
 			return nil
 		}
 		fi, err := root.Lstat(rel)
@@ -150,7 +167,7 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 		switch mode := fi.Mode(); {
 		case mode.IsDir():
 			d.entries++
-			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel + "/", Modified: fi.ModTime()}); err != nil {
+			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel + "/", Modified: fi.ModTime()}); err != nil {
 				return err
 			}
 			if err := d.walk(r, root, rel, depth+1); err != nil {
@@ -171,31 +188,22 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 
 // file adds the regular file rel, which Lstat described as fi.
 func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
-		d.skip(rel, "has more than one hard link")
-		return nil
-	}
 	if fi.Size() > d.budget {
-		d.skip(rel, fmt.Sprintf("%d bytes, over what is left of the %d MB limit", fi.Size(), maxDumpBytes>>20))
+		d.skip(rel, fmt.Sprintf("%d bytes, over what is left of the %d MB limit", fi.Size(), d.maxBytes>>20))
 		return nil
 	}
-	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, why, err := openRegularFile(root, rel, fi, syscall.O_NOFOLLOW)
 	if err != nil {
 		d.skip(rel, "cannot be opened")
 		return nil
 	}
+	if why != "" {
+		d.skip(rel, why)
+		return nil
+	}
 	defer f.Close()
-	oi, err := f.Stat()
-	if err != nil || !oi.Mode().IsRegular() || !os.SameFile(oi, fi) {
-		d.skip(rel, "changed while the dump was made")
-		return nil
-	}
-	if st, ok := oi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
-		d.skip(rel, "has more than one hard link")
-		return nil
-	}
 	d.entries++
-	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: "LogFiles/" + rel, Method: zip.Deflate, Modified: fi.ModTime()})
+	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
 	if err != nil {
 		return err
 	}
@@ -218,10 +226,10 @@ func (d *dumper) writeNotes() error {
 	if len(d.notes) == 0 {
 		return nil
 	}
-	zf, err := d.zw.Create(dumpNotes)
+	zf, err := d.zw.Create(d.notesName)
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(zf, "Left out of this dump:\n"+strings.Join(d.notes, "\n")+"\n")
+	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.notes, "\n")+"\n")
 	return err
 }

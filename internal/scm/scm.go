@@ -106,6 +106,9 @@ type Config struct {
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
+	// Home returns a site's home, ready for the file API (vfs.go,
+	// zipapi.go). Nil: /api/vfs and /api/zip answer 404.
+	Home func(ctx context.Context, s slipway.Site) (Home, error)
 }
 
 // Handler is the Kudu API.
@@ -156,6 +159,11 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
 		h.handle("GET "+prefix+"/dump", h.dump)
+		h.handle("GET "+prefix+"/vfs/{path...}", h.vfsGet)
+		h.handle("PUT "+prefix+"/vfs/{path...}", h.vfsPut)
+		h.handle("DELETE "+prefix+"/vfs/{path...}", h.vfsDelete)
+		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
+		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
@@ -204,7 +212,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuseCleartext(w, r)
 		return
 	}
-	if p := cleanPath(r.URL.Path); p != r.URL.Path {
+	if p := cleanPath(r.URL.Path, keepsSlash(r.URL.Path)); p != r.URL.Path {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path, r2.URL.RawPath = p, ""
 		r = r2
@@ -241,9 +249,10 @@ func (h *Handler) refuseCleartext(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, slipway.Errorf(slipway.EINVALID, "%s", msg))
 }
 
-// cleanPath collapses repeated slashes and drops a trailing one ("/" stays).
-func cleanPath(p string) string {
-	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
+// cleanPath collapses repeated slashes and, unless keepSlash, drops a
+// trailing one ("/" stays).
+func cleanPath(p string, keepSlash bool) string {
+	if !strings.Contains(p, "//") && (keepSlash || len(p) <= 1 || !strings.HasSuffix(p, "/")) {
 		return p
 	}
 	var b strings.Builder
@@ -254,7 +263,7 @@ func cleanPath(p string) string {
 		b.WriteByte(p[i])
 	}
 	out := b.String()
-	if len(out) > 1 {
+	if len(out) > 1 && !keepSlash {
 		out = strings.TrimSuffix(out, "/")
 	}
 	return out
