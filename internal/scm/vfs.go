@@ -1,6 +1,7 @@
 package scm
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -40,6 +41,7 @@ const (
 	maxVFSFile       = 2 << 30 // one PUT; the home's quota usually ends it first
 	maxListEntries   = 20000   // a directory listing's entries
 	maxFileTransfers = 16      // file downloads and uploads at once per site
+	maxLockWait      = 10 * time.Second
 )
 
 // Kudu's messages (KuduLite Kudu.Services/Resources.resx).
@@ -389,7 +391,7 @@ func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		written fs.FileInfo
 	)
 	err = home.do(func() (err error) {
-		existed, written, err = writeFile(r, home.root, rel)
+		existed, written, err = writeFile(r, home.root, rel, func() (func(), error) { return h.lockFile(r.Context(), s, rel) })
 		return err
 	})
 	if writePrecondition(w, err) {
@@ -440,8 +442,9 @@ func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm 
 
 // writeFile writes the request's body to rel through a temporary file in
 // its directory, renamed over it once complete; existed says whether it
-// replaced a file.
-func writeFile(r *http.Request, root *os.Root, rel string) (existed bool, written fs.FileInfo, err error) {
+// replaced a file. lock is held from the last check of If-Match to the
+// rename.
+func writeFile(r *http.Request, root *os.Root, rel string, lock func() (func(), error)) (existed bool, written fs.FileInfo, err error) {
 	existed, perm, err := replaceable(r, root, rel)
 	if err != nil {
 		return false, nil, err
@@ -485,6 +488,11 @@ func writeFile(r *http.Request, root *os.Root, rel string) (existed bool, writte
 	if err := f.Close(); err != nil {
 		return false, nil, fsError("writing", shown(rel), err)
 	}
+	unlock, err := lock()
+	if err != nil {
+		return false, nil, err
+	}
+	defer unlock()
 	// Checked again: the file may have changed while the body arrived.
 	if exists, _, err := replaceable(r, root, rel); err != nil {
 		return false, nil, err
@@ -507,6 +515,25 @@ func randomSuffix() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// lockFile serializes, among Kudu's own writers, the last check and the
+// rename of writes to one file of a site, so that an If-Match holds
+// between them (the app itself may still write the file at any time). It
+// waits at most maxLockWait, then answers 503.
+func (h *Handler) lockFile(ctx context.Context, s slipway.Site, rel string) (func(), error) {
+	deadline := time.Now().Add(maxLockWait)
+	for {
+		leave, err := h.enter("writes to "+shown(rel), s, 1)
+		if err == nil || time.Now().After(deadline) {
+			return leave, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // createTemp creates a new file beside rel for its new content.

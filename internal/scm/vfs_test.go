@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -375,4 +377,51 @@ func TestZipAPI(t *testing.T) {
 	}
 	want(t, "GET zip of a file", e.do("GET", "/api/zip/site/wwwroot/app.py", nil), http.StatusNotFound, "not a directory")
 	want(t, "PUT a zip that is not one", e.do("PUT", "/api/zip/site/wwwroot/", strings.NewReader("not a zip")), http.StatusBadRequest, "not a valid zip")
+}
+
+// TestVFSConcurrentWritesHonourIfMatch: writers that all hold the same
+// ETag race to replace a file; exactly one wins each round (204), the
+// others get 412, and the file holds the winner's content whole.
+func TestVFSConcurrentWritesHonourIfMatch(t *testing.T) {
+	e := newVFS(t)
+	const p = "/api/vfs/data/counter.txt"
+	r := e.do("PUT", p, strings.NewReader("start"))
+	want(t, "PUT", r, http.StatusCreated, "")
+	etag := r.header.Get("ETag")
+	for round := range 20 {
+		const writers = 8
+		statuses := make([]int, writers)
+		held := etag
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				body := strings.Repeat(fmt.Sprintf("%d-%d;", round, i), 4096)
+				r, err := e.send(t.Context(), "app", "$app", "pass-app", "PUT", p, strings.NewReader(body), "If-Match", held)
+				if err == nil {
+					statuses[i] = r.status
+					if r.status == http.StatusNoContent {
+						etag = r.header.Get("ETag") // one winner writes it
+					}
+				}
+			})
+		}
+		wg.Wait()
+		won := -1
+		for i, st := range statuses {
+			switch {
+			case st == http.StatusNoContent && won >= 0:
+				t.Fatalf("round %d: writers %d and %d both replaced the file with the same ETag", round, won, i)
+			case st == http.StatusNoContent:
+				won = i
+			case st != http.StatusPreconditionFailed:
+				t.Fatalf("round %d: writer %d got %d", round, i, st)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: no writer won: %v", round, statuses)
+		}
+		if got := e.read("data/counter.txt"); got != strings.Repeat(fmt.Sprintf("%d-%d;", round, won), 4096) {
+			t.Fatalf("round %d: the file is not writer %d's whole content", round, won)
+		}
+	}
 }
