@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -105,13 +106,20 @@ func shown(rel string) string {
 	return appHome + "/" + rel
 }
 
-// etagOf is Kudu's ETag of a file: its modification time in .NET ticks,
-// little-endian, in hex (VfsController.CreateEntityTag).
-func etagOf(mod time.Time) string {
+// etagOf is a file's ETag: Kudu's — its modification time in .NET ticks,
+// little-endian, in hex (VfsController.CreateEntityTag) — followed by its
+// inode number. The kernel stamps files with a clock that moves every few
+// milliseconds, so two versions written within one tick would share
+// Kudu's ETag; a replacement here is a new file, with a new inode.
+func etagOf(fi fs.FileInfo) string {
 	const unixEpochTicks = 621355968000000000
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(mod.UnixNano()/100+unixEpochTicks))
-	return `"` + hex.EncodeToString(b[:]) + `"`
+	binary.LittleEndian.PutUint64(b[:], uint64(fi.ModTime().UnixNano()/100+unixEpochTicks))
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return `"` + hex.EncodeToString(b[:]) + strconv.FormatUint(ino, 16) + `"`
 }
 
 // ifMatch reports whether the If-Match header is present and whether one
@@ -268,7 +276,7 @@ func (h *Handler) vfsGet(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	defer f.Close()
 	hd := w.Header()
 	hd.Set("Content-Type", mediaType(rel))
-	hd.Set("ETag", etagOf(fi.ModTime()))
+	hd.Set("ETag", etagOf(fi))
 	// The app wrote the content: never let a browser run it as Kudu's.
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
@@ -400,7 +408,7 @@ func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", etagOf(written.ModTime()))
+	w.Header().Set("ETag", etagOf(written))
 	w.Header().Set("Last-Modified", written.ModTime().UTC().Format(http.TimeFormat))
 	if existed {
 		w.WriteHeader(http.StatusNoContent)
@@ -430,7 +438,7 @@ func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm 
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
 		return false, 0, slipway.Errorf(slipway.ECONFLICT, "'%s' has more than one hard link and is not replaced: delete it first.", shown(rel))
 	}
-	etag := etagOf(fi.ModTime())
+	etag := etagOf(fi)
 	switch present, match := ifMatch(r, etag); {
 	case !present:
 		return false, 0, &precondition{status: http.StatusPreconditionFailed, msg: msgMissingIfMatch}
@@ -580,7 +588,7 @@ func (h *Handler) vfsDelete(w http.ResponseWriter, r *http.Request, s slipway.Si
 			redirect = true
 			return nil
 		}
-		etag := etagOf(fi.ModTime())
+		etag := etagOf(fi)
 		switch present, match := ifMatch(r, etag); {
 		case !present:
 			return &precondition{status: http.StatusPreconditionFailed, msg: msgMissingIfMatch}

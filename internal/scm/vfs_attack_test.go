@@ -123,7 +123,8 @@ func TestVFSNeverLeavesTheHome(t *testing.T) {
 		"/api/vfs/LogFiles/pipe", "/api/vfs/LogFiles/sock", "/api/vfs/LogFiles/zero",
 		"/api/vfs/../host/secret.txt", "/api/vfs/..%2f..%2f..%2fhost%2fsecret.txt", "/api/vfs/%2e%2e/%2e%2e/%2e%2e/host/secret.txt",
 		"/api/vfs/site%2f..%2f..%2f..%2f..%2fhost/secret.txt", "/vfs/%2E%2E/%2E%2E/%2E%2E/host/secret.txt",
-		"/api/zip/data/neighbour/", "/api/zip/data/platform/", "/api/zip/site/out/",
+		"/api/zip/data/neighbour/", "/api/zip/data/platform/", "/api/zip/site/out/", "/api/zip/%2e%2e/%2e%2e/",
+		"/api/vfs/data%00/../../../host/secret.txt", "/api/vfs/" + strings.Repeat("a/", 2100) + "x",
 	}
 	for _, p := range reads {
 		t.Run("GET "+p, func(t *testing.T) {
