@@ -109,6 +109,12 @@ type Config struct {
 	// Home returns a site's home, ready for the file API (vfs.go,
 	// zipapi.go). Nil: /api/vfs and /api/zip answer 404.
 	Home func(ctx context.Context, s slipway.Site) (Home, error)
+	// FileReserve is the Guard uploads through the file API stream
+	// through: homes are (sparse) images or directories on the data
+	// directory's file system, so an upload must also leave the
+	// platform's reserve there. Nil: uploads are bounded by the home's
+	// quota only.
+	FileReserve *diskreserve.Guard
 }
 
 // Handler is the Kudu API.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // Kudu's file API (docs/appservice.md §5, "/api/vfs"), as Microsoft
@@ -399,7 +400,11 @@ func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		written fs.FileInfo
 	)
 	err = home.do(func() (err error) {
-		existed, written, err = writeFile(r, home.root, rel, func() (func(), error) { return h.lockFile(r.Context(), s, rel) })
+		body, err := h.uploadBody(r, r.Body)
+		if err != nil {
+			return err
+		}
+		existed, written, err = writeFile(r, body, home.root, rel, func() (func(), error) { return h.lockFile(r.Context(), s, rel) })
 		return err
 	})
 	if writePrecondition(w, err) {
@@ -448,11 +453,11 @@ func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm 
 	return true, fi.Mode().Perm() | 0o600, nil
 }
 
-// writeFile writes the request's body to rel through a temporary file in
-// its directory, renamed over it once complete; existed says whether it
-// replaced a file. lock is held from the last check of If-Match to the
+// writeFile writes body to rel through a temporary file in its directory,
+// renamed over it once complete; existed says whether it replaced a file.
+// r's If-Match is checked first and again under lock, which is held to the
 // rename.
-func writeFile(r *http.Request, root *os.Root, rel string, lock func() (func(), error)) (existed bool, written fs.FileInfo, err error) {
+func writeFile(r *http.Request, body io.Reader, root *os.Root, rel string, lock func() (func(), error)) (existed bool, written fs.FileInfo, err error) {
 	existed, perm, err := replaceable(r, root, rel)
 	if err != nil {
 		return false, nil, err
@@ -479,13 +484,9 @@ func writeFile(r *http.Request, root *os.Root, rel string, lock func() (func(), 
 	if err := f.Chmod(perm); err != nil {
 		return false, nil, fsError("writing", shown(rel), err)
 	}
-	n, err := io.Copy(f, io.LimitReader(r.Body, maxVFSFile+1))
+	n, err := io.Copy(f, io.LimitReader(body, maxVFSFile+1))
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) { // writing failed, not reading the request
-			return false, nil, fsError("writing", shown(rel), err)
-		}
-		return false, nil, slipway.Errorf(slipway.EINVALID, "The upload of '%s' did not complete: %v", shown(rel), err)
+		return false, nil, uploadError(shown(rel), err)
 	}
 	if n > maxVFSFile {
 		return false, nil, slipway.Errorf(slipway.EINVALID, "'%s' is larger than %d MB, the most one PUT writes.", shown(rel), maxVFSFile>>20)
@@ -516,6 +517,39 @@ func writeFile(r *http.Request, root *os.Root, rel string, lock func() (func(), 
 		return false, nil, fsError("writing", shown(rel), err)
 	}
 	return existed, written, nil
+}
+
+// uploadBody returns body as an upload streams it into the home: through
+// the disk reserve, when there is one, and refused at once when the
+// declared length would not fit above it.
+func (h *Handler) uploadBody(r *http.Request, body io.Reader) (io.Reader, error) {
+	g := h.cfg.FileReserve
+	if g == nil {
+		return body, nil
+	}
+	if err := g.Check(r.ContentLength); err != nil {
+		return nil, uploadError("the upload", err)
+	}
+	return g.Reader(body), nil
+}
+
+// errUploadDiskShort refuses an upload that would take the disk space
+// kept for the platform's own data: 503 with Retry-After, as the
+// condition is the server's and passes when space is freed.
+var errUploadDiskShort = slipway.Errorf(slipway.EUNAVAILABLE, "The upload was not stored: the server is short of disk space. Try again later; the server's operator has been warned.")
+
+// uploadError classifies the failure of copying an upload to what, a
+// file in the home: the server's disk reserve, the home (its quota), or
+// the client's body.
+func uploadError(what string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, diskreserve.ErrShort):
+		return errUploadDiskShort
+	case errors.As(err, &pe): // writing failed, not reading the request
+		return fsError("writing", what, err)
+	}
+	return slipway.Errorf(slipway.EINVALID, "The upload of '%s' did not complete: %v", what, err)
 }
 
 // randomSuffix makes the names of temporary files unique.

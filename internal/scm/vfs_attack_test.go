@@ -13,11 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // The app's code controls every file in its home, and runs while Kudu
@@ -380,5 +383,37 @@ func TestVFSStreamsHugeFiles(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the first MiB took %v", d)
+	}
+}
+
+// TestVFSUploadsKeepTheDiskReserve: homes are images on the data
+// directory's file system, so an upload that would take the space kept
+// for the platform's own data is refused (503, retry later) — a file
+// and a zip alike, whatever the home's quota — and the previous file
+// stays.
+func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(100 << 30)
+	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "Kudu file uploads", Reserve: diskreserve.Amount{Bytes: 1 << 30},
+		FreeSpace: func(string) (diskreserve.Space, error) {
+			return diskreserve.Space{Size: 200 << 30, Free: free.Load()}, nil
+		}})
+	e := newVFS(t, func(c *Config) { c.FileReserve = guard })
+	want(t, "PUT with room", e.do("PUT", "/api/vfs/data/keep.txt", strings.NewReader("previous")), http.StatusCreated, "")
+	free.Store(1<<30 + 1<<10)           // 1 KiB above the reserve
+	time.Sleep(1100 * time.Millisecond) // the guard reads the free space once a second
+
+	r := e.do("PUT", "/api/vfs/data/keep.txt", bytes.NewReader(bytes.Repeat([]byte("x"), 64<<10)), "If-Match", "*")
+	want(t, "PUT past the reserve", r, http.StatusServiceUnavailable, "short of disk space")
+	if r.header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	if got := e.read("data/keep.txt"); got != "previous" {
+		t.Errorf("the previous file is %q", got)
+	}
+	r = e.do("PUT", "/api/zip/data/", bytes.NewReader(zipOf(t, map[string]string{"big.txt": strings.Repeat("y", 64<<10)})))
+	want(t, "PUT a zip past the reserve", r, http.StatusServiceUnavailable, "short of disk space")
+	if _, err := os.Stat(e.path("data/big.txt")); !os.IsNotExist(err) {
+		t.Errorf("the zip was expanded: %v", err)
 	}
 }

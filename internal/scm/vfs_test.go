@@ -56,7 +56,8 @@ type vfsEnv struct {
 	uid, gid int               // the apps' user: 0, 0 when not root
 }
 
-func newVFS(t *testing.T) *vfsEnv {
+// newVFS serves the two apps; opts change the handler's configuration.
+func newVFS(t *testing.T, opts ...func(*Config)) *vfsEnv {
 	t.Helper()
 	e := &vfsEnv{t: t, base: t.TempDir(), homes: map[string]string{}}
 	if os.Geteuid() == 0 {
@@ -75,13 +76,17 @@ func newVFS(t *testing.T) *vfsEnv {
 		os.Chmod(home, 0o700)
 		e.homes[site] = home
 	}
-	h := New(Config{
+	cfg := Config{
 		Store: &vfsStore{}, Deployer: fakeDeployer{},
 		SiteOf: func(r *http.Request) string { site, _, _ := strings.Cut(r.Host, "."); return site },
 		Home: func(_ context.Context, s slipway.Site) (Home, error) {
 			return Home{Dir: e.homes[s.Name], UID: e.uid, GID: e.gid}, nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := New(cfg)
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // Kudu's zip API (docs/appservice.md §5, "/api/zip"; KuduLite
@@ -101,7 +102,15 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		} else if !fi.IsDir() {
 			return slipway.Errorf(slipway.ECONFLICT, "'%s' is not a directory.", shown(rel))
 		}
-		staging, err := expand(r, home.root, body)
+		body, err := h.uploadBody(r, body)
+		if err != nil {
+			return err
+		}
+		lim := archive.Limits{}
+		if g := h.cfg.FileReserve; g != nil {
+			lim.Room = g.Check // what the zip expands to, too
+		}
+		staging, err := expand(r, home.root, body, lim)
 		if staging != "" {
 			defer home.root.RemoveAll(staging)
 		}
@@ -121,7 +130,7 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 // expand saves the zip in body to a staging folder in the home (so that
 // it counts against the app's quota) and expands it there into x/. The
 // staging folder is returned even with an error, to be removed.
-func expand(r *http.Request, root *os.Root, body io.Reader) (staging string, err error) {
+func expand(r *http.Request, root *os.Root, body io.Reader, lim archive.Limits) (staging string, err error) {
 	staging = ".slipway-zip-" + randomSuffix()
 	if err := root.Mkdir(staging, 0o700); err != nil {
 		return "", fsError("staging the zip in", shown(staging), err)
@@ -133,11 +142,7 @@ func expand(r *http.Request, root *os.Root, body io.Reader) (staging string, err
 	defer pkg.Close()
 	n, err := io.Copy(pkg, io.LimitReader(body, archive.DefaultMaxTotalBytes+1))
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return staging, fsError("staging the zip in", shown(staging), err)
-		}
-		return staging, slipway.Errorf(slipway.EINVALID, "The upload of the zip did not complete: %v", err)
+		return staging, uploadError("the zip", err)
 	}
 	if n > archive.DefaultMaxTotalBytes {
 		return staging, slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
@@ -152,10 +157,13 @@ func expand(r *http.Request, root *os.Root, body io.Reader) (staging string, err
 	defer dest.Close()
 	// Both are named by the descriptors already open, so that no path the
 	// app controls is walked again.
-	_, err = archive.Extract(r.Context(), fdPath(pkg), fdPath(dest), archive.Limits{})
+	_, err = archive.Extract(r.Context(), fdPath(pkg), fdPath(dest), lim)
 	var ae *archive.Error
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae):
 		return staging, slipway.Errorf(slipway.EINVALID, "%s", ae.Error())
+	case errors.Is(err, diskreserve.ErrShort):
+		return staging, errUploadDiskShort
 	}
 	if err != nil {
 		return staging, fsError("expanding the zip in", shown(staging), err)

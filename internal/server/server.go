@@ -573,6 +573,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
 		Reserve:         disks.Guard(dataDir, "git pushes"),
+		FileReserve:     disks.Guard(dataDir, "Kudu file uploads"),
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
