@@ -103,6 +103,8 @@ func fsError(what, shown string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errno == syscall.ENOTDIR:
 		return slipway.Errorf(slipway.ENOTFOUND, "'%s' not found.", shown)
+	case errno == syscall.EEXIST:
+		return slipway.Errorf(slipway.ECONFLICT, "'%s' is in the way: a file of that name stands where a folder is needed.", shown)
 	case errno == syscall.ENOSPC || errno == syscall.EDQUOT:
 		return slipway.Errorf(slipway.ECONFLICT, "Could not write to local resource '%s' due to error 'the app's storage (/home) is full: its quota is its pricing tier's; delete files or scale the plan up'.", shown)
 	case strings.Contains(err.Error(), "escapes from parent") || errno == syscall.ELOOP:

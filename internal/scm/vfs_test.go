@@ -232,6 +232,12 @@ func TestVFSFileLifecycle(t *testing.T) {
 		t.Errorf("GET headers %v, want ETag %s and Last-Modified", r.header, etag)
 	}
 	want(t, "GET If-None-Match", e.do("GET", p, nil, "If-None-Match", etag), http.StatusNotModified, "")
+	if r := e.do("HEAD", p, nil); r.status != http.StatusOK || r.header.Get("Content-Length") != "5" || r.header.Get("ETag") != etag {
+		t.Errorf("HEAD = %d %v", r.status, r.header)
+	}
+	if r := e.do("GET", p, nil, "Range", "bytes=1-3"); r.status != http.StatusPartialContent || r.body != "ell" {
+		t.Errorf("GET a range = %d %q", r.status, r.body)
+	}
 
 	want(t, "PUT without If-Match", e.do("PUT", p, strings.NewReader("x")), http.StatusPreconditionFailed, msgMissingIfMatch)
 	r = e.do("PUT", p, strings.NewReader("x"), "If-Match", `"0000000000000000"`)
@@ -382,6 +388,7 @@ func TestZipAPI(t *testing.T) {
 		t.Errorf("GET /api/zip/site/wwwroot/ (-want +got):\n%s", d)
 	}
 	want(t, "GET zip of a file", e.do("GET", "/api/zip/site/wwwroot/app.py", nil), http.StatusNotFound, "not a directory")
+	want(t, "PUT a zip onto a file", e.do("PUT", "/api/zip/site/wwwroot/app.py/", bytes.NewReader(zipOf(t, map[string]string{"x": "1"}))), http.StatusConflict, "in the way")
 	want(t, "PUT a zip that is not one", e.do("PUT", "/api/zip/site/wwwroot/", strings.NewReader("not a zip")), http.StatusBadRequest, "not a valid zip")
 }
 
