@@ -145,7 +145,7 @@ func (h *Handler) dockerLogsZip(w http.ResponseWriter, r *http.Request, s slipwa
 		}
 	}
 	name := "dockerlogs-" + time.Now().UTC().Format("01-02-15-04-05") + ".zip"
-	return h.sendZip(w, s, name, "", func(d *dumper) error {
+	h.sendZip(w, r, s, name, logDumper(""), func(d *dumper) error {
 		for _, l := range logs {
 			if err := r.Context().Err(); err != nil {
 				return err
@@ -156,4 +156,5 @@ func (h *Handler) dockerLogsZip(w http.ResponseWriter, r *http.Request, s slipwa
 		}
 		return nil
 	})
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -44,24 +45,38 @@ func (h *Handler) dump(w http.ResponseWriter, r *http.Request, s slipway.Site) e
 		return err
 	}
 	defer done()
-	return h.sendZip(w, s, "dump.zip", "LogFiles/", func(d *dumper) error {
+	h.streamZip(w, r, s, root, "dump.zip", logDumper("LogFiles/"))
+	return nil
+}
+
+// logDumper is a dumper of log downloads' bounds, naming entries after
+// prefix.
+func logDumper(prefix string) dumper {
+	return dumper{prefix: prefix, notesName: dumpNotes, maxBytes: maxDumpBytes, maxEntries: maxDumpEntries, maxDepth: maxDumpDepth}
+}
+
+// streamZip answers with a zip of the tree under root (nil: an empty
+// one), made by d, which sets the bounds, and named name.
+func (h *Handler) streamZip(w http.ResponseWriter, r *http.Request, s slipway.Site, root *os.Root, name string, d dumper) {
+	h.sendZip(w, r, s, name, d, func(d *dumper) error {
 		if root == nil {
-			return nil // no logs yet: an empty archive
+			return nil
 		}
 		return d.walk(r, root, ".", 0)
 	})
 }
 
-// sendZip answers with a zip named filename whose entries fill adds, each
-// name after prefix, within the dump's bounds, and the notes on what was
-// left out. Once the status is sent, a failure only cuts the archive short.
-func (h *Handler) sendZip(w http.ResponseWriter, s slipway.Site, filename, prefix string, fill func(*dumper) error) error {
+// sendZip answers with a zip named name whose entries fill adds through
+// d, which sets the bounds, and the notes on what was left out. Once the
+// status is sent, a failure only cuts the archive short. A client that
+// takes nothing for StallTimeout is gone.
+func (h *Handler) sendZip(w http.ResponseWriter, r *http.Request, s slipway.Site, name string, d dumper, fill func(*dumper) error) {
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.WriteHeader(http.StatusOK)
-	// A client that takes nothing for StallTimeout is gone.
-	d := &dumper{zw: zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout}), prefix: prefix, budget: maxDumpBytes}
-	err := fill(d)
+	d.zw = zip.NewWriter(stallWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.StallTimeout})
+	d.budget = d.maxBytes
+	err := fill(&d)
 	if err == nil {
 		err = d.writeNotes()
 	}
@@ -70,9 +85,8 @@ func (h *Handler) sendZip(w http.ResponseWriter, s slipway.Site, filename, prefi
 	}
 	if err != nil {
 		// The status is sent: the client sees a truncated archive.
-		h.cfg.Logger.Warn("kudu log download cut short", "site", s.Name, "file", filename, "err", err)
+		h.cfg.Logger.Warn("kudu zip download cut short", "site", s.Name, "path", r.URL.Path, "err", err)
 	}
-	return nil
 }
 
 // openLogDownload takes one of the site's places for log downloads
@@ -135,20 +149,27 @@ func openLogRoot(dir string) (*os.Root, error) {
 	return root, nil
 }
 
+// dumper zips a tree of the app's (its LogFiles for /dump, any folder
+// of its home for /api/zip), within bounds.
 type dumper struct {
-	zw      *zip.Writer
-	prefix  string // of every entry's name
-	budget  int64
-	entries int
-	notes   []string
+	zw        *zip.Writer
+	prefix    string // of every entry's name
+	notesName string // the entry listing what was left out
+	budget    int64  // file content left to add
+	entries   int
+
+	maxBytes   int64
+	maxEntries int
+	maxDepth   int
+	notes      []string
 }
 
 func (d *dumper) skip(rel, why string) { d.notes = append(d.notes, rel+": "+why) }
 
 // walk adds the entries of dir (relative to root), depth first in name order.
 func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) error {
-	if depth > maxDumpDepth {
-		d.skip(dir, fmt.Sprintf("nested deeper than %d directories", maxDumpDepth))
+	if depth > d.maxDepth {
+		d.skip(dir, fmt.Sprintf("nested deeper than %d directories", d.maxDepth))
 		return nil
 	}
 	f, err := root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
@@ -168,8 +189,8 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 			return err
 		}
 		rel := path.Join(dir, name)
-		if d.entries >= maxDumpEntries {
-			d.skip(rel, fmt.Sprintf("and what follows: more than %d entries", maxDumpEntries))
+		if d.entries >= d.maxEntries {
+			d.skip(rel, fmt.Sprintf("and what follows: more than %d entries", d.maxEntries))
 			return nil
 		}
 		fi, err := root.Lstat(rel)
@@ -200,29 +221,20 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 
 // file adds the regular file rel, which Lstat described as fi.
 func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
-		d.skip(rel, "has more than one hard link")
-		return nil
-	}
 	if fi.Size() > d.budget {
-		d.skip(rel, fmt.Sprintf("%d bytes, over what is left of the %d MB limit", fi.Size(), maxDumpBytes>>20))
+		d.skip(rel, fmt.Sprintf("%d bytes, over what is left of the %d MB limit", fi.Size(), d.maxBytes>>20))
 		return nil
 	}
-	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, why, err := openRegularFile(root, rel, fi, syscall.O_NOFOLLOW)
 	if err != nil {
 		d.skip(rel, "cannot be opened")
 		return nil
 	}
+	if why != "" {
+		d.skip(rel, why)
+		return nil
+	}
 	defer f.Close()
-	oi, err := f.Stat()
-	if err != nil || !oi.Mode().IsRegular() || !os.SameFile(oi, fi) {
-		d.skip(rel, "changed while the dump was made")
-		return nil
-	}
-	if st, ok := oi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
-		d.skip(rel, "has more than one hard link")
-		return nil
-	}
 	d.entries++
 	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
 	if err != nil {
@@ -247,10 +259,10 @@ func (d *dumper) writeNotes() error {
 	if len(d.notes) == 0 {
 		return nil
 	}
-	zf, err := d.zw.Create(dumpNotes)
+	zf, err := d.zw.Create(d.notesName)
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(zf, "Left out of this dump:\n"+strings.Join(d.notes, "\n")+"\n")
+	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.notes, "\n")+"\n")
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -404,8 +405,9 @@ func TestDockerLogsZip(t *testing.T) {
 			hdr, files := getZip(t, srv, p)
 			// Kudu's name: dockerlogs-<MM-dd-HH-mm-ss>.zip, UTC.
 			cd := hdr.Get("Content-Disposition")
-			stamp, ok := strings.CutPrefix(strings.TrimSuffix(cd, `.zip"`), `attachment; filename="dockerlogs-`)
-			if _, err := time.Parse("01-02-15-04-05", stamp); !ok || err != nil {
+			disp, params, _ := mime.ParseMediaType(cd)
+			stamp, ok := strings.CutPrefix(strings.TrimSuffix(params["filename"], ".zip"), "dockerlogs-")
+			if _, err := time.Parse("01-02-15-04-05", stamp); disp != "attachment" || !ok || err != nil {
 				t.Errorf("Content-Disposition %q", cd)
 			}
 			want := map[string]string{

@@ -111,6 +111,15 @@ type Config struct {
 	// CommandTimeout bounds a command's run; 0 → 230 s, App Service's
 	// request timeout.
 	CommandTimeout time.Duration
+	// Home returns a site's home, ready for the file API (vfs.go,
+	// zipapi.go). Nil: /api/vfs and /api/zip answer 404.
+	Home func(ctx context.Context, s slipway.Site) (Home, error)
+	// FileReserve is the Guard uploads through the file API stream
+	// through: homes are (sparse) images or directories on the data
+	// directory's file system, so an upload must also leave the
+	// platform's reserve there. Nil: uploads are bounded by the home's
+	// quota only.
+	FileReserve *diskreserve.Guard
 }
 
 // Handler is the Kudu API.
@@ -164,13 +173,18 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
 		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
 		h.handle("POST "+prefix+"/command", h.command)
+		h.handle("GET "+prefix+"/vfs/{path...}", h.vfsGet)
+		h.handle("PUT "+prefix+"/vfs/{path...}", h.vfsPut)
+		h.handle("DELETE "+prefix+"/vfs/{path...}", h.vfsDelete)
+		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
+		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
 	})
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream.\n", s.Name)
+		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
 		return nil
 	})
 	return h
@@ -212,7 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuseCleartext(w, r)
 		return
 	}
-	if p := cleanPath(r.URL.Path); p != r.URL.Path {
+	if p := cleanPath(r.URL.Path, keepsSlash(r.URL.Path)); p != r.URL.Path {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path, r2.URL.RawPath = p, ""
 		r = r2
@@ -249,9 +263,10 @@ func (h *Handler) refuseCleartext(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, slipway.Errorf(slipway.EINVALID, "%s", msg))
 }
 
-// cleanPath collapses repeated slashes and drops a trailing one ("/" stays).
-func cleanPath(p string) string {
-	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
+// cleanPath collapses repeated slashes and, unless keepSlash, drops a
+// trailing one ("/" stays).
+func cleanPath(p string, keepSlash bool) string {
+	if !strings.Contains(p, "//") && (keepSlash || len(p) <= 1 || !strings.HasSuffix(p, "/")) {
 		return p
 	}
 	var b strings.Builder
@@ -262,7 +277,7 @@ func cleanPath(p string) string {
 		b.WriteByte(p[i])
 	}
 	out := b.String()
-	if len(out) > 1 {
+	if len(out) > 1 && !keepSlash {
 		out = strings.TrimSuffix(out, "/")
 	}
 	return out

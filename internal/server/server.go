@@ -594,12 +594,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
 		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
+		Home:   func(ctx context.Context, s slipway.Site) (scm.Home, error) { return pl.kuduHome(ctx, st, s) },
 		// Beside the home (which the app's sandbox writes), never in it; removed with the site.
 		RepoDir:         func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
 		Reserve:         disks.Guard(dataDir, "git pushes"),
 		Commands:        coord,
+		FileReserve:     disks.Guard(dataDir, "Kudu file uploads"),
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)

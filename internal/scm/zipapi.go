@@ -1,0 +1,230 @@
+package scm
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"syscall"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/diskreserve"
+)
+
+// Kudu's zip API (docs/appservice.md §5, "/api/zip"; KuduLite
+// ZipController): GET a folder of the home as a zip, PUT a zip to expand
+// into a folder. The folder is read and written as the file API does
+// (vfs.go): through an os.Root on the home, as the app's user.
+
+// Bounds of a folder download. What is left out is listed in the
+// archive's slipway-zip-notes.txt, as /dump does.
+const (
+	maxZipBytes   = 2 << 30 // file content, in total
+	maxZipEntries = 100000
+	maxZipDepth   = 64
+	maxZips       = 2 // downloads and uploads at once per site
+	zipNotes      = "slipway-zip-notes.txt"
+)
+
+// zipGet answers GET /api/zip/{path}/: the folder as a zip, streamed,
+// its entries relative to it; ?fileName= names the download (else the
+// folder's name with .zip). Symbolic links, special files and files with
+// more than one link are left out.
+func (h *Handler) zipGet(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	rel, slash, home, end, err := h.fileRequest(r, s, "zip transfers", maxZips)
+	if err != nil {
+		return err
+	}
+	defer end()
+	name := r.URL.Query().Get("fileName")
+	if name == "" {
+		name = path.Base(shown(rel)) + ".zip"
+	}
+	redirect := false
+	err = home.do(func() error {
+		fi, err := home.root.Stat(rel)
+		if err != nil {
+			return fsError("reading", shown(rel), err)
+		}
+		if !fi.IsDir() {
+			// Kudu's zip controller serves no single file.
+			return slipway.Errorf(slipway.ENOTFOUND, "'%s' is not a directory: /api/zip downloads folders; use /api/vfs for a file.", shown(rel))
+		}
+		if !slash {
+			redirect = true
+			return nil
+		}
+		dir, err := home.root.OpenRoot(rel)
+		if err != nil {
+			return fsError("reading", shown(rel), err)
+		}
+		defer dir.Close()
+		h.streamZip(w, r, s, dir, name, dumper{notesName: zipNotes, maxBytes: maxZipBytes, maxEntries: maxZipEntries, maxDepth: maxZipDepth})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if redirect {
+		return redirectSlash(w, r, true)
+	}
+	return nil
+}
+
+// zipPut answers PUT /api/zip/{path}/: expands the zip in the body into
+// the folder (created if missing), over what is there. The zip is saved
+// and checked whole (package archive, with its limits for hostile
+// archives) and expanded into a staging folder in the home before
+// anything in the folder changes; its files and links then take their
+// places by rename, never written through what is there. A folder of the
+// zip where the home has a file (or the reverse) stops the expansion
+// there: what was moved stays.
+func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	rel, _, home, end, err := h.fileRequest(r, s, "zip transfers", maxZips)
+	if err != nil {
+		return err
+	}
+	defer end()
+	body, err := packageBody(r)
+	if err != nil {
+		return err
+	}
+	err = home.do(func() error {
+		if err := home.root.MkdirAll(rel, 0o755); err != nil {
+			return fsError("creating", shown(rel), err)
+		}
+		if fi, err := home.root.Stat(rel); err != nil {
+			return fsError("creating", shown(rel), err)
+		} else if !fi.IsDir() {
+			return slipway.Errorf(slipway.ECONFLICT, "'%s' is not a directory.", shown(rel))
+		}
+		body, err := h.uploadBody(r, body)
+		if err != nil {
+			return err
+		}
+		lim := archive.Limits{}
+		if g := h.cfg.FileReserve; g != nil {
+			lim.Room = g.Check // what the zip expands to, too
+		}
+		staging, err := expand(r, home.root, body, lim)
+		if staging != "" {
+			defer home.root.RemoveAll(staging)
+		}
+		if err != nil {
+			return err
+		}
+		moved := 0
+		return merge(home.root, path.Join(staging, "x"), rel, &moved)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// expand saves the zip in body to a staging folder in the home (so that
+// it counts against the app's quota) and expands it there into x/. The
+// staging folder is returned even with an error, to be removed.
+func expand(r *http.Request, root *os.Root, body io.Reader, lim archive.Limits) (staging string, err error) {
+	staging = ".slipway-zip-" + randomSuffix()
+	if err := root.Mkdir(staging, 0o700); err != nil {
+		return "", fsError("staging the zip in", shown(staging), err)
+	}
+	pkg, err := root.OpenFile(path.Join(staging, "package.zip"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return staging, fsError("staging the zip in", shown(staging), err)
+	}
+	defer pkg.Close()
+	n, err := io.Copy(pkg, io.LimitReader(body, archive.DefaultMaxTotalBytes+1))
+	if err != nil {
+		return staging, uploadError("the zip", err)
+	}
+	if n > archive.DefaultMaxTotalBytes {
+		return staging, slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
+	}
+	if err := root.Mkdir(path.Join(staging, "x"), 0o700); err != nil {
+		return staging, fsError("staging the zip in", shown(staging), err)
+	}
+	dest, err := root.OpenFile(path.Join(staging, "x"), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return staging, fsError("staging the zip in", shown(staging), err)
+	}
+	defer dest.Close()
+	// Both are named by the descriptors already open, so that no path the
+	// app controls is walked again.
+	_, err = archive.Extract(r.Context(), fdPath(pkg), fdPath(dest), lim)
+	var ae *archive.Error
+	switch {
+	case errors.As(err, &ae):
+		return staging, slipway.Errorf(slipway.EINVALID, "%s", ae.Error())
+	case errors.Is(err, diskreserve.ErrShort):
+		return staging, errUploadDiskShort
+	}
+	if err != nil {
+		return staging, fsError("expanding the zip in", shown(staging), err)
+	}
+	return staging, nil
+}
+
+// fdPath names an open file by its descriptor: opening it reaches that
+// very file, whatever has been renamed since.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// merge moves the entries of src into dst, both in root: what dst lacks
+// takes its place whole, a folder on both sides is merged, and a file or
+// link replaces a file or link. At most maxZipEntries are moved (the app
+// can add to src while this runs).
+func merge(root *os.Root, src, dst string, moved *int) error {
+	d, err := root.OpenFile(src, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fsError("expanding the zip in", shown(dst), err)
+	}
+	names, err := d.Readdirnames(archive.DefaultMaxFiles + 1)
+	d.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fsError("expanding the zip in", shown(dst), err)
+	}
+	for _, name := range names {
+		if *moved++; *moved > archive.DefaultMaxFiles {
+			return slipway.Errorf(slipway.ECONFLICT, "The zip's expansion into '%s' found more than %d entries; it stopped.", shown(dst), archive.DefaultMaxFiles)
+		}
+		s, t := path.Join(src, name), path.Join(dst, name)
+		si, err := root.Lstat(s)
+		if err != nil {
+			return fsError("expanding the zip in", shown(t), err)
+		}
+		ti, err := root.Lstat(t)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fsError("expanding the zip in", shown(t), err)
+		case si.IsDir() && ti.IsDir():
+			if err := merge(root, s, t, moved); err != nil {
+				return err
+			}
+			continue
+		case si.IsDir() || ti.IsDir():
+			return slipway.Errorf(slipway.ECONFLICT, "The zip has %s where '%s' is %s: remove it first.",
+				kind(si), shown(t), kind(ti))
+		}
+		if err := root.Rename(s, t); err != nil {
+			return fsError("expanding the zip in", shown(t), err)
+		}
+	}
+	return nil
+}
+
+func kind(fi fs.FileInfo) string {
+	switch {
+	case fi.IsDir():
+		return "a folder"
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "a file"
+}
