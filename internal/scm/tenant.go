@@ -83,8 +83,15 @@ func (t *tenantHome) do(fn func() error) error {
 }
 
 // switchFS sets the calling thread's fsuid and fsgid and checks that they
-// took (setfsuid reports no error, only the previous value).
+// took (setfsuid reports no error, only the previous value), and drops the
+// thread's supplementary groups (the server's: root's, when it was started
+// from a login shell), which file access would otherwise grant too. The
+// raw system call changes this thread only, as the locked thread must
+// (Go's syscall.Setgroups changes every thread of the process).
 func switchFS(uid, gid int) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("dropping the server's groups for file access as the app's user: %w", e)
+	}
 	unix.SetfsgidRetGid(gid)
 	unix.SetfsuidRetUid(uid)
 	gotGID, _ := unix.SetfsgidRetGid(gid)

@@ -312,6 +312,20 @@ func TestVFSWorksAsTheAppsUser(t *testing.T) {
 	if r.status != http.StatusForbidden || strings.Contains(r.body, "ROOT-ONLY") {
 		t.Errorf("GET a root-only file = %d %q, want 403", r.status, r.body)
 	}
+	// Readable by root's group only: the server's supplementary groups
+	// (root's, when it was started from a login shell) are not the app's
+	// either.
+	groups, _ := syscall.Getgroups()
+	if err := syscall.Setgroups([]int{0}); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setgroups(groups)
+	e.write("data/group.key", "ROOT-GROUP")
+	os.Chown(e.path("data/group.key"), 0, 0)
+	os.Chmod(e.path("data/group.key"), 0o640)
+	if r := e.do("GET", "/api/vfs/data/group.key", nil); r.status != http.StatusForbidden || strings.Contains(r.body, "ROOT-GROUP") {
+		t.Errorf("GET a file of root's group = %d %q, want 403", r.status, r.body)
+	}
 	e.mkdir("data/locked")
 	os.Chown(e.path("data/locked"), 0, 0)
 	want(t, "PUT into a root-owned folder", e.do("PUT", "/api/vfs/data/locked/x", strings.NewReader("x")), http.StatusForbidden, "")
