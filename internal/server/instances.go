@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,8 +57,11 @@ type planner struct {
 	// local bounds what instances write outside /home by the tier's local
 	// storage (localdisk.go); nil when loop-mounted images are unavailable.
 	local *localDisk
-	sb    *sandbox.Sandbox
-	logs  *applog.Hub
+	// exists reports whether a site is still in the store (a home mounted
+	// for one that is not is removed again); nil: not asked.
+	exists func(site string) bool
+	sb     *sandbox.Sandbox
+	logs   *applog.Hub
 
 	// azure lists the names of Azure's endpoints an app reaches the platform
 	// by inside its sandbox (azureNames); nil turns that off.
@@ -412,6 +416,13 @@ func (p *planner) prepareHome(ctx context.Context, s deploy.Snapshot, uid, gid i
 		quota := int64(s.Plan.SKU.Size().HomeQuotaGB) << 30
 		if _, err := p.homes.Ensure(ctx, strings.ToLower(s.Site.Name), home, quota, uid, gid); err != nil {
 			return "", fmt.Errorf("mounting the app's home (quota %d GB): %w", quota>>30, err)
+		}
+		if p.exists != nil && !p.exists(s.Site.Name) {
+			// Deleted while this request was on its way (a Kudu file
+			// request, an instance start): the deletion's removal may have
+			// come before this mount, which must not outlive the app.
+			gone := slipway.Errorf(slipway.ENOTFOUND, "The app %s was deleted.", s.Site.Name)
+			return "", errors.Join(gone, p.homes.Remove(ctx, strings.ToLower(s.Site.Name), home))
 		}
 	}
 	if err := sandbox.PrepareHome(home, uid, gid); err != nil {

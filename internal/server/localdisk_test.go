@@ -168,3 +168,38 @@ func TestAttackLocalStorageOfADeletedApp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAttackHomeOfADeletedApp: a Kudu file request or an instance start
+// that began before its app was deleted mounts the app's home after the
+// deletion removed it — a quota-sized image and a loop device left for
+// ever, and for the next app of that name. Once mounted, a home whose app
+// is gone from the store is removed again and the request refused.
+func TestAttackHomeOfADeletedApp(t *testing.T) {
+	ctx := t.Context()
+	data, homes := localImages(t)
+	f1, _ := slipway.ParseSKU("F1")
+	var exists atomic.Bool
+	p := &planner{homes: homes, home: func(site string) string { return filepath.Join(data, "sites", strings.ToLower(site), "home") }}
+	p.exists = func(string) bool { return exists.Load() }
+	s := deploy.Snapshot{Site: slipway.Site{Name: "Gone"}, Plan: slipway.Plan{SKU: f1}}
+
+	exists.Store(true)
+	if _, err := p.prepareHome(ctx, s, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := homes.Images(); len(names) != 1 {
+		t.Fatalf("images of a live app: %v", names)
+	}
+	// The deletion runs (its record gone, its home removed) while a
+	// request that already found the app is on its way to the home.
+	exists.Store(false)
+	if err := homes.Remove(ctx, "gone", p.home("Gone")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.prepareHome(ctx, s, 0, 0); err == nil || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("preparing the home of a deleted app: %v; want a refusal", err)
+	}
+	if names, err := homes.Images(); err != nil || len(names) != 0 {
+		t.Errorf("images after the deleted app's home was prepared: %v, %v", names, err)
+	}
+}

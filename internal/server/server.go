@@ -468,9 +468,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
+	pl.exists = func(site string) bool { _, ok := st.SiteRouting(site); return ok }
 	if locals != nil {
 		pl.local = newLocalDisk(locals)
-		pl.local.exists = func(site string) bool { _, ok := st.SiteRouting(site); return ok }
+		pl.local.exists = pl.exists
 	}
 	token, err := adminToken(dataDir)
 	if err != nil {
