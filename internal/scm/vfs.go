@@ -399,14 +399,10 @@ func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		existed bool
 		written fs.FileInfo
 	)
-	err = home.do(func() (err error) {
-		body, err := h.uploadBody(r, r.Body)
-		if err != nil {
-			return err
-		}
-		existed, written, err = writeFile(r, body, home.root, rel, func() (func(), error) { return h.lockFile(r.Context(), s, rel) })
-		return err
-	})
+	body, err := h.uploadBody(r, r.Body)
+	if err == nil {
+		existed, written, err = writeFile(r, body, home, rel, func() (func(), error) { return h.lockFile(r.Context(), s, rel) })
+	}
 	if writePrecondition(w, err) {
 		return nil
 	}
@@ -456,34 +452,49 @@ func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm 
 // writeFile writes body to rel through a temporary file in its directory,
 // renamed over it once complete; existed says whether it replaced a file.
 // r's If-Match is checked first and again under lock, which is held to the
-// rename.
-func writeFile(r *http.Request, body io.Reader, root *os.Root, rel string, lock func() (func(), error)) (existed bool, written fs.FileInfo, err error) {
-	existed, perm, err := replaceable(r, root, rel)
-	if err != nil {
-		return false, nil, err
-	}
-	if !existed {
-		perm = 0o644
-		if dir := path.Dir(rel); dir != "." {
-			if err := root.MkdirAll(dir, 0o755); err != nil {
-				return false, nil, fsError("creating", shown(dir), err)
+// rename. The temporary file is made, and renamed, on the app's file thread
+// (home.do); the body is copied in on the caller's goroutine, so that a
+// client that sends it slowly holds no OS thread (an open file is written
+// whatever the thread's identity).
+func writeFile(r *http.Request, body io.Reader, home *tenantHome, rel string, lock func() (func(), error)) (existed bool, written fs.FileInfo, err error) {
+	root := home.root
+	var (
+		perm fs.FileMode
+		tmp  string
+		f    *os.File
+	)
+	err = home.do(func() (err error) {
+		if existed, perm, err = replaceable(r, root, rel); err != nil {
+			return err
+		}
+		if !existed {
+			perm = 0o644
+			if dir := path.Dir(rel); dir != "." {
+				if err := root.MkdirAll(dir, 0o755); err != nil {
+					return fsError("creating", shown(dir), err)
+				}
 			}
 		}
-	}
-	tmp, f, err := createTemp(root, rel)
+		if tmp, f, err = createTemp(root, rel); err != nil {
+			return fsError("writing", shown(rel), err)
+		}
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			root.Remove(tmp)
+			return fsError("writing", shown(rel), err)
+		}
+		return nil
+	})
 	if err != nil {
-		return false, nil, fsError("writing", shown(rel), err)
+		return false, nil, err
 	}
 	done := false
 	defer func() {
 		if !done {
 			f.Close()
-			root.Remove(tmp)
+			home.do(func() error { return root.Remove(tmp) })
 		}
 	}()
-	if err := f.Chmod(perm); err != nil {
-		return false, nil, fsError("writing", shown(rel), err)
-	}
 	n, err := io.Copy(f, io.LimitReader(body, maxVFSFile+1))
 	if err != nil {
 		return false, nil, uploadError(shown(rel), err)
@@ -502,21 +513,23 @@ func writeFile(r *http.Request, body io.Reader, root *os.Root, rel string, lock 
 		return false, nil, err
 	}
 	defer unlock()
-	// Checked again: the file may have changed while the body arrived.
-	if exists, _, err := replaceable(r, root, rel); err != nil {
-		return false, nil, err
-	} else if exists != existed {
-		return false, nil, slipway.Errorf(slipway.ECONFLICT, "'%s' was created or deleted while it was being written; try again.", shown(rel))
-	}
-	if err := root.Rename(tmp, rel); err != nil {
-		return false, nil, fsError("writing", shown(rel), err)
-	}
-	done = true
-	written, err = root.Lstat(rel)
-	if err != nil {
-		return false, nil, fsError("writing", shown(rel), err)
-	}
-	return existed, written, nil
+	err = home.do(func() error {
+		// Checked again: the file may have changed while the body arrived.
+		if exists, _, err := replaceable(r, root, rel); err != nil {
+			return err
+		} else if exists != existed {
+			return slipway.Errorf(slipway.ECONFLICT, "'%s' was created or deleted while it was being written; try again.", shown(rel))
+		}
+		if err := root.Rename(tmp, rel); err != nil {
+			return fsError("writing", shown(rel), err)
+		}
+		done = true
+		if written, err = root.Lstat(rel); err != nil {
+			return fsError("writing", shown(rel), err)
+		}
+		return nil
+	})
+	return existed, written, err
 }
 
 // uploadBody returns body as an upload streams it into the home: through

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -429,5 +431,80 @@ func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
 	want(t, "PUT a zip past the reserve", r, http.StatusServiceUnavailable, "short of disk space")
 	if _, err := os.Stat(e.path("data/big.txt")); !os.IsNotExist(err) {
 		t.Errorf("the zip was expanded: %v", err)
+	}
+}
+
+// TestAttackStalledUploadsHoldNoThreads: the file API works in the home on
+// an OS thread of its own with the app's identity; were an upload's body
+// read there, a client that sends its body slowly, or not at all, would
+// hold an OS thread for as long as it likes — 16 per app, and a tenant
+// with a few hundred apps would take the process to Go's limit of 10,000
+// threads, which ends it. The body must arrive on an ordinary goroutine,
+// and only the file's creation and its rename run on the app's thread.
+func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the file API switches to the app's user only then")
+	}
+	e := newVFS(t)
+	threads := func() int {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, v, _ := strings.Cut(string(b), "\nThreads:")
+		v, _, _ = strings.Cut(v, "\n")
+		n, _ := strconv.Atoi(strings.TrimSpace(v))
+		return n
+	}
+	const files, zips = 12, 2
+	const stalled = files + zips
+	before := threads()
+	var wg sync.WaitGroup
+	var pipes []*io.PipeWriter
+	for i := range files {
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.send(t.Context(), "app", "$app", "pass-app", "PUT", fmt.Sprintf("/api/vfs/data/slow-%d.txt", i), pr)
+		}()
+		pw.Write([]byte("a first chunk, then nothing")) // the upload has begun
+	}
+	for i := range zips { // and zips into folders (a staging folder each)
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.send(t.Context(), "app", "$app", "pass-app", "PUT", fmt.Sprintf("/api/zip/data/z%d/", i), pr)
+		}()
+		pw.Write([]byte("PK\x03\x04"))
+	}
+	temps := func() []string {
+		left, _ := filepath.Glob(filepath.Join(e.homes["app"], "data", ".slow-*"))
+		staged, _ := filepath.Glob(filepath.Join(e.homes["app"], ".slipway-zip-*", "package.zip"))
+		return append(left, staged...)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(temps()) < stalled && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(temps()); n < stalled {
+		t.Fatalf("%d of %d uploads began writing", n, stalled)
+	}
+	during := threads()
+	for _, pw := range pipes {
+		pw.CloseWithError(errors.New("the client gave up"))
+	}
+	wg.Wait()
+	if grown := during - before; grown > stalled/2 {
+		t.Errorf("%d stalled uploads hold %d more OS threads (%d → %d): their bodies are read on the app's file thread", stalled, grown, before, during)
+	}
+	// Nothing of them is left in the home.
+	for deadline := time.Now().Add(5 * time.Second); len(temps()) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if left := temps(); len(left) > 0 {
+		t.Errorf("stalled uploads left %v", left)
 	}
 }

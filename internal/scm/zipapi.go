@@ -93,7 +93,15 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	if err != nil {
 		return err
 	}
-	err = home.do(func() error {
+	// The folder and the staging file are made on the app's file thread
+	// (home.do); the zip is copied in on this goroutine, so that a client
+	// that sends it slowly holds no OS thread; then it is checked and
+	// expanded on the app's thread again.
+	var (
+		staging string
+		pkg     *os.File
+	)
+	err = home.do(func() (err error) {
 		if err := home.root.MkdirAll(rel, 0o755); err != nil {
 			return fsError("creating", shown(rel), err)
 		}
@@ -102,19 +110,32 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		} else if !fi.IsDir() {
 			return slipway.Errorf(slipway.ECONFLICT, "'%s' is not a directory.", shown(rel))
 		}
-		body, err := h.uploadBody(r, body)
-		if err != nil {
-			return err
-		}
+		staging, pkg, err = stage(home.root)
+		return err
+	})
+	if staging != "" {
+		defer home.do(func() error { return home.root.RemoveAll(staging) })
+	}
+	if err != nil {
+		return err
+	}
+	defer pkg.Close()
+	if body, err = h.uploadBody(r, body); err != nil {
+		return err
+	}
+	n, err := io.Copy(pkg, io.LimitReader(body, archive.DefaultMaxTotalBytes+1))
+	if err != nil {
+		return uploadError("the zip", err)
+	}
+	if n > archive.DefaultMaxTotalBytes {
+		return slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
+	}
+	err = home.do(func() error {
 		lim := archive.Limits{}
 		if g := h.cfg.FileReserve; g != nil {
 			lim.Room = g.Check // what the zip expands to, too
 		}
-		staging, err := expand(r, home.root, body, lim)
-		if staging != "" {
-			defer home.root.RemoveAll(staging)
-		}
-		if err != nil {
+		if err := expand(r, home.root, staging, pkg, lim); err != nil {
 			return err
 		}
 		moved := 0
@@ -127,32 +148,29 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	return nil
 }
 
-// expand saves the zip in body to a staging folder in the home (so that
-// it counts against the app's quota) and expands it there into x/. The
+// stage makes a staging folder in the home (so that the zip counts
+// against the app's quota) and the file the zip is saved to in it. The
 // staging folder is returned even with an error, to be removed.
-func expand(r *http.Request, root *os.Root, body io.Reader, lim archive.Limits) (staging string, err error) {
+func stage(root *os.Root) (staging string, pkg *os.File, err error) {
 	staging = ".slipway-zip-" + randomSuffix()
 	if err := root.Mkdir(staging, 0o700); err != nil {
-		return "", fsError("staging the zip in", shown(staging), err)
+		return "", nil, fsError("staging the zip in", shown(staging), err)
 	}
-	pkg, err := root.OpenFile(path.Join(staging, "package.zip"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	pkg, err = root.OpenFile(path.Join(staging, "package.zip"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return staging, fsError("staging the zip in", shown(staging), err)
+		return staging, nil, fsError("staging the zip in", shown(staging), err)
 	}
-	defer pkg.Close()
-	n, err := io.Copy(pkg, io.LimitReader(body, archive.DefaultMaxTotalBytes+1))
-	if err != nil {
-		return staging, uploadError("the zip", err)
-	}
-	if n > archive.DefaultMaxTotalBytes {
-		return staging, slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
-	}
+	return staging, pkg, nil
+}
+
+// expand checks the zip saved in pkg and expands it into staging's x/.
+func expand(r *http.Request, root *os.Root, staging string, pkg *os.File, lim archive.Limits) error {
 	if err := root.Mkdir(path.Join(staging, "x"), 0o700); err != nil {
-		return staging, fsError("staging the zip in", shown(staging), err)
+		return fsError("staging the zip in", shown(staging), err)
 	}
 	dest, err := root.OpenFile(path.Join(staging, "x"), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return staging, fsError("staging the zip in", shown(staging), err)
+		return fsError("staging the zip in", shown(staging), err)
 	}
 	defer dest.Close()
 	// Both are named by the descriptors already open, so that no path the
@@ -161,14 +179,14 @@ func expand(r *http.Request, root *os.Root, body io.Reader, lim archive.Limits) 
 	var ae *archive.Error
 	switch {
 	case errors.As(err, &ae):
-		return staging, slipway.Errorf(slipway.EINVALID, "%s", ae.Error())
+		return slipway.Errorf(slipway.EINVALID, "%s", ae.Error())
 	case errors.Is(err, diskreserve.ErrShort):
-		return staging, errUploadDiskShort
+		return errUploadDiskShort
 	}
 	if err != nil {
-		return staging, fsError("expanding the zip in", shown(staging), err)
+		return fsError("expanding the zip in", shown(staging), err)
 	}
-	return staging, nil
+	return nil
 }
 
 // fdPath names an open file by its descriptor: opening it reaches that
