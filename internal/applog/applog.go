@@ -182,6 +182,7 @@ type Log struct {
 	armed       bool
 	sweepDue    bool      // run retention and the cap before the next write
 	retryAt     time.Time // after a failure to open LogFiles, when to try again
+	missing     bool      // LogFiles (or the home) did not exist at the last try
 	warned      string    // the last problem logged, so it is logged once
 	filesClosed bool
 	others      int64 // bytes in the hub's files other than the open ones, as of the last sweep
@@ -423,12 +424,18 @@ func (l *Log) flushLocked() error {
 
 // flushSink writes a source's buffered lines to its file, opening, rolling
 // and sweeping as needed. Lines that cannot be written are dropped from the
-// file (they stay in memory for Recent and subscribers).
+// file (they stay in memory for Recent and subscribers) — but for those
+// that wait, up to maxWaiting bytes, for a LogFiles not made yet: they are
+// written with the first flush after it exists.
 func (l *Log) flushSink(s *sink) (err error) {
 	if len(s.buf) == 0 {
 		return nil
 	}
+	keep := false
 	defer func() {
+		if keep {
+			return
+		}
 		l.buffered -= len(s.buf)
 		s.buf = s.buf[:0]
 		if cap(s.buf) > 4*l.hub.cfg.FlushBytes {
@@ -440,6 +447,7 @@ func (l *Log) flushSink(s *sink) (err error) {
 	}
 	if s.f == nil {
 		if err := l.openSink(s); err != nil {
+			keep = l.root == nil && errors.Is(err, fs.ErrNotExist) && len(s.buf) <= l.maxWaiting()
 			return err
 		}
 	}
@@ -460,6 +468,10 @@ func (l *Log) flushSink(s *sink) (err error) {
 	}
 	return nil
 }
+
+// maxWaiting is how much of a source's lines wait in memory for a LogFiles
+// not made yet.
+func (l *Log) maxWaiting() int { return 4 * l.hub.cfg.FlushBytes }
 
 // stillOurs reports whether LogFiles and the sink's file name still lead to
 // the directory and file the log has open (the app may have moved, deleted
@@ -486,6 +498,9 @@ func (l *Log) openRoot() error {
 	}
 	now := l.hub.cfg.Now()
 	if now.Before(l.retryAt) {
+		if l.missing {
+			return fmt.Errorf("app log directory not made yet: %w", fs.ErrNotExist)
+		}
 		return errors.New("app log directory unavailable")
 	}
 	err := func() error {
@@ -514,9 +529,15 @@ func (l *Log) openRoot() error {
 		l.root, l.rootInfo = root, ri
 		return nil
 	}()
+	l.missing = errors.Is(err, fs.ErrNotExist)
 	if err != nil {
 		l.retryAt = now.Add(reopenBackoff)
-		l.warn("dir:"+err.Error(), "app log directory refused; keeping lines in memory", "site", l.site, "dir", l.dir, "err", err)
+		if !l.missing {
+			// Not yet made is no fault (the home is prepared when the app
+			// first starts, and mounted at each server start): flushSink
+			// keeps the lines for it.
+			l.warn("dir:"+err.Error(), "app log directory refused; keeping lines in memory", "site", l.site, "dir", l.dir, "err", err)
+		}
 		return fmt.Errorf("opening app log directory: %w", err)
 	}
 	return nil

@@ -1,9 +1,11 @@
 package applog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -511,5 +513,40 @@ func TestSecretsMasked(t *testing.T) {
 	}
 	if strings.Contains(all.String(), "7f3a") || strings.Count(all.String(), "***") != 6 {
 		t.Errorf("logs hold the secret or miss the mask:\n%s", all.String())
+	}
+}
+
+// TestMissingDirectoryIsQuiet: an app's LogFiles does not exist until its
+// home is first prepared (just after the app is created, and at each
+// server start before the home is mounted), which is no fault: the lines
+// wait in memory and reach the file once it exists, and no warning is
+// logged. What is there in its place (a file) is still warned about.
+func TestMissingDirectoryIsQuiet(t *testing.T) {
+	var logs bytes.Buffer
+	now := day
+	h := newHub(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
+	dir := filepath.Join(t.TempDir(), "LogFiles")
+	l := h.App("a", dir)
+	l.Event("before the home")
+	l.Flush()
+	if strings.Contains(logs.String(), "refused") {
+		t.Errorf("a LogFiles not made yet was warned about:\n%s", logs.String())
+	}
+	must(t, os.MkdirAll(dir, 0o755))
+	now = now.Add(time.Minute)
+	l.Event("after the home")
+	must(t, l.Flush())
+	b, _ := os.ReadFile(filepath.Join(dir, platformFile))
+	if !strings.Contains(string(b), "before the home") || !strings.Contains(string(b), "after the home") {
+		t.Errorf("the log file holds %q, want both lines", b)
+	}
+
+	other := filepath.Join(t.TempDir(), "LogFiles")
+	must(t, os.WriteFile(other, nil, 0o644))
+	m := h.App("b", other)
+	m.Event("x")
+	m.Flush()
+	if !strings.Contains(logs.String(), "refused") {
+		t.Errorf("a LogFiles that is a file was not warned about:\n%s", logs.String())
 	}
 }
