@@ -279,8 +279,17 @@ func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
 	cmd.Cancel = func() error { return s.Signal(cmd, syscall.SIGKILL) }
+	// A process the command left behind that holds its output pipes (one
+	// that escaped the sandbox's end, or any child of an unconfined
+	// command) must not hold Wait: the pipes are closed waitDelay after
+	// the command ends (or its context does).
+	cmd.WaitDelay = waitDelay
 	return cmd, nil
 }
+
+// waitDelay is how long Wait waits for a command's output pipes once the
+// command has ended (exec.Cmd.WaitDelay).
+const waitDelay = 5 * time.Second
 
 // Signal sends sig to the processes of a started command from Command.
 //

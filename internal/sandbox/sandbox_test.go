@@ -630,3 +630,32 @@ func TestLoopbackServerReachableFromHost(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestLeftoverProcessDoesNotHoldWait: a process the command left behind
+// (unconfined, nothing kills it with the command) that keeps the output
+// pipe open must not hold Wait — the caller (an instance's supervisor, a
+// release command, a Kudu command) would wait for it for ever. Wait returns
+// within waitDelay of the command's end.
+func TestLeftoverProcessDoesNotHoldWait(t *testing.T) {
+	s, err := New(Config{Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd, err := s.Command(context.Background(), Spec{Argv: []string{"sh", "-c", "sleep 30 & echo started"}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the sleep, in the command's session
+	cmd.Wait()
+	if d := time.Since(start); d > waitDelay+10*time.Second {
+		t.Errorf("Wait returned after %v with a leftover process holding the output pipe; want within %v", d, waitDelay)
+	}
+	if !strings.Contains(out.String(), "started") {
+		t.Errorf("output %q", out.String())
+	}
+}
