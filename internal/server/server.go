@@ -238,6 +238,12 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		} else if p.Addr().Is4In6() {
 			return cfg, fmt.Errorf("--trusted-proxy %q: write an IPv4 range as such (10.0.0.0/8)", v)
 		}
+		// Apps reach the front door from their link-local addresses (the
+		// instances' gateway): trusting them would let an app name any
+		// client, and pass other apps' access restrictions as it.
+		if p.Overlaps(netip.MustParsePrefix("169.254.0.0/16")) || p.Overlaps(netip.MustParsePrefix("fe80::/10")) {
+			return cfg, fmt.Errorf("--trusted-proxy %q takes in the link-local addresses apps reach the platform from (169.254.0.0/16, fe80::/10): name only your proxies' addresses", v)
+		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
 	for _, v := range strings.Split(hostPorts, ",") {

@@ -23,6 +23,10 @@ func TestTrustedProxySetting(t *testing.T) {
 		{[]string{"--trusted-proxy", "proxy.example"}, "", "--trusted-proxy \"proxy.example\" is not"},
 		{nil, "10.0.0.0/33", "--trusted-proxy \"10.0.0.0/33\" is not"},
 		{[]string{"--trusted-proxy", "::ffff:10.0.0.0/104"}, "", "--trusted-proxy \"::ffff:10.0.0.0/104\": write an IPv4 range"},
+		// What apps reach the front door from is never a proxy.
+		{[]string{"--trusted-proxy", "169.254.0.1"}, "", "--trusted-proxy \"169.254.0.1\" takes in the link-local"},
+		{[]string{"--trusted-proxy", "0.0.0.0/0"}, "", "--trusted-proxy \"0.0.0.0/0\" takes in the link-local"},
+		{nil, "fe80::/64", "--trusted-proxy \"fe80::/64\" takes in the link-local"},
 	} {
 		getenv := func(k string) string {
 			if k == "SLIPWAY_TRUSTED_PROXIES" {
