@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -58,12 +59,25 @@ func (t *tenantHome) Close() error { return t.root.Close() }
 // its own that ends with it: the identity is never seen by other
 // goroutines, and is never switched back. Together with the os.Root this
 // is two walls: a path that escaped the root would still meet the app's
-// own permissions. The server's other identities (real, effective,
-// supplementary groups) are left as they are.
+// own permissions. The server's supplementary groups are dropped on that
+// thread (switchFS); its real and effective identities are left as they
+// are.
+//
+// What fn does may take as long as a client makes it (a folder streamed as
+// a zip to a slow reader), and each call holds an OS thread meanwhile, so
+// the threads are bounded server-wide (fileThreads): past the bound a call
+// waits up to fileThreadWait, then is refused with 503, rather than take
+// the process to Go's limit of 10,000 threads, which ends it.
 func (t *tenantHome) do(fn func() error) error {
 	if t.uid == 0 && t.gid == 0 {
 		return fn()
 	}
+	select {
+	case fileThreads <- struct{}{}:
+	case <-time.After(fileThreadWait):
+		return slipway.Errorf(slipway.EUNAVAILABLE, "The file API is busy: too many file transfers are under way on this server. Try again later.")
+	}
+	defer func() { <-fileThreads }()
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread exits with this goroutine.
@@ -81,6 +95,13 @@ func (t *tenantHome) do(fn func() error) error {
 	}()
 	return <-done
 }
+
+// fileThreads holds a place for each OS thread the file API runs on
+// (tenantHome.do); fileThreadWait is how long a call waits for one.
+var (
+	fileThreads    = make(chan struct{}, 256)
+	fileThreadWait = 10 * time.Second
+)
 
 // switchFS sets the calling thread's fsuid and fsgid and checks that they
 // took (setfsuid reports no error, only the previous value), and drops the

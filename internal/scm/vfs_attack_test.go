@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
@@ -506,5 +507,38 @@ func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
 	}
 	if left := temps(); len(left) > 0 {
 		t.Errorf("stalled uploads left %v", left)
+	}
+}
+
+// TestAttackFileThreadsBounded: each call of the file API on the app's
+// thread holds an OS thread for as long as the client makes it (a folder
+// streamed to a slow reader); past the server-wide bound a call is refused
+// with 503 after a wait, rather than take the process to Go's thread limit.
+func TestAttackFileThreadsBounded(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the file API switches to the app's user only then")
+	}
+	oldThreads, oldWait := fileThreads, fileThreadWait
+	fileThreads, fileThreadWait = make(chan struct{}, 2), 50*time.Millisecond
+	t.Cleanup(func() { fileThreads, fileThreadWait = oldThreads, oldWait })
+	home := &tenantHome{uid: appUID, gid: appGID}
+	release := make(chan struct{})
+	var held sync.WaitGroup
+	for range 2 {
+		held.Add(1)
+		go home.do(func() error { held.Done(); <-release; return nil })
+	}
+	held.Wait()
+	err := home.do(func() error { return nil })
+	if slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
+		t.Errorf("a third call with two threads held: %v, want 503 (EUNAVAILABLE)", err)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for err = errors.New("not tried"); err != nil && time.Now().Before(deadline); {
+		err = home.do(func() error { return nil })
+	}
+	if err != nil {
+		t.Errorf("once the threads are given back: %v", err)
 	}
 }
