@@ -617,7 +617,7 @@ func platformFields(in *http.Request, set func(name, value string)) {
 		set("Client-Ip", ip)
 		set("X-Client-Ip", ip)
 	}
-	if port = clientPort(port); port != "" {
+	if port != "" && port != "0" { // "0": a client a trusted proxy named (trusted.go)
 		set("X-Client-Port", port)
 	}
 	set("X-Forwarded-Proto", proto)

@@ -26,7 +26,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/slipway-dev/slipway/internal/cleartext"
@@ -121,13 +120,4 @@ func forwardedIP(s string) (netip.Addr, bool) {
 		return ap.Addr().Unmap(), true
 	}
 	return netip.Addr{}, false
-}
-
-// clientPort is the port platformFields reports for a peer address: none
-// for a client a trusted proxy named.
-func clientPort(port string) string {
-	if n, err := strconv.Atoi(port); err != nil || n == 0 {
-		return ""
-	}
-	return port
 }
