@@ -513,10 +513,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Store: st, Builder: builder, Runtime: rtm, Planner: pl, Launcher: launcher,
 		Logs: logs, DataDir: dataDir, Default: def, Logger: log,
 		References: refs, ReferenceRefresh: cfg.KeyVaultRefresh,
-		Slots:   deploy.SlotConfig{Store: st, HostName: func(site string) string { return strings.ToLower(site) + "." + cfg.Domain }},
+		Slots:   deploy.SlotConfig{Store: st, HostName: pl.hostName},
 		Storage: artifactStorage,
 		Reserve: disks.Guard(dataDir, "deployment packages"),
-		Origin:  func(site string) string { return siteOrigin(strings.ToLower(site)+"."+cfg.Domain, port) },
+		Origin:  func(site string) string { return siteOrigin(pl.hostName(site), port) },
 	})
 	pl.home = coord.SiteHome
 	closers = append(closers, coord.Close)
