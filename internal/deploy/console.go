@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -17,6 +18,24 @@ import (
 // ctx is done, when every process it started has been killed. Bounding
 // its time and output is the caller's.
 func (c *Coordinator) Console(ctx context.Context, site slipway.Site, argv []string, dir string, stdout, stderr io.Writer) error {
+	return c.Shell(ctx, site, argv, dir, ConsoleIO{Stdout: stdout, Stderr: stderr})
+}
+
+// ConsoleIO is what a console command reads and writes, and what it adds
+// to the app's environment.
+type ConsoleIO struct {
+	// Stdin is the command's input; nil is none. A terminal (*os.File)
+	// given as Stdin, Stdout and Stderr is passed to the command as it is.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Env holds "NAME=value" entries that replace or add to the app's
+	// environment (an SSH client's TERM).
+	Env []string
+}
+
+// Shell runs argv as Console does, with the input, output and environment
+// of cio: an SSH session's command (package scm, ssh.go).
+func (c *Coordinator) Shell(ctx context.Context, site slipway.Site, argv []string, dir string, cio ConsoleIO) error {
 	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
 	if err != nil {
 		return fmt.Errorf("reading the app's configuration: %w", err)
@@ -29,5 +48,28 @@ func (c *Coordinator) Console(ctx context.Context, site slipway.Site, argv []str
 	if err != nil {
 		return err
 	}
-	return c.launch(ctx, l, stdout, stderr)
+	l.Env = withEnv(l.Env, cio.Env)
+	l.Stdin = cio.Stdin
+	return c.launch(ctx, l, cio.Stdout, cio.Stderr)
+}
+
+// withEnv returns env with each of add's entries in place of the entry
+// of the same name (a process reads the first of two), or appended.
+func withEnv(env, add []string) []string {
+	if len(add) == 0 {
+		return env
+	}
+	out := make([]string, 0, len(env)+len(add))
+	replaced := map[string]bool{}
+	for _, a := range add {
+		name, _, _ := strings.Cut(a, "=")
+		replaced[name] = true
+	}
+	for _, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		if !replaced[name] {
+			out = append(out, e)
+		}
+	}
+	return append(out, add...)
 }

@@ -56,6 +56,7 @@ type Launch struct {
 	Argv   []string
 	Env    []string
 	Dir    string
+	Stdin  io.Reader // nil: none (a console session's input, deploy.Coordinator.Shell)
 	Stdout io.Writer
 	Stderr io.Writer
 	Extra  any      // launcher-specific settings (e.g. sandbox mounts), built by the Release

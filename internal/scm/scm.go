@@ -10,6 +10,8 @@
 package scm
 
 import (
+	"golang.org/x/crypto/ssh"
+
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -120,6 +122,11 @@ type Config struct {
 	// platform's reserve there. Nil: uploads are bounded by the home's
 	// quota only.
 	FileReserve *diskreserve.Guard
+	// Shells runs SSH sessions' commands (ssh.go, tunnel.go). Nil: the
+	// tunnel answers that SSH is not available.
+	Shells Shells
+	// SSHHostKey is the SSH server's host key; nil: one made at start.
+	SSHHostKey ssh.Signer
 }
 
 // Handler is the Kudu API.
@@ -129,8 +136,9 @@ type Handler struct {
 	reserve *diskreserve.Guard // nil: no ReserveDir
 
 	mu      sync.Mutex
-	busy    map[string]int  // log streams and dumps running, by kind and lower-cased site
-	pushing map[string]bool // repositories a push is writing, by path
+	busy    map[string]int    // log streams and dumps running, by kind and lower-cased site
+	pushing map[string]bool   // repositories a push is writing, by path
+	ssh     *ssh.ServerConfig // nil: no SSH (tunnel.go)
 }
 
 // New returns the Kudu API handler.
@@ -151,6 +159,12 @@ func New(cfg Config) *Handler {
 		cfg.MaxRepository = defaultMaxRepository
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), busy: make(map[string]int), pushing: make(map[string]bool)}
+	if cfg.Shells != nil {
+		var err error
+		if h.ssh, err = newSSHConfig(cfg.SSHHostKey); err != nil {
+			cfg.Logger.Error("SSH is not available: making its host key", "err", err)
+		}
+	}
 	h.reserve = cfg.Reserve
 	if h.reserve == nil && cfg.ReserveDir != "" {
 		h.reserve = diskreserve.New(diskreserve.Config{Path: cfg.ReserveDir, What: "git pushes", Reserve: cfg.DiskReserve,
@@ -179,6 +193,7 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
 		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
+	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
 	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
 	})

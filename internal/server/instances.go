@@ -676,7 +676,7 @@ var _ runtime.Launcher = (*launcher)(nil)
 func (l *launcher) Start(ctx context.Context, ln runtime.Launch) (runtime.Process, error) {
 	spec, _ := ln.Extra.(sandbox.Spec)
 	spec.Argv, spec.Env, spec.Dir = ln.Argv, ln.Env, ln.Dir
-	spec.Stdout, spec.Stderr = ln.Stdout, ln.Stderr
+	spec.Stdin, spec.Stdout, spec.Stderr = ln.Stdin, ln.Stdout, ln.Stderr
 	for _, n := range ln.Notes {
 		fmt.Fprintln(ln.Stdout, n)
 	}

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -46,6 +47,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/scm"
 	"github.com/slipway-dev/slipway/internal/store"
+	"golang.org/x/crypto/ssh"
 )
 
 // Config is the server's configuration.
@@ -598,6 +600,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
+	hostKey, err := sshHostKey(st, dataDir)
+	if err != nil {
+		return fmt.Errorf("SSH host key: %w", err)
+	}
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
 		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
@@ -608,7 +614,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		DeploymentUsers: ident.deploymentUsers(),
 		Reserve:         disks.Guard(dataDir, "git pushes"),
 		Commands:        coord,
-		FileReserve:     disks.Guard(dataDir, "Kudu file uploads"),
+		Shells:          coord, SSHHostKey: hostKey,
+		FileReserve: disks.Guard(dataDir, "Kudu file uploads"),
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
@@ -790,6 +797,17 @@ func sealedSecret(st *store.Store, path, aad string) ([]byte, error) {
 		return nil, err
 	}
 	return secret, nil
+}
+
+// sshHostKey is the server's SSH host key (Kudu's tunnel, package scm's
+// ssh.go): an Ed25519 key from a seed sealed in the data directory, so that
+// clients see the same key after a restart.
+func sshHostKey(st *store.Store, dataDir string) (ssh.Signer, error) {
+	seed, err := sealedSecret(st, filepath.Join(dataDir, "ssh-host.key"), "ssh/host-key")
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed))
 }
 
 // readSealed reads a file written by writeSealed: nil, nil when it does

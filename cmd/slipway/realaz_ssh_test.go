@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestRealAzSSH: the unmodified az opens SSH sessions to an app as
+// Microsoft documents
+// (https://learn.microsoft.com/azure/app-service/configure-linux-open-ssh-session):
+// `az webapp create-remote-connection` opens the tunnel and OpenSSH's ssh
+// logs in through it as root with App Service's password, with the MAC az
+// names (-m hmac-sha1); `az webapp ssh` (in a terminal, as a person runs
+// it) gets a login shell. The session runs as the app: its user (not
+// root), its settings, its home at /home, its Python, its cgroup; another
+// app's home and the server's data are out of reach.
+func TestRealAzSSH(t *testing.T) {
+	needSandbox(t, "SSH sessions need")
+	r := startRealAz(t, realAzPath(t))
+	cli := r.cli
+	rg, plan, app := "rg-realaz-ssh", "plan-realaz-ssh", "realaz-ssh"
+	r.s.createApp("other")
+	otherHome := filepath.Join(r.s.data, "sites", "other", "home")
+	if err := os.WriteFile(filepath.Join(otherHome, "secret.txt"), []byte("OTHER-APP-SECRET"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "none")
+	cli.must("appservice", "plan", "create", "-g", rg, "-n", plan, "--is-linux", "--sku", "B1", "-o", "none")
+	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "-o", "none")
+	cli.must("webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "GREETING=hello over ssh", "-o", "none")
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--src-path", zipDir(t, "testdata/apps/hello", nil), "--type", "zip", "-o", "none")
+
+	t.Run("create-remote-connection and OpenSSH", func(t *testing.T) {
+		port := freePort(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		tunnel := exec.CommandContext(ctx, cli.az, "webapp", "create-remote-connection", "-g", rg, "-n", app, "--port", fmt.Sprint(port), "--timeout", "120")
+		// az's own warnings say where the tunnel is (the harness shows only errors).
+		tunnel.Env = append(append([]string{}, cli.env...), "AZURE_CORE_ONLY_SHOW_ERRORS=false")
+		tunnel.Dir, tunnel.WaitDelay = cli.work, 5*time.Second
+		said := &lockedLines{}
+		stderr, _ := tunnel.StderrPipe()
+		if err := tunnel.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { tunnel.Process.Kill(); tunnel.Wait() }()
+		go said.read(stderr)
+		said.waitFor(t, "SSH is available", 2*time.Minute)
+		if !said.has("-m hmac-sha1") {
+			t.Fatalf("az printed no ssh command line:\n%s", said)
+		}
+
+		askpass := filepath.Join(t.TempDir(), "askpass")
+		ssh := func(password string, remote string) (string, error) {
+			if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho '"+password+"'\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.CommandContext(ctx, "ssh", "-p", fmt.Sprint(port), "-m", "hmac-sha1",
+				"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+				"-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=30",
+				"root@127.0.0.1", remote)
+			cmd.Env = append(os.Environ(), "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=none")
+			cmd.Stdin = strings.NewReader("")
+			cmd.WaitDelay = 5 * time.Second
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		if out, err := ssh("not-the-password", "true"); err == nil {
+			t.Fatalf("logged in with a wrong password: %s", out)
+		}
+		out, err := ssh("Docker!", strings.Join([]string{
+			`echo "uid=$(id -u)"`, `echo "greeting=$GREETING"`, "pwd", "ls /home/site/wwwroot",
+			"python -c 'import sys; print(\"python\", sys.version_info[0])'",
+			"grep -q /i-000000000000- /proc/self/cgroup && echo cgroup=own",
+			"cat " + filepath.Join(otherHome, "secret.txt"),
+			"cat " + filepath.Join(r.s.data, "server.json"),
+			"exit 7",
+		}, "; "))
+		var exit *exec.ExitError
+		if !asExit(err, &exit) || exit.ExitCode() != 7 {
+			t.Fatalf("ssh: %v, want exit status 7\n%s", err, out)
+		}
+		for _, want := range []string{"greeting=hello over ssh", "\n/home\n", "app.py", "python 3", "cgroup=own"} {
+			if !strings.Contains("\n"+out, want) {
+				t.Errorf("the session's output lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "uid=0\n") || !strings.Contains(out, "uid=") {
+			t.Errorf("the session does not run as the app's own user:\n%s", out)
+		}
+		if strings.Contains(out, "OTHER-APP-SECRET") || strings.Contains(out, "adminToken") {
+			t.Errorf("the session read what is not the app's:\n%s", out)
+		}
+	})
+
+	t.Run("az webapp ssh", func(t *testing.T) {
+		// In a terminal, as a person runs it: az's SSH client (Fabric)
+		// asks for one; `script` gives it.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "script", "-qfec", cli.az+" webapp ssh -g "+rg+" -n "+app+" --timeout 90", "/dev/null")
+		cmd.Env = append(append([]string{}, cli.env...), "TERM=xterm", "AZURE_CORE_ONLY_SHOW_ERRORS=false")
+		cmd.Dir, cmd.WaitDelay = cli.work, 5*time.Second
+		in, _ := cmd.StdinPipe()
+		out := &lockedLines{}
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		go out.read(stdout)
+		// The login shell's prompt shows the user and the folder.
+		deadline := time.Now().Add(2 * time.Minute)
+		for !out.has("$ ") && !out.has("# ") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no shell prompt from az webapp ssh:\n%s", out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		io.WriteString(in, "echo MARK-$((6*7)) $(id -u)\n")
+		out.waitFor(t, "MARK-42", time.Minute)
+		if out.has("MARK-42 0") {
+			t.Fatalf("the session runs as root:\n%s", out)
+		}
+		io.WriteString(in, "exit\n")
+		// The banner az shows first, and a login shell that found the
+		// profile it sources.
+		if !out.has("App Service on Linux") || out.has("No such file") {
+			t.Fatalf("az webapp ssh printed:\n%s", out)
+		}
+	})
+}
+
+func asExit(err error, exit **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	*exit = e
+	return ok
+}
+
+// lockedLines collects a process's output as it comes.
+type lockedLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLines) read(r io.Reader) {
+	br := bufio.NewReader(r)
+	buf := make([]byte, 4096)
+	for {
+		n, err := br.Read(buf)
+		l.mu.Lock()
+		l.b.Write(buf[:n])
+		l.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (l *lockedLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedLines) has(s string) bool { return strings.Contains(l.String(), s) }
+
+func (l *lockedLines) waitFor(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !l.has(s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %q:\n%s", d, s, l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,321 @@
+package scm
+
+// SSH into an app, as App Service offers it (Microsoft's "Open an SSH
+// session to a container in Azure App Service",
+// https://learn.microsoft.com/azure/app-service/configure-linux-open-ssh-session;
+// docs/appservice.md §5): `az webapp ssh` and `az webapp
+// create-remote-connection` open a WebSocket to Kudu's
+// /AppServiceTunnel/Tunnel.ashx with the app's deployment credentials and
+// carry an SSH connection over it, logging in as root with the password
+// "Docker!" — a fixed password, which App Service can afford because the
+// only way to the container's SSH port is that authenticated tunnel. The
+// same holds here: the tunnel (tunnel.go) authenticates as every Kudu
+// request does, and the SSH server below runs on the tunnel's stream
+// itself, in the server's process; no port is opened anywhere.
+//
+// A session runs its shell or command as a Kudu command runs
+// (deploy.Coordinator.Shell; POST /api/command): as the app's own user —
+// never root, whatever name the client logs in with — in the sandbox with
+// only the app's home at /home, a private copy of its release, the app's
+// environment and the plan's resource limits. It is one more instance of
+// the app rather than a shell inside a running one: it does not see the
+// running instances' processes. With a terminal (pty-req) the command gets
+// a pseudo-terminal as its controlling terminal, so that job control and
+// Ctrl-C work; without, its input and outputs are the channel's.
+//
+// Only sessions are served: no port forwarding (which would reach the
+// server's own network), no agent or X11 forwarding, no subsystems (SFTP).
+// At most maxSSHSessions sessions run per app at once; a tunnel whose
+// client has sent nothing for tunnelIdle ends.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// Shells runs the commands of SSH sessions. *deploy.Coordinator is one.
+type Shells interface {
+	Shell(ctx context.Context, site slipway.Site, argv []string, dir string, cio deploy.ConsoleIO) error
+}
+
+const (
+	// sshUser and sshPassword are App Service's (the Microsoft page
+	// above): clients such as az send them as they are.
+	sshUser     = "root"
+	sshPassword = "Docker!"
+	// maxSSHSessions bounds the sessions one app runs at once (each is a
+	// sandbox with a copy of the release); maxTunnels its tunnels.
+	maxSSHSessions = 4
+	maxTunnels     = 8
+	// sshHandshake bounds the SSH handshake and login.
+	sshHandshake = 30 * time.Second
+	// sessionDir is where a session's shell starts: the app's home.
+	sessionDir = "/home"
+	// maxSessionEnv bounds the variables a client may set per session.
+	maxSessionEnv = 32
+)
+
+// tunnelIdle ends a tunnel whose client has sent nothing for this long (a
+// variable for tests).
+var tunnelIdle = time.Hour
+
+// newSSHConfig returns the SSH server's configuration with key as its host
+// key; nil generates one (tests; the server keeps its own).
+func newSSHConfig(key ssh.Signer) (*ssh.ServerConfig, error) {
+	if key == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if key, err = ssh.NewSignerFromKey(priv); err != nil {
+			return nil, err
+		}
+	}
+	cfg := &ssh.ServerConfig{
+		PasswordCallback: func(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			// Both compared whole, so that neither is told apart by time.
+			u := subtle.ConstantTimeCompare([]byte(meta.User()), []byte(sshUser))
+			p := subtle.ConstantTimeCompare(pw, []byte(sshPassword))
+			if u&p != 1 {
+				return nil, errors.New("wrong user name or password")
+			}
+			return nil, nil
+		},
+		MaxAuthTries:  6,
+		ServerVersion: "SSH-2.0-Slipway",
+	}
+	cfg.AddHostKey(key)
+	return cfg, nil
+}
+
+// serveSSH serves one SSH connection on conn for site s until it ends.
+func (h *Handler) serveSSH(ctx context.Context, conn net.Conn, s slipway.Site) {
+	late := time.AfterFunc(sshHandshake, func() { conn.Close() })
+	sc, chans, reqs, err := ssh.NewServerConn(conn, h.ssh)
+	if !late.Stop() && err == nil {
+		sc.Close() // too late: the connection is closed
+		return
+	}
+	if err != nil {
+		h.cfg.Logger.Debug("ssh handshake", "site", s.Name, "err", err)
+		conn.Close()
+		return
+	}
+	defer sc.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go ssh.DiscardRequests(reqs) // tcpip-forward and the like: refused
+	var wg sync.WaitGroup
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.Prohibited, "only sessions are available here: no port forwarding")
+			continue
+		}
+		leave, err := h.enter("SSH sessions", s, maxSSHSessions)
+		if err != nil {
+			nc.Reject(ssh.ResourceShortage, err.Error())
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			leave()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer leave()
+			h.session(ctx, s, ch, creqs)
+		}()
+	}
+	cancel() // the connection is gone: so are its sessions' commands
+	wg.Wait()
+}
+
+// sshSession is one session channel's state.
+type sshSession struct {
+	h    *Handler
+	site slipway.Site
+	ch   ssh.Channel
+
+	ptmx, tty *os.File // the terminal, after pty-req
+	term      string
+	env       []string
+}
+
+// session serves one session channel: its requests until a shell or
+// command starts, that command until it ends (or the channel does).
+func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, reqs <-chan *ssh.Request) {
+	ss := &sshSession{h: h, site: s, ch: ch}
+	ctx, cancel := context.WithCancel(ctx)
+	var ended chan struct{}
+	defer func() {
+		cancel() // the client closed the channel first: the command is killed
+		if ended != nil {
+			<-ended
+		}
+		ch.Close()
+		if ss.ptmx != nil {
+			ss.ptmx.Close()
+			ss.tty.Close()
+		}
+	}()
+	for req := range reqs {
+		switch req.Type {
+		case "pty-req":
+			req.Reply(ended == nil && ss.ptmx == nil && ss.openPTY(req.Payload) == nil, nil)
+		case "window-change":
+			var p struct{ Cols, Rows, Width, Height uint32 }
+			if ss.ptmx != nil && ssh.Unmarshal(req.Payload, &p) == nil {
+				setWinsize(ss.ptmx, p.Cols, p.Rows)
+			}
+			req.Reply(ss.ptmx != nil, nil)
+		case "env":
+			var p struct{ Name, Value string }
+			ok := ended == nil && ssh.Unmarshal(req.Payload, &p) == nil && len(ss.env) < maxSessionEnv && sessionEnvAllowed(p.Name, p.Value)
+			if ok {
+				ss.env = append(ss.env, p.Name+"="+p.Value)
+			}
+			req.Reply(ok, nil)
+		case "shell", "exec":
+			argv := []string{"bash", "-l"}
+			if req.Type == "exec" {
+				var p struct{ Command string }
+				if ended != nil || ssh.Unmarshal(req.Payload, &p) != nil || strings.IndexByte(p.Command, 0) >= 0 {
+					req.Reply(false, nil)
+					continue
+				}
+				argv = []string{"bash", "-c", p.Command}
+			}
+			if ended != nil {
+				req.Reply(false, nil)
+				continue
+			}
+			req.Reply(true, nil)
+			ended = make(chan struct{})
+			go func() {
+				defer close(ended)
+				status := ss.run(ctx, argv)
+				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+				ch.CloseWrite()
+				ch.Close() // ends reqs
+			}()
+		default: // subsystem (sftp), signal, x11-req, auth-agent-req@openssh.com, ...
+			req.Reply(false, nil)
+		}
+	}
+}
+
+// openPTY gives the session a terminal as pty-req asks.
+func (ss *sshSession) openPTY(payload []byte) error {
+	var p struct {
+		Term                      string
+		Cols, Rows, Width, Height uint32
+		Modes                     string
+	}
+	if err := ssh.Unmarshal(payload, &p); err != nil {
+		return err
+	}
+	if !sessionEnvAllowed("TERM", p.Term) {
+		return errors.New("bad terminal name")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		ss.h.cfg.Logger.Warn("opening a terminal for an SSH session", "site", ss.site.Name, "err", err)
+		return err
+	}
+	ss.ptmx, ss.tty, ss.term = ptmx, tty, p.Term
+	setWinsize(ptmx, p.Cols, p.Rows)
+	return nil
+}
+
+// setWinsize sets the terminal's size; sizes a terminal cannot have are
+// left alone.
+func setWinsize(ptmx *os.File, cols, rows uint32) {
+	if cols == 0 || rows == 0 || cols > 10000 || rows > 10000 {
+		return
+	}
+	pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+}
+
+// sessionEnvAllowed reports whether a client may set name (as OpenSSH's
+// sshd accepts by default on Debian: the locale, and the terminal's
+// name): nothing that changes what runs (PATH, LD_PRELOAD, BASH_ENV...).
+func sessionEnvAllowed(name, value string) bool {
+	if len(value) > 256 || strings.IndexByte(value, 0) >= 0 {
+		return false
+	}
+	return name == "TERM" || name == "LANG" || name == "LANGUAGE" || (strings.HasPrefix(name, "LC_") && len(name) > 3 && !strings.ContainsAny(name, "= \x00"))
+}
+
+// run runs argv as the session's command and returns its exit status.
+func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
+	cio := deploy.ConsoleIO{Env: append(append([]string{}, ss.env...), "SHELL=/bin/bash")}
+	var copied sync.WaitGroup
+	if ss.ptmx != nil {
+		cio.Env = append(cio.Env, "TERM="+ss.term)
+		// A session of its own whose controlling terminal is the pty, so
+		// that the terminal's Ctrl-C and job control reach the command.
+		argv = append([]string{"setsid", "--ctty", "--wait"}, argv...)
+		cio.Stdin, cio.Stdout, cio.Stderr = ss.tty, ss.tty, ss.tty
+		copied.Add(1)
+		go func() { defer copied.Done(); io.Copy(ss.ch, ss.ptmx) }()
+		go io.Copy(ss.ptmx, ss.ch)
+	} else {
+		// The input through a pipe of the session's own: given the channel,
+		// os/exec would wait for the client to close its input before
+		// telling the command's end.
+		r, w, err := os.Pipe()
+		if err != nil {
+			fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %v\r\n", err)
+			return 255
+		}
+		defer r.Close()
+		go func() { io.Copy(w, ss.ch); w.Close() }() // ends with the channel
+		cio.Stdin, cio.Stdout, cio.Stderr = r, ss.ch, ss.ch.Stderr()
+	}
+	err := ss.h.cfg.Shells.Shell(ctx, ss.site, argv, sessionDir, cio)
+	if ss.ptmx != nil {
+		// The sandbox is gone with every process in it: the terminal's last
+		// output is read, then the read ends on the closed terminal.
+		ss.tty.Close()
+		done := make(chan struct{})
+		go func() { copied.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			ss.ptmx.Close()
+		}
+	}
+	var exit *exec.ExitError
+	switch {
+	case err == nil || errors.Is(err, exec.ErrWaitDelay):
+		return 0
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + uint32(ws.Signal())
+		}
+		return uint32(exit.ExitCode())
+	default:
+		fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %s\r\n", slipway.ErrorMessage(err))
+		return 255
+	}
+}

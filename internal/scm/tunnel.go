@@ -1,0 +1,91 @@
+package scm
+
+// Kudu's tunnel to an app's SSH server, /AppServiceTunnel/Tunnel.ashx, as
+// `az webapp ssh` and `az webapp create-remote-connection` use it
+// (https://learn.microsoft.com/azure/app-service/configure-linux-open-ssh-session):
+//
+//   - GET ?GetStatus&GetStatusAPIVer=2 tells whether the app runs and its
+//     SSH server can be reached: az reads "state" (STARTED, STARTING,
+//     STOPPED) and "canReachPort", and refuses to go on otherwise, with
+//     its own message for each.
+//   - A WebSocket to the same path carries one SSH connection's bytes in
+//     binary messages, both ways; az relays a local TCP port's to it. Here
+//     the SSH server (ssh.go) runs on the WebSocket's stream itself.
+//
+// The tunnel is a Kudu request like any other: the app's publishing
+// credentials or a deployment user allowed to deploy it, over HTTPS. The
+// WebSocket's Origin, when a client sends one, must be the Kudu site
+// itself, so that no other site's page can open a tunnel with credentials
+// a browser holds.
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// tunnelStatus is GetStatus's answer.
+type tunnelStatus struct {
+	Port         int    `json:"port"`
+	State        string `json:"state"`
+	CanReachPort bool   `json:"canReachPort"`
+	Msg          string `json:"msg"`
+}
+
+// sshPort is the port App Service's containers run SSH on; reported, not
+// opened (the server runs on the tunnel).
+const sshPort = 2222
+
+func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	if _, ok := r.URL.Query()["GetStatus"]; ok {
+		st := tunnelStatus{Port: sshPort, State: "STARTED", CanReachPort: h.ssh != nil,
+			Msg: "SSH is available: log in as root with the password Docker! through this tunnel."}
+		switch {
+		case !s.Enabled:
+			st.State, st.CanReachPort = "STOPPED", false
+			st.Msg = "The app is stopped; start it (az webapp start) to open an SSH session."
+		case h.ssh == nil:
+			st.Msg = "SSH is not available on this server."
+		}
+		return writeJSON(w, http.StatusOK, st)
+	}
+	if h.ssh == nil {
+		return slipway.Errorf(slipway.EUNAVAILABLE, "SSH is not available on this server: it has no sandbox to run sessions in.")
+	}
+	if !s.Enabled {
+		return slipway.Errorf(slipway.ECONFLICT, "The app '%s' is stopped; start it (az webapp start) to open an SSH session.", s.Name)
+	}
+	leave, err := h.enter("SSH tunnels", s, maxTunnels)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	// The server's timeouts for requests would end the tunnel.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, nil) // refuses a foreign Origin
+	if err != nil {
+		return nil // Accept has answered
+	}
+	c.SetReadLimit(64 << 10) // az sends at most 4 KiB a message
+	ctx := r.Context()
+	conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	h.serveSSH(ctx, idleConn{conn, tunnelIdle}, s)
+	return nil
+}
+
+// idleConn ends reads that wait longer than idle.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c idleConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	return c.Conn.Read(p)
+}
