@@ -72,12 +72,13 @@ func (t *tenantHome) do(fn func() error) error {
 	if t.uid == 0 && t.gid == 0 {
 		return fn()
 	}
+	slots := fileThreads // the place is given back where it was taken
 	select {
-	case fileThreads <- struct{}{}:
+	case slots <- struct{}{}:
 	case <-time.After(fileThreadWait):
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The file API is busy: too many file transfers are under way on this server. Try again later.")
 	}
-	defer func() { <-fileThreads }()
+	defer func() { <-slots }()
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread exits with this goroutine.
