@@ -362,6 +362,11 @@ func TestVFSFullQuota(t *testing.T) {
 	rand.Read(big)
 	r = e.do("PUT", "/api/zip/data/", bytes.NewReader(zipOf(t, map[string]string{"big.bin": string(big)})))
 	want(t, "PUT a zip past the quota", r, http.StatusConflict, "full")
+	r = e.do("PUT", "/api/zip/data/fresh/", bytes.NewReader(zipOf(t, map[string]string{"big.bin": string(big)})))
+	want(t, "PUT a zip past the quota into a new folder", r, http.StatusConflict, "full")
+	if _, err := os.Lstat(e.path("data/fresh")); !os.IsNotExist(err) {
+		t.Errorf("the folder of a zip that did not fit: %v; want none", err)
+	}
 	var left []string
 	filepath.Walk(home, func(p string, _ os.FileInfo, _ error) error {
 		if strings.Contains(p, ".slipway-") {
@@ -487,6 +492,11 @@ func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
 		staged, _ := filepath.Glob(filepath.Join(e.homes["app"], ".slipway-zip-*", "package.zip"))
 		return append(left, staged...)
 	}
+	// The zips' folders, which they name but never filled.
+	targets := func() []string {
+		made, _ := filepath.Glob(filepath.Join(e.homes["app"], "data", "z[0-9]*"))
+		return made
+	}
 	for deadline := time.Now().Add(5 * time.Second); len(temps()) < stalled && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -502,10 +512,10 @@ func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
 		t.Errorf("%d stalled uploads hold %d more OS threads (%d → %d): their bodies are read on the app's file thread", stalled, grown, before, during)
 	}
 	// Nothing of them is left in the home.
-	for deadline := time.Now().Add(5 * time.Second); len(temps()) > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); len(temps())+len(targets()) > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if left := temps(); len(left) > 0 {
+	if left := append(temps(), targets()...); len(left) > 0 {
 		t.Errorf("stalled uploads left %v", left)
 	}
 }
