@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -550,5 +551,47 @@ func TestZipPlaceUndoesItsFolders(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "staging", "x", "a.txt")); err != nil {
 		t.Errorf("the expanded zip: %v; want it left in staging", err)
+	}
+}
+
+// TestVFSListingTooLong: a listing holds at most maxListEntries entries.
+// A folder of more is refused (409), with how many it holds and what to do
+// instead — never cut: a JSON array cannot say it is partial, and a
+// client (az, the portal, a script) would take it for the whole folder.
+func TestVFSListingTooLong(t *testing.T) {
+	e := newVFS(t)
+	e.mkdir("data/many")
+	dir := e.path("data/many")
+	create := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(i)), syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			syscall.Close(fd)
+		}
+	}
+	create(0, maxListEntries)
+	r := e.quick("GET", "/api/vfs/data/many/", nil)
+	want(t, "GET a folder of as many entries as a listing holds", r, http.StatusOK, "")
+	var got []vfsEntry
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != maxListEntries {
+		t.Errorf("the listing has %d entries, want %d", len(got), maxListEntries)
+	}
+
+	create(maxListEntries, maxListEntries+1)
+	r = e.quick("GET", "/api/vfs/data/many/", nil)
+	if r.status != http.StatusConflict {
+		t.Fatalf("GET a folder of one entry more = %d with %d bytes, want 409", r.status, len(r.body))
+	}
+	t.Log(r.body)
+	for _, hint := range []string{fmt.Sprintf("'/home/data/many' holds %d entries", maxListEntries+1), "subfolder", "/api/zip/data/many/"} {
+		if !strings.Contains(r.body, hint) {
+			t.Errorf("the refusal %q does not say %q", r.body, hint)
+		}
 	}
 }
