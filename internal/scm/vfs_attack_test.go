@@ -408,22 +408,32 @@ func TestVFSStreamsHugeFiles(t *testing.T) {
 	}
 }
 
-// TestVFSUploadsKeepTheDiskReserve: homes are images on the data
-// directory's file system, so an upload that would take the space kept
-// for the platform's own data is refused (503, retry later) — a file
-// and a zip alike, whatever the home's quota — and the previous file
-// stays.
-func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
+// reservedVFS is newVFS with a disk reserve of 1 GiB for uploads, on a
+// disk of 100 GiB free until setFree says otherwise; setFree returns once
+// the reserve has read it (it reads the free space once a second).
+func reservedVFS(t *testing.T) (e *vfsEnv, setFree func(bytes uint64)) {
 	var free atomic.Uint64
 	free.Store(100 << 30)
 	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "Kudu file uploads", Reserve: diskreserve.Amount{Bytes: 1 << 30},
 		FreeSpace: func(string) (diskreserve.Space, error) {
 			return diskreserve.Space{Size: 200 << 30, Free: free.Load()}, nil
 		}})
-	e := newVFS(t, func(c *Config) { c.FileReserve = guard })
+	e = newVFS(t, func(c *Config) { c.FileReserve = guard })
+	return e, func(bytes uint64) {
+		free.Store(bytes)
+		time.Sleep(1100 * time.Millisecond)
+	}
+}
+
+// TestVFSUploadsKeepTheDiskReserve: homes are images on the data
+// directory's file system, so an upload that would take the space kept
+// for the platform's own data is refused (503, retry later) — a file
+// and a zip alike, whatever the home's quota — and the previous file
+// stays.
+func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
+	e, setFree := reservedVFS(t)
 	want(t, "PUT with room", e.do("PUT", "/api/vfs/data/keep.txt", strings.NewReader("previous")), http.StatusCreated, "")
-	free.Store(1<<30 + 1<<10)           // 1 KiB above the reserve
-	time.Sleep(1100 * time.Millisecond) // the guard reads the free space once a second
+	setFree(1<<30 + 1<<10) // 1 KiB above the reserve
 
 	r := e.do("PUT", "/api/vfs/data/keep.txt", bytes.NewReader(bytes.Repeat([]byte("x"), 64<<10)), "If-Match", "*")
 	want(t, "PUT past the reserve", r, http.StatusServiceUnavailable, "short of disk space")

@@ -18,15 +18,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway"
-	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
 // appUID and appGID are the apps' OS user in these tests (no account is
@@ -452,13 +449,7 @@ func TestVFSConcurrentWritesHonourIfMatch(t *testing.T) {
 // server's disk reserve is refused with a message that says why, and no
 // folder is left behind. A folder that existed stays, with what it held.
 func TestZipPutFailureLeavesTheTree(t *testing.T) {
-	var free atomic.Uint64
-	free.Store(100 << 30)
-	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "Kudu file uploads", Reserve: diskreserve.Amount{Bytes: 1 << 30},
-		FreeSpace: func(string) (diskreserve.Space, error) {
-			return diskreserve.Space{Size: 200 << 30, Free: free.Load()}, nil
-		}})
-	e := newVFS(t, func(c *Config) { c.FileReserve = guard })
+	e, setFree := reservedVFS(t)
 	e.write("data/keep.txt", "kept")
 	for _, tc := range []struct {
 		name   string
@@ -476,9 +467,8 @@ func TestZipPutFailureLeavesTheTree(t *testing.T) {
 			e := e.in(t)
 			t.Cleanup(func() { os.RemoveAll(e.path("new")); os.RemoveAll(e.path("data/new")) }) // each case on its own
 			if tc.short {
-				free.Store(1<<30 + 1<<10)           // 1 KiB above the reserve
-				time.Sleep(1100 * time.Millisecond) // the guard reads the free space once a second
-				defer func() { free.Store(100 << 30); time.Sleep(1100 * time.Millisecond) }()
+				setFree(1<<30 + 1<<10) // 1 KiB above the reserve
+				defer setFree(100 << 30)
 			}
 			for _, p := range []string{"/api/zip/new/deep/", "/api/zip/data/new/"} {
 				want(t, "PUT "+p, e.quick("PUT", p, bytes.NewReader(tc.body)), tc.status, tc.msg)
