@@ -10,7 +10,8 @@
 // kernel's loop ioctls with autoclear, so a device is released as soon as its
 // file system is unmounted (even by a lazy unmount whose last user goes away
 // later). Homes are mounted nosuid,nodev; they stay executable, as App
-// Service's /home is.
+// Service's /home is. A mounted image's root has no lost+found, as App
+// Service's /home has none (dropLostFound).
 //
 // A home that already holds files (a site made before quotas) is migrated on
 // the first Ensure: the files are copied into the new image through a private
@@ -36,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // MinQuota is the smallest quota Ensure accepts: an ext4 file system with a
@@ -291,6 +294,9 @@ func (h *Homes) Ensure(ctx context.Context, app, home string, quota int64, uid, 
 			if m, err = mountImage(img, home); err != nil {
 				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
 			}
+			if err := h.dropLostFound(app, home); err != nil {
+				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
+			}
 		}
 		if size, err = fsSize(m.source); err != nil {
 			return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
@@ -352,7 +358,7 @@ func (h *Homes) create(ctx context.Context, app, home, img string, quota int64, 
 		return err
 	}
 	stage := filepath.Join(h.dir, app+".stage")
-	err = h.fill(ctx, tmp, stage, src, home)
+	err = h.fill(ctx, app, tmp, stage, src, home)
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		err = fmt.Errorf("%w: %s does not fit %s once copied (%v); nothing was changed", ErrTooLarge, home, human(quota), err)
 	}
@@ -383,9 +389,8 @@ func (h *Homes) create(ctx context.Context, app, home, img string, quota int64, 
 }
 
 // fill mounts the new image at a private staging directory, removes
-// lost+found (App Service's /home has none; e2fsck makes one if it needs
-// it) and copies src into it.
-func (h *Homes) fill(ctx context.Context, img, stage string, src *os.Root, home string) (err error) {
+// lost+found (dropLostFound) and copies src into it.
+func (h *Homes) fill(ctx context.Context, app, img, stage string, src *os.Root, home string) (err error) {
 	if err := os.RemoveAll(stage); err != nil {
 		return err
 	}
@@ -401,18 +406,58 @@ func (h *Homes) fill(ctx context.Context, img, stage string, src *os.Root, home 
 			err = fmt.Errorf("unmounting the staging mount: %w", uerr)
 		}
 	}()
+	if err := h.dropLostFound(app, stage); err != nil {
+		return err
+	}
 	dst, err := os.OpenRoot(stage)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	if err := dst.Remove("lost+found"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	if err := copyTree(ctx, src, dst, func(rel string) {
 		h.logger.Warn("left out of the app's new home: not a file, directory or symlink", "home", home, "path", rel)
 	}); err != nil {
 		return fmt.Errorf("copying %s into its image: %w", home, err)
+	}
+	return nil
+}
+
+// dropLostFound removes the file system's own lost+found from the root of
+// the image mounted at point. App Service's /home has none, and the app
+// would see it there (root's, which it can neither read nor remove), as
+// would Kudu's file API. mkfs.ext4 makes it, and e2fsck makes it again each
+// time it checks the image (before a resize, or when an operator runs it):
+// nothing else uses it, and e2fsck never needs it to be there already. So
+// it is removed at every mount, which covers images made before this too.
+// Only an empty directory of root's is the file system's own: an app's
+// lost+found is its user's and stays, and one that holds what e2fsck
+// recovered stays for the operator, who is told.
+func (h *Homes) dropLostFound(app, point string) error {
+	dir, err := os.OpenFile(point, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	const name = "lost+found"
+	var st unix.Stat_t
+	err = unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil
+	case err != nil:
+		return fmt.Errorf("examining %s/%s: %w", point, name, err)
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != 0:
+		return nil // the app's own
+	}
+	// AT_REMOVEDIR: only ever a directory, and only an empty one.
+	err = unix.Unlinkat(int(dir.Fd()), name, unix.AT_REMOVEDIR)
+	switch {
+	case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+		h.logger.Warn("the app's home holds files e2fsck recovered into lost+found; they are left there for the operator to look at",
+			"app", app, "dir", filepath.Join(point, name))
+		return nil
+	case err != nil:
+		return fmt.Errorf("removing %s/%s: %w", point, name, err)
 	}
 	return nil
 }

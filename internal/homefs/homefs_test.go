@@ -480,3 +480,94 @@ func TestImagesAndRemoveWithoutHome(t *testing.T) {
 		t.Errorf("Remove of an app with no image and no home: %v", err)
 	}
 }
+
+// TestNoLostAndFound: App Service's /home has no lost+found, so an image's
+// root has none once mounted — not after mkfs.ext4 (an image made before
+// homes dropped it), and not after the e2fsck that precedes a resize, which
+// makes it again. Only the file system's own goes (an empty directory of
+// root's): the app's own lost+found at the root stays, as does one that holds
+// what e2fsck recovered.
+func TestNoLostAndFound(t *testing.T) {
+	h, base := newHomes(t)
+	ctx := t.Context()
+	lostFound := func(home string) (fs.FileInfo, error) { return os.Lstat(filepath.Join(home, "lost+found")) }
+	none := func(t *testing.T, when, home string) {
+		t.Helper()
+		if fi, err := lostFound(home); err == nil {
+			t.Errorf("%s: lost+found is there (%v); want none", when, fi.Mode())
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			t.Error(err)
+		}
+	}
+
+	t.Run("made by mkfs", func(t *testing.T) {
+		home := mkdir(t, filepath.Join(base, "old", "home"), 0)
+		if err := h.mkfs(ctx, h.image("old"), 20*mib, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Ensure(ctx, "old", home, 20*mib, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		none(t, "after mounting an image mkfs.ext4 made", home)
+	})
+	t.Run("made again by e2fsck", func(t *testing.T) {
+		home := mkdir(t, filepath.Join(base, "grown", "home"), 0)
+		if _, err := h.Ensure(ctx, "grown", home, 20*mib, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Unmount("grown", home); err != nil {
+			t.Fatal(err)
+		}
+		// Grown offline: e2fsck checks the image first.
+		if _, err := h.Ensure(ctx, "grown", home, 24*mib, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		none(t, "after a resize", home)
+	})
+	for _, tc := range []struct {
+		name  string
+		owner int
+		file  string // in it
+	}{
+		{"the app's own", nobody, ""},
+		{"holding what e2fsck recovered", 0, "#12"},
+	} {
+		t.Run("kept: "+tc.name, func(t *testing.T) {
+			app := strings.ReplaceAll(strings.ReplaceAll(tc.name, "'", ""), " ", "-")
+			home := mkdir(t, filepath.Join(base, app, "home"), 0)
+			if _, err := h.Ensure(ctx, app, home, 20*mib, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			lf := filepath.Join(home, "lost+found")
+			if err := os.Mkdir(lf, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(lf, tc.owner, tc.owner); err != nil {
+				t.Fatal(err)
+			}
+			if tc.file != "" {
+				if err := os.WriteFile(filepath.Join(lf, tc.file), []byte("recovered"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := h.Unmount(app, home); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Ensure(ctx, app, home, 20*mib, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := lostFound(home)
+			if err != nil {
+				t.Fatalf("lost+found after a remount: %v; want it kept", err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || int(st.Uid) != tc.owner {
+				t.Errorf("lost+found is %v owned by %d; want the directory of %d", fi.Mode(), st.Uid, tc.owner)
+			}
+			if tc.file != "" {
+				if b, err := os.ReadFile(filepath.Join(lf, tc.file)); err != nil || string(b) != "recovered" {
+					t.Errorf("recovered file: %q, %v", b, err)
+				}
+			}
+		})
+	}
+}

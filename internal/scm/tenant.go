@@ -72,12 +72,13 @@ func (t *tenantHome) do(fn func() error) error {
 	if t.uid == 0 && t.gid == 0 {
 		return fn()
 	}
+	slots := fileThreads // the place is given back where it was taken
 	select {
-	case fileThreads <- struct{}{}:
+	case slots <- struct{}{}:
 	case <-time.After(fileThreadWait):
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The file API is busy: too many file transfers are under way on this server. Try again later.")
 	}
-	defer func() { <-fileThreads }()
+	defer func() { <-slots }()
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread exits with this goroutine.
@@ -132,7 +133,7 @@ func fsError(what, shown string, err error) error {
 	case errors.Is(err, fs.ErrNotExist) || errno == syscall.ENOTDIR:
 		return slipway.Errorf(slipway.ENOTFOUND, "'%s' not found.", shown)
 	case errno == syscall.EEXIST:
-		return slipway.Errorf(slipway.ECONFLICT, "'%s' is in the way: a file of that name stands where a folder is needed.", shown)
+		return inTheWay(shown)
 	case errno == syscall.ENOSPC || errno == syscall.EDQUOT:
 		return slipway.Errorf(slipway.ECONFLICT, "Could not write to local resource '%s' due to error 'the app's storage (/home) is full: its quota is its pricing tier's; delete files or scale the plan up'.", shown)
 	case strings.Contains(err.Error(), "escapes from parent") || errno == syscall.ELOOP:
@@ -141,4 +142,9 @@ func fsError(what, shown string, err error) error {
 		return slipway.Errorf(slipway.EFORBIDDEN, "'%s': access is denied to the app's user.", shown)
 	}
 	return fmt.Errorf("%s %s: %w", what, shown, err)
+}
+
+// inTheWay refuses to make a folder where the app has a file.
+func inTheWay(shown string) error {
+	return slipway.Errorf(slipway.ECONFLICT, "'%s' is in the way: a file of that name stands where a folder is needed.", shown)
 }

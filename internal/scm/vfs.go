@@ -42,6 +42,7 @@ import (
 const (
 	maxVFSFile       = 2 << 30 // one PUT; the home's quota usually ends it first
 	maxListEntries   = 20000   // a directory listing's entries
+	maxListCount     = 1000000 // entries counted to refuse a longer listing
 	maxFileTransfers = 16      // file downloads and uploads at once per site
 	maxLockWait      = 10 * time.Second
 )
@@ -298,7 +299,8 @@ type stallResponse struct {
 func (s stallResponse) Write(p []byte) (int, error) { return s.sw.Write(p) }
 
 // listDir lists the directory rel: Kudu's VfsStatEntry for each entry, a
-// link described by what it leads to inside the home (or as itself).
+// link described by what it leads to inside the home (or as itself). A
+// directory of more than maxListEntries entries is refused (tooLong).
 func listDir(r *http.Request, root *os.Root, rel string) ([]vfsEntry, error) {
 	d, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -307,11 +309,14 @@ func listDir(r *http.Request, root *os.Root, rel string) ([]vfsEntry, error) {
 	defer d.Close()
 	base := baseURL(r) + strings.TrimSuffix(r.URL.EscapedPath(), "/") + "/"
 	out := []vfsEntry{}
-	for len(out) < maxListEntries {
+	for read := 0; ; {
 		if err := r.Context().Err(); err != nil {
 			return nil, err
 		}
-		ents, err := d.ReadDir(min(1000, maxListEntries-len(out)))
+		ents, err := d.ReadDir(1000)
+		if read += len(ents); read > maxListEntries {
+			return nil, tooLong(r, d, rel, read)
+		}
 		for _, e := range ents {
 			child := path.Join(rel, e.Name())
 			fi, lerr := root.Lstat(child)
@@ -341,6 +346,39 @@ func listDir(r *http.Request, root *os.Root, rel string) ([]vfsEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// tooLong refuses the listing of rel, a directory of more entries than a
+// listing holds, read of them from d so far. The listing is not cut: a JSON
+// array cannot say that it is partial, and clients (az, the portal,
+// scripts) would take it for the whole directory. Kudu lists any number;
+// the refusal says how many there are, counted up to maxListCount, and
+// what to do instead. 409, as for the zip expansion's limit (merge): the
+// request is sound, the directory is what it cannot be answered for.
+func tooLong(r *http.Request, d *os.File, rel string, read int) error {
+	for read <= maxListCount {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		names, err := d.Readdirnames(10000)
+		read += len(names)
+		if errors.Is(err, io.EOF) || (err == nil && len(names) == 0) {
+			break
+		}
+		if err != nil {
+			return fsError("listing", shown(rel), err)
+		}
+	}
+	count := strconv.Itoa(read)
+	if read > maxListCount {
+		count = "more than " + strconv.Itoa(maxListCount)
+	}
+	zip := "/api/zip/"
+	if rel != "." {
+		zip += (&url.URL{Path: rel}).EscapedPath() + "/"
+	}
+	return slipway.Errorf(slipway.ECONFLICT, "'%s' holds %s entries, more than the %d a listing returns. "+
+		"List one of its subfolders, or download it as a zip: GET %s", shown(rel), count, maxListEntries, zip)
 }
 
 // openRegularFile opens rel, which stat or lstat described as fi, for

@@ -362,6 +362,11 @@ func TestVFSFullQuota(t *testing.T) {
 	rand.Read(big)
 	r = e.do("PUT", "/api/zip/data/", bytes.NewReader(zipOf(t, map[string]string{"big.bin": string(big)})))
 	want(t, "PUT a zip past the quota", r, http.StatusConflict, "full")
+	r = e.do("PUT", "/api/zip/data/fresh/", bytes.NewReader(zipOf(t, map[string]string{"big.bin": string(big)})))
+	want(t, "PUT a zip past the quota into a new folder", r, http.StatusConflict, "full")
+	if _, err := os.Lstat(e.path("data/fresh")); !os.IsNotExist(err) {
+		t.Errorf("the folder of a zip that did not fit: %v; want none", err)
+	}
 	var left []string
 	filepath.Walk(home, func(p string, _ os.FileInfo, _ error) error {
 		if strings.Contains(p, ".slipway-") {
@@ -403,22 +408,32 @@ func TestVFSStreamsHugeFiles(t *testing.T) {
 	}
 }
 
-// TestVFSUploadsKeepTheDiskReserve: homes are images on the data
-// directory's file system, so an upload that would take the space kept
-// for the platform's own data is refused (503, retry later) — a file
-// and a zip alike, whatever the home's quota — and the previous file
-// stays.
-func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
+// reservedVFS is newVFS with a disk reserve of 1 GiB for uploads, on a
+// disk of 100 GiB free until setFree says otherwise; setFree returns once
+// the reserve has read it (it reads the free space once a second).
+func reservedVFS(t *testing.T) (e *vfsEnv, setFree func(bytes uint64)) {
 	var free atomic.Uint64
 	free.Store(100 << 30)
 	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "Kudu file uploads", Reserve: diskreserve.Amount{Bytes: 1 << 30},
 		FreeSpace: func(string) (diskreserve.Space, error) {
 			return diskreserve.Space{Size: 200 << 30, Free: free.Load()}, nil
 		}})
-	e := newVFS(t, func(c *Config) { c.FileReserve = guard })
+	e = newVFS(t, func(c *Config) { c.FileReserve = guard })
+	return e, func(bytes uint64) {
+		free.Store(bytes)
+		time.Sleep(1100 * time.Millisecond)
+	}
+}
+
+// TestVFSUploadsKeepTheDiskReserve: homes are images on the data
+// directory's file system, so an upload that would take the space kept
+// for the platform's own data is refused (503, retry later) — a file
+// and a zip alike, whatever the home's quota — and the previous file
+// stays.
+func TestVFSUploadsKeepTheDiskReserve(t *testing.T) {
+	e, setFree := reservedVFS(t)
 	want(t, "PUT with room", e.do("PUT", "/api/vfs/data/keep.txt", strings.NewReader("previous")), http.StatusCreated, "")
-	free.Store(1<<30 + 1<<10)           // 1 KiB above the reserve
-	time.Sleep(1100 * time.Millisecond) // the guard reads the free space once a second
+	setFree(1<<30 + 1<<10) // 1 KiB above the reserve
 
 	r := e.do("PUT", "/api/vfs/data/keep.txt", bytes.NewReader(bytes.Repeat([]byte("x"), 64<<10)), "If-Match", "*")
 	want(t, "PUT past the reserve", r, http.StatusServiceUnavailable, "short of disk space")
@@ -487,6 +502,11 @@ func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
 		staged, _ := filepath.Glob(filepath.Join(e.homes["app"], ".slipway-zip-*", "package.zip"))
 		return append(left, staged...)
 	}
+	// The zips' folders, which they name but never filled.
+	targets := func() []string {
+		made, _ := filepath.Glob(filepath.Join(e.homes["app"], "data", "z[0-9]*"))
+		return made
+	}
 	for deadline := time.Now().Add(5 * time.Second); len(temps()) < stalled && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -502,10 +522,10 @@ func TestAttackStalledUploadsHoldNoThreads(t *testing.T) {
 		t.Errorf("%d stalled uploads hold %d more OS threads (%d → %d): their bodies are read on the app's file thread", stalled, grown, before, during)
 	}
 	// Nothing of them is left in the home.
-	for deadline := time.Now().Add(5 * time.Second); len(temps()) > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); len(temps())+len(targets()) > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if left := temps(); len(left) > 0 {
+	if left := append(temps(), targets()...); len(left) > 0 {
 		t.Errorf("stalled uploads left %v", left)
 	}
 }

@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -435,6 +438,150 @@ func TestVFSConcurrentWritesHonourIfMatch(t *testing.T) {
 		}
 		if got := e.read("data/counter.txt"); got != strings.Repeat(fmt.Sprintf("%d-%d;", round, won), 4096) {
 			t.Fatalf("round %d: the file is not writer %d's whole content", round, won)
+		}
+	}
+}
+
+// TestZipPutFailureLeavesTheTree: a zip upload that fails leaves the home
+// as it was. The folder it names, and the folders on its way that did not
+// exist, appear only with the zip's content in them: a body that is no
+// zip, a zip with an entry that leads out of the folder, or one past the
+// server's disk reserve is refused with a message that says why, and no
+// folder is left behind. A folder that existed stays, with what it held.
+func TestZipPutFailureLeavesTheTree(t *testing.T) {
+	e, setFree := reservedVFS(t)
+	e.write("data/keep.txt", "kept")
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		short  bool // the disk is short of its reserve
+		status int
+		msg    string
+	}{
+		{"not a zip", []byte("not a zip"), false, http.StatusBadRequest, "not a valid zip"},
+		{"a truncated zip", zipOf(t, map[string]string{"a.txt": "a"})[:40], false, http.StatusBadRequest, "not a valid zip"},
+		{"an entry that leads out", zipOf(t, map[string]string{"ok.txt": "x", "../../../escaped.txt": "x"}), false, http.StatusBadRequest, "escaped.txt"},
+		{"past the disk reserve", zipOf(t, map[string]string{"big.txt": strings.Repeat("y", 64<<10)}), true, http.StatusServiceUnavailable, "short of disk space"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.in(t)
+			t.Cleanup(func() { os.RemoveAll(e.path("new")); os.RemoveAll(e.path("data/new")) }) // each case on its own
+			if tc.short {
+				setFree(1<<30 + 1<<10) // 1 KiB above the reserve
+				defer setFree(100 << 30)
+			}
+			for _, p := range []string{"/api/zip/new/deep/", "/api/zip/data/new/"} {
+				want(t, "PUT "+p, e.quick("PUT", p, bytes.NewReader(tc.body)), tc.status, tc.msg)
+			}
+			for _, rel := range []string{"new", "data/new", "escaped.txt", "../escaped.txt"} {
+				if _, err := os.Lstat(e.path(rel)); !os.IsNotExist(err) {
+					t.Errorf("%s after a failed upload: %v; want nothing there", rel, err)
+				}
+			}
+			if got := e.read("data/keep.txt"); got != "kept" {
+				t.Errorf("data/keep.txt = %q", got)
+			}
+			if names, _ := filepath.Glob(e.path(".slipway-*")); len(names) != 0 {
+				t.Errorf("staging left behind: %v", names)
+			}
+		})
+	}
+	// The same uploads, valid, make the folders, as the app's.
+	want(t, "PUT a zip into a new folder", e.do("PUT", "/api/zip/new/deep/", bytes.NewReader(zipOf(t, map[string]string{"a.txt": "a", "sub/b.txt": "b"}))), http.StatusOK, "")
+	for rel, content := range map[string]string{"new/deep/a.txt": "a", "new/deep/sub/b.txt": "b"} {
+		if got := e.read(rel); got != content {
+			t.Errorf("%s = %q, want %q", rel, got, content)
+		}
+	}
+	e.owned("new", 0o755)
+	e.owned("new/deep", 0o755)
+}
+
+// TestZipPlaceUndoesItsFolders: when the expanded zip cannot take its
+// place (here a rename across file systems: a tmpfs mounted in the way),
+// the folders made on its way are removed again, and only those: a folder
+// that was there stays, and the expanded zip stays in staging, to be
+// removed with it.
+func TestZipPlaceUndoesItsFolders(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a file system")
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "staging", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "staging", "x", "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mounting a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	if err := os.Mkdir(filepath.Join(mnt, "was"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	err = place(root, "staging/x", "mnt/was/new/deep/zip")
+	if !errors.Is(err, syscall.EXDEV) {
+		t.Errorf("place across file systems = %v, want EXDEV", err)
+	}
+	if _, err := os.Lstat(filepath.Join(mnt, "was", "new")); !os.IsNotExist(err) {
+		t.Errorf("mnt/was/new after the failed place: %v; want it removed", err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "was")); err != nil {
+		t.Errorf("mnt/was, which was there: %v; want it kept", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "staging", "x", "a.txt")); err != nil {
+		t.Errorf("the expanded zip: %v; want it left in staging", err)
+	}
+}
+
+// TestVFSListingTooLong: a listing holds at most maxListEntries entries.
+// A folder of more is refused (409), with how many it holds and what to do
+// instead — never cut: a JSON array cannot say it is partial, and a
+// client (az, the portal, a script) would take it for the whole folder.
+func TestVFSListingTooLong(t *testing.T) {
+	e := newVFS(t)
+	e.mkdir("data/many")
+	dir := e.path("data/many")
+	create := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(i)), syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			syscall.Close(fd)
+		}
+	}
+	create(0, maxListEntries)
+	r := e.quick("GET", "/api/vfs/data/many/", nil)
+	want(t, "GET a folder of as many entries as a listing holds", r, http.StatusOK, "")
+	var got []vfsEntry
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != maxListEntries {
+		t.Errorf("the listing has %d entries, want %d", len(got), maxListEntries)
+	}
+
+	create(maxListEntries, maxListEntries+1)
+	r = e.quick("GET", "/api/vfs/data/many/", nil)
+	if r.status != http.StatusConflict {
+		t.Fatalf("GET a folder of one entry more = %d with %d bytes, want 409", r.status, len(r.body))
+	}
+	t.Log(r.body)
+	for _, hint := range []string{fmt.Sprintf("'/home/data/many' holds %d entries", maxListEntries+1), "subfolder", "/api/zip/data/many/"} {
+		if !strings.Contains(r.body, hint) {
+			t.Errorf("the refusal %q does not say %q", r.body, hint)
 		}
 	}
 }

@@ -7,8 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/archive"
@@ -76,13 +80,18 @@ func (h *Handler) zipGet(w http.ResponseWriter, r *http.Request, s slipway.Site)
 }
 
 // zipPut answers PUT /api/zip/{path}/: expands the zip in the body into
-// the folder (created if missing), over what is there. The zip is saved
-// and checked whole (package archive, with its limits for hostile
-// archives) and expanded into a staging folder in the home before
-// anything in the folder changes; its files and links then take their
-// places by rename, never written through what is there. A folder of the
-// zip where the home has a file (or the reverse) stops the expansion
-// there: what was moved stays.
+// the folder, over what is there. The zip is saved and checked whole
+// (package archive, with its limits for hostile archives) and expanded
+// into a staging folder in the home before anything in the home changes.
+// A folder that does not exist is made only then, with the zip in it: the
+// expanded zip takes its place by one rename (place), so that an upload
+// that is refused or fails leaves neither it nor the missing folders on
+// its way behind (KuduLite's ZipController makes none for a body that is
+// not a zip either: it opens the zip before extracting it). Into a folder
+// that exists, the zip's files and links take their places by rename,
+// never written through what is there; a folder of the zip where the home
+// has a file (or the reverse) stops the expansion there: what was moved
+// stays.
 func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	rel, _, home, end, err := h.fileRequest(r, s, "zip transfers", maxZips)
 	if err != nil {
@@ -93,22 +102,17 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	if err != nil {
 		return err
 	}
-	// The folder and the staging file are made on the app's file thread
-	// (home.do); the zip is copied in on this goroutine, so that a client
-	// that sends it slowly holds no OS thread; then it is checked and
-	// expanded on the app's thread again.
+	// The folder is looked at and the staging file made on the app's file
+	// thread (home.do); the zip is copied in on this goroutine, so that a
+	// client that sends it slowly holds no OS thread; then it is checked
+	// and expanded on the app's thread again.
 	var (
 		staging string
 		pkg     *os.File
 	)
 	err = home.do(func() (err error) {
-		if err := home.root.MkdirAll(rel, 0o755); err != nil {
-			return fsError("creating", shown(rel), err)
-		}
-		if fi, err := home.root.Stat(rel); err != nil {
-			return fsError("creating", shown(rel), err)
-		} else if !fi.IsDir() {
-			return slipway.Errorf(slipway.ECONFLICT, "'%s' is not a directory.", shown(rel))
+		if _, err := zipTarget(home.root, rel); err != nil {
+			return err
 		}
 		staging, pkg, err = stage(home.root)
 		return err
@@ -138,14 +142,98 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		if err := expand(r, home.root, staging, pkg, lim); err != nil {
 			return err
 		}
-		moved := 0
-		return merge(home.root, path.Join(staging, "x"), rel, &moved)
+		return place(home.root, path.Join(staging, "x"), rel)
 	})
 	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// zipTarget reports whether the folder rel, where a zip is to be
+// expanded, exists; a file there, or a link that leads nowhere, is in the
+// way.
+func zipTarget(root *os.Root, rel string) (exists bool, err error) {
+	fi, err := root.Stat(rel)
+	switch {
+	case err == nil && fi.IsDir():
+		return true, nil
+	case err == nil:
+		return false, inTheWay(shown(rel))
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fsError("expanding the zip in", shown(rel), err)
+	}
+	if _, err := root.Lstat(rel); err == nil {
+		return false, inTheWay(shown(rel))
+	}
+	return false, nil
+}
+
+// place puts the expanded zip src at dst: merged into the folder there,
+// or, when there is none, as that folder, by one rename after the missing
+// folders on its way are made; those are removed again should that fail.
+func place(root *os.Root, src, dst string) error {
+	exists, err := zipTarget(root, dst) // again: the app may have made it since
+	if err != nil {
+		return err
+	}
+	if !exists {
+		made, err := mkdirAll(root, path.Dir(dst))
+		if err == nil {
+			err = root.Chmod(src, 0o755) // as the staging folder's, 0700
+		}
+		if err == nil {
+			err = root.Rename(src, dst)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
+				// The app made the folder meanwhile: the zip is merged into it.
+				moved := 0
+				return merge(root, src, dst, &moved)
+			}
+		}
+		for _, dir := range slices.Backward(made) {
+			rmdir(root, dir)
+		}
+		return fsError("expanding the zip in", shown(dst), err)
+	}
+	moved := 0
+	return merge(root, src, dst, &moved)
+}
+
+// mkdirAll makes the folder dir in root and the folders on its way, and
+// returns those it made, outermost first, even with an error.
+func mkdirAll(root *os.Root, dir string) (made []string, err error) {
+	if dir == "." {
+		return nil, nil
+	}
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		err := root.Mkdir(p, 0o755)
+		if err == nil {
+			made = append(made, p)
+			continue
+		}
+		if fi, serr := root.Stat(p); errors.Is(err, fs.ErrExist) && serr == nil && fi.IsDir() {
+			continue
+		}
+		return made, err
+	}
+	return made, nil
+}
+
+// rmdir removes the folder rel in root if it is empty, and never anything
+// else.
+func rmdir(root *os.Root, rel string) error {
+	parent, err := root.OpenFile(path.Dir(rel), os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	return unix.Unlinkat(int(parent.Fd()), path.Base(rel), unix.AT_REMOVEDIR)
 }
 
 // stage makes a staging folder in the home (so that the zip counts
