@@ -28,21 +28,38 @@ func (s *testServer) deploySlot(app, slot, version string) {
 // deploySlotCode is deploySlot with app.py's code given.
 func (s *testServer) deploySlotCode(app, slot, version, code string) {
 	s.t.Helper()
-	args := []string{"webapp", "deployment", "list-publishing-credentials", "-g", "rg-" + app, "-n", app}
+	s.deploySlotFiles(app, slot, map[string]string{"VERSION": version, "app.py": code})
+}
+
+// deploySlotFiles is deploySlot with the files (path → content) that the
+// zip of testdata/apps/hello gets over its own.
+func (s *testServer) deploySlotFiles(app, slot string, files map[string]string) {
+	s.t.Helper()
 	host := app
 	if slot != "" {
-		args = append(args, "--slot", slot)
 		host = app + "-" + slot
+	}
+	user, pass := s.slotCredentials(app, slot)
+	z := zipDir(s.t, "testdata/apps/hello", files)
+	scm := "http://" + strings.Replace(s.host(host), ".localhost", ".scm.localhost", 1)
+	if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
+		s.t.Fatalf("deploy %s to %s: %q %v\n%s", files["VERSION"], host, out, err, s.deploymentLog(host, user, pass, "latest"))
+	}
+}
+
+// slotCredentials returns the publishing user name and password of the
+// app's slot ("" for production).
+func (s *testServer) slotCredentials(app, slot string) (user, pass string) {
+	s.t.Helper()
+	args := []string{"webapp", "deployment", "list-publishing-credentials", "-g", "rg-" + app, "-n", app}
+	if slot != "" {
+		args = append(args, "--slot", slot)
 	}
 	var cred struct{ PublishingUserName, PublishingPassword string }
 	if err := json.Unmarshal([]byte(s.mustCLI("", args...)), &cred); err != nil {
 		s.t.Fatal(err)
 	}
-	z := zipDir(s.t, "testdata/apps/hello", map[string]string{"VERSION": version, "app.py": code})
-	scm := "http://" + strings.Replace(s.host(host), ".localhost", ".scm.localhost", 1)
-	if out, err := s.curl("-X", "POST", "-u", cred.PublishingUserName+":"+cred.PublishingPassword, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
-		s.t.Fatalf("deploy %s to %s: %q %v", version, host, out, err)
-	}
+	return cred.PublishingUserName, cred.PublishingPassword
 }
 
 // Acceptance 1 (issue 12): a staging slot with its own settings and a

@@ -294,6 +294,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res Result, err error
 	if err != nil {
 		return Result{}, fmt.Errorf("building: %w", err)
 	}
+	if spec.Generation, err = scopeGeneration(b.scopeDir(req.Scope)); err != nil {
+		return Result{}, fmt.Errorf("building: %w", err)
+	}
 	key := spec.key()
 	paths := b.envPaths(req.Scope, key)
 	lg.printf("Python Virtual Environment: %s", venvName)

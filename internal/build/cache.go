@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/slipway-dev/slipway/internal/atomicfile"
 )
 
 // PlatformScope is the cache scope of builds whose Request.Scope is empty:
@@ -157,7 +159,8 @@ func finishSeal(dir string) error {
 // cache) when the app is deleted: app names are free again then, and the
 // next app of the name, another tenant's perhaps, would build in the same
 // scope as the same user, with what the deleted app downloaded or planted.
-// The platform's own scope ("") is never removed.
+// (RetireScope instead, while another app's version runs one of its
+// environments.) The platform's own scope ("") is never removed.
 func (b *Builder) RemoveScope(scope string) error {
 	if scope == "" || scope == PlatformScope {
 		return errors.New("removing a cache scope: the platform's scope stays")
@@ -166,6 +169,82 @@ func (b *Builder) RemoveScope(scope string) error {
 		return fmt.Errorf("removing a cache scope: %w", err)
 	}
 	return RemoveEnvironment(b.scopeDir(scope)) // the same work: a tree with sealed parts
+}
+
+// generationFile, in a scope's directory, holds the scope's generation: a
+// random name that RetireScope gives it and that the key of every
+// environment built in the scope includes (envSpec.Generation). A scope
+// without one has never been retired, and its keys are as they always were.
+const generationFile = "generation"
+
+// scopeGeneration reads the generation of the scope at dir ("" when it has
+// none).
+func scopeGeneration(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, generationFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the cache scope's generation: %w", err)
+	}
+	gen := strings.TrimSpace(string(b))
+	if len(gen) > 64 || strings.Trim(gen, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("the cache scope's generation file %s is damaged; remove it", filepath.Join(dir, generationFile))
+	}
+	return gen, nil
+}
+
+// RetireScope is RemoveScope for an app whose environments other apps'
+// versions still run — a slot swap gives an app the version its slot
+// built, and the environment the version names lies in the slot's scope.
+// It keeps the environments (<scope>/venvs/<key>) keep names, at their
+// paths (a venv embeds its own), and removes the rest of the scope:
+// the other environments, pip's download cache and the builds' HOMEs.
+// Before it removes anything it gives the scope a new generation, which
+// every later environment's key includes: a new app of the deleted one's
+// name, building in the same scope, never reuses an environment kept here,
+// nor rebuilds over one. Run it again to drop the environments no longer
+// kept, or to finish one that a crash cut short; remove the scope
+// (RemoveScope) when it keeps none.
+func (b *Builder) RetireScope(scope string, keep func(envDir string) bool) error {
+	if scope == "" || scope == PlatformScope {
+		return errors.New("retiring a cache scope: the platform's scope stays")
+	}
+	if err := ValidateScope(scope); err != nil {
+		return fmt.Errorf("retiring a cache scope: %w", err)
+	}
+	dir := b.scopeDir(scope)
+	if err := atomicfile.WriteFile(filepath.Join(dir, generationFile), []byte(newOperationID()+newOperationID()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("retiring cache scope %s: %w", scope, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("retiring cache scope %s: %w", scope, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch e.Name() {
+		case generationFile, "lost+found": // lost+found: the root of a file system mounted here
+			continue
+		case "venvs":
+			envs, err := os.ReadDir(p)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			for _, env := range envs {
+				if ep := filepath.Join(p, env.Name()); !env.IsDir() || !keep(ep) {
+					errs = append(errs, RemoveEnvironment(ep)) // lock files too
+				}
+			}
+		default:
+			errs = append(errs, RemoveEnvironment(p))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("retiring cache scope %s: %w", scope, err)
+	}
+	return nil
 }
 
 // RemoveEnvironment removes a cached environment directory

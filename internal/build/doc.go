@@ -28,7 +28,11 @@
 //     environments and pip download cache are shared only with its own later
 //     builds, because its build runs its own code (setup.py,
 //     PRE_BUILD_COMMAND), which could otherwise plant a .pth file that
-//     another app would run with its secrets.
+//     another app would run with its secrets. A deleted app's scope goes
+//     with it, but for the environments other apps' versions still run (a
+//     slot swap moves versions between apps), which it keeps under a new
+//     generation of the scope that a new app of its name cannot reach
+//     (Builder.RetireScope).
 //   - A complete environment is sealed before its marker is written: owned
 //     by root, no write bit anywhere, setuid bits dropped. Later builds and
 //     the app only read it. The ownership part needs a builder running as

@@ -49,6 +49,9 @@ type envSpec struct {
 	Project  string   // hash of the whole tree, when the environment depends on app files (pip install ., -r other.txt, local paths)
 	Editable string   // the artifact path, when requirements hold an editable install (never reused)
 	PipEnv   []string // PIP_* settings
+	// Generation is the scope's generation (RetireScope); "" for a scope
+	// never retired, whose keys it leaves as they were.
+	Generation string
 }
 
 // key returns the hex sha256 of the spec, with length-prefixed fields so
@@ -73,6 +76,9 @@ func (s envSpec) key() string {
 	slices.Sort(env)
 	for _, kv := range env {
 		field("env", kv)
+	}
+	if s.Generation != "" {
+		field("scope-generation", s.Generation)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -537,3 +537,91 @@ func treeState(t *testing.T, root string) []string {
 	}
 	return out
 }
+
+// TestRetiredScopeKeepsWhatIsRunAndBuildsAnew: a deleted slot's scope
+// holds the environment of a version its app still runs (a swap moved the
+// version there). Retired, the scope keeps that environment whole and
+// loses the rest; a new app of the slot's name, building in the same
+// scope the same requirements, neither reuses the kept environment nor
+// builds over it.
+func TestRetiredScopeKeepsWhatIsRunAndBuildsAnew(t *testing.T) {
+	t.Parallel()
+	b, cache := newTestBuilder(t, nil)
+	const scope = "web-staging"
+	linkSharedPipCache(t, cache, scope)
+	ctx := context.Background()
+	build := func(reqs string) Result {
+		t.Helper()
+		src := fixture(t, "simple", map[string]string{"requirements.txt": reqs})
+		res, err := b.Build(ctx, Request{SourceDir: src, OutputDir: filepath.Join(t.TempDir(), "out"), Scope: scope})
+		if err != nil {
+			t.Fatalf("build in scope %s: %v", scope, err)
+		}
+		return res
+	}
+	run := build("six==1.17.0\n# retire test\n")
+	other := build("six==1.17.0\n# retire test, another version\n")
+	runDir, otherDir := filepath.Dir(run.VenvDir), filepath.Dir(other.VenvDir)
+	before := treeState(t, runDir)
+	dir := filepath.Join(cache, "scopes", scope)
+	if err := os.MkdirAll(filepath.Join(dir, "tmp", "home-left"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	keep := func(env string) bool { return env == runDir }
+	for range 2 { // again, as after a crash
+		if err := b.RetireScope(scope, keep); err != nil {
+			t.Fatalf("RetireScope: %v", err)
+		}
+	}
+	if diff := cmp.Diff(before, treeState(t, runDir)); diff != "" {
+		t.Errorf("the kept environment changed (-before +after):\n%s", diff)
+	}
+	for _, gone := range []string{otherDir, filepath.Join(dir, "pip"), filepath.Join(dir, "tmp")} {
+		mustNotExist(t, gone)
+	}
+
+	linkSharedPipCache(t, cache, scope) // pip's downloads, not the retired scope's
+	again := build("six==1.17.0\n# retire test\n")
+	if again.CacheHit || again.VenvDir == run.VenvDir {
+		t.Errorf("the new app reused the retired scope's environment: CacheHit %v, VenvDir %s", again.CacheHit, again.VenvDir)
+	}
+	if diff := cmp.Diff(before, treeState(t, runDir)); diff != "" {
+		t.Errorf("the new app's build changed the kept environment (-before +after):\n%s", diff)
+	}
+	if again2 := build("six==1.17.0\n# retire test\n"); !again2.CacheHit || again2.VenvDir != again.VenvDir {
+		t.Errorf("the new app does not reuse its own environment: CacheHit %v, VenvDir %s, want %s", again2.CacheHit, again2.VenvDir, again.VenvDir)
+	}
+	if err := b.RetireScope(PlatformScope, keep); err == nil {
+		t.Error("RetireScope retired the platform's scope")
+	}
+}
+
+// TestScopeGeneration: a scope's generation file is the platform's; one
+// that is not a generation fails the build with a message saying so,
+// rather than keying environments by whatever it holds.
+func TestScopeGeneration(t *testing.T) {
+	for _, tt := range []struct {
+		name, content string // content "-": no file
+		want          string
+		ok            bool
+	}{
+		{"none", "-", "", true},
+		{"written", "0123456789abcdef0123456789abcdef\n", "0123456789abcdef0123456789abcdef", true},
+		{"damaged", "../../x", "", false},
+		{"too long", strings.Repeat("a", 65), "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.content != "-" {
+				if err := os.WriteFile(filepath.Join(dir, generationFile), []byte(tt.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := scopeGeneration(dir)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("scopeGeneration = %q, %v; want %q, ok %v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}

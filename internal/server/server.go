@@ -446,6 +446,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	retired := &retiredScopes{dir: filepath.Join(dataDir, "retired-scopes"), cacheDir: cacheDir, builder: builder, store: st, logger: log}
+	if builds != nil {
+		retired.images, builds.retired = builds.scopes, retired
+	}
 
 	logs := applog.NewHub(applog.Config{Machine: "slipway0", Logger: log})
 	closers = append(closers, logs.Close)
@@ -525,6 +529,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if builds != nil {
 		builds.mountExisting(ctx)
 	}
+	// Before anything builds: finish retiring the scopes of sites whose
+	// deletion a stop cut short, and remove those no version names now.
+	if err := retired.sweep(ctx, ""); err != nil {
+		log.Warn("sweeping the build cache scopes of deleted sites", "err", err)
+	}
 	if err := coord.Recover(ctx); err != nil {
 		return fmt.Errorf("recovering from the last stop: %w", err)
 	}
@@ -585,7 +594,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	var mgmt *arm.Handler
 	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
-		Store: st, Controller: &controller{builder: builder, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots:  coord,
 		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
@@ -940,9 +949,9 @@ func (s siteLookup) SiteState(_ context.Context, name string) (frontdoor.SiteSta
 
 // controller adapts the coordinator to the management API's side effects.
 type controller struct {
-	// builder, if set, drops a deleted app's build cache.
-	builder *build.Builder
-	homes   *homefs.Homes
+	// scopes drops a deleted app's build cache.
+	scopes *retiredScopes
+	homes  *homefs.Homes
 	// local, if set, holds each app's local storage (localdisk.go), at
 	// siteRunDir(dataDir, app).
 	local   *localDisk
@@ -1030,12 +1039,12 @@ func (c *controller) SiteDeleted(ctx context.Context, rg, site string) error {
 	if err := c.coord.SiteDeleted(ctx, rg, site); err != nil {
 		return err
 	}
-	if c.builder != nil {
-		// Its builds ran in a scope of the site's name (deploy's build
-		// request), which the next app of that name would inherit.
-		if err := c.builder.RemoveScope(strings.ToLower(site)); err != nil {
-			return fmt.Errorf("removing the app's build cache: %w", err)
-		}
+	// Its builds ran in a scope of the site's name (deploy's build
+	// request), which the next app of that name would inherit; but a
+	// version another slot of the app runs since a swap may run an
+	// environment of that scope, which stays until none does.
+	if err := c.scopes.retire(ctx, site); err != nil {
+		return fmt.Errorf("removing the app's build cache: %w", err)
 	}
 	return nil
 }

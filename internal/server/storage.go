@@ -35,6 +35,8 @@ type buildStorage struct {
 	dataDir, cacheDir string
 	store             *store.Store
 	logger            *slog.Logger
+	// retired, if set, holds the scopes of deleted sites; Scope sweeps it.
+	retired *retiredScopes
 }
 
 func newBuildStorage(dataDir, cacheDir string, st *store.Store, log *slog.Logger) (*buildStorage, error) {
@@ -62,7 +64,8 @@ func (b *buildStorage) scopePath(scope string) string {
 // instances. An image is mounted at its app's quota, so that a plan scaled
 // down bounds them by its smaller quota from now on, as it does the app's
 // home (the image shrinks if the used space fits; homefs.Homes.Ensure); an
-// image of no app (left by a deletion that failed) keeps its size.
+// image of no app (a retired scope's, or one a failed deletion left) keeps its
+// size.
 func (b *buildStorage) mountExisting(ctx context.Context) {
 	sites, _ := b.sites(ctx)
 	for _, set := range []struct {
@@ -127,6 +130,39 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 	if !ok {
 		quota = 1 << 30
 	}
+	if err := b.mountScope(ctx, scope, dir, quota); err != nil {
+		return err
+	}
+	// The scope's only build is beginning (a site runs one deployment at
+	// a time): a HOME in tmp/ is one a killed server left, holding what
+	// its PRE_BUILD_COMMAND wrote.
+	os.RemoveAll(filepath.Join(dir, "tmp"))
+	if sitesErr == nil {
+		b.evict(ctx, sites, dir)
+	}
+	if b.retired != nil {
+		// The scopes of deleted sites go once no version names what they
+		// keep: each build removes what the last one's pruning freed.
+		if err := b.retired.sweep(ctx, ""); err != nil {
+			b.logger.Warn("removing the build cache scopes of deleted sites", "err", err)
+		}
+	}
+	return nil
+}
+
+// mountScope mounts the scope's image at dir, making it first if need be.
+// It takes turns with the sweeps of retired scopes (retiredScopes.mu): the
+// scope may be one of a site deleted before, whose name this site has
+// again, and a sweep that listed the sites before this one was created
+// removes that scope; then the mount makes a new one.
+func (b *buildStorage) mountScope(ctx context.Context, scope, dir string, quota int64) error {
+	if b.retired != nil {
+		b.retired.mu.Lock()
+		defer b.retired.mu.Unlock()
+	}
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("mounting the app's storage for its build cache: %w", err)
+	}
 	_, err := b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
 	if errors.Is(err, homefs.ErrTooLarge) {
 		// Before its first image: pip's downloads are a cache and tmp/
@@ -138,17 +174,7 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 		}
 		_, err = b.scopes.Ensure(ctx, scope, dir, quota, 0, 0)
 	}
-	if err := b.outcome(err, scope, "build cache", quota); err != nil {
-		return err
-	}
-	// The scope's only build is beginning (a site runs one deployment at
-	// a time): a HOME in tmp/ is one a killed server left, holding what
-	// its PRE_BUILD_COMMAND wrote.
-	os.RemoveAll(filepath.Join(dir, "tmp"))
-	if sitesErr == nil {
-		b.evict(ctx, sites, dir)
-	}
-	return nil
+	return b.outcome(err, scope, "build cache", quota)
 }
 
 // evict removes the environments in the scope at dir that no version of
@@ -160,11 +186,36 @@ func (b *buildStorage) Scope(ctx context.Context, scope, dir string) error {
 // When a version's record cannot be read it removes nothing: better a full
 // cache than a version that cannot start.
 func (b *buildStorage) evict(ctx context.Context, sites []slipway.Site, dir string) {
-	var used []os.FileInfo // compared as files: a path may name one in another way
+	used, err := usedEnvironments(ctx, b.store, sites)
+	if err != nil {
+		b.logger.Warn("keeping the build cache's environments", "err", err)
+		return
+	}
+	envs, _ := os.ReadDir(filepath.Join(dir, "venvs"))
+	for _, e := range envs {
+		p := filepath.Join(dir, "venvs", e.Name())
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() || used.has(p) {
+			continue
+		}
+		if err := build.RemoveEnvironment(p); err != nil {
+			b.logger.Warn("removing an unused environment from the build cache", "dir", p, "err", err)
+		}
+	}
+}
+
+// environments are the environments (<scope>/venvs/<key>) versions name,
+// compared as files: a path may name one in another way.
+type environments []os.FileInfo
+
+// usedEnvironments returns the environments that successful deployments
+// of sites name. It fails when a version's record cannot be read: no
+// environment may then be taken for unused.
+func usedEnvironments(ctx context.Context, st *store.Store, sites []slipway.Site) (environments, error) {
+	var used environments
 	for _, s := range sites {
-		ds, err := b.store.ListDeployments(ctx, s.Name)
+		ds, err := st.ListDeployments(ctx, s.Name)
 		if err != nil {
-			return
+			return nil, err
 		}
 		for _, d := range ds {
 			if d.Status != slipway.DeploySuccess || d.ArtifactDir == "" {
@@ -172,8 +223,7 @@ func (b *buildStorage) evict(ctx context.Context, sites []slipway.Site, dir stri
 			}
 			art, err := deploy.ReadArtifact(d.ArtifactDir)
 			if err != nil {
-				b.logger.Warn("keeping the build cache's environments: a version's record cannot be read", "site", s.Name, "deployment", d.ID, "err", err)
-				return
+				return nil, fmt.Errorf("a version's record cannot be read (site %s, deployment %s): %w", s.Name, d.ID, err)
 			}
 			if art.VenvDir == "" {
 				continue
@@ -183,17 +233,13 @@ func (b *buildStorage) evict(ctx context.Context, sites []slipway.Site, dir stri
 			}
 		}
 	}
-	envs, _ := os.ReadDir(filepath.Join(dir, "venvs"))
-	for _, e := range envs {
-		p := filepath.Join(dir, "venvs", e.Name())
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.IsDir() || slices.ContainsFunc(used, func(u os.FileInfo) bool { return os.SameFile(u, fi) }) {
-			continue
-		}
-		if err := build.RemoveEnvironment(p); err != nil {
-			b.logger.Warn("removing an unused environment from the build cache", "dir", p, "err", err)
-		}
-	}
+	return used, nil
+}
+
+// has reports whether the environment at dir is one of e.
+func (e environments) has(dir string) bool {
+	fi, err := os.Lstat(dir)
+	return err == nil && slices.ContainsFunc(e, func(u os.FileInfo) bool { return os.SameFile(u, fi) })
 }
 
 // sites lists every site, logging a failure (the callers then fall back
@@ -221,12 +267,12 @@ func (b *buildStorage) quota(ctx context.Context, sites []slipway.Site, name str
 	return 0, false
 }
 
-// Remove releases and deletes a deleted site's images: its versions' (a
-// slot has none of its own) and its build scope's. Their directories are
-// left empty for the site's removal.
+// Remove releases and deletes a deleted site's versions' image (a slot has
+// none of its own), leaving its directory empty for the site's removal.
+// Its build scope's image goes with the scope (retiredScopes).
 func (b *buildStorage) Remove(ctx context.Context, site string) error {
 	name := strings.ToLower(site)
-	return errors.Join(b.versions.Remove(ctx, name, b.artifactsDir(name)), b.scopes.Remove(ctx, name, b.scopePath(name)))
+	return b.versions.Remove(ctx, name, b.artifactsDir(name))
 }
 
 // Close unmounts every image.
