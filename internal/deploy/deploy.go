@@ -1049,13 +1049,15 @@ func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
 	if !snap.Site.Enabled {
 		return nil // a stopped app stays stopped; settings apply at start
 	}
+	st := c.state(name)
+	st.op.Lock()
+	defer st.op.Unlock()
+	// Read under the lock: a deployment or a redeploy that activated its
+	// version meanwhile must not be rolled back by this restart.
 	art, err := c.artifact(ctx, snap.Site.Name)
 	if err != nil {
 		return err
 	}
-	st := c.state(name)
-	st.op.Lock()
-	defer st.op.Unlock()
 	refs, err := c.resolve(ctx, &snap)
 	if err != nil {
 		c.SiteLog(name).Event("The app was not restarted; the previous instances keep serving. %s", errText(err))
