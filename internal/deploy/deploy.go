@@ -642,9 +642,8 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	}
 	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
 
-	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
-	if err != nil {
-		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+	snap, refs, configured := c.configuration(ctx, site, d, fail)
+	if !configured {
 		return false
 	}
 	if c.cfg.Storage != nil {
@@ -658,12 +657,6 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			return false
 		}
 	}
-	refs, err := c.resolve(ctx, &snap)
-	if err != nil {
-		fail("%s", errText(err))
-		return false
-	}
-	c.noteReferences(ctx, d, refs)
 	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", o.BuildByDefault)
 	if o.Build != nil {
 		doBuild = *o.Build
@@ -746,6 +739,24 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	ok = true
 	c.prune(ctx, site, d, artDir)
 	return true
+}
+
+// configuration returns what the site runs with now — its snapshot, with
+// its Key Vault references resolved — and notes the references in d's log.
+// It reports a failure through fail.
+func (c *Coordinator) configuration(ctx context.Context, site slipway.Site, d slipway.Deployment, fail func(string, ...any)) (Snapshot, kvref.Resolution, bool) {
+	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+		return Snapshot{}, kvref.Resolution{}, false
+	}
+	refs, err := c.resolve(ctx, &snap)
+	if err != nil {
+		fail("%s", errText(err))
+		return Snapshot{}, kvref.Resolution{}, false
+	}
+	c.noteReferences(ctx, d, refs)
+	return snap, refs, true
 }
 
 // activate makes art, the version of deployment d, the one the site runs,

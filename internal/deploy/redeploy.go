@@ -108,17 +108,10 @@ func (c *Coordinator) redeploy(ctx context.Context, site slipway.Site, d slipway
 	}
 	c.step(ctx, d, slipway.LogMessage, "Redeploying deployment %s, received %s: its stored version is released again as it was built, not built again; release commands do not run, and the app's current settings apply.",
 		d.ID, d.ReceivedTime.UTC().Format("2006-01-02 15:04:05Z"))
-	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
-	if err != nil {
-		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+	snap, refs, ok := c.configuration(ctx, site, d, fail)
+	if !ok {
 		return false
 	}
-	refs, err := c.resolve(ctx, &snap)
-	if err != nil {
-		fail("%s", errText(err))
-		return false
-	}
-	c.noteReferences(ctx, d, refs)
 
 	st := c.state(site.Name)
 	st.op.Lock()

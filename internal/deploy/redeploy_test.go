@@ -64,6 +64,37 @@ func (e *swapEnv) redeploy(site, id, deployer string) (slipway.Deployment, error
 	return e.st.GetDeployment(ctx, site, id)
 }
 
+// refusal is a call on the site "app" that must fail with code, its
+// message holding msg; busy makes it while a deployment of the site runs.
+type refusal struct {
+	name, id, code, msg string
+	busy                bool
+}
+
+// wantRefusals checks each refusal of call.
+func (e *swapEnv) wantRefusals(tests []refusal, call func(site slipway.Site, id string) error) {
+	e.t.Helper()
+	site, err := e.st.FindSite(e.t.Context(), "app")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, tc := range tests {
+		e.t.Run(tc.name, func(t *testing.T) {
+			if tc.busy {
+				release, err := e.c.begin("app", "0000000000000000000000000000beef")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer release()
+			}
+			err := call(site, tc.id)
+			if slipway.ErrorCode(err) != tc.code || !strings.Contains(slipway.ErrorMessage(err), tc.msg) {
+				t.Fatalf("got %v; want %s saying %q", err, tc.code, tc.msg)
+			}
+		})
+	}
+}
+
 func (e *swapEnv) logText(id string) string {
 	e.t.Helper()
 	log, err := e.st.DeploymentLog(e.t.Context(), id)
@@ -170,33 +201,17 @@ func TestRedeploy_Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	v3 := e.stored("app", "v3")
-	tests := []struct {
-		name, id, code, msg string
-		busy                bool
-	}{
+	e.wantRefusals([]refusal{
 		{"unknown id", "0123456789abcdef0123456789abcdef", slipway.ENOTFOUND, "Deployment '0123456789abcdef0123456789abcdef' not found.", false},
 		{"a slot's deployment on production", slotActive.ID, slipway.ENOTFOUND, "not found", false},
 		{"latest", "latest", slipway.ENOTFOUND, "not found", false},
 		{"a failed deployment", failed.ID, slipway.ECONFLICT, "failed", false},
 		{"a version no longer stored", gone.ID, slipway.ENOTFOUND, "no longer", false},
 		{"while a deployment runs", v3.ID, slipway.ECONFLICT, "There is a deployment currently in progress.", true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.busy {
-				release, err := e.c.begin("app", "0000000000000000000000000000beef")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer release()
-			}
-			site, _ := e.st.FindSite(ctx, "app")
-			_, err := e.c.Redeploy(ctx, site, tc.id, RedeployOptions{Deployer: "$app"})
-			if slipway.ErrorCode(err) != tc.code || !strings.Contains(slipway.ErrorMessage(err), tc.msg) {
-				t.Fatalf("Redeploy = %v; want %s saying %q", err, tc.code, tc.msg)
-			}
-		})
-	}
+	}, func(site slipway.Site, id string) error {
+		_, err := e.c.Redeploy(ctx, site, id, RedeployOptions{Deployer: "$app"})
+		return err
+	})
 	e.want("app", "v1|hello-v1|prod")
 	for _, d := range []slipway.Deployment{failed, gone, v3} {
 		if got, _ := e.st.GetDeployment(ctx, "app", d.ID); got.Status != d.Status || got.Active || !got.StartTime.Equal(d.StartTime) {
@@ -313,30 +328,12 @@ func TestDeleteDeployment(t *testing.T) {
 
 	slotActive, _ := e.st.ActiveDeployment(ctx, "app-staging")
 	v := e.stored("app", "v")
-	refusals := []struct {
-		name, id, code, msg string
-		busy                bool
-	}{
+	e.wantRefusals([]refusal{
 		{"active", b.ID, slipway.ECONFLICT, "Unable to delete '" + b.ID + "'. The deployment is currently active.", false},
 		{"unknown", "0123456789abcdef0123456789abcdef", slipway.ENOTFOUND, "Unable to delete '0123456789abcdef0123456789abcdef'. No deployment found.", false},
 		{"a slot's on production", slotActive.ID, slipway.ENOTFOUND, "No deployment found.", false},
 		{"during a deployment", v.ID, slipway.ECONFLICT, "There is a deployment currently in progress.", true},
-	}
-	for _, tc := range refusals {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.busy {
-				release, err := e.c.begin("app", "0000000000000000000000000000beef")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer release()
-			}
-			err := e.c.DeleteDeployment(ctx, site, tc.id)
-			if slipway.ErrorCode(err) != tc.code || !strings.Contains(slipway.ErrorMessage(err), tc.msg) {
-				t.Fatalf("DeleteDeployment = %v; want %s saying %q", err, tc.code, tc.msg)
-			}
-		})
-	}
+	}, func(site slipway.Site, id string) error { return e.c.DeleteDeployment(ctx, site, id) })
 	if _, err := ReadArtifact(v.ArtifactDir); err != nil {
 		t.Errorf("a refused delete removed the artifact: %v", err)
 	}
