@@ -108,14 +108,15 @@ func (c *Coordinator) redeploy(ctx context.Context, site slipway.Site, d slipway
 	}
 	c.step(ctx, d, slipway.LogMessage, "Redeploying deployment %s, received %s: its stored version is released again as it was built, not built again; release commands do not run, and the app's current settings apply.",
 		d.ID, d.ReceivedTime.UTC().Format("2006-01-02 15:04:05Z"))
+	// The site's lock first, as a restart takes it: a swap that commits
+	// meanwhile exchanges the settings this redeploy must run with.
+	st := c.state(site.Name)
+	st.op.Lock()
+	defer st.op.Unlock()
 	snap, refs, ok := c.configuration(ctx, site, d, fail)
 	if !ok {
 		return false
 	}
-
-	st := c.state(site.Name)
-	st.op.Lock()
-	defer st.op.Unlock()
 	if active, _, ok, err := c.activeArtifact(ctx, site.Name); err == nil && ok {
 		if gone := newMigrations(active, art); len(gone) > 0 {
 			c.step(ctx, d, slipway.LogWarning, "The version serving until now has Django migrations this one lacks (%s). Release commands do not run at a redeploy, and Django never unapplies migrations by itself: the database keeps them. If this version cannot work with a database so migrated, migrate it back with the version that has them (manage.py migrate <app> <migration>) and redeploy this one, or deploy a fix.",
