@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/rbac"
 )
 
 // historyStore is fakeStore with a deployment history of its own (newest
@@ -265,5 +266,52 @@ func TestAttackRedeployFromAnotherSite(t *testing.T) {
 	}
 	if calls := rec.called(); len(calls) != 0 {
 		t.Errorf("the deployer was called: %v", calls)
+	}
+}
+
+// TestRedeployNeedsTheRightToDeploy: a deployment user redeploys and
+// deletes only where its roles let it deploy — a Website Contributor of the
+// app, not a Reader — and its name is the run's deployer, as Kudu records
+// the Basic user.
+func TestRedeployNeedsTheRightToDeploy(t *testing.T) {
+	const webc, reader = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000"
+	authz := rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
+	for i, a := range []struct{ who, role, scope string }{
+		{webc, "Website Contributor", "/subscriptions/" + testSub + "/resourceGroups/rg/providers/Microsoft.Web/sites/app"},
+		{reader, "Reader", "/subscriptions/" + testSub},
+	} {
+		if _, _, err := authz.Create(t.Context(), rbac.Assignment{Name: "00000000-0000-4000-8000-00000000000" + string(rune('1'+i)),
+			Scope: a.scope, RoleDefinitionID: rbac.RoleByName(a.role).Name, PrincipalID: a.who}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, rec := newRedeployKudu(t)
+	srv := httptest.NewServer(New(Config{Store: rec.store, Deployer: rec, SiteOf: func(*http.Request) string { return "app" },
+		DeploymentUsers: &users{authz: authz, byName: map[string][2]string{"webc": {"Webc-pass1", webc}, "reader": {"Reader-pass1", reader}}}}))
+	t.Cleanup(srv.Close)
+	const v1 = "0000000000000000000000000000aaaa"
+	call := func(method, user, pass string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+"/api/deployments/"+v1, nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, method := range []string{"PUT", "DELETE"} {
+		if got := call(method, "reader", "Reader-pass1"); got != http.StatusForbidden {
+			t.Errorf("%s as a Reader = %d, want 403", method, got)
+		}
+	}
+	if calls := rec.called(); len(calls) != 0 {
+		t.Fatalf("a Reader reached the deployer: %v", calls)
+	}
+	if got := call("PUT", "webc", "Webc-pass1"); got != http.StatusOK {
+		t.Errorf("PUT as the app's Website Contributor = %d, want 200", got)
+	}
+	if diff := cmp.Diff([]string{"PUT " + v1 + " webc"}, rec.called()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 }
