@@ -369,12 +369,40 @@ type Deployment struct {
 	ArtifactDir   string // the immutable artifact (app path) once built
 	ReceivedTime  time.Time
 	StartTime     time.Time
-	EndTime       time.Time // zero while running
-	Active        bool      // the deployment currently serving
+	// EndTime is when the deployment last finished: zero while its first
+	// run runs; a redeploy keeps the previous run's until it ends, as
+	// Kudu's status file does.
+	EndTime time.Time
+	Active  bool // the deployment currently serving
 }
 
 // Complete reports whether the deployment has finished, either way.
 func (d Deployment) Complete() bool { return d.Status == DeployFailed || d.Status == DeploySuccess }
+
+// Redeploying reports whether the deployment is running again (PUT
+// /api/deployments/{id}): unfinished, yet it finished before.
+func (d Deployment) Redeploying() bool { return !d.Complete() && !d.EndTime.IsZero() }
+
+// LatestDeployment picks, from a site's deployments listed newest received
+// first, the one Kudu's GET /api/deployments/latest names (KuduLite's
+// DeploymentController.IsLatestPendingDeployment, docs/appservice.md §5):
+// the newest one still running, else the one that finished last — after a
+// redeploy the redeployed one, though others were received after it. False
+// when there is none.
+func LatestDeployment(ds []Deployment) (Deployment, bool) {
+	for _, d := range ds {
+		if !d.Complete() {
+			return d, true
+		}
+	}
+	var latest Deployment
+	for i, d := range ds {
+		if i == 0 || d.EndTime.After(latest.EndTime) {
+			latest = d
+		}
+	}
+	return latest, len(ds) > 0
+}
 
 // LogEntryType is Kudu's log entry type.
 type LogEntryType int

@@ -121,10 +121,11 @@ func (c *Coordinator) warnLatestDeployment(site, msg string) {
 			c.cfg.Logger.Error("listing deployments", "site", site, "err", err)
 			return
 		}
-		if len(ds) == 0 {
+		latest, ok := slipway.LatestDeployment(ds) // after a redeploy, the redeployed one
+		if !ok {
 			return
 		}
-		id = ds[0].ID
+		id = latest.ID
 	}
 	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: msg, Type: slipway.LogWarning}
 	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, id, e); err != nil {

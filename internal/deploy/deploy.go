@@ -48,6 +48,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/build"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
+	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/redact"
 	rt "github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/tree"
@@ -70,6 +71,11 @@ type Store interface {
 	AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
 	AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error
 	PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error)
+	// DeleteDeployment deletes a finished, inactive deployment with its
+	// log and returns it, its ArtifactDir cleared when another record
+	// runs that artifact.
+	DeleteDeployment(ctx context.Context, site, id string) (slipway.Deployment, error)
+	ClearDeploymentLog(ctx context.Context, deploymentID string) error
 }
 
 // keepDeployments is how many successful deployments (and their artifacts,
@@ -341,21 +347,10 @@ type FileTarget struct {
 // returns the deployment record at once; Wait blocks until it finishes. It
 // fails with ECONFLICT while another deployment of the site runs.
 func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Reader, o Options) (slipway.Deployment, error) {
-	st := c.state(site.Name)
-	c.mu.Lock()
-	if st.deploying != "" {
-		c.mu.Unlock()
-		return slipway.Deployment{}, slipway.Errorf(slipway.ECONFLICT, "There is a deployment currently in progress. Please try again when it completes.")
-	}
 	id := newID()
-	st.deploying, st.done = id, make(chan struct{})
-	done := st.done
-	c.mu.Unlock()
-	release := func() {
-		c.mu.Lock()
-		st.deploying = ""
-		close(done)
-		c.mu.Unlock()
+	release, err := c.begin(site.Name, id)
+	if err != nil {
+		return slipway.Deployment{}, err
 	}
 
 	if o.File != nil {
@@ -375,14 +370,14 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 	c.mu.Lock()
 	c.inflight[sum]++
 	c.mu.Unlock()
+	finish := release
 	release = func() {
 		c.mu.Lock()
-		st.deploying = ""
-		close(done)
 		if c.inflight[sum]--; c.inflight[sum] <= 0 {
 			delete(c.inflight, sum)
 		}
 		c.mu.Unlock()
+		finish()
 	}
 	now := c.cfg.Now().UTC()
 	d := slipway.Deployment{
@@ -414,6 +409,27 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 		}
 	}()
 	return d, nil
+}
+
+// begin takes the site's deployment lock for the operation id (a
+// deployment, a redeploy, the deletion of a deployment): one runs at a
+// time, and the others get Kudu's 409 (docs/appservice.md §5). release
+// gives it back and ends Wait.
+func (c *Coordinator) begin(site, id string) (release func(), err error) {
+	st := c.state(site)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.deploying != "" {
+		return nil, slipway.Errorf(slipway.ECONFLICT, "There is a deployment currently in progress. Please try again when it completes.")
+	}
+	st.deploying, st.done = id, make(chan struct{})
+	done := st.done
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		st.deploying = ""
+		close(done)
+	}, nil
 }
 
 // dropPackage removes a stored package that no successful deployment of any
@@ -610,7 +626,7 @@ func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s sl
 // run is the life of one deployment; it ends with status 3 or 4, and
 // reports whether it succeeded.
 func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) (ok bool) {
-	artDir := filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(site)), "artifacts", d.ID)
+	artDir := filepath.Join(c.artifactsDir(site), d.ID)
 	fail := func(format string, args ...any) {
 		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
 		// The deployer reads this: what went wrong, never where the
@@ -626,9 +642,8 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	}
 	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
 
-	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
-	if err != nil {
-		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+	snap, refs, configured := c.configuration(ctx, site, d, fail)
+	if !configured {
 		return false
 	}
 	if c.cfg.Storage != nil {
@@ -642,12 +657,6 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			return false
 		}
 	}
-	refs, err := c.resolve(ctx, &snap)
-	if err != nil {
-		fail("%s", errText(err))
-		return false
-	}
-	c.noteReferences(ctx, d, refs)
 	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", o.BuildByDefault)
 	if o.Build != nil {
 		doBuild = *o.Build
@@ -721,33 +730,64 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		fail("Recording the artifact failed: %v", err)
 		return false
 	}
+	if !o.Restart {
+		c.step(ctx, d, slipway.LogWarning, "Restart skipped (restart=false): the new version serves from the next restart.")
+	}
+	if !c.activate(ctx, snap, &d, art, refs, o.Restart, fail) {
+		return false
+	}
+	ok = true
+	c.prune(ctx, site, d, artDir)
+	return true
+}
+
+// configuration returns what the site runs with now — its snapshot, with
+// its Key Vault references resolved — and notes the references in d's log.
+// It reports a failure through fail.
+func (c *Coordinator) configuration(ctx context.Context, site slipway.Site, d slipway.Deployment, fail func(string, ...any)) (Snapshot, kvref.Resolution, bool) {
+	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		fail("Reading the app's configuration failed: %s", slipway.ErrorMessage(err))
+		return Snapshot{}, kvref.Resolution{}, false
+	}
+	refs, err := c.resolve(ctx, &snap)
+	if err != nil {
+		fail("%s", errText(err))
+		return Snapshot{}, kvref.Resolution{}, false
+	}
+	c.noteReferences(ctx, d, refs)
+	return snap, refs, true
+}
+
+// activate makes art, the version of deployment d, the one the site runs,
+// as every deployment and redeploy ends: it publishes it to
+// /home/site/wwwroot, rolls it out with snap when restart (new instances
+// must answer before traffic moves to them), and records d as the site's
+// active deployment, successful. It reports a failure through fail and
+// returns whether it succeeded.
+func (c *Coordinator) activate(ctx context.Context, snap Snapshot, d *slipway.Deployment, art Artifact, refs kvref.Resolution, restart bool, fail func(string, ...any)) bool {
 	if err := c.cfg.Planner.Publish(ctx, snap, art); err != nil {
 		fail("Publishing the release to /home/site/wwwroot failed: %v", err)
 		return false
 	}
-
-	if !o.Restart {
-		c.step(ctx, d, slipway.LogWarning, "Restart skipped (restart=false): the new version serves from the next restart.")
-	} else {
-		c.step(ctx, d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instanceCount(snap), rt.ReadinessPath)
+	if restart {
+		c.step(ctx, *d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instanceCount(snap), rt.ReadinessPath)
 		if err := c.roll(ctx, snap, art); err != nil {
-			fail("The new version did not start: %v", err)
+			fail("The version did not start: %v", err)
 			return false
 		}
-		c.setRunningRefs(site.Name, refs.Fingerprint())
+		c.setRunningRefs(snap.Site.Name, refs.Fingerprint())
+		if art.Django {
+			c.checkHost(ctx, *d, snap)
+		}
 	}
-	if art.Django && o.Restart {
-		c.checkHost(ctx, d, snap)
-	}
-	if err := c.cfg.Store.SetActiveDeployment(ctx, site.Name, d.ID); err != nil {
+	if err := c.cfg.Store.SetActiveDeployment(ctx, snap.Site.Name, d.ID); err != nil {
 		fail("Recording the active deployment failed: %v", err)
 		return false
 	}
 	d.Active = true
-	c.step(ctx, d, slipway.LogMessage, "Deployment successful.")
-	c.setStatus(ctx, &d, slipway.DeploySuccess, "Deployment successful.")
-	ok = true
-	c.prune(ctx, site, d, artDir)
+	c.step(ctx, *d, slipway.LogMessage, "Deployment successful.")
+	c.setStatus(ctx, d, slipway.DeploySuccess, "Deployment successful.")
 	return true
 }
 
@@ -762,13 +802,25 @@ func (c *Coordinator) prune(ctx context.Context, site slipway.Site, d slipway.De
 		c.cfg.Logger.Error("pruning old deployments", "site", site.Name, "err", err)
 	}
 	for _, old := range pruned {
-		if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == filepath.Dir(artDir) {
-			os.RemoveAll(old.ArtifactDir)
-		}
-		if old.PackageSHA256 != d.PackageSHA256 {
-			c.dropPackage(context.Background(), old.PackageSHA256)
-		}
+		c.removeFiles(site, old)
 	}
+}
+
+// removeFiles removes what a deleted deployment record leaves behind: its
+// artifact — unless the store cleared ArtifactDir because another record
+// runs it, or it does not lie in the app's artifacts directory — and its
+// package, unless another deployment uses it (dropPackage).
+func (c *Coordinator) removeFiles(site slipway.Site, old slipway.Deployment) {
+	if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == c.artifactsDir(site) {
+		os.RemoveAll(old.ArtifactDir)
+	}
+	c.dropPackage(context.Background(), old.PackageSHA256)
+}
+
+// artifactsDir is the directory of the site's artifacts, one per
+// deployment: its app's, for a slot (docs/slots.md §1).
+func (c *Coordinator) artifactsDir(site slipway.Site) string {
+	return filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(site)), "artifacts")
 }
 
 // packageArtifact makes the new version of a zip push: the package
@@ -1008,13 +1060,15 @@ func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
 	if !snap.Site.Enabled {
 		return nil // a stopped app stays stopped; settings apply at start
 	}
+	st := c.state(name)
+	st.op.Lock()
+	defer st.op.Unlock()
+	// Read under the lock: a deployment or a redeploy that activated its
+	// version meanwhile must not be rolled back by this restart.
 	art, err := c.artifact(ctx, snap.Site.Name)
 	if err != nil {
 		return err
 	}
-	st := c.state(name)
-	st.op.Lock()
-	defer st.op.Unlock()
 	refs, err := c.resolve(ctx, &snap)
 	if err != nil {
 		c.SiteLog(name).Event("The app was not restarted; the previous instances keep serving. %s", errText(err))
@@ -1123,11 +1177,17 @@ func (c *Coordinator) Recover(ctx context.Context) error {
 			if d.Complete() {
 				continue
 			}
+			if d.Redeploying() {
+				// Its version was stored when it first ran, and stays.
+				c.step(ctx, d, slipway.LogError, "The server stopped while this deployment was being redeployed (%s). The version serving before keeps serving; redeploy it again.", d.Status)
+				c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the redeploy.")
+				continue
+			}
 			c.step(ctx, d, slipway.LogError, "The server stopped while this deployment was running (%s). Nothing of it was activated; the previous version keeps serving. Deploy again.", d.Status)
 			if d.ArtifactDir != "" && !d.Active {
 				os.RemoveAll(d.ArtifactDir)
 			}
-			os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(artifactsOwner(s)), "artifacts", d.ID))
+			os.RemoveAll(filepath.Join(c.artifactsDir(s), d.ID))
 			c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the deployment.")
 		}
 	}

@@ -87,6 +87,12 @@ var _ Deployer = fakeDeployer{}
 func (fakeDeployer) Submit(context.Context, slipway.Site, io.Reader, deploy.Options) (slipway.Deployment, error) {
 	return slipway.Deployment{}, slipway.Errorf(slipway.EINVALID, "not in this test")
 }
+func (fakeDeployer) Redeploy(context.Context, slipway.Site, string, deploy.RedeployOptions) (slipway.Deployment, error) {
+	return slipway.Deployment{}, slipway.Errorf(slipway.EINVALID, "not in this test")
+}
+func (fakeDeployer) DeleteDeployment(context.Context, slipway.Site, string) error {
+	return slipway.Errorf(slipway.EINVALID, "not in this test")
+}
 func (fakeDeployer) Wait(context.Context, string) error { return nil }
 func (fakeDeployer) IsDeploying(string) (string, bool)  { return "", false }
 func (fakeDeployer) SiteLog(string) *applog.Log         { return nil }

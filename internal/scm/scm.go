@@ -1,8 +1,9 @@
 // Package scm serves each app's Kudu (SCM) API at <app>.scm.<domain>, as
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
-// Local Git (git.go), deployment records and their logs, the deployment
-// lock, the live log stream, log downloads (dump.go, dockerlogs.go) and
-// commands (command.go). Requests authenticate with HTTP Basic — the
+// Local Git (git.go), deployment records and their logs, redeploys and
+// deletions of deployments (redeploy.go), the deployment lock, the live
+// log stream, log downloads (dump.go, dockerlogs.go) and commands
+// (command.go). Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
@@ -63,6 +64,11 @@ type DeploymentUsers interface {
 // Deployer runs deployments (package deploy).
 type Deployer interface {
 	Submit(ctx context.Context, site slipway.Site, pkg io.Reader, o deploy.Options) (slipway.Deployment, error)
+	// Redeploy releases an earlier deployment's version again under its
+	// id, in the background, as Submit runs a push (redeploy.go).
+	Redeploy(ctx context.Context, site slipway.Site, id string, o deploy.RedeployOptions) (slipway.Deployment, error)
+	// DeleteDeployment deletes a deployment that is not the active one.
+	DeleteDeployment(ctx context.Context, site slipway.Site, id string) error
 	Wait(ctx context.Context, site string) error
 	IsDeploying(site string) (string, bool)
 	SiteLog(site string) *applog.Log
@@ -177,6 +183,8 @@ func New(cfg Config) *Handler {
 		h.handle("PUT "+prefix+"/publish", h.publish)
 		h.handle("GET "+prefix+"/deployments", h.listDeployments)
 		h.handle("GET "+prefix+"/deployments/{id}", h.getDeployment)
+		h.handle("PUT "+prefix+"/deployments/{id}", h.redeploy)
+		h.handle("DELETE "+prefix+"/deployments/{id}", h.deleteDeployment)
 		h.handle("GET "+prefix+"/deployments/{id}/log", h.deploymentLog)
 		h.handle("GET "+prefix+"/deployments/{id}/log/{entry}", h.deploymentLogDetails)
 		h.handle("GET "+prefix+"/isdeploying", h.isDeploying)
@@ -546,10 +554,17 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request, s slipway.Site, p
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
+	return h.finish(w, r, s, d)
+}
+
+// finish waits for the site's running deployment d and answers as a
+// synchronous push: 200 when it succeeded; 400 saying why, and where its
+// log is, when it failed.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, s slipway.Site, d slipway.Deployment) error {
 	if err := h.cfg.Deployer.Wait(r.Context(), s.Name); err != nil {
 		return err
 	}
-	d, err = h.cfg.Store.GetDeployment(r.Context(), s.Name, d.ID)
+	d, err := h.cfg.Store.GetDeployment(r.Context(), s.Name, d.ID)
 	if err != nil {
 		return err
 	}
@@ -607,14 +622,17 @@ func render(r *http.Request, d slipway.Deployment, lastSuccess *time.Time) deplo
 	return j
 }
 
+// lastSuccess is the end of the site's last successful run: a redeploy
+// may have ended after deployments received later.
 func lastSuccess(ds []slipway.Deployment) *time.Time {
-	for _, d := range ds { // newest first
-		if d.Status == slipway.DeploySuccess {
+	var last *time.Time
+	for _, d := range ds {
+		if d.Status == slipway.DeploySuccess && (last == nil || d.EndTime.After(*last)) {
 			t := d.EndTime
-			return &t
+			last = &t
 		}
 	}
-	return nil
+	return last
 }
 
 func (h *Handler) listDeployments(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
@@ -636,8 +654,13 @@ func (h *Handler) deployment(r *http.Request, s slipway.Site) (slipway.Deploymen
 		return slipway.Deployment{}, nil, err
 	}
 	id := r.PathValue("id")
+	if id == "latest" {
+		if d, ok := slipway.LatestDeployment(ds); ok {
+			return d, lastSuccess(ds), nil
+		}
+	}
 	for _, d := range ds {
-		if id == "latest" || strings.EqualFold(d.ID, id) {
+		if strings.EqualFold(d.ID, id) {
 			return d, lastSuccess(ds), nil
 		}
 	}

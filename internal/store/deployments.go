@@ -98,13 +98,19 @@ func (s *Store) GetDeployment(ctx context.Context, site, id string) (slipway.Dep
 	return d, err
 }
 
-// LatestDeployment returns the site's most recently created deployment.
+// LatestDeployment returns the deployment Kudu calls the site's latest
+// (slipway.LatestDeployment): the newest one running, else the one that
+// finished last.
 func (s *Store) LatestDeployment(ctx context.Context, site string) (slipway.Deployment, error) {
-	d, err := scanDeployment(s.read.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? ORDER BY seq DESC LIMIT 1`, site))
-	if errors.Is(err, sql.ErrNoRows) {
+	ds, err := s.ListDeployments(ctx, site)
+	if err != nil {
+		return slipway.Deployment{}, err
+	}
+	d, ok := slipway.LatestDeployment(ds)
+	if !ok {
 		return slipway.Deployment{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' has no deployments.", site)
 	}
-	return d, err
+	return d, nil
 }
 
 // ActiveDeployment returns the deployment currently serving the site.
@@ -184,15 +190,9 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 				return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
 			}
 		}
-		// A swap makes two slots' records share an artifact (docs/slots.md
-		// §1): one still referred to is not the caller's to remove.
-		for i, d := range pruned {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE artifact_dir = ? AND artifact_dir <> ''`, d.ArtifactDir).Scan(&n); err != nil {
-				return fmt.Errorf("checking artifact use: %w", err)
-			}
-			if n > 0 {
-				pruned[i].ArtifactDir = ""
+		for i := range pruned {
+			if err := keepSharedArtifact(ctx, tx, &pruned[i]); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -327,4 +327,61 @@ func (s *Store) DeploymentLog(ctx context.Context, deploymentID string) ([]slipw
 		COALESCE((SELECT group_concat(d.text, '' ORDER BY d.seq) FROM deployment_log_details d
 			WHERE d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
 		FROM deployment_log l WHERE l.deployment_id = ? ORDER BY l.seq`, deploymentID)
+}
+
+// keepSharedArtifact clears the ArtifactDir of a deleted record d when
+// another record still runs that artifact: a swap makes two slots' records
+// share one (docs/slots.md §1), and it is not the caller's to remove.
+func keepSharedArtifact(ctx context.Context, tx *sql.Tx, d *slipway.Deployment) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE artifact_dir = ? AND artifact_dir <> ''`, d.ArtifactDir).Scan(&n); err != nil {
+		return fmt.Errorf("checking artifact use: %w", err)
+	}
+	if n > 0 {
+		d.ArtifactDir = ""
+	}
+	return nil
+}
+
+// DeleteDeployment deletes one finished, inactive deployment of the site
+// with its log, as Kudu's DELETE /api/deployments/{id} does
+// (DeploymentManager.Delete, docs/appservice.md §5): an id the site has not
+// is ENOTFOUND and the active deployment ECONFLICT, with Kudu's messages; a
+// running one is ECONFLICT too. It returns the deleted record, its
+// ArtifactDir cleared when another record still runs that artifact, so
+// that the caller removes only what no one uses.
+func (s *Store) DeleteDeployment(ctx context.Context, site, id string) (slipway.Deployment, error) {
+	var d slipway.Deployment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDeployment(tx.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? AND id = ?`, site, id))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return slipway.Errorf(slipway.ENOTFOUND, "Unable to delete '%s'. No deployment found.", id)
+		case err != nil:
+			return err
+		case d.Active:
+			return slipway.Errorf(slipway.ECONFLICT, "Unable to delete '%s'. The deployment is currently active.", id)
+		case !d.Complete():
+			return slipway.Errorf(slipway.ECONFLICT, "Unable to delete '%s'. The deployment is running; try again when it has finished.", id)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = ?`, d.ID); err != nil {
+			return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
+		}
+		return keepSharedArtifact(ctx, tx, &d)
+	})
+	if err != nil {
+		return slipway.Deployment{}, err
+	}
+	return d, nil
+}
+
+// ClearDeploymentLog removes a deployment's log, entries and details: a
+// redeploy starts it afresh, as Kudu removes the old log of a deployment
+// it runs again (DeploymentManager.DeployAsync).
+func (s *Store) ClearDeploymentLog(ctx context.Context, deploymentID string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM deployment_log WHERE deployment_id = ?`, deploymentID); err != nil {
+		return fmt.Errorf("clearing deployment log: %w", err)
+	}
+	return nil
 }
