@@ -231,12 +231,38 @@ func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
 		}()
 		site, err := h.authenticate(r)
 		if err == nil {
+			err = crossSite(r)
+		}
+		if err == nil {
 			err = fn(w, r, site)
 		}
 		if err != nil {
 			h.writeError(w, r, err)
 		}
 	}
+}
+
+// crossSite refuses a write that a page of another site made a browser
+// send. Kudu's clients (az, curl, git, the SDKs) send no Origin; a browser
+// sends one with every POST, PUT and DELETE, and Sec-Fetch-Site. Without
+// this, a page could make a browser that holds the app's Basic
+// credentials push a deployment: Microsoft documents zipdeploy with curl's
+// --data-binary, whose form content type a cross-site form or fetch may
+// also send, so the content type cannot tell them apart.
+func crossSite(r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	foreign := r.Header.Get("Sec-Fetch-Site") == "cross-site"
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		foreign = foreign || err != nil || !strings.EqualFold(u.Host, r.Host)
+	}
+	if foreign {
+		return slipway.Errorf(slipway.EFORBIDDEN, "A page of another site sent this request: Kudu's writes are taken from its own pages and from tools (az, curl, git), never from another site's page.")
+	}
+	return nil
 }
 
 // ServeHTTP implements http.Handler. Kudu's routing (ASP.NET) ignores a
