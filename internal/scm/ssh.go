@@ -46,6 +46,7 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -238,6 +239,11 @@ func (ss *sshSession) openPTY(payload []byte) error {
 		return errors.New("bad terminal name")
 	}
 	ptmx, tty, err := pty.Open()
+	if err == nil {
+		if ptmx, err = pollable(ptmx); err != nil {
+			tty.Close()
+		}
+	}
 	if err != nil {
 		ss.h.cfg.Logger.Warn("opening a terminal for an SSH session", "site", ss.site.Name, "err", err)
 		return err
@@ -247,13 +253,38 @@ func (ss *sshSession) openPTY(payload []byte) error {
 	return nil
 }
 
+// pollable returns a copy of the terminal's master f that the runtime's
+// poller reads, and closes f. pty.Open leaves the master in blocking mode
+// (its ioctls go through Fd): a read of it holds an OS thread that Close
+// does not free, for as long as any process holds the terminal open and
+// quiet — one the session's command handed it to, through a Unix socket in
+// /home, that outlives the session's sandbox. On the poller, Close ends the
+// read.
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
 // setWinsize sets the terminal's size; sizes a terminal cannot have are
-// left alone.
+// left alone. (Not pty.Setsize, whose Fd would put the master back in
+// blocking mode.)
 func setWinsize(ptmx *os.File, cols, rows uint32) {
 	if cols == 0 || rows == 0 || cols > 10000 || rows > 10000 {
 		return
 	}
-	pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+	if rc, err := ptmx.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(cols), Row: uint16(rows)})
+		})
+	}
 }
 
 // sessionEnvAllowed reports whether a client may set name (as OpenSSH's
