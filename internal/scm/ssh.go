@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -297,45 +298,68 @@ func sessionEnvAllowed(name, value string) bool {
 	return name == "TERM" || name == "LANG" || name == "LANGUAGE" || (strings.HasPrefix(name, "LC_") && len(name) > 3 && !strings.ContainsAny(name, "= \x00"))
 }
 
-// run runs argv as the session's command and returns its exit status.
+// run runs argv as the session's command and returns its exit status,
+// once the client has been sent all its output.
 func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
 	cio := deploy.ConsoleIO{Env: append(append([]string{}, ss.env...), "SHELL=/bin/bash")}
-	var copied sync.WaitGroup
+	var (
+		copied  sync.WaitGroup
+		outputs []*drainReader
+		ends    []*os.File // the server's copies of the command's output ends
+	)
+	copyOut := func(w io.Writer, r *os.File) {
+		d := &drainReader{f: r}
+		outputs = append(outputs, d)
+		copied.Add(1)
+		go func() { defer copied.Done(); io.Copy(w, d) }()
+	}
 	if ss.ptmx != nil {
 		cio.Env = append(cio.Env, "TERM="+ss.term)
 		// A session of its own whose controlling terminal is the pty, so
 		// that the terminal's Ctrl-C and job control reach the command.
 		argv = append([]string{"setsid", "--ctty", "--wait"}, argv...)
 		cio.Stdin, cio.Stdout, cio.Stderr = ss.tty, ss.tty, ss.tty
-		copied.Add(1)
-		go func() { defer copied.Done(); io.Copy(ss.ch, ss.ptmx) }()
+		ends = []*os.File{ss.tty}
+		copyOut(ss.ch, ss.ptmx)
 		go io.Copy(ss.ptmx, ss.ch)
 	} else {
-		// The input through a pipe of the session's own: given the channel,
-		// os/exec would wait for the client to close its input before
-		// telling the command's end.
-		r, w, err := os.Pipe()
-		if err != nil {
-			fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %v\r\n", err)
-			return 255
+		// Pipes of the session's own. Given the channel, os/exec would wait
+		// for the client to close its input before telling the command's
+		// end, and would give up the command's last output (5 s after its
+		// end, the sandbox's WaitDelay) to a client that reads slowly.
+		var p [3][2]*os.File
+		for i := range p {
+			r, w, err := os.Pipe()
+			if err != nil {
+				for _, q := range p[:i] {
+					q[0].Close()
+					q[1].Close()
+				}
+				fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %v\r\n", err)
+				return 255
+			}
+			p[i] = [2]*os.File{r, w}
+			defer r.Close()
 		}
-		defer r.Close()
-		go func() { io.Copy(w, ss.ch); w.Close() }() // ends with the channel
-		cio.Stdin, cio.Stdout, cio.Stderr = r, ss.ch, ss.ch.Stderr()
+		in := p[0][1]
+		go func() { io.Copy(in, ss.ch); in.Close() }() // ends with the channel
+		cio.Stdin, cio.Stdout, cio.Stderr = p[0][0], p[1][1], p[2][1]
+		ends = []*os.File{p[1][1], p[2][1]}
+		copyOut(ss.ch, p[1][0])
+		copyOut(ss.ch.Stderr(), p[2][0])
 	}
 	err := ss.h.cfg.Shells.Shell(ctx, ss.site, argv, sessionDir, cio)
-	if ss.ptmx != nil {
-		// The sandbox is gone with every process in it: the terminal's last
-		// output is read, then the read ends on the closed terminal.
-		ss.tty.Close()
-		done := make(chan struct{})
-		go func() { copied.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			ss.ptmx.Close()
-		}
+	// The sandbox is gone with every process in it: the last output is
+	// sent, however slowly the client takes it, until the reads end on the
+	// closed pipes or terminal — or, where a process outside the sandbox
+	// holds them open, find nothing more for outputQuiet.
+	for _, f := range ends {
+		f.Close()
 	}
+	for _, d := range outputs {
+		d.drain()
+	}
+	copied.Wait()
 	var exit *exec.ExitError
 	switch {
 	case err == nil || errors.Is(err, exec.ErrWaitDelay):
@@ -349,4 +373,28 @@ func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
 		fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %s\r\n", slipway.ErrorMessage(err))
 		return 255
 	}
+}
+
+// outputQuiet is how long the output of a session whose command has ended
+// is read for more when a process outside the sandbox holds it open.
+const outputQuiet = 2 * time.Second
+
+// drainReader reads a command's output; once drain is called, each read
+// waits at most outputQuiet.
+type drainReader struct {
+	f        *os.File // pollable: a pipe, or the terminal's master (pollable)
+	draining atomic.Bool
+}
+
+func (d *drainReader) Read(p []byte) (int, error) {
+	if d.draining.Load() {
+		d.f.SetReadDeadline(time.Now().Add(outputQuiet))
+	}
+	return d.f.Read(p)
+}
+
+// drain bounds the read under way, and the next ones.
+func (d *drainReader) drain() {
+	d.draining.Store(true)
+	d.f.SetReadDeadline(time.Now().Add(outputQuiet))
 }

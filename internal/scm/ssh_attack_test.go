@@ -1,12 +1,17 @@
 package scm
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -78,4 +83,68 @@ func TestAttackSSHTerminalHeldElsewhere(t *testing.T) {
 		}
 	}
 	t.Fatalf("after %d sessions ended, the server still holds %d goroutines reading their terminals and %d terminals", n, g-g0, p-p0)
+}
+
+// stallingWriter takes its first write only after stall: a client that
+// has taken the whole window the server may send (2 MiB) and reads on
+// slowly, over a slow link or paused.
+type stallingWriter struct {
+	stall time.Duration
+	once  sync.Once
+	n     atomic.Int64
+	tail  syncBuffer
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { time.Sleep(w.stall) })
+	w.n.Add(int64(len(p)))
+	if i := bytes.LastIndex(p, []byte("END")); i >= 0 {
+		w.tail.Write(p[i:])
+	}
+	return len(p), nil
+}
+
+// TestSSHSlowClientGetsAllOutput: a command whose last output is still
+// on its way when it ends (its client reads slower than it wrote) — the
+// output of `ssh host 'python manage.py dumpdata' > backup.json` over a
+// slow link — reaches the client whole, before its exit status, however
+// long the client takes: with a terminal and without (where the sandbox's
+// command gives up its output pipes 5 s after it ends).
+func TestSSHSlowClientGetsAllOutput(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid (util-linux) not installed")
+	}
+	// The window, and a little more that waits in the pipe or terminal.
+	const size = 2<<20 + 8<<10
+	for _, tc := range []struct {
+		name  string
+		pty   bool
+		stall time.Duration
+	}{{"terminal", true, 3 * time.Second}, {"no terminal", false, 8 * time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newSSHKudu(t, runningSite(), &localShells{waitDelay: 5 * time.Second})
+			c := login(t, srv)
+			s, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.pty {
+				if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0, ssh.OPOST: 0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := &stallingWriter{stall: tc.stall}
+			s.Stdout = w
+			// The last words come once the rest waits for the client.
+			err = s.Run(fmt.Sprintf("head -c %d /dev/zero; sleep 0.5; printf END; exit 7", size-3))
+			var exit *ssh.ExitError
+			if !errors.As(err, &exit) || exit.ExitStatus() != 7 {
+				t.Errorf("exit: %v, want status 7", err)
+			}
+			if got := w.n.Load(); got != size || w.tail.String() != "END" {
+				t.Fatalf("the client got %d bytes of %d (ending %q)", got, size, w.tail.String())
+			}
+		})
+	}
 }
