@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/crypto/ssh"
+)
+
+// sshTunnel logs in to app's SSH server through Kudu's tunnel, as az does,
+// with its publishing credentials; it returns the client and the tunnel's
+// TCP connection, which a test may cut.
+func (s *testServer) sshTunnel(app string) (*ssh.Client, net.Conn) {
+	t := s.t
+	t.Helper()
+	user, pass := s.credentials(app)
+	addr := strings.TrimPrefix(s.info.URL, "http://")
+	var raw net.Conn
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		raw = c
+		return c, err
+	}}}
+	h := http.Header{}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	scm := strings.Replace(s.host(app), ".localhost", ".scm.localhost", 1)
+	ws, _, err := websocket.Dial(ctx, "ws://"+scm+"/AppServiceTunnel/Tunnel.ashx", &websocket.DialOptions{HTTPClient: hc, HTTPHeader: h})
+	if err != nil {
+		t.Fatalf("opening the tunnel: %v", err)
+	}
+	nc := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
+	c, chans, reqs, err := ssh.NewClientConn(nc, "tunnel", &ssh.ClientConfig{
+		User: "root", Auth: []ssh.AuthMethod{ssh.Password("Docker!")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("logging in: %v", err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	t.Cleanup(func() { client.Close() })
+	return client, raw
+}
+
+// hostProcesses lists the pids on the machine whose command line holds marker.
+func hostProcesses(marker string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestAttackSSHSessionSandbox: SSH sessions through the real sandbox. A
+// client that vanishes mid-session (its connection cut, no SSH close)
+// leaves nothing running, with a terminal or without, even processes that
+// ignore SIGHUP and SIGTERM; and an app's settings cannot make the root
+// processes that build a session's sandbox load what the app chose.
+func TestAttackSSHSessionSandbox(t *testing.T) {
+	needSandbox(t, "SSH sessions need")
+	s := startServer(t)
+	trace := filepath.Join(t.TempDir(), "ld")
+	s.createApp("sshx", "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+trace)
+
+	for i, pty := range []bool{false, true} {
+		marker := strconv.Itoa(3600 + i)
+		c, raw := s.sshTunnel("sshx")
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pty {
+			if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sess.Start("trap '' HUP TERM; (trap '' HUP TERM; sleep " + marker + ") & sleep " + marker + "; wait"); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for len(hostProcesses("sleep "+marker)) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("pty %v: the session's processes never started", pty)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		raw.Close() // the client is gone, without a word
+		deadline = time.Now().Add(15 * time.Second)
+		for len(hostProcesses("sleep "+marker)) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("pty %v: the session's processes outlived its client: %v", pty, hostProcesses("sleep "+marker))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if written, _ := filepath.Glob(trace + "*"); len(written) > 0 {
+		t.Errorf("a process outside the sandbox honoured the app's LD_DEBUG_OUTPUT: %v", written)
+	}
+}
