@@ -2,8 +2,11 @@ package scm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // sessionLeftovers counts what the server still holds for sessions that
@@ -144,6 +149,98 @@ func TestSSHSlowClientGetsAllOutput(t *testing.T) {
 			}
 			if got := w.n.Load(); got != size || w.tail.String() != "END" {
 				t.Fatalf("the client got %d bytes of %d (ending %q)", got, size, w.tail.String())
+			}
+		})
+	}
+}
+
+// changingStore is fakeStore whose app can be stopped, deleted or created
+// anew, and whose password can be reset, while tunnels are open.
+type changingStore struct {
+	fakeStore
+	mu                      sync.Mutex
+	stopped, gone, recreate bool
+	password                string
+}
+
+func (c *changingStore) FindSite(ctx context.Context, name string) (slipway.Site, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.fakeStore.FindSite(ctx, name)
+	switch {
+	case err != nil:
+	case c.gone:
+		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "Site '%s' was not found.", name)
+	case c.stopped:
+		s.Enabled = false
+	case c.recreate:
+		s.Created = s.Created.Add(time.Hour)
+	}
+	return s, err
+}
+
+func (c *changingStore) CheckPublishingCredentials(ctx context.Context, site, user, password string) (slipway.Site, error) {
+	c.mu.Lock()
+	want := c.password
+	c.mu.Unlock()
+	if user != "$app" || password != want {
+		return slipway.Site{}, slipway.Errorf(slipway.EUNAUTHORIZED, "bad credentials")
+	}
+	return c.FindSite(ctx, site)
+}
+
+// TestAttackSSHTunnelOutlivesItsGrounds: a tunnel is opened on the
+// strength of credentials, for an app that runs. When the password is
+// reset (it leaked), the app is stopped (its owner's, or the operator's,
+// way to halt it, which on App Service ends every SSH session with the
+// container) or deleted, or its name is taken by a new app, the tunnel and
+// the sessions on it end — rather than go on for as long as their client
+// sends a byte an hour, running code as the app.
+func TestAttackSSHTunnelOutlivesItsGrounds(t *testing.T) {
+	defer func(d time.Duration) { tunnelRecheck = d }(tunnelRecheck)
+	tunnelRecheck = 100 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		change func(*changingStore)
+	}{
+		{"password reset", func(c *changingStore) { c.password = "new" }},
+		{"app stopped", func(c *changingStore) { c.stopped = true }},
+		{"app deleted", func(c *changingStore) { c.gone = true }},
+		{"app created anew", func(c *changingStore) { c.recreate = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &changingStore{fakeStore: fakeStore{site: runningSite()}, password: "pass"}
+			srv := httptest.NewServer(New(Config{
+				Store: store, Deployer: fakeDeployer{},
+				SiteOf: func(*http.Request) string { return "app" }, Shells: &localShells{},
+			}))
+			t.Cleanup(srv.Close)
+			c := login(t, srv)
+			s, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start("sleep 30"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond) // rechecked, and still valid
+			done := make(chan error, 1)
+			go func() { done <- s.Wait() }()
+			select {
+			case err := <-done:
+				t.Fatalf("the session ended while all held: %v", err)
+			default:
+			}
+			store.mu.Lock()
+			tc.change(store)
+			store.mu.Unlock()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the session goes on")
+			}
+			if _, err := c.NewSession(); err == nil {
+				t.Fatal("the tunnel still opens sessions")
 			}
 		})
 	}
