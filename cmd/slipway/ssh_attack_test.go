@@ -77,9 +77,32 @@ func hostProcesses(marker string) []int {
 func TestAttackSSHSessionSandbox(t *testing.T) {
 	needSandbox(t, "SSH sessions need")
 	s := startServer(t)
-	trace := filepath.Join(t.TempDir(), "ld")
-	s.createApp("sshx", "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+trace)
+	s.createApp("sshx")
 
+	// What a Kudu command sees, no more: its own processes, its own network.
+	{
+		c, _ := s.sshTunnel("sshx")
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A service of the host's loopback (the front door's port is one
+		// every instance reaches on purpose).
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		out, err := sess.CombinedOutput("ls /proc | grep -c '^[0-9]'; (echo > /dev/tcp/127.0.0.1/" + port + ") 2>/dev/null && echo REACHED-HOST; id -u")
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		f := strings.Fields(string(out))
+		if n, _ := strconv.Atoi(f[0]); n > 5 || strings.Contains(string(out), "REACHED") || f[len(f)-1] == "0" {
+			t.Errorf("the session sees more than its own: %q", out)
+		}
+	}
 	for i, pty := range []bool{false, true} {
 		marker := strconv.Itoa(3600 + i)
 		c, raw := s.sshTunnel("sshx")
@@ -110,6 +133,14 @@ func TestAttackSSHSessionSandbox(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+	trace := filepath.Join(t.TempDir(), "ld")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-sshx", "-n", "sshx", "--settings", "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+trace)
+	c, _ := s.sshTunnel("sshx")
+	if sess, err := c.NewSession(); err != nil {
+		t.Fatal(err)
+	} else if out, err := sess.Output("echo $LD_DEBUG_OUTPUT"); err != nil || !strings.Contains(string(out), trace) {
+		t.Fatalf("the session lacks the app's settings: %v %q", err, out)
 	}
 	if written, _ := filepath.Glob(trace + "*"); len(written) > 0 {
 		t.Errorf("a process outside the sandbox honoured the app's LD_DEBUG_OUTPUT: %v", written)
