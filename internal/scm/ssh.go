@@ -67,6 +67,9 @@ const (
 	// sandbox with a copy of the release); maxTunnels its tunnels.
 	maxSSHSessions = 4
 	maxTunnels     = 8
+	// maxSSHTerminals bounds the terminals an app's sessions hold,
+	// ended sessions' included while a process still holds theirs.
+	maxSSHTerminals = 8
 	// sshHandshake bounds the SSH handshake and login.
 	sshHandshake = 30 * time.Second
 	// sessionDir is where a session's shell starts: the app's home.
@@ -159,6 +162,7 @@ type sshSession struct {
 	ch   ssh.Channel
 
 	ptmx, tty *os.File // the terminal, after pty-req
+	leavePTY  func()   // gives back the app's place for it (reap)
 	term      string
 	env       []string
 }
@@ -176,8 +180,8 @@ func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, r
 		}
 		ch.Close()
 		if ss.ptmx != nil {
-			ss.ptmx.Close()
 			ss.tty.Close()
+			go ss.reap()
 		}
 	}()
 	for req := range reqs {
@@ -239,6 +243,10 @@ func (ss *sshSession) openPTY(payload []byte) error {
 	if !sessionEnvAllowed("TERM", p.Term) {
 		return errors.New("bad terminal name")
 	}
+	leave, err := ss.h.enter("SSH terminals", ss.site, maxSSHTerminals)
+	if err != nil {
+		return err
+	}
 	ptmx, tty, err := pty.Open()
 	if err == nil {
 		if ptmx, err = pollable(ptmx); err != nil {
@@ -246,12 +254,38 @@ func (ss *sshSession) openPTY(payload []byte) error {
 		}
 	}
 	if err != nil {
+		leave()
 		ss.h.cfg.Logger.Warn("opening a terminal for an SSH session", "site", ss.site.Name, "err", err)
 		return err
 	}
-	ss.ptmx, ss.tty, ss.term = ptmx, tty, p.Term
+	ss.ptmx, ss.tty, ss.leavePTY, ss.term = ptmx, tty, leave, p.Term
 	setWinsize(ptmx, p.Cols, p.Rows)
 	return nil
+}
+
+// reap closes the terminal of an ended session, and gives back the app's
+// place for it, once no process holds it any more. A terminal stays
+// allocated for as long as any process holds it open — one the session's
+// command handed it to, outside its sandbox — and terminals are the
+// machine's: the server's come from the host's own share, which its logins
+// need. So the app keeps it counted among its terminals (maxSSHTerminals)
+// until the kernel tells the master that the last holder closed it. The
+// master is not read meanwhile: a holder that writes fills it and waits.
+func (ss *sshSession) reap() {
+	defer ss.leavePTY()
+	defer ss.ptmx.Close()
+	rc, err := ss.ptmx.SyscallConn()
+	if err != nil || ss.ptmx.SetReadDeadline(time.Time{}) != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		_, err := unix.Poll(p, 0)
+		for err == unix.EINTR {
+			_, err = unix.Poll(p, 0)
+		}
+		return err != nil || p[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+	})
 }
 
 // pollable returns a copy of the terminal's master f that the runtime's
@@ -376,8 +410,9 @@ func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
 }
 
 // outputQuiet is how long the output of a session whose command has ended
-// is read for more when a process outside the sandbox holds it open.
-const outputQuiet = 2 * time.Second
+// is read for more when a process outside the sandbox holds it open (a
+// variable for tests).
+var outputQuiet = 2 * time.Second
 
 // drainReader reads a command's output; once drain is called, each read
 // waits at most outputQuiet.

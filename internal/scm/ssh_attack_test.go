@@ -24,14 +24,18 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// sessionLeftovers counts what the server still holds for sessions that
-// have ended: goroutines in a session's copying, and terminal masters open.
-func sessionLeftovers() (goroutines, ptmx int) {
+// sessionLeftovers counts what the server still holds for SSH sessions:
+// goroutines of a session's (and how many of them sit in a system call,
+// holding an OS thread), and terminal masters open.
+func sessionLeftovers() (goroutines, inSyscall, ptmx int) {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "(*sshSession).run") {
+		if strings.Contains(g, "(*sshSession)") {
 			goroutines++
+			if head, _, _ := strings.Cut(g, "\n"); strings.Contains(head, "[syscall") {
+				inSyscall++
+			}
 		}
 	}
 	fds, _ := os.ReadDir("/proc/self/fd")
@@ -43,51 +47,120 @@ func sessionLeftovers() (goroutines, ptmx int) {
 	return
 }
 
+// holdTerminal runs, in a new session with a terminal, a command that
+// hands the terminal to a process that outlives the session (in the
+// sandbox, one of the app's instances, through a Unix socket in /home;
+// here a process of a session of its own) and never writes; it returns
+// whether the terminal was given, and kills the holder at the test's end
+// or when release is called.
+func holdTerminal(t *testing.T, c *ssh.Client) (ok bool, release func()) {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		s.Close()
+		return false, nil
+	}
+	var out syncBuffer
+	s.Stdout = &out
+	if err := s.Run("setsid -f sh -c 'echo holder=$$; exec sleep 120'; sleep 0.2"); err != nil {
+		t.Fatalf("%v (%q)", err, out.String())
+	}
+	_, pid, _ := strings.Cut(strings.TrimSpace(out.String()), "holder=")
+	p, err := strconv.Atoi(strings.TrimSpace(pid))
+	if err != nil {
+		t.Fatalf("no holder's pid in %q", out.String())
+	}
+	release = func() { syscall.Kill(p, syscall.SIGKILL) }
+	t.Cleanup(release)
+	return true, release
+}
+
 // TestAttackSSHTerminalHeldElsewhere: a session's command hands its
-// terminal to a process that outlives it (in the sandbox, one of the app's
-// instances, through a Unix socket in /home; here a process of a session
-// of its own) and that never writes. The session ends; the server must not
-// keep, for each such session, a goroutine and an OS thread blocked reading
-// the terminal, and the terminal itself: the app's bound on sessions no
-// longer counts them, so they would pile up to the machine's limits on
-// terminals and on the server's threads.
+// terminal to a process that outlives the session and stays quiet. The
+// session ends; the server must not spend an OS thread per such terminal
+// (they would pile up to Go's limit, which ends the server), and once the
+// holder lets go, nothing of the session is left.
 func TestAttackSSHTerminalHeldElsewhere(t *testing.T) {
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("setsid (util-linux) not installed")
 	}
-	g0, p0 := sessionLeftovers()
+	defer func(d time.Duration) { outputQuiet = d }(outputQuiet)
+	outputQuiet = 200 * time.Millisecond
+	g0, _, p0 := sessionLeftovers()
 	srv := newSSHKudu(t, runningSite(), &localShells{})
 	c := login(t, srv)
 	const n = 3
+	var releases []func()
 	for i := 0; i < n; i++ {
+		ok, release := holdTerminal(t, c)
+		if !ok {
+			t.Fatalf("session %d had no terminal", i)
+		}
+		releases = append(releases, release)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, sys, _ := sessionLeftovers(); sys > 0 {
+		t.Errorf("%d goroutines of ended sessions hold an OS thread in a system call", sys)
+	}
+	for _, r := range releases {
+		r()
+	}
+	var g, p int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if g, _, p = sessionLeftovers(); g <= g0 && p <= p0 {
+			return
+		}
+	}
+	t.Fatalf("after %d sessions ended and their terminals were let go, the server still holds %d goroutines and %d terminals", n, g-g0, p-p0)
+}
+
+// TestAttackSSHTerminalsHoarded: each terminal a session's command hands
+// away stays allocated for as long as the holder keeps it, and terminals
+// are the machine's (kernel.pty.max, 4096, with the last 1024 kept for the
+// host's own logins, which the server's terminals are taken from). One app
+// may hold at most maxSSHTerminals, ended sessions' included: past that its
+// sessions get no terminal until a holder lets one go.
+func TestAttackSSHTerminalsHoarded(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid (util-linux) not installed")
+	}
+	defer func(d time.Duration) { outputQuiet = d }(outputQuiet)
+	outputQuiet = 200 * time.Millisecond
+	srv := newSSHKudu(t, runningSite(), &localShells{})
+	c := login(t, srv)
+	var first func()
+	for i := 0; i < maxSSHTerminals; i++ {
+		ok, release := holdTerminal(t, c)
+		if !ok {
+			t.Fatalf("terminal %d refused", i)
+		}
+		if i == 0 {
+			first = release
+		}
+	}
+	if ok, _ := holdTerminal(t, c); ok {
+		t.Fatalf("terminal %d given while the app's others are held", maxSSHTerminals+1)
+	}
+	first()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
 		s, err := c.NewSession()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-			t.Fatal(err)
+		err = s.RequestPty("xterm", 24, 80, ssh.TerminalModes{})
+		s.Close()
+		if err == nil {
+			break
 		}
-		var out syncBuffer
-		s.Stdout = &out
-		// The holder keeps the terminal as its input and outputs, silent.
-		err = s.Run("setsid -f sh -c 'echo holder=$$; exec sleep 120'; sleep 0.2")
-		if err != nil {
-			t.Fatalf("session %d: %v (%q)", i, err, out.String())
+		if time.Now().After(deadline) {
+			t.Fatal("a terminal let go was not given back to the app")
 		}
-		_, pid, _ := strings.Cut(strings.TrimSpace(out.String()), "holder=")
-		if p, err := strconv.Atoi(strings.TrimSpace(pid)); err == nil {
-			t.Cleanup(func() { syscall.Kill(p, syscall.SIGKILL) })
-		} else {
-			t.Fatalf("no holder's pid in %q", out.String())
-		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	var g, p int
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if g, p = sessionLeftovers(); g <= g0 && p <= p0 {
-			return
-		}
-	}
-	t.Fatalf("after %d sessions ended, the server still holds %d goroutines reading their terminals and %d terminals", n, g-g0, p-p0)
 }
 
 // stallingWriter takes its first write only after stall: a client that
