@@ -27,6 +27,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/every"
 )
 
 // tunnelRecheck is how often an open tunnel checks that what opened it
@@ -95,28 +96,20 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 // gone. Checked every tunnelRecheck; a store that fails otherwise is asked
 // again at the next.
 func (h *Handler) watchTunnel(ctx context.Context, cancel context.CancelFunc, r *http.Request, s slipway.Site) {
-	tick := time.NewTicker(tunnelRecheck)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every.Run(ctx, tunnelRecheck, func(ctx context.Context) {
 		now, err := h.authenticate(r.WithContext(ctx))
 		switch slipway.ErrorCode(err) {
 		case "":
 			if now.Enabled && now.Created.Equal(s.Created) {
-				continue
+				return
 			}
 		case slipway.EUNAUTHORIZED, slipway.EFORBIDDEN, slipway.ENOTFOUND:
 		default:
-			continue
+			return
 		}
 		h.cfg.Logger.Info("SSH tunnel ended: its credentials or its app changed", "site", s.Name)
 		cancel()
-		return
-	}
+	})
 }
 
 // idleConn ends reads that wait longer than idle.
