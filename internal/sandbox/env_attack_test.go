@@ -19,8 +19,8 @@ func TestAttackLoaderVariablesNeverReachRoot(t *testing.T) {
 	s := confinedSandbox(t)
 	hostDir := t.TempDir()
 	out := filepath.Join(hostDir, "ld")
-	r := shell(t, s, appHome(t), `echo "app: $LD_DEBUG_OUTPUT $LD_LIBRARY_PATH $PS4."`, func(sp *Spec) {
-		sp.Env = append(sp.Env, "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+out, "LD_LIBRARY_PATH=/nowhere", "PS4=+ ")
+	r := shell(t, s, appHome(t), `echo "app: $LD_DEBUG_OUTPUT $LD_LIBRARY_PATH $PS4 $LANGUAGE."`, func(sp *Spec) {
+		sp.Env = append(sp.Env, "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+out, "LD_LIBRARY_PATH=/nowhere", "PS4=+ ", "LANGUAGE=../../../../home/x")
 	})
 	got := mustSucceed(t, r)
 	written, _ := filepath.Glob(out + "*")
@@ -29,7 +29,7 @@ func TestAttackLoaderVariablesNeverReachRoot(t *testing.T) {
 		t.Errorf("a process outside the sandbox honoured the app's LD_DEBUG_OUTPUT: %s:\n%.300s", f, b)
 	}
 	// (The app's own loader writes its debug output where it can.)
-	if want := "app: " + out + " /nowhere + ."; !strings.Contains(got, want) {
+	if want := "app: " + out + " /nowhere +  ../../../../home/x."; !strings.Contains(got, want) {
 		t.Errorf("the app's command saw %q, want %q", got, want)
 	}
 }

@@ -599,6 +599,10 @@ var loaderVars = map[string]bool{
 	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
 	"LOCALDOMAIN": true, "LOCPATH": true, "MALLOC_TRACE": true, "NIS_PATH": true,
 	"NLSPATH": true, "RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TZDIR": true,
+	// gettext's message catalogs, whose format strings replace printf's:
+	// LANGUAGE finds them anywhere through "..", where NLSPATH is already
+	// held back (setpriv and nsenter translate their messages).
+	"LANGUAGE": true,
 	// A shell's start-up, where /bin/sh is bash: files it reads, options
 	// (xtrace) and the prompt they expand.
 	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true,
