@@ -69,11 +69,24 @@ func hostProcesses(marker string) []int {
 	return pids
 }
 
+// withEnv reports whether a process whose command line holds cmd has
+// variable (NAME=value) in its environment.
+func withEnv(cmd, variable string) bool {
+	for _, pid := range hostProcesses(cmd) {
+		b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+		if strings.Contains("\x00"+string(b), "\x00"+variable+"\x00") {
+			return true
+		}
+	}
+	return false
+}
+
 // TestAttackSSHSessionSandbox: SSH sessions through the real sandbox. A
 // client that vanishes mid-session (its connection cut, no SSH close)
 // leaves nothing running, with a terminal or without, even processes that
 // ignore SIGHUP and SIGTERM; and an app's settings cannot make the root
-// processes that build a session's sandbox load what the app chose.
+// processes that build a session's (or an instance's) sandbox load what
+// the app chose, while the session and the instances still get them.
 func TestAttackSSHSessionSandbox(t *testing.T) {
 	needSandbox(t, "SSH sessions need")
 	s := startServer(t)
@@ -141,6 +154,18 @@ func TestAttackSSHSessionSandbox(t *testing.T) {
 		t.Fatal(err)
 	} else if out, err := sess.Output("echo $LD_DEBUG_OUTPUT"); err != nil || !strings.Contains(string(out), trace) {
 		t.Fatalf("the session lacks the app's settings: %v %q", err, out)
+	}
+	// The app's instances are restarted with those settings, and serve.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if withEnv("gunicorn", "LD_DEBUG_OUTPUT="+trace) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no instance of the app runs with its LD_DEBUG settings")
+		}
+	}
+	if code, body := s.get(s.host("sshx"), "/"); code != 200 {
+		t.Errorf("the app with LD_DEBUG among its settings answers %d: %.300s", code, body)
 	}
 	if written, _ := filepath.Glob(trace + "*"); len(written) > 0 {
 		t.Errorf("a process outside the sandbox honoured the app's LD_DEBUG_OUTPUT: %v", written)
