@@ -25,8 +25,10 @@ package scm
 //
 // Only sessions are served: no port forwarding (which would reach the
 // server's own network), no agent or X11 forwarding, no subsystems (SFTP).
-// At most maxSSHSessions sessions run per app at once; a tunnel whose
-// client has sent nothing for tunnelIdle ends.
+// At most maxSSHSessions sessions run per app at once, holding at most
+// maxSSHTerminals terminals; a tunnel whose client has sent nothing for
+// tunnelIdle ends, and so does one whose credentials or app no longer hold
+// (watchTunnel).
 
 import (
 	"context"
@@ -417,7 +419,7 @@ var outputQuiet = 2 * time.Second
 // drainReader reads a command's output; once drain is called, each read
 // waits at most outputQuiet.
 type drainReader struct {
-	f        *os.File // pollable: a pipe, or the terminal's master (pollable)
+	f        *os.File // on the poller: a pipe, or the terminal's master (pollable)
 	draining atomic.Bool
 }
 
