@@ -65,8 +65,15 @@ func holdTerminal(t *testing.T, c *ssh.Client) (ok bool, release func()) {
 	}
 	var out syncBuffer
 	s.Stdout = &out
-	if err := s.Run("setsid -f sh -c 'echo holder=$$; exec sleep 120'; sleep 0.2"); err != nil {
-		t.Fatalf("%v (%q)", err, out.String())
+	done := make(chan error, 1)
+	go func() { done <- s.Run("setsid -f sh -c 'echo holder=$$; exec sleep 120'; sleep 0.2") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v (%q)", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the session did not end with its command, its terminal held elsewhere (%q)", out.String())
 	}
 	_, pid, _ := strings.Cut(strings.TrimSpace(out.String()), "holder=")
 	p, err := strconv.Atoi(strings.TrimSpace(pid))
