@@ -244,6 +244,10 @@ func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
 	}
 	var cmd *exec.Cmd
 	if s.Confined() {
+		// bwrap and what wraps it run as root: they get the environment
+		// less the loader's variables, which reach the app's command only
+		// (bwrapArgs).
+		env, _ = loaderEnv(env)
 		args, err := s.bwrapArgs(spec)
 		if err != nil {
 			return nil, fmt.Errorf("building sandbox command: %w", err)
@@ -537,6 +541,13 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		args = append(args, "--chdir", spec.Dir)
 	}
 	argv := spec.Argv
+	if _, loader := loaderEnv(spec.Env); len(loader) > 0 {
+		// Given back by env(1) once setpriv has dropped to the app's user.
+		if strings.Contains(argv[0], "=") {
+			return nil, fmt.Errorf("the command %q has '=' in its name, which env(1) would take for a variable", argv[0])
+		}
+		argv = append(append([]string{envPath, "--"}, loader...), argv...)
+	}
 	if spec.UID != 0 || spec.GID != 0 {
 		if os.Geteuid() != 0 {
 			return nil, fmt.Errorf("running as uid %d needs root", spec.UID)
@@ -553,6 +564,48 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 			"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"}, argv...)
 	}
 	return append(args, argv...), nil
+}
+
+// envPath is coreutils' env, under /usr, which every sandbox sees.
+const envPath = "/usr/bin/env"
+
+// loaderEnv splits env into what the sandbox's own programs may run with
+// and the variables that change what a program loads or runs before its
+// first instruction: the dynamic loader's (LD_PRELOAD, LD_LIBRARY_PATH,
+// LD_AUDIT... and the rest of glibc's list of variables it drops for setuid
+// programs) and those of a shell's start-up (/bin/sh may be bash). An app's
+// environment is its owner's (app settings, an SSH client's variables);
+// bwrap, nsenter, the cgroup join's sh and setpriv run as root with it, and
+// one of these would have them run the app's code as root on the host. The
+// app's own command still gets them: env(1) sets them after setpriv.
+func loaderEnv(env []string) (safe, loader []string) {
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "LD_") || loaderVars[name] {
+			loader = append(loader, kv)
+		} else {
+			safe = append(safe, kv)
+		}
+	}
+	if len(loader) == 0 {
+		return env, nil
+	}
+	return safe, loader
+}
+
+var loaderVars = map[string]bool{
+	// glibc's unsecvars.h, less LD_* (all held back) and TMPDIR (harmless
+	// here, and in every app's environment).
+	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
+	"LOCALDOMAIN": true, "LOCPATH": true, "MALLOC_TRACE": true, "NIS_PATH": true,
+	"NLSPATH": true, "RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TZDIR": true,
+	// gettext's message catalogs, whose format strings replace printf's:
+	// LANGUAGE finds them anywhere through "..", where NLSPATH is already
+	// held back (setpriv and nsenter translate their messages).
+	"LANGUAGE": true,
+	// A shell's start-up, where /bin/sh is bash: files it reads, options
+	// (xtrace) and the prompt they expand.
+	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true,
 }
 
 // under reports whether p is one of roots or inside one of them.

@@ -25,8 +25,10 @@ package scm
 //
 // Only sessions are served: no port forwarding (which would reach the
 // server's own network), no agent or X11 forwarding, no subsystems (SFTP).
-// At most maxSSHSessions sessions run per app at once; a tunnel whose
-// client has sent nothing for tunnelIdle ends.
+// At most maxSSHSessions sessions run per app at once, holding at most
+// maxSSHTerminals terminals; a tunnel whose client has sent nothing for
+// tunnelIdle ends, and so does one whose credentials or app no longer hold
+// (watchTunnel).
 
 import (
 	"context"
@@ -41,11 +43,13 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -65,6 +69,9 @@ const (
 	// sandbox with a copy of the release); maxTunnels its tunnels.
 	maxSSHSessions = 4
 	maxTunnels     = 8
+	// maxSSHTerminals bounds the terminals an app's sessions hold,
+	// ended sessions' included while a process still holds theirs.
+	maxSSHTerminals = 8
 	// sshHandshake bounds the SSH handshake and login.
 	sshHandshake = 30 * time.Second
 	// sessionDir is where a session's shell starts: the app's home.
@@ -157,6 +164,7 @@ type sshSession struct {
 	ch   ssh.Channel
 
 	ptmx, tty *os.File // the terminal, after pty-req
+	leavePTY  func()   // gives back the app's place for it (reap)
 	term      string
 	env       []string
 }
@@ -174,8 +182,8 @@ func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, r
 		}
 		ch.Close()
 		if ss.ptmx != nil {
-			ss.ptmx.Close()
 			ss.tty.Close()
+			go ss.reap()
 		}
 	}()
 	for req := range reqs {
@@ -237,23 +245,83 @@ func (ss *sshSession) openPTY(payload []byte) error {
 	if !sessionEnvAllowed("TERM", p.Term) {
 		return errors.New("bad terminal name")
 	}
-	ptmx, tty, err := pty.Open()
+	leave, err := ss.h.enter("SSH terminals", ss.site, maxSSHTerminals)
 	if err != nil {
+		return err
+	}
+	ptmx, tty, err := pty.Open()
+	if err == nil {
+		if ptmx, err = pollable(ptmx); err != nil {
+			tty.Close()
+		}
+	}
+	if err != nil {
+		leave()
 		ss.h.cfg.Logger.Warn("opening a terminal for an SSH session", "site", ss.site.Name, "err", err)
 		return err
 	}
-	ss.ptmx, ss.tty, ss.term = ptmx, tty, p.Term
+	ss.ptmx, ss.tty, ss.leavePTY, ss.term = ptmx, tty, leave, p.Term
 	setWinsize(ptmx, p.Cols, p.Rows)
 	return nil
 }
 
+// reap closes the terminal of an ended session, and gives back the app's
+// place for it, once no process holds it any more. A terminal stays
+// allocated for as long as any process holds it open — one the session's
+// command handed it to, outside its sandbox — and terminals are the
+// machine's: the server's come from the host's own share, which its logins
+// need. So the app keeps it counted among its terminals (maxSSHTerminals)
+// until the kernel tells the master that the last holder closed it. The
+// master is not read meanwhile: a holder that writes fills it and waits.
+func (ss *sshSession) reap() {
+	defer ss.leavePTY()
+	defer ss.ptmx.Close()
+	rc, err := ss.ptmx.SyscallConn()
+	if err != nil || ss.ptmx.SetReadDeadline(time.Time{}) != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		_, err := unix.Poll(p, 0)
+		for err == unix.EINTR {
+			_, err = unix.Poll(p, 0)
+		}
+		return err != nil || p[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+	})
+}
+
+// pollable returns a copy of the terminal's master f that the runtime's
+// poller reads, and closes f. pty.Open leaves the master in blocking mode
+// (its ioctls go through Fd): a read of it holds an OS thread that Close
+// does not free, for as long as any process holds the terminal open and
+// quiet — one the session's command handed it to, through a Unix socket in
+// /home, that outlives the session's sandbox. On the poller, Close ends the
+// read.
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
 // setWinsize sets the terminal's size; sizes a terminal cannot have are
-// left alone.
+// left alone. (Not pty.Setsize, whose Fd would put the master back in
+// blocking mode.)
 func setWinsize(ptmx *os.File, cols, rows uint32) {
 	if cols == 0 || rows == 0 || cols > 10000 || rows > 10000 {
 		return
 	}
-	pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+	if rc, err := ptmx.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(cols), Row: uint16(rows)})
+		})
+	}
 }
 
 // sessionEnvAllowed reports whether a client may set name (as OpenSSH's
@@ -266,45 +334,68 @@ func sessionEnvAllowed(name, value string) bool {
 	return name == "TERM" || name == "LANG" || name == "LANGUAGE" || (strings.HasPrefix(name, "LC_") && len(name) > 3 && !strings.ContainsAny(name, "= \x00"))
 }
 
-// run runs argv as the session's command and returns its exit status.
+// run runs argv as the session's command and returns its exit status,
+// once the client has been sent all its output.
 func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
 	cio := deploy.ConsoleIO{Env: append(append([]string{}, ss.env...), "SHELL=/bin/bash")}
-	var copied sync.WaitGroup
+	var (
+		copied  sync.WaitGroup
+		outputs []*drainReader
+		ends    []*os.File // the server's copies of the command's output ends
+	)
+	copyOut := func(w io.Writer, r *os.File) {
+		d := &drainReader{f: r}
+		outputs = append(outputs, d)
+		copied.Add(1)
+		go func() { defer copied.Done(); io.Copy(w, d) }()
+	}
 	if ss.ptmx != nil {
 		cio.Env = append(cio.Env, "TERM="+ss.term)
 		// A session of its own whose controlling terminal is the pty, so
 		// that the terminal's Ctrl-C and job control reach the command.
 		argv = append([]string{"setsid", "--ctty", "--wait"}, argv...)
 		cio.Stdin, cio.Stdout, cio.Stderr = ss.tty, ss.tty, ss.tty
-		copied.Add(1)
-		go func() { defer copied.Done(); io.Copy(ss.ch, ss.ptmx) }()
+		ends = []*os.File{ss.tty}
+		copyOut(ss.ch, ss.ptmx)
 		go io.Copy(ss.ptmx, ss.ch)
 	} else {
-		// The input through a pipe of the session's own: given the channel,
-		// os/exec would wait for the client to close its input before
-		// telling the command's end.
-		r, w, err := os.Pipe()
-		if err != nil {
-			fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %v\r\n", err)
-			return 255
+		// Pipes of the session's own. Given the channel, os/exec would wait
+		// for the client to close its input before telling the command's
+		// end, and would give up the command's last output (5 s after its
+		// end, the sandbox's WaitDelay) to a client that reads slowly.
+		var p [3][2]*os.File
+		for i := range p {
+			r, w, err := os.Pipe()
+			if err != nil {
+				for _, q := range p[:i] {
+					q[0].Close()
+					q[1].Close()
+				}
+				fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %v\r\n", err)
+				return 255
+			}
+			p[i] = [2]*os.File{r, w}
+			defer r.Close()
 		}
-		defer r.Close()
-		go func() { io.Copy(w, ss.ch); w.Close() }() // ends with the channel
-		cio.Stdin, cio.Stdout, cio.Stderr = r, ss.ch, ss.ch.Stderr()
+		in := p[0][1]
+		go func() { io.Copy(in, ss.ch); in.Close() }() // ends with the channel
+		cio.Stdin, cio.Stdout, cio.Stderr = p[0][0], p[1][1], p[2][1]
+		ends = []*os.File{p[1][1], p[2][1]}
+		copyOut(ss.ch, p[1][0])
+		copyOut(ss.ch.Stderr(), p[2][0])
 	}
 	err := ss.h.cfg.Shells.Shell(ctx, ss.site, argv, sessionDir, cio)
-	if ss.ptmx != nil {
-		// The sandbox is gone with every process in it: the terminal's last
-		// output is read, then the read ends on the closed terminal.
-		ss.tty.Close()
-		done := make(chan struct{})
-		go func() { copied.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			ss.ptmx.Close()
-		}
+	// The sandbox is gone with every process in it: the last output is
+	// sent, however slowly the client takes it, until the reads end on the
+	// closed pipes or terminal — or, where a process outside the sandbox
+	// holds them open, find nothing more for outputQuiet.
+	for _, f := range ends {
+		f.Close()
 	}
+	for _, d := range outputs {
+		d.drain()
+	}
+	copied.Wait()
 	var exit *exec.ExitError
 	switch {
 	case err == nil || errors.Is(err, exec.ErrWaitDelay):
@@ -318,4 +409,29 @@ func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
 		fmt.Fprintf(ss.ch.Stderr(), "The session could not start: %s\r\n", slipway.ErrorMessage(err))
 		return 255
 	}
+}
+
+// outputQuiet is how long the output of a session whose command has ended
+// is read for more when a process outside the sandbox holds it open (a
+// variable for tests).
+var outputQuiet = 2 * time.Second
+
+// drainReader reads a command's output; once drain is called, each read
+// waits at most outputQuiet.
+type drainReader struct {
+	f        *os.File // on the poller: a pipe, or the terminal's master (pollable)
+	draining atomic.Bool
+}
+
+func (d *drainReader) Read(p []byte) (int, error) {
+	if d.draining.Load() {
+		d.f.SetReadDeadline(time.Now().Add(outputQuiet))
+	}
+	return d.f.Read(p)
+}
+
+// drain bounds the read under way, and the next ones.
+func (d *drainReader) drain() {
+	d.draining.Store(true)
+	d.f.SetReadDeadline(time.Now().Add(outputQuiet))
 }

@@ -29,6 +29,9 @@ import (
 type localShells struct {
 	mu   sync.Mutex
 	envs [][]string
+	// waitDelay is the command's WaitDelay; 0 is 10 s, longer than
+	// TestSSHExec's bound (the sandbox's is 5 s).
+	waitDelay time.Duration
 }
 
 var _ Shells = (*localShells)(nil)
@@ -42,7 +45,10 @@ func (l *localShells) Shell(ctx context.Context, _ slipway.Site, argv []string, 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = cio.Stdin, cio.Stdout, cio.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second // longer than TestSSHExec's bound
+	cmd.WaitDelay = l.waitDelay
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 10 * time.Second
+	}
 	return cmd.Run()
 }
 

@@ -19,6 +19,7 @@ package scm
 // a browser holds.
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"time"
@@ -26,7 +27,12 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/every"
 )
+
+// tunnelRecheck is how often an open tunnel checks that what opened it
+// still holds (watchTunnel; a variable for tests).
+var tunnelRecheck = 15 * time.Second
 
 // tunnelStatus is GetStatus's answer.
 type tunnelStatus struct {
@@ -73,10 +79,37 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		return nil // Accept has answered
 	}
 	c.SetReadLimit(64 << 10) // az sends at most 4 KiB a message
-	ctx := r.Context()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go h.watchTunnel(ctx, cancel, r, s)
 	conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	h.serveSSH(ctx, idleConn{conn, tunnelIdle}, s)
 	return nil
+}
+
+// watchTunnel ends the tunnel opened by r for s (cancel: its connection
+// and its sessions' commands) once what allowed it no longer holds: its
+// credentials (a publishing password reset, a deployment user's role
+// removed), or the app itself — stopped, deleted, or its name taken by a
+// new app. A tunnel lasts as long as its client sends a byte an hour;
+// without this it would go on running code as the app on grounds long
+// gone. Checked every tunnelRecheck; a store that fails otherwise is asked
+// again at the next.
+func (h *Handler) watchTunnel(ctx context.Context, cancel context.CancelFunc, r *http.Request, s slipway.Site) {
+	every.Run(ctx, tunnelRecheck, func(ctx context.Context) {
+		now, err := h.authenticate(r.WithContext(ctx))
+		switch slipway.ErrorCode(err) {
+		case "":
+			if now.Enabled && now.Created.Equal(s.Created) {
+				return
+			}
+		case slipway.EUNAUTHORIZED, slipway.EFORBIDDEN, slipway.ENOTFOUND:
+		default:
+			return
+		}
+		h.cfg.Logger.Info("SSH tunnel ended: its credentials or its app changed", "site", s.Name)
+		cancel()
+	})
 }
 
 // idleConn ends reads that wait longer than idle.
