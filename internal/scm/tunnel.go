@@ -78,7 +78,8 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	if err != nil {
 		return nil // Accept has answered
 	}
-	c.SetReadLimit(64 << 10) // az sends at most 4 KiB a message
+	// No read limit (websocket.NetConn lifts it): a message is streamed to
+	// the SSH server as it comes, never held whole.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go h.watchTunnel(ctx, cancel, r, s)
