@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +18,8 @@ import (
 // production's local storage, and once production ran another version,
 // re-activating this one (a swap back) could not start it. Each version
 // keeps its environment as long as a site's deployment names it, and a
-// new slot of the deleted one's name still builds its own.
+// new slot of the deleted one's name still builds its own. The slot's
+// other versions, which lie in the app's directory too, go with it.
 func TestSwappedInVersionOutlivesItsDeletedSlot(t *testing.T) {
 	needContainers(t)
 	s := startServer(t)
@@ -49,14 +53,47 @@ func TestSwappedInVersionOutlivesItsDeletedSlot(t *testing.T) {
 		}
 	}
 
+	latest := func(slot string) string {
+		t.Helper()
+		host := "bg"
+		if slot != "" {
+			host += "-" + slot
+		}
+		user, pass := s.slotCredentials("bg", slot)
+		return s.waitDeployment(host, user, pass)["id"].(string)
+	}
+
 	newSlot("staging")
 	deploy("", "v1")
+	v1 := latest("")
+	// A draft first, with v2's requirements (its environment is reused).
+	s.deploySlotFiles("bg", "staging", map[string]string{"VERSION": "draft", "app.py": slotApp,
+		"requirements.txt": "gunicorn\n# v2\n"})
 	deploy("staging", "v2")
+	v2 := latest("staging")
 	serves("bg", "v1||")
 	serves("bg-staging", "v2||")
 	swap("staging")
 	serves("bg", "v2||")
 	slot("delete", "staging")
+
+	// The app's versions left are those its records name: v1, and v2
+	// that production runs; not the slot's draft.
+	entries, err := os.ReadDir(filepath.Join(s.data, "sites", "bg", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) == 32 {
+			kept = append(kept, e.Name())
+		}
+	}
+	want := []string{v1, v2}
+	slices.Sort(want)
+	if !slices.Equal(kept, want) {
+		t.Errorf("the app's versions after its slot's deletion: %v; want v1's and v2's %v", kept, want)
+	}
 
 	// Production's running version restarts and scales out.
 	if _, stderr, code := s.cli("", append([]string{"webapp", "restart"}, rg...)...); code != 0 {

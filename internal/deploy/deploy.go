@@ -216,6 +216,10 @@ type Coordinator struct {
 	inflight map[string]int         // package sha256 → deployments using it now
 	watching map[string]*applog.Log // site (lower case) → its log that watchHosts reads
 	closed   bool                   // Close was called: start no more goroutines
+	// pkgEpoch changes with every change of inflight (guarded by mu): a
+	// sweep of stored packages (sweep.go) removes nothing when it changed
+	// meanwhile.
+	pkgEpoch uint64
 }
 
 type siteState struct {
@@ -362,21 +366,14 @@ func (c *Coordinator) Submit(ctx context.Context, site slipway.Site, pkg io.Read
 			return slipway.Deployment{}, err
 		}
 	}
-	sum, pkgPath, err := c.storePackage(pkg)
+	sum, pkgPath, err := c.storePackage(pkg) // in flight from here on
 	if err != nil {
 		release()
 		return slipway.Deployment{}, err
 	}
-	c.mu.Lock()
-	c.inflight[sum]++
-	c.mu.Unlock()
 	finish := release
 	release = func() {
-		c.mu.Lock()
-		if c.inflight[sum]--; c.inflight[sum] <= 0 {
-			delete(c.inflight, sum)
-		}
-		c.mu.Unlock()
+		c.unusePackage(sum)
 		finish()
 	}
 	now := c.cfg.Now().UTC()
@@ -476,6 +473,8 @@ func (c *Coordinator) Wait(ctx context.Context, site string) error {
 	}
 }
 
+// storePackage stores a package by its content and marks it in use; the
+// caller ends that use with unusePackage.
 func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) {
 	dir := filepath.Join(c.cfg.DataDir, "packages")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -515,10 +514,27 @@ func (c *Coordinator) storePackage(pkg io.Reader) (sum, path string, err error) 
 	}
 	sum = hex.EncodeToString(h.Sum(nil))
 	path = filepath.Join(dir, sum+".zip")
+	// In flight before it is visible, so that no sweep of unused packages
+	// (sweep.go) removes it before its deployment is recorded.
+	c.mu.Lock()
+	c.inflight[sum]++
+	c.pkgEpoch++
+	c.mu.Unlock()
 	if err := os.Rename(f.Name(), path); err != nil {
+		c.unusePackage(sum)
 		return "", "", fmt.Errorf("storing package: %w", err)
 	}
 	return sum, path, nil
+}
+
+// unusePackage ends one use of a stored package that storePackage began.
+func (c *Coordinator) unusePackage(sum string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight[sum]--; c.inflight[sum] <= 0 {
+		delete(c.inflight, sum)
+	}
+	c.pkgEpoch++
 }
 
 // errDiskShort refuses a package that would take the disk space kept for
@@ -1131,7 +1147,8 @@ func (c *Coordinator) StartSite(ctx context.Context, rg, name string) error {
 	return c.Restart(ctx, rg, name)
 }
 
-// SiteDeleted stops a deleted site and removes its files.
+// SiteDeleted stops a deleted site and removes its files, and the versions
+// and packages of its deployments no remaining record uses.
 func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	st := c.state(name)
 	st.op.Lock()
@@ -1145,6 +1162,10 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 	if err := os.RemoveAll(filepath.Join(c.cfg.DataDir, "sites", strings.ToLower(name))); err != nil {
 		return fmt.Errorf("removing site files: %w", err)
 	}
+	// A slot's versions lie in its app's directory (sweep.go).
+	if err := c.slotDeleted(ctx, name); err != nil {
+		return fmt.Errorf("removing the versions no one uses: %w", err)
+	}
 	return nil
 }
 
@@ -1156,8 +1177,10 @@ func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]rt.Inst
 // Recover finishes what a server that stopped abruptly (killed, crashed,
 // lost power) left behind: deployments it was running are marked failed
 // with a log line saying so, their artifacts and scratch directories are
-// removed, and packages no deployment refers to any more are deleted. Call
-// it once at start, before StartAll and before accepting deployments.
+// removed, as are versions no record names (a slot's, when the server
+// stopped as it was deleted), and packages no deployment refers to any
+// more are deleted. Call it once at start, before StartAll and before
+// accepting deployments.
 func (c *Coordinator) Recover(ctx context.Context) error {
 	if err := c.recoverSwaps(ctx); err != nil { // swap.go
 		return err
@@ -1190,6 +1213,11 @@ func (c *Coordinator) Recover(ctx context.Context) error {
 			os.RemoveAll(filepath.Join(c.artifactsDir(s), d.ID))
 			c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the deployment.")
 		}
+	}
+	// What a slot's deletion cut short left in its app's directory. Disk
+	// space left taken is no reason not to serve: said, not returned.
+	if err := c.sweepArtifacts(ctx, func(string) bool { return true }); err != nil {
+		c.cfg.Logger.Error("removing versions no deployment names", "err", err)
 	}
 	os.RemoveAll(filepath.Join(c.cfg.DataDir, "tmp"))
 	pkgs, _ := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", "*"))
