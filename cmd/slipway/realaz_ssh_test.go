@@ -100,6 +100,44 @@ func TestRealAzSSH(t *testing.T) {
 		if strings.Contains(out, "OTHER-APP-SECRET") || strings.Contains(out, "adminToken") {
 			t.Errorf("the session read what is not the app's:\n%s", out)
 		}
+
+		// scp, which speaks SFTP since OpenSSH 9: a file up into the app's
+		// home and back, written as the app's user; the system stays
+		// read-only, and another app's home is not there.
+		if _, err := os.Stat("/usr/lib/openssh/sftp-server"); err != nil {
+			t.Fatalf("OpenSSH's SFTP server is not installed (scripts/setup installs openssh-sftp-server): %v", err)
+		}
+		scp := func(from, to string) (string, error) {
+			cmd := exec.CommandContext(ctx, "scp", "-P", fmt.Sprint(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+				"-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1", from, to)
+			cmd.Env = append(os.Environ(), "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=none")
+			cmd.WaitDelay = 5 * time.Second
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		local := filepath.Join(t.TempDir(), "up.txt")
+		if err := os.WriteFile(local, []byte("sent by scp\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := scp(local, "root@127.0.0.1:/home/site/up.txt"); err != nil {
+			t.Fatalf("scp up: %v\n%s", err, out)
+		}
+		back := filepath.Join(t.TempDir(), "back.txt")
+		if out, err := scp("root@127.0.0.1:/home/site/up.txt", back); err != nil {
+			t.Fatalf("scp down: %v\n%s", err, out)
+		}
+		if b, _ := os.ReadFile(back); string(b) != "sent by scp\n" {
+			t.Fatalf("scp down brought %q", b)
+		}
+		if out, err := ssh("Docker!", `[ "$(stat -c %u /home/site/up.txt)" = "$(id -u)" ] && echo owner=app`); err != nil || !strings.Contains(out, "owner=app") {
+			t.Fatalf("the uploaded file is not the app user's: %v\n%s", err, out)
+		}
+		if out, err := scp(local, "root@127.0.0.1:/usr/local/evil.txt"); err == nil {
+			t.Fatalf("scp wrote into the system's /usr:\n%s", out)
+		}
+		if out, err := scp("root@127.0.0.1:"+filepath.Join(otherHome, "secret.txt"), back); err == nil {
+			t.Fatalf("scp read another app's home:\n%s", out)
+		}
 	})
 
 	t.Run("az webapp ssh", func(t *testing.T) {

@@ -24,7 +24,10 @@ package scm
 // Ctrl-C work; without, its input and outputs are the channel's.
 //
 // Only sessions are served: no port forwarding (which would reach the
-// server's own network), no agent or X11 forwarding, no subsystems (SFTP).
+// server's own network), no agent or X11 forwarding. The one subsystem is
+// SFTP (sftp, and scp since OpenSSH 9), OpenSSH's own sftp-server run as
+// a session's command, where the host has it (Debian's
+// openssh-sftp-server): the app's files, as its user, in its sandbox.
 // At most maxSSHSessions sessions run per app at once, holding at most
 // maxSSHTerminals terminals; a tunnel whose client has sent nothing for
 // tunnelIdle ends, and so does one whose credentials or app no longer hold
@@ -203,15 +206,25 @@ func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, r
 				ss.env = append(ss.env, p.Name+"="+p.Value)
 			}
 			req.Reply(ok, nil)
-		case "shell", "exec":
+		case "shell", "exec", "subsystem":
 			argv := []string{"bash", "-l"}
-			if req.Type == "exec" {
+			switch req.Type {
+			case "exec":
 				var p struct{ Command string }
 				if ended != nil || ssh.Unmarshal(req.Payload, &p) != nil || strings.IndexByte(p.Command, 0) >= 0 {
 					req.Reply(false, nil)
 					continue
 				}
 				argv = []string{"bash", "-c", p.Command}
+			case "subsystem":
+				// SFTP (sftp, and scp since OpenSSH 9): OpenSSH's own server
+				// of it, run as any session's command is, without a terminal.
+				var p struct{ Name string }
+				if ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "sftp" || ss.ptmx != nil || !sftpAvailable() {
+					req.Reply(false, nil)
+					continue
+				}
+				argv = []string{sftpServer}
 			}
 			if ended != nil {
 				req.Reply(false, nil)
@@ -226,10 +239,20 @@ func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, r
 				ch.CloseWrite()
 				ch.Close() // ends reqs
 			}()
-		default: // subsystem (sftp), signal, x11-req, auth-agent-req@openssh.com, ...
+		default: // signal, x11-req, auth-agent-req@openssh.com, ...
 			req.Reply(false, nil)
 		}
 	}
+}
+
+// sftpServer is OpenSSH's SFTP server (Debian's openssh-sftp-server),
+// under /usr, which every sandbox sees.
+var sftpServer = "/usr/lib/openssh/sftp-server"
+
+// sftpAvailable reports whether the SFTP server is installed.
+func sftpAvailable() bool {
+	fi, err := os.Stat(sftpServer)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // openPTY gives the session a terminal as pty-req asks.

@@ -272,8 +272,19 @@ func TestAttackSSHTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestSubsystem("sftp"); err == nil {
-		t.Fatal("the sftp subsystem was started")
+	if err := s.RequestSubsystem("netconf"); err == nil {
+		t.Fatal("the netconf subsystem was started")
+	}
+	s.Close()
+	// SFTP without a terminal only: a pty would mangle its binary stream.
+	s, err = c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, nil); err == nil {
+		if err := s.RequestSubsystem("sftp"); err == nil {
+			t.Fatal("sftp was started on a terminal")
+		}
 	}
 	s.Close()
 
