@@ -1189,14 +1189,12 @@ func (c *Coordinator) Recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing sites: %w", err)
 	}
-	referenced := map[string]bool{}
 	for _, s := range sites {
 		ds, err := c.cfg.Store.ListDeployments(ctx, s.Name)
 		if err != nil {
 			return fmt.Errorf("listing deployments of %s: %w", s.Name, err)
 		}
 		for _, d := range ds {
-			referenced[d.PackageSHA256] = true
 			if d.Complete() {
 				continue
 			}
@@ -1214,18 +1212,16 @@ func (c *Coordinator) Recover(ctx context.Context) error {
 			c.setStatus(ctx, &d, slipway.DeployFailed, "The server stopped during the deployment.")
 		}
 	}
-	// What a slot's deletion cut short left in its app's directory. Disk
-	// space left taken is no reason not to serve: said, not returned.
-	if err := c.sweepArtifacts(ctx, func(string) bool { return true }); err != nil {
-		c.cfg.Logger.Error("removing versions no deployment names", "err", err)
+	// What a slot's deletion cut short left in its app's directory, and
+	// pruned deployments' packages. Disk space left taken is no reason not
+	// to serve: said, not returned.
+	if err := c.sweep(ctx, func(string) bool { return true }); err != nil {
+		c.cfg.Logger.Error("removing versions and packages no deployment names", "err", err)
 	}
 	os.RemoveAll(filepath.Join(c.cfg.DataDir, "tmp"))
-	pkgs, _ := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", "*"))
-	for _, p := range pkgs {
-		sum := strings.TrimSuffix(filepath.Base(p), ".zip")
-		if !referenced[sum] {
-			os.Remove(p) // pruned deployments' packages, and torn uploads (.upload-*)
-		}
+	torn, _ := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", ".upload-*"))
+	for _, p := range torn {
+		os.Remove(p) // uploads a stop cut short
 	}
 	return nil
 }

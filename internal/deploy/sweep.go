@@ -16,14 +16,20 @@ import (
 	"strings"
 )
 
-// sweepArtifacts removes, from the artifacts directory of each remaining
-// app that sweep accepts, the deployments' directories no record of any
+// sweep removes what no deployment record uses any more, in one reading
+// of every site's records. From the artifacts directory of each remaining
+// app that apps accepts: the deployments' directories no record of any
 // site names (production may run a version a slot built, since a swap) and
 // that are not a running deployment's (its record exists from Submit on;
 // its directory, only after). Only direct children named like a deployment
 // id that are directories go, removed through os.Root: a symlink there is
-// never followed.
-func (c *Coordinator) sweepArtifacts(ctx context.Context, sweep func(app string) bool) error {
+// never followed. And the stored packages no record names and no
+// deployment uses now — none when a deployment began or ended while it
+// looked: the next sweep (at the latest Recover's) removes them.
+func (c *Coordinator) sweep(ctx context.Context, apps func(app string) bool) error {
+	c.mu.Lock()
+	epoch := c.pkgEpoch
+	c.mu.Unlock()
 	sites, err := c.cfg.Store.Sites(ctx, "")
 	if err != nil {
 		return fmt.Errorf("listing sites: %w", err)
@@ -31,27 +37,29 @@ func (c *Coordinator) sweepArtifacts(ctx context.Context, sweep func(app string)
 	// The directories first, the records after: a directory made in
 	// between is a deployment's whose record the listing then holds.
 	candidates := map[string][]string{} // artifacts directory → names
+	var errs []error
 	for _, s := range sites {
-		if s.SlotOf != "" || !sweep(s.Name) {
+		if s.SlotOf != "" || !apps(s.Name) {
 			continue
 		}
 		dir := c.artifactsDir(s)
 		names, err := deploymentDirs(dir)
 		if err != nil {
-			return err
+			errs = append(errs, err) // that app's versions stay; the rest goes on
+			continue
 		}
 		if len(names) > 0 {
 			candidates[dir] = names
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
+	pkgs, err := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", "*.zip"))
+	if err != nil || (len(candidates) == 0 && len(pkgs) == 0) {
+		return errors.Join(append(errs, err)...)
 	}
-	named, running, err := c.artifactUses(ctx)
+	uses, err := c.recordUses(ctx)
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	for dir, names := range candidates {
 		root, err := os.OpenRoot(dir)
 		if err != nil {
@@ -59,7 +67,7 @@ func (c *Coordinator) sweepArtifacts(ctx context.Context, sweep func(app string)
 			continue
 		}
 		for _, n := range names {
-			if running[n] || named.holds(root, filepath.Join(dir, n), n) {
+			if uses.running[n] || uses.named.holds(root, filepath.Join(dir, n), n) {
 				continue
 			}
 			if err := root.RemoveAll(n); err != nil {
@@ -67,6 +75,20 @@ func (c *Coordinator) sweepArtifacts(ctx context.Context, sweep func(app string)
 			}
 		}
 		root.Close()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pkgEpoch != epoch {
+		return errors.Join(errs...)
+	}
+	for _, f := range pkgs {
+		sum := strings.TrimSuffix(filepath.Base(f), ".zip")
+		if uses.packages[sum] || c.inflight[sum] > 0 {
+			continue
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing an unused package: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -132,84 +154,48 @@ func (a artifactPaths) holds(root *os.Root, path, name string) bool {
 	return false
 }
 
-// artifactUses returns the versions any site's records name and the ids
-// (lower case) of the deployments running now.
-func (c *Coordinator) artifactUses(ctx context.Context) (artifactPaths, map[string]bool, error) {
+// recordUses is what deployment records use: the versions they name, the
+// ids (lower case) of the deployments running now, the packages they name.
+type recordUses struct {
+	named    artifactPaths
+	running  map[string]bool
+	packages map[string]bool
+}
+
+// recordUses reads every site's deployment records.
+func (c *Coordinator) recordUses(ctx context.Context) (recordUses, error) {
 	sites, err := c.cfg.Store.Sites(ctx, "")
 	if err != nil {
-		return artifactPaths{}, nil, fmt.Errorf("listing sites: %w", err)
+		return recordUses{}, fmt.Errorf("listing sites: %w", err)
 	}
-	named := artifactPaths{paths: map[string]bool{}}
-	running := map[string]bool{}
+	u := recordUses{named: artifactPaths{paths: map[string]bool{}}, running: map[string]bool{}, packages: map[string]bool{}}
 	for _, s := range sites {
 		ds, err := c.cfg.Store.ListDeployments(ctx, s.Name)
 		if err != nil {
-			return artifactPaths{}, nil, fmt.Errorf("listing deployments of %s: %w", s.Name, err)
+			return recordUses{}, fmt.Errorf("listing deployments of %s: %w", s.Name, err)
 		}
 		for _, d := range ds {
+			u.packages[d.PackageSHA256] = true
 			if !d.Complete() {
-				running[strings.ToLower(d.ID)] = true
+				u.running[strings.ToLower(d.ID)] = true
 			}
 			if d.ArtifactDir == "" {
 				continue
 			}
-			named.paths[filepath.Clean(d.ArtifactDir)] = true
+			u.named.paths[filepath.Clean(d.ArtifactDir)] = true
 			if fi, err := os.Stat(d.ArtifactDir); err == nil {
-				named.files = append(named.files, fi)
+				u.named.files = append(u.named.files, fi)
 			}
 		}
 	}
 	c.mu.Lock()
 	for _, st := range c.sites {
 		if st.deploying != "" {
-			running[strings.ToLower(st.deploying)] = true
+			u.running[strings.ToLower(st.deploying)] = true
 		}
 	}
 	c.mu.Unlock()
-	return named, running, nil
-}
-
-// dropUnusedPackages removes the stored packages no deployment record of
-// any site names and no deployment uses now. It removes nothing when a
-// deployment began or ended while it looked: the next sweep (at the latest
-// Recover's) does it.
-func (c *Coordinator) dropUnusedPackages(ctx context.Context) error {
-	c.mu.Lock()
-	epoch := c.pkgEpoch
-	c.mu.Unlock()
-	files, err := filepath.Glob(filepath.Join(c.cfg.DataDir, "packages", "*.zip"))
-	if err != nil || len(files) == 0 {
-		return err
-	}
-	sites, err := c.cfg.Store.Sites(ctx, "")
-	if err != nil {
-		return fmt.Errorf("listing sites: %w", err)
-	}
-	used := map[string]bool{}
-	for _, s := range sites {
-		ds, err := c.cfg.Store.ListDeployments(ctx, s.Name)
-		if err != nil {
-			return fmt.Errorf("listing deployments of %s: %w", s.Name, err)
-		}
-		for _, d := range ds {
-			used[d.PackageSHA256] = true
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pkgEpoch != epoch {
-		return nil
-	}
-	for _, f := range files {
-		sum := strings.TrimSuffix(filepath.Base(f), ".zip")
-		if used[sum] || c.inflight[sum] > 0 {
-			continue
-		}
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing an unused package: %w", err)
-		}
-	}
-	return nil
+	return u, nil
 }
 
 // slotDeleted sweeps what a deleted slot of an app leaves in the app's
@@ -218,8 +204,7 @@ func (c *Coordinator) dropUnusedPackages(ctx context.Context) error {
 // begins it is swept, which is right for any app.
 func (c *Coordinator) slotDeleted(ctx context.Context, name string) error {
 	name = strings.ToLower(name)
-	err := c.sweepArtifacts(ctx, func(app string) bool {
+	return c.sweep(ctx, func(app string) bool {
 		return strings.HasPrefix(name, strings.ToLower(app)+"-")
 	})
-	return errors.Join(err, c.dropUnusedPackages(ctx))
 }
