@@ -211,7 +211,7 @@ func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, r
 			switch req.Type {
 			case "exec":
 				var p struct{ Command string }
-				if ended != nil || ssh.Unmarshal(req.Payload, &p) != nil || strings.IndexByte(p.Command, 0) >= 0 {
+				if ssh.Unmarshal(req.Payload, &p) != nil || strings.IndexByte(p.Command, 0) >= 0 {
 					req.Reply(false, nil)
 					continue
 				}
