@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -410,7 +411,8 @@ func openRegularFile(root *os.Root, rel string, fi fs.FileInfo, flag int) (f *os
 
 // vfsPut answers PUT /api/vfs/{path}: writes a file (an existing one only
 // with If-Match: its ETag or *), or with a trailing '/' creates a
-// directory. Missing parents are created, as Kudu does.
+// directory. Missing parents are created, as Kudu does; an upload that
+// fails removes those it made (writeFile).
 func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	rel, slash, home, end, err := h.fileRequest(r, s, "file transfers", maxFileTransfers)
 	if err != nil {
@@ -500,25 +502,38 @@ func writeFile(r *http.Request, body io.Reader, home *tenantHome, rel string, lo
 		perm fs.FileMode
 		tmp  string
 		f    *os.File
+		made []string // the missing folders on the way, made for this file
 	)
+	// undo removes what a failed upload made: its temporary file, then the
+	// folders it made, if they are still empty (another upload may have
+	// put a file in one meanwhile).
+	undo := func() {
+		if tmp != "" {
+			root.Remove(tmp)
+		}
+		for _, dir := range slices.Backward(made) {
+			rmdir(root, dir)
+		}
+	}
 	err = home.do(func() (err error) {
 		if existed, perm, err = replaceable(r, root, rel); err != nil {
 			return err
 		}
 		if !existed {
 			perm = 0o644
-			if dir := path.Dir(rel); dir != "." {
-				if err := root.MkdirAll(dir, 0o755); err != nil {
-					return fsError("creating", shown(dir), err)
-				}
+			dir := path.Dir(rel)
+			if made, err = mkdirAll(root, dir); err != nil {
+				undo()
+				return fsError("creating", shown(dir), err)
 			}
 		}
 		if tmp, f, err = createTemp(root, rel); err != nil {
+			undo()
 			return fsError("writing", shown(rel), err)
 		}
 		if err := f.Chmod(perm); err != nil {
 			f.Close()
-			root.Remove(tmp)
+			undo()
 			return fsError("writing", shown(rel), err)
 		}
 		return nil
@@ -530,7 +545,7 @@ func writeFile(r *http.Request, body io.Reader, home *tenantHome, rel string, lo
 	defer func() {
 		if !done {
 			f.Close()
-			home.do(func() error { return root.Remove(tmp) })
+			home.do(func() error { undo(); return nil })
 		}
 	}()
 	n, err := io.Copy(f, io.LimitReader(body, maxVFSFile+1))

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -495,6 +496,72 @@ func TestZipPutFailureLeavesTheTree(t *testing.T) {
 	}
 	e.owned("new", 0o755)
 	e.owned("new/deep", 0o755)
+}
+
+// TestVFSPutFailureLeavesTheTree: a file upload into folders that do not
+// exist makes them before its body arrives (Kudu makes missing parents);
+// one that fails — past the disk reserve, or a client that gives up
+// halfway — removes them again, and the folder that was there stays.
+func TestVFSPutFailureLeavesTheTree(t *testing.T) {
+	e, setFree := reservedVFS(t)
+	e.write("data/keep.txt", "kept")
+	gone := func(rels ...string) {
+		t.Helper()
+		for _, rel := range rels {
+			// The server undoes a cut upload after the client has given
+			// up: it is waited for, 10 s at most.
+			var err error
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				if _, err = os.Lstat(e.path(rel)); os.IsNotExist(err) {
+					break
+				}
+			}
+			if !os.IsNotExist(err) {
+				t.Errorf("%s after a failed upload: %v; want nothing there", rel, err)
+			}
+		}
+	}
+
+	// Past the reserve: a chunked body (no length to refuse it by first).
+	setFree(1<<30 + 1<<10) // 1 KiB above the reserve
+	chunked := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("y"), 64<<10)))
+	want(t, "PUT past the reserve", e.quick("PUT", "/api/vfs/new/deep/f.txt", chunked), http.StatusServiceUnavailable, "short of disk space")
+	setFree(100 << 30)
+	gone("new")
+
+	// A client that gives up after the first bytes.
+	if _, err := e.send(t.Context(), "app", "$app", "pass-app", "PUT", "/api/vfs/data/new/deeper/f.txt", &cutReader{n: 32 << 10}); err == nil {
+		t.Fatal("a request whose body failed was sent whole")
+	}
+	gone("data/new")
+	if got := e.read("data/keep.txt"); got != "kept" {
+		t.Errorf("data/keep.txt = %q", got)
+	}
+	if names, _ := filepath.Glob(e.path("data/.*")); len(names) != 0 {
+		t.Errorf("temporary files left behind: %v", names)
+	}
+
+	// The same upload, whole, makes the folders.
+	want(t, "PUT into new folders", e.do("PUT", "/api/vfs/new/deep/f.txt", strings.NewReader("whole")), http.StatusCreated, "")
+	if got := e.read("new/deep/f.txt"); got != "whole" {
+		t.Errorf("new/deep/f.txt = %q", got)
+	}
+	e.owned("new/deep", 0o755)
+}
+
+// cutReader gives n bytes, then fails: a client that gives up.
+type cutReader struct{ n int }
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, errors.New("the client gave up")
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = 'z'
+	}
+	r.n -= k
+	return k, nil
 }
 
 // TestZipPlaceUndoesItsFolders: when the expanded zip cannot take its
