@@ -374,6 +374,11 @@ type Deployment struct {
 	// Kudu's status file does.
 	EndTime time.Time
 	Active  bool // the deployment currently serving
+	// Recorded marks a deployment made elsewhere and only recorded here
+	// (Kudu's PUT /api/deployments/{id} with a status body, which the
+	// GitHub Action for App Service sends after each deployment): history,
+	// with no version to run, redeploy or swap.
+	Recorded bool
 }
 
 // Complete reports whether the deployment has finished, either way.

@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -71,6 +72,59 @@ func (c *Coordinator) Redeploy(ctx context.Context, site slipway.Site, id string
 	return d, nil
 }
 
+// Record is a deployment made elsewhere, as Kudu's PUT
+// /api/deployments/{id} describes it (DeploymentController's
+// TryParseDeployResult).
+type Record struct {
+	ID                        string
+	Status                    slipway.DeployStatus // DeploySuccess or DeployFailed
+	Message, Deployer, Author string
+	AuthorEmail               string
+	StartTime, EndTime        time.Time // zero: now
+	// Details, if any, is logged under the record's one log entry.
+	Details string
+}
+
+// Record adds a deployment made elsewhere to the site's history, as Kudu's
+// CreateDeployment does for tools that deploy by other means and report
+// to Kudu (the GitHub Action for App Service does after each run): a
+// finished, read-only record whose log says "Deployment successful." or
+// "Deployment failed.", with the details under it. Unlike Kudu's, it never
+// becomes the active deployment: here the active one is the version that
+// serves, and a record has none. ECONFLICT while a deployment of the site
+// runs (Kudu takes its deployment lock) or for an id that exists.
+func (c *Coordinator) Record(ctx context.Context, site slipway.Site, r Record) (slipway.Deployment, error) {
+	release, err := c.begin(site.Name, r.ID)
+	if err != nil {
+		return slipway.Deployment{}, err
+	}
+	defer release()
+	now := c.cfg.Now().UTC()
+	if r.StartTime.IsZero() {
+		r.StartTime = now
+	}
+	if r.EndTime.IsZero() {
+		r.EndTime = now
+	}
+	d, err := c.cfg.Store.CreateDeployment(ctx, slipway.Deployment{
+		ID: r.ID, Site: site.Name, Status: r.Status, Author: r.Author, AuthorEmail: r.AuthorEmail,
+		Deployer: r.Deployer, Message: r.Message, ReceivedTime: r.StartTime, StartTime: r.StartTime, EndTime: r.EndTime,
+		Recorded: true,
+	})
+	if err != nil {
+		return slipway.Deployment{}, err
+	}
+	entry := slipway.DeploymentLogEntry{Message: "Deployment successful.", Type: slipway.LogMessage, Details: r.Details}
+	if r.Status != slipway.DeploySuccess {
+		entry.Message, entry.Type = "Deployment failed.", slipway.LogError
+	}
+	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.ID, entry); err != nil {
+		c.cfg.Logger.Error("logging a recorded deployment", "site", site.Name, "deployment", d.ID, "err", err)
+	}
+	c.prune(ctx, site, d, "")
+	return d, nil
+}
+
 // redeployable returns the site's deployment id and its stored version, or
 // why it cannot be redeployed.
 func (c *Coordinator) redeployable(ctx context.Context, site slipway.Site, id string) (slipway.Deployment, Artifact, error) {
@@ -86,6 +140,9 @@ func (c *Coordinator) redeployable(ctx context.Context, site slipway.Site, id st
 			if art, err := c.artifactOf(d); err == nil {
 				return d, art, nil
 			}
+		}
+		if d.Recorded {
+			return slipway.Deployment{}, Artifact{}, slipway.Errorf(slipway.ECONFLICT, "Deployment '%s' was made elsewhere and only recorded here (by %s), so this server has no version of it to release: deploy its package instead.", d.ID, orNA(d.Deployer))
 		}
 		if d.Status == slipway.DeployFailed {
 			return slipway.Deployment{}, Artifact{}, slipway.Errorf(slipway.ECONFLICT, "Deployment '%s' failed (%s), so it has no version to release again: only a successful deployment can be redeployed. Fix the app and deploy it again.", d.ID, orNA(d.StatusText))

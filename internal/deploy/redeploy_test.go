@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -367,4 +368,74 @@ func TestRecover_KeepsTheVersionOfAnInterruptedRedeploy(t *testing.T) {
 		t.Fatalf("redeploy after recovery = %+v, %v", got, err)
 	}
 	e.want("app", "v9|hello-v1|prod")
+}
+
+// TestRecord_HistoryOnly: a deployment made elsewhere and recorded through
+// Kudu (PUT /api/deployments/{id} with a status body) is history: finished,
+// logged as Kudu logs it, never active (the version serving stays the
+// active one and keeps serving), never redeployed, and it takes no place
+// among the versions kept for rollback — records are kept apart, the
+// newest keepDeployments of them.
+func TestRecord_HistoryOnly(t *testing.T) {
+	e := newSwapEnv(t)
+	ctx := t.Context()
+	site, err := e.st.FindSite(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	active, err := e.st.ActiveDeployment(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []slipway.Deployment
+	for _, v := range []string{"v2", "v3"} {
+		versions = append(versions, e.stored("app", v))
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range keepDeployments + 2 {
+		id := fmt.Sprintf("3f786850e387550fdab836ed7e6dc881de23001b%013d", i)
+		d, err := e.c.Record(ctx, site, Record{ID: id, Status: slipway.DeploySuccess, Message: `{"type":"deployment"}`,
+			Deployer: "GitHub", Author: "octocat", StartTime: t0.Add(time.Duration(i) * time.Minute), Details: "run " + id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Recorded || d.Active || !d.Complete() || d.ArtifactDir != "" || !d.StartTime.Equal(t0.Add(time.Duration(i)*time.Minute)) {
+			t.Fatalf("the record: %+v", d)
+		}
+		ids = append(ids, id)
+	}
+	e.want("app", "v1|hello-v1|prod")
+	if got, err := e.st.ActiveDeployment(ctx, "app"); err != nil || got.ID != active.ID {
+		t.Errorf("the active deployment after the records: %v %+v; want %s", err, got, active.ID)
+	}
+	for _, d := range append(versions, active) {
+		if _, err := e.st.GetDeployment(ctx, "app", d.ID); err != nil {
+			t.Errorf("version %s (%s) was pruned for records: %v", d.ID, d.Message, err)
+		}
+	}
+	for i, id := range ids {
+		_, err := e.st.GetDeployment(ctx, "app", id)
+		if gone := i < 2; gone != (err != nil) {
+			t.Errorf("record %d: %v; want it pruned: %v", i, err, gone)
+		}
+	}
+	last := ids[len(ids)-1]
+	if log := e.logText(last); log != "Deployment successful.\n" {
+		t.Errorf("the record's log: %q", log)
+	}
+	e.wantRefusals([]refusal{
+		{"redeploy a record", last, slipway.ECONFLICT, "only recorded here", false},
+	}, func(site slipway.Site, id string) error {
+		_, err := e.c.Redeploy(ctx, site, id, RedeployOptions{Deployer: "$app"})
+		return err
+	})
+	e.wantRefusals([]refusal{
+		{"record while a deployment runs", "ci-run", slipway.ECONFLICT, "There is a deployment currently in progress.", true},
+		{"record an id the site has", last, slipway.ECONFLICT, "already exists", false},
+	}, func(site slipway.Site, id string) error {
+		_, err := e.c.Record(ctx, site, Record{ID: id, Status: slipway.DeployFailed, Message: "m", Deployer: "d", Author: "a"})
+		return err
+	})
+	e.want("app", "v1|hello-v1|prod")
 }

@@ -78,6 +78,22 @@ func (r *redeployRecorder) DeleteDeployment(_ context.Context, _ slipway.Site, i
 	return r.err
 }
 
+// Record adds r as the store's newest deployment, as the coordinator does.
+func (r *redeployRecorder) Record(_ context.Context, _ slipway.Site, rec deploy.Record) (slipway.Deployment, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, "RECORD "+rec.ID+" "+rec.Deployer)
+	r.mu.Unlock()
+	if r.err != nil {
+		return slipway.Deployment{}, r.err
+	}
+	d := slipway.Deployment{ID: rec.ID, Site: "app", Status: rec.Status, Message: rec.Message, Deployer: rec.Deployer,
+		Author: rec.Author, AuthorEmail: rec.AuthorEmail, ReceivedTime: rec.StartTime, StartTime: rec.StartTime, EndTime: rec.EndTime, Recorded: true}
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
+	r.store.ds = append([]slipway.Deployment{d}, r.store.ds...)
+	return d, nil
+}
+
 func (r *redeployRecorder) called() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -159,6 +175,73 @@ func TestRedeployAndDeleteAsKudu(t *testing.T) {
 	}
 }
 
+// TestRecordADeploymentMadeElsewhere: PUT /api/deployments/{id} with the
+// body Kudu's DeploymentController takes for a deployment made by other
+// means (TryParseDeployResult: status 3 or 4, message, deployer, author)
+// records it, read as JSON whatever its Content-Type, and answers 200 with
+// the record (the GitHub Action for App Service reads its id and url);
+// Kudu's refusal of an active failed one keeps its words; bodies that are
+// not records still redeploy.
+func TestRecordADeploymentMadeElsewhere(t *testing.T) {
+	srv, rec := newRedeployKudu(t)
+	const v1 = "0000000000000000000000000000aaaa"
+	const ghID = "3f786850e387550fdab836ed7e6dc881de23001b1764969320123"
+	body := `{"id":"` + ghID + `","active":true,"status":4,"message":"{\"type\":\"deployment\",\"sha\":\"3f78685\"}","author":"octocat","deployer":"GitHub"}`
+	status, got := do(t, srv, "PUT", "/api/deployments/"+ghID, "", body)
+	if status != http.StatusOK {
+		t.Fatalf("PUT a record = %d %q; want 200", status, got)
+	}
+	var j deploymentJSON
+	if err := json.Unmarshal([]byte(got), &j); err != nil || j.ID != ghID || j.Status != 4 || j.Deployer != "GitHub" || j.Author != "octocat" ||
+		!j.Complete || j.Active || !strings.HasSuffix(j.URL, "/api/deployments/"+ghID) || !strings.HasSuffix(j.LogURL, "/api/deployments/"+ghID+"/log") {
+		t.Errorf("the record's answer: %v %+v", err, j)
+	}
+
+	for _, tc := range []struct {
+		name, id, body string
+		want           int
+		says           string
+	}{
+		{"an id the app has", v1, `{"status":4,"message":"m","deployer":"d","author":"a"}`, 409, "exists"},
+		{"the same id again, in other case", strings.ToUpper(ghID[:40]) + ghID[40:], `{"status":4,"message":"m","deployer":"d","author":"a"}`, 409, "exists"},
+		{"an active failure", "ci-run-2", `{"status":3,"message":"m","deployer":"d","author":"a","active":true}`, 400, "Only successful status can be active!"},
+		{"latest", "latest", `{"status":4,"message":"m","deployer":"d","author":"a"}`, 400, "latest"},
+		{"a time that is none", "ci-run-3", `{"status":4,"message":"m","deployer":"d","author":"a","start_time":"yesterday"}`, 400, "start_time"},
+		{"a body past 64 KB", "ci-run-4", `{"status":4,"message":"` + strings.Repeat("m", 64<<10) + `","deployer":"d","author":"a"}`, 400, "at most 64 KB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.mu.Lock()
+			rec.calls = nil
+			rec.mu.Unlock()
+			status, got := do(t, srv, "PUT", "/api/deployments/"+tc.id, "application/json", tc.body)
+			if status != tc.want || !strings.Contains(got, tc.says) {
+				t.Errorf("PUT %s = %d %q; want %d saying %q", tc.id, status, got, tc.want, tc.says)
+			}
+			if calls := rec.called(); len(calls) != 0 {
+				t.Errorf("the deployer was called: %v", calls)
+			}
+		})
+	}
+
+	// A record with its times and a failure, then bodies that are no
+	// record: each redeploys, as on Kudu.
+	rec.mu.Lock()
+	rec.calls = nil
+	rec.mu.Unlock()
+	status, got = do(t, srv, "PUT", "/api/deployments/ci-run-5", "application/json",
+		`{"status":3,"message":"tests failed","deployer":"ci","author":"bot","start_time":"2026-12-01T10:00:00Z","end_time":"2026-12-01T10:05:00"}`)
+	if status != http.StatusOK || !strings.Contains(got, `"start_time":"2026-12-01T10:00:00.0000000Z"`) || !strings.Contains(got, `"end_time":"2026-12-01T10:05:00.0000000Z"`) {
+		t.Errorf("PUT a failed record with times = %d %q", status, got)
+	}
+	for _, b := range []string{`{"status":4,"message":"m","deployer":"d"}`, `{"status":2,"message":"m","deployer":"d","author":"a"}`, `not json`} {
+		do(t, srv, "PUT", "/api/deployments/"+v1, "application/json", b)
+	}
+	want := []string{"RECORD ci-run-5 ci", "PUT " + v1 + " $app", "PUT " + v1 + " $app", "PUT " + v1 + " $app"}
+	if diff := cmp.Diff(want, rec.called()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+}
+
 // TestLatestAfterARedeploy: Kudu's GET /api/deployments/latest names the
 // newest deployment still running, else the one that finished last — a
 // redeployed one, though received before others (DeploymentController
@@ -221,9 +304,9 @@ func TestAttackRedeployIDs(t *testing.T) {
 // credentials send. Its methods are the guard: a form sends only GET and
 // POST, and POST (with a method override or not) is not routed here; a
 // script's cross-origin PUT or DELETE needs a CORS preflight, which Kudu
-// never grants. A body asking Kudu to record a deployment made elsewhere
-// (its DeploymentController.CreateDeployment) is refused, not taken for a
-// redeploy. And without the app's credentials nothing happens.
+// never grants. A body recording a deployment made elsewhere under the id
+// of one of the app's (Kudu's DeploymentController.CreateDeployment) is
+// refused, not taken for a redeploy. And without the app's credentials nothing happens.
 func TestAttackRedeployFromAnotherSite(t *testing.T) {
 	srv, rec := newRedeployKudu(t)
 	const v1 = "0000000000000000000000000000aaaa"
@@ -247,8 +330,8 @@ func TestAttackRedeployFromAnotherSite(t *testing.T) {
 	}
 	status, body := do(t, srv, "PUT", "/api/deployments/"+v1, "application/json",
 		`{"status":4,"message":"deployed by CI","deployer":"ci","author":"someone","active":true}`)
-	if status != http.StatusBadRequest || !strings.Contains(body, "not supported") {
-		t.Errorf("PUT with a deployment record = %d %q; want 400 saying it is not supported", status, body)
+	if status != http.StatusConflict || !strings.Contains(body, "exists") {
+		t.Errorf("PUT with a record of an existing deployment = %d %q; want 409 saying it exists, not a redeploy", status, body)
 	}
 	for _, auth := range [][2]string{{"$app", "wrong"}, {"$other", "pass"}} {
 		for _, method := range []string{"PUT", "DELETE"} {

@@ -90,6 +90,9 @@ func (fakeDeployer) Submit(context.Context, slipway.Site, io.Reader, deploy.Opti
 func (fakeDeployer) Redeploy(context.Context, slipway.Site, string, deploy.RedeployOptions) (slipway.Deployment, error) {
 	return slipway.Deployment{}, slipway.Errorf(slipway.EINVALID, "not in this test")
 }
+func (fakeDeployer) Record(context.Context, slipway.Site, deploy.Record) (slipway.Deployment, error) {
+	return slipway.Deployment{}, slipway.Errorf(slipway.EINVALID, "not in this test")
+}
 func (fakeDeployer) DeleteDeployment(context.Context, slipway.Site, string) error {
 	return slipway.Errorf(slipway.EINVALID, "not in this test")
 }

@@ -11,7 +11,10 @@
 package scm
 
 import (
+	"runtime"
+
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 
 	"context"
 	"crypto/subtle"
@@ -67,6 +70,8 @@ type Deployer interface {
 	// Redeploy releases an earlier deployment's version again under its
 	// id, in the background, as Submit runs a push (redeploy.go).
 	Redeploy(ctx context.Context, site slipway.Site, id string, o deploy.RedeployOptions) (slipway.Deployment, error)
+	// Record adds a deployment made elsewhere to the site's history.
+	Record(ctx context.Context, site slipway.Site, r deploy.Record) (slipway.Deployment, error)
 	// DeleteDeployment deletes a deployment that is not the active one.
 	DeleteDeployment(ctx context.Context, site slipway.Site, id string) error
 	Wait(ctx context.Context, site string) error
@@ -191,6 +196,7 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream", h.logStream)
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
+		h.handle("GET "+prefix+"/diagnostics/runtime", h.runtimeInfo)
 		h.handle("GET "+prefix+"/dump", h.dump)
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
 		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
@@ -775,6 +781,34 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Sit
 		return err
 	}
 	return writeJSON(w, http.StatusOK, m)
+}
+
+// runtimeInfo answers GET /diagnostics/runtime as KuduLite's
+// RuntimeController: the node versions it finds (none: Slipway runs
+// Python) and the system. On Linux os_name is .NET's
+// Environment.OSVersion.VersionString, "Unix <kernel version>": the GitHub
+// Action for App Service deploying with a publish profile reads it to know
+// a Linux app ("Unix" in it).
+func (h *Handler) runtimeInfo(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"nodeVersions": []any{},
+		"system":       map[string]any{"os_name": "Unix " + kernelVersion(), "os_build_lab_ex": "", "cores": runtime.NumCPU()},
+	})
+}
+
+// kernelVersion is the kernel's release as .NET's Version reads it: its
+// leading numbers ("6.1.0" of "6.1.0-28-amd64").
+func kernelVersion() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "0.0"
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	end := strings.IndexFunc(rel, func(c rune) bool { return c != '.' && (c < '0' || c > '9') })
+	if end >= 0 {
+		rel = rel[:end]
+	}
+	return strings.Trim(rel, ".")
 }
 
 // maxLogStreams bounds the log streams one site may hold open at once:

@@ -48,11 +48,11 @@ func (s *Store) CreateDeployment(ctx context.Context, d slipway.Deployment) (sli
 			return slipway.Errorf(slipway.ECONFLICT, "Deployment '%s' already exists.", d.ID)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, site, resource_group, status, status_text, author, author_email,
-			deployer, message, progress, build, package_sha256, artifact_dir, received_time, start_time, end_time, active)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+			deployer, message, progress, build, package_sha256, artifact_dir, received_time, start_time, end_time, active, recorded)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 			d.ID, d.Site, d.ResourceGroup, int(d.Status), d.StatusText, d.Author, d.AuthorEmail,
 			d.Deployer, d.Message, d.Progress, boolInt(d.Build), d.PackageSHA256, d.ArtifactDir,
-			toUnix(d.ReceivedTime), toUnix(d.StartTime), toUnix(d.EndTime)); err != nil {
+			toUnix(d.ReceivedTime), toUnix(d.StartTime), toUnix(d.EndTime), boolInt(d.Recorded)); err != nil {
 			return fmt.Errorf("inserting deployment: %w", err)
 		}
 		return nil
@@ -160,8 +160,9 @@ func (s *Store) SetActiveDeployment(ctx context.Context, site, id string) error 
 // tenant whose pushes only fail (an invalid zip costs a few bytes, a
 // failing release command logs megabytes) would otherwise add records and
 // logs to the platform's database, outside every quota, without end.
-// It returns the deleted deployments so the caller can remove their
-// artifacts and packages.
+// Recorded deployments (made elsewhere) are counted apart: the newest
+// keep of them stay, the rest go. It returns the deleted deployments so
+// the caller can remove their artifacts and packages.
 func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error) {
 	if keep < 1 {
 		return nil, slipway.Errorf(slipway.EINVALID, "The number of deployments to keep must be at least 1, not %d.", keep)
@@ -172,8 +173,17 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 		if err != nil {
 			return err
 		}
-		successes, failures := 0, 0
+		successes, failures, recorded := 0, 0, 0
 		for _, d := range ds {
+			if d.Recorded {
+				// History of deployments made elsewhere: the newest keep of
+				// them stay, and they take no place among the versions
+				// kept for rollback.
+				if recorded++; recorded > keep && !d.Active {
+					pruned = append(pruned, d)
+				}
+				continue
+			}
 			failed := d.Status == slipway.DeployFailed
 			if failed {
 				failures++
@@ -207,14 +217,14 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 }
 
 const deploymentSelect = `SELECT id, site, resource_group, status, status_text, author, author_email, deployer, message, progress,
-	build, package_sha256, artifact_dir, received_time, start_time, end_time, active FROM deployments`
+	build, package_sha256, artifact_dir, received_time, start_time, end_time, active, recorded FROM deployments`
 
 func scanDeployment(r rowScanner) (slipway.Deployment, error) {
 	var d slipway.Deployment
 	var status int
 	var received, start, end int64
 	if err := r.Scan(&d.ID, &d.Site, &d.ResourceGroup, &status, &d.StatusText, &d.Author, &d.AuthorEmail, &d.Deployer,
-		&d.Message, &d.Progress, &d.Build, &d.PackageSHA256, &d.ArtifactDir, &received, &start, &end, &d.Active); err != nil {
+		&d.Message, &d.Progress, &d.Build, &d.PackageSHA256, &d.ArtifactDir, &received, &start, &end, &d.Active, &d.Recorded); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return d, err
 		}
