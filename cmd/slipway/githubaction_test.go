@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,31 @@ func nodeWith(t *testing.T, modules ...string) string {
 	return node
 }
 
+// runAction runs testdata/github_action_deploy.cjs with env, fails the
+// test if it fails or prints one of the action's warnings (@actions/core
+// prints them as workflow commands) or any of the phrases, and decodes
+// what it learnt into res.
+func runAction(t *testing.T, node string, env []string, res any, phrases ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "testdata/github_action_deploy.cjs")
+	cmd.Env = append(env, "GITHUB_ACTOR=octocat", "GITHUB_REPOSITORY=octo/hello", "RUNNER_TEMP="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the action's deployment failed: %v\n%s", err, out)
+	}
+	for _, p := range append(phrases, "::warning::", "::error::") {
+		if strings.Contains(string(out), p) {
+			t.Errorf("the action said %q:\n%s", p, out)
+		}
+	}
+	_, line, _ := strings.Cut(string(out), "RESULT ")
+	if err := json.Unmarshal([]byte(strings.TrimSpace(line)), res); err != nil {
+		t.Fatalf("the action's result: %v\n%s", err, out)
+	}
+}
+
 // TestGitHubActionDeploy deploys an app as the GitHub Action for App
 // Service (Azure/webapps-deploy) does with a publish profile, through the
 // library the action is built on (azure-actions-appservice-rest from npm;
@@ -52,23 +78,6 @@ func TestGitHubActionDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sha = "3f786850e387550fdab836ed7e6dc881de23001b"
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "testdata/github_action_deploy.cjs")
-	cmd.Env = append(os.Environ(),
-		"NODE_EXTRA_CA_CERTS="+s.info.CAFile,
-		"PUBLISH_PROFILE="+profile,
-		"PACKAGE="+zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "from-actions"}),
-		"GITHUB_SHA="+sha, "GITHUB_ACTOR=octocat", "GITHUB_REPOSITORY=octo/hello",
-		"RUNNER_TEMP="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the action's deployment failed: %v\n%s", err, out)
-	}
-	// @actions/core prints warnings and errors as workflow commands.
-	if strings.Contains(string(out), "::warning::") || strings.Contains(string(out), "::error::") {
-		t.Errorf("the action warned or failed:\n%s", out)
-	}
 	var res struct {
 		OSName             string `json:"osName"`
 		IsLinux            bool   `json:"isLinux"`
@@ -76,10 +85,13 @@ func TestGitHubActionDeploy(t *testing.T) {
 		ActiveDeploymentID string `json:"activeDeploymentID"`
 		AppURL             string `json:"appUrl"`
 	}
-	_, line, _ := strings.Cut(string(out), "RESULT ")
-	if err := json.Unmarshal([]byte(strings.TrimSpace(line)), &res); err != nil || !res.IsLinux || res.DeploymentID == "" ||
-		!strings.HasPrefix(res.ActiveDeploymentID, sha) || res.AppURL == "" {
-		t.Fatalf("what the action learnt: %v %+v\n%s", err, res, out)
+	runAction(t, node, append(os.Environ(),
+		"NODE_EXTRA_CA_CERTS="+s.info.CAFile,
+		"PUBLISH_PROFILE="+profile,
+		"PACKAGE="+zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "from-actions"}),
+		"GITHUB_SHA="+sha), &res)
+	if !res.IsLinux || res.DeploymentID == "" || !strings.HasPrefix(res.ActiveDeploymentID, sha) || res.AppURL == "" {
+		t.Fatalf("what the action learnt: %+v", res)
 	}
 	if code, body := s.get(s.host("gha"), "/"); code != 200 || body != "hello from-actions" {
 		t.Fatalf("GET / after the action = %d %q, want hello from-actions", code, body)
@@ -112,5 +124,69 @@ func TestGitHubActionDeploy(t *testing.T) {
 	}
 	if log := s.deploymentLog("gha", user, pass, recorded.ID); !strings.Contains(log, "Deployment successful.") {
 		t.Errorf("the record's log:\n%s", log)
+	}
+}
+
+// TestRealAzGitHubActionDeploy deploys as the GitHub Action for App
+// Service does after azure/login, with a service principal instead of a
+// publish profile: the library takes the subscription, the cloud and its
+// tokens from the real az on PATH (signed in as startRealAz does), finds
+// the app through ARM's resource list, reaches Kudu with an ARM token at
+// the app's Repository host name, reads the app's URL from its publish
+// profile, deploys with OneDeploy, sets the startup-command input as the
+// app's appCommandLine through ARM, and records the run. No step may warn
+// or fall back (to publishing credentials), and the app must serve the new
+// version under the new command.
+func TestRealAzGitHubActionDeploy(t *testing.T) {
+	node := nodeWith(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "azure-actions-webclient/AuthorizerFactory")
+	az := realAzPath(t)
+	r := startRealAz(t, az)
+	cli, rg, plan, app := r.cli, "rg-gha-spn", "plan-gha-spn", "gha-spn"
+	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "json")
+	cli.must("appservice", "plan", "create", "-g", rg, "-n", plan, "--is-linux", "--sku", "B1", "-o", "json")
+	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "-o", "json")
+	cli.must("webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "SCM_DO_BUILD_DURING_DEPLOYMENT=true", "-o", "json")
+
+	const sha = "9c1185a5c5e9fc54612808977ee8f548b2258d31"
+	const startup = "gunicorn --bind=0.0.0.0 --timeout 600 --workers 2 app:app"
+	env := append([]string(nil), cli.env...)
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			env[i] = "PATH=" + filepath.Dir(az) + string(os.PathListSeparator) + v // azure/login's az
+		}
+	}
+	var res struct {
+		ResourceGroup      string `json:"resourceGroup"`
+		IsLinux            bool   `json:"isLinux"`
+		KuduWithToken      bool   `json:"kuduWithToken"`
+		AppURL             string `json:"appUrl"`
+		DeploymentID       string `json:"deploymentID"`
+		ActiveDeploymentID string `json:"activeDeploymentID"`
+	}
+	runAction(t, node, append(env,
+		"NODE_PATH="+os.Getenv("NODE_PATH"),
+		"NODE_EXTRA_CA_CERTS="+r.info.CAFile,
+		"APP_NAME="+app,
+		"PACKAGE="+zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "from-spn"}),
+		"STARTUP_COMMAND="+startup,
+		"GITHUB_SHA="+sha), &res, "Falling back", "Failed to add release annotation")
+	if res.ResourceGroup != rg || !res.IsLinux || !res.KuduWithToken || !strings.Contains(res.AppURL, app+".localhost") ||
+		res.DeploymentID == "" || !strings.HasPrefix(res.ActiveDeploymentID, sha) {
+		t.Fatalf("what the action learnt: %+v", res)
+	}
+	if got := strings.TrimSpace(cli.must("webapp", "config", "show", "-g", rg, "-n", app, "--query", "appCommandLine", "-o", "tsv")); got != startup {
+		t.Errorf("appCommandLine after the action = %q, want %q", got, startup)
+	}
+	// The new command restarts the app; it serves the new version under it.
+	url := fmt.Sprintf("https://%s.localhost:%d/", app, r.port)
+	var code int
+	var body string
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if code, body = r.web.get(t, url); code == 200 && body == "hello from-spn" {
+			break
+		}
+	}
+	if code != 200 || body != "hello from-spn" {
+		t.Fatalf("GET %s after the action = %d %q, want hello from-spn", url, code, body)
 	}
 }

@@ -3,6 +3,7 @@ package scm
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,6 +40,27 @@ func (u *users) MayPublish(ctx context.Context, principal string, s slipway.Site
 	return u.authz.MayPublish(ctx, principal, testSub, s)
 }
 
+// siteID is the resource id of the app name in the tests' resource group.
+func siteID(name string) string {
+	return "/subscriptions/" + testSub + "/resourceGroups/rg/providers/Microsoft.Web/sites/" + name
+}
+
+// roleOf is a role of a principal over a scope.
+type roleOf struct{ who, role, scope string }
+
+// assignRoles returns an authorizer, over memory, holding the roles.
+func assignRoles(t *testing.T, roles []roleOf) *rbac.Authorizer {
+	t.Helper()
+	authz := rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
+	for i, a := range roles {
+		if _, _, err := authz.Create(t.Context(), rbac.Assignment{Name: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1),
+			Scope: a.scope, RoleDefinitionID: rbac.RoleByName(a.role).Name, PrincipalID: a.who}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return authz
+}
+
 // TestDeploymentUsers: Kudu takes a principal's deployment user (az webapp
 // deployment user set) for an app its roles let it deploy to — Website
 // Contributor, Contributor, Owner over the app — never a Reader's, never
@@ -49,21 +71,12 @@ func TestDeploymentUsers(t *testing.T) {
 		webc, reader, other, dollar = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000",
 			"00000003-0000-4000-8000-000000000000", "00000004-0000-4000-8000-000000000000"
 	)
-	authz := rbac.New(rbac.Config{Store: &rbac.MemoryStore{}})
-	siteID := func(name string) string {
-		return "/subscriptions/" + testSub + "/resourceGroups/rg/providers/Microsoft.Web/sites/" + name
-	}
-	for i, a := range []struct{ who, role, scope string }{
+	authz := assignRoles(t, []roleOf{
 		{webc, "Website Contributor", siteID("app")},
 		{reader, "Reader", "/subscriptions/" + testSub},
 		{other, "Website Contributor", siteID("appb")},
 		{dollar, "Owner", "/subscriptions/" + testSub},
-	} {
-		if _, _, err := authz.Create(t.Context(), rbac.Assignment{Name: "00000000-0000-4000-8000-00000000000" + string(rune('1'+i)),
-			Scope: a.scope, RoleDefinitionID: rbac.RoleByName(a.role).Name, PrincipalID: a.who}, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	us := &users{authz: authz, byName: map[string][2]string{
 		"webc":   {"Webc-pass1", webc},
 		"reader": {"Reader-pass1", reader},
@@ -190,3 +203,76 @@ func TestDeploymentUserOnASlot(t *testing.T) {
 }
 
 func lookGit() (string, error) { return exec.LookPath("git") }
+
+// tokens names the principal of each token it knows; any other is not
+// valid.
+type tokens map[string]string
+
+func (t tokens) ManagementPrincipal(_ context.Context, tok string) (string, error) {
+	if oid, ok := t[tok]; ok {
+		return oid, nil
+	}
+	return "", slipway.Errorf(slipway.EUNAUTHORIZED, "not a token")
+}
+
+// TestKuduBearerTokens: Kudu takes an Entra token for the management
+// audience, as App Service's does (the GitHub Action for App Service
+// signed in with a service principal sends one), from a principal whose
+// roles let it deploy to the app — the right a deployment user needs —
+// and nothing else: a Reader's or another app's contributor's token is
+// 403, a token that is not valid (for another audience, expired, not
+// ours) 401, and without a token checker only the admin token passes.
+func TestKuduBearerTokens(t *testing.T) {
+	const webc, reader, other = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000", "00000003-0000-4000-8000-000000000000"
+	authz := assignRoles(t, []roleOf{
+		{webc, "Website Contributor", siteID("app")},
+		{reader, "Reader", "/subscriptions/" + testSub},
+		{other, "Website Contributor", siteID("appb")},
+	})
+	toks := tokens{"tok-webc": webc, "tok-reader": reader, "tok-other": other}
+	serve := func(cfg Config) *httptest.Server {
+		cfg.Store, cfg.Deployer = &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, fakeDeployer{}
+		cfg.SiteOf = func(*http.Request) string { return "app" }
+		srv := httptest.NewServer(New(cfg))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	get := func(srv *httptest.Server, auth string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/deployments", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	us := &users{authz: authz}
+	with := serve(Config{DeploymentUsers: us, Tokens: toks, AdminToken: "admin"})
+	for _, c := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"a Website Contributor's token", "Bearer tok-webc", 200},
+		{"a Reader's token", "Bearer tok-reader", 403},
+		{"the token of another app's contributor", "Bearer tok-other", 403},
+		{"a token that is not valid", "Bearer tok-unknown", 401},
+		{"an empty token", "Bearer ", 401},
+		{"the admin token", "Bearer admin", 200},
+	} {
+		if got := get(with, c.auth); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	for name, srv := range map[string]*httptest.Server{
+		"no token checker":    serve(Config{DeploymentUsers: us, AdminToken: "admin"}),
+		"no deployment users": serve(Config{Tokens: toks, AdminToken: "admin"}),
+	} {
+		if got := get(srv, "Bearer tok-webc"); got != 401 {
+			t.Errorf("%s: a contributor's token got %d, want 401", name, got)
+		}
+		if got := get(srv, "Bearer admin"); got != 200 {
+			t.Errorf("%s: the admin token got %d, want 200", name, got)
+		}
+	}
+}

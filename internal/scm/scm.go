@@ -52,6 +52,17 @@ type Store interface {
 	Settings(ctx context.Context, rg, site string) (map[string]string, error)
 }
 
+// Tokens checks Microsoft Entra access tokens sent to Kudu as
+// "Authorization: Bearer". App Service's Kudu takes a token for Azure
+// Resource Manager's audience (docs/appservice.md §5): az account
+// get-access-token issues one, and the GitHub Action for App Service sends
+// one when it signs in with a service principal.
+type Tokens interface {
+	// ManagementPrincipal verifies a token for the management audience
+	// and returns the object id of its principal.
+	ManagementPrincipal(ctx context.Context, token string) (principalID string, err error)
+}
+
 // DeploymentUsers checks user-level deployment credentials (App Service's
 // "user scope" credentials, one per principal).
 type DeploymentUsers interface {
@@ -119,6 +130,10 @@ type Config struct {
 	// DeploymentUsers checks user-level deployment credentials. Nil: only
 	// the app's own publishing credentials are accepted.
 	DeploymentUsers DeploymentUsers
+	// Tokens checks Entra tokens sent as Bearer; the principal must also
+	// be allowed to deploy (DeploymentUsers.MayPublish). Nil, or without
+	// DeploymentUsers: only the admin token is taken as Bearer.
+	Tokens Tokens
 	// Commands runs POST /api/command (command.go). Nil: 404.
 	Commands Commands
 	// CommandTimeout bounds a command's run; 0 → 230 s, App Service's
@@ -351,10 +366,10 @@ func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 		return slipway.Site{}, slipway.Errorf(slipway.ENOTFOUND, "No app is addressed.")
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if h.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(h.cfg.AdminToken)) != 1 {
-			return slipway.Site{}, unauthorized
+		if h.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(h.cfg.AdminToken)) == 1 {
+			return h.cfg.Store.FindSite(r.Context(), name)
 		}
-		return h.cfg.Store.FindSite(r.Context(), name)
+		return h.authenticateToken(r, name, tok)
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
@@ -383,6 +398,35 @@ func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 	if err := h.cfg.DeploymentUsers.MayPublish(r.Context(), principal, site); err != nil {
 		if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
 			return slipway.Site{}, slipway.Errorf(slipway.EFORBIDDEN, "The deployment user '%s' may not deploy to '%s': deploying needs a role that grants Microsoft.Web/sites/publish/Action over the app (Website Contributor, Contributor or Owner).", user, site.Name)
+		}
+		return slipway.Site{}, err
+	}
+	return site, nil
+}
+
+// authenticateToken takes an Entra token for the management audience
+// whose principal may deploy to the site, as App Service's Kudu does: the
+// same right as a deployment user's (Microsoft.Web/sites/publish/Action),
+// for Kudu can run any command as the app.
+func (h *Handler) authenticateToken(r *http.Request, name, tok string) (slipway.Site, error) {
+	unauthorized := slipway.Errorf(slipway.EUNAUTHORIZED, "The Bearer token is not valid for Kudu: send an access token for the management endpoint (az account get-access-token), or the app's publishing credentials with HTTP Basic auth.")
+	if h.cfg.Tokens == nil || h.cfg.DeploymentUsers == nil {
+		return slipway.Site{}, unauthorized
+	}
+	principal, err := h.cfg.Tokens.ManagementPrincipal(r.Context(), tok)
+	if err != nil {
+		return slipway.Site{}, unauthorized
+	}
+	site, err := h.cfg.Store.FindSite(r.Context(), name)
+	if err != nil {
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			return slipway.Site{}, unauthorized
+		}
+		return slipway.Site{}, err
+	}
+	if err := h.cfg.DeploymentUsers.MayPublish(r.Context(), principal, site); err != nil {
+		if slipway.ErrorCode(err) == slipway.EFORBIDDEN {
+			return slipway.Site{}, slipway.Errorf(slipway.EFORBIDDEN, "The principal '%s' may not use Kudu of '%s': that needs a role that grants Microsoft.Web/sites/publish/Action over the app (Website Contributor, Contributor or Owner).", principal, site.Name)
 		}
 		return slipway.Site{}, err
 	}

@@ -10,22 +10,13 @@ import (
 	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/identity"
 	"github.com/slipway-dev/slipway/internal/rbac"
-	"github.com/slipway-dev/slipway/internal/store"
 )
 
 // The blob service's BearerAuth, over a real token service and real role
 // assignments: which audiences it accepts, and how it reports refusals.
 func TestBlobBearer(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sub, tenant, err := st.Identity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sub, tenant := openTestStore(t)
 	id, err := identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: []string{
 		"https://storage.azure.com/", "https://management.azure.com/",
 		"https://acct.blob.core.windows.net", "https://acct.blob.slipway.test", "https://other.blob.core.windows.net",

@@ -260,6 +260,25 @@ func (p *platformIdentity) deploymentUsers() scm.DeploymentUsers {
 
 type kuduDeploymentUsers struct{ p *platformIdentity }
 
+// kuduTokens lets Kudu take a principal's token for the management
+// audience (the platform's and Azure's names of it), as App Service's
+// Kudu takes ARM tokens; scm checks the principal's right to deploy.
+func (p *platformIdentity) kuduTokens() scm.Tokens {
+	return kuduTokens{p}
+}
+
+type kuduTokens struct{ p *platformIdentity }
+
+var _ scm.Tokens = kuduTokens{}
+
+func (k kuduTokens) ManagementPrincipal(ctx context.Context, token string) (string, error) {
+	c, err := k.p.svc.Verify(ctx, token, k.p.mgmtAudiences)
+	if err != nil {
+		return "", err
+	}
+	return c.ObjectID, nil
+}
+
 var _ scm.DeploymentUsers = kuduDeploymentUsers{}
 
 func (k kuduDeploymentUsers) CheckPublishingUser(ctx context.Context, name, password string) (string, error) {

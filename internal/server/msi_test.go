@@ -32,15 +32,7 @@ type msiFixture struct {
 func newMSIFixture(t *testing.T) *msiFixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sub, tenant, err := st.Identity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sub, tenant := openTestStore(t)
 	svc, err := identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: []string{"https://vault.azure.net"}})
 	if err != nil {
 		t.Fatal(err)

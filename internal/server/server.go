@@ -621,6 +621,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		RepoDir:         func(site string) string { return filepath.Join(filepath.Dir(coord.SiteHome(site)), "repository.git") },
 		SiteOf:          func(r *http.Request) string { return frontdoor.SiteFromContext(r.Context()) },
 		DeploymentUsers: ident.deploymentUsers(),
+		Tokens:          ident.kuduTokens(),
 		Reserve:         disks.Guard(dataDir, "git pushes"),
 		Commands:        coord,
 		Shells:          coord, SSHHostKey: hostKey,
