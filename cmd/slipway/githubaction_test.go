@@ -189,4 +189,29 @@ func TestRealAzGitHubActionDeploy(t *testing.T) {
 	if code != 200 || body != "hello from-spn" {
 		t.Fatalf("GET %s after the action = %d %q, want hello from-spn", url, code, body)
 	}
+
+	// Basic authentication switched off as Microsoft documents it
+	// (https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable):
+	// publishing credentials stop working at Kudu, and az deploys with an
+	// Entra token instead (for the cloud's appServiceResourceId).
+	out := cli.must("resource", "update", "-g", rg, "--name", "scm", "--namespace", "Microsoft.Web", "--resource-type", "basicPublishingCredentialsPolicies",
+		"--parent", "sites/"+app, "--set", "properties.allow=false", "-o", "json")
+	if !strings.Contains(out, `"allow": false`) {
+		t.Fatalf("az resource update of the scm policy:\n%s", out)
+	}
+	user, pass := r.s.credentials(app)
+	kudu := fmt.Sprintf("https://%s.scm.localhost:%d/api/deployments", app, r.port)
+	if code, body := r.web.getAuth(t, kudu, user, pass); code != 401 || !strings.Contains(body, "Basic authentication is disabled") {
+		t.Errorf("Kudu with the publishing credentials after basic auth was disabled: %d %q, want 401 saying so", code, body)
+	}
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--type", "zip",
+		"--src-path", zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "from-entra"}), "-o", "json")
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if code, body = r.web.get(t, url); code == 200 && body == "hello from-entra" {
+			break
+		}
+	}
+	if code != 200 || body != "hello from-entra" {
+		t.Fatalf("GET %s after az webapp deploy with an Entra token = %d %q, want hello from-entra", url, code, body)
+	}
 }

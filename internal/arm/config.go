@@ -2,6 +2,7 @@ package arm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -291,14 +292,18 @@ func (h *Handler) listPublishingCredentials(w http.ResponseWriter, r *http.Reque
 	})
 }
 
-func (h *Handler) basicAuthPolicy(sub string, s slipway.Site, policy string) map[string]any {
+func (h *Handler) basicAuthPolicy(ctx context.Context, sub string, s slipway.Site, policy string) (map[string]any, error) {
+	allow, err := h.cfg.Store.BasicAuthAllowed(ctx, s.Name, policy)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{
 		"id":         siteID(sub, s.ResourceGroup, s.Name) + "/basicPublishingCredentialsPolicies/" + policy,
 		"name":       policy,
 		"type":       "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
 		"location":   displayLocation(s.Location),
-		"properties": map[string]any{"allow": true},
-	}
+		"properties": map[string]any{"allow": allow},
+	}, nil
 }
 
 // policyName checks the scm|ftp segment and returns its canonical form.
@@ -313,8 +318,10 @@ func policyName(p string) (string, error) {
 		Message: fmt.Sprintf("Basic publishing credentials policy '%s' does not exist; use 'scm' or 'ftp'.", p)}
 }
 
-// getBasicAuthPolicy answers allow:true: Slipway's SCM takes Basic auth
-// with publishing credentials (docs/arm.md §1.10, §4 item 12).
+// getBasicAuthPolicy answers whether Basic authentication with publishing
+// credentials is allowed for the policy: "scm", Kudu and Local Git
+// (docs/arm.md §1.10: az asks before every Kudu call, and signs in with an
+// Entra token when it is not); "ftp", which Slipway does not serve.
 func (h *Handler) getBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p params) error {
 	policy, err := policyName(p.policy)
 	if err != nil {
@@ -324,11 +331,19 @@ func (h *Handler) getBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p p
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, h.basicAuthPolicy(p.sub, s, policy))
+	body, err := h.basicAuthPolicy(r.Context(), p.sub, s, policy)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, body)
 }
 
-// putBasicAuthPolicy accepts allow:true; switching Basic auth off is not
-// supported yet, and says so rather than pretending.
+// putBasicAuthPolicy allows or refuses Basic authentication for the
+// policy, as Microsoft documents disabling it
+// (https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable):
+// with "scm" off, Kudu and Local Git refuse publishing credentials and
+// deployment users, and take Microsoft Entra tokens only. Nothing
+// restarts.
 func (h *Handler) putBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p params) error {
 	policy, err := policyName(p.policy)
 	if err != nil {
@@ -342,14 +357,39 @@ func (h *Handler) putBasicAuthPolicy(w http.ResponseWriter, r *http.Request, p p
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
+	if body.Properties.Allow == nil {
+		return slipway.Errorf(slipway.EINVALID, "The policy's properties.allow (true or false) is required.")
+	}
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
 		return err
 	}
-	if body.Properties.Allow != nil && !*body.Properties.Allow {
-		return slipway.Errorf(slipway.EINVALID, "Slipway cannot disable basic authentication for '%s' yet: its SCM endpoint accepts only publishing credentials.", policy)
+	if err := h.cfg.Store.SetBasicAuthAllowed(r.Context(), s.Name, policy, *body.Properties.Allow); err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, h.basicAuthPolicy(p.sub, s, policy))
+	out, err := h.basicAuthPolicy(r.Context(), p.sub, s, policy)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// listBasicAuthPolicies answers GET .../basicPublishingCredentialsPolicies
+// with both policies.
+func (h *Handler) listBasicAuthPolicies(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	var value []map[string]any
+	for _, policy := range []string{"ftp", "scm"} {
+		v, err := h.basicAuthPolicy(r.Context(), p.sub, s, policy)
+		if err != nil {
+			return err
+		}
+		value = append(value, v)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": value})
 }
 
 // publishProfile is one <publishProfile> of a publish profile document,

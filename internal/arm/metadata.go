@@ -78,6 +78,11 @@ func (h *Handler) metadataEndpoints(w http.ResponseWriter, r *http.Request) erro
 		// keyVaultDns); az requires the suffixes object to be present
 		// (docs/arm.md, "Measured").
 		"suffixes": map[string]any{"storage": h.cfg.Domain + h.cfg.HostSuffix, "keyVaultDns": "vault." + h.cfg.Domain + h.cfg.HostSuffix},
+		// The audience az asks a token for when an app's SCM basic
+		// authentication is off (get_scm_site_headers); a custom cloud has
+		// it only from here. Azure's sovereign clouds name their
+		// management audience, as this does: Kudu takes management tokens.
+		"appServiceResourceId": mgmt,
 	}
 	if h.cfg.GraphURL != "" {
 		// az's `ad` commands and role assignments' principal lookups go

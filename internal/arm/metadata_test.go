@@ -25,13 +25,15 @@ func TestMetadataEndpointsIsPublic(t *testing.T) {
 			"tenant":           "common",
 			"identityProvider": "AAD",
 		},
-		"suffixes": map[string]any{"storage": "localhost:8080", "keyVaultDns": "vault.localhost:8080"},
+		"suffixes":             map[string]any{"storage": "localhost:8080", "keyVaultDns": "vault.localhost:8080"},
+		"appServiceResourceId": "http://" + host + "/",
 	}
 	httpsCloud := map[string]any{}
 	b, _ := json.Marshal(cloud)
 	json.Unmarshal(b, &httpsCloud)
 	httpsCloud["resourceManager"] = "https://" + host + "/"
 	httpsCloud["authentication"].(map[string]any)["audiences"] = []any{"https://" + host + "/"}
+	httpsCloud["appServiceResourceId"] = "https://" + host + "/"
 	tests := []struct {
 		name, path string
 		hdr        []string

@@ -170,6 +170,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),
 		r(http.MethodPut, site+"/config/logs", h.putLogsConfig),
 		r(http.MethodPost, site+"/config/publishingcredentials/list", h.listPublishingCredentials),
+		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
 		r(http.MethodPost, site+"/publishxml", h.publishXML),

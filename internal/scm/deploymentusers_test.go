@@ -276,3 +276,42 @@ func TestKuduBearerTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestBasicAuthSwitchedOff: with the app's scm basic authentication
+// policy off, Kudu refuses every Basic credential — the app's own and a
+// deployment user's, right or wrong, saying why — and still takes a token.
+func TestBasicAuthSwitchedOff(t *testing.T) {
+	const webc = "00000001-0000-4000-8000-000000000000"
+	us := &users{authz: assignRoles(t, []roleOf{{webc, "Website Contributor", siteID("app")}}),
+		byName: map[string][2]string{"webc": {"Webc-pass1", webc}}}
+	srv := httptest.NewServer(New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}, basicOff: true}, Deployer: fakeDeployer{},
+		SiteOf: func(*http.Request) string { return "app" }, DeploymentUsers: us, Tokens: tokens{"tok-webc": webc},
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		name, user, pass, bearer string
+		want                     int
+	}{
+		{"the app's credentials", "$app", "pass", "", 401},
+		{"a deployment user", "webc", "Webc-pass1", "", 401},
+		{"a wrong password", "$app", "wrong", "", 401},
+		{"a contributor's token", "", "", "tok-webc", 200},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/deployments", nil)
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		} else {
+			req.SetBasicAuth(c.user, c.pass)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || c.want == 401 && !strings.Contains(string(b), "Basic authentication is disabled") {
+			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, b, c.want)
+		}
+	}
+}

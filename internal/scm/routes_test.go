@@ -31,9 +31,14 @@ import (
 type fakeStore struct {
 	site     slipway.Site
 	settings map[string]string // nil: {"A": "1"}
+	basicOff bool              // the scm policy refuses Basic authentication
 }
 
 var _ Store = (*fakeStore)(nil)
+
+func (f *fakeStore) BasicAuthAllowed(context.Context, string, string) (bool, error) {
+	return !f.basicOff, nil
+}
 
 func (f *fakeStore) FindSite(_ context.Context, name string) (slipway.Site, error) {
 	if !strings.EqualFold(name, f.site.Name) {

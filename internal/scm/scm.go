@@ -50,6 +50,9 @@ type Store interface {
 	// with the time it arrived.
 	DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error)
 	Settings(ctx context.Context, rg, site string) (map[string]string, error)
+	// BasicAuthAllowed reports whether the site's policy ("scm") allows
+	// Basic authentication with publishing credentials.
+	BasicAuthAllowed(ctx context.Context, site, policy string) (bool, error)
 }
 
 // Tokens checks Microsoft Entra access tokens sent to Kudu as
@@ -374,6 +377,13 @@ func (h *Handler) authenticate(r *http.Request) (slipway.Site, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		return slipway.Site{}, unauthorized
+	}
+	// Basic authentication switched off for the app (its scm
+	// basicPublishingCredentialsPolicies): no password is even checked.
+	if allowed, err := h.cfg.Store.BasicAuthAllowed(r.Context(), name, "scm"); err != nil {
+		return slipway.Site{}, err
+	} else if !allowed {
+		return slipway.Site{}, slipway.Errorf(slipway.EUNAUTHORIZED, "Basic authentication is disabled for this app's SCM site: sign in with Microsoft Entra ID instead (az does when the app's scm basicPublishingCredentialsPolicies allow is false; with curl, send -H \"Authorization: Bearer $(az account get-access-token --query accessToken -o tsv)\").")
 	}
 	denied := func(err error) (slipway.Site, error) {
 		if c := slipway.ErrorCode(err); c == slipway.EUNAUTHORIZED || c == slipway.ENOTFOUND {

@@ -1037,3 +1037,51 @@ func TestDeploymentLogLines(t *testing.T) {
 		t.Errorf("lines (-want +got):\n%s", diff)
 	}
 }
+
+// TestBasicAuthPolicies: Basic authentication is allowed until a policy
+// of the site turns it off, per site and per policy; the setting goes with
+// a deleted site, so a new site of its name starts allowed.
+func TestBasicAuthPolicies(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	other, _, err := s.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "other", Plan: "plan", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := func(site, policy string) bool {
+		t.Helper()
+		ok, err := s.BasicAuthAllowed(ctx, site, policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !allowed("app", "scm") || !allowed("app", "ftp") {
+		t.Fatal("a new site refuses Basic authentication")
+	}
+	for range 2 { // twice: idempotent
+		if err := s.SetBasicAuthAllowed(ctx, "APP", "scm", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if allowed("app", "scm") || !allowed("app", "ftp") || !allowed(other.Name, "scm") {
+		t.Error("the scm policy of app did not stay its own")
+	}
+	wantCode(t, s.SetBasicAuthAllowed(ctx, "nosuch", "scm", false), slipway.ENOTFOUND)
+	if err := s.SetBasicAuthAllowed(ctx, "app", "scm", true); err != nil || !allowed("app", "scm") {
+		t.Errorf("allowing again: %v", err)
+	}
+	if err := s.SetBasicAuthAllowed(ctx, "other", "scm", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSite(ctx, "rg", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "other", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !allowed("other", "scm") {
+		t.Error("a new site inherited a deleted one's policy")
+	}
+}
