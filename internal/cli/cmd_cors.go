@@ -10,15 +10,15 @@ import (
 // (custom.py add_cors, remove_cors, show_cors).
 func corsCommands() []command {
 	gn := []flagDef{fGroup, fApp}
-	origins := func(required bool) flagDef {
-		return flagDef{Names: []string{"--allowed-origins", "-a"}, Kind: kindList, Required: required,
+	origins := func(remove bool) flagDef {
+		return flagDef{Names: []string{"--allowed-origins", "-a"}, Kind: kindList, Required: !remove, MayBeEmpty: remove,
 			Help: "Space-separated origins allowed to make cross-origin calls, e.g. https://www.contoso.com http://localhost:5000; \"*\" alone allows every origin; https://*.contoso.com every subdomain."}
 	}
 	return []command{
 		{path: "webapp cors add", short: "Add allowed origins to a web app's CORS (answered by the front door, before the app's own CORS code).", run: corsAdd,
-			flags: withUnsupported(append(gn[:2:2], origins(true)), uSlot, uIDs, uPolicy)},
-		{path: "webapp cors remove", short: "Remove allowed origins from a web app's CORS; without --allowed-origins, all of them.", run: corsRemove,
 			flags: withUnsupported(append(gn[:2:2], origins(false)), uSlot, uIDs, uPolicy)},
+		{path: "webapp cors remove", short: "Remove allowed origins from a web app's CORS; --allowed-origins with none (or left out) removes all of them.", run: corsRemove,
+			flags: withUnsupported(append(gn[:2:2], origins(true)), uSlot, uIDs, uPolicy)},
 		{path: "webapp cors show", short: "Show a web app's allowed origins.", run: corsShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
 }

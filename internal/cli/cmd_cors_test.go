@@ -29,6 +29,7 @@ func TestCORSCommands(t *testing.T) {
 		{[]string{"show", "-o", "tsv", "--query", "allowedOrigins[1]"}, []string{get}, "https://a.test\n"},
 		{[]string{"remove", "--allowed-origins", "https://a.test"}, []string{get, patch},
 			"{\n  \"allowedOrigins\": [\n    \"http://localhost:5000\",\n    \"https://*.contoso.com\"\n  ]\n}\n"},
+		{[]string{"remove", "--allowed-origins"}, []string{get, patch}, "{\n  \"allowedOrigins\": []\n}\n"},
 		{[]string{"remove"}, []string{get, patch}, "{\n  \"allowedOrigins\": []\n}\n"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
