@@ -138,19 +138,23 @@ func (p *CORSPolicy) AnyOrigin() bool { return p.any }
 func (p *CORSPolicy) Credentials() bool { return p.credentials }
 
 // AllowsOrigin reports whether a request's Origin header value is allowed.
-// Only a well-formed origin can be: scheme://host[:port] with nothing
-// after it, never "null". Scheme and host compare case-insensitively, and
-// an http or https origin's default port may be written or left out.
+// Unless every origin is, only a well-formed origin can be: scheme://host[:port]
+// with nothing after it, never "null". Scheme and host compare
+// case-insensitively, and an http or https origin's default port may be
+// written or left out.
 func (p *CORSPolicy) AllowsOrigin(origin string) bool {
-	if p == nil {
+	if p == nil || origin == "" {
 		return false
+	}
+	if p.any {
+		// Every origin, "null" (a sandboxed page's) included, as "*"
+		// allows in browsers: the answer is the literal "*", which
+		// reflects nothing and never goes with credentials.
+		return true
 	}
 	u, err := parseOrigin(origin, false)
 	if err != nil {
 		return false
-	}
-	if p.any {
-		return true
 	}
 	if _, ok := p.exact[u.canonical()]; ok {
 		return true

@@ -88,6 +88,7 @@ func TestCORS(t *testing.T) {
 		{"GET without Origin", "GET", "api.localhost", "", nil, 200, true, none, none, none, none, "Origin"},
 		{"GET, credentials", "GET", "creds.localhost", "https://example.com", nil, 200, true, "https://example.com", "true", none, none, "Origin"},
 		{"GET, any origin", "GET", "any.localhost", "https://whoever.test", nil, 200, true, "*", none, none, none, none},
+		{"GET, any origin, from a sandboxed page", "GET", "any.localhost", "null", nil, 200, true, "*", none, none, none, none},
 		{"POST with a body, allowed", "POST", "api.localhost", "https://example.com", nil, 200, true, "https://example.com", none, none, none, "Origin"},
 		{"DELETE, credentials", "DELETE", "creds.localhost", "https://example.com", nil, 200, true, "https://example.com", "true", none, none, "Origin"},
 		{"GET by azurewebsites.net", "GET", "api.azurewebsites.net", "https://example.com", nil, 200, true, "https://example.com", none, none, none, "Origin"},
