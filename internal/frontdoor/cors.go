@@ -29,6 +29,15 @@ package frontdoor
 // The Origin a request carries is never reflected unless the policy allows
 // it, and only a well-formed origin can be allowed (no path, no "null",
 // nothing a lookalike can pass). A site without CORS pays one nil check.
+//
+// Where the fields are written: serveApp calls serveCORS before the answer
+// is relayed, so the allowance sits in the ResponseWriter's header — the
+// lane's laneResponse or net/http's, HTTP/1.1 or HTTP/2 — and the app's
+// fields join it there; the app's Access-Control-* fields are dropped
+// before that by dropAppCORS, in relay (the direct path, for bodiless
+// requests from the lane and from net/http) and in ReverseProxy's
+// ModifyResponse (requests with a body, and upgrades, whose 101 carries the
+// header as set).
 
 import (
 	"net/http"
