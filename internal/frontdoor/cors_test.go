@@ -148,7 +148,8 @@ func TestCORS(t *testing.T) {
 
 // TestCORSSameOnEveryPath: the lane (HTTP/1.1 GET), net/http's HTTP/1.1
 // server (a GET it takes over, as a WebSocket's connection) and HTTP/2
-// give a GET from an allowed origin the same CORS fields; a WebSocket
+// give a GET from an allowed origin the same CORS fields, and HTTP/2 a
+// preflight the same answer as HTTP/1.1; a WebSocket
 // upgrade, which browsers do not subject to CORS, passes whatever its
 // Origin (the app checks it, as on App Service) and carries the allowance
 // only for an allowed one.
@@ -211,6 +212,18 @@ func TestCORSSameOnEveryPath(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 || fields(resp.Header) != want {
 		t.Errorf("HTTP/2 (%s): %s, want %s", resp.Proto, fields(resp.Header), want)
+	}
+	// A preflight over HTTP/2 is answered as over HTTP/1.1.
+	req, _ = http.NewRequest("OPTIONS", h2base+"/x", nil)
+	req.Host = "api.localhost"
+	req.Header.Set("Origin", "https://example.com")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	if resp, err = h2client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 204 || fields(resp.Header) != want || resp.Header.Get("Access-Control-Allow-Methods") != "PUT" {
+		t.Errorf("HTTP/2 preflight (%s): %d %v", resp.Proto, resp.StatusCode, resp.Header)
 	}
 
 	ws := "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
