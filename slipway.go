@@ -145,6 +145,9 @@ type Site struct {
 	// Access is the site's access restrictions (access.go): routing only,
 	// so changing them never restarts the app.
 	Access AccessRestrictions
+	// CORS is the site's platform CORS (cors.go, siteConfig.cors): routing
+	// only too, applied by the front door.
+	CORS CORS
 }
 
 // SiteConfig is the part of a site that `az webapp config set` changes
@@ -219,7 +222,10 @@ func (s Site) Validate() error {
 			return err
 		}
 	}
-	return s.Access.Validate()
+	if err := s.Access.Validate(); err != nil {
+		return err
+	}
+	return s.CORS.Validate()
 }
 
 // CanonicalSCMType returns a scmType Slipway serves in Azure's casing

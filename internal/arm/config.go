@@ -53,7 +53,7 @@ func (h *Handler) writeSiteConfig(w http.ResponseWriter, r *http.Request, sub st
 // putSiteConfig answers PUT and PATCH config/web: the writable fields
 // present are applied, read-only ones ignored (docs/arm.md §1.9); a change
 // restarts the app through the controller, except one of access
-// restrictions only, which the front door applies at once.
+// restrictions or CORS only, which the front door applies at once.
 func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		Properties *siteConfigBody `json:"properties"`
@@ -66,11 +66,11 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	old, oldAccess := s.Config, s.Access
+	old, oldAccess, oldCORS := s.Config, s.Access, s.CORS
 	if err := h.apply(ctx, &s, body.Properties); err != nil {
 		return err
 	}
-	if s.Config == old && s.Access.Equal(oldAccess) {
+	if s.Config == old && s.Access.Equal(oldAccess) && s.CORS.Equal(oldCORS) {
 		return h.writeSiteConfig(w, r, p.sub, s)
 	}
 	s, _, err = h.cfg.Store.PutSite(ctx, s)

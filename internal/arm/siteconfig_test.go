@@ -16,8 +16,9 @@ import (
 // add`. Values that say what Slipway does go through; a setting Slipway
 // would not act on is refused with a reason, never stored or answered 200
 // (found with the real az: access-restriction add and cors add exited 0
-// and did nothing). IP access restrictions are enforced and so accepted
-// (access_test.go); the kinds of rule the front door cannot enforce are not.
+// and did nothing). IP access restrictions and CORS are applied by the
+// front door and so accepted (access_test.go, cors_test.go); the kinds of
+// rule it cannot enforce, and origins that are no origins, are not.
 func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -51,7 +52,7 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 		{"a bad default action", `{"properties":{"ipSecurityRestrictionsDefaultAction":"Block"}}`, "default action"},
 		{"too many rules", `{"properties":{"ipSecurityRestrictions":[` + manyRules(513) + `]}}`, "at most 512"},
 		{"nine ranges in a rule", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9","action":"Allow","priority":1}]}}`, "at most 8"},
-		{"cors origins", `{"properties":{"cors":{"allowedOrigins":["https://example.com"],"supportCredentials":false}}}`, "https://example.com"},
+		{"cors origins with a path", `{"properties":{"cors":{"allowedOrigins":["https://example.com/"],"supportCredentials":false}}}`, "https://example.com/"},
 	} {
 		r := e.do("PATCH", cfgPath, c.body)
 		if r.status != 400 || !strings.Contains(string(r.body), c.says) {

@@ -63,7 +63,7 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"scmIpSecurityRestrictionsUseMain":       s.Access.SCMUseMain,
 		"ipSecurityRestrictionsDefaultAction":    nullIfEmpty(s.Access.MainDefault),
 		"scmIpSecurityRestrictionsDefaultAction": nullIfEmpty(s.Access.SCMDefault),
-		"cors":                                   nil,
+		"cors":                                   corsJSON(s.CORS),
 		"experiments":                            map[string]any{"rampUpRules": []any{}},
 		"autoSwapSlotName":                       nil,
 		"acrUseManagedIdentityCreds":             false,
@@ -110,6 +110,19 @@ func ipRestrictionsJSON(rules []slipway.IPRestriction, def string) []any {
 	}
 	return append(out, map[string]any{"ipAddress": "Any", "action": action, "priority": unmatchedPriority,
 		"name": action + " all", "description": action + " all access"})
+}
+
+// corsJSON is siteConfig.cors: null while the site has none, as on a new
+// App Service app (az webapp cors show then prints nothing).
+func corsJSON(c slipway.CORS) any {
+	if len(c.AllowedOrigins) == 0 && !c.SupportCredentials {
+		return nil
+	}
+	origins := c.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
+	return map[string]any{"allowedOrigins": origins, "supportCredentials": c.SupportCredentials}
 }
 
 // scmTypeJSON is siteConfig.scmType: "None" when unset.
@@ -245,10 +258,12 @@ type siteConfigBody struct {
 	// write (it reads the whole SiteConfig and puts it back): accepted
 	// while they say what Slipway does, refused with a reason otherwise,
 	// so that a command never exits 0 for a setting that does nothing.
-	HTTP20Enabled     *bool         `json:"http20Enabled"`
-	WebSocketsEnabled *bool         `json:"webSocketsEnabled"`
-	FTPSState         *string       `json:"ftpsState"`
-	CORS              *corsSettings `json:"cors"`
+	HTTP20Enabled     *bool   `json:"http20Enabled"`
+	WebSocketsEnabled *bool   `json:"webSocketsEnabled"`
+	FTPSState         *string `json:"ftpsState"`
+
+	// Platform CORS (cors.go in the domain; the front door answers it).
+	CORS *corsSettings `json:"cors"`
 
 	// Access restrictions (access.go in the domain; the front door
 	// enforces them): IP rules only.
@@ -363,16 +378,42 @@ func (b *siteConfigBody) applyAccess(a *slipway.AccessRestrictions) error {
 	return a.Validate()
 }
 
-// corsSettings is siteConfig.cors.
+// corsSettings is siteConfig.cors (Azure's CorsSettings). A field left
+// out keeps its value: az sends supportCredentials only once it is set.
 type corsSettings struct {
-	AllowedOrigins     []string `json:"allowedOrigins"`
-	SupportCredentials bool     `json:"supportCredentials"`
+	AllowedOrigins     *[]string `json:"allowedOrigins"`
+	SupportCredentials *bool     `json:"supportCredentials"`
+}
+
+// applyCORS copies the CORS fields present in b onto c, as az webapp cors
+// add|remove and az resource update --set properties.cors... write them:
+// the whole origin list each time, kept as written (remove matches by
+// text). The domain checks the result.
+func (b *corsSettings) applyCORS(c *slipway.CORS) error {
+	if b == nil {
+		return nil
+	}
+	next := *c
+	if b.AllowedOrigins != nil {
+		next.AllowedOrigins = slices.Clone(*b.AllowedOrigins)
+		if len(next.AllowedOrigins) == 0 {
+			next.AllowedOrigins = nil
+		}
+	}
+	if b.SupportCredentials != nil {
+		next.SupportCredentials = *b.SupportCredentials
+	}
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	*c = next
+	return nil
 }
 
 // checkUnsupported refuses a value of a field Slipway does not act on
-// (docs/arm.md §1.9): the front door has no platform CORS yet, always
-// passes WebSockets, and serves no FTP at all. (Access restrictions it
-// cannot enforce are refused by accessRules.)
+// (docs/arm.md §1.9): the front door always passes WebSockets, and Slipway
+// serves no FTP at all. (Access restrictions it cannot enforce are refused
+// by accessRules.)
 func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
@@ -388,14 +429,12 @@ func (b *siteConfigBody) checkUnsupported() error {
 			return err
 		}
 	}
-	if c := b.CORS; c != nil && len(c.AllowedOrigins) > 0 {
-		return refuse("Platform CORS is not applied by Slipway, so allowed origins %s were not set; answer CORS in the app (e.g. django-cors-headers)", strings.Join(c.AllowedOrigins, ", "))
-	}
 	return nil
 }
 
-// apply copies the fields present in b onto the site's config and access
-// restrictions, checking the runtime and what the site's plan allows.
+// apply copies the fields present in b onto the site's config, access
+// restrictions and CORS, checking the runtime and what the site's plan
+// allows.
 func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBody) error {
 	if b == nil {
 		return nil
@@ -404,6 +443,9 @@ func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBo
 		return err
 	}
 	if err := b.applyAccess(&site.Access); err != nil {
+		return err
+	}
+	if err := b.CORS.applyCORS(&site.CORS); err != nil {
 		return err
 	}
 	c := &site.Config

@@ -156,8 +156,9 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 		Properties struct {
 			HTTPSOnly  *bool `json:"httpsOnly"`
 			SiteConfig *struct {
-				LinuxFxVersion *string `json:"linuxFxVersion"`
-				AppCommandLine *string `json:"appCommandLine"`
+				LinuxFxVersion *string       `json:"linuxFxVersion"`
+				AppCommandLine *string       `json:"appCommandLine"`
+				CORS           *corsSettings `json:"cors"` // the slot's own (not swapped)
 			} `json:"siteConfig"`
 		} `json:"properties"`
 		Tags map[string]string `json:"tags"`
@@ -178,6 +179,9 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 		}
 		if sc.AppCommandLine != nil {
 			site.Config.AppCommandLine = *sc.AppCommandLine
+		}
+		if err := sc.CORS.applyCORS(&site.CORS); err != nil {
+			return err
 		}
 	}
 	out, _, err := h.cfg.Store.PutSlot(ctx, p.rg, p.site, p.slot, site, nil, nil)

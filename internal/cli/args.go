@@ -34,6 +34,9 @@ type flagDef struct {
 	// that a missing required flag takes, as az's configured_default:
 	// "group" for resource groups, "web" for web apps.
 	Default string
+	// MayBeEmpty lets a list flag stand without values, as az's nargs='*'
+	// (webapp cors remove --allowed-origins: all of them).
+	MayBeEmpty bool
 }
 
 // unsupported declares az flags Slipway refuses by name, all for one
@@ -200,7 +203,11 @@ func parseFlags(cmdPath string, defs []flagDef, args []string, configured func(k
 				p.values[k] = append(p.values[k], args[i])
 				n++
 			}
-			if n == 0 {
+			if n == 0 && def.MayBeEmpty {
+				if p.values[k] == nil {
+					p.values[k] = []string{} // present, with no values
+				}
+			} else if n == 0 {
 				return p, usageErrorf(cmdPath, "argument %s: expected at least one argument", display)
 			}
 		}

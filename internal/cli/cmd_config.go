@@ -495,6 +495,16 @@ func setConfigFlags(inv *invocation, props map[string]any, fx string, workers in
 // patchConfig reads the site's config/web, lets set change its
 // properties and PATCHes it back, as az's update_site_configs does.
 func (c *conn) patchConfig(ctx context.Context, rg, app string, set func(props map[string]any)) (map[string]any, error) {
+	props, err := c.configProps(ctx, rg, app)
+	if err != nil {
+		return nil, err
+	}
+	set(props)
+	return c.writeConfigProps(ctx, rg, app, props)
+}
+
+// configProps GETs the site's config/web and returns its properties.
+func (c *conn) configProps(ctx context.Context, rg, app string) (map[string]any, error) {
 	cfg, err := c.armMap(ctx, http.MethodGet, c.sitePath(rg, app)+"/config/web", apiWeb, nil)
 	if err != nil {
 		return nil, err
@@ -503,7 +513,11 @@ func (c *conn) patchConfig(ctx context.Context, rg, app string, set func(props m
 	if props == nil {
 		props = map[string]any{}
 	}
-	set(props)
+	return props, nil
+}
+
+// writeConfigProps PATCHes config/web with the properties read and changed.
+func (c *conn) writeConfigProps(ctx context.Context, rg, app string, props map[string]any) (map[string]any, error) {
 	// az never sends the IP restriction lists back unless it is setting them.
 	delete(props, "ipSecurityRestrictions")
 	delete(props, "scmIpSecurityRestrictions")

@@ -98,6 +98,7 @@ func commands() []command {
 	cmds = append(cmds, caCommands()...)
 	cmds = append(cmds, sslCommands()...)
 	cmds = append(cmds, configCommands()...)
+	cmds = append(cmds, corsCommands()...)
 	cmds = append(cmds, hostnameCommands()...)
 	cmds = append(cmds, slotCommands()...)
 	cmds = append(cmds, deployCommands()...)

@@ -35,6 +35,7 @@ type route struct {
 	pinned   string // the instance the client's cookie named, if it is among backends
 	host     string // Host of the request, for the cookie's Domain
 	https    bool
+	cors     bool // the site has platform CORS: the app's CORS fields are dropped (cors.go)
 }
 
 // balancer picks the instance for each request: the one pinned by the

@@ -114,6 +114,7 @@ func (f *FrontDoor) forward(w http.ResponseWriter, r *http.Request, rt *route) b
 func (f *FrontDoor) relay(w http.ResponseWriter, out *http.Request, resp *http.Response, rt *route) {
 	removeHopHeaders(resp.Header)
 	setAffinity(resp, rt)
+	dropAppCORS(resp, rt)
 	h := w.Header()
 	for k, vv := range resp.Header {
 		if len(h[k]) == 0 {

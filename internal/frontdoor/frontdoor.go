@@ -8,7 +8,8 @@
 // Client-IP, X-ARR-LOG-ID, …) as the front door sets them: any a client sent
 // are dropped first. A site's access restrictions (IP rules on the
 // connection's peer address, never on a header) refuse a request with 403
-// before it reaches the app or Kudu. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
+// before it reaches the app or Kudu; a site's platform CORS is answered
+// here too (cors.go). WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
 //
 // Plain HTTP/1.1 requests to apps without a body are served by the app
 // lane, the front door's own server side (lane.go); every other request by
@@ -79,6 +80,10 @@ type SiteState struct {
 	// scmIpSecurityRestrictions), evaluated on the address of the
 	// connection's peer; nil lets every address through.
 	Access, SCMAccess *slipway.AccessRules
+	// CORS is the site's platform CORS (siteConfig.cors), answered by the
+	// front door on the app's names (cors.go); nil: none, the app answers
+	// CORS itself.
+	CORS *slipway.CORSPolicy
 }
 
 // SiteStates, when Sites implements it too, gives a site's whole state in
@@ -181,6 +186,7 @@ func New(cfg Config) *FrontDoor {
 			}
 			rt, _ := resp.Request.Context().Value(routeKey).(*route)
 			setAffinity(resp, rt)
+			dropAppCORS(resp, rt)
 			return nil
 		},
 		Transport: &retryTransport{next: f.upstream},
@@ -465,12 +471,15 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 			Text: "The request's query holds a space or a control character; encode it (%20)."})
 		return
 	}
+	if st.CORS != nil && f.serveCORS(w, r, site, st.CORS) {
+		return // a preflight, answered here
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if h := w.Header(); len(h) > 0 {
 		sw.before = h.Clone() // the slot routing cookie: a 1xx answer clears the map
 	}
-	rt := &route{affinity: st.ClientAffinity, https: cleartext.OverTLS(r)}
+	rt := &route{affinity: st.ClientAffinity, https: cleartext.OverTLS(r), cors: st.CORS != nil}
 	if rt.affinity {
 		rt.pinned = pinnedInstance(r, backends)
 		rt.host = strings.ToLower(r.Host)

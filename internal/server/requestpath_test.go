@@ -24,7 +24,8 @@ func (b oneBackend) Backends(string) []frontdoor.Backend {
 // TestRequestToAnApp_RunsNoQuery is issue 13's rule: routing a request to
 // an app — by its default name, a custom domain, a slot's routing cookie,
 // an HTTPS-only redirect, a stopped app's page, an unknown name, access
-// restrictions on the app's and Kudu's names, and the
+// restrictions on the app's and Kudu's names, platform CORS (a preflight
+// answered by the front door, an allowed origin's request), and the
 // TLS handshake's per-site minimum version — reads only memory. The
 // store's statement counter must not move while requests are served.
 func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
@@ -49,6 +50,7 @@ func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
 		// names, and on Kudu's, which use the main rules.
 		{Name: "guarded", Enabled: true, Access: slipway.AccessRestrictions{SCMUseMain: true,
 			Main: []slipway.IPRestriction{{IPAddress: "192.0.2.1/32", Action: slipway.AccessDeny, Priority: 1}}}},
+		{Name: "cors", Enabled: true, CORS: slipway.CORS{AllowedOrigins: []string{"https://example.com"}, SupportCredentials: true}},
 	} {
 		s.ResourceGroup, s.Plan = "rg", "plan"
 		if _, _, err := st.PutSite(ctx, s); err != nil {
@@ -103,6 +105,16 @@ func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
 		fd.ServeHTTP(w, r)
 		if w.Code != tc.want {
 			t.Errorf("%s (%s): status %d, want %d", tc.host, tc.cookie, w.Code, tc.want)
+		}
+	}
+	for method, want := range map[string]int{"OPTIONS": http.StatusNoContent, "GET": http.StatusOK} {
+		r := httptest.NewRequest(method, "http://cors.localhost/", nil)
+		r.Header.Set("Origin", "https://example.com")
+		r.Header.Set("Access-Control-Request-Method", "PUT") // a preflight when OPTIONS
+		w := httptest.NewRecorder()
+		fd.ServeHTTP(w, r)
+		if w.Code != want || w.Header().Get("Access-Control-Allow-Origin") != "https://example.com" {
+			t.Errorf("%s from an allowed origin: %d %v; want %d with its allowance", method, w.Code, w.Header(), want)
 		}
 	}
 	// A TLS 1.2 handshake for the app's name is refused by its minTlsVersion.

@@ -1,7 +1,8 @@
 package store
 
 // A site's access restrictions in the sites table (migration 0017): each
-// rule list a JSON array, the settings beside it.
+// rule list a JSON array, the settings beside it; and its platform CORS
+// (migration 0021), a JSON object.
 
 import (
 	"encoding/json"
@@ -65,4 +66,31 @@ func (c accessColumns) restrictions() (slipway.AccessRestrictions, error) {
 		return a, err
 	}
 	return a, nil
+}
+
+// corsJSON is a site's platform CORS as its column holds it.
+type corsJSON struct {
+	AllowedOrigins     []string `json:"allowedOrigins"`
+	SupportCredentials bool     `json:"supportCredentials"`
+}
+
+// encodeCORS is the cors column: "" for none.
+func encodeCORS(c slipway.CORS) string {
+	if len(c.AllowedOrigins) == 0 && !c.SupportCredentials {
+		return ""
+	}
+	b, _ := json.Marshal(corsJSON(c)) // strings and a bool: cannot fail
+	return string(b)
+}
+
+// decodeCORS reads the cors column.
+func decodeCORS(doc string) (slipway.CORS, error) {
+	if doc == "" {
+		return slipway.CORS{}, nil
+	}
+	var in corsJSON
+	if err := json.Unmarshal([]byte(doc), &in); err != nil {
+		return slipway.CORS{}, fmt.Errorf("decoding CORS: %w", err)
+	}
+	return slipway.CORS(in), nil
 }

@@ -2,9 +2,10 @@ package store
 
 // The in-memory site table: what the front door needs of every site to
 // route a request (does it exist, is it stopped, HTTPS only, its minimum
-// TLS versions, client affinity, its access restrictions compiled), kept beside the database so that a
-// request to an app does no database I/O (issue 13: the lookup of the whole
-// site row cost about 150 µs and a third of the front door's CPU).
+// TLS versions, client affinity, its access restrictions and CORS
+// compiled), kept beside the database so that a request to an app does no
+// database I/O (issue 13: the lookup of the whole site row cost about
+// 150 µs and a third of the front door's CPU).
 //
 // The table is rebuilt whole from the database after every committed
 // change to a site row (sitesChanged) and published atomically; readers
@@ -36,6 +37,8 @@ type SiteRouting struct {
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's, ready to evaluate (nil: every address passes).
 	Access, SCMAccess *slipway.AccessRules
+	// CORS is the site's platform CORS, ready to evaluate (nil: none).
+	CORS *slipway.CORSPolicy
 }
 
 // SiteRouting returns the routing facts of the site with the given name
@@ -67,9 +70,21 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		var r SiteRouting
 		var ac accessColumns
 		var http2 bool
+		var cors string
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors); err != nil {
 			return err
+		}
+		c, err := decodeCORS(cors)
+		if err == nil {
+			r.CORS, err = c.Compile()
+		}
+		if err != nil {
+			// A CORS configuration that cannot be read allows no origin
+			// (and still keeps the app's own CORS headers out) until it
+			// is written again.
+			s.logger.Error("reading the CORS configuration of a site; allowing no origin", "site", r.Name, "err", err)
+			r.CORS = slipway.DenyAllCORS()
 		}
 		r.HTTP20Off = !http2
 		a, err := ac.restrictions()
@@ -86,7 +101,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		return nil
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled FROM sites`)
+		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors FROM sites`)
 	if err != nil {
 		return err
 	}

@@ -89,8 +89,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
 				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type,
 				ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
@@ -98,7 +98,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				publishingUser(site), sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
 				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
-				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off)); err != nil {
+				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS)); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -115,7 +115,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?,
 				ip_security_restrictions = ?, scm_ip_security_restrictions = ?, scm_ip_security_restrictions_use_main = ?,
 				ip_security_restrictions_default_action = ?, scm_ip_security_restrictions_default_action = ?,
-				http20_enabled = ?
+				http20_enabled = ?, cors = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
@@ -123,7 +123,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Modified),
 				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
-				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off),
+				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS),
 				site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
@@ -246,7 +246,7 @@ const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_versio
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
 	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type,
 	ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled FROM sites`
+	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
@@ -254,11 +254,12 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	var created, modified int64
 	var ac accessColumns
 	var http2 bool
+	var cors string
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
 		&s.KeyVaultReferenceIdentity, &s.Config.SCMType,
-		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2); err != nil {
+		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}
@@ -270,6 +271,9 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 		return s, err
 	}
 	if s.Access, err = ac.restrictions(); err != nil {
+		return s, err
+	}
+	if s.CORS, err = decodeCORS(cors); err != nil {
 		return s, err
 	}
 	s.Created, s.Modified = fromUnix(created), fromUnix(modified)
