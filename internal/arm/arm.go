@@ -157,6 +157,8 @@ type Handler struct {
 	logger *slog.Logger
 	routes []route
 	pfx    *certs.PFXDecoder // uploaded certificates, a few at a time
+	// deployments are the template deployments running (templatedeployments.go).
+	deployments deploymentRuns
 }
 
 var _ http.Handler = (*Handler)(nil)

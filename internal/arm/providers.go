@@ -92,6 +92,8 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2024-11-01", "2022-12-01", "2022-09-01", "2021-04-01"},
 		types: []providerType{
 			{name: "tenants"},
+			{name: "deployments"},            // templatedeployments.go
+			{name: "deployments/operations"}, // templatedeployments.go
 			{name: "subscriptions"},
 			{name: "subscriptions/providers"},
 			{name: "subscriptions/locations"},

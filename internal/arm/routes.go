@@ -102,7 +102,7 @@ func (h *Handler) routeTable() []route {
 		rt.filtered = true
 		return rt
 	}
-	return h.withSlotRoutes(site, []route{
+	return append(h.withSlotRoutes(site, []route{
 		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
 		r(http.MethodGet, sub, h.getSubscription),
@@ -241,5 +241,5 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, as+"/{setting}", h.patchAutoscale),
 		r(http.MethodGet, as+"/{setting}", h.getAutoscale),
 		r(http.MethodDelete, as+"/{setting}", h.deleteAutoscale),
-	})
+	}), h.deploymentRoutes(rg, r)...) // template deployments (templatedeployments.go)
 }

@@ -299,3 +299,36 @@ func decodeJSON(b []byte) (any, error) {
 	}
 	return normalize(v)
 }
+
+// DecodeValue decodes a resource's JSON state for reference() and
+// listKeys(): integers exact, other numbers as float64 (a template can
+// pass them on but not compute with them).
+func DecodeValue(b []byte) (any, error) {
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return tolerant(v), nil
+}
+
+func tolerant(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = tolerant(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = tolerant(x[k])
+		}
+	}
+	return v
+}

@@ -1,0 +1,205 @@
+package arm
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const depPath = rgPath + "/providers/Microsoft.Resources/deployments"
+
+// depBody wraps a template and parameters in a deployment request.
+func depBody(template string, params string) string {
+	if params == "" {
+		params = "{}"
+	}
+	return `{"properties":{"mode":"Incremental","template":` + template + `,"parameters":` + params + `}}`
+}
+
+// planAndSiteTemplate is the shape of App Service's Linux quickstart: a
+// plan and a site on it, named from uniqueString(resourceGroup().id).
+const planAndSiteTemplate = `{
+ "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+ "contentVersion": "1.0.0.0",
+ "parameters": {
+  "prefix": {"type": "string", "defaultValue": "web"},
+  "sku": {"type": "string", "defaultValue": "B1", "allowedValues": ["B1", "S1"]},
+  "secret": {"type": "securestring"}
+ },
+ "variables": {
+  "site": "[concat(parameters('prefix'), '-', uniqueString(resourceGroup().id))]",
+  "plan": "[concat('plan-', variables('site'))]"
+ },
+ "resources": [
+  {"type": "Microsoft.Web/sites", "apiVersion": "2024-11-01", "name": "[variables('site')]",
+   "location": "[resourceGroup().location]",
+   "dependsOn": ["[resourceId('Microsoft.Web/serverfarms', variables('plan'))]"],
+   "properties": {"serverFarmId": "[resourceId('Microsoft.Web/serverfarms', variables('plan'))]",
+    "siteConfig": {"linuxFxVersion": "PYTHON|3.12", "appSettings": [{"name": "SECRET", "value": "[parameters('secret')]"}]}}},
+  {"type": "Microsoft.Web/serverfarms", "apiVersion": "2024-11-01", "name": "[variables('plan')]",
+   "location": "[resourceGroup().location]", "kind": "linux", "sku": {"name": "[parameters('sku')]"},
+   "properties": {"reserved": true}}
+ ],
+ "outputs": {
+  "site": {"type": "string", "value": "[variables('site')]"},
+  "host": {"type": "string", "value": "[reference(variables('site')).defaultHostName]"},
+  "echo": {"type": "securestring", "value": "[parameters('secret')]"}
+ }
+}`
+
+func TestTemplateDeployment(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	params := `{"secret":{"value":"hunter2-secret"},"prefix":{"value":"shop"}}`
+
+	// validate: nothing created, the resources listed.
+	r := e.must(http.StatusOK, "POST", depPath+"/d1/validate", depBody(planAndSiteTemplate, params))
+	if !strings.Contains(string(r.body), `"validatedResources"`) || strings.Contains(string(r.body), "hunter2") {
+		t.Fatalf("validate: %s", r.body)
+	}
+	if s := e.do("GET", depPath+"/d1", "").status; s != http.StatusNotFound {
+		t.Fatalf("validate stored a deployment: %d", s)
+	}
+
+	r = e.must(http.StatusCreated, "PUT", depPath+"/d1", depBody(planAndSiteTemplate, params))
+	var doc struct {
+		Properties struct {
+			ProvisioningState string                    `json:"provisioningState"`
+			Outputs           map[string]map[string]any `json:"outputs"`
+			Parameters        map[string]map[string]any `json:"parameters"`
+			OutputResources   []map[string]string       `json:"outputResources"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil || doc.Properties.ProvisioningState != "Succeeded" {
+		t.Fatalf("create: %v %s", err, r.body)
+	}
+	if strings.Contains(string(r.body), "hunter2") {
+		t.Fatalf("the secure parameter is echoed: %s", r.body)
+	}
+	site, _ := doc.Properties.Outputs["site"]["value"].(string)
+	if !strings.HasPrefix(site, "shop-") || len(site) != len("shop-")+13 {
+		t.Fatalf("site output %q", site)
+	}
+	if h, _ := doc.Properties.Outputs["host"]["value"].(string); !strings.HasPrefix(h, site+".") {
+		t.Fatalf("reference output %q", h)
+	}
+	if _, ok := doc.Properties.Outputs["echo"]["value"]; ok || doc.Properties.Parameters["secret"]["type"] != "SecureString" {
+		t.Fatalf("secure output or parameter returned: %s", r.body)
+	}
+	if len(doc.Properties.OutputResources) != 2 || !strings.Contains(doc.Properties.OutputResources[0]["id"], "/serverfarms/plan-") {
+		t.Fatalf("outputResources (the plan first): %v", doc.Properties.OutputResources)
+	}
+	// The site exists with its runtime and the secret setting.
+	sp := webPath + "/sites/" + site
+	if b := string(e.must(http.StatusOK, "GET", sp+"/config/web", "").body); !strings.Contains(b, `"PYTHON|3.12"`) {
+		t.Fatalf("site config: %s", b)
+	}
+	if b := string(e.must(http.StatusOK, "POST", sp+"/config/appsettings/list", "").body); !strings.Contains(b, "hunter2-secret") {
+		t.Fatalf("app settings: %s", b)
+	}
+
+	// show, list, operations; a re-run is idempotent (200).
+	for _, p := range []string{depPath + "/d1", depPath} {
+		if b := string(e.must(http.StatusOK, "GET", p, "").body); !strings.Contains(b, `"Succeeded"`) || strings.Contains(b, "hunter2") {
+			t.Fatalf("GET %s: %s", p, b)
+		}
+	}
+	ops := string(e.must(http.StatusOK, "GET", rgPath+"/deployments/d1/operations", "").body)
+	if strings.Count(ops, `"provisioningOperation":"Create"`) != 2 {
+		t.Fatalf("operations: %s", ops)
+	}
+	e.must(http.StatusOK, "PUT", depPath+"/d1", depBody(planAndSiteTemplate, params))
+
+	// delete: the record goes, the resources stay.
+	e.must(http.StatusOK, "DELETE", depPath+"/d1", "")
+	e.must(http.StatusNotFound, "GET", depPath+"/d1", "")
+	e.must(http.StatusOK, "GET", sp, "")
+	e.must(http.StatusNoContent, "DELETE", depPath+"/d1", "")
+}
+
+// A resource that fails stops the deployment: what was deployed before
+// stays (as on Azure), the deployment is Failed with the resource's
+// error, and the operations say which.
+func TestTemplateDeploymentFailure(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	tpl := `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"p1","location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}},
+	 {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"s1","location":"westeurope","dependsOn":["p1"],
+	  "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','nosuchplan')]"}}]}`
+	r := e.must(http.StatusCreated, "PUT", depPath+"/bad", depBody(tpl, ""))
+	b := string(r.body)
+	if !strings.Contains(b, `"provisioningState":"Failed"`) || !strings.Contains(b, "DeploymentFailed") || !strings.Contains(b, "nosuchplan") {
+		t.Fatalf("failed deployment: %s", b)
+	}
+	e.must(http.StatusOK, "GET", webPath+"/serverfarms/p1", "")
+	e.must(http.StatusNotFound, "GET", webPath+"/sites/s1", "")
+	ops := string(e.must(http.StatusOK, "GET", depPath+"/bad/operations", "").body)
+	if !strings.Contains(ops, `"provisioningState":"Failed"`) || !strings.Contains(ops, `"resourceName":"s1"`) {
+		t.Fatalf("operations: %s", ops)
+	}
+}
+
+// Templates Slipway cannot run are refused before anything is created,
+// with the reason.
+func TestTemplateDeploymentRefused(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	plan := `{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"p1","location":"westeurope","sku":{"name":"B1"}}`
+	for _, c := range []struct{ body, code, msg string }{
+		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Sql/servers","apiVersion":"2021-11-01","name":"db"}]}`, ""), "InvalidTemplate", "'Microsoft.Sql/servers'"},
+		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01","name":"nested"}]}`, ""), "InvalidTemplate", "'Microsoft.Resources/deployments'"},
+		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`],"outputs":{"x":{"type":"string","value":"[environment().name]"}}}`, ""), "InvalidTemplate", "'environment' is not supported"},
+		{`{"properties":{"mode":"Complete","template":{"contentVersion":"1.0.0.0","resources":[]}}}`, "InvalidDeploymentMode", "Complete"},
+		{`{"properties":{"templateLink":{"uri":"https://example.com/t.json"}}}`, "InvalidTemplateDeployment", "templateLink"},
+	} {
+		r := e.do("PUT", depPath+"/x", c.body)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"code":"`+c.code+`"`) || !strings.Contains(string(r.body), c.msg) {
+			t.Errorf("%.120s: %d %s", c.body, r.status, r.body)
+		}
+	}
+	e.must(http.StatusNotFound, "GET", webPath+"/serverfarms/p1", "")
+	e.must(http.StatusNotFound, "GET", depPath+"/x", "")
+}
+
+// A deployment never lets a caller create what it could not create
+// directly: a Reader cannot deploy at all, and a Website Contributor
+// (deployments/* and sites/*, but no serverFarms/write) cannot get a plan
+// created through a template — refused before anything is created.
+func TestAttack_DeploymentEscalation(t *testing.T) {
+	e, call := rbacEnv(t)
+	const principal2 = "7f2c6b4e-1d2a-4c3b-9e8f-0a1b2c3d4e60"
+	if s, b := call("", "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName1, raBody("{s}", readerID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, b := call("", "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName2, raBody("{s}", websiteContributorID, principal2)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	tpl := `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"evilplan","location":"westeurope","sku":{"name":"P3V3","capacity":30}},
+	 {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"evilsite","location":"westeurope","dependsOn":["evilplan"],
+	  "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','evilplan')]"}}]}`
+	for _, who := range []string{principal1, principal2} {
+		for _, op := range []string{"PUT /evil", "POST /evil/validate"} {
+			method, suffix, _ := strings.Cut(op, " ")
+			s, b := call(who, method, depPath+suffix, depBody(tpl, ""))
+			if s < 400 || !strings.Contains(b, "AuthorizationFailed") {
+				t.Errorf("%s %s: %d %.300s; want AuthorizationFailed", who, op, s, b)
+			}
+		}
+	}
+	for _, p := range []string{webPath + "/serverfarms/evilplan", webPath + "/sites/evilsite"} {
+		if s, _ := call("", "GET", p, ""); s != http.StatusNotFound {
+			t.Errorf("%s exists after the refused deployments: %d", p, s)
+		}
+	}
+	// What the Website Contributor may create directly, it may deploy: a
+	// site on the existing plan.
+	ok := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"goodsite","location":"westeurope",
+	 "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','plan')]"}}]}`
+	if s, b := call(principal2, "PUT", depPath+"/good", depBody(ok, "")); s != http.StatusCreated || !strings.Contains(b, `"Succeeded"`) {
+		t.Fatalf("website contributor's site deployment: %d %s", s, b)
+	}
+	_ = e
+}
