@@ -94,6 +94,7 @@ var resourceProviders = []resourceProvider{
 			{name: "tenants"},
 			{name: "deployments"},            // templatedeployments.go
 			{name: "deployments/operations"}, // templatedeployments.go
+			{name: "deployments/operationStatuses"},
 			{name: "subscriptions"},
 			{name: "subscriptions/providers"},
 			{name: "subscriptions/locations"},

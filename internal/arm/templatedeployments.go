@@ -139,6 +139,30 @@ type deploymentRequest struct {
 	} `json:"properties"`
 }
 
+// readRelaxedJSON decodes a deployment request, which az sends in ARM's
+// relaxed JSON (a bare "template" property name; comments in the
+// template): armtemplate.StrictJSON first, then readJSON's rules.
+func readRelaxedJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
+				Message: fmt.Sprintf("The request content is larger than %d bytes.", mbe.Limit)}
+		}
+		return fmt.Errorf("reading request body: %w", err)
+	}
+	strict, err := armtemplate.StrictJSON(b)
+	if err == nil {
+		err = json.Unmarshal(strict, v)
+	}
+	if err != nil {
+		return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+			Message: fmt.Sprintf("The request content was invalid and could not be deserialized: '%s'.", err)}
+	}
+	return nil
+}
+
 // invalidTemplate is the 400 ARM answers for a template or parameters it
 // cannot use.
 func invalidTemplate(err error) error {
@@ -165,7 +189,7 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 			Message: fmt.Sprintf("The deployment name '%s' is invalid: use 1-64 letters, digits, '-', '.', '_', '(' and ')'.", p.id)}
 	}
 	var pd plannedDeployment
-	if err := readJSON(r, &pd.req); err != nil {
+	if err := readRelaxedJSON(r, &pd.req); err != nil {
 		return nil, err
 	}
 	props := pd.req.Properties
@@ -369,7 +393,34 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if created {
 		status = http.StatusCreated
 	}
+	// The answer is final, but clients learn a failure from the operation
+	// status, as ARM tells it (docs/arm.md §1.1): az's poller reads
+	// Azure-AsyncOperation at once (it does not wait before the first
+	// poll) and raises the deployment's error when it says Failed.
+	w.Header().Set("Azure-AsyncOperation", h.managementURL(r)+strings.TrimPrefix(doc.ID, "/")+"/operationStatuses/"+
+		doc.Properties.CorrelationID+"?api-version="+url.QueryEscape(r.URL.Query().Get("api-version")))
+	w.Header().Set("Retry-After", "1")
 	return writeJSON(w, status, doc)
+}
+
+// deploymentOperationStatus answers GET .../deployments/{name}/
+// operationStatuses/{id}: the status of the deployment's last run, with
+// its error when it failed.
+func (h *Handler) deploymentOperationStatus(w http.ResponseWriter, r *http.Request, p params) error {
+	d, err := h.deploymentRecord(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	doc, err := h.readDeployment(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	props, _ := doc["properties"].(map[string]any)
+	out := map[string]any{"status": props["provisioningState"]}
+	if e, ok := props["error"]; ok {
+		out["error"] = e
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // deploymentFailure is the deployment's error: ARM's DeploymentFailed
@@ -716,14 +767,13 @@ func (h *Handler) deleteDeploymentRecord(w http.ResponseWriter, r *http.Request,
 		return &apiError{Status: http.StatusConflict, Code: "DeploymentActive",
 			Message: fmt.Sprintf("The deployment '%s' is running and cannot be deleted until it ends.", p.id)}
 	}
+	// 204 whether it existed or not: the SDK takes 202 or 204 only, and
+	// the deletion is done when the answer comes.
 	err := h.cfg.Store.DeleteTemplateDeployment(r.Context(), p.rg, p.id)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND && !strings.HasPrefix(slipway.ErrorMessage(err), "Resource group") {
-		return writeEmpty(w, http.StatusNoContent)
-	}
-	if err != nil {
+	if err != nil && (slipway.ErrorCode(err) != slipway.ENOTFOUND || strings.HasPrefix(slipway.ErrorMessage(err), "Resource group")) {
 		return err
 	}
-	return writeEmpty(w, http.StatusOK)
+	return writeEmpty(w, http.StatusNoContent)
 }
 
 // listDeploymentOperations answers GET .../deployments/{name}/operations.
@@ -763,6 +813,7 @@ func (h *Handler) deploymentRoutes(rg string, r func(string, string, func(http.R
 		r(http.MethodPost, dep+"/{id}/exportTemplate", h.refuseDeploymentAction),
 		r(http.MethodPost, dep+"/{id}/cancel", h.refuseDeploymentAction),
 		r(http.MethodGet, dep+"/{id}/operations", h.listDeploymentOperations),
+		r(http.MethodGet, dep+"/{id}/operationStatuses/{op}", h.deploymentOperationStatus),
 		// The path az's `deployment operation group list` sends (no
 		// providers segment), as in the REST spec.
 		r(http.MethodGet, rg+"/deployments/{id}/operations", h.listDeploymentOperations),

@@ -112,7 +112,7 @@ func TestTemplateDeployment(t *testing.T) {
 	e.must(http.StatusOK, "PUT", depPath+"/d1", depBody(planAndSiteTemplate, params))
 
 	// delete: the record goes, the resources stay.
-	e.must(http.StatusOK, "DELETE", depPath+"/d1", "")
+	e.must(http.StatusNoContent, "DELETE", depPath+"/d1", "")
 	e.must(http.StatusNotFound, "GET", depPath+"/d1", "")
 	e.must(http.StatusOK, "GET", sp, "")
 	e.must(http.StatusNoContent, "DELETE", depPath+"/d1", "")

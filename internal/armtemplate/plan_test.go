@@ -217,3 +217,32 @@ func TestCheckType(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestStrictJSON: ARM's relaxed JSON — comments, bare property names, as
+// az sends its requests — becomes standard JSON; strings are untouched.
+func TestStrictJSON(t *testing.T) {
+	in := `{"properties": {"mode": "Incremental", template:{
+	  // a comment
+	  "contentVersion": "1.0.0.0", /* another */ "resources": [],
+	  "outputs": {"x": {"type": "string", "value": "a // b /* c */ d: e"}}}}}`
+	out, err := StrictJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := decodeJSON(out)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	tpl, err := FromValue(v.(map[string]any)["properties"].(map[string]any)["template"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl.outputs["x"]["value"] != "a // b /* c */ d: e" {
+		t.Fatalf("string changed: %v", tpl.outputs["x"])
+	}
+	for _, bad := range []string{`{"a": "unclosed}`, `{/* unclosed`} {
+		if _, err := StrictJSON([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

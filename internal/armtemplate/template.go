@@ -117,7 +117,11 @@ func Parse(b []byte) (*Template, error) {
 	if len(b) > MaxTemplateBytes {
 		return nil, invalid("the template is %d bytes; the limit is %d bytes", len(b), MaxTemplateBytes)
 	}
-	v, err := decodeJSON(b)
+	strict, err := StrictJSON(b)
+	if err != nil {
+		return nil, invalid("the template is not valid JSON: %v", err)
+	}
+	v, err := decodeJSON(strict)
 	if err != nil {
 		return nil, invalid("the template is not valid JSON: %v", err)
 	}
