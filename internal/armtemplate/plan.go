@@ -96,6 +96,11 @@ type planner struct {
 	// dropped, as ARM drops it.
 	skipped map[string]bool
 	rawDeps [][]string // per resource in all, the evaluated dependsOn
+	// implicit are, per resource in all, the names its body passes to
+	// reference() or listKeys(): ARM makes a resource depend on a
+	// resource of the same template it references by name (not by id),
+	// https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-resource#implicit-dependency.
+	implicit [][]string
 }
 
 // templateOnly are the keys of a template resource that are not part of
@@ -240,6 +245,7 @@ func (p *planner) one(raw map[string]any, parent *Resource, depth int, loop stri
 	}
 	p.all = append(p.all, r)
 	p.rawDeps = append(p.rawDeps, deps)
+	p.implicit = append(p.implicit, p.referencedNames(raw))
 	if kids := member(raw, "resources"); kids != nil {
 		arr, ok := kids.([]any)
 		if !ok {
@@ -259,6 +265,60 @@ func (p *planner) one(raw map[string]any, parent *Resource, depth int, loop stri
 		ev.copyIdx = saved
 	}
 	return nil
+}
+
+// referencedNames evaluates, where it can at planning time, the first
+// argument of each reference() and list*() call in a resource's body and
+// returns those that are names rather than ids.
+func (p *planner) referencedNames(raw map[string]any) []string {
+	var names []string
+	var walk func(v any)
+	var visit func(n node)
+	visit = func(n node) {
+		switch x := n.(type) {
+		case callNode:
+			lower := strings.ToLower(x.name)
+			if (lower == "reference" || strings.HasPrefix(lower, "list")) && len(x.args) > 0 {
+				if v, err := p.ev.eval(x.args[0], 0); err == nil {
+					if s, ok := v.(string); ok && !strings.HasPrefix(strings.ToLower(s), "/subscriptions/") {
+						names = append(names, s)
+					}
+				}
+			}
+			for _, a := range x.args {
+				visit(a)
+			}
+		case propNode:
+			visit(x.x)
+		case indexNode:
+			visit(x.x)
+			visit(x.i)
+		}
+	}
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if isExpression(x) {
+				if n, err := parseExpression(x); err == nil {
+					visit(n)
+				}
+			}
+		case []any:
+			for _, it := range x {
+				walk(it)
+			}
+		case map[string]any:
+			for _, it := range x {
+				walk(it)
+			}
+		}
+	}
+	for k, v := range raw {
+		if !templateOnly[strings.ToLower(k)] {
+			walk(v)
+		}
+	}
+	return names
 }
 
 func copyOf(m map[string]int64) map[string]int64 {
@@ -295,6 +355,14 @@ func (p *planner) order() ([]*Resource, error) {
 			}
 			if !matched && !p.skipped[ld] {
 				return nil, invalid("the resource '%s' depends on '%s', which is not defined in the template", r.Name, dep)
+			}
+		}
+		for _, name := range p.implicit[i] {
+			for j, o := range p.all {
+				if j != i && !seen[j] && strings.EqualFold(o.Name, name) {
+					seen[j] = true
+					after[i] = append(after[i], j)
+				}
 			}
 		}
 		sort.Ints(after[i])

@@ -125,12 +125,27 @@ func TestCopyConditionOutputs(t *testing.T) {
 	}
 }
 
-func TestReferenceNeedsDependsOn(t *testing.T) {
-	_, _, err := deploy(t, `{"contentVersion":"1.0.0.0","resources":[
+// reference() by name makes an implicit dependency (as in ARM); by id
+// it does not, and using a resource not deployed yet is an error that
+// says to add dependsOn.
+func TestReferenceDependencies(t *testing.T) {
+	names, _, err := deploy(t, `{"contentVersion":"1.0.0.0","resources":[
 	 {"type":"Microsoft.Web/sites","apiVersion":"x","name":"app","properties":{"p":"[reference('plan').x]"}},
+	 {"type":"Microsoft.Web/serverfarms","apiVersion":"x","name":"plan","properties":{"x":1}}]}`, nil)
+	if err != nil || !reflect.DeepEqual(names, []string{"Microsoft.Web/serverfarms:plan", "Microsoft.Web/sites:app"}) {
+		t.Fatalf("implicit dependency: %q %v", names, err)
+	}
+	_, _, err = deploy(t, `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Web/sites","apiVersion":"x","name":"app","properties":{"p":"[reference(resourceId('Microsoft.Web/serverfarms', 'plan')).x]"}},
 	 {"type":"Microsoft.Web/serverfarms","apiVersion":"x","name":"plan"}]}`, nil)
 	if err == nil || !strings.Contains(err.Error(), "add it to dependsOn") {
 		t.Fatalf("error %v", err)
+	}
+	_, _, err = deploy(t, `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Web/sites","apiVersion":"x","name":"a","properties":{"p":"[reference('b').x]"}},
+	 {"type":"Microsoft.Web/sites","apiVersion":"x","name":"b","properties":{"p":"[reference('a').x]"}}]}`, nil)
+	if err == nil || !strings.Contains(err.Error(), "circular dependency") {
+		t.Fatalf("reference cycle: %v", err)
 	}
 }
 
