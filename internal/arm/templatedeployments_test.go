@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 const depPath = rgPath + "/providers/Microsoft.Resources/deployments"
@@ -202,4 +204,91 @@ func TestAttack_DeploymentEscalation(t *testing.T) {
 		t.Fatalf("website contributor's site deployment: %d %s", s, b)
 	}
 	_ = e
+}
+
+// listKeys() and reference() of a storage account the template made,
+// as templates build connection strings.
+func TestTemplateDeploymentStorageKeys(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	tpl := `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Storage/storageAccounts","apiVersion":"2023-05-01","name":"media7","location":"westeurope",
+	  "sku":{"name":"Standard_LRS"},"kind":"StorageV2","properties":{"minimumTlsVersion":"TLS1_2"}}],
+	 "outputs":{
+	  "conn":{"type":"string","value":"[concat('AccountName=media7;AccountKey=', listKeys('media7', '2023-05-01').keys[0].value)]"},
+	  "blob":{"type":"string","value":"[reference('media7').primaryEndpoints.blob]"},
+	  "kind":{"type":"string","value":"[reference(resourceId('Microsoft.Storage/storageAccounts', 'media7'), '2023-05-01', 'Full').kind]"}}}`
+	b := string(e.must(http.StatusCreated, "PUT", depPath+"/st", depBody(tpl, "")).body)
+	keys := string(e.must(http.StatusOK, "POST", stgPath+"/media7/listKeys", "").body)
+	var k struct {
+		Keys []struct {
+			Value string `json:"value"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(keys), &k); err != nil || len(k.Keys) == 0 {
+		t.Fatalf("keys: %v %s", err, keys)
+	}
+	if !strings.Contains(b, "AccountKey="+k.Keys[0].Value) || !strings.Contains(b, `"value":"StorageV2"`) || !strings.Contains(b, "/media7/") {
+		t.Fatalf("outputs: %s", b)
+	}
+}
+
+// A deployment record outlives the handler (a restart); one a restart
+// cut short reads as Failed, saying so.
+func TestTemplateDeploymentSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(http.StatusCreated, "PUT", depPath+"/d1", depBody(`{"contentVersion":"1.0.0.0","resources":[],"outputs":{"o":{"type":"int","value":42}}}`, ""))
+	// A record left Running, as a crash mid-run leaves it.
+	running := `{"id":"x","name":"d2","type":"Microsoft.Resources/deployments","properties":{"provisioningState":"Running"}}`
+	if _, err := e.store.PutTemplateDeployment(t.Context(), store.TemplateDeployment{ResourceGroup: "rg", Name: "d2", Document: []byte(running)}); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Store: e.store, Controller: e.ctl, Authorize: func(*http.Request) error { return nil }})
+	get := func(p string) string {
+		rec := &innerResponse{header: http.Header{}}
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", e.path(p)+"?api-version=2025-04-01", nil)
+		req.RemoteAddr = "127.0.0.1:1"
+		h.ServeHTTP(rec, req)
+		if rec.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", p, rec.status, rec.body.String())
+		}
+		return rec.body.String()
+	}
+	if b := get(depPath + "/d1"); !strings.Contains(b, `"value":42`) || !strings.Contains(b, `"Succeeded"`) {
+		t.Fatalf("after restart: %s", b)
+	}
+	if b := get(depPath + "/d2"); !strings.Contains(b, `"provisioningState":"Failed"`) || !strings.Contains(b, "DeploymentInterrupted") {
+		t.Fatalf("interrupted deployment: %s", b)
+	}
+	if b := get(depPath); strings.Count(b, `"type":"Microsoft.Resources/deployments"`) != 2 {
+		t.Fatalf("list: %s", b)
+	}
+}
+
+// Secure parameter values never reach the platform's log, the stored
+// record or an error — also when the deployment fails.
+func TestTemplateDeploymentSecretsNotLeaked(t *testing.T) {
+	e, call := rbacEnv(t)
+	const secret = "s3cr3t-never-logged"
+	tpl := `{"contentVersion":"1.0.0.0","parameters":{"pw":{"type":"securestring","allowedValues":["other"]}},"resources":[]}`
+	s, b := call("", "PUT", depPath+"/leak", depBody(tpl, `{"pw":{"value":"`+secret+`"}}`))
+	if s != http.StatusBadRequest || strings.Contains(b, secret) {
+		t.Fatalf("allowedValues error: %d %s", s, b)
+	}
+	tpl = `{"contentVersion":"1.0.0.0","parameters":{"pw":{"type":"securestring"}},"resources":[
+	 {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"leaky","location":"westeurope",
+	  "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','ghost')]","siteConfig":{"appSettings":[{"name":"PW","value":"[parameters('pw')]"}]}}}],
+	 "outputs":{"o":{"type":"securestring","value":"[parameters('pw')]"}}}`
+	s, b = call("", "PUT", depPath+"/leak", depBody(tpl, `{"pw":{"value":"`+secret+`"}}`))
+	if s != http.StatusCreated || strings.Contains(b, secret) || !strings.Contains(b, `"Failed"`) {
+		t.Fatalf("failed deployment: %d %s", s, b)
+	}
+	d, err := e.store.TemplateDeployment(t.Context(), "rg", "leak")
+	if err != nil || strings.Contains(string(d.Document)+string(d.Operations), secret) {
+		t.Fatalf("stored record: %v %s %s", err, d.Document, d.Operations)
+	}
+	if strings.Contains(e.logs.String(), secret) {
+		t.Fatalf("log: %s", e.logs.String())
+	}
 }
