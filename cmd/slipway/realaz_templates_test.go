@@ -88,6 +88,7 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 	if !strings.Contains(msg, "InvalidTemplate") || !strings.Contains(msg, "Microsoft.Sql/servers") {
 		t.Fatalf("unsupported type: %s", msg)
 	}
+	t.Logf("az on an unsupported type: %s", msg)
 	cli.fail("appservice", "plan", "show", "-g", "tmplrg", "-n", "never-created")
 	// A resource that fails while deploying fails the deployment with its
 	// reason.
@@ -95,10 +96,38 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 	if !strings.Contains(msg, "no-such-plan") {
 		t.Fatalf("failed deployment: %s", msg)
 	}
+	t.Logf("az on a failed deployment: %s", msg)
 	out = cli.must("deployment", "group", "show", "-g", "tmplrg", "-n", "broken", "--query", "properties.provisioningState", "-o", "tsv")
 	if strings.TrimSpace(out) != "Failed" {
 		t.Fatalf("broken deployment state: %q", out)
 	}
+
+	// --no-wait: the PUT alone; the deployment is there when az returns.
+	cli.must(append([]string{"deployment", "group", "create", "-g", "tmplrg", "-n", "nowait", "--no-wait"}, args...)...)
+	out = cli.must("deployment", "group", "show", "-g", "tmplrg", "-n", "nowait", "--query", "properties.provisioningState", "-o", "tsv")
+	if strings.TrimSpace(out) != "Succeeded" {
+		t.Fatalf("--no-wait deployment: %q", out)
+	}
+	msg = cli.fail("deployment", "group", "what-if", "-g", "tmplrg", "--template-file", tpl("missing-plan.json"))
+	if !strings.Contains(msg, "not supported by Slipway") {
+		t.Fatalf("what-if: %s", msg)
+	}
+
+	// A deployment creates nothing its caller could not create: a Website
+	// Contributor of the group (deployments and sites, not plans) is
+	// refused the quickstart, which makes a plan, before anything is made.
+	var webContrib realAzCreds
+	webContrib.parse(t, cli.must("ad", "sp", "create-for-rbac", "--name", "tmpl-webcontrib", "--role", "Website Contributor",
+		"--scopes", r.sub+"/resourceGroups/tmplrg", "-o", "json"))
+	cli.login(webContrib, r.info.TenantID)
+	msg = cli.fail("deployment", "group", "create", "-g", "tmplrg", "-n", "escalate", "--template-file", tpl("appservice-linux.json"),
+		"--parameters", "webAppName=escalated", "sku=P1v3", "djangoSecret=x")
+	if !strings.Contains(msg, "AuthorizationFailed") || !strings.Contains(msg, "Microsoft.Web/serverfarms/write") {
+		t.Fatalf("website contributor's deployment: %s", msg)
+	}
+	cli.login(r.owner, r.info.TenantID)
+	cli.fail("appservice", "plan", "show", "-g", "tmplrg", "-n", "plan-escalated")
+	cli.fail("webapp", "show", "-g", "tmplrg", "-n", "escalated")
 
 	cli.must("deployment", "group", "delete", "-g", "tmplrg", "-n", "quickstart")
 	cli.fail("deployment", "group", "show", "-g", "tmplrg", "-n", "quickstart")
