@@ -357,16 +357,25 @@ func (h *Handler) checkSubscription(ctx context.Context, sub string) (string, er
 	return s, nil
 }
 
-// readJSON decodes the request body into v. An empty body leaves v as is.
-func readJSON(r *http.Request, v any) error {
+// readBody reads the request body: 413 past maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
 				Message: fmt.Sprintf("The request content is larger than %d bytes.", mbe.Limit)}
 		}
-		return fmt.Errorf("reading request body: %w", err)
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	return b, nil
+}
+
+// readJSON decodes the request body into v. An empty body leaves v as is.
+func readJSON(r *http.Request, v any) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil

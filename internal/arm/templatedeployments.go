@@ -143,14 +143,9 @@ type deploymentRequest struct {
 // relaxed JSON (a bare "template" property name; comments in the
 // template): armtemplate.StrictJSON first, then readJSON's rules.
 func readRelaxedJSON(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
-				Message: fmt.Sprintf("The request content is larger than %d bytes.", mbe.Limit)}
-		}
-		return fmt.Errorf("reading request body: %w", err)
+		return err
 	}
 	strict, err := armtemplate.StrictJSON(b)
 	if err == nil {
@@ -407,11 +402,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 // operationStatuses/{id}: the status of the deployment's last run, with
 // its error when it failed.
 func (h *Handler) deploymentOperationStatus(w http.ResponseWriter, r *http.Request, p params) error {
-	d, err := h.deploymentRecord(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	doc, err := h.readDeployment(r.Context(), d)
+	doc, err := h.deploymentDocument(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -730,13 +721,18 @@ func (h *Handler) deploymentRecord(ctx context.Context, p params) (store.Templat
 	return d, err
 }
 
+// deploymentDocument reads a deployment's record as ARM answers it.
+func (h *Handler) deploymentDocument(ctx context.Context, p params) (map[string]any, error) {
+	d, err := h.deploymentRecord(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return h.readDeployment(ctx, d)
+}
+
 // getDeploymentRecord answers GET .../deployments/{name}.
 func (h *Handler) getDeploymentRecord(w http.ResponseWriter, r *http.Request, p params) error {
-	d, err := h.deploymentRecord(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	doc, err := h.readDeployment(r.Context(), d)
+	doc, err := h.deploymentDocument(r.Context(), p)
 	if err != nil {
 		return err
 	}

@@ -248,11 +248,19 @@ func typeName(v any) string {
 
 // normalize converts decoded JSON (json.Number, float64, nested) into the
 // evaluator's values: integers as int64.
-func normalize(v any) (any, error) {
+func normalize(v any) (any, error) { return convert(v, true) }
+
+// convert is normalize; with strict false, non-integer numbers become
+// float64 instead of an error.
+func convert(v any, strict bool) (any, error) {
 	switch x := v.(type) {
 	case json.Number:
 		if n, err := x.Int64(); err == nil {
 			return n, nil
+		}
+		if !strict {
+			f, _ := x.Float64()
+			return f, nil
 		}
 		return nil, fmt.Errorf("the number %s is not an integer; templates support integers only", x)
 	case float64:
@@ -265,7 +273,7 @@ func normalize(v any) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, it := range x {
-			r, err := normalize(it)
+			r, err := convert(it, strict)
 			if err != nil {
 				return nil, err
 			}
@@ -275,7 +283,7 @@ func normalize(v any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, it := range x {
-			r, err := normalize(it)
+			r, err := convert(it, strict)
 			if err != nil {
 				return nil, err
 			}
@@ -310,25 +318,5 @@ func DecodeValue(b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	return tolerant(v), nil
-}
-
-func tolerant(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = tolerant(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = tolerant(x[k])
-		}
-	}
-	return v
+	return convert(v, false)
 }

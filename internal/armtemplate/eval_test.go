@@ -72,6 +72,11 @@ func TestExpressions(t *testing.T) {
 		{"[if(equals(parameters('n'), 3), 'three', 'other')]", "three"},
 		{"[if(true, 'yes', variables('self'))]", "yes"}, // the branch not taken is not evaluated
 		{"[and(true, not(false), or(false, true))]", true},
+		{"[or(false, false)]", false},
+		{"[and(true, true, false)]", false},
+		{"[first('')]", ""},
+		{"[last(createArray(1, 2))]", int64(2)},
+		{"[first('abc')]", "a"},
 		{"[empty('')]", true},
 		{"[empty(createObject())]", true},
 		{"[length('héllo')]", int64(5)},

@@ -39,8 +39,8 @@ func functionTable() map[string]function {
 		"listkeys":      fnListKeys,
 		"equals":        fnEquals,
 		"not":           fnNot,
-		"and":           fnAnd,
-		"or":            fnOr,
+		"and":           logical("and", true),
+		"or":            logical("or", false),
 		"empty":         fnEmpty,
 		"length":        fnLength,
 		"contains":      fnContains,
@@ -62,8 +62,8 @@ func functionTable() map[string]function {
 		"createobject":    fnCreateObject,
 		"createarray":     fnCreateArray,
 		"array":           fnArray,
-		"first":           fnFirst,
-		"last":            fnLast,
+		"first":           firstLast("first", true),
+		"last":            firstLast("last", false),
 		"coalesce":        fnCoalesce,
 		"utcnow":          fnUTCNow,
 		"newguid":         fnNewGUID,
@@ -427,27 +427,13 @@ func stringArgs(fn string, args []any) ([]string, error) {
 	return out, nil
 }
 
-func fnUniqueString(e *evaluator, args []any) (any, error) {
-	if err := nargs("uniqueString", args, 1, -1); err != nil {
-		return nil, err
-	}
-	ss, err := stringArgs("uniqueString", args)
-	if err != nil {
-		return nil, err
-	}
+var fnUniqueString = onStrings("uniqueString", 1, -1, func(e *evaluator, ss []string) (any, error) {
 	return UniqueString(ss...), nil
-}
+})
 
-func fnGUID(e *evaluator, args []any) (any, error) {
-	if err := nargs("guid", args, 1, -1); err != nil {
-		return nil, err
-	}
-	ss, err := stringArgs("guid", args)
-	if err != nil {
-		return nil, err
-	}
+var fnGUID = onStrings("guid", 1, -1, func(e *evaluator, ss []string) (any, error) {
 	return GUID(ss...), nil
-}
+})
 
 // armNamespace is the name-space UUID of ARM's guid() function
 // (a version-5 UUID over the dash-joined arguments).
@@ -671,14 +657,7 @@ func (e *evaluator) checkDeployed(fn, id string) error {
 	return nil
 }
 
-func fnListKeys(e *evaluator, args []any) (any, error) {
-	if err := nargs("listKeys", args, 2, 2); err != nil {
-		return nil, err
-	}
-	ss, err := stringArgs("listKeys", args)
-	if err != nil {
-		return nil, err
-	}
+var fnListKeys = onStrings("listKeys", 2, 2, func(e *evaluator, ss []string) (any, error) {
 	if e.rt == nil {
 		return nil, invalid("the function 'listKeys' cannot be used in %s: its value is known only while resources are deployed", e.what)
 	}
@@ -690,7 +669,7 @@ func fnListKeys(e *evaluator, args []any) (any, error) {
 		return nil, err
 	}
 	return e.rt.List(e.ctx, id, "listKeys", ss[1])
-}
+})
 
 // equalValues compares values: strings without case? No — ARM's equals
 // is exact for strings (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-comparison#equals).
@@ -711,34 +690,55 @@ func fnNot(e *evaluator, args []any) (any, error) {
 	return !b, err
 }
 
-func fnAnd(e *evaluator, args []any) (any, error) {
-	if err := nargs("and", args, 2, -1); err != nil {
-		return nil, err
-	}
-	out := true
-	for _, a := range args {
-		b, err := wantBool("and", a)
-		if err != nil {
+// logical is and() (isAnd) or or() over two or more Booleans.
+func logical(name string, isAnd bool) function {
+	return func(e *evaluator, args []any) (any, error) {
+		if err := nargs(name, args, 2, -1); err != nil {
 			return nil, err
 		}
-		out = out && b
+		out := isAnd
+		for _, a := range args {
+			b, err := wantBool(name, a)
+			if err != nil {
+				return nil, err
+			}
+			if isAnd {
+				out = out && b
+			} else {
+				out = out || b
+			}
+		}
+		return out, nil
 	}
-	return out, nil
 }
 
-func fnOr(e *evaluator, args []any) (any, error) {
-	if err := nargs("or", args, 2, -1); err != nil {
-		return nil, err
-	}
-	out := false
-	for _, a := range args {
-		b, err := wantBool("or", a)
-		if err != nil {
+// firstLast is first() (first) or last() of a String or an Array.
+func firstLast(name string, first bool) function {
+	return func(e *evaluator, args []any) (any, error) {
+		if err := nargs(name, args, 1, 1); err != nil {
 			return nil, err
 		}
-		out = out || b
+		pick := func(n int) int {
+			if first {
+				return 0
+			}
+			return n - 1
+		}
+		switch x := args[0].(type) {
+		case string:
+			r := []rune(x)
+			if len(r) == 0 {
+				return "", nil
+			}
+			return string(r[pick(len(r))]), nil
+		case []any:
+			if len(x) == 0 {
+				return nil, nil
+			}
+			return x[pick(len(x))], nil
+		}
+		return nil, fmt.Errorf("%s() takes a String or an Array, not %s", name, typeName(args[0]))
 	}
-	return out, nil
 }
 
 func fnEmpty(e *evaluator, args []any) (any, error) {
@@ -806,14 +806,7 @@ func fnContains(e *evaluator, args []any) (any, error) {
 	return nil, fmt.Errorf("contains() takes a String, Array or Object, not %s", typeName(args[0]))
 }
 
-func fnReplace(e *evaluator, args []any) (any, error) {
-	if err := nargs("replace", args, 3, 3); err != nil {
-		return nil, err
-	}
-	ss, err := stringArgs("replace", args)
-	if err != nil {
-		return nil, err
-	}
+var fnReplace = onStrings("replace", 3, 3, func(e *evaluator, ss []string) (any, error) {
 	if ss[1] == "" {
 		return nil, fmt.Errorf("replace() cannot replace an empty string")
 	}
@@ -822,7 +815,7 @@ func fnReplace(e *evaluator, args []any) (any, error) {
 		return nil, fmt.Errorf("a string of more than %d bytes exceeds the limit", maxStringBytes)
 	}
 	return e.newString(strings.ReplaceAll(ss[0], ss[1], ss[2]))
-}
+})
 
 func fnSubstring(e *evaluator, args []any) (any, error) {
 	if err := nargs("substring", args, 2, 3); err != nil {
@@ -889,18 +882,24 @@ func fnSplit(e *evaluator, args []any) (any, error) {
 	return e.newArray(out)
 }
 
-// strPair is a function of two strings, e.g. startsWith.
-func strPair(name string, f func(a, b string) any) function {
+// onStrings is a function of String arguments only, lo to hi of them
+// (hi < 0: no limit).
+func onStrings(name string, lo, hi int, f func(e *evaluator, ss []string) (any, error)) function {
 	return func(e *evaluator, args []any) (any, error) {
-		if err := nargs(name, args, 2, 2); err != nil {
+		if err := nargs(name, args, lo, hi); err != nil {
 			return nil, err
 		}
 		ss, err := stringArgs(name, args)
 		if err != nil {
 			return nil, err
 		}
-		return f(ss[0], ss[1]), nil
+		return f(e, ss)
 	}
+}
+
+// strPair is a function of two Strings, e.g. startsWith.
+func strPair(name string, f func(a, b string) any) function {
+	return onStrings(name, 2, 2, func(_ *evaluator, ss []string) (any, error) { return f(ss[0], ss[1]), nil })
 }
 
 // indexOf is indexOf(): the position of b in a without case, in
@@ -1058,46 +1057,6 @@ func fnArray(e *evaluator, args []any) (any, error) {
 		return a, nil
 	}
 	return []any{args[0]}, nil
-}
-
-func fnFirst(e *evaluator, args []any) (any, error) {
-	if err := nargs("first", args, 1, 1); err != nil {
-		return nil, err
-	}
-	switch x := args[0].(type) {
-	case string:
-		r := []rune(x)
-		if len(r) == 0 {
-			return "", nil
-		}
-		return string(r[0]), nil
-	case []any:
-		if len(x) == 0 {
-			return nil, nil
-		}
-		return x[0], nil
-	}
-	return nil, fmt.Errorf("first() takes a String or an Array, not %s", typeName(args[0]))
-}
-
-func fnLast(e *evaluator, args []any) (any, error) {
-	if err := nargs("last", args, 1, 1); err != nil {
-		return nil, err
-	}
-	switch x := args[0].(type) {
-	case string:
-		r := []rune(x)
-		if len(r) == 0 {
-			return "", nil
-		}
-		return string(r[len(r)-1]), nil
-	case []any:
-		if len(x) == 0 {
-			return nil, nil
-		}
-		return x[len(x)-1], nil
-	}
-	return nil, fmt.Errorf("last() takes a String or an Array, not %s", typeName(args[0]))
 }
 
 // takeSkip is take() (take true) or skip() over a String or an Array.
