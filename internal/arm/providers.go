@@ -74,6 +74,7 @@ var resourceProviders = []resourceProvider{
 		types: []providerType{
 			{name: "vaults", regional: true, capabilities: trackedCapabilities},
 			{name: "vaults/accessPolicies", regional: true},
+			{name: "vaults/secrets", regional: true},
 			{name: "deletedVaults"},
 			{name: "deletedManagedHSMs"}, // always empty: Slipway has no managed HSMs
 			{name: "locations/deletedVaults", regional: true},

@@ -292,3 +292,40 @@ func TestTemplateDeploymentSecretsNotLeaked(t *testing.T) {
 		t.Fatalf("log: %s", e.logs.String())
 	}
 }
+
+// A template puts a secret in a vault it makes (Microsoft.KeyVault/
+// vaults/secrets, vaultsecrets.go), from a securestring parameter: the
+// secret is stored, its value is never returned, and running the template
+// again adds no version; a new value does.
+func TestTemplateDeploymentVaultSecret(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	tpl := `{"contentVersion":"1.0.0.0","parameters":{"pw":{"type":"securestring"}},"resources":[
+	 {"type":"Microsoft.KeyVault/vaults","apiVersion":"2023-07-01","name":"kvtmpl1","location":"[resourceGroup().location]",
+	  "properties":{"tenantId":"[subscription().tenantId]","sku":{"family":"A","name":"standard"},"enableRbacAuthorization":true},
+	  "resources":[{"type":"secrets","apiVersion":"2023-07-01","name":"db-password","properties":{"value":"[parameters('pw')]","contentType":"text/plain"}}]}],
+	 "outputs":{"uri":{"type":"string","value":"[reference('kvtmpl1/db-password').secretUri]"}}}`
+	put := func(pw string) string {
+		return string(e.must(http.StatusOK, "PUT", depPath+"/kv", depBody(tpl, `{"pw":{"value":"`+pw+`"}}`)).body)
+	}
+	e.must(http.StatusCreated, "PUT", depPath+"/kv", depBody(tpl, `{"pw":{"value":"first-pw-1"}}`))
+	s, err := e.store.Secret(t.Context(), "kvtmpl1", "db-password", "")
+	if err != nil || s.Value != "first-pw-1" || s.ContentType != "text/plain" {
+		t.Fatalf("secret: %+v %v", s, err)
+	}
+	if b := put("first-pw-1"); !strings.Contains(b, "/secrets/db-password") || strings.Contains(b, "first-pw-1") {
+		t.Fatalf("re-run: %s", b)
+	}
+	if b := string(e.must(http.StatusOK, "GET", kvPath+"/kvtmpl1/secrets/db-password", "").body); strings.Contains(b, "first-pw-1") || !strings.Contains(b, "secretUriWithVersion") {
+		t.Fatalf("GET secret: %s", b)
+	}
+	if vs, _ := e.store.SecretVersions(t.Context(), "kvtmpl1", "db-password"); len(vs) != 1 {
+		t.Fatalf("a re-run added a version: %d", len(vs))
+	}
+	put("second-pw-2")
+	if vs, _ := e.store.SecretVersions(t.Context(), "kvtmpl1", "db-password"); len(vs) != 2 {
+		t.Fatalf("a new value: %d versions", len(vs))
+	}
+	e.must(http.StatusNotFound, "GET", kvPath+"/kvtmpl1/secrets/nope", "")
+	e.must(http.StatusBadRequest, "PUT", kvPath+"/kvtmpl1/secrets/novalue", `{"properties":{}}`)
+}
