@@ -102,6 +102,33 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 		t.Fatalf("broken deployment state: %q", out)
 	}
 
+	// Storage and a vault: an account with a container (a child
+	// resource), a vault and a secret holding the account's connection
+	// string from listKeys().
+	out = cli.must("deployment", "group", "create", "-g", "tmplrg", "-n", "data", "--template-file", tpl("storage.json"),
+		"--parameters", "accountName=tmplmedia1", "--query", "properties.outputs", "-o", "json")
+	var outs map[string]struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(out), &outs); err != nil || !strings.Contains(outs["blobEndpoint"].Value, "tmplmedia1") || !strings.HasPrefix(outs["vaultName"].Value, "kv") {
+		t.Fatalf("storage outputs: %v %s", err, out)
+	}
+	out = cli.must("storage", "container-rm", "show", "-g", "tmplrg", "--storage-account", "tmplmedia1", "-n", "media", "-o", "json")
+	if !strings.Contains(out, `"publicAccess": "None"`) {
+		t.Fatalf("container-rm show: %s", out)
+	}
+	out = cli.must("storage", "container", "exists", "--account-name", "tmplmedia1", "-n", "media", "--auth-mode", "key", "-o", "json")
+	if !strings.Contains(out, `"exists": true`) {
+		t.Fatalf("container exists (data plane): %s", out)
+	}
+	key := strings.TrimSpace(cli.must("storage", "account", "keys", "list", "-g", "tmplrg", "-n", "tmplmedia1", "--query", "[0].value", "-o", "tsv"))
+	cli.must("role", "assignment", "create", "--role", "Key Vault Secrets User", "--assignee", r.owner.AppID,
+		"--scope", r.sub+"/resourceGroups/tmplrg/providers/Microsoft.KeyVault/vaults/"+outs["vaultName"].Value, "-o", "none")
+	out = cli.must("keyvault", "secret", "show", "--vault-name", outs["vaultName"].Value, "-n", "storage-connection", "--query", "value", "-o", "tsv")
+	if !strings.Contains(out, "AccountName=tmplmedia1;AccountKey="+key) {
+		t.Fatalf("vault secret: %q", out)
+	}
+
 	// --no-wait: the PUT alone; the deployment is there when az returns.
 	cli.must(append([]string{"deployment", "group", "create", "-g", "tmplrg", "-n", "nowait", "--no-wait"}, args...)...)
 	out = cli.must("deployment", "group", "show", "-g", "tmplrg", "-n", "nowait", "--query", "properties.provisioningState", "-o", "tsv")

@@ -146,6 +146,9 @@ type Config struct {
 	// while it is at its reserve; reads, actions and deletes go on, so
 	// that space can be freed.
 	Reserve *diskreserve.Guard
+	// Containers serves blob containers on the management plane
+	// (storagecontainers.go). Nil: those routes answer 501.
+	Containers Containers
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.

@@ -1,11 +1,13 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -328,4 +330,51 @@ func TestTemplateDeploymentVaultSecret(t *testing.T) {
 	}
 	e.must(http.StatusNotFound, "GET", kvPath+"/kvtmpl1/secrets/nope", "")
 	e.must(http.StatusBadRequest, "PUT", kvPath+"/kvtmpl1/secrets/novalue", `{"properties":{}}`)
+}
+
+// noAccounts is a blob service's account lookup that finds none: the
+// management plane's container calls do not use it.
+type noAccounts struct{}
+
+func (noAccounts) Account(context.Context, string) (blob.Account, error) {
+	return blob.Account{}, blob.ErrAccountNotFound
+}
+
+// A template makes a storage account and a blob container in it
+// (storageAccounts/blobServices/containers, storagecontainers.go); a
+// re-run updates the container in place.
+func TestTemplateDeploymentContainer(t *testing.T) {
+	blobs, err := blob.Open(t.Context(), blob.Config{Dir: t.TempDir(), Accounts: noAccounts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	e := newEnvWith(t, func(c *Config) { c.Containers = blobs })
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	tpl := `{"contentVersion":"1.0.0.0","parameters":{"access":{"type":"string","defaultValue":"None"}},"resources":[
+	 {"type":"Microsoft.Storage/storageAccounts","apiVersion":"2023-05-01","name":"media8","location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"},
+	 {"type":"Microsoft.Storage/storageAccounts/blobServices/containers","apiVersion":"2023-05-01","name":"media8/default/uploads",
+	  "dependsOn":["media8"],"properties":{"publicAccess":"[parameters('access')]","metadata":{"owner":"shop"}}}]}`
+	e.must(http.StatusCreated, "PUT", depPath+"/c", depBody(tpl, ""))
+	c, err := blobs.Container(t.Context(), "media8", "uploads")
+	if err != nil || c.PublicAccess != "" || c.Metadata["owner"] != "shop" {
+		t.Fatalf("container: %+v %v", c, err)
+	}
+	b := string(e.must(http.StatusOK, "PUT", depPath+"/c", depBody(tpl, `{"access":{"value":"Blob"}}`)).body)
+	if !strings.Contains(b, `"Succeeded"`) {
+		t.Fatalf("re-run: %s", b)
+	}
+	if c, _ := blobs.Container(t.Context(), "media8", "uploads"); c.PublicAccess != "blob" {
+		t.Fatalf("public access after the re-run: %q", c.PublicAccess)
+	}
+	get := string(e.must(http.StatusOK, "GET", stgPath+"/media8/blobServices/default/containers/uploads", "").body)
+	if !strings.Contains(get, `"publicAccess":"Blob"`) {
+		t.Fatalf("GET: %s", get)
+	}
+	for _, bad := range []string{"/blobServices/default/containers/Bad_Name", "/blobServices/other/containers/ok1"} {
+		if r := e.do("PUT", stgPath+"/media8"+bad, `{"properties":{}}`); r.status < 400 {
+			t.Errorf("PUT %s: %d", bad, r.status)
+		}
+	}
+	e.must(http.StatusNotFound, "GET", stgPath+"/media8/blobServices/default/containers/none1", "")
 }
