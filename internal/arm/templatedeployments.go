@@ -741,20 +741,48 @@ func (h *Handler) getDeploymentRecord(w http.ResponseWriter, r *http.Request, p 
 
 // listDeploymentRecords answers GET .../deployments, newest first.
 func (h *Handler) listDeploymentRecords(w http.ResponseWriter, r *http.Request, p params) error {
+	var state string
+	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
+		m := deploymentFilterRE.FindStringSubmatch(f)
+		if m == nil {
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidFilterInQueryString",
+				Message: fmt.Sprintf("The $filter '%s' is not supported: Slipway filters deployments by \"provisioningState eq '<state>'\" only.", f)}
+		}
+		state = m[1]
+	}
+	top := -1
+	if v := r.URL.Query().Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestParameter",
+				Message: fmt.Sprintf("The value '%s' of $top is not a non-negative integer.", v)}
+		}
+		top = n
+	}
 	ds, err := h.cfg.Store.TemplateDeployments(r.Context(), p.rg)
 	if err != nil {
 		return err
 	}
 	vs := []any{}
 	for _, d := range ds {
+		if top >= 0 && len(vs) == top {
+			break
+		}
 		doc, err := h.readDeployment(r.Context(), d)
 		if err != nil {
 			return err
+		}
+		if props, _ := doc["properties"].(map[string]any); state != "" && !strings.EqualFold(fmt.Sprint(props["provisioningState"]), state) {
+			continue
 		}
 		vs = append(vs, doc)
 	}
 	return writeJSON(w, http.StatusOK, list{Value: vs})
 }
+
+// deploymentFilterRE is the one $filter of deployment lists az sends
+// (`az deployment group list --filter "provisioningState eq 'Failed'"`).
+var deploymentFilterRE = regexp.MustCompile(`(?i)^provisioningState\s+eq\s+'([A-Za-z]+)'$`)
 
 // deleteDeploymentRecord answers DELETE .../deployments/{name}: the
 // record goes, the resources it deployed stay (as on Azure).
@@ -774,18 +802,41 @@ func (h *Handler) deleteDeploymentRecord(w http.ResponseWriter, r *http.Request,
 
 // listDeploymentOperations answers GET .../deployments/{name}/operations.
 func (h *Handler) listDeploymentOperations(w http.ResponseWriter, r *http.Request, p params) error {
-	d, err := h.deploymentRecord(r.Context(), p)
+	ops, err := h.deploymentOperations(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	var ops []any
+	return writeJSON(w, http.StatusOK, list{Value: ops})
+}
+
+// getDeploymentOperation answers GET .../deployments/{name}/operations/{id}.
+func (h *Handler) getDeploymentOperation(w http.ResponseWriter, r *http.Request, p params) error {
+	ops, err := h.deploymentOperations(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if m, ok := op.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["operationId"]), p.op) {
+			return writeJSON(w, http.StatusOK, m)
+		}
+	}
+	return &apiError{Status: http.StatusNotFound, Code: "DeploymentOperationNotFound",
+		Message: fmt.Sprintf("The deployment operation '%s' of deployment '%s' could not be found.", p.op, p.id)}
+}
+
+func (h *Handler) deploymentOperations(ctx context.Context, p params) ([]any, error) {
+	d, err := h.deploymentRecord(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ops := []any{}
 	if err := json.Unmarshal(d.Operations, &ops); err != nil {
-		return fmt.Errorf("decoding deployment operations: %w", err)
+		return nil, fmt.Errorf("decoding deployment operations: %w", err)
 	}
 	if ops == nil {
 		ops = []any{}
 	}
-	return writeJSON(w, http.StatusOK, list{Value: ops})
+	return ops, nil
 }
 
 // refuseDeploymentAction answers the deployment actions Slipway does not
@@ -813,5 +864,7 @@ func (h *Handler) deploymentRoutes(rg string, r func(string, string, func(http.R
 		// The path az's `deployment operation group list` sends (no
 		// providers segment), as in the REST spec.
 		r(http.MethodGet, rg+"/deployments/{id}/operations", h.listDeploymentOperations),
+		r(http.MethodGet, dep+"/{id}/operations/{op}", h.getDeploymentOperation),
+		r(http.MethodGet, rg+"/deployments/{id}/operations/{op}", h.getDeploymentOperation),
 	}
 }

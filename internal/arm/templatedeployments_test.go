@@ -114,6 +114,26 @@ func TestTemplateDeployment(t *testing.T) {
 		t.Fatalf("operations: %s", ops)
 	}
 	e.must(http.StatusOK, "PUT", depPath+"/d1", depBody(planAndSiteTemplate, params))
+	var opList struct {
+		Value []struct {
+			OperationID string `json:"operationId"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(ops), &opList); err != nil || len(opList.Value) != 2 {
+		t.Fatalf("operations: %v %s", err, ops)
+	}
+	if b := string(e.must(http.StatusOK, "GET", depPath+"/d1/operations/"+opList.Value[1].OperationID, "").body); !strings.Contains(b, "Microsoft.Web/sites") {
+		t.Fatalf("one operation: %s", b)
+	}
+	e.must(http.StatusNotFound, "GET", depPath+"/d1/operations/0000", "")
+	// az deployment group list --filter "provisioningState eq '...'"
+	for filter, want := range map[string]int{"provisioningState%20eq%20'Succeeded'": 1, "provisioningState%20eq%20'Failed'": 0} {
+		var l struct{ Value []any }
+		if err := json.Unmarshal(e.must(http.StatusOK, "GET", depPath+"?api-version=2025-04-01&$filter="+filter, "").body, &l); err != nil || len(l.Value) != want {
+			t.Errorf("filter %s: %d deployments (%v), want %d", filter, len(l.Value), err, want)
+		}
+	}
+	e.must(http.StatusBadRequest, "GET", depPath+"?api-version=2025-04-01&$filter=name%20eq%20'd1'", "")
 
 	// delete: the record goes, the resources stay.
 	e.must(http.StatusNoContent, "DELETE", depPath+"/d1", "")
