@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,7 +126,7 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 	cli.must("role", "assignment", "create", "--role", "Key Vault Secrets User", "--assignee", r.owner.AppID,
 		"--scope", r.sub+"/resourceGroups/tmplrg/providers/Microsoft.KeyVault/vaults/"+outs["vaultName"].Value, "-o", "none")
 	out = cli.must("keyvault", "secret", "show", "--vault-name", outs["vaultName"].Value, "-n", "storage-connection", "--query", "value", "-o", "tsv")
-	if !strings.Contains(out, "AccountName=tmplmedia1;AccountKey="+key) {
+	if !strings.Contains(out, "AccountName=tmplmedia1;AccountKey="+key+fmt.Sprintf(";EndpointSuffix=localhost:%d", r.port)) {
 		t.Fatalf("vault secret: %q", out)
 	}
 

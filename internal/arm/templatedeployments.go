@@ -225,7 +225,7 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 	scope := armtemplate.Scope{
 		SubscriptionID: p.sub, SubscriptionName: "Slipway", TenantID: tenant,
 		ResourceGroup: g.Name, Location: g.Location, ResourceGroupTags: g.Tags,
-		DeploymentName: p.id, Now: h.cfg.Now(),
+		DeploymentName: p.id, Now: h.cfg.Now(), Environment: h.templateEnvironment(r),
 	}
 	plan, err := armtemplate.Plan(ctx, tpl, props.Parameters, scope, armtemplate.Options{
 		CheckType: func(id, typ string) error { return h.checkDeployable(r, id, typ) },
@@ -235,6 +235,34 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 	}
 	pd.plan = plan
 	return &pd, nil
+}
+
+// templateEnvironment is what environment() returns in a template: this
+// cloud's endpoints, in the shape of Azure's (name, resourceManager,
+// authentication, suffixes with storage and keyvaultDns), so that
+// connection strings built with EndpointSuffix=environment().suffixes.storage
+// reach Slipway's blob service.
+func (h *Handler) templateEnvironment(r *http.Request) map[string]any {
+	mgmt := h.managementURL(r)
+	login := strings.TrimSuffix(h.cfg.AuthorityURL, "/")
+	if login == "" {
+		login = strings.TrimSuffix(mgmt, "/")
+	}
+	env := map[string]any{
+		"name":            "Slipway",
+		"resourceManager": mgmt,
+		"authentication": map[string]any{
+			"loginEndpoint": login + "/", "audiences": []any{mgmt}, "tenant": "common", "identityProvider": "AAD",
+		},
+		"suffixes": map[string]any{
+			"storage":     h.cfg.Domain + h.cfg.HostSuffix,
+			"keyvaultDns": ".vault." + h.cfg.Domain + h.cfg.HostSuffix,
+		},
+	}
+	if h.cfg.GraphURL != "" {
+		env["graph"], env["graphAudience"] = h.cfg.GraphURL, h.cfg.GraphURL
+	}
+	return env
 }
 
 // checkDeployable refuses a resource type this handler cannot create by a

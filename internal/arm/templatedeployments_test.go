@@ -174,7 +174,7 @@ func TestTemplateDeploymentRefused(t *testing.T) {
 	for _, c := range []struct{ body, code, msg string }{
 		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Sql/servers","apiVersion":"2021-11-01","name":"db"}]}`, ""), "InvalidTemplate", "'Microsoft.Sql/servers'"},
 		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01","name":"nested"}]}`, ""), "InvalidTemplate", "'Microsoft.Resources/deployments'"},
-		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`],"outputs":{"x":{"type":"string","value":"[environment().name]"}}}`, ""), "InvalidTemplate", "'environment' is not supported"},
+		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`],"outputs":{"x":{"type":"string","value":"[pickZones('Microsoft.Compute', 'virtualMachines', 'westeurope')]"}}}`, ""), "InvalidTemplate", "'pickZones' is not supported"},
 		{`{"properties":{"mode":"Complete","template":{"contentVersion":"1.0.0.0","resources":[]}}}`, "InvalidDeploymentMode", "Complete"},
 		{`{"properties":{"templateLink":{"uri":"https://example.com/t.json"}}}`, "InvalidTemplateDeployment", "templateLink"},
 	} {
@@ -239,7 +239,8 @@ func TestTemplateDeploymentStorageKeys(t *testing.T) {
 	 "outputs":{
 	  "conn":{"type":"string","value":"[concat('AccountName=media7;AccountKey=', listKeys('media7', '2023-05-01').keys[0].value)]"},
 	  "blob":{"type":"string","value":"[reference('media7').primaryEndpoints.blob]"},
-	  "kind":{"type":"string","value":"[reference(resourceId('Microsoft.Storage/storageAccounts', 'media7'), '2023-05-01', 'Full').kind]"}}}`
+	  "kind":{"type":"string","value":"[reference(resourceId('Microsoft.Storage/storageAccounts', 'media7'), '2023-05-01', 'Full').kind]"},
+	  "suffix":{"type":"string","value":"[environment().suffixes.storage]"}}}`
 	b := string(e.must(http.StatusCreated, "PUT", depPath+"/st", depBody(tpl, "")).body)
 	keys := string(e.must(http.StatusOK, "POST", stgPath+"/media7/listKeys", "").body)
 	var k struct {
@@ -250,7 +251,8 @@ func TestTemplateDeploymentStorageKeys(t *testing.T) {
 	if err := json.Unmarshal([]byte(keys), &k); err != nil || len(k.Keys) == 0 {
 		t.Fatalf("keys: %v %s", err, keys)
 	}
-	if !strings.Contains(b, "AccountKey="+k.Keys[0].Value) || !strings.Contains(b, `"value":"StorageV2"`) || !strings.Contains(b, "/media7/") {
+	if !strings.Contains(b, "AccountKey="+k.Keys[0].Value) || !strings.Contains(b, `"value":"StorageV2"`) || !strings.Contains(b, "/media7/") ||
+		!strings.Contains(b, `"value":"localhost:8080"`) {
 		t.Fatalf("outputs: %s", b)
 	}
 }

@@ -34,6 +34,7 @@ func functionTable() map[string]function {
 		"resourcegroup": fnResourceGroup,
 		"subscription":  fnSubscription,
 		"deployment":    fnDeployment,
+		"environment":   fnEnvironment,
 		"resourceid":    fnResourceID,
 		"reference":     fnReference,
 		"listkeys":      fnListKeys,
@@ -520,6 +521,18 @@ func fnSubscription(e *evaluator, args []any) (any, error) {
 		"tenantId":       e.scope.TenantID,
 		"displayName":    e.scope.SubscriptionName,
 	}, nil
+}
+
+// fnEnvironment is environment(): the cloud this deployment runs in
+// (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-deployment#environment).
+func fnEnvironment(e *evaluator, args []any) (any, error) {
+	if err := nargs("environment", args, 0, 0); err != nil {
+		return nil, err
+	}
+	if e.scope.Environment == nil {
+		return nil, fmt.Errorf("environment() is not available here")
+	}
+	return normalize(e.scope.Environment)
 }
 
 func fnDeployment(e *evaluator, args []any) (any, error) {

@@ -20,6 +20,10 @@ type Scope struct {
 	DeploymentName    string
 	// Now is the deployment's time, for utcNow().
 	Now time.Time
+	// Environment is what environment() returns: the cloud's endpoints
+	// and suffixes (resourceManager, authentication, suffixes.storage,
+	// suffixes.keyvaultDns, ...). Nil: environment() is an error.
+	Environment map[string]any
 }
 
 func (s Scope) resourceGroupID() string {
