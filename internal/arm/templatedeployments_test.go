@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/internal/blob"
 	"github.com/slipway-dev/slipway/internal/store"
@@ -399,4 +400,35 @@ func TestTemplateDeploymentContainer(t *testing.T) {
 		}
 	}
 	e.must(http.StatusNotFound, "GET", stgPath+"/media8/blobServices/default/containers/none1", "")
+}
+
+// How a deployment reads a resource's answer: a terminal or absent
+// provisioningState ends it, Failed/Canceled or an error status fails it
+// with the resource's own error.
+func TestDeploymentResourceAnswers(t *testing.T) {
+	for _, c := range []struct {
+		status  int
+		body    string
+		pending bool
+		code    string
+	}{
+		{200, `{"properties":{"provisioningState":"Succeeded"}}`, false, ""},
+		{201, `{"properties":{}}`, false, ""},
+		{201, `{"properties":{"provisioningState":"Accepted"}}`, true, ""},
+		{202, `{"properties":{"provisioningState":"InProgress"}}`, true, ""},
+		{200, `{"properties":{"provisioningState":"Failed"}}`, false, "ResourceDeploymentFailure"},
+		{404, `{"error":{"code":"ResourceGroupNotFound","message":"no"}}`, false, "ResourceGroupNotFound"},
+		{500, `not json`, false, "ResourceDeploymentFailure"},
+	} {
+		if got := provisioningPending([]byte(c.body)); got != c.pending {
+			t.Errorf("%d %s: pending %v", c.status, c.body, got)
+		}
+		err := resourceError(c.status, []byte(c.body))
+		if (err == nil) != (c.code == "") || err != nil && err.Code != c.code {
+			t.Errorf("%d %s: error %v, want %q", c.status, c.body, err, c.code)
+		}
+	}
+	if d := isoDuration(1500 * time.Millisecond); d != "PT1.5S" {
+		t.Errorf("isoDuration = %s", d)
+	}
 }
