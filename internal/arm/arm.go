@@ -146,6 +146,9 @@ type Config struct {
 	// while it is at its reserve; reads, actions and deletes go on, so
 	// that space can be freed.
 	Reserve *diskreserve.Guard
+	// Containers serves blob containers on the management plane
+	// (storagecontainers.go). Nil: those routes answer 501.
+	Containers Containers
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
@@ -157,6 +160,8 @@ type Handler struct {
 	logger *slog.Logger
 	routes []route
 	pfx    *certs.PFXDecoder // uploaded certificates, a few at a time
+	// deployments are the template deployments running (templatedeployments.go).
+	deployments deploymentRuns
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -355,16 +360,25 @@ func (h *Handler) checkSubscription(ctx context.Context, sub string) (string, er
 	return s, nil
 }
 
-// readJSON decodes the request body into v. An empty body leaves v as is.
-func readJSON(r *http.Request, v any) error {
+// readBody reads the request body: 413 past maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
 				Message: fmt.Sprintf("The request content is larger than %d bytes.", mbe.Limit)}
 		}
-		return fmt.Errorf("reading request body: %w", err)
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	return b, nil
+}
+
+// readJSON decodes the request body into v. An empty body leaves v as is.
+func readJSON(r *http.Request, v any) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil

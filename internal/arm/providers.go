@@ -74,6 +74,7 @@ var resourceProviders = []resourceProvider{
 		types: []providerType{
 			{name: "vaults", regional: true, capabilities: trackedCapabilities},
 			{name: "vaults/accessPolicies", regional: true},
+			{name: "vaults/secrets", regional: true},
 			{name: "deletedVaults"},
 			{name: "deletedManagedHSMs"}, // always empty: Slipway has no managed HSMs
 			{name: "locations/deletedVaults", regional: true},
@@ -92,6 +93,9 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2024-11-01", "2022-12-01", "2022-09-01", "2021-04-01"},
 		types: []providerType{
 			{name: "tenants"},
+			{name: "deployments"},            // templatedeployments.go
+			{name: "deployments/operations"}, // templatedeployments.go
+			{name: "deployments/operationStatuses"},
 			{name: "subscriptions"},
 			{name: "subscriptions/providers"},
 			{name: "subscriptions/locations"},
@@ -104,6 +108,7 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2025-08-01", "2024-01-01", "2023-05-01", "2023-01-01", "2022-09-01"},
 		types: []providerType{
 			{name: "storageAccounts", regional: true, capabilities: trackedCapabilities},
+			{name: "storageAccounts/blobServices"}, // its containers (storagecontainers.go)
 			{name: "checkNameAvailability"},
 		},
 	},

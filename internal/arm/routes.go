@@ -102,7 +102,7 @@ func (h *Handler) routeTable() []route {
 		rt.filtered = true
 		return rt
 	}
-	return h.withSlotRoutes(site, []route{
+	return append(h.withSlotRoutes(site, []route{
 		// Microsoft.Resources and subscription scope (docs/arm.md §1.2, §1.3, §1.15).
 		r(http.MethodGet, "subscriptions", h.listSubscriptions),
 		r(http.MethodGet, sub, h.getSubscription),
@@ -211,6 +211,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodDelete, stg+"/{account}", h.deleteStorageAccount),
 		r(http.MethodPost, stg+"/{account}/listKeys", h.listStorageKeys),
 		r(http.MethodPost, stg+"/{account}/regenerateKey", h.regenerateStorageKey),
+		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer), // storagecontainers.go
+		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers/{id}", h.getContainer),
 
 		// Key vaults (Microsoft.KeyVault, keyvault.go).
 		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),
@@ -225,6 +227,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
 		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
+		r(http.MethodPut, kv+"/{vault}/secrets/{id}", h.putVaultSecret), // vaultsecrets.go
+		r(http.MethodGet, kv+"/{vault}/secrets/{id}", h.getVaultSecret),
 
 		// User-assigned managed identities (identity.go).
 		list(sub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", h.listIdentities),
@@ -241,5 +245,5 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, as+"/{setting}", h.patchAutoscale),
 		r(http.MethodGet, as+"/{setting}", h.getAutoscale),
 		r(http.MethodDelete, as+"/{setting}", h.deleteAutoscale),
-	})
+	}), h.deploymentRoutes(rg, r)...) // template deployments (templatedeployments.go)
 }

@@ -595,7 +595,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
-		Slots:  coord,
+		Slots: coord, Containers: blobs,
 		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.

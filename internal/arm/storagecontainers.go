@@ -1,0 +1,132 @@
+package arm
+
+// Microsoft.Storage/storageAccounts/blobServices/containers on the
+// management plane, as ARM templates declare containers
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/create,
+// https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/blobservices/containers)
+// and `az storage container-rm` drives them. The blob service keeps the
+// containers (the data plane serves the same ones); only the "default"
+// blob service exists.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/blob"
+)
+
+// Containers creates and reads blob containers for the management plane.
+// The blob service implements it.
+type Containers interface {
+	PutContainer(ctx context.Context, account, name, publicAccess string, metadata map[string]string) (blob.ContainerInfo, bool, error)
+	Container(ctx context.Context, account, name string) (blob.ContainerInfo, error)
+}
+
+var _ Containers = (*blob.Service)(nil)
+
+// publicAccessWire maps the data plane's public access to ARM's.
+var publicAccessWire = map[string]string{"": "None", "blob": "Blob", "container": "Container"}
+
+func (h *Handler) containerJSON(sub, rg, account string, c blob.ContainerInfo) map[string]any {
+	md := c.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return map[string]any{
+		"id":   storageAccountID(sub, rg, account) + "/blobServices/default/containers/" + c.Name,
+		"name": c.Name,
+		"type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+		"etag": c.ETag,
+		"properties": map[string]any{
+			"publicAccess":          publicAccessWire[c.PublicAccess],
+			"metadata":              md,
+			"lastModifiedTime":      c.LastModified.Format(time.RFC3339),
+			"leaseStatus":           "Unlocked",
+			"leaseState":            "Available",
+			"deleted":               false,
+			"hasImmutabilityPolicy": false,
+			"hasLegalHold":          false,
+		},
+	}
+}
+
+// blobService checks the account (in the group) and the blob service's
+// name, which is always "default".
+func (h *Handler) blobService(ctx context.Context, p params) error {
+	if h.cfg.Containers == nil {
+		return &apiError{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "Blob containers are not served on this management endpoint."}
+	}
+	if _, err := h.cfg.Store.StorageAccount(ctx, p.rg, p.account); err != nil {
+		return err
+	}
+	if !strings.EqualFold(p.policy, "default") {
+		return &apiError{Status: http.StatusNotFound, Code: "ResourceNotFound",
+			Message: fmt.Sprintf("The blob service '%s' was not found: a storage account has one, named 'default'.", p.policy)}
+	}
+	return nil
+}
+
+func containerError(err error) error {
+	switch {
+	case errors.Is(err, blob.ErrInvalidContainer):
+		return &apiError{Status: http.StatusBadRequest, Code: "ContainerOperationFailure", Message: err.Error()}
+	case errors.Is(err, blob.ErrContainerBeingDeleted):
+		return &apiError{Status: http.StatusConflict, Code: "ContainerBeingDeleted", Message: "The specified container is being deleted. Try the operation later."}
+	case errors.Is(err, blob.ErrContainerNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "ContainerNotFound", Message: "The specified container does not exist."}
+	}
+	return err
+}
+
+// putContainer answers PUT .../blobServices/default/containers/{name}:
+// 201 created, 200 updated (public access and metadata).
+func (h *Handler) putContainer(w http.ResponseWriter, r *http.Request, p params) error {
+	if err := h.blobService(r.Context(), p); err != nil {
+		return err
+	}
+	var b struct {
+		Properties struct {
+			PublicAccess string            `json:"publicAccess"`
+			Metadata     map[string]string `json:"metadata"`
+		} `json:"properties"`
+	}
+	if err := readJSON(r, &b); err != nil {
+		return err
+	}
+	var pa string
+	switch strings.ToLower(b.Properties.PublicAccess) {
+	case "", "none":
+	case "blob":
+		pa = "blob"
+	case "container":
+		pa = "container"
+	default:
+		return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+			Message: fmt.Sprintf("The publicAccess '%s' is not one of None, Blob and Container.", b.Properties.PublicAccess)}
+	}
+	c, created, err := h.cfg.Containers.PutContainer(r.Context(), strings.ToLower(p.account), p.id, pa, b.Properties.Metadata)
+	if err != nil {
+		return containerError(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, h.containerJSON(p.sub, p.rg, p.account, c))
+}
+
+// getContainer answers GET .../blobServices/default/containers/{name}.
+func (h *Handler) getContainer(w http.ResponseWriter, r *http.Request, p params) error {
+	if err := h.blobService(r.Context(), p); err != nil {
+		return err
+	}
+	c, err := h.cfg.Containers.Container(r.Context(), strings.ToLower(p.account), p.id)
+	if err != nil {
+		return containerError(err)
+	}
+	return writeJSON(w, http.StatusOK, h.containerJSON(p.sub, p.rg, p.account, c))
+}
