@@ -233,7 +233,14 @@ func TestSSHTerminal(t *testing.T) {
 	if err := s.WindowChange(50, 120); err != nil {
 		t.Fatal(err)
 	}
-	in.Write([]byte("stty size; exit 5\n"))
+	// The window change is a channel request, which x/crypto/ssh delivers
+	// apart from the channel's data: the size is asked until it shows (as
+	// a user would see it a moment after resizing), 10 s at most.
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "50 120") && time.Now().Before(end); {
+		in.Write([]byte("stty size\n"))
+		time.Sleep(50 * time.Millisecond)
+	}
+	in.Write([]byte("exit 5\n"))
 	err = s.Wait()
 	var exit *ssh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 5 {
