@@ -179,6 +179,13 @@ type plannedDeployment struct {
 // checks that the caller may write every resource it would create: the
 // preflight, which fails before anything is created.
 func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment, error) {
+	if r.Context().Value(dispatchedKey{}) != nil {
+		// Nested deployments are not supported (checkDeployable refuses
+		// the type); whatever path a template's names build, one never
+		// runs inside another, where it could recurse without end.
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "NestedDeployment",
+			Message: "A template cannot deploy a deployment (Microsoft.Resources/deployments): Slipway does not run nested deployments."}
+	}
 	if !deploymentNameRE.MatchString(p.id) {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidDeploymentName",
 			Message: fmt.Sprintf("The deployment name '%s' is invalid: use 1-64 letters, digits, '-', '.', '_', '(' and ')'.", p.id)}
@@ -270,7 +277,10 @@ func (h *Handler) templateEnvironment(r *http.Request) map[string]any {
 func (h *Handler) checkDeployable(r *http.Request, id, typ string) error {
 	segs := splitPath(id)
 	served := strings.EqualFold(typ, "Microsoft.Authorization/roleAssignments")
-	if strings.HasPrefix(strings.ToLower(typ), "microsoft.resources/") {
+	// The namespace is compared as the router compares it (Unicode simple
+	// folding): lower-casing leaves "Microſoft.Resources" (U+017F) as it
+	// is, and the router takes it for Microsoft.Resources.
+	if ns, _, _ := strings.Cut(typ, "/"); strings.EqualFold(ns, "Microsoft.Resources") {
 		served = false
 	} else if !served {
 		for _, rt := range h.routes {
@@ -682,7 +692,7 @@ func decodeForTemplate(body []byte, full bool) (any, error) {
 // caller of r: its headers (credentials), address and TLS state, so that
 // authentication and every RBAC check apply exactly as to a direct call.
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, apiVersion string, body []byte) (int, http.Header, []byte) {
-	sub := r.Clone(ctx)
+	sub := r.Clone(context.WithValue(ctx, dispatchedKey{}, true))
 	sub.Method = method
 	sub.URL = &url.URL{Path: path, RawQuery: url.Values{"api-version": {apiVersion}}.Encode()}
 	sub.RequestURI = ""
@@ -698,6 +708,10 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 	}
 	return rec.status, rec.header, rec.body.Bytes()
 }
+
+// dispatchedKey marks the context of a request dispatch made for a
+// template (planDeployment refuses to run a deployment in one).
+type dispatchedKey struct{}
 
 // innerResponse is the ResponseWriter of an internal request.
 type innerResponse struct {
