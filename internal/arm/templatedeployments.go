@@ -396,7 +396,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	// be left half-deployed with no record saying so.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deploymentTimeout)
 	defer cancel()
-	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID}
+	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: pd.plan.Redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
 	end := h.cfg.Now().UTC()
 	doc.Properties.Timestamp = end.Format(time.RFC3339Nano)
@@ -529,6 +529,9 @@ type deploymentRun struct {
 	deployment string
 	deployed   []*armtemplate.Resource
 	ops        []deploymentOp
+	// redact hides the deployment's secure values in a resource's error,
+	// which its operation keeps (armtemplate.Deployment.Redact).
+	redact func(string) string
 }
 
 var _ armtemplate.Runtime = (*deploymentRun)(nil)
@@ -546,6 +549,9 @@ func (d *deploymentRun) create(ctx context.Context, res *armtemplate.Resource, b
 		status, out = d.await(ctx, res, hdr, status, out)
 	}
 	opErr := resourceError(status, out)
+	if opErr != nil {
+		opErr.Message = d.redact(opErr.Message)
+	}
 	op := deploymentOp{OperationID: opID(d.deployment, res.ID)}
 	op.ID = d.deployment + "/operations/" + op.OperationID
 	op.Properties = map[string]any{
