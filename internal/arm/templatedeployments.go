@@ -179,6 +179,13 @@ type plannedDeployment struct {
 // checks that the caller may write every resource it would create: the
 // preflight, which fails before anything is created.
 func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment, error) {
+	if r.Context().Value(dispatchedKey{}) != nil {
+		// Nested deployments are not supported (checkDeployable refuses
+		// the type); whatever path a template's names build, one never
+		// runs inside another, where it could recurse without end.
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "NestedDeployment",
+			Message: "A template cannot deploy a deployment (Microsoft.Resources/deployments): Slipway does not run nested deployments."}
+	}
 	if !deploymentNameRE.MatchString(p.id) {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidDeploymentName",
 			Message: fmt.Sprintf("The deployment name '%s' is invalid: use 1-64 letters, digits, '-', '.', '_', '(' and ')'.", p.id)}
@@ -270,7 +277,10 @@ func (h *Handler) templateEnvironment(r *http.Request) map[string]any {
 func (h *Handler) checkDeployable(r *http.Request, id, typ string) error {
 	segs := splitPath(id)
 	served := strings.EqualFold(typ, "Microsoft.Authorization/roleAssignments")
-	if strings.HasPrefix(strings.ToLower(typ), "microsoft.resources/") {
+	// The namespace is compared as the router compares it (Unicode simple
+	// folding): lower-casing leaves "Microſoft.Resources" (U+017F) as it
+	// is, and the router takes it for Microsoft.Resources.
+	if ns, _, _ := strings.Cut(typ, "/"); strings.EqualFold(ns, "Microsoft.Resources") {
 		served = false
 	} else if !served {
 		for _, rt := range h.routes {
@@ -386,7 +396,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	// be left half-deployed with no record saying so.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deploymentTimeout)
 	defer cancel()
-	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID}
+	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: pd.plan.Redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
 	end := h.cfg.Now().UTC()
 	doc.Properties.Timestamp = end.Format(time.RFC3339Nano)
@@ -519,6 +529,9 @@ type deploymentRun struct {
 	deployment string
 	deployed   []*armtemplate.Resource
 	ops        []deploymentOp
+	// redact hides the deployment's secure values in a resource's error,
+	// which its operation keeps (armtemplate.Deployment.Redact).
+	redact func(string) string
 }
 
 var _ armtemplate.Runtime = (*deploymentRun)(nil)
@@ -536,6 +549,9 @@ func (d *deploymentRun) create(ctx context.Context, res *armtemplate.Resource, b
 		status, out = d.await(ctx, res, hdr, status, out)
 	}
 	opErr := resourceError(status, out)
+	if opErr != nil {
+		opErr.Message = d.redact(opErr.Message)
+	}
 	op := deploymentOp{OperationID: opID(d.deployment, res.ID)}
 	op.ID = d.deployment + "/operations/" + op.OperationID
 	op.Properties = map[string]any{
@@ -682,7 +698,7 @@ func decodeForTemplate(body []byte, full bool) (any, error) {
 // caller of r: its headers (credentials), address and TLS state, so that
 // authentication and every RBAC check apply exactly as to a direct call.
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, apiVersion string, body []byte) (int, http.Header, []byte) {
-	sub := r.Clone(ctx)
+	sub := r.Clone(context.WithValue(ctx, dispatchedKey{}, true))
 	sub.Method = method
 	sub.URL = &url.URL{Path: path, RawQuery: url.Values{"api-version": {apiVersion}}.Encode()}
 	sub.RequestURI = ""
@@ -698,6 +714,10 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 	}
 	return rec.status, rec.header, rec.body.Bytes()
 }
+
+// dispatchedKey marks the context of a request dispatch made for a
+// template (planDeployment refuses to run a deployment in one).
+type dispatchedKey struct{}
 
 // innerResponse is the ResponseWriter of an internal request.
 type innerResponse struct {

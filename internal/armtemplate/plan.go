@@ -76,12 +76,12 @@ func Plan(ctx context.Context, t *Template, params map[string]any, scope Scope, 
 			return nil, invalid("each resource must be an object, not %s", typeName(x))
 		}
 		if err := p.expand(raw, nil, 0); err != nil {
-			return nil, err
+			return nil, ev.redactErr(err)
 		}
 	}
 	ordered, err := p.order()
 	if err != nil {
-		return nil, err
+		return nil, ev.redactErr(err)
 	}
 	ev.resources = ordered
 	return &Deployment{Resources: ordered, ev: ev}, nil
@@ -426,14 +426,15 @@ func (d *Deployment) Deploy(ctx context.Context, rt Runtime, create Create) (map
 		}
 		body, err := d.Body(r)
 		if err != nil {
-			return nil, err
+			return nil, ev.redactErr(err)
 		}
 		if err := create(ctx, r, body); err != nil {
-			return nil, err
+			return nil, ev.redactErr(err)
 		}
 		ev.deployed[strings.ToLower(r.ID)] = true
 	}
-	return d.outputs()
+	out, err := d.outputs()
+	return out, ev.redactErr(err)
 }
 
 // Body evaluates a resource's body: every key but the template-only ones.

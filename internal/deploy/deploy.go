@@ -825,12 +825,17 @@ func (c *Coordinator) prune(ctx context.Context, site slipway.Site, d slipway.De
 // removeFiles removes what a deleted deployment record leaves behind: its
 // artifact — unless the store cleared ArtifactDir because another record
 // runs it, or it does not lie in the app's artifacts directory — and its
-// package, unless another deployment uses it (dropPackage).
+// package, unless another deployment uses it (dropPackage). A deployment
+// without a package (one only recorded) has none to drop, and is not
+// worth dropPackage's look at every site's deployments: records cost
+// their sender one small PUT.
 func (c *Coordinator) removeFiles(site slipway.Site, old slipway.Deployment) {
 	if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == c.artifactsDir(site) {
 		os.RemoveAll(old.ArtifactDir)
 	}
-	c.dropPackage(context.Background(), old.PackageSHA256)
+	if old.PackageSHA256 != "" {
+		c.dropPackage(context.Background(), old.PackageSHA256)
+	}
 }
 
 // artifactsDir is the directory of the site's artifacts, one per

@@ -194,3 +194,44 @@ func TestAttackRequestHeadersAreNotEchoedRaw(t *testing.T) {
 		t.Errorf("preflights reached the app %d times", n)
 	}
 }
+
+// TestAttackCORSStaysOffKuduAndARM: an app's platform CORS is the app's:
+// it never answers for the app's Kudu site or the management API. Were a
+// preflight to <app>.scm answered by the app's allowed origins, a page of
+// such an origin could script Kudu — run commands, push code — with
+// whatever credentials the browser holds for it; the ARM host is no app's.
+// Both handlers see the preflight themselves, and nothing of the app's
+// CORS is added to their answers.
+func TestAttackCORSStaysOffKuduAndARM(t *testing.T) {
+	var seen atomic.Int32
+	own := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	fd := New(Config{Domain: "localhost", SCM: own, Management: own,
+		Sites: tlsSites{"api": {Exists: true, CORS: corsPolicy(t, true, "https://example.com")}}})
+	base := serve(t, fd)
+	for _, host := range []string{"api.scm.localhost", "management.localhost", "api.scm.azurewebsites.net", "management.azure.com"} {
+		for _, method := range []string{"OPTIONS", "POST"} {
+			req, _ := http.NewRequestWithContext(t.Context(), method, base+"/api/command", nil)
+			req.Host = host
+			req.Header.Set("Origin", "https://example.com")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			before := seen.Load()
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTeapot || seen.Load() != before+1 {
+				t.Errorf("%s to %s: %d, handler reached %d times; want the host's own handler", method, host, resp.StatusCode, seen.Load()-before)
+			}
+			for k := range resp.Header {
+				if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+					t.Errorf("%s to %s: the app's CORS answered: %s: %s", method, host, k, resp.Header.Get(k))
+				}
+			}
+		}
+	}
+}

@@ -315,3 +315,38 @@ func TestBasicAuthSwitchedOff(t *testing.T) {
 		}
 	}
 }
+
+// TestKuduBearerTokenSlotScope: a token opens a slot's Kudu by the slot's
+// own right (Microsoft.Web/sites/slots/publish/Action over the slot, which
+// a role over the app includes), and a role over one slot opens neither
+// its app's Kudu nor another slot's.
+func TestKuduBearerTokenSlotScope(t *testing.T) {
+	const app, slotOnly = "00000001-0000-4000-8000-000000000000", "00000002-0000-4000-8000-000000000000"
+	authz := assignRoles(t, []roleOf{
+		{app, "Website Contributor", siteID("app")},
+		{slotOnly, "Website Contributor", siteID("app") + "/slots/staging"},
+	})
+	toks := tokens{"tok-app": app, "tok-slot": slotOnly}
+	for _, c := range []struct {
+		site slipway.Site
+		tok  string
+		want int
+	}{
+		{slipway.Site{ResourceGroup: "rg", Name: "app-staging", SlotOf: "app", Slot: "staging"}, "tok-app", 200},
+		{slipway.Site{ResourceGroup: "rg", Name: "app-staging", SlotOf: "app", Slot: "staging"}, "tok-slot", 200},
+		{slipway.Site{ResourceGroup: "rg", Name: "app-qa", SlotOf: "app", Slot: "qa"}, "tok-slot", 403},
+		{slipway.Site{ResourceGroup: "rg", Name: "app"}, "tok-slot", 403},
+		{slipway.Site{ResourceGroup: "rg", Name: "app"}, "tok-app", 200},
+	} {
+		h := New(Config{Store: &fakeStore{site: c.site}, Deployer: fakeDeployer{},
+			SiteOf: func(*http.Request) string { return c.site.Name }, DeploymentUsers: &users{authz: authz}, Tokens: toks})
+		req := httptest.NewRequestWithContext(t.Context(), "GET", "/api/deployments", nil)
+		req.RemoteAddr = "127.0.0.1:50000"
+		req.Header.Set("Authorization", "Bearer "+c.tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s on %s: %d %s, want %d", c.tok, c.site.Name, rec.Code, rec.Body, c.want)
+		}
+	}
+}

@@ -235,12 +235,20 @@ func TestSSHSlowClientGetsAllOutput(t *testing.T) {
 }
 
 // changingStore is fakeStore whose app can be stopped, deleted or created
-// anew, and whose password can be reset, while tunnels are open.
+// anew, and whose password can be reset or Basic authentication switched
+// off, while tunnels are open.
 type changingStore struct {
 	fakeStore
 	mu                      sync.Mutex
 	stopped, gone, recreate bool
 	password                string
+	basicOff                bool
+}
+
+func (c *changingStore) BasicAuthAllowed(context.Context, string, string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.basicOff, nil
 }
 
 func (c *changingStore) FindSite(ctx context.Context, name string) (slipway.Site, error) {
@@ -274,7 +282,9 @@ func (c *changingStore) CheckPublishingCredentials(ctx context.Context, site, us
 // reset (it leaked), the app is stopped (its owner's, or the operator's,
 // way to halt it, which on App Service ends every SSH session with the
 // container) or deleted, or its name is taken by a new app, the tunnel and
-// the sessions on it end — rather than go on for as long as their client
+// the sessions on it end — so do they when the app's scm Basic
+// authentication policy is switched off under a tunnel opened with its
+// publishing credentials — rather than go on for as long as their client
 // sends a byte an hour, running code as the app.
 func TestAttackSSHTunnelOutlivesItsGrounds(t *testing.T) {
 	defer func(d time.Duration) { tunnelRecheck = d }(tunnelRecheck)
@@ -287,6 +297,7 @@ func TestAttackSSHTunnelOutlivesItsGrounds(t *testing.T) {
 		{"app stopped", func(c *changingStore) { c.stopped = true }},
 		{"app deleted", func(c *changingStore) { c.gone = true }},
 		{"app created anew", func(c *changingStore) { c.recreate = true }},
+		{"Basic authentication switched off", func(c *changingStore) { c.basicOff = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &changingStore{fakeStore: fakeStore{site: runningSite()}, password: "pass"}

@@ -30,6 +30,15 @@ type TemplateDeployment struct {
 // parameters echo at most a 4 MB request.
 const maxTemplateDeploymentBytes = 16 << 20
 
+// templateDeploymentLimits bound a resource group's deployment history:
+// records are kept in the platform's database, outside every quota, under
+// names the caller chooses, so without a bound a tenant deploying under
+// ever new names would fill the server's disk. Azure keeps 800 a group,
+// deleting the oldest
+// (https://learn.microsoft.com/azure/azure-resource-manager/templates/deployment-history-deletions);
+// Slipway also bounds their bytes. A variable for tests.
+var templateDeploymentLimits = struct{ count, bytes int }{count: 800, bytes: 64 << 20}
+
 func errTemplateDeploymentNotFound(rg, name string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' could not be found.", name)
 }
@@ -70,17 +79,47 @@ func (s *Store) PutTemplateDeployment(ctx context.Context, d TemplateDeployment)
 		if err != nil {
 			return fmt.Errorf("updating template deployment: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			return nil
+		if n, _ := res.RowsAffected(); n == 0 {
+			created = true
+			if _, err := tx.ExecContext(ctx, `INSERT INTO template_deployments (resource_group, name, document, operations, updated) VALUES (?, ?, ?, ?, ?)`,
+				g.Name, d.Name, string(d.Document), string(d.Operations), toUnix(s.now().UTC())); err != nil {
+				return fmt.Errorf("storing template deployment: %w", err)
+			}
 		}
-		created = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO template_deployments (resource_group, name, document, operations, updated) VALUES (?, ?, ?, ?, ?)`,
-			g.Name, d.Name, string(d.Document), string(d.Operations), toUnix(s.now().UTC())); err != nil {
-			return fmt.Errorf("storing template deployment: %w", err)
-		}
-		return nil
+		return pruneTemplateDeployments(ctx, tx, g.Name, d.Name)
 	})
 	return created, err
+}
+
+// pruneTemplateDeployments keeps a group's deployment history within
+// templateDeploymentLimits, deleting the oldest records first; the record
+// just written (kept) always stays. A running deployment whose record goes
+// writes it again when it ends.
+func pruneTemplateDeployments(ctx context.Context, tx *sql.Tx, rg, kept string) error {
+	type row struct {
+		name string
+		size int
+	}
+	rows, err := listRows(ctx, tx, "listing template deployments", func(r rowScanner) (row, error) {
+		var x row
+		err := r.Scan(&x.name, &x.size)
+		return x, err
+	}, `SELECT name, length(CAST(document AS BLOB)) + length(CAST(operations AS BLOB)) FROM template_deployments
+		WHERE resource_group = ? ORDER BY name = ? DESC, updated DESC, rowid DESC`, rg, kept)
+	if err != nil {
+		return err
+	}
+	n, size := 0, 0
+	for i, x := range rows {
+		if i == 0 || n < templateDeploymentLimits.count && size+x.size <= templateDeploymentLimits.bytes {
+			n, size = n+1, size+x.size
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM template_deployments WHERE resource_group = ? AND name = ?`, rg, x.name); err != nil {
+			return fmt.Errorf("deleting an old template deployment: %w", err)
+		}
+	}
+	return nil
 }
 
 // TemplateDeployment returns a deployment's record; ENOTFOUND (naming a
