@@ -266,26 +266,32 @@ func (h *Homes) Ensure(ctx context.Context, app, home string, quota int64, uid, 
 			} else if !ok {
 				return 0, fmt.Errorf("ensuring home of %s: %s is a mount point of %s, not of %s", app, home, m.source, img)
 			}
-			if size, err = fsSize(m.source); err != nil {
+			if err := h.growMounted(ctx, app, img, m.source, quota); err != nil {
 				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
 			}
-			if quota > size {
-				if err := h.growOnline(ctx, img, m.source, quota); err != nil {
-					// The app keeps working with its current size; the
-					// next mount grows the image offline.
-					h.logger.Warn("cannot grow the app's mounted home; its new quota applies when the home is next mounted",
-						"app", app, "quota_bytes", quota, "fs_bytes", size, "err", err)
-				}
-			}
 		} else {
+			// A file system still alive elsewhere (see liveLoop) is
+			// mounted again as it is: checking or resizing its image
+			// offline would corrupt it.
+			live, err := liveLoop(img)
+			if err != nil {
+				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
+			}
+			if live != nil {
+				live.Close()
+			}
 			if size, err = fsSize(img); err != nil {
 				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
 			}
-			if quota > size {
+			switch {
+			case live != nil:
+				h.logger.Info("the app's home file system is still in use (an open file, or another mount namespace); mounting it again as it is",
+					"app", app)
+			case quota > size:
 				if err := h.growOffline(ctx, img, quota); err != nil {
 					return 0, fmt.Errorf("ensuring home of %s: growing its image to %s: %w", app, human(quota), err)
 				}
-			} else if quota < size {
+			case quota < size:
 				h.shrinkOffline(ctx, app, img, size, quota)
 			}
 			if err := h.warnHidden(app, home); err != nil {
@@ -296,6 +302,11 @@ func (h *Homes) Ensure(ctx context.Context, app, home string, quota int64, uid, 
 			}
 			if err := h.dropLostFound(app, home); err != nil {
 				return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
+			}
+			if live != nil {
+				if err := h.growMounted(ctx, app, img, m.source, quota); err != nil {
+					return 0, fmt.Errorf("ensuring home of %s: %w", app, err)
+				}
 			}
 		}
 		if size, err = fsSize(m.source); err != nil {
@@ -497,6 +508,23 @@ func (h *Homes) growOnline(ctx context.Context, img, dev string, size int64) err
 	}
 	if out, err := exec.CommandContext(ctx, h.tools.resize2fs, dev).CombinedOutput(); err != nil {
 		return fmt.Errorf("resize2fs %s: %w: %s", dev, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// growMounted grows the file system mounted from dev, img's loop device,
+// online to quota if it is smaller. The app keeps working with its current
+// size if that fails; the next mount grows the image offline.
+func (h *Homes) growMounted(ctx context.Context, app, img, dev string, quota int64) error {
+	size, err := fsSize(dev)
+	if err != nil {
+		return err
+	}
+	if quota > size {
+		if err := h.growOnline(ctx, img, dev, quota); err != nil {
+			h.logger.Warn("cannot grow the app's mounted home; its new quota applies when the home is next mounted",
+				"app", app, "quota_bytes", quota, "fs_bytes", size, "err", err)
+		}
 	}
 	return nil
 }

@@ -145,17 +145,61 @@ func attachLoop(img string) (dev *os.File, err error) {
 	return nil, fmt.Errorf("attaching %s to a loop device: every free device was taken first", img)
 }
 
-// mountImage attaches img to a loop device and mounts it at point, a
-// directory opened without following symlinks.
+// liveLoop returns the loop device img is attached to, opened (so that it
+// stays attached until closed), or nil if there is none. An image that is
+// not mounted here can still be attached: its file system lives on while a
+// lazily detached mount has a file open, or while another mount namespace
+// holds a copy of the mount. Such a file system must be mounted again
+// through that device — the kernel then gives back the same, live file
+// system — never through a second device: a second ext4 over the same
+// image sees none of the first one's unwritten changes, and the two
+// overwrite each other's blocks. util-linux's mount reuses a device for the
+// same reason.
+func liveLoop(img string) (*os.File, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(img, &st); err != nil {
+		return nil, err
+	}
+	// Attached devices have a loop directory in sysfs.
+	bound, err := filepath.Glob("/sys/block/loop*/loop")
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bound {
+		name := filepath.Base(filepath.Dir(b))
+		if !isLoopDevice("/dev/" + name) {
+			continue
+		}
+		dev, err := os.OpenFile("/dev/"+name, os.O_RDWR, 0)
+		if err != nil {
+			continue // gone, or not a device we may use
+		}
+		info, err := unix.IoctlLoopGetStatus64(int(dev.Fd()))
+		if err == nil && info.Device == uint64(st.Dev) && info.Inode == st.Ino {
+			return dev, nil
+		}
+		dev.Close() // detached meanwhile (ENXIO), or another image
+	}
+	return nil, nil
+}
+
+// mountImage mounts img at point, a directory opened without following
+// symlinks: through the loop device it is still attached to if its file
+// system is alive elsewhere (liveLoop), else through a new one.
 func mountImage(img, point string) (mount, error) {
 	dir, err := os.OpenFile(point, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return mount{}, fmt.Errorf("opening mount point %s (must be a directory, not a symlink): %w", point, err)
 	}
 	defer dir.Close()
-	dev, err := attachLoop(img)
+	dev, err := liveLoop(img)
 	if err != nil {
-		return mount{}, err
+		return mount{}, fmt.Errorf("looking for a loop device %s is attached to: %w", img, err)
+	}
+	if dev == nil {
+		if dev, err = attachLoop(img); err != nil {
+			return mount{}, err
+		}
 	}
 	defer dev.Close() // with autoclear, releases the device if the mount failed
 	target := "/proc/self/fd/" + strconv.Itoa(int(dir.Fd()))
