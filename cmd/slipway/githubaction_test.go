@@ -10,28 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// nodeWith returns a node that can require each module (found through
-// NODE_PATH, which scripts/test sets to .ci/node's), or skips the test
-// outside CI and fails it in CI, which installs them (scripts/setup).
-func nodeWith(t *testing.T, modules ...string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	for _, m := range modules {
-		if err == nil {
-			err = exec.Command(node, "-e", "require('"+m+"')").Run()
-		}
-	}
-	if err != nil {
-		msg := "node with " + strings.Join(modules, ", ") + " is not available (scripts/setup installs them into .ci/node; scripts/test sets NODE_PATH)"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v", msg, err)
-		}
-		t.Skipf("%s: %v", msg, err)
-	}
-	return node
-}
+	"github.com/slipway-dev/slipway/internal/nodetest"
+)
 
 // runAction runs testdata/github_action_deploy.cjs with env, fails the
 // test if it fails or prints one of the action's warnings (@actions/core
@@ -70,7 +51,7 @@ func runAction(t *testing.T, node string, env []string, res any, phrases ...stri
 // serves the new version, and the history holds the deployment (active)
 // and the action's record (history only).
 func TestGitHubActionDeploy(t *testing.T) {
-	node := nodeWith(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "xml2js")
+	node := nodetest.Node(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "xml2js")
 	s := startServer(t)
 	s.createApp("gha", "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
 	profile := filepath.Join(t.TempDir(), "gha.PublishSettings")
@@ -138,7 +119,7 @@ func TestGitHubActionDeploy(t *testing.T) {
 // or fall back (to publishing credentials), and the app must serve the new
 // version under the new command.
 func TestRealAzGitHubActionDeploy(t *testing.T) {
-	node := nodeWith(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "azure-actions-webclient/AuthorizerFactory")
+	node := nodetest.Node(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "azure-actions-webclient/AuthorizerFactory")
 	az := realAzPath(t)
 	r := startRealAz(t, az)
 	cli, rg, plan, app := r.cli, "rg-gha-spn", "plan-gha-spn", "gha-spn"

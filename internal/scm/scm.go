@@ -851,8 +851,8 @@ func (h *Handler) runtimeInfo(w http.ResponseWriter, r *http.Request, s slipway.
 }
 
 // kernelVersion is the kernel's release as .NET's Version reads it: its
-// leading numbers ("6.1.0" of "6.1.0-28-amd64").
-func kernelVersion() string {
+// leading numbers ("6.1.0" of "6.1.0-28-amd64"), read once.
+var kernelVersion = sync.OnceValue(func() string {
 	var u unix.Utsname
 	if unix.Uname(&u) != nil {
 		return "0.0"
@@ -863,7 +863,7 @@ func kernelVersion() string {
 		rel = rel[:end]
 	}
 	return strings.Trim(rel, ".")
-}
+})
 
 // maxLogStreams bounds the log streams one site may hold open at once:
 // each holds a goroutine and up to a thousand lines the client has not
