@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,7 +228,8 @@ func (s *Sandbox) probe() {
 }
 
 // Command returns a command that runs spec, confined when possible (see
-// Confined). The command is not started. It runs in a new session (so it has
+// Confined). The command is not started: start it with Start or Run, never
+// with its own Start (see Start). It runs in a new session (so it has
 // no controlling terminal and its own process group); use Signal to stop it.
 // Cancelling ctx kills the whole sandbox with SIGKILL.
 func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
@@ -755,3 +757,37 @@ func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
+
+// Start starts cmd, a command Command returned. Use it, never cmd.Start:
+// a sandbox dies with Slipway through the kernel's parent-death signal
+// (bwrap's --die-with-parent, a plain process's Pdeathsig), which fires
+// when the thread that forked it ends — not the process — and Go ends a
+// thread whenever a goroutine locked to it returns (the Kudu file API's
+// threads, which take the app's identity, end that way). Start forks from
+// one thread that stays locked, and alive, as long as the process.
+func Start(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	forkThread() <- func() { done <- cmd.Start() }
+	return <-done
+}
+
+// Run starts cmd through Start and waits for it to end.
+func Run(cmd *exec.Cmd) error {
+	if err := Start(cmd); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+// forkThread returns the queue of the goroutine that starts sandboxes,
+// locked to its thread for the life of the process.
+var forkThread = sync.OnceValue(func() chan<- func() {
+	q := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: this thread must not be reused or end
+		for f := range q {
+			f()
+		}
+	}()
+	return q
+})

@@ -81,7 +81,9 @@ func (t *tenantHome) do(fn func() error) error {
 	defer func() { <-slots }()
 	done := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread exits with this goroutine.
+		// Never unlocked: the thread exits with this goroutine. (A
+		// process forked from it would get its parent-death signal then;
+		// sandboxes are forked from sandbox.Start's own thread.)
 		runtime.LockOSThread()
 		defer func() {
 			if v := recover(); v != nil {

@@ -614,7 +614,7 @@ func (p *planner) Publish(ctx context.Context, s deploy.Snapshot, art deploy.Art
 	if err != nil {
 		return err
 	}
-	if err := cmd.Run(); err != nil {
+	if err := sandbox.Run(cmd); err != nil {
 		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
@@ -684,7 +684,7 @@ func (l *launcher) Start(ctx context.Context, ln runtime.Launch) (runtime.Proces
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := sandbox.Start(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
 	}
 	return &process{cmd: cmd, sb: l.sb}, nil
@@ -824,7 +824,7 @@ func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := sandbox.Start(cmd); err != nil {
 		return err
 	}
 	done := make(chan struct{})
