@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,10 +80,23 @@ func sweep(t *testing.T, base string) {
 			unix.Unmount(unescapeMountinfo(f[4]), unix.MNT_DETACH)
 		}
 	}
-	for _, dev := range loopsUnder(t, base) {
+	for _, dev := range loopsLeft(t, base) {
 		t.Errorf("loop device left attached: %s", dev)
 		exec.Command("losetup", "-d", dev).Run()
 	}
+}
+
+// loopsLeft is loopsUnder once the devices had 5 s to go: a device whose
+// file system was unmounted is released only when no mount namespace holds
+// a copy of the mount any more, and any process that unshares its mounts
+// (a sandbox starting, in another test package) holds one for an instant.
+func loopsLeft(t *testing.T, base string) []string {
+	devs := loopsUnder(t, base)
+	for deadline := time.Now().Add(5 * time.Second); len(devs) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		devs = loopsUnder(t, base)
+	}
+	return devs
 }
 
 // loopsUnder lists loop devices whose backing file is below base, as
@@ -332,7 +346,7 @@ func TestLifecycle(t *testing.T) {
 	if isMounted(t, home) {
 		t.Fatal("home still mounted after Close")
 	}
-	if devs := loopsUnder(t, base); len(devs) != 0 {
+	if devs := loopsLeft(t, base); len(devs) != 0 {
 		t.Errorf("loop devices attached after Close: %v", devs)
 	}
 	ensure(20*mib, 20*mib) // remount, as after a restart
@@ -376,7 +390,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := os.Stat(h.image("life")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("image after Remove: %v; want it deleted", err)
 	}
-	if devs := loopsUnder(t, base); len(devs) != 0 {
+	if devs := loopsLeft(t, base); len(devs) != 0 {
 		t.Errorf("loop devices attached after Remove: %v", devs)
 	}
 }
@@ -401,7 +415,7 @@ func TestUnmountDetachesBusyHome(t *testing.T) {
 		t.Error("the loop device was released while a file on it was open")
 	}
 	f.Close()
-	if devs := loopsUnder(t, base); len(devs) != 0 {
+	if devs := loopsLeft(t, base); len(devs) != 0 {
 		t.Errorf("loop devices attached after the last file closed: %v", devs)
 	}
 }

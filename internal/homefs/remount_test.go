@@ -51,7 +51,7 @@ func TestRemountWhileInUseElsewhere(t *testing.T) {
 			if err := h.Unmount("held", home); err != nil {
 				t.Fatal(err)
 			}
-			if devs := loopsUnder(t, base); len(devs) != 0 {
+			if devs := loopsLeft(t, base); len(devs) != 0 {
 				t.Errorf("loop devices attached after the last user went: %v", devs)
 			}
 		})
