@@ -170,7 +170,9 @@ func liveLoop(img string) (*os.File, error) {
 		if !isLoopDevice("/dev/" + name) {
 			continue
 		}
-		dev, err := os.OpenFile("/dev/"+name, os.O_RDWR, 0)
+		// Read-only: a kernel built without BLK_DEV_WRITE_MOUNTED refuses
+		// to open a mounted device for writing. Any open keeps it attached.
+		dev, err := os.OpenFile("/dev/"+name, os.O_RDONLY, 0)
 		if err != nil {
 			continue // gone, or not a device we may use
 		}
