@@ -430,8 +430,14 @@ func (c *Coordinator) begin(site, id string) (release func(), err error) {
 }
 
 // dropPackage removes a stored package that no successful deployment of any
-// site refers to and no running deployment uses.
+// site refers to and no running deployment uses. An empty sum (a
+// deployment only recorded has no package) names none, and is not worth
+// the look at every site's deployments: records cost their sender one
+// small PUT.
 func (c *Coordinator) dropPackage(ctx context.Context, sum string) {
+	if sum == "" {
+		return
+	}
 	c.mu.Lock()
 	busy := c.inflight[sum] > 0
 	c.mu.Unlock()
@@ -825,17 +831,12 @@ func (c *Coordinator) prune(ctx context.Context, site slipway.Site, d slipway.De
 // removeFiles removes what a deleted deployment record leaves behind: its
 // artifact — unless the store cleared ArtifactDir because another record
 // runs it, or it does not lie in the app's artifacts directory — and its
-// package, unless another deployment uses it (dropPackage). A deployment
-// without a package (one only recorded) has none to drop, and is not
-// worth dropPackage's look at every site's deployments: records cost
-// their sender one small PUT.
+// package, unless another deployment uses it (dropPackage).
 func (c *Coordinator) removeFiles(site slipway.Site, old slipway.Deployment) {
 	if old.ArtifactDir != "" && filepath.Dir(old.ArtifactDir) == c.artifactsDir(site) {
 		os.RemoveAll(old.ArtifactDir)
 	}
-	if old.PackageSHA256 != "" {
-		c.dropPackage(context.Background(), old.PackageSHA256)
-	}
+	c.dropPackage(context.Background(), old.PackageSHA256)
 }
 
 // artifactsDir is the directory of the site's artifacts, one per
