@@ -81,8 +81,9 @@ func (e *evaluator) redactErr(err error) error {
 		out.Message, out.Target = e.redact(te.Message), e.redact(te.Target)
 		return &out
 	}
-	if msg := err.Error(); e.redact(msg) != msg {
-		return errors.New(e.redact(msg))
+	msg := err.Error()
+	if r := e.redact(msg); r != msg {
+		return errors.New(r)
 	}
 	return err
 }
