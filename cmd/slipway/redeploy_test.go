@@ -121,6 +121,16 @@ func TestKuduRedeploy(t *testing.T) {
 				t.Errorf("%s with a dot segment = %q, want it refused", method, got)
 			}
 		}
+		// A record (a deployment made elsewhere) under the id of the other
+		// app's deployment is this app's own: no 409 saying the id exists
+		// somewhere, and the other app's deployment is untouched.
+		record := `{"status":4,"message":"Deployed by CI","deployer":"GitHub","author":"ci"}`
+		if got := call("-X", "PUT", "-u", user+":"+pass, "--data", record, scm+"/api/deployments/"+theirs); !strings.HasPrefix(got, "200\n") {
+			t.Errorf("a record under another app's deployment id = %q, want 200", got)
+		}
+		if d := s.waitDeployment("other", ouser, opass); d["id"] != theirs || d["active"] != true || d["deployer"] == "GitHub" {
+			t.Errorf("the other app's deployment after this app's record of its id: %v", d)
+		}
 		if code, body := s.get(app, "/"); code != 200 || body != "hello v1" {
 			t.Errorf("GET / = %d %q, want hello v1 still", code, body)
 		}

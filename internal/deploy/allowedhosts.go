@@ -128,7 +128,7 @@ func (c *Coordinator) warnLatestDeployment(site, msg string) {
 		id = latest.ID
 	}
 	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: msg, Type: slipway.LogWarning}
-	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, id, e); err != nil {
+	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, site, id, e); err != nil {
 		c.cfg.Logger.Error("appending deployment log", "deployment", id, "err", err)
 	}
 }

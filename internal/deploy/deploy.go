@@ -68,14 +68,14 @@ type Store interface {
 	ActiveDeployment(ctx context.Context, site string) (slipway.Deployment, error)  // ENOTFOUND when none
 	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) // newest first
 	SetActiveDeployment(ctx context.Context, site, id string) error
-	AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
-	AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error
+	AppendDeploymentLog(ctx context.Context, site, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error)
+	AppendDeploymentLogDetails(ctx context.Context, site, deploymentID, entryID, text string) error
 	PruneDeployments(ctx context.Context, site string, keep int) ([]slipway.Deployment, error)
 	// DeleteDeployment deletes a finished, inactive deployment with its
 	// log and returns it, its ArtifactDir cleared when another record
 	// runs that artifact.
 	DeleteDeployment(ctx context.Context, site, id string) (slipway.Deployment, error)
-	ClearDeploymentLog(ctx context.Context, deploymentID string) error
+	ClearDeploymentLog(ctx context.Context, site, deploymentID string) error
 }
 
 // keepDeployments is how many successful deployments (and their artifacts,
@@ -565,7 +565,7 @@ func sizeText(n int64) string {
 func (c *Coordinator) step(ctx context.Context, d slipway.Deployment, typ slipway.LogEntryType, format string, args ...any) string {
 	msg := c.SiteLog(d.Site).Secrets().String(fmt.Sprintf(format, args...))
 	e := slipway.DeploymentLogEntry{ID: newID(), Time: c.cfg.Now().UTC(), Message: msg, Type: typ}
-	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.ID, e); err != nil {
+	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.Site, d.ID, e); err != nil {
 		c.cfg.Logger.Error("appending deployment log", "deployment", d.ID, "err", err)
 	}
 	c.SiteLog(d.Site).Event("Deployment %s: %s", d.ID[:8], e.Message)
@@ -580,6 +580,7 @@ func (c *Coordinator) step(ctx context.Context, d slipway.Deployment, typ slipwa
 type detailsWriter struct {
 	c       *Coordinator
 	ctx     context.Context
+	site    string
 	depID   string
 	entryID string
 	mu      sync.Mutex
@@ -612,7 +613,7 @@ func (f sinkWriter) Write(p []byte) (int, error) { return f(p) }
 
 func (c *Coordinator) details(ctx context.Context, d slipway.Deployment, entryID string) *detailsWriter {
 	log := c.SiteLog(d.Site)
-	w := &detailsWriter{c: c, ctx: ctx, depID: d.ID, entryID: entryID, live: log.Writer(applog.SourcePlatform)}
+	w := &detailsWriter{c: c, ctx: ctx, site: d.Site, depID: d.ID, entryID: entryID, live: log.Writer(applog.SourcePlatform)}
 	stored, cut := 0, false // called under w.mu
 	w.masked = redact.NewWriter(log.Secrets(), sinkWriter(func(p []byte) (int, error) {
 		text := ""
@@ -625,7 +626,7 @@ func (c *Coordinator) details(ctx context.Context, d slipway.Deployment, entryID
 			text = fmt.Sprintf("\n[Output cut here: more than %d MB. The rest went to the log stream only.]\n", maxDetailsBytes>>20)
 		}
 		if text != "" {
-			if err := c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.depID, w.entryID, text); err != nil {
+			if err := c.cfg.Store.AppendDeploymentLogDetails(w.ctx, w.site, w.depID, w.entryID, text); err != nil {
 				return 0, err
 			}
 		}

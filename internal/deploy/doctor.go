@@ -65,7 +65,7 @@ func (c *Coordinator) djangoCheck(ctx context.Context, snap Snapshot, art Artifa
 	if rest := findings[len(shown):]; len(rest) > 0 {
 		entry := c.step(ctx, d, slipway.LogWarning, "... and %d more line(s) of the checklist's report, in this entry's details:", len(rest))
 		details := c.SiteLog(d.Site).Secrets().String(strings.Join(rest, "\n") + "\n")
-		if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.ID, entry, details); err != nil {
+		if err := c.cfg.Store.AppendDeploymentLogDetails(ctx, d.Site, d.ID, entry, details); err != nil {
 			c.cfg.Logger.Error("appending deployment log details", "deployment", d.ID, "err", err)
 		}
 	}

@@ -30,14 +30,14 @@ func (s *recordingStore) ListDeployments(ctx context.Context, site string) ([]sl
 	return append([]slipway.Deployment(nil), s.deployments...), nil
 }
 
-func (s *recordingStore) AppendDeploymentLog(ctx context.Context, id string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error) {
+func (s *recordingStore) AppendDeploymentLog(ctx context.Context, site, id string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries[id] = append(s.entries[id], e)
 	return e, nil
 }
 
-func (s *recordingStore) AppendDeploymentLogDetails(ctx context.Context, id, entryID, text string) error {
+func (s *recordingStore) AppendDeploymentLogDetails(ctx context.Context, site, id, entryID, text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.details[entryID] += text

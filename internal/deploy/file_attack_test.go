@@ -171,7 +171,7 @@ func TestAttackFileDeployErrorsHideHostPaths(t *testing.T) {
 	if d.Status != slipway.DeployFailed {
 		t.Fatalf("deployment = %+v; want failed (the active version holds a link out of the app)", d)
 	}
-	log, _ := e.st.DeploymentLog(t.Context(), d.ID)
+	log, _ := e.st.DeploymentLog(t.Context(), d.Site, d.ID)
 	text := d.StatusText
 	for _, l := range log {
 		text += "\n" + l.Message

@@ -173,7 +173,7 @@ func TestFileDeployAddsOneFile(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(e.v1.Dir, "version")); string(b) != "v1" {
 		t.Errorf("the previous version changed: version = %q", b)
 	}
-	log, _ := e.st.DeploymentLog(t.Context(), d.ID)
+	log, _ := e.st.DeploymentLog(t.Context(), d.Site, d.ID)
 	var msgs []string
 	for _, l := range log {
 		msgs = append(msgs, l.Message)

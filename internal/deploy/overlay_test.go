@@ -42,7 +42,7 @@ func (e *fileEnv) zip(files map[string]string, overlay bool) slipway.Deployment 
 // logText returns a deployment's log, one message a line.
 func (e *fileEnv) logText(id string) string {
 	e.t.Helper()
-	log, err := e.st.DeploymentLog(e.t.Context(), id)
+	log, err := e.st.DeploymentLog(e.t.Context(), e.site.Name, id)
 	if err != nil {
 		e.t.Fatal(err)
 	}

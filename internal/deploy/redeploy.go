@@ -47,7 +47,7 @@ func (c *Coordinator) Redeploy(ctx context.Context, site slipway.Site, id string
 		release()
 		return slipway.Deployment{}, err
 	}
-	if err := c.cfg.Store.ClearDeploymentLog(ctx, d.ID); err != nil {
+	if err := c.cfg.Store.ClearDeploymentLog(ctx, d.Site, d.ID); err != nil {
 		release()
 		return slipway.Deployment{}, err
 	}
@@ -118,7 +118,7 @@ func (c *Coordinator) Record(ctx context.Context, site slipway.Site, r Record) (
 	if r.Status != slipway.DeploySuccess {
 		entry.Message, entry.Type = "Deployment failed.", slipway.LogError
 	}
-	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.ID, entry); err != nil {
+	if _, err := c.cfg.Store.AppendDeploymentLog(ctx, d.Site, d.ID, entry); err != nil {
 		c.cfg.Logger.Error("logging a recorded deployment", "site", site.Name, "deployment", d.ID, "err", err)
 	}
 	c.prune(ctx, site, d, "")

@@ -96,9 +96,10 @@ func (e *swapEnv) wantRefusals(tests []refusal, call func(site slipway.Site, id 
 	}
 }
 
+// logText returns the log of app's deployment id, one message a line.
 func (e *swapEnv) logText(id string) string {
 	e.t.Helper()
-	log, err := e.st.DeploymentLog(e.t.Context(), id)
+	log, err := e.st.DeploymentLog(e.t.Context(), "app", id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestRedeploy_ReleasesTheStoredVersionAgain(t *testing.T) {
 	e := newSwapEnv(t)
 	ctx := t.Context()
 	v1 := e.stored("app", "v1")
-	if _, err := e.st.AppendDeploymentLog(ctx, v1.ID, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "pip install\n"}); err != nil {
+	if _, err := e.st.AppendDeploymentLog(ctx, "app", v1.ID, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "pip install\n"}); err != nil {
 		t.Fatal(err)
 	}
 	v2 := e.stored("app", "v2")

@@ -217,7 +217,7 @@ func TestSwap_UnderLoadMovesContentKeepsStickySettings(t *testing.T) {
 	e.want("app", "v2|hello-v2|prod")
 	e.want("app-staging", "v1|hello-v1|staging")
 	d, _ := e.st.ActiveDeployment(ctx, "app")
-	log, _ := e.st.DeploymentLog(ctx, d.ID)
+	log, _ := e.st.DeploymentLog(ctx, d.Site, d.ID)
 	if len(log) == 0 || !strings.Contains(log[0].Message, "Swapped in from slot app-staging") {
 		t.Errorf("production's new deployment log: %+v", log)
 	}
@@ -311,7 +311,7 @@ func TestSwap_AutoSwapAfterDeployment(t *testing.T) {
 	}
 	e.c.autoSwap(ctx, slot, d)
 	e.want("app", "v3|hello-v2|prod")
-	log, _ := e.st.DeploymentLog(ctx, d.ID)
+	log, _ := e.st.DeploymentLog(ctx, d.Site, d.ID)
 	var msgs []string
 	for _, l := range log {
 		msgs = append(msgs, l.Message)

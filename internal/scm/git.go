@@ -280,7 +280,7 @@ func (h *Handler) deployPush(ctx context.Context, s slipway.Site, dir, ref, befo
 		return
 	}
 	last := ""
-	if entries, err := h.cfg.Store.DeploymentLog(ctx, d.ID); err == nil {
+	if entries, err := h.cfg.Store.DeploymentLog(ctx, d.Site, d.ID); err == nil {
 		for _, e := range entries {
 			say(e.Message)
 			last = e.Message

@@ -70,11 +70,11 @@ func (f *fakeStore) GetDeployment(_ context.Context, _, id string) (slipway.Depl
 	return f.deployment(), nil
 }
 
-func (f *fakeStore) DeploymentLog(context.Context, string) ([]slipway.DeploymentLogEntry, error) {
+func (f *fakeStore) DeploymentLog(context.Context, string, string) ([]slipway.DeploymentLogEntry, error) {
 	return []slipway.DeploymentLogEntry{{ID: "e1", Message: "Deployment successful.", Details: "line one\nline two\n"}}, nil
 }
 
-func (f *fakeStore) DeploymentLogLines(context.Context, string, string) ([]slipway.DeploymentLogLine, error) {
+func (f *fakeStore) DeploymentLogLines(context.Context, string, string, string) ([]slipway.DeploymentLogLine, error) {
 	return []slipway.DeploymentLogLine{{Text: "line one"}, {Text: "line two"}}, nil
 }
 

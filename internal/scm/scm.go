@@ -45,10 +45,10 @@ type Store interface {
 	CheckPublishingCredentials(ctx context.Context, site, user, password string) (slipway.Site, error)
 	ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) // newest first
 	GetDeployment(ctx context.Context, site, id string) (slipway.Deployment, error)
-	DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error)
+	DeploymentLog(ctx context.Context, site, deploymentID string) ([]slipway.DeploymentLogEntry, error)
 	// DeploymentLogLines returns one entry's details line by line, each
 	// with the time it arrived.
-	DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error)
+	DeploymentLogLines(ctx context.Context, site, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error)
 	Settings(ctx context.Context, rg, site string) (map[string]string, error)
 	// BasicAuthAllowed reports whether the site's policy ("scm") allows
 	// Basic authentication with publishing credentials.
@@ -774,7 +774,7 @@ func (h *Handler) deploymentLog(w http.ResponseWriter, r *http.Request, s slipwa
 	if err != nil {
 		return err
 	}
-	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.ID)
+	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.Site, d.ID)
 	if err != nil {
 		return err
 	}
@@ -795,7 +795,7 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.ID)
+	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.Site, d.ID)
 	if err != nil {
 		return err
 	}
@@ -803,7 +803,7 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 		if e.ID != r.PathValue("entry") {
 			continue
 		}
-		lines, err := h.cfg.Store.DeploymentLogLines(r.Context(), d.ID, e.ID)
+		lines, err := h.cfg.Store.DeploymentLogLines(r.Context(), d.Site, d.ID, e.ID)
 		if err != nil {
 			return err
 		}

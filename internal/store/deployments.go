@@ -18,7 +18,9 @@ func errDeploymentNotFound(site, id string) error {
 // CreateDeployment records a new deployment of d.Site (looked up by its
 // global name; d.ResourceGroup is filled in from the site). An empty ID gets
 // 32 random hex characters, a zero ReceivedTime the current time. Active is
-// ignored: use SetActiveDeployment. A duplicate ID is ECONFLICT.
+// ignored: use SetActiveDeployment. An ID the site already has is ECONFLICT;
+// another site's deployments are not looked at (ids are per site, as each
+// app's Kudu has its own: migration 0023).
 func (s *Store) CreateDeployment(ctx context.Context, d slipway.Deployment) (slipway.Deployment, error) {
 	if d.ID == "" {
 		id, err := newHexID()
@@ -41,7 +43,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d slipway.Deployment) (sli
 		}
 		d.Site, d.ResourceGroup = site, rg
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE id = ?`, d.ID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE site = ? AND id = ?`, d.Site, d.ID).Scan(&n); err != nil {
 			return fmt.Errorf("checking deployment id: %w", err)
 		}
 		if n > 0 {
@@ -196,7 +198,7 @@ func (s *Store) PruneDeployments(ctx context.Context, site string, keep int) ([]
 			}
 		}
 		for _, d := range pruned {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = ?`, d.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE site = ? AND id = ?`, d.Site, d.ID); err != nil {
 				return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
 			}
 		}
@@ -235,10 +237,10 @@ func scanDeployment(r rowScanner) (slipway.Deployment, error) {
 	return d, nil
 }
 
-// AppendDeploymentLog adds an entry to the deployment's summary log. An
-// empty ID gets a random GUID, a zero Time the current time. It returns the
-// stored entry.
-func (s *Store) AppendDeploymentLog(ctx context.Context, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error) {
+// AppendDeploymentLog adds an entry to the summary log of the site's
+// deployment. An empty ID gets a random GUID, a zero Time the current time.
+// It returns the stored entry.
+func (s *Store) AppendDeploymentLog(ctx context.Context, site, deploymentID string, e slipway.DeploymentLogEntry) (slipway.DeploymentLogEntry, error) {
 	if e.ID == "" {
 		id, err := newGUID()
 		if err != nil {
@@ -250,20 +252,21 @@ func (s *Store) AppendDeploymentLog(ctx context.Context, deploymentID string, e 
 		e.Time = s.now().UTC()
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployments WHERE id = ?`, deploymentID).Scan(&n); err != nil {
+		// The site's name as stored (the caller's may differ in case).
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT site FROM deployments WHERE site = ? AND id = ?`, site, deploymentID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errDeploymentNotFound(site, deploymentID)
+		} else if err != nil {
 			return fmt.Errorf("looking up deployment: %w", err)
 		}
-		if n == 0 {
-			return slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' was not found.", deploymentID)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log (deployment_id, id, time, message, type) VALUES (?, ?, ?, ?, ?)`,
-			deploymentID, e.ID, toUnix(e.Time), e.Message, int(e.Type)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log (site, deployment_id, id, time, message, type) VALUES (?, ?, ?, ?, ?, ?)`,
+			name, deploymentID, e.ID, toUnix(e.Time), e.Message, int(e.Type)); err != nil {
 			return fmt.Errorf("appending deployment log: %w", err)
 		}
 		if e.Details != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text) VALUES (?, ?, ?)`,
-				deploymentID, e.ID, e.Details); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_log_details (site, deployment_id, entry_id, text) VALUES (?, ?, ?, ?)`,
+				name, deploymentID, e.ID, e.Details); err != nil {
 				return fmt.Errorf("appending deployment log details: %w", err)
 			}
 		}
@@ -273,10 +276,11 @@ func (s *Store) AppendDeploymentLog(ctx context.Context, deploymentID string, e 
 }
 
 // AppendDeploymentLogDetails appends text to the details of a log entry
-// (the build log streams into them). Each call is one cheap insert.
-func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, entryID, text string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO deployment_log_details (deployment_id, entry_id, text, time) VALUES (?, ?, ?, ?)`,
-		deploymentID, entryID, text, toUnix(s.now()))
+// of the site's deployment (the build log streams into them). Each call is
+// one cheap insert.
+func (s *Store) AppendDeploymentLogDetails(ctx context.Context, site, deploymentID, entryID, text string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO deployment_log_details (site, deployment_id, entry_id, text, time) VALUES (?, ?, ?, ?, ?)`,
+		site, deploymentID, entryID, text, toUnix(s.now()))
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") {
 			return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' of deployment '%s' was not found.", entryID, deploymentID)
@@ -289,7 +293,7 @@ func (s *Store) AppendDeploymentLogDetails(ctx context.Context, deploymentID, en
 // DeploymentLogLines returns the lines of one entry's details, each with
 // the time its piece arrived (the entry's own time for pieces stored before
 // times were kept). An unknown entry has none.
-func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error) {
+func (s *Store) DeploymentLogLines(ctx context.Context, site, deploymentID, entryID string) ([]slipway.DeploymentLogLine, error) {
 	var out []slipway.DeploymentLogLine
 	var partial *slipway.DeploymentLogLine // a line whose end came in a later piece
 	err := eachRow(ctx, s.read, "reading deployment log details", func(r rowScanner) error {
@@ -314,18 +318,18 @@ func (s *Store) DeploymentLogLines(ctx context.Context, deploymentID, entryID st
 		}
 		return nil
 	}, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END
-		FROM deployment_log_details d JOIN deployment_log l ON l.deployment_id = d.deployment_id AND l.id = d.entry_id
-		WHERE d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, deploymentID, entryID)
+		FROM deployment_log_details d JOIN deployment_log l ON l.site = d.site AND l.deployment_id = d.deployment_id AND l.id = d.entry_id
+		WHERE d.site = ? AND d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, site, deploymentID, entryID)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// DeploymentLog returns the deployment's log entries in the order they were
-// appended, each with its accumulated details. A deployment without
-// entries (or an unknown one) gives an empty slice.
-func (s *Store) DeploymentLog(ctx context.Context, deploymentID string) ([]slipway.DeploymentLogEntry, error) {
+// DeploymentLog returns the log entries of the site's deployment in the
+// order they were appended, each with its accumulated details. A deployment
+// without entries (or an unknown one) gives an empty slice.
+func (s *Store) DeploymentLog(ctx context.Context, site, deploymentID string) ([]slipway.DeploymentLogEntry, error) {
 	return listRows(ctx, s.read, "reading deployment log", func(r rowScanner) (slipway.DeploymentLogEntry, error) {
 		var e slipway.DeploymentLogEntry
 		var t int64
@@ -335,8 +339,8 @@ func (s *Store) DeploymentLog(ctx context.Context, deploymentID string) ([]slipw
 		return e, err
 	}, `SELECT l.id, l.time, l.message, l.type,
 		COALESCE((SELECT group_concat(d.text, '' ORDER BY d.seq) FROM deployment_log_details d
-			WHERE d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
-		FROM deployment_log l WHERE l.deployment_id = ? ORDER BY l.seq`, deploymentID)
+			WHERE d.site = l.site AND d.deployment_id = l.deployment_id AND d.entry_id = l.id), '')
+		FROM deployment_log l WHERE l.site = ? AND l.deployment_id = ? ORDER BY l.seq`, site, deploymentID)
 }
 
 // keepSharedArtifact clears the ArtifactDir of a deleted record d when
@@ -375,7 +379,7 @@ func (s *Store) DeleteDeployment(ctx context.Context, site, id string) (slipway.
 		case !d.Complete():
 			return slipway.Errorf(slipway.ECONFLICT, "Unable to delete '%s'. The deployment is running; try again when it has finished.", id)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = ?`, d.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE site = ? AND id = ?`, d.Site, d.ID); err != nil {
 			return fmt.Errorf("deleting deployment %s: %w", d.ID, err)
 		}
 		return keepSharedArtifact(ctx, tx, &d)
@@ -386,11 +390,11 @@ func (s *Store) DeleteDeployment(ctx context.Context, site, id string) (slipway.
 	return d, nil
 }
 
-// ClearDeploymentLog removes a deployment's log, entries and details: a
-// redeploy starts it afresh, as Kudu removes the old log of a deployment
-// it runs again (DeploymentManager.DeployAsync).
-func (s *Store) ClearDeploymentLog(ctx context.Context, deploymentID string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM deployment_log WHERE deployment_id = ?`, deploymentID); err != nil {
+// ClearDeploymentLog removes the log of the site's deployment, entries and
+// details: a redeploy starts it afresh, as Kudu removes the old log of a
+// deployment it runs again (DeploymentManager.DeployAsync).
+func (s *Store) ClearDeploymentLog(ctx context.Context, site, deploymentID string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM deployment_log WHERE site = ? AND deployment_id = ?`, site, deploymentID); err != nil {
 		return fmt.Errorf("clearing deployment log: %w", err)
 	}
 	return nil

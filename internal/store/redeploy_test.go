@@ -37,7 +37,7 @@ func TestDeleteDeployment(t *testing.T) {
 	if err := s.SetActiveDeployment(ctx, "app", active.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendDeploymentLog(ctx, old.ID, slipway.DeploymentLogEntry{Message: "Deployment successful.", Details: "build output\n"}); err != nil {
+	if _, err := s.AppendDeploymentLog(ctx, "app", old.ID, slipway.DeploymentLogEntry{Message: "Deployment successful.", Details: "build output\n"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -48,7 +48,7 @@ func TestDeleteDeployment(t *testing.T) {
 	if _, err := s.GetDeployment(ctx, "app", old.ID); slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		t.Errorf("the deleted record is still there: %v", err)
 	}
-	if log, _ := s.DeploymentLog(ctx, old.ID); len(log) != 0 {
+	if log, _ := s.DeploymentLog(ctx, "app", old.ID); len(log) != 0 {
 		t.Errorf("the deleted record's log survived: %v", log)
 	}
 	if got, err := s.DeleteDeployment(ctx, "app", shared.ID); err != nil || got.ArtifactDir != "" {
@@ -91,28 +91,28 @@ func TestClearDeploymentLog(t *testing.T) {
 	a, _ := s.CreateDeployment(ctx, slipway.Deployment{Site: "app"})
 	b, _ := s.CreateDeployment(ctx, slipway.Deployment{Site: "app"})
 	for _, id := range []string{a.ID, b.ID} {
-		if _, err := s.AppendDeploymentLog(ctx, id, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "pip output\n"}); err != nil {
+		if _, err := s.AppendDeploymentLog(ctx, "app", id, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "pip output\n"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.ClearDeploymentLog(ctx, a.ID); err != nil {
+	if err := s.ClearDeploymentLog(ctx, "app", a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if log, _ := s.DeploymentLog(ctx, a.ID); len(log) != 0 {
+	if log, _ := s.DeploymentLog(ctx, "app", a.ID); len(log) != 0 {
 		t.Errorf("log after clearing: %v", log)
 	}
 	var details int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM deployment_log_details WHERE deployment_id = ?`, a.ID).Scan(&details); err != nil || details != 0 {
 		t.Errorf("%d detail rows left after clearing (%v)", details, err)
 	}
-	if log, _ := s.DeploymentLog(ctx, b.ID); len(log) != 1 || log[0].Details != "pip output\n" {
+	if log, _ := s.DeploymentLog(ctx, "app", b.ID); len(log) != 1 || log[0].Details != "pip output\n" {
 		t.Errorf("another record's log changed: %v", log)
 	}
-	e, err := s.AppendDeploymentLog(ctx, a.ID, slipway.DeploymentLogEntry{Message: "Redeploying."})
+	e, err := s.AppendDeploymentLog(ctx, "app", a.ID, slipway.DeploymentLogEntry{Message: "Redeploying."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if log, _ := s.DeploymentLog(ctx, a.ID); len(log) != 1 || log[0].ID != e.ID {
+	if log, _ := s.DeploymentLog(ctx, "app", a.ID); len(log) != 1 || log[0].ID != e.ID {
 		t.Errorf("log after a new entry: %v", log)
 	}
 }

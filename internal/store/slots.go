@@ -341,10 +341,10 @@ func (s *Store) copyDeploymentTx(ctx context.Context, tx *sql.Tx, id string, to,
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deployments (id, site, resource_group, status, status_text, author, author_email,
 		deployer, message, progress, build, package_sha256, artifact_dir, received_time, start_time, end_time, active)
 		SELECT ?, ?, ?, status, status_text, author, author_email, 'Swap', ?, progress, build, package_sha256, artifact_dir, ?, ?, ?, 1
-		FROM deployments WHERE id = ?`, newID, to.Name, to.ResourceGroup, msg, now, now, now, id); err != nil {
+		FROM deployments WHERE site = ? AND id = ?`, newID, to.Name, to.ResourceGroup, msg, now, now, now, from.Name, id); err != nil {
 		return slipway.Deployment{}, fmt.Errorf("recording swapped deployment: %w", err)
 	}
-	return scanDeployment(tx.QueryRowContext(ctx, deploymentSelect+` WHERE id = ?`, newID))
+	return scanDeployment(tx.QueryRowContext(ctx, deploymentSelect+` WHERE site = ? AND id = ?`, to.Name, newID))
 }
 
 // --- Auto swap ----------------------------------------------------------

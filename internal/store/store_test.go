@@ -798,24 +798,24 @@ func TestDeploymentLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e1, err := s.AppendDeploymentLog(ctx, d.ID, slipway.DeploymentLogEntry{Message: "Updating submodules."})
+	e1, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Updating submodules."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2, err := s.AppendDeploymentLog(ctx, d.ID, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "line 1\n"})
+	e2, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Running oryx build...", Details: "line 1\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, chunk := range []string{"line 2\n", "line 3\n"} {
-		if err := s.AppendDeploymentLogDetails(ctx, d.ID, e2.ID, chunk); err != nil {
+		if err := s.AppendDeploymentLogDetails(ctx, "app", d.ID, e2.ID, chunk); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e3, err := s.AppendDeploymentLog(ctx, d.ID, slipway.DeploymentLogEntry{Message: "Build failed.", Type: slipway.LogError})
+	e3, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Build failed.", Type: slipway.LogError})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.DeploymentLog(ctx, d.ID)
+	got, err := s.DeploymentLog(ctx, "app", d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -824,10 +824,10 @@ func TestDeploymentLog(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)
 	}
-	wantCode(t, s.AppendDeploymentLogDetails(ctx, d.ID, "no-such-entry", "x"), slipway.ENOTFOUND)
-	_, err = s.AppendDeploymentLog(ctx, "no-such-deployment", slipway.DeploymentLogEntry{Message: "x"})
+	wantCode(t, s.AppendDeploymentLogDetails(ctx, "app", d.ID, "no-such-entry", "x"), slipway.ENOTFOUND)
+	_, err = s.AppendDeploymentLog(ctx, "app", "no-such-deployment", slipway.DeploymentLogEntry{Message: "x"})
 	wantCode(t, err, slipway.ENOTFOUND)
-	if got, err := s.DeploymentLog(ctx, "no-such-deployment"); err != nil || len(got) != 0 {
+	if got, err := s.DeploymentLog(ctx, "app", "no-such-deployment"); err != nil || len(got) != 0 {
 		t.Errorf("log of unknown deployment = %v, %v; want empty", got, err)
 	}
 }
@@ -853,7 +853,7 @@ func TestPruneDeployments(t *testing.T) {
 	if err := s.SetActiveDeployment(ctx, "app", ids[2]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendDeploymentLog(ctx, ids[0], slipway.DeploymentLogEntry{Message: "x", Details: "y"}); err != nil {
+	if _, err := s.AppendDeploymentLog(ctx, "app", ids[0], slipway.DeploymentLogEntry{Message: "x", Details: "y"}); err != nil {
 		t.Fatal(err)
 	}
 	pruned, err := s.PruneDeployments(ctx, "app", 3)
@@ -876,7 +876,7 @@ func TestPruneDeployments(t *testing.T) {
 	if diff := cmp.Diff([]string{ids[7], ids[6], ids[5], ids[4], ids[3], ids[2]}, left); diff != "" {
 		t.Errorf("left (-want +got):\n%s", diff)
 	}
-	if log, _ := s.DeploymentLog(ctx, ids[0]); len(log) != 0 {
+	if log, _ := s.DeploymentLog(ctx, "app", ids[0]); len(log) != 0 {
 		t.Errorf("log of a pruned deployment survived: %v", log)
 	}
 	_, err = s.PruneDeployments(ctx, "app", 0)
@@ -1014,17 +1014,17 @@ func TestDeploymentLogLines(t *testing.T) {
 	}
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return t0 }
-	e, err := s.AppendDeploymentLog(ctx, d.ID, slipway.DeploymentLogEntry{Message: "Running release command"})
+	e, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Running release command"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, piece := range []string{"Operations to perform:\n  Applying auth.0001...", " OK\n", "  Applying auth.0002... OK\n"} {
 		s.now = func() time.Time { return t0.Add(time.Duration(i+1) * time.Second) }
-		if err := s.AppendDeploymentLogDetails(ctx, d.ID, e.ID, piece); err != nil {
+		if err := s.AppendDeploymentLogDetails(ctx, "app", d.ID, e.ID, piece); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.DeploymentLogLines(ctx, d.ID, e.ID)
+	got, err := s.DeploymentLogLines(ctx, "app", d.ID, e.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
