@@ -126,6 +126,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/backups", regional: true},
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
+			{name: "sites/virtualNetworkConnections", regional: true},
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
 			{name: "certificates", regional: true, capabilities: trackedCapabilities},
 			{name: "checkNameAvailability"},
