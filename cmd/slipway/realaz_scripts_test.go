@@ -25,7 +25,8 @@ import (
 // start; `webapp update --https-only`; `identity assign|show`, also on a
 // slot; publishing profiles and credentials; `list-runtimes`; `auth
 // show|update`, `config storage-account list` and `vnet-integration list`
-// (features Slipway has not, reading as absent); and `webapp
+// (features Slipway has not, reading as absent); `tag update
+// --operation merge`; and `webapp
 // delete` and `group delete`, after which the resources are gone (a key
 // vault soft-deleted, `keyvault list-deleted` and `purge`). Each step
 // checks what az prints, not only that it exits 0.
@@ -285,6 +286,18 @@ func TestRealAzDeployScript(t *testing.T) {
 		if out := strings.TrimSpace(cli.must(append(append([]string{"webapp"}, args...), "-g", rg, "-n", app, "-o", "json")...)); out != "[]" {
 			t.Fatalf("webapp %s = %q, want []", strings.Join(args, " "), out)
 		}
+	}
+
+	// az tag update --operation merge adds a tag and keeps the others
+	// (the Tags API, docs/arm.md §5); the site shows them.
+	siteID := rgID + "/providers/Microsoft.Web/sites/" + app
+	cli.must("tag", "update", "--resource-id", siteID, "--operation", "merge", "--tags", "env=prod", "-o", "none")
+	out = cli.must("tag", "update", "--resource-id", siteID, "--operation", "merge", "--tags", "team=web", "-o", "json")
+	if !strings.Contains(out, `"env": "prod"`) || !strings.Contains(out, `"team": "web"`) {
+		t.Fatalf("tag update --operation merge printed:\n%s", out)
+	}
+	if out := strings.Join(strings.Fields(cli.must("webapp", "show", "-g", rg, "-n", app, "--query", "tags", "-o", "json")), ""); out != `{"env":"prod","team":"web"}` {
+		t.Fatalf("webapp show --query tags after tag update = %s", out)
 	}
 
 	// The quickstart's redeploy: `webapp up` again, with no arguments, in

@@ -101,6 +101,7 @@ var resourceProviders = []resourceProvider{
 			{name: "subscriptions/locations"},
 			{name: "subscriptions/resources"},
 			{name: "subscriptions/resourceGroups"},
+			{name: "tags"}, // tags.go
 		},
 	},
 	{
