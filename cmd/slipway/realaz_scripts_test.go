@@ -23,7 +23,10 @@ import (
 // (startup file, runtime, always-on, TLS, FTPS, HTTP/2) and `config show`;
 // app settings list and delete; connection strings; restart, stop and
 // start; `webapp update --https-only`; `identity assign|show`, also on a
-// slot; publishing profiles and credentials; `list-runtimes`; and `webapp
+// slot; publishing profiles and credentials; `list-runtimes`; `auth
+// show|update`, `config storage-account list` and `vnet-integration list`
+// (features Slipway has not, reading as absent); `tag update
+// --operation merge`; and `webapp
 // delete` and `group delete`, after which the resources are gone (a key
 // vault soft-deleted, `keyvault list-deleted` and `purge`). Each step
 // checks what az prints, not only that it exits 0.
@@ -266,6 +269,35 @@ func TestRealAzDeployScript(t *testing.T) {
 		return r.Config == "PYTHON|3.12" && r.OS == "Linux"
 	}) {
 		t.Fatalf("list-runtimes --os linux (%v) lacks PYTHON:3.12:\n%s", err, out)
+	}
+
+	// Features Slipway has not, as scripts check them (docs/arm.md §1.6):
+	// authentication reads off and `--enabled false` is taken, turning it
+	// on is refused with the reason; no storage mounts, no virtual network
+	// connections.
+	if out := strings.TrimSpace(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "--query", "enabled", "-o", "json")); out != "false" {
+		t.Fatalf("webapp auth show --query enabled = %s, want false", out)
+	}
+	cli.must("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "false", "-o", "none")
+	if msg := cli.fail("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "true", "--action", "AllowAnonymous"); !strings.Contains(msg, "Slipway has no built-in sign-in") {
+		t.Fatalf("webapp auth update --enabled true: %s", msg)
+	}
+	for _, args := range [][]string{{"config", "storage-account", "list"}, {"vnet-integration", "list"}} {
+		if out := strings.TrimSpace(cli.must(append(append([]string{"webapp"}, args...), "-g", rg, "-n", app, "-o", "json")...)); out != "[]" {
+			t.Fatalf("webapp %s = %q, want []", strings.Join(args, " "), out)
+		}
+	}
+
+	// az tag update --operation merge adds a tag and keeps the others
+	// (the Tags API, docs/arm.md §5); the site shows them.
+	siteID := rgID + "/providers/Microsoft.Web/sites/" + app
+	cli.must("tag", "update", "--resource-id", siteID, "--operation", "merge", "--tags", "env=prod", "-o", "none")
+	out = cli.must("tag", "update", "--resource-id", siteID, "--operation", "merge", "--tags", "team=web", "-o", "json")
+	if !strings.Contains(out, `"env": "prod"`) || !strings.Contains(out, `"team": "web"`) {
+		t.Fatalf("tag update --operation merge printed:\n%s", out)
+	}
+	if out := strings.Join(strings.Fields(cli.must("webapp", "show", "-g", rg, "-n", app, "--query", "tags", "-o", "json")), ""); out != `{"env":"prod","team":"web"}` {
+		t.Fatalf("webapp show --query tags after tag update = %s", out)
 	}
 
 	// The quickstart's redeploy: `webapp up` again, with no arguments, in

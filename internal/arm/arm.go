@@ -255,6 +255,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if handled, err := h.serveAuthorization(w, r, segs); handled {
 		return err
 	}
+	// So do their tags (tags.go).
+	if handled, err := h.serveTags(w, r, segs); handled {
+		return err
+	}
 	var pathMatched bool
 	for _, rt := range h.routes {
 		p, ok := rt.match(segs)

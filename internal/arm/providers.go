@@ -101,6 +101,7 @@ var resourceProviders = []resourceProvider{
 			{name: "subscriptions/locations"},
 			{name: "subscriptions/resources"},
 			{name: "subscriptions/resourceGroups"},
+			{name: "tags"}, // tags.go
 		},
 	},
 	{
@@ -126,6 +127,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/backups", regional: true},
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
+			{name: "sites/virtualNetworkConnections", regional: true},
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
 			{name: "certificates", regional: true, capabilities: trackedCapabilities},
 			{name: "checkNameAvailability"},

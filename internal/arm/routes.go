@@ -170,6 +170,11 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),
 		r(http.MethodPut, site+"/config/logs", h.putLogsConfig),
 		r(http.MethodPost, site+"/config/publishingcredentials/list", h.listPublishingCredentials),
+		r(http.MethodPost, site+"/config/authsettings/list", h.listAuthSettings), // absentfeatures.go
+		r(http.MethodPut, site+"/config/authsettings", h.putAuthSettings),
+		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listStorageMounts),
+		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putStorageMounts),
+		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),

@@ -1,0 +1,96 @@
+package arm
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAuthSettings: az webapp auth show finds App Service Authentication
+// off on a site and its slots; az webapp auth update --enabled false (the
+// list's answer sent back with enabled false) is taken, and a write that
+// would turn sign-in on or configure it is refused with the reason.
+func TestAuthSettings(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	got := e.must(200, "POST", sitePath+"/config/authsettings/list", "").json(t)
+	props, _ := got["properties"].(map[string]any)
+	if got["name"] != "authsettings" || got["type"] != "Microsoft.Web/sites/config" || props["enabled"] != false {
+		t.Fatalf("authsettings = %v, want authentication off", got)
+	}
+	// What az sends for `auth update --enabled false`: the list's
+	// properties back, enabled false.
+	off := `{"properties":{"enabled":false,"runtimeVersion":"~1","unauthenticatedClientAction":null,"clientSecret":"","allowedAudiences":null,"isAuthFromFile":"false"}}`
+	if got := e.must(200, "PUT", sitePath+"/config/authsettings", off).json(t); got["properties"].(map[string]any)["enabled"] != false {
+		t.Fatalf("PUT enabled false answered %v", got)
+	}
+	for _, body := range []string{
+		`{"properties":{"enabled":true}}`,
+		`{"properties":{"enabled":false,"unauthenticatedClientAction":"AllowAnonymous"}}`,
+		`{"properties":{"enabled":false,"clientId":"00001111-aaaa-2222-bbbb-3333cccc4444"}}`,
+		`{"properties":{"runtimeVersion":"1.3.2"}}`,
+	} {
+		r := e.must(400, "PUT", sitePath+"/config/authsettings", body)
+		if !strings.Contains(string(r.body), "Slipway has no built-in sign-in") {
+			t.Errorf("PUT %s: %s, want the reason", body, r.body)
+		}
+	}
+	r := e.must(400, "PUT", sitePath+"/config/authsettings", `{"properties":{"enabled":true,"clientId":"x"}}`)
+	if !strings.Contains(string(r.body), "'clientId'") {
+		t.Errorf("PUT enabled true with a client id: %s, want the first field by name, clientId", r.body)
+	}
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("auth settings restarted something: %v", calls)
+	}
+	// A slot's settings are the slot's own resource.
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	if got := e.must(200, "POST", slotPath+"/config/authsettings/list", "").json(t); got["type"] != "Microsoft.Web/sites/slots/config" {
+		t.Errorf("a slot's authsettings = %v", got)
+	}
+	e.must(400, "PUT", slotPath+"/config/authsettings", `{"properties":{"enabled":true}}`)
+	e.must(404, "POST", webPath+"/sites/nope/config/authsettings/list", "")
+	e.must(404, "PUT", webPath+"/sites/nope/config/authsettings", off)
+}
+
+// TestStorageMounts: az webapp config storage-account list finds no
+// mounts on a site or a slot (Slipway mounts none); writing the empty set
+// is taken, and adding a mount is refused with the reason.
+func TestStorageMounts(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	got := e.must(200, "POST", sitePath+"/config/azurestorageaccounts/list", "").json(t)
+	if props, ok := got["properties"].(map[string]any); !ok || len(props) != 0 || got["name"] != "azurestorageaccounts" {
+		t.Fatalf("azurestorageaccounts = %v, want no mounts", got)
+	}
+	e.must(200, "PUT", sitePath+"/config/azurestorageaccounts", `{"properties":{}}`)
+	mount := `{"properties":{"files":{"type":"AzureFiles","accountName":"acct","shareName":"share","accessKey":"a2V5","mountPath":"/mnt/files"}}}`
+	r := e.must(400, "PUT", sitePath+"/config/azurestorageaccounts", mount)
+	if !strings.Contains(string(r.body), "Slipway mounts no Azure Files share") || !strings.Contains(string(r.body), "'files'") {
+		t.Errorf("adding a mount: %s, want the reason and the mount's name", r.body)
+	}
+	if strings.Contains(string(r.body), "a2V5") {
+		t.Errorf("the refusal quotes the access key: %s", r.body)
+	}
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	e.must(200, "POST", slotPath+"/config/azurestorageaccounts/list", "")
+	e.must(400, "PUT", slotPath+"/config/azurestorageaccounts", mount)
+	e.must(404, "POST", webPath+"/sites/nope/config/azurestorageaccounts/list", "")
+}
+
+// TestVnetConnections: az webapp vnet-integration list finds no virtual
+// network connections, as a bare JSON array (what the SDK reads), on a
+// site and a slot.
+func TestVnetConnections(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	if r := e.must(200, "GET", sitePath+"/virtualNetworkConnections", ""); string(r.body) != "[]" {
+		t.Fatalf("virtualNetworkConnections = %s, want []", r.body)
+	}
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	if r := e.must(200, "GET", slotPath+"/virtualNetworkConnections", ""); string(r.body) != "[]" {
+		t.Fatalf("a slot's virtualNetworkConnections = %s, want []", r.body)
+	}
+	e.must(404, "GET", webPath+"/sites/nope/virtualNetworkConnections", "")
+}
