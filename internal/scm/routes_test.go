@@ -447,3 +447,44 @@ func TestDockerLogsZip(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownRoutes: a path or method Kudu has no route for is answered as
+// KuduLite's catch-all (Error404Controller) answers it — 404 "No route
+// registered for '<path>'", for a method another route of the path takes
+// too (no 405) — and only once the request has authenticated: without
+// credentials every path is a 401, so that nothing tells which routes
+// exist.
+func TestUnknownRoutes(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/webjobs"},
+		{"GET", "/api/continuouswebjobs"},
+		{"GET", "/api/triggeredwebjobs"},
+		{"GET", "/api/deploymentstatus"},
+		{"GET", "/api/nothing/here"},
+		{"POST", "/api/deployments"},
+		{"GET", "/api/zipdeploy"},
+		{"PATCH", "/api/settings"},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+			status, hdr, body := send(t, req)
+			want := "No route registered for '" + c.path + "'"
+			if status != http.StatusNotFound || !strings.Contains(string(body), want) {
+				t.Errorf("%d %q, want 404 %q", status, body, want)
+			}
+			if hdr.Get("Allow") != "" {
+				t.Errorf("Allow: %q, want none", hdr.Get("Allow"))
+			}
+			anon, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+			resp, err := srv.Client().Do(anon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("without credentials: %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+}

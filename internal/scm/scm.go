@@ -234,6 +234,13 @@ func New(cfg Config) *Handler {
 		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
 		return nil
 	})
+	// Anything else, whatever its method, is KuduLite's catch-all route
+	// (Error404Controller): a 404 once the request has authenticated, as
+	// every request to Kudu must (no 405, and nothing tells a caller
+	// without credentials which routes exist).
+	h.handle("/", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		return slipway.Errorf(slipway.ENOTFOUND, "No route registered for '%s'", r.URL.Path)
+	})
 	return h
 }
 
