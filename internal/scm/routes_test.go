@@ -488,3 +488,79 @@ func TestUnknownRoutes(t *testing.T) {
 		})
 	}
 }
+
+// newKuduWithSettings serves the fake site "app" with these app settings.
+func newKuduWithSettings(t *testing.T, settings map[string]string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(New(Config{
+		Store:    &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}, settings: settings},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestSettings: GET /api/settings is KuduLite's SettingsController.GetAll —
+// the app settings over Kudu's defaults (DefaultSettingsProvider), merged
+// without regard to case, a default keeping its spelling — and GET
+// /api/settings/{key} its Get: the value as text, looked up without regard
+// to case, an empty value falling through to the default, 404 "The setting
+// '<key>' does not exist." without one. Kudu's own settings (POST, DELETE)
+// are not kept here: refused with a 400 that says what to use instead.
+func TestSettings(t *testing.T) {
+	srv := newKuduWithSettings(t, map[string]string{
+		"DJANGO_SETTINGS_MODULE": "todo.settings", "DEPLOYMENT_BRANCH": "main",
+		"SCM_COMMAND_IDLE_TIMEOUT": "", "EMPTY": "",
+	})
+	for _, p := range []string{"/api/settings", "/settings"} {
+		status, hdr, body := get(t, srv, p)
+		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET %s = %d %s %s", p, status, hdr.Get("Content-Type"), body)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"DJANGO_SETTINGS_MODULE": "todo.settings", "deployment_branch": "main", "SCM_TRACE_LEVEL": "Verbose",
+			"SCM_COMMAND_IDLE_TIMEOUT": "", "SCM_LOGSTREAM_TIMEOUT": "1800", "SCM_BUILD_ARGS": "", "EMPTY": "",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", p, diff)
+		}
+	}
+	for _, c := range []struct{ key, status, body string }{
+		{"DJANGO_SETTINGS_MODULE", "200", "todo.settings"},
+		{"django_settings_module", "200", "todo.settings"},
+		{"DEPLOYMENT_BRANCH", "200", "main"},
+		{"deployment_branch", "200", "main"},
+		{"SCM_COMMAND_IDLE_TIMEOUT", "200", "60"},
+		{"SCM_LOGSTREAM_TIMEOUT", "200", "1800"},
+		{"EMPTY", "404", "The setting 'EMPTY' does not exist."},
+		{"SCM_BUILD_ARGS", "404", "The setting 'SCM_BUILD_ARGS' does not exist."},
+		{"NOPE", "404", "The setting 'NOPE' does not exist."},
+	} {
+		for _, prefix := range []string{"/api", ""} {
+			status, hdr, body := get(t, srv, prefix+"/settings/"+c.key)
+			if fmt.Sprint(status) != c.status || strings.TrimSuffix(string(body), "\n") != c.body {
+				t.Errorf("GET %s/settings/%s = %d %q, want %s %q", prefix, c.key, status, body, c.status, c.body)
+			}
+			if status == 200 && hdr.Get("Content-Type") != "text/plain; charset=utf-8" {
+				t.Errorf("GET %s/settings/%s: Content-Type %q", prefix, c.key, hdr.Get("Content-Type"))
+			}
+		}
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/settings", `{"SCM_DO_BUILD_DURING_DEPLOYMENT":"true"}`},
+		{"POST", "/settings", `{"key":"A","value":"2"}`},
+		{"DELETE", "/api/settings/DJANGO_SETTINGS_MODULE", ""},
+		{"DELETE", "/settings/A", ""},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		status, _, body := send(t, req)
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "az webapp config appsettings") {
+			t.Errorf("%s %s = %d %q, want 400 naming az webapp config appsettings", c.method, c.path, status, body)
+		}
+	}
+}

@@ -22,12 +22,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -214,6 +217,9 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/logstream", h.logStream)
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
 		h.handle("GET "+prefix+"/settings", h.settings)
+		h.handle("GET "+prefix+"/settings/{key}", h.setting)
+		h.handle("POST "+prefix+"/settings", h.changeSettings)
+		h.handle("DELETE "+prefix+"/settings/{key}", h.changeSettings)
 		h.handle("GET "+prefix+"/diagnostics/runtime", h.runtimeInfo)
 		h.handle("GET "+prefix+"/dump", h.dump)
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
@@ -836,12 +842,74 @@ func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.
 	return writeJSON(w, http.StatusOK, v)
 }
 
+// kuduSettings are the settings Kudu reports (KuduLite's
+// DeploymentSettingsManager): the app settings over Kudu's defaults
+// (DefaultSettingsProvider), in order of precedence, each a list in a fixed
+// order. Slipway's Kudu uses the same defaults.
+func (h *Handler) kuduSettings(ctx context.Context, s slipway.Site) (app, defaults [][2]string, err error) {
+	m, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		app = append(app, [2]string{k, m[k]})
+	}
+	defaults = [][2]string{
+		{"deployment_branch", "master"},
+		{"SCM_TRACE_LEVEL", "Verbose"},
+		{"SCM_COMMAND_IDLE_TIMEOUT", strconv.Itoa(int(defaultCommandIdleTimeout.Seconds()))},
+		{"SCM_LOGSTREAM_TIMEOUT", strconv.Itoa(int(h.cfg.LogStreamTimeout.Seconds()))},
+		{"SCM_BUILD_ARGS", ""},
+	}
+	return app, defaults, nil
+}
+
+// settings answers GET /api/settings as KuduLite's GetValues merges its
+// providers: from the lowest precedence up, names compared without regard
+// to case, a later value replacing an earlier one under the earlier name
+// (an app's DEPLOYMENT_BRANCH shows as deployment_branch).
 func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	m, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, s.Name)
+	app, defaults, err := h.kuduSettings(r.Context(), s)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, m)
+	out := map[string]string{}
+	names := map[string]string{} // lower-cased → the name shown
+	for _, kv := range slices.Concat(defaults, app) {
+		name, ok := names[strings.ToLower(kv[0])]
+		if !ok {
+			name = kv[0]
+			names[strings.ToLower(name)] = name
+		}
+		out[name] = kv[1]
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// setting answers GET /api/settings/{key} as KuduLite's SettingsController:
+// the first value that is not empty, in order of precedence, as text; 404
+// without one.
+func (h *Handler) setting(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	app, defaults, err := h.kuduSettings(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	key := r.PathValue("key")
+	for _, kv := range slices.Concat(app, defaults) {
+		if strings.EqualFold(kv[0], key) && kv[1] != "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, err := io.WriteString(w, kv[1])
+			return err
+		}
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "The setting '%s' does not exist.", key)
+}
+
+// changeSettings refuses Kudu's own settings (POST /api/settings, DELETE
+// /api/settings/{key}), which Kudu keeps apart from the app settings, for
+// its own use: Slipway's Kudu reads the app settings alone.
+func (h *Handler) changeSettings(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return slipway.Errorf(slipway.EINVALID, "Kudu's own settings (POST /api/settings, DELETE /api/settings/{key}) are not kept on this server: its Kudu reads the app settings. Change those instead, with az webapp config appsettings set --settings NAME=VALUE or az webapp config appsettings delete --setting-names NAME (a change restarts the app).")
 }
 
 // runtimeInfo answers GET /diagnostics/runtime as KuduLite's
