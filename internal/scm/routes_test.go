@@ -564,3 +564,47 @@ func TestSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestKuduLiteRoutes: routes KuduLite maps that a tool may call, answered
+// as it answers them on Linux: /environment beside /api/environment
+// (MapHttpRouteDual); /api/scm/info with the repository's type (Git, 1)
+// and URL; the process API, which without dotnet-monitor is a 400 "Not
+// supported on Linux" (LinuxProcessController); and PUT /api/zipdeploy,
+// the packageUri form of a zip deployment, which this server refuses
+// saying why, as for a JSON body sent with POST.
+func TestKuduLiteRoutes(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	for _, p := range []string{"/api/environment", "/environment"} {
+		status, hdr, body := get(t, srv, p)
+		var env struct{ Version string }
+		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") || json.Unmarshal(body, &env) != nil || env.Version == "" {
+			t.Errorf("GET %s = %d %s %s", p, status, hdr.Get("Content-Type"), body)
+		}
+	}
+	for _, p := range []string{"/api/scm/info", "/scm/info"} {
+		status, _, body := get(t, srv, p)
+		if want := `{"Type":1,"GitUrl":"` + srv.URL + `/app.git"}`; status != 200 || string(body) != want {
+			t.Errorf("GET %s = %d %s, want 200 %s", p, status, body, want)
+		}
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/processes"},
+		{"GET", "/api/processes/0"},
+		{"DELETE", "/api/processes/42"},
+		{"GET", "/api/processes/1/threads"},
+		{"GET", "/api/diagnostics/processes"},
+		{"GET", "/diagnostics/processes/1/dump"},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+		if status, _, body := send(t, req); status != http.StatusBadRequest || !strings.Contains(string(body), "Not supported on Linux") {
+			t.Errorf("%s %s = %d %q, want 400 Not supported on Linux", c.method, c.path, status, body)
+		}
+	}
+	for _, p := range []string{"/api/zipdeploy", "/zipdeploy"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "PUT", srv.URL+p, strings.NewReader(`{"packageUri":"https://example.com/app.zip"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if status, _, body := send(t, req); status != http.StatusBadRequest || !strings.Contains(string(body), "packageUri") {
+			t.Errorf("PUT %s = %d %q, want 400 about packageUri", p, status, body)
+		}
+	}
+}

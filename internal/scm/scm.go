@@ -205,6 +205,7 @@ func New(cfg Config) *Handler {
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
+		h.handle("PUT "+prefix+"/zipdeploy", h.zipDeployFromURL)
 		h.handle("POST "+prefix+"/publish", h.publish)
 		h.handle("PUT "+prefix+"/publish", h.publish)
 		h.handle("GET "+prefix+"/deployments", h.listDeployments)
@@ -216,6 +217,8 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/isdeploying", h.isDeploying)
 		h.handle("GET "+prefix+"/logstream", h.logStream)
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
+		h.handle("GET "+prefix+"/environment", h.environment)
+		h.handle("GET "+prefix+"/scm/info", h.scmInfo)
 		h.handle("GET "+prefix+"/settings", h.settings)
 		h.handle("GET "+prefix+"/settings/{key}", h.setting)
 		h.handle("POST "+prefix+"/settings", h.changeSettings)
@@ -231,10 +234,15 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
 		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
+	// The process API (KL-routes MapHttpProcessesRoute), which KuduLite
+	// answers on Linux only through dotnet-monitor, for .NET apps.
+	for _, p := range []string{"/api/processes", "/api/diagnostics/processes", "/diagnostics/processes"} {
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			h.handle(method+" "+p, notOnLinux)
+			h.handle(method+" "+p+"/{rest...}", notOnLinux)
+		}
+	}
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
-	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
-	})
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
@@ -483,7 +491,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func packageBody(r *http.Request) (io.Reader, error) {
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
-		return nil, slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
+		return nil, errPackageURI
 	}
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(r.Body, params["boundary"])
@@ -498,6 +506,40 @@ func packageBody(r *http.Request) (io.Reader, error) {
 		}
 	}
 	return r.Body, nil
+}
+
+// zipDeployFromURL answers PUT /api/zipdeploy, Kudu's zip deployment
+// from a packageUri in a JSON body (ZipPushDeployViaUrl): refused, as
+// packageBody refuses such a body sent with POST.
+func (h *Handler) zipDeployFromURL(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return errPackageURI
+}
+
+var errPackageURI = slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
+
+func (h *Handler) environment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
+}
+
+// scmInfo answers GET /api/scm/info as KuduLite's LiveScmController: the
+// repository's type (Git, 1: its Kudu serves a git repository whatever
+// deploys it) and its URL, named for the app (a slot's too), as Local Git
+// serves it (git.go).
+func (h *Handler) scmInfo(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	app := s.Name
+	if s.SlotOf != "" {
+		app = s.SlotOf
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Type   int
+		GitURL string `json:"GitUrl"`
+	}{1, baseURL(r) + "/" + app + ".git"})
+}
+
+// notOnLinux answers KuduLite's process API as it does on Linux without
+// dotnet-monitor (LinuxProcessController).
+func notOnLinux(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return slipway.Errorf(slipway.EINVALID, "Not supported on Linux")
 }
 
 func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
