@@ -608,3 +608,39 @@ func TestKuduLiteRoutes(t *testing.T) {
 		}
 	}
 }
+
+// pendingStore is a fakeStore whose newest deployment, d2, is building.
+type pendingStore struct{ fakeStore }
+
+func (p *pendingStore) ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) {
+	d1 := p.deployment()
+	d2 := slipway.Deployment{ID: "d2", Site: "app", Status: slipway.DeployBuilding, ReceivedTime: d1.EndTime.Add(time.Minute), StartTime: d1.EndTime.Add(time.Minute)}
+	return []slipway.Deployment{d2, d1}, nil
+}
+
+// TestLatestWhilePending: GET /api/deployments/latest answers, while the
+// newest deployment has not ended, 202 Accepted with a Location to poll
+// (itself), as KuduLite's GetResult does for the URL an async push hands
+// out; once it has ended, 200. Another id is 200 either way.
+func TestLatestWhilePending(t *testing.T) {
+	srv := httptest.NewServer(New(Config{
+		Store:    &pendingStore{fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	const poll = "/api/deployments/latest?deployer=Push-Deployer&time=2026-12-01_10-01-01Z"
+	status, hdr, body := get(t, srv, poll)
+	var d deploymentJSON
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if status != http.StatusAccepted || hdr.Get("Location") != srv.URL+poll || d.ID != "d2" || d.Complete {
+		t.Errorf("GET latest while d2 builds = %d Location %q %s; want 202 polling itself, d2", status, hdr.Get("Location"), body)
+	}
+	if status, hdr, _ := get(t, srv, "/api/deployments/d1"); status != 200 || hdr.Get("Location") != "" {
+		t.Errorf("GET d1 = %d Location %q, want 200 without", status, hdr.Get("Location"))
+	}
+	if status, hdr, _ := get(t, newKudu(t, t.TempDir()), "/api/deployments/latest"); status != 200 || hdr.Get("Location") != "" {
+		t.Errorf("GET latest with none pending = %d Location %q, want 200 without", status, hdr.Get("Location"))
+	}
+}

@@ -808,12 +808,23 @@ func (h *Handler) deployment(r *http.Request, s slipway.Site) (slipway.Deploymen
 	return slipway.Deployment{}, nil, slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' not found.", id)
 }
 
+// getDeployment answers GET /api/deployments/{id}. For "latest" while a
+// deployment runs — the URL an async push hands out to poll — KuduLite
+// answers 202 Accepted with a Location to poll, itself (GetResult,
+// IsLatestPendingDeployment). Its body's status stays the deployment's
+// own (1 Building, 2 Deploying) where Kudu shows 0 (Pending): clients
+// look for 3 and 4.
 func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	d, ls, err := h.deployment(r, s)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, render(r, d, ls))
+	status := http.StatusOK
+	if r.PathValue("id") == "latest" && !d.Complete() {
+		w.Header().Set("Location", baseURL(r)+r.URL.RequestURI())
+		status = http.StatusAccepted
+	}
+	return writeJSON(w, status, render(r, d, ls))
 }
 
 type logEntryJSON struct {
