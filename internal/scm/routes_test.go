@@ -644,3 +644,43 @@ func TestLatestWhilePending(t *testing.T) {
 		t.Errorf("GET latest with none pending = %d Location %q, want 200 without", status, hdr.Get("Location"))
 	}
 }
+
+// TestLogEntryDetails: GET /api/deployments/{id}/log/{logId} lists the
+// entry's detail lines; an entry the deployment does not have, or one
+// without details, is KuduLite's 404 "LogId '<logId>' was not found in
+// Deployment '<id>'." (GetLogEntryDetails).
+func TestLogEntryDetails(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	status, _, body := get(t, srv, "/api/deployments/d1/log/e1")
+	var lines []logEntryJSON
+	if err := json.Unmarshal(body, &lines); status != 200 || err != nil || len(lines) != 2 || lines[0].Message != "line one" {
+		t.Errorf("GET e1 = %d %s", status, body)
+	}
+	srv = httptest.NewServer(New(Config{
+		Store:    &detailsStore{fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	for _, entry := range []string{"nope", "e2"} {
+		status, _, body = get(t, srv, "/api/deployments/d1/log/"+entry)
+		if want := "LogId '" + entry + "' was not found in Deployment 'd1'."; status != 404 || strings.TrimSpace(string(body)) != want {
+			t.Errorf("GET %s = %d %q, want 404 %q", entry, status, body, want)
+		}
+	}
+}
+
+// detailsStore is a fakeStore whose deployment's log has an entry
+// without details, e2.
+type detailsStore struct{ fakeStore }
+
+func (d *detailsStore) DeploymentLog(ctx context.Context, id string) ([]slipway.DeploymentLogEntry, error) {
+	entries, err := d.fakeStore.DeploymentLog(ctx, id)
+	return append(entries, slipway.DeploymentLogEntry{ID: "e2", Message: "Deployment successful."}), err
+}
+
+func (d *detailsStore) DeploymentLogLines(ctx context.Context, id, entry string) ([]slipway.DeploymentLogLine, error) {
+	if entry == "e2" {
+		return nil, nil
+	}
+	return d.fakeStore.DeploymentLogLines(ctx, id, entry)
+}

@@ -881,9 +881,13 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 			// Each line has the time it arrived, as Kudu's build lines do.
 			out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: e.ID, Message: strings.TrimRight(line.Text, "\r"), Type: int(e.Type)})
 		}
+		if len(out) == 0 {
+			break
+		}
 		return writeJSON(w, http.StatusOK, out)
 	}
-	return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' not found.", r.PathValue("entry"))
+	// KuduLite's answer for an entry it lacks or one without details.
+	return slipway.Errorf(slipway.ENOTFOUND, "LogId '%s' was not found in Deployment '%s'.", r.PathValue("entry"), d.ID)
 }
 
 func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
