@@ -447,3 +447,240 @@ func TestDockerLogsZip(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownRoutes: a path or method Kudu has no route for is answered as
+// KuduLite's catch-all (Error404Controller) answers it — 404 "No route
+// registered for '<path>'", for a method another route of the path takes
+// too (no 405) — and only once the request has authenticated: without
+// credentials every path is a 401, so that nothing tells which routes
+// exist.
+func TestUnknownRoutes(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/webjobs"},
+		{"GET", "/api/continuouswebjobs"},
+		{"GET", "/api/triggeredwebjobs"},
+		{"GET", "/api/deploymentstatus"},
+		{"GET", "/api/nothing/here"},
+		{"POST", "/api/deployments"},
+		{"GET", "/api/zipdeploy"},
+		{"PATCH", "/api/settings"},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+			status, hdr, body := send(t, req)
+			want := "No route registered for '" + c.path + "'"
+			if status != http.StatusNotFound || !strings.Contains(string(body), want) {
+				t.Errorf("%d %q, want 404 %q", status, body, want)
+			}
+			if hdr.Get("Allow") != "" {
+				t.Errorf("Allow: %q, want none", hdr.Get("Allow"))
+			}
+			anon, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+			resp, err := srv.Client().Do(anon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("without credentials: %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// newKuduWithSettings serves the fake site "app" with these app settings.
+func newKuduWithSettings(t *testing.T, settings map[string]string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(New(Config{
+		Store:    &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}, settings: settings},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestSettings: GET /api/settings is KuduLite's SettingsController.GetAll —
+// the app settings over Kudu's defaults (DefaultSettingsProvider), merged
+// without regard to case, a default keeping its spelling — and GET
+// /api/settings/{key} its Get: the value as text, looked up without regard
+// to case, an empty value falling through to the default, 404 "The setting
+// '<key>' does not exist." without one. Kudu's own settings (POST, DELETE)
+// are not kept here: refused with a 400 that says what to use instead.
+func TestSettings(t *testing.T) {
+	srv := newKuduWithSettings(t, map[string]string{
+		"DJANGO_SETTINGS_MODULE": "todo.settings", "DEPLOYMENT_BRANCH": "main",
+		"SCM_COMMAND_IDLE_TIMEOUT": "", "EMPTY": "",
+	})
+	for _, p := range []string{"/api/settings", "/settings"} {
+		status, hdr, body := get(t, srv, p)
+		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET %s = %d %s %s", p, status, hdr.Get("Content-Type"), body)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"DJANGO_SETTINGS_MODULE": "todo.settings", "deployment_branch": "main", "SCM_TRACE_LEVEL": "Verbose",
+			"SCM_COMMAND_IDLE_TIMEOUT": "", "SCM_LOGSTREAM_TIMEOUT": "1800", "SCM_BUILD_ARGS": "", "EMPTY": "",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", p, diff)
+		}
+	}
+	for _, c := range []struct{ key, status, body string }{
+		{"DJANGO_SETTINGS_MODULE", "200", "todo.settings"},
+		{"django_settings_module", "200", "todo.settings"},
+		{"DEPLOYMENT_BRANCH", "200", "main"},
+		{"deployment_branch", "200", "main"},
+		{"SCM_COMMAND_IDLE_TIMEOUT", "200", "60"},
+		{"SCM_LOGSTREAM_TIMEOUT", "200", "1800"},
+		{"EMPTY", "404", "The setting 'EMPTY' does not exist."},
+		{"SCM_BUILD_ARGS", "404", "The setting 'SCM_BUILD_ARGS' does not exist."},
+		{"NOPE", "404", "The setting 'NOPE' does not exist."},
+	} {
+		for _, prefix := range []string{"/api", ""} {
+			status, hdr, body := get(t, srv, prefix+"/settings/"+c.key)
+			if fmt.Sprint(status) != c.status || strings.TrimSuffix(string(body), "\n") != c.body {
+				t.Errorf("GET %s/settings/%s = %d %q, want %s %q", prefix, c.key, status, body, c.status, c.body)
+			}
+			if status == 200 && hdr.Get("Content-Type") != "text/plain; charset=utf-8" {
+				t.Errorf("GET %s/settings/%s: Content-Type %q", prefix, c.key, hdr.Get("Content-Type"))
+			}
+		}
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/settings", `{"SCM_DO_BUILD_DURING_DEPLOYMENT":"true"}`},
+		{"POST", "/settings", `{"key":"A","value":"2"}`},
+		{"DELETE", "/api/settings/DJANGO_SETTINGS_MODULE", ""},
+		{"DELETE", "/settings/A", ""},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		status, _, body := send(t, req)
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "az webapp config appsettings") {
+			t.Errorf("%s %s = %d %q, want 400 naming az webapp config appsettings", c.method, c.path, status, body)
+		}
+	}
+}
+
+// TestKuduLiteRoutes: routes KuduLite maps that a tool may call, answered
+// as it answers them on Linux: /environment beside /api/environment
+// (MapHttpRouteDual); /api/scm/info with the repository's type (Git, 1)
+// and URL; the process API, which without dotnet-monitor is a 400 "Not
+// supported on Linux" (LinuxProcessController); and PUT /api/zipdeploy,
+// the packageUri form of a zip deployment, which this server refuses
+// saying why, as for a JSON body sent with POST.
+func TestKuduLiteRoutes(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	for _, p := range []string{"/api/environment", "/environment"} {
+		status, hdr, body := get(t, srv, p)
+		var env struct{ Version string }
+		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") || json.Unmarshal(body, &env) != nil || env.Version == "" {
+			t.Errorf("GET %s = %d %s %s", p, status, hdr.Get("Content-Type"), body)
+		}
+	}
+	for _, p := range []string{"/api/scm/info", "/scm/info"} {
+		status, _, body := get(t, srv, p)
+		if want := `{"Type":1,"GitUrl":"` + srv.URL + `/app.git"}`; status != 200 || string(body) != want {
+			t.Errorf("GET %s = %d %s, want 200 %s", p, status, body, want)
+		}
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/processes"},
+		{"GET", "/api/processes/0"},
+		{"DELETE", "/api/processes/42"},
+		{"GET", "/api/processes/1/threads"},
+		{"GET", "/api/diagnostics/processes"},
+		{"GET", "/diagnostics/processes/1/dump"},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+		if status, _, body := send(t, req); status != http.StatusBadRequest || !strings.Contains(string(body), "Not supported on Linux") {
+			t.Errorf("%s %s = %d %q, want 400 Not supported on Linux", c.method, c.path, status, body)
+		}
+	}
+	for _, p := range []string{"/api/zipdeploy", "/zipdeploy"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "PUT", srv.URL+p, strings.NewReader(`{"packageUri":"https://example.com/app.zip"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if status, _, body := send(t, req); status != http.StatusBadRequest || !strings.Contains(string(body), "packageUri") {
+			t.Errorf("PUT %s = %d %q, want 400 about packageUri", p, status, body)
+		}
+	}
+}
+
+// pendingStore is a fakeStore whose newest deployment, d2, is building.
+type pendingStore struct{ fakeStore }
+
+func (p *pendingStore) ListDeployments(ctx context.Context, site string) ([]slipway.Deployment, error) {
+	d1 := p.deployment()
+	d2 := slipway.Deployment{ID: "d2", Site: "app", Status: slipway.DeployBuilding, ReceivedTime: d1.EndTime.Add(time.Minute), StartTime: d1.EndTime.Add(time.Minute)}
+	return []slipway.Deployment{d2, d1}, nil
+}
+
+// TestLatestWhilePending: GET /api/deployments/latest answers, while the
+// newest deployment has not ended, 202 Accepted with a Location to poll
+// (itself), as KuduLite's GetResult does for the URL an async push hands
+// out; once it has ended, 200. Another id is 200 either way.
+func TestLatestWhilePending(t *testing.T) {
+	srv := httptest.NewServer(New(Config{
+		Store:    &pendingStore{fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	const poll = "/api/deployments/latest?deployer=Push-Deployer&time=2026-12-01_10-01-01Z"
+	status, hdr, body := get(t, srv, poll)
+	var d deploymentJSON
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if status != http.StatusAccepted || hdr.Get("Location") != srv.URL+poll || d.ID != "d2" || d.Complete {
+		t.Errorf("GET latest while d2 builds = %d Location %q %s; want 202 polling itself, d2", status, hdr.Get("Location"), body)
+	}
+	if status, hdr, _ := get(t, srv, "/api/deployments/d1"); status != 200 || hdr.Get("Location") != "" {
+		t.Errorf("GET d1 = %d Location %q, want 200 without", status, hdr.Get("Location"))
+	}
+	if status, hdr, _ := get(t, newKudu(t, t.TempDir()), "/api/deployments/latest"); status != 200 || hdr.Get("Location") != "" {
+		t.Errorf("GET latest with none pending = %d Location %q, want 200 without", status, hdr.Get("Location"))
+	}
+}
+
+// TestLogEntryDetails: GET /api/deployments/{id}/log/{logId} lists the
+// entry's detail lines; an entry the deployment does not have, or one
+// without details, is KuduLite's 404 "LogId '<logId>' was not found in
+// Deployment '<id>'." (GetLogEntryDetails).
+func TestLogEntryDetails(t *testing.T) {
+	srv := newKudu(t, t.TempDir())
+	status, _, body := get(t, srv, "/api/deployments/d1/log/e1")
+	var lines []logEntryJSON
+	if err := json.Unmarshal(body, &lines); status != 200 || err != nil || len(lines) != 2 || lines[0].Message != "line one" {
+		t.Errorf("GET e1 = %d %s", status, body)
+	}
+	srv = httptest.NewServer(New(Config{
+		Store:    &detailsStore{fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}},
+		Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" },
+	}))
+	t.Cleanup(srv.Close)
+	for _, entry := range []string{"nope", "e2"} {
+		status, _, body = get(t, srv, "/api/deployments/d1/log/"+entry)
+		if want := "LogId '" + entry + "' was not found in Deployment 'd1'."; status != 404 || strings.TrimSpace(string(body)) != want {
+			t.Errorf("GET %s = %d %q, want 404 %q", entry, status, body, want)
+		}
+	}
+}
+
+// detailsStore is a fakeStore whose deployment's log has an entry
+// without details, e2.
+type detailsStore struct{ fakeStore }
+
+func (d *detailsStore) DeploymentLog(ctx context.Context, site, id string) ([]slipway.DeploymentLogEntry, error) {
+	entries, err := d.fakeStore.DeploymentLog(ctx, site, id)
+	return append(entries, slipway.DeploymentLogEntry{ID: "e2", Message: "Deployment successful."}), err
+}
+
+func (d *detailsStore) DeploymentLogLines(ctx context.Context, site, id, entry string) ([]slipway.DeploymentLogLine, error) {
+	if entry == "e2" {
+		return nil, nil
+	}
+	return d.fakeStore.DeploymentLogLines(ctx, site, id, entry)
+}

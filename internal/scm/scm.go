@@ -22,12 +22,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -202,6 +205,7 @@ func New(cfg Config) *Handler {
 	// Every route is reachable as /api/X and, deprecated, as /X (KL-routes MapHttpRouteDual).
 	for _, prefix := range []string{"/api", ""} {
 		h.handle("POST "+prefix+"/zipdeploy", h.zipDeploy)
+		h.handle("PUT "+prefix+"/zipdeploy", h.zipDeployFromURL)
 		h.handle("POST "+prefix+"/publish", h.publish)
 		h.handle("PUT "+prefix+"/publish", h.publish)
 		h.handle("GET "+prefix+"/deployments", h.listDeployments)
@@ -213,7 +217,12 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/isdeploying", h.isDeploying)
 		h.handle("GET "+prefix+"/logstream", h.logStream)
 		h.handle("GET "+prefix+"/logstream/{path...}", h.logStream)
+		h.handle("GET "+prefix+"/environment", h.environment)
+		h.handle("GET "+prefix+"/scm/info", h.scmInfo)
 		h.handle("GET "+prefix+"/settings", h.settings)
+		h.handle("GET "+prefix+"/settings/{key}", h.setting)
+		h.handle("POST "+prefix+"/settings", h.changeSettings)
+		h.handle("DELETE "+prefix+"/settings/{key}", h.changeSettings)
 		h.handle("GET "+prefix+"/diagnostics/runtime", h.runtimeInfo)
 		h.handle("GET "+prefix+"/dump", h.dump)
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
@@ -225,14 +234,26 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
 		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
+	// The process API (KL-routes MapHttpProcessesRoute), which KuduLite
+	// answers on Linux only through dotnet-monitor, for .NET apps.
+	for _, p := range []string{"/api/processes", "/api/diagnostics/processes", "/diagnostics/processes"} {
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			h.handle(method+" "+p, notOnLinux)
+			h.handle(method+" "+p+"/{rest...}", notOnLinux)
+		}
+	}
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
-	h.handle("GET /api/environment", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-		return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
-	})
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
 		return nil
+	})
+	// Anything else, whatever its method, is KuduLite's catch-all route
+	// (Error404Controller): a 404 once the request has authenticated, as
+	// every request to Kudu must (no 405, and nothing tells a caller
+	// without credentials which routes exist).
+	h.handle("/", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		return slipway.Errorf(slipway.ENOTFOUND, "No route registered for '%s'", r.URL.Path)
 	})
 	return h
 }
@@ -470,7 +491,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func packageBody(r *http.Request) (io.Reader, error) {
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
-		return nil, slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
+		return nil, errPackageURI
 	}
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(r.Body, params["boundary"])
@@ -485,6 +506,40 @@ func packageBody(r *http.Request) (io.Reader, error) {
 		}
 	}
 	return r.Body, nil
+}
+
+// zipDeployFromURL answers PUT /api/zipdeploy, Kudu's zip deployment
+// from a packageUri in a JSON body (ZipPushDeployViaUrl): refused, as
+// packageBody refuses such a body sent with POST.
+func (h *Handler) zipDeployFromURL(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return errPackageURI
+}
+
+var errPackageURI = slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
+
+func (h *Handler) environment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
+}
+
+// scmInfo answers GET /api/scm/info as KuduLite's LiveScmController: the
+// repository's type (Git, 1: its Kudu serves a git repository whatever
+// deploys it) and its URL, named for the app (a slot's too), as Local Git
+// serves it (git.go).
+func (h *Handler) scmInfo(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	app := s.Name
+	if s.SlotOf != "" {
+		app = s.SlotOf
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Type   int
+		GitURL string `json:"GitUrl"`
+	}{1, baseURL(r) + "/" + app + ".git"})
+}
+
+// notOnLinux answers KuduLite's process API as it does on Linux without
+// dotnet-monitor (LinuxProcessController).
+func notOnLinux(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return slipway.Errorf(slipway.EINVALID, "Not supported on Linux")
 }
 
 func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
@@ -753,12 +808,23 @@ func (h *Handler) deployment(r *http.Request, s slipway.Site) (slipway.Deploymen
 	return slipway.Deployment{}, nil, slipway.Errorf(slipway.ENOTFOUND, "Deployment '%s' not found.", id)
 }
 
+// getDeployment answers GET /api/deployments/{id}. For "latest" while a
+// deployment runs — the URL an async push hands out to poll — KuduLite
+// answers 202 Accepted with a Location to poll, itself (GetResult,
+// IsLatestPendingDeployment). Its body's status stays the deployment's
+// own (1 Building, 2 Deploying) where Kudu shows 0 (Pending): clients
+// look for 3 and 4.
 func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	d, ls, err := h.deployment(r, s)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, render(r, d, ls))
+	status := http.StatusOK
+	if r.PathValue("id") == "latest" && !d.Complete() {
+		w.Header().Set("Location", baseURL(r)+r.URL.RequestURI())
+		status = http.StatusAccepted
+	}
+	return writeJSON(w, status, render(r, d, ls))
 }
 
 type logEntryJSON struct {
@@ -815,9 +881,13 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 			// Each line has the time it arrived, as Kudu's build lines do.
 			out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: e.ID, Message: strings.TrimRight(line.Text, "\r"), Type: int(e.Type)})
 		}
+		if len(out) == 0 {
+			break
+		}
 		return writeJSON(w, http.StatusOK, out)
 	}
-	return slipway.Errorf(slipway.ENOTFOUND, "Log entry '%s' not found.", r.PathValue("entry"))
+	// KuduLite's answer for an entry it lacks or one without details.
+	return slipway.Errorf(slipway.ENOTFOUND, "LogId '%s' was not found in Deployment '%s'.", r.PathValue("entry"), d.ID)
 }
 
 func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
@@ -829,12 +899,74 @@ func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.
 	return writeJSON(w, http.StatusOK, v)
 }
 
+// kuduSettings are the settings Kudu reports (KuduLite's
+// DeploymentSettingsManager): the app settings over Kudu's defaults
+// (DefaultSettingsProvider), in order of precedence, each a list in a fixed
+// order. Slipway's Kudu uses the same defaults.
+func (h *Handler) kuduSettings(ctx context.Context, s slipway.Site) (app, defaults [][2]string, err error) {
+	m, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		app = append(app, [2]string{k, m[k]})
+	}
+	defaults = [][2]string{
+		{"deployment_branch", "master"},
+		{"SCM_TRACE_LEVEL", "Verbose"},
+		{"SCM_COMMAND_IDLE_TIMEOUT", strconv.Itoa(int(defaultCommandIdleTimeout.Seconds()))},
+		{"SCM_LOGSTREAM_TIMEOUT", strconv.Itoa(int(h.cfg.LogStreamTimeout.Seconds()))},
+		{"SCM_BUILD_ARGS", ""},
+	}
+	return app, defaults, nil
+}
+
+// settings answers GET /api/settings as KuduLite's GetValues merges its
+// providers: from the lowest precedence up, names compared without regard
+// to case, a later value replacing an earlier one under the earlier name
+// (an app's DEPLOYMENT_BRANCH shows as deployment_branch).
 func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	m, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, s.Name)
+	app, defaults, err := h.kuduSettings(r.Context(), s)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, m)
+	out := map[string]string{}
+	names := map[string]string{} // lower-cased → the name shown
+	for _, kv := range slices.Concat(defaults, app) {
+		name, ok := names[strings.ToLower(kv[0])]
+		if !ok {
+			name = kv[0]
+			names[strings.ToLower(name)] = name
+		}
+		out[name] = kv[1]
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// setting answers GET /api/settings/{key} as KuduLite's SettingsController:
+// the first value that is not empty, in order of precedence, as text; 404
+// without one.
+func (h *Handler) setting(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	app, defaults, err := h.kuduSettings(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	key := r.PathValue("key")
+	for _, kv := range slices.Concat(app, defaults) {
+		if strings.EqualFold(kv[0], key) && kv[1] != "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, err := io.WriteString(w, kv[1])
+			return err
+		}
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "The setting '%s' does not exist.", key)
+}
+
+// changeSettings refuses Kudu's own settings (POST /api/settings, DELETE
+// /api/settings/{key}), which Kudu keeps apart from the app settings, for
+// its own use: Slipway's Kudu reads the app settings alone.
+func (h *Handler) changeSettings(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+	return slipway.Errorf(slipway.EINVALID, "Kudu's own settings (POST /api/settings, DELETE /api/settings/{key}) are not kept on this server: its Kudu reads the app settings. Change those instead, with az webapp config appsettings set --settings NAME=VALUE or az webapp config appsettings delete --setting-names NAME (a change restarts the app).")
 }
 
 // runtimeInfo answers GET /diagnostics/runtime as KuduLite's

@@ -206,9 +206,21 @@ func createdTime(fi fs.FileInfo) time.Time {
 	return t
 }
 
+// mediaType is a file's media type as KuduLite's MediaTypeMap names it:
+// its own entries for .js, .json, .log and .md, then the extension's type
+// without parameters (ASP.NET's table has none; Go's adds a charset).
 func mediaType(name string) string {
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t
+	ext := strings.ToLower(path.Ext(name))
+	switch ext {
+	case ".js":
+		return "application/javascript"
+	case ".json":
+		return "application/json"
+	case ".log", ".md":
+		return "text/plain"
+	}
+	if mt, _, err := mime.ParseMediaType(mime.TypeByExtension(ext)); err == nil {
+		return mt
 	}
 	return defaultFileMediaType
 }

@@ -652,3 +652,35 @@ func TestVFSListingTooLong(t *testing.T) {
 		}
 	}
 }
+
+// TestVFSMediaTypes: a listing's "mime" and a file's Content-Type are
+// KuduLite's (MediaTypeMap): its own entries for .log, .md, .js and .json,
+// then ASP.NET's table, whose types carry no parameters — whatever the
+// host's /etc/mime.types says (there .log may be text/x-log, which a
+// browser downloads rather than shows).
+func TestVFSMediaTypes(t *testing.T) {
+	e := newVFS(t)
+	types := map[string]string{
+		"a.log": "text/plain", "b.md": "text/plain", "c.js": "application/javascript",
+		"d.json": "application/json", "e.txt": "text/plain", "f.html": "text/html", "g.zip": "application/zip",
+		"h": "application/octet-stream",
+	}
+	for name := range types {
+		e.write("LogFiles/"+name, "x")
+	}
+	r := e.do("GET", "/api/vfs/LogFiles/", nil)
+	var got []vfsEntry
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
+	}
+	for _, v := range got {
+		if v.Mime != types[v.Name] {
+			t.Errorf("%s listed as %q, want %q", v.Name, v.Mime, types[v.Name])
+		}
+	}
+	for name, typ := range types {
+		if r := e.do("GET", "/api/vfs/LogFiles/"+name, nil); r.status != 200 || r.header.Get("Content-Type") != typ {
+			t.Errorf("GET %s = %d %q, want %q", name, r.status, r.header.Get("Content-Type"), typ)
+		}
+	}
+}
