@@ -51,6 +51,9 @@ func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool
 		case err != nil:
 			return err
 		default:
+			if err := slotsFit(ctx, tx, p); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE plans SET sku_name = ?, sku_tier = ?, sku_capacity = ?, linux = ?, tags = ?, per_site_scaling = ?
 				WHERE resource_group = ? AND name = ?`,
 				p.SKU.Name, p.SKU.Tier, p.SKU.Capacity, boolInt(p.Linux), encodeTags(p.Tags), boolInt(p.PerSiteScaling), p.ResourceGroup, p.Name); err != nil {
@@ -68,6 +71,30 @@ func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool
 		return slipway.Plan{}, false, err
 	}
 	return out, created, nil
+}
+
+// slotsFit refuses p's SKU when an app of the plan has more deployment
+// slots than it allows, as App Service refuses to scale a plan with slots
+// down to Basic (slots are a Standard feature): the app with the most
+// slots is named, with what to do. Checked in the plan's transaction, so
+// a slot made at the same time is counted or refused itself.
+func slotsFit(ctx context.Context, tx *sql.Tx, p slipway.Plan) error {
+	max, tier := p.SKU.MaxSlots()
+	var app string
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT slot_of, count(*) FROM sites WHERE resource_group = ? AND plan = ? AND slot_of IS NOT NULL
+		GROUP BY slot_of ORDER BY count(*) DESC, slot_of LIMIT 1`, p.ResourceGroup, p.Name).Scan(&app, &n)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && 1+n <= max {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("counting the plan's slots: %w", err)
+	}
+	allowed := "none"
+	if max > 1 {
+		allowed = fmt.Sprintf("at most %d", max-1)
+	}
+	return slipway.Errorf(slipway.ECONFLICT, "Cannot change the App Service plan '%s' to %s: its app '%s' has %d deployment slot(s) and the '%s' SKU allows %s. Delete the slots first (az webapp deployment slot delete), or choose a SKU with enough slots (Standard: 4 besides production; Premium: 19).",
+		p.Name, p.SKU.Name, app, n, tier, allowed)
 }
 
 // Plan returns the named plan in the resource group (both case-insensitive).

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/slipway-dev/slipway"
@@ -37,5 +38,48 @@ func TestPlanPerSiteScaling(t *testing.T) {
 	}
 	if got, _ := s2.Plan(ctx, "rg", "plan"); got.PerSiteScaling {
 		t.Fatal("perSiteScaling still on after the update")
+	}
+}
+
+// TestPlanScaleDownKeepsSlots: App Service refuses to scale a plan down to
+// a SKU with fewer deployment slots than its apps have (slots are a
+// Standard feature; Basic has none). The plan keeps its SKU, and the
+// refusal names the app, its slots and what to do; a SKU with room for
+// them is taken.
+func TestPlanScaleDownKeepsSlots(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s) // app on plan, B1
+	plan, err := s.Plan(ctx, "rg", "plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.SKU, _ = slipway.ParseSKU("S1")
+	if _, _, err := s.PutPlan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, slot := range []string{"staging", "qa"} {
+		if _, _, err := s.PutSlot(ctx, "rg", "app", slot, slipway.Site{Enabled: true, Config: slipway.SiteConfig{LinuxFxVersion: "PYTHON|3.12"}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"B1", "F1", "D1"} {
+		down := plan
+		down.SKU, _ = slipway.ParseSKU(name)
+		_, _, err := s.PutPlan(ctx, down)
+		wantCode(t, err, slipway.ECONFLICT)
+		if msg := slipway.ErrorMessage(err); !strings.Contains(msg, "'app' has 2 deployment slot(s)") || !strings.Contains(msg, "slot delete") {
+			t.Errorf("refusal of %s: %q; want the app, its slots and what to do", name, msg)
+		}
+		if got, _ := s.Plan(ctx, "rg", "plan"); got.SKU.Name != "S1" {
+			t.Fatalf("the plan is %s after a refused scale to %s", got.SKU.Name, name)
+		}
+	}
+	for _, name := range []string{"S2", "P1V3", "S1"} {
+		up := plan
+		up.SKU, _ = slipway.ParseSKU(name)
+		if got, _, err := s.PutPlan(ctx, up); err != nil || !strings.EqualFold(got.SKU.Name, name) {
+			t.Fatalf("scale to %s with room for the slots: %+v, %v", name, got.SKU, err)
+		}
 	}
 }
