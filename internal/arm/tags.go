@@ -24,7 +24,9 @@ import (
 // resource and PUTs it back with the new tags (dispatch), so that the
 // caller must be allowed to write the resource itself and the resource's
 // own validation of tags applies. Subscription scope is refused: the
-// subscription is the installation's and carries no tags.
+// subscription is the installation's and carries no tags. So is a resource
+// whose document has no tags member (a site's config, a role assignment, a
+// list): a PUT of it would store none and do what a write of it does.
 
 // tagsScope returns the scope of a Tags API path (the segments before
 // providers/Microsoft.Resources/tags/default), if segs is one.
@@ -92,6 +94,12 @@ func (h *Handler) serveTags(w http.ResponseWriter, r *http.Request, segs []strin
 	doc, err := h.dispatchJSON(w, r, http.MethodGet, scope, nil)
 	if doc == nil || err != nil {
 		return true, err // the resource's own error was written
+	}
+	if _, ok := doc["tags"]; !ok {
+		// Not a resource that holds tags (a site's config, a role
+		// assignment, a list): its PUT would store none and do what a
+		// write of it does.
+		return true, slipway.Errorf(slipway.EINVALID, "The resource '%s' does not take tags: tag a resource group or a resource that has tags (a site, a slot, a plan, a storage account, a vault...).", scope)
 	}
 	old := docTags(doc)
 	var tags map[string]string
@@ -173,11 +181,16 @@ func (h *Handler) dispatchJSON(w http.ResponseWriter, r *http.Request, method, s
 		_, _ = w.Write(out) // the client went away; nothing to do
 		return nil, nil
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(out, &doc); err != nil || doc == nil {
-		return nil, fmt.Errorf("reading %s %s for its tags: %v", method, scope, err)
+	var v any
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fmt.Errorf("reading %s %s for its tags: %w", method, scope, err)
 	}
-	return doc, nil
+	if doc, ok := v.(map[string]any); ok {
+		return doc, nil
+	}
+	// A list answered as a bare array (virtualNetworkConnections): no
+	// resource, so no tags.
+	return map[string]any{}, nil
 }
 
 // writeTags answers the tags resource of scope.

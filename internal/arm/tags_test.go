@@ -91,3 +91,36 @@ func TestTags(t *testing.T) {
 		t.Errorf("tags without a token = %d, want 401", r.status)
 	}
 }
+
+// TestAttack_TagsOnlyWhereTagsAre: the Tags API PUTs the document it read
+// back to its scope. A scope whose resource holds no tags — a site's
+// config/logs, config/web, publishing-credentials policy, a role
+// assignment, a list — must be refused before that PUT: it would store
+// nothing but answer 200 as if tagged, and the re-PUT does what a write of
+// that resource does (config/logs re-applies the app's log settings, a
+// role assignment is written again), for no tag. A GET that answers a JSON
+// array (virtualNetworkConnections) is the caller's error, not a 500.
+func TestAttack_TagsOnlyWhereTagsAre(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(201, "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName1+raAPI, e.path(raBody("{s}", contributorID, principal1)))
+	e.ctl.Reset()
+	for _, scope := range []string{
+		sitePath + "/config/logs",
+		sitePath + "/config/web",
+		sitePath + "/basicPublishingCredentialsPolicies/scm",
+		sitePath + "/virtualNetworkConnections",
+		sitePath + "/slots",
+		"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/" + raName1,
+	} {
+		r := e.do("PATCH", scope+"/providers/Microsoft.Resources/tags/default", `{"operation":"Merge","properties":{"tags":{"a":"1"}}}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "does not take tags") {
+			t.Errorf("tagging %s = %d %s; want 400 saying it does not take tags", scope, r.status, r.body)
+		}
+	}
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("refused tagging changed something: %v", calls)
+	}
+	// Reading them says the same.
+	e.must(400, "GET", sitePath+"/config/logs/providers/Microsoft.Resources/tags/default", "")
+}
