@@ -166,9 +166,6 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.checkSlotLimit(ctx, p.rg, p.site); err != nil {
-		return err
-	}
 	site := slipway.Site{Enabled: true, Tags: body.Tags}
 	if v := body.Properties.HTTPSOnly; v != nil {
 		site.HTTPSOnly = *v

@@ -16,7 +16,7 @@ import (
 func TestCORS_Persist(t *testing.T) {
 	s, dir := openTest(t)
 	ctx := t.Context()
-	site := seed(t, s)
+	site := seedSKU(t, s, "S1")
 	if r, _ := s.SiteRouting("app"); r.CORS != nil {
 		t.Fatal("a site without CORS has a CORS policy")
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -81,5 +82,35 @@ func TestPlanScaleDownKeepsSlots(t *testing.T) {
 		if got, _, err := s.PutPlan(ctx, up); err != nil || !strings.EqualFold(got.SKU.Name, name) {
 			t.Fatalf("scale to %s with room for the slots: %+v, %v", name, got.SKU, err)
 		}
+	}
+}
+
+// TestSlotLimitInTheStore: the slot limit is the store's, checked in the
+// transaction that adds the slot (as the plan's SKU change checks the
+// slots in its own), so that a slot made while the plan scales down is
+// either counted by the scale-down or refused itself: none on Basic, four
+// besides production on Standard; an existing slot can still be updated.
+func TestSlotLimitInTheStore(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s) // B1
+	slot := slipway.Site{Enabled: true, Config: slipway.SiteConfig{LinuxFxVersion: "PYTHON|3.12"}}
+	_, _, err := s.PutSlot(ctx, "rg", "app", "staging", slot, nil, nil)
+	wantCode(t, err, slipway.ECONFLICT)
+	plan, _ := s.Plan(ctx, "rg", "plan")
+	plan.SKU, _ = slipway.ParseSKU("S1")
+	if _, _, err := s.PutPlan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if _, _, err := s.PutSlot(ctx, "rg", "app", fmt.Sprint("s", i), slot, nil, nil); err != nil {
+			t.Fatalf("slot %d of 4 on Standard: %v", i+1, err)
+		}
+	}
+	_, _, err = s.PutSlot(ctx, "rg", "app", "fifth", slot, nil, nil)
+	wantCode(t, err, slipway.ECONFLICT)
+	slot.HTTPSOnly = true
+	if got, created, err := s.PutSlot(ctx, "rg", "app", "s0", slot, nil, nil); err != nil || created || !got.HTTPSOnly {
+		t.Fatalf("updating an existing slot at the limit: %+v, %v, %v", got, created, err)
 	}
 }

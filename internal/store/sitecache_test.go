@@ -19,7 +19,7 @@ func TestSiteRouting_FollowsEveryChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	want := SiteRouting{Name: "app", Enabled: true}
 	check := func(step string, want SiteRouting, exists bool) {
 		t.Helper()

@@ -74,6 +74,26 @@ func checkSlotParent(ctx context.Context, tx *sql.Tx, site *slipway.Site) error 
 	if !strings.EqualFold(site.Name, slipway.SlotSiteName(app.Name, site.Slot)) {
 		return slipway.Errorf(slipway.EINVALID, "Slot %s of %s must be named %s.", site.Slot, app.Name, slipway.SlotSiteName(app.Name, site.Slot))
 	}
+	return checkSlotLimit(ctx, tx, app)
+}
+
+// checkSlotLimit refuses a new slot of app beyond what its plan's SKU
+// allows (slipway.SKU.MaxSlots: production and 4 slots on Standard, 20 in
+// all on Premium, none on Free and Basic), with App Service's message. It
+// runs in the transaction that adds the slot, as slotsFit runs in the one
+// that changes the plan's SKU, so that neither gets past the other.
+func checkSlotLimit(ctx context.Context, tx *sql.Tx, app slipway.Site) error {
+	var skuName string
+	if err := tx.QueryRowContext(ctx, `SELECT sku_name FROM plans WHERE resource_group = ? AND name = ?`, app.ResourceGroup, app.Plan).Scan(&skuName); err != nil {
+		return fmt.Errorf("reading the app's plan: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE slot_of = ?`, app.Name).Scan(&n); err != nil {
+		return fmt.Errorf("counting the app's slots: %w", err)
+	}
+	if max, tier := (slipway.SKU{Name: skuName}).MaxSlots(); 1+n >= max {
+		return slipway.SlotLimitError(tier)
+	}
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 func TestAttack_SwapTargetIsNeverAnotherApp(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	if _, _, err := s.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "other", Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func seedSlot(t *testing.T, s *Store) slipway.Site {
 func TestSlots_AreSiteRowsOfTheirApp(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	sl := seedSlot(t, s)
 	if sl.Name != "app-staging" || sl.SlotOf != "app" || sl.Slot != "staging" || sl.Plan != "plan" {
 		t.Fatalf("slot = %+v", sl)
@@ -69,7 +69,7 @@ func TestSlots_AreSiteRowsOfTheirApp(t *testing.T) {
 func TestCommitSwap_ExchangesContentAndNonStickySettings(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	seedSlot(t, s)
 	must := func(err error) {
 		t.Helper()
@@ -143,7 +143,7 @@ func TestCommitSwap_ExchangesContentAndNonStickySettings(t *testing.T) {
 func TestSwap_PhasesAndPairs(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	seedSlot(t, s)
 	wantCode(t, s.BeginSwap(ctx, slipway.Swap{App: "app", Source: "app", Target: "app", Phase: slipway.SwapPreview}), slipway.EINVALID)
 	wantCode(t, s.BeginSwap(ctx, slipway.Swap{App: "app", Source: "app-staging", Target: "app", Phase: "bogus"}), slipway.EINVALID)
@@ -169,7 +169,7 @@ func TestSwap_PhasesAndPairs(t *testing.T) {
 func TestRampUpRules_AndRoutingTable(t *testing.T) {
 	s, dir := openTest(t)
 	ctx := t.Context()
-	seed(t, s)
+	seedSKU(t, s, "S1")
 	seedSlot(t, s)
 	wantCode(t, s.SetRampUpRules(ctx, "rg", "app", []slipway.RampUpRule{{Slot: "nope", Percent: 10}}), slipway.ENOTFOUND)
 	wantCode(t, s.SetRampUpRules(ctx, "rg", "app", []slipway.RampUpRule{{Slot: "staging", Percent: 120}}), slipway.EINVALID)

@@ -39,11 +39,18 @@ func openTest(t *testing.T) (*Store, string) {
 // seed creates resource group "rg", Linux B1 plan "plan" and site "app".
 func seed(t *testing.T, s *Store) slipway.Site {
 	t.Helper()
+	return seedSKU(t, s, "B1")
+}
+
+// seedSKU is seed with the plan on the named SKU ("S1" for an app with
+// slots: Basic has none).
+func seedSKU(t *testing.T, s *Store, skuName string) slipway.Site {
+	t.Helper()
 	ctx := t.Context()
 	if _, _, err := s.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
 		t.Fatalf("PutResourceGroup: %v", err)
 	}
-	sku, _ := slipway.ParseSKU("B1")
+	sku, _ := slipway.ParseSKU(skuName)
 	if _, _, err := s.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
 		t.Fatalf("PutPlan: %v", err)
 	}
