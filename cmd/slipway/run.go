@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +26,9 @@ func Run(ctx context.Context, args []string, env []string, stdin io.Reader, stdo
 			return ""
 		}
 		cfg, err := server.ParseFlags(args[1:], getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the flags' usage is printed; asking for it is no error
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)
 			return 2

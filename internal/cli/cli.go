@@ -184,6 +184,14 @@ var groupHelp = map[string]string{
 	"ad sp":                           "Manage service principals.",
 	"ad sp credential":                "Manage a service principal's passwords.",
 	"ad app":                          "Manage applications.",
+	"webapp cors":                     "Manage Cross-Origin Resource Sharing (CORS), answered by the front door.",
+	"webapp config hostname":          "Configure custom domains for a web app.",
+	"webapp config ssl":               "Configure TLS certificates for a web app's custom domains.",
+	"keyvault":                        "Manage key vaults and their secrets.",
+	"keyvault secret":                 "Manage secrets.",
+	"monitor":                         "Manage autoscale settings (Azure Monitor).",
+	"monitor autoscale":               "Manage autoscale settings.",
+	"monitor autoscale rule":          "Manage autoscale scaling rules.",
 }
 
 func (r *runner) run(ctx context.Context, args []string) error {

@@ -65,13 +65,14 @@ func commands() []command {
 			{Names: []string{"--sku"}, Help: "Pricing tier, e.g. F1, B1, P1V3. Default: B1."},
 			{Names: []string{"--is-linux"}, Kind: kindBool, Help: "Host web apps on Linux workers."},
 			{Names: []string{"--number-of-workers"}, Help: "Number of workers to allocate."},
+			{Names: []string{"--per-site-scaling"}, Kind: kindBool, Help: "Let each app run on fewer workers than the plan has (`webapp scale --instance-count`)."},
 			{Names: []string{"--location", "-l"}, Help: "Location. Default: the resource group's."},
 		}, uTags, uManagedInstance, uVNet,
 			unsupported("managed-instance plans are out of scope", "--is-managed-instance"),
 			unsupported("Windows containers are out of scope", "--hyper-v"),
 			unsupported("App Service Environments are out of scope", "--app-service-environment -e"),
-			unsupported("per-app scaling, zone redundancy and async scaling are not supported yet",
-				"--per-site-scaling", "--zone-redundant -z", "--async-scaling-enabled"),
+			unsupported("zone redundancy and async scaling are not supported yet",
+				"--zone-redundant -z", "--async-scaling-enabled"),
 			unsupported("managed identities are not supported yet", "--mi-system-assigned", "--mi-user-assigned"),
 			uEnrichedErrors, uNoWait, uPolicy)},
 		{path: "appservice plan list", short: "List App Service plans.", run: planList, flags: []flagDef{fGroupOpt}},
@@ -225,7 +226,7 @@ func normalizeSKU(s string) string {
 }
 
 // planBody is the PUT body az appservice plan create sends (docs/arm.md §1.4).
-func planBody(location, sku string, linux bool, workers int) (map[string]any, error) {
+func planBody(location, sku string, linux, perSiteScaling bool, workers int) (map[string]any, error) {
 	parsed, err := slipway.ParseSKU(sku)
 	if err != nil {
 		return nil, exitErrorf("", "%s", slipway.ErrorMessage(err))
@@ -238,7 +239,7 @@ func planBody(location, sku string, linux bool, workers int) (map[string]any, er
 		"location": location,
 		"sku":      s,
 		"properties": map[string]any{
-			"reserved": linux, "hyperV": false, "isXenon": false, "perSiteScaling": false, "zoneRedundant": false,
+			"reserved": linux, "hyperV": false, "isXenon": false, "perSiteScaling": perSiteScaling, "zoneRedundant": false,
 		},
 	}, nil
 }
@@ -280,7 +281,7 @@ func planCreate(ctx context.Context, inv *invocation) error {
 			return err
 		}
 	}
-	body, err := planBody(loc, sku, inv.flags.boolean("is-linux"), workers)
+	body, err := planBody(loc, sku, inv.flags.boolean("is-linux"), inv.flags.boolean("per-site-scaling"), workers)
 	if err != nil {
 		return err
 	}
@@ -362,8 +363,9 @@ func planUpdate(ctx context.Context, inv *invocation) error {
 	}
 	props, _ := plan["properties"].(map[string]any)
 	linux, _ := props["reserved"].(bool)
+	perSiteScaling, _ := props["perSiteScaling"].(bool)
 	loc, _ := plan["location"].(string)
-	body, err := planBody(normalizeLocation(loc), name0, linux, workers)
+	body, err := planBody(normalizeLocation(loc), name0, linux, perSiteScaling, workers)
 	if err != nil {
 		return err
 	}

@@ -75,3 +75,25 @@ func TestScaleCommands(t *testing.T) {
 		t.Fatalf("list-instances as a table: %v\n%s", err, out)
 	}
 }
+
+// TestPlanCreatePerSiteScaling checks that `appservice plan create
+// --per-site-scaling` makes a plan whose apps `webapp scale` sizes, as az's
+// does: without it, webapp scale stores a count the plan ignores, and the
+// CLI had no other way to turn per-site scaling on.
+func TestPlanCreatePerSiteScaling(t *testing.T) {
+	e := newStorageEnv(t)
+	e.seedGroup()
+	plan := e.must("appservice", "plan", "create", "-g", "rg1", "-n", "plan1", "--sku", "S1", "--is-linux", "--per-site-scaling").(map[string]any)
+	if plan["perSiteScaling"] != true {
+		t.Fatalf("plan create --per-site-scaling: perSiteScaling = %v", plan["perSiteScaling"])
+	}
+	// An update puts the whole plan back, as az's does: it keeps the setting.
+	plan = e.must("appservice", "plan", "update", "-g", "rg1", "-n", "plan1", "--sku", "S2").(map[string]any)
+	if plan["perSiteScaling"] != true {
+		t.Fatalf("plan update --sku turned per-site scaling off: perSiteScaling = %v", plan["perSiteScaling"])
+	}
+	plan = e.must("appservice", "plan", "create", "-g", "rg1", "-n", "plan2", "--sku", "S1", "--is-linux").(map[string]any)
+	if plan["perSiteScaling"] != false {
+		t.Fatalf("plan create without --per-site-scaling: perSiteScaling = %v", plan["perSiteScaling"])
+	}
+}

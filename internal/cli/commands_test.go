@@ -74,3 +74,20 @@ func TestCommandRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryGroupHasHelp checks that every command group has a line in
+// groupHelp, so that `slipway --help` and each group's help describe every
+// subgroup they list, as az's do.
+func TestEveryGroupHasHelp(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		words := strings.Fields(c.path)
+		for i := 1; i < len(words); i++ {
+			g := strings.Join(words[:i], " ")
+			if !seen[g] && groupHelp[g] == "" {
+				t.Errorf("group %q has no help line in groupHelp", g)
+			}
+			seen[g] = true
+		}
+	}
+}

@@ -109,6 +109,9 @@ func toExitError(err error) error {
 	}
 	hint := armHints[ae.Code]
 	switch {
+	case ae.Code == "Conflict" && strings.Contains(ae.Message, "number of slots allowed"):
+		// App Service's slot limit (slipway.SlotLimitError): the plan's tier decides.
+		hint = "Deployment slots need a Standard (5, counting production) or Premium (20) plan: scale it up with `slipway appservice plan update -g <group> -n <plan> --sku S1`."
 	case hint != "":
 	case ae.Code == "" && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden):
 		// Kudu answers without an ARM error body.

@@ -130,6 +130,10 @@ func TestRenderExitCodes(t *testing.T) {
 		{"nil", nil, 0, ""},
 		{"not found", toExitError(&apiError{Status: 404, Code: "ResourceNotFound", Message: "gone"}), 3, "ERROR: (ResourceNotFound) gone\nHINT: Check the names with `slipway webapp list` or `slipway appservice plan list`.\n"},
 		{"conflict", toExitError(&apiError{Status: 409, Code: "Conflict", Message: "busy"}), 1, "ERROR: (Conflict) busy\nHINT: Wait for the operation under way to finish, or choose another name.\n"},
+		// App Service's slot limit is a Conflict too, but waiting or renaming never helps.
+		{"slot limit", toExitError(&apiError{Status: 409, Code: "Conflict", Message: "Cannot complete the operation because the site will exceed the number of slots allowed for the 'Basic' SKU."}), 1,
+			"ERROR: (Conflict) Cannot complete the operation because the site will exceed the number of slots allowed for the 'Basic' SKU.\n" +
+				"HINT: Deployment slots need a Standard (5, counting production) or Premium (20) plan: scale it up with `slipway appservice plan update -g <group> -n <plan> --sku S1`.\n"},
 		{"usage", usageErrorf("webapp up", "bad"), 2, "ERROR: bad\nHINT: Run `slipway webapp up --help` for usage.\n"},
 		{"plain", os.ErrPermission, 1, "ERROR: permission denied\n"},
 	}

@@ -326,7 +326,7 @@ func (inv *invocation) ensureUpResources(ctx context.Context, c *conn, p upPlan)
 	if p.PlanExists || p.Existing != nil {
 		workers = 0 // keep the plan's worker count
 	}
-	body, err := planBody(p.Location, p.SKU, true, workers)
+	body, err := planBody(p.Location, p.SKU, true, false, workers)
 	if err != nil {
 		return nil, err
 	}
