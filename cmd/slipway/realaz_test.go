@@ -146,6 +146,13 @@ func TestRealAz(t *testing.T) {
 	cli.must("keyvault", "secret", "set", "--vault-name", vault, "-n", "greeting", "--value", "hello from az", "-o", "json")
 	out = cli.must("keyvault", "secret", "show", "--vault-name", vault, "-n", "greeting", "-o", "json")
 	wantJSON(t, out, "value", "hello from az")
+	// A teardown script's delete, list-deleted and purge: the Secrets
+	// Officer's secrets/* covers readMetadata and purge/action, as on Azure.
+	cli.must("keyvault", "secret", "delete", "--vault-name", vault, "-n", "greeting", "-o", "none")
+	if out := strings.TrimSpace(cli.must("keyvault", "secret", "list-deleted", "--vault-name", vault, "--query", "[].name", "-o", "tsv")); out != "greeting" {
+		t.Fatalf("keyvault secret list-deleted: %q", out)
+	}
+	cli.must("keyvault", "secret", "purge", "--vault-name", vault, "-n", "greeting")
 	out = cli.must("role", "assignment", "list", "--assignee", reader.AppID, "--scope", sub, "-o", "json")
 	if !strings.Contains(out, `"roleDefinitionName": "Reader"`) || !strings.Contains(out, `"principalName": "`+reader.AppID+`"`) ||
 		!strings.Contains(out, readerSP.ID) {
