@@ -388,6 +388,11 @@ func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
 	if sent := fmt.Sprintf(`https://%s.blob.localhost:%d "PUT /docs?restype=container`, account, port); !strings.Contains(cli.lastLog, sent) {
 		t.Fatalf("az did not send %s:\n%s", sent, tail(cli.lastLog, 40))
 	}
+	// The management plane lists the same containers (a GET of the
+	// collection, paged by nextLink).
+	if out := strings.TrimSpace(cli.must("storage", "container-rm", "list", "--storage-account", account, "-g", rg, "--query", "[].name", "-o", "tsv")); out != "docs" {
+		t.Fatalf("storage container-rm list: %q", out)
+	}
 	dir := t.TempDir()
 	up, down := filepath.Join(dir, "up.txt"), filepath.Join(dir, "down.txt")
 	if err := os.WriteFile(up, []byte("hello from az storage"), 0o644); err != nil {
