@@ -153,6 +153,10 @@ func TestRealAz(t *testing.T) {
 		t.Fatalf("keyvault secret list-deleted: %q", out)
 	}
 	cli.must("keyvault", "secret", "purge", "--vault-name", vault, "-n", "greeting")
+	// A vault firewall is refused, not shown as if it held.
+	if msg := cli.fail("keyvault", "update", "-n", vault, "--default-action", "Deny"); !strings.Contains(msg, "does not filter a key vault's traffic by network") {
+		t.Fatalf("keyvault update --default-action Deny: %s", msg)
+	}
 	out = cli.must("role", "assignment", "list", "--assignee", reader.AppID, "--scope", sub, "-o", "json")
 	if !strings.Contains(out, `"roleDefinitionName": "Reader"`) || !strings.Contains(out, `"principalName": "`+reader.AppID+`"`) ||
 		!strings.Contains(out, readerSP.ID) {
