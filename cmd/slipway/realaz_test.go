@@ -146,6 +146,17 @@ func TestRealAz(t *testing.T) {
 	cli.must("keyvault", "secret", "set", "--vault-name", vault, "-n", "greeting", "--value", "hello from az", "-o", "json")
 	out = cli.must("keyvault", "secret", "show", "--vault-name", vault, "-n", "greeting", "-o", "json")
 	wantJSON(t, out, "value", "hello from az")
+	// A teardown script's delete, list-deleted and purge: the Secrets
+	// Officer's secrets/* covers readMetadata and purge/action, as on Azure.
+	cli.must("keyvault", "secret", "delete", "--vault-name", vault, "-n", "greeting", "-o", "none")
+	if out := strings.TrimSpace(cli.must("keyvault", "secret", "list-deleted", "--vault-name", vault, "--query", "[].name", "-o", "tsv")); out != "greeting" {
+		t.Fatalf("keyvault secret list-deleted: %q", out)
+	}
+	cli.must("keyvault", "secret", "purge", "--vault-name", vault, "-n", "greeting")
+	// A vault firewall is refused, not shown as if it held.
+	if msg := cli.fail("keyvault", "update", "-n", vault, "--default-action", "Deny"); !strings.Contains(msg, "does not filter a key vault's traffic by network") {
+		t.Fatalf("keyvault update --default-action Deny: %s", msg)
+	}
 	out = cli.must("role", "assignment", "list", "--assignee", reader.AppID, "--scope", sub, "-o", "json")
 	if !strings.Contains(out, `"roleDefinitionName": "Reader"`) || !strings.Contains(out, `"principalName": "`+reader.AppID+`"`) ||
 		!strings.Contains(out, readerSP.ID) {
@@ -380,6 +391,11 @@ func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
 	// urllib3's debug line for the request az sent.
 	if sent := fmt.Sprintf(`https://%s.blob.localhost:%d "PUT /docs?restype=container`, account, port); !strings.Contains(cli.lastLog, sent) {
 		t.Fatalf("az did not send %s:\n%s", sent, tail(cli.lastLog, 40))
+	}
+	// The management plane lists the same containers (a GET of the
+	// collection, paged by nextLink).
+	if out := strings.TrimSpace(cli.must("storage", "container-rm", "list", "--storage-account", account, "-g", rg, "--query", "[].name", "-o", "tsv")); out != "docs" {
+		t.Fatalf("storage container-rm list: %q", out)
 	}
 	dir := t.TempDir()
 	up, down := filepath.Join(dir, "up.txt"), filepath.Join(dir, "down.txt")

@@ -128,3 +128,30 @@ func TestKeyVault_ListDeletedManagedHSMs(t *testing.T) {
 		t.Fatalf("deletedManagedHSMs = %v, want {\"value\":[]}", got)
 	}
 }
+
+// TestKeyVault_NetworkRulesRefused: Slipway does not filter a vault's data
+// plane by network, so a firewall (`az keyvault update --default-action
+// Deny`, `az keyvault network-rule add --ip-address`) is refused with a
+// 400 that says so, never stored and shown as if it held; the Allow-all
+// ACL az sends by default is accepted.
+func TestKeyVault_NetworkRulesRefused(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(200, "PUT", vaultPath, vaultBodyAz(e.tenant))
+	deny := strings.Replace(vaultBodyAz(e.tenant), `"defaultAction":"Allow"`, `"defaultAction":"Deny"`, 1)
+	for _, tc := range []struct{ method, body string }{
+		{"PUT", deny},
+		{"PATCH", `{"properties":{"networkAcls":{"bypass":"AzureServices","defaultAction":"Deny","ipRules":[],"virtualNetworkRules":[]}}}`},
+		{"PATCH", `{"properties":{"networkAcls":{"defaultAction":"Allow","ipRules":[{"value":"203.0.113.7/32"}]}}}`},
+		{"PATCH", `{"properties":{"networkAcls":{"defaultAction":"Allow","virtualNetworkRules":[{"id":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s"}]}}}`},
+	} {
+		r := e.do(tc.method, vaultPath, tc.body)
+		if r.status != 400 || !strings.Contains(string(r.body), "networkAcls") {
+			t.Errorf("%s %s: %d %s", tc.method, tc.body, r.status, r.body)
+		}
+	}
+	acls := e.must(200, "GET", vaultPath, "").json(t)["properties"].(map[string]any)["networkAcls"].(map[string]any)
+	if acls["defaultAction"] != "Allow" {
+		t.Errorf("networkAcls after the refusals: %v", acls)
+	}
+}

@@ -216,7 +216,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodDelete, stg+"/{account}", h.deleteStorageAccount),
 		r(http.MethodPost, stg+"/{account}/listKeys", h.listStorageKeys),
 		r(http.MethodPost, stg+"/{account}/regenerateKey", h.regenerateStorageKey),
-		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer), // storagecontainers.go
+		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers", h.listContainers), // storagecontainers.go
+		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer),
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers/{id}", h.getContainer),
 
 		// Key vaults (Microsoft.KeyVault, keyvault.go).

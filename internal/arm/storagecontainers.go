@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 type Containers interface {
 	PutContainer(ctx context.Context, account, name, publicAccess string, metadata map[string]string) (blob.ContainerInfo, bool, error)
 	Container(ctx context.Context, account, name string) (blob.ContainerInfo, error)
+	Containers(ctx context.Context, account, after string, limit int) ([]blob.ContainerInfo, error)
 }
 
 var _ Containers = (*blob.Service)(nil)
@@ -129,4 +132,44 @@ func (h *Handler) getContainer(w http.ResponseWriter, r *http.Request, p params)
 		return containerError(err)
 	}
 	return writeJSON(w, http.StatusOK, h.containerJSON(p.sub, p.rg, p.account, c))
+}
+
+// containerPage bounds one page of listContainers; $maxpagesize asks for
+// fewer.
+const containerPage = 1000
+
+// listContainers answers GET .../blobServices/default/containers
+// (`az storage container-rm list`): a page of the account's containers in
+// name order, and a nextLink ($skipToken: the last name) while there are
+// more.
+func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, p params) error {
+	if err := h.blobService(r.Context(), p); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	size := containerPage
+	if v := q.Get("$maxpagesize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidQueryParameterValue",
+				Message: fmt.Sprintf("The $maxpagesize '%s' is not a positive integer.", v)}
+		}
+		size = min(n, containerPage)
+	}
+	cs, err := h.cfg.Containers.Containers(r.Context(), strings.ToLower(p.account), q.Get("$skipToken"), size+1)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	if len(cs) > size {
+		cs = cs[:size]
+		next := url.Values{"api-version": {q.Get("api-version")}, "$maxpagesize": {strconv.Itoa(size)}, "$skipToken": {cs[size-1].Name}}
+		out["nextLink"] = h.managementURL(r) + strings.TrimPrefix(r.URL.Path, "/") + "?" + next.Encode()
+	}
+	value := make([]any, 0, len(cs))
+	for _, c := range cs {
+		value = append(value, h.containerJSON(p.sub, p.rg, p.account, c))
+	}
+	out["value"] = value
+	return writeJSON(w, http.StatusOK, out)
 }

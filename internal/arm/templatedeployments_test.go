@@ -367,13 +367,7 @@ func (noAccounts) Account(context.Context, string) (blob.Account, error) {
 // (storageAccounts/blobServices/containers, storagecontainers.go); a
 // re-run updates the container in place.
 func TestTemplateDeploymentContainer(t *testing.T) {
-	blobs, err := blob.Open(t.Context(), blob.Config{Dir: t.TempDir(), Accounts: noAccounts{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	e := newEnvWith(t, func(c *Config) { c.Containers = blobs })
-	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	e, blobs := newContainersEnv(t)
 	tpl := `{"contentVersion":"1.0.0.0","parameters":{"access":{"type":"string","defaultValue":"None"}},"resources":[
 	 {"type":"Microsoft.Storage/storageAccounts","apiVersion":"2023-05-01","name":"media8","location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"},
 	 {"type":"Microsoft.Storage/storageAccounts/blobServices/containers","apiVersion":"2023-05-01","name":"media8/default/uploads",

@@ -112,3 +112,32 @@ func (s *Service) Container(ctx context.Context, account, name string) (Containe
 	}
 	return c, nil
 }
+
+// Containers returns up to limit of account's containers whose names sort
+// after the name after ("" for the first), in name order.
+func (s *Service) Containers(ctx context.Context, account, after string, limit int) ([]ContainerInfo, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT name, etag, last_modified, metadata, public_access FROM containers
+		WHERE account = ? AND deleting = 0 AND name > ? ORDER BY name LIMIT ?`, account, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	defer rows.Close()
+	var out []ContainerInfo
+	for rows.Next() {
+		var c ContainerInfo
+		var md string
+		var lm int64
+		if err := rows.Scan(&c.Name, &c.ETag, &lm, &md, &c.PublicAccess); err != nil {
+			return nil, fmt.Errorf("listing containers: %w", err)
+		}
+		c.LastModified = time.Unix(0, lm).UTC()
+		if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
+			return nil, fmt.Errorf("decoding container metadata: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	return out, nil
+}

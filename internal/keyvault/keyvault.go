@@ -77,21 +77,24 @@ type Operation struct {
 	Permission string // e.g. "get"
 }
 
-// The operations, with the data actions of the Key Vault Secrets roles.
+// The operations, with the data actions Azure defines for them
+// (https://learn.microsoft.com/azure/role-based-access-control/permissions/security#microsoftkeyvault)
+// and the access-policy permissions the REST reference names for each.
 var (
 	OpSet     = Operation{"SetSecret", "Microsoft.KeyVault/vaults/secrets/setSecret/action", "set"}
 	OpGet     = Operation{"GetSecret", "Microsoft.KeyVault/vaults/secrets/getSecret/action", "get"}
 	OpList    = Operation{"GetSecrets", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "list"}
-	OpUpdate  = Operation{"UpdateSecret", "Microsoft.KeyVault/vaults/secrets/setSecret/action", "set"}
+	OpUpdate  = Operation{"UpdateSecret", "Microsoft.KeyVault/vaults/secrets/update/action", "set"}
 	OpDelete  = Operation{"DeleteSecret", "Microsoft.KeyVault/vaults/secrets/delete", "delete"}
 	OpRecover = Operation{"RecoverDeletedSecret", "Microsoft.KeyVault/vaults/secrets/recover/action", "recover"}
-	OpPurge   = Operation{"PurgeDeletedSecret", "Microsoft.KeyVault/vaults/deletedSecrets/delete", "purge"}
+	OpPurge   = Operation{"PurgeDeletedSecret", "Microsoft.KeyVault/vaults/secrets/purge/action", "purge"}
 	OpBackup  = Operation{"BackupSecret", "Microsoft.KeyVault/vaults/secrets/backup/action", "backup"}
 	OpRestore = Operation{"RestoreSecret", "Microsoft.KeyVault/vaults/secrets/restore/action", "restore"}
-	// Reading deleted secrets needs "list" in an access policy and the
-	// deletedSecrets read action under RBAC.
-	OpGetDeleted  = Operation{"GetDeletedSecret", "Microsoft.KeyVault/vaults/deletedSecrets/read", "list"}
-	OpListDeleted = Operation{"GetDeletedSecrets", "Microsoft.KeyVault/vaults/deletedSecrets/read", "list"}
+	// Reading deleted secrets is reading metadata: "list" in an access
+	// policy, readMetadata under RBAC (Azure has no deletedSecrets data
+	// action).
+	OpGetDeleted  = Operation{"GetDeletedSecret", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "list"}
+	OpListDeleted = Operation{"GetDeletedSecrets", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "list"}
 )
 
 // Config configures a Handler.
