@@ -381,6 +381,11 @@ func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
 	if err := json.Unmarshal([]byte(out), &sa); err != nil || sa.ID == "" {
 		t.Fatalf("storage account create: %v\n%s", err, out)
 	}
+	// A firewall the blob service would not apply is refused, not shown
+	// as if it held (internal/arm/networkisolation.go).
+	if msg := cli.fail("storage", "account", "update", "-g", rg, "-n", account, "--default-action", "Deny"); !strings.Contains(msg, "does not filter a storage account's traffic by network") {
+		t.Errorf("storage account update --default-action Deny: %s", msg)
+	}
 	// Create Container needs containers/write, a management action that
 	// Owner's "*" covers; blob operations need data actions, which it has
 	// none of (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory#permissions-for-blob-service-operations).

@@ -1,7 +1,6 @@
 package arm
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -187,11 +186,7 @@ type vaultBody struct {
 		EnablePurgeProtection     *bool         `json:"enablePurgeProtection"`
 		PublicNetworkAccess       *string       `json:"publicNetworkAccess"`
 		CreateMode                *string       `json:"createMode"`
-		NetworkACLs               *struct {
-			DefaultAction       string            `json:"defaultAction"`
-			IPRules             []json.RawMessage `json:"ipRules"`
-			VirtualNetworkRules []json.RawMessage `json:"virtualNetworkRules"`
-		} `json:"networkAcls"`
+		NetworkACLs               *networkACLs  `json:"networkAcls"`
 	} `json:"properties"`
 }
 
@@ -208,12 +203,9 @@ func (b vaultBody) apply(v *slipway.Vault) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
 			Message: "The property \"enableSoftDelete\" cannot be set to false. Soft delete is always on."}
 	}
-	// The data plane is not filtered by network: a firewall would be
-	// shown as if it held. Allow-all (what az sends by default) is what
-	// Slipway does.
-	if a := p.NetworkACLs; a != nil && (strings.EqualFold(a.DefaultAction, "Deny") || len(a.IPRules) > 0 || len(a.VirtualNetworkRules) > 0) {
-		return &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
-			Message: "Slipway does not filter a key vault's traffic by network: networkAcls can only allow all (defaultAction Allow, no ipRules or virtualNetworkRules). Control access with RBAC roles or access policies."}
+	// The data plane is not filtered by network (networkisolation.go).
+	if err := refuseNetworkIsolation("key vault", vaultAccessInstead, p.PublicNetworkAccess, v.PublicNetworkAccess, p.NetworkACLs); err != nil {
+		return err
 	}
 	if p.SKU != nil && p.SKU.Name != "" {
 		v.SKU = p.SKU.Name

@@ -580,6 +580,8 @@ type siteBody struct {
 		// KeyVaultReferenceIdentity is the identity Key Vault references
 		// resolve as: "SystemAssigned" or a user-assigned identity's id.
 		KeyVaultReferenceIdentity *string `json:"keyVaultReferenceIdentity"`
+		// PublicNetworkAccess is always Enabled (networkisolation.go).
+		PublicNetworkAccess *string `json:"publicNetworkAccess"`
 	} `json:"properties"`
 }
 
@@ -598,6 +600,9 @@ func (h *Handler) patchSite(w http.ResponseWriter, r *http.Request, p params) er
 func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p params, mustExist bool) error {
 	var body siteBody
 	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if err := refuseNetworkIsolation("web app", siteAccessInstead, body.Properties.PublicNetworkAccess, "", nil); err != nil {
 		return err
 	}
 	ctx := r.Context()

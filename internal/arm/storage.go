@@ -118,6 +118,16 @@ type storageAccountBody struct {
 	SKU      *struct {
 		Name string `json:"name"`
 	} `json:"sku"`
+	Properties struct {
+		PublicNetworkAccess *string      `json:"publicNetworkAccess"`
+		NetworkACLs         *networkACLs `json:"networkAcls"`
+	} `json:"properties"`
+}
+
+// refuseNetworkIsolation refuses a firewall or private-only access
+// (networkisolation.go): the blob service filters no traffic by network.
+func (b storageAccountBody) refuseNetworkIsolation() error {
+	return refuseNetworkIsolation("storage account", storageAccessInstead, b.Properties.PublicNetworkAccess, "", b.Properties.NetworkACLs)
 }
 
 // canonicalSKUKind checks and canonicalises the SKU and kind given in a
@@ -152,6 +162,9 @@ func (h *Handler) putStorageAccount(w http.ResponseWriter, r *http.Request, p pa
 		return &apiError{Status: http.StatusBadRequest, Code: "LocationRequired",
 			Message: "The location property is required for this definition."}
 	}
+	if err := body.refuseNetworkIsolation(); err != nil {
+		return err
+	}
 	sku, kind, err := body.canonicalSKUKind()
 	if err != nil {
 		return err
@@ -171,6 +184,9 @@ func (h *Handler) putStorageAccount(w http.ResponseWriter, r *http.Request, p pa
 func (h *Handler) patchStorageAccount(w http.ResponseWriter, r *http.Request, p params) error {
 	var body storageAccountBody
 	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if err := body.refuseNetworkIsolation(); err != nil {
 		return err
 	}
 	sku, kind, err := body.canonicalSKUKind()
