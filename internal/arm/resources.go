@@ -24,8 +24,9 @@ type genericResource struct {
 }
 
 // listResources answers GET /subscriptions/{s}/resources and
-// GET /subscriptions/{s}/resourceGroups/{rg}/resources: every plan, site
-// and storage account (resource groups are not resources), narrowed by
+// GET /subscriptions/{s}/resourceGroups/{rg}/resources: every plan, site,
+// slot, storage account, key vault, user-assigned identity and autoscale
+// setting (resource groups are not resources), narrowed by
 // $filter and $top. See
 // https://learn.microsoft.com/rest/api/resources/resources/list.
 func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params) error {
@@ -63,8 +64,28 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	identities, err := h.cfg.Store.UserAssignedIdentities(ctx, p.rg)
+	if err != nil {
+		return err
+	}
+	autoscales, err := h.cfg.Store.AutoscaleSettings(ctx, p.rg)
+	if err != nil {
+		return err
+	}
 	linux := map[string]bool{}
 	var all []genericResource
+	for _, i := range identities {
+		all = append(all, genericResource{
+			ID: identityID(p.sub, i.ResourceGroup, i.Name), Name: i.Name, Type: "Microsoft.ManagedIdentity/userAssignedIdentities",
+			Location: i.Location, Tags: i.Tags, resourceGroup: i.ResourceGroup,
+		})
+	}
+	for _, a := range autoscales {
+		all = append(all, genericResource{
+			ID: autoscaleID(p.sub, a.ResourceGroup, a.Name), Name: a.Name, Type: "Microsoft.Insights/autoscaleSettings",
+			Location: a.Location, Tags: a.Tags, resourceGroup: a.ResourceGroup,
+		})
+	}
 	for _, v := range vaults {
 		all = append(all, genericResource{
 			ID: vaultID(p.sub, v.ResourceGroup, v.Name), Name: v.Name, Type: "Microsoft.KeyVault/vaults",

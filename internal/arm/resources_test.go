@@ -93,3 +93,33 @@ func TestListResources(t *testing.T) {
 		golden(t, "resources.json", e.normalize(r.body))
 	})
 }
+
+// TestListResources_IdentitiesAndAutoscale: az resource list shows every
+// resource of a group, and user-assigned identities and autoscale
+// settings are resources (Microsoft.ManagedIdentity, microsoft.insights),
+// as ARM lists them; they were missing, so a script that looks for them
+// (or cleans a group up by what it lists) did not find them.
+func TestListResources_IdentitiesAndAutoscale(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
+	e.must(201, "PUT", msiPath+"/id1", `{"location":"westeurope","tags":{"team":"web"}}`)
+	e.must(201, "PUT", asPath+"/as1"+asAPI, asBody(e, "1", "1", "3", cpuRule(e, "Increase", "GreaterThan", "70")))
+	got := map[string]string{}
+	for _, v := range e.must(200, "GET", "/subscriptions/{s}/resourceGroups/rg/resources", "").json(t)["value"].([]any) {
+		m := v.(map[string]any)
+		got[m["id"].(string)] = m["type"].(string)
+	}
+	for id, typ := range map[string]string{
+		e.path(msiPath + "/id1"): "Microsoft.ManagedIdentity/userAssignedIdentities",
+		e.path(asPath + "/as1"):  "Microsoft.Insights/autoscaleSettings",
+	} {
+		if got[id] != typ {
+			t.Errorf("az resource list -g rg: %s is %q, want %q (listed: %v)", id, got[id], typ, got)
+		}
+	}
+	r := e.must(200, "GET", "/subscriptions/{s}/resources?$filter="+url.QueryEscape("resourceType eq 'Microsoft.ManagedIdentity/userAssignedIdentities'")+"&api-version=2024-11-01", "")
+	if v := r.json(t)["value"].([]any); len(v) != 1 || v[0].(map[string]any)["tags"].(map[string]any)["team"] != "web" {
+		t.Errorf("identities by type: %s", r.body)
+	}
+}
