@@ -82,6 +82,8 @@ type Hub struct {
 	apps   map[string]*Log // by lower-cased site name
 	closed bool
 	timers sync.WaitGroup // armed flush timers
+
+	reopenBackoff time.Duration // how long a LogFiles that failed to open is left alone
 }
 
 // NewHub returns a Hub. Close it to write out buffered lines.
@@ -104,7 +106,7 @@ func NewHub(cfg Config) *Hub {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
-	return &Hub{cfg: cfg, apps: make(map[string]*Log)}
+	return &Hub{cfg: cfg, apps: make(map[string]*Log), reopenBackoff: reopenBackoff}
 }
 
 // App returns the log of a site whose LogFiles directory is dir (empty: keep
@@ -385,13 +387,15 @@ func (l *Log) perFileMax() int64 {
 }
 
 // arm starts the timer that writes out buffered lines.
-func (l *Log) arm() {
+func (l *Log) arm() { l.armAfter(l.hub.cfg.FlushDelay) }
+
+func (l *Log) armAfter(d time.Duration) {
 	l.armed = true
 	l.hub.timers.Add(1)
 	if l.timer == nil {
-		l.timer = time.AfterFunc(l.hub.cfg.FlushDelay, l.onTimer)
+		l.timer = time.AfterFunc(d, l.onTimer)
 	} else {
-		l.timer.Reset(l.hub.cfg.FlushDelay)
+		l.timer.Reset(d)
 	}
 }
 
@@ -401,6 +405,13 @@ func (l *Log) onTimer() {
 	defer l.mu.Unlock()
 	l.armed = false
 	l.flushLocked()
+	// Lines still buffered wait for a LogFiles not made yet (flushSink):
+	// try again when it may be opened again, not only when another line
+	// comes — an app that logs only as it starts would otherwise never
+	// have its file.
+	if l.buffered > 0 && !l.filesClosed && !l.armed {
+		l.armAfter(max(l.hub.cfg.FlushDelay, l.retryAt.Sub(l.hub.cfg.Now())))
+	}
 }
 
 func (l *Log) disarm() {
@@ -531,7 +542,7 @@ func (l *Log) openRoot() error {
 	}()
 	l.missing = errors.Is(err, fs.ErrNotExist)
 	if err != nil {
-		l.retryAt = now.Add(reopenBackoff)
+		l.retryAt = now.Add(l.hub.reopenBackoff)
 		if !l.missing {
 			// Not yet made is no fault (the home is prepared when the app
 			// first starts, and mounted at each server start): flushSink

@@ -550,3 +550,34 @@ func TestMissingDirectoryIsQuiet(t *testing.T) {
 		t.Errorf("a LogFiles that is a file was not warned about:\n%s", logs.String())
 	}
 }
+
+// TestWaitingLinesReachTheDirectoryMadeLater: lines written before the
+// app's LogFiles exists wait in memory; once it is made they reach the
+// file without another line to carry them. Before, a failed flush set the
+// directory aside for a while and nothing tried again until the app logged
+// more, so an app that logs only as it starts (gunicorn's first lines)
+// had no log file for Kudu to list or download — a test saw an empty
+// /api/logs/docker for 30 s under load.
+func TestWaitingLinesReachTheDirectoryMadeLater(t *testing.T) {
+	start := time.Now() // a clock that moves, on the day the file names expect
+	h := newHub(t, Config{FlushDelay: 5 * time.Millisecond, Now: func() time.Time { return day.Add(time.Since(start)) }})
+	h.reopenBackoff = 50 * time.Millisecond
+	dir := filepath.Join(t.TempDir(), "LogFiles")
+	l := h.App("a", dir)
+	w := l.Writer(SourceApp)
+	fmt.Fprintln(w, "[INFO] Starting gunicorn")
+	fmt.Fprintln(w, "[INFO] Booting worker")
+	time.Sleep(30 * time.Millisecond) // the flush has failed: no LogFiles yet
+	must(t, os.MkdirAll(dir, 0o755))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, appFile))
+		if strings.Contains(string(b), "Starting gunicorn") && strings.Contains(string(b), "Booting worker") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after LogFiles was made, %s holds %q; want both lines", appFile, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
