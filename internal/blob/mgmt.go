@@ -92,19 +92,17 @@ func (s *Service) PutContainer(ctx context.Context, account, name, publicAccess 
 	return ContainerInfo{Name: name, PublicAccess: publicAccess, Metadata: lower, ETag: etag, LastModified: now}, created, nil
 }
 
-// Container returns a container's management view.
-func (s *Service) Container(ctx context.Context, account, name string) (ContainerInfo, error) {
+// containerInfoCols are the columns scanContainerInfo reads, in order.
+const containerInfoCols = `name, etag, last_modified, metadata, public_access`
+
+// scanContainerInfo reads a row of containerInfoCols, then into extra any
+// columns selected after them.
+func scanContainerInfo(r interface{ Scan(...any) error }, extra ...any) (ContainerInfo, error) {
 	var c ContainerInfo
 	var md string
 	var lm int64
-	var deleting bool
-	err := s.writer.QueryRowContext(ctx, `SELECT name, etag, last_modified, metadata, public_access, deleting FROM containers WHERE account = ? AND name = ?`,
-		account, name).Scan(&c.Name, &c.ETag, &lm, &md, &c.PublicAccess, &deleting)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && deleting {
-		return c, ErrContainerNotFound
-	}
-	if err != nil {
-		return c, fmt.Errorf("reading container: %w", err)
+	if err := r.Scan(append([]any{&c.Name, &c.ETag, &lm, &md, &c.PublicAccess}, extra...)...); err != nil {
+		return c, err
 	}
 	c.LastModified = time.Unix(0, lm).UTC()
 	if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
@@ -113,10 +111,24 @@ func (s *Service) Container(ctx context.Context, account, name string) (Containe
 	return c, nil
 }
 
+// Container returns a container's management view.
+func (s *Service) Container(ctx context.Context, account, name string) (ContainerInfo, error) {
+	var deleting bool
+	c, err := scanContainerInfo(s.writer.QueryRowContext(ctx, `SELECT `+containerInfoCols+`, deleting FROM containers WHERE account = ? AND name = ?`,
+		account, name), &deleting)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && deleting {
+		return ContainerInfo{}, ErrContainerNotFound
+	}
+	if err != nil {
+		return ContainerInfo{}, fmt.Errorf("reading container: %w", err)
+	}
+	return c, nil
+}
+
 // Containers returns up to limit of account's containers whose names sort
 // after the name after ("" for the first), in name order.
 func (s *Service) Containers(ctx context.Context, account, after string, limit int) ([]ContainerInfo, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT name, etag, last_modified, metadata, public_access FROM containers
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+containerInfoCols+` FROM containers
 		WHERE account = ? AND deleting = 0 AND name > ? ORDER BY name LIMIT ?`, account, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
@@ -124,15 +136,9 @@ func (s *Service) Containers(ctx context.Context, account, after string, limit i
 	defer rows.Close()
 	var out []ContainerInfo
 	for rows.Next() {
-		var c ContainerInfo
-		var md string
-		var lm int64
-		if err := rows.Scan(&c.Name, &c.ETag, &lm, &md, &c.PublicAccess); err != nil {
+		c, err := scanContainerInfo(rows)
+		if err != nil {
 			return nil, fmt.Errorf("listing containers: %w", err)
-		}
-		c.LastModified = time.Unix(0, lm).UTC()
-		if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
-			return nil, fmt.Errorf("decoding container metadata: %w", err)
 		}
 		out = append(out, c)
 	}
