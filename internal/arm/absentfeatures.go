@@ -53,7 +53,7 @@ var authSettingsOff = map[string]any{
 
 // listAuthSettings answers POST config/authsettings/list: sign-in is off.
 func (h *Handler) listAuthSettings(w http.ResponseWriter, r *http.Request, p params) error {
-	return h.writeAbsentConfig(w, r, p, "authsettings", authSettingsOff)
+	return h.listAbsentConfig(w, r, p, "authsettings", authSettingsOff)
 }
 
 // putAuthSettings answers PUT config/authsettings: settings that leave
@@ -61,7 +61,7 @@ func (h *Handler) listAuthSettings(w http.ResponseWriter, r *http.Request, p par
 // auth update --enabled false) are answered as stored; anything else is a
 // 400 naming the first field (sorted, so the same one each time).
 func (h *Handler) putAuthSettings(w http.ResponseWriter, r *http.Request, p params) error {
-	props, err := h.readAbsentConfig(r, p)
+	s, props, err := h.readAbsentConfig(r, p)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (h *Handler) putAuthSettings(w http.ResponseWriter, r *http.Request, p para
 			return slipway.Errorf(slipway.EINVALID, "App Service Authentication is not available: Slipway has no built-in sign-in, so '%s' cannot be set and authentication stays off (only enabled false is accepted). Sign users in within the app (Slipway: see README, Differences from App Service).", name)
 		}
 	}
-	return h.writeAbsentConfig(w, r, p, "authsettings", authSettingsOff)
+	return h.writeAbsentConfig(w, p, s, "authsettings", authSettingsOff)
 }
 
 // leavesAuthOff says whether value, given for the auth setting name, is
@@ -91,21 +91,21 @@ func leavesAuthOff(name string, value json.RawMessage) bool {
 
 // listStorageMounts answers POST config/azurestorageaccounts/list: none.
 func (h *Handler) listStorageMounts(w http.ResponseWriter, r *http.Request, p params) error {
-	return h.writeAbsentConfig(w, r, p, "azurestorageaccounts", map[string]any{})
+	return h.listAbsentConfig(w, r, p, "azurestorageaccounts", map[string]any{})
 }
 
 // putStorageMounts answers PUT config/azurestorageaccounts: the empty set
 // (az's delete of the last mount) is what there is; a mount is a 400
 // naming it, never quoting its access key.
 func (h *Handler) putStorageMounts(w http.ResponseWriter, r *http.Request, p params) error {
-	props, err := h.readAbsentConfig(r, p)
+	s, props, err := h.readAbsentConfig(r, p)
 	if err != nil {
 		return err
 	}
 	if names := slices.Sorted(maps.Keys(props)); len(names) > 0 {
 		return slipway.Errorf(slipway.EINVALID, "Storage mounts are not available: Slipway mounts no Azure Files share or blob container into apps, so '%s' cannot be added. Use the blob service from the app through its API (Slipway: see README, Differences from App Service).", names[0])
 	}
-	return h.writeAbsentConfig(w, r, p, "azurestorageaccounts", map[string]any{})
+	return h.writeAbsentConfig(w, p, s, "azurestorageaccounts", map[string]any{})
 }
 
 // listVnetConnections answers GET sites/{app}/virtualNetworkConnections:
@@ -119,26 +119,29 @@ func (h *Handler) listVnetConnections(w http.ResponseWriter, r *http.Request, p 
 }
 
 // readAbsentConfig reads the properties of a PUT of such a config
-// resource, after checking that the site exists.
-func (h *Handler) readAbsentConfig(r *http.Request, p params) (map[string]json.RawMessage, error) {
+// resource, and the site it is for (which must exist).
+func (h *Handler) readAbsentConfig(r *http.Request, p params) (slipway.Site, map[string]json.RawMessage, error) {
 	var body struct {
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
 	if err := readJSON(r, &body); err != nil {
-		return nil, err
+		return slipway.Site{}, nil, err
 	}
-	if _, err := h.cfg.Store.Site(r.Context(), p.rg, p.site); err != nil {
-		return nil, err
-	}
-	return body.Properties, nil
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	return s, body.Properties, err
 }
 
-// writeAbsentConfig answers with the site's config resource name holding
-// props.
-func (h *Handler) writeAbsentConfig(w http.ResponseWriter, r *http.Request, p params, name string, props map[string]any) error {
+// listAbsentConfig answers a POST .../list of such a config resource.
+func (h *Handler) listAbsentConfig(w http.ResponseWriter, r *http.Request, p params, name string, props map[string]any) error {
 	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
 	if err != nil {
 		return err
 	}
+	return h.writeAbsentConfig(w, p, s, name, props)
+}
+
+// writeAbsentConfig answers with the site's config resource name holding
+// props.
+func (h *Handler) writeAbsentConfig(w http.ResponseWriter, p params, s slipway.Site, name string, props map[string]any) error {
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, name, props))
 }
