@@ -293,8 +293,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return rt.fn(w, r, p)
 	}
 	if pathMatched {
-		return &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
-			Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)}
+		return errMethodNotAllowed(r.Method)
 	}
 	return &apiError{Status: http.StatusNotFound, Code: "NotFound",
 		Message: fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path)}

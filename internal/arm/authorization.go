@@ -149,8 +149,7 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, seg
 	case kind == "roleDefinitions" && name != "" && r.Method == http.MethodGet:
 		return true, h.getRoleDefinition(w, sub, name)
 	}
-	return true, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
-		Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)}
+	return true, errMethodNotAllowed(r.Method)
 }
 
 // authzScope checks the scope of an Authorization request: this

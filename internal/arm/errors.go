@@ -18,6 +18,12 @@ type apiError struct {
 	Message string
 }
 
+// errMethodNotAllowed is ARM's answer to a method a resource does not take.
+func errMethodNotAllowed(method string) error {
+	return &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+		Message: fmt.Sprintf("The requested resource does not support http method '%s'.", method)}
+}
+
 func (e *apiError) Error() string {
 	return fmt.Sprintf("arm error: status=%d code=%s message=%s", e.Status, e.Code, e.Message)
 }

@@ -87,8 +87,7 @@ func (h *Handler) serveTags(w http.ResponseWriter, r *http.Request, segs []strin
 			return true, err
 		}
 	default:
-		return true, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
-			Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)}
+		return true, errMethodNotAllowed(r.Method)
 	}
 
 	doc, err := h.dispatchJSON(w, r, http.MethodGet, scope, nil)
