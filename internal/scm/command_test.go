@@ -206,7 +206,11 @@ func TestAttackCommandsAtOnce(t *testing.T) {
 				t.Errorf("a command within the bound: %d %s", status, body)
 			}
 		})
-		<-bc.started
+		select {
+		case <-bc.started:
+		case <-time.After(time.Minute):
+			t.Fatal("a command within the bound did not start in a minute")
+		}
 	}
 	if status, _, body := postCommand(t, srv, "/api/command", "application/json", command(t, "true", "")); status != http.StatusServiceUnavailable {
 		t.Errorf("command %d past the bound: %d %s, want 503", maxCommands+1, status, body)

@@ -1,7 +1,6 @@
 package scm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -177,16 +176,24 @@ type stallingWriter struct {
 	stall time.Duration
 	once  sync.Once
 	n     atomic.Int64
-	tail  syncBuffer
+	mu    sync.Mutex
+	last  []byte // the last 3 bytes written, whichever writes they came in
 }
 
 func (w *stallingWriter) Write(p []byte) (int, error) {
 	w.once.Do(func() { time.Sleep(w.stall) })
 	w.n.Add(int64(len(p)))
-	if i := bytes.LastIndex(p, []byte("END")); i >= 0 {
-		w.tail.Write(p[i:])
-	}
+	w.mu.Lock()
+	w.last = append(w.last, p[max(0, len(p)-3):]...)
+	w.last = w.last[max(0, len(w.last)-3):]
+	w.mu.Unlock()
 	return len(p), nil
+}
+
+func (w *stallingWriter) tail() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.last)
 }
 
 // TestSSHSlowClientGetsAllOutput: a command whose last output is still
@@ -227,8 +234,8 @@ func TestSSHSlowClientGetsAllOutput(t *testing.T) {
 			if !errors.As(err, &exit) || exit.ExitStatus() != 7 {
 				t.Errorf("exit: %v, want status 7", err)
 			}
-			if got := w.n.Load(); got != size || w.tail.String() != "END" {
-				t.Fatalf("the client got %d bytes of %d (ending %q)", got, size, w.tail.String())
+			if got := w.n.Load(); got != size || w.tail() != "END" {
+				t.Fatalf("the client got %d bytes of %d (ending %q)", got, size, w.tail())
 			}
 		})
 	}

@@ -227,9 +227,22 @@ func TestSSHTerminal(t *testing.T) {
 	}
 	in.Write([]byte("echo T=$TERM; stty size; sleep 30\n"))
 	waitFor(t, &out, "40 100")
-	in.Write([]byte{3}) // Ctrl-C
-	in.Write([]byte("echo after=$?\n"))
-	waitFor(t, &out, "after=130")
+	// Ctrl-C, then a command that runs once the shell reads again. The
+	// shell may not yet have put sleep in front when "40 100" shows (the
+	// ^C then reaches the shell alone and sleep goes on), so ^C is sent
+	// again, at most 10 times, until the command shows the sleep was
+	// interrupted; each ^C discards the line waiting behind it.
+	for i := 0; !strings.Contains(out.String(), "after=130"); i++ {
+		if i == 10 {
+			t.Fatalf("Ctrl-C did not interrupt the command: %q", out.String())
+		}
+		in.Write([]byte{3}) // Ctrl-C
+		in.Write([]byte("echo after=$?\n"))
+		waitUntil(&out, "\nafter=", time.Second)
+	}
+	if strings.Contains(out.String(), "\nafter=0") {
+		t.Fatalf("the command ended by itself, not by Ctrl-C: %q", out.String())
+	}
 	if err := s.WindowChange(50, 120); err != nil {
 		t.Fatal(err)
 	}
@@ -347,13 +360,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// waitUntil waits at most d for want in out, and says whether it came.
+func waitUntil(out *syncBuffer, want string, d time.Duration) bool {
+	for end := time.Now().Add(d); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			return false
+		}
+	}
+	return true
+}
+
 func waitFor(t *testing.T, out *syncBuffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in %q", want, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitUntil(out, want, 10*time.Second) {
+		t.Fatalf("no %q in %q", want, out.String())
 	}
 }

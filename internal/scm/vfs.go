@@ -474,9 +474,11 @@ func (h *Handler) vfsPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 // replaceable checks that rel, if it exists, is a file a PUT may replace
 // with this request's If-Match; it returns whether it exists, and its mode.
 func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm fs.FileMode, err error) {
-	fi, err := root.Lstat(rel)
+	fi, err := lstatLinked(root, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, 0, nil
+	} else if slipway.ErrorCode(err) == slipway.ECONFLICT {
+		return false, 0, err
 	} else if err != nil {
 		return false, 0, fsError("writing", shown(rel), err)
 	}
@@ -499,6 +501,23 @@ func replaceable(r *http.Request, root *os.Root, rel string) (exists bool, perm 
 		return false, 0, &precondition{status: http.StatusPreconditionFailed, etag: etag, msg: msgEtagMismatch}
 	}
 	return true, fi.Mode().Perm() | 0o600, nil
+}
+
+// lstatLinked is root.Lstat(rel) for a name another PUT may be renaming a
+// file over: a stat that races the rename can find the replaced file
+// with no link left (Nlink 0), which is no longer the file rel names.
+// It asks again, a few times, for the file rel names now.
+func lstatLinked(root *os.Root, rel string) (fs.FileInfo, error) {
+	for range 3 {
+		fi, err := root.Lstat(rel)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 0 {
+			return fi, nil
+		}
+	}
+	return nil, slipway.Errorf(slipway.ECONFLICT, "'%s' was being replaced while this request checked it; try again.", shown(rel))
 }
 
 // writeFile writes body to rel through a temporary file in its directory,
