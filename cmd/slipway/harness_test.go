@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/testwatch"
 )
 
 // sharedCache is the build cache every test server shares, so a Python
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Chmod(dir, 0o755)
 	sharedCache = dir
-	code := m.Run()
+	code := testwatch.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/internal/testwatch"
 )
 
 const durabilityChildEnv = "SLIPWAY_BLOB_DURABILITY_CHILD_DIR"
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(durabilityChildEnv); dir != "" {
 		os.Exit(runDurabilityChild(dir))
 	}
-	os.Exit(m.Run())
+	testwatch.Main(m)
 }
 
 func runDurabilityChild(dir string) int {

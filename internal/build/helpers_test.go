@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/testwatch"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -29,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sharedPipCache = dir
-	code := m.Run()
+	code := testwatch.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
