@@ -440,6 +440,7 @@ type DeploymentLogEntry struct {
 type DeploymentLogLine struct {
 	Time time.Time
 	Text string
+	Type LogEntryType // its entry's
 }
 
 // StorageAccount is a storage account (ARM type

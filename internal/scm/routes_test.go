@@ -74,7 +74,10 @@ func (f *fakeStore) DeploymentLog(context.Context, string, string) ([]slipway.De
 	return []slipway.DeploymentLogEntry{{ID: "e1", Message: "Deployment successful.", Details: "line one\nline two\n"}}, nil
 }
 
-func (f *fakeStore) DeploymentLogLines(context.Context, string, string, string) ([]slipway.DeploymentLogLine, error) {
+func (f *fakeStore) DeploymentLogLines(_ context.Context, _, id, entry string) ([]slipway.DeploymentLogLine, error) {
+	if id != "d1" || entry != "e1" {
+		return nil, nil
+	}
 	return []slipway.DeploymentLogLine{{Text: "line one"}, {Text: "line two"}}, nil
 }
 

@@ -861,29 +861,21 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	entries, err := h.cfg.Store.DeploymentLog(r.Context(), d.Site, d.ID)
+	// One entry's lines, not the whole log with every entry's details.
+	entry := r.PathValue("entry")
+	lines, err := h.cfg.Store.DeploymentLogLines(r.Context(), d.Site, d.ID, entry)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.ID != r.PathValue("entry") {
+	out := []logEntryJSON{}
+	for _, line := range lines {
+		if strings.TrimRight(line.Text, "\r") == "" {
 			continue
 		}
-		lines, err := h.cfg.Store.DeploymentLogLines(r.Context(), d.Site, d.ID, e.ID)
-		if err != nil {
-			return err
-		}
-		out := []logEntryJSON{}
-		for _, line := range lines {
-			if strings.TrimRight(line.Text, "\r") == "" {
-				continue
-			}
-			// Each line has the time it arrived, as Kudu's build lines do.
-			out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: e.ID, Message: strings.TrimRight(line.Text, "\r"), Type: int(e.Type)})
-		}
-		if len(out) == 0 {
-			break
-		}
+		// Each line has the time it arrived, as Kudu's build lines do.
+		out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: entry, Message: strings.TrimRight(line.Text, "\r"), Type: int(line.Type)})
+	}
+	if len(out) > 0 {
 		return writeJSON(w, http.StatusOK, out)
 	}
 	// KuduLite's answer for an entry it lacks or one without details.

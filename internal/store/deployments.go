@@ -299,7 +299,8 @@ func (s *Store) DeploymentLogLines(ctx context.Context, site, deploymentID, entr
 	err := eachRow(ctx, s.read, "reading deployment log details", func(r rowScanner) error {
 		var text string
 		var ts int64
-		if err := r.Scan(&text, &ts); err != nil {
+		var typ int
+		if err := r.Scan(&text, &ts, &typ); err != nil {
 			return err
 		}
 		t := fromUnix(ts)
@@ -309,7 +310,7 @@ func (s *Store) DeploymentLogLines(ctx context.Context, site, deploymentID, entr
 			if partial != nil {
 				partial.Text += line
 			} else {
-				out = append(out, slipway.DeploymentLogLine{Time: t, Text: line})
+				out = append(out, slipway.DeploymentLogLine{Time: t, Text: line, Type: slipway.LogEntryType(typ)})
 				partial = &out[len(out)-1]
 			}
 			if complete {
@@ -317,7 +318,7 @@ func (s *Store) DeploymentLogLines(ctx context.Context, site, deploymentID, entr
 			}
 		}
 		return nil
-	}, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END
+	}, `SELECT d.text, CASE WHEN d.time = 0 THEN l.time ELSE d.time END, l.type
 		FROM deployment_log_details d JOIN deployment_log l ON l.site = d.site AND l.deployment_id = d.deployment_id AND l.id = d.entry_id
 		WHERE d.site = ? AND d.deployment_id = ? AND d.entry_id = ? ORDER BY d.seq`, site, deploymentID, entryID)
 	if err != nil {

@@ -1010,7 +1010,7 @@ func TestPutSiteWithConfig_IsAtomic(t *testing.T) {
 
 // TestDeploymentLogLines: each line of a build's output keeps the time its
 // piece arrived; a line split across pieces is one line, with the time of
-// its first piece.
+// its first piece, and its entry's type.
 func TestDeploymentLogLines(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
@@ -1021,7 +1021,7 @@ func TestDeploymentLogLines(t *testing.T) {
 	}
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return t0 }
-	e, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Running release command"})
+	e, err := s.AppendDeploymentLog(ctx, "app", d.ID, slipway.DeploymentLogEntry{Message: "Running release command", Type: slipway.LogWarning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,9 +1036,9 @@ func TestDeploymentLogLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []slipway.DeploymentLogLine{
-		{Time: t0.Add(1 * time.Second), Text: "Operations to perform:"},
-		{Time: t0.Add(1 * time.Second), Text: "  Applying auth.0001... OK"},
-		{Time: t0.Add(3 * time.Second), Text: "  Applying auth.0002... OK"},
+		{Time: t0.Add(1 * time.Second), Text: "Operations to perform:", Type: slipway.LogWarning},
+		{Time: t0.Add(1 * time.Second), Text: "  Applying auth.0001... OK", Type: slipway.LogWarning},
+		{Time: t0.Add(3 * time.Second), Text: "  Applying auth.0002... OK", Type: slipway.LogWarning},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lines (-want +got):\n%s", diff)
