@@ -157,6 +157,16 @@ func TestRealAz(t *testing.T) {
 	if msg := cli.fail("keyvault", "update", "-n", vault, "--default-action", "Deny"); !strings.Contains(msg, "does not filter a key vault's traffic by network") {
 		t.Fatalf("keyvault update --default-action Deny: %s", msg)
 	}
+	// An identity has no federated credentials, and adding one is refused
+	// with the reason rather than a bare 404.
+	cli.must("identity", "create", "-g", rg, "-n", "realaz-id", "-o", "none")
+	if out := strings.TrimSpace(cli.must("identity", "federated-credential", "list", "-g", rg, "--identity-name", "realaz-id", "--query", "length(@)", "-o", "tsv")); out != "0" {
+		t.Fatalf("identity federated-credential list: %q, want 0", out)
+	}
+	if msg := cli.fail("identity", "federated-credential", "create", "-g", rg, "--identity-name", "realaz-id", "-n", "gh",
+		"--issuer", "https://token.actions.githubusercontent.com", "--subject", "repo:org/app:ref:refs/heads/main"); !strings.Contains(msg, "does not trust tokens of another issuer") {
+		t.Fatalf("identity federated-credential create: %s", msg)
+	}
 	out = cli.must("role", "assignment", "list", "--assignee", reader.AppID, "--scope", sub, "-o", "json")
 	if !strings.Contains(out, `"roleDefinitionName": "Reader"`) || !strings.Contains(out, `"principalName": "`+reader.AppID+`"`) ||
 		!strings.Contains(out, readerSP.ID) {

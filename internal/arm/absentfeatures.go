@@ -32,6 +32,13 @@ import (
 //     (https://learn.microsoft.com/azure/app-service/overview-vnet-integration):
 //     Slipway serves no virtual networks, so az's add fails looking the
 //     network up before it reaches the site.
+//   - Federated identity credentials of a user-assigned identity (az
+//     identity federated-credential list|show|create|delete),
+//     userAssignedIdentities/{name}/federatedIdentityCredentials
+//     (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-create-trust-user-assigned-managed-identity):
+//     trusting another issuer's tokens (GitHub Actions, Kubernetes) means
+//     fetching its signing keys, and Slipway's token service reaches no
+//     outside issuer; an identity has none, and adding one is refused.
 
 // authSettingsOff are the settings of a site whose authentication was
 // never configured, as App Service shows them (docs/arm.md §1.6).
@@ -144,4 +151,39 @@ func (h *Handler) listAbsentConfig(w http.ResponseWriter, r *http.Request, p par
 // props.
 func (h *Handler) writeAbsentConfig(w http.ResponseWriter, p params, s slipway.Site, name string, props map[string]any) error {
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, name, props))
+}
+
+// listFederatedCredentials answers GET federatedIdentityCredentials: none,
+// for an identity that exists.
+func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.GetUserAssignedIdentity(r.Context(), p.rg, p.identity); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": []any{}})
+}
+
+// getFederatedCredential answers GET of one: not found, as for any name.
+func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.GetUserAssignedIdentity(r.Context(), p.rg, p.identity); err != nil {
+		return err
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "The federated identity credential '%s' of the identity '%s' was not found.", p.id, p.identity)
+}
+
+// putFederatedCredential refuses to add one, with the reason.
+func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.GetUserAssignedIdentity(r.Context(), p.rg, p.identity); err != nil {
+		return err
+	}
+	return slipway.Errorf(slipway.EINVALID, "Federated identity credentials are not available: Slipway's token service does not trust tokens of another issuer, so '%s' cannot be added to the identity '%s'. "+
+		"Sign the workload in as a service principal with a secret (az ad sp create-for-rbac) instead (Slipway: see README, Differences from App Service).", p.id, p.identity)
+}
+
+// deleteFederatedCredential answers DELETE of one: there is nothing to
+// delete, which ARM answers 204.
+func (h *Handler) deleteFederatedCredential(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.GetUserAssignedIdentity(r.Context(), p.rg, p.identity); err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusNoContent)
 }

@@ -94,3 +94,33 @@ func TestVnetConnections(t *testing.T) {
 	}
 	e.must(404, "GET", webPath+"/sites/nope/virtualNetworkConnections", "")
 }
+
+// TestFederatedCredentials: az identity federated-credential list finds
+// none on an identity and show finds no such credential; create is refused
+// with the reason and nothing is stored; delete has nothing to delete. An
+// identity that does not exist is a 404 for each.
+func TestFederatedCredentials(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(201, "PUT", msiPath+"/id1"+msiAPI, `{"location":"westeurope"}`)
+	fic := msiPath + "/id1/federatedIdentityCredentials"
+	if got := e.must(200, "GET", fic+msiAPI, "").json(t); len(got["value"].([]any)) != 0 {
+		t.Fatalf("list = %v, want none", got)
+	}
+	// What az identity federated-credential create sends.
+	body := `{"properties":{"issuer":"https://token.actions.githubusercontent.com","subject":"repo:org/app:ref:refs/heads/main","audiences":["api://AzureADTokenExchange"]}}`
+	r := e.must(400, "PUT", fic+"/gh"+msiAPI, body)
+	if !strings.Contains(string(r.body), "does not trust tokens of another issuer") || !strings.Contains(string(r.body), "'gh'") {
+		t.Errorf("create: %s, want the reason naming the credential", r.body)
+	}
+	e.must(404, "GET", fic+"/gh"+msiAPI, "")
+	if got := e.must(200, "GET", fic+msiAPI, "").json(t); len(got["value"].([]any)) != 0 {
+		t.Fatalf("list after a refused create = %v, want none", got)
+	}
+	e.must(204, "DELETE", fic+"/gh"+msiAPI, "")
+	nope := msiPath + "/nope/federatedIdentityCredentials"
+	e.must(404, "GET", nope+msiAPI, "")
+	e.must(404, "GET", nope+"/gh"+msiAPI, "")
+	e.must(404, "PUT", nope+"/gh"+msiAPI, body)
+	e.must(404, "DELETE", nope+"/gh"+msiAPI, "")
+}

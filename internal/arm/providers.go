@@ -86,6 +86,7 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2024-11-30", "2023-01-31", "2018-11-30"},
 		types: []providerType{
 			{name: "userAssignedIdentities", regional: true, capabilities: trackedCapabilities},
+			{name: "userAssignedIdentities/federatedIdentityCredentials"}, // always empty (absentfeatures.go)
 		},
 	},
 	{

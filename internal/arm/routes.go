@@ -243,6 +243,10 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
 		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
 		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
+		r(http.MethodGet, msi+"/{identity}/federatedIdentityCredentials", h.listFederatedCredentials), // absentfeatures.go
+		r(http.MethodGet, msi+"/{identity}/federatedIdentityCredentials/{id}", h.getFederatedCredential),
+		r(http.MethodPut, msi+"/{identity}/federatedIdentityCredentials/{id}", h.putFederatedCredential),
+		r(http.MethodDelete, msi+"/{identity}/federatedIdentityCredentials/{id}", h.deleteFederatedCredential),
 
 		// Autoscale settings of plans (Microsoft.Insights, autoscale.go).
 		list(sub+"/providers/Microsoft.Insights/autoscalesettings", h.listAutoscale),
