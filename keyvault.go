@@ -28,6 +28,15 @@ type Vault struct {
 	EnablePurgeProtection   bool
 	PublicNetworkAccess     string // "Enabled" or "Disabled"; recorded, not enforced
 
+	// EnabledForTemplateDeployment lets template deployments read the
+	// vault's secrets as Key Vault references in their parameters
+	// (internal/arm). EnabledForDeployment (virtual machines) and
+	// EnabledForDiskEncryption (disk encryption) grant services Slipway
+	// does not have: kept and shown as set.
+	EnabledForDeployment         bool
+	EnabledForDiskEncryption     bool
+	EnabledForTemplateDeployment bool
+
 	Created time.Time
 	// Deleted is when the vault was soft-deleted (zero while it is active);
 	// ScheduledPurge is when it will be purged for good.

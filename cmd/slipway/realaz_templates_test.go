@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,6 +129,36 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 	out = cli.must("keyvault", "secret", "show", "--vault-name", outs["vaultName"].Value, "-n", "storage-connection", "--query", "value", "-o", "tsv")
 	if !strings.Contains(out, "AccountName=tmplmedia1;AccountKey="+key+fmt.Sprintf(";EndpointSuffix=localhost:%d", r.port)) {
 		t.Fatalf("vault secret: %q", out)
+	}
+
+	// A parameters file that reads the securestring from a key vault
+	// (https://learn.microsoft.com/azure/azure-resource-manager/templates/key-vault-parameter):
+	// refused while the vault does not let templates read it, with the
+	// command that does; then the app's setting is the vault's value, which
+	// az never prints.
+	const vaultSecret = "django-from-vault-Zr4k"
+	kvID := strings.TrimSpace(cli.must("keyvault", "create", "-g", "tmplrg", "-n", "tmplrefkv", "-l", "westeurope", "--query", "id", "-o", "tsv"))
+	cli.must("role", "assignment", "create", "--role", "Key Vault Secrets Officer", "--assignee", r.owner.AppID, "--scope", kvID, "-o", "none")
+	cli.must("keyvault", "secret", "set", "--vault-name", "tmplrefkv", "-n", "django-secret", "--value", vaultSecret, "-o", "none")
+	refParams := filepath.Join(t.TempDir(), "kvref.parameters.json")
+	if err := os.WriteFile(refParams, []byte(`{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#","contentVersion":"1.0.0.0",
+ "parameters":{"djangoSecret":{"reference":{"keyVault":{"id":"`+kvID+`"},"secretName":"django-secret"}}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refArgs := []string{"deployment", "group", "create", "-g", "tmplrg", "-n", "kvref", "--template-file", tpl("appservice-linux.json"),
+		"--parameters", "@" + tpl("appservice-linux.parameters.json"), "--parameters", "@" + refParams, "--parameters", "webAppName=tmplkvref"}
+	if msg := cli.fail(refArgs...); !strings.Contains(msg, "KeyVaultParameterReferenceSecretRetrieveFailed") || !strings.Contains(msg, "--enabled-for-template-deployment true") {
+		t.Fatalf("a reference to a vault closed to templates: %s", msg)
+	}
+	cli.must("keyvault", "update", "-n", "tmplrefkv", "--enabled-for-template-deployment", "true", "-o", "none")
+	if out := strings.TrimSpace(cli.must("keyvault", "show", "-n", "tmplrefkv", "--query", "properties.enabledForTemplateDeployment", "-o", "tsv")); out != "true" {
+		t.Fatalf("keyvault show enabledForTemplateDeployment: %q", out)
+	}
+	if out := cli.must(append(refArgs, "-o", "json")...); !strings.Contains(out, `"Succeeded"`) || strings.Contains(out, vaultSecret) || !strings.Contains(out, `"secretName": "django-secret"`) {
+		t.Fatalf("deployment with a Key Vault reference: %s", out)
+	}
+	if out := strings.TrimSpace(cli.must("webapp", "config", "appsettings", "list", "-g", "tmplrg", "-n", "tmplkvref", "--query", "[?name=='DJANGO_SECRET_KEY'].value", "-o", "tsv")); out != vaultSecret {
+		t.Fatalf("DJANGO_SECRET_KEY from the vault: %q", out)
 	}
 
 	// --no-wait: the PUT alone; the deployment is there when az returns.

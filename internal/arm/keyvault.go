@@ -108,9 +108,9 @@ func (h *Handler) vaultJSON(sub string, v slipway.Vault) map[string]any {
 		"sku":                          map[string]any{"family": "A", "name": v.SKU},
 		"accessPolicies":               toWirePolicies(v.AccessPolicies),
 		"vaultUri":                     h.vaultURI(v.Name),
-		"enabledForDeployment":         false,
-		"enabledForDiskEncryption":     false,
-		"enabledForTemplateDeployment": false,
+		"enabledForDeployment":         v.EnabledForDeployment,
+		"enabledForDiskEncryption":     v.EnabledForDiskEncryption,
+		"enabledForTemplateDeployment": v.EnabledForTemplateDeployment,
 		"enableSoftDelete":             true,
 		"softDeleteRetentionInDays":    v.RetentionDays(),
 		"enableRbacAuthorization":      v.EnableRBACAuthorization,
@@ -187,6 +187,10 @@ type vaultBody struct {
 		PublicNetworkAccess       *string       `json:"publicNetworkAccess"`
 		CreateMode                *string       `json:"createMode"`
 		NetworkACLs               *networkACLs  `json:"networkAcls"`
+
+		EnabledForDeployment         *bool `json:"enabledForDeployment"`
+		EnabledForDiskEncryption     *bool `json:"enabledForDiskEncryption"`
+		EnabledForTemplateDeployment *bool `json:"enabledForTemplateDeployment"`
 	} `json:"properties"`
 }
 
@@ -228,6 +232,18 @@ func (b vaultBody) apply(v *slipway.Vault) error {
 	}
 	if p.PublicNetworkAccess != nil {
 		v.PublicNetworkAccess = *p.PublicNetworkAccess
+	}
+	for _, f := range []struct {
+		given *bool
+		field *bool
+	}{
+		{p.EnabledForDeployment, &v.EnabledForDeployment},
+		{p.EnabledForDiskEncryption, &v.EnabledForDiskEncryption},
+		{p.EnabledForTemplateDeployment, &v.EnabledForTemplateDeployment},
+	} {
+		if f.given != nil {
+			*f.field = *f.given
+		}
 	}
 	return nil
 }

@@ -20,9 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -173,6 +175,7 @@ type plannedDeployment struct {
 	req  deploymentRequest
 	plan *armtemplate.Deployment
 	hash string
+	refs map[string]any // the Key Vault references given, by parameter (templatekvrefs.go)
 }
 
 // planDeployment reads the request, parses and plans the template, and
@@ -234,8 +237,14 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 		ResourceGroup: g.Name, Location: g.Location, ResourceGroupTags: g.Tags,
 		DeploymentName: p.id, Now: h.cfg.Now(), Environment: h.templateEnvironment(r),
 	}
-	plan, err := armtemplate.Plan(ctx, tpl, props.Parameters, scope, armtemplate.Options{
+	params, refs, err := h.resolveKeyVaultParameters(r, p.sub, props.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	pd.refs = refs
+	plan, err := armtemplate.Plan(ctx, tpl, params, scope, armtemplate.Options{
 		CheckType: func(id, typ string) error { return h.checkDeployable(r, id, typ) },
+		Hidden:    slices.Collect(maps.Keys(refs)),
 	})
 	if err != nil {
 		return nil, invalidTemplate(err)
@@ -308,12 +317,15 @@ func (h *Handler) checkDeployable(r *http.Request, id, typ string) error {
 }
 
 // parametersEcho is the deployment's parameters as ARM echoes them:
-// secure values are never stored or returned.
-func parametersEcho(plan *armtemplate.Deployment) map[string]any {
+// secure values are never stored or returned, and one read from a key
+// vault shows as the reference it was given by, whatever its type.
+func parametersEcho(pd *plannedDeployment) map[string]any {
 	out := map[string]any{}
-	for k, v := range plan.Parameters() {
+	for k, v := range pd.plan.Parameters() {
 		e := map[string]any{"type": v.Type}
-		if v.Value != nil {
+		if ref := armtemplate.Member(pd.refs, k); ref != nil {
+			e["reference"] = ref
+		} else if v.Value != nil {
 			e["value"] = v.Value
 		}
 		out[k] = e
@@ -352,7 +364,7 @@ func (h *Handler) newDeploymentDoc(p params, pd *plannedDeployment, state string
 	return deploymentDoc{
 		ID: deploymentID(p.sub, p.rg, p.id), Name: p.id, Type: deploymentsType, Tags: tags,
 		Properties: deploymentProp{
-			TemplateHash: pd.hash, Parameters: parametersEcho(pd.plan), Mode: "Incremental",
+			TemplateHash: pd.hash, Parameters: parametersEcho(pd), Mode: "Incremental",
 			ProvisioningState: state, Timestamp: now.Format(time.RFC3339Nano), Duration: "PT0S",
 			CorrelationID: newGUID(), Providers: []any{}, Dependencies: dependencies(pd.plan), started: now,
 		},

@@ -43,11 +43,14 @@ type evaluator struct {
 	scope     Scope
 	params    map[string]any // lower-cased name → value
 	paramDefs map[string]paramDef
-	vars      map[string]any // lower-cased name → raw value
-	varVals   map[string]any
-	varBusy   map[string]bool
-	tpl       *Template
-	rt        Runtime // nil while planning
+	// hidden are the parameters treated as secure whatever their type
+	// (Options.Hidden), lower-cased.
+	hidden  map[string]bool
+	vars    map[string]any // lower-cased name → raw value
+	varVals map[string]any
+	varBusy map[string]bool
+	tpl     *Template
+	rt      Runtime // nil while planning
 	// inDefault allows utcNow() and newGuid(), which ARM allows in
 	// parameter default values only.
 	inDefault bool

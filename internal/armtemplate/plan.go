@@ -31,6 +31,10 @@ type Options struct {
 	CheckType func(id, typ string) error
 	// NewGUID makes newGuid()'s values (tests). Nil: random.
 	NewGUID func() string
+	// Hidden names parameters whose values are kept as secure ones are
+	// whatever their declared type (never echoed, redacted from errors):
+	// those the caller read from a key vault.
+	Hidden []string
 }
 
 // Deployment is a template bound to its parameters and scope, with its
@@ -41,12 +45,12 @@ type Deployment struct {
 }
 
 // Parameters returns the parameters as the deployment echoes them:
-// secure values are left out.
+// secure values (and hidden ones, Options.Hidden) are left out.
 func (d *Deployment) Parameters() map[string]ParameterValue {
 	out := map[string]ParameterValue{}
 	for k, def := range d.ev.paramDefs {
 		pv := ParameterValue{Type: armTypeNames[def.Type]}
-		if !def.secure() {
+		if !def.secure() && !d.ev.hidden[k] {
 			pv.Value = d.ev.params[k]
 		}
 		out[def.Name] = pv
@@ -65,9 +69,15 @@ func Plan(ctx context.Context, t *Template, params map[string]any, scope Scope, 
 		params: map[string]any{}, paramDefs: t.params,
 		vars: t.vars, varVals: map[string]any{}, varBusy: map[string]bool{},
 		copyIdx: map[string]int64{}, deployed: map[string]bool{}, guid: opts.NewGUID,
+		hidden: map[string]bool{},
+	}
+	for _, name := range opts.Hidden {
+		ev.hidden[strings.ToLower(name)] = true
 	}
 	if err := ev.bindParameters(params); err != nil {
-		return nil, err
+		// A value checked against its declaration may be quoted; secure
+		// and hidden ones are bound by then, so redaction finds them.
+		return nil, ev.redactErr(err)
 	}
 	p := &planner{ev: ev, opts: opts, skipped: map[string]bool{}}
 	for _, x := range t.resources {

@@ -22,7 +22,8 @@ const minRedacted = 4
 const redactedText = "[secure value]"
 
 // Redact hides the deployment's secure parameter values (securestring
-// values and the strings inside secureObject values) in s, an error
+// values and the strings inside secureObject values, and those of hidden
+// parameters, Options.Hidden) in s, an error
 // message: as given, as JSON and Go quote them, and clipped as messages
 // quote long values.
 func (d *Deployment) Redact(s string) string { return d.ev.redact(s) }
@@ -53,7 +54,7 @@ func (e *evaluator) redactions() []string {
 		}
 	}
 	for k, def := range e.paramDefs {
-		if def.secure() {
+		if def.secure() || e.hidden[k] {
 			walk(e.params[k])
 		}
 	}

@@ -207,6 +207,10 @@ func fromValue(v any) (*Template, error) {
 	return t, checkExpressions(doc, functionTable())
 }
 
+// Member is an object's member named name, compared without regard to
+// case as ARM compares property names; nil if absent.
+func Member(m map[string]any, name string) any { return member(m, name) }
+
 // member reads an object's member without case.
 func member(m map[string]any, name string) any {
 	if v, ok := m[name]; ok {
@@ -353,7 +357,9 @@ func (e *evaluator) bindParameters(given map[string]any) error {
 			return invalid("the value of the parameter '%s' must be an object with a 'value'", name)
 		}
 		if member(w, "reference") != nil {
-			return invalid("the parameter '%s' is a Key Vault reference; Slipway does not resolve Key Vault references in deployment parameters: pass the value", name)
+			// The deployment (internal/arm) reads Key Vault references
+			// before it plans; one left here was not read.
+			return invalid("the parameter '%s' is a Key Vault reference that was not resolved: give its value", name)
 		}
 		v, present := w["value"]
 		if !present {

@@ -53,6 +53,15 @@ type vaultProps struct {
 	EnableRBACAuthorization bool                   `json:"enableRbacAuthorization"`
 	AccessPolicies          []slipway.AccessPolicy `json:"accessPolicies"`
 	PublicNetworkAccess     string                 `json:"publicNetworkAccess,omitempty"`
+	// The services that may read the vault's secrets (none by default).
+	EnabledForDeployment         bool `json:"enabledForDeployment,omitempty"`
+	EnabledForDiskEncryption     bool `json:"enabledForDiskEncryption,omitempty"`
+	EnabledForTemplateDeployment bool `json:"enabledForTemplateDeployment,omitempty"`
+}
+
+func propsOf(v slipway.Vault) vaultProps {
+	return vaultProps{EnableRBACAuthorization: v.EnableRBACAuthorization, AccessPolicies: v.AccessPolicies, PublicNetworkAccess: v.PublicNetworkAccess,
+		EnabledForDeployment: v.EnabledForDeployment, EnabledForDiskEncryption: v.EnabledForDiskEncryption, EnabledForTemplateDeployment: v.EnabledForTemplateDeployment}
 }
 
 const vaultSelect = `SELECT name, resource_group, location, tenant_id, sku, tags, properties, retention_days, purge_protection, created, deleted, scheduled_purge FROM key_vaults`
@@ -77,6 +86,7 @@ func scanVault(r rowScanner) (slipway.Vault, error) {
 		return v, fmt.Errorf("decoding vault properties: %w", err)
 	}
 	v.EnableRBACAuthorization, v.AccessPolicies, v.PublicNetworkAccess = p.EnableRBACAuthorization, p.AccessPolicies, p.PublicNetworkAccess
+	v.EnabledForDeployment, v.EnabledForDiskEncryption, v.EnabledForTemplateDeployment = p.EnabledForDeployment, p.EnabledForDiskEncryption, p.EnabledForTemplateDeployment
 	if v.AccessPolicies == nil {
 		v.AccessPolicies = []slipway.AccessPolicy{}
 	}
@@ -142,7 +152,7 @@ func (s *Store) PutVault(ctx context.Context, v slipway.Vault) (slipway.Vault, b
 			return slipway.Errorf(slipway.EINVALID, "The property \"softDeleteRetentionInDays\" has been set already and it can't be modified.")
 		}
 		v.Name, v.Created, v.TenantID = old.Name, old.Created, old.TenantID
-		props, _ := json.Marshal(vaultProps{v.EnableRBACAuthorization, v.AccessPolicies, v.PublicNetworkAccess})
+		props, _ := json.Marshal(propsOf(v))
 		if _, err := tx.ExecContext(ctx, `UPDATE key_vaults SET sku = ?, tags = ?, properties = ?, purge_protection = ? WHERE name = ?`,
 			v.SKU, encodeTags(v.Tags), string(props), boolInt(v.EnablePurgeProtection), old.Name); err != nil {
 			return fmt.Errorf("updating vault: %w", err)
@@ -157,7 +167,7 @@ func (s *Store) PutVault(ctx context.Context, v slipway.Vault) (slipway.Vault, b
 }
 
 func insertVault(ctx context.Context, tx *sql.Tx, v slipway.Vault) error {
-	props, _ := json.Marshal(vaultProps{v.EnableRBACAuthorization, v.AccessPolicies, v.PublicNetworkAccess})
+	props, _ := json.Marshal(propsOf(v))
 	if _, err := tx.ExecContext(ctx, `INSERT INTO key_vaults (name, resource_group, location, tenant_id, sku, tags, properties, retention_days, purge_protection, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.Name, v.ResourceGroup, v.Location, v.TenantID, v.SKU, encodeTags(v.Tags), string(props),
