@@ -337,6 +337,17 @@ func TestAttackSSHTunnelOutlivesItsGrounds(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("the session goes on")
 			}
+			// The tunnel ends too. Waited for before a new session is
+			// asked: x/crypto/ssh's NewSession, called as the client's
+			// connection ends, can wait for ever for an answer to a
+			// channel it added after the connection dropped its channels.
+			ended := make(chan error, 1)
+			go func() { ended <- c.Wait() }()
+			select {
+			case <-ended:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the tunnel goes on")
+			}
 			if _, err := c.NewSession(); err == nil {
 				t.Fatal("the tunnel still opens sessions")
 			}
