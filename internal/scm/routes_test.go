@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -686,4 +687,45 @@ func (d *detailsStore) DeploymentLogLines(ctx context.Context, site, id, entry s
 		return nil, nil
 	}
 	return d.fakeStore.DeploymentLogLines(ctx, site, id, entry)
+}
+
+// TestErrorAfterTheAnswerBeganCutsIt: a handler that fails once its answer
+// is on its way (a file or git's pack half sent) cuts the connection: the
+// client sees the transfer fail, not a whole answer with the error's text
+// at its end. One that fails before it answers gets the error, as ever.
+func TestErrorAfterTheAnswerBeganCutsIt(t *testing.T) {
+	h := New(Config{
+		Store: &fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}, Deployer: fakeDeployer{},
+		SiteOf: func(*http.Request) string { return "app" },
+	})
+	h.handle("GET /api/test/half", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		w.Write([]byte("the first half"))
+		http.NewResponseController(w).Flush()
+		return errors.New("the disk failed")
+	})
+	h.handle("GET /api/test/flushed", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		http.NewResponseController(w).Flush() // the header alone
+		return errors.New("the disk failed")
+	})
+	h.handle("GET /api/test/none", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
+		return slipway.Errorf(slipway.ENOTFOUND, "nothing here")
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, p := range []string{"/api/test/half", "/api/test/flushed"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+p, nil)
+		req.SetBasicAuth("$app", "pass")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil || strings.Contains(string(b), "failed") || strings.Contains(string(b), "internal") {
+			t.Errorf("%s: read %q, err %v; want the transfer cut, without the error's text", p, b, err)
+		}
+	}
+	if status, _, body := get(t, srv, "/api/test/none"); status != http.StatusNotFound || !strings.Contains(string(body), "nothing here") {
+		t.Errorf("an error before the answer: %d %q", status, body)
+	}
 }

@@ -267,10 +267,17 @@ func (h *Handler) handle(pattern string, fn handlerFunc) {
 }
 
 func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		w := &startedWriter{ResponseWriter: rw}
 		defer func() {
 			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
 				h.cfg.Logger.Error("panic in kudu handler", "path", r.URL.Path, "panic", v)
+				if w.started {
+					panic(http.ErrAbortHandler)
+				}
 				http.Error(w, "An internal error occurred.", http.StatusInternalServerError)
 			}
 		}()
@@ -281,11 +288,50 @@ func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
 		if err == nil {
 			err = fn(w, r, site)
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+		case w.started:
+			// The answer is on its way (a file, a stream, git's pack):
+			// an error written after it would read as part of it, and
+			// the client would take a cut download for a whole one. The
+			// connection is cut instead, which the client sees as the
+			// failure it is.
+			h.cfg.Logger.Info("kudu response cut short", "path", r.URL.Path, "err", err)
+			panic(http.ErrAbortHandler)
+		default:
 			h.writeError(w, r, err)
 		}
 	}
 }
+
+// startedWriter records whether a response has begun. Unwrap lets
+// http.ResponseController and WebSocket's Accept reach the writer below.
+type startedWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *startedWriter) WriteHeader(status int) {
+	// 1xx answers come before the response; 101 hands the connection over.
+	if status >= 200 || status == http.StatusSwitchingProtocols {
+		w.started = true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// FlushError sends what is written, the header at least: the response
+// has begun (http.ResponseController's Flush calls it).
+func (w *startedWriter) FlushError() error {
+	w.started = true
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *startedWriter) Write(p []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *startedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // crossSite refuses a write that a page of another site made a browser
 // send. Kudu's clients (az, curl, git, the SDKs) send no Origin; a browser
