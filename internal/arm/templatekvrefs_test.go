@@ -162,3 +162,18 @@ func TestAttack_TemplateKeyVaultReferenceNeedsDeployAction(t *testing.T) {
 		t.Fatalf("a Contributor's deployment: %d %s", s, b)
 	}
 }
+
+// TestTemplateKeyVaultReferenceShortValueNotQuoted: a value too short for
+// redaction to hide (a PIN) is not quoted by the allowedValues error of
+// the string parameter it was given to (found in review).
+func TestTemplateKeyVaultReferenceShortValueNotQuoted(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	vault, _ := newKVRefVault(t, e, true)
+	e.must(http.StatusCreated, "PUT", kvPath+"/kvref1/secrets/pin?api-version=2024-11-01", `{"properties":{"value":"Zq7"}}`)
+	tpl := `{"contentVersion":"1.0.0.0","parameters":{"user":{"type":"string","allowedValues":["admin"]}},"resources":[]}`
+	r := e.do("PUT", depPath+"/short", depBody(tpl, kvRefParams("user", vault, "pin", "")))
+	if r.status != http.StatusBadRequest || strings.Contains(string(r.body), "Zq7") {
+		t.Fatalf("%d %s: the secret's value is in the error", r.status, r.body)
+	}
+}

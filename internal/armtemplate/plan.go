@@ -496,7 +496,7 @@ func (d *Deployment) outputs() (map[string]Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkParameter(paramDef{Name: name, Type: typ}, v); err != nil {
+		if err := checkParameter(paramDef{Name: name, Type: typ}, v, false); err != nil {
 			return nil, invalid("the output '%s' is of type '%s' but its value is of type '%s'", name, armTypeNames[typ], typeName(v))
 		}
 		if typ == "securestring" || typ == "secureobject" {

@@ -415,15 +415,17 @@ func (e *evaluator) bindParameters(given map[string]any) error {
 		pending = next
 	}
 	for k, d := range e.paramDefs {
-		if err := checkParameter(d, e.params[k]); err != nil {
+		if err := checkParameter(d, e.params[k], e.hidden[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkParameter checks a value against its declaration.
-func checkParameter(d paramDef, v any) error {
+// checkParameter checks a value against its declaration. A secure or
+// hidden value (Options.Hidden) is never quoted: redaction spares values
+// too short to hide, and those are the ones an allowedValues list holds.
+func checkParameter(d paramDef, v any, hidden bool) error {
 	ok := false
 	switch d.Type {
 	case "string", "securestring":
@@ -455,7 +457,7 @@ func checkParameter(d paramDef, v any) error {
 			}
 			if !found {
 				shown := "the value given"
-				if !d.secure() {
+				if !d.secure() && !hidden {
 					shown = fmt.Sprintf("'%v'", x)
 				}
 				return invalid("the provided value %s for the template parameter '%s' is not valid; it is not one of the allowed values %s", shown, d.Name, allowedList(d.Allowed))

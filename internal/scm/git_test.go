@@ -2,6 +2,7 @@ package scm
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -124,3 +125,51 @@ func TestReadCommandsBounded(t *testing.T) {
 }
 
 func newReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// TestFetchRacingAForcePushKeepsGitsError: upload-pack refuses a fetch
+// that wants a commit a force push has just dropped, saying so inside its
+// answer ("ERR upload-pack: not our ref") and exiting non-zero; git shows
+// the client that line. The connection is cut after it (the answer
+// failed), but the line reaches the client (found in review: the cut came
+// first).
+func TestFetchRacingAForcePushKeepsGitsError(t *testing.T) {
+	if _, err := lookGit(); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := filepath.Join(t.TempDir(), "sites", "app", "repository.git")
+	srv := newGitKudu(t, repo)
+	post := func(body string) (string, error) {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/app.git/git-upload-pack", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+		req.SetBasicAuth("$app", "pass")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	post("0000") // makes the repository
+	work := t.TempDir()
+	run := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(cmd.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v %s", args, err, b)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	run("init", "-q", "-b", "master")
+	run("commit", "-q", "--allow-empty", "-m", "one")
+	advertised := run("rev-parse", "HEAD")
+	run("push", "-q", repo, "master")
+	run("commit", "-q", "--amend", "--allow-empty", "-m", "two")
+	run("push", "-q", "-f", repo, "master")
+	if body, err := post("0032want " + advertised + "\n00000009done\n"); !strings.Contains(body, "not our ref") {
+		t.Errorf("upload-pack answer %q (%v): want git's \"ERR upload-pack: not our ref\"", body, err)
+	}
+}

@@ -296,7 +296,14 @@ func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
 			// the client would take a cut download for a whole one. The
 			// connection is cut instead, which the client sees as the
 			// failure it is.
+			// What was written is sent first, within StallTimeout: git
+			// reports its own failures inside its answer ("ERR
+			// upload-pack: not our ref"), and the missing end still
+			// marks the answer as cut.
 			h.cfg.Logger.Info("kudu response cut short", "path", r.URL.Path, "err", err)
+			rc := http.NewResponseController(rw)
+			rc.SetWriteDeadline(time.Now().Add(h.cfg.StallTimeout))
+			rc.Flush()
 			panic(http.ErrAbortHandler)
 		default:
 			h.writeError(w, r, err)
