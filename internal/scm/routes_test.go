@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -727,5 +728,58 @@ func TestErrorAfterTheAnswerBeganCutsIt(t *testing.T) {
 	}
 	if status, _, body := get(t, srv, "/api/test/none"); status != http.StatusNotFound || !strings.Contains(string(body), "nothing here") {
 		t.Errorf("an error before the answer: %d %q", status, body)
+	}
+}
+
+// listStore is a fakeStore whose deployment list can change.
+type listStore struct {
+	fakeStore
+	mu sync.Mutex
+	ds []slipway.Deployment
+}
+
+func (l *listStore) ListDeployments(context.Context, string) ([]slipway.Deployment, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ds), nil
+}
+
+// TestDeploymentListETag: GET /api/deployments carries an ETag, and a
+// client polling with If-None-Match (weakly compared) gets 304 without a
+// body while nothing changed, as KuduLite answers (GetDeployResults); a
+// new deployment changes the tag and the list comes again. "*" is not a
+// match there.
+func TestDeploymentListETag(t *testing.T) {
+	st := &listStore{fakeStore: fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}}
+	st.ds = []slipway.Deployment{st.deployment()}
+	srv := httptest.NewServer(New(Config{Store: st, Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" }}))
+	t.Cleanup(srv.Close)
+	list := func(inm string) (int, string, []byte) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/deployments", nil)
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		status, hdr, body := send(t, req)
+		return status, hdr.Get("ETag"), body
+	}
+	status, etag, body := list("")
+	if status != 200 || !strings.HasPrefix(etag, `"`) || !strings.Contains(string(body), `"d1"`) {
+		t.Fatalf("list = %d %q %s", status, etag, body)
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag} {
+		if status, again, body := list(inm); status != http.StatusNotModified || again != etag || len(body) != 0 {
+			t.Errorf("If-None-Match %s = %d %q %q, want 304 with the same tag and no body", inm, status, again, body)
+		}
+	}
+	if status, _, _ := list("*"); status != 200 {
+		t.Errorf("If-None-Match * = %d, want 200", status)
+	}
+	d2 := st.deployment()
+	d2.ID, d2.ReceivedTime = "d2", d2.ReceivedTime.Add(time.Hour)
+	st.mu.Lock()
+	st.ds = append([]slipway.Deployment{d2}, st.ds...)
+	st.mu.Unlock()
+	if status, changed, body := list(etag); status != 200 || changed == etag || !strings.Contains(string(body), `"d2"`) {
+		t.Errorf("after a new deployment: %d %q %s, want the new list with a new tag", status, changed, body)
 	}
 }

@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -839,7 +841,24 @@ func (h *Handler) listDeployments(w http.ResponseWriter, r *http.Request, s slip
 	for _, d := range ds {
 		out = append(out, render(r, d, ls))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	// KuduLite tags the list (DeploymentController.GetDeployResults): a
+	// client polling it with If-None-Match gets 304 while nothing changed
+	// ("*" does not count there). Its tag changes with any deployment's;
+	// this one is the answer's own digest, with the URL it answers.
+	sum := sha256.Sum256(append([]byte(r.URL.RequestURI()+"\x00"), b...))
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	w.Header().Set("ETag", etag)
+	if _, match := tagListed(r, "If-None-Match", etag, false); match {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, err = w.Write(b)
+	return err
 }
 
 func (h *Handler) deployment(r *http.Request, s slipway.Site) (slipway.Deployment, *time.Time, error) {

@@ -128,11 +128,18 @@ func etagOf(fi fs.FileInfo) string {
 // ifMatch reports whether the If-Match header is present and whether one
 // of its tags is "*" or etag (weakly compared, as Kudu's PUT does).
 func ifMatch(r *http.Request, etag string) (present, match bool) {
-	vals := r.Header.Values("If-Match")
+	return tagListed(r, "If-Match", etag, true)
+}
+
+// tagListed reports whether the header (If-Match, If-None-Match) is
+// present and whether one of its tags is etag, weakly compared, or "*"
+// when star says it counts.
+func tagListed(r *http.Request, header, etag string, star bool) (present, match bool) {
+	vals := r.Header.Values(header)
 	for _, v := range vals {
 		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == "*" || t == etag {
+			if t == etag || star && t == "*" {
 				return true, true
 			}
 		}
