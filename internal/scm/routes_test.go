@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -731,26 +730,13 @@ func TestErrorAfterTheAnswerBeganCutsIt(t *testing.T) {
 	}
 }
 
-// listStore is a fakeStore whose deployment list can change.
-type listStore struct {
-	fakeStore
-	mu sync.Mutex
-	ds []slipway.Deployment
-}
-
-func (l *listStore) ListDeployments(context.Context, string) ([]slipway.Deployment, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.ds), nil
-}
-
 // TestDeploymentListETag: GET /api/deployments carries an ETag, and a
 // client polling with If-None-Match (weakly compared) gets 304 without a
 // body while nothing changed, as KuduLite answers (GetDeployResults); a
 // new deployment changes the tag and the list comes again. "*" is not a
 // match there.
 func TestDeploymentListETag(t *testing.T) {
-	st := &listStore{fakeStore: fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}}
+	st := &historyStore{fakeStore: fakeStore{site: slipway.Site{ResourceGroup: "rg", Name: "app"}}}
 	st.ds = []slipway.Deployment{st.deployment()}
 	srv := httptest.NewServer(New(Config{Store: st, Deployer: fakeDeployer{}, SiteOf: func(*http.Request) string { return "app" }}))
 	t.Cleanup(srv.Close)
