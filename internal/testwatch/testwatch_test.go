@@ -2,6 +2,7 @@ package testwatch
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,10 +37,16 @@ func TestReportNamesSubtests(t *testing.T) {
 	})
 }
 
-// TestWatchAfter: the watchdog fires before go test's own timeout.
+// TestWatchAfter: the watchdog fires before go test's own timeout, and
+// not at all without one (-timeout 0).
 func TestWatchAfter(t *testing.T) {
-	if d := watchAfter(); d <= 0 {
-		t.Fatalf("watchAfter = %v under go test's default timeout", d)
+	f := flag.Lookup("test.timeout")
+	timeout, _ := time.ParseDuration(f.Value.String())
+	switch d := watchAfter(); {
+	case timeout <= 0 && d != 0:
+		t.Fatalf("watchAfter = %v without a timeout, want none", d)
+	case timeout > 0 && (d <= 0 || d >= timeout):
+		t.Fatalf("watchAfter = %v under a %v timeout", d, timeout)
 	}
 }
 
