@@ -27,10 +27,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/armtemplate"
@@ -61,10 +61,7 @@ func (h *Handler) resolveKeyVaultParameters(r *http.Request, sub string, params 
 		return params, nil, nil
 	}
 	slices.Sort(names) // the first failure named is the same each time
-	out := make(map[string]any, len(params))
-	for k, v := range params {
-		out[k] = v
-	}
+	out := maps.Clone(params)
 	refs := map[string]any{}
 	for _, name := range names {
 		raw := armtemplate.Member(params[name].(map[string]any), "reference")
@@ -125,7 +122,7 @@ func (h *Handler) keyVaultParameter(r *http.Request, sub, param string, raw any)
 	} else if err != nil {
 		return "", err
 	}
-	if err := keyvault.Usable(s, h.now); err != nil {
+	if err := keyvault.Usable(s, h.cfg.Now); err != nil {
 		msg := err.Error()
 		if kerr := (*keyvault.Error)(nil); errors.As(err, &kerr) {
 			msg = kerr.Message
@@ -134,9 +131,6 @@ func (h *Handler) keyVaultParameter(r *http.Request, sub, param string, raw any)
 	}
 	return s.Value, nil
 }
-
-// now is the handler's clock as a func() time.Time.
-func (h *Handler) now() time.Time { return h.cfg.Now() }
 
 // vaultIDParts splits a key vault's resource id into its group and name;
 // ok is false for an id that is not one, or one of another subscription.

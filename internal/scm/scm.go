@@ -295,13 +295,11 @@ func (h *Handler) handleFunc(fn handlerFunc) http.HandlerFunc {
 		case w.started:
 			// The answer is on its way (a file, a stream, git's pack):
 			// an error written after it would read as part of it, and
-			// the client would take a cut download for a whole one. The
-			// connection is cut instead, which the client sees as the
-			// failure it is.
-			// What was written is sent first, within StallTimeout: git
-			// reports its own failures inside its answer ("ERR
-			// upload-pack: not our ref"), and the missing end still
-			// marks the answer as cut.
+			// the client would take a cut download for a whole one. What
+			// was written is sent (within StallTimeout: git reports its
+			// own failures inside its answer, "ERR upload-pack: not our
+			// ref"), then the connection is cut, which the client sees
+			// as the failure it is.
 			h.cfg.Logger.Info("kudu response cut short", "path", r.URL.Path, "err", err)
 			rc := http.NewResponseController(rw)
 			rc.SetWriteDeadline(time.Now().Add(h.cfg.StallTimeout))
@@ -941,11 +939,12 @@ func (h *Handler) deploymentLogDetails(w http.ResponseWriter, r *http.Request, s
 	}
 	out := []logEntryJSON{}
 	for _, line := range lines {
-		if strings.TrimRight(line.Text, "\r") == "" {
+		text := strings.TrimRight(line.Text, "\r")
+		if text == "" {
 			continue
 		}
 		// Each line has the time it arrived, as Kudu's build lines do.
-		out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: entry, Message: strings.TrimRight(line.Text, "\r"), Type: int(line.Type)})
+		out = append(out, logEntryJSON{LogTime: timeText(line.Time), ID: entry, Message: text, Type: int(line.Type)})
 	}
 	if len(out) > 0 {
 		return writeJSON(w, http.StatusOK, out)
