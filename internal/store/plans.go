@@ -89,12 +89,8 @@ func slotsFit(ctx context.Context, tx *sql.Tx, p slipway.Plan) error {
 	} else if err != nil {
 		return fmt.Errorf("counting the plan's slots: %w", err)
 	}
-	allowed := "none"
-	if max > 1 {
-		allowed = fmt.Sprintf("at most %d", max-1)
-	}
 	return slipway.Errorf(slipway.ECONFLICT, "Cannot change the App Service plan '%s' to %s: its app '%s' has %d deployment slot(s) and the '%s' SKU allows %s. Delete the slots first (az webapp deployment slot delete), or choose a SKU with enough slots (Standard: 4 besides production; Premium: 19).",
-		p.Name, p.SKU.Name, app, n, tier, allowed)
+		p.Name, p.SKU.Name, app, n, tier, slotsAllowed(max))
 }
 
 // Plan returns the named plan in the resource group (both case-insensitive).

@@ -114,3 +114,55 @@ func TestSlotLimitInTheStore(t *testing.T) {
 		t.Fatalf("updating an existing slot at the limit: %+v, %v, %v", got, created, err)
 	}
 }
+
+// TestMoveAppWithSlotsNeedsRoomForThem: an app with deployment slots cannot
+// be moved to a plan whose SKU allows fewer (App Service keeps slots to
+// Standard and up), as its own plan cannot be scaled down below them; the
+// app stays where it was, and a plan with room takes it.
+func TestMoveAppWithSlotsNeedsRoomForThem(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s) // app on plan, B1
+	plan, _ := s.Plan(ctx, "rg", "plan")
+	plan.SKU, _ = slipway.ParseSKU("S1")
+	if _, _, err := s.PutPlan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutSlot(ctx, "rg", "app", "staging", slipway.Site{Enabled: true, Config: slipway.SiteConfig{LinuxFxVersion: "PYTHON|3.12"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ name, sku string }{{"basic", "B1"}, {"standard", "S1"}} {
+		q := slipway.Plan{ResourceGroup: "rg", Name: p.name, Location: plan.Location, Linux: true}
+		q.SKU, _ = slipway.ParseSKU(p.sku)
+		if _, _, err := s.PutPlan(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app, err := s.Site(ctx, "rg", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := app
+	moved.Plan = "basic"
+	_, _, err = s.PutSiteWithConfig(ctx, moved, nil, nil)
+	wantCode(t, err, slipway.ECONFLICT)
+	if msg := slipway.ErrorMessage(err); !strings.Contains(msg, "has 1 deployment slot(s)") || !strings.Contains(msg, "slot delete") {
+		t.Errorf("refusal: %q; want the slots and what to do", msg)
+	}
+	if got, _ := s.Site(ctx, "rg", "app"); got.Plan != "plan" {
+		t.Fatalf("the app is on %q after a refused move", got.Plan)
+	}
+	moved.Plan = "standard"
+	if got, _, err := s.PutSiteWithConfig(ctx, moved, nil, nil); err != nil || got.Plan != "standard" {
+		t.Fatalf("move to a Standard plan: %+v, %v", got.Plan, err)
+	}
+	// A slot itself moves as any app: the check is the app's slot count.
+	slot, err := s.Site(ctx, "rg", "app-staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot.Plan = "standard"
+	if _, _, err := s.PutSiteWithConfig(ctx, slot, nil, nil); err != nil {
+		t.Fatalf("moving the slot: %v", err)
+	}
+}

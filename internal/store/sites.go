@@ -109,6 +109,11 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 		default:
 			site.Name, site.Created = old.Name, old.Created
 			site.SlotOf, site.Slot = old.SlotOf, old.Slot
+			if site.SlotOf == "" && !strings.EqualFold(old.Plan, p.Name) {
+				if err := slotsFitMove(ctx, tx, site, p); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE sites SET plan = ?, location = ?,
 				linux_fx_version = ?, app_command_line = ?, health_check_path = ?, always_on = ?, client_affinity = ?,
 				number_of_workers = ?, https_only = ?, enabled = ?, tags = ?, modified = ?,

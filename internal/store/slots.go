@@ -97,6 +97,32 @@ func checkSlotLimit(ctx context.Context, tx *sql.Tx, app slipway.Site) error {
 	return nil
 }
 
+// slotsFitMove refuses to move app to plan p when p's SKU allows fewer
+// slots than the app has, as App Service does not let an app with slots
+// onto a Basic plan: the same rule as scaling its plan down (slotsFit),
+// checked in the transaction that moves it, so a slot made meanwhile is
+// counted or refused itself.
+func slotsFitMove(ctx context.Context, tx *sql.Tx, app slipway.Site, p slipway.Plan) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE slot_of = ?`, app.Name).Scan(&n); err != nil {
+		return fmt.Errorf("counting the app's slots: %w", err)
+	}
+	max, tier := p.SKU.MaxSlots()
+	if 1+n <= max {
+		return nil
+	}
+	return slipway.Errorf(slipway.ECONFLICT, "Cannot move the app '%s' to the App Service plan '%s': the app has %d deployment slot(s) and the plan's '%s' SKU (%s) allows %s. Delete the slots first (az webapp deployment slot delete), or choose a plan with enough slots (Standard: 4 besides production; Premium: 19).",
+		app.Name, p.Name, n, p.SKU.Name, tier, slotsAllowed(max))
+}
+
+// slotsAllowed says how many slots besides production max allows.
+func slotsAllowed(max int) string {
+	if max > 1 {
+		return fmt.Sprintf("at most %d", max-1)
+	}
+	return "none"
+}
+
 // PutSlot creates the slot of the app, or replaces its properties, with
 // its settings and connection strings when they are not nil (a new slot
 // starts empty, docs/appservice.md §6). site gives the properties; its
