@@ -170,6 +170,13 @@ type SiteConfig struct {
 	// (https://learn.microsoft.com/azure/app-service/configure-common#configure-general-settings).
 	// Off so that the zero value, a new site, has HTTP/2, as az creates them.
 	HTTP20Off bool
+	// WebSocketsOff is siteConfig.webSocketsEnabled false: the front door
+	// does not pass WebSocket upgrades to the app, as App Service's general
+	// setting "Web sockets" off
+	// (https://learn.microsoft.com/azure/app-service/configure-common#configure-general-settings).
+	// Off so that the zero value, a new site, passes them (Slipway's default;
+	// docs/appservice.md).
+	WebSocketsOff bool
 	// SCMType is siteConfig.scmType, how the app is deployed from source
 	// control: "" for none (Azure's SCMNone) or SCMLocalGit.
 	SCMType string

@@ -103,6 +103,24 @@ func TestRealAzDeployScript(t *testing.T) {
 		}
 	}
 
+	// WebSockets off (a portal-exported template writes it, and az's
+	// --web-sockets-enabled false), then on: while off, the front door
+	// answers a handshake itself with 403; on, it reaches the app (this
+	// WSGI app answers it as a plain GET).
+	for _, v := range []struct{ set, code string }{{"false", "403"}, {"true", "200"}} {
+		cli.must("webapp", "config", "set", "-g", rg, "-n", app, "--web-sockets-enabled", v.set, "-o", "none")
+		if out := strings.TrimSpace(cli.must("webapp", "config", "show", "-g", rg, "-n", app, "--query", "webSocketsEnabled", "-o", "tsv")); out != v.set {
+			t.Fatalf("config show --query webSocketsEnabled after config set --web-sockets-enabled %s = %q", v.set, out)
+		}
+		out, err := exec.Command("curl", "-sS", "--max-time", "30", "--cacert", r.info.CAFile, "--http1.1", "-o", "/dev/null",
+			"-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+			"--connect-to", fmt.Sprintf("%s.localhost:%d:127.0.0.1:%d", app, port, port),
+			"-w", "%{http_code}", appURL).CombinedOutput()
+		if err != nil || string(out) != v.code {
+			t.Fatalf("a WebSocket handshake with webSocketsEnabled %s: %q %v; want %s", v.set, out, err, v.code)
+		}
+	}
+
 	// App settings: list shows values, delete removes only the names given.
 	cli.must("webapp", "config", "appsettings", "set", "-g", rg, "-n", app, "--settings", "DJANGO_SETTINGS=prod", "KEEP=1", "DROP=2", "-o", "none")
 	out = cli.must("webapp", "config", "appsettings", "list", "-g", rg, "-n", app, "-o", "json")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
 
@@ -37,7 +38,6 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	}
 
 	for _, c := range []struct{ name, body, says string }{
-		{"websockets off", `{"properties":{"webSocketsEnabled":false}}`, "webSocketsEnabled"},
 		{"plain FTP", `{"properties":{"ftpsState":"AllAllowed"}}`, "serves no FTP"},
 		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "service tag"},
 		{"a subnet", `{"properties":{"ipSecurityRestrictions":[{"vnetSubnetResourceId":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s","action":"Allow","priority":100}]}}`, "virtual networks"},
@@ -87,30 +87,50 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	e.must(404, "GET", webPath+"/sites/ruled", "")
 }
 
-// TestSiteConfigHTTP20: http20Enabled false (az webapp config set
-// --http20-enabled false) is stored, shown and handed to the front door
-// (frontdoor's TestHTTP20OffPerSite shows what it then offers); true again
-// restores it; a new site has it on, as App Service's default.
-func TestSiteConfigHTTP20(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	cfgPath := sitePath + "/config/web"
-	show := func() any {
-		return e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any)["http20Enabled"]
-	}
-	if v := show(); v != true {
-		t.Fatalf("a new site's http20Enabled: %v", v)
-	}
-	e.must(200, "PATCH", cfgPath, `{"properties":{"http20Enabled":false}}`)
-	if v := show(); v != false {
-		t.Errorf("after setting it false: %v", v)
-	}
-	if s, err := e.store.Site(t.Context(), "rg", "app"); err != nil || !s.Config.HTTP20Off {
-		t.Errorf("the stored site: HTTP20Off=%v, %v", s.Config.HTTP20Off, err)
-	}
-	e.must(200, "PATCH", cfgPath, `{"properties":{"http20Enabled":true}}`)
-	if v := show(); v != true {
-		t.Errorf("after setting it true again: %v", v)
+// TestSiteConfigProtocolSwitches: http20Enabled false (az webapp config
+// set --http20-enabled false) and webSocketsEnabled false
+// (--web-sockets-enabled false, or a template exported from the portal,
+// which writes it) are stored, shown and handed to the front door
+// (frontdoor's TestHTTP20OffPerSite and TestWebSocketsOffPerSite show what
+// it then does); true again restores them; a new site has both on.
+func TestSiteConfigProtocolSwitches(t *testing.T) {
+	for _, c := range []struct {
+		field string
+		off   func(cfg slipway.SiteConfig) bool
+	}{
+		{"http20Enabled", func(c slipway.SiteConfig) bool { return c.HTTP20Off }},
+		{"webSocketsEnabled", func(c slipway.SiteConfig) bool { return c.WebSocketsOff }},
+	} {
+		t.Run(c.field, func(t *testing.T) {
+			e := newEnv(t)
+			e.seed()
+			cfgPath := sitePath + "/config/web"
+			show := func() any {
+				return e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any)[c.field]
+			}
+			if v := show(); v != true {
+				t.Fatalf("a new site's %s: %v", c.field, v)
+			}
+			e.must(200, "PATCH", cfgPath, `{"properties":{"`+c.field+`":false}}`)
+			if v := show(); v != false {
+				t.Errorf("after setting it false: %v", v)
+			}
+			if s, err := e.store.Site(t.Context(), "rg", "app"); err != nil || !c.off(s.Config) {
+				t.Errorf("the stored site: %+v, %v", s.Config, err)
+			}
+			if r, ok := e.store.SiteRouting("app"); !ok || !c.off(slipway.SiteConfig{HTTP20Off: r.HTTP20Off, WebSocketsOff: r.WebSocketsOff}) {
+				t.Errorf("the front door's routing record: %+v", r)
+			}
+			e.must(200, "PATCH", cfgPath, `{"properties":{"`+c.field+`":true}}`)
+			if v := show(); v != true {
+				t.Errorf("after setting it true again: %v", v)
+			}
+			// A site created with it off (a template's siteConfig) has it off.
+			e.must(200, "PUT", webPath+"/sites/templated", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{"`+c.field+`":false}}}`))
+			if v := e.must(200, "GET", webPath+"/sites/templated/config/web", "").json(t)["properties"].(map[string]any)[c.field]; v != false {
+				t.Errorf("a site created with %s false reads %v", c.field, v)
+			}
+		})
 	}
 }
 

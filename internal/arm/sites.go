@@ -46,7 +46,7 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"minTlsVersion":                          orDefaultTLS(c.MinTLSVersion),
 		"scmMinTlsVersion":                       orDefaultTLS(c.SCMMinTLSVersion),
 		"ftpsState":                              "Disabled",
-		"webSocketsEnabled":                      true, // WebSockets always pass the front door
+		"webSocketsEnabled":                      !c.WebSocketsOff,
 		"use32BitWorkerProcess":                  false,
 		"remoteDebuggingEnabled":                 false,
 		"httpLoggingEnabled":                     false,
@@ -254,13 +254,16 @@ type siteConfigBody struct {
 	AppSettings       *[]nameValue      `json:"appSettings"`
 	ConnectionStrings *[]connStringInfo `json:"connectionStrings"`
 
-	// Fields Slipway cannot honour but az sends back on every config
+	// The front door's protocol switches (http20Enabled: ALPN offers h2;
+	// webSocketsEnabled: upgrades pass to the app).
+	HTTP20Enabled     *bool `json:"http20Enabled"`
+	WebSocketsEnabled *bool `json:"webSocketsEnabled"`
+
+	// A field Slipway cannot honour but az sends back on every config
 	// write (it reads the whole SiteConfig and puts it back): accepted
-	// while they say what Slipway does, refused with a reason otherwise,
+	// while it says what Slipway does, refused with a reason otherwise,
 	// so that a command never exits 0 for a setting that does nothing.
-	HTTP20Enabled     *bool   `json:"http20Enabled"`
-	WebSocketsEnabled *bool   `json:"webSocketsEnabled"`
-	FTPSState         *string `json:"ftpsState"`
+	FTPSState *string `json:"ftpsState"`
 
 	// Platform CORS (cors.go in the domain; the front door answers it).
 	CORS *corsSettings `json:"cors"`
@@ -411,15 +414,11 @@ func (b *corsSettings) applyCORS(c *slipway.CORS) error {
 }
 
 // checkUnsupported refuses a value of a field Slipway does not act on
-// (docs/arm.md §1.9): the front door always passes WebSockets, and Slipway
-// serves no FTP at all. (Access restrictions it cannot enforce are refused
+// (docs/arm.md §1.9): Slipway serves no FTP at all. (Access restrictions it cannot enforce are refused
 // by accessRules.)
 func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
-	}
-	if b.WebSocketsEnabled != nil && !*b.WebSocketsEnabled {
-		return refuse("webSocketsEnabled cannot be turned off: WebSockets always pass Slipway's front door to the app")
 	}
 	if v := b.FTPSState; v != nil && !strings.EqualFold(*v, "Disabled") && !strings.EqualFold(*v, "FtpsOnly") {
 		return refuse("ftpsState '%s' is not available: Slipway serves no FTP or FTPS, so only Disabled (and FtpsOnly, which it satisfies) can be set", *v)
@@ -466,6 +465,9 @@ func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBo
 	}
 	if b.HTTP20Enabled != nil {
 		c.HTTP20Off = !*b.HTTP20Enabled
+	}
+	if b.WebSocketsEnabled != nil {
+		c.WebSocketsOff = !*b.WebSocketsEnabled
 	}
 	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
 		c.NumberOfWorkers = *b.NumberOfWorkers

@@ -156,13 +156,9 @@ func TestCORS(t *testing.T) {
 func TestCORSSameOnEveryPath(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "websocket" {
-			conn, brw, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				return
+			if conn, _ := switchToWebSocket(w, "Access-Control-Allow-Origin: *\r\n"); conn != nil {
+				conn.Close()
 			}
-			defer conn.Close()
-			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAccess-Control-Allow-Origin: *\r\n\r\n")
-			brw.Flush()
 			return
 		}
 		w.Header().Set("Access-Control-Allow-Origin", "*")

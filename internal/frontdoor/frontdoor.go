@@ -42,6 +42,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/cleartext"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Backends tells which instances of a site are ready for requests (the
@@ -75,6 +76,9 @@ type SiteState struct {
 	// HTTP20Off (siteConfig http20Enabled false) offers only HTTP/1.1 by
 	// ALPN on the app's names (not its Kudu's), as App Service's front end.
 	HTTP20Off bool
+	// WebSocketsOff (siteConfig webSocketsEnabled false) keeps WebSocket
+	// upgrades from the app: the front door answers them itself (403).
+	WebSocketsOff bool
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's (siteConfig ipSecurityRestrictions and
 	// scmIpSecurityRestrictions), evaluated on the address of the
@@ -410,6 +414,16 @@ func isARMPath(p string) bool {
 
 // writeForbidden answers a request that the app's access restrictions
 // refuse with App Service's page for it; the app never sees the request.
+// isWebSocket tells a WebSocket opening handshake: an HTTP/1.1 upgrade to
+// "websocket" (RFC 6455 §4.1) or an HTTP/2 extended CONNECT with that
+// :protocol (RFC 8441 §4).
+func isWebSocket(r *http.Request) bool {
+	if r.Method == http.MethodConnect {
+		return strings.EqualFold(r.Header.Get(":protocol"), "websocket")
+	}
+	return httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket")
+}
+
 func writeForbidden(w http.ResponseWriter) {
 	writePage(w, http.StatusForbidden, pageData{
 		Title:   "Error 403 - Forbidden",
@@ -469,6 +483,14 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 		// reads. Refused here, as a bad request.
 		writePage(w, http.StatusBadRequest, pageData{Title: "400 Bad Request", Heading: "400 Bad Request",
 			Text: "The request's query holds a space or a control character; encode it (%20)."})
+		return
+	}
+	if st.WebSocketsOff && isWebSocket(r) {
+		writePage(w, http.StatusForbidden, pageData{
+			Title:   "Error 403 - WebSockets are turned off for this web app.",
+			Heading: "Error 403 - WebSockets are turned off for this web app.",
+			Text:    fmt.Sprintf("The app %q does not take WebSocket connections: its general setting \"Web sockets\" (siteConfig.webSocketsEnabled) is off. If you run it, turn it on with `az webapp config set --web-sockets-enabled true -n %s -g <group>`.", site, site),
+		})
 		return
 	}
 	if st.CORS != nil && f.serveCORS(w, r, site, st.CORS) {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 
 	"testing"
 	"time"
@@ -168,13 +169,11 @@ func TestStreamingAndWebSocket(t *testing.T) {
 	release := make(chan struct{})
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "websocket" {
-			conn, brw, err := http.NewResponseController(w).Hijack()
-			if err != nil {
+			conn, brw := switchToWebSocket(w, "")
+			if conn == nil {
 				return
 			}
 			defer conn.Close()
-			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-			brw.Flush()
 			line, _ := brw.ReadString('\n')
 			brw.WriteString("echo " + line)
 			brw.Flush()
@@ -373,4 +372,78 @@ func BenchmarkPlatformHeaders(b *testing.B) {
 		h := base.Clone()
 		setPlatformHeaders(h, in)
 	}
+}
+
+// TestWebSocketsOffPerSite: an app whose siteConfig webSocketsEnabled is
+// false never gets a WebSocket handshake — the front door answers it with
+// a 403 saying how to turn them on, however the client spells the tokens —
+// while its other requests pass, and another app's upgrades still do.
+func TestWebSocketsOffPerSite(t *testing.T) {
+	var upgrades atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			fmt.Fprint(w, "page")
+			return
+		}
+		upgrades.Add(1)
+		if conn, _ := switchToWebSocket(w, ""); conn != nil {
+			conn.Close()
+		}
+	}))
+	defer app.Close()
+	sites := tlsSites{"todo": {Exists: true, WebSocketsOff: true}, "chat": {Exists: true}}
+	base := serve(t, New(Config{Domain: "localhost", Sites: sites,
+		Backends: backends{"todo": {app.URL}, "chat": {app.URL}}}))
+
+	handshake := func(host, upgrade, connection string) (string, string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\nUpgrade: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", host, connection, upgrade)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp.Status, ""
+		}
+		body, _ := io.ReadAll(resp.Body)
+		return resp.Status, string(body)
+	}
+	for _, c := range [][2]string{{"websocket", "Upgrade"}, {"WebSocket", "keep-alive, Upgrade"}, {"h2c, websocket", "Upgrade"}} {
+		status, body := handshake("todo.localhost", c[0], c[1])
+		if !strings.HasPrefix(status, "403") || !strings.Contains(body, "--web-sockets-enabled true") {
+			t.Errorf("handshake %q to an app with WebSockets off: %s %q", c, status, body)
+		}
+	}
+	if n := upgrades.Load(); n != 0 {
+		t.Fatalf("the app got %d handshakes with WebSockets off", n)
+	}
+	if status, body, _ := get(t, base, "todo.localhost", "/"); status != 200 || body != "page" {
+		t.Errorf("a plain request to the app with WebSockets off: %d %q", status, body)
+	}
+	if status, _ := handshake("chat.localhost", "websocket", "Upgrade"); !strings.HasPrefix(status, "101") {
+		t.Errorf("handshake to an app with WebSockets on: %s", status)
+	}
+	if n := upgrades.Load(); n != 1 {
+		t.Errorf("the app got %d handshakes, want the one to chat", n)
+	}
+}
+
+// switchToWebSocket answers an upgrade as an app would: it takes the
+// connection and writes a 101 with the extra header lines given (each
+// ending in CRLF). A nil connection: it could not be taken.
+func switchToWebSocket(w http.ResponseWriter, extra string) (net.Conn, *bufio.ReadWriter) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, nil
+	}
+	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + extra + "\r\n")
+	brw.Flush()
+	return conn, brw
 }

@@ -34,6 +34,7 @@ type SiteRouting struct {
 	MinTLSVersion, SCMMinTLSVersion string
 	ClientAffinity                  bool // clientAffinityEnabled
 	HTTP20Off                       bool // siteConfig http20Enabled false
+	WebSocketsOff                   bool // siteConfig webSocketsEnabled false
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's, ready to evaluate (nil: every address passes).
 	Access, SCMAccess *slipway.AccessRules
@@ -69,10 +70,10 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 	err := eachRow(ctx, s.read, "loading the site table", func(row rowScanner) error {
 		var r SiteRouting
 		var ac accessColumns
-		var http2 bool
+		var http2, webSockets bool
 		var cors string
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets); err != nil {
 			return err
 		}
 		c, err := decodeCORS(cors)
@@ -86,7 +87,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 			s.logger.Error("reading the CORS configuration of a site; allowing no origin", "site", r.Name, "err", err)
 			r.CORS = slipway.DenyAllCORS()
 		}
-		r.HTTP20Off = !http2
+		r.HTTP20Off, r.WebSocketsOff = !http2, !webSockets
 		a, err := ac.restrictions()
 		if err == nil {
 			r.Access, r.SCMAccess, err = a.Compile()
@@ -101,7 +102,8 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		return nil
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors FROM sites`)
+		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
+		web_sockets_enabled FROM sites`)
 	if err != nil {
 		return err
 	}

@@ -89,8 +89,9 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
 				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type,
 				ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
+				web_sockets_enabled)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
@@ -98,7 +99,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				publishingUser(site), sealed, site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion,
 				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
-				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS)); err != nil {
+				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS),
+				boolInt(!site.Config.WebSocketsOff)); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -120,7 +122,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?,
 				ip_security_restrictions = ?, scm_ip_security_restrictions = ?, scm_ip_security_restrictions_use_main = ?,
 				ip_security_restrictions_default_action = ?, scm_ip_security_restrictions_default_action = ?,
-				http20_enabled = ?, cors = ?
+				http20_enabled = ?, cors = ?, web_sockets_enabled = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
@@ -129,7 +131,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
 				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS),
-				site.Name); err != nil {
+				boolInt(!site.Config.WebSocketsOff), site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
 			out = site
@@ -251,26 +253,27 @@ const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_versio
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
 	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type,
 	ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
-	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors FROM sites`
+	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
+	web_sockets_enabled FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
 	var tags string
 	var created, modified int64
 	var ac accessColumns
-	var http2 bool
+	var http2, webSockets bool
 	var cors string
 	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
 		&s.KeyVaultReferenceIdentity, &s.Config.SCMType,
-		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors); err != nil {
+		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}
 		return s, fmt.Errorf("reading site: %w", err)
 	}
-	s.Config.HTTP20Off = !http2
+	s.Config.HTTP20Off, s.Config.WebSocketsOff = !http2, !webSockets
 	var err error
 	if s.Tags, err = decodeTags(tags); err != nil {
 		return s, err

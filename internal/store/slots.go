@@ -279,7 +279,10 @@ func (s *Store) SwapStickyNames(ctx context.Context, app string) (settings, conn
 
 // CommitSwap swaps two slots of an app in one transaction (docs/slots.md
 // §2): non-sticky app settings and connection strings change places, so do
-// the stack and startup command, each row gets a new active deployment
+// the stack, startup command and web sockets setting (general settings
+// that move with the content:
+// https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped),
+// each row gets a new active deployment
 // record pointing at the other's active artifact, and the swap record is
 // deleted. It returns the new active deployments of source and target
 // (zero when a side now runs no deployment).
@@ -330,8 +333,8 @@ func (s *Store) CommitSwap(ctx context.Context, app, source, target string) (new
 		}
 		now := toUnix(s.now().UTC())
 		for _, p := range [][2]slipway.Site{{src, dst}, {dst, src}} {
-			if _, err := tx.ExecContext(ctx, `UPDATE sites SET linux_fx_version = ?, app_command_line = ?, modified = ? WHERE name = ?`,
-				p[1].Config.LinuxFxVersion, p[1].Config.AppCommandLine, now, p[0].Name); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE sites SET linux_fx_version = ?, app_command_line = ?, web_sockets_enabled = ?, modified = ? WHERE name = ?`,
+				p[1].Config.LinuxFxVersion, p[1].Config.AppCommandLine, boolInt(!p[1].Config.WebSocketsOff), now, p[0].Name); err != nil {
 				return fmt.Errorf("swapping site config: %w", err)
 			}
 		}
@@ -357,6 +360,9 @@ func (s *Store) CommitSwap(ctx context.Context, app, source, target string) (new
 		}
 		return nil
 	})
+	if err == nil {
+		s.sitesChanged(ctx) // the web sockets setting moved
+	}
 	return newSource, newTarget, err
 }
 

@@ -208,3 +208,36 @@ func TestRampUpRules_AndRoutingTable(t *testing.T) {
 		t.Fatalf("deleted slot still routed: %+v", r)
 	}
 }
+
+// TestCommitSwap_WebSocketsMoveWithTheContent: the web sockets setting is a
+// general setting that App Service swaps with the content
+// (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped),
+// and the front door's routing table follows at once.
+func TestCommitSwap_WebSocketsMoveWithTheContent(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seedSKU(t, s, "S1")
+	seedSlot(t, s)
+	stg, err := s.Site(ctx, "rg", "app-staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stg.Config.WebSocketsOff = true
+	if _, _, err := s.PutSiteWithConfig(ctx, stg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BeginSwap(ctx, slipway.Swap{App: "app", Source: "app-staging", Target: "app", Phase: slipway.SwapWarming}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CommitSwap(ctx, "app", "app-staging", "app"); err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := s.Site(ctx, "rg", "app")
+	stg, _ = s.Site(ctx, "rg", "app-staging")
+	if !prod.Config.WebSocketsOff || stg.Config.WebSocketsOff {
+		t.Errorf("after the swap: production WebSocketsOff=%v, staging %v; want true, false", prod.Config.WebSocketsOff, stg.Config.WebSocketsOff)
+	}
+	if r, _ := s.SiteRouting("app"); !r.WebSocketsOff {
+		t.Error("the routing table still passes WebSockets to production")
+	}
+}
