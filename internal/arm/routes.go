@@ -175,6 +175,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listStorageMounts),
 		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putStorageMounts),
 		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
+		r(http.MethodGet, site+"/providers/Microsoft.ManagedIdentity/identities/default", h.getSystemAssignedIdentity), // identity.go
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
