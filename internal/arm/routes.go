@@ -234,7 +234,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
 		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
-		r(http.MethodPut, kv+"/{vault}/secrets/{id}", h.putVaultSecret), // vaultsecrets.go
+		r(http.MethodGet, kv+"/{vault}/secrets", h.listVaultSecrets), // vaultsecrets.go
+		r(http.MethodPut, kv+"/{vault}/secrets/{id}", h.putVaultSecret),
 		r(http.MethodGet, kv+"/{vault}/secrets/{id}", h.getVaultSecret),
 
 		// User-assigned managed identities (identity.go).

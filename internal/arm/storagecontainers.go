@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -146,25 +144,18 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, p param
 	if err := h.blobService(r.Context(), p); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	size := containerPage
-	if v := q.Get("$maxpagesize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return &apiError{Status: http.StatusBadRequest, Code: "InvalidQueryParameterValue",
-				Message: fmt.Sprintf("The $maxpagesize '%s' is not a positive integer.", v)}
-		}
-		size = min(n, containerPage)
+	size, err := pageSize(r, "$maxpagesize", containerPage)
+	if err != nil {
+		return err
 	}
-	cs, err := h.cfg.Containers.Containers(r.Context(), strings.ToLower(p.account), q.Get("$skipToken"), size+1)
+	cs, err := h.cfg.Containers.Containers(r.Context(), strings.ToLower(p.account), r.URL.Query().Get("$skipToken"), size+1)
 	if err != nil {
 		return err
 	}
 	out := map[string]any{}
 	if len(cs) > size {
 		cs = cs[:size]
-		next := url.Values{"api-version": {q.Get("api-version")}, "$maxpagesize": {strconv.Itoa(size)}, "$skipToken": {cs[size-1].Name}}
-		out["nextLink"] = h.managementURL(r) + strings.TrimPrefix(r.URL.Path, "/") + "?" + next.Encode()
+		out["nextLink"] = h.nextPageLink(r, "$maxpagesize", size, cs[size-1].Name)
 	}
 	value := make([]any, 0, len(cs))
 	for _, c := range cs {

@@ -148,3 +148,38 @@ func (h *Handler) getVaultSecret(w http.ResponseWriter, r *http.Request, p param
 	}
 	return writeJSON(w, http.StatusOK, h.vaultSecretJSON(p.sub, v, s))
 }
+
+// vaultSecretPage bounds one page of listVaultSecrets: Azure's Secrets -
+// List takes $top up to 25
+// (https://learn.microsoft.com/rest/api/keyvault/keyvault/secrets/list).
+const vaultSecretPage = 25
+
+// listVaultSecrets answers GET .../vaults/{vault}/secrets (azure-mgmt-
+// keyvault's secrets.list): a page of the vault's secrets that are not
+// deleted, in name order, without values, and a nextLink while there are
+// more.
+func (h *Handler) listVaultSecrets(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	v, err := h.cfg.Store.Vault(ctx, p.rg, p.vault)
+	if err != nil {
+		return err
+	}
+	size, err := pageSize(r, "$top", vaultSecretPage)
+	if err != nil {
+		return err
+	}
+	ss, more, err := h.cfg.Store.SecretPage(ctx, v.Name, false, r.URL.Query().Get("$skipToken"), size)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	if more && len(ss) > 0 {
+		out["nextLink"] = h.nextPageLink(r, "$top", size, ss[len(ss)-1].Name)
+	}
+	value := make([]any, 0, len(ss))
+	for _, s := range ss {
+		value = append(value, h.vaultSecretJSON(p.sub, v, s.Secret))
+	}
+	out["value"] = value
+	return writeJSON(w, http.StatusOK, out)
+}
