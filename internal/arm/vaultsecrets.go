@@ -38,34 +38,37 @@ func unixOrZero(p *int64) time.Time {
 	return time.Unix(*p, 0).UTC()
 }
 
-func unixOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.Unix()
-}
-
 func (h *Handler) vaultSecretJSON(sub string, v slipway.Vault, s slipway.Secret) map[string]any {
 	uri := h.vaultURI(v.Name) + "secrets/" + s.Name
 	tags := s.Tags
 	if tags == nil {
 		tags = map[string]string{}
 	}
+	// What is not set is left out, as Azure leaves it out
+	// (https://learn.microsoft.com/rest/api/keyvault/keyvault/secrets/get):
+	// the SDKs then read None, not an empty content type.
+	attrs := map[string]any{"enabled": s.Enabled, "created": s.Created.Unix(), "updated": s.Updated.Unix()}
+	if !s.NotBefore.IsZero() {
+		attrs["nbf"] = s.NotBefore.Unix()
+	}
+	if !s.Expires.IsZero() {
+		attrs["exp"] = s.Expires.Unix()
+	}
+	props := map[string]any{
+		"attributes":           attrs,
+		"secretUri":            uri,
+		"secretUriWithVersion": uri + "/" + s.Version,
+	}
+	if s.ContentType != "" {
+		props["contentType"] = s.ContentType
+	}
 	return map[string]any{
-		"id":       vaultID(sub, v.ResourceGroup, v.Name) + "/secrets/" + s.Name,
-		"name":     s.Name,
-		"type":     "Microsoft.KeyVault/vaults/secrets",
-		"location": v.Location,
-		"tags":     tags,
-		"properties": map[string]any{
-			"contentType": s.ContentType,
-			"attributes": map[string]any{
-				"enabled": s.Enabled, "nbf": unixOrNil(s.NotBefore), "exp": unixOrNil(s.Expires),
-				"created": s.Created.Unix(), "updated": s.Updated.Unix(),
-			},
-			"secretUri":            uri,
-			"secretUriWithVersion": uri + "/" + s.Version,
-		},
+		"id":         vaultID(sub, v.ResourceGroup, v.Name) + "/secrets/" + s.Name,
+		"name":       s.Name,
+		"type":       "Microsoft.KeyVault/vaults/secrets",
+		"location":   v.Location,
+		"tags":       tags,
+		"properties": props,
 	}
 }
 

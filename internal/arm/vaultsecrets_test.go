@@ -48,3 +48,31 @@ func TestVaultSecrets_List(t *testing.T) {
 	e.must(404, "GET", kvPath+"/nope/secrets?api-version=2024-11-01", "")
 	e.must(400, "GET", kvPath+"/kv1/secrets?api-version=2024-11-01&$top=0", "")
 }
+
+// TestVaultSecrets_UnsetPropertiesLeftOut: a secret without a content type,
+// nbf or exp comes back without those keys, as in Azure's Secrets - Get
+// (https://learn.microsoft.com/rest/api/keyvault/keyvault/secrets/get), so
+// that the SDKs read None rather than an empty content type.
+func TestVaultSecrets_UnsetPropertiesLeftOut(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(200, "PUT", vaultPath, vaultBodyAz(e.tenant))
+	const p = kvPath + "/kv1/secrets/plain?api-version=2024-11-01"
+	for _, r := range []response{
+		e.must(201, "PUT", p, `{"properties":{"value":"v"}}`),
+		e.must(200, "GET", p, ""),
+	} {
+		props := r.json(t)["properties"].(map[string]any)
+		attrs := props["attributes"].(map[string]any)
+		_, ct := props["contentType"]
+		_, nbf := attrs["nbf"]
+		_, exp := attrs["exp"]
+		if ct || nbf || exp || attrs["enabled"] != true {
+			t.Errorf("properties = %v", props)
+		}
+	}
+	props := e.must(200, "PUT", p, `{"properties":{"value":"v","contentType":"text/plain","attributes":{"exp":4102444800}}}`).json(t)["properties"].(map[string]any)
+	if props["contentType"] != "text/plain" || props["attributes"].(map[string]any)["exp"] != float64(4102444800) {
+		t.Errorf("set properties = %v", props)
+	}
+}
