@@ -81,7 +81,7 @@ func TestAzureSDKForPythonManagement(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	for _, section := range []string{"keyvault", "msi", "authorization", "autoscale"} {
+	for _, section := range []string{"keyvault", "msi", "authorization", "autoscale", "absent"} {
 		t.Run(section, func(t *testing.T) {
 			e := newEnv(t)
 			e.seed()

@@ -4,7 +4,9 @@ azure-mgmt-authorization and azure-mgmt-monitor (what `az keyvault`,
 `az identity`, `az role` and `az monitor autoscale` are built on).
 
 Usage: sdk_mgmt_client.py <base_url> <subscription_id> <token> <section>
-with section one of keyvault, msi, authorization, autoscale.
+with section one of keyvault, msi, authorization, autoscale, absent (what
+Slipway refuses, README "Not there yet": the SDK must get ARM's error JSON
+with a code and a message, never a success that did nothing).
 
 Each SDK checks status codes per operation, polls long-running operations
 with its own poller, follows nextLink to the end of every pager and
@@ -120,8 +122,11 @@ def check_keyvault(ctx):
     check(sec.properties.secret_uri and sec.properties.secret_uri.startswith(vault.properties.vault_uri), f"secretUri {sec.properties.secret_uri}")
     got = kv.secrets.get(RG, name, "greeting")
     check(got.id == sec.id and got.properties.value is None, f"secret get {got}")
-    listed = [s.name for s in kv.secrets.list(RG, name)]
-    check(listed == ["greeting"], f"secrets list {listed}")
+    plain = kv.secrets.create_or_update(RG, name, "plain", {"properties": {"value": "v"}})
+    check(plain.properties.content_type is None and plain.properties.attributes.not_before is None
+          and plain.properties.attributes.expires is None, f"unset properties are None {plain.properties}")
+    listed = [s.name for s in kv.secrets.list(RG, name, top=1)]
+    check(listed == ["greeting", "plain"], f"secrets list {listed}")
 
     kv.vaults.delete(RG, name)
     expect_error("ResourceNotFound", kv.vaults.get, RG, name)
@@ -265,6 +270,34 @@ def check_autoscale(ctx):
     expect_error("ResourceNotFound", mon.autoscale_settings.get, "rg", name)
 
 
+def check_absent(ctx):
+    msi = ManagedServiceIdentityClient(UnusedCredential(), ctx.sub, **ctx.kw)
+    msi.user_assigned_identities.create_or_update(RG, "fic-id", {"location": LOC})
+    e = expect_error("BadRequest", msi.federated_identity_credentials.create_or_update, RG, "fic-id", "github", {
+        "properties": {"issuer": "https://token.actions.githubusercontent.com",
+                       "subject": "repo:o/r:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}})
+    check(e.status_code == 400 and "Federated identity credentials are not available" in e.error.message, f"federated: {e.message}")
+    check(list(msi.federated_identity_credentials.list(RG, "fic-id")) == [], "nothing was added")
+    expect_error("ResourceNotFound", msi.federated_identity_credentials.get, RG, "fic-id", "github")
+
+    kv = KeyVaultManagementClient(UnusedCredential(), ctx.sub, **ctx.kw)
+    base = {"location": LOC, "properties": {"tenantId": ctx.tenant, "sku": {"family": "A", "name": "standard"}, "accessPolicies": []}}
+    for props in ({"publicNetworkAccess": "Disabled"}, {"networkAcls": {"defaultAction": "Deny"}}):
+        body = {**base, "properties": {**base["properties"], **props}}
+        e = expect_error("BadRequest", lambda: kv.vaults.begin_create_or_update(RG, "sdkkvprivate", body).result())
+        check(e.status_code == 400, f"private vault {props}: {e.status_code}")
+    expect_error("ResourceNotFound", kv.vaults.get, RG, "sdkkvprivate")
+
+    # Custom roles: only the built-in role definitions are served.
+    authz = AuthorizationManagementClient(UnusedCredential(), ctx.sub, **ctx.kw)
+    scope = f"/subscriptions/{ctx.sub}"
+    rd = str(uuid.uuid4())
+    e = expect_error("MethodNotAllowed", authz.role_definitions.create_or_update, scope, rd, {"properties": {
+        "roleName": "Custom", "type": "CustomRole", "permissions": [{"actions": ["*/read"]}], "assignableScopes": [scope]}})
+    check(e.status_code == 405, f"custom role: {e.status_code}")
+    check(rd not in [d.name for d in authz.role_definitions.list(scope)], "no custom role was added")
+
+
 class Ctx:
     pass
 
@@ -284,6 +317,7 @@ def main():
         "msi": check_msi,
         "authorization": check_authorization,
         "autoscale": check_autoscale,
+        "absent": check_absent,
     }[section](ctx)
     print("OK")
 
