@@ -220,6 +220,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers", h.listContainers), // storagecontainers.go
 		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer),
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers/{id}", h.getContainer),
+		r(http.MethodPatch, stg+"/{account}/blobServices/{policy}/containers/{id}", h.patchContainer),
+		r(http.MethodDelete, stg+"/{account}/blobServices/{policy}/containers/{id}", h.deleteContainer),
 
 		// Key vaults (Microsoft.KeyVault, keyvault.go).
 		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),

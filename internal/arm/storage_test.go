@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/blob"
 )
 
 const (
@@ -23,12 +24,19 @@ const (
 )
 
 // newStorageEnv is newEnv whose handler reports the blob endpoint the way
-// the server does for its blob port.
+// the server does for its blob port, with a blob service behind the
+// container routes.
 func newStorageEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
+	blobs, err := blob.Open(t.Context(), blob.Config{Dir: t.TempDir(), Accounts: noAccounts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
 	h := New(Config{
-		Store: e.store, Controller: e.ctl, Domain: "localhost", HostSuffix: ":8080", Scheme: "http",
+		Containers: blobs,
+		Store:      e.store, Controller: e.ctl, Domain: "localhost", HostSuffix: ":8080", Scheme: "http",
 		BlobEndpoint: func(account string) string { return "http://127.0.0.1:10000/" + account + "/" },
 		Authorize: func(r *http.Request) error {
 			if r.Header.Get("Authorization") != "Bearer "+token {

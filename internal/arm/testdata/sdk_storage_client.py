@@ -88,6 +88,8 @@ def main():
     updated = stg.storage_accounts.update(rg, name, {"tags": {"app": "sdk", "env": "test"}})
     check(updated.tags == {"app": "sdk", "env": "test"}, f"update tags {updated.tags}")
 
+    check_containers(stg, rg, name)
+
     stg.storage_accounts.delete(rg, name)
     try:
         stg.storage_accounts.get_properties(rg, name)
@@ -96,6 +98,33 @@ def main():
         pass
     stg.storage_accounts.delete(rg, name)  # 204: deleting a missing account is not an error
     print("OK")
+
+
+def check_containers(stg, rg, name):
+    """Blob containers on the management plane (az storage container-rm)."""
+    c = stg.blob_containers.create(rg, name, "media", {"properties": {"publicAccess": "Blob", "metadata": {"app": "sdk"}}})
+    check(c.name == "media" and c.type == "Microsoft.Storage/storageAccounts/blobServices/containers", f"container {c}")
+    check(c.public_access == "Blob" and c.metadata == {"app": "sdk"}, f"container properties {c}")
+    check(c.id.endswith("/storageAccounts/" + name + "/blobServices/default/containers/media"), f"container id {c.id}")
+    got = stg.blob_containers.get(rg, name, "media")
+    check(got.etag and got.last_modified_time and got.lease_state == "Available", f"container get {got}")
+    for n in ("a-1", "a-2", "a-3"):
+        stg.blob_containers.create(rg, name, n, {})
+    listed = [x.name for x in stg.blob_containers.list(rg, name, maxpagesize="2")]
+    check(listed == ["a-1", "a-2", "a-3", "media"], f"containers list {listed}")
+
+    upd = stg.blob_containers.update(rg, name, "media", {"properties": {"metadata": {"app": "sdk", "env": "test"}}})
+    check(upd.metadata == {"app": "sdk", "env": "test"} and upd.public_access == "Blob", f"update keeps publicAccess {upd}")
+
+    stg.blob_containers.delete(rg, name, "a-1")
+    try:
+        stg.blob_containers.get(rg, name, "a-1")
+        raise AssertionError("container still there after delete")
+    except ResourceNotFoundError as e:
+        check(e.error.code == "ContainerNotFound", f"deleted container: {e.error.code}")
+    listed = [x.name for x in stg.blob_containers.list(rg, name)]
+    check(listed == ["a-2", "a-3", "media"], f"containers after delete {listed}")
+    stg.blob_containers.delete(rg, name, "a-1")  # 204: deleting a missing container is not an error
 
 
 if __name__ == "__main__":
