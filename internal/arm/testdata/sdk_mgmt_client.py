@@ -11,36 +11,21 @@ with a code and a message, never a success that did nothing).
 Each SDK checks status codes per operation, polls long-running operations
 with its own poller, follows nextLink to the end of every pager and
 deserializes every body into its models; the checks below read the fields
-Azure fills. A fixed Authorization header replaces the token policy so
-plain http on loopback works. Exits non-zero with a traceback on the first
+Azure fills. Plain http on loopback works as armclient.py says. Exits non-zero with a traceback on the first
 failure; prints OK at the end.
 """
 
 import sys
 import uuid
 
-from azure.core.credentials import AccessToken
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline.policies import HeadersPolicy
-try:  # azure-mgmt-resource >= 24 keeps the client in a subpackage
-    from azure.mgmt.resource.resources import ResourceManagementClient
-except ImportError:
-    from azure.mgmt.resource import ResourceManagementClient
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.keyvault.models import VaultCheckNameAvailabilityParameters
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 
-
-class UnusedCredential:
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken("unused", 2**31)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from armclient import ResourceManagementClient, UnusedCredential, check, client_kwargs, run
 
 
 def expect_error(code, fn, *args, **kwargs):
@@ -308,8 +293,7 @@ def main():
     ctx.sub = sub
     ctx.tenant = sys.argv[5] if len(sys.argv) > 5 else ""
     ctx.site_principal = sys.argv[6] if len(sys.argv) > 6 else ""
-    auth = HeadersPolicy({"Authorization": "Bearer " + token})
-    ctx.kw = dict(base_url=base, authentication_policy=auth, polling_interval=0)
+    ctx.kw = client_kwargs(base, token)
     res = ResourceManagementClient(UnusedCredential(), sub, **ctx.kw)
     res.resource_groups.create_or_update(RG, {"location": LOC})
     {
@@ -323,8 +307,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except HttpResponseError as e:
-        print("HTTP error:", e.status_code, e.message, file=sys.stderr)
-        raise
+    run(main)

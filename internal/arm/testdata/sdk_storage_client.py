@@ -5,38 +5,23 @@ Usage: sdk_storage_client.py <base_url> <subscription_id> <token>
 azure-mgmt-storage is the client `az storage account` is built on. It checks
 status codes per operation, runs account creation as a long-running
 operation (ARM polling), and deserializes every body into its models, so
-this proves the wire shapes beyond the golden files. A fixed Authorization
-header replaces the token policy so plain http on loopback works. Exits
-non-zero with a traceback on the first failure; prints OK at the end.
+this proves the wire shapes beyond the golden files. Plain http on loopback
+works as armclient.py says. Exits non-zero with a traceback on the first
+failure; prints OK at the end.
 """
 
 import base64
 import sys
 
-from azure.core.credentials import AccessToken
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.core.pipeline.policies import HeadersPolicy
-try:  # azure-mgmt-resource >= 24 keeps the client in a subpackage
-    from azure.mgmt.resource.resources import ResourceManagementClient
-except ImportError:
-    from azure.mgmt.resource import ResourceManagementClient
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.storage import StorageManagementClient
 
-
-class UnusedCredential:
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken("unused", 2**31)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from armclient import ResourceManagementClient, UnusedCredential, check, client_kwargs, run
 
 
 def main():
     base, sub, token = sys.argv[1:4]
-    auth = HeadersPolicy({"Authorization": "Bearer " + token})
-    kw = dict(base_url=base, authentication_policy=auth, polling_interval=0)
+    kw = client_kwargs(base, token)
     res = ResourceManagementClient(UnusedCredential(), sub, **kw)
     stg = StorageManagementClient(UnusedCredential(), sub, **kw)
     rg, name = "sdk-rg", "sdkstore1"
@@ -128,8 +113,4 @@ def check_containers(stg, rg, name):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except HttpResponseError as e:
-        print("HTTP error:", e.status_code, e.message, file=sys.stderr)
-        raise
+    run(main)
