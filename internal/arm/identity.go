@@ -434,3 +434,47 @@ func (h *Handler) checkIdentitiesExist(ctx context.Context, c *identityChange) e
 	}
 	return nil
 }
+
+// getSystemAssignedIdentity answers GET {site}/providers/
+// Microsoft.ManagedIdentity/identities/default, the site's system-assigned
+// identity read by its scope as azure-mgmt-msi's
+// system_assigned_identities.get_by_scope and `az identity show --ids`
+// read it
+// (https://learn.microsoft.com/rest/api/managedidentity/system-assigned-identities/get-by-scope):
+// a proxy resource named "default" whose properties carry the principal's
+// tenantId, principalId and clientId. Slipway issues no client secret URL,
+// so clientSecretUrl is left out. A site without one gets 404
+// ResourceNotFound.
+func (h *Handler) getSystemAssignedIdentity(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	ps, err := h.cfg.Store.PrincipalsByResource(ctx, siteID(p.sub, s.ResourceGroup, s.Name))
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ps, func(p store.Principal) bool { return p.Kind == store.SystemAssignedIdentity })
+	if i < 0 {
+		return &apiError{Status: http.StatusNotFound, Code: "ResourceNotFound",
+			Message: fmt.Sprintf("The site '%s' has no system-assigned managed identity.", s.Name)}
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	segs := splitPath(r.URL.Path)
+	segs[1] = p.sub
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id":       "/" + strings.Join(segs, "/"),
+		"name":     "default",
+		"type":     "Microsoft.ManagedIdentity/identities",
+		"location": displayLocation(s.Location),
+		"properties": map[string]any{
+			"tenantId":    tenant,
+			"principalId": ps[i].ObjectID,
+			"clientId":    ps[i].AppID,
+		},
+	})
+}

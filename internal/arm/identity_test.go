@@ -210,3 +210,33 @@ func TestKeyVaultReferenceIdentity(t *testing.T) {
 		t.Fatalf("after setting SystemAssigned: %v", got)
 	}
 }
+
+// TestSystemAssignedIdentity_GetByScope follows azure-mgmt-msi's
+// system_assigned_identities.get_by_scope: GET {site}/providers/
+// Microsoft.ManagedIdentity/identities/default answers the site's
+// system-assigned identity, with the principal's ids, and 404 in ARM's
+// error shape when the site has none.
+func TestSystemAssignedIdentity_GetByScope(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	const path = sitePath + "/providers/Microsoft.ManagedIdentity/identities/default?api-version=2024-11-30"
+	if r := e.do("GET", path, ""); r.status != 404 || !strings.Contains(string(r.body), `"code":"ResourceNotFound"`) {
+		t.Fatalf("without an identity: %d %s", r.status, r.body)
+	}
+	e.must(200, "PUT", sitePath, e.path(`{"location":"West Europe","identity":{"type":"SystemAssigned"},"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
+	oid := e.siteIdentity()["principalId"].(string)
+	p, err := e.store.PrincipalByObjectID(t.Context(), oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.must(200, "GET", path, "").json(t)
+	props := got["properties"].(map[string]any)
+	if got["id"] != e.path(strings.TrimSuffix(path, "?api-version=2024-11-30")) || got["name"] != "default" ||
+		got["type"] != "Microsoft.ManagedIdentity/identities" || got["location"] != "West Europe" {
+		t.Errorf("resource = %v", got)
+	}
+	if props["principalId"] != oid || props["clientId"] != p.AppID || props["tenantId"] != e.tenant {
+		t.Errorf("properties = %v, want principal %s, client %s", props, oid, p.AppID)
+	}
+	e.must(404, "GET", strings.Replace(path, "/sites/app/", "/sites/nope/", 1), "")
+}

@@ -1,7 +1,9 @@
 package arm
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,4 +229,28 @@ func (h *Handler) checkNameAvailability(w http.ResponseWriter, r *http.Request, 
 // list is ARM's collection shape; nextLink is absent on the last page.
 type list struct {
 	Value []any `json:"value"`
+}
+
+// pageSize reads the page-size query parameter name (ARM's $top or
+// $maxpagesize) of a list served in pages: at most limit, and limit when
+// absent.
+func pageSize(r *http.Request, name string, limit int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return limit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, &apiError{Status: http.StatusBadRequest, Code: "InvalidQueryParameterValue",
+			Message: fmt.Sprintf("The %s '%s' is not a positive integer.", name, v)}
+	}
+	return min(n, limit), nil
+}
+
+// nextPageLink is the nextLink of a page of size items that ended with
+// the one named last: the same list from after last ($skipToken), pages
+// of the same size.
+func (h *Handler) nextPageLink(r *http.Request, sizeParam string, size int, last string) string {
+	next := url.Values{"api-version": {r.URL.Query().Get("api-version")}, sizeParam: {strconv.Itoa(size)}, "$skipToken": {last}}
+	return h.managementURL(r) + strings.TrimPrefix(r.URL.Path, "/") + "?" + next.Encode()
 }

@@ -85,6 +85,7 @@ var resourceProviders = []resourceProvider{
 		namespace: "Microsoft.ManagedIdentity", policy: registrationRequired,
 		versions: []string{"2024-11-30", "2023-01-31", "2018-11-30"},
 		types: []providerType{
+			{name: "identities", capabilities: "SupportsExtension"}, // a site's system-assigned identity (identity.go)
 			{name: "userAssignedIdentities", regional: true, capabilities: trackedCapabilities},
 			{name: "userAssignedIdentities/federatedIdentityCredentials"}, // always empty (absentfeatures.go)
 		},

@@ -312,7 +312,7 @@ func routeResourceType(rt route) (namespace, typ string) {
 	segs, namespace := rt.pattern, "Microsoft.Resources"
 	for i := 0; i+1 < len(segs); i++ {
 		if strings.EqualFold(segs[i], "providers") && !strings.HasPrefix(segs[i+1], "{") {
-			namespace, segs = segs[i+1], rt.pattern[i+2:]
+			namespace, segs, i = segs[i+1], segs[i+2:], -1 // look on for an extension's providers
 		}
 	}
 	if rt.method == http.MethodPost && len(segs)%2 == 1 && len(segs) > 1 {

@@ -175,6 +175,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listStorageMounts),
 		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putStorageMounts),
 		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
+		r(http.MethodGet, site+"/providers/Microsoft.ManagedIdentity/identities/default", h.getSystemAssignedIdentity), // identity.go
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
 		r(http.MethodPut, site+"/basicPublishingCredentialsPolicies/{policy}", h.putBasicAuthPolicy),
@@ -219,6 +220,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers", h.listContainers), // storagecontainers.go
 		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer),
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers/{id}", h.getContainer),
+		r(http.MethodPatch, stg+"/{account}/blobServices/{policy}/containers/{id}", h.patchContainer),
+		r(http.MethodDelete, stg+"/{account}/blobServices/{policy}/containers/{id}", h.deleteContainer),
 
 		// Key vaults (Microsoft.KeyVault, keyvault.go).
 		r(http.MethodPost, kvs+"/checkNameAvailability", h.checkVaultNameAvailability),
@@ -233,7 +236,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}", h.getVault),
 		r(http.MethodDelete, kv+"/{vault}", h.deleteVault),
 		r(http.MethodPut, kv+"/{vault}/accessPolicies/{op}", h.updateAccessPolicy),
-		r(http.MethodPut, kv+"/{vault}/secrets/{id}", h.putVaultSecret), // vaultsecrets.go
+		r(http.MethodGet, kv+"/{vault}/secrets", h.listVaultSecrets), // vaultsecrets.go
+		r(http.MethodPut, kv+"/{vault}/secrets/{id}", h.putVaultSecret),
 		r(http.MethodGet, kv+"/{vault}/secrets/{id}", h.getVaultSecret),
 
 		// User-assigned managed identities (identity.go).

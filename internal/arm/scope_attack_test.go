@@ -650,3 +650,21 @@ func TestAttack_ListsShowOnlyWhatTheCallerMayRead(t *testing.T) {
 
 // nil_ is an empty list (not a 403).
 func nil_() []string { return []string{} }
+
+// TestAttack_OtherSitesSystemAssignedIdentity: a site's system-assigned
+// identity read by its scope is read like the site: a Contributor of rg
+// gets its own app's, and 403 for other's.
+func TestAttack_OtherSitesSystemAssignedIdentity(t *testing.T) {
+	_, call := scopeEnv(t)
+	const mi = "/providers/Microsoft.ManagedIdentity/identities/default"
+	for _, site := range []string{sitePath, otherSite} {
+		if s, b := call("", "PATCH", site, `{"identity":{"type":"SystemAssigned"}}`); s != http.StatusOK {
+			t.Fatalf("assign identity to %s: %d %s", site, s, b)
+		}
+	}
+	if s, b := call(principal1, "GET", sitePath+mi, ""); s != http.StatusOK || !strings.Contains(b, `"principalId"`) {
+		t.Errorf("own app's identity: %d %.300s", s, b)
+	}
+	s, b := call(principal1, "GET", otherSite+mi, "")
+	wantDenied(t, "other's identity", s, b)
+}

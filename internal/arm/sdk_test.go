@@ -1,14 +1,11 @@
 package arm
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/pythontest"
 )
 
 // TestAzureSDKForPython drives the endpoint with the real Azure SDK for
@@ -19,26 +16,10 @@ import (
 // Needs: pip install azure-mgmt-web azure-mgmt-resource xmltodict.
 // Skipped when they are missing locally; fatal under CI.
 func TestAzureSDKForPython(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(python, "-c", "import azure.mgmt.web, azure.mgmt.resource, xmltodict").Run()
-	}
-	if err != nil {
-		msg := "python3 with azure-mgmt-web, azure-mgmt-resource and xmltodict is needed (pip install azure-mgmt-web azure-mgmt-resource xmltodict)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	python := pythontest.Python(t, "azure.mgmt.web", "azure.mgmt.resource", "xmltodict")
 	run := func(t *testing.T, e *env, args ...string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		args = append([]string{"testdata/sdk_client.py", e.srv.URL, e.sub, token}, args...)
-		out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "OK") {
-			t.Fatalf("SDK client failed: %v\n%s", err, out)
-		}
+		pythontest.Run(t, python, append([]string{"testdata/sdk_client.py", e.srv.URL, e.sub, token}, args...)...)
 	}
 	t.Run("lifecycle", func(t *testing.T) {
 		run(t, newEnv(t))
@@ -57,4 +38,28 @@ func TestAzureSDKForPython(t *testing.T) {
 		}
 		run(t, e, "deployments")
 	})
+}
+
+// TestAzureSDKForPythonManagement drives the endpoint with the Azure SDK
+// for Python management clients other than azure-mgmt-web (see
+// testdata/sdk_mgmt_client.py): azure-mgmt-keyvault, azure-mgmt-msi,
+// azure-mgmt-authorization and azure-mgmt-monitor, what `az keyvault`,
+// `az identity`, `az role` and `az monitor autoscale` are built on. Each
+// subtest seeds group rg, plan "plan" and site "app" with a system-assigned
+// identity, and runs one section of the script.
+//
+// Needs: pip install -r tests/requirements.txt. Skipped when the clients
+// are missing locally; fatal under CI.
+func TestAzureSDKForPythonManagement(t *testing.T) {
+	python := pythontest.Python(t, "azure.mgmt.keyvault", "azure.mgmt.msi", "azure.mgmt.authorization", "azure.mgmt.monitor", "azure.mgmt.resource")
+	for _, section := range []string{"keyvault", "msi", "authorization", "autoscale", "absent"} {
+		t.Run(section, func(t *testing.T) {
+			e := newEnv(t)
+			e.seed()
+			e.standardPlan() // autoscale needs Standard or above
+			site := e.must(200, "PUT", sitePath, e.path(`{"location":"West Europe","identity":{"type":"SystemAssigned"},"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`)).json(t)
+			principal, _ := site["identity"].(map[string]any)["principalId"].(string)
+			pythontest.Run(t, python, "testdata/sdk_mgmt_client.py", e.srv.URL, e.sub, token, section, e.tenant, principal)
+		})
+	}
 }

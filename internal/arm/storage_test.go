@@ -1,19 +1,17 @@
 package arm
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/blob"
+	"github.com/slipway-dev/slipway/internal/pythontest"
 )
 
 const (
@@ -23,12 +21,19 @@ const (
 )
 
 // newStorageEnv is newEnv whose handler reports the blob endpoint the way
-// the server does for its blob port.
+// the server does for its blob port, with a blob service behind the
+// container routes.
 func newStorageEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
+	blobs, err := blob.Open(t.Context(), blob.Config{Dir: t.TempDir(), Accounts: noAccounts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
 	h := New(Config{
-		Store: e.store, Controller: e.ctl, Domain: "localhost", HostSuffix: ":8080", Scheme: "http",
+		Containers: blobs,
+		Store:      e.store, Controller: e.ctl, Domain: "localhost", HostSuffix: ":8080", Scheme: "http",
 		BlobEndpoint: func(account string) string { return "http://127.0.0.1:10000/" + account + "/" },
 		Authorize: func(r *http.Request) error {
 			if r.Header.Get("Authorization") != "Bearer "+token {
@@ -174,27 +179,12 @@ func TestDeleteResourceGroupCleansUpStorageAccounts(t *testing.T) {
 // create (a long-running operation), get, list by group and subscription,
 // listKeys, regenerateKey, checkNameAvailability and delete.
 //
-// Needs: pip install azure-mgmt-storage==25.3.0 azure-mgmt-resource.
-// Skipped when missing locally; fatal under CI.
+// Needs: pip install -r tests/requirements.txt. Skipped when missing
+// locally; fatal under CI.
 func TestAzureSDKForPythonStorage(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(python, "-c", "import azure.mgmt.storage, azure.mgmt.resource").Run()
-	}
-	if err != nil {
-		msg := "python3 with azure-mgmt-storage and azure-mgmt-resource is needed (pip install azure-mgmt-storage==25.3.0 azure-mgmt-resource)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	python := pythontest.Python(t, "azure.mgmt.storage", "azure.mgmt.resource")
 	e := newStorageEnv(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, python, "testdata/sdk_storage_client.py", e.srv.URL, e.sub, token).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "OK") {
-		t.Fatalf("SDK client failed: %v\n%s", err, out)
-	}
+	pythontest.Run(t, python, "testdata/sdk_storage_client.py", e.srv.URL, e.sub, token)
 	if diff := cmp.Diff([]string{"StorageAccountDeleted sdk-rg/sdkstore1"}, e.ctl.Calls()); diff != "" {
 		t.Errorf("controller calls (-want +got):\n%s", diff)
 	}

@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +25,7 @@ type Containers interface {
 	PutContainer(ctx context.Context, account, name, publicAccess string, metadata map[string]string) (blob.ContainerInfo, bool, error)
 	Container(ctx context.Context, account, name string) (blob.ContainerInfo, error)
 	Containers(ctx context.Context, account, after string, limit int) ([]blob.ContainerInfo, error)
+	DeleteContainer(ctx context.Context, account, name string) error
 }
 
 var _ Containers = (*blob.Service)(nil)
@@ -79,6 +78,8 @@ func containerError(err error) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "ContainerOperationFailure", Message: err.Error()}
 	case errors.Is(err, blob.ErrContainerBeingDeleted):
 		return &apiError{Status: http.StatusConflict, Code: "ContainerBeingDeleted", Message: "The specified container is being deleted. Try the operation later."}
+	case errors.Is(err, blob.ErrContainerLeased):
+		return &apiError{Status: http.StatusConflict, Code: "ContainerOperationFailure", Message: "There is currently a lease on the container and no lease ID was specified in the request."}
 	case errors.Is(err, blob.ErrContainerNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "ContainerNotFound", Message: "The specified container does not exist."}
 	}
@@ -88,38 +89,83 @@ func containerError(err error) error {
 // putContainer answers PUT .../blobServices/default/containers/{name}:
 // 201 created, 200 updated (public access and metadata).
 func (h *Handler) putContainer(w http.ResponseWriter, r *http.Request, p params) error {
-	if err := h.blobService(r.Context(), p); err != nil {
+	return h.writeContainer(w, r, p, false)
+}
+
+// patchContainer answers PATCH of a container (blob_containers.update,
+// `az storage container-rm update`): what the body names changes, the rest
+// stays, and a container that does not exist is not created
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/update).
+func (h *Handler) patchContainer(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeContainer(w, r, p, true)
+}
+
+func (h *Handler) writeContainer(w http.ResponseWriter, r *http.Request, p params, patch bool) error {
+	ctx := r.Context()
+	if err := h.blobService(ctx, p); err != nil {
 		return err
 	}
 	var b struct {
 		Properties struct {
-			PublicAccess string            `json:"publicAccess"`
+			PublicAccess *string           `json:"publicAccess"`
 			Metadata     map[string]string `json:"metadata"`
 		} `json:"properties"`
 	}
 	if err := readJSON(r, &b); err != nil {
 		return err
 	}
+	account := strings.ToLower(p.account)
 	var pa string
-	switch strings.ToLower(b.Properties.PublicAccess) {
-	case "", "none":
-	case "blob":
-		pa = "blob"
-	case "container":
-		pa = "container"
-	default:
-		return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
-			Message: fmt.Sprintf("The publicAccess '%s' is not one of None, Blob and Container.", b.Properties.PublicAccess)}
+	md := b.Properties.Metadata
+	if patch {
+		cur, err := h.cfg.Containers.Container(ctx, account, p.id)
+		if err != nil {
+			return containerError(err)
+		}
+		pa = cur.PublicAccess
+		if md == nil {
+			md = cur.Metadata
+		}
 	}
-	c, created, err := h.cfg.Containers.PutContainer(r.Context(), strings.ToLower(p.account), p.id, pa, b.Properties.Metadata)
+	if b.Properties.PublicAccess != nil {
+		switch strings.ToLower(*b.Properties.PublicAccess) {
+		case "", "none":
+			pa = ""
+		case "blob":
+			pa = "blob"
+		case "container":
+			pa = "container"
+		default:
+			return &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
+				Message: fmt.Sprintf("The publicAccess '%s' is not one of None, Blob and Container.", *b.Properties.PublicAccess)}
+		}
+	}
+	c, created, err := h.cfg.Containers.PutContainer(ctx, account, p.id, pa, md)
 	if err != nil {
 		return containerError(err)
 	}
 	status := http.StatusOK
-	if created {
+	if created && !patch {
 		status = http.StatusCreated
 	}
 	return writeJSON(w, status, h.containerJSON(p.sub, p.rg, p.account, c))
+}
+
+// deleteContainer answers DELETE of a container with its blobs: 200, or
+// 204 when there is none
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/delete).
+func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, p params) error {
+	if err := h.blobService(r.Context(), p); err != nil {
+		return err
+	}
+	err := h.cfg.Containers.DeleteContainer(r.Context(), strings.ToLower(p.account), p.id)
+	if errors.Is(err, blob.ErrContainerNotFound) {
+		return writeEmpty(w, http.StatusNoContent)
+	}
+	if err != nil {
+		return containerError(err)
+	}
+	return writeEmpty(w, http.StatusOK)
 }
 
 // getContainer answers GET .../blobServices/default/containers/{name}.
@@ -146,25 +192,18 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, p param
 	if err := h.blobService(r.Context(), p); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	size := containerPage
-	if v := q.Get("$maxpagesize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return &apiError{Status: http.StatusBadRequest, Code: "InvalidQueryParameterValue",
-				Message: fmt.Sprintf("The $maxpagesize '%s' is not a positive integer.", v)}
-		}
-		size = min(n, containerPage)
+	size, err := pageSize(r, "$maxpagesize", containerPage)
+	if err != nil {
+		return err
 	}
-	cs, err := h.cfg.Containers.Containers(r.Context(), strings.ToLower(p.account), q.Get("$skipToken"), size+1)
+	cs, err := h.cfg.Containers.Containers(r.Context(), strings.ToLower(p.account), r.URL.Query().Get("$skipToken"), size+1)
 	if err != nil {
 		return err
 	}
 	out := map[string]any{}
 	if len(cs) > size {
 		cs = cs[:size]
-		next := url.Values{"api-version": {q.Get("api-version")}, "$maxpagesize": {strconv.Itoa(size)}, "$skipToken": {cs[size-1].Name}}
-		out["nextLink"] = h.managementURL(r) + strings.TrimPrefix(r.URL.Path, "/") + "?" + next.Encode()
+		out["nextLink"] = h.nextPageLink(r, "$maxpagesize", size, cs[size-1].Name)
 	}
 	value := make([]any, 0, len(cs))
 	for _, c := range cs {

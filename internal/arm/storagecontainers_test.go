@@ -72,3 +72,32 @@ func newContainersEnv(t *testing.T) (*env, *blob.Service) {
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
 	return e, blobs
 }
+
+// TestStorageContainers_UpdateDelete: blob_containers.update (PATCH)
+// changes what its body names and keeps the rest, and creates nothing
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/update);
+// blob_containers.delete answers 200, then 204 once there is none
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/delete).
+func TestStorageContainers_UpdateDelete(t *testing.T) {
+	e, _ := newContainersEnv(t)
+	e.must(http.StatusOK, "PUT", accountPath, accountBody)
+	c := accountPath + "/blobServices/default/containers/media"
+	e.must(http.StatusCreated, "PUT", c, `{"properties":{"publicAccess":"Blob","metadata":{"app":"a"}}}`)
+	props := func(r response) map[string]any { return r.json(t)["properties"].(map[string]any) }
+	p := props(e.must(http.StatusOK, "PATCH", c, `{"properties":{"metadata":{"app":"b"}}}`))
+	if p["publicAccess"] != "Blob" || p["metadata"].(map[string]any)["app"] != "b" {
+		t.Errorf("PATCH metadata = %v", p)
+	}
+	p = props(e.must(http.StatusOK, "PATCH", c, `{"properties":{"publicAccess":"None"}}`))
+	if p["publicAccess"] != "None" || p["metadata"].(map[string]any)["app"] != "b" {
+		t.Errorf("PATCH publicAccess = %v", p)
+	}
+	e.must(http.StatusBadRequest, "PATCH", c, `{"properties":{"publicAccess":"Everyone"}}`)
+	e.must(http.StatusNotFound, "PATCH", accountPath+"/blobServices/default/containers/nope", `{"properties":{}}`)
+	e.must(http.StatusNotFound, "GET", accountPath+"/blobServices/default/containers/nope", "")
+
+	e.must(http.StatusOK, "DELETE", c, "")
+	e.must(http.StatusNotFound, "GET", c, "")
+	e.must(http.StatusNoContent, "DELETE", c, "")
+	e.must(http.StatusNotFound, "DELETE", stgPath+"/nope1/blobServices/default/containers/media", "")
+}

@@ -38,34 +38,37 @@ func unixOrZero(p *int64) time.Time {
 	return time.Unix(*p, 0).UTC()
 }
 
-func unixOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.Unix()
-}
-
 func (h *Handler) vaultSecretJSON(sub string, v slipway.Vault, s slipway.Secret) map[string]any {
 	uri := h.vaultURI(v.Name) + "secrets/" + s.Name
 	tags := s.Tags
 	if tags == nil {
 		tags = map[string]string{}
 	}
+	// What is not set is left out, as Azure leaves it out
+	// (https://learn.microsoft.com/rest/api/keyvault/keyvault/secrets/get):
+	// the SDKs then read None, not an empty content type.
+	attrs := map[string]any{"enabled": s.Enabled, "created": s.Created.Unix(), "updated": s.Updated.Unix()}
+	if !s.NotBefore.IsZero() {
+		attrs["nbf"] = s.NotBefore.Unix()
+	}
+	if !s.Expires.IsZero() {
+		attrs["exp"] = s.Expires.Unix()
+	}
+	props := map[string]any{
+		"attributes":           attrs,
+		"secretUri":            uri,
+		"secretUriWithVersion": uri + "/" + s.Version,
+	}
+	if s.ContentType != "" {
+		props["contentType"] = s.ContentType
+	}
 	return map[string]any{
-		"id":       vaultID(sub, v.ResourceGroup, v.Name) + "/secrets/" + s.Name,
-		"name":     s.Name,
-		"type":     "Microsoft.KeyVault/vaults/secrets",
-		"location": v.Location,
-		"tags":     tags,
-		"properties": map[string]any{
-			"contentType": s.ContentType,
-			"attributes": map[string]any{
-				"enabled": s.Enabled, "nbf": unixOrNil(s.NotBefore), "exp": unixOrNil(s.Expires),
-				"created": s.Created.Unix(), "updated": s.Updated.Unix(),
-			},
-			"secretUri":            uri,
-			"secretUriWithVersion": uri + "/" + s.Version,
-		},
+		"id":         vaultID(sub, v.ResourceGroup, v.Name) + "/secrets/" + s.Name,
+		"name":       s.Name,
+		"type":       "Microsoft.KeyVault/vaults/secrets",
+		"location":   v.Location,
+		"tags":       tags,
+		"properties": props,
 	}
 }
 
@@ -147,4 +150,39 @@ func (h *Handler) getVaultSecret(w http.ResponseWriter, r *http.Request, p param
 		return err
 	}
 	return writeJSON(w, http.StatusOK, h.vaultSecretJSON(p.sub, v, s))
+}
+
+// vaultSecretPage bounds one page of listVaultSecrets: Azure's Secrets -
+// List takes $top up to 25
+// (https://learn.microsoft.com/rest/api/keyvault/keyvault/secrets/list).
+const vaultSecretPage = 25
+
+// listVaultSecrets answers GET .../vaults/{vault}/secrets (azure-mgmt-
+// keyvault's secrets.list): a page of the vault's secrets that are not
+// deleted, in name order, without values, and a nextLink while there are
+// more.
+func (h *Handler) listVaultSecrets(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	v, err := h.cfg.Store.Vault(ctx, p.rg, p.vault)
+	if err != nil {
+		return err
+	}
+	size, err := pageSize(r, "$top", vaultSecretPage)
+	if err != nil {
+		return err
+	}
+	ss, more, err := h.cfg.Store.SecretPage(ctx, v.Name, false, r.URL.Query().Get("$skipToken"), size)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	if more && len(ss) > 0 {
+		out["nextLink"] = h.nextPageLink(r, "$top", size, ss[len(ss)-1].Name)
+	}
+	value := make([]any, 0, len(ss))
+	for _, s := range ss {
+		value = append(value, h.vaultSecretJSON(p.sub, v, s.Secret))
+	}
+	out["value"] = value
+	return writeJSON(w, http.StatusOK, out)
 }

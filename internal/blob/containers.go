@@ -62,19 +62,31 @@ func (s *Service) createContainer(rq *req) error {
 }
 
 func (s *Service) deleteContainer(rq *req) error {
-	ctx := rq.r.Context()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		c, err := getContainer(ctx, tx, rq.acct.Name, rq.container)
-		if err != nil {
-			return err
-		}
+	err := s.removeContainer(rq.r.Context(), rq.acct.Name, rq.container, func(c *containerRow) error {
 		if err := checkWriteLease(c.Lease, rq.r.Header, s.now(), "container"); err != nil {
 			return err
 		}
-		if err := checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite); err != nil {
+		return checkConditions(onlyDates(rq.r.Header), true, c.ETag, c.LastModified, condWrite)
+	})
+	if err != nil {
+		return err
+	}
+	return rq.ok(http.StatusAccepted)
+}
+
+// removeContainer deletes account's container name once allow (given its
+// row, in the transaction that marks it) lets it: errContainerNotFound
+// when there is none.
+func (s *Service) removeContainer(ctx context.Context, account, name string, allow func(*containerRow) error) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := getContainer(ctx, tx, account, name)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE containers SET deleting = 1 WHERE account = ? AND name = ?`, rq.acct.Name, rq.container); err != nil {
+		if err := allow(c); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE containers SET deleting = 1 WHERE account = ? AND name = ?`, account, name); err != nil {
 			return fmt.Errorf("marking container deleted: %w", err)
 		}
 		return nil
@@ -85,10 +97,7 @@ func (s *Service) deleteContainer(rq *req) error {
 	// The container is gone for clients now; its blobs are purged in
 	// bounded batches (resumed by Open after a crash), and a client that
 	// disconnects does not stop the purge.
-	if err := s.purgeContainer(context.WithoutCancel(ctx), rq.acct.Name, rq.container); err != nil {
-		return err
-	}
-	return rq.ok(http.StatusAccepted)
+	return s.purgeContainer(context.WithoutCancel(ctx), account, name)
 }
 
 // purgeBatch bounds the rows (and file names) one purge transaction holds.

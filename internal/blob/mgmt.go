@@ -29,11 +29,13 @@ type ContainerInfo struct {
 
 // ErrInvalidContainer reports a container name or metadata Azure refuses;
 // ErrContainerBeingDeleted a name whose container is still being deleted;
-// ErrContainerNotFound a container that does not exist.
+// ErrContainerNotFound a container that does not exist; ErrContainerLeased
+// a container whose active lease keeps it from being deleted.
 var (
 	ErrInvalidContainer      = errors.New("invalid container")
 	ErrContainerBeingDeleted = errors.New("the specified container is being deleted")
 	ErrContainerNotFound     = errors.New("the specified container does not exist")
+	ErrContainerLeased       = errors.New("there is currently a lease on the container and no lease ID was specified in the request")
 )
 
 // PutContainer creates a container of account, or sets the public access
@@ -146,4 +148,24 @@ func (s *Service) Containers(ctx context.Context, account, after string, limit i
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteContainer deletes a container of account with its blobs, as the
+// management plane's Blob Containers - Delete does
+// (https://learn.microsoft.com/rest/api/storagerp/blob-containers/delete).
+// That request carries no lease ID, so a container under an active lease
+// is not deleted (ErrContainerLeased): a lease grants its holder
+// exclusive delete access
+// (https://learn.microsoft.com/rest/api/storageservices/lease-container).
+func (s *Service) DeleteContainer(ctx context.Context, account, name string) error {
+	err := s.removeContainer(ctx, account, name, func(c *containerRow) error {
+		if c.Lease.effective(s.now()).active() {
+			return ErrContainerLeased
+		}
+		return nil
+	})
+	if errors.Is(err, errContainerNotFound) {
+		return ErrContainerNotFound
+	}
+	return err
 }

@@ -9,21 +9,13 @@ azure-mgmt-web and azure-mgmt-resource are the clients the az CLI uses for
 `az group`, `az appservice plan` and `az webapp` (docs/arm.md §0). The SDK checks
 status codes per operation (a 201 on a site PUT raises) and deserializes
 every body into its models, so this proves wire compatibility beyond what
-golden files can. Bearer tokens normally need https; a fixed Authorization
-header policy replaces the token policy so the test can use plain http on
-loopback. Exits non-zero with a traceback on the first failure.
+golden files can. Plain http on loopback works as armclient.py says. Exits non-zero with a traceback on the first failure.
 """
 
 import sys
 
 import xmltodict
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline.policies import HeadersPolicy
-try:  # azure-mgmt-resource >= 24 keeps the client in a subpackage
-    from azure.mgmt.resource.resources import ResourceManagementClient
-except ImportError:
-    from azure.mgmt.resource import ResourceManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import (
     AppServicePlan,
@@ -41,21 +33,12 @@ from azure.mgmt.web.models import (
     StringDictionary,
 )
 
-
-class UnusedCredential:
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken("unused", 2**31)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from armclient import ResourceManagementClient, UnusedCredential, check, client_kwargs
 
 
 def main():
     base, sub, token = sys.argv[1:4]
-    auth = HeadersPolicy({"Authorization": "Bearer " + token})
-    kw = dict(base_url=base, authentication_policy=auth, polling_interval=0)
+    kw = client_kwargs(base, token)
     res = ResourceManagementClient(UnusedCredential(), sub, **kw)
     web = WebSiteManagementClient(UnusedCredential(), sub, **kw)
     if sys.argv[4:] == ["deployments"]:

@@ -5,38 +5,23 @@ Usage: sdk_storage_client.py <base_url> <subscription_id> <token>
 azure-mgmt-storage is the client `az storage account` is built on. It checks
 status codes per operation, runs account creation as a long-running
 operation (ARM polling), and deserializes every body into its models, so
-this proves the wire shapes beyond the golden files. A fixed Authorization
-header replaces the token policy so plain http on loopback works. Exits
-non-zero with a traceback on the first failure; prints OK at the end.
+this proves the wire shapes beyond the golden files. Plain http on loopback
+works as armclient.py says. Exits non-zero with a traceback on the first
+failure; prints OK at the end.
 """
 
 import base64
 import sys
 
-from azure.core.credentials import AccessToken
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.core.pipeline.policies import HeadersPolicy
-try:  # azure-mgmt-resource >= 24 keeps the client in a subpackage
-    from azure.mgmt.resource.resources import ResourceManagementClient
-except ImportError:
-    from azure.mgmt.resource import ResourceManagementClient
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.storage import StorageManagementClient
 
-
-class UnusedCredential:
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken("unused", 2**31)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from armclient import ResourceManagementClient, UnusedCredential, check, client_kwargs, run
 
 
 def main():
     base, sub, token = sys.argv[1:4]
-    auth = HeadersPolicy({"Authorization": "Bearer " + token})
-    kw = dict(base_url=base, authentication_policy=auth, polling_interval=0)
+    kw = client_kwargs(base, token)
     res = ResourceManagementClient(UnusedCredential(), sub, **kw)
     stg = StorageManagementClient(UnusedCredential(), sub, **kw)
     rg, name = "sdk-rg", "sdkstore1"
@@ -88,6 +73,8 @@ def main():
     updated = stg.storage_accounts.update(rg, name, {"tags": {"app": "sdk", "env": "test"}})
     check(updated.tags == {"app": "sdk", "env": "test"}, f"update tags {updated.tags}")
 
+    check_containers(stg, rg, name)
+
     stg.storage_accounts.delete(rg, name)
     try:
         stg.storage_accounts.get_properties(rg, name)
@@ -98,9 +85,32 @@ def main():
     print("OK")
 
 
-if __name__ == "__main__":
+def check_containers(stg, rg, name):
+    """Blob containers on the management plane (az storage container-rm)."""
+    c = stg.blob_containers.create(rg, name, "media", {"properties": {"publicAccess": "Blob", "metadata": {"app": "sdk"}}})
+    check(c.name == "media" and c.type == "Microsoft.Storage/storageAccounts/blobServices/containers", f"container {c}")
+    check(c.public_access == "Blob" and c.metadata == {"app": "sdk"}, f"container properties {c}")
+    check(c.id.endswith("/storageAccounts/" + name + "/blobServices/default/containers/media"), f"container id {c.id}")
+    got = stg.blob_containers.get(rg, name, "media")
+    check(got.etag and got.last_modified_time and got.lease_state == "Available", f"container get {got}")
+    for n in ("a-1", "a-2", "a-3"):
+        stg.blob_containers.create(rg, name, n, {})
+    listed = [x.name for x in stg.blob_containers.list(rg, name, maxpagesize="2")]
+    check(listed == ["a-1", "a-2", "a-3", "media"], f"containers list {listed}")
+
+    upd = stg.blob_containers.update(rg, name, "media", {"properties": {"metadata": {"app": "sdk", "env": "test"}}})
+    check(upd.metadata == {"app": "sdk", "env": "test"} and upd.public_access == "Blob", f"update keeps publicAccess {upd}")
+
+    stg.blob_containers.delete(rg, name, "a-1")
     try:
-        main()
-    except HttpResponseError as e:
-        print("HTTP error:", e.status_code, e.message, file=sys.stderr)
-        raise
+        stg.blob_containers.get(rg, name, "a-1")
+        raise AssertionError("container still there after delete")
+    except ResourceNotFoundError as e:
+        check(e.error.code == "ContainerNotFound", f"deleted container: {e.error.code}")
+    listed = [x.name for x in stg.blob_containers.list(rg, name)]
+    check(listed == ["a-2", "a-3", "media"], f"containers after delete {listed}")
+    stg.blob_containers.delete(rg, name, "a-1")  # 204: deleting a missing container is not an error
+
+
+if __name__ == "__main__":
+    run(main)
