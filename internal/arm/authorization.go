@@ -148,6 +148,12 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, seg
 		return true, h.listRoleDefinitions(w, r, sub)
 	case kind == "roleDefinitions" && name != "" && r.Method == http.MethodGet:
 		return true, h.getRoleDefinition(w, sub, name)
+	case kind == "roleDefinitions" && name != "" && (r.Method == http.MethodPut || r.Method == http.MethodDelete):
+		// az role definition create|update|delete: custom roles. Said
+		// plainly rather than as a bare 405, and before anything is looked
+		// up, so that it tells no one what exists.
+		return true, &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: "Custom role definitions are not supported by Slipway: only the built-in roles exist (az role definition list). Assign one of them (az role assignment create --role <name>) at the narrowest scope that serves."}
 	}
 	return true, errMethodNotAllowed(r.Method)
 }

@@ -165,7 +165,15 @@ func TestRoleDefinitions(t *testing.T) {
 	}
 	e.must(http.StatusOK, "GET", "/providers/Microsoft.Authorization/roleDefinitions/"+ownerID+raAPI, "")
 	e.must(http.StatusNotFound, "GET", "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000000"+raAPI, "")
-	e.must(http.StatusMethodNotAllowed, "PUT", "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/"+ownerID+raAPI, "{}")
+	// Custom roles (az role definition create|delete): a 400 saying why,
+	// the same for a definition that exists and one that does not.
+	for _, c := range []struct{ method, id string }{{"PUT", ownerID}, {"PUT", "11111111-2222-3333-4444-555555555555"}, {"DELETE", ownerID}} {
+		r := e.must(http.StatusBadRequest, c.method, "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/"+c.id+raAPI, "{}")
+		if !strings.Contains(string(r.body), "only the built-in roles exist") {
+			t.Errorf("%s of a role definition: %s", c.method, r.body)
+		}
+	}
+	e.must(http.StatusMethodNotAllowed, "PATCH", "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/"+ownerID+raAPI, "{}")
 }
 
 // TestAuthorizeRequest_ByRole wires Handler.AuthorizeRequest into Authorize
