@@ -449,3 +449,60 @@ func writeZip(t *testing.T, path string, files map[string]string) {
 	}
 	f.Close()
 }
+
+// TestKuduZipDeployDeploymentFile: a zip whose .deployment file says
+// SCM_DO_BUILD_DURING_DEPLOYMENT=true is built with no app setting, as Kudu
+// reads the file (docs/appservice.md §3): the deployment log says the build
+// ran and the file's POST_BUILD_COMMAND ran in it, the file is not in
+// wwwroot, and the app serves. A package naming a custom deployment script
+// is refused with the reason (curl sees the failure), and the version
+// before it keeps serving.
+func TestKuduZipDeployDeploymentFile(t *testing.T) {
+	s := startServer(t)
+	s.createApp("dotdeploy")
+	user, pass := s.credentials("dotdeploy")
+	scm := "http://" + strings.Replace(s.host("dotdeploy"), ".localhost", ".scm.localhost", 1)
+	z := zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "v1",
+		".deployment": "[config]\r\nSCM_DO_BUILD_DURING_DEPLOYMENT = true\r\nPOST_BUILD_COMMAND = echo post-build-from-the-deployment-file\r\n"})
+	if out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/zipdeploy"); err != nil || out != "200" {
+		t.Fatalf("zipdeploy: %q %v", out, err)
+	}
+	if code, body := s.get(s.host("dotdeploy"), "/"); code != 200 || body != "hello v1" {
+		t.Fatalf("GET / = %d %q", code, body)
+	}
+	log, err := s.curl("-u", user+":"+pass, scm+"/api/deployments/latest/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log, "Read the package's .deployment file") || !strings.Contains(log, "Running oryx build") {
+		t.Fatalf("the deployment log does not show the file read and the build:\n%s", log)
+	}
+	var entries []struct {
+		Message    string `json:"message"`
+		DetailsURL string `json:"details_url"`
+	}
+	if err := json.Unmarshal([]byte(log), &entries); err != nil {
+		t.Fatal(err)
+	}
+	var details string
+	for _, e := range entries {
+		if strings.Contains(e.Message, "Running oryx build") && e.DetailsURL != "" {
+			details, _ = s.curl("-u", user+":"+pass, e.DetailsURL)
+		}
+	}
+	if !strings.Contains(details, "post-build-from-the-deployment-file") {
+		t.Errorf("the build's output does not show the file's POST_BUILD_COMMAND:\n%s", details)
+	}
+	if out, _ := s.curl("-u", user+":"+pass, "-o", "/dev/null", "-w", "%{http_code}", scm+"/api/vfs/site/wwwroot/.deployment"); out != "404" {
+		t.Errorf("GET vfs wwwroot/.deployment = %s; want 404 (Kudu keeps it out of wwwroot)", out)
+	}
+
+	z = zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "v2", ".deployment": "[config]\ncommand = deploy.sh\n"})
+	out, err := s.curl("-X", "POST", "-u", user+":"+pass, "--data-binary", "@"+z, "-w", "\n%{http_code}", scm+"/api/zipdeploy")
+	if err != nil || strings.HasSuffix(out, "\n200") || !strings.Contains(out, "custom deployment script") {
+		t.Errorf("a custom deployment script: %q %v; want a failure with the reason", out, err)
+	}
+	if code, body := s.get(s.host("dotdeploy"), "/"); code != 200 || body != "hello v1" {
+		t.Fatalf("after the refusal GET / = %d %q; want v1 serving", code, body)
+	}
+}

@@ -35,9 +35,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -680,12 +682,6 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			return false
 		}
 	}
-	doBuild := boolSetting(snap.Settings, "SCM_DO_BUILD_DURING_DEPLOYMENT", o.BuildByDefault)
-	if o.Build != nil {
-		doBuild = *o.Build
-	}
-	d.Build = doBuild
-
 	var art Artifact
 	var baseID string // the version a single file or a package was added to
 	if o.File != nil {
@@ -693,7 +689,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 		if art, baseID, ok = c.fileArtifact(ctx, snap, d, pkgPath, artDir, *o.File, fail); !ok {
 			return false
 		}
-	} else if art, baseID, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, doBuild, o.Overlay, fail); !ok {
+	} else if art, baseID, d.Build, ok = c.packageArtifact(ctx, site, snap, d, pkgPath, artDir, o, fail); !ok {
 		return false
 	}
 	if err := WriteArtifact(art); err != nil {
@@ -849,15 +845,17 @@ func (c *Coordinator) artifactsDir(site slipway.Site) string {
 // packageArtifact makes the new version of a zip push: the package
 // extracted with confinement — over the active version's files with
 // overlay (overlay.go) — then built the way Oryx builds, or copied as it
-// is. It returns the id of the deployment whose files it kept ("" when
-// none), which must still be the active one when the new version replaces
-// it. It reports failures through fail.
-func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, doBuild, overlay bool, fail func(string, ...any)) (Artifact, string, bool) {
+// is, as the app's settings and the package's .deployment file decide
+// (deploymentfile.go). It returns the id of the deployment whose files it
+// kept ("" when none), which must still be the active one when the new
+// version replaces it, and whether it built. It reports failures through
+// fail.
+func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, snap Snapshot, d slipway.Deployment, pkgPath, artDir string, o Options, fail func(string, ...any)) (art Artifact, baseID string, built, ok bool) {
 	scratch := filepath.Join(c.cfg.DataDir, "tmp", "deploy-"+d.ID)
 	defer os.RemoveAll(scratch)
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		fail("Preparing the deployment's scratch directory failed: %v", err)
-		return Artifact{}, "", false
+		return Artifact{}, "", false, false
 	}
 	src := filepath.Join(scratch, "extracted")
 	// The scratch directory lies beside the platform's own data, outside
@@ -868,34 +866,50 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 	stats, err := archive.Extract(ctx, pkgPath, src, lim)
 	if errors.Is(err, diskreserve.ErrShort) {
 		fail("The package was not extracted: the server is short of disk space. Try again later; the server's operator has been warned.")
-		return Artifact{}, "", false
+		return Artifact{}, "", false, false
 	}
 	if err != nil {
 		fail("The package was refused: %s", errText(err))
-		return Artifact{}, "", false
+		return Artifact{}, "", false, false
 	}
 	c.step(ctx, d, slipway.LogMessage, "Extracted %d files (%d bytes).", stats.Files, stats.Bytes)
+	// The package's own deployment settings, read before the active
+	// version goes under it (clean=false): Kudu reads them from what was
+	// sent.
+	df, err := readDeploymentFile(src)
+	if err != nil {
+		fail("The package was refused: %s", errText(err))
+		return Artifact{}, "", false, false
+	}
+	if why := df.unsupported(); why != "" {
+		fail("%s", why)
+		return Artifact{}, "", false, false
+	}
+	doBuild := df.build(o, snap.Settings)
+	d.Build = doBuild
+	if len(df) > 0 {
+		c.step(ctx, d, slipway.LogMessage, "Read the package's .deployment file: %s (app settings of the same names win).", strings.Join(slices.Sorted(maps.Keys(df)), ", "))
+		snap.Settings = df.under(snap.Settings) // the build's environment
+	}
 	var base Artifact // the version the package goes over
-	var baseID string
-	if overlay {
+	if o.Overlay {
 		var ok bool
 		if base, baseID, ok = c.overlayActive(ctx, d, src, stats, fail); !ok {
-			return Artifact{}, "", false
+			return Artifact{}, "", false, false
 		}
 	}
 
 	if err := os.MkdirAll(filepath.Dir(artDir), 0o755); err != nil {
 		fail("Preparing the artifact directory failed: %v", err)
-		return Artifact{}, "", false
+		return Artifact{}, "", false, false
 	}
-	var art Artifact
 	if doBuild {
 		c.setStatus(ctx, &d, slipway.DeployBuilding, "Building.")
 		entry := c.step(ctx, d, slipway.LogMessage, "Running oryx build...")
 		uid, gid, err := c.cfg.Planner.Identity(ctx, site.Name)
 		if err != nil {
 			fail("Preparing the build's user failed: %v", err)
-			return Artifact{}, "", false
+			return Artifact{}, "", false, false
 		}
 		var owner *build.Owner
 		if uid != 0 || gid != 0 {
@@ -913,7 +927,7 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		buildLog.Close()
 		if err != nil {
 			fail("Build failed: %s", errText(err))
-			return Artifact{}, "", false
+			return Artifact{}, "", false, false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir, Django: res.Django}
 		if res.CacheHit {
@@ -924,12 +938,12 @@ func (c *Coordinator) packageArtifact(ctx context.Context, site slipway.Site, sn
 		c.step(ctx, d, slipway.LogMessage, "Build skipped: SCM_DO_BUILD_DURING_DEPLOYMENT is not true, so the package is deployed as it is (set it to true to install requirements.txt).")
 		if err := tree.Copy(ctx, src, artDir, tree.Options{}); err != nil {
 			fail("Copying the package failed: %v", err)
-			return Artifact{}, "", false
+			return Artifact{}, "", false, false
 		}
 		art = Artifact{Dir: artDir, PythonVersion: c.cfg.Default.PythonVersion, PythonPath: c.cfg.Default.PythonPath}
 	}
 	c.keepStartupScript(ctx, d, base, &art)
-	return art, baseID, true
+	return art, baseID, doBuild, true
 }
 
 // releaseTimeout bounds the release command.
