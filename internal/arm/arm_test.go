@@ -796,6 +796,28 @@ func TestPlanPatch(t *testing.T) {
 	}
 }
 
+// TestPlanListWebApps: GET serverfarms/{plan}/sites lists the apps on the
+// plan (the Azure SDK for Go's PlansClient.NewListWebAppsPager), not
+// those on another plan of the group.
+func TestPlanListWebApps(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", webPath+"/serverfarms/plan2", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	e.must(200, "PUT", webPath+"/sites/app2", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan2"}}`))
+	var got struct {
+		Value []struct{ ID, Name, Kind string }
+	}
+	if err := json.Unmarshal(e.must(200, "GET", planPath+"/sites", "").body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Value) != 1 || got.Value[0].Name != "app" || got.Value[0].ID != e.path(sitePath) || got.Value[0].Kind != "app,linux" {
+		t.Errorf("apps on the plan: %+v", got.Value)
+	}
+	if r := e.do("GET", webPath+"/serverfarms/none/sites", ""); r.status != 404 || armError(t, r) == "" {
+		t.Errorf("apps on a missing plan: %d %s", r.status, r.body)
+	}
+}
+
 func TestSiteInAnotherResourceGroupsPlanIsRefused(t *testing.T) {
 	e := newEnv(t)
 	e.seed()

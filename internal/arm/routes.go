@@ -136,6 +136,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPut, web+"/serverfarms/{plan}", h.putPlan),
 		r(http.MethodGet, web+"/serverfarms/{plan}", h.getPlan),
 		r(http.MethodPatch, web+"/serverfarms/{plan}", h.patchPlan),
+		r(http.MethodGet, web+"/serverfarms/{plan}/sites", h.listPlanSites),
 		r(http.MethodDelete, web+"/serverfarms/{plan}", h.deletePlan),
 
 		// Sites (docs/arm.md §1.5, §1.6, §1.13).
