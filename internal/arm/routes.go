@@ -155,6 +155,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),
 
 		// Site config (docs/arm.md §1.7–§1.10).
+		r(http.MethodGet, site+"/config", h.listSiteConfigs),
 		r(http.MethodGet, site+"/config/web", h.getSiteConfig),
 		r(http.MethodPut, site+"/config/web", h.putSiteConfig),
 		r(http.MethodPatch, site+"/config/web", h.putSiteConfig),
