@@ -3,6 +3,7 @@ package arm
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -19,7 +20,9 @@ import (
 // nothing and exit 0).
 //
 //   - App Service Authentication ("Easy Auth", az webapp auth show|update),
-//     config/authsettings
+//     config/authsettings and its V2 form config/authsettingsV2 (which
+//     Terraform-style provisioners read through the Azure SDK for Go's
+//     GetAuthSettingsV2 for every app)
 //     (https://learn.microsoft.com/azure/app-service/overview-authentication-authorization):
 //     Slipway has no built-in sign-in.
 //   - Storage mounts (az webapp config storage-account list|add|delete),
@@ -58,26 +61,105 @@ var authSettingsOff = map[string]any{
 	"isAuthFromFile":              "false",
 }
 
-// listAuthSettings answers POST config/authsettings/list: sign-in is off.
-func (h *Handler) listAuthSettings(w http.ResponseWriter, r *http.Request, p params) error {
-	return h.listAbsentConfig(w, r, p, "authsettings", authSettingsOff)
+// absentConfig is a site config resource of a feature Slipway does not
+// have: its name, what it reads as, and refuse, which says why a PUT's
+// properties cannot be taken (nil when they leave the feature off).
+type absentConfig struct {
+	name   string
+	off    map[string]any
+	refuse func(props map[string]json.RawMessage) error
 }
 
-// putAuthSettings answers PUT config/authsettings: settings that leave
-// sign-in off (what listAuthSettings showed, with enabled false: az webapp
-// auth update --enabled false) are answered as stored; anything else is a
-// 400 naming the first field (sorted, so the same one each time).
-func (h *Handler) putAuthSettings(w http.ResponseWriter, r *http.Request, p params) error {
-	s, props, err := h.readAbsentConfig(r, p)
-	if err != nil {
-		return err
+var (
+	// POST config/authsettings/list, PUT config/authsettings.
+	authSettings = absentConfig{"authsettings", authSettingsOff, refuseAuthSettings}
+	// GET config/authsettingsV2 and its /list form (the Azure SDK for
+	// Go's GetAuthSettingsV2WithoutSecrets and GetAuthSettingsV2), PUT.
+	authSettingsV2 = absentConfig{"authsettingsV2", authSettingsV2Off, refuseAuthSettingsV2}
+	// POST config/azurestorageaccounts/list, PUT.
+	storageMounts = absentConfig{"azurestorageaccounts", map[string]any{}, refuseStorageMounts}
+)
+
+// listAbsent answers a read of c: the feature off.
+func (h *Handler) listAbsent(c absentConfig) func(http.ResponseWriter, *http.Request, params) error {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+		if err != nil {
+			return err
+		}
+		return h.writeAbsentConfig(w, p, s, c.name, c.off)
 	}
+}
+
+// putAbsent answers a PUT of c: properties that leave the feature off
+// are answered as stored (what a read shows), anything else is refused
+// with the reason.
+func (h *Handler) putAbsent(c absentConfig) func(http.ResponseWriter, *http.Request, params) error {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		var body struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if err := readJSON(r, &body); err != nil {
+			return err
+		}
+		s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+		if err != nil {
+			return err
+		}
+		if err := c.refuse(body.Properties); err != nil {
+			return err
+		}
+		return h.writeAbsentConfig(w, p, s, c.name, c.off)
+	}
+}
+
+// refuseAuthSettings takes settings that leave sign-in off (what a read
+// showed, with enabled false: az webapp auth update --enabled false);
+// anything else is a 400 naming the first field (sorted, so the same one
+// each time).
+func refuseAuthSettings(props map[string]json.RawMessage) error {
 	for _, name := range slices.Sorted(maps.Keys(props)) {
 		if !leavesAuthOff(name, props[name]) {
-			return slipway.Errorf(slipway.EINVALID, "App Service Authentication is not available: Slipway has no built-in sign-in, so '%s' cannot be set and authentication stays off (only enabled false is accepted). Sign users in within the app (Slipway: see README, Differences from App Service).", name)
+			return authUnavailable(fmt.Sprintf("'%s' cannot be set (only enabled false is accepted)", name))
 		}
 	}
-	return h.writeAbsentConfig(w, p, s, "authsettings", authSettingsOff)
+	return nil
+}
+
+// authSettingsV2Off are the V2 settings of a site whose authentication was
+// never configured: the platform off, nothing required
+// (https://learn.microsoft.com/rest/api/appservice/web-apps/get-auth-settings-v2).
+var authSettingsV2Off = map[string]any{
+	"platform":          map[string]any{"enabled": false, "runtimeVersion": "~1"},
+	"globalValidation":  map[string]any{"requireAuthentication": false},
+	"identityProviders": map[string]any{},
+	"login":             map[string]any{"tokenStore": map[string]any{"enabled": false}},
+	"httpSettings": map[string]any{"requireHttps": true, "routes": map[string]any{"apiPrefix": "/.auth"},
+		"forwardProxy": map[string]any{"convention": "NoProxy"}},
+}
+
+// refuseAuthSettingsV2 takes V2 settings whose platform stays off
+// (platform.enabled absent or false; what a provisioner sends for an app
+// without sign-in); platform.enabled true is a 400 with the reason.
+func refuseAuthSettingsV2(props map[string]json.RawMessage) error {
+	var platform struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if v, ok := props["platform"]; ok && !leavesAuthOff("platform", v) {
+		if err := json.Unmarshal(v, &platform); err != nil {
+			return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.platform' is not valid: %v.", err)
+		}
+	}
+	if platform.Enabled != nil && *platform.Enabled {
+		return authUnavailable("'platform.enabled' cannot be true")
+	}
+	return nil
+}
+
+// authUnavailable refuses a write of the auth settings, saying what of it
+// cannot be.
+func authUnavailable(what string) error {
+	return slipway.Errorf(slipway.EINVALID, "App Service Authentication is not available: Slipway has no built-in sign-in, so %s and authentication stays off. Sign users in within the app (Slipway: see README, Differences from App Service).", what)
 }
 
 // leavesAuthOff says whether value, given for the auth setting name, is
@@ -96,23 +178,14 @@ func leavesAuthOff(name string, value json.RawMessage) bool {
 	return false
 }
 
-// listStorageMounts answers POST config/azurestorageaccounts/list: none.
-func (h *Handler) listStorageMounts(w http.ResponseWriter, r *http.Request, p params) error {
-	return h.listAbsentConfig(w, r, p, "azurestorageaccounts", map[string]any{})
-}
-
-// putStorageMounts answers PUT config/azurestorageaccounts: the empty set
-// (az's delete of the last mount) is what there is; a mount is a 400
-// naming it, never quoting its access key.
-func (h *Handler) putStorageMounts(w http.ResponseWriter, r *http.Request, p params) error {
-	s, props, err := h.readAbsentConfig(r, p)
-	if err != nil {
-		return err
-	}
+// refuseStorageMounts takes the empty set (az's delete of the last
+// mount), which is what there is; a mount is a 400 naming it, never
+// quoting its access key.
+func refuseStorageMounts(props map[string]json.RawMessage) error {
 	if names := slices.Sorted(maps.Keys(props)); len(names) > 0 {
 		return slipway.Errorf(slipway.EINVALID, "Storage mounts are not available: Slipway mounts no Azure Files share or blob container into apps, so '%s' cannot be added. Use the blob service from the app through its API (Slipway: see README, Differences from App Service).", names[0])
 	}
-	return h.writeAbsentConfig(w, p, s, "azurestorageaccounts", map[string]any{})
+	return nil
 }
 
 // listVnetConnections answers GET sites/{app}/virtualNetworkConnections:
@@ -123,28 +196,6 @@ func (h *Handler) listVnetConnections(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, []any{})
-}
-
-// readAbsentConfig reads the properties of a PUT of such a config
-// resource, and the site it is for (which must exist).
-func (h *Handler) readAbsentConfig(r *http.Request, p params) (slipway.Site, map[string]json.RawMessage, error) {
-	var body struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-	}
-	if err := readJSON(r, &body); err != nil {
-		return slipway.Site{}, nil, err
-	}
-	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
-	return s, body.Properties, err
-}
-
-// listAbsentConfig answers a POST .../list of such a config resource.
-func (h *Handler) listAbsentConfig(w http.ResponseWriter, r *http.Request, p params, name string, props map[string]any) error {
-	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
-	if err != nil {
-		return err
-	}
-	return h.writeAbsentConfig(w, p, s, name, props)
 }
 
 // writeAbsentConfig answers with the site's config resource name holding

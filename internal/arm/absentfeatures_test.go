@@ -52,6 +52,49 @@ func TestAuthSettings(t *testing.T) {
 	e.must(404, "PUT", webPath+"/sites/nope/config/authsettings", off)
 }
 
+// TestAuthSettingsV2: the V2 form of the same settings, which the Azure
+// SDK for Go reads (GetAuthSettingsV2, GetAuthSettingsV2WithoutSecrets)
+// and provisioners write with the platform off for every app: read as off,
+// a write that keeps the platform off is taken, turning it on is refused.
+func TestAuthSettingsV2(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	for _, path := range []string{"/config/authsettingsV2/list", "/config/authsettingsV2"} {
+		got := e.must(200, "GET", sitePath+path, "").json(t)
+		platform, _ := got["properties"].(map[string]any)["platform"].(map[string]any)
+		if got["name"] != "authsettingsV2" || got["type"] != "Microsoft.Web/sites/config" || platform["enabled"] != false {
+			t.Fatalf("GET %s = %v, want the platform off", path, got)
+		}
+	}
+	for _, body := range []string{
+		`{"properties":{}}`,
+		`{"properties":{"platform":{"enabled":false,"runtimeVersion":"~1"},"globalValidation":{"requireAuthentication":false},"login":{"tokenStore":{"enabled":false,"tokenRefreshExtensionHours":72}},"httpSettings":{"requireHttps":true}}}`,
+	} {
+		got := e.must(200, "PUT", sitePath+"/config/authsettingsV2", body).json(t)
+		if got["properties"].(map[string]any)["platform"].(map[string]any)["enabled"] != false {
+			t.Errorf("PUT %s answered %v", body, got)
+		}
+	}
+	for _, body := range []string{`{"properties":{"platform":{"enabled":true}}}`, `{"properties":{"platform":"on"}}`} {
+		r := e.must(400, "PUT", sitePath+"/config/authsettingsV2", body)
+		if armError(t, r) == "" {
+			t.Errorf("PUT %s: %s, want an ARM error", body, r.body)
+		}
+	}
+	if !strings.Contains(string(e.must(400, "PUT", sitePath+"/config/authsettingsV2", `{"properties":{"platform":{"enabled":true}}}`).body), "Slipway has no built-in sign-in") {
+		t.Error("the refusal does not say why")
+	}
+	if calls := e.ctl.Calls(); len(calls) != 0 {
+		t.Errorf("auth settings restarted something: %v", calls)
+	}
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	if got := e.must(200, "GET", slotPath+"/config/authsettingsV2/list", "").json(t); got["type"] != "Microsoft.Web/sites/slots/config" {
+		t.Errorf("a slot's authsettingsV2 = %v", got)
+	}
+	e.must(404, "GET", webPath+"/sites/nope/config/authsettingsV2/list", "")
+}
+
 // TestStorageMounts: az webapp config storage-account list finds no
 // mounts on a site or a slot (Slipway mounts none); writing the empty set
 // is taken, and adding a mount is refused with the reason.

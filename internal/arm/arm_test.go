@@ -774,6 +774,50 @@ func TestPlanShapes(t *testing.T) {
 	}
 }
 
+// TestPlanPatch: App Service Plans - Update (PATCH, the Azure SDK for Go's
+// PlansClient.Update) changes the properties given and keeps the rest;
+// it needs the plan to exist.
+func TestPlanPatch(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
+	e.ctl.Reset()
+	m := e.must(200, "PATCH", planPath, `{"properties":{"perSiteScaling":true}}`).json(t)
+	props := m["properties"].(map[string]any)
+	if props["perSiteScaling"] != true || props["reserved"] != true || m["location"] != "West Europe" ||
+		m["sku"].(map[string]any)["name"] != "S1" || m["kind"] != "linux" {
+		t.Errorf("patched plan: %v", m)
+	}
+	if diff := cmp.Diff([]string{"PlanChanged rg/plan"}, e.ctl.Calls()); diff != "" {
+		t.Errorf("controller calls (-want +got):\n%s", diff)
+	}
+	if r := e.do("PATCH", webPath+"/serverfarms/none", `{"properties":{}}`); r.status != 404 || armError(t, r) == "" {
+		t.Errorf("PATCH of a missing plan: %d %s", r.status, r.body)
+	}
+}
+
+// TestPlanListWebApps: GET serverfarms/{plan}/sites lists the apps on the
+// plan (the Azure SDK for Go's PlansClient.NewListWebAppsPager), not
+// those on another plan of the group.
+func TestPlanListWebApps(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", webPath+"/serverfarms/plan2", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	e.must(200, "PUT", webPath+"/sites/app2", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan2"}}`))
+	var got struct {
+		Value []struct{ ID, Name, Kind string }
+	}
+	if err := json.Unmarshal(e.must(200, "GET", planPath+"/sites", "").body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Value) != 1 || got.Value[0].Name != "app" || got.Value[0].ID != e.path(sitePath) || got.Value[0].Kind != "app,linux" {
+		t.Errorf("apps on the plan: %+v", got.Value)
+	}
+	if r := e.do("GET", webPath+"/serverfarms/none/sites", ""); r.status != 404 || armError(t, r) == "" {
+		t.Errorf("apps on a missing plan: %d %s", r.status, r.body)
+	}
+}
+
 func TestSiteInAnotherResourceGroupsPlanIsRefused(t *testing.T) {
 	e := newEnv(t)
 	e.seed()

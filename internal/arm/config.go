@@ -38,16 +38,42 @@ func (h *Handler) getSiteConfig(w http.ResponseWriter, r *http.Request, p params
 }
 
 func (h *Handler) writeSiteConfig(w http.ResponseWriter, r *http.Request, sub string, s slipway.Site) error {
-	props := siteConfigJSON(s)
-	if err := h.slotConfigJSON(r.Context(), s, props); err != nil { // slots.go
+	res, err := h.siteConfigResource(r.Context(), sub, s)
+	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// siteConfigResource is the site's config/web resource.
+func (h *Handler) siteConfigResource(ctx context.Context, sub string, s slipway.Site) (map[string]any, error) {
+	props := siteConfigJSON(s)
+	if err := h.slotConfigJSON(ctx, s, props); err != nil { // slots.go
+		return nil, err
 	}
 	res := h.configResource(sub, s, "web", props)
 	res["name"] = s.Name
 	if s.SlotOf != "" {
 		res["name"] = s.SlotOf + "/" + s.Slot // as the slot resource names itself
 	}
-	return writeJSON(w, http.StatusOK, res)
+	return res, nil
+}
+
+// listSiteConfigs answers GET sites/{app}/config, the app's
+// configurations (Web Apps - List Configurations,
+// https://learn.microsoft.com/rest/api/appservice/web-apps/list-configurations):
+// its one SiteConfig, config/web, as GET config/web shows it. The Azure
+// SDK for Go's WebAppsClient.NewListConfigurationsPager reads it.
+func (h *Handler) listSiteConfigs(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.cfg.Store.Site(r.Context(), p.rg, p.site)
+	if err != nil {
+		return err
+	}
+	res, err := h.siteConfigResource(r.Context(), p.sub, s)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list{Value: []any{res}})
 }
 
 // putSiteConfig answers PUT and PATCH config/web: the writable fields

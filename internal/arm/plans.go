@@ -83,6 +83,21 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 // §1.4, §3.4). The tier arrives upper-case from the CLI; the canonical tier
 // comes from the SKU name. Linux is reserved:true or a kind with "linux".
 func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writePlan(w, r, p, false)
+}
+
+// patchPlan updates an existing plan (App Service Plans - Update,
+// https://learn.microsoft.com/rest/api/appservice/app-service-plans/update):
+// the body is an AppServicePlanPatchResource, whose properties (reserved,
+// perSiteScaling, ...) change only where given, and the answer is the
+// plan, 200. The Azure SDK for Go's PlansClient.Update sends it.
+func (h *Handler) patchPlan(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writePlan(w, r, p, true)
+}
+
+// writePlan stores a plan from a PUT or PATCH body: fields absent from the
+// body keep their values; a PATCH needs the plan to exist.
+func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, p params, mustExist bool) error {
 	var body struct {
 		Location string            `json:"location"`
 		Kind     string            `json:"kind"`
@@ -102,13 +117,16 @@ func (h *Handler) putPlan(w http.ResponseWriter, r *http.Request, p params) erro
 	ctx := r.Context()
 	old, err := h.cfg.Store.Plan(ctx, p.rg, p.plan)
 	exists := err == nil
-	if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+	if err != nil && (mustExist || slipway.ErrorCode(err) != slipway.ENOTFOUND) {
 		return err
 	}
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND && strings.HasPrefix(slipway.ErrorMessage(err), "Resource group '") {
 		return err
 	}
 	plan := slipway.Plan{ResourceGroup: p.rg, Name: p.plan, Location: normalizeLocation(body.Location), Tags: body.Tags}
+	if exists && body.Location == "" {
+		plan.Location = old.Location
+	}
 	switch {
 	case body.SKU != nil && body.SKU.Name != "":
 		sku, err := slipway.ParseSKU(body.SKU.Name)

@@ -131,6 +131,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/sourcecontrols", regional: true},
 			{name: "sites/virtualNetworkConnections", regional: true},
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
+			{name: "serverFarms/sites", regional: true}, // the apps on a plan (sites.go)
 			{name: "certificates", regional: true, capabilities: trackedCapabilities},
 			{name: "checkNameAvailability"},
 			{name: "geoRegions"},

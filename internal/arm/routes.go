@@ -135,6 +135,8 @@ func (h *Handler) routeTable() []route {
 		list(web+"/serverfarms", h.listPlans),
 		r(http.MethodPut, web+"/serverfarms/{plan}", h.putPlan),
 		r(http.MethodGet, web+"/serverfarms/{plan}", h.getPlan),
+		r(http.MethodPatch, web+"/serverfarms/{plan}", h.patchPlan),
+		r(http.MethodGet, web+"/serverfarms/{plan}/sites", h.listPlanSites),
 		r(http.MethodDelete, web+"/serverfarms/{plan}", h.deletePlan),
 
 		// Sites (docs/arm.md §1.5, §1.6, §1.13).
@@ -153,6 +155,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),
 
 		// Site config (docs/arm.md §1.7–§1.10).
+		r(http.MethodGet, site+"/config", h.listSiteConfigs),
 		r(http.MethodGet, site+"/config/web", h.getSiteConfig),
 		r(http.MethodPut, site+"/config/web", h.putSiteConfig),
 		r(http.MethodPatch, site+"/config/web", h.putSiteConfig),
@@ -170,10 +173,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),
 		r(http.MethodPut, site+"/config/logs", h.putLogsConfig),
 		r(http.MethodPost, site+"/config/publishingcredentials/list", h.listPublishingCredentials),
-		r(http.MethodPost, site+"/config/authsettings/list", h.listAuthSettings), // absentfeatures.go
-		r(http.MethodPut, site+"/config/authsettings", h.putAuthSettings),
-		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listStorageMounts),
-		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putStorageMounts),
+		r(http.MethodPost, site+"/config/authsettings/list", h.listAbsent(authSettings)), // absentfeatures.go
+		r(http.MethodPut, site+"/config/authsettings", h.putAbsent(authSettings)),
+		r(http.MethodGet, site+"/config/authsettingsV2", h.listAbsent(authSettingsV2)),
+		r(http.MethodGet, site+"/config/authsettingsV2/list", h.listAbsent(authSettingsV2)),
+		r(http.MethodPut, site+"/config/authsettingsV2", h.putAbsent(authSettingsV2)),
+		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listAbsent(storageMounts)),
+		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putAbsent(storageMounts)),
 		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
 		r(http.MethodGet, site+"/providers/Microsoft.ManagedIdentity/identities/default", h.getSystemAssignedIdentity), // identity.go
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),

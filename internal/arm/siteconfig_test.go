@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
 )
@@ -199,4 +201,24 @@ func TestAttackSettingsFillTheDisk(t *testing.T) {
 
 	free.Store(100 << 30)
 	e.must(200, "PUT", settings, `{"properties":{"A":"2"}}`)
+}
+
+// TestListSiteConfigs: GET sites/{app}/config lists the app's
+// configurations — its config/web, as GET config/web shows it (the Azure
+// SDK for Go's WebAppsClient.NewListConfigurationsPager).
+func TestListSiteConfigs(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	web := e.must(200, "GET", sitePath+"/config/web", "").json(t)
+	var got struct{ Value []map[string]any }
+	if err := json.Unmarshal(e.must(200, "GET", sitePath+"/config", "").body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Value) != 1 {
+		t.Fatalf("configurations: %v", got.Value)
+	}
+	if diff := cmp.Diff(web, got.Value[0]); diff != "" {
+		t.Errorf("listed config/web (-GET +list):\n%s", diff)
+	}
+	e.must(404, "GET", webPath+"/sites/nope/config", "")
 }

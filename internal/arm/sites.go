@@ -746,6 +746,25 @@ func (h *Handler) getSite(w http.ResponseWriter, r *http.Request, p params) erro
 
 // listSites lists the sites of a resource group, or of the subscription.
 func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) error {
+	return h.writeSites(w, r, p, "")
+}
+
+// listPlanSites answers GET serverfarms/{plan}/sites, the apps on a plan
+// (App Service Plans - List Web Apps,
+// https://learn.microsoft.com/rest/api/appservice/app-service-plans/list-web-apps),
+// each as the group's list shows it. The Azure SDK for Go's
+// PlansClient.NewListWebAppsPager reads it, e.g. to find whether a plan
+// is empty before deleting it.
+func (h *Handler) listPlanSites(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.Plan(r.Context(), p.rg, p.plan); err != nil {
+		return err
+	}
+	return h.writeSites(w, r, p, p.plan)
+}
+
+// writeSites answers a list of the sites of p's group (or subscription),
+// only those on plan when it is given.
+func (h *Handler) writeSites(w http.ResponseWriter, r *http.Request, p params, plan string) error {
 	ctx := r.Context()
 	sites, err := h.cfg.Store.Sites(ctx, p.rg)
 	if err != nil {
@@ -763,6 +782,9 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, p params) er
 	for _, s := range sites {
 		if s.SlotOf != "" {
 			continue // slots are listed under their app (slots.go)
+		}
+		if plan != "" && !strings.EqualFold(s.Plan, plan) {
+			continue
 		}
 		pl, ok := byKey[strings.ToLower(s.ResourceGroup+"/"+s.Plan)]
 		if !ok { // deleted in between; skip rather than fail the list

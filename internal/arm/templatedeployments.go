@@ -438,14 +438,30 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if created {
 		status = http.StatusCreated
 	}
-	// The answer is final, but clients learn a failure from the operation
+	// The run is over, but clients learn its end from the operation
 	// status, as ARM tells it (docs/arm.md §1.1): az's poller reads
 	// Azure-AsyncOperation at once (it does not wait before the first
 	// poll) and raises the deployment's error when it says Failed.
 	w.Header().Set("Azure-AsyncOperation", h.managementURL(r)+strings.TrimPrefix(doc.ID, "/")+"/operationStatuses/"+
 		doc.Properties.CorrelationID+"?api-version="+url.QueryEscape(r.URL.Query().Get("api-version")))
 	w.Header().Set("Retry-After", "1")
-	return writeJSON(w, status, doc)
+	return writeJSON(w, status, acceptedDeployment(doc))
+}
+
+// acceptedDeployment is what a PUT of a deployment answers: the
+// deployment as ARM accepted it, provisioningState Accepted, without the
+// outputs or error of its run, as in Microsoft's example of Deployments -
+// Create Or Update
+// (https://learn.microsoft.com/rest/api/resources/deployments/create-or-update).
+// Pollers that read a terminal state in the first answer do not poll: the
+// Azure SDK for Go's would end a failed run with the PUT's own body, in
+// which there is no error code, instead of the operation status's
+// DeploymentFailed; with Accepted every client follows
+// Azure-AsyncOperation and then GETs the deployment.
+func acceptedDeployment(doc deploymentDoc) deploymentDoc {
+	doc.Properties.ProvisioningState = "Accepted"
+	doc.Properties.Outputs, doc.Properties.OutputResources, doc.Properties.Error = nil, nil, nil
+	return doc
 }
 
 // deploymentOperationStatus answers GET .../deployments/{name}/

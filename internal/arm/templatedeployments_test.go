@@ -22,6 +22,18 @@ func depBody(template string, params string) string {
 	return `{"properties":{"mode":"Incremental","template":` + template + `,"parameters":` + params + `}}`
 }
 
+// deploy PUTs deployment name, which ARM answers Accepted, its end told by
+// the operation status at Azure-AsyncOperation, and returns the deployment
+// as a GET reads it then.
+func (e *env) deploy(want int, name, body string) response {
+	e.t.Helper()
+	r := e.must(want, "PUT", depPath+"/"+name, body)
+	if !strings.Contains(string(r.body), `"provisioningState":"Accepted"`) || r.header.Get("Azure-AsyncOperation") == "" {
+		e.t.Fatalf("PUT of deployment %s answered %s %s", name, r.header, r.body)
+	}
+	return e.must(http.StatusOK, "GET", depPath+"/"+name, "")
+}
+
 // planAndSiteTemplate is the shape of App Service's Linux quickstart: a
 // plan and a site on it, named from uniqueString(resourceGroup().id).
 const planAndSiteTemplate = `{
@@ -67,7 +79,7 @@ func TestTemplateDeployment(t *testing.T) {
 		t.Fatalf("validate stored a deployment: %d", s)
 	}
 
-	r = e.must(http.StatusCreated, "PUT", depPath+"/d1", depBody(planAndSiteTemplate, params))
+	r = e.deploy(http.StatusCreated, "d1", depBody(planAndSiteTemplate, params))
 	var doc struct {
 		Properties struct {
 			ProvisioningState string                    `json:"provisioningState"`
@@ -153,7 +165,7 @@ func TestTemplateDeploymentFailure(t *testing.T) {
 	 {"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"p1","location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}},
 	 {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"s1","location":"westeurope","dependsOn":["p1"],
 	  "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','nosuchplan')]"}}]}`
-	r := e.must(http.StatusCreated, "PUT", depPath+"/bad", depBody(tpl, ""))
+	r := e.deploy(http.StatusCreated, "bad", depBody(tpl, ""))
 	b := string(r.body)
 	if !strings.Contains(b, `"provisioningState":"Failed"`) || !strings.Contains(b, "DeploymentFailed") || !strings.Contains(b, "nosuchplan") {
 		t.Fatalf("failed deployment: %s", b)
@@ -223,7 +235,10 @@ func TestAttack_DeploymentEscalation(t *testing.T) {
 	// site on the existing plan.
 	ok := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"goodsite","location":"westeurope",
 	 "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','plan')]"}}]}`
-	if s, b := call(principal2, "PUT", depPath+"/good", depBody(ok, "")); s != http.StatusCreated || !strings.Contains(b, `"Succeeded"`) {
+	if s, b := call(principal2, "PUT", depPath+"/good", depBody(ok, "")); s != http.StatusCreated {
+		t.Fatalf("website contributor's site deployment: %d %s", s, b)
+	}
+	if s, b := call(principal2, "GET", depPath+"/good", ""); s != http.StatusOK || !strings.Contains(b, `"Succeeded"`) {
 		t.Fatalf("website contributor's site deployment: %d %s", s, b)
 	}
 	_ = e
@@ -242,7 +257,7 @@ func TestTemplateDeploymentStorageKeys(t *testing.T) {
 	  "blob":{"type":"string","value":"[reference('media7').primaryEndpoints.blob]"},
 	  "kind":{"type":"string","value":"[reference(resourceId('Microsoft.Storage/storageAccounts', 'media7'), '2023-05-01', 'Full').kind]"},
 	  "suffix":{"type":"string","value":"[environment().suffixes.storage]"}}}`
-	b := string(e.must(http.StatusCreated, "PUT", depPath+"/st", depBody(tpl, "")).body)
+	b := string(e.deploy(http.StatusCreated, "st", depBody(tpl, "")).body)
 	keys := string(e.must(http.StatusOK, "POST", stgPath+"/media7/listKeys", "").body)
 	var k struct {
 		Keys []struct {
@@ -306,7 +321,10 @@ func TestTemplateDeploymentSecretsNotLeaked(t *testing.T) {
 	  "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','ghost')]","siteConfig":{"appSettings":[{"name":"PW","value":"[parameters('pw')]"}]}}}],
 	 "outputs":{"o":{"type":"securestring","value":"[parameters('pw')]"}}}`
 	s, b = call("", "PUT", depPath+"/leak", depBody(tpl, `{"pw":{"value":"`+secret+`"}}`))
-	if s != http.StatusCreated || strings.Contains(b, secret) || !strings.Contains(b, `"Failed"`) {
+	if s != http.StatusCreated || strings.Contains(b, secret) {
+		t.Fatalf("failed deployment: %d %s", s, b)
+	}
+	if s, b = call("", "GET", depPath+"/leak", ""); s != http.StatusOK || strings.Contains(b, secret) || !strings.Contains(b, `"Failed"`) {
 		t.Fatalf("failed deployment: %d %s", s, b)
 	}
 	d, err := e.store.TemplateDeployment(t.Context(), "rg", "leak")
@@ -377,7 +395,7 @@ func TestTemplateDeploymentContainer(t *testing.T) {
 	if err != nil || c.PublicAccess != "" || c.Metadata["owner"] != "shop" {
 		t.Fatalf("container: %+v %v", c, err)
 	}
-	b := string(e.must(http.StatusOK, "PUT", depPath+"/c", depBody(tpl, `{"access":{"value":"Blob"}}`)).body)
+	b := string(e.deploy(http.StatusOK, "c", depBody(tpl, `{"access":{"value":"Blob"}}`)).body)
 	if !strings.Contains(b, `"Succeeded"`) {
 		t.Fatalf("re-run: %s", b)
 	}

@@ -53,7 +53,7 @@ func TestTemplateDeploymentKeyVaultReference(t *testing.T) {
 		t.Fatalf("vault = %v, want enabledForTemplateDeployment true", got)
 	}
 
-	body := string(e.must(http.StatusCreated, "PUT", depPath+"/ref", depBody(kvRefTemplate, kvRefParams("pw", vault, "db-password", ""))).body)
+	body := string(e.deploy(http.StatusCreated, "ref", depBody(kvRefTemplate, kvRefParams("pw", vault, "db-password", ""))).body)
 	if s, err := e.store.Secret(t.Context(), "kvref1", "copied", ""); err != nil || s.Value != "second-vault-pw" {
 		t.Fatalf("the copied secret: %+v %v; want the latest value", s, err)
 	}
@@ -77,7 +77,7 @@ func TestTemplateDeploymentKeyVaultReference(t *testing.T) {
 		t.Fatalf("a string parameter's allowedValues error: %d %s", r.status, r.body)
 	}
 	tpl = `{"contentVersion":"1.0.0.0","parameters":{"user":{"type":"string"}},"resources":[]}`
-	body = string(e.must(http.StatusCreated, "PUT", depPath+"/plain", depBody(tpl, kvRefParams("user", vault, "db-password", ""))).body)
+	body = string(e.deploy(http.StatusCreated, "plain", depBody(tpl, kvRefParams("user", vault, "db-password", ""))).body)
 	if strings.Contains(body, "vault-pw") || !strings.Contains(body, `"secretName":"db-password"`) {
 		t.Fatalf("a string parameter's echo: %s", body)
 	}
