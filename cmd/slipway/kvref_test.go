@@ -134,6 +134,22 @@ func TestKeyVaultReferences(t *testing.T) {
 		t.Errorf("deployment log does not show the resolution and the masked value:\n%s", deployLog)
 	}
 
+	// Kudu sees what the app sees, as App Service's Kudu does
+	// (https://github.com/projectkudu/kudu/issues/3034): its settings and
+	// a command's environment hold the resolved values.
+	var kudu map[string]string
+	if out, err := s.curl("-u", user+":"+pass, scm+"/api/settings"); err != nil || json.Unmarshal([]byte(out), &kudu) != nil || kudu["DB_PASSWORD"] != password || kudu["SECRET_KEY"] != secretKey {
+		t.Errorf("Kudu's /api/settings does not show the resolved values (%v)", err)
+	}
+	if out, err := s.curl("-u", user+":"+pass, scm+"/api/settings/SECRET_KEY"); err != nil || out != secretKey {
+		t.Errorf("Kudu's /api/settings/SECRET_KEY is not the resolved value (%v)", err)
+	}
+	var cmd struct{ Output string }
+	if out, err := s.curl("-u", user+":"+pass, "-H", "Content-Type: application/json", "-d", `{"command":"printenv DB_PASSWORD"}`, scm+"/api/command"); err != nil ||
+		json.Unmarshal([]byte(out), &cmd) != nil || strings.TrimSpace(cmd.Output) != password {
+		t.Errorf("a Kudu command does not see the resolved DB_PASSWORD (%v)", err)
+	}
+
 	// A missing secret blocks the settings change and the next deployment;
 	// version one keeps serving throughout.
 	load := s.loadGen("http://"+host+"/", 4, 10*time.Millisecond, nil)

@@ -40,6 +40,7 @@ func (c *Coordinator) Shell(ctx context.Context, site slipway.Site, argv []strin
 	if err != nil {
 		return fmt.Errorf("reading the app's configuration: %w", err)
 	}
+	c.resolveAsSeen(ctx, &snap) // the environment of the app's instances
 	art, err := c.artifact(ctx, site.Name)
 	if err != nil {
 		return fmt.Errorf("finding the app's release: %w", err)

@@ -41,6 +41,34 @@ func (c *Coordinator) resolve(ctx context.Context, snap *Snapshot) (kvref.Resolu
 	return res, nil
 }
 
+// resolveAsSeen puts into snap the configuration the app's instances see
+// whatever becomes of its references: resolved ones replaced by their
+// values, the others left as their literal text — what App Service's Kudu
+// and an SSH session into the app show (Kudu "will always see the
+// resolved appSettings ones. Only if the URL is not resolvable, then you
+// will see the unresolved URL":
+// https://github.com/projectkudu/kudu/issues/3034). Unlike a deployment, a
+// reference that does not resolve stops nothing here.
+func (c *Coordinator) resolveAsSeen(ctx context.Context, snap *Snapshot) {
+	if c.cfg.References == nil {
+		return
+	}
+	res := c.cfg.References.Resolve(ctx, snap.Site, snap.Settings, snap.ConnectionStrings)
+	c.SiteLog(snap.Site.Name).Secrets().Add(res.Values()...)
+	snap.Settings, snap.ConnectionStrings = res.Settings, res.ConnectionStrings
+}
+
+// AppSettings returns the site's app settings as its instances and its
+// Kudu see them (resolveAsSeen): Kudu's GET /api/settings.
+func (c *Coordinator) AppSettings(ctx context.Context, site slipway.Site) (map[string]string, error) {
+	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
+	if err != nil {
+		return nil, err
+	}
+	c.resolveAsSeen(ctx, &snap)
+	return snap.Settings, nil
+}
+
 // noteReferences says in the deployment log what became of the app's
 // references: how many resolved, and each one a lenient app gets as its
 // literal text.

@@ -98,6 +98,14 @@ type Deployer interface {
 	SiteLog(site string) *applog.Log
 }
 
+// SettingsResolver is a Deployer that knows the app settings as the app's
+// instances see them: Key Vault references resolved where they resolve
+// (package deploy's Coordinator). Kudu's /api/settings shows those, as App
+// Service's Kudu does; a Deployer without it shows the settings stored.
+type SettingsResolver interface {
+	AppSettings(ctx context.Context, site slipway.Site) (map[string]string, error)
+}
+
 // Config configures the handler.
 type Config struct {
 	Store      Store
@@ -963,11 +971,17 @@ func (h *Handler) isDeploying(w http.ResponseWriter, r *http.Request, s slipway.
 }
 
 // kuduSettings are the settings Kudu reports (KuduLite's
-// DeploymentSettingsManager): the app settings over Kudu's defaults
+// DeploymentSettingsManager): the app settings, Key Vault references
+// resolved as Kudu's environment has them, over Kudu's defaults
 // (DefaultSettingsProvider), in order of precedence, each a list in a fixed
 // order. Slipway's Kudu uses the same defaults.
 func (h *Handler) kuduSettings(ctx context.Context, s slipway.Site) (app, defaults [][2]string, err error) {
-	m, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	var m map[string]string
+	if sr, ok := h.cfg.Deployer.(SettingsResolver); ok {
+		m, err = sr.AppSettings(ctx, s)
+	} else {
+		m, err = h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

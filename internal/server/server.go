@@ -613,6 +613,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("SSH host key: %w", err)
 	}
+	var _ scm.SettingsResolver = coord // Kudu shows settings as the app sees them
 	kudu := scm.New(scm.Config{
 		Store: st, Deployer: coord, AdminToken: token, Logger: log,
 		LogDir: func(site string) string { return filepath.Join(coord.SiteHome(site), "LogFiles") },
