@@ -161,6 +161,21 @@ func TestRealAzTemplateDeployment(t *testing.T) {
 		t.Fatalf("DJANGO_SECRET_KEY from the vault: %q", out)
 	}
 
+	// A template as Bicep compiles one with modules: each module a nested
+	// deployment with its own scope, the second fed the first's output,
+	// the outer output read from the second.
+	out = cli.must("deployment", "group", "create", "-g", "tmplrg", "-n", "modules", "--template-file", tpl("modules.json"),
+		"--parameters", "appName=tmplmods", "--query", "properties.outputs.hostName.value", "-o", "tsv")
+	if !strings.HasPrefix(strings.TrimSpace(out), "tmplmods.") {
+		t.Fatalf("the modules' output: %q", out)
+	}
+	if out := strings.TrimSpace(cli.must("webapp", "show", "-g", "tmplrg", "-n", "tmplmods", "--query", "serverFarmId", "-o", "tsv")); !strings.HasSuffix(strings.ToLower(out), "/serverfarms/plan-tmplmods") {
+		t.Fatalf("the module's site is on %q", out)
+	}
+	if out := strings.TrimSpace(cli.must("deployment", "group", "show", "-g", "tmplrg", "-n", "appModule", "--query", "properties.provisioningState", "-o", "tsv")); out != "Succeeded" {
+		t.Fatalf("the module's own deployment: %q", out)
+	}
+
 	// --no-wait: the PUT alone; the deployment is there when az returns.
 	cli.must(append([]string{"deployment", "group", "create", "-g", "tmplrg", "-n", "nowait", "--no-wait"}, args...)...)
 	out = cli.must("deployment", "group", "show", "-g", "tmplrg", "-n", "nowait", "--query", "properties.provisioningState", "-o", "tsv")

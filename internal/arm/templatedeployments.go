@@ -8,8 +8,10 @@ package arm
 // created by a PUT dispatched to this handler as the caller — the same
 // credentials, the same RBAC checks — so a deployment can never create
 // what its caller could not create directly. Deployments run to the end
-// within the PUT (the answer is final: Succeeded or Failed), in dependsOn
-// order, one resource at a time.
+// within the PUT, in dependsOn order, one resource at a time. A template
+// may deploy templates (nested deployments, Bicep's modules): each is a
+// deployment of its own, PUT as any resource, at most maxNesting deep and
+// within the top deployment's time and resource budget.
 
 import (
 	"bytes"
@@ -29,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -182,12 +185,11 @@ type plannedDeployment struct {
 // checks that the caller may write every resource it would create: the
 // preflight, which fails before anything is created.
 func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment, error) {
-	if r.Context().Value(dispatchedKey{}) != nil {
-		// Nested deployments are not supported (checkDeployable refuses
-		// the type); whatever path a template's names build, one never
-		// runs inside another, where it could recurse without end.
-		return nil, &apiError{Status: http.StatusBadRequest, Code: "NestedDeployment",
-			Message: "A template cannot deploy a deployment (Microsoft.Resources/deployments): Slipway does not run nested deployments."}
+	if t := treeOf(r.Context()); t != nil && t.depth >= maxNesting {
+		// Whatever path a template's names build, deployments nest no
+		// deeper than this: a template cannot recurse without end.
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "NestedDeploymentTooDeep",
+			Message: fmt.Sprintf("Nested deployments may be at most %d levels deep on Slipway; this one would be deeper.", maxNesting)}
 	}
 	if !deploymentNameRE.MatchString(p.id) {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidDeploymentName",
@@ -285,11 +287,12 @@ func (h *Handler) templateEnvironment(r *http.Request) map[string]any {
 // PUT, and one the caller may not write (as ARM's preflight does).
 func (h *Handler) checkDeployable(r *http.Request, id, typ string) error {
 	segs := splitPath(id)
-	served := strings.EqualFold(typ, "Microsoft.Authorization/roleAssignments")
+	served := strings.EqualFold(typ, "Microsoft.Authorization/roleAssignments") ||
+		armtemplate.IsDeployments(typ) && len(segs) == 8 && strings.EqualFold(segs[2], "resourceGroups")
 	// The namespace is compared as the router compares it (Unicode simple
 	// folding): lower-casing leaves "Microſoft.Resources" (U+017F) as it
 	// is, and the router takes it for Microsoft.Resources.
-	if ns, _, _ := strings.Cut(typ, "/"); strings.EqualFold(ns, "Microsoft.Resources") {
+	if ns, _, _ := strings.Cut(typ, "/"); strings.EqualFold(ns, "Microsoft.Resources") && !served {
 		served = false
 	} else if !served {
 		for _, rt := range h.routes {
@@ -404,9 +407,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	// The run is not cut short by a client that hangs up: resources would
-	// be left half-deployed with no record saying so.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deploymentTimeout)
+	ctx, cancel := runContext(r.Context())
 	defer cancel()
 	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: pd.plan.Redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
@@ -567,6 +568,10 @@ var _ armtemplate.Runtime = (*deploymentRun)(nil)
 // create PUTs one resource through the handler as the caller, follows its
 // asynchronous answer, and records the operation.
 func (d *deploymentRun) create(ctx context.Context, res *armtemplate.Resource, body map[string]any) error {
+	if t := treeOf(ctx); t != nil && t.created.Add(1) > maxTreeResources {
+		return &armtemplate.Error{Code: "DeploymentQuotaExceeded", Target: res.ID, Message: fmt.Sprintf(
+			"The deployment and the deployments it nests would create more than %d resources on Slipway.", maxTreeResources)}
+	}
 	start := d.h.cfg.Now().UTC()
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -621,9 +626,28 @@ func resourceError(status int, body []byte) *armtemplate.Error {
 	}
 	var e errorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+		// A nested deployment that failed says why in its properties.
+		var d struct {
+			Properties struct {
+				Error *deploymentError `json:"error"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(body, &d) == nil && d.Properties.Error != nil && d.Properties.Error.Code != "" {
+			return &armtemplate.Error{Code: d.Properties.Error.Code, Message: nestedErrorText(*d.Properties.Error)}
+		}
 		e.Error.Code, e.Error.Message = "ResourceDeploymentFailure", fmt.Sprintf("The resource operation completed with status %d.", status)
 	}
 	return &armtemplate.Error{Code: e.Error.Code, Message: e.Error.Message}
+}
+
+// nestedErrorText is a nested deployment's error as one message: its own,
+// then its details' (ARM's DeploymentFailed says only to look at them).
+func nestedErrorText(e deploymentError) string {
+	parts := []string{e.Message}
+	for _, d := range e.Details {
+		parts = append(parts, d.Code+": "+nestedErrorText(d))
+	}
+	return strings.Join(parts, " ")
 }
 
 // provisioningPending reports whether a body's provisioningState is not
@@ -656,16 +680,21 @@ func (d *deploymentRun) await(ctx context.Context, res *armtemplate.Resource, hd
 	if n, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && n > 0 {
 		delay = min(time.Duration(n)*time.Second, 10*time.Second)
 	}
+	wait := delay
+	if armtemplate.IsDeployments(res.Type) {
+		wait = 0 // a nested deployment ran within its PUT: its end is known
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return http.StatusRequestTimeout, []byte(`{"error":{"code":"DeploymentTimeout","message":"The resource did not finish provisioning in time."}}`)
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
 		status, _, body = d.h.dispatch(ctx, d.r, http.MethodGet, res.ID, res.APIVersion, nil)
 		if status != http.StatusOK || !provisioningPending(body) {
 			return status, body
 		}
+		wait = delay
 	}
 }
 
@@ -744,8 +773,47 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 }
 
 // dispatchedKey marks the context of a request dispatch made for a
-// template (planDeployment refuses to run a deployment in one).
+// template.
 type dispatchedKey struct{}
+
+// maxNesting bounds how deep deployments nest: a top-level deployment is
+// level 0, the modules it deploys level 1, and so on.
+const maxNesting = 5
+
+// maxTreeResources bounds the resources one top-level deployment creates
+// with all its nested ones (each template holds at most 800, as on
+// Azure). A variable for tests.
+var maxTreeResources int64 = 4000
+
+// deploymentTree is what a deployment and the deployments it nests share:
+// its depth, and the resources created so far across the tree.
+type deploymentTree struct {
+	depth   int
+	created *atomic.Int64
+}
+
+type treeKey struct{}
+
+// treeOf returns the tree of the deployment whose run ctx belongs to (nil
+// outside one).
+func treeOf(ctx context.Context) *deploymentTree {
+	t, _ := ctx.Value(treeKey{}).(*deploymentTree)
+	return t
+}
+
+// runContext is the context a deployment runs in. A top-level run is not
+// cut short by a client that hangs up (resources would be left
+// half-deployed with no record saying so) and has deploymentTimeout; a
+// nested one runs within its parent's time, one level deeper, sharing its
+// resource budget.
+func runContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if parent := treeOf(ctx); parent != nil {
+		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created})
+		return context.WithCancel(ctx)
+	}
+	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64)})
+	return context.WithTimeout(ctx, deploymentTimeout)
+}
 
 // innerResponse is the ResponseWriter of an internal request.
 type innerResponse struct {

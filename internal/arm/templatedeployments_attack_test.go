@@ -1,63 +1,89 @@
 package arm
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestAttack_NestedDeploymentByFoldedNamespace: a template must not
-// deploy a deployment. The router and RBAC compare names with Unicode
-// simple folding, under which "Microſoft.Resources" (U+017F, long s) is
-// Microsoft.Resources; refused only by its lower-cased spelling, a nested
-// deployment would run, and one that passes its own template on as a
-// parameter recurses on the server's stack until the process dies — one
-// tenant's PUT ending every tenant's apps.
-func TestAttack_NestedDeploymentByFoldedNamespace(t *testing.T) {
+// TestAttack_NestedDeploymentRecursionBounded: a template that deploys
+// itself (its own text passed on as a parameter, under every spelling of
+// the type the router takes for Microsoft.Resources — "Microſoft", U+017F,
+// folds to it) would recurse on the server's stack until the process died,
+// one tenant's PUT ending every tenant's apps. Deployments nest at most
+// maxNesting deep: the innermost is refused, every level fails with the
+// reason, and nothing past the bound is created.
+func TestAttack_NestedDeploymentRecursionBounded(t *testing.T) {
 	e := newEnv(t)
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
-	inner := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"innerplan","location":"westeurope","sku":{"name":"B1"}}]}`
-	for _, typ := range []string{"Microſoft.Resources/deployments", "MICROSOFT.RESOURCES/deployments", "Microsoft.Reſources/deployments"} {
-		tpl := `{"contentVersion":"1.0.0.0","resources":[{"type":"` + typ + `","apiVersion":"2021-04-01","name":"inner",
-		 "properties":{"mode":"Incremental","template":` + inner + `}}]}`
-		for _, op := range []string{"POST /outer/validate", "PUT /outer"} {
-			method, suffix, _ := strings.Cut(op, " ")
-			r := e.do(method, depPath+suffix, depBody(tpl, ""))
-			if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "InvalidTemplate") {
-				t.Errorf("%s with a resource of type %s: %d %.300s; want 400 InvalidTemplate", op, typ, r.status, r.body)
-			}
+	for i, typ := range []string{"Microsoft.Resources/deployments", "Microſoft.Resources/deployments", "MICROSOFT.RESOURCES/deployments"} {
+		self := `{"contentVersion":"1.0.0.0","parameters":{"self":{"type":"object"},"level":{"type":"int"}},"resources":[
+		 {"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"[concat('p` + fmt.Sprint(i) + `-', parameters('level'))]","location":"westeurope","sku":{"name":"B1"}},
+		 {"type":"` + typ + `","apiVersion":"2021-04-01","name":"[concat('d` + fmt.Sprint(i) + `-', parameters('level'))]",
+		  "properties":{"mode":"Incremental","template":"[parameters('self')]",
+		   "parameters":{"self":{"value":"[parameters('self')]"},"level":{"value":"[add(parameters('level'),1)]"}}}}]}`
+		var tpl any
+		if err := json.Unmarshal([]byte(self), &tpl); err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, p := range []string{depPath + "/inner", depPath + "/outer", webPath + "/serverfarms/innerplan"} {
-		if s := e.do("GET", p, "").status; s != http.StatusNotFound {
-			t.Errorf("%s exists after the refused deployments: %d", p, s)
+		params, _ := json.Marshal(map[string]any{"self": map[string]any{"value": tpl}, "level": map[string]any{"value": 0}})
+		done := make(chan response, 1)
+		go func() { done <- e.do("PUT", depPath+"/outer"+fmt.Sprint(i), depBody(self, string(params))) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("%s: the recursive deployment did not end", typ)
+		}
+		d := string(e.must(http.StatusOK, "GET", depPath+"/outer"+fmt.Sprint(i), "").body)
+		if !strings.Contains(d, `"provisioningState":"Failed"`) || !strings.Contains(d, "NestedDeploymentTooDeep") {
+			t.Errorf("%s: the outer deployment: %.600s; want Failed, saying the nesting is too deep", typ, d)
+		}
+		for level := 0; level <= maxNesting+1; level++ {
+			want := http.StatusOK
+			if level > maxNesting {
+				want = http.StatusNotFound
+			}
+			if s := e.do("GET", webPath+"/serverfarms/p"+fmt.Sprint(i)+"-"+fmt.Sprint(level), "").status; s != want {
+				t.Errorf("%s: the plan of level %d: %d, want %d", typ, level, s, want)
+			}
 		}
 	}
 }
 
-// TestAttack_DeploymentFromATemplate: whatever path a template's names
-// build, a deployment is never run from inside another (dispatch marks
-// its requests), so no spelling of the type can make one recurse.
-func TestAttack_DeploymentFromATemplate(t *testing.T) {
+// TestAttack_NestedDeploymentsShareOneBudget: copy loops of nested
+// deployments cannot multiply the 800 resources a template may hold into
+// an unbounded number: the tree of one top-level deployment creates at
+// most maxTreeResources (lowered here to keep the test short).
+func TestAttack_NestedDeploymentsShareOneBudget(t *testing.T) {
+	saved := maxTreeResources
+	maxTreeResources = 7
+	t.Cleanup(func() { maxTreeResources = saved })
 	e := newEnv(t)
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
-	h := e.srv.Config.Handler.(*Handler)
-	outer := httptest.NewRequest("PUT", "/", nil)
-	outer.Header.Set("Authorization", "Bearer "+token)
-	outer.RemoteAddr = "127.0.0.1:1234"
-	inner := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"innerplan","location":"westeurope","sku":{"name":"B1"}}]}`
-	for _, op := range []string{"PUT /inner", "POST /inner/validate"} {
-		method, suffix, _ := strings.Cut(op, " ")
-		status, _, body := h.dispatch(t.Context(), outer, method, e.path(depPath+suffix), "2021-04-01", []byte(depBody(inner, "")))
-		if status != http.StatusBadRequest || !strings.Contains(string(body), "NestedDeployment") {
-			t.Errorf("%s dispatched from a template: %d %.300s; want 400 NestedDeployment", op, status, body)
+	inner := `{"contentVersion":"1.0.0.0","parameters":{"m":{"type":"int"}},"resources":[{"copy":{"name":"c","count":3},
+	 "type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"[concat('p', parameters('m'), 'x', copyIndex())]",
+	 "location":"westeurope","sku":{"name":"B1"}}]}`
+	outer := `{"contentVersion":"1.0.0.0","resources":[{"copy":{"name":"mods","count":4},"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01",
+	 "name":"[concat('mod', copyIndex())]","properties":{"mode":"Incremental","expressionEvaluationOptions":{"scope":"inner"},
+	 "parameters":{"m":{"value":"[copyIndex()]"}},"template":` + inner + `}}]}`
+	d := string(e.deploy(http.StatusCreated, "many", depBody(outer, "")).body)
+	if !strings.Contains(d, `"provisioningState":"Failed"`) || !strings.Contains(d, "DeploymentQuotaExceeded") {
+		t.Errorf("the deployment over the budget: %.600s", d)
+	}
+	var plans int
+	for m := range 4 {
+		for x := range 3 {
+			if e.do("GET", webPath+"/serverfarms/p"+fmt.Sprint(m)+"x"+fmt.Sprint(x), "").status == http.StatusOK {
+				plans++
+			}
 		}
 	}
-	for _, p := range []string{depPath + "/inner", webPath + "/serverfarms/innerplan"} {
-		if s := e.do("GET", p, "").status; s != http.StatusNotFound {
-			t.Errorf("%s exists after the refused dispatch: %d", p, s)
-		}
+	// Two modules and their six plans fit in seven, with the third module.
+	if plans > 6 {
+		t.Errorf("%d plans were created; the budget allows at most 6 beside their modules", plans)
 	}
 }
 

@@ -186,7 +186,6 @@ func TestTemplateDeploymentRefused(t *testing.T) {
 	plan := `{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"p1","location":"westeurope","sku":{"name":"B1"}}`
 	for _, c := range []struct{ body, code, msg string }{
 		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Sql/servers","apiVersion":"2021-11-01","name":"db"}]}`, ""), "InvalidTemplate", "'Microsoft.Sql/servers'"},
-		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`,{"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01","name":"nested"}]}`, ""), "InvalidTemplate", "'Microsoft.Resources/deployments'"},
 		{depBody(`{"contentVersion":"1.0.0.0","resources":[`+plan+`],"outputs":{"x":{"type":"string","value":"[pickZones('Microsoft.Compute', 'virtualMachines', 'westeurope')]"}}}`, ""), "InvalidTemplate", "'pickZones' is not supported"},
 		{`{"properties":{"mode":"Complete","template":{"contentVersion":"1.0.0.0","resources":[]}}}`, "InvalidDeploymentMode", "Complete"},
 		{`{"properties":{"templateLink":{"uri":"https://example.com/t.json"}}}`, "InvalidTemplateDeployment", "templateLink"},
@@ -442,5 +441,78 @@ func TestDeploymentResourceAnswers(t *testing.T) {
 	}
 	if d := isoDuration(1500 * time.Millisecond); d != "PT1.5S" {
 		t.Errorf("isoDuration = %s", d)
+	}
+}
+
+// TestNestedDeployments: a template's modules (nested deployments, what
+// Bicep makes of a module) run as deployments of their own: an
+// inner-scoped one with its own parameters, placed in another group by
+// resourceGroup, its outputs read by the outer template once it ran; an
+// outer-scoped one evaluated in the outer scope. Each has its record and
+// operations; the outer deployment lists them among its operations. A
+// module that fails fails the outer deployment with its reason, and one
+// that links its template (templateLink) is refused.
+func TestNestedDeployments(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	e.must(http.StatusCreated, "PUT", "/subscriptions/{s}/resourcegroups/rg2", `{"location":"westeurope"}`)
+	module := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","contentVersion":"1.0.0.0",
+	 "parameters":{"planName":{"type":"string"},"sku":{"type":"string","defaultValue":"B1"}},
+	 "resources":[{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"[parameters('planName')]","location":"[resourceGroup().location]",
+	  "kind":"linux","sku":{"name":"[parameters('sku')]"},"properties":{"reserved":true}}],
+	 "outputs":{"planId":{"type":"string","value":"[resourceId('Microsoft.Web/serverfarms', parameters('planName'))]"},
+	  "group":{"type":"string","value":"[resourceGroup().name]"}}}`
+	outer := `{"contentVersion":"1.0.0.0","parameters":{"prefix":{"type":"string"}},"resources":[
+	 {"type":"Microsoft.Resources/deployments","apiVersion":"2022-09-01","name":"planModule",
+	  "properties":{"expressionEvaluationOptions":{"scope":"inner"},"mode":"Incremental",
+	   "parameters":{"planName":{"value":"[concat(parameters('prefix'),'-plan')]"}},"template":` + module + `}},
+	 {"type":"Microsoft.Resources/deployments","apiVersion":"2022-09-01","name":"otherGroup","resourceGroup":"rg2",
+	  "properties":{"expressionEvaluationOptions":{"scope":"inner"},"mode":"Incremental",
+	   "parameters":{"planName":{"value":"far-plan"},"sku":{"value":"S1"}},"template":` + module + `}},
+	 {"type":"Microsoft.Resources/deployments","apiVersion":"2022-09-01","name":"outerScoped",
+	  "properties":{"mode":"Incremental","template":{"contentVersion":"1.0.0.0","resources":[
+	   {"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"[concat(parameters('prefix'),'-outer')]","location":"westeurope","sku":{"name":"B1"}}]}}},
+	 {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"[concat(parameters('prefix'),'-app')]","location":"westeurope",
+	  "dependsOn":["planModule"],
+	  "properties":{"serverFarmId":"[reference('planModule').outputs.planId.value]","siteConfig":{"linuxFxVersion":"PYTHON|3.12"}}}],
+	 "outputs":{"farGroup":{"type":"string","value":"[reference(resourceId('rg2','Microsoft.Resources/deployments','otherGroup'),'2022-09-01').outputs.group.value]"}}}`
+	d := e.deploy(http.StatusCreated, "main", depBody(outer, `{"prefix":{"value":"web"}}`)).json(t)
+	props := d["properties"].(map[string]any)
+	if props["provisioningState"] != "Succeeded" {
+		t.Fatalf("the outer deployment: %v", props)
+	}
+	if got := props["outputs"].(map[string]any)["farGroup"].(map[string]any)["value"]; got != "rg2" {
+		t.Errorf("the module's output through the outer template: %v", got)
+	}
+	e.must(http.StatusOK, "GET", webPath+"/serverfarms/web-plan", "")
+	e.must(http.StatusOK, "GET", webPath+"/serverfarms/web-outer", "")
+	if sku := e.must(http.StatusOK, "GET", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/serverfarms/far-plan", "").json(t)["sku"].(map[string]any)["name"]; sku != "S1" {
+		t.Errorf("the plan the module put in rg2: sku %v", sku)
+	}
+	site := e.must(http.StatusOK, "GET", webPath+"/sites/web-app", "").json(t)
+	if id, _ := site["properties"].(map[string]any)["serverFarmId"].(string); !strings.HasSuffix(strings.ToLower(id), "/serverfarms/web-plan") {
+		t.Errorf("the site's plan, from the module's output: %v", id)
+	}
+	mod := e.must(http.StatusOK, "GET", depPath+"/planModule", "").json(t)["properties"].(map[string]any)
+	if mod["provisioningState"] != "Succeeded" || mod["outputs"].(map[string]any)["planId"] == nil {
+		t.Errorf("the module's own record: %v", mod)
+	}
+	e.must(http.StatusOK, "GET", "/subscriptions/{s}/resourcegroups/rg2/providers/Microsoft.Resources/deployments/otherGroup", "")
+	if ops := string(e.must(http.StatusOK, "GET", depPath+"/main/operations", "").body); !strings.Contains(ops, `"resourceType":"Microsoft.Resources/deployments"`) {
+		t.Errorf("the outer deployment's operations do not list its modules: %.400s", ops)
+	}
+
+	failing := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Resources/deployments","apiVersion":"2022-09-01","name":"badModule",
+	 "properties":{"expressionEvaluationOptions":{"scope":"inner"},"mode":"Incremental","template":{"contentVersion":"1.0.0.0","resources":[
+	  {"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"orphan","location":"westeurope",
+	   "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms','nosuchplan')]"}}]}}}]}`
+	bad := string(e.deploy(http.StatusCreated, "bad", depBody(failing, "")).body)
+	if !strings.Contains(bad, `"provisioningState":"Failed"`) || !strings.Contains(bad, "nosuchplan") {
+		t.Errorf("a failing module: %.600s; want the outer deployment failed with the module's reason", bad)
+	}
+	linked := `{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Resources/deployments","apiVersion":"2022-09-01","name":"linked",
+	 "properties":{"mode":"Incremental","templateLink":{"uri":"https://example.com/t.json"}}}]}`
+	if l := string(e.deploy(http.StatusCreated, "linkedOuter", depBody(linked, "")).body); !strings.Contains(l, "templateLink") {
+		t.Errorf("a linked template: %.600s; want the reason", l)
 	}
 }

@@ -197,7 +197,11 @@ func (p *planner) one(raw map[string]any, parent *Resource, depth int, loop stri
 		typ = parent.Type + "/" + typ
 		name = parent.Name + "/" + name
 	}
-	id, err := buildResourceID(ev.scope.SubscriptionID, ev.scope.ResourceGroup, typ, []string{name})
+	rg, err := p.placement(raw, typ, name)
+	if err != nil {
+		return err
+	}
+	id, err := buildResourceID(ev.scope.SubscriptionID, rg, typ, []string{name})
 	if err != nil {
 		return invalid("the resource '%s': %v", name, err)
 	}
@@ -277,6 +281,38 @@ func (p *planner) one(raw map[string]any, parent *Resource, depth int, loop stri
 	return nil
 }
 
+// placement is the resource group a resource goes to: the deployment's,
+// or for a nested deployment the one its resourceGroup names (in this
+// subscription: subscriptionId, if given, must be the deployment's).
+func (p *planner) placement(raw map[string]any, typ, name string) (string, error) {
+	ev := p.ev
+	if !IsDeployments(typ) {
+		return ev.scope.ResourceGroup, nil
+	}
+	if v := member(raw, "subscriptionId"); v != nil {
+		sv, err := ev.value(v)
+		if err != nil {
+			return "", err
+		}
+		if s, _ := sv.(string); !strings.EqualFold(s, ev.scope.SubscriptionID) {
+			return "", invalid("the nested deployment '%s' names another subscription ('%v'): Slipway deploys within its own subscription only", name, sv)
+		}
+	}
+	v := member(raw, "resourceGroup")
+	if v == nil {
+		return ev.scope.ResourceGroup, nil
+	}
+	rv, err := ev.value(v)
+	if err != nil {
+		return "", err
+	}
+	rg, _ := rv.(string)
+	if rg == "" || strings.ContainsAny(rg, "/?#") {
+		return "", invalid("the resourceGroup of the nested deployment '%s' must be a resource group's name, not %v", name, rv)
+	}
+	return rg, nil
+}
+
 // referencedNames evaluates, where it can at planning time, the first
 // argument of each reference() and list*() call in a resource's body and
 // returns those that are names rather than ids.
@@ -323,12 +359,29 @@ func (p *planner) referencedNames(raw map[string]any) []string {
 			}
 		}
 	}
+	inner := IsDeployments(typeOf(raw)) && innerScope(raw)
 	for k, v := range raw {
-		if !templateOnly[strings.ToLower(k)] {
-			walk(v)
+		if templateOnly[strings.ToLower(k)] {
+			continue
 		}
+		if props, ok := v.(map[string]any); ok && inner && strings.EqualFold(k, "properties") {
+			// An inner-scoped template's expressions are its own.
+			for pk, pv := range props {
+				if !strings.EqualFold(pk, "template") {
+					walk(pv)
+				}
+			}
+			continue
+		}
+		walk(v)
 	}
 	return names
+}
+
+// typeOf is a raw resource's type as written (an expression stays one).
+func typeOf(raw map[string]any) string {
+	s, _ := member(raw, "type").(string)
+	return s
 }
 
 func copyOf(m map[string]int64) map[string]int64 {
@@ -452,8 +505,18 @@ func (d *Deployment) Body(r *Resource) (map[string]any, error) {
 	ev := d.ev
 	ev.copyIdx, ev.what = copyOf(r.copyIdx), fmt.Sprintf("the resource '%s'", r.Name)
 	body := map[string]any{}
+	nested := IsDeployments(r.Type)
+	inner := nested && innerScope(r.raw)
 	for k, v := range r.raw {
-		if templateOnly[strings.ToLower(k)] {
+		if templateOnly[strings.ToLower(k)] || nested && nestedOnly[strings.ToLower(k)] {
+			continue
+		}
+		if props, ok := v.(map[string]any); ok && inner && strings.EqualFold(k, "properties") {
+			x, err := ev.innerProperties(props)
+			if err != nil {
+				return nil, err
+			}
+			body[k] = x
 			continue
 		}
 		x, err := ev.value(v)
