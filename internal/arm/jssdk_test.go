@@ -11,28 +11,32 @@ import (
 )
 
 // TestAzureSDKForJS drives the endpoint with the real Azure SDK for
-// JavaScript's management clients (testdata/arm_js.cjs): @azure/arm-appservice
-// (the modular WebSiteManagementClient on @azure/core-lro 3) and
-// @azure/arm-resources (on @azure/core-client and @azure/core-lro 2), over
-// HTTPS, with every pager read to its end and every long-running operation
-// polled to completion by the SDK's own poller. It runs twice: with the
-// current @azure/arm-appservice and with the previous generation (18.0.0,
-// npm alias arm-appservice-classic) on @azure/core-client and core-lro 2.
+// JavaScript's management clients (testdata/arm_js.cjs): WebSiteManagementClient,
+// ResourceManagementClient and DeploymentsClient, over HTTPS, with every
+// pager read to its end and every long-running operation polled to
+// completion by the SDK's own poller. It runs with the current, modular
+// generation (@azure/arm-appservice 19, @azure/arm-resources 8,
+// @azure/arm-resourcesdeployments; @azure-rest/core-client, core-lro 3)
+// and with the classic one (npm aliases of @azure/arm-appservice 18.0.0
+// and @azure/arm-resources 6.1.0; @azure/core-client, core-lro 2).
 //
 // Needs the packages of tests/node/package.json (scripts/setup). Skipped
 // when they are missing locally; fatal under CI.
 func TestAzureSDKForJS(t *testing.T) {
-	for _, pkg := range []string{"@azure/arm-appservice", "arm-appservice-classic"} {
-		t.Run(pkg, func(t *testing.T) { testAzureSDKForJS(t, pkg) })
-	}
+	t.Run("modular", func(t *testing.T) {
+		testAzureSDKForJS(t, "@azure/arm-appservice", "@azure/arm-resources", "@azure/arm-resourcesdeployments")
+	})
+	t.Run("classic", func(t *testing.T) { testAzureSDKForJS(t, "arm-appservice-classic", "arm-resources-classic") })
 }
 
-// testAzureSDKForJS runs the script with the named @azure/arm-appservice.
-func testAzureSDKForJS(t *testing.T, appservice string) {
-	node := nodetest.Node(t, appservice, "@azure/arm-resources", "@azure/arm-resourcesdeployments")
+// testAzureSDKForJS runs the script with the named packages: App
+// Service's, Resources' and, where Resources' has no deployments, the
+// deployments client.
+func testAzureSDKForJS(t *testing.T, packages ...string) {
+	node := nodetest.Node(t, packages...)
 	g := newGoSDK(t)
 	out := nodetest.Run(t, node, nodetest.Script{
-		Path: "testdata/arm_js.cjs", Args: []string{g.tls.URL, g.sub, token, appservice},
+		Path: "testdata/arm_js.cjs", Args: []string{g.tls.URL, g.sub, token, packages[0], packages[1]},
 		Trust: g.tls.Certificate(), Timeout: 3 * time.Minute,
 		// The script asks for the records that prove it owns
 		// www.contoso.com once it knows its group's verification ID.

@@ -7,14 +7,16 @@
 // @azure/core-lro 3, whose models flatten each resource's "properties"
 // into the model itself (site.serverFarmId, not site.properties.serverFarmId).
 //
-// Usage: node arm_js.cjs <endpoint> <subscription> <token> [<appservice package>]
+// Usage: node arm_js.cjs <endpoint> <subscription> <token> [<appservice> <resources>]
 //
-// The last argument names the @azure/arm-appservice to load: by default
-// the current modular one; "arm-appservice-classic" (an npm alias of
-// 18.0.0) is the previous generation, on @azure/core-client's
-// ServiceClient, its operation specs (strict status-code mappers) and
-// @azure/core-lro 2's LroEngine, which much deployed code still runs. Both
-// flatten "properties" of App Service models alike, so one script serves.
+// The last arguments name the packages to load: by default the current
+// modular ones; "arm-appservice-classic" and "arm-resources-classic" (npm
+// aliases of @azure/arm-appservice 18.0.0 and @azure/arm-resources 6.1.0,
+// which still has deployments) are the previous generation, on
+// @azure/core-client's ServiceClient, its operation specs (strict
+// status-code mappers) and @azure/core-lro 2's LroEngine, which much
+// deployed code still runs. Both generations shape the models alike (App
+// Service's flattened, Resources' with "properties"), so one script serves.
 //
 // The endpoint is an https URL whose certificate NODE_EXTRA_CA_CERTS
 // trusts. The credential hands out the test's token. Every pager is read
@@ -26,10 +28,9 @@
 "use strict";
 
 const assert = require("node:assert/strict");
-const [endpoint, sub, token, appservice = "@azure/arm-appservice"] = process.argv.slice(2);
+const [endpoint, sub, token, appservice = "@azure/arm-appservice", resources = "@azure/arm-resources"] = process.argv.slice(2);
 const { WebSiteManagementClient } = require(appservice);
-const { ResourceManagementClient } = require("@azure/arm-resources");
-const { DeploymentsClient } = require("@azure/arm-resourcesdeployments");
+const { ResourceManagementClient } = require(resources);
 
 const credential = {
   async getToken() {
@@ -43,7 +44,9 @@ const common = {
 };
 const web = new WebSiteManagementClient(credential, sub, common);
 const res = new ResourceManagementClient(credential, sub, common);
-const deployments = new DeploymentsClient(credential, sub, common);
+// Template deployments left @azure/arm-resources in 8, for
+// @azure/arm-resourcesdeployments.
+const deployments = res.deployments ? res : new (require("@azure/arm-resourcesdeployments").DeploymentsClient)(credential, sub, common);
 
 if (process.env.DEBUG_WIRE) {
   for (const c of [web, res, deployments]) {
@@ -266,19 +269,52 @@ async function main() {
     assert.equal(await armError(web.webApps.getHostNameBinding(rg, app, "www.contoso.com"), 404), "ResourceNotFound");
   });
 
+  await step("provisioner reads", async () => {
+    // What a provisioner reads back after creating an app, and the writes
+    // it makes for an app that uses none of the features.
+    assert.equal((await web.webApps.getAuthSettingsV2(rg, app)).platform?.enabled, false);
+    const n = await web.webApps.updateSlotConfigurationNames(rg, app, { appSettingNames: ["A"], connectionStringNames: ["DB"] });
+    assert.deepEqual(n.appSettingNames, ["A"]);
+    assert.deepEqual((await web.webApps.listSlotConfigurationNames(rg, app)).connectionStringNames, ["DB"]);
+    const logs = await web.webApps.updateDiagnosticLogsConfig(rg, app, {
+      httpLogs: { fileSystem: { enabled: true, retentionInMb: 35, retentionInDays: 3 } },
+    });
+    assert.equal(logs.httpLogs?.fileSystem?.enabled, true);
+    assert.equal((await web.webApps.getDiagnosticLogsConfiguration(rg, app)).httpLogs?.fileSystem?.retentionInDays, 3);
+    await web.webApps.updateScmAllowed(rg, app, { allow: true });
+    assert.equal((await web.webApps.getScmAllowed(rg, app)).allow, true);
+    assert.equal((await all(web.webApps.listBasicPublishingCredentialsPolicies(rg, app))).length, 2);
+    await web.webApps.getSourceControl(rg, app);
+    const cfgs = await all(web.webApps.listConfigurations(rg, app));
+    assert.deepEqual(cfgs.map((c) => c.id), [siteID + "/config/web"]);
+    assert.equal(cfgs[0].healthCheckPath, "/health");
+    assert.ok(Array.isArray(await all(web.webApps.listDeployments(rg, app))));
+    assert.deepEqual((await all(web.appServicePlans.listWebApps(rg, planName))).map((x) => x.id), [siteID]);
+    const name = await web.checkNameAvailability(app, "Site");
+    assert.equal(name.nameAvailable, false);
+    assert.equal(name.reason, "AlreadyExists");
+    assert.ok((await all(web.listGeoRegions())).length > 0, "geo regions");
+    assert.ok((await all(web.provider.listWebAppStacks())).length > 0, "web app stacks");
+    // No backup is configured: App Service answers 404.
+    await armError(web.webApps.getBackupConfiguration(rg, app), 404);
+  });
+
   await step("resources and tags", async () => {
     const sites = await all(res.resources.list({ filter: "resourceType eq 'Microsoft.Web/sites'" }));
     assert.deepEqual(sites.map((x) => [x.id, x.type]), [[siteID, "Microsoft.Web/sites"]]);
     const inRG = await all(res.resources.listByResourceGroup(rg));
     assert.ok(inRG.length >= 2, JSON.stringify(inRG));
-    const t = await res.tagsOperations.createOrUpdateAtScope(siteID, { properties: { tags: { owner: "js" } } });
+    const t = await res.tagsOperations.beginCreateOrUpdateAtScopeAndWait(siteID, { properties: { tags: { owner: "js" } } }, poll);
     assert.deepEqual(t.properties?.tags, { owner: "js" });
-    const m = await res.tagsOperations.updateAtScope(siteID, { operation: "Merge", properties: { tags: { cost: "1" } } });
+    const m = await res.tagsOperations.beginUpdateAtScopeAndWait(siteID, { operation: "Merge", properties: { tags: { cost: "1" } } }, poll);
     assert.deepEqual(m.properties?.tags, { owner: "js", cost: "1" });
     const g = await res.tagsOperations.getAtScope(siteID);
     assert.equal(g.name, "default");
     assert.equal(g.type, "Microsoft.Resources/tags");
     assert.equal((await web.webApps.get(rg, app)).tags?.owner, "js");
+    await res.tagsOperations.beginDeleteAtScopeAndWait(siteID, poll);
+    assert.deepEqual((await res.tagsOperations.getAtScope(siteID)).properties?.tags ?? {}, {});
+    await res.tagsOperations.beginCreateOrUpdateAtScopeAndWait(siteID, { properties: { tags: { owner: "js" } } }, poll);
   });
 
   await step("template deployment", async () => {
