@@ -112,6 +112,20 @@ async function armError(p, status) {
   assert.fail(`want an ARM error ${status}`);
 }
 
+// armRefusal asserts that p rejects with an ARM error of status whose
+// message says what Slipway does not do, and returns the error.
+async function armRefusal(p, status) {
+  try {
+    await p;
+  } catch (e) {
+    assert.equal(e.statusCode, status, `status of ${e}`);
+    assert.ok(e.code, `error code of ${e}`);
+    assert.match(e.message, /Slipway|not (available|supported)/i, `message of ${e.code}`);
+    return e;
+  }
+  assert.fail(`want an ARM error ${status}`);
+}
+
 async function main() {
   await step("resource groups", async () => {
     const g = await res.resourceGroups.createOrUpdate(rg, { location: "westeurope", tags: { env: "test" } });
@@ -380,8 +394,23 @@ async function main() {
   await step("absent features", async () => {
     // What Slipway does not do is refused with ARM's error shape.
     summary.absent = [];
-    summary.absent.push(await armError(web.webApps.updateAuthSettings(rg, app, { enabled: true }), 400));
-    summary.absent.push(await armError(web.webApps.backup(rg, app, { storageAccountUrl: "https://x.blob.core.windows.net/b?sig=x" }), 400));
+    const refused = async (what, p) => {
+      const e = await armRefusal(p, 400);
+      summary.absent.push(`${what}: ${e.code}: ${e.message}`);
+    };
+    await refused("auth", web.webApps.updateAuthSettings(rg, app, { enabled: true }));
+    await refused("auth V2", web.webApps.updateAuthSettingsV2(rg, app, { platform: { enabled: true } }));
+    await refused("backup", web.webApps.backup(rg, app, { storageAccountUrl: "https://x.blob.core.windows.net/b?sig=x" }));
+    await refused("storage mount", web.webApps.updateAzureStorageAccounts(rg, app, {
+      properties: { media: { type: "AzureBlob", accountName: "acct", shareName: "media", accessKey: "key", mountPath: "/media" } },
+    }));
+    await refused("private networking", web.webApps.update(rg, app, { publicNetworkAccess: "Disabled" }));
+    await refused("service tag rule", web.webApps.updateConfiguration(rg, app, {
+      ipSecurityRestrictions: [{ name: "fd", ipAddress: "AzureFrontDoor.Backend", tag: "ServiceTag", action: "Allow", priority: 100 }],
+    }));
+    // Nothing refused was changed.
+    assert.equal((await web.webApps.get(rg, app)).publicNetworkAccess === "Disabled", false);
+    assert.equal((await web.webApps.listAzureStorageAccounts(rg, app)).properties?.media, undefined);
   });
 
   await step("delete", async () => {
