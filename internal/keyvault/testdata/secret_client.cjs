@@ -2,7 +2,11 @@
 // for JavaScript's SecretClient (@azure/keyvault-secrets), what Node apps
 // use.
 //
-// Usage: node secret_client.cjs <vault_url> <token>
+// Usage: node secret_client.cjs <vault_url> <token> [<package>]
+//
+// The package defaults to @azure/keyvault-secrets; "keyvault-secrets-classic"
+// (an npm alias of 4.8.0) is the generation before @azure/keyvault-common,
+// on @azure/core-client, with a challenge policy of its own.
 //
 // The vault URL's host (<vault>.vault.localhost:<port>) is resolved to
 // 127.0.0.1 here, and NODE_EXTRA_CA_CERTS trusts the test server. The
@@ -18,7 +22,8 @@
 
 const assert = require("node:assert/strict");
 const dns = require("node:dns");
-const { SecretClient } = require("@azure/keyvault-secrets");
+const [vaultURL, token, pkg = "@azure/keyvault-secrets"] = process.argv.slice(2);
+const { SecretClient } = require(pkg);
 
 // Every vault host is the test server.
 const lookup = dns.lookup;
@@ -27,7 +32,6 @@ dns.lookup = function (host, options, cb) {
   return lookup.call(this, host, options, cb);
 };
 
-const [vaultURL, token] = process.argv.slice(2);
 const asked = [];
 const credential = {
   async getToken(scopes, options) {
