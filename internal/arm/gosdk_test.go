@@ -41,6 +41,7 @@ type goSDK struct {
 	cred  azcore.TokenCredential
 	swaps *swapRecorder
 	dns   *dnstest.Server
+	tls   *httptest.Server // the handler over HTTPS
 }
 
 // newGoSDK starts an env (with slots and host-name verification) behind
@@ -70,7 +71,7 @@ func newGoSDK(t *testing.T) *goSDK {
 		// A failure is the server's answer, shown at once, not retried.
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}}
-	return &goSDK{env: e, opts: opts, cred: staticToken(token), swaps: sw, dns: dns}
+	return &goSDK{env: e, opts: opts, cred: staticToken(token), swaps: sw, dns: dns, tls: srv}
 }
 
 // poll follows an SDK poller to its end with the SDK's own algorithm
