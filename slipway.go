@@ -177,6 +177,9 @@ type SiteConfig struct {
 	// Off so that the zero value, a new site, passes them (Slipway's default;
 	// docs/appservice.md).
 	WebSocketsOff bool
+	// FTPSState is siteConfig.ftpsState as set: "" (read as Disabled) or
+	// "FtpsOnly" — both true of Slipway, which serves no FTP at all.
+	FTPSState string
 	// SCMType is siteConfig.scmType, how the app is deployed from source
 	// control: "" for none (Azure's SCMNone) or SCMLocalGit.
 	SCMType string

@@ -80,6 +80,17 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 	// What Slipway does anyway is accepted: FtpsOnly (no plain FTP: none at
 	// all), an empty CORS list, no rules.
 	e.must(200, "PATCH", cfgPath, `{"properties":{"ftpsState":"FtpsOnly","cors":{"allowedOrigins":[]},"ipSecurityRestrictions":[],"http20Enabled":true}}`)
+	// ... and reads back as written (azd's App Service module sets
+	// FtpsOnly; a tool that compares what it wrote must not see drift).
+	for _, v := range []string{"FtpsOnly", "Disabled", "ftpsonly"} {
+		if v != "FtpsOnly" {
+			e.must(200, "PATCH", cfgPath, `{"properties":{"ftpsState":"`+v+`"}}`)
+		}
+		want := map[string]string{"FtpsOnly": "FtpsOnly", "Disabled": "Disabled", "ftpsonly": "FtpsOnly"}[v]
+		if got := e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any)["ftpsState"]; got != want {
+			t.Errorf("ftpsState after setting %s: %v, want %s", v, got, want)
+		}
+	}
 
 	// A new site whose siteConfig holds a service tag rule is not created.
 	r := e.do("PUT", webPath+"/sites/ruled", e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{"ipSecurityRestrictions":[{"ipAddress":"AzureCloud","tag":"ServiceTag","action":"Allow","priority":1}]}}}`))

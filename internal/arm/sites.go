@@ -45,7 +45,7 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"http20Enabled":                          !c.HTTP20Off,
 		"minTlsVersion":                          orDefaultTLS(c.MinTLSVersion),
 		"scmMinTlsVersion":                       orDefaultTLS(c.SCMMinTLSVersion),
-		"ftpsState":                              "Disabled",
+		"ftpsState":                              ftpsState(c.FTPSState),
 		"webSocketsEnabled":                      !c.WebSocketsOff,
 		"use32BitWorkerProcess":                  false,
 		"remoteDebuggingEnabled":                 false,
@@ -413,6 +413,15 @@ func (b *corsSettings) applyCORS(c *slipway.CORS) error {
 	return nil
 }
 
+// ftpsState is siteConfig.ftpsState as shown: as set, Disabled by default
+// (Slipway serves no FTP).
+func ftpsState(set string) string {
+	if set == "" {
+		return "Disabled"
+	}
+	return set
+}
+
 // checkUnsupported refuses a value of a field Slipway does not act on
 // (docs/arm.md §1.9): Slipway serves no FTP at all. (Access restrictions it cannot enforce are refused
 // by accessRules.)
@@ -468,6 +477,12 @@ func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBo
 	}
 	if b.WebSocketsEnabled != nil {
 		c.WebSocketsOff = !*b.WebSocketsEnabled
+	}
+	if v := b.FTPSState; v != nil { // checkUnsupported let only these through
+		c.FTPSState = ""
+		if strings.EqualFold(*v, "FtpsOnly") {
+			c.FTPSState = "FtpsOnly"
+		}
 	}
 	if b.NumberOfWorkers != nil && *b.NumberOfWorkers > 0 {
 		c.NumberOfWorkers = *b.NumberOfWorkers
