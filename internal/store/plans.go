@@ -76,14 +76,19 @@ func (s *Store) PutPlan(ctx context.Context, p slipway.Plan) (slipway.Plan, bool
 // slotsFit refuses p's SKU when an app of the plan has more deployment
 // slots than it allows, as App Service refuses to scale a plan with slots
 // down to Basic (slots are a Standard feature): the app with the most
-// slots is named, with what to do. Checked in the plan's transaction, so
-// a slot made at the same time is counted or refused itself.
+// slots is named, with what to do. An app is the plan's when it or one of
+// its slots runs there, and all its slots count, wherever they run (a
+// slot moved off the plan is still the app's). Checked in the plan's
+// transaction, so a slot made at the same time is counted or refused
+// itself.
 func slotsFit(ctx context.Context, tx *sql.Tx, p slipway.Plan) error {
 	max, tier := p.SKU.MaxSlots()
 	var app string
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT slot_of, count(*) FROM sites WHERE resource_group = ? AND plan = ? AND slot_of IS NOT NULL
-		GROUP BY slot_of ORDER BY count(*) DESC, slot_of LIMIT 1`, p.ResourceGroup, p.Name).Scan(&app, &n)
+	err := tx.QueryRowContext(ctx, `SELECT a.name, (SELECT count(*) FROM sites s WHERE s.slot_of = a.name) AS n
+		FROM sites a WHERE a.slot_of IS NULL AND a.resource_group = ?
+		AND (a.plan = ? OR EXISTS (SELECT 1 FROM sites s WHERE s.slot_of = a.name AND s.plan = ?))
+		ORDER BY n DESC, a.name LIMIT 1`, p.ResourceGroup, p.Name, p.Name).Scan(&app, &n)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && 1+n <= max {
 		return nil
 	} else if err != nil {

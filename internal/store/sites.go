@@ -111,8 +111,14 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 		default:
 			site.Name, site.Created = old.Name, old.Created
 			site.SlotOf, site.Slot = old.SlotOf, old.Slot
-			if site.SlotOf == "" && !strings.EqualFold(old.Plan, p.Name) {
-				if err := slotsFitMove(ctx, tx, site, p); err != nil {
+			if !strings.EqualFold(old.Plan, p.Name) {
+				// A slot counts as its app: its move must not put the
+				// app's slots on a plan without room for them.
+				app := site.Name
+				if site.SlotOf != "" {
+					app = site.SlotOf
+				}
+				if err := slotsFitMove(ctx, tx, app, site.Name, p); err != nil {
 					return err
 				}
 			}

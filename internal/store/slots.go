@@ -97,22 +97,22 @@ func checkSlotLimit(ctx context.Context, tx *sql.Tx, app slipway.Site) error {
 	return nil
 }
 
-// slotsFitMove refuses to move app to plan p when p's SKU allows fewer
-// slots than the app has, as App Service does not let an app with slots
-// onto a Basic plan: the same rule as scaling its plan down (slotsFit),
-// checked in the transaction that moves it, so a slot made meanwhile is
-// counted or refused itself.
-func slotsFitMove(ctx context.Context, tx *sql.Tx, app slipway.Site, p slipway.Plan) error {
+// slotsFitMove refuses to move the site moving — app itself or one of
+// its slots — to plan p when p's SKU allows fewer slots than app has, as
+// App Service does not let an app with slots onto a Basic plan: the same
+// rule as scaling its plan down (slotsFit), checked in the transaction
+// that moves it, so a slot made meanwhile is counted or refused itself.
+func slotsFitMove(ctx context.Context, tx *sql.Tx, app, moving string, p slipway.Plan) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE slot_of = ?`, app.Name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE slot_of = ?`, app).Scan(&n); err != nil {
 		return fmt.Errorf("counting the app's slots: %w", err)
 	}
 	max, tier := p.SKU.MaxSlots()
 	if 1+n <= max {
 		return nil
 	}
-	return slipway.Errorf(slipway.ECONFLICT, "Cannot move the app '%s' to the App Service plan '%s': the app has %d deployment slot(s) and the plan's '%s' SKU (%s) allows %s. Delete the slots first (az webapp deployment slot delete), or choose a plan with enough slots (Standard: 4 besides production; Premium: 19).",
-		app.Name, p.Name, n, p.SKU.Name, tier, slotsAllowed(max))
+	return slipway.Errorf(slipway.ECONFLICT, "Cannot move '%s' to the App Service plan '%s': the app '%s' has %d deployment slot(s) and the plan's '%s' SKU (%s) allows %s. Delete the slots first (az webapp deployment slot delete), or choose a plan with enough slots (Standard: 4 besides production; Premium: 19).",
+		moving, p.Name, app, n, p.SKU.Name, tier, slotsAllowed(max))
 }
 
 // slotsAllowed says how many slots besides production max allows.
