@@ -164,14 +164,16 @@ func (f deploymentFile) under(settings map[string]string) map[string]string {
 
 // build decides whether the deployment builds: a caller's explicit choice,
 // else the app setting SCM_DO_BUILD_DURING_DEPLOYMENT, else the file's,
-// else def (the deployer's default).
+// else def (the deployer's default). Names are compared without case, as
+// Kudu compares them and as under does: an app setting of either case
+// wins over the file.
 func (f deploymentFile) build(o Options, settings map[string]string) bool {
 	const key = "SCM_DO_BUILD_DURING_DEPLOYMENT"
 	if o.Build != nil {
 		return *o.Build
 	}
-	if _, ok := settings[key]; ok {
-		return boolSetting(settings, key, o.BuildByDefault)
+	if v, ok := deploymentFile(settings).get(key); ok {
+		return boolSetting(map[string]string{key: v}, key, o.BuildByDefault)
 	}
 	if v, ok := f.get(key); ok {
 		return boolSetting(map[string]string{key: v}, key, o.BuildByDefault)

@@ -46,6 +46,7 @@ func TestDeploymentFileBuildDecision(t *testing.T) {
 		{"file turns a zip's build on", on, Options{}, nil, true},
 		{"file turns git's build off", off, Options{BuildByDefault: true}, nil, false},
 		{"the app setting wins over the file", on, Options{}, map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "false"}, false},
+		{"an app setting in another case wins too", on, Options{}, map[string]string{"scm_do_build_during_deployment": "false"}, false},
 		{"the caller wins over both", on, Options{Build: &no}, map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "true"}, false},
 		{"the caller wins over the default", nil, Options{Build: &yes}, nil, true},
 		{"no file: the default", deploymentFile{}, Options{BuildByDefault: true}, nil, true},
