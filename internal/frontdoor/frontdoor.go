@@ -42,7 +42,6 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/cleartext"
-	"golang.org/x/net/http/httpguts"
 )
 
 // Backends tells which instances of a site are ready for requests (the
@@ -415,13 +414,21 @@ func isARMPath(p string) bool {
 // writeForbidden answers a request that the app's access restrictions
 // refuse with App Service's page for it; the app never sees the request.
 // isWebSocket tells a WebSocket opening handshake: an HTTP/1.1 upgrade to
-// "websocket" (RFC 6455 §4.1) or an HTTP/2 extended CONNECT with that
-// :protocol (RFC 8441 §4).
+// "websocket" (RFC 6455 §4.1), with a version ("websocket/13") or not, or
+// an HTTP/2 extended CONNECT with that :protocol (RFC 8441 §4).
 func isWebSocket(r *http.Request) bool {
 	if r.Method == http.MethodConnect {
 		return strings.EqualFold(r.Header.Get(":protocol"), "websocket")
 	}
-	return httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket")
+	for _, v := range r.Header["Upgrade"] {
+		for _, p := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(p), "/")
+			if strings.EqualFold(strings.TrimSpace(name), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func writeForbidden(w http.ResponseWriter) {
