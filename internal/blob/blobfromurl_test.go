@@ -5,15 +5,20 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/pageblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestPutBlobFromURL: Put Blob From URL is a copy that answers 201, the
@@ -155,4 +160,58 @@ func TestBlocksFromURL(t *testing.T) {
 		_, err = dst.StageBlockFromURL(ctx, base64.StdEncoding.EncodeToString([]byte("x0")), srcURL, nil)
 		wantCode(t, err, bloberror.CannotVerifyCopySource, 404)
 	})
+}
+
+// TestPagesFromURL: Put Page From URL writes the source range it names to
+// the destination range, as AzCopy's service-to-service copy of a page
+// blob does for each written range of its source.
+// https://learn.microsoft.com/rest/api/storageservices/put-page-from-url
+func TestPagesFromURL(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "pagesurl")
+	cc := c.ServiceClient().NewContainerClient("pagesurl")
+	src := cc.NewPageBlobClient("src")
+	if _, err := src.Create(ctx, 8192, nil); err != nil {
+		t.Fatal(err)
+	}
+	content := randomBytes(t, 1024)
+	if _, err := src.UploadPages(ctx, streaming.NopCloser(bytes.NewReader(content)), blob.HTTPRange{Offset: 4096, Count: 1024}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst := cc.NewPageBlobClient("dst")
+	if _, err := dst.Create(ctx, 8192, nil); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(content)
+	if _, err := dst.UploadPagesFromURL(ctx, src.URL(), 4096, 512, 1024, &pageblob.UploadPagesFromURLOptions{
+		SourceContentValidation: blob.SourceContentValidationTypeMD5(sum[:]),
+	}); err != nil {
+		t.Fatalf("UploadPagesFromURL: %v", err)
+	}
+	got := download(t, ctx, c, "pagesurl", "dst", nil)
+	want := make([]byte, 8192)
+	copy(want[512:], content)
+	if !bytes.Equal(got, want) {
+		t.Errorf("destination does not hold the source's pages at 512")
+	}
+	pager := dst.NewGetPageRangesPager(nil)
+	var ranges []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.PageRange {
+			ranges = append(ranges, fmt.Sprintf("%d-%d", *r.Start, *r.End))
+		}
+	}
+	if diff := cmp.Diff([]string{"512-1535"}, ranges); diff != "" {
+		t.Errorf("page ranges (-want +got):\n%s", diff)
+	}
+	_, err := dst.UploadPagesFromURL(ctx, src.URL(), 8192-512, 0, 1024, nil)
+	wantCode(t, err, bloberror.InvalidRange, 416)
+	_, err = dst.UploadPagesFromURL(ctx, src.URL(), 0, 0, 1000, nil)
+	wantCode(t, err, bloberror.InvalidPageRange, 416)
 }

@@ -7,12 +7,14 @@ import (
 	"net/http"
 )
 
-// Put Block From URL and Append Block From URL are Put Block and Append
-// Block whose content is a range of another blob, named by
-// x-ms-copy-source instead of sent in the body: AzCopy's
-// service-to-service copies stage every block of a large blob this way.
+// Put Block From URL, Append Block From URL and Put Page From URL are Put
+// Block, Append Block and Put Page whose content is a range of another
+// blob, named by x-ms-copy-source instead of sent in the body: AzCopy's
+// service-to-service copies move every block, append block and written
+// page range of a blob this way.
 // https://learn.microsoft.com/rest/api/storageservices/put-block-from-url
 // https://learn.microsoft.com/rest/api/storageservices/append-block-from-url
+// https://learn.microsoft.com/rest/api/storageservices/put-page-from-url
 
 // fromURL reports whether rq is the From URL form of its operation.
 func fromURL(rq *req) bool { return rq.r.Header.Get("x-ms-copy-source") != "" }
@@ -20,6 +22,7 @@ func fromURL(rq *req) bool { return rq.r.Header.Get("x-ms-copy-source") != "" }
 // urlSource is the content a From URL request reads.
 type urlSource struct {
 	body    io.Reader
+	size    int64       // bytes body holds
 	checks  http.Header // the request's checksum headers as an upload's
 	release func()
 }
@@ -79,7 +82,7 @@ func (s *Service) openURLSource(rq *req, limit int64) (*urlSource, error) {
 		checks.Set("x-ms-content-crc64", v)
 	}
 	body := s.reserve.Reader(io.NewSectionReader(ra, start, n))
-	return &urlSource{body: sourceReader{body}, checks: checks, release: release}, nil
+	return &urlSource{body: sourceReader{body}, size: n, checks: checks, release: release}, nil
 }
 
 // sourceReader reports a source whose files went away while it was read

@@ -134,6 +134,7 @@ var roleRules = map[string]roleRule{
 	"PutBlockList":           {action: actBlobWrite},
 	"GetBlockList":           {action: actBlobRead},
 	"PutPage":                {action: actBlobWrite},
+	"PutPageFromURL":         {action: actBlobWrite},
 	"GetPageRanges":          {action: actBlobRead},
 	"AppendBlock":            {action: actBlobWrite, add: addAlways},
 	"AppendBlockFromURL":     {action: actBlobWrite, add: addAlways},
