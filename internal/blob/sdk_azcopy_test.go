@@ -156,12 +156,12 @@ func sums(files map[string][]byte) map[string]string {
 
 // TestAzCopy drives the service with AzCopy v10 as deploy scripts use it
 // against Azure: make, a recursive upload of a static directory, list,
-// sync with deletions, a large file in many blocks with MD5s, downloads
-// checked against those MD5s, a service-to-service copy between
-// containers (Put Blob, Put Block and Append Block From URL) and a
-// recursive remove, over the account's host name
-// (https://<account>.blob.<domain>), then path-style over HTTPS with the
-// server's certificate trusted through SSL_CERT_FILE.
+// sync with deletions, a large file in many blocks with MD5s, append and
+// page blobs, downloads checked against those MD5s, a service-to-service
+// copy between containers (Put Blob, Put Block, Append Block and Put Page
+// From URL) and a recursive remove, by the account's host name
+// (<account>.blob.<domain>, plain HTTP from loopback), then path-style
+// over HTTPS with the server's certificate trusted through SSL_CERT_FILE.
 //
 // The test has no DNS for <account>.blob.localhost, so AzCopy reaches the
 // host name through an HTTP proxy: the service itself, which serves a
@@ -267,6 +267,15 @@ func TestAzCopy(t *testing.T) {
 	}
 	az.run("copy", logPath, endpoint+"/site/app.log?"+acctQuery, "--blob-type", "AppendBlob", "--put-md5")
 
+	// A page blob (a disk image), which the copy below writes from its URL
+	// range by range.
+	vhdPath := filepath.Join(t.TempDir(), "disk.vhd")
+	files["disk.vhd"] = append(randomBytes(t, 64<<10), make([]byte, 1<<20)...)
+	if err := os.WriteFile(vhdPath, files["disk.vhd"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	az.run("copy", vhdPath, endpoint+"/site/disk.vhd?"+acctQuery, "--blob-type", "PageBlob", "--put-md5")
+
 	// Downloads, checked against the MD5s stored at upload.
 	dl := t.TempDir()
 	az.run("copy", endpoint+"/site/big.bin?"+acctQuery, filepath.Join(dl, "big.bin"), "--check-md5", "FailIfDifferent")
@@ -276,7 +285,7 @@ func TestAzCopy(t *testing.T) {
 
 	// Service to service: the destination container is created by AzCopy;
 	// small blobs go by Put Blob From URL, big.bin by Put Block From URL,
-	// app.log by Append Block From URL.
+	// app.log by Append Block From URL, disk.vhd by Put Page From URL.
 	az.run("copy", endpoint+"/site?"+acctQuery, endpoint+"/backup?"+acctQuery, "--recursive")
 	if diff := cmp.Diff(sums(files), blobSums(t, c, "backup")); diff != "" {
 		t.Fatalf("after the service-to-service copy (-site +backup):\n%s", diff)
@@ -314,6 +323,7 @@ func TestAzCopy(t *testing.T) {
 		az.run("copy", src+"/*", site, "--recursive", "--from-to", "LocalBlob")
 		delete(files, "big.bin")
 		delete(files, "app.log")
+		delete(files, "disk.vhd")
 		if diff := cmp.Diff(sums(files), blobSums(t, c, "site")); diff != "" {
 			t.Fatalf("after azcopy copy over HTTPS (-local +blobs):\n%s", diff)
 		}
