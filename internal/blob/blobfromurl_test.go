@@ -5,11 +5,8 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
@@ -146,12 +143,8 @@ func TestBlocksFromURL(t *testing.T) {
 	})
 
 	t.Run("other account", func(t *testing.T) {
-		other := Account{Name: "otheraccount", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}}
-		cred, err := azblob.NewSharedKeyCredential(other.Name, base64.StdEncoding.EncodeToString(other.Keys[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		oc, err := azblob.NewClientWithSharedKeyCredential(ts.srv.URL+"/"+other.Name, cred, nil)
+		key := testAccounts().m["otheraccount"].Keys[0]
+		oc, err := azblob.NewClientFromConnectionString(connectionString(ts.srv.URL+"/otheraccount", "otheraccount", key), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,43 +164,22 @@ func TestPagesFromURL(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, ts)
 	mustCreateContainer(t, c, "pagesurl")
-	cc := c.ServiceClient().NewContainerClient("pagesurl")
-	src := cc.NewPageBlobClient("src")
-	if _, err := src.Create(ctx, 8192, nil); err != nil {
-		t.Fatal(err)
-	}
+	src := newPageBlob(t, c, "pagesurl", "src", 8192)
 	content := randomBytes(t, 1024)
-	if _, err := src.UploadPages(ctx, streaming.NopCloser(bytes.NewReader(content)), blob.HTTPRange{Offset: 4096, Count: 1024}, nil); err != nil {
-		t.Fatal(err)
-	}
-	dst := cc.NewPageBlobClient("dst")
-	if _, err := dst.Create(ctx, 8192, nil); err != nil {
-		t.Fatal(err)
-	}
+	uploadPages(t, src, 4096, content)
+	dst := newPageBlob(t, c, "pagesurl", "dst", 8192)
 	sum := md5.Sum(content)
 	if _, err := dst.UploadPagesFromURL(ctx, src.URL(), 4096, 512, 1024, &pageblob.UploadPagesFromURLOptions{
 		SourceContentValidation: blob.SourceContentValidationTypeMD5(sum[:]),
 	}); err != nil {
 		t.Fatalf("UploadPagesFromURL: %v", err)
 	}
-	got := download(t, ctx, c, "pagesurl", "dst", nil)
 	want := make([]byte, 8192)
 	copy(want[512:], content)
-	if !bytes.Equal(got, want) {
+	if got := download(t, ctx, c, "pagesurl", "dst", nil); !bytes.Equal(got, want) {
 		t.Errorf("destination does not hold the source's pages at 512")
 	}
-	pager := dst.NewGetPageRangesPager(nil)
-	var ranges []string
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page.PageRange {
-			ranges = append(ranges, fmt.Sprintf("%d-%d", *r.Start, *r.End))
-		}
-	}
-	if diff := cmp.Diff([]string{"512-1535"}, ranges); diff != "" {
+	if diff := cmp.Diff([]pageSpan{{512, 1535}}, pageRangesOf(t, dst, nil)); diff != "" {
 		t.Errorf("page ranges (-want +got):\n%s", diff)
 	}
 	_, err := dst.UploadPagesFromURL(ctx, src.URL(), 8192-512, 0, 1024, nil)
