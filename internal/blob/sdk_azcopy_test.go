@@ -205,6 +205,10 @@ func TestAzCopy(t *testing.T) {
 		"js/app.js":        []byte("console.log(1)"),
 		"img/logo.bin":     randomBytes(t, 300<<10),
 		"with space/a.txt": []byte("spaced"),
+		// Characters a URL, a SAS's signed path or a listing's XML treat
+		// specially.
+		"odd/100%+c#;&=[1]'~^.txt": []byte("odd"),
+		"odd/ü/ß.txt":              []byte("unicode"),
 	}
 	writeTree(t, src, files, time.Now().Add(-time.Hour))
 	site := containerURL("site")
