@@ -419,8 +419,7 @@ func (s *Service) putBlock(rq *req) error {
 	if err != nil || len(raw) == 0 || len(raw) > 64 || len(id) > base64.StdEncoding.EncodedLen(64) {
 		return errInvalidBlockID
 	}
-	checks, err := newUploadChecks(rq.r.Header, false)
-	if err != nil {
+	if _, err := newUploadChecks(rq.r.Header, false); err != nil {
 		return err
 	}
 	if _, err := getContainer(ctx, s.rdb(), rq.acct.Name, rq.container); err != nil {
@@ -431,16 +430,17 @@ func (s *Service) putBlock(rq *req) error {
 			return err
 		}
 	}
-	file, size, err := writeFile(s.blocksDir, io.LimitReader(rq.r.Body, maxPutBlockBytes+1), checks.hasherList...)
+	var file string
+	var size int64
+	var checks *uploadChecks
+	for attempt := 0; ; attempt++ {
+		file, size, checks, err = s.stageBlockFile(rq)
+		if !errors.Is(err, errSourceChanged) || attempt == 3 {
+			break
+		}
+		// The source was replaced while it was read: read the new version.
+	}
 	if err != nil {
-		return fmt.Errorf("staging block: %w", err)
-	}
-	if size > maxPutBlockBytes {
-		os.Remove(filepath.Join(s.blocksDir, file))
-		return errRequestBodyTooLarge
-	}
-	if err := checks.verify(); err != nil {
-		os.Remove(filepath.Join(s.blocksDir, file))
 		return err
 	}
 	var replaced string
@@ -491,6 +491,41 @@ func (s *Service) putBlock(rq *req) error {
 	checks.setHeaders(rq.w.Header())
 	rq.w.Header().Set("x-ms-request-server-encrypted", "true")
 	return rq.ok(http.StatusCreated)
+}
+
+// stageBlockFile writes the content of a Put Block (its body) or a Put
+// Block From URL (its source's range) to a file in the blocks directory,
+// verified against the request's checksums.
+func (s *Service) stageBlockFile(rq *req) (file string, size int64, checks *uploadChecks, err error) {
+	body, h := io.Reader(rq.r.Body), rq.r.Header
+	if fromURL(rq) {
+		src, err := s.openURLSource(rq, maxPutBlockBytes)
+		if err != nil {
+			return "", 0, nil, err
+		}
+		defer src.release()
+		body, h = src.body, src.checks
+	}
+	if checks, err = newUploadChecks(h, false); err != nil {
+		return "", 0, nil, err
+	}
+	file, size, err = writeFile(s.blocksDir, io.LimitReader(body, maxPutBlockBytes+1), checks.hasherList...)
+	if errors.Is(err, errSourceChanged) {
+		return "", 0, nil, err
+	}
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("staging block: %w", err)
+	}
+	if size > maxPutBlockBytes {
+		err = errRequestBodyTooLarge
+	} else {
+		err = checks.verify()
+	}
+	if err != nil {
+		os.Remove(filepath.Join(s.blocksDir, file))
+		return "", 0, nil, err
+	}
+	return file, size, checks, nil
 }
 
 // blockListEntry is one entry of a Put Block List body.
@@ -1473,7 +1508,19 @@ func (s *Service) appendBlock(rq *req) error {
 	if _, _, err := s.appendTarget(rq); err != nil {
 		return err
 	}
-	spool, n, err := spoolAppend(s.blocksDir, rq.r.Body, checks)
+	body := io.Reader(rq.r.Body)
+	if fromURL(rq) {
+		src, err := s.openURLSource(rq, maxAppendBlockBytes)
+		if err != nil {
+			return err
+		}
+		defer src.release()
+		if checks, err = newUploadChecks(src.checks, false); err != nil {
+			return err
+		}
+		body = src.body
+	}
+	spool, n, err := spoolAppend(s.blocksDir, body, checks)
 	if err != nil {
 		return err
 	}

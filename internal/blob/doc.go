@@ -21,11 +21,12 @@
 // that sends nothing for Config.BodyIdleTimeout ends its request with
 // OperationTimedOut, so a client cannot hold a request by stalling
 // mid-upload (bodyidle.go). Writes that store content (Put Blob, Put
-// Block, Append Block, Put Page, Copy Blob) or add a container or a blob
-// (Create Container, Put Block List) are refused with 503
-// ServerBusy when they would leave less than Config.DiskReserve free on
-// the disk, which also holds the platform's own data (package
-// diskreserve).
+// Block, Append Block, Put Page, Copy Blob, and the From URL forms of Put
+// Block, Append Block and Put Page, which read a range of a copy source:
+// fromurl.go) or add a container or a blob (Create Container, Put Block
+// List) are refused with 503 ServerBusy when they would leave less than
+// Config.DiskReserve free on the disk, which also holds the platform's own
+// data (package diskreserve).
 //
 // Storage: metadata lives in a SQLite database in Config.Dir (one writer
 // connection and a reader pool, WAL, synchronous=FULL, embedded numbered

@@ -130,11 +130,14 @@ var roleRules = map[string]roleRule{
 	"DeleteBlob":             {action: actBlobDelete},
 	"SetBlobTier":            {action: actBlobWrite},
 	"PutBlock":               {action: actBlobWrite},
+	"PutBlockFromURL":        {action: actBlobWrite},
 	"PutBlockList":           {action: actBlobWrite},
 	"GetBlockList":           {action: actBlobRead},
 	"PutPage":                {action: actBlobWrite},
+	"PutPageFromURL":         {action: actBlobWrite},
 	"GetPageRanges":          {action: actBlobRead},
 	"AppendBlock":            {action: actBlobWrite, add: addAlways},
+	"AppendBlockFromURL":     {action: actBlobWrite, add: addAlways},
 	"SealBlob":               {action: actBlobWrite},
 }
 

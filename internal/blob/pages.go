@@ -195,9 +195,6 @@ func (s *Service) writablePageBlob(ctx context.Context, q queryer, rq *req, cond
 func (s *Service) putPage(rq *req) error {
 	ctx := rq.r.Context()
 	h := rq.r.Header
-	if h.Get("x-ms-copy-source") != "" {
-		return newError(400, "InvalidHeaderValue", "Put Page From URL (x-ms-copy-source) is not supported by this service.")
-	}
 	var clearing bool
 	switch strings.ToLower(h.Get("x-ms-page-write")) {
 	case "update":
@@ -230,12 +227,21 @@ func (s *Service) putPage(rq *req) error {
 	}
 	var data []byte
 	var checks *uploadChecks
-	if clearing {
+	switch {
+	case clearing && fromURL(rq):
+		return newError(400, "InvalidHeaderValue", "Put Page From URL writes pages (x-ms-page-write: update); it does not clear them.")
+	case clearing:
 		if err := requireEmptyBody(rq.r, "Content-Length must be 0 for a Put Page that clears pages."); err != nil {
 			return err
 		}
-	} else if data, checks, err = readPageBody(rq, stop-start); err != nil {
-		return err
+	case fromURL(rq):
+		if data, checks, err = s.readPageSource(rq, stop-start); err != nil {
+			return err
+		}
+	default:
+		if data, checks, err = readPageBody(rq, stop-start); err != nil {
+			return err
+		}
 	}
 	now := s.tick()
 	err = s.groupTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -280,12 +286,39 @@ func readPageBody(rq *req, n int64) ([]byte, *uploadChecks, error) {
 	if cl := rq.r.ContentLength; cl >= 0 && cl != n {
 		return nil, nil, errInvalidPageRange
 	}
-	checks, err := newUploadChecks(rq.r.Header, false)
+	return readPages(rq.r.Body, rq.r.Header, n)
+}
+
+// readPageSource reads the content of a Put Page From URL that writes n
+// bytes: the source's range x-ms-source-range, which must hold exactly n.
+func (s *Service) readPageSource(rq *req, n int64) ([]byte, *uploadChecks, error) {
+	v := rq.r.Header.Get("x-ms-source-range")
+	if v == "" {
+		return nil, nil, errMissingHeader
+	}
+	if st, en, ok := parseRange(v); !ok || en < 0 || en-st+1 != n {
+		return nil, nil, errInvalidPageRange
+	}
+	src, err := s.openURLSource(rq, maxPutPageBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer src.release()
+	if src.size != n {
+		return nil, nil, errInvalidRange // the range runs past the source's end
+	}
+	return readPages(src.body, src.checks, n)
+}
+
+// readPages reads n bytes of pages from body and validates them against
+// the checksums of h.
+func readPages(body io.Reader, h http.Header, n int64) ([]byte, *uploadChecks, error) {
+	checks, err := newUploadChecks(h, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	data := make([]byte, n+1)
-	k, err := io.ReadFull(rq.r.Body, data)
+	k, err := io.ReadFull(body, data)
 	switch {
 	case err == nil || int64(k) < n && (err == io.EOF || err == io.ErrUnexpectedEOF):
 		// More or fewer bytes than the range holds.

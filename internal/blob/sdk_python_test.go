@@ -11,18 +11,39 @@ import (
 // pythonWithSDK returns a python3 that can import azure.storage.blob, or
 // skips the test (fails it in CI, which installs azure-storage-blob).
 func pythonWithSDK(t *testing.T) string {
+	return pythonWith(t, "azure.storage.blob", "azure-storage-blob")
+}
+
+// pythonWith returns a python3 that can import module, or skips the test
+// (fails it in CI, which installs tests/requirements.txt, where pkg is).
+func pythonWith(t *testing.T, module, pkg string) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err == nil {
-		err = exec.Command(py, "-c", "import azure.storage.blob").Run()
+		err = exec.Command(py, "-c", "import "+module).Run()
 	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 with azure-storage-blob is required in CI (pip install azure-storage-blob): %v", err)
+			t.Fatalf("python3 with %s is required in CI (pip install %s): %v", pkg, pkg, err)
 		}
-		t.Skipf("python3 with azure-storage-blob not available (pip install azure-storage-blob): %v", err)
+		t.Skipf("python3 with %s not available (pip install %s): %v", pkg, pkg, err)
 	}
 	return py
+}
+
+// runPythonScript runs a script of testdata against ts, given its
+// connection string in SLIPWAY_BLOB_CONNECTION_STRING.
+func runPythonScript(t *testing.T, py, script string, ts *testServer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "testdata/"+script)
+	cmd.Env = append(os.Environ(), "SLIPWAY_BLOB_CONNECTION_STRING="+ts.conn)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s output:\n%s", script, out)
+	if err != nil {
+		t.Fatalf("%s failed: %v", script, err)
+	}
 }
 
 // TestPythonSDK runs testdata/sdk_python.py, which drives the service with
@@ -32,14 +53,16 @@ func pythonWithSDK(t *testing.T) string {
 // and Azure's error codes.
 func TestPythonSDK(t *testing.T) {
 	py := pythonWithSDK(t)
-	ts := startService(t, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "testdata/sdk_python.py")
-	cmd.Env = append(os.Environ(), "SLIPWAY_BLOB_CONNECTION_STRING="+ts.conn)
-	out, err := cmd.CombinedOutput()
-	t.Logf("sdk_python.py output:\n%s", out)
-	if err != nil {
-		t.Fatalf("sdk_python.py failed: %v", err)
-	}
+	runPythonScript(t, py, "sdk_python.py", startService(t, Config{}))
+}
+
+// TestPythonAsyncSDK runs testdata/sdk_python_aio.py, which drives the
+// service with azure-storage-blob's asyncio client over aiohttp: containers,
+// uploads of a stream and downloads (readall, readinto, chunks) with
+// several requests at once, listing by prefix with metadata, batch
+// deletes and leases.
+func TestPythonAsyncSDK(t *testing.T) {
+	pythonWithSDK(t)
+	py := pythonWith(t, "aiohttp", "aiohttp")
+	runPythonScript(t, py, "sdk_python_aio.py", startService(t, Config{}))
 }

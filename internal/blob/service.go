@@ -235,7 +235,7 @@ func (s *Service) serve(w *trackingWriter, r *http.Request, id, version string) 
 // short disk, so that space can be freed; a snapshot or copy is sized
 // first (reserveClone).
 var contentWrites = map[string]bool{"PutBlob": true, "PutBlock": true, "AppendBlock": true, "PutPage": true, "CopyBlob": true,
-	"CreateContainer": true, "PutBlockList": true}
+	"PutBlockFromURL": true, "AppendBlockFromURL": true, "PutPageFromURL": true, "CreateContainer": true, "PutBlockList": true}
 
 // reservedBody is a request body read through the disk reserve.
 type reservedBody struct {
@@ -324,6 +324,9 @@ func classify(method string, rq *req) (op, error) {
 				}
 				return op{"PutBlob", 'o', "cw", 0, (*Service).putBlob}, nil
 			case "block":
+				if fromURL(rq) {
+					return op{"PutBlockFromURL", 'o', "cw", 0, (*Service).putBlock}, nil
+				}
 				return op{"PutBlock", 'o', "cw", 0, (*Service).putBlock}, nil
 			case "blocklist":
 				return op{"PutBlockList", 'o', "cw", 0, (*Service).putBlockList}, nil
@@ -336,8 +339,14 @@ func classify(method string, rq *req) (op, error) {
 			case "snapshot":
 				return op{"SnapshotBlob", 'o', "cw", 0, (*Service).snapshotBlob}, nil
 			case "appendblock":
+				if fromURL(rq) {
+					return op{"AppendBlockFromURL", 'o', "aw", 0, (*Service).appendBlock}, nil
+				}
 				return op{"AppendBlock", 'o', "aw", 0, (*Service).appendBlock}, nil
 			case "page":
+				if fromURL(rq) {
+					return op{"PutPageFromURL", 'o', "w", 0, (*Service).putPage}, nil
+				}
 				return op{"PutPage", 'o', "w", 0, (*Service).putPage}, nil
 			case "seal":
 				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
