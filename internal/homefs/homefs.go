@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -765,8 +766,29 @@ func (h *Homes) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	// The kernel releases an unmounted image's loop device (autoclear)
+	// after the unmount returns. Until it has, the image reads as in use
+	// elsewhere, and a server started again at once would mount it as it
+	// is, without the resize its plan asks for: wait for the release, a
+	// few seconds at most (a home unmounted lazily, still busy, keeps its
+	// device until its last user goes).
+	deadline := time.Now().Add(closeWait)
+	for app := range mounted {
+		for time.Now().Before(deadline) {
+			dev, err := liveLoop(h.image(app))
+			if err != nil || dev == nil {
+				break
+			}
+			dev.Close()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// closeWait bounds how long Close waits for the loop devices of the homes
+// it unmounted to be released.
+const closeWait = 5 * time.Second
 
 func human(n int64) string {
 	switch {

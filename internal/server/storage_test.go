@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	slipway "github.com/slipway-dev/slipway"
@@ -27,7 +29,18 @@ func TestAttackBuildStorageOutlivesScaleDown(t *testing.T) {
 	putSites(t, st, "B1", "app")
 	b1, _ := slipway.ParseSKU("B1")
 	data, cache := t.TempDir(), t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// What the storage logs (a shrink it could not make, an image still
+	// in use) is what a failure of this test needs to say.
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("the storage's log:\n%s", logged.String())
+			logMu.Unlock()
+		}
+	})
 	open := func() *buildStorage {
 		t.Helper()
 		b, err := newBuildStorage(data, cache, st, log)
@@ -232,4 +245,16 @@ func newScopeStorage(t *testing.T, data string, sites ...string) (*buildStorage,
 	}
 	t.Cleanup(func() { b.Close() })
 	return b, st
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
