@@ -862,10 +862,15 @@ func TestDeploymentStatus(t *testing.T) {
 			if p["status"] != tc.status || got != tc.counts || p["deploymentId"] != d.ID {
 				t.Errorf("got status %v counts %v", p["status"], got)
 			}
-			errs := p["errors"].([]any)
+			errs, _ := p["errors"].([]any)
 			logs := p["failedInstancesLogs"].([]any)
 			if tc.hasError != (len(errs) == 1 && len(logs) == 1) {
 				t.Errorf("errors %v logs %v", errs, logs)
+			}
+			// App Service's errors is null, not [], when there are none
+			// (azure-cli's test_webapp_track_runtimestatus_runtimesucessful).
+			if v, ok := p["errors"]; !tc.hasError && (!ok || v != nil) {
+				t.Errorf("errors = %#v (present %v), want null", v, ok)
 			}
 		})
 	}

@@ -173,9 +173,11 @@ type connStringBody struct {
 // scalarText is the stored text of an app setting's or connection string's
 // value. ARM accepts any JSON scalar there and keeps it as a string — `az
 // webapp up` sends "SCM_DO_BUILD_DURING_DEPLOYMENT": true — so a string is
-// taken as is, a number or boolean as its JSON text ("1.5", "true"), null
-// or an absent value as "". An object or array is refused, naming the
-// setting: what, if anything, it should mean is a guess.
+// taken as is, a number as its JSON text ("1.5"), a boolean as .NET writes
+// one ("True", "False": azure-cli's test_webapp_up_python_e2e, run live
+// against Azure, reads back SCM_DO_BUILD_DURING_DEPLOYMENT as "True"),
+// null or an absent value as "". An object or array is refused, naming
+// the setting: what, if anything, it should mean is a guess.
 func scalarText(what, name string, raw json.RawMessage) (string, error) {
 	v := bytes.TrimSpace(raw)
 	if len(v) == 0 || string(v) == "null" {
@@ -192,7 +194,13 @@ func scalarText(what, name string, raw json.RawMessage) (string, error) {
 		return "", &apiError{Status: http.StatusBadRequest, Code: "InvalidRequestContent",
 			Message: fmt.Sprintf("The value of %s '%s' is a JSON %s; it must be a string, number or boolean.", what, name, map[byte]string{'{': "object", '[': "array"}[v[0]])}
 	}
-	return string(v), nil // a number or true/false: json.Unmarshal has checked it is valid JSON
+	switch string(v) {
+	case "true":
+		return "True", nil
+	case "false":
+		return "False", nil
+	}
+	return string(v), nil // a number: json.Unmarshal has checked it is valid JSON
 }
 
 func connStringsJSON(cs map[string]slipway.ConnectionString) map[string]connStringValue {

@@ -12,7 +12,9 @@ import (
 // TestSettingValuesAcceptJSONScalars: ARM takes any JSON scalar as an app
 // setting's or connection string's value and stores its text — `az webapp
 // up` sends "SCM_DO_BUILD_DURING_DEPLOYMENT": true (docs/arm.md, "Measured with
-// the real az"). Objects and arrays are a 400 naming the setting.
+// the real az") and App Service keeps "True", as .NET writes a boolean
+// (azure-cli's test_webapp_up_python_e2e). Objects and arrays are a 400
+// naming the setting.
 func TestSettingValuesAcceptJSONScalars(t *testing.T) {
 	const farm = `"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"`
 	tests := []struct {
@@ -24,22 +26,22 @@ func TestSettingValuesAcceptJSONScalars(t *testing.T) {
 		{
 			name: "site PUT siteConfig.appSettings", method: "PUT", path: webPath + "/sites/newapp",
 			body:     `{"location":"westeurope","properties":{` + farm + `,"siteConfig":{"appSettings":[{"name":"SCM_DO_BUILD_DURING_DEPLOYMENT","value":true},{"name":"OFF","value":false},{"name":"N","value":1.5},{"name":"I","value":42},{"name":"NUL","value":null},{"name":"NONE"},{"name":"S","value":"text"}]}}}`,
-			settings: map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "true", "OFF": "false", "N": "1.5", "I": "42", "NUL": "", "NONE": "", "S": "text"},
+			settings: map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "True", "OFF": "False", "N": "1.5", "I": "42", "NUL": "", "NONE": "", "S": "text"},
 		},
 		{
 			name: "site PUT siteConfig.connectionStrings", method: "PUT", path: webPath + "/sites/newapp",
 			body:  `{"location":"westeurope","properties":{` + farm + `,"siteConfig":{"connectionStrings":[{"name":"A","connectionString":7,"type":"Custom"},{"name":"B","connectionString":true,"type":"Custom"},{"name":"C","connectionString":null,"type":"Custom"}]}}}`,
-			conns: map[string]slipway.ConnectionString{"A": {Value: "7", Type: "Custom"}, "B": {Value: "true", Type: "Custom"}, "C": {Value: "", Type: "Custom"}},
+			conns: map[string]slipway.ConnectionString{"A": {Value: "7", Type: "Custom"}, "B": {Value: "True", Type: "Custom"}, "C": {Value: "", Type: "Custom"}},
 		},
 		{
 			name: "config/appsettings PUT", method: "PUT", path: webPath + "/sites/newapp/config/appsettings",
 			body:     `{"properties":{"SCM_DO_BUILD_DURING_DEPLOYMENT":true,"WORKERS":4,"RATIO":0.25,"EMPTY":null,"S":"x"}}`,
-			settings: map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "true", "WORKERS": "4", "RATIO": "0.25", "EMPTY": "", "S": "x"},
+			settings: map[string]string{"SCM_DO_BUILD_DURING_DEPLOYMENT": "True", "WORKERS": "4", "RATIO": "0.25", "EMPTY": "", "S": "x"},
 		},
 		{
 			name: "config/connectionstrings PUT", method: "PUT", path: webPath + "/sites/newapp/config/connectionstrings",
 			body:  `{"properties":{"DB":{"value":false,"type":"Custom"},"N":{"value":3,"type":"Custom"},"Z":{"value":null,"type":"Custom"}}}`,
-			conns: map[string]slipway.ConnectionString{"DB": {Value: "false", Type: "Custom"}, "N": {Value: "3", Type: "Custom"}, "Z": {Value: "", Type: "Custom"}},
+			conns: map[string]slipway.ConnectionString{"DB": {Value: "False", Type: "Custom"}, "N": {Value: "3", Type: "Custom"}, "Z": {Value: "", Type: "Custom"}},
 		},
 		{
 			name: "site PUT: object value", method: "PUT", path: webPath + "/sites/newapp",

@@ -963,6 +963,9 @@ func (h *Handler) getInstance(w http.ResponseWriter, r *http.Request, p params) 
 // deploymentStatus maps a Kudu deployment to ARM's deploymentStatus
 // (docs/arm.md §1.13 step 5, docs/appservice.md §5): integer instance counts, and on
 // failure one error and one log URL so the CLI has something to print.
+// Without a failure errors is null, not an empty list, as App Service
+// answers (azure-cli's test_webapp_track_runtimestatus_runtimesucessful,
+// run live against Azure, checks properties.errors is None).
 func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p params) error {
 	ctx := r.Context()
 	s, err := h.cfg.Store.Site(ctx, p.rg, p.site)
@@ -975,7 +978,8 @@ func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p par
 	}
 	var status string
 	inProgress, ok, failed := 0, 0, 0
-	errs, logs := []any{}, []any{}
+	var errs []any // null unless the deployment failed
+	logs := []any{}
 	switch d.Status {
 	case slipway.DeployPending:
 		status, inProgress = "BuildRequestReceived", 1
