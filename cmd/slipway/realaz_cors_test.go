@@ -149,6 +149,9 @@ func TestRealAzCORS(t *testing.T) {
 		t.Errorf("a removed origin is still allowed: %v", h)
 	}
 	cli.must("webapp", "cors", "remove", "-g", rg, "-n", app, "--allowed-origins", "-o", "none") // no origins: all of them
+	if got := corsOut(cli.must("webapp", "cors", "show", "-g", rg, "-n", app, "-o", "json")); !cmp.Equal(got["allowedOrigins"], any([]any{})) {
+		t.Errorf("cors show after removing every origin: %v; want allowedOrigins [] (azure-cli's test_webapp_cors)", got)
+	}
 	if _, h := send(app, "GET", "https://api.contoso.com"); h.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("an app whose origins were all removed still answers CORS: %v", h)
 	}

@@ -51,6 +51,9 @@ func (h *Handler) siteConfigResource(ctx context.Context, sub string, s slipway.
 	if err := h.slotConfigJSON(ctx, s, props); err != nil { // slots.go
 		return nil, err
 	}
+	if err := h.logSwitchesJSON(ctx, s, props); err != nil { // logsconfig.go
+		return nil, err
+	}
 	res := h.configResource(sub, s, "web", props)
 	res["name"] = s.Name
 	if s.SlotOf != "" {
@@ -94,6 +97,9 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	}
 	old, oldAccess, oldCORS := s.Config, s.Access, s.CORS
 	if err := h.apply(ctx, &s, body.Properties); err != nil {
+		return err
+	}
+	if _, err := h.applyLogSwitches(ctx, s, body.Properties.logSwitches()); err != nil {
 		return err
 	}
 	if s.Config == old && s.Access.Equal(oldAccess) && s.CORS.Equal(oldCORS) {

@@ -6,6 +6,7 @@ package arm
 // rest is kept and shown as App Service keeps and shows it.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -229,4 +230,86 @@ func (f *logSwitch) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return slipway.Errorf(slipway.EINVALID, "The value %s of 'enabled' is not valid: use true or false.", b)
+}
+
+// siteConfig carries three switches that are config/logs seen from
+// config/web, as App Service keeps them in step: httpLoggingEnabled is
+// httpLogs.fileSystem.enabled (az webapp log config --web-server-logging
+// filesystem), detailedErrorLoggingEnabled is detailedErrorMessages.enabled
+// and requestTracingEnabled is failedRequestsTracing.enabled (azure-cli's
+// test_webapp_e2e reads them back from config show after log config).
+var logSwitches = []struct {
+	field string   // siteConfig's name
+	path  []string // its place in config/logs
+}{
+	{"httpLoggingEnabled", []string{"httpLogs", "fileSystem", "enabled"}},
+	{"detailedErrorLoggingEnabled", []string{"detailedErrorMessages", "enabled"}},
+	{"requestTracingEnabled", []string{"failedRequestsTracing", "enabled"}},
+}
+
+// logSwitchesJSON sets props' three switches from the site's config/logs.
+func (h *Handler) logSwitchesJSON(ctx context.Context, s slipway.Site, props map[string]any) error {
+	stored, err := h.cfg.Store.LogsConfig(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	doc, err := logsDocument(stored)
+	if err != nil {
+		return err
+	}
+	for _, sw := range logSwitches {
+		props[sw.field] = switchAt(doc, sw.path) == true
+	}
+	return nil
+}
+
+// switchAt is the value at path in a logs document (nil when absent).
+func switchAt(doc map[string]any, path []string) any {
+	var v any = doc
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// applyLogSwitches writes the switches a siteConfig body sets into the
+// site's config/logs, where they differ from what it holds, and tells the
+// controller; it reports whether anything changed.
+func (h *Handler) applyLogSwitches(ctx context.Context, s slipway.Site, set map[string]bool) (bool, error) {
+	if len(set) == 0 {
+		return false, nil
+	}
+	changed := false
+	_, err := h.cfg.Store.UpdateLogsConfig(ctx, s.ResourceGroup, s.Name, func(old json.RawMessage) (json.RawMessage, error) {
+		doc, err := logsDocument(old)
+		if err != nil {
+			return nil, err
+		}
+		for _, sw := range logSwitches {
+			v, ok := set[sw.field]
+			if !ok || switchAt(doc, sw.path) == v {
+				continue
+			}
+			m := doc
+			for _, k := range sw.path[:len(sw.path)-1] {
+				next, ok := m[k].(map[string]any)
+				if !ok {
+					next = map[string]any{}
+					m[k] = next
+				}
+				m = next
+			}
+			m[sw.path[len(sw.path)-1]] = v
+			changed = true
+		}
+		return json.Marshal(doc)
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	return true, h.cfg.Controller.LogsConfigChanged(ctx, s.ResourceGroup, s.Name)
 }

@@ -163,3 +163,44 @@ func TestLogsConfigStoredBeforeNormalising(t *testing.T) {
 		t.Errorf("GET (-want +got):\n%s", diff)
 	}
 }
+
+// TestLogSwitchesInSiteConfig: config/web's httpLoggingEnabled,
+// detailedErrorLoggingEnabled and requestTracingEnabled are config/logs
+// seen from there, both ways, as App Service keeps them (azure-cli's
+// test_webapp_e2e checks them after `webapp log config`, and
+// test_webapp_config_appsettings sets requestTracingEnabled through
+// `config set --generic-configurations`); writing back what GET showed
+// changes nothing.
+func TestLogSwitchesInSiteConfig(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	cfg := sitePath + "/config/web"
+	show := func() map[string]any {
+		return e.must(200, "GET", cfg, "").json(t)["properties"].(map[string]any)
+	}
+	for _, f := range []string{"httpLoggingEnabled", "detailedErrorLoggingEnabled", "requestTracingEnabled"} {
+		if v := show()[f]; v != false {
+			t.Fatalf("a new site's %s: %v", f, v)
+		}
+	}
+	e.must(200, "PUT", sitePath+"/config/logs", `{"properties":{"httpLogs":{"fileSystem":{"retentionInMb":35,"enabled":true}},"detailedErrorMessages":{"enabled":true},"failedRequestsTracing":{"enabled":true}}}`)
+	p := show()
+	if p["httpLoggingEnabled"] != true || p["detailedErrorLoggingEnabled"] != true || p["requestTracingEnabled"] != true {
+		t.Errorf("config/web after log config: %v %v %v", p["httpLoggingEnabled"], p["detailedErrorLoggingEnabled"], p["requestTracingEnabled"])
+	}
+	e.must(200, "PATCH", cfg, `{"properties":{"requestTracingEnabled":false,"httpLoggingEnabled":false}}`)
+	logs := string(e.must(200, "GET", sitePath+"/config/logs", "").body)
+	if !strings.Contains(logs, `"failedRequestsTracing":{"enabled":false}`) || !strings.Contains(logs, `"detailedErrorMessages":{"enabled":true}`) {
+		t.Errorf("config/logs after config/web turned tracing off: %s", logs)
+	}
+	if p := show(); p["requestTracingEnabled"] != false || p["httpLoggingEnabled"] != false || p["detailedErrorLoggingEnabled"] != true {
+		t.Errorf("config/web after turning two off: %v", p)
+	}
+	// az's round trip: GET config/web, PUT it back unchanged — no change.
+	before := string(e.must(200, "GET", sitePath+"/config/logs", "").body)
+	back, _ := json.Marshal(map[string]any{"properties": show()})
+	e.must(200, "PUT", cfg, string(back))
+	if after := string(e.must(200, "GET", sitePath+"/config/logs", "").body); after != before {
+		t.Errorf("writing config/web back unchanged changed config/logs:\n%s\n%s", before, after)
+	}
+}

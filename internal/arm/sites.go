@@ -115,8 +115,8 @@ func ipRestrictionsJSON(rules []slipway.IPRestriction, def string) []any {
 // corsJSON is siteConfig.cors: null while the site has none, as on a new
 // App Service app (az webapp cors show then prints nothing).
 func corsJSON(c slipway.CORS) any {
-	if len(c.AllowedOrigins) == 0 && !c.SupportCredentials {
-		return nil
+	if c.AllowedOrigins == nil && !c.SupportCredentials {
+		return nil // never set
 	}
 	origins := c.AllowedOrigins
 	if origins == nil {
@@ -259,6 +259,11 @@ type siteConfigBody struct {
 	HTTP20Enabled     *bool `json:"http20Enabled"`
 	WebSocketsEnabled *bool `json:"webSocketsEnabled"`
 
+	// config/logs seen from here (logsconfig.go, logSwitches).
+	HTTPLoggingEnabled          *bool `json:"httpLoggingEnabled"`
+	DetailedErrorLoggingEnabled *bool `json:"detailedErrorLoggingEnabled"`
+	RequestTracingEnabled       *bool `json:"requestTracingEnabled"`
+
 	// A field Slipway cannot honour but az sends back on every config
 	// write (it reads the whole SiteConfig and puts it back): accepted
 	// while it says what Slipway does, refused with a reason otherwise,
@@ -398,10 +403,9 @@ func (b *corsSettings) applyCORS(c *slipway.CORS) error {
 	}
 	next := *c
 	if b.AllowedOrigins != nil {
-		next.AllowedOrigins = slices.Clone(*b.AllowedOrigins)
-		if len(next.AllowedOrigins) == 0 {
-			next.AllowedOrigins = nil
-		}
+		// An empty list is kept as one: App Service shows it as [] once
+		// set, and null only before (azure-cli's test_webapp_cors).
+		next.AllowedOrigins = append([]string{}, *b.AllowedOrigins...)
 	}
 	if b.SupportCredentials != nil {
 		next.SupportCredentials = *b.SupportCredentials
@@ -411,6 +415,22 @@ func (b *corsSettings) applyCORS(c *slipway.CORS) error {
 	}
 	*c = next
 	return nil
+}
+
+// logSwitches are the config/logs switches the body sets, by siteConfig
+// name.
+func (b *siteConfigBody) logSwitches() map[string]bool {
+	if b == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for name, v := range map[string]*bool{"httpLoggingEnabled": b.HTTPLoggingEnabled,
+		"detailedErrorLoggingEnabled": b.DetailedErrorLoggingEnabled, "requestTracingEnabled": b.RequestTracingEnabled} {
+		if v != nil {
+			out[name] = *v
+		}
+	}
+	return out
 }
 
 // ftpsState is siteConfig.ftpsState as shown: as set, Disabled by default
@@ -727,6 +747,9 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	}
 	stored, created, err := h.cfg.Store.PutSiteWithConfig(ctx, site, settings, conns)
 	if err != nil {
+		return err
+	}
+	if _, err := h.applyLogSwitches(ctx, stored, body.Properties.SiteConfig.logSwitches()); err != nil {
 		return err
 	}
 	if err := h.applyIdentity(ctx, p.sub, stored, idChange); err != nil {

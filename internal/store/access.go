@@ -76,8 +76,8 @@ type corsJSON struct {
 
 // encodeCORS is the cors column: "" for none.
 func encodeCORS(c slipway.CORS) string {
-	if len(c.AllowedOrigins) == 0 && !c.SupportCredentials {
-		return ""
+	if c.AllowedOrigins == nil && !c.SupportCredentials {
+		return "" // never set; an empty list set is kept as one
 	}
 	b, _ := json.Marshal(corsJSON(c)) // strings and a bool: cannot fail
 	return string(b)
