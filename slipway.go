@@ -148,6 +148,12 @@ type Site struct {
 	// CORS is the site's platform CORS (cors.go, siteConfig.cors): routing
 	// only too, applied by the front door.
 	CORS CORS
+	// EndToEndEncryption is endToEndEncryptionEnabled, kept and shown: on
+	// App Service it encrypts the traffic from its front ends to the
+	// workers; Slipway's front door reaches an instance on the same
+	// machine (loopback or a veth pair into the instance's network
+	// namespace), so that traffic never crosses a network.
+	EndToEndEncryption bool
 }
 
 // SiteConfig is the part of a site that `az webapp config set` changes
@@ -180,6 +186,13 @@ type SiteConfig struct {
 	// FTPSState is siteConfig.ftpsState as set: "" (read as Disabled) or
 	// "FtpsOnly" — both true of Slipway, which serves no FTP at all.
 	FTPSState string
+	// MinTLSCipherSuite is siteConfig.minTlsCipherSuite: the weakest TLS
+	// cipher suite the app's host names accept, in App Service's order of
+	// strength (TLSCipherSuites); "" for the listener's own suites.
+	MinTLSCipherSuite string
+	// AutoHealEnabled is siteConfig.autoHealEnabled, kept and shown: App
+	// Service acts only on autoHealRules, which Slipway does not take.
+	AutoHealEnabled bool
 	// SCMType is siteConfig.scmType, how the app is deployed from source
 	// control: "" for none (Azure's SCMNone) or SCMLocalGit.
 	SCMType string

@@ -441,10 +441,9 @@ func scWebappConfig(s *azScenario) {
 	// App Service"); ftpsState Disabled, as no FTP is served.
 	s.cmd(fmt.Sprintf("webapp config show -g %s -n %s", rg, app),
 		jc("alwaysOn", true), jc("autoHealEnabled", false), jc("minTlsVersion", "1.2"))
-	// The test's autoHealEnabled and minTlsCipherSuite checks are left out:
-	// Slipway ignores both (see the branch's report).
-	checks := []check{jc("alwaysOn", true), jc("webSocketsEnabled", true),
-		jc("minTlsVersion", "1.0"), jc("http20Enabled", true), jc("ftpsState", "Disabled")}
+	checks := []check{jc("alwaysOn", true), jc("autoHealEnabled", true), jc("webSocketsEnabled", true),
+		jc("minTlsVersion", "1.0"), jc("http20Enabled", true), jc("ftpsState", "Disabled"),
+		jc("minTlsCipherSuite", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")}
 	s.cmd(fmt.Sprintf("webapp config set -g %s -n %s --always-on true --auto-heal-enabled true --web-sockets-enabled=true --http20-enabled true --min-tls-version 1.0 --min-tls-cipher-suite TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 --ftps-state Disabled", rg, app), checks...)
 	s.cmd(fmt.Sprintf("webapp config show -g %s -n %s", rg, app), checks...)
 
@@ -713,14 +712,14 @@ func scWebappUpdate(s *azScenario) {
 	s.cmd(fmt.Sprintf("webapp update -g %s -n %s --platform-release-channel Standard", rg, app), jc("name", app))
 
 	// test_webapp_update_e2e_encryption and
-	// test_webapp_create_with_tls_settings: Slipway ignores
-	// endToEndEncryptionEnabled and minTlsCipherSuite (see the branch's
-	// report), so only their other checks are made.
-	s.cmd(fmt.Sprintf("webapp update -g %s -n %s --end-to-end-encryption-enabled true", rg, app), jc("name", app))
+	// test_webapp_create_with_tls_settings.
+	s.cmd(fmt.Sprintf("webapp update -g %s -n %s --end-to-end-encryption-enabled true", rg, app), jc("name", app),
+		jc("endToEndEncryptionEnabled", true))
 	tls := "sc-webapp-tls-test"
 	s.cmd(fmt.Sprintf("webapp create -g %s -n %s --plan %s --runtime PYTHON:3.12 --end-to-end-encryption-enabled true --min-tls-version 1.0 --min-tls-cipher-suite TLS_RSA_WITH_AES_128_CBC_SHA256", rg, tls, plan),
 		jc("name", tls))
-	s.cmd(fmt.Sprintf("webapp config show -g %s -n %s", rg, tls), jc("minTlsVersion", "1.0"))
+	s.cmd(fmt.Sprintf("webapp config show -g %s -n %s", rg, tls), jc("minTlsVersion", "1.0"),
+		jc("minTlsCipherSuite", "TLS_RSA_WITH_AES_128_CBC_SHA256"))
 }
 
 // scWebappAuthentication is WebappAuthenticationTest.test_webapp_authentication.

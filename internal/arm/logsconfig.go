@@ -40,7 +40,7 @@ func (h *Handler) getLogsConfig(w http.ResponseWriter, r *http.Request, p params
 // the rest: a section, and each destination within one (fileSystem,
 // azureBlobStorage, azureTableStorage), is replaced member by member, never
 // dropped for being absent. Levels and switches are stored in App Service's
-// spelling (logLevel, logSwitch). docs/arm.md, "Measured with the real az".
+// spelling (logLevel, looseBool). docs/arm.md, "Measured with the real az".
 func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		Properties json.RawMessage `json:"properties"`
@@ -161,7 +161,7 @@ type logDestinations struct {
 // storage SAS URL.
 type logDestination struct {
 	Level           *logLevel  `json:"level,omitempty"`
-	Enabled         *logSwitch `json:"enabled,omitempty"`
+	Enabled         *looseBool `json:"enabled,omitempty"`
 	RetentionInMb   *int       `json:"retentionInMb,omitempty"`
 	RetentionInDays *int       `json:"retentionInDays,omitempty"`
 	SASURL          *string    `json:"sasUrl,omitempty"`
@@ -169,7 +169,7 @@ type logDestination struct {
 
 // logToggle is failedRequestsTracing or detailedErrorMessages.
 type logToggle struct {
-	Enabled *logSwitch `json:"enabled,omitempty"`
+	Enabled *looseBool `json:"enabled,omitempty"`
 }
 
 // logLevels are the values of Azure's LogLevel, in its spelling.
@@ -209,27 +209,28 @@ func (l *logLevel) UnmarshalJSON(b []byte) error {
 	return slipway.Errorf(slipway.EINVALID, "The log level %s is not valid. Use one of: %s.", b, strings.Join(logLevels, ", "))
 }
 
-// logSwitch is an "enabled" member: a JSON boolean, or "true" or "false"
-// in any case, as az sends `--detailed-error-messages` and
-// `--failed-request-tracing`. It is stored as a boolean.
-type logSwitch bool
+// looseBool is a switch as az may send one: a JSON boolean, or "true" or
+// "false" in any case (`--detailed-error-messages`, `--failed-request-tracing`,
+// `webapp create --end-to-end-encryption-enabled`), as App Service takes
+// them. It is stored as a boolean.
+type looseBool bool
 
-func (f *logSwitch) UnmarshalJSON(b []byte) error {
+func (f *looseBool) UnmarshalJSON(b []byte) error {
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	switch v := v.(type) {
 	case bool:
-		*f = logSwitch(v)
+		*f = looseBool(v)
 		return nil
 	case string:
 		if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
-			*f = logSwitch(strings.EqualFold(v, "true"))
+			*f = looseBool(strings.EqualFold(v, "true"))
 			return nil
 		}
 	}
-	return slipway.Errorf(slipway.EINVALID, "The value %s of 'enabled' is not valid: use true or false.", b)
+	return slipway.Errorf(slipway.EINVALID, "The value %s is not valid for a switch: use true or false.", b)
 }
 
 // siteConfig carries three switches that are config/logs seen from

@@ -41,6 +41,9 @@ func TestSiteConfigRefusesWhatItCannotDo(t *testing.T) {
 
 	for _, c := range []struct{ name, body, says string }{
 		{"plain FTP", `{"properties":{"ftpsState":"AllAllowed"}}`, "serves no FTP"},
+		{"auto-heal rules", `{"properties":{"autoHealEnabled":true,"autoHealRules":{"triggers":{"statusCodes":[{"status":500,"count":10,"timeInterval":"00:01:00"}]},"actions":{"actionType":"Recycle"}}}}`, "autoHealRules"},
+		{"an unknown cipher suite", `{"properties":{"minTlsCipherSuite":"TLS_RSA_WITH_RC4_128_SHA"}}`, "not one of App Service's cipher suites"},
+		{"TLS 1.3's AES-256 alone", `{"properties":{"minTlsCipherSuite":"TLS_AES_256_GCM_SHA384"}}`, "TLS_AES_128_GCM_SHA256"},
 		{"a service tag", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"AzureFrontDoor.Backend","tag":"ServiceTag","action":"Allow","priority":100}]}}`, "service tag"},
 		{"a subnet", `{"properties":{"ipSecurityRestrictions":[{"vnetSubnetResourceId":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s","action":"Allow","priority":100}]}}`, "virtual networks"},
 		{"a header filter", `{"properties":{"ipSecurityRestrictions":[{"ipAddress":"10.0.0.0/8","action":"Allow","priority":100,"headers":{"x-azure-fdid":["abc"]}}]}}`, "header filters"},
@@ -232,4 +235,39 @@ func TestListSiteConfigs(t *testing.T) {
 		t.Errorf("listed config/web (-GET +list):\n%s", diff)
 	}
 	e.must(404, "GET", webPath+"/sites/nope/config", "")
+}
+
+// TestSiteConfigCipherSuiteAutoHealEndToEnd: minTlsCipherSuite is stored
+// in App Service's spelling, shown, and handed to the front door's table
+// (frontdoor's TestMinTLSCipherSuitePerSite shows what it then accepts);
+// autoHealEnabled and the site's endToEndEncryptionEnabled are kept and
+// shown (azure-cli's test_webapp_config and
+// test_webapp_update_e2e_encryption read them back).
+func TestSiteConfigCipherSuiteAutoHealEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	cfgPath := sitePath + "/config/web"
+	props := func() map[string]any { return e.must(200, "GET", cfgPath, "").json(t)["properties"].(map[string]any) }
+	if p := props(); p["minTlsCipherSuite"] != nil || p["autoHealEnabled"] != false {
+		t.Fatalf("a new site: minTlsCipherSuite %v, autoHealEnabled %v", p["minTlsCipherSuite"], p["autoHealEnabled"])
+	}
+	e.must(200, "PATCH", cfgPath, `{"properties":{"minTlsCipherSuite":"tls_ecdhe_rsa_with_aes_128_gcm_sha256","autoHealEnabled":true}}`)
+	if p := props(); p["minTlsCipherSuite"] != "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" || p["autoHealEnabled"] != true {
+		t.Errorf("after setting them: minTlsCipherSuite %v, autoHealEnabled %v", p["minTlsCipherSuite"], p["autoHealEnabled"])
+	}
+	if r, ok := e.store.SiteRouting("app"); !ok || r.MinTLSCipherSuite != "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" {
+		t.Errorf("the front door's table: %+v", r)
+	}
+	e.must(200, "PATCH", cfgPath, `{"properties":{"minTlsCipherSuite":""}}`)
+	if p := props(); p["minTlsCipherSuite"] != nil {
+		t.Errorf("after clearing it: %v", p["minTlsCipherSuite"])
+	}
+	site := func() map[string]any { return e.must(200, "GET", sitePath, "").json(t)["properties"].(map[string]any) }
+	if v := site()["endToEndEncryptionEnabled"]; v != false {
+		t.Fatalf("a new site's endToEndEncryptionEnabled: %v", v)
+	}
+	e.must(200, "PATCH", sitePath, `{"properties":{"endToEndEncryptionEnabled":true}}`)
+	if v := site()["endToEndEncryptionEnabled"]; v != true {
+		t.Errorf("after setting it: %v", v)
+	}
 }

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -56,7 +57,8 @@ func siteConfigJSON(s slipway.Site) map[string]any {
 		"scmType":                                scmTypeJSON(c.SCMType),
 		"managedPipelineMode":                    "Integrated",
 		"loadBalancing":                          "LeastRequests",
-		"autoHealEnabled":                        false,
+		"autoHealEnabled":                        c.AutoHealEnabled,
+		"minTlsCipherSuite":                      nullIfEmpty(c.MinTLSCipherSuite),
 		"vnetRouteAllEnabled":                    false,
 		"ipSecurityRestrictions":                 ipRestrictionsJSON(s.Access.Main, s.Access.MainDefault),
 		"scmIpSecurityRestrictions":              ipRestrictionsJSON(s.Access.SCM, s.Access.SCMDefault),
@@ -189,6 +191,7 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn sit
 			"siteConfig":                  siteConfigJSON(s),
 			"httpsOnly":                   s.HTTPSOnly,
 			"clientAffinityEnabled":       s.Config.ClientAffinity,
+			"endToEndEncryptionEnabled":   s.EndToEndEncryption,
 			"clientCertEnabled":           false,
 			"clientCertMode":              "Required",
 			"outboundIpAddresses":         "127.0.0.1",
@@ -258,6 +261,13 @@ type siteConfigBody struct {
 	// webSocketsEnabled: upgrades pass to the app).
 	HTTP20Enabled     *bool `json:"http20Enabled"`
 	WebSocketsEnabled *bool `json:"webSocketsEnabled"`
+
+	// The front door's minimum cipher suite for the app's names
+	// (slipway.TLSCipherSuites), and the auto-heal switch, kept and shown
+	// (its rules, what App Service acts on, are refused).
+	MinTLSCipherSuite *string         `json:"minTlsCipherSuite"`
+	AutoHealEnabled   *bool           `json:"autoHealEnabled"`
+	AutoHealRules     json.RawMessage `json:"autoHealRules"`
 
 	// config/logs seen from here (logsconfig.go, logSwitches).
 	HTTPLoggingEnabled          *bool `json:"httpLoggingEnabled"`
@@ -449,6 +459,9 @@ func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
 	}
+	if r := bytes.TrimSpace(b.AutoHealRules); len(r) > 0 && !bytes.Equal(r, []byte("null")) && !bytes.Equal(r, []byte("{}")) {
+		return refuse("autoHealRules cannot be set: Slipway does not recycle an app on request, status or memory triggers (restart it with az webapp restart; the health check path replaces an instance that stops answering)")
+	}
 	if v := b.FTPSState; v != nil && !strings.EqualFold(*v, "Disabled") && !strings.EqualFold(*v, "FtpsOnly") {
 		return refuse("ftpsState '%s' is not available: Slipway serves no FTP or FTPS, so only Disabled (and FtpsOnly, which it satisfies) can be set", *v)
 	}
@@ -497,6 +510,16 @@ func (h *Handler) apply(ctx context.Context, site *slipway.Site, b *siteConfigBo
 	}
 	if b.WebSocketsEnabled != nil {
 		c.WebSocketsOff = !*b.WebSocketsEnabled
+	}
+	if b.MinTLSCipherSuite != nil {
+		v, err := slipway.CanonicalMinTLSCipherSuite(*b.MinTLSCipherSuite)
+		if err != nil {
+			return err
+		}
+		c.MinTLSCipherSuite = v
+	}
+	if b.AutoHealEnabled != nil {
+		c.AutoHealEnabled = *b.AutoHealEnabled
 	}
 	if v := b.FTPSState; v != nil { // checkUnsupported let only these through
 		c.FTPSState = ""
@@ -611,6 +634,9 @@ type siteBody struct {
 		SiteConfig            *siteConfigBody `json:"siteConfig"`
 		HTTPSOnly             *bool           `json:"httpsOnly"`
 		ClientAffinityEnabled *bool           `json:"clientAffinityEnabled"`
+		// EndToEndEncryptionEnabled is kept and shown: the front door
+		// reaches an instance on its own machine (slipway.Site).
+		EndToEndEncryptionEnabled *looseBool `json:"endToEndEncryptionEnabled"`
 		// HostNameSSLStates with toUpdate bind and unbind certificates
 		// (az webapp config ssl bind|unbind).
 		HostNameSSLStates []hostNameSSLState `json:"hostNameSslStates"`
@@ -685,6 +711,9 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	}
 	if body.Properties.ClientAffinityEnabled != nil {
 		site.Config.ClientAffinity = *body.Properties.ClientAffinityEnabled
+	}
+	if v := body.Properties.EndToEndEncryptionEnabled; v != nil {
+		site.EndToEndEncryption = bool(*v)
 	}
 	if v := body.Properties.KeyVaultReferenceIdentity; v != nil {
 		if site.KeyVaultReferenceIdentity, err = parseKeyVaultReferenceIdentity(*v, p.sub); err != nil {

@@ -42,6 +42,8 @@ func configCommands() []command {
 			flagDef{Names: []string{"--min-tls-version"}, Help: "The oldest TLS version the app's host names accept: 1.0, 1.1, 1.2 (the default) or 1.3."},
 			flagDef{Names: []string{"--http20-enabled"}, Kind: kindBool, Help: "Offer HTTP/2 on the app's host names: true (the default) or false (HTTP/1.1 only)."},
 			flagDef{Names: []string{"--web-sockets-enabled"}, Kind: kindBool, Help: "Pass WebSocket connections to the app: true (the default) or false (the front door refuses them with 403)."},
+			flagDef{Names: []string{"--min-tls-cipher-suite"}, Help: "The weakest TLS cipher suite the app's host names accept, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (App Service's names and order)."},
+			flagDef{Names: []string{"--auto-heal-enabled"}, Kind: kindBool, Help: "The auto-heal switch, kept and shown (auto-heal rules are not supported)."},
 			flagDef{Names: []string{"--generic-configurations"}, Help: "Other site configuration as a JSON object, e.g. '{\"healthCheckPath\": \"/health\"}'."},
 			flagDef{Names: []string{"--number-of-workers"}, Help: "Number of instances of the app, when its plan has per-site scaling (as `webapp scale --instance-count`)."},
 		), write, unsupported(`use --linux-fx-version, e.g. "PYTHON|3.12"`, "--runtime"),
@@ -51,9 +53,9 @@ func configCommands() []command {
 			uContainers,
 			unsupported("prewarmed instances are Azure Functions'", "--prewarmed-instance-count"),
 			unsupported("this site setting is not supported yet",
-				"--remote-debugging-enabled", "--auto-heal-enabled",
+				"--remote-debugging-enabled",
 				"--ftps-state", "--vnet-route-all-enabled"),
-			unsupported("cipher suites are Go's TLS defaults; set --min-tls-version 1.3 for the strictest", "--min-tls-cipher-suite"))},
+		)},
 		{path: "webapp config show", short: "Get the details of a web app's configuration.", run: configShow, flags: withUnsupported(gn, uSlot, uIDs)},
 	}
 }
@@ -484,6 +486,12 @@ func setConfigFlags(inv *invocation, props map[string]any, fx string, workers in
 	}
 	if inv.flags.has("web-sockets-enabled") {
 		props["webSocketsEnabled"] = inv.flags.boolean("web-sockets-enabled")
+	}
+	if inv.flags.has("min-tls-cipher-suite") {
+		props["minTlsCipherSuite"] = inv.flags.str("min-tls-cipher-suite")
+	}
+	if inv.flags.has("auto-heal-enabled") {
+		props["autoHealEnabled"] = inv.flags.boolean("auto-heal-enabled")
 	}
 	if inv.flags.has("http20-enabled") {
 		props["http20Enabled"] = inv.flags.boolean("http20-enabled")

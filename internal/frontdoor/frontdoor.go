@@ -69,6 +69,10 @@ type SiteState struct {
 	// versions the app's and its Kudu's names accept; "" leaves the
 	// listener's minimum.
 	MinTLSVersion, SCMMinTLSVersion string
+	// MinTLSCipherSuite (siteConfig minTlsCipherSuite) is the weakest
+	// cipher suite the app's names accept, in App Service's order
+	// (slipway.TLSCipherSuites); "" leaves the listener's suites.
+	MinTLSCipherSuite string
 	// ClientAffinity (clientAffinityEnabled) pins each client to one
 	// instance with the ARRAffinity cookies (balance.go).
 	ClientAffinity bool
@@ -334,6 +338,10 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string)
 		writeMisdirected(w, st.MinTLSVersion)
 		return true
 	}
+	if cipherTooWeak(r, st.MinTLSCipherSuite) {
+		writeMisdirectedCipher(w, st.MinTLSCipherSuite)
+		return true
+	}
 	site := f.pickSlot(w, r, app)
 	if site != app {
 		if st = f.siteState(r.Context(), site); !st.Exists {
@@ -345,6 +353,10 @@ func (f *FrontDoor) routeApp(w http.ResponseWriter, r *http.Request, app string)
 		}
 		if tlsTooOld(r, st.MinTLSVersion) {
 			writeMisdirected(w, st.MinTLSVersion)
+			return true
+		}
+		if cipherTooWeak(r, st.MinTLSCipherSuite) {
+			writeMisdirectedCipher(w, st.MinTLSCipherSuite)
 			return true
 		}
 	}

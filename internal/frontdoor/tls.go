@@ -17,7 +17,7 @@ var tlsVersions = map[string]uint16{
 }
 
 // TLSConfig returns base with a per-handshake choice of the minimum TLS
-// version: a handshake for an app's host name takes the site's
+// version and, for a site with a minTlsCipherSuite, of the cipher suites: a handshake for an app's host name takes the site's
 // minTlsVersion, one for its Kudu host name the site's scmMinTlsVersion
 // (App Service's siteConfig; docs/appservice.md §12). Other names (the
 // management API, blob) keep base's minimum; a custom name bound to a site
@@ -28,8 +28,11 @@ var tlsVersions = map[string]uint16{
 // may name another host in its ClientHello than in its requests:
 // requestTLSTooOld refuses those.
 func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
+	ciphers := &cipherConfigs{}
 	// One config per minimum version ("" for base's) with and without
 	// HTTP/2; base itself (nil from GetConfigForClient) for {"", false}.
+	// A site's minimum cipher suite makes a config of its own from one of
+	// these, on first use (cipherConfig).
 	type variant struct {
 		min  string
 		noH2 bool
@@ -71,7 +74,14 @@ func (f *FrontDoor) TLSConfig(base *tls.Config) *tls.Config {
 		if _, ok := tlsVersions[v]; !ok {
 			v = "" // none of the site's own: the listener's minimum
 		}
-		return configs[variant{v, st.HTTP20Off && !scm}], nil // nil for base
+		c := configs[variant{v, st.HTTP20Off && !scm}] // nil for base
+		if st.MinTLSCipherSuite != "" && !scm {
+			if c == nil {
+				c = base
+			}
+			return ciphers.config(c, st.MinTLSCipherSuite), nil
+		}
+		return c, nil
 	}
 	return out
 }

@@ -32,9 +32,10 @@ type SiteRouting struct {
 	// MinTLSVersion and SCMMinTLSVersion are siteConfig's minTlsVersion and
 	// scmMinTlsVersion ("" = the listener's).
 	MinTLSVersion, SCMMinTLSVersion string
-	ClientAffinity                  bool // clientAffinityEnabled
-	HTTP20Off                       bool // siteConfig http20Enabled false
-	WebSocketsOff                   bool // siteConfig webSocketsEnabled false
+	ClientAffinity                  bool   // clientAffinityEnabled
+	HTTP20Off                       bool   // siteConfig http20Enabled false
+	WebSocketsOff                   bool   // siteConfig webSocketsEnabled false
+	MinTLSCipherSuite               string // siteConfig minTlsCipherSuite ("" = the listener's)
 	// Access and SCMAccess are the access restrictions of the app's names
 	// and of its Kudu's, ready to evaluate (nil: every address passes).
 	Access, SCMAccess *slipway.AccessRules
@@ -73,7 +74,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		var http2, webSockets bool
 		var cors string
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &r.MinTLSCipherSuite); err != nil {
 			return err
 		}
 		c, err := decodeCORS(cors)
@@ -103,7 +104,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
-		web_sockets_enabled FROM sites`)
+		web_sockets_enabled, min_tls_cipher_suite FROM sites`)
 	if err != nil {
 		return err
 	}

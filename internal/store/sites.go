@@ -90,8 +90,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type,
 				ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
-				web_sockets_enabled, ftps_state)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				web_sockets_enabled, ftps_state, min_tls_cipher_suite, auto_heal_enabled, end_to_end_encryption)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				site.Name, site.ResourceGroup, site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
@@ -100,7 +100,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				nullIfEmpty(site.SlotOf), site.Slot, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
 				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS),
-				boolInt(!site.Config.WebSocketsOff), site.Config.FTPSState); err != nil {
+				boolInt(!site.Config.WebSocketsOff), site.Config.FTPSState, site.Config.MinTLSCipherSuite,
+				boolInt(site.Config.AutoHealEnabled), boolInt(site.EndToEndEncryption)); err != nil {
 				return fmt.Errorf("inserting site: %w", err)
 			}
 			out, created = site, true
@@ -128,7 +129,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				min_tls_version = ?, scm_min_tls_version = ?, key_vault_reference_identity = ?, scm_type = ?,
 				ip_security_restrictions = ?, scm_ip_security_restrictions = ?, scm_ip_security_restrictions_use_main = ?,
 				ip_security_restrictions_default_action = ?, scm_ip_security_restrictions_default_action = ?,
-				http20_enabled = ?, cors = ?, web_sockets_enabled = ?, ftps_state = ?
+				http20_enabled = ?, cors = ?, web_sockets_enabled = ?, ftps_state = ?,
+				min_tls_cipher_suite = ?, auto_heal_enabled = ?, end_to_end_encryption = ?
 				WHERE name = ?`,
 				site.Plan, site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
@@ -137,7 +139,8 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 				site.Config.MinTLSVersion, site.Config.SCMMinTLSVersion, site.KeyVaultReferenceIdentity, scmTypeColumn(site.Config.SCMType),
 				encodeAccessRules(site.Access.Main), encodeAccessRules(site.Access.SCM), boolInt(site.Access.SCMUseMain),
 				site.Access.MainDefault, site.Access.SCMDefault, boolInt(!site.Config.HTTP20Off), encodeCORS(site.CORS),
-				boolInt(!site.Config.WebSocketsOff), site.Config.FTPSState, site.Name); err != nil {
+				boolInt(!site.Config.WebSocketsOff), site.Config.FTPSState,
+				site.Config.MinTLSCipherSuite, boolInt(site.Config.AutoHealEnabled), boolInt(site.EndToEndEncryption), site.Name); err != nil {
 				return fmt.Errorf("updating site: %w", err)
 			}
 			out = site
@@ -260,7 +263,7 @@ const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_versio
 	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type,
 	ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 	ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
-	web_sockets_enabled, ftps_state FROM sites`
+	web_sockets_enabled, ftps_state, min_tls_cipher_suite, auto_heal_enabled, end_to_end_encryption FROM sites`
 
 func scanSite(r rowScanner) (slipway.Site, error) {
 	var s slipway.Site
@@ -273,7 +276,8 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
 		&s.KeyVaultReferenceIdentity, &s.Config.SCMType,
-		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &s.Config.FTPSState); err != nil {
+		&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &s.Config.FTPSState,
+		&s.Config.MinTLSCipherSuite, &s.Config.AutoHealEnabled, &s.EndToEndEncryption); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return s, err
 		}
