@@ -646,11 +646,10 @@ func scWebappSlotSwap(s *azScenario) {
 	s.cmd(fmt.Sprintf("webapp deployment slot create -g %s -n %s --slot %s", rg, app, slot))
 	s.cmd(fmt.Sprintf("webapp config appsettings set -g %s -n %s --slot-settings s1=slot --slot %s", rg, app, slot),
 		jc("[?name=='s1']|[0].value", nil), jc("[?name=='s2']|[0].value", nil), jc("[?name=='s3']|[0].value", nil))
-	// swap with preview. App Service then runs the source slot with the
-	// target's sticky settings (s1=prod); Slipway's preview does not
-	// apply them, so the test's check is left out (see the branch's
-	// report).
+	// swap with preview: the source slot runs, and reads, the target's
+	// sticky settings.
 	s.cmd(fmt.Sprintf("webapp deployment slot swap -g %s -n %s -s %s --action preview", rg, app, slot))
+	s.cmd(fmt.Sprintf("webapp config appsettings list -g %s -n %s --slot %s", rg, app, slot), jc("[?name=='s1']|[0].value", "prod"))
 	// complete the swap
 	s.cmd(fmt.Sprintf("webapp deployment slot swap -g %s -n %s -s %s", rg, app, slot))
 	s.cmd(fmt.Sprintf("webapp config appsettings list -g %s -n %s --slot %s", rg, app, slot), jc("[?name=='s1']|[0].value", "slot"))

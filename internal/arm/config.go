@@ -128,7 +128,45 @@ func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
+	if target, sticky, ok, err := h.previewOf(r.Context(), s, true); err != nil {
+		return err
+	} else if ok {
+		other, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, target)
+		if err != nil {
+			return err
+		}
+		_, settings = slipway.SwapConfig(settings, other, sticky)
+	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
+}
+
+// previewOf reports whether s is the source of a swap with preview in its
+// first phase, and then the target's name and the sticky names of app
+// settings (settings) or connection strings: App Service shows the
+// source's configuration with the target's sticky values then, as it runs
+// it (azure-cli's test_webapp_slot_swap reads them after --action preview).
+func (h *Handler) previewOf(ctx context.Context, s slipway.Site, settings bool) (target string, sticky []string, ok bool, err error) {
+	app := s.Name
+	if s.SlotOf != "" {
+		app = s.SlotOf
+	}
+	sw, err := h.cfg.Store.Swap(ctx, app)
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return "", nil, false, nil
+	} else if err != nil {
+		return "", nil, false, err
+	}
+	if sw.Phase != slipway.SwapPreview || !strings.EqualFold(sw.Source, s.Name) {
+		return "", nil, false, nil
+	}
+	set, conns, err := h.cfg.Store.SwapStickyNames(ctx, app)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if settings {
+		return sw.Target, set, true, nil
+	}
+	return sw.Target, conns, true, nil
 }
 
 // putAppSettings replaces the settings in full — a name missing from the
@@ -225,6 +263,15 @@ func (h *Handler) listConnectionStrings(w http.ResponseWriter, r *http.Request, 
 	cs, err := h.cfg.Store.ConnectionStrings(r.Context(), s.ResourceGroup, s.Name)
 	if err != nil {
 		return err
+	}
+	if target, sticky, ok, err := h.previewOf(r.Context(), s, false); err != nil {
+		return err
+	} else if ok {
+		other, err := h.cfg.Store.ConnectionStrings(r.Context(), s.ResourceGroup, target)
+		if err != nil {
+			return err
+		}
+		_, cs = slipway.SwapConfig(cs, other, sticky)
 	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "connectionstrings", connStringsJSON(cs)))
 }

@@ -213,3 +213,45 @@ func TestSlots_UpdateAsTheSite(t *testing.T) {
 			shown["name"], sp["httpsOnly"], sp["clientAffinityEnabled"], shown["identity"])
 	}
 }
+
+// TestSlots_PreviewShowsTheTargetsStickySettings: while a swap with
+// preview waits in its first phase, the source's app settings and
+// connection strings read as it runs them — its own, with the target's
+// sticky values (azure-cli's test_webapp_slot_swap checks s1=prod on the
+// staging slot after --action preview); the target's read as they are,
+// and after the swap ends the source's own again.
+func TestSlots_PreviewShowsTheTargetsStickySettings(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	e.seed()
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{"s1":"prod","shared":"p"}}`)
+	e.must(200, "PUT", slotPath+"/config/appsettings", `{"properties":{"s1":"slot","shared":"s"}}`)
+	e.must(200, "PUT", sitePath+"/config/connectionstrings", `{"properties":{"db":{"value":"prod-db","type":"Custom"}}}`)
+	e.must(200, "PUT", slotPath+"/config/connectionstrings", `{"properties":{"db":{"value":"slot-db","type":"Custom"}}}`)
+	e.must(200, "PUT", sitePath+"/config/slotConfigNames", `{"properties":{"appSettingNames":["s1"],"connectionStringNames":["db"]}}`)
+	settings := func(path string) map[string]any {
+		return e.must(200, "POST", path+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	}
+	conn := func(path string) any {
+		return e.must(200, "POST", path+"/config/connectionstrings/list", "").json(t)["properties"].(map[string]any)["db"].(map[string]any)["value"]
+	}
+	if err := e.store.BeginSwap(t.Context(), slipway.Swap{App: "app", Source: "app-staging", Target: "app", Phase: slipway.SwapPreview}); err != nil {
+		t.Fatal(err)
+	}
+	if s := settings(slotPath); s["s1"] != "prod" || s["shared"] != "s" {
+		t.Errorf("the source's settings in preview: %v; want s1 from production, shared its own", s)
+	}
+	if v := conn(slotPath); v != "prod-db" {
+		t.Errorf("the source's sticky connection string in preview: %v", v)
+	}
+	if s := settings(sitePath); s["s1"] != "prod" || s["shared"] != "p" {
+		t.Errorf("the target's settings in preview: %v", s)
+	}
+	if err := e.store.EndSwap(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	if s := settings(slotPath); s["s1"] != "slot" || conn(slotPath) != "slot-db" {
+		t.Errorf("the source's settings after the preview ended: %v", s)
+	}
+}
