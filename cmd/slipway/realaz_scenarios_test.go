@@ -667,10 +667,10 @@ func scTrafficRouting(s *azScenario) {
 	s.cmd(fmt.Sprintf("webapp deployment slot create -g %s -n %s --slot %s", rg, app, slot))
 	s.cmd(fmt.Sprintf("webapp traffic-routing set -g %s -n %s -d %s=15", rg, app, slot),
 		jc("[0].actionHostName", s.host(app+"-"+slot)), jc("[0].reroutePercentage", 15.0))
-	// az's set prints the rule it sent, with the slot's defaultHostName
-	// (port included); Slipway keeps the bare name, which show reads.
+	// The slot's defaultHostName, as az's set builds it (Slipway's carries
+	// the front door's port).
 	s.cmd(fmt.Sprintf("webapp traffic-routing show -g %s -n %s", rg, app),
-		jc("[0].actionHostName", app+"-"+slot+".localhost"), jc("[0].reroutePercentage", 15.0))
+		jc("[0].actionHostName", s.host(app+"-"+slot)), jc("[0].reroutePercentage", 15.0))
 	s.cmd(fmt.Sprintf("webapp traffic-routing clear -g %s -n %s", rg, app))
 }
 

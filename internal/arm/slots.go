@@ -258,7 +258,7 @@ func (h *Handler) slotConfigJSON(ctx context.Context, s slipway.Site, props map[
 	out := make([]any, 0, len(rules))
 	for _, ru := range rules {
 		out = append(out, map[string]any{
-			"actionHostName":    slipway.SlotSiteName(s.Name, ru.Slot) + "." + h.cfg.Domain,
+			"actionHostName":    h.appHost(slipway.SlotSiteName(s.Name, ru.Slot)), // the slot's defaultHostName, as az builds it
 			"reroutePercentage": ru.Percent,
 			"name":              ru.Slot,
 		})

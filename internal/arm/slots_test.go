@@ -77,7 +77,7 @@ func TestSlots_AsAzDrivesThem(t *testing.T) {
 	// Traffic routing through config/web (az webapp traffic-routing set).
 	e.must(200, "PUT", sitePath+"/config/web", `{"properties":{"experiments":{"rampUpRules":[{"actionHostName":"app-staging.localhost","reroutePercentage":20.0,"name":"staging"}]}}}`)
 	rules := e.must(200, "GET", sitePath+"/config/web", "").json(t)["properties"].(map[string]any)["experiments"].(map[string]any)["rampUpRules"].([]any)
-	if len(rules) != 1 || rules[0].(map[string]any)["reroutePercentage"] != 20.0 || rules[0].(map[string]any)["actionHostName"] != "app-staging.localhost" {
+	if len(rules) != 1 || rules[0].(map[string]any)["reroutePercentage"] != 20.0 || rules[0].(map[string]any)["actionHostName"] != "app-staging.localhost:8080" {
 		t.Fatalf("rampUpRules: %v", rules)
 	}
 	e.must(400, "PUT", sitePath+"/config/web", `{"properties":{"experiments":{"rampUpRules":[{"reroutePercentage":120,"name":"staging"}]}}}`)
