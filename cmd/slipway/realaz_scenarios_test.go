@@ -779,9 +779,7 @@ func scCreateWithMSI(s *azScenario) {
 func scCreateLinuxFree(s *azScenario) {
 	rg, plan, app := "rg-sc-free", "sc-plan-linux-free", "sc-webapp-linux-free"
 	s.cmd("group create -n " + rg + " -l westeurope")
-	// The test checks sku.tier LinuxFree; Slipway's reads Free (see the
-	// branch's report).
-	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku F1 --is-linux", rg, plan), jc("reserved", true))
+	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku F1 --is-linux", rg, plan), jc("reserved", true), jc("sku.tier", "LinuxFree"))
 	s.cmd(fmt.Sprintf(`webapp create -g %s -n %s --plan %s -r "PYTHON|3.12"`, rg, app, plan))
 	s.cmd(fmt.Sprintf("webapp config show -g %s -n %s", rg, app), jc("alwaysOn", false))
 }

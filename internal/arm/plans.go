@@ -54,7 +54,7 @@ func (h *Handler) planJSON(sub string, p slipway.Plan, sites int) map[string]any
 		"location": loc,
 		"tags":     tags,
 		"sku": map[string]any{
-			"name": p.SKU.Name, "tier": p.SKU.Tier, "size": p.SKU.Name,
+			"name": p.SKU.Name, "tier": tierJSON(p), "size": p.SKU.Name,
 			"family": skuFamily(p.SKU.Name), "capacity": p.SKU.Capacity,
 		},
 		"properties": map[string]any{
@@ -216,4 +216,14 @@ func (h *Handler) deletePlan(w http.ResponseWriter, r *http.Request, p params) e
 		return err
 	}
 	return writeEmpty(w, http.StatusOK)
+}
+
+// tierJSON is a plan's tier as ARM shows it: a Linux plan's Free tier is
+// LinuxFree (azure-cli's test_webapp_create_linux_free, recorded against
+// Azure, reads sku.tier LinuxFree); the others are their names.
+func tierJSON(p slipway.Plan) string {
+	if p.Linux && p.SKU.Tier == "Free" {
+		return "LinuxFree"
+	}
+	return p.SKU.Tier
 }

@@ -101,7 +101,7 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 		all = append(all, genericResource{
 			ID: planID(p.sub, pl.ResourceGroup, pl.Name), Name: pl.Name, Type: "Microsoft.Web/serverFarms",
 			Kind: kind, Location: pl.Location, Tags: pl.Tags, resourceGroup: pl.ResourceGroup,
-			SKU: map[string]any{"name": pl.SKU.Name, "tier": pl.SKU.Tier, "size": pl.SKU.Name,
+			SKU: map[string]any{"name": pl.SKU.Name, "tier": tierJSON(pl), "size": pl.SKU.Name,
 				"family": skuFamily(pl.SKU.Name), "capacity": pl.SKU.Capacity},
 		})
 	}

@@ -183,7 +183,7 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn sit
 			"defaultHostName":             app,
 			"repositorySiteName":          s.Name,
 			"serverFarmId":                planID(sub, plan.ResourceGroup, plan.Name),
-			"sku":                         plan.SKU.Tier,
+			"sku":                         tierJSON(plan),
 			"reserved":                    plan.Linux,
 			"isXenon":                     false,
 			"hyperV":                      false,
