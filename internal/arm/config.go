@@ -99,7 +99,7 @@ func (h *Handler) putSiteConfig(w http.ResponseWriter, r *http.Request, p params
 	if err := h.apply(ctx, &s, body.Properties); err != nil {
 		return err
 	}
-	if _, err := h.applyLogSwitches(ctx, s, body.Properties.logSwitches()); err != nil {
+	if err := h.applyLogSwitches(ctx, s, body.Properties.logSwitches()); err != nil {
 		return err
 	}
 	if s.Config == old && s.Access.Equal(oldAccess) && s.CORS.Equal(oldCORS) {

@@ -278,11 +278,11 @@ func switchAt(doc map[string]any, path []string) any {
 }
 
 // applyLogSwitches writes the switches a siteConfig body sets into the
-// site's config/logs, where they differ from what it holds, and tells the
-// controller; it reports whether anything changed.
-func (h *Handler) applyLogSwitches(ctx context.Context, s slipway.Site, set map[string]bool) (bool, error) {
+// site's config/logs, where they differ from what it holds, and then tells
+// the controller.
+func (h *Handler) applyLogSwitches(ctx context.Context, s slipway.Site, set map[string]bool) error {
 	if len(set) == 0 {
-		return false, nil
+		return nil
 	}
 	changed := false
 	_, err := h.cfg.Store.UpdateLogsConfig(ctx, s.ResourceGroup, s.Name, func(old json.RawMessage) (json.RawMessage, error) {
@@ -310,7 +310,7 @@ func (h *Handler) applyLogSwitches(ctx context.Context, s slipway.Site, set map[
 		return json.Marshal(doc)
 	})
 	if err != nil || !changed {
-		return false, err
+		return err
 	}
-	return true, h.cfg.Controller.LogsConfigChanged(ctx, s.ResourceGroup, s.Name)
+	return h.cfg.Controller.LogsConfigChanged(ctx, s.ResourceGroup, s.Name)
 }

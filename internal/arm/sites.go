@@ -453,8 +453,9 @@ func ftpsState(set string) string {
 }
 
 // checkUnsupported refuses a value of a field Slipway does not act on
-// (docs/arm.md §1.9): Slipway serves no FTP at all. (Access restrictions it cannot enforce are refused
-// by accessRules.)
+// (docs/arm.md §1.9): auto-heal rules, and FTP, which Slipway does not
+// serve at all. (Access restrictions it cannot enforce are refused by
+// accessRules.)
 func (b *siteConfigBody) checkUnsupported() error {
 	refuse := func(format string, args ...any) error {
 		return slipway.Errorf(slipway.EINVALID, format+" (Slipway: see README, Differences from App Service).", args...)
@@ -778,7 +779,7 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if _, err := h.applyLogSwitches(ctx, stored, body.Properties.SiteConfig.logSwitches()); err != nil {
+	if err := h.applyLogSwitches(ctx, stored, body.Properties.SiteConfig.logSwitches()); err != nil {
 		return err
 	}
 	if err := h.applyIdentity(ctx, p.sub, stored, idChange); err != nil {
