@@ -38,13 +38,23 @@
 # FD_ENV=FD_H2_STD=1 serves HTTP/2 with net/http's own server, without internal/frontdoor/h2conn.go,
 # each for an A/B.
 # Needs wrk, nginx, openssl, curl, python3 with gunicorn and examples/todo's requirements;
-# h2load (nghttp2-client) for HTTP/2 and caddy are installed with apt-get when missing and root.
+# as root with apt-get, the Debian packages among them (wrk, nginx, openssl, curl), h2load
+# (nghttp2-client) for HTTP/2 and caddy are installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-5}
 [ "$ROUNDS" -ge 3 ] || { echo "ROUNDS must be at least 3" >&2; exit 1; }
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need=()
+  for t in wrk nginx openssl curl; do command -v "$t" >/dev/null || need+=("$t"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]} with apt-get..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null 2>&1 ||
+      { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null; } || true
+  fi
+fi
 for t in wrk nginx openssl curl python3 gunicorn go; do
   command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
 done
