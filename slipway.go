@@ -214,6 +214,15 @@ func DeploymentBranch(settings map[string]string) string {
 	return "master"
 }
 
+// App is the name of the app a site row belongs to: its own, or for a
+// deployment slot its production site's.
+func (s Site) App() string {
+	if s.SlotOf != "" {
+		return s.SlotOf
+	}
+	return s.Name
+}
+
 // ResourceID is the site's ARM id in the subscription: .../sites/<app>, or
 // .../sites/<app>/slots/<slot> for a deployment slot.
 func (s Site) ResourceID(subscription string) string {

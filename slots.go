@@ -89,6 +89,13 @@ type Swap struct {
 	Phase               SwapPhase
 }
 
+// Previews reports whether the swap is a preview waiting in its first
+// phase whose source is the site row named site: that row runs, and shows,
+// the target's sticky settings (docs/appservice.md §6).
+func (s Swap) Previews(site string) bool {
+	return s.Phase == SwapPreview && strings.EqualFold(s.Source, site)
+}
+
 // String describes the swap for logs.
 func (s Swap) String() string {
 	return fmt.Sprintf("swap of %s into %s (%s)", s.Source, s.Target, s.Phase)

@@ -124,20 +124,32 @@ func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	settings, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, s.Name)
+	settings, err := configAsShown(r.Context(), h, s, true, h.cfg.Store.Settings)
 	if err != nil {
 		return err
 	}
-	if target, sticky, ok, err := h.previewOf(r.Context(), s, true); err != nil {
-		return err
-	} else if ok {
-		other, err := h.cfg.Store.Settings(r.Context(), s.ResourceGroup, target)
-		if err != nil {
-			return err
-		}
-		_, settings = slipway.SwapConfig(settings, other, sticky)
-	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "appsettings", settings))
+}
+
+// configAsShown reads a site's app settings (settings) or connection
+// strings with read, as App Service shows them: a swap preview's source
+// with the target's sticky values (previewOf).
+func configAsShown[V any](ctx context.Context, h *Handler, s slipway.Site, settings bool,
+	read func(ctx context.Context, rg, site string) (map[string]V, error)) (map[string]V, error) {
+	own, err := read(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	target, sticky, ok, err := h.previewOf(ctx, s, settings)
+	if err != nil || !ok {
+		return own, err
+	}
+	other, err := read(ctx, s.ResourceGroup, target)
+	if err != nil {
+		return nil, err
+	}
+	_, shown := slipway.SwapConfig(own, other, sticky)
+	return shown, nil
 }
 
 // previewOf reports whether s is the source of a swap with preview in its
@@ -146,17 +158,14 @@ func (h *Handler) listAppSettings(w http.ResponseWriter, r *http.Request, p para
 // source's configuration with the target's sticky values then, as it runs
 // it (azure-cli's test_webapp_slot_swap reads them after --action preview).
 func (h *Handler) previewOf(ctx context.Context, s slipway.Site, settings bool) (target string, sticky []string, ok bool, err error) {
-	app := s.Name
-	if s.SlotOf != "" {
-		app = s.SlotOf
-	}
+	app := s.App()
 	sw, err := h.cfg.Store.Swap(ctx, app)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
 		return "", nil, false, nil
 	} else if err != nil {
 		return "", nil, false, err
 	}
-	if sw.Phase != slipway.SwapPreview || !strings.EqualFold(sw.Source, s.Name) {
+	if !sw.Previews(s.Name) {
 		return "", nil, false, nil
 	}
 	set, conns, err := h.cfg.Store.SwapStickyNames(ctx, app)
@@ -260,18 +269,9 @@ func (h *Handler) listConnectionStrings(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	cs, err := h.cfg.Store.ConnectionStrings(r.Context(), s.ResourceGroup, s.Name)
+	cs, err := configAsShown(r.Context(), h, s, false, h.cfg.Store.ConnectionStrings)
 	if err != nil {
 		return err
-	}
-	if target, sticky, ok, err := h.previewOf(r.Context(), s, false); err != nil {
-		return err
-	} else if ok {
-		other, err := h.cfg.Store.ConnectionStrings(r.Context(), s.ResourceGroup, target)
-		if err != nil {
-			return err
-		}
-		_, cs = slipway.SwapConfig(cs, other, sticky)
 	}
 	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "connectionstrings", connStringsJSON(cs)))
 }

@@ -53,18 +53,10 @@ const (
 	SwapActionReset   SwapAction = "reset"
 )
 
-// appName is the app a site row belongs to.
-func appName(s slipway.Site) string {
-	if s.SlotOf != "" {
-		return s.SlotOf
-	}
-	return s.Name
-}
-
 // artifactsOwner is the site whose directory holds a site's artifacts:
 // every slot's live under its app, because a swap makes two slots run one
 // artifact (docs/slots.md §1).
-func artifactsOwner(s slipway.Site) string { return appName(s) }
+func artifactsOwner(s slipway.Site) string { return s.App() }
 
 // SwapSlots carries out `az webapp deployment slot swap` on slot of app
 // into targetSlot ("" or "production" = the app itself).
@@ -119,7 +111,7 @@ func (c *Coordinator) previewSwap(ctx context.Context, src, dst slipway.Site) er
 	}
 	defer unlock()
 	ss := c.cfg.Slots.Store
-	if err := ss.BeginSwap(ctx, slipway.Swap{App: appName(src), Source: src.Name, Target: dst.Name, Phase: slipway.SwapPreview}); err != nil {
+	if err := ss.BeginSwap(ctx, slipway.Swap{App: src.App(), Source: src.Name, Target: dst.Name, Phase: slipway.SwapPreview}); err != nil {
 		return err
 	}
 	snap, err := c.snapshot(ctx, src.ResourceGroup, src.Name) // now with dst's slot settings (previewed)
@@ -130,7 +122,7 @@ func (c *Coordinator) previewSwap(ctx context.Context, src, dst slipway.Site) er
 		}
 	}
 	if err != nil {
-		_ = ss.EndSwap(context.WithoutCancel(ctx), appName(src))
+		_ = ss.EndSwap(context.WithoutCancel(ctx), src.App())
 		c.SiteLog(src.Name).Event("Swap with preview of %s into %s failed and was cancelled: %v", src.Name, dst.Name, err)
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The swap preview failed and was cancelled: %s", errText(err))
 	}
@@ -172,13 +164,13 @@ func (c *Coordinator) previewed(ctx context.Context, snap Snapshot) (Snapshot, e
 	if ss == nil {
 		return snap, nil
 	}
-	sw, err := ss.Swap(ctx, appName(snap.Site))
+	sw, err := ss.Swap(ctx, snap.Site.App())
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
 		return snap, nil
 	} else if err != nil {
 		return Snapshot{}, err
 	}
-	if sw.Phase != slipway.SwapPreview || !strings.EqualFold(sw.Source, snap.Site.Name) {
+	if !sw.Previews(snap.Site.Name) {
 		return snap, nil
 	}
 	target, err := c.rawSnapshot(ctx, snap.Site.ResourceGroup, sw.Target)
@@ -219,7 +211,7 @@ func (c *Coordinator) rawSnapshot(ctx context.Context, rg, name string) (Snapsho
 // the source's non-sticky settings and connection strings, the target's
 // sticky ones, the source's stack and startup command.
 func (c *Coordinator) swappedConfig(ctx context.Context, source, target Snapshot) (Snapshot, error) {
-	stickySet, stickyConn, err := c.cfg.Slots.Store.SwapStickyNames(ctx, appName(target.Site))
+	stickySet, stickyConn, err := c.cfg.Slots.Store.SwapStickyNames(ctx, target.Site.App())
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -250,7 +242,7 @@ func (c *Coordinator) swap(ctx context.Context, src, dst slipway.Site, self stri
 	if !src.Enabled || !dst.Enabled {
 		return SwapResult{}, slipway.Errorf(slipway.EINVALID, "Both slots must be running to swap; start the stopped one first.")
 	}
-	app := appName(src)
+	app := src.App()
 	began := c.cfg.Now()
 	if err := ss.BeginSwap(ctx, slipway.Swap{App: app, Source: src.Name, Target: dst.Name, Phase: slipway.SwapWarming}); err != nil {
 		return SwapResult{}, err

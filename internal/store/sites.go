@@ -115,11 +115,7 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if !strings.EqualFold(old.Plan, p.Name) {
 				// A slot counts as its app: its move must not put the
 				// app's slots on a plan without room for them.
-				app := site.Name
-				if site.SlotOf != "" {
-					app = site.SlotOf
-				}
-				if err := slotsFitMove(ctx, tx, app, site.Name, p); err != nil {
+				if err := slotsFitMove(ctx, tx, site.App(), site.Name, p); err != nil {
 					return err
 				}
 			}

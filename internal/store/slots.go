@@ -174,14 +174,6 @@ func (s *Store) Slots(ctx context.Context, rg, app string) ([]slipway.Site, erro
 	return listRows(ctx, s.read, "listing slots", scanSite, siteSelect+` WHERE slot_of = ? AND resource_group = ? ORDER BY slot_name`, app, rg)
 }
 
-// appOf returns the app (production row name) a site row belongs to.
-func appOf(site slipway.Site) string {
-	if site.SlotOf != "" {
-		return site.SlotOf
-	}
-	return site.Name
-}
-
 // --- Swaps --------------------------------------------------------------
 
 // Swap returns the swap under way for the app; ENOTFOUND when none.
@@ -221,18 +213,18 @@ func (s *Store) BeginSwap(ctx context.Context, sw slipway.Swap) error {
 		if err != nil {
 			return err
 		}
-		old, err := scanSwap(tx.QueryRowContext(ctx, `SELECT app, source, target, phase FROM slot_swaps WHERE app = ?`, appOf(src)))
+		old, err := scanSwap(tx.QueryRowContext(ctx, `SELECT app, source, target, phase FROM slot_swaps WHERE app = ?`, src.App()))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return fmt.Errorf("reading swap: %w", err)
 		case !strings.EqualFold(old.Source, src.Name) || !strings.EqualFold(old.Target, dst.Name):
-			return slipway.Errorf(slipway.ECONFLICT, "Another slot swap of %s is under way (%s). Finish it or reset it first.", appOf(src), old)
+			return slipway.Errorf(slipway.ECONFLICT, "Another slot swap of %s is under way (%s). Finish it or reset it first.", src.App(), old)
 		case old.Phase == slipway.SwapWarming:
 			return slipway.Errorf(slipway.ECONFLICT, "This slot swap is already under way.")
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO slot_swaps (app, source, target, phase, started) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (app) DO UPDATE SET phase = excluded.phase`, appOf(src), src.Name, dst.Name, string(sw.Phase), toUnix(s.now()))
+			ON CONFLICT (app) DO UPDATE SET phase = excluded.phase`, src.App(), src.Name, dst.Name, string(sw.Phase), toUnix(s.now()))
 		if err != nil {
 			return fmt.Errorf("recording swap: %w", err)
 		}
@@ -255,7 +247,7 @@ func swapPair(ctx context.Context, q querier, sw slipway.Swap) (src, dst slipway
 		}
 		return
 	}
-	if !strings.EqualFold(appOf(src), appOf(dst)) || (sw.App != "" && !strings.EqualFold(sw.App, appOf(src))) {
+	if !strings.EqualFold(src.App(), dst.App()) || (sw.App != "" && !strings.EqualFold(sw.App, src.App())) {
 		err = slipway.Errorf(slipway.EINVALID, "%s and %s are not slots of the same app.", src.Name, dst.Name)
 	} else if strings.EqualFold(src.Name, dst.Name) {
 		err = slipway.Errorf(slipway.EINVALID, "A slot cannot be swapped with itself.")
@@ -292,7 +284,7 @@ func (s *Store) CommitSwap(ctx context.Context, app, source, target string) (new
 		if err != nil {
 			return err
 		}
-		stickySet, stickyConn, err := stickyNames(ctx, tx, appOf(src))
+		stickySet, stickyConn, err := stickyNames(ctx, tx, src.App())
 		if err != nil {
 			return err
 		}
@@ -355,7 +347,7 @@ func (s *Store) CommitSwap(ctx context.Context, app, source, target string) (new
 		if newTarget, err = s.copyDeploymentTx(ctx, tx, srcActive, dst, src, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slot_swaps WHERE app = ?`, appOf(src)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM slot_swaps WHERE app = ?`, src.App()); err != nil {
 			return fmt.Errorf("ending swap: %w", err)
 		}
 		return nil
