@@ -1283,6 +1283,11 @@ func boolSetting(m map[string]string, k string, def bool) bool {
 	if !ok {
 		return def
 	}
+	return boolValue(v, def)
+}
+
+// boolValue reads a setting's value as a switch; def when it is none.
+func boolValue(v string, def bool) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":
 		return true

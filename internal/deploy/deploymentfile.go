@@ -105,7 +105,8 @@ func fileKind(m fs.FileMode) string {
 // line "# a=b" sets the key "# a").
 func parseDeploymentFile(text string) deploymentFile {
 	out := deploymentFile{}
-	in := false // inside [config]
+	names := map[string]string{} // lower-cased → the spelling kept
+	in := false                  // inside [config]
 	for line := range strings.Lines(text) {
 		line = strings.TrimSpace(line)
 		if len(line) > 2 && line[0] == '[' && line[len(line)-1] == ']' {
@@ -121,11 +122,12 @@ func parseDeploymentFile(text string) deploymentFile {
 		if k = strings.TrimSpace(k); !ok || k == "" {
 			continue
 		}
-		for old := range out {
-			if strings.EqualFold(old, k) {
-				delete(out, old)
-			}
+		// The last of a key wins, under its last spelling; one lookup, so
+		// that a file of many lines is read in linear time.
+		if old, ok := names[strings.ToLower(k)]; ok {
+			delete(out, old)
 		}
+		names[strings.ToLower(k)] = k
 		out[k] = strings.TrimSpace(v)
 	}
 	return out
@@ -172,13 +174,14 @@ func (f deploymentFile) build(o Options, settings map[string]string) bool {
 	if o.Build != nil {
 		return *o.Build
 	}
-	if v, ok := deploymentFile(settings).get(key); ok {
-		return boolSetting(map[string]string{key: v}, key, o.BuildByDefault)
+	v, ok := deploymentFile(settings).get(key)
+	if !ok {
+		v, ok = f.get(key)
 	}
-	if v, ok := f.get(key); ok {
-		return boolSetting(map[string]string{key: v}, key, o.BuildByDefault)
+	if !ok {
+		return o.BuildByDefault
 	}
-	return o.BuildByDefault
+	return boolValue(v, o.BuildByDefault)
 }
 
 // unsupported says why a deployment the file describes cannot be done: a

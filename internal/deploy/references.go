@@ -28,17 +28,24 @@ const DefaultReferenceRefresh = 24 * time.Hour
 // values to the site's log masks. It fails, saying which references and
 // why, when one cannot be resolved and the app is not lenient.
 func (c *Coordinator) resolve(ctx context.Context, snap *Snapshot) (kvref.Resolution, error) {
-	if c.cfg.References == nil {
-		return kvref.Resolution{Settings: snap.Settings, ConnectionStrings: snap.ConnectionStrings}, nil
-	}
-	res := c.cfg.References.Resolve(ctx, snap.Site, snap.Settings, snap.ConnectionStrings)
-	// Masked before anything that could print them runs.
-	c.SiteLog(snap.Site.Name).Secrets().Add(res.Values()...)
+	res := c.lookUpReferences(ctx, *snap)
 	if err := res.Err(); err != nil {
 		return res, err
 	}
 	snap.Settings, snap.ConnectionStrings = res.Settings, res.ConnectionStrings
 	return res, nil
+}
+
+// lookUpReferences resolves the references of snap's configuration and
+// adds their values to the site's log masks, before anything that could
+// print them runs. Without a resolver the configuration is as stored.
+func (c *Coordinator) lookUpReferences(ctx context.Context, snap Snapshot) kvref.Resolution {
+	if c.cfg.References == nil {
+		return kvref.Resolution{Settings: snap.Settings, ConnectionStrings: snap.ConnectionStrings}
+	}
+	res := c.cfg.References.Resolve(ctx, snap.Site, snap.Settings, snap.ConnectionStrings)
+	c.SiteLog(snap.Site.Name).Secrets().Add(res.Values()...)
+	return res
 }
 
 // resolveAsSeen puts into snap the configuration the app's instances see
@@ -50,11 +57,7 @@ func (c *Coordinator) resolve(ctx context.Context, snap *Snapshot) (kvref.Resolu
 // https://github.com/projectkudu/kudu/issues/3034). Unlike a deployment, a
 // reference that does not resolve stops nothing here.
 func (c *Coordinator) resolveAsSeen(ctx context.Context, snap *Snapshot) {
-	if c.cfg.References == nil {
-		return
-	}
-	res := c.cfg.References.Resolve(ctx, snap.Site, snap.Settings, snap.ConnectionStrings)
-	c.SiteLog(snap.Site.Name).Secrets().Add(res.Values()...)
+	res := c.lookUpReferences(ctx, *snap)
 	snap.Settings, snap.ConnectionStrings = res.Settings, res.ConnectionStrings
 }
 
