@@ -34,22 +34,31 @@ type cipherPolicy struct {
 	suites    []uint16
 }
 
+// cipherPolicies are what each minimum admits, made once: requests over
+// TLS to a site with a minimum look theirs up (cipherTooWeak).
+var cipherPolicies = func() map[string]cipherPolicy {
+	m := map[string]cipherPolicy{}
+	for i, min := range slipway.TLSCipherSuites {
+		if tls13Suites[min] {
+			m[min] = cipherPolicy{tls13Only: true}
+			continue
+		}
+		var p cipherPolicy
+		for _, name := range slipway.TLSCipherSuites[:i+1] {
+			if id, ok := cipherIDs[name]; ok && !tls13Suites[name] {
+				p.suites = append(p.suites, id)
+			}
+		}
+		m[min] = p
+	}
+	return m
+}()
+
 // policyFor returns what the minimum min admits; ok is false for a name
 // App Service does not list (then the listener's suites apply).
-func policyFor(min string) (p cipherPolicy, ok bool) {
-	i := slices.Index(slipway.TLSCipherSuites, min)
-	if i < 0 {
-		return cipherPolicy{}, false
-	}
-	if tls13Suites[min] {
-		return cipherPolicy{tls13Only: true}, true
-	}
-	for _, name := range slipway.TLSCipherSuites[:i+1] {
-		if id, ok := cipherIDs[name]; ok && !tls13Suites[name] {
-			p.suites = append(p.suites, id)
-		}
-	}
-	return p, true
+func policyFor(min string) (cipherPolicy, bool) {
+	p, ok := cipherPolicies[min]
+	return p, ok
 }
 
 // admits reports whether a connection of this version and suite meets the
