@@ -289,12 +289,11 @@ func (h *Handler) checkDeployable(r *http.Request, id, typ string) error {
 	segs := splitPath(id)
 	served := strings.EqualFold(typ, "Microsoft.Authorization/roleAssignments") ||
 		armtemplate.IsDeployments(typ) && len(segs) == 8 && strings.EqualFold(segs[2], "resourceGroups")
+	// No other Microsoft.Resources type is deployed, whatever the routes.
 	// The namespace is compared as the router compares it (Unicode simple
 	// folding): lower-casing leaves "Microſoft.Resources" (U+017F) as it
 	// is, and the router takes it for Microsoft.Resources.
-	if ns, _, _ := strings.Cut(typ, "/"); strings.EqualFold(ns, "Microsoft.Resources") && !served {
-		served = false
-	} else if !served {
+	if ns, _, _ := strings.Cut(typ, "/"); !served && !strings.EqualFold(ns, "Microsoft.Resources") {
 		for _, rt := range h.routes {
 			if _, ok := rt.match(segs); ok && rt.method == http.MethodPut {
 				served = true
@@ -755,7 +754,7 @@ func decodeForTemplate(body []byte, full bool) (any, error) {
 // caller of r: its headers (credentials), address and TLS state, so that
 // authentication and every RBAC check apply exactly as to a direct call.
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, apiVersion string, body []byte) (int, http.Header, []byte) {
-	sub := r.Clone(context.WithValue(ctx, dispatchedKey{}, true))
+	sub := r.Clone(ctx) // ctx carries the deployment's tree (treeOf)
 	sub.Method = method
 	sub.URL = &url.URL{Path: path, RawQuery: url.Values{"api-version": {apiVersion}}.Encode()}
 	sub.RequestURI = ""
@@ -771,10 +770,6 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 	}
 	return rec.status, rec.header, rec.body.Bytes()
 }
-
-// dispatchedKey marks the context of a request dispatch made for a
-// template.
-type dispatchedKey struct{}
 
 // maxNesting bounds how deep deployments nest: a top-level deployment is
 // level 0, the modules it deploys level 1, and so on.
