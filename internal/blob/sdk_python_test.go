@@ -6,29 +6,16 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/pythontest"
 )
 
-// pythonWithSDK returns a python3 that can import azure.storage.blob, or
-// skips the test (fails it in CI, which installs azure-storage-blob).
-func pythonWithSDK(t *testing.T) string {
-	return pythonWith(t, "azure.storage.blob", "azure-storage-blob")
-}
-
-// pythonWith returns a python3 that can import module, or skips the test
-// (fails it in CI, which installs tests/requirements.txt, where pkg is).
-func pythonWith(t *testing.T, module, pkg string) string {
+// pythonWithSDK returns a python3 that can import azure.storage.blob (and
+// any of more), or skips the test (fails it in CI, which installs
+// tests/requirements.txt).
+func pythonWithSDK(t *testing.T, more ...string) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import "+module).Run()
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 with %s is required in CI (pip install %s): %v", pkg, pkg, err)
-		}
-		t.Skipf("python3 with %s not available (pip install %s): %v", pkg, pkg, err)
-	}
-	return py
+	return pythontest.Python(t, append([]string{"azure.storage.blob"}, more...)...)
 }
 
 // runPythonScript runs a script of testdata against ts, given its
@@ -62,7 +49,6 @@ func TestPythonSDK(t *testing.T) {
 // several requests at once, listing by prefix with metadata, batch
 // deletes and leases.
 func TestPythonAsyncSDK(t *testing.T) {
-	pythonWithSDK(t)
-	py := pythonWith(t, "aiohttp", "aiohttp")
+	py := pythonWithSDK(t, "aiohttp")
 	runPythonScript(t, py, "sdk_python_aio.py", startService(t, Config{}))
 }
