@@ -124,14 +124,19 @@ func ParseSKU(name string) (SKU, error) {
 type Site struct {
 	ResourceGroup string
 	Name          string
-	Plan          string // plan name, in the same resource group
-	Location      string
-	Config        SiteConfig
-	HTTPSOnly     bool
-	Enabled       bool // false after "webapp stop"
-	Tags          map[string]string
-	Created       time.Time
-	Modified      time.Time
+	Plan          string // plan name, in PlanGroup
+	// PlanGroup is the plan's resource group. App Service lets a site use
+	// a plan of another resource group of its subscription ("az webapp
+	// create -p <plan id>"); "" is the site's own group. Read it through
+	// PlanResourceGroup.
+	PlanGroup string
+	Location  string
+	Config    SiteConfig
+	HTTPSOnly bool
+	Enabled   bool // false after "webapp stop"
+	Tags      map[string]string
+	Created   time.Time
+	Modified  time.Time
 	// SlotOf is, for a deployment slot, the name of its app (the
 	// production site); "" for a production site. Slot is the slot's
 	// own name ("staging"); the row's Name is then SlotSiteName(SlotOf,
@@ -212,6 +217,14 @@ func DeploymentBranch(settings map[string]string) string {
 		return b
 	}
 	return "master"
+}
+
+// PlanResourceGroup is the resource group of the site's plan.
+func (s Site) PlanResourceGroup() string {
+	if s.PlanGroup == "" {
+		return s.ResourceGroup
+	}
+	return s.PlanGroup
 }
 
 // App is the name of the app a site row belongs to: its own, or for a

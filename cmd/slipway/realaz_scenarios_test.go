@@ -381,10 +381,11 @@ func scCreateInDifferentGroup(s *azScenario) {
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd("group create -n " + rg2 + " -l westeurope")
 	planID := str(s.cmd(fmt.Sprintf("appservice plan create -g %s -n planInOneRG --is-linux", rg)), "id")
-	// App Service takes a plan of another resource group (same region);
-	// Slipway needs the site's own and says so: the tests' checks
-	// (name) are left out.
-	s.fail(fmt.Sprintf("webapp create -g %s -n sc-webInOtherRG --plan %s --runtime PYTHON:3.12", rg2, planID), "Slipway needs the plan in the site's resource group")
+	s.cmd(fmt.Sprintf("webapp create -g %s -n sc-webInOtherRG --plan %s --runtime PYTHON:3.12", rg2, planID),
+		jc("name", "sc-webInOtherRG"))
+	// Beyond the test: the app is rg2's and runs on rg's plan.
+	s.cmd("webapp list -g "+rg2, jc("length(@)", 1), jc("[0].serverFarmId", planID), jc("[0].resourceGroup", rg2))
+	s.cmd(fmt.Sprintf("appservice plan show -g %s -n planInOneRG", rg), jc("properties.numberOfSites", 1))
 }
 
 // scRetainAndAutoDeletePlan is AppServicePlanScenarioTest.test_auto_delete_plan.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -818,18 +819,79 @@ func TestPlanListWebApps(t *testing.T) {
 	}
 }
 
-func TestSiteInAnotherResourceGroupsPlanIsRefused(t *testing.T) {
+// TestSiteOnAnotherResourceGroupsPlan: App Service lets an app use a plan
+// of another resource group of its subscription (az webapp create -p
+// <plan id>; azure-cli's test_create_in_different_group). The plan keeps
+// its group's rules: its app lists and counts include the app, it cannot
+// be deleted (alone or with its group) while the app runs on it, and the
+// app moves only to plans of that group.
+func TestSiteOnAnotherResourceGroupsPlan(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	e.must(201, "PUT", "/subscriptions/{s}/resourcegroups/rg2", `{"location":"westeurope"}`)
-	r := e.do("PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/other",
-		e.path(`{"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
-	if r.status != 400 || !strings.Contains(r.json(t)["error"].(map[string]any)["message"].(string), "site's resource group") {
-		t.Errorf("got %d %s", r.status, r.body)
+	other := "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/other"
+	r := e.must(200, "PUT", other, e.path(`{"location":"westeurope","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/RG/providers/Microsoft.Web/serverfarms/PLAN"}}`))
+	site := r.json(t)
+	if got := site["properties"].(map[string]any)["serverFarmId"]; got != e.path("/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan") {
+		t.Errorf("serverFarmId %v", got)
 	}
-	if r := e.do("PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/other", `{"properties":{}}`); r.status != 400 {
+	if site["kind"] != "app,linux" || site["properties"].(map[string]any)["resourceGroup"] != "rg2" {
+		t.Errorf("kind %v, resourceGroup %v", site["kind"], site["properties"].(map[string]any)["resourceGroup"])
+	}
+	names := func(p string) []string {
+		t.Helper()
+		var out []string
+		for _, v := range e.must(200, "GET", p, "").json(t)["value"].([]any) {
+			out = append(out, v.(map[string]any)["name"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names("/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites"); !slices.Equal(got, []string{"other"}) {
+		t.Errorf("rg2's sites: %v", got)
+	}
+	if got := names(planPath + "/sites"); !slices.Equal(got, []string{"app", "other"}) {
+		t.Errorf("the plan's sites: %v", got)
+	}
+	if n := e.must(200, "GET", planPath, "").json(t)["properties"].(map[string]any)["numberOfSites"]; n != float64(2) {
+		t.Errorf("numberOfSites %v", n)
+	}
+	// A generic resource list of rg2 reads the site's kind off its plan in rg.
+	for _, v := range e.must(200, "GET", "/subscriptions/{s}/resourceGroups/rg2/resources", "").json(t)["value"].([]any) {
+		if m := v.(map[string]any); m["name"] == "other" && m["kind"] != "app,linux" {
+			t.Errorf("resources list kind %v", m["kind"])
+		}
+	}
+	// Neither the plan nor its group goes while the app runs on it.
+	e.must(200, "DELETE", sitePath+"?deleteEmptyServerFarm=false&api-version=2024-04-01", "")
+	if r := e.do("DELETE", planPath, ""); r.status != 409 || !strings.Contains(string(r.body), "other") {
+		t.Errorf("delete the plan: %d %s", r.status, r.body)
+	}
+	if r := e.do("DELETE", rgPath, ""); r.status != 409 || !strings.Contains(string(r.body), "other") {
+		t.Errorf("delete the plan's group: %d %s", r.status, r.body)
+	}
+	e.must(200, "GET", planPath, "")
+	// The app moves only within its plan's group.
+	e.must(200, "PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/serverfarms/plan2", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	if r := e.do("PATCH", other, e.path(`{"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/serverfarms/plan2"}}`)); r.status != 400 || !strings.Contains(string(r.body), "current plan's resource group 'rg'") {
+		t.Errorf("move to rg2's plan: %d %s", r.status, r.body)
+	}
+	e.must(200, "PUT", "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan3", `{"location":"westeurope","sku":{"name":"B1"},"properties":{"reserved":true}}`)
+	e.must(200, "PATCH", other, e.path(`{"properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan3"}}`))
+	// A bare plan name is a plan of the site's own group.
+	if r := e.do("PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/bare", `{"properties":{"serverFarmId":"plan"}}`); r.status != 404 {
+		t.Errorf("bare name of another group's plan: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/third", `{"properties":{}}`); r.status != 400 {
 		t.Errorf("site without serverFarmId: %d %s", r.status, r.body)
 	}
+	if r := e.do("PUT", "/subscriptions/{s}/resourceGroups/rg2/providers/Microsoft.Web/sites/third",
+		`{"properties":{"serverFarmId":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`); r.status != 400 {
+		t.Errorf("a plan of another subscription: %d %s", r.status, r.body)
+	}
+	// Once the app has gone, so can the group with its plans.
+	e.must(200, "DELETE", other+"?deleteEmptyServerFarm=false&api-version=2024-04-01", "")
+	e.must(200, "DELETE", rgPath, "")
 }
 
 // TestDeploymentStatus maps Kudu states to ARM's (docs/arm.md §1.13 step 5).

@@ -218,7 +218,7 @@ func (h *Handler) putHostNameBinding(w http.ResponseWriter, r *http.Request, p p
 			return slipway.Errorf(slipway.EINVALID, "The host name '%s' is an Azure service name that Slipway answers for itself inside apps' sandboxes: bind a domain you own.", host)
 		}
 	}
-	plan, err := h.cfg.Store.Plan(ctx, s.ResourceGroup, s.Plan)
+	plan, err := h.cfg.Store.Plan(ctx, s.PlanResourceGroup(), s.Plan)
 	if err != nil {
 		return fmt.Errorf("reading plan of site %s: %w", s.Name, err)
 	}

@@ -56,6 +56,16 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	linux := map[string]bool{}
+	allPlans := plans
+	if p.rg != "" { // a site's plan may be in another group
+		if allPlans, err = h.cfg.Store.Plans(ctx, ""); err != nil {
+			return err
+		}
+	}
+	for _, pl := range allPlans {
+		linux[strings.ToLower(pl.ResourceGroup+"/"+pl.Name)] = pl.Linux
+	}
 	accounts, err := h.cfg.Store.StorageAccounts(ctx, p.rg)
 	if err != nil {
 		return err
@@ -72,7 +82,6 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	linux := map[string]bool{}
 	var all []genericResource
 	for _, i := range identities {
 		all = append(all, genericResource{
@@ -93,7 +102,6 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 		})
 	}
 	for _, pl := range plans {
-		linux[strings.ToLower(pl.ResourceGroup+"/"+pl.Name)] = pl.Linux
 		kind := "app"
 		if pl.Linux {
 			kind = "linux"
@@ -107,7 +115,7 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	}
 	for _, s := range sites {
 		kind := "app"
-		if linux[strings.ToLower(s.ResourceGroup+"/"+s.Plan)] {
+		if linux[strings.ToLower(s.PlanResourceGroup()+"/"+s.Plan)] {
 			kind = "app,linux"
 		}
 		id, name, typ := s.ResourceID(p.sub), s.Name, "Microsoft.Web/sites"

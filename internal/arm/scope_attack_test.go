@@ -668,3 +668,37 @@ func TestAttack_OtherSitesSystemAssignedIdentity(t *testing.T) {
 	s, b := call(principal1, "GET", otherSite+mi, "")
 	wantDenied(t, "other's identity", s, b)
 }
+
+// TestAttack_SiteOnAnotherGroupsPlan: a site may run on a plan of another
+// group (App Service allows it), which puts it on that group's workers. A
+// Contributor of rg must not create one on other's plan without
+// Microsoft.Web/serverFarms/join/action there, and the plan's list of
+// sites must not show other's Reader the sites of groups it cannot read.
+func TestAttack_SiteOnAnotherGroupsPlan(t *testing.T) {
+	_, call := scopeEnv(t)
+	for _, id := range []string{otherPlan, strings.ToLower(otherPlan), strings.Replace(otherPlan, "/resourceGroups/other/", "/resourceGroups/OTHER/", 1)} {
+		if s, b := call(principal1, "PUT", webPath+"/sites/squatter", `{"location":"westeurope","properties":{"serverFarmId":"`+id+`"}}`); s != http.StatusForbidden || !strings.Contains(b, "LinkedAuthorizationFailed") || !strings.Contains(b, "Microsoft.Web/serverFarms/join/action") {
+			t.Errorf("contributor of rg puts a site on other's plan %s: %d %.300s; want 403 LinkedAuthorizationFailed", id, s, b)
+		}
+	}
+	// Nor moves its own app there (refused for the group as well).
+	if s, b := call(principal1, "PATCH", sitePath, `{"properties":{"serverFarmId":"`+otherPlan+`"}}`); s != http.StatusForbidden {
+		t.Errorf("contributor of rg moves its app to other's plan: %d %.300s; want 403", s, b)
+	}
+	// The operator puts an app of rg on other's plan; other's Reader lists
+	// the plan's sites and sees its own group's only.
+	if s, b := call("", "PUT", webPath+"/sites/tenantapp", `{"location":"westeurope","properties":{"serverFarmId":"`+otherPlan+`"}}`); s != http.StatusOK {
+		t.Fatalf("operator: %d %s", s, b)
+	}
+	if s, b := call("", "PUT", otherRG+"/providers/Microsoft.Authorization/roleAssignments/"+raName4, raBody("{s}", readerID, principal3)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	s, b := call(principal3, "GET", otherPlan+"/sites", "")
+	if s != http.StatusOK || !strings.Contains(b, `"victim"`) || strings.Contains(b, "tenantapp") {
+		t.Errorf("other's reader lists its plan's sites: %d %.400s; want victim and not rg's tenantapp", s, b)
+	}
+	// The operator sees both.
+	if s, b := call("", "GET", otherPlan+"/sites", ""); s != http.StatusOK || !strings.Contains(b, "tenantapp") || !strings.Contains(b, `"victim"`) {
+		t.Errorf("operator lists the plan's sites: %d %.400s", s, b)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -213,7 +214,7 @@ func (h *Handler) siteJSON(sub string, s slipway.Site, plan slipway.Plan, hn sit
 
 // writeSite renders the site with its plan.
 func (h *Handler) writeSite(w http.ResponseWriter, r *http.Request, sub string, s slipway.Site) error {
-	plan, err := h.cfg.Store.Plan(r.Context(), s.ResourceGroup, s.Plan)
+	plan, err := h.cfg.Store.Plan(r.Context(), s.PlanResourceGroup(), s.Plan)
 	if err != nil {
 		return fmt.Errorf("reading plan of site %s: %w", s.Name, err)
 	}
@@ -570,7 +571,7 @@ func (h *Handler) checkAlwaysOn(ctx context.Context, site slipway.Site, b *siteC
 	if b == nil || b.AlwaysOn == nil || !*b.AlwaysOn || site.Plan == "" {
 		return nil
 	}
-	plan, err := h.cfg.Store.Plan(ctx, site.ResourceGroup, site.Plan)
+	plan, err := h.cfg.Store.Plan(ctx, site.PlanResourceGroup(), site.Plan)
 	if err != nil {
 		return err
 	}
@@ -604,24 +605,23 @@ func (h *Handler) checkRuntime(fx string) error {
 	return nil
 }
 
-// planFromID reads the plan name from a serverFarmId. The plan must be in
-// this subscription and, in Slipway, in the site's resource group.
-func planFromID(id, sub, rg string) (string, error) {
+// planFromID reads the plan's resource group and name from a
+// serverFarmId: a bare name is a plan of the site's group rg; an id may
+// name a plan of any group of this subscription, as App Service allows
+// ("az webapp create -p <plan id>").
+func planFromID(id, sub, rg string) (group, name string, err error) {
 	segs := splitPath(id)
 	if len(segs) == 1 { // a bare plan name
-		return segs[0], nil
+		return rg, segs[0], nil
 	}
 	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
 		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") {
-		return "", slipway.Errorf(slipway.EINVALID, "The serverFarmId '%s' is not an App Service plan id of the form /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}.", id)
+		return "", "", slipway.Errorf(slipway.EINVALID, "The serverFarmId '%s' is not an App Service plan id of the form /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}.", id)
 	}
 	if !strings.EqualFold(segs[1], sub) {
-		return "", slipway.Errorf(slipway.EINVALID, "The App Service plan '%s' is in subscription '%s'; use a plan in subscription '%s'.", segs[7], segs[1], sub)
+		return "", "", slipway.Errorf(slipway.EINVALID, "The App Service plan '%s' is in subscription '%s'; use a plan in subscription '%s'.", segs[7], segs[1], sub)
 	}
-	if !strings.EqualFold(segs[3], rg) {
-		return "", slipway.Errorf(slipway.EINVALID, "The App Service plan '%s' is in resource group '%s': Slipway needs the plan in the site's resource group '%s'.", segs[7], segs[3], rg)
-	}
-	return segs[7], nil
+	return segs[3], segs[7], nil
 }
 
 // siteBody is a site PUT/PATCH document.
@@ -681,20 +681,20 @@ func (h *Handler) writeSiteUpdate(w http.ResponseWriter, r *http.Request, p para
 			Config: slipway.SiteConfig{ClientAffinity: true, NumberOfWorkers: 1}}
 	}
 	if body.Properties.ServerFarmID != nil {
-		plan, err := planFromID(*body.Properties.ServerFarmID, p.sub, p.rg)
+		planGroup, plan, err := planFromID(*body.Properties.ServerFarmID, p.sub, p.rg)
 		if err != nil {
 			return err
 		}
-		if !exists || !strings.EqualFold(plan, old.Plan) {
+		if !exists || !strings.EqualFold(plan, old.Plan) || !strings.EqualFold(planGroup, old.PlanResourceGroup()) {
 			// The app will run on the plan's workers: as on Azure, the
 			// caller needs to join it (a linked scope), or a role on one
 			// app would reach every plan of its group.
 			if err := h.checkLinked(r, "Microsoft.Web/sites/write", siteID(p.sub, p.rg, p.site),
-				planJoinAction, planID(p.sub, p.rg, plan)); err != nil {
+				planJoinAction, planID(p.sub, planGroup, plan)); err != nil {
 				return err
 			}
 		}
-		site.Plan = plan
+		site.Plan, site.PlanGroup = plan, planGroup
 	} else if !exists {
 		return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.serverFarmId' is required to create a site: name its App Service plan.")
 	}
@@ -831,14 +831,20 @@ func (h *Handler) listPlanSites(w http.ResponseWriter, r *http.Request, p params
 }
 
 // writeSites answers a list of the sites of p's group (or subscription),
-// only those on plan when it is given.
+// or, when plan is given, of the sites on p's group's plan of that name,
+// whatever their group: of those in another group, only the ones the
+// caller may read (a role on the plan's group is none on theirs).
 func (h *Handler) writeSites(w http.ResponseWriter, r *http.Request, p params, plan string) error {
 	ctx := r.Context()
-	sites, err := h.cfg.Store.Sites(ctx, p.rg)
+	group := p.rg
+	if plan != "" {
+		group = ""
+	}
+	sites, err := h.cfg.Store.Sites(ctx, group)
 	if err != nil {
 		return err
 	}
-	plans, err := h.cfg.Store.Plans(ctx, p.rg)
+	plans, err := h.cfg.Store.Plans(ctx, "") // a site's plan may be in another group
 	if err != nil {
 		return err
 	}
@@ -851,10 +857,20 @@ func (h *Handler) writeSites(w http.ResponseWriter, r *http.Request, p params, p
 		if s.SlotOf != "" {
 			continue // slots are listed under their app (slots.go)
 		}
-		if plan != "" && !strings.EqualFold(s.Plan, plan) {
-			continue
+		if plan != "" {
+			if !strings.EqualFold(s.Plan, plan) || !strings.EqualFold(s.PlanResourceGroup(), p.rg) {
+				continue
+			}
+			if !strings.EqualFold(s.ResourceGroup, p.rg) {
+				action, scope := rbac.ActionFor(http.MethodGet, siteID(p.sub, s.ResourceGroup, s.Name))
+				if _, ok, err := h.callerMay(r, action, scope); err != nil {
+					return err
+				} else if !ok {
+					continue
+				}
+			}
 		}
-		pl, ok := byKey[strings.ToLower(s.ResourceGroup+"/"+s.Plan)]
+		pl, ok := byKey[strings.ToLower(s.PlanResourceGroup()+"/"+s.Plan)]
 		if !ok { // deleted in between; skip rather than fail the list
 			continue
 		}
@@ -898,17 +914,17 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, p params) e
 		}
 	}
 	if !strings.EqualFold(r.URL.Query().Get("deleteEmptyServerFarm"), "false") {
-		n, err := h.cfg.Store.PlanSiteCount(ctx, s.ResourceGroup, s.Plan)
+		n, err := h.cfg.Store.PlanSiteCount(ctx, s.PlanResourceGroup(), s.Plan)
 		if err != nil {
 			return err
 		}
 		// A caller whose role is on the app alone leaves the plan be.
-		_, mayDelete, err := h.callerMay(r, planDeleteAction, planID(p.sub, s.ResourceGroup, s.Plan))
+		_, mayDelete, err := h.callerMay(r, planDeleteAction, planID(p.sub, s.PlanResourceGroup(), s.Plan))
 		if err != nil {
 			return err
 		}
 		if n == 0 && mayDelete {
-			err := h.cfg.Store.DeletePlan(ctx, s.ResourceGroup, s.Plan)
+			err := h.cfg.Store.DeletePlan(ctx, s.PlanResourceGroup(), s.Plan)
 			if err != nil && slipway.ErrorCode(err) != slipway.ECONFLICT && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 				return err
 			}

@@ -125,7 +125,7 @@ func (h *Handler) listSlots(w http.ResponseWriter, r *http.Request, p params) er
 	}
 	vs := make([]any, 0, len(slots))
 	for _, s := range slots {
-		plan, err := h.cfg.Store.Plan(ctx, s.ResourceGroup, s.Plan)
+		plan, err := h.cfg.Store.Plan(ctx, s.PlanResourceGroup(), s.Plan)
 		if err != nil {
 			return err
 		}

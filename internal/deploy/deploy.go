@@ -1049,7 +1049,7 @@ func (c *Coordinator) snapshot(ctx context.Context, rg, name string) (Snapshot, 
 	if err != nil {
 		return Snapshot{}, err
 	}
-	plan, err := c.cfg.Store.Plan(ctx, site.ResourceGroup, site.Plan)
+	plan, err := c.cfg.Store.Plan(ctx, site.PlanResourceGroup(), site.Plan)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -1135,17 +1135,17 @@ func (c *Coordinator) SiteConfigChanged(ctx context.Context, rg, name string) er
 // number of workers scales each site out or in (the running instances go
 // on serving); a new size restarts them (zero downtime) on it.
 func (c *Coordinator) PlanChanged(ctx context.Context, rg, plan string) error {
-	sites, err := c.cfg.Store.Sites(ctx, rg)
+	sites, err := c.cfg.Store.Sites(ctx, "") // a plan's sites may be in other groups
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, s := range sites {
-		if s.Plan != plan || !s.Enabled {
+		if !strings.EqualFold(s.Plan, plan) || !strings.EqualFold(s.PlanResourceGroup(), rg) || !s.Enabled {
 			continue
 		}
 		c.SiteLog(s.Name).Event("The App Service plan %s changed.", plan)
-		if err := c.scaleOrRestart(ctx, rg, s.Name); err != nil {
+		if err := c.scaleOrRestart(ctx, s.ResourceGroup, s.Name); err != nil {
 			errs = append(errs, err)
 		}
 	}

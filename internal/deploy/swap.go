@@ -200,7 +200,7 @@ func (c *Coordinator) rawSnapshot(ctx context.Context, rg, name string) (Snapsho
 	if err != nil {
 		return Snapshot{}, err
 	}
-	plan, err := c.cfg.Store.Plan(ctx, site.ResourceGroup, site.Plan)
+	plan, err := c.cfg.Store.Plan(ctx, site.PlanResourceGroup(), site.Plan)
 	if err != nil {
 		return Snapshot{}, err
 	}

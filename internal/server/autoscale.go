@@ -304,7 +304,7 @@ func (m *liveMetrics) Sample(ctx context.Context, rg, plan string, now time.Time
 	if err != nil {
 		return planSample{}, false
 	}
-	sites, err := m.st.Sites(ctx, p.ResourceGroup)
+	sites, err := m.st.Sites(ctx, "") // a plan's sites may be in other groups
 	if err != nil {
 		return planSample{}, false
 	}
@@ -320,7 +320,7 @@ func (m *liveMetrics) Sample(ctx context.Context, rg, plan string, now time.Time
 	var cpuSum, memSum float64
 	var cpuN, memN, backends int
 	for _, s := range sites {
-		if !strings.EqualFold(s.Plan, p.Name) {
+		if !strings.EqualFold(s.Plan, p.Name) || !strings.EqualFold(s.PlanResourceGroup(), p.ResourceGroup) {
 			continue
 		}
 		var urls []string

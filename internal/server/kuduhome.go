@@ -19,7 +19,7 @@ type planReader interface {
 // the app then sees, as the app's user, within the app's quota, whether
 // or not an instance runs.
 func (p *planner) kuduHome(ctx context.Context, plans planReader, site slipway.Site) (scm.Home, error) {
-	plan, err := plans.Plan(ctx, site.ResourceGroup, site.Plan)
+	plan, err := plans.Plan(ctx, site.PlanResourceGroup(), site.Plan)
 	if err != nil {
 		return scm.Home{}, err
 	}

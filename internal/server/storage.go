@@ -258,7 +258,7 @@ func (b *buildStorage) sites(ctx context.Context) ([]slipway.Site, error) {
 func (b *buildStorage) quota(ctx context.Context, sites []slipway.Site, name string) (int64, bool) {
 	for _, s := range sites {
 		if strings.ToLower(s.Name) == name {
-			if p, err := b.store.Plan(ctx, s.ResourceGroup, s.Plan); err == nil {
+			if p, err := b.store.Plan(ctx, s.PlanResourceGroup(), s.Plan); err == nil {
 				return int64(p.SKU.Size().HomeQuotaGB) << 30, true
 			}
 			return 0, false

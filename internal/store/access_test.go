@@ -100,10 +100,10 @@ func TestAccessRestrictions_Migration(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	seed(t, s)
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location, linux_fx_version,
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, plan_resource_group, location, linux_fx_version,
 		app_command_line, health_check_path, always_on, client_affinity, number_of_workers, https_only, enabled, tags,
 		created, modified, publishing_user, publishing_password)
-		VALUES ('old', 'rg', 'plan', 'westeurope', '', '', '', 0, 1, 1, 0, 1, '{}', 0, 0, '$old', X'00')`); err != nil {
+		VALUES ('old', 'rg', 'plan', 'rg', 'westeurope', '', '', '', 0, 1, 1, 0, 1, '{}', 0, 0, '$old', X'00')`); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Site(ctx, "rg", "old")

@@ -16,26 +16,7 @@ import (
 func TestMigration23_KeepsDeploymentsAndLogs(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "slipway.db"), RawQuery: "_foreign_keys=1"}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	for _, m := range ms[:22] {
-		exec(m.sql)
-	}
-	exec("PRAGMA user_version = 22")
+	db, exec := dbAtVersion(t, dir, 22)
 	now := toUnix(time.Now())
 	exec(`INSERT INTO resource_groups (name, location, created) VALUES ('rg', 'westeurope', ?)`, now)
 	exec(`INSERT INTO plans (resource_group, name, location, sku_name, sku_tier, sku_capacity, linux, created)
@@ -103,4 +84,33 @@ func TestMigration23_KeepsDeploymentsAndLogs(t *testing.T) {
 	if logs != 4 || details != 8 {
 		t.Errorf("after deleting a site: %d log entries and %d details rows; want app's 4 and 8", logs, details)
 	}
+}
+
+// dbAtVersion makes the database of a data directory dir as the given
+// schema version left it (migrations 1 to version applied), for a test to
+// fill before Open migrates it on. exec runs a statement on it or fails
+// the test; close the database before Open.
+func dbAtVersion(t *testing.T, dir string, version int) (*sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "slipway.db"), RawQuery: "_foreign_keys=1"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, m := range ms[:version] {
+		exec(m.sql)
+	}
+	exec(fmt.Sprintf("PRAGMA user_version = %d", version))
+	return db, exec
 }

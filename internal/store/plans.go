@@ -86,9 +86,10 @@ func slotsFit(ctx context.Context, tx *sql.Tx, p slipway.Plan) error {
 	var app string
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT a.name, (SELECT count(*) FROM sites s WHERE s.slot_of = a.name) AS n
-		FROM sites a WHERE a.slot_of IS NULL AND a.resource_group = ?
-		AND (a.plan = ? OR EXISTS (SELECT 1 FROM sites s WHERE s.slot_of = a.name AND s.plan = ?))
-		ORDER BY n DESC, a.name LIMIT 1`, p.ResourceGroup, p.Name, p.Name).Scan(&app, &n)
+		FROM sites a WHERE a.slot_of IS NULL
+		AND (a.plan_resource_group = ? AND a.plan = ?
+			OR EXISTS (SELECT 1 FROM sites s WHERE s.slot_of = a.name AND s.plan_resource_group = ? AND s.plan = ?))
+		ORDER BY n DESC, a.name LIMIT 1`, p.ResourceGroup, p.Name, p.ResourceGroup, p.Name).Scan(&app, &n)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && 1+n <= max {
 		return nil
 	} else if err != nil {
@@ -125,7 +126,7 @@ func (s *Store) Plans(ctx context.Context, rg string) ([]slipway.Plan, error) {
 // PlanSiteCount returns how many sites use the plan.
 func (s *Store) PlanSiteCount(ctx context.Context, rg, name string) (int, error) {
 	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE resource_group = ? AND plan = ?`, rg, name).Scan(&n); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sites WHERE plan_resource_group = ? AND plan = ?`, rg, name).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting sites of plan: %w", err)
 	}
 	return n, nil
@@ -149,7 +150,7 @@ func (s *Store) DeletePlan(ctx context.Context, rg, name string) error {
 			}
 			names = append(names, n)
 			return nil
-		}, `SELECT name FROM sites WHERE resource_group = ? AND plan = ? ORDER BY name`, rg, name)
+		}, `SELECT name FROM sites WHERE plan_resource_group = ? AND plan = ? ORDER BY name`, rg, name)
 		if err != nil {
 			return err
 		}
@@ -181,4 +182,31 @@ func scanPlan(r rowScanner) (slipway.Plan, error) {
 	}
 	p.Created = fromUnix(created)
 	return p, nil
+}
+
+// plansUsedElsewhere refuses to delete resource group rg while a site of
+// another group runs on one of its plans, with the refusal App Service
+// gives for deleting that plan: the group's deletion would take the plan
+// from under the site.
+func plansUsedElsewhere(ctx context.Context, tx *sql.Tx, rg string) error {
+	var plan string
+	var names []string
+	err := eachRow(ctx, tx, "listing sites on the group's plans", func(r rowScanner) error {
+		var p, n string
+		if err := r.Scan(&p, &n); err != nil {
+			return err
+		}
+		if plan == "" {
+			plan = p
+		}
+		if strings.EqualFold(p, plan) {
+			names = append(names, n)
+		}
+		return nil
+	}, `SELECT plan, name FROM sites WHERE plan_resource_group = ? AND resource_group <> ? ORDER BY plan, name`, rg, rg)
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	return slipway.Errorf(slipway.ECONFLICT, "Server farm '%s' cannot be deleted because it has web app(s) %s assigned to it. Delete them or move them to another plan before deleting the resource group '%s'.",
+		plan, strings.Join(names, ","), rg)
 }

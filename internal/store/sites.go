@@ -18,7 +18,10 @@ func errSiteNotFound(rg, name string) error {
 }
 
 // PutSite creates the site or replaces its properties. The resource group
-// and the plan (in the same group) must exist. Site names are global and
+// and the plan (in site.PlanResourceGroup(), the site's own group unless
+// PlanGroup names another) must exist; a site already on a plan moves only
+// to a plan of that plan's group, as App Service moves an app only within
+// its webspace. Site names are global and
 // case-insensitive: a name used in another resource group is ECONFLICT.
 // It returns the stored site (name casing and creation time of the first PUT;
 // Modified set now) and whether it was created. A new site gets publishing
@@ -55,13 +58,13 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			return err
 		}
 		site.ResourceGroup = g.Name
-		p, err := scanPlan(tx.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, site.ResourceGroup, site.Plan))
+		p, err := scanPlan(tx.QueryRowContext(ctx, planSelect+` WHERE resource_group = ? AND name = ?`, site.PlanResourceGroup(), site.Plan))
 		if errors.Is(err, sql.ErrNoRows) {
-			return errPlanNotFound(site.ResourceGroup, site.Plan)
+			return errPlanNotFound(site.PlanResourceGroup(), site.Plan)
 		} else if err != nil {
 			return err
 		}
-		site.Plan = p.Name
+		site.Plan, site.PlanGroup = p.Name, otherGroup(site.ResourceGroup, p.ResourceGroup)
 		if strings.TrimSpace(site.Location) == "" {
 			site.Location = p.Location
 		}
@@ -84,15 +87,15 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, location,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, resource_group, plan, plan_resource_group, location,
 				linux_fx_version, app_command_line, health_check_path, always_on, client_affinity, number_of_workers,
 				https_only, enabled, tags, created, modified, publishing_user, publishing_password,
 				min_tls_version, scm_min_tls_version, slot_of, slot_name, key_vault_reference_identity, scm_type,
 				ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 				ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
 				web_sockets_enabled, ftps_state, min_tls_cipher_suite, auto_heal_enabled, end_to_end_encryption)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				site.Name, site.ResourceGroup, site.Plan, site.Location,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				site.Name, site.ResourceGroup, site.Plan, site.PlanResourceGroup(), site.Location,
 				site.Config.LinuxFxVersion, site.Config.AppCommandLine, site.Config.HealthCheckPath,
 				boolInt(site.Config.AlwaysOn), boolInt(site.Config.ClientAffinity), site.Config.NumberOfWorkers,
 				boolInt(site.HTTPSOnly), boolInt(site.Enabled), encodeTags(site.Tags), toUnix(site.Created), toUnix(site.Modified),
@@ -112,6 +115,10 @@ func (s *Store) PutSiteWithConfig(ctx context.Context, site slipway.Site, settin
 		default:
 			site.Name, site.Created = old.Name, old.Created
 			site.SlotOf, site.Slot = old.SlotOf, old.Slot
+			if !strings.EqualFold(old.PlanResourceGroup(), p.ResourceGroup) {
+				return slipway.Errorf(slipway.EINVALID, "Cannot move '%s' to the App Service plan '%s' of resource group '%s': an app moves only to a plan in its current plan's resource group '%s' (and region).",
+					site.Name, p.Name, p.ResourceGroup, old.PlanResourceGroup())
+			}
 			if !strings.EqualFold(old.Plan, p.Name) {
 				// A slot counts as its app: its move must not put the
 				// app's slots on a plan without room for them.
@@ -254,7 +261,16 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 	})
 }
 
-const siteSelect = `SELECT name, resource_group, plan, location, linux_fx_version, app_command_line, health_check_path,
+// otherGroup is a site's PlanGroup: the plan's group planRG, or "" when
+// it is the site's own group rg.
+func otherGroup(rg, planRG string) string {
+	if strings.EqualFold(rg, planRG) {
+		return ""
+	}
+	return planRG
+}
+
+const siteSelect = `SELECT name, resource_group, plan, plan_resource_group, location, linux_fx_version, app_command_line, health_check_path,
 	always_on, client_affinity, number_of_workers, https_only, enabled, tags, created, modified,
 	min_tls_version, scm_min_tls_version, coalesce(slot_of, ''), slot_name, key_vault_reference_identity, scm_type,
 	ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
@@ -268,7 +284,7 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 	var ac accessColumns
 	var http2, webSockets bool
 	var cors string
-	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
+	if err := r.Scan(&s.Name, &s.ResourceGroup, &s.Plan, &s.PlanGroup, &s.Location, &s.Config.LinuxFxVersion, &s.Config.AppCommandLine,
 		&s.Config.HealthCheckPath, &s.Config.AlwaysOn, &s.Config.ClientAffinity, &s.Config.NumberOfWorkers,
 		&s.HTTPSOnly, &s.Enabled, &tags, &created, &modified, &s.Config.MinTLSVersion, &s.Config.SCMMinTLSVersion, &s.SlotOf, &s.Slot,
 		&s.KeyVaultReferenceIdentity, &s.Config.SCMType,
@@ -280,6 +296,7 @@ func scanSite(r rowScanner) (slipway.Site, error) {
 		return s, fmt.Errorf("reading site: %w", err)
 	}
 	s.Config.HTTP20Off, s.Config.WebSocketsOff = !http2, !webSockets
+	s.PlanGroup = otherGroup(s.ResourceGroup, s.PlanGroup)
 	var err error
 	if s.Tags, err = decodeTags(tags); err != nil {
 		return s, err

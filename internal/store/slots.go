@@ -66,7 +66,7 @@ func checkSlotParent(ctx context.Context, tx *sql.Tx, site *slipway.Site) error 
 	if app.SlotOf != "" {
 		return slipway.Errorf(slipway.EINVALID, "%s is itself a slot; slots belong to an app.", app.Name)
 	}
-	if !strings.EqualFold(app.Plan, site.Plan) {
+	if !strings.EqualFold(app.Plan, site.Plan) || !strings.EqualFold(app.PlanResourceGroup(), site.PlanResourceGroup()) {
 		return slipway.Errorf(slipway.EINVALID, "A slot runs on its app's App Service plan %s, not %s.", app.Plan, site.Plan)
 	}
 	site.SlotOf = app.Name
@@ -84,7 +84,7 @@ func checkSlotParent(ctx context.Context, tx *sql.Tx, site *slipway.Site) error 
 // that changes the plan's SKU, so that neither gets past the other.
 func checkSlotLimit(ctx context.Context, tx *sql.Tx, app slipway.Site) error {
 	var skuName string
-	if err := tx.QueryRowContext(ctx, `SELECT sku_name FROM plans WHERE resource_group = ? AND name = ?`, app.ResourceGroup, app.Plan).Scan(&skuName); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT sku_name FROM plans WHERE resource_group = ? AND name = ?`, app.PlanResourceGroup(), app.Plan).Scan(&skuName); err != nil {
 		return fmt.Errorf("reading the app's plan: %w", err)
 	}
 	var n int
@@ -139,7 +139,7 @@ func (s *Store) PutSlot(ctx context.Context, rg, app, slot string, site slipway.
 	if parent.SlotOf != "" {
 		return slipway.Site{}, false, errSiteNotFound(rg, app)
 	}
-	site.ResourceGroup, site.Plan = parent.ResourceGroup, parent.Plan
+	site.ResourceGroup, site.Plan, site.PlanGroup = parent.ResourceGroup, parent.Plan, parent.PlanGroup
 	site.Name, site.SlotOf, site.Slot = slipway.SlotSiteName(parent.Name, slot), parent.Name, slot
 	if site.Location == "" {
 		site.Location = parent.Location

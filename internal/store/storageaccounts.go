@@ -184,6 +184,9 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 		} else if err != nil {
 			return err
 		}
+		if err := plansUsedElsewhere(ctx, tx, name); err != nil {
+			return err
+		}
 		var err error
 		if sites, err = listSites(ctx, tx, name); err != nil {
 			return err

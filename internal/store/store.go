@@ -195,12 +195,23 @@ func migrations() ([]migration, error) {
 
 // migrate applies every migration newer than the database's user_version,
 // all in one transaction, so a failure leaves the schema as it was.
+//
+// Foreign keys are off while they run, as SQLite's procedure for changing
+// a table's constraints needs (a table rebuilt and its old copy dropped
+// must cascade to no child row; PRAGMA foreign_keys cannot change inside a
+// transaction), and every key is checked before the transaction commits:
+// a migration that leaves a row pointing nowhere fails and changes
+// nothing. The writer pool holds its one connection for good, so the
+// PRAGMAs and the transaction share it.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	if _, err := s.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return fmt.Errorf("turning foreign keys off to migrate: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var current int
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 			return fmt.Errorf("reading schema version: %w", err)
@@ -218,8 +229,31 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			s.logger.Info("applied database migration", "migration", m.name)
 		}
-		return nil
+		return checkForeignKeys(ctx, tx)
 	})
+	if _, ferr := s.write.ExecContext(ctx, "PRAGMA foreign_keys = ON"); ferr != nil && err == nil {
+		err = fmt.Errorf("turning foreign keys back on: %w", ferr)
+	}
+	return err
+}
+
+// checkForeignKeys fails if any row's foreign key points nowhere.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("checking foreign keys: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("checking foreign keys: %w", err)
+		}
+		return fmt.Errorf("migrating the database: a row of %s (rowid %d) refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 // SchemaVersion returns the database's schema version (the number of the
