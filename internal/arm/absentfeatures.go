@@ -44,10 +44,12 @@ import (
 //     outside issuer; an identity has none, and adding one is refused.
 
 // authSettingsOff are the settings of a site whose authentication was
-// never configured, as App Service shows them (docs/arm.md §1.6).
+// never configured, as App Service shows them (docs/arm.md §1.6; the
+// runtimeVersion null as azure-cli's test_webapp_authentication, recorded
+// against Azure, checks it).
 var authSettingsOff = map[string]any{
 	"enabled":                     false,
-	"runtimeVersion":              "~1",
+	"runtimeVersion":              nil,
 	"unauthenticatedClientAction": nil,
 	"tokenStoreEnabled":           nil,
 	"allowedExternalRedirectUrls": nil,
@@ -162,16 +164,27 @@ func authUnavailable(what string) error {
 	return slipway.Errorf(slipway.EINVALID, "App Service Authentication is not available: Slipway has no built-in sign-in, so %s and authentication stays off. Sign users in within the app (Slipway: see README, Differences from App Service).", what)
 }
 
+// authOffAlso are values a client may send back for a site without
+// sign-in besides authSettingsOff's: the "~1" runtime a site shows once
+// its authentication has been configured (and Slipway showed until it
+// read null off azure-cli's recording), which a template or script may
+// carry.
+var authOffAlso = map[string]string{"runtimeVersion": "~1"}
+
 // leavesAuthOff says whether value, given for the auth setting name, is
 // what a site without sign-in has: unset (null, false, empty), or the
-// value authSettingsOff shows for it.
+// value authSettingsOff (or authOffAlso) shows for it.
 func leavesAuthOff(name string, value json.RawMessage) bool {
 	v := bytes.TrimSpace(value)
 	switch string(v) {
 	case "null", "false", `""`, "[]", "{}":
 		return true
 	}
-	if off, ok := authSettingsOff[name].(string); ok {
+	off, ok := authSettingsOff[name].(string)
+	if !ok {
+		off, ok = authOffAlso[name]
+	}
+	if ok {
 		var got string
 		return json.Unmarshal(v, &got) == nil && got == off
 	}

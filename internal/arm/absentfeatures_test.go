@@ -17,6 +17,11 @@ func TestAuthSettings(t *testing.T) {
 	if got["name"] != "authsettings" || got["type"] != "Microsoft.Web/sites/config" || props["enabled"] != false {
 		t.Fatalf("authsettings = %v, want authentication off", got)
 	}
+	// A site never configured reads no runtime version (azure-cli's
+	// test_webapp_authentication, recorded against Azure).
+	if v, ok := props["runtimeVersion"]; !ok || v != nil {
+		t.Errorf("runtimeVersion = %v (present %v), want null", v, ok)
+	}
 	// What az sends for `auth update --enabled false`: the list's
 	// properties back, enabled false.
 	off := `{"properties":{"enabled":false,"runtimeVersion":"~1","unauthenticatedClientAction":null,"clientSecret":"","allowedAudiences":null,"isAuthFromFile":"false"}}`
