@@ -174,6 +174,7 @@ func TestRealAz(t *testing.T) {
 	}
 
 	realAzStorage(t, cli, rg, owner.AppID, port)
+	realAzConnection(t, cli, rg, app, "realazblob1")
 
 	// webapp up for a new app, from a project folder.
 	project := filepath.Join(t.TempDir(), "hello")
@@ -439,6 +440,37 @@ func realAzStorage(t *testing.T, cli *realAz, rg, appID string, port int) {
 	cli.must("storage", "blob", "download", "--account-name", account, "-c", "docs", "-n", "notes/hello.txt", "-f", down, "--auth-mode", "login", "-o", "none")
 	if b, err := os.ReadFile(down); err != nil || string(b) != "hello from az storage" {
 		t.Fatalf("storage blob download --auth-mode login wrote %q (%v)", b, err)
+	}
+}
+
+// realAzConnection is the Service Connector step of Microsoft's Flask
+// managed-identity tutorial (docs/conformance.md): `webapp connection
+// create storage-blob --system-identity` gives the app a system-assigned
+// identity with Storage Blob Data Contributor on the account and the
+// setting AZURE_STORAGEBLOB_RESOURCEENDPOINT; list-configuration shows it
+// and delete takes it away.
+func realAzConnection(t *testing.T, cli *realAz, rg, app, account string) {
+	t.Helper()
+	out := cli.must("webapp", "connection", "create", "storage-blob", "-g", rg, "-n", app, "--tg", rg, "--account", account,
+		"--system-identity", "--connection", "photos", "--client-type", "python", "-o", "json")
+	endpoint := "https://" + account + ".blob.core.windows.net/"
+	if !strings.Contains(out, `"authType": "systemAssignedIdentity"`) || !strings.Contains(out, `"provisioningState": "Succeeded"`) || !strings.Contains(out, endpoint) {
+		t.Fatalf("webapp connection create storage-blob --system-identity:\n%s", out)
+	}
+	principal := strings.TrimSpace(cli.must("webapp", "identity", "show", "-g", rg, "-n", app, "--query", "principalId", "-o", "tsv"))
+	if len(principal) != 36 {
+		t.Fatalf("the connection gave the app no system identity: %q", principal)
+	}
+	out = cli.must("role", "assignment", "list", "--assignee", principal, "--all", "--query", "[].roleDefinitionName", "-o", "tsv")
+	if strings.TrimSpace(out) != "Storage Blob Data Contributor" {
+		t.Fatalf("roles of the app's identity: %q, want Storage Blob Data Contributor", out)
+	}
+	if out := cli.must("webapp", "connection", "list-configuration", "-g", rg, "-n", app, "--connection", "photos", "-o", "json"); !strings.Contains(out, `"AZURE_STORAGEBLOB_RESOURCEENDPOINT"`) {
+		t.Fatalf("webapp connection list-configuration:\n%s", out)
+	}
+	cli.must("webapp", "connection", "delete", "-g", rg, "-n", app, "--connection", "photos", "--yes", "-o", "none")
+	if out := strings.TrimSpace(cli.must("webapp", "connection", "list", "-g", rg, "-n", app, "--query", "length(@)", "-o", "tsv")); out != "0" {
+		t.Fatalf("webapp connection list after delete: %q", out)
 	}
 }
 

@@ -107,6 +107,15 @@ var resourceProviders = []resourceProvider{
 		},
 	},
 	{
+		// Service Connector: connections are extension resources of a
+		// site (servicelinkers.go); az 2.91 sends 2024-07-01-preview.
+		namespace: "Microsoft.ServiceLinker", policy: registrationRequired,
+		versions: []string{"2024-07-01-preview", "2022-05-01"},
+		types: []providerType{
+			{name: "linkers", capabilities: "SupportsExtension"},
+		},
+	},
+	{
 		namespace: "Microsoft.Storage", policy: registrationRequired,
 		versions: []string{"2025-08-01", "2024-01-01", "2023-05-01", "2023-01-01", "2022-09-01"},
 		types: []providerType{

@@ -88,7 +88,7 @@ func TestProviders(t *testing.T) {
 		}
 	}
 	want := []string{"Microsoft.Authorization", "microsoft.insights", "Microsoft.KeyVault", "Microsoft.ManagedIdentity",
-		"Microsoft.Resources", "Microsoft.Storage", "Microsoft.Web"}
+		"Microsoft.Resources", "Microsoft.ServiceLinker", "Microsoft.Storage", "Microsoft.Web"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("namespaces (-want +got):\n%s", diff)
 	}

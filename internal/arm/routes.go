@@ -17,6 +17,7 @@ type params struct {
 	slot                            string // deployment slot (slots.go)
 	setting                         string // autoscale setting (autoscale.go)
 	namespace                       string // resource provider namespace (providers.go)
+	linker                          string // Service Connector connection (servicelinkers.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -68,6 +69,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.setting = got
 			case "{ns}":
 				p.namespace = got
+			case "{linker}":
+				p.linker = got
 			}
 			continue
 		}
@@ -161,6 +164,12 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, site+"/config/web", h.putSiteConfig),
 		r(http.MethodPost, site+"/config/appsettings/list", h.listAppSettings),
 		r(http.MethodPut, site+"/config/appsettings", h.putAppSettings),
+		// Service Connector connections of a site (servicelinkers.go).
+		r(http.MethodGet, site+"/providers/Microsoft.ServiceLinker/linkers", h.listLinkers),
+		r(http.MethodPut, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}", h.putLinker),
+		r(http.MethodGet, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}", h.getLinker),
+		r(http.MethodDelete, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}", h.deleteLinker),
+		r(http.MethodPost, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}/listConfigurations", h.listLinkerConfigurations),
 		r(http.MethodPost, site+"/config/connectionstrings/list", h.listConnectionStrings),
 		r(http.MethodPut, site+"/config/connectionstrings", h.putConnectionStrings),
 		r(http.MethodGet, site+"/config/configreferences/appsettings", h.configReferences(kvref.AppSetting)),
