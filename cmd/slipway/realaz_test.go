@@ -175,6 +175,7 @@ func TestRealAz(t *testing.T) {
 
 	realAzStorage(t, cli, rg, owner.AppID, port)
 	realAzConnection(t, cli, rg, app, "realazblob1")
+	realAzDeployFromURL(t, cli, web, rg, app, port)
 
 	// webapp up for a new app, from a project folder.
 	project := filepath.Join(t.TempDir(), "hello")
@@ -365,6 +366,63 @@ func realAzFiles(t *testing.T, cli *realAz, web platformHTTP, rg, app string, po
 	}
 	if code, body := web.get(t, appURL+"env"); code != 200 || !strings.Contains(body, "STARTED_BY=az-startup") {
 		t.Fatalf("after webapp deploy --clean false, GET %senv = %d; the startup script was lost:\n%s", appURL, code, tail(body, 20))
+	}
+}
+
+// realAzDeployFromURL follows Microsoft's "Deploy ZIP package from URL"
+// (Deploy files to App Service): a zip uploaded to blob storage, a
+// read-only SAS for it (az storage blob generate-sas with the account key:
+// az 2.91 cannot make a user delegation SAS (--as-user) for an endpoint
+// outside *.blob.core.*, whose account name its storage SDK does not find
+// in the host name, and fails with a TypeError before signing), and
+// `az webapp deploy --src-url <url> --type zip`, which
+// az sends to ARM's OneDeploy extension (docs/arm.md §1.13), after warming
+// an instance's Kudu through ARM. It answers once the deployment has
+// started ("Deployment was submitted asynchronously"); the app then serves
+// the new version. A URL of anything but the server's blob service is
+// refused with the reason az prints.
+func realAzDeployFromURL(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
+	t.Helper()
+	const account = "realazblob1"
+	z := zipDir(t, "testdata/apps/hello", map[string]string{"VERSION": "from-url"})
+	cli.must("storage", "blob", "upload", "--account-name", account, "-c", "docs", "-n", "packages/app.zip", "-f", z, "--auth-mode", "login", "-o", "none")
+	expiry := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04Z")
+	key := strings.TrimSpace(cli.must("storage", "account", "keys", "list", "-g", rg, "-n", account, "--query", "[0].value", "-o", "tsv"))
+	uri := strings.TrimSpace(cli.must("storage", "blob", "generate-sas", "--account-name", account, "--account-key", key, "-c", "docs", "-n", "packages/app.zip",
+		"--permissions", "r", "--expiry", expiry, "--https-only", "--full-uri", "-o", "tsv"))
+	if want := fmt.Sprintf("https://%s.blob.localhost:%d/docs/packages/app.zip?", account, port); !strings.HasPrefix(uri, want) || !strings.Contains(uri, "sig=") {
+		t.Fatalf("storage blob generate-sas --full-uri printed %q, want %s...sig=...", uri, want)
+	}
+	out := cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--src-url", uri, "--type", "zip", "-o", "json")
+	if !strings.Contains(cli.lastLog, "/extensions/onedeploy?api-version=") {
+		t.Fatalf("az did not send the OneDeploy extension request:\n%s", tail(cli.lastLog, 40))
+	}
+	if !strings.Contains(out, `"provisioningState": "InProgress"`) {
+		t.Errorf("webapp deploy --src-url printed:\n%s", out)
+	}
+	appURL := fmt.Sprintf("https://%s.localhost:%d/", app, port)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		code, body := web.get(t, appURL)
+		if code == 200 && body == "hello from-url" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after webapp deploy --src-url, GET %s = %d %q, want 200 \"hello from-url\"", appURL, code, body)
+		}
+		time.Sleep(time.Second)
+	}
+	// The newest deployment's record (Kudu's /api/deployments) names the
+	// URL, its signature masked.
+	out = strings.TrimSpace(cli.must("webapp", "log", "deployment", "list", "-g", rg, "-n", app, "--query", "[0].message", "-o", "tsv"))
+	_, rawSig, _ := strings.Cut(uri, "sig=")
+	rawSig, _, _ = strings.Cut(rawSig, "&")
+	if !strings.HasPrefix(out, "OneDeploy from https://"+account+".blob.localhost") || !strings.Contains(out, "sig=***") || strings.Contains(out, rawSig) {
+		t.Errorf("webapp log deployment list: the newest message %q does not name the URL with its signature masked", out)
+	}
+	msg := cli.fail("webapp", "deploy", "-g", rg, "-n", app, "--src-url", "http://169.254.169.254/metadata/identity/oauth2/token", "--type", "zip")
+	if !strings.Contains(msg, "not this server's blob service") {
+		t.Errorf("webapp deploy --src-url of the metadata address: %s", msg)
 	}
 }
 
@@ -672,7 +730,7 @@ func (c *realAz) fail(args ...string) string {
 func redactArgs(args []string) string {
 	out := slices.Clone(args)
 	for i := 1; i < len(out); i++ {
-		if out[i-1] == "-p" || out[i-1] == "--password" {
+		if out[i-1] == "-p" || out[i-1] == "--password" || out[i-1] == "--account-key" {
 			out[i] = "<redacted>"
 		}
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	Store      *store.Store
 	Controller Controller
 	Slots      SlotController // slot swaps (slots.go); nil: swaps answer 503
+	// OneDeploy runs the OneDeploy extension (onedeploy.go); nil: it
+	// answers 501.
+	OneDeploy OneDeploy
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on

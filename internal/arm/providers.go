@@ -134,6 +134,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/instances", regional: true},
 			{name: "sites/deployments", regional: true},
 			{name: "sites/deploymentStatus", regional: true},
+			{name: "sites/extensions", regional: true}, // OneDeploy (onedeploy.go)
 			{name: "sites/hostNameBindings", regional: true},
 			{name: "sites/backups", regional: true},
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},

@@ -153,6 +153,9 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/start", h.siteAction),
 		r(http.MethodGet, site+"/instances", h.listInstances),
 		r(http.MethodGet, site+"/instances/{id}", h.getInstance),
+		r(http.MethodGet, site+"/instances/{id}/deployments", h.listInstanceDeployments), // onedeploy.go
+		r(http.MethodPut, site+"/instances/{id}/extensions/onedeploy", h.putOneDeploy),
+		r(http.MethodPut, site+"/extensions/onedeploy", h.putOneDeploy),
 		r(http.MethodGet, site+"/deploymentStatus/{id}", h.deploymentStatus),
 		r(http.MethodGet, site+"/deployments", h.listDeployments),
 		r(http.MethodGet, site+"/deployments/{id}", h.getDeployment),

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,14 +23,14 @@ func deployCommands() []command {
 	uStatus := unsupported("startup tracking and Kudu warm-up are not supported yet", "--track-status", "--enable-kudu-warmup")
 	return []command{
 		{path: "webapp deploy", short: "Deploy a package, a static file or a startup script to a web app (OneDeploy, /api/publish).", run: webappDeploy, flags: withUnsupported(append(gn[:2:2],
-			flagDef{Names: []string{"--src-path"}, Required: true, Help: "Path of the package to deploy, e.g. app.zip."},
+			flagDef{Names: []string{"--src-path"}, Help: "Path of the package to deploy, e.g. app.zip. Give this or --src-url."},
+			flagDef{Names: []string{"--src-url"}, Help: "URL of the package to deploy: a blob of this server's blob service with a SAS (https://<account>.blob.<domain>:<port>/<container>/app.zip?<SAS>, or http://127.0.0.1:<blob port>/<account>/...); the server reads it itself."},
 			flagDef{Names: []string{"--type"}, Help: "Package type: zip, startup (a startup script) or static (one file); war, jar, ear and lib are Java's. Default: from the extension (.sh and .bat: startup; other than .zip/.war/.jar/.ear: static)."},
 			flagDef{Names: []string{"--target-path"}, Help: "Where a static file or startup script goes: a path under /home/site/wwwroot, relative or absolute (default for startup: startup.sh)."},
 			flagDef{Names: []string{"--async"}, Kind: kindBool, Help: "Return once the package is accepted, without waiting: true or false."},
 			flagDef{Names: []string{"--restart"}, Kind: kindBool, Help: "Restart the app after deploying: true (default) or false."},
 			flagDef{Names: []string{"--clean"}, Kind: kindBool, Help: "Clean the target first: true or false. A zip with true (its default) replaces the app, with false goes over it, keeping the files it lacks; a static file or startup script with true becomes the app's only file."},
 		), write, uStatus, uEnrichedErrors,
-			unsupported("deploying from a URL is not supported yet", "--src-url"),
 			unsupported("stack-specific defaults are always applied", "--ignore-stack"),
 			unsupported("the deployment timeout is not configurable yet", "--timeout"),
 			unsupported("deployment tags are not supported yet", "--deploymentTag --tag"),
@@ -148,6 +151,39 @@ func (k *kudu) upload(ctx context.Context, pathQuery, file string) (*response, e
 	req.ContentLength = st.Size()
 	req.Header.Set("Cache-Control", "no-cache")
 	return k.c.do(req)
+}
+
+// publishFromURL POSTs OneDeploy's JSON body {"packageUri": ...} to the
+// app's SCM site: the server reads the package from there.
+func (k *kudu) publishFromURL(ctx context.Context, pathQuery, packageURI string) (*response, error) {
+	body, err := json.Marshal(map[string]string{"packageUri": packageURI})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the package URL: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, uploadTimeout)
+	defer cancel()
+	req, err := k.request(ctx, http.MethodPost, pathQuery, bytes.NewReader(body), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Cache-Control", "no-cache")
+	return k.c.do(req)
+}
+
+// maskSAS hides a SAS's signature (sig) in a URL that is printed.
+func maskSAS(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(the URL given)"
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.EqualFold(k, "sig") {
+			q[k] = []string{"***"}
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // deployHint is where users look when a deployment fails.
@@ -315,16 +351,31 @@ func (lw *logWatcher) printDetails(ctx context.Context, detailsURL string) error
 
 func webappDeploy(ctx context.Context, inv *invocation) error {
 	rg, app := inv.flags.str("resource-group"), inv.flags.str("name")
-	src, err := inv.packagePath(inv.flags.str("src-path"))
-	if err != nil {
-		return err
+	srcURL := inv.flags.str("src-url")
+	var src string
+	switch {
+	case srcURL != "" && inv.flags.str("src-path") != "":
+		return usageErrorf(inv.cmd.path, "give either --src-path or --src-url, not both")
+	case srcURL != "":
+		u, err := url.Parse(srcURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			return usageErrorf(inv.cmd.path, "argument --src-url: %q is not an http or https URL", srcURL)
+		}
+		src = u.Path // its extension tells the type
+	case inv.flags.str("src-path") == "":
+		return usageErrorf(inv.cmd.path, "one of --src-path and --src-url is required")
+	default:
+		var err error
+		if src, err = inv.packagePath(inv.flags.str("src-path")); err != nil {
+			return err
+		}
 	}
 	typ := strings.ToLower(inv.flags.str("type"))
 	if typ == "" {
 		// As az infers it (docs/arm.md §1.13): war, jar, ear and zip are
 		// themselves, .sh and .bat startup scripts, anything else a static
 		// file (whose --target-path the server then asks for).
-		switch ext := strings.ToLower(filepath.Ext(src)); ext {
+		switch ext := strings.ToLower(path.Ext(filepath.ToSlash(src))); ext {
 		case ".zip", ".war", ".jar", ".ear":
 			typ = ext[1:]
 		case ".sh", ".bat":
@@ -357,7 +408,15 @@ func webappDeploy(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	resp, err := k.upload(ctx, "/api/publish?"+q.Encode(), src)
+	var resp *response
+	if srcURL != "" {
+		// Kudu reads the package from the URL (a blob of the server's
+		// own blob service) before it answers.
+		inv.progressf("Deploying from URL: %s", maskSAS(srcURL))
+		resp, err = k.publishFromURL(ctx, "/api/publish?"+q.Encode(), srcURL)
+	} else {
+		resp, err = k.upload(ctx, "/api/publish?"+q.Encode(), src)
+	}
 	if err != nil {
 		return kuduPostError(err, k, rg, app)
 	}

@@ -574,8 +574,9 @@ func TestSettings(t *testing.T) {
 // (MapHttpRouteDual); /api/scm/info with the repository's type (Git, 1)
 // and URL; the process API, which without dotnet-monitor is a 400 "Not
 // supported on Linux" (LinuxProcessController); and PUT /api/zipdeploy,
-// the packageUri form of a zip deployment, which this server refuses
-// saying why, as for a JSON body sent with POST.
+// the packageUri form of a zip deployment, which a server without a
+// package reader (Config.Packages, packageuri_attack_test.go) refuses
+// saying why.
 func TestKuduLiteRoutes(t *testing.T) {
 	srv := newKudu(t, t.TempDir())
 	for _, p := range []string{"/api/environment", "/environment"} {

@@ -169,6 +169,11 @@ type Config struct {
 	Shells Shells
 	// SSHHostKey is the SSH server's host key; nil: one made at start.
 	SSHHostKey ssh.Signer
+	// Packages reads the packages deployments name by URL (a packageUri,
+	// packageuri.go) from the server's blob service, at the addresses
+	// PackageAddresses names. Nil: deploying from a URL is refused.
+	Packages         Packages
+	PackageAddresses BlobAddresses
 }
 
 // Handler is the Kudu API.
@@ -548,11 +553,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // packageBody returns the zip in a push: the raw body, or the first file
-// of a multipart form (both are accepted by Kudu).
+// of a multipart form (both are accepted by Kudu). A JSON body names the
+// package by URL instead (push); here it is refused.
 func packageBody(r *http.Request) (io.Reader, error) {
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
-		return nil, errPackageURI
+		return nil, slipway.Errorf(slipway.EINVALID, "A JSON body (a packageUri) is not taken here; send the zip as the request body.")
 	}
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(r.Body, params["boundary"])
@@ -570,13 +576,14 @@ func packageBody(r *http.Request) (io.Reader, error) {
 }
 
 // zipDeployFromURL answers PUT /api/zipdeploy, Kudu's zip deployment
-// from a packageUri in a JSON body (ZipPushDeployViaUrl): refused, as
-// packageBody refuses such a body sent with POST.
+// from a packageUri in a JSON body (ZipPushDeployViaUrl), as POST with
+// such a body (packageuri.go).
 func (h *Handler) zipDeployFromURL(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	return errPackageURI
+	if !isJSON(r) {
+		return slipway.Errorf(slipway.EINVALID, "PUT /api/zipdeploy deploys from a URL: send Content-Type: application/json and {\"packageUri\": \"<url of the zip>\"}, or POST the zip itself.")
+	}
+	return h.zipDeploy(w, r, s)
 }
-
-var errPackageURI = slipway.Errorf(slipway.EINVALID, "Deploying from a packageUri is not supported by this server; send the zip as the request body.")
 
 func (h *Handler) environment(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"version": "slipway", "siteLastModified": s.Modified.UTC().Format(time.RFC3339)})
@@ -620,13 +627,22 @@ func (h *Handler) zipDeploy(w http.ResponseWriter, r *http.Request, s slipway.Si
 // /home/site/wwwroot in a copy of the active version. Every type restarts
 // the app unless restart=false (Kudu's RestartAllowed).
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-	q := r.URL.Query()
+	p, err := publishOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	return h.push(w, r, s, p)
+}
+
+// publishOptions reads OneDeploy's parameters: the query of
+// /api/publish, or the properties of ARM's OneDeploy extension.
+func publishOptions(q url.Values) (pushOptions, error) {
 	var file *deploy.FileTarget
 	overlay := false
 	switch t := strings.ToLower(q.Get("type")); t {
 	case "zip":
 		if p := q.Get("path"); p != "" && p != "/" && p != "." {
-			return slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment deploys the whole app, under /home/site/wwwroot.", p)
+			return pushOptions{}, slipway.Errorf(slipway.EINVALID, "path=%q is not supported: a zip deployment deploys the whole app, under /home/site/wwwroot.", p)
 		}
 		// clean defaults to true for a zip (Kudu cleans wwwroot first);
 		// clean=false keeps the files the zip lacks.
@@ -635,30 +651,30 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, s slipway.Site
 		case strings.EqualFold(v, "false") || v == "0":
 			overlay = true
 		default:
-			return slipway.Errorf(slipway.EINVALID, "clean=%s is neither true nor false: with true (the default for a zip) the zip replaces the app; with false its files go over the app's, keeping those it lacks.", v)
+			return pushOptions{}, slipway.Errorf(slipway.EINVALID, "clean=%s is neither true nor false: with true (the default for a zip) the zip replaces the app; with false its files go over the app's, keeping those it lacks.", v)
 		}
 	case "static", "startup":
 		p, err := fileTargetPath(t, q.Get("path"))
 		if err != nil {
-			return err
+			return pushOptions{}, err
 		}
 		file = &deploy.FileTarget{Path: p, Startup: t == "startup", Clean: isTrue(q.Get("clean"))}
 	case "":
-		return slipway.Errorf(slipway.EINVALID, "type is required: use /api/publish?type=zip (or static, startup)")
+		return pushOptions{}, slipway.Errorf(slipway.EINVALID, "type is required: use /api/publish?type=zip (or static, startup)")
 	case "war", "jar", "ear", "lib":
-		return slipway.Errorf(slipway.EINVALID, "type='%s' is not supported for Python apps on this server: war, jar, ear and lib deploy Java apps. Use type=zip (or static, startup).", t)
+		return pushOptions{}, slipway.Errorf(slipway.EINVALID, "type='%s' is not supported for Python apps on this server: war, jar, ear and lib deploy Java apps. Use type=zip (or static, startup).", t)
 	case "script":
-		return slipway.Errorf(slipway.EINVALID, "type='script' is not supported on this server: App Service's publish API lists zip, war, jar, ear, lib, startup and static, and az webapp deploy has no --type script. Deploy the file with type=static.")
+		return pushOptions{}, slipway.Errorf(slipway.EINVALID, "type='script' is not supported on this server: App Service's publish API lists zip, war, jar, ear, lib, startup and static, and az webapp deploy has no --type script. Deploy the file with type=static.")
 	default:
-		return slipway.Errorf(slipway.EINVALID, "type='%s' not recognized", q.Get("type"))
+		return pushOptions{}, slipway.Errorf(slipway.EINVALID, "type='%s' not recognized", q.Get("type"))
 	}
 	restart := q.Get("restart") == "" || isTrue(q.Get("restart"))
-	return h.push(w, r, s, pushOptions{
+	return pushOptions{
 		async:    isTrue(q.Get("async")) || isTrue(q.Get("isAsync")),
 		deployer: "OneDeploy",
 		// Kudu records OneDeploy's pushes with the message "OneDeploy".
 		opts: deploy.Options{Message: "OneDeploy", Restart: restart, File: file, Overlay: overlay},
-	})
+	}, nil
 }
 
 // wwwroot is where App Service keeps the deployed app; OneDeploy's
@@ -738,12 +754,24 @@ type pushOptions struct {
 }
 
 func (h *Handler) push(w http.ResponseWriter, r *http.Request, s slipway.Site, p pushOptions) error {
-	body, err := packageBody(r)
-	if err != nil {
-		return err
+	var (
+		d   slipway.Deployment
+		err error
+	)
+	if isJSON(r) {
+		var raw string
+		if raw, err = packageURIFromBody(r); err != nil {
+			return err
+		}
+		d, err = h.submitFromURL(r.Context(), s, raw, p)
+	} else {
+		var body io.Reader
+		if body, err = packageBody(r); err != nil {
+			return err
+		}
+		p.opts.Deployer = p.deployer
+		d, err = h.cfg.Deployer.Submit(r.Context(), s, body, p.opts)
 	}
-	p.opts.Deployer = p.deployer
-	d, err := h.cfg.Deployer.Submit(r.Context(), s, body, p.opts)
 	if err != nil {
 		return err
 	}

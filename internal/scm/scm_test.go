@@ -13,7 +13,8 @@ import (
 
 // TestPackageBody: Kudu takes the zip as the raw body (whatever curl's
 // --data-binary calls its type) or as a multipart file (docs/appservice.md §5);
-// a packageUri JSON body is refused with a clear message.
+// a packageUri JSON body is not a zip (push takes it, packageuri.go; the
+// zip API refuses it).
 func TestPackageBody(t *testing.T) {
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)

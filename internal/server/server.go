@@ -591,24 +591,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	pl.msi = msi
 	versions := pythonMinorVersions(interps)
 	verifier, externalIP := customDomains(cfg, log)
-	var mgmt *arm.Handler
-	mgmt = arm.New(arm.Config{
-		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
-		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
-		Slots: coord, Containers: blobs,
-		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
-		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
-		// as Azure's do; the blob port answers both.
-		BlobEndpoint: func(account string) string {
-			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
-		},
-		// By the caller's roles as the management API reads them (lists
-		// a caller may read in part: arm.Handler.AuthorizeRequest).
-		Authorize:    func(r *http.Request) error { return ident.authorizeARM(r, mgmt.AuthorizeRequest) },
-		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
-		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
-		References: refs,
-	})
 	hostKey, err := sshHostKey(st, dataDir)
 	if err != nil {
 		return fmt.Errorf("SSH host key: %w", err)
@@ -627,6 +609,27 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Commands:        coord,
 		Shells:          coord, SSHHostKey: hostKey,
 		FileReserve: disks.Guard(dataDir, "Kudu file uploads"),
+		// Deployments from a URL read blobs of this server's blob
+		// service only, in process (packages.go).
+		Packages: blobPackages{blobs}, PackageAddresses: blobAddresses(cfg.Domain, port, cfg.Listen, blobPort),
+	})
+	var mgmt *arm.Handler
+	mgmt = arm.New(arm.Config{
+		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
+		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
+		Slots: coord, Containers: blobs, OneDeploy: kudu, // ARM's OneDeploy extension is Kudu's (az webapp deploy --src-url)
+		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
+		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
+		// as Azure's do; the blob port answers both.
+		BlobEndpoint: func(account string) string {
+			return "https" + strings.TrimPrefix(blobURL, "http") + "/" + account + "/"
+		},
+		// By the caller's roles as the management API reads them (lists
+		// a caller may read in part: arm.Handler.AuthorizeRequest).
+		Authorize:    func(r *http.Request) error { return ident.authorizeARM(r, mgmt.AuthorizeRequest) },
+		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
+		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
+		References: refs,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
