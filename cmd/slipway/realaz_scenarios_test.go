@@ -34,13 +34,7 @@ import (
 )
 
 func TestRealAzScenarios(t *testing.T) {
-	r := startRealAz(t, realAzPath(t))
-	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
-	start := time.Now()
-	for _, sc := range []struct {
-		name string
-		run  func(*azScenario)
-	}{
+	runScenarios(t, []scenario{
 		{"webapp_e2e", scWebappE2E},
 		{"webapp_runtimes", scWebappRuntimes},
 		{"create_in_different_group", scCreateInDifferentGroup},
@@ -62,7 +56,22 @@ func TestRealAzScenarios(t *testing.T) {
 		{"access_restriction", scAccessRestriction},
 		{"deployment_tracking", scDeploymentTracking},
 		{"webapp_up_python", scWebappUpPython},
-	} {
+	})
+}
+
+// scenario is one transcribed azure-cli test.
+type scenario struct {
+	name string
+	run  func(*azScenario)
+}
+
+// runScenarios runs each scenario as a parallel subtest against one real
+// Slipway server, signed in as its Owner, and logs how long az took.
+func runScenarios(t *testing.T, scenarios []scenario) {
+	r := startRealAz(t, realAzPath(t))
+	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
+	start := time.Now()
+	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			sub := *s
