@@ -66,8 +66,9 @@ type scenario struct {
 }
 
 // runScenarios runs each scenario as a parallel subtest against one real
-// Slipway server, signed in as its Owner, and logs how long az took.
-func runScenarios(t *testing.T, scenarios []scenario) {
+// Slipway server, signed in as its Owner, then each after (with every
+// scenario done), and logs how long az took.
+func runScenarios(t *testing.T, scenarios []scenario, after ...func(*realAzEnv)) {
 	r := startRealAz(t, realAzPath(t))
 	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
 	start := time.Now()
@@ -80,6 +81,9 @@ func runScenarios(t *testing.T, scenarios []scenario) {
 		})
 	}
 	t.Cleanup(func() {
+		for _, f := range after {
+			f(r)
+		}
 		t.Logf("scenarios took %s; az timings:\n%s", time.Since(start).Round(time.Second), s.timings.String())
 	})
 }
