@@ -15,9 +15,14 @@ package main
 //   - identity/tests/latest/test_identity.py: test_identity_management and
 //     test_federated_identity_credential (refused: Slipway has no
 //     federated credentials);
-//   - role/tests/latest/test_role.py: the role assignment tests, with
-//     service principals where they create users and groups (Slipway's
-//     directory has service principals only).
+//   - role/tests/latest/test_role.py:
+//     test_create_for_rbac_with_secret_with_assignment,
+//     test_role_assignment_e2e,
+//     test_role_assignment_create_using_principal_type and
+//     test_role_assignment_create_update, with service principals where
+//     they create users and groups (Slipway's directory has service
+//     principals only); and the built-in roles by `role definition
+//     list|show`.
 //
 // Where az 2.91 itself differs from what a recorded test expects, the
 // departure is in a comment: az 2.91 creates vaults with RBAC
