@@ -34,13 +34,7 @@ import (
 )
 
 func TestRealAzScenarios(t *testing.T) {
-	r := startRealAz(t, realAzPath(t))
-	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
-	start := time.Now()
-	for _, sc := range []struct {
-		name string
-		run  func(*azScenario)
-	}{
+	runScenarios(t, []scenario{
 		{"webapp_e2e", scWebappE2E},
 		{"webapp_runtimes", scWebappRuntimes},
 		{"create_in_different_group", scCreateInDifferentGroup},
@@ -62,7 +56,23 @@ func TestRealAzScenarios(t *testing.T) {
 		{"access_restriction", scAccessRestriction},
 		{"deployment_tracking", scDeploymentTracking},
 		{"webapp_up_python", scWebappUpPython},
-	} {
+	})
+}
+
+// scenario is one transcribed azure-cli test.
+type scenario struct {
+	name string
+	run  func(*azScenario)
+}
+
+// runScenarios runs each scenario as a parallel subtest against one real
+// Slipway server, signed in as its Owner, then each after (with every
+// scenario done), and logs how long az took.
+func runScenarios(t *testing.T, scenarios []scenario, after ...func(*realAzEnv)) {
+	r := startRealAz(t, realAzPath(t))
+	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
+	start := time.Now()
+	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			sub := *s
@@ -71,6 +81,9 @@ func TestRealAzScenarios(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() {
+		for _, f := range after {
+			f(r)
+		}
 		t.Logf("scenarios took %s; az timings:\n%s", time.Since(start).Round(time.Second), s.timings.String())
 	})
 }

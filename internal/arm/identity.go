@@ -119,8 +119,11 @@ func identityJSON(sub, tenant string, i slipway.UserAssignedIdentity) map[string
 
 // identityBody is a userAssignedIdentities PUT or PATCH document.
 type identityBody struct {
-	Location *string           `json:"location"`
-	Tags     map[string]string `json:"tags"`
+	Location   *string           `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties *struct {
+		IsolationScope *string `json:"isolationScope"`
+	} `json:"properties"`
 }
 
 func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, p params) error {
@@ -137,6 +140,14 @@ func (h *Handler) writeIdentity(w http.ResponseWriter, r *http.Request, p params
 	var body identityBody
 	if err := readJSON(r, &body); err != nil {
 		return err
+	}
+	// Regional isolation (az identity create|update --isolation-scope
+	// Regional) keeps an identity from being assigned to resources in
+	// other regions; Slipway's regions are names only, so it is refused
+	// rather than shown as None after a success.
+	if b := body.Properties; b != nil && b.IsolationScope != nil && *b.IsolationScope != "" && !strings.EqualFold(*b.IsolationScope, "None") {
+		return &apiError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: fmt.Sprintf("The isolation scope '%s' is not supported: Slipway does not restrict where an identity may be assigned, so isolationScope can only be 'None'.", truncate(*b.IsolationScope, 50))}
 	}
 	ctx := r.Context()
 	if patch {
@@ -477,4 +488,66 @@ func (h *Handler) getSystemAssignedIdentity(w http.ResponseWriter, r *http.Reque
 			"clientId":    ps[i].AppID,
 		},
 	})
+}
+
+// listAssociatedResources answers POST
+// userAssignedIdentities/{name}/listAssociatedResources (`az identity
+// list-resources`): the apps and slots the identity is assigned to, of
+// those the caller may read.
+func (h *Handler) listAssociatedResources(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	i, err := h.cfg.Store.GetUserAssignedIdentity(ctx, p.rg, p.identity)
+	if err != nil {
+		return err
+	}
+	sites, err := h.cfg.Store.IdentitySites(ctx, i.ResourceGroup, i.Name)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for _, s := range sites {
+		id, name, typ := siteID(p.sub, s.ResourceGroup, s.Name), s.Name, "microsoft.web/sites"
+		if s.SlotOf != "" {
+			id, name, typ = siteID(p.sub, s.ResourceGroup, s.SlotOf)+"/slots/"+s.Slot, s.SlotOf+"/"+s.Slot, "microsoft.web/sites/slots"
+		}
+		if _, ok, err := h.callerMay(r, typ+"/read", id); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		out = append(out, map[string]any{
+			"id": id, "name": name, "type": typ, "resourceGroup": s.ResourceGroup,
+			"subscriptionId": p.sub, "subscriptionDisplayName": "Slipway",
+		})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(out), "value": out})
+}
+
+// managedIdentityOperations are the operations of Microsoft.ManagedIdentity
+// that Slipway serves, as Azure names and describes them
+// (https://learn.microsoft.com/azure/role-based-access-control/permissions/identity#microsoftmanagedidentity).
+var managedIdentityOperations = []struct{ name, resource, operation, description string }{
+	{"Microsoft.ManagedIdentity/operations/read", "Operations", "Lists operations available on Microsoft.ManagedIdentity resource provider", "Lists operations available on Microsoft.ManagedIdentity resource provider"},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/read", "userAssignedIdentities", "Get User Assigned Identity", "Gets an existing user assigned identity"},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/write", "userAssignedIdentities", "Create/Update User Assigned Identity", "Creates a new user assigned identity or updates the tags associated with an existing user assigned identity"},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/delete", "userAssignedIdentities", "Delete User Assigned Identity", "Deletes an existing user assigned identity"},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", "userAssignedIdentities", "Assign User Assigned Identity", "RBAC action for assigning an existing user assigned identity to a resource"},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read", "federatedIdentityCredentials", "Get Federated Identity Credential", "Get or list Federated Identity Credentials"},
+}
+
+// listManagedIdentityOperations answers GET
+// /providers/Microsoft.ManagedIdentity/operations (`az identity
+// list-operations`), open to every signed-in caller as on Azure.
+func (h *Handler) listManagedIdentityOperations(w http.ResponseWriter, r *http.Request, _ params) error {
+	out := make([]any, 0, len(managedIdentityOperations))
+	for _, o := range managedIdentityOperations {
+		out = append(out, map[string]any{
+			"name": o.name,
+			"display": map[string]any{
+				"provider": "Managed Service Identity", "resource": o.resource,
+				"operation": o.operation, "description": o.description,
+			},
+		})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }

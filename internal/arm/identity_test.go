@@ -1,6 +1,8 @@
 package arm
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -41,6 +43,14 @@ func TestUserAssignedIdentity_Lifecycle(t *testing.T) {
 		t.Fatalf("GET after PATCH = %v", got)
 	}
 	e.must(404, "PATCH", msiPath+"/nope"+msiAPI, `{"tags":{}}`)
+	// az identity create|update --isolation-scope: None is what every
+	// identity has; Regional is refused, not ignored.
+	e.must(200, "PATCH", msiPath+"/id1"+msiAPI, `{"properties":{"isolationScope":"None"}}`)
+	for _, m := range []string{"PUT", "PATCH"} {
+		if r := e.do(m, msiPath+"/id1"+msiAPI, `{"location":"westeurope","properties":{"isolationScope":"Regional"}}`); r.status != 400 || !strings.Contains(string(r.body), "isolationScope can only be 'None'") {
+			t.Fatalf("%s isolationScope Regional = %d %s", m, r.status, r.body)
+		}
+	}
 	for _, p := range []string{msiPath, "/subscriptions/{s}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"} {
 		if l := e.must(200, "GET", p+msiAPI, "").json(t)["value"].([]any); len(l) != 1 {
 			t.Fatalf("GET %s = %v", p, l)
@@ -239,4 +249,65 @@ func TestSystemAssignedIdentity_GetByScope(t *testing.T) {
 		t.Errorf("properties = %v, want principal %s, client %s", props, oid, p.AppID)
 	}
 	e.must(404, "GET", strings.Replace(path, "/sites/app/", "/sites/nope/", 1), "")
+}
+
+// TestIdentityOperationsAndAssociatedResources follows `az identity
+// list-operations` (open to every signed-in caller, as on Azure) and `az
+// identity list-resources`: the sites an identity is assigned to, of those
+// the caller may read. A caller who may act on the identity but not read
+// an app it is attached to does not learn of the app.
+func TestIdentityOperationsAndAssociatedResources(t *testing.T) {
+	e, call := rbacEnv(t)
+	const (
+		ids = "/subscriptions/{s}/resourceGroups/ids"
+		uai = ids + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/shared"
+	)
+	if s, b := call(principal1, "GET", "/providers/Microsoft.ManagedIdentity/operations", ""); s != http.StatusOK ||
+		!strings.Contains(b, `"Microsoft.ManagedIdentity/userAssignedIdentities/read"`) {
+		t.Fatalf("operations for a principal without a role: %d %.300s", s, b)
+	}
+	for _, c := range []struct{ p, body string }{{ids, `{"location":"westeurope"}`}, {uai, `{"location":"westeurope"}`}} {
+		if s, b := call("", "PUT", c.p, c.body); s >= 300 {
+			t.Fatalf("seed %s: %d %s", c.p, s, b)
+		}
+	}
+	list := func(who string) (int, map[string]any) {
+		t.Helper()
+		s, b := call(who, "POST", uai+"/listAssociatedResources", "")
+		var m map[string]any
+		if s == http.StatusOK {
+			if err := json.Unmarshal([]byte(b), &m); err != nil {
+				t.Fatalf("listAssociatedResources: %v %s", err, b)
+			}
+		}
+		return s, m
+	}
+	if s, m := list(""); s != http.StatusOK || m["totalCount"] != 0.0 || len(m["value"].([]any)) != 0 {
+		t.Fatalf("an unassigned identity: %d %v", s, m)
+	}
+	if s, b := call("", "PATCH", sitePath, `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"`+e.path(uai)+`":{}}},"properties":{}}`); s != http.StatusOK {
+		t.Fatalf("attach: %d %.300s", s, b)
+	}
+	s, m := list("")
+	v, _ := m["value"].([]any)
+	if s != http.StatusOK || m["totalCount"] != 1.0 || len(v) != 1 {
+		t.Fatalf("after attaching: %d %v", s, m)
+	}
+	if got := v[0].(map[string]any); got["id"] != e.path(sitePath) || got["name"] != "app" || got["resourceGroup"] != "rg" || got["type"] != "microsoft.web/sites" {
+		t.Fatalf("associated resource: %v", got)
+	}
+	// principal1: Contributor of the identity's group only.
+	if s, b := call("", "PUT", ids+"/providers/Microsoft.Authorization/roleAssignments/"+raName1, raBody("{s}", contributorID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, m := list(principal1); s != http.StatusOK || m["totalCount"] != 0.0 || len(m["value"].([]any)) != 0 {
+		t.Fatalf("a caller who cannot read the app: %d %v", s, m)
+	}
+	// With Reader on the app's group, it sees it.
+	if s, b := call("", "PUT", rgPath+"/providers/Microsoft.Authorization/roleAssignments/"+raName2, raBody("{s}", readerID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if s, m := list(principal1); s != http.StatusOK || m["totalCount"] != 1.0 {
+		t.Fatalf("a caller who may read the app: %d %v", s, m)
+	}
 }

@@ -88,6 +88,7 @@ var resourceProviders = []resourceProvider{
 			{name: "identities", capabilities: "SupportsExtension"}, // a site's system-assigned identity (identity.go)
 			{name: "userAssignedIdentities", regional: true, capabilities: trackedCapabilities},
 			{name: "userAssignedIdentities/federatedIdentityCredentials"}, // always empty (absentfeatures.go)
+			{name: "operations"}, // az identity list-operations
 		},
 	},
 	{

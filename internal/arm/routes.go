@@ -259,12 +259,14 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, kv+"/{vault}/secrets/{id}", h.getVaultSecret),
 
 		// User-assigned managed identities (identity.go).
+		r(http.MethodGet, "providers/Microsoft.ManagedIdentity/operations", h.listManagedIdentityOperations),
 		list(sub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", h.listIdentities),
 		list(msi, h.listIdentities),
 		r(http.MethodPut, msi+"/{identity}", h.putIdentity),
 		r(http.MethodPatch, msi+"/{identity}", h.patchIdentity),
 		r(http.MethodGet, msi+"/{identity}", h.getIdentity),
 		r(http.MethodDelete, msi+"/{identity}", h.deleteIdentity),
+		r(http.MethodPost, msi+"/{identity}/listAssociatedResources", h.listAssociatedResources),
 		r(http.MethodGet, msi+"/{identity}/federatedIdentityCredentials", h.listFederatedCredentials), // absentfeatures.go
 		r(http.MethodGet, msi+"/{identity}/federatedIdentityCredentials/{id}", h.getFederatedCredential),
 		r(http.MethodPut, msi+"/{identity}/federatedIdentityCredentials/{id}", h.putFederatedCredential),

@@ -26,6 +26,10 @@ type Store interface {
 	// DeleteRoleAssignment deletes the named assignment and returns it;
 	// ENOTFOUND when there is none.
 	DeleteRoleAssignment(ctx context.Context, name string) (Assignment, error)
+	// SetRoleAssignmentDescription sets the named assignment's
+	// description and updated time and returns it; ENOTFOUND when there
+	// is none.
+	SetRoleAssignmentDescription(ctx context.Context, name, description string, updated time.Time) (Assignment, error)
 }
 
 // Config configures an Authorizer.
@@ -285,8 +289,20 @@ func (a *Authorizer) Create(ctx context.Context, x Assignment, createdBy string)
 	for _, old := range all {
 		sameTrio := old.PrincipalID == x.PrincipalID && old.RoleDefinitionID == x.RoleDefinitionID && ScopeEqual(old.Scope, x.Scope)
 		if old.Name == x.Name {
-			if sameTrio {
+			if sameTrio && old.Description == x.Description {
 				return old, false, nil
+			}
+			if sameTrio {
+				// A PUT of the same assignment may change its description
+				// (az role assignment update), as on Azure.
+				u, err := a.cfg.Store.SetRoleAssignmentDescription(ctx, old.Name, x.Description, a.cfg.Now().UTC())
+				if err != nil {
+					return Assignment{}, false, err
+				}
+				if err := a.Reload(ctx); err != nil {
+					return Assignment{}, false, err
+				}
+				return u, false, nil
 			}
 			return Assignment{}, false, &coded{slipway.Errorf(slipway.EINVALID,
 				"Tenant ID, application ID, principal ID, and scope are not allowed to be updated."), ErrUpdateNotPermitted}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -31,6 +32,19 @@ func (m *MemoryStore) CreateRoleAssignment(_ context.Context, a Assignment) erro
 	defer m.mu.Unlock()
 	m.list = append(m.list, a)
 	return nil
+}
+
+// SetRoleAssignmentDescription sets the named assignment's description.
+func (m *MemoryStore) SetRoleAssignmentDescription(_ context.Context, name, description string, updated time.Time) (Assignment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, a := range m.list {
+		if a.Name == name {
+			m.list[i].Description, m.list[i].Updated = description, updated
+			return m.list[i], nil
+		}
+	}
+	return Assignment{}, slipway.Errorf(slipway.ENOTFOUND, "no assignment %s", name)
 }
 
 // DeleteRoleAssignment removes the named assignment.

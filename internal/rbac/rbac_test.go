@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -284,6 +285,18 @@ func (m *memStore) CreateRoleAssignment(_ context.Context, a Assignment) error {
 	return nil
 }
 
+func (m *memStore) SetRoleAssignmentDescription(_ context.Context, name, description string, updated time.Time) (Assignment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, x := range m.as {
+		if x.Name == name {
+			m.as[i].Description, m.as[i].Updated = description, updated
+			return m.as[i], nil
+		}
+	}
+	return Assignment{}, slipway.Errorf(slipway.ENOTFOUND, "no")
+}
+
 func (m *memStore) DeleteRoleAssignment(_ context.Context, name string) (Assignment, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -435,6 +448,23 @@ func TestCreateDelete_RefreshAndConflicts(t *testing.T) {
 	}
 	if err := a.Check(t.Context(), alice, "Microsoft.Web/sites/read", site, false); err == nil {
 		t.Fatal("still allowed after delete")
+	}
+}
+
+// A PUT of an existing assignment with a new description (az role
+// assignment update) changes the description and nothing else.
+func TestCreate_UpdatesDescription(t *testing.T) {
+	st := &memStore{}
+	a := New(Config{Store: st})
+	x := assign(t, a, alice, "Reader", rg)
+	x.Description = "Some updated description."
+	y, created, err := a.Create(t.Context(), x, "")
+	if err != nil || created || y.Name != x.Name || y.Description != x.Description {
+		t.Fatalf("update description: %+v %v %v", y, created, err)
+	}
+	got, err := a.Assignment(t.Context(), rg, x.Name)
+	if err != nil || got.Description != x.Description || got.PrincipalID != alice || got.RoleDefinitionID != x.RoleDefinitionID {
+		t.Fatalf("after update: %+v %v", got, err)
 	}
 }
 

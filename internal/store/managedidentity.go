@@ -153,6 +153,14 @@ func (s *Store) SiteUserAssignedIdentities(ctx context.Context, site string) ([]
 	return s.identities(ctx, identitySelect+` JOIN site_user_identities a ON a.object_id = u.object_id WHERE a.site = ? ORDER BY u.resource_group, u.name`, site)
 }
 
+// IdentitySites returns the sites (apps and slots) the identity is
+// assigned to, ordered by name; none for a missing identity.
+func (s *Store) IdentitySites(ctx context.Context, rg, name string) ([]slipway.Site, error) {
+	return listRows(ctx, s.read, "listing an identity's sites", scanSite, siteSelect+` WHERE name IN (SELECT a.site
+		FROM site_user_identities a JOIN user_assigned_identities u ON a.object_id = u.object_id
+		WHERE u.resource_group = ? AND u.name = ?) ORDER BY name`, rg, name)
+}
+
 // SetSiteUserAssignedIdentities makes refs the site's user-assigned
 // identities, replacing the ones it had; each must exist (ENOTFOUND).
 func (s *Store) SetSiteUserAssignedIdentities(ctx context.Context, site string, refs []IdentityRef) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/rbac"
@@ -74,6 +75,32 @@ func (s *Store) DeleteRoleAssignment(ctx context.Context, name string) (rbac.Ass
 		return nil
 	})
 	return old, err
+}
+
+// SetRoleAssignmentDescription sets the named assignment's description
+// and updated time and returns it, committed before it returns; ENOTFOUND
+// when there is none.
+func (s *Store) SetRoleAssignmentDescription(ctx context.Context, name, description string, updated time.Time) (rbac.Assignment, error) {
+	var out rbac.Assignment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		a, err := scanRoleAssignment(tx.QueryRowContext(ctx, roleAssignmentSelect+` WHERE name = ?`, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return slipway.Errorf(slipway.ENOTFOUND, "The role assignment '%s' is not found.", name)
+		} else if err != nil {
+			return err
+		}
+		a.Description, a.Updated = description, updated
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE role_assignments SET description = ?, updated = ? WHERE name = ?`,
+			description, toUnix(updated), a.Name); err != nil {
+			return fmt.Errorf("updating role assignment: %w", err)
+		}
+		out = a
+		return nil
+	})
+	return out, err
 }
 
 func scanRoleAssignment(r rowScanner) (rbac.Assignment, error) {

@@ -64,6 +64,13 @@ func TestRoleAssignments_RoundTripAndReopen(t *testing.T) {
 	// Invalid input never reaches the table.
 	bad := testAssignment("not-a-guid", testSub, readerRole)
 	wantCode(t, s.CreateRoleAssignment(t.Context(), bad), slipway.EINVALID)
+	// The description can change (az role assignment update); nothing else.
+	want.Description, want.Updated = "Some updated description.", time.Unix(1700000100, 0).UTC()
+	if u, err := s.SetRoleAssignmentDescription(t.Context(), want.Name, want.Description, want.Updated); err != nil || u.Description != want.Description {
+		t.Fatalf("set description: %+v, %v", u, err)
+	}
+	_, err = s.SetRoleAssignmentDescription(t.Context(), "6a3c1b2e-0000-4000-8000-0000000000ff", "x", want.Updated)
+	wantCode(t, err, slipway.ENOTFOUND)
 
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
