@@ -1,0 +1,39 @@
+package blob
+
+// Behaviours azure-cli's own storage scenario tests expect of Azure, found by
+// replaying them with the real az (cmd/slipway TestRealAzStorageScenarios);
+// each test here fails without its fix.
+
+import (
+	"context"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+)
+
+// TestAbortCopyWithoutPendingCopy: `az storage blob copy cancel` sends
+// Abort Copy Blob (PUT ?comp=copy&copyid=…, x-ms-copy-action: abort),
+// which Slipway answered 400 UnsupportedHttpVerb. Its copies finish before
+// Copy Blob answers, so an abort is Azure's answer to an abort after the
+// copy finished: 409 NoPendingCopyOperation
+// (test_storage_blob_copy_cancel_nopendingcopyoperation_error), and 404
+// for a blob that does not exist.
+func TestAbortCopyWithoutPendingCopy(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "copies")
+	if _, err := c.UploadBuffer(ctx, "copies", "src", []byte("data"), nil); err != nil {
+		t.Fatal(err)
+	}
+	cc := c.ServiceClient().NewContainerClient("copies")
+	dst := cc.NewBlobClient("dst")
+	res, err := dst.StartCopyFromURL(ctx, cc.NewBlobClient("src").URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dst.AbortCopyFromURL(ctx, *res.CopyID, nil)
+	wantCode(t, err, bloberror.NoPendingCopyOperation, 409)
+	_, err = cc.NewBlobClient("missing").AbortCopyFromURL(ctx, "abcdabcd-abcd-abcd-abcd-abcdabcdabcd", nil)
+	wantCode(t, err, bloberror.BlobNotFound, 404)
+}
