@@ -34,8 +34,8 @@ func TestRealAzStorageScenarios(t *testing.T) {
 	az := realAzPath(t)
 	// CI runs the scenarios that hold what the replay found and fixed
 	// (the "core" ones, about 55 az commands); all of them (about 300
-	// commands, five minutes on two cores) run with
-	// SLIPWAY_REALAZ_STORAGE_ALL=1.
+	// commands, five minutes or more on two cores) run with
+	// SLIPWAY_REALAZ_STORAGE_ALL=1 (and go test -timeout 30m).
 	all := os.Getenv("SLIPWAY_REALAZ_STORAGE_ALL") != ""
 	r := startRealAz(t, az)
 	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
