@@ -34,25 +34,26 @@ var _ Containers = (*blob.Service)(nil)
 var publicAccessWire = map[string]string{"": "None", "blob": "Blob", "container": "Container"}
 
 func (h *Handler) containerJSON(sub, rg, account string, c blob.ContainerInfo) map[string]any {
-	md := c.Metadata
-	if md == nil {
-		md = map[string]string{}
+	props := map[string]any{
+		"publicAccess":          publicAccessWire[c.PublicAccess],
+		"lastModifiedTime":      c.LastModified.Format(time.RFC3339),
+		"leaseStatus":           "Unlocked",
+		"leaseState":            "Available",
+		"deleted":               false,
+		"hasImmutabilityPolicy": false,
+		"hasLegalHold":          false,
+	}
+	// Azure leaves metadata out of a container that has none (azure-cli's
+	// test_storage_container_using_rm_main_scenario reads it as null).
+	if len(c.Metadata) > 0 {
+		props["metadata"] = c.Metadata
 	}
 	return map[string]any{
-		"id":   storageAccountID(sub, rg, account) + "/blobServices/default/containers/" + c.Name,
-		"name": c.Name,
-		"type": "Microsoft.Storage/storageAccounts/blobServices/containers",
-		"etag": c.ETag,
-		"properties": map[string]any{
-			"publicAccess":          publicAccessWire[c.PublicAccess],
-			"metadata":              md,
-			"lastModifiedTime":      c.LastModified.Format(time.RFC3339),
-			"leaseStatus":           "Unlocked",
-			"leaseState":            "Available",
-			"deleted":               false,
-			"hasImmutabilityPolicy": false,
-			"hasLegalHold":          false,
-		},
+		"id":         storageAccountID(sub, rg, account) + "/blobServices/default/containers/" + c.Name,
+		"name":       c.Name,
+		"type":       "Microsoft.Storage/storageAccounts/blobServices/containers",
+		"etag":       c.ETag,
+		"properties": props,
 	}
 }
 

@@ -101,3 +101,21 @@ func TestStorageContainers_UpdateDelete(t *testing.T) {
 	e.must(http.StatusNoContent, "DELETE", c, "")
 	e.must(http.StatusNotFound, "DELETE", stgPath+"/nope1/blobServices/default/containers/media", "")
 }
+
+// TestStorageContainers_NoMetadataLeftOut: a container without metadata has
+// no metadata property, as on Azure (`az storage container-rm create`
+// shows it as null; azure-cli's test_storage_container_using_rm_main_scenario);
+// Slipway answered {}.
+func TestStorageContainers_NoMetadataLeftOut(t *testing.T) {
+	e, _ := newContainersEnv(t)
+	e.must(http.StatusOK, "PUT", accountPath, accountBody)
+	c := accountPath + "/blobServices/default/containers/plain"
+	props := e.must(http.StatusCreated, "PUT", c, `{"properties":{"publicAccess":"None"}}`).json(t)["properties"].(map[string]any)
+	if md, ok := props["metadata"]; ok {
+		t.Errorf("PUT of a container without metadata: metadata = %v, want it left out", md)
+	}
+	props = e.must(http.StatusOK, "GET", c, "").json(t)["properties"].(map[string]any)
+	if md, ok := props["metadata"]; ok {
+		t.Errorf("GET of a container without metadata: metadata = %v, want it left out", md)
+	}
+}

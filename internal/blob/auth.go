@@ -204,11 +204,20 @@ func parseSAS(q url.Values) (p sasParams, ok bool) {
 	if q.Get("sig") == "" {
 		return p, false
 	}
+	// The signed snapshot time is the snapshot a snapshot SAS (sr=bs)
+	// names. A blob or container SAS signs none, and reads the blob's
+	// snapshots too: a request's ?snapshot= is not part of what it signs
+	// (azure-cli's test_storage_blob_copy_with_sas_and_snapshot copies a
+	// snapshot with a blob SAS of its base blob).
+	var snapshot string
+	if q.Get("sr") == "bs" {
+		snapshot = q.Get("snapshot")
+	}
 	return sasParams{
 		Version: q.Get("sv"), Services: q.Get("ss"), ResourceTypes: q.Get("srt"),
 		Permissions: q.Get("sp"), Start: q.Get("st"), Expiry: q.Get("se"), IP: q.Get("sip"),
 		Protocol: q.Get("spr"), Resource: q.Get("sr"), Identifier: q.Get("si"),
-		Signature: q.Get("sig"), EncryptionScope: q.Get("ses"), Snapshot: q.Get("snapshot"),
+		Signature: q.Get("sig"), EncryptionScope: q.Get("ses"), Snapshot: snapshot,
 		CacheControl: q.Get("rscc"), ContentDisposition: q.Get("rscd"), ContentEncoding: q.Get("rsce"),
 		ContentLanguage: q.Get("rscl"), ContentType: q.Get("rsct"),
 		DelegationOID: q.Get("skoid"), DelegationTID: q.Get("sktid"), KeyStart: q.Get("skt"), KeyExpiry: q.Get("ske"),

@@ -1052,6 +1052,23 @@ func (s *Service) sealBlob(rq *req) error {
 	return rq.ok(http.StatusOK)
 }
 
+// abortCopyBlob is Abort Copy Blob. Slipway's copies (Copy Blob, within
+// and between its accounts) complete before Copy Blob answers, so no copy
+// is ever pending: an abort of an existing blob is Azure's answer to an
+// abort after the copy finished, 409 NoPendingCopyOperation.
+func (s *Service) abortCopyBlob(rq *req) error {
+	if !strings.EqualFold(rq.r.Header.Get("x-ms-copy-action"), "abort") {
+		return newError(400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format.")
+	}
+	if rq.q.Get("copyid") == "" {
+		return newError(400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.")
+	}
+	if _, err := getBlobHead(rq.r.Context(), s.rdb(), rq.acct.Name, rq.container, rq.blob, ""); err != nil {
+		return err
+	}
+	return newError(409, "NoPendingCopyOperation", "There is currently no pending copy operation.")
+}
+
 // updateBlob changes the base blob in a write transaction after checking
 // its lease and conditions, then stores it with a new ETag.
 func (s *Service) updateBlob(rq *req, fn func(b *blobRow) error) (*blobRow, error) {

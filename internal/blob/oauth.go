@@ -139,6 +139,7 @@ var roleRules = map[string]roleRule{
 	"AppendBlock":            {action: actBlobWrite, add: addAlways},
 	"AppendBlockFromURL":     {action: actBlobWrite, add: addAlways},
 	"SealBlob":               {action: actBlobWrite},
+	"AbortCopyBlob":          {action: actBlobWrite},
 }
 
 // isDataAction reports whether an operation is a DataAction (those on blobs)

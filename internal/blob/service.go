@@ -350,6 +350,8 @@ func classify(method string, rq *req) (op, error) {
 				return op{"PutPage", 'o', "w", 0, (*Service).putPage}, nil
 			case "seal":
 				return op{"SealBlob", 'o', "w", 0, (*Service).sealBlob}, nil
+			case "copy":
+				return op{"AbortCopyBlob", 'o', "w", 0, (*Service).abortCopyBlob}, nil
 			case "tier":
 				return op{"SetBlobTier", 'o', "w", 0, (*Service).setTier}, nil
 			case "tags":
