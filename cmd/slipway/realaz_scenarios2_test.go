@@ -20,6 +20,7 @@ package main
 import (
 	"archive/zip"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,11 +48,12 @@ func TestRealAzScenarios2(t *testing.T) {
 	r := startRealAz(t, az, "--http-port", strconv.Itoa(port), "--dns-resolver", pebble.DNS.Addr(),
 		"--acme-directory", pebble.DirURL, "--acme-ca-roots", roots, "--acme-email", "ops@scenarios.test")
 	s := &azScenario{t: t, cli: r.cli, port: r.port, sub: r.sub, timings: &timings{}}
+	env := &scEnv{dns: pebble.DNS, web: r.web, issued: pebble.Issued, addr: "127.0.0.1:" + strconv.Itoa(r.port)}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, sc := range []struct {
 		name string
-		run  func(*azScenario, *dnstest.Server)
+		run  func(*azScenario, *scEnv)
 	}{
 		{"webapp_ssl", scWebappSSL},
 		{"webapp_ssl_slot", scWebappSSLSlot},
@@ -70,7 +72,7 @@ func TestRealAzScenarios2(t *testing.T) {
 			t.Run(sc.name, func(t *testing.T) {
 				sub := *s
 				sub.t = t
-				sc.run(&sub, pebble.DNS)
+				sc.run(&sub, env)
 			})
 		}()
 	}
@@ -78,6 +80,17 @@ func TestRealAzScenarios2(t *testing.T) {
 	t.Cleanup(func() {
 		t.Logf("scenarios took %s; az timings:\n%s", time.Since(start).Round(time.Second), s.timings.String())
 	})
+}
+
+// scEnv is what the scenarios share besides az: the DNS server custom
+// domains are verified through, an HTTPS client trusting the platform
+// root, the root of the certificates Pebble issues, and the front door's
+// address.
+type scEnv struct {
+	dns    *dnstest.Server
+	web    platformHTTP
+	issued *x509.CertPool
+	addr   string
 }
 
 // verificationID is the site's customDomainVerificationId, which a custom
@@ -119,16 +132,29 @@ func (s *azScenario) sslApp(dns *dnstest.Server, rg, plan, app, slot, host strin
 }
 
 // testPFXFile writes a PFX for host, signed by a CA of the test's own,
-// protected with the tests' password "test"; it returns the file and the
-// certificate's thumbprint.
-func (s *azScenario) testPFXFile(host string) (string, string) {
+// protected with the tests' password "test"; it returns the file, the
+// certificate's thumbprint and a pool trusting the CA.
+func (s *azScenario) testPFXFile(host string) (string, string, *x509.CertPool) {
 	ca, caKey := testCA(s.t)
 	pfx, thumb := testPFX(s.t, ca, caKey, host, "test")
 	file := filepath.Join(s.t.TempDir(), "server.pfx")
 	if err := os.WriteFile(file, pfx, 0o600); err != nil {
 		s.t.Fatal(err)
 	}
-	return file, thumb
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return file, thumb, pool
+}
+
+// serves checks which certificate the front door presents for host: the
+// one with thumbprint thumb when want is true, another (or none the
+// roots trust) when false. az's JSON says a binding changed; this says
+// the handshake did.
+func (s *azScenario) serves(e *scEnv, host, thumb string, roots *x509.CertPool, want bool) {
+	s.t.Helper()
+	if got := servedThumbprint(s.t, e.addr, host, roots); (got == thumb) != want {
+		s.t.Errorf("the front door serves %q for %s; want %s served: %v", got, host, thumb, want)
+	}
 }
 
 // scWebappSSL is WebappSSLCertTest.test_webapp_ssl (its production half;
@@ -142,7 +168,8 @@ func (s *azScenario) testPFXFile(host string) (string, string) {
 // first, and binding the default name is refused saying so. Of the
 // test's `webapp show` checks that tags survive (azure-cli issue 6929),
 // those after bind and unbind are kept.
-func scWebappSSL(s *azScenario, dns *dnstest.Server) {
+func scWebappSSL(s *azScenario, e *scEnv) {
+	dns := e.dns
 	rg, plan, app, host := "rg-sc-ssl", "sc-ssl-test-plan", "sc-web-ssl-test", "www.sc-ssl.test"
 	dns.SetCNAME("nope."+host, app+".localhost")
 	s.sslApp(dns, rg, plan, app, "", host)
@@ -157,11 +184,12 @@ func scWebappSSL(s *azScenario, dns *dnstest.Server) {
 
 	// test_webapp_ssl
 	s.cmd(fmt.Sprintf("appservice plan show -g %s -n %s", rg, plan), jc("tags.plan", "plan1"))
-	pfxFile, thumb := s.testPFXFile(host)
+	pfxFile, thumb, roots := s.testPFXFile(host)
 	s.cmd(fmt.Sprintf(`webapp config ssl upload -g %s -n %s --certificate-file "%s" --certificate-password test --certificate-name test123`, rg, app, pfxFile),
 		jc("thumbprint", thumb), jc("name", "test123"))
 	s.cmd(fmt.Sprintf("webapp config ssl bind -g %s -n %s --certificate-thumbprint %s --ssl-type SNI", rg, app, thumb),
 		jc(s.sslState(host, "sslState"), "SniEnabled"), jc(s.sslState(host, "thumbprint"), thumb))
+	s.serves(e, host, thumb, roots, true)
 	s.cmd(fmt.Sprintf("webapp show -g %s -n %s", rg, app), jc("tags.web", "web1"))
 	// A bound certificate is not deleted; the default name keeps the
 	// platform's certificate.
@@ -170,6 +198,7 @@ func scWebappSSL(s *azScenario, dns *dnstest.Server) {
 		"is the default host name")
 	s.cmd(fmt.Sprintf("webapp config ssl unbind -g %s -n %s --certificate-thumbprint %s", rg, app, thumb),
 		jc(s.sslState(host, "sslState"), "Disabled"))
+	s.serves(e, host, thumb, roots, false)
 	s.cmd(fmt.Sprintf("webapp show -g %s -n %s", rg, app), jc("tags.web", "web1"))
 	s.cmd(fmt.Sprintf("webapp config ssl delete -g %s --certificate-thumbprint %s", rg, thumb))
 
@@ -178,6 +207,7 @@ func scWebappSSL(s *azScenario, dns *dnstest.Server) {
 		jc("thumbprint", thumb))
 	s.cmd(fmt.Sprintf("webapp config ssl bind -g %s -n %s --certificate-thumbprint %s --hostname %s --ssl-type SNI", rg, app, thumb, host),
 		jc(s.sslState(host, "sslState"), "SniEnabled"), jc(s.sslState(host, "thumbprint"), thumb))
+	s.serves(e, host, thumb, roots, true)
 	s.cmd(fmt.Sprintf("webapp config ssl unbind -g %s -n %s --certificate-thumbprint %s --hostname %s", rg, app, thumb, host),
 		jc(s.sslState(host, "sslState"), "Disabled"))
 
@@ -190,14 +220,16 @@ func scWebappSSL(s *azScenario, dns *dnstest.Server) {
 // the slot's own (its default name is <app>-<slot>.localhost); uploaded
 // without --certificate-name, the certificate is named as az names it,
 // after the app's location.
-func scWebappSSLSlot(s *azScenario, dns *dnstest.Server) {
+func scWebappSSLSlot(s *azScenario, e *scEnv) {
+	dns := e.dns
 	rg, plan, app, slot, host := "rg-sc-sslslot", "sc-sslslot-plan", "sc-web-sslslot", "sc-slot-ssl", "stage.sc-ssl.test"
 	s.sslApp(dns, rg, plan, app, slot, host)
-	pfxFile, thumb := s.testPFXFile(host)
+	pfxFile, thumb, roots := s.testPFXFile(host)
 	s.cmd(fmt.Sprintf(`webapp config ssl upload -g %s -n %s --certificate-file "%s" --certificate-password test -s %s`, rg, app, pfxFile, slot),
 		jc("thumbprint", thumb))
 	s.cmd(fmt.Sprintf("webapp config ssl bind -g %s -n %s --certificate-thumbprint %s --ssl-type SNI -s %s", rg, app, thumb, slot),
 		jc(s.sslState(host, "sslState"), "SniEnabled"), jc(s.sslState(host, "thumbprint"), thumb))
+	s.serves(e, host, thumb, roots, true)
 	s.cmd(fmt.Sprintf("webapp config ssl unbind -g %s -n %s --certificate-thumbprint %s -s %s", rg, app, thumb, slot),
 		jc(s.sslState(host, "sslState"), "Disabled"))
 	s.cmd(fmt.Sprintf("webapp config ssl delete -g %s --certificate-thumbprint %s", rg, thumb))
@@ -207,7 +239,8 @@ func scWebappSSLSlot(s *azScenario, dns *dnstest.Server) {
 // scManagedCertificate: `webapp config ssl create` (an App Service managed
 // certificate; azure-cli has no scenario test of it) for a name routed by
 // an A record to this server, issued by Pebble through ACME HTTP-01.
-func scManagedCertificate(s *azScenario, dns *dnstest.Server) {
+func scManagedCertificate(s *azScenario, e *scEnv) {
+	dns := e.dns
 	rg, plan, app, host := "rg-sc-managed", "sc-managed-plan", "sc-web-managed", "m.sc-managed.test"
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku B1 --is-linux", rg, plan))
@@ -226,6 +259,7 @@ func scManagedCertificate(s *azScenario, dns *dnstest.Server) {
 	s.cmd(fmt.Sprintf("webapp config ssl show -g %s --certificate-name %s", rg, host), jc("thumbprint", thumb), jc("lastRenewalError", nil))
 	s.cmd(fmt.Sprintf("webapp config ssl bind -g %s -n %s --certificate-thumbprint %s --ssl-type SNI", rg, app, thumb),
 		jc(s.sslState(host, "sslState"), "SniEnabled"), jc(s.sslState(host, "thumbprint"), thumb))
+	s.serves(e, host, thumb, e.issued, true)
 	// Free plans have neither custom domains nor managed certificates: the
 	// plan is not scaled down under a bound name (az's own check of the
 	// tier in ssl create reads "FREE", where a Linux Free plan's is
@@ -237,7 +271,7 @@ func scManagedCertificate(s *azScenario, dns *dnstest.Server) {
 // upstream as flaky): Slipway does not import certificates from Key Vault
 // (docs/https.md), so `ssl import` must be refused saying so, not
 // reported done.
-func scSSLImport(s *azScenario, _ *dnstest.Server) {
+func scSSLImport(s *azScenario, e *scEnv) {
 	rg, plan, app, vault := "rg-sc-sslimport", "sc-sslimport-plan", "sc-web-sslimport", "sckvssltest"
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku B1 --is-linux", rg, plan))
@@ -259,7 +293,7 @@ func scSSLImport(s *azScenario, _ *dnstest.Server) {
 // `log tail`, which no azure-cli test runs. (Tracked deployments,
 // publishing credentials and `deployment user show` are replayed in
 // TestRealAzScenarios.)
-func scWebappDeployAndLogs(s *azScenario, _ *dnstest.Server) {
+func scWebappDeployAndLogs(s *azScenario, e *scEnv) {
 	rg, plan, app := "rg-sc-zipdeploy", "sc-zipdeploy-plan", "sc-webapp-zipdeploy"
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku S1 --is-linux", rg, plan))
@@ -272,17 +306,38 @@ func scWebappDeployAndLogs(s *azScenario, _ *dnstest.Server) {
 	// PushDeploymentController, names it Push-Deployer.
 	s.cmd(fmt.Sprintf(`webapp deployment source config-zip -g %s -n %s --src "%s" --track-status false`, rg, app, good),
 		jc("status", 4), jc("deployer", "Push-Deployer"), jc("message", "Created via a push deployment"), jc("complete", true))
-	s.cmd(fmt.Sprintf(`webapp deploy -g %s -n %s --src-path "%s" --type zip --clean true --restart false --track-status false`, rg, app, good),
-		jc("status", 4), jc("deployer", "OneDeploy"), jc("complete", true))
+	// Each deployment's file is where Kudu puts it (docs/appservice.md
+	// §5), read back through Kudu's VFS with the publishing credentials.
+	creds := s.cmd(fmt.Sprintf("webapp deployment list-publishing-credentials -g %s -n %s", rg, app))
+	file := func(path string) (int, string) {
+		s.t.Helper()
+		return e.web.getAuth(s.t, fmt.Sprintf("https://%s.scm.localhost:%d/api/vfs/%s", app, s.port, path),
+			str(creds, "publishingUserName"), str(creds, "publishingPassword"))
+	}
 	dir := s.t.TempDir()
 	static := filepath.Join(dir, "robots.txt")
 	os.WriteFile(static, []byte("User-agent: *\nDisallow:\n"), 0o644)
 	s.cmd(fmt.Sprintf(`webapp deploy -g %s -n %s --src-path "%s" --type static --target-path static/robots.txt --track-status false`, rg, app, static),
 		jc("status", 4), jc("complete", true))
+	if code, body := file("site/wwwroot/static/robots.txt"); code != 200 || !strings.HasPrefix(body, "User-agent") {
+		s.t.Errorf("after deploy --type static the file reads %d %q", code, body)
+	}
+	// --clean true: the zip replaces the app, the static file goes.
+	s.cmd(fmt.Sprintf(`webapp deploy -g %s -n %s --src-path "%s" --type zip --clean true --restart false --track-status false`, rg, app, good),
+		jc("status", 4), jc("deployer", "OneDeploy"), jc("complete", true))
+	if code, _ := file("site/wwwroot/static/robots.txt"); code != 404 {
+		s.t.Errorf("after deploy --clean true the static file reads %d, want 404", code)
+	}
+	if code, _ := file("site/wwwroot/app.py"); code != 200 {
+		s.t.Errorf("after deploy --clean true app.py reads %d", code)
+	}
 	startup := filepath.Join(dir, "startup.sh")
 	os.WriteFile(startup, []byte("#!/bin/sh\nexec gunicorn --bind=0.0.0.0:8000 app:app\n"), 0o755)
 	s.cmd(fmt.Sprintf(`webapp deploy -g %s -n %s --src-path "%s" --type startup --track-status false`, rg, app, startup),
 		jc("status", 4), jc("complete", true))
+	if code, body := file("site/wwwroot/startup.sh"); code != 200 || !strings.Contains(body, "gunicorn") {
+		s.t.Errorf("after deploy --type startup the script reads %d %q", code, body)
+	}
 	s.cmd(fmt.Sprintf("webapp log deployment list -g %s -n %s", rg, app), jc("length(@)", 4))
 
 	s.cmd("webapp deployment user set --user-name sc-deployer-2 --password Sc3nario-pass!",
@@ -363,7 +418,7 @@ func (s *azScenario) text(line string) string {
 // of the app (test_webapp_e2e stops and starts the app, replayed in
 // TestRealAzScenarios; restart and slots have no azure-cli scenario test),
 // and `list-instances`.
-func scWebappLifecycle(s *azScenario, _ *dnstest.Server) {
+func scWebappLifecycle(s *azScenario, e *scEnv) {
 	rg, plan, app, slot := "rg-sc-life", "sc-life-plan", "sc-webapp-life", "stage"
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd(fmt.Sprintf("appservice plan create -g %s -n %s --sku S1 --is-linux", rg, plan))
@@ -390,7 +445,7 @@ func scWebappLifecycle(s *azScenario, _ *dnstest.Server) {
 // features Slipway refuses or has none of — storage-account add, backups,
 // vnet-integration list — are replayed in TestRealAzScenarios, TestRealAz
 // and TestRealAzScripts.)
-func scWebappList(s *azScenario, _ *dnstest.Server) {
+func scWebappList(s *azScenario, e *scEnv) {
 	rg, rg2, plan, plan2, app, app2 := "rg-sc-list", "rg-sc-list2", "sc-list-plan", "sc-list-plan2", "sc-webapp-list", "sc-webapp-list2"
 	s.cmd("group create -n " + rg + " -l westeurope")
 	s.cmd("group create -n " + rg2 + " -l westeurope")
