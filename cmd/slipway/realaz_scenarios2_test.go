@@ -347,7 +347,9 @@ func scWebappDeployAndLogs(s *azScenario, e *scEnv) {
 		s.t.Errorf("list-publishing-profiles --xml printed:\n%s", xml)
 	}
 
-	// logs
+	// logs: to the file system, as App Service offers Linux apps; a
+	// storage destination is refused rather than stored and never used.
+	s.fail(fmt.Sprintf("webapp log config -g %s -n %s --application-logging azureblobstorage", rg, app), "file system only")
 	s.cmd(fmt.Sprintf("webapp log config -g %s -n %s --docker-container-logging filesystem", rg, app))
 	s.cmd(fmt.Sprintf("webapp log show -g %s -n %s", rg, app),
 		jc("httpLogs.fileSystem.enabled", true), jc("applicationLogs.fileSystem.level", "Off"))
