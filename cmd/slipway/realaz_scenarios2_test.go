@@ -64,8 +64,9 @@ func TestRealAzScenarios2(t *testing.T) {
 		{"webapp_list", scWebappList},
 	} {
 		// All at once: the scenarios wait on az and the server, and
-		// t.Parallel would run only GOMAXPROCS of them at a time (two on
-		// CI's machines). t.Run may be called from several goroutines.
+		// t.Parallel would run only -parallel (GOMAXPROCS) of them at a
+		// time, two on a two-core machine. t.Run may be called from
+		// several goroutines.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -443,10 +444,10 @@ func scWebappLifecycle(s *azScenario, e *scEnv) {
 }
 
 // scWebappList: `webapp list` across resource groups with --query, and
-// WebappStackTest.test_webapp_list_show_details on a Python app. (The
-// features Slipway refuses or has none of — storage-account add, backups,
-// vnet-integration list — are replayed in TestRealAzScenarios, TestRealAz
-// and TestRealAzScripts.)
+// WebappStackTest.test_webapp_list_show_details on a Python app, and
+// `vnet-integration remove`. (The other features Slipway refuses or has
+// none of — storage-account add, backups, vnet-integration list — are
+// replayed in TestRealAzScenarios, TestRealAz and TestRealAzScripts.)
 func scWebappList(s *azScenario, e *scEnv) {
 	rg, rg2, plan, plan2, app, app2 := "rg-sc-list", "rg-sc-list2", "sc-list-plan", "sc-list-plan2", "sc-webapp-list", "sc-webapp-list2"
 	s.cmd("group create -n " + rg + " -l westeurope")
@@ -461,4 +462,9 @@ func scWebappList(s *azScenario, e *scEnv) {
 		jc("[0].name", app), jc("[0].siteConfig.linuxFxVersion", "PYTHON|3.12"))
 	s.cmd(fmt.Sprintf("webapp list -g %s --show-details", rg2),
 		jc("length([])", 1), jc("[0].name", app2), jc("[0].siteConfig.linuxFxVersion", "PYTHON|3.12"))
+	// WebappNetworkConnectionTests' `vnet-integration remove` and the
+	// empty list after it: Slipway has no virtual networks, so there is
+	// nothing to remove.
+	s.cmd(fmt.Sprintf("webapp vnet-integration remove -g %s -n %s", rg2, app2))
+	s.cmd(fmt.Sprintf("webapp vnet-integration list -g %s -n %s", rg2, app2), jc("length(@)", 0))
 }
