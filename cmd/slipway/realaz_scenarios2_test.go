@@ -57,6 +57,7 @@ func TestRealAzScenarios2(t *testing.T) {
 	}{
 		{"webapp_ssl", scWebappSSL},
 		{"webapp_ssl_slot", scWebappSSLSlot},
+		{"webapp_ssl_hostnames", scWebappSSLHostnames},
 		{"managed_certificate", scManagedCertificate},
 		{"ssl_import", scSSLImport},
 		{"webapp_deploy_and_logs", scWebappDeployAndLogs},
@@ -159,10 +160,7 @@ func (s *azScenario) serves(e *scEnv, host, thumb string, roots *x509.CertPool, 
 }
 
 // scWebappSSL is WebappSSLCertTest.test_webapp_ssl (its production half;
-// the slot half is scWebappSSLSlot) and test_webapp_ssl_specify_hostname
-// on one Linux app, with the host name commands azure-cli's tests only
-// list (test_webapp_config): `hostname add` refused without its TXT
-// record, `list`, `delete` and `get-external-ip`. The tests bind their
+// the slot half is scWebappSSLSlot) on a Linux plan. The test binds its
 // server.pfx to the default name <app>.azurewebsites.net; Slipway serves
 // default names with the platform's certificate (docs/https.md), so here
 // the certificate is one of the test's own for a custom domain bound
@@ -170,20 +168,8 @@ func (s *azScenario) serves(e *scEnv, host, thumb string, roots *x509.CertPool, 
 // test's `webapp show` checks that tags survive (azure-cli issue 6929),
 // those after bind and unbind are kept.
 func scWebappSSL(s *azScenario, e *scEnv) {
-	dns := e.dns
 	rg, plan, app, host := "rg-sc-ssl", "sc-ssl-test-plan", "sc-web-ssl-test", "www.sc-ssl.test"
-	dns.SetCNAME("nope."+host, app+".localhost")
-	s.sslApp(dns, rg, plan, app, "", host)
-	s.fail(fmt.Sprintf("webapp config hostname add -g %s --webapp-name %s --hostname nope.%s", rg, app, host), "asuid.nope."+host)
-	s.cmd(fmt.Sprintf("webapp config hostname list -g %s --webapp-name %s", rg, app),
-		jc("length(@)", 2), jc("[0].name", app+".localhost"), jc("[1].name", host))
-	// get-external-ip resolves defaultHostName on the client
-	// (socket.gethostbyname, custom.py _resolve_hostname_through_dns);
-	// Slipway's carries the front door's port, which no resolver takes, so
-	// it answers only on ports 80 and 443.
-	s.fail(fmt.Sprintf("webapp config hostname get-external-ip -g %s --webapp-name %s", rg, app), "")
-
-	// test_webapp_ssl
+	s.sslApp(e.dns, rg, plan, app, "", host)
 	s.cmd(fmt.Sprintf("appservice plan show -g %s -n %s", rg, plan), jc("tags.plan", "plan1"))
 	pfxFile, thumb, roots := s.testPFXFile(host)
 	s.cmd(fmt.Sprintf(`webapp config ssl upload -g %s -n %s --certificate-file "%s" --certificate-password test --certificate-name test123`, rg, app, pfxFile),
@@ -202,8 +188,26 @@ func scWebappSSL(s *azScenario, e *scEnv) {
 	s.serves(e, host, thumb, roots, false)
 	s.cmd(fmt.Sprintf("webapp show -g %s -n %s", rg, app), jc("tags.web", "web1"))
 	s.cmd(fmt.Sprintf("webapp config ssl delete -g %s --certificate-thumbprint %s", rg, thumb))
+}
 
-	// test_webapp_ssl_specify_hostname
+// scWebappSSLHostnames is test_webapp_ssl_specify_hostname, with the host
+// name commands azure-cli's tests only list (test_webapp_config):
+// `hostname add` refused without its TXT record, `list`, `delete` and
+// `get-external-ip`.
+func scWebappSSLHostnames(s *azScenario, e *scEnv) {
+	rg, plan, app, host := "rg-sc-sslhost", "sc-sslhost-plan", "sc-web-sslhost", "www.sc-sslhost.test"
+	e.dns.SetCNAME("nope."+host, app+".localhost")
+	s.sslApp(e.dns, rg, plan, app, "", host)
+	s.fail(fmt.Sprintf("webapp config hostname add -g %s --webapp-name %s --hostname nope.%s", rg, app, host), "asuid.nope."+host)
+	s.cmd(fmt.Sprintf("webapp config hostname list -g %s --webapp-name %s", rg, app),
+		jc("length(@)", 2), jc("[0].name", app+".localhost"), jc("[1].name", host))
+	// get-external-ip resolves defaultHostName on the client
+	// (socket.gethostbyname, custom.py _resolve_hostname_through_dns);
+	// Slipway's carries the front door's port, which no resolver takes, so
+	// it answers only on ports 80 and 443.
+	s.fail(fmt.Sprintf("webapp config hostname get-external-ip -g %s --webapp-name %s", rg, app), "")
+
+	pfxFile, thumb, roots := s.testPFXFile(host)
 	s.cmd(fmt.Sprintf(`webapp config ssl upload -g %s -n %s --certificate-file "%s" --certificate-password test`, rg, app, pfxFile),
 		jc("thumbprint", thumb))
 	s.cmd(fmt.Sprintf("webapp config ssl bind -g %s -n %s --certificate-thumbprint %s --hostname %s --ssl-type SNI", rg, app, thumb, host),
