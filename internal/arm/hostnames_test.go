@@ -3,6 +3,7 @@ package arm
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/slipway-dev/slipway/internal/dnstest"
@@ -196,6 +197,18 @@ func TestHostNameBindings_NoScaleToFree(t *testing.T) {
 	// Other sizes are taken; without the binding Free is too.
 	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
 	e.must(200, "DELETE", bindingsPath+"/www.contoso.com", "")
+
+	// An app of another group on the plan counts too.
+	rg2 := "/subscriptions/{s}/resourceGroups/rg2"
+	e.must(201, "PUT", rg2, `{"location":"westeurope"}`)
+	e.must(200, "PUT", rg2+"/providers/Microsoft.Web/sites/app2", e.path(`{"location":"West Europe","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
+	dns.SetCNAME("api.contoso.com", "app2.localhost")
+	dns.SetTXT("asuid.api.contoso.com", siteVerificationID(t, e, rg2+"/providers/Microsoft.Web/sites/app2"))
+	e.must(200, "PUT", rg2+"/providers/Microsoft.Web/sites/app2/hostNameBindings/api.contoso.com", `{"properties":{"siteName":"app2"}}`)
+	if msg := armError(t, e.must(409, "PUT", planPath+"?api-version=2025-03-01", toFree)); !strings.Contains(msg, "'app2' has the custom domain 'api.contoso.com'") {
+		t.Errorf("an app of another group: %q", msg)
+	}
+	e.must(200, "DELETE", rg2+"/providers/Microsoft.Web/sites/app2/hostNameBindings/api.contoso.com", "")
 	e.must(200, "PUT", planPath+"?api-version=2025-03-01", toFree)
 }
 

@@ -241,12 +241,13 @@ func tierJSON(p slipway.Plan) string {
 // (https://learn.microsoft.com/azure/app-service/manage-scale-up). ⚠ The
 // API's own wording was not found; this says which name is in the way.
 func (h *Handler) noCustomDomains(ctx context.Context, plan slipway.Plan) error {
-	sites, err := h.cfg.Store.Sites(ctx, plan.ResourceGroup)
+	// Every group's: an app may run on a plan of another group.
+	sites, err := h.cfg.Store.Sites(ctx, "")
 	if err != nil {
 		return err
 	}
 	for _, s := range sites {
-		if !strings.EqualFold(s.Plan, plan.Name) {
+		if !strings.EqualFold(s.Plan, plan.Name) || !strings.EqualFold(s.PlanResourceGroup(), plan.ResourceGroup) {
 			continue
 		}
 		bindings, err := h.cfg.Store.HostNameBindings(ctx, s.ResourceGroup, s.Name)
