@@ -31,10 +31,10 @@ type realAzEnv struct {
 // cannot sign in without one); the cloud is registered by endpoint
 // discovery (az GETs <mgmt>/metadata/endpoints without credentials and
 // takes the login endpoint, the audience, Graph and the Key Vault suffix
-// from it).
-func startRealAz(t *testing.T, az string) *realAzEnv {
+// from it). extra are more `slipway server` flags.
+func startRealAz(t *testing.T, az string, extra ...string) *realAzEnv {
 	t.Helper()
-	var args []string
+	args := append([]string{}, extra...)
 	if os.Geteuid() != 0 {
 		args = append(args, "--allow-shared-network") // two apps without containers
 	}

@@ -30,8 +30,8 @@ import (
 //     (https://learn.microsoft.com/azure/app-service/configure-connect-to-azure-storage):
 //     Slipway mounts no Azure Files share or blob container into apps;
 //     they use the blob service's API.
-//   - Virtual network integration (az webapp vnet-integration list),
-//     virtualNetworkConnections
+//   - Virtual network integration (az webapp vnet-integration list and
+//     remove), virtualNetworkConnections and networkConfig/virtualNetwork
 //     (https://learn.microsoft.com/azure/app-service/overview-vnet-integration):
 //     Slipway serves no virtual networks, so az's add fails looking the
 //     network up before it reaches the site.
@@ -209,6 +209,19 @@ func (h *Handler) listVnetConnections(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, []any{})
+}
+
+// deleteSwiftVnet answers DELETE sites/{app}/networkConfig/virtualNetwork
+// (az webapp vnet-integration remove): a site has no virtual network
+// integration to remove, so 200 with nothing to say — the only status
+// azure-mgmt-web's delete_swift_virtual_network takes (a 204 fails az with
+// "Operation returned an invalid status 'No Content'").
+func (h *Handler) deleteSwiftVnet(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.Site(r.Context(), p.rg, p.site); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // writeAbsentConfig answers with the site's config resource name holding

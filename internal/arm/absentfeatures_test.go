@@ -141,6 +141,12 @@ func TestVnetConnections(t *testing.T) {
 		t.Fatalf("a slot's virtualNetworkConnections = %s, want []", r.body)
 	}
 	e.must(404, "GET", webPath+"/sites/nope/virtualNetworkConnections", "")
+	// vnet-integration remove has nothing to remove (it was a 404 "No HTTP
+	// resource was found" before: found by azure-cli's scenario replay).
+	// 200: the only status azure-mgmt-web's delete_swift_virtual_network takes.
+	e.must(200, "DELETE", sitePath+"/networkConfig/virtualNetwork", "")
+	e.must(200, "DELETE", slotPath+"/networkConfig/virtualNetwork", "")
+	e.must(404, "DELETE", webPath+"/sites/nope/networkConfig/virtualNetwork", "")
 }
 
 // TestFederatedCredentials: az identity federated-credential list finds

@@ -280,6 +280,14 @@ func (h *Handler) applySSLStates(ctx context.Context, s slipway.Site, states []h
 			host = h // hostNameSslStates names carry the front door's port
 		}
 		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		if host == h.defaultHostName(s.Name) {
+			// App Service lets a certificate be bound to the default name;
+			// Slipway serves default names with the platform's own
+			// certificate (docs/https.md), so it says so rather than
+			// pointing at hostname add, which takes no default name.
+			return &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(
+				"'%s' is the default host name of '%s', which Slipway serves with the platform's certificate: bind the certificate to a custom domain of the app (az webapp config hostname add).", host, s.Name)}
+		}
 		if _, err := h.cfg.Store.HostNameBinding(ctx, s.ResourceGroup, s.Name, host); err != nil {
 			return &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(
 				"Hostname '%s' is not bound to site '%s'. Add it first with az webapp config hostname add.", st.Name, s.Name)}

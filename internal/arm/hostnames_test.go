@@ -3,6 +3,7 @@ package arm
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/slipway-dev/slipway/internal/dnstest"
@@ -170,4 +171,55 @@ func TestHostNameBindings_NoVerifier(t *testing.T) {
 	e.seed()
 	e.must(503, "PUT", bindingsPath+"/www.contoso.com", `{}`)
 	e.must(200, "GET", bindingsPath, "")
+}
+
+// TestHostNameBindings_NoScaleToFree: a plan whose app has a custom domain
+// bound is not scaled down to Free, which has none (found by azure-cli's
+// scenario replay, cmd/slipway/realaz_scenarios2_test.go: `appservice plan
+// update --sku F1` was taken, and a managed certificate then issued on the
+// Free plan); without the binding it is.
+func TestHostNameBindings_NoScaleToFree(t *testing.T) {
+	e, dns, id := newDomainEnv(t)
+	dns.SetCNAME("www.contoso.com", "app.localhost")
+	dns.SetTXT("asuid.www.contoso.com", id)
+	e.must(200, "PUT", bindingsPath+"/www.contoso.com", `{"properties":{"siteName":"app"}}`)
+
+	// az appservice plan update --sku F1 sends the whole plan back.
+	toFree := `{"location":"westeurope","sku":{"name":"F1","tier":"FREE"},"properties":{"reserved":true}}`
+	r := e.must(409, "PUT", planPath+"?api-version=2025-03-01", toFree)
+	if msg, want := armError(t, r), "The App Service plan 'plan' cannot be scaled to the Free (F1) tier: 'app' has the custom domain 'www.contoso.com' bound, and custom domains need a paid tier. Delete it first (az webapp config hostname delete)."; msg != want {
+		t.Errorf("message %q, want %q", msg, want)
+	}
+	if sku := e.must(200, "GET", planPath, "").json(t)["sku"].(map[string]any)["name"]; sku != "B1" {
+		t.Errorf("after the refusal the plan is %v, want B1", sku)
+	}
+	e.must(409, "PATCH", planPath, `{"sku":{"name":"F1"}}`)
+	// Other sizes are taken; without the binding Free is too.
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
+	e.must(200, "DELETE", bindingsPath+"/www.contoso.com", "")
+
+	// An app of another group on the plan counts too.
+	rg2 := "/subscriptions/{s}/resourceGroups/rg2"
+	e.must(201, "PUT", rg2, `{"location":"westeurope"}`)
+	e.must(200, "PUT", rg2+"/providers/Microsoft.Web/sites/app2", e.path(`{"location":"West Europe","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"}}`))
+	dns.SetCNAME("api.contoso.com", "app2.localhost")
+	dns.SetTXT("asuid.api.contoso.com", siteVerificationID(t, e, rg2+"/providers/Microsoft.Web/sites/app2"))
+	e.must(200, "PUT", rg2+"/providers/Microsoft.Web/sites/app2/hostNameBindings/api.contoso.com", `{"properties":{"siteName":"app2"}}`)
+	if msg := armError(t, e.must(409, "PUT", planPath+"?api-version=2025-03-01", toFree)); !strings.Contains(msg, "'app2' has the custom domain 'api.contoso.com'") {
+		t.Errorf("an app of another group: %q", msg)
+	}
+	e.must(200, "DELETE", rg2+"/providers/Microsoft.Web/sites/app2/hostNameBindings/api.contoso.com", "")
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", toFree)
+}
+
+// TestSSLBind_DefaultHostName: binding a certificate to a site's default
+// name is refused saying that name keeps the platform's certificate, not
+// that it should be added with hostname add (which takes no default name).
+func TestSSLBind_DefaultHostName(t *testing.T) {
+	e, _, _ := newDomainEnv(t)
+	bind := `{"properties":{"hostNameSslStates":[{"name":"app.localhost:8080","sslState":"SniEnabled","thumbprint":"AB","toUpdate":true}]}}`
+	r := e.must(400, "PATCH", sitePath, bind)
+	if msg, want := armError(t, r), "'app.localhost' is the default host name of 'app', which Slipway serves with the platform's certificate: bind the certificate to a custom domain of the app (az webapp config hostname add)."; msg != want {
+		t.Errorf("message %q, want %q", msg, want)
+	}
 }

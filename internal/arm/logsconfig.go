@@ -58,6 +58,9 @@ func (h *Handler) putLogsConfig(w http.ResponseWriter, r *http.Request, p params
 				Message: fmt.Sprintf("The request content was invalid and could not be deserialized: '%s'.", err)}
 		}
 	}
+	if err := sent.fileSystemOnly(); err != nil {
+		return err
+	}
 	patch, err := jsonObject(sent)
 	if err != nil {
 		return err
@@ -146,6 +149,35 @@ type logsConfig struct {
 	HTTPLogs              *logDestinations `json:"httpLogs,omitempty"`
 	FailedRequestsTracing *logToggle       `json:"failedRequestsTracing,omitempty"`
 	DetailedErrorMessages *logToggle       `json:"detailedErrorMessages,omitempty"`
+}
+
+// fileSystemOnly refuses turning on a storage destination of logs (az
+// webapp log config --application-logging azureblobstorage): Slipway
+// writes an app's logs to its file system only, which is also all App
+// Service offers Linux apps ("Enable application logging
+// (Linux/Container)": File System;
+// https://learn.microsoft.com/azure/app-service/troubleshoot-diagnostic-logs).
+// Turning one off (`--application-logging off` sends the blob
+// destination's level false) is taken.
+func (c logsConfig) fileSystemOnly() error {
+	refuse := func(section, dest string) error {
+		return &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(
+			"Slipway writes an app's logs to its file system only: %s.%s cannot be turned on. Use az webapp log config --application-logging filesystem (or --web-server-logging filesystem) and read them with az webapp log tail or download.", section, dest)}
+	}
+	if a := c.ApplicationLogs; a != nil {
+		for _, d := range []struct {
+			name string
+			to   *logDestination
+		}{{"azureBlobStorage", a.AzureBlobStorage}, {"azureTableStorage", a.AzureTableStorage}} {
+			if d.to != nil && d.to.Level != nil && *d.to.Level != "Off" {
+				return refuse("applicationLogs", d.name)
+			}
+		}
+	}
+	if h := c.HTTPLogs; h != nil && h.AzureBlobStorage != nil && h.AzureBlobStorage.Enabled != nil && bool(*h.AzureBlobStorage.Enabled) {
+		return refuse("httpLogs", "azureBlobStorage")
+	}
+	return nil
 }
 
 // logDestinations is applicationLogs or httpLogs: where those logs go (httpLogs

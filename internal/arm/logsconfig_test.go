@@ -204,3 +204,36 @@ func TestLogSwitchesInSiteConfig(t *testing.T) {
 		t.Errorf("writing config/web back unchanged changed config/logs:\n%s\n%s", before, after)
 	}
 }
+
+// TestLogsConfigFileSystemOnly: a storage destination of logs is refused
+// when turned on (found by azure-cli's scenario replay: `az webapp log
+// config --application-logging azureblobstorage` was stored and answered
+// while no log ever went to storage), and taken when turned off, as
+// `--application-logging off` sends it.
+func TestLogsConfigFileSystemOnly(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	before := e.must(200, "PUT", sitePath+"/config/logs", azContainerLogs).body
+	for _, tc := range []struct{ name, body, says string }{
+		// az 2.91's body for --application-logging azureblobstorage.
+		{"app logs to blob", `{"properties": {"applicationLogs": {"azureBlobStorage": {"level": true, "retentionInDays": 3}}}}`, "applicationLogs.azureBlobStorage cannot be turned on"},
+		{"app logs to blob with a level", `{"properties":{"applicationLogs":{"azureBlobStorage":{"level":"Error","sasUrl":"https://acct.blob.core.windows.net/logs?sig=x"}}}}`, "applicationLogs.azureBlobStorage"},
+		{"app logs to table", `{"properties":{"applicationLogs":{"azureTableStorage":{"level":"Verbose","sasUrl":"https://acct.table.core.windows.net/logs?sig=x"}}}}`, "applicationLogs.azureTableStorage"},
+		{"http logs to blob", `{"properties":{"httpLogs":{"azureBlobStorage":{"enabled":true,"sasUrl":"https://acct.blob.core.windows.net/logs?sig=x"}}}}`, "httpLogs.azureBlobStorage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("PUT", sitePath+"/config/logs", tc.body)
+			if r.status != 400 {
+				t.Fatalf("status %d, want 400\n%s", r.status, r.body)
+			}
+			if msg := armError(t, r); !strings.Contains(msg, tc.says) || !strings.Contains(msg, "file system only") {
+				t.Errorf("message %q, want it to say %q", msg, tc.says)
+			}
+		})
+	}
+	if after := e.must(200, "GET", sitePath+"/config/logs", "").body; string(after) != string(before) {
+		t.Errorf("a refused PUT changed the document:\nbefore %s\nafter  %s", before, after)
+	}
+	e.must(200, "PUT", sitePath+"/config/logs", azAppLogsOff)
+	e.must(200, "PUT", sitePath+"/config/logs", `{"properties":{"httpLogs":{"azureBlobStorage":{"enabled":false}}}}`)
+}

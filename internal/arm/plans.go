@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"unicode"
@@ -162,6 +163,11 @@ func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, p params, mu
 	case exists:
 		plan.PerSiteScaling = old.PerSiteScaling
 	}
+	if exists && plan.SKU.Tier == "Free" && old.SKU.Tier != "Free" {
+		if err := h.noCustomDomains(ctx, plan); err != nil {
+			return err
+		}
+	}
 	stored, _, err := h.cfg.Store.PutPlan(ctx, plan)
 	if err != nil {
 		return err
@@ -226,4 +232,32 @@ func tierJSON(p slipway.Plan) string {
 		return "LinuxFree"
 	}
 	return p.SKU.Tier
+}
+
+// noCustomDomains refuses scaling a plan down to Free (F1) while an app or
+// slot on it has a custom domain bound: custom domains, and the
+// certificates bound to them, need a paid tier (docs/https.md), and App
+// Service fails a scale to a tier without a feature the apps use
+// (https://learn.microsoft.com/azure/app-service/manage-scale-up). ⚠ The
+// API's own wording was not found; this says which name is in the way.
+func (h *Handler) noCustomDomains(ctx context.Context, plan slipway.Plan) error {
+	// Every group's: an app may run on a plan of another group.
+	sites, err := h.cfg.Store.Sites(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, s := range sites {
+		if !strings.EqualFold(s.Plan, plan.Name) || !strings.EqualFold(s.PlanResourceGroup(), plan.ResourceGroup) {
+			continue
+		}
+		bindings, err := h.cfg.Store.HostNameBindings(ctx, s.ResourceGroup, s.Name)
+		if err != nil {
+			return err
+		}
+		if len(bindings) > 0 {
+			return slipway.Errorf(slipway.ECONFLICT, "The App Service plan '%s' cannot be scaled to the Free (F1) tier: '%s' has the custom domain '%s' bound, and custom domains need a paid tier. Delete it first (az webapp config hostname delete).",
+				plan.Name, s.Name, bindings[0].HostName)
+		}
+	}
+	return nil
 }

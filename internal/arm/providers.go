@@ -141,6 +141,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
 			{name: "sites/virtualNetworkConnections", regional: true},
+			{name: "sites/networkConfig", regional: true}, // vnet-integration remove: nothing to remove
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},
 			{name: "serverFarms/sites", regional: true}, // the apps on a plan (sites.go)
 			{name: "certificates", regional: true, capabilities: trackedCapabilities},

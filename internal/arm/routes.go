@@ -193,6 +193,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listAbsent(storageMounts)),
 		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putAbsent(storageMounts)),
 		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
+		r(http.MethodDelete, site+"/networkConfig/virtualNetwork", h.deleteSwiftVnet),
 		r(http.MethodGet, site+"/providers/Microsoft.ManagedIdentity/identities/default", h.getSystemAssignedIdentity), // identity.go
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies", h.listBasicAuthPolicies),
 		r(http.MethodGet, site+"/basicPublishingCredentialsPolicies/{policy}", h.getBasicAuthPolicy),
