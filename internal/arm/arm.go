@@ -298,8 +298,38 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if pathMatched {
 		return errMethodNotAllowed(r.Method)
 	}
+	if ns := unservedNamespace(segs); ns != "" {
+		return &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: fmt.Sprintf(
+			"No HTTP resource was found that matches the request URI '%s': Slipway does not serve the resource provider '%s' (it serves %s). Run that service yourself and give the app its address in an app setting; apps reach the host's services at 169.254.0.1 (slipway server --allow-host-port): README, Differences from App Service.",
+			r.URL.Path, ns, servedNamespaces())}
+	}
 	return &apiError{Status: http.StatusNotFound, Code: "NotFound",
 		Message: fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path)}
+}
+
+// unservedNamespace is the resource provider namespace a path names after
+// a "providers" segment, when Slipway serves no such namespace; "" if it
+// names none or one Slipway serves.
+func unservedNamespace(segs []string) string {
+	for i := 0; i+1 < len(segs); i++ {
+		if !strings.EqualFold(segs[i], "providers") {
+			continue
+		}
+		ns := segs[i+1]
+		if _, err := findProvider(ns); err != nil && strings.Contains(ns, ".") && len(ns) <= 100 {
+			return ns
+		}
+	}
+	return ""
+}
+
+// servedNamespaces lists the namespaces Slipway serves, for a message.
+func servedNamespaces() string {
+	names := make([]string, len(resourceProviders))
+	for i, rp := range resourceProviders {
+		names[i] = rp.namespace
+	}
+	return strings.Join(names, ", ")
 }
 
 // splitPath collapses repeated slashes and splits the path into segments.

@@ -364,3 +364,27 @@ func TestResourceProvidersMatchRoutes(t *testing.T) {
 		t.Errorf("resourceProviders are not ordered by namespace")
 	}
 }
+
+// TestUnservedProviderSaysSo: a request for a resource of a provider
+// Slipway does not serve (az postgres flexible-server create, a template's
+// database) is ARM's 404, naming the provider and what to do instead of
+// only the path; a wrong path under a served provider keeps ARM's bare
+// message.
+func TestUnservedProviderSaysSo(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	for ns, p := range map[string]string{
+		"Microsoft.DBforPostgreSQL": "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/db",
+		"Microsoft.Cache":           "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Cache/redis/cache",
+		"Microsoft.Network":         "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+	} {
+		r := e.do("PUT", p, `{"location":"westeurope"}`)
+		if r.status != 404 || !strings.Contains(string(r.body), "does not serve the resource provider '"+ns+"'") || !strings.Contains(string(r.body), "Microsoft.Web") {
+			t.Errorf("PUT %s: %d %s", p, r.status, r.body)
+		}
+	}
+	r := e.do("GET", webPath+"/nosuchtype/x", "")
+	if r.status != 404 || strings.Contains(string(r.body), "does not serve") {
+		t.Errorf("a wrong path under a served provider: %d %s", r.status, r.body)
+	}
+}
