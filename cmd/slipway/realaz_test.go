@@ -526,6 +526,10 @@ func realAzConnection(t *testing.T, cli *realAz, rg, app, account string) {
 	if out := cli.must("webapp", "connection", "list-configuration", "-g", rg, "-n", app, "--connection", "photos", "-o", "json"); !strings.Contains(out, `"AZURE_STORAGEBLOB_RESOURCEENDPOINT"`) {
 		t.Fatalf("webapp connection list-configuration:\n%s", out)
 	}
+	// az prints the checks (validationDetail) alone.
+	if out := cli.must("webapp", "connection", "validate", "-g", rg, "-n", app, "--connection", "photos", "-o", "json"); !strings.Contains(out, `"name": "TargetAuthentication"`) || strings.Count(out, `"result": "success"`) != 3 {
+		t.Fatalf("webapp connection validate:\n%s", out)
+	}
 	cli.must("webapp", "connection", "delete", "-g", rg, "-n", app, "--connection", "photos", "--yes", "-o", "none")
 	if out := strings.TrimSpace(cli.must("webapp", "connection", "list", "-g", rg, "-n", app, "--query", "length(@)", "-o", "tsv")); out != "0" {
 		t.Fatalf("webapp connection list after delete: %q", out)

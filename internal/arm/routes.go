@@ -173,6 +173,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}", h.getLinker),
 		r(http.MethodDelete, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}", h.deleteLinker),
 		r(http.MethodPost, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}/listConfigurations", h.listLinkerConfigurations),
+		r(http.MethodPost, site+"/providers/Microsoft.ServiceLinker/linkers/{linker}/validateLinker", h.validateLinker),
 		r(http.MethodPost, site+"/config/connectionstrings/list", h.listConnectionStrings),
 		r(http.MethodPut, site+"/config/connectionstrings", h.putConnectionStrings),
 		r(http.MethodGet, site+"/config/configreferences/appsettings", h.configReferences(kvref.AppSetting)),

@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/rbac"
@@ -295,19 +296,7 @@ func (h *Handler) putLinker(w http.ResponseWriter, r *http.Request, p params) er
 // ensureSystemIdentity turns the site's system-assigned identity on when it
 // is off, keeping its user-assigned ones, and returns its principal id.
 func (h *Handler) ensureSystemIdentity(ctx context.Context, sub string, s slipway.Site) (string, error) {
-	id := siteID(sub, s.ResourceGroup, s.Name)
-	find := func() (string, error) {
-		ps, err := h.cfg.Store.PrincipalsByResource(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		for _, p := range ps {
-			if p.Kind == store.SystemAssignedIdentity {
-				return p.ObjectID, nil
-			}
-		}
-		return "", nil
-	}
+	find := func() (string, error) { return h.systemIdentityOf(ctx, sub, s) }
 	if oid, err := find(); err != nil || oid != "" {
 		return oid, err
 	}
@@ -410,4 +399,124 @@ func (h *Handler) listLinkerConfigurations(w http.ResponseWriter, r *http.Reques
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"configurations": configs})
+}
+
+// validateLinker answers POST …/linkers/{linker}/validateLinker (`az webapp
+// connection validate`): whether the connection still works, each check
+// with its result, as Service Connector's ValidateOperationResult
+// (https://learn.microsoft.com/rest/api/servicelinker/linker/validate): the
+// target account exists, the settings the connection wrote are still the
+// app's, and, for an identity, the identity still holds a role that reads
+// the account's blobs.
+func (h *Handler) validateLinker(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	started := h.cfg.Now().UTC()
+	s, l, err := h.linkerOf(ctx, p)
+	if err != nil {
+		return err
+	}
+	var details []any
+	available := true
+	check := func(name, description string, failure string) {
+		item := map[string]any{"name": name, "description": description, "result": "success", "errorMessage": nil, "errorCode": nil}
+		if failure != "" {
+			item["result"], item["errorMessage"], item["errorCode"] = "failure", failure, name+"Failed"
+			available = false
+		}
+		details = append(details, item)
+	}
+
+	m := blobTargetRE.FindStringSubmatch(l.TargetID)
+	var acct slipway.StorageAccount
+	if m != nil {
+		acct, err = h.cfg.Store.StorageAccount(ctx, m[2], m[3])
+	}
+	switch {
+	case m == nil || slipway.ErrorCode(err) == slipway.ENOTFOUND:
+		check("TargetExistence", "The target service exists.", fmt.Sprintf("The target '%s' does not exist.", l.TargetID))
+	case err != nil:
+		return err
+	default:
+		check("TargetExistence", "The target service exists.", "")
+	}
+
+	current, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, k := range l.Settings {
+		if _, ok := current[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	failure := ""
+	if len(missing) > 0 {
+		failure = fmt.Sprintf("The app setting(s) %s the connection wrote are gone: create the connection again.", strings.Join(missing, ", "))
+	}
+	check("ConfigurationExistence", "The app settings the connection wrote are the app's.", failure)
+
+	if l.AuthType != authSecret && acct.Name != "" {
+		principal, err := h.linkerPrincipal(ctx, p.sub, s, l)
+		if err != nil {
+			return err
+		}
+		failure := ""
+		if principal == "" {
+			failure = "The connection's identity is no longer the app's: assign it again, or create the connection again."
+		} else if err := h.cfg.RBAC.Check(ctx, principal, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+			storageAccountID(p.sub, acct.ResourceGroup, acct.Name)+"/blobServices/default/containers/c/blobs/b", true); err != nil {
+			failure = fmt.Sprintf("The connection's identity holds no role that reads the blobs of '%s': grant it Storage Blob Data Contributor again, or create the connection again.", acct.Name)
+		}
+		check("TargetAuthentication", "The connection's identity may use the target.", failure)
+	}
+
+	id := linkerSiteID(r) + "/providers/Microsoft.ServiceLinker/linkers/" + l.Name
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id":     id + "/validateLinker",
+		"status": "Succeeded",
+		"properties": map[string]any{
+			"linkerName":            l.Name,
+			"isConnectionAvailable": available,
+			"reportStartTimeUtc":    started.Format(time.RFC3339Nano),
+			"reportEndTimeUtc":      h.cfg.Now().UTC().Format(time.RFC3339Nano),
+			"sourceId":              linkerSiteID(r),
+			"targetId":              l.TargetID,
+			"authType":              l.AuthType,
+			"validationDetail":      details,
+		},
+	})
+}
+
+// linkerPrincipal is the object id of the identity an identity connection
+// uses, "" when the app no longer has it.
+func (h *Handler) linkerPrincipal(ctx context.Context, sub string, s slipway.Site, l store.ServiceLinker) (string, error) {
+	if l.AuthType == authUserIdentity {
+		ids, err := h.cfg.Store.SiteUserAssignedIdentities(ctx, s.Name)
+		if err != nil {
+			return "", err
+		}
+		for _, i := range ids {
+			if strings.EqualFold(i.ClientID, l.ClientID) {
+				return i.PrincipalID, nil
+			}
+		}
+		return "", nil
+	}
+	return h.systemIdentityOf(ctx, sub, s)
+}
+
+// systemIdentityOf is the object id of the site's system-assigned
+// identity, "" when it has none.
+func (h *Handler) systemIdentityOf(ctx context.Context, sub string, s slipway.Site) (string, error) {
+	ps, err := h.cfg.Store.PrincipalsByResource(ctx, siteID(sub, s.ResourceGroup, s.Name))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if p.Kind == store.SystemAssignedIdentity {
+			return p.ObjectID, nil
+		}
+	}
+	return "", nil
 }

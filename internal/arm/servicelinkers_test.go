@@ -186,3 +186,47 @@ func TestAttack_ServiceLinkerOtherGroupsAccount(t *testing.T) {
 		t.Fatalf("the admin connects: %d %s", s, b)
 	}
 }
+
+// TestServiceLinkerValidate: `az webapp connection validate` reads whether
+// the connection still works — the account, the settings it wrote, and
+// the identity's role — each check with its result, and says which
+// failed once one of them is undone.
+func TestServiceLinkerValidate(t *testing.T) {
+	e, ctx := linkerEnv(t)
+	e.must(201, "PUT", linkersPath+"/blob1"+linkerAPI, e.path(linkerBodyFor("photos1", `{"authType": "systemAssignedIdentity"}`)))
+	validate := func() (bool, map[string]string) {
+		t.Helper()
+		props := e.must(200, "POST", linkersPath+"/blob1/validateLinker"+linkerAPI, "").json(t)["properties"].(map[string]any)
+		results := map[string]string{}
+		for _, d := range props["validationDetail"].([]any) {
+			item := d.(map[string]any)
+			results[item["name"].(string)] = item["result"].(string)
+		}
+		if props["linkerName"] != "blob1" || props["authType"] != "systemAssignedIdentity" {
+			t.Errorf("validate = %v", props)
+		}
+		return props["isConnectionAvailable"].(bool), results
+	}
+	if ok, got := validate(); !ok || got["TargetExistence"] != "success" || got["ConfigurationExistence"] != "success" || got["TargetAuthentication"] != "success" {
+		t.Fatalf("a working connection validates as %v %v", ok, got)
+	}
+	// The identity's role on the account goes.
+	as, err := e.store.RoleAssignments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.RoleDefinitionID == storageBlobDataContributor {
+			e.must(200, "DELETE", a.Scope+"/providers/Microsoft.Authorization/roleAssignments/"+a.Name+"?api-version=2022-04-01", "")
+		}
+	}
+	if ok, got := validate(); ok || got["TargetAuthentication"] != "failure" || got["TargetExistence"] != "success" {
+		t.Errorf("without the role: %v %v; want TargetAuthentication failed", ok, got)
+	}
+	// The setting it wrote goes.
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{}}`)
+	if ok, got := validate(); ok || got["ConfigurationExistence"] != "failure" {
+		t.Errorf("without the setting: %v %v; want ConfigurationExistence failed", ok, got)
+	}
+	e.must(404, "POST", linkersPath+"/nope/validateLinker"+linkerAPI, "")
+}
