@@ -93,12 +93,19 @@ func (h *Handler) hostNameProps(props map[string]any, s slipway.Site, hn siteHos
 }
 
 // bindingJSON is a HostNameBinding resource in Azure's shape (name
-// "<app>/<host>", which `az webapp config hostname list` cuts at the '/').
+// "<app>/<host>", which `az webapp config hostname list` cuts at the last
+// '/'). A slot's binding is a resource of the slot, as ARM names nested
+// resources: id …/sites/<app>/slots/<slot>/hostNameBindings/<host>, name
+// "<app>/<slot>/<host>", type Microsoft.Web/sites/slots/hostNameBindings.
 func (h *Handler) bindingJSON(sub string, s slipway.Site, host, recordType, sslState, thumbprint string) map[string]any {
+	name, typ := s.Name+"/"+host, "Microsoft.Web/sites/hostNameBindings"
+	if s.SlotOf != "" {
+		name, typ = s.SlotOf+"/"+s.Slot+"/"+host, "Microsoft.Web/sites/slots/hostNameBindings"
+	}
 	return map[string]any{
-		"id":       siteID(sub, s.ResourceGroup, s.Name) + "/hostNameBindings/" + host,
-		"name":     s.Name + "/" + host,
-		"type":     "Microsoft.Web/sites/hostNameBindings",
+		"id":       s.ResourceID(sub) + "/hostNameBindings/" + host,
+		"name":     name,
+		"type":     typ,
 		"location": displayLocation(s.Location),
 		"properties": map[string]any{
 			"siteName":                    s.Name,

@@ -223,3 +223,44 @@ func TestSSLBind_DefaultHostName(t *testing.T) {
 		t.Errorf("message %q, want %q", msg, want)
 	}
 }
+
+// TestHostNameBindings_SlotBindingIsTheSlots: a slot's binding is a
+// resource of the slot, named as ARM names nested resources — its id
+// under …/slots/<slot>, name "<app>/<slot>/<host>" (az cuts at the last
+// '/'), type Microsoft.Web/sites/slots/hostNameBindings — not under the
+// slot's internal site name, which no ARM path names.
+func TestHostNameBindings_SlotBindingIsTheSlots(t *testing.T) {
+	e, dns, id := newDomainEnv(t)
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
+	slot := sitePath + "/slots/staging"
+	e.must(200, "PUT", slot, `{"location":"westeurope","properties":{}}`)
+	dns.SetCNAME("staging.contoso.com", "app-staging.localhost")
+	dns.SetTXT("asuid.staging.contoso.com", id)
+	want := map[string]any{
+		"id":   e.path("/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/sites/app/slots/staging/hostNameBindings/staging.contoso.com"),
+		"name": "app/staging/staging.contoso.com",
+		"type": "Microsoft.Web/sites/slots/hostNameBindings",
+	}
+	check := func(what string, b map[string]any) {
+		t.Helper()
+		for k, v := range want {
+			if b[k] != v {
+				t.Errorf("%s: %s = %v, want %v", what, k, b[k], v)
+			}
+		}
+	}
+	check("PUT", e.must(200, "PUT", slot+"/hostNameBindings/staging.contoso.com", `{"properties":{"siteName":"app"}}`).json(t))
+	check("GET", e.must(200, "GET", slot+"/hostNameBindings/staging.contoso.com", "").json(t))
+	var found bool
+	for _, v := range e.must(200, "GET", slot+"/hostNameBindings", "").json(t)["value"].([]any) {
+		if b := v.(map[string]any); strings.HasSuffix(b["name"].(string), "/staging.contoso.com") {
+			check("list", b)
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the slot's list lacks its binding")
+	}
+	// The id it gives is one ARM serves.
+	e.must(200, "GET", want["id"].(string), "")
+}
