@@ -444,7 +444,12 @@ func scWebappLifecycle(s *azScenario, e *scEnv) {
 	if id, _ := jmespath.Search("[0].id", inst); !strings.HasPrefix(fmt.Sprint(id), fmt.Sprintf("%s/resourceGroups/%s/providers/Microsoft.Web/sites/%s/instances/", s.sub, rg, app)) {
 		s.t.Errorf("list-instances id %v", id)
 	}
-	s.cmd(fmt.Sprintf("webapp list-instances -g %s -n %s --slot %s", rg, app, slot), jc("length(@)", 1))
+	// A slot's instances are the slot's resources (ARM types nested
+	// resources by their whole path).
+	inst = s.cmd(fmt.Sprintf("webapp list-instances -g %s -n %s --slot %s", rg, app, slot), jc("length(@)", 1), jc("[0].type", "Microsoft.Web/sites/slots/instances"))
+	if id, _ := jmespath.Search("[0].id", inst); !strings.HasPrefix(fmt.Sprint(id), fmt.Sprintf("%s/resourceGroups/%s/providers/Microsoft.Web/sites/%s/slots/%s/instances/", s.sub, rg, app, slot)) {
+		s.t.Errorf("list-instances --slot id %v", id)
+	}
 }
 
 // scWebappList: `webapp list` across resource groups with --query, and

@@ -364,9 +364,9 @@ func (h *Handler) listPublishingCredentials(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"id":       siteID(p.sub, s.ResourceGroup, s.Name) + "/publishingcredentials/" + user,
+		"id":       s.ResourceID(p.sub) + "/publishingcredentials/" + user,
 		"name":     s.Name,
-		"type":     "Microsoft.Web/sites/publishingcredentials",
+		"type":     siteSubType(s, "publishingcredentials"),
 		"location": displayLocation(s.Location),
 		"properties": map[string]any{
 			"name":                       nil,
@@ -385,9 +385,9 @@ func (h *Handler) basicAuthPolicy(ctx context.Context, sub string, s slipway.Sit
 		return nil, err
 	}
 	return map[string]any{
-		"id":         siteID(sub, s.ResourceGroup, s.Name) + "/basicPublishingCredentialsPolicies/" + policy,
+		"id":         s.ResourceID(sub) + "/basicPublishingCredentialsPolicies/" + policy,
 		"name":       policy,
-		"type":       "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+		"type":       siteSubType(s, "basicPublishingCredentialsPolicies"),
 		"location":   displayLocation(s.Location),
 		"properties": map[string]any{"allow": allow},
 	}, nil

@@ -43,7 +43,7 @@ func (h *Handler) configReferences(loc kvref.Location) func(http.ResponseWriter,
 		if loc == kvref.ConnectionString {
 			kind = "connectionstrings"
 		}
-		base := siteID(p.sub, s.ResourceGroup, s.Name) + "/config/configreferences/" + kind
+		base := s.ResourceID(p.sub) + "/config/configreferences/" + kind
 		value := []map[string]any{}
 		for _, x := range results {
 			if x.Location != loc {

@@ -22,9 +22,9 @@ func (h *Handler) deploymentJSON(sub string, s slipway.Site, d slipway.Deploymen
 		start = d.ReceivedTime
 	}
 	return map[string]any{
-		"id":   siteID(sub, s.ResourceGroup, s.Name) + "/deployments/" + d.ID,
+		"id":   s.ResourceID(sub) + "/deployments/" + d.ID,
 		"name": d.ID,
-		"type": "Microsoft.Web/sites/deployments",
+		"type": siteSubType(s, "deployments"),
 		"properties": map[string]any{
 			"status":       int(d.Status),
 			"message":      d.Message,

@@ -98,14 +98,14 @@ func (h *Handler) hostNameProps(props map[string]any, s slipway.Site, hn siteHos
 // resources: id …/sites/<app>/slots/<slot>/hostNameBindings/<host>, name
 // "<app>/<slot>/<host>", type Microsoft.Web/sites/slots/hostNameBindings.
 func (h *Handler) bindingJSON(sub string, s slipway.Site, host, recordType, sslState, thumbprint string) map[string]any {
-	name, typ := s.Name+"/"+host, "Microsoft.Web/sites/hostNameBindings"
+	name := s.Name + "/" + host
 	if s.SlotOf != "" {
-		name, typ = s.SlotOf+"/"+s.Slot+"/"+host, "Microsoft.Web/sites/slots/hostNameBindings"
+		name = s.SlotOf + "/" + s.Slot + "/" + host
 	}
 	return map[string]any{
 		"id":       s.ResourceID(sub) + "/hostNameBindings/" + host,
 		"name":     name,
-		"type":     typ,
+		"type":     siteSubType(s, "hostNameBindings"),
 		"location": displayLocation(s.Location),
 		"properties": map[string]any{
 			"siteName":                    s.Name,

@@ -264,3 +264,28 @@ func TestHostNameBindings_SlotBindingIsTheSlots(t *testing.T) {
 	// The id it gives is one ARM serves.
 	e.must(200, "GET", want["id"].(string), "")
 }
+
+// TestSlotSubResourcesAreTheSlots: what a slot's routes answer — its
+// publishing credentials, basic-auth policies, deployments, instances —
+// carries the slot's own id and type, never the slot's internal site name.
+func TestSlotSubResourcesAreTheSlots(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	e.must(200, "PUT", planPath, `{"location":"westeurope","sku":{"name":"S1"},"properties":{"reserved":true}}`)
+	slot := sitePath + "/slots/staging"
+	e.must(200, "PUT", slot, `{"location":"westeurope","properties":{}}`)
+	slotID := e.path("/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/sites/app/slots/staging/")
+	check := func(what string, res map[string]any) {
+		t.Helper()
+		id, _ := res["id"].(string)
+		typ, _ := res["type"].(string)
+		if !strings.HasPrefix(id, slotID) || !strings.HasPrefix(typ, "Microsoft.Web/sites/slots/") {
+			t.Errorf("%s: id %q type %q; want the slot's", what, id, typ)
+		}
+	}
+	check("publishing credentials", e.must(200, "POST", slot+"/config/publishingcredentials/list", "").json(t))
+	for _, v := range e.must(200, "GET", slot+"/basicPublishingCredentialsPolicies", "").json(t)["value"].([]any) {
+		check("basic-auth policy", v.(map[string]any))
+	}
+	check("basic-auth policy", e.must(200, "GET", slot+"/basicPublishingCredentialsPolicies/scm", "").json(t))
+}

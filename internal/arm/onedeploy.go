@@ -102,9 +102,9 @@ func (h *Handler) putOneDeploy(w http.ResponseWriter, r *http.Request, p params)
 	props2["provisioningState"] = state
 	props2["complete"] = d.Complete()
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"id":         siteID(p.sub, s.ResourceGroup, s.Name) + "/extensions/onedeploy",
+		"id":         s.ResourceID(p.sub) + "/extensions/onedeploy",
 		"name":       "onedeploy",
-		"type":       "Microsoft.Web/sites/extensions",
+		"type":       siteSubType(s, "extensions"),
 		"location":   s.Location,
 		"properties": props2,
 	})

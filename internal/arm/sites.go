@@ -975,9 +975,9 @@ func instanceJSON(sub string, s slipway.Site, in Instance) map[string]any {
 		state = "READY"
 	}
 	return map[string]any{
-		"id":   siteID(sub, s.ResourceGroup, s.Name) + "/instances/" + in.ID,
+		"id":   s.ResourceID(sub) + "/instances/" + in.ID,
 		"name": in.ID,
-		"type": "Microsoft.Web/sites/instances",
+		"type": siteSubType(s, "instances"),
 		"properties": map[string]any{
 			"state": state,
 			"slipwayInstance": map[string]any{
@@ -1078,9 +1078,9 @@ func (h *Handler) deploymentStatus(w http.ResponseWriter, r *http.Request, p par
 		return fmt.Errorf("deployment %s has unknown status %d", d.ID, d.Status)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"id":   siteID(p.sub, s.ResourceGroup, s.Name) + "/deploymentStatus/" + d.ID,
+		"id":   s.ResourceID(p.sub) + "/deploymentStatus/" + d.ID,
 		"name": d.ID,
-		"type": "Microsoft.Web/sites/deploymentStatus",
+		"type": siteSubType(s, "deploymentStatus"),
 		"properties": map[string]any{
 			"deploymentId":                d.ID,
 			"status":                      status,

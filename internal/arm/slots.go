@@ -106,6 +106,16 @@ func (h *Handler) slotsOf(ctx context.Context, s slipway.Site) ([]string, error)
 	return out, nil
 }
 
+// siteSubType is the ARM type of a site's sub-resource leaf
+// ("deployments"), or of the slot's when s is a slot: nested resources
+// are typed by their whole path.
+func siteSubType(s slipway.Site, leaf string) string {
+	if s.SlotOf != "" {
+		return "Microsoft.Web/sites/slots/" + leaf
+	}
+	return "Microsoft.Web/sites/" + leaf
+}
+
 // slotIdentity gives a slot's resource its slot id, name and type.
 func slotIdentity(res map[string]any, sub string, s slipway.Site) {
 	if s.SlotOf == "" {
