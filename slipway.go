@@ -227,6 +227,12 @@ func (s Site) PlanResourceGroup() string {
 	return s.PlanGroup
 }
 
+// OnPlan reports whether the site runs on the plan named name in
+// resource group rg (both case-insensitive).
+func (s Site) OnPlan(rg, name string) bool {
+	return strings.EqualFold(s.Plan, name) && strings.EqualFold(s.PlanResourceGroup(), rg)
+}
+
 // App is the name of the app a site row belongs to: its own, or for a
 // deployment slot its production site's.
 func (s Site) App() string {

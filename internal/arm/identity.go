@@ -506,9 +506,9 @@ func (h *Handler) listAssociatedResources(w http.ResponseWriter, r *http.Request
 	}
 	out := []any{}
 	for _, s := range sites {
-		id, name, typ := siteID(p.sub, s.ResourceGroup, s.Name), s.Name, "microsoft.web/sites"
+		id, name, typ := s.ResourceID(p.sub), s.Name, "microsoft.web/sites"
 		if s.SlotOf != "" {
-			id, name, typ = siteID(p.sub, s.ResourceGroup, s.SlotOf)+"/slots/"+s.Slot, s.SlotOf+"/"+s.Slot, "microsoft.web/sites/slots"
+			name, typ = s.SlotOf+"/"+s.Slot, "microsoft.web/sites/slots"
 		}
 		if _, ok, err := h.callerMay(r, typ+"/read", id); err != nil {
 			return err

@@ -247,7 +247,7 @@ func (h *Handler) noCustomDomains(ctx context.Context, plan slipway.Plan) error 
 		return err
 	}
 	for _, s := range sites {
-		if !strings.EqualFold(s.Plan, plan.Name) || !strings.EqualFold(s.PlanResourceGroup(), plan.ResourceGroup) {
+		if !s.OnPlan(plan.ResourceGroup, plan.Name) {
 			continue
 		}
 		bindings, err := h.cfg.Store.HostNameBindings(ctx, s.ResourceGroup, s.Name)

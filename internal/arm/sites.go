@@ -858,7 +858,7 @@ func (h *Handler) writeSites(w http.ResponseWriter, r *http.Request, p params, p
 			continue // slots are listed under their app (slots.go)
 		}
 		if plan != "" {
-			if !strings.EqualFold(s.Plan, plan) || !strings.EqualFold(s.PlanResourceGroup(), p.rg) {
+			if !s.OnPlan(p.rg, plan) {
 				continue
 			}
 			if !strings.EqualFold(s.ResourceGroup, p.rg) {

@@ -1141,7 +1141,7 @@ func (c *Coordinator) PlanChanged(ctx context.Context, rg, plan string) error {
 	}
 	var errs []error
 	for _, s := range sites {
-		if !strings.EqualFold(s.Plan, plan) || !strings.EqualFold(s.PlanResourceGroup(), rg) || !s.Enabled {
+		if !s.OnPlan(rg, plan) || !s.Enabled {
 			continue
 		}
 		c.SiteLog(s.Name).Event("The App Service plan %s changed.", plan)

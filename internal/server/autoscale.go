@@ -320,7 +320,7 @@ func (m *liveMetrics) Sample(ctx context.Context, rg, plan string, now time.Time
 	var cpuSum, memSum float64
 	var cpuN, memN, backends int
 	for _, s := range sites {
-		if !strings.EqualFold(s.Plan, p.Name) || !strings.EqualFold(s.PlanResourceGroup(), p.ResourceGroup) {
+		if !s.OnPlan(p.ResourceGroup, p.Name) {
 			continue
 		}
 		var urls []string

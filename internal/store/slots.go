@@ -66,7 +66,7 @@ func checkSlotParent(ctx context.Context, tx *sql.Tx, site *slipway.Site) error 
 	if app.SlotOf != "" {
 		return slipway.Errorf(slipway.EINVALID, "%s is itself a slot; slots belong to an app.", app.Name)
 	}
-	if !strings.EqualFold(app.Plan, site.Plan) || !strings.EqualFold(app.PlanResourceGroup(), site.PlanResourceGroup()) {
+	if !app.OnPlan(site.PlanResourceGroup(), site.Plan) {
 		return slipway.Errorf(slipway.EINVALID, "A slot runs on its app's App Service plan %s, not %s.", app.Plan, site.Plan)
 	}
 	site.SlotOf = app.Name
