@@ -62,10 +62,8 @@ func (s *Store) CreateRoleAssignment(ctx context.Context, a rbac.Assignment) err
 func (s *Store) DeleteRoleAssignment(ctx context.Context, name string) (rbac.Assignment, error) {
 	var old rbac.Assignment
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		a, err := scanRoleAssignment(tx.QueryRowContext(ctx, roleAssignmentSelect+` WHERE name = ?`, name))
-		if errors.Is(err, sql.ErrNoRows) {
-			return slipway.Errorf(slipway.ENOTFOUND, "The role assignment '%s' is not found.", name)
-		} else if err != nil {
+		a, err := roleAssignmentTx(ctx, tx, name)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE name = ?`, name); err != nil {
@@ -83,10 +81,8 @@ func (s *Store) DeleteRoleAssignment(ctx context.Context, name string) (rbac.Ass
 func (s *Store) SetRoleAssignmentDescription(ctx context.Context, name, description string, updated time.Time) (rbac.Assignment, error) {
 	var out rbac.Assignment
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		a, err := scanRoleAssignment(tx.QueryRowContext(ctx, roleAssignmentSelect+` WHERE name = ?`, name))
-		if errors.Is(err, sql.ErrNoRows) {
-			return slipway.Errorf(slipway.ENOTFOUND, "The role assignment '%s' is not found.", name)
-		} else if err != nil {
+		a, err := roleAssignmentTx(ctx, tx, name)
+		if err != nil {
 			return err
 		}
 		a.Description, a.Updated = description, updated
@@ -101,6 +97,16 @@ func (s *Store) SetRoleAssignmentDescription(ctx context.Context, name, descript
 		return nil
 	})
 	return out, err
+}
+
+// roleAssignmentTx reads the named assignment in tx; ENOTFOUND when
+// there is none.
+func roleAssignmentTx(ctx context.Context, tx *sql.Tx, name string) (rbac.Assignment, error) {
+	a, err := scanRoleAssignment(tx.QueryRowContext(ctx, roleAssignmentSelect+` WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, slipway.Errorf(slipway.ENOTFOUND, "The role assignment '%s' is not found.", name)
+	}
+	return a, err
 }
 
 func scanRoleAssignment(r rowScanner) (rbac.Assignment, error) {
