@@ -509,7 +509,7 @@ type StorageAccount struct {
 // Validate reports whether a can be stored. Account names are 3-24
 // lower-case letters and digits, globally unique (they are DNS labels).
 func (a StorageAccount) Validate() error {
-	if !storageNameRE.MatchString(a.Name) {
+	if !ValidStorageAccountName(a.Name) {
 		return Errorf(EINVALID, "%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", a.Name)
 	}
 	if a.Name == DevelopmentStorageAccount {
@@ -524,3 +524,8 @@ func (a StorageAccount) Validate() error {
 const DevelopmentStorageAccount = "devstoreaccount1"
 
 var storageNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+
+// ValidStorageAccountName reports whether name has the form of a storage
+// account's name: 3-24 lower-case letters and digits (the development
+// account's name among them).
+func ValidStorageAccountName(name string) bool { return storageNameRE.MatchString(name) }

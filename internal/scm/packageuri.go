@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,7 +131,7 @@ func parsePackageURI(raw string, a BlobAddresses) (*url.URL, error) {
 			return nil, refuse(fmt.Sprintf("port %s is not the blob service's (443)", port))
 		}
 		rest = strings.TrimPrefix(u.EscapedPath(), "/")
-	case pathHost(host, a.PathHosts):
+	case slices.ContainsFunc(a.PathHosts, func(h string) bool { return strings.EqualFold(host, h) }):
 		if a.BlobPort == 0 || port != strconv.Itoa(a.BlobPort) {
 			return nil, refuse(fmt.Sprintf("%s is the blob service only on port %d", u.Host, a.BlobPort))
 		}
@@ -138,7 +139,7 @@ func parsePackageURI(raw string, a BlobAddresses) (*url.URL, error) {
 	default:
 		return nil, refuse(fmt.Sprintf("the host %q is not this server's blob service", u.Hostname()))
 	}
-	if !validAccountName(account) {
+	if !slipway.ValidStorageAccountName(account) {
 		return nil, refuse(fmt.Sprintf("%q is not a storage account name", account))
 	}
 	if container, blob, _ := strings.Cut(rest, "/"); container == "" || blob == "" {
@@ -149,29 +150,6 @@ func parsePackageURI(raw string, a BlobAddresses) (*url.URL, error) {
 	}
 	u.Host = strings.ToLower(u.Host)
 	return u, nil
-}
-
-func pathHost(host string, hosts []string) bool {
-	for _, h := range hosts {
-		if strings.EqualFold(host, h) {
-			return true
-		}
-	}
-	return false
-}
-
-// validAccountName: 3 to 24 lower-case letters and digits, as Azure's
-// storage account names.
-func validAccountName(s string) bool {
-	if len(s) < 3 || len(s) > 24 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // MaskSAS returns u as it may be shown and recorded: the SAS's signature
