@@ -471,16 +471,16 @@ func (h *Handler) validateLinker(w http.ResponseWriter, r *http.Request, p param
 		check("TargetAuthentication", "The connection's identity may use the target.", failure)
 	}
 
-	id := linkerSiteID(r) + "/providers/Microsoft.ServiceLinker/linkers/" + l.Name
+	source := linkerSiteID(r)
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"id":     id + "/validateLinker",
+		"id":     source + "/providers/Microsoft.ServiceLinker/linkers/" + l.Name + "/validateLinker",
 		"status": "Succeeded",
 		"properties": map[string]any{
 			"linkerName":            l.Name,
 			"isConnectionAvailable": available,
 			"reportStartTimeUtc":    started.Format(time.RFC3339Nano),
 			"reportEndTimeUtc":      h.cfg.Now().UTC().Format(time.RFC3339Nano),
-			"sourceId":              linkerSiteID(r),
+			"sourceId":              source,
 			"targetId":              l.TargetID,
 			"authType":              l.AuthType,
 			"validationDetail":      details,
