@@ -652,8 +652,10 @@ func (c *Coordinator) setStatus(ctx context.Context, d *slipway.Deployment, s sl
 // reports whether it succeeded.
 func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Deployment, pkgPath string, o Options) (ok bool) {
 	artDir := filepath.Join(c.artifactsDir(site), d.ID)
-	fail := func(format string, args ...any) {
-		os.RemoveAll(artDir) // a failed deployment never serves; its log says why
+	end := func(kept bool, format string, args ...any) {
+		if !kept {
+			os.RemoveAll(artDir) // a failed deployment never serves; its log says why
+		}
 		// The deployer reads this: what went wrong, never where the
 		// server keeps its data.
 		msg := fmt.Sprintf(format, args...)
@@ -661,10 +663,19 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 			msg = strings.ReplaceAll(msg, data, "the server's data directory")
 		}
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
-		c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
+		if kept {
+			c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving. %s", keptForRestart)
+		} else {
+			c.step(context.Background(), d, slipway.LogError, "Deployment failed. The previous version keeps serving.")
+		}
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
 		c.prune(context.Background(), site, d, artDir)
 	}
+	fail := func(format string, args ...any) { end(false, format, args...) }
+	// A version that was built and released but did not start is kept:
+	// it is what App Service would have left in /home/site/wwwroot, and
+	// the app's next restart starts it (pending.go).
+	failStart := func(format string, args ...any) { end(true, format, args...) }
 	c.step(ctx, d, slipway.LogMessage, "Received deployment package (sha256 %s).", d.PackageSHA256[:12])
 
 	snap, refs, configured := c.configuration(ctx, site, d, fail)
@@ -752,7 +763,7 @@ func (c *Coordinator) run(ctx context.Context, site slipway.Site, d slipway.Depl
 	if !o.Restart {
 		c.step(ctx, d, slipway.LogWarning, "Restart skipped (restart=false): the new version serves from the next restart.")
 	}
-	if !c.activate(ctx, snap, &d, art, refs, o.Restart, fail) {
+	if !c.activate(ctx, snap, &d, art, refs, o.Restart, fail, failStart) {
 		return false
 	}
 	ok = true
@@ -782,9 +793,10 @@ func (c *Coordinator) configuration(ctx context.Context, site slipway.Site, d sl
 // as every deployment and redeploy ends: it publishes it to
 // /home/site/wwwroot, rolls it out with snap when restart (new instances
 // must answer before traffic moves to them), and records d as the site's
-// active deployment, successful. It reports a failure through fail and
+// active deployment, successful. It reports a failure through fail, or
+// through failStart when the version's instances did not start, and
 // returns whether it succeeded.
-func (c *Coordinator) activate(ctx context.Context, snap Snapshot, d *slipway.Deployment, art Artifact, refs kvref.Resolution, restart bool, fail func(string, ...any)) bool {
+func (c *Coordinator) activate(ctx context.Context, snap Snapshot, d *slipway.Deployment, art Artifact, refs kvref.Resolution, restart bool, fail, failStart func(string, ...any)) bool {
 	if err := c.cfg.Planner.Publish(ctx, snap, art); err != nil {
 		fail("Publishing the release to /home/site/wwwroot failed: %v", err)
 		return false
@@ -792,7 +804,7 @@ func (c *Coordinator) activate(ctx context.Context, snap Snapshot, d *slipway.De
 	if restart {
 		c.step(ctx, *d, slipway.LogMessage, "Starting %d new instance(s) and waiting for them to answer %s...", instanceCount(snap), rt.ReadinessPath)
 		if err := c.roll(ctx, snap, art); err != nil {
-			fail("The version did not start: %v", err)
+			failStart("The version did not start: %v", err)
 			return false
 		}
 		c.setRunningRefs(snap.Site.Name, refs.Fingerprint())
@@ -1111,12 +1123,25 @@ func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
 		c.SiteLog(name).Event("The app was not restarted; the previous instances keep serving. %s", errText(err))
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The app was not restarted; the previous instances keep serving. %s", errText(err))
 	}
+	// A version that did not start when it was deployed starts first
+	// (pending.go).
+	var pendingErr error
+	var pendingID string
+	if d, part, ok := c.pendingStart(ctx, name); ok {
+		if pendingErr = c.startPending(ctx, snap, d, part, refs); pendingErr == nil {
+			return nil
+		}
+		pendingID = d.ID
+	}
 	c.SiteLog(name).Event("Restarting site %s.", name)
 	if err := c.roll(ctx, snap, art); err != nil {
 		c.SiteLog(name).Event("Restart failed; the previous instances keep serving: %v", err)
 		return slipway.Errorf(slipway.EUNAVAILABLE, "The app did not restart: %v. The previous instances keep serving; see the log stream.", err)
 	}
 	c.setRunningRefs(name, refs.Fingerprint())
+	if pendingErr != nil {
+		return slipway.Errorf(slipway.EUNAVAILABLE, "Deployment %s, the newest, did not start at this restart either (%v). The previous version restarted with the app's current configuration and keeps serving; see the deployment's log.", pendingID, pendingErr)
+	}
 	return nil
 }
 

@@ -19,12 +19,20 @@ import (
 // the "version" file of the version they run.
 
 // crashPlanner is echoPlanner, but an instance of a version holding a
-// file named "crash" exits at once, as a broken app does.
+// file named "crash" exits at once, as a broken app does, and so does one
+// whose version is "needs:NAME" while the app has no setting NAME, as an
+// app reading a setting it was not given yet does.
 type crashPlanner struct{ echoPlanner }
 
 func (p crashPlanner) Instance(ctx context.Context, s Snapshot, art Artifact, inst rt.Instance) (rt.Launch, error) {
+	crash := rt.Launch{Argv: []string{"python3", "-c", "import sys; sys.exit(3)"}}
 	if _, err := os.Stat(filepath.Join(art.Dir, "crash")); err == nil {
-		return rt.Launch{Argv: []string{"python3", "-c", "import sys; sys.exit(3)"}}, nil
+		return crash, nil
+	}
+	if v, err := os.ReadFile(filepath.Join(art.Dir, "version")); err == nil {
+		if name, ok := strings.CutPrefix(string(v), "needs:"); ok && s.Settings[name] == "" {
+			return crash, nil
+		}
 	}
 	return p.echoPlanner.Instance(ctx, s, art, inst)
 }
@@ -204,6 +212,7 @@ func TestFileDeployAddsOneFile(t *testing.T) {
 
 // TestFileDeployFailureKeepsServing: a file that breaks the app fails its
 // deployment; the previous version keeps serving and stays the active one.
+// The version is kept for the next restart (pending_test.go).
 func TestFileDeployFailureKeepsServing(t *testing.T) {
 	e := newFileEnv(t)
 	d, err := e.deploy("boom", FileTarget{Path: "crash"}, true)
@@ -218,8 +227,8 @@ func TestFileDeployFailureKeepsServing(t *testing.T) {
 	if err != nil || active.ArtifactDir != e.v1.Dir {
 		t.Fatalf("active deployment = %+v, %v; want the previous one", active, err)
 	}
-	if _, err := os.Stat(d.ArtifactDir); d.ArtifactDir != "" && err == nil {
-		t.Errorf("the failed version was kept at %s", d.ArtifactDir)
+	if _, err := ReadArtifact(d.ArtifactDir); err != nil {
+		t.Errorf("the version that did not start was not kept: %v", err)
 	}
 }
 

@@ -160,7 +160,7 @@ func (c *Coordinator) redeploy(ctx context.Context, site slipway.Site, d slipway
 	fail := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		c.step(context.Background(), d, slipway.LogError, "%s", msg)
-		c.step(context.Background(), d, slipway.LogError, "Redeploy failed. The previous version keeps serving.")
+		c.step(context.Background(), d, slipway.LogError, "Redeploy failed. The previous version keeps serving. %s", keptForRestart)
 		c.setStatus(context.Background(), &d, slipway.DeployFailed, msg)
 	}
 	c.step(ctx, d, slipway.LogMessage, "Redeploying deployment %s, received %s: its stored version is released again as it was built, not built again; release commands do not run, and the app's current settings apply.",
@@ -184,7 +184,7 @@ func (c *Coordinator) redeploy(ctx context.Context, site slipway.Site, d slipway
 	if !restart {
 		c.step(ctx, d, slipway.LogWarning, "The app is stopped: this version serves when it is started.")
 	}
-	return c.activate(ctx, snap, &d, art, refs, restart, fail)
+	return c.activate(ctx, snap, &d, art, refs, restart, fail, fail)
 }
 
 // DeleteDeployment deletes one of the site's deployments with its log, and

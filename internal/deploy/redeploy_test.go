@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 // These tests redeploy and delete deployments below HTTP, as Kudu's PUT and
@@ -99,9 +100,15 @@ func (e *swapEnv) wantRefusals(tests []refusal, call func(site slipway.Site, id 
 // logText returns the log of app's deployment id, one message a line.
 func (e *swapEnv) logText(id string) string {
 	e.t.Helper()
-	log, err := e.st.DeploymentLog(e.t.Context(), "app", id)
+	return appLogText(e.t, e.st, id)
+}
+
+// appLogText is the messages of the app's deployment id, a line each.
+func appLogText(t *testing.T, st *store.Store, id string) string {
+	t.Helper()
+	log, err := st.DeploymentLog(t.Context(), "app", id)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var b strings.Builder
 	for _, l := range log {
