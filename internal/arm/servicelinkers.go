@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -264,17 +265,8 @@ func (h *Handler) putLinker(w http.ResponseWriter, r *http.Request, p params) er
 		}
 	}
 
-	current, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(settings))
-	for k, v := range settings {
-		current[k] = v
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	if err := h.cfg.Store.SetSettings(ctx, s.ResourceGroup, s.Name, current); err != nil {
+	names := slices.Sorted(maps.Keys(settings))
+	if err := h.cfg.Store.MergeSettings(ctx, s.ResourceGroup, s.Name, settings, nil); err != nil {
 		return err
 	}
 	l := store.ServiceLinker{Site: s.Name, Name: p.linker, TargetID: target, AuthType: authType,
@@ -359,14 +351,7 @@ func (h *Handler) deleteLinker(w http.ResponseWriter, r *http.Request, p params)
 	} else if err != nil {
 		return err
 	}
-	current, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
-	if err != nil {
-		return err
-	}
-	for _, k := range l.Settings {
-		delete(current, k)
-	}
-	if err := h.cfg.Store.SetSettings(ctx, s.ResourceGroup, s.Name, current); err != nil {
+	if err := h.cfg.Store.MergeSettings(ctx, s.ResourceGroup, s.Name, nil, l.Settings); err != nil {
 		return err
 	}
 	if err := h.cfg.Store.DeleteServiceLinker(ctx, s.Name, l.Name); err != nil {

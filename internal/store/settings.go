@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/slipway-dev/slipway"
@@ -79,6 +80,31 @@ func (s *Store) SetSettings(ctx context.Context, rg, site string, settings map[s
 			return err
 		}
 		return s.setSettingsTx(ctx, tx, name, settings)
+	})
+}
+
+// MergeSettings sets the given app settings and deletes the names in
+// remove, leaving the site's others as they are, in one transaction: what
+// the platform writes on its own (Service Connector) never undoes a change
+// made meanwhile, as reading the whole map and writing it back could.
+func (s *Store) MergeSettings(ctx context.Context, rg, site string, set map[string]string, remove []string) error {
+	if err := validateSettings(set); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		name, err := s.siteName(ctx, tx, rg, site)
+		if err != nil {
+			return err
+		}
+		cur, err := s.readSettings(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		for _, k := range remove {
+			delete(cur, k)
+		}
+		maps.Copy(cur, set)
+		return s.setSettingsTx(ctx, tx, name, cur)
 	})
 }
 

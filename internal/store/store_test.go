@@ -492,6 +492,32 @@ func TestSettings_RoundTripAndFullReplace(t *testing.T) {
 	wantCode(t, err, slipway.ENOTFOUND)
 }
 
+// TestMergeSettings: the platform's own writes (Service Connector) set and
+// remove their names and leave every other setting as it is now.
+func TestMergeSettings(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seed(t, s)
+	if err := s.SetSettings(ctx, "rg", "app", map[string]string{"A": "1", "OLD": "x", "KEEP": "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MergeSettings(ctx, "RG", "APP", map[string]string{"A": "2", "NEW": "n"}, []string{"OLD", "ABSENT"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Settings(ctx, "rg", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"A": "2", "KEEP": "k", "NEW": "n"}, got); diff != "" {
+		t.Errorf("settings after the merge (-want +got):\n%s", diff)
+	}
+	wantCode(t, s.MergeSettings(ctx, "rg", "app", map[string]string{"!!": "x"}, nil), slipway.EINVALID)
+	wantCode(t, s.MergeSettings(ctx, "rg", "nope", nil, []string{"A"}), slipway.ENOTFOUND)
+	if got, _ := s.Settings(ctx, "rg", "app"); len(got) != 3 {
+		t.Errorf("a refused merge changed the settings: %v", got)
+	}
+}
+
 func TestConnectionStrings(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
