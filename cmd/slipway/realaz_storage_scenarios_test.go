@@ -33,7 +33,7 @@ import (
 func TestRealAzStorageScenarios(t *testing.T) {
 	az := realAzPath(t)
 	// CI runs the scenarios that hold what the replay found and fixed
-	// (the "core" ones, about 55 az commands); all of them (about 300
+	// (the "core" ones, about 70 az commands); all of them (about 300
 	// commands, five minutes or more on two cores) run with
 	// SLIPWAY_REALAZ_STORAGE_ALL=1 (and go test -timeout 30m).
 	all := os.Getenv("SLIPWAY_REALAZ_STORAGE_ALL") != ""
