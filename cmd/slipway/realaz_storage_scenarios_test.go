@@ -33,7 +33,7 @@ import (
 func TestRealAzStorageScenarios(t *testing.T) {
 	az := realAzPath(t)
 	// CI runs the scenarios that hold what the replay found and fixed
-	// (the "core" ones, about 55 az commands); all of them (about 300
+	// (the "core" ones, about 70 az commands); all of them (about 300
 	// commands, five minutes or more on two cores) run with
 	// SLIPWAY_REALAZ_STORAGE_ALL=1 (and go test -timeout 30m).
 	all := os.Getenv("SLIPWAY_REALAZ_STORAGE_ALL") != ""
@@ -50,6 +50,7 @@ func TestRealAzStorageScenarios(t *testing.T) {
 		{"blob_copy_cancel", true, scBlobCopyCancel},
 		{"blob_container_operations", false, scBlobContainerOperations},
 		{"blob_service_properties", false, scBlobServiceProperties},
+		{"blob_soft_delete", true, scBlobSoftDelete},
 		{"blob_misc", false, scBlobMisc},
 		{"blob_list", false, scBlobList},
 		{"blob_copy", true, scBlobCopy},
@@ -336,8 +337,8 @@ func scBlobContainerOperations(s *azScenario) {
 	stCmd(s, a, "storage container exists -n "+c, jc("exists", false))
 }
 
-// scBlobServiceProperties is test_storage_blob_update_service_properties and
-// test_storage_blob_soft_delete.
+// scBlobServiceProperties is test_storage_blob_update_service_properties
+// (test_storage_blob_soft_delete is scBlobSoftDelete).
 func scBlobServiceProperties(s *azScenario) {
 	rg := "rg-st-props"
 	s.cmd("group create -n " + rg + " -l westeurope")
@@ -360,18 +361,27 @@ func scBlobServiceProperties(s *azScenario) {
 		jc("deleteRetentionPolicy.days", 1), jc("hourMetrics.enabled", false), jc("minuteMetrics.enabled", true),
 		jc("minuteMetrics.includeApis", true), jc("logging.delete", true))
 
-	// test_storage_blob_soft_delete
+}
+
+// scBlobSoftDelete is test_storage_blob_soft_delete (without its sleeps:
+// Slipway's deletes take effect at once), then the undeleted blob read back.
+func scBlobSoftDelete(s *azScenario) {
+	a := stNewAccount(s, "rg-st-soft", "stsoft1")[0]
 	c := stContainer(s, a, "contsoft")
-	stCmd(s, a, fmt.Sprintf("storage blob upload -c %s -f %q -n blobsoft --type block", c, stTempFile(s, 1)))
+	local := stTempFile(s, 1)
+	stCmd(s, a, fmt.Sprintf("storage blob upload -c %s -f %q -n blobsoft --type block", c, local))
 	stCmd(s, a, "storage blob list -c "+c, jc("length(@)", 1))
 	stCmd(s, a, "storage blob service-properties delete-policy update --enable true --days-retained 2")
 	stCmd(s, a, "storage blob service-properties delete-policy show", jc("enabled", true), jc("days", 2))
 	stCmd(s, a, fmt.Sprintf("storage blob delete -c %s -n blobsoft", c))
 	stCmd(s, a, "storage blob list -c "+c, jc("length(@)", 0))
-	// Left (docs/conformance.md): Slipway keeps the policy as given but
-	// no deleted blobs, so `list --include d` finds none and `undelete`
-	// is refused (UnsupportedHttpVerb).
-	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include d", c), jc("length(@)", 0))
+	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include d", c), jc("length(@)", 1),
+		jc("[0].deleted", true), jc("[0].properties.remainingRetentionDays", 2))
+	stCmd(s, a, fmt.Sprintf("storage blob undelete -c %s -n blobsoft", c))
+	stCmd(s, a, "storage blob list -c "+c, jc("length(@)", 1))
+	out := filepath.Join(s.t.TempDir(), "back")
+	stCmd(s, a, fmt.Sprintf("storage blob download -c %s -n blobsoft -f %q", c, out))
+	sameFile(s, out, local)
 }
 
 // scBlobMisc is test_storage_blob_generate_sas_full_uri,
@@ -424,9 +434,7 @@ func scBlobList(s *azScenario) {
 	// as null.
 	stCmd(s, a, "storage blob list -c "+c, jc("[0].objectReplicationDestinationPolicy", nil))
 	snap := str(stCmd(s, a, fmt.Sprintf("storage blob snapshot -c %s -n %s", c, b1)), "snapshot")
-	// Left: Azure lists a blob's snapshots before the blob ([0] is the
-	// snapshot); Slipway lists the base blob first.
-	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include s", c), jc("length(@)", 2), jc("[1].snapshot", snap))
+	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include s", c), jc("length(@)", 2), jc("[0].snapshot", snap))
 	stCmd(s, a, fmt.Sprintf("storage blob metadata update -c %s -n %s --metadata test=1", c, b1))
 	stCmd(s, a, fmt.Sprintf("storage blob metadata show -c %s -n %s", c, b1), jc("test", "1"))
 	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include m", c), jc("[0].metadata.test", "1"))
@@ -496,9 +504,8 @@ func scBlobCopy(s *azScenario) {
 	stCmd(s, src, fmt.Sprintf("storage blob copy start -b dst -c %s --source-uri %s", tc2, srcURI))
 	stCmd(s, src, fmt.Sprintf("storage blob upload -c %s -f %q -n pagesrc --type page", sc, first))
 	pageURI, _ := stCmd(s, src, fmt.Sprintf("storage blob url -c %s -n pagesrc", sc)).(string)
-	// Left (docs/conformance.md): Azure refuses a synchronous copy of a
-	// page blob (the test expects a failure); Slipway copies it.
-	_ = pageURI
+	// Copy Blob From URL copies only block blobs.
+	stFail(s, src, fmt.Sprintf("storage blob copy start -b dst -c %s --source-uri %s --requires-sync", tc2, pageURI), "InvalidBlobType")
 }
 
 // stWaitCopy polls `storage blob show` until the copy succeeded, for at

@@ -298,10 +298,11 @@ func TestAzuriteListingMarkersAndETags(t *testing.T) {
 		}
 	})
 	// Every page size must list each item exactly once, with and without
-	// a delimiter and snapshots (pages may end inside a blob's snapshots).
+	// a delimiter and snapshots (pages may end inside a blob's snapshots),
+	// in Azure's order: a blob's snapshots, oldest first, then the blob.
 	want := map[bool][]string{
-		false: {"blockblob/abc-000", "blockblob/abc-001", "blockblob/abc-002", "blockblob/abc-003", "blockblob/abc-004", "d/x", "d/y", "e", "e@", "e@"},
-		true:  {"blockblob/", "d/", "e", "e@", "e@"},
+		false: {"blockblob/abc-000", "blockblob/abc-001", "blockblob/abc-002", "blockblob/abc-003", "blockblob/abc-004", "d/x", "d/y", "e@", "e@", "e"},
+		true:  {"blockblob/", "d/", "e@", "e@", "e"},
 	}
 	for _, delim := range []bool{false, true} {
 		for size := int32(1); size <= 5; size++ {

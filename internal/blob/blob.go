@@ -138,6 +138,7 @@ type Service struct {
 	commits       chan *commitReq
 	quit          chan struct{}
 	committerDone chan struct{}
+	sweeperDone   chan struct{} // closed when expirySweeper returns (softdelete.go)
 	stopOnce      sync.Once
 
 	// Statements prepared once in Open for the hot paths (see stmtCache).
@@ -218,6 +219,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.sweepExpired(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.wstmts, err = newStmtCache(ctx, s.writer, sqlGetContainer, sqlGetBlobHead, sqlPutBlob, sqlStagedFiles, sqlDeleteStaged,
 		sqlSavepoint, sqlRelease, sqlRollbackTo); err != nil {
 		s.Close()
@@ -230,7 +235,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s.commits = make(chan *commitReq)
 	s.quit = make(chan struct{})
 	s.committerDone = make(chan struct{})
+	s.sweeperDone = make(chan struct{})
 	go s.committer(context.WithoutCancel(ctx))
+	go s.expirySweeper(context.WithoutCancel(ctx))
 	return s, nil
 }
 
@@ -240,6 +247,7 @@ func (s *Service) Close() error {
 		s.stopOnce.Do(func() {
 			close(s.quit)
 			<-s.committerDone
+			<-s.sweeperDone
 		})
 	}
 	errs := []error{s.wstmts.close(), s.rstmts.close()}

@@ -232,16 +232,6 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 				return err
 			}
 			b.Lease = old.Lease.afterWrite(s.now())
-			if old.File != "" && old.File != b.File {
-				garbage = append(garbage, old.File)
-			}
-			if old.Extents > 0 {
-				files, err := takeFiles(ctx, q, "extents", extentsOfVersion, b.Account, b.Container, b.Name, "")
-				if err != nil {
-					return err
-				}
-				garbage = append(garbage, files...)
-			}
 		} else {
 			if err := checkBlobConditions(rq.r.Header, nil, condCreate); err != nil {
 				return err
@@ -253,6 +243,26 @@ func (s *Service) commitBlob(rq *req, b *blobRow, check func(old *blobRow) error
 		if check != nil {
 			if err := check(old); err != nil {
 				return err
+			}
+		}
+		// With soft delete on, the blob's prior state is kept as a
+		// soft-deleted snapshot (softdelete.go); its content is then no
+		// garbage.
+		kept, dropped, err := s.keepOverwritten(ctx, q, b, old)
+		if err != nil {
+			return err
+		}
+		garbage = append(garbage, dropped...)
+		if old != nil && !kept {
+			if old.File != "" && old.File != b.File {
+				garbage = append(garbage, old.File)
+			}
+			if old.Extents > 0 {
+				files, err := takeFiles(ctx, q, "extents", extentsOfVersion, b.Account, b.Container, b.Name, "")
+				if err != nil {
+					return err
+				}
+				garbage = append(garbage, files...)
 			}
 		}
 		if err := putBlob(ctx, q, b); err != nil {
@@ -1181,7 +1191,14 @@ func (s *Service) deleteBlob(rq *req) error {
 	if snapshot != "" && opt != "" {
 		return errInvalidQuery
 	}
+	if dt := rq.q.Get("deletetype"); dt != "" {
+		if dt != "permanent" {
+			return errInvalidQuery
+		}
+		return errPermanentDeleteUnsupported
+	}
 	var garbage, garbageBlocks []string
+	soft := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		b, err := getBlob(ctx, tx, rq.acct.Name, rq.container, rq.blob, snapshot)
 		if err != nil {
@@ -1190,7 +1207,16 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err := checkBlobConditions(rq.r.Header, b, condWrite); err != nil {
 			return err
 		}
+		pol, err := loadRetention(ctx, tx, rq.acct.Name)
+		if err != nil {
+			return err
+		}
+		soft = pol.Enabled
+		now, keep := s.now(), pol.retention()
 		if snapshot != "" {
+			if soft {
+				return softDeleteRows(ctx, tx, rq.acct.Name, rq.container, rq.blob, `snapshot = ?`, now, keep, snapshot)
+			}
 			exts, err := takeFiles(ctx, tx, "extents", extentsOfVersion, rq.acct.Name, rq.container, rq.blob, snapshot)
 			if err != nil {
 				return err
@@ -1209,7 +1235,9 @@ func (s *Service) deleteBlob(rq *req) error {
 		if err := checkWriteLease(b.Lease, rq.r.Header, s.now(), "blob"); err != nil {
 			return err
 		}
-		snaps, err := collect(ctx, tx, `SELECT file FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`,
+		// Only live rows count and go: soft-deleted snapshots stay until
+		// their retention ends (softdelete.go).
+		snaps, err := collect(ctx, tx, `SELECT file FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != '' AND deleted_time = 0`,
 			rq.acct.Name, rq.container, rq.blob)
 		if err != nil {
 			return err
@@ -1217,24 +1245,33 @@ func (s *Service) deleteBlob(rq *req) error {
 		if len(snaps) > 0 && opt == "" {
 			return errSnapshotsPresent
 		}
-		garbage = append(garbage, snaps...)
-		q, extentsOf := `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot != ''`, extentsOfSnapshots
-		pq := `DELETE FROM pages WHERE account = ? AND container = ? AND blob = ? AND snapshot != ''`
 		if opt != "only" {
-			garbage = append(garbage, b.File)
-			q, extentsOf = `DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?`, extentsOfBlob
-			pq = `DELETE FROM pages WHERE account = ? AND container = ? AND blob = ?`
 			garbageBlocks, err = takeStagedBlocks(ctx, tx, rq.acct.Name, rq.container, rq.blob)
 			if err != nil {
 				return err
 			}
 		}
-		exts, err := takeFiles(ctx, tx, "extents", extentsOf, rq.acct.Name, rq.container, rq.blob)
+		which := `snapshot != ''`
+		if opt != "only" {
+			which = `1`
+		}
+		if soft {
+			return softDeleteRows(ctx, tx, rq.acct.Name, rq.container, rq.blob, which, now, keep)
+		}
+		garbage = append(garbage, snaps...)
+		if opt != "only" {
+			garbage = append(garbage, b.File)
+		}
+		live := `snapshot IN (SELECT snapshot FROM blobs WHERE account = ?1 AND container = ?2 AND name = ?3 AND deleted_time = 0 AND ` + which + `)`
+		exts, err := takeFiles(ctx, tx, "extents", `account = ?1 AND container = ?2 AND name = ?3 AND `+live, rq.acct.Name, rq.container, rq.blob)
 		if err != nil {
 			return err
 		}
 		garbage = append(garbage, exts...)
-		for _, q := range []string{q, pq} {
+		for _, q := range []string{
+			`DELETE FROM pages WHERE account = ?1 AND container = ?2 AND blob = ?3 AND ` + live,
+			`DELETE FROM blobs WHERE account = ?1 AND container = ?2 AND name = ?3 AND deleted_time = 0 AND ` + which,
+		} {
 			if _, err := tx.ExecContext(ctx, q, rq.acct.Name, rq.container, rq.blob); err != nil {
 				return fmt.Errorf("deleting blob: %w", err)
 			}
@@ -1247,7 +1284,7 @@ func (s *Service) deleteBlob(rq *req) error {
 	if err := s.removeFiles(append(s.contentPaths(garbage), s.blockPaths(garbageBlocks)...)); err != nil {
 		s.log.Warn("removing deleted blob files", "err", err)
 	}
-	rq.w.Header().Set("x-ms-delete-type-permanent", "true")
+	rq.w.Header().Set("x-ms-delete-type-permanent", strconv.FormatBool(!soft))
 	return rq.ok(http.StatusAccepted)
 }
 
@@ -1460,6 +1497,11 @@ func (s *Service) copyOnce(rq *req, md metadata, given tagSet) (*blobRow, error)
 	}
 	if err := checkCopySource(rq.r.Header, src); err != nil {
 		return nil, err
+	}
+	if strings.EqualFold(rq.r.Header.Get("x-ms-requires-sync"), "true") && src.Type != "BlockBlob" {
+		// Copy Blob From URL copies only a committed block blob
+		// (https://learn.microsoft.com/rest/api/storageservices/copy-blob-from-url).
+		return nil, errInvalidBlobType
 	}
 	tags, err := copyTags(rq.r.Header, given, src)
 	if err != nil {

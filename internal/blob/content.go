@@ -132,7 +132,7 @@ func (s *Service) versionExtents(ctx context.Context, b *blobRow, from, to int64
 // ETag it was loaded with, else errContentChanged.
 func sameVersion(ctx context.Context, tx queryer, b *blobRow) error {
 	var etag string
-	err := tx.QueryRowContext(ctx, `SELECT etag FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`,
+	err := tx.QueryRowContext(ctx, `SELECT etag FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ? AND deleted_time = 0`,
 		b.Account, b.Container, b.Name, b.Snapshot).Scan(&etag)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && etag != b.ETag):

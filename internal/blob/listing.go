@@ -68,9 +68,26 @@ func resumeAfter(m, prefix, delim string) (name, snapshot string) {
 			}
 		}
 	}
-	// Past the base blob m: its snapshots (if listed) come next.
-	return m, "\x00"
+	// Past the base blob m, which follows its snapshots.
+	return m, baseSortKey + "\x00"
 }
+
+// baseSortKey is where a base blob sorts among its snapshots: after them,
+// as Azure lists a blob's snapshots, oldest first, then the blob
+// (https://learn.microsoft.com/rest/api/storageservices/enumerating-blob-resources).
+// Snapshot times start with a digit, which sorts before '~'.
+const baseSortKey = "~"
+
+// sortKey is the listing order of a row within its name.
+func sortKey(snapshot string) string {
+	if snapshot == "" {
+		return baseSortKey
+	}
+	return snapshot
+}
+
+// sqlSortKey is sortKey in SQL.
+const sqlSortKey = `(CASE WHEN snapshot = '' THEN '` + baseSortKey + `' ELSE snapshot END)`
 
 // prefixUpperBound returns the smallest string greater than every string
 // that starts with p, and false if there is none.
@@ -229,6 +246,7 @@ type blobXMLItem struct {
 	XMLName    xml.Name `xml:"Blob"`
 	Name       string   `xml:"Name"`
 	Snapshot   string   `xml:"Snapshot,omitempty"`
+	Deleted    bool     `xml:"Deleted,omitempty"`
 	Properties struct {
 		Created            string `xml:"Creation-Time"`
 		LastModified       string `xml:"Last-Modified"`
@@ -253,6 +271,8 @@ type blobXMLItem struct {
 		Sealed             string `xml:"Sealed,omitempty"`
 		SequenceNumber     *int64 `xml:"x-ms-blob-sequence-number,omitempty"`
 		TagCount           int    `xml:"TagCount,omitempty"`
+		DeletedTime        string `xml:"DeletedTime,omitempty"`
+		RemainingDays      *int   `xml:"RemainingRetentionDays,omitempty"`
 	} `xml:"Properties"`
 	Metadata *metadataXML `xml:"Metadata,omitempty"`
 	Tags     *tagsXML     `xml:"Tags,omitempty"`
@@ -270,7 +290,7 @@ func (s *Service) listBlobs(rq *req) error {
 	}
 	inc := rq.q.Get("include")
 	withMeta, withSnaps, withUncommitted := includes(inc, "metadata"), includes(inc, "snapshots"), includes(inc, "uncommittedblobs")
-	withTags := includes(inc, "tags")
+	withTags, withDeleted := includes(inc, "tags"), includes(inc, "deleted")
 	// Blobs with staged blocks only are the writer's until committed
 	// (see getBlockList), not the public's.
 	withUncommitted = withUncommitted && !rq.anonymous
@@ -285,6 +305,12 @@ func (s *Service) listBlobs(rq *req) error {
 		out.MaxResults = max
 	}
 	now := s.now()
+	// Soft-deleted blobs whose retention has ended are never listed, swept
+	// or not (softdelete.go).
+	deletedFrom := int64(-1)
+	if withDeleted {
+		deletedFrom = now.UnixNano()
+	}
 	count := 0
 	var lastName, lastSnap string // the last item returned
 	// Rows are read a batch at a time. A delimiter listing often uses only
@@ -296,7 +322,7 @@ func (s *Service) listBlobs(rq *req) error {
 		n = firstDelimBatch
 	}
 	for count <= max {
-		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, n)
+		items, err := s.blobPage(ctx, rq.acct.Name, rq.container, fromName, fromSnap, upper, hasUpper, withSnaps, deletedFrom, n)
 		if err != nil {
 			return err
 		}
@@ -337,7 +363,7 @@ func (s *Service) listBlobs(rq *req) error {
 			out.Blobs.Items = append(out.Blobs.Items, item)
 			count++
 			lastName, lastSnap = b.Name, b.Snapshot
-			fromName, fromSnap = b.Name, b.Snapshot+"\x00"
+			fromName, fromSnap = b.Name, sortKey(b.Snapshot)+"\x00"
 		}
 		switch {
 		case restart:
@@ -351,12 +377,19 @@ func (s *Service) listBlobs(rq *req) error {
 	return rq.writeXML(http.StatusOK, out)
 }
 
-// blobPage returns up to n blobs with key (name, snapshot) >= (fromName,
-// fromSnap), in key order; the base blob (snapshot "") sorts before its
-// snapshots.
-func (s *Service) blobPage(ctx context.Context, account, container, fromName, fromSnap, upper string, hasUpper, withSnaps bool, n int) ([]*blobRow, error) {
-	q := `SELECT ` + blobCols + ` FROM blobs WHERE account = ? AND container = ? AND (name > ? OR (name = ? AND snapshot >= ?))`
+// blobPage returns up to n blobs with key (name, sortKey(snapshot)) >=
+// (fromName, fromSnap), in key order: a blob's snapshots, oldest first,
+// then the blob. Soft-deleted rows are included when their retention ends
+// after deletedFrom (unix ns; -1 leaves them out).
+func (s *Service) blobPage(ctx context.Context, account, container, fromName, fromSnap, upper string, hasUpper, withSnaps bool, deletedFrom int64, n int) ([]*blobRow, error) {
+	q := `SELECT ` + blobCols + `, deleted_time, delete_expiry FROM blobs WHERE account = ? AND container = ? AND (name > ? OR (name = ? AND ` + sqlSortKey + ` >= ?))`
 	args := []any{account, container, fromName, fromName, fromSnap}
+	if deletedFrom < 0 {
+		q += ` AND deleted_time = 0`
+	} else {
+		q += ` AND (deleted_time = 0 OR delete_expiry > ?)`
+		args = append(args, deletedFrom)
+	}
 	if hasUpper {
 		q += ` AND name < ?`
 		args = append(args, upper)
@@ -364,9 +397,16 @@ func (s *Service) blobPage(ctx context.Context, account, container, fromName, fr
 	if !withSnaps {
 		q += ` AND snapshot = ''`
 	}
-	q += ` ORDER BY name, snapshot LIMIT ?`
+	q += ` ORDER BY name, ` + sqlSortKey + ` LIMIT ?`
 	args = append(args, n)
-	return scanRows(ctx, s.reader, "listing blobs", q, args, scanBlob)
+	return scanRows(ctx, s.reader, "listing blobs", q, args, func(sc scanner) (*blobRow, error) {
+		var deleted, expiry int64
+		b, err := scanBlobData(sc, false, &deleted, &expiry)
+		if err == nil && deleted > 0 {
+			b.DeletedTime, b.DeleteExpiry = time.Unix(0, deleted).UTC(), time.Unix(0, expiry).UTC()
+		}
+		return b, err
+	})
 }
 
 // mergeUncommitted adds blobs that exist only as staged blocks
@@ -393,8 +433,8 @@ func (s *Service) mergeUncommitted(ctx context.Context, account, container, from
 		if err := rows.Scan(&name, &size); err != nil {
 			return nil, fmt.Errorf("listing uncommitted blobs: %w", err)
 		}
-		if name == fromName && fromSnap != "" {
-			continue
+		if name == fromName && fromSnap > baseSortKey {
+			continue // listed already (it sorts as a base blob)
 		}
 		extra = append(extra, &blobRow{Name: name, Type: "BlockBlob", Size: 0, ContentType: "", Metadata: metadata{}})
 	}
@@ -460,6 +500,11 @@ func blobItem(b *blobRow, now time.Time, withMeta bool) blobXMLItem {
 	}
 	p.ServerEncrypted = true
 	p.TagCount = len(b.Tags)
+	if !b.DeletedTime.IsZero() {
+		days := remainingDays(b.DeleteExpiry, now)
+		x.Deleted, p.DeletedTime, p.RemainingDays = true, b.DeletedTime.Format(http.TimeFormat), &days
+		p.LeaseState, p.LeaseStatus, p.LeaseDuration = "available", "unlocked", ""
+	}
 	if withMeta {
 		m := metadataXML(b.Metadata)
 		x.Metadata = &m

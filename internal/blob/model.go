@@ -231,6 +231,9 @@ type blobRow struct {
 	// Extents counts the extents that hold the content of a blob committed
 	// from blocks (File and Data are then empty); see content.go.
 	Extents int
+	// DeletedTime and DeleteExpiry are set on a soft-deleted row read by a
+	// listing that includes deleted blobs (softdelete.go).
+	DeletedTime, DeleteExpiry time.Time
 	// parts are the extents of a blob being committed (commitBlob stores
 	// them with the row); never loaded from the database.
 	parts []extent
@@ -242,8 +245,9 @@ const blobCols = `account, container, name, snapshot, blob_type, size, file, eta
 
 func scanBlob(sc scanner) (*blobRow, error) { return scanBlobData(sc, false) }
 
-// scanBlobData scans blobCols, followed by the data column if withData.
-func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
+// scanBlobData scans blobCols, followed by the data column if withData,
+// then into extra any columns selected after them.
+func scanBlobData(sc scanner, withData bool, extra ...any) (*blobRow, error) {
 	var b blobRow
 	var created, lm int64
 	var md, blocks, ls, cp, tags string
@@ -253,6 +257,7 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 	if withData {
 		dest = append(dest, &b.Data)
 	}
+	dest = append(dest, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -266,8 +271,10 @@ func scanBlobData(sc scanner, withData bool) (*blobRow, error) {
 }
 
 const (
-	sqlGetBlob     = `SELECT ` + blobCols + `, data FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`
-	sqlGetBlobHead = `SELECT ` + blobCols + ` FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ?`
+	// A soft-deleted row (deleted_time > 0, softdelete.go) is no blob to
+	// any operation but Undelete Blob and listings that include deleted.
+	sqlGetBlob     = `SELECT ` + blobCols + `, data FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ? AND deleted_time = 0`
+	sqlGetBlobHead = `SELECT ` + blobCols + ` FROM blobs WHERE account = ? AND container = ? AND name = ? AND snapshot = ? AND deleted_time = 0`
 )
 
 // getBlobHead loads a blob's row without its inline content (for checks

@@ -128,6 +128,7 @@ var roleRules = map[string]roleRule{
 	"LeaseBlob":              {action: actBlobWrite},
 	"SnapshotBlob":           {action: actBlobWrite, add: addAlways},
 	"DeleteBlob":             {action: actBlobDelete},
+	"UndeleteBlob":           {action: actBlobWrite},
 	"SetBlobTier":            {action: actBlobWrite},
 	"PutBlock":               {action: actBlobWrite},
 	"PutBlockFromURL":        {action: actBlobWrite},

@@ -91,6 +91,13 @@ func (s *Service) setServiceProperties(rq *req) error {
 			}
 		}
 	}
+	if in.DeleteRetentionPolicy != nil {
+		p, err := normalizeRetention(in.DeleteRetentionPolicy) // softdelete.go
+		if err != nil {
+			return err
+		}
+		in.DeleteRetentionPolicy = p
+	}
 	err := s.tx(rq.r.Context(), func(tx *sql.Tx) error {
 		cur, err := s.loadServiceProperties(rq, tx)
 		if err != nil {

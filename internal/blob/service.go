@@ -356,6 +356,11 @@ func classify(method string, rq *req) (op, error) {
 				return op{"SetBlobTier", 'o', "w", 0, (*Service).setTier}, nil
 			case "tags":
 				return op{"SetBlobTags", 'o', "t", 0, (*Service).setBlobTags}, nil
+			case "undelete":
+				// Undelete Blob needs what writing the blob needs: the
+				// blobs/write data action and a SAS with Write
+				// (softdelete.go).
+				return op{"UndeleteBlob", 'o', "w", 0, (*Service).undeleteBlob}, nil
 			}
 		case "GET", "HEAD":
 			switch comp {
