@@ -562,3 +562,29 @@ func TestAttackFileThreadsBounded(t *testing.T) {
 		t.Errorf("once the threads are given back: %v", err)
 	}
 }
+
+// TestZipExpansionReadsTheReserveAsTheServer: a zip is expanded on the
+// app's file thread, as the app's user, but the disk reserve it checks
+// measures the server's data directory, which that user may not read: the
+// reading is taken with the server's identity. (Each check here finds the
+// reading stale, as one does when an upload outlasts it.)
+func TestZipExpansionReadsTheReserveAsTheServer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the file API switches to the app's user only then")
+	}
+	var clock atomic.Int64
+	guard := diskreserve.New(diskreserve.Config{Path: t.TempDir(), What: "Kudu file uploads", Reserve: diskreserve.Amount{Bytes: 1 << 20},
+		Now: func() time.Time { return time.Unix(clock.Add(3600), 0) },
+		FreeSpace: func(string) (diskreserve.Space, error) {
+			if fsuid, _ := unix.SetfsuidRetUid(-1); fsuid != 0 {
+				return diskreserve.Space{}, fmt.Errorf("statfs as uid %d: %w", fsuid, os.ErrPermission)
+			}
+			return diskreserve.Space{Size: 200 << 30, Free: 100 << 30}, nil
+		}})
+	e := newVFS(t, func(c *Config) { c.FileReserve = guard })
+	r := e.do("PUT", "/api/zip/data/", bytes.NewReader(zipOf(t, map[string]string{"a.txt": "a"})))
+	want(t, "PUT a zip", r, http.StatusOK, "")
+	if got := e.read("data/a.txt"); got != "a" {
+		t.Errorf("a.txt = %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package scm
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -135,11 +136,8 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		return slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
 	}
 	err = home.do(func() error {
-		lim := archive.Limits{}
-		if g := h.cfg.FileReserve; g != nil {
-			lim.Room = g.Check // what the zip expands to, too
-		}
-		if err := expand(r, home.root, staging, pkg, lim); err != nil {
+		lim := archive.Limits{Room: h.roomCheck()} // what the zip expands to, too
+		if err := expand(r.Context(), home.root, staging, pkg, lim); err != nil {
 			return err
 		}
 		return place(home.root, path.Join(staging, "x"), rel)
@@ -149,6 +147,24 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// roomCheck is the check of the server's disk reserve for what an
+// expansion writes (archive.Limits.Room), or nil without one. The
+// expansion runs on the app's file thread (tenantHome.do), whose file
+// identity is the app's user, which may not read the server's data
+// directory that the reserve measures: the check runs on a goroutine of
+// its own, with the server's identity.
+func (h *Handler) roomCheck() func(int64) error {
+	g := h.cfg.FileReserve
+	if g == nil {
+		return nil
+	}
+	return func(n int64) error {
+		done := make(chan error, 1)
+		go func() { done <- g.Check(n) }()
+		return <-done
+	}
 }
 
 // zipTarget reports whether the folder rel, where a zip is to be
@@ -252,7 +268,7 @@ func stage(root *os.Root) (staging string, pkg *os.File, err error) {
 }
 
 // expand checks the zip saved in pkg and expands it into staging's x/.
-func expand(r *http.Request, root *os.Root, staging string, pkg *os.File, lim archive.Limits) error {
+func expand(ctx context.Context, root *os.Root, staging string, pkg *os.File, lim archive.Limits) error {
 	if err := root.Mkdir(path.Join(staging, "x"), 0o700); err != nil {
 		return fsError("staging the zip in", shown(staging), err)
 	}
@@ -263,7 +279,7 @@ func expand(r *http.Request, root *os.Root, staging string, pkg *os.File, lim ar
 	defer dest.Close()
 	// Both are named by the descriptors already open, so that no path the
 	// app controls is walked again.
-	_, err = archive.Extract(r.Context(), fdPath(pkg), fdPath(dest), lim)
+	_, err = archive.Extract(ctx, fdPath(pkg), fdPath(dest), lim)
 	var ae *archive.Error
 	switch {
 	case errors.As(err, &ae):
