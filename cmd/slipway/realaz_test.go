@@ -176,6 +176,7 @@ func TestRealAz(t *testing.T) {
 	realAzStorage(t, cli, rg, owner.AppID, port)
 	realAzConnection(t, cli, rg, app, "realazblob1")
 	realAzDeployFromURL(t, cli, web, rg, app, port)
+	realAzBackup(t, cli, web, rg, app, "realazblob1", port)
 
 	// webapp up for a new app, from a project folder.
 	project := filepath.Join(t.TempDir(), "hello")
@@ -266,13 +267,15 @@ func TestRealAz(t *testing.T) {
 	}
 	realAzAccessRestrictions(t, cli, web, rg, app, port)
 	realAzFiles(t, cli, web, rg, app, port)
-	// No backups are taken: the list is empty, a backup is refused.
-	if out := strings.TrimSpace(cli.must("webapp", "config", "backup", "list", "-g", rg, "--webapp-name", app, "-o", "json")); out != "[]" {
-		t.Fatalf("config backup list printed %q, want []", out)
+	// A backup to a container that does not exist fails with the blob
+	// service's reason, its signature masked, and is listed as Failed (the
+	// one backup realAzBackup took was deleted).
+	if msg := cli.fail("webapp", "config", "backup", "create", "-g", rg, "--webapp-name", app, "--backup-name", "nowhere",
+		"--container-url", "https://acct.blob.core.windows.net/backups?sv=2024&sig=x"); !strings.Contains(msg, "404") || !strings.Contains(msg, "sig=***") {
+		t.Fatalf("config backup create to a missing account: %s", msg)
 	}
-	if msg := cli.fail("webapp", "config", "backup", "create", "-g", rg, "--webapp-name", app,
-		"--container-url", "https://acct.blob.core.windows.net/backups?sv=2024&sig=x"); !strings.Contains(msg, "does not take app backups") {
-		t.Fatalf("config backup create: %s", msg)
+	if out := strings.TrimSpace(cli.must("webapp", "config", "backup", "list", "-g", rg, "--webapp-name", app, "--query", "[].[blobName,status]", "-o", "tsv")); out != "nowhere\tFailed" {
+		t.Fatalf("config backup list printed %q, want the failed backup", out)
 	}
 
 	logs := filepath.Join(t.TempDir(), "logs.zip")
@@ -771,7 +774,14 @@ func (p platformHTTP) get(t *testing.T, u string) (int, string) {
 // getAuth is get with HTTP basic credentials, unless user is "".
 func (p platformHTTP) getAuth(t *testing.T, u, user, pass string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	return p.send(t, http.MethodGet, u, user, pass, nil)
+}
+
+// send sends a request with body (nil: none) and HTTP basic credentials,
+// unless user is "", and returns the status and the body's first MB.
+func (p platformHTTP) send(t *testing.T, method, u, user, pass string, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -780,7 +790,7 @@ func (p platformHTTP) getAuth(t *testing.T, u, user, pass string) (int, string) 
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
+		t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -84,6 +84,8 @@ type Config struct {
 	// OneDeploy runs the OneDeploy extension (onedeploy.go); nil: it
 	// answers 501.
 	OneDeploy OneDeploy
+	// Backups takes and restores app backups (backups.go); nil: refused.
+	Backups Backups
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on

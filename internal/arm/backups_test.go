@@ -1,33 +1,196 @@
 package arm
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway"
 )
 
-// TestBackups: az webapp config backup list finds none (Slipway takes
-// none); creating, scheduling or restoring one is refused with the reason,
-// and nothing answers for a site that does not exist.
+// fakeBackups stands in for Kudu's side of backups (package scm's
+// backup.go, tested there and, with the real blob service and the real
+// az, in cmd/slipway's realaz_backup_test.go): it keeps each backup's meta
+// by blob name, and records what a restore did.
+type fakeBackups struct {
+	metas    map[string][]byte
+	written  []string
+	deleted  []string
+	restored []string // "home", "deploy:<message>"
+}
+
+func (f *fakeBackups) BackupBlobURL(container, blobName string) (*url.URL, error) {
+	if !strings.HasPrefix(container, "https://acct.blob.core.windows.net/backups?") {
+		return nil, slipway.Errorf(slipway.EINVALID, "not this server's blob service")
+	}
+	return url.Parse("https://acct.blob.core.windows.net/backups/" + strings.TrimSuffix(blobName, ".zip") + ".zip?sig=s")
+}
+
+func (f *fakeBackups) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, meta []byte) (int64, int64, []string, error) {
+	f.metas[u.Path] = meta
+	f.written = append(f.written, u.Path)
+	return int64(len(meta)) + 100, 100, nil, nil
+}
+
+func (f *fakeBackups) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (OpenedBackup, error) {
+	m, ok := f.metas[u.Path]
+	if !ok {
+		return nil, slipway.Errorf(slipway.ENOTFOUND, "the blob service answered 404 BlobNotFound")
+	}
+	return &fakeOpened{f: f, meta: m}, nil
+}
+
+func (f *fakeBackups) DeleteBackupBlob(ctx context.Context, u *url.URL) error {
+	f.deleted = append(f.deleted, u.Path)
+	delete(f.metas, u.Path)
+	return nil
+}
+
+type fakeOpened struct {
+	f    *fakeBackups
+	meta []byte
+}
+
+func (o *fakeOpened) Meta() []byte { return o.meta }
+func (o *fakeOpened) RestoreHome() error {
+	o.f.restored = append(o.f.restored, "home")
+	return nil
+}
+func (o *fakeOpened) DeployFiles(ctx context.Context, message string) (slipway.Deployment, bool, error) {
+	o.f.restored = append(o.f.restored, "deploy:"+message)
+	return slipway.Deployment{ID: "d", Status: slipway.DeploySuccess}, true, nil
+}
+func (o *fakeOpened) Close() error { return nil }
+
+const backupContainer = "https://acct.blob.core.windows.net/backups?sv=2024&sp=rwdl&sig=secret"
+
+// TestBackups: az webapp config backup create records a backup and hands
+// Kudu's side the app's configuration sealed — no setting's value is in
+// the clear in it — and list, show and delete work on the records; a
+// restore puts the configuration back, after the home's files and before
+// the deployment. Refused, changing nothing: the Free tier, databases, a
+// schedule, a restore without overwrite or into another app, and a backup
+// whose configuration does not open (altered, or another server's).
 func TestBackups(t *testing.T) {
-	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{} })
+	fb := &fakeBackups{metas: map[string][]byte{}}
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{}; c.Backups = fb })
 	e.seed()
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{"DB_PASSWORD":"hunter2-secret","GREETING":"before"}}`)
 	list := e.must(200, "GET", sitePath+"/backups", "").json(t)
 	if v, ok := list["value"].([]any); !ok || len(v) != 0 {
 		t.Fatalf("backups = %v, want an empty list", list)
 	}
+
+	item := e.must(200, "POST", sitePath+"/backup", `{"properties":{"backupName":"bk1","storageAccountUrl":"`+backupContainer+`"}}`).json(t)
+	props, _ := item["properties"].(map[string]any)
+	if props["blobName"] != "bk1" || props["name"] != "bk1" || props["status"] != "Succeeded" || props["id"] != float64(1) ||
+		!strings.HasSuffix(item["id"].(string), "/sites/app/backups/1") || item["type"] != "Microsoft.Web/sites/backups" {
+		t.Fatalf("backup item = %v", item)
+	}
+	if u, _ := props["storageAccountUrl"].(string); strings.Contains(u, "secret") {
+		t.Errorf("the item shows the SAS's signature: %s", u)
+	}
+	meta := fb.metas["/backups/bk1.zip"]
+	var parsed struct{ Config []byte }
+	if err := json.Unmarshal(meta, &parsed); err != nil || len(parsed.Config) == 0 {
+		t.Fatalf("the backup's meta has no configuration: %v\n%s", err, meta)
+	}
+	for _, b := range [][]byte{meta, parsed.Config} {
+		if bytes.Contains(b, []byte("hunter2-secret")) || bytes.Contains(b, []byte("GREETING")) {
+			t.Fatalf("the backup's meta holds the configuration in the clear:\n%s", b)
+		}
+	}
+	list = e.must(200, "GET", sitePath+"/backups", "").json(t)
+	if v, _ := list["value"].([]any); len(v) != 1 {
+		t.Fatalf("backups = %v, want one", list)
+	}
+	e.must(200, "GET", sitePath+"/backups/1", "")
+	e.must(404, "GET", sitePath+"/backups/2", "")
+	e.must(404, "GET", sitePath+"/backups/x", "")
+
+	// The app changes; refused restores change nothing.
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{"GREETING":"after"}}`)
+	restore := func(body string) string {
+		return `{"properties":{"storageAccountUrl":"` + backupContainer + `","blobName":"bk1.zip"` + body + `}}`
+	}
+	for _, c := range []struct{ body, want string }{
+		{"", "overwrite"},
+		{`,"overwrite":true,"siteName":"other"`, "not into 'other'"},
+		{`,"overwrite":true,"databases":[{"databaseType":"PostgreSql","name":"db","connectionString":"x"}]`, "does not back up databases"},
+	} {
+		if r := e.must(400, "POST", sitePath+"/backups/0/restore", restore(c.body)); !strings.Contains(string(r.body), c.want) {
+			t.Errorf("restore %s: %s, want %q", c.body, r.body, c.want)
+		}
+	}
+	// An altered configuration does not open.
+	var m map[string]any
+	json.Unmarshal(meta, &m)
+	sealed, _ := m["config"].(string)
+	m["config"] = "A" + sealed[1:]
+	fb.metas["/backups/bk1.zip"], _ = json.Marshal(m)
+	if r := e.must(400, "POST", sitePath+"/backups/0/restore", restore(`,"overwrite":true`)); !strings.Contains(string(r.body), "does not open") {
+		t.Errorf("restore of an altered backup: %s", r.body)
+	}
+	if len(fb.restored) != 0 {
+		t.Fatalf("refused restores did %v", fb.restored)
+	}
+	settings := e.must(200, "POST", sitePath+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	if settings["GREETING"] != "after" {
+		t.Fatalf("refused restores changed the settings: %v", settings)
+	}
+
+	fb.metas["/backups/bk1.zip"] = meta
+	e.must(200, "POST", sitePath+"/backups/0/restore", restore(`,"overwrite":true`))
+	if !strings.HasPrefix(strings.Join(fb.restored, "|"), "home|deploy:Restored from backup bk1 of app, taken 20") || len(fb.restored) != 2 {
+		t.Errorf("the restore did %v", fb.restored)
+	}
+	settings = e.must(200, "POST", sitePath+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	if settings["GREETING"] != "before" || settings["DB_PASSWORD"] != "hunter2-secret" {
+		t.Errorf("settings after the restore = %v", settings)
+	}
+	if props := e.must(200, "GET", sitePath+"/backups/1", "").json(t)["properties"].(map[string]any); props["lastRestoreTimeStamp"] == nil {
+		t.Errorf("the backup's record does not show the restore: %v", props)
+	}
+
+	e.must(200, "DELETE", sitePath+"/backups/1", "")
+	if strings.Join(fb.deleted, ",") != "/backups/bk1.zip" {
+		t.Errorf("deleted blobs = %v", fb.deleted)
+	}
+	e.must(404, "GET", sitePath+"/backups/1", "")
+
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", sitePath + "/backup", `{"properties":{"storageAccountUrl":"` + backupContainer + `","databases":[{"databaseType":"SqlAzure","name":"db","connectionString":"x"}]}}`, "does not back up databases"},
+		{"POST", sitePath + "/backup", `{"properties":{"storageAccountUrl":"https://evil.example/c?sig=y"}}`, "not this server's blob service"},
+		{"POST", sitePath + "/backup", `{"properties":{}}`, "storageAccountUrl is required"},
+		{"PUT", sitePath + "/config/backup", `{"properties":{"storageAccountUrl":"` + backupContainer + `"}}`, "no scheduled backups"},
+	} {
+		if r := e.must(400, c.method, c.path, c.body); !strings.Contains(string(r.body), c.want) {
+			t.Errorf("%s %s %s: %s, want %q", c.method, c.path, c.body, r.body, c.want)
+		}
+	}
+	if len(fb.written) != 1 {
+		t.Errorf("refused backups wrote %v", fb.written)
+	}
+
+	// The Free tier has no backups; a slot has its own.
+	e.must(200, "PUT", planPath+"?api-version=2025-03-01", `{"location":"westeurope","sku":{"name":"F1","tier":"FREE"},"properties":{"reserved":true}}`)
+	if r := e.must(400, "POST", sitePath+"/backup", `{"properties":{"storageAccountUrl":"`+backupContainer+`"}}`); !strings.Contains(string(r.body), "not available in the Free tier") {
+		t.Errorf("backup on Free: %s", r.body)
+	}
 	e.standardPlan()
 	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
-	e.must(200, "GET", slotPath+"/backups", "")
-	e.must(404, "GET", sitePath+"/backups/1", "")
-	for _, req := range []struct{ method, path string }{
-		{"POST", sitePath + "/backup"},
-		{"PUT", sitePath + "/config/backup"},
-		{"POST", sitePath + "/backups/1/restore"},
-	} {
-		r := e.must(400, req.method, req.path, `{"properties":{"storageAccountUrl":"https://x.blob.core.windows.net/c?sig=y"}}`)
-		if !strings.Contains(string(r.body), "does not take app backups") {
-			t.Errorf("%s %s: %s, want the reason", req.method, req.path, r.body)
-		}
+	if v := e.must(200, "GET", slotPath+"/backups", "").json(t)["value"].([]any); len(v) != 0 {
+		t.Errorf("the new slot lists %v", v)
+	}
+	item = e.must(200, "POST", slotPath+"/backup", `{"properties":{"backupName":"slotbk","storageAccountUrl":"`+backupContainer+`"}}`).json(t)
+	if id, _ := item["id"].(string); !strings.HasSuffix(id, "/sites/app/slots/staging/backups/2") || item["type"] != "Microsoft.Web/sites/slots/backups" {
+		t.Errorf("the slot's backup = %v", item)
+	}
+	if v := e.must(200, "GET", sitePath+"/backups", "").json(t)["value"].([]any); len(v) != 0 {
+		t.Errorf("the app lists the slot's backup: %v", v)
 	}
 	e.must(404, "GET", webPath+"/sites/nope/backups", "")
 	e.must(404, "POST", webPath+"/sites/nope/backup", "")

@@ -27,11 +27,7 @@ func (h *Handler) configReferences(loc kvref.Location) func(http.ResponseWriter,
 		if err != nil {
 			return err
 		}
-		settings, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
-		if err != nil {
-			return err
-		}
-		conns, err := h.cfg.Store.ConnectionStrings(ctx, s.ResourceGroup, s.Name)
+		settings, conns, err := h.siteSettings(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -116,4 +112,17 @@ func (h *Handler) refreshConfigReferences(w http.ResponseWriter, r *http.Request
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// siteSettings reads a site's app settings and connection strings.
+func (h *Handler) siteSettings(ctx context.Context, s slipway.Site) (map[string]string, map[string]slipway.ConnectionString, error) {
+	settings, err := h.cfg.Store.Settings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	conns, err := h.cfg.Store.ConnectionStrings(ctx, s.ResourceGroup, s.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return settings, conns, nil
 }

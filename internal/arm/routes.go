@@ -202,12 +202,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/publishxml", h.publishXML),
 		r(http.MethodPost, site+"/newpassword", h.newPassword),
 
-		// Backups: none are taken (backups.go).
+		// Backups (backups.go).
 		r(http.MethodGet, site+"/backups", h.listBackups),
 		r(http.MethodGet, site+"/backups/{id}", h.getBackup),
-		r(http.MethodPost, site+"/backup", h.refuseBackup),
-		r(http.MethodPut, site+"/config/backup", h.refuseBackup),
-		r(http.MethodPost, site+"/backups/{id}/restore", h.refuseBackup),
+		r(http.MethodDelete, site+"/backups/{id}", h.deleteBackup),
+		r(http.MethodPost, site+"/backup", h.createBackup),
+		r(http.MethodPut, site+"/config/backup", h.refuseBackupSchedule),
+		r(http.MethodPost, site+"/backups/{id}/restore", h.restoreBackup),
 
 		// Source control: Local Git (localgit.go).
 		r(http.MethodGet, site+"/sourcecontrols/web", h.getSourceControl),

@@ -2,6 +2,7 @@ package scm
 
 import (
 	"archive/zip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +63,7 @@ func (h *Handler) streamZip(w http.ResponseWriter, r *http.Request, s slipway.Si
 		if root == nil {
 			return nil
 		}
-		return d.walk(r, root, ".", 0)
+		return d.walk(r.Context(), root, ".", 0)
 	})
 }
 
@@ -155,8 +156,14 @@ type dumper struct {
 	zw        *zip.Writer
 	prefix    string // of every entry's name
 	notesName string // the entry listing what was left out
-	budget    int64  // file content left to add
-	entries   int
+	// omit, if set, leaves out the entries it names (relative to the
+	// walk's root) without a note.
+	omit func(rel string) bool
+	// quietSpecial leaves sockets, FIFOs and devices out without a note
+	// (a backup's: they are a running app's, not its data).
+	quietSpecial bool
+	budget       int64 // file content left to add
+	entries      int
 
 	maxBytes   int64
 	maxEntries int
@@ -167,7 +174,7 @@ type dumper struct {
 func (d *dumper) skip(rel, why string) { d.notes = append(d.notes, rel+": "+why) }
 
 // walk adds the entries of dir (relative to root), depth first in name order.
-func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) error {
+func (d *dumper) walk(ctx context.Context, root *os.Root, dir string, depth int) error {
 	if depth > d.maxDepth {
 		d.skip(dir, fmt.Sprintf("nested deeper than %d directories", d.maxDepth))
 		return nil
@@ -185,10 +192,13 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if err := r.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rel := path.Join(dir, name)
+		if d.omit != nil && d.omit(rel) {
+			continue
+		}
 		if d.entries >= d.maxEntries {
 			d.skip(rel, fmt.Sprintf("and what follows: more than %d entries", d.maxEntries))
 			return nil
@@ -203,7 +213,7 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 			if _, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel + "/", Modified: fi.ModTime()}); err != nil {
 				return err
 			}
-			if err := d.walk(r, root, rel, depth+1); err != nil {
+			if err := d.walk(ctx, root, rel, depth+1); err != nil {
 				return err
 			}
 		case mode.IsRegular():
@@ -212,6 +222,7 @@ func (d *dumper) walk(r *http.Request, root *os.Root, dir string, depth int) err
 			}
 		case mode&fs.ModeSymlink != 0:
 			d.skip(rel, "a symbolic link, not followed")
+		case d.quietSpecial:
 		default:
 			d.skip(rel, "not a regular file ("+mode.Type().String()+")")
 		}

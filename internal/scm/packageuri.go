@@ -92,28 +92,35 @@ func (a BlobAddresses) forms() string {
 // listener's loopback, another port, a user name or password, a scheme
 // other than http and https — is refused, saying what is accepted.
 func parsePackageURI(raw string, a BlobAddresses) (*url.URL, error) {
+	u, _, err := parseBlobURL(raw, a)
+	return u, err
+}
+
+// parseBlobURL is parsePackageURI, which also returns the blob's path in
+// its account, <container>/<blob>, escaped.
+func parseBlobURL(raw string, a BlobAddresses) (*url.URL, string, error) {
 	refuse := func(why string) error {
 		return slipway.Errorf(slipway.EINVALID, "packageUri is refused: %s; %s.", why, a.forms())
 	}
 	switch {
 	case raw == "":
-		return nil, slipway.Errorf(slipway.EINVALID, "packageUri is empty: give the URL of the zip, e.g. a blob with a SAS; %s.", a.forms())
+		return nil, "", slipway.Errorf(slipway.EINVALID, "packageUri is empty: give the URL of the zip, e.g. a blob with a SAS; %s.", a.forms())
 	case len(raw) > maxPackageURI:
-		return nil, refuse(fmt.Sprintf("it is longer than %d bytes", maxPackageURI))
+		return nil, "", refuse(fmt.Sprintf("it is longer than %d bytes", maxPackageURI))
 	case strings.ContainsAny(raw, "\\\x00\r\n\t "):
-		return nil, refuse("it holds a backslash, a space or a control character")
+		return nil, "", refuse("it holds a backslash, a space or a control character")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, refuse("it is not a URL")
+		return nil, "", refuse("it is not a URL")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, refuse(fmt.Sprintf("its scheme is %q, not http or https", u.Scheme))
+		return nil, "", refuse(fmt.Sprintf("its scheme is %q, not http or https", u.Scheme))
 	case u.Opaque != "" || u.Host == "":
-		return nil, refuse("it names no host")
+		return nil, "", refuse("it names no host")
 	case u.User != nil:
-		return nil, refuse("it carries a user name or password")
+		return nil, "", refuse("it carries a user name or password")
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	u.Fragment, u.RawFragment = "", ""
@@ -122,34 +129,34 @@ func parsePackageURI(raw string, a BlobAddresses) (*url.URL, error) {
 	case a.Domain != "" && strings.HasSuffix(host, ".blob."+strings.ToLower(a.Domain)):
 		account = strings.TrimSuffix(host, ".blob."+strings.ToLower(a.Domain))
 		if port != "" && port != strconv.Itoa(a.Port) {
-			return nil, refuse(fmt.Sprintf("port %s is not the blob service's (%d)", port, a.Port))
+			return nil, "", refuse(fmt.Sprintf("port %s is not the blob service's (%d)", port, a.Port))
 		}
 		rest = strings.TrimPrefix(u.EscapedPath(), "/")
 	case strings.HasSuffix(host, azureBlobSuffix):
 		account = strings.TrimSuffix(host, azureBlobSuffix)
 		if port != "" && port != "443" {
-			return nil, refuse(fmt.Sprintf("port %s is not the blob service's (443)", port))
+			return nil, "", refuse(fmt.Sprintf("port %s is not the blob service's (443)", port))
 		}
 		rest = strings.TrimPrefix(u.EscapedPath(), "/")
 	case slices.ContainsFunc(a.PathHosts, func(h string) bool { return strings.EqualFold(host, h) }):
 		if a.BlobPort == 0 || port != strconv.Itoa(a.BlobPort) {
-			return nil, refuse(fmt.Sprintf("%s is the blob service only on port %d", u.Host, a.BlobPort))
+			return nil, "", refuse(fmt.Sprintf("%s is the blob service only on port %d", u.Host, a.BlobPort))
 		}
 		account, rest, _ = strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
 	default:
-		return nil, refuse(fmt.Sprintf("the host %q is not this server's blob service", u.Hostname()))
+		return nil, "", refuse(fmt.Sprintf("the host %q is not this server's blob service", u.Hostname()))
 	}
 	if !slipway.ValidStorageAccountName(account) {
-		return nil, refuse(fmt.Sprintf("%q is not a storage account name", account))
+		return nil, "", refuse(fmt.Sprintf("%q is not a storage account name", account))
 	}
 	if container, blob, _ := strings.Cut(rest, "/"); container == "" || blob == "" {
-		return nil, refuse("it names no blob (/<container>/<blob>)")
+		return nil, "", refuse("it names no blob (/<container>/<blob>)")
 	}
 	if q := u.Query(); q.Has("comp") || q.Has("restype") {
-		return nil, refuse("it names an operation (comp, restype), not a blob")
+		return nil, "", refuse("it names an operation (comp, restype), not a blob")
 	}
 	u.Host = strings.ToLower(u.Host)
-	return u, nil
+	return u, rest, nil
 }
 
 // MaskSAS returns u as it may be shown and recorded: the SAS's signature

@@ -174,6 +174,9 @@ type Config struct {
 	// PackageAddresses names. Nil: deploying from a URL is refused.
 	Packages         Packages
 	PackageAddresses BlobAddresses
+	// BackupBlobs writes and deletes app backups' blobs (backup.go); nil:
+	// no backups.
+	BackupBlobs BackupBlobs
 }
 
 // Handler is the Kudu API.

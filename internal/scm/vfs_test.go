@@ -58,6 +58,7 @@ type vfsEnv struct {
 	base     string            // holds the homes and host files
 	homes    map[string]string // by site
 	uid, gid int               // the apps' user: 0, 0 when not root
+	h        *Handler
 }
 
 // newVFS serves the two apps; opts change the handler's configuration.
@@ -90,8 +91,8 @@ func newVFS(t *testing.T, opts ...func(*Config)) *vfsEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := New(cfg)
-	e.srv = httptest.NewServer(h)
+	e.h = New(cfg)
+	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e
 }

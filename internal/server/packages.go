@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/xml"
@@ -31,8 +32,9 @@ type blobPackages struct {
 }
 
 var (
-	_ scm.Packages  = blobPackages{}
-	_ arm.OneDeploy = (*scm.Handler)(nil)
+	_ scm.Packages    = blobPackages{}
+	_ scm.BackupBlobs = blobPackages{}
+	_ arm.OneDeploy   = (*scm.Handler)(nil)
 )
 
 // blobAddresses are the blob service's addresses a packageUri may name:
@@ -49,12 +51,14 @@ func blobAddresses(domain string, port int, listen string, blobPort int) scm.Blo
 // maxBlobError bounds the error document read from a refusal.
 const maxBlobError = 64 << 10
 
-func (p blobPackages) Open(ctx context.Context, u *url.URL) (io.ReadCloser, int64, error) {
+// request is the request for u the blob service's handler serves: the
+// URL's path and query, and nothing else of any caller.
+func blobRequest(ctx context.Context, method string, u *url.URL, body io.ReadCloser) *http.Request {
 	req := (&http.Request{
-		Method: http.MethodGet, Host: u.Host,
+		Method: method, Host: u.Host,
 		URL:   &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery},
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{}, Body: http.NoBody,
+		Header: http.Header{}, Body: body,
 		// From this machine: the server itself reads it.
 		RemoteAddr: "127.0.0.1:0",
 	}).WithContext(ctx)
@@ -64,6 +68,63 @@ func (p blobPackages) Open(ctx context.Context, u *url.URL) (io.ReadCloser, int6
 		// honoured, as it would be over the network.
 		req.TLS = &tls.ConnectionState{HandshakeComplete: true, ServerName: u.Hostname()}
 	}
+	return req
+}
+
+// Put writes an app backup's blob (package scm's backup.go): a block
+// blob of size bytes, in one Put Blob, as the URL's SAS allows.
+func (p blobPackages) Put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
+	req := blobRequest(ctx, http.MethodPut, u, io.NopCloser(body))
+	req.ContentLength = size
+	req.Header.Set("Content-Length", strconv.FormatInt(size, 10))
+	req.Header.Set("Content-Type", "application/zip")
+	req.Header.Set("x-ms-blob-type", "BlockBlob")
+	return p.call(req, http.StatusCreated)
+}
+
+// Delete deletes an app backup's blob, as the URL's SAS allows.
+func (p blobPackages) Delete(ctx context.Context, u *url.URL) error {
+	return p.call(blobRequest(ctx, http.MethodDelete, u, http.NoBody), http.StatusAccepted)
+}
+
+// call serves req and wants the status want; otherwise the blob
+// service's refusal.
+func (p blobPackages) call(req *http.Request, want int) error {
+	w := &keptResponse{header: http.Header{}}
+	p.blobs.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status != want {
+		return blobRefusal(w.status, w.header, bytes.NewReader(w.body))
+	}
+	return nil
+}
+
+// keptResponse keeps an answer's status, headers and the first
+// maxBlobError bytes of its body.
+type keptResponse struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (w *keptResponse) Header() http.Header { return w.header }
+func (w *keptResponse) WriteHeader(status int) {
+	if w.status == 0 && status >= 200 {
+		w.status = status
+	}
+}
+func (w *keptResponse) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	if room := maxBlobError - len(w.body); room > 0 {
+		w.body = append(w.body, b[:min(len(b), room)]...)
+	}
+	return len(b), nil
+}
+
+func (p blobPackages) Open(ctx context.Context, u *url.URL) (io.ReadCloser, int64, error) {
+	req := blobRequest(ctx, http.MethodGet, u, http.NoBody)
 	pr, pw := io.Pipe()
 	w := &pipeResponse{header: http.Header{}, pw: pw, ready: make(chan struct{})}
 	done := make(chan struct{})
@@ -171,4 +232,31 @@ func (b *packageBody) Close() error {
 	b.PipeReader.CloseWithError(errors.New("the package was closed"))
 	<-b.done
 	return nil
+}
+
+// backups gives ARM's backup routes Kudu's side of a backup (package
+// scm's backup.go) in the management API's terms.
+type backups struct{ kudu *scm.Handler }
+
+var _ arm.Backups = backups{}
+
+func (b backups) BackupBlobURL(container, blobName string) (*url.URL, error) {
+	return b.kudu.BackupBlobURL(container, blobName)
+}
+
+func (b backups) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, meta []byte) (size, siteSize int64, left []string, err error) {
+	w, err := b.kudu.WriteBackup(ctx, s, u, meta)
+	return w.Size, w.SiteSize, w.Left, err
+}
+
+func (b backups) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (arm.OpenedBackup, error) {
+	o, err := b.kudu.OpenBackup(ctx, s, u)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (b backups) DeleteBackupBlob(ctx context.Context, u *url.URL) error {
+	return b.kudu.DeleteBackupBlob(ctx, u)
 }

@@ -611,14 +611,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		FileReserve: disks.Guard(dataDir, "Kudu file uploads"),
 		// Deployments from a URL read blobs of this server's blob
 		// service only, in process (packages.go).
-		Packages: blobPackages{blobs}, PackageAddresses: blobAddresses(cfg.Domain, port, cfg.Listen, blobPort),
+		Packages: blobPackages{blobs}, BackupBlobs: blobPackages{blobs}, PackageAddresses: blobAddresses(cfg.Domain, port, cfg.Listen, blobPort),
 	})
 	var mgmt *arm.Handler
 	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots: coord, Containers: blobs, OneDeploy: kudu, // ARM's OneDeploy extension is Kudu's (az webapp deploy --src-url)
-		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
+		Backups: backups{kudu},
+		Scheme:  "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.
 		BlobEndpoint: func(account string) string {

@@ -649,6 +649,16 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A backup's container URL carries a SAS that may write the
+	// container: kept sealed, shown masked.
+	const sasSig = "backup-sas-sig-5d2e9b"
+	if _, err := s.CreateBackup(ctx, Backup{Site: "app", Name: "bk", BlobName: "bk.zip", URLShown: "https://a.blob.core.windows.net/c?sig=***",
+		URL: "https://a.blob.core.windows.net/c?sig=" + sasSig, Status: "InProgress", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Backups(ctx, "app"); err != nil || len(b) != 1 || !strings.HasSuffix(b[0].URL, sasSig) {
+		t.Fatalf("backups = %+v, %v; want the URL read back", b, err)
+	}
 	if err := s.Close(); err != nil { // checkpoint WAL into the main file
 		t.Fatal(err)
 	}
@@ -663,7 +673,7 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	if !bytes.Contains(all, []byte("MY_SETTING_NAME")) {
 		t.Fatal("setting name not found in the database file: the test reads the wrong file")
 	}
-	for _, secret := range []string{settingValue, connValue, pw} {
+	for _, secret := range []string{settingValue, connValue, pw, sasSig} {
 		if bytes.Contains(all, []byte(secret)) {
 			t.Errorf("secret %q found in clear text in the database", secret)
 		}

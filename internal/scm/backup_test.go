@@ -1,0 +1,158 @@
+package scm
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// memBlobs stands in for the blob service (Packages and BackupBlobs) in
+// these tests, by the blob's path; the real blob service is under the
+// real az in cmd/slipway's realaz_backup_test.go.
+type memBlobs struct {
+	mu    sync.Mutex
+	blobs map[string][]byte
+}
+
+func (m *memBlobs) Open(ctx context.Context, u *url.URL) (io.ReadCloser, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.blobs[u.Path]
+	if !ok {
+		return nil, 0, slipway.Errorf(slipway.ENOTFOUND, "the blob service answered 404 BlobNotFound")
+	}
+	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
+}
+
+func (m *memBlobs) Put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
+	b, err := io.ReadAll(body)
+	if err != nil || int64(len(b)) != size {
+		return slipway.Errorf(slipway.EINVALID, "short body: %v", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.blobs[u.Path] = b
+	return nil
+}
+
+func (m *memBlobs) Delete(ctx context.Context, u *url.URL) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blobs, u.Path)
+	return nil
+}
+
+// recordingDeployer keeps the packages submitted to it.
+type recordingDeployer struct {
+	fakeDeployer
+	got []byte
+}
+
+func (d *recordingDeployer) Submit(_ context.Context, _ slipway.Site, pkg io.Reader, o deploy.Options) (slipway.Deployment, error) {
+	d.got, _ = io.ReadAll(pkg)
+	return slipway.Deployment{ID: "d1", Status: slipway.DeploySuccess, Message: o.Message}, nil
+}
+
+func newBackupEnv(t *testing.T) (*vfsEnv, *memBlobs, *recordingDeployer) {
+	t.Helper()
+	blobs := &memBlobs{blobs: map[string][]byte{}}
+	dep := &recordingDeployer{}
+	e := newVFS(t, func(c *Config) {
+		c.Packages, c.BackupBlobs, c.Deployer = blobs, blobs, dep
+		c.Store = &deploymentsStore{vfsStore: &vfsStore{}}
+		c.PackageAddresses = BlobAddresses{PathHosts: []string{"127.0.0.1"}, BlobPort: 10000}
+	})
+	return e, blobs, dep
+}
+
+// deploymentsStore answers GetDeployment for the recording deployer's
+// one deployment.
+type deploymentsStore struct{ *vfsStore }
+
+func (deploymentsStore) GetDeployment(_ context.Context, _, id string) (slipway.Deployment, error) {
+	return slipway.Deployment{ID: id, Status: slipway.DeploySuccess}, nil
+}
+
+const backupContainer = "http://127.0.0.1:10000/acct/backups?sv=2024-01-01&sr=c&sp=rwdl&sig=secret"
+
+// TestBackupRoundTrip: a backup holds the app's home — its deployed files
+// apart, without the build's environment and the logs — and a restore
+// puts the home's files back over what is there (what the backup lacks
+// stays), and deploys the deployed files as a package.
+func TestBackupRoundTrip(t *testing.T) {
+	e, blobs, dep := newBackupEnv(t)
+	ctx := t.Context()
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	e.write("data/db.sqlite3", "rows v1")
+	e.write("site/wwwroot/app.py", "print('app')")
+	e.write("LogFiles/app.log", "log lines")
+	if err := os.Symlink("/somewhere/venv", filepath.Join(e.homes["app"], "site/wwwroot/antenv")); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.h.BackupBlobURL(backupContainer, "bk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.h.WriteBackup(ctx, site, u, []byte(`{"meta":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Left) != 0 || w.Size == 0 || w.SiteSize != int64(len("rows v1")+len("print('app')")) {
+		t.Fatalf("written = %+v; want nothing left out, the two files' bytes", w)
+	}
+	if _, ok := blobs.blobs["/acct/backups/bk1.zip"]; !ok {
+		t.Fatalf("no blob at bk1.zip: %v", blobs.blobs)
+	}
+
+	e.write("data/db.sqlite3", "rows v2")
+	e.write("data/new.txt", "made later")
+	b, err := e.h.OpenBackup(ctx, site, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if string(b.Meta()) != `{"meta":1}` {
+		t.Errorf("meta = %q", b.Meta())
+	}
+	if got := e.read("data/db.sqlite3"); got != "rows v2" {
+		t.Fatalf("opening the backup changed the home: db = %q", got)
+	}
+	if err := b.RestoreHome(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read("data/db.sqlite3"); got != "rows v1" {
+		t.Errorf("after the restore, db = %q, want rows v1", got)
+	}
+	if got := e.read("data/new.txt"); got != "made later" {
+		t.Errorf("after the restore, new.txt = %q, want it kept", got)
+	}
+	d, deployed, err := b.DeployFiles(ctx, "restored")
+	if err != nil || !deployed || d.Status != slipway.DeploySuccess {
+		t.Fatalf("DeployFiles = %+v, %v, %v", d, deployed, err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(dep.got), int64(len(dep.got)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if strings.Join(names, ",") != "app.py" {
+		t.Errorf("the deployed package holds %v, want app.py only (no antenv, no logs)", names)
+	}
+	b.Close()
+	if entries, _ := os.ReadDir(e.homes["app"]); len(entries) != 3 {
+		t.Errorf("the home after the restore holds %v: staging left behind?", entries)
+	}
+}
