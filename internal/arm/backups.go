@@ -57,12 +57,19 @@ type OpenedBackup interface {
 	Close() error
 }
 
-// backupFormat names the layout of a backup's configuration; backupAAD
-// binds its sealed part to it.
-const (
-	backupFormat = "slipway-backup/1"
-	backupAAD    = "app-backup/" + backupFormat
-)
+// backupFormat names the layout of a backup's configuration.
+const backupFormat = "slipway-backup/1"
+
+// backupAAD binds a backup's sealed configuration to its layout and to the
+// site it was taken of — its name and the moment it was made, so that an
+// app made later under a deleted one's name is another — so that it opens
+// for a restore into that site only. A restore opens secrets for whoever
+// may restore into the target; a backup blob someone else could read (a
+// public container, a shared SAS) must not hand the app's secrets to an
+// app of theirs.
+func backupAAD(s slipway.Site) string {
+	return "app-backup/" + backupFormat + "/" + strings.ToLower(s.Name) + "/" + strconv.FormatInt(s.Created.UnixNano(), 10)
+}
 
 // backupMeta is a backup's slipway-backup.json.
 type backupMeta struct {
@@ -162,7 +169,7 @@ func (h *Handler) createBackup(w http.ResponseWriter, r *http.Request, p params)
 	if err != nil {
 		return err
 	}
-	sealed, err := h.cfg.Store.SealBytes(plain, backupAAD)
+	sealed, err := h.cfg.Store.SealBytes(plain, backupAAD(s))
 	if err != nil {
 		return err
 	}
@@ -350,13 +357,13 @@ func (h *Handler) restoreBackup(w http.ResponseWriter, r *http.Request, p params
 	if err := json.Unmarshal(b.Meta(), &meta); err != nil || meta.Format != backupFormat {
 		return slipway.Errorf(slipway.EINVALID, "The blob %s is not a Slipway backup: its description is not one (%s).", name+".zip", backupFormat)
 	}
-	plain, err := h.cfg.Store.OpenBytes(meta.Config, backupAAD)
+	plain, err := h.cfg.Store.OpenBytes(meta.Config, backupAAD(s))
 	var cfg backupConfig
 	if err == nil {
 		err = json.Unmarshal(plain, &cfg)
 	}
 	if err != nil {
-		return slipway.Errorf(slipway.EINVALID, "The configuration in backup %s does not open: a backup's configuration is sealed with the key of the server that took it, and this one did not, or the blob was altered. Nothing was restored.", name+".zip")
+		return slipway.Errorf(slipway.EINVALID, "The configuration in backup %s does not open for %s: a backup's configuration, which holds the app's secrets, is sealed for the app it was taken of, with the key of the server that took it. Restore it into that app on that server. (Or the blob was altered.) Nothing was restored.", name+".zip", s.App())
 	}
 
 	if err := b.RestoreHome(); err != nil {

@@ -125,6 +125,11 @@ func TestBackups(t *testing.T) {
 			t.Errorf("restore %s: %s, want %q", c.body, r.body, c.want)
 		}
 	}
+	// Another app cannot open this app's backup, even with its blob.
+	e.must(200, "PUT", webPath+"/sites/app2", e.path(`{"location":"West Europe","properties":{"serverFarmId":"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan","siteConfig":{}}}`))
+	if r := e.must(400, "POST", webPath+"/sites/app2/backups/0/restore", restore(`,"overwrite":true`)); !strings.Contains(string(r.body), "does not open for app2") {
+		t.Errorf("restore of app's backup into app2: %s", r.body)
+	}
 	// An altered configuration does not open.
 	var m map[string]any
 	json.Unmarshal(meta, &m)
