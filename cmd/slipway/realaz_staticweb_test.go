@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -90,6 +91,21 @@ func scStaticWebsite(s *azScenario, web platformHTTP) {
 	// application/javascript (older): either is JavaScript to a browser.
 	if p := get("/js/app.js"); p.status != 200 || !strings.HasSuffix(p.contentType, "/javascript") {
 		s.t.Errorf("GET /js/app.js = %+v", p)
+	}
+	// And with curl, trusting only the platform's root, as the how-to
+	// checks its site (where curl is installed).
+	if curl, err := exec.LookPath("curl"); err == nil {
+		ca := ""
+		for _, e := range s.cli.env {
+			if v, ok := strings.CutPrefix(e, "REQUESTS_CA_BUNDLE="); ok {
+				ca = v
+			}
+		}
+		out, err := exec.Command(curl, "-sS", "--cacert", ca, "--resolve", fmt.Sprintf("stweb1.web.localhost:%d:127.0.0.1", s.port),
+			"-w", " %{http_code} %{content_type}", url+"docs/").CombinedOutput()
+		if err != nil || string(out) != "<h1>docs</h1> 200 text/html" {
+			s.t.Errorf("curl %sdocs/: %v %q", url, err, out)
+		}
 	}
 	// Read only: the web endpoint takes no writes, signed or not.
 	req, _ := http.NewRequest(http.MethodPut, url+"index.html", strings.NewReader("defaced"))
