@@ -60,6 +60,7 @@ func TestRealAzStorageScenarios(t *testing.T) {
 		{"account", false, scStorageAccount},
 		{"container_rm", true, scContainerRM},
 		{"oauth", false, func(s *azScenario) { scStorageOAuth(s, r.owner.AppID) }},
+		{"static_website", true, func(s *azScenario) { scStaticWebsite(s, r.web) }}, // realaz_staticweb_test.go
 	} {
 		if !sc.core && !all {
 			continue

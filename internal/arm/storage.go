@@ -12,8 +12,9 @@ import (
 
 // Microsoft.Storage/storageAccounts: the shapes of Azure's storage
 // management API (2023-x and later), as azure-mgmt-storage and
-// `az storage account` read them. Slipway serves only the blob endpoint;
-// the other endpoints (queue, table, file, dfs, web) are absent.
+// `az storage account` read them. Slipway serves the blob endpoint and the
+// static website's web endpoint; the other endpoints (queue, table, file,
+// dfs) are absent.
 
 func storageAccountID(sub, rg, name string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Storage/storageAccounts/" + name
@@ -42,6 +43,20 @@ func (h *Handler) blobEndpoint(account string) string {
 	return "http://127.0.0.1:10000/" + account + "/"
 }
 
+// webEndpoint is the account's primaryEndpoints.web, the static website's
+// endpoint <account>.web.<domain> on the front door (internal/blob's
+// website.go), as Azure's https://<account>.z<N>.web.core.windows.net/.
+// Azure shows it for the kinds that can host a static website,
+// general-purpose v2 and BlockBlobStorage ("Static website hosting in Azure
+// Storage", learn.microsoft.com/azure/storage/blobs/storage-blob-static-website),
+// whether or not the website is enabled.
+func (h *Handler) webEndpoint(a slipway.StorageAccount) (string, bool) {
+	if a.Kind != "StorageV2" && a.Kind != "BlockBlobStorage" {
+		return "", false
+	}
+	return "https://" + strings.ToLower(a.Name) + ".web." + h.cfg.Domain + h.cfg.HostSuffix + "/", true
+}
+
 func armTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // storageAccountJSON is the StorageAccount resource.
@@ -51,6 +66,10 @@ func (h *Handler) storageAccountJSON(sub string, a slipway.StorageAccount, keys 
 		tags = map[string]string{}
 	}
 	tier, _, _ := strings.Cut(a.SKU, "_")
+	endpoints := map[string]any{"blob": h.blobEndpoint(a.Name)}
+	if web, ok := h.webEndpoint(a); ok {
+		endpoints["web"] = web
+	}
 	return map[string]any{
 		"id":       storageAccountID(sub, a.ResourceGroup, a.Name),
 		"name":     a.Name,
@@ -62,7 +81,7 @@ func (h *Handler) storageAccountJSON(sub string, a slipway.StorageAccount, keys 
 		"properties": map[string]any{
 			"provisioningState":            "Succeeded",
 			"creationTime":                 armTime(a.Created),
-			"primaryEndpoints":             map[string]any{"blob": h.blobEndpoint(a.Name)},
+			"primaryEndpoints":             endpoints,
 			"primaryLocation":              a.Location,
 			"statusOfPrimary":              "available",
 			"accessTier":                   "Hot",

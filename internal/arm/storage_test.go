@@ -133,15 +133,22 @@ func TestStorageAccountShape(t *testing.T) {
 	props := m["properties"].(map[string]any)
 	got := map[string]any{
 		"name": m["name"], "location": m["location"], "kind": m["kind"], "sku": m["sku"], "tags": m["tags"],
-		"state": props["provisioningState"], "blob": props["primaryEndpoints"].(map[string]any)["blob"],
+		"state": props["provisioningState"], "endpoints": props["primaryEndpoints"],
 	}
 	want := map[string]any{
 		"name": "media1", "location": "westeurope", "kind": "StorageV2",
 		"sku": map[string]any{"name": "Standard_RAGRS", "tier": "Standard"}, "tags": map[string]any{"team": "web"},
-		"state": "Succeeded", "blob": "http://127.0.0.1:10000/media1/",
+		"state": "Succeeded", "endpoints": map[string]any{"blob": "http://127.0.0.1:10000/media1/", "web": "https://media1.web.localhost:8080/"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("account (-want +got):\n%s", diff)
+	}
+
+	// A BlobStorage account cannot host a static website: Azure shows it
+	// no web endpoint.
+	bs := e.must(200, "PUT", stgPath+"/media3", `{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"BlobStorage"}`).json(t)
+	if eps := bs["properties"].(map[string]any)["primaryEndpoints"].(map[string]any); eps["web"] != nil || eps["blob"] == nil {
+		t.Errorf("BlobStorage account's endpoints = %v, want blob only", eps)
 	}
 
 	keys := e.must(200, "POST", accountPath+"/listKeys", "").json(t)["keys"].([]any)

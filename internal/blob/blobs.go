@@ -1006,30 +1006,36 @@ func (s *Service) serveBlob(rq *req) error {
 		// on a whole-blob read too.
 		h.Set("x-ms-blob-content-md5", md5Header(b.ContentMD5))
 	}
+	return writeContent(rq.w, b, f, start, n, status)
+}
+
+// writeContent sends status and the n bytes of b from start, read from f
+// (its content as openContent opened it). The first chunk is read before
+// the status is sent, so that a blob replaced meanwhile (a page blob
+// written, an extent gone: an error wrapping fs.ErrNotExist) is read again
+// rather than answered with a cut-short body.
+func writeContent(w http.ResponseWriter, b *blobRow, f io.ReaderAt, start, n int64, status int) error {
 	if n <= 0 {
-		rq.w.WriteHeader(status)
+		w.WriteHeader(status)
 		return nil
 	}
 	if b.File == "" && b.Extents == 0 && b.Type != "PageBlob" {
-		rq.w.WriteHeader(status)
-		_, err := rq.w.Write(b.Data[start : start+n])
+		w.WriteHeader(status)
+		_, err := w.Write(b.Data[start : start+n])
 		return err
 	}
-	// The first chunk is read before the status is sent, so that a blob
-	// replaced meanwhile (a page blob written, an extent gone) is read
-	// again rather than answered with a cut-short body.
 	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
 	first := (*buf)[:min(n, int64(len(*buf)))]
 	if _, err := f.ReadAt(first, start); err != nil && !(errors.Is(err, io.EOF) && int64(len(first)) == n) {
 		return fmt.Errorf("reading blob: %w", err)
 	}
-	rq.w.WriteHeader(status)
-	if _, err := rq.w.Write(first); err != nil {
+	w.WriteHeader(status)
+	if _, err := w.Write(first); err != nil {
 		return fmt.Errorf("streaming blob: %w", err)
 	}
 	rest := io.NewSectionReader(f, start+int64(len(first)), n-int64(len(first)))
-	if _, err := io.CopyBuffer(rq.w, rest, *buf); err != nil {
+	if _, err := io.CopyBuffer(w, rest, *buf); err != nil {
 		return fmt.Errorf("streaming blob: %w", err)
 	}
 	return nil

@@ -98,7 +98,16 @@ func (s *Service) setServiceProperties(rq *req) error {
 		}
 		in.DeleteRetentionPolicy = p
 	}
-	err := s.tx(rq.r.Context(), func(tx *sql.Tx) error {
+	site, err := parseWebsite(in.StaticWebsite) // website.go
+	if err != nil {
+		return err
+	}
+	err = s.tx(rq.r.Context(), func(tx *sql.Tx) error {
+		if site.Enabled {
+			if err := s.ensureWebContainer(rq.r.Context(), tx, rq.acct.Name); err != nil {
+				return err
+			}
+		}
 		cur, err := s.loadServiceProperties(rq, tx)
 		if err != nil {
 			return err

@@ -86,13 +86,14 @@ func TestRouting(t *testing.T) {
 	})
 	mgmt := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "arm "+r.URL.Path) })
 	blob := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "blob "+r.Host) })
+	web := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "web "+r.Host) })
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "login "+r.URL.Path) })
 	graph := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "graph "+r.URL.Path) })
 	base := serve(t, New(Config{
 		Domain:   "localhost",
-		Backends: backends{"todo": {app.URL}},
-		Sites:    sites{"todo": true, "idle": true, "graph": true},
-		SCM:      scm, Management: mgmt, Extra: map[string]http.Handler{"blob": blob},
+		Backends: backends{"todo": {app.URL}, "web": {app.URL}},
+		Sites:    sites{"todo": true, "idle": true, "graph": true, "web": true},
+		SCM:      scm, Management: mgmt, Extra: map[string]http.Handler{"blob": blob, "web": web},
 		Login: login, Graph: graph,
 	}))
 
@@ -109,6 +110,16 @@ func TestRouting(t *testing.T) {
 		{"management host", "management.localhost", "/subscriptions", 200, "arm /subscriptions"},
 		{"ARM path on the bare address", "127.0.0.1:8080", "//subscriptions/x", 200, "arm //subscriptions/x"},
 		{"blob host", "acct.blob.localhost", "/c/b", 200, "blob acct.blob.localhost"},
+		// A static website's endpoint is the account's, whatever apps are
+		// named: an app "todo" and an account "todo", an app "web" and an
+		// account "web" each keep their own host.
+		{"web endpoint", "acct.web.localhost:8080", "/index.html", 200, "web acct.web.localhost:8080"},
+		{"web endpoint of an account named like an app", "todo.web.localhost", "/", 200, "web todo.web.localhost"},
+		{"app named web", "web.localhost", "/", 200, `"host":"web.localhost"`},
+		{"web endpoint of an account named web", "web.web.localhost", "/", 200, "web web.web.localhost"},
+		{"blob host of an account named web", "web.blob.localhost", "/", 200, "blob web.blob.localhost"},
+		{"no web endpoint below an account's", "x.acct.web.localhost", "/", 404, "Web Site not found"},
+		{"Azure's web endpoint name is not served", "acct.z6.web.core.windows.net", "/", 501, "Blob storage only"},
 		{"login host", "login.localhost:8080", "/t/oauth2/v2.0/token", 200, "login /t/oauth2/v2.0/token"},
 		{"graph host, before any app of that name", "Graph.localhost:8080", "/v1.0/servicePrincipals", 200, "graph /v1.0/servicePrincipals"},
 		{"unknown app", "other.localhost", "/", 404, "other.localhost"},

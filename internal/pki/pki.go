@@ -61,7 +61,7 @@ const (
 	// maxDepth is how many labels below its zone (the domain, or one of the
 	// Azure names the root may vouch for) a name may lie. The platform's
 	// deepest names are two below: <app>.scm.<domain>,
-	// <account>.blob.<domain>, <vault>.vault.<domain>, and
+	// <account>.blob.<domain>, <account>.web.<domain>, <vault>.vault.<domain>, and
 	// <app>.scm.azurewebsites.net, <account>.blob.core.windows.net.
 	maxDepth = 2
 	// issueBurst and issuePerSecond bound how fast new leaves (each with a

@@ -636,7 +636,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	closers = append(closers, stopIdle)
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs, "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
+		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	closers = append(closers, startAutoscale(ctx, cfg, storeScaler{st, coord},
