@@ -319,8 +319,7 @@ func (h websiteHandler) lookup(ctx context.Context, account, name string) (*blob
 }
 
 // isDirectory reports whether some live blob (not soft-deleted) of the
-// account's $web lies under
-// name + "/".
+// account's $web lies under name + "/".
 func (h websiteHandler) isDirectory(ctx context.Context, account, name string) (bool, error) {
 	prefix := name + "/"
 	var one int
