@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path"
@@ -150,21 +151,25 @@ func (h *Handler) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, m
 		if err != nil {
 			return err
 		}
+		// The deployed files are stored, not deflated: a restore deploys
+		// them, and a deployment refuses a zip whose files expand more than
+		// archive's zip-bomb ratio, as a file of zeros deflated does.
 		parts := []struct {
 			name, dir, shown string
 			omit             func(string) bool
+			store            bool
 		}{
-			{backupSite, "site/wwwroot", "site/wwwroot/", func(rel string) bool { return rel == "antenv" }},
+			{backupSite, "site/wwwroot", "site/wwwroot/", func(rel string) bool { return rel == "antenv" }, true},
 			{backupHome, ".", "", func(rel string) bool {
 				return rel == "LogFiles" || rel == "site/wwwroot" || strings.HasPrefix(rel, ".slipway-zip-")
-			}},
+			}, false},
 		}
 		for _, p := range parts {
 			pw, err := zw.CreateHeader(&zip.FileHeader{Name: p.name, Method: zip.Store, Modified: now})
 			if err != nil {
 				return err
 			}
-			d := dumper{maxBytes: maxZipBytes, maxEntries: maxZipEntries, maxDepth: maxZipDepth, omit: p.omit, quietSpecial: true}
+			d := dumper{maxBytes: maxZipBytes, maxEntries: maxZipEntries, maxDepth: maxZipDepth, omit: p.omit, quietSpecial: true, store: p.store}
 			d.zw, d.budget = zip.NewWriter(pw), d.maxBytes
 			root := home.root
 			if p.dir != "." {
@@ -361,7 +366,11 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 		if _, err := io.Copy(hf, homePart); err != nil {
 			return uploadError("the backup", err)
 		}
-		return expand(ctx, b.home.root, b.staging, hf, archive.Limits{Room: h.roomCheck()})
+		// No zip-bomb ratio: the backup deflated the app's own files, and
+		// a file of zeros deflates past any ratio a deployment allows. The
+		// expansion is bounded all the same, by archive's total, the
+		// server's disk reserve and the app's quota.
+		return expand(ctx, b.home.root, b.staging, hf, archive.Limits{Room: h.roomCheck(), MaxRatio: math.MaxInt64})
 	})
 	if err != nil {
 		return nil, err

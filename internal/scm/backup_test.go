@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -154,5 +155,42 @@ func TestBackupRoundTrip(t *testing.T) {
 	b.Close()
 	if entries, _ := os.ReadDir(e.homes["app"]); len(entries) != 3 {
 		t.Errorf("the home after the restore holds %v: staging left behind?", entries)
+	}
+}
+
+// TestBackupOfSparseDataRestores: a backup the app's files make (a 2 MB
+// file of zeros — a preallocated database, a file an end user uploaded)
+// must open again, and its deployed files must pass a deployment's limits:
+// deflated, such a file expands past archive's zip-bomb ratio, which
+// refused the home part at the restore, and would refuse the deployment
+// of wwwroot after the home and configuration had been restored.
+func TestBackupOfSparseDataRestores(t *testing.T) {
+	e, _, dep := newBackupEnv(t)
+	ctx := t.Context()
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	zeros := strings.Repeat("\x00", 2<<20)
+	e.write("data/prealloc.db", zeros)
+	e.write("site/wwwroot/static/blank.bin", zeros)
+	u, err := e.h.BackupBlobURL(backupContainer, "bk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.WriteBackup(ctx, site, u, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.h.OpenBackup(ctx, site, u)
+	if err != nil {
+		t.Fatalf("OpenBackup of the app's own backup: %v", err)
+	}
+	defer b.Close()
+	if _, _, err := b.DeployFiles(ctx, "restored"); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(t.TempDir(), "site.zip")
+	if err := os.WriteFile(pkg, dep.got, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archive.Extract(ctx, pkg, filepath.Join(t.TempDir(), "x"), archive.DefaultLimits()); err != nil {
+		t.Errorf("the deployment would refuse the backup's wwwroot: %v", err)
 	}
 }

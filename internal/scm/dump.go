@@ -162,8 +162,11 @@ type dumper struct {
 	// quietSpecial leaves sockets, FIFOs and devices out without a note
 	// (a backup's: they are a running app's, not its data).
 	quietSpecial bool
-	budget       int64 // file content left to add
-	entries      int
+	// store adds files uncompressed (a backup's wwwroot, which a
+	// deployment expands under a zip-bomb ratio that deflated zeros pass).
+	store   bool
+	budget  int64 // file content left to add
+	entries int
 
 	maxBytes   int64
 	maxEntries int
@@ -247,7 +250,11 @@ func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
 	}
 	defer f.Close()
 	d.entries++
-	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
+	method := zip.Deflate
+	if d.store {
+		method = zip.Store
+	}
+	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: method, Modified: fi.ModTime()})
 	if err != nil {
 		return err
 	}
