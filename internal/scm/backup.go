@@ -190,7 +190,7 @@ func (h *Handler) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, m
 				return err
 			}
 			out.SiteSize += d.maxBytes - d.budget
-			for _, n := range d.notes {
+			for _, n := range d.allNotes() {
 				out.Left = append(out.Left, p.shown+n)
 			}
 		}

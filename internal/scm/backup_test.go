@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -192,5 +193,41 @@ func TestBackupOfSparseDataRestores(t *testing.T) {
 	}
 	if _, err := archive.Extract(ctx, pkg, filepath.Join(t.TempDir(), "x"), archive.DefaultLimits()); err != nil {
 		t.Errorf("the deployment would refuse the backup's wwwroot: %v", err)
+	}
+}
+
+// TestBackupNotesAreBounded: what a backup leaves out is named, but the
+// app decides how much that is — a link costs it one inode, and a path
+// may be 4 KB long — and the names are held in the server's memory, then
+// kept in the backup's record in the server's database and shown in
+// every list of its backups. Past a bound they are counted, not named.
+func TestBackupNotesAreBounded(t *testing.T) {
+	e, _, _ := newBackupEnv(t)
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	dir := filepath.Join(e.homes["app"], "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const links = 2000
+	for i := range links {
+		name := fmt.Sprintf("%04d-%s", i, strings.Repeat("l", 200))
+		if err := os.Symlink("/etc/passwd", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := e.h.BackupBlobURL(backupContainer, "bk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.h.WriteBackup(t.Context(), site, u, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range w.Left {
+		n += len(l)
+	}
+	if n > maxNoteBytes+1024 || len(w.Left) == 0 || !strings.Contains(w.Left[len(w.Left)-1], "more") {
+		t.Fatalf("%d notes of %d bytes in all, the last %q; want at most %d bytes, counting the rest", len(w.Left), n, w.Left[len(w.Left)-1], maxNoteBytes)
 	}
 }

@@ -172,9 +172,31 @@ type dumper struct {
 	maxEntries int
 	maxDepth   int
 	notes      []string
+	noteBytes  int // of notes
+	unnoted    int // entries left out past maxNoteBytes
 }
 
-func (d *dumper) skip(rel, why string) { d.notes = append(d.notes, rel+": "+why) }
+// maxNoteBytes bounds the notes a dumper keeps: the app decides how many
+// entries are left out (a link costs it an inode) and how long their names
+// are; past the bound they are counted, not named.
+const maxNoteBytes = 64 << 10
+
+func (d *dumper) skip(rel, why string) {
+	if d.noteBytes >= maxNoteBytes {
+		d.unnoted++
+		return
+	}
+	n := rel + ": " + why
+	d.notes, d.noteBytes = append(d.notes, n), d.noteBytes+len(n)
+}
+
+// allNotes is the notes, and how many more were left out unnamed.
+func (d *dumper) allNotes() []string {
+	if d.unnoted == 0 {
+		return d.notes
+	}
+	return append(d.notes[:len(d.notes):len(d.notes)], fmt.Sprintf("and %d more entries, not named here", d.unnoted))
+}
 
 // walk adds the entries of dir (relative to root), depth first in name order.
 func (d *dumper) walk(ctx context.Context, root *os.Root, dir string, depth int) error {
@@ -281,6 +303,6 @@ func (d *dumper) writeNotes() error {
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.notes, "\n")+"\n")
+	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.allNotes(), "\n")+"\n")
 	return err
 }
