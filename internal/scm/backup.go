@@ -53,7 +53,25 @@ const (
 	// limits, and the rest.
 	maxBackupBlob = 2*maxZipBytes + maxBackupMeta + 64<<20
 	maxBackups    = 1 // backups and restores at once per site
+	// maxBackupDirectory bounds what parsing a backup blob's directory
+	// reads: its end record is found in the last 64 KB, and its directory
+	// names four parts.
+	maxBackupDirectory = 1 << 20
 )
+
+// readBudget is a ReaderAt that fails once left bytes have been read.
+type readBudget struct {
+	r    io.ReaderAt
+	left int64
+}
+
+func (b *readBudget) ReadAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > b.left {
+		return 0, errors.New("read past the budget")
+	}
+	b.left -= int64(len(p))
+	return b.r.ReadAt(p, off)
+}
 
 // BackupBlobs writes and deletes backup blobs in this server's own blob
 // service, in process, as Packages reads them: the blob service's handler
@@ -302,10 +320,17 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 	notBackup := func(why string) error {
 		return slipway.Errorf(slipway.EINVALID, "The blob at %s is not a Slipway backup (%s): restore a blob that `az webapp config backup create` wrote.", MaskSAS(u), why)
 	}
-	zr, err := zip.NewReader(b.f, size)
+	// archive/zip keeps every central directory header it finds in
+	// memory, whatever the end record says: a backup's directory names
+	// four parts, so reading more than a little of the blob to parse it
+	// is a blob of many entries, refused before they take the server's
+	// memory.
+	budget := &readBudget{r: b.f, left: maxBackupDirectory}
+	zr, err := zip.NewReader(budget, size)
 	if err != nil {
 		return nil, notBackup("not a zip")
 	}
+	budget.left = math.MaxInt64 // the parts are read through it too
 	parts := map[string]*zip.File{}
 	for _, e := range zr.File {
 		switch e.Name {
@@ -345,6 +370,9 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 	}
 	if b.site, err = section(parts[backupSite]); err != nil {
 		return nil, err
+	}
+	if err := archive.CheckEntryCount(ctx, b.site, b.site.Size(), archive.DefaultLimits()); err != nil {
+		return nil, notBackup(backupSite + ": " + err.Error())
 	}
 	sz, err := zip.NewReader(b.site, b.site.Size())
 	if err != nil {

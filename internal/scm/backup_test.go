@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -229,5 +230,87 @@ func TestBackupNotesAreBounded(t *testing.T) {
 	}
 	if n > maxNoteBytes+1024 || len(w.Left) == 0 || !strings.Contains(w.Left[len(w.Left)-1], "more") {
 		t.Fatalf("%d notes of %d bytes in all, the last %q; want at most %d bytes, counting the rest", len(w.Left), n, w.Left[len(w.Left)-1], maxNoteBytes)
+	}
+}
+
+// manyEntries is a zip of n empty entries: a small file whose central
+// directory archive/zip would hold in memory whole, 46 bytes of it a
+// File of a few hundred.
+func manyEntries(t *testing.T, n int, first ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range first {
+		if _, err := zw.Create(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if _, err := zw.CreateRaw(&zip.FileHeader{Name: "x", Method: zip.Store}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestRestoreOfManyEntriesIsRefusedCheaply: the blob a restore reads is
+// anyone's (a tenant restores into its own app a blob it crafted), and
+// archive/zip keeps every central directory header it finds in memory
+// before anything can be refused: the backup itself, or its wwwroot.zip
+// (which only a deployment's archive.Extract counted first), of a few
+// hundred thousand empty entries would take hundreds of MB of the
+// server's memory per restore (a 4 GB blob: tens of GB). Both are refused
+// before they are parsed.
+func TestRestoreOfManyEntriesIsRefusedCheaply(t *testing.T) {
+	e, blobs, _ := newBackupEnv(t)
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	const n = 300_000
+	stored := func(zw *zip.Writer, name string, b []byte) {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := manyEntries(t, 0)
+	var crafted bytes.Buffer
+	zw := zip.NewWriter(&crafted)
+	stored(zw, "slipway-backup.json", []byte(`{}`))
+	stored(zw, "home.zip", empty)
+	stored(zw, "wwwroot.zip", manyEntries(t, n, "app.py"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		blob []byte
+	}{
+		{"the backup's own directory", manyEntries(t, n, "slipway-backup.json", "home.zip", "wwwroot.zip")},
+		{"wwwroot.zip's directory", crafted.Bytes()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			blobs.blobs["/acct/backups/crafted.zip"] = c.blob
+			u, err := e.h.BackupBlobURL(backupContainer, "crafted")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b, err := e.h.OpenBackup(t.Context(), site, u)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				b.Close()
+				t.Fatal("OpenBackup took it")
+			}
+			if got := (after.TotalAlloc - before.TotalAlloc) >> 20; got > 16 {
+				t.Errorf("refusing it (%v) allocated %d MB", err, got)
+			}
+		})
 	}
 }
