@@ -75,7 +75,7 @@ func Extract(ctx context.Context, zipPath, destDir string, lim Limits) (Stats, e
 	if !info.Mode().IsRegular() {
 		return Stats{}, fmt.Errorf("opening package: %s is not a regular file", zipPath)
 	}
-	if err := checkEntryCount(ctx, zf, info.Size(), lim); err != nil {
+	if err := CheckEntryCount(ctx, zf, info.Size(), lim); err != nil {
 		return Stats{}, err
 	}
 	zr, err := zip.NewReader(zf, info.Size())
@@ -623,15 +623,17 @@ func bytesString(n uint64) string {
 // its variable-length fields.
 const centralHeaderLen = 46
 
-// checkEntryCount refuses archives with more than lim.MaxFiles entries
+// CheckEntryCount refuses archives with more than lim.MaxFiles entries
 // before archive/zip parses the central directory, which it holds in memory
-// in full (a 2 GB package of empty entries would need many GB). archive/zip
-// reads every central directory header present, whatever the end record
-// declares, and each starts with the signature "PK\x01\x02"; counting
-// signatures in the file is therefore an upper bound on what it will
-// allocate. Files too small to hold more than MaxFiles headers are not
-// scanned.
-func checkEntryCount(ctx context.Context, f *os.File, size int64, lim Limits) error {
+// in full (a 2 GB package of empty entries would need many GB): call it
+// before zip.NewReader on a zip of size bytes no one vouches for (Extract
+// does). archive/zip reads every central directory header present,
+// whatever the end record declares, and each starts with the signature
+// "PK\x01\x02"; counting signatures in the file is therefore an upper
+// bound on what it will allocate. Files too small to hold more than
+// MaxFiles headers are not scanned.
+func CheckEntryCount(ctx context.Context, f io.ReaderAt, size int64, lim Limits) error {
+	lim = lim.WithDefaults()
 	if size/centralHeaderLen <= int64(lim.MaxFiles) {
 		return nil
 	}

@@ -423,12 +423,12 @@ func TestCheckEntryCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	err = checkEntryCount(t.Context(), f, int64(len(data)), Limits{MaxFiles: 10}.WithDefaults())
+	err = CheckEntryCount(t.Context(), f, int64(len(data)), Limits{MaxFiles: 10}.WithDefaults())
 	ae := asError(t, err)
 	if !strings.Contains(ae.Reason, "more than the limit of 10") {
 		t.Errorf("Reason = %q", ae.Reason)
 	}
-	if err := checkEntryCount(t.Context(), f, int64(len(data)), Limits{MaxFiles: 50}.WithDefaults()); err != nil {
+	if err := CheckEntryCount(t.Context(), f, int64(len(data)), Limits{MaxFiles: 50}.WithDefaults()); err != nil {
 		t.Errorf("50 entries with MaxFiles 50: %v", err)
 	}
 }

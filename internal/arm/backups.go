@@ -366,6 +366,14 @@ func (h *Handler) restoreBackup(w http.ResponseWriter, r *http.Request, p params
 		return slipway.Errorf(slipway.EINVALID, "The configuration in backup %s does not open for %s: a backup's configuration, which holds the app's secrets, is sealed for the app it was taken of, with the key of the server that took it. Restore it into that app on that server. (Or the blob was altered.) Nothing was restored.", name+".zip", s.App())
 	}
 
+	// From here the app changes: a client that goes away (az
+	// interrupted, a proxy's timeout while the deployment builds) must
+	// not leave it half restored, its files back but not its
+	// configuration.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	if err := b.RestoreHome(); err != nil {
 		return fmt.Errorf("restoring the files of /home: %w", err)
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -20,6 +22,11 @@ type fakeBackups struct {
 	written  []string
 	deleted  []string
 	restored []string // "home", "deploy:<message>"
+	// onRestoreHome, if set, runs in RestoreHome with the restore
+	// request's context.
+	onRestoreHome func(ctx context.Context)
+	deployErr     error         // of the context DeployFiles was given
+	closed        chan struct{} // if set, told of each Close
 }
 
 func (f *fakeBackups) BackupBlobURL(container, blobName string) (*url.URL, error) {
@@ -40,7 +47,7 @@ func (f *fakeBackups) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL
 	if !ok {
 		return nil, slipway.Errorf(slipway.ENOTFOUND, "the blob service answered 404 BlobNotFound")
 	}
-	return &fakeOpened{f: f, meta: m}, nil
+	return &fakeOpened{f: f, meta: m, ctx: ctx}, nil
 }
 
 func (f *fakeBackups) DeleteBackupBlob(ctx context.Context, u *url.URL) error {
@@ -52,18 +59,28 @@ func (f *fakeBackups) DeleteBackupBlob(ctx context.Context, u *url.URL) error {
 type fakeOpened struct {
 	f    *fakeBackups
 	meta []byte
+	ctx  context.Context
 }
 
 func (o *fakeOpened) Meta() []byte { return o.meta }
 func (o *fakeOpened) RestoreHome() error {
 	o.f.restored = append(o.f.restored, "home")
+	if o.f.onRestoreHome != nil {
+		o.f.onRestoreHome(o.ctx)
+	}
 	return nil
 }
 func (o *fakeOpened) DeployFiles(ctx context.Context, message string) (slipway.Deployment, bool, error) {
 	o.f.restored = append(o.f.restored, "deploy:"+message)
+	o.f.deployErr = ctx.Err()
 	return slipway.Deployment{ID: "d", Status: slipway.DeploySuccess}, true, nil
 }
-func (o *fakeOpened) Close() error { return nil }
+func (o *fakeOpened) Close() error {
+	if o.f.closed != nil {
+		o.f.closed <- struct{}{}
+	}
+	return nil
+}
 
 const backupContainer = "https://acct.blob.core.windows.net/backups?sv=2024&sp=rwdl&sig=secret"
 
@@ -199,4 +216,51 @@ func TestBackups(t *testing.T) {
 	}
 	e.must(404, "GET", webPath+"/sites/nope/backups", "")
 	e.must(404, "POST", webPath+"/sites/nope/backup", "")
+}
+
+// TestRestoreOutlivesItsClient: once a restore has begun changing the app
+// (its home's files), a client that goes away — az interrupted, a proxy's
+// timeout while the deployment builds — must not leave the app half
+// restored: the configuration and the deployment follow all the same.
+func TestRestoreOutlivesItsClient(t *testing.T) {
+	fb := &fakeBackups{metas: map[string][]byte{}, closed: make(chan struct{}, 1)}
+	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{}; c.Backups = fb })
+	e.seed()
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{"GREETING":"before"}}`)
+	e.must(200, "POST", sitePath+"/backup", `{"properties":{"backupName":"bk1","storageAccountUrl":"`+backupContainer+`"}}`)
+	e.must(200, "PUT", sitePath+"/config/appsettings", `{"properties":{"GREETING":"after"}}`)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	fb.onRestoreHome = func(server context.Context) {
+		cancel() // the client goes away once the home's files are back
+		select {
+		case <-server.Done():
+		case <-time.After(10 * time.Second):
+			t.Error("the server did not see the client go")
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", e.srv.URL+e.path(sitePath+"/backups/0/restore")+"?api-version=2024-11-01",
+		strings.NewReader(`{"properties":{"storageAccountUrl":"`+backupContainer+`","blobName":"bk1.zip","overwrite":true}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := e.client.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	// The handler goes on after the client left: wait for its end.
+	select {
+	case <-fb.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the restore did not end")
+	}
+	fb.onRestoreHome = nil
+	if len(fb.restored) != 2 || !strings.HasPrefix(fb.restored[1], "deploy:") || fb.deployErr != nil {
+		t.Fatalf("after the client left, the restore did %v (deployment's context: %v); want the home and the deployment", fb.restored, fb.deployErr)
+	}
+	settings := e.must(200, "POST", sitePath+"/config/appsettings/list", "").json(t)["properties"].(map[string]any)
+	if settings["GREETING"] != "before" {
+		t.Errorf("after the client left, GREETING = %v: the home was restored, the configuration not", settings["GREETING"])
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path"
@@ -52,7 +53,25 @@ const (
 	// limits, and the rest.
 	maxBackupBlob = 2*maxZipBytes + maxBackupMeta + 64<<20
 	maxBackups    = 1 // backups and restores at once per site
+	// maxBackupDirectory bounds what parsing a backup blob's directory
+	// reads: its end record is found in the last 64 KB, and its directory
+	// names four parts.
+	maxBackupDirectory = 1 << 20
 )
+
+// readBudget is a ReaderAt that fails once left bytes have been read.
+type readBudget struct {
+	r    io.ReaderAt
+	left int64
+}
+
+func (b *readBudget) ReadAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > b.left {
+		return 0, errors.New("read past the budget")
+	}
+	b.left -= int64(len(p))
+	return b.r.ReadAt(p, off)
+}
 
 // BackupBlobs writes and deletes backup blobs in this server's own blob
 // service, in process, as Packages reads them: the blob service's handler
@@ -150,21 +169,25 @@ func (h *Handler) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, m
 		if err != nil {
 			return err
 		}
+		// The deployed files are stored, not deflated: a restore deploys
+		// them, and a deployment refuses a zip whose files expand more than
+		// archive's zip-bomb ratio, as a file of zeros deflated does.
 		parts := []struct {
 			name, dir, shown string
 			omit             func(string) bool
+			store            bool
 		}{
-			{backupSite, "site/wwwroot", "site/wwwroot/", func(rel string) bool { return rel == "antenv" }},
+			{backupSite, "site/wwwroot", "site/wwwroot/", func(rel string) bool { return rel == "antenv" }, true},
 			{backupHome, ".", "", func(rel string) bool {
 				return rel == "LogFiles" || rel == "site/wwwroot" || strings.HasPrefix(rel, ".slipway-zip-")
-			}},
+			}, false},
 		}
 		for _, p := range parts {
 			pw, err := zw.CreateHeader(&zip.FileHeader{Name: p.name, Method: zip.Store, Modified: now})
 			if err != nil {
 				return err
 			}
-			d := dumper{maxBytes: maxZipBytes, maxEntries: maxZipEntries, maxDepth: maxZipDepth, omit: p.omit, quietSpecial: true}
+			d := dumper{maxBytes: maxZipBytes, maxEntries: maxZipEntries, maxDepth: maxZipDepth, omit: p.omit, quietSpecial: true, store: p.store}
 			d.zw, d.budget = zip.NewWriter(pw), d.maxBytes
 			root := home.root
 			if p.dir != "." {
@@ -185,7 +208,7 @@ func (h *Handler) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, m
 				return err
 			}
 			out.SiteSize += d.maxBytes - d.budget
-			for _, n := range d.notes {
+			for _, n := range d.allNotes() {
 				out.Left = append(out.Left, p.shown+n)
 			}
 		}
@@ -297,10 +320,17 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 	notBackup := func(why string) error {
 		return slipway.Errorf(slipway.EINVALID, "The blob at %s is not a Slipway backup (%s): restore a blob that `az webapp config backup create` wrote.", MaskSAS(u), why)
 	}
-	zr, err := zip.NewReader(b.f, size)
+	// archive/zip keeps every central directory header it finds in
+	// memory, whatever the end record says: a backup's directory names
+	// four parts, so reading more than a little of the blob to parse it
+	// is a blob of many entries, refused before they take the server's
+	// memory.
+	budget := &readBudget{r: b.f, left: maxBackupDirectory}
+	zr, err := zip.NewReader(budget, size)
 	if err != nil {
 		return nil, notBackup("not a zip")
 	}
+	budget.left = math.MaxInt64 // the parts are read through it too
 	parts := map[string]*zip.File{}
 	for _, e := range zr.File {
 		switch e.Name {
@@ -341,6 +371,9 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 	if b.site, err = section(parts[backupSite]); err != nil {
 		return nil, err
 	}
+	if err := archive.CheckEntryCount(ctx, b.site, b.site.Size(), archive.DefaultLimits()); err != nil {
+		return nil, notBackup(backupSite + ": " + err.Error())
+	}
 	sz, err := zip.NewReader(b.site, b.site.Size())
 	if err != nil {
 		return nil, notBackup(backupSite + " is not a zip")
@@ -361,7 +394,11 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 		if _, err := io.Copy(hf, homePart); err != nil {
 			return uploadError("the backup", err)
 		}
-		return expand(ctx, b.home.root, b.staging, hf, archive.Limits{Room: h.roomCheck()})
+		// No zip-bomb ratio: the backup deflated the app's own files, and
+		// a file of zeros deflates past any ratio a deployment allows. The
+		// expansion is bounded all the same, by archive's total, the
+		// server's disk reserve and the app's quota.
+		return expand(ctx, b.home.root, b.staging, hf, archive.Limits{Room: h.roomCheck(), MaxRatio: math.MaxInt64})
 	})
 	if err != nil {
 		return nil, err

@@ -4,15 +4,18 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -154,5 +157,160 @@ func TestBackupRoundTrip(t *testing.T) {
 	b.Close()
 	if entries, _ := os.ReadDir(e.homes["app"]); len(entries) != 3 {
 		t.Errorf("the home after the restore holds %v: staging left behind?", entries)
+	}
+}
+
+// TestBackupOfSparseDataRestores: a backup the app's files make (a 2 MB
+// file of zeros — a preallocated database, a file an end user uploaded)
+// must open again, and its deployed files must pass a deployment's limits:
+// deflated, such a file expands past archive's zip-bomb ratio, which
+// refused the home part at the restore, and would refuse the deployment
+// of wwwroot after the home and configuration had been restored.
+func TestBackupOfSparseDataRestores(t *testing.T) {
+	e, _, dep := newBackupEnv(t)
+	ctx := t.Context()
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	zeros := strings.Repeat("\x00", 2<<20)
+	e.write("data/prealloc.db", zeros)
+	e.write("site/wwwroot/static/blank.bin", zeros)
+	u, err := e.h.BackupBlobURL(backupContainer, "bk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.WriteBackup(ctx, site, u, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.h.OpenBackup(ctx, site, u)
+	if err != nil {
+		t.Fatalf("OpenBackup of the app's own backup: %v", err)
+	}
+	defer b.Close()
+	if _, _, err := b.DeployFiles(ctx, "restored"); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(t.TempDir(), "site.zip")
+	if err := os.WriteFile(pkg, dep.got, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archive.Extract(ctx, pkg, filepath.Join(t.TempDir(), "x"), archive.DefaultLimits()); err != nil {
+		t.Errorf("the deployment would refuse the backup's wwwroot: %v", err)
+	}
+}
+
+// TestBackupNotesAreBounded: what a backup leaves out is named, but the
+// app decides how much that is — a link costs it one inode, and a path
+// may be 4 KB long — and the names are held in the server's memory, then
+// kept in the backup's record in the server's database and shown in
+// every list of its backups. Past a bound they are counted, not named.
+func TestBackupNotesAreBounded(t *testing.T) {
+	e, _, _ := newBackupEnv(t)
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	dir := filepath.Join(e.homes["app"], "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const links = 2000
+	for i := range links {
+		name := fmt.Sprintf("%04d-%s", i, strings.Repeat("l", 200))
+		if err := os.Symlink("/etc/passwd", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := e.h.BackupBlobURL(backupContainer, "bk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.h.WriteBackup(t.Context(), site, u, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range w.Left {
+		n += len(l)
+	}
+	if n > maxNoteBytes+1024 || len(w.Left) == 0 || !strings.Contains(w.Left[len(w.Left)-1], "more") {
+		t.Fatalf("%d notes of %d bytes in all, the last %q; want at most %d bytes, counting the rest", len(w.Left), n, w.Left[len(w.Left)-1], maxNoteBytes)
+	}
+}
+
+// manyEntries is a zip of n empty entries: a small file whose central
+// directory archive/zip would hold in memory whole, 46 bytes of it a
+// File of a few hundred.
+func manyEntries(t *testing.T, n int, first ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range first {
+		if _, err := zw.Create(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if _, err := zw.CreateRaw(&zip.FileHeader{Name: "x", Method: zip.Store}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestRestoreOfManyEntriesIsRefusedCheaply: the blob a restore reads is
+// anyone's (a tenant restores into its own app a blob it crafted), and
+// archive/zip keeps every central directory header it finds in memory
+// before anything can be refused: the backup itself, or its wwwroot.zip
+// (which only a deployment's archive.Extract counted first), of a few
+// hundred thousand empty entries would take hundreds of MB of the
+// server's memory per restore (a 4 GB blob: tens of GB). Both are refused
+// before they are parsed.
+func TestRestoreOfManyEntriesIsRefusedCheaply(t *testing.T) {
+	e, blobs, _ := newBackupEnv(t)
+	site := slipway.Site{ResourceGroup: "rg", Name: "app"}
+	const n = 300_000
+	stored := func(zw *zip.Writer, name string, b []byte) {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := manyEntries(t, 0)
+	var crafted bytes.Buffer
+	zw := zip.NewWriter(&crafted)
+	stored(zw, "slipway-backup.json", []byte(`{}`))
+	stored(zw, "home.zip", empty)
+	stored(zw, "wwwroot.zip", manyEntries(t, n, "app.py"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		blob []byte
+	}{
+		{"the backup's own directory", manyEntries(t, n, "slipway-backup.json", "home.zip", "wwwroot.zip")},
+		{"wwwroot.zip's directory", crafted.Bytes()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			blobs.blobs["/acct/backups/crafted.zip"] = c.blob
+			u, err := e.h.BackupBlobURL(backupContainer, "crafted")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b, err := e.h.OpenBackup(t.Context(), site, u)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				b.Close()
+				t.Fatal("OpenBackup took it")
+			}
+			if got := (after.TotalAlloc - before.TotalAlloc) >> 20; got > 16 {
+				t.Errorf("refusing it (%v) allocated %d MB", err, got)
+			}
+		})
 	}
 }

@@ -162,16 +162,41 @@ type dumper struct {
 	// quietSpecial leaves sockets, FIFOs and devices out without a note
 	// (a backup's: they are a running app's, not its data).
 	quietSpecial bool
-	budget       int64 // file content left to add
-	entries      int
+	// store adds files uncompressed (a backup's wwwroot, which a
+	// deployment expands under a zip-bomb ratio that deflated zeros pass).
+	store   bool
+	budget  int64 // file content left to add
+	entries int
 
 	maxBytes   int64
 	maxEntries int
 	maxDepth   int
 	notes      []string
+	noteBytes  int // of notes
+	unnoted    int // entries left out past maxNoteBytes
 }
 
-func (d *dumper) skip(rel, why string) { d.notes = append(d.notes, rel+": "+why) }
+// maxNoteBytes bounds the notes a dumper keeps: the app decides how many
+// entries are left out (a link costs it an inode) and how long their names
+// are; past the bound they are counted, not named.
+const maxNoteBytes = 64 << 10
+
+func (d *dumper) skip(rel, why string) {
+	if d.noteBytes >= maxNoteBytes {
+		d.unnoted++
+		return
+	}
+	n := rel + ": " + why
+	d.notes, d.noteBytes = append(d.notes, n), d.noteBytes+len(n)
+}
+
+// allNotes is the notes, and how many more were left out unnamed.
+func (d *dumper) allNotes() []string {
+	if d.unnoted == 0 {
+		return d.notes
+	}
+	return append(d.notes[:len(d.notes):len(d.notes)], fmt.Sprintf("and %d more entries, not named here", d.unnoted))
+}
 
 // walk adds the entries of dir (relative to root), depth first in name order.
 func (d *dumper) walk(ctx context.Context, root *os.Root, dir string, depth int) error {
@@ -247,7 +272,11 @@ func (d *dumper) file(root *os.Root, rel string, fi fs.FileInfo) error {
 	}
 	defer f.Close()
 	d.entries++
-	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: zip.Deflate, Modified: fi.ModTime()})
+	method := zip.Deflate
+	if d.store {
+		method = zip.Store
+	}
+	zf, err := d.zw.CreateHeader(&zip.FileHeader{Name: d.prefix + rel, Method: method, Modified: fi.ModTime()})
 	if err != nil {
 		return err
 	}
@@ -274,6 +303,6 @@ func (d *dumper) writeNotes() error {
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.notes, "\n")+"\n")
+	_, err = io.WriteString(zf, "Left out of this archive:\n"+strings.Join(d.allNotes(), "\n")+"\n")
 	return err
 }
