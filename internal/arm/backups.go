@@ -383,6 +383,11 @@ func (h *Handler) restoreBackup(w http.ResponseWriter, r *http.Request, p params
 	if err := h.cfg.Store.SetConnectionStrings(ctx, s.ResourceGroup, s.Name, cfg.ConnectionStrings); err != nil {
 		return err
 	}
+	// The site as it is now (the restore may have taken a while), with
+	// the backup's startup command and runtime.
+	if s, err = h.cfg.Store.Site(ctx, s.ResourceGroup, s.Name); err != nil {
+		return err
+	}
 	if s.Config.AppCommandLine != cfg.AppCommandLine || s.Config.LinuxFxVersion != cfg.LinuxFxVersion {
 		s.Config.AppCommandLine, s.Config.LinuxFxVersion = cfg.AppCommandLine, cfg.LinuxFxVersion
 		if s, _, err = h.cfg.Store.PutSite(ctx, s); err != nil {

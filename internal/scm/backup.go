@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/url"
 	"os"
 	"path"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -410,10 +412,73 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 // RestoreHome puts the backup's files of the home (all but wwwroot) in
 // place, over those there: a file or link replaces one of the same name,
 // folders are merged, and what the backup does not have stays.
+//
+// A database file comes back without the write-ahead log or journal the
+// app's SQLite left next to it since (db.sqlite3-wal, -shm, -journal): a
+// newer log beside an older database would be replayed into it and
+// corrupt it. Those the backup has come back with it.
 func (b *OpenedBackup) RestoreHome() error {
 	return b.home.do(func() error {
-		return place(b.home.root, path.Join(b.staging, "x"), ".")
+		src := path.Join(b.staging, "x")
+		if err := dropStaleSidecars(b.home.root, src, "."); err != nil {
+			return err
+		}
+		return place(b.home.root, src, ".")
 	})
+}
+
+// sqliteSidecars are the files SQLite keeps beside a database.
+var sqliteSidecars = []string{"-wal", "-shm", "-journal"}
+
+// dropStaleSidecars removes, for each regular file of src (a folder of
+// root, walked recursively) placed at the same path under dst, the SQLite
+// sidecars beside it in dst that src does not have.
+func dropStaleSidecars(root *os.Root, src, dst string) error {
+	entries, err := readDirNoFollow(root, src)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	for _, e := range entries {
+		s, t := path.Join(src, e.Name()), path.Join(dst, e.Name())
+		switch {
+		case e.IsDir():
+			if fi, err := root.Lstat(t); err == nil && fi.IsDir() {
+				if err := dropStaleSidecars(root, s, t); err != nil {
+					return err
+				}
+			}
+		case e.Type().IsRegular():
+			for _, suffix := range sqliteSidecars {
+				if have[e.Name()+suffix] {
+					continue
+				}
+				if fi, err := root.Lstat(t + suffix); err == nil && !fi.IsDir() {
+					if err := root.Remove(t + suffix); err != nil {
+						return fsError("restoring", shown(t+suffix), err)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readDirNoFollow lists the folder dir of root, which must not be a link.
+func readDirNoFollow(root *os.Root, dir string) ([]fs.DirEntry, error) {
+	f, err := root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fsError("restoring", shown(dir), err)
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(archive.DefaultMaxFiles + 1)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fsError("restoring", shown(dir), err)
+	}
+	return entries, nil
 }
 
 // Meta is what WriteBackup was given.

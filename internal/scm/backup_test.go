@@ -119,6 +119,8 @@ func TestBackupRoundTrip(t *testing.T) {
 
 	e.write("data/db.sqlite3", "rows v2")
 	e.write("data/new.txt", "made later")
+	e.write("data/db.sqlite3-wal", "a log newer than the backup's database")
+	e.write("data/new.txt-journal", "beside a file the backup lacks")
 	b, err := e.h.OpenBackup(ctx, site, u)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +140,12 @@ func TestBackupRoundTrip(t *testing.T) {
 	}
 	if got := e.read("data/new.txt"); got != "made later" {
 		t.Errorf("after the restore, new.txt = %q, want it kept", got)
+	}
+	if _, err := os.Lstat(e.path("data/db.sqlite3-wal")); !os.IsNotExist(err) {
+		t.Errorf("the database's newer write-ahead log stayed beside the restored database: %v", err)
+	}
+	if got := e.read("data/new.txt-journal"); got != "beside a file the backup lacks" {
+		t.Errorf("new.txt-journal = %q, want it kept", got)
 	}
 	d, deployed, err := b.DeployFiles(ctx, "restored")
 	if err != nil || !deployed || d.Status != slipway.DeploySuccess {
