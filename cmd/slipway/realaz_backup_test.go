@@ -101,6 +101,10 @@ func realAzBackup(t *testing.T, cli *realAz, web platformHTTP, rg, app, account 
 		t.Errorf("after the restore, /home/data/kept.txt = %d %q, want \"before the backup\"", code, body)
 	}
 
+	// App Service's automatic backups (snapshots): none are taken.
+	if out := strings.TrimSpace(cli.must("webapp", "config", "snapshot", "list", "-g", rg, "-n", app, "-o", "json")); out != "[]" {
+		t.Errorf("config snapshot list printed %q, want []", out)
+	}
 	cli.must("webapp", "config", "backup", "delete", "-g", rg, "--webapp-name", app, "--backup-id", id, "--yes")
 	if out := strings.TrimSpace(cli.must("webapp", "config", "backup", "list", "-g", rg, "--webapp-name", app, "--query", "length(@)", "-o", "tsv")); out != "0" {
 		t.Errorf("backup list after delete: %q, want 0", out)

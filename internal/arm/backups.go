@@ -424,3 +424,23 @@ func (h *Handler) refuseBackupSchedule(w http.ResponseWriter, r *http.Request, p
 	}
 	return slipway.Errorf(slipway.EINVALID, "Slipway takes no scheduled backups: take one when you need it (az webapp config backup create), for example from a cron job.")
 }
+
+// listSnapshots answers GET SITE/snapshots (az webapp config snapshot
+// list): App Service's automatic backups, taken hourly on Basic and up.
+// Slipway takes none, so none are listed; custom backups (config backup)
+// are what it takes.
+func (h *Handler) listSnapshots(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.Site(r.Context(), p.rg, p.site); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "nextLink": nil})
+}
+
+// refuseSnapshotRestore answers POST SITE/restoreSnapshot (az webapp
+// config snapshot restore): there is no automatic backup to restore.
+func (h *Handler) refuseSnapshotRestore(w http.ResponseWriter, r *http.Request, p params) error {
+	if _, err := h.cfg.Store.Site(r.Context(), p.rg, p.site); err != nil {
+		return err
+	}
+	return slipway.Errorf(slipway.EINVALID, "Slipway takes no automatic backups (snapshots), so there is none to restore: take custom backups (az webapp config backup create) and restore those (az webapp config backup restore).")
+}

@@ -214,6 +214,14 @@ func TestBackups(t *testing.T) {
 	if v := e.must(200, "GET", sitePath+"/backups", "").json(t)["value"].([]any); len(v) != 0 {
 		t.Errorf("the app lists the slot's backup: %v", v)
 	}
+	// Automatic backups (snapshots): none are taken.
+	if v := e.must(200, "GET", sitePath+"/snapshots", "").json(t)["value"].([]any); len(v) != 0 {
+		t.Errorf("snapshots = %v, want none", v)
+	}
+	if r := e.must(400, "POST", sitePath+"/restoreSnapshot", `{"properties":{"snapshotTime":"2026-12-01T00:00:00Z","overwrite":true}}`); !strings.Contains(string(r.body), "no automatic backups") {
+		t.Errorf("restoreSnapshot: %s", r.body)
+	}
+	e.must(404, "GET", webPath+"/sites/nope/snapshots", "")
 	e.must(404, "GET", webPath+"/sites/nope/backups", "")
 	e.must(404, "POST", webPath+"/sites/nope/backup", "")
 }

@@ -209,6 +209,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/backup", h.createBackup),
 		r(http.MethodPut, site+"/config/backup", h.refuseBackupSchedule),
 		r(http.MethodPost, site+"/backups/{id}/restore", h.restoreBackup),
+		r(http.MethodGet, site+"/snapshots", h.listSnapshots),
+		r(http.MethodPost, site+"/restoreSnapshot", h.refuseSnapshotRestore),
 
 		// Source control: Local Git (localgit.go).
 		r(http.MethodGet, site+"/sourcecontrols/web", h.getSourceControl),
