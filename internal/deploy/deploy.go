@@ -1102,6 +1102,12 @@ func (c *Coordinator) artifactOf(d slipway.Deployment) (Artifact, error) {
 // Restart rolls the site's current release again (zero downtime): new
 // instances start with the current settings, then the old ones stop.
 func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
+	return c.restart(ctx, rg, name, true)
+}
+
+// restart is Restart; pending says whether a version that did not start
+// is tried first (pending.go).
+func (c *Coordinator) restart(ctx context.Context, rg, name string, pending bool) error {
 	snap, err := c.snapshot(ctx, rg, name)
 	if err != nil {
 		return err
@@ -1127,7 +1133,7 @@ func (c *Coordinator) Restart(ctx context.Context, rg, name string) error {
 	// (pending.go).
 	var pendingErr error
 	var pendingID string
-	if d, part, ok := c.pendingStart(ctx, name); ok {
+	if d, part, ok := c.pendingStart(ctx, name); ok && pending {
 		if pendingErr = c.startPending(ctx, snap, d, part, refs); pendingErr == nil {
 			return nil
 		}
@@ -1292,7 +1298,11 @@ func (c *Coordinator) StartAll(ctx context.Context) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := c.Restart(ctx, s.ResourceGroup, s.Name); err != nil {
+			// At the server's start no instance serves yet: the active
+			// version starts, so that the site answers at once, and a
+			// version that did not start waits for the next restart
+			// rather than hold the site down for its start time limit.
+			if err := c.restart(ctx, s.ResourceGroup, s.Name, false); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("starting %s: %w", s.Name, err))
 				mu.Unlock()

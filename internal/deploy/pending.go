@@ -9,7 +9,8 @@ package deploy
 // https://learn.microsoft.com/azure/app-service/configure-common) starts
 // them. Slipway never lets a version that does not start take traffic: the
 // previous one keeps serving. It keeps the version instead, as the one the
-// app should run, and every restart starts it first, with the app's
+// app should run, and every restart (but the server's own start, when no
+// instance serves yet and the active version starts) starts it first, with the app's
 // configuration of the moment; if it starts, it becomes the active
 // deployment, else the previous version restarts and keeps serving, and
 // the restart says why. Whatever the deployer does next — another

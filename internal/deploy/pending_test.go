@@ -104,3 +104,28 @@ func TestDidNotStartSupersededByTheNextDeployment(t *testing.T) {
 		}
 	}
 }
+
+// TestDidNotStartWaitsAtServerStart: when the server starts, no instance
+// serves yet, so the active version starts (the site answers at once) and
+// a version that did not start waits for the next restart, rather than
+// hold the site down for its start time limit.
+func TestDidNotStartWaitsAtServerStart(t *testing.T) {
+	e := newFileEnv(t)
+	ctx := t.Context()
+	d, err := e.deploy("needs:DBUSER", FileTarget{Path: "version"}, true)
+	if err != nil || d.Status != slipway.DeployFailed {
+		t.Fatalf("deployment = %+v, %v; want failed", d, err)
+	}
+	// The setting arrives with no restart, then the server starts.
+	if err := e.st.SetSettings(ctx, "rg", "app", map[string]string{"DBUSER": "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.StartAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.want("v1||")
+	if err := e.c.Restart(ctx, "rg", "app"); err != nil {
+		t.Fatal(err)
+	}
+	e.want("needs:DBUSER||")
+}
