@@ -101,6 +101,17 @@ func realAzBackup(t *testing.T, cli *realAz, web platformHTTP, rg, app, account 
 		t.Errorf("after the restore, /home/data/kept.txt = %d %q, want \"before the backup\"", code, body)
 	}
 
+	// A schedule: none before (az says so), then set and read back.
+	if msg := cli.fail("webapp", "config", "backup", "show", "-g", rg, "--webapp-name", app); !strings.Contains(msg, "not found") {
+		t.Errorf("backup show without a schedule: %s", msg)
+	}
+	cli.must("webapp", "config", "backup", "update", "-g", rg, "--webapp-name", app, "--container-url", containerURL,
+		"--frequency", "1d", "--retain-one", "true", "--retention", "10", "-o", "none")
+	if out := strings.TrimSpace(cli.must("webapp", "config", "backup", "show", "-g", rg, "--webapp-name", app,
+		"--query", "[backupSchedule.frequencyInterval, backupSchedule.frequencyUnit, backupSchedule.retentionPeriodInDays, backupSchedule.keepAtLeastOneBackup]", "-o", "tsv")); strings.Join(strings.Fields(out), " ") != "1 Day 10 true" {
+		t.Errorf("backup show after update: %q, want 1 Day 10 true", out)
+	}
+
 	// App Service's automatic backups (snapshots): none are taken.
 	if out := strings.TrimSpace(cli.must("webapp", "config", "snapshot", "list", "-g", rg, "-n", app, "-o", "json")); out != "[]" {
 		t.Errorf("config snapshot list printed %q, want []", out)

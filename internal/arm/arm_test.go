@@ -115,6 +115,7 @@ type env struct {
 	client *http.Client
 	logs   *logBuffer    // what the handler logged (rbacEnv)
 	swaps  *swapRecorder // the swaps asked for (rbacEnv)
+	h      *Handler
 }
 
 // logBuffer collects a handler's log output, safe for concurrent writes.
@@ -172,7 +173,7 @@ func newEnvWith(t *testing.T, edit func(*Config)) *env {
 	t.Cleanup(srv.Close)
 	// Never follow redirects: a redirect is a failure here (docs/arm.md §1.1).
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &env{t: t, srv: srv, store: st, ctl: ctl, sub: sub, tenant: tenant, client: client}
+	return &env{t: t, srv: srv, store: st, ctl: ctl, sub: sub, tenant: tenant, client: client, h: h}
 }
 
 // path expands {s} to the subscription id.

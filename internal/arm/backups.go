@@ -156,33 +156,48 @@ func (h *Handler) createBackup(w http.ResponseWriter, r *http.Request, p params)
 	if name == "" {
 		name = s.App() + "_" + h.cfg.Now().UTC().Format("20060102150405")
 	}
-	u, err := h.cfg.Backups.BackupBlobURL(props.StorageAccountURL, name)
-	if err != nil {
+	if _, err := h.cfg.Backups.BackupBlobURL(props.StorageAccountURL, name); err != nil {
 		return err
+	}
+	rec, err := h.takeBackup(ctx, s, name, props.StorageAccountURL, false)
+	if err != nil {
+		return err // the record says Failed, and why
+	}
+	return writeJSON(w, http.StatusOK, backupItem(p.sub, s, rec))
+}
+
+// takeBackup backs the site up as name into the container the URL
+// container names, and records it (scheduled: by the site's schedule).
+// A backup that fails is recorded as Failed, with why, and the error
+// returned.
+func (h *Handler) takeBackup(ctx context.Context, s slipway.Site, name, container string, scheduled bool) (store.Backup, error) {
+	u, err := h.cfg.Backups.BackupBlobURL(container, name)
+	if err != nil {
+		return store.Backup{}, err
 	}
 	settings, conns, err := h.siteSettings(ctx, s)
 	if err != nil {
-		return err
+		return store.Backup{}, err
 	}
 	plain, err := json.Marshal(backupConfig{Settings: settings, ConnectionStrings: conns,
 		AppCommandLine: s.Config.AppCommandLine, LinuxFxVersion: s.Config.LinuxFxVersion})
 	if err != nil {
-		return err
+		return store.Backup{}, err
 	}
 	sealed, err := h.cfg.Store.SealBytes(plain, backupAAD(s))
 	if err != nil {
-		return err
+		return store.Backup{}, err
 	}
 	now := h.cfg.Now().UTC()
 	meta, err := json.Marshal(backupMeta{Format: backupFormat, App: s.App(), Slot: s.Slot, Name: name, Created: now, Config: sealed})
 	if err != nil {
-		return err
+		return store.Backup{}, err
 	}
-	container, _ := url.Parse(props.StorageAccountURL)
+	c, _ := url.Parse(container)
 	rec, err := h.cfg.Store.CreateBackup(ctx, store.Backup{Site: s.Name, Name: name, BlobName: name + ".zip",
-		URLShown: maskedSAS(container), URL: props.StorageAccountURL, Status: "InProgress", Created: now})
+		URLShown: maskedSAS(c), URL: container, Status: "InProgress", Created: now, Scheduled: scheduled})
 	if err != nil {
-		return err
+		return store.Backup{}, err
 	}
 	size, siteSize, left, werr := h.cfg.Backups.WriteBackup(ctx, s, u, meta)
 	rec.Size, rec.SiteSize, rec.Finished = size, siteSize, h.cfg.Now().UTC()
@@ -195,12 +210,9 @@ func (h *Handler) createBackup(w http.ResponseWriter, r *http.Request, p params)
 		rec.Status = "Succeeded"
 	}
 	if err := h.cfg.Store.FinishBackup(context.WithoutCancel(ctx), rec); err != nil {
-		return err
+		return rec, err
 	}
-	if werr != nil {
-		return werr // the record says Failed, and why
-	}
-	return writeJSON(w, http.StatusOK, backupItem(p.sub, s, rec))
+	return rec, werr
 }
 
 // maskedSAS is u with its SAS's signature masked, as records show it.
@@ -236,7 +248,7 @@ func backupItem(sub string, s slipway.Site, b store.Backup) map[string]any {
 			"id": b.ID, "storageAccountUrl": b.URLShown, "blobName": b.Name, "name": b.Name,
 			"status": b.Status, "sizeInBytes": b.Size, "websiteSizeInBytes": b.SiteSize,
 			"created": armTime(b.Created), "finishedTimeStamp": finished, "lastRestoreTimeStamp": restored,
-			"log": b.Log, "databases": []any{}, "scheduled": false, "correlationId": nil,
+			"log": b.Log, "databases": []any{}, "scheduled": b.Scheduled, "correlationId": nil,
 		},
 	}
 }
@@ -414,15 +426,6 @@ func (h *Handler) restoreBackup(w http.ResponseWriter, r *http.Request, p params
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-// refuseBackupSchedule answers PUT SITE/config/backup: scheduled backups
-// are not taken here.
-func (h *Handler) refuseBackupSchedule(w http.ResponseWriter, r *http.Request, p params) error {
-	if _, err := h.cfg.Store.Site(r.Context(), p.rg, p.site); err != nil {
-		return err
-	}
-	return slipway.Errorf(slipway.EINVALID, "Slipway takes no scheduled backups: take one when you need it (az webapp config backup create), for example from a cron job.")
 }
 
 // listSnapshots answers GET SITE/snapshots (az webapp config snapshot

@@ -18,10 +18,11 @@ import (
 // az, in cmd/slipway's realaz_backup_test.go): it keeps each backup's meta
 // by blob name, and records what a restore did.
 type fakeBackups struct {
-	metas    map[string][]byte
-	written  []string
-	deleted  []string
-	restored []string // "home", "deploy:<message>"
+	failWrites bool // WriteBackup fails, as a full container or an expired SAS does
+	metas      map[string][]byte
+	written    []string
+	deleted    []string
+	restored   []string // "home", "deploy:<message>"
 	// onRestoreHome, if set, runs in RestoreHome with the restore
 	// request's context.
 	onRestoreHome func(ctx context.Context)
@@ -37,6 +38,9 @@ func (f *fakeBackups) BackupBlobURL(container, blobName string) (*url.URL, error
 }
 
 func (f *fakeBackups) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, meta []byte) (int64, int64, []string, error) {
+	if f.failWrites {
+		return 0, 0, nil, slipway.Errorf(slipway.EFORBIDDEN, "the blob service answered 403 AuthenticationFailed")
+	}
 	f.metas[u.Path] = meta
 	f.written = append(f.written, u.Path)
 	return int64(len(meta)) + 100, 100, nil, nil
@@ -91,6 +95,7 @@ const backupContainer = "https://acct.blob.core.windows.net/backups?sv=2024&sp=r
 // the deployment. Refused, changing nothing: the Free tier, databases, a
 // schedule, a restore without overwrite or into another app, and a backup
 // whose configuration does not open (altered, or another server's).
+// Schedules: backupschedule_test.go.
 func TestBackups(t *testing.T) {
 	fb := &fakeBackups{metas: map[string][]byte{}}
 	e := newEnvWith(t, func(c *Config) { c.Slots = &swapRecorder{}; c.Backups = fb })
@@ -187,7 +192,7 @@ func TestBackups(t *testing.T) {
 		{"POST", sitePath + "/backup", `{"properties":{"storageAccountUrl":"` + backupContainer + `","databases":[{"databaseType":"SqlAzure","name":"db","connectionString":"x"}]}}`, "does not back up databases"},
 		{"POST", sitePath + "/backup", `{"properties":{"storageAccountUrl":"https://evil.example/c?sig=y"}}`, "not this server's blob service"},
 		{"POST", sitePath + "/backup", `{"properties":{}}`, "storageAccountUrl is required"},
-		{"PUT", sitePath + "/config/backup", `{"properties":{"storageAccountUrl":"` + backupContainer + `"}}`, "no scheduled backups"},
+		{"PUT", sitePath + "/config/backup", `{"properties":{"storageAccountUrl":"` + backupContainer + `"}}`, "backupSchedule is required"},
 	} {
 		if r := e.must(400, c.method, c.path, c.body); !strings.Contains(string(r.body), c.want) {
 			t.Errorf("%s %s %s: %s, want %q", c.method, c.path, c.body, r.body, c.want)

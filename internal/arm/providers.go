@@ -138,6 +138,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/extensions", regional: true}, // OneDeploy (onedeploy.go)
 			{name: "sites/hostNameBindings", regional: true},
 			{name: "sites/backups", regional: true},
+			{name: "sites/snapshots", regional: true}, // none: automatic backups are not taken (backups.go)
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
 			{name: "sites/virtualNetworkConnections", regional: true},

@@ -639,6 +639,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 		TrustedProxies: cfg.TrustedProxies,
 	})
+	{
+		// Scheduled app backups (az webapp config backup update) are
+		// looked at every minute, their frequency being at least hourly.
+		backupCtx, stopBackups := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); mgmt.RunBackupSchedules(backupCtx, time.Minute) }()
+		closers = append(closers, func() error { stopBackups(); <-done; return nil })
+	}
 	closers = append(closers, startAutoscale(ctx, cfg, storeScaler{st, coord},
 		&liveMetrics{st: st, pl: pl, ready: readyBackends{rtm}, fd: fd}, st.AutoscaleSettings, log))
 	if certMgr.issuer != nil {
