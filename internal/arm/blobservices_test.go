@@ -148,6 +148,7 @@ func TestBlobService_Refusals(t *testing.T) {
 		{`{"deleteRetentionPolicy":{"enabled":true}}`, "InvalidRequestPropertyValue", "days is required"},
 		{`{"cors":{"corsRules":[` + strings.Repeat(rule+",", 5) + rule + `]}}`, "InvalidRequestPropertyValue", "at most 5"},
 		{`{"cors":{"corsRules":[{"allowedOrigins":[],"allowedMethods":["GET"]}]}}`, "InvalidRequestPropertyValue", "allowedOrigins"},
+		{`{"defaultServiceVersion":"2018"}`, "InvalidRequestPropertyValue", "DefaultServiceVersion"},
 		{`{"deleteRetentionPolicy":{"enabled":"yes"}}`, "InvalidRequestContent", "deserialized"},
 	} {
 		for _, m := range []string{"PUT", "PATCH"} {

@@ -96,6 +96,8 @@ func TestMgmtServicePropertiesValidation(t *testing.T) {
 		{"six CORS rules", ServicePropertiesUpdate{Cors: &[]CorsRule{rule, rule, rule, rule, rule, rule}}, "at most 5"},
 		{"no origins", ServicePropertiesUpdate{Cors: &[]CorsRule{{AllowedMethods: []string{"GET"}}}}, "allowedOrigins"},
 		{"both index documents", ServicePropertiesUpdate{StaticWebsite: &StaticWebsite{Enabled: true, IndexDocument: "i.html", DefaultIndexDocumentPath: "d.html"}}, "mutually exclusive"},
+		{"service version not a date", ServicePropertiesUpdate{DefaultServiceVersion: new("2018")}, "DefaultServiceVersion"},
+		{"service version before 2008-10-27", ServicePropertiesUpdate{DefaultServiceVersion: new("2008-10-26")}, "DefaultServiceVersion"},
 		{"control character", ServicePropertiesUpdate{StaticWebsite: &StaticWebsite{Enabled: true, IndexDocument: "i\x01.html"}}, "control character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

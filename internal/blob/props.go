@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // serviceProperties is Get/Set Blob Service Properties. Top-level elements
@@ -104,6 +105,14 @@ func (s *Service) storeServiceProperties(ctx context.Context, account string, in
 			if r.AllowedOrigins == "" || r.AllowedMethods == "" {
 				return errInvalidXML
 			}
+		}
+	}
+	if v := in.DefaultServiceVersion; v != nil {
+		// "Valid values include version 2008-10-27 and all later
+		// versions" (Set Blob Service Properties).
+		d, err := time.Parse(time.DateOnly, *v)
+		if err != nil || d.Before(time.Date(2008, 10, 27, 0, 0, 0, 0, time.UTC)) {
+			return errInvalidXMLNode("DefaultServiceVersion")
 		}
 	}
 	if in.DeleteRetentionPolicy != nil {
