@@ -399,6 +399,11 @@ func scBlobSoftDelete(s *azScenario) {
 	stCmd(s, a, fmt.Sprintf("storage blob delete -c %s -n blobsoft", c))
 	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include d", c), jc("length(@)", 1),
 		jc("[0].deleted", true), jc("[0].properties.remainingRetentionDays", 7))
+	// A CORS rule added through ARM is the data plane's.
+	s.cmd(fmt.Sprintf(mgmt, "cors-rule add")+" --origins https://shop.example --methods GET PUT --max-age 60",
+		jc("length(@)", 1), jc("[0].allowedOrigins", []any{"https://shop.example"}), jc("[0].allowedMethods", []any{"GET", "PUT"}))
+	stCmd(s, a, "storage cors list --services b", jc("length(@)", 1), jc("[0].AllowedOrigins", "https://shop.example"),
+		jc("[0].AllowedMethods", "GET, PUT"), jc("[0].MaxAgeInSeconds", 60))
 	// Versioning Slipway does not have: refused, saying so.
 	s.fail(fmt.Sprintf(mgmt, "update")+" --enable-versioning true", "Slipway does not have blob versioning")
 	s.cmd(fmt.Sprintf(mgmt, "update")+" --enable-delete-retention false",
