@@ -115,3 +115,26 @@ func TestMgmtServicePropertiesValidation(t *testing.T) {
 		t.Errorf("a refused update was stored (-want +got):\n%s", d)
 	}
 }
+
+// TestSetServicePropertiesDefaultServiceVersion: the data plane refuses a
+// DefaultServiceVersion that is no service version ("Valid values include
+// version 2008-10-27 and all later versions", Set Blob Service
+// Properties) and keeps a valid one.
+func TestSetServicePropertiesDefaultServiceVersion(t *testing.T) {
+	ts := startService(t, Config{})
+	set := func(v string) (int, string) {
+		return devDo(t, ts, http.MethodPut, "/?restype=service&comp=properties",
+			`<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties><DefaultServiceVersion>`+v+`</DefaultServiceVersion></StorageServiceProperties>`)
+	}
+	for _, v := range []string{"2018", "2008-10-26", "<x/>", ""} {
+		if status, body := set(v); status != 400 || !strings.Contains(body, "DefaultServiceVersion") {
+			t.Errorf("%q: %d %s", v, status, body)
+		}
+	}
+	if status, body := set("2018-11-09"); status != http.StatusAccepted {
+		t.Fatalf("2018-11-09: %d %s", status, body)
+	}
+	if got, _ := ts.svc.ServiceProperties(context.Background(), DevelopmentAccountName); got.DefaultServiceVersion != "2018-11-09" {
+		t.Errorf("stored: %q", got.DefaultServiceVersion)
+	}
+}
