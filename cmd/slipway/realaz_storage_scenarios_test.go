@@ -365,7 +365,9 @@ func scBlobServiceProperties(s *azScenario) {
 }
 
 // scBlobSoftDelete is test_storage_blob_soft_delete (without its sleeps:
-// Slipway's deletes take effect at once), then the undeleted blob read back.
+// Slipway's deletes take effect at once), then the undeleted blob read
+// back, then the policy through `az storage account
+// blob-service-properties` (test_storage_account_update_delete_retention_policy).
 func scBlobSoftDelete(s *azScenario) {
 	a := stNewAccount(s, "rg-st-soft", "stsoft1")[0]
 	c := stContainer(s, a, "contsoft")
@@ -383,6 +385,29 @@ func scBlobSoftDelete(s *azScenario) {
 	out := filepath.Join(s.t.TempDir(), "back")
 	stCmd(s, a, fmt.Sprintf("storage blob download -c %s -n blobsoft -f %q", c, out))
 	sameFile(s, out, local)
+
+	// The same policy on the management plane (blobServices/default), with
+	// test_storage_account_update_delete_retention_policy's checks: ARM
+	// shows what the data plane set, and what ARM sets the data plane keeps.
+	mgmt := "storage account blob-service-properties %s -n stsoft1 -g rg-st-soft"
+	s.cmd(fmt.Sprintf(mgmt, "show"), jc("deleteRetentionPolicy.enabled", true), jc("deleteRetentionPolicy.days", 2),
+		jc("isVersioningEnabled", false), jc("changeFeed.enabled", false), jc("defaultServiceVersion", nil))
+	s.cmd(fmt.Sprintf(mgmt, "update")+" --enable-delete-retention true --delete-retention-days 7",
+		jc("deleteRetentionPolicy.enabled", true), jc("deleteRetentionPolicy.days", 7))
+	s.cmd(fmt.Sprintf(mgmt, "show"), jc("deleteRetentionPolicy.enabled", true), jc("deleteRetentionPolicy.days", 7))
+	stCmd(s, a, "storage blob service-properties delete-policy show", jc("enabled", true), jc("days", 7))
+	stCmd(s, a, fmt.Sprintf("storage blob delete -c %s -n blobsoft", c))
+	stCmd(s, a, fmt.Sprintf("storage blob list -c %s --include d", c), jc("length(@)", 1),
+		jc("[0].deleted", true), jc("[0].properties.remainingRetentionDays", 7))
+	// A CORS rule added through ARM is the data plane's.
+	s.cmd(fmt.Sprintf(mgmt, "cors-rule add")+" --origins https://shop.example --methods GET PUT --max-age 60",
+		jc("length(@)", 1), jc("[0].allowedOrigins", []any{"https://shop.example"}), jc("[0].allowedMethods", []any{"GET", "PUT"}))
+	stCmd(s, a, "storage cors list --services b", jc("length(@)", 1), jc("[0].AllowedOrigins", "https://shop.example"),
+		jc("[0].AllowedMethods", "GET, PUT"), jc("[0].MaxAgeInSeconds", 60))
+	// Versioning Slipway does not have: refused, saying so.
+	s.fail(fmt.Sprintf(mgmt, "update")+" --enable-versioning true", "Slipway does not have blob versioning")
+	s.cmd(fmt.Sprintf(mgmt, "update")+" --enable-delete-retention false",
+		jc("deleteRetentionPolicy.enabled", false), jc("deleteRetentionPolicy.days", nil))
 }
 
 // scBlobMisc is test_storage_blob_generate_sas_full_uri,

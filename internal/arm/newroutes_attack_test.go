@@ -9,7 +9,7 @@ import (
 // Attacks on the routes added for the Azure SDKs (a site's identity by
 // scope, a plan's apps, a site's configurations, authsettingsV2, PATCH of
 // a plan, a vault's secrets on the management plane, containers' PATCH and
-// DELETE). None found a hole; they pin that each is checked like its
+// DELETE, the blob service's properties). None found a hole; they pin that each is checked like its
 // neighbours: nothing of another group is reached, however the path is
 // spelled, and no list shows a value that only a list action may read.
 
@@ -39,6 +39,11 @@ func TestAttack_NewRoutesAcrossGroups(t *testing.T) {
 		{"GET", otherVault + "/secrets", ""},
 		{"PATCH", container, `{"properties":{"publicAccess":"Container"}}`},
 		{"DELETE", container, ""},
+		// The blob service's properties (blobservices.go).
+		{"GET", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/blobServices", ""},
+		{"GET", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/blobServices/default", ""},
+		{"PUT", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/blobServices/default", `{"properties":{"cors":{"corsRules":[]}}}`},
+		{"PATCH", otherRG + "/providers/Microsoft.Storage/storageAccounts/victimstore/blobServices/default", `{"properties":{"deleteRetentionPolicy":{"enabled":false}}}`},
 	}
 	spell := []func(string) string{
 		func(p string) string { return p },
@@ -154,4 +159,27 @@ func between(s, open, end string) string {
 	}
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// TestAttack_BlobServiceReaderCannotWrite: a Reader of rg reads its
+// account's blob service but cannot change it
+// (Microsoft.Storage/storageAccounts/blobServices/write).
+func TestAttack_BlobServiceReaderCannotWrite(t *testing.T) {
+	_, call := scopeEnv(t)
+	for _, c := range []struct{ method, p, body string }{
+		{"PUT", stgPath + "/mine1", `{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`},
+		{"PUT", rgPath + "/providers/Microsoft.Authorization/roleAssignments/" + raName3, raBody("{s}", readerID, principal3)},
+	} {
+		if s, b := call("", c.method, c.p, c.body); s >= 300 {
+			t.Fatalf("seed %s: %d %s", c.p, s, b)
+		}
+	}
+	svc := stgPath + "/mine1/blobServices/default"
+	if s, b := call(principal3, "GET", svc, ""); s == http.StatusForbidden {
+		t.Errorf("Reader GET: %d %.300s", s, b)
+	}
+	for _, m := range []string{"PUT", "PATCH"} {
+		s, b := call(principal3, m, svc, `{"properties":{"deleteRetentionPolicy":{"enabled":true,"days":1}}}`)
+		wantDenied(t, "Reader "+m+" "+svc, s, b)
+	}
 }

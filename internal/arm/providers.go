@@ -121,7 +121,7 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2025-08-01", "2024-01-01", "2023-05-01", "2023-01-01", "2022-09-01"},
 		types: []providerType{
 			{name: "storageAccounts", regional: true, capabilities: trackedCapabilities},
-			{name: "storageAccounts/blobServices"}, // its containers (storagecontainers.go)
+			{name: "storageAccounts/blobServices"}, // the blob service (blobservices.go) and its containers (storagecontainers.go)
 			{name: "checkNameAvailability"},
 		},
 	},

@@ -242,6 +242,10 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodDelete, stg+"/{account}", h.deleteStorageAccount),
 		r(http.MethodPost, stg+"/{account}/listKeys", h.listStorageKeys),
 		r(http.MethodPost, stg+"/{account}/regenerateKey", h.regenerateStorageKey),
+		r(http.MethodGet, stg+"/{account}/blobServices", h.listBlobServices), // blobservices.go
+		r(http.MethodGet, stg+"/{account}/blobServices/{policy}", h.getBlobService),
+		r(http.MethodPut, stg+"/{account}/blobServices/{policy}", h.putBlobService),
+		r(http.MethodPatch, stg+"/{account}/blobServices/{policy}", h.putBlobService),
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers", h.listContainers), // storagecontainers.go
 		r(http.MethodPut, stg+"/{account}/blobServices/{policy}/containers/{id}", h.putContainer),
 		r(http.MethodGet, stg+"/{account}/blobServices/{policy}/containers/{id}", h.getContainer),

@@ -19,9 +19,12 @@ import (
 	"github.com/slipway-dev/slipway/internal/blob"
 )
 
-// Containers creates and reads blob containers for the management plane.
+// Containers creates and reads blob containers, and reads and sets the
+// blob service's properties (blobservices.go), for the management plane.
 // The blob service implements it.
 type Containers interface {
+	ServiceProperties(ctx context.Context, account string) (blob.ServiceProperties, error)
+	SetServiceProperties(ctx context.Context, account string, u blob.ServicePropertiesUpdate) error
 	PutContainer(ctx context.Context, account, name, publicAccess string, metadata map[string]string) (blob.ContainerInfo, bool, error)
 	Container(ctx context.Context, account, name string) (blob.ContainerInfo, error)
 	Containers(ctx context.Context, account, after string, limit int) ([]blob.ContainerInfo, error)

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"database/sql"
 	"encoding/xml"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // serviceProperties is Get/Set Blob Service Properties. Top-level elements
@@ -40,6 +42,9 @@ type corsRule struct {
 	MaxAgeInSeconds int    `xml:"MaxAgeInSeconds"`
 }
 
+// maxCorsRules is how many CORS rules a service may have.
+const maxCorsRules = 5
+
 func defaultServiceProperties() serviceProperties {
 	off := `<Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>`
 	return serviceProperties{
@@ -52,9 +57,9 @@ func defaultServiceProperties() serviceProperties {
 	}
 }
 
-func (s *Service) loadServiceProperties(rq *req, q queryer) (serviceProperties, error) {
+func (s *Service) loadServiceProperties(ctx context.Context, q queryer, account string) (serviceProperties, error) {
 	var raw string
-	err := q.QueryRowContext(rq.r.Context(), `SELECT xml FROM service_properties WHERE account = ?`, rq.acct.Name).Scan(&raw)
+	err := q.QueryRowContext(ctx, `SELECT xml FROM service_properties WHERE account = ?`, account).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return defaultServiceProperties(), nil
 	}
@@ -69,7 +74,7 @@ func (s *Service) loadServiceProperties(rq *req, q queryer) (serviceProperties, 
 }
 
 func (s *Service) getServiceProperties(rq *req) error {
-	p, err := s.loadServiceProperties(rq, s.reader)
+	p, err := s.loadServiceProperties(rq.r.Context(), s.reader, rq.acct.Name)
 	if err != nil {
 		return err
 	}
@@ -81,14 +86,33 @@ func (s *Service) setServiceProperties(rq *req) error {
 	if _, err := readXMLBody(rq.r, 1<<20, &in); err != nil {
 		return err
 	}
+	if err := s.storeServiceProperties(rq.r.Context(), rq.acct.Name, in); err != nil {
+		return err
+	}
+	return rq.ok(http.StatusAccepted)
+}
+
+// storeServiceProperties validates the elements in names, as Set Blob
+// Service Properties does, and stores them over the account's current
+// ones; the elements it leaves out stay as they are. The data plane and
+// the management plane (mgmtprops.go) both set them here.
+func (s *Service) storeServiceProperties(ctx context.Context, account string, in serviceProperties) error {
 	if in.Cors != nil {
-		if len(in.Cors.Rules) > 5 {
+		if len(in.Cors.Rules) > maxCorsRules {
 			return errInvalidXML
 		}
 		for _, r := range in.Cors.Rules {
 			if r.AllowedOrigins == "" || r.AllowedMethods == "" {
 				return errInvalidXML
 			}
+		}
+	}
+	if v := in.DefaultServiceVersion; v != nil {
+		// "Valid values include version 2008-10-27 and all later
+		// versions" (Set Blob Service Properties).
+		d, err := time.Parse(time.DateOnly, *v)
+		if err != nil || d.Before(time.Date(2008, 10, 27, 0, 0, 0, 0, time.UTC)) {
+			return errInvalidXMLNode("DefaultServiceVersion")
 		}
 	}
 	if in.DeleteRetentionPolicy != nil {
@@ -102,13 +126,13 @@ func (s *Service) setServiceProperties(rq *req) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(rq.r.Context(), func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if site.Enabled {
-			if err := s.ensureWebContainer(rq.r.Context(), tx, rq.acct.Name); err != nil {
+			if err := s.ensureWebContainer(ctx, tx, account); err != nil {
 				return err
 			}
 		}
-		cur, err := s.loadServiceProperties(rq, tx)
+		cur, err := s.loadServiceProperties(ctx, tx, account)
 		if err != nil {
 			return err
 		}
@@ -137,16 +161,12 @@ func (s *Service) setServiceProperties(rq *req) error {
 		if err != nil {
 			return fmt.Errorf("encoding service properties: %w", err)
 		}
-		_, err = tx.ExecContext(rq.r.Context(), `INSERT OR REPLACE INTO service_properties (account, xml) VALUES (?, ?)`, rq.acct.Name, string(out))
+		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO service_properties (account, xml) VALUES (?, ?)`, account, string(out))
 		if err != nil {
 			return fmt.Errorf("storing service properties: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return rq.ok(http.StatusAccepted)
 }
 
 func splitList(v string) []string {
@@ -215,7 +235,7 @@ func (s *Service) preflight(rq *req) error {
 	if origin == "" || method == "" {
 		return newError(400, "InvalidHeaderValue", "A required CORS header is not present.")
 	}
-	p, err := s.loadServiceProperties(rq, s.reader)
+	p, err := s.loadServiceProperties(rq.r.Context(), s.reader, rq.acct.Name)
 	if err != nil {
 		return err
 	}
@@ -260,7 +280,7 @@ func (s *Service) preflight(rq *req) error {
 // corsHeaders adds the CORS response headers of the first rule matching
 // the request's Origin and method.
 func (s *Service) corsHeaders(rq *req) error {
-	p, err := s.loadServiceProperties(rq, s.reader)
+	p, err := s.loadServiceProperties(rq.r.Context(), s.reader, rq.acct.Name)
 	if err != nil {
 		return err
 	}

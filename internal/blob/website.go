@@ -208,7 +208,7 @@ func (h websiteHandler) serve(w *trackingWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("looking up account %s: %w", name, err)
 	}
-	props, err := s.loadServiceProperties(&req{r: r, acct: acct}, s.reader)
+	props, err := s.loadServiceProperties(ctx, s.reader, acct.Name)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,7 @@ def main():
     check(updated.tags == {"app": "sdk", "env": "test"}, f"update tags {updated.tags}")
 
     check_containers(stg, rg, name)
+    check_blob_service(stg, rg, name)
 
     stg.storage_accounts.delete(rg, name)
     try:
@@ -110,6 +111,33 @@ def check_containers(stg, rg, name):
     listed = [x.name for x in stg.blob_containers.list(rg, name)]
     check(listed == ["a-2", "a-3", "media"], f"containers after delete {listed}")
     stg.blob_containers.delete(rg, name, "a-1")  # 204: deleting a missing container is not an error
+
+
+
+def check_blob_service(stg, rg, name):
+    """The blob service's properties (az storage account blob-service-properties)."""
+    from azure.core.exceptions import HttpResponseError
+
+    p = stg.blob_services.get_service_properties(rg, name)
+    check(p.name == "default" and p.type == "Microsoft.Storage/storageAccounts/blobServices", f"blob service {p}")
+    check(p.sku.name == "Standard_LRS", f"blob service sku {p.sku}")
+    check(p.delete_retention_policy.enabled is False and p.delete_retention_policy.days is None, f"retention {p.delete_retention_policy}")
+    check(p.cors.cors_rules == [] and p.is_versioning_enabled is False, f"defaults {p}")
+    # az's update: what it read, changed, sent back whole.
+    p.delete_retention_policy = {"enabled": True, "days": 7}
+    p.cors = {"corsRules": [{"allowedOrigins": ["https://shop.example"], "allowedMethods": ["GET"], "maxAgeInSeconds": 5,
+                             "exposedHeaders": [], "allowedHeaders": []}]}
+    got = stg.blob_services.set_service_properties(rg, name, p)
+    check(got.delete_retention_policy.enabled and got.delete_retention_policy.days == 7, f"set retention {got.delete_retention_policy}")
+    check(got.cors.cors_rules[0].allowed_origins == ["https://shop.example"], f"set cors {got.cors}")
+    listed = list(stg.blob_services.list(rg, name))
+    check(len(listed) == 1 and listed[0].delete_retention_policy.days == 7, f"blob services list {listed}")
+    p.is_versioning_enabled = True
+    try:
+        stg.blob_services.set_service_properties(rg, name, p)
+        raise AssertionError("versioning was accepted")
+    except HttpResponseError as e:
+        check(e.status_code == 400 and e.error.code == "FeatureNotSupported", f"versioning: {e.status_code} {e.error.code}")
 
 
 if __name__ == "__main__":
