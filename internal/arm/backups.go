@@ -61,14 +61,22 @@ type OpenedBackup interface {
 const backupFormat = "slipway-backup/1"
 
 // backupAAD binds a backup's sealed configuration to its layout and to the
-// site it was taken of — its name and the moment it was made, so that an
-// app made later under a deleted one's name is another — so that it opens
-// for a restore into that site only. A restore opens secrets for whoever
-// may restore into the target; a backup blob someone else could read (a
-// public container, a shared SAS) must not hand the app's secrets to an
-// app of theirs.
-func backupAAD(s slipway.Site) string {
-	return "app-backup/" + backupFormat + "/" + strings.ToLower(s.Name) + "/" + strconv.FormatInt(s.Created.UnixNano(), 10)
+// app it was taken of — its production site's name and the moment that
+// site was made, so that an app made later under a deleted one's name is
+// another —, so that it opens for a restore into that app or one of its
+// slots only (App Service restores into a slot too). A restore opens
+// secrets for whoever may restore into the target; a backup blob someone
+// else could read (a public container, a shared SAS) must not hand the
+// app's secrets to an app of theirs.
+func (h *Handler) backupAAD(ctx context.Context, s slipway.Site) (string, error) {
+	app := s
+	if s.SlotOf != "" {
+		var err error
+		if app, err = h.cfg.Store.Site(ctx, s.ResourceGroup, s.SlotOf); err != nil {
+			return "", err
+		}
+	}
+	return "app-backup/" + backupFormat + "/" + strings.ToLower(app.Name) + "/" + strconv.FormatInt(app.Created.UnixNano(), 10), nil
 }
 
 // backupMeta is a backup's slipway-backup.json.
@@ -184,7 +192,11 @@ func (h *Handler) takeBackup(ctx context.Context, s slipway.Site, name, containe
 	if err != nil {
 		return store.Backup{}, err
 	}
-	sealed, err := h.cfg.Store.SealBytes(plain, backupAAD(s))
+	aad, err := h.backupAAD(ctx, s)
+	if err != nil {
+		return store.Backup{}, err
+	}
+	sealed, err := h.cfg.Store.SealBytes(plain, aad)
 	if err != nil {
 		return store.Backup{}, err
 	}
@@ -369,13 +381,17 @@ func (h *Handler) restoreBackup(w http.ResponseWriter, r *http.Request, p params
 	if err := json.Unmarshal(b.Meta(), &meta); err != nil || meta.Format != backupFormat {
 		return slipway.Errorf(slipway.EINVALID, "The blob %s is not a Slipway backup: its description is not one (%s).", name+".zip", backupFormat)
 	}
-	plain, err := h.cfg.Store.OpenBytes(meta.Config, backupAAD(s))
+	aad, err := h.backupAAD(ctx, s)
+	if err != nil {
+		return err
+	}
+	plain, err := h.cfg.Store.OpenBytes(meta.Config, aad)
 	var cfg backupConfig
 	if err == nil {
 		err = json.Unmarshal(plain, &cfg)
 	}
 	if err != nil {
-		return slipway.Errorf(slipway.EINVALID, "The configuration in backup %s does not open for %s: a backup's configuration, which holds the app's secrets, is sealed for the app it was taken of, with the key of the server that took it. Restore it into that app on that server. (Or the blob was altered.) Nothing was restored.", name+".zip", s.App())
+		return slipway.Errorf(slipway.EINVALID, "The configuration in backup %s does not open for %s: a backup's configuration, which holds the app's secrets, is sealed for the app it was taken of (and its slots), with the key of the server that took it. Restore it into that app, or one of its slots, on that server. (Or the blob was altered.) Nothing was restored.", name+".zip", s.App())
 	}
 
 	// From here the app changes: a client that goes away (az

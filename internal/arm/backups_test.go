@@ -219,6 +219,17 @@ func TestBackups(t *testing.T) {
 	if v := e.must(200, "GET", sitePath+"/backups", "").json(t)["value"].([]any); len(v) != 0 {
 		t.Errorf("the app lists the slot's backup: %v", v)
 	}
+	// A backup of the slot restores into its app (the same app's), and
+	// not into another.
+	fb.restored = nil
+	slotRestore := `{"properties":{"storageAccountUrl":"` + backupContainer + `","blobName":"slotbk.zip","overwrite":true}}`
+	e.must(200, "POST", sitePath+"/backups/0/restore", slotRestore)
+	if len(fb.restored) != 2 {
+		t.Errorf("restoring the slot's backup into its app did %v", fb.restored)
+	}
+	if r := e.must(400, "POST", webPath+"/sites/app2/backups/0/restore", slotRestore); !strings.Contains(string(r.body), "does not open for app2") {
+		t.Errorf("restore of the slot's backup into app2: %s", r.body)
+	}
 	// Automatic backups (snapshots): none are taken.
 	if v := e.must(200, "GET", sitePath+"/snapshots", "").json(t)["value"].([]any); len(v) != 0 {
 		t.Errorf("snapshots = %v, want none", v)

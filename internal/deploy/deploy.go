@@ -1133,11 +1133,13 @@ func (c *Coordinator) restart(ctx context.Context, rg, name string, pending bool
 	// (pending.go).
 	var pendingErr error
 	var pendingID string
-	if d, part, ok := c.pendingStart(ctx, name); ok && pending {
-		if pendingErr = c.startPending(ctx, snap, d, part, refs); pendingErr == nil {
-			return nil
+	if pending {
+		if d, part, ok := c.pendingStart(ctx, name); ok {
+			if pendingErr = c.startPending(ctx, snap, d, part, refs); pendingErr == nil {
+				return nil
+			}
+			pendingID = d.ID
 		}
-		pendingID = d.ID
 	}
 	c.SiteLog(name).Event("Restarting site %s.", name)
 	if err := c.roll(ctx, snap, art); err != nil {
