@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/redact"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -207,7 +208,7 @@ func (h *Handler) takeBackup(ctx context.Context, s slipway.Site, name, containe
 	}
 	c, _ := url.Parse(container)
 	rec, err := h.cfg.Store.CreateBackup(ctx, store.Backup{Site: s.Name, Name: name, BlobName: name + ".zip",
-		URLShown: maskedSAS(c), URL: container, Status: "InProgress", Created: now, Scheduled: scheduled})
+		URLShown: redact.SASURL(c), URL: container, Status: "InProgress", Created: now, Scheduled: scheduled})
 	if err != nil {
 		return store.Backup{}, err
 	}
@@ -225,21 +226,6 @@ func (h *Handler) takeBackup(ctx context.Context, s slipway.Site, name, containe
 		return rec, err
 	}
 	return rec, werr
-}
-
-// maskedSAS is u with its SAS's signature masked, as records show it.
-func maskedSAS(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	q := c.Query()
-	if q.Has("sig") {
-		q.Set("sig", "***")
-		c.RawQuery = q.Encode()
-	}
-	c.User = nil
-	return c.String()
 }
 
 // backupItem is a backup record as ARM shows it (BackupItem).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/every"
+	"github.com/slipway-dev/slipway/internal/redact"
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
@@ -128,7 +129,7 @@ func (h *Handler) putBackupSchedule(w http.ResponseWriter, r *http.Request, p pa
 		return err
 	}
 	c, _ := url.Parse(b.URL)
-	b.URLShown = maskedSAS(c)
+	b.URLShown = redact.SASURL(c)
 	if old, err := h.cfg.Store.BackupScheduleOf(r.Context(), s.Name); err == nil {
 		b.LastRun = old.LastRun
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/archive"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/redact"
 )
 
 // App backups (README "Backups"; Microsoft's "Back up and restore your
@@ -113,11 +114,11 @@ func (h *Handler) BackupBlobURL(container, blobName string) (*url.URL, error) {
 	b.RawPath = ""
 	u, rest, err := parseBlobURL(b.String(), h.cfg.PackageAddresses)
 	if err != nil {
-		msg := strings.Replace(slipway.ErrorMessage(err), "packageUri is refused", "the container URL "+MaskSAS(c)+" is refused", 1)
+		msg := strings.Replace(slipway.ErrorMessage(err), "packageUri is refused", "the container URL "+redact.SASURL(c)+" is refused", 1)
 		return nil, slipway.Errorf(slipway.ErrorCode(err), "%s", strings.ToUpper(msg[:1])+msg[1:])
 	}
 	if strings.Count(rest, "/") != 1 {
-		return nil, slipway.Errorf(slipway.EINVALID, "The container URL %s does not name a container: give https://<account>.blob.<domain>/<container>?<SAS>.", MaskSAS(c))
+		return nil, slipway.Errorf(slipway.EINVALID, "The container URL %s does not name a container: give https://<account>.blob.<domain>/<container>?<SAS>.", redact.SASURL(c))
 	}
 	return u, nil
 }
@@ -250,9 +251,9 @@ func (h *Handler) WriteBackup(ctx context.Context, s slipway.Site, u *url.URL, m
 func blobError(what string, u *url.URL, err error) error {
 	code := slipway.ErrorCode(err)
 	if code == "" || code == slipway.EINTERNAL {
-		return fmt.Errorf("%s %s: %w", strings.ToLower(what[:1])+what[1:], MaskSAS(u), err)
+		return fmt.Errorf("%s %s: %w", strings.ToLower(what[:1])+what[1:], redact.SASURL(u), err)
 	}
-	return slipway.Errorf(code, "%s %s failed: %s", what, MaskSAS(u), slipway.ErrorMessage(err))
+	return slipway.Errorf(code, "%s %s failed: %s", what, redact.SASURL(u), slipway.ErrorMessage(err))
 }
 
 // DeleteBackupBlob deletes a backup's blob.
@@ -304,7 +305,7 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 	}
 	defer body.Close()
 	if size > maxBackupBlob {
-		return nil, slipway.Errorf(slipway.EINVALID, "The blob at %s is %d MB: no Slipway backup is that large.", MaskSAS(u), size>>20)
+		return nil, slipway.Errorf(slipway.EINVALID, "The blob at %s is %d MB: no Slipway backup is that large.", redact.SASURL(u), size>>20)
 	}
 	if b.home, err = h.openHome(ctx, s); err != nil {
 		return nil, err
@@ -320,7 +321,7 @@ func (h *Handler) OpenBackup(ctx context.Context, s slipway.Site, u *url.URL) (*
 		return nil, uploadError("the backup", errors.Join(err, io.ErrUnexpectedEOF))
 	}
 	notBackup := func(why string) error {
-		return slipway.Errorf(slipway.EINVALID, "The blob at %s is not a Slipway backup (%s): restore a blob that `az webapp config backup create` wrote.", MaskSAS(u), why)
+		return slipway.Errorf(slipway.EINVALID, "The blob at %s is not a Slipway backup (%s): restore a blob that `az webapp config backup create` wrote.", redact.SASURL(u), why)
 	}
 	// archive/zip keeps every central directory header it finds in
 	// memory, whatever the end record says: a backup's directory names

@@ -159,25 +159,6 @@ func parseBlobURL(raw string, a BlobAddresses) (*url.URL, string, error) {
 	return u, rest, nil
 }
 
-// MaskSAS returns u as it may be shown and recorded: the SAS's signature
-// (sig, the secret part) replaced by redact.Mask. The rest of the SAS
-// (permissions, expiry) stays, to tell why a deployment could not read it.
-func MaskSAS(u *url.URL) string {
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" {
-		parts := strings.Split(c.RawQuery, "&")
-		for i, p := range parts {
-			k, _, _ := strings.Cut(p, "=")
-			if name, err := url.QueryUnescape(k); err == nil && strings.EqualFold(name, "sig") || strings.EqualFold(k, "sig") {
-				parts[i] = k + "=" + redact.Mask
-			}
-		}
-		c.RawQuery = strings.Join(parts, "&")
-	}
-	return c.String()
-}
-
 // packageRequest is the JSON body of a deployment from a URL: Kudu's
 // {"packageUri": ...}, or ARM's flavour of it, wrapped in "properties".
 type packageRequest struct {
@@ -227,18 +208,18 @@ func (h *Handler) openPackageURI(ctx context.Context, raw string) (io.ReadCloser
 	body, size, err := h.cfg.Packages.Open(ctx, u)
 	if err != nil {
 		if slipway.ErrorCode(err) == "" || slipway.ErrorCode(err) == slipway.EINTERNAL {
-			h.cfg.Logger.Error("reading a packageUri", "uri", MaskSAS(u), "err", err)
-			return nil, nil, slipway.Errorf(slipway.EINTERNAL, "Reading the package at %s failed.", MaskSAS(u))
+			h.cfg.Logger.Error("reading a packageUri", "uri", redact.SASURL(u), "err", err)
+			return nil, nil, slipway.Errorf(slipway.EINTERNAL, "Reading the package at %s failed.", redact.SASURL(u))
 		}
-		return nil, nil, slipway.Errorf(slipway.ErrorCode(err), "The package at %s could not be read: %s", MaskSAS(u), slipway.ErrorMessage(err))
+		return nil, nil, slipway.Errorf(slipway.ErrorCode(err), "The package at %s could not be read: %s", redact.SASURL(u), slipway.ErrorMessage(err))
 	}
 	if size > deploy.DefaultMaxPackage {
 		body.Close()
-		return nil, nil, slipway.Errorf(slipway.EINVALID, "The package at %s is %d MB, larger than %d MB, the deployment limit.", MaskSAS(u), size>>20, deploy.DefaultMaxPackage>>20)
+		return nil, nil, slipway.Errorf(slipway.EINVALID, "The package at %s is %d MB, larger than %d MB, the deployment limit.", redact.SASURL(u), size>>20, deploy.DefaultMaxPackage>>20)
 	}
 	if size == 0 {
 		body.Close()
-		return nil, nil, slipway.Errorf(slipway.EINVALID, "The package at %s is empty.", MaskSAS(u))
+		return nil, nil, slipway.Errorf(slipway.EINVALID, "The package at %s is empty.", redact.SASURL(u))
 	}
 	return fetchBody{ctx, body}, u, nil
 }
@@ -277,7 +258,7 @@ func (h *Handler) submitFromURL(ctx context.Context, s slipway.Site, raw string,
 	p.opts.Deployer = p.deployer
 	// The record says where the package came from, its SAS's signature
 	// masked: deployment records are shown to anyone who may read the app.
-	switch from := MaskSAS(u); p.opts.Message {
+	switch from := redact.SASURL(u); p.opts.Message {
 	case "":
 		p.opts.Message = "Created via a push deployment from " + from
 	case "OneDeploy":

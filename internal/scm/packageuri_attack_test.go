@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/redact"
 )
 
 // testAddresses are a server's blob addresses: the front door on 8443
@@ -102,8 +103,8 @@ func TestMaskSAS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := MaskSAS(u); got != c.want {
-			t.Errorf("MaskSAS(%q) = %q, want %q", c.in, got, c.want)
+		if got := redact.SASURL(u); got != c.want {
+			t.Errorf("redact.SASURL(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
