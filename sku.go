@@ -123,6 +123,14 @@ func (s SKU) Larger() (SKU, bool) {
 	return SKU{}, false
 }
 
+// SharedCompute reports whether s is one of the tiers whose apps run on
+// shared cores (Free and Shared), where App Service has no Always On, no
+// backups and sets WEBSITE_COMPUTE_MODE=Shared
+// (https://learn.microsoft.com/azure/app-service/overview-hosting-plans).
+func (s SKU) SharedCompute() bool {
+	return s.Tier == "Free" || s.Tier == "Shared"
+}
+
 // LocalStorageMB is the local (temporary) storage of one instance of s: on
 // App Service the files an app writes outside /home (its extracted build
 // output under /tmp, a `pip install` at startup) live on the worker's local

@@ -114,3 +114,17 @@ func TestInstanceSizeCPUs(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedCompute: Free and Shared plans, named as az names them, run on
+// shared cores; every other tier does not.
+func TestSharedCompute(t *testing.T) {
+	for name, want := range map[string]bool{"F1": true, "free": true, "D1": true, "shared": true, "B1": false, "S1": false, "P1V3": false, "I1V2": false} {
+		s, err := ParseSKU(name)
+		if err != nil {
+			t.Fatalf("ParseSKU(%q): %v", name, err)
+		}
+		if got := s.SharedCompute(); got != want {
+			t.Errorf("ParseSKU(%q).SharedCompute() = %v (tier %q), want %v", name, got, s.Tier, want)
+		}
+	}
+}

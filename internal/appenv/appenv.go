@@ -80,7 +80,7 @@ func Environment(in Input) []string {
 		"PYTHONDONTWRITEBYTECODE":  "1",
 		"TMPDIR":                   "/tmp",
 	}
-	if in.Plan.SKU.Tier == "Free" || in.Plan.SKU.Tier == "Shared" {
+	if in.Plan.SKU.SharedCompute() {
 		platform["WEBSITE_COMPUTE_MODE"] = "Shared"
 	}
 	// APPSETTING_WEBSITE_SITE_NAME is always present; Oryx uses it to detect App Service.

@@ -139,7 +139,7 @@ func (h *Handler) backupCall(r *http.Request, p params, body any) (slipway.Site,
 	if err != nil {
 		return s, err
 	}
-	if plan.SKU.Tier == "Free" || plan.SKU.Tier == "Shared" {
+	if plan.SKU.SharedCompute() {
 		return s, slipway.Errorf(slipway.EINVALID, "Backups are not available in the %s tier: scale the plan %s up to Basic or higher (az appservice plan update --sku B1).", plan.SKU.Tier, plan.Name)
 	}
 	return s, nil

@@ -218,7 +218,7 @@ func (h *Handler) runDueBackups(ctx context.Context) {
 			continue
 		}
 		plan, err := h.cfg.Store.Plan(ctx, s.PlanResourceGroup(), s.Plan)
-		if err == nil && (plan.SKU.Tier == "Free" || plan.SKU.Tier == "Shared") {
+		if err == nil && plan.SKU.SharedCompute() {
 			h.logger.Warn("a scheduled backup was not taken: the app's plan is in a tier without backups", "site", s.Name, "tier", plan.SKU.Tier)
 			continue
 		}

@@ -575,7 +575,7 @@ func (h *Handler) checkAlwaysOn(ctx context.Context, site slipway.Site, b *siteC
 	if err != nil {
 		return err
 	}
-	if plan.SKU.Tier == "Free" || plan.SKU.Tier == "Shared" {
+	if plan.SKU.SharedCompute() {
 		return slipway.Errorf(slipway.ECONFLICT, "AlwaysOn cannot be set for this site as the plan does not allow it. For more information on pricing and features, please see: https://aka.ms/appservicepricingdetails")
 	}
 	return nil
