@@ -118,6 +118,10 @@ func TestRealAz(t *testing.T) {
 	if text := zipText(t, nocodeLogs, "_docker.log"); !strings.Contains(text, "failing site start") {
 		t.Fatalf("the docker logs of %s do not say why it did not start:\n%s", nocode, tail(text, 40))
 	}
+	// What az 2.91 points to after a start that failed: the startup logs
+	// (Kudu's /api/startuplogs) and the runtime status (ARM's siteStatus
+	// with the startup summary).
+	realAzStartupLogs(t, cli, rg, nocode)
 
 	// Key Vault: az creates it with its defaults (RBAC authorization unless
 	// told otherwise; an access policy for the caller, found through Graph,

@@ -252,7 +252,7 @@ func (l *Log) Writer(source string) *LineWriter {
 	return &LineWriter{log: l, source: source}
 }
 
-func (l *Log) line(source string, text []byte) {
+func (l *Log) line(source string, text []byte) string {
 	now := l.hub.cfg.Now().UTC()
 	text = l.secrets.Bytes(bytes.TrimRight(text, "\r\n"))
 	var ts [len(timestampLayout) + 8]byte
@@ -279,6 +279,7 @@ func (l *Log) line(source string, text []byte) {
 		default: // a slow reader loses lines rather than stalling the app
 		}
 	}
+	return rec
 }
 
 // recentLocked returns up to n of the most recent lines, oldest first.
@@ -772,9 +773,17 @@ func (l *Log) warn(key, msg string, args ...any) {
 
 // LineWriter splits what it is given into lines for a Log.
 type LineWriter struct {
-	log    *Log
-	source string
-	buf    bytes.Buffer
+	log     *Log
+	source  string
+	buf     bytes.Buffer
+	attempt *Attempt // also gets the lines, until it ends (startup.go)
+}
+
+func (w *LineWriter) line(text []byte) {
+	rec := w.log.line(w.source, text)
+	if w.attempt != nil {
+		w.attempt.add(rec)
+	}
 }
 
 // Write implements io.Writer.
@@ -783,7 +792,7 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 	for {
 		switch i := bytes.IndexByte(w.buf.Bytes(), '\n'); {
 		case i >= 0 && i <= MaxLineBytes:
-			w.log.line(w.source, w.buf.Next(i+1))
+			w.line(w.buf.Next(i + 1))
 		case w.buf.Len() >= MaxLineBytes: // a very long line: in pieces
 			// Cut where no secret value is split (each piece is masked
 			// on its own), once every byte of a value crossing the cut
@@ -795,7 +804,7 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 			if i >= 0 {
 				b = b[:i]
 			}
-			w.log.line(w.source, w.buf.Next(w.log.secrets.Cut(b, MaxLineBytes)))
+			w.line(w.buf.Next(w.log.secrets.Cut(b, MaxLineBytes)))
 		default:
 			return len(p), nil
 		}
@@ -805,7 +814,7 @@ func (w *LineWriter) Write(p []byte) (int, error) {
 // Close flushes a trailing partial line.
 func (w *LineWriter) Close() error {
 	if w.buf.Len() > 0 {
-		w.log.line(w.source, w.buf.Bytes())
+		w.line(w.buf.Bytes())
 		w.buf.Reset()
 	}
 	return nil

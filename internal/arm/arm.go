@@ -57,6 +57,9 @@ type Controller interface {
 	PlanChanged(ctx context.Context, rg, plan string) error
 	// Instances returns the site's running instances.
 	Instances(ctx context.Context, rg, site string) ([]Instance, error)
+	// SiteStatus returns the runtime status of the site's instances
+	// (sites/{app}/siteStatus, sitestatus.go).
+	SiteStatus(ctx context.Context, rg, site string) ([]InstanceStatus, error)
 	// StorageAccountDeleted is called after a storage account's record is
 	// deleted (alone or with its resource group): remove its blob data.
 	StorageAccountDeleted(ctx context.Context, rg, account string) error
@@ -65,6 +68,9 @@ type Controller interface {
 // Instance is one running instance of a site (sites/{app}/instances).
 type Instance struct {
 	ID string // WEBSITE_INSTANCE_ID, the resource's name
+	// Machine is the instance's machine name (properties.machineName), as
+	// its startup logs name it.
+	Machine string
 	// Ready reports that it serves requests (Azure's state READY; else UNKNOWN).
 	Ready bool
 	// Status, Address and HealthCheckFailures are Slipway's additions, for

@@ -99,10 +99,29 @@ func (c *recorder) Instances(_ context.Context, rg, site string) ([]Instance, er
 	defer c.mu.Unlock()
 	var out []Instance
 	for i, id := range c.instances {
-		out = append(out, Instance{ID: id, Ready: i == 0, Status: []string{"Ready", "Removed"}[i%2], Address: fmt.Sprintf("10.0.0.%d:8000", i+2), HealthCheckFailures: 3 * i})
+		out = append(out, Instance{ID: id, Machine: fmt.Sprintf("slipway0-%d", i), Ready: i == 0, Status: []string{"Ready", "Removed"}[i%2], Address: fmt.Sprintf("10.0.0.%d:8000", i+2), HealthCheckFailures: 3 * i})
 	}
 	return out, nil
 }
+
+// SiteStatus answers with the recorded instances: the first started, the
+// others failed at the fixed time siteStatusErrorAt.
+func (c *recorder) SiteStatus(_ context.Context, rg, site string) ([]InstanceStatus, error) {
+	c.record("SiteStatus", rg, site)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []InstanceStatus
+	for i, id := range c.instances {
+		st := InstanceStatus{ID: id, Machine: fmt.Sprintf("slipway0-%d", i), State: "Started", Details: "running"}
+		if i > 0 {
+			st.State, st.LastError, st.LastErrorDetails, st.LastErrorAt = "Failed", "Container exited", "exit status 1", siteStatusErrorAt
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+var siteStatusErrorAt = time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
 
 // env is a running ARM endpoint over a real store.
 type env struct {
@@ -326,6 +345,7 @@ func TestGolden(t *testing.T) {
 		{"subscriptions.json", e.must(200, "GET", "/subscriptions?api-version=2022-12-01", "")},
 		{"web_app_stacks.json", e.must(200, "GET", "/providers/Microsoft.Web/webAppStacks", "")},
 		{"instances.json", e.must(200, "GET", sitePath+"/instances", "")},
+		{"site_status.json", e.must(200, "GET", sitePath+"/siteStatus?api-version=2024-11-01", "")},
 		{"error_site_not_found.json", e.must(404, "GET", webPath+"/sites/nope", "")},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -371,6 +391,10 @@ func TestRouteStatusCodes(t *testing.T) {
 		{"GET", sitePath + "/instances", "", 200},
 		{"GET", sitePath + "/instances/A1B2", "", 200},
 		{"GET", sitePath + "/instances/gone", "", 404},
+		{"GET", sitePath + "/siteStatus", "", 200},
+		{"GET", sitePath + "/siteStatus/A1B2", "", 200},
+		{"GET", sitePath + "/siteStatus/slipway0-0", "", 200},
+		{"GET", sitePath + "/siteStatus/gone", "", 404},
 		{"GET", sitePath + "/config/web", "", 200},
 		{"PATCH", sitePath + "/config/web", `{"properties":{"appCommandLine":"x"}}`, 200},
 		{"PUT", sitePath + "/config/web", `{"properties":{"appCommandLine":"y"}}`, 200},

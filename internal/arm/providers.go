@@ -133,6 +133,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/slots", regional: true, capabilities: trackedCapabilities},
 			{name: "sites/config", regional: true},
 			{name: "sites/instances", regional: true},
+			{name: "sites/siteStatus", regional: true}, // runtime status of the instances (sitestatus.go)
 			{name: "sites/deployments", regional: true},
 			{name: "sites/deploymentStatus", regional: true},
 			{name: "sites/extensions", regional: true}, // OneDeploy (onedeploy.go)

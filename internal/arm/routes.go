@@ -153,6 +153,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/start", h.siteAction),
 		r(http.MethodGet, site+"/instances", h.listInstances),
 		r(http.MethodGet, site+"/instances/{id}", h.getInstance),
+		r(http.MethodGet, site+"/siteStatus", h.getSiteStatus), // sitestatus.go
+		r(http.MethodGet, site+"/siteStatus/{id}", h.getSiteStatus),
 		r(http.MethodGet, site+"/instances/{id}/deployments", h.listInstanceDeployments), // onedeploy.go
 		r(http.MethodPut, site+"/instances/{id}/extensions/onedeploy", h.putOneDeploy),
 		r(http.MethodPut, site+"/extensions/onedeploy", h.putOneDeploy),

@@ -979,7 +979,7 @@ func instanceJSON(sub string, s slipway.Site, in Instance) map[string]any {
 		"name": in.ID,
 		"type": siteSubType(s, "instances"),
 		"properties": map[string]any{
-			"state": state,
+			"state": state, "machineName": in.Machine,
 			"slipwayInstance": map[string]any{
 				"status": in.Status, "address": in.Address, "healthCheckFailures": in.HealthCheckFailures,
 			},

@@ -71,6 +71,9 @@ func (c *storageController) Instances(context.Context, string, string) ([]arm.In
 	defer c.mu.Unlock()
 	return append([]arm.Instance(nil), c.instances...), nil
 }
+func (c *storageController) SiteStatus(context.Context, string, string) ([]arm.InstanceStatus, error) {
+	return nil, nil
+}
 func (c *storageController) StorageAccountDeleted(ctx context.Context, rg, account string) error {
 	c.record("StorageAccountDeleted " + rg + "/" + account)
 	return c.blobs.DeleteAccountData(ctx, account)

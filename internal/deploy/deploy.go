@@ -98,6 +98,9 @@ type Runtime interface {
 	// or draining the difference only (scale.go).
 	Scale(ctx context.Context, site string, n int) error
 	Instances(site string) []rt.Instance
+	// SiteStatus is the runtime status of the site's instances, with the
+	// last error of each (runtime/status.go).
+	SiteStatus(site string) []rt.RuntimeStatus
 }
 
 // Planner turns a release into the launch of one instance and of one-off
@@ -1226,6 +1229,11 @@ func (c *Coordinator) SiteDeleted(ctx context.Context, rg, name string) error {
 // Instances lists a site's instances with their state.
 func (c *Coordinator) Instances(ctx context.Context, rg, name string) ([]rt.Instance, error) {
 	return c.cfg.Runtime.Instances(name), nil
+}
+
+// SiteStatus returns the runtime status of the site's instances.
+func (c *Coordinator) SiteStatus(ctx context.Context, rg, name string) []rt.RuntimeStatus {
+	return c.cfg.Runtime.SiteStatus(name)
 }
 
 // Recover finishes what a server that stopped abruptly (killed, crashed,

@@ -83,8 +83,11 @@ type Launch struct {
 type Instance struct {
 	ID   string // 64 hex chars, as WEBSITE_INSTANCE_ID
 	Role int    // 0, 1, ... as WEBSITE_ROLE_INSTANCE_ID
-	Port int    // the port the app listens on (PORT)
-	Addr string // where the front door reaches it (host:port), once started
+	// Machine names the instance in its startup logs and in ARM's
+	// instances (machineName), as App Service names a worker.
+	Machine string
+	Port    int    // the port the app listens on (PORT)
+	Addr    string // where the front door reaches it (host:port), once started
 	// State and HealthFailures are filled in by Instances: where the
 	// instance is in its life, and its consecutive failed health pings.
 	State          State
@@ -156,6 +159,7 @@ type site struct {
 	current atomic.Pointer[group]
 	rr      atomic.Uint64
 	ids     []string // instance ids by role, kept across rolls (guarded by op)
+	status  statusBook
 }
 
 // group is the instances of one release. Its list changes only under the
@@ -180,6 +184,7 @@ func (g *group) setInstances(l []*instance) { g.list.Store(&l) }
 type instance struct {
 	Instance
 	rel      Release
+	site     *site
 	ready    atomic.Bool
 	stopping atomic.Bool
 	removed  atomic.Bool // taken out of the load balancer by health checks
@@ -401,6 +406,7 @@ func (r *Runtime) Scale(ctx context.Context, name string, n int) error {
 			in.removed.Store(true) // out of the rotation now; stopped after the drain delay
 		}
 		g.setInstances(keep)
+		s.status.resize(n)
 		r.drain(func() { r.stopInstances(surplus) })
 	}
 	return nil
@@ -439,10 +445,11 @@ func (r *Runtime) startInstances(ctx context.Context, s *site, g *group, from, t
 			s.ids = append(s.ids, newInstanceID())
 		}
 		in := &instance{
-			Instance: Instance{ID: s.ids[i], Role: i, Port: port},
-			rel:      rel, done: make(chan struct{}), stop: make(chan struct{}),
+			Instance: Instance{ID: s.ids[i], Role: i, Port: port, Machine: rel.Log.Machine(i)},
+			rel:      rel, site: s, done: make(chan struct{}), stop: make(chan struct{}),
 		}
 		list = append(list, in)
+		s.status.begin(in, to)
 	}
 	errs := make(chan error, len(list))
 	for _, in := range list {
@@ -491,6 +498,7 @@ func (r *Runtime) Stop(ctx context.Context, name string) {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	s.status.stop()
 	if g := s.current.Swap(nil); g != nil {
 		g.stopAll()
 		r.stopInstances(g.instances())
@@ -603,17 +611,26 @@ func (r *Runtime) supervise(in *instance, ready chan<- error) {
 // when first is true) and then until it exits.
 func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- error) error {
 	log := in.rel.Log
+	// This start's events and output are kept apart too, in its startup
+	// log (applog/startup.go), until it is ready or has failed.
+	start := log.BeginStartup(in.Machine)
+	defer start.End(false, "the container was stopped before it answered its warmup request")
+	book := &in.site.status
 	l, err := in.rel.Build(in.Instance)
 	if err != nil {
+		msg := fmt.Errorf("preparing container %s: %w", name, err)
+		start.Event("Container %s could not be prepared: %v", name, err)
+		book.failed(in, true, "Container could not be prepared", msg.Error())
+		start.End(false, msg.Error())
 		if first {
-			ready <- fmt.Errorf("preparing container %s: %w", name, err)
+			ready <- msg
 		}
 		return err
 	}
 	if l.Cleanup != nil {
 		defer l.Cleanup()
 	}
-	out := log.Writer(applog.SourceApp)
+	out := start.Writer(applog.SourceApp)
 	defer out.Close()
 	l.Stdout, l.Stderr = out, out
 	addr := l.Addr
@@ -622,10 +639,12 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	}
 	url := "http://" + addr
 	in.url.Store(&url)
-	log.Event("Starting container %s for site (port %d, address %s).", name, in.Port, addr)
+	start.Event("Starting container %s for site (port %d, address %s).", name, in.Port, addr)
 	proc, err := r.cfg.Launcher.Start(r.ctx, l)
 	if err != nil {
-		log.Event("Container %s could not start: %v", name, err)
+		start.Event("Container %s could not start: %v", name, err)
+		book.failed(in, true, "Container could not start", fmt.Sprintf("container %s could not start: %v", name, err))
+		start.End(false, err.Error())
 		if first {
 			ready <- fmt.Errorf("starting container %s: %w", name, err)
 		}
@@ -641,7 +660,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	exited := make(chan error, 1)
 	go func() { exited <- proc.Wait() }()
 
-	log.Event("Initiating warmup request to container %s.", name)
+	start.Event("Initiating warmup request to container %s.", name)
 	deadline := time.NewTimer(in.rel.ReadyTimeout)
 	defer deadline.Stop()
 	// Ping soon and often at first (most apps are up within a fraction of
@@ -666,12 +685,14 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 			why := exitText(err)
 			if l.Explain != nil {
 				if x := l.Explain(); x != "" {
-					log.Event("%s", x)
+					start.Event("%s", x)
 					why += "; " + x
 				}
 			}
 			msg := fmt.Errorf("container %s has exited (%v) before answering the warmup request on %s, failing site start; see the app's log for its output", name, why, ReadinessPath)
-			log.Event("Container %s has exited, failing site start.", name)
+			start.Event("Container %s has exited, failing site start.", name)
+			book.failed(in, true, "Container exited before it answered the warmup request", msg.Error())
+			start.End(false, msg.Error())
 			if first {
 				ready <- msg
 			}
@@ -681,7 +702,9 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 				proc.Signal(syscall.SIGKILL)
 				<-exited
 				msg := fmt.Errorf("container %s answered its warmup request but not its health check path %s with a status from 200 to 299 within %s, failing site start", name, in.rel.Health.Path, in.rel.ReadyTimeout)
-				log.Event("%s.", msg)
+				start.Event("%s.", msg)
+				book.failed(in, true, "Container did not pass its health check in time", msg.Error())
+				start.End(false, msg.Error())
 				if first {
 					ready <- msg
 				}
@@ -694,7 +717,9 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 			if hint != "" {
 				msg = fmt.Errorf("container %s didn't respond to HTTP pings on port %d within %s, failing site start: %s", name, in.Port, in.rel.ReadyTimeout, hint)
 			}
-			log.Event("Container %s didn't respond to HTTP pings on port: %d, failing site start.", name, in.Port)
+			start.Event("Container %s didn't respond to HTTP pings on port: %d, failing site start.", name, in.Port)
+			book.failed(in, true, "Container didn't respond to HTTP pings", msg.Error())
+			start.End(false, msg.Error())
 			if first {
 				ready <- msg
 			}
@@ -707,7 +732,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 				nextDiag += 2 * time.Second
 				if hint := diagnose(); hint != "" {
 					hinted = hint
-					log.Event("Container %s is not answering on port %d yet: %s", name, in.Port, hint)
+					start.Event("Container %s is not answering on port %d yet: %s", name, in.Port, hint)
 				}
 			}
 			if !answered {
@@ -721,7 +746,9 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 				}
 				in.started.Store(true)
 				in.ready.Store(true)
-				log.Event("Container %s initialized successfully and is ready to serve requests (%.1fs).", name, time.Since(begin).Seconds())
+				start.Event("Container %s initialized successfully and is ready to serve requests (%.1fs).", name, time.Since(begin).Seconds())
+				book.started(in)
+				start.End(true, "")
 				if first {
 					ready <- nil
 				}
@@ -752,11 +779,14 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	in.mu.Unlock()
 	if !in.stopping.Load() {
 		log.Event("Container %s exited: %s.", name, exitText(err))
+		details := fmt.Sprintf("container %s exited: %s", name, exitText(err))
 		if l.Explain != nil {
 			if x := l.Explain(); x != "" {
 				log.Event("%s", x)
+				details += "; " + x
 			}
 		}
+		book.failed(in, false, "Container exited unexpectedly", details)
 	}
 	return nil
 }

@@ -245,6 +245,9 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/dump", h.dump)
 		h.handle("GET "+prefix+"/logs/docker", h.dockerLogs)
 		h.handle("GET "+prefix+"/logs/docker/zip", h.dockerLogsZip)
+		h.handle("GET "+prefix+"/startuplogs", h.startupLogs) // startuplogs.go
+		h.handle("GET "+prefix+"/startuplogs/{name}", h.startupLogFile)
+		h.handle("GET "+prefix+"/troubleshoot/config", noConfigChecks)
 		h.handle("POST "+prefix+"/command", h.command)
 		h.handle("GET "+prefix+"/vfs/{path...}", h.vfsGet)
 		h.handle("PUT "+prefix+"/vfs/{path...}", h.vfsPut)

@@ -36,7 +36,7 @@ func armInstances(list []runtime.Instance, err error) ([]arm.Instance, error) {
 	out := make([]arm.Instance, len(list))
 	for i, in := range list {
 		ready := in.State == runtime.StateReady || in.State == runtime.StateUnhealthy
-		out[i] = arm.Instance{ID: in.ID, Ready: ready, Status: string(in.State), Address: in.Addr, HealthCheckFailures: in.HealthFailures}
+		out[i] = arm.Instance{ID: in.ID, Machine: in.Machine, Ready: ready, Status: string(in.State), Address: in.Addr, HealthCheckFailures: in.HealthFailures}
 	}
 	return out, nil
 }

@@ -1066,6 +1066,18 @@ func (c *controller) Instances(ctx context.Context, rg, site string) ([]arm.Inst
 	return armInstances(c.coord.Instances(ctx, rg, site))
 }
 
+func (c *controller) SiteStatus(ctx context.Context, rg, site string) ([]arm.InstanceStatus, error) {
+	list := c.coord.SiteStatus(ctx, rg, site)
+	out := make([]arm.InstanceStatus, len(list))
+	for i, st := range list {
+		out[i] = arm.InstanceStatus{
+			ID: st.InstanceID, Machine: st.Machine, State: st.State, Details: st.Details,
+			LastError: st.LastError, LastErrorDetails: st.LastErrorDetails, LastErrorAt: st.LastErrorAt,
+		}
+	}
+	return out, nil
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// realAzStartupLogs checks, with the real az, `webapp log startup list` and
+// `show` and `webapp troubleshoot status` on app, whose every start has
+// failed (its startup command names a module it does not have): the
+// startup log holds gunicorn's own error, and the status names the failed
+// instance, its last error and its failed starts of the last 24 hours.
+func realAzStartupLogs(t *testing.T, cli *realAz, rg, app string) {
+	t.Helper()
+	var list []struct{ Filename, Instance, Outcome string }
+	out := cli.must("webapp", "log", "startup", "list", "-g", rg, "-n", app, "--outcome", "failure", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) == 0 || list[0].Outcome != "failure" || list[0].Instance == "" {
+		t.Fatalf("webapp log startup list --outcome failure: %v\n%s", err, out)
+	}
+	out = cli.must("webapp", "log", "startup", "show", "-g", rg, "-n", app, "-o", "json")
+	var show struct{ Filename, Outcome, Instance, Content string }
+	if err := json.Unmarshal([]byte(out), &show); err != nil || show.Outcome != "failure" || show.Filename != list[0].Filename ||
+		!strings.Contains(show.Content, "nothere") || !strings.Contains(show.Content, "Startup failed") {
+		t.Fatalf("webapp log startup show: %v\n%s", err, tail(out, 40))
+	}
+	out = cli.must("webapp", "log", "startup", "show", "-g", rg, "-n", app, "--filename", list[0].Filename, "-o", "json")
+	if !strings.Contains(out, "nothere") {
+		t.Errorf("webapp log startup show --filename %s:\n%s", list[0].Filename, tail(out, 20))
+	}
+
+	out = cli.must("webapp", "troubleshoot", "status", "-g", rg, "-n", app, "-o", "json")
+	var status struct {
+		Instances []struct {
+			InstanceID  string `json:"instanceId"`
+			MachineName string `json:"machineName"`
+			State       string `json:"state"`
+			LastError   string `json:"lastError"`
+			Startup     struct {
+				Succeeded, Failed int
+			} `json:"startup"`
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(out), &status); err != nil || len(status.Instances) != 1 {
+		t.Fatalf("webapp troubleshoot status: %v\n%s", err, out)
+	}
+	in := status.Instances[0]
+	if in.State != "Failed" || in.LastError == "" || in.MachineName != list[0].Instance || in.Startup.Failed < 1 || in.Startup.Succeeded != 0 {
+		t.Errorf("webapp troubleshoot status: want the instance Failed with its last error and failed starts\n%s", out)
+	}
+
+	// troubleshoot config: the built-in checks are not run (Kudu's 404),
+	// and the runtime error of the last 15 minutes comes from siteStatus.
+	out = cli.must("webapp", "troubleshoot", "config", "-g", rg, "-n", app, "-o", "json")
+	var cfg struct {
+		ConfigCheck  any `json:"configCheck"`
+		RuntimeError *struct {
+			InstanceID string `json:"instanceId"`
+			LastError  string `json:"lastError"`
+		} `json:"runtimeError"`
+	}
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg.ConfigCheck != nil || cfg.RuntimeError == nil ||
+		cfg.RuntimeError.InstanceID != in.InstanceID || cfg.RuntimeError.LastError == "" {
+		t.Errorf("webapp troubleshoot config: want no built-in checks and the instance's runtime error (%v)\n%s", err, out)
+	}
+}
