@@ -143,19 +143,7 @@ func TestRealAzSSH(t *testing.T) {
 	t.Run("az webapp ssh", func(t *testing.T) {
 		// In a terminal, as a person runs it: az's SSH client (Fabric)
 		// asks for one; `script` gives it.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "script", "-qfec", cli.az+" webapp ssh -g "+rg+" -n "+app+" --timeout 90", "/dev/null")
-		cmd.Env = append(append([]string{}, cli.env...), "TERM=xterm", "AZURE_CORE_ONLY_SHOW_ERRORS=false")
-		cmd.Dir, cmd.WaitDelay = cli.work, 5*time.Second
-		in, _ := cmd.StdinPipe()
-		out := &lockedLines{}
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { cmd.Process.Kill(); cmd.Wait() }()
-		go out.read(stdout)
+		in, out, _ := azInTerminal(t, cli, "webapp ssh -g "+rg+" -n "+app+" --timeout 90")
 		// The login shell's prompt shows the user and the folder.
 		deadline := time.Now().Add(2 * time.Minute)
 		for !out.has("$ ") && !out.has("# ") {
@@ -176,6 +164,58 @@ func TestRealAzSSH(t *testing.T) {
 			t.Fatalf("az webapp ssh printed:\n%s", out)
 		}
 	})
+
+	t.Run("az webapp exec --mode shell", func(t *testing.T) {
+		// az 2.91's shell over Kudu's /exec/shell WebSocket, in a terminal
+		// (az refuses without one); it ends when the shell does.
+		in, out, ended := azInTerminal(t, cli, "webapp exec -g "+rg+" -n "+app+" --mode shell --shell /bin/bash")
+		out.waitFor(t, "Press Ctrl+C twice to exit", 2*time.Minute)
+		io.WriteString(in, "echo MARK-$((6*7)) $(id -u) $GREETING\r")
+		out.waitFor(t, "MARK-42", time.Minute)
+		if out.has("MARK-42 0 ") || !out.has("hello over ssh") {
+			t.Fatalf("the shell runs as root or without the app's settings:\n%s", out)
+		}
+		io.WriteString(in, "exit\r")
+		select {
+		case <-ended:
+		case <-time.After(time.Minute):
+			t.Fatalf("az webapp exec did not end when the shell did:\n%s", out)
+		}
+	})
+}
+
+// azInTerminal runs az with args (split at spaces) in a terminal, as a
+// person runs it (`script` gives it one): its input, its output as it
+// comes, and a channel closed when it has ended. It is killed at the end
+// of the test, or after 3 minutes.
+func azInTerminal(t *testing.T, cli *realAz, args string) (io.Writer, *lockedLines, <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	cmd := exec.CommandContext(ctx, "script", "-qfec", cli.az+" "+args, "/dev/null")
+	cmd.Env = append(append([]string{}, cli.env...), "TERM=xterm", "AZURE_CORE_ONLY_SHOW_ERRORS=false")
+	cmd.Dir, cmd.WaitDelay = cli.work, 5*time.Second
+	in, _ := cmd.StdinPipe()
+	out := &lockedLines{}
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		out.read(stdout)
+		cmd.Wait()
+		close(ended)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second): // a process that kept its output open
+		}
+		cancel()
+	})
+	return in, out, ended
 }
 
 func asExit(err error, exit **exec.ExitError) bool {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // realAzStartupLogs checks, with the real az, `webapp log startup list` and
@@ -62,5 +64,36 @@ func realAzStartupLogs(t *testing.T, cli *realAz, rg, app string) {
 	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg.ConfigCheck != nil || cfg.RuntimeError == nil ||
 		cfg.RuntimeError.InstanceID != in.InstanceID || cfg.RuntimeError.LastError == "" {
 		t.Errorf("webapp troubleshoot config: want no built-in checks and the instance's runtime error (%v)\n%s", err, out)
+	}
+}
+
+// realAzExec runs `az webapp exec --mode execute` (az 2.91): a shell
+// command started in the app's sandbox, which writes a file under /home
+// after az has its answer (read back through Kudu's VFS), and a command
+// the sandbox cannot find, which az reports as not started.
+func realAzExec(t *testing.T, cli *realAz, web platformHTTP, rg, app string, port int) {
+	t.Helper()
+	user := strings.TrimSpace(cli.must("webapp", "deployment", "list-publishing-credentials", "-g", rg, "-n", app, "--query", "publishingUserName", "-o", "tsv"))
+	pass := strings.TrimSpace(cli.must("webapp", "deployment", "list-publishing-credentials", "-g", rg, "-n", app, "--query", "publishingPassword", "-o", "tsv"))
+	cli.must("webapp", "exec", "-g", rg, "-n", app, "--mode", "execute", "--shell-command", "sleep 1; id -un > /home/data/exec.txt; pwd >> /home/data/exec.txt", "--cwd", "/home/site")
+	vfs := fmt.Sprintf("https://%s.scm.localhost:%d/api/vfs/data/exec.txt", app, port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := web.getAuth(t, vfs, user, pass)
+		if code == 200 && strings.HasSuffix(body, "/home/site\n") {
+			if strings.HasPrefix(body, "root\n") {
+				t.Errorf("az webapp exec ran the command as root:\n%s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("az webapp exec --mode execute: the command's file did not appear: GET %s = %d %q", vfs, code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// az prints the server's reason as a warning (not shown here: the
+	// harness runs az with only errors shown) and fails.
+	if msg := cli.fail("webapp", "exec", "-g", rg, "-n", app, "--mode", "execute", "--command", "no-such-program --flag"); !strings.Contains(msg, "not accepted") {
+		t.Errorf("az webapp exec of a missing program: %s", msg)
 	}
 }

@@ -271,6 +271,7 @@ func TestRealAz(t *testing.T) {
 	}
 	realAzAccessRestrictions(t, cli, web, rg, app, port)
 	realAzFiles(t, cli, web, rg, app, port)
+	realAzExec(t, cli, web, rg, app, port)
 	// A backup to a container that does not exist fails with the blob
 	// service's reason, its signature masked, and is listed as Failed
 	// (beside what realAzBackup's schedule may have taken since).

@@ -255,6 +255,9 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
 		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
 	}
+	// az webapp exec (exec.go): on the site's root, not under /api.
+	h.handle("GET /exec/shell", h.execShell)
+	h.handle("POST /exec/execute", h.execExecute)
 	// The process API (KL-routes MapHttpProcessesRoute), which KuduLite
 	// answers on Linux only through dotnet-monitor, for .NET apps.
 	for _, p := range []string{"/api/processes", "/api/diagnostics/processes", "/diagnostics/processes"} {

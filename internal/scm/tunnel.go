@@ -70,12 +70,8 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		return err
 	}
 	defer leave()
-	// The server's timeouts for requests would end the tunnel.
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})
-	rc.SetWriteDeadline(time.Time{})
-	c, err := websocket.Accept(w, r, nil) // refuses a foreign Origin
-	if err != nil {
+	c := acceptLong(w, r)
+	if c == nil {
 		return nil // Accept has answered
 	}
 	// No read limit (websocket.NetConn lifts it): a message is streamed to
@@ -86,6 +82,20 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	h.serveSSH(ctx, idleConn{conn, tunnelIdle}, s)
 	return nil
+}
+
+// acceptLong accepts a WebSocket that lasts as long as its session: the
+// server's timeouts for requests would end it. It refuses a foreign
+// Origin; nil when it has answered the request otherwise.
+func acceptLong(w http.ResponseWriter, r *http.Request) *websocket.Conn {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // watchTunnel ends the tunnel opened by r for s (cancel: its connection

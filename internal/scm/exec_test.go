@@ -1,0 +1,153 @@
+package scm
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// dialExec opens az webapp exec's shell WebSocket with the app's
+// credentials and the given query and headers.
+func dialExec(t *testing.T, srv string, query string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	if header == nil {
+		header = http.Header{}
+		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("$app:pass")))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv, "http")+"/exec/shell"+query, &websocket.DialOptions{HTTPHeader: header})
+}
+
+// readUntil reads the shell's output until it holds want.
+func readUntil(t *testing.T, c *websocket.Conn, out *bytes.Buffer, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !strings.Contains(out.String(), want) {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the shell for %q: %v; so far:\n%s", want, err, out.String())
+		}
+		out.Write(data)
+	}
+}
+
+// TestExecShell: /exec/shell carries a shell with a terminal — input in
+// binary messages, a {"width","height"} text message resizes the
+// terminal, output comes back — and ends when the shell does.
+func TestExecShell(t *testing.T) {
+	srv := newSSHKudu(t, runningSite(), &localShells{})
+	c, _, err := dialExec(t, srv.URL, "?shell=/bin/sh", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx := context.Background()
+	var out bytes.Buffer
+	c.Write(ctx, websocket.MessageText, []byte(`{"width":123,"height":45}`))
+	c.Write(ctx, websocket.MessageBinary, []byte("echo $((6*7)); tty; stty size\n"))
+	readUntil(t, c, &out, "45 123")
+	if !strings.Contains(out.String(), "42") || !strings.Contains(out.String(), "/dev/pts/") {
+		t.Errorf("shell output lacks its answer or a terminal:\n%s", out.String())
+	}
+	c.Write(ctx, websocket.MessageBinary, []byte("exit\n"))
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(rctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+				t.Errorf("the session ended with %v, want a normal closure", err)
+			}
+			break
+		}
+	}
+}
+
+// TestExecRefusals: /exec/shell and /exec/execute authenticate as every
+// Kudu request does, refuse a foreign Origin (another site's page with
+// credentials a browser holds), a stopped app, a relative or missing shell
+// and bad bodies.
+func TestExecRefusals(t *testing.T) {
+	srv := newSSHKudu(t, runningSite(), &localShells{})
+	if _, resp, err := dialExec(t, srv.URL, "", http.Header{}); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Errorf("a shell without credentials: %v %v, want 401", err, resp)
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("$app:pass")))
+	h.Set("Origin", "https://evil.example")
+	if _, resp, err := dialExec(t, srv.URL, "", h); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("a shell from a foreign origin: %v %v, want 403", err, resp)
+	}
+	for q, want := range map[string]int{"?shell=sh": 400, "?target=other": 400, "?shell=%2Fbin%2Fsh%00x": 400} {
+		if _, resp, err := dialExec(t, srv.URL, q, nil); err == nil || resp == nil || resp.StatusCode != want {
+			t.Errorf("shell%s: %v %v, want %d", q, err, resp, want)
+		}
+	}
+	stopped := newSSHKudu(t, slipway.Site{ResourceGroup: "rg", Name: "app"}, &localShells{})
+	if _, resp, err := dialExec(t, stopped.URL, "", nil); err == nil || resp == nil || resp.StatusCode != 409 {
+		t.Errorf("a shell in a stopped app: %v %v, want 409", err, resp)
+	}
+	for body, want := range map[string]int{
+		`{}`:                    400,
+		`not json`:              400,
+		`{"Command":"x\u0000"}`: 400,
+		`{"Command":"/bin/true","WorkingDirectory":"relative"}`: 400,
+		`{"Command":"no-such-command-here"}`:                    400,
+	} {
+		status, _, got := postJSON(t, srv, "/exec/execute", body)
+		if status != want {
+			t.Errorf("POST /exec/execute %s = %d %s, want %d", body, status, got, want)
+		}
+	}
+	if status, _, _ := postJSON(t, stopped, "/exec/execute", `{"Command":"/bin/true"}`); status != 409 {
+		t.Errorf("execute in a stopped app = %d, want 409", status)
+	}
+}
+
+// TestExecExecute: /exec/execute starts the command and answers 202 while
+// it still runs; the command goes on after the answer.
+func TestExecExecute(t *testing.T) {
+	srv := newSSHKudu(t, runningSite(), &localShells{})
+	done := filepath.Join(t.TempDir(), "done")
+	status, _, body := postJSON(t, srv, "/exec/execute",
+		`{"Command":"/bin/sh","Args":["-c","sleep 2; echo ran > `+done+`"],"WorkingDirectory":"/home/site"}`)
+	if status != 202 || !strings.Contains(string(body), "Message") {
+		t.Fatalf("POST /exec/execute = %d %s, want 202 with a message", status, body)
+	}
+	if _, err := os.Stat(done); err == nil {
+		t.Fatalf("the answer waited for the command to end")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, err := os.ReadFile(done); err == nil && string(b) == "ran\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the started command did not run to its end")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// postJSON posts body to p with the app's credentials.
+func postJSON(t *testing.T, srv *httptest.Server, p, body string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+p, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return send(t, req)
+}
