@@ -91,6 +91,19 @@ func realAzExec(t *testing.T, cli *realAz, web platformHTTP, rg, app string, por
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// troubleshoot deployment (az 2.91): Kudu's latest deployment with
+	// ARM's deploymentStatus of it.
+	out := cli.must("webapp", "troubleshoot", "deployment", "-g", rg, "-n", app, "-o", "json")
+	var dep struct {
+		DeploymentID string `json:"deploymentId"`
+		State        string `json:"state"`
+		Complete     bool   `json:"complete"`
+		Active       bool   `json:"active"`
+		InProgress   bool   `json:"inProgress"`
+	}
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || dep.DeploymentID == "" || dep.State != "RuntimeSuccessful" || !dep.Complete || !dep.Active || dep.InProgress {
+		t.Errorf("webapp troubleshoot deployment: want the latest deployment complete, active and RuntimeSuccessful (%v)\n%s", err, out)
+	}
 	// az prints the server's reason as a warning (not shown here: the
 	// harness runs az with only errors shown) and fails.
 	if msg := cli.fail("webapp", "exec", "-g", rg, "-n", app, "--mode", "execute", "--command", "no-such-program --flag"); !strings.Contains(msg, "not accepted") {
