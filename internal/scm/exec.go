@@ -98,7 +98,9 @@ func (h *Handler) execShell(w http.ResponseWriter, r *http.Request, s slipway.Si
 	defer cancel()
 	go h.watchTunnel(ctx, cancel, r, s)
 
-	ch := &wsChannel{ctx: ctx, c: c, idle: tunnelIdle}
+	// A client that leaves, or sends nothing for tunnelIdle, ends the
+	// shell (cancel), as a closed SSH channel does.
+	ch := &wsChannel{ctx: ctx, c: c, idle: tunnelIdle, gone: cancel}
 	ss := &sshSession{h: h, site: s, ch: ch}
 	term := ssh.Marshal(struct {
 		Term                      string
@@ -133,6 +135,7 @@ type wsChannel struct {
 	c      *websocket.Conn
 	idle   time.Duration
 	resize func(cols, rows uint32)
+	gone   func() // called once the client has left or been idle too long
 
 	rmu     sync.Mutex
 	pending []byte
@@ -147,6 +150,7 @@ func (ch *wsChannel) Read(p []byte) (int, error) {
 		typ, data, err := ch.c.Read(ctx)
 		cancel()
 		if err != nil {
+			ch.gone()
 			return 0, io.EOF
 		}
 		if typ == websocket.MessageText {

@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // dialExec opens az webapp exec's shell WebSocket with the app's
@@ -73,6 +76,74 @@ func TestExecShell(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestExecShellEndsWithItsClient: a client that goes away, or sends
+// nothing for tunnelIdle, ends its shell session (its command is
+// cancelled, as a closed SSH channel's is) and gives back the app's place
+// for it: the app's sessions can all be opened again.
+func TestExecShellEndsWithItsClient(t *testing.T) {
+	srv := newSSHKudu(t, runningSite(), groupShells{})
+	for _, leave := range []string{"disconnect", "idle"} {
+		t.Run(leave, func(t *testing.T) {
+			old := tunnelIdle
+			defer func() { tunnelIdle = old }()
+			if leave == "idle" {
+				tunnelIdle = time.Second
+			}
+			open := func() *websocket.Conn {
+				t.Helper()
+				var c *websocket.Conn
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					var err error
+					var resp *http.Response
+					if c, resp, err = dialExec(t, srv.URL, "?shell=/bin/sh", nil); err == nil {
+						break
+					}
+					if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+						t.Fatalf("opening a shell: %v %v (the app's earlier sessions still hold their places)", err, resp)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				var out bytes.Buffer
+				c.Write(context.Background(), websocket.MessageBinary, []byte("echo READ\"\"Y; sleep 1000\n"))
+				readUntil(t, c, &out, "READY")
+				return c
+			}
+			for range maxSSHSessions {
+				c := open()
+				if leave == "disconnect" {
+					c.CloseNow()
+				} else {
+					defer c.CloseNow()
+				}
+			}
+			tunnelIdle = old
+			for range maxSSHSessions {
+				defer open().CloseNow()
+			}
+		})
+	}
+}
+
+// groupShells runs a session's command as localShells does, but in the
+// server's process group's stead one of its own that a cancel kills whole
+// (without setsid, which would take the shell out of it), as the sandbox's
+// end kills all of a real session: what these tests count is places.
+type groupShells struct{}
+
+func (groupShells) Shell(ctx context.Context, _ slipway.Site, argv []string, dir string, cio deploy.ConsoleIO) error {
+	if len(argv) > 3 && argv[0] == "setsid" {
+		argv = argv[3:]
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp"}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = cio.Stdin, cio.Stdout, cio.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 200 * time.Millisecond
+	return cmd.Run()
 }
 
 // TestExecRefusals: /exec/shell and /exec/execute authenticate as every
