@@ -49,6 +49,16 @@ func TestDeploymentThatDidNotStartStartsOnSettingsChange(t *testing.T) {
 	if code, body := s.get(app, "/"); code != 200 || body != "hello v1" {
 		t.Fatalf("GET / after the failed deployment = %d %q, want hello v1", code, body)
 	}
+	// Why it did not start: the app's traceback in its startup log, as
+	// the CLI shows it (az webapp log startup show).
+	var startup struct{ Filename, Outcome, Instance, Content string }
+	if out := s.mustCLI("", "webapp", "log", "startup", "show", "-g", "rg-tut", "-n", "tut"); json.Unmarshal([]byte(out), &startup) != nil ||
+		startup.Outcome != "failure" || startup.Instance == "" || !strings.Contains(startup.Content, "KeyError: 'DBUSER'") {
+		t.Errorf("webapp log startup show after the failed deployment:\n%s", out)
+	}
+	if out := s.mustCLI("", "webapp", "log", "startup", "list", "-g", "rg-tut", "-n", "tut", "--outcome", "failure"); !strings.Contains(out, startup.Filename) {
+		t.Errorf("webapp log startup list --outcome failure lacks %s:\n%s", startup.Filename, out)
+	}
 
 	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-tut", "-n", "tut", "--settings", "DBUSER=alice")
 	if code, body := s.get(app, "/"); code != 200 || body != "hello alice" {

@@ -168,6 +168,7 @@ var groupHelp = map[string]string{
 	"webapp log":                      "Manage web app logs.",
 	"ca":                              "The platform's certificate authority: its root, for clients to trust (Slipway's own).",
 	"webapp log deployment":           "Manage web app deployment logs.",
+	"webapp log startup":              "View web app container startup logs.",
 	"webapp connection":               "Connect a web app to a storage account.",
 	"webapp connection create":        "Create a connection between a web app and a target resource.",
 	"storage":                         "Manage storage accounts, containers and blobs.",

@@ -54,6 +54,14 @@ func deployCommands() []command {
 		{path: "webapp log deployment show", short: "Show a deployment's log (the latest by default).", run: logDeploymentShow, flags: withUnsupported(append(gn[:2:2],
 			flagDef{Names: []string{"--deployment-id"}, Help: "Deployment id. Default: the latest."},
 		), uSlot)},
+		{path: "webapp log startup list", short: "List the app's container startup logs (/home/LogFiles/StartupLogs), the newest day first.", run: logStartupList, flags: withUnsupported(append(gn[:2:2],
+			flagDef{Names: []string{"--outcome"}, Help: "Only the logs of starts that ended so: success or failure."},
+			flagDef{Names: []string{"--instance"}, Help: "Only the logs of this instance (its machineName in `webapp list-instances`, e.g. slipway0-0)."},
+		), uSlot)},
+		{path: "webapp log startup show", short: "Show a container startup log: by default the newest day's, its failure log first.", run: logStartupShow, flags: withUnsupported(append(gn[:2:2],
+			flagDef{Names: []string{"--filename", "-f"}, Help: "The startup log to show, as `webapp log startup list` names it."},
+			flagDef{Names: []string{"--instance"}, Help: "The newest startup log of this instance (its machineName)."},
+		), uSlot)},
 	}
 }
 
@@ -491,11 +499,7 @@ func listPublishingProfiles(ctx context.Context, inv *invocation) error {
 // logTail copies the app's SCM log stream to stdout until the server closes
 // it or ctx is cancelled (Ctrl-C), which is a normal end.
 func logTail(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	k, _, err := c.kuduFor(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	k, err := inv.appKudu(ctx)
 	if err != nil {
 		return err
 	}
@@ -546,11 +550,7 @@ func (k *kudu) tail(ctx context.Context, w io.Writer) error {
 // "details", so that a failed build's output is visible without a second
 // command.
 func logDeploymentShow(ctx context.Context, inv *invocation) error {
-	c, err := inv.connect(ctx)
-	if err != nil {
-		return err
-	}
-	k, _, err := c.kuduFor(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	k, err := inv.appKudu(ctx)
 	if err != nil {
 		return err
 	}
@@ -587,4 +587,76 @@ func logDeploymentShow(ctx context.Context, inv *invocation) error {
 		out = append(out, e)
 	}
 	return inv.printResult(out, []column{{"LogTime", "log_time"}, {"Type", "type"}, {"Message", "message"}})
+}
+
+// logStartupList lists the app's startup logs (Kudu's /api/startuplogs).
+func logStartupList(ctx context.Context, inv *invocation) error {
+	outcome, instance := inv.flags.str("outcome"), inv.flags.str("instance")
+	if outcome != "" && outcome != "success" && outcome != "failure" {
+		return exitErrorf("Use --outcome success or --outcome failure.", "Invalid --outcome '%s'.", outcome)
+	}
+	k, err := inv.appKudu(ctx)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if outcome != "" {
+		q.Set("type", outcome)
+	}
+	if instance != "" {
+		q.Set("instance", instance)
+	}
+	var list []any
+	pathQuery := "/api/startuplogs"
+	if len(q) > 0 {
+		pathQuery += "?" + q.Encode()
+	}
+	if err := k.json(ctx, http.MethodGet, pathQuery, &list); err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return inv.printResult([]any{}, nil) // none of that instance: az prints []
+		}
+		return err
+	}
+	return inv.printResult(list, nil)
+}
+
+// logStartupShow shows one startup log, as az does: its name, date,
+// instance and outcome (from Kudu's X-StartupLog-* headers) and content.
+func logStartupShow(ctx context.Context, inv *invocation) error {
+	file, instance := inv.flags.str("filename"), inv.flags.str("instance")
+	if file != "" && instance != "" {
+		return exitErrorf("--filename picks one log; --instance the newest of one instance.", "--filename and --instance cannot be used together.")
+	}
+	k, err := inv.appKudu(ctx)
+	if err != nil {
+		return err
+	}
+	pathQuery := "/api/startuplogs?latest=true"
+	switch {
+	case file != "":
+		pathQuery = "/api/startuplogs/" + url.PathEscape(file)
+	case instance != "":
+		pathQuery += "&instance=" + url.QueryEscape(instance)
+	}
+	ctx, cancel := context.WithTimeout(ctx, armTimeout)
+	defer cancel()
+	req, err := k.request(ctx, http.MethodGet, pathQuery, nil, "")
+	if err != nil {
+		return err
+	}
+	resp, err := k.c.do(req)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return exitErrorf("List the app's startup logs with `slipway webapp log startup list`; an app has them once it has started.", "No startup log was found: %v", err)
+		}
+		return err
+	}
+	out := map[string]any{}
+	for _, h := range []string{"Filename", "Date", "Instance", "Outcome"} {
+		if v := resp.Header.Get("X-StartupLog-" + h); v != "" {
+			out[strings.ToLower(h)] = v
+		}
+	}
+	out["content"] = string(resp.Body)
+	return inv.printResult(out, nil)
 }

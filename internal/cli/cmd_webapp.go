@@ -102,6 +102,17 @@ func appHost(site map[string]any) string {
 	return str(site, "properties.defaultHostName")
 }
 
+// appKudu connects and returns a client for the Kudu of the app the
+// command's --resource-group and --name name.
+func (inv *invocation) appKudu(ctx context.Context) (*kudu, error) {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := c.kuduFor(ctx, inv.flags.str("resource-group"), inv.flags.str("name"))
+	return k, err
+}
+
 // kuduFor returns a Kudu client for an app: its SCM host from the site and
 // Basic credentials from publishingcredentials/list (docs/arm.md §1.10).
 func (c *conn) kuduFor(ctx context.Context, rg, app string) (*kudu, map[string]any, error) {

@@ -451,7 +451,7 @@ func (inv *invocation) waitApp(ctx context.Context, c *conn, appURL string, p up
 			last = rootCause(err).Error()
 		}
 		if time.Now().After(deadline) {
-			return exitErrorf(fmt.Sprintf("The deployment succeeded; see why the app does not start with `slipway webapp log tail -g %s -n %s`.", p.Group, p.Name),
+			return exitErrorf(fmt.Sprintf("The deployment succeeded; see why the app does not start with `slipway webapp log startup show -g %s -n %s` (its last start) or `slipway webapp log tail -g %s -n %s`.", p.Group, p.Name, p.Group, p.Name),
 				"The app at %s did not answer within %s (last: %s).", appURL, inv.r.appTimeout, last)
 		}
 		select {

@@ -689,7 +689,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 					why += "; " + x
 				}
 			}
-			msg := fmt.Errorf("container %s has exited (%v) before answering the warmup request on %s, failing site start; see the app's log for its output", name, why, ReadinessPath)
+			msg := fmt.Errorf("container %s has exited (%v) before answering the warmup request on %s, failing site start; its output is in its startup log (az webapp log startup show) and the app's log", name, why, ReadinessPath)
 			start.Event("Container %s has exited, failing site start.", name)
 			book.failed(in, true, "Container exited before it answered the warmup request", msg.Error())
 			start.End(false, msg.Error())
