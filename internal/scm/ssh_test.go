@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -374,5 +375,32 @@ func waitFor(t *testing.T, out *syncBuffer, want string) {
 	t.Helper()
 	if !waitUntil(out, want, 10*time.Second) {
 		t.Fatalf("no %q in %q", want, out.String())
+	}
+}
+
+// TestTunnelLetsItsClientCloseFirst: once the SSH connection over a
+// tunnel has ended on the server's side (here a client that is not SSH),
+// the server leaves the WebSocket for its client to close, for
+// tunnelLinger, and closes it itself only then. az's tunnel serves one
+// local connection at a time, and a WebSocket closed under it while it
+// still reads the local SSH client got it stuck (seen with scp in
+// TestRealAzSSH: every later connection waited).
+func TestTunnelLetsItsClientCloseFirst(t *testing.T) {
+	old := tunnelLinger
+	tunnelLinger = 2 * time.Second
+	defer func() { tunnelLinger = old }()
+	srv := newSSHKudu(t, runningSite(), &localShells{})
+	nc, _, err := openTunnel(t, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write([]byte(strings.Repeat("x", 1024))); err != nil { // no version line: the server's handshake fails at once
+		t.Fatal(err)
+	}
+	start := time.Now()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, nc) // the server's version line, then its close
+	if waited := time.Since(start); waited < tunnelLinger*3/4 || waited > tunnelLinger+5*time.Second {
+		t.Errorf("the server closed the ended tunnel after %s, want about tunnelLinger (%s): the client closes first", waited, tunnelLinger)
 	}
 }

@@ -20,8 +20,10 @@ package scm
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -80,8 +82,49 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	defer cancel()
 	go h.watchTunnel(ctx, cancel, r, s)
 	conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
-	h.serveSSH(ctx, idleConn{conn, tunnelIdle}, s)
+	lc := &lateClose{Conn: conn}
+	h.serveSSH(ctx, idleConn{lc, tunnelIdle}, s)
+	// The SSH connection has ended (the client disconnected, or it
+	// failed). The client closes the WebSocket first, within
+	// tunnelLinger: az's tunnel (appservice/tunnel.py) serves one local
+	// connection at a time, and a WebSocket closed from this side while
+	// its thread still reads the local SSH client can leave it stuck,
+	// with every later connection waiting behind it.
+	lc.Close()
+	io.Copy(io.Discard, conn)
+	conn.Close()
 	return nil
+}
+
+// tunnelLinger is how long an ended tunnel waits for its client to close
+// the WebSocket (a variable for tests).
+var tunnelLinger = 5 * time.Second
+
+// lateClose is the tunnel's connection as the SSH server has it: its
+// Close ends reads within tunnelLinger (a handshake that timed out, a
+// connection ended) but leaves the WebSocket open for its client to close
+// first; the tunnel closes it then.
+type lateClose struct {
+	net.Conn
+	mu      sync.Mutex
+	closing bool
+}
+
+func (c *lateClose) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closing = true
+	return c.Conn.SetReadDeadline(time.Now().Add(tunnelLinger))
+}
+
+// SetReadDeadline moves the deadline until Close; then Close's stands.
+func (c *lateClose) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 // acceptLong accepts a WebSocket that lasts as long as its session: the
