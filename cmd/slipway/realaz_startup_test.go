@@ -51,6 +51,14 @@ func realAzStartupLogs(t *testing.T, cli *realAz, rg, app string) {
 		t.Errorf("webapp troubleshoot status: want the instance Failed with its last error and failed starts\n%s", out)
 	}
 
+	// The human reports az's tips suggest render what Slipway answers.
+	if out := cli.must("webapp", "troubleshoot", "status", "-g", rg, "-n", app, "--report"); !strings.Contains(out, "Failed") || !strings.Contains(out, in.MachineName) {
+		t.Errorf("webapp troubleshoot status --report:\n%s", out)
+	}
+	if out := cli.must("webapp", "troubleshoot", "config", "-g", rg, "-n", app, "--report"); !strings.Contains(out, in.LastError) {
+		t.Errorf("webapp troubleshoot config --report lacks the runtime error %q:\n%s", in.LastError, out)
+	}
+
 	// troubleshoot config: the built-in checks are not run (Kudu's 404),
 	// and the runtime error of the last 15 minutes comes from siteStatus.
 	out = cli.must("webapp", "troubleshoot", "config", "-g", rg, "-n", app, "-o", "json")
@@ -91,9 +99,24 @@ func realAzExec(t *testing.T, cli *realAz, web platformHTTP, rg, app string, por
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// troubleshoot status of a running app: its instance Started, named
+	// by ARM's instances as by its startup logs, with successful starts.
+	out := cli.must("webapp", "troubleshoot", "status", "-g", rg, "-n", app, "-o", "json")
+	var status struct {
+		Instances []struct {
+			MachineName string `json:"machineName"`
+			State       string `json:"state"`
+			Startup     struct{ Succeeded int }
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(out), &status); err != nil || len(status.Instances) == 0 || status.Instances[0].State != "Started" ||
+		status.Instances[0].MachineName != "slipway0-0" || status.Instances[0].Startup.Succeeded < 1 {
+		t.Errorf("webapp troubleshoot status of a running app (%v):\n%s", err, out)
+	}
+
 	// troubleshoot deployment (az 2.91): Kudu's latest deployment with
 	// ARM's deploymentStatus of it.
-	out := cli.must("webapp", "troubleshoot", "deployment", "-g", rg, "-n", app, "-o", "json")
+	out = cli.must("webapp", "troubleshoot", "deployment", "-g", rg, "-n", app, "-o", "json")
 	var dep struct {
 		DeploymentID string `json:"deploymentId"`
 		State        string `json:"state"`
