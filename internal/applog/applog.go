@@ -608,7 +608,11 @@ func (l *Log) create(name string) (*os.File, error) {
 
 // plainFile reports whether f is a regular file with a single link that
 // name (in LogFiles) still leads to.
-func (l *Log) plainFile(f *os.File, name string) bool {
+func (l *Log) plainFile(f *os.File, name string) bool { return plainFileIn(l.root, f, name) }
+
+// plainFileIn reports whether f is a regular file with a single link that
+// name in dir still leads to.
+func plainFileIn(dir *os.Root, f *os.File, name string) bool {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
@@ -616,7 +620,7 @@ func (l *Log) plainFile(f *os.File, name string) bool {
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink != 1 {
 		return false
 	}
-	li, err := l.root.Lstat(name)
+	li, err := dir.Lstat(name)
 	return err == nil && os.SameFile(fi, li)
 }
 

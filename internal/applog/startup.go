@@ -27,7 +27,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -247,10 +246,7 @@ func openPlain(dir *os.Root, name string) (*os.File, error) {
 	for range 2 {
 		f, err := dir.OpenFile(name, fileOpenFlags|os.O_CREATE, 0o644)
 		if err == nil {
-			fi, serr := f.Stat()
-			li, lerr := dir.Lstat(name)
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if serr == nil && lerr == nil && fi.Mode().IsRegular() && ok && st.Nlink == 1 && os.SameFile(fi, li) {
+			if plainFileIn(dir, f, name) {
 				return f, nil
 			}
 			f.Close()
