@@ -130,22 +130,29 @@ func openLogRoot(dir string) (*os.Root, error) {
 		return nil, err
 	}
 	defer home.Close()
-	base := filepath.Base(dir)
-	li, err := home.Lstat(base)
+	return openDirIn(home, filepath.Base(dir), "LogFiles", "there is nothing to download")
+}
+
+// openDirIn opens the directory name in parent as an os.Root, refusing
+// one that is a symlink or not a directory (the app's, shown as shown in
+// messages; unusable says what that means) or that was swapped between
+// its Lstat and the open. A missing one is an fs.ErrNotExist error.
+func openDirIn(parent *os.Root, name, shown, unusable string) (*os.Root, error) {
+	li, err := parent.Lstat(name)
 	if err != nil {
 		return nil, err
 	}
 	if !li.IsDir() {
-		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's LogFiles is not a directory (%s): there is nothing to download.", li.Mode().Type())
+		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's %s is not a directory (%s): %s.", shown, li.Mode().Type(), unusable)
 	}
-	root, err := home.OpenRoot(base)
+	root, err := parent.OpenRoot(name)
 	if err != nil {
 		return nil, err
 	}
 	ri, err := root.Stat(".")
 	if err != nil || !os.SameFile(ri, li) { // swapped for a symlink in between
 		root.Close()
-		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's LogFiles changed while it was being opened; try again.")
+		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's %s changed while it was being opened; try again.", shown)
 	}
 	return root, nil
 }

@@ -240,7 +240,7 @@ func (h *Handler) execExecute(w http.ResponseWriter, r *http.Request, s slipway.
 	// It outlives the request: bounded by maxDetached and watched as a
 	// tunnel is (the request's headers stay for the watch).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maxDetached)
-	errs := &startWatch{started: make(chan struct{})}
+	errs := newStartWatch()
 	ended := make(chan error, 1)
 	go func() {
 		defer leave()
@@ -285,29 +285,27 @@ const execMarker = "slipway-exec: started\n"
 var execStartWatch = 30 * time.Second
 
 // startWatch is a started command's standard error as execExecute reads
-// it: the first few KB, and started closed once execMarker is there.
+// it: the first few KB (cappedOutput), and started closed once execMarker
+// is there; after that, writes are not looked at.
 type startWatch struct {
-	mu      sync.Mutex
-	buf     []byte
+	cappedOutput
 	started chan struct{}
-	seen    bool
+	once    sync.Once
+}
+
+func newStartWatch() *startWatch {
+	return &startWatch{cappedOutput: cappedOutput{max: 4 << 10, active: func() {}}, started: make(chan struct{})}
 }
 
 func (sw *startWatch) Write(p []byte) (int, error) {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	if !sw.seen {
-		sw.buf = append(sw.buf, p[:min(len(p), 4<<10-len(sw.buf))]...)
-		if strings.Contains(string(sw.buf), execMarker) {
-			sw.seen = true
-			close(sw.started)
-		}
+	select {
+	case <-sw.started:
+		return len(p), nil
+	default:
+	}
+	sw.cappedOutput.Write(p)
+	if strings.Contains(sw.text(), execMarker) {
+		sw.once.Do(func() { close(sw.started) })
 	}
 	return len(p), nil
-}
-
-func (sw *startWatch) text() string {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	return string(sw.buf)
 }

@@ -88,25 +88,11 @@ func (h *Handler) startupDir(s slipway.Site) (*os.Root, error) {
 		return nil, err
 	}
 	defer logs.Close()
-	li, err := logs.Lstat(applog.StartupDir)
+	dir, err := openDirIn(logs, applog.StartupDir, "LogFiles/"+applog.StartupDir, "the startup logs cannot be read")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !li.IsDir() {
-		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's LogFiles/%s is not a directory (%s): the startup logs cannot be read.", applog.StartupDir, li.Mode().Type())
-	}
-	dir, err := logs.OpenRoot(applog.StartupDir)
-	if err != nil {
-		return nil, err
-	}
-	if di, err := dir.Stat("."); err != nil || !os.SameFile(di, li) {
-		dir.Close()
-		return nil, slipway.Errorf(slipway.ECONFLICT, "The app's LogFiles/%s changed while it was being opened; try again.", applog.StartupDir)
-	}
-	return dir, nil
+	return dir, err
 }
 
 // listStartupLogs lists the startup logs in dir, newest day first (then
