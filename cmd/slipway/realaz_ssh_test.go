@@ -80,7 +80,7 @@ func TestRealAzSSH(t *testing.T) {
 		out, err := ssh("Docker!", strings.Join([]string{
 			`echo "uid=$(id -u)"`, `echo "greeting=$GREETING"`, "pwd", "ls /home/site/wwwroot",
 			"python -c 'import sys; print(\"python\", sys.version_info[0])'",
-			"grep -q /i-000000000000- /proc/self/cgroup && echo cgroup=own",
+			"grep -q '/i-[^/]*/session-' /proc/self/cgroup && echo cgroup=instance", // inside the instance's limits
 			"cat " + filepath.Join(otherHome, "secret.txt"),
 			"cat " + filepath.Join(r.s.data, "server.json"),
 			"exit 7",
@@ -89,7 +89,7 @@ func TestRealAzSSH(t *testing.T) {
 		if !asExit(err, &exit) || exit.ExitCode() != 7 {
 			t.Fatalf("ssh: %v, want exit status 7\n%s", err, out)
 		}
-		for _, want := range []string{"greeting=hello over ssh", "\n/home\n", "app.py", "python 3", "cgroup=own"} {
+		for _, want := range []string{"greeting=hello over ssh", "\n/home\n", "app.py", "python 3", "cgroup=instance"} {
 			if !strings.Contains("\n"+out, want) {
 				t.Errorf("the session's output lacks %q:\n%s", want, out)
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,13 @@ import (
 // with its publishing credentials; it returns the client and the tunnel's
 // TCP connection, which a test may cut.
 func (s *testServer) sshTunnel(app string) (*ssh.Client, net.Conn) {
+	s.t.Helper()
+	return s.sshTunnelTo(app, "")
+}
+
+// sshTunnelTo is sshTunnel to the instance whose id is instance (the
+// ARRAffinity cookie `az webapp ssh --instance` sends); "" names none.
+func (s *testServer) sshTunnelTo(app, instance string) (*ssh.Client, net.Conn) {
 	t := s.t
 	t.Helper()
 	user, pass := s.credentials(app)
@@ -32,6 +40,9 @@ func (s *testServer) sshTunnel(app string) (*ssh.Client, net.Conn) {
 	}}}
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	if instance != "" {
+		h.Set("Cookie", "ARRAffinity="+instance)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	scm := strings.Replace(s.host(app), ".localhost", ".scm.localhost", 1)
@@ -92,7 +103,9 @@ func TestAttackSSHSessionSandbox(t *testing.T) {
 	s := startServer(t)
 	s.createApp("sshx")
 
-	// What a Kudu command sees, no more: its own processes, its own network.
+	// What a session sees: the running instance's processes and network,
+	// as App Service's SSH is into the app's container — and nothing of
+	// the host's.
 	{
 		c, _ := s.sshTunnel("sshx")
 		sess, err := c.NewSession()
@@ -107,13 +120,17 @@ func TestAttackSSHSessionSandbox(t *testing.T) {
 		}
 		defer l.Close()
 		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		out, err := sess.CombinedOutput("ls /proc | grep -c '^[0-9]'; (echo > /dev/tcp/127.0.0.1/" + port + ") 2>/dev/null && echo REACHED-HOST; id -u")
+		out, err := sess.CombinedOutput("ps -eo args=; (echo > /dev/tcp/127.0.0.1/" + port + ") 2>/dev/null && echo REACHED-HOST; " +
+			"curl -s -o /dev/null -w 'app:%{http_code}\n' http://localhost:$PORT/robots933456.txt; id -u")
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
 		f := strings.Fields(string(out))
-		if n, _ := strconv.Atoi(f[0]); n > 5 || strings.Contains(string(out), "REACHED") || f[len(f)-1] == "0" {
-			t.Errorf("the session sees more than its own: %q", out)
+		if !strings.Contains(string(out), "gunicorn") || !slices.Contains(f, "app:404") && !slices.Contains(f, "app:200") {
+			t.Errorf("the session does not see its instance's processes and network: %q", out)
+		}
+		if strings.Count(string(out), "\n") > 12 || slices.Contains(strings.Split(string(out), "\n"), "REACHED-HOST") || f[len(f)-1] == "0" || strings.Contains(string(out), ".test") {
+			t.Errorf("the session sees more than its instance: %q", out)
 		}
 	}
 	for i, pty := range []bool{false, true} {

@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -80,6 +81,11 @@ type Group struct {
 	m    *Manager
 	name string
 	dirs []string // relative to the root, one per hierarchy
+
+	mu     sync.Mutex
+	subs   map[*Group]bool // open groups nested in this one (Sub)
+	parent *Group          // the group this one is nested in, if any
+	closed bool
 }
 
 // v1Controllers are the v1 hierarchies a group is created in, in the order
@@ -323,6 +329,47 @@ func (m *Manager) removeCreated() {
 	}
 }
 
+// Sub creates a group nested in g, named name: its processes are held by
+// g's limits (the kernel applies a group's limits to its whole subtree) and
+// are counted in g's use, but can be killed apart from g's — a console
+// session inside an instance is one. It has no limits of its own and no
+// controllers enabled, so that on v2 g keeps its processes. g's Close
+// closes it first.
+func (g *Group) Sub(name string) (*Group, error) {
+	if err := validateName(name); err != nil {
+		return nil, fmt.Errorf("creating cgroup: %w", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, fmt.Errorf("creating cgroup %s/%s: the group is closed", g.name, name)
+	}
+	sub := &Group{m: g.m, name: g.name + "/" + name, parent: g}
+	for _, d := range g.dirs {
+		dir := path.Join(d, name)
+		if err := g.m.root.Mkdir(dir, 0o755); err != nil {
+			for _, made := range sub.dirs {
+				g.m.removeDir(made)
+			}
+			return nil, g.m.explain("creating cgroup "+g.m.abs(dir), err)
+		}
+		sub.dirs = append(sub.dirs, dir)
+		if g.m.plain {
+			if err := g.m.write(path.Join(dir, "cgroup.procs"), ""); err != nil {
+				for _, made := range sub.dirs {
+					g.m.removeDir(made)
+				}
+				return nil, fmt.Errorf("creating cgroup %s: %w", sub.name, err)
+			}
+		}
+	}
+	if g.subs == nil {
+		g.subs = map[*Group]bool{}
+	}
+	g.subs[sub] = true
+	return sub, nil
+}
+
 // ProcsFiles returns the absolute paths of the cgroup.procs files a
 // process writes its pid into to join the group: one per v1 hierarchy, one
 // on v2. See JoinArgv.
@@ -546,11 +593,33 @@ func (g *Group) pids() ([]int, error) {
 	return out, nil
 }
 
-// Close kills the group's processes and removes the group, retrying while
-// the kernel still reports it busy (exiting processes not yet gone).
+// Close kills the group's processes and removes the group (its nested
+// groups first), retrying while the kernel still reports it busy (exiting
+// processes not yet gone). Closing a closed group does nothing.
 func (g *Group) Close() error {
-	kerr := g.Kill()
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	subs := make([]*Group, 0, len(g.subs))
+	for sub := range g.subs {
+		subs = append(subs, sub)
+	}
+	g.mu.Unlock()
 	var errs []error
+	for _, sub := range subs {
+		if err := sub.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p := g.parent; p != nil {
+		p.mu.Lock()
+		delete(p.subs, g)
+		p.mu.Unlock()
+	}
+	errs = append(errs, g.Kill())
 	for i := len(g.dirs) - 1; i >= 0; i-- {
 		d := g.dirs[i]
 		deadline := time.Now().Add(rmdirTimeout)
@@ -565,7 +634,7 @@ func (g *Group) Close() error {
 			time.Sleep(pollInterval)
 		}
 	}
-	if err := errors.Join(append([]error{kerr}, errs...)...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("closing cgroup %s: %w", g.name, err)
 	}
 	return nil

@@ -203,11 +203,33 @@ func TestV2PreparedTree(t *testing.T) {
 		t.Error("Update with a negative memory limit succeeded")
 	}
 
+	// A nested group (a console session's) has no limits or controllers
+	// of its own: on v2 its parent, which holds processes, may enable none
+	// for it. It goes with its parent.
+	sub, err := g.Sub("session-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{filepath.Join(dir, "session-1", "cgroup.procs")}, sub.ProcsFiles()); diff != "" {
+		t.Errorf("nested ProcsFiles (-want +got):\n%s", diff)
+	}
+	for _, f := range []string{filepath.Join(dir, "cgroup.subtree_control"), filepath.Join(dir, "session-1", "memory.max")} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s written for a nested group: %v", f, err)
+		}
+	}
+	if _, err := g.Sub("../escape"); err == nil {
+		t.Error("a nested group took a name with a path in it")
+	}
+
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("group directory still there after Close: %v", err)
+	}
+	if err := sub.Close(); err != nil {
+		t.Errorf("closing a nested group its parent closed: %v", err)
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)

@@ -168,3 +168,92 @@ func TestV1CPUQuota(t *testing.T) {
 		t.Errorf("pids.max after removing the limit = %s, want max", got)
 	}
 }
+
+// TestV1SubGroup: a group nested in an instance's (a console session's)
+// is held by the instance's limits, is killed apart from it, and is closed
+// with it.
+func TestV1SubGroup(t *testing.T) {
+	m := openRealV1(t)
+	g := newGroup(t, m, "outer", Limits{Pids: 20})
+	start := func(procs []string, n int) *exec.Cmd {
+		t.Helper()
+		script := `import subprocess, sys, time
+ok = fail = 0
+for i in range(int(sys.argv[1])):
+    try:
+        subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ok += 1
+    except OSError:
+        fail += 1
+print(ok, fail, flush=True)
+time.sleep(60)`
+		argv := JoinArgv(procs, []string{"python3", "-c", script, strconv.Itoa(n)})
+		cmd := exec.Command(argv[0], argv[1:]...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		var ok, fail int
+		if _, err := fmt.Fscan(out, &ok, &fail); err != nil {
+			t.Fatalf("spawner: %v", err)
+		}
+		t.Logf("spawned %d, refused %d", ok, fail)
+		return cmd
+	}
+	start(g.ProcsFiles(), 10) // the instance: 11 tasks of its 20
+	sub, err := g.Sub("s-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(sub.ProcsFiles(), 30) // the session: refused past the instance's limit
+	inSub, err := sub.pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inSub) == 0 || len(inSub) > 9 {
+		t.Errorf("%d processes in the nested group under the outer group's limit of 20 with 11 used", len(inSub))
+	}
+	before, _ := g.pids()
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range inSub {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("pid %d of the nested group still running after its Close", pid)
+		}
+	}
+	after, _ := g.pids()
+	if len(after) != len(before) || len(after) != 11 {
+		t.Errorf("the outer group held %d processes before the nested one closed and %d after, want 11", len(before), len(after))
+	}
+	if err := sub.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	// A nested group still open when the outer one closes goes with it.
+	sub2, err := g.Sub("s-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(sub2.ProcsFiles(), 2)
+	in2, _ := sub2.pids()
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range append(in2, after...) {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("pid %d still running after the outer group's Close", pid)
+		}
+	}
+	for _, c := range v1Controllers {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, m.parent, "outer")); !os.IsNotExist(err) {
+			t.Errorf("outer group left in %s: %v", c, err)
+		}
+	}
+	if _, err := g.Sub("s-3"); err == nil {
+		t.Error("a closed group made a nested one")
+	}
+}

@@ -31,11 +31,33 @@ type ConsoleIO struct {
 	// Env holds "NAME=value" entries that replace or add to the app's
 	// environment (an SSH client's TERM).
 	Env []string
+	// Inside runs the command inside a running instance of the app, as
+	// App Service's SSH and `az webapp exec` run in the app's container:
+	// the instance whose id is Instance (an ARRAffinity cookie's), else
+	// the first ready one. With none running (a stopped app, one whose
+	// start failed), it runs beside them as a Kudu command does, so that
+	// an app that cannot start can still be looked into.
+	Inside   bool
+	Instance string
 }
 
 // Shell runs argv as Console does, with the input, output and environment
-// of cio: an SSH session's command (package scm, ssh.go).
+// of cio: an SSH session's command (package scm, ssh.go), inside a running
+// instance when cio.Inside asks for it.
 func (c *Coordinator) Shell(ctx context.Context, site slipway.Site, argv []string, dir string, cio ConsoleIO) error {
+	if cio.Inside {
+		if run, ok := c.cfg.Runtime.Enter(site.Name, cio.Instance); ok {
+			l, err := c.cfg.Planner.Enter(ctx, run, argv, dir)
+			if err == nil {
+				l.Env = withEnv(l.Env, cio.Env)
+				l.Stdin = cio.Stdin
+				return c.launch(ctx, l, cio.Stdout, cio.Stderr)
+			}
+			// The instance ended meanwhile, or cannot be entered: the
+			// session runs beside the instances instead.
+			c.cfg.Logger.Info("console session beside the app's instances", "site", site.Name, "instance", run.ID, "why", err)
+		}
+	}
 	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)
 	if err != nil {
 		return fmt.Errorf("reading the app's configuration: %w", err)

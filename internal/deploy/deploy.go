@@ -101,6 +101,9 @@ type Runtime interface {
 	// SiteStatus is the runtime status of the site's instances, with the
 	// last error of each (runtime/status.go).
 	SiteStatus(site string) []rt.RuntimeStatus
+	// Enter is the running instance whose id is id, else the first ready
+	// one: where a console session inside the app runs (console.go).
+	Enter(site, id string) (rt.Running, bool)
 }
 
 // Planner turns a release into the launch of one instance and of one-off
@@ -118,6 +121,11 @@ type Planner interface {
 	// art as an instance has, in dir as the command sees it. It refuses
 	// when the command could not be confined as an instance is.
 	Console(ctx context.Context, s Snapshot, art Artifact, argv []string, dir string) (rt.Launch, error)
+	// Enter returns the launch of a console command inside the running
+	// instance run (console.go): its sandbox's files, processes, network,
+	// limits and environment, in dir. It refuses where the command could
+	// not be confined as the instance is.
+	Enter(ctx context.Context, run rt.Running, argv []string, dir string) (rt.Launch, error)
 	// ProbeHost sends one request to an instance at addr with the Host the
 	// front door gives it (the site's default host name) and returns that
 	// host and the answer's status and first bytes.

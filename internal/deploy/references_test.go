@@ -106,6 +106,7 @@ func (r *countingRuntime) Stop(ctx context.Context, site string)               {
 func (r *countingRuntime) Scale(ctx context.Context, site string, n int) error { return nil }
 func (r *countingRuntime) Instances(site string) []rt.Instance                 { return nil }
 func (r *countingRuntime) SiteStatus(site string) []rt.RuntimeStatus           { return nil }
+func (r *countingRuntime) Enter(site, id string) (rt.Running, bool)            { return rt.Running{}, false }
 func (r *countingRuntime) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

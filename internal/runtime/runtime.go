@@ -194,6 +194,7 @@ type instance struct {
 	badSince time.Time   // when fails reached the limit (guarded by group.health.mu)
 	mu       sync.Mutex
 	proc     Process
+	launch   Launch        // what started proc (guarded by mu; Enter)
 	done     chan struct{} // closed when supervision has ended
 	stop     chan struct{} // closed when the instance is being stopped
 	stopOnce sync.Once
@@ -334,6 +335,53 @@ func (r *Runtime) Instances(name string) []Instance {
 		}
 	}
 	return out
+}
+
+// Running is a running instance of a site: its process and what started
+// it (its command, environment, directory and the launcher's settings;
+// no outputs or hooks), for a console session that runs inside it.
+type Running struct {
+	Instance
+	Site   string
+	Launch Launch
+	Proc   Process
+}
+
+// Enter returns the instance of the site's current release whose id is id
+// while its process runs, or, when id is "" or names none, the first ready
+// instance in role order (App Service sends an SSH session to the instance
+// its ARRAffinity cookie names, else to any). False when none runs.
+func (r *Runtime) Enter(name, id string) (Running, bool) {
+	g := r.currentGroup(name)
+	if g == nil {
+		return Running{}, false
+	}
+	pick := func(in *instance) (Running, bool) {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if in.proc == nil || in.stopping.Load() {
+			return Running{}, false
+		}
+		return Running{Instance: in.Instance, Site: name, Launch: in.launch, Proc: in.proc}, true
+	}
+	list := g.instances()
+	if id != "" {
+		for _, in := range list {
+			if strings.EqualFold(in.ID, id) {
+				if run, ok := pick(in); ok {
+					return run, true
+				}
+			}
+		}
+	}
+	for _, in := range list {
+		if in.ready.Load() && !in.removed.Load() {
+			if run, ok := pick(in); ok {
+				return run, true
+			}
+		}
+	}
+	return Running{}, false
 }
 
 // Running reports whether the site has a current release (ready or not).
@@ -652,6 +700,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	}
 	in.mu.Lock()
 	in.proc = proc
+	in.launch = Launch{Argv: l.Argv, Env: l.Env, Dir: l.Dir, Extra: l.Extra, Addr: addr}
 	stopping := in.stopping.Load()
 	in.mu.Unlock()
 	if stopping {
@@ -776,6 +825,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	in.ready.Store(false)
 	in.mu.Lock()
 	in.proc = nil
+	in.launch = Launch{}
 	in.mu.Unlock()
 	if !in.stopping.Load() {
 		log.Event("Container %s exited: %s.", name, exitText(err))

@@ -191,3 +191,51 @@ func TestStopDuringBackoff(t *testing.T) {
 		t.Fatalf("Close took %s while an instance waited in backoff; want it at once", d)
 	}
 }
+
+// TestEnter: a console session finds the running instance its ARRAffinity
+// names, or the first ready one, with the launch that started it; a stopped
+// site has none, and a session never reaches a previous release's process.
+func TestEnter(t *testing.T) {
+	r := newRuntime(t)
+	log := applog.NewHub(applog.Config{}).App("app", "")
+	if _, ok := r.Enter("app", ""); ok {
+		t.Fatal("Enter found an instance of a site that never ran")
+	}
+	rel := server(t, log, "v1", 2)
+	build := rel.Build
+	rel.Build = func(inst Instance) (Launch, error) {
+		l, err := build(inst)
+		l.Extra = "spec-" + strconv.Itoa(inst.Role)
+		return l, err
+	}
+	if err := r.Roll(context.Background(), "app", rel); err != nil {
+		t.Fatal(err)
+	}
+	list := r.Instances("app")
+	if len(list) != 2 {
+		t.Fatalf("instances: %+v", list)
+	}
+	first, ok := r.Enter("APP", "")
+	if !ok || first.ID != list[0].ID || first.Launch.Extra != "spec-0" || first.Proc == nil || first.Launch.Argv[0] != "python3" {
+		t.Fatalf("Enter(app, \"\") = %+v, %v; want role 0's running launch", first, ok)
+	}
+	second, ok := r.Enter("app", strings.ToUpper(list[1].ID))
+	if !ok || second.ID != list[1].ID || second.Launch.Extra != "spec-1" {
+		t.Fatalf("Enter by the second instance's id = %+v, %v", second, ok)
+	}
+	if other, ok := r.Enter("app", "no-such-instance"); !ok || other.ID != list[0].ID {
+		t.Fatalf("Enter by an unknown id = %+v, %v; want the first ready instance", other, ok)
+	}
+	old := first.Proc
+	if err := r.Roll(context.Background(), "app", server(t, log, "v2", 1)); err != nil {
+		t.Fatal(err)
+	}
+	now, ok := r.Enter("app", list[1].ID)
+	if !ok || now.Proc == old || now.Launch.Extra != nil {
+		t.Fatalf("after a roll Enter = %+v, %v; want the new release's instance", now, ok)
+	}
+	r.Stop(context.Background(), "app")
+	if run, ok := r.Enter("app", ""); ok {
+		t.Fatalf("Enter found %+v in a stopped site", run)
+	}
+}

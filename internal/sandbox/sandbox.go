@@ -38,6 +38,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/slipway-dev/slipway/internal/atomicfile"
 	"github.com/slipway-dev/slipway/internal/cgroups"
 )
@@ -78,6 +80,12 @@ type Spec struct {
 	// before it execs anything of the app, so that every process it starts
 	// is inside the limits from its first instruction.
 	CgroupProcs []string
+	// PIDNamespace, if set, is another sandbox's PID namespace (from
+	// PIDNamespace) that the process joins instead of having its own: it
+	// sees that sandbox's processes and they see it, and it ends with that
+	// sandbox's init. An SSH session inside a running instance is one
+	// (App Service's SSH is into the app's container). Needs confinement.
+	PIDNamespace *os.File
 	// UID and GID to run as; 0 and 0 means "don't change".
 	UID, GID int
 	// Stdin is the process's input; nil is none (/dev/null). An *os.File
@@ -266,13 +274,16 @@ func (s *Sandbox) Command(ctx context.Context, spec Spec) (*exec.Cmd, error) {
 		s.logger.Debug("sandbox command", "argv", argv)
 		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if spec.PIDNamespace != nil {
+			cmd.ExtraFiles = []*os.File{spec.PIDNamespace} // fd 3, bwrap's --pidns
+		}
 	} else {
 		path, err := lookPath(spec.Argv[0], env)
 		if err != nil {
 			return nil, fmt.Errorf("building sandbox command: %w", err)
 		}
-		if spec.NetNS != "" || len(spec.Binds) > 0 {
-			return nil, errors.New("building sandbox command: a private network or bind mounts need the sandbox (bubblewrap)")
+		if spec.NetNS != "" || len(spec.Binds) > 0 || spec.PIDNamespace != nil {
+			return nil, errors.New("building sandbox command: a private network, another sandbox's processes or bind mounts need the sandbox (bubblewrap)")
 		}
 		argv := cgroups.JoinArgv(spec.CgroupProcs, append([]string{path}, spec.Argv[1:]...))
 		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -344,6 +355,58 @@ func killGroup(pgid int, sig syscall.Signal) error {
 	return nil
 }
 
+// PIDNamespace opens the PID namespace of the sandbox that cmd (from
+// Command, started, confined) runs: its init's, the child of bwrap that
+// leads the sandbox's session. A Spec.PIDNamespace runs another process
+// in it; the caller closes the file. The init is opened through its /proc
+// directory, which stays that process's even if its number is reused, and
+// checked to be bwrap's child after the open.
+func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
+	if !s.Confined() || cmd == nil || cmd.Process == nil {
+		return nil, errors.New("the process runs in no sandbox")
+	}
+	pid := cmd.Process.Pid
+	if !s.isBwrap(pid) {
+		return nil, errors.New("the process does not run in its sandbox (yet or any more)")
+	}
+	inner, ok := sessionLeaderChild(pid)
+	if !ok {
+		return nil, errors.New("the sandbox has no init (it is starting or ending)")
+	}
+	dir, err := os.Open("/proc/" + strconv.Itoa(inner))
+	if err != nil {
+		return nil, fmt.Errorf("the sandbox's init has ended: %w", err)
+	}
+	defer dir.Close()
+	fd, err := unix.Openat(int(dir.Fd()), "ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening the sandbox's PID namespace: %w", err)
+	}
+	ns := os.NewFile(uintptr(fd), "pidns")
+	stat, err := readAt(dir, "stat")
+	if ppid, _, _, ok := parseStat(stat); err != nil || !ok || ppid != pid {
+		ns.Close()
+		return nil, errors.New("the sandbox's init has ended")
+	}
+	var own, theirs unix.Stat_t
+	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino {
+		ns.Close()
+		return nil, errors.New("the sandbox has no PID namespace of its own")
+	}
+	return ns, nil
+}
+
+// readAt reads the file name in the directory dir.
+func readAt(dir *os.File, name string) ([]byte, error) {
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 4096))
+}
+
 // sessionLeaderChild finds a child of parent that leads its own session.
 func sessionLeaderChild(parent int) (int, bool) {
 	entries, err := os.ReadDir("/proc")
@@ -369,6 +432,11 @@ func procStat(pid int) (ppid, pgrp, sid int, ok bool) {
 	if err != nil {
 		return 0, 0, 0, false
 	}
+	return parseStat(b)
+}
+
+// parseStat reads ppid, pgrp and session from the text of a /proc/<pid>/stat.
+func parseStat(b []byte) (ppid, pgrp, sid int, ok bool) {
 	// The command name (field 2) is in parentheses and may contain spaces.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
@@ -421,6 +489,19 @@ const sandboxMotd = `
 
 `
 
+// instanceMotd is /etc/motd for a session inside a running instance
+// (Spec.PIDNamespace).
+const instanceMotd = `
+  Slipway: App Service on Linux, on your own machines.
+
+  This session runs in one of the app's running instances, as the app:
+  its own user, its settings, its Python, its processes (ps), its network
+  (curl http://localhost:$PORT/), its home at /home (the deployed files
+  are in /home/site/wwwroot). /tmp is the session's own. The session
+  ends when the instance stops or restarts.
+
+`
+
 // hostEtc is the host's /etc (a test's directory in tests).
 var hostEtc = "/etc"
 
@@ -437,9 +518,16 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 	args := []string{
 		"--die-with-parent", // nothing outlives Slipway
 		"--new-session",     // no controlling terminal (no TIOCSTI), own process group
-		"--unshare-pid", "--unshare-ipc", "--unshare-uts",
-		"--ro-bind", "/usr", "/usr",
 	}
+	motdText := sandboxMotd
+	if spec.PIDNamespace != nil {
+		// The namespace is the command's first extra file (Command).
+		args = append(args, "--pidns", "3")
+		motdText = instanceMotd
+	} else {
+		args = append(args, "--unshare-pid")
+	}
+	args = append(args, "--unshare-ipc", "--unshare-uts", "--ro-bind", "/usr", "/usr")
 	for _, d := range rootLinks {
 		fi, err := os.Lstat(d)
 		if err != nil {
@@ -467,7 +555,7 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	motd, err := s.stateFile("motd", []byte(sandboxMotd))
+	motd, err := s.stateFile("motd", []byte(motdText))
 	if err != nil {
 		return nil, err
 	}
@@ -700,6 +788,9 @@ func validate(spec Spec) error {
 		if err := checkDir("bind source", b.Src); err != nil {
 			return err
 		}
+	}
+	if spec.PIDNamespace != nil && spec.PIDNamespace.Fd() == ^uintptr(0) {
+		return errors.New("the PID namespace to join is closed")
 	}
 	if spec.NetNS != "" && !strings.HasPrefix(spec.NetNS, "/run/netns/") {
 		return fmt.Errorf("network namespace %q is not under /run/netns", spec.NetNS)

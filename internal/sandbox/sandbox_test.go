@@ -659,3 +659,66 @@ func TestLeftoverProcessDoesNotHoldWait(t *testing.T) {
 		t.Errorf("output %q", out.String())
 	}
 }
+
+// TestJoinAnotherSandboxsProcesses: a command given a running sandbox's
+// PID namespace (an SSH session inside an instance) sees that sandbox's
+// processes and nothing of the host's, and ends when that sandbox's init
+// does; a sandbox of its own sees neither.
+func TestJoinAnotherSandboxsProcesses(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	marker := fmt.Sprintf("slipway-join-test-%d", time.Now().UnixNano())
+	cmd, done := startLoop(t, s, home, marker)
+	ns, err := s.PIDNamespace(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	list := `for p in /proc/[0-9]*; do tr '\0' ' ' < $p/cmdline; echo; done`
+	joined := mustSucceed(t, shell(t, s, home, list, func(sp *Spec) { sp.PIDNamespace = ns }))
+	if !strings.Contains(joined, marker) {
+		t.Errorf("the joined command does not see the sandbox's processes:\n%s", joined)
+	}
+	if strings.Contains(joined, "go test") || strings.Contains(joined, os.Args[0]) || strings.Count(joined, "\n") > 12 {
+		t.Errorf("the joined command sees more than the sandbox's processes:\n%s", joined)
+	}
+	own := mustSucceed(t, shell(t, s, home, list))
+	if strings.Contains(own, marker) {
+		t.Errorf("a sandbox of its own sees another's processes:\n%s", own)
+	}
+
+	// A sandbox that has joined has no namespace of its own to lend.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	guest, err := s.Command(ctx, Spec{Argv: []string{"/bin/sleep", "300"}, Env: []string{"PATH=/usr/bin:/bin"},
+		Home: home, UID: testUID, GID: testGID, PIDNamespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(guest); err != nil {
+		t.Fatal(err)
+	}
+	guestDone := make(chan error, 1)
+	go func() { guestDone <- guest.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesWith("300")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if f, err := s.PIDNamespace(guest); err == nil {
+		f.Close()
+		t.Error("a joined sandbox lent its host's namespace as its own")
+	}
+	// The host sandbox's end ends its guest.
+	s.Signal(cmd, syscall.SIGKILL)
+	<-done
+	done <- nil
+	select {
+	case <-guestDone:
+	case <-time.After(10 * time.Second):
+		s.Signal(guest, syscall.SIGKILL)
+		t.Fatal("the joined command outlived the sandbox it joined")
+	}
+	if _, err := s.PIDNamespace(cmd); err == nil {
+		t.Error("an ended sandbox lent a PID namespace")
+	}
+}

@@ -6,17 +6,18 @@ package scm
 //     terminal: the client's binary messages are the terminal's input, a
 //     text message {"width":W,"height":H} resizes it, and the server's
 //     messages are its output; ?shell= names the shell (an absolute path;
-//     /bin/bash by default) and ?target=kudu asks for Kudu's container
-//     rather than the app's, which here are one (the app's sandbox, as
-//     /api/command and SSH sessions run);
+//     /bin/bash by default); it runs inside a running instance (the app's
+//     container, as an SSH session does), or with ?target=kudu in Kudu's
+//     (a sandbox beside the instances, as /api/command runs);
 //   - POST /exec/execute {"Command","Args","WorkingDirectory"}, a command
 //     started and not waited for: 202 once it has started, with a
 //     message; its output is not kept (az says so, and shows how to
 //     redirect it to a file).
 //
-// Both run as SSH sessions do (ssh.go): as the app's user in the app's
-// sandbox with its home at /home, never as root, within the app's limits
-// on sessions and terminals. A shell ends when its client leaves or is
+// Both run as SSH sessions do (ssh.go): as the app's user inside the
+// running instance the request's ARRAffinity cookie names (`--instance`),
+// else any, never as root, within the app's limits on sessions and
+// terminals; a started command ends with its instance. A shell ends when its client leaves or is
 // idle for tunnelIdle; a started command when it ends, after maxDetached,
 // or as a tunnel does when the credentials that started it or the app
 // (stopped, deleted) no longer hold (watchTunnel). At most maxDetachedRuns
@@ -71,7 +72,8 @@ func (h *Handler) execShell(w http.ResponseWriter, r *http.Request, s slipway.Si
 		return slipway.Errorf(slipway.ECONFLICT, "The app '%s' is stopped; start it (az webapp start) to open a shell.", s.Name)
 	}
 	q := r.URL.Query()
-	if t := strings.ToLower(q.Get("target")); t != "" && t != "app" && t != "kudu" {
+	target := strings.ToLower(q.Get("target"))
+	if target != "" && target != "app" && target != "kudu" {
 		return slipway.Errorf(slipway.EINVALID, "Invalid target %q: use app or kudu.", q.Get("target"))
 	}
 	shell := q.Get("shell")
@@ -101,7 +103,8 @@ func (h *Handler) execShell(w http.ResponseWriter, r *http.Request, s slipway.Si
 	// A client that leaves, or sends nothing for tunnelIdle, ends the
 	// shell (cancel), as a closed SSH channel does.
 	ch := &wsChannel{ctx: ctx, c: c, idle: tunnelIdle, gone: cancel}
-	ss := &sshSession{h: h, site: s, ch: ch}
+	// The app's container is a running instance; Kudu's is beside them.
+	ss := &sshSession{h: h, site: s, ch: ch, inside: target != "kudu", instance: affinity(r)}
 	term := ssh.Marshal(struct {
 		Term                      string
 		Cols, Rows, Width, Height uint32
@@ -230,6 +233,7 @@ func (h *Handler) execExecute(w http.ResponseWriter, r *http.Request, s slipway.
 		}
 		dir = path.Clean(req.WorkingDirectory)
 	}
+	instance := affinity(r) // `az webapp exec --instance` runs it in each it names
 	leave, err := h.enter("started commands", s, maxDetachedRuns)
 	if err != nil {
 		return err
@@ -246,7 +250,7 @@ func (h *Handler) execExecute(w http.ResponseWriter, r *http.Request, s slipway.
 		defer leave()
 		defer cancel()
 		go h.watchTunnel(ctx, cancel, r, s)
-		ended <- h.cfg.Shells.Shell(ctx, s, argv, dir, deploy.ConsoleIO{Stdout: io.Discard, Stderr: errs})
+		ended <- h.cfg.Shells.Shell(ctx, s, argv, dir, deploy.ConsoleIO{Stdout: io.Discard, Stderr: errs, Inside: true, Instance: instance})
 	}()
 	select {
 	case <-errs.started:

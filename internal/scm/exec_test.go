@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	cryptossh "golang.org/x/crypto/ssh"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -221,4 +222,101 @@ func postJSON(t *testing.T, srv *httptest.Server, p, body string) (int, http.Hea
 	}
 	req.Header.Set("Content-Type", "application/json")
 	return send(t, req)
+}
+
+// TestSessionsRunInTheNamedInstance: SSH sessions, exec shells and started
+// commands run inside the app's running instance that the ARRAffinity
+// cookie names (`az webapp ssh|exec --instance`), else inside any; a cookie
+// that cannot be an instance's id names none; exec's target=kudu runs
+// beside the instances, in Kudu's place.
+func TestSessionsRunInTheNamedInstance(t *testing.T) {
+	shells := &localShells{}
+	srv := newSSHKudu(t, runningSite(), shells)
+	last := func() string {
+		t.Helper()
+		shells.mu.Lock()
+		defer shells.mu.Unlock()
+		if len(shells.targets) == 0 {
+			t.Fatal("no command ran")
+		}
+		return shells.targets[len(shells.targets)-1]
+	}
+	ssh := func(cookie string) string {
+		t.Helper()
+		h := http.Header{}
+		if cookie != "" {
+			h.Set("Cookie", cookie)
+		}
+		nc, _, err := openTunnel(t, srv, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, chans, reqs, err := cryptossh.NewClientConn(nc, "tunnel", &cryptossh.ClientConfig{
+			User: "root", Auth: []cryptossh.AuthMethod{cryptossh.Password("Docker!")},
+			HostKeyCallback: cryptossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := cryptossh.NewClient(c, chans, reqs)
+		defer client.Close()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := sess.CombinedOutput("true"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return last()
+	}
+	for cookie, want := range map[string]string{
+		"":                            "inside:",
+		"ARRAffinity=0a1b2c3d":        "inside:0a1b2c3d",
+		"x=1; ARRAffinity=ABCDEF0123": "inside:ABCDEF0123",
+		"ARRAffinity=../../etc":       "inside:",
+		"ARRAffinity=" + strings.Repeat("a", 129): "inside:",
+	} {
+		if got := ssh(cookie); got != want {
+			t.Errorf("SSH with cookie %q ran %s, want %s", cookie, got, want)
+		}
+	}
+
+	shell := func(query string, cookie string) string {
+		t.Helper()
+		h := http.Header{}
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("$app:pass")))
+		if cookie != "" {
+			h.Set("Cookie", cookie)
+		}
+		c, _, err := dialExec(t, srv.URL, query, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		var out bytes.Buffer
+		c.Write(context.Background(), websocket.MessageBinary, []byte("echo rea''dy; exit\n"))
+		readUntil(t, c, &out, "ready")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, _, err := c.Read(t.Context()); err != nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		return last()
+	}
+	if got := shell("?shell=/bin/sh", "ARRAffinity=beef01"); got != "inside:beef01" {
+		t.Errorf("exec shell ran %s, want inside:beef01", got)
+	}
+	if got := shell("?shell=/bin/sh&target=kudu", "ARRAffinity=beef01"); got != "beside" {
+		t.Errorf("exec shell with target=kudu ran %s, want beside", got)
+	}
+
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/exec/execute", strings.NewReader(`{"Command":"/bin/true"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Cookie", "ARRAffinity=cafe42")
+	if status, _, body := send(t, req); status != 202 {
+		t.Fatalf("POST /exec/execute = %d %s", status, body)
+	}
+	if got := last(); got != "inside:cafe42" {
+		t.Errorf("exec execute ran %s, want inside:cafe42", got)
+	}
 }

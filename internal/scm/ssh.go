@@ -13,15 +13,17 @@ package scm
 // request does, and the SSH server below runs on the tunnel's stream
 // itself, in the server's process; no port is opened anywhere.
 //
-// A session runs its shell or command as a Kudu command runs
-// (deploy.Coordinator.Shell; POST /api/command): as the app's own user —
-// never root, whatever name the client logs in with — in the sandbox with
-// only the app's home at /home, a private copy of its release, the app's
-// environment and the plan's resource limits. It is one more instance of
-// the app rather than a shell inside a running one: it does not see the
-// running instances' processes. With a terminal (pty-req) the command gets
-// a pseudo-terminal as its controlling terminal, so that job control and
-// Ctrl-C work; without, its input and outputs are the channel's.
+// A session runs its shell or command inside one of the app's running
+// instances, as App Service's runs in the app's container
+// (deploy.Coordinator.Shell with ConsoleIO.Inside): the instance the
+// tunnel's ARRAffinity cookie names (`az webapp ssh --instance`), else any
+// ready one; as the app's own user — never root, whatever name the client
+// logs in with — with that instance's files, processes, network, limits
+// and environment. With no instance running (a stopped app, one that
+// fails to start) it runs beside them as a Kudu command does. With a
+// terminal (pty-req) the command gets a pseudo-terminal as its
+// controlling terminal, so that job control and Ctrl-C work; without, its
+// input and outputs are the channel's.
 //
 // Only sessions are served: no port forwarding (which would reach the
 // server's own network), no agent or X11 forwarding. The one subsystem is
@@ -116,8 +118,10 @@ func newSSHConfig(key ssh.Signer) (*ssh.ServerConfig, error) {
 	return cfg, nil
 }
 
-// serveSSH serves one SSH connection on conn for site s until it ends.
-func (h *Handler) serveSSH(ctx context.Context, conn net.Conn, s slipway.Site) {
+// serveSSH serves one SSH connection on conn for site s until it ends; its
+// sessions run inside the instance whose id is instance (the tunnel's
+// ARRAffinity cookie), else inside any running instance.
+func (h *Handler) serveSSH(ctx context.Context, conn net.Conn, s slipway.Site, instance string) {
 	late := time.AfterFunc(sshHandshake, func() { conn.Close() })
 	sc, chans, reqs, err := ssh.NewServerConn(conn, h.ssh)
 	if !late.Stop() && err == nil {
@@ -153,7 +157,7 @@ func (h *Handler) serveSSH(ctx context.Context, conn net.Conn, s slipway.Site) {
 		go func() {
 			defer wg.Done()
 			defer leave()
-			h.session(ctx, s, ch, creqs)
+			h.session(ctx, s, ch, creqs, instance)
 		}()
 	}
 	cancel() // the connection is gone: so are its sessions' commands
@@ -170,12 +174,18 @@ type sshSession struct {
 	leavePTY  func()   // gives back the app's place for it (reap)
 	term      string
 	env       []string
+	// inside runs the session in a running instance (the one instance
+	// names, else any): SSH and `az webapp exec` as App Service runs them,
+	// in the app's container. Kudu's container (exec's target=kudu) is
+	// beside the instances.
+	inside   bool
+	instance string
 }
 
 // session serves one session channel: its requests until a shell or
 // command starts, that command until it ends (or the channel does).
-func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	ss := &sshSession{h: h, site: s, ch: ch}
+func (h *Handler) session(ctx context.Context, s slipway.Site, ch ssh.Channel, reqs <-chan *ssh.Request, instance string) {
+	ss := &sshSession{h: h, site: s, ch: ch, inside: true, instance: instance}
 	ctx, cancel := context.WithCancel(ctx)
 	var ended chan struct{}
 	defer func() {
@@ -360,7 +370,7 @@ func sessionEnvAllowed(name, value string) bool {
 // run runs argv as the session's command and returns its exit status,
 // once the client has been sent all its output.
 func (ss *sshSession) run(ctx context.Context, argv []string) uint32 {
-	cio := deploy.ConsoleIO{Env: append(append([]string{}, ss.env...), "SHELL=/bin/bash")}
+	cio := deploy.ConsoleIO{Env: append(append([]string{}, ss.env...), "SHELL=/bin/bash"), Inside: ss.inside, Instance: ss.instance}
 	var (
 		copied  sync.WaitGroup
 		outputs []*drainReader

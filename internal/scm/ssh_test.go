@@ -28,8 +28,9 @@ import (
 // protocol, the tunnel and the terminal are what these tests are about.
 // The sandbox a real session runs in is cmd/slipway's TestSSHWithRealAz's.
 type localShells struct {
-	mu   sync.Mutex
-	envs [][]string
+	mu      sync.Mutex
+	envs    [][]string
+	targets []string // "inside:<instance>" or "beside", per command
 	// waitDelay is the command's WaitDelay; 0 is 10 s, longer than
 	// TestSSHExec's bound (the sandbox's is 5 s).
 	waitDelay time.Duration
@@ -40,6 +41,11 @@ var _ Shells = (*localShells)(nil)
 func (l *localShells) Shell(ctx context.Context, _ slipway.Site, argv []string, dir string, cio deploy.ConsoleIO) error {
 	l.mu.Lock()
 	l.envs = append(l.envs, cio.Env)
+	target := "beside"
+	if cio.Inside {
+		target = "inside:" + cio.Instance
+	}
+	l.targets = append(l.targets, target)
 	l.mu.Unlock()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=/tmp", "PS1=$ "}, cio.Env...)

@@ -83,7 +83,7 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	go h.watchTunnel(ctx, cancel, r, s)
 	conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	lc := &lateClose{Conn: conn}
-	h.serveSSH(ctx, idleConn{lc, tunnelIdle}, s)
+	h.serveSSH(ctx, idleConn{lc, tunnelIdle}, s, affinity(r))
 	// The SSH connection has ended (the client disconnected, or it
 	// failed). The client closes the WebSocket first, within
 	// tunnelLinger: az's tunnel (appservice/tunnel.py) serves one local
@@ -94,6 +94,22 @@ func (h *Handler) tunnel(w http.ResponseWriter, r *http.Request, s slipway.Site)
 	io.Copy(io.Discard, conn)
 	conn.Close()
 	return nil
+}
+
+// affinity is the instance a request's ARRAffinity cookie names, as App
+// Service's front ends route on it (`az webapp ssh --instance`, `az webapp
+// exec --instance` send it); "" when it names none that could be one.
+func affinity(r *http.Request) string {
+	c, err := r.Cookie("ARRAffinity")
+	if err != nil || len(c.Value) == 0 || len(c.Value) > 128 {
+		return ""
+	}
+	for _, b := range []byte(c.Value) {
+		if !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
+			return ""
+		}
+	}
+	return c.Value
 }
 
 // tunnelLinger is how long an ended tunnel waits for its client to close

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSSHSessionInsideInstance: as App Service's SSH is into the app's
+// container, a session runs inside a running instance — the one its
+// ARRAffinity cookie names (`az webapp ssh --instance`) — with that
+// instance's environment and processes, and ends when the instance
+// restarts.
+func TestSSHSessionInsideInstance(t *testing.T) {
+	needSandbox(t, "SSH sessions need")
+	s := startServer(t)
+	s.createApp("sshin")
+	s.mustCLI("", "appservice", "plan", "update", "-g", "rg-sshin", "-n", "plan-sshin", "--number-of-workers", "2")
+	var list []struct {
+		Name string `json:"name"`
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		list = nil
+		out := s.mustCLI("", "webapp", "list-instances", "-g", "rg-sshin", "-n", "sshin", "-o", "json")
+		json.Unmarshal([]byte(out), &list)
+		if len(list) == 2 && strings.Count(out, "READY") == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two ready instances never came: %+v", list)
+		}
+	}
+	run := func(instance, command string) string {
+		t.Helper()
+		c, _ := s.sshTunnelTo("sshin", instance)
+		defer c.Close() // an app holds at most 8 tunnels
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sess.CombinedOutput(command)
+		if err != nil {
+			t.Fatalf("%s: %v: %s", command, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	for _, in := range list {
+		if got := run(in.Name, "echo $WEBSITE_INSTANCE_ID"); got != in.Name {
+			t.Errorf("a session for instance %s ran in %q", in.Name, got)
+		}
+	}
+	// The instance's processes hold a marker the session then sees.
+	if got := run(list[1].Name, "ps -eo args= | grep -c '[g]unicorn'"); got == "0" {
+		t.Errorf("the session does not see its instance's gunicorn: %q", got)
+	}
+
+	// A restart replaces the instance, and its sessions end with it.
+	c, _ := s.sshTunnelTo("sshin", list[0].Name)
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("sleep 300"); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- sess.Wait() }()
+	time.Sleep(500 * time.Millisecond)
+	s.mustCLI("", "webapp", "restart", "-g", "rg-sshin", "-n", "sshin")
+	select {
+	case <-ended:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a session outlived the restart of its instance")
+	}
+
+}
