@@ -40,10 +40,26 @@ func TestRealAzSSH(t *testing.T) {
 	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--src-path", zipDir(t, "testdata/apps/hello", nil), "--type", "zip", "-o", "none")
 
 	t.Run("create-remote-connection and OpenSSH", func(t *testing.T) {
+		// Two instances, and the tunnel to the second (az sends its id as
+		// the ARRAffinity cookie): the session runs inside it, as App
+		// Service's SSH runs in the app's container.
+		cli.must("appservice", "plan", "update", "-g", rg, "-n", plan, "--number-of-workers", "2", "-o", "none")
+		var second string // not the first ready one, where a session goes by default
+		for deadline := time.Now().Add(2 * time.Minute); second == ""; time.Sleep(300 * time.Millisecond) {
+			ids := strings.Fields(cli.must("webapp", "list-instances", "-g", rg, "-n", app, "--query", "[?state=='READY'].[machineName, name]", "-o", "tsv"))
+			if len(ids) == 4 {
+				second = ids[1]
+				if ids[0] == "slipway0-0" {
+					second = ids[3]
+				}
+			} else if time.Now().After(deadline) {
+				t.Fatalf("two ready instances never came: %v", ids)
+			}
+		}
 		port := freePort(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		tunnel := exec.CommandContext(ctx, cli.az, "webapp", "create-remote-connection", "-g", rg, "-n", app, "--port", fmt.Sprint(port), "--timeout", "120")
+		tunnel := exec.CommandContext(ctx, cli.az, "webapp", "create-remote-connection", "-g", rg, "-n", app, "--port", fmt.Sprint(port), "--timeout", "120", "--instance", second)
 		// az's own warnings say where the tunnel is (the harness shows only errors).
 		tunnel.Env = append(append([]string{}, cli.env...), "AZURE_CORE_ONLY_SHOW_ERRORS=false")
 		tunnel.Dir, tunnel.WaitDelay = cli.work, 5*time.Second
@@ -81,6 +97,8 @@ func TestRealAzSSH(t *testing.T) {
 			`echo "uid=$(id -u)"`, `echo "greeting=$GREETING"`, "pwd", "ls /home/site/wwwroot",
 			"python -c 'import sys; print(\"python\", sys.version_info[0])'",
 			"grep -q '/i-[^/]*/session-' /proc/self/cgroup && echo cgroup=instance", // inside the instance's limits
+			`echo "instance=$WEBSITE_INSTANCE_ID"`, "ps -eo args= | grep -q '[g]unicorn' && echo sees=gunicorn",
+			"curl -s -o /dev/null -w 'app=%{http_code}\\n' http://localhost:$PORT/",
 			"cat " + filepath.Join(otherHome, "secret.txt"),
 			"cat " + filepath.Join(r.s.data, "server.json"),
 			"exit 7",
@@ -89,7 +107,7 @@ func TestRealAzSSH(t *testing.T) {
 		if !asExit(err, &exit) || exit.ExitCode() != 7 {
 			t.Fatalf("ssh: %v, want exit status 7\n%s", err, out)
 		}
-		for _, want := range []string{"greeting=hello over ssh", "\n/home\n", "app.py", "python 3", "cgroup=instance"} {
+		for _, want := range []string{"greeting=hello over ssh", "\n/home\n", "app.py", "python 3", "cgroup=instance", "instance=" + second + "\n", "sees=gunicorn", "app=200"} {
 			if !strings.Contains("\n"+out, want) {
 				t.Errorf("the session's output lacks %q:\n%s", want, out)
 			}
