@@ -170,10 +170,16 @@ func TestRealAzSSH(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		io.WriteString(in, "echo MARK-$((6*7)) $(id -u)\n")
+		// It starts in the app's folder, as App Service's does (Oryx's
+		// lines in ~/.bashrc), where Microsoft's tutorials run `python
+		// manage.py migrate`.
+		io.WriteString(in, "echo MARK-$((6*7)) $(id -u) $(ls app.py)\n")
 		out.waitFor(t, "MARK-42", time.Minute)
 		if out.has("MARK-42 0") {
 			t.Fatalf("the session runs as root:\n%s", out)
+		}
+		if !out.has(" app.py\r") {
+			t.Errorf("the session does not start in the app's folder:\n%s", out)
 		}
 		io.WriteString(in, "exit\n")
 		// The banner az shows first, and a login shell that found the

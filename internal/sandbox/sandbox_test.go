@@ -722,3 +722,27 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 		t.Error("an ended sandbox lent a PID namespace")
 	}
 }
+
+// TestLoginShellStartsInTheApp: an interactive login shell (`az webapp
+// ssh`'s) starts in APP_PATH with the virtual environment's name in its
+// prompt, as App Service's startup script has ~/.bashrc do; a command run
+// without a terminal stays where it was started.
+func TestLoginShellStartsInTheApp(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	app := t.TempDir()
+	if err := os.Chmod(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := func(sp *Spec) {
+		sp.Env = append(sp.Env, "APP_PATH="+app, "VIRTUAL_ENV="+filepath.Join(app, "antenv"))
+		sp.ReadOnly = append(sp.ReadOnly, app)
+	}
+	out := mustSucceed(t, shell(t, s, home, `exec bash -lic 'echo "prompt=$PS1"; pwd' 2>/dev/null`, env))
+	if !strings.Contains(out, "prompt=(antenv) ") || !strings.Contains(out, "\n"+app+"\n") {
+		t.Errorf("an interactive login shell: %q, want the prompt with (antenv) in %s", out, app)
+	}
+	if out := mustSucceed(t, shell(t, s, home, `exec bash -lc pwd`, env)); strings.TrimSpace(out) != "/home" {
+		t.Errorf("a non-interactive login shell moved to %q", out)
+	}
+}

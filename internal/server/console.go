@@ -36,7 +36,10 @@ func (p *planner) Console(ctx context.Context, s deploy.Snapshot, built deploy.A
 		r.cleanup()
 		return runtime.Launch{}, slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: the app has no user of its own to run them as, and a command is never run as root.")
 	}
-	return runtime.Launch{Argv: argv, Env: r.env, Dir: dir, Extra: r.spec, Cleanup: r.cleanup}, nil
+	// APP_PATH is the command's copy of the release, as an instance's is
+	// its own (an interactive shell starts there: sandbox's /etc/profile).
+	env := append(slices.Clip(r.env), "APP_PATH="+r.art.Dir)
+	return runtime.Launch{Argv: argv, Env: env, Dir: dir, Extra: r.spec, Cleanup: r.cleanup}, nil
 }
 
 // Enter implements deploy.Planner: an SSH session or `az webapp exec`
