@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -53,6 +54,19 @@ func TestSSHSessionInsideInstance(t *testing.T) {
 	// The instance's processes hold a marker the session then sees.
 	if got := run(list[1].Name, "ps -eo args= | grep -c '[g]unicorn'"); got == "0" {
 		t.Errorf("the session does not see its instance's gunicorn: %q", got)
+	}
+
+	// Slipway's own CLI opens the same session (`webapp ssh`, as az's):
+	// without a terminal the shell reads its commands from standard input,
+	// and the CLI exits with the shell's status.
+	var out, errb bytes.Buffer
+	code := Run(t.Context(), []string{"webapp", "ssh", "-g", "rg-sshin", "-n", "sshin", "--instance", list[1].Name},
+		s.env, strings.NewReader("echo id=$WEBSITE_INSTANCE_ID\nexit 3\n"), &out, &errb)
+	if code != 3 || !strings.Contains(out.String(), "id="+list[1].Name+"\n") || strings.Contains(errb.String(), "ERROR") {
+		t.Errorf("slipway webapp ssh --instance: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if _, errs, code := s.cli("", "webapp", "ssh", "-g", "rg-sshin", "-n", "sshin", "--instance", "../x"); code != 2 || !strings.Contains(errs, "not an instance id") {
+		t.Errorf("slipway webapp ssh with a bad --instance: exit %d: %s", code, errs)
 	}
 
 	// A restart replaces the instance, and its sessions end with it.

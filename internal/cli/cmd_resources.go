@@ -95,6 +95,7 @@ func commands() []command {
 		}, uIDs, uPolicy)},
 	}
 	cmds = append(cmds, webappCommands()...)
+	cmds = append(cmds, sshCommands()...)
 	cmds = append(cmds, scaleCommands()...)
 	cmds = append(cmds, caCommands()...)
 	cmds = append(cmds, sslCommands()...)

@@ -57,7 +57,9 @@ func render(w io.Writer, err error) int {
 	if !errors.As(err, &ee) {
 		ee = &ExitError{Code: ExitFailure, Message: err.Error()}
 	}
-	fmt.Fprintf(w, "ERROR: %s\n", ee.Message)
+	if ee.Message != "" { // "" when the command has said why itself (a remote shell's status)
+		fmt.Fprintf(w, "ERROR: %s\n", ee.Message)
+	}
 	if ee.Hint != "" {
 		fmt.Fprintf(w, "HINT: %s\n", ee.Hint)
 	}
