@@ -638,6 +638,12 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		}
 		argv = append(append([]string{envPath, "--"}, loader...), argv...)
 	}
+	if spec.PIDNamespace != nil {
+		// bwrap leaves the --pidns descriptor open in what it runs: a
+		// shell (as the app's user, once setpriv has dropped to it) closes
+		// it before the app's command, which must hold no namespace.
+		argv = append([]string{"/bin/sh", "-c", `exec "$@" 3<&-`, "sh"}, argv...)
+	}
 	if spec.UID != 0 || spec.GID != 0 {
 		if os.Geteuid() != 0 {
 			return nil, fmt.Errorf("running as uid %d needs root", spec.UID)

@@ -722,3 +722,22 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 		t.Error("an ended sandbox lent a PID namespace")
 	}
 }
+
+// TestJoinedCommandHoldsNoNamespace: the PID namespace a joined command
+// is given reaches bwrap only: the command itself (an SSH session's
+// shell, as the app's user) holds no descriptor of it (bwrap leaves its
+// --pidns descriptor open).
+func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	cmd, _ := startLoop(t, s, home, fmt.Sprintf("slipway-fd-test-%d", time.Now().UnixNano()))
+	ns, err := s.PIDNamespace(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	out := mustSucceed(t, shell(t, s, home, `ls -l /proc/self/fd`, func(sp *Spec) { sp.PIDNamespace = ns }))
+	if strings.Contains(out, "pid:[") {
+		t.Errorf("the joined command holds a PID namespace:\n%s", out)
+	}
+}
