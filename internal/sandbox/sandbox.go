@@ -360,7 +360,8 @@ func killGroup(pgid int, sig syscall.Signal) error {
 // leads the sandbox's session. A Spec.PIDNamespace runs another process
 // in it; the caller closes the file. The init is opened through its /proc
 // directory, which stays that process's even if its number is reused, and
-// checked to be bwrap's child after the open.
+// checked to be the child of bwrap — cmd's, not a later holder of its
+// number — after the open.
 func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 	if !s.Confined() || cmd == nil || cmd.Process == nil {
 		return nil, errors.New("the process runs in no sandbox")
@@ -392,6 +393,14 @@ func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino {
 		ns.Close()
 		return nil, errors.New("the sandbox has no PID namespace of its own")
+	}
+	// The number pid is cmd's only until cmd is waited for; then the next
+	// process may take it (another app's sandbox). The process itself
+	// (its pidfd) is asked after the parent check: not waited for now, it
+	// was not then, so the init's parent was cmd.
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("the sandbox has ended: %w", err)
 	}
 	return ns, nil
 }

@@ -741,3 +741,32 @@ func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
 		t.Errorf("the joined command holds a PID namespace:\n%s", out)
 	}
 }
+
+// TestPIDNamespaceOfAnEndedSandbox: once a sandbox has ended and been
+// waited for, its process number is free, and the next process the
+// machine starts may take it — another app's sandbox, on a machine with
+// pid_max 32768 soon. The namespace lent for the ended command is then
+// none, not the newcomer's. (The number is handed over here rather than
+// waited for: the test takes the ended command's number from the running
+// one.)
+func TestPIDNamespaceOfAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	ended, done := startLoop(t, s, home, fmt.Sprintf("slipway-ended-test-%d", time.Now().UnixNano()))
+	s.Signal(ended, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	other, _ := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-other-test-%d", time.Now().UnixNano()))
+	if ns, err := s.PIDNamespace(other); err != nil {
+		t.Fatalf("the running sandbox lends no namespace: %v", err)
+	} else {
+		ns.Close()
+	}
+	own := ended.Process.Pid
+	ended.Process.Pid = other.Process.Pid // its number, reused
+	if ns, err := s.PIDNamespace(ended); err == nil {
+		ns.Close()
+		t.Error("an ended sandbox lent the namespace of the process that took its number")
+	}
+	ended.Process.Pid = own
+}
