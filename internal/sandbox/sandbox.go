@@ -390,7 +390,10 @@ func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 		return nil, errors.New("the sandbox's init has ended")
 	}
 	var own, theirs unix.Stat_t
-	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino {
+	status, _ := readAt(dir, "status")
+	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino || !nsInit(status) {
+		// A sandbox that joined another's (Spec.PIDNamespace) has a child
+		// of bwrap that leads a session too, but in that other's.
 		ns.Close()
 		return nil, errors.New("the sandbox has no PID namespace of its own")
 	}
@@ -403,6 +406,18 @@ func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 		return nil, fmt.Errorf("the sandbox has ended: %w", err)
 	}
 	return ns, nil
+}
+
+// nsInit reports whether the text of a /proc/<pid>/status is that of its
+// PID namespace's init: pid 1 in the innermost of its NSpid.
+func nsInit(status []byte) bool {
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(rest)
+			return len(f) > 1 && f[len(f)-1] == "1"
+		}
+	}
+	return false
 }
 
 // readAt reads the file name in the directory dir.

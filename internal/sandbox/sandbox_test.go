@@ -700,13 +700,23 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 	}
 	guestDone := make(chan error, 1)
 	go func() { guestDone <- guest.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(processesWith("300")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// Once sleep runs, the guest's bwrap child has long led its session.
+	sleeping := func() bool {
+		for _, pid := range processesWith("300") {
+			if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); strings.HasSuffix(exe, "/sleep") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(10 * time.Second); !sleeping(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the joined command never ran")
+		}
 	}
 	if f, err := s.PIDNamespace(guest); err == nil {
 		f.Close()
-		t.Error("a joined sandbox lent its host's namespace as its own")
+		t.Error("a joined sandbox lent the namespace it joined as its own")
 	}
 	// The host sandbox's end ends its guest.
 	s.Signal(cmd, syscall.SIGKILL)
