@@ -662,12 +662,6 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		}
 		argv = append(append([]string{envPath, "--"}, loader...), argv...)
 	}
-	if spec.PIDNamespace != nil {
-		// bwrap leaves the --pidns descriptor open in what it runs: a
-		// shell (as the app's user, once setpriv has dropped to it) closes
-		// it before the app's command, which must hold no namespace.
-		argv = append([]string{"/bin/sh", "-c", `exec "$@" 3<&-`, "sh"}, argv...)
-	}
 	if spec.UID != 0 || spec.GID != 0 {
 		if os.Geteuid() != 0 {
 			return nil, fmt.Errorf("running as uid %d needs root", spec.UID)
@@ -682,6 +676,13 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		argv = append([]string{s.setpriv,
 			"--reuid=" + strconv.Itoa(spec.UID), "--regid=" + strconv.Itoa(spec.GID), "--clear-groups",
 			"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"}, argv...)
+	}
+	if spec.PIDNamespace != nil {
+		// bwrap leaves the --pidns descriptor open in what it runs: a
+		// shell closes it first, while still root (the app's processes
+		// can read a process of its user's descriptors through /proc), so
+		// that setpriv and the app's command never hold the namespace.
+		argv = append([]string{"/bin/sh", "-c", `exec "$@" 3<&-`, "sh"}, argv...)
 	}
 	return append(args, argv...), nil
 }

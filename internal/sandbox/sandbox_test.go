@@ -736,7 +736,7 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 // TestJoinedCommandHoldsNoNamespace: the PID namespace a joined command
 // is given reaches bwrap only: the command itself (an SSH session's
 // shell, as the app's user) holds no descriptor of it (bwrap leaves its
-// --pidns descriptor open).
+// --pidns descriptor open), and what closes it changes nothing else.
 func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
 	s := confinedSandbox(t)
 	home := appHome(t)
@@ -746,9 +746,13 @@ func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ns.Close()
-	out := mustSucceed(t, shell(t, s, home, `ls -l /proc/self/fd`, func(sp *Spec) { sp.PIDNamespace = ns }))
+	out := mustSucceed(t, shell(t, s, home, `ls -l /proc/self/fd; id -u; grep CapEff /proc/self/status`, func(sp *Spec) { sp.PIDNamespace = ns }))
 	if strings.Contains(out, "pid:[") {
 		t.Errorf("the joined command holds a PID namespace:\n%s", out)
+	}
+	// What closes it runs as root: the command still runs as the app.
+	if !strings.Contains(out, "\n"+strconv.Itoa(testUID)+"\n") || !strings.Contains(out, "CapEff:\t0000000000000000") {
+		t.Errorf("the joined command does not run as the app's user without capabilities:\n%s", out)
 	}
 }
 
