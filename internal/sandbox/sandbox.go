@@ -129,10 +129,19 @@ type Sandbox struct {
 
 // New returns a Sandbox. A missing bwrap is not an error: Available reports
 // it and Command falls back to plain processes.
+//
+// New marks every descriptor of the process from 3 up close-on-exec. What
+// the server inherited open across exec (from the shell or supervisor that
+// started it) would otherwise reach every process it starts, and so every
+// app's instances: one descriptor shared by tenants. Descriptors given to
+// a command on purpose (exec.Cmd.ExtraFiles) are unaffected.
 func New(cfg Config) (*Sandbox, error) {
 	s := &Sandbox{cfg: cfg, logger: cfg.Logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := closeInheritedOnExec(); err != nil {
+		return nil, fmt.Errorf("creating sandbox: %w", err)
 	}
 	if cfg.Disabled {
 		return s, nil
@@ -173,6 +182,25 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	return s, nil
+}
+
+// closeInheritedOnExec marks the process's descriptors from 3 up
+// close-on-exec (see New).
+func closeInheritedOnExec() error {
+	if unix.CloseRange(3, uint(^uint32(0)), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
+	// Kernels before 5.11: one by one.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("listing the server's descriptors: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // Available reports whether bwrap is present and works here, with the reason

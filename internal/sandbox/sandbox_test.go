@@ -784,3 +784,26 @@ func TestPIDNamespaceOfAnEndedSandbox(t *testing.T) {
 	}
 	ended.Process.Pid = own
 }
+
+// TestInheritedDescriptorsStayOutside: a descriptor the server inherited
+// open across exec (from the shell or supervisor that started it) reaches
+// no sandboxed process; otherwise every app's instances would hold the
+// same one, a channel between tenants.
+func TestInheritedDescriptorsStayOutside(t *testing.T) {
+	requireRoot(t)
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil { // without close-on-exec, as inherited
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	var st syscall.Stat_t
+	if err := syscall.Fstat(p[1], &st); err != nil {
+		t.Fatal(err)
+	}
+	s := confinedSandbox(t)
+	out := mustSucceed(t, shell(t, s, appHome(t), `ls -l /proc/self/fd`))
+	if pipe := fmt.Sprintf("pipe:[%d]", st.Ino); strings.Contains(out, pipe) {
+		t.Errorf("a sandboxed process holds the server's inherited %s:\n%s", pipe, out)
+	}
+}
