@@ -733,19 +733,27 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 	}
 }
 
+// joinableLoop starts startLoop's loop (marked with prefix) in a home of
+// its own and opens its PID namespace, closed at the test's end.
+func joinableLoop(t *testing.T, s *Sandbox, prefix string) (home string, cmd *exec.Cmd, done chan error, ns *os.File) {
+	t.Helper()
+	home = appHome(t)
+	cmd, done = startLoop(t, s, home, fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()))
+	ns, err := s.PIDNamespace(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return home, cmd, done, ns
+}
+
 // TestJoinedCommandHoldsNoNamespace: the PID namespace a joined command
 // is given reaches bwrap only: the command itself (an SSH session's
 // shell, as the app's user) holds no descriptor of it (bwrap leaves its
 // --pidns descriptor open), and what closes it changes nothing else.
 func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
 	s := confinedSandbox(t)
-	home := appHome(t)
-	cmd, _ := startLoop(t, s, home, fmt.Sprintf("slipway-fd-test-%d", time.Now().UnixNano()))
-	ns, err := s.PIDNamespace(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
+	home, _, _, ns := joinableLoop(t, s, "slipway-fd-test")
 	out := mustSucceed(t, shell(t, s, home, `ls -l /proc/self/fd; id -u; grep CapEff /proc/self/status`, func(sp *Spec) { sp.PIDNamespace = ns }))
 	if strings.Contains(out, "pid:[") {
 		t.Errorf("the joined command holds a PID namespace:\n%s", out)
@@ -805,5 +813,22 @@ func TestInheritedDescriptorsStayOutside(t *testing.T) {
 	out := mustSucceed(t, shell(t, s, appHome(t), `ls -l /proc/self/fd`))
 	if pipe := fmt.Sprintf("pipe:[%d]", st.Ino); strings.Contains(out, pipe) {
 		t.Errorf("a sandboxed process holds the server's inherited %s:\n%s", pipe, out)
+	}
+}
+
+// TestJoinAnEndedSandbox: a PID namespace opened while its sandbox ran
+// takes no process once the sandbox's init has ended (the kernel refuses
+// new processes in it): a session whose instance ends between being
+// entered and starting runs nowhere, rather than half in what is left of
+// the instance.
+func TestJoinAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	home, cmd, done, ns := joinableLoop(t, s, "slipway-ended-join-test")
+	s.Signal(cmd, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	r := shell(t, s, home, `echo RAN`, func(sp *Spec) { sp.PIDNamespace = ns })
+	if r.err == nil || strings.Contains(r.stdout, "RAN") {
+		t.Errorf("a command joined an ended sandbox's namespace: %v, %q", r.err, r.stdout)
 	}
 }
