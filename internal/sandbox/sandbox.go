@@ -353,6 +353,13 @@ func (s *Sandbox) Signal(cmd *exec.Cmd, sig syscall.Signal) error {
 	if cmd == nil || cmd.Process == nil {
 		return errors.New("signalling sandbox: command not started")
 	}
+	if s.Confined() && errors.Is(cmd.Process.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+		// Waited for: nothing of the sandbox is left (bwrap outlives what
+		// it runs), and its number may be another process's already —
+		// another app's sandbox. The process's own handle (its pidfd)
+		// tells.
+		return nil
+	}
 	pid := cmd.Process.Pid
 	if s.bwrap != "" && s.isBwrap(pid) {
 		// bwrap --new-session: the sandbox's init (a child of the outer bwrap)

@@ -832,3 +832,30 @@ func TestJoinAnEndedSandbox(t *testing.T) {
 		t.Errorf("a command joined an ended sandbox's namespace: %v, %q", r.err, r.stdout)
 	}
 }
+
+// TestSignalAnEndedSandbox: a stop that races the sandbox's own end (the
+// runtime's SIGKILL at a start deadline, a health replacement) signals
+// nothing once the command has been waited for, though its number may
+// already be another sandbox's (another app's instance) by then. (The
+// number is handed over, as in TestPIDNamespaceOfAnEndedSandbox.)
+func TestSignalAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	ended, done := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-ended-signal-test-%d", time.Now().UnixNano()))
+	s.Signal(ended, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	other, otherDone := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-other-signal-test-%d", time.Now().UnixNano()))
+	own := ended.Process.Pid
+	ended.Process.Pid = other.Process.Pid // its number, reused
+	err := s.Signal(ended, syscall.SIGKILL)
+	ended.Process.Pid = own
+	if err != nil {
+		t.Errorf("signalling an ended sandbox: %v", err)
+	}
+	select {
+	case <-otherDone:
+		otherDone <- nil
+		t.Error("signalling an ended sandbox killed the sandbox that took its number")
+	case <-time.After(500 * time.Millisecond):
+	}
+}
