@@ -344,6 +344,17 @@ func (g *Group) Sub(name string) (*Group, error) {
 	if g.closed {
 		return nil, fmt.Errorf("creating cgroup %s/%s: the group is closed", g.name, name)
 	}
+	if g.m.version == 1 {
+		// A v1 memory group may be non-hierarchical (memory.use_hierarchy
+		// 0, inherited, on kernels before the mode was removed): one nested
+		// in it would then not be held by its limit. It can be made
+		// hierarchical while it has no nested group; later kernels are
+		// hierarchical always and take 1 as it is.
+		f := path.Join(g.dirs[0], "memory.use_hierarchy")
+		if err := g.m.write(f, "1"); err != nil && !g.m.missing(err) {
+			return nil, fmt.Errorf("creating cgroup %s/%s: its memory limit would not hold it: %w", g.name, name, err)
+		}
+	}
 	sub := &Group{m: g.m, name: g.name + "/" + name, parent: g}
 	for _, d := range g.dirs {
 		dir := path.Join(d, name)

@@ -239,18 +239,27 @@ func TestV2PreparedTree(t *testing.T) {
 	}
 }
 
-func TestV1PreparedTree(t *testing.T) {
+// preparedV1Group is a group named name with limits l in a manager of a
+// prepared v1 tree (v1Tree) under the parent slipway-test; it returns the
+// tree's root too.
+func preparedV1Group(t *testing.T, name string, l Limits) (string, *Group) {
+	t.Helper()
 	root := v1Tree(t, "memory", "cpu", "pids")
 	m, err := Open(Config{Root: root, Parent: "slipway-test", AllowPlainTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	g, err := m.New("build-7", Limits{MemoryBytes: 64 << 20, CPUs: 2, Pids: 20})
+	t.Cleanup(func() { m.Close() })
+	g, err := m.New(name, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
+	t.Cleanup(func() { g.Close() })
+	return root, g
+}
+
+func TestV1PreparedTree(t *testing.T) {
+	root, g := preparedV1Group(t, "build-7", Limits{MemoryBytes: 64 << 20, CPUs: 2, Pids: 20})
 	at := func(c, f string) string { return filepath.Join(root, c, "slipway-test", "build-7", f) }
 	want := map[string]string{
 		at("memory", "memory.limit_in_bytes"):       "67108864",
@@ -304,5 +313,24 @@ func TestJoinArgv(t *testing.T) {
 	out, err = exec.Command(argv[0], argv[1:]...).Output()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 125 || len(out) != 0 {
 		t.Errorf("join failure: output %q, err %v; want exit 125 and no output", out, err)
+	}
+}
+
+// TestV1SubGroupHierarchicalMemory: on v1 a memory group may be
+// non-hierarchical (memory.use_hierarchy 0, inherited from its parent, on
+// kernels before the mode was removed), and a group nested in it would not
+// be held by its memory limit: a console session inside an instance could
+// take all the host's memory. Sub makes the group hierarchical first.
+func TestV1SubGroupHierarchicalMemory(t *testing.T) {
+	root, g := preparedV1Group(t, "i-1", Limits{MemoryBytes: 64 << 20, Pids: 20})
+	flag := filepath.Join(root, "memory", "slipway-test", "i-1", "memory.use_hierarchy")
+	writeFile(t, flag, "0") // as the kernel shows an old host's
+	sub, err := g.Sub("session-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if got := readFile(t, flag); got != "1" {
+		t.Errorf("memory.use_hierarchy of a group with a nested one = %q, want 1", got)
 	}
 }

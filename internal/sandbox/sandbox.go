@@ -129,10 +129,19 @@ type Sandbox struct {
 
 // New returns a Sandbox. A missing bwrap is not an error: Available reports
 // it and Command falls back to plain processes.
+//
+// New marks every descriptor of the process from 3 up close-on-exec. What
+// the server inherited open across exec (from the shell or supervisor that
+// started it) would otherwise reach every process it starts, and so every
+// app's instances: one descriptor shared by tenants. Descriptors given to
+// a command on purpose (exec.Cmd.ExtraFiles) are unaffected.
 func New(cfg Config) (*Sandbox, error) {
 	s := &Sandbox{cfg: cfg, logger: cfg.Logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := closeInheritedOnExec(); err != nil {
+		return nil, fmt.Errorf("creating sandbox: %w", err)
 	}
 	if cfg.Disabled {
 		return s, nil
@@ -173,6 +182,25 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	return s, nil
+}
+
+// closeInheritedOnExec marks the process's descriptors from 3 up
+// close-on-exec (see New).
+func closeInheritedOnExec() error {
+	if unix.CloseRange(3, uint(^uint32(0)), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
+	// Kernels before 5.11: one by one.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("listing the server's descriptors: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // Available reports whether bwrap is present and works here, with the reason
@@ -325,6 +353,13 @@ func (s *Sandbox) Signal(cmd *exec.Cmd, sig syscall.Signal) error {
 	if cmd == nil || cmd.Process == nil {
 		return errors.New("signalling sandbox: command not started")
 	}
+	if s.Confined() && errors.Is(cmd.Process.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+		// Waited for: nothing of the sandbox is left (bwrap outlives what
+		// it runs), and its number may be another process's already —
+		// another app's sandbox. The process's own handle (its pidfd)
+		// tells.
+		return nil
+	}
 	pid := cmd.Process.Pid
 	if s.bwrap != "" && s.isBwrap(pid) {
 		// bwrap --new-session: the sandbox's init (a child of the outer bwrap)
@@ -360,7 +395,8 @@ func killGroup(pgid int, sig syscall.Signal) error {
 // leads the sandbox's session. A Spec.PIDNamespace runs another process
 // in it; the caller closes the file. The init is opened through its /proc
 // directory, which stays that process's even if its number is reused, and
-// checked to be bwrap's child after the open.
+// checked to be the child of bwrap — cmd's, not a later holder of its
+// number — after the open.
 func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 	if !s.Confined() || cmd == nil || cmd.Process == nil {
 		return nil, errors.New("the process runs in no sandbox")
@@ -389,11 +425,34 @@ func (s *Sandbox) PIDNamespace(cmd *exec.Cmd) (*os.File, error) {
 		return nil, errors.New("the sandbox's init has ended")
 	}
 	var own, theirs unix.Stat_t
-	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino {
+	status, _ := readAt(dir, "status")
+	if unix.Stat("/proc/self/ns/pid", &own) != nil || unix.Fstat(fd, &theirs) != nil || own.Ino == theirs.Ino || !nsInit(status) {
+		// A sandbox that joined another's (Spec.PIDNamespace) has a child
+		// of bwrap that leads a session too, but in that other's.
 		ns.Close()
 		return nil, errors.New("the sandbox has no PID namespace of its own")
 	}
+	// The number pid is cmd's only until cmd is waited for; then the next
+	// process may take it (another app's sandbox). The process itself
+	// (its pidfd) is asked after the parent check: not waited for now, it
+	// was not then, so the init's parent was cmd.
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("the sandbox has ended: %w", err)
+	}
 	return ns, nil
+}
+
+// nsInit reports whether the text of a /proc/<pid>/status is that of its
+// PID namespace's init: pid 1 in the innermost of its NSpid.
+func nsInit(status []byte) bool {
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(rest)
+			return len(f) > 1 && f[len(f)-1] == "1"
+		}
+	}
+	return false
 }
 
 // readAt reads the file name in the directory dir.
@@ -664,6 +723,13 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 		argv = append([]string{s.setpriv,
 			"--reuid=" + strconv.Itoa(spec.UID), "--regid=" + strconv.Itoa(spec.GID), "--clear-groups",
 			"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"}, argv...)
+	}
+	if spec.PIDNamespace != nil {
+		// bwrap leaves the --pidns descriptor open in what it runs: a
+		// shell closes it first, while still root (the app's processes
+		// can read a process of its user's descriptors through /proc), so
+		// that setpriv and the app's command never hold the namespace.
+		argv = append([]string{"/bin/sh", "-c", `exec "$@" 3<&-`, "sh"}, argv...)
 	}
 	return append(args, argv...), nil
 }

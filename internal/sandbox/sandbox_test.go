@@ -700,13 +700,23 @@ func TestJoinAnotherSandboxsProcesses(t *testing.T) {
 	}
 	guestDone := make(chan error, 1)
 	go func() { guestDone <- guest.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(processesWith("300")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// Once sleep runs, the guest's bwrap child has long led its session.
+	sleeping := func() bool {
+		for _, pid := range processesWith("300") {
+			if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); strings.HasSuffix(exe, "/sleep") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(10 * time.Second); !sleeping(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the joined command never ran")
+		}
 	}
 	if f, err := s.PIDNamespace(guest); err == nil {
 		f.Close()
-		t.Error("a joined sandbox lent its host's namespace as its own")
+		t.Error("a joined sandbox lent the namespace it joined as its own")
 	}
 	// The host sandbox's end ends its guest.
 	s.Signal(cmd, syscall.SIGKILL)
@@ -744,5 +754,132 @@ func TestLoginShellStartsInTheApp(t *testing.T) {
 	}
 	if out := mustSucceed(t, shell(t, s, home, `exec bash -lc pwd`, env)); strings.TrimSpace(out) != "/home" {
 		t.Errorf("a non-interactive login shell moved to %q", out)
+	}
+}
+
+// joinableLoop starts startLoop's loop (marked with prefix) in a home of
+// its own and opens its PID namespace, closed at the test's end.
+func joinableLoop(t *testing.T, s *Sandbox, prefix string) (home string, cmd *exec.Cmd, done chan error, ns *os.File) {
+	t.Helper()
+	home = appHome(t)
+	cmd, done = startLoop(t, s, home, fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()))
+	ns, err := s.PIDNamespace(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return home, cmd, done, ns
+}
+
+// TestJoinedCommandHoldsNoNamespace: the PID namespace a joined command
+// is given reaches bwrap only: the command itself (an SSH session's
+// shell, as the app's user) holds no descriptor of it (bwrap leaves its
+// --pidns descriptor open), and what closes it changes nothing else.
+func TestJoinedCommandHoldsNoNamespace(t *testing.T) {
+	s := confinedSandbox(t)
+	home, _, _, ns := joinableLoop(t, s, "slipway-fd-test")
+	out := mustSucceed(t, shell(t, s, home, `ls -l /proc/self/fd; id -u; grep CapEff /proc/self/status`, func(sp *Spec) { sp.PIDNamespace = ns }))
+	if strings.Contains(out, "pid:[") {
+		t.Errorf("the joined command holds a PID namespace:\n%s", out)
+	}
+	// What closes it runs as root: the command still runs as the app.
+	if !strings.Contains(out, "\n"+strconv.Itoa(testUID)+"\n") || !strings.Contains(out, "CapEff:\t0000000000000000") {
+		t.Errorf("the joined command does not run as the app's user without capabilities:\n%s", out)
+	}
+}
+
+// TestPIDNamespaceOfAnEndedSandbox: once a sandbox has ended and been
+// waited for, its process number is free, and the next process the
+// machine starts may take it — another app's sandbox, on a machine with
+// pid_max 32768 soon. The namespace lent for the ended command is then
+// none, not the newcomer's. (The number is handed over here rather than
+// waited for: the test takes the ended command's number from the running
+// one.)
+func TestPIDNamespaceOfAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	ended, done := startLoop(t, s, home, fmt.Sprintf("slipway-ended-test-%d", time.Now().UnixNano()))
+	s.Signal(ended, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	other, _ := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-other-test-%d", time.Now().UnixNano()))
+	if ns, err := s.PIDNamespace(other); err != nil {
+		t.Fatalf("the running sandbox lends no namespace: %v", err)
+	} else {
+		ns.Close()
+	}
+	own := ended.Process.Pid
+	ended.Process.Pid = other.Process.Pid // its number, reused
+	if ns, err := s.PIDNamespace(ended); err == nil {
+		ns.Close()
+		t.Error("an ended sandbox lent the namespace of the process that took its number")
+	}
+	ended.Process.Pid = own
+}
+
+// TestInheritedDescriptorsStayOutside: a descriptor the server inherited
+// open across exec (from the shell or supervisor that started it) reaches
+// no sandboxed process; otherwise every app's instances would hold the
+// same one, a channel between tenants.
+func TestInheritedDescriptorsStayOutside(t *testing.T) {
+	requireRoot(t)
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil { // without close-on-exec, as inherited
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	var st syscall.Stat_t
+	if err := syscall.Fstat(p[1], &st); err != nil {
+		t.Fatal(err)
+	}
+	s := confinedSandbox(t)
+	out := mustSucceed(t, shell(t, s, appHome(t), `ls -l /proc/self/fd`))
+	if pipe := fmt.Sprintf("pipe:[%d]", st.Ino); strings.Contains(out, pipe) {
+		t.Errorf("a sandboxed process holds the server's inherited %s:\n%s", pipe, out)
+	}
+}
+
+// TestJoinAnEndedSandbox: a PID namespace opened while its sandbox ran
+// takes no process once the sandbox's init has ended (the kernel refuses
+// new processes in it): a session whose instance ends between being
+// entered and starting runs nowhere, rather than half in what is left of
+// the instance.
+func TestJoinAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	home, cmd, done, ns := joinableLoop(t, s, "slipway-ended-join-test")
+	s.Signal(cmd, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	r := shell(t, s, home, `echo RAN`, func(sp *Spec) { sp.PIDNamespace = ns })
+	if r.err == nil || strings.Contains(r.stdout, "RAN") {
+		t.Errorf("a command joined an ended sandbox's namespace: %v, %q", r.err, r.stdout)
+	}
+}
+
+// TestSignalAnEndedSandbox: a stop that races the sandbox's own end (the
+// runtime's SIGKILL at a start deadline, a health replacement) signals
+// nothing once the command has been waited for, though its number may
+// already be another sandbox's (another app's instance) by then. (The
+// number is handed over, as in TestPIDNamespaceOfAnEndedSandbox.)
+func TestSignalAnEndedSandbox(t *testing.T) {
+	s := confinedSandbox(t)
+	ended, done := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-ended-signal-test-%d", time.Now().UnixNano()))
+	s.Signal(ended, syscall.SIGKILL)
+	<-done
+	done <- nil // for startLoop's cleanup
+	other, otherDone := startLoop(t, s, appHome(t), fmt.Sprintf("slipway-other-signal-test-%d", time.Now().UnixNano()))
+	own := ended.Process.Pid
+	ended.Process.Pid = other.Process.Pid // its number, reused
+	err := s.Signal(ended, syscall.SIGKILL)
+	ended.Process.Pid = own
+	if err != nil {
+		t.Errorf("signalling an ended sandbox: %v", err)
+	}
+	select {
+	case <-otherDone:
+		otherDone <- nil
+		t.Error("signalling an ended sandbox killed the sandbox that took its number")
+	case <-time.After(500 * time.Millisecond):
 	}
 }
