@@ -262,7 +262,7 @@ func TestHostsFile(t *testing.T) {
 	hosts := map[string]string{"myapp.localhost": "127.0.0.1", "myvault.vault.localhost": "127.0.0.1", "v6.localhost": "::1"}
 	out := mustSucceed(t, shell(t, s, appHome(t), `grep -v '^#' /etc/hosts; getent hosts myvault.vault.localhost`,
 		func(sp *Spec) { sp.Hosts = hosts }))
-	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\tsandbox\n" +
 		"127.0.0.1\tmyapp.localhost\n127.0.0.1\tmyvault.vault.localhost\n::1\tv6.localhost\n" +
 		"127.0.0.1       myvault.vault.localhost\n"
 	if diff := cmp.Diff(want, out); diff != "" {
@@ -881,5 +881,29 @@ func TestSignalAnEndedSandbox(t *testing.T) {
 		otherDone <- nil
 		t.Error("signalling an ended sandbox killed the sandbox that took its number")
 	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// TestHostnameIsTheSandboxs: a sandbox has the host name its Spec gives
+// (an instance's, as a container's is its own), or "sandbox"; /etc/hosts
+// resolves it; the host's own name never shows.
+func TestHostnameIsTheSandboxs(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	own, _ := os.Hostname()
+	script := `hostname; getent hosts "$(hostname)" | cut -f1 -d' '; cat /proc/sys/kernel/hostname`
+	out := mustSucceed(t, shell(t, s, home, script, func(sp *Spec) { sp.Hostname = "a1b2c3d4e5f6" }))
+	if f := strings.Fields(out); len(f) != 3 || f[0] != "a1b2c3d4e5f6" || f[1] != "127.0.0.1" || f[2] != "a1b2c3d4e5f6" {
+		t.Errorf("a sandbox named a1b2c3d4e5f6: %q", out)
+	}
+	out = mustSucceed(t, shell(t, s, home, script))
+	if f := strings.Fields(out); len(f) != 3 || f[0] != "sandbox" || f[1] != "127.0.0.1" {
+		t.Errorf("a sandbox without a name: %q", out)
+	}
+	if own != "" && own != "sandbox" && strings.Contains(out, own) {
+		t.Errorf("the host's name %q shows in a sandbox: %q", own, out)
+	}
+	if _, err := s.Command(t.Context(), Spec{Argv: []string{"true"}, Hostname: "bad name"}); err == nil {
+		t.Error("a host name with a space was taken")
 	}
 }

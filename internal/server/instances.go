@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -389,7 +390,8 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		}
 	}
 	rw := []string{r.art.Dir}
-	r.spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: rw, Binds: binds, Hosts: hosts, UID: uid, GID: gid}
+	r.spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: rw, Binds: binds, Hosts: hosts, UID: uid, GID: gid,
+		Hostname: containerHostname(s.Site.Name, inst.ID)}
 	if r.ns != nil {
 		r.spec.NetNS = r.ns.Path()
 	}
@@ -403,6 +405,18 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		r.spec.CgroupProcs = g.ProcsFiles()
 	}
 	return r, nil
+}
+
+// containerHostname is the host name of an instance's sandbox: as an App
+// Service container's is the first 12 hex digits of its container's id,
+// the first 12 of the instance's; a one-off command's (whose instance id
+// is zeros: Kudu's commands, the release step) is the site's own digits.
+func containerHostname(site, instanceID string) string {
+	if len(instanceID) >= 12 && strings.Trim(instanceID, "0") != "" {
+		return strings.ToLower(instanceID[:12])
+	}
+	sum := sha256.Sum256([]byte("kudu/" + strings.ToLower(site)))
+	return hex.EncodeToString(sum[:6])
 }
 
 // prepareHome mounts the app's home with its tier's quota (when quotas are
