@@ -119,6 +119,29 @@ func TestRealAzSSH(t *testing.T) {
 			t.Errorf("the session read what is not the app's:\n%s", out)
 		}
 
+		// az webapp exec --instance all: the command starts inside each
+		// instance (az sends each one's ARRAffinity cookie), so each writes
+		// its own host name, its instance id's first 12 digits.
+		cli.must("webapp", "exec", "-g", rg, "-n", app, "--mode", "execute", "--instance", "all",
+			"--shell-command", "echo $(hostname) $WEBSITE_INSTANCE_ID >> /home/data/instances.txt")
+		var lines []string
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+			out, _ := ssh("Docker!", "cat /home/data/instances.txt")
+			lines = strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) >= 2 || time.Now().After(deadline) {
+				break
+			}
+		}
+		seen := map[string]bool{}
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) == 2 && len(f[1]) > 12 && f[0] == f[1][:12] {
+				seen[f[1]] = true
+			}
+		}
+		if len(lines) != 2 || len(seen) != 2 || !seen[second] {
+			t.Errorf("az webapp exec --instance all: want one line from each instance, with its host name:\n%s", strings.Join(lines, "\n"))
+		}
+
 		// scp, which speaks SFTP since OpenSSH 9: a file up into the app's
 		// home and back, written as the app's user; the system stays
 		// read-only, and another app's home is not there.
