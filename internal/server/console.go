@@ -26,7 +26,7 @@ import (
 // with the server's view of the machine.
 func (p *planner) Console(ctx context.Context, s deploy.Snapshot, built deploy.Artifact, argv []string, dir string) (runtime.Launch, error) {
 	if !p.sandboxed {
-		return runtime.Launch{}, slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: it has no working sandbox (bubblewrap) to confine them to the app's own files, and a command is never run unconfined. Install bubblewrap (apt-get install bubblewrap) and restart the server.")
+		return runtime.Launch{}, errNoSandbox()
 	}
 	r, err := p.prepare(ctx, s, built, runtime.Instance{ID: strings.Repeat("0", 64), Port: p.Port(s)}, false)
 	if err != nil {
@@ -34,7 +34,7 @@ func (p *planner) Console(ctx context.Context, s deploy.Snapshot, built deploy.A
 	}
 	if r.spec.UID == 0 && os.Geteuid() == 0 {
 		r.cleanup()
-		return runtime.Launch{}, slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: the app has no user of its own to run them as, and a command is never run as root.")
+		return runtime.Launch{}, errNoAppUser()
 	}
 	// APP_PATH is the command's copy of the release, as an instance's is
 	// its own (an interactive shell starts there: sandbox's /etc/profile).
@@ -53,7 +53,7 @@ func (p *planner) Console(ctx context.Context, s deploy.Snapshot, built deploy.A
 // ends when the instance does (the PID namespace's init, the cgroup).
 func (p *planner) Enter(ctx context.Context, run runtime.Running, argv []string, dir string) (runtime.Launch, error) {
 	if !p.sandboxed || p.sb == nil {
-		return runtime.Launch{}, slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: it has no working sandbox (bubblewrap) to confine them to the app's own files, and a command is never run unconfined. Install bubblewrap (apt-get install bubblewrap) and restart the server.")
+		return runtime.Launch{}, errNoSandbox()
 	}
 	spec, ok := run.Launch.Extra.(sandbox.Spec)
 	proc, isProc := run.Proc.(*process)
@@ -61,7 +61,7 @@ func (p *planner) Enter(ctx context.Context, run runtime.Running, argv []string,
 		return runtime.Launch{}, fmt.Errorf("instance %s does not run in a sandbox of this server's", run.Machine)
 	}
 	if spec.UID == 0 && os.Geteuid() == 0 {
-		return runtime.Launch{}, slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: the app has no user of its own to run them as, and a command is never run as root.")
+		return runtime.Launch{}, errNoAppUser()
 	}
 	var session *cgroups.Group
 	if len(spec.CgroupProcs) > 0 {
@@ -104,4 +104,14 @@ func (p *planner) instanceGroup(site string, procs []string) *cgroups.Group {
 		}
 	}
 	return nil
+}
+
+// errNoSandbox and errNoAppUser are why a command is refused rather than
+// run unconfined or as root.
+func errNoSandbox() error {
+	return slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: it has no working sandbox (bubblewrap) to confine them to the app's own files, and a command is never run unconfined. Install bubblewrap (apt-get install bubblewrap) and restart the server.")
+}
+
+func errNoAppUser() error {
+	return slipway.Errorf(slipway.EUNAVAILABLE, "Commands cannot run on this server: the app has no user of its own to run them as, and a command is never run as root.")
 }
