@@ -90,3 +90,36 @@ func TestSSHSessionInsideInstance(t *testing.T) {
 	}
 
 }
+
+// TestSSHSessionInsideSlotInstance: a new deployment slot serves the
+// default page at once, as a new app does, and a session opened on its
+// Kudu (`webapp ssh --slot staging`) runs inside the slot's instance, not
+// production's.
+func TestSSHSessionInsideSlotInstance(t *testing.T) {
+	needSandbox(t, "SSH sessions need")
+	s := startServer(t)
+	s.createAppOn("sshslot", "S1")
+	s.mustCLI("", "webapp", "deployment", "slot", "create", "-g", "rg-sshslot", "-n", "sshslot", "--slot", "staging")
+	// A new slot is a live app: it serves the default page at once.
+	if code, body := s.get(s.host("sshslot-staging"), "/"); code != 200 || !strings.Contains(body, "Slipway") {
+		t.Errorf("a new slot answers %d %.200s, want the default page", code, body)
+	}
+	var slotID string
+	for deadline := time.Now().Add(2 * time.Minute); slotID == ""; time.Sleep(200 * time.Millisecond) {
+		var list []struct {
+			Name string `json:"name"`
+		}
+		out := s.mustCLI("", "webapp", "list-instances", "-g", "rg-sshslot", "-n", "sshslot", "--slot", "staging", "-o", "json")
+		if json.Unmarshal([]byte(out), &list) == nil && len(list) == 1 && strings.Contains(out, "READY") {
+			slotID = list[0].Name
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the slot's instance never became ready: %s", out)
+		}
+	}
+	var out, errb bytes.Buffer
+	code := Run(t.Context(), []string{"webapp", "ssh", "-g", "rg-sshslot", "-n", "sshslot", "--slot", "staging"},
+		s.env, strings.NewReader("echo $WEBSITE_INSTANCE_ID $WEBSITE_SITE_NAME\n"), &out, &errb)
+	if f := strings.Fields(out.String()); code != 0 || len(f) != 2 || f[0] != slotID || !strings.Contains(f[1], "sshslot") {
+		t.Errorf("slipway webapp ssh --slot staging: exit %d, want the slot's instance %s\nstdout:\n%s\nstderr:\n%s", code, slotID, out.String(), errb.String())
+	}
+}

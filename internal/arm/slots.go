@@ -195,6 +195,13 @@ func (h *Handler) putSlot(w http.ResponseWriter, r *http.Request, p params) erro
 	if err != nil {
 		return err
 	}
+	// A slot is a live app with its own host name: new and empty, it serves
+	// the default page until its first deployment, as a new app does (and
+	// as it would after the server's next start). Failing to start it does
+	// not undo the creation: its log says why it is not serving.
+	if err := h.cfg.Controller.StartSite(ctx, out.ResourceGroup, out.Name); err != nil {
+		h.cfg.Logger.Warn("starting new slot", "site", out.Name, "err", err)
+	}
 	return h.writeSite(w, r, p.sub, out)
 }
 

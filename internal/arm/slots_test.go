@@ -39,6 +39,10 @@ func TestSlots_AsAzDrivesThem(t *testing.T) {
 	if props["defaultHostName"] != "app-staging.localhost:8080" || props["serverFarmId"] == nil {
 		t.Fatalf("slot host name / plan: %v", props)
 	}
+	// A new slot is a live app: it starts (the default page), as a new app does.
+	if calls := strings.Join(e.ctl.Calls(), "|"); !strings.Contains(calls, "StartSite rg/app-staging") {
+		t.Fatalf("a new slot was not started: %s", calls)
+	}
 	// slot list
 	l := e.must(200, "GET", sitePath+"/slots", "").json(t)
 	if v := l["value"].([]any); len(v) != 1 || v[0].(map[string]any)["name"] != "app/staging" {
