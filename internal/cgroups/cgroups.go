@@ -356,20 +356,21 @@ func (g *Group) Sub(name string) (*Group, error) {
 		}
 	}
 	sub := &Group{m: g.m, name: g.name + "/" + name, parent: g}
+	undo := func() {
+		for _, made := range sub.dirs {
+			g.m.removeDir(made)
+		}
+	}
 	for _, d := range g.dirs {
 		dir := path.Join(d, name)
 		if err := g.m.root.Mkdir(dir, 0o755); err != nil {
-			for _, made := range sub.dirs {
-				g.m.removeDir(made)
-			}
+			undo()
 			return nil, g.m.explain("creating cgroup "+g.m.abs(dir), err)
 		}
 		sub.dirs = append(sub.dirs, dir)
 		if g.m.plain {
 			if err := g.m.write(path.Join(dir, "cgroup.procs"), ""); err != nil {
-				for _, made := range sub.dirs {
-					g.m.removeDir(made)
-				}
+				undo()
 				return nil, fmt.Errorf("creating cgroup %s: %w", sub.name, err)
 			}
 		}
