@@ -92,6 +92,8 @@ type Config struct {
 	OneDeploy OneDeploy
 	// Backups takes and restores app backups (backups.go); nil: refused.
 	Backups Backups
+	// WebJobs answers the WebJobs routes from Kudu (webjobs.go); nil: 404.
+	WebJobs WebJobs
 	// Domain is the base domain apps are named under, e.g. "localhost".
 	Domain string
 	// HostSuffix is appended to host names when the front door is not on

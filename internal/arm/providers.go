@@ -142,6 +142,8 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/snapshots", regional: true}, // none: automatic backups are not taken (backups.go)
 			{name: "sites/basicPublishingCredentialsPolicies", regional: true},
 			{name: "sites/sourcecontrols", regional: true},
+			{name: "sites/triggeredwebjobs", regional: true}, // WebJobs (webjobs.go)
+			{name: "sites/continuouswebjobs", regional: true},
 			{name: "sites/virtualNetworkConnections", regional: true},
 			{name: "sites/networkConfig", regional: true}, // vnet-integration remove: nothing to remove
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},

@@ -18,6 +18,7 @@ type params struct {
 	setting                         string // autoscale setting (autoscale.go)
 	namespace                       string // resource provider namespace (providers.go)
 	linker                          string // Service Connector connection (servicelinkers.go)
+	run                             string // a WebJob's run (webjobs.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -71,6 +72,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.namespace = got
 			case "{linker}":
 				p.linker = got
+			case "{run}":
+				p.run = got
 			}
 			continue
 		}
@@ -215,6 +218,19 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/backups/{id}/restore", h.restoreBackup),
 		r(http.MethodGet, site+"/snapshots", h.listSnapshots),
 		r(http.MethodPost, site+"/restoreSnapshot", h.refuseSnapshotRestore),
+
+		// WebJobs (webjobs.go).
+		r(http.MethodGet, site+"/triggeredwebjobs", h.listWebJobs("triggeredwebjobs")),
+		r(http.MethodGet, site+"/triggeredwebjobs/{id}", h.getWebJob("triggeredwebjobs")),
+		r(http.MethodDelete, site+"/triggeredwebjobs/{id}", h.deleteWebJob("triggeredwebjobs")),
+		r(http.MethodPost, site+"/triggeredwebjobs/{id}/run", h.runWebJob()),
+		r(http.MethodGet, site+"/triggeredwebjobs/{id}/history", h.webJobHistory),
+		r(http.MethodGet, site+"/triggeredwebjobs/{id}/history/{run}", h.webJobRun),
+		r(http.MethodGet, site+"/continuouswebjobs", h.listWebJobs("continuouswebjobs")),
+		r(http.MethodGet, site+"/continuouswebjobs/{id}", h.getWebJob("continuouswebjobs")),
+		r(http.MethodDelete, site+"/continuouswebjobs/{id}", h.deleteWebJob("continuouswebjobs")),
+		r(http.MethodPost, site+"/continuouswebjobs/{id}/start", h.continuousAction(true)),
+		r(http.MethodPost, site+"/continuouswebjobs/{id}/stop", h.continuousAction(false)),
 
 		// Source control: Local Git (localgit.go).
 		r(http.MethodGet, site+"/sourcecontrols/web", h.getSourceControl),

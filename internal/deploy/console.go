@@ -39,6 +39,10 @@ type ConsoleIO struct {
 	// an app that cannot start can still be looked into.
 	Inside   bool
 	Instance string
+	// NoFallback, with Inside, fails rather than run beside the
+	// instances when the one named (or any) is not running: a WebJob
+	// belongs in an instance.
+	NoFallback bool
 }
 
 // Shell runs argv as Console does, with the input, output and environment
@@ -46,7 +50,11 @@ type ConsoleIO struct {
 // instance when cio.Inside asks for it.
 func (c *Coordinator) Shell(ctx context.Context, site slipway.Site, argv []string, dir string, cio ConsoleIO) error {
 	if cio.Inside {
-		if run, ok := c.cfg.Runtime.Enter(site.Name, cio.Instance); ok {
+		run, ok := c.cfg.Runtime.Enter(site.Name, cio.Instance)
+		if ok && cio.NoFallback && cio.Instance != "" && !strings.EqualFold(run.ID, cio.Instance) {
+			ok = false // the one named has ended: not another in its place
+		}
+		if ok {
 			l, err := c.cfg.Planner.Enter(ctx, run, argv, dir)
 			if err == nil {
 				l.Env = withEnv(l.Env, cio.Env)
@@ -55,7 +63,12 @@ func (c *Coordinator) Shell(ctx context.Context, site slipway.Site, argv []strin
 			}
 			// The instance ended meanwhile, or cannot be entered: the
 			// session runs beside the instances instead.
+			if cio.NoFallback {
+				return fmt.Errorf("entering instance %s: %w", run.ID, err)
+			}
 			c.cfg.Logger.Info("console session beside the app's instances", "site", site.Name, "instance", run.ID, "why", err)
+		} else if cio.NoFallback {
+			return fmt.Errorf("the instance %q of %s is not running", cio.Instance, site.Name)
 		}
 	}
 	snap, err := c.snapshot(ctx, site.ResourceGroup, site.Name)

@@ -461,9 +461,9 @@ func TestDockerLogsZip(t *testing.T) {
 func TestUnknownRoutes(t *testing.T) {
 	srv := newKudu(t, t.TempDir())
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/api/webjobs"},
-		{"GET", "/api/continuouswebjobs"},
-		{"GET", "/api/triggeredwebjobs"},
+		{"GET", "/api/webjobs/x"}, // WebJobs are under triggered|continuous
+		{"POST", "/api/continuouswebjobs/x/run"},
+		{"POST", "/api/triggeredwebjobs/x/start"},
 		{"GET", "/api/deploymentstatus"},
 		{"GET", "/api/nothing/here"},
 		{"POST", "/api/deployments"},

@@ -177,6 +177,11 @@ type Config struct {
 	// BackupBlobs writes and deletes app backups' blobs (backup.go); nil:
 	// no backups.
 	BackupBlobs BackupBlobs
+	// Instances lists the ids of a site's running instances, which its
+	// WebJobs run in (webjobs_run.go); Sites lists every site, for the
+	// scheduler. Nil: WebJobs are listed but not run.
+	Instances func(site string) []string
+	Sites     func(ctx context.Context) ([]slipway.Site, error)
 }
 
 // Handler is the Kudu API.
@@ -189,6 +194,9 @@ type Handler struct {
 	busy    map[string]int    // log streams and dumps running, by kind and lower-cased site
 	pushing map[string]bool   // repositories a push is writing, by path
 	ssh     *ssh.ServerConfig // nil: no SSH (tunnel.go)
+
+	jobsOnce sync.Once
+	jobs     *jobs // WebJobs running (webjobs_run.go)
 }
 
 // New returns the Kudu API handler.
@@ -254,6 +262,22 @@ func New(cfg Config) *Handler {
 		h.handle("DELETE "+prefix+"/vfs/{path...}", h.vfsDelete)
 		h.handle("GET "+prefix+"/zip/{path...}", h.zipGet)
 		h.handle("PUT "+prefix+"/zip/{path...}", h.zipPut)
+		// WebJobs (webjobs.go).
+		h.handle("GET "+prefix+"/webjobs", h.listAllJobsRoute)
+		for _, k := range []string{"triggered", "continuous"} {
+			base := prefix + "/" + k + "webjobs"
+			h.handle("GET "+base, h.listJobsRoute)
+			h.handle("GET "+base+"/{name}", h.getJobRoute)
+			h.handle("PUT "+base+"/{name}", h.uploadJobRoute)
+			h.handle("DELETE "+base+"/{name}", h.deleteJobRoute)
+			h.handle("GET "+base+"/{name}/settings", h.jobSettingsRoute)
+			h.handle("PUT "+base+"/{name}/settings", h.putJobSettingsRoute)
+		}
+		h.handle("POST "+prefix+"/triggeredwebjobs/{name}/run", h.runJobRoute)
+		h.handle("GET "+prefix+"/triggeredwebjobs/{name}/history", h.jobHistoryRoute)
+		h.handle("GET "+prefix+"/triggeredwebjobs/{name}/history/{id}", h.jobRunRoute)
+		h.handle("POST "+prefix+"/continuouswebjobs/{name}/start", h.startJobRoute)
+		h.handle("POST "+prefix+"/continuouswebjobs/{name}/stop", h.stopJobRoute)
 	}
 	// az webapp exec (exec.go): on the site's root, not under /api.
 	h.handle("GET /exec/shell", h.execShell)

@@ -858,3 +858,16 @@ func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
 	}
 	return nil
 }
+
+// runningInstances are the ids of the site's instances whose app runs
+// (ready, or failing health checks but running), which its WebJobs run in.
+func runningInstances(rtm *runtime.Runtime, site string) []string {
+	var ids []string
+	for _, in := range rtm.Instances(site) {
+		switch in.State {
+		case runtime.StateReady, runtime.StateUnhealthy, runtime.StateRemoved:
+			ids = append(ids, in.ID)
+		}
+	}
+	return ids
+}

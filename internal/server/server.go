@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -95,6 +96,10 @@ type Config struct {
 	// AutoscaleEvery is how often autoscale settings are evaluated
 	// (autoscale.go).
 	AutoscaleEvery time.Duration // --autoscale-interval; default 1m, 0 off
+	// WebJobsInterval is how often the apps' WebJobs are looked at: the
+	// continuous jobs an instance lacks started, due schedules run (a
+	// job's start or stop through the API is acted on at once); 0 → 10 s.
+	WebJobsInterval time.Duration
 	// DiskReserve (--disk-reserve / SLIPWAY_DISK_RESERVE) is the free
 	// space that blob uploads, pushed packages, git pushes, management
 	// changes (ARM PUT and PATCH) and new secret versions must leave
@@ -208,6 +213,15 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 	}
 	fs.Var(&cfg.DiskReserve, "disk-reserve", "free space that blob uploads, deployment packages, git pushes, management changes and new secret versions must leave on the data directory's file system, where the platform's own databases live: a size (2GiB, 512MiB) or a percentage (10%); writes that would use it are refused (env SLIPWAY_DISK_RESERVE; default the larger of 1GiB and 2%)")
+	jobsEvery := 10 * time.Second
+	if v := getenv("SLIPWAY_WEBJOBS_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			return cfg, fmt.Errorf("SLIPWAY_WEBJOBS_INTERVAL=%q is not a duration of at least 100ms", v)
+		}
+		jobsEvery = d
+	}
+	fs.DurationVar(&cfg.WebJobsInterval, "webjobs-interval", jobsEvery, "how often the apps' WebJobs are looked at: continuous jobs an instance lacks are started and due schedules run (env SLIPWAY_WEBJOBS_INTERVAL)")
 	if err := healthFlags(fs, &cfg, getenv); err != nil {
 		return cfg, err
 	}
@@ -612,14 +626,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// Deployments from a URL read blobs of this server's blob
 		// service only, in process (packages.go).
 		Packages: blobPackages{blobs}, BackupBlobs: blobPackages{blobs}, PackageAddresses: blobAddresses(cfg.Domain, port, cfg.Listen, blobPort),
+		// WebJobs run inside the app's running instances.
+		Instances: func(site string) []string { return runningInstances(rtm, site) },
+		Sites:     func(ctx context.Context) ([]slipway.Site, error) { return st.Sites(ctx, "") },
 	})
 	var mgmt *arm.Handler
 	mgmt = arm.New(arm.Config{
 		Verifier: verifier, ExternalIP: externalIP, Certificates: certMgr,
 		Store: st, Controller: &controller{scopes: retired, homes: homes, local: pl.local, builds: builds, dataDir: dataDir, coord: coord, store: st, blobs: blobs}, Domain: cfg.Domain, HostSuffix: hostSuffix,
 		Slots: coord, Containers: blobs, OneDeploy: kudu, // ARM's OneDeploy extension is Kudu's (az webapp deploy --src-url)
-		Backups: backups{kudu},
-		Scheme:  "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
+		Backups: backups{kudu}, WebJobs: kuduWebJobs{kudu},
+		Scheme: "https", PythonVersions: versions, Logger: log, Reserve: storeReserve,
 		// Connection strings handed out name HTTPS (DefaultEndpointsProtocol=https),
 		// as Azure's do; the blob port answers both.
 		BlobEndpoint: func(account string) string {
@@ -646,6 +663,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		done := make(chan struct{})
 		go func() { defer close(done); mgmt.RunBackupSchedules(backupCtx, time.Minute) }()
 		closers = append(closers, func() error { stopBackups(); <-done; return nil })
+	}
+	{
+		// WebJobs: continuous jobs kept running, scheduled runs started.
+		jobsCtx, stopJobs := context.WithCancel(ctx)
+		done := make(chan struct{})
+		interval := cmp.Or(cfg.WebJobsInterval, 10*time.Second)
+		go func() { defer close(done); kudu.RunWebJobs(jobsCtx, interval) }()
+		closers = append(closers, func() error { stopJobs(); <-done; return nil })
 	}
 	closers = append(closers, startAutoscale(ctx, cfg, storeScaler{st, coord},
 		&liveMetrics{st: st, pl: pl, ready: readyBackends{rtm}, fd: fd}, st.AutoscaleSettings, log))

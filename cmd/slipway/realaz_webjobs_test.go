@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRealAzWebJobs: the real az drives an app's WebJobs through ARM
+// (az webapp webjob triggered list|run|log|remove, continuous
+// list|stop|start|remove), as against App Service, on a production app
+// and on a slot.
+func TestRealAzWebJobs(t *testing.T) {
+	needSandbox(t, "WebJobs need")
+	r := startRealAz(t, realAzPath(t), "--webjobs-interval", "500ms")
+	cli := r.cli
+	rg, plan, app := "rg-realaz-jobs", "plan-realaz-jobs", "realaz-jobs"
+	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "none")
+	cli.must("appservice", "plan", "create", "-g", rg, "-n", plan, "--is-linux", "--sku", "S1", "-o", "none")
+	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "-o", "none")
+	cli.must("webapp", "deployment", "slot", "create", "-g", rg, "-n", app, "--slot", "staging", "-o", "none")
+	files := map[string]string{
+		"App_Data/jobs/triggered/report/run.sh":  "echo report ran in $WEBSITE_SITE_NAME\n",
+		"App_Data/jobs/continuous/worker/run.sh": "echo worker up; while sleep 0.2; do [ -e \"$WEBJOBS_SHUTDOWN_FILE\" ] && exit 0; done\n",
+	}
+	zip := zipDir(t, "testdata/apps/hello", files)
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--src-path", zip, "--type", "zip", "-o", "none")
+	cli.mustTimeout(5*time.Minute, "webapp", "deploy", "-g", rg, "-n", app, "--slot", "staging", "--src-path", zip, "--type", "zip", "-o", "none")
+
+	for _, slot := range []string{"", "staging"} {
+		at := []string{"-g", rg, "-n", app}
+		name := app
+		if slot != "" {
+			at = append(at, "--slot", slot)
+			name = app + "/" + slot
+		}
+		az := func(args ...string) string {
+			return cli.must(append(append([]string{"webapp", "webjob"}, args...), at...)...)
+		}
+
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(az("triggered", "list")), &list); err != nil || len(list) != 1 ||
+			list[0]["name"] != name+"/report" || list[0]["runCommand"] != "run.sh" || list[0]["webJobType"] != "Triggered" {
+			t.Fatalf("%s: triggered list: %v %+v", name, err, list)
+		}
+		// run: az posts, then shows the job; its latest run is the new one.
+		var job struct {
+			Name      string
+			LatestRun struct {
+				Status, Trigger string
+				OutputURL       string `json:"outputUrl"`
+			} `json:"latestRun"`
+		}
+		if err := json.Unmarshal([]byte(az("triggered", "run", "--webjob-name", "report")), &job); err != nil || job.Name != name+"/report" || !strings.HasPrefix(job.LatestRun.Trigger, "External - AZURECLI/") {
+			t.Fatalf("%s: triggered run: %v %+v", name, err, job)
+		}
+		var runs []struct {
+			Name string
+			Runs []struct {
+				Status, Trigger string
+				JobName         string `json:"jobName"`
+				WebJobName      string `json:"webJobName"`
+				OutputURL       string `json:"outputUrl"`
+			}
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
+			if err := json.Unmarshal([]byte(az("triggered", "log", "--webjob-name", "report")), &runs); err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) == 1 && len(runs[0].Runs) == 1 && runs[0].Runs[0].Status == "Success" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: triggered log: %+v", name, runs)
+			}
+		}
+		if rn := runs[0].Runs[0]; rn.WebJobName != "report" || !strings.Contains(rn.OutputURL, "/vfs/data/jobs/triggered/report/") {
+			t.Errorf("%s: the run in az's log: %+v", name, rn)
+		}
+
+		// The continuous job: running, stopped, started again.
+		status := func() string {
+			var l []map[string]any
+			if err := json.Unmarshal([]byte(az("continuous", "list")), &l); err != nil || len(l) != 1 || l[0]["name"] != name+"/worker" {
+				t.Fatalf("%s: continuous list: %v %+v", name, err, l)
+			}
+			return l[0]["status"].(string)
+		}
+		eventually(t, time.Minute, name+"'s worker running", func() bool { return status() == "Running" })
+		var shown map[string]any
+		json.Unmarshal([]byte(az("continuous", "stop", "--webjob-name", "worker")), &shown)
+		if shown["name"] != name+"/worker" {
+			t.Errorf("%s: continuous stop shows %+v", name, shown)
+		}
+		eventually(t, time.Minute, name+"'s worker stopped", func() bool { return status() == "Stopped" })
+		az("continuous", "start", "--webjob-name", "worker")
+		eventually(t, time.Minute, name+"'s worker running again", func() bool { return status() == "Running" })
+
+		// remove: gone from the lists; a second remove succeeds.
+		az("triggered", "remove", "--webjob-name", "report")
+		az("continuous", "remove", "--webjob-name", "worker")
+		az("continuous", "remove", "--webjob-name", "worker")
+		if out := az("triggered", "list"); strings.TrimSpace(out) != "[]" {
+			t.Errorf("%s: triggered list after remove: %s", name, out)
+		}
+		if out := az("continuous", "list"); strings.TrimSpace(out) != "[]" {
+			t.Errorf("%s: continuous list after remove: %s", name, out)
+		}
+		// A job that is not there: az's error, not a crash.
+		if errs := cli.fail(append([]string{"webapp", "webjob", "triggered", "run", "--webjob-name", "nosuch"}, at...)...); !strings.Contains(errs, "nosuch") {
+			t.Errorf("%s: run of a missing job: %s", name, errs)
+		}
+	}
+}
