@@ -76,6 +76,9 @@ type testServer struct {
 	stderr *syncBuffer
 	cancel context.CancelFunc
 	done   chan int
+	// groups names the resource group of an app not in rg-<app> (webapp
+	// up's default group), for credentials.
+	groups map[string]string
 }
 
 // url is the scheme, host and path of a request to the server.
@@ -264,7 +267,11 @@ func (s *testServer) upProject(src, name string) (project, out, errs string) {
 // credentials returns the app's publishing user name and password.
 func (s *testServer) credentials(name string) (string, string) {
 	s.t.Helper()
-	out := s.mustCLI("", "webapp", "deployment", "list-publishing-credentials", "-g", "rg-"+name, "-n", name)
+	rg := "rg-" + name
+	if g, ok := s.groups[name]; ok {
+		rg = g
+	}
+	out := s.mustCLI("", "webapp", "deployment", "list-publishing-credentials", "-g", rg, "-n", name)
 	var v struct {
 		PublishingUserName string `json:"publishingUserName"`
 		PublishingPassword string `json:"publishingPassword"`

@@ -60,6 +60,24 @@ func TestWebappUpTodo(t *testing.T) {
 		}
 	})
 
+	t.Run("a WebJob runs a management command against the app's database", func(t *testing.T) {
+		// An uploaded triggered job runs inside the app's instance, with
+		// its settings and Python: Django sees the todo just made.
+		needSandbox(t, "WebJobs need")
+		s.groups = map[string]string{"todo": defaultGroup(t, project)}
+		job := "cd /home/site/wwwroot && python manage.py shell -c \"from todos.models import Todo; print('todos:', Todo.objects.filter(title='Buy oat milk').count())\"\n"
+		if code, _, body := s.kudu("todo", "PUT", "/api/triggeredwebjobs/count", "", "attachment; filename=run.sh", strings.NewReader(job)); code != 200 {
+			t.Fatalf("upload: %d %s", code, body)
+		}
+		if code, _, body := s.kudu("todo", "POST", "/api/triggeredwebjobs/count/run", "", "", nil); code != 202 {
+			t.Fatalf("run: %d %s", code, body)
+		}
+		run := s.waitRun("todo", "count", 2*time.Minute)
+		if out := s.vfsText("todo", *run.OutputURL); run.Status != "Success" || !strings.Contains(out, "INFO] todos: 1\n") {
+			t.Errorf("the job's run: %+v\n%s", run, out)
+		}
+	})
+
 	t.Run("a POST without the CSRF token is refused", func(t *testing.T) {
 		resp, err := s.client.PostForm("http://"+host+"/todos/new/", map[string][]string{"title": {"x"}})
 		if err != nil {
