@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +298,47 @@ func TestWebJobs(t *testing.T) {
 		if code, _, body := s.kudu("jobs", "GET", p, "", "", nil); code != 404 && code != 405 {
 			t.Errorf("GET %s: %d %s", p, code, body)
 		}
+	}
+}
+
+// TestWebJobsPythonQuickstart follows Microsoft's WebJobs quickstart for
+// Python ("Create a scheduled WebJob", the Python tab; its sample
+// Azure-Samples/App-Service-Python-WebJobs-QuickStart): a zip of a run.sh
+// that starts /opt/python/3/bin/python3.13 on a script printing the time,
+// added to a Python 3.13 app (the portal's Add: Kudu's PUT with the zip),
+// given a schedule, and run. /opt/python is the App Service Python image's
+// layout, which the instances have too.
+func TestWebJobsPythonQuickstart(t *testing.T) {
+	needSandbox(t, "WebJobs need")
+	s := startServer(t, "--webjobs-interval", "500ms")
+	s.mustCLI("", "group", "create", "-n", "rg-quick", "-l", "westeurope")
+	s.mustCLI("", "appservice", "plan", "create", "-g", "rg-quick", "-n", "plan-quick", "--sku", "B1", "--is-linux")
+	s.mustCLI("", "webapp", "create", "-g", "rg-quick", "-p", "plan-quick", "-n", "quick", "--runtime", "PYTHON:3.13")
+	s.groups = map[string]string{"quick": "rg-quick"}
+	eventually(t, 2*time.Minute, "the new app's instance", func() bool { return len(s.instances("quick")) == 1 })
+
+	dir := t.TempDir()
+	files := map[string]string{
+		"run.sh":    "#!/bin/bash\n/opt/python/3/bin/python3.13 webjob.py\n",
+		"webjob.py": "import datetime\nprint('now', datetime.datetime.now())\n",
+	}
+	z := zipDir(t, dir, files)
+	f, err := os.Open(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	code, _, body := s.kudu("quick", "PUT", "/api/triggeredwebjobs/quickjob", "application/zip", `attachment; filename="webjob.zip"`, f)
+	if code != 200 || !strings.Contains(body, `"run_command":"run.sh"`) {
+		t.Fatalf("adding the job: %d %s", code, body)
+	}
+	// The portal's "Scheduled" trigger: the job's settings.
+	if code, _, body := s.kudu("quick", "PUT", "/api/triggeredwebjobs/quickjob/settings", "application/json", "", strings.NewReader(`{"schedule": "*/3 * * * * *"}`)); code != 200 {
+		t.Fatalf("scheduling the job: %d %s", code, body)
+	}
+	run := s.waitRun("quick", "quickjob", time.Minute)
+	out := s.vfsText("quick", *run.OutputURL)
+	if run.Status != "Success" || run.Trigger != "Schedule - */3 * * * * *" || !regexp.MustCompile(`INFO\] now 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d`).MatchString(out) {
+		t.Errorf("the quickstart's scheduled run: %+v\n%s", run, out)
 	}
 }

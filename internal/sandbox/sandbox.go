@@ -76,6 +76,11 @@ type Spec struct {
 	// private copy of its environment at the path the environment was built
 	// for (venvs hard-code their own path).
 	Binds []Bind
+	// Links are symbolic links made in the sandbox's own tree, path →
+	// target (e.g. /opt/python/3 → the app's Python, as App Service's
+	// Python image lays it out). A path inside a bound host directory is
+	// refused: the link would be made on the host.
+	Links map[string]string
 	// NetNS, if set, is a network namespace file (/run/netns/<name>) the
 	// process runs in: its own loopback and ports (package netns).
 	// Confined processes without one share the host's network.
@@ -708,6 +713,30 @@ func (s *Sandbox) bwrapArgs(spec Spec) ([]string, error) {
 			args = append(args, "--ro-bind", m.src, m.path)
 		}
 		binds = append(binds, m.path)
+	}
+	links := make([]string, 0, len(spec.Links))
+	for p := range spec.Links {
+		links = append(links, p)
+	}
+	sort.Strings(links)
+	for _, p := range links {
+		path, target := filepath.Clean(p), spec.Links[p]
+		if !filepath.IsAbs(path) || under(path, binds) || created[path] || target == "" {
+			return nil, fmt.Errorf("the link %s → %s cannot be made in the sandbox's own tree", p, target)
+		}
+		var parents []string
+		for d := filepath.Dir(path); !created[d] && !under(d, binds); d = filepath.Dir(d) {
+			parents = append(parents, d)
+		}
+		if d := filepath.Dir(path); under(d, binds) && !created[d] {
+			return nil, fmt.Errorf("the link %s would be made in a host directory", p)
+		}
+		for i := len(parents) - 1; i >= 0; i-- {
+			args = append(args, "--perms", "0755", "--dir", parents[i])
+			created[parents[i]] = true
+		}
+		args = append(args, "--symlink", target, path)
+		created[path] = true
 	}
 	if spec.Dir != "" {
 		args = append(args, "--chdir", spec.Dir)

@@ -907,3 +907,40 @@ func TestHostnameIsTheSandboxs(t *testing.T) {
 		t.Error("a host name with a space was taken")
 	}
 }
+
+// TestLinksInTheSandboxsTree: Spec.Links makes symbolic links in the
+// sandbox's own tree (App Service's /opt/python/3), leading to what the
+// sandbox can see; none is made in a bound host directory.
+func TestLinksInTheSandboxsTree(t *testing.T) {
+	s := confinedSandbox(t)
+	home := appHome(t)
+	py := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(py, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(py, "bin", "tool"), []byte("#!/bin/sh\necho tool ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(py), 0o755)
+	out := mustSucceed(t, shell(t, s, home, `/opt/python/3/bin/tool; readlink /opt/python/3; ls -ld /opt/python | cut -c1-10`, func(sp *Spec) {
+		sp.ReadOnly = append(sp.ReadOnly, py)
+		sp.Links = map[string]string{"/opt/python/3.12.1": py, "/opt/python/3.12": "3.12.1", "/opt/python/3": "3.12"}
+	}))
+	if f := strings.Fields(out); len(f) != 4 || f[0]+" "+f[1] != "tool ran" || f[2] != "3.12" || f[3] != "drwxr-xr-x" {
+		t.Errorf("through /opt/python/3: %q", out)
+	}
+	for _, bad := range []map[string]string{
+		{"/home/planted": "/etc/shadow"}, // the app's home is the host's
+		{py + "/bin/x": "/"},             // a bound directory
+		{"relative": "/"},
+		{"/opt/x": ""},
+	} {
+		if cmd, err := s.Command(t.Context(), Spec{Argv: []string{"true"}, Home: home, ReadOnly: []string{py}, Links: bad}); err == nil {
+			Run(cmd)
+			t.Errorf("the links %v were taken", bad)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(home, "planted")); err == nil {
+		t.Error("a link was made in the host's home")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
 	"slices"
 	"strconv"
@@ -63,6 +64,9 @@ type planner struct {
 	exists func(site string) bool
 	sb     *sandbox.Sandbox
 	logs   *applog.Hub
+	// interps are the server's Pythons, oldest first: an instance's
+	// /opt/python is its site's runtime version (pythonLinks).
+	interps []build.Interpreter
 
 	// azure lists the names of Azure's endpoints an app reaches the platform
 	// by inside its sandbox (azureNames); nil turns that off.
@@ -389,9 +393,19 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 			}
 		}
 	}
+	// /opt/python is the Python of the site's runtime, as App Service's
+	// image is chosen by it, whatever the release was built with (the
+	// default site's, before a first deployment).
+	basePy, baseVersion := r.art.PythonPath, r.art.PythonVersion
+	if i, ok := p.runtimePython(s.Site); ok {
+		basePy, baseVersion = i.Path, i.Version
+		if pre := pythonPrefix(i.Path); pre != "" {
+			ro = append(ro, pre)
+		}
+	}
 	rw := []string{r.art.Dir}
 	r.spec = sandbox.Spec{Home: home, ReadOnly: dedupe(ro), ReadWrite: rw, Binds: binds, Hosts: hosts, UID: uid, GID: gid,
-		Hostname: containerHostname(s.Site.Name, inst.ID)}
+		Hostname: containerHostname(s.Site.Name, inst.ID), Links: pythonLinks(baseVersion, basePy)}
 	if r.ns != nil {
 		r.spec.NetNS = r.ns.Path()
 	}
@@ -660,6 +674,45 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// pythonLinks lays the app's Python out as App Service's Python image does
+// (Oryx's runtime images): /opt/python/<version> is its prefix, and
+// /opt/python/<major.minor>, /opt/python/3 and /opt/python/latest lead to
+// it, so that a script naming /opt/python/3/bin/python3.13 (the run.sh of
+// Microsoft's WebJobs quickstart for Python) runs as it does there. As
+// there, that is the base interpreter, not the app's virtual environment.
+func pythonLinks(version, python string) map[string]string {
+	if python == "" || !pythonVersionRE.MatchString(version) {
+		return nil
+	}
+	prefix := filepath.Dir(filepath.Dir(python))
+	major, rest, _ := strings.Cut(version, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	mm := major + "." + minor
+	links := map[string]string{"/opt/python/" + version: prefix, "/opt/python/latest": version, "/opt/python/" + major: mm}
+	if mm != version {
+		links["/opt/python/"+mm] = version
+	}
+	return links
+}
+
+// runtimePython is the newest of the server's Pythons of the site's
+// runtime version (linuxFxVersion PYTHON|3.13); false when none is.
+func (p *planner) runtimePython(s slipway.Site) (build.Interpreter, bool) {
+	want, err := slipway.ParseLinuxFxVersion(s.Config.LinuxFxVersion)
+	if err != nil {
+		return build.Interpreter{}, false
+	}
+	var found build.Interpreter
+	for _, i := range p.interps {
+		if i.Version == want || strings.HasPrefix(i.Version, want+".") {
+			found = i
+		}
+	}
+	return found, found.Path != ""
+}
+
+var pythonVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
 func pythonPrefix(python string) string {
 	// <prefix>/bin/python3 → <prefix>; system Pythons (/usr/bin) are already visible.

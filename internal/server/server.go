@@ -477,7 +477,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	pl := &planner{
 		domain: cfg.Domain, subscription: sub,
-		sandboxed: sandboxed, asRoot: os.Geteuid() == 0, def: def, dataDir: dataDir,
+		sandboxed: sandboxed, asRoot: os.Geteuid() == 0, def: def, dataDir: dataDir, interps: interps,
 		users: map[string][2]int{}, net: nets, cg: groups, homes: homes, sb: sb, logs: logs, allowShared: cfg.AllowShared,
 		caBundle: caBundle, azure: func(ctx context.Context) []string {
 			var names []string
