@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestRealAzWebJobs: the real az drives an app's WebJobs through ARM
@@ -37,6 +39,22 @@ func TestRealAzWebJobs(t *testing.T) {
 		}
 		az := func(args ...string) string {
 			return cli.must(append(append([]string{"webapp", "webjob"}, args...), at...)...)
+		}
+		// sameAsSlipway: slipway's own command prints what az printed
+		// for the same server answers (args: at the same state).
+		sameAsSlipway := func(azOut string, args ...string) {
+			t.Helper()
+			ours := r.s.mustCLI("", append(append([]string{"webapp", "webjob"}, args...), at...)...)
+			var a, b any
+			if json.Unmarshal([]byte(azOut), &a) != nil || json.Unmarshal([]byte(ours), &b) != nil {
+				if ours != azOut {
+					t.Errorf("%s: slipway %s printed\n%s\naz printed\n%s", name, strings.Join(args, " "), ours, azOut)
+				}
+				return
+			}
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("%s: slipway %s and az differ (-az +slipway):\n%s", name, strings.Join(args, " "), diff)
+			}
 		}
 
 		var list []map[string]any
@@ -78,6 +96,12 @@ func TestRealAzWebJobs(t *testing.T) {
 		if rn := runs[0].Runs[0]; rn.WebJobName != "report" || !strings.Contains(rn.OutputURL, "/vfs/data/jobs/triggered/report/") {
 			t.Errorf("%s: the run in az's log: %+v", name, rn)
 		}
+		// The run has ended: the job and its log stay as they are.
+		sameAsSlipway(az("triggered", "list"), "triggered", "list")
+		sameAsSlipway(az("triggered", "log", "--webjob-name", "report"), "triggered", "log", "--webjob-name", "report")
+		if slot == "" { // the formats once: a slot's differ only in names
+			sameAsSlipway(az("triggered", "log", "--webjob-name", "report", "-o", "table"), "triggered", "log", "--webjob-name", "report", "-o", "table")
+		}
 
 		// The continuous job: running, stopped, started again.
 		status := func() string {
@@ -94,6 +118,11 @@ func TestRealAzWebJobs(t *testing.T) {
 			t.Errorf("%s: continuous stop shows %+v", name, shown)
 		}
 		eventually(t, time.Minute, name+"'s worker stopped", func() bool { return status() == "Stopped" })
+		sameAsSlipway(az("continuous", "list"), "continuous", "list")
+		if slot == "" {
+			sameAsSlipway(az("continuous", "list", "-o", "table"), "continuous", "list", "-o", "table")
+			sameAsSlipway(az("continuous", "list", "-o", "tsv"), "continuous", "list", "-o", "tsv")
+		}
 		az("continuous", "start", "--webjob-name", "worker")
 		eventually(t, time.Minute, name+"'s worker running again", func() bool { return status() == "Running" })
 
@@ -108,8 +137,15 @@ func TestRealAzWebJobs(t *testing.T) {
 			t.Errorf("%s: continuous list after remove: %s", name, out)
 		}
 		// A job that is not there: az's error, not a crash.
-		if errs := cli.fail(append([]string{"webapp", "webjob", "triggered", "run", "--webjob-name", "nosuch"}, at...)...); !strings.Contains(errs, "nosuch") {
+		errs := cli.fail(append([]string{"webapp", "webjob", "triggered", "run", "--webjob-name", "nosuch"}, at...)...)
+		if !strings.Contains(errs, "nosuch") {
 			t.Errorf("%s: run of a missing job: %s", name, errs)
 		}
+		// slipway's says the same, and what to do.
+		_, ours, code := r.s.cli("", append([]string{"webapp", "webjob", "triggered", "run", "--webjob-name", "nosuch"}, at...)...)
+		if first, _, _ := strings.Cut(ours, "\n"); code != 1 || first != strings.TrimSpace(errs) {
+			t.Errorf("%s: slipway's run of a missing job: exit %d\n%s\naz's:\n%s", name, code, ours, errs)
+		}
 	}
+	t.Logf("az timings:\n%s", cli.timings.String())
 }

@@ -342,3 +342,122 @@ func TestWebJobsPythonQuickstart(t *testing.T) {
 		t.Errorf("the quickstart's scheduled run: %+v\n%s", run, out)
 	}
 }
+
+// TestWebJobsCLI: slipway's own `webapp webjob triggered|continuous`
+// commands drive an app's WebJobs as az's do: a run shows in the log with
+// Success, a stopped job lists as Stopped and starts again, remove takes
+// jobs off the lists, and a job that is not there is refused with the
+// server's message and a non-zero exit.
+func TestWebJobsCLI(t *testing.T) {
+	needSandbox(t, "WebJobs need")
+	s := startServer(t, "--webjobs-interval", "500ms")
+	s.createApp("jobcli", "WEBJOBS_RESTART_TIME=1")
+	s.deploySlotFiles("jobcli", "", map[string]string{
+		"App_Data/jobs/triggered/report/run.sh":        webJobFiles["App_Data/jobs/triggered/report/run.sh"],
+		"App_Data/jobs/continuous/worker/run.py":       webJobFiles["App_Data/jobs/continuous/worker/run.py"],
+		"App_Data/jobs/continuous/worker/settings.job": webJobFiles["App_Data/jobs/continuous/worker/settings.job"],
+	})
+	at := []string{"-g", "rg-jobcli", "-n", "jobcli"}
+	cli := func(args ...string) string {
+		t.Helper()
+		return s.mustCLI("", append(append([]string{"webapp", "webjob"}, args...), at...)...)
+	}
+	decode := func(out string, v any) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+	}
+
+	var list []map[string]any
+	decode(cli("triggered", "list"), &list)
+	if len(list) != 1 || list[0]["name"] != "jobcli/report" || list[0]["runCommand"] != "run.sh" || list[0]["webJobType"] != "Triggered" ||
+		list[0]["resourceGroup"] != "rg-jobcli" {
+		t.Fatalf("triggered list: %+v", list)
+	}
+	// az's model fields only, absent ones null: no Kudu snake_case members.
+	if v, ok := list[0]["publicNetworkAccess"]; !ok || v != nil {
+		t.Errorf("triggered list: publicNetworkAccess %v (present %v)", v, ok)
+	}
+	if _, ok := list[0]["run_command"]; ok {
+		t.Errorf("triggered list has Kudu's members: %+v", list[0])
+	}
+
+	// run prints the job, whose latest run is the new one; log shows it end.
+	var job struct {
+		Name      string
+		LatestRun struct{ Status, Trigger, URL string } `json:"latestRun"`
+	}
+	decode(cli("triggered", "run", "--webjob-name", "report"), &job)
+	if job.Name != "jobcli/report" || job.LatestRun.Trigger != "External - slipway-cli" || job.LatestRun.URL == "" {
+		t.Fatalf("triggered run printed %+v", job)
+	}
+	var runs []struct {
+		Name string
+		Runs []struct {
+			Status     string
+			WebJobName string `json:"webJobName"`
+			OutputURL  string `json:"outputUrl"`
+			StartTime  string `json:"startTime"`
+		}
+	}
+	eventually(t, time.Minute, "the run in the log with Success", func() bool {
+		decode(cli("triggered", "log", "-w", "report"), &runs)
+		return len(runs) == 1 && len(runs[0].Runs) == 1 && runs[0].Runs[0].Status == "Success"
+	})
+	if r := runs[0].Runs[0]; r.WebJobName != "report" || !strings.Contains(r.OutputURL, "/vfs/data/jobs/triggered/report/") ||
+		!strings.HasSuffix(r.StartTime, "+00:00") {
+		t.Errorf("the run in the log: %+v", r)
+	}
+	if out := cli("triggered", "log", "-w", "report", "-o", "table"); !strings.Contains(out, "jobcli/report/") || !strings.Contains(out, "rg-jobcli") {
+		t.Errorf("triggered log -o table:\n%s", out)
+	}
+
+	// The continuous job: running, stopped, started again.
+	status := func() string {
+		var l []map[string]any
+		decode(cli("continuous", "list"), &l)
+		if len(l) != 1 || l[0]["name"] != "jobcli/worker" {
+			t.Fatalf("continuous list: %+v", l)
+		}
+		st, _ := l[0]["status"].(string)
+		return st
+	}
+	eventually(t, time.Minute, "the worker running", func() bool { return status() == "Running" })
+	var shown map[string]any
+	decode(cli("continuous", "stop", "-w", "worker"), &shown)
+	if shown["name"] != "jobcli/worker" || shown["webJobType"] != "Continuous" {
+		t.Errorf("continuous stop printed %+v", shown)
+	}
+	eventually(t, 30*time.Second, "the worker stopped", func() bool { return status() == "Stopped" })
+	decode(cli("continuous", "start", "-w", "worker"), &shown)
+	if shown["name"] != "jobcli/worker" {
+		t.Errorf("continuous start printed %+v", shown)
+	}
+	eventually(t, time.Minute, "the worker running again", func() bool { return status() == "Running" })
+
+	// A job that is not there: the server's message, exit 1 (as az's).
+	for _, args := range [][]string{
+		{"triggered", "run", "-w", "nosuch"},
+		{"triggered", "log", "-w", "nosuch"},
+		{"continuous", "stop", "-w", "nosuch"},
+	} {
+		out, errs, code := s.cli("", append(append([]string{"webapp", "webjob"}, args...), at...)...)
+		if code != 1 || out != "" || !strings.Contains(errs, "ERROR: No "+args[0]+" job found with the name 'nosuch'") ||
+			!strings.Contains(errs, "HINT: List the app's jobs with `slipway webapp webjob triggered list -g rg-jobcli -n jobcli`") {
+			t.Errorf("%s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+		}
+	}
+
+	// remove prints nothing; the lists are empty after.
+	for _, args := range [][]string{{"triggered", "remove", "-w", "report"}, {"continuous", "remove", "-w", "worker"}} {
+		if out := cli(args...); out != "" {
+			t.Errorf("%s printed %q", strings.Join(args, " "), out)
+		}
+	}
+	for _, kind := range []string{"triggered", "continuous"} {
+		if out := cli(kind, "list"); strings.TrimSpace(out) != "[]" {
+			t.Errorf("%s list after remove: %s", kind, out)
+		}
+	}
+}

@@ -103,6 +103,7 @@ func commands() []command {
 	cmds = append(cmds, corsCommands()...)
 	cmds = append(cmds, hostnameCommands()...)
 	cmds = append(cmds, slotCommands()...)
+	cmds = append(cmds, webjobCommands()...)
 	cmds = append(cmds, deployCommands()...)
 	cmds = append(cmds, storageAccountCommands()...)
 	cmds = append(cmds, blobCommands()...)

@@ -21,11 +21,11 @@ func TestCommandRequests(t *testing.T) {
 		{[]string{"group", "show", "-n", "rg1"}, []string{"GET arm /subscriptions/{s}/resourcegroups/rg1?" + w}, `"provisioningState": "Succeeded"`},
 		{[]string{"group", "list", "-o", "tsv"}, []string{"GET arm /subscriptions/{s}/resourcegroups?" + w}, "rg1\twesteurope\tSucceeded\n"},
 		{[]string{"appservice", "plan", "list"}, []string{"GET arm /subscriptions/{s}/providers/Microsoft.Web/serverfarms?" + w}, `"numberOfWorkers": 1`},
-		{[]string{"appservice", "plan", "list", "-g", "rg1", "-o", "table"}, []string{"GET arm " + rgP + "/serverfarms?" + w}, "plan1  West Europe"},
+		{[]string{"appservice", "plan", "list", "-g", "rg1", "-o", "table"}, []string{"GET arm " + rgP + "/serverfarms?" + w}, "plan1   West Europe"},
 		{[]string{"appservice", "plan", "show", "-g", "rg1", "-n", "plan1"}, []string{"GET arm " + rgP + "/serverfarms/plan1?" + w}, `"kind": "linux"`},
 		{[]string{"appservice", "plan", "delete", "-g", "rg1", "-n", "plan1", "--yes"}, []string{"DELETE arm " + rgP + "/serverfarms/plan1?" + w}, ""},
 		{[]string{"webapp", "show", "-g", "rg1", "-n", "myapp"}, []string{site, "GET arm " + rgP + "/sites/myapp/config/web?" + w, "POST arm " + rgP + "/sites/myapp/publishxml?" + w}, `"siteConfig": {`},
-		{[]string{"webapp", "list", "-g", "rg1", "-o", "table"}, []string{"GET arm " + rgP + "/sites?" + w}, "myapp  West Europe  Running"},
+		{[]string{"webapp", "list", "-g", "rg1", "-o", "table"}, []string{"GET arm " + rgP + "/sites?" + w}, "myapp   West Europe  Running"},
 		{[]string{"webapp", "restart", "-g", "rg1", "-n", "myapp"}, []string{"POST arm " + rgP + "/sites/myapp/restart?" + w}, ""},
 		{[]string{"webapp", "stop", "-g", "rg1", "-n", "myapp"}, []string{"POST arm " + rgP + "/sites/myapp/stop?" + w}, ""},
 		{[]string{"webapp", "start", "-g", "rg1", "-n", "myapp"}, []string{"POST arm " + rgP + "/sites/myapp/start?" + w}, ""},
@@ -44,7 +44,7 @@ func TestCommandRequests(t *testing.T) {
 			"{}\n"},
 		{[]string{"webapp", "deployment", "list-publishing-credentials", "-g", "rg1", "-n", "myapp"}, []string{creds}, `"publishingPassword": "secret-pw"`},
 		{[]string{"webapp", "deployment", "list-publishing-profiles", "-g", "rg1", "-n", "myapp", "--xml"}, []string{"POST arm " + rgP + "/sites/myapp/publishxml?" + w}, "<publishData>"},
-		{[]string{"webapp", "deployment", "list-publishing-profiles", "-g", "rg1", "-n", "myapp", "-o", "table"}, []string{"POST arm " + rgP + "/sites/myapp/publishxml?" + w}, "myapp - FTP         FTP            ftp://127.0.0.1/site/wwwroot"},
+		{[]string{"webapp", "deployment", "list-publishing-profiles", "-g", "rg1", "-n", "myapp", "-o", "table"}, []string{"POST arm " + rgP + "/sites/myapp/publishxml?" + w}, "myapp - FTP         FTP              ftp://127.0.0.1/site/wwwroot"},
 		{[]string{"webapp", "create", "-g", "rg1", "-p", "PLAN1", "-n", "second"}, []string{
 			"GET arm " + rgP + "/serverfarms/PLAN1?" + w,
 			// 404 on the exact name: az lists the plans and matches case-insensitively (docs/arm.md §1.5).

@@ -226,8 +226,9 @@ func lookup(r map[string]any, key string) any {
 	return cur
 }
 
-// writeTable writes rows as knack's table output: a header, a dashed rule,
-// then left-aligned cells, columns two spaces apart. A result with no
+// writeTable writes rows as knack's table output (tabulate's "simple"): a
+// header, a dashed rule, then left-aligned cells, columns two spaces apart
+// and each at least two wider than its header. A result with no
 // column to show is az's "Table output unavailable" error.
 func writeTable(w io.Writer, v any, cols []column, q *query) error {
 	rs := tableRows(v, q)
@@ -245,7 +246,8 @@ func writeTable(w io.Writer, v any, cols []column, q *query) error {
 	widths := make([]int, len(cols))
 	cells := make([][]string, len(rs))
 	for i, c := range cols {
-		widths[i] = utf8.RuneCountInString(c.Header)
+		// tabulate's MIN_PADDING: a column is at least its header and two.
+		widths[i] = utf8.RuneCountInString(c.Header) + 2
 	}
 	for ri, r := range rs {
 		cells[ri] = make([]string, len(cols))

@@ -362,7 +362,7 @@ func TestBlobCommands(t *testing.T) {
 		t.Errorf("blob list --num-results 1 (-want +got):\n%s", diff)
 	}
 	out, _, err := e.run(withCS("storage", "blob", "list", "-c", "media", "-o", "table")...)
-	if err != nil || !strings.Contains(out, "Name            Blob Type  Blob Tier  Length  Content Type") || !strings.Contains(out, "application/x-test") {
+	if err != nil || !strings.Contains(out, "Name            Blob Type    Blob Tier    Length    Content Type") || !strings.Contains(out, "application/x-test") {
 		t.Errorf("blob list -o table = %v\n%s", err, out)
 	}
 
