@@ -334,11 +334,27 @@ func (p *stopPipe) release() {
 }
 
 // stopper asks a job to stop through its standard input, then kills it
-// once wait has passed.
+// once wait has passed. It arms one kill: asked again (the scheduler asks
+// a job it no longer wants at each look, and the API's pokes make looks),
+// it only brings the kill forward when the new wait ends sooner.
 func stopper(stdin *stopPipe, kill context.CancelFunc) func(time.Duration) {
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		at    time.Time
+	)
 	return func(wait time.Duration) {
 		stdin.Close()
-		time.AfterFunc(wait, kill)
+		mu.Lock()
+		defer mu.Unlock()
+		due := time.Now().Add(wait)
+		if timer != nil && !due.Before(at) {
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		timer, at = time.AfterFunc(wait, kill), due
 	}
 }
 
