@@ -1,11 +1,56 @@
 package scm
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/deploy"
 )
+
+// blockingShells runs nothing: a job "runs" until its context ends.
+type blockingShells struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (b *blockingShells) Shell(ctx context.Context, _ slipway.Site, _ []string, _ string, _ deploy.ConsoleIO) error {
+	b.mu.Lock()
+	b.calls++
+	b.mu.Unlock()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// newJobsEnv is newVFS with a scheduler's view: the site "app" runs in
+// one instance, and its jobs run in shells.
+func newJobsEnv(t *testing.T, shells Shells, sites func() []slipway.Site) *vfsEnv {
+	return newVFS(t, func(c *Config) {
+		c.Shells = shells
+		c.Instances = func(string) []string { return []string{"instance1"} }
+		c.Sites = func(context.Context) ([]slipway.Site, error) { return sites(), nil }
+	})
+}
+
+// addJob writes a job's files into the app's home.
+func (e *vfsEnv) addJob(kind, name string, files map[string]string) {
+	e.t.Helper()
+	dir := filepath.Join(e.homes["app"], "site/wwwroot/App_Data/jobs", kind, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	for f, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
 
 // A stopping job the scheduler no longer wants is asked to stop at each of
 // its looks (and at each poke, which an app's owner can send as fast as
@@ -39,4 +84,24 @@ func TestAttackWebJobStopArmsOneKill(t *testing.T) {
 			t.Errorf("%d kills were armed for one job; want 1", n)
 		}
 	})
+}
+
+// Once the scheduler has stopped every job (the server shuts down), no new
+// run starts: nothing would stop it, or wait for it.
+func TestAttackWebJobNoRunAfterShutdown(t *testing.T) {
+	shells := &blockingShells{}
+	e := newJobsEnv(t, shells, func() []slipway.Site { return []slipway.Site{runningSite()} })
+	e.addJob("triggered", "report", map[string]string{"run.sh": "echo hi\n"})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	e.h.RunWebJobs(ctx, time.Hour)
+
+	id, err := e.h.RunWebJob(t.Context(), runningSite(), "report", "", "test")
+	if err == nil {
+		e.h.abortRun(runningSite(), "report")
+		t.Fatalf("run %s started after the scheduler stopped", id)
+	}
+	if slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
+		t.Errorf("RunWebJob after shutdown: %v, want EUNAVAILABLE", err)
+	}
 }

@@ -97,7 +97,10 @@ type jobs struct {
 	next map[string]time.Time // schedules: when a job is next due, by site and job
 	expr map[string]string    // the schedule next was computed for
 	poke chan struct{}        // a look now, please
-	wg   sync.WaitGroup
+	// closed: the scheduler has stopped every job (the server shuts
+	// down); nothing starts after, which nothing would stop or wait for.
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // jobProc is a job running.
@@ -205,6 +208,10 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 	js := h.jobState()
 	key := jobKey(s.Name, j.Name)
 	js.mu.Lock()
+	if js.closed {
+		js.mu.Unlock()
+		return "", slipway.Errorf(slipway.EUNAVAILABLE, "WebJobs cannot run now: the server is shutting down.")
+	}
 	if _, busy := js.runs[key]; busy {
 		js.mu.Unlock()
 		return "", slipway.Errorf(slipway.ECONFLICT, "Cannot start a new run since job is already running.")
@@ -505,6 +512,7 @@ func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			js.mu.Lock()
+			js.closed = true
 			for _, p := range js.runs {
 				p.stop(0)
 			}
@@ -664,7 +672,7 @@ func (h *Handler) ensureContinuous(s slipway.Site, j webjobs.Job, id, key string
 	js := h.jobState()
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	if _, ok := js.cont[key]; ok || js.count(s.Name) >= maxRunsAtOnce {
+	if _, ok := js.cont[key]; ok || js.closed || js.count(s.Name) >= maxRunsAtOnce {
 		return
 	}
 	stdin, err := newStopPipe()
