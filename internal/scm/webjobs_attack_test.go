@@ -105,3 +105,40 @@ func TestAttackWebJobNoRunAfterShutdown(t *testing.T) {
 		t.Errorf("RunWebJob after shutdown: %v, want EUNAVAILABLE", err)
 	}
 }
+
+// An app can make job names without end (a folder renamed at each look):
+// the scheduler forgets the schedules of jobs, and apps, that are gone.
+func TestAttackWebJobSchedulesForgotten(t *testing.T) {
+	var mu sync.Mutex
+	sites := []slipway.Site{runningSite()}
+	e := newJobsEnv(t, &blockingShells{}, func() []slipway.Site { mu.Lock(); defer mu.Unlock(); return sites })
+	sched := map[string]string{"run.sh": "true\n", "settings.job": `{"schedule": "0 0 0 1 1 *"}`}
+	js := e.h.jobState()
+	count := func() int { js.mu.Lock(); defer js.mu.Unlock(); return len(js.next) + len(js.expr) }
+
+	for i := range 5 {
+		name := "job" + string(rune('a'+i))
+		e.addJob("triggered", name, sched)
+		e.h.superviseJobs(t.Context())
+		if err := os.RemoveAll(filepath.Join(e.homes["app"], "site/wwwroot/App_Data/jobs/triggered", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.h.superviseJobs(t.Context())
+	if n := count(); n != 0 {
+		t.Errorf("after the jobs were deleted the scheduler holds %d entries, want 0", n)
+	}
+
+	e.addJob("triggered", "kept", sched)
+	e.h.superviseJobs(t.Context())
+	if n := count(); n != 2 {
+		t.Fatalf("a scheduled job: %d entries, want 2", n)
+	}
+	mu.Lock()
+	sites = nil // the app is deleted
+	mu.Unlock()
+	e.h.superviseJobs(t.Context())
+	if n := count(); n != 0 {
+		t.Errorf("after the app was deleted the scheduler holds %d entries, want 0", n)
+	}
+}

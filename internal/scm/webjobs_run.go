@@ -544,12 +544,17 @@ func (h *Handler) superviseJobs(ctx context.Context) {
 		return
 	}
 	live := map[string]bool{}
+	unread := map[string]bool{} // sites whose schedules were not looked at
 	for _, s := range sites {
 		if ctx.Err() != nil {
 			return
 		}
-		for _, k := range h.superviseSite(ctx, s) {
+		keys, read := h.superviseSite(ctx, s)
+		for _, k := range keys {
 			live[k] = true
+		}
+		if !read {
+			unread[strings.ToLower(s.Name)] = true
 		}
 	}
 	// Continuous jobs no longer wanted (stopped, deleted, their app
@@ -562,17 +567,30 @@ func (h *Handler) superviseJobs(ctx context.Context) {
 			p.stop(p.wait)
 		}
 	}
+	// The schedules of jobs that are gone (deleted, renamed, their
+	// schedule removed, their app gone) are forgotten: an app may make
+	// names without end. Those of an app whose jobs were not read this
+	// time (no instance running meanwhile) are kept.
+	for k := range js.next {
+		site, _, _ := strings.Cut(k, "\x00")
+		if !live[k] && !unread[site] {
+			delete(js.next, k)
+			delete(js.expr, k)
+		}
+	}
 }
 
 // superviseSite starts what one app lacks and returns the keys of the
-// continuous jobs it wants.
-func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
+// continuous jobs it wants and of the schedules it has; read is false
+// when it runs but its jobs were not looked at (no instance running, its
+// home unreadable).
+func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) (keys []string, read bool) {
 	if !s.Enabled {
-		return nil
+		return nil, true
 	}
 	instances := h.cfg.Instances(s.Name)
 	if len(instances) == 0 {
-		return nil
+		return nil, false
 	}
 	var cont, trig []webjobs.Job
 	err := h.inHome(ctx, s, func(root *os.Root) error {
@@ -585,14 +603,17 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
 	})
 	if err != nil {
 		h.cfg.Logger.Warn("reading an app's WebJobs", "site", s.Name, "err", err)
-		return nil
+		return nil, false
 	}
 	if len(cont) == 0 && len(trig) == 0 {
-		return nil
+		return nil, true
 	}
 	set, err := h.jobSettings(ctx, s)
-	if err != nil || set.stopped {
-		return nil
+	if err != nil {
+		return nil, false
+	}
+	if set.stopped {
+		return nil, true
 	}
 	var want []string
 	for _, j := range cont {
@@ -610,15 +631,16 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
 		}
 	}
 	if !set.noSchedule {
-		h.runDue(ctx, s, trig, set)
+		want = append(want, h.runDue(ctx, s, trig, set)...)
 	}
-	return want
+	return want, true
 }
 
 // runDue starts the triggered jobs whose schedule is due. A schedule seen
 // for the first time (a new job, a changed schedule, a server start) is
 // due from then on: runs missed while it was not known are not made up for.
-func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings) {
+// It returns the keys of the schedules it looked at.
+func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings) (keys []string) {
 	js := h.jobState()
 	now := time.Now()
 	for _, j := range trig {
@@ -630,6 +652,7 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 			continue
 		}
 		key := jobKey(s.Name, j.Name)
+		keys = append(keys, key)
 		js.mu.Lock()
 		next, known := js.next[key]
 		fresh := !known || js.expr[key] != j.Settings.Schedule
@@ -657,6 +680,7 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 		}
 		slog.close()
 	}
+	return keys
 }
 
 func firstInstance(ids []string) string {
