@@ -142,3 +142,33 @@ func TestAttackWebJobSchedulesForgotten(t *testing.T) {
 		t.Errorf("after the app was deleted the scheduler holds %d entries, want 0", n)
 	}
 }
+
+// The API's start, stop, upload and settings calls each ask the scheduler
+// to look at once, and a look reads every app's jobs: an app's owner
+// calling them as fast as the API answers must not keep the scheduler
+// reading everyone's homes back to back.
+func TestAttackWebJobPokesBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var looks atomic.Int32
+		h := New(Config{
+			Store: &vfsStore{}, Shells: &blockingShells{},
+			Instances: func(string) []string { return nil },
+			Sites: func(context.Context) ([]slipway.Site, error) {
+				looks.Add(1)
+				return nil, nil
+			},
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); h.RunWebJobs(ctx, 10*time.Second) }()
+		for range 1000 { // a second of pokes
+			h.poke()
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-done
+		if n := looks.Load(); n > 3 {
+			t.Errorf("a second of pokes made %d looks at every app's jobs; want at most one a second", n)
+		}
+	})
+}

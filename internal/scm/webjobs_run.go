@@ -498,8 +498,9 @@ func (l *jobLog) close() {
 }
 
 // RunWebJobs starts the continuous jobs and the scheduled runs of every
-// app, looking every interval (and at once when the API starts a job),
-// until ctx ends; then it stops every job and waits for them.
+// app, looking every interval (and when the API changes a job: at once,
+// or a second after the last look), until ctx ends; then it stops every
+// job and waits for them.
 func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 	if h.cfg.Shells == nil || h.cfg.Instances == nil || h.cfg.Sites == nil || interval <= 0 {
 		return
@@ -507,7 +508,9 @@ func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 	js := h.jobState()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	gap := min(interval, minPokeGap)
 	for {
+		last := time.Now()
 		h.superviseJobs(ctx)
 		select {
 		case <-ctx.Done():
@@ -524,9 +527,21 @@ func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		case <-js.poke:
+			// At once, but not sooner than gap after the last look.
+			wait := time.NewTimer(time.Until(last.Add(gap)))
+			select {
+			case <-wait.C:
+			case <-ctx.Done():
+				wait.Stop()
+			}
 		}
 	}
 }
+
+// minPokeGap is the least time between two looks at every app's jobs
+// that the API's pokes make: an app's owner can poke as fast as the API
+// answers, and each look reads every app's jobs.
+const minPokeGap = time.Second
 
 // poke has the scheduler look at the jobs now.
 func (h *Handler) poke() {
