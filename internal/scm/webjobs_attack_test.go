@@ -2,8 +2,10 @@ package scm
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -171,4 +173,43 @@ func TestAttackWebJobPokesBounded(t *testing.T) {
 			t.Errorf("a second of pokes made %d looks at every app's jobs; want at most one a second", n)
 		}
 	})
+}
+
+// Job names are matched without regard to case, as Kudu's: an upload
+// named as a deployed job in other letters is that job, refused (409)
+// rather than reported done and hidden; one named as an uploaded job in
+// other letters replaces it rather than making a second.
+func TestAttackWebJobUploadCase(t *testing.T) {
+	e := newVFS(t)
+	if err := os.Chown(filepath.Join(e.homes["app"], "site"), e.uid, e.gid); err != nil {
+		t.Fatal(err)
+	}
+	e.addJob("triggered", "report", map[string]string{"run.sh": "echo deployed\n"})
+	upload := func(name, body string) response {
+		return e.do("PUT", "/api/triggeredwebjobs/"+name, strings.NewReader(body), "Content-Disposition", "attachment; filename=run.sh")
+	}
+	if r := upload("REPORT", "echo uploaded\n"); r.status != http.StatusConflict {
+		t.Errorf("upload of REPORT over the deployed report: %d %s, want 409", r.status, r.body)
+	}
+	if r := upload("worker", "echo one\n"); r.status != http.StatusOK {
+		t.Fatalf("upload worker: %d %s", r.status, r.body)
+	}
+	if r := upload("Worker", "echo two\n"); r.status != http.StatusOK {
+		t.Fatalf("upload Worker: %d %s", r.status, r.body)
+	}
+	ents, err := os.ReadDir(filepath.Join(e.homes["app"], "site/jobs/triggered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range ents {
+		names = append(names, d.Name())
+	}
+	if len(names) != 1 {
+		t.Fatalf("site/jobs/triggered holds %q, want one job", names)
+	}
+	b, err := os.ReadFile(filepath.Join(e.homes["app"], "site/jobs/triggered", names[0], "run.sh"))
+	if err != nil || string(b) != "echo two\n" {
+		t.Errorf("the job's run.sh: %q %v, want the second upload", b, err)
+	}
 }
