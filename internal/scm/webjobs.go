@@ -537,6 +537,24 @@ func (h *Handler) putJobSettingsRoute(w http.ResponseWriter, r *http.Request, s 
 	return nil
 }
 
+// jobFolder is the entry of the folder dir named name without regard to
+// case (name itself when it is there), "" when none is.
+func jobFolder(root *os.Root, dir, name string) (string, error) {
+	if _, err := root.Lstat(path.Join(dir, name)); err == nil {
+		return name, nil
+	}
+	ents, err := readDirBounded(root, dir, maxRunDirs)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		if strings.EqualFold(e.Name(), name) {
+			return e.Name(), nil
+		}
+	}
+	return "", nil
+}
+
 // maxJobUpload bounds a job uploaded as one file (a zip is bounded as
 // /api/zip's are).
 const maxJobUpload = 100 << 20
@@ -579,9 +597,18 @@ func (h *Handler) uploadJobRoute(w http.ResponseWriter, r *http.Request, s slipw
 		pkg     *os.File
 	)
 	err = home.do(func() (err error) {
-		for _, r := range webjobs.Roots[:1] {
-			if _, err := home.root.Lstat(path.Join(r, string(kind), name)); err == nil {
-				return slipway.Errorf(slipway.ECONFLICT, "The WebJob already exists: '%s' is deployed with the app, in /home/%s/%s; change it with a deployment.", name, r, kind)
+		// Names are matched without regard to case, as findJob's: a
+		// deployed job of the name hides the upload (refused), an
+		// uploaded one is replaced, whatever the letters.
+		for i, r := range webjobs.Roots {
+			dir, err := jobFolder(home.root, path.Join(r, string(kind)), name)
+			switch {
+			case err != nil:
+				return fsError("reading", shown(path.Join(r, string(kind))), err)
+			case dir != "" && i == 0:
+				return slipway.Errorf(slipway.ECONFLICT, "The WebJob already exists: '%s' is deployed with the app, in /home/%s/%s; change it with a deployment.", dir, r, kind)
+			case dir != "":
+				target = path.Join(r, string(kind), dir)
 			}
 		}
 		staging, pkg, err = stage(home.root)

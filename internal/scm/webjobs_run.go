@@ -97,7 +97,10 @@ type jobs struct {
 	next map[string]time.Time // schedules: when a job is next due, by site and job
 	expr map[string]string    // the schedule next was computed for
 	poke chan struct{}        // a look now, please
-	wg   sync.WaitGroup
+	// closed: the scheduler has stopped every job (the server shuts
+	// down); nothing starts after, which nothing would stop or wait for.
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // jobProc is a job running.
@@ -205,6 +208,10 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 	js := h.jobState()
 	key := jobKey(s.Name, j.Name)
 	js.mu.Lock()
+	if js.closed {
+		js.mu.Unlock()
+		return "", slipway.Errorf(slipway.EUNAVAILABLE, "WebJobs cannot run now: the server is shutting down.")
+	}
 	if _, busy := js.runs[key]; busy {
 		js.mu.Unlock()
 		return "", slipway.Errorf(slipway.ECONFLICT, "Cannot start a new run since job is already running.")
@@ -334,11 +341,27 @@ func (p *stopPipe) release() {
 }
 
 // stopper asks a job to stop through its standard input, then kills it
-// once wait has passed.
+// once wait has passed. It arms one kill: asked again (the scheduler asks
+// a job it no longer wants at each look, and the API's pokes make looks),
+// it only brings the kill forward when the new wait ends sooner.
 func stopper(stdin *stopPipe, kill context.CancelFunc) func(time.Duration) {
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		at    time.Time
+	)
 	return func(wait time.Duration) {
 		stdin.Close()
-		time.AfterFunc(wait, kill)
+		mu.Lock()
+		defer mu.Unlock()
+		due := time.Now().Add(wait)
+		if timer != nil && !due.Before(at) {
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		timer, at = time.AfterFunc(wait, kill), due
 	}
 }
 
@@ -475,8 +498,9 @@ func (l *jobLog) close() {
 }
 
 // RunWebJobs starts the continuous jobs and the scheduled runs of every
-// app, looking every interval (and at once when the API starts a job),
-// until ctx ends; then it stops every job and waits for them.
+// app, looking every interval (and when the API changes a job: at once,
+// or a second after the last look), until ctx ends; then it stops every
+// job and waits for them.
 func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 	if h.cfg.Shells == nil || h.cfg.Instances == nil || h.cfg.Sites == nil || interval <= 0 {
 		return
@@ -484,11 +508,14 @@ func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 	js := h.jobState()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	gap := min(interval, minPokeGap)
 	for {
+		last := time.Now()
 		h.superviseJobs(ctx)
 		select {
 		case <-ctx.Done():
 			js.mu.Lock()
+			js.closed = true
 			for _, p := range js.runs {
 				p.stop(0)
 			}
@@ -500,9 +527,21 @@ func (h *Handler) RunWebJobs(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		case <-js.poke:
+			// At once, but not sooner than gap after the last look.
+			wait := time.NewTimer(time.Until(last.Add(gap)))
+			select {
+			case <-wait.C:
+			case <-ctx.Done():
+				wait.Stop()
+			}
 		}
 	}
 }
+
+// minPokeGap is the least time between two looks at every app's jobs
+// that the API's pokes make: an app's owner can poke as fast as the API
+// answers, and each look reads every app's jobs.
+const minPokeGap = time.Second
 
 // poke has the scheduler look at the jobs now.
 func (h *Handler) poke() {
@@ -520,12 +559,17 @@ func (h *Handler) superviseJobs(ctx context.Context) {
 		return
 	}
 	live := map[string]bool{}
+	unread := map[string]bool{} // sites whose schedules were not looked at
 	for _, s := range sites {
 		if ctx.Err() != nil {
 			return
 		}
-		for _, k := range h.superviseSite(ctx, s) {
+		keys, read := h.superviseSite(ctx, s)
+		for _, k := range keys {
 			live[k] = true
+		}
+		if !read {
+			unread[strings.ToLower(s.Name)] = true
 		}
 	}
 	// Continuous jobs no longer wanted (stopped, deleted, their app
@@ -538,17 +582,30 @@ func (h *Handler) superviseJobs(ctx context.Context) {
 			p.stop(p.wait)
 		}
 	}
+	// The schedules of jobs that are gone (deleted, renamed, their
+	// schedule removed, their app gone) are forgotten: an app may make
+	// names without end. Those of an app whose jobs were not read this
+	// time (no instance running meanwhile) are kept.
+	for k := range js.next {
+		site, _, _ := strings.Cut(k, "\x00")
+		if !live[k] && !unread[site] {
+			delete(js.next, k)
+			delete(js.expr, k)
+		}
+	}
 }
 
 // superviseSite starts what one app lacks and returns the keys of the
-// continuous jobs it wants.
-func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
+// continuous jobs it wants and of the schedules it has; read is false
+// when it runs but its jobs were not looked at (no instance running, its
+// home unreadable).
+func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) (keys []string, read bool) {
 	if !s.Enabled {
-		return nil
+		return nil, true
 	}
 	instances := h.cfg.Instances(s.Name)
 	if len(instances) == 0 {
-		return nil
+		return nil, false
 	}
 	var cont, trig []webjobs.Job
 	err := h.inHome(ctx, s, func(root *os.Root) error {
@@ -561,14 +618,17 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
 	})
 	if err != nil {
 		h.cfg.Logger.Warn("reading an app's WebJobs", "site", s.Name, "err", err)
-		return nil
+		return nil, false
 	}
 	if len(cont) == 0 && len(trig) == 0 {
-		return nil
+		return nil, true
 	}
 	set, err := h.jobSettings(ctx, s)
-	if err != nil || set.stopped {
-		return nil
+	if err != nil {
+		return nil, false
+	}
+	if set.stopped {
+		return nil, true
 	}
 	var want []string
 	for _, j := range cont {
@@ -586,15 +646,16 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) []string {
 		}
 	}
 	if !set.noSchedule {
-		h.runDue(ctx, s, trig, set)
+		want = append(want, h.runDue(ctx, s, trig, set)...)
 	}
-	return want
+	return want, true
 }
 
 // runDue starts the triggered jobs whose schedule is due. A schedule seen
 // for the first time (a new job, a changed schedule, a server start) is
 // due from then on: runs missed while it was not known are not made up for.
-func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings) {
+// It returns the keys of the schedules it looked at.
+func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings) (keys []string) {
 	js := h.jobState()
 	now := time.Now()
 	for _, j := range trig {
@@ -606,6 +667,7 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 			continue
 		}
 		key := jobKey(s.Name, j.Name)
+		keys = append(keys, key)
 		js.mu.Lock()
 		next, known := js.next[key]
 		fresh := !known || js.expr[key] != j.Settings.Schedule
@@ -633,6 +695,7 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 		}
 		slog.close()
 	}
+	return keys
 }
 
 func firstInstance(ids []string) string {
@@ -648,7 +711,7 @@ func (h *Handler) ensureContinuous(s slipway.Site, j webjobs.Job, id, key string
 	js := h.jobState()
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	if _, ok := js.cont[key]; ok || js.count(s.Name) >= maxRunsAtOnce {
+	if _, ok := js.cont[key]; ok || js.closed || js.count(s.Name) >= maxRunsAtOnce {
 		return
 	}
 	stdin, err := newStopPipe()
