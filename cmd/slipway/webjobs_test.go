@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -460,4 +461,24 @@ func TestWebJobsCLI(t *testing.T) {
 			t.Errorf("%s list after remove: %s", kind, out)
 		}
 	}
+}
+
+// TestContinuousWebJobFollowsARestart: a restart (or a deployment) gives an
+// instance a new process under the same id; the continuous jobs that ended
+// with the old one start at once in the new one, not after
+// WEBJOBS_RESTART_TIME, which is for a job that ended by itself.
+func TestContinuousWebJobFollowsARestart(t *testing.T) {
+	needSandbox(t, "WebJobs need")
+	s := startServer(t, "--webjobs-interval", "500ms")
+	s.createApp("follow", "WEBJOBS_RESTART_TIME=600")
+	s.deploySlotFiles("follow", "", map[string]string{
+		"App_Data/jobs/continuous/worker/run.sh": "echo up $(cat /proc/sys/kernel/random/uuid)\nexec sleep 3600\n",
+	})
+	logFile := filepath.Join(s.data, "sites", "follow", "home", "data", "jobs", "continuous", "worker", "job_log.txt")
+	ups := func() int { b, _ := os.ReadFile(logFile); return strings.Count(string(b), "INFO] up ") }
+	eventually(t, time.Minute, "the worker up", func() bool { return ups() >= 1 })
+	time.Sleep(2 * time.Second) // settled in the instance that serves after the deployment
+	before := ups()
+	s.mustCLI("", "webapp", "restart", "-g", "rg-follow", "-n", "follow")
+	eventually(t, time.Minute, "the worker up again after the restart", func() bool { return ups() > before })
 }

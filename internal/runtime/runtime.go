@@ -92,6 +92,10 @@ type Instance struct {
 	// instance is in its life, and its consecutive failed health pings.
 	State          State
 	HealthFailures int
+	// Incarnation numbers the instance's current process, unique in the
+	// runtime: a restart of the instance (a crash, a deployment that keeps
+	// its id) gives a new one. 0 until its first process starts.
+	Incarnation uint64
 }
 
 // State is where an instance is in its life, as Instances reports it.
@@ -152,6 +156,8 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	sites map[string]*site // by lower-cased name
+
+	starts atomic.Uint64 // processes started, for Instance.Incarnation
 }
 
 type site struct {
@@ -183,22 +189,23 @@ func (g *group) setInstances(l []*instance) { g.list.Store(&l) }
 
 type instance struct {
 	Instance
-	rel      Release
-	site     *site
-	ready    atomic.Bool
-	stopping atomic.Bool
-	removed  atomic.Bool // taken out of the load balancer by health checks
-	started  atomic.Bool // has been ready once
-	replace  atomic.Bool // being replaced (health): restart at once
-	fails    int         // consecutive failed health pings (guarded by group.health.mu)
-	badSince time.Time   // when fails reached the limit (guarded by group.health.mu)
-	mu       sync.Mutex
-	proc     Process
-	launch   Launch        // what started proc (guarded by mu; Enter)
-	done     chan struct{} // closed when supervision has ended
-	stop     chan struct{} // closed when the instance is being stopped
-	stopOnce sync.Once
-	url      atomic.Pointer[string] // base URL of the current run
+	rel         Release
+	site        *site
+	ready       atomic.Bool
+	stopping    atomic.Bool
+	removed     atomic.Bool // taken out of the load balancer by health checks
+	started     atomic.Bool // has been ready once
+	replace     atomic.Bool // being replaced (health): restart at once
+	fails       int         // consecutive failed health pings (guarded by group.health.mu)
+	badSince    time.Time   // when fails reached the limit (guarded by group.health.mu)
+	mu          sync.Mutex
+	proc        Process
+	launch      Launch        // what started proc (guarded by mu; Enter)
+	done        chan struct{} // closed when supervision has ended
+	stop        chan struct{} // closed when the instance is being stopped
+	stopOnce    sync.Once
+	url         atomic.Pointer[string] // base URL of the current run
+	incarnation atomic.Uint64          // Instance.Incarnation of the current process
 }
 
 func (in *instance) markStopping() {
@@ -321,6 +328,7 @@ func (r *Runtime) Instances(name string) []Instance {
 			out[i].Addr = strings.TrimPrefix(*u, "http://")
 		}
 		out[i].HealthFailures = in.fails
+		out[i].Incarnation = in.incarnation.Load()
 		switch {
 		case !in.ready.Load() && in.started.Load():
 			out[i].State = StateRestarting
@@ -701,6 +709,7 @@ func (r *Runtime) runOnce(in *instance, name string, first bool, ready chan<- er
 	in.mu.Lock()
 	in.proc = proc
 	in.launch = Launch{Argv: l.Argv, Env: l.Env, Dir: l.Dir, Extra: l.Extra, Addr: addr}
+	in.incarnation.Store(r.starts.Add(1))
 	stopping := in.stopping.Load()
 	in.mu.Unlock()
 	if stopping {

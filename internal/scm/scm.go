@@ -180,8 +180,16 @@ type Config struct {
 	// Instances lists the ids of a site's running instances, which its
 	// WebJobs run in (webjobs_run.go); Sites lists every site, for the
 	// scheduler. Nil: WebJobs are listed but not run.
-	Instances func(site string) []string
+	Instances func(site string) []RunningInstance
 	Sites     func(ctx context.Context) ([]slipway.Site, error)
+}
+
+// RunningInstance is an instance whose app runs: its id and the number of
+// its current process (runtime.Instance.Incarnation), which changes when it
+// restarts under the same id.
+type RunningInstance struct {
+	ID          string
+	Incarnation uint64
 }
 
 // Handler is the Kudu API.

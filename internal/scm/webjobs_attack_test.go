@@ -35,7 +35,7 @@ func (b *blockingShells) Shell(ctx context.Context, _ slipway.Site, _ []string, 
 func newJobsEnv(t *testing.T, shells Shells, sites func() []slipway.Site) *vfsEnv {
 	return newVFS(t, func(c *Config) {
 		c.Shells = shells
-		c.Instances = func(string) []string { return []string{"instance1"} }
+		c.Instances = func(string) []RunningInstance { return []RunningInstance{{ID: "instance1", Incarnation: 1}} }
 		c.Sites = func(context.Context) ([]slipway.Site, error) { return sites(), nil }
 	})
 }
@@ -154,7 +154,7 @@ func TestAttackWebJobPokesBounded(t *testing.T) {
 		var looks atomic.Int32
 		h := New(Config{
 			Store: &vfsStore{}, Shells: &blockingShells{},
-			Instances: func(string) []string { return nil },
+			Instances: func(string) []RunningInstance { return nil },
 			Sites: func(context.Context) ([]slipway.Site, error) {
 				looks.Add(1)
 				return nil, nil

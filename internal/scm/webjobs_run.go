@@ -228,7 +228,7 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 		return "", err
 	}
 	runCtx, cancel := context.WithTimeout(context.Background(), maxRunTime)
-	p := &jobProc{id: id, instance: instances[0], started: now, stop: stopper(stdin, cancel)}
+	p := &jobProc{id: id, instance: instances[0].ID, started: now, stop: stopper(stdin, cancel)}
 	js.runs[key] = p
 	js.mu.Unlock()
 
@@ -639,10 +639,13 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) (keys []str
 		if j.Settings.IsSingleton {
 			in = instances[:1]
 		}
-		for _, id := range in {
-			key := jobKey(s.Name, j.Name, id)
+		for _, inst := range in {
+			// Keyed by the instance's process too: a restart under the
+			// same id (a deployment, a crash) ended the job with the old
+			// process, and it starts at once in the new one.
+			key := jobKey(s.Name, j.Name, inst.ID+"#"+strconv.FormatUint(inst.Incarnation, 10))
 			want = append(want, key)
-			h.ensureContinuous(s, j, id, key, set)
+			h.ensureContinuous(s, j, inst.ID, key, set)
 		}
 	}
 	if !set.noSchedule {
@@ -698,11 +701,11 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 	return keys
 }
 
-func firstInstance(ids []string) string {
-	if len(ids) == 0 {
+func firstInstance(list []RunningInstance) string {
+	if len(list) == 0 {
 		return ""
 	}
-	return ids[0]
+	return list[0].ID
 }
 
 // ensureContinuous starts j in the instance id unless it runs there or

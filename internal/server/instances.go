@@ -32,6 +32,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/sandbox"
+	"github.com/slipway-dev/slipway/internal/scm"
 	"github.com/slipway-dev/slipway/internal/startup"
 	"github.com/slipway-dev/slipway/internal/tree"
 )
@@ -912,15 +913,15 @@ func (r *buildRunner) Run(ctx context.Context, c build.Cmd) error {
 	return nil
 }
 
-// runningInstances are the ids of the site's instances whose app runs
-// (ready, or failing health checks but running), which its WebJobs run in.
-func runningInstances(rtm *runtime.Runtime, site string) []string {
-	var ids []string
+// runningInstances are the site's instances whose app runs (ready, or
+// failing health checks but running), which its WebJobs run in.
+func runningInstances(rtm *runtime.Runtime, site string) []scm.RunningInstance {
+	var out []scm.RunningInstance
 	for _, in := range rtm.Instances(site) {
 		switch in.State {
 		case runtime.StateReady, runtime.StateUnhealthy, runtime.StateRemoved:
-			ids = append(ids, in.ID)
+			out = append(out, scm.RunningInstance{ID: in.ID, Incarnation: in.Incarnation})
 		}
 	}
-	return ids
+	return out
 }

@@ -627,7 +627,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// service only, in process (packages.go).
 		Packages: blobPackages{blobs}, BackupBlobs: blobPackages{blobs}, PackageAddresses: blobAddresses(cfg.Domain, port, cfg.Listen, blobPort),
 		// WebJobs run inside the app's running instances.
-		Instances: func(site string) []string { return runningInstances(rtm, site) },
+		Instances: func(site string) []scm.RunningInstance { return runningInstances(rtm, site) },
 		Sites:     func(ctx context.Context) ([]slipway.Site, error) { return st.Sites(ctx, "") },
 	})
 	var mgmt *arm.Handler
