@@ -244,14 +244,15 @@ func TestWebJobs(t *testing.T) {
 	}
 	before := len(s.vfsText("jobs", logURL))
 	time.Sleep(1500 * time.Millisecond) // it keeps running: no shutdown file until it is stopped
-	if l := s.vfsText("jobs", logURL); strings.Contains(l[before:], "Process went down") || strings.Contains(l, "shutdown file seen") {
+	if l := s.vfsText("jobs", logURL); strings.Contains(l[before:], "Process went down") || strings.Contains(l[before:], "shutdown file seen") {
 		t.Fatalf("the worker ended before it was stopped:\n%s", l)
 	}
+	atStop := len(s.vfsText("jobs", logURL))
 	if code, _, body := s.kudu("jobs", "POST", "/api/continuouswebjobs/worker/stop", "", "", nil); code != 200 {
 		t.Fatalf("stop: %d %s", code, body)
 	}
 	waitStatus("Stopped")
-	if l := s.vfsText("jobs", logURL); !strings.Contains(l, "INFO] shutdown file seen, stopping\n") {
+	if l := s.vfsText("jobs", logURL); !strings.Contains(l[atStop:], "INFO] shutdown file seen, stopping\n") {
 		t.Errorf("the stopped worker never saw its shutdown file:\n%s", l)
 	}
 	time.Sleep(1500 * time.Millisecond) // a look or two of the scheduler: it stays stopped
