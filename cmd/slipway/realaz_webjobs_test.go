@@ -126,6 +126,25 @@ func TestRealAzWebJobs(t *testing.T) {
 		az("continuous", "start", "--webjob-name", "worker")
 		eventually(t, time.Minute, name+"'s worker running again", func() bool { return status() == "Running" })
 
+		// Every job at once (sites/webjobs, which the SDKs list and az
+		// reaches with az rest), each with its type.
+		if slot == "" {
+			var all struct {
+				Value []struct {
+					Name, Type string
+					Properties struct {
+						WebJobType string `json:"web_job_type"`
+					}
+				}
+			}
+			out := cli.must("rest", "--method", "get", "--url", r.sub+"/resourceGroups/"+rg+"/providers/Microsoft.Web/sites/"+app+"/webjobs?api-version=2025-05-01")
+			if err := json.Unmarshal([]byte(out), &all); err != nil || len(all.Value) != 2 ||
+				all.Value[0].Name != app+"/report" || all.Value[0].Properties.WebJobType != "Triggered" ||
+				all.Value[1].Name != app+"/worker" || all.Value[1].Properties.WebJobType != "Continuous" || all.Value[1].Type != "Microsoft.Web/sites/webjobs" {
+				t.Errorf("GET sites/webjobs: %v %s", err, out)
+			}
+		}
+
 		// remove: gone from the lists; a second remove succeeds.
 		az("triggered", "remove", "--webjob-name", "report")
 		az("continuous", "remove", "--webjob-name", "worker")

@@ -144,6 +144,7 @@ var resourceProviders = []resourceProvider{
 			{name: "sites/sourcecontrols", regional: true},
 			{name: "sites/triggeredwebjobs", regional: true}, // WebJobs (webjobs.go)
 			{name: "sites/continuouswebjobs", regional: true},
+			{name: "sites/webjobs", regional: true},
 			{name: "sites/virtualNetworkConnections", regional: true},
 			{name: "sites/networkConfig", regional: true}, // vnet-integration remove: nothing to remove
 			{name: "serverFarms", regional: true, capabilities: trackedCapabilities},

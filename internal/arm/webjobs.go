@@ -251,3 +251,51 @@ func historyEntry(sub string, s slipway.Site, job string, run NamedJSON) (map[st
 		"properties": props,
 	}, nil
 }
+
+// listAllWebJobs answers GET SITE/webjobs: every job, triggered then
+// continuous (Kudu's /api/webjobs), as Microsoft.Web/sites/webjobs.
+func (h *Handler) listAllWebJobs(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.webJobSite(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	items := []any{}
+	for _, kind := range []webjobs.Kind{webjobs.Triggered, webjobs.Continuous} {
+		list, err := h.cfg.WebJobs.WebJobList(r.Context(), s, kind, h.kuduBase(s))
+		if err != nil {
+			return err
+		}
+		for _, j := range list {
+			e, err := webJobEnvelope(p.sub, s, "webjobs", kind, j)
+			if err != nil {
+				return err
+			}
+			items = append(items, e)
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
+}
+
+// getAnyWebJob answers GET SITE/webjobs/{job}: the triggered job of the
+// name, else the continuous one.
+func (h *Handler) getAnyWebJob(w http.ResponseWriter, r *http.Request, p params) error {
+	s, err := h.webJobSite(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []webjobs.Kind{webjobs.Triggered, webjobs.Continuous} {
+		j, err := h.cfg.WebJobs.WebJobGet(r.Context(), s, kind, p.id, h.kuduBase(s))
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		e, err := webJobEnvelope(p.sub, s, "webjobs", kind, j)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, e)
+	}
+	return slipway.Errorf(slipway.ENOTFOUND, "No WebJob found with the name '%s'.", p.id)
+}
