@@ -361,25 +361,38 @@ func (h *Handler) setJobDisabled(ctx context.Context, s slipway.Site, name strin
 	return nil
 }
 
-// DeleteWebJob deletes a job's files and its data (runs, logs), stopping
-// what of it runs. Deleting a job that is not there succeeds, as Kudu's.
+// DeleteWebJob deletes a job's files and its data (runs, logs), killing
+// what of it runs first and waiting (up to maxJobEndWait) for it to have
+// ended, so that its last lines and status do not make its data again.
+// Deleting a job that is not there succeeds, as Kudu's.
 func (h *Handler) DeleteWebJob(ctx context.Context, s slipway.Site, kind webjobs.Kind, name string) error {
 	if !webjobs.ValidName(name) {
 		return nil
 	}
+	var j webjobs.Job
+	err := h.inHome(ctx, s, func(root *os.Root) error {
+		var err error
+		j, err = findJob(root, kind, name)
+		return err
+	})
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(maxJobEndWait)
+	defer deadline.Stop()
+	for _, ended := range h.killJob(s, kind, j.Name) {
+		select {
+		case <-ended:
+		case <-deadline.C:
+			return slipway.Errorf(slipway.EUNAVAILABLE, "The job '%s' did not end within %s of being killed; try again.", j.Name, maxJobEndWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return h.inHome(ctx, s, func(root *os.Root) error {
-		j, err := findJob(root, kind, name)
-		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if kind == webjobs.Continuous {
-			h.stopContinuous(s, j)
-		} else {
-			h.abortRun(s, j.Name)
-		}
 		if err := root.RemoveAll(path.Join(j.Root, string(kind), j.Name)); err != nil {
 			return fmt.Errorf("deleting the job's files: %w", err)
 		}
@@ -389,6 +402,9 @@ func (h *Handler) DeleteWebJob(ctx context.Context, s slipway.Site, kind webjobs
 		return nil
 	})
 }
+
+// maxJobEndWait bounds how long a delete waits for the job it killed.
+const maxJobEndWait = 30 * time.Second
 
 // The Kudu routes.
 

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/webjobs"
 )
 
 // blockingShells runs nothing: a job "runs" until its context ends.
@@ -27,6 +29,17 @@ func (b *blockingShells) Shell(ctx context.Context, _ slipway.Site, _ []string, 
 	b.calls++
 	b.mu.Unlock()
 	<-ctx.Done()
+	return ctx.Err()
+}
+
+// slowToDie runs nothing until its context ends, then takes a moment to
+// end, as a killed process's shell does.
+type slowToDie struct{}
+
+func (slowToDie) Shell(ctx context.Context, _ slipway.Site, _ []string, _ string, cio deploy.ConsoleIO) error {
+	<-ctx.Done()
+	time.Sleep(300 * time.Millisecond)
+	cio.Stdout.Write([]byte("a last line\n"))
 	return ctx.Err()
 }
 
@@ -50,6 +63,14 @@ func (e *vfsEnv) addJob(kind, name string, files map[string]string) {
 	for f, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644); err != nil {
 			e.t.Fatal(err)
+		}
+	}
+	// The app's own files, as a deployment leaves them.
+	if fi, err := os.Stat(e.homes["app"]); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			filepath.Walk(filepath.Join(e.homes["app"], "site"), func(p string, _ os.FileInfo, _ error) error {
+				return os.Lchown(p, int(st.Uid), int(st.Gid))
+			})
 		}
 	}
 }
@@ -100,7 +121,7 @@ func TestAttackWebJobNoRunAfterShutdown(t *testing.T) {
 
 	id, err := e.h.RunWebJob(t.Context(), runningSite(), "report", "", "test")
 	if err == nil {
-		e.h.abortRun(runningSite(), "report")
+		e.h.killJob(runningSite(), webjobs.Triggered, "report")
 		t.Fatalf("run %s started after the scheduler stopped", id)
 	}
 	if slipway.ErrorCode(err) != slipway.EUNAVAILABLE {
@@ -211,5 +232,26 @@ func TestAttackWebJobUploadCase(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(e.homes["app"], "site/jobs/triggered", names[0], "run.sh"))
 	if err != nil || string(b) != "echo two\n" {
 		t.Errorf("the job's run.sh: %q %v, want the second upload", b, err)
+	}
+}
+
+// Deleting a job while it runs kills it and waits for its last lines and
+// status, so that its ending does not make its data again in the home.
+func TestDeleteWebJobWhileItRuns(t *testing.T) {
+	e := newJobsEnv(t, slowToDie{}, func() []slipway.Site { return []slipway.Site{runningSite()} })
+	e.addJob("triggered", "report", map[string]string{"run.sh": "sleep 600\n"})
+	if _, err := e.h.RunWebJob(t.Context(), runningSite(), "report", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.DeleteWebJob(t.Context(), runningSite(), webjobs.Triggered, "report"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * logFlush) // what a run still writing would have written
+	data := filepath.Join(e.homes["app"], "data/jobs/triggered/report")
+	if _, err := os.Lstat(data); err == nil {
+		t.Errorf("the deleted job's data is there again: %s", data)
+	}
+	if _, ok := e.h.runningRun(runningSite(), "report"); ok {
+		t.Error("the deleted job's run is still under way")
 	}
 }

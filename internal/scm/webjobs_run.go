@@ -111,6 +111,7 @@ type jobProc struct {
 	wait     time.Duration            // its stopping_wait_time
 	pending  bool                     // continuous: ended, waiting to start again
 	started  time.Time
+	ended    chan struct{} // closed once it has ended and its log and status are written
 }
 
 func jobKey(parts ...string) string { return strings.ToLower(strings.Join(parts, "\x00")) }
@@ -228,7 +229,7 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 		return "", err
 	}
 	runCtx, cancel := context.WithTimeout(context.Background(), maxRunTime)
-	p := &jobProc{id: id, instance: instances[0].ID, started: now, stop: stopper(stdin, cancel)}
+	p := &jobProc{id: id, instance: instances[0].ID, started: now, stop: stopper(stdin, cancel), ended: make(chan struct{})}
 	js.runs[key] = p
 	js.mu.Unlock()
 
@@ -252,6 +253,7 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 		js.mu.Unlock()
 		cancel()
 		stdin.release()
+		close(p.ended)
 		return "", fmt.Errorf("recording the run of %s: %w", j.Name, err)
 	}
 	out := h.newJobLog(s, path.Join(dir, "output_log.txt"), p.instance, maxRunOutput, "")
@@ -261,6 +263,7 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 	js.wg.Add(1)
 	go func() {
 		defer js.wg.Done()
+		defer close(p.ended)
 		defer cancel()
 		err := h.cfg.Shells.Shell(runCtx, s, jobArgv(j, args), "/home", deploy.ConsoleIO{
 			Stdin: stdin.r, Stdout: out.writer(webjobs.LevelOut), Stderr: out.writer(webjobs.LevelErr),
@@ -723,12 +726,13 @@ func (h *Handler) ensureContinuous(s slipway.Site, j webjobs.Job, id, key string
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &jobProc{id: id, instance: id, started: time.Now(), wait: j.Settings.StoppingWaitTime, stop: stopper(stdin, cancel)}
+	p := &jobProc{id: id, instance: id, started: time.Now(), wait: j.Settings.StoppingWaitTime, stop: stopper(stdin, cancel), ended: make(chan struct{})}
 	js.cont[key] = p
 	log := h.newJobLog(s, path.Join(webjobs.DataDir(webjobs.Continuous, j.Name), continuousLog), id, maxJobLog, continuousPrevLog)
 	js.wg.Add(1)
 	go func() {
 		defer js.wg.Done()
+		defer close(p.ended)
 		defer cancel()
 		log.event("Status changed to Starting")
 		if j.Settings.IsSingleton {
@@ -827,14 +831,29 @@ func (h *Handler) stopContinuous(s slipway.Site, j webjobs.Job) {
 	}
 }
 
-// abortRun kills a triggered job's run under way (its job is deleted).
-func (h *Handler) abortRun(s slipway.Site, name string) {
+// killJob kills what of a job runs (its run under way, or its processes
+// in every instance) at once — the job is deleted — and returns what
+// closes once each has ended and written its last lines.
+func (h *Handler) killJob(s slipway.Site, kind webjobs.Kind, name string) []chan struct{} {
 	js := h.jobState()
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	if p, ok := js.runs[jobKey(s.Name, name)]; ok {
-		p.stop(0)
+	var ended []chan struct{}
+	if kind == webjobs.Triggered {
+		if p, ok := js.runs[jobKey(s.Name, name)]; ok {
+			p.stop(0)
+			ended = append(ended, p.ended)
+		}
+		return ended
 	}
+	prefix := jobKey(s.Name, name) + "\x00"
+	for k, p := range js.cont {
+		if strings.HasPrefix(k, prefix) {
+			p.stop(0)
+			ended = append(ended, p.ended)
+		}
+	}
+	return ended
 }
 
 // runningRun is the id of a triggered job's run under way, if one is.
