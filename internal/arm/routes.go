@@ -220,8 +220,8 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPost, site+"/restoreSnapshot", h.refuseSnapshotRestore),
 
 		// WebJobs (webjobs.go).
-		r(http.MethodGet, site+"/webjobs", h.listAllWebJobs),
-		r(http.MethodGet, site+"/webjobs/{id}", h.getAnyWebJob),
+		r(http.MethodGet, site+"/webjobs", h.listWebJobs("webjobs")),
+		r(http.MethodGet, site+"/webjobs/{id}", h.getWebJob("webjobs")),
 		r(http.MethodGet, site+"/triggeredwebjobs", h.listWebJobs("triggeredwebjobs")),
 		r(http.MethodGet, site+"/triggeredwebjobs/{id}", h.getWebJob("triggeredwebjobs")),
 		r(http.MethodDelete, site+"/triggeredwebjobs/{id}", h.deleteWebJob("triggeredwebjobs")),

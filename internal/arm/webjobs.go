@@ -38,12 +38,17 @@ type NamedJSON struct {
 	JSON any
 }
 
-// webJobKind is the kind a WebJobs route is for.
-func webJobKind(leaf string) webjobs.Kind {
-	if leaf == "continuouswebjobs" {
-		return webjobs.Continuous
+// webJobKinds are the kinds of job a WebJobs route's leaf holds:
+// triggeredwebjobs, continuouswebjobs, or webjobs (both, triggered first,
+// as Kudu's /api/webjobs lists them).
+func webJobKinds(leaf string) []webjobs.Kind {
+	switch leaf {
+	case "triggeredwebjobs":
+		return []webjobs.Kind{webjobs.Triggered}
+	case "continuouswebjobs":
+		return []webjobs.Kind{webjobs.Continuous}
 	}
-	return webjobs.Triggered
+	return []webjobs.Kind{webjobs.Triggered, webjobs.Continuous}
 }
 
 // kuduBase is the app's Kudu as its URLs are handed out.
@@ -102,47 +107,58 @@ func asObject(v any) (map[string]any, error) {
 	return m, nil
 }
 
-// listWebJobs answers GET SITE/triggeredwebjobs and SITE/continuouswebjobs.
+// listWebJobs answers GET SITE/triggeredwebjobs, SITE/continuouswebjobs
+// and SITE/webjobs.
 func (h *Handler) listWebJobs(leaf string) func(http.ResponseWriter, *http.Request, params) error {
-	kind := webJobKind(leaf)
+	kinds := webJobKinds(leaf)
 	return func(w http.ResponseWriter, r *http.Request, p params) error {
 		s, err := h.webJobSite(r.Context(), p)
 		if err != nil {
 			return err
 		}
-		list, err := h.cfg.WebJobs.WebJobList(r.Context(), s, kind, h.kuduBase(s))
-		if err != nil {
-			return err
-		}
-		items := make([]any, 0, len(list))
-		for _, j := range list {
-			e, err := webJobEnvelope(p.sub, s, leaf, kind, j)
+		items := []any{}
+		for _, kind := range kinds {
+			list, err := h.cfg.WebJobs.WebJobList(r.Context(), s, kind, h.kuduBase(s))
 			if err != nil {
 				return err
 			}
-			items = append(items, e)
+			for _, j := range list {
+				e, err := webJobEnvelope(p.sub, s, leaf, kind, j)
+				if err != nil {
+					return err
+				}
+				items = append(items, e)
+			}
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
 	}
 }
 
-// getWebJob answers GET SITE/{triggered,continuous}webjobs/{job}.
+// getWebJob answers GET SITE/{triggered,continuous}webjobs/{job}, and
+// SITE/webjobs/{job}: the triggered job of the name, else the continuous
+// one.
 func (h *Handler) getWebJob(leaf string) func(http.ResponseWriter, *http.Request, params) error {
-	kind := webJobKind(leaf)
+	kinds := webJobKinds(leaf)
 	return func(w http.ResponseWriter, r *http.Request, p params) error {
 		s, err := h.webJobSite(r.Context(), p)
 		if err != nil {
 			return err
 		}
-		j, err := h.cfg.WebJobs.WebJobGet(r.Context(), s, kind, p.id, h.kuduBase(s))
-		if err != nil {
-			return err
+		for _, kind := range kinds {
+			j, err := h.cfg.WebJobs.WebJobGet(r.Context(), s, kind, p.id, h.kuduBase(s))
+			if slipway.ErrorCode(err) == slipway.ENOTFOUND && len(kinds) > 1 {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			e, err := webJobEnvelope(p.sub, s, leaf, kind, j)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, e)
 		}
-		e, err := webJobEnvelope(p.sub, s, leaf, kind, j)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, e)
+		return slipway.Errorf(slipway.ENOTFOUND, "No WebJob found with the name '%s'.", p.id)
 	}
 }
 
@@ -165,7 +181,7 @@ func (h *Handler) webJobAction(act func(ctx context.Context, s slipway.Site, r *
 // deleteWebJob answers DELETE SITE/{triggered,continuous}webjobs/{job}:
 // also for a job that is not there (as Kudu's).
 func (h *Handler) deleteWebJob(leaf string) func(http.ResponseWriter, *http.Request, params) error {
-	kind := webJobKind(leaf)
+	kind := webJobKinds(leaf)[0]
 	return h.webJobAction(func(ctx context.Context, s slipway.Site, _ *http.Request, job string) error {
 		return h.cfg.WebJobs.DeleteWebJob(ctx, s, kind, job)
 	})
@@ -250,52 +266,4 @@ func historyEntry(sub string, s slipway.Site, job string, run NamedJSON) (map[st
 		"type":       siteSubType(s, "triggeredwebjobs/history"),
 		"properties": props,
 	}, nil
-}
-
-// listAllWebJobs answers GET SITE/webjobs: every job, triggered then
-// continuous (Kudu's /api/webjobs), as Microsoft.Web/sites/webjobs.
-func (h *Handler) listAllWebJobs(w http.ResponseWriter, r *http.Request, p params) error {
-	s, err := h.webJobSite(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	items := []any{}
-	for _, kind := range []webjobs.Kind{webjobs.Triggered, webjobs.Continuous} {
-		list, err := h.cfg.WebJobs.WebJobList(r.Context(), s, kind, h.kuduBase(s))
-		if err != nil {
-			return err
-		}
-		for _, j := range list {
-			e, err := webJobEnvelope(p.sub, s, "webjobs", kind, j)
-			if err != nil {
-				return err
-			}
-			items = append(items, e)
-		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
-}
-
-// getAnyWebJob answers GET SITE/webjobs/{job}: the triggered job of the
-// name, else the continuous one.
-func (h *Handler) getAnyWebJob(w http.ResponseWriter, r *http.Request, p params) error {
-	s, err := h.webJobSite(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	for _, kind := range []webjobs.Kind{webjobs.Triggered, webjobs.Continuous} {
-		j, err := h.cfg.WebJobs.WebJobGet(r.Context(), s, kind, p.id, h.kuduBase(s))
-		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		e, err := webJobEnvelope(p.sub, s, "webjobs", kind, j)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, e)
-	}
-	return slipway.Errorf(slipway.ENOTFOUND, "No WebJob found with the name '%s'.", p.id)
 }
