@@ -78,7 +78,7 @@ func kuduTime(t time.Time) string {
 	if t.IsZero() {
 		return "0001-01-01T00:00:00"
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+	return timeText(t)
 }
 
 // kuduDuration is a duration as .NET's TimeSpan writes it
@@ -637,20 +637,12 @@ func (h *Handler) uploadJobRoute(w http.ResponseWriter, r *http.Request, s slipw
 		return err
 	}
 	defer pkg.Close()
-	body, err := h.uploadBody(r, r.Body)
-	if err != nil {
-		return err
-	}
 	limit := int64(maxJobUpload)
 	if isZip {
 		limit = archive.DefaultMaxTotalBytes
 	}
-	n, err := io.Copy(pkg, io.LimitReader(body, limit+1))
-	if err != nil {
-		return uploadError("the job", err)
-	}
-	if n > limit {
-		return slipway.Errorf(slipway.EINVALID, "The job's upload is larger than %d MB.", limit>>20)
+	if err := h.receive(r, r.Body, pkg, limit, "The job's upload"); err != nil {
+		return err
 	}
 	var out any
 	err = home.do(func() error {

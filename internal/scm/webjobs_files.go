@@ -181,20 +181,12 @@ const maxStatusFile = 4 << 10
 // readRuns returns up to n of a triggered job's runs, newest first.
 func readRuns(root *os.Root, name string, n int) ([]jobRun, error) {
 	dir := webjobs.DataDir(webjobs.Triggered, name)
-	ents, err := readDirBounded(root, dir, maxRunDirs)
+	ids, err := runIDs(root, dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading /home/%s: %w", dir, err)
 	}
-	var ids []string
-	for _, e := range ents {
-		if e.IsDir() && webjobs.ValidRunID(e.Name()) {
-			ids = append(ids, e.Name())
-		}
-	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
 	var runs []jobRun
-	for _, id := range ids {
+	for _, id := range slices.Backward(ids) {
 		if len(runs) >= n {
 			break
 		}
@@ -214,12 +206,12 @@ func readRuns(root *os.Root, name string, n int) ([]jobRun, error) {
 // maxRunDirs bounds the entries of a job's data folder read.
 const maxRunDirs = 4096
 
-// pruneRuns removes all but a triggered job's keep newest runs.
-func pruneRuns(root *os.Root, name string, keep int) error {
-	dir := webjobs.DataDir(webjobs.Triggered, name)
+// runIDs lists the runs' folders in a triggered job's data folder dir,
+// oldest first (run ids sort as the runs started).
+func runIDs(root *os.Root, dir string) ([]string, error) {
 	ents, err := readDirBounded(root, dir, maxRunDirs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var ids []string
 	for _, e := range ents {
@@ -228,6 +220,16 @@ func pruneRuns(root *os.Root, name string, keep int) error {
 		}
 	}
 	slices.Sort(ids)
+	return ids, nil
+}
+
+// pruneRuns removes all but a triggered job's keep newest runs.
+func pruneRuns(root *os.Root, name string, keep int) error {
+	dir := webjobs.DataDir(webjobs.Triggered, name)
+	ids, err := runIDs(root, dir)
+	if err != nil {
+		return err
+	}
 	for len(ids) > keep {
 		if err := root.RemoveAll(path.Join(dir, ids[0])); err != nil {
 			return err
@@ -237,19 +239,21 @@ func pruneRuns(root *os.Root, name string, keep int) error {
 	return nil
 }
 
-// writeFileAtomic replaces rel with b: a temporary file beside it, then a
-// rename, so a reader sees the old content or the new one.
+// writeFileAtomic replaces rel with b: a new file beside it (createTemp's,
+// as the file API's), then a rename, so a reader sees the old content or
+// the new one.
 func writeFileAtomic(root *os.Root, rel string, b []byte) error {
 	if err := root.MkdirAll(path.Dir(rel), 0o755); err != nil {
 		return err
 	}
-	tmp := rel + ".tmp"
-	root.Remove(tmp)
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	tmp, f, err := createTemp(root, rel)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -105,13 +105,12 @@ type jobs struct {
 
 // jobProc is a job running.
 type jobProc struct {
-	id       string // the run's id (triggered) or the instance's (continuous)
+	id       string // the run's id (triggered runs)
 	instance string
 	stop     func(wait time.Duration) // ask it to stop, then kill it after wait
 	wait     time.Duration            // its stopping_wait_time
 	pending  bool                     // continuous: ended, waiting to start again
-	started  time.Time
-	ended    chan struct{} // closed once it has ended and its log and status are written
+	ended    chan struct{}            // closed once it has ended and its log and status are written
 }
 
 func jobKey(parts ...string) string { return strings.ToLower(strings.Join(parts, "\x00")) }
@@ -229,7 +228,7 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 		return "", err
 	}
 	runCtx, cancel := context.WithTimeout(context.Background(), maxRunTime)
-	p := &jobProc{id: id, instance: instances[0].ID, started: now, stop: stopper(stdin, cancel), ended: make(chan struct{})}
+	p := &jobProc{id: id, instance: instances[0].ID, stop: stopper(stdin, cancel), ended: make(chan struct{})}
 	js.runs[key] = p
 	js.mu.Unlock()
 
@@ -652,7 +651,7 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) (keys []str
 		}
 	}
 	if !set.noSchedule {
-		want = append(want, h.runDue(ctx, s, trig, set)...)
+		want = append(want, h.runDue(ctx, s, trig, set, instances[0].ID)...)
 	}
 	return want, true
 }
@@ -660,8 +659,9 @@ func (h *Handler) superviseSite(ctx context.Context, s slipway.Site) (keys []str
 // runDue starts the triggered jobs whose schedule is due. A schedule seen
 // for the first time (a new job, a changed schedule, a server start) is
 // due from then on: runs missed while it was not known are not made up for.
-// It returns the keys of the schedules it looked at.
-func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings) (keys []string) {
+// It returns the keys of the schedules it looked at; instance names the
+// instance its scheduler log lines speak for.
+func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job, set jobSettings, instance string) (keys []string) {
 	js := h.jobState()
 	now := time.Now()
 	for _, j := range trig {
@@ -687,7 +687,7 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 		}
 		upcoming := js.next[key]
 		js.mu.Unlock()
-		slog := h.newJobLog(s, path.Join(webjobs.DataDir(webjobs.Triggered, j.Name), schedulerLog), firstInstance(h.cfg.Instances(s.Name)), maxJobLog, "job_scheduler_prev.log")
+		slog := h.newJobLog(s, path.Join(webjobs.DataDir(webjobs.Triggered, j.Name), schedulerLog), instance, maxJobLog, "job_scheduler_prev.log")
 		if fresh {
 			slog.event(fmt.Sprintf("Scheduling WebJob with %s next schedule expected in %s", j.Settings.Schedule, kuduDuration(upcoming.Sub(now))))
 		}
@@ -702,13 +702,6 @@ func (h *Handler) runDue(ctx context.Context, s slipway.Site, trig []webjobs.Job
 		slog.close()
 	}
 	return keys
-}
-
-func firstInstance(list []RunningInstance) string {
-	if len(list) == 0 {
-		return ""
-	}
-	return list[0].ID
 }
 
 // ensureContinuous starts j in the instance id unless it runs there or
@@ -726,7 +719,7 @@ func (h *Handler) ensureContinuous(s slipway.Site, j webjobs.Job, id, key string
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &jobProc{id: id, instance: id, started: time.Now(), wait: j.Settings.StoppingWaitTime, stop: stopper(stdin, cancel), ended: make(chan struct{})}
+	p := &jobProc{instance: id, wait: j.Settings.StoppingWaitTime, stop: stopper(stdin, cancel), ended: make(chan struct{})}
 	js.cont[key] = p
 	log := h.newJobLog(s, path.Join(webjobs.DataDir(webjobs.Continuous, j.Name), continuousLog), id, maxJobLog, continuousPrevLog)
 	js.wg.Add(1)

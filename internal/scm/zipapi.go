@@ -125,15 +125,8 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		return err
 	}
 	defer pkg.Close()
-	if body, err = h.uploadBody(r, body); err != nil {
+	if err := h.receive(r, body, pkg, archive.DefaultMaxTotalBytes, "The zip"); err != nil {
 		return err
-	}
-	n, err := io.Copy(pkg, io.LimitReader(body, archive.DefaultMaxTotalBytes+1))
-	if err != nil {
-		return uploadError("the zip", err)
-	}
-	if n > archive.DefaultMaxTotalBytes {
-		return slipway.Errorf(slipway.EINVALID, "The zip is larger than %d MB.", archive.DefaultMaxTotalBytes>>20)
 	}
 	err = home.do(func() error {
 		lim := archive.Limits{Room: h.roomCheck()} // what the zip expands to, too
@@ -146,6 +139,24 @@ func (h *Handler) zipPut(w http.ResponseWriter, r *http.Request, s slipway.Site)
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// receive copies an upload's body into the staged file dst (stage's),
+// through the disk reserve, refusing one of more than limit bytes; what
+// names it in the errors ("The zip").
+func (h *Handler) receive(r *http.Request, body io.Reader, dst *os.File, limit int64, what string) error {
+	body, err := h.uploadBody(r, body)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(dst, io.LimitReader(body, limit+1))
+	if err != nil {
+		return uploadError(strings.ToLower(what[:1])+what[1:], err)
+	}
+	if n > limit {
+		return slipway.Errorf(slipway.EINVALID, "%s is larger than %d MB.", what, limit>>20)
+	}
 	return nil
 }
 
