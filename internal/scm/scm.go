@@ -290,6 +290,9 @@ func New(cfg Config) *Handler {
 	// az webapp exec (exec.go): on the site's root, not under /api.
 	h.handle("GET /exec/shell", h.execShell)
 	h.handle("POST /exec/execute", h.execExecute)
+	// The browser's SSH page (webssh.go), on the site's root as on App Service.
+	h.handle("GET /webssh/host", h.webSSHHost)
+	h.handle("GET /webssh/{file}", h.webSSHFile)
 	// The process API (KL-routes MapHttpProcessesRoute), which KuduLite
 	// answers on Linux only through dotnet-monitor, for .NET apps.
 	for _, p := range []string{"/api/processes", "/api/diagnostics/processes", "/diagnostics/processes"} {
@@ -301,7 +304,7 @@ func New(cfg Config) *Handler {
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
+		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump; SSH in a browser: /webssh/host.\n", s.Name)
 		return nil
 	})
 	// Anything else, whatever its method, is KuduLite's catch-all route

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestWebSSHInBrowser: Microsoft's documentation opens an SSH session in a
+// browser at https://<app>.scm.azurewebsites.net/webssh/host. Here the
+// page is loaded by a real browser (headless chromium, driven over the
+// DevTools protocol), signed in with the app's publishing credentials: its
+// terminal opens a shell inside the app's running instance, as the app's
+// user in the app's folder, takes what is typed and shows the output, and
+// says so when the session ends.
+func TestWebSSHInBrowser(t *testing.T) {
+	needSandbox(t, "SSH sessions need")
+	chromium := chromiumPath(t)
+	s := startServer(t)
+	s.createApp("webssh")
+	var instances []struct {
+		Name string `json:"name"`
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		out := s.mustCLI("", "webapp", "list-instances", "-g", "rg-webssh", "-n", "webssh", "-o", "json")
+		if json.Unmarshal([]byte(out), &instances) == nil && len(instances) == 1 && strings.Contains(out, "READY") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app's instance never became ready: %s", out)
+		}
+	}
+	user, pass := s.credentials("webssh")
+	scm := strings.Replace(s.host("webssh"), ".localhost", ".scm.localhost", 1)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 800))...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	// The terminal's text, as the page shows it (xterm.js's DOM rows).
+	screen := func() string {
+		text, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector(".xterm-rows").innerText`))
+		if err != nil {
+			t.Fatalf("reading the terminal: %v", err)
+		}
+		return text
+	}
+	waitScreen := func(want string) string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if text := screen(); strings.Contains(text, want) {
+				return text
+			} else if time.Now().After(deadline) {
+				t.Fatalf("the terminal never showed %q:\n%s", want, text)
+			}
+		}
+	}
+
+	page := "http://" + url.UserPassword(user, pass).String() + "@" + scm + "/webssh/host"
+	if err := chromedp.Do(bctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-state]`))); err != nil {
+		t.Fatalf("the page never connected: %v", err)
+	}
+	state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.dataset.state`))
+	if state != "connected" {
+		t.Fatalf("the page did not connect (%s):\n%s", state, screen())
+	}
+	title, _ := chromedp.Run(bctx, chromedp.Title())
+	if title != "SSH: webssh" {
+		t.Errorf("the page's title is %q", title)
+	}
+	// Typed into the terminal as a person types, Enter included. Each key
+	// is one keyDown that carries its text, as a keyboard's is (and as
+	// Puppeteer types): chromedp's own SendKeys sends the text in a
+	// separate char event, which the page's keydown handler cannot cancel,
+	// so xterm.js took every character twice.
+	type_ := func(keys string) {
+		t.Helper()
+		err := chromedp.Do(bctx, chromedp.Focus(chromedp.CSS(`.xterm-helper-textarea`)),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				for _, r := range keys {
+					var down *input.DispatchKeyEventParams
+					for _, k := range kb.Encode(r) {
+						switch k.Type {
+						case kb.KeyDown:
+							down = k
+						case kb.KeyChar:
+							down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
+							continue
+						}
+						if k.Type == kb.KeyUp {
+							if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, *down); err != nil {
+								return err
+							}
+							if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, *k); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				return nil
+			}))
+		if err != nil {
+			t.Fatalf("typing %q: %v", keys, err)
+		}
+	}
+	// The answers are short, so that no line wraps in the terminal.
+	type_(`echo web$((6*7)) inst=$([ "$WEBSITE_INSTANCE_ID" = ` + instances[0].Name + ` ] && echo ok) ` +
+		`user=$(id -un) cwd=$([ -n "$APP_PATH" ] && [ "$PWD" = "$APP_PATH" ] && echo ok) cols=$(tput cols)` + "\r")
+	m := regexp.MustCompile(`web42 inst=(\S*) user=(\S*) cwd=(\S*) cols=(\d+)`).FindStringSubmatch(waitScreen("web42 "))
+	if m == nil {
+		t.Fatalf("the answer is not on the screen:\n%s", screen())
+	}
+	if m[1] != "ok" {
+		t.Errorf("the session is not inside the app's instance %s: %q", instances[0].Name, m[0])
+	}
+	if m[2] == "root" || m[2] == "" {
+		t.Errorf("the session does not run as the app's user: %q", m[0])
+	}
+	// In the app's folder, as on App Service (where it is the build's
+	// output under /tmp, or /home/site/wwwroot).
+	if m[3] != "ok" {
+		t.Errorf("the shell did not start in the app's folder: %q", m[0])
+	}
+	// The page fits the terminal to its window (1280 pixels wide: more
+	// than xterm.js's and the server's default 80 columns), and the size
+	// reached the shell's terminal.
+	if m[4] == "80" || m[4] == "0" {
+		t.Errorf("the shell's terminal was not sized to the page: %q", m[0])
+	}
+
+	type_("exit\r")
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`body[data-state="closed"]`))); err != nil {
+		t.Fatalf("the page never saw the session end: %v", err)
+	}
+	waitScreen("The session ended")
+}
