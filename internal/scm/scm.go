@@ -182,6 +182,9 @@ type Config struct {
 	// scheduler. Nil: WebJobs are listed but not run.
 	Instances func(site string) []RunningInstance
 	Sites     func(ctx context.Context) ([]slipway.Site, error)
+	// Restart restarts a site's app, for the container CI hook
+	// (diagnostics.go). Nil: a hook that would restart answers 503.
+	Restart func(ctx context.Context, s slipway.Site) error
 }
 
 // RunningInstance is an instance whose app runs: its id and the number of
@@ -286,6 +289,24 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/triggeredwebjobs/{name}/history/{id}", h.jobRunRoute)
 		h.handle("POST "+prefix+"/continuouswebjobs/{name}/start", h.startJobRoute)
 		h.handle("POST "+prefix+"/continuouswebjobs/{name}/stop", h.stopJobRoute)
+		// The repository (scmrepo.go), diagnostics settings, recent logs,
+		// the container CI hook, the deployment script and SSH keys
+		// (diagnostics.go).
+		h.handle("POST "+prefix+"/scm/clean", h.scmClean)
+		h.handle("DELETE "+prefix+"/scm", h.scmDelete)
+		for _, method := range []string{"GET", "HEAD", "PUT", "DELETE"} {
+			h.handle(method+" "+prefix+"/scmvfs/{path...}", h.scmVFS)
+		}
+		h.handle("GET "+prefix+"/diagnostics/settings", h.getDiagnosticsSettings)
+		h.handle("POST "+prefix+"/diagnostics/settings", h.setDiagnosticsSettings)
+		h.handle("GET "+prefix+"/diagnostics/settings/{key}", h.getDiagnosticsSetting)
+		h.handle("DELETE "+prefix+"/diagnostics/settings/{key}", h.deleteDiagnosticsSetting)
+		h.handle("GET "+prefix+"/logs/recent", h.recentLogs)
+		h.handle("POST "+prefix+"/docker/hook", h.dockerHook)
+		h.handle("GET "+prefix+"/deploymentscript", h.deploymentScript)
+		h.handle("GET "+prefix+"/sshkey", h.getSSHKey)
+		h.handle("PUT "+prefix+"/sshkey", h.putSSHKey)
+		h.handle("DELETE "+prefix+"/sshkey", h.deleteSSHKey)
 	}
 	// az webapp exec (exec.go): on the site's root, not under /api.
 	h.handle("GET /exec/shell", h.execShell)
