@@ -2,8 +2,10 @@
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // Local Git (git.go), deployment records and their logs, redeploys and
 // deletions of deployments (redeploy.go), the deployment lock, the live
-// log stream, log downloads (dump.go, dockerlogs.go) and commands
-// (command.go). Requests authenticate with HTTP Basic — the
+// log stream, log downloads (dump.go, dockerlogs.go), commands
+// (command.go), the repository's clean and delete (scmrepo.go), and the
+// diagnostics settings, recent logs, container CI hook, deployment script
+// and SSH key routes (diagnostics.go). Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
@@ -322,7 +324,7 @@ func New(cfg Config) *Handler {
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump.\n", s.Name)
+		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/logs/recent, /api/dump, /api/diagnostics/settings, /api/scm.\n", s.Name)
 		return nil
 	})
 	// Anything else, whatever its method, is KuduLite's catch-all route
