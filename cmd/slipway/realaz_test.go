@@ -181,6 +181,7 @@ func TestRealAz(t *testing.T) {
 	realAzConnection(t, cli, rg, app, "realazblob1")
 	realAzDeployFromURL(t, cli, web, rg, app, port)
 	realAzBackup(t, cli, web, rg, app, "realazblob1", port)
+	realAzContainerCD(t, cli, web, rg, app, port)
 
 	// webapp up for a new app, from a project folder.
 	project := filepath.Join(t.TempDir(), "hello")

@@ -2,8 +2,10 @@
 // Microsoft documents it (docs/appservice.md §5): zip and OneDeploy pushes,
 // Local Git (git.go), deployment records and their logs, redeploys and
 // deletions of deployments (redeploy.go), the deployment lock, the live
-// log stream, log downloads (dump.go, dockerlogs.go) and commands
-// (command.go). Requests authenticate with HTTP Basic — the
+// log stream, log downloads (dump.go, dockerlogs.go), commands
+// (command.go), the repository's clean and delete (scmrepo.go), and the
+// diagnostics settings, recent logs, container CI hook, deployment script
+// and SSH key routes (diagnostics.go). Requests authenticate with HTTP Basic — the
 // app's publishing credentials ("$<app>"), or a principal's deployment user
 // (az webapp deployment user set) when that principal may deploy to the app
 // — or with the platform's admin token, over HTTPS (plain HTTP only from
@@ -182,6 +184,9 @@ type Config struct {
 	// scheduler. Nil: WebJobs are listed but not run.
 	Instances func(site string) []RunningInstance
 	Sites     func(ctx context.Context) ([]slipway.Site, error)
+	// Restart restarts a site's app, for the container CI hook
+	// (diagnostics.go). Nil: a hook that would restart answers 503.
+	Restart func(ctx context.Context, s slipway.Site) error
 }
 
 // RunningInstance is an instance whose app runs: its id and the number of
@@ -286,6 +291,24 @@ func New(cfg Config) *Handler {
 		h.handle("GET "+prefix+"/triggeredwebjobs/{name}/history/{id}", h.jobRunRoute)
 		h.handle("POST "+prefix+"/continuouswebjobs/{name}/start", h.startJobRoute)
 		h.handle("POST "+prefix+"/continuouswebjobs/{name}/stop", h.stopJobRoute)
+		// The repository (scmrepo.go), diagnostics settings, recent logs,
+		// the container CI hook, the deployment script and SSH keys
+		// (diagnostics.go).
+		h.handle("POST "+prefix+"/scm/clean", h.scmClean)
+		h.handle("DELETE "+prefix+"/scm", h.scmDelete)
+		for _, method := range []string{"GET", "HEAD", "PUT", "DELETE"} {
+			h.handle(method+" "+prefix+"/scmvfs/{path...}", h.scmVFS)
+		}
+		h.handle("GET "+prefix+"/diagnostics/settings", h.getDiagnosticsSettings)
+		h.handle("POST "+prefix+"/diagnostics/settings", h.setDiagnosticsSettings)
+		h.handle("GET "+prefix+"/diagnostics/settings/{key}", h.getDiagnosticsSetting)
+		h.handle("DELETE "+prefix+"/diagnostics/settings/{key}", h.deleteDiagnosticsSetting)
+		h.handle("GET "+prefix+"/logs/recent", h.recentLogs)
+		h.handle("POST "+prefix+"/docker/hook", h.dockerHook)
+		h.handle("GET "+prefix+"/deploymentscript", h.deploymentScript)
+		h.handle("GET "+prefix+"/sshkey", h.getSSHKey)
+		h.handle("PUT "+prefix+"/sshkey", h.putSSHKey)
+		h.handle("DELETE "+prefix+"/sshkey", h.deleteSSHKey)
 	}
 	// az webapp exec (exec.go): on the site's root, not under /api.
 	h.handle("GET /exec/shell", h.execShell)
@@ -304,7 +327,7 @@ func New(cfg Config) *Handler {
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
 	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/dump; SSH in a browser: /webssh/host.\n", s.Name)
+		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/logs/recent, /api/dump, /api/diagnostics/settings, /api/scm; SSH in a browser: /webssh/host.\n", s.Name)
 		return nil
 	})
 	// Anything else, whatever its method, is KuduLite's catch-all route

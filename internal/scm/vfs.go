@@ -239,15 +239,22 @@ func (h *Handler) fileRequest(r *http.Request, s slipway.Site, kind string, n in
 	if rel, slash, err = vfsPath(r); err != nil {
 		return "", false, nil, nil, err
 	}
+	home, end, err = h.enterHome(r, s, kind, n)
+	return rel, slash, home, end, err
+}
+
+// enterHome takes one of the n places the site has for requests of a
+// kind and opens its home; end gives both back.
+func (h *Handler) enterHome(r *http.Request, s slipway.Site, kind string, n int) (home *tenantHome, end func(), err error) {
 	leave, err := h.enter(kind, s, n)
 	if err != nil {
-		return "", false, nil, nil, err
+		return nil, nil, err
 	}
 	if home, err = h.openHome(r.Context(), s); err != nil {
 		leave()
-		return "", false, nil, nil, err
+		return nil, nil, err
 	}
-	return rel, slash, home, func() { home.Close(); leave() }, nil
+	return home, func() { home.Close(); leave() }, nil
 }
 
 // vfsGet answers GET /api/vfs/{path}: a file's content, or with a trailing
@@ -757,7 +764,7 @@ func keepsSlash(p string) bool {
 	for strings.Contains(p, "//") {
 		p = strings.ReplaceAll(p, "//", "/")
 	}
-	for _, prefix := range []string{"/api/vfs/", "/vfs/", "/api/zip/", "/zip/"} {
+	for _, prefix := range []string{"/api/vfs/", "/vfs/", "/api/zip/", "/zip/", "/api/scmvfs/", "/scmvfs/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

@@ -629,6 +629,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// WebJobs run inside the app's running instances.
 		Instances: func(site string) []scm.RunningInstance { return runningInstances(rtm, site) },
 		Sites:     func(ctx context.Context) ([]slipway.Site, error) { return st.Sites(ctx, "") },
+		// The container CI hook (POST /api/docker/hook) restarts as az webapp restart does.
+		Restart: func(ctx context.Context, s slipway.Site) error { return coord.Restart(ctx, s.ResourceGroup, s.Name) },
 	})
 	var mgmt *arm.Handler
 	mgmt = arm.New(arm.Config{
