@@ -1,0 +1,267 @@
+package insights
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway"
+)
+
+const (
+	// maxBody bounds a request's body, after decompression.
+	maxBody = 16 << 20
+	// maxItemsPerRequest bounds the envelopes of one request.
+	maxItemsPerRequest = 10000
+	// maxItemBytes bounds one envelope, as Azure's ingestion does (64 KB).
+	maxItemBytes = 64 << 10
+)
+
+// trackResponse is Breeze's answer to a track request.
+type trackResponse struct {
+	ItemsReceived int          `json:"itemsReceived"`
+	ItemsAccepted int          `json:"itemsAccepted"`
+	AppID         *string      `json:"appId"`
+	Errors        []trackError `json:"errors"`
+}
+
+type trackError struct {
+	Index      int    `json:"index"`
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+}
+
+// envelope is what ingestion reads of an item; the item is kept as sent.
+type envelope struct {
+	Name string `json:"name"`
+	Time string `json:"time"`
+	IKey string `json:"iKey"`
+	Data struct {
+		BaseType string `json:"baseType"`
+		BaseData struct {
+			ID string `json:"id"`
+		} `json:"baseData"`
+	} `json:"data"`
+}
+
+// types maps an item's data type to the query API's event type.
+var types = map[string]string{
+	"RequestData":            "requests",
+	"RemoteDependencyData":   "dependencies",
+	"ExceptionData":          "exceptions",
+	"MessageData":            "traces",
+	"EventData":              "customEvents",
+	"MetricData":             "customMetrics",
+	"PageViewData":           "pageViews",
+	"PageViewPerfData":       "browserTimings",
+	"AvailabilityData":       "availabilityResults",
+	"PerformanceCounterData": "performanceCounters",
+}
+
+// track answers POST /v2.1/track and /v2/track.
+func (s *Service) track(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.trackFailed(w, err)
+		return
+	}
+	raws, err := splitEnvelopes(body)
+	if err != nil {
+		s.trackFailed(w, err)
+		return
+	}
+	resp := trackResponse{ItemsReceived: len(raws), Errors: []trackError{}}
+	now := s.now()
+	var keep []item
+	known := map[string]*Component{}
+	for i, raw := range raws {
+		it, comp, err := s.readItem(r, raw, known)
+		if err != nil {
+			resp.Errors = append(resp.Errors, trackError{Index: i, StatusCode: http.StatusBadRequest, Message: err.Error()})
+			continue
+		}
+		if resp.AppID == nil {
+			resp.AppID = &comp.AppID
+		}
+		keep = append(keep, it)
+	}
+	if len(keep) > 0 {
+		if err := s.db.insert(r.Context(), keep, now, s.maxItems, s.maxBytes); err != nil {
+			s.log.Error("keeping telemetry", "err", err)
+			// Retryable for the client, which keeps its items for later.
+			s.writeJSON(w, http.StatusServiceUnavailable, trackResponse{ItemsReceived: len(raws), Errors: []trackError{
+				{Index: 0, StatusCode: http.StatusServiceUnavailable, Message: "The telemetry could not be stored; send it again later."}}})
+			return
+		}
+		s.expireSometimes(r.Context(), now)
+	}
+	resp.ItemsAccepted = len(keep)
+	status := http.StatusOK
+	switch {
+	case len(keep) == 0 && len(raws) > 0:
+		status = http.StatusBadRequest
+	case len(keep) < len(raws):
+		status = http.StatusPartialContent
+	}
+	s.writeJSON(w, status, resp)
+}
+
+// readItem checks one envelope: valid JSON of an item type Breeze knows,
+// a time, within size, for a component that exists.
+func (s *Service) readItem(r *http.Request, raw []byte, known map[string]*Component) (item, *Component, error) {
+	if len(raw) > maxItemBytes {
+		return item{}, nil, fmt.Errorf("The item is %d bytes: at most %d are taken.", len(raw), maxItemBytes)
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return item{}, nil, fmt.Errorf("The item is not a JSON envelope: %v", err)
+	}
+	typ, ok := types[env.Data.BaseType]
+	if !ok {
+		return item{}, nil, fmt.Errorf("Field 'baseType' %q is not a known telemetry type.", env.Data.BaseType)
+	}
+	if env.Name == "" {
+		return item{}, nil, errors.New("Field 'name' on type 'Envelope' is required.")
+	}
+	t, err := time.Parse(time.RFC3339Nano, env.Time)
+	if err != nil {
+		return item{}, nil, errors.New("Field 'time' on type 'Envelope' is required and must be an ISO 8601 time.")
+	}
+	ikey := strings.ToLower(strings.TrimSpace(env.IKey))
+	comp, ok := known[ikey]
+	if !ok {
+		c, err := s.components.ComponentByKey(r.Context(), ikey)
+		switch {
+		case err == nil:
+			comp = &c
+		case slipway.ErrorCode(err) == slipway.ENOTFOUND:
+		default:
+			return item{}, nil, errors.New("The instrumentation key could not be checked; send the item again later.")
+		}
+		known[ikey] = comp
+	}
+	if comp == nil || ikey == "" {
+		return item{}, nil, errors.New("Invalid instrumentation key")
+	}
+	id := env.Data.BaseData.ID
+	if id == "" || len(id) > 128 {
+		id = newID()
+	}
+	return item{ikey: ikey, typ: typ, id: id, time: t, envelope: raw}, comp, nil
+}
+
+// readBody reads the request's body, gzip or not, within maxBody.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var src io.Reader = http.MaxBytesReader(w, r.Body, maxBody)
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, badRequest("The body is not gzip: %v", err)
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return nil, badRequest("Content-Encoding %q is not supported: send the body as it is, or gzipped.", r.Header.Get("Content-Encoding"))
+	}
+	b, err := io.ReadAll(io.LimitReader(src, maxBody+1))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || len(b) > maxBody {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("The body is over %d MB: send fewer items per request.", maxBody>>20)}
+	}
+	if err != nil {
+		return nil, badRequest("The body could not be read: %v", err)
+	}
+	return b, nil
+}
+
+// splitEnvelopes splits a body into its envelopes: a JSON array, or one
+// envelope per line (application/x-json-stream, as the .NET and
+// JavaScript SDKs send).
+func splitEnvelopes(body []byte) ([][]byte, error) {
+	body = bytes.TrimSpace(body)
+	var raws [][]byte
+	if len(body) > 0 && body[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(body, &arr); err != nil {
+			return nil, badRequest("The body is not a JSON array of envelopes: %v", err)
+		}
+		for _, a := range arr {
+			raws = append(raws, a)
+		}
+	} else {
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(make([]byte, 0, 64<<10), maxBody)
+		for sc.Scan() {
+			if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+				raws = append(raws, bytes.Clone(line))
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, badRequest("The body could not be split into envelopes: %v", err)
+		}
+	}
+	if len(raws) == 0 {
+		return nil, badRequest("The body holds no telemetry item.")
+	}
+	if len(raws) > maxItemsPerRequest {
+		return nil, badRequest("The body holds %d items: at most %d are taken per request.", len(raws), maxItemsPerRequest)
+	}
+	return raws, nil
+}
+
+// trackFailed answers a request that could not be read as a whole.
+func (s *Service) trackFailed(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	var he *httpError
+	if errors.As(err, &he) {
+		status = he.status
+	}
+	s.writeJSON(w, status, trackResponse{Errors: []trackError{{Index: 0, StatusCode: status, Message: err.Error()}}})
+}
+
+// expireSometimes removes expired telemetry, at most once a minute.
+func (s *Service) expireSometimes(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	due := now.Sub(s.lastExpiry) >= time.Minute
+	if due {
+		s.lastExpiry = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	if n, err := s.db.expire(ctx, now.Add(-s.retention)); err != nil {
+		s.log.Error("expiring telemetry", "err", err)
+	} else if n > 0 {
+		s.log.Info("expired telemetry", "items", n)
+	}
+}
+
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// newID is a random id in the form of Application Insights' item ids.
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

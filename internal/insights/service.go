@@ -1,0 +1,129 @@
+package insights
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Component is what the service needs of an Application Insights
+// component; the control plane keeps components
+// (Microsoft.Insights/components).
+type Component struct {
+	InstrumentationKey string // lower case
+	AppID              string
+	Name               string
+	ResourceID         string // its ARM id, the scope of its role assignments
+}
+
+// Components finds components by instrumentation key and by application
+// id; a missing one is slipway.ENOTFOUND.
+type Components interface {
+	ComponentByKey(ctx context.Context, instrumentationKey string) (Component, error)
+	ComponentByAppID(ctx context.Context, appID string) (Component, error)
+}
+
+// BearerAuth verifies a caller's token and authorizes an action on a
+// component (role assignments), for the query API.
+type BearerAuth interface {
+	// Authenticate returns the object id of the token's principal.
+	Authenticate(ctx context.Context, token string) (string, error)
+	// Authorize is nil if the principal may take action at scope.
+	Authorize(ctx context.Context, oid, action, scope string) error
+}
+
+// Config configures a Service.
+type Config struct {
+	// Dir holds the telemetry database (insights.db).
+	Dir        string
+	Components Components
+	// Auth admits callers of the query API; nil refuses them all.
+	Auth BearerAuth
+	// MaxItems and MaxBytes bound what one component keeps (defaults
+	// 100,000 items and 256 MB of envelopes): past them its oldest go.
+	MaxItems, MaxBytes int64
+	// Retention is how long an item is kept (default 90 days, a
+	// component's default RetentionInDays).
+	Retention time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Service is Application Insights' ingestion and query APIs.
+type Service struct {
+	db                 *db
+	components         Components
+	auth               BearerAuth
+	maxItems, maxBytes int64
+	retention          time.Duration
+	log                *slog.Logger
+	now                func() time.Time
+
+	mu         sync.Mutex
+	lastExpiry time.Time
+}
+
+// New opens the telemetry database in cfg.Dir.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	d, err := openDB(ctx, cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{db: d, components: cfg.Components, auth: cfg.Auth, maxItems: cfg.MaxItems, maxBytes: cfg.MaxBytes,
+		retention: cfg.Retention, log: cfg.Logger, now: cfg.Now}
+	if s.maxItems <= 0 {
+		s.maxItems = 100000
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = 256 << 20
+	}
+	if s.retention <= 0 {
+		s.retention = 90 * 24 * time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Service) Close() error { return s.db.close() }
+
+// ServeHTTP serves the ingestion API (POST /v2.1/track, /v2/track) and
+// the query API (GET /v1/apps/{appId}/events/...).
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The exporters join the endpoint, which ends in "/", and "/v2.1/track":
+	// Breeze takes the path however many slashes it has.
+	switch path.Clean("/" + r.URL.Path) {
+	case "/v2.1/track", "/v2/track":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			s.writeJSON(w, http.StatusMethodNotAllowed, trackResponse{Errors: []trackError{{StatusCode: http.StatusMethodNotAllowed,
+				Message: "Telemetry is sent with POST."}}})
+			return
+		}
+		s.track(w, r)
+		return
+	}
+	s.events(w, r)
+}
+
+func (s *Service) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
