@@ -24,6 +24,11 @@ const (
 	maxItemsPerRequest = 10000
 	// maxItemBytes bounds one envelope, as Azure's ingestion does (64 KB).
 	maxItemBytes = 64 << 10
+	// IngestAudience is the audience of tokens for ingestion, as the
+	// exporters ask for it (https://monitor.azure.com/.default).
+	IngestAudience = "https://monitor.azure.com"
+	// telemetryWrite is the data action publishing telemetry takes.
+	telemetryWrite = "Microsoft.Insights/Telemetry/Write"
 )
 
 // trackResponse is Breeze's answer to a track request.
@@ -83,10 +88,19 @@ func (s *Service) track(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	var keep []item
 	known := map[string]*Component{}
+	entra := &entraCheck{}
 	for i, raw := range raws {
 		it, comp, err := s.readItem(r, raw, known)
+		if err == nil && comp.LocalAuthDisabled {
+			err = s.checkEntra(r, entra, comp)
+		}
 		if err != nil {
-			resp.Errors = append(resp.Errors, trackError{Index: i, StatusCode: http.StatusBadRequest, Message: err.Error()})
+			status := http.StatusBadRequest
+			var he *httpError
+			if errors.As(err, &he) {
+				status = he.status
+			}
+			resp.Errors = append(resp.Errors, trackError{Index: i, StatusCode: status, Message: err.Error()})
 			continue
 		}
 		if resp.AppID == nil {
@@ -108,7 +122,14 @@ func (s *Service) track(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	switch {
 	case len(keep) == 0 && len(raws) > 0:
-		status = http.StatusBadRequest
+		// Refused as a whole: with the one status every item got (401
+		// for a component that takes Entra tokens only), else 400.
+		status = resp.Errors[0].StatusCode
+		for _, e := range resp.Errors {
+			if e.StatusCode != status {
+				status = http.StatusBadRequest
+			}
+		}
 	case len(keep) < len(raws):
 		status = http.StatusPartialContent
 	}
@@ -157,6 +178,40 @@ func (s *Service) readItem(r *http.Request, raw []byte, known map[string]*Compon
 		id = newID()
 	}
 	return item{ikey: ikey, typ: typ, id: id, time: t, envelope: raw}, comp, nil
+}
+
+// entraCheck is a request's Microsoft Entra token, verified once.
+type entraCheck struct {
+	done bool
+	oid  string
+	err  error
+}
+
+// checkEntra admits an item for a component that takes telemetry only
+// with a Microsoft Entra token (DisableLocalAuth): the request's token,
+// for https://monitor.azure.com, of a principal that may publish
+// telemetry to it (Monitoring Metrics Publisher).
+func (s *Service) checkEntra(r *http.Request, e *entraCheck, comp *Component) error {
+	if !e.done {
+		e.done = true
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case !ok || s.auth == nil:
+			e.err = &httpError{status: http.StatusUnauthorized, msg: "The component takes telemetry only with a Microsoft Entra token (its local authentication is disabled): " +
+				"configure the exporter with a credential (configure_azure_monitor(credential=...))."}
+		default:
+			if e.oid, e.err = s.auth.Authenticate(r.Context(), tok, IngestAudience); e.err != nil {
+				e.err = &httpError{status: http.StatusUnauthorized, msg: "The token is not valid for telemetry ingestion (audience " + IngestAudience + "): " + e.err.Error()}
+			}
+		}
+	}
+	if e.err != nil {
+		return e.err
+	}
+	if err := s.auth.Authorize(r.Context(), e.oid, telemetryWrite, comp.ResourceID, true); err != nil {
+		return &httpError{status: http.StatusForbidden, msg: "The token's principal may not publish telemetry to this component: assign it Monitoring Metrics Publisher on the component."}
+	}
+	return nil
 }
 
 // readBody reads the request's body, gzip or not, within maxBody.
@@ -230,7 +285,9 @@ func (s *Service) trackFailed(w http.ResponseWriter, err error) {
 	s.writeJSON(w, status, trackResponse{Errors: []trackError{{Index: 0, StatusCode: status, Message: err.Error()}}})
 }
 
-// expireSometimes removes expired telemetry, at most once a minute.
+// expireSometimes removes expired telemetry, at most once a minute: each
+// component's items older than its retention, and every item of a
+// component that no longer exists (its telemetry goes with it).
 func (s *Service) expireSometimes(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	due := now.Sub(s.lastExpiry) >= time.Minute
@@ -241,10 +298,29 @@ func (s *Service) expireSometimes(ctx context.Context, now time.Time) {
 	if !due {
 		return
 	}
-	if n, err := s.db.expire(ctx, now.Add(-s.retention)); err != nil {
+	keys, err := s.db.keys(ctx)
+	if err != nil {
 		s.log.Error("expiring telemetry", "err", err)
-	} else if n > 0 {
-		s.log.Info("expired telemetry", "items", n)
+		return
+	}
+	for _, k := range keys {
+		retention := s.retention
+		c, err := s.components.ComponentByKey(ctx, k)
+		switch {
+		case err == nil && c.Retention > 0:
+			retention = c.Retention
+		case err == nil:
+		case slipway.ErrorCode(err) == slipway.ENOTFOUND:
+			retention = -time.Hour // everything, even what came just now
+		default:
+			s.log.Error("expiring telemetry: finding its component", "err", err)
+			continue
+		}
+		if n, err := s.db.expire(ctx, k, now.Add(-retention)); err != nil {
+			s.log.Error("expiring telemetry", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired telemetry", "component", c.Name, "items", n)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 const (
 	keyA = "00000000-0000-0000-0000-00000000000a"
 	keyB = "00000000-0000-0000-0000-00000000000b"
+	keyC = "00000000-0000-0000-0000-00000000000c"
 )
 
 // fakeComponents knows two components, A and B.
@@ -28,11 +29,16 @@ type fakeComponents struct{}
 var comps = []Component{
 	{InstrumentationKey: keyA, AppID: "app-a", Name: "ai-a", ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/ai-a"},
 	{InstrumentationKey: keyB, AppID: "app-b", Name: "ai-b", ResourceID: "/subscriptions/s/resourceGroups/rg2/providers/Microsoft.Insights/components/ai-b"},
+	{InstrumentationKey: keyC, AppID: "app-c", Name: "ai-c", ResourceID: "/subscriptions/s/resourceGroups/rg3/providers/Microsoft.Insights/components/ai-c",
+		LocalAuthDisabled: true, Retention: 30 * time.Minute},
 }
+
+// gone are the keys of components deleted meanwhile.
+var gone = map[string]bool{}
 
 func (fakeComponents) ComponentByKey(_ context.Context, k string) (Component, error) {
 	for _, c := range comps {
-		if c.InstrumentationKey == k {
+		if c.InstrumentationKey == k && !gone[k] {
 			return c, nil
 		}
 	}
@@ -48,19 +54,24 @@ func (fakeComponents) ComponentByAppID(_ context.Context, id string) (Component,
 	return Component{}, slipway.Errorf(slipway.ENOTFOUND, "no such app")
 }
 
-// fakeAuth admits the token "reader-a", whose principal may read
-// component A only.
+// fakeAuth admits the token "reader-a" (for the query API), whose
+// principal may read component A only, and "publisher-c" (for ingestion),
+// whose principal may publish to C only.
 type fakeAuth struct{}
 
-func (fakeAuth) Authenticate(_ context.Context, tok string) (string, error) {
-	if tok == "reader-a" {
+func (fakeAuth) Authenticate(_ context.Context, tok, audience string) (string, error) {
+	switch {
+	case tok == "reader-a" && audience == QueryAudience:
 		return "oid-a", nil
+	case tok == "publisher-c" && audience == IngestAudience:
+		return "oid-c", nil
 	}
 	return "", fmt.Errorf("bad token")
 }
 
-func (fakeAuth) Authorize(_ context.Context, oid, action, scope string) error {
-	if oid == "oid-a" && action == readAction && scope == comps[0].ResourceID {
+func (fakeAuth) Authorize(_ context.Context, oid, action, scope string, data bool) error {
+	if oid == "oid-a" && action == readAction && !data && scope == comps[0].ResourceID ||
+		oid == "oid-c" && action == telemetryWrite && data && scope == comps[2].ResourceID {
 		return nil
 	}
 	return slipway.Errorf(slipway.EFORBIDDEN, "denied")
@@ -309,11 +320,29 @@ func TestTrackBounds(t *testing.T) {
 		t.Errorf("a gzip bomb: %v %v", resp, err)
 	}
 
-	// An hour later (past the retention), the next track expires the rest.
+	// Each component keeps its telemetry for its own retention: C's is
+	// 30 minutes, the others' the service's hour.
+	req, _ = http.NewRequest("POST", srv.URL+"/v2.1/track", strings.NewReader("["+envelopeJSON(keyC, "GET /c", now, true)+"]"))
+	req.Header.Set("Authorization", "Bearer publisher-c")
+	srv.Client().Do(req)
+	clock = now.Add(45 * time.Minute)
+	post(t, srv, []byte("["+envelopeJSON(keyB, "GET /b2", clock, true)+"]"), false)
+	if a, c := count(keyA), count(keyC); a == 0 || c != 0 {
+		t.Errorf("after 45 minutes: A %d (kept for an hour), C %d (30 minutes)", a, c)
+	}
+	// Two hours on, the next track expires the rest of A and B's first.
 	clock = now.Add(2 * time.Hour)
 	post(t, srv, []byte("["+envelopeJSON(keyB, "GET /late", clock, true)+"]"), false)
 	if a, b := count(keyA), count(keyB); a != 0 || b != 1 {
 		t.Errorf("after the retention: A %d, B %d; want 0 and the new 1", a, b)
+	}
+	// A component that is gone takes its telemetry with it.
+	gone[keyB] = true
+	defer delete(gone, keyB)
+	clock = clock.Add(2 * time.Minute)
+	post(t, srv, []byte("["+envelopeJSON(keyA, "GET /after", clock, true)+"]"), false)
+	if b := count(keyB); b != 0 {
+		t.Errorf("a deleted component's telemetry stayed: %d items", b)
 	}
 }
 
@@ -363,5 +392,42 @@ func TestPythonExporter(t *testing.T) {
 	exc := excs[0].(map[string]any)
 	if e := exc["exception"].(map[string]any); e["type"] != "ZeroDivisionError" || exc["operation"].(map[string]any)["id"] != opID {
 		t.Errorf("the exception: %v", exc)
+	}
+}
+
+// TestEntraOnlyComponent: a component whose local authentication is off
+// (DisableLocalAuth) takes telemetry only with a Microsoft Entra token for
+// https://monitor.azure.com whose principal may publish to it, as Azure's
+// ingestion does; another component in the same request is not held up.
+func TestEntraOnlyComponent(t *testing.T) {
+	now := time.Now()
+	_, srv := newTestService(t, Config{})
+	send := func(token string, items ...string) (int, trackResponse) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/v2.1/track", strings.NewReader("["+strings.Join(items, ",")+"]"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tr trackResponse
+		json.NewDecoder(resp.Body).Decode(&tr)
+		return resp.StatusCode, tr
+	}
+	c := envelopeJSON(keyC, "GET /c", now, true)
+	for _, tok := range []string{"", "forged", "reader-a"} {
+		if code, tr := send(tok, c); code != 401 || tr.ItemsAccepted != 0 {
+			t.Errorf("token %q: %d %+v, want 401", tok, code, tr)
+		}
+	}
+	if code, tr := send("publisher-c", c); code != 200 || tr.ItemsAccepted != 1 {
+		t.Errorf("the publisher's token: %d %+v", code, tr)
+	}
+	// Without a token, A's item is taken and C's refused with 401.
+	if code, tr := send("", envelopeJSON(keyA, "GET /a", now, true), c); code != 206 || tr.ItemsAccepted != 1 || tr.Errors[0].StatusCode != 401 || tr.Errors[0].Index != 1 {
+		t.Errorf("mixed: %d %+v", code, tr)
 	}
 }

@@ -14,9 +14,13 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// readAction is the role-based action reading a component's telemetry
-// needs (a Reader on the component, its group or subscription has it).
-const readAction = "Microsoft.Insights/components/read"
+const (
+	// readAction is the role-based action reading a component's telemetry
+	// needs (a Reader on the component, its group or subscription has it).
+	readAction = "Microsoft.Insights/components/read"
+	// QueryAudience is the audience of tokens for the query API.
+	QueryAudience = "https://api.applicationinsights.io"
+)
 
 // eventTypes are the query API's event types; $all is every one.
 var eventTypes = map[string]string{
@@ -75,7 +79,7 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, http.StatusUnauthorized, "AuthorizationRequiredError", "%s", msg)
 		return
 	}
-	oid, err := s.auth.Authenticate(r.Context(), tok)
+	oid, err := s.auth.Authenticate(r.Context(), tok, QueryAudience)
 	if err != nil {
 		s.apiError(w, http.StatusUnauthorized, "InvalidTokenError", "The token is not valid for Application Insights: %v", err)
 		return
@@ -84,7 +88,7 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 	// not exist: nothing tells a stranger which application ids exist.
 	comp, err := s.components.ComponentByAppID(r.Context(), appID)
 	if err == nil {
-		err = s.auth.Authorize(r.Context(), oid, readAction, comp.ResourceID)
+		err = s.auth.Authorize(r.Context(), oid, readAction, comp.ResourceID, false)
 	}
 	if err != nil {
 		if c := slipway.ErrorCode(err); c != slipway.ENOTFOUND && c != slipway.EFORBIDDEN && c != slipway.EUNAUTHORIZED {

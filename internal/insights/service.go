@@ -19,6 +19,12 @@ type Component struct {
 	AppID              string
 	Name               string
 	ResourceID         string // its ARM id, the scope of its role assignments
+	// Retention is how long its telemetry is kept (0: the service's).
+	Retention time.Duration
+	// LocalAuthDisabled: telemetry is taken only with a Microsoft Entra
+	// token whose principal may publish to the component
+	// (DisableLocalAuth, as on Azure).
+	LocalAuthDisabled bool
 }
 
 // Components finds components by instrumentation key and by application
@@ -31,10 +37,12 @@ type Components interface {
 // BearerAuth verifies a caller's token and authorizes an action on a
 // component (role assignments), for the query API.
 type BearerAuth interface {
-	// Authenticate returns the object id of the token's principal.
-	Authenticate(ctx context.Context, token string) (string, error)
-	// Authorize is nil if the principal may take action at scope.
-	Authorize(ctx context.Context, oid, action, scope string) error
+	// Authenticate returns the object id of the principal of a token
+	// issued for audience.
+	Authenticate(ctx context.Context, token, audience string) (string, error)
+	// Authorize is nil if the principal may take action (a data action
+	// if data) at scope.
+	Authorize(ctx context.Context, oid, action, scope string, data bool) error
 }
 
 // Config configures a Service.
@@ -47,8 +55,8 @@ type Config struct {
 	// MaxItems and MaxBytes bound what one component keeps (defaults
 	// 100,000 items and 256 MB of envelopes): past them its oldest go.
 	MaxItems, MaxBytes int64
-	// Retention is how long an item is kept (default 90 days, a
-	// component's default RetentionInDays).
+	// Retention is how long an item of a component without a retention
+	// of its own is kept (default 90 days, Azure's default RetentionInDays).
 	Retention time.Duration
 	Logger    *slog.Logger
 	Now       func() time.Time

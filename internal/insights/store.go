@@ -135,25 +135,46 @@ func (d *db) insert(ctx context.Context, items []item, received time.Time, maxIt
 	return tx.Commit()
 }
 
-// expire removes items received before cutoff, and their share of each
-// component's total.
-func (d *db) expire(ctx context.Context, cutoff time.Time) (int64, error) {
+// keys lists the components that have telemetry kept.
+func (d *db) keys(ctx context.Context) ([]string, error) {
+	rows, err := d.r.QueryContext(ctx, `SELECT ikey FROM usage`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// expire removes ikey's items received before cutoff (all of them for a
+// zero cutoff's far future, see dropAll), and their share of its total.
+func (d *db) expire(ctx context.Context, ikey string, cutoff time.Time) (int64, error) {
 	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE usage SET
-		items = items - (SELECT count(*) FROM items i WHERE i.ikey = usage.ikey AND i.received < ?1),
-		bytes = bytes - (SELECT coalesce(sum(size), 0) FROM items i WHERE i.ikey = usage.ikey AND i.received < ?1)`,
-		cutoff.UnixMilli()); err != nil {
+	var n, size int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM items WHERE ikey = ? AND received < ?`,
+		ikey, cutoff.UnixMilli()).Scan(&n, &size); err != nil || n == 0 {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM items WHERE received < ?`, cutoff.UnixMilli())
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE ikey = ? AND received < ?`, ikey, cutoff.UnixMilli()); err != nil {
 		return 0, err
 	}
-	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE usage SET items = items - ?, bytes = bytes - ? WHERE ikey = ?`, n, size, ikey); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE ikey = ? AND items <= 0`, ikey); err != nil {
+		return 0, err
+	}
 	return n, tx.Commit()
 }
 

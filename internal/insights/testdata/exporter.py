@@ -15,7 +15,8 @@ from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
 
 configure_azure_monitor(connection_string=sys.argv[1], logger_name="todo",
-                        disable_offline_storage=True, enable_live_metrics=False)
+                        disable_offline_storage=True, enable_live_metrics=False,
+                        sampling_ratio=1.0)  # the default rate-limited sampler may drop the one request
 tracer = trace.get_tracer("todo")
 log = logging.getLogger("todo")
 log.setLevel(logging.INFO)
