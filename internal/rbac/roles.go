@@ -33,6 +33,9 @@ type RoleDefinition struct {
 //     https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security
 //   - Storage Blob Data Owner, Contributor, Reader:
 //     https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
+//   - Monitoring Metrics Publisher (what an app's identity needs to send
+//     telemetry to a component that takes Entra tokens only):
+//     https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor
 //
 // Built-in roles are data, not state: they never change at run time.
 var builtinRoles = []RoleDefinition{
@@ -156,6 +159,18 @@ var builtinRoles = []RoleDefinition{
 				"Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
 			},
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"},
+		}},
+	},
+	{
+		Name: "3913510d-42f4-4e42-8a64-420c390055eb", RoleName: "Monitoring Metrics Publisher",
+		Description: "Enables publishing metrics against Azure resources",
+		Permissions: []Permission{{
+			Actions: []string{
+				"Microsoft.Insights/Register/Action",
+				"Microsoft.Support/*",
+				"Microsoft.Resources/subscriptions/resourceGroups/read",
+			},
+			DataActions: []string{"Microsoft.Insights/Metrics/Write", "Microsoft.Insights/Telemetry/Write"},
 		}},
 	},
 }
