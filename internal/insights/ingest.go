@@ -109,8 +109,16 @@ func (s *Service) track(w http.ResponseWriter, r *http.Request) {
 		keep = append(keep, it)
 	}
 	if len(keep) > 0 {
-		if err := s.db.insert(r.Context(), keep, now, s.maxItems, s.maxBytes); err != nil {
-			s.log.Error("keeping telemetry", "err", err)
+		err := error(nil)
+		if s.reserve != nil {
+			err = s.reserve.Check(int64(len(body)))
+		}
+		if err == nil {
+			if err = s.db.insert(r.Context(), keep, now, s.maxItems, s.maxBytes); err != nil {
+				s.log.Error("keeping telemetry", "err", err)
+			}
+		}
+		if err != nil {
 			// Retryable for the client, which keeps its items for later.
 			s.writeJSON(w, http.StatusServiceUnavailable, trackResponse{ItemsReceived: len(raws), Errors: []trackError{
 				{Index: 0, StatusCode: http.StatusServiceUnavailable, Message: "The telemetry could not be stored; send it again later."}}})

@@ -244,7 +244,7 @@ func TestTrackAndRead(t *testing.T) {
 // is answered alike (404), and an API key is refused saying so.
 func TestQueryAccess(t *testing.T) {
 	now := time.Now()
-	_, srv := newTestService(t, Config{})
+	_, srv := newTestService(t, Config{AdminToken: "the-admin-token"})
 	post(t, srv, []byte("["+envelopeJSON(keyB, "GET /secret", now, true)+"]"), false)
 	if code, v := getEvents(t, srv, "/v1/apps/app-a/events/requests", ""); code != 401 || !strings.Contains(fmt.Sprint(v), "api.applicationinsights.io") {
 		t.Errorf("no token: %d %v", code, v)
@@ -257,6 +257,13 @@ func TestQueryAccess(t *testing.T) {
 	if fmt.Sprint(other["error"].(map[string]any)["code"]) != "ApplicationNotFoundError" ||
 		strings.Replace(fmt.Sprint(other), "app-b", "app-z", 1) != fmt.Sprint(missing) {
 		t.Errorf("another's component %v, and a missing one %v, must read alike", other, missing)
+	}
+	// The server's administrator token (Slipway's CLI) reads any component.
+	if code, _ := getEvents(t, srv, "/v1/apps/app-b/events/requests", "the-admin-token"); code != 200 {
+		t.Errorf("the administrator's token: %d", code)
+	}
+	if code, _ := getEvents(t, srv, "/v1/apps/app-b/events/requests", "the-admin-tokeN"); code != 401 {
+		t.Errorf("a near miss of the administrator's token: %d", code)
 	}
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/apps/app-a/events/requests", nil)
 	req.Header.Set("x-api-key", "k")
@@ -429,5 +436,22 @@ func TestEntraOnlyComponent(t *testing.T) {
 	// Without a token, A's item is taken and C's refused with 401.
 	if code, tr := send("", envelopeJSON(keyA, "GET /a", now, true), c); code != 206 || tr.ItemsAccepted != 1 || tr.Errors[0].StatusCode != 401 || tr.Errors[0].Index != 1 {
 		t.Errorf("mixed: %d %+v", code, tr)
+	}
+}
+
+type fullDisk struct{}
+
+func (fullDisk) Check(int64) error { return fmt.Errorf("the disk is at its reserve") }
+
+// TestTrackAtDiskReserve: when the data directory's disk is at its
+// reserve, telemetry is refused with 503, which the exporters retry later
+// (keeping their items), and nothing is written.
+func TestTrackAtDiskReserve(t *testing.T) {
+	s, srv := newTestService(t, Config{Reserve: fullDisk{}})
+	code, tr := post(t, srv, []byte("["+envelopeJSON(keyA, "GET /x", time.Now(), true)+"]"), false)
+	var n int
+	s.db.r.QueryRow(`SELECT count(*) FROM items`).Scan(&n)
+	if code != http.StatusServiceUnavailable || tr.ItemsAccepted != 0 || n != 0 {
+		t.Errorf("at the disk's reserve: %d %+v, %d items kept", code, tr, n)
 	}
 }

@@ -52,14 +52,20 @@ type Config struct {
 	Components Components
 	// Auth admits callers of the query API; nil refuses them all.
 	Auth BearerAuth
+	// AdminToken, if set, is the server's administrator token, which may
+	// read every component (Slipway's CLI sends it).
+	AdminToken string
 	// MaxItems and MaxBytes bound what one component keeps (defaults
 	// 100,000 items and 256 MB of envelopes): past them its oldest go.
 	MaxItems, MaxBytes int64
 	// Retention is how long an item of a component without a retention
 	// of its own is kept (default 90 days, Azure's default RetentionInDays).
 	Retention time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Reserve, if set, refuses telemetry (retryably) when the data
+	// directory's disk is at its reserve.
+	Reserve interface{ Check(n int64) error }
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is Application Insights' ingestion and query APIs.
@@ -67,8 +73,10 @@ type Service struct {
 	db                 *db
 	components         Components
 	auth               BearerAuth
+	adminToken         string
 	maxItems, maxBytes int64
 	retention          time.Duration
+	reserve            interface{ Check(n int64) error }
 	log                *slog.Logger
 	now                func() time.Time
 
@@ -82,8 +90,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: d, components: cfg.Components, auth: cfg.Auth, maxItems: cfg.MaxItems, maxBytes: cfg.MaxBytes,
-		retention: cfg.Retention, log: cfg.Logger, now: cfg.Now}
+	s := &Service{db: d, components: cfg.Components, auth: cfg.Auth, adminToken: cfg.AdminToken, maxItems: cfg.MaxItems, maxBytes: cfg.MaxBytes,
+		retention: cfg.Retention, reserve: cfg.Reserve, log: cfg.Logger, now: cfg.Now}
 	if s.maxItems <= 0 {
 		s.maxItems = 100000
 	}
