@@ -131,7 +131,7 @@ func badComponent(code, msg string) error {
 	return &apiError{Status: http.StatusBadRequest, Code: code, Message: msg}
 }
 
-// putComponent creates (201) or updates (200) a component. A new one
+// putComponent creates or updates a component, answering 200 either way. A new one
 // needs a location; kind and Application_Type default to "web" (old
 // templates name neither, and Azure creates the component). An update
 // changes what the body names and keeps the rest, the keys always.
@@ -203,11 +203,13 @@ func (h *Handler) putComponent(w http.ResponseWriter, r *http.Request, p params)
 			return err
 		}
 	}
-	stored, created, err := h.cfg.Store.PutInsightsComponent(ctx, c)
+	stored, _, err := h.cfg.Store.PutInsightsComponent(ctx, c)
 	if err != nil {
 		return err
 	}
-	return h.writeComponent(w, r, p.sub, stored, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created])
+	// 200 for a new component too: Azure's Components - Create Or Update
+	// answers 200 only, and azure-mgmt-applicationinsights refuses a 201.
+	return h.writeComponent(w, r, p.sub, stored, http.StatusOK)
 }
 
 // checkWorkspaceID checks a WorkspaceResourceId's shape: a Log Analytics
