@@ -196,6 +196,8 @@ func (h *Handler) authzScope(r *http.Request, segs []string, kind string) (scope
 			_, err = h.cfg.Store.Plan(r.Context(), parts[3], res)
 		case strings.EqualFold(ns, "Microsoft.Storage") && strings.EqualFold(typ, "storageAccounts"):
 			_, err = h.cfg.Store.StorageAccount(r.Context(), parts[3], res)
+		case strings.EqualFold(ns, "Microsoft.Insights") && strings.EqualFold(typ, "components"):
+			_, err = h.cfg.Store.InsightsComponent(r.Context(), parts[3], res)
 		}
 		if err != nil {
 			return "", "", err

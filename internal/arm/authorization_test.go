@@ -128,6 +128,7 @@ func TestRoleAssignments_BadInput(t *testing.T) {
 		{"/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "SubscriptionNotFound", 404},
 		{"/subscriptions/{s}/resourceGroups/nope/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "ResourceGroupNotFound", 404},
 		{webPath + "/sites/nope/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "ResourceNotFound", 404},
+		{aiPath + "/nope/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "ResourceNotFound", 404},
 		{"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Web/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "InvalidScope", 400},
 		{"/providers/Microsoft.Authorization/roleAssignments/" + raName1, raBody(e.sub, readerID, principal1), "InvalidScope", 400},
 	} {

@@ -37,6 +37,10 @@ type providerType struct {
 	// regions; the others are global (locations []).
 	regional     bool
 	capabilities string // "" is "None"
+	// versions, when set, are the type's own api-versions, newest first,
+	// in place of the namespace's: az resolves a type's version from its
+	// own list.
+	versions []string
 }
 
 const (
@@ -66,6 +70,10 @@ var resourceProviders = []resourceProvider{
 		versions: []string{"2022-10-01", "2015-04-01"},
 		types: []providerType{
 			{name: "autoscalesettings", regional: true, capabilities: trackedCapabilities},
+			// Application Insights components (insights.go): az resource
+			// create|show --resource-type Microsoft.Insights/components
+			// resolves 2020-02-02 from here, as from Azure's list.
+			{name: "components", regional: true, capabilities: trackedCapabilities, versions: []string{"2020-02-02", "2015-05-01"}},
 		},
 	},
 	{
@@ -196,7 +204,11 @@ func (rp resourceProvider) json(sub string) providerJSON {
 		if caps == "" {
 			caps = "None"
 		}
-		types[i] = resourceTypeJSON{ResourceType: t.name, Locations: locs, APIVersions: rp.versions, Capabilities: caps}
+		versions := rp.versions
+		if t.versions != nil {
+			versions = t.versions
+		}
+		types[i] = resourceTypeJSON{ResourceType: t.name, Locations: locs, APIVersions: versions, Capabilities: caps}
 	}
 	return providerJSON{
 		ID: "/subscriptions/" + sub + "/providers/" + rp.namespace, Namespace: rp.namespace,

@@ -25,8 +25,8 @@ type genericResource struct {
 
 // listResources answers GET /subscriptions/{s}/resources and
 // GET /subscriptions/{s}/resourceGroups/{rg}/resources: every plan, site,
-// slot, storage account, key vault, user-assigned identity and autoscale
-// setting (resource groups are not resources), narrowed by
+// slot, storage account, key vault, user-assigned identity, autoscale
+// setting and Application Insights component (resource groups are not resources), narrowed by
 // $filter and $top. See
 // https://learn.microsoft.com/rest/api/resources/resources/list.
 func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params) error {
@@ -82,7 +82,17 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	components, err := h.cfg.Store.InsightsComponents(ctx, p.rg)
+	if err != nil {
+		return err
+	}
 	var all []genericResource
+	for _, c := range components {
+		all = append(all, genericResource{
+			ID: componentID(p.sub, c.ResourceGroup, c.Name), Name: c.Name, Type: componentsType,
+			Kind: c.Kind, Location: c.Location, Tags: c.Tags, resourceGroup: c.ResourceGroup,
+		})
+	}
 	for _, i := range identities {
 		all = append(all, genericResource{
 			ID: identityID(p.sub, i.ResourceGroup, i.Name), Name: i.Name, Type: "Microsoft.ManagedIdentity/userAssignedIdentities",

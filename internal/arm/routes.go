@@ -19,6 +19,7 @@ type params struct {
 	namespace                       string // resource provider namespace (providers.go)
 	linker                          string // Service Connector connection (servicelinkers.go)
 	run                             string // a WebJob's run (webjobs.go)
+	component                       string // Application Insights component (insights.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -74,6 +75,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.linker = got
 			case "{run}":
 				p.run = got
+			case "{component}":
+				p.component = got
 			}
 			continue
 		}
@@ -97,6 +100,7 @@ func (h *Handler) routeTable() []route {
 		kvs  = sub + "/providers/Microsoft.KeyVault"
 		msi  = rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
 		as   = rg + "/providers/Microsoft.Insights/autoscalesettings"
+		ai   = rg + "/providers/Microsoft.Insights/components"
 	)
 	r := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
@@ -310,5 +314,13 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, as+"/{setting}", h.patchAutoscale),
 		r(http.MethodGet, as+"/{setting}", h.getAutoscale),
 		r(http.MethodDelete, as+"/{setting}", h.deleteAutoscale),
+
+		// Application Insights components (Microsoft.Insights, insights.go).
+		list(sub+"/providers/Microsoft.Insights/components", h.listComponents),
+		list(ai, h.listComponents),
+		r(http.MethodPut, ai+"/{component}", h.putComponent),
+		r(http.MethodPatch, ai+"/{component}", h.patchComponent),
+		r(http.MethodGet, ai+"/{component}", h.getComponent),
+		r(http.MethodDelete, ai+"/{component}", h.deleteComponent),
 	}), h.deploymentRoutes(rg, r)...) // template deployments (templatedeployments.go)
 }

@@ -50,6 +50,15 @@ func TestAzureSDKForPython(t *testing.T) {
 //
 // Needs: pip install -r tests/requirements.txt. Skipped when the clients
 // are missing locally; fatal under CI.
+// TestAzureSDKForPythonInsights: azure-mgmt-applicationinsights's
+// ComponentsOperations (2020-02-02) create, update, read, list, tag and
+// delete an Application Insights component (insights.go).
+func TestAzureSDKForPythonInsights(t *testing.T) {
+	python := pythontest.Python(t, "azure.mgmt.applicationinsights", "azure.mgmt.resource")
+	e := newEnv(t)
+	pythontest.Run(t, python, "testdata/sdk_mgmt_client.py", e.srv.URL, e.sub, token, "insights", e.tenant, "", "https://insights.localhost:8080/")
+}
+
 func TestAzureSDKForPythonManagement(t *testing.T) {
 	python := pythontest.Python(t, "azure.mgmt.keyvault", "azure.mgmt.msi", "azure.mgmt.authorization", "azure.mgmt.monitor", "azure.mgmt.resource")
 	for _, section := range []string{"keyvault", "msi", "authorization", "autoscale", "absent"} {

@@ -648,7 +648,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// a caller may read in part: arm.Handler.AuthorizeRequest).
 		Authorize:    func(r *http.Request) error { return ident.authorizeARM(r, mgmt.AuthorizeRequest) },
 		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
-		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
+		// Application Insights' ingestion endpoint, named by components'
+		// connection strings, on the front door's HTTPS port.
+		InsightsEndpoint: "https://insights." + cfg.Domain + hostSuffix + "/",
+		RBAC:             ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)

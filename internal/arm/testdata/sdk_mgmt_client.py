@@ -4,7 +4,8 @@ azure-mgmt-authorization and azure-mgmt-monitor (what `az keyvault`,
 `az identity`, `az role` and `az monitor autoscale` are built on).
 
 Usage: sdk_mgmt_client.py <base_url> <subscription_id> <token> <section>
-with section one of keyvault, msi, authorization, autoscale, absent (what
+with section one of keyvault, msi, authorization, autoscale, insights
+(azure-mgmt-applicationinsights, imported there only), absent (what
 Slipway refuses, README "Not there yet": the SDK must get ARM's error JSON
 with a code and a message, never a success that did nothing).
 
@@ -255,6 +256,35 @@ def check_autoscale(ctx):
     expect_error("ResourceNotFound", mon.autoscale_settings.get, "rg", name)
 
 
+def check_insights(ctx):
+    """azure-mgmt-applicationinsights (2020-02-02): a component's keys are
+    made once, its connection string names Slipway's ingestion endpoint."""
+    from azure.mgmt.applicationinsights import ApplicationInsightsManagementClient
+    from azure.mgmt.applicationinsights.v2020_02_02.models import ApplicationInsightsComponent, TagsResource
+
+    ai = ApplicationInsightsManagementClient(UnusedCredential(), ctx.sub, **ctx.kw)
+    c = ai.components.create_or_update(RG, "sdk-ai", ApplicationInsightsComponent(location=LOC, kind="web", application_type="web"))
+    check(c.name == "sdk-ai" and c.type == "microsoft.insights/components" and c.kind == "web", f"component {c}")
+    check(len(c.instrumentation_key) == 36 and len(c.app_id) == 36 and c.provisioning_state == "Succeeded", f"keys {c}")
+    check(c.connection_string == f"InstrumentationKey={c.instrumentation_key};IngestionEndpoint={ctx.insights};ApplicationId={c.app_id}",
+          f"connection string {c.connection_string}")
+    check(c.application_id == "sdk-ai" and c.retention_in_days == 90 and c.tenant_id == ctx.tenant and c.creation_date is not None, f"properties {c}")
+
+    again = ai.components.create_or_update(RG, "sdk-ai", ApplicationInsightsComponent(location=LOC, kind="other", application_type="other", retention_in_days=30))
+    check(again.instrumentation_key == c.instrumentation_key and again.app_id == c.app_id and again.retention_in_days == 30, f"update kept keys {again}")
+    got = ai.components.get(RG, "sdk-ai")
+    check(got.id == c.id and got.connection_string == c.connection_string and got.kind == "other", f"get {got}")
+    check("sdk-ai" in [x.name for x in ai.components.list_by_resource_group(RG)], "list by group")
+    check("sdk-ai" in [x.name for x in ai.components.list()], "list by subscription")
+    upd = ai.components.update_tags(RG, "sdk-ai", TagsResource(tags={"env": "sdk"}))
+    check(upd.tags == {"env": "sdk"} and upd.instrumentation_key == c.instrumentation_key, f"update tags {upd}")
+
+    e = expect_error("LocationRequired", ai.components.create_or_update, RG, "sdk-ai2", {"kind": "web", "properties": {"Application_Type": "web"}})
+    check(e.status_code == 400, f"no location: {e.status_code}")
+    ai.components.delete(RG, "sdk-ai")
+    expect_error("ResourceNotFound", ai.components.get, RG, "sdk-ai")
+
+
 def check_absent(ctx):
     msi = ManagedServiceIdentityClient(UnusedCredential(), ctx.sub, **ctx.kw)
     msi.user_assigned_identities.create_or_update(RG, "fic-id", {"location": LOC})
@@ -293,6 +323,7 @@ def main():
     ctx.sub = sub
     ctx.tenant = sys.argv[5] if len(sys.argv) > 5 else ""
     ctx.site_principal = sys.argv[6] if len(sys.argv) > 6 else ""
+    ctx.insights = sys.argv[7] if len(sys.argv) > 7 else ""
     ctx.kw = client_kwargs(base, token)
     res = ResourceManagementClient(UnusedCredential(), sub, **ctx.kw)
     res.resource_groups.create_or_update(RG, {"location": LOC})
@@ -302,6 +333,7 @@ def main():
         "authorization": check_authorization,
         "autoscale": check_autoscale,
         "absent": check_absent,
+        "insights": check_insights,
     }[section](ctx)
     print("OK")
 
