@@ -31,16 +31,8 @@ func TestAccessRestrictions(t *testing.T) {
 	json.Unmarshal([]byte(s.mustCLI("", "webapp", "show", "-g", "rg-"+app, "-n", app)), &site)
 	patch := func(props string) {
 		t.Helper()
-		req, _ := http.NewRequest("PATCH", s.info.URL+site.ID+"/config/web?api-version=2024-11-01", strings.NewReader(`{"properties":`+props+`}`))
-		req.Header.Set("Authorization", "Bearer "+s.info.AdminToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := s.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
-			t.Fatalf("PATCH config/web %s: %d %s", props, resp.StatusCode, b)
+		if code, b := s.arm("PATCH", site.ID+"/config/web?api-version=2024-11-01", `{"properties":`+props+`}`); code != 200 {
+			t.Fatalf("PATCH config/web %s: %d %s", props, code, b)
 		}
 	}
 	fetch := func(host, path string, hdr ...string) (int, string, string) {

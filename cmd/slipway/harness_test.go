@@ -264,6 +264,23 @@ func (s *testServer) upProject(src, name string) (project, out, errs string) {
 	return project, out, errs
 }
 
+// arm sends a management request with the administrator's token: method,
+// a path from the server's root (a resource id and its api-version) and a
+// JSON body ("" for none).
+func (s *testServer) arm(method, path, body string) (int, []byte) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.info.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.info.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
 // credentials returns the app's publishing user name and password.
 func (s *testServer) credentials(name string) (string, string) {
 	s.t.Helper()

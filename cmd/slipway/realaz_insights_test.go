@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRealAzInsightsComponent: the installed az's generic resource
@@ -35,7 +37,7 @@ func TestRealAzInsightsComponent(t *testing.T) {
 		!strings.EqualFold(created.Type, "Microsoft.Insights/components") || created.Properties.ProvisioningState != "Succeeded" {
 		t.Fatalf("resource create (%v):\n%s", err, out)
 	}
-	wantConn := fmt.Sprintf("InstrumentationKey=%s;IngestionEndpoint=https://insights.localhost:%d/;ApplicationId=%s",
+	wantConn := fmt.Sprintf("InstrumentationKey=%s;IngestionEndpoint=https://dc.insights.localhost:%d/;ApplicationId=%s",
 		created.Properties.InstrumentationKey, r.port, created.Properties.AppId)
 	if created.Properties.ConnectionString != wantConn {
 		t.Fatalf("ConnectionString = %q, want %q", created.Properties.ConnectionString, wantConn)
@@ -58,6 +60,28 @@ func TestRealAzInsightsComponent(t *testing.T) {
 		t.Fatalf("resource tag: the tag or the key is missing:\n%s", out)
 	}
 
+	// Telemetry sent to the connection string's endpoint (as the exporters
+	// do) is read back with az rest and a token az gets for Application
+	// Insights' API, as Microsoft documents the REST API's use with az.
+	item := fmt.Sprintf(`[{"name":"Microsoft.ApplicationInsights.Message","time":%q,"iKey":%q,"tags":{},`+
+		`"data":{"baseType":"MessageData","baseData":{"ver":2,"message":"from realaz","severityLevel":"Information"}}}]`,
+		time.Now().UTC().Format(time.RFC3339Nano), created.Properties.InstrumentationKey)
+	endpoint := wantConn[strings.Index(wantConn, "IngestionEndpoint=")+len("IngestionEndpoint=") : strings.Index(wantConn, ";ApplicationId=")]
+	resp, err := r.web.client.Post(endpoint+"v2.1/track", "application/json", strings.NewReader(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"itemsAccepted":1`) {
+		t.Fatalf("track: %d %s", resp.StatusCode, body)
+	}
+	out = cli.must("rest", "--method", "get", "--resource", "https://api.applicationinsights.io",
+		"--url", fmt.Sprintf("https://api.insights.localhost:%d/v1/apps/%s/events/traces?timespan=PT1H", r.port, created.Properties.AppId))
+	if !strings.Contains(out, `"message": "from realaz"`) {
+		t.Fatalf("az rest on the events API:\n%s", out)
+	}
+
 	// A template makes a component and outputs its connection string, as
 	// azd's templates hand it to the app.
 	dir := t.TempDir()
@@ -72,7 +96,7 @@ func TestRealAzInsightsComponent(t *testing.T) {
 		"--query", "properties.outputs.conn.value", "-o", "tsv"))
 	key := strings.TrimSpace(cli.must("resource", "show", "-g", rg, "-n", "appi-tmpl", "--resource-type", "Microsoft.Insights/components",
 		"--query", "properties.InstrumentationKey", "-o", "tsv"))
-	if key == "" || !strings.HasPrefix(conn, "InstrumentationKey="+key+";IngestionEndpoint=https://insights.localhost:") {
+	if key == "" || !strings.HasPrefix(conn, "InstrumentationKey="+key+";IngestionEndpoint=https://dc.insights.localhost:") {
 		t.Fatalf("deployment output %q; want the connection string of key %q", conn, key)
 	}
 

@@ -128,7 +128,7 @@ type Config struct {
 	BlobEndpoint func(account string) string
 	// InsightsEndpoint is the Application Insights ingestion endpoint
 	// components' connection strings name, with a trailing slash (e.g.
-	// "https://insights.localhost:8443/"). Empty:
+	// "https://dc.insights.localhost:8443/"). Empty:
 	// https://insights.<Domain><HostSuffix>/.
 	InsightsEndpoint string
 	// Certificates obtains managed certificates and reloads the TLS

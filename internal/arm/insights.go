@@ -65,7 +65,7 @@ func (h *Handler) insightsEndpoint() string {
 	if h.cfg.InsightsEndpoint != "" {
 		return h.cfg.InsightsEndpoint
 	}
-	return "https://insights." + h.cfg.Domain + h.cfg.HostSuffix + "/"
+	return "https://dc.insights." + h.cfg.Domain + h.cfg.HostSuffix + "/"
 }
 
 // componentJSON is a component as Azure answers it (ApplicationInsightsComponent).

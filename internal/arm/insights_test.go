@@ -41,7 +41,7 @@ func TestInsightsComponent_Lifecycle(t *testing.T) {
 	if !guidRE.MatchString(ikey) || !guidRE.MatchString(appID) || ikey == appID {
 		t.Fatalf("keys = %q, %q; want two GUIDs", ikey, appID)
 	}
-	wantConn := "InstrumentationKey=" + ikey + ";IngestionEndpoint=https://insights.localhost:8080/;ApplicationId=" + appID
+	wantConn := "InstrumentationKey=" + ikey + ";IngestionEndpoint=https://dc.insights.localhost:8080/;ApplicationId=" + appID
 	if put["id"] != e.path("/subscriptions/{s}/resourceGroups/rg/providers/microsoft.insights/components/ai1") ||
 		put["type"] != "microsoft.insights/components" || put["name"] != "ai1" || put["kind"] != "web" || put["location"] != "westeurope" ||
 		props["ConnectionString"] != wantConn || props["ApplicationId"] != "ai1" || props["Application_Type"] != "web" ||

@@ -56,7 +56,7 @@ func TestAzureSDKForPython(t *testing.T) {
 func TestAzureSDKForPythonInsights(t *testing.T) {
 	python := pythontest.Python(t, "azure.mgmt.applicationinsights", "azure.mgmt.resource")
 	e := newEnv(t)
-	pythontest.Run(t, python, "testdata/sdk_mgmt_client.py", e.srv.URL, e.sub, token, "insights", e.tenant, "", "https://insights.localhost:8080/")
+	pythontest.Run(t, python, "testdata/sdk_mgmt_client.py", e.srv.URL, e.sub, token, "insights", e.tenant, "", "https://dc.insights.localhost:8080/")
 }
 
 func TestAzureSDKForPythonManagement(t *testing.T) {

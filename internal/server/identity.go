@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/diskreserve"
 	"github.com/slipway-dev/slipway/internal/graph"
 	"github.com/slipway-dev/slipway/internal/identity"
+	"github.com/slipway-dev/slipway/internal/insights"
 	"github.com/slipway-dev/slipway/internal/keyvault"
 	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/rbac"
@@ -63,7 +64,8 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 		graphURL:      "https://graph." + domain + hostSuffix + "/"}
 	p.mgmtAudiences = append([]string{p.managementURL}, azureManagementAudiences...)
 	resources := append(append([]string{}, p.mgmtAudiences...),
-		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience, p.graphURL)
+		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience, p.graphURL,
+		insights.QueryAudience, insights.IngestAudience)
 	var err error
 	p.svc, err = identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: resources,
 		AuthorityHosts: []string{"login." + domain + hostSuffix, "login.microsoftonline.com"}, Logger: log})

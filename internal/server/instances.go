@@ -375,7 +375,8 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		r.env = append(r.env, env...)
 	}
 	hosts := map[string]string{}
-	names := []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain}
+	names := append([]string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain},
+		insightsHosts(p.domain)...)
 	if p.azure != nil && r.ns != nil && !strings.EqualFold(strings.TrimSpace(s.Settings[azureNamesSetting]), "off") {
 		// Azure's own names reach Slipway's services, served with
 		// certificates of the platform root the sandbox trusts: a project

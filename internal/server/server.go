@@ -41,6 +41,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/dnsverify"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/insights"
 	"github.com/slipway-dev/slipway/internal/kvref"
 	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/pki"
@@ -587,6 +588,19 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	closers = append(closers, blobs.Close)
 
+	// Application Insights (internal/insights): telemetry the apps send,
+	// kept apart from the control plane, and the query API.
+	insightsDir := filepath.Join(dataDir, "insights")
+	if err := os.MkdirAll(insightsDir, 0o750); err != nil {
+		return err
+	}
+	telemetry, err := insights.New(ctx, insights.Config{Dir: insightsDir, Components: insightsComponents{st: st, sub: sub},
+		Auth: insightsBearer{id: ident.svc, authz: ident.authz}, AdminToken: token, Reserve: disks.Guard(insightsDir, "telemetry"), Logger: log})
+	if err != nil {
+		return fmt.Errorf("opening Application Insights: %w", err)
+	}
+	closers = append(closers, telemetry.Close)
+
 	// The managed-identity endpoint (msi.go): on the instances' gateway
 	// listener when they have networks of their own, else on a loopback
 	// listener of its own; never on the host's listener.
@@ -650,7 +664,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		// Application Insights' ingestion endpoint, named by components'
 		// connection strings, on the front door's HTTPS port.
-		InsightsEndpoint: "https://insights." + cfg.Domain + hostSuffix + "/",
+		InsightsEndpoint: insightsEndpoint(cfg.Domain, hostSuffix),
 		RBAC:             ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
@@ -658,7 +672,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	closers = append(closers, stopIdle)
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost()}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
+		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost(), insightsLabel: telemetry}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	{

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// insightsApp is an app that, on each request, sends one trace to the
+// ingestion endpoint its APPLICATIONINSIGHTS_CONNECTION_STRING names, with
+// the standard library only (what the Azure Monitor exporters do, without
+// their packages), and answers what the endpoint answered.
+const insightsApp = `import datetime, json, os, urllib.error, urllib.request
+
+def settings():
+    cs = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "")
+    return dict(p.split("=", 1) for p in cs.split(";") if "=" in p)
+
+def app(environ, start_response):
+    cs = settings()
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    item = [{"name": "Microsoft.ApplicationInsights.Message", "time": now, "iKey": cs.get("InstrumentationKey", ""),
+             "tags": {"ai.cloud.role": os.environ.get("WEBSITE_SITE_NAME", ""),
+                      "ai.cloud.roleInstance": os.environ.get("WEBSITE_INSTANCE_ID", "")},
+             "data": {"baseType": "MessageData", "baseData": {"ver": 2, "severityLevel": "Warning",
+                      "message": "hello from " + environ.get("PATH_INFO", "")}}}]
+    headers = {"Content-Type": "application/json"}
+    if environ.get("PATH_INFO", "").startswith("/entra"):
+        # The app's managed identity's token for ingestion, as
+        # configure_azure_monitor(credential=ManagedIdentityCredential()) gets it.
+        ask = urllib.request.Request(os.environ["IDENTITY_ENDPOINT"] + "?api-version=2019-08-01&resource=https://monitor.azure.com",
+                                     headers={"X-IDENTITY-HEADER": os.environ["IDENTITY_HEADER"]})
+        with urllib.request.urlopen(ask, timeout=20) as r:
+            headers["Authorization"] = "Bearer " + json.load(r)["access_token"]
+    req = urllib.request.Request(cs.get("IngestionEndpoint", "") + "v2.1/track", data=json.dumps(item).encode(),
+                                 headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            body = r.read()
+    except urllib.error.HTTPError as e:
+        body = e.read()
+    except Exception as e:
+        body = json.dumps({"error": repr(e)}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+`
+
+// TestInsightsFromAnApp: an Application Insights component made through
+// ARM gives a connection string; set as the app's
+// APPLICATIONINSIGHTS_CONNECTION_STRING, as on App Service, it leads the
+// app's telemetry from inside its sandbox (name, port and certificate of
+// the platform's ingestion endpoint) to the component, where the query API
+// reads it back.
+func TestInsightsFromAnApp(t *testing.T) {
+	needSandbox(t, "an app's telemetry from its sandbox needs")
+	s := startServer(t)
+	const app = "aiapp"
+	s.createApp(app)
+	var sub struct{ ID string }
+	json.Unmarshal([]byte(s.mustCLI("", "webapp", "show", "-g", "rg-"+app, "-n", app)), &sub)
+	id := sub.ID[:strings.Index(sub.ID, "/providers/")] + "/providers/Microsoft.Insights/components/ai-" + app
+	arm := s.arm
+	code, b := arm("PUT", id+"?api-version=2020-02-02", `{"location":"westeurope","kind":"web","properties":{"Application_Type":"web"}}`)
+	var comp struct {
+		Properties struct {
+			AppID            string `json:"AppId"`
+			ConnectionString string `json:"ConnectionString"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &comp); err != nil || code/100 != 2 || comp.Properties.AppID == "" {
+		t.Fatalf("creating the component: %d %s", code, b)
+	}
+	cs := comp.Properties.ConnectionString
+	if !strings.Contains(cs, "IngestionEndpoint=https://dc.insights.localhost:") {
+		t.Errorf("the connection string names %q", cs)
+	}
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-"+app, "-n", app, "--settings", "APPLICATIONINSIGHTS_CONNECTION_STRING="+cs)
+	if code := s.deployZip(app, zipDir(t, t.TempDir(), map[string]string{"app.py": insightsApp})); code != "200" {
+		t.Fatalf("deploy: %s\n%s", code, s.lastDeploymentLog(app))
+	}
+	code, body := s.get(s.host(app), "/orders")
+	if code != 200 || !strings.Contains(body, `"itemsAccepted":1`) {
+		t.Fatalf("the app's track: %d %s", code, body)
+	}
+
+	// The query API, at api.insights.<domain>, with the administrator's
+	// token (az's, a Reader's, in TestRealAzInsights).
+	var events struct {
+		Value []struct {
+			Trace struct {
+				Message       string `json:"message"`
+				SeverityLevel int    `json:"severityLevel"`
+			} `json:"trace"`
+			Cloud struct {
+				RoleName string `json:"roleName"`
+			} `json:"cloud"`
+		} `json:"value"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", s.url(strings.Replace(s.host("api"), "api.", "api.insights.", 1), "/v1/apps/"+comp.Properties.AppID+"/events/traces"), nil)
+		req.Header.Set("Authorization", "Bearer "+s.info.AdminToken)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || json.Unmarshal(b, &events) != nil {
+			t.Fatalf("events: %d %s", resp.StatusCode, b)
+		}
+		if strings.Contains(string(b), "hello from /orders") || time.Now().After(deadline) {
+			break
+		}
+	}
+	found := false
+	for _, e := range events.Value { // the platform's readiness probe made some too
+		if e.Trace.Message == "hello from /orders" && e.Trace.SeverityLevel == 2 && e.Cloud.RoleName == app {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the app's trace is not among %+v", events.Value)
+	}
+
+	// Local authentication off (DisableLocalAuth): the key alone is
+	// refused, the app's managed identity's token is refused until the
+	// identity has Monitoring Metrics Publisher on the component, then
+	// taken.
+	if code, b := arm("PUT", id+"?api-version=2020-02-02", `{"location":"westeurope","kind":"web","properties":{"Application_Type":"web","DisableLocalAuth":true}}`); code/100 != 2 {
+		t.Fatalf("DisableLocalAuth: %d %s", code, b)
+	}
+	var identity struct {
+		PrincipalID string `json:"principalId"`
+	}
+	json.Unmarshal([]byte(s.mustCLI("", "webapp", "identity", "assign", "-g", "rg-"+app, "-n", app)), &identity)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		// The identity's endpoint reaches the instance with its restart.
+		code, body := s.get(s.host(app), "/entra-before")
+		if code == 200 && strings.Contains(body, "Monitoring Metrics Publisher") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with the app's token before its role: %d %s", code, body)
+		}
+	}
+	if code, body := s.get(s.host(app), "/key-only"); code != 200 || !strings.Contains(body, `"statusCode":401`) {
+		t.Errorf("the key alone, with local authentication off: %d %s", code, body)
+	}
+	s.mustCLI("", "role", "assignment", "create", "--role", "Monitoring Metrics Publisher", "--assignee-object-id", identity.PrincipalID, "--scope", id)
+	if code, body := s.get(s.host(app), "/entra-after"); code != 200 || !strings.Contains(body, `"itemsAccepted":1`) {
+		t.Errorf("with the app's token and its role: %d %s", code, body)
+	}
+
+	// Deleting the component takes its telemetry's key away: the app's
+	// next item is refused.
+	if code, b := arm("DELETE", id+"?api-version=2020-02-02", ""); code/100 != 2 {
+		t.Fatalf("deleting the component: %d %s", code, b)
+	}
+	if code, body := s.get(s.host(app), "/after"); code != 200 || !strings.Contains(body, "Invalid instrumentation key") {
+		t.Errorf("after the component's deletion: %d %s", code, body)
+	}
+}
