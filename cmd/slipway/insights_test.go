@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,21 +61,27 @@ func TestInsightsFromAnApp(t *testing.T) {
 	json.Unmarshal([]byte(s.mustCLI("", "webapp", "show", "-g", "rg-"+app, "-n", app)), &sub)
 	id := sub.ID[:strings.Index(sub.ID, "/providers/")] + "/providers/Microsoft.Insights/components/ai-" + app
 	arm := s.arm
-	code, b := arm("PUT", id+"?api-version=2020-02-02", `{"location":"westeurope","kind":"web","properties":{"Application_Type":"web"}}`)
+	// Slipway's CLI, as az's application-insights extension: create the
+	// component, and connect the app to it (its connection string as the
+	// app's setting).
 	var comp struct {
-		Properties struct {
-			AppID            string `json:"AppId"`
-			ConnectionString string `json:"ConnectionString"`
-		} `json:"properties"`
+		AppID              string `json:"appId"`
+		ConnectionString   string `json:"connectionString"`
+		InstrumentationKey string `json:"instrumentationKey"`
+		ResourceGroup      string `json:"resourceGroup"`
 	}
-	if err := json.Unmarshal(b, &comp); err != nil || code/100 != 2 || comp.Properties.AppID == "" {
-		t.Fatalf("creating the component: %d %s", code, b)
+	out := s.mustCLI("", "monitor", "app-insights", "component", "create", "--app", "ai-"+app, "-g", "rg-"+app, "-l", "westeurope", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &comp); err != nil || comp.AppID == "" || comp.ResourceGroup != "rg-"+app {
+		t.Fatalf("component create: %v\n%s", err, out)
 	}
-	cs := comp.Properties.ConnectionString
-	if !strings.Contains(cs, "IngestionEndpoint=https://dc.insights.localhost:") {
+	cs := comp.ConnectionString
+	if !strings.Contains(cs, "IngestionEndpoint=https://dc.insights.localhost:") || !strings.Contains(cs, comp.InstrumentationKey) {
 		t.Errorf("the connection string names %q", cs)
 	}
-	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", "rg-"+app, "-n", app, "--settings", "APPLICATIONINSIGHTS_CONNECTION_STRING="+cs)
+	s.mustCLI("", "monitor", "app-insights", "component", "connect-webapp", "--app", "ai-"+app, "-g", "rg-"+app, "--web-app", app)
+	if got := s.mustCLI("", "webapp", "config", "appsettings", "list", "-g", "rg-"+app, "-n", app, "--query", "[?name=='APPLICATIONINSIGHTS_CONNECTION_STRING'].value", "-o", "tsv"); strings.TrimSpace(got) != cs {
+		t.Fatalf("connect-webapp set %q", got)
+	}
 	if code := s.deployZip(app, zipDir(t, t.TempDir(), map[string]string{"app.py": insightsApp})); code != "200" {
 		t.Fatalf("deploy: %s\n%s", code, s.lastDeploymentLog(app))
 	}
@@ -86,8 +90,8 @@ func TestInsightsFromAnApp(t *testing.T) {
 		t.Fatalf("the app's track: %d %s", code, body)
 	}
 
-	// The query API, at api.insights.<domain>, with the administrator's
-	// token (az's, a Reader's, in TestRealAzInsights).
+	// The query API (api.insights.<domain>) through the CLI, as the
+	// extension's `events show`: by application id, and by name.
 	var events struct {
 		Value []struct {
 			Trace struct {
@@ -100,20 +104,16 @@ func TestInsightsFromAnApp(t *testing.T) {
 		} `json:"value"`
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		req, _ := http.NewRequest("GET", s.url(strings.Replace(s.host("api"), "api.", "api.insights.", 1), "/v1/apps/"+comp.Properties.AppID+"/events/traces"), nil)
-		req.Header.Set("Authorization", "Bearer "+s.info.AdminToken)
-		resp, err := s.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		out := s.mustCLI("", "monitor", "app-insights", "events", "show", "--app", comp.AppID, "--type", "traces", "--offset", "10m", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &events); err != nil {
+			t.Fatalf("events show: %v\n%s", err, out)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || json.Unmarshal(b, &events) != nil {
-			t.Fatalf("events: %d %s", resp.StatusCode, b)
-		}
-		if strings.Contains(string(b), "hello from /orders") || time.Now().After(deadline) {
+		if strings.Contains(out, "hello from /orders") || time.Now().After(deadline) {
 			break
 		}
+	}
+	if out := s.mustCLI("", "monitor", "app-insights", "events", "show", "--app", "ai-"+app, "-g", "rg-"+app, "--type", "traces", "-o", "json"); !strings.Contains(out, "hello from /orders") {
+		t.Errorf("events show by name:\n%s", out)
 	}
 	found := false
 	for _, e := range events.Value { // the platform's readiness probe made some too

@@ -29,10 +29,21 @@ var azExtensions = map[string]string{
 
 // azMissingCommands are the commands Slipway has that az does not, each
 // with why. None so far.
+// insightsExtension is why az lacks the app-insights commands: they are
+// its application-insights extension's, which az installs from the
+// internet on first use; Slipway's follow that extension's flags
+// (learn.microsoft.com/cli/azure/monitor/app-insights).
+const insightsExtension = "az's application-insights extension, installed from the internet on first use"
+
 var azMissingCommands = map[string]string{
-	"ca show":    "Slipway's own platform CA: Azure's endpoints use public CAs",
-	"ca export":  "Slipway's own platform CA: Azure's endpoints use public CAs",
-	"ca install": "Slipway's own platform CA: Azure's endpoints use public CAs",
+	"ca show":                                       "Slipway's own platform CA: Azure's endpoints use public CAs",
+	"ca export":                                     "Slipway's own platform CA: Azure's endpoints use public CAs",
+	"ca install":                                    "Slipway's own platform CA: Azure's endpoints use public CAs",
+	"monitor app-insights component create":         insightsExtension,
+	"monitor app-insights component show":           insightsExtension,
+	"monitor app-insights component delete":         insightsExtension,
+	"monitor app-insights component connect-webapp": insightsExtension,
+	"monitor app-insights events show":              insightsExtension,
 	"webapp scale": "issue 12 asks for it by this name (older az had it); the az in .ci sets an app's instance count " +
 		"with `webapp config set --number-of-workers`, which Slipway has too",
 }

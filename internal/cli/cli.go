@@ -195,6 +195,9 @@ var groupHelp = map[string]string{
 	"keyvault secret":                 "Manage secrets.",
 	"monitor":                         "Manage autoscale settings (Azure Monitor).",
 	"monitor autoscale":               "Manage autoscale settings.",
+	"monitor app-insights":            "Application Insights: components and their telemetry.",
+	"monitor app-insights component":  "Manage Application Insights components.",
+	"monitor app-insights events":     "Read the telemetry apps sent.",
 	"monitor autoscale rule":          "Manage autoscale scaling rules.",
 }
 

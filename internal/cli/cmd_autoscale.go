@@ -127,11 +127,9 @@ func autoscaleCreate(ctx context.Context, inv *invocation) error {
 	if name == "" {
 		name = resource[strings.LastIndex(resource, "/")+1:]
 	}
-	loc := normalizeLocation(inv.flags.str("location"))
-	if loc == "" {
-		if loc, err = c.groupLocation(ctx, rg); err != nil {
-			return err
-		}
+	loc, err := c.location(ctx, inv, rg)
+	if err != nil {
+		return err
 	}
 	body := map[string]any{"location": loc, "tags": tagsFlag(inv), "properties": map[string]any{
 		"enabled": !inv.flags.boolean("disabled"), "name": name, "targetResourceUri": resource,

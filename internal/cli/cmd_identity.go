@@ -68,15 +68,9 @@ func identityCreate(ctx context.Context, inv *invocation) error {
 	if err := slipway.ValidateIdentityName(name); err != nil {
 		return exitErrorf("", "%s", slipway.ErrorMessage(err))
 	}
-	c, err := inv.connect(ctx)
+	c, loc, err := inv.connectWithLocation(ctx, rg)
 	if err != nil {
 		return err
-	}
-	loc := normalizeLocation(inv.flags.str("location"))
-	if loc == "" {
-		if loc, err = c.groupLocation(ctx, rg); err != nil {
-			return err
-		}
 	}
 	res, err := c.armMap(ctx, http.MethodPut, c.identityPath(rg, name), apiMSI, map[string]any{"location": loc, "tags": tagsFlag(inv)})
 	if err != nil {

@@ -139,11 +139,9 @@ func keyvaultCreate(ctx context.Context, inv *invocation) error {
 	if _, err := c.armMap(ctx, http.MethodGet, c.vaultPath(rg, name), apiKeyVault, nil); err == nil {
 		return exitErrorf("", "The specified vault: %s already exists", name)
 	}
-	loc := normalizeLocation(inv.flags.str("location"))
-	if loc == "" {
-		if loc, err = c.groupLocation(ctx, rg); err != nil {
-			return err
-		}
+	loc, err := c.location(ctx, inv, rg)
+	if err != nil {
+		return err
 	}
 	tenant, err := c.tenantID(ctx)
 	if err != nil {

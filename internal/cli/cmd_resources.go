@@ -113,6 +113,7 @@ func commands() []command {
 	cmds = append(cmds, keyvaultCommands()...)
 	cmds = append(cmds, identityCommands()...)
 	cmds = append(cmds, autoscaleCommands()...)
+	cmds = append(cmds, insightsCommands()...)
 	cmds = append(cmds, command{path: "webapp up", short: "Create a web app and deploy code from the current folder.", run: webappUp, flags: upFlags})
 	return cmds
 }
@@ -211,6 +212,26 @@ func groupDelete(ctx context.Context, inv *invocation) error {
 }
 
 // normalizeLocation maps "West Europe" to "westeurope" as az does.
+// location is the command's --location, in ARM's short form, or the
+// resource group's when it is not given, as az defaults it.
+func (c *conn) location(ctx context.Context, inv *invocation, rg string) (string, error) {
+	if loc := normalizeLocation(inv.flags.str("location")); loc != "" {
+		return loc, nil
+	}
+	return c.groupLocation(ctx, rg)
+}
+
+// connectWithLocation connects, and reads the command's location for a
+// resource in rg.
+func (inv *invocation) connectWithLocation(ctx context.Context, rg string) (*conn, string, error) {
+	c, err := inv.connect(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	loc, err := c.location(ctx, inv, rg)
+	return c, loc, err
+}
+
 func normalizeLocation(l string) string {
 	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
 }
@@ -273,15 +294,9 @@ func planCreate(ctx context.Context, inv *invocation) error {
 	if err := (slipway.Plan{Name: name}).Validate(); err != nil {
 		return exitErrorf("", "%s", slipway.ErrorMessage(err))
 	}
-	c, err := inv.connect(ctx)
+	c, loc, err := inv.connectWithLocation(ctx, rg)
 	if err != nil {
 		return err
-	}
-	loc := normalizeLocation(inv.flags.str("location"))
-	if loc == "" {
-		if loc, err = c.groupLocation(ctx, rg); err != nil {
-			return err
-		}
 	}
 	body, err := planBody(loc, sku, inv.flags.boolean("is-linux"), inv.flags.boolean("per-site-scaling"), workers)
 	if err != nil {

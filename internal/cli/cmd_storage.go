@@ -121,15 +121,9 @@ func storageAccountCreate(ctx context.Context, inv *invocation) error {
 		k, v, _ := strings.Cut(t, "=")
 		tags[k] = v
 	}
-	c, err := inv.connect(ctx)
+	c, loc, err := inv.connectWithLocation(ctx, rg)
 	if err != nil {
 		return err
-	}
-	loc := normalizeLocation(inv.flags.str("location"))
-	if loc == "" {
-		if loc, err = c.groupLocation(ctx, rg); err != nil {
-			return err
-		}
 	}
 	props := map[string]any{"encryption": map[string]any{"services": map[string]any{"blob": map[string]any{"enabled": true}}, "keySource": "Microsoft.Storage"}}
 	if inv.flags.has("allow-blob-public-access") {
