@@ -17,8 +17,10 @@ import (
 
 // TestWebSSHInBrowser: Microsoft's documentation opens an SSH session in a
 // browser at https://<app>.scm.azurewebsites.net/webssh/host. Here the
-// page is loaded by a real browser (headless chromium, driven over the
-// DevTools protocol), signed in with the app's publishing credentials: its
+// page is reached as a user reaches it — Kudu's home page (App Service's
+// Advanced Tools) signed in with the app's publishing credentials, then its
+// SSH link — by a real browser (headless chromium, driven over the
+// DevTools protocol): its
 // terminal opens a shell inside the app's running instance, as the app's
 // user in the app's folder, takes what is typed and shows the output, and
 // says so when the session ends.
@@ -70,9 +72,17 @@ func TestWebSSHInBrowser(t *testing.T) {
 		}
 	}
 
-	page := "http://" + url.UserPassword(user, pass).String() + "@" + scm + "/webssh/host"
-	if err := chromedp.Do(bctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-state]`))); err != nil {
-		t.Fatalf("the page never connected: %v", err)
+	// As a user goes there: Kudu's home page (App Service's Advanced
+	// Tools), signed in, then its SSH link.
+	home := "http://" + url.UserPassword(user, pass).String() + "@" + scm + "/"
+	if err := chromedp.Do(bctx, chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(`a[href="/webssh/host"]`))); err != nil {
+		t.Fatalf("Kudu's home page: %v", err)
+	}
+	if site, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("site").textContent`)); site != "webssh" {
+		t.Errorf("Kudu's home page names the site %q", site)
+	}
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`a[href="/webssh/host"]`)), chromedp.WaitVisible(chromedp.CSS(`body[data-state]`))); err != nil {
+		t.Fatalf("the SSH page never connected: %v", err)
 	}
 	state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.dataset.state`))
 	if state != "connected" {

@@ -325,11 +325,7 @@ func New(cfg Config) *Handler {
 		}
 	}
 	h.handle("GET /AppServiceTunnel/Tunnel.ashx", h.tunnel)
-	h.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request, s slipway.Site) error {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Kudu (Slipway) for %s. API: /api/zipdeploy, /api/publish, /api/deployments, /api/logstream, /api/vfs/, /api/zip/, /api/command, /api/logs/docker, /api/logs/recent, /api/dump, /api/diagnostics/settings, /api/scm; SSH in a browser: /webssh/host.\n", s.Name)
-		return nil
-	})
+	h.handle("GET /{$}", h.home) // home.go
 	// Anything else, whatever its method, is KuduLite's catch-all route
 	// (Error404Controller): a 404 once the request has authenticated, as
 	// every request to Kudu must (no 405, and nothing tells a caller
