@@ -1,7 +1,6 @@
 package scm
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,20 +14,7 @@ func TestKuduHome(t *testing.T) {
 	srv := newSSHKudu(t, runningSite(), &localShells{})
 	get := func(accept string, auth bool) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
-		if auth {
-			req.SetBasicAuth("$app", "pass")
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return webSSHGet(t, srv, "/", !auth, accept)
 	}
 	const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 	if resp, _ := get(browser, false); resp.StatusCode != http.StatusUnauthorized {

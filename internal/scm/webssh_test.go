@@ -9,12 +9,15 @@ import (
 )
 
 // webSSHGet sends GET path to srv, with the app's credentials unless
-// anonymous.
-func webSSHGet(t *testing.T, srv *httptest.Server, path string, anonymous bool) (*http.Response, string) {
+// anonymous, and the Accept header accept if not "".
+func webSSHGet(t *testing.T, srv *httptest.Server, path string, anonymous bool, accept ...string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", srv.URL+path, nil)
 	if !anonymous {
 		req.SetBasicAuth("$app", "pass")
+	}
+	if len(accept) > 0 && accept[0] != "" {
+		req.Header.Set("Accept", accept[0])
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
