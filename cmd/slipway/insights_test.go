@@ -163,3 +163,74 @@ func TestInsightsFromAnApp(t *testing.T) {
 		t.Errorf("after the component's deletion: %d %s", code, body)
 	}
 }
+
+// TestInsightsAgentDjango: App Service's Python autoinstrumentation — the
+// app setting ApplicationInsightsAgent_EXTENSION_VERSION with a connection
+// string, DJANGO_SETTINGS_MODULE as Microsoft's documentation asks — sends
+// a Django app's requests to its component with no change to the app
+// (examples/todo has no telemetry package of its own), and the app's log
+// says the agent is on.
+func TestInsightsAgentDjango(t *testing.T) {
+	needSandbox(t, "the agent in an app's sandbox needs")
+	s := startServer(t)
+	project, _, _ := s.upProject("../../examples/todo", "aitodo")
+	rg := defaultGroup(t, project)
+	s.mustCLI("", "webapp", "update", "-g", rg, "-n", "aitodo", "--https-only", "false")
+	var comp struct {
+		AppID string `json:"appId"`
+	}
+	json.Unmarshal([]byte(s.mustCLI("", "monitor", "app-insights", "component", "create", "--app", "ai-todo", "-g", rg, "-o", "json")), &comp)
+	s.mustCLI("", "monitor", "app-insights", "component", "connect-webapp", "--app", "ai-todo", "-g", rg, "--web-app", "aitodo")
+	s.mustCLI("", "webapp", "config", "appsettings", "set", "-g", rg, "-n", "aitodo", "--settings",
+		"ApplicationInsightsAgent_EXTENSION_VERSION=~3", "DJANGO_SETTINGS_MODULE=todoproject.settings")
+	var out string
+	for deadline := time.Now().Add(4 * time.Minute); ; time.Sleep(time.Second) {
+		if code, body := s.get(s.host("aitodo"), "/?from=agent"); code != 200 || !strings.Contains(body, "open-todos") {
+			time.Sleep(3 * time.Second) // the traceback's last lines
+			t.Fatalf("GET / = %d %.300s\napp log:\n%s", code, body, tail(s.appOutput("aitodo"), 40))
+		}
+		out = s.mustCLI("", "monitor", "app-insights", "events", "show", "--app", comp.AppID, "--type", "requests", "--offset", "10m", "-o", "json")
+		if strings.Contains(out, `"resultCode": "200"`) || time.Now().After(deadline) {
+			break
+		}
+	}
+	var events struct {
+		Value []struct {
+			Request struct {
+				Name       string `json:"name"`
+				URL        string `json:"url"`
+				ResultCode string `json:"resultCode"`
+				Success    string `json:"success"`
+			} `json:"request"`
+			Cloud struct {
+				RoleInstance string `json:"roleInstance"`
+			} `json:"cloud"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(out), &events); err != nil {
+		t.Fatalf("events: %v\n%s", err, out)
+	}
+	found := false
+	for _, e := range events.Value {
+		if strings.HasPrefix(e.Request.Name, "GET") && strings.Contains(e.Request.URL, "from=agent") && e.Request.ResultCode == "200" && e.Request.Success == "True" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no GET / request with its status among the agent's telemetry:\n%s\napp log:\n%s", out, tail(s.appOutput("aitodo"), 30))
+	}
+	if log := s.appOutput("aitodo"); !strings.Contains(log, "Application Insights agent: on") || !strings.Contains(log, "Application Insights agent: sending telemetry") {
+		t.Errorf("the app's log does not say the agent is on:\n%s", tail(log, 30))
+	}
+
+	// Without DJANGO_SETTINGS_MODULE, OpenTelemetry's Django
+	// instrumentation would put Django's default settings in the app's
+	// (every request a 500): the agent leaves Django out, and says why.
+	s.mustCLI("", "webapp", "config", "appsettings", "delete", "-g", rg, "-n", "aitodo", "--setting-names", "DJANGO_SETTINGS_MODULE")
+	if code, body := s.get(s.host("aitodo"), "/"); code != 200 || !strings.Contains(body, "open-todos") {
+		t.Fatalf("without DJANGO_SETTINGS_MODULE: GET / = %d %.300s\napp log:\n%s", code, body, tail(s.appOutput("aitodo"), 30))
+	}
+	if log := s.appOutput("aitodo"); !strings.Contains(log, "set the app setting DJANGO_SETTINGS_MODULE") {
+		t.Errorf("the app's log does not say why Django is not instrumented:\n%s", tail(log, 30))
+	}
+}

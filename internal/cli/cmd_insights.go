@@ -155,10 +155,10 @@ func insightsDelete(ctx context.Context, inv *invocation) error {
 }
 
 // insightsConnect sets the component's connection string and key as the
-// web app's settings, as the extension's connect-webapp does. The agent
-// App Service injects for ApplicationInsightsAgent_EXTENSION_VERSION is
-// not Slipway's: the app sends telemetry with the distro in its own
-// requirements, which reads the connection string.
+// web app's settings, as the extension's connect-webapp does; the app
+// sends telemetry with the agent (ApplicationInsightsAgent_EXTENSION_VERSION)
+// or with the distro in its own requirements, which read the connection
+// string.
 func insightsConnect(ctx context.Context, inv *invocation) error {
 	rg := inv.flags.str("resource-group")
 	c, err := inv.connect(ctx)
@@ -188,7 +188,7 @@ func insightsConnect(ctx context.Context, inv *invocation) error {
 	if _, err := c.putDict(ctx, appRG, app, "appsettings", settings); err != nil {
 		return err
 	}
-	inv.warnf("The app's telemetry reaches the component once the app sends it: add azure-monitor-opentelemetry to its requirements and call configure_azure_monitor() (Slipway injects no agent).")
+	inv.warnf("The app's telemetry reaches the component once the app sends it: set the app setting ApplicationInsightsAgent_EXTENSION_VERSION=~3 (and DJANGO_SETTINGS_MODULE for Django) for the agent, or add azure-monitor-opentelemetry to its requirements and call configure_azure_monitor().")
 	return inv.printResult(componentOutput(comp), componentColumns)
 }
 

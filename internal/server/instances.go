@@ -80,6 +80,10 @@ type planner struct {
 	// host's network (net == nil); see tenantAllowed.
 	allowShared bool
 
+	// aiAgent brings the Application Insights agent into instances of
+	// apps that ask for it (aiagent.go); nil: none.
+	aiAgent *aiAgent
+
 	// msi gives each instance IDENTITY_ENDPOINT and IDENTITY_HEADER
 	// (msi.go); nil: none.
 	msi *msiEndpoint
@@ -548,7 +552,11 @@ func (p *planner) Instance(ctx context.Context, s deploy.Snapshot, built deploy.
 	for k, v := range plan.Env {
 		r.env = append(r.env, k+"="+v)
 	}
-	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: append(startup.Banner(r.art.PythonVersion), plan.Messages...), Cleanup: r.cleanup}
+	notes := append(startup.Banner(r.art.PythonVersion), plan.Messages...)
+	if p.aiAgent != nil && aiAgentOn(s.Settings) {
+		notes = append(notes, p.withAIAgent(ctx, s, &r))
+	}
+	l := runtime.Launch{Argv: plan.Argv, Env: r.env, Dir: plan.Dir, Extra: r.spec, Notes: notes, Cleanup: r.cleanup}
 	if g := r.group; g != nil {
 		var seen int64
 		l.Explain = func() string {

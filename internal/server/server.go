@@ -496,6 +496,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 	}
 	pl.exists = func(site string) bool { _, ok := st.SiteRouting(site); return ok }
+	pl.aiAgent = &aiAgent{b: builder, dir: filepath.Join(dataDir, "platform")}
 	if locals != nil {
 		pl.local = newLocalDisk(locals)
 		pl.local.exists = pl.exists
