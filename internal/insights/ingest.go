@@ -250,23 +250,40 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // splitEnvelopes splits a body into its envelopes: a JSON array, or one
 // envelope per line (application/x-json-stream, as the .NET and
-// JavaScript SDKs send).
+// JavaScript SDKs send). It counts as it goes and stops past
+// maxItemsPerRequest: anyone may send a body, and 16 MB of the smallest
+// items would be millions of them, gigabytes held apart.
 func splitEnvelopes(body []byte) ([][]byte, error) {
 	body = bytes.TrimSpace(body)
+	tooMany := badRequest("The body holds more than %d items: at most %d are taken per request.", maxItemsPerRequest, maxItemsPerRequest)
 	var raws [][]byte
 	if len(body) > 0 && body[0] == '[' {
-		var arr []json.RawMessage
-		if err := json.Unmarshal(body, &arr); err != nil {
-			return nil, badRequest("The body is not a JSON array of envelopes: %v", err)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.Token() // the '['
+		for dec.More() {
+			if len(raws) == maxItemsPerRequest {
+				return nil, tooMany
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, badRequest("The body is not a JSON array of envelopes: %v", err)
+			}
+			raws = append(raws, raw)
 		}
-		for _, a := range arr {
-			raws = append(raws, a)
+		if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+			return nil, badRequest("The body is not a JSON array of envelopes: it does not end with ']'.")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, badRequest("The body is not a JSON array of envelopes: something follows its ']'.")
 		}
 	} else {
 		sc := bufio.NewScanner(bytes.NewReader(body))
 		sc.Buffer(make([]byte, 0, 64<<10), maxBody)
 		for sc.Scan() {
 			if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+				if len(raws) == maxItemsPerRequest {
+					return nil, tooMany
+				}
 				raws = append(raws, bytes.Clone(line))
 			}
 		}
@@ -276,9 +293,6 @@ func splitEnvelopes(body []byte) ([][]byte, error) {
 	}
 	if len(raws) == 0 {
 		return nil, badRequest("The body holds no telemetry item.")
-	}
-	if len(raws) > maxItemsPerRequest {
-		return nil, badRequest("The body holds %d items: at most %d are taken per request.", len(raws), maxItemsPerRequest)
 	}
 	return raws, nil
 }
