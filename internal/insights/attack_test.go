@@ -2,9 +2,14 @@ package insights
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // allocated is how many bytes f allocates.
@@ -47,5 +52,62 @@ func TestSplitEnvelopesShapes(t *testing.T) {
 		if want < 0 && err == nil || want >= 0 && (err != nil || len(raws) != want) {
 			t.Errorf("%s: %d items, %v; want %d", body, len(raws), err, want)
 		}
+	}
+}
+
+// TestQueryKeepsRetention: what is past its component's retention is gone
+// for the query API at once, not only once some later track has run the
+// expiry (on a quiet server that may be never).
+func TestQueryKeepsRetention(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clock := now
+	_, srv := newTestService(t, Config{Retention: time.Hour, Now: func() time.Time { return clock }})
+	post(t, srv, []byte("["+envelopeJSON(keyA, "GET /old", now, true)+"]"), false)
+	clock = now.Add(2 * time.Hour)
+	code, v := getEvents(t, srv, "/v1/apps/app-a/events/requests?timespan=P1D", "reader-a")
+	if vals, _ := v["value"].([]any); code != 200 || len(vals) != 0 {
+		t.Errorf("two hours on, with an hour's retention: %d, %d events; want none", code, len(vals))
+	}
+}
+
+// TestQueryAnswerBound: a component's telemetry is filled by anyone with
+// its key, up to 256 MB; its reader must not have the server hold all of
+// it (and its parsed form, many times that) for one answer. The answer
+// stops at maxAnswer bytes and says so, as Azure's AddedLimitToQuery does.
+func TestQueryAnswerBound(t *testing.T) {
+	now := time.Now().UTC()
+	_, srv := newTestService(t, Config{})
+	big := strings.Repeat("x", 60000)
+	total := 0
+	for range 2 {
+		var items []string
+		for i := range 150 {
+			items = append(items, strings.Replace(envelopeJSON(keyA, fmt.Sprintf("GET /%d", i), now, true), `"k":"v"`, `"k":"`+big+`"`, 1))
+		}
+		if code, tr := post(t, srv, []byte("["+strings.Join(items, ",")+"]"), false); code != 200 {
+			t.Fatalf("track: %d %+v", code, tr)
+		}
+		total += len(items)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/apps/app-a/events/$all?$top=10000&timespan=P1D", nil)
+	req.Header.Set("Authorization", "Bearer reader-a")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var v struct {
+		Messages []struct{ Code, Message string } `json:"@ai.messages"`
+		Value    []map[string]any                 `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %v %.300s", resp.StatusCode, err, raw)
+	}
+	if len(raw) > maxAnswer+64<<10 || len(v.Value) == 0 || len(v.Value) >= total {
+		t.Errorf("the answer: %d bytes, %d of %d events; want at most %d bytes", len(raw), len(v.Value), total, maxAnswer)
+	}
+	if len(v.Messages) != 1 || v.Messages[0].Code != "AddedLimitToQuery" || !strings.Contains(v.Messages[0].Message, fmt.Sprintf("$skip=%d", len(v.Value))) {
+		t.Errorf("the answer's messages: %+v", v.Messages)
 	}
 }
