@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -109,5 +110,39 @@ func TestQueryAnswerBound(t *testing.T) {
 	}
 	if len(v.Messages) != 1 || v.Messages[0].Code != "AddedLimitToQuery" || !strings.Contains(v.Messages[0].Message, fmt.Sprintf("$skip=%d", len(v.Value))) {
 		t.Errorf("the answer's messages: %+v", v.Messages)
+	}
+}
+
+// TestCleartextTokens: a token that came over plain HTTP from another
+// machine was readable on the way — for the query API the server's
+// administrator token among them. It is refused, as ARM, Kudu and Blob
+// refuse theirs, and no answer asks for one; telemetry without a token
+// (an instrumentation key is not a secret) is still taken.
+func TestCleartextTokens(t *testing.T) {
+	now := time.Now().UTC()
+	s, _ := newTestService(t, Config{AdminToken: "the-admin-token"})
+	serve := func(method, path, token, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "http://api.insights.example"+path, strings.NewReader(body)) // from 192.0.2.1
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	for _, tok := range []string{"the-admin-token", "reader-a"} {
+		if w := serve("GET", "/v1/apps/app-a/events/requests", tok, ""); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "HTTPS") {
+			t.Errorf("a query with %s over plain HTTP: %d %s, want 400", tok, w.Code, w.Body)
+		}
+	}
+	if w := serve("GET", "/v1/apps/app-a/events/requests", "", ""); w.Code != http.StatusBadRequest || w.Header().Get("WWW-Authenticate") != "" {
+		t.Errorf("a query without a token over plain HTTP: %d %v, want 400 without a challenge", w.Code, w.Header())
+	}
+	item := "[" + envelopeJSON(keyC, "GET /c", now, true) + "]"
+	if w := serve("POST", "/v2.1/track", "publisher-c", item); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "HTTPS") {
+		t.Errorf("telemetry with a token over plain HTTP: %d %s, want 400", w.Code, w.Body)
+	}
+	if w := serve("POST", "/v2.1/track", "", "["+envelopeJSON(keyA, "GET /a", now, true)+"]"); w.Code != http.StatusOK {
+		t.Errorf("telemetry without a token over plain HTTP: %d %s, want 200", w.Code, w.Body)
 	}
 }
