@@ -2,6 +2,7 @@ package insights
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,5 +145,23 @@ func TestCleartextTokens(t *testing.T) {
 	}
 	if w := serve("POST", "/v2.1/track", "", "["+envelopeJSON(keyA, "GET /a", now, true)+"]"); w.Code != http.StatusOK {
 		t.Errorf("telemetry without a token over plain HTTP: %d %s, want 200", w.Code, w.Body)
+	}
+}
+
+// TestExpiryOutlivesItsRequest: the expiry runs in the track request that
+// finds it due; a client that hangs up at once (its context cancelled)
+// must not stop it, or a sender first in every minute could keep every
+// component's expired and deleted telemetry on disk for ever.
+func TestExpiryOutlivesItsRequest(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s, srv := newTestService(t, Config{Retention: time.Hour, Now: func() time.Time { return now }})
+	post(t, srv, []byte("["+envelopeJSON(keyA, "GET /old", now, true)+"]"), false)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	s.expireSometimes(ctx, now.Add(2*time.Hour))
+	var n int
+	s.db.r.QueryRow(`SELECT count(*) FROM items`).Scan(&n)
+	if n != 0 {
+		t.Errorf("after an expiry whose request had gone: %d items, want 0", n)
 	}
 }

@@ -320,6 +320,11 @@ func (s *Service) expireSometimes(ctx context.Context, now time.Time) {
 	if !due {
 		return
 	}
+	// The expiry is the server's work, done in whichever request finds it
+	// due: that client hanging up does not stop it (it would put it off
+	// a minute, and one sender first in every minute for ever).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	keys, err := s.db.keys(ctx)
 	if err != nil {
 		s.log.Error("expiring telemetry", "err", err)
