@@ -2,6 +2,7 @@ package insights
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -163,5 +165,69 @@ func TestExpiryOutlivesItsRequest(t *testing.T) {
 	s.db.r.QueryRow(`SELECT count(*) FROM items`).Scan(&n)
 	if n != 0 {
 		t.Errorf("after an expiry whose request had gone: %d items, want 0", n)
+	}
+}
+
+// TestConcurrentBodiesMemory: a gzipped body of 16 MB of blanks is 16 KB
+// on the wire, and ingestion takes no credentials: many of them at once
+// must not have the server hold 16 MB (and more) for each. Bodies are
+// decompressed a few at a time; the rest wait, or are told to come back.
+func TestConcurrentBodiesMemory(t *testing.T) {
+	_, srv := newTestService(t, Config{})
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte("[" + envelopeJSON(keyA, "GET /", time.Now(), true)))
+	zw.Write(bytes.Repeat([]byte(" "), maxBody-4096))
+	zw.Write([]byte("]"))
+	zw.Close()
+	const clients = 48
+	var peak uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapInuse)
+			}
+		}
+	}()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var wg sync.WaitGroup
+	codes := make([]int, clients)
+	for i := range clients {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", srv.URL+"/v2.1/track", bytes.NewReader(z.Bytes()))
+			req.Header.Set("Content-Encoding", "gzip")
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(done)
+	<-sampled
+	used := (peak - min(peak, base.HeapInuse)) >> 20
+	t.Logf("%d bodies of %d KB gzipped at once: %d MB at the peak; answers %v", clients, z.Len()>>10, used, codes)
+	if used > 6*maxDecoding*maxBody>>20 {
+		t.Errorf("%d small gzipped bodies at once took %d MB", clients, used)
+	}
+	for _, c := range codes {
+		if c != 200 && c != http.StatusServiceUnavailable {
+			t.Errorf("answers %v: want 200 or 503", codes)
+			break
+		}
 	}
 }

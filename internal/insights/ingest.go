@@ -24,6 +24,12 @@ const (
 	maxItemsPerRequest = 10000
 	// maxItemBytes bounds one envelope, as Azure's ingestion does (64 KB).
 	maxItemBytes = 64 << 10
+	// decodingWait is how long a body waits for its turn to be
+	// decompressed and split (Service.decoding) before it is refused.
+	decodingWait = 10 * time.Second
+	// maxDecoding bounds the bodies decompressed and split at once: each
+	// may take some 4 times maxBody while it is.
+	maxDecoding = 4
 	// IngestAudience is the audience of tokens for ingestion, as the
 	// exporters ask for it (https://monitor.azure.com/.default).
 	IngestAudience = "https://monitor.azure.com"
@@ -74,7 +80,28 @@ var types = map[string]string{
 
 // track answers POST /v2.1/track and /v2/track.
 func (s *Service) track(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
+	// The body as sent is read first: what it costs is what the client
+	// sent. Decompressed, 16 KB of gzip can be 16 MB, and split into
+	// items more: that is done a few requests at a time (s.decoding),
+	// the others waiting their turn or told to come back.
+	sent, err := readSent(w, r)
+	if err != nil {
+		s.trackFailed(w, err)
+		return
+	}
+	wait := time.NewTimer(decodingWait)
+	defer wait.Stop()
+	select {
+	case s.decoding <- struct{}{}:
+		defer func() { <-s.decoding }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		s.trackFailed(w, &httpError{status: http.StatusServiceUnavailable, msg: "The server is busy taking telemetry; send it again later."})
+		return
+	case <-r.Context().Done():
+		return
+	}
+	body, err := decodeBody(r, sent)
 	if err != nil {
 		s.trackFailed(w, err)
 		return
@@ -222,24 +249,35 @@ func (s *Service) checkEntra(r *http.Request, e *entraCheck, comp *Component) er
 	return nil
 }
 
-// readBody reads the request's body, gzip or not, within maxBody.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var src io.Reader = http.MaxBytesReader(w, r.Body, maxBody)
+// readSent reads the request's body as sent, within maxBody.
+func readSent(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("The body is over %d MB: send fewer items per request.", maxBody>>20)}
+	}
+	if err != nil {
+		return nil, badRequest("The body could not be read: %v", err)
+	}
+	return b, nil
+}
+
+// decodeBody is a body as sent, gunzipped if it is gzip, within maxBody.
+func decodeBody(r *http.Request, sent []byte) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
 	case "", "identity":
+		return sent, nil
 	case "gzip":
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, badRequest("The body is not gzip: %v", err)
-		}
-		defer zr.Close()
-		src = zr
 	default:
 		return nil, badRequest("Content-Encoding %q is not supported: send the body as it is, or gzipped.", r.Header.Get("Content-Encoding"))
 	}
-	b, err := io.ReadAll(io.LimitReader(src, maxBody+1))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || len(b) > maxBody {
+	zr, err := gzip.NewReader(bytes.NewReader(sent))
+	if err != nil {
+		return nil, badRequest("The body is not gzip: %v", err)
+	}
+	defer zr.Close()
+	b, err := io.ReadAll(io.LimitReader(zr, maxBody+1))
+	if len(b) > maxBody {
 		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("The body is over %d MB: send fewer items per request.", maxBody>>20)}
 	}
 	if err != nil {

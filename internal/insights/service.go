@@ -83,6 +83,10 @@ type Service struct {
 	log                *slog.Logger
 	now                func() time.Time
 
+	// decoding holds a token for each request whose body is being
+	// decompressed, split and kept: at most maxDecoding at once.
+	decoding chan struct{}
+
 	mu         sync.Mutex
 	lastExpiry time.Time
 }
@@ -94,7 +98,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{db: d, components: cfg.Components, auth: cfg.Auth, adminToken: cfg.AdminToken, maxItems: cfg.MaxItems, maxBytes: cfg.MaxBytes,
-		retention: cfg.Retention, reserve: cfg.Reserve, log: cfg.Logger, now: cfg.Now}
+		retention: cfg.Retention, reserve: cfg.Reserve, log: cfg.Logger, now: cfg.Now,
+		decoding: make(chan struct{}, maxDecoding)}
 	if s.maxItems <= 0 {
 		s.maxItems = 100000
 	}
