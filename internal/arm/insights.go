@@ -149,6 +149,20 @@ func (h *Handler) putComponent(w http.ResponseWriter, r *http.Request, p params)
 	if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		return err
 	}
+	if pr := body.Properties; pr != nil {
+		// Private networking, which Slipway does not have
+		// (networkisolation.go): never stored and shown as if it held.
+		for what, v := range map[string]struct {
+			sent *string
+			was  string
+		}{"publicNetworkAccessForIngestion": {pr.PublicNetworkAccessForIngestion, c.PublicNetworkAccessForIngestion},
+			"publicNetworkAccessForQuery": {pr.PublicNetworkAccessForQuery, c.PublicNetworkAccessForQuery}} {
+			if v.sent != nil && strings.EqualFold(*v.sent, "Disabled") && !strings.EqualFold(v.was, "Disabled") {
+				return badComponent("BadRequest", "Slipway has no private endpoints and does not filter a component's traffic by network: "+what+
+					" can only be Enabled. "+insightsAccessInstead)
+			}
+		}
+	}
 	if _, gerr := h.cfg.Store.ResourceGroup(ctx, p.rg); gerr != nil {
 		return gerr
 	}

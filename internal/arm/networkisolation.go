@@ -49,4 +49,7 @@ const (
 	siteAccessInstead    = "Restrict who reaches the app with access restrictions (az webapp config access-restriction add)."
 	storageAccessInstead = "Control access with the account's keys, SAS tokens or RBAC roles (--auth-mode login), and keep containers private."
 	vaultAccessInstead   = "Control access with RBAC roles or access policies."
+	// A component's telemetry is read with a Reader role on it; sending
+	// it can be limited to Microsoft Entra tokens.
+	insightsAccessInstead = "Control who may send telemetry with DisableLocalAuth (Microsoft Entra tokens of principals with Monitoring Metrics Publisher) and who may read it with RBAC roles (Reader)."
 )

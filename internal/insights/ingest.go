@@ -24,6 +24,12 @@ const (
 	maxItemsPerRequest = 10000
 	// maxItemBytes bounds one envelope, as Azure's ingestion does (64 KB).
 	maxItemBytes = 64 << 10
+	// decodingWait is how long a body waits for its turn to be
+	// decompressed and split (Service.decoding) before it is refused.
+	decodingWait = 10 * time.Second
+	// maxDecoding bounds the bodies decompressed and split at once: each
+	// may take some 4 times maxBody while it is.
+	maxDecoding = 4
 	// IngestAudience is the audience of tokens for ingestion, as the
 	// exporters ask for it (https://monitor.azure.com/.default).
 	IngestAudience = "https://monitor.azure.com"
@@ -74,7 +80,28 @@ var types = map[string]string{
 
 // track answers POST /v2.1/track and /v2/track.
 func (s *Service) track(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
+	// The body as sent is read first: what it costs is what the client
+	// sent. Decompressed, 16 KB of gzip can be 16 MB, and split into
+	// items more: that is done a few requests at a time (s.decoding),
+	// the others waiting their turn or told to come back.
+	sent, err := readSent(w, r)
+	if err != nil {
+		s.trackFailed(w, err)
+		return
+	}
+	wait := time.NewTimer(decodingWait)
+	defer wait.Stop()
+	select {
+	case s.decoding <- struct{}{}:
+		defer func() { <-s.decoding }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		s.trackFailed(w, &httpError{status: http.StatusServiceUnavailable, msg: "The server is busy taking telemetry; send it again later."})
+		return
+	case <-r.Context().Done():
+		return
+	}
+	body, err := decodeBody(r, sent)
 	if err != nil {
 		s.trackFailed(w, err)
 		return
@@ -222,24 +249,35 @@ func (s *Service) checkEntra(r *http.Request, e *entraCheck, comp *Component) er
 	return nil
 }
 
-// readBody reads the request's body, gzip or not, within maxBody.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var src io.Reader = http.MaxBytesReader(w, r.Body, maxBody)
+// readSent reads the request's body as sent, within maxBody.
+func readSent(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("The body is over %d MB: send fewer items per request.", maxBody>>20)}
+	}
+	if err != nil {
+		return nil, badRequest("The body could not be read: %v", err)
+	}
+	return b, nil
+}
+
+// decodeBody is a body as sent, gunzipped if it is gzip, within maxBody.
+func decodeBody(r *http.Request, sent []byte) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
 	case "", "identity":
+		return sent, nil
 	case "gzip":
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, badRequest("The body is not gzip: %v", err)
-		}
-		defer zr.Close()
-		src = zr
 	default:
 		return nil, badRequest("Content-Encoding %q is not supported: send the body as it is, or gzipped.", r.Header.Get("Content-Encoding"))
 	}
-	b, err := io.ReadAll(io.LimitReader(src, maxBody+1))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || len(b) > maxBody {
+	zr, err := gzip.NewReader(bytes.NewReader(sent))
+	if err != nil {
+		return nil, badRequest("The body is not gzip: %v", err)
+	}
+	defer zr.Close()
+	b, err := io.ReadAll(io.LimitReader(zr, maxBody+1))
+	if len(b) > maxBody {
 		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("The body is over %d MB: send fewer items per request.", maxBody>>20)}
 	}
 	if err != nil {
@@ -250,23 +288,40 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // splitEnvelopes splits a body into its envelopes: a JSON array, or one
 // envelope per line (application/x-json-stream, as the .NET and
-// JavaScript SDKs send).
+// JavaScript SDKs send). It counts as it goes and stops past
+// maxItemsPerRequest: anyone may send a body, and 16 MB of the smallest
+// items would be millions of them, gigabytes held apart.
 func splitEnvelopes(body []byte) ([][]byte, error) {
 	body = bytes.TrimSpace(body)
+	tooMany := badRequest("The body holds more than %d items: at most %d are taken per request.", maxItemsPerRequest, maxItemsPerRequest)
 	var raws [][]byte
 	if len(body) > 0 && body[0] == '[' {
-		var arr []json.RawMessage
-		if err := json.Unmarshal(body, &arr); err != nil {
-			return nil, badRequest("The body is not a JSON array of envelopes: %v", err)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.Token() // the '['
+		for dec.More() {
+			if len(raws) == maxItemsPerRequest {
+				return nil, tooMany
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, badRequest("The body is not a JSON array of envelopes: %v", err)
+			}
+			raws = append(raws, raw)
 		}
-		for _, a := range arr {
-			raws = append(raws, a)
+		if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+			return nil, badRequest("The body is not a JSON array of envelopes: it does not end with ']'.")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, badRequest("The body is not a JSON array of envelopes: something follows its ']'.")
 		}
 	} else {
 		sc := bufio.NewScanner(bytes.NewReader(body))
 		sc.Buffer(make([]byte, 0, 64<<10), maxBody)
 		for sc.Scan() {
 			if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+				if len(raws) == maxItemsPerRequest {
+					return nil, tooMany
+				}
 				raws = append(raws, bytes.Clone(line))
 			}
 		}
@@ -276,9 +331,6 @@ func splitEnvelopes(body []byte) ([][]byte, error) {
 	}
 	if len(raws) == 0 {
 		return nil, badRequest("The body holds no telemetry item.")
-	}
-	if len(raws) > maxItemsPerRequest {
-		return nil, badRequest("The body holds %d items: at most %d are taken per request.", len(raws), maxItemsPerRequest)
 	}
 	return raws, nil
 }
@@ -306,6 +358,11 @@ func (s *Service) expireSometimes(ctx context.Context, now time.Time) {
 	if !due {
 		return
 	}
+	// The expiry is the server's work, done in whichever request finds it
+	// due: that client hanging up does not stop it (it would put it off
+	// a minute, and one sender first in every minute for ever).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	keys, err := s.db.keys(ctx)
 	if err != nil {
 		s.log.Error("expiring telemetry", "err", err)

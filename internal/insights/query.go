@@ -1,6 +1,7 @@
 package insights
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,10 @@ const (
 	readAction = "Microsoft.Insights/components/read"
 	// QueryAudience is the audience of tokens for the query API.
 	QueryAudience = "https://api.applicationinsights.io"
+	// maxAnswer bounds the events of one answer, in bytes: a component
+	// keeps up to 256 MB, which its reader may not have the server hold
+	// (and parse) for one request. The rest is read with $skip.
+	maxAnswer = 16 << 20
 )
 
 // eventTypes are the query API's event types; $all is every one.
@@ -102,7 +107,13 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, http.StatusNotFound, "ApplicationNotFoundError", "The application could not be found: %s. Check its id (the component's AppId) and that you may read it (a Reader role on the component).", appID)
 		return
 	}
-	q := query{ikey: comp.InstrumentationKey}
+	// What is past the component's retention is not read, whether or
+	// not the expiry (expireSometimes) has removed it yet.
+	retention := s.retention
+	if comp.Retention > 0 {
+		retention = comp.Retention
+	}
+	q := query{ikey: comp.InstrumentationKey, receivedSince: s.now().Add(-retention)}
 	if typ == "$all" {
 		for t := range eventTypes {
 			q.types = append(q.types, t)
@@ -120,26 +131,48 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, http.StatusBadRequest, "BadArgumentError", "%v", err)
 		return
 	}
-	rows, err := s.db.query(r.Context(), q)
+	// Each event is rendered as it is read, within maxAnswer; the answer
+	// says where it stopped, as Azure's says it added a limit.
+	var value bytes.Buffer
+	n, full := 0, false
+	err = s.db.query(r.Context(), q, func(raw []byte) bool {
+		ev := eventOf(raw, comp)
+		if ev == nil {
+			return true
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return true
+		}
+		if value.Len()+len(b) > maxAnswer {
+			full = true
+			return false
+		}
+		if n > 0 {
+			value.WriteByte(',')
+		}
+		value.Write(b)
+		n++
+		return true
+	})
 	if err != nil {
 		s.log.Error("querying telemetry", "err", err)
 		s.apiError(w, http.StatusInternalServerError, "InternalServerError", "The telemetry could not be read; try again.")
 		return
 	}
-	value := make([]map[string]any, 0, len(rows))
-	for _, raw := range rows {
-		if ev := eventOf(raw, comp); ev != nil {
-			value = append(value, ev)
-		}
-	}
-	if q.id != "" && len(value) == 0 {
+	if q.id != "" && n == 0 {
 		s.apiError(w, http.StatusNotFound, "EventNotFoundError", "No %s event has the id %q in the time span.", typ, q.id)
 		return
 	}
+	messages := []any{}
+	if full {
+		messages = append(messages, map[string]string{"code": "AddedLimitToQuery",
+			"message": fmt.Sprintf("The answer was limited to %d events (%d MB); read the rest with $skip=%d.", n, maxAnswer>>20, q.skip+n)})
+	}
 	s.writeJSON(w, http.StatusOK, map[string]any{
 		"@odata.context": "https://api.applicationinsights.io/v1/apps/" + appID + "/events/$metadata#" + typ,
-		"@ai.messages":   []any{},
-		"value":          value,
+		"@ai.messages":   messages,
+		"value":          json.RawMessage("[" + value.String() + "]"),
 	})
 }
 

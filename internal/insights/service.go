@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/cleartext"
 )
 
 // Component is what the service needs of an Application Insights
@@ -80,6 +83,10 @@ type Service struct {
 	log                *slog.Logger
 	now                func() time.Time
 
+	// decoding holds a token for each request whose body is being
+	// decompressed, split and kept: at most maxDecoding at once.
+	decoding chan struct{}
+
 	mu         sync.Mutex
 	lastExpiry time.Time
 }
@@ -91,7 +98,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{db: d, components: cfg.Components, auth: cfg.Auth, adminToken: cfg.AdminToken, maxItems: cfg.MaxItems, maxBytes: cfg.MaxBytes,
-		retention: cfg.Retention, reserve: cfg.Reserve, log: cfg.Logger, now: cfg.Now}
+		retention: cfg.Retention, reserve: cfg.Reserve, log: cfg.Logger, now: cfg.Now,
+		decoding: make(chan struct{}, maxDecoding)}
 	if s.maxItems <= 0 {
 		s.maxItems = 100000
 	}
@@ -118,8 +126,28 @@ func (s *Service) Close() error { return s.db.close() }
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The exporters join the endpoint, which ends in "/", and "/v2.1/track":
 	// Breeze takes the path however many slashes it has.
+	track := false
 	switch path.Clean("/" + r.URL.Path) {
 	case "/v2.1/track", "/v2/track":
+		track = true
+	}
+	// A token that crossed a network in the clear is not taken (the
+	// query API's are all tokens, the server's administrator's among
+	// them), and no challenge asks for one; telemetry alone, whose key
+	// is not a secret, may come over plain HTTP.
+	if cleartext.FromNetwork(r) && (!track || r.Header.Get("Authorization") != "") {
+		msg := "Application Insights takes tokens over HTTPS only, except from this machine: use https://" + strings.ToLower(r.Host) + "."
+		if r.Header.Get("Authorization") != "" {
+			msg += " " + cleartext.TokenExposed
+		}
+		if track {
+			s.trackFailed(w, badRequest("%s", msg))
+		} else {
+			s.apiError(w, http.StatusBadRequest, "HttpsRequired", "%s", msg)
+		}
+		return
+	}
+	if track {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
 			s.writeJSON(w, http.StatusMethodNotAllowed, trackResponse{Errors: []trackError{{StatusCode: http.StatusMethodNotAllowed,

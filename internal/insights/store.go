@@ -179,19 +179,23 @@ func (d *db) expire(ctx context.Context, ikey string, cutoff time.Time) (int64, 
 }
 
 // query selects a component's items of types (newest first unless
-// ascending) whose time is within [from, to], or the items with id.
+// ascending) whose time is within [from, to], or the items with id,
+// received at receivedSince or later.
 type query struct {
-	ikey      string
-	types     []string
-	id        string
-	from, to  time.Time
-	top, skip int
-	ascending bool
+	ikey          string
+	receivedSince time.Time
+	types         []string
+	id            string
+	from, to      time.Time
+	top, skip     int
+	ascending     bool
 }
 
-func (d *db) query(ctx context.Context, q query) ([][]byte, error) {
-	s := `SELECT envelope FROM items WHERE ikey = ? AND time >= ? AND time <= ? AND type IN (`
-	args := []any{q.ikey, q.from.UnixMilli(), q.to.UnixMilli()}
+// query calls each with the envelope of each item q selects, in order,
+// until each returns false.
+func (d *db) query(ctx context.Context, q query, each func([]byte) bool) error {
+	s := `SELECT envelope FROM items WHERE ikey = ? AND time >= ? AND time <= ? AND received >= ? AND type IN (`
+	args := []any{q.ikey, q.from.UnixMilli(), q.to.UnixMilli(), q.receivedSince.UnixMilli()}
 	for i, t := range q.types {
 		if i > 0 {
 			s += ","
@@ -213,16 +217,17 @@ func (d *db) query(ctx context.Context, q query) ([][]byte, error) {
 	args = append(args, q.top, q.skip)
 	rows, err := d.r.QueryContext(ctx, s, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out [][]byte
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, b)
+		if !each(b) {
+			break
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

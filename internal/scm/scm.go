@@ -430,13 +430,30 @@ func crossSite(r *http.Request) error {
 	}
 	foreign := r.Header.Get("Sec-Fetch-Site") == "cross-site"
 	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		foreign = foreign || err != nil || !strings.EqualFold(u.Host, r.Host)
+		foreign = foreign || !sameOrigin(r, o)
 	}
 	if foreign {
 		return slipway.Errorf(slipway.EFORBIDDEN, "A page of another site sent this request: Kudu's writes are taken from its own pages and from tools (az, curl, git), never from another site's page.")
 	}
 	return nil
+}
+
+// sameOrigin reports whether origin, a browser's Origin header, is the
+// origin r was sent to: its host and port, and its scheme — a page served
+// over plain HTTP on the same host is another origin (anyone on the way
+// can write it), whose requests to HTTPS would carry the credentials the
+// browser holds for the HTTPS site.
+func sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	scheme := "http"
+	if cleartext.OverTLS(r) {
+		scheme = "https"
+	}
+	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host) &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
 // ServeHTTP implements http.Handler. Kudu's routing (ASP.NET) ignores a

@@ -147,6 +147,11 @@ func (c *lateClose) SetReadDeadline(t time.Time) error {
 // server's timeouts for requests would end it. It refuses a foreign
 // Origin; nil when it has answered the request otherwise.
 func acceptLong(w http.ResponseWriter, r *http.Request) *websocket.Conn {
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(r, o) {
+		// coder/websocket's own check compares hosts, not schemes.
+		http.Error(w, "A page of another origin opened this WebSocket: Kudu's sessions are opened from its own pages (over HTTPS) and from tools.", http.StatusForbidden)
+		return nil
+	}
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})

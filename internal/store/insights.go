@@ -84,6 +84,9 @@ func (s *Store) PutInsightsComponent(ctx context.Context, c slipway.InsightsComp
 		old, err := scanInsightsComponent(tx.QueryRowContext(ctx, insightsSelect+` WHERE resource_group = ? AND name = ?`, c.ResourceGroup, c.Name))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			if err := insightsFoldTwin(ctx, tx, c.ResourceGroup, c.Name); err != nil {
+				return err
+			}
 			if c.InstrumentationKey, err = newGUID(); err != nil {
 				return err
 			}
@@ -119,6 +122,29 @@ func (s *Store) PutInsightsComponent(ctx context.Context, c slipway.InsightsComp
 		return nil
 	})
 	return out, created, err
+}
+
+// insightsFoldTwin refuses a new component whose name equals another's in
+// rg under Unicode case folding but not under SQLite's NOCASE (ASCII
+// only): "aiſ" beside "ais". Role assignments compare scopes with Unicode
+// folding (rbac.ScopeEqual), so the two would be one scope — a role on one
+// a role on the other.
+func insightsFoldTwin(ctx context.Context, tx *sql.Tx, rg, name string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM insights_components WHERE resource_group = ?`, rg)
+	if err != nil {
+		return fmt.Errorf("listing Application Insights components: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			return fmt.Errorf("listing Application Insights components: %w", err)
+		}
+		if strings.EqualFold(other, name) {
+			return slipway.Errorf(slipway.ECONFLICT, "The Application Insights component '%s' already exists in resource group '%s' under the name '%s': names are compared without regard to case.", name, rg, other)
+		}
+	}
+	return rows.Err()
 }
 
 // InsightsComponent returns a component; ENOTFOUND (naming a missing
