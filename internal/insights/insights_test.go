@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -453,5 +454,41 @@ func TestTrackAtDiskReserve(t *testing.T) {
 	s.db.r.QueryRow(`SELECT count(*) FROM items`).Scan(&n)
 	if code != http.StatusServiceUnavailable || tr.ItemsAccepted != 0 || n != 0 {
 		t.Errorf("at the disk's reserve: %d %+v, %d items kept", code, tr, n)
+	}
+}
+
+// TestSweepWithoutTelemetry: a deleted component's telemetry, and expired
+// telemetry, go on a quiet server too: the sweep does not wait for the
+// next item to arrive.
+func TestSweepWithoutTelemetry(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s, srv := newTestService(t, Config{Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(2 * time.Minute) // every look is past the once-a-minute gate
+		return clock
+	}})
+	post(t, srv, []byte("["+envelopeJSON(keyB, "GET /b", time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), true)+"]"), false)
+	count := func() (n int) {
+		s.db.r.QueryRow(`SELECT count(*) FROM items WHERE ikey = ?`, keyB).Scan(&n)
+		return n
+	}
+	if count() != 1 {
+		t.Fatalf("B's item was not kept")
+	}
+	gone[keyB] = true
+	defer delete(gone, keyB)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Sweep(ctx, 10*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for count() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := count(); n != 0 {
+		t.Errorf("a deleted component's telemetry stayed %d items with no new telemetry", n)
 	}
 }

@@ -121,6 +121,23 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Close closes the database.
 func (s *Service) Close() error { return s.db.close() }
 
+// Sweep removes expired telemetry, and every item of a component that no
+// longer exists, each interval (at most once a minute) until ctx ends: a
+// quiet server, or a deleted component no one sends to, does not keep them
+// until the next telemetry arrives.
+func (s *Service) Sweep(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.expireSometimes(ctx, s.now())
+		}
+	}
+}
+
 // ServeHTTP serves the ingestion API (POST /v2.1/track, /v2/track) and
 // the query API (GET /v1/apps/{appId}/events/...).
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -601,6 +601,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("opening Application Insights: %w", err)
 	}
 	closers = append(closers, telemetry.Close)
+	{
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); telemetry.Sweep(sweepCtx, time.Minute) }()
+		closers = append(closers, func() error { stopSweep(); <-done; return nil })
+	}
 
 	// The managed-identity endpoint (msi.go): on the instances' gateway
 	// listener when they have networks of their own, else on a loopback
