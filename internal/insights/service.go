@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/cleartext"
+	"github.com/slipway-dev/slipway/internal/every"
 )
 
 // Component is what the service needs of an Application Insights
@@ -126,16 +127,7 @@ func (s *Service) Close() error { return s.db.close() }
 // quiet server, or a deleted component no one sends to, does not keep them
 // until the next telemetry arrives.
 func (s *Service) Sweep(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.expireSometimes(ctx, s.now())
-		}
-	}
+	every.Run(ctx, interval, func(ctx context.Context) { s.expireSometimes(ctx, s.now()) })
 }
 
 // ServeHTTP serves the ingestion API (POST /v2.1/track, /v2/track) and
