@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // chromiumPath is Debian's chromium, which CI installs (scripts/setup), or
@@ -28,6 +30,22 @@ func chromiumPath(t *testing.T) string {
 	}
 	t.Skip("chromium is not installed (apt-get install chromium; CI installs it)")
 	return ""
+}
+
+// headlessBrowser starts headless chromium for a test driven over the
+// DevTools protocol (chromedp), for at most two minutes, with a window of
+// width×height; it ends with the test.
+func headlessBrowser(t *testing.T, chromium string, width, height int) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(width, height))...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	return bctx
 }
 
 // browserFetch loads page in headless chromium and returns the text the

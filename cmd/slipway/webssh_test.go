@@ -44,14 +44,7 @@ func TestWebSSHInBrowser(t *testing.T) {
 	user, pass := s.credentials("webssh")
 	scm := strings.Replace(s.host("webssh"), ".localhost", ".scm.localhost", 1)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 800))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := headlessBrowser(t, chromium, 1280, 800)
 
 	// The terminal's text, as the page shows it (xterm.js's DOM rows).
 	screen := func() string {

@@ -76,6 +76,22 @@ var types = map[string]string{
 	"PageViewPerfData":       "browserTimings",
 	"AvailabilityData":       "availabilityResults",
 	"PerformanceCounterData": "performanceCounters",
+	// The JavaScript SDK's names for a page view and its timings.
+	"PageviewData":            "pageViews",
+	"PageviewPerformanceData": "browserTimings",
+}
+
+// typeOf is the event type of an item's data type, "" if Breeze knows none.
+func typeOf(baseType string) string {
+	if t, ok := types[baseType]; ok {
+		return t
+	}
+	for k, t := range types {
+		if strings.EqualFold(k, baseType) {
+			return t
+		}
+	}
+	return ""
 }
 
 // track answers POST /v2.1/track and /v2/track.
@@ -181,8 +197,8 @@ func (s *Service) readItem(r *http.Request, raw []byte, known map[string]*Compon
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return item{}, nil, fmt.Errorf("The item is not a JSON envelope: %v", err)
 	}
-	typ, ok := types[env.Data.BaseType]
-	if !ok {
+	typ := typeOf(env.Data.BaseType)
+	if typ == "" {
 		return item{}, nil, fmt.Errorf("Field 'baseType' %q is not a known telemetry type.", env.Data.BaseType)
 	}
 	if env.Name == "" {

@@ -492,3 +492,35 @@ func TestSweepWithoutTelemetry(t *testing.T) {
 		t.Errorf("a deleted component's telemetry stayed %d items with no new telemetry", n)
 	}
 }
+
+// TestTrackCORS: a page's script may send telemetry from any origin, as
+// to Azure's ingestion: the preflight is answered, the answer readable.
+// The query API is not opened to pages.
+func TestTrackCORS(t *testing.T) {
+	_, srv := newTestService(t, Config{})
+	req, _ := http.NewRequest("OPTIONS", srv.URL+"/v2/track", nil)
+	req.Header.Set("Origin", "https://todo.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type,sdk-context")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := resp.Header
+	if resp.StatusCode != 200 || h.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "sdk-context") || h.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("the preflight: %d %v", resp.StatusCode, h)
+	}
+	req, _ = http.NewRequest("POST", srv.URL+"/v2/track", strings.NewReader("["+envelopeJSON(keyA, "GET /p", time.Now(), true)+"]"))
+	req.Header.Set("Origin", "https://todo.example")
+	if resp, err := srv.Client().Do(req); err != nil || resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("a page's track: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest("OPTIONS", srv.URL+"/v1/apps/app-a/events/requests", nil)
+	req.Header.Set("Origin", "https://todo.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	if resp, err := srv.Client().Do(req); err != nil || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the query API answers a page's preflight: %v %v", resp.Header, err)
+	}
+}

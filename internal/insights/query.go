@@ -290,7 +290,7 @@ func eventOf(raw []byte, comp Component) map[string]any {
 	if json.Unmarshal(raw, &e) != nil {
 		return nil
 	}
-	typ := types[e.Data.BaseType]
+	typ := typeOf(e.Data.BaseType)
 	singular := eventTypes[typ]
 	bd := e.Data.BaseData
 	tag := func(k string) any {

@@ -157,6 +157,20 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if track {
+		// Pages send telemetry too (the JavaScript SDK, from the app's own
+		// origin): ingestion answers any origin, as Azure's does. No
+		// cookie or other ambient credential is taken here, so nothing a
+		// page could borrow from its visitor; a token is one the page's
+		// own script holds.
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", trackCORSHeaders)
+			h.Set("Access-Control-Max-Age", "3600")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
 			s.writeJSON(w, http.StatusMethodNotAllowed, trackResponse{Errors: []trackError{{StatusCode: http.StatusMethodNotAllowed,
@@ -168,6 +182,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.events(w, r)
 }
+
+// trackCORSHeaders are the request headers a page may send telemetry
+// with: the JavaScript SDK's (Content-Type, Sdk-Context, Content-Name),
+// gzip's, and a token's.
+const trackCORSHeaders = "Origin, X-Requested-With, Content-Name, Content-Type, Content-Encoding, Accept, Sdk-Context, Authorization, x-ms-client-request-id"
 
 func (s *Service) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
