@@ -483,3 +483,38 @@ func TestContinuousWebJobFollowsARestart(t *testing.T) {
 	s.mustCLI("", "webapp", "restart", "-g", "rg-follow", "-n", "follow")
 	eventually(t, time.Minute, "the worker up again after the restart", func() bool { return ups() > before })
 }
+
+// TestWebJobIdleTimeout: as Kudu's, a triggered run with neither output
+// nor CPU time for WEBJOBS_IDLE_TIMEOUT is aborted as failed, with Kudu's
+// message; a run that computes without a word, or talks without
+// computing, is not.
+func TestWebJobIdleTimeout(t *testing.T) {
+	needSandbox(t, "WebJobs need")
+	s := startServer(t)
+	s.createApp("idlejobs", "WEBJOBS_IDLE_TIMEOUT=3")
+	s.deploySlotFiles("idlejobs", "", map[string]string{
+		// Waits on nothing, silently: aborted.
+		"App_Data/jobs/triggered/stuck/run.sh": "echo waiting\nsleep 60\necho never\n",
+		// Computes for 7 seconds without a word (the loop's date processes
+		// count, as the shell's children): not idle.
+		"App_Data/jobs/triggered/busy/run.sh": "end=$(( $(date +%s) + 7 ))\nwhile [ \"$(date +%s)\" -lt \"$end\" ]; do :; done\necho done\n",
+		// Talks every second for 7 seconds, computing nothing: not idle.
+		"App_Data/jobs/triggered/talks/run.sh": "for i in 1 2 3 4 5 6 7; do echo $i; sleep 1; done\n",
+	})
+	for _, job := range []string{"stuck", "busy", "talks"} {
+		if code, _, body := s.kudu("idlejobs", "POST", "/api/triggeredwebjobs/"+job+"/run", "", "", nil); code != 202 {
+			t.Fatalf("run %s: %d %s", job, code, body)
+		}
+	}
+	stuck := s.waitRun("idlejobs", "stuck", time.Minute)
+	log := s.vfsText("idlejobs", *stuck.OutputURL)
+	if stuck.Status != "Failed" || !strings.Contains(log, "was aborted due to no output nor CPU activity for 3 seconds") ||
+		!strings.Contains(log, "WEBJOBS_IDLE_TIMEOUT") || strings.Contains(log, "never") {
+		t.Errorf("the stuck run ended %s:\n%s", stuck.Status, log)
+	}
+	for _, job := range []string{"busy", "talks"} {
+		if run := s.waitRun("idlejobs", job, time.Minute); run.Status != "Success" {
+			t.Errorf("%s ended %s:\n%s", job, run.Status, s.vfsText("idlejobs", *run.OutputURL))
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -40,6 +41,10 @@ import (
 const (
 	defaultRestartTime = 60 * time.Second
 	defaultHistorySize = 50
+	// defaultIdleTimeout is how long a triggered run may go with neither
+	// output nor CPU time before it is aborted (Kudu's WEBJOBS_IDLE_TIMEOUT
+	// default, two minutes).
+	defaultIdleTimeout = 2 * time.Minute
 	maxHistorySize     = 1000
 	// maxRunTime bounds a triggered run (as `az webapp exec --mode
 	// execute` is bounded).
@@ -144,6 +149,7 @@ type jobSettings struct {
 	stopped, noSchedule bool
 	restart             time.Duration
 	history             int
+	idle                time.Duration // a triggered run's idle timeout
 }
 
 func (h *Handler) jobSettings(ctx context.Context, s slipway.Site) (jobSettings, error) {
@@ -151,7 +157,10 @@ func (h *Handler) jobSettings(ctx context.Context, s slipway.Site) (jobSettings,
 	if err != nil {
 		return jobSettings{}, err
 	}
-	js := jobSettings{restart: defaultRestartTime, history: defaultHistorySize}
+	js := jobSettings{restart: defaultRestartTime, history: defaultHistorySize, idle: defaultIdleTimeout}
+	if v, err := strconv.Atoi(set["WEBJOBS_IDLE_TIMEOUT"]); err == nil && v > 0 {
+		js.idle = min(time.Duration(v)*time.Second, maxRunTime)
+	}
 	js.stopped = truthy(set["WEBJOBS_STOPPED"])
 	js.noSchedule = truthy(set["WEBJOBS_DISABLE_SCHEDULE"])
 	if v, err := strconv.Atoi(set["WEBJOBS_RESTART_TIME"]); err == nil && v >= 0 {
@@ -264,13 +273,26 @@ func (h *Handler) startRun(ctx context.Context, s slipway.Site, j webjobs.Job, s
 		defer js.wg.Done()
 		defer close(p.ended)
 		defer cancel()
+		// As Kudu's, a run with neither output nor CPU time for
+		// WEBJOBS_IDLE_TIMEOUT is aborted (IdleManager).
+		var idled atomic.Int64 // the seconds it was idle for, once aborted
+		watchCtx, stopWatch := context.WithCancel(context.Background())
+		go h.watchIdle(watchCtx, s, id, out, set.idle, func(quiet time.Duration) {
+			idled.Store(max(int64(quiet.Seconds()), 1))
+			cancel()
+		})
 		err := h.cfg.Shells.Shell(runCtx, s, jobArgv(j, args), "/home", deploy.ConsoleIO{
 			Stdin: stdin.r, Stdout: out.writer(webjobs.LevelOut), Stderr: out.writer(webjobs.LevelErr),
 			Env: jobEnv(j, id, args), Inside: true, Instance: p.instance, NoFallback: true,
 		})
+		stopWatch()
 		stdin.release()
 		st.Status, st.End = webjobs.StatusSuccess, time.Now().UTC()
 		switch {
+		case idled.Load() > 0:
+			st.Status = webjobs.StatusFailed
+			out.eventErr(idleMessage(j, args, idled.Load()))
+			out.event("Status changed to Failed")
 		case runCtx.Err() != nil:
 			st.Status = webjobs.StatusAborted
 			out.event("Status changed to Aborted")
@@ -385,10 +407,18 @@ type jobLog struct {
 	dropped  int
 	timer    *time.Timer
 	partial  map[string]*bytes.Buffer
+	// output is when the job last wrote (Unix nanoseconds), for its idle
+	// timeout (webjobs_idle.go).
+	output atomic.Int64
 }
 
+// lastOutput is when the job last wrote, or the log's creation.
+func (l *jobLog) lastOutput() time.Time { return time.Unix(0, l.output.Load()) }
+
 func (h *Handler) newJobLog(s slipway.Site, rel, instance string, max int64, rollTo string) *jobLog {
-	return &jobLog{h: h, site: s, rel: rel, instance: instance, max: max, rollTo: rollTo, partial: map[string]*bytes.Buffer{}}
+	l := &jobLog{h: h, site: s, rel: rel, instance: instance, max: max, rollTo: rollTo, partial: map[string]*bytes.Buffer{}}
+	l.output.Store(time.Now().UnixNano())
+	return l
 }
 
 func (l *jobLog) event(text string)    { l.line(webjobs.LevelSys, text) }
@@ -432,6 +462,7 @@ const maxLogLine = 16 << 10
 
 func (s jobStream) Write(p []byte) (int, error) {
 	l := s.l
+	l.output.Store(time.Now().UnixNano())
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	part := l.partial[s.level]
