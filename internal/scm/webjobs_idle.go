@@ -26,8 +26,10 @@ import (
 const (
 	// maxIdleScan bounds the processes one look reads.
 	maxIdleScan = 4096
-	// maxEnvironRead bounds what is read of one process's environment.
-	maxEnvironRead = 256 << 10
+	// maxEnvironRead bounds what is read of one process's environment
+	// (an app's hold its settings, some kilobytes): a look reads at most
+	// maxIdleScan of them, every few seconds while a run lasts.
+	maxEnvironRead = 64 << 10
 )
 
 // watchIdle looks at the run every few seconds until ctx ends, and calls
