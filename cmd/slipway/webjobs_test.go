@@ -151,7 +151,7 @@ func TestWebJobs(t *testing.T) {
 	}
 
 	// A run: 202 and the run's URL; its output in Kudu's format.
-	code, loc, body := s.kudu("jobs", "POST", "/api/triggeredwebjobs/report/run?arguments=a%20b", "", "", nil)
+	code, loc, body := s.kudu("jobs", "POST", "/api/triggeredwebjobs/report/run?arguments=a%20%22b%20c%22", "", "", nil)
 	if code != 202 || !strings.Contains(loc, "/api/triggeredwebjobs/report/history/") {
 		t.Fatalf("run: %d %q %s", code, loc, body)
 	}
@@ -164,8 +164,10 @@ func TestWebJobs(t *testing.T) {
 	for _, want := range []string{
 		"> " + short + ": SYS INFO] Status changed to Initializing\n",
 		"SYS INFO] Run script 'run.sh' with script host - 'BashScriptHost'\n",
-		"> " + short + ": INFO] hello a b from " + id + " in /tmp/jobs/triggered/report/",
-		"INFO] args=a b run=" + run.ID + " name=report type=triggered data=/home/data/jobs/triggered/report\n",
+		// Split as Kudu's .NET process start splits them: quotes keep
+		// "b c" one argument.
+		"> " + short + ": INFO] hello a b c from " + id + " in /tmp/jobs/triggered/report/",
+		"INFO] args=a \"b c\" run=" + run.ID + " name=report type=triggered data=/home/data/jobs/triggered/report\n",
 		"INFO] python=/", // the instance's Python
 		": ERR ] oops\n",
 		"SYS INFO] Status changed to Success\n",

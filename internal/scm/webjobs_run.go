@@ -198,7 +198,7 @@ func jobArgv(j webjobs.Job, args string) []string {
 		inPlace = "1"
 	}
 	argv := []string{"/bin/sh", "-c", jobPreamble, "webjob", path.Join(appHome, j.Dir), j.Script, j.Command, inPlace}
-	return append(argv, strings.Fields(args)...)
+	return append(argv, webjobs.SplitArguments(args)...)
 }
 
 // startRun starts a run of the triggered job j and returns its id. A job
