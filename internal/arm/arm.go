@@ -460,6 +460,22 @@ func writeEmpty(w http.ResponseWriter, status int) error {
 	return nil
 }
 
+// writeDeleted answers the DELETE of a resource in group rg whose
+// deletion returned err, as ARM does: 200 when it was deleted, 204 when
+// there was none (if the group exists; else the group's error), err
+// otherwise.
+func (h *Handler) writeDeleted(w http.ResponseWriter, r *http.Request, rg string, err error) error {
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		if _, gerr := h.cfg.Store.ResourceGroup(r.Context(), rg); gerr != nil {
+			return gerr
+		}
+		return writeEmpty(w, http.StatusNoContent)
+	} else if err != nil {
+		return err
+	}
+	return writeEmpty(w, http.StatusOK)
+}
+
 // newGUID returns a random GUID string.
 func newGUID() string {
 	var b [16]byte

@@ -235,14 +235,5 @@ func (h *Handler) listAutoscale(w http.ResponseWriter, r *http.Request, p params
 
 // deleteAutoscale deletes a setting: 200, or 204 when there is none.
 func (h *Handler) deleteAutoscale(w http.ResponseWriter, r *http.Request, p params) error {
-	err := h.cfg.Store.DeleteAutoscaleSetting(r.Context(), p.rg, p.setting)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		if _, gerr := h.cfg.Store.ResourceGroup(r.Context(), p.rg); gerr != nil {
-			return gerr
-		}
-		return writeEmpty(w, http.StatusNoContent)
-	} else if err != nil {
-		return err
-	}
-	return writeEmpty(w, http.StatusOK)
+	return h.writeDeleted(w, r, p.rg, h.cfg.Store.DeleteAutoscaleSetting(r.Context(), p.rg, p.setting))
 }

@@ -210,17 +210,7 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, p param
 // deleteIdentity deletes an identity with its principal, detaching it
 // from every site: 200, or 204 when there is none.
 func (h *Handler) deleteIdentity(w http.ResponseWriter, r *http.Request, p params) error {
-	ctx := r.Context()
-	err := h.cfg.Store.DeleteUserAssignedIdentity(ctx, p.rg, p.identity)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		if _, gerr := h.cfg.Store.ResourceGroup(ctx, p.rg); gerr != nil {
-			return gerr
-		}
-		return writeEmpty(w, http.StatusNoContent)
-	} else if err != nil {
-		return err
-	}
-	return writeEmpty(w, http.StatusOK)
+	return h.writeDeleted(w, r, p.rg, h.cfg.Store.DeleteUserAssignedIdentity(r.Context(), p.rg, p.identity))
 }
 
 // siteIdentityBody is a site's identity property in a PUT or PATCH.

@@ -308,14 +308,5 @@ func (h *Handler) listComponents(w http.ResponseWriter, r *http.Request, p param
 
 // deleteComponent deletes a component: 200, or 204 when there is none.
 func (h *Handler) deleteComponent(w http.ResponseWriter, r *http.Request, p params) error {
-	err := h.cfg.Store.DeleteInsightsComponent(r.Context(), p.rg, p.component)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		if _, gerr := h.cfg.Store.ResourceGroup(r.Context(), p.rg); gerr != nil {
-			return gerr
-		}
-		return writeEmpty(w, http.StatusNoContent)
-	} else if err != nil {
-		return err
-	}
-	return writeEmpty(w, http.StatusOK)
+	return h.writeDeleted(w, r, p.rg, h.cfg.Store.DeleteInsightsComponent(r.Context(), p.rg, p.component))
 }

@@ -346,17 +346,8 @@ func (h *Handler) getVault(w http.ResponseWriter, r *http.Request, p params) err
 
 // deleteVault soft-deletes the vault: 200, or 204 when there is none.
 func (h *Handler) deleteVault(w http.ResponseWriter, r *http.Request, p params) error {
-	ctx := r.Context()
-	_, err := h.cfg.Store.DeleteVault(ctx, p.rg, p.vault)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		if _, gerr := h.cfg.Store.ResourceGroup(ctx, p.rg); gerr != nil {
-			return gerr
-		}
-		return writeEmpty(w, http.StatusNoContent)
-	} else if err != nil {
-		return err
-	}
-	return writeEmpty(w, http.StatusOK)
+	_, err := h.cfg.Store.DeleteVault(r.Context(), p.rg, p.vault)
+	return h.writeDeleted(w, r, p.rg, err)
 }
 
 func (h *Handler) listVaults(w http.ResponseWriter, r *http.Request, p params) error {
