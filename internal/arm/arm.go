@@ -126,11 +126,6 @@ type Config struct {
 	// "http://127.0.0.1:10000/<account>/". Nil: that path-style URL on the
 	// blob service's default port 10000.
 	BlobEndpoint func(account string) string
-	// InsightsEndpoint is the Application Insights ingestion endpoint
-	// components' connection strings name, with a trailing slash (e.g.
-	// "https://dc.insights.localhost:8443/"). Empty:
-	// https://insights.<Domain><HostSuffix>/.
-	InsightsEndpoint string
 	// Certificates obtains managed certificates and reloads the TLS
 	// listeners' certificates after a change. Nil: uploads work, managed
 	// certificates are refused with the flag that enables them.

@@ -60,14 +60,6 @@ type componentBodyProp struct {
 	PublicNetworkAccessForQuery     *string  `json:"publicNetworkAccessForQuery"`
 }
 
-// insightsEndpoint is the ingestion endpoint connection strings name.
-func (h *Handler) insightsEndpoint() string {
-	if h.cfg.InsightsEndpoint != "" {
-		return h.cfg.InsightsEndpoint
-	}
-	return "https://dc.insights." + h.cfg.Domain + h.cfg.HostSuffix + "/"
-}
-
 // componentJSON is a component as Azure answers it (ApplicationInsightsComponent).
 func (h *Handler) componentJSON(sub, tenant string, c slipway.InsightsComponent) map[string]any {
 	tags := c.Tags
@@ -89,7 +81,7 @@ func (h *Handler) componentJSON(sub, tenant string, c slipway.InsightsComponent)
 		"Flow_Type":                       nullable(c.FlowType),
 		"Request_Source":                  nullable(c.RequestSource),
 		"InstrumentationKey":              c.InstrumentationKey,
-		"ConnectionString":                insights.ConnectionString(c.InstrumentationKey, c.AppID, h.insightsEndpoint()),
+		"ConnectionString":                insights.ConnectionString(c.InstrumentationKey, c.AppID, insights.IngestionEndpoint(h.cfg.Domain, h.cfg.HostSuffix)),
 		"Name":                            c.Name,
 		"CreationDate":                    c.Created.UTC().Format("2006-01-02T15:04:05.0000000-07:00"),
 		"TenantId":                        tenant,

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/slipway-dev/slipway/internal/insights"
 )
 
 // apiInsights is the Microsoft.Insights/components api-version az's
@@ -256,7 +258,7 @@ func insightsEvents(ctx context.Context, inv *invocation) error {
 	if e := inv.flags.str("event"); e != "" {
 		path += "/" + url.PathEscape(e)
 	}
-	u := c.hostURL("api.insights."+c.domain) + path + "?timespan=" + url.QueryEscape(start.Format(time.RFC3339)+"/"+end.Format(time.RFC3339))
+	u := c.hostURL(insights.QueryHost(c.domain)) + path + "?timespan=" + url.QueryEscape(start.Format(time.RFC3339)+"/"+end.Format(time.RFC3339))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -30,6 +30,25 @@ import (
 	"strings"
 )
 
+// Label is the label of the service's hosts under the platform's domain:
+// the front door routes every <name>.insights.<domain> to it.
+const Label = "insights"
+
+// IngestionHost is where telemetry is sent (Azure's
+// dc.services.visualstudio.com and <region>.in.applicationinsights.azure.com),
+// and QueryHost where it is read (api.applicationinsights.io); the
+// instances' sandboxes resolve both to the platform.
+func IngestionHost(domain string) string { return "dc." + Label + "." + domain }
+
+// QueryHost: see IngestionHost.
+func QueryHost(domain string) string { return "api." + Label + "." + domain }
+
+// IngestionEndpoint is the ingestion endpoint components' connection
+// strings name, at the front door's port (hostSuffix, ":8080", or "").
+func IngestionEndpoint(domain, hostSuffix string) string {
+	return "https://" + IngestionHost(domain) + hostSuffix + "/"
+}
+
 // ConnectionString is a component's connection string, in Azure's form:
 // InstrumentationKey=<key>;IngestionEndpoint=<endpoint>;ApplicationId=<app id>.
 // endpoint is the platform's ingestion endpoint, ending in "/".

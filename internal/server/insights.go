@@ -13,25 +13,6 @@ import (
 	"github.com/slipway-dev/slipway/internal/store"
 )
 
-// insightsLabel is the label of Application Insights' hosts under the
-// platform's domain: dc.insights.<domain> takes telemetry (a component's
-// connection string names it, as Azure's names dc.services.visualstudio.com
-// and <region>.in.applicationinsights.azure.com), api.insights.<domain>
-// answers the query API (api.applicationinsights.io); the front door
-// routes any <name>.insights.<domain> to the service.
-const insightsLabel = "insights"
-
-// insightsHosts are the service's host names under domain, which the
-// instances' sandboxes resolve to the platform.
-func insightsHosts(domain string) []string {
-	return []string{"dc." + insightsLabel + "." + domain, "api." + insightsLabel + "." + domain}
-}
-
-// insightsEndpoint is the ingestion endpoint connection strings name.
-func insightsEndpoint(domain, hostSuffix string) string {
-	return "https://dc." + insightsLabel + "." + domain + hostSuffix + "/"
-}
-
 // insightsComponents finds components in the control plane's store.
 type insightsComponents struct {
 	st  *store.Store

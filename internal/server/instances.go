@@ -29,6 +29,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/insights"
 	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/runtime"
 	"github.com/slipway-dev/slipway/internal/sandbox"
@@ -379,8 +380,8 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		r.env = append(r.env, env...)
 	}
 	hosts := map[string]string{}
-	names := append([]string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain},
-		insightsHosts(p.domain)...)
+	names := []string{s.Site.Name + "." + p.domain, s.Site.Name + ".scm." + p.domain, "management." + p.domain,
+		insights.IngestionHost(p.domain), insights.QueryHost(p.domain)}
 	if p.azure != nil && r.ns != nil && !strings.EqualFold(strings.TrimSpace(s.Settings[azureNamesSetting]), "off") {
 		// Azure's own names reach Slipway's services, served with
 		// certificates of the platform root the sandbox trusts: a project

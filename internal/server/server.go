@@ -671,15 +671,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		AuthorityURL: ident.authority, ManagementURL: ident.managementURL,
 		// Application Insights' ingestion endpoint, named by components'
 		// connection strings, on the front door's HTTPS port.
-		InsightsEndpoint: insightsEndpoint(cfg.Domain, hostSuffix),
-		RBAC:             ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
+		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
-		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost(), insightsLabel: telemetry}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
+		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost(), insights.Label: telemetry}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	{
