@@ -64,35 +64,25 @@ type envelope struct {
 	} `json:"data"`
 }
 
-// types maps an item's data type to the query API's event type.
+// types maps an item's data type, in lower case (Breeze matches them
+// without regard to case: the JavaScript SDK writes PageviewData where
+// the others write PageViewData), to the query API's event type.
 var types = map[string]string{
-	"RequestData":            "requests",
-	"RemoteDependencyData":   "dependencies",
-	"ExceptionData":          "exceptions",
-	"MessageData":            "traces",
-	"EventData":              "customEvents",
-	"MetricData":             "customMetrics",
-	"PageViewData":           "pageViews",
-	"PageViewPerfData":       "browserTimings",
-	"AvailabilityData":       "availabilityResults",
-	"PerformanceCounterData": "performanceCounters",
-	// The JavaScript SDK's names for a page view and its timings.
-	"PageviewData":            "pageViews",
-	"PageviewPerformanceData": "browserTimings",
+	"requestdata":             "requests",
+	"remotedependencydata":    "dependencies",
+	"exceptiondata":           "exceptions",
+	"messagedata":             "traces",
+	"eventdata":               "customEvents",
+	"metricdata":              "customMetrics",
+	"pageviewdata":            "pageViews",
+	"pageviewperfdata":        "browserTimings",
+	"pageviewperformancedata": "browserTimings", // the JavaScript SDK's
+	"availabilitydata":        "availabilityResults",
+	"performancecounterdata":  "performanceCounters",
 }
 
 // typeOf is the event type of an item's data type, "" if Breeze knows none.
-func typeOf(baseType string) string {
-	if t, ok := types[baseType]; ok {
-		return t
-	}
-	for k, t := range types {
-		if strings.EqualFold(k, baseType) {
-			return t
-		}
-	}
-	return ""
-}
+func typeOf(baseType string) string { return types[strings.ToLower(baseType)] }
 
 // track answers POST /v2.1/track and /v2/track.
 func (s *Service) track(w http.ResponseWriter, r *http.Request) {

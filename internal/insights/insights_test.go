@@ -103,10 +103,15 @@ func envelopeJSON(ikey, name string, at time.Time, success bool) string {
 		at.UTC().Format(time.RFC3339Nano), ikey, name, strings.ReplaceAll(name, " ", "-"), name, success)
 }
 
-func post(t *testing.T, srv *httptest.Server, body []byte, gz bool) (int, trackResponse) {
+// post sends a track request, gzipped if gz, with a bearer token if one
+// is given.
+func post(t *testing.T, srv *httptest.Server, body []byte, gz bool, token ...string) (int, trackResponse) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+"/v2.1/track", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if len(token) > 0 && token[0] != "" {
+		req.Header.Set("Authorization", "Bearer "+token[0])
+	}
 	if gz {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
@@ -330,9 +335,7 @@ func TestTrackBounds(t *testing.T) {
 
 	// Each component keeps its telemetry for its own retention: C's is
 	// 30 minutes, the others' the service's hour.
-	req, _ = http.NewRequest("POST", srv.URL+"/v2.1/track", strings.NewReader("["+envelopeJSON(keyC, "GET /c", now, true)+"]"))
-	req.Header.Set("Authorization", "Bearer publisher-c")
-	srv.Client().Do(req)
+	post(t, srv, []byte("["+envelopeJSON(keyC, "GET /c", now, true)+"]"), false, "publisher-c")
 	clock = now.Add(45 * time.Minute)
 	post(t, srv, []byte("["+envelopeJSON(keyB, "GET /b2", clock, true)+"]"), false)
 	if a, c := count(keyA), count(keyC); a == 0 || c != 0 {
@@ -412,18 +415,7 @@ func TestEntraOnlyComponent(t *testing.T) {
 	_, srv := newTestService(t, Config{})
 	send := func(token string, items ...string) (int, trackResponse) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/v2.1/track", strings.NewReader("["+strings.Join(items, ",")+"]"))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tr trackResponse
-		json.NewDecoder(resp.Body).Decode(&tr)
-		return resp.StatusCode, tr
+		return post(t, srv, []byte("["+strings.Join(items, ",")+"]"), false, token)
 	}
 	c := envelopeJSON(keyC, "GET /c", now, true)
 	for _, tok := range []string{"", "forged", "reader-a"} {
