@@ -145,29 +145,19 @@ func (a *aiAgent) build(ctx context.Context, minor string) (deploy.Artifact, err
 	// Named by what it holds: a new distro or sitecustomize is a new build.
 	sum := sha256.Sum256([]byte(aiDistro + "\x00" + aiSiteCustomize))
 	out := filepath.Join(a.dir, "aiagent-"+minor+"-"+hex.EncodeToString(sum[:6]))
-	if art, err := deploy.ReadArtifact(out); err == nil {
-		return art, nil
-	}
-	os.RemoveAll(out)
 	src := out + ".src"
-	os.RemoveAll(src)
 	defer os.RemoveAll(src)
-	if err := os.MkdirAll(filepath.Join(src, "boot"), 0o755); err != nil {
-		return deploy.Artifact{}, err
-	}
-	if err := os.WriteFile(filepath.Join(src, "requirements.txt"), []byte(aiDistro+"\n"), 0o644); err != nil {
-		return deploy.Artifact{}, err
-	}
-	if err := os.WriteFile(filepath.Join(src, "boot", "sitecustomize.py"), []byte(aiSiteCustomize), 0o644); err != nil {
-		return deploy.Artifact{}, err
-	}
-	res, err := a.b.Build(ctx, build.Request{SourceDir: src, OutputDir: out, LinuxFxVersion: "PYTHON|" + minor, Log: discard{}})
+	art, err := platformBuild(ctx, a.b, out, src, minor, func(src string) error {
+		if err := os.MkdirAll(filepath.Join(src, "boot"), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, "requirements.txt"), []byte(aiDistro+"\n"), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(src, "boot", "sitecustomize.py"), []byte(aiSiteCustomize), 0o644)
+	})
 	if err != nil {
 		return deploy.Artifact{}, fmt.Errorf("building the Application Insights agent for Python %s: %w", minor, err)
-	}
-	art := deploy.Artifact{Dir: out, PythonVersion: res.PythonVersion, PythonPath: res.PythonPath, VenvDir: res.VenvDir}
-	if err := deploy.WriteArtifact(art); err != nil {
-		return deploy.Artifact{}, err
 	}
 	return art, nil
 }

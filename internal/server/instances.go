@@ -788,20 +788,32 @@ func prepareDefaultSite(ctx context.Context, b *build.Builder, dir string, inter
 			py = i
 		}
 	}
-	out := filepath.Join(dir, "defaultsite-"+py.Version)
+	return platformBuild(ctx, b, filepath.Join(dir, "defaultsite-"+py.Version), filepath.Join(dir, "defaultsite-src"), py.Version,
+		func(src string) error {
+			if err := startup.WriteDefaultSite(src); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(src, "requirements.txt"), []byte("gunicorn\n"), 0o644)
+		})
+}
+
+// platformBuild returns the platform's own build in out (the default
+// site, the Application Insights agent), building it first if out holds
+// none: write lays out its source in the fresh folder src, built for
+// pythonVersion ("3.12" or "3.12.1").
+func platformBuild(ctx context.Context, b *build.Builder, out, src, pythonVersion string, write func(src string) error) (deploy.Artifact, error) {
 	if a, err := deploy.ReadArtifact(out); err == nil {
 		return a, nil
 	}
 	os.RemoveAll(out)
-	src := filepath.Join(dir, "defaultsite-src")
 	os.RemoveAll(src)
-	if err := startup.WriteDefaultSite(src); err != nil {
+	if err := os.MkdirAll(src, 0o755); err != nil {
 		return deploy.Artifact{}, err
 	}
-	if err := os.WriteFile(filepath.Join(src, "requirements.txt"), []byte("gunicorn\n"), 0o644); err != nil {
+	if err := write(src); err != nil {
 		return deploy.Artifact{}, err
 	}
-	res, err := b.Build(ctx, build.Request{SourceDir: src, OutputDir: out, LinuxFxVersion: "PYTHON|" + py.Version, Log: discard{}})
+	res, err := b.Build(ctx, build.Request{SourceDir: src, OutputDir: out, LinuxFxVersion: "PYTHON|" + pythonVersion, Log: discard{}})
 	if err != nil {
 		return deploy.Artifact{}, err
 	}
