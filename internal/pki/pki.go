@@ -80,6 +80,7 @@ var azureNames = []string{
 	"management.azure.com",
 	"login.microsoftonline.com",
 	"vault.azure.net",
+	"postgres.database.azure.com",
 }
 
 // permittedCIDRs are the addresses the root may vouch for: loopback and the

@@ -30,9 +30,14 @@ var (
 // lower-cased, with anything but letters, digits and '-' replaced by '-'.
 // Names longer than 32 characters are shortened and end in a hash of the app
 // name, so distinct apps keep distinct users.
-func UserName(app string) string {
+func UserName(app string) string { return UserNameWith("sw-", app) }
+
+// UserNameWith is UserName for another kind of tenant than an app, whose
+// users' names start with prefix instead (e.g. "swpg-" for PostgreSQL
+// servers), so that the two kinds never share a user.
+func UserNameWith(prefix, app string) string {
 	s := strings.Trim(userNameUnsafe.ReplaceAllString(strings.ToLower(app), "-"), "-")
-	name := "sw-" + s
+	name := prefix + s
 	if len(name) <= maxUserName && s != "" {
 		return name
 	}

@@ -1,0 +1,323 @@
+package pgflex
+
+// One server's cluster: its directories, its system user, and the
+// PostgreSQL programs run on it (initdb, pg_ctl, psql).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// settings are appended to each cluster's postgresql.conf.
+const settings = `
+# Slipway: an Azure Database for PostgreSQL flexible server (internal/pgflex).
+listen_addresses = ''
+port = 5432
+max_connections = 100
+password_encryption = 'scram-sha-256'
+ssl = off
+logging_collector = on
+log_directory = 'log'
+log_filename = 'postgresql-%a.log'
+log_truncate_on_rotation = on
+log_rotation_age = 1d
+log_rotation_size = 0
+log_line_prefix = '%m [%p] %q%u@%d '
+timezone = 'UTC'
+log_timezone = 'UTC'
+`
+
+// opTimeout bounds each PostgreSQL program the manager runs.
+const opTimeout = 60 * time.Second
+
+type cluster struct {
+	m        *Manager
+	name     string
+	dir      string // <Dir>/<name>
+	data     string // PGDATA
+	run      string // the socket's directory
+	uid, gid int    // -1: this process's own
+}
+
+// clusterAt is the cluster of a server, its user not yet known.
+func (m *Manager) clusterAt(name string) *cluster {
+	dir := filepath.Join(m.cfg.Dir, name)
+	return &cluster{m: m, name: name, dir: dir, data: filepath.Join(dir, "data"), run: filepath.Join(dir, "run"), uid: -1, gid: -1}
+}
+
+// newCluster makes a new server's directories, owned by its user.
+func (m *Manager) newCluster(ctx context.Context, name string) (*cluster, error) {
+	c := m.clusterAt(name)
+	if _, err := os.Lstat(c.dir); err == nil {
+		return nil, fmt.Errorf("creating PostgreSQL server %q: its data directory %s exists", name, c.dir)
+	}
+	if err := c.resolveUser(ctx); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(c.dir, 0o711); err != nil {
+		return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
+	}
+	for _, d := range []string{c.data, c.run} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
+		}
+		if c.uid >= 0 {
+			if err := os.Lchown(d, c.uid, c.gid); err != nil {
+				return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// resolveUser finds (or creates) the cluster's system user.
+func (c *cluster) resolveUser(ctx context.Context) error {
+	if c.m.cfg.User == nil || c.uid >= 0 {
+		return nil
+	}
+	uid, gid, err := c.m.cfg.User(ctx, c.name)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL server %q: its system user: %w", c.name, err)
+	}
+	c.uid, c.gid = uid, gid
+	return nil
+}
+
+// create runs initdb, starts the cluster and makes the administrator.
+func (c *cluster) create(ctx context.Context, adminLogin, adminPassword string) error {
+	pw, err := randomPassword()
+	if err != nil {
+		return err
+	}
+	if err := c.savePassword(pw); err != nil {
+		return err
+	}
+	// initdb reads the platform role's password from a file its user can
+	// read; the file lives for the run of initdb only.
+	pwFile := filepath.Join(c.run, "initdb.pw")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(pwFile)
+	if c.uid >= 0 {
+		if err := os.Lchown(pwFile, c.uid, c.gid); err != nil {
+			return err
+		}
+	}
+	if _, err := c.run1(ctx, "initdb", nil, "-D", c.data, "-U", platformRole, "--pwfile="+pwFile,
+		"-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US",
+		"--auth-local=scram-sha-256", "--auth-host=reject", "--no-instructions"); err != nil {
+		return err
+	}
+	os.Remove(pwFile)
+	if err := c.appendConf(); err != nil {
+		return err
+	}
+	if err := c.start(ctx); err != nil {
+		return err
+	}
+	major, _ := strconv.Atoi(c.m.version)
+	attrs := "LOGIN CREATEDB"
+	if major >= 16 {
+		// From PostgreSQL 16, CREATEROLE no longer lets a role grant
+		// itself the server-program and server-file roles; before, it
+		// would make the administrator the cluster's system user.
+		attrs += " CREATEROLE"
+	}
+	script := quietly + "CREATE ROLE azure_pg_admin NOLOGIN;\n" +
+		fmt.Sprintf("CREATE ROLE %s %s IN ROLE azure_pg_admin PASSWORD %s;\n", ident(adminLogin), attrs, literal(adminPassword)) +
+		"GRANT pg_read_all_settings, pg_read_all_stats, pg_stat_scan_tables, pg_signal_backend TO azure_pg_admin;\n" +
+		"GRANT ALL ON DATABASE postgres TO azure_pg_admin;\n" +
+		"GRANT ALL ON SCHEMA public TO azure_pg_admin;\n" +
+		"REVOKE ALL ON DATABASE template1 FROM PUBLIC;\n"
+	if _, err := c.psql(ctx, "postgres", script); err != nil {
+		return err
+	}
+	return nil
+}
+
+// appendConf writes the platform's settings into postgresql.conf and the
+// one way in into pg_hba.conf: passwords over the socket.
+func (c *cluster) appendConf() error {
+	conf := filepath.Join(c.data, "postgresql.conf")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(settings + "unix_socket_directories = " + literal(c.run) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	hba := "# Slipway: only the socket, only passwords (SCRAM); the proxy admits clients.\nlocal all all scram-sha-256\n"
+	return os.WriteFile(filepath.Join(c.data, "pg_hba.conf"), []byte(hba), 0o600)
+}
+
+// start starts the cluster, if it is not running, and waits until it takes
+// connections.
+func (c *cluster) start(ctx context.Context) error {
+	if err := c.resolveUser(ctx); err != nil {
+		return err
+	}
+	if c.isRunning() {
+		return nil
+	}
+	_, err := c.run1(ctx, "pg_ctl", nil, "-D", c.data, "-l", filepath.Join(c.data, "startup.log"), "-w", "-t", "60", "-s", "start")
+	if err != nil {
+		if log, rerr := os.ReadFile(filepath.Join(c.data, "startup.log")); rerr == nil {
+			err = fmt.Errorf("%w\n%s", err, tail(log, 2000))
+		}
+	}
+	return err
+}
+
+// stop stops the cluster (fast: open sessions end), if it runs.
+func (c *cluster) stop(ctx context.Context) error {
+	if !c.isRunning() {
+		return nil
+	}
+	_, err := c.run1(ctx, "pg_ctl", nil, "-D", c.data, "-m", "fast", "-w", "-t", "60", "-s", "stop")
+	return err
+}
+
+// isRunning reports whether the cluster's postmaster lives: its pid file
+// names a process that exists.
+func (c *cluster) isRunning() bool {
+	b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
+}
+
+// socket is the path of the cluster's socket.
+func (c *cluster) socket() string { return filepath.Join(c.run, ".s.PGSQL.5432") }
+
+// admin returns the administrator's role name: the member of
+// azure_pg_admin that may log in.
+func (c *cluster) admin(ctx context.Context) (string, error) {
+	out, err := c.psql(ctx, "postgres", "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members am ON am.member = r.oid JOIN pg_roles g ON g.oid = am.roleid WHERE g.rolname = 'azure_pg_admin' AND r.rolcanlogin ORDER BY r.oid LIMIT 1;\n")
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(out)
+	if name == "" {
+		return "", errors.New("the server has no administrator")
+	}
+	return name, nil
+}
+
+// psql runs a script as the platform's superuser on a database of the
+// cluster and returns its unaligned output. The script goes on stdin,
+// never on a command line another user could read.
+func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
+	pw, err := c.loadPassword()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.m.bin, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+		"-h", c.run, "-p", "5432", "-U", platformRole, "-d", db, "-f", "-")
+	cmd.Env = []string{"PGPASSWORD=" + pw, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=slipway", "LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin"}
+	cmd.Stdin = strings.NewReader(script)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("psql: %w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// run1 runs one of PostgreSQL's programs as the cluster's user.
+func (c *cluster) run1(ctx context.Context, prog string, stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.m.bin, prog), args...)
+	cmd.Env = []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC"}
+	cmd.Dir = c.dir
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	// The postmaster outlives pg_ctl in a session of its own, away from
+	// the server's process group and its signals.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if c.uid >= 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// pg_ctl waits for its postmaster, whose output goes to the log
+	// file; WaitDelay keeps an inherited descriptor from holding us.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s: %w: %s", prog, err, tail(out.Bytes(), 2000))
+	}
+	return out.String(), nil
+}
+
+// savePassword keeps the platform role's password, sealed when the
+// manager has a seal, readable by root (or this user) only.
+func (c *cluster) savePassword(pw string) error {
+	b := []byte(pw)
+	if c.m.cfg.Seal != nil {
+		s, err := c.m.cfg.Seal(b)
+		if err != nil {
+			return err
+		}
+		b = s
+	}
+	return os.WriteFile(filepath.Join(c.dir, "platform.pw"), b, 0o600)
+}
+
+func (c *cluster) loadPassword() (string, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "platform.pw"))
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL server %q: the platform's password: %w", c.name, err)
+	}
+	if c.m.cfg.Open != nil {
+		if b, err = c.m.cfg.Open(b); err != nil {
+			return "", fmt.Errorf("PostgreSQL server %q: the platform's password: %w", c.name, err)
+		}
+	}
+	return string(b), nil
+}
+
+// readVersion asks postgres --version for its major version.
+func readVersion(postgres string) (int, error) {
+	out, err := exec.Command(postgres, "--version").Output()
+	if err != nil {
+		return 0, fmt.Errorf("%s --version: %w", postgres, err)
+	}
+	m := regexp.MustCompile(`(\d+)(\.\d+)?`).FindStringSubmatch(string(out))
+	if m == nil {
+		return 0, fmt.Errorf("%s --version: %q names no version", postgres, out)
+	}
+	return strconv.Atoi(m[1])
+}
+
+// tail is the end of a program's output, for an error message.
+func tail(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

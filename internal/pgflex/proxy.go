@@ -1,0 +1,342 @@
+package pgflex
+
+// The proxy in front of every server, in the place of Azure's gateway: it
+// takes a client's connection, insists on TLS (Azure's
+// require_secure_transport is on by default), finds the server by the TLS
+// server name, checks the server's firewall rules and the role the client
+// asks for, then joins the client to the cluster's socket. The startup
+// message is read and passed on unchanged; everything after it is copied
+// both ways without being looked at.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	sslRequestCode    = 80877103
+	gssEncRequestCode = 80877104
+	cancelRequestCode = 80877102
+	// maxStartup bounds a startup message (PostgreSQL's own limit is
+	// 10,000 bytes).
+	maxStartup = 10000
+	// handshakeTimeout bounds everything before the client is joined to
+	// its server: TLS, the startup message.
+	handshakeTimeout = 15 * time.Second
+	// maxConns bounds the proxy's open connections, all servers together.
+	maxConns = 2000
+)
+
+// Proxy serves PostgreSQL clients for a Manager.
+type Proxy struct {
+	m       *Manager
+	tls     *tls.Config
+	slots   chan struct{}
+	mu      sync.Mutex
+	closing bool
+	conns   map[net.Conn]struct{}
+}
+
+// NewProxy returns the proxy for m, serving TLS with certificates from
+// getCert (the platform's CA: *.postgres.database.azure.com and
+// *.postgres.<domain>).
+func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *Proxy {
+	// A name the platform's root does not cover still gets a handshake
+	// (with the leaf of the platform's own zone), so that the client
+	// learns in words that there is no such server.
+	fallback := "servers." + Label + "." + strings.ToLower(m.cfg.Domain)
+	cert := func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := getCert(hello)
+		if err != nil {
+			h := *hello
+			h.ServerName = fallback
+			return getCert(&h)
+		}
+		return c, nil
+	}
+	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
+		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on l until it is closed. internal says whether
+// its clients are Slipway's apps (the instances' gateway), which Azure's
+// 0.0.0.0 rule admits.
+func (p *Proxy) Serve(l net.Listener, internal bool) error {
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		select {
+		case p.slots <- struct{}{}:
+		default:
+			conn.Close()
+			continue
+		}
+		if !p.track(conn, true) {
+			<-p.slots
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-p.slots }()
+			defer p.track(conn, false)
+			defer conn.Close()
+			p.serve(conn, internal)
+		}()
+	}
+}
+
+// Close ends every connection the proxy holds (the listeners are the
+// caller's).
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closing = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Proxy) track(c net.Conn, add bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if add {
+		if p.closing {
+			return false
+		}
+		p.conns[c] = struct{}{}
+	} else {
+		delete(p.conns, c)
+	}
+	return true
+}
+
+// serve takes one client through to its server, or tells it why not.
+func (p *Proxy) serve(raw net.Conn, internal bool) {
+	raw.SetDeadline(time.Now().Add(handshakeTimeout))
+	client := addrOf(raw.RemoteAddr())
+	var conn net.Conn = raw
+	var first [8]byte
+	// A client may start TLS at once (PostgreSQL 17's sslnegotiation=direct).
+	if _, err := io.ReadFull(raw, first[:1]); err != nil {
+		return
+	}
+	direct := first[0] == 0x16
+	if !direct {
+		if _, err := io.ReadFull(raw, first[1:]); err != nil {
+			return
+		}
+		n, code := binary.BigEndian.Uint32(first[:4]), binary.BigEndian.Uint32(first[4:])
+		if n == 8 && code == gssEncRequestCode {
+			if _, err := raw.Write([]byte{'N'}); err != nil {
+				return
+			}
+			if _, err := io.ReadFull(raw, first[:]); err != nil {
+				return
+			}
+			n, code = binary.BigEndian.Uint32(first[:4]), binary.BigEndian.Uint32(first[4:])
+		}
+		if n != 8 || code != sslRequestCode {
+			// Not encrypted: read what it asks for, to say it in the
+			// refusal, as Azure's server does with
+			// require_secure_transport on. A cancel request is dropped.
+			if code == cancelRequestCode {
+				return
+			}
+			params, _ := readStartupRest(raw, n, first[4:])
+			refuse(raw, "28000", fmt.Sprintf("no pg_hba.conf entry for host %q, user %q, database %q, no encryption", client, params["user"], dbOf(params)))
+			return
+		}
+		if _, err := raw.Write([]byte{'S'}); err != nil {
+			return
+		}
+	}
+	var rd io.Reader = raw
+	if direct {
+		rd = io.MultiReader(bytes.NewReader(first[:1]), raw)
+	}
+	tc := tls.Server(&prefixed{Conn: raw, r: rd}, p.tls)
+	if err := tc.HandshakeContext(context.Background()); err != nil {
+		return
+	}
+	conn = tc
+	sni := strings.ToLower(strings.TrimSuffix(tc.ConnectionState().ServerName, "."))
+	startup, params, err := readStartup(conn)
+	if err != nil {
+		if errors.Is(err, errCancel) {
+			return
+		}
+		refuse(conn, "08P01", err.Error())
+		return
+	}
+	user, db := params["user"], dbOf(params)
+	name := p.m.serverOf(sni)
+	if name == "" {
+		if sni == "" {
+			refuse(conn, "08004", "this server is found by its name: connect with host=<server>"+Suffix+" (libpq sends the name in TLS from PostgreSQL 14 on), not by an address")
+		} else {
+			refuse(conn, "08004", fmt.Sprintf("there is no PostgreSQL flexible server at %q", sni))
+		}
+		return
+	}
+	c, err := p.m.known(name)
+	if err != nil {
+		refuse(conn, "08004", fmt.Sprintf("there is no PostgreSQL flexible server at %q", sni))
+		return
+	}
+	if !p.m.allowed(name, client, internal) || reservedRole(user) || user == "" {
+		refuse(conn, "28000", fmt.Sprintf("no pg_hba.conf entry for host %q, user %q, database %q, SSL encryption", client, user, db))
+		return
+	}
+	if !c.isRunning() {
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is stopped", name))
+		return
+	}
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	up, err := d.DialContext(ctx, "unix", c.socket())
+	cancel()
+	if err != nil {
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+		return
+	}
+	p.track(up, true)
+	defer p.track(up, false)
+	defer up.Close()
+	if _, err := up.Write(startup); err != nil {
+		return
+	}
+	raw.SetDeadline(time.Time{})
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, conn); up.(*net.UnixConn).CloseWrite(); done <- struct{}{} }()
+	go func() { io.Copy(conn, up); conn.Close(); done <- struct{}{} }()
+	<-done
+	conn.Close()
+	up.Close()
+	<-done
+}
+
+// serverOf is the server a TLS server name names: <name>.postgres.database.azure.com
+// or <name>.postgres.<domain>; "" for anything else.
+func (m *Manager) serverOf(sni string) string {
+	for _, suffix := range []string{Suffix, "." + Label + "." + strings.ToLower(m.cfg.Domain)} {
+		if name, ok := strings.CutSuffix(sni, suffix); ok && serverNameRE.MatchString(name) {
+			return name
+		}
+	}
+	return ""
+}
+
+var errCancel = errors.New("cancel request")
+
+// readStartup reads a startup message (after TLS) and returns its bytes and
+// parameters.
+func readStartup(r io.Reader) ([]byte, map[string]string, error) {
+	var head [8]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, nil, fmt.Errorf("reading the startup message: %w", err)
+	}
+	n := binary.BigEndian.Uint32(head[:4])
+	code := binary.BigEndian.Uint32(head[4:])
+	if code == cancelRequestCode {
+		return nil, nil, errCancel
+	}
+	if code>>16 != 3 {
+		return nil, nil, fmt.Errorf("unsupported frontend protocol %d.%d: this server speaks 3", code>>16, code&0xffff)
+	}
+	params, body := readStartupRest(r, n, head[4:])
+	if params == nil {
+		return nil, nil, errors.New("invalid startup packet layout")
+	}
+	return append(head[:], body...), params, nil
+}
+
+// readStartupRest reads the rest of a startup message of n bytes whose
+// first four after the length (code) are read, and parses its parameters.
+// It returns nil parameters for a malformed message.
+func readStartupRest(r io.Reader, n uint32, code []byte) (map[string]string, []byte) {
+	if n < 8 || n > maxStartup {
+		return nil, nil
+	}
+	body := make([]byte, n-8)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, nil
+	}
+	if binary.BigEndian.Uint32(code)>>16 != 3 || len(body) == 0 || body[len(body)-1] != 0 {
+		return nil, nil
+	}
+	params := map[string]string{}
+	fields := strings.Split(string(body[:len(body)-1]), "\x00")
+	if len(fields)%2 == 1 {
+		fields = fields[:len(fields)-1]
+	}
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "" {
+			return nil, nil
+		}
+		params[fields[i]] = fields[i+1]
+	}
+	return params, body
+}
+
+// dbOf is the database a startup message asks for: "database", else the
+// user's name, as PostgreSQL takes it.
+func dbOf(params map[string]string) string {
+	if db := params["database"]; db != "" {
+		return db
+	}
+	return params["user"]
+}
+
+// refuse sends a FATAL ErrorResponse, as PostgreSQL's server does before
+// it closes.
+func refuse(w io.Writer, code, msg string) {
+	var b bytes.Buffer
+	for _, f := range []struct {
+		t byte
+		v string
+	}{{'S', "FATAL"}, {'V', "FATAL"}, {'C', code}, {'M', msg}} {
+		b.WriteByte(f.t)
+		b.WriteString(f.v)
+		b.WriteByte(0)
+	}
+	b.WriteByte(0)
+	out := []byte{'E', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(4+b.Len()))
+	w.Write(append(out, b.Bytes()...))
+}
+
+// addrOf is a connection's remote IP address.
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// prefixed is a connection whose reads start with bytes already taken.
+type prefixed struct {
+	net.Conn
+	r io.Reader
+}
+
+func (p *prefixed) Read(b []byte) (int, error) { return p.r.Read(b) }
