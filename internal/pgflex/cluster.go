@@ -44,7 +44,8 @@ type cluster struct {
 	m        *Manager
 	name     string
 	dir      string // <Dir>/<name>
-	data     string // PGDATA
+	vol      string // the server's storage: a file system of its own with Volumes
+	data     string // PGDATA, in vol
 	run      string // the socket's directory
 	uid, gid int    // -1: this process's own
 }
@@ -52,7 +53,8 @@ type cluster struct {
 // clusterAt is the cluster of a server, its user not yet known.
 func (m *Manager) clusterAt(name string) *cluster {
 	dir := filepath.Join(m.cfg.Dir, name)
-	return &cluster{m: m, name: name, dir: dir, data: filepath.Join(dir, "data"), run: filepath.Join(dir, "run"), uid: -1, gid: -1}
+	vol := filepath.Join(dir, "storage")
+	return &cluster{m: m, name: name, dir: dir, vol: vol, data: filepath.Join(vol, "data"), run: filepath.Join(dir, "run"), uid: -1, gid: -1}
 }
 
 // newCluster makes a new server's directories, owned by its user.
@@ -67,8 +69,16 @@ func (m *Manager) newCluster(ctx context.Context, name string) (*cluster, error)
 	if err := os.Mkdir(c.dir, 0o711); err != nil {
 		return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
 	}
-	for _, d := range []string{c.data, c.run} {
+	for _, d := range []string{c.vol, c.run} {
 		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
+		}
+	}
+	if err := c.mount(ctx); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{c.vol, c.data, c.run} {
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
 		}
 		if c.uid >= 0 {
@@ -165,10 +175,32 @@ func (c *cluster) appendConf() error {
 	return os.WriteFile(filepath.Join(c.data, "pg_hba.conf"), []byte(hba), 0o600)
 }
 
+// mount gives the server's storage its own file system, when the manager
+// has Volumes (mounted already: nothing to do).
+func (c *cluster) mount(ctx context.Context) error {
+	if c.m.cfg.Volumes == nil {
+		return nil
+	}
+	if err := c.resolveUser(ctx); err != nil {
+		return err
+	}
+	uid, gid := c.uid, c.gid
+	if uid < 0 {
+		uid, gid = os.Getuid(), os.Getgid()
+	}
+	if _, err := c.m.cfg.Volumes.Ensure(ctx, c.name, c.vol, c.m.cfg.StorageBytes, uid, gid); err != nil {
+		return fmt.Errorf("PostgreSQL server %q: its storage: %w", c.name, err)
+	}
+	return nil
+}
+
 // start starts the cluster, if it is not running, and waits until it takes
 // connections.
 func (c *cluster) start(ctx context.Context) error {
 	if err := c.resolveUser(ctx); err != nil {
+		return err
+	}
+	if err := c.mount(ctx); err != nil {
 		return err
 	}
 	if c.isRunning() {

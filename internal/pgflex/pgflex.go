@@ -72,8 +72,22 @@ type Config struct {
 	Open func([]byte) ([]byte, error)
 	// User returns the system user a server's cluster runs as (created on
 	// demand). Nil: the server's own user (Slipway not running as root).
-	User   func(ctx context.Context, server string) (uid, gid int, err error)
-	Logger *slog.Logger
+	User func(ctx context.Context, server string) (uid, gid int, err error)
+	// Volumes, when set, gives each server's data a file system of its
+	// own of StorageBytes (internal/homefs' images), so that a server
+	// that fills its storage fails its own writes (as Azure's does at its
+	// storage size) and nothing else on the machine. Nil: the data lies
+	// on the machine's disk, unbounded.
+	Volumes Volumes
+	// StorageBytes is each server's storage; 0: 32 GiB, Azure's smallest.
+	StorageBytes int64
+	Logger       *slog.Logger
+}
+
+// Volumes mounts a file system of its own at a directory (homefs.Homes).
+type Volumes interface {
+	Ensure(ctx context.Context, name, dir string, quota int64, uid, gid int) (int64, error)
+	Remove(ctx context.Context, name, dir string) error
 }
 
 // FirewallRule is one allowed range of client IPv4 addresses, inclusive.
@@ -109,6 +123,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.StorageBytes == 0 {
+		cfg.StorageBytes = 32 << 30
+	}
 	bin, version, err := findBinaries(cfg.BinDir)
 	if err != nil {
 		return nil, err
@@ -117,6 +134,18 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("opening PostgreSQL servers: %w", err)
 	}
 	return &Manager{cfg: cfg, bin: bin, version: version, servers: map[string]*cluster{}, rules: map[string][]FirewallRule{}}, nil
+}
+
+// Names are the servers the manager knows, running or not, sorted.
+func (m *Manager) Names() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.servers))
+	for n := range m.servers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Version is the PostgreSQL major version the servers run, e.g. "15".
@@ -250,6 +279,11 @@ func (m *Manager) DeleteServer(ctx context.Context, name string) error {
 	}
 	if err := c.stop(ctx); err != nil {
 		m.cfg.Logger.Warn("stopping a deleted PostgreSQL server", "server", name, "err", err)
+	}
+	if m.cfg.Volumes != nil {
+		if err := m.cfg.Volumes.Remove(ctx, name, c.vol); err != nil {
+			return fmt.Errorf("deleting PostgreSQL server %q: %w", name, err)
+		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("deleting PostgreSQL server %q: %w", name, err)
@@ -406,6 +440,10 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 		known[s.Name] = true
 		m.SetFirewallRules(s.Name, s.Rules)
 		c := m.clusterAt(s.Name)
+		if err := c.mount(ctx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(c.data, "PG_VERSION")); err != nil {
 			m.cfg.Logger.Error("a PostgreSQL server's data is missing: delete and create it again", "server", s.Name, "dir", c.data)
 			continue

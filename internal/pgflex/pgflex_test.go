@@ -29,7 +29,9 @@ type env struct {
 	internal string // the proxy's listener for Slipway's apps
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+func newEnvWith(t *testing.T, adjust func(*Config)) *env {
 	t.Helper()
 	if _, _, err := findBinaries(""); err != nil {
 		if os.Getenv("CI") != "" {
@@ -50,6 +52,9 @@ func newEnv(t *testing.T) *env {
 		cfg.User = func(ctx context.Context, server string) (int, int, error) {
 			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))
 		}
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	m, err := New(cfg)
 	if err != nil {

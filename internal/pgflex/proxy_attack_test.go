@@ -5,13 +5,17 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/homefs"
 )
 
 // The attacks a tenant (or anyone who can reach the proxy) can make on
@@ -148,4 +152,44 @@ func dialTLS(t *testing.T, addr, host string) *tls.Conn {
 		t.Fatal(err)
 	}
 	return tc
+}
+
+// A server that fills its storage fails its own writes and takes nothing
+// from the machine's disk beyond its size, nor from another server.
+func TestAttack_StorageIsBounded(t *testing.T) {
+	if ok, why := homefs.Supported(); !ok {
+		t.Skip("per-server storage needs loop devices:", why)
+	}
+	dir := t.TempDir()
+	vols, err := homefs.New(homefs.Config{ImageDir: filepath.Join(dir, "images"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vols.Close() })
+	e := newEnvWith(t, func(c *Config) { c.Volumes = vols; c.StorageBytes = 96 << 20 })
+	mustCreate(t, e, "pgt-full")
+	mustCreate(t, e, "pgt-ok")
+	e.m.SetFirewallRules("pgt-full", allowLocal)
+	e.m.SetFirewallRules("pgt-ok", allowLocal)
+	var before syscall.Statfs_t
+	syscall.Statfs(dir, &before)
+	out, err := psqlAt(t, e.addr, "pgt-full"+Suffix, "myadmin", adminPW, "postgres",
+		"CREATE TABLE f AS SELECT md5(random()::text) AS a, md5(random()::text) AS b FROM generate_series(1, 3000000)")
+	if err == nil || !strings.Contains(out, "No space left on device") {
+		t.Fatalf("300 MB into 96 MiB of storage: %v %s", err, out)
+	}
+	var after syscall.Statfs_t
+	syscall.Statfs(dir, &after)
+	if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 96<<20 {
+		t.Errorf("the machine's disk lost %d MiB to one server", used>>20)
+	}
+	if _, err := psqlAt(t, e.addr, "pgt-ok"+Suffix, "myadmin", adminPW, "postgres", "CREATE TABLE t AS SELECT 1 AS x"); err != nil {
+		t.Fatalf("the other server: %v", err)
+	}
+	if err := e.m.DeleteServer(context.Background(), "pgt-full"); err != nil {
+		t.Fatal(err)
+	}
+	if imgs, _ := vols.Images(); imgs["pgt-full"] != 0 {
+		t.Errorf("the deleted server's image is left: %v", imgs)
+	}
 }
