@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	CacheDir       string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
 	BlobPort       int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
+	PostgresPort   int      // --postgres-port / SLIPWAY_POSTGRES_PORT: the PostgreSQL flexible servers' proxy on the host; default 0, a free port (apps always use 5432)
 	DevStorage     bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
 	PythonRoots    []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
 	DNSResolver    string   // --dns-resolver / SLIPWAY_DNS_RESOLVER: host:port of the DNS server that verifies custom domains; default from /etc/resolv.conf
@@ -122,6 +124,9 @@ type Info struct {
 	// CAFile is the platform root's certificate (PEM), for clients to trust
 	// (curl --cacert, REQUESTS_CA_BUNDLE, slipway ca).
 	CAFile string `json:"caFile"`
+	// PostgresPort is the port of the PostgreSQL flexible servers' proxy
+	// on the host (0: not served, PostgreSQL is not installed).
+	PostgresPort int `json:"postgresPort,omitempty"`
 }
 
 // InfoFile is the name of the file in the data directory that holds Info.
@@ -169,6 +174,15 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 		blobPort = p
 	}
+	postgresPort := 0
+	if v := getenv("SLIPWAY_POSTGRES_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLIPWAY_POSTGRES_PORT=%q is not a port number", v)
+		}
+		postgresPort = p
+	}
+	fs.IntVar(&cfg.PostgresPort, "postgres-port", postgresPort, "port on the host of the Azure Database for PostgreSQL flexible servers (clients here connect with host=<server>.postgres.<domain> hostaddr=127.0.0.1 port=<port> sslmode=require; apps use <server>.postgres.database.azure.com:5432); 0 picks a free port (env SLIPWAY_POSTGRES_PORT)")
 	fs.IntVar(&cfg.BlobPort, "blob-port", blobPort, "port of the path-style Blob endpoint http://127.0.0.1:<port>/<account> (env SLIPWAY_BLOB_PORT)")
 	devStorage := getenv("SLIPWAY_DEV_STORAGE") == "1" || strings.EqualFold(getenv("SLIPWAY_DEV_STORAGE"), "true")
 	fs.BoolVar(&cfg.DevStorage, "dev-storage", devStorage, "serve the development storage account devstoreaccount1 with its published key, for UseDevelopmentStorage=true (env SLIPWAY_DEV_STORAGE)")
@@ -352,6 +366,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	tlsConfig := &tls.Config{GetCertificate: certMgr.GetCertificate(ca.GetCertificate), NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	dual := func(l net.Listener) net.Listener { return frontdoor.NewDualListener(l, tlsConfig) }
+	pg, err := openPostgres(cfg, dataDir, st, ca.GetCertificate, log)
+	if err != nil {
+		return fmt.Errorf("listening on PostgreSQL port %d: %w (choose another with --postgres-port)", cfg.PostgresPort, err)
+	}
+	closers = append(closers, pg.close)
 	hostSuffix := ""
 	if port != 80 {
 		hostSuffix = ":" + strconv.Itoa(port)
@@ -391,8 +410,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if ok, why := netns.Available(); !ok {
 			log.Warn("INSTANCES SHARE THE HOST'S NETWORK: an app can reach the host's loopback services and other apps' instances.", "reason", why)
 		} else {
-			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: append([]int{port, blobPort}, cfg.HostPorts...), LoopbackPorts: []int{port, blobPort}, Pool: 2,
-				GatewayRedirects: map[int]int{443: port, 80: port}, Egress: !cfg.NoEgress, Logger: log})
+			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: slices.Concat([]int{port, blobPort}, pg.platformPorts(), cfg.HostPorts), LoopbackPorts: []int{port, blobPort}, Pool: 2,
+				GatewayRedirects: pg.redirects(map[int]int{443: port, 80: port}, cfg.HostPorts), Egress: !cfg.NoEgress, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -492,6 +511,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 					names = append(names, strings.ToLower(v.Name)+".vault.azure.net")
 				}
 			}
+			names = append(names, pg.names(cfg.Domain)...)
 			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
@@ -716,7 +736,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// Instances' own listeners: the front door plus the managed-identity
 	// endpoint (gateway), or that endpoint alone (loopback).
 	instSrv := &http.Server{Handler: gatewayHandler(msi, fd), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 8)
+	serveErr := make(chan error, 12)
 	// Plain HTTP/1.1 requests to apps take the front door's app lane;
 	// the rest (TLS, bodies, upgrades, Kudu, ARM) net/http's server.
 	lane := fd.Lane(srv)
@@ -735,6 +755,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		instSrv.Handler = msi
 		go func() { serveErr <- instSrv.Serve(msiLn) }()
 	}
+	gateway := ""
 	if nets != nil {
 		// Instances reach the platform's services on the gateway address,
 		// on the same ports as the host does.
@@ -757,12 +778,23 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		go func() { serveErr <- instSrv.Serve(dual(gwLn)) }()
 		go func() { serveErr <- blobSrv.Serve(dual(gwBlobLn)) }()
+		gateway = gw
+	}
+	if err := pg.serve(gateway, serveErr); err != nil {
+		srv.Close()
+		stopLane()
+		blobSrv.Close()
+		instSrv.Close()
+		return fmt.Errorf("listening on the instances' gateway for PostgreSQL: %w", err)
 	}
 
 	info := Info{
 		URL: "http://" + net.JoinHostPort(cfg.Listen, strconv.Itoa(port)), Domain: cfg.Domain, HTTPPort: port, BlobURL: blobURL,
 		SubscriptionID: sub, TenantID: tenant, AdminToken: token,
 		CAFile: filepath.Join(dataDir, "pki", "ca.pem"),
+	}
+	if pg != nil {
+		info.PostgresPort = pg.port
 	}
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()

@@ -1,0 +1,146 @@
+package server
+
+// Azure Database for PostgreSQL flexible servers (internal/pgflex): the
+// clusters, the proxy on the host's loopback (for clients on this machine)
+// and on the instances' gateway (for apps, which reach it at
+// <server>.postgres.database.azure.com:5432), and the names apps resolve.
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/pgflex"
+	"github.com/slipway-dev/slipway/internal/sandbox"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// postgresPort is the port apps connect to, as on Azure.
+const postgresPort = 5432
+
+type postgresService struct {
+	m     *pgflex.Manager
+	vols  *homefs.Homes // nil: storage unbounded
+	proxy *pgflex.Proxy
+	ln    net.Listener // cfg.Listen:<port>
+	gl    net.Listener // the gateway's, with instance networks
+	port  int
+	log   *slog.Logger
+}
+
+// openPostgres opens the servers' manager and the proxy's host listener.
+// Without PostgreSQL installed it returns nil and logs why: the provider
+// is then refused with that reason.
+func openPostgres(cfg Config, dataDir string, st *store.Store, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error), log *slog.Logger) (*postgresService, error) {
+	pc := pgflex.Config{
+		Dir: filepath.Join(dataDir, "postgres"), Domain: cfg.Domain, Logger: log.With("part", "postgres"),
+		Seal: func(p []byte) ([]byte, error) { return st.SealBytes(p, "postgres/platform.pw") },
+		Open: func(b []byte) ([]byte, error) { return st.OpenBytes(b, "postgres/platform.pw") },
+	}
+	if os.Geteuid() == 0 {
+		pc.User = func(ctx context.Context, server string) (int, int, error) {
+			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))
+		}
+	}
+	var vols *homefs.Homes
+	if ok, why := homefs.Supported(); ok {
+		v, err := homefs.New(homefs.Config{ImageDir: filepath.Join(dataDir, "postgres-images"), Logger: log.With("part", "postgres")})
+		if err != nil {
+			return nil, err
+		}
+		vols, pc.Volumes = v, v
+	} else {
+		log.Warn("PostgreSQL servers' storage is not bounded: each needs a file system image of its own", "reason", why)
+	}
+	m, err := pgflex.New(pc)
+	if err != nil {
+		log.Warn("Azure Database for PostgreSQL flexible servers are not served", "reason", err)
+		if vols != nil {
+			vols.Close()
+		}
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.PostgresPort)))
+	if err != nil {
+		if vols != nil {
+			vols.Close()
+		}
+		return nil, err
+	}
+	log.Info("PostgreSQL flexible servers served", "version", m.Version(), "host_port", ln.Addr().(*net.TCPAddr).Port, "apps_port", postgresPort)
+	return &postgresService{m: m, vols: vols, proxy: m.NewProxy(cert), ln: ln, port: ln.Addr().(*net.TCPAddr).Port, log: log}, nil
+}
+
+// redirects adds the gateway's 5432 to the proxy, unless the operator lets
+// apps reach a PostgreSQL of the host's own there (--allow-host-port 5432).
+func (p *postgresService) redirects(to map[int]int, hostPorts []int) map[int]int {
+	if p == nil || slices.Contains(hostPorts, postgresPort) {
+		return to
+	}
+	to[postgresPort] = p.port
+	return to
+}
+
+// platformPorts are the ports instances reach on the gateway for it.
+func (p *postgresService) platformPorts() []int {
+	if p == nil {
+		return nil
+	}
+	return []int{p.port}
+}
+
+// serve serves the host's listener and, with instance networks, the
+// gateway's; it returns the gateway listener's error at once.
+func (p *postgresService) serve(gateway string, serveErr chan<- error) error {
+	if p == nil {
+		return nil
+	}
+	go func() { serveErr <- p.proxy.Serve(p.ln, false) }()
+	if gateway == "" {
+		return nil
+	}
+	gl, err := net.Listen("tcp", net.JoinHostPort(gateway, strconv.Itoa(p.port)))
+	if err != nil {
+		return err
+	}
+	p.gl = gl
+	go func() { serveErr <- p.proxy.Serve(gl, true) }()
+	return nil
+}
+
+// names are the host names of every server, as apps resolve them:
+// Azure's and the platform domain's.
+func (p *postgresService) names(domain string) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range p.m.Names() {
+		out = append(out, s+pgflex.Suffix, s+"."+pgflex.Label+"."+domain)
+	}
+	return out
+}
+
+// close stops the proxy and then the clusters.
+func (p *postgresService) close() error {
+	if p == nil {
+		return nil
+	}
+	p.ln.Close()
+	if p.gl != nil {
+		p.gl.Close()
+	}
+	p.proxy.Close()
+	err := p.m.Close()
+	if p.vols != nil {
+		err = errors.Join(err, p.vols.Close())
+	}
+	return err
+}
