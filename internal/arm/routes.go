@@ -20,6 +20,7 @@ type params struct {
 	linker                          string // Service Connector connection (servicelinkers.go)
 	run                             string // a WebJob's run (webjobs.go)
 	component                       string // Application Insights component (insights.go)
+	pgserver                        string // PostgreSQL flexible server (postgres.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -77,6 +78,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.run = got
 			case "{component}":
 				p.component = got
+			case "{pg}":
+				p.pgserver = got
 			}
 			continue
 		}
@@ -322,5 +325,6 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, ai+"/{component}", h.patchComponent),
 		r(http.MethodGet, ai+"/{component}", h.getComponent),
 		r(http.MethodDelete, ai+"/{component}", h.deleteComponent),
-	}), h.deploymentRoutes(rg, r)...) // template deployments (templatedeployments.go)
+	}), append(h.postgresRoutes(sub, rg, r, list), // PostgreSQL flexible servers (postgres.go)
+		h.deploymentRoutes(rg, r)...)...) // template deployments (templatedeployments.go)
 }
