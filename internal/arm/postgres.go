@@ -646,12 +646,12 @@ func (h *Handler) postgresCapabilities(w http.ResponseWriter, r *http.Request, p
 		"supportedServerVersions": versions,
 		"supportedFeatures": []any{feature("OfferRestricted", "Disabled"), feature("ZoneRedundantHa", "Disabled"),
 			feature("GeoBackup", "Disabled"), feature("ZoneRedundantHaAndGeoBackup", "Disabled"), feature("StorageAutoGrowth", "Disabled")},
-		"fastProvisioningSupported":   "Disabled",
-		"geoBackupSupported":          "Disabled",
-		"zoneRedundantHaSupported":    "Disabled",
-		"storageAutoGrowthSupported":  "Disabled",
-		"onlineResizeSupported":       "Disabled",
-		"restricted":                  "Disabled",
+		"fastProvisioningSupported":         "Disabled",
+		"geoBackupSupported":                "Disabled",
+		"zoneRedundantHaSupported":          "Disabled",
+		"storageAutoGrowthSupported":        "Disabled",
+		"onlineResizeSupported":             "Disabled",
+		"restricted":                        "Disabled",
 		"supportedFastProvisioningEditions": []any{},
 	}}})
 }
