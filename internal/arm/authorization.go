@@ -198,6 +198,8 @@ func (h *Handler) authzScope(r *http.Request, segs []string, kind string) (scope
 			_, err = h.cfg.Store.StorageAccount(r.Context(), parts[3], res)
 		case strings.EqualFold(ns, "Microsoft.Insights") && strings.EqualFold(typ, "components"):
 			_, err = h.cfg.Store.InsightsComponent(r.Context(), parts[3], res)
+		case strings.EqualFold(ns, postgresNamespace) && strings.EqualFold(typ, "flexibleServers"):
+			_, err = h.cfg.Store.PostgresServer(r.Context(), parts[3], res)
 		}
 		if err != nil {
 			return "", "", err

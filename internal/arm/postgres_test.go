@@ -490,6 +490,14 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 	if s, b := call("", "PUT", pgPath+"/mine", pgCreateBody(pgPassword)); s != 202 {
 		t.Fatalf("own create: %d %s", s, b)
 	}
+	// A role is given on a server that exists only.
+	if s, b := call("", "PUT", pgPath+"/nope/providers/Microsoft.Authorization/roleAssignments/"+raName6, raBody("{s}", readerID, principal3)); s != 404 {
+		t.Errorf("a role on a missing server: %d %s", s, b)
+	}
+	// az resource list shows the servers.
+	if s, b := call("", "GET", otherRG+"/resources", ""); s != 200 || !strings.Contains(b, `"type":"Microsoft.DBforPostgreSQL/flexibleServers"`) {
+		t.Errorf("resources of other: %d %s", s, b)
+	}
 
 	// The password is in no answer and in none of the store's files.
 	for _, p := range []string{otherPG, pgPath + "/mine", "/subscriptions/{s}/providers/Microsoft.DBforPostgreSQL/flexibleServers", otherRG + "/resources"} {
