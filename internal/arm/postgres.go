@@ -194,7 +194,10 @@ func (h *Handler) postgresServerJSON(sub string, s slipway.PostgresServer) map[s
 		tags = map[string]string{}
 	}
 	state := "Ready"
-	if s.Stopped {
+	switch {
+	case s.Version == "": // being created (putPostgresServer)
+		state = "Provisioning"
+	case s.Stopped:
 		state = "Stopped"
 	}
 	return map[string]any{
@@ -457,6 +460,9 @@ func (h *Handler) putPostgresServer(w http.ResponseWriter, r *http.Request, p pa
 // updatePostgresServer applies a PUT (put) or PATCH to an existing server.
 func (h *Handler) updatePostgresServer(w http.ResponseWriter, r *http.Request, p params, s slipway.PostgresServer, body *postgresServerBody, put bool) error {
 	ctx := r.Context()
+	if err := errPostgresBusy(s); err != nil {
+		return err
+	}
 	if body.Location != nil && strings.TrimSpace(*body.Location) != "" && normalizeLocation(*body.Location) != normalizeLocation(s.Location) {
 		return badPostgres("InvalidResourceLocation", "The resource '%s/%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.",
 			postgresType, s.Name, s.Location, s.ResourceGroup, normalizeLocation(*body.Location))
@@ -506,6 +512,16 @@ func (h *Handler) updatePostgresServer(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	return h.writeAccepted(w, r, p, "UpsertServerManagementOperationV2")
+}
+
+// errPostgresBusy answers a change to a server whose creation is under
+// way (its record holds no version until the backend has made it).
+func errPostgresBusy(s slipway.PostgresServer) error {
+	if s.Version != "" {
+		return nil
+	}
+	return &apiError{Status: http.StatusConflict, Code: "ConflictingServerOperation",
+		Message: fmt.Sprintf("An operation is currently in progress on the server '%s': it is being created. Try again when it is Ready.", s.Name)}
 }
 
 func errPostgresStopped(name string) error {
@@ -573,6 +589,9 @@ func (h *Handler) postgresServerAction(action string) func(http.ResponseWriter, 
 		ctx := r.Context()
 		s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
 		if err != nil {
+			return err
+		}
+		if err := errPostgresBusy(s); err != nil {
 			return err
 		}
 		switch action {
@@ -708,6 +727,9 @@ func (h *Handler) putPostgresDatabase(w http.ResponseWriter, r *http.Request, p 
 	ctx := r.Context()
 	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
 	if err != nil {
+		return err
+	}
+	if err := errPostgresBusy(s); err != nil {
 		return err
 	}
 	if s.Stopped {
@@ -895,12 +917,20 @@ func (h *Handler) postgresRoutes(sub, rg string, r func(string, string, func(htt
 	list func(string, func(http.ResponseWriter, *http.Request, params) error) route) []route {
 	pgs := sub + "/providers/Microsoft.DBforPostgreSQL"
 	srv := rg + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/{pg}"
+	// The capabilities and name checks are the same for every caller and
+	// say nothing of any group (a name in use is public in DNS on Azure):
+	// a Contributor of one group only reads them to create a server there.
+	lookup := func(method, pattern string, fn func(http.ResponseWriter, *http.Request, params) error) route {
+		rt := r(method, pattern, fn)
+		rt.anyRole = true
+		return rt
+	}
 	return []route{
 		list(pgs+"/flexibleServers", h.pg(h.listPostgresServers)),
 		list(rg+"/providers/Microsoft.DBforPostgreSQL/flexibleServers", h.pg(h.listPostgresServers)),
-		r(http.MethodGet, pgs+"/locations/{loc}/capabilities", h.pg(h.postgresCapabilities)),
-		r(http.MethodPost, pgs+"/checkNameAvailability", h.pg(h.checkPostgresNameAvailability)),
-		r(http.MethodPost, pgs+"/locations/{loc}/checkNameAvailability", h.pg(h.checkPostgresNameAvailability)),
+		lookup(http.MethodGet, pgs+"/locations/{loc}/capabilities", h.pg(h.postgresCapabilities)),
+		lookup(http.MethodPost, pgs+"/checkNameAvailability", h.pg(h.checkPostgresNameAvailability)),
+		lookup(http.MethodPost, pgs+"/locations/{loc}/checkNameAvailability", h.pg(h.checkPostgresNameAvailability)),
 		r(http.MethodPut, srv, h.pg(h.putPostgresServer)),
 		r(http.MethodGet, srv, h.pg(h.getPostgresServer)),
 		r(http.MethodPatch, srv, h.pg(h.patchPostgresServer)),

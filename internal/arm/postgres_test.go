@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // fakePostgres stands in for the backend that runs the servers
@@ -381,6 +383,33 @@ func TestPostgresBackendFailureLeavesNothing(t *testing.T) {
 	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
 }
 
+// TestPostgresBusyWhileCreated: a server whose creation is under way (its
+// record made, the backend not done) shows Provisioning and refuses
+// changes rather than ask the backend of a server it has not made.
+func TestPostgresBusyWhileCreated(t *testing.T) {
+	e := pgEnv(t)
+	if _, err := e.store.CreatePostgresServer(t.Context(), slipway.PostgresServer{ResourceGroup: "rg", Name: "pg1", SKUName: "Standard_B1ms", SKUTier: "Burstable",
+		AdministratorLogin: "myadmin", StorageGB: 32, BackupRetentionDays: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.must(200, "GET", pgPath+"/pg1"+pgAPI, "").json(t)["properties"].(map[string]any)["state"]; st != "Provisioning" {
+		t.Fatalf("state = %v", st)
+	}
+	for _, c := range []struct{ method, p, body string }{
+		{"PATCH", pgPath + "/pg1" + pgAPI, `{"properties":{"administratorLoginPassword":"` + pgPassword + `"}}`},
+		{"PUT", pgPath + "/pg1" + pgAPI, pgCreateBody(pgPassword)},
+		{"POST", pgPath + "/pg1/stop" + pgAPI, ""},
+		{"PUT", pgPath + "/pg1/databases/app" + pgAPI, `{}`},
+	} {
+		if r := e.do(c.method, c.p, c.body); r.status != 409 || !strings.Contains(string(r.body), "ConflictingServerOperation") {
+			t.Errorf("%s %s: %d %s", c.method, c.p, r.status, r.body)
+		}
+	}
+	if calls := e.pg.Calls(); len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
+}
+
 // TestPostgresCapabilitiesAndNames: what az reads before a create.
 func TestPostgresCapabilitiesAndNames(t *testing.T) {
 	e := pgEnv(t)
@@ -490,6 +519,26 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 	if s, b := call("", "PUT", pgPath+"/mine", pgCreateBody(pgPassword)); s != 202 {
 		t.Fatalf("own create: %d %s", s, b)
 	}
+	// A Contributor of rg only creates a server there as az does: the
+	// location's capabilities and name check first. Who holds no role
+	// in the subscription may not even look.
+	caps := "/subscriptions/{s}/providers/Microsoft.DBforPostgreSQL/locations/westeurope/capabilities"
+	check := "/subscriptions/{s}/providers/Microsoft.DBforPostgreSQL/locations/westeurope/checkNameAvailability"
+	nameBody := `{"name":"contrib","type":"Microsoft.DBforPostgreSQL/flexibleServers"}`
+	if s, b := call(principal1, "GET", caps, ""); s != 200 {
+		t.Errorf("rg's contributor reads the capabilities: %d %.300s", s, b)
+	}
+	if s, b := call(principal1, "POST", check, nameBody); s != 200 || !strings.Contains(b, `"nameAvailable":true`) {
+		t.Errorf("rg's contributor checks a name: %d %.300s", s, b)
+	}
+	if s, b := call(principal1, "PUT", pgPath+"/contrib", pgCreateBody("Yours-Pass-123")); s != 202 {
+		t.Errorf("rg's contributor creates a server in rg: %d %.300s", s, b)
+	}
+	s3, b3 := call(principal3, "GET", caps, "")
+	wantDenied(t, "no role: capabilities", s3, b3)
+	s3, b3 = call(principal3, "POST", check, nameBody)
+	wantDenied(t, "no role: name check", s3, b3)
+
 	// A role is given on a server that exists only.
 	if s, b := call("", "PUT", pgPath+"/nope/providers/Microsoft.Authorization/roleAssignments/"+raName6, raBody("{s}", readerID, principal3)); s != 404 {
 		t.Errorf("a role on a missing server: %d %s", s, b)

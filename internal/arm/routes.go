@@ -31,6 +31,11 @@ type route struct {
 	fn      func(w http.ResponseWriter, r *http.Request, p params) error
 	// filtered marks a list a caller may read in part (filteredlists.go).
 	filtered bool
+	// anyRole marks a subscription-wide lookup that reveals nothing of
+	// any group, which a principal holding any role in the subscription
+	// may make (AuthorizeRequest): PostgreSQL's location capabilities and
+	// name checks, which az postgres flexible-server create reads first.
+	anyRole bool
 }
 
 func (rt route) match(segs []string) (params, bool) {
