@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/archive"
+	"github.com/slipway-dev/slipway/internal/server"
 	"github.com/slipway-dev/slipway/internal/testwatch"
 )
 
@@ -113,6 +114,13 @@ func needSandbox(t *testing.T, needs string) {
 
 func startServerAt(t *testing.T, data string, args ...string) *testServer {
 	t.Helper()
+	return startServerEdit(t, data, nil, args...)
+}
+
+// startServerEdit is startServerAt with edit adjusting the server's
+// configuration (run.go's run).
+func startServerEdit(t *testing.T, data string, edit func(*server.Config), args ...string) *testServer {
+	t.Helper()
 	s := &testServer{t: t, data: data, stderr: &syncBuffer{}, done: make(chan int, 1)}
 	s.env = []string{
 		"HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH"),
@@ -126,7 +134,7 @@ func startServerAt(t *testing.T, data string, args ...string) *testServer {
 	s.cancel = cancel
 	stdout := &syncBuffer{}
 	go func() {
-		s.done <- Run(ctx, append([]string{"server", "--http-port", "0", "--blob-port", "0"}, args...), s.env, nil, stdout, s.stderr)
+		s.done <- run(ctx, append([]string{"server", "--http-port", "0", "--blob-port", "0"}, args...), s.env, nil, stdout, s.stderr, edit)
 	}()
 	// The server says it is running once its apps have been started again.
 	deadline := time.Now().Add(3 * time.Minute)

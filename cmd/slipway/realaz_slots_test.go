@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/server"
 )
 
 // realAzEnv is a Slipway server with the real az registered as a cloud
@@ -34,11 +36,18 @@ type realAzEnv struct {
 // from it). extra are more `slipway server` flags.
 func startRealAz(t *testing.T, az string, extra ...string) *realAzEnv {
 	t.Helper()
+	return startRealAzEdit(t, az, nil, extra...)
+}
+
+// startRealAzEdit is startRealAz with edit adjusting the server's
+// configuration (a stand-in PostgreSQL backend).
+func startRealAzEdit(t *testing.T, az string, edit func(*server.Config), extra ...string) *realAzEnv {
+	t.Helper()
 	args := append([]string{}, extra...)
 	if os.Geteuid() != 0 {
 		args = append(args, "--allow-shared-network") // two apps without containers
 	}
-	r := &realAzEnv{s: startServer(t, args...)}
+	r := &realAzEnv{s: startServerEdit(t, filepath.Join(t.TempDir(), "data"), edit, args...)}
 	info := &r.info
 	if b, err := os.ReadFile(filepath.Join(r.s.data, "server.json")); err != nil || json.Unmarshal(b, info) != nil || info.TenantID == "" || info.CAFile == "" {
 		t.Fatalf("server.json has no tenantId or caFile: %v", err)

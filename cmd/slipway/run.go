@@ -16,6 +16,13 @@ import (
 // Run runs one invocation of slipway and returns its exit code. Tests call
 // it in-process.
 func Run(ctx context.Context, args []string, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(ctx, args, env, stdin, stdout, stderr, nil)
+}
+
+// run is Run with edit, when set, adjusting the server's configuration
+// after its flags are read: tests give it what no flag can (a stand-in
+// PostgreSQL backend).
+func run(ctx context.Context, args []string, env []string, stdin io.Reader, stdout, stderr io.Writer, edit func(*server.Config)) int {
 	if len(args) > 0 && args[0] == "server" {
 		getenv := func(k string) string {
 			for i := len(env) - 1; i >= 0; i-- {
@@ -34,6 +41,9 @@ func Run(ctx context.Context, args []string, env []string, stdin io.Reader, stdo
 			return 2
 		}
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+		if edit != nil {
+			edit(&cfg)
+		}
 		cfg.Ready = func(info server.Info) {
 			fmt.Fprintf(stdout, "Slipway is running at %s (apps at http://<app>.%s:%d, blob storage at %s). Data: %s\n", info.URL, info.Domain, info.HTTPPort, info.BlobURL, cfg.DataDir)
 		}

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-dev/slipway"
@@ -162,6 +163,9 @@ type Config struct {
 	// Containers serves blob containers on the management plane
 	// (storagecontainers.go). Nil: those routes answer 501.
 	Containers Containers
+	// Postgres runs the servers of Microsoft.DBforPostgreSQL/flexibleServers
+	// (postgres.go). Nil: the provider is refused.
+	Postgres PostgresServers
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
@@ -175,6 +179,10 @@ type Handler struct {
 	pfx    *certs.PFXDecoder // uploaded certificates, a few at a time
 	// deployments are the template deployments running (templatedeployments.go).
 	deployments deploymentRuns
+	// pgOps are the PostgreSQL operations answered lately; pgRulesMu
+	// orders the firewall rules given to the backend (postgres.go).
+	pgOps     pgOperations
+	pgRulesMu sync.Mutex
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -308,10 +316,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if pathMatched {
 		return errMethodNotAllowed(r.Method)
 	}
-	if ns := unservedNamespace(segs); ns != "" {
-		return &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: fmt.Sprintf(
-			"No HTTP resource was found that matches the request URI '%s': Slipway does not serve the resource provider '%s' (it serves %s). Run that service yourself and give the app its address in an app setting; apps reach the host's services at 169.254.0.1 (slipway server --allow-host-port): README, Differences from App Service.",
-			r.URL.Path, ns, servedNamespaces())}
+	if ns := h.unservedNamespace(segs); ns != "" {
+		return h.errUnservedNamespace(r.URL.Path, ns)
 	}
 	return &apiError{Status: http.StatusNotFound, Code: "NotFound",
 		Message: fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path)}
@@ -320,24 +326,33 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 // unservedNamespace is the resource provider namespace a path names after
 // a "providers" segment, when Slipway serves no such namespace; "" if it
 // names none or one Slipway serves.
-func unservedNamespace(segs []string) string {
+func (h *Handler) unservedNamespace(segs []string) string {
 	for i := 0; i+1 < len(segs); i++ {
 		if !strings.EqualFold(segs[i], "providers") {
 			continue
 		}
 		ns := segs[i+1]
-		if _, err := findProvider(ns); err != nil && strings.Contains(ns, ".") && len(ns) <= 100 {
+		if _, err := h.findProvider(ns); err != nil && strings.Contains(ns, ".") && len(ns) <= 100 {
 			return ns
 		}
 	}
 	return ""
 }
 
-// servedNamespaces lists the namespaces Slipway serves, for a message.
-func servedNamespaces() string {
-	names := make([]string, len(resourceProviders))
-	for i, rp := range resourceProviders {
-		names[i] = rp.namespace
+// errUnservedNamespace is ARM's 404 for a path of namespace ns, which
+// Slipway does not serve, saying what to do instead.
+func (h *Handler) errUnservedNamespace(path, ns string) error {
+	return &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: fmt.Sprintf(
+		"No HTTP resource was found that matches the request URI '%s': Slipway does not serve the resource provider '%s' (it serves %s). Run that service yourself and give the app its address in an app setting; apps reach the host's services at 169.254.0.1 (slipway server --allow-host-port): README, Differences from App Service.",
+		path, ns, h.servedNamespaces())}
+}
+
+// servedNamespaces lists the namespaces Slipway serves, for a message:
+// Microsoft.DBforPostgreSQL only with a backend (postgres.go).
+func (h *Handler) servedNamespaces() string {
+	var names []string
+	for _, rp := range h.providers() {
+		names = append(names, rp.namespace)
 	}
 	return strings.Join(names, ", ")
 }

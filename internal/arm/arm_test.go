@@ -134,6 +134,8 @@ type env struct {
 	client *http.Client
 	logs   *logBuffer    // what the handler logged (rbacEnv)
 	swaps  *swapRecorder // the swaps asked for (rbacEnv)
+	pg     *fakePostgres // the PostgreSQL backend (rbacEnv, pgEnv)
+	dir    string        // the store's directory
 	h      *Handler
 }
 
@@ -163,7 +165,8 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with the handler's Config adjusted by edit.
 func newEnvWith(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
-	st, err := store.Open(t.Context(), t.TempDir(), nil)
+	dir := t.TempDir()
+	st, err := store.Open(t.Context(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +195,7 @@ func newEnvWith(t *testing.T, edit func(*Config)) *env {
 	t.Cleanup(srv.Close)
 	// Never follow redirects: a redirect is a failure here (docs/arm.md §1.1).
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &env{t: t, srv: srv, store: st, ctl: ctl, sub: sub, tenant: tenant, client: client, h: h}
+	return &env{t: t, srv: srv, store: st, ctl: ctl, sub: sub, tenant: tenant, client: client, h: h, dir: dir}
 }
 
 // path expands {s} to the subscription id.

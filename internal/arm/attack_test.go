@@ -26,6 +26,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 	e.seed()
 	e.logs = &logBuffer{}
 	e.swaps = &swapRecorder{}
+	e.pg = newFakePostgres()
 	var h *Handler
 	h = New(Config{Store: e.store, Controller: e.ctl, Domain: "localhost",
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -37,6 +38,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 		},
 		CallerObjectID: func(r *http.Request) string { return r.Header.Get("X-Test-Principal") },
 		Slots:          e.swaps,
+		Postgres:       e.pg,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

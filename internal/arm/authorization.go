@@ -34,14 +34,18 @@ const (
 // answering 403 AuthorizationFailed when no role grants the operation. A
 // list the caller may read in part (filteredlists.go) is let through when
 // the principal holds a role below its scope; the route then keeps only
-// what the caller may read.
+// what the caller may read. An anyRole lookup (routes.go) is let through
+// when the principal holds a role anywhere in the subscription.
 func (h *Handler) AuthorizeRequest(principalObjectID string, r *http.Request) error {
 	err := h.cfg.RBAC.AuthorizeRequest(principalObjectID, r)
 	var denied *rbac.AuthorizationFailed
-	if err == nil || !errors.As(err, &denied) || !h.filteredList(r) {
+	if err == nil || !errors.As(err, &denied) || !(h.filteredList(r) || h.anyRoleLookup(r)) {
 		return err
 	}
 	_, scope := rbac.ActionFor(r.Method, r.URL.Path)
+	if segs := splitPath(r.URL.Path); h.anyRoleLookup(r) && len(segs) >= 2 {
+		scope = "/subscriptions/" + segs[1] // a role anywhere in the subscription
+	}
 	in, herr := h.cfg.RBAC.HoldsRoleIn(r.Context(), principalObjectID, scope)
 	if herr != nil {
 		return herr
@@ -50,6 +54,17 @@ func (h *Handler) AuthorizeRequest(principalObjectID string, r *http.Request) er
 		return nil
 	}
 	return err
+}
+
+// anyRoleLookup reports whether the request is routed to an anyRole route.
+func (h *Handler) anyRoleLookup(r *http.Request) bool {
+	segs := splitPath(r.URL.Path)
+	for _, rt := range h.routes {
+		if _, ok := rt.match(segs); ok && rt.anyRole && rt.method == r.Method {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLinked checks, as ARM does for the other resources a write names
@@ -198,6 +213,8 @@ func (h *Handler) authzScope(r *http.Request, segs []string, kind string) (scope
 			_, err = h.cfg.Store.StorageAccount(r.Context(), parts[3], res)
 		case strings.EqualFold(ns, "Microsoft.Insights") && strings.EqualFold(typ, "components"):
 			_, err = h.cfg.Store.InsightsComponent(r.Context(), parts[3], res)
+		case strings.EqualFold(ns, postgresNamespace) && strings.EqualFold(typ, "flexibleServers"):
+			_, err = h.cfg.Store.PostgresServer(r.Context(), parts[3], res)
 		}
 		if err != nil {
 			return "", "", err

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -80,10 +81,11 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, p params) e
 // assignments too), then tells the controller about every site and storage
 // account that went with it.
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) error {
-	sites, accounts, err := h.cfg.Store.DeleteResourceGroupWithStorage(r.Context(), p.rg)
+	deleted, err := h.cfg.Store.DeleteResourceGroupContents(r.Context(), p.rg)
 	if err != nil {
 		return err
 	}
+	sites, accounts := deleted.Sites, deleted.StorageAccounts
 	var errs []error
 	if h.cfg.RBAC != nil { // the group's role assignments went with it
 		if err := h.cfg.RBAC.Reload(r.Context()); err != nil {
@@ -98,6 +100,14 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) 
 	for _, a := range accounts {
 		if err := h.cfg.Controller.StorageAccountDeleted(r.Context(), a.ResourceGroup, a.Name); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up deleted storage account %s: %w", a.Name, err))
+		}
+	}
+	for _, name := range deleted.PostgresServers { // and its PostgreSQL servers with their data
+		if h.cfg.Postgres == nil {
+			break
+		}
+		if err := h.cfg.Postgres.DeleteServer(context.WithoutCancel(r.Context()), name); err != nil {
+			errs = append(errs, fmt.Errorf("deleting PostgreSQL server %s: %w", name, err))
 		}
 	}
 	if err := h.certificatesChanged(r.Context()); err != nil { // their names' certificates stop serving

@@ -64,6 +64,24 @@ var resourceProviders = []resourceProvider{
 		},
 	},
 	{
+		// PostgreSQL flexible servers (postgres.go); az 2.91's SDK sends
+		// 2026-04-01-preview.
+		namespace: "Microsoft.DBforPostgreSQL", policy: registrationRequired,
+		versions: []string{"2026-04-01-preview", "2025-08-01", "2024-08-01", "2022-12-01"},
+		types: []providerType{
+			{name: "flexibleServers", regional: true, capabilities: trackedCapabilities},
+			{name: "flexibleServers/databases"},
+			{name: "flexibleServers/firewallRules"},
+			{name: "flexibleServers/capabilities"},
+			{name: "flexibleServers/configurations"},
+			{name: "flexibleServers/operationStatuses"},
+			{name: "flexibleServers/operationResults"},
+			{name: "locations", regional: true}, // locations/{loc}/checkNameAvailability
+			{name: "locations/capabilities", regional: true},
+			{name: "checkNameAvailability"},
+		},
+	},
+	{
 		// Azure registers this namespace in lower case (its id and
 		// namespace read "microsoft.insights"), as autoscaleID spells it.
 		namespace: "microsoft.insights", policy: registrationRequired,
@@ -216,10 +234,25 @@ func (rp resourceProvider) json(sub string) providerJSON {
 	}
 }
 
+// providers are the namespaces this handler serves: resourceProviders,
+// without Microsoft.DBforPostgreSQL when it has no backend (postgres.go).
+func (h *Handler) providers() []resourceProvider {
+	if h.cfg.Postgres != nil {
+		return resourceProviders
+	}
+	var out []resourceProvider
+	for _, rp := range resourceProviders {
+		if rp.namespace != postgresNamespace {
+			out = append(out, rp)
+		}
+	}
+	return out
+}
+
 // findProvider returns the namespace, named in any casing; an unknown one
 // is ARM's 404 InvalidResourceNamespace.
-func findProvider(namespace string) (resourceProvider, error) {
-	for _, rp := range resourceProviders {
+func (h *Handler) findProvider(namespace string) (resourceProvider, error) {
+	for _, rp := range h.providers() {
 		if strings.EqualFold(rp.namespace, namespace) {
 			return rp, nil
 		}
@@ -231,8 +264,9 @@ func findProvider(namespace string) (resourceProvider, error) {
 // listProviders answers GET /subscriptions/{s}/providers (`az provider
 // list`). $expand (aliases, which Slipway has none of) is ignored.
 func (h *Handler) listProviders(w http.ResponseWriter, r *http.Request, p params) error {
-	vs := make([]any, len(resourceProviders))
-	for i, rp := range resourceProviders {
+	rps := h.providers()
+	vs := make([]any, len(rps))
+	for i, rp := range rps {
 		vs[i] = rp.json(p.sub)
 	}
 	return writeJSON(w, http.StatusOK, list{Value: vs})
@@ -241,7 +275,7 @@ func (h *Handler) listProviders(w http.ResponseWriter, r *http.Request, p params
 // getProvider answers GET /subscriptions/{s}/providers/{namespace} (`az
 // provider show`, and az resolving an api-version).
 func (h *Handler) getProvider(w http.ResponseWriter, r *http.Request, p params) error {
-	rp, err := findProvider(p.namespace)
+	rp, err := h.findProvider(p.namespace)
 	if err != nil {
 		return err
 	}
@@ -263,7 +297,7 @@ func (h *Handler) registerProvider(w http.ResponseWriter, r *http.Request, p par
 // "Unregistering is still on-going" and succeed, and with --wait poll
 // every 10 s for ever; a 409 ends it with the reason.
 func (h *Handler) unregisterProvider(w http.ResponseWriter, r *http.Request, p params) error {
-	rp, err := findProvider(p.namespace)
+	rp, err := h.findProvider(p.namespace)
 	if err != nil {
 		return err
 	}

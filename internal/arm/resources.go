@@ -26,7 +26,8 @@ type genericResource struct {
 // listResources answers GET /subscriptions/{s}/resources and
 // GET /subscriptions/{s}/resourceGroups/{rg}/resources: every plan, site,
 // slot, storage account, key vault, user-assigned identity, autoscale
-// setting and Application Insights component (resource groups are not resources), narrowed by
+// setting, Application Insights component and PostgreSQL flexible server
+// (resource groups are not resources), narrowed by
 // $filter and $top. See
 // https://learn.microsoft.com/rest/api/resources/resources/list.
 func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params) error {
@@ -86,7 +87,17 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	servers, err := h.cfg.Store.PostgresServersIn(ctx, p.rg)
+	if err != nil {
+		return err
+	}
 	var all []genericResource
+	for _, s := range servers {
+		all = append(all, genericResource{
+			ID: postgresServerID(p.sub, s.ResourceGroup, s.Name), Name: s.Name, Type: postgresType,
+			Location: s.Location, Tags: s.Tags, resourceGroup: s.ResourceGroup,
+		})
+	}
 	for _, c := range components {
 		all = append(all, genericResource{
 			ID: componentID(p.sub, c.ResourceGroup, c.Name), Name: c.Name, Type: componentsType,

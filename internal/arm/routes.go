@@ -20,6 +20,7 @@ type params struct {
 	linker                          string // Service Connector connection (servicelinkers.go)
 	run                             string // a WebJob's run (webjobs.go)
 	component                       string // Application Insights component (insights.go)
+	pgserver                        string // PostgreSQL flexible server (postgres.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -30,6 +31,11 @@ type route struct {
 	fn      func(w http.ResponseWriter, r *http.Request, p params) error
 	// filtered marks a list a caller may read in part (filteredlists.go).
 	filtered bool
+	// anyRole marks a subscription-wide lookup that reveals nothing of
+	// any group, which a principal holding any role in the subscription
+	// may make (AuthorizeRequest): PostgreSQL's location capabilities and
+	// name checks, which az postgres flexible-server create reads first.
+	anyRole bool
 }
 
 func (rt route) match(segs []string) (params, bool) {
@@ -77,6 +83,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.run = got
 			case "{component}":
 				p.component = got
+			case "{pg}":
+				p.pgserver = got
 			}
 			continue
 		}
@@ -322,5 +330,6 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, ai+"/{component}", h.patchComponent),
 		r(http.MethodGet, ai+"/{component}", h.getComponent),
 		r(http.MethodDelete, ai+"/{component}", h.deleteComponent),
-	}), h.deploymentRoutes(rg, r)...) // template deployments (templatedeployments.go)
+	}), append(h.postgresRoutes(sub, rg, r, list), // PostgreSQL flexible servers (postgres.go)
+		h.deploymentRoutes(rg, r)...)...) // template deployments (templatedeployments.go)
 }

@@ -109,6 +109,11 @@ type Config struct {
 	// on the file system of the data directory, where the platform's own
 	// databases live; zero → the larger of 1 GiB and 2%.
 	DiskReserve diskreserve.Amount
+	// Postgres runs the PostgreSQL flexible servers of
+	// Microsoft.DBforPostgreSQL (arm.PostgresServers). Nil: that provider
+	// is refused. Tests give a stand-in here; internal/pgflex is the real
+	// one.
+	Postgres arm.PostgresServers
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -693,6 +698,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// connection strings, on the front door's HTTPS port.
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
+		Postgres:   cfg.Postgres,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)

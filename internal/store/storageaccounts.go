@@ -176,8 +176,25 @@ func (s *Store) DeleteStorageAccount(ctx context.Context, rg, name string) error
 // assignments at and below the group go too: an rbac.Authorizer over this
 // store must Reload.
 func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string) ([]slipway.Site, []slipway.StorageAccount, error) {
-	var sites []slipway.Site
-	var accounts []slipway.StorageAccount
+	d, err := s.DeleteResourceGroupContents(ctx, name)
+	return d.Sites, d.StorageAccounts, err
+}
+
+// DeletedGroup is what went with a deleted resource group and has data or
+// processes outside the store for the caller to remove.
+type DeletedGroup struct {
+	Sites           []slipway.Site
+	StorageAccounts []slipway.StorageAccount
+	// PostgresServers are the names of its PostgreSQL flexible servers.
+	PostgresServers []string
+}
+
+// DeleteResourceGroupContents deletes a resource group and everything in
+// it, in one transaction, and returns what had state outside the store.
+// The role assignments at and below the group go too: an rbac.Authorizer
+// over this store must Reload.
+func (s *Store) DeleteResourceGroupContents(ctx context.Context, name string) (DeletedGroup, error) {
+	var d DeletedGroup
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := scanGroup(tx.QueryRowContext(ctx, groupSelect+` WHERE name = ?`, name)); errors.Is(err, sql.ErrNoRows) {
 			return errGroupNotFound(name)
@@ -188,10 +205,16 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 			return err
 		}
 		var err error
-		if sites, err = listSites(ctx, tx, name); err != nil {
+		if d.Sites, err = listSites(ctx, tx, name); err != nil {
 			return err
 		}
-		if accounts, err = listStorageAccounts(ctx, tx, name); err != nil {
+		if d.StorageAccounts, err = listStorageAccounts(ctx, tx, name); err != nil {
+			return err
+		}
+		if d.PostgresServers, err = listRows(ctx, tx, "listing PostgreSQL servers", func(r rowScanner) (string, error) {
+			var n string
+			return n, r.Scan(&n)
+		}, `SELECT name FROM postgres_servers WHERE resource_group = ? ORDER BY name`, name); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -209,13 +232,13 @@ func (s *Store) DeleteResourceGroupWithStorage(ctx context.Context, name string)
 	s.access.clear() // after the commit: see accessCache
 
 	if err != nil {
-		return nil, nil, err
+		return DeletedGroup{}, err
 	}
-	for _, site := range sites {
+	for _, site := range d.Sites {
 		s.hosts.dropSites(site.Name) // host names go with their sites
 	}
 	s.sitesChanged(ctx) // and their routing
-	return sites, accounts, nil
+	return d, nil
 }
 
 // StorageAccountKey is one access key of a storage account.

@@ -1,0 +1,383 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// Azure Database for PostgreSQL flexible servers (migration
+// 0032_postgres_flexible_servers.sql): one row per server, its databases
+// and its firewall rules. The ARM layer (internal/arm/postgres.go) writes
+// them; the backend that runs the servers (internal/pgflex) reads
+// PostgresServers at start to bring its clusters back in line.
+
+func errPostgresServerNotFound(rg, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", name, rg)
+}
+
+const postgresSelect = `SELECT resource_group, name, location, tags, sku_name, sku_tier, version, administrator_login,
+	storage_gb, backup_retention_days, stopped, created FROM postgres_servers`
+
+func scanPostgresServer(r rowScanner) (slipway.PostgresServer, error) {
+	var p slipway.PostgresServer
+	var tags string
+	var stopped int
+	var created int64
+	if err := r.Scan(&p.ResourceGroup, &p.Name, &p.Location, &tags, &p.SKUName, &p.SKUTier, &p.Version, &p.AdministratorLogin,
+		&p.StorageGB, &p.BackupRetentionDays, &stopped, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, err
+		}
+		return p, fmt.Errorf("reading PostgreSQL server: %w", err)
+	}
+	var err error
+	if p.Tags, err = decodeTags(tags); err != nil {
+		return p, err
+	}
+	p.Stopped, p.Created = stopped != 0, fromUnix(created)
+	return p, nil
+}
+
+// CreatePostgresServer records a new server in its resource group (which
+// must exist; the location defaults to the group's). The name must be
+// free across the installation: ECONFLICT names where it is taken.
+func (s *Store) CreatePostgresServer(ctx context.Context, p slipway.PostgresServer) (slipway.PostgresServer, error) {
+	if err := slipway.ValidatePostgresServerName(p.Name); err != nil {
+		return p, err
+	}
+	if p.Tags == nil {
+		p.Tags = map[string]string{}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		g, err := groupInTx(ctx, tx, p.ResourceGroup)
+		if err != nil {
+			return err
+		}
+		p.ResourceGroup = g.Name
+		if strings.TrimSpace(p.Location) == "" {
+			p.Location = g.Location
+		}
+		var taken string
+		switch err := tx.QueryRowContext(ctx, `SELECT resource_group FROM postgres_servers WHERE name = ?`, p.Name).Scan(&taken); {
+		case err == nil:
+			return errPostgresNameTaken(p.Name)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("looking up PostgreSQL server: %w", err)
+		}
+		p.Created = s.now().UTC()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_servers (resource_group, name, location, tags, sku_name, sku_tier, version,
+			administrator_login, storage_gb, backup_retention_days, stopped, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ResourceGroup, p.Name, p.Location, encodeTags(p.Tags), p.SKUName, p.SKUTier, p.Version,
+			p.AdministratorLogin, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped), toUnix(p.Created)); err != nil {
+			return fmt.Errorf("storing PostgreSQL server: %w", err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// errPostgresNameTaken is Azure's answer to a server name in use anywhere.
+func errPostgresNameTaken(name string) error {
+	return slipway.Errorf(slipway.ECONFLICT, "The server name '%s' is already in use: server names are unique across Slipway, as across Azure, because they name the server's host (%s.postgres.database.azure.com). Choose another name.", name, name)
+}
+
+// UpdatePostgresServer stores a server's changeable fields: tags, SKU,
+// version, storage, backup retention and the stopped flag.
+func (s *Store) UpdatePostgresServer(ctx context.Context, p slipway.PostgresServer) error {
+	if p.Tags == nil {
+		p.Tags = map[string]string{}
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE postgres_servers SET tags = ?, sku_name = ?, sku_tier = ?, version = ?, storage_gb = ?,
+		backup_retention_days = ?, stopped = ? WHERE resource_group = ? AND name = ?`,
+		encodeTags(p.Tags), p.SKUName, p.SKUTier, p.Version, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped), p.ResourceGroup, p.Name)
+	if err != nil {
+		return fmt.Errorf("updating PostgreSQL server: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errPostgresServerNotFound(p.ResourceGroup, p.Name)
+	}
+	return nil
+}
+
+// PostgresServer returns a server of a group; ENOTFOUND (naming a missing
+// group first) when there is none.
+func (s *Store) PostgresServer(ctx context.Context, rg, name string) (slipway.PostgresServer, error) {
+	p, err := scanPostgresServer(s.read.QueryRowContext(ctx, postgresSelect+` WHERE resource_group = ? AND name = ?`, rg, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.ResourceGroup(ctx, rg); gerr != nil {
+			return p, gerr
+		}
+		return p, errPostgresServerNotFound(rg, name)
+	}
+	return p, err
+}
+
+// PostgresServerNameTaken reports whether a server of any group has the name.
+func (s *Store) PostgresServerNameTaken(ctx context.Context, name string) (bool, error) {
+	var rg string
+	switch err := s.read.QueryRowContext(ctx, `SELECT resource_group FROM postgres_servers WHERE name = ?`, name).Scan(&rg); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("looking up PostgreSQL server: %w", err)
+	}
+	return true, nil
+}
+
+// PostgresServersIn lists the servers of a resource group, or of every
+// group when rg is "", by group and name.
+func (s *Store) PostgresServersIn(ctx context.Context, rg string) ([]slipway.PostgresServer, error) {
+	q, args := postgresSelect, []any{}
+	if rg != "" {
+		if _, err := s.ResourceGroup(ctx, rg); err != nil {
+			return nil, err
+		}
+		q += ` WHERE resource_group = ?`
+		args = append(args, rg)
+	}
+	return listRows(ctx, s.read, "listing PostgreSQL servers", scanPostgresServer, q+` ORDER BY resource_group, name`, args...)
+}
+
+// DeletePostgresServer deletes a server's record with its databases and
+// firewall rules; ENOTFOUND when there is none.
+func (s *Store) DeletePostgresServer(ctx context.Context, rg, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, name)
+	if err != nil {
+		return fmt.Errorf("deleting PostgreSQL server: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errPostgresServerNotFound(rg, name)
+	}
+	return nil
+}
+
+// PostgresServerState is what the backend needs of a server at start:
+// whether it runs, and who may connect.
+type PostgresServerState struct {
+	Name    string
+	Stopped bool
+	Rules   []slipway.PostgresFirewallRule
+}
+
+// PostgresServers lists every server of the installation with its
+// stopped flag and firewall rules, by name, so that the backend can be
+// brought back in line after a restart.
+func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, error) {
+	all, err := s.PostgresServersIn(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	rules, err := listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` ORDER BY server, name`)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string][]slipway.PostgresFirewallRule{}
+	for _, r := range rules {
+		by[strings.ToLower(r.Server)] = append(by[strings.ToLower(r.Server)], r)
+	}
+	out := make([]PostgresServerState, 0, len(all))
+	for _, p := range all {
+		out = append(out, PostgresServerState{Name: p.Name, Stopped: p.Stopped, Rules: by[strings.ToLower(p.Name)]})
+	}
+	return out, nil
+}
+
+// postgresServerExists checks that the server is rg's (ENOTFOUND naming
+// the group or the server otherwise), within tx.
+func postgresServerExists(ctx context.Context, q querier, rg, server string) error {
+	var name string
+	err := q.QueryRowContext(ctx, `SELECT name FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, server).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		var g string
+		if gerr := q.QueryRowContext(ctx, `SELECT name FROM resource_groups WHERE name = ?`, rg).Scan(&g); errors.Is(gerr, sql.ErrNoRows) {
+			return errGroupNotFound(rg)
+		}
+		return errPostgresServerNotFound(rg, server)
+	}
+	if err != nil {
+		return fmt.Errorf("looking up PostgreSQL server: %w", err)
+	}
+	return nil
+}
+
+// Databases.
+
+func errPostgresDatabaseNotFound(server, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/databases/%s' was not found.", server, name)
+}
+
+func scanPostgresDatabase(r rowScanner) (slipway.PostgresDatabase, error) {
+	var d slipway.PostgresDatabase
+	if err := r.Scan(&d.Server, &d.Name, &d.Charset, &d.Collation); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return d, err
+		}
+		return d, fmt.Errorf("reading PostgreSQL database: %w", err)
+	}
+	return d, nil
+}
+
+const postgresDatabaseSelect = `SELECT server, name, charset, collation FROM postgres_databases`
+
+// PutPostgresDatabase records a database of rg's server; an existing one
+// keeps its charset and collation (PostgreSQL cannot change them) and is
+// returned as it is.
+func (s *Store) PutPostgresDatabase(ctx context.Context, rg string, d slipway.PostgresDatabase) (slipway.PostgresDatabase, error) {
+	if err := slipway.ValidatePostgresDatabaseName(d.Name); err != nil {
+		return d, err
+	}
+	var out slipway.PostgresDatabase
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, d.Server); err != nil {
+			return err
+		}
+		old, err := scanPostgresDatabase(tx.QueryRowContext(ctx, postgresDatabaseSelect+` WHERE server = ? AND name = ?`, d.Server, d.Name))
+		if err == nil {
+			out = old
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_databases (server, name, charset, collation) VALUES (?, ?, ?, ?)`,
+			d.Server, d.Name, d.Charset, d.Collation); err != nil {
+			return fmt.Errorf("storing PostgreSQL database: %w", err)
+		}
+		out = d
+		return nil
+	})
+	return out, err
+}
+
+// PostgresDatabase returns a database of rg's server.
+func (s *Store) PostgresDatabase(ctx context.Context, rg, server, name string) (slipway.PostgresDatabase, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return slipway.PostgresDatabase{}, err
+	}
+	d, err := scanPostgresDatabase(s.read.QueryRowContext(ctx, postgresDatabaseSelect+` WHERE server = ? AND name = ?`, server, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, errPostgresDatabaseNotFound(server, name)
+	}
+	return d, err
+}
+
+// PostgresDatabases lists the databases of rg's server by name.
+func (s *Store) PostgresDatabases(ctx context.Context, rg, server string) ([]slipway.PostgresDatabase, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return nil, err
+	}
+	return listRows(ctx, s.read, "listing PostgreSQL databases", scanPostgresDatabase, postgresDatabaseSelect+` WHERE server = ? ORDER BY name`, server)
+}
+
+// DeletePostgresDatabase deletes a database's record; ENOTFOUND when
+// there is none.
+func (s *Store) DeletePostgresDatabase(ctx context.Context, rg, server, name string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_databases WHERE server = ? AND name = ?`, server, name)
+		if err != nil {
+			return fmt.Errorf("deleting PostgreSQL database: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errPostgresDatabaseNotFound(server, name)
+		}
+		return nil
+	})
+}
+
+// Firewall rules.
+
+func errPostgresRuleNotFound(server, name string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/firewallRules/%s' was not found.", server, name)
+}
+
+const postgresRuleSelect = `SELECT server, name, start_ip, end_ip FROM postgres_firewall_rules`
+
+func scanPostgresRule(r rowScanner) (slipway.PostgresFirewallRule, error) {
+	var f slipway.PostgresFirewallRule
+	var start, end string
+	if err := r.Scan(&f.Server, &f.Name, &start, &end); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return f, err
+		}
+		return f, fmt.Errorf("reading PostgreSQL firewall rule: %w", err)
+	}
+	var err1, err2 error
+	f.Start, err1 = netip.ParseAddr(start)
+	f.End, err2 = netip.ParseAddr(end)
+	if err := errors.Join(err1, err2); err != nil {
+		return f, fmt.Errorf("reading PostgreSQL firewall rule %s: %w", f.Name, err)
+	}
+	return f, nil
+}
+
+// PutPostgresFirewallRule creates or replaces a firewall rule of rg's
+// server and returns the server's rules after the change.
+func (s *Store) PutPostgresFirewallRule(ctx context.Context, rg string, f slipway.PostgresFirewallRule) ([]slipway.PostgresFirewallRule, error) {
+	if err := slipway.ValidatePostgresFirewallRuleName(f.Name); err != nil {
+		return nil, err
+	}
+	var out []slipway.PostgresFirewallRule
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, f.Server); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_firewall_rules (server, name, start_ip, end_ip) VALUES (?, ?, ?, ?)
+			ON CONFLICT (server, name) DO UPDATE SET start_ip = excluded.start_ip, end_ip = excluded.end_ip`,
+			f.Server, f.Name, f.Start.String(), f.End.String()); err != nil {
+			return fmt.Errorf("storing PostgreSQL firewall rule: %w", err)
+		}
+		var err error
+		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, f.Server)
+		return err
+	})
+	return out, err
+}
+
+// PostgresFirewallRule returns a firewall rule of rg's server.
+func (s *Store) PostgresFirewallRule(ctx context.Context, rg, server, name string) (slipway.PostgresFirewallRule, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return slipway.PostgresFirewallRule{}, err
+	}
+	f, err := scanPostgresRule(s.read.QueryRowContext(ctx, postgresRuleSelect+` WHERE server = ? AND name = ?`, server, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, errPostgresRuleNotFound(server, name)
+	}
+	return f, err
+}
+
+// PostgresFirewallRules lists the firewall rules of rg's server by name.
+func (s *Store) PostgresFirewallRules(ctx context.Context, rg, server string) ([]slipway.PostgresFirewallRule, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return nil, err
+	}
+	return listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
+}
+
+// DeletePostgresFirewallRule deletes a firewall rule and returns the
+// server's rules after the change; ENOTFOUND when there is none.
+func (s *Store) DeletePostgresFirewallRule(ctx context.Context, rg, server, name string) ([]slipway.PostgresFirewallRule, error) {
+	var out []slipway.PostgresFirewallRule
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_firewall_rules WHERE server = ? AND name = ?`, server, name)
+		if err != nil {
+			return fmt.Errorf("deleting PostgreSQL firewall rule: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errPostgresRuleNotFound(server, name)
+		}
+		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
+		return err
+	})
+	return out, err
+}

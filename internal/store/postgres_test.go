@@ -1,0 +1,78 @@
+package store
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway"
+)
+
+// TestPostgresServers: a server's name is taken across every group; its
+// databases and rules are its own; PostgresServers gives the backend each
+// server's state and rules; a group's deletion names its servers and
+// frees their names.
+func TestPostgresServers(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	for _, g := range []string{"rg", "other"} {
+		if _, _, err := s.PutResourceGroup(ctx, slipway.ResourceGroup{Name: g, Location: "westeurope"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := slipway.PostgresServer{ResourceGroup: "rg", Name: "pg1", SKUName: "Standard_B1ms", SKUTier: "Burstable", Version: "15",
+		AdministratorLogin: "myadmin", StorageGB: 32, BackupRetentionDays: 7}
+	got, err := s.CreatePostgresServer(ctx, srv)
+	if err != nil || got.Location != "westeurope" {
+		t.Fatalf("create = %+v, %v", got, err)
+	}
+	taken := srv
+	taken.ResourceGroup = "other"
+	_, err = s.CreatePostgresServer(ctx, taken)
+	wantCode(t, err, slipway.ECONFLICT)
+	_, err = s.CreatePostgresServer(ctx, slipway.PostgresServer{ResourceGroup: "rg", Name: "Bad_Name"})
+	wantCode(t, err, slipway.EINVALID)
+	_, err = s.PostgresServer(ctx, "other", "pg1")
+	wantCode(t, err, slipway.ENOTFOUND)
+
+	// Databases and rules are reached through the server's own group only.
+	_, err = s.PutPostgresDatabase(ctx, "other", slipway.PostgresDatabase{Server: "pg1", Name: "app"})
+	wantCode(t, err, slipway.ENOTFOUND)
+	if _, err := s.PutPostgresDatabase(ctx, "rg", slipway.PostgresDatabase{Server: "pg1", Name: "app", Charset: "utf8"}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.PutPostgresDatabase(ctx, "rg", slipway.PostgresDatabase{Server: "pg1", Name: "APP", Charset: "latin1"})
+	if err != nil || again.Name != "app" || again.Charset != "utf8" {
+		t.Fatalf("second put = %+v, %v", again, err)
+	}
+	_, err = s.PutPostgresFirewallRule(ctx, "other", slipway.PostgresFirewallRule{Server: "pg1", Name: "all", Start: netip.MustParseAddr("0.0.0.0"), End: netip.MustParseAddr("255.255.255.255")})
+	wantCode(t, err, slipway.ENOTFOUND)
+	rule := slipway.PostgresFirewallRule{Server: "pg1", Name: "azure", Start: netip.MustParseAddr("0.0.0.0"), End: netip.MustParseAddr("0.0.0.0")}
+	if rules, err := s.PutPostgresFirewallRule(ctx, "rg", rule); err != nil || len(rules) != 1 {
+		t.Fatalf("rules = %v, %v", rules, err)
+	}
+	srv.Stopped = true
+	if err := s.UpdatePostgresServer(ctx, srv); err != nil {
+		t.Fatal(err)
+	}
+	states, err := s.PostgresServers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]PostgresServerState{{Name: "pg1", Stopped: true, Rules: []slipway.PostgresFirewallRule{rule}}}, states,
+		cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("PostgresServers (-want +got):\n%s", diff)
+	}
+
+	d, err := s.DeleteResourceGroupContents(ctx, "rg")
+	if err != nil || len(d.PostgresServers) != 1 || d.PostgresServers[0] != "pg1" {
+		t.Fatalf("group deletion = %+v, %v", d, err)
+	}
+	if states, _ := s.PostgresServers(ctx); len(states) != 0 {
+		t.Fatalf("after the group: %+v", states)
+	}
+	if _, err := s.CreatePostgresServer(ctx, taken); err != nil {
+		t.Fatalf("the name is free again: %v", err)
+	}
+}
