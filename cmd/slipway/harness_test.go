@@ -64,6 +64,9 @@ type serverInfo struct {
 	BlobURL    string `json:"blobUrl"`
 	AdminToken string `json:"adminToken"`
 	CAFile     string `json:"caFile"`
+	// SubscriptionID and PostgresPort as server.json has them.
+	SubscriptionID string `json:"subscriptionId"`
+	PostgresPort   int    `json:"postgresPort"`
 }
 
 // testServer is a Slipway server run in-process by the same Run as main.

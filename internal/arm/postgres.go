@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway-dev/slipway/internal/pgflex"
+
 	"github.com/slipway-dev/slipway"
 )
 
@@ -56,15 +58,16 @@ type PostgresServers interface {
 	SetFirewallRules(server string, rules []PostgresFirewallRule)
 }
 
-// PostgresFirewallRule is one range of client addresses a server accepts.
-type PostgresFirewallRule struct{ Start, End netip.Addr }
+// PostgresFirewallRule is one range of client addresses a server accepts:
+// pgflex's, so that *pgflex.Manager is a PostgresServers.
+type PostgresFirewallRule = pgflex.FirewallRule
 
 const (
 	postgresNamespace = "Microsoft.DBforPostgreSQL"
 	postgresType      = "Microsoft.DBforPostgreSQL/flexibleServers"
 	// postgresHostSuffix is the public DNS suffix of Azure's servers,
-	// which apps connect to (the front door routes it by SNI).
-	postgresHostSuffix = ".postgres.database.azure.com"
+	// which apps connect to (pgflex's proxy finds the server by it).
+	postgresHostSuffix = pgflex.Suffix
 )
 
 // postgresTiers are the compute tiers and SKUs offered, as Azure's

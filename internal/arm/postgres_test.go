@@ -289,7 +289,7 @@ func TestPostgresDatabasesAndFirewallRules(t *testing.T) {
 		`{"properties":{"startIpAddress":"0.0.0.0","endIpAddress":"0.0.0.0"}}`))
 	e.accepted(e.do("PUT", pgPath+"/pg1/firewallRules/office"+pgAPI, `{"properties":{"startIpAddress":"203.0.113.1","endIpAddress":"203.0.113.9"}}`))
 	s, _ := e.pg.server("pg1")
-	want := []PostgresFirewallRule{{netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("0.0.0.0")}, {netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("203.0.113.9")}}
+	want := []PostgresFirewallRule{{Start: netip.MustParseAddr("0.0.0.0"), End: netip.MustParseAddr("0.0.0.0")}, {Start: netip.MustParseAddr("203.0.113.1"), End: netip.MustParseAddr("203.0.113.9")}}
 	if !slices.Equal(s.rules, want) {
 		t.Fatalf("backend rules = %v, want %v", s.rules, want)
 	}

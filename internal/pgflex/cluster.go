@@ -1,7 +1,8 @@
 package pgflex
 
 // One server's cluster: its directories, its system user, and the
-// PostgreSQL programs run on it (initdb, pg_ctl, psql).
+// PostgreSQL programs run on it (initdb and postgres in its sandbox, psql
+// from the host over its socket).
 
 import (
 	"bytes"
@@ -14,8 +15,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/sandbox"
 )
 
 // settings are appended to each cluster's postgresql.conf.
@@ -48,6 +52,30 @@ type cluster struct {
 	data     string // PGDATA, in vol
 	run      string // the socket's directory
 	uid, gid int    // -1: this process's own
+
+	mu     sync.Mutex
+	proc   *exec.Cmd     // the postmaster's sandbox, nil when stopped
+	exited chan struct{} // closed when proc has ended
+}
+
+// Inside the sandbox the server's directory is /home (as an app's home
+// is), so that no path above it on the host need be open to the
+// cluster's user.
+const (
+	sandboxHome = "/home"
+)
+
+// path is p, a path under c.dir on the host, as the cluster's processes
+// see it.
+func (c *cluster) path(p string) string {
+	if !c.m.cfg.Sandbox.Confined() {
+		return p
+	}
+	rel, err := filepath.Rel(c.dir, p)
+	if err != nil {
+		return p
+	}
+	return filepath.Join(sandboxHome, rel)
 }
 
 // clusterAt is the cluster of a server, its user not yet known.
@@ -124,7 +152,7 @@ func (c *cluster) create(ctx context.Context, adminLogin, adminPassword string) 
 			return err
 		}
 	}
-	if _, err := c.run1(ctx, "initdb", nil, "-D", c.data, "-U", platformRole, "--pwfile="+pwFile,
+	if _, err := c.run1(ctx, "initdb", "-D", c.path(c.data), "-U", platformRole, "--pwfile="+c.path(pwFile),
 		"-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US",
 		"--auth-local=scram-sha-256", "--auth-host=reject", "--no-instructions"); err != nil {
 		return err
@@ -164,7 +192,7 @@ func (c *cluster) appendConf() error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(settings + "unix_socket_directories = " + literal(c.run) + "\n")
+	_, err = f.WriteString(settings + "unix_socket_directories = " + literal(c.path(c.run)) + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -194,8 +222,10 @@ func (c *cluster) mount(ctx context.Context) error {
 	return nil
 }
 
-// start starts the cluster, if it is not running, and waits until it takes
-// connections.
+// start starts the cluster's postmaster in its sandbox, if it is not
+// running, and waits until it takes connections. The postmaster is the
+// sandbox's main process: it ends with Slipway, and the next start of
+// Slipway starts it again (Reconcile).
 func (c *cluster) start(ctx context.Context) error {
 	if err := c.resolveUser(ctx); err != nil {
 		return err
@@ -203,40 +233,96 @@ func (c *cluster) start(ctx context.Context) error {
 	if err := c.mount(ctx); err != nil {
 		return err
 	}
-	if c.isRunning() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runningLocked() {
 		return nil
 	}
-	_, err := c.run1(ctx, "pg_ctl", nil, "-D", c.data, "-l", filepath.Join(c.data, "startup.log"), "-w", "-t", "60", "-s", "start")
+	logFile, err := os.OpenFile(filepath.Join(c.dir, "startup.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		if log, rerr := os.ReadFile(filepath.Join(c.data, "startup.log")); rerr == nil {
-			err = fmt.Errorf("%w\n%s", err, tail(log, 2000))
+		return err
+	}
+	defer logFile.Close()
+	cmd, err := c.command(context.Background(), "postgres", "-D", c.path(c.data))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := sandbox.Start(cmd); err != nil {
+		return fmt.Errorf("starting postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	c.proc, c.exited = cmd, exited
+	// Ready when pg_isready says the socket takes connections.
+	deadline := time.Now().Add(opTimeout)
+	for {
+		select {
+		case <-exited:
+			c.proc = nil
+			log, _ := os.ReadFile(filepath.Join(c.dir, "startup.log"))
+			return fmt.Errorf("postgres ended as it started: %s", tail(log, 2000))
+		case <-ctx.Done():
+			c.stopLocked()
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "1").Run() == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			c.stopLocked()
+			return fmt.Errorf("postgres did not take connections within %s", opTimeout)
 		}
 	}
-	return err
 }
 
-// stop stops the cluster (fast: open sessions end), if it runs.
+// stop stops the cluster (a fast shutdown: open sessions end), if it runs.
 func (c *cluster) stop(ctx context.Context) error {
-	if !c.isRunning() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopLocked()
+}
+
+func (c *cluster) stopLocked() error {
+	if !c.runningLocked() {
+		c.proc = nil
 		return nil
 	}
-	_, err := c.run1(ctx, "pg_ctl", nil, "-D", c.data, "-m", "fast", "-w", "-t", "60", "-s", "stop")
-	return err
+	sb := c.m.cfg.Sandbox
+	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one.
+	for _, step := range []struct {
+		sig  syscall.Signal
+		wait time.Duration
+	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+		sb.Signal(c.proc, step.sig)
+		select {
+		case <-c.exited:
+			c.proc = nil
+			return nil
+		case <-time.After(step.wait):
+		}
+	}
+	return fmt.Errorf("postgres of %q did not stop", c.name)
 }
 
-// isRunning reports whether the cluster's postmaster lives: its pid file
-// names a process that exists.
+// isRunning reports whether the cluster's postmaster runs.
 func (c *cluster) isRunning() bool {
-	b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
-	if err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runningLocked()
+}
+
+func (c *cluster) runningLocked() bool {
+	if c.proc == nil {
 		return false
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil || pid <= 0 {
+	select {
+	case <-c.exited:
 		return false
+	default:
+		return true
 	}
-	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
 }
 
 // socket is the path of the cluster's socket.
@@ -278,31 +364,41 @@ func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
 	return out.String(), nil
 }
 
-// run1 runs one of PostgreSQL's programs as the cluster's user.
-func (c *cluster) run1(ctx context.Context, prog string, stdin []byte, args ...string) (string, error) {
+// run1 runs one of PostgreSQL's programs (initdb) in the cluster's
+// sandbox and waits for it.
+func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(c.m.bin, prog), args...)
-	cmd.Env = []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC"}
-	cmd.Dir = c.dir
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	// The postmaster outlives pg_ctl in a session of its own, away from
-	// the server's process group and its signals.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if c.uid >= 0 {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
+	cmd, err := c.command(ctx, prog, args...)
+	if err != nil {
+		return "", err
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	// pg_ctl waits for its postmaster, whose output goes to the log
-	// file; WaitDelay keeps an inherited descriptor from holding us.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	if err := sandbox.Run(cmd); err != nil {
 		return out.String(), fmt.Errorf("%s: %w: %s", prog, err, tail(out.Bytes(), 2000))
 	}
 	return out.String(), nil
+}
+
+// command is one of PostgreSQL's programs run in the cluster's sandbox:
+// as its user, with its directory at /home and nothing else of the
+// host's writable, in a network namespace of its own when confined (the
+// cluster listens only on its socket, in that directory).
+func (c *cluster) command(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
+	spec := sandbox.Spec{
+		Argv:     append([]string{filepath.Join(c.m.bin, prog)}, args...),
+		Env:      []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
+		Dir:      c.path(c.dir),
+		Hostname: "pg-" + c.name,
+	}
+	if c.uid >= 0 {
+		spec.UID, spec.GID = c.uid, c.gid
+	}
+	if c.m.cfg.Sandbox.Confined() {
+		spec.Home = c.dir
+	}
+	return c.m.cfg.Sandbox.Command(ctx, spec)
 }
 
 // savePassword keeps the platform role's password, sealed when the

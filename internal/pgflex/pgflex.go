@@ -4,11 +4,14 @@
 // unchanged: `az postgres flexible-server create`, then an app that connects
 // to <server>.postgres.database.azure.com:5432 with sslmode=require.
 //
-// Each server is a real PostgreSQL cluster of its own (initdb, pg_ctl and
+// Each server is a real PostgreSQL cluster of its own (initdb, postgres and
 // psql of the installed PostgreSQL): its own data directory, its own
 // postmaster, its own system user when Slipway runs as root, and no TCP
 // listener — the cluster answers only on a Unix socket in a directory only
-// its user (and root) may enter. Clients reach it through the proxy
+// its user (and root) may enter. Its programs run in the platform's
+// sandbox (bubblewrap, as apps do), where the server's directory is /home
+// and the rest of the host is the read-only system: the postmaster is the
+// sandbox's main process and ends with Slipway. Clients reach it through the proxy
 // (proxy.go): one listener for every server, which takes the TLS
 // connection as Azure's gateway does, learns the server from the TLS
 // server name (SNI, which libpq sends from PostgreSQL 14 on), applies the
@@ -39,6 +42,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/slipway-dev/slipway/internal/sandbox"
 )
 
 // Suffix is the DNS suffix of Azure's flexible servers: a server named s
@@ -60,7 +65,7 @@ type Config struct {
 	// <Dir>/<name>/run (the socket) and the platform role's sealed
 	// password.
 	Dir string
-	// BinDir holds initdb, pg_ctl and psql. "": the newest installed
+	// BinDir holds initdb, postgres, psql and pg_isready. "": the newest installed
 	// PostgreSQL under /usr/lib/postgresql/<major>/bin, then PATH.
 	BinDir string
 	// Domain is the platform's base domain: servers also answer at
@@ -73,6 +78,10 @@ type Config struct {
 	// User returns the system user a server's cluster runs as (created on
 	// demand). Nil: the server's own user (Slipway not running as root).
 	User func(ctx context.Context, server string) (uid, gid int, err error)
+	// Sandbox runs PostgreSQL's programs: confined (bubblewrap), each
+	// cluster sees only its own directory; unconfined, they run as plain
+	// processes (as the cluster's user). Required.
+	Sandbox *sandbox.Sandbox
 	// Volumes, when set, gives each server's data a file system of its
 	// own of StorageBytes (internal/homefs' images), so that a server
 	// that fills its storage fails its own writes (as Azure's does at its
@@ -123,6 +132,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Sandbox == nil {
+		return nil, errors.New("opening PostgreSQL servers: no sandbox to run them in")
+	}
 	if cfg.StorageBytes == 0 {
 		cfg.StorageBytes = 32 << 30
 	}
@@ -151,7 +163,7 @@ func (m *Manager) Names() []string {
 // Version is the PostgreSQL major version the servers run, e.g. "15".
 func (m *Manager) Version() string { return m.version }
 
-// findBinaries returns the directory of initdb, pg_ctl, postgres and psql,
+// findBinaries returns the directory of initdb, postgres, psql and pg_isready,
 // and their major version.
 func findBinaries(dir string) (string, string, error) {
 	if dir == "" {
@@ -164,7 +176,7 @@ func findBinaries(dir string) (string, string, error) {
 	if dir == "" {
 		return "", "", errors.New("PostgreSQL is not installed (no /usr/lib/postgresql/<version>/bin/initdb): install it (apt-get install postgresql) to serve Azure Database for PostgreSQL flexible servers")
 	}
-	for _, b := range []string{"initdb", "pg_ctl", "postgres", "psql"} {
+	for _, b := range []string{"initdb", "postgres", "psql", "pg_isready"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			return "", "", fmt.Errorf("PostgreSQL's %s is missing in %s: %w", b, dir, err)
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/sandbox"
 )
 
-// These tests run the installed PostgreSQL (initdb, pg_ctl, postgres) and
+// These tests run the installed PostgreSQL (initdb, postgres) in the sandbox and
 // its own client, psql, as a real client through the proxy: a client that
 // speaks the protocol as apps' libpq does (TLS with the server name).
 
@@ -47,7 +47,11 @@ func newEnvWith(t *testing.T, adjust func(*Config)) *env {
 	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o711)
 	}
-	cfg := Config{Dir: filepath.Join(dir, "pg"), Domain: "localhost"}
+	sb, err := sandbox.New(sandbox.Config{StateDir: filepath.Join(dir, "sandbox"), Disabled: os.Getenv("PGFLEX_UNCONFINED") != ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Dir: filepath.Join(dir, "pg"), Domain: "localhost", Sandbox: sb}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, server string) (int, int, error) {
 			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))

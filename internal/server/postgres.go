@@ -38,11 +38,17 @@ type postgresService struct {
 // openPostgres opens the servers' manager and the proxy's host listener.
 // Without PostgreSQL installed it returns nil and logs why: the provider
 // is then refused with that reason.
-func openPostgres(cfg Config, dataDir string, st *store.Store, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error), log *slog.Logger) (*postgresService, error) {
+func openPostgres(cfg Config, dataDir string, st *store.Store, sb *sandbox.Sandbox, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error), log *slog.Logger) (*postgresService, error) {
 	pc := pgflex.Config{
-		Dir: filepath.Join(dataDir, "postgres"), Domain: cfg.Domain, Logger: log.With("part", "postgres"),
+		Dir: filepath.Join(dataDir, "postgres"), Domain: cfg.Domain, Logger: log.With("part", "postgres"), Sandbox: sb,
 		Seal: func(p []byte) ([]byte, error) { return st.SealBytes(p, "postgres/platform.pw") },
 		Open: func(b []byte) ([]byte, error) { return st.OpenBytes(b, "postgres/platform.pw") },
+	}
+	if os.Geteuid() == 0 && !sb.Confined() {
+		// Each cluster runs as a user of its own, who could not reach its
+		// directory below the data directory (0700) outside the sandbox.
+		log.Warn("Azure Database for PostgreSQL flexible servers are not served", "reason", "they run in the sandbox (bubblewrap) when Slipway runs as root")
+		return nil, nil
 	}
 	if os.Geteuid() == 0 {
 		pc.User = func(ctx context.Context, server string) (int, int, error) {
@@ -143,4 +149,26 @@ func (p *postgresService) close() error {
 		err = errors.Join(err, p.vols.Close())
 	}
 	return err
+}
+
+// reconcile brings the clusters in line with ARM's records after a start:
+// their firewall rules, and the servers not stopped running. A server that
+// does not start is logged; the others, and the platform, go on.
+func (p *postgresService) reconcile(ctx context.Context, st *store.Store) {
+	states, err := st.PostgresServers(ctx)
+	if err != nil {
+		p.log.Error("reading the PostgreSQL servers' records", "err", err)
+		return
+	}
+	want := make([]pgflex.Reconciled, 0, len(states))
+	for _, s := range states {
+		r := pgflex.Reconciled{Name: s.Name, Stopped: s.Stopped}
+		for _, fr := range s.Rules {
+			r.Rules = append(r.Rules, pgflex.FirewallRule{Start: fr.Start, End: fr.End})
+		}
+		want = append(want, r)
+	}
+	if err := p.m.Reconcile(ctx, want); err != nil {
+		p.log.Error("some PostgreSQL servers did not start", "err", err)
+	}
 }

@@ -371,11 +371,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	tlsConfig := &tls.Config{GetCertificate: certMgr.GetCertificate(ca.GetCertificate), NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	dual := func(l net.Listener) net.Listener { return frontdoor.NewDualListener(l, tlsConfig) }
-	pg, err := openPostgres(cfg, dataDir, st, ca.GetCertificate, log)
-	if err != nil {
-		return fmt.Errorf("listening on PostgreSQL port %d: %w (choose another with --postgres-port)", cfg.PostgresPort, err)
-	}
-	closers = append(closers, pg.close)
 	hostSuffix := ""
 	if port != 80 {
 		hostSuffix = ":" + strconv.Itoa(port)
@@ -405,6 +400,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		log.Warn("APPS RUN UNSANDBOXED: every app can read what this server's user can read. Install bubblewrap (apt-get install bubblewrap) to confine them.", "reason", why)
 	}
 	launcher := &launcher{sb: sb}
+	pg, err := openPostgres(cfg, dataDir, st, sb, ca.GetCertificate, log)
+	if err != nil {
+		return fmt.Errorf("listening on PostgreSQL port %d: %w (choose another with --postgres-port)", cfg.PostgresPort, err)
+	}
+	closers = append(closers, pg.close)
+	if pg != nil && cfg.Postgres == nil {
+		cfg.Postgres = pg.m
+		pg.reconcile(ctx, st)
+	}
 
 	// Each instance in a network of its own, limited to its plan's size
 	// (docs/appservice.md §11), when the host allows it (root, bubblewrap).
