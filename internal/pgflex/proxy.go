@@ -33,8 +33,11 @@ const (
 	// handshakeTimeout bounds everything before the client is joined to
 	// its server: TLS, the startup message.
 	handshakeTimeout = 15 * time.Second
-	// maxConns bounds the proxy's open connections, all servers together.
-	maxConns = 2000
+	// maxConns bounds the proxy's open connections, all servers together,
+	// and maxPerClient one client address's, so that one tenant cannot
+	// take every slot (a connection holds one for its whole life).
+	maxConns     = 2000
+	maxPerClient = 256
 )
 
 // Proxy serves PostgreSQL clients for a Manager.
@@ -45,6 +48,7 @@ type Proxy struct {
 	mu      sync.Mutex
 	closing bool
 	conns   map[net.Conn]struct{}
+	perAddr map[netip.Addr]int
 }
 
 // NewProxy returns the proxy for m, serving TLS with certificates from
@@ -65,7 +69,7 @@ func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate,
 		return c, nil
 	}
 	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
-		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}}
+		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}}
 }
 
 // Serve accepts connections on l until it is closed. internal says whether
@@ -88,14 +92,15 @@ func (p *Proxy) Serve(l net.Listener, internal bool) error {
 			conn.Close()
 			continue
 		}
-		if !p.track(conn, true) {
+		addr := addrOf(conn.RemoteAddr())
+		if !p.admit(conn, addr) {
 			<-p.slots
 			conn.Close()
 			continue
 		}
 		go func() {
 			defer func() { <-p.slots }()
-			defer p.track(conn, false)
+			defer p.release(conn, addr)
 			defer conn.Close()
 			p.serve(conn, internal)
 		}()
@@ -112,6 +117,28 @@ func (p *Proxy) Close() error {
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// admit tracks a client's connection, unless the proxy is closing or the
+// client holds its share of the slots already.
+func (p *Proxy) admit(c net.Conn, addr netip.Addr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing || p.perAddr[addr] >= maxPerClient {
+		return false
+	}
+	p.perAddr[addr]++
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) release(c net.Conn, addr netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perAddr[addr]--; p.perAddr[addr] <= 0 {
+		delete(p.perAddr, addr)
+	}
+	delete(p.conns, c)
 }
 
 func (p *Proxy) track(c net.Conn, add bool) bool {

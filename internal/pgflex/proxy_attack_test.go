@@ -193,3 +193,46 @@ func TestAttack_StorageIsBounded(t *testing.T) {
 		t.Errorf("the deleted server's image is left: %v", imgs)
 	}
 }
+
+// One client that opens connections and never speaks cannot take the
+// proxy from the others: it holds at most its share of the slots.
+func TestAttack_OneClientCannotTakeEverySlot(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-slots")
+	e.m.SetFirewallRules("pgt-slots", allowLocal)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	for range maxPerClient {
+		c, err := d.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// The proxy accepts in order: once the next one from 127.0.0.2 is
+	// closed at once, every earlier one holds a slot.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := d.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+		if err == io.EOF {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a connection past its share was kept: %v", err)
+		}
+	}
+	if _, err := psqlAt(t, e.addr, "pgt-slots"+Suffix, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil {
+		t.Fatalf("another client was shut out: %v", err)
+	}
+}
