@@ -243,16 +243,36 @@ func (c *cluster) start(ctx context.Context) error {
 		return err
 	}
 	defer logFile.Close()
-	cmd, err := c.command(context.Background(), "postgres", "-D", c.path(c.data))
+	c.m.mu.RLock()
+	groups := c.m.groups
+	c.m.mu.RUnlock()
+	var procs []string
+	release := func() error { return nil }
+	if groups != nil {
+		p, r, err := groups(c.name)
+		if err != nil {
+			return fmt.Errorf("PostgreSQL server %q: its control group: %w", c.name, err)
+		}
+		procs, release = p, r
+	}
+	cmd, err := c.command(context.Background(), procs, "postgres", "-D", c.path(c.data))
 	if err != nil {
+		release()
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := sandbox.Start(cmd); err != nil {
+		release()
 		return fmt.Errorf("starting postgres: %w", err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() {
+		cmd.Wait()
+		if err := release(); err != nil {
+			c.m.cfg.Logger.Warn("removing a PostgreSQL server's control group", "server", c.name, "err", err)
+		}
+		close(exited)
+	}()
 	c.proc, c.exited = cmd, exited
 	// Ready when pg_isready says the socket takes connections.
 	deadline := time.Now().Add(opTimeout)
@@ -369,7 +389,7 @@ func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
 func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cmd, err := c.command(ctx, prog, args...)
+	cmd, err := c.command(ctx, nil, prog, args...)
 	if err != nil {
 		return "", err
 	}
@@ -385,12 +405,13 @@ func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string
 // as its user, with its directory at /home and nothing else of the
 // host's writable, in a network namespace of its own when confined (the
 // cluster listens only on its socket, in that directory).
-func (c *cluster) command(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
+func (c *cluster) command(ctx context.Context, procs []string, prog string, args ...string) (*exec.Cmd, error) {
 	spec := sandbox.Spec{
-		Argv:     append([]string{filepath.Join(c.m.bin, prog)}, args...),
-		Env:      []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
-		Dir:      c.path(c.dir),
-		Hostname: "pg-" + c.name,
+		Argv:        append([]string{filepath.Join(c.m.bin, prog)}, args...),
+		CgroupProcs: procs,
+		Env:         []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
+		Dir:         c.path(c.dir),
+		Hostname:    "pg-" + c.name,
 	}
 	if c.uid >= 0 {
 		spec.UID, spec.GID = c.uid, c.gid

@@ -113,6 +113,7 @@ type Manager struct {
 
 	mu      sync.RWMutex
 	servers map[string]*cluster // by name, running or not
+	groups  GroupFunc
 	rules   map[string][]FirewallRule
 	opMu    sync.Map // name → *sync.Mutex: one lifecycle operation at a time per server
 }
@@ -146,6 +147,18 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("opening PostgreSQL servers: %w", err)
 	}
 	return &Manager{cfg: cfg, bin: bin, version: version, servers: map[string]*cluster{}, rules: map[string][]FirewallRule{}}, nil
+}
+
+// GroupFunc makes a control group for a server's processes and returns
+// its cgroup.procs files and how to remove it once they have ended.
+type GroupFunc func(server string) (procs []string, release func() error, err error)
+
+// SetGroups has every postmaster started from now on run in a control
+// group of its own (package cgroups), with its limits. Nil: none.
+func (m *Manager) SetGroups(f GroupFunc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.groups = f
 }
 
 // Names are the servers the manager knows, running or not, sorted.

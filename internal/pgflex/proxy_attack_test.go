@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/homefs"
 )
 
@@ -234,5 +235,55 @@ func TestAttack_OneClientCannotTakeEverySlot(t *testing.T) {
 	}
 	if _, err := psqlAt(t, e.addr, "pgt-slots"+Suffix, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil {
 		t.Fatalf("another client was shut out: %v", err)
+	}
+}
+
+// A server's processes, the postmaster and every backend, live in its own
+// control group with its limits, so that a busy or greedy server takes at
+// most its share of the machine.
+func TestAttack_ServerIsLimited(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("control groups need root")
+	}
+	groups, err := cgroups.Open(cgroups.Config{Parent: "slipway-pgflex-test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Skip("no control groups here:", err)
+	}
+	e := newEnv(t)
+	t.Cleanup(func() { e.m.Close(); groups.Close() })
+	var procsFiles []string
+	e.m.SetGroups(func(server string) ([]string, func() error, error) {
+		g, err := groups.New("pg-"+server, cgroups.Limits{MemoryBytes: 256 << 20, CPUs: 0.5, Pids: 64})
+		if err != nil {
+			return nil, nil, err
+		}
+		procsFiles = g.ProcsFiles()
+		return g.ProcsFiles(), g.Close, nil
+	})
+	mustCreate(t, e, "pgt-lim")
+	e.m.SetFirewallRules("pgt-lim", allowLocal)
+	pid, err := psqlAt(t, e.addr, "pgt-lim"+Suffix, "myadmin", adminPW, "postgres", "SELECT pg_backend_pid()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The backend's pid is the sandbox's: count the group's processes, and
+	// find the memory limit on the group that holds them.
+	limited := false
+	for _, f := range procsFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(strings.Fields(string(b))); n < 5 { // bwrap, the postmaster, its helpers and the backend
+			t.Fatalf("%s holds %d processes (backend %s): %q", f, n, pid, b)
+		}
+		for _, lim := range []string{"memory.limit_in_bytes", "memory.max"} {
+			if v, err := os.ReadFile(filepath.Join(filepath.Dir(f), lim)); err == nil && strings.TrimSpace(string(v)) == "268435456" {
+				limited = true
+			}
+		}
+	}
+	if !limited {
+		t.Fatalf("no memory limit on the server's group (%v)", procsFiles)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/homefs"
 	"github.com/slipway-dev/slipway/internal/pgflex"
 	"github.com/slipway-dev/slipway/internal/sandbox"
@@ -171,4 +172,25 @@ func (p *postgresService) reconcile(ctx context.Context, st *store.Store) {
 	if err := p.m.Reconcile(ctx, want); err != nil {
 		p.log.Error("some PostgreSQL servers did not start", "err", err)
 	}
+}
+
+// serverLimits are each PostgreSQL server's: Azure's Burstable B1ms (one
+// core, 2 GiB), whatever SKU it names, and room for its 100 connections'
+// processes.
+var serverLimits = cgroups.Limits{MemoryBytes: 2 << 30, CPUs: 1, Pids: 512}
+
+// limit puts each server's processes in a control group of their own, so
+// that a busy or greedy server takes at most its share of the machine.
+func (p *postgresService) limit(groups *cgroups.Manager) {
+	if groups == nil {
+		p.log.Warn("PostgreSQL servers run without resource limits: they need cgroups (root)")
+		return
+	}
+	p.m.SetGroups(func(server string) ([]string, func() error, error) {
+		g, err := groups.New("pg-"+server, serverLimits)
+		if err != nil {
+			return nil, nil, err
+		}
+		return g.ProcsFiles(), g.Close, nil
+	})
 }

@@ -404,11 +404,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening on PostgreSQL port %d: %w (choose another with --postgres-port)", cfg.PostgresPort, err)
 	}
-	closers = append(closers, pg.close)
-	if pg != nil && cfg.Postgres == nil {
-		cfg.Postgres = pg.m
-		pg.reconcile(ctx, st)
-	}
+	pgClosed := false
+	closers = append(closers, func() error { // on the error paths until the clusters' closer below
+		if pgClosed {
+			return nil
+		}
+		return pg.close()
+	})
 
 	// Each instance in a network of its own, limited to its plan's size
 	// (docs/appservice.md §11), when the host allows it (root, bubblewrap).
@@ -437,6 +439,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	} else {
 		log.Warn("INSTANCES SHARE THE HOST'S NETWORK AND RUN WITHOUT RESOURCE LIMITS: both need root and bubblewrap.")
+	}
+	// The PostgreSQL servers stop before the cgroups' parent is removed.
+	closers = append(closers, func() error { pgClosed = true; return pg.close() })
+	if pg != nil && cfg.Postgres == nil {
+		pg.limit(groups)
+		cfg.Postgres = pg.m
+		pg.reconcile(ctx, st)
 	}
 	var homes, locals *homefs.Homes
 	var builds *buildStorage
