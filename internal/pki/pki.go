@@ -81,6 +81,7 @@ var azureNames = []string{
 	"login.microsoftonline.com",
 	"vault.azure.net",
 	"postgres.database.azure.com",
+	"redis.cache.windows.net",
 }
 
 // permittedCIDRs are the addresses the root may vouch for: loopback and the

@@ -148,6 +148,7 @@ func TestHandshake(t *testing.T) {
 		{serverName: "acct.blob.core.windows.net", wantDNS: []string{"*.blob.core.windows.net"}},
 		{serverName: "v.vault.azure.net", wantDNS: []string{"*.vault.azure.net"}},
 		{serverName: "db1.postgres.database.azure.com", wantDNS: []string{"*.postgres.database.azure.com"}},
+		{serverName: "cache1.redis.cache.windows.net", wantDNS: []string{"*.redis.cache.windows.net"}},
 		{serverName: "management.azure.com", wantDNS: []string{"management.azure.com"}},
 		// An IP needs no SNI: the server serves the bare-domain leaf with loopback IP SANs.
 		{serverName: "127.0.0.1", wantDNS: []string{"localhost"}},
@@ -400,7 +401,7 @@ func TestRootCertificate(t *testing.T) {
 	if !root.PermittedDNSDomainsCritical {
 		t.Error("name constraints are not critical")
 	}
-	wantDNS := "[localhost core.windows.net azurewebsites.net management.azure.com login.microsoftonline.com vault.azure.net postgres.database.azure.com]"
+	wantDNS := "[localhost core.windows.net azurewebsites.net management.azure.com login.microsoftonline.com vault.azure.net postgres.database.azure.com redis.cache.windows.net]"
 	if got := fmt.Sprint(root.PermittedDNSDomains); got != wantDNS {
 		t.Errorf("PermittedDNSDomains = %s, want %s", got, wantDNS)
 	}

@@ -1,0 +1,163 @@
+// Package gateway is what the platform's TCP services for tenants
+// (PostgreSQL flexible servers, Azure Cache for Redis) share in front of
+// their backends, as Azure's gateways are: an accept loop that bounds the
+// connections it holds, all clients together and per client address (so
+// that one tenant cannot take every slot, a connection holding one for its
+// whole life), ends every connection at shutdown, and joins a client to its
+// backend.
+package gateway
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Gate accepts and tracks connections. It is safe for concurrent use.
+type Gate struct {
+	slots     chan struct{}
+	perClient int
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[net.Conn]struct{}
+	perAddr map[netip.Addr]int
+}
+
+// New returns a gate holding at most max connections, perClient of them
+// from one client address.
+func New(max, perClient int) *Gate {
+	return &Gate{slots: make(chan struct{}, max), perClient: perClient, conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}}
+}
+
+// Serve accepts connections on l until it is closed and runs handle for
+// each in a goroutine of its own, closing the connection when handle
+// returns. A connection past the bounds is closed at once.
+func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Addr)) error {
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		select {
+		case g.slots <- struct{}{}:
+		default:
+			conn.Close()
+			continue
+		}
+		addr := AddrOf(conn.RemoteAddr())
+		if !g.admit(conn, addr) {
+			<-g.slots
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-g.slots }()
+			defer g.release(conn, addr)
+			defer conn.Close()
+			handle(conn, addr)
+		}()
+	}
+}
+
+func (g *Gate) admit(c net.Conn, addr netip.Addr) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing || g.perAddr[addr] >= g.perClient {
+		return false
+	}
+	g.perAddr[addr]++
+	g.conns[c] = struct{}{}
+	return true
+}
+
+func (g *Gate) release(c net.Conn, addr netip.Addr) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.perAddr[addr]--; g.perAddr[addr] <= 0 {
+		delete(g.perAddr, addr)
+	}
+	delete(g.conns, c)
+}
+
+// Track has Close end a connection the caller opened (a backend's); the
+// returned func stops tracking it. It reports false when the gate is
+// closing.
+func (g *Gate) Track(c net.Conn) (untrack func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return func() {}, false
+	}
+	g.conns[c] = struct{}{}
+	return func() {
+		g.mu.Lock()
+		delete(g.conns, c)
+		g.mu.Unlock()
+	}, true
+}
+
+// Close ends every connection the gate holds (the listeners are the
+// caller's).
+func (g *Gate) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closing = true
+	for c := range g.conns {
+		c.Close()
+	}
+	return nil
+}
+
+// Splice copies bytes both ways between a client and its backend until
+// either side ends, then closes both.
+func Splice(client, backend net.Conn) {
+	done := make(chan struct{}, 2)
+	go func() {
+		io.Copy(backend, client)
+		if cw, ok := backend.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
+	go func() { io.Copy(client, backend); client.Close(); done <- struct{}{} }()
+	<-done
+	client.Close()
+	backend.Close()
+	<-done
+}
+
+// AddrOf is a connection's remote IP address.
+func AddrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// Certificates wraps getCert so that a server name the platform's root does
+// not cover still gets a handshake, with the leaf of fallback (a name of
+// the platform's own zone): the client then learns in words that there is
+// no such server, instead of a TLS alert.
+func Certificates(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), fallback string) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := getCert(hello)
+		if err != nil {
+			h := *hello
+			h.ServerName = fallback
+			return getCert(&h)
+		}
+		return c, nil
+	}
+}
