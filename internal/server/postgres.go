@@ -10,11 +10,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/homefs"
@@ -30,9 +27,7 @@ type postgresService struct {
 	m     *pgflex.Manager
 	vols  *homefs.Homes // nil: storage unbounded
 	proxy *pgflex.Proxy
-	ln    net.Listener // cfg.Listen:<port>
-	gl    net.Listener // the gateway's, with instance networks
-	port  int
+	ports *tenantPorts
 	log   *slog.Logger
 }
 
@@ -74,52 +69,31 @@ func openPostgres(cfg Config, dataDir string, st *store.Store, sb *sandbox.Sandb
 		}
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.PostgresPort)))
+	ports, err := listenTenant(cfg.Listen, cfg.PostgresPort, postgresPort)
 	if err != nil {
 		if vols != nil {
 			vols.Close()
 		}
 		return nil, err
 	}
-	log.Info("PostgreSQL flexible servers served", "version", m.Version(), "host_port", ln.Addr().(*net.TCPAddr).Port, "apps_port", postgresPort)
-	return &postgresService{m: m, vols: vols, proxy: m.NewProxy(cert), ln: ln, port: ln.Addr().(*net.TCPAddr).Port, log: log}, nil
+	log.Info("PostgreSQL flexible servers served", "version", m.Version(), "host_port", ports.port, "apps_port", postgresPort)
+	return &postgresService{m: m, vols: vols, proxy: m.NewProxy(cert), ports: ports, log: log}, nil
 }
 
-// redirects adds the gateway's 5432 to the proxy, unless the operator lets
-// apps reach a PostgreSQL of the host's own there (--allow-host-port 5432).
-func (p *postgresService) redirects(to map[int]int, hostPorts []int) map[int]int {
-	if p == nil || slices.Contains(hostPorts, postgresPort) {
-		return to
-	}
-	to[postgresPort] = p.port
-	return to
-}
-
-// platformPorts are the ports instances reach on the gateway for it.
-func (p *postgresService) platformPorts() []int {
+// listeners are the service's (nil when not served).
+func (p *postgresService) listeners() *tenantPorts {
 	if p == nil {
 		return nil
 	}
-	return []int{p.port}
+	return p.ports
 }
 
-// serve serves the host's listener and, with instance networks, the
-// gateway's; it returns the gateway listener's error at once.
+// serve serves the proxy on the host and the gateway.
 func (p *postgresService) serve(gateway string, serveErr chan<- error) error {
 	if p == nil {
 		return nil
 	}
-	go func() { serveErr <- p.proxy.Serve(p.ln, false) }()
-	if gateway == "" {
-		return nil
-	}
-	gl, err := net.Listen("tcp", net.JoinHostPort(gateway, strconv.Itoa(p.port)))
-	if err != nil {
-		return err
-	}
-	p.gl = gl
-	go func() { serveErr <- p.proxy.Serve(gl, true) }()
-	return nil
+	return p.ports.serve(gateway, serveErr, p.proxy.Serve)
 }
 
 // names are the host names of every server, as apps resolve them:
@@ -140,10 +114,7 @@ func (p *postgresService) close() error {
 	if p == nil {
 		return nil
 	}
-	p.ln.Close()
-	if p.gl != nil {
-		p.gl.Close()
-	}
+	p.ports.close()
 	p.proxy.Close()
 	err := p.m.Close()
 	if p.vols != nil {

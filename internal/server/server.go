@@ -69,6 +69,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	CacheDir       string   // --cache-dir / SLIPWAY_CACHE_DIR: build cache (Python environments, pip downloads); default <data>/cache
 	BlobPort       int      // --blob-port / SLIPWAY_BLOB_PORT: path-style Blob endpoint, as Azurite's; default 10000; 0 picks a free port
+	RedisPort      int      // --redis-port / SLIPWAY_REDIS_PORT: the Azure Cache for Redis proxy on the host; default 0, a free port (apps always use 6380)
 	PostgresPort   int      // --postgres-port / SLIPWAY_POSTGRES_PORT: the PostgreSQL flexible servers' proxy on the host; default 0, a free port (apps always use 5432)
 	DevStorage     bool     // --dev-storage / SLIPWAY_DEV_STORAGE: serve the well-known development account devstoreaccount1
 	PythonRoots    []string // where to look for interpreters; default pyenv versions and /usr/bin, /usr/local/bin
@@ -132,6 +133,9 @@ type Info struct {
 	// PostgresPort is the port of the PostgreSQL flexible servers' proxy
 	// on the host (0: not served, PostgreSQL is not installed).
 	PostgresPort int `json:"postgresPort,omitempty"`
+	// RedisPort is the port of the caches' proxy on the host (0: not
+	// served).
+	RedisPort int `json:"redisPort,omitempty"`
 }
 
 // InfoFile is the name of the file in the data directory that holds Info.
@@ -187,6 +191,15 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 		postgresPort = p
 	}
+	redisPort := 0
+	if v := getenv("SLIPWAY_REDIS_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLIPWAY_REDIS_PORT=%q is not a port number", v)
+		}
+		redisPort = p
+	}
+	fs.IntVar(&cfg.RedisPort, "redis-port", redisPort, "port on the host of the Azure Cache for Redis caches (clients here connect with TLS to 127.0.0.1:<port> with the server name <cache>.redis.<domain>; apps use <cache>.redis.cache.windows.net:6380); 0 picks a free port (env SLIPWAY_REDIS_PORT)")
 	fs.IntVar(&cfg.PostgresPort, "postgres-port", postgresPort, "port on the host of the Azure Database for PostgreSQL flexible servers (clients here connect with host=<server>.postgres.<domain> hostaddr=127.0.0.1 port=<port> sslmode=require; apps use <server>.postgres.database.azure.com:5432); 0 picks a free port (env SLIPWAY_POSTGRES_PORT)")
 	fs.IntVar(&cfg.BlobPort, "blob-port", blobPort, "port of the path-style Blob endpoint http://127.0.0.1:<port>/<account> (env SLIPWAY_BLOB_PORT)")
 	devStorage := getenv("SLIPWAY_DEV_STORAGE") == "1" || strings.EqualFold(getenv("SLIPWAY_DEV_STORAGE"), "true")
@@ -404,13 +417,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening on PostgreSQL port %d: %w (choose another with --postgres-port)", cfg.PostgresPort, err)
 	}
-	pgClosed := false
-	closers = append(closers, func() error { // on the error paths until the clusters' closer below
-		if pgClosed {
+	rc, err := openRedis(cfg, dataDir, sb, ca.GetCertificate, log)
+	if err != nil {
+		pg.close()
+		return fmt.Errorf("listening on Redis port %d: %w (choose another with --redis-port)", cfg.RedisPort, err)
+	}
+	tenantsClosed := false
+	closeTenants := func() error {
+		if tenantsClosed {
 			return nil
 		}
-		return pg.close()
-	})
+		tenantsClosed = true
+		return errors.Join(pg.close(), rc.close())
+	}
+	closers = append(closers, closeTenants) // on the error paths until the closer below
 
 	// Each instance in a network of its own, limited to its plan's size
 	// (docs/appservice.md §11), when the host allows it (root, bubblewrap).
@@ -421,8 +441,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if ok, why := netns.Available(); !ok {
 			log.Warn("INSTANCES SHARE THE HOST'S NETWORK: an app can reach the host's loopback services and other apps' instances.", "reason", why)
 		} else {
-			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: slices.Concat([]int{port, blobPort}, pg.platformPorts(), cfg.HostPorts), LoopbackPorts: []int{port, blobPort}, Pool: 2,
-				GatewayRedirects: pg.redirects(map[int]int{443: port, 80: port}, cfg.HostPorts), Egress: !cfg.NoEgress, Logger: log})
+			tenantPlatform, redirects := tenantNetwork([]*tenantPorts{pg.listeners(), rc.listeners()}, map[int]int{443: port, 80: port}, cfg.HostPorts)
+			nets, err = netns.Open(ctx, netns.Config{ID: serverID + "a", PlatformPorts: slices.Concat([]int{port, blobPort}, tenantPlatform, cfg.HostPorts), LoopbackPorts: []int{port, blobPort}, Pool: 2,
+				GatewayRedirects: redirects, Egress: !cfg.NoEgress, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -441,7 +462,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		log.Warn("INSTANCES SHARE THE HOST'S NETWORK AND RUN WITHOUT RESOURCE LIMITS: both need root and bubblewrap.")
 	}
 	// The PostgreSQL servers stop before the cgroups' parent is removed.
-	closers = append(closers, func() error { pgClosed = true; return pg.close() })
+	closers = append(closers, closeTenants)
+	if rc != nil {
+		rc.limit(groups)
+	}
 	if pg != nil && cfg.Postgres == nil {
 		pg.limit(groups)
 		cfg.Postgres = pg.m
@@ -530,6 +554,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 				}
 			}
 			names = append(names, pg.names(cfg.Domain)...)
+			names = append(names, rc.names(cfg.Domain)...)
 			return append(names, "management.azure.com", "login.microsoftonline.com")
 		},
 	}
@@ -799,12 +824,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		go func() { serveErr <- blobSrv.Serve(dual(gwBlobLn)) }()
 		gateway = gw
 	}
-	if err := pg.serve(gateway, serveErr); err != nil {
+	if err := errors.Join(pg.serve(gateway, serveErr), rc.serve(gateway, serveErr)); err != nil {
 		srv.Close()
 		stopLane()
 		blobSrv.Close()
 		instSrv.Close()
-		return fmt.Errorf("listening on the instances' gateway for PostgreSQL: %w", err)
+		return fmt.Errorf("listening on the instances' gateway for PostgreSQL and Redis: %w", err)
 	}
 
 	info := Info{
@@ -813,7 +838,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		CAFile: filepath.Join(dataDir, "pki", "ca.pem"),
 	}
 	if pg != nil {
-		info.PostgresPort = pg.port
+		info.PostgresPort = pg.ports.port
+	}
+	if rc != nil {
+		info.RedisPort = rc.ports.port
 	}
 	if err := writeInfo(dataDir, info); err != nil {
 		srv.Close()

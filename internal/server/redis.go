@@ -1,0 +1,102 @@
+package server
+
+// Azure Cache for Redis (internal/rediscache): the caches, and their proxy
+// on the host (for clients on this machine) and on the instances' gateway
+// (for apps, which reach it at <cache>.redis.cache.windows.net:6380).
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/slipway-dev/slipway/internal/cgroups"
+	"github.com/slipway-dev/slipway/internal/rediscache"
+	"github.com/slipway-dev/slipway/internal/sandbox"
+)
+
+type redisService struct {
+	m     *rediscache.Manager
+	proxy *rediscache.Proxy
+	ports *tenantPorts
+	log   *slog.Logger
+}
+
+// openRedis opens the caches' manager and the proxy's host listener.
+// Without Redis installed it returns nil and logs why.
+func openRedis(cfg Config, dataDir string, sb *sandbox.Sandbox, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error), log *slog.Logger) (*redisService, error) {
+	rc := rediscache.Config{Dir: filepath.Join(dataDir, "redis"), Domain: cfg.Domain, Sandbox: sb, Logger: log.With("part", "redis")}
+	if os.Geteuid() == 0 {
+		if !sb.Confined() {
+			log.Warn("Azure Cache for Redis is not served", "reason", "caches run in the sandbox (bubblewrap) when Slipway runs as root")
+			return nil, nil
+		}
+		rc.User = func(ctx context.Context, cache string) (int, int, error) {
+			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swrd-", cache))
+		}
+	}
+	m, err := rediscache.New(rc)
+	if err != nil {
+		log.Warn("Azure Cache for Redis is not served", "reason", err)
+		return nil, nil
+	}
+	ports, err := listenTenant(cfg.Listen, cfg.RedisPort, rediscache.SSLPort)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("Azure Cache for Redis served", "version", m.Version(), "host_port", ports.port, "apps_port", rediscache.SSLPort)
+	return &redisService{m: m, proxy: m.NewProxy(cert), ports: ports, log: log}, nil
+}
+
+func (r *redisService) listeners() *tenantPorts {
+	if r == nil {
+		return nil
+	}
+	return r.ports
+}
+
+func (r *redisService) serve(gateway string, serveErr chan<- error) error {
+	if r == nil {
+		return nil
+	}
+	return r.ports.serve(gateway, serveErr, func(l net.Listener, _ bool) error { return r.proxy.Serve(l) })
+}
+
+// names are every cache's host names as apps resolve them.
+func (r *redisService) names(domain string) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range r.m.Names() {
+		out = append(out, c+rediscache.Suffix, c+"."+rediscache.Label+"."+domain)
+	}
+	return out
+}
+
+func (r *redisService) close() error {
+	if r == nil {
+		return nil
+	}
+	r.ports.close()
+	r.proxy.Close()
+	return r.m.Close()
+}
+
+// limit puts each cache's server in a control group of its own: its
+// memory and a quarter more (Redis's own overhead and buffers), one core.
+func (r *redisService) limit(groups *cgroups.Manager) {
+	if groups == nil {
+		r.log.Warn("caches run without resource limits: they need cgroups (root)")
+		return
+	}
+	r.m.SetGroups(func(cache string, maxMemory int64) ([]string, func() error, error) {
+		g, err := groups.New("rd-"+cache, cgroups.Limits{MemoryBytes: maxMemory + maxMemory/4 + 64<<20, CPUs: 1, Pids: 64})
+		if err != nil {
+			return nil, nil, err
+		}
+		return g.ProcsFiles(), g.Close, nil
+	})
+}

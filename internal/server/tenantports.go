@@ -1,0 +1,70 @@
+package server
+
+// The listeners of the platform's TCP services for tenants (PostgreSQL
+// flexible servers, Azure Cache for Redis): each service's proxy answers on
+// a port of the host (cfg.Listen, for clients on this machine) and on the
+// same port of the instances' gateway, where each sandbox's port of the
+// Azure service (5432, 6380) leads.
+
+import (
+	"net"
+	"slices"
+	"strconv"
+)
+
+type tenantPorts struct {
+	appsPort int          // the port apps connect to, as on Azure
+	ln, gl   net.Listener // the host's; the gateway's, with instance networks
+	port     int
+}
+
+// listenTenant listens on the host for a service whose apps use appsPort.
+func listenTenant(listen string, port, appsPort int) (*tenantPorts, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(listen, strconv.Itoa(port)))
+	if err != nil {
+		return nil, err
+	}
+	return &tenantPorts{appsPort: appsPort, ln: ln, port: ln.Addr().(*net.TCPAddr).Port}, nil
+}
+
+// tenantNetwork is what the instances' networks need of the services: the
+// platform ports they may reach and the gateway's redirects. A service's
+// Azure port is not redirected where the operator lets apps reach a host
+// service on it (--allow-host-port).
+func tenantNetwork(services []*tenantPorts, redirects map[int]int, hostPorts []int) ([]int, map[int]int) {
+	var ports []int
+	for _, t := range services {
+		if t == nil {
+			continue
+		}
+		ports = append(ports, t.port)
+		if !slices.Contains(hostPorts, t.appsPort) {
+			redirects[t.appsPort] = t.port
+		}
+	}
+	return ports, redirects
+}
+
+// serve serves the host's listener and, with instance networks, the
+// gateway's (internal: its clients are apps); it returns the gateway
+// listener's error at once.
+func (t *tenantPorts) serve(gateway string, serveErr chan<- error, serve func(l net.Listener, internal bool) error) error {
+	go func() { serveErr <- serve(t.ln, false) }()
+	if gateway == "" {
+		return nil
+	}
+	gl, err := net.Listen("tcp", net.JoinHostPort(gateway, strconv.Itoa(t.port)))
+	if err != nil {
+		return err
+	}
+	t.gl = gl
+	go func() { serveErr <- serve(gl, true) }()
+	return nil
+}
+
+func (t *tenantPorts) close() {
+	t.ln.Close()
+	if t.gl != nil {
+		t.gl.Close()
+	}
+}
