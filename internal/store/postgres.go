@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/slipway-dev/slipway"
@@ -173,12 +172,12 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 	if err != nil {
 		return nil, err
 	}
-	rules, err := listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` ORDER BY server, name`)
+	rows, err := postgresRules.list(ctx, s.read, "")
 	if err != nil {
 		return nil, err
 	}
 	by := map[string][]slipway.PostgresFirewallRule{}
-	for _, r := range rules {
+	for _, r := range postgresRulesOf(rows) {
 		by[strings.ToLower(r.Server)] = append(by[strings.ToLower(r.Server)], r)
 	}
 	out := make([]PostgresServerState, 0, len(all))
@@ -298,24 +297,15 @@ func errPostgresRuleNotFound(server, name string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/firewallRules/%s' was not found.", server, name)
 }
 
-const postgresRuleSelect = `SELECT server, name, start_ip, end_ip FROM postgres_firewall_rules`
+// postgresRules is the table of the servers' firewall rules.
+var postgresRules = ipRuleTable{table: "postgres_firewall_rules", owner: "server", what: "PostgreSQL firewall rule"}
 
-func scanPostgresRule(r rowScanner) (slipway.PostgresFirewallRule, error) {
-	var f slipway.PostgresFirewallRule
-	var start, end string
-	if err := r.Scan(&f.Server, &f.Name, &start, &end); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return f, err
-		}
-		return f, fmt.Errorf("reading PostgreSQL firewall rule: %w", err)
+func postgresRulesOf(rows []ipRule) []slipway.PostgresFirewallRule {
+	out := make([]slipway.PostgresFirewallRule, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, slipway.PostgresFirewallRule{Server: r.owner, Name: r.name, Start: r.start, End: r.end})
 	}
-	var err1, err2 error
-	f.Start, err1 = netip.ParseAddr(start)
-	f.End, err2 = netip.ParseAddr(end)
-	if err := errors.Join(err1, err2); err != nil {
-		return f, fmt.Errorf("reading PostgreSQL firewall rule %s: %w", f.Name, err)
-	}
-	return f, nil
+	return out
 }
 
 // PutPostgresFirewallRule creates or replaces a firewall rule of rg's
@@ -324,21 +314,16 @@ func (s *Store) PutPostgresFirewallRule(ctx context.Context, rg string, f slipwa
 	if err := slipway.ValidatePostgresFirewallRuleName(f.Name); err != nil {
 		return nil, err
 	}
-	var out []slipway.PostgresFirewallRule
+	var out []ipRule
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := postgresServerExists(ctx, tx, rg, f.Server); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_firewall_rules (server, name, start_ip, end_ip) VALUES (?, ?, ?, ?)
-			ON CONFLICT (server, name) DO UPDATE SET start_ip = excluded.start_ip, end_ip = excluded.end_ip`,
-			f.Server, f.Name, f.Start.String(), f.End.String()); err != nil {
-			return fmt.Errorf("storing PostgreSQL firewall rule: %w", err)
-		}
 		var err error
-		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, f.Server)
+		out, err = postgresRules.put(ctx, tx, ipRule{owner: f.Server, name: f.Name, start: f.Start, end: f.End})
 		return err
 	})
-	return out, err
+	return postgresRulesOf(out), err
 }
 
 // PostgresFirewallRule returns a firewall rule of rg's server.
@@ -346,11 +331,13 @@ func (s *Store) PostgresFirewallRule(ctx context.Context, rg, server, name strin
 	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
 		return slipway.PostgresFirewallRule{}, err
 	}
-	f, err := scanPostgresRule(s.read.QueryRowContext(ctx, postgresRuleSelect+` WHERE server = ? AND name = ?`, server, name))
+	f, err := postgresRules.get(ctx, s.read, server, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return f, errPostgresRuleNotFound(server, name)
+		return slipway.PostgresFirewallRule{}, errPostgresRuleNotFound(server, name)
+	} else if err != nil {
+		return slipway.PostgresFirewallRule{}, err
 	}
-	return f, err
+	return postgresRulesOf([]ipRule{f})[0], nil
 }
 
 // PostgresFirewallRules lists the firewall rules of rg's server by name.
@@ -358,26 +345,21 @@ func (s *Store) PostgresFirewallRules(ctx context.Context, rg, server string) ([
 	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
 		return nil, err
 	}
-	return listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
+	rows, err := postgresRules.list(ctx, s.read, server)
+	return postgresRulesOf(rows), err
 }
 
 // DeletePostgresFirewallRule deletes a firewall rule and returns the
 // server's rules after the change; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresFirewallRule(ctx context.Context, rg, server, name string) ([]slipway.PostgresFirewallRule, error) {
-	var out []slipway.PostgresFirewallRule
+	var out []ipRule
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_firewall_rules WHERE server = ? AND name = ?`, server, name)
-		if err != nil {
-			return fmt.Errorf("deleting PostgreSQL firewall rule: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errPostgresRuleNotFound(server, name)
-		}
-		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
+		var err error
+		out, err = postgresRules.delete(ctx, tx, server, name, errPostgresRuleNotFound(server, name))
 		return err
 	})
-	return out, err
+	return postgresRulesOf(out), err
 }
