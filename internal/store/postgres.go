@@ -132,28 +132,13 @@ func (s *Store) PostgresServerNameTaken(ctx context.Context, name string) (bool,
 // PostgresServersIn lists the servers of a resource group, or of every
 // group when rg is "", by group and name.
 func (s *Store) PostgresServersIn(ctx context.Context, rg string) ([]slipway.PostgresServer, error) {
-	q, args := postgresSelect, []any{}
-	if rg != "" {
-		if _, err := s.ResourceGroup(ctx, rg); err != nil {
-			return nil, err
-		}
-		q += ` WHERE resource_group = ?`
-		args = append(args, rg)
-	}
-	return listRows(ctx, s.read, "listing PostgreSQL servers", scanPostgresServer, q+` ORDER BY resource_group, name`, args...)
+	return listInGroup(ctx, s, "PostgreSQL servers", scanPostgresServer, postgresSelect, rg)
 }
 
 // DeletePostgresServer deletes a server's record with its databases and
 // firewall rules; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresServer(ctx context.Context, rg, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, name)
-	if err != nil {
-		return fmt.Errorf("deleting PostgreSQL server: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errPostgresServerNotFound(rg, name)
-	}
-	return nil
+	return deleteInGroup(ctx, s, "postgres_servers", rg, name, errPostgresServerNotFound)
 }
 
 // PostgresServerState is what the backend needs of a server at start:
@@ -172,12 +157,12 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := postgresRules.list(ctx, s.read, "")
+	rules, err := postgresRules.all(postgresRules.list(ctx, s.read, ""))
 	if err != nil {
 		return nil, err
 	}
 	by := map[string][]slipway.PostgresFirewallRule{}
-	for _, r := range postgresRulesOf(rows) {
+	for _, r := range rules {
 		by[strings.ToLower(r.Server)] = append(by[strings.ToLower(r.Server)], r)
 	}
 	out := make([]PostgresServerState, 0, len(all))
@@ -188,21 +173,9 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 }
 
 // postgresServerExists checks that the server is rg's (ENOTFOUND naming
-// the group or the server otherwise), within tx.
+// the group or the server otherwise).
 func postgresServerExists(ctx context.Context, q querier, rg, server string) error {
-	var name string
-	err := q.QueryRowContext(ctx, `SELECT name FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, server).Scan(&name)
-	if errors.Is(err, sql.ErrNoRows) {
-		var g string
-		if gerr := q.QueryRowContext(ctx, `SELECT name FROM resource_groups WHERE name = ?`, rg).Scan(&g); errors.Is(gerr, sql.ErrNoRows) {
-			return errGroupNotFound(rg)
-		}
-		return errPostgresServerNotFound(rg, server)
-	}
-	if err != nil {
-		return fmt.Errorf("looking up PostgreSQL server: %w", err)
-	}
-	return nil
+	return resourceExists(ctx, q, "postgres_servers", rg, server, errPostgresServerNotFound)
 }
 
 // Databases.
@@ -298,68 +271,35 @@ func errPostgresRuleNotFound(server, name string) error {
 }
 
 // postgresRules is the table of the servers' firewall rules.
-var postgresRules = ipRuleTable{table: "postgres_firewall_rules", owner: "server", what: "PostgreSQL firewall rule"}
-
-func postgresRulesOf(rows []ipRule) []slipway.PostgresFirewallRule {
-	out := make([]slipway.PostgresFirewallRule, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, slipway.PostgresFirewallRule{Server: r.owner, Name: r.name, Start: r.start, End: r.end})
-	}
-	return out
+var postgresRules = typedRules[slipway.PostgresFirewallRule]{
+	ipRuleTable: ipRuleTable{table: "postgres_firewall_rules", owner: "server", what: "PostgreSQL firewall rule", ownerExists: postgresServerExists, notFound: errPostgresRuleNotFound},
+	to: func(r ipRule) slipway.PostgresFirewallRule {
+		return slipway.PostgresFirewallRule{Server: r.owner, Name: r.name, Start: r.start, End: r.end}
+	},
+	from: func(f slipway.PostgresFirewallRule) ipRule {
+		return ipRule{owner: f.Server, name: f.Name, start: f.Start, end: f.End}
+	},
+	validate: slipway.ValidatePostgresFirewallRuleName,
 }
 
 // PutPostgresFirewallRule creates or replaces a firewall rule of rg's
 // server and returns the server's rules after the change.
 func (s *Store) PutPostgresFirewallRule(ctx context.Context, rg string, f slipway.PostgresFirewallRule) ([]slipway.PostgresFirewallRule, error) {
-	if err := slipway.ValidatePostgresFirewallRuleName(f.Name); err != nil {
-		return nil, err
-	}
-	var out []ipRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := postgresServerExists(ctx, tx, rg, f.Server); err != nil {
-			return err
-		}
-		var err error
-		out, err = postgresRules.put(ctx, tx, ipRule{owner: f.Server, name: f.Name, start: f.Start, end: f.End})
-		return err
-	})
-	return postgresRulesOf(out), err
+	return postgresRules.putIn(ctx, s, rg, f)
 }
 
 // PostgresFirewallRule returns a firewall rule of rg's server.
 func (s *Store) PostgresFirewallRule(ctx context.Context, rg, server, name string) (slipway.PostgresFirewallRule, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return slipway.PostgresFirewallRule{}, err
-	}
-	f, err := postgresRules.get(ctx, s.read, server, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return slipway.PostgresFirewallRule{}, errPostgresRuleNotFound(server, name)
-	} else if err != nil {
-		return slipway.PostgresFirewallRule{}, err
-	}
-	return postgresRulesOf([]ipRule{f})[0], nil
+	return postgresRules.getIn(ctx, s, rg, server, name)
 }
 
 // PostgresFirewallRules lists the firewall rules of rg's server by name.
 func (s *Store) PostgresFirewallRules(ctx context.Context, rg, server string) ([]slipway.PostgresFirewallRule, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return nil, err
-	}
-	rows, err := postgresRules.list(ctx, s.read, server)
-	return postgresRulesOf(rows), err
+	return postgresRules.listIn(ctx, s, rg, server)
 }
 
 // DeletePostgresFirewallRule deletes a firewall rule and returns the
 // server's rules after the change; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresFirewallRule(ctx context.Context, rg, server, name string) ([]slipway.PostgresFirewallRule, error) {
-	var out []ipRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
-			return err
-		}
-		var err error
-		out, err = postgresRules.delete(ctx, tx, server, name, errPostgresRuleNotFound(server, name))
-		return err
-	})
-	return postgresRulesOf(out), err
+	return postgresRules.deleteIn(ctx, s, rg, server, name)
 }

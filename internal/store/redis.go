@@ -179,28 +179,13 @@ func (s *Store) RedisCacheKeys(ctx context.Context, rg, name string) (slipway.Re
 // RedisCachesIn lists the caches of a resource group, or of every group
 // when rg is "", by group and name.
 func (s *Store) RedisCachesIn(ctx context.Context, rg string) ([]slipway.RedisCache, error) {
-	q, args := redisSelect, []any{}
-	if rg != "" {
-		if _, err := s.ResourceGroup(ctx, rg); err != nil {
-			return nil, err
-		}
-		q += ` WHERE resource_group = ?`
-		args = append(args, rg)
-	}
-	return listRows(ctx, s.read, "listing caches", scanRedisCache, q+` ORDER BY resource_group, name`, args...)
+	return listInGroup(ctx, s, "caches", scanRedisCache, redisSelect, rg)
 }
 
 // DeleteRedisCache deletes a cache's record with its keys and firewall
 // rules; ENOTFOUND when there is none.
 func (s *Store) DeleteRedisCache(ctx context.Context, rg, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM redis_caches WHERE resource_group = ? AND name = ?`, rg, name)
-	if err != nil {
-		return fmt.Errorf("deleting cache: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errRedisCacheNotFound(rg, name)
-	}
-	return nil
+	return deleteInGroup(ctx, s, "redis_caches", rg, name, errRedisCacheNotFound)
 }
 
 // RedisCacheState is what the backend needs of a cache at start.
@@ -227,12 +212,12 @@ func (s *Store) RedisCaches(ctx context.Context) ([]RedisCacheState, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := redisRules.list(ctx, s.read, "")
+	rules, err := redisRules.all(redisRules.list(ctx, s.read, ""))
 	if err != nil {
 		return nil, err
 	}
 	by := map[string][]slipway.RedisFirewallRule{}
-	for _, r := range redisRulesOf(rules) {
+	for _, r := range rules {
 		by[strings.ToLower(r.Cache)] = append(by[strings.ToLower(r.Cache)], r)
 	}
 	out := make([]RedisCacheState, 0, len(rows))
@@ -250,32 +235,21 @@ func (s *Store) RedisCaches(ctx context.Context) ([]RedisCacheState, error) {
 // redisCacheExists checks that the cache is rg's (ENOTFOUND naming the
 // group or the cache otherwise).
 func redisCacheExists(ctx context.Context, q querier, rg, name string) error {
-	var got string
-	err := q.QueryRowContext(ctx, `SELECT name FROM redis_caches WHERE resource_group = ? AND name = ?`, rg, name).Scan(&got)
-	if errors.Is(err, sql.ErrNoRows) {
-		var g string
-		if gerr := q.QueryRowContext(ctx, `SELECT name FROM resource_groups WHERE name = ?`, rg).Scan(&g); errors.Is(gerr, sql.ErrNoRows) {
-			return errGroupNotFound(rg)
-		}
-		return errRedisCacheNotFound(rg, name)
-	}
-	if err != nil {
-		return fmt.Errorf("looking up cache: %w", err)
-	}
-	return nil
+	return resourceExists(ctx, q, "redis_caches", rg, name, errRedisCacheNotFound)
 }
 
 // Firewall rules.
 
 // redisRules is the table of the caches' firewall rules.
-var redisRules = ipRuleTable{table: "redis_firewall_rules", owner: "cache", what: "cache firewall rule"}
-
-func redisRulesOf(rows []ipRule) []slipway.RedisFirewallRule {
-	out := make([]slipway.RedisFirewallRule, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, slipway.RedisFirewallRule{Cache: r.owner, Name: r.name, Start: r.start, End: r.end})
-	}
-	return out
+var redisRules = typedRules[slipway.RedisFirewallRule]{
+	ipRuleTable: ipRuleTable{table: "redis_firewall_rules", owner: "cache", what: "cache firewall rule", ownerExists: redisCacheExists, notFound: errRedisRuleNotFound},
+	to: func(r ipRule) slipway.RedisFirewallRule {
+		return slipway.RedisFirewallRule{Cache: r.owner, Name: r.name, Start: r.start, End: r.end}
+	},
+	from: func(f slipway.RedisFirewallRule) ipRule {
+		return ipRule{owner: f.Cache, name: f.Name, start: f.Start, end: f.End}
+	},
+	validate: slipway.ValidateRedisFirewallRuleName,
 }
 
 func errRedisRuleNotFound(cache, name string) error {
@@ -285,55 +259,21 @@ func errRedisRuleNotFound(cache, name string) error {
 // PutRedisFirewallRule creates or replaces a firewall rule of rg's cache
 // and returns the cache's rules after the change.
 func (s *Store) PutRedisFirewallRule(ctx context.Context, rg string, f slipway.RedisFirewallRule) ([]slipway.RedisFirewallRule, error) {
-	if err := slipway.ValidateRedisFirewallRuleName(f.Name); err != nil {
-		return nil, err
-	}
-	var out []ipRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := redisCacheExists(ctx, tx, rg, f.Cache); err != nil {
-			return err
-		}
-		var err error
-		out, err = redisRules.put(ctx, tx, ipRule{owner: f.Cache, name: f.Name, start: f.Start, end: f.End})
-		return err
-	})
-	return redisRulesOf(out), err
+	return redisRules.putIn(ctx, s, rg, f)
 }
 
 // RedisFirewallRule returns a firewall rule of rg's cache.
 func (s *Store) RedisFirewallRule(ctx context.Context, rg, cache, name string) (slipway.RedisFirewallRule, error) {
-	if err := redisCacheExists(ctx, s.read, rg, cache); err != nil {
-		return slipway.RedisFirewallRule{}, err
-	}
-	f, err := redisRules.get(ctx, s.read, cache, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return slipway.RedisFirewallRule{}, errRedisRuleNotFound(cache, name)
-	} else if err != nil {
-		return slipway.RedisFirewallRule{}, err
-	}
-	return redisRulesOf([]ipRule{f})[0], nil
+	return redisRules.getIn(ctx, s, rg, cache, name)
 }
 
 // RedisFirewallRules lists the firewall rules of rg's cache by name.
 func (s *Store) RedisFirewallRules(ctx context.Context, rg, cache string) ([]slipway.RedisFirewallRule, error) {
-	if err := redisCacheExists(ctx, s.read, rg, cache); err != nil {
-		return nil, err
-	}
-	rows, err := redisRules.list(ctx, s.read, cache)
-	return redisRulesOf(rows), err
+	return redisRules.listIn(ctx, s, rg, cache)
 }
 
-// DeleteRedisFirewallRule deletes a firewall rule and returns the cache's
-// rules after the change; ENOTFOUND when there is none.
+// DeleteRedisFirewallRule deletes a firewall rule and returns the
+// cache's rules after the change; ENOTFOUND when there is none.
 func (s *Store) DeleteRedisFirewallRule(ctx context.Context, rg, cache, name string) ([]slipway.RedisFirewallRule, error) {
-	var out []ipRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := redisCacheExists(ctx, tx, rg, cache); err != nil {
-			return err
-		}
-		var err error
-		out, err = redisRules.delete(ctx, tx, cache, name, errRedisRuleNotFound(cache, name))
-		return err
-	})
-	return redisRulesOf(out), err
+	return redisRules.deleteIn(ctx, s, rg, cache, name)
 }
