@@ -332,9 +332,8 @@ func (h *Handler) createRedisCache(w http.ResponseWriter, r *http.Request, p par
 // its tags; its SKU only as it is, since a running server is not resized.
 func (h *Handler) updateRedisCache(w http.ResponseWriter, r *http.Request, p params, c slipway.RedisCache, body *redisBody, put bool) error {
 	ctx := r.Context()
-	if c.Version == "" {
-		return &apiError{Status: http.StatusConflict, Code: "Conflict",
-			Message: fmt.Sprintf("The cache '%s' is being created. Try again when its provisioningState is Succeeded.", c.Name)}
+	if err := errRedisBusy(c); err != nil {
+		return err
 	}
 	if body.Location != nil && strings.TrimSpace(*body.Location) != "" && normalizeLocation(*body.Location) != normalizeLocation(c.Location) {
 		return &apiError{Status: http.StatusBadRequest, Code: "InvalidResourceLocation", Message: fmt.Sprintf(
@@ -405,6 +404,16 @@ func (h *Handler) listRedisKeys(w http.ResponseWriter, r *http.Request, p params
 
 // regenerateRedisKey answers POST .../regenerateKey {"keyType"}: the
 // backend takes the new pair first, then the store keeps it.
+// errRedisBusy answers a change to a cache whose creation is under way
+// (its record holds no version until the backend has made it).
+func errRedisBusy(c slipway.RedisCache) error {
+	if c.Version != "" {
+		return nil
+	}
+	return &apiError{Status: http.StatusConflict, Code: "Conflict",
+		Message: fmt.Sprintf("The cache '%s' is being created. Try again when its provisioningState is Succeeded.", c.Name)}
+}
+
 func (h *Handler) regenerateRedisKey(w http.ResponseWriter, r *http.Request, p params) error {
 	var body struct {
 		KeyType string `json:"keyType"`
@@ -415,6 +424,9 @@ func (h *Handler) regenerateRedisKey(w http.ResponseWriter, r *http.Request, p p
 	ctx := r.Context()
 	c, err := h.cfg.Store.RedisCache(ctx, p.rg, p.redis)
 	if err != nil {
+		return err
+	}
+	if err := errRedisBusy(c); err != nil {
 		return err
 	}
 	h.redisKeysMu.Lock()

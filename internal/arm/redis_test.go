@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // fakeRedis stands in for the backend that runs the caches
@@ -329,4 +331,24 @@ func TestAttack_RedisAcrossGroups(t *testing.T) {
 		t.Fatal("no keys reached the backend")
 	}
 	noneInFiles(t, e.dir, e.rc.keys)
+}
+
+// TestRedisBusyWhileCreated: a cache whose creation is under way (its
+// record without a version) shows Creating and refuses changes and new
+// keys, without asking the backend.
+func TestRedisBusyWhileCreated(t *testing.T) {
+	e := redisEnv(t)
+	keys := slipway.RedisKeys{Primary: "p", Secondary: "s"}
+	if _, err := e.store.CreateRedisCache(t.Context(), slipway.RedisCache{ResourceGroup: "rg", Name: "cache1", SKUName: "Basic", SKUFamily: "C"}, keys); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.must(200, "GET", redisPath+"/cache1"+redisAPI, "").json(t)["properties"].(map[string]any)["provisioningState"]; st != "Creating" {
+		t.Fatalf("provisioningState = %v", st)
+	}
+	e.must(409, "PATCH", redisPath+"/cache1"+redisAPI, `{"tags":{"a":"b"}}`)
+	e.must(409, "PUT", redisPath+"/cache1"+redisAPI, redisCreateBody)
+	e.must(409, "POST", redisPath+"/cache1/regenerateKey"+redisAPI, `{"keyType":"Primary"}`)
+	if calls := e.rc.Calls(); len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
 }
