@@ -275,7 +275,7 @@ func TestRedisBackendFailureLeavesNothing(t *testing.T) {
 // reads, lists the keys of, regenerates, changes, deletes nor opens the
 // firewall of other's cache, nor takes its name; a Reader reads a cache
 // but not its keys (Microsoft.Cache/redis/listKeys/action); and no key is
-// in any answer but listKeys' nor in the store's files.
+// in any answer but listKeys' nor in the store's files nor in the log.
 func TestAttack_RedisAcrossGroups(t *testing.T) {
 	e, call := scopeEnv(t)
 	otherCache := otherRG + "/providers/Microsoft.Cache/redis/victimcache"
@@ -331,6 +331,12 @@ func TestAttack_RedisAcrossGroups(t *testing.T) {
 		t.Fatal("no keys reached the backend")
 	}
 	noneInFiles(t, e.dir, e.rc.keys)
+	// Nor in the handler's log (at debug level).
+	for _, k := range e.rc.keys {
+		if strings.Contains(e.logs.String(), k) {
+			t.Errorf("the log holds the key %q", k)
+		}
+	}
 }
 
 // TestRedisBusyWhileCreated: a cache whose creation is under way (its
