@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -356,5 +357,21 @@ func TestRedisBusyWhileCreated(t *testing.T) {
 	e.must(409, "POST", redisPath+"/cache1/regenerateKey"+redisAPI, `{"keyType":"Primary"}`)
 	if calls := e.rc.Calls(); len(calls) != 0 {
 		t.Errorf("the backend was asked: %v", calls)
+	}
+}
+
+// TestTemplateDeploymentRedisCache: a template (as azd's Bicep for the
+// Django sample) makes a cache and builds the app's
+// AZURE_REDIS_CONNECTIONSTRING from listKeys() and reference().
+func TestTemplateDeploymentRedisCache(t *testing.T) {
+	e := redisEnv(t)
+	tpl := `{"contentVersion":"1.0.0.0","resources":[
+	 {"type":"Microsoft.Cache/redis","apiVersion":"2024-11-01","name":"cache7","location":"westeurope",
+	  "properties":{"sku":{"name":"Basic","family":"C","capacity":0},"enableNonSslPort":false,"minimumTlsVersion":"1.2","redisConfiguration":{}}}],
+	 "outputs":{"conn":{"type":"string","value":"[concat('rediss://:', listKeys(resourceId('Microsoft.Cache/redis', 'cache7'), '2024-11-01').primaryKey, '@', reference('cache7').hostName, ':', string(reference('cache7').sslPort), '/0')]"}}}`
+	b := string(e.deploy(http.StatusCreated, "cache", depBody(tpl, "")).body)
+	c, ok := e.rc.item("cache7")
+	if !ok || !strings.Contains(b, `"value":"rediss://:`+c.primary+`@cache7.redis.cache.windows.net:6380/0"`) {
+		t.Fatalf("backend %+v %v; deployment: %s", c, ok, b)
 	}
 }
