@@ -166,6 +166,9 @@ type Config struct {
 	// Postgres runs the servers of Microsoft.DBforPostgreSQL/flexibleServers
 	// (postgres.go). Nil: the provider is refused.
 	Postgres PostgresServers
+	// Redis runs the caches of Microsoft.Cache/redis (redis.go). Nil: the
+	// provider is refused.
+	Redis RedisCaches
 }
 
 // maxBodyBytes bounds request bodies: ARM documents are small.
@@ -183,6 +186,9 @@ type Handler struct {
 	// orders the firewall rules given to the backend (postgres.go).
 	pgOps     pgOperations
 	pgRulesMu sync.Mutex
+	// redisRulesMu orders the caches' firewall rules given to the
+	// backend, redisKeysMu their regenerated keys (redis.go).
+	redisRulesMu, redisKeysMu sync.Mutex
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -348,7 +354,7 @@ func (h *Handler) errUnservedNamespace(path, ns string) error {
 }
 
 // servedNamespaces lists the namespaces Slipway serves, for a message:
-// Microsoft.DBforPostgreSQL only with a backend (postgres.go).
+// Microsoft.DBforPostgreSQL and Microsoft.Cache only with a backend.
 func (h *Handler) servedNamespaces() string {
 	var names []string
 	for _, rp := range h.providers() {

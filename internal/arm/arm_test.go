@@ -135,6 +135,7 @@ type env struct {
 	logs   *logBuffer    // what the handler logged (rbacEnv)
 	swaps  *swapRecorder // the swaps asked for (rbacEnv)
 	pg     *fakePostgres // the PostgreSQL backend (rbacEnv, pgEnv)
+	rc     *fakeRedis    // the caches' backend (rbacEnv, redisEnv)
 	dir    string        // the store's directory
 	h      *Handler
 }

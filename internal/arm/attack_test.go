@@ -27,6 +27,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 	e.logs = &logBuffer{}
 	e.swaps = &swapRecorder{}
 	e.pg = newFakePostgres()
+	e.rc = newFakeRedis()
 	var h *Handler
 	h = New(Config{Store: e.store, Controller: e.ctl, Domain: "localhost",
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -39,6 +40,7 @@ func rbacEnv(t *testing.T) (*env, func(who, method, p, body string) (int, string
 		CallerObjectID: func(r *http.Request) string { return r.Header.Get("X-Test-Principal") },
 		Slots:          e.swaps,
 		Postgres:       e.pg,
+		Redis:          e.rc,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

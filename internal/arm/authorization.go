@@ -215,6 +215,8 @@ func (h *Handler) authzScope(r *http.Request, segs []string, kind string) (scope
 			_, err = h.cfg.Store.InsightsComponent(r.Context(), parts[3], res)
 		case strings.EqualFold(ns, postgresNamespace) && strings.EqualFold(typ, "flexibleServers"):
 			_, err = h.cfg.Store.PostgresServer(r.Context(), parts[3], res)
+		case strings.EqualFold(ns, redisNamespace) && strings.EqualFold(typ, "redis"):
+			_, err = h.cfg.Store.RedisCache(r.Context(), parts[3], res)
 		}
 		if err != nil {
 			return "", "", err

@@ -110,6 +110,14 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, p params) 
 			errs = append(errs, fmt.Errorf("deleting PostgreSQL server %s: %w", name, err))
 		}
 	}
+	for _, name := range deleted.RedisCaches { // and its caches
+		if h.cfg.Redis == nil {
+			break
+		}
+		if err := h.cfg.Redis.DeleteCache(context.WithoutCancel(r.Context()), backendName(name)); err != nil {
+			errs = append(errs, fmt.Errorf("deleting cache %s: %w", name, err))
+		}
+	}
 	if err := h.certificatesChanged(r.Context()); err != nil { // their names' certificates stop serving
 		errs = append(errs, err)
 	}

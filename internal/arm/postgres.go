@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -295,44 +294,33 @@ func (b *postgresServerBody) refuseUnsupported() error {
 	if pr == nil {
 		return nil
 	}
-	is := func(v *string, want ...string) bool {
-		if v == nil || *v == "" {
-			return true
-		}
-		for _, w := range want {
-			if strings.EqualFold(*v, w) {
-				return true
-			}
-		}
-		return false
-	}
 	switch {
-	case !is(pr.CreateMode, "Default", "Create", "Update"):
+	case !unsetOr(pr.CreateMode, "Default", "Create", "Update"):
 		return badPostgres("FeatureNotSupported", sorry+"createMode '%s' (restores, replicas, geo-restores) is not supported; only a new server (Create) is.", *pr.CreateMode)
 	case pr.SourceServerResourceID != nil && *pr.SourceServerResourceID != "":
 		return badPostgres("FeatureNotSupported", sorry+"restores and read replicas (sourceServerResourceId) are not supported.")
-	case !is(pr.ReplicationRole, "Primary", "None"):
+	case !unsetOr(pr.ReplicationRole, "Primary", "None"):
 		return badPostgres("FeatureNotSupported", sorry+"read replicas are not supported.")
 	case pr.Network != nil && pr.Network.DelegatedSubnetResourceID != nil && *pr.Network.DelegatedSubnetResourceID != "",
 		pr.Network != nil && pr.Network.PrivateDNSZoneArmResourceID != nil && *pr.Network.PrivateDNSZoneArmResourceID != "":
 		return badPostgres("FeatureNotSupported", sorry+"private access (VNet integration, delegated subnets, private DNS zones) is not supported: use public access with firewall rules.")
-	case pr.Network != nil && !is(pr.Network.PublicNetworkAccess, "Enabled"):
+	case pr.Network != nil && !unsetOr(pr.Network.PublicNetworkAccess, "Enabled"):
 		return badPostgres("FeatureNotSupported", sorry+"publicNetworkAccess can only be Enabled; restrict access with firewall rules.")
-	case pr.HighAvailability != nil && !is(pr.HighAvailability.Mode, "Disabled"):
+	case pr.HighAvailability != nil && !unsetOr(pr.HighAvailability.Mode, "Disabled"):
 		return badPostgres("FeatureNotSupported", sorry+"high availability (zone-redundant or same-zone standby) is not supported.")
-	case pr.Backup != nil && !is(pr.Backup.GeoRedundantBackup, "Disabled"):
+	case pr.Backup != nil && !unsetOr(pr.Backup.GeoRedundantBackup, "Disabled"):
 		return badPostgres("FeatureNotSupported", sorry+"geo-redundant backup is not supported.")
-	case pr.AuthConfig != nil && !is(pr.AuthConfig.ActiveDirectoryAuth, "Disabled"):
+	case pr.AuthConfig != nil && !unsetOr(pr.AuthConfig.ActiveDirectoryAuth, "Disabled"):
 		return badPostgres("FeatureNotSupported", sorry+"Microsoft Entra authentication is not supported; the administrator signs in with a password.")
-	case pr.AuthConfig != nil && !is(pr.AuthConfig.PasswordAuth, "Enabled"):
+	case pr.AuthConfig != nil && !unsetOr(pr.AuthConfig.PasswordAuth, "Enabled"):
 		return badPostgres("FeatureNotSupported", sorry+"password authentication cannot be disabled.")
-	case pr.DataEncryption != nil && !is(pr.DataEncryption.Type, "SystemManaged"):
+	case pr.DataEncryption != nil && !unsetOr(pr.DataEncryption.Type, "SystemManaged"):
 		return badPostgres("FeatureNotSupported", sorry+"data encryption with customer-managed keys is not supported.")
 	case pr.Cluster != nil && pr.Cluster.ClusterSize != nil && *pr.Cluster.ClusterSize > 1:
 		return badPostgres("FeatureNotSupported", sorry+"elastic clusters are not supported.")
-	case pr.Storage != nil && !is(pr.Storage.Type, "Premium_LRS"):
+	case pr.Storage != nil && !unsetOr(pr.Storage.Type, "Premium_LRS"):
 		return badPostgres("FeatureNotSupported", sorry+"storage type '%s' is not supported.", *pr.Storage.Type)
-	case pr.Storage != nil && !is(pr.Storage.AutoGrow, "Disabled"):
+	case pr.Storage != nil && !unsetOr(pr.Storage.AutoGrow, "Disabled"):
 		return badPostgres("FeatureNotSupported", sorry+"storage auto-grow is not supported.")
 	}
 	return nil
@@ -548,23 +536,13 @@ func (h *Handler) patchPostgresServer(w http.ResponseWriter, r *http.Request, p 
 
 func (h *Handler) getPostgresServer(w http.ResponseWriter, r *http.Request, p params) error {
 	s, err := h.cfg.Store.PostgresServer(r.Context(), p.rg, p.pgserver)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, h.postgresServerJSON(p.sub, s))
+	return writeOne(w, s, err, func(s slipway.PostgresServer) map[string]any { return h.postgresServerJSON(p.sub, s) })
 }
 
 // listPostgresServers lists the servers of a group or of the subscription.
 func (h *Handler) listPostgresServers(w http.ResponseWriter, r *http.Request, p params) error {
 	all, err := h.cfg.Store.PostgresServersIn(r.Context(), p.rg)
-	if err != nil {
-		return err
-	}
-	out := make([]any, 0, len(all))
-	for _, s := range all {
-		out = append(out, h.postgresServerJSON(p.sub, s))
-	}
-	return writeJSON(w, http.StatusOK, list{Value: out})
+	return writeValues(w, all, err, func(s slipway.PostgresServer) map[string]any { return h.postgresServerJSON(p.sub, s) })
 }
 
 // deletePostgresServer deletes the record, then the server and its data:
@@ -750,22 +728,12 @@ func (h *Handler) putPostgresDatabase(w http.ResponseWriter, r *http.Request, p 
 
 func (h *Handler) getPostgresDatabase(w http.ResponseWriter, r *http.Request, p params) error {
 	d, err := h.cfg.Store.PostgresDatabase(r.Context(), p.rg, p.pgserver, p.id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, postgresDatabaseJSON(p.sub, p.rg, d))
+	return writeOne(w, d, err, func(d slipway.PostgresDatabase) map[string]any { return postgresDatabaseJSON(p.sub, p.rg, d) })
 }
 
 func (h *Handler) listPostgresDatabases(w http.ResponseWriter, r *http.Request, p params) error {
 	ds, err := h.cfg.Store.PostgresDatabases(r.Context(), p.rg, p.pgserver)
-	if err != nil {
-		return err
-	}
-	out := make([]any, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, postgresDatabaseJSON(p.sub, p.rg, d))
-	}
-	return writeJSON(w, http.StatusOK, list{Value: out})
+	return writeValues(w, ds, err, func(d slipway.PostgresDatabase) map[string]any { return postgresDatabaseJSON(p.sub, p.rg, d) })
 }
 
 func (h *Handler) deletePostgresDatabase(w http.ResponseWriter, r *http.Request, p params) error {
@@ -837,23 +805,9 @@ func (h *Handler) putPostgresFirewallRule(w http.ResponseWriter, r *http.Request
 	if err := slipway.ValidatePostgresFirewallRuleName(p.id); err != nil {
 		return badPostgres("InvalidParameterValue", "%s", slipway.ErrorMessage(err))
 	}
-	parse := func(what, v string) (netip.Addr, error) {
-		a, err := netip.ParseAddr(strings.TrimSpace(v))
-		if err != nil || !a.Is4() {
-			return netip.Addr{}, badPostgres("InvalidParameterValue", "The %s '%s' is not an IPv4 address.", what, v)
-		}
-		return a, nil
-	}
-	start, err := parse("startIpAddress", body.Properties.StartIPAddress)
+	start, end, err := parseIPv4Range("startIpAddress", body.Properties.StartIPAddress, "endIpAddress", body.Properties.EndIPAddress)
 	if err != nil {
 		return err
-	}
-	end, err := parse("endIpAddress", body.Properties.EndIPAddress)
-	if err != nil {
-		return err
-	}
-	if end.Less(start) {
-		return badPostgres("InvalidParameterValue", "The start IP address %s is greater than the end IP address %s.", start, end)
 	}
 	ctx := r.Context()
 	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
@@ -871,22 +825,12 @@ func (h *Handler) putPostgresFirewallRule(w http.ResponseWriter, r *http.Request
 
 func (h *Handler) getPostgresFirewallRule(w http.ResponseWriter, r *http.Request, p params) error {
 	f, err := h.cfg.Store.PostgresFirewallRule(r.Context(), p.rg, p.pgserver, p.id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, postgresRuleJSON(p.sub, p.rg, f))
+	return writeOne(w, f, err, func(f slipway.PostgresFirewallRule) map[string]any { return postgresRuleJSON(p.sub, p.rg, f) })
 }
 
 func (h *Handler) listPostgresFirewallRules(w http.ResponseWriter, r *http.Request, p params) error {
 	fs, err := h.cfg.Store.PostgresFirewallRules(r.Context(), p.rg, p.pgserver)
-	if err != nil {
-		return err
-	}
-	out := make([]any, 0, len(fs))
-	for _, f := range fs {
-		out = append(out, postgresRuleJSON(p.sub, p.rg, f))
-	}
-	return writeJSON(w, http.StatusOK, list{Value: out})
+	return writeValues(w, fs, err, func(f slipway.PostgresFirewallRule) map[string]any { return postgresRuleJSON(p.sub, p.rg, f) })
 }
 
 func (h *Handler) deletePostgresFirewallRule(w http.ResponseWriter, r *http.Request, p params) error {

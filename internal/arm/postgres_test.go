@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/slipway-dev/slipway"
@@ -20,10 +16,7 @@ import (
 // (internal/pgflex, a separate package whose own tests and the server's
 // end-to-end test run real PostgreSQL): it records what it was asked.
 type fakePostgres struct {
-	mu        sync.Mutex
-	servers   map[string]*fakePGServer
-	calls     []string
-	failNext  error
+	fakeBackend[fakePGServer]
 	passwords []string // every password given, to look for them elsewhere
 }
 
@@ -36,13 +29,8 @@ type fakePGServer struct {
 
 var _ PostgresServers = (*fakePostgres)(nil)
 
-func newFakePostgres() *fakePostgres { return &fakePostgres{servers: map[string]*fakePGServer{}} }
-
-func (f *fakePostgres) call(format string, args ...any) error {
-	f.calls = append(f.calls, fmt.Sprintf(format, args...))
-	err := f.failNext
-	f.failNext = nil
-	return err
+func newFakePostgres() *fakePostgres {
+	return &fakePostgres{fakeBackend: fakeBackend[fakePGServer]{items: map[string]*fakePGServer{}}}
 }
 
 func (f *fakePostgres) CreateServer(_ context.Context, name, login, password string) (string, error) {
@@ -52,10 +40,10 @@ func (f *fakePostgres) CreateServer(_ context.Context, name, login, password str
 	if err := f.call("create %s %s", name, login); err != nil {
 		return "", err
 	}
-	if _, ok := f.servers[name]; ok {
+	if _, ok := f.items[name]; ok {
 		return "", errors.New("exists")
 	}
-	f.servers[name] = &fakePGServer{login: login, password: password, running: true, dbs: []string{"postgres"}}
+	f.items[name] = &fakePGServer{login: login, password: password, running: true, dbs: []string{"postgres"}}
 	return "15", nil
 }
 
@@ -66,7 +54,7 @@ func (f *fakePostgres) SetAdminPassword(_ context.Context, name, login, password
 	if err := f.call("password %s %s", name, login); err != nil {
 		return err
 	}
-	s, ok := f.servers[name]
+	s, ok := f.items[name]
 	if !ok || s.login != login {
 		return errors.New("no such server or login")
 	}
@@ -74,15 +62,7 @@ func (f *fakePostgres) SetAdminPassword(_ context.Context, name, login, password
 	return nil
 }
 
-func (f *fakePostgres) DeleteServer(_ context.Context, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.call("delete %s", name); err != nil {
-		return err
-	}
-	delete(f.servers, name)
-	return nil
-}
+func (f *fakePostgres) DeleteServer(_ context.Context, name string) error { return f.remove(name) }
 
 func (f *fakePostgres) StartServer(_ context.Context, name string) error {
 	f.mu.Lock()
@@ -90,7 +70,7 @@ func (f *fakePostgres) StartServer(_ context.Context, name string) error {
 	if err := f.call("start %s", name); err != nil {
 		return err
 	}
-	f.servers[name].running = true
+	f.items[name].running = true
 	return nil
 }
 
@@ -100,7 +80,7 @@ func (f *fakePostgres) StopServer(_ context.Context, name string) error {
 	if err := f.call("stop %s", name); err != nil {
 		return err
 	}
-	f.servers[name].running = false
+	f.items[name].running = false
 	return nil
 }
 
@@ -110,7 +90,7 @@ func (f *fakePostgres) CreateDatabase(_ context.Context, server, db, charset, co
 	if err := f.call("createdb %s %s %s %s", server, db, charset, collation); err != nil {
 		return err
 	}
-	s := f.servers[server]
+	s := f.items[server]
 	if !slices.Contains(s.dbs, db) {
 		s.dbs = append(s.dbs, db)
 	}
@@ -123,43 +103,23 @@ func (f *fakePostgres) DeleteDatabase(_ context.Context, server, db string) erro
 	if err := f.call("dropdb %s %s", server, db); err != nil {
 		return err
 	}
-	s := f.servers[server]
+	s := f.items[server]
 	s.dbs = slices.DeleteFunc(s.dbs, func(d string) bool { return d == db })
 	return nil
 }
 
 func (f *fakePostgres) SetFirewallRules(server string, rules []PostgresFirewallRule) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, fmt.Sprintf("rules %s %d", server, len(rules)))
-	if s, ok := f.servers[server]; ok {
-		s.rules = slices.Clone(rules)
-	}
+	f.rules(server, len(rules), func(s *fakePGServer) { s.rules = slices.Clone(rules) })
 }
 
-func (f *fakePostgres) server(name string) (fakePGServer, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.servers[name]
-	if !ok {
-		return fakePGServer{}, false
-	}
-	return *s, true
-}
-
-func (f *fakePostgres) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
+func (f *fakePostgres) server(name string) (fakePGServer, bool) { return f.item(name) }
 
 // pgEnv is newEnv with a fake backend and group rg.
 func pgEnv(t *testing.T) *env {
 	t.Helper()
 	pg := newFakePostgres()
-	e := newEnvWith(t, func(c *Config) { c.Postgres = pg })
+	e := backendEnv(t, func(c *Config) { c.Postgres = pg })
 	e.pg = pg
-	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
 	return e
 }
 
@@ -437,20 +397,6 @@ func TestPostgresCapabilitiesAndNames(t *testing.T) {
 	}
 }
 
-// TestPostgresGoesWithItsGroup: deleting the resource group deletes its
-// servers in the backend too.
-func TestPostgresGoesWithItsGroup(t *testing.T) {
-	e := pgEnv(t)
-	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
-	e.must(200, "DELETE", rgPath, "")
-	if _, ok := e.pg.server("pg1"); ok {
-		t.Fatalf("the backend's server stays: %v", e.pg.Calls())
-	}
-	if taken, _ := e.store.PostgresServerNameTaken(t.Context(), "pg1"); taken {
-		t.Fatal("the name stays taken")
-	}
-}
-
 // TestAttack_PostgresOperationOfAnotherServer: an operation's status is
 // read under its own server only.
 func TestAttack_PostgresOperationOfAnotherServer(t *testing.T) {
@@ -466,17 +412,6 @@ func TestAttack_PostgresOperationOfAnotherServer(t *testing.T) {
 	e.must(404, "GET", strings.Replace(op, "operationStatuses/", "operationStatuses/0", 1), "")
 }
 
-// TestPostgresRefusedWithoutBackend: without a backend the provider is
-// refused as every unserved one.
-func TestPostgresRefusedWithoutBackend(t *testing.T) {
-	e := newEnv(t)
-	e.must(201, "PUT", rgPath, `{"location":"westeurope"}`)
-	r := e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword))
-	if r.status != 404 || !strings.Contains(string(r.body), "does not serve the resource provider 'Microsoft.DBforPostgreSQL'") {
-		t.Fatalf("PUT without a backend: %d %s", r.status, r.body)
-	}
-}
-
 // TestAttack_PostgresAcrossGroups: a principal with roles on rg only
 // neither reads, changes, deletes nor polls other's server, nor takes its
 // name in its own group; and the password is in no answer nor in the
@@ -487,27 +422,17 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 	if s, b := call("", "PUT", otherPG, pgCreateBody(pgPassword)); s != 202 {
 		t.Fatalf("seed: %d %s", s, b)
 	}
-	for _, who := range []string{principal1, principal2, principal3} {
-		for _, c := range []struct{ method, p, body string }{
-			{"GET", otherPG, ""},
-			{"PATCH", otherPG, `{"properties":{"administratorLoginPassword":"Stolen-Pass-99"}}`},
-			{"PUT", otherPG, pgCreateBody("Stolen-Pass-99")},
-			{"DELETE", otherPG, ""},
-			{"POST", otherPG + "/stop", ""},
-			{"GET", otherPG + "/databases", ""},
-			{"PUT", otherPG + "/databases/loot", `{}`},
-			{"PUT", otherPG + "/firewallRules/all", `{"properties":{"startIpAddress":"0.0.0.0","endIpAddress":"255.255.255.255"}}`},
-			{"GET", otherPG + "/firewallRules", ""},
-			{"GET", strings.ToUpper(otherPG[:14]) + otherPG[14:], ""},
-		} {
-			s, b := call(who, c.method, c.p, c.body)
-			wantDenied(t, who+" "+c.method+" "+c.p, s, b)
-		}
-		// Lists of the subscription leave other's server out.
-		if s, b := call(who, "GET", "/subscriptions/{s}/providers/Microsoft.DBforPostgreSQL/flexibleServers", ""); strings.Contains(b, "victimdb") {
-			t.Errorf("%s lists other's server: %d %s", who, s, b)
-		}
-	}
+	wantAllDenied(t, call, otherPG, []deniedCall{
+		{"GET", otherPG, ""},
+		{"PATCH", otherPG, `{"properties":{"administratorLoginPassword":"Stolen-Pass-99"}}`},
+		{"PUT", otherPG, pgCreateBody("Stolen-Pass-99")},
+		{"DELETE", otherPG, ""},
+		{"POST", otherPG + "/stop", ""},
+		{"GET", otherPG + "/databases", ""},
+		{"PUT", otherPG + "/databases/loot", `{}`},
+		{"PUT", otherPG + "/firewallRules/all", `{"properties":{"startIpAddress":"0.0.0.0","endIpAddress":"255.255.255.255"}}`},
+		{"GET", otherPG + "/firewallRules", ""},
+	}, "/subscriptions/{s}/providers/Microsoft.DBforPostgreSQL/flexibleServers", "victimdb")
 	if s, _ := e.pg.server("victimdb"); s.password != pgPassword || !s.running || len(s.rules) != 0 {
 		t.Errorf("victim's server changed: %+v", s)
 	}
@@ -557,22 +482,5 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 	if len(e.pg.passwords) == 0 {
 		t.Fatal("no password reached the backend")
 	}
-	err := filepath.WalkDir(e.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, pw := range e.pg.passwords {
-			if strings.Contains(string(b), pw) {
-				t.Errorf("%s holds the password %q", p, pw)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	noneInFiles(t, e.dir, e.pg.passwords)
 }

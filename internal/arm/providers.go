@@ -64,6 +64,16 @@ var resourceProviders = []resourceProvider{
 		},
 	},
 	{
+		// Azure Cache for Redis (redis.go); az 2.91's SDK sends 2024-11-01.
+		namespace: "Microsoft.Cache", policy: registrationRequired,
+		versions: []string{"2024-11-01", "2024-03-01", "2023-08-01", "2023-04-01"},
+		types: []providerType{
+			{name: "Redis", regional: true, capabilities: trackedCapabilities},
+			{name: "Redis/firewallRules"},
+			{name: "CheckNameAvailability"},
+		},
+	},
+	{
 		// PostgreSQL flexible servers (postgres.go); az 2.91's SDK sends
 		// 2026-04-01-preview.
 		namespace: "Microsoft.DBforPostgreSQL", policy: registrationRequired,
@@ -235,14 +245,12 @@ func (rp resourceProvider) json(sub string) providerJSON {
 }
 
 // providers are the namespaces this handler serves: resourceProviders,
-// without Microsoft.DBforPostgreSQL when it has no backend (postgres.go).
+// without Microsoft.DBforPostgreSQL (postgres.go) nor Microsoft.Cache
+// (redis.go) when it has no backend for them.
 func (h *Handler) providers() []resourceProvider {
-	if h.cfg.Postgres != nil {
-		return resourceProviders
-	}
 	var out []resourceProvider
 	for _, rp := range resourceProviders {
-		if rp.namespace != postgresNamespace {
+		if (rp.namespace != postgresNamespace || h.cfg.Postgres != nil) && (rp.namespace != redisNamespace || h.cfg.Redis != nil) {
 			out = append(out, rp)
 		}
 	}

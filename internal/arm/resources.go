@@ -91,7 +91,17 @@ func (h *Handler) listResources(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	caches, err := h.cfg.Store.RedisCachesIn(ctx, p.rg)
+	if err != nil {
+		return err
+	}
 	var all []genericResource
+	for _, c := range caches {
+		all = append(all, genericResource{
+			ID: redisCacheID(p.sub, c.ResourceGroup, c.Name), Name: c.Name, Type: redisType,
+			Location: c.Location, Tags: c.Tags, resourceGroup: c.ResourceGroup,
+		})
+	}
 	for _, s := range servers {
 		all = append(all, genericResource{
 			ID: postgresServerID(p.sub, s.ResourceGroup, s.Name), Name: s.Name, Type: postgresType,

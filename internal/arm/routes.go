@@ -21,6 +21,7 @@ type params struct {
 	run                             string // a WebJob's run (webjobs.go)
 	component                       string // Application Insights component (insights.go)
 	pgserver                        string // PostgreSQL flexible server (postgres.go)
+	redis                           string // Azure Cache for Redis (redis.go)
 }
 
 // route is one method and path pattern. Fixed segments match
@@ -85,6 +86,8 @@ func (rt route) match(segs []string) (params, bool) {
 				p.component = got
 			case "{pg}":
 				p.pgserver = got
+			case "{redis}":
+				p.redis = got
 			}
 			continue
 		}
@@ -330,6 +333,7 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodPatch, ai+"/{component}", h.patchComponent),
 		r(http.MethodGet, ai+"/{component}", h.getComponent),
 		r(http.MethodDelete, ai+"/{component}", h.deleteComponent),
-	}), append(h.postgresRoutes(sub, rg, r, list), // PostgreSQL flexible servers (postgres.go)
+	}), append(append(h.postgresRoutes(sub, rg, r, list), // PostgreSQL flexible servers (postgres.go)
+		h.redisRoutes(sub, rg, r, list)...), // Azure Cache for Redis (redis.go)
 		h.deploymentRoutes(rg, r)...)...) // template deployments (templatedeployments.go)
 }

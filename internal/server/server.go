@@ -115,6 +115,10 @@ type Config struct {
 	// is refused. Tests give a stand-in here; internal/pgflex is the real
 	// one.
 	Postgres arm.PostgresServers
+	// Redis runs the caches of Microsoft.Cache/redis (arm.RedisCaches).
+	// Nil: that provider is refused. Tests give a stand-in here;
+	// internal/rediscache is the real one.
+	Redis arm.RedisCaches
 }
 
 // Info is what a client needs to reach a running server; it is written to
@@ -737,6 +741,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		RBAC: ident.authz, CallerObjectID: ident.callerObjectID, GraphURL: ident.graphURL,
 		References: refs,
 		Postgres:   cfg.Postgres,
+		Redis:      cfg.Redis,
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/slipway-dev/slipway"
@@ -133,28 +132,13 @@ func (s *Store) PostgresServerNameTaken(ctx context.Context, name string) (bool,
 // PostgresServersIn lists the servers of a resource group, or of every
 // group when rg is "", by group and name.
 func (s *Store) PostgresServersIn(ctx context.Context, rg string) ([]slipway.PostgresServer, error) {
-	q, args := postgresSelect, []any{}
-	if rg != "" {
-		if _, err := s.ResourceGroup(ctx, rg); err != nil {
-			return nil, err
-		}
-		q += ` WHERE resource_group = ?`
-		args = append(args, rg)
-	}
-	return listRows(ctx, s.read, "listing PostgreSQL servers", scanPostgresServer, q+` ORDER BY resource_group, name`, args...)
+	return listInGroup(ctx, s, "PostgreSQL servers", scanPostgresServer, postgresSelect, rg)
 }
 
 // DeletePostgresServer deletes a server's record with its databases and
 // firewall rules; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresServer(ctx context.Context, rg, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, name)
-	if err != nil {
-		return fmt.Errorf("deleting PostgreSQL server: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errPostgresServerNotFound(rg, name)
-	}
-	return nil
+	return deleteInGroup(ctx, s, "postgres_servers", rg, name, errPostgresServerNotFound)
 }
 
 // PostgresServerState is what the backend needs of a server at start:
@@ -173,7 +157,7 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 	if err != nil {
 		return nil, err
 	}
-	rules, err := listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` ORDER BY server, name`)
+	rules, err := postgresRules.all(postgresRules.list(ctx, s.read, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -189,21 +173,9 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 }
 
 // postgresServerExists checks that the server is rg's (ENOTFOUND naming
-// the group or the server otherwise), within tx.
+// the group or the server otherwise).
 func postgresServerExists(ctx context.Context, q querier, rg, server string) error {
-	var name string
-	err := q.QueryRowContext(ctx, `SELECT name FROM postgres_servers WHERE resource_group = ? AND name = ?`, rg, server).Scan(&name)
-	if errors.Is(err, sql.ErrNoRows) {
-		var g string
-		if gerr := q.QueryRowContext(ctx, `SELECT name FROM resource_groups WHERE name = ?`, rg).Scan(&g); errors.Is(gerr, sql.ErrNoRows) {
-			return errGroupNotFound(rg)
-		}
-		return errPostgresServerNotFound(rg, server)
-	}
-	if err != nil {
-		return fmt.Errorf("looking up PostgreSQL server: %w", err)
-	}
-	return nil
+	return resourceExists(ctx, q, "postgres_servers", rg, server, errPostgresServerNotFound)
 }
 
 // Databases.
@@ -298,86 +270,36 @@ func errPostgresRuleNotFound(server, name string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/firewallRules/%s' was not found.", server, name)
 }
 
-const postgresRuleSelect = `SELECT server, name, start_ip, end_ip FROM postgres_firewall_rules`
-
-func scanPostgresRule(r rowScanner) (slipway.PostgresFirewallRule, error) {
-	var f slipway.PostgresFirewallRule
-	var start, end string
-	if err := r.Scan(&f.Server, &f.Name, &start, &end); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return f, err
-		}
-		return f, fmt.Errorf("reading PostgreSQL firewall rule: %w", err)
-	}
-	var err1, err2 error
-	f.Start, err1 = netip.ParseAddr(start)
-	f.End, err2 = netip.ParseAddr(end)
-	if err := errors.Join(err1, err2); err != nil {
-		return f, fmt.Errorf("reading PostgreSQL firewall rule %s: %w", f.Name, err)
-	}
-	return f, nil
+// postgresRules is the table of the servers' firewall rules.
+var postgresRules = typedRules[slipway.PostgresFirewallRule]{
+	ipRuleTable: ipRuleTable{table: "postgres_firewall_rules", owner: "server", what: "PostgreSQL firewall rule", ownerExists: postgresServerExists, notFound: errPostgresRuleNotFound},
+	to: func(r ipRule) slipway.PostgresFirewallRule {
+		return slipway.PostgresFirewallRule{Server: r.owner, Name: r.name, Start: r.start, End: r.end}
+	},
+	from: func(f slipway.PostgresFirewallRule) ipRule {
+		return ipRule{owner: f.Server, name: f.Name, start: f.Start, end: f.End}
+	},
+	validate: slipway.ValidatePostgresFirewallRuleName,
 }
 
 // PutPostgresFirewallRule creates or replaces a firewall rule of rg's
 // server and returns the server's rules after the change.
 func (s *Store) PutPostgresFirewallRule(ctx context.Context, rg string, f slipway.PostgresFirewallRule) ([]slipway.PostgresFirewallRule, error) {
-	if err := slipway.ValidatePostgresFirewallRuleName(f.Name); err != nil {
-		return nil, err
-	}
-	var out []slipway.PostgresFirewallRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := postgresServerExists(ctx, tx, rg, f.Server); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_firewall_rules (server, name, start_ip, end_ip) VALUES (?, ?, ?, ?)
-			ON CONFLICT (server, name) DO UPDATE SET start_ip = excluded.start_ip, end_ip = excluded.end_ip`,
-			f.Server, f.Name, f.Start.String(), f.End.String()); err != nil {
-			return fmt.Errorf("storing PostgreSQL firewall rule: %w", err)
-		}
-		var err error
-		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, f.Server)
-		return err
-	})
-	return out, err
+	return postgresRules.putIn(ctx, s, rg, f)
 }
 
 // PostgresFirewallRule returns a firewall rule of rg's server.
 func (s *Store) PostgresFirewallRule(ctx context.Context, rg, server, name string) (slipway.PostgresFirewallRule, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return slipway.PostgresFirewallRule{}, err
-	}
-	f, err := scanPostgresRule(s.read.QueryRowContext(ctx, postgresRuleSelect+` WHERE server = ? AND name = ?`, server, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, errPostgresRuleNotFound(server, name)
-	}
-	return f, err
+	return postgresRules.getIn(ctx, s, rg, server, name)
 }
 
 // PostgresFirewallRules lists the firewall rules of rg's server by name.
 func (s *Store) PostgresFirewallRules(ctx context.Context, rg, server string) ([]slipway.PostgresFirewallRule, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return nil, err
-	}
-	return listRows(ctx, s.read, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
+	return postgresRules.listIn(ctx, s, rg, server)
 }
 
 // DeletePostgresFirewallRule deletes a firewall rule and returns the
 // server's rules after the change; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresFirewallRule(ctx context.Context, rg, server, name string) ([]slipway.PostgresFirewallRule, error) {
-	var out []slipway.PostgresFirewallRule
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_firewall_rules WHERE server = ? AND name = ?`, server, name)
-		if err != nil {
-			return fmt.Errorf("deleting PostgreSQL firewall rule: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errPostgresRuleNotFound(server, name)
-		}
-		out, err = listRows(ctx, tx, "listing PostgreSQL firewall rules", scanPostgresRule, postgresRuleSelect+` WHERE server = ? ORDER BY name`, server)
-		return err
-	})
-	return out, err
+	return postgresRules.deleteIn(ctx, s, rg, server, name)
 }

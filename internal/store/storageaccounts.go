@@ -187,6 +187,8 @@ type DeletedGroup struct {
 	StorageAccounts []slipway.StorageAccount
 	// PostgresServers are the names of its PostgreSQL flexible servers.
 	PostgresServers []string
+	// RedisCaches are the names of its caches (Microsoft.Cache/redis).
+	RedisCaches []string
 }
 
 // DeleteResourceGroupContents deletes a resource group and everything in
@@ -211,10 +213,16 @@ func (s *Store) DeleteResourceGroupContents(ctx context.Context, name string) (D
 		if d.StorageAccounts, err = listStorageAccounts(ctx, tx, name); err != nil {
 			return err
 		}
-		if d.PostgresServers, err = listRows(ctx, tx, "listing PostgreSQL servers", func(r rowScanner) (string, error) {
-			var n string
-			return n, r.Scan(&n)
-		}, `SELECT name FROM postgres_servers WHERE resource_group = ? ORDER BY name`, name); err != nil {
+		names := func(what, table string) ([]string, error) {
+			return listRows(ctx, tx, "listing "+what, func(r rowScanner) (string, error) {
+				var n string
+				return n, r.Scan(&n)
+			}, `SELECT name FROM `+table+` WHERE resource_group = ? ORDER BY name`, name)
+		}
+		if d.PostgresServers, err = names("PostgreSQL servers", "postgres_servers"); err != nil {
+			return err
+		}
+		if d.RedisCaches, err = names("caches", "redis_caches"); err != nil {
 			return err
 		}
 		for _, q := range []string{
