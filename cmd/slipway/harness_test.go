@@ -64,9 +64,10 @@ type serverInfo struct {
 	BlobURL    string `json:"blobUrl"`
 	AdminToken string `json:"adminToken"`
 	CAFile     string `json:"caFile"`
-	// SubscriptionID and PostgresPort as server.json has them.
+	// SubscriptionID and the tenant services' ports as server.json has them.
 	SubscriptionID string `json:"subscriptionId"`
 	PostgresPort   int    `json:"postgresPort"`
+	RedisPort      int    `json:"redisPort"`
 }
 
 // testServer is a Slipway server run in-process by the same Run as main.

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/rediscache"
 	"github.com/slipway-dev/slipway/internal/sandbox"
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 type redisService struct {
@@ -99,4 +100,25 @@ func (r *redisService) limit(groups *cgroups.Manager) {
 		}
 		return g.ProcsFiles(), g.Close, nil
 	})
+}
+
+// reconcile starts the recorded caches after Slipway starts (empty, as a
+// Basic or Standard cache restarts). A cache that does not start is logged.
+func (r *redisService) reconcile(ctx context.Context, st *store.Store) {
+	states, err := st.RedisCaches(ctx)
+	if err != nil {
+		r.log.Error("reading the caches' records", "err", err)
+		return
+	}
+	want := make([]rediscache.Reconciled, 0, len(states))
+	for _, s := range states {
+		c := rediscache.Reconciled{Name: s.Name, MaxMemory: s.MaxMemory, PrimaryKey: s.Keys.Primary, SecondaryKey: s.Keys.Secondary}
+		for _, fr := range s.Rules {
+			c.Rules = append(c.Rules, rediscache.FirewallRule{Start: fr.Start, End: fr.End})
+		}
+		want = append(want, c)
+	}
+	if err := r.m.Reconcile(ctx, want); err != nil {
+		r.log.Error("some caches did not start", "err", err)
+	}
 }

@@ -467,8 +467,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	// The PostgreSQL servers stop before the cgroups' parent is removed.
 	closers = append(closers, closeTenants)
-	if rc != nil {
+	if rc != nil && cfg.Redis == nil {
 		rc.limit(groups)
+		cfg.Redis = rc.m
+		rc.reconcile(ctx, st)
 	}
 	if pg != nil && cfg.Postgres == nil {
 		pg.limit(groups)
