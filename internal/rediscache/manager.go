@@ -319,7 +319,7 @@ type cache struct {
 func (m *Manager) cacheAt(name string) *cache {
 	dir := filepath.Join(m.cfg.Dir, name)
 	return &cache{m: m, name: name, dir: dir, run: filepath.Join(dir, "run"), data: filepath.Join(dir, "data"), uid: -1, gid: -1,
-		proc: tenantproc.Proc{Sandbox: m.cfg.Sandbox, Graceful: syscall.SIGTERM, Grace: 10 * time.Second}}
+		proc: tenantproc.Proc{Sandbox: m.cfg.Sandbox, Graceful: syscall.SIGTERM, Grace: 10 * time.Second, Name: "cache " + name, Logger: m.cfg.Logger}}
 }
 
 // in is a path under c.dir as the server sees it.

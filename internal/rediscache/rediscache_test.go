@@ -3,12 +3,15 @@ package rediscache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"os/user"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,4 +161,72 @@ func TestCacheLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.m.cfg.Dir, "rdt-life")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("its directory is left: %v", err)
 	}
+}
+
+// A cache whose server dies (a crash, the kernel's out-of-memory killer)
+// is started again, as Azure restarts a failed cache (empty: a Basic cache
+// keeps no data).
+func TestCacheRestartsAfterACrash(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.m.CreateCache(context.Background(), "rdt-crash", 32<<20, key1, key2); err != nil {
+		t.Fatal(err)
+	}
+	host := "rdt-crash" + Suffix
+	pid, err := e.cli(t, host, key1, "INFO", "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's pid as the host sees it: the process of the cache's
+	// own user running Redis.
+	if os.Geteuid() != 0 {
+		t.Skip("finding the cache's process needs its own user (root)")
+	}
+	u, err := user.Lookup(sandbox.UserNameWith("swrd-", "rdt-crash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir("/proc")
+	killed := 0
+	for _, en := range entries {
+		fi, err := os.Stat(filepath.Join("/proc", en.Name()))
+		exe, _ := os.Readlink(filepath.Join("/proc", en.Name(), "exe"))
+		if err != nil || !strings.HasPrefix(filepath.Base(exe), "redis-") || fmt.Sprint(fi.Sys().(*syscall.Stat_t).Uid) != u.Uid {
+			continue
+		}
+		if p, err := os.FindProcess(atoi(en.Name())); err == nil && p.Signal(syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("no redis-server process found to kill (%s)", strings.SplitN(pid, "\n", 2)[0])
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if out, err := e.cli(t, host, key1, "PING"); err == nil && out == "PONG" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache did not come back within 20 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A stopped cache stays stopped.
+	if err := e.m.DeleteCache(context.Background(), "rdt-crash"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if out, _ := e.cli(t, host, key1, "PING"); out == "PONG" {
+		t.Fatal("a deleted cache came back")
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

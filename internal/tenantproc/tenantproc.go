@@ -9,6 +9,7 @@ package tenantproc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,19 +47,73 @@ type Proc struct {
 	// for it before harder signals.
 	Graceful syscall.Signal
 	Grace    time.Duration
+	// Name and Logger say which process restarts, and why.
+	Name   string
+	Logger *slog.Logger
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	wanted  bool    // started and not stopped: an exit is a crash
+	opts    Options // how it was last started
+	backoff time.Duration
+	started time.Time
 }
 
-// Start starts the process unless it runs, and waits until Ready.
+// Restart delays: a process that ends is started again after minBackoff,
+// doubling up to maxBackoff while it keeps ending within stableAfter.
+const (
+	minBackoff  = time.Second
+	maxBackoff  = time.Minute
+	stableAfter = time.Minute
+)
+
+// Start starts the process unless it runs, and waits until Ready. From
+// then on, until Stop, a process that ends is started again (a crash, an
+// out-of-memory kill), as Azure restarts a failed server.
 func (p *Proc) Start(ctx context.Context, o Options) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.runningLocked() {
 		return nil
 	}
+	if err := p.launchLocked(ctx, o); err != nil {
+		return err
+	}
+	p.wanted, p.opts, p.backoff = true, o, minBackoff
+	return nil
+}
+
+// crashed starts the process again after it ended on its own.
+func (p *Proc) crashed(exited chan struct{}) {
+	p.mu.Lock()
+	if !p.wanted || p.exited != exited {
+		p.mu.Unlock()
+		return
+	}
+	if time.Since(p.started) > stableAfter {
+		p.backoff = minBackoff
+	}
+	wait := p.backoff
+	p.backoff = min(2*p.backoff, maxBackoff)
+	p.mu.Unlock()
+	if p.Logger != nil {
+		p.Logger.Warn("a tenant's server ended; starting it again", "server", p.Name, "in", wait)
+	}
+	time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.wanted || p.runningLocked() {
+			return
+		}
+		if err := p.launchLocked(context.Background(), p.opts); err != nil && p.Logger != nil {
+			p.Logger.Error("a tenant's server did not start again", "server", p.Name, "err", err)
+		}
+	})
+}
+
+// launchLocked starts the process and waits until Ready.
+func (p *Proc) launchLocked(ctx context.Context, o Options) error {
 	out, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
@@ -87,13 +142,13 @@ func (p *Proc) Start(ctx context.Context, o Options) error {
 		cmd.Wait()
 		release()
 		close(exited)
+		p.crashed(exited)
 	}()
-	p.cmd, p.exited = cmd, exited
+	p.cmd, p.exited, p.started = cmd, exited, time.Now()
 	deadline := time.Now().Add(o.Timeout)
 	for {
 		select {
 		case <-exited:
-			p.cmd = nil
 			b, _ := os.ReadFile(o.Output)
 			return fmt.Errorf("%s ended as it started: %s", filepath.Base(o.Spec.Argv[0]), tail(b, 2000))
 		case <-ctx.Done():
@@ -116,12 +171,12 @@ func (p *Proc) Start(ctx context.Context, o Options) error {
 func (p *Proc) Stop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.wanted = false
 	return p.stopLocked()
 }
 
 func (p *Proc) stopLocked() error {
 	if !p.runningLocked() {
-		p.cmd = nil
 		return nil
 	}
 	for _, step := range []struct {
@@ -131,7 +186,6 @@ func (p *Proc) stopLocked() error {
 		p.Sandbox.Signal(p.cmd, step.sig)
 		select {
 		case <-p.exited:
-			p.cmd = nil
 			return nil
 		case <-time.After(step.wait):
 		}
