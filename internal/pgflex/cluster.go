@@ -354,7 +354,13 @@ func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.m.bin, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
 		"-h", c.run, "-p", "5432", "-U", platformRole, "-d", db, "-f", "-")
-	cmd.Env = []string{"PGPASSWORD=" + pw, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=slipway", "LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin"}
+	// The session's settings are the platform's whatever the cluster's
+	// or a role's say: literal() relies on standard_conforming_strings
+	// (off, a backslash would end a password's literal and run the rest
+	// as the superuser), and names resolve in pg_catalog only, never in
+	// a schema the administrator may create objects in.
+	cmd.Env = []string{"PGPASSWORD=" + pw, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=slipway", "LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin",
+		"PGOPTIONS=-c standard_conforming_strings=on -c search_path=pg_catalog"}
 	cmd.Stdin = strings.NewReader(script)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

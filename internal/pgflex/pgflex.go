@@ -539,8 +539,9 @@ func randomPassword() (string, error) {
 // ident quotes a PostgreSQL identifier.
 func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// literal quotes a PostgreSQL string literal (standard_conforming_strings
-// is on in every cluster, so a backslash is an ordinary character).
+// literal quotes a PostgreSQL string literal. It relies on
+// standard_conforming_strings, which the platform's sessions set
+// themselves (cluster.psql), so that a backslash is an ordinary character.
 func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 // quietly keeps a statement carrying a password out of the server's log,
