@@ -90,7 +90,14 @@ type Config struct {
 	Volumes Volumes
 	// StorageBytes is each server's storage; 0: 32 GiB, Azure's smallest.
 	StorageBytes int64
-	Logger       *slog.Logger
+	// Apps reports whether a client of the apps' listener (Proxy.Serve
+	// with internal) is one of Slipway's app instances, by its address:
+	// only those are admitted by the 0.0.0.0 rule. That listener is on
+	// the instances' gateway address, which the host's own processes (and
+	// a neighbour routing to it) reach too; they are outside clients. Nil:
+	// no client is an app.
+	Apps   func(netip.Addr) bool
+	Logger *slog.Logger
 }
 
 // Volumes mounts a file system of its own at a directory (homefs.Homes).
@@ -423,6 +430,7 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	client = client.Unmap()
+	internal = internal && m.cfg.Apps != nil && m.cfg.Apps(client)
 	for _, r := range m.rules[server] {
 		if internal && r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
 			return true

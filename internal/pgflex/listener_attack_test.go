@@ -1,0 +1,75 @@
+package pgflex
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startupMessage is a protocol 3.0 startup message with the given
+// name/value pairs, in order (a name may repeat).
+func startupMessage(pairs ...string) []byte {
+	body := be32(0, 3<<16)
+	for _, s := range pairs {
+		body = append(append(body, s...), 0)
+	}
+	body = append(body, 0)
+	binary.BigEndian.PutUint32(body, uint32(len(body)))
+	return body
+}
+
+// startupFrom sends a startup message over TLS from a client address and
+// returns the first message of the answer: 'E' and its text for a
+// refusal, 'R' for the cluster's request for a password.
+func startupFrom(t *testing.T, from, addr, host string, msg []byte) (byte, string) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	raw.Write(be32(8, sslRequestCode))
+	var s [1]byte
+	if _, err := io.ReadFull(raw, s[:]); err != nil || s[0] != 'S' {
+		t.Fatalf("SSLRequest: %v %q", err, s)
+	}
+	c := tls.Client(raw, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	var head [5]byte
+	if _, err := io.ReadFull(c, head[:]); err != nil {
+		return 0, err.Error()
+	}
+	n := binary.BigEndian.Uint32(head[1:])
+	if n < 4 || n > 1<<16 {
+		return head[0], "bad length"
+	}
+	body := make([]byte, n-4)
+	io.ReadFull(c, body)
+	return head[0], strings.ReplaceAll(string(body), "\x00", " ")
+}
+
+// The apps' listener is on the instances' gateway address, which the host's
+// own processes (and a neighbour that routes to it) can reach too: only an
+// app's address there is an app, admitted by the 0.0.0.0 rule.
+func TestAttack_AppsListenerAdmitsOnlyApps(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-apps")
+	e.m.SetFirewallRules("pgt-apps", []FirewallRule{{Start: netip.IPv4Unspecified(), End: netip.IPv4Unspecified()}})
+	host := "pgt-apps" + Suffix
+	msg := startupMessage("user", "myadmin", "database", "postgres")
+	if kind, text := startupFrom(t, "127.0.0.1", e.internal, host, msg); kind != 'R' {
+		t.Fatalf("an app was refused: %c %s", kind, text)
+	}
+	if kind, text := startupFrom(t, "127.0.0.2", e.internal, host, msg); kind != 'E' || !strings.Contains(text, "no pg_hba.conf entry") {
+		t.Fatalf("a client that is not an app was taken for one: %c %s", kind, text)
+	}
+}
