@@ -73,3 +73,49 @@ func TestAttack_AppsListenerAdmitsOnlyApps(t *testing.T) {
 		t.Fatalf("a client that is not an app was taken for one: %c %s", kind, text)
 	}
 }
+
+// The proxy reads the role from the startup message as PostgreSQL does
+// (the last "user" wins), and what else a client may put there cannot make
+// it someone else.
+func TestAttack_StartupParameters(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-start")
+	e.m.SetFirewallRules("pgt-start", allowLocal)
+	host := "pgt-start" + Suffix
+	for name, pairs := range map[string][]string{
+		"the platform's role last":  {"user", "myadmin", "user", platformRole, "database", "postgres"},
+		"upper case":                {"user", "AzureSU", "database", "postgres"},
+		"a pg_ role":                {"user", "pg_read_server_files", "database", "postgres"},
+		"a pg_ role, upper case":    {"user", "PG_monitor", "database", "postgres"},
+		"no user":                   {"database", "postgres"},
+		"an empty user":             {"user", "", "database", "postgres"},
+		"the platform's role as db": {"user", platformRole, "database", "myadmin"},
+	} {
+		if kind, text := startupFrom(t, "127.0.0.1", e.addr, host, startupMessage(pairs...)); kind != 'E' || !strings.Contains(text, "no pg_hba.conf entry") {
+			t.Errorf("%s: %c %s", name, kind, text)
+		}
+	}
+	// The platform's role first and the administrator last is the
+	// administrator for PostgreSQL too.
+	if kind, text := startupFrom(t, "127.0.0.1", e.addr, host, startupMessage("user", platformRole, "user", "myadmin", "database", "postgres")); kind != 'R' {
+		t.Errorf("the administrator last: %c %s", kind, text)
+	}
+	for _, extra := range []string{
+		"options='-c role=" + platformRole + "'",
+		"options='-c session_authorization=" + platformRole + "'",
+		"options='-c is_superuser=on'",
+		"options='-c log_statement=all'",
+		"options='-c local_preload_libraries=/usr/lib/postgresql/15/lib/auto_explain.so'",
+		"options='-c session_preload_libraries=auto_explain'",
+		"replication=database",
+		"replication=true",
+	} {
+		out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT current_user || ' ' || session_user || ' ' || (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)", extra)
+		if err == nil && out != "myadmin myadmin f" {
+			t.Errorf("%s: %s", extra, out)
+		}
+		if err == nil && !strings.Contains(extra, "role=") && !strings.Contains(extra, "session_authorization") {
+			t.Errorf("%s: accepted: %s", extra, out)
+		}
+	}
+}

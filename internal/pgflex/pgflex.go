@@ -430,7 +430,7 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	client = client.Unmap()
-	internal = internal && m.cfg.Apps != nil && m.cfg.Apps(client)
+	internal = m.isApp(client, internal)
 	for _, r := range m.rules[server] {
 		if internal && r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
 			return true
@@ -440,6 +440,12 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 		}
 	}
 	return false
+}
+
+// isApp reports whether a client is one of Slipway's apps: on the apps'
+// listener (internal) and at an app's address.
+func (m *Manager) isApp(client netip.Addr, internal bool) bool {
+	return internal && m.cfg.Apps != nil && m.cfg.Apps(client.Unmap())
 }
 
 // Reconciled is a server as the platform's records know it.

@@ -38,7 +38,28 @@ const (
 	// take every slot (a connection holds one for its whole life).
 	maxConns     = 2000
 	maxPerClient = 256
+	// A session signing in holds one of its cluster's connection slots
+	// (max_connections 100) before the cluster knows who it is, and anyone
+	// the firewall admits may open one — with the 0.0.0.0 rule, any app of
+	// any tenant. The proxy lets at most maxSigningIn of a server's
+	// sessions from apps, as many from other clients, and
+	// maxSigningInPerClient of one client address's, sign in at once,
+	// each within handshakeTimeout: the rest of the slots stay for
+	// signed-in sessions and the platform's own, and apps cannot shut out
+	// the clients a server's own rules name.
+	maxSigningIn          = 32
+	maxSigningInPerClient = 8
+	// maxAuthMessage bounds a message of the cluster while a session
+	// signs in (SCRAM's are a few hundred bytes).
+	maxAuthMessage = 64 << 10
 )
+
+// signIn is a client address signing in to a server: an app or not.
+type signIn struct {
+	server string
+	app    bool
+	client netip.Addr
+}
 
 // Proxy serves PostgreSQL clients for a Manager.
 type Proxy struct {
@@ -49,6 +70,9 @@ type Proxy struct {
 	closing bool
 	conns   map[net.Conn]struct{}
 	perAddr map[netip.Addr]int
+	// signingIn counts the sessions signing in, by server and client
+	// (signIn) and by server and kind of client (signIn with no client).
+	signingIn map[signIn]int
 }
 
 // NewProxy returns the proxy for m, serving TLS with certificates from
@@ -69,7 +93,7 @@ func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate,
 		return c, nil
 	}
 	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
-		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}}
+		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}, signingIn: map[signIn]int{}}
 }
 
 // Serve accepts connections on l until it is closed. internal says whether
@@ -139,6 +163,32 @@ func (p *Proxy) release(c net.Conn, addr netip.Addr) {
 		delete(p.perAddr, addr)
 	}
 	delete(p.conns, c)
+}
+
+// beginSignIn takes a place for a session of client signing in to
+// server, unless the server or the client has its share signing in; the
+// returned func gives it back (once).
+func (p *Proxy) beginSignIn(server string, client netip.Addr, app bool) (func(), bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	one, all := signIn{server, app, client}, signIn{server: server, app: app}
+	if p.signingIn[all] >= maxSigningIn || p.signingIn[one] >= maxSigningInPerClient {
+		return nil, false
+	}
+	p.signingIn[all]++
+	p.signingIn[one]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			for _, k := range []signIn{one, all} {
+				if p.signingIn[k]--; p.signingIn[k] <= 0 {
+					delete(p.signingIn, k)
+				}
+			}
+		})
+	}, true
 }
 
 func (p *Proxy) track(c net.Conn, add bool) bool {
@@ -236,6 +286,12 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is stopped", name))
 		return
 	}
+	signedIn, ok := p.beginSignIn(name, client, p.m.isApp(client, internal))
+	if !ok {
+		refuse(conn, "53300", fmt.Sprintf("too many connections are signing in to PostgreSQL server %q: try again", name))
+		return
+	}
+	defer signedIn()
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	up, err := d.DialContext(ctx, "unix", c.socket())
@@ -247,17 +303,48 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 	p.track(up, true)
 	defer p.track(up, false)
 	defer up.Close()
+	// The client's deadline (raw's) still runs; the cluster's is the same.
+	up.SetDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := up.Write(startup); err != nil {
 		return
 	}
-	raw.SetDeadline(time.Time{})
 	done := make(chan struct{}, 2)
 	go func() { io.Copy(up, conn); up.(*net.UnixConn).CloseWrite(); done <- struct{}{} }()
-	go func() { io.Copy(conn, up); conn.Close(); done <- struct{}{} }()
-	<-done
+	// The client signs in within the handshake's time: the cluster's
+	// messages pass one by one until it says the session is ready.
+	if waitReady(conn, up) {
+		signedIn()
+		raw.SetDeadline(time.Time{})
+		up.SetDeadline(time.Time{})
+		io.Copy(conn, up)
+	}
 	conn.Close()
 	up.Close()
 	<-done
+}
+
+// waitReady passes the cluster's messages to the client until the session
+// is ready for queries (true) or ends (false).
+func waitReady(client io.Writer, cluster io.Reader) bool {
+	var head [5]byte
+	for {
+		if _, err := io.ReadFull(cluster, head[:]); err != nil {
+			return false
+		}
+		n := binary.BigEndian.Uint32(head[1:])
+		if n < 4 || n > maxAuthMessage {
+			return false
+		}
+		if _, err := client.Write(head[:]); err != nil {
+			return false
+		}
+		if _, err := io.CopyN(client, cluster, int64(n-4)); err != nil {
+			return false
+		}
+		if head[0] == 'Z' {
+			return true
+		}
+	}
 }
 
 // serverOf is the server a TLS server name names: <name>.postgres.database.azure.com
