@@ -392,8 +392,13 @@ func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string
 // host's writable, in a network namespace of its own when confined (the
 // cluster listens only on its socket, in that directory).
 func (c *cluster) command(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
+	return c.commandArgv(ctx, append([]string{filepath.Join(c.m.bin, prog)}, args...))
+}
+
+// commandArgv is any program run as command runs PostgreSQL's.
+func (c *cluster) commandArgv(ctx context.Context, argv []string) (*exec.Cmd, error) {
 	spec := sandbox.Spec{
-		Argv:     append([]string{filepath.Join(c.m.bin, prog)}, args...),
+		Argv:     argv,
 		Env:      []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
 		Dir:      c.path(c.dir),
 		Hostname: "pg-" + c.name,

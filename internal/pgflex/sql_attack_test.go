@@ -176,3 +176,48 @@ func TestAttack_PasswordIsNeverSQL(t *testing.T) {
 		t.Fatalf("setting %q: %v; logging in with it: %v %q", pw, err, qerr, out)
 	}
 }
+
+// Were a server's cluster user ever taken (a PostgreSQL bug), its
+// sandbox holds nothing of another server's: not its socket, not its
+// files, not its processes.
+func TestAttack_ClusterUserCannotReachAnotherServer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mustCreate(t, e, "pgt-one")
+	mustCreate(t, e, "pgt-two")
+	one, err := e.m.running("pgt-one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := e.m.running("pgt-two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := two.loadPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As server one's user, in its sandbox: the other server's socket by
+	// its host path (with its platform password), its files, and any
+	// process but its own (its sandbox's init aside).
+	script := `
+PGPASSWORD=` + pw + ` PGCONNECT_TIMEOUT=5 psql -X -h ` + two.run + ` -p 5432 -U ` + platformRole + ` -d postgres -Atc 'SELECT 1' && echo REACHED-SOCKET
+cat ` + filepath.Join(two.dir, "platform.pw") + ` && echo READ-PASSWORD
+ls ` + two.data + ` && echo LISTED-DATA
+ls ` + two.run + ` && echo LISTED-RUN
+for p in /proc/[0-9]*; do [ $p = /proc/1 ] || [ "$(stat -c %u $p)" = "$(id -u)" ] || echo SAW-PROCESS $p $(stat -c %u $p); done
+echo END`
+	cmd, err := one.commandArgv(ctx, []string{"/bin/sh", "-c", script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "END") {
+		t.Fatalf("the script did not run in server one's sandbox: %s", out)
+	}
+	for _, hole := range []string{"REACHED-SOCKET", "READ-PASSWORD", "LISTED-DATA", "LISTED-RUN", "SAW-PROCESS"} {
+		if strings.Contains(string(out), hole) {
+			t.Errorf("%s:\n%s", hole, out)
+		}
+	}
+}
