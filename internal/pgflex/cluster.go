@@ -238,6 +238,10 @@ func (c *cluster) start(ctx context.Context) error {
 	if c.runningLocked() {
 		return nil
 	}
+	// A cluster whose storage filled up PANICs on its next WAL write and
+	// cannot recover without room to write: the reserve gives it that room
+	// on each start, and is taken again once it runs.
+	c.freeReserve()
 	logFile, err := os.OpenFile(filepath.Join(c.dir, "startup.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
@@ -268,6 +272,9 @@ func (c *cluster) start(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "1").Run() == nil {
+			if err := c.keepReserve(); err != nil {
+				c.m.cfg.Logger.Warn("a PostgreSQL server's storage has no room for its reserve: when it is full it will not start again until the administrator frees space", "server", c.name, "err", err)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -275,6 +282,43 @@ func (c *cluster) start(ctx context.Context) error {
 			return fmt.Errorf("postgres did not take connections within %s", opTimeout)
 		}
 	}
+}
+
+// reserveName is the file in a server's storage (beside its data) that
+// keeps room for the cluster to start once its data has filled the rest.
+const reserveName = "reserve"
+
+// reserveBytes is the reserve's size: two WAL segments and a checkpoint's
+// worth, at most a quarter of the storage.
+func (c *cluster) reserveBytes() int64 { return min(64<<20, c.m.cfg.StorageBytes/4) }
+
+// freeReserve gives the reserve's room back to the cluster.
+func (c *cluster) freeReserve() {
+	if c.m.cfg.Volumes == nil {
+		return
+	}
+	os.Remove(filepath.Join(c.vol, reserveName))
+}
+
+// keepReserve takes the reserve's room, with blocks allocated (a sparse
+// file would keep nothing), if the storage has it.
+func (c *cluster) keepReserve() error {
+	if c.m.cfg.Volumes == nil {
+		return nil
+	}
+	p := filepath.Join(c.vol, reserveName)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	err = syscall.Fallocate(int(f.Fd()), 0, 0, c.reserveBytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+	}
+	return err
 }
 
 // stop stops the cluster (a fast shutdown: open sessions end), if it runs.
@@ -291,10 +335,18 @@ func (c *cluster) stopLocked() error {
 	}
 	sb := c.m.cfg.Sandbox
 	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one.
-	for _, step := range []struct {
+	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
+	// A cluster that rejects connections (in crash recovery, e.g. with its
+	// storage full) waits for its recovery before a fast shutdown: it is
+	// stopped at once, and recovers at its next start.
+	var exit *exec.ExitError
+	if err := exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "2").Run(); errors.As(err, &exit) && exit.ExitCode() == 1 {
+		steps = steps[1:]
+	}
+	for _, step := range steps {
 		sb.Signal(c.proc, step.sig)
 		select {
 		case <-c.exited:
