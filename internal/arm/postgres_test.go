@@ -576,3 +576,35 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAttack_PostgresSystemDatabases: the server's own databases are
+// PostgreSQL's, not the tenant's: template0 and template1 are never made a
+// tenant's resource (a record the backend would then refuse to delete), and
+// deleting postgres (or a template) is a clear 400 before the backend is
+// asked, not an internal error (nor, with a backend that obeyed, the end
+// of the database every client connects to first). "Template1" is another
+// name, an ordinary database.
+func TestAttack_PostgresSystemDatabases(t *testing.T) {
+	e := pgEnv(t)
+	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
+	for _, db := range []string{"template0", "template1"} {
+		r := e.do("PUT", pgPath+"/pg1/databases/"+db+pgAPI, `{"properties":{"charset":"UTF8","collation":"en_US.utf8"}}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "system database") {
+			t.Errorf("PUT %s: %d %s", db, r.status, r.body)
+		}
+	}
+	before := len(e.pg.Calls())
+	for _, db := range []string{"postgres", "template1"} {
+		r := e.do("DELETE", pgPath+"/pg1/databases/"+db+pgAPI, "")
+		if r.status != 400 || !strings.Contains(string(r.body), "system database") {
+			t.Errorf("DELETE %s: %d %s", db, r.status, r.body)
+		}
+	}
+	if calls := e.pg.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
+	e.must(200, "GET", pgPath+"/pg1/databases/postgres"+pgAPI, "")
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/Template1"+pgAPI, `{}`))
+	// PUT of postgres, which exists, stays as it is.
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/postgres"+pgAPI, `{"properties":{"charset":"UTF8","collation":"en_US.utf8"}}`))
+}

@@ -75,3 +75,22 @@ func TestAttack_FullStorageIsRecoverable(t *testing.T) {
 		t.Errorf("writing after freeing space: %v %s", err, out)
 	}
 }
+
+// The server's own databases cannot be dropped through the platform; a
+// tenant's database whose name only starts like one's can.
+func TestSystemDatabasesAreKept(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mustCreate(t, e, "pgt-sys")
+	for _, db := range []string{"postgres", "template0", "template1"} {
+		if err := e.m.DeleteDatabase(ctx, "pgt-sys", db); err == nil {
+			t.Errorf("%s was dropped", db)
+		}
+	}
+	if err := e.m.CreateDatabase(ctx, "pgt-sys", "templates_app", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.DeleteDatabase(ctx, "pgt-sys", "templates_app"); err != nil {
+		t.Errorf("a tenant's database named templates_app: %v", err)
+	}
+}

@@ -403,7 +403,7 @@ func (m *Manager) DeleteDatabase(ctx context.Context, server, db string) error {
 	if !dbNameRE.MatchString(db) {
 		return nil
 	}
-	if db == "postgres" || strings.HasPrefix(db, "template") {
+	if db == "postgres" || db == "template0" || db == "template1" {
 		return fmt.Errorf("deleting database %q: it is the server's own", db)
 	}
 	c, err := m.running(server)
