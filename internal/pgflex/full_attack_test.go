@@ -94,3 +94,37 @@ func TestSystemDatabasesAreKept(t *testing.T) {
 		t.Errorf("a tenant's database named templates_app: %v", err)
 	}
 }
+
+// Names and collations that would be SQL, or not PostgreSQL's, never reach
+// it; the odd names that are valid (hyphens, upper case) are quoted.
+func TestAttack_DatabaseNamesAndCollations(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mustCreate(t, e, "pgt-names")
+	for _, c := range []struct{ db, collation string }{
+		{`a"b`, ""}, {"a;b", ""}, {"a b", ""}, {"ä", ""}, {"../x", ""}, {"", ""}, {strings.Repeat("a", 64), ""},
+		{"ok1", "en_US.utf8'; DROP DATABASE postgres; --"}, {"ok2", `en_US"x`}, {"ok3", "en_US.latin1"}, {"ok4", "de_DE@euro"}, {"ok5", "und-u-co-emoji"},
+	} {
+		if err := e.m.CreateDatabase(ctx, "pgt-names", c.db, "UTF8", c.collation); err == nil {
+			t.Errorf("database %q collation %q: made", c.db, c.collation)
+		}
+	}
+	c, err := e.m.running("pgt-names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"My-App_DB", "select", "2fa"} {
+		if err := e.m.CreateDatabase(ctx, "pgt-names", db, "", "C"); err != nil {
+			t.Errorf("%q: %v", db, err)
+		}
+	}
+	out, err := c.psql(ctx, "postgres", "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database;\n")
+	if err != nil || strings.TrimSpace(out) != "2fa,My-App_DB,postgres,select,template0,template1" {
+		t.Fatalf("databases: %q %v", out, err)
+	}
+	for _, db := range []string{"My-App_DB", "select", "2fa"} {
+		if err := e.m.DeleteDatabase(ctx, "pgt-names", db); err != nil {
+			t.Errorf("dropping %q: %v", db, err)
+		}
+	}
+}

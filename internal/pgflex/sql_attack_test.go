@@ -175,6 +175,25 @@ func TestAttack_PasswordIsNeverSQL(t *testing.T) {
 	if err != nil || qerr != nil || out != "f" {
 		t.Fatalf("setting %q: %v; logging in with it: %v %q", pw, err, qerr, out)
 	}
+	// Whatever the password holds, it is the password: psql's own
+	// commands, variables and quoting, lines, and any script.
+	for _, pw := range []string{
+		"Ab1\n\\! id\n'",
+		"Ab1'\n\\gexec\nSELECT 1;--",
+		"Ab1 :'x' :x :\"x\"",
+		"$$Ab1$$; SELECT 1; $q$",
+		"Ünï¢ødé-Pässwört-1",
+		"Ab1\r\n;\t\\",
+		"Ab1\\'';ALTER ROLE myadmin SUPERUSER;--",
+	} {
+		if err := e.m.SetAdminPassword(ctx, "pgt-pw", "myadmin", pw); err != nil {
+			t.Errorf("setting %q: %v", pw, err)
+			continue
+		}
+		if out, err := psqlAt(t, e.addr, "pgt-pw"+Suffix, "myadmin", pw, "postgres", "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"); err != nil || out != "f" {
+			t.Errorf("logging in with %q: %v %q", pw, err, out)
+		}
+	}
 }
 
 // Were a server's cluster user ever taken (a PostgreSQL bug), its
