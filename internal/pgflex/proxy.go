@@ -49,6 +49,11 @@ const (
 	// the clients a server's own rules name.
 	maxSigningIn          = 32
 	maxSigningInPerClient = 8
+	// maxHandshakesPerClient bounds one address's connections not yet
+	// signed in (TLS, the startup message, the password), which cost the
+	// client nothing to hold for handshakeTimeout: filling the proxy's
+	// slots with them takes dozens of addresses, not maxConns/maxPerClient.
+	maxHandshakesPerClient = 32
 	// maxAuthMessage bounds a message of the cluster while a session
 	// signs in (SCRAM's are a few hundred bytes).
 	maxAuthMessage = 64 << 10
@@ -70,6 +75,8 @@ type Proxy struct {
 	closing bool
 	conns   map[net.Conn]struct{}
 	perAddr map[netip.Addr]int
+	// handshakes counts each address's connections not yet signed in.
+	handshakes map[netip.Addr]int
 	// signingIn counts the sessions signing in, by server and client
 	// (signIn) and by server and kind of client (signIn with no client).
 	signingIn map[signIn]int
@@ -93,7 +100,7 @@ func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate,
 		return c, nil
 	}
 	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
-		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}, signingIn: map[signIn]int{}}
+		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}, handshakes: map[netip.Addr]int{}, signingIn: map[signIn]int{}}
 }
 
 // Serve accepts connections on l until it is closed. internal says whether
@@ -122,11 +129,14 @@ func (p *Proxy) Serve(l net.Listener, internal bool) error {
 			conn.Close()
 			continue
 		}
+		var once sync.Once
+		handshook := func() { once.Do(func() { p.handshook(addr) }) }
 		go func() {
 			defer func() { <-p.slots }()
 			defer p.release(conn, addr)
+			defer handshook()
 			defer conn.Close()
-			p.serve(conn, internal)
+			p.serve(conn, internal, handshook)
 		}()
 	}
 }
@@ -148,12 +158,22 @@ func (p *Proxy) Close() error {
 func (p *Proxy) admit(c net.Conn, addr netip.Addr) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closing || p.perAddr[addr] >= maxPerClient {
+	if p.closing || p.perAddr[addr] >= maxPerClient || p.handshakes[addr] >= maxHandshakesPerClient {
 		return false
 	}
 	p.perAddr[addr]++
+	p.handshakes[addr]++
 	p.conns[c] = struct{}{}
 	return true
+}
+
+// handshook counts a connection of addr as no longer in its handshake.
+func (p *Proxy) handshook(addr netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.handshakes[addr]--; p.handshakes[addr] <= 0 {
+		delete(p.handshakes, addr)
+	}
 }
 
 func (p *Proxy) release(c net.Conn, addr netip.Addr) {
@@ -205,8 +225,9 @@ func (p *Proxy) track(c net.Conn, add bool) bool {
 	return true
 }
 
-// serve takes one client through to its server, or tells it why not.
-func (p *Proxy) serve(raw net.Conn, internal bool) {
+// serve takes one client through to its server, or tells it why not;
+// handshook is called once it has signed in.
+func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
 	client := addrOf(raw.RemoteAddr())
 	var conn net.Conn = raw
@@ -286,7 +307,15 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is stopped", name))
 		return
 	}
-	signedIn, ok := p.beginSignIn(name, client, p.m.isApp(client, internal))
+	// A burst of sessions (an app's workers starting) waits its turn;
+	// only a server whose share stays taken until the handshake's
+	// deadline refuses.
+	app := p.m.isApp(client, internal)
+	signedIn, ok := p.beginSignIn(name, client, app)
+	for deadline := time.Now().Add(handshakeTimeout / 2); !ok && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		signedIn, ok = p.beginSignIn(name, client, app)
+	}
 	if !ok {
 		refuse(conn, "53300", fmt.Sprintf("too many connections are signing in to PostgreSQL server %q: try again", name))
 		return
@@ -314,6 +343,7 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 	// messages pass one by one until it says the session is ready.
 	if waitReady(conn, up) {
 		signedIn()
+		handshook()
 		raw.SetDeadline(time.Time{})
 		up.SetDeadline(time.Time{})
 		io.Copy(conn, up)

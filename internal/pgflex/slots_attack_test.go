@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,6 +33,7 @@ func TestAttack_UnauthenticatedSessionsCannotFillAServer(t *testing.T) {
 		}
 	})
 	msg := startupMessage("user", "myadmin", "database", "postgres")
+	var tlsConns []*tls.Conn
 	for i := range 110 {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(i%11+2))}, Timeout: 5 * time.Second}
 		raw, err := d.Dial("tcp", e.internal)
@@ -46,13 +48,60 @@ func TestAttack_UnauthenticatedSessionsCannotFillAServer(t *testing.T) {
 		}
 		c := tls.Client(raw, &tls.Config{ServerName: host, InsecureSkipVerify: true})
 		c.Write(msg)
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		io.ReadFull(c, s[:]) // 'R': the cluster waits for a password
+		tlsConns = append(tlsConns, c)
 	}
+	// Each waits for the cluster's password request ('R') or its turn.
+	var wg sync.WaitGroup
+	for _, c := range tlsConns {
+		wg.Go(func() {
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			io.ReadFull(c, make([]byte, 1))
+		})
+	}
+	wg.Wait()
 	if err := e.m.CreateDatabase(ctx, "pgt-fill", "stillmine", "", ""); err != nil {
 		t.Errorf("the platform was shut out: %v", err)
 	}
 	if _, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil {
 		t.Errorf("the server's own client was shut out: %v", err)
+	}
+}
+
+// A burst of sessions from one app (its workers starting at once) may be
+// more than its share signing in at once: the rest wait their turn, and
+// are not refused.
+func TestBurstOfSessionsWaitsItsTurn(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-burst")
+	e.m.SetFirewallRules("pgt-burst", allowLocal)
+	host := "pgt-burst" + Suffix
+	// The app's share, signing in slowly.
+	var slow []net.Conn
+	for range maxSigningInPerClient {
+		raw, err := net.Dial("tcp", e.internal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, raw)
+		raw.Write(be32(8, sslRequestCode))
+		io.ReadFull(raw, make([]byte, 1))
+		c := tls.Client(raw, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		c.Write(startupMessage("user", "myadmin", "database", "postgres"))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := psqlAt(t, e.internal, host, "myadmin", adminPW, "postgres", "SELECT 1")
+		done <- err
+	}()
+	time.Sleep(time.Second)
+	for _, c := range slow {
+		c.Close()
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("a session past the share signing in: %v", err)
 	}
 }
