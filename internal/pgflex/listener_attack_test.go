@@ -119,3 +119,37 @@ func TestAttack_StartupParameters(t *testing.T) {
 		}
 	}
 }
+
+// The rules are IPv4 ranges: a v4-mapped client is its IPv4 address, an
+// IPv6 client matches no range (not even 0.0.0.0–255.255.255.255), and the
+// 0.0.0.0 rule is for apps alone, whatever their address family.
+func TestAttack_FirewallAddressFamilies(t *testing.T) {
+	app := netip.MustParseAddr("169.254.128.2")
+	m := &Manager{cfg: Config{Apps: func(a netip.Addr) bool { return a == app }}, rules: map[string][]FirewallRule{}}
+	m.SetFirewallRules("all", []FirewallRule{{Start: netip.MustParseAddr("0.0.0.0"), End: netip.MustParseAddr("255.255.255.255")}})
+	m.SetFirewallRules("one", []FirewallRule{{Start: netip.MustParseAddr("203.0.113.7"), End: netip.MustParseAddr("203.0.113.7")}})
+	m.SetFirewallRules("azure", []FirewallRule{{Start: netip.IPv4Unspecified(), End: netip.IPv4Unspecified()}})
+	for _, c := range []struct {
+		server   string
+		client   string
+		internal bool
+		want     bool
+	}{
+		{"one", "::ffff:203.0.113.7", false, true},
+		{"one", "203.0.113.8", false, false},
+		{"one", "2001:db8::cb00:7107", false, false},
+		{"all", "::1", false, false},
+		{"all", "2001:db8::1", false, false},
+		{"all", "0.0.0.0", false, true},
+		{"azure", "0.0.0.0", false, false},
+		{"azure", "203.0.113.7", false, false},
+		{"azure", "203.0.113.7", true, false}, // on the apps' listener, not an app
+		{"azure", "::ffff:169.254.128.2", true, true},
+		{"azure", "169.254.128.2", false, false}, // an app's address on the host's listener
+		{"none", "169.254.128.2", true, false},
+	} {
+		if got := m.allowed(c.server, netip.MustParseAddr(c.client), c.internal); got != c.want {
+			t.Errorf("%s from %s (apps' listener %v): %v, want %v", c.server, c.client, c.internal, got, c.want)
+		}
+	}
+}

@@ -432,8 +432,12 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 	client = client.Unmap()
 	internal = m.isApp(client, internal)
 	for _, r := range m.rules[server] {
-		if internal && r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
-			return true
+		if r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
+			// Azure's marker for its services, never an address range.
+			if internal {
+				return true
+			}
+			continue
 		}
 		if client.Is4() && r.Start.Compare(client) <= 0 && client.Compare(r.End) <= 0 {
 			return true
