@@ -270,7 +270,13 @@ func (m *Manager) SetAdminPassword(ctx context.Context, name, adminLogin, passwo
 	if err != nil {
 		return err
 	}
-	_, err = c.psql(ctx, "postgres", quietly+fmt.Sprintf("ALTER ROLE %s PASSWORD %s;\n", ident(adminLogin), literal(password)))
+	// The reset is the owner's way back in: it also clears the one
+	// setting a role may give itself that makes each of its logins fail
+	// (a library that does not exist in local_preload_libraries), in
+	// every database.
+	_, err = c.psql(ctx, "postgres", quietly+fmt.Sprintf("ALTER ROLE %s PASSWORD %s;\n", ident(adminLogin), literal(password))+
+		fmt.Sprintf("ALTER ROLE %s RESET local_preload_libraries;\n", ident(adminLogin))+
+		fmt.Sprintf("SELECT format('ALTER ROLE %%I IN DATABASE %%I RESET local_preload_libraries', %s, d.datname) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = %s::regrole \\gexec\n", literal(adminLogin), literal(ident(adminLogin))))
 	if err != nil {
 		return fmt.Errorf("changing the administrator password of %q: %w", name, err)
 	}

@@ -240,3 +240,31 @@ echo END`
 		}
 	}
 }
+
+// Whoever holds the administrator's password (or an injection in an app
+// that connects as it) can make every login of the administrator fail
+// with one statement: a library that does not exist in its role's
+// local_preload_libraries. Resetting the password (az postgres
+// flexible-server update --admin-password, the owner's way back in) clears
+// that too.
+func TestAttack_AdminCannotBeLockedOutForGood(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mustCreate(t, e, "pgt-lock")
+	e.m.SetFirewallRules("pgt-lock", allowLocal)
+	host := "pgt-lock" + Suffix
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres",
+		"ALTER ROLE myadmin IN DATABASE postgres SET local_preload_libraries = 'nonexistent'; ALTER ROLE myadmin SET local_preload_libraries = 'nonexistent'"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err == nil || !strings.Contains(out, "nonexistent") {
+		t.Fatalf("the lock did not take: %v %s", err, out)
+	}
+	const pw = "Back-1n-Again!"
+	if err := e.m.SetAdminPassword(ctx, "pgt-lock", "myadmin", pw); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := psqlAt(t, e.addr, host, "myadmin", pw, "postgres", "SELECT 1"); err != nil {
+		t.Fatalf("locked out after a password reset: %v %s", err, out)
+	}
+}
