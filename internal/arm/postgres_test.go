@@ -333,6 +333,12 @@ func TestPostgresValidation(t *testing.T) {
 		{"pg1", strings.Replace(good, `"myadmin"`, `"azure_superuser"`, 1), "reserved"},
 		{"pg1", strings.Replace(good, `"myadmin"`, `"Admin"`, 1), "reserved"},
 		{"pg1", strings.Replace(good, `"myadmin"`, `"pg_owner"`, 1), "reserved"},
+		// The platform's superuser in each cluster, and PostgreSQL's
+		// usual one, which the backend refuses: a 400, not an internal
+		// error after the record was made.
+		{"pg1", strings.Replace(good, `"myadmin"`, `"azuresu"`, 1), "reserved"},
+		{"pg1", strings.Replace(good, `"myadmin"`, `"AzureSU"`, 1), "reserved"},
+		{"pg1", strings.Replace(good, `"myadmin"`, `"postgres"`, 1), "reserved"},
 		{"pg1", pgCreateBody("short1A"), "8 to 128"},
 		{"pg1", pgCreateBody("alllowercase1"), "three of the following"},
 		{"pg1", pgCreateBody("Xmyadmin-123"), "login name"},
