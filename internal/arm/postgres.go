@@ -730,6 +730,9 @@ func (h *Handler) putPostgresDatabase(w http.ResponseWriter, r *http.Request, p 
 	if p.id == "template0" || p.id == "template1" {
 		return errPostgresSystemDatabase(p.id)
 	}
+	if err := pgflex.CheckDatabaseOptions(body.Properties.Charset, body.Properties.Collation); err != nil {
+		return badPostgres("InvalidParameterValue", "The database '%s' cannot be created: %s.", p.id, err)
+	}
 	ctx := r.Context()
 	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
 	if err != nil {

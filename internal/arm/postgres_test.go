@@ -614,3 +614,27 @@ func TestAttack_PostgresSystemDatabases(t *testing.T) {
 	// PUT of postgres, which exists, stays as it is.
 	e.accepted(e.do("PUT", pgPath+"/pg1/databases/postgres"+pgAPI, `{"properties":{"charset":"UTF8","collation":"en_US.utf8"}}`))
 }
+
+// TestPostgresDatabaseOptionsRefused: a charset or collation the servers do
+// not offer is the client's error, a 400 that says what to use, before the
+// backend is asked — not an internal error from it.
+func TestPostgresDatabaseOptionsRefused(t *testing.T) {
+	e := pgEnv(t)
+	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
+	before := len(e.pg.Calls())
+	for _, props := range []string{
+		`{"charset":"LATIN1","collation":"en_US.utf8"}`,
+		`{"charset":"UTF8","collation":"fr_FR.latin1"}`,
+		`{"charset":"UTF8","collation":"en_US.utf8'; DROP DATABASE postgres; --"}`,
+		`{"charset":"UTF8","collation":"Klingon"}`,
+	} {
+		r := e.do("PUT", pgPath+"/pg1/databases/app"+pgAPI, `{"properties":`+props+`}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "UTF") {
+			t.Errorf("%s: %d %s", props, r.status, r.body)
+		}
+	}
+	if calls := e.pg.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/app"+pgAPI, `{"properties":{"charset":"utf8","collation":"C"}}`))
+}

@@ -354,13 +354,10 @@ func (m *Manager) CreateDatabase(ctx context.Context, server, db, charset, colla
 	if !dbNameRE.MatchString(db) {
 		return fmt.Errorf("creating database %q: use letters, digits, '_' and '-', at most 63 characters", db)
 	}
-	if cs := strings.ToUpper(strings.ReplaceAll(charset, "-", "")); cs != "" && cs != "UTF8" {
-		return fmt.Errorf("creating database %q: charset %q is not offered here; use UTF8", db, charset)
-	}
-	locale, err := localeClause(collation)
-	if err != nil {
+	if err := CheckDatabaseOptions(charset, collation); err != nil {
 		return fmt.Errorf("creating database %q: %w", db, err)
 	}
+	locale, _ := localeClause(collation)
 	c, err := m.running(server)
 	if err != nil {
 		return err
@@ -381,6 +378,17 @@ func (m *Manager) CreateDatabase(ctx context.Context, server, db, charset, colla
 		return fmt.Errorf("creating database %q: %w", db, err)
 	}
 	return nil
+}
+
+// CheckDatabaseOptions says whether a database's charset and collation
+// are offered: UTF8 (or ""), and "" or a language's UTF-8 locale
+// (en_US.utf8, Azure's default), C or POSIX.
+func CheckDatabaseOptions(charset, collation string) error {
+	if cs := strings.ToUpper(strings.ReplaceAll(charset, "-", "")); cs != "" && cs != "UTF8" {
+		return fmt.Errorf("charset %q is not offered here; use UTF8", charset)
+	}
+	_, err := localeClause(collation)
+	return err
 }
 
 // localeClause maps Azure's collation names onto what this machine has.
