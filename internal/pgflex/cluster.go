@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -379,6 +380,34 @@ func (c *cluster) runningLocked() bool {
 
 // socket is the path of the cluster's socket.
 func (c *cluster) socket() string { return filepath.Join(c.run, ".s.PGSQL.5432") }
+
+// peerIsCluster checks that the process at the other end of a connection
+// to the socket runs as the cluster's user. The socket's directory is the
+// cluster user's: were that user ever taken, a link there to another
+// server's socket would lead root (the proxy) to it.
+func (c *cluster) peerIsCluster(conn *net.UnixConn) error {
+	if c.uid < 0 {
+		return nil
+	}
+	sc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := sc.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return fmt.Errorf("reading the socket's peer: %w", cerr)
+	}
+	if cred.Uid != uint32(c.uid) {
+		return fmt.Errorf("the socket's peer runs as uid %d, not the cluster's %d", cred.Uid, c.uid)
+	}
+	return nil
+}
 
 // admin returns the administrator's role name: the member of
 // azure_pg_admin that may log in.

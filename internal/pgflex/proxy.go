@@ -332,6 +332,11 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 	p.track(up, true)
 	defer p.track(up, false)
 	defer up.Close()
+	if err := c.peerIsCluster(up.(*net.UnixConn)); err != nil {
+		p.m.cfg.Logger.Error("a PostgreSQL server's socket is answered by another user", "server", name, "err", err)
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+		return
+	}
 	// The client's deadline (raw's) still runs; the cluster's is the same.
 	up.SetDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := up.Write(startup); err != nil {

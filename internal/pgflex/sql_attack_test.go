@@ -268,3 +268,36 @@ func TestAttack_AdminCannotBeLockedOutForGood(t *testing.T) {
 		t.Fatalf("locked out after a password reset: %v %s", err, out)
 	}
 }
+
+// Were a server's cluster user ever taken, it could put a link to another
+// server's socket in the place of its own, in its own directory: the
+// proxy, which runs as root, would follow it and hand the first server's
+// clients to the second, past the second's firewall. The proxy checks who
+// answers on the socket.
+func TestAttack_SocketLinkToAnotherServer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the clusters have users of their own only when Slipway runs as root")
+	}
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-link")
+	mustCreate(t, e, "pgt-target")
+	e.m.SetFirewallRules("pgt-link", allowLocal) // the target has no rule
+	link, err := e.m.running("pgt-link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := e.m.running("pgt-target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link.socket(), link.socket()+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target.socket(), link.socket()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := psqlAt(t, e.addr, "pgt-link"+Suffix, "myadmin", adminPW, "postgres", "SELECT 1")
+	if err == nil {
+		t.Fatalf("the link led the proxy to another server: %s", out)
+	}
+}
