@@ -1,8 +1,10 @@
 package pgflex
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -151,5 +153,60 @@ func TestAttack_FirewallAddressFamilies(t *testing.T) {
 		if got := m.allowed(c.server, netip.MustParseAddr(c.client), c.internal); got != c.want {
 			t.Errorf("%s from %s (apps' listener %v): %v, want %v", c.server, c.client, c.internal, got, c.want)
 		}
+	}
+}
+
+// Malformed startups, odd server names and foreign protocols are refused
+// (or closed), never passed on nor hung on.
+func TestAttack_StartupShapesAndNames(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-shape")
+	e.m.SetFirewallRules("pgt-shape", allowLocal)
+	host := "pgt-shape" + Suffix
+	good := startupMessage("user", "myadmin", "database", "postgres")
+	many := []string{"user", "myadmin"}
+	for i := range 600 {
+		many = append(many, fmt.Sprintf("x%d", i), "y")
+	}
+	for name, msg := range map[string][]byte{
+		"no terminator":              bytes.Clone(good[:len(good)-1]),
+		"a name without a value":     append(startupMessage("user", "myadmin")[:len(startupMessage("user", "myadmin"))-1], "database\x00\x00"...),
+		"an empty name":              startupMessage("user", "myadmin", "", "x"),
+		"a second TLS request":       be32(8, sslRequestCode),
+		"a GSSAPI request after TLS": be32(8, gssEncRequestCode),
+	} {
+		binary.BigEndian.PutUint32(msg, uint32(len(msg)))
+		if kind, text := startupFrom(t, "127.0.0.1", e.addr, host, msg); kind != 'E' && kind != 0 {
+			t.Errorf("%s: %c %s", name, kind, text)
+		}
+	}
+	// Many parameters (within the 10,000 bytes) are PostgreSQL's to judge,
+	// after the password.
+	if kind, text := startupFrom(t, "127.0.0.1", e.addr, host, startupMessage(many...)); kind != 'R' {
+		t.Errorf("many parameters: %c %s", kind, text)
+	}
+	for sni, want := range map[string]byte{
+		"PGT-SHAPE.Postgres.Database.Azure.COM.":               'R', // the same server
+		"pgt-shape.postgres.localhost":                         'R',
+		"pgt-shape.postgres.localhost" + Suffix:                'E',
+		"x.pgt-shape" + Suffix:                                 'E',
+		"pgt-shape" + Suffix + ".localhost":                    'E',
+		"pgt-shape.postgres.database.azure.com.postgres.local": 'E',
+		"pgt-ſhape" + Suffix:                                   'E',
+	} {
+		if kind, text := startupFrom(t, "127.0.0.1", e.addr, sni, good); kind != want {
+			t.Errorf("server name %q: %c %s, want %c", sni, kind, text, want)
+		}
+	}
+	// A client that wants another protocol than PostgreSQL over TLS (ALPN).
+	raw, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	c := tls.Client(raw, &tls.Config{ServerName: host, InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err := c.Handshake(); err == nil {
+		t.Errorf("a TLS handshake for h2 (direct TLS) went through: %q", c.ConnectionState().NegotiatedProtocol)
 	}
 }
