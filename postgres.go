@@ -66,7 +66,10 @@ func ValidatePostgresServerName(name string) error {
 
 // reservedPostgresLogins are the administrator names Azure refuses
 // (https://learn.microsoft.com/azure/postgresql/flexible-server/quickstart-create-server).
-var reservedPostgresLogins = []string{"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"}
+// azuresu (the platform's superuser in each of Slipway's clusters, as on
+// Azure) and postgres are refused too: the backend would refuse them after
+// the server's record was made.
+var reservedPostgresLogins = []string{"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public", "azuresu", "postgres"}
 
 var postgresLoginRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
@@ -80,11 +83,11 @@ func ValidatePostgresAdminLogin(login string) error {
 	l := strings.ToLower(login)
 	for _, r := range reservedPostgresLogins {
 		if l == r {
-			return Errorf(EINVALID, "The administrator login '%s' is reserved. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest or public, nor start with pg_.", login)
+			return Errorf(EINVALID, "The administrator login '%s' is reserved. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, azuresu or postgres, nor start with pg_.", login)
 		}
 	}
 	if strings.HasPrefix(l, "pg_") {
-		return Errorf(EINVALID, "The administrator login '%s' is reserved. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest or public, nor start with pg_.", login)
+		return Errorf(EINVALID, "The administrator login '%s' is reserved. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, azuresu or postgres, nor start with pg_.", login)
 	}
 	if !postgresLoginRE.MatchString(login) {
 		return Errorf(EINVALID, "The administrator login '%s' is invalid. It must start with a letter or underscore and contain only letters, digits and underscores, at most 63 characters.", login)

@@ -705,6 +705,12 @@ func (h *Handler) putPostgresDatabase(w http.ResponseWriter, r *http.Request, p 
 	if err := slipway.ValidatePostgresDatabaseName(p.id); err != nil {
 		return badPostgres("InvalidParameterValue", "%s", slipway.ErrorMessage(err))
 	}
+	if p.id == "template0" || p.id == "template1" {
+		return errPostgresSystemDatabase(p.id)
+	}
+	if err := pgflex.CheckDatabaseOptions(body.Properties.Charset, body.Properties.Collation); err != nil {
+		return badPostgres("InvalidParameterValue", "The database '%s' cannot be created: %s.", p.id, err)
+	}
 	ctx := r.Context()
 	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
 	if err != nil {
@@ -736,7 +742,16 @@ func (h *Handler) listPostgresDatabases(w http.ResponseWriter, r *http.Request, 
 	return writeValues(w, ds, err, func(d slipway.PostgresDatabase) map[string]any { return postgresDatabaseJSON(p.sub, p.rg, d) })
 }
 
+// errPostgresSystemDatabase refuses to make or drop one of PostgreSQL's own
+// databases.
+func errPostgresSystemDatabase(name string) error {
+	return badPostgres("InvalidParameterValue", "The database '%s' is a system database of the server: it cannot be created or deleted.", name)
+}
+
 func (h *Handler) deletePostgresDatabase(w http.ResponseWriter, r *http.Request, p params) error {
+	if p.id == "postgres" || p.id == "template0" || p.id == "template1" {
+		return errPostgresSystemDatabase(p.id)
+	}
 	ctx := r.Context()
 	d, err := h.cfg.Store.PostgresDatabase(ctx, p.rg, p.pgserver, p.id)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {

@@ -293,6 +293,12 @@ func TestPostgresValidation(t *testing.T) {
 		{"pg1", strings.Replace(good, `"myadmin"`, `"azure_superuser"`, 1), "reserved"},
 		{"pg1", strings.Replace(good, `"myadmin"`, `"Admin"`, 1), "reserved"},
 		{"pg1", strings.Replace(good, `"myadmin"`, `"pg_owner"`, 1), "reserved"},
+		// The platform's superuser in each cluster, and PostgreSQL's
+		// usual one, which the backend refuses: a 400, not an internal
+		// error after the record was made.
+		{"pg1", strings.Replace(good, `"myadmin"`, `"azuresu"`, 1), "reserved"},
+		{"pg1", strings.Replace(good, `"myadmin"`, `"AzureSU"`, 1), "reserved"},
+		{"pg1", strings.Replace(good, `"myadmin"`, `"postgres"`, 1), "reserved"},
 		{"pg1", pgCreateBody("short1A"), "8 to 128"},
 		{"pg1", pgCreateBody("alllowercase1"), "three of the following"},
 		{"pg1", pgCreateBody("Xmyadmin-123"), "login name"},
@@ -483,4 +489,60 @@ func TestAttack_PostgresAcrossGroups(t *testing.T) {
 		t.Fatal("no password reached the backend")
 	}
 	noneInFiles(t, e.dir, e.pg.passwords)
+}
+
+// TestAttack_PostgresSystemDatabases: the server's own databases are
+// PostgreSQL's, not the tenant's: template0 and template1 are never made a
+// tenant's resource (a record the backend would then refuse to delete), and
+// deleting postgres (or a template) is a clear 400 before the backend is
+// asked, not an internal error (nor, with a backend that obeyed, the end
+// of the database every client connects to first). "Template1" is another
+// name, an ordinary database.
+func TestAttack_PostgresSystemDatabases(t *testing.T) {
+	e := pgEnv(t)
+	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
+	for _, db := range []string{"template0", "template1"} {
+		r := e.do("PUT", pgPath+"/pg1/databases/"+db+pgAPI, `{"properties":{"charset":"UTF8","collation":"en_US.utf8"}}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "system database") {
+			t.Errorf("PUT %s: %d %s", db, r.status, r.body)
+		}
+	}
+	before := len(e.pg.Calls())
+	for _, db := range []string{"postgres", "template1"} {
+		r := e.do("DELETE", pgPath+"/pg1/databases/"+db+pgAPI, "")
+		if r.status != 400 || !strings.Contains(string(r.body), "system database") {
+			t.Errorf("DELETE %s: %d %s", db, r.status, r.body)
+		}
+	}
+	if calls := e.pg.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
+	e.must(200, "GET", pgPath+"/pg1/databases/postgres"+pgAPI, "")
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/Template1"+pgAPI, `{}`))
+	// PUT of postgres, which exists, stays as it is.
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/postgres"+pgAPI, `{"properties":{"charset":"UTF8","collation":"en_US.utf8"}}`))
+}
+
+// TestPostgresDatabaseOptionsRefused: a charset or collation the servers do
+// not offer is the client's error, a 400 that says what to use, before the
+// backend is asked — not an internal error from it.
+func TestPostgresDatabaseOptionsRefused(t *testing.T) {
+	e := pgEnv(t)
+	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
+	before := len(e.pg.Calls())
+	for _, props := range []string{
+		`{"charset":"LATIN1","collation":"en_US.utf8"}`,
+		`{"charset":"UTF8","collation":"fr_FR.latin1"}`,
+		`{"charset":"UTF8","collation":"en_US.utf8'; DROP DATABASE postgres; --"}`,
+		`{"charset":"UTF8","collation":"Klingon"}`,
+	} {
+		r := e.do("PUT", pgPath+"/pg1/databases/app"+pgAPI, `{"properties":`+props+`}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "UTF") {
+			t.Errorf("%s: %d %s", props, r.status, r.body)
+		}
+	}
+	if calls := e.pg.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("the backend was asked: %v", calls)
+	}
+	e.accepted(e.do("PUT", pgPath+"/pg1/databases/app"+pgAPI, `{"properties":{"charset":"utf8","collation":"C"}}`))
 }

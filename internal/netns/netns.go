@@ -537,6 +537,25 @@ func allocate() (netip.Addr, error) {
 	return netip.Addr{}, errors.New("creating the instance network: no free address block left in " + instancePool.String())
 }
 
+// IsInstance reports whether a is the address of an instance whose link
+// this process numbered (the instance's end of a /30 block in use), and so
+// a connection from it comes from inside an instance: the host's end of a
+// link, the gateway and every other address are the host's or beyond.
+func IsInstance(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.Is4() || !instancePool.Contains(a) {
+		return false
+	}
+	b := a.As4()
+	if b[3]&3 != 2 {
+		return false
+	}
+	b[3] &^= 3
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	return poolUsed[netip.AddrFrom4(b)]
+}
+
 func release(a netip.Addr) {
 	poolMu.Lock()
 	delete(poolUsed, a)

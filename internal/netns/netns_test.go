@@ -180,3 +180,31 @@ func TestParseListening(t *testing.T) {
 		}
 	}
 }
+
+// Only an instance's end of a link in use is an instance: not the host's
+// end, not the gateway, not a block never handed out or handed back.
+func TestIsInstance(t *testing.T) {
+	block, err := allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := block.Next().Next()
+	for a, want := range map[netip.Addr]bool{
+		inst:                                   true,
+		netip.AddrFrom16(inst.As16()):          true, // v4-mapped
+		block:                                  false,
+		block.Next():                           false, // the host's end
+		inst.Next():                            false,
+		DefaultGateway:                         false,
+		netip.MustParseAddr("127.0.0.1"):       false,
+		netip.MustParseAddr("169.254.255.254"): false,
+	} {
+		if got := IsInstance(a); got != want {
+			t.Errorf("IsInstance(%s) = %v, want %v", a, got, want)
+		}
+	}
+	release(block)
+	if IsInstance(inst) {
+		t.Errorf("a released block's instance address is still an instance")
+	}
+}

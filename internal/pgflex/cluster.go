@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,6 +239,10 @@ func (c *cluster) start(ctx context.Context) error {
 	if c.runningLocked() {
 		return nil
 	}
+	// A cluster whose storage filled up PANICs on its next WAL write and
+	// cannot recover without room to write: the reserve gives it that room
+	// on each start, and is taken again once it runs.
+	c.freeReserve()
 	logFile, err := os.OpenFile(filepath.Join(c.dir, "startup.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
@@ -288,6 +293,9 @@ func (c *cluster) start(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "1").Run() == nil {
+			if err := c.keepReserve(); err != nil {
+				c.m.cfg.Logger.Warn("a PostgreSQL server's storage has no room for its reserve: when it is full it will not start again until the administrator frees space", "server", c.name, "err", err)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -295,6 +303,43 @@ func (c *cluster) start(ctx context.Context) error {
 			return fmt.Errorf("postgres did not take connections within %s", opTimeout)
 		}
 	}
+}
+
+// reserveName is the file in a server's storage (beside its data) that
+// keeps room for the cluster to start once its data has filled the rest.
+const reserveName = "reserve"
+
+// reserveBytes is the reserve's size: two WAL segments and a checkpoint's
+// worth, at most a quarter of the storage.
+func (c *cluster) reserveBytes() int64 { return min(64<<20, c.m.cfg.StorageBytes/4) }
+
+// freeReserve gives the reserve's room back to the cluster.
+func (c *cluster) freeReserve() {
+	if c.m.cfg.Volumes == nil {
+		return
+	}
+	os.Remove(filepath.Join(c.vol, reserveName))
+}
+
+// keepReserve takes the reserve's room, with blocks allocated (a sparse
+// file would keep nothing), if the storage has it.
+func (c *cluster) keepReserve() error {
+	if c.m.cfg.Volumes == nil {
+		return nil
+	}
+	p := filepath.Join(c.vol, reserveName)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	err = syscall.Fallocate(int(f.Fd()), 0, 0, c.reserveBytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+	}
+	return err
 }
 
 // stop stops the cluster (a fast shutdown: open sessions end), if it runs.
@@ -311,10 +356,18 @@ func (c *cluster) stopLocked() error {
 	}
 	sb := c.m.cfg.Sandbox
 	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one.
-	for _, step := range []struct {
+	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
+	// A cluster that rejects connections (in crash recovery, e.g. with its
+	// storage full) waits for its recovery before a fast shutdown: it is
+	// stopped at once, and recovers at its next start.
+	var exit *exec.ExitError
+	if err := exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "2").Run(); errors.As(err, &exit) && exit.ExitCode() == 1 {
+		steps = steps[1:]
+	}
+	for _, step := range steps {
 		sb.Signal(c.proc, step.sig)
 		select {
 		case <-c.exited:
@@ -348,6 +401,34 @@ func (c *cluster) runningLocked() bool {
 // socket is the path of the cluster's socket.
 func (c *cluster) socket() string { return filepath.Join(c.run, ".s.PGSQL.5432") }
 
+// peerIsCluster checks that the process at the other end of a connection
+// to the socket runs as the cluster's user. The socket's directory is the
+// cluster user's: were that user ever taken, a link there to another
+// server's socket would lead root (the proxy) to it.
+func (c *cluster) peerIsCluster(conn *net.UnixConn) error {
+	if c.uid < 0 {
+		return nil
+	}
+	sc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := sc.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return fmt.Errorf("reading the socket's peer: %w", cerr)
+	}
+	if cred.Uid != uint32(c.uid) {
+		return fmt.Errorf("the socket's peer runs as uid %d, not the cluster's %d", cred.Uid, c.uid)
+	}
+	return nil
+}
+
 // admin returns the administrator's role name: the member of
 // azure_pg_admin that may log in.
 func (c *cluster) admin(ctx context.Context) (string, error) {
@@ -374,7 +455,13 @@ func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.m.bin, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
 		"-h", c.run, "-p", "5432", "-U", platformRole, "-d", db, "-f", "-")
-	cmd.Env = []string{"PGPASSWORD=" + pw, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=slipway", "LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin"}
+	// The session's settings are the platform's whatever the cluster's
+	// or a role's say: literal() relies on standard_conforming_strings
+	// (off, a backslash would end a password's literal and run the rest
+	// as the superuser), and names resolve in pg_catalog only, never in
+	// a schema the administrator may create objects in.
+	cmd.Env = []string{"PGPASSWORD=" + pw, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=slipway", "LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin",
+		"PGOPTIONS=-c standard_conforming_strings=on -c search_path=pg_catalog"}
 	cmd.Stdin = strings.NewReader(script)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -406,8 +493,14 @@ func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string
 // host's writable, in a network namespace of its own when confined (the
 // cluster listens only on its socket, in that directory).
 func (c *cluster) command(ctx context.Context, procs []string, prog string, args ...string) (*exec.Cmd, error) {
+	return c.commandArgv(ctx, procs, append([]string{filepath.Join(c.m.bin, prog)}, args...))
+}
+
+// commandArgv is any program run as command runs PostgreSQL's, in the
+// control group whose cgroup.procs files are procs, if any.
+func (c *cluster) commandArgv(ctx context.Context, procs []string, argv []string) (*exec.Cmd, error) {
 	spec := sandbox.Spec{
-		Argv:        append([]string{filepath.Join(c.m.bin, prog)}, args...),
+		Argv:        argv,
 		CgroupProcs: procs,
 		Env:         []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
 		Dir:         c.path(c.dir),

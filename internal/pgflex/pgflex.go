@@ -90,7 +90,14 @@ type Config struct {
 	Volumes Volumes
 	// StorageBytes is each server's storage; 0: 32 GiB, Azure's smallest.
 	StorageBytes int64
-	Logger       *slog.Logger
+	// Apps reports whether a client of the apps' listener (Proxy.Serve
+	// with internal) is one of Slipway's app instances, by its address:
+	// only those are admitted by the 0.0.0.0 rule. That listener is on
+	// the instances' gateway address, which the host's own processes (and
+	// a neighbour routing to it) reach too; they are outside clients. Nil:
+	// no client is an app.
+	Apps   func(netip.Addr) bool
+	Logger *slog.Logger
 }
 
 // Volumes mounts a file system of its own at a directory (homefs.Homes).
@@ -276,7 +283,13 @@ func (m *Manager) SetAdminPassword(ctx context.Context, name, adminLogin, passwo
 	if err != nil {
 		return err
 	}
-	_, err = c.psql(ctx, "postgres", quietly+fmt.Sprintf("ALTER ROLE %s PASSWORD %s;\n", ident(adminLogin), literal(password)))
+	// The reset is the owner's way back in: it also clears the one
+	// setting a role may give itself that makes each of its logins fail
+	// (a library that does not exist in local_preload_libraries), in
+	// every database.
+	_, err = c.psql(ctx, "postgres", quietly+fmt.Sprintf("ALTER ROLE %s PASSWORD %s;\n", ident(adminLogin), literal(password))+
+		fmt.Sprintf("ALTER ROLE %s RESET local_preload_libraries;\n", ident(adminLogin))+
+		fmt.Sprintf("SELECT format('ALTER ROLE %%I IN DATABASE %%I RESET local_preload_libraries', %s, d.datname) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = %s::regrole \\gexec\n", literal(adminLogin), literal(ident(adminLogin))))
 	if err != nil {
 		return fmt.Errorf("changing the administrator password of %q: %w", name, err)
 	}
@@ -354,13 +367,10 @@ func (m *Manager) CreateDatabase(ctx context.Context, server, db, charset, colla
 	if !dbNameRE.MatchString(db) {
 		return fmt.Errorf("creating database %q: use letters, digits, '_' and '-', at most 63 characters", db)
 	}
-	if cs := strings.ToUpper(strings.ReplaceAll(charset, "-", "")); cs != "" && cs != "UTF8" {
-		return fmt.Errorf("creating database %q: charset %q is not offered here; use UTF8", db, charset)
-	}
-	locale, err := localeClause(collation)
-	if err != nil {
+	if err := CheckDatabaseOptions(charset, collation); err != nil {
 		return fmt.Errorf("creating database %q: %w", db, err)
 	}
+	locale, _ := localeClause(collation)
 	c, err := m.running(server)
 	if err != nil {
 		return err
@@ -381,6 +391,17 @@ func (m *Manager) CreateDatabase(ctx context.Context, server, db, charset, colla
 		return fmt.Errorf("creating database %q: %w", db, err)
 	}
 	return nil
+}
+
+// CheckDatabaseOptions says whether a database's charset and collation
+// are offered: UTF8 (or ""), and "" or a language's UTF-8 locale
+// (en_US.utf8, Azure's default), C or POSIX.
+func CheckDatabaseOptions(charset, collation string) error {
+	if cs := strings.ToUpper(strings.ReplaceAll(charset, "-", "")); cs != "" && cs != "UTF8" {
+		return fmt.Errorf("charset %q is not offered here; use UTF8", charset)
+	}
+	_, err := localeClause(collation)
+	return err
 }
 
 // localeClause maps Azure's collation names onto what this machine has.
@@ -409,7 +430,7 @@ func (m *Manager) DeleteDatabase(ctx context.Context, server, db string) error {
 	if !dbNameRE.MatchString(db) {
 		return nil
 	}
-	if db == "postgres" || strings.HasPrefix(db, "template") {
+	if db == "postgres" || db == "template0" || db == "template1" {
 		return fmt.Errorf("deleting database %q: it is the server's own", db)
 	}
 	c, err := m.running(server)
@@ -436,15 +457,26 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	client = client.Unmap()
+	internal = m.isApp(client, internal)
 	for _, r := range m.rules[server] {
-		if internal && r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
-			return true
+		if r.Start == netip.IPv4Unspecified() && r.End == netip.IPv4Unspecified() {
+			// Azure's marker for its services, never an address range.
+			if internal {
+				return true
+			}
+			continue
 		}
 		if client.Is4() && r.Start.Compare(client) <= 0 && client.Compare(r.End) <= 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// isApp reports whether a client is one of Slipway's apps: on the apps'
+// listener (internal) and at an app's address.
+func (m *Manager) isApp(client netip.Addr, internal bool) bool {
+	return internal && m.cfg.Apps != nil && m.cfg.Apps(client.Unmap())
 }
 
 // Reconciled is a server as the platform's records know it.
@@ -552,8 +584,9 @@ func randomPassword() (string, error) {
 // ident quotes a PostgreSQL identifier.
 func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// literal quotes a PostgreSQL string literal (standard_conforming_strings
-// is on in every cluster, so a backslash is an ordinary character).
+// literal quotes a PostgreSQL string literal. It relies on
+// standard_conforming_strings, which the platform's sessions set
+// themselves (cluster.psql), so that a backslash is an ordinary character.
 func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 // quietly keeps a statement carrying a password out of the server's log,

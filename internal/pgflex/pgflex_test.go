@@ -51,7 +51,10 @@ func newEnvWith(t *testing.T, adjust func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Dir: filepath.Join(dir, "pg"), Domain: "localhost", Sandbox: sb}
+	// The test's apps come from 127.0.0.1 (other loopback addresses are
+	// the host's processes).
+	cfg := Config{Dir: filepath.Join(dir, "pg"), Domain: "localhost", Sandbox: sb,
+		Apps: func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") }}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, server string) (int, int, error) {
 			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))

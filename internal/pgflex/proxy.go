@@ -38,7 +38,33 @@ const (
 	// take every slot (a connection holds one for its whole life).
 	maxConns     = 2000
 	maxPerClient = 256
+	// A session signing in holds one of its cluster's connection slots
+	// (max_connections 100) before the cluster knows who it is, and anyone
+	// the firewall admits may open one — with the 0.0.0.0 rule, any app of
+	// any tenant. The proxy lets at most maxSigningIn of a server's
+	// sessions from apps, as many from other clients, and
+	// maxSigningInPerClient of one client address's, sign in at once,
+	// each within handshakeTimeout: the rest of the slots stay for
+	// signed-in sessions and the platform's own, and apps cannot shut out
+	// the clients a server's own rules name.
+	maxSigningIn          = 32
+	maxSigningInPerClient = 8
+	// maxHandshakesPerClient bounds one address's connections not yet
+	// signed in (TLS, the startup message, the password), which cost the
+	// client nothing to hold for handshakeTimeout: filling the proxy's
+	// slots with them takes dozens of addresses, not maxConns/maxPerClient.
+	maxHandshakesPerClient = 32
+	// maxAuthMessage bounds a message of the cluster while a session
+	// signs in (SCRAM's are a few hundred bytes).
+	maxAuthMessage = 64 << 10
 )
+
+// signIn is a client address signing in to a server: an app or not.
+type signIn struct {
+	server string
+	app    bool
+	client netip.Addr
+}
 
 // Proxy serves PostgreSQL clients for a Manager.
 type Proxy struct {
@@ -49,6 +75,11 @@ type Proxy struct {
 	closing bool
 	conns   map[net.Conn]struct{}
 	perAddr map[netip.Addr]int
+	// handshakes counts each address's connections not yet signed in.
+	handshakes map[netip.Addr]int
+	// signingIn counts the sessions signing in, by server and client
+	// (signIn) and by server and kind of client (signIn with no client).
+	signingIn map[signIn]int
 }
 
 // NewProxy returns the proxy for m, serving TLS with certificates from
@@ -69,7 +100,7 @@ func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate,
 		return c, nil
 	}
 	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
-		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}}
+		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}, handshakes: map[netip.Addr]int{}, signingIn: map[signIn]int{}}
 }
 
 // Serve accepts connections on l until it is closed. internal says whether
@@ -98,11 +129,14 @@ func (p *Proxy) Serve(l net.Listener, internal bool) error {
 			conn.Close()
 			continue
 		}
+		var once sync.Once
+		handshook := func() { once.Do(func() { p.handshook(addr) }) }
 		go func() {
 			defer func() { <-p.slots }()
 			defer p.release(conn, addr)
+			defer handshook()
 			defer conn.Close()
-			p.serve(conn, internal)
+			p.serve(conn, internal, handshook)
 		}()
 	}
 }
@@ -124,12 +158,22 @@ func (p *Proxy) Close() error {
 func (p *Proxy) admit(c net.Conn, addr netip.Addr) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closing || p.perAddr[addr] >= maxPerClient {
+	if p.closing || p.perAddr[addr] >= maxPerClient || p.handshakes[addr] >= maxHandshakesPerClient {
 		return false
 	}
 	p.perAddr[addr]++
+	p.handshakes[addr]++
 	p.conns[c] = struct{}{}
 	return true
+}
+
+// handshook counts a connection of addr as no longer in its handshake.
+func (p *Proxy) handshook(addr netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.handshakes[addr]--; p.handshakes[addr] <= 0 {
+		delete(p.handshakes, addr)
+	}
 }
 
 func (p *Proxy) release(c net.Conn, addr netip.Addr) {
@@ -139,6 +183,32 @@ func (p *Proxy) release(c net.Conn, addr netip.Addr) {
 		delete(p.perAddr, addr)
 	}
 	delete(p.conns, c)
+}
+
+// beginSignIn takes a place for a session of client signing in to
+// server, unless the server or the client has its share signing in; the
+// returned func gives it back (once).
+func (p *Proxy) beginSignIn(server string, client netip.Addr, app bool) (func(), bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	one, all := signIn{server, app, client}, signIn{server: server, app: app}
+	if p.signingIn[all] >= maxSigningIn || p.signingIn[one] >= maxSigningInPerClient {
+		return nil, false
+	}
+	p.signingIn[all]++
+	p.signingIn[one]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			for _, k := range []signIn{one, all} {
+				if p.signingIn[k]--; p.signingIn[k] <= 0 {
+					delete(p.signingIn, k)
+				}
+			}
+		})
+	}, true
 }
 
 func (p *Proxy) track(c net.Conn, add bool) bool {
@@ -155,8 +225,9 @@ func (p *Proxy) track(c net.Conn, add bool) bool {
 	return true
 }
 
-// serve takes one client through to its server, or tells it why not.
-func (p *Proxy) serve(raw net.Conn, internal bool) {
+// serve takes one client through to its server, or tells it why not;
+// handshook is called once it has signed in.
+func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
 	client := addrOf(raw.RemoteAddr())
 	var conn net.Conn = raw
@@ -236,6 +307,20 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is stopped", name))
 		return
 	}
+	// A burst of sessions (an app's workers starting) waits its turn;
+	// only a server whose share stays taken until the handshake's
+	// deadline refuses.
+	app := p.m.isApp(client, internal)
+	signedIn, ok := p.beginSignIn(name, client, app)
+	for deadline := time.Now().Add(handshakeTimeout / 2); !ok && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		signedIn, ok = p.beginSignIn(name, client, app)
+	}
+	if !ok {
+		refuse(conn, "53300", fmt.Sprintf("too many connections are signing in to PostgreSQL server %q: try again", name))
+		return
+	}
+	defer signedIn()
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	up, err := d.DialContext(ctx, "unix", c.socket())
@@ -247,17 +332,54 @@ func (p *Proxy) serve(raw net.Conn, internal bool) {
 	p.track(up, true)
 	defer p.track(up, false)
 	defer up.Close()
+	if err := c.peerIsCluster(up.(*net.UnixConn)); err != nil {
+		p.m.cfg.Logger.Error("a PostgreSQL server's socket is answered by another user", "server", name, "err", err)
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+		return
+	}
+	// The client's deadline (raw's) still runs; the cluster's is the same.
+	up.SetDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := up.Write(startup); err != nil {
 		return
 	}
-	raw.SetDeadline(time.Time{})
 	done := make(chan struct{}, 2)
 	go func() { io.Copy(up, conn); up.(*net.UnixConn).CloseWrite(); done <- struct{}{} }()
-	go func() { io.Copy(conn, up); conn.Close(); done <- struct{}{} }()
-	<-done
+	// The client signs in within the handshake's time: the cluster's
+	// messages pass one by one until it says the session is ready.
+	if waitReady(conn, up) {
+		signedIn()
+		handshook()
+		raw.SetDeadline(time.Time{})
+		up.SetDeadline(time.Time{})
+		io.Copy(conn, up)
+	}
 	conn.Close()
 	up.Close()
 	<-done
+}
+
+// waitReady passes the cluster's messages to the client until the session
+// is ready for queries (true) or ends (false).
+func waitReady(client io.Writer, cluster io.Reader) bool {
+	var head [5]byte
+	for {
+		if _, err := io.ReadFull(cluster, head[:]); err != nil {
+			return false
+		}
+		n := binary.BigEndian.Uint32(head[1:])
+		if n < 4 || n > maxAuthMessage {
+			return false
+		}
+		if _, err := client.Write(head[:]); err != nil {
+			return false
+		}
+		if _, err := io.CopyN(client, cluster, int64(n-4)); err != nil {
+			return false
+		}
+		if head[0] == 'Z' {
+			return true
+		}
+	}
 }
 
 // serverOf is the server a TLS server name names: <name>.postgres.database.azure.com

@@ -15,6 +15,7 @@ import (
 
 	"github.com/slipway-dev/slipway/internal/cgroups"
 	"github.com/slipway-dev/slipway/internal/homefs"
+	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/pgflex"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/store"
@@ -39,6 +40,10 @@ func openPostgres(cfg Config, dataDir string, st *store.Store, sb *sandbox.Sandb
 		Dir: filepath.Join(dataDir, "postgres"), Domain: cfg.Domain, Logger: log.With("part", "postgres"), Sandbox: sb,
 		Seal: func(p []byte) ([]byte, error) { return st.SealBytes(p, "postgres/platform.pw") },
 		Open: func(b []byte) ([]byte, error) { return st.OpenBytes(b, "postgres/platform.pw") },
+		// On the gateway's listener, only an instance's own address is an
+		// app (Azure's 0.0.0.0 rule): the host's processes reach the
+		// gateway address too.
+		Apps: netns.IsInstance,
 	}
 	if os.Geteuid() == 0 && !sb.Confined() {
 		// Each cluster runs as a user of its own, who could not reach its
