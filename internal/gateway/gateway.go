@@ -17,27 +17,42 @@ import (
 	"time"
 )
 
-// Gate accepts and tracks connections. It is safe for concurrent use.
-type Gate struct {
-	slots     chan struct{}
-	perClient int
-
-	mu      sync.Mutex
-	closing bool
-	conns   map[net.Conn]struct{}
-	perAddr map[netip.Addr]int
+// Limits bound the connections a gate holds.
+type Limits struct {
+	// Max is every client's together.
+	Max int
+	// PerClient is one client address's.
+	PerClient int
+	// HandshakesPerClient is one address's connections that have not yet
+	// signed in (TLS, the protocol's greeting, the password), which cost
+	// the client nothing to hold until the handshake's deadline: filling
+	// the gate with them then takes many addresses, not Max/PerClient.
+	HandshakesPerClient int
 }
 
-// New returns a gate holding at most max connections, perClient of them
-// from one client address.
-func New(max, perClient int) *Gate {
-	return &Gate{slots: make(chan struct{}, max), perClient: perClient, conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}}
+// Gate accepts and tracks connections. It is safe for concurrent use.
+type Gate struct {
+	slots  chan struct{}
+	limits Limits
+
+	mu         sync.Mutex
+	closing    bool
+	conns      map[net.Conn]struct{}
+	perAddr    map[netip.Addr]int
+	handshakes map[netip.Addr]int
+}
+
+// New returns a gate with the limits.
+func New(l Limits) *Gate {
+	return &Gate{slots: make(chan struct{}, l.Max), limits: l, conns: map[net.Conn]struct{}{},
+		perAddr: map[netip.Addr]int{}, handshakes: map[netip.Addr]int{}}
 }
 
 // Serve accepts connections on l until it is closed and runs handle for
 // each in a goroutine of its own, closing the connection when handle
-// returns. A connection past the bounds is closed at once.
-func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Addr)) error {
+// returns; handle calls handshook once the client has signed in. A
+// connection past the limits is closed at once.
+func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Addr, handshook func())) error {
 	for {
 		conn, err := l.Accept()
 		if err != nil {
@@ -60,11 +75,14 @@ func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Add
 			conn.Close()
 			continue
 		}
+		var once sync.Once
+		handshook := func() { once.Do(func() { g.handshook(addr) }) }
 		go func() {
 			defer func() { <-g.slots }()
 			defer g.release(conn, addr)
+			defer handshook()
 			defer conn.Close()
-			handle(conn, addr)
+			handle(conn, addr, handshook)
 		}()
 	}
 }
@@ -72,12 +90,22 @@ func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Add
 func (g *Gate) admit(c net.Conn, addr netip.Addr) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closing || g.perAddr[addr] >= g.perClient {
+	if g.closing || g.perAddr[addr] >= g.limits.PerClient || g.handshakes[addr] >= g.limits.HandshakesPerClient {
 		return false
 	}
 	g.perAddr[addr]++
+	g.handshakes[addr]++
 	g.conns[c] = struct{}{}
 	return true
+}
+
+// handshook counts a connection of addr as signed in.
+func (g *Gate) handshook(addr netip.Addr) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.handshakes[addr]--; g.handshakes[addr] <= 0 {
+		delete(g.handshakes, addr)
+	}
 }
 
 func (g *Gate) release(c net.Conn, addr netip.Addr) {

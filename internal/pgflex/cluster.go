@@ -16,11 +16,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/sandbox"
+	"github.com/slipway-dev/slipway/internal/tenantproc"
 )
 
 // settings are appended to each cluster's postgresql.conf.
@@ -54,9 +54,7 @@ type cluster struct {
 	run      string // the socket's directory
 	uid, gid int    // -1: this process's own
 
-	mu     sync.Mutex
-	proc   *exec.Cmd     // the postmaster's sandbox, nil when stopped
-	exited chan struct{} // closed when proc has ended
+	proc tenantproc.Proc // the postmaster's sandbox
 }
 
 // Inside the sandbox the server's directory is /home (as an app's home
@@ -83,7 +81,14 @@ func (c *cluster) path(p string) string {
 func (m *Manager) clusterAt(name string) *cluster {
 	dir := filepath.Join(m.cfg.Dir, name)
 	vol := filepath.Join(dir, "storage")
-	return &cluster{m: m, name: name, dir: dir, vol: vol, data: filepath.Join(vol, "data"), run: filepath.Join(dir, "run"), uid: -1, gid: -1}
+	c := &cluster{m: m, name: name, dir: dir, vol: vol, data: filepath.Join(vol, "data"), run: filepath.Join(dir, "run"), uid: -1, gid: -1}
+	// SIGINT is PostgreSQL's fast shutdown. A cluster that rejects
+	// connections (in crash recovery, e.g. with its storage full) would
+	// wait for its recovery before one: it is stopped at once, and
+	// recovers at its next start.
+	c.proc = tenantproc.Proc{Sandbox: m.cfg.Sandbox, Graceful: syscall.SIGINT, Grace: 30 * time.Second,
+		Name: "PostgreSQL server " + name, Logger: m.cfg.Logger, Urgent: c.rejecting}
+	return c
 }
 
 // newCluster makes a new server's directories, owned by its user.
@@ -234,75 +239,37 @@ func (c *cluster) start(ctx context.Context) error {
 	if err := c.mount(ctx); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.runningLocked() {
+	if c.proc.Running() {
 		return nil
 	}
-	// A cluster whose storage filled up PANICs on its next WAL write and
-	// cannot recover without room to write: the reserve gives it that room
-	// on each start, and is taken again once it runs.
-	c.freeReserve()
-	logFile, err := os.OpenFile(filepath.Join(c.dir, "startup.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
 	c.m.mu.RLock()
 	groups := c.m.groups
 	c.m.mu.RUnlock()
-	var procs []string
-	release := func() error { return nil }
-	if groups != nil {
-		p, r, err := groups(c.name)
-		if err != nil {
-			return fmt.Errorf("PostgreSQL server %q: its control group: %w", c.name, err)
-		}
-		procs, release = p, r
-	}
-	cmd, err := c.command(context.Background(), procs, "postgres", "-D", c.path(c.data))
-	if err != nil {
-		release()
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := sandbox.Start(cmd); err != nil {
-		release()
-		return fmt.Errorf("starting postgres: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		if err := release(); err != nil {
-			c.m.cfg.Logger.Warn("removing a PostgreSQL server's control group", "server", c.name, "err", err)
-		}
-		close(exited)
-	}()
-	c.proc, c.exited = cmd, exited
-	// Ready when pg_isready says the socket takes connections.
-	deadline := time.Now().Add(opTimeout)
-	for {
-		select {
-		case <-exited:
-			c.proc = nil
-			log, _ := os.ReadFile(filepath.Join(c.dir, "startup.log"))
-			return fmt.Errorf("postgres ended as it started: %s", tail(log, 2000))
-		case <-ctx.Done():
-			c.stopLocked()
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "1").Run() == nil {
+	o := tenantproc.Options{
+		Spec:    c.spec(append([]string{filepath.Join(c.m.bin, "postgres")}, "-D", c.path(c.data))),
+		Timeout: opTimeout,
+		Output:  filepath.Join(c.dir, "startup.log"),
+		// A cluster whose storage filled up PANICs on its next WAL write
+		// and cannot recover without room to write: the reserve gives it
+		// that room on each start, and is taken again once it runs.
+		Prepare: c.freeReserve,
+		Ready: func() bool {
+			if exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "1").Run() != nil {
+				return false
+			}
 			if err := c.keepReserve(); err != nil {
 				c.m.cfg.Logger.Warn("a PostgreSQL server's storage has no room for its reserve: when it is full it will not start again until the administrator frees space", "server", c.name, "err", err)
 			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			c.stopLocked()
-			return fmt.Errorf("postgres did not take connections within %s", opTimeout)
-		}
+			return true
+		},
 	}
+	if groups != nil {
+		o.Group = func() ([]string, func() error, error) { return groups(c.name) }
+	}
+	if err := c.proc.Start(ctx, o); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
 }
 
 // reserveName is the file in a server's storage (beside its data) that
@@ -343,60 +310,17 @@ func (c *cluster) keepReserve() error {
 }
 
 // stop stops the cluster (a fast shutdown: open sessions end), if it runs.
-func (c *cluster) stop(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stopLocked()
-}
+func (c *cluster) stop(ctx context.Context) error { return c.proc.Stop() }
 
-func (c *cluster) stopLocked() error {
-	if !c.runningLocked() {
-		c.proc = nil
-		return nil
-	}
-	sb := c.m.cfg.Sandbox
-	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one.
-	steps := []struct {
-		sig  syscall.Signal
-		wait time.Duration
-	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
-	// A cluster that rejects connections (in crash recovery, e.g. with its
-	// storage full) waits for its recovery before a fast shutdown: it is
-	// stopped at once, and recovers at its next start.
+// rejecting reports whether the cluster answers but rejects connections.
+func (c *cluster) rejecting() bool {
 	var exit *exec.ExitError
-	if err := exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "2").Run(); errors.As(err, &exit) && exit.ExitCode() == 1 {
-		steps = steps[1:]
-	}
-	for _, step := range steps {
-		sb.Signal(c.proc, step.sig)
-		select {
-		case <-c.exited:
-			c.proc = nil
-			return nil
-		case <-time.After(step.wait):
-		}
-	}
-	return fmt.Errorf("postgres of %q did not stop", c.name)
+	err := exec.Command(filepath.Join(c.m.bin, "pg_isready"), "-q", "-h", c.run, "-p", "5432", "-t", "2").Run()
+	return errors.As(err, &exit) && exit.ExitCode() == 1
 }
 
 // isRunning reports whether the cluster's postmaster runs.
-func (c *cluster) isRunning() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runningLocked()
-}
-
-func (c *cluster) runningLocked() bool {
-	if c.proc == nil {
-		return false
-	}
-	select {
-	case <-c.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (c *cluster) isRunning() bool { return c.proc.Running() }
 
 // socket is the path of the cluster's socket.
 func (c *cluster) socket() string { return filepath.Join(c.run, ".s.PGSQL.5432") }
@@ -476,7 +400,7 @@ func (c *cluster) psql(ctx context.Context, db, script string) (string, error) {
 func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cmd, err := c.command(ctx, nil, prog, args...)
+	cmd, err := c.command(ctx, prog, args...)
 	if err != nil {
 		return "", err
 	}
@@ -492,19 +416,22 @@ func (c *cluster) run1(ctx context.Context, prog string, args ...string) (string
 // as its user, with its directory at /home and nothing else of the
 // host's writable, in a network namespace of its own when confined (the
 // cluster listens only on its socket, in that directory).
-func (c *cluster) command(ctx context.Context, procs []string, prog string, args ...string) (*exec.Cmd, error) {
-	return c.commandArgv(ctx, procs, append([]string{filepath.Join(c.m.bin, prog)}, args...))
+func (c *cluster) command(ctx context.Context, prog string, args ...string) (*exec.Cmd, error) {
+	return c.commandArgv(ctx, append([]string{filepath.Join(c.m.bin, prog)}, args...))
 }
 
-// commandArgv is any program run as command runs PostgreSQL's, in the
-// control group whose cgroup.procs files are procs, if any.
-func (c *cluster) commandArgv(ctx context.Context, procs []string, argv []string) (*exec.Cmd, error) {
+// commandArgv is any program run as command runs PostgreSQL's.
+func (c *cluster) commandArgv(ctx context.Context, argv []string) (*exec.Cmd, error) {
+	return c.m.cfg.Sandbox.Command(ctx, c.spec(argv))
+}
+
+// spec is the sandbox of the cluster's programs.
+func (c *cluster) spec(argv []string) sandbox.Spec {
 	spec := sandbox.Spec{
-		Argv:        argv,
-		CgroupProcs: procs,
-		Env:         []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
-		Dir:         c.path(c.dir),
-		Hostname:    "pg-" + c.name,
+		Argv:     argv,
+		Env:      []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=" + c.m.bin + ":/usr/bin:/bin", "TZ=UTC", "HOME=" + c.path(c.dir)},
+		Dir:      c.path(c.dir),
+		Hostname: "pg-" + c.name,
 	}
 	if c.uid >= 0 {
 		spec.UID, spec.GID = c.uid, c.gid
@@ -512,7 +439,7 @@ func (c *cluster) commandArgv(ctx context.Context, procs []string, argv []string
 	if c.m.cfg.Sandbox.Confined() {
 		spec.Home = c.dir
 	}
-	return c.m.cfg.Sandbox.Command(ctx, spec)
+	return spec
 }
 
 // savePassword keeps the platform role's password, sealed when the

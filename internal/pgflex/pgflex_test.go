@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/internal/proctest"
+
 	"github.com/slipway-dev/slipway/internal/pki"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 )
@@ -225,5 +227,32 @@ func TestServerLifecycle(t *testing.T) {
 	}
 	if err := e.m.DeleteServer(ctx, "pgt-life"); err != nil {
 		t.Fatalf("deleting again: %v", err)
+	}
+}
+
+// A server whose postmaster dies (a crash, the out-of-memory killer) is
+// started again and recovers its data, as Azure restarts a failed server.
+func TestServerRestartsAfterACrash(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-crash")
+	e.m.SetFirewallRules("pgt-crash", allowLocal)
+	host := "pgt-crash" + Suffix
+	if _, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "CREATE TABLE kept AS SELECT 42 AS x"); err != nil {
+		t.Fatal(err)
+	}
+	killed := proctest.Kill(t, sandbox.UserNameWith("swpg-", "pgt-crash"), "postgres")
+	if killed == 0 {
+		t.Fatal("no postgres process of the server found")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT x FROM kept")
+		if err == nil && out == "42" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not come back within 30 s: %v %s", err, out)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }

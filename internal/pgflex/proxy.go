@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/gateway"
 )
 
 const (
@@ -33,11 +35,8 @@ const (
 	// handshakeTimeout bounds everything before the client is joined to
 	// its server: TLS, the startup message.
 	handshakeTimeout = 15 * time.Second
-	// maxConns bounds the proxy's open connections, all servers together,
-	// and maxPerClient one client address's, so that one tenant cannot
-	// take every slot (a connection holds one for its whole life).
-	maxConns     = 2000
-	maxPerClient = 256
+	// limits bound the proxy's connections (gateway.Limits), all servers
+	// together and per client address.
 	// A session signing in holds one of its cluster's connection slots
 	// (max_connections 100) before the cluster knows who it is, and anyone
 	// the firewall admits may open one — with the 0.0.0.0 rule, any app of
@@ -49,15 +48,12 @@ const (
 	// the clients a server's own rules name.
 	maxSigningIn          = 32
 	maxSigningInPerClient = 8
-	// maxHandshakesPerClient bounds one address's connections not yet
-	// signed in (TLS, the startup message, the password), which cost the
-	// client nothing to hold for handshakeTimeout: filling the proxy's
-	// slots with them takes dozens of addresses, not maxConns/maxPerClient.
-	maxHandshakesPerClient = 32
 	// maxAuthMessage bounds a message of the cluster while a session
 	// signs in (SCRAM's are a few hundred bytes).
 	maxAuthMessage = 64 << 10
 )
+
+var limits = gateway.Limits{Max: 2000, PerClient: 256, HandshakesPerClient: 32}
 
 // signIn is a client address signing in to a server: an app or not.
 type signIn struct {
@@ -68,15 +64,10 @@ type signIn struct {
 
 // Proxy serves PostgreSQL clients for a Manager.
 type Proxy struct {
-	m       *Manager
-	tls     *tls.Config
-	slots   chan struct{}
-	mu      sync.Mutex
-	closing bool
-	conns   map[net.Conn]struct{}
-	perAddr map[netip.Addr]int
-	// handshakes counts each address's connections not yet signed in.
-	handshakes map[netip.Addr]int
+	m    *Manager
+	tls  *tls.Config
+	gate *gateway.Gate
+	mu   sync.Mutex
 	// signingIn counts the sessions signing in, by server and client
 	// (signIn) and by server and kind of client (signIn with no client).
 	signingIn map[signIn]int
@@ -84,106 +75,23 @@ type Proxy struct {
 
 // NewProxy returns the proxy for m, serving TLS with certificates from
 // getCert (the platform's CA: *.postgres.database.azure.com and
-// *.postgres.<domain>).
+// *.postgres.<domain>; another name gets the leaf of servers.postgres.<domain>).
 func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *Proxy {
-	// A name the platform's root does not cover still gets a handshake
-	// (with the leaf of the platform's own zone), so that the client
-	// learns in words that there is no such server.
-	fallback := "servers." + Label + "." + strings.ToLower(m.cfg.Domain)
-	cert := func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		c, err := getCert(hello)
-		if err != nil {
-			h := *hello
-			h.ServerName = fallback
-			return getCert(&h)
-		}
-		return c, nil
-	}
+	cert := gateway.Certificates(getCert, "servers."+Label+"."+strings.ToLower(m.cfg.Domain))
 	return &Proxy{m: m, tls: &tls.Config{GetCertificate: cert, MinVersion: tls.VersionTLS12, NextProtos: []string{"postgresql"}},
-		slots: make(chan struct{}, maxConns), conns: map[net.Conn]struct{}{}, perAddr: map[netip.Addr]int{}, handshakes: map[netip.Addr]int{}, signingIn: map[signIn]int{}}
+		gate: gateway.New(limits), signingIn: map[signIn]int{}}
 }
 
 // Serve accepts connections on l until it is closed. internal says whether
 // its clients are Slipway's apps (the instances' gateway), which Azure's
 // 0.0.0.0 rule admits.
 func (p *Proxy) Serve(l net.Listener, internal bool) error {
-	for {
-		conn, err := l.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		select {
-		case p.slots <- struct{}{}:
-		default:
-			conn.Close()
-			continue
-		}
-		addr := addrOf(conn.RemoteAddr())
-		if !p.admit(conn, addr) {
-			<-p.slots
-			conn.Close()
-			continue
-		}
-		var once sync.Once
-		handshook := func() { once.Do(func() { p.handshook(addr) }) }
-		go func() {
-			defer func() { <-p.slots }()
-			defer p.release(conn, addr)
-			defer handshook()
-			defer conn.Close()
-			p.serve(conn, internal, handshook)
-		}()
-	}
+	return p.gate.Serve(l, func(conn net.Conn, _ netip.Addr, handshook func()) { p.serve(conn, internal, handshook) })
 }
 
 // Close ends every connection the proxy holds (the listeners are the
 // caller's).
-func (p *Proxy) Close() error {
-	p.mu.Lock()
-	p.closing = true
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	return nil
-}
-
-// admit tracks a client's connection, unless the proxy is closing or the
-// client holds its share of the slots already.
-func (p *Proxy) admit(c net.Conn, addr netip.Addr) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing || p.perAddr[addr] >= maxPerClient || p.handshakes[addr] >= maxHandshakesPerClient {
-		return false
-	}
-	p.perAddr[addr]++
-	p.handshakes[addr]++
-	p.conns[c] = struct{}{}
-	return true
-}
-
-// handshook counts a connection of addr as no longer in its handshake.
-func (p *Proxy) handshook(addr netip.Addr) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.handshakes[addr]--; p.handshakes[addr] <= 0 {
-		delete(p.handshakes, addr)
-	}
-}
-
-func (p *Proxy) release(c net.Conn, addr netip.Addr) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.perAddr[addr]--; p.perAddr[addr] <= 0 {
-		delete(p.perAddr, addr)
-	}
-	delete(p.conns, c)
-}
+func (p *Proxy) Close() error { return p.gate.Close() }
 
 // beginSignIn takes a place for a session of client signing in to
 // server, unless the server or the client has its share signing in; the
@@ -211,25 +119,11 @@ func (p *Proxy) beginSignIn(server string, client netip.Addr, app bool) (func(),
 	}, true
 }
 
-func (p *Proxy) track(c net.Conn, add bool) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if add {
-		if p.closing {
-			return false
-		}
-		p.conns[c] = struct{}{}
-	} else {
-		delete(p.conns, c)
-	}
-	return true
-}
-
 // serve takes one client through to its server, or tells it why not;
 // handshook is called once it has signed in.
 func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
-	client := addrOf(raw.RemoteAddr())
+	client := gateway.AddrOf(raw.RemoteAddr())
 	var conn net.Conn = raw
 	var first [8]byte
 	// A client may start TLS at once (PostgreSQL 17's sslnegotiation=direct).
@@ -329,9 +223,12 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
 		return
 	}
-	p.track(up, true)
-	defer p.track(up, false)
+	untrack, ok := p.gate.Track(up)
+	defer untrack()
 	defer up.Close()
+	if !ok {
+		return
+	}
 	if err := c.peerIsCluster(up.(*net.UnixConn)); err != nil {
 		p.m.cfg.Logger.Error("a PostgreSQL server's socket is answered by another user", "server", name, "err", err)
 		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
@@ -470,16 +367,6 @@ func refuse(w io.Writer, code, msg string) {
 	out := []byte{'E', 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(out[1:], uint32(4+b.Len()))
 	w.Write(append(out, b.Bytes()...))
-}
-
-// addrOf is a connection's remote IP address.
-func addrOf(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
-			return ip.Unmap()
-		}
-	}
-	return netip.Addr{}
 }
 
 // prefixed is a connection whose reads start with bytes already taken.

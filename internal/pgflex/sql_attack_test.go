@@ -226,7 +226,7 @@ ls ` + two.data + ` && echo LISTED-DATA
 ls ` + two.run + ` && echo LISTED-RUN
 for p in /proc/[0-9]*; do [ $p = /proc/1 ] || [ "$(stat -c %u $p)" = "$(id -u)" ] || echo SAW-PROCESS $p $(stat -c %u $p); done
 echo END`
-	cmd, err := one.commandArgv(ctx, nil, []string{"/bin/sh", "-c", script})
+	cmd, err := one.commandArgv(ctx, []string{"/bin/sh", "-c", script})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,11 @@ import (
 	"github.com/slipway-dev/slipway/internal/gateway"
 )
 
-const (
-	handshakeTimeout = 15 * time.Second
-	maxConns         = 4000
-	maxPerClient     = 512
-)
+const handshakeTimeout = 15 * time.Second
+
+// limits bound the proxy's connections (gateway.Limits): a connection is
+// signed in once it reaches its cache.
+var limits = gateway.Limits{Max: 4000, PerClient: 512, HandshakesPerClient: 32}
 
 // Proxy serves Redis clients for a Manager.
 type Proxy struct {
@@ -34,7 +34,7 @@ type Proxy struct {
 // getCert (the platform's CA: *.redis.cache.windows.net, *.redis.<domain>).
 func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *Proxy {
 	fallback := "caches." + Label + "." + strings.ToLower(m.cfg.Domain)
-	return &Proxy{m: m, gate: gateway.New(maxConns, maxPerClient),
+	return &Proxy{m: m, gate: gateway.New(limits),
 		tls: &tls.Config{GetCertificate: gateway.Certificates(getCert, fallback), MinVersion: tls.VersionTLS12}}
 }
 
@@ -46,7 +46,7 @@ func (p *Proxy) Close() error { return p.gate.Close() }
 
 // serve takes one client through to its cache, or tells it why not in
 // Redis's own words (an error reply) before closing.
-func (p *Proxy) serve(raw net.Conn, client netip.Addr) {
+func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
 	tc := tls.Server(raw, p.tls)
 	if err := tc.HandshakeContext(context.Background()); err != nil {
@@ -85,6 +85,7 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr) {
 		up.Close()
 		return
 	}
+	handshook()
 	raw.SetDeadline(time.Time{})
 	gateway.Splice(tc, up)
 }

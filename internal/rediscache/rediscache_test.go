@@ -3,17 +3,16 @@ package rediscache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/proctest"
 
 	"github.com/slipway-dev/slipway/internal/pki"
 	"github.com/slipway-dev/slipway/internal/sandbox"
@@ -176,27 +175,9 @@ func TestCacheRestartsAfterACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server's pid as the host sees it: the process of the cache's
-	// own user running Redis.
-	if os.Geteuid() != 0 {
-		t.Skip("finding the cache's process needs its own user (root)")
-	}
-	u, err := user.Lookup(sandbox.UserNameWith("swrd-", "rdt-crash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir("/proc")
-	killed := 0
-	for _, en := range entries {
-		fi, err := os.Stat(filepath.Join("/proc", en.Name()))
-		exe, _ := os.Readlink(filepath.Join("/proc", en.Name(), "exe"))
-		if err != nil || !strings.HasPrefix(filepath.Base(exe), "redis-") || fmt.Sprint(fi.Sys().(*syscall.Stat_t).Uid) != u.Uid {
-			continue
-		}
-		if p, err := os.FindProcess(atoi(en.Name())); err == nil && p.Signal(syscall.SIGKILL) == nil {
-			killed++
-		}
-	}
+	// The cache's server, as the host sees it: the process of the
+	// cache's own user running Redis.
+	killed := proctest.Kill(t, sandbox.UserNameWith("swrd-", "rdt-crash"), "redis-")
 	if killed == 0 {
 		t.Fatalf("no redis-server process found to kill (%s)", strings.SplitN(pid, "\n", 2)[0])
 	}
@@ -218,15 +199,4 @@ func TestCacheRestartsAfterACrash(t *testing.T) {
 	if out, _ := e.cli(t, host, key1, "PING"); out == "PONG" {
 		t.Fatal("a deleted cache came back")
 	}
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

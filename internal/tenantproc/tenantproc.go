@@ -36,6 +36,8 @@ type Options struct {
 	// Output is the file the process's output goes to (truncated at each
 	// start, 0600), and where Start looks for why it ended.
 	Output string
+	// Prepare, when set, runs before each start, restarts included.
+	Prepare func()
 }
 
 // Proc is one tenant process, started and stopped any number of times. It
@@ -47,6 +49,9 @@ type Proc struct {
 	// for it before harder signals.
 	Graceful syscall.Signal
 	Grace    time.Duration
+	// Urgent, when set and true as Stop begins, skips the graceful signal
+	// (a server that would wait for something that cannot come).
+	Urgent func() bool
 	// Name and Logger say which process restarts, and why.
 	Name   string
 	Logger *slog.Logger
@@ -114,6 +119,9 @@ func (p *Proc) crashed(exited chan struct{}) {
 
 // launchLocked starts the process and waits until Ready.
 func (p *Proc) launchLocked(ctx context.Context, o Options) error {
+	if o.Prepare != nil {
+		o.Prepare()
+	}
 	out, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
@@ -179,10 +187,14 @@ func (p *Proc) stopLocked() error {
 	if !p.runningLocked() {
 		return nil
 	}
-	for _, step := range []struct {
+	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{p.Graceful, p.Grace}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{p.Graceful, p.Grace}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
+	if p.Urgent != nil && p.Urgent() {
+		steps = steps[1:]
+	}
+	for _, step := range steps {
 		p.Sandbox.Signal(p.cmd, step.sig)
 		select {
 		case <-p.exited:
