@@ -91,3 +91,105 @@ func TestAttack_Cache(t *testing.T) {
 		}
 	})
 }
+
+// A client holding a leaked key must not be able to keep it valid: the
+// platform changes the keys even while a client holds the server (a
+// script that cannot be killed, a pause of every client).
+func TestAttack_KeyRotationOutlastsAHeldCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.m.cmdTimeout = 2 * time.Second
+	ctx := context.Background()
+	host := e.cache(t, "rdt-held")
+	newKeys := [][2]string{
+		{"R3generatedPrimaryKey0123456789abcdefghijkl=", "R3generatedSecondKey0123456789abcdefghijklm="},
+		{"Th1rdPrimaryKey0123456789abcdefghijklmnopqr=", "Th1rdSecondaryKey0123456789abcdefghijklmnop="},
+	}
+	old := [2]string{key1, key2}
+	for i, hold := range [][]string{
+		// A script that has written cannot be killed (SCRIPT KILL
+		// answers UNKILLABLE): only a restart ends it.
+		{"EVAL", "redis.call('SET', KEYS[1], 'x') while true do end", "1", "k"},
+		{"CLIENT", "PAUSE", "600000", "ALL"},
+	} {
+		go e.cli(t, host, old[0], hold...)
+		time.Sleep(500 * time.Millisecond)
+		if err := e.m.SetKeys(ctx, "rdt-held", newKeys[i][0], newKeys[i][1]); err != nil {
+			t.Fatalf("%s: SetKeys: %v", hold[0], err)
+		}
+		for _, k := range old {
+			if out, _ := e.cli(t, host, k, "PING"); !strings.Contains(out, "WRONGPASS") {
+				t.Fatalf("%s: an old key after SetKeys: %q", hold[0], out)
+			}
+		}
+		if out, err := e.cli(t, host, newKeys[i][1], "PING"); err != nil || out != "PONG" {
+			t.Fatalf("%s: the new key: %v %q", hold[0], err, out)
+		}
+		old = newKeys[i]
+	}
+}
+
+// A script that only reads is killed, not the server: the data stays.
+func TestAttack_KeyRotationKillsABusyScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	host := e.cache(t, "rdt-busy")
+	if out, err := e.cli(t, host, key1, "SET", "kept", "yes"); err != nil {
+		t.Fatal(err, out)
+	}
+	go e.cli(t, host, key1, "EVAL", "while true do end", "0")
+	time.Sleep(6 * time.Second) // past busy-reply-threshold (5 s), when Redis answers BUSY
+	const key3 = "R3generatedPrimaryKey0123456789abcdefghijkl="
+	if err := e.m.SetKeys(ctx, "rdt-busy", key3, key2); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.cli(t, host, key3, "GET", "kept"); err != nil || out != "yes" {
+		t.Fatalf("the data after the script was killed: %v %q", err, out)
+	}
+}
+
+// A client that sends commands and never reads their replies would have
+// the server buffer them without bound (Redis's default for normal
+// clients): past the cache's control group, which kills the server.
+func TestAttack_UnreadRepliesAreBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := e.cache(t, "rdt-hog")
+	if out, err := e.cli(t, host, key1, "EVAL", "return redis.call('SET', KEYS[1], string.rep('x', 1048576))", "1", "big"); err != nil {
+		t.Fatal(err, out)
+	}
+	if out, _ := e.cli(t, host, key1, "CLIENT", "NO-EVICT", "on"); !strings.Contains(out, "NOPERM") {
+		t.Fatalf("CLIENT NO-EVICT (which would exempt a client from the bound): %q", out)
+	}
+	c, err := tls.Dial("tcp", e.addr, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := resp("AUTH", key1)
+	for range 200 { // 200 MB of replies
+		req = append(req, resp("GET", "big")...)
+	}
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		out, _ = e.cli(t, host, key1, "CLIENT", "LIST")
+		if !strings.Contains(out, "cmd=get") {
+			return
+		}
+	}
+	t.Fatalf("the client that reads nothing still holds its replies: %s", out)
+}
+
+// cache makes a cache of 32 MB with key1 and key2 and returns its host name.
+func (e *env) cache(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := e.m.CreateCache(context.Background(), name, 32<<20, key1, key2); err != nil {
+		t.Fatal(err)
+	}
+	return name + Suffix
+}
