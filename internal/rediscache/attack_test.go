@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +194,60 @@ func (e *env) cache(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return name + Suffix
+}
+
+// The cache's user owns run/, where the socket is: with code running as
+// that user (a flaw in Redis), it could put a link there to any socket on
+// the host, which the proxy, as root, would join clients to (another
+// cache's, the container runtime's). The proxy talks only to a server
+// running as the cache's user.
+func TestAttack_SocketLinkLeadsNowhere(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the caches run as users of their own only when Slipway runs as root")
+	}
+	e := newEnv(t)
+	host := e.cache(t, "rdt-link")
+	c, err := e.m.known("rdt-link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostSock := filepath.Join(t.TempDir(), "host.sock")
+	l, err := net.Listen("unix", hostSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan string, 10)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.SetDeadline(time.Now().Add(2 * time.Second))
+			b := make([]byte, 64)
+			n, _ := conn.Read(b)
+			got <- string(b[:n])
+			conn.Write([]byte("+PONG\r\n"))
+			conn.Close()
+		}
+	}()
+	if err := os.Rename(c.socket(), c.socket()+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostSock, c.socket()); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := e.cli(t, host, key1, "PING")
+	select {
+	case b := <-got:
+		if b != "" {
+			t.Fatalf("the proxy joined a client to a host socket the link named: it sent %q (client saw %q)", b, out)
+		}
+	default:
+	}
+	if out == "PONG" {
+		t.Fatalf("the client reached the host socket: %q", out)
+	}
 }

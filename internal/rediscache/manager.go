@@ -497,8 +497,7 @@ func hash(s string) string {
 func (c *cache) command(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.m.cmdTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.socket())
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -526,6 +525,32 @@ func (c *cache) command(ctx context.Context, args ...string) (string, error) {
 		return "", errors.New(lines[1][1:])
 	}
 	return lines[1], nil
+}
+
+// dial connects to the cache's socket. The cache's user owns the socket's
+// directory: with code running as that user (a flaw in Redis) it could
+// put a link there to any socket on the host, which connect follows, so
+// the peer must be a process of the cache's user.
+func (c *cache) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.socket())
+	if err != nil || c.uid < 0 {
+		return conn, err
+	}
+	uid := -1
+	if raw, err := conn.(*net.UnixConn).SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) {
+			if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+				uid = int(cred.Uid)
+			}
+		})
+	}
+	if uid != c.uid {
+		conn.Close()
+		c.m.cfg.Logger.Warn("a cache's socket leads to another user's process", "cache", c.name, "uid", uid)
+		return nil, fmt.Errorf("the socket of cache %q leads to a process of user %d, not the cache's", c.name, uid)
+	}
+	return conn, nil
 }
 
 // resp encodes a command as a RESP array of bulk strings.

@@ -71,10 +71,7 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 		refuse(tc, fmt.Sprintf("the client address %s is not allowed by the cache's firewall rules", client))
 		return
 	}
-	var d net.Dialer
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	up, err := d.DialContext(ctx, "unix", c.socket())
-	cancel()
+	up, err := dialCache(c)
 	if err != nil {
 		refuse(tc, "the cache is not running")
 		return
@@ -88,6 +85,12 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 	handshook()
 	raw.SetDeadline(time.Time{})
 	gateway.Splice(tc, up)
+}
+
+func dialCache(c *cache) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.dial(ctx)
 }
 
 // cacheOf is the cache a TLS server name names; "" for anything else.
