@@ -50,6 +50,48 @@ func TestAttack_Cache(t *testing.T) {
 			t.Fatalf("the cache after the attempts: %v %q", err, out)
 		}
 	})
+	t.Run("a script is held to the same rules", func(t *testing.T) {
+		for _, script := range []string{
+			"return redis.call('MIGRATE', '127.0.0.1', '6379', 'k', '0', '1000')",
+			"return redis.call('CONFIG', 'SET', 'dir', '/tmp')",
+			"return redis.call('ACL', 'SETUSER', 'default', '+config')",
+		} {
+			out, _ := e.cli(t, host, key1, "EVAL", script, "0")
+			if !strings.Contains(out, "can't run this command") && !strings.Contains(out, "not allowed from script") {
+				t.Errorf("%s: %q", script, out)
+			}
+		}
+		// Lua reaches nothing outside Redis (Debian's CVE-2022-0543 was
+		// package.loadlib).
+		for _, global := range []string{"package", "io", "os", "require", "dofile", "loadfile", "debug"} {
+			out, _ := e.cli(t, host, key1, "EVAL", "return tostring("+global+")", "0")
+			if !strings.Contains(out, "nonexistent global variable") {
+				t.Errorf("Lua's %s: %q", global, out)
+			}
+		}
+	})
+	t.Run("the platform's commands show no secret", func(t *testing.T) {
+		c, err := e.m.known("rdt-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.command(ctx, "CONFIG", "SET", "slowlog-log-slower-than", "0"); err != nil {
+			t.Fatal(err)
+		}
+		defer c.command(ctx, "CONFIG", "SET", "slowlog-log-slower-than", "10000")
+		if err := e.m.SetKeys(ctx, "rdt-a", key1, key2); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.cli(t, host, key1, "SLOWLOG", "GET", "100")
+		if err != nil || !strings.Contains(out, "SETUSER") {
+			t.Fatalf("the slow log holds no SETUSER: %v %q", err, out)
+		}
+		for _, secret := range []string{hash(key1), hash(key2), hash(c.platform), c.platform, key1, key2} {
+			if strings.Contains(out, secret) {
+				t.Fatalf("the slow log shows %q: %s", secret, out)
+			}
+		}
+	})
 	t.Run("the platform's user cannot be guessed into", func(t *testing.T) {
 		out, _ := e.cli(t, host, "", "AUTH", "slipway", key1)
 		if !strings.Contains(out, "WRONGPASS") {
@@ -249,5 +291,38 @@ func TestAttack_SocketLinkLeadsNowhere(t *testing.T) {
 	}
 	if out == "PONG" {
 		t.Fatalf("the client reached the host socket: %q", out)
+	}
+}
+
+// What a cache's user leaves in its directory (it may write run/ and
+// data/) is removed with the directory, and nothing a link there names.
+func TestAttack_LeftoversLeadNowhere(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	outside := filepath.Join(t.TempDir(), "precious")
+	if err := os.MkdirAll(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "file"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.m.cfg.Dir, "rdt-left")
+	for _, d := range []string{"run", "data"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, d, "link")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := e.cache(t, "rdt-left")
+	if out, err := e.cli(t, host, key1, "PING"); err != nil || out != "PONG" {
+		t.Fatalf("%v %q", err, out)
+	}
+	if err := e.m.DeleteCache(context.Background(), "rdt-left"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "file")); err != nil || string(b) != "keep" {
+		t.Fatalf("what the links named: %v %q", err, b)
 	}
 }
