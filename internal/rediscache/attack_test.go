@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -40,6 +41,8 @@ func TestAttack_Cache(t *testing.T) {
 			{"MIGRATE", "127.0.0.1", "6379", "k", "0", "1000"},
 			{"SHUTDOWN", "NOSAVE"},
 			{"MONITOR"},
+			{"PFDEBUG", "GETREG", "hll"},
+			{"PFSELFTEST"},
 		} {
 			out, _ := e.cli(t, host, key1, cmd...)
 			if !strings.Contains(out, "NOPERM") && !strings.Contains(out, "command not allowed") {
@@ -324,5 +327,27 @@ func TestAttack_LeftoversLeadNowhere(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(outside, "file")); err != nil || string(b) != "keep" {
 		t.Fatalf("what the links named: %v %q", err, b)
+	}
+}
+
+// The cache's directory, its configuration's place and the link its server
+// runs as are root's: the cache's user writes only run/ and data/.
+func TestAttack_CacheDirIsThePlatforms(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the caches run as users of their own only when Slipway runs as root")
+	}
+	e := newEnv(t)
+	e.cache(t, "rdt-own")
+	dir := filepath.Join(e.m.cfg.Dir, "rdt-own")
+	for _, p := range []string{e.m.cfg.Dir, dir, filepath.Join(dir, "redis-server"), filepath.Join(dir, "server.log")} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != 0 || (fi.Mode().IsDir() && fi.Mode().Perm()&0o022 != 0) {
+			t.Errorf("%s: owner %d, mode %s", p, st.Uid, fi.Mode())
+		}
 	}
 }

@@ -429,7 +429,10 @@ var deniedCommands = []string{"config", "module", "debug", "shutdown", "replicao
 	"bgrewriteaof", "sync", "psync", "replconf", "failover", "acl", "monitor", "cluster",
 	// A client exempt from eviction would escape the bound on clients'
 	// memory (writeConf).
-	"client|no-evict"}
+	"client|no-evict",
+	// HyperLogLog's debugging commands (@admin): no client needs them,
+	// and they reach into the encoding's internals.
+	"pfdebug", "pfselftest"}
 
 // writeConf writes redis.conf: the socket only, no persistence, the
 // cache's memory, and its users — the tenant's (either key, as SHA-256
