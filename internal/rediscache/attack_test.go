@@ -351,3 +351,41 @@ func TestAttack_CacheDirIsThePlatforms(t *testing.T) {
 		}
 	}
 }
+
+// Clients that hold every connection a cache takes (they need no key to
+// connect) leave room for the platform's own: changing the keys then
+// neither fails nor restarts the cache.
+func TestAttack_FullCacheLeavesThePlatformRoom(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.m.maxClients = 24
+	host := e.cache(t, "rdt-full")
+	if out, err := e.cli(t, host, key1, "SET", "kept", "yes"); err != nil {
+		t.Fatal(err, out)
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range e.m.maxClients + 4 {
+		c, err := tls.Dial("tcp", e.addr, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	const key3 = "R3generatedPrimaryKey0123456789abcdefghijkl="
+	if err := e.m.SetKeys(context.Background(), "rdt-full", key3, key2); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	if out, err := e.cli(t, host, key3, "GET", "kept"); err != nil || out != "yes" {
+		t.Fatalf("the data after changing the keys of a full cache: %v %q", err, out)
+	}
+}

@@ -66,6 +66,8 @@ type Manager struct {
 
 	// cmdTimeout bounds each of the platform's commands to a cache.
 	cmdTimeout time.Duration
+	// maxClients is the connections each cache takes (Redis's maxclients).
+	maxClients int
 }
 
 // ErrNotFound is returned for a cache Slipway does not run.
@@ -115,7 +117,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("opening caches: %w", err)
 	}
 	return &Manager{cfg: cfg, bin: bin, version: string(m[1]), caches: map[string]*cache{}, rules: map[string][]FirewallRule{},
-		cmdTimeout: 10 * time.Second}, nil
+		cmdTimeout: 10 * time.Second, maxClients: 1000}, nil
 }
 
 // Version is the Redis version the caches run, e.g. "7.0.15".
@@ -458,7 +460,7 @@ func (c *cache) writeConf() error {
 		"appendonly no",
 		"maxmemory " + strconv.FormatInt(c.maxMemory, 10),
 		"maxmemory-policy volatile-lru",
-		"maxclients 1000",
+		"maxclients " + strconv.Itoa(c.m.maxClients),
 		"maxmemory-clients " + clients,
 		"client-output-buffer-limit normal " + clients + " 0 0",
 		"client-query-buffer-limit " + clients,

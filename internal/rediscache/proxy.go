@@ -12,12 +12,18 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/gateway"
 )
 
-const handshakeTimeout = 15 * time.Second
+const (
+	handshakeTimeout = 15 * time.Second
+	// platformRoom is the connections of each cache's server the proxy
+	// leaves to the platform (SetKeys), whatever its clients hold.
+	platformRoom = 8
+)
 
 // limits bound the proxy's connections (gateway.Limits): a connection is
 // signed in once it reaches its cache.
@@ -28,13 +34,16 @@ type Proxy struct {
 	m    *Manager
 	tls  *tls.Config
 	gate *gateway.Gate
+
+	mu       sync.Mutex
+	perCache map[string]int // connections joined to each cache
 }
 
 // NewProxy returns the proxy for m, serving TLS with certificates from
 // getCert (the platform's CA: *.redis.cache.windows.net, *.redis.<domain>).
 func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *Proxy {
 	fallback := "caches." + Label + "." + strings.ToLower(m.cfg.Domain)
-	return &Proxy{m: m, gate: gateway.New(limits),
+	return &Proxy{m: m, gate: gateway.New(limits), perCache: map[string]int{},
 		tls: &tls.Config{GetCertificate: gateway.Certificates(getCert, fallback), MinVersion: tls.VersionTLS12}}
 }
 
@@ -71,6 +80,11 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 		refuse(tc, fmt.Sprintf("the client address %s is not allowed by the cache's firewall rules", client))
 		return
 	}
+	if !p.take(name) {
+		refuse(tc, "max number of clients reached")
+		return
+	}
+	defer p.give(name)
 	up, err := dialCache(c)
 	if err != nil {
 		refuse(tc, "the cache is not running")
@@ -85,6 +99,26 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 	handshook()
 	raw.SetDeadline(time.Time{})
 	gateway.Splice(tc, up)
+}
+
+// take counts a connection to a cache, if its server has room for it and
+// the platform's.
+func (p *Proxy) take(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perCache[name] >= p.m.maxClients-platformRoom {
+		return false
+	}
+	p.perCache[name]++
+	return true
+}
+
+func (p *Proxy) give(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perCache[name]--; p.perCache[name] <= 0 {
+		delete(p.perCache, name)
+	}
 }
 
 func dialCache(c *cache) (net.Conn, error) {
