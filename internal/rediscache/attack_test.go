@@ -389,3 +389,25 @@ func TestAttack_FullCacheLeavesThePlatformRoom(t *testing.T) {
 		t.Fatalf("the data after changing the keys of a full cache: %v %q", err, out)
 	}
 }
+
+// When the keys cannot be changed (the server did not take them, nor start
+// again), the cache keeps the keys the platform's records hold: started
+// again later, it takes the old ones, which listKeys still answers.
+func TestAttack_FailedKeyChangeKeepsTheRecordedKeys(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.m.cmdTimeout = time.Second
+	host := e.cache(t, "rdt-fail")
+	go e.cli(t, host, key1, "CLIENT", "PAUSE", "600000", "ALL")
+	time.Sleep(300 * time.Millisecond)
+	bin := e.m.bin
+	e.m.bin = "/nonexistent/redis-server"
+	const key3 = "R3generatedPrimaryKey0123456789abcdefghijkl="
+	if err := e.m.SetKeys(context.Background(), "rdt-fail", key3, key2); err == nil {
+		t.Fatal("SetKeys reported success without a server")
+	}
+	e.m.bin = bin
+	if out, err := e.cli(t, host, key1, "PING"); err != nil || out != "PONG" {
+		t.Fatalf("the recorded key after a failed change: %v %q", err, out)
+	}
+}
