@@ -117,6 +117,17 @@ func TestAttack_Cache(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a name's case names the same cache", func(t *testing.T) {
+		// (A final dot is not sent: TLS refuses it, RFC 6066 §3.)
+		for _, name := range []string{"RDT-A.Redis.Cache.Windows.Net", "Rdt-A.REDIS.localhost"} {
+			if out, err := e.cli(t, name, key1, "PING"); err != nil || out != "PONG" {
+				t.Errorf("%s: %v %q", name, err, out)
+			}
+			if out, _ := e.cli(t, name, otherKey, "PING"); !strings.Contains(out, "WRONGPASS") {
+				t.Errorf("%s with the other cache's key: %q", name, out)
+			}
+		}
+	})
 	t.Run("plain connections are not served", func(t *testing.T) {
 		c, err := net.Dial("tcp", e.addr)
 		if err != nil {
