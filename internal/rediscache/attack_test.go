@@ -363,8 +363,8 @@ func TestAttack_CacheDirIsThePlatforms(t *testing.T) {
 	}
 }
 
-// Clients that hold every connection a cache takes (they need no key to
-// connect) leave room for the platform's own: changing the keys then
+// Clients that hold every connection a cache takes leave room for the
+// platform's own: changing the keys then
 // neither fails nor restarts the cache.
 func TestAttack_FullCacheLeavesThePlatformRoom(t *testing.T) {
 	t.Parallel()
@@ -386,6 +386,7 @@ func TestAttack_FullCacheLeavesThePlatformRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
+		c.Write(resp("AUTH", key1))
 	}
 	time.Sleep(200 * time.Millisecond)
 	const key3 = "R3generatedPrimaryKey0123456789abcdefghijkl="
@@ -420,5 +421,60 @@ func TestAttack_FailedKeyChangeKeepsTheRecordedKeys(t *testing.T) {
 	e.m.bin = bin
 	if out, err := e.cli(t, host, key1, "PING"); err != nil || out != "PONG" {
 		t.Fatalf("the recorded key after a failed change: %v %q", err, out)
+	}
+}
+
+// Anyone may connect: a client holds a connection to the cache only once
+// it has signed in, which its first command must do, within the time
+// allowed.
+func TestAttack_SignInFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.p.signIn = 500 * time.Millisecond
+	host := e.cache(t, "rdt-signin")
+	talk := func(t *testing.T, send string, wait time.Duration) string {
+		t.Helper()
+		c, err := tls.Dial("tcp", e.addr, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if send != "" {
+			c.Write([]byte(send))
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	for _, tc := range []struct{ name, send, want string }{
+		{"nothing", "", ""},
+		{"a command before signing in", string(resp("PING")), "-NOAUTH Authentication required.\r\n"},
+		{"a wrong key", string(resp("AUTH", "not-the-key")), "-WRONGPASS"},
+		{"HELLO without AUTH", string(resp("HELLO", "3")), "-NOAUTH"},
+		{"half a command", "*2\r\n$4\r\nAUTH\r\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Closed by the proxy (EOF) well before the read's own deadline.
+			start := time.Now()
+			got := talk(t, tc.send, 5*time.Second)
+			if !strings.HasPrefix(got, tc.want) || (tc.want == "" && got != "") {
+				t.Errorf("got %q, want %q…", got, tc.want)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("the connection stayed open %s", d)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, send, want string }{
+		{"AUTH, then commands in the same write", string(resp("AUTH", key1)) + string(resp("PING")) + string(resp("PING")), "+OK\r\n+PONG\r\n+PONG\r\n"},
+		{"inline", "AUTH " + key2 + "\r\nPING\r\n", "+OK\r\n+PONG\r\n"},
+		{"HELLO 3 AUTH", string(resp("HELLO", "3", "AUTH", "default", key1)) + string(resp("PING")), "%7\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := talk(t, tc.send, time.Second)
+			if !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, "+PONG\r\n") {
+				t.Errorf("got %q, want %q…+PONG", got, tc.want)
+			}
+		})
 	}
 }
