@@ -402,28 +402,6 @@ func TestAttack_FullCacheLeavesThePlatformRoom(t *testing.T) {
 	}
 }
 
-// When the keys cannot be changed (the server did not take them, nor start
-// again), the cache keeps the keys the platform's records hold: started
-// again later, it takes the old ones, which listKeys still answers.
-func TestAttack_FailedKeyChangeKeepsTheRecordedKeys(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.m.cmdTimeout = time.Second
-	host := e.cache(t, "rdt-fail")
-	go e.cli(t, host, key1, "CLIENT", "PAUSE", "600000", "ALL")
-	time.Sleep(300 * time.Millisecond)
-	bin := e.m.bin
-	e.m.bin = "/nonexistent/redis-server"
-	const key3 = "R3generatedPrimaryKey0123456789abcdefghijkl="
-	if err := e.m.SetKeys(context.Background(), "rdt-fail", key3, key2); err == nil {
-		t.Fatal("SetKeys reported success without a server")
-	}
-	e.m.bin = bin
-	if out, err := e.cli(t, host, key1, "PING"); err != nil || out != "PONG" {
-		t.Fatalf("the recorded key after a failed change: %v %q", err, out)
-	}
-}
-
 // Anyone may connect: a client holds a connection to the cache only once
 // it has signed in, which its first command must do, within the time
 // allowed.

@@ -198,25 +198,12 @@ func (m *Manager) SetKeys(ctx context.Context, name, primaryKey, secondaryKey st
 	if err != nil {
 		return err
 	}
-	old := c.keys
 	c.keys = [2]string{primaryKey, secondaryKey}
-	if err := c.setKeys(ctx); err != nil {
-		// The keys stay those the platform's records hold (the caller
-		// keeps the new ones only on success): a server started again
-		// later takes them.
-		c.keys = old
-		return errors.Join(fmt.Errorf("changing the keys of cache %q: %w", name, err), c.writeConf())
-	}
-	return nil
-}
-
-// setKeys has the server take c.keys.
-func (c *cache) setKeys(ctx context.Context) error {
 	if err := c.writeConf(); err != nil {
 		return err
 	}
-	setuser := []string{"ACL", "SETUSER", "default", "resetpass", "#" + hash(c.keys[0]), "#" + hash(c.keys[1])}
-	_, err := c.command(ctx, setuser...)
+	setuser := []string{"ACL", "SETUSER", "default", "resetpass", "#" + hash(primaryKey), "#" + hash(secondaryKey)}
+	_, err = c.command(ctx, setuser...)
 	if err != nil && strings.HasPrefix(err.Error(), "BUSY") {
 		// A client's script holds the server: ended (if it has written
 		// nothing), the change goes through.
@@ -224,19 +211,19 @@ func (c *cache) setKeys(ctx context.Context) error {
 		c.command(ctx, "FUNCTION", "KILL")
 		_, err = c.command(ctx, setuser...)
 	}
-	if err == nil {
-		return nil
-	}
-	// The server does not take the change (a client paused it, or runs a
-	// script that cannot be killed): a client holding a leaked key must
-	// not keep it valid, so the server starts again with the new keys
-	// (empty, as after any restart of a Basic or Standard cache).
-	c.m.cfg.Logger.Warn("cache restarted to change its keys", "cache", c.name, "reason", err)
-	if serr := c.proc.Stop(); serr != nil {
-		return errors.Join(err, serr)
-	}
-	if serr := c.start(ctx); serr != nil {
-		return fmt.Errorf("restarting it: %w", serr)
+	if err != nil {
+		// The server does not take the change (a client paused it, or
+		// runs a script that cannot be killed): a client holding a
+		// leaked key must not keep it valid, so the server starts again
+		// with the new keys (empty, as after any restart of a Basic or
+		// Standard cache).
+		m.cfg.Logger.Warn("cache restarted to change its keys", "cache", name, "reason", err)
+		if serr := c.proc.Stop(); serr != nil {
+			return fmt.Errorf("changing the keys of cache %q: %w", name, errors.Join(err, serr))
+		}
+		if serr := c.start(ctx); serr != nil {
+			return fmt.Errorf("changing the keys of cache %q: restarting it: %w", name, serr)
+		}
 	}
 	return nil
 }
