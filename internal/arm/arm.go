@@ -187,8 +187,11 @@ type Handler struct {
 	pgOps     pgOperations
 	pgRulesMu sync.Mutex
 	// redisRulesMu orders the caches' firewall rules given to the
-	// backend, redisKeysMu their regenerated keys (redis.go).
-	redisRulesMu, redisKeysMu sync.Mutex
+	// backend; redisKeyLocks (lower-case name → *sync.Mutex) each cache's
+	// regenerated keys, one cache's slow change holding up no other's
+	// (redis.go).
+	redisRulesMu  sync.Mutex
+	redisKeyLocks sync.Map
 }
 
 var _ http.Handler = (*Handler)(nil)

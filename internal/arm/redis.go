@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/rediscache"
@@ -429,8 +430,9 @@ func (h *Handler) regenerateRedisKey(w http.ResponseWriter, r *http.Request, p p
 	if err := errRedisBusy(c); err != nil {
 		return err
 	}
-	h.redisKeysMu.Lock()
-	defer h.redisKeysMu.Unlock()
+	mu, _ := h.redisKeyLocks.LoadOrStore(backendName(c.Name), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	keys, err := h.cfg.Store.RedisCacheKeys(ctx, c.ResourceGroup, c.Name)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -19,6 +20,10 @@ import (
 type fakeRedis struct {
 	fakeBackend[fakeCache]
 	keys []string // every key it was given
+	// hold, when set, is waited on by SetKeys of the cache it names
+	// (a server a client holds).
+	hold     chan struct{}
+	holdName string
 }
 
 type fakeCache struct {
@@ -48,6 +53,9 @@ func (f *fakeRedis) CreateCache(_ context.Context, name string, maxMemory int64,
 }
 
 func (f *fakeRedis) SetKeys(_ context.Context, name, primary, secondary string) error {
+	if f.hold != nil && name == f.holdName {
+		<-f.hold
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.keys = append(f.keys, primary, secondary)
@@ -374,4 +382,33 @@ func TestTemplateDeploymentRedisCache(t *testing.T) {
 	if !ok || !strings.Contains(b, `"value":"rediss://:`+c.primary+`@cache7.redis.cache.windows.net:6380/0"`) {
 		t.Fatalf("backend %+v %v; deployment: %s", c, ok, b)
 	}
+}
+
+// A tenant whose cache is slow to take new keys (a client holds its
+// server: the backend waits, then restarts it) holds up no other tenant's
+// regenerate-keys.
+func TestRedisCache_SlowKeyChangeHoldsNoOther(t *testing.T) {
+	e := redisEnv(t)
+	e.must(201, "PUT", redisPath+"/held"+redisAPI, redisCreateBody)
+	e.must(201, "PUT", redisPath+"/other"+redisAPI, redisCreateBody)
+	e.rc.hold, e.rc.holdName = make(chan struct{}), "held"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.do("POST", redisPath+"/held/regenerateKey"+redisAPI, `{"keyType":"Primary"}`)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	other := make(chan struct{})
+	go func() {
+		defer close(other)
+		e.do("POST", redisPath+"/other/regenerateKey"+redisAPI, `{"keyType":"Primary"}`)
+	}()
+	select {
+	case <-other:
+	case <-time.After(5 * time.Second):
+		t.Error("another cache's regenerate-keys waited for the held one")
+	}
+	close(e.rc.hold)
+	<-done
+	<-other
 }

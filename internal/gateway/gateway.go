@@ -53,16 +53,21 @@ func New(l Limits) *Gate {
 // returns; handle calls handshook once the client has signed in. A
 // connection past the limits is closed at once.
 func (g *Gate) Serve(l net.Listener, handle func(conn net.Conn, client netip.Addr, handshook func())) error {
+	var backoff time.Duration
 	for {
 		conn, err := l.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS), or a
+			// timeout: the condition passes, as net/http's server
+			// assumes; returning would end the service for every tenant.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		select {
 		case g.slots <- struct{}{}:
 		default:

@@ -63,6 +63,11 @@ type Manager struct {
 	rules  map[string][]FirewallRule
 	groups GroupFunc
 	opMu   sync.Map // name → *sync.Mutex
+
+	// cmdTimeout bounds each of the platform's commands to a cache.
+	cmdTimeout time.Duration
+	// maxClients is the connections each cache takes (Redis's maxclients).
+	maxClients int
 }
 
 // ErrNotFound is returned for a cache Slipway does not run.
@@ -111,7 +116,8 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("opening caches: %w", err)
 	}
-	return &Manager{cfg: cfg, bin: bin, version: string(m[1]), caches: map[string]*cache{}, rules: map[string][]FirewallRule{}}, nil
+	return &Manager{cfg: cfg, bin: bin, version: string(m[1]), caches: map[string]*cache{}, rules: map[string][]FirewallRule{},
+		cmdTimeout: 10 * time.Second, maxClients: 1000}, nil
 }
 
 // Version is the Redis version the caches run, e.g. "7.0.15".
@@ -196,8 +202,28 @@ func (m *Manager) SetKeys(ctx context.Context, name, primaryKey, secondaryKey st
 	if err := c.writeConf(); err != nil {
 		return err
 	}
-	if _, err := c.command(ctx, "ACL", "SETUSER", "default", "resetpass", "#"+hash(primaryKey), "#"+hash(secondaryKey)); err != nil {
-		return fmt.Errorf("changing the keys of cache %q: %w", name, err)
+	setuser := []string{"ACL", "SETUSER", "default", "resetpass", "#" + hash(primaryKey), "#" + hash(secondaryKey)}
+	_, err = c.command(ctx, setuser...)
+	if err != nil && strings.HasPrefix(err.Error(), "BUSY") {
+		// A client's script holds the server: ended (if it has written
+		// nothing), the change goes through.
+		c.command(ctx, "SCRIPT", "KILL")
+		c.command(ctx, "FUNCTION", "KILL")
+		_, err = c.command(ctx, setuser...)
+	}
+	if err != nil {
+		// The server does not take the change (a client paused it, or
+		// runs a script that cannot be killed): a client holding a
+		// leaked key must not keep it valid, so the server starts again
+		// with the new keys (empty, as after any restart of a Basic or
+		// Standard cache).
+		m.cfg.Logger.Warn("cache restarted to change its keys", "cache", name, "reason", err)
+		if serr := c.proc.Stop(); serr != nil {
+			return fmt.Errorf("changing the keys of cache %q: %w", name, errors.Join(err, serr))
+		}
+		if serr := c.start(ctx); serr != nil {
+			return fmt.Errorf("changing the keys of cache %q: restarting it: %w", name, serr)
+		}
 	}
 	return nil
 }
@@ -319,7 +345,7 @@ type cache struct {
 func (m *Manager) cacheAt(name string) *cache {
 	dir := filepath.Join(m.cfg.Dir, name)
 	return &cache{m: m, name: name, dir: dir, run: filepath.Join(dir, "run"), data: filepath.Join(dir, "data"), uid: -1, gid: -1,
-		proc: tenantproc.Proc{Sandbox: m.cfg.Sandbox, Graceful: syscall.SIGTERM, Grace: 10 * time.Second, Name: "cache " + name, Logger: m.cfg.Logger}}
+		proc: tenantproc.Proc{Sandbox: m.cfg.Sandbox, Graceful: syscall.SIGTERM, Grace: 2 * time.Second, Name: "cache " + name, Logger: m.cfg.Logger}}
 }
 
 // in is a path under c.dir as the server sees it.
@@ -402,7 +428,13 @@ func (c *cache) start(ctx context.Context) error {
 // show the platform's own commands): CONFIG and SAVE together write files
 // where a client says, as the cache's user.
 var deniedCommands = []string{"config", "module", "debug", "shutdown", "replicaof", "slaveof", "migrate", "save", "bgsave",
-	"bgrewriteaof", "sync", "psync", "replconf", "failover", "acl", "monitor", "cluster"}
+	"bgrewriteaof", "sync", "psync", "replconf", "failover", "acl", "monitor", "cluster",
+	// A client exempt from eviction would escape the bound on clients'
+	// memory (writeConf).
+	"client|no-evict",
+	// HyperLogLog's debugging commands (@admin): no client needs them,
+	// and they reach into the encoding's internals.
+	"pfdebug", "pfselftest"}
 
 // writeConf writes redis.conf: the socket only, no persistence, the
 // cache's memory, and its users — the tenant's (either key, as SHA-256
@@ -412,6 +444,11 @@ func (c *cache) writeConf() error {
 	for _, d := range deniedCommands {
 		deny += " -" + d
 	}
+	// Clients' buffers (replies a client has not read, commands it has
+	// not finished sending) are bounded in all, and each: by default a
+	// normal client's replies are not, and a client that never reads
+	// would grow the server past its control group.
+	clients := strconv.FormatInt(clientMemory(c.maxMemory), 10)
 	conf := strings.Join([]string{
 		"# Slipway: an Azure Cache for Redis (internal/rediscache). Made at each start.",
 		"port 0",
@@ -423,7 +460,10 @@ func (c *cache) writeConf() error {
 		"appendonly no",
 		"maxmemory " + strconv.FormatInt(c.maxMemory, 10),
 		"maxmemory-policy volatile-lru",
-		"maxclients 1000",
+		"maxclients " + strconv.Itoa(c.m.maxClients),
+		"maxmemory-clients " + clients,
+		"client-output-buffer-limit normal " + clients + " 0 0",
+		"client-query-buffer-limit " + clients,
 		"protected-mode no",
 		"enable-protected-configs no",
 		"enable-debug-command no",
@@ -446,6 +486,11 @@ func (c *cache) writeConf() error {
 	return os.Rename(tmp, p)
 }
 
+// clientMemory is what a cache's clients may hold in buffers, all
+// together and each: an eighth of its memory and 16 MB, within the room
+// its control group leaves past its memory (a quarter and 64 MB).
+func clientMemory(maxMemory int64) int64 { return maxMemory/8 + 16<<20 }
+
 // hash is the SHA-256 of a password in hex, as Redis ACLs take it.
 func hash(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -455,10 +500,9 @@ func hash(s string) string {
 // command runs one command as the platform's user over the socket and
 // returns its reply's first line.
 func (c *cache) command(ctx context.Context, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.m.cmdTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.socket())
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -486,6 +530,32 @@ func (c *cache) command(ctx context.Context, args ...string) (string, error) {
 		return "", errors.New(lines[1][1:])
 	}
 	return lines[1], nil
+}
+
+// dial connects to the cache's socket. The cache's user owns the socket's
+// directory: with code running as that user (a flaw in Redis) it could
+// put a link there to any socket on the host, which connect follows, so
+// the peer must be a process of the cache's user.
+func (c *cache) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.socket())
+	if err != nil || c.uid < 0 {
+		return conn, err
+	}
+	uid := -1
+	if raw, err := conn.(*net.UnixConn).SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) {
+			if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+				uid = int(cred.Uid)
+			}
+		})
+	}
+	if uid != c.uid {
+		conn.Close()
+		c.m.cfg.Logger.Warn("a cache's socket leads to another user's process", "cache", c.name, "uid", uid)
+		return nil, fmt.Errorf("the socket of cache %q leads to a process of user %d, not the cache's", c.name, uid)
+	}
+	return conn, nil
 }
 
 // resp encodes a command as a RESP array of bulk strings.

@@ -29,6 +29,7 @@ const (
 
 type env struct {
 	m    *Manager
+	p    *Proxy
 	addr string
 }
 
@@ -70,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	}
 	go p.Serve(l)
 	t.Cleanup(func() { l.Close(); p.Close() })
-	return &env{m: m, addr: l.Addr().String()}
+	return &env{m: m, p: p, addr: l.Addr().String()}
 }
 
 // cli runs redis-cli through the proxy with TLS and the given server name.
