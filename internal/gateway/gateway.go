@@ -194,3 +194,13 @@ func Certificates(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), 
 		return c, nil
 	}
 }
+
+// Range is an inclusive range of IPv4 client addresses, as Azure's
+// firewall rules name them.
+type Range struct{ Start, End netip.Addr }
+
+// Contains reports whether a is an IPv4 address in the range.
+func (r Range) Contains(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.Is4() && r.Start.Compare(a) <= 0 && a.Compare(r.End) <= 0
+}

@@ -43,6 +43,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slipway-dev/slipway/internal/gateway"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 )
 
@@ -96,8 +97,13 @@ type Config struct {
 	// the instances' gateway address, which the host's own processes (and
 	// a neighbour routing to it) reach too; they are outside clients. Nil:
 	// no client is an app.
-	Apps   func(netip.Addr) bool
-	Logger *slog.Logger
+	Apps func(netip.Addr) bool
+	// Outbound is the address ARM publishes as every app's outbound
+	// address (outboundIpAddresses): a rule that names it admits apps, as
+	// a rule naming an App Service app's outbound addresses does on
+	// Azure. Invalid: only apps' own addresses count.
+	Outbound netip.Addr
+	Logger   *slog.Logger
 }
 
 // Volumes mounts a file system of its own at a directory (homefs.Homes).
@@ -109,7 +115,7 @@ type Volumes interface {
 // FirewallRule is one allowed range of client IPv4 addresses, inclusive.
 // 0.0.0.0–0.0.0.0 is Azure's "allow public access from any Azure service":
 // here, Slipway's apps.
-type FirewallRule struct{ Start, End netip.Addr }
+type FirewallRule = gateway.Range
 
 // Manager runs the servers' clusters and the proxy in front of them. It is
 // safe for concurrent use.
@@ -466,7 +472,7 @@ func (m *Manager) allowed(server string, client netip.Addr, internal bool) bool 
 			}
 			continue
 		}
-		if client.Is4() && r.Start.Compare(client) <= 0 && client.Compare(r.End) <= 0 {
+		if r.Contains(client) || internal && m.cfg.Outbound.IsValid() && r.Contains(m.cfg.Outbound) {
 			return true
 		}
 	}

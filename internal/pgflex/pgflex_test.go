@@ -54,9 +54,11 @@ func newEnvWith(t *testing.T, adjust func(*Config)) *env {
 		t.Fatal(err)
 	}
 	// The test's apps come from 127.0.0.1 (other loopback addresses are
-	// the host's processes).
+	// the host's processes); their published outbound address is a
+	// documentation address no client has.
 	cfg := Config{Dir: filepath.Join(dir, "pg"), Domain: "localhost", Sandbox: sb,
-		Apps: func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") }}
+		Apps:     func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") },
+		Outbound: netip.MustParseAddr("203.0.113.77")}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, server string) (int, int, error) {
 			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))
@@ -254,5 +256,19 @@ func TestServerRestartsAfterACrash(t *testing.T) {
 			t.Fatalf("the server did not come back within 30 s: %v %s", err, out)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// A rule naming the apps' published outbound address (ARM's
+// outboundIpAddresses) admits the apps, as on Azure, and no one else.
+func TestFirewallRuleForTheAppsOutboundAddress(t *testing.T) {
+	e := newEnv(t)
+	mustCreate(t, e, "pgt-out")
+	e.m.SetFirewallRules("pgt-out", []FirewallRule{{Start: netip.MustParseAddr("203.0.113.77"), End: netip.MustParseAddr("203.0.113.77")}})
+	if _, err := psqlAt(t, e.internal, "pgt-out"+Suffix, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil {
+		t.Fatalf("an app under a rule for its outbound address: %v", err)
+	}
+	if out, err := psqlAt(t, e.addr, "pgt-out"+Suffix, "myadmin", adminPW, "postgres", "SELECT 1"); err == nil || !strings.Contains(out, "no pg_hba.conf entry") {
+		t.Fatalf("a client outside the sandboxes: %v %s", err, out)
 	}
 }

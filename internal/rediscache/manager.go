@@ -43,8 +43,16 @@ type Config struct {
 	Sandbox *sandbox.Sandbox
 	// User returns the system user a cache runs as (created on demand).
 	// Nil: Slipway's own user (Slipway not running as root).
-	User   func(ctx context.Context, cache string) (uid, gid int, err error)
-	Logger *slog.Logger
+	User func(ctx context.Context, cache string) (uid, gid int, err error)
+	// Apps reports whether a client of the apps' listener (Proxy.Serve
+	// with internal) is one of Slipway's app instances, by its address.
+	// Nil: none is.
+	Apps func(netip.Addr) bool
+	// Outbound is the address ARM publishes as every app's outbound
+	// address (outboundIpAddresses): a rule that names it admits apps, as
+	// a rule naming an App Service app's outbound addresses does on Azure.
+	Outbound netip.Addr
+	Logger   *slog.Logger
 }
 
 // GroupFunc makes a control group for a cache's server, sized for its
@@ -261,15 +269,18 @@ func (m *Manager) SetFirewallRules(name string, rules []FirewallRule) {
 }
 
 // allowed reports whether a client may reach a cache: any, without rules.
-func (m *Manager) allowed(name string, client netip.Addr) bool {
+// An app (internal, at an instance's address) is also admitted by a rule
+// that names the apps' published outbound address.
+func (m *Manager) allowed(name string, client netip.Addr, internal bool) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	rules := m.rules[name]
 	if len(rules) == 0 {
 		return true
 	}
+	app := internal && m.cfg.Apps != nil && m.cfg.Apps(client.Unmap()) && m.cfg.Outbound.IsValid()
 	for _, r := range rules {
-		if client.Is4() && r.Start.Compare(client) <= 0 && client.Compare(r.End) <= 0 {
+		if r.Contains(client) || app && r.Contains(m.cfg.Outbound) {
 			return true
 		}
 	}

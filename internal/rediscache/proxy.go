@@ -55,15 +55,18 @@ func (m *Manager) NewProxy(getCert func(*tls.ClientHelloInfo) (*tls.Certificate,
 		tls: &tls.Config{GetCertificate: gateway.Certificates(getCert, fallback), MinVersion: tls.VersionTLS12}}
 }
 
-// Serve accepts clients on l until it is closed.
-func (p *Proxy) Serve(l net.Listener) error { return p.gate.Serve(l, p.serve) }
+// Serve accepts clients on l until it is closed; internal says whether
+// its clients are Slipway's apps (the instances' gateway).
+func (p *Proxy) Serve(l net.Listener, internal bool) error {
+	return p.gate.Serve(l, func(conn net.Conn, client netip.Addr, handshook func()) { p.serve(conn, client, internal, handshook) })
+}
 
 // Close ends every connection the proxy holds.
 func (p *Proxy) Close() error { return p.gate.Close() }
 
 // serve takes one client through to its cache, or tells it why not in
 // Redis's own words (an error reply) before closing.
-func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
+func (p *Proxy) serve(raw net.Conn, client netip.Addr, internal bool, handshook func()) {
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
 	tc := tls.Server(raw, p.tls)
 	if err := tc.HandshakeContext(context.Background()); err != nil {
@@ -84,7 +87,7 @@ func (p *Proxy) serve(raw net.Conn, client netip.Addr, handshook func()) {
 		refuse(tc, fmt.Sprintf("there is no Azure Cache for Redis at %q", sni))
 		return
 	}
-	if !p.m.allowed(name, client) {
+	if !p.m.allowed(name, client, internal) {
 		refuse(tc, fmt.Sprintf("the client address %s is not allowed by the cache's firewall rules", client))
 		return
 	}

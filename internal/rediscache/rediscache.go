@@ -16,7 +16,7 @@
 // write files as the cache's user.
 package rediscache
 
-import "net/netip"
+import "github.com/slipway-dev/slipway/internal/gateway"
 
 // Suffix is the DNS suffix of Azure's caches: a cache named c answers at
 // c.redis.cache.windows.net (its hostName), a name apps resolve to Slipway
@@ -32,4 +32,4 @@ const SSLPort = 6380
 
 // FirewallRule is one allowed range of client IPv4 addresses, inclusive. A
 // cache without rules admits every client, as Azure's does.
-type FirewallRule struct{ Start, End netip.Addr }
+type FirewallRule = gateway.Range

@@ -28,9 +28,10 @@ const (
 )
 
 type env struct {
-	m    *Manager
-	p    *Proxy
-	addr string
+	m        *Manager
+	p        *Proxy
+	addr     string // the proxy, as a client outside the sandboxes reaches it
+	internal string // the proxy's listener for Slipway's apps
 }
 
 func newEnv(t *testing.T) *env {
@@ -49,7 +50,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Dir: filepath.Join(dir, "redis"), Domain: "localhost", Sandbox: sb}
+	// Every client of the apps' listener counts as an app here; the apps'
+	// published outbound address is a documentation address no client has.
+	cfg := Config{Dir: filepath.Join(dir, "redis"), Domain: "localhost", Sandbox: sb,
+		Apps: func(netip.Addr) bool { return true }, Outbound: netip.MustParseAddr("203.0.113.77")}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, cache string) (int, int, error) {
 			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swrd-", cache))
@@ -65,13 +69,22 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	p := m.NewProxy(ca.GetCertificate)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	e := &env{m: m, p: p}
+	for _, internal := range []bool{false, true} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Serve(l, internal)
+		t.Cleanup(func() { l.Close() })
+		if internal {
+			e.internal = l.Addr().String()
+		} else {
+			e.addr = l.Addr().String()
+		}
 	}
-	go p.Serve(l)
-	t.Cleanup(func() { l.Close(); p.Close() })
-	return &env{m: m, p: p, addr: l.Addr().String()}
+	t.Cleanup(func() { p.Close() })
+	return e
 }
 
 // cli runs redis-cli through the proxy with TLS and the given server name.
@@ -199,5 +212,22 @@ func TestCacheRestartsAfterACrash(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if out, _ := e.cli(t, host, key1, "PING"); out == "PONG" {
 		t.Fatal("a deleted cache came back")
+	}
+}
+
+// A rule naming the apps' published outbound address (ARM's
+// outboundIpAddresses) admits the apps, as on Azure, and no one else.
+func TestFirewallRuleForTheAppsOutboundAddress(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.m.CreateCache(context.Background(), "rdt-out", 32<<20, key1, key2); err != nil {
+		t.Fatal(err)
+	}
+	e.m.SetFirewallRules("rdt-out", []FirewallRule{{Start: netip.MustParseAddr("203.0.113.77"), End: netip.MustParseAddr("203.0.113.77")}})
+	app := &env{m: e.m, addr: e.internal}
+	if out, err := app.cli(t, "rdt-out"+Suffix, key1, "PING"); err != nil || out != "PONG" {
+		t.Fatalf("an app under a rule for its outbound address: %v %q", err, out)
+	}
+	if out, _ := e.cli(t, "rdt-out"+Suffix, key1, "PING"); !strings.Contains(out, "firewall") {
+		t.Fatalf("a client outside the sandboxes: %q", out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -43,7 +44,7 @@ func openPostgres(cfg Config, dataDir string, st *store.Store, sb *sandbox.Sandb
 		// On the gateway's listener, only an instance's own address is an
 		// app (Azure's 0.0.0.0 rule): the host's processes reach the
 		// gateway address too.
-		Apps: netns.IsInstance,
+		Apps: netns.IsInstance, Outbound: appsOutbound,
 	}
 	if os.Geteuid() == 0 && !sb.Confined() {
 		// Each cluster runs as a user of its own, who could not reach its
@@ -170,3 +171,8 @@ func (p *postgresService) limit(groups *cgroups.Manager) {
 		return g.ProcsFiles(), g.Close, nil
 	})
 }
+
+// appsOutbound is the address ARM publishes as every app's outbound
+// address (outboundIpAddresses, internal/arm/sites.go): a database's or
+// cache's firewall rule naming it admits the apps, as on Azure.
+var appsOutbound = netip.MustParseAddr("127.0.0.1")

@@ -8,11 +8,11 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
 	"github.com/slipway-dev/slipway/internal/cgroups"
+	"github.com/slipway-dev/slipway/internal/netns"
 	"github.com/slipway-dev/slipway/internal/rediscache"
 	"github.com/slipway-dev/slipway/internal/sandbox"
 	"github.com/slipway-dev/slipway/internal/store"
@@ -28,7 +28,8 @@ type redisService struct {
 // openRedis opens the caches' manager and the proxy's host listener.
 // Without Redis installed it returns nil and logs why.
 func openRedis(cfg Config, dataDir string, sb *sandbox.Sandbox, cert func(*tls.ClientHelloInfo) (*tls.Certificate, error), log *slog.Logger) (*redisService, error) {
-	rc := rediscache.Config{Dir: filepath.Join(dataDir, "redis"), Domain: cfg.Domain, Sandbox: sb, Logger: log.With("part", "redis")}
+	rc := rediscache.Config{Dir: filepath.Join(dataDir, "redis"), Domain: cfg.Domain, Sandbox: sb, Logger: log.With("part", "redis"),
+		Apps: netns.IsInstance, Outbound: appsOutbound}
 	if os.Geteuid() == 0 {
 		if !sb.Confined() {
 			log.Warn("Azure Cache for Redis is not served", "reason", "caches run in the sandbox (bubblewrap) when Slipway runs as root")
@@ -62,7 +63,7 @@ func (r *redisService) serve(gateway string, serveErr chan<- error) error {
 	if r == nil {
 		return nil
 	}
-	return r.ports.serve(gateway, serveErr, func(l net.Listener, _ bool) error { return r.proxy.Serve(l) })
+	return r.ports.serve(gateway, serveErr, r.proxy.Serve)
 }
 
 // names are every cache's host names as apps resolve them.
