@@ -45,6 +45,7 @@ import (
 
 	"github.com/slipway-dev/slipway/internal/gateway"
 	"github.com/slipway-dev/slipway/internal/sandbox"
+	"github.com/slipway-dev/slipway/internal/tenantproc"
 )
 
 // Suffix is the DNS suffix of Azure's flexible servers: a server named s
@@ -124,11 +125,11 @@ type Manager struct {
 	bin     string
 	version string // the clusters' PostgreSQL major version
 
-	mu      sync.RWMutex
-	servers map[string]*cluster // by name, running or not
-	groups  GroupFunc
-	rules   map[string][]FirewallRule
-	opMu    sync.Map // name → *sync.Mutex: one lifecycle operation at a time per server
+	servers tenantproc.Registry[*cluster] // by name, running or not
+
+	mu     sync.RWMutex
+	groups GroupFunc
+	rules  map[string][]FirewallRule
 }
 
 // ErrNotFound is returned for a server Slipway does not run.
@@ -159,7 +160,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("opening PostgreSQL servers: %w", err)
 	}
-	return &Manager{cfg: cfg, bin: bin, version: version, servers: map[string]*cluster{}, rules: map[string][]FirewallRule{}}, nil
+	return &Manager{cfg: cfg, bin: bin, version: version, rules: map[string][]FirewallRule{}}, nil
 }
 
 // GroupFunc makes a control group for a server's processes and returns
@@ -175,16 +176,7 @@ func (m *Manager) SetGroups(f GroupFunc) {
 }
 
 // Names are the servers the manager knows, running or not, sorted.
-func (m *Manager) Names() []string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]string, 0, len(m.servers))
-	for n := range m.servers {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (m *Manager) Names() []string { return m.servers.Names() }
 
 // Version is the PostgreSQL major version the servers run, e.g. "15".
 func (m *Manager) Version() string { return m.version }
@@ -246,9 +238,7 @@ func (m *Manager) CreateServer(ctx context.Context, name, adminLogin, adminPassw
 		os.RemoveAll(c.dir)
 		return "", fmt.Errorf("creating PostgreSQL server %q: %w", name, err)
 	}
-	m.mu.Lock()
-	m.servers[name] = c
-	m.mu.Unlock()
+	m.servers.Put(name, c)
 	m.cfg.Logger.Info("PostgreSQL server created", "server", name, "version", m.version, "admin", adminLogin)
 	return m.version, nil
 }
@@ -310,12 +300,11 @@ func (m *Manager) DeleteServer(ctx context.Context, name string) error {
 	}
 	unlock := m.lock(name)
 	defer unlock()
+	c, ok := m.servers.Delete(name)
 	m.mu.Lock()
-	c := m.servers[name]
-	delete(m.servers, name)
 	delete(m.rules, name)
 	m.mu.Unlock()
-	if c == nil {
+	if !ok {
 		c = m.clusterAt(name)
 	}
 	if _, err := os.Stat(c.dir); errors.Is(err, os.ErrNotExist) {
@@ -511,9 +500,7 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 			m.cfg.Logger.Error("a PostgreSQL server's data is missing: delete and create it again", "server", s.Name, "dir", c.data)
 			continue
 		}
-		m.mu.Lock()
-		m.servers[s.Name] = c
-		m.mu.Unlock()
+		m.servers.Put(s.Name, c)
 		if s.Stopped {
 			continue
 		}
@@ -532,14 +519,8 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 
 // Close stops every running cluster.
 func (m *Manager) Close() error {
-	m.mu.RLock()
-	cs := make([]*cluster, 0, len(m.servers))
-	for _, c := range m.servers {
-		cs = append(cs, c)
-	}
-	m.mu.RUnlock()
 	var errs []error
-	for _, c := range cs {
+	for _, c := range m.servers.All() {
 		if err := c.stop(context.Background()); err != nil {
 			errs = append(errs, err)
 		}
@@ -548,19 +529,12 @@ func (m *Manager) Close() error {
 }
 
 // lock serialises lifecycle operations on one server.
-func (m *Manager) lock(name string) func() {
-	v, _ := m.opMu.LoadOrStore(name, &sync.Mutex{})
-	mu := v.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
-}
+func (m *Manager) lock(name string) func() { return m.servers.Lock(name) }
 
 // known returns a server's cluster, running or not.
 func (m *Manager) known(name string) (*cluster, error) {
-	m.mu.RLock()
-	c := m.servers[name]
-	m.mu.RUnlock()
-	if c == nil {
+	c, ok := m.servers.Get(name)
+	if !ok {
 		return nil, fmt.Errorf("PostgreSQL server %q: %w", name, ErrNotFound)
 	}
 	return c, nil

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,11 +65,11 @@ type Manager struct {
 	bin     string
 	version string
 
+	caches tenantproc.Registry[*cache]
+
 	mu     sync.RWMutex
-	caches map[string]*cache
 	rules  map[string][]FirewallRule
 	groups GroupFunc
-	opMu   sync.Map // name → *sync.Mutex
 
 	// cmdTimeout bounds each of the platform's commands to a cache.
 	cmdTimeout time.Duration
@@ -124,7 +123,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("opening caches: %w", err)
 	}
-	return &Manager{cfg: cfg, bin: bin, version: string(m[1]), caches: map[string]*cache{}, rules: map[string][]FirewallRule{},
+	return &Manager{cfg: cfg, bin: bin, version: string(m[1]), rules: map[string][]FirewallRule{},
 		cmdTimeout: 10 * time.Second, maxClients: 1000}, nil
 }
 
@@ -140,16 +139,7 @@ func (m *Manager) SetGroups(f GroupFunc) {
 }
 
 // Names are the caches the manager runs, sorted.
-func (m *Manager) Names() []string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]string, 0, len(m.caches))
-	for n := range m.caches {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (m *Manager) Names() []string { return m.caches.Names() }
 
 // CreateCache makes and starts a cache of maxMemory bytes whose clients
 // authenticate with either key, and returns the Redis version it runs.
@@ -178,9 +168,7 @@ func (m *Manager) CreateCache(ctx context.Context, name string, maxMemory int64,
 		os.RemoveAll(c.dir)
 		return "", fmt.Errorf("creating cache %q: %w", name, err)
 	}
-	m.mu.Lock()
-	m.caches[name] = c
-	m.mu.Unlock()
+	m.caches.Put(name, c)
 	m.cfg.Logger.Info("cache created", "cache", name, "redis", m.version, "max_memory", maxMemory)
 	return m.version, nil
 }
@@ -242,12 +230,11 @@ func (m *Manager) DeleteCache(ctx context.Context, name string) error {
 		return nil
 	}
 	defer m.lock(name)()
+	c, ok := m.caches.Delete(name)
 	m.mu.Lock()
-	c := m.caches[name]
-	delete(m.caches, name)
 	delete(m.rules, name)
 	m.mu.Unlock()
-	if c != nil {
+	if ok {
 		if err := c.proc.Stop(); err != nil {
 			return fmt.Errorf("deleting cache %q: %w", name, err)
 		}
@@ -310,31 +297,18 @@ func (m *Manager) Reconcile(ctx context.Context, caches []Reconciled) error {
 
 // Close stops every cache.
 func (m *Manager) Close() error {
-	m.mu.RLock()
-	cs := make([]*cache, 0, len(m.caches))
-	for _, c := range m.caches {
-		cs = append(cs, c)
-	}
-	m.mu.RUnlock()
 	var errs []error
-	for _, c := range cs {
+	for _, c := range m.caches.All() {
 		errs = append(errs, c.proc.Stop())
 	}
 	return errors.Join(errs...)
 }
 
-func (m *Manager) lock(name string) func() {
-	v, _ := m.opMu.LoadOrStore(name, &sync.Mutex{})
-	mu := v.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
-}
+func (m *Manager) lock(name string) func() { return m.caches.Lock(name) }
 
 func (m *Manager) known(name string) (*cache, error) {
-	m.mu.RLock()
-	c := m.caches[name]
-	m.mu.RUnlock()
-	if c == nil {
+	c, ok := m.caches.Get(name)
+	if !ok {
 		return nil, fmt.Errorf("cache %q: %w", name, ErrNotFound)
 	}
 	return c, nil

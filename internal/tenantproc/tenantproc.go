@@ -96,6 +96,15 @@ func (p *Proc) crashed(exited chan struct{}) {
 		p.mu.Unlock()
 		return
 	}
+	p.mu.Unlock()
+	p.retry()
+}
+
+// retry starts the process again after the backoff, and again after a
+// start that failed before its process ran (one that ran reports its own
+// end through crashed).
+func (p *Proc) retry() {
+	p.mu.Lock()
 	if time.Since(p.started) > stableAfter {
 		p.backoff = minBackoff
 	}
@@ -111,8 +120,14 @@ func (p *Proc) crashed(exited chan struct{}) {
 		if !p.wanted || p.runningLocked() {
 			return
 		}
-		if err := p.launchLocked(context.Background(), p.opts); err != nil && p.Logger != nil {
-			p.Logger.Error("a tenant's server did not start again", "server", p.Name, "err", err)
+		before := p.exited
+		if err := p.launchLocked(context.Background(), p.opts); err != nil {
+			if p.Logger != nil {
+				p.Logger.Error("a tenant's server did not start again", "server", p.Name, "err", err)
+			}
+			if p.exited == before {
+				go p.retry()
+			}
 		}
 	})
 }
