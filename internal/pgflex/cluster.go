@@ -57,25 +57,11 @@ type cluster struct {
 	proc tenantproc.Proc // the postmaster's sandbox
 }
 
-// Inside the sandbox the server's directory is /home (as an app's home
-// is), so that no path above it on the host need be open to the
-// cluster's user.
-const (
-	sandboxHome = "/home"
-)
-
 // path is p, a path under c.dir on the host, as the cluster's processes
-// see it.
-func (c *cluster) path(p string) string {
-	if !c.m.cfg.Sandbox.Confined() {
-		return p
-	}
-	rel, err := filepath.Rel(c.dir, p)
-	if err != nil {
-		return p
-	}
-	return filepath.Join(sandboxHome, rel)
-}
+// see it: inside the sandbox the server's directory is /home (as an app's
+// home is), so that no path above it on the host need be open to the
+// cluster's user.
+func (c *cluster) path(p string) string { return c.m.cfg.Sandbox.InHome(c.dir, p) }
 
 // clusterAt is the cluster of a server, its user not yet known.
 func (m *Manager) clusterAt(name string) *cluster {

@@ -334,16 +334,7 @@ func (m *Manager) cacheAt(name string) *cache {
 }
 
 // in is a path under c.dir as the server sees it.
-func (c *cache) in(p string) string {
-	if !c.m.cfg.Sandbox.Confined() {
-		return p
-	}
-	rel, err := filepath.Rel(c.dir, p)
-	if err != nil {
-		return p
-	}
-	return filepath.Join("/home", rel)
-}
+func (c *cache) in(p string) string { return c.m.cfg.Sandbox.InHome(c.dir, p) }
 
 func (c *cache) socket() string { return filepath.Join(c.run, "redis.sock") }
 

@@ -236,6 +236,16 @@ func (s *Sandbox) HomeMount(home string) string {
 	return home
 }
 
+// InHome returns the path at which a process sees p, a host path under the
+// given home (HomeMount): /home/<rest> when confined, p itself otherwise.
+func (s *Sandbox) InHome(home, p string) string {
+	rel, err := filepath.Rel(home, p)
+	if err != nil {
+		return p
+	}
+	return filepath.Join(s.HomeMount(home), rel)
+}
+
 func (s *Sandbox) probe() {
 	switch {
 	case s.cfg.Disabled:

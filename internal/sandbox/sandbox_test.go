@@ -944,3 +944,21 @@ func TestLinksInTheSandboxsTree(t *testing.T) {
 		t.Error("a link was made in the host's home")
 	}
 }
+
+// TestInHome: a path under a home, as the process sees it.
+func TestInHome(t *testing.T) {
+	plain, err := New(Config{Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.InHome("/srv/x", "/srv/x/run/sock"); got != "/srv/x/run/sock" {
+		t.Errorf("unconfined InHome = %q", got)
+	}
+	s := confinedSandbox(t)
+	if got := s.InHome("/srv/x", "/srv/x/run/sock"); got != "/home/run/sock" {
+		t.Errorf("confined InHome = %q, want /home/run/sock", got)
+	}
+	if got := s.InHome("/srv/x", "/srv/x"); got != "/home" {
+		t.Errorf("confined InHome of the home = %q, want /home", got)
+	}
+}

@@ -53,9 +53,7 @@ func openPostgres(cfg Config, dataDir string, st *store.Store, sb *sandbox.Sandb
 		return nil, nil
 	}
 	if os.Geteuid() == 0 {
-		pc.User = func(ctx context.Context, server string) (int, int, error) {
-			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))
-		}
+		pc.User = tenantUser("swpg-")
 	}
 	var vols *homefs.Homes
 	if ok, why := homefs.Supported(); ok {
@@ -164,11 +162,7 @@ func (p *postgresService) limit(groups *cgroups.Manager) {
 		return
 	}
 	p.m.SetGroups(func(server string) ([]string, func() error, error) {
-		g, err := groups.New("pg-"+server, serverLimits)
-		if err != nil {
-			return nil, nil, err
-		}
-		return g.ProcsFiles(), g.Close, nil
+		return tenantGroup(groups, "pg-"+server, serverLimits)
 	})
 }
 

@@ -35,9 +35,7 @@ func openRedis(cfg Config, dataDir string, sb *sandbox.Sandbox, cert func(*tls.C
 			log.Warn("Azure Cache for Redis is not served", "reason", "caches run in the sandbox (bubblewrap) when Slipway runs as root")
 			return nil, nil
 		}
-		rc.User = func(ctx context.Context, cache string) (int, int, error) {
-			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swrd-", cache))
-		}
+		rc.User = tenantUser("swrd-")
 	}
 	m, err := rediscache.New(rc)
 	if err != nil {
@@ -95,11 +93,7 @@ func (r *redisService) limit(groups *cgroups.Manager) {
 		return
 	}
 	r.m.SetGroups(func(cache string, maxMemory int64) ([]string, func() error, error) {
-		g, err := groups.New("rd-"+cache, cgroups.Limits{MemoryBytes: maxMemory + maxMemory/4 + 64<<20, CPUs: 1, Pids: 64})
-		if err != nil {
-			return nil, nil, err
-		}
-		return g.ProcsFiles(), g.Close, nil
+		return tenantGroup(groups, "rd-"+cache, cgroups.Limits{MemoryBytes: maxMemory + maxMemory/4 + 64<<20, CPUs: 1, Pids: 64})
 	})
 }
 

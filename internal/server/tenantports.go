@@ -7,9 +7,13 @@ package server
 // Azure service (5432, 6380) leads.
 
 import (
+	"context"
 	"net"
 	"slices"
 	"strconv"
+
+	"github.com/slipway-dev/slipway/internal/cgroups"
+	"github.com/slipway-dev/slipway/internal/sandbox"
 )
 
 type tenantPorts struct {
@@ -67,4 +71,22 @@ func (t *tenantPorts) close() {
 	if t.gl != nil {
 		t.gl.Close()
 	}
+}
+
+// tenantUser gives each resource of a service (a server, a cache) the
+// system user prefix+name, made on demand (sandbox.UserNameWith).
+func tenantUser(prefix string) func(ctx context.Context, name string) (uid, gid int, err error) {
+	return func(ctx context.Context, name string) (int, int, error) {
+		return sandbox.EnsureUser(ctx, sandbox.UserNameWith(prefix, name))
+	}
+}
+
+// tenantGroup makes a resource's control group with its limits and
+// returns its cgroup.procs files and how to remove it.
+func tenantGroup(groups *cgroups.Manager, name string, l cgroups.Limits) ([]string, func() error, error) {
+	g, err := groups.New(name, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.ProcsFiles(), g.Close, nil
 }
