@@ -3,7 +3,9 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -96,4 +98,15 @@ func (s *Store) SealBytes(plain []byte, aad string) ([]byte, error) {
 func (s *Store) OpenBytes(sealed []byte, aad string) ([]byte, error) {
 	p, err := s.open(sealed, aad)
 	return []byte(p), err
+}
+
+// DerivedKey returns a 32-byte key for purpose, derived from the master key
+// with HKDF-SHA256: a part that needs a lasting key of its own (the session
+// cookies of App Service authentication) gets one that lives as long as the
+// master key, with nothing more stored. Each purpose gets an unrelated key.
+func (s *Store) DerivedKey(purpose string) ([]byte, error) {
+	if purpose == "" {
+		return nil, errors.New("deriving a key: a purpose is required")
+	}
+	return hkdf.Key(sha256.New, s.key, nil, "slipway derived key: "+purpose, keySize)
 }
