@@ -88,6 +88,8 @@ func checkRedirectURI(u string, public bool) error {
 		return bad("it may not contain a fragment (#)")
 	}
 	switch strings.ToLower(p.Scheme) {
+	case "javascript", "data", "vbscript", "file", "blob":
+		return bad("the scheme " + p.Scheme + " cannot be a redirect URI")
 	case "https":
 	case "http":
 		if h := p.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
