@@ -148,11 +148,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		cfg:    cfg,
-		issuer: "https://sts.windows.net/" + cfg.TenantID + "/",
-		slots:  make(chan struct{}, cfg.MaxConcurrentTokenRequests),
-		codes:  newCodeStore(),
-		throttle: newThrottle(cfg.LockoutThreshold, cfg.LockoutDuration),
+		cfg:       cfg,
+		issuer:    "https://sts.windows.net/" + cfg.TenantID + "/",
+		slots:     make(chan struct{}, cfg.MaxConcurrentTokenRequests),
+		codes:     newCodeStore(),
+		throttle:  newThrottle(cfg.LockoutThreshold, cfg.LockoutDuration),
 		passwords: make(chan struct{}, 4),
 	}
 	if err := s.load(ctx); err != nil {

@@ -30,7 +30,7 @@ func newThrottle(threshold int, lockFor time.Duration) *throttle {
 	return &throttle{threshold: threshold, lockFor: lockFor, keys: map[string]*failures{}}
 }
 
-func userKey(upn string) string { return "u:" + strings.ToLower(upn) }
+func userKey(upn string) string  { return "u:" + strings.ToLower(upn) }
 func addrKey(addr string) string { return "a:" + addr }
 
 func (t *throttle) limit(key string) int {
