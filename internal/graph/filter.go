@@ -13,6 +13,7 @@ import (
 //	appId eq 'v'   displayName eq 'v'   id eq 'v'   servicePrincipalType eq 'v'
 //	startswith(displayName,'v')
 //	servicePrincipalNames/any(c:c eq 'v')   identifierUris/any(s:s eq 'v')
+//	userPrincipalName eq 'v'   startswith(userPrincipalName,'v')   mail eq 'v'   (users)
 //
 // String literals use OData's quoting (” is a quote). Comparisons ignore
 // case, as Entra ID's do for these properties. Anything else is Graph's
@@ -30,6 +31,7 @@ const maxClauses = 8
 // object is what a filter sees of a directory object.
 type object struct {
 	id, appID, displayName, spType string
+	upn, mail, mailNickname        string   // users'
 	names                          []string // servicePrincipalNames or identifierUris
 }
 
@@ -48,6 +50,7 @@ type filter []clause
 var props = map[string]map[string]string{
 	"applications":      {"appid": "eq", "displayname": "eq startswith", "id": "eq", "identifieruris": "any"},
 	"servicePrincipals": {"appid": "eq", "displayname": "eq startswith", "id": "eq", "serviceprincipalnames": "any", "serviceprincipaltype": "eq"},
+	"users":             {"displayname": "eq startswith", "id": "eq", "userprincipalname": "eq startswith", "mail": "eq startswith", "mailnickname": "eq startswith"},
 }
 
 // parseFilter parses $filter for the collection.
@@ -138,6 +141,12 @@ func (c clause) matches(o object) bool {
 		v = o.id
 	case "serviceprincipaltype":
 		v = o.spType
+	case "userprincipalname":
+		v = o.upn
+	case "mail":
+		v = o.mail
+	case "mailnickname":
+		v = o.mailNickname
 	case "serviceprincipalnames", "identifieruris":
 		for _, n := range o.names {
 			if strings.EqualFold(n, c.value) {

@@ -13,8 +13,12 @@
 // Passwords are generated here (addPassword returns secretText once) and
 // kept only as keyed hashes by the store; the token service
 // (internal/identity) signs in a service principal with its own passwords
-// or its application's. There are no users or groups: /users and /groups
-// answer empty lists, /me answers as Graph does to an application token.
+// or its application's. Applications register redirect URIs, implicit-
+// grant switches and identifier URIs for signing users in. Users
+// (https://learn.microsoft.com/graph/api/resources/user) have a password,
+// kept only as an argon2id hash by the store, and sign in at the token
+// service's authorization endpoint. There are no groups: /groups answers
+// an empty list; /me answers as Graph does to an application token.
 //
 // Callers authenticate with a bearer token of the token service for the
 // Graph audience, or with the server's admin token. Any principal of the
@@ -53,6 +57,7 @@ type Store interface {
 	ApplicationByAppID(ctx context.Context, appID string) (store.Application, error)
 	Applications(ctx context.Context) ([]store.Application, error)
 	RenameApplication(ctx context.Context, objectID, displayName string) error
+	SetApplicationSignIn(ctx context.Context, objectID string, si store.SignIn) error
 	DeleteApplication(ctx context.Context, objectID string) (string, error)
 	AddApplicationSecret(ctx context.Context, objectID, secret, displayName string, start, end time.Time, replace bool) (store.PrincipalSecret, error)
 	ApplicationSecrets(ctx context.Context, objectID string) ([]store.PrincipalSecret, error)
@@ -65,6 +70,14 @@ type Store interface {
 	AddPrincipalSecret(ctx context.Context, objectID, secret, displayName string, start, end time.Time, replace bool) (store.PrincipalSecret, error)
 	PrincipalSecrets(ctx context.Context, objectID string) ([]store.PrincipalSecret, error)
 	DeletePrincipalSecret(ctx context.Context, objectID, keyID string) error
+
+	CreateUser(ctx context.Context, u store.User, password string) (store.User, error)
+	UserByObjectID(ctx context.Context, objectID string) (store.User, error)
+	UserByPrincipalName(ctx context.Context, upn string) (store.User, error)
+	Users(ctx context.Context) ([]store.User, error)
+	UpdateUser(ctx context.Context, u store.User) error
+	SetUserPassword(ctx context.Context, objectID, password string) error
+	DeleteUser(ctx context.Context, objectID string) error
 }
 
 var _ Store = (*store.Store)(nil)

@@ -53,7 +53,7 @@ func passwordsJSON(list []store.PrincipalSecret) []any {
 
 // appObject is what a filter sees of an application.
 func appObject(a store.Application) object {
-	return object{id: a.ObjectID, appID: a.AppID, displayName: a.DisplayName}
+	return object{id: a.ObjectID, appID: a.AppID, displayName: a.DisplayName, names: a.IdentifierURIs}
 }
 
 func (h *Handler) appJSON(ctx context.Context, a store.Application) (map[string]any, error) {
@@ -68,7 +68,7 @@ func (h *Handler) appJSON(ctx context.Context, a store.Application) (map[string]
 		"createdDateTime":        formatTime(a.Created),
 		"deletedDateTime":        nil,
 		"description":            nil,
-		"identifierUris":         []any{},
+		"identifierUris":         list(a.IdentifierURIs),
 		"keyCredentials":         []any{},
 		"passwordCredentials":    passwordsJSON(secrets),
 		"signInAudience":         "AzureADMyOrg",
@@ -76,8 +76,9 @@ func (h *Handler) appJSON(ctx context.Context, a store.Application) (map[string]
 		"appRoles":               []any{},
 		"requiredResourceAccess": []any{},
 		"api":                    map[string]any{"requestedAccessTokenVersion": nil, "oauth2PermissionScopes": []any{}},
-		"web":                    map[string]any{"homePageUrl": nil, "redirectUris": []any{}, "implicitGrantSettings": map[string]any{"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false}},
-		"publicClient":           map[string]any{"redirectUris": []any{}},
+		"web": map[string]any{"homePageUrl": nil, "redirectUris": list(a.WebRedirectURIs), "implicitGrantSettings": map[string]any{
+			"enableAccessTokenIssuance": a.EnableAccessTokenIssuance, "enableIdTokenIssuance": a.EnableIDTokenIssuance}},
+		"publicClient": map[string]any{"redirectUris": list(a.PublicClientRedirectURIs)},
 	}, nil
 }
 
@@ -181,4 +182,12 @@ func (h *Handler) writeList(w http.ResponseWriter, fragment string, values []any
 		m["@odata.nextLink"] = next
 	}
 	return writeJSON(w, http.StatusOK, m)
+}
+
+// list renders a list of strings as a JSON array, never null.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

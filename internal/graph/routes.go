@@ -29,8 +29,10 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, c caller, segs [
 		// Graph's answer to /me with an application's token; az then
 		// looks the principal up by its servicePrincipalNames.
 		return gerr(http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
-	case "users", "groups":
-		// The directory has applications and service principals only.
+	case "users":
+		return h.users(w, r, c, segs[1:])
+	case "groups":
+		// The directory has no groups.
 		if len(segs) != 1 {
 			return errNotFound(strings.Join(segs[1:], "/"))
 		}
@@ -156,7 +158,7 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *http.Request, c ca
 	if err := readBody(r, &body, false); err != nil {
 		return err
 	}
-	if err := settable(body, "displayName", "signInAudience"); err != nil {
+	if err := settable(body, append([]string{"displayName", "signInAudience"}, signInProps...)...); err != nil {
 		return err
 	}
 	if aud, _, err := stringProp(body, "signInAudience"); err != nil || (aud != "" && aud != "AzureADMyOrg") {
@@ -169,7 +171,11 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *http.Request, c ca
 	if !ok || strings.TrimSpace(name) == "" {
 		return errBadRequest("Property displayName is required.")
 	}
-	a, err := h.cfg.Store.CreateApplication(r.Context(), store.Application{DisplayName: name})
+	var si store.SignIn
+	if err := readSignIn(body, &si); err != nil {
+		return err
+	}
+	a, err := h.cfg.Store.CreateApplication(r.Context(), store.Application{DisplayName: name, SignIn: si})
 	if err != nil {
 		return err
 	}
@@ -190,17 +196,24 @@ func (h *Handler) updateApplication(w http.ResponseWriter, r *http.Request, c ca
 	if err := readBody(r, &body, false); err != nil {
 		return err
 	}
-	if err := settable(body, "displayName"); err != nil {
+	if err := settable(body, append([]string{"displayName"}, signInProps...)...); err != nil {
 		return err
 	}
 	name, ok, err := stringProp(body, "displayName")
 	if err != nil {
 		return err
 	}
+	si := a.SignIn
+	if err := readSignIn(body, &si); err != nil {
+		return err
+	}
 	if ok {
 		if err := h.cfg.Store.RenameApplication(r.Context(), a.ObjectID, name); err != nil {
 			return err
 		}
+	}
+	if err := h.cfg.Store.SetApplicationSignIn(r.Context(), a.ObjectID, si); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -48,6 +48,15 @@ type Store interface {
 	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
 	AddSigningKey(ctx context.Context, k store.SigningKey) error
 	DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error)
+
+	// Signing users in (signin.go).
+	ApplicationByAppID(ctx context.Context, appID string) (store.Application, error)
+	Applications(ctx context.Context) ([]store.Application, error)
+	CheckApplicationSecret(ctx context.Context, appID, secret string, at time.Time) (store.Application, error)
+	UserByObjectID(ctx context.Context, objectID string) (store.User, error)
+	CheckUserPassword(ctx context.Context, upn, password string) (store.User, error)
+	SealBytes(plain []byte, aad string) ([]byte, error)
+	OpenBytes(sealed []byte, aad string) ([]byte, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -79,8 +88,13 @@ type Config struct {
 	// MaxConcurrentTokenRequests bounds the token endpoint's work in flight;
 	// requests beyond it get 429 with Retry-After. Default 64.
 	MaxConcurrentTokenRequests int
-	Logger                     *slog.Logger
-	Now                        func() time.Time
+	// LockoutThreshold is how many failed sign-ins lock a user name out
+	// for LockoutDuration (Entra ID's smart lockout: 10 and one minute);
+	// a client address is locked after five times as many.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+	Logger           *slog.Logger
+	Now              func() time.Time
 }
 
 // Service issues and verifies tokens and serves the login and managed-
@@ -90,6 +104,10 @@ type Service struct {
 	issuer string
 	ring   atomic.Pointer[keyring]
 	slots  chan struct{} // token requests in flight
+
+	codes     *codeStore
+	throttle  *throttle
+	passwords chan struct{} // password checks in flight (argon2id costs 19 MiB each)
 }
 
 // New returns a Service over cfg.Store, creating the first signing key if
@@ -117,6 +135,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.MaxConcurrentTokenRequests <= 0 {
 		cfg.MaxConcurrentTokenRequests = 64
 	}
+	if cfg.LockoutThreshold <= 0 {
+		cfg.LockoutThreshold = 10
+	}
+	if cfg.LockoutDuration <= 0 {
+		cfg.LockoutDuration = time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,9 +148,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		cfg:    cfg,
-		issuer: "https://sts.windows.net/" + cfg.TenantID + "/",
-		slots:  make(chan struct{}, cfg.MaxConcurrentTokenRequests),
+		cfg:       cfg,
+		issuer:    "https://sts.windows.net/" + cfg.TenantID + "/",
+		slots:     make(chan struct{}, cfg.MaxConcurrentTokenRequests),
+		codes:     newCodeStore(),
+		throttle:  newThrottle(cfg.LockoutThreshold, cfg.LockoutDuration),
+		passwords: make(chan struct{}, 4),
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err

@@ -114,7 +114,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyMethod(r, http.MethodGet); err != nil {
 			return err
 		}
-		issuer := "https://" + host + "/" + s.cfg.TenantID + "/v2.0"
+		issuer := s.v2Issuer()
 		if form == tenantADFS {
 			issuer = s.issuer
 		}
@@ -130,6 +130,12 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Header().Set("Cache-Control", "max-age=3600")
 		return writeJSON(w, http.StatusOK, s.jwks())
+	case eq(rest, "oauth2", "v2.0", "authorize"), eq(rest, "oauth2", "authorize"):
+		return s.authorize(w, r, segs[0])
+	case eq(rest, "login"):
+		return s.signIn(w, r, segs[0])
+	case eq(rest, "oauth2", "v2.0", "logout"), eq(rest, "oauth2", "logout"):
+		return s.logout(w, r)
 	case eq(rest, "oauth2", "v2.0", "token"):
 		return s.token(w, r, true)
 	case eq(rest, "oauth2", "token"):
@@ -167,14 +173,16 @@ func (s *Service) openIDConfiguration(base, version, issuer string) map[string]a
 		"token_endpoint":                        base + "/oauth2" + version + "/token",
 		"jwks_uri":                              base + "/discovery" + version + "/keys",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"grant_types_supported":                 []string{"client_credentials"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"end_session_endpoint":                  base + "/oauth2" + version + "/logout",
+		"code_challenge_methods_supported":      []string{"S256"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid",
-			"appidacr", "idp", "idtyp", "uti", "ver", "xms_mirid"},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "c_hash", "name",
+			"preferred_username", "email", "oid", "tid", "appid", "appidacr", "azp", "idp", "idtyp", "scp", "upn", "uti", "ver", "xms_mirid"},
 		"request_uri_parameter_supported": false,
 		"tenant_region_scope":             nil,
 		"cloud_instance_name":             "slipway",
@@ -246,8 +254,8 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) error {
 	if grant == "" {
 		return newAADError(http.StatusBadRequest, "invalid_request", aadstsMissingParameter, "The request body must contain the following parameter: 'grant_type'.")
 	}
-	if grant != "client_credentials" {
-		return newAADError(http.StatusBadRequest, "unsupported_grant_type", aadstsUnsupportedGrant, "The app requested an unsupported grant type '%s'. Slipway issues tokens for the client_credentials grant only.", truncate(grant, 64))
+	if grant != "client_credentials" && (!v2 || grant != "authorization_code" && grant != "refresh_token") {
+		return newAADError(http.StatusBadRequest, "unsupported_grant_type", aadstsUnsupportedGrant, "The app requested an unsupported grant type '%s'. Slipway issues tokens for the client_credentials, authorization_code and refresh_token grants (the last two at /oauth2/v2.0/token).", truncate(grant, 64))
 	}
 	clientID, secret := form.Get("client_id"), form.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
@@ -264,6 +272,9 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) error {
 	}
 	if clientID == "" {
 		return newAADError(http.StatusBadRequest, "invalid_request", aadstsMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+	}
+	if grant != "client_credentials" {
+		return s.userGrant(w, r, grant, clientID, secret)
 	}
 	notFound := newAADError(http.StatusBadRequest, "unauthorized_client", aadstsAppNotFound,
 		"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", truncate(clientID, 64), s.cfg.TenantID)
@@ -289,6 +300,9 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) error {
 		return err
 	}
 	tok, err := s.Issue(r.Context(), p, resource, 0)
+	if errors.Is(err, ErrUnknownResource) {
+		tok, err = s.issueForApplication(r.Context(), p, resource)
+	}
 	if errors.Is(err, ErrUnknownResource) {
 		return errResourceNotFound(resource, s.cfg.TenantID)
 	} else if err != nil {

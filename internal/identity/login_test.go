@@ -220,8 +220,8 @@ func TestDiscovery(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "https://")
 	tenant := e.svc.TenantID()
 	for _, tc := range []struct{ path, token, issuer, jwks string }{
-		{"/" + tenant + "/v2.0/.well-known/openid-configuration", "/" + tenant + "/oauth2/v2.0/token", "https://" + host + "/" + tenant + "/v2.0", "/" + tenant + "/discovery/v2.0/keys"},
-		{"/organizations/v2.0/.well-known/openid-configuration", "/" + tenant + "/oauth2/v2.0/token", "https://" + host + "/" + tenant + "/v2.0", "/" + tenant + "/discovery/v2.0/keys"},
+		{"/" + tenant + "/v2.0/.well-known/openid-configuration", "/" + tenant + "/oauth2/v2.0/token", "https://login.microsoftonline.com/" + tenant + "/v2.0", "/" + tenant + "/discovery/v2.0/keys"},
+		{"/organizations/v2.0/.well-known/openid-configuration", "/" + tenant + "/oauth2/v2.0/token", "https://login.microsoftonline.com/" + tenant + "/v2.0", "/" + tenant + "/discovery/v2.0/keys"},
 		{"/" + tenant + "/.well-known/openid-configuration", "/" + tenant + "/oauth2/token", e.svc.Issuer(), "/" + tenant + "/discovery/keys"},
 		{"/adfs/.well-known/openid-configuration", "/adfs/oauth2/token", e.svc.Issuer(), "/adfs/discovery/keys"},
 	} {

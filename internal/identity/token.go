@@ -108,6 +108,11 @@ func (s *Service) Issue(ctx context.Context, p Principal, resource string, lifet
 	if !ok {
 		return Token{}, ErrUnknownResource
 	}
+	return s.issue(p, aud, lifetime)
+}
+
+// issue signs an application token for p with audience aud.
+func (s *Service) issue(p Principal, aud string, lifetime time.Duration) (Token, error) {
 	if !isGUID(p.ObjectID) || !isGUID(p.AppID) {
 		return Token{}, slipway.Errorf(slipway.EINVALID, "Principal ids must be GUIDs.")
 	}
@@ -198,7 +203,7 @@ func (s *Service) Verify(ctx context.Context, token string, accepted []string) (
 	if _, ok := matchResource(c.Aud, accepted); !ok {
 		return Claims{}, fmt.Errorf("%w: audience %q is not accepted here", ErrInvalidToken, c.Aud)
 	}
-	if c.Ver != "1.0" || !isGUID(c.Oid) || !isGUID(c.AppID) {
+	if c.Ver != "1.0" || c.IDTyp != "app" || !isGUID(c.Oid) || !isGUID(c.AppID) {
 		return Claims{}, fmt.Errorf("%w: not an application token of this service", ErrInvalidToken)
 	}
 	return Claims{

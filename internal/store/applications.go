@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,21 +21,44 @@ type Application struct {
 	AppID       string
 	DisplayName string
 	Created     time.Time
+	SignIn
+}
+
+// SignIn is what an application registers to sign users in: Graph's
+// web.redirectUris and web.implicitGrantSettings, publicClient.redirectUris
+// and identifierUris.
+type SignIn struct {
+	WebRedirectURIs           []string
+	PublicClientRedirectURIs  []string
+	IdentifierURIs            []string
+	EnableIDTokenIssuance     bool
+	EnableAccessTokenIssuance bool
 }
 
 func errApplicationNotFound(id string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "Application '%s' does not exist in the directory.", id)
 }
 
-const applicationSelect = `SELECT object_id, app_id, display_name, created FROM applications`
+const applicationSelect = `SELECT object_id, app_id, display_name, created, web_redirect_uris, public_client_redirect_uris,
+	identifier_uris, enable_id_token_issuance, enable_access_token_issuance FROM applications`
 
 func scanApplication(r rowScanner) (Application, error) {
 	var a Application
 	var created int64
-	if err := r.Scan(&a.ObjectID, &a.AppID, &a.DisplayName, &created); err != nil {
+	var web, public, ids string
+	if err := r.Scan(&a.ObjectID, &a.AppID, &a.DisplayName, &created, &web, &public, &ids,
+		&a.EnableIDTokenIssuance, &a.EnableAccessTokenIssuance); err != nil {
 		return Application{}, err
 	}
 	a.Created = fromUnix(created)
+	for _, l := range []struct {
+		raw string
+		to  *[]string
+	}{{web, &a.WebRedirectURIs}, {public, &a.PublicClientRedirectURIs}, {ids, &a.IdentifierURIs}} {
+		if err := json.Unmarshal([]byte(l.raw), l.to); err != nil {
+			return Application{}, fmt.Errorf("decoding application %s's URIs: %w", a.ObjectID, err)
+		}
+	}
 	return a, nil
 }
 
@@ -54,6 +79,9 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		}
 		*id = strings.ToLower(*id)
 	}
+	if err := a.SignIn.ValidateFor(a.AppID); err != nil {
+		return Application{}, err
+	}
 	if a.Created.IsZero() {
 		a.Created = s.now().UTC()
 	}
@@ -65,8 +93,11 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		if n > 0 {
 			return slipway.Errorf(slipway.ECONFLICT, "The app id '%s' belongs to a managed identity.", a.AppID)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO applications (object_id, app_id, display_name, created) VALUES (?, ?, ?, ?)`,
-			a.ObjectID, a.AppID, a.DisplayName, toUnix(a.Created))
+		_, err := tx.ExecContext(ctx, `INSERT INTO applications (object_id, app_id, display_name, created, web_redirect_uris,
+			public_client_redirect_uris, identifier_uris, enable_id_token_issuance, enable_access_token_issuance)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ObjectID, a.AppID, a.DisplayName, toUnix(a.Created), jsonList(a.WebRedirectURIs), jsonList(a.PublicClientRedirectURIs),
+			jsonList(a.IdentifierURIs), boolInt(a.EnableIDTokenIssuance), boolInt(a.EnableAccessTokenIssuance))
 		if err != nil {
 			if isUniqueViolation(err) {
 				return slipway.Errorf(slipway.ECONFLICT, "An application with this id or app id already exists.")
@@ -119,6 +150,62 @@ func (s *Store) RenameApplication(ctx context.Context, objectID, displayName str
 		return errApplicationNotFound(objectID)
 	}
 	return nil
+}
+
+// SetApplicationSignIn replaces what an application registers to sign
+// users in, after validating it.
+func (s *Store) SetApplicationSignIn(ctx context.Context, objectID string, si SignIn) error {
+	a, err := s.ApplicationByObjectID(ctx, objectID)
+	if err != nil {
+		return err
+	}
+	if err := si.ValidateFor(a.AppID); err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE applications SET web_redirect_uris = ?, public_client_redirect_uris = ?,
+		identifier_uris = ?, enable_id_token_issuance = ?, enable_access_token_issuance = ? WHERE object_id = ?`,
+		jsonList(si.WebRedirectURIs), jsonList(si.PublicClientRedirectURIs), jsonList(si.IdentifierURIs),
+		boolInt(si.EnableIDTokenIssuance), boolInt(si.EnableAccessTokenIssuance), strings.ToLower(objectID))
+	if err != nil {
+		return fmt.Errorf("updating application: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errApplicationNotFound(objectID)
+	}
+	return nil
+}
+
+// CheckApplicationSecret returns the application with the app id if
+// secret is one of its passwords valid at the time at: a web app
+// registered with `az ad app create` and `az ad app credential reset`
+// signs users in without a service principal. Errors as
+// CheckPrincipalSecret's.
+func (s *Store) CheckApplicationSecret(ctx context.Context, appID, secret string, at time.Time) (Application, error) {
+	a, err := s.ApplicationByAppID(ctx, appID)
+	if err != nil {
+		return Application{}, err
+	}
+	match := 0
+	now := toUnix(at)
+	err = eachRow(ctx, s.read, "reading secrets", func(r rowScanner) error {
+		var salt, hash []byte
+		var start, end int64
+		if err := r.Scan(&salt, &hash, &start, &end); err != nil {
+			return err
+		}
+		eq := subtle.ConstantTimeCompare(s.secretHash(salt, secret), hash)
+		if now >= start && now < end {
+			match |= eq
+		}
+		return nil
+	}, `SELECT salt, hash, start_time, end_time FROM application_secrets WHERE object_id = ? LIMIT ?`, a.ObjectID, MaxPrincipalSecrets)
+	if err != nil {
+		return Application{}, err
+	}
+	if match != 1 {
+		return Application{}, errBadSecret()
+	}
+	return a, nil
 }
 
 // DeleteApplication deletes an application, its passwords and its service
