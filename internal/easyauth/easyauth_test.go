@@ -502,4 +502,7 @@ func TestBearerTokens(t *testing.T) {
 			}
 		})
 	}
+	if h.p.longest > maxBearer {
+		t.Errorf("a %d-byte token was given to the provider to verify; the bound is %d", h.p.longest, maxBearer)
+	}
 }

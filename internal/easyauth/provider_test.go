@@ -39,6 +39,7 @@ type testProvider struct {
 	codes     map[string]codeGrant
 	refreshes map[string]bool
 	redeemed  int
+	longest   int // the longest token given to VerifyAccessToken
 }
 
 type codeGrant struct {
@@ -149,6 +150,9 @@ func (p *testProvider) VerifyIDToken(ctx context.Context, raw, clientID, nonce s
 }
 
 func (p *testProvider) VerifyAccessToken(ctx context.Context, raw string, audiences []string) (identity.UserClaims, error) {
+	p.mu.Lock()
+	p.longest = max(p.longest, len(raw))
+	p.mu.Unlock()
 	if len(audiences) == 0 {
 		return nil, errors.New("no audiences")
 	}
