@@ -346,3 +346,20 @@ func TestUsedStatesBounded(t *testing.T) {
 		t.Error("a state used twice")
 	}
 }
+
+// Answers whose ID token is refused are not remembered as used states: a
+// client cannot fill the set (and so refuse everyone's sign-in) with
+// states it starts itself.
+func TestAttackUsedStatesFlood(t *testing.T) {
+	h := newHarness(t)
+	h.m.used = newUsedStates(2)
+	s := settings()
+	for range 3 {
+		st := h.start("app", s, "app.localhost", "/")
+		f := url.Values{"state": {st.state}, "id_token": {"not-a-token"}}
+		refusedCallback(t, h.do("app", s, callbackRequest("app.localhost", f, st.nonceCookie)), 401)
+	}
+	if rec := h.signIn("app", s, "/"); rec.Code != 302 {
+		t.Fatalf("a real sign-in after a flood: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -162,10 +162,6 @@ func (m *Module) callback(w http.ResponseWriter, r *http.Request, st *site) {
 		writePage(w, http.StatusUnauthorized, "The identity provider refused the sign-in: "+trim(e, 100)+": "+trim(f.Get("error_description"), 500))
 		return
 	}
-	if !m.used.use(ls.ID, time.Unix(ls.Exp, 0), now) {
-		writePage(w, http.StatusUnauthorized, "This sign-in answer was already used. Start again at "+st.prefix+"/login/aad.")
-		return
-	}
 	raw := f.Get("id_token")
 	nonce := ls.ID
 	if !validateNonce(st.s) {
@@ -178,6 +174,12 @@ func (m *Module) callback(w http.ResponseWriter, r *http.Request, st *site) {
 	if err != nil {
 		m.cfg.Logger.Info("easyauth: refused an ID token", "site", st.name, "err", err)
 		writePage(w, http.StatusUnauthorized, "The sign-in answer's ID token is not valid for this app. Start again at "+st.prefix+"/login/aad.")
+		return
+	}
+	// Marked used only now, after the ID token: filling the set of used
+	// states takes real sign-ins, not just states anyone can start.
+	if !m.used.use(ls.ID, time.Unix(ls.Exp, 0), now) {
+		writePage(w, http.StatusUnauthorized, "This sign-in answer was already used (or too many sign-ins are under way). Start again at "+st.prefix+"/login/aad.")
 		return
 	}
 	tokens := identity.UserTokens{IDToken: raw}
