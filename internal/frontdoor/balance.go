@@ -36,6 +36,10 @@ type route struct {
 	host     string // Host of the request, for the cookie's Domain
 	https    bool
 	cors     bool // the site has platform CORS: the app's CORS fields are dropped (cors.go)
+	// principal are the fields that carry the signed-in user to the app
+	// (Config.Auth); nil for an anonymous request or a site without
+	// authentication.
+	principal http.Header
 }
 
 // balancer picks the instance for each request: the one pinned by the

@@ -90,7 +90,7 @@ func (f *FrontDoor) forward(w http.ResponseWriter, r *http.Request, rt *route) b
 	u.Scheme, u.Host = base.Scheme, base.Host
 	u.RawQuery = cleanQuery(u.RawQuery)
 	out.URL, out.Body, out.Close = &u, nil, false
-	head := &directHead{w: w, in: r}
+	head := &directHead{w: w, in: r, principal: rt.principal}
 	platformFields(r, head.add)
 	resp, err := f.upstream.roundTrip(out, head)
 	for i := 1; err != nil && i < len(rt.backends) && isRefused(err); i++ {
@@ -249,6 +249,8 @@ type directHead struct {
 	in     *http.Request       // the client's request
 	fields [maxPlatformFields]struct{ name, value string }
 	n      int
+	// principal are the signed-in user's fields (route.principal).
+	principal http.Header
 }
 
 func (d *directHead) add(name, value string) {
@@ -296,6 +298,11 @@ func (d *directHead) write(bw *bufio.Writer, out *http.Request) error {
 	}
 	for _, f := range d.fields[:d.n] {
 		writeField(bw, f.name, f.value)
+	}
+	for k, vs := range d.principal {
+		for _, v := range vs {
+			writeField(bw, k, cleanValue(v))
+		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return err

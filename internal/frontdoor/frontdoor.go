@@ -9,7 +9,12 @@
 // are dropped first. A site's access restrictions (IP rules on the
 // connection's peer address, never on a header) refuse a request with 403
 // before it reaches the app or Kudu; a site's platform CORS is answered
-// here too (cors.go). WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
+// here too (cors.go). A site's App Service authentication (SiteState.Auth)
+// is run by Config.Auth (internal/easyauth) after those, before the
+// request is balanced: it answers the site's /.auth endpoints and its
+// gate, and a signed-in user reaches the app as the X-MS-CLIENT-PRINCIPAL*
+// and X-MS-TOKEN-AAD-* fields the front door adds on both of its paths
+// to the app (after dropping any a client sent); Kudu is not behind it. WebSockets and streamed responses pass through. An app with no ready instance answers 503; an unknown host 404.
 //
 // Plain HTTP/1.1 requests to apps without a body are served by the app
 // lane, the front door's own server side (lane.go); every other request by
@@ -91,6 +96,21 @@ type SiteState struct {
 	// front door on the app's names (cors.go); nil: none, the app answers
 	// CORS itself.
 	CORS *slipway.CORSPolicy
+	// Auth is the site's App Service authentication (config/authsettingsV2),
+	// run by Config.Auth on the app's names (not its Kudu's); nil: none,
+	// and the site pays nothing for it.
+	Auth *slipway.AuthSettings
+}
+
+// Authenticator is the platform's App Service authentication ("Easy
+// Auth", internal/easyauth) for the sites whose SiteState.Auth is set.
+type Authenticator interface {
+	// Authenticate answers r itself (the /.auth endpoints, a redirect to
+	// sign in, a refusal) and returns done; or it returns the request
+	// fields that carry the signed-in user to the app (nil: anonymous),
+	// which the front door adds after dropping every X-MS-CLIENT-PRINCIPAL*
+	// and X-MS-TOKEN-* field the client sent.
+	Authenticate(w http.ResponseWriter, r *http.Request, site string, settings *slipway.AuthSettings) (principal http.Header, done bool)
 }
 
 // SiteStates, when Sites implements it too, gives a site's whole state in
@@ -124,6 +144,9 @@ type Config struct {
 	SlotRoutes     SlotRouter // traffic routing among an app's slots (slots.go); nil: none
 	Logger         *slog.Logger
 	Observe        func(site string, r *http.Request, status int, d time.Duration) // optional per-request record for apps
+	// Auth runs the authentication of sites whose SiteState.Auth is set;
+	// nil: no site has any.
+	Auth Authenticator
 	// TrustedProxies are the addresses of the operator's proxies in front
 	// of the front door, whose X-Forwarded-For and X-Forwarded-Proto are
 	// believed (trusted.go); none by default.
@@ -517,10 +540,22 @@ func (f *FrontDoor) serveApp(w http.ResponseWriter, r *http.Request, site string
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	var principal http.Header
+	if st.Auth != nil && f.cfg.Auth != nil {
+		// App Service authentication: its endpoints and its gate come
+		// before the app; a signed-in user goes on as principal fields.
+		var done bool
+		if principal, done = f.cfg.Auth.Authenticate(sw, r, site, st.Auth); done {
+			if f.cfg.Observe != nil {
+				f.cfg.Observe(site, r, sw.status, time.Since(start))
+			}
+			return
+		}
+	}
 	if h := w.Header(); len(h) > 0 {
 		sw.before = h.Clone() // the slot routing cookie: a 1xx answer clears the map
 	}
-	rt := &route{affinity: st.ClientAffinity, https: cleartext.OverTLS(r), cors: st.CORS != nil}
+	rt := &route{affinity: st.ClientAffinity, https: cleartext.OverTLS(r), cors: st.CORS != nil, principal: principal}
 	if rt.affinity {
 		rt.pinned = pinnedInstance(r, backends)
 		rt.host = strings.ToLower(r.Host)
@@ -549,6 +584,9 @@ func (f *FrontDoor) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(u)
 	pr.Out.Host = pr.In.Host // the app sees the host it was called by (its WEBSITE_HOSTNAME)
 	setPlatformHeaders(pr.Out.Header, pr.In)
+	for k, v := range rt.principal {
+		pr.Out.Header[k] = v
+	}
 }
 
 // platformHeaders are the request headers App Service's front ends set

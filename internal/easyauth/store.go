@@ -1,0 +1,142 @@
+package easyauth
+
+// The token store (login.tokenStore.enabled) in memory, and the login
+// states already used; both bounded.
+
+import (
+	"sync"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/identity"
+)
+
+type storedTokens struct {
+	identity.UserTokens
+	site    string
+	added   time.Time
+	expires time.Time // the session's end and its refresh extension
+}
+
+type tokenStore struct {
+	mu           sync.Mutex
+	max, perSite int
+	bySession    map[string]*storedTokens // site + "\x00" + session id
+	countBySite  map[string]int
+}
+
+func newTokenStore(max, perSite int) *tokenStore {
+	return &tokenStore{max: max, perSite: perSite, bySession: map[string]*storedTokens{}, countBySite: map[string]int{}}
+}
+
+// get returns a copy of the session's tokens, or nil.
+func (s *tokenStore) get(site, id string, now time.Time) *storedTokens {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.bySession[site+"\x00"+id]
+	if t == nil || !now.Before(t.expires) {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// put keeps the session's tokens, making room by dropping expired
+// entries and then the site's oldest, or the oldest of all.
+func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := site + "\x00" + id
+	if old := s.bySession[key]; old != nil {
+		old.UserTokens, old.expires = t, expires
+		return
+	}
+	if s.countBySite[site] >= s.perSite || len(s.bySession) >= s.max {
+		s.pruneLocked(now)
+	}
+	for s.countBySite[site] >= s.perSite {
+		s.dropOldestLocked(site)
+	}
+	for len(s.bySession) >= s.max {
+		s.dropOldestLocked("")
+	}
+	s.bySession[key] = &storedTokens{UserTokens: t, site: site, added: now, expires: expires}
+	s.countBySite[site]++
+}
+
+func (s *tokenStore) remove(site, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(site + "\x00" + id)
+}
+
+func (s *tokenStore) removeLocked(key string) {
+	if t := s.bySession[key]; t != nil {
+		delete(s.bySession, key)
+		if s.countBySite[t.site]--; s.countBySite[t.site] <= 0 {
+			delete(s.countBySite, t.site)
+		}
+	}
+}
+
+func (s *tokenStore) pruneLocked(now time.Time) {
+	for k, t := range s.bySession {
+		if !now.Before(t.expires) {
+			s.removeLocked(k)
+		}
+	}
+}
+
+// dropOldestLocked removes the oldest entry of site ("" any site).
+func (s *tokenStore) dropOldestLocked(site string) {
+	var oldest string
+	var at time.Time
+	for k, t := range s.bySession {
+		if (site == "" || t.site == site) && (oldest == "" || t.added.Before(at)) {
+			oldest, at = k, t.added
+		}
+	}
+	if oldest == "" {
+		return
+	}
+	s.removeLocked(oldest)
+}
+
+func (s *tokenStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bySession)
+}
+
+// usedStates remembers the login states already redeemed until they
+// expire, so that a state (and the form_post answer that carried it)
+// works once.
+type usedStates struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]time.Time
+}
+
+func newUsedStates(max int) *usedStates { return &usedStates{max: max, m: map[string]time.Time{}} }
+
+// use marks id used until expires, and reports false if it already was,
+// or if the set is full of states still live (a flood: refuse rather
+// than forget).
+func (u *usedStates) use(id string, expires, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.m[id]; ok {
+		return false
+	}
+	if len(u.m) >= u.max {
+		for k, e := range u.m {
+			if !now.Before(e) {
+				delete(u.m, k)
+			}
+		}
+		if len(u.m) >= u.max {
+			return false
+		}
+	}
+	u.m[id] = expires
+	return true
+}
