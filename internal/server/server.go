@@ -747,10 +747,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	})
 	backends, stopIdle := startIdle(ctx, cfg, idleApps{st, coord, rtm}, readyBackends{rtm}, log)
 	closers = append(closers, stopIdle)
+	auth, err := newEasyAuth(st, ident, refs, log)
+	if err != nil {
+		return err
+	}
 	fd := frontdoor.New(frontdoor.Config{
 		Domain: cfg.Domain, Backends: backends, Sites: siteLookup{st}, HostNames: st, SlotRoutes: st, SCM: kudu, Management: mgmt, Logger: log,
 		Extra: map[string]http.Handler{"blob": blobs, "web": blobs.Website(), "vault": ident.vaultHost(), insights.Label: telemetry}, Login: ident.svc.Handler(), Graph: ident.directory, ACMEChallenges: acmeHandler(certMgr),
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies: cfg.TrustedProxies, Auth: auth,
 	})
 	{
 		// Scheduled app backups (az webapp config backup update) are
