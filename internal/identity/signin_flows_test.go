@@ -1,0 +1,225 @@
+package identity
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The end-session endpoint
+// (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request)
+// clears the SSO cookie; it redirects only to the origin of a registered
+// redirect URI, and otherwise shows the signed-out page.
+func TestLogout(t *testing.T) {
+	se := newSigninEnv(t)
+	logout := func(c *http.Client, target string) (*http.Response, string) {
+		t.Helper()
+		return browse(t, c, se.svc.LogoutURL(se.srv.URL, target))
+	}
+	signedIn := func() *http.Client {
+		t.Helper()
+		c := se.browser(t)
+		se.signIn(t, c, se.authorizeURL(nil))
+		return c
+	}
+
+	c := signedIn()
+	resp, page := logout(c, "")
+	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.Contains(page, "You signed out") {
+		t.Fatalf("logout: %d %q %.300s", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	var cleared bool
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie && ck.Value == "" && ck.MaxAge < 0 && ck.Secure && ck.HttpOnly {
+			cleared = true
+		}
+	}
+	if !cleared {
+		t.Fatalf("logout did not clear %s: %v", sessionCookie, resp.Header["Set-Cookie"])
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("signed-out page headers: %v", resp.Header)
+	}
+	// Signed out: a silent sign-in no longer works, the form is shown.
+	resp, page = browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.Prompt = "none" }))
+	if q := redirectQuery(t, resp, page); q.Get("error") != "login_required" {
+		t.Fatalf("prompt=none after logout: %v", q)
+	}
+
+	// A registered origin (any path on it) is followed.
+	for _, target := range []string{"https://app.localhost:8443/signed-out?x=1", "https://APP.localhost:8443", "http://localhost:53123/bye"} {
+		resp, page = logout(signedIn(), target)
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != target {
+			t.Errorf("post_logout_redirect_uri %s: %d %q %.200s", target, resp.StatusCode, resp.Header.Get("Location"), page)
+		}
+	}
+	// Anything else is not: the signed-out page, and the cookie is still
+	// cleared.
+	for _, target := range []string{
+		"https://evil.example/",
+		"https://app.localhost:9443/",
+		"http://app.localhost:8443/",
+		"https://app.localhost/",
+		"https://user@app.localhost:8443/",
+		"https://user:pw@app.localhost:8443/",
+		"https://app.localhost:8443@evil.example/",
+		"https://evil.example\\@app.localhost:8443/",
+		"https://evil.example/\\app.localhost:8443/",
+		"//evil.example/",
+		"/relative",
+		"javascript://app.localhost:8443/%0aalert(1)",
+		"data:text/html,<script>alert(1)</script>",
+		"https://app.localhost.evil.example:8443/",
+		"https://app.localhost:8443.evil.example/",
+		"https://app.localhost:8443/" + strings.Repeat("a", 5000),
+	} {
+		resp, page = logout(signedIn(), target)
+		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.Contains(page, "You signed out") {
+			t.Errorf("post_logout_redirect_uri %q followed: %d %q", target, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if strings.Contains(page, "evil.example") || strings.Contains(page, "<script>alert") {
+			t.Errorf("the signed-out page reflects %q: %.500s", target, page)
+		}
+		var cleared bool
+		for _, ck := range resp.Cookies() {
+			cleared = cleared || ck.Name == sessionCookie && ck.MaxAge < 0
+		}
+		if !cleared {
+			t.Errorf("post_logout_redirect_uri %q: the cookie was not cleared", target)
+		}
+	}
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+
+// formPost reads the auto-submitting form of a form_post answer: its
+// action and fields.
+func formPost(t *testing.T, resp *http.Response, page string) (string, url.Values) {
+	t.Helper()
+	am := regexp.MustCompile(`<form method="post" name="hiddenform" action="([^"]+)"`).FindStringSubmatch(page)
+	if resp.StatusCode != 200 || am == nil {
+		t.Fatalf("want a form_post page, got %d %q %.500s", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	fields := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {
+		fields.Add(m[1], html.UnescapeString(m[2]))
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !regexp.MustCompile(`(^|; )form-action [^;]*https://app\.localhost:8443[ ;]`).MatchString(csp) || !strings.Contains(csp, "script-src 'nonce-") {
+		t.Errorf("form_post CSP %q: it must allow the post to the redirect URI's origin and the nonce'd script", csp)
+	}
+	return html.UnescapeString(am[1]), fields
+}
+
+// response_type id_token and "code id_token" with response_mode
+// form_post (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-the-sign-in-request):
+// the ID token carries the nonce and, beside a code, its c_hash; the code
+// redeems. id_token in a query, without a nonce, or for an app that has
+// not enabled ID tokens is refused.
+func TestIDTokenResponseTypes(t *testing.T) {
+	se := newSigninEnv(t)
+	c := se.browser(t)
+	se.signIn(t, c, se.authorizeURL(nil))
+
+	formPostOf := func(rt string) url.Values {
+		t.Helper()
+		resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) {
+			r.ResponseType, r.ResponseMode, r.Nonce, r.State = rt, "form_post", "nonce-"+rt, "st-"+rt
+		}))
+		action, f := formPost(t, resp, page)
+		if action != webRedirect || f.Get("state") != "st-"+rt {
+			t.Fatalf("%s: form posts to %q with %v", rt, action, f)
+		}
+		return f
+	}
+
+	f := formPostOf("id_token")
+	if f.Get("code") != "" || f.Get("id_token") == "" {
+		t.Fatalf("id_token: fields %v", f)
+	}
+	claims, err := se.svc.VerifyIDToken(t.Context(), f.Get("id_token"), se.app.AppID, "nonce-id_token")
+	if err != nil || claims["oid"] != se.user.ObjectID || claims["c_hash"] != nil {
+		t.Fatalf("id_token: %v %v", err, claims)
+	}
+
+	f = formPostOf("code id_token")
+	code := f.Get("code")
+	claims, err = se.svc.VerifyIDToken(t.Context(), f.Get("id_token"), se.app.AppID, "nonce-code id_token")
+	if err != nil || code == "" || claims["c_hash"] != halfHash(code) || claims["oid"] != se.user.ObjectID {
+		t.Fatalf("code id_token: %v %v (code %q)", err, claims, code)
+	}
+	if status, m := se.redeem(t, se.codeForm(code)); status != 200 || m["id_token"] == nil {
+		t.Fatalf("redeeming the hybrid flow's code: %d %v", status, m)
+	}
+
+	// Refusals, delivered to the redirect URI.
+	for _, tc := range []struct {
+		name string
+		mod  func(*AuthorizeRequest)
+		want string
+	}{
+		{"no nonce", func(r *AuthorizeRequest) { r.ResponseType, r.ResponseMode, r.Nonce = "id_token", "form_post", "" }, "invalid_request"},
+		{"no openid", func(r *AuthorizeRequest) {
+			r.ResponseType, r.ResponseMode, r.Scope = "code id_token", "form_post", "profile"
+		}, "invalid_request"},
+		{"token", func(r *AuthorizeRequest) { r.ResponseType, r.ResponseMode = "id_token token", "form_post" }, "unsupported_response_type"},
+	} {
+		resp, page := browse(t, c, se.authorizeURL(tc.mod))
+		_, f := formPost(t, resp, page)
+		if f.Get("error") != tc.want || f.Get("id_token") != "" || f.Get("code") != "" {
+			t.Errorf("%s: %v", tc.name, f)
+		}
+	}
+	// An ID token never travels in a query; the error does.
+	resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.ResponseType, r.ResponseMode = "id_token", "query" }))
+	if q := redirectQuery(t, resp, page); q.Get("error") != "invalid_request" || q.Get("id_token") != "" {
+		t.Errorf("id_token in a query: %v", q)
+	}
+	// ID tokens not enabled for the app: AADSTS700054.
+	a := se.app
+	a.EnableIDTokenIssuance = false
+	if err := se.store.SetApplicationSignIn(t.Context(), a.ObjectID, a.SignIn); err != nil {
+		t.Fatal(err)
+	}
+	resp, page = browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.ResponseType, r.ResponseMode = "id_token", "form_post" }))
+	if _, f := formPost(t, resp, page); f.Get("error") != "unsupported_response_type" || !strings.HasPrefix(f.Get("error_description"), "AADSTS700054") {
+		t.Errorf("id_token not enabled: %v", f)
+	}
+}
+
+// SSO: a second authorize in the same browser answers without the form,
+// for a code and for form_post; prompt=login shows the form anyway; another
+// browser sees the form.
+func TestSSOSecondAuthorize(t *testing.T) {
+	se := newSigninEnv(t)
+	c := se.browser(t)
+	first := se.signIn(t, c, se.authorizeURL(nil))
+	resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.State = "again" }))
+	q := redirectQuery(t, resp, page)
+	if q.Get("code") == "" || q.Get("code") == first.Get("code") || q.Get("state") != "again" {
+		t.Fatalf("SSO: %v", q)
+	}
+	if status, m := se.redeem(t, se.codeForm(q.Get("code"))); status != 200 {
+		t.Fatalf("redeeming the SSO code: %d %v", status, m)
+	}
+	resp, page = browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.ResponseMode = "form_post"; r.State = "fp" }))
+	if _, f := formPost(t, resp, page); f.Get("code") == "" || f.Get("state") != "fp" {
+		t.Fatalf("SSO form_post: %v", f)
+	}
+	for _, tc := range []struct {
+		name string
+		c    *http.Client
+		mod  func(*AuthorizeRequest)
+	}{
+		{"prompt=login", c, func(r *AuthorizeRequest) { r.Prompt = "login" }},
+		{"another browser", se.browser(t), nil},
+	} {
+		resp, page := browse(t, tc.c, se.authorizeURL(tc.mod))
+		if resp.StatusCode != 200 || !flowRE.MatchString(page) || resp.Header.Get("Location") != "" {
+			t.Errorf("%s: want the form, got %d %q", tc.name, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
