@@ -223,3 +223,79 @@ func TestSSOSecondAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// claims_supported names the claims this service's tokens carry, no more
+// and no fewer: application and managed-identity tokens, users' access
+// tokens (v1.0, which carry appid, as Entra's v1.0 tokens do; azp is a
+// v2.0 access token's) and ID tokens with every optional claim. A client
+// that looks for a listed claim finds it.
+func TestClaimsSupportedMatchTokens(t *testing.T) {
+	se := newSigninEnv(t)
+	ctx := t.Context()
+	u := se.user
+	u.Mail = "ada@mail.contoso.test"
+	if err := se.store.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	carried := map[string]bool{}
+	add := func(raw string) {
+		t.Helper()
+		if raw == "" {
+			t.Fatal("no token")
+		}
+		for k := range decodeSegment(t, raw, 1) {
+			carried[k] = true
+		}
+	}
+	p, _ := se.servicePrincipal(t)
+	tok, err := se.svc.Issue(ctx, p, "https://management.localhost/", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(tok.AccessToken)
+	mi, err := se.svc.EnsureSystemAssignedIdentity(ctx, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = se.svc.Issue(ctx, mi, "https://vault.azure.net", 0); err != nil {
+		t.Fatal(err)
+	}
+	add(tok.AccessToken)
+
+	c := se.browser(t)
+	se.signIn(t, c, se.authorizeURL(nil))
+	resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) {
+		r.ResponseType, r.ResponseMode, r.Scope = "code id_token", "form_post", "openid profile email offline_access"
+	}))
+	_, f := formPost(t, resp, page)
+	add(f.Get("id_token"))
+	form := se.codeForm(f.Get("code"))
+	form.Set("scope", "openid profile email offline_access")
+	status, m := se.redeem(t, form)
+	if status != 200 {
+		t.Fatalf("redeem: %d %v", status, m)
+	}
+	for _, k := range []string{"access_token", "id_token"} {
+		s, _ := m[k].(string)
+		add(s)
+	}
+
+	code, doc := get(t, se.srv, "/"+se.svc.TenantID()+"/v2.0/.well-known/openid-configuration")
+	list, _ := doc["claims_supported"].([]any)
+	if code != 200 || len(list) == 0 {
+		t.Fatalf("discovery: %d %v", code, doc)
+	}
+	listed := map[string]bool{}
+	for _, x := range list {
+		c, _ := x.(string)
+		listed[c] = true
+		if !carried[c] {
+			t.Errorf("claims_supported lists %q, which no token carries", c)
+		}
+	}
+	for c := range carried {
+		if !listed[c] {
+			t.Errorf("tokens carry %q, which claims_supported does not list", c)
+		}
+	}
+}
