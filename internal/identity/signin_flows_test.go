@@ -299,3 +299,63 @@ func TestClaimsSupportedMatchTokens(t *testing.T) {
 		}
 	}
 }
+
+// A loopback redirect URI matches with any port, as Entra ID's does
+// (https://learn.microsoft.com/entra/identity-platform/reply-url#localhost-exceptions,
+// RFC 8252 §7.3): MSAL's interactive sign-in listens on an ephemeral port
+// of http://localhost and sends http://localhost:<port>. Only the port is
+// free: the scheme, the host and the path must be the registered ones,
+// and no other host gets the exception.
+func TestLoopbackRedirectAnyPort(t *testing.T) {
+	se := newSigninEnv(t)
+	a := se.app
+	a.PublicClientRedirectURIs = []string{pubRedirect, "http://localhost", "http://127.0.0.1/native"}
+	if err := se.store.SetApplicationSignIn(t.Context(), a.ObjectID, a.SignIn); err != nil {
+		t.Fatal(err)
+	}
+	verifier := strings.Repeat("k", 43)
+	c := se.browser(t)
+	for _, uri := range []string{"http://localhost:49152", "http://localhost:49153/", "http://127.0.0.1:8400/native", "http://localhost:53124/"} {
+		resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) {
+			r.RedirectURI, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt = uri, s256(verifier), "S256", "login"
+		}))
+		if resp.StatusCode != 200 || !flowRE.MatchString(page) {
+			t.Errorf("%s: %d %.300s", uri, resp.StatusCode, page)
+			continue
+		}
+		resp, page = se.submit(t, c, page, testUPN, testPassword)
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), strings.TrimSuffix(uri, "/")) || loc.Query().Get("code") == "" {
+			t.Errorf("%s: %d %q", uri, resp.StatusCode, resp.Header.Get("Location"))
+			continue
+		}
+		// A public client: no secret, the verifier, the same redirect URI.
+		f := url.Values{"grant_type": {"authorization_code"}, "client_id": {se.app.AppID}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {uri}, "code_verifier": {verifier}, "scope": {"openid profile"}}
+		if status, m := se.redeem(t, f); status != 200 {
+			t.Errorf("%s: redeem %d %v", uri, status, m)
+		}
+	}
+	for _, uri := range []string{
+		"https://localhost:49152",             // another scheme
+		"http://localhost:49152/other",        // another path
+		"http://127.0.0.1:8400/",              // a host registered with another path
+		"http://[::1]:8400/native",            // another loopback host than registered
+		"http://localhost.evil.example:49152", // not loopback
+		"http://localhost:49152@evil.example/",
+		"http://localhost:49152/#x",
+		"http://localhost:49152?x=1",
+		"http://localhost:0",
+		"http://localhost:99999",
+		"http://localhost:",
+		"http://localhost:+80",
+		"https://app.localhost:9443/.auth/login/aad/callback", // not loopback: the port counts
+	} {
+		resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) {
+			r.RedirectURI, r.CodeChallenge, r.CodeChallengeMethod = uri, s256(verifier), "S256"
+		}))
+		if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || !strings.Contains(page, "AADSTS50011") {
+			t.Errorf("%s accepted: %d %q", uri, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
