@@ -51,7 +51,7 @@ func await(t *testing.T, ctx context.Context, got <-chan callback) callback {
 	select {
 	case cb := <-got:
 		return cb
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second): // argon2id on a loaded machine
 		var loc, body string
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

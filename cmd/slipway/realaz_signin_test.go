@@ -117,6 +117,13 @@ func TestRealAzUsersAndRedirectURIs(t *testing.T) {
 	if msg := cli.fail("ad", "app", "update", "--id", created.AppID, "--identifier-uris", "api://"+r.owner.AppID); !strings.Contains(msg, "own id") {
 		t.Fatalf("another app's identifier URI: %q", msg)
 	}
+	// The server logs neither password, whatever it logged of the
+	// requests that carried them.
+	for _, pw := range []string{pw1, pw2} {
+		if strings.Contains(r.s.stderr.String(), pw) {
+			t.Errorf("the server's log holds a user's password")
+		}
+	}
 	var cred struct {
 		AppID    string `json:"appId"`
 		Password string `json:"password"`
