@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,6 +31,25 @@ type env struct {
 	tenant string
 	mu     sync.Mutex
 	owners map[string]bool // principals MayWrite admits
+	logs   lockedBuffer    // what the handler logged
+}
+
+// lockedBuffer is a bytes.Buffer safe for the handler's concurrent logging.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const graphBase = "https://graph.localhost:8443"
@@ -52,6 +72,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{st: st, svc: svc, tenant: tenant, owners: map[string]bool{}}
 	e.h, err = New(Config{Store: st, Tokens: svc, TenantID: tenant, BaseURL: graphBase, AdminToken: admin,
+		Logger: slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MayWrite: func(_ context.Context, oid string) (bool, error) {
 			e.mu.Lock()
 			defer e.mu.Unlock()

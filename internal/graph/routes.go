@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,11 +56,21 @@ func objectID(seg string) (string, error) {
 // settable accepts a create or update body: the properties handled by
 // the caller are in known; every other property must be unset (null, "",
 // false, [] or {}), as az sends the properties it has no value for.
-// Anything else is refused by name rather than dropped.
+// Anything else is refused by name rather than dropped. Known names are
+// matched exactly, as the callers read them: {"AccountEnabled": false}
+// would otherwise pass here and never be read, and a 204 would say a user
+// was disabled who was not.
 func settable(body map[string]json.RawMessage, known ...string) error {
 	for k, v := range body {
-		if k == "@odata.type" || containsFold(known, k) {
+		if k == "@odata.type" || slices.Contains(known, k) {
 			continue
+		}
+		if containsFold(known, k) {
+			for _, n := range known {
+				if strings.EqualFold(n, k) {
+					return errBadRequest("Property '%s' is not known: property names are case-sensitive; did you mean '%s'?", k, n)
+				}
+			}
 		}
 		switch strings.TrimSpace(string(v)) {
 		case "null", `""`, "false", "[]", "{}":

@@ -101,7 +101,7 @@ func (s *Service) checkClient(ctx context.Context, req *AuthorizeRequest) (store
 	if req.RedirectURI == "" && len(all) == 1 {
 		req.RedirectURI = all[0]
 	}
-	if req.RedirectURI == "" || !slices.Contains(all, req.RedirectURI) {
+	if req.RedirectURI == "" || !redirectRegistered(all, req.RedirectURI) {
 		return store.Application{}, &pageError{http.StatusBadRequest, aadstsRedirectMismatch, fmt.Sprintf(
 			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application (az ad app update --id %s --web-redirect-uris ...).",
 			truncate(req.RedirectURI, 256), a.AppID, a.AppID)}, nil
@@ -112,7 +112,49 @@ func (s *Service) checkClient(ctx context.Context, req *AuthorizeRequest) (store
 // isPublicRedirect reports whether uri is one of the app's public-client
 // (native) redirect URIs and not also a web one.
 func isPublicRedirect(a store.Application, uri string) bool {
-	return slices.Contains(a.PublicClientRedirectURIs, uri) && !slices.Contains(a.WebRedirectURIs, uri)
+	return redirectRegistered(a.PublicClientRedirectURIs, uri) && !redirectRegistered(a.WebRedirectURIs, uri)
+}
+
+// redirectRegistered reports whether the requested redirect URI is one of
+// the registered ones: the same string, or, for a registered loopback
+// http URI (localhost, 127.0.0.1, [::1]), the same but for the port, as
+// Entra ID matches them
+// (https://learn.microsoft.com/entra/identity-platform/reply-url#localhost-exceptions;
+// RFC 8252 §7.3: native apps listen on an ephemeral port). Scheme, host,
+// path and query must be the registered ones; "" and "/" are one path.
+func redirectRegistered(registered []string, requested string) bool {
+	if slices.Contains(registered, requested) {
+		return true
+	}
+	req, err := url.Parse(requested)
+	if err != nil || req.Scheme != "http" || req.User != nil || req.Opaque != "" || req.ForceQuery ||
+		strings.ContainsAny(requested, "#\\") || strings.HasSuffix(req.Host, ":") {
+		return false
+	}
+	if p := req.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+			return false
+		}
+	}
+	for _, r := range registered {
+		reg, err := url.Parse(r)
+		if err != nil || reg.Scheme != "http" || reg.User != nil || !isLoopbackHost(reg.Hostname()) {
+			continue
+		}
+		if req.Hostname() == reg.Hostname() && slashPath(req.EscapedPath()) == slashPath(reg.EscapedPath()) && req.RawQuery == reg.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackHost(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
+
+func slashPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
 }
 
 // responseTypes splits response_type into code and id_token.

@@ -181,8 +181,11 @@ func (s *Service) openIDConfiguration(base, version, issuer string) map[string]a
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "c_hash", "name",
-			"preferred_username", "email", "oid", "tid", "appid", "appidacr", "azp", "idp", "idtyp", "scp", "upn", "uti", "ver", "xms_mirid"},
+		// The claims the tokens carry (TestClaimsSupportedMatchTokens):
+		// access tokens are v1.0, which carry appid/appidacr, never v2.0's
+		// azp/azpacr (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "acr", "amr", "nonce", "c_hash", "name",
+			"preferred_username", "email", "oid", "tid", "appid", "appidacr", "idp", "idtyp", "scp", "upn", "unique_name", "uti", "ver", "xms_mirid"},
 		"request_uri_parameter_supported": false,
 		"tenant_region_scope":             nil,
 		"cloud_instance_name":             "slipway",

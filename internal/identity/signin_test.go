@@ -288,9 +288,13 @@ func TestAttackPKCE(t *testing.T) {
 	if status, m := se.redeem(t, f); status != 400 || aadsts(m) != "AADSTS50148" {
 		t.Errorf("wrong verifier: %d %v", status, m)
 	}
-	resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.CodeChallenge, r.CodeChallengeMethod = verifier, "plain" }))
+	// A plain challenge of a valid S256 challenge's shape (43 base64url
+	// characters), so that only the method can refuse it; this browser
+	// has a session, so anything else would answer with a code.
+	plain := strings.Repeat("p", 43)
+	resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.CodeChallenge, r.CodeChallengeMethod = plain, "plain" }))
 	q := redirectQuery(t, resp, page)
-	if q.Get("error") != "invalid_request" || q.Get("state") != "st-1" {
+	if q.Get("error") != "invalid_request" || q.Get("code") != "" || q.Get("state") != "st-1" || !strings.Contains(q.Get("error_description"), "S256") {
 		t.Errorf("plain: %v", q)
 	}
 }
