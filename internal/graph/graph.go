@@ -22,9 +22,12 @@
 //
 // Callers authenticate with a bearer token of the token service for the
 // Graph audience, or with the server's admin token. Any principal of the
-// tenant may read; changes need the admin token or a principal the
-// MayWrite hook admits (the server: Owner or User Access Administrator at
-// the subscription, who can grant themselves any role anyway). Errors have
+// tenant may read applications and service principals; changes, and any
+// read of users, need the admin token or a principal the MayWrite hook
+// admits (the server: Owner or User Access Administrator at the
+// subscription, who can grant themselves any role anyway). Users are
+// guarded on reads too because every app's managed identity can get a
+// Graph token, and the directory's users are the whole installation's. Errors have
 // Graph's shape: {"error":{"code","message","innerError":{...}}}
 // (https://learn.microsoft.com/graph/errors).
 package graph

@@ -53,6 +53,13 @@ func (h *Handler) userJSON(_ context.Context, u store.User) (map[string]any, err
 
 func (h *Handler) users(w http.ResponseWriter, r *http.Request, c caller, rest []string) error {
 	ctx := r.Context()
+	// Reading users needs the directory-writing role too, before anything
+	// is looked up: the directory is the installation's, and every app's
+	// managed identity can get a token for it (Entra asks an application
+	// for User.Read.All).
+	if err := h.mayWrite(ctx, c); err != nil {
+		return err
+	}
 	if len(rest) == 0 {
 		switch r.Method {
 		case http.MethodGet:

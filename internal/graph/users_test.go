@@ -244,7 +244,10 @@ func TestUserPropertyCase(t *testing.T) {
 }
 
 // Writing users needs the directory-writing role, as writing applications
-// does; reading needs only a token of the tenant.
+// does, and so does reading them: the directory is the whole
+// installation's, and a token of the tenant is what any app's managed
+// identity can get, so reading with one would let every tenant's app list
+// every user (Entra asks an application for User.Read.All).
 func TestUserWriteAuthorization(t *testing.T) {
 	e := newEnv(t)
 	appID, secret, spID := e.createForRBAC(t, admin, "reader")
@@ -252,12 +255,15 @@ func TestUserWriteAuthorization(t *testing.T) {
 	u := e.must(t, admin, "POST", "/v1.0/users", userBody("ada@example.com", "Ada", "Abcdef1!x"), 201)
 	id := u["id"].(string)
 
-	e.must(t, tok, "GET", "/v1.0/users/"+id, nil, 200)
-	e.must(t, tok, "GET", "/v1.0/users"+q("userPrincipalName eq 'ada@example.com'"), nil, 200)
 	for _, tc := range []struct {
 		method, path string
 		body         any
 	}{
+		{"GET", "/v1.0/users", nil},
+		{"GET", "/v1.0/users" + q("userPrincipalName eq 'ada@example.com'"), nil},
+		{"GET", "/v1.0/users/" + id, nil},
+		{"GET", "/v1.0/users/ada@example.com", nil},
+		{"GET", "/v1.0/users/nobody@example.com", nil}, // no telling who exists
 		{"POST", "/v1.0/users", userBody("eve@example.com", "Eve", "Abcdef1!x")},
 		{"PATCH", "/v1.0/users/" + id, map[string]any{"passwordProfile": map[string]any{"password": "Eves-Passw0rd"}}},
 		{"PATCH", "/v1.0/users/ada@example.com", map[string]any{"accountEnabled": false}},
@@ -285,5 +291,7 @@ func TestUserWriteAuthorization(t *testing.T) {
 	e.owners[spID] = true
 	e.mu.Unlock()
 	e.must(t, tok, "POST", "/v1.0/users", userBody("eve@example.com", "Eve", "Abcdef1!x"), 201)
+	e.must(t, tok, "GET", "/v1.0/users/eve@example.com", nil, 200)
+	e.must(t, tok, "GET", "/v1.0/users", nil, 200)
 	e.must(t, tok, "DELETE", "/v1.0/users/eve@example.com", nil, 204)
 }
