@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestRealAzAuth: the unmodified az configures App Service authentication
+// with the Microsoft identity platform as Microsoft's documentation does
+// (https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad):
+// `webapp auth show|update` (az's built-in commands, the classic
+// settings; the V2 commands `webapp auth microsoft ...` come with the
+// authV2 extension, which this machine cannot install) with
+// --aad-client-id, --aad-client-secret, --aad-token-issuer-url and
+// --aad-allowed-token-audiences, then the V2 settings through `az rest`.
+// The secret becomes the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET
+// and no read of the settings shows it; another identity provider and an
+// issuer of another directory are refused with the reason.
+func TestRealAzAuth(t *testing.T) {
+	r := startRealAz(t, realAzPath(t))
+	cli, tenant := r.cli, r.info.TenantID
+	rg, plan, app := "rg-realaz-auth", "plan-realaz-auth", "realaz-auth"
+	const (
+		clientID = "00001111-aaaa-2222-bbbb-3333cccc4444"
+		secret   = "realaz-auth-secret-7d41"
+	)
+	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "none")
+	cli.must("appservice", "plan", "create", "-g", rg, "-n", plan, "--is-linux", "--sku", "B1", "-o", "none")
+	cli.must("webapp", "create", "-g", rg, "-p", plan, "-n", app, "--runtime", "PYTHON:3.12", "-o", "none")
+	obj := func(out string) map[string]any {
+		t.Helper()
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("az printed no JSON object (%v):\n%s", err, out)
+		}
+		return v
+	}
+	noSecret := func(what, out string) {
+		t.Helper()
+		if strings.Contains(out, secret) {
+			t.Fatalf("%s shows the client secret:\n%s", what, out)
+		}
+	}
+
+	show := obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json"))
+	if show["enabled"] != false {
+		t.Fatalf("auth show of a new app: %v", show)
+	}
+
+	issuer := "https://sts.windows.net/" + tenant + "/v2.0"
+	out := cli.must("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "true", "--action", "LoginWithAzureActiveDirectory",
+		"--aad-client-id", clientID, "--aad-client-secret", secret, "--aad-token-issuer-url", issuer,
+		"--aad-allowed-token-audiences", "api://"+clientID, "--token-store", "true", "-o", "json")
+	noSecret("auth update's output", out)
+	got := obj(out)
+	if got["enabled"] != true || got["clientId"] != clientID || got["issuer"] != issuer || got["defaultProvider"] != "AzureActiveDirectory" ||
+		got["unauthenticatedClientAction"] != "RedirectToLoginPage" || got["clientSecretSettingName"] != "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" || got["tokenStoreEnabled"] != true {
+		t.Fatalf("auth update printed %v", got)
+	}
+	show = obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json"))
+	noSecret("auth show (and its --debug log)", cli.lastLog)
+	if show["enabled"] != true || show["clientId"] != clientID || show["clientSecret"] != nil {
+		t.Fatalf("auth show after update: %v", show)
+	}
+	var settings []struct{ Name, Value string }
+	json.Unmarshal([]byte(cli.must("webapp", "config", "appsettings", "list", "-g", rg, "-n", app, "-o", "json")), &settings)
+	found := false
+	for _, s := range settings {
+		found = found || (s.Name == "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" && s.Value == secret)
+	}
+	if !found {
+		t.Fatalf("the client secret is not the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: %+v", settings)
+	}
+
+	// The same settings in their V2 form, as the portal and the authV2
+	// extension read them.
+	v2url := "https://management.localhost:" + strconv.Itoa(r.port) + r.sub + "/resourceGroups/" + rg + "/providers/Microsoft.Web/sites/" + app + "/config/authsettingsV2?api-version=2024-11-01"
+	out = cli.must("rest", "--method", "get", "--url", v2url, "-o", "json")
+	noSecret("the V2 settings", out)
+	props, _ := obj(out)["properties"].(map[string]any)
+	aad, _ := props["identityProviders"].(map[string]any)["azureActiveDirectory"].(map[string]any)
+	reg, _ := aad["registration"].(map[string]any)
+	if props["platform"].(map[string]any)["enabled"] != true || reg["clientId"] != clientID || reg["openIdIssuer"] != issuer ||
+		reg["clientSecretSettingName"] != "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" || props["globalValidation"].(map[string]any)["requireAuthentication"] != true {
+		t.Fatalf("the V2 settings: %s", out)
+	}
+	// A V2 write through az rest: excluded paths and 401 for APIs; the
+	// classic view shows the action, and keeps the provider.
+	props["globalValidation"] = map[string]any{"requireAuthentication": true, "unauthenticatedClientAction": "Return401", "excludedPaths": []string{"/health"}}
+	body, _ := json.Marshal(map[string]any{"properties": props})
+	cli.must("rest", "--method", "put", "--url", v2url, "--body", string(body), "-o", "none")
+	show = obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json"))
+	if show["unauthenticatedClientAction"] != "Return401" || show["clientId"] != clientID {
+		t.Fatalf("auth show after the V2 write: %v", show)
+	}
+
+	// az webapp auth update --action AllowAnonymous keeps the rest.
+	got = obj(cli.must("webapp", "auth", "update", "-g", rg, "-n", app, "--action", "AllowAnonymous", "-o", "json"))
+	if got["unauthenticatedClientAction"] != "AllowAnonymous" || got["clientId"] != clientID {
+		t.Fatalf("auth update --action AllowAnonymous printed %v", got)
+	}
+	out = cli.must("rest", "--method", "get", "--url", v2url, "-o", "json")
+	if gv := obj(out)["properties"].(map[string]any)["globalValidation"].(map[string]any); gv["requireAuthentication"] != false || !strings.Contains(out, `"/health"`) {
+		t.Fatalf("V2 after AllowAnonymous (the excluded path kept): %s", out)
+	}
+
+	// Refused, saying why.
+	if msg := cli.fail("webapp", "auth", "update", "-g", rg, "-n", app, "--action", "LoginWithGoogle", "--google-client-id", "g-id"); !strings.Contains(msg, "only with its own Microsoft identity platform") {
+		t.Errorf("Google sign-in: %s", msg)
+	}
+	if msg := cli.fail("webapp", "auth", "update", "-g", rg, "-n", app, "--aad-token-issuer-url", "https://sts.windows.net/aaaabbbb-0000-cccc-1111-dddd2222eeee/v2.0"); !strings.Contains(msg, tenant) {
+		t.Errorf("an issuer of another directory: %s", msg)
+	}
+
+	got = obj(cli.must("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "false", "-o", "json"))
+	if got["enabled"] != false {
+		t.Fatalf("auth update --enabled false printed %v", got)
+	}
+	if show = obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json")); show["enabled"] != false {
+		t.Fatalf("auth show after --enabled false: %v", show)
+	}
+}
