@@ -65,11 +65,18 @@ const (
 
 // getAuthSettingsV2 answers GET config/authsettingsV2 and its /list form.
 func (h *Handler) getAuthSettingsV2(w http.ResponseWriter, r *http.Request, p params) error {
-	s, a, _, err := h.siteAuth(r.Context(), p)
+	s, a, configured, err := h.siteAuth(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "authsettingsV2", authV2JSON(a)))
+	props := authV2JSON(a)
+	if !configured {
+		// No globalValidation: what az's authV2 extension takes for an
+		// app new to authentication (is_app_new_to_auth), which it may
+		// configure with the V2 commands.
+		delete(props, "globalValidation")
+	}
+	return writeJSON(w, http.StatusOK, h.configResource(p.sub, s, "authsettingsV2", props))
 }
 
 // siteAuth reads the site a request names and its authentication

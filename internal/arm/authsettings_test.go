@@ -43,6 +43,9 @@ func TestAuthSettingsV2_NeverConfigured(t *testing.T) {
 			got["id"] != e.path(strings.Replace(sitePath, "resourcegroups", "resourceGroups", 1))+"/config/authsettingsV2" || platform["enabled"] != false || platform["runtimeVersion"] != "~1" {
 			t.Fatalf("GET %s = %v, want the platform off", path, got)
 		}
+		if _, ok := got["properties"].(map[string]any)["globalValidation"]; ok {
+			t.Errorf("GET %s of a site never configured has globalValidation, which az's authV2 extension takes for an app configured before: %v", path, got)
+		}
 	}
 	got := e.must(200, "POST", sitePath+"/config/authsettings/list", "").json(t)
 	props := got["properties"].(map[string]any)
@@ -382,5 +385,32 @@ func TestAuthSettings_TemplateDeployment(t *testing.T) {
 	r = e.deploy(http.StatusCreated, "auth2", depBody(bad, `{"clientId":{"value":"`+authClientID+`"}}`))
 	if b := string(e.must(200, "GET", depPath+"/auth2", "").body); !strings.Contains(b, "Failed") || !strings.Contains(b, "identityProviders.google") {
 		t.Fatalf("a template with Google: %s / %s", r.body, b)
+	}
+}
+
+// TestAuthSettings_NoSwapPreviewWithAuth: App Service does not swap with
+// preview while either slot has authentication on; a plain swap goes on
+// (the settings stay with each slot, internal/store).
+func TestAuthSettings_NoSwapPreviewWithAuth(t *testing.T) {
+	sw := &swapRecorder{}
+	e := newEnvWith(t, func(c *Config) { c.Slots = sw })
+	e.seed()
+	e.standardPlan()
+	e.must(200, "PUT", slotPath, `{"location":"West Europe","properties":{"serverFarmId":"x","siteConfig":{}}}`)
+	preview := `{"targetSlot":"production","preserveVnet":true}`
+	e.must(200, "POST", slotPath+"/applySlotConfig", preview)
+	for _, on := range []string{sitePath, slotPath} {
+		e.must(200, "PUT", on+"/config/authsettingsV2", authV2Body(e.tenant))
+		r := e.must(400, "POST", slotPath+"/applySlotConfig", preview)
+		if !strings.Contains(string(r.body), "Swap with preview is not supported") {
+			t.Errorf("preview with authentication on %s: %s", on, r.body)
+		}
+		e.must(200, "POST", slotPath+"/slotsswap", preview)
+		e.must(200, "PUT", on+"/config/authsettingsV2", `{"properties":{"platform":{"enabled":false}}}`)
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if want := []string{"preview rg app staging production", "swap rg app staging production", "swap rg app staging production"}; !cmp.Equal(sw.calls, want) {
+		t.Fatalf("swaps asked for: %v, want %v", sw.calls, want)
 	}
 }
