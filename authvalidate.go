@@ -176,10 +176,21 @@ func hasControl(s string) bool {
 }
 
 // checkAuthPath: an absolute path, as App Service matches excluded paths
-// (no query, no fragment, no scheme-relative //).
+// (no query, no fragment, no scheme-relative //), with no dot segment and
+// no encoded dot, slash or backslash: a path the front door's cleaning of
+// the request path could make another one is no exclusion to match.
 func checkAuthPath(p string) string {
+	want := fmt.Sprintf("an absolute path such as /health (starting with one '/', without query, fragment, spaces, backslashes, . or .. segments or encoded . / \\, at most %d characters)", maxAuthPathLen)
 	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || len(p) > maxAuthPathLen || hasControl(p) || strings.ContainsAny(p, "?# \\") {
-		return fmt.Sprintf("an absolute path such as /health (starting with one '/', without query, fragment, spaces or backslashes, at most %d characters)", maxAuthPathLen)
+		return want
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return want
+		}
+	}
+	if l := strings.ToLower(p); strings.Contains(l, "%2e") || strings.Contains(l, "%2f") || strings.Contains(l, "%5c") {
+		return want
 	}
 	return ""
 }
