@@ -89,13 +89,15 @@ func TestRealAzAuth(t *testing.T) {
 		reg["clientSecretSettingName"] != "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" || props["globalValidation"].(map[string]any)["requireAuthentication"] != true {
 		t.Fatalf("the V2 settings: %s", out)
 	}
-	// A V2 write through az rest: excluded paths and 401 for APIs; the
-	// classic view shows the action, and keeps the provider.
+	// A V2 write through az rest: excluded paths, 401 for APIs and the
+	// platform's own issuer; the classic view shows them.
 	props["globalValidation"] = map[string]any{"requireAuthentication": true, "unauthenticatedClientAction": "Return401", "excludedPaths": []string{"/health"}}
+	ownIssuer := "https://login.localhost:" + strconv.Itoa(r.port) + "/" + tenant + "/v2.0" // the platform's own authority
+	reg["openIdIssuer"] = ownIssuer
 	body, _ := json.Marshal(map[string]any{"properties": props})
 	cli.must("rest", "--method", "put", "--url", v2url, "--body", string(body), "-o", "none")
 	show = obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json"))
-	if show["unauthenticatedClientAction"] != "Return401" || show["clientId"] != clientID {
+	if show["unauthenticatedClientAction"] != "Return401" || show["clientId"] != clientID || show["issuer"] != ownIssuer {
 		t.Fatalf("auth show after the V2 write: %v", show)
 	}
 
