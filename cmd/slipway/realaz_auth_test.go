@@ -67,14 +67,19 @@ func TestRealAzAuth(t *testing.T) {
 	if show["enabled"] != true || show["clientId"] != clientID || show["clientSecret"] != nil {
 		t.Fatalf("auth show after update: %v", show)
 	}
-	var settings []struct{ Name, Value string }
+	// The secret is an app setting, slot-sticky as the settings that name
+	// it (az's authV2 commands store it so).
+	var settings []struct {
+		Name, Value string
+		SlotSetting bool
+	}
 	json.Unmarshal([]byte(cli.must("webapp", "config", "appsettings", "list", "-g", rg, "-n", app, "-o", "json")), &settings)
 	found := false
 	for _, s := range settings {
-		found = found || (s.Name == "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" && s.Value == secret)
+		found = found || (s.Name == "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" && s.Value == secret && s.SlotSetting)
 	}
 	if !found {
-		t.Fatalf("the client secret is not the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: %+v", settings)
+		t.Fatalf("the client secret is not the slot-sticky app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: %+v", settings)
 	}
 
 	// The same settings in their V2 form, as the portal and the authV2

@@ -239,6 +239,9 @@ func TestAuthSettingsV1(t *testing.T) {
 	if settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"] != authClientSecret || settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] != "True" {
 		t.Fatalf("app settings after a V1 write with a secret: %v", settings)
 	}
+	if b := string(e.must(200, "GET", sitePath+"/config/slotConfigNames", "").body); !strings.Contains(b, `"MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"`) {
+		t.Fatalf("the secret's setting is not slot-sticky: %s", b)
+	}
 	for _, r := range []response{put,
 		e.must(200, "POST", sitePath+"/config/authsettings/list", ""),
 		e.must(200, "GET", sitePath+"/config/authsettingsV2", ""),

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -44,8 +45,11 @@ func (s *Store) AuthSettings(ctx context.Context, rg, site string) (slipway.Auth
 // SetAuthSettings replaces the site's authentication settings and, in the
 // same transaction, sets the app settings in setSettings beside the
 // site's others (the client secret a classic settings write carries,
-// which is kept as an app setting the settings name). It reports whether
-// anything changed, so that the caller restarts the app only then.
+// which is kept as an app setting the settings name) and makes them
+// slot-sticky, as az's authV2 commands make the secret they store: the
+// secret stays with the slot as its authentication settings do. It
+// reports whether anything changed, so that the caller restarts the app
+// only then.
 func (s *Store) SetAuthSettings(ctx context.Context, rg, site string, a slipway.AuthSettings, setSettings map[string]string) (changed bool, err error) {
 	b, err := json.Marshal(a)
 	if err != nil {
@@ -85,7 +89,10 @@ func (s *Store) SetAuthSettings(ctx context.Context, rg, site string, a slipway.
 			}
 		}
 		maps.Copy(cur, setSettings)
-		return s.setSettingsTx(ctx, tx, name, cur)
+		if err := s.setSettingsTx(ctx, tx, name, cur); err != nil {
+			return err
+		}
+		return makeSticky(ctx, tx, name, slices.Sorted(maps.Keys(setSettings)))
 	})
 	if err != nil {
 		return false, err
@@ -106,4 +113,33 @@ func decodeAuthSettings(doc string) (slipway.AuthSettings, bool, error) {
 		return slipway.AuthSettings{}, true, fmt.Errorf("decoding authentication settings: %w", err)
 	}
 	return a, true, nil
+}
+
+// makeSticky adds names to the slot-sticky app setting names of the app
+// the site with stored name site belongs to (they are the app's, kept on
+// its production row, as a swap reads them).
+func makeSticky(ctx context.Context, tx *sql.Tx, site string, names []string) error {
+	var app string
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(slot_of, name) FROM sites WHERE name = ?`, site).Scan(&app); err != nil {
+		return fmt.Errorf("reading the app of %s: %w", site, err)
+	}
+	sticky, conns, err := stickyNames(ctx, tx, app)
+	if err != nil {
+		return err
+	}
+	n := len(sticky)
+	for _, name := range names {
+		if !slices.Contains(sticky, name) {
+			sticky = append(sticky, name)
+		}
+	}
+	if len(sticky) == n {
+		return nil
+	}
+	a, _ := json.Marshal(sticky) // []string always marshals
+	c, _ := json.Marshal(conns)
+	if _, err := tx.ExecContext(ctx, `UPDATE sites SET sticky_setting_names = ?, sticky_connstr_names = ? WHERE name = ?`, string(a), string(c), app); err != nil {
+		return fmt.Errorf("storing slot config names: %w", err)
+	}
+	return nil
 }

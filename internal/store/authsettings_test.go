@@ -124,9 +124,13 @@ func TestAuthSettings_StayWithTheSlotOnSwap(t *testing.T) {
 	prod, staging := onSettings("00001111-aaaa-2222-bbbb-000000000001"), onSettings("00001111-aaaa-2222-bbbb-000000000002")
 	staging.GlobalValidation.UnauthenticatedClientAction = slipway.AuthAllowAnonymous
 	for site, a := range map[string]slipway.AuthSettings{"app": prod, "app-staging": staging} {
-		if _, err := s.SetAuthSettings(ctx, "rg", site, a, nil); err != nil {
+		// Each with its own secret, stored as a classic write stores it.
+		if _, err := s.SetAuthSettings(ctx, "rg", site, a, map[string]string{"MICROSOFT_PROVIDER_AUTHENTICATION_SECRET": site + "-secret"}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if sticky, _, err := s.SlotConfigNames(ctx, "rg", "app"); err != nil || !cmp.Equal(sticky, []string{"MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"}) {
+		t.Fatalf("the app's slot-sticky names = %v, %v; want the secret's setting", sticky, err)
 	}
 	if err := s.BeginSwap(ctx, slipway.Swap{App: "app", Source: "app-staging", Target: "app", Phase: slipway.SwapWarming}); err != nil {
 		t.Fatal(err)
@@ -145,6 +149,9 @@ func TestAuthSettings_StayWithTheSlotOnSwap(t *testing.T) {
 		r, _ := s.SiteRouting(site)
 		if d := cmp.Diff(&want, r.Auth); d != "" {
 			t.Errorf("%s in the site table after the swap (-want +got):\n%s", site, d)
+		}
+		if settings, _ := s.Settings(ctx, "rg", site); settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"] != site+"-secret" {
+			t.Errorf("%s's secret after the swap = %q, want its own", site, settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"])
 		}
 	}
 }
