@@ -20,7 +20,7 @@ import (
 // The secret becomes the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET
 // and no read of the settings shows it; another identity provider is
 // refused with the reason (the issuer and the rest: internal/arm); a
-// template deploys the settings.
+// template deploys the settings; the front door gates the app with them.
 func TestRealAzAuth(t *testing.T) {
 	r := startRealAz(t, realAzPath(t))
 	cli, tenant := r.cli, r.info.TenantID
@@ -104,6 +104,11 @@ func TestRealAzAuth(t *testing.T) {
 	show = obj(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "-o", "json"))
 	if show["unauthenticatedClientAction"] != "Return401" || show["clientId"] != clientID || show["issuer"] != ownIssuer {
 		t.Fatalf("auth show after the V2 write: %v", show)
+	}
+	// The front door gates the app with them at once: a request without
+	// a signed-in user is answered 401 before it reaches the app.
+	if code, body := r.web.get(t, "https://"+app+".localhost:"+strconv.Itoa(r.port)+"/"); code != 401 {
+		t.Fatalf("the app's page with Return401 set: %d %.300s, want 401", code, body)
 	}
 
 	// az webapp auth update --action AllowAnonymous keeps the rest.
