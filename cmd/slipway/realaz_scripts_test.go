@@ -289,16 +289,16 @@ func TestRealAzDeployScript(t *testing.T) {
 		t.Fatalf("list-runtimes --os linux (%v) lacks PYTHON:3.12:\n%s", err, out)
 	}
 
-	// Features Slipway has not, as scripts check them (docs/arm.md §1.6):
-	// authentication reads off and `--enabled false` is taken, turning it
-	// on is refused with the reason; no storage mounts, no virtual network
-	// connections.
+	// As scripts check them (docs/arm.md §1.6): authentication reads off
+	// and `--enabled false` is taken, another identity provider than the
+	// platform's own is refused with the reason (TestRealAzAuth turns it
+	// on); no storage mounts, no virtual network connections.
 	if out := strings.TrimSpace(cli.must("webapp", "auth", "show", "-g", rg, "-n", app, "--query", "enabled", "-o", "json")); out != "false" {
 		t.Fatalf("webapp auth show --query enabled = %s, want false", out)
 	}
 	cli.must("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "false", "-o", "none")
-	if msg := cli.fail("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "true", "--action", "AllowAnonymous"); !strings.Contains(msg, "Slipway has no built-in sign-in") {
-		t.Fatalf("webapp auth update --enabled true: %s", msg)
+	if msg := cli.fail("webapp", "auth", "update", "-g", rg, "-n", app, "--enabled", "true", "--action", "LoginWithGoogle", "--google-client-id", "g-id"); !strings.Contains(msg, "only with its own Microsoft identity platform") {
+		t.Fatalf("webapp auth update --action LoginWithGoogle: %s", msg)
 	}
 	for _, args := range [][]string{{"config", "storage-account", "list"}, {"vnet-integration", "list"}} {
 		if out := strings.TrimSpace(cli.must(append(append([]string{"webapp"}, args...), "-g", rg, "-n", app, "-o", "json")...)); out != "[]" {

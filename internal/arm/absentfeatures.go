@@ -1,9 +1,7 @@
 package arm
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -19,12 +17,6 @@ import (
 // site, so a 404 there fails them (or, for storage mounts, makes az print
 // nothing and exit 0).
 //
-//   - App Service Authentication ("Easy Auth", az webapp auth show|update),
-//     config/authsettings and its V2 form config/authsettingsV2 (which
-//     Terraform-style provisioners read through the Azure SDK for Go's
-//     GetAuthSettingsV2 for every app)
-//     (https://learn.microsoft.com/azure/app-service/overview-authentication-authorization):
-//     Slipway has no built-in sign-in.
 //   - Storage mounts (az webapp config storage-account list|add|delete),
 //     config/azurestorageaccounts
 //     (https://learn.microsoft.com/azure/app-service/configure-connect-to-azure-storage):
@@ -43,26 +35,6 @@ import (
 //     fetching its signing keys, and Slipway's token service reaches no
 //     outside issuer; an identity has none, and adding one is refused.
 
-// authSettingsOff are the settings of a site whose authentication was
-// never configured, as App Service shows them (docs/arm.md §1.6; the
-// runtimeVersion null as azure-cli's test_webapp_authentication, recorded
-// against Azure, checks it).
-var authSettingsOff = map[string]any{
-	"enabled":                     false,
-	"runtimeVersion":              nil,
-	"unauthenticatedClientAction": nil,
-	"tokenStoreEnabled":           nil,
-	"allowedExternalRedirectUrls": nil,
-	"defaultProvider":             nil,
-	"clientId":                    nil,
-	"clientSecret":                nil,
-	"clientSecretSettingName":     nil,
-	"issuer":                      nil,
-	"allowedAudiences":            nil,
-	"additionalLoginParams":       nil,
-	"isAuthFromFile":              "false",
-}
-
 // absentConfig is a site config resource of a feature Slipway does not
 // have: its name, what it reads as, and refuse, which says why a PUT's
 // properties cannot be taken (nil when they leave the feature off).
@@ -72,15 +44,8 @@ type absentConfig struct {
 	refuse func(props map[string]json.RawMessage) error
 }
 
-var (
-	// POST config/authsettings/list, PUT config/authsettings.
-	authSettings = absentConfig{"authsettings", authSettingsOff, refuseAuthSettings}
-	// GET config/authsettingsV2 and its /list form (the Azure SDK for
-	// Go's GetAuthSettingsV2WithoutSecrets and GetAuthSettingsV2), PUT.
-	authSettingsV2 = absentConfig{"authsettingsV2", authSettingsV2Off, refuseAuthSettingsV2}
-	// POST config/azurestorageaccounts/list, PUT.
-	storageMounts = absentConfig{"azurestorageaccounts", map[string]any{}, refuseStorageMounts}
-)
+// POST config/azurestorageaccounts/list, PUT.
+var storageMounts = absentConfig{"azurestorageaccounts", map[string]any{}, refuseStorageMounts}
 
 // listAbsent answers a read of c: the feature off.
 func (h *Handler) listAbsent(c absentConfig) func(http.ResponseWriter, *http.Request, params) error {
@@ -113,82 +78,6 @@ func (h *Handler) putAbsent(c absentConfig) func(http.ResponseWriter, *http.Requ
 		}
 		return h.writeAbsentConfig(w, p, s, c.name, c.off)
 	}
-}
-
-// refuseAuthSettings takes settings that leave sign-in off (what a read
-// showed, with enabled false: az webapp auth update --enabled false);
-// anything else is a 400 naming the first field (sorted, so the same one
-// each time).
-func refuseAuthSettings(props map[string]json.RawMessage) error {
-	for _, name := range slices.Sorted(maps.Keys(props)) {
-		if !leavesAuthOff(name, props[name]) {
-			return authUnavailable(fmt.Sprintf("'%s' cannot be set (only enabled false is accepted)", name))
-		}
-	}
-	return nil
-}
-
-// authSettingsV2Off are the V2 settings of a site whose authentication was
-// never configured: the platform off, nothing required
-// (https://learn.microsoft.com/rest/api/appservice/web-apps/get-auth-settings-v2).
-var authSettingsV2Off = map[string]any{
-	"platform":          map[string]any{"enabled": false, "runtimeVersion": "~1"},
-	"globalValidation":  map[string]any{"requireAuthentication": false},
-	"identityProviders": map[string]any{},
-	"login":             map[string]any{"tokenStore": map[string]any{"enabled": false}},
-	"httpSettings": map[string]any{"requireHttps": true, "routes": map[string]any{"apiPrefix": "/.auth"},
-		"forwardProxy": map[string]any{"convention": "NoProxy"}},
-}
-
-// refuseAuthSettingsV2 takes V2 settings whose platform stays off
-// (platform.enabled absent or false; what a provisioner sends for an app
-// without sign-in); platform.enabled true is a 400 with the reason.
-func refuseAuthSettingsV2(props map[string]json.RawMessage) error {
-	var platform struct {
-		Enabled *bool `json:"enabled"`
-	}
-	if v, ok := props["platform"]; ok && !leavesAuthOff("platform", v) {
-		if err := json.Unmarshal(v, &platform); err != nil {
-			return slipway.Errorf(slipway.EINVALID, "The parameter 'properties.platform' is not valid: %v.", err)
-		}
-	}
-	if platform.Enabled != nil && *platform.Enabled {
-		return authUnavailable("'platform.enabled' cannot be true")
-	}
-	return nil
-}
-
-// authUnavailable refuses a write of the auth settings, saying what of it
-// cannot be.
-func authUnavailable(what string) error {
-	return slipway.Errorf(slipway.EINVALID, "App Service Authentication is not available: Slipway has no built-in sign-in, so %s and authentication stays off. Sign users in within the app (Slipway: see README, Differences from App Service).", what)
-}
-
-// authOffAlso are values a client may send back for a site without
-// sign-in besides authSettingsOff's: the "~1" runtime a site shows once
-// its authentication has been configured (and Slipway showed until it
-// read null off azure-cli's recording), which a template or script may
-// carry.
-var authOffAlso = map[string]string{"runtimeVersion": "~1"}
-
-// leavesAuthOff says whether value, given for the auth setting name, is
-// what a site without sign-in has: unset (null, false, empty), or the
-// value authSettingsOff (or authOffAlso) shows for it.
-func leavesAuthOff(name string, value json.RawMessage) bool {
-	v := bytes.TrimSpace(value)
-	switch string(v) {
-	case "null", "false", `""`, "[]", "{}":
-		return true
-	}
-	off, ok := authSettingsOff[name].(string)
-	if !ok {
-		off, ok = authOffAlso[name]
-	}
-	if ok {
-		var got string
-		return json.Unmarshal(v, &got) == nil && got == off
-	}
-	return false
 }
 
 // refuseStorageMounts takes the empty set (az's delete of the last

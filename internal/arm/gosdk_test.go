@@ -640,14 +640,44 @@ func TestAzureSDKForGo(t *testing.T) {
 		armErrorCode(t, err, http.StatusNotFound)
 	})
 
+	t.Run("auth settings", func(t *testing.T) {
+		// App Service authentication with the Microsoft provider, as a
+		// provisioner writes it, read back through both of the SDK's reads.
+		const clientID = "00001111-aaaa-2222-bbbb-3333cccc4444"
+		tenant := g.tenant
+		if _, err := apps.UpdateAuthSettingsV2(ctx, rg, app, armappservice.SiteAuthSettingsV2{Properties: &armappservice.SiteAuthSettingsV2Properties{
+			Platform: &armappservice.AuthPlatform{Enabled: to.Ptr(true), RuntimeVersion: to.Ptr("~1")},
+			GlobalValidation: &armappservice.GlobalValidation{RequireAuthentication: to.Ptr(true),
+				UnauthenticatedClientAction: to.Ptr(armappservice.UnauthenticatedClientActionV2Return401), ExcludedPaths: []*string{to.Ptr("/health")}},
+			IdentityProviders: &armappservice.IdentityProviders{AzureActiveDirectory: &armappservice.AzureActiveDirectory{Enabled: to.Ptr(true),
+				Registration: &armappservice.AzureActiveDirectoryRegistration{ClientID: to.Ptr(clientID),
+					OpenIDIssuer: to.Ptr("https://sts.windows.net/" + tenant + "/v2.0"), ClientSecretSettingName: to.Ptr("MICROSOFT_PROVIDER_AUTHENTICATION_SECRET")}}},
+		}}, nil); err != nil {
+			t.Fatalf("auth settings V2 on: %v", err)
+		}
+		a2, err := apps.GetAuthSettingsV2(ctx, rg, app, nil)
+		if err != nil || !deref(a2.Properties.Platform.Enabled) || deref(a2.Properties.GlobalValidation.UnauthenticatedClientAction) != armappservice.UnauthenticatedClientActionV2Return401 ||
+			deref(a2.Properties.IdentityProviders.AzureActiveDirectory.Registration.ClientID) != clientID {
+			t.Fatalf("auth settings V2 read back: %v %s", err, asJSON(a2))
+		}
+		if w, err := apps.GetAuthSettingsV2WithoutSecrets(ctx, rg, app, nil); err != nil || deref(w.Properties.HTTPSettings.Routes.APIPrefix) != "/.auth" {
+			t.Fatalf("auth settings V2 without secrets: %v %s", err, asJSON(w))
+		}
+		if a, err := apps.GetAuthSettings(ctx, rg, app, nil); err != nil || !deref(a.Properties.Enabled) || deref(a.Properties.ClientID) != clientID {
+			t.Fatalf("auth settings (classic) read back: %v %s", err, asJSON(a))
+		}
+		// Another identity provider is refused, with the reason.
+		_, err = apps.UpdateAuthSettings(ctx, rg, app, armappservice.SiteAuthSettings{Properties: &armappservice.SiteAuthSettingsProperties{
+			Enabled: to.Ptr(true), GoogleClientID: to.Ptr("g")}}, nil)
+		armErrorCode(t, err, http.StatusBadRequest)
+		if _, err := apps.UpdateAuthSettingsV2(ctx, rg, app, armappservice.SiteAuthSettingsV2{Properties: &armappservice.SiteAuthSettingsV2Properties{
+			Platform: &armappservice.AuthPlatform{Enabled: to.Ptr(false)}}}, nil); err != nil {
+			t.Fatalf("auth settings V2 off: %v", err)
+		}
+	})
+
 	t.Run("absent features", func(t *testing.T) {
-		_, err := apps.UpdateAuthSettings(ctx, rg, app, armappservice.SiteAuthSettings{Properties: &armappservice.SiteAuthSettingsProperties{Enabled: to.Ptr(true)}}, nil)
-		armErrorCode(t, err, http.StatusBadRequest)
-		_, err = apps.UpdateAuthSettingsV2(ctx, rg, app, armappservice.SiteAuthSettingsV2{Properties: &armappservice.SiteAuthSettingsV2Properties{
-			Platform: &armappservice.AuthPlatform{Enabled: to.Ptr(true)},
-		}}, nil)
-		armErrorCode(t, err, http.StatusBadRequest)
-		_, err = apps.UpdateAzureStorageAccounts(ctx, rg, app, armappservice.AzureStoragePropertyDictionaryResource{Properties: map[string]*armappservice.AzureStorageInfoValue{
+		_, err := apps.UpdateAzureStorageAccounts(ctx, rg, app, armappservice.AzureStoragePropertyDictionaryResource{Properties: map[string]*armappservice.AzureStorageInfoValue{
 			"media": {Type: to.Ptr(armappservice.AzureStorageTypeAzureBlob), AccountName: to.Ptr("acct"), ShareName: to.Ptr("media"), AccessKey: to.Ptr("key"), MountPath: to.Ptr("/media")},
 		}}, nil)
 		armErrorCode(t, err, http.StatusBadRequest)

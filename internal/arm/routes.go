@@ -206,12 +206,12 @@ func (h *Handler) routeTable() []route {
 		r(http.MethodGet, site+"/config/logs", h.getLogsConfig),
 		r(http.MethodPut, site+"/config/logs", h.putLogsConfig),
 		r(http.MethodPost, site+"/config/publishingcredentials/list", h.listPublishingCredentials),
-		r(http.MethodPost, site+"/config/authsettings/list", h.listAbsent(authSettings)), // absentfeatures.go
-		r(http.MethodPut, site+"/config/authsettings", h.putAbsent(authSettings)),
-		r(http.MethodGet, site+"/config/authsettingsV2", h.listAbsent(authSettingsV2)),
-		r(http.MethodGet, site+"/config/authsettingsV2/list", h.listAbsent(authSettingsV2)),
-		r(http.MethodPut, site+"/config/authsettingsV2", h.putAbsent(authSettingsV2)),
-		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listAbsent(storageMounts)),
+		r(http.MethodPost, site+"/config/authsettings/list", h.listAuthSettings), // authsettings.go
+		r(http.MethodPut, site+"/config/authsettings", h.putAuthSettings),
+		r(http.MethodGet, site+"/config/authsettingsV2", h.getAuthSettingsV2),
+		r(http.MethodGet, site+"/config/authsettingsV2/list", h.getAuthSettingsV2),
+		r(http.MethodPut, site+"/config/authsettingsV2", h.putAuthSettingsV2),
+		r(http.MethodPost, site+"/config/azurestorageaccounts/list", h.listAbsent(storageMounts)), // absentfeatures.go
 		r(http.MethodPut, site+"/config/azurestorageaccounts", h.putAbsent(storageMounts)),
 		r(http.MethodGet, site+"/virtualNetworkConnections", h.listVnetConnections),
 		r(http.MethodDelete, site+"/networkConfig/virtualNetwork", h.deleteSwiftVnet),

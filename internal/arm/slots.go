@@ -235,11 +235,38 @@ func (h *Handler) slotAction(action string) func(http.ResponseWriter, *http.Requ
 				return err
 			}
 		}
+		if action == "preview" {
+			if err := h.previewWithoutAuth(r.Context(), p.rg, p.site, source, target); err != nil {
+				return err
+			}
+		}
 		if err := h.cfg.Slots.SwapSlots(r.Context(), p.rg, p.site, source, target, action); err != nil {
 			return err
 		}
 		return writeEmpty(w, http.StatusOK)
 	}
+}
+
+// previewWithoutAuth refuses a swap with preview when either slot has
+// authentication on, as App Service does
+// (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap):
+// the preview applies the target's settings to the source, and the
+// authentication settings stay with each slot.
+func (h *Handler) previewWithoutAuth(ctx context.Context, rg, app string, slots ...string) error {
+	for _, slot := range slots {
+		s, err := h.cfg.Store.Slot(ctx, rg, app, slot)
+		if err != nil {
+			return err
+		}
+		a, _, err := h.cfg.Store.AuthSettings(ctx, s.ResourceGroup, s.Name)
+		if err != nil {
+			return err
+		}
+		if a.AuthOn() {
+			return slipway.Errorf(slipway.EINVALID, "Swap with preview is not supported when App Service authentication is enabled on either slot (it is on %s). Swap without preview (az webapp deployment slot swap --action swap), or turn authentication off first.", s.Name)
+		}
+	}
+	return nil
 }
 
 // checkSwapTarget requires a caller who swaps (or previews, or sets auto

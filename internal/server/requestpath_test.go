@@ -11,7 +11,6 @@ import (
 	"github.com/slipway-dev/slipway"
 	"github.com/slipway-dev/slipway/internal/frontdoor"
 	"github.com/slipway-dev/slipway/internal/pki"
-	"github.com/slipway-dev/slipway/internal/store"
 )
 
 // oneBackend serves every site from one upstream.
@@ -30,18 +29,7 @@ func (b oneBackend) Backends(string) []frontdoor.Backend {
 // store's statement counter must not move while requests are served.
 func TestRequestToAnApp_RunsNoQuery(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, _, err := st.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg", Location: "westeurope"}); err != nil {
-		t.Fatal(err)
-	}
-	sku, _ := slipway.ParseSKU("S1")
-	if _, _, err := st.PutPlan(ctx, slipway.Plan{ResourceGroup: "rg", Name: "plan", Location: "westeurope", SKU: sku, Linux: true}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithPlan(t, "S1")
 	for _, s := range []slipway.Site{
 		{Name: "app", Enabled: true, Config: slipway.SiteConfig{MinTLSVersion: "1.3"}},
 		{Name: "secure", Enabled: true, HTTPSOnly: true},

@@ -1098,7 +1098,8 @@ func (s siteLookup) SiteState(_ context.Context, name string) (frontdoor.SiteSta
 	}
 	return frontdoor.SiteState{Exists: true, HTTPSOnly: r.HTTPSOnly, Stopped: !r.Enabled,
 		MinTLSVersion: r.MinTLSVersion, SCMMinTLSVersion: r.SCMMinTLSVersion, ClientAffinity: r.ClientAffinity,
-		HTTP20Off: r.HTTP20Off, WebSocketsOff: r.WebSocketsOff, MinTLSCipherSuite: r.MinTLSCipherSuite, Access: r.Access, SCMAccess: r.SCMAccess, CORS: r.CORS}, nil
+		HTTP20Off: r.HTTP20Off, WebSocketsOff: r.WebSocketsOff, MinTLSCipherSuite: r.MinTLSCipherSuite, Access: r.Access, SCMAccess: r.SCMAccess, CORS: r.CORS,
+		Auth: r.Auth}, nil
 }
 
 // controller adapts the coordinator to the management API's side effects.

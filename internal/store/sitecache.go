@@ -3,7 +3,7 @@ package store
 // The in-memory site table: what the front door needs of every site to
 // route a request (does it exist, is it stopped, HTTPS only, its minimum
 // TLS versions, client affinity, its access restrictions and CORS
-// compiled), kept beside the database so that a request to an app does no
+// compiled, its authentication settings), kept beside the database so that a request to an app does no
 // database I/O (issue 13: the lookup of the whole site row cost about
 // 150 µs and a third of the front door's CPU).
 //
@@ -41,6 +41,10 @@ type SiteRouting struct {
 	Access, SCMAccess *slipway.AccessRules
 	// CORS is the site's platform CORS, ready to evaluate (nil: none).
 	CORS *slipway.CORSPolicy
+	// Auth is the site's App Service authentication (config/authsettingsV2)
+	// when its platform is enabled; nil when authentication is off (never
+	// configured, or platform.enabled false). Shared: never modify it.
+	Auth *slipway.AuthSettings
 }
 
 // SiteRouting returns the routing facts of the site with the given name
@@ -72,10 +76,19 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		var r SiteRouting
 		var ac accessColumns
 		var http2, webSockets bool
-		var cors string
+		var cors, auth string
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &r.MinTLSCipherSuite); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &r.MinTLSCipherSuite, &auth); err != nil {
 			return err
+		}
+		if a, _, err := decodeAuthSettings(auth); err != nil {
+			// Settings that cannot be read fail closed: every request
+			// needs a signed-in user (and none can sign in) until they
+			// are written again.
+			s.logger.Error("reading the authentication settings of a site; refusing every request", "site", r.Name, "err", err)
+			r.Auth = authFailClosed()
+		} else if a.AuthOn() {
+			r.Auth = &a
 		}
 		c, err := decodeCORS(cors)
 		if err == nil {
@@ -104,12 +117,22 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
-		web_sockets_enabled, min_tls_cipher_suite FROM sites`)
+		web_sockets_enabled, min_tls_cipher_suite, auth_settings FROM sites`)
 	if err != nil {
 		return err
 	}
 	s.sites.m.Store(&m)
 	return nil
+}
+
+// authFailClosed are the settings a site whose stored settings cannot be
+// read runs with: authentication on, every request refused with 401.
+func authFailClosed() *slipway.AuthSettings {
+	a := &slipway.AuthSettings{}
+	a.Platform.Enabled = true
+	a.GlobalValidation.RequireAuthentication = true
+	a.GlobalValidation.UnauthenticatedClientAction = slipway.AuthReturn401
+	return a
 }
 
 // sitesChanged rebuilds the in-memory tables drawn from the sites table
