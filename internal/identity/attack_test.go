@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -26,5 +27,58 @@ func TestAttackTokenEndpointRefusesPlainHTTP(t *testing.T) {
 		if d, _ := body["error_description"].(string); !strings.Contains(d, "HTTPS") {
 			t.Errorf("%s: the refusal does not say to use HTTPS: %v", path, body)
 		}
+	}
+}
+
+// Apps are served beside the login host, under the same domain
+// (<app>.<domain>, login.<domain>), which is no public suffix: any app can
+// set a cookie with Domain=<domain> that browsers then send to the login
+// host ("cookie tossing"). An attacker who planted their own SSO session
+// that way signed every visitor in as the attacker, silently, to any app
+// (login CSRF); a planted flow cookie made a captured sign-in form
+// postable from the victim's browser. The login host's cookies carry the
+// __Host- prefix, which browsers refuse to take from any other host or
+// with a Domain attribute, and a cookie without it is not read.
+func TestAttackSiblingHostCannotPlantLoginCookies(t *testing.T) {
+	se := newSigninEnv(t)
+	attacker := se.browser(t)
+	resp, page := browse(t, attacker, se.authorizeURL(nil))
+	if resp.StatusCode != 200 {
+		t.Fatalf("authorize: %d %s", resp.StatusCode, page)
+	}
+	checkHostOnly := func(resp *http.Response) {
+		t.Helper()
+		for _, ck := range resp.Cookies() {
+			if !strings.HasPrefix(ck.Name, "__Host-") || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+				t.Errorf("the login host sets cookie %q (Secure %v, Path %q, Domain %q): another host under the domain can set one of that name", ck.Name, ck.Secure, ck.Path, ck.Domain)
+			}
+		}
+	}
+	checkHostOnly(resp)
+	resp, _ = se.submit(t, attacker, page, testUPN, testPassword)
+	checkHostOnly(resp)
+	var sso string
+	for _, ck := range resp.Cookies() {
+		if strings.Contains(ck.Name, "sso") && ck.Value != "" {
+			sso = ck.Value
+		}
+	}
+	if sso == "" {
+		t.Fatalf("no SSO cookie after signing in: %v", resp.Header["Set-Cookie"])
+	}
+	// The victim's browser, with the attacker's session planted by a
+	// sibling host under every name such a host can set.
+	victim := se.browser(t)
+	req, _ := http.NewRequest(http.MethodGet, se.authorizeURL(nil), nil)
+	for _, name := range []string{"slipway_sso", "__Secure-slipway_sso", "__host-slipway_sso"} {
+		req.AddCookie(&http.Cookie{Name: name, Value: sso})
+	}
+	resp, err := victim.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
+		t.Fatalf("a planted SSO cookie signed the victim in as the attacker: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
