@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/store"
 )
 
 // The login host is served on the front door's one port, HTTP and HTTPS
@@ -80,5 +83,35 @@ func TestAttackSiblingHostCannotPlantLoginCookies(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
 		t.Fatalf("a planted SSO cookie signed the victim in as the attacker: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// Authorization codes are held ten minutes, at most maxCodes in all. A
+// user with a live SSO session gets a code for every GET of the
+// authorization endpoint, without a password: one signed-in user could
+// fill the store and stop every sign-in of every tenant
+// (temporarily_unavailable). Each user holds at most maxCodesPerUser; a
+// new one drops that user's oldest.
+func TestAttackOneUserCannotExhaustCodes(t *testing.T) {
+	cs := newCodeStore()
+	now := time.Now()
+	grantOf := func(oid string) *codeGrant {
+		return &codeGrant{grant: grant{User: store.User{ObjectID: oid}}, Expires: now.Add(codeLifetime)}
+	}
+	var first string
+	for i := range maxCodes + 10 {
+		code, err := cs.add(grantOf("attacker"), now)
+		if err != nil {
+			t.Fatalf("the attacker's code %d: %v", i, err)
+		}
+		if i == 0 {
+			first = code
+		}
+	}
+	if _, err := cs.add(grantOf("victim"), now); err != nil {
+		t.Fatalf("one user's codes stop everyone's sign-in: %v", err)
+	}
+	if _, err := cs.take(first, now); err == nil {
+		t.Errorf("the attacker's oldest code still redeems")
 	}
 }
