@@ -4,12 +4,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // A callback the module must refuse leaves no session and reaches
@@ -362,4 +365,68 @@ func TestAttackUsedStatesFlood(t *testing.T) {
 	if rec := h.signIn("app", s, "/"); rec.Code != 302 {
 		t.Fatalf("a real sign-in after a flood: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// The apps are served side by side under the platform's domain, which is
+// no public suffix: an attacker's app can set a cookie with
+// Domain=<domain> that browsers send to every other app (cookie
+// tossing). An attacker who signed in to the victim app themselves
+// planted their session cookie on its visitors, who then used the app as
+// the attacker; or planted the Nonce cookie of a sign-in they started and
+// posted their captured sign-in answer from the victim's browser. Either
+// way the victim's data went into the attacker's account (login CSRF).
+// The planted cookies must be worthless: over HTTPS the session needs
+// its binding cookie and the nonce cookie its __Host- name, which no
+// other host can set.
+func TestAttackPlantedCookiesFromSiblingApp(t *testing.T) {
+	h := newHarness(t)
+	s := settings()
+	s.GlobalValidation.UnauthenticatedClientAction = "Return401"
+	host := "victim.localhost"
+	// What the sign-in sets over HTTPS: only the session cookie may be
+	// one a sibling could set under the same name; it is useless alone.
+	rec := h.signIn("victim", s, "/after")
+	for _, c := range rec.Result().Cookies() {
+		if c.Name != sessionCookie && (!strings.HasPrefix(c.Name, "__Host-") || !c.Secure || c.Path != "/" || c.Domain != "") {
+			t.Errorf("the callback sets cookie %q that another host under the domain can set", c.Name)
+		}
+	}
+	attackerSession := cookieOf(rec, sessionCookie)
+	if attackerSession == nil {
+		t.Fatalf("no session: %d %s", rec.Code, rec.Body)
+	}
+	t.Run("planted session", func(t *testing.T) {
+		r := get("https://"+host+"/page", &http.Cookie{Name: sessionCookie, Value: attackerSession.Value})
+		r.AddCookie(&http.Cookie{Name: "__Secure-AppServiceAuthBind", Value: "x"})
+		if res, _ := authenticate(h, "victim", s, r); res.app || res.fields != nil {
+			t.Fatalf("a planted session signs the victim in as the attacker: %v", res.fields)
+		}
+		r = get("https://"+host+"/.auth/me", &http.Cookie{Name: sessionCookie, Value: attackerSession.Value})
+		if res, _ := authenticate(h, "victim", s, r); res.rec.Code != 401 {
+			t.Fatalf("/.auth/me with a planted session: %d", res.rec.Code)
+		}
+	})
+	t.Run("planted nonce", func(t *testing.T) {
+		// The attacker starts a sign-in, signs in at the provider, and
+		// keeps the form_post answer; the victim's browser posts it
+		// with the attacker's Nonce cookie planted under every name a
+		// sibling host can set.
+		st := h.start("victim", s, host, "/")
+		idt := h.p.sign(h.p.userClaims(st.nonce))
+		f := url.Values{"state": {st.state}, "id_token": {idt}}
+		r := callbackRequest(host, f)
+		for _, name := range []string{"Nonce", "__Secure-Nonce", "__host-Nonce"} {
+			r.AddCookie(&http.Cookie{Name: name, Value: st.nonceCookie.Value})
+		}
+		res, _ := authenticate(h, "victim", s, r)
+		refusedCallback(t, res, 401)
+	})
+}
+
+// authenticate runs the module without the harness's browser (no binding
+// cookie added).
+func authenticate(h *harness, site string, s *slipway.AuthSettings, r *http.Request) (result, bool) {
+	rec := httptest.NewRecorder()
+	f, done := h.m.Authenticate(rec, r, site, s)
+	return result{rec: rec, fields: f, app: !done}, done
 }

@@ -123,8 +123,12 @@ func New(cfg Config) (*Module, error) {
 
 // Names and defaults of App Service's authentication.
 const (
-	sessionCookie     = "AppServiceAuthSession"
-	nonceCookie       = "Nonce"
+	sessionCookie = "AppServiceAuthSession"
+	nonceCookie   = "Nonce"
+	// Over HTTPS the nonce cookie and the session's binding cookie carry
+	// the __Host- prefix (session.go: planted cookies).
+	nonceCookieTLS    = "__Host-Nonce"
+	bindCookie        = "__Host-AppServiceAuthBind"
 	providerName      = "aad"
 	defaultPrefix     = "/.auth"
 	defaultScope      = "openid profile email offline_access"

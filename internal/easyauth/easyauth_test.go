@@ -25,11 +25,20 @@ type harness struct {
 	mu   sync.Mutex
 	now  time.Time
 	sets map[string]*slipway.AuthSettings
+	// binds are the binding cookies of the sessions the module made, by
+	// the session cookie's value: do sends one along with its session to
+	// the host that set it, as the browser that signed in does.
+	binds map[string]boundCookie
+}
+
+type boundCookie struct {
+	host string
+	c    *http.Cookie
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), sets: map[string]*slipway.AuthSettings{}}
+	h := &harness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), sets: map[string]*slipway.AuthSettings{}, binds: map[string]boundCookie{}}
 	h.p = newTestProvider(h.clock)
 	m, err := New(Config{Provider: h.p, LoginBase: "https://login.localhost:8443", TenantID: testTenant,
 		Key: []byte("0123456789abcdef0123456789abcdef"), Now: h.clock,
@@ -74,8 +83,18 @@ type result struct {
 }
 
 func (h *harness) do(site string, s *slipway.AuthSettings, r *http.Request) result {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if _, err := r.Cookie(bindCookie); err != nil {
+			if b, ok := h.binds[c.Value]; ok && b.host == r.Host {
+				r.AddCookie(b.c)
+			}
+		}
+	}
 	rec := httptest.NewRecorder()
 	f, done := h.m.Authenticate(rec, r, site, s)
+	if sc, bc := cookieOf(rec, sessionCookie), cookieOf(rec, bindCookie); sc != nil && bc != nil && sc.Value != "" {
+		h.binds[sc.Value] = boundCookie{r.Host, bc}
+	}
 	return result{rec: rec, fields: f, app: !done}
 }
 
@@ -117,7 +136,7 @@ func (h *harness) start(site string, s *slipway.AuthSettings, host, redirect str
 		h.t.Fatalf("login redirects to %q", res.rec.Header().Get("Location"))
 	}
 	q := u.Query()
-	return started{state: q.Get("state"), nonce: q.Get("nonce"), redirectURI: q.Get("redirect_uri"), nonceCookie: cookieOf(res.rec, "Nonce")}
+	return started{state: q.Get("state"), nonce: q.Get("nonce"), redirectURI: q.Get("redirect_uri"), nonceCookie: cookieOf(res.rec, nonceCookieTLS)}
 }
 
 func callbackRequest(host string, form url.Values, cookies ...*http.Cookie) *http.Request {

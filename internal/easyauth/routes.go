@@ -153,7 +153,7 @@ func (m *Module) callback(w http.ResponseWriter, r *http.Request, st *site) {
 		writePage(w, http.StatusUnauthorized, "The sign-in took too long and its state expired. Start again at "+st.prefix+"/login/aad.")
 		return
 	}
-	c, err := r.Cookie(nonceCookie)
+	c, err := nonceCookieOf(r)
 	if err != nil || subtle.ConstantTimeCompare([]byte(digest(c.Value)), []byte(ls.Bind)) != 1 {
 		writePage(w, http.StatusUnauthorized, "This sign-in was not started by this browser. Start again at "+st.prefix+"/login/aad.")
 		return
@@ -312,6 +312,9 @@ func (m *Module) logout(w http.ResponseWriter, r *http.Request, st *site) {
 		m.store.remove(st.name, sess.ID)
 	}
 	setCookie(w, r, sessionCookie, "", time.Time{})
+	if cleartext.OverTLS(r) {
+		setCookie(w, r, bindCookie, "", time.Time{})
+	}
 	if strings.HasPrefix(target, "/") {
 		target = origin(r) + target
 	}

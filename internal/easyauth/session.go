@@ -3,6 +3,7 @@ package easyauth
 // The session cookie and the principal it carries to the app.
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -20,10 +21,26 @@ type session struct {
 	ID     string      `json:"i"`
 	Exp    int64       `json:"e"` // unix seconds
 	Claims [][2]string `json:"c"` // the ID token's claims, as the token names them
+	// Bind is the digest of the __Host- binding cookie's value, for a
+	// session made over HTTPS.
+	Bind string `json:"b,omitempty"`
 }
 
-// openSession returns r's session if its cookie is one this site sealed
-// and it expires after now-grace.
+// Planted cookies. The apps are served side by side under the platform's
+// domain, which is no public suffix (Azure's azurewebsites.net is one),
+// so one app can set a cookie with Domain=<domain> that browsers send to
+// every other app. An attacker who signed in to a victim app themselves
+// could so plant their own session cookie, or the Nonce cookie of a
+// sign-in they started, on the victim app's visitors, who would then use
+// it as the attacker (login CSRF). Over HTTPS a session is therefore
+// bound to a second cookie named with the __Host- prefix, which browsers
+// accept only from the host itself (RFC 6265bis, "Cookie Name Prefixes"),
+// and the nonce cookie carries that prefix too. Over plain HTTP there is
+// no such prefix: an app that allows HTTP (httpSettings.requireHttps
+// false) is not protected from planted cookies.
+
+// openSession returns r's session if its cookie is one this site sealed,
+// over HTTPS with its binding cookie, and it expires after now-grace.
 func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace time.Duration) (*session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
@@ -32,6 +49,12 @@ func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace tim
 	var s session
 	if m.open(st, "session", c.Value, &s) != nil || s.ID == "" {
 		return nil, false
+	}
+	if cleartext.OverTLS(r) {
+		b, err := r.Cookie(bindCookie)
+		if err != nil || s.Bind == "" || subtle.ConstantTimeCompare([]byte(digest(b.Value)), []byte(s.Bind)) != 1 {
+			return nil, false
+		}
 	}
 	if !time.Unix(s.Exp, 0).After(now.Add(-grace)) {
 		return nil, false
@@ -47,6 +70,15 @@ var essentialClaims = map[string]bool{"oid": true, "sub": true, "tid": true, "pr
 // setSession seals s into the session cookie, leaving out its largest
 // non-essential claims until the cookie fits its budget.
 func (m *Module) setSession(w http.ResponseWriter, r *http.Request, st *site, s *session) error {
+	bind := ""
+	if cleartext.OverTLS(r) {
+		if b, err := r.Cookie(bindCookie); err == nil && s.Bind != "" && subtle.ConstantTimeCompare([]byte(digest(b.Value)), []byte(s.Bind)) == 1 {
+			bind = b.Value // a renewed session keeps its binding
+		} else {
+			bind = randomID()
+			s.Bind = digest(bind)
+		}
+	}
 	for {
 		v, err := m.seal(st, "session", s)
 		if err != nil {
@@ -54,6 +86,9 @@ func (m *Module) setSession(w http.ResponseWriter, r *http.Request, st *site, s 
 		}
 		if len(v) <= cookieBudget {
 			setCookie(w, r, sessionCookie, v, time.Unix(s.Exp, 0))
+			if bind != "" {
+				setCookie(w, r, bindCookie, bind, time.Unix(s.Exp, 0))
+			}
 			return nil
 		}
 		drop := -1
@@ -86,11 +121,24 @@ func (e constError) Error() string { return string(e) }
 
 const errTooLarge = constError("the session does not fit in a cookie")
 
-// setCookie sets one of the module's cookies: HttpOnly, on the whole
+// nonceCookieOf returns the nonce cookie r carries: over HTTPS only the
+// one named with the __Host- prefix.
+func nonceCookieOf(r *http.Request) (*http.Cookie, error) {
+	if cleartext.OverTLS(r) {
+		return r.Cookie(nonceCookieTLS)
+	}
+	return r.Cookie(nonceCookie)
+}
+
+// setCookie sets one of the module's cookies (the nonce cookie under its
+// __Host- name over HTTPS): HttpOnly, on the whole
 // site, SameSite=None and Secure over HTTPS (the form_post answer comes
 // from the login host), Lax over plain HTTP, where a browser drops
 // SameSite=None. A zero expires clears the cookie.
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
+	if name == nonceCookie && cleartext.OverTLS(r) {
+		name = nonceCookieTLS
+	}
 	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	if cleartext.OverTLS(r) {
 		c.Secure, c.SameSite = true, http.SameSiteNoneMode

@@ -39,6 +39,12 @@ const (
 // answers temporarily_unavailable rather than grow.
 const maxCodes = 10000
 
+// maxCodesPerUser bounds the codes one user holds: a user with a live SSO
+// session gets a code for each GET of the authorization endpoint, no
+// password asked, and must not fill the store for everyone. A new code
+// beyond it drops the user's oldest.
+const maxCodesPerUser = 64
+
 // codeGrant is what an authorization code is bound to.
 type codeGrant struct {
 	grant
@@ -47,6 +53,7 @@ type codeGrant struct {
 	Scope         string
 	Expires       time.Time
 	Redeemed      bool // kept until Expires so that a replay is recognized
+	seq           uint64
 }
 
 // codeStore holds authorization codes in memory, keyed by the SHA-256 of
@@ -54,11 +61,23 @@ type codeGrant struct {
 type codeStore struct {
 	mu      sync.Mutex
 	codes   map[[32]byte]*codeGrant
+	perUser map[string]int       // codes held, by the user's object id
+	seq     uint64               // codes issued, to find a user's oldest
 	revoked map[string]time.Time // families revoked by a replayed code, until their tokens expire
 }
 
 func newCodeStore() *codeStore {
-	return &codeStore{codes: map[[32]byte]*codeGrant{}, revoked: map[string]time.Time{}}
+	return &codeStore{codes: map[[32]byte]*codeGrant{}, perUser: map[string]int{}, revoked: map[string]time.Time{}}
+}
+
+// deleteLocked forgets a code.
+func (cs *codeStore) deleteLocked(k [32]byte) {
+	if g, ok := cs.codes[k]; ok {
+		delete(cs.codes, k)
+		if cs.perUser[g.User.ObjectID]--; cs.perUser[g.User.ObjectID] <= 0 {
+			delete(cs.perUser, g.User.ObjectID)
+		}
+	}
 }
 
 func codeKey(code string) [32]byte { return sha256.Sum256([]byte(code)) }
@@ -67,10 +86,23 @@ func codeKey(code string) [32]byte { return sha256.Sum256([]byte(code)) }
 func (cs *codeStore) add(g *codeGrant, now time.Time) (string, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if oid := g.User.ObjectID; cs.perUser[oid] >= maxCodesPerUser {
+		var oldest [32]byte
+		var at uint64
+		found := false
+		for k, c := range cs.codes {
+			if c.User.ObjectID == oid && (!found || c.seq < at) {
+				oldest, at, found = k, c.seq, true
+			}
+		}
+		if found {
+			cs.deleteLocked(oldest)
+		}
+	}
 	if len(cs.codes) >= maxCodes {
 		for k, c := range cs.codes {
 			if now.After(c.Expires) {
-				delete(cs.codes, k)
+				cs.deleteLocked(k)
 			}
 		}
 		for f, until := range cs.revoked {
@@ -85,7 +117,10 @@ func (cs *codeStore) add(g *codeGrant, now time.Time) (string, error) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	code := base64.RawURLEncoding.EncodeToString(b)
+	cs.seq++
+	g.seq = cs.seq
 	cs.codes[codeKey(code)] = g
+	cs.perUser[g.User.ObjectID]++
 	return code, nil
 }
 
@@ -104,7 +139,7 @@ func (cs *codeStore) take(code string, now time.Time) (codeGrant, error) {
 		cs.revoked[g.Family] = now.Add(refreshLifetime)
 		return codeGrant{}, newAADError(http.StatusBadRequest, "invalid_grant", aadstsCodeRedeemed, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token. The tokens it was redeemed for are revoked.")
 	case now.After(g.Expires):
-		delete(cs.codes, k)
+		cs.deleteLocked(k)
 		return codeGrant{}, newAADError(http.StatusBadRequest, "invalid_grant", aadstsCodeExpired, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
 	}
 	g.Redeemed = true

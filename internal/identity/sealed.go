@@ -99,7 +99,14 @@ type session struct {
 // sessionLifetime bounds an SSO session.
 const sessionLifetime = 12 * time.Hour
 
+// The login host's cookies carry the __Host- prefix: browsers take such
+// a cookie only from the host itself, over HTTPS, with Path=/ and no
+// Domain. The apps are served beside the login host under the same
+// domain, which is no public suffix, so without it any app could plant
+// its own SSO session or flow cookie on the login host (cookie tossing)
+// and sign its visitors in as someone else
+// (RFC 6265bis, "Cookie Name Prefixes").
 const (
-	sessionCookie = "slipway_sso"
-	flowCookie    = "slipway_flow"
+	sessionCookie = "__Host-slipway_sso"
+	flowCookie    = "__Host-slipway_flow"
 )
