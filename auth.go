@@ -28,6 +28,11 @@ type AuthSettings struct {
 	IdentityProviders AuthIdentityProviders `json:"identityProviders"`
 	Login             AuthLogin             `json:"login"`
 	HTTPSettings      AuthHTTPSettings      `json:"httpSettings"`
+	// Instance names the site's creation (the store sets it; it is no part
+	// of the ARM document): what the platform seals for a site (its
+	// sessions, its sign-in states) is bound to it, so that a site deleted
+	// and made again with the same name does not take the old one's.
+	Instance string `json:"-"`
 }
 
 // AuthPlatform is properties.platform.

@@ -220,6 +220,17 @@ func TestAttackSessionCookie(t *testing.T) {
 			t.Errorf("a cookie of the old registration passes")
 		}
 	})
+	t.Run("the cookie of a deleted site of the same name", func(t *testing.T) {
+		// The site was deleted and another made with its name and the
+		// same registration (a tenant may name any client id): the old
+		// site's sessions are not the new one's.
+		s2 := settings()
+		s2.GlobalValidation.UnauthenticatedClientAction = "Return401"
+		s2.Instance = "re-created"
+		if res := h.do("app", s2, get("https://app.localhost/page", c)); res.app {
+			t.Errorf("a cookie of the deleted site passes on the new one")
+		}
+	})
 	t.Run("tampered", func(t *testing.T) {
 		b := []byte(c.Value)
 		for _, i := range []int{0, len(b) / 2, len(b) - 1} {

@@ -4,8 +4,10 @@ package easyauth
 // authenticated with AES-256-GCM under a key of the site's own
 // (HKDF-SHA256 of the platform's key, with the site's name as info). The
 // additional data names what the value is (state or session), the site
-// and the app registration (client id), so that a value sealed for one
-// purpose, site or registration never opens as another.
+// (its name and its creation, AuthSettings.Instance) and the app
+// registration (client id), so that a value sealed for one purpose, site
+// or registration never opens as another, nor on a site made again with
+// the name of a deleted one.
 
 import (
 	"crypto/aes"
@@ -29,7 +31,7 @@ func deriveAEAD(key []byte, site string) cipher.AEAD {
 }
 
 func additionalData(purpose string, st *site) []byte {
-	return []byte(purpose + "\x00" + st.name + "\x00" + st.clientID)
+	return []byte(purpose + "\x00" + st.name + "\x00" + st.s.Instance + "\x00" + st.clientID)
 }
 
 // seal encrypts v's JSON for st and purpose, as URL-safe base64.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipway-dev/slipway"
 )
@@ -59,7 +60,7 @@ func TestAuthSettings_StoredAndInTheSiteTable(t *testing.T) {
 	if d := cmp.Diff(on, got); d != "" {
 		t.Errorf("read back (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(&on, routing()); d != "" {
+	if d := cmp.Diff(&on, routing(), ignoreInstance); d != "" {
 		t.Errorf("site table (-want +got):\n%s", d)
 	}
 	// The secret became an app setting beside the others, sealed like them.
@@ -147,7 +148,7 @@ func TestAuthSettings_StayWithTheSlotOnSwap(t *testing.T) {
 			t.Errorf("%s after the swap (-want +got):\n%s", site, d)
 		}
 		r, _ := s.SiteRouting(site)
-		if d := cmp.Diff(&want, r.Auth); d != "" {
+		if d := cmp.Diff(&want, r.Auth, ignoreInstance); d != "" {
 			t.Errorf("%s in the site table after the swap (-want +got):\n%s", site, d)
 		}
 		if settings, _ := s.Settings(ctx, "rg", site); settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"] != site+"-secret" {
@@ -185,3 +186,38 @@ func TestAuthSettings_GoWithTheSite(t *testing.T) {
 		}
 	}
 }
+
+// The site table names each site's creation beside its settings, so that
+// what the platform sealed for a deleted site (its users' sessions) does
+// not serve a site made again with its name.
+func TestAuthSettings_InstanceOfTheSite(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	instance := func() string {
+		t.Helper()
+		if _, err := s.SetAuthSettings(ctx, "rg", "app", onSettings("00001111-aaaa-2222-bbbb-3333cccc4444"), nil); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.SiteRouting("app")
+		if r.Auth == nil || r.Auth.Instance == "" {
+			t.Fatalf("the site table's settings name no instance: %+v", r.Auth)
+		}
+		return r.Auth.Instance
+	}
+	site := seedSKU(t, s, "S1")
+	first := instance()
+	if again := instance(); again != first {
+		t.Fatalf("the instance changed with a write of the settings: %s, then %s", first, again)
+	}
+	if err := s.DeleteSite(ctx, "rg", site.Name); err != nil {
+		t.Fatal(err)
+	}
+	seedSKU(t, s, "S1")
+	if next := instance(); next == first {
+		t.Fatalf("the site made again has the deleted one's instance %s", first)
+	}
+}
+
+// ignoreInstance leaves out the site table's Instance, which the
+// settings as written do not have.
+var ignoreInstance = cmpopts.IgnoreFields(slipway.AuthSettings{}, "Instance")

@@ -17,6 +17,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,8 +78,9 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 		var ac accessColumns
 		var http2, webSockets bool
 		var cors, auth string
+		var created int64
 		if err := row.Scan(&r.Name, &r.HTTPSOnly, &r.Enabled, &r.MinTLSVersion, &r.SCMMinTLSVersion, &r.ClientAffinity,
-			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &r.MinTLSCipherSuite, &auth); err != nil {
+			&ac.main, &ac.scm, &ac.useMain, &ac.mainDefault, &ac.scmDefault, &http2, &cors, &webSockets, &r.MinTLSCipherSuite, &auth, &created); err != nil {
 			return err
 		}
 		if a, _, err := decodeAuthSettings(auth); err != nil {
@@ -88,6 +90,9 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 			s.logger.Error("reading the authentication settings of a site; refusing every request", "site", r.Name, "err", err)
 			r.Auth = authFailClosed()
 		} else if a.AuthOn() {
+			// The site's creation time (nanoseconds) tells it from a
+			// deleted site of the same name.
+			a.Instance = strconv.FormatInt(created, 36)
 			r.Auth = &a
 		}
 		c, err := decodeCORS(cors)
@@ -117,7 +122,7 @@ func (s *Store) loadSiteIndex(ctx context.Context) error {
 	}, `SELECT name, https_only, enabled, min_tls_version, scm_min_tls_version, client_affinity,
 		ip_security_restrictions, scm_ip_security_restrictions, scm_ip_security_restrictions_use_main,
 		ip_security_restrictions_default_action, scm_ip_security_restrictions_default_action, http20_enabled, cors,
-		web_sockets_enabled, min_tls_cipher_suite, auth_settings FROM sites`)
+		web_sockets_enabled, min_tls_cipher_suite, auth_settings, created FROM sites`)
 	if err != nil {
 		return err
 	}
