@@ -200,7 +200,7 @@ func (s *Service) checkRequest(ctx context.Context, a store.Application, req *Au
 	if idTok && !a.EnableIDTokenIssuance {
 		return newAADError(http.StatusBadRequest, "unsupported_response_type", aadstsIDTokenNotEnabled, "response_type 'id_token' is not enabled for the application. Enable it with az ad app update --id %s --enable-id-token-issuance true.", a.AppID)
 	}
-	rs, err := s.parseScopes(ctx, req.Scope)
+	rs, err := s.parseScopes(ctx, req.ClientID, req.Scope)
 	if err != nil {
 		ae, isAAD := err.(*aadError)
 		if !isAAD {
@@ -312,7 +312,7 @@ func (s *Service) setSession(w http.ResponseWriter, u store.User, authTime time.
 // redirect URI per response mode.
 func (s *Service) complete(w http.ResponseWriter, r *http.Request, req AuthorizeRequest, a store.Application, u store.User, authTime time.Time) error {
 	wantCode, wantID, _ := responseTypes(req.ResponseType)
-	rs, err := s.parseScopes(r.Context(), req.Scope)
+	rs, err := s.parseScopes(r.Context(), a.AppID, req.Scope)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 // (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
 const (
 	aadstsMultipleResources   = 28000   // scopes for more than one resource
+	aadstsNoConsent           = 65001   // a scope of an API nobody consented to
 	aadstsRedirectMismatch    = 50011   // redirect_uri not registered for the app
 	aadstsLoginRequired       = 50058   // prompt=none without a session
 	aadstsBadCredentials      = 50126   // wrong user name or password

@@ -170,7 +170,7 @@ func (s *Service) RedeemCode(ctx context.Context, r CodeRedemption) (UserTokens,
 	if r.Scope != "" {
 		scope = r.Scope
 	}
-	rs, err := s.parseScopes(ctx, scope)
+	rs, err := s.parseScopes(ctx, g.ClientID, scope)
 	if err != nil {
 		return UserTokens{}, err
 	}
@@ -212,7 +212,7 @@ func (s *Service) RedeemRefreshToken(ctx context.Context, clientID, clientSecret
 	if scope == "" {
 		scope = rt.Scope
 	}
-	rs, err := s.parseScopes(ctx, scope)
+	rs, err := s.parseScopes(ctx, rt.ClientID, scope)
 	if err != nil {
 		return UserTokens{}, err
 	}

@@ -462,3 +462,50 @@ func TestMSALPythonSignIn(t *testing.T) {
 		t.Errorf("id_token_claims %v", out["confidential"]["id_token_claims"])
 	}
 }
+
+// One registration's sign-in cannot get users' delegated tokens for
+// another registration's API: with no consent step, that would hand any
+// tenant's app a token, as each of its users, for another tenant's API
+// (Entra ID asks the user or an administrator first: AADSTS65001).
+// Its own API and Graph's User.Read stay allowed.
+func TestAttackNoDelegationToAnotherAPI(t *testing.T) {
+	se := newSigninEnv(t)
+	ctx := t.Context()
+	api, err := se.store.CreateApplication(ctx, store.Application{DisplayName: "another tenant's api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := se.store.SetApplicationSignIn(ctx, api.ObjectID, store.SignIn{IdentifierURIs: []string{"api://" + api.AppID}}); err != nil {
+		t.Fatal(err)
+	}
+	own := se.app
+	si := own.SignIn
+	si.IdentifierURIs = []string{"api://" + own.AppID}
+	if err := se.store.SetApplicationSignIn(ctx, own.ObjectID, si); err != nil {
+		t.Fatal(err)
+	}
+	c := se.browser(t)
+	for _, scope := range []string{"openid api://" + api.AppID + "/read", "openid " + api.AppID + "/.default"} {
+		resp, page := browse(t, c, se.authorizeURL(func(r *AuthorizeRequest) { r.Scope = scope }))
+		if resp.StatusCode == 200 {
+			// A sign-in form: sign in and see what comes back.
+			resp, page = se.submit(t, c, page, testUPN, testPassword)
+		}
+		q := redirectQuery(t, resp, page)
+		if q.Get("code") != "" || q.Get("error") != "consent_required" || !strings.Contains(q.Get("error_description"), "AADSTS65001") {
+			t.Errorf("scope %q: the redirect carried %v, want consent_required (AADSTS65001) and no code", scope, q)
+		}
+	}
+	// Its own API: a code whose token is for it.
+	q := se.signIn(t, se.browser(t), se.authorizeURL(func(r *AuthorizeRequest) { r.Scope = "openid offline_access api://" + own.AppID + "/read" }))
+	status, m := se.redeem(t, se.codeForm(q.Get("code")))
+	if status != 200 {
+		t.Fatalf("a token for the app's own API: %d %v", status, m)
+	}
+	// Nor by refreshing into it.
+	status, m = se.redeem(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {se.app.AppID}, "client_secret": {se.secret},
+		"refresh_token": {m["refresh_token"].(string)}, "scope": {"api://" + api.AppID + "/read"}})
+	if status != 400 || !strings.Contains(aadsts(m), "65001") {
+		t.Errorf("refreshing into another API: %d %v", status, m)
+	}
+}

@@ -79,7 +79,7 @@ func (rs resourceScopes) scopeString() string {
 // <appId>/<name> or <...>/.default; or Graph's (User.Read,
 // https://graph.microsoft.com/User.Read). With only OpenID scopes the token
 // is for Graph, as Entra ID issues it.
-func (s *Service) parseScopes(ctx context.Context, scope string) (resourceScopes, error) {
+func (s *Service) parseScopes(ctx context.Context, clientID, scope string) (resourceScopes, error) {
 	var rs resourceScopes
 	fields := strings.Fields(scope)
 	if len(fields) == 0 {
@@ -96,7 +96,7 @@ func (s *Service) parseScopes(ctx context.Context, scope string) (resourceScopes
 			}
 			continue
 		}
-		aud, name, err := s.scopeResource(ctx, f)
+		aud, name, err := s.scopeResource(ctx, clientID, f)
 		if err != nil {
 			return rs, err
 		}
@@ -118,8 +118,12 @@ func (s *Service) parseScopes(ctx context.Context, scope string) (resourceScopes
 	return rs, nil
 }
 
-// scopeResource resolves one resource scope to its audience and name.
-func (s *Service) scopeResource(ctx context.Context, f string) (aud, name string, err error) {
+// scopeResource resolves one resource scope to its audience and name. A
+// registration's API is a resource only to that registration's own
+// sign-in: Slipway has no consent step, and without one any tenant's app
+// could get, as each of its users, a token for another tenant's API
+// (Entra ID asks the user or an administrator first, AADSTS65001).
+func (s *Service) scopeResource(ctx context.Context, clientID, f string) (aud, name string, err error) {
 	bad := newAADError(http.StatusBadRequest, "invalid_scope", aadstsInvalidScope,
 		"The provided value for the input parameter 'scope' is not valid: '%s'. Slipway issues delegated tokens for the OpenID scopes, Microsoft Graph's User.Read, and an app registration's own scopes (api://<appId>/<name> or <appId>/.default).", truncate(f, 256))
 	if len(f) > 512 {
@@ -143,6 +147,9 @@ func (s *Service) scopeResource(ctx context.Context, f string) (aud, name string
 			}
 			return "", "", err
 		}
+		if !strings.EqualFold(res, clientID) {
+			return "", "", errNoConsent(clientID, res)
+		}
 		return strings.ToLower(res), name, nil
 	}
 	appID, ok := strings.CutPrefix(strings.ToLower(res), "api://")
@@ -157,7 +164,18 @@ func (s *Service) scopeResource(ctx context.Context, f string) (aud, name string
 		}
 		return "", "", errResourceNotFound(res, s.cfg.TenantID)
 	}
+	if !strings.EqualFold(appID, clientID) {
+		return "", "", errNoConsent(clientID, res)
+	}
 	return res, name, nil
+}
+
+// errNoConsent refuses a registration's sign-in a token for another
+// registration's API, as Entra ID refuses one nobody consented to.
+func errNoConsent(clientID, resource string) error {
+	return newAADError(http.StatusBadRequest, "consent_required", aadstsNoConsent,
+		"The user or administrator has not consented to use the application with ID '%s' for the resource '%s'. Slipway has no consent step: an app registration's sign-in gets delegated tokens only for its own API (api://<its appId>) and Microsoft Graph's User.Read; call another API with that API's own sign-in or an application token.",
+		truncate(clientID, 64), truncate(resource, 256))
 }
 
 // pairwise is a subject identifier for the user as one client or resource
