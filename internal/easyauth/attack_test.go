@@ -3,6 +3,7 @@ package easyauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/identity"
 )
 
 // A callback the module must refuse leaves no session and reaches
@@ -440,4 +442,25 @@ func authenticate(h *harness, site string, s *slipway.AuthSettings, r *http.Requ
 	rec := httptest.NewRecorder()
 	f, done := h.m.Authenticate(rec, r, site, s)
 	return result{rec: rec, fields: f, app: !done}, done
+}
+
+// When the whole token store is full, room is made in the site that holds
+// most, not by dropping the oldest tokens of any site: a tenant signing
+// its own users in on many sites cannot push another site's users'
+// tokens out.
+func TestAttackTokenStoreFullEvictsTheLargestSite(t *testing.T) {
+	s := newTokenStore(6, 6)
+	now := time.Unix(1000, 0)
+	later := now.Add(time.Hour)
+	s.put("victim", "v1", identity.UserTokens{IDToken: "v1"}, now, later)
+	for i := range 5 {
+		s.put("attacker", fmt.Sprint("a", i), identity.UserTokens{}, now.Add(time.Duration(i+1)*time.Second), later)
+	}
+	s.put("attacker", "a5", identity.UserTokens{}, now.Add(10*time.Second), later)
+	if s.get("victim", "v1", now) == nil {
+		t.Fatal("the victim site's oldest tokens were dropped to make room for the attacker's")
+	}
+	if n := s.len(); n != 6 {
+		t.Fatalf("the store holds %d, want 6", n)
+	}
 }

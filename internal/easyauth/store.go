@@ -41,7 +41,8 @@ func (s *tokenStore) get(site, id string, now time.Time) *storedTokens {
 }
 
 // put keeps the session's tokens, making room by dropping expired
-// entries and then the site's oldest, or the oldest of all.
+// entries and then the site's oldest, or the oldest of the site holding
+// most.
 func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,7 +58,10 @@ func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires ti
 		s.dropOldestLocked(site)
 	}
 	for len(s.bySession) >= s.max {
-		s.dropOldestLocked("")
+		// The site that holds most gives room (the oldest of its
+		// entries), so that one tenant's sign-ins on many sites cannot
+		// push another site's users' tokens out.
+		s.dropOldestLocked(s.largestSiteLocked())
 	}
 	s.bySession[key] = &storedTokens{UserTokens: t, site: site, added: now, expires: expires}
 	s.countBySite[site]++
@@ -84,6 +88,18 @@ func (s *tokenStore) pruneLocked(now time.Time) {
 			s.removeLocked(k)
 		}
 	}
+}
+
+// largestSiteLocked returns the site holding most entries.
+func (s *tokenStore) largestSiteLocked() string {
+	var site string
+	n := 0
+	for k, c := range s.countBySite {
+		if c > n || (c == n && k < site) {
+			site, n = k, c
+		}
+	}
+	return site
 }
 
 // dropOldestLocked removes the oldest entry of site ("" any site).
