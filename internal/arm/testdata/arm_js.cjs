@@ -398,8 +398,12 @@ async function main() {
       const e = await armRefusal(p, 400);
       summary.absent.push(`${what}: ${e.code}: ${e.message}`);
     };
-    await refused("auth", web.webApps.updateAuthSettings(rg, app, { enabled: true }));
-    await refused("auth V2", web.webApps.updateAuthSettingsV2(rg, app, { platform: { enabled: true } }));
+    // Sign-in is Slipway's own Microsoft identity platform: another
+    // provider is refused, in either form of the settings.
+    await refused("auth with Google", web.webApps.updateAuthSettings(rg, app, { enabled: true, defaultProvider: "Google", googleClientId: "x" }));
+    await refused("auth V2 with Google", web.webApps.updateAuthSettingsV2(rg, app, {
+      platform: { enabled: true }, identityProviders: { google: { enabled: true, registration: { clientId: "x" } } },
+    }));
     await refused("backup", web.webApps.backup(rg, app, { storageAccountUrl: "https://x.blob.core.windows.net/b?sig=x" }));
     await refused("storage mount", web.webApps.updateAzureStorageAccounts(rg, app, {
       properties: { media: { type: "AzureBlob", accountName: "acct", shareName: "media", accessKey: "key", mountPath: "/media" } },
@@ -409,6 +413,7 @@ async function main() {
       ipSecurityRestrictions: [{ name: "fd", ipAddress: "AzureFrontDoor.Backend", tag: "ServiceTag", action: "Allow", priority: 100 }],
     }));
     // Nothing refused was changed.
+    assert.equal((await web.webApps.getAuthSettingsV2(rg, app)).platform?.enabled, false);
     assert.equal((await web.webApps.get(rg, app)).publicNetworkAccess === "Disabled", false);
     assert.equal((await web.webApps.listAzureStorageAccounts(rg, app)).properties?.media, undefined);
   });
