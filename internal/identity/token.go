@@ -120,10 +120,6 @@ func (s *Service) issue(p Principal, aud string, lifetime time.Duration) (Token,
 		lifetime = s.cfg.TokenLifetime
 	}
 	lifetime = min(lifetime, s.cfg.MaxTokenLifetime)
-	key := s.ring.Load().current
-	if key == nil {
-		return Token{}, errors.New("identity: no signing key")
-	}
 	uti := make([]byte, 16)
 	if _, err := rand.Read(uti); err != nil {
 		return Token{}, fmt.Errorf("generating token id: %w", err)
@@ -143,12 +139,9 @@ func (s *Service) issue(p Principal, aud string, lifetime time.Duration) (Token,
 		c.AppIDACR = "2"
 		c.MIRID = p.ResourceID
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	t.Header["kid"] = key.kid
-	t.Header["x5t"] = key.kid
-	signed, err := t.SignedString(key.private)
+	signed, err := s.sign(c)
 	if err != nil {
-		return Token{}, fmt.Errorf("signing token: %w", err)
+		return Token{}, err
 	}
 	return Token{AccessToken: signed, Resource: aud, ClientID: p.AppID, NotBefore: nbf, ExpiresOn: exp}, nil
 }
@@ -161,38 +154,9 @@ func (s *Service) issue(p Principal, aud string, lifetime time.Duration) (Token,
 // trailing slash; an empty list accepts none), malformed, or longer than
 // MaxTokenBytes.
 func (s *Service) Verify(ctx context.Context, token string, accepted []string) (Claims, error) {
-	if len(token) > MaxTokenBytes {
-		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
-	}
-	if strings.Count(token, ".") != 2 {
-		return Claims{}, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
-	}
-	ring := s.ring.Load()
-	cutoff := s.retiredCutoff()
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithLeeway(s.cfg.Leeway),
-		jwt.WithTimeFunc(s.cfg.Now),
-		jwt.WithExpirationRequired(),
-		jwt.WithNotBeforeRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithIssuer(s.issuer),
-		jwt.WithStrictDecoding(),
-	)
 	var c wireClaims
-	_, err := parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := ring.byKID[kid]
-		if !ok || (!k.retired.IsZero() && k.retired.Before(cutoff)) {
-			return nil, errors.New("unknown signing key")
-		}
-		if x5t, ok := t.Header["x5t"]; ok && x5t != kid {
-			return nil, errors.New("x5t does not match kid")
-		}
-		return &k.private.PublicKey, nil
-	})
-	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	if err := s.parseJWT(token, &c, jwt.WithIssuer(s.issuer)); err != nil {
+		return Claims{}, err
 	}
 	if c.Iat == nil {
 		return Claims{}, fmt.Errorf("%w: no iat", ErrInvalidToken)
@@ -213,4 +177,59 @@ func (s *Service) Verify(ctx context.Context, token string, accepted []string) (
 		ObjectID: c.Oid, Subject: c.Sub, TenantID: c.Tid, TokenID: c.Uti, Version: c.Ver,
 		MIResourceID: c.MIRID,
 	}, nil
+}
+
+// sign signs claims with the current key, naming it by kid and x5t as
+// Entra does.
+func (s *Service) sign(c jwt.Claims) (string, error) {
+	key := s.ring.Load().current
+	if key == nil {
+		return "", errors.New("identity: no signing key")
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["kid"] = key.kid
+	t.Header["x5t"] = key.kid
+	signed, err := t.SignedString(key.private)
+	if err != nil {
+		return "", fmt.Errorf("signing token: %w", err)
+	}
+	return signed, nil
+}
+
+// parseJWT verifies raw's signature (RS256 by a published key named by kid,
+// not retired beyond the cutoff) and lifetime, with opts added to the
+// parser, into claims. Errors wrap ErrInvalidToken.
+func (s *Service) parseJWT(raw string, claims jwt.Claims, opts ...jwt.ParserOption) error {
+	if len(raw) > MaxTokenBytes {
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
+	}
+	if strings.Count(raw, ".") != 2 {
+		return fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
+	}
+	ring := s.ring.Load()
+	cutoff := s.retiredCutoff()
+	parser := jwt.NewParser(append([]jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithLeeway(s.cfg.Leeway),
+		jwt.WithTimeFunc(s.cfg.Now),
+		jwt.WithExpirationRequired(),
+		jwt.WithNotBeforeRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithStrictDecoding(),
+	}, opts...)...)
+	_, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k, ok := ring.byKID[kid]
+		if !ok || (!k.retired.IsZero() && k.retired.Before(cutoff)) {
+			return nil, errors.New("unknown signing key")
+		}
+		if x5t, ok := t.Header["x5t"]; ok && x5t != kid {
+			return nil, errors.New("x5t does not match kid")
+		}
+		return &k.private.PublicKey, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	return nil
 }

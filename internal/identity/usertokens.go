@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -191,22 +190,6 @@ func newUTI() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sign signs claims with the current key.
-func (s *Service) sign(c jwt.MapClaims) (string, error) {
-	key := s.ring.Load().current
-	if key == nil {
-		return "", errors.New("identity: no signing key")
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	t.Header["kid"] = key.kid
-	t.Header["x5t"] = key.kid
-	signed, err := t.SignedString(key.private)
-	if err != nil {
-		return "", fmt.Errorf("signing token: %w", err)
-	}
-	return signed, nil
-}
-
 // grant is what a code or a refresh token stands for.
 type grant struct {
 	User     store.User
@@ -291,37 +274,9 @@ func halfHash(v string) string {
 // parseSigned verifies a token's signature (a published, unexpired key),
 // lifetime and issuer, and returns its claims.
 func (s *Service) parseSigned(raw string, issuers ...string) (jwt.MapClaims, error) {
-	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
-	}
-	if strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
-	}
-	ring := s.ring.Load()
-	cutoff := s.retiredCutoff()
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithLeeway(s.cfg.Leeway),
-		jwt.WithTimeFunc(s.cfg.Now),
-		jwt.WithExpirationRequired(),
-		jwt.WithNotBeforeRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithStrictDecoding(),
-	)
 	c := jwt.MapClaims{}
-	_, err := parser.ParseWithClaims(raw, c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := ring.byKID[kid]
-		if !ok || (!k.retired.IsZero() && k.retired.Before(cutoff)) {
-			return nil, errors.New("unknown signing key")
-		}
-		if x5t, ok := t.Header["x5t"]; ok && x5t != kid {
-			return nil, errors.New("x5t does not match kid")
-		}
-		return &k.private.PublicKey, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	if err := s.parseJWT(raw, c); err != nil {
+		return nil, err
 	}
 	iss, _ := c["iss"].(string)
 	if !slices.Contains(issuers, iss) {

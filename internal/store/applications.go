@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -185,25 +184,10 @@ func (s *Store) CheckApplicationSecret(ctx context.Context, appID, secret string
 	if err != nil {
 		return Application{}, err
 	}
-	match := 0
-	now := toUnix(at)
-	err = eachRow(ctx, s.read, "reading secrets", func(r rowScanner) error {
-		var salt, hash []byte
-		var start, end int64
-		if err := r.Scan(&salt, &hash, &start, &end); err != nil {
-			return err
-		}
-		eq := subtle.ConstantTimeCompare(s.secretHash(salt, secret), hash)
-		if now >= start && now < end {
-			match |= eq
-		}
-		return nil
-	}, `SELECT salt, hash, start_time, end_time FROM application_secrets WHERE object_id = ? LIMIT ?`, a.ObjectID, MaxPrincipalSecrets)
+	err = s.matchSecret(ctx, secret, at, `SELECT salt, hash, start_time, end_time FROM application_secrets WHERE object_id = ? LIMIT ?`,
+		a.ObjectID, MaxPrincipalSecrets)
 	if err != nil {
 		return Application{}, err
-	}
-	if match != 1 {
-		return Application{}, errBadSecret()
 	}
 	return a, nil
 }

@@ -331,9 +331,26 @@ func (s *Store) CheckPrincipalSecret(ctx context.Context, appID, secret string, 
 	if err != nil {
 		return Principal{}, err
 	}
+	err = s.matchSecret(ctx, secret, at, `SELECT salt, hash, start_time, end_time FROM (
+		SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?)
+		UNION ALL SELECT salt, hash, start_time, end_time FROM (
+		SELECT s.salt, s.hash, s.start_time, s.end_time FROM application_secrets s JOIN applications a ON a.object_id = s.object_id
+		WHERE a.app_id = ? LIMIT ?)`, p.ObjectID, MaxPrincipalSecrets, p.AppID, MaxPrincipalSecrets)
+	if err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// matchSecret checks secret against every row of query (salt, hash,
+// start_time, end_time): nil if one matches and is valid at the time at,
+// EUNAUTHORIZED otherwise. Every stored hash is computed and compared in
+// constant time, so the time taken says nothing about which secret came
+// close.
+func (s *Store) matchSecret(ctx context.Context, secret string, at time.Time, query string, args ...any) error {
 	match := 0
 	now := toUnix(at)
-	err = eachRow(ctx, s.read, "reading secrets", func(r rowScanner) error {
+	err := eachRow(ctx, s.read, "reading secrets", func(r rowScanner) error {
 		var salt, hash []byte
 		var start, end int64
 		if err := r.Scan(&salt, &hash, &start, &end); err != nil {
@@ -344,18 +361,14 @@ func (s *Store) CheckPrincipalSecret(ctx context.Context, appID, secret string, 
 			match |= eq
 		}
 		return nil
-	}, `SELECT salt, hash, start_time, end_time FROM (
-		SELECT salt, hash, start_time, end_time FROM principal_secrets WHERE object_id = ? LIMIT ?)
-		UNION ALL SELECT salt, hash, start_time, end_time FROM (
-		SELECT s.salt, s.hash, s.start_time, s.end_time FROM application_secrets s JOIN applications a ON a.object_id = s.object_id
-		WHERE a.app_id = ? LIMIT ?)`, p.ObjectID, MaxPrincipalSecrets, p.AppID, MaxPrincipalSecrets)
+	}, query, args...)
 	if err != nil {
-		return Principal{}, err
+		return err
 	}
 	if match != 1 {
-		return Principal{}, errBadSecret()
+		return errBadSecret()
 	}
-	return p, nil
+	return nil
 }
 
 // aadSigningKey binds a sealed signing key to its kid.
