@@ -168,9 +168,16 @@ func TestRealAzEasyAuthDjango(t *testing.T) {
 		User, Name, ID, IDP string
 		IDToken             bool `json:"id_token"`
 		Claims              map[string]string
+		Env                 map[string]string
 	}
 	if err := json.Unmarshal([]byte(whoami), &who); err != nil {
 		t.Fatalf("/whoami: %v\n%s", err, whoami)
+	}
+	// Microsoft's libraries tell an app behind the platform's sign-in by
+	// these (Microsoft.Identity.Web compares the first to "True").
+	if e := who.Env; e["WEBSITE_AUTH_ENABLED"] != "True" || e["WEBSITE_AUTH_DEFAULT_PROVIDER"] != "AzureActiveDirectory" ||
+		e["WEBSITE_AUTH_CLIENT_ID"] != clientID || e["WEBSITE_AUTH_LOGOUT_PATH"] != "/.auth/logout" || e["WEBSITE_AUTH_TOKEN_STORE"] != "True" {
+		t.Errorf("the app's WEBSITE_AUTH_* environment: %v", e)
 	}
 	if who.User != upn || who.Name != upn || who.ID != oid || who.IDP != "aad" || !who.IDToken || who.Claims["auth_typ"] != "aad" {
 		t.Errorf("the app saw %+v, want %s (%s) signed in by aad with an ID token", who, upn, oid)

@@ -6,6 +6,7 @@
 package appenv
 
 import (
+	"maps"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,6 +33,9 @@ type Input struct {
 	PythonVersion     string            // "3.12.1"
 	Region            string            // display name, e.g. "West Europe"
 	Extra             map[string]string // platform additions (identity endpoint, CA bundle...)
+	// Auth is the site's App Service authentication when it is on (nil:
+	// off), which the app learns from WEBSITE_AUTH_* (authVariables).
+	Auth *slipway.AuthSettings
 }
 
 // Environment returns the environment as sorted KEY=value strings.
@@ -70,6 +74,7 @@ func Environment(in Input) []string {
 		"WEBSITE_ROLE_INSTANCE_ID": strconv.Itoa(in.RoleInstance),
 		"WEBSITE_SLOT_NAME":        "Production",
 		"WEBSITE_AUTH_ENABLED":     "False",
+		"WEBSITE_AUTH_LOGOUT_PATH": "/.auth/logout",
 		"REGION_NAME":              region,
 		"HOME":                     in.Home,
 		"APP_PATH":                 in.AppPath,
@@ -83,6 +88,7 @@ func Environment(in Input) []string {
 	if in.Plan.SKU.SharedCompute() {
 		platform["WEBSITE_COMPUTE_MODE"] = "Shared"
 	}
+	maps.Copy(platform, authVariables(in.Auth))
 	// APPSETTING_WEBSITE_SITE_NAME is always present; Oryx uses it to detect App Service.
 	platform["APPSETTING_WEBSITE_SITE_NAME"] = in.Site.Name
 	path := []string{}
@@ -117,6 +123,59 @@ func Environment(in Input) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// authVariables are the WEBSITE_AUTH_* variables of a site whose App
+// Service authentication is on, as App Service sets them and as
+// Microsoft's libraries read them (Microsoft.Identity.Web's
+// AppServicesAuthenticationInformation: WEBSITE_AUTH_ENABLED "True" with
+// WEBSITE_AUTH_DEFAULT_PROVIDER "AzureActiveDirectory" means the app sits
+// behind the platform's sign-in; WEBSITE_AUTH_CLIENT_ID and
+// WEBSITE_AUTH_OPENID_ISSUER name its registration; see
+// https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad).
+// The client secret is no variable of its own: it is the app setting the
+// settings name (WEBSITE_AUTH_CLIENT_SECRET_SETTING_NAME), which the app
+// sees as every app setting.
+func authVariables(a *slipway.AuthSettings) map[string]string {
+	if a == nil || !a.AuthOn() {
+		return nil
+	}
+	titled := func(b bool) string {
+		if b {
+			return "True"
+		}
+		return "False"
+	}
+	prefix := strings.TrimSuffix(a.HTTPSettings.Routes.APIPrefix, "/")
+	if !strings.HasPrefix(prefix, "/") {
+		prefix = "/.auth"
+	}
+	action := a.GlobalValidation.UnauthenticatedClientAction
+	if !a.GlobalValidation.RequireAuthentication {
+		action = slipway.AuthAllowAnonymous
+	} else if action == "" {
+		action = slipway.AuthRedirectToLoginPage
+	}
+	v := map[string]string{
+		"WEBSITE_AUTH_ENABLED":                "True",
+		"WEBSITE_AUTH_LOGOUT_PATH":            prefix + "/logout",
+		"WEBSITE_AUTH_API_PREFIX":             prefix,
+		"WEBSITE_AUTH_TOKEN_STORE":            titled(a.Login.TokenStore.Enabled),
+		"WEBSITE_AUTH_REQUIRE_HTTPS":          titled(a.HTTPSettings.RequireHTTPS == nil || *a.HTTPSettings.RequireHTTPS),
+		"WEBSITE_AUTH_UNAUTHENTICATED_ACTION": action,
+		"WEBSITE_AUTH_PRESERVE_URL_FRAGMENT":  titled(a.Login.PreserveURLFragmentsForLogins),
+	}
+	if aad := a.IdentityProviders.AzureActiveDirectory; aad != nil && aad.Enabled {
+		v["WEBSITE_AUTH_DEFAULT_PROVIDER"] = "AzureActiveDirectory"
+		v["WEBSITE_AUTH_CLIENT_ID"] = aad.Registration.ClientID
+		if aad.Registration.OpenIDIssuer != "" {
+			v["WEBSITE_AUTH_OPENID_ISSUER"] = aad.Registration.OpenIDIssuer
+		}
+		if aad.Registration.ClientSecretSettingName != "" {
+			v["WEBSITE_AUTH_CLIENT_SECRET_SETTING_NAME"] = aad.Registration.ClientSecretSettingName
+		}
+	}
+	return v
 }
 
 func majorMinor(v string) string {

@@ -43,6 +43,7 @@ func TestEnvironment(t *testing.T) {
 		"WEBSITE_ROLE_INSTANCE_ID":     "1",
 		"WEBSITE_SLOT_NAME":            "Production",
 		"WEBSITE_AUTH_ENABLED":         "False",
+		"WEBSITE_AUTH_LOGOUT_PATH":     "/.auth/logout",
 		"REGION_NAME":                  "West Europe",
 		"HOME":                         "/home",
 		"APP_PATH":                     "/data/sites/todo/artifacts/d1",
@@ -80,5 +81,55 @@ func TestEnvironmentWithoutBuild(t *testing.T) {
 	}
 	if !strings.Contains(joined, "PATH=/p/bin:") || !strings.Contains(joined, "WEBSITE_COMPUTE_MODE=Shared") {
 		t.Errorf("unexpected environment:\n%s", joined)
+	}
+}
+
+// TestEnvironmentAuth: with App Service authentication on, the app sees
+// WEBSITE_AUTH_ENABLED "True" (Microsoft's libraries compare it to exactly
+// that) with the provider and registration, and a setting of the app's
+// own cannot pose as them; with it off, "False".
+func TestEnvironmentAuth(t *testing.T) {
+	a := &slipway.AuthSettings{}
+	a.Platform.Enabled = true
+	a.GlobalValidation.RequireAuthentication = true
+	a.Login.TokenStore.Enabled = true
+	a.HTTPSettings.Routes.APIPrefix = "/.sso/"
+	a.IdentityProviders.AzureActiveDirectory = &slipway.AuthAAD{Enabled: true, Registration: slipway.AuthAADRegistration{
+		ClientID: "11111111-2222-3333-4444-555555555555", OpenIDIssuer: "https://sts.windows.net/t/v2.0",
+		ClientSecretSettingName: "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"}}
+	env := func(in Input) map[string]string {
+		got := map[string]string{}
+		for _, kv := range Environment(in) {
+			if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "WEBSITE_AUTH_") {
+				got[k] = v
+			}
+		}
+		return got
+	}
+	in := Input{Site: slipway.Site{Name: "a"}, Settings: map[string]string{"WEBSITE_AUTH_CLIENT_ID": "spoofed"}, Auth: a}
+	want := map[string]string{
+		"WEBSITE_AUTH_ENABLED":                    "True",
+		"WEBSITE_AUTH_DEFAULT_PROVIDER":           "AzureActiveDirectory",
+		"WEBSITE_AUTH_CLIENT_ID":                  "11111111-2222-3333-4444-555555555555",
+		"WEBSITE_AUTH_OPENID_ISSUER":              "https://sts.windows.net/t/v2.0",
+		"WEBSITE_AUTH_CLIENT_SECRET_SETTING_NAME": "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET",
+		"WEBSITE_AUTH_LOGOUT_PATH":                "/.sso/logout",
+		"WEBSITE_AUTH_API_PREFIX":                 "/.sso",
+		"WEBSITE_AUTH_TOKEN_STORE":                "True",
+		"WEBSITE_AUTH_REQUIRE_HTTPS":              "True",
+		"WEBSITE_AUTH_UNAUTHENTICATED_ACTION":     "RedirectToLoginPage",
+		"WEBSITE_AUTH_PRESERVE_URL_FRAGMENT":      "False",
+	}
+	if diff := cmp.Diff(want, env(in)); diff != "" {
+		t.Fatalf("authentication on (-want +got):\n%s", diff)
+	}
+	a.GlobalValidation.RequireAuthentication = false
+	if got := env(in)["WEBSITE_AUTH_UNAUTHENTICATED_ACTION"]; got != "AllowAnonymous" {
+		t.Errorf("without requireAuthentication the action is %q, want AllowAnonymous", got)
+	}
+	a.Platform.Enabled = false
+	want = map[string]string{"WEBSITE_AUTH_ENABLED": "False", "WEBSITE_AUTH_LOGOUT_PATH": "/.auth/logout", "WEBSITE_AUTH_CLIENT_ID": "spoofed"}
+	if diff := cmp.Diff(want, env(in)); diff != "" {
+		t.Fatalf("authentication off (-want +got):\n%s", diff)
 	}
 }

@@ -64,8 +64,11 @@ type planner struct {
 	// exists reports whether a site is still in the store (a home mounted
 	// for one that is not is removed again); nil: not asked.
 	exists func(site string) bool
-	sb     *sandbox.Sandbox
-	logs   *applog.Hub
+	// auth returns a site's App Service authentication when it is on
+	// (nil: off), which its instances learn from WEBSITE_AUTH_*; nil: none.
+	auth func(site string) *slipway.AuthSettings
+	sb   *sandbox.Sandbox
+	logs *applog.Hub
 	// interps are the server's Pythons, oldest first: an instance's
 	// /opt/python is its site's runtime version (pythonLinks).
 	interps []build.Interpreter
@@ -336,7 +339,7 @@ func (p *planner) prepare(ctx context.Context, s deploy.Snapshot, built deploy.A
 		SubscriptionID: p.subscription, HostName: p.hostName(s.Site.Name),
 		InstanceID: inst.ID, RoleInstance: inst.Role, Port: port,
 		Home: seenHome, AppPath: r.art.Dir, VenvDir: r.art.VenvDir, PythonBinDir: binDir,
-		PythonVersion: r.art.PythonVersion,
+		PythonVersion: r.art.PythonVersion, Auth: p.siteAuth(s.Site.Name),
 	})
 	ro := []string{p.def.Dir}
 	var binds []sandbox.Bind
@@ -488,6 +491,14 @@ func (p *planner) ProbeHost(ctx context.Context, s deploy.Snapshot, addr string)
 // azureNamesSetting, set to "off", keeps Azure's names out of an app's
 // sandbox, for apps that must reach the real Azure.
 const azureNamesSetting = "SLIPWAY_AZURE_NAMES"
+
+// siteAuth returns the site's App Service authentication when it is on.
+func (p *planner) siteAuth(site string) *slipway.AuthSettings {
+	if p.auth == nil {
+		return nil
+	}
+	return p.auth(site)
+}
 
 // runtimeOnly are the variables of an instance's environment that have no
 // meaning in a build: they name one instance, its port or its paths.

@@ -565,6 +565,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		},
 	}
 	pl.exists = func(site string) bool { _, ok := st.SiteRouting(site); return ok }
+	pl.auth = func(site string) *slipway.AuthSettings { r, _ := st.SiteRouting(site); return r.Auth }
 	pl.aiAgent = &aiAgent{b: builder, dir: filepath.Join(dataDir, "platform")}
 	if locals != nil {
 		pl.local = newLocalDisk(locals)

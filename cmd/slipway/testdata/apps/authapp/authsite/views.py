@@ -1,5 +1,6 @@
 import base64
 import json
+import os
 
 from django.contrib.auth.middleware import RemoteUserMiddleware
 from django.http import HttpResponse, JsonResponse
@@ -30,6 +31,8 @@ def whoami(request):
         "idp": request.headers.get("X-Ms-Client-Principal-Idp"),
         "id_token": bool(request.headers.get("X-Ms-Token-Aad-Id-Token")),
         "claims": claims,
+        # What the platform tells the app about its authentication.
+        "env": {k: v for k, v in os.environ.items() if k.startswith("WEBSITE_AUTH_")},
     })
 
 
