@@ -216,6 +216,40 @@ func TestRealAzEasyAuthDjango(t *testing.T) {
 		t.Errorf("a bearer token for the management API = %d, want 401", code)
 	}
 
+	// The client-directed sign-in: a client posts its access token and
+	// then sends the session token it gets in X-ZUMO-AUTH.
+	tok := clientCredentialsToken(t, web, port, r.info.TenantID, r.owner.AppID, r.owner.Password, "api://"+clientID+"/.default")
+	resp, err := noFollow.Post(base+"/.auth/login/aad", "application/json", strings.NewReader(`{"access_token":"`+tok+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signedIn struct {
+		AuthenticationToken string `json:"authenticationToken"`
+		User                struct{ UserID string }
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(body, &signedIn); resp.StatusCode != 200 || err != nil || signedIn.AuthenticationToken == "" || !strings.HasPrefix(signedIn.User.UserID, "sid:") {
+		t.Fatalf("client-directed sign-in: %d %s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("GET", base+"/whoami", nil)
+	req.Header.Set("X-ZUMO-AUTH", signedIn.AuthenticationToken)
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), r.owner.AppID) {
+		t.Errorf("X-ZUMO-AUTH: %d %s, want the app's answer naming %s", resp.StatusCode, body, r.owner.AppID)
+	}
+	req.Header.Set("X-ZUMO-AUTH", signedIn.AuthenticationToken[:len(signedIn.AuthenticationToken)-2]+"AA")
+	if resp, err := noFollow.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 {
+		t.Errorf("a tampered X-ZUMO-AUTH: %d, want 401", resp.StatusCode)
+	}
+
 	// Signing out: the next visit is sent to sign in again.
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/.auth/logout"), chromedp.Sleep(500*time.Millisecond),
 		chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#i0116"))); err != nil {

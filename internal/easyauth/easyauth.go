@@ -6,7 +6,9 @@
 // (globalValidation: RedirectToLoginPage, Return401, Return403,
 // AllowAnonymous, excluded paths), bearer tokens sent by clients
 // (validation.allowedAudiences and defaultAuthorizationPolicy), the
-// session cookie AppServiceAuthSession, the token store, and the request
+// session cookie AppServiceAuthSession, the client-directed sign-in and
+// its X-ZUMO-AUTH session token (clientlogin.go), the token store, and
+// the request
 // headers that hand the signed-in user to the app: X-MS-CLIENT-PRINCIPAL
 // (base64 JSON of the claims after App Service's default claim mapping),
 // -ID, -NAME, -IDP and, with the token store, X-MS-TOKEN-AAD-*
@@ -178,12 +180,15 @@ func (m *Module) Authenticate(w http.ResponseWriter, r *http.Request, siteName s
 			m.refuse(w, r, st, status, "The bearer token is not valid for this app.")
 			return nil, true
 		}
-	} else if sess, ok := m.openSession(r, st, now, 0); ok {
+	} else if sess, fromHeader, ok := m.openSession(r, st, now, 0); ok {
 		p = sess.principal(m.store.get(st.name, sess.ID, now))
 		if !allowedIdentity(st, p) {
 			m.refuse(w, r, st, http.StatusForbidden, "You do not have permission to view this app.")
 			return nil, true
 		}
+	} else if fromHeader {
+		m.refuse(w, r, st, http.StatusUnauthorized, "The "+zumoHeader+" token is not valid for this app (or has expired); sign in again.")
+		return nil, true
 	}
 	if p != nil {
 		return p.fields(), false

@@ -62,9 +62,13 @@ type loginState struct {
 }
 
 func (m *Module) login(w http.ResponseWriter, r *http.Request, st *site) {
+	if r.Method == http.MethodPost {
+		m.clientLogin(w, r, st)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		writePage(w, http.StatusMethodNotAllowed, "Sign in with GET; the client-directed flow (a POST with a provider's token) is not supported.")
+		w.Header().Set("Allow", "GET, POST")
+		writePage(w, http.StatusMethodNotAllowed, "Sign in with GET (a browser), or POST the provider's token as JSON (the client-directed sign-in).")
 		return
 	}
 	if st.aad == nil {
@@ -284,7 +288,7 @@ func (m *Module) me(w http.ResponseWriter, r *http.Request, st *site) {
 		return
 	}
 	now := m.cfg.Now()
-	sess, ok := m.openSession(r, st, now, 0)
+	sess, _, ok := m.openSession(r, st, now, 0)
 	if !ok {
 		writeJSONError(w, http.StatusUnauthorized, "You are not signed in.")
 		return
@@ -308,7 +312,7 @@ func (m *Module) logout(w http.ResponseWriter, r *http.Request, st *site) {
 		writePage(w, http.StatusBadRequest, "post_logout_redirect_uri must be a path of this app or one of its allowed external redirect URLs (login.allowedExternalRedirectUrls).")
 		return
 	}
-	if sess, ok := m.openSession(r, st, m.cfg.Now(), refreshExt(st.s)); ok {
+	if sess, _, ok := m.openSession(r, st, m.cfg.Now(), refreshExt(st.s)); ok {
 		m.store.remove(st.name, sess.ID)
 	}
 	setCookie(w, r, sessionCookie, "", time.Time{})
@@ -328,7 +332,7 @@ func (m *Module) logout(w http.ResponseWriter, r *http.Request, st *site) {
 
 func (m *Module) refresh(w http.ResponseWriter, r *http.Request, st *site) {
 	now := m.cfg.Now()
-	sess, ok := m.openSession(r, st, now, refreshExt(st.s))
+	sess, fromHeader, ok := m.openSession(r, st, now, refreshExt(st.s))
 	if !ok {
 		writeJSONError(w, http.StatusUnauthorized, "You are not signed in.")
 		return
@@ -366,6 +370,13 @@ func (m *Module) refresh(w http.ResponseWriter, r *http.Request, st *site) {
 		nt.IDToken = t.IDToken
 	}
 	sess.Exp = now.Add(sessionLife(st.s)).Unix()
+	if fromHeader {
+		// A client-directed session is renewed by a new token in the
+		// answer, as the sign-in gave it.
+		m.store.put(st.name, sess.ID, nt, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
+		m.writeAuthToken(w, st, sess)
+		return
+	}
 	if err := m.setSession(w, r, st, sess); err != nil {
 		writeJSONError(w, http.StatusInternalServerError, "The session could not be renewed.")
 		return

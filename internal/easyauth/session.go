@@ -39,27 +39,49 @@ type session struct {
 // no such prefix: an app that allows HTTP (httpSettings.requireHttps
 // false) is not protected from planted cookies.
 
-// openSession returns r's session if its cookie is one this site sealed,
-// over HTTPS with its binding cookie, and it expires after now-grace.
-func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace time.Duration) (*session, bool) {
+// zumoHeader carries the authenticationToken of a client-directed
+// sign-in (https://learn.microsoft.com/azure/app-service/configure-authentication-customize-sign-in-out#client-directed-sign-in).
+const zumoHeader = "X-ZUMO-AUTH"
+
+// Purposes of sealed sessions: the cookie's, and the authenticationToken
+// a client-directed sign-in answers, which clients send back in
+// X-ZUMO-AUTH. Neither opens as the other.
+const (
+	cookiePurpose = "session"
+	tokenPurpose  = "authtoken"
+)
+
+// openSession returns r's session if it expires after now-grace: the one
+// its X-ZUMO-AUTH field carries when it has that field (a token this site
+// sealed for a client-directed sign-in; fromHeader is then true), else
+// its session cookie if this site sealed it and, over HTTPS, its binding
+// cookie came with it.
+func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace time.Duration) (s *session, fromHeader, ok bool) {
+	if v := r.Header.Get(zumoHeader); v != "" {
+		var s session
+		if m.open(st, tokenPurpose, v, &s) != nil || s.ID == "" || !time.Unix(s.Exp, 0).After(now.Add(-grace)) {
+			return nil, true, false
+		}
+		return &s, true, true
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
-		return nil, false
+		return nil, false, false
 	}
-	var s session
-	if m.open(st, "session", c.Value, &s) != nil || s.ID == "" {
-		return nil, false
+	var cs session
+	if m.open(st, cookiePurpose, c.Value, &cs) != nil || cs.ID == "" {
+		return nil, false, false
 	}
 	if cleartext.OverTLS(r) {
 		b, err := r.Cookie(bindCookie)
-		if err != nil || s.Bind == "" || subtle.ConstantTimeCompare([]byte(digest(b.Value)), []byte(s.Bind)) != 1 {
-			return nil, false
+		if err != nil || cs.Bind == "" || subtle.ConstantTimeCompare([]byte(digest(b.Value)), []byte(cs.Bind)) != 1 {
+			return nil, false, false
 		}
 	}
-	if !time.Unix(s.Exp, 0).After(now.Add(-grace)) {
-		return nil, false
+	if !time.Unix(cs.Exp, 0).After(now.Add(-grace)) {
+		return nil, false, false
 	}
-	return &s, true
+	return &cs, false, true
 }
 
 // essentialClaims are kept when a session's claims must be trimmed to
@@ -67,8 +89,8 @@ func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace tim
 var essentialClaims = map[string]bool{"oid": true, "sub": true, "tid": true, "preferred_username": true,
 	"name": true, "upn": true, "email": true, "aud": true, "iss": true, "exp": true, "iat": true, "nbf": true}
 
-// setSession seals s into the session cookie, leaving out its largest
-// non-essential claims until the cookie fits its budget.
+// setSession seals s into the session cookie (sealSession), bound over
+// HTTPS to the binding cookie it sets beside it.
 func (m *Module) setSession(w http.ResponseWriter, r *http.Request, st *site, s *session) error {
 	bind := ""
 	if cleartext.OverTLS(r) {
@@ -79,17 +101,28 @@ func (m *Module) setSession(w http.ResponseWriter, r *http.Request, st *site, s 
 			s.Bind = digest(bind)
 		}
 	}
+	v, err := m.sealSession(st, cookiePurpose, s)
+	if err != nil {
+		return err
+	}
+	setCookie(w, r, sessionCookie, v, time.Unix(s.Exp, 0))
+	if bind != "" {
+		setCookie(w, r, bindCookie, bind, time.Unix(s.Exp, 0))
+	}
+	return nil
+}
+
+// sealSession seals s for purpose, leaving out its largest non-essential
+// claims until the sealed value fits a cookie's budget (a token sent in
+// X-ZUMO-AUTH keeps the same bound).
+func (m *Module) sealSession(st *site, purpose string, s *session) (string, error) {
 	for {
-		v, err := m.seal(st, "session", s)
+		v, err := m.seal(st, purpose, s)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if len(v) <= cookieBudget {
-			setCookie(w, r, sessionCookie, v, time.Unix(s.Exp, 0))
-			if bind != "" {
-				setCookie(w, r, bindCookie, bind, time.Unix(s.Exp, 0))
-			}
-			return nil
+			return v, nil
 		}
 		drop := -1
 		for i, c := range s.Claims {
@@ -106,7 +139,7 @@ func (m *Module) setSession(w http.ResponseWriter, r *http.Request, st *site, s 
 				}
 			}
 			if len(kept) == len(s.Claims) {
-				return errTooLarge
+				return "", errTooLarge
 			}
 			s.Claims = kept
 			continue
