@@ -62,6 +62,27 @@ func TestBrowserSignIn(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
+	for _, preserve := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preserveUrlFragmentsForLogins=%v", preserve), func(t *testing.T) {
+			s.Login.PreserveURLFragmentsForLogins = preserve
+			// The fragment is a single-page app's route: it comes back
+			// only when the setting is on.
+			want := "https://todo.localhost:" + port + "/page?x=1"
+			if preserve {
+				want += "#/orders/7?tab=a%20b"
+			}
+			where, user := browserSignIn(t, chromium, "https://todo.localhost:"+port+"/page?x=1#/orders/7?tab=a%20b")
+			if user != "ada@contoso.test" || where != want {
+				t.Fatalf("the browser ended at %s as %q, want %s", where, user, want)
+			}
+		})
+	}
+}
+
+// browserSignIn opens start in a fresh headless chromium and returns
+// where it ends (the app's page, or a refusal) and the user the app
+// named.
+func browserSignIn(t *testing.T, chromium, start string) (where, user string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
 	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
@@ -70,14 +91,14 @@ func TestBrowserSignIn(t *testing.T) {
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()
-	// The app's page, or a refusal. Chromium shows its own error page
-	// (#main-frame-error) when it drops a request because the host's
-	// interfaces changed (ERR_NETWORK_CHANGED), as they do when a test
-	// elsewhere gives an instance its network: then the sign-in is tried
-	// again, at most three times more.
-	var where string
+	// Chromium shows its own error page (#main-frame-error) when it drops
+	// a request because the host's interfaces changed
+	// (ERR_NETWORK_CHANGED), as they do when a test elsewhere gives an
+	// instance its network: then the sign-in is tried again, at most
+	// three times more.
+	var err error
 	for try := 1; ; try++ {
-		err = chromedp.Do(bctx, chromedp.Navigate("https://todo.localhost:"+port+"/page?x=1"), chromedp.WaitVisible(chromedp.CSS(`#user, h1, #main-frame-error`)))
+		err = chromedp.Do(bctx, chromedp.Navigate(start), chromedp.WaitVisible(chromedp.CSS(`#user, h1, #main-frame-error`)))
 		where, _ = chromedp.Run(bctx, chromedp.Location())
 		dropped := strings.HasPrefix(where, "chrome-error:") || (err != nil && strings.Contains(err.Error(), "ERR_NETWORK_CHANGED"))
 		if !dropped || try == 4 {
@@ -89,8 +110,6 @@ func TestBrowserSignIn(t *testing.T) {
 		body, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS(`html`)))
 		t.Fatalf("browser: %v; at %s: %s", err, where, body)
 	}
-	user, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("user")?.textContent ?? document.body.innerText`))
-	if user != "ada@contoso.test" || where != "https://todo.localhost:"+port+"/page?x=1" {
-		t.Fatalf("the browser ended at %s as %q", where, user)
-	}
+	user, _ = chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("user")?.textContent ?? document.body.innerText`))
+	return where, user
 }

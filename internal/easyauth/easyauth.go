@@ -213,6 +213,10 @@ func (m *Module) Authenticate(w http.ResponseWriter, r *http.Request, siteName s
 			target = "https://" + r.Host + target
 		}
 		noStore(w)
+		if settings.Login.PreserveURLFragmentsForLogins && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			writeFragmentRedirect(w, r, target)
+			return nil, true
+		}
 		http.Redirect(w, r, target, http.StatusFound)
 	}
 	return nil, true
