@@ -33,10 +33,11 @@
 //
 // The session (the user's claims and its expiry) lives in the cookie;
 // the token store (login.tokenStore.enabled) keeps the provider's tokens
-// in this process's memory only, keyed by a session id in the cookie. A
-// restart of Slipway therefore keeps users signed in but loses their
-// stored tokens: /.auth/me then answers without tokens and the app sees no
-// X-MS-TOKEN-AAD-* headers until the user signs in again.
+// in this process's memory, keyed by a session id in the cookie, and
+// writes them through to a keeper (Config.Keeper: the store's table,
+// sealed with the master key), from which they are loaded at start, so
+// that users keep their stored tokens across a restart of Slipway. A
+// request never waits for the keeper.
 package easyauth
 
 import (
@@ -86,6 +87,17 @@ type Config struct {
 	// MaxSessions and MaxSessionsPerSite bound the token store (0:
 	// 20000 and 2000); the oldest entry of the site goes first.
 	MaxSessions, MaxSessionsPerSite int
+	// Keeper keeps the token store across restarts (the store's sealed
+	// table); nil: the tokens live in memory only.
+	Keeper TokenKeeper
+}
+
+// TokenKeeper keeps the token store's entries, written through from
+// memory: the tokens as JSON, which the keeper seals at rest.
+type TokenKeeper interface {
+	SaveAuthTokens(ctx context.Context, site, session string, tokens []byte, added, expires time.Time) error
+	DeleteAuthTokens(ctx context.Context, site, session string) error
+	LoadAuthTokens(ctx context.Context, now time.Time, fn func(site, session string, tokens []byte, added, expires time.Time)) error
 }
 
 // Module is the authentication of every site, for the front door.
@@ -120,7 +132,20 @@ func New(cfg Config) (*Module, error) {
 		cfg.MaxSessionsPerSite = 2000
 	}
 	cfg.LoginBase = strings.TrimSuffix(cfg.LoginBase, "/")
-	return &Module{cfg: cfg, store: newTokenStore(cfg.MaxSessions, cfg.MaxSessionsPerSite), used: newUsedStates(maxUsedStates)}, nil
+	m := &Module{cfg: cfg, store: newTokenStore(cfg.MaxSessions, cfg.MaxSessionsPerSite), used: newUsedStates(maxUsedStates)}
+	if cfg.Keeper != nil {
+		if err := m.store.keep(cfg.Keeper, cfg.Now(), cfg.Logger); err != nil {
+			return nil, fmt.Errorf("easyauth: loading the token store: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Close stops writing the token store through to the keeper, once what
+// was asked is written.
+func (m *Module) Close() error {
+	m.store.close()
+	return nil
 }
 
 // Names and defaults of App Service's authentication.

@@ -1,9 +1,15 @@
 package easyauth
 
-// The token store (login.tokenStore.enabled) in memory, and the login
-// states already used; both bounded.
+// The token store (login.tokenStore.enabled) in memory, written through
+// to a keeper when there is one (the store's sealed table, so that the
+// tokens outlive a restart), and the login states already used; both
+// bounded.
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +28,87 @@ type tokenStore struct {
 	max, perSite int
 	bySession    map[string]*storedTokens // site + "\x00" + session id
 	countBySite  map[string]int
+	// writes go to the keeper, in the order the store changed, from one
+	// goroutine (nil: memory only); done is closed when it has ended.
+	writes chan keeperWrite
+	done   chan struct{}
+}
+
+// keeperWrite is one change for the keeper: a save, or a delete (t nil).
+type keeperWrite struct {
+	site, id string
+	t        *storedTokens
+}
+
+// maxKeeperWrites bounds the changes waiting for the keeper; more are
+// dropped (and logged): the memory store stays right, the kept one may
+// miss them until the session's next change.
+const maxKeeperWrites = 4096
+
+// keep loads what keeper kept (entries that expire after now) and then
+// writes every change through to it.
+func (s *tokenStore) keep(keeper TokenKeeper, now time.Time, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := keeper.LoadAuthTokens(ctx, now, func(site, id string, b []byte, added, expires time.Time) {
+		var t identity.UserTokens
+		if json.Unmarshal(b, &t) != nil {
+			return
+		}
+		s.put(site, id, t, added, expires)
+	})
+	if err != nil {
+		return err
+	}
+	writes, done := make(chan keeperWrite, maxKeeperWrites), make(chan struct{})
+	s.mu.Lock()
+	s.writes, s.done = writes, done
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		for w := range writes {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var err error
+			if w.t == nil {
+				err = keeper.DeleteAuthTokens(ctx, w.site, w.id)
+			} else if b, merr := json.Marshal(w.t.UserTokens); merr != nil {
+				err = merr
+			} else {
+				err = keeper.SaveAuthTokens(ctx, w.site, w.id, b, w.t.added, w.t.expires)
+			}
+			cancel()
+			if err != nil {
+				log.Warn("easyauth: keeping the token store", "site", w.site, "err", err)
+			}
+		}
+	}()
+	return nil
+}
+
+// writeLocked queues a change for the keeper, if there is one.
+func (s *tokenStore) writeLocked(site, id string, t *storedTokens) {
+	if s.writes == nil {
+		return
+	}
+	if t != nil {
+		c := *t
+		t = &c
+	}
+	select {
+	case s.writes <- keeperWrite{site: site, id: id, t: t}:
+	default: // the keeper is far behind: memory stays right
+	}
+}
+
+func (s *tokenStore) close() {
+	s.mu.Lock()
+	w := s.writes
+	s.writes = nil
+	s.mu.Unlock()
+	if w != nil {
+		close(w)
+		<-s.done
+	}
 }
 
 func newTokenStore(max, perSite int) *tokenStore {
@@ -49,6 +136,7 @@ func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires ti
 	key := site + "\x00" + id
 	if old := s.bySession[key]; old != nil {
 		old.UserTokens, old.expires = t, expires
+		s.writeLocked(site, id, old)
 		return
 	}
 	if s.countBySite[site] >= s.perSite || len(s.bySession) >= s.max {
@@ -63,8 +151,10 @@ func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires ti
 		// push another site's users' tokens out.
 		s.dropOldestLocked(s.largestSiteLocked())
 	}
-	s.bySession[key] = &storedTokens{UserTokens: t, site: site, added: now, expires: expires}
+	st := &storedTokens{UserTokens: t, site: site, added: now, expires: expires}
+	s.bySession[key] = st
 	s.countBySite[site]++
+	s.writeLocked(site, id, st)
 }
 
 func (s *tokenStore) remove(site, id string) {
@@ -79,6 +169,8 @@ func (s *tokenStore) removeLocked(key string) {
 		if s.countBySite[t.site]--; s.countBySite[t.site] <= 0 {
 			delete(s.countBySite, t.site)
 		}
+		_, id, _ := strings.Cut(key, "\x00")
+		s.writeLocked(t.site, id, nil)
 	}
 }
 

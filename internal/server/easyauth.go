@@ -4,8 +4,9 @@ package server
 // server wires it: the front door runs it for every site whose
 // config/authsettingsV2 turns it on, signing users in against the
 // platform's own identity service, with a session key derived from the
-// store's master key and the client secret read from the app setting the
-// settings name (a Key Vault reference resolved with the app's identity).
+// store's master key, the client secret read from the app setting the
+// settings name (a Key Vault reference resolved with the app's identity),
+// and the token store kept in the store's sealed table.
 
 import (
 	"context"
@@ -30,6 +31,7 @@ func newEasyAuth(st *store.Store, ident *platformIdentity, refs *kvref.Resolver,
 		TenantID:     ident.svc.TenantID(),
 		Key:          key,
 		ClientSecret: secrets.secret,
+		Keeper:       st,
 		Logger:       log,
 	})
 }
