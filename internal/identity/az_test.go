@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -67,7 +68,7 @@ func TestAzCLILogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(args ...string) ([]byte, error) {
-		ctx, cancel := contextWithTimeout(t, 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, az, args...)
 		cmd.Env = append(os.Environ(), "AZURE_CONFIG_DIR="+filepath.Join(dir, "azure"), "REQUESTS_CA_BUNDLE="+ca,

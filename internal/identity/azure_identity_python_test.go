@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -41,7 +42,7 @@ func TestAzureIdentityPython(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: login.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "-c", azureIdentityScript, login.URL, creds.Tenant, creds.AppID, creds.Password, m.user.AppID)
 	cmd.Env = append(os.Environ(), "REQUESTS_CA_BUNDLE="+ca, "IDENTITY_ENDPOINT="+m.srv.URL+MSIPath, "IDENTITY_HEADER="+m.header1, "HOME="+t.TempDir())

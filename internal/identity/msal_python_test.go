@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -52,27 +53,8 @@ func TestMSALPython(t *testing.T) {
 	login := loginServer(t, m.env)
 	_, creds := m.servicePrincipal(t)
 
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: login.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-c", msalScript, login.URL, creds.Tenant, creds.AppID, creds.Password)
-	cmd.Env = append(os.Environ(), "REQUESTS_CA_BUNDLE="+ca, "IDENTITY_ENDPOINT="+m.srv.URL+MSIPath, "IDENTITY_HEADER="+m.header1,
-		"HOME="+t.TempDir())
-	outb, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("MSAL Python: %v\n%s", err, stderr)
-	}
-	var out map[string]map[string]any
-	if err := json.Unmarshal(outb, &out); err != nil {
-		t.Fatalf("output %q: %v", outb, err)
-	}
+	out := runMSALPython(t, py, login.Certificate(), 2*time.Minute, msalScript, []string{login.URL, creds.Tenant, creds.AppID, creds.Password},
+		"IDENTITY_ENDPOINT="+m.srv.URL+MSIPath, "IDENTITY_HEADER="+m.header1)
 	for _, name := range []string{"tenant", "adfs", "organizations"} {
 		tok, _ := out[name]["access_token"].(string)
 		c, err := m.svc.Verify(t.Context(), tok, []string{"https://management.localhost/"})
@@ -89,6 +71,30 @@ func TestMSALPython(t *testing.T) {
 	}
 }
 
-func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(t.Context(), d)
+// runMSALPython runs script (MSAL for Python) with args, trusting cert
+// for the login host and with env added, within limit, and returns the
+// JSON object it prints: one answer of MSAL's per name.
+func runMSALPython(t *testing.T, py string, cert *x509.Certificate, limit time.Duration, script string, args []string, env ...string) map[string]map[string]any {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{"-c", script}, args...)...)
+	cmd.Env = append(append(os.Environ(), "REQUESTS_CA_BUNDLE="+ca, "HOME="+t.TempDir()), env...)
+	outb, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("MSAL Python: %v\n%s", err, stderr)
+	}
+	var out map[string]map[string]any
+	if err := json.Unmarshal(outb, &out); err != nil {
+		t.Fatalf("output %q: %v", outb, err)
+	}
+	return out
 }

@@ -4,16 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -431,26 +427,8 @@ print(json.dumps(out))
 func TestMSALPythonSignIn(t *testing.T) {
 	py := azcliPython(t)
 	se := newSigninEnv(t)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: se.srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithTimeout(t, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-c", msalSignInScript, se.srv.URL, se.svc.TenantID(), se.app.AppID, se.secret, testUPN, testPassword, webRedirect, pubRedirect)
-	cmd.Env = append(os.Environ(), "REQUESTS_CA_BUNDLE="+ca, "HOME="+t.TempDir())
-	outb, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("MSAL Python: %v\n%s", err, stderr)
-	}
-	var out map[string]map[string]any
-	if err := json.Unmarshal(outb, &out); err != nil {
-		t.Fatalf("output %q: %v", outb, err)
-	}
+	out := runMSALPython(t, py, se.srv.Certificate(), time.Minute, msalSignInScript,
+		[]string{se.srv.URL, se.svc.TenantID(), se.app.AppID, se.secret, testUPN, testPassword, webRedirect, pubRedirect})
 	for _, name := range []string{"confidential", "silent", "public"} {
 		tok, _ := out[name]["access_token"].(string)
 		c, err := se.svc.VerifyAccessToken(t.Context(), tok, []string{graphAppID})
