@@ -107,50 +107,21 @@ func stringProp(body map[string]json.RawMessage, name string) (string, bool, err
 }
 
 func (h *Handler) applications(w http.ResponseWriter, r *http.Request, c caller, rest []string) error {
-	ctx := r.Context()
-	if len(rest) == 0 {
-		switch r.Method {
-		case http.MethodGet:
-			return h.listApplications(w, r)
-		case http.MethodPost:
-			return h.createApplication(w, r, c)
-		}
-		return errMethod
-	}
-	id, err := objectID(rest[0])
-	if err != nil {
-		return err
-	}
-	a, err := h.cfg.Store.ApplicationByObjectID(ctx, id)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return errNotFound(id)
-	} else if err != nil {
-		return err
-	}
-	if len(rest) == 1 {
-		switch r.Method {
-		case http.MethodGet:
-			m, err := h.appJSON(ctx, a)
-			if err != nil {
-				return err
-			}
-			m["@odata.context"] = h.context("applications/$entity")
-			return writeJSON(w, http.StatusOK, m)
-		case http.MethodPatch:
-			return h.updateApplication(w, r, c, a)
-		case http.MethodDelete:
-			if err := h.mayWrite(ctx, c); err != nil {
-				return err
-			}
-			if _, err := h.cfg.Store.DeleteApplication(ctx, a.ObjectID); err != nil {
-				return err
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}
-		return errMethod
-	}
-	return h.objectAction(w, r, c, rest, a.ObjectID, passwords{add: h.cfg.Store.AddApplicationSecret, remove: h.cfg.Store.DeleteApplicationSecret})
+	return serveCollection(h, w, r, c, rest, collection[store.Application]{
+		name:   "applications",
+		list:   h.listApplications,
+		create: h.createApplication,
+		find:   byObjectID(h.cfg.Store.ApplicationByObjectID),
+		json:   h.appJSON,
+		update: h.updateApplication,
+		delete: func(ctx context.Context, a store.Application) error {
+			_, err := h.cfg.Store.DeleteApplication(ctx, a.ObjectID)
+			return err
+		},
+		action: func(w http.ResponseWriter, r *http.Request, c caller, rest []string, a store.Application) error {
+			return h.objectAction(w, r, c, rest, a.ObjectID, passwords{add: h.cfg.Store.AddApplicationSecret, remove: h.cfg.Store.DeleteApplicationSecret})
+		},
+	})
 }
 
 func (h *Handler) listApplications(w http.ResponseWriter, r *http.Request) error {
@@ -337,37 +308,16 @@ func (h *Handler) removePassword(w http.ResponseWriter, r *http.Request, c calle
 }
 
 func (h *Handler) servicePrincipals(w http.ResponseWriter, r *http.Request, c caller, rest []string) error {
-	ctx := r.Context()
-	if len(rest) == 0 {
-		switch r.Method {
-		case http.MethodGet:
-			return h.listServicePrincipals(w, r)
-		case http.MethodPost:
-			return h.createServicePrincipal(w, r, c)
-		}
-		return errMethod
-	}
-	id, err := objectID(rest[0])
-	if err != nil {
-		return err
-	}
-	p, err := h.cfg.Store.PrincipalByObjectID(ctx, id)
-	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-		return errNotFound(id)
-	} else if err != nil {
-		return err
-	}
-	if len(rest) == 1 {
-		switch r.Method {
-		case http.MethodGet:
-			m, err := h.spJSON(ctx, p)
-			if err != nil {
-				return err
-			}
-			m["@odata.context"] = h.context("servicePrincipals/$entity")
-			return writeJSON(w, http.StatusOK, m)
-		case http.MethodPatch:
-			if err := h.mayWrite(ctx, c); err != nil {
+	return serveCollection(h, w, r, c, rest, collection[store.Principal]{
+		name:   "servicePrincipals",
+		list:   h.listServicePrincipals,
+		create: h.createServicePrincipal,
+		find:   byObjectID(h.cfg.Store.PrincipalByObjectID),
+		json:   h.spJSON,
+		update: func(w http.ResponseWriter, r *http.Request, c caller, _ store.Principal) error {
+			// Nothing of a service principal is settable: an empty
+			// update passes, any property is refused.
+			if err := h.mayWrite(r.Context(), c); err != nil {
 				return err
 			}
 			var body map[string]json.RawMessage
@@ -379,22 +329,98 @@ func (h *Handler) servicePrincipals(w http.ResponseWriter, r *http.Request, c ca
 			}
 			w.WriteHeader(http.StatusNoContent)
 			return nil
-		case http.MethodDelete:
-			if err := h.mayWrite(ctx, c); err != nil {
-				return err
-			}
+		},
+		delete: func(ctx context.Context, p store.Principal) error {
 			if p.Kind != store.ServicePrincipal {
 				return errBadRequest("'%s' is a managed identity: it is deleted with its resource (or when the resource's identity is turned off).", p.ObjectID)
 			}
-			if err := h.cfg.Store.DeletePrincipal(ctx, p.ObjectID); err != nil {
-				return err
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return nil
+			return h.cfg.Store.DeletePrincipal(ctx, p.ObjectID)
+		},
+		action: func(w http.ResponseWriter, r *http.Request, c caller, rest []string, p store.Principal) error {
+			return h.objectAction(w, r, c, rest, p.ObjectID, passwords{add: h.cfg.Store.AddPrincipalSecret, remove: h.cfg.Store.DeletePrincipalSecret})
+		},
+	})
+}
+
+// collection is one of Graph's collections of directory objects, as
+// serveCollection serves it.
+type collection[T any] struct {
+	name   string // as in the path and @odata.context: "users"
+	list   func(w http.ResponseWriter, r *http.Request) error
+	create func(w http.ResponseWriter, r *http.Request, c caller) error
+	// find resolves the path segment that names one object; its errors
+	// are the answer (400 for a malformed id, 404 for none).
+	find   func(ctx context.Context, seg string) (T, error)
+	json   func(ctx context.Context, v T) (map[string]any, error)
+	update func(w http.ResponseWriter, r *http.Request, c caller, v T) error
+	// delete runs after the caller's right to write was checked.
+	delete func(ctx context.Context, v T) error
+	// action serves the segments below an object (nil: none).
+	action func(w http.ResponseWriter, r *http.Request, c caller, rest []string, v T) error
+}
+
+// byObjectID is a collection's find for objects named by their object id
+// only: a malformed id is a 400, an unknown one a 404.
+func byObjectID[T any](lookup func(ctx context.Context, id string) (T, error)) func(ctx context.Context, seg string) (T, error) {
+	return func(ctx context.Context, seg string) (T, error) {
+		var zero T
+		id, err := objectID(seg)
+		if err != nil {
+			return zero, err
+		}
+		v, err := lookup(ctx, id)
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			return zero, errNotFound(id)
+		}
+		return v, err
+	}
+}
+
+// serveCollection serves rest (the path below the collection): GET (list)
+// and POST (create) at its root; GET, PATCH and DELETE of one object;
+// the object's actions below it.
+func serveCollection[T any](h *Handler, w http.ResponseWriter, r *http.Request, c caller, rest []string, col collection[T]) error {
+	ctx := r.Context()
+	if len(rest) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			return col.list(w, r)
+		case http.MethodPost:
+			return col.create(w, r, c)
 		}
 		return errMethod
 	}
-	return h.objectAction(w, r, c, rest, p.ObjectID, passwords{add: h.cfg.Store.AddPrincipalSecret, remove: h.cfg.Store.DeletePrincipalSecret})
+	v, err := col.find(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if len(rest) > 1 {
+		if col.action == nil {
+			return gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", rest[len(rest)-1])
+		}
+		return col.action(w, r, c, rest, v)
+	}
+	switch r.Method {
+	case http.MethodGet:
+		m, err := col.json(ctx, v)
+		if err != nil {
+			return err
+		}
+		m["@odata.context"] = h.context(col.name + "/$entity")
+		return writeJSON(w, http.StatusOK, m)
+	case http.MethodPatch:
+		return col.update(w, r, c, v)
+	case http.MethodDelete:
+		if err := h.mayWrite(ctx, c); err != nil {
+			return err
+		}
+		if err := col.delete(ctx, v); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return errMethod
 }
 
 // objectAction serves an application's or service principal's actions

@@ -60,44 +60,21 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request, c caller, rest [
 	if err := h.mayWrite(ctx, c); err != nil {
 		return err
 	}
-	if len(rest) == 0 {
-		switch r.Method {
-		case http.MethodGet:
-			all, err := h.cfg.Store.Users(ctx)
+	return serveCollection(h, w, r, c, rest, collection[store.User]{
+		name: "users",
+		list: func(w http.ResponseWriter, r *http.Request) error {
+			all, err := h.cfg.Store.Users(r.Context())
 			if err != nil {
 				return err
 			}
 			return listObjects(h, w, r, "users", all, userObject, h.userJSON)
-		case http.MethodPost:
-			return h.createUser(w, r, c)
-		}
-		return errMethod
-	}
-	if len(rest) != 1 {
-		return gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", rest[len(rest)-1])
-	}
-	u, err := h.findUser(ctx, rest[0])
-	if err != nil {
-		return err
-	}
-	switch r.Method {
-	case http.MethodGet:
-		m, _ := h.userJSON(ctx, u)
-		m["@odata.context"] = h.context("users/$entity")
-		return writeJSON(w, http.StatusOK, m)
-	case http.MethodPatch:
-		return h.updateUser(w, r, c, u)
-	case http.MethodDelete:
-		if err := h.mayWrite(ctx, c); err != nil {
-			return err
-		}
-		if err := h.cfg.Store.DeleteUser(ctx, u.ObjectID); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	return errMethod
+		},
+		create: h.createUser,
+		find:   h.findUser,
+		json:   h.userJSON,
+		update: h.updateUser,
+		delete: func(ctx context.Context, u store.User) error { return h.cfg.Store.DeleteUser(ctx, u.ObjectID) },
+	})
 }
 
 // findUser resolves a path segment: an object id, or a userPrincipalName
