@@ -863,7 +863,7 @@ func newRealAz(t *testing.T, az, caFile string) *realAz {
 		c.logs = filepath.Join(root, "logs")
 	}
 	site := filepath.Join(root, "site")
-	for _, d := range []string{c.work, c.logs, site, filepath.Join(root, "home"), filepath.Join(root, "azure")} {
+	for _, d := range []string{c.work, c.logs, site, filepath.Join(root, "home"), filepath.Join(root, "azure"), filepath.Join(root, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -876,6 +876,8 @@ func newRealAz(t *testing.T, az, caFile string) *realAz {
 		"HOME=" + filepath.Join(root, "home"),
 		"LANG=C.UTF-8",
 		"AZURE_CONFIG_DIR=" + filepath.Join(root, "azure"),
+		// az webapp up leaves its zip in the temporary directory.
+		"TMPDIR=" + filepath.Join(root, "tmp"),
 		"AZURE_CORE_COLLECT_TELEMETRY=no",
 		"AZURE_CORE_NO_COLOR=true",
 		"AZURE_CORE_ONLY_SHOW_ERRORS=true",
