@@ -31,6 +31,7 @@ import (
 // vault soft-deleted, `keyvault list-deleted` and `purge`). Each step
 // checks what az prints, not only that it exits 0.
 func TestRealAzDeployScript(t *testing.T) {
+	t.Parallel()
 	r := startRealAz(t, realAzPath(t))
 	cli, web, port := r.cli, r.web, r.port
 	rg, plan, app := "rg-realaz-script", "plan-realaz-script", "realaz-script"

@@ -49,6 +49,7 @@ import (
 )
 
 func TestRealAz(t *testing.T) {
+	t.Parallel()
 	r := startRealAz(t, realAzPath(t))
 	info, port, sub, cli, web, owner := r.info, r.port, r.sub, r.cli, r.web, r.owner
 	rg, plan, app, upApp, vault := "rg-realaz", "plan-realaz", "realaz-made", "realaz-up", "realazkv1"
