@@ -23,12 +23,15 @@ type stubPostgres struct {
 	running   map[string]bool
 	dbs       map[string][]string
 	rules     map[string][]arm.PostgresFirewallRule
+	auth      map[string]arm.PostgresAuthConfig
+	admins    map[string]map[string]string // server → object id → role
 }
 
 var _ arm.PostgresServers = (*stubPostgres)(nil)
 
 func newStubPostgres() *stubPostgres {
-	return &stubPostgres{passwords: map[string]string{}, running: map[string]bool{}, dbs: map[string][]string{}, rules: map[string][]arm.PostgresFirewallRule{}}
+	return &stubPostgres{passwords: map[string]string{}, running: map[string]bool{}, dbs: map[string][]string{}, rules: map[string][]arm.PostgresFirewallRule{},
+		auth: map[string]arm.PostgresAuthConfig{}, admins: map[string]map[string]string{}}
 }
 
 func (s *stubPostgres) CreateServer(_ context.Context, name, _, password string) (string, error) {
@@ -85,6 +88,29 @@ func (s *stubPostgres) SetFirewallRules(server string, rules []arm.PostgresFirew
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules[server] = slices.Clone(rules)
+}
+
+func (s *stubPostgres) SetAuthConfig(server string, a arm.PostgresAuthConfig) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.auth[server] = a
+}
+
+func (s *stubPostgres) AddEntraAdmin(_ context.Context, server string, p arm.PostgresEntraPrincipal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admins[server] == nil {
+		s.admins[server] = map[string]string{}
+	}
+	s.admins[server][p.ObjectID] = p.Name
+	return nil
+}
+
+func (s *stubPostgres) RemoveEntraAdmin(_ context.Context, server, objectID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.admins[server], objectID)
+	return nil
 }
 
 func (s *stubPostgres) state(name string) (password string, running bool, dbs []string, rules []arm.PostgresFirewallRule) {

@@ -19,7 +19,7 @@ package pgflex
 //
 // The proxy answers a sign-in to such a role itself: it asks the client
 // for its password in clear (inside TLS), verifies it as a token (through
-// Config.VerifyToken: signature, issuer, tenant, audience, lifetime), and
+// the Directory's Verify: signature, issuer, tenant, audience, lifetime), and
 // checks that the token's object id is the one recorded for the role.
 // Then it signs in to the cluster as that role over SCRAM with a random
 // password only it knows, which it sets as azuresu when it has none for
@@ -66,6 +66,27 @@ type TokenClaims struct {
 // identity service, issuer, lifetime, and an audience among audiences
 // (with or without a trailing slash).
 type VerifyFunc func(ctx context.Context, token string, audiences []string) (TokenClaims, error)
+
+// Directory is what the proxy asks of the platform's identity service.
+type Directory struct {
+	// Verify verifies the access tokens clients sign in with. Nil: no
+	// token is taken.
+	Verify VerifyFunc
+	// PrincipalsNamed returns the object ids of the directory's principals
+	// of a name (a user's UPN, a service principal's or managed
+	// identity's display name), to resolve a role made by
+	// pgaadauth_create_principal, which names no object id. Nil: such
+	// roles cannot sign in.
+	PrincipalsNamed func(ctx context.Context, name string) ([]string, error)
+}
+
+// SetDirectory gives the proxy the identity service that verifies the
+// tokens of Microsoft Entra sign-ins (it starts after the manager).
+func (m *Manager) SetDirectory(d Directory) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dir = d
+}
 
 // EntraPrincipal is a Microsoft Entra principal a role stands for.
 type EntraPrincipal struct {
@@ -357,10 +378,13 @@ func (e *errEntra) Error() string { return e.hint }
 
 // checkToken verifies a client's token for a role of a server.
 func (m *Manager) checkToken(ctx context.Context, c *cluster, role string, rec entraRole, token string, auth AuthConfig) error {
-	if m.cfg.VerifyToken == nil {
+	m.mu.RLock()
+	dir := m.dir
+	m.mu.RUnlock()
+	if dir.Verify == nil {
 		return &errEntra{"this Slipway has no identity service to verify tokens"}
 	}
-	claims, err := m.cfg.VerifyToken(ctx, token, []string{EntraAudience, EntraAudience + "/"})
+	claims, err := dir.Verify(ctx, token, []string{EntraAudience, EntraAudience + "/"})
 	if err != nil {
 		return &errEntra{"the password is not a valid access token for " + EntraAudience + " from this platform's identity service (get one with the scope " + EntraAudience + "/.default): " + err.Error()}
 	}
@@ -371,10 +395,10 @@ func (m *Manager) checkToken(ctx context.Context, c *cluster, role string, rec e
 	if rec.objectID == "" {
 		// Made by name only: the name is resolved once, at the first
 		// sign-in, to the one principal of that name.
-		if m.cfg.PrincipalsNamed == nil {
+		if dir.PrincipalsNamed == nil {
 			return &errEntra{"the role was made without an object id: use pgaadauth_create_principal_with_oid"}
 		}
-		ids, err := m.cfg.PrincipalsNamed(ctx, role)
+		ids, err := dir.PrincipalsNamed(ctx, role)
 		if err != nil {
 			return err
 		}

@@ -39,12 +39,13 @@ func newEntraEnv(t *testing.T) *entraEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, func(c *Config) {
-		c.VerifyToken = func(ctx context.Context, token string, audiences []string) (TokenClaims, error) {
+	e := newEnv(t)
+	e.m.SetDirectory(Directory{
+		Verify: func(ctx context.Context, token string, audiences []string) (TokenClaims, error) {
 			cl, err := svc.Verify(ctx, token, audiences)
 			return TokenClaims{ObjectID: cl.ObjectID, AppID: cl.AppID, TenantID: cl.TenantID}, err
-		}
-		c.PrincipalsNamed = func(ctx context.Context, name string) ([]string, error) {
+		},
+		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
 			all, err := st.Principals(ctx)
 			var ids []string
 			for _, p := range all {
@@ -53,7 +54,7 @@ func newEntraEnv(t *testing.T) *entraEnv {
 				}
 			}
 			return ids, err
-		}
+		},
 	})
 	return &entraEnv{env: e, svc: svc, store: st}
 }

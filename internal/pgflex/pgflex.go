@@ -110,16 +110,7 @@ type Config struct {
 	// a rule naming an App Service app's outbound addresses does on
 	// Azure. Invalid: only apps' own addresses count.
 	Outbound netip.Addr
-	// VerifyToken verifies the access tokens clients sign in with as
-	// Microsoft Entra principals (entra.go). Nil: no token is taken.
-	VerifyToken VerifyFunc
-	// PrincipalsNamed returns the object ids of the directory's principals
-	// of a name (a user's UPN, a service principal's or managed
-	// identity's display name), to resolve a role made by
-	// pgaadauth_create_principal, which names no object id. Nil: such
-	// roles cannot sign in.
-	PrincipalsNamed func(ctx context.Context, name string) ([]string, error)
-	Logger          *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Volumes mounts a file system of its own at a directory (homefs.Homes).
@@ -146,6 +137,7 @@ type Manager struct {
 	groups GroupFunc
 	rules  map[string][]FirewallRule
 	auth   map[string]AuthConfig
+	dir    Directory
 
 	entra entraPasswords
 }
