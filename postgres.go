@@ -51,8 +51,8 @@ type PostgresEntraAdmin struct {
 }
 
 // PostgresPrincipalTypes are the principalType values of an
-// administrator, as ARM spells them.
-var PostgresPrincipalTypes = []string{"User", "Group", "ServicePrincipal"}
+// administrator, as ARM spells them (az's --type offers Unknown too).
+var PostgresPrincipalTypes = []string{"User", "Group", "ServicePrincipal", "Unknown"}
 
 // Validate checks an administrator: a GUID object id, a principal name
 // PostgreSQL can hold as a role (1–63 bytes, no control characters, none
@@ -76,7 +76,7 @@ func (a *PostgresEntraAdmin) Validate() error {
 			return nil
 		}
 	}
-	return Errorf(EINVALID, "The principal type '%s' is invalid. Allowed values: User, Group, ServicePrincipal.", a.PrincipalType)
+	return Errorf(EINVALID, "The principal type '%s' is invalid. Allowed values: User, Group, ServicePrincipal, Unknown.", a.PrincipalType)
 }
 
 // PostgresDatabase is a database of a flexible server

@@ -112,7 +112,7 @@ func CheckEntraPrincipal(p EntraPrincipal) error {
 		return fmt.Errorf("object id %q is not a GUID", p.ObjectID)
 	}
 	if objectType(p.Type) == "" {
-		return fmt.Errorf("principal type %q: use User, Group or ServicePrincipal", p.Type)
+		return fmt.Errorf("principal type %q: use User, Group, ServicePrincipal or Unknown", p.Type)
 	}
 	return nil
 }
@@ -132,10 +132,11 @@ func checkEntraName(name string) error {
 }
 
 // objectType is ARM's principalType as pgaadauth's objectType: user,
-// group or service; "" for anything else.
+// group or service (Unknown is taken as a user: only its object id
+// signs in); "" for anything else.
 func objectType(t string) string {
 	switch strings.ToLower(t) {
-	case "user":
+	case "user", "unknown":
 		return "user"
 	case "group":
 		return "group"
