@@ -20,7 +20,8 @@ import (
 // (Microsoft.DBforPostgreSQL/flexibleServers; REST:
 // https://learn.microsoft.com/rest/api/postgresql/flexibleserver/servers):
 // what `az postgres flexible-server create|show|list|update|delete|start|
-// stop|restart`, `db create|list|show|delete` and `firewall-rule
+// stop|restart`, `db create|list|show|delete`, `firewall-rule
+// create|list|show|delete` and `microsoft-entra-admin
 // create|list|show|delete` send, with the location capabilities and name
 // check az validates against first. The servers themselves run in the
 // backend (Config.Postgres, internal/pgflex): this file keeps their

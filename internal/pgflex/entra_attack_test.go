@@ -170,6 +170,15 @@ func TestEntraSignIn(t *testing.T) {
 	if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT 1"); err != nil || out != "1" {
 		t.Fatalf("a token with passwordAuth Disabled: %v %q", err, out)
 	}
+	// After a start of Slipway, the records' authConfig is the server's.
+	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT 1")
+	wantRefused(t, "a token after Entra was disabled in the records", out, err, `password authentication failed for user "webapp1"`)
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("a password after the records enabled passwords: %v %q", err, out)
+	}
 }
 
 func TestAttack_EntraSignIn(t *testing.T) {
