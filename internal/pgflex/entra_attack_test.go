@@ -234,6 +234,11 @@ func TestAttack_EntraSignIn(t *testing.T) {
 			"CREATE OR REPLACE FUNCTION public.pgaadauth_create_principal(rolename text, isadmin boolean, ismfa boolean) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",
 			"DROP FUNCTION public.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean)",
 			"ALTER ROLE webapp1 PASSWORD 'known'",
+			// Taking the Entra administrator's identity inside a session.
+			`GRANT "entra-admin" TO myadmin`,
+			`GRANT webapp1 TO myadmin`,
+			`SET SESSION AUTHORIZATION "entra-admin"`,
+			`SET ROLE "entra-admin"`,
 		} {
 			if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", sql); err == nil {
 				t.Errorf("the password administrator ran %q: %s", sql, out)
