@@ -11,7 +11,7 @@ import (
 )
 
 // Azure Database for PostgreSQL flexible servers (migrations
-// 0032_postgres_flexible_servers.sql, 0037_postgres_entra.sql): one row
+// 0032_postgres_flexible_servers.sql, 0038_postgres_entra.sql): one row
 // per server, its databases, its firewall rules and its Microsoft Entra
 // administrators. The ARM layer (internal/arm/postgres.go) writes
 // them; the backend that runs the servers (internal/pgflex) reads

@@ -1,4 +1,4 @@
--- 0037: Microsoft Entra sign-in to PostgreSQL flexible servers: each
+-- 0038: Microsoft Entra sign-in to PostgreSQL flexible servers: each
 -- server's authConfig (passwords, Entra tokens, the tenant) and its Entra
 -- administrators (flexibleServers/administrators/{objectId}). Servers made
 -- before keep what they had: passwords only.
