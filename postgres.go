@@ -3,6 +3,7 @@ package slipway
 import (
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -29,6 +30,53 @@ type PostgresServer struct {
 	BackupRetentionDays int
 	Stopped             bool
 	Created             time.Time
+	// The server's authConfig: which sign-ins it takes. Azure makes
+	// servers with passwords only (the zero value); at least one is on.
+	PasswordAuthDisabled bool   // passwordAuth Disabled
+	EntraAuth            bool   // activeDirectoryAuth: Microsoft Entra tokens
+	TenantID             string // tenantId: the tenant whose tokens are taken
+}
+
+// PostgresEntraAdmin is a Microsoft Entra administrator of a flexible
+// server (flexibleServers/administrators/{objectId}): a principal that
+// signs in with a token as a role of its name, a member of
+// azure_pg_admin
+// (https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-configure-sign-in-azure-ad-authentication).
+type PostgresEntraAdmin struct {
+	Server        string
+	ObjectID      string // the principal's object id (a GUID)
+	PrincipalName string // the role's name: a UPN or a display name
+	PrincipalType string // User, Group or ServicePrincipal
+	TenantID      string
+}
+
+// PostgresPrincipalTypes are the principalType values of an
+// administrator, as ARM spells them (az's --type offers Unknown too).
+var PostgresPrincipalTypes = []string{"User", "Group", "ServicePrincipal", "Unknown"}
+
+// Validate checks an administrator: a GUID object id, a principal name
+// PostgreSQL can hold as a role (1–63 bytes, no control characters, none
+// of the reserved names) and a known principal type, which it spells as
+// ARM does.
+func (a *PostgresEntraAdmin) Validate() error {
+	if !guidRE.MatchString(a.ObjectID) {
+		return Errorf(EINVALID, "The object id '%s' is not a GUID: name the administrator by its Microsoft Entra object id (--object-id).", a.ObjectID)
+	}
+	n := a.PrincipalName
+	if n == "" || len(n) > 63 || strings.ContainsFunc(n, unicode.IsControl) {
+		return Errorf(EINVALID, "The principal name '%s' is invalid: it becomes a PostgreSQL role, 1 to 63 bytes without control characters.", n)
+	}
+	l := strings.ToLower(n)
+	if strings.HasPrefix(l, "pg_") || slices.Contains(reservedPostgresLogins, l) {
+		return Errorf(EINVALID, "The principal name '%s' is reserved. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, azuresu or postgres, nor start with pg_.", n)
+	}
+	for _, t := range PostgresPrincipalTypes {
+		if strings.EqualFold(t, a.PrincipalType) {
+			a.PrincipalType = t
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "The principal type '%s' is invalid. Allowed values: User, Group, ServicePrincipal, Unknown.", a.PrincipalType)
 }
 
 // PostgresDatabase is a database of a flexible server

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/internal/arm"
 	"github.com/slipway-dev/slipway/internal/server"
@@ -23,12 +27,15 @@ type stubPostgres struct {
 	running   map[string]bool
 	dbs       map[string][]string
 	rules     map[string][]arm.PostgresFirewallRule
+	auth      map[string]arm.PostgresAuthConfig
+	admins    map[string]map[string]string // server → object id → role
 }
 
 var _ arm.PostgresServers = (*stubPostgres)(nil)
 
 func newStubPostgres() *stubPostgres {
-	return &stubPostgres{passwords: map[string]string{}, running: map[string]bool{}, dbs: map[string][]string{}, rules: map[string][]arm.PostgresFirewallRule{}}
+	return &stubPostgres{passwords: map[string]string{}, running: map[string]bool{}, dbs: map[string][]string{}, rules: map[string][]arm.PostgresFirewallRule{},
+		auth: map[string]arm.PostgresAuthConfig{}, admins: map[string]map[string]string{}}
 }
 
 func (s *stubPostgres) CreateServer(_ context.Context, name, _, password string) (string, error) {
@@ -85,6 +92,29 @@ func (s *stubPostgres) SetFirewallRules(server string, rules []arm.PostgresFirew
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules[server] = slices.Clone(rules)
+}
+
+func (s *stubPostgres) SetAuthConfig(server string, a arm.PostgresAuthConfig) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.auth[server] = a
+}
+
+func (s *stubPostgres) AddEntraAdmin(_ context.Context, server string, p arm.PostgresEntraPrincipal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admins[server] == nil {
+		s.admins[server] = map[string]string{}
+	}
+	s.admins[server][p.ObjectID] = p.Name
+	return nil
+}
+
+func (s *stubPostgres) RemoveEntraAdmin(_ context.Context, server, objectID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.admins[server], objectID)
+	return nil
 }
 
 func (s *stubPostgres) state(name string) (password string, running bool, dbs []string, rules []arm.PostgresFirewallRule) {
@@ -198,5 +228,115 @@ func TestRealAzPostgresFlexibleServer(t *testing.T) {
 	}
 	if out := cli.fail(append([]string{"postgres", "flexible-server", "show"}, srv...)...); !strings.Contains(out, "ResourceNotFound") && !strings.Contains(out, "was not found") {
 		t.Fatalf("show after delete: %s", out)
+	}
+}
+
+// TestRealAzPostgresEntraSignIn: Microsoft's passwordless path ("Connect
+// to Azure databases from App Service without secrets using a managed
+// identity") with the real az and the real PostgreSQL backend:
+// `flexible-server update --microsoft-entra-auth Enabled`,
+// `microsoft-entra-admin create|list|show|delete` naming az's own service
+// principal, psql on the host signing in as it with `az account
+// get-access-token`'s token, pgaadauth_create_principal for an app's
+// system-assigned identity, and the app signing in from its instance with
+// azure-identity and psycopg, no password anywhere.
+func TestRealAzPostgresEntraSignIn(t *testing.T) {
+	needSandbox(t, "apps reaching <server>.postgres.database.azure.com need")
+	if _, err := exec.LookPath("psql"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("psql is missing: scripts/setup installs postgresql")
+		}
+		t.Skip("PostgreSQL is not installed")
+	}
+	r := startRealAz(t, realAzPath(t))
+	cli := r.cli
+	rg, name, app := "rg-realaz-pgentra", "realaz-pgentra", "pgentra-app"
+	cli.must("group", "create", "-n", rg, "-l", "westeurope", "-o", "none")
+	cli.must("postgres", "flexible-server", "create", "-g", rg, "-n", name, "-l", "westeurope", "--admin-user", "myadmin",
+		"--admin-password", "Tutorial-Pass-1234", "--sku-name", "Standard_B1ms", "--tier", "Burstable", "--public-access", "0.0.0.0",
+		"--version", "16", "--storage-size", "32", "--yes", "-o", "none")
+	cli.must("postgres", "flexible-server", "firewall-rule", "create", "-g", rg, "-s", name, "-n", "host",
+		"--start-ip-address", "127.0.0.1", "--end-ip-address", "127.0.0.1", "-o", "none")
+	// Administrators need Entra authentication on.
+	if out := cli.fail("postgres", "flexible-server", "microsoft-entra-admin", "create", "-g", rg, "-s", name,
+		"-u", "someone", "-i", "00000000-0000-4000-8000-000000000001", "-t", "User"); !strings.Contains(out, "--microsoft-entra-auth Enabled") {
+		t.Fatalf("an administrator with Entra disabled: %s", out)
+	}
+	out := cli.must("postgres", "flexible-server", "update", "-g", rg, "-n", name, "--microsoft-entra-auth", "Enabled", "-o", "json")
+	var srv struct {
+		AuthConfig struct{ ActiveDirectoryAuth, PasswordAuth, TenantID string } `json:"authConfig"`
+	}
+	if err := json.Unmarshal([]byte(out), &srv); err != nil || srv.AuthConfig.ActiveDirectoryAuth != "Enabled" ||
+		srv.AuthConfig.PasswordAuth != "Enabled" || srv.AuthConfig.TenantID != r.info.TenantID {
+		t.Fatalf("update --microsoft-entra-auth Enabled (%v): %s", err, out)
+	}
+
+	// az's own service principal is the server's Entra administrator.
+	ownerOID := strings.TrimSpace(cli.must("ad", "sp", "show", "--id", r.owner.AppID, "--query", "id", "-o", "tsv"))
+	out = cli.must("postgres", "flexible-server", "microsoft-entra-admin", "create", "-g", rg, "-s", name,
+		"-u", r.owner.DisplayName, "-i", ownerOID, "-t", "ServicePrincipal", "-o", "json")
+	var admin struct{ PrincipalName, PrincipalType, ObjectID, TenantID string }
+	if err := json.Unmarshal([]byte(out), &admin); err != nil || admin.PrincipalName != r.owner.DisplayName ||
+		admin.PrincipalType != "ServicePrincipal" || admin.ObjectID != ownerOID || admin.TenantID != r.info.TenantID {
+		t.Fatalf("microsoft-entra-admin create (%v): %s", err, out)
+	}
+	if out := cli.must("postgres", "flexible-server", "microsoft-entra-admin", "list", "-g", rg, "-s", name, "--query", "[].principalName", "-o", "tsv"); strings.TrimSpace(out) != r.owner.DisplayName {
+		t.Fatalf("microsoft-entra-admin list: %s", out)
+	}
+	if out := cli.must("postgres", "flexible-server", "microsoft-entra-admin", "show", "-g", rg, "-s", name, "-i", ownerOID, "--query", "principalName", "-o", "tsv"); strings.TrimSpace(out) != r.owner.DisplayName {
+		t.Fatalf("microsoft-entra-admin show: %s", out)
+	}
+	adminToken := strings.TrimSpace(cli.must("account", "get-access-token", "--resource", "https://ossrdbms-aad.database.windows.net", "--query", "accessToken", "-o", "tsv"))
+	psql := func(user, password, sql string) (string, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn := fmt.Sprintf("host=%s.postgres.localhost hostaddr=127.0.0.1 port=%d dbname=postgres sslmode=require", name, r.s.info.PostgresPort)
+		cmd := exec.CommandContext(ctx, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", conn, "-U", user, "-c", sql)
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := psql(r.owner.DisplayName, adminToken, "SELECT current_user, pg_has_role('azure_pg_admin', 'member')"); err != nil || out != r.owner.DisplayName+"|t" {
+		t.Fatalf("the Entra administrator with its token: %v %s", err, out)
+	}
+
+	// The app's system-assigned identity is a principal of the server,
+	// named as the app, made by the administrator.
+	r.s.createApp(app, "SCM_DO_BUILD_DURING_DEPLOYMENT=true")
+	cli.must("webapp", "identity", "assign", "-g", "rg-"+app, "-n", app, "-o", "none")
+	if out, err := psql(r.owner.DisplayName, adminToken, "SELECT * FROM pgaadauth_create_principal('"+app+"', false, false)"); err != nil || !strings.Contains(out, "Created role") {
+		t.Fatalf("pgaadauth_create_principal: %v %s", err, out)
+	}
+	if code := r.s.deployZip(app, zipDir(t, "testdata/apps/pgentra", nil)); code != "200" {
+		user, pass := r.s.credentials(app)
+		t.Fatalf("deploy: %s\n%s", code, r.s.deploymentLog(app, user, pass, "latest"))
+	}
+	signIn := func(user, cred string) string {
+		t.Helper()
+		code, body := r.s.get(r.s.host(app), "/?"+url.Values{"host": {name + ".postgres.database.azure.com"}, "user": {user}, "cred": {cred}}.Encode())
+		if code != 200 {
+			t.Fatalf("the app: %d %s", code, body)
+		}
+		return body
+	}
+	for _, cred := range []string{"mi", "default"} {
+		if got := signIn(app, cred); got != "OK "+app {
+			t.Fatalf("the app with its managed identity (%s): %q", cred, got)
+		}
+	}
+	// Its token is not the administrator's.
+	if got := signIn(r.owner.DisplayName, "mi"); !strings.Contains(got, "password authentication failed") {
+		t.Fatalf("the app's token for the administrator's role: %q", got)
+	}
+	// Entra off: tokens refused.
+	cli.must("postgres", "flexible-server", "update", "-g", rg, "-n", name, "--microsoft-entra-auth", "Disabled", "-o", "none")
+	if got := signIn(app, "mi"); !strings.Contains(got, "password authentication failed") {
+		t.Fatalf("with Entra authentication disabled: %q", got)
+	}
+	cli.must("postgres", "flexible-server", "update", "-g", rg, "-n", name, "--microsoft-entra-auth", "Enabled", "-o", "none")
+	cli.must("postgres", "flexible-server", "microsoft-entra-admin", "delete", "-g", rg, "-s", name, "-i", ownerOID, "--yes")
+	if _, err := psql(r.owner.DisplayName, adminToken, "SELECT 1"); err == nil {
+		t.Fatal("the deleted administrator still signs in")
 	}
 }

@@ -20,7 +20,8 @@ import (
 // (Microsoft.DBforPostgreSQL/flexibleServers; REST:
 // https://learn.microsoft.com/rest/api/postgresql/flexibleserver/servers):
 // what `az postgres flexible-server create|show|list|update|delete|start|
-// stop|restart`, `db create|list|show|delete` and `firewall-rule
+// stop|restart`, `db create|list|show|delete`, `firewall-rule
+// create|list|show|delete` and `microsoft-entra-admin
 // create|list|show|delete` send, with the location capabilities and name
 // check az validates against first. The servers themselves run in the
 // backend (Config.Postgres, internal/pgflex): this file keeps their
@@ -55,11 +56,27 @@ type PostgresServers interface {
 	DeleteDatabase(ctx context.Context, server, db string) error
 	// SetFirewallRules replaces a server's firewall rules (start/end IPv4 ranges; 0.0.0.0–0.0.0.0 is Azure's "allow Azure services", i.e. Slipway's apps).
 	SetFirewallRules(server string, rules []PostgresFirewallRule)
+	// SetAuthConfig replaces the sign-ins a server takes: passwords,
+	// Microsoft Entra tokens (of a tenant), or both.
+	SetAuthConfig(server string, a PostgresAuthConfig)
+	// AddEntraAdmin makes a principal a Microsoft Entra administrator of
+	// a running server: a role of its name in azure_pg_admin that signs
+	// in with the principal's tokens. The same again: nil.
+	AddEntraAdmin(ctx context.Context, server string, p PostgresEntraPrincipal) error
+	// RemoveEntraAdmin takes the principal of objectID off the server's
+	// administrators. None: nil.
+	RemoveEntraAdmin(ctx context.Context, server, objectID string) error
 }
 
 // PostgresFirewallRule is one range of client addresses a server accepts:
 // pgflex's, so that *pgflex.Manager is a PostgresServers.
 type PostgresFirewallRule = pgflex.FirewallRule
+
+// PostgresAuthConfig is a server's authConfig as the backend takes it.
+type PostgresAuthConfig = pgflex.AuthConfig
+
+// PostgresEntraPrincipal is an Entra administrator as the backend takes it.
+type PostgresEntraPrincipal = pgflex.EntraPrincipal
 
 const (
 	postgresNamespace = "Microsoft.DBforPostgreSQL"
@@ -218,7 +235,7 @@ func (h *Handler) postgresServerJSON(sub string, s slipway.PostgresServer) map[s
 			"state":                    state,
 			"fullyQualifiedDomainName": s.Name + postgresHostSuffix,
 			"storage":                  map[string]any{"storageSizeGB": s.StorageGB, "autoGrow": "Disabled", "type": ""},
-			"authConfig":               map[string]any{"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"},
+			"authConfig":               postgresAuthJSON(s),
 			"dataEncryption":           map[string]any{"type": "SystemManaged"},
 			"backup": map[string]any{"backupRetentionDays": s.BackupRetentionDays, "geoRedundantBackup": "Disabled",
 				"earliestRestoreDate": s.Created.UTC().Format(time.RFC3339Nano)},
@@ -273,6 +290,7 @@ type postgresServerBody struct {
 		AuthConfig *struct {
 			ActiveDirectoryAuth *string `json:"activeDirectoryAuth"`
 			PasswordAuth        *string `json:"passwordAuth"`
+			TenantID            *string `json:"tenantId"`
 		} `json:"authConfig"`
 		DataEncryption *struct {
 			Type *string `json:"type"`
@@ -286,7 +304,7 @@ type postgresServerBody struct {
 // refuseUnsupported refuses what Slipway's servers do not have, by the
 // body's own words, before anything is changed.
 func (b *postgresServerBody) refuseUnsupported() error {
-	const sorry = "Slipway's PostgreSQL servers are single, public servers with password authentication: "
+	const sorry = "Slipway's PostgreSQL servers are single, public servers: "
 	pr := b.Properties
 	if b.Identity != nil && b.Identity.Type != "" && !strings.EqualFold(b.Identity.Type, "None") {
 		return badPostgres("FeatureNotSupported", sorry+"managed identities on a server (data encryption with customer keys) are not supported.")
@@ -310,10 +328,6 @@ func (b *postgresServerBody) refuseUnsupported() error {
 		return badPostgres("FeatureNotSupported", sorry+"high availability (zone-redundant or same-zone standby) is not supported.")
 	case pr.Backup != nil && !unsetOr(pr.Backup.GeoRedundantBackup, "Disabled"):
 		return badPostgres("FeatureNotSupported", sorry+"geo-redundant backup is not supported.")
-	case pr.AuthConfig != nil && !unsetOr(pr.AuthConfig.ActiveDirectoryAuth, "Disabled"):
-		return badPostgres("FeatureNotSupported", sorry+"Microsoft Entra authentication is not supported; the administrator signs in with a password.")
-	case pr.AuthConfig != nil && !unsetOr(pr.AuthConfig.PasswordAuth, "Enabled"):
-		return badPostgres("FeatureNotSupported", sorry+"password authentication cannot be disabled.")
 	case pr.DataEncryption != nil && !unsetOr(pr.DataEncryption.Type, "SystemManaged"):
 		return badPostgres("FeatureNotSupported", sorry+"data encryption with customer-managed keys is not supported.")
 	case pr.Cluster != nil && pr.Cluster.ClusterSize != nil && *pr.Cluster.ClusterSize > 1:
@@ -390,7 +404,10 @@ func (h *Handler) putPostgresServer(w http.ResponseWriter, r *http.Request, p pa
 	srv.Location = normalizeLocation(*body.Location)
 	pr := body.Properties
 	if pr == nil || pr.AdministratorLogin == nil || pr.AdministratorLoginPassword == nil {
-		return badPostgres("InvalidParameterValue", "properties.administratorLogin and properties.administratorLoginPassword are required to create a server.")
+		return badPostgres("InvalidParameterValue", "properties.administratorLogin and properties.administratorLoginPassword are required to create a server (Slipway's servers always have a password administrator, even with password authentication disabled: give --admin-user and --admin-password).")
+	}
+	if err := h.applyPostgresAuth(ctx, &srv, &body); err != nil {
+		return err
 	}
 	srv.AdministratorLogin = *pr.AdministratorLogin
 	if err := slipway.ValidatePostgresAdminLogin(srv.AdministratorLogin); err != nil {
@@ -430,6 +447,7 @@ func (h *Handler) putPostgresServer(w http.ResponseWriter, r *http.Request, p pa
 	}
 	version, err := h.cfg.Postgres.CreateServer(ctx, name, srv.AdministratorLogin, password)
 	if err == nil {
+		h.cfg.Postgres.SetAuthConfig(name, postgresAuth(stored))
 		stored.Version = version
 		err = h.cfg.Store.UpdatePostgresServer(ctx, stored)
 		if err == nil {
@@ -467,6 +485,9 @@ func (h *Handler) updatePostgresServer(w http.ResponseWriter, r *http.Request, p
 			return err
 		}
 	}
+	if err := h.applyPostgresAuth(ctx, &s, body); err != nil {
+		return err
+	}
 	var password string
 	if pr := body.Properties; pr != nil {
 		if pr.AdministratorLogin != nil && *pr.AdministratorLogin != "" && *pr.AdministratorLogin != s.AdministratorLogin {
@@ -502,7 +523,73 @@ func (h *Handler) updatePostgresServer(w http.ResponseWriter, r *http.Request, p
 	if err := h.cfg.Store.UpdatePostgresServer(ctx, s); err != nil {
 		return err
 	}
+	h.cfg.Postgres.SetAuthConfig(s.Name, postgresAuth(s))
 	return h.writeAccepted(w, r, p, "UpsertServerManagementOperationV2")
+}
+
+// postgresAuth is a server's authConfig as the backend takes it.
+func postgresAuth(s slipway.PostgresServer) PostgresAuthConfig {
+	return PostgresAuthConfig{Password: !s.PasswordAuthDisabled, Entra: s.EntraAuth, TenantID: s.TenantID}
+}
+
+// postgresAuthJSON is a server's authConfig as Azure answers it.
+func postgresAuthJSON(s slipway.PostgresServer) map[string]any {
+	onOff := func(b bool) string {
+		if b {
+			return "Enabled"
+		}
+		return "Disabled"
+	}
+	out := map[string]any{"activeDirectoryAuth": onOff(s.EntraAuth), "passwordAuth": onOff(!s.PasswordAuthDisabled)}
+	if s.TenantID != "" {
+		out["tenantId"] = s.TenantID
+	}
+	return out
+}
+
+// applyPostgresAuth applies a body's authConfig to a server: each of
+// activeDirectoryAuth and passwordAuth Enabled or Disabled, not both
+// Disabled, and the tenant this installation's (the only one whose
+// tokens Slipway issues), which it is when not given.
+func (h *Handler) applyPostgresAuth(ctx context.Context, s *slipway.PostgresServer, body *postgresServerBody) error {
+	if body.Properties == nil || body.Properties.AuthConfig == nil {
+		return nil
+	}
+	ac := body.Properties.AuthConfig
+	onOff := func(field string, v *string, cur bool) (bool, error) {
+		switch {
+		case v == nil || *v == "":
+			return cur, nil
+		case strings.EqualFold(*v, "Enabled"):
+			return true, nil
+		case strings.EqualFold(*v, "Disabled"):
+			return false, nil
+		}
+		return false, badPostgres("InvalidParameterValue", "The value '%s' of authConfig.%s is invalid. Allowed values: Enabled, Disabled.", *v, field)
+	}
+	entra, err := onOff("activeDirectoryAuth", ac.ActiveDirectoryAuth, s.EntraAuth)
+	if err != nil {
+		return err
+	}
+	password, err := onOff("passwordAuth", ac.PasswordAuth, !s.PasswordAuthDisabled)
+	if err != nil {
+		return err
+	}
+	if !entra && !password {
+		return badPostgres("InvalidParameterValue", "Password and Microsoft Entra authentication cannot both be disabled: nobody could sign in. Enable one of authConfig.passwordAuth and authConfig.activeDirectoryAuth.")
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	if ac.TenantID != nil && *ac.TenantID != "" && !strings.EqualFold(*ac.TenantID, tenant) {
+		return badPostgres("InvalidParameterValue", "The tenant '%s' of authConfig.tenantId is not this Slipway's: its tokens come from tenant %s only. Leave tenantId out or use that one.", *ac.TenantID, tenant)
+	}
+	s.EntraAuth, s.PasswordAuthDisabled = entra, !password
+	if entra {
+		s.TenantID = tenant
+	}
+	return nil
 }
 
 // errPostgresBusy answers a change to a server whose creation is under
@@ -513,6 +600,15 @@ func errPostgresBusy(s slipway.PostgresServer) error {
 	}
 	return &apiError{Status: http.StatusConflict, Code: "ConflictingServerOperation",
 		Message: fmt.Sprintf("An operation is currently in progress on the server '%s': it is being created. Try again when it is Ready.", s.Name)}
+}
+
+// readyPostgresServer is the request's server, which must be made.
+func (h *Handler) readyPostgresServer(ctx context.Context, p params) (slipway.PostgresServer, error) {
+	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
+	if err != nil {
+		return s, err
+	}
+	return s, errPostgresBusy(s)
 }
 
 func errPostgresStopped(name string) error {
@@ -568,11 +664,8 @@ func (h *Handler) deletePostgresServer(w http.ResponseWriter, r *http.Request, p
 func (h *Handler) postgresServerAction(action string) func(http.ResponseWriter, *http.Request, params) error {
 	return func(w http.ResponseWriter, r *http.Request, p params) error {
 		ctx := r.Context()
-		s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
+		s, err := h.readyPostgresServer(ctx, p)
 		if err != nil {
-			return err
-		}
-		if err := errPostgresBusy(s); err != nil {
 			return err
 		}
 		switch action {
@@ -865,6 +958,116 @@ func (h *Handler) deletePostgresFirewallRule(w http.ResponseWriter, r *http.Requ
 	return h.writeAccepted(w, r, p, "DropServerFirewallRulesManagementOperation")
 }
 
+// Microsoft Entra administrators
+// (https://learn.microsoft.com/rest/api/postgresql/flexibleserver/administrators-microsoft-entra):
+// what `az postgres flexible-server microsoft-entra-admin
+// create|list|show|delete` sends. Each is a role of the principal's name
+// in the server (internal/pgflex/entra.go).
+
+func postgresAdminJSON(sub, rg string, a slipway.PostgresEntraAdmin) map[string]any {
+	return map[string]any{
+		"id":   postgresServerID(sub, rg, a.Server) + "/administrators/" + a.ObjectID,
+		"name": a.ObjectID,
+		"type": postgresType + "/administrators",
+		"properties": map[string]any{"principalType": a.PrincipalType, "principalName": a.PrincipalName,
+			"objectId": a.ObjectID, "tenantId": a.TenantID},
+	}
+}
+
+func (h *Handler) putPostgresAdmin(w http.ResponseWriter, r *http.Request, p params) error {
+	var body struct {
+		Properties struct {
+			PrincipalName string `json:"principalName"`
+			PrincipalType string `json:"principalType"`
+			TenantID      string `json:"tenantId"`
+		} `json:"properties"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	s, err := h.readyPostgresServer(ctx, p)
+	if err != nil {
+		return err
+	}
+	a := slipway.PostgresEntraAdmin{Server: s.Name, ObjectID: p.id, PrincipalName: body.Properties.PrincipalName, PrincipalType: body.Properties.PrincipalType, TenantID: body.Properties.TenantID}
+	if a.PrincipalType == "" {
+		a.PrincipalType = "User" // Azure's default
+	}
+	if err := a.Validate(); err != nil {
+		return badPostgres("InvalidParameterValue", "%s", slipway.ErrorMessage(err))
+	}
+	_, tenant, err := h.cfg.Store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	if a.TenantID != "" && !strings.EqualFold(a.TenantID, tenant) {
+		return badPostgres("InvalidParameterValue", "The tenant '%s' is not this Slipway's: its principals are in tenant %s.", a.TenantID, tenant)
+	}
+	a.TenantID = tenant
+	if !s.EntraAuth {
+		return badPostgres("AadAuthNotEnabled", "Microsoft Entra authentication is disabled on server '%s': enable it first (az postgres flexible-server update --microsoft-entra-auth Enabled).", s.Name)
+	}
+	if s.Stopped {
+		return errPostgresStopped(s.Name)
+	}
+	if old, err := h.cfg.Store.PostgresEntraAdmin(ctx, s.ResourceGroup, s.Name, a.ObjectID); err == nil && old.PrincipalName != a.PrincipalName {
+		// The same principal under another name: its old role goes first.
+		if err := h.cfg.Postgres.RemoveEntraAdmin(ctx, s.Name, a.ObjectID); err != nil {
+			return fmt.Errorf("renaming a Microsoft Entra administrator of PostgreSQL server %s: %w", s.Name, err)
+		}
+	} else if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
+	stored, err := h.cfg.Store.PutPostgresEntraAdmin(ctx, s.ResourceGroup, a)
+	if slipway.ErrorCode(err) == slipway.ECONFLICT {
+		return &apiError{Status: http.StatusConflict, Code: "Conflict", Message: slipway.ErrorMessage(err)}
+	} else if err != nil {
+		return err
+	}
+	if err := h.cfg.Postgres.AddEntraAdmin(ctx, s.Name, PostgresEntraPrincipal{Name: stored.PrincipalName, ObjectID: stored.ObjectID, Type: stored.PrincipalType}); err != nil {
+		derr := h.cfg.Store.DeletePostgresEntraAdmin(context.WithoutCancel(ctx), s.ResourceGroup, s.Name, stored.ObjectID)
+		return errors.Join(badPostgres("InvalidParameterValue", "The server could not make '%s' an administrator: %v", stored.PrincipalName, err), derr)
+	}
+	return h.writeAccepted(w, r, p, "UpsertServerAdministratorsManagementOperation")
+}
+
+// getPostgresAdmins answers GET of one administrator (p.id) or of the
+// server's list.
+func (h *Handler) getPostgresAdmins(w http.ResponseWriter, r *http.Request, p params) error {
+	toJSON := func(a slipway.PostgresEntraAdmin) map[string]any { return postgresAdminJSON(p.sub, p.rg, a) }
+	if p.id == "" {
+		as, err := h.cfg.Store.PostgresEntraAdmins(r.Context(), p.rg, p.pgserver)
+		return writeValues(w, as, err, toJSON)
+	}
+	a, err := h.cfg.Store.PostgresEntraAdmin(r.Context(), p.rg, p.pgserver, strings.ToLower(p.id))
+	return writeOne(w, a, err, toJSON)
+}
+
+func (h *Handler) deletePostgresAdmin(w http.ResponseWriter, r *http.Request, p params) error {
+	ctx := r.Context()
+	s, err := h.cfg.Store.PostgresServer(ctx, p.rg, p.pgserver)
+	if err != nil {
+		return err
+	}
+	id := strings.ToLower(p.id)
+	if _, err := h.cfg.Store.PostgresEntraAdmin(ctx, s.ResourceGroup, s.Name, id); slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return writeEmpty(w, http.StatusNoContent)
+	} else if err != nil {
+		return err
+	}
+	if s.Stopped {
+		return errPostgresStopped(s.Name)
+	}
+	if err := h.cfg.Postgres.RemoveEntraAdmin(ctx, s.Name, id); err != nil {
+		return fmt.Errorf("removing a Microsoft Entra administrator of PostgreSQL server %s: %w", s.Name, err)
+	}
+	if err := h.cfg.Store.DeletePostgresEntraAdmin(ctx, s.ResourceGroup, s.Name, id); err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
+	return h.writeAccepted(w, r, p, "DropServerAdministratorsManagementOperation")
+}
+
 // postgresConfigurations answers the server parameters list with none:
 // Slipway does not change PostgreSQL's parameters through ARM.
 func (h *Handler) postgresConfigurations(w http.ResponseWriter, r *http.Request, p params) error {
@@ -912,5 +1115,9 @@ func (h *Handler) postgresRoutes(sub, rg string, r func(string, string, func(htt
 		r(http.MethodPut, srv+"/firewallRules/{id}", h.pg(h.putPostgresFirewallRule)),
 		r(http.MethodGet, srv+"/firewallRules/{id}", h.pg(h.getPostgresFirewallRule)),
 		r(http.MethodDelete, srv+"/firewallRules/{id}", h.pg(h.deletePostgresFirewallRule)),
+		r(http.MethodGet, srv+"/administrators", h.pg(h.getPostgresAdmins)),
+		r(http.MethodPut, srv+"/administrators/{id}", h.pg(h.putPostgresAdmin)),
+		r(http.MethodGet, srv+"/administrators/{id}", h.pg(h.getPostgresAdmins)),
+		r(http.MethodDelete, srv+"/administrators/{id}", h.pg(h.deletePostgresAdmin)),
 	}
 }

@@ -25,6 +25,8 @@ type fakePGServer struct {
 	running         bool
 	dbs             []string
 	rules           []PostgresFirewallRule
+	auth            PostgresAuthConfig
+	admins          map[string]string // object id → role
 }
 
 var _ PostgresServers = (*fakePostgres)(nil)
@@ -110,6 +112,40 @@ func (f *fakePostgres) DeleteDatabase(_ context.Context, server, db string) erro
 
 func (f *fakePostgres) SetFirewallRules(server string, rules []PostgresFirewallRule) {
 	f.rules(server, len(rules), func(s *fakePGServer) { s.rules = slices.Clone(rules) })
+}
+
+// SetAuthConfig is kept on the server, not among the calls: every
+// create and update sets it.
+func (f *fakePostgres) SetAuthConfig(server string, a PostgresAuthConfig) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.items[server]; ok {
+		s.auth = a
+	}
+}
+
+func (f *fakePostgres) AddEntraAdmin(_ context.Context, server string, p PostgresEntraPrincipal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("entra-admin %s %s %s %s", server, p.Name, p.ObjectID, p.Type); err != nil {
+		return err
+	}
+	s := f.items[server]
+	if s.admins == nil {
+		s.admins = map[string]string{}
+	}
+	s.admins[p.ObjectID] = p.Name
+	return nil
+}
+
+func (f *fakePostgres) RemoveEntraAdmin(_ context.Context, server, objectID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("drop-entra-admin %s %s", server, objectID); err != nil {
+		return err
+	}
+	delete(f.items[server].admins, objectID)
+	return nil
 }
 
 func (f *fakePostgres) server(name string) (fakePGServer, bool) { return f.item(name) }
@@ -310,7 +346,9 @@ func TestPostgresValidation(t *testing.T) {
 		{"pg1", strings.Replace(good, `"geoRedundantBackup":"Disabled"`, `"geoRedundantBackup":"Enabled"`, 1), "geo-redundant"},
 		{"pg1", strings.Replace(good, `"publicNetworkAccess":"Enabled"`, `"delegatedSubnetResourceId":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s"`, 1), "private access"},
 		{"pg1", strings.Replace(good, `"publicNetworkAccess":"Enabled"`, `"publicNetworkAccess":"Disabled"`, 1), "publicNetworkAccess"},
-		{"pg1", strings.Replace(good, `"activeDirectoryAuth":"Disabled","passwordAuth":"Enabled"`, `"activeDirectoryAuth":"Enabled","passwordAuth":"Disabled"`, 1), "Entra"},
+		{"pg1", strings.Replace(good, `"passwordAuth":"Enabled"`, `"passwordAuth":"Disabled"`, 1), "cannot both be disabled"},
+		{"pg1", strings.Replace(good, `"passwordAuth":"Enabled"`, `"passwordAuth":"Sometimes"`, 1), "Allowed values: Enabled, Disabled"},
+		{"pg1", strings.Replace(good, `"activeDirectoryAuth":"Disabled"`, `"activeDirectoryAuth":"Enabled","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"`, 1), "not this Slipway's"},
 		{"pg1", strings.Replace(good, `"createMode":"Create"`, `"createMode":"PointInTimeRestore"`, 1), "createMode"},
 		{"pg1", `{"location":"westeurope","properties":{"administratorLogin":"myadmin"}}`, "administratorLoginPassword"},
 	} {
@@ -545,4 +583,79 @@ func TestPostgresDatabaseOptionsRefused(t *testing.T) {
 		t.Errorf("the backend was asked: %v", calls)
 	}
 	e.accepted(e.do("PUT", pgPath+"/pg1/databases/app"+pgAPI, `{"properties":{"charset":"utf8","collation":"C"}}`))
+}
+
+// TestPostgresEntraAuth: what `az postgres flexible-server update
+// --microsoft-entra-auth Enabled|--password-auth Disabled` and
+// `microsoft-entra-admin create|list|show|delete` send; the backend is
+// given the server's authConfig and its administrators.
+func TestPostgresEntraAuth(t *testing.T) {
+	e := pgEnv(t)
+	e.accepted(e.do("PUT", pgPath+"/pg1"+pgAPI, pgCreateBody(pgPassword)))
+	if s, _ := e.pg.server("pg1"); s.auth != (PostgresAuthConfig{Password: true}) {
+		t.Fatalf("backend authConfig after create = %+v", s.auth)
+	}
+	const oid = "3f1c2b3a-1111-4222-8333-944455556666"
+	admin := pgPath + "/pg1/administrators/" + oid + pgAPI
+	body := `{"properties":{"principalName":"webapp1","principalType":"ServicePrincipal","tenantId":""}}`
+	// Not before Entra authentication is on.
+	if r := e.do("PUT", admin, body); r.status != 400 || !strings.Contains(string(r.body), "--microsoft-entra-auth Enabled") {
+		t.Fatalf("admin with Entra disabled: %d %s", r.status, r.body)
+	}
+	_, tenant, err := e.store.Identity(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// az's update sends the authConfig it read, changed.
+	e.accepted(e.do("PATCH", pgPath+"/pg1"+pgAPI, `{"properties":{"authConfig":{"activeDirectoryAuth":"Enabled","passwordAuth":"Enabled"}}}`))
+	ac := e.must(200, "GET", pgPath+"/pg1"+pgAPI, "").json(t)["properties"].(map[string]any)["authConfig"].(map[string]any)
+	if ac["activeDirectoryAuth"] != "Enabled" || ac["passwordAuth"] != "Enabled" || ac["tenantId"] != tenant {
+		t.Fatalf("authConfig = %v", ac)
+	}
+	if s, _ := e.pg.server("pg1"); s.auth != (PostgresAuthConfig{Password: true, Entra: true, TenantID: tenant}) {
+		t.Fatalf("backend authConfig = %+v", s.auth)
+	}
+	e.accepted(e.do("PUT", admin, strings.Replace(body, `"tenantId":""`, `"tenantId":"`+tenant+`"`, 1)))
+	if s, _ := e.pg.server("pg1"); s.admins[oid] != "webapp1" {
+		t.Fatalf("backend admins = %v", s.admins)
+	}
+	got := e.must(200, "GET", admin, "").json(t)
+	props := got["properties"].(map[string]any)
+	if got["name"] != oid || got["type"] != "Microsoft.DBforPostgreSQL/flexibleServers/administrators" ||
+		props["principalName"] != "webapp1" || props["principalType"] != "ServicePrincipal" || props["objectId"] != oid || props["tenantId"] != tenant {
+		t.Fatalf("GET admin = %v", got)
+	}
+	if l := e.must(200, "GET", pgPath+"/pg1/administrators"+pgAPI, "").json(t)["value"].([]any); len(l) != 1 {
+		t.Fatalf("admins = %v", l)
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{pgPath + "/pg1/administrators/not-a-guid" + pgAPI, body, "not a GUID"},
+		{pgPath + "/pg1/administrators/" + oid[:35] + "7" + pgAPI, strings.Replace(body, "webapp1", "azuresu", 1), "reserved"},
+		{pgPath + "/pg1/administrators/" + oid[:35] + "7" + pgAPI, strings.Replace(body, "webapp1", "pg_signal", 1), "reserved"},
+		{pgPath + "/pg1/administrators/" + oid[:35] + "7" + pgAPI, strings.Replace(body, "webapp1", strings.Repeat("x", 64), 1), "1 to 63 bytes"},
+		{pgPath + "/pg1/administrators/" + oid[:35] + "7" + pgAPI, strings.Replace(body, "ServicePrincipal", "Robot", 1), "principal type"},
+		{pgPath + "/pg1/administrators/" + oid[:35] + "7" + pgAPI, strings.Replace(body, `"tenantId":""`, `"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"`, 1), "not this Slipway's"},
+	} {
+		if r := e.do("PUT", c.path, c.body); r.status != 400 || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("PUT %s %s: %d %s; want 400 saying %q", c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	// Another principal may not take an administrator's name.
+	if r := e.do("PUT", pgPath+"/pg1/administrators/"+oid[:35]+"7"+pgAPI, body); r.status != 409 {
+		t.Fatalf("a second webapp1: %d %s", r.status, r.body)
+	}
+	// Passwords off, tokens on; both off is refused.
+	e.accepted(e.do("PATCH", pgPath+"/pg1"+pgAPI, `{"properties":{"authConfig":{"passwordAuth":"Disabled"}}}`))
+	if s, _ := e.pg.server("pg1"); s.auth.Password || !s.auth.Entra {
+		t.Fatalf("backend authConfig = %+v", s.auth)
+	}
+	if r := e.do("PATCH", pgPath+"/pg1"+pgAPI, `{"properties":{"authConfig":{"activeDirectoryAuth":"Disabled"}}}`); r.status != 400 {
+		t.Fatalf("both disabled: %d %s", r.status, r.body)
+	}
+	e.accepted(e.do("DELETE", admin, ""))
+	if s, _ := e.pg.server("pg1"); len(s.admins) != 0 {
+		t.Fatalf("backend admins after delete = %v", s.admins)
+	}
+	e.must(404, "GET", admin, "")
+	e.must(204, "DELETE", admin, "")
 }

@@ -82,6 +82,7 @@ var resourceProviders = []resourceProvider{
 			{name: "flexibleServers", regional: true, capabilities: trackedCapabilities},
 			{name: "flexibleServers/databases"},
 			{name: "flexibleServers/firewallRules"},
+			{name: "flexibleServers/administrators"},
 			{name: "flexibleServers/capabilities"},
 			{name: "flexibleServers/configurations"},
 			{name: "flexibleServers/operationStatuses"},

@@ -173,7 +173,7 @@ func (c *cluster) create(ctx context.Context, adminLogin, adminPassword string) 
 	if _, err := c.psql(ctx, "postgres", script); err != nil {
 		return err
 	}
-	return nil
+	return c.ensureEntra(ctx)
 }
 
 // appendConf writes the platform's settings into postgresql.conf and the

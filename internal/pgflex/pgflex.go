@@ -25,6 +25,12 @@
 // cluster's system user (COPY ... PROGRAM). The platform's own superuser,
 // azuresu as on Azure, has a random password sealed at rest and is refused
 // at the proxy, as are PostgreSQL's reserved pg_ roles.
+//
+// Besides passwords, a server may take Microsoft Entra tokens (entra.go):
+// its Entra administrators and the principals they make with
+// pgaadauth_create_principal sign in with an access token as the
+// password, which the proxy verifies before it signs in to the cluster
+// for them.
 package pgflex
 
 import (
@@ -130,6 +136,10 @@ type Manager struct {
 	mu     sync.RWMutex
 	groups GroupFunc
 	rules  map[string][]FirewallRule
+	auth   map[string]AuthConfig
+	dir    Directory
+
+	entra entraPasswords
 }
 
 // ErrNotFound is returned for a server Slipway does not run.
@@ -160,7 +170,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("opening PostgreSQL servers: %w", err)
 	}
-	return &Manager{cfg: cfg, bin: bin, version: version, rules: map[string][]FirewallRule{}}, nil
+	return &Manager{cfg: cfg, bin: bin, version: version, rules: map[string][]FirewallRule{}, auth: map[string]AuthConfig{}}, nil
 }
 
 // GroupFunc makes a control group for a server's processes and returns
@@ -303,6 +313,7 @@ func (m *Manager) DeleteServer(ctx context.Context, name string) error {
 	c, ok := m.servers.Delete(name)
 	m.mu.Lock()
 	delete(m.rules, name)
+	delete(m.auth, name)
 	m.mu.Unlock()
 	if !ok {
 		c = m.clusterAt(name)
@@ -335,6 +346,11 @@ func (m *Manager) StartServer(ctx context.Context, name string) error {
 	}
 	if err := c.start(ctx); err != nil {
 		return fmt.Errorf("starting PostgreSQL server %q: %w", name, err)
+	}
+	// Servers made before Microsoft Entra sign-in get pgaadauth now. A
+	// failure leaves Entra sign-in refused, not the server down.
+	if err := c.ensureEntra(ctx); err != nil {
+		m.cfg.Logger.Error("a PostgreSQL server has no Microsoft Entra sign-in", "server", name, "err", err)
 	}
 	return nil
 }
@@ -479,6 +495,8 @@ type Reconciled struct {
 	Name    string
 	Stopped bool
 	Rules   []FirewallRule
+	// Auth is the server's authConfig; nil: passwords only.
+	Auth *AuthConfig
 }
 
 // Reconcile brings the clusters in line with the records after a start:
@@ -491,6 +509,9 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 	for _, s := range servers {
 		known[s.Name] = true
 		m.SetFirewallRules(s.Name, s.Rules)
+		if s.Auth != nil {
+			m.SetAuthConfig(s.Name, *s.Auth)
+		}
 		c := m.clusterAt(s.Name)
 		if err := c.mount(ctx); err != nil {
 			errs = append(errs, err)

@@ -6,7 +6,9 @@ package pgflex
 // server name, checks the server's firewall rules and the role the client
 // asks for, then joins the client to the cluster's socket. The startup
 // message is read and passed on unchanged; everything after it is copied
-// both ways without being looked at.
+// both ways without being looked at — but for a Microsoft Entra
+// principal's sign-in, which the proxy takes itself (entra.go) before it
+// signs in to the cluster for the client.
 
 import (
 	"bytes"
@@ -215,28 +217,108 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 		return
 	}
 	defer signedIn()
-	var d net.Dialer
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	up, err := d.DialContext(ctx, "unix", c.socket())
-	cancel()
-	if err != nil {
-		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+	// A Microsoft Entra principal's role signs in with a token, which the
+	// proxy checks itself (entra.go); others with their password, which
+	// the cluster checks.
+	auth := p.m.authOf(name)
+	var entra *entraRole
+	if auth.Entra {
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		rec, ok, err := c.lookupEntra(ctx, user)
+		cancel()
+		if err != nil {
+			p.m.cfg.Logger.Error("looking up a Microsoft Entra principal", "server", name, "err", err)
+			refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+			return
+		}
+		if ok {
+			entra = &rec
+		}
+	}
+	if entra == nil && !auth.Password {
+		refuseHint(conn, "28P01", fmt.Sprintf("password authentication failed for user %q", user),
+			"Password authentication is disabled on this server (authConfig.passwordAuth): sign in as a Microsoft Entra principal with an access token for "+EntraAudience+".")
 		return
 	}
-	untrack, ok := p.gate.Track(up)
-	defer untrack()
-	defer up.Close()
-	if !ok {
-		return
+	var password string
+	if entra != nil {
+		if _, err := conn.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3}); err != nil {
+			return
+		}
+		token, err := readPassword(conn)
+		if err != nil {
+			refuse(conn, "08P01", err.Error())
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		err = p.m.checkToken(ctx, c, user, *entra, token, auth)
+		if err == nil {
+			password, err = p.m.entraPassword(ctx, c, user, false)
+		}
+		cancel()
+		var refused *errEntra
+		if errors.As(err, &refused) {
+			refuseHint(conn, "28P01", fmt.Sprintf("password authentication failed for user %q", user),
+				"Microsoft Entra sign-in: "+refused.hint+".")
+			return
+		}
+		if err != nil {
+			p.m.cfg.Logger.Error("signing in a Microsoft Entra principal", "server", name, "role", user, "err", err)
+			refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+			return
+		}
 	}
-	if err := c.peerIsCluster(up.(*net.UnixConn)); err != nil {
-		p.m.cfg.Logger.Error("a PostgreSQL server's socket is answered by another user", "server", name, "err", err)
-		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
-		return
-	}
-	// The client's deadline (raw's) still runs; the cluster's is the same.
-	up.SetDeadline(time.Now().Add(handshakeTimeout))
-	if _, err := up.Write(startup); err != nil {
+	var up net.Conn
+	for attempt := 0; ; attempt++ {
+		var ok bool
+		up, ok = p.dialCluster(conn, c)
+		if !ok {
+			return
+		}
+		untrack, tracked := p.gate.Track(up)
+		defer untrack()
+		defer up.Close()
+		if !tracked {
+			return
+		}
+		// The client's deadline (raw's) still runs; the cluster's is the same.
+		up.SetDeadline(time.Now().Add(handshakeTimeout))
+		if _, err := up.Write(startup); err != nil {
+			return
+		}
+		if entra == nil {
+			break
+		}
+		// The proxy signs in for the principal; the client hears only
+		// that it has.
+		err := signInAs(up, password)
+		if err == nil {
+			if _, err := conn.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 0}); err != nil {
+				return
+			}
+			break
+		}
+		var ce *clusterError
+		if errors.As(err, &ce) && ce.code == "28P01" && attempt == 0 {
+			// Its password is not the one the proxy holds (a start of
+			// Slipway, or changed): set it again, once.
+			up.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+			password, err = p.m.entraPassword(ctx, c, user, true)
+			cancel()
+			if err != nil {
+				p.m.cfg.Logger.Error("signing in a Microsoft Entra principal", "server", name, "role", user, "err", err)
+				refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+				return
+			}
+			continue
+		}
+		if errors.As(err, &ce) {
+			conn.Write(ce.raw)
+		} else {
+			p.m.cfg.Logger.Error("signing in a Microsoft Entra principal", "server", name, "role", user, "err", err)
+			refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))
+		}
 		return
 	}
 	done := make(chan struct{}, 2)
@@ -253,6 +335,26 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 	conn.Close()
 	up.Close()
 	<-done
+}
+
+// dialCluster connects to a cluster's socket and checks who answers it;
+// on failure the client is told and false returned.
+func (p *Proxy) dialCluster(conn net.Conn, c *cluster) (net.Conn, bool) {
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	up, err := d.DialContext(ctx, "unix", c.socket())
+	cancel()
+	if err != nil {
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", c.name))
+		return nil, false
+	}
+	if err := c.peerIsCluster(up.(*net.UnixConn)); err != nil {
+		up.Close()
+		p.m.cfg.Logger.Error("a PostgreSQL server's socket is answered by another user", "server", c.name, "err", err)
+		refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", c.name))
+		return nil, false
+	}
+	return up, true
 }
 
 // waitReady passes the cluster's messages to the client until the session
@@ -353,12 +455,22 @@ func dbOf(params map[string]string) string {
 
 // refuse sends a FATAL ErrorResponse, as PostgreSQL's server does before
 // it closes.
-func refuse(w io.Writer, code, msg string) {
-	var b bytes.Buffer
-	for _, f := range []struct {
+func refuse(w io.Writer, code, msg string) { refuseHint(w, code, msg, "") }
+
+// refuseHint is refuse with a hint (the ErrorResponse's H field).
+func refuseHint(w io.Writer, code, msg, hint string) {
+	fields := []struct {
 		t byte
 		v string
-	}{{'S', "FATAL"}, {'V', "FATAL"}, {'C', code}, {'M', msg}} {
+	}{{'S', "FATAL"}, {'V', "FATAL"}, {'C', code}, {'M', msg}}
+	if hint != "" {
+		fields = append(fields, struct {
+			t byte
+			v string
+		}{'H', hint})
+	}
+	var b bytes.Buffer
+	for _, f := range fields {
 		b.WriteByte(f.t)
 		b.WriteString(f.v)
 		b.WriteByte(0)

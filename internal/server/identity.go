@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/insights"
 	"github.com/slipway-dev/slipway/internal/keyvault"
 	"github.com/slipway-dev/slipway/internal/kvref"
+	"github.com/slipway-dev/slipway/internal/pgflex"
 	"github.com/slipway-dev/slipway/internal/rbac"
 	"github.com/slipway-dev/slipway/internal/scm"
 	"github.com/slipway-dev/slipway/internal/store"
@@ -65,7 +66,7 @@ func newPlatformIdentity(ctx context.Context, st *store.Store, sub, tenant, doma
 	p.mgmtAudiences = append([]string{p.managementURL}, azureManagementAudiences...)
 	resources := append(append([]string{}, p.mgmtAudiences...),
 		azureVaultAudience, "https://vault."+domain+hostSuffix, azureStorageAudience, p.graphURL,
-		insights.QueryAudience, insights.IngestAudience)
+		insights.QueryAudience, insights.IngestAudience, pgflex.EntraAudience)
 	var err error
 	p.svc, err = identity.New(ctx, identity.Config{Store: st, TenantID: tenant, Resources: resources,
 		AuthorityHosts: []string{"login." + domain + hostSuffix, "login.microsoftonline.com"}, Logger: log})
@@ -252,6 +253,37 @@ func (s siteReferenceIdentity) ReferenceIdentity(ctx context.Context, site slipw
 		}
 	}
 	return kvref.Identity{}, kvref.ErrNoIdentity
+}
+
+// postgresDirectory lets the PostgreSQL servers' proxy take Microsoft
+// Entra sign-ins: tokens of this platform for the open-source databases'
+// audience (an app's managed identity's, or a service principal's by
+// client credentials), and the principals of a name (service principals
+// and managed identities by display name; a system-assigned identity's
+// is its app's name).
+func (p *platformIdentity) postgresDirectory() pgflex.Directory {
+	return pgflex.Directory{
+		Verify: func(ctx context.Context, token string, audiences []string) (pgflex.TokenClaims, error) {
+			c, err := p.svc.Verify(ctx, token, audiences)
+			if err != nil {
+				return pgflex.TokenClaims{}, err
+			}
+			return pgflex.TokenClaims{ObjectID: c.ObjectID, AppID: c.AppID, TenantID: c.TenantID}, nil
+		},
+		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
+			all, err := p.st.Principals(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, pr := range all {
+				if pr.DisplayName == name {
+					ids = append(ids, pr.ObjectID)
+				}
+			}
+			return ids, nil
+		},
+	}
 }
 
 // deploymentUsers lets Kudu accept a principal's deployment user (az

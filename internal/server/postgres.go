@@ -138,7 +138,8 @@ func (p *postgresService) reconcile(ctx context.Context, st *store.Store) {
 	}
 	want := make([]pgflex.Reconciled, 0, len(states))
 	for _, s := range states {
-		r := pgflex.Reconciled{Name: s.Name, Stopped: s.Stopped}
+		r := pgflex.Reconciled{Name: s.Name, Stopped: s.Stopped,
+			Auth: &pgflex.AuthConfig{Password: !s.PasswordAuthDisabled, Entra: s.EntraAuth, TenantID: s.TenantID}}
 		for _, fr := range s.Rules {
 			r.Rules = append(r.Rules, pgflex.FirewallRule{Start: fr.Start, End: fr.End})
 		}

@@ -588,6 +588,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("starting the identity platform: %w", err)
 	}
+	if pg != nil {
+		pg.m.SetDirectory(ident.postgresDirectory())
+	}
 	identCtx, stopIdent := context.WithCancel(ctx)
 	identDone := make(chan struct{})
 	go func() { defer close(identDone); ident.run(identCtx) }()

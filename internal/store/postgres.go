@@ -10,9 +10,10 @@ import (
 	"github.com/slipway-dev/slipway"
 )
 
-// Azure Database for PostgreSQL flexible servers (migration
-// 0032_postgres_flexible_servers.sql): one row per server, its databases
-// and its firewall rules. The ARM layer (internal/arm/postgres.go) writes
+// Azure Database for PostgreSQL flexible servers (migrations
+// 0032_postgres_flexible_servers.sql, 0038_postgres_entra.sql): one row
+// per server, its databases, its firewall rules and its Microsoft Entra
+// administrators. The ARM layer (internal/arm/postgres.go) writes
 // them; the backend that runs the servers (internal/pgflex) reads
 // PostgresServers at start to bring its clusters back in line.
 
@@ -21,15 +22,15 @@ func errPostgresServerNotFound(rg, name string) error {
 }
 
 const postgresSelect = `SELECT resource_group, name, location, tags, sku_name, sku_tier, version, administrator_login,
-	storage_gb, backup_retention_days, stopped, created FROM postgres_servers`
+	storage_gb, backup_retention_days, stopped, created, password_auth, entra_auth, tenant_id FROM postgres_servers`
 
 func scanPostgresServer(r rowScanner) (slipway.PostgresServer, error) {
 	var p slipway.PostgresServer
 	var tags string
-	var stopped int
+	var stopped, password, entra int
 	var created int64
 	if err := r.Scan(&p.ResourceGroup, &p.Name, &p.Location, &tags, &p.SKUName, &p.SKUTier, &p.Version, &p.AdministratorLogin,
-		&p.StorageGB, &p.BackupRetentionDays, &stopped, &created); err != nil {
+		&p.StorageGB, &p.BackupRetentionDays, &stopped, &created, &password, &entra, &p.TenantID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, err
 		}
@@ -40,6 +41,7 @@ func scanPostgresServer(r rowScanner) (slipway.PostgresServer, error) {
 		return p, err
 	}
 	p.Stopped, p.Created = stopped != 0, fromUnix(created)
+	p.PasswordAuthDisabled, p.EntraAuth = password == 0, entra != 0
 	return p, nil
 }
 
@@ -71,9 +73,11 @@ func (s *Store) CreatePostgresServer(ctx context.Context, p slipway.PostgresServ
 		}
 		p.Created = s.now().UTC()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_servers (resource_group, name, location, tags, sku_name, sku_tier, version,
-			administrator_login, storage_gb, backup_retention_days, stopped, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			administrator_login, storage_gb, backup_retention_days, stopped, created, password_auth, entra_auth, tenant_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ResourceGroup, p.Name, p.Location, encodeTags(p.Tags), p.SKUName, p.SKUTier, p.Version,
-			p.AdministratorLogin, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped), toUnix(p.Created)); err != nil {
+			p.AdministratorLogin, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped), toUnix(p.Created),
+			boolInt(!p.PasswordAuthDisabled), boolInt(p.EntraAuth), p.TenantID); err != nil {
 			return fmt.Errorf("storing PostgreSQL server: %w", err)
 		}
 		return nil
@@ -87,14 +91,15 @@ func errPostgresNameTaken(name string) error {
 }
 
 // UpdatePostgresServer stores a server's changeable fields: tags, SKU,
-// version, storage, backup retention and the stopped flag.
+// version, storage, backup retention, the stopped flag and authConfig.
 func (s *Store) UpdatePostgresServer(ctx context.Context, p slipway.PostgresServer) error {
 	if p.Tags == nil {
 		p.Tags = map[string]string{}
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE postgres_servers SET tags = ?, sku_name = ?, sku_tier = ?, version = ?, storage_gb = ?,
-		backup_retention_days = ?, stopped = ? WHERE resource_group = ? AND name = ?`,
-		encodeTags(p.Tags), p.SKUName, p.SKUTier, p.Version, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped), p.ResourceGroup, p.Name)
+		backup_retention_days = ?, stopped = ?, password_auth = ?, entra_auth = ?, tenant_id = ? WHERE resource_group = ? AND name = ?`,
+		encodeTags(p.Tags), p.SKUName, p.SKUTier, p.Version, p.StorageGB, p.BackupRetentionDays, boolInt(p.Stopped),
+		boolInt(!p.PasswordAuthDisabled), boolInt(p.EntraAuth), p.TenantID, p.ResourceGroup, p.Name)
 	if err != nil {
 		return fmt.Errorf("updating PostgreSQL server: %w", err)
 	}
@@ -142,11 +147,14 @@ func (s *Store) DeletePostgresServer(ctx context.Context, rg, name string) error
 }
 
 // PostgresServerState is what the backend needs of a server at start:
-// whether it runs, and who may connect.
+// whether it runs, who may connect, and how they sign in.
 type PostgresServerState struct {
-	Name    string
-	Stopped bool
-	Rules   []slipway.PostgresFirewallRule
+	Name                 string
+	Stopped              bool
+	Rules                []slipway.PostgresFirewallRule
+	PasswordAuthDisabled bool
+	EntraAuth            bool
+	TenantID             string
 }
 
 // PostgresServers lists every server of the installation with its
@@ -167,7 +175,8 @@ func (s *Store) PostgresServers(ctx context.Context) ([]PostgresServerState, err
 	}
 	out := make([]PostgresServerState, 0, len(all))
 	for _, p := range all {
-		out = append(out, PostgresServerState{Name: p.Name, Stopped: p.Stopped, Rules: by[strings.ToLower(p.Name)]})
+		out = append(out, PostgresServerState{Name: p.Name, Stopped: p.Stopped, Rules: by[strings.ToLower(p.Name)],
+			PasswordAuthDisabled: p.PasswordAuthDisabled, EntraAuth: p.EntraAuth, TenantID: p.TenantID})
 	}
 	return out, nil
 }
@@ -302,4 +311,91 @@ func (s *Store) PostgresFirewallRules(ctx context.Context, rg, server string) ([
 // server's rules after the change; ENOTFOUND when there is none.
 func (s *Store) DeletePostgresFirewallRule(ctx context.Context, rg, server, name string) ([]slipway.PostgresFirewallRule, error) {
 	return postgresRules.deleteIn(ctx, s, rg, server, name)
+}
+
+// Microsoft Entra administrators.
+
+func errPostgresAdminNotFound(server, objectID string) error {
+	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/administrators/%s' was not found.", server, objectID)
+}
+
+const postgresAdminSelect = `SELECT server, object_id, principal_name, principal_type, tenant_id FROM postgres_entra_admins`
+
+func scanPostgresAdmin(r rowScanner) (slipway.PostgresEntraAdmin, error) {
+	var a slipway.PostgresEntraAdmin
+	if err := r.Scan(&a.Server, &a.ObjectID, &a.PrincipalName, &a.PrincipalType, &a.TenantID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, err
+		}
+		return a, fmt.Errorf("reading PostgreSQL administrator: %w", err)
+	}
+	return a, nil
+}
+
+// PutPostgresEntraAdmin records an administrator of rg's server, or
+// replaces the one of its object id. Two administrators may not have the
+// same principal name: ECONFLICT.
+func (s *Store) PutPostgresEntraAdmin(ctx context.Context, rg string, a slipway.PostgresEntraAdmin) (slipway.PostgresEntraAdmin, error) {
+	if err := a.Validate(); err != nil {
+		return a, err
+	}
+	a.ObjectID = strings.ToLower(a.ObjectID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, a.Server); err != nil {
+			return err
+		}
+		var other string
+		switch err := tx.QueryRowContext(ctx, `SELECT object_id FROM postgres_entra_admins WHERE server = ? AND principal_name = ? AND object_id <> ?`,
+			a.Server, a.PrincipalName, a.ObjectID).Scan(&other); {
+		case err == nil:
+			return slipway.Errorf(slipway.ECONFLICT, "The server's administrator '%s' is another principal (%s): delete it first.", a.PrincipalName, other)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("looking up PostgreSQL administrator: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postgres_entra_admins (server, object_id, principal_name, principal_type, tenant_id) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (server, object_id) DO UPDATE SET principal_name = excluded.principal_name, principal_type = excluded.principal_type, tenant_id = excluded.tenant_id`,
+			a.Server, a.ObjectID, a.PrincipalName, a.PrincipalType, a.TenantID); err != nil {
+			return fmt.Errorf("storing PostgreSQL administrator: %w", err)
+		}
+		return nil
+	})
+	return a, err
+}
+
+// PostgresEntraAdmin returns an administrator of rg's server.
+func (s *Store) PostgresEntraAdmin(ctx context.Context, rg, server, objectID string) (slipway.PostgresEntraAdmin, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return slipway.PostgresEntraAdmin{}, err
+	}
+	a, err := scanPostgresAdmin(s.read.QueryRowContext(ctx, postgresAdminSelect+` WHERE server = ? AND object_id = ?`, server, objectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errPostgresAdminNotFound(server, objectID)
+	}
+	return a, err
+}
+
+// PostgresEntraAdmins lists the administrators of rg's server by name.
+func (s *Store) PostgresEntraAdmins(ctx context.Context, rg, server string) ([]slipway.PostgresEntraAdmin, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return nil, err
+	}
+	return listRows(ctx, s.read, "listing PostgreSQL administrators", scanPostgresAdmin, postgresAdminSelect+` WHERE server = ? ORDER BY principal_name`, server)
+}
+
+// DeletePostgresEntraAdmin deletes an administrator's record; ENOTFOUND
+// when there is none.
+func (s *Store) DeletePostgresEntraAdmin(ctx context.Context, rg, server, objectID string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_entra_admins WHERE server = ? AND object_id = ?`, server, objectID)
+		if err != nil {
+			return fmt.Errorf("deleting PostgreSQL administrator: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errPostgresAdminNotFound(server, objectID)
+		}
+		return nil
+	})
 }

@@ -52,15 +52,34 @@ func TestPostgresServers(t *testing.T) {
 	if rules, err := s.PutPostgresFirewallRule(ctx, "rg", rule); err != nil || len(rules) != 1 {
 		t.Fatalf("rules = %v, %v", rules, err)
 	}
-	srv.Stopped = true
+	srv.Stopped, srv.EntraAuth, srv.PasswordAuthDisabled, srv.TenantID = true, true, true, "tenant-1"
 	if err := s.UpdatePostgresServer(ctx, srv); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := s.PostgresServer(ctx, "rg", "pg1"); err != nil || !got.EntraAuth || !got.PasswordAuthDisabled || got.TenantID != "tenant-1" {
+		t.Fatalf("authConfig after update = %+v, %v", got, err)
+	}
+	// Entra administrators: one per object id, one per name.
+	admin := slipway.PostgresEntraAdmin{Server: "pg1", ObjectID: "3F1C2B3A-1111-4222-8333-944455556666", PrincipalName: "alice@contoso.com", PrincipalType: "user", TenantID: "tenant-1"}
+	if a, err := s.PutPostgresEntraAdmin(ctx, "rg", admin); err != nil || a.ObjectID != "3f1c2b3a-1111-4222-8333-944455556666" || a.PrincipalType != "User" {
+		t.Fatalf("put admin = %+v, %v", a, err)
+	}
+	_, err = s.PutPostgresEntraAdmin(ctx, "other", admin)
+	wantCode(t, err, slipway.ENOTFOUND)
+	other := admin
+	other.ObjectID = "3f1c2b3a-1111-4222-8333-944455556667"
+	_, err = s.PutPostgresEntraAdmin(ctx, "rg", other)
+	wantCode(t, err, slipway.ECONFLICT)
+	if as, err := s.PostgresEntraAdmins(ctx, "rg", "pg1"); err != nil || len(as) != 1 || as[0].PrincipalName != "alice@contoso.com" {
+		t.Fatalf("admins = %+v, %v", as, err)
+	}
+	wantCode(t, s.DeletePostgresEntraAdmin(ctx, "rg", "pg1", other.ObjectID), slipway.ENOTFOUND)
 	states, err := s.PostgresServers(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]PostgresServerState{{Name: "pg1", Stopped: true, Rules: []slipway.PostgresFirewallRule{rule}}}, states,
+	if diff := cmp.Diff([]PostgresServerState{{Name: "pg1", Stopped: true, Rules: []slipway.PostgresFirewallRule{rule},
+		EntraAuth: true, PasswordAuthDisabled: true, TenantID: "tenant-1"}}, states,
 		cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("PostgresServers (-want +got):\n%s", diff)
 	}

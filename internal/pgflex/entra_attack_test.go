@@ -1,0 +1,313 @@
+package pgflex
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/identity"
+	"github.com/slipway-dev/slipway/internal/store"
+)
+
+// These tests sign in with real tokens of Slipway's identity service
+// (internal/identity over a real store), through the proxy, with psql as
+// the client, to real clusters.
+
+type entraEnv struct {
+	*env
+	svc   *identity.Service
+	store *store.Store
+}
+
+const otherAudience = "https://management.azure.com/"
+
+func newEntraEnv(t *testing.T) *entraEnv {
+	t.Helper()
+	st, err := store.Open(t.Context(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, tenant, err := st.Identity(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := identity.New(t.Context(), identity.Config{Store: st, TenantID: tenant, Resources: []string{EntraAudience, otherAudience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	e.m.SetDirectory(Directory{
+		Verify: func(ctx context.Context, token string, audiences []string) (TokenClaims, error) {
+			cl, err := svc.Verify(ctx, token, audiences)
+			return TokenClaims{ObjectID: cl.ObjectID, AppID: cl.AppID, TenantID: cl.TenantID}, err
+		},
+		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
+			all, err := st.Principals(ctx)
+			var ids []string
+			for _, p := range all {
+				if p.DisplayName == name {
+					ids = append(ids, p.ObjectID)
+				}
+			}
+			return ids, err
+		},
+	})
+	return &entraEnv{env: e, svc: svc, store: st}
+}
+
+// principal makes a service principal of the directory.
+func (e *entraEnv) principal(t *testing.T, name string) store.Principal {
+	t.Helper()
+	creds, err := e.svc.CreateServicePrincipal(t.Context(), name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.store.PrincipalByAppID(t.Context(), creds.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (e *entraEnv) token(t *testing.T, p store.Principal, audience string) string {
+	t.Helper()
+	tok, err := e.svc.Issue(t.Context(), p, audience, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}
+
+func (e *entraEnv) makeServer(t *testing.T, name string, auth AuthConfig) string {
+	mustCreate(t, e.env, name)
+	e.m.SetFirewallRules(name, allowLocal)
+	e.m.SetAuthConfig(name, auth)
+	return name + Suffix
+}
+
+// entraAdmin makes a principal "entra-admin" the server's Entra
+// administrator and returns it with its token.
+func (e *entraEnv) entraAdmin(t *testing.T, server string) (store.Principal, string) {
+	t.Helper()
+	admin := e.principal(t, "entra-admin")
+	if err := e.m.AddEntraAdmin(t.Context(), server, EntraPrincipal{Name: admin.DisplayName, ObjectID: admin.ObjectID, Type: "ServicePrincipal"}); err != nil {
+		t.Fatal(err)
+	}
+	return admin, e.token(t, admin, EntraAudience)
+}
+
+// createPrincipal has the Entra administrator make role a principal of
+// oid with pgaadauth_create_principal_with_oid.
+func (e *entraEnv) createPrincipal(t *testing.T, host, adminTok, role, oid string) {
+	t.Helper()
+	out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres",
+		"SELECT * FROM pgaadauth_create_principal_with_oid('"+role+"', '"+oid+"', 'service', false, false)")
+	if err != nil || !strings.Contains(out, `Created role for "`+role+`"`) {
+		t.Fatalf("pgaadauth_create_principal_with_oid: %v %q", err, out)
+	}
+}
+
+func wantRefused(t *testing.T, what, out string, err error, says string) {
+	t.Helper()
+	if err == nil || !strings.Contains(out, says) {
+		t.Fatalf("%s: want a refusal saying %q, got %v: %s", what, says, err, out)
+	}
+}
+
+var entraOn = AuthConfig{Password: true, Entra: true}
+
+func TestEntraSignIn(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	host := e.makeServer(t, "pgt-entra", entraOn)
+	admin, _ := e.entraAdmin(t, "pgt-entra")
+	app := e.principal(t, "webapp1")
+	// Again: the same principal is not an error.
+	if err := e.m.AddEntraAdmin(ctx, "pgt-entra", EntraPrincipal{Name: admin.DisplayName, ObjectID: admin.ObjectID, Type: "ServicePrincipal"}); err != nil {
+		t.Fatal(err)
+	}
+	adminTok := e.token(t, admin, EntraAudience+"/")
+	out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT current_user, pg_has_role('azure_pg_admin', 'member'), rolsuper FROM pg_roles WHERE rolname = current_user")
+	if err != nil || out != "entra-admin|t|f" {
+		t.Fatalf("Entra administrator: %v %q", err, out)
+	}
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+	appTok := e.token(t, app, EntraAudience)
+	out, err = psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT current_user, pg_has_role('azure_pg_admin', 'member')")
+	if err != nil || out != "webapp1|f" {
+		t.Fatalf("the app's principal: %v %q", err, out)
+	}
+	// The proxy's own password for the role changed behind it (as after a
+	// start of Slipway): it sets one again.
+	c, _ := e.m.known("pgt-entra")
+	if _, err := c.psql(ctx, "postgres", "ALTER ROLE webapp1 PASSWORD 'changed-behind-the-proxy';"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("after the role's password changed: %v %q", err, out)
+	}
+	// A principal made by name only is resolved to the one principal of
+	// that name at its first sign-in.
+	byName := e.principal(t, "webapp2")
+	if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT * FROM pgaadauth_create_principal('webapp2', false, false)"); err != nil {
+		t.Fatalf("pgaadauth_create_principal: %v %q", err, out)
+	}
+	if out, err := psqlAt(t, e.addr, host, "webapp2", e.token(t, byName, EntraAudience), "postgres", "SELECT current_user"); err != nil || out != "webapp2" {
+		t.Fatalf("a principal by name: %v %q", err, out)
+	}
+	// The password administrator keeps signing in with its password.
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("password sign-in: %v %q", err, out)
+	}
+	// Password authentication off: passwords are refused, tokens taken.
+	e.m.SetAuthConfig("pgt-entra", AuthConfig{Entra: true})
+	out, err = psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1")
+	wantRefused(t, "a password with passwordAuth Disabled", out, err, "Password authentication is disabled on this server")
+	if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("a token with passwordAuth Disabled: %v %q", err, out)
+	}
+	// After a start of Slipway, the records' authConfig is the server's.
+	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT 1")
+	wantRefused(t, "a token after Entra was disabled in the records", out, err, `password authentication failed for user "webapp1"`)
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("a password after the records enabled passwords: %v %q", err, out)
+	}
+}
+
+func TestAttack_EntraSignIn(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	host := e.makeServer(t, "pgt-entra-a", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-entra-a")
+	app := e.principal(t, "webapp1")
+	stranger := e.principal(t, "stranger")
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+
+	t.Run("a token for another audience", func(t *testing.T) {
+		out, err := psqlAt(t, e.addr, host, "webapp1", e.token(t, app, otherAudience), "postgres", "SELECT 1")
+		wantRefused(t, "management token", out, err, `password authentication failed for user "webapp1"`)
+		wantRefused(t, "management token", out, err, "not a valid access token for "+EntraAudience)
+	})
+	t.Run("another principal's token", func(t *testing.T) {
+		out, err := psqlAt(t, e.addr, host, "webapp1", e.token(t, stranger, EntraAudience), "postgres", "SELECT 1")
+		wantRefused(t, "a stranger's token", out, err, "the token is another principal's than the role's")
+		out, err = psqlAt(t, e.addr, host, "webapp1", adminTok, "postgres", "SELECT 1")
+		wantRefused(t, "the admin's token for the app's role", out, err, "the token is another principal's than the role's")
+	})
+	t.Run("a token that is not signed by the platform", func(t *testing.T) {
+		parts := strings.Split(e.token(t, app, EntraAudience), ".")
+		forged := parts[0] + "." + parts[1] + ".AAAA"
+		out, err := psqlAt(t, e.addr, host, "webapp1", forged, "postgres", "SELECT 1")
+		wantRefused(t, "a forged token", out, err, "not a valid access token")
+	})
+	t.Run("a role not made a principal", func(t *testing.T) {
+		// The tenant's own role (its administrator, or one it creates
+		// where PostgreSQL lets it) named like a principal: a token is
+		// only ever a wrong password for it.
+		lookalike := "myadmin"
+		if _, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", `CREATE ROLE "lookalike" LOGIN`); err == nil {
+			lookalike = "lookalike"
+		}
+		p := e.principal(t, lookalike)
+		out, err := psqlAt(t, e.addr, host, lookalike, e.token(t, p, EntraAudience), "postgres", "SELECT 1")
+		wantRefused(t, "a tenant's role", out, err, `password authentication failed for user "`+lookalike+`"`)
+	})
+	t.Run("the tenant writes the mapping", func(t *testing.T) {
+		for _, sql := range []string{
+			"INSERT INTO pgaadauth.principals (role_oid, object_id, object_type, is_admin, arm_admin) VALUES ('myadmin'::regrole, '" + stranger.ObjectID + "', 'service', true, true)",
+			"UPDATE pgaadauth.principals SET object_id = '" + stranger.ObjectID + "'",
+			"DELETE FROM pgaadauth.principals",
+			"SELECT * FROM pgaadauth.principals",
+			"SELECT pgaadauth.make_principal('evil', '" + stranger.ObjectID + "', 'service', true, false)",
+			"SELECT pgaadauth_create_principal_with_oid('evil', '" + stranger.ObjectID + "', 'service', true, false)",
+			"SELECT pgaadauth_create_principal('evil', true, false)",
+			"ALTER SCHEMA pgaadauth OWNER TO myadmin",
+			"DROP SCHEMA pgaadauth CASCADE",
+			"CREATE TABLE pgaadauth.principals2 (x int)",
+			"CREATE OR REPLACE FUNCTION public.pgaadauth_create_principal(rolename text, isadmin boolean, ismfa boolean) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",
+			"DROP FUNCTION public.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean)",
+			"ALTER ROLE webapp1 PASSWORD 'known'",
+			// Taking the Entra administrator's identity inside a session.
+			`GRANT "entra-admin" TO myadmin`,
+			`GRANT webapp1 TO myadmin`,
+			`SET SESSION AUTHORIZATION "entra-admin"`,
+			`SET ROLE "entra-admin"`,
+		} {
+			if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", sql); err == nil {
+				t.Errorf("the password administrator ran %q: %s", sql, out)
+			}
+		}
+		// The Entra administrator itself writes only through the
+		// functions, and they never take an existing role.
+		for _, sql := range []string{
+			"INSERT INTO pgaadauth.principals (role_oid, object_id, object_type, is_admin) VALUES ('myadmin'::regrole, '" + stranger.ObjectID + "', 'service', true)",
+			"SELECT pgaadauth_create_principal_with_oid('myadmin', '" + stranger.ObjectID + "', 'service', true, false)",
+			"SELECT pgaadauth_create_principal_with_oid('azuresu', '" + stranger.ObjectID + "', 'service', true, false)",
+			"SELECT pgaadauth_create_principal_with_oid('pg_monitor2', '" + stranger.ObjectID + "', 'service', true, false)",
+			"ALTER ROLE webapp1 PASSWORD 'known'",
+		} {
+			if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", sql); err == nil {
+				t.Errorf("the Entra administrator ran %q: %s", sql, out)
+			}
+		}
+		// myadmin is still no principal: the stranger's token does not
+		// sign in as it.
+		out, err := psqlAt(t, e.addr, host, "myadmin", e.token(t, stranger, EntraAudience), "postgres", "SELECT 1")
+		wantRefused(t, "myadmin with a token", out, err, `password authentication failed for user "myadmin"`)
+	})
+	t.Run("Entra authentication disabled", func(t *testing.T) {
+		e.m.SetAuthConfig("pgt-entra-a", AuthConfig{Password: true})
+		defer e.m.SetAuthConfig("pgt-entra-a", entraOn)
+		out, err := psqlAt(t, e.addr, host, "webapp1", e.token(t, app, EntraAudience), "postgres", "SELECT 1")
+		wantRefused(t, "a token with Entra disabled", out, err, `password authentication failed for user "webapp1"`)
+	})
+	t.Run("an oversized password message", func(t *testing.T) {
+		c := dialTLS(t, e.addr, host)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(startupMessage("user", "webapp1", "database", "postgres"))
+		var head [9]byte
+		if _, err := io.ReadFull(c, head[:]); err != nil || head[0] != 'R' || binary.BigEndian.Uint32(head[5:]) != 3 {
+			t.Fatalf("want a request for a clear-text password, got %v %q", err, head)
+		}
+		big := make([]byte, 5+maxPasswordMessage+100)
+		big[0] = 'p'
+		binary.BigEndian.PutUint32(big[1:], uint32(len(big)-1))
+		c.Write(big[:5]) // the header alone: the proxy must not wait for the rest
+		msg, _ := io.ReadAll(io.LimitReader(c, 4096))
+		if len(msg) == 0 || msg[0] != 'E' || !strings.Contains(string(msg), "at most") {
+			t.Fatalf("want a refusal of the oversized message, got %q", msg)
+		}
+	})
+	t.Run("a token for server A's principal used against server B", func(t *testing.T) {
+		hostB := e.makeServer(t, "pgt-entra-b", entraOn)
+		if err := e.m.AddEntraAdmin(ctx, "pgt-entra-b", EntraPrincipal{Name: "entra-admin", ObjectID: stranger.ObjectID, Type: "ServicePrincipal"}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := psqlAt(t, e.addr, hostB, "entra-admin", adminTok, "postgres", "SELECT 1")
+		wantRefused(t, "A's admin on B", out, err, "the token is another principal's than the role's")
+		if out, err := psqlAt(t, e.addr, hostB, "entra-admin", e.token(t, stranger, EntraAudience), "postgres", "SELECT current_user"); err != nil || out != "entra-admin" {
+			t.Fatalf("B's own admin: %v %q", err, out)
+		}
+	})
+	t.Run("the platform role", func(t *testing.T) {
+		su := e.principal(t, "azuresu")
+		out, err := psqlAt(t, e.addr, host, "azuresu", e.token(t, su, EntraAudience), "postgres", "SELECT 1")
+		wantRefused(t, "azuresu with a token", out, err, "no pg_hba.conf entry")
+		if err := e.m.AddEntraAdmin(ctx, "pgt-entra-a", EntraPrincipal{Name: "azuresu", ObjectID: su.ObjectID, Type: "ServicePrincipal"}); err == nil {
+			t.Fatal("azuresu was made an Entra administrator")
+		}
+	})
+	t.Run("an administrator's name taken by a tenant's role", func(t *testing.T) {
+		if err := e.m.AddEntraAdmin(ctx, "pgt-entra-a", EntraPrincipal{Name: "myadmin", ObjectID: stranger.ObjectID, Type: "User"}); err == nil {
+			t.Fatal("an existing role was made an Entra administrator")
+		}
+	})
+}
