@@ -4,21 +4,19 @@ package pgflex
 // role whose password only the proxy knows: the client side of
 // PostgreSQL's authentication exchange, SCRAM-SHA-256 (RFC 5802, RFC
 // 7677) as the cluster's pg_hba asks, and reading a client's password
-// message.
+// message. The SCRAM arithmetic is github.com/xdg-go/scram's (the MongoDB
+// Go driver's), not ours.
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/xdg-go/scram"
 )
 
 // maxPasswordMessage bounds a client's password message: a token is a few
@@ -107,7 +105,7 @@ func message(t byte, body []byte) []byte {
 // until it says AuthenticationOk (nil). A refusal of the cluster is a
 // *clusterError.
 func signInAs(rw io.ReadWriter, password string) error {
-	var s *scram
+	var conv *scram.ClientConversation
 	for range 5 {
 		t, body, err := readMessage(rw)
 		if err != nil {
@@ -127,29 +125,45 @@ func signInAs(rw io.ReadWriter, password string) error {
 			if !bytes.Contains(body[4:], []byte("SCRAM-SHA-256\x00")) {
 				return errors.New("the cluster offers no SCRAM-SHA-256")
 			}
-			s, err = newSCRAM(password)
+			// The user name is left empty: PostgreSQL takes it from the
+			// startup message.
+			client, err := scram.SHA256.NewClient("", password, "")
 			if err != nil {
 				return err
 			}
-			first := []byte(s.clientFirst())
+			conv = client.NewConversation()
+			firstMsg, err := conv.Step("")
+			if err != nil {
+				return err
+			}
+			first := []byte(firstMsg)
 			b := append([]byte("SCRAM-SHA-256\x00"), 0, 0, 0, 0)
 			binary.BigEndian.PutUint32(b[len(b)-4:], uint32(len(first)))
 			if _, err := rw.Write(message('p', append(b, first...))); err != nil {
 				return err
 			}
 		case 11: // SASL continue
-			if s == nil {
+			if conv == nil {
 				return errors.New("SASL continue before SASL")
 			}
-			final, err := s.clientFinal(string(body[4:]))
+			// The salt's iterations are the cluster's to choose, and a
+			// tenant's administrator can set a role's verifier: bound
+			// the work before the library does it.
+			if !iterationsWithin(string(body[4:]), maxSCRAMIterations) {
+				return errors.New("the cluster's SCRAM exchange asks for too many iterations")
+			}
+			final, err := conv.Step(string(body[4:]))
 			if err != nil {
-				return err
+				return fmt.Errorf("the cluster's SCRAM exchange: %w", err)
 			}
 			if _, err := rw.Write(message('p', []byte(final))); err != nil {
 				return err
 			}
 		case 12: // SASL final
-			if s == nil || !s.verifyServer(string(body[4:])) {
+			if conv == nil {
+				return errors.New("SASL final before SASL")
+			}
+			if _, err := conv.Step(string(body[4:])); err != nil || !conv.Valid() {
 				return errors.New("the cluster's SCRAM signature does not verify")
 			}
 		default:
@@ -159,76 +173,14 @@ func signInAs(rw io.ReadWriter, password string) error {
 	return errors.New("signing in took too many steps")
 }
 
-// scram is the client's state of one SCRAM-SHA-256 exchange.
-type scram struct {
-	password    string
-	nonce       string
-	authMessage string
-	salted      []byte
-}
-
-func newSCRAM(password string) (*scram, error) {
-	b := make([]byte, 18)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	return &scram{password: password, nonce: base64.StdEncoding.EncodeToString(b)}, nil
-}
-
-// clientFirst is the client-first-message: no channel binding, the user
-// name empty (PostgreSQL takes it from the startup message).
-func (s *scram) clientFirst() string { return "n,,n=,r=" + s.nonce }
-
-// clientFinal answers the server-first-message.
-func (s *scram) clientFinal(serverFirst string) (string, error) {
-	var nonce, salt string
-	iter := 0
+// iterationsWithin reports whether a SCRAM server-first-message names an
+// iteration count of at most max.
+func iterationsWithin(serverFirst string, max int) bool {
 	for _, f := range strings.Split(serverFirst, ",") {
-		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "r":
-			nonce = v
-		case "s":
-			salt = v
-		case "i":
-			iter, _ = strconv.Atoi(v)
+		if v, ok := strings.CutPrefix(f, "i="); ok {
+			n, err := strconv.Atoi(v)
+			return err == nil && n >= 1 && n <= max
 		}
 	}
-	if !strings.HasPrefix(nonce, s.nonce) || len(nonce) == len(s.nonce) || iter < 1 || iter > maxSCRAMIterations {
-		return "", errors.New("invalid SCRAM server-first-message")
-	}
-	saltB, err := base64.StdEncoding.DecodeString(salt)
-	if err != nil || len(saltB) == 0 {
-		return "", errors.New("invalid SCRAM salt")
-	}
-	s.salted, err = pbkdf2.Key(sha256.New, s.password, saltB, iter, sha256.Size)
-	if err != nil {
-		return "", err
-	}
-	withoutProof := "c=biws,r=" + nonce
-	s.authMessage = "n=,r=" + s.nonce + "," + serverFirst + "," + withoutProof
-	clientKey := mac(s.salted, "Client Key")
-	stored := sha256.Sum256(clientKey)
-	sig := mac(stored[:], s.authMessage)
-	proof := make([]byte, len(clientKey))
-	for i := range clientKey {
-		proof[i] = clientKey[i] ^ sig[i]
-	}
-	return withoutProof + ",p=" + base64.StdEncoding.EncodeToString(proof), nil
-}
-
-// verifyServer checks the server-final-message's signature.
-func (s *scram) verifyServer(serverFinal string) bool {
-	v, ok := strings.CutPrefix(serverFinal, "v=")
-	if !ok || s.salted == nil {
-		return false
-	}
-	got, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && hmac.Equal(got, mac(mac(s.salted, "Server Key"), s.authMessage))
-}
-
-func mac(key []byte, msg string) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msg))
-	return h.Sum(nil)
+	return false
 }
