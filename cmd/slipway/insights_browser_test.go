@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 // aiWebSDK is the Application Insights JavaScript SDK's browser bundle,
@@ -74,8 +72,7 @@ document.getElementById("result").textContent = "flushed";
 	defer srv.Close()
 
 	bctx := headlessBrowser(t, chromium, 1280, 800)
-	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+ln.Addr().String()+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#result`))); err != nil {
+	if err := browserNavigate(t, bctx, "http://"+ln.Addr().String()+"/", `#result`); err != nil {
 		t.Fatalf("the page: %v", err)
 	}
 

@@ -68,7 +68,7 @@ func TestWebSSHInBrowser(t *testing.T) {
 	// As a user goes there: Kudu's home page (App Service's Advanced
 	// Tools), signed in, then its SSH link.
 	home := "http://" + url.UserPassword(user, pass).String() + "@" + scm + "/"
-	if err := chromedp.Do(bctx, chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(`a[href="/webssh/host"]`))); err != nil {
+	if err := browserNavigate(t, bctx, home, `a[href="/webssh/host"]`); err != nil {
 		t.Fatalf("Kudu's home page: %v", err)
 	}
 	if site, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("site").textContent`)); site != "webssh" {
