@@ -1,5 +1,7 @@
 package slipway
 
+import "strings"
+
 // App Service authentication ("Easy Auth"): a site's config/authsettingsV2
 // (https://learn.microsoft.com/azure/app-service/overview-authentication-authorization,
 // https://learn.microsoft.com/rest/api/appservice/web-apps/update-auth-settings-v2).
@@ -132,3 +134,24 @@ type AuthHTTPSettings struct {
 
 // AuthOn reports whether the platform's authentication runs for the site.
 func (a AuthSettings) AuthOn() bool { return a.Platform.Enabled }
+
+// DefaultAuthAPIPrefix is where App Service serves its authentication
+// endpoints when httpSettings.routes.apiPrefix is not set.
+const DefaultAuthAPIPrefix = "/.auth"
+
+// APIPrefix is the path the authentication endpoints are served under:
+// httpSettings.routes.apiPrefix without a trailing slash, or
+// DefaultAuthAPIPrefix when it is unset (or not a path).
+func (a AuthSettings) APIPrefix() string {
+	p := strings.TrimSuffix(a.HTTPSettings.Routes.APIPrefix, "/")
+	if !strings.HasPrefix(p, "/") {
+		return DefaultAuthAPIPrefix
+	}
+	return p
+}
+
+// HTTPSRequired is httpSettings.requireHttps: true unless set false, App
+// Service's default.
+func (a AuthSettings) HTTPSRequired() bool {
+	return a.HTTPSettings.RequireHTTPS == nil || *a.HTTPSettings.RequireHTTPS
+}

@@ -74,7 +74,7 @@ func Environment(in Input) []string {
 		"WEBSITE_ROLE_INSTANCE_ID": strconv.Itoa(in.RoleInstance),
 		"WEBSITE_SLOT_NAME":        "Production",
 		"WEBSITE_AUTH_ENABLED":     "False",
-		"WEBSITE_AUTH_LOGOUT_PATH": "/.auth/logout",
+		"WEBSITE_AUTH_LOGOUT_PATH": slipway.DefaultAuthAPIPrefix + "/logout",
 		"REGION_NAME":              region,
 		"HOME":                     in.Home,
 		"APP_PATH":                 in.AppPath,
@@ -146,10 +146,7 @@ func authVariables(a *slipway.AuthSettings) map[string]string {
 		}
 		return "False"
 	}
-	prefix := strings.TrimSuffix(a.HTTPSettings.Routes.APIPrefix, "/")
-	if !strings.HasPrefix(prefix, "/") {
-		prefix = "/.auth"
-	}
+	prefix := a.APIPrefix()
 	action := a.GlobalValidation.UnauthenticatedClientAction
 	if !a.GlobalValidation.RequireAuthentication {
 		action = slipway.AuthAllowAnonymous
@@ -161,7 +158,7 @@ func authVariables(a *slipway.AuthSettings) map[string]string {
 		"WEBSITE_AUTH_LOGOUT_PATH":            prefix + "/logout",
 		"WEBSITE_AUTH_API_PREFIX":             prefix,
 		"WEBSITE_AUTH_TOKEN_STORE":            titled(a.Login.TokenStore.Enabled),
-		"WEBSITE_AUTH_REQUIRE_HTTPS":          titled(a.HTTPSettings.RequireHTTPS == nil || *a.HTTPSettings.RequireHTTPS),
+		"WEBSITE_AUTH_REQUIRE_HTTPS":          titled(a.HTTPSRequired()),
 		"WEBSITE_AUTH_UNAUTHENTICATED_ACTION": action,
 		"WEBSITE_AUTH_PRESERVE_URL_FRAGMENT":  titled(a.Login.PreserveURLFragmentsForLogins),
 	}

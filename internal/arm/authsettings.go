@@ -54,7 +54,7 @@ const maxAuthSecretLen = 1024
 // Defaults App Service shows for unset parts, stored as unset.
 const (
 	authDefaultRuntime       = "~1"
-	authDefaultAPIPrefix     = "/.auth"
+	authDefaultAPIPrefix     = slipway.DefaultAuthAPIPrefix
 	authDefaultRefreshHours  = 72.0
 	authDefaultCookieConv    = "FixedTime"
 	authDefaultCookieExpiry  = "08:00:00"
@@ -511,7 +511,7 @@ func authV2JSON(a slipway.AuthSettings) map[string]any {
 		"identityProviders": idp,
 		"login":             login,
 		"httpSettings": map[string]any{
-			"requireHttps": a.HTTPSettings.RequireHTTPS == nil || *a.HTTPSettings.RequireHTTPS,
+			"requireHttps": a.HTTPSRequired(),
 			"routes":       map[string]any{"apiPrefix": orDefault(a.HTTPSettings.Routes.APIPrefix, authDefaultAPIPrefix)},
 			"forwardProxy": map[string]any{"convention": "NoProxy"},
 		},

@@ -157,7 +157,6 @@ const (
 	nonceCookieTLS    = "__Host-Nonce"
 	bindCookie        = "__Host-AppServiceAuthBind"
 	providerName      = "aad"
-	defaultPrefix     = "/.auth"
 	defaultScope      = "openid profile email offline_access"
 	defaultLifetime   = 8 * time.Hour    // cookieExpiration.timeToExpiration "08:00:00"
 	defaultNonceLife  = 5 * time.Minute  // nonce.nonceExpirationInterval "00:05:00"
@@ -188,7 +187,7 @@ func (m *Module) Authenticate(w http.ResponseWriter, r *http.Request, siteName s
 	if settings == nil || !settings.Platform.Enabled {
 		return nil, false
 	}
-	st := &site{name: siteName, s: settings, prefix: apiPrefix(settings)}
+	st := &site{name: siteName, s: settings, prefix: settings.APIPrefix()}
 	if a := settings.IdentityProviders.AzureActiveDirectory; a != nil && a.Enabled {
 		st.aad, st.clientID = a, a.Registration.ClientID
 	}
@@ -234,7 +233,7 @@ func (m *Module) Authenticate(w http.ResponseWriter, r *http.Request, siteName s
 			return nil, true
 		}
 		target := st.prefix + "/login/" + providerName + "?post_login_redirect_uri=" + queryEscape(r.URL.RequestURI())
-		if requireHTTPS(settings) && !cleartext.OverTLS(r) {
+		if settings.HTTPSRequired() && !cleartext.OverTLS(r) {
 			target = "https://" + r.Host + target
 		}
 		noStore(w)
@@ -251,18 +250,6 @@ func (m *Module) Authenticate(w http.ResponseWriter, r *http.Request, siteName s
 // one made by script (X-Requested-With: XMLHttpRequest), which gets 401.
 func isBrowser(r *http.Request) bool {
 	return !strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest")
-}
-
-func apiPrefix(s *slipway.AuthSettings) string {
-	p := strings.TrimSuffix(s.HTTPSettings.Routes.APIPrefix, "/")
-	if p == "" || !strings.HasPrefix(p, "/") {
-		return defaultPrefix
-	}
-	return p
-}
-
-func requireHTTPS(s *slipway.AuthSettings) bool {
-	return s.HTTPSettings.RequireHTTPS == nil || *s.HTTPSettings.RequireHTTPS
 }
 
 // excluded reports whether path is one of globalValidation.excludedPaths:

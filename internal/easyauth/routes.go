@@ -27,7 +27,7 @@ import (
 
 func (m *Module) serveRoute(w http.ResponseWriter, r *http.Request, st *site, route string) {
 	noStore(w)
-	if requireHTTPS(st.s) && !cleartext.OverTLS(r) {
+	if st.s.HTTPSRequired() && !cleartext.OverTLS(r) {
 		// The endpoints carry codes, tokens and cookies: HTTPS only.
 		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return
