@@ -166,7 +166,7 @@ func (m *Manager) authOf(server string) AuthConfig {
 // entraSQL makes pgaadauth in the postgres database, or brings it up to
 // date; it is run as azuresu at each start. A schema of that name that is
 // not azuresu's (a tenant's, made before) is refused rather than used.
-const entraSQL = `
+var entraSQL = `
 DO $d$ BEGIN
   IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner <> 'azuresu'::regrole) THEN
     RAISE EXCEPTION 'schema pgaadauth exists and is not the platform''s';
@@ -198,7 +198,7 @@ BEGIN
     RAISE EXCEPTION 'object type "%" is not one of user, group, service', objecttype USING ERRCODE = '22023';
   END IF;
   IF rolename IS NULL OR rolename = '' OR octet_length(rolename) > 63 OR rolename ~ '[\x01-\x1f]'
-     OR lower(rolename) IN ('azuresu', 'azure_superuser', 'azure_pg_admin', 'admin', 'administrator', 'root', 'guest', 'public', 'postgres')
+     OR lower(rolename) IN (` + reservedRolesSQL + `)
      OR lower(rolename) LIKE 'pg\_%' THEN
     RAISE EXCEPTION 'role name "%" cannot be a Microsoft Entra principal (1–63 bytes, not reserved)', rolename USING ERRCODE = '22023';
   END IF;
@@ -229,6 +229,15 @@ REVOKE ALL ON FUNCTION public.pgaadauth_create_principal_with_oid(text, text, te
 GRANT EXECUTE ON FUNCTION public.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean), public.pgaadauth_create_principal(text, boolean, boolean), public.pgaadauth_list_principals(boolean) TO azure_pg_admin;
 DELETE FROM pgaadauth.principals p WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = p.role_oid);
 `
+
+// reservedRolesSQL is reservedRoles as SQL literals, for entraSQL.
+var reservedRolesSQL = func() string {
+	lits := make([]string, len(reservedRoles))
+	for i, r := range reservedRoles {
+		lits[i] = literal(r)
+	}
+	return strings.Join(lits, ", ")
+}()
 
 // ensureEntra makes (or updates) pgaadauth in a running cluster.
 func (c *cluster) ensureEntra(ctx context.Context) error {

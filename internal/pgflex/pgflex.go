@@ -44,6 +44,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -273,12 +274,13 @@ func checkAdmin(login, password string) error {
 // may be named (Azure's list).
 func reservedRole(name string) bool {
 	n := strings.ToLower(name)
-	switch n {
-	case platformRole, "azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public", "postgres":
-		return true
-	}
-	return strings.HasPrefix(n, "pg_")
+	return slices.Contains(reservedRoles, n) || strings.HasPrefix(n, "pg_")
 }
+
+// reservedRoles are the role names no tenant may take (lower case), beside
+// PostgreSQL's own pg_ prefix. pgaadauth's functions check the same list
+// in SQL (entraSQL).
+var reservedRoles = []string{platformRole, "azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public", "postgres"}
 
 // SetAdminPassword changes the administrator's password.
 func (m *Manager) SetAdminPassword(ctx context.Context, name, adminLogin, password string) error {
