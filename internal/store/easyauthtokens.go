@@ -48,6 +48,18 @@ func (s *Store) DeleteAuthTokens(ctx context.Context, site, session string) erro
 	return nil
 }
 
+// dropAuthTokensTx drops the kept tokens of the sites (and slots) that
+// sites, a condition on the sites table, selects, before they are
+// deleted: a session of a deleted site never opens again (easyauth seals
+// with the site's creation), so its tokens would only wait for their
+// expiry.
+func dropAuthTokensTx(ctx context.Context, tx *sql.Tx, sites string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM easyauth_tokens WHERE site IN (SELECT lower(name) FROM sites WHERE `+sites+`)`, args...); err != nil {
+		return fmt.Errorf("dropping the deleted sites' kept tokens: %w", err)
+	}
+	return nil
+}
+
 // LoadAuthTokens calls fn with every kept session's tokens that expire
 // after now, newest last. A row that does not open (another master key,
 // or moved) is dropped.

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway"
 )
 
 // TestAuthTokensKept: a session's tokens are kept sealed (the token is in
@@ -68,5 +71,52 @@ func TestAuthTokensKept(t *testing.T) {
 	}
 	if got := load(); len(got) != 0 {
 		t.Fatalf("after the delete: %v", got)
+	}
+}
+
+// TestAuthTokensGoWithTheirSite: deleting a site drops its sessions'
+// tokens and its slots', and deleting a resource group drops those of
+// its sites; another site's are kept.
+func TestAuthTokensGoWithTheirSite(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	seedSKU(t, s, "S1")
+	if _, _, err := s.PutSlot(ctx, "rg", "app", "staging", slipway.Site{Enabled: true}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutSite(ctx, slipway.Site{ResourceGroup: "rg", Name: "other", Plan: "plan", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutResourceGroup(ctx, slipway.ResourceGroup{Name: "rg2", Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutSite(ctx, slipway.Site{ResourceGroup: "rg2", Name: "third", Plan: "plan", PlanGroup: "rg", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, site := range []string{"App", "app-staging", "other", "third"} {
+		if err := s.SaveAuthTokens(ctx, site, "sess", []byte(`{}`), now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := func() []string {
+		var got []string
+		if err := s.LoadAuthTokens(ctx, now, func(site, _ string, _ []byte, _, _ time.Time) { got = append(got, site) }); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	if err := s.DeleteSite(ctx, "rg", "APP"); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); !slices.Equal(got, []string{"other", "third"}) {
+		t.Fatalf("after deleting app: tokens of %v, want other and third", got)
+	}
+	if _, err := s.DeleteResourceGroup(ctx, "rg2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); !slices.Equal(got, []string{"other"}) {
+		t.Fatalf("after deleting rg2: tokens of %v, want other", got)
 	}
 }

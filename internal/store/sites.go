@@ -245,6 +245,9 @@ func (s *Store) DeleteSite(ctx context.Context, rg, name string) (err error) {
 		}
 	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := dropAuthTokensTx(ctx, tx, `resource_group = ? AND (name = ? OR slot_of = ?)`, rg, name, name); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE name = ? AND resource_group = ?`, name, rg)
 		if err != nil {
 			return fmt.Errorf("deleting site: %w", err)
