@@ -119,6 +119,7 @@ func TestGitHubActionDeploy(t *testing.T) {
 // or fall back (to publishing credentials), and the app must serve the new
 // version under the new command.
 func TestRealAzGitHubActionDeploy(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	node := nodetest.Node(t, "azure-actions-appservice-rest/Kudu/azure-app-kudu-service", "azure-actions-webclient/AuthorizerFactory")
 	az := realAzPath(t)
 	r := startRealAz(t, az)

@@ -22,6 +22,7 @@ import (
 // refused with the reason (the issuer and the rest: internal/arm); a
 // template deploys the settings; the front door gates the app with them.
 func TestRealAzAuth(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli, tenant := r.cli, r.info.TenantID
 	rg, plan, app := "rg-realaz-auth", "plan-realaz-auth", "realaz-auth"

@@ -20,6 +20,7 @@ import (
 // origin's GET with Access-Control-Allow-Origin, and another origin with
 // nothing.
 func TestRealAzCORS(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli, web, port := r.cli, r.web, r.port
 	rg, plan, app := "rg-realaz-cors", "plan-realaz-cors", "realaz-cors"

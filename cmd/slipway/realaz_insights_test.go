@@ -20,6 +20,7 @@ import (
 // template deployment that outputs reference(component).ConnectionString.
 // az resolves the api-version from the provider's list (2020-02-02).
 func TestRealAzInsightsComponent(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli := r.cli
 	rg := "rg-realaz-ai"

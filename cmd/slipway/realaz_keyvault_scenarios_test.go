@@ -47,6 +47,7 @@ import (
 )
 
 func TestRealAzKeyVaultScenarios(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	runScenarios(t, []scenario{
 		{"keyvault_mgmt", scKeyVaultMgmt},
 		{"keyvault_list_deleted", scKeyVaultListDeleted},

@@ -132,6 +132,7 @@ func (s *stubPostgres) state(name string) (password string, running bool, dbs []
 // firewall-rule create|list|delete, stop, start, restart,
 // show-connection-string and delete.
 func TestRealAzPostgresFlexibleServer(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	pg := newStubPostgres()
 	r := startRealAzEdit(t, realAzPath(t), func(c *server.Config) { c.Postgres = pg })
 	cli := r.cli
@@ -241,6 +242,7 @@ func TestRealAzPostgresFlexibleServer(t *testing.T) {
 // system-assigned identity, and the app signing in from its instance with
 // azure-identity and psycopg, no password anywhere.
 func TestRealAzPostgresEntraSignIn(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	needSandbox(t, "apps reaching <server>.postgres.database.azure.com need")
 	if _, err := exec.LookPath("psql"); err != nil {
 		if os.Getenv("CI") != "" {

@@ -73,6 +73,7 @@ func (s *stubRedis) cache(name string) (stubCache, bool) {
 // list-keys, regenerate-keys, firewall-rules create|list|delete, update
 // --set tags and delete; and what Slipway refuses (the non-TLS port).
 func TestRealAzRedisCache(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	rc := &stubRedis{}
 	r := startRealAzEdit(t, realAzPath(t), func(c *server.Config) { c.Redis = rc })
 	cli := r.cli

@@ -15,6 +15,7 @@ import (
 // secret. Each command's requests are az's own (--debug logs beside the
 // test's).
 func TestRealAzUsersAndRedirectURIs(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli, port := r.cli, r.port
 	const upn, pw1, pw2 = "ada@slipway.localhost", "Corr3ct-Horse!", "Batt3ry-Staple!"

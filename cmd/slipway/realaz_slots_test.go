@@ -109,6 +109,7 @@ func realAzPath(t *testing.T) string {
 // requires for slots; then each slot serves the other's code with its own
 // sticky setting.
 func TestRealAzSlots(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli, web, port := r.cli, r.web, r.port
 	rg, plan, app := "rg-realaz-slots", "plan-realaz-slots", "realaz-slots"

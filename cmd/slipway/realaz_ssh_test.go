@@ -24,6 +24,7 @@ import (
 // root), its settings, its home at /home, its Python, its cgroup; another
 // app's home and the server's data are out of reach.
 func TestRealAzSSH(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	needSandbox(t, "SSH sessions need")
 	r := startRealAz(t, realAzPath(t))
 	cli := r.cli

@@ -17,6 +17,7 @@ import (
 // (https://learn.microsoft.com/azure/app-service/quickstart-arm-template):
 // a Linux plan and a site with linuxFxVersion, names from uniqueString.
 func TestRealAzTemplateDeployment(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	r := startRealAz(t, realAzPath(t))
 	cli := r.cli
 	tpl := func(name string) string {

@@ -14,6 +14,7 @@ import (
 // list|stop|start|remove), as against App Service, on a production app
 // and on a slot.
 func TestRealAzWebJobs(t *testing.T) {
+	t.Parallel() // its own server and names; az mostly waits (CI time)
 	needSandbox(t, "WebJobs need")
 	r := startRealAz(t, realAzPath(t), "--webjobs-interval", "500ms")
 	cli := r.cli
