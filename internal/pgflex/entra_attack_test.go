@@ -171,6 +171,11 @@ func TestEntraSignIn(t *testing.T) {
 		t.Fatalf("a token with passwordAuth Disabled: %v %q", err, out)
 	}
 	// After a start of Slipway, the records' authConfig is the server's.
+	// (Reconcile runs at a start, with the server stopped: one still
+	// running would be started again beside itself.)
+	if err := e.m.StopServer(ctx, "pgt-entra"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
 		t.Fatal(err)
 	}
