@@ -146,12 +146,48 @@ func objectType(t string) string {
 	return ""
 }
 
-// SetAuthConfig replaces a server's authConfig.
+// SetAuthConfig replaces a server's authConfig. Turning Microsoft Entra
+// authentication off takes the principals' roles' passwords away
+// (lockOutEntra): any role may set its own password, so a principal
+// could otherwise have planted one while signed in with a token and go
+// on signing in with it, through the proxy's password path, once tokens
+// are no longer taken.
 func (m *Manager) SetAuthConfig(server string, a AuthConfig) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	old, ok := m.auth[server]
+	if !ok {
+		old = defaultAuth
+	}
 	m.auth[server] = a
+	m.mu.Unlock()
+	if old.Entra && !a.Entra {
+		m.lockOutEntra(server)
+	}
 }
+
+// lockOutEntra leaves a running server's Entra principals' roles without
+// a password (a stopped one's are cleared by ensureEntra when it starts).
+func (m *Manager) lockOutEntra(server string) {
+	m.entra.mu.Lock()
+	for k := range m.entra.pw {
+		if k[0] == server {
+			delete(m.entra.pw, k)
+		}
+	}
+	m.entra.mu.Unlock()
+	c, err := m.running(server)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if _, err := c.psql(ctx, "postgres", entraLockOutSQL); err != nil {
+		m.cfg.Logger.Error("clearing the passwords of Microsoft Entra principals", "server", server, "err", err)
+	}
+}
+
+// entraLockOutSQL clears the passwords of every Entra principal's role.
+const entraLockOutSQL = quietly + "SELECT format('ALTER ROLE %I PASSWORD NULL', r.rolname) FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid \\gexec\n"
 
 // authOf is a server's authConfig.
 func (m *Manager) authOf(server string) AuthConfig {
@@ -239,9 +275,15 @@ var reservedRolesSQL = func() string {
 	return strings.Join(lits, ", ")
 }()
 
-// ensureEntra makes (or updates) pgaadauth in a running cluster.
+// ensureEntra makes (or updates) pgaadauth in a running cluster and, when
+// the server takes no Entra tokens, clears its principals' passwords
+// (SetAuthConfig).
 func (c *cluster) ensureEntra(ctx context.Context) error {
-	if _, err := c.psql(ctx, "postgres", entraSQL); err != nil {
+	script := entraSQL
+	if !c.m.authOf(c.name).Entra {
+		script += entraLockOutSQL
+	}
+	if _, err := c.psql(ctx, "postgres", script); err != nil {
 		return fmt.Errorf("PostgreSQL server %q: making pgaadauth: %w", c.name, err)
 	}
 	return nil

@@ -316,3 +316,55 @@ func TestAttack_EntraSignIn(t *testing.T) {
 		}
 	})
 }
+
+// TestAttack_EntraPrincipalsOwnPassword: any role may set its own
+// password, an Entra principal's too, once it has signed in with a token.
+// With Microsoft Entra authentication then disabled on the server (to cut
+// the principals off), the proxy no longer takes the role's sign-in
+// itself and passes it to the cluster, which took that password: the
+// principal kept a way in without any token. Disabling Entra
+// authentication, at once or when the server next starts, now leaves
+// the principals' roles without a password.
+func TestAttack_EntraPrincipalsOwnPassword(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	host := e.makeServer(t, "pgt-entra-pw", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-entra-pw")
+	app := e.principal(t, "webapp1")
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+	appTok := e.token(t, app, EntraAudience)
+	plant := func() {
+		t.Helper()
+		if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "ALTER ROLE CURRENT_USER PASSWORD 'planted-by-the-principal'"); err != nil {
+			t.Fatalf("the principal sets its own password: %v %s", err, out)
+		}
+	}
+
+	plant()
+	e.m.SetAuthConfig("pgt-entra-pw", AuthConfig{Password: true})
+	out, err := psqlAt(t, e.addr, host, "webapp1", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "a planted password once Entra is disabled", out, err, `password authentication failed for user "webapp1"`)
+	out, err = psqlAt(t, e.addr, host, "entra-admin", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "the administrator's role once Entra is disabled", out, err, `password authentication failed for user "entra-admin"`)
+
+	// Enabled again, the token signs in as before.
+	e.m.SetAuthConfig("pgt-entra-pw", entraOn)
+	if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT current_user"); err != nil || out != "webapp1" {
+		t.Fatalf("a token once Entra is enabled again: %v %q", err, out)
+	}
+
+	// Disabled in the records while Slipway was down: the server's next
+	// start clears the password.
+	plant()
+	if err := e.m.StopServer(ctx, "pgt-entra-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra-pw", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = psqlAt(t, e.addr, host, "webapp1", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "a planted password after a start with Entra disabled", out, err, `password authentication failed for user "webapp1"`)
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("the password administrator: %v %q", err, out)
+	}
+}
