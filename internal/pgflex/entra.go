@@ -307,7 +307,11 @@ func (m *Manager) AddEntraAdmin(ctx context.Context, server string, p EntraPrinc
 		attrs += " CREATEROLE"
 	}
 	// ::regrole parses its text as an identifier: its literal is quoted.
-	script := fmt.Sprintf(`DO $d$ BEGIN
+	// The block's body is itself a literal, never dollar-quoted: a name
+	// is the ARM caller's text, and one holding the dollar quote's tag
+	// would end the body there, leaving the rest of the name to psql
+	// (its meta-commands run on the host) and to the superuser's SQL.
+	body := fmt.Sprintf(`BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = %[1]s AND NOT EXISTS (
        SELECT 1 FROM pgaadauth.principals p WHERE p.role_oid = r.oid AND p.object_id = %[2]s::uuid)) THEN
     RAISE EXCEPTION 'a role named %%s exists and is not this principal: drop or rename it first', %[1]s;
@@ -318,9 +322,8 @@ func (m *Manager) AddEntraAdmin(ctx context.Context, server string, p EntraPrinc
   INSERT INTO pgaadauth.principals (role_oid, object_id, object_type, is_admin, arm_admin)
     VALUES (%[6]s::regrole, %[2]s::uuid, %[5]s, true, true)
     ON CONFLICT (role_oid) DO UPDATE SET object_type = EXCLUDED.object_type, is_admin = true, arm_admin = true;
-END $d$;
-`, literal(p.Name), literal(p.ObjectID), ident(p.Name), attrs, literal(objectType(p.Type)), literal(ident(p.Name)))
-	if _, err := c.psql(ctx, "postgres", script); err != nil {
+END`, literal(p.Name), literal(p.ObjectID), ident(p.Name), attrs, literal(objectType(p.Type)), literal(ident(p.Name)))
+	if _, err := c.psql(ctx, "postgres", "DO "+literal(body)+";\n"); err != nil {
 		return fmt.Errorf("adding Microsoft Entra administrator %q to %q: %w", p.Name, server, err)
 	}
 	m.forgetEntra(server, p.Name)

@@ -3,7 +3,9 @@ package pgflex
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -366,5 +368,47 @@ func TestAttack_EntraPrincipalsOwnPassword(t *testing.T) {
 	wantRefused(t, "a planted password after a start with Entra disabled", out, err, `password authentication failed for user "webapp1"`)
 	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
 		t.Fatalf("the password administrator: %v %q", err, out)
+	}
+}
+
+// TestAttack_EntraAdminNameOutOfQuoting: an administrator's principal
+// name is the ARM caller's text (1–63 bytes, no control characters), and
+// AddEntraAdmin wrote it, as a literal, into the body of a DO block
+// quoted with $d$. A name holding "$d$" ended that quoting: what followed
+// was read by psql, which runs as Slipway's own user, as a meta-command
+// ("\!" runs a shell command) or as SQL of the platform's superuser.
+func TestAttack_EntraAdminNameOutOfQuoting(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	e.makeServer(t, "pgt-entra-q", entraOn)
+	marker := fmt.Sprintf("/tmp/sw-pgq-%d", os.Getpid())
+	os.Remove(marker)
+	t.Cleanup(func() { os.Remove(marker) })
+	stranger := e.principal(t, "stranger")
+	for _, name := range []string{
+		`$d$\! touch ` + marker + ` #`,
+		`$d$;ALTER ROLE myadmin SUPERUSER;--`,
+		`x'$d$ \o ` + marker,
+	} {
+		err := e.m.AddEntraAdmin(ctx, "pgt-entra-q", EntraPrincipal{Name: name, ObjectID: stranger.ObjectID, Type: "ServicePrincipal"})
+		if _, serr := os.Stat(marker); serr == nil {
+			t.Fatalf("the name %q ran a psql meta-command on the host (AddEntraAdmin: %v)", name, err)
+		}
+		c, _ := e.m.known("pgt-entra-q")
+		out, qerr := c.psql(ctx, "postgres", "SELECT rolsuper FROM pg_roles WHERE rolname = 'myadmin';\n")
+		if qerr != nil || strings.TrimSpace(out) != "f" {
+			t.Fatalf("after the name %q, myadmin is a superuser: %v %q", name, qerr, out)
+		}
+		if err != nil {
+			t.Fatalf("a principal named %q: %v", name, err)
+		}
+		// The role is the name, byte for byte, and the principal.
+		out, qerr = c.psql(ctx, "postgres", fmt.Sprintf("SELECT count(*) FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND p.object_id = %s::uuid AND p.arm_admin;\n", literal(name), literal(stranger.ObjectID)))
+		if qerr != nil || strings.TrimSpace(out) != "1" {
+			t.Fatalf("the administrator named %q: %v %q", name, qerr, out)
+		}
+		if err := e.m.RemoveEntraAdmin(ctx, "pgt-entra-q", stranger.ObjectID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
