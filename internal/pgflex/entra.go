@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // EntraAudience is the audience of tokens for Azure's open-source
@@ -74,10 +75,12 @@ type Directory struct {
 	Verify VerifyFunc
 	// PrincipalsNamed returns the object ids of the directory's principals
 	// of a name (a user's UPN, a service principal's or managed
-	// identity's display name), to resolve a role made by
-	// pgaadauth_create_principal, which names no object id. Nil: such
-	// roles cannot sign in.
-	PrincipalsNamed func(ctx context.Context, name string) ([]string, error)
+	// identity's display name) made no later than madeBy, to resolve a
+	// role made by pgaadauth_create_principal, which names no object id,
+	// at madeBy: display names are anyone's to choose, and one taken
+	// after the role was made must not take the role (Azure resolves the
+	// name when the role is made). Nil: such roles cannot sign in.
+	PrincipalsNamed func(ctx context.Context, name string, madeBy time.Time) ([]string, error)
 }
 
 // SetDirectory gives the proxy the identity service that verifies the
@@ -218,6 +221,7 @@ CREATE TABLE IF NOT EXISTS pgaadauth.principals (
   is_mfa boolean NOT NULL DEFAULT false,
   arm_admin boolean NOT NULL DEFAULT false
 );
+ALTER TABLE pgaadauth.principals ADD COLUMN IF NOT EXISTS made timestamptz NOT NULL DEFAULT now();
 REVOKE ALL ON pgaadauth.principals FROM PUBLIC;
 CREATE OR REPLACE FUNCTION pgaadauth.make_principal(rolename text, objectid uuid, objecttype text, isadmin boolean, ismfa boolean) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
@@ -365,12 +369,13 @@ func (m *Manager) RemoveEntraAdmin(ctx context.Context, server, objectID string)
 type entraRole struct {
 	objectID   string // "" when made by name only (pgaadauth_create_principal)
 	objectType string
+	made       time.Time // when the role became a principal
 }
 
 // lookupEntra returns the principal a role stands for, and false when it
 // stands for none.
 func (c *cluster) lookupEntra(ctx context.Context, role string) (entraRole, bool, error) {
-	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT coalesce(p.object_id::text, '') || '|' || p.object_type FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND r.rolcanlogin AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole);\n", literal(role)))
+	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT coalesce(p.object_id::text, '') || '|' || p.object_type || '|' || (extract(epoch FROM p.made) * 1000000)::bigint FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND r.rolcanlogin AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole);\n", literal(role)))
 	if err != nil {
 		return entraRole{}, false, err
 	}
@@ -378,8 +383,15 @@ func (c *cluster) lookupEntra(ctx context.Context, role string) (entraRole, bool
 	if line == "" {
 		return entraRole{}, false, nil
 	}
-	oid, typ, _ := strings.Cut(line, "|")
-	return entraRole{objectID: strings.ToLower(oid), objectType: typ}, true, nil
+	f := strings.Split(line, "|")
+	if len(f) != 3 {
+		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
+	}
+	made, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
+	}
+	return entraRole{objectID: strings.ToLower(f[0]), objectType: f[1], made: time.UnixMicro(made)}, true, nil
 }
 
 // bindEntra records the object id of a role made by name only, once.
@@ -449,16 +461,17 @@ func (m *Manager) checkToken(ctx context.Context, c *cluster, role string, rec e
 	oid := strings.ToLower(claims.ObjectID)
 	if rec.objectID == "" {
 		// Made by name only: the name is resolved once, at the first
-		// sign-in, to the one principal of that name.
+		// sign-in, to the one principal of that name when the role was
+		// made.
 		if dir.PrincipalsNamed == nil {
 			return &errEntra{"the role was made without an object id: use pgaadauth_create_principal_with_oid"}
 		}
-		ids, err := dir.PrincipalsNamed(ctx, role)
+		ids, err := dir.PrincipalsNamed(ctx, role, rec.made)
 		if err != nil {
 			return err
 		}
 		if len(ids) != 1 {
-			return &errEntra{fmt.Sprintf("%d principals are named %q in the directory: make the role with pgaadauth_create_principal_with_oid", len(ids), role)}
+			return &errEntra{fmt.Sprintf("%d principals were named %q in the directory when the role was made: make the role with pgaadauth_create_principal_with_oid", len(ids), role)}
 		}
 		if !strings.EqualFold(ids[0], oid) {
 			return &errEntra{"the token is another principal's than the role's"}

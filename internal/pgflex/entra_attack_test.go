@@ -47,11 +47,11 @@ func newEntraEnv(t *testing.T) *entraEnv {
 			cl, err := svc.Verify(ctx, token, audiences)
 			return TokenClaims{ObjectID: cl.ObjectID, AppID: cl.AppID, TenantID: cl.TenantID}, err
 		},
-		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
+		PrincipalsNamed: func(ctx context.Context, name string, madeBy time.Time) ([]string, error) {
 			all, err := st.Principals(ctx)
 			var ids []string
 			for _, p := range all {
-				if p.DisplayName == name {
+				if p.DisplayName == name && !p.Created.After(madeBy) {
 					ids = append(ids, p.ObjectID)
 				}
 			}
@@ -410,5 +410,36 @@ func TestAttack_EntraAdminNameOutOfQuoting(t *testing.T) {
 		if err := e.m.RemoveEntraAdmin(ctx, "pgt-entra-q", stranger.ObjectID); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAttack_EntraNameSquatting: pgaadauth_create_principal names no
+// object id; the role is bound to the one principal of its name at its
+// first sign-in. Display names are anyone's to choose (a service
+// principal, a user-assigned identity in one's own group), so a
+// principal of that name made after the role — by another tenant, whose
+// apps the 0.0.0.0 rule admits — took the role at its first sign-in, or
+// made a name that was unique ambiguous. Azure resolves the name when the
+// role is made; here only principals that existed then count.
+func TestAttack_EntraNameSquatting(t *testing.T) {
+	e := newEntraEnv(t)
+	host := e.makeServer(t, "pgt-entra-n", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-entra-n")
+	legit := e.principal(t, "webapp2")
+	time.Sleep(20 * time.Millisecond)
+	for _, role := range []string{"webapp2", "webapp3"} {
+		if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT * FROM pgaadauth_create_principal('"+role+"', false, false)"); err != nil {
+			t.Fatalf("pgaadauth_create_principal(%q): %v %q", role, err, out)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	squatter2, squatter3 := e.principal(t, "webapp2"), e.principal(t, "webapp3")
+
+	out, err := psqlAt(t, e.addr, host, "webapp3", e.token(t, squatter3, EntraAudience), "postgres", "SELECT current_user")
+	wantRefused(t, "a principal named after a role made before it", out, err, `password authentication failed for user "webapp3"`)
+	out, err = psqlAt(t, e.addr, host, "webapp2", e.token(t, squatter2, EntraAudience), "postgres", "SELECT current_user")
+	wantRefused(t, "a second principal of the name, made after the role", out, err, `password authentication failed for user "webapp2"`)
+	if out, err := psqlAt(t, e.addr, host, "webapp2", e.token(t, legit, EntraAudience), "postgres", "SELECT current_user"); err != nil || out != "webapp2" {
+		t.Fatalf("the principal that had the name when the role was made: %v %q", err, out)
 	}
 }
