@@ -464,3 +464,37 @@ func TestAttackTokenStoreFullEvictsTheLargestSite(t *testing.T) {
 		t.Fatalf("the store holds %d, want 6", n)
 	}
 }
+
+// TestAttackPlantedSessionOverPlainHTTP: the binding cookie protects a
+// session only over HTTPS. A site whose auth settings require HTTPS
+// (httpSettings.requireHttps, the default) may still be reached over
+// plain HTTP (the site's httpsOnly is its own setting, off by default),
+// and there the session cookie was taken without its binding: an
+// attacker's session, tossed onto the visitors by a sibling app
+// (Domain=<domain>, not Secure), signed them in as the attacker at
+// http://victim... . No browser sends a session made over HTTPS (a Secure
+// cookie) over HTTP, and such a site makes none over HTTP (its /.auth
+// endpoints move to HTTPS), so the cookie is not taken there.
+func TestAttackPlantedSessionOverPlainHTTP(t *testing.T) {
+	h := newHarness(t)
+	s := settings()
+	s.GlobalValidation.UnauthenticatedClientAction = "Return401"
+	attackerSession := cookieOf(h.signIn("victim", s, "/after"), sessionCookie)
+	if attackerSession == nil {
+		t.Fatal("no session")
+	}
+	for _, path := range []string{"/page", "/.auth/me", "/.auth/refresh"} {
+		r := get("http://victim.localhost"+path, &http.Cookie{Name: sessionCookie, Value: attackerSession.Value})
+		res, _ := authenticate(h, "victim", s, r)
+		if res.app || res.fields != nil || res.rec.Code == http.StatusOK {
+			t.Errorf("%s over HTTP with a planted session: %d, the app got %v", path, res.rec.Code, res.fields)
+		}
+	}
+	// With requireHttps false the site takes HTTP as it is, planted
+	// cookies included (documented: session.go).
+	s.HTTPSettings.RequireHTTPS = new(bool)
+	r := get("http://victim.localhost/page", &http.Cookie{Name: sessionCookie, Value: attackerSession.Value})
+	if res, _ := authenticate(h, "victim", s, r); !res.app || res.fields == nil {
+		t.Errorf("requireHttps false: a session over HTTP is refused: %d", res.rec.Code)
+	}
+}

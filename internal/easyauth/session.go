@@ -35,9 +35,10 @@ type session struct {
 // it as the attacker (login CSRF). Over HTTPS a session is therefore
 // bound to a second cookie named with the __Host- prefix, which browsers
 // accept only from the host itself (RFC 6265bis, "Cookie Name Prefixes"),
-// and the nonce cookie carries that prefix too. Over plain HTTP there is
-// no such prefix: an app that allows HTTP (httpSettings.requireHttps
-// false) is not protected from planted cookies.
+// and the nonce cookie carries that prefix too; a site that requires
+// HTTPS takes no session cookie over plain HTTP, where there is no such
+// prefix. An app that allows HTTP (httpSettings.requireHttps false) is
+// not protected from planted cookies.
 
 // zumoHeader carries the authenticationToken of a client-directed
 // sign-in (https://learn.microsoft.com/azure/app-service/configure-authentication-customize-sign-in-out#client-directed-sign-in).
@@ -55,7 +56,8 @@ const (
 // its X-ZUMO-AUTH field carries when it has that field (a token this site
 // sealed for a client-directed sign-in; fromHeader is then true), else
 // its session cookie if this site sealed it and, over HTTPS, its binding
-// cookie came with it.
+// cookie came with it (over HTTP only when the site does not require
+// HTTPS).
 func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace time.Duration) (s *session, fromHeader, ok bool) {
 	if v := r.Header.Get(zumoHeader); v != "" {
 		var s session
@@ -63,6 +65,12 @@ func (m *Module) openSession(r *http.Request, st *site, now time.Time, grace tim
 			return nil, true, false
 		}
 		return &s, true, true
+	}
+	if !cleartext.OverTLS(r) && st.s.HTTPSRequired() {
+		// No browser sends a session made over HTTPS (a Secure cookie)
+		// over HTTP, and a site requiring HTTPS makes none over HTTP:
+		// a session cookie here is one planted without its binding.
+		return nil, false, false
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {

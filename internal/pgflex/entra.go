@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // EntraAudience is the audience of tokens for Azure's open-source
@@ -74,10 +75,12 @@ type Directory struct {
 	Verify VerifyFunc
 	// PrincipalsNamed returns the object ids of the directory's principals
 	// of a name (a user's UPN, a service principal's or managed
-	// identity's display name), to resolve a role made by
-	// pgaadauth_create_principal, which names no object id. Nil: such
-	// roles cannot sign in.
-	PrincipalsNamed func(ctx context.Context, name string) ([]string, error)
+	// identity's display name) made no later than madeBy, to resolve a
+	// role made by pgaadauth_create_principal, which names no object id,
+	// at madeBy: display names are anyone's to choose, and one taken
+	// after the role was made must not take the role (Azure resolves the
+	// name when the role is made). Nil: such roles cannot sign in.
+	PrincipalsNamed func(ctx context.Context, name string, madeBy time.Time) ([]string, error)
 }
 
 // SetDirectory gives the proxy the identity service that verifies the
@@ -146,12 +149,48 @@ func objectType(t string) string {
 	return ""
 }
 
-// SetAuthConfig replaces a server's authConfig.
+// SetAuthConfig replaces a server's authConfig. Turning Microsoft Entra
+// authentication off takes the principals' roles' passwords away
+// (lockOutEntra): any role may set its own password, so a principal
+// could otherwise have planted one while signed in with a token and go
+// on signing in with it, through the proxy's password path, once tokens
+// are no longer taken.
 func (m *Manager) SetAuthConfig(server string, a AuthConfig) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	old, ok := m.auth[server]
+	if !ok {
+		old = defaultAuth
+	}
 	m.auth[server] = a
+	m.mu.Unlock()
+	if old.Entra && !a.Entra {
+		m.lockOutEntra(server)
+	}
 }
+
+// lockOutEntra leaves a running server's Entra principals' roles without
+// a password (a stopped one's are cleared by ensureEntra when it starts).
+func (m *Manager) lockOutEntra(server string) {
+	m.entra.mu.Lock()
+	for k := range m.entra.pw {
+		if k[0] == server {
+			delete(m.entra.pw, k)
+		}
+	}
+	m.entra.mu.Unlock()
+	c, err := m.running(server)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if _, err := c.psql(ctx, "postgres", entraLockOutSQL); err != nil {
+		m.cfg.Logger.Error("clearing the passwords of Microsoft Entra principals", "server", server, "err", err)
+	}
+}
+
+// entraLockOutSQL clears the passwords of every Entra principal's role.
+const entraLockOutSQL = quietly + "SELECT format('ALTER ROLE %I PASSWORD NULL', r.rolname) FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid \\gexec\n"
 
 // authOf is a server's authConfig.
 func (m *Manager) authOf(server string) AuthConfig {
@@ -182,6 +221,7 @@ CREATE TABLE IF NOT EXISTS pgaadauth.principals (
   is_mfa boolean NOT NULL DEFAULT false,
   arm_admin boolean NOT NULL DEFAULT false
 );
+ALTER TABLE pgaadauth.principals ADD COLUMN IF NOT EXISTS made timestamptz NOT NULL DEFAULT now();
 REVOKE ALL ON pgaadauth.principals FROM PUBLIC;
 CREATE OR REPLACE FUNCTION pgaadauth.make_principal(rolename text, objectid uuid, objecttype text, isadmin boolean, ismfa boolean) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
@@ -239,9 +279,15 @@ var reservedRolesSQL = func() string {
 	return strings.Join(lits, ", ")
 }()
 
-// ensureEntra makes (or updates) pgaadauth in a running cluster.
+// ensureEntra makes (or updates) pgaadauth in a running cluster and, when
+// the server takes no Entra tokens, clears its principals' passwords
+// (SetAuthConfig).
 func (c *cluster) ensureEntra(ctx context.Context) error {
-	if _, err := c.psql(ctx, "postgres", entraSQL); err != nil {
+	script := entraSQL
+	if !c.m.authOf(c.name).Entra {
+		script += entraLockOutSQL
+	}
+	if _, err := c.psql(ctx, "postgres", script); err != nil {
 		return fmt.Errorf("PostgreSQL server %q: making pgaadauth: %w", c.name, err)
 	}
 	return nil
@@ -265,7 +311,11 @@ func (m *Manager) AddEntraAdmin(ctx context.Context, server string, p EntraPrinc
 		attrs += " CREATEROLE"
 	}
 	// ::regrole parses its text as an identifier: its literal is quoted.
-	script := fmt.Sprintf(`DO $d$ BEGIN
+	// The block's body is itself a literal, never dollar-quoted: a name
+	// is the ARM caller's text, and one holding the dollar quote's tag
+	// would end the body there, leaving the rest of the name to psql
+	// (its meta-commands run on the host) and to the superuser's SQL.
+	body := fmt.Sprintf(`BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = %[1]s AND NOT EXISTS (
        SELECT 1 FROM pgaadauth.principals p WHERE p.role_oid = r.oid AND p.object_id = %[2]s::uuid)) THEN
     RAISE EXCEPTION 'a role named %%s exists and is not this principal: drop or rename it first', %[1]s;
@@ -276,9 +326,8 @@ func (m *Manager) AddEntraAdmin(ctx context.Context, server string, p EntraPrinc
   INSERT INTO pgaadauth.principals (role_oid, object_id, object_type, is_admin, arm_admin)
     VALUES (%[6]s::regrole, %[2]s::uuid, %[5]s, true, true)
     ON CONFLICT (role_oid) DO UPDATE SET object_type = EXCLUDED.object_type, is_admin = true, arm_admin = true;
-END $d$;
-`, literal(p.Name), literal(p.ObjectID), ident(p.Name), attrs, literal(objectType(p.Type)), literal(ident(p.Name)))
-	if _, err := c.psql(ctx, "postgres", script); err != nil {
+END`, literal(p.Name), literal(p.ObjectID), ident(p.Name), attrs, literal(objectType(p.Type)), literal(ident(p.Name)))
+	if _, err := c.psql(ctx, "postgres", "DO "+literal(body)+";\n"); err != nil {
 		return fmt.Errorf("adding Microsoft Entra administrator %q to %q: %w", p.Name, server, err)
 	}
 	m.forgetEntra(server, p.Name)
@@ -320,12 +369,13 @@ func (m *Manager) RemoveEntraAdmin(ctx context.Context, server, objectID string)
 type entraRole struct {
 	objectID   string // "" when made by name only (pgaadauth_create_principal)
 	objectType string
+	made       time.Time // when the role became a principal
 }
 
 // lookupEntra returns the principal a role stands for, and false when it
 // stands for none.
 func (c *cluster) lookupEntra(ctx context.Context, role string) (entraRole, bool, error) {
-	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT coalesce(p.object_id::text, '') || '|' || p.object_type FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND r.rolcanlogin AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole);\n", literal(role)))
+	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT coalesce(p.object_id::text, '') || '|' || p.object_type || '|' || (extract(epoch FROM p.made) * 1000000)::bigint FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND r.rolcanlogin AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole);\n", literal(role)))
 	if err != nil {
 		return entraRole{}, false, err
 	}
@@ -333,8 +383,15 @@ func (c *cluster) lookupEntra(ctx context.Context, role string) (entraRole, bool
 	if line == "" {
 		return entraRole{}, false, nil
 	}
-	oid, typ, _ := strings.Cut(line, "|")
-	return entraRole{objectID: strings.ToLower(oid), objectType: typ}, true, nil
+	f := strings.Split(line, "|")
+	if len(f) != 3 {
+		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
+	}
+	made, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
+	}
+	return entraRole{objectID: strings.ToLower(f[0]), objectType: f[1], made: time.UnixMicro(made)}, true, nil
 }
 
 // bindEntra records the object id of a role made by name only, once.
@@ -404,16 +461,17 @@ func (m *Manager) checkToken(ctx context.Context, c *cluster, role string, rec e
 	oid := strings.ToLower(claims.ObjectID)
 	if rec.objectID == "" {
 		// Made by name only: the name is resolved once, at the first
-		// sign-in, to the one principal of that name.
+		// sign-in, to the one principal of that name when the role was
+		// made.
 		if dir.PrincipalsNamed == nil {
 			return &errEntra{"the role was made without an object id: use pgaadauth_create_principal_with_oid"}
 		}
-		ids, err := dir.PrincipalsNamed(ctx, role)
+		ids, err := dir.PrincipalsNamed(ctx, role, rec.made)
 		if err != nil {
 			return err
 		}
 		if len(ids) != 1 {
-			return &errEntra{fmt.Sprintf("%d principals are named %q in the directory: make the role with pgaadauth_create_principal_with_oid", len(ids), role)}
+			return &errEntra{fmt.Sprintf("%d principals were named %q in the directory when the role was made: make the role with pgaadauth_create_principal_with_oid", len(ids), role)}
 		}
 		if !strings.EqualFold(ids[0], oid) {
 			return &errEntra{"the token is another principal's than the role's"}

@@ -3,7 +3,9 @@ package pgflex
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,11 +47,11 @@ func newEntraEnv(t *testing.T) *entraEnv {
 			cl, err := svc.Verify(ctx, token, audiences)
 			return TokenClaims{ObjectID: cl.ObjectID, AppID: cl.AppID, TenantID: cl.TenantID}, err
 		},
-		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
+		PrincipalsNamed: func(ctx context.Context, name string, madeBy time.Time) ([]string, error) {
 			all, err := st.Principals(ctx)
 			var ids []string
 			for _, p := range all {
-				if p.DisplayName == name {
+				if p.DisplayName == name && !p.Created.After(madeBy) {
 					ids = append(ids, p.ObjectID)
 				}
 			}
@@ -171,6 +173,11 @@ func TestEntraSignIn(t *testing.T) {
 		t.Fatalf("a token with passwordAuth Disabled: %v %q", err, out)
 	}
 	// After a start of Slipway, the records' authConfig is the server's.
+	// (Reconcile runs at a start, with the server stopped: one still
+	// running would be started again beside itself.)
+	if err := e.m.StopServer(ctx, "pgt-entra"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -310,4 +317,129 @@ func TestAttack_EntraSignIn(t *testing.T) {
 			t.Fatal("an existing role was made an Entra administrator")
 		}
 	})
+}
+
+// TestAttack_EntraPrincipalsOwnPassword: any role may set its own
+// password, an Entra principal's too, once it has signed in with a token.
+// With Microsoft Entra authentication then disabled on the server (to cut
+// the principals off), the proxy no longer takes the role's sign-in
+// itself and passes it to the cluster, which took that password: the
+// principal kept a way in without any token. Disabling Entra
+// authentication, at once or when the server next starts, now leaves
+// the principals' roles without a password.
+func TestAttack_EntraPrincipalsOwnPassword(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	host := e.makeServer(t, "pgt-entra-pw", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-entra-pw")
+	app := e.principal(t, "webapp1")
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+	appTok := e.token(t, app, EntraAudience)
+	plant := func() {
+		t.Helper()
+		if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "ALTER ROLE CURRENT_USER PASSWORD 'planted-by-the-principal'"); err != nil {
+			t.Fatalf("the principal sets its own password: %v %s", err, out)
+		}
+	}
+
+	plant()
+	e.m.SetAuthConfig("pgt-entra-pw", AuthConfig{Password: true})
+	out, err := psqlAt(t, e.addr, host, "webapp1", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "a planted password once Entra is disabled", out, err, `password authentication failed for user "webapp1"`)
+	out, err = psqlAt(t, e.addr, host, "entra-admin", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "the administrator's role once Entra is disabled", out, err, `password authentication failed for user "entra-admin"`)
+
+	// Enabled again, the token signs in as before.
+	e.m.SetAuthConfig("pgt-entra-pw", entraOn)
+	if out, err := psqlAt(t, e.addr, host, "webapp1", appTok, "postgres", "SELECT current_user"); err != nil || out != "webapp1" {
+		t.Fatalf("a token once Entra is enabled again: %v %q", err, out)
+	}
+
+	// Disabled in the records while Slipway was down: the server's next
+	// start clears the password.
+	plant()
+	if err := e.m.StopServer(ctx, "pgt-entra-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Reconcile(ctx, []Reconciled{{Name: "pgt-entra-pw", Rules: allowLocal, Auth: &AuthConfig{Password: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = psqlAt(t, e.addr, host, "webapp1", "planted-by-the-principal", "postgres", "SELECT current_user")
+	wantRefused(t, "a planted password after a start with Entra disabled", out, err, `password authentication failed for user "webapp1"`)
+	if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+		t.Fatalf("the password administrator: %v %q", err, out)
+	}
+}
+
+// TestAttack_EntraAdminNameOutOfQuoting: an administrator's principal
+// name is the ARM caller's text (1–63 bytes, no control characters), and
+// AddEntraAdmin wrote it, as a literal, into the body of a DO block
+// quoted with $d$. A name holding "$d$" ended that quoting: what followed
+// was read by psql, which runs as Slipway's own user, as a meta-command
+// ("\!" runs a shell command) or as SQL of the platform's superuser.
+func TestAttack_EntraAdminNameOutOfQuoting(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	e.makeServer(t, "pgt-entra-q", entraOn)
+	marker := fmt.Sprintf("/tmp/sw-pgq-%d", os.Getpid())
+	os.Remove(marker)
+	t.Cleanup(func() { os.Remove(marker) })
+	stranger := e.principal(t, "stranger")
+	for _, name := range []string{
+		`$d$\! touch ` + marker + ` #`,
+		`$d$;ALTER ROLE myadmin SUPERUSER;--`,
+		`x'$d$ \o ` + marker,
+	} {
+		err := e.m.AddEntraAdmin(ctx, "pgt-entra-q", EntraPrincipal{Name: name, ObjectID: stranger.ObjectID, Type: "ServicePrincipal"})
+		if _, serr := os.Stat(marker); serr == nil {
+			t.Fatalf("the name %q ran a psql meta-command on the host (AddEntraAdmin: %v)", name, err)
+		}
+		c, _ := e.m.known("pgt-entra-q")
+		out, qerr := c.psql(ctx, "postgres", "SELECT rolsuper FROM pg_roles WHERE rolname = 'myadmin';\n")
+		if qerr != nil || strings.TrimSpace(out) != "f" {
+			t.Fatalf("after the name %q, myadmin is a superuser: %v %q", name, qerr, out)
+		}
+		if err != nil {
+			t.Fatalf("a principal named %q: %v", name, err)
+		}
+		// The role is the name, byte for byte, and the principal.
+		out, qerr = c.psql(ctx, "postgres", fmt.Sprintf("SELECT count(*) FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND p.object_id = %s::uuid AND p.arm_admin;\n", literal(name), literal(stranger.ObjectID)))
+		if qerr != nil || strings.TrimSpace(out) != "1" {
+			t.Fatalf("the administrator named %q: %v %q", name, qerr, out)
+		}
+		if err := e.m.RemoveEntraAdmin(ctx, "pgt-entra-q", stranger.ObjectID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAttack_EntraNameSquatting: pgaadauth_create_principal names no
+// object id; the role is bound to the one principal of its name at its
+// first sign-in. Display names are anyone's to choose (a service
+// principal, a user-assigned identity in one's own group), so a
+// principal of that name made after the role — by another tenant, whose
+// apps the 0.0.0.0 rule admits — took the role at its first sign-in, or
+// made a name that was unique ambiguous. Azure resolves the name when the
+// role is made; here only principals that existed then count.
+func TestAttack_EntraNameSquatting(t *testing.T) {
+	e := newEntraEnv(t)
+	host := e.makeServer(t, "pgt-entra-n", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-entra-n")
+	legit := e.principal(t, "webapp2")
+	time.Sleep(20 * time.Millisecond)
+	for _, role := range []string{"webapp2", "webapp3"} {
+		if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT * FROM pgaadauth_create_principal('"+role+"', false, false)"); err != nil {
+			t.Fatalf("pgaadauth_create_principal(%q): %v %q", role, err, out)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	squatter2, squatter3 := e.principal(t, "webapp2"), e.principal(t, "webapp3")
+
+	out, err := psqlAt(t, e.addr, host, "webapp3", e.token(t, squatter3, EntraAudience), "postgres", "SELECT current_user")
+	wantRefused(t, "a principal named after a role made before it", out, err, `password authentication failed for user "webapp3"`)
+	out, err = psqlAt(t, e.addr, host, "webapp2", e.token(t, squatter2, EntraAudience), "postgres", "SELECT current_user")
+	wantRefused(t, "a second principal of the name, made after the role", out, err, `password authentication failed for user "webapp2"`)
+	if out, err := psqlAt(t, e.addr, host, "webapp2", e.token(t, legit, EntraAudience), "postgres", "SELECT current_user"); err != nil || out != "webapp2" {
+		t.Fatalf("the principal that had the name when the role was made: %v %q", err, out)
+	}
 }

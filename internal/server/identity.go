@@ -270,14 +270,14 @@ func (p *platformIdentity) postgresDirectory() pgflex.Directory {
 			}
 			return pgflex.TokenClaims{ObjectID: c.ObjectID, AppID: c.AppID, TenantID: c.TenantID}, nil
 		},
-		PrincipalsNamed: func(ctx context.Context, name string) ([]string, error) {
+		PrincipalsNamed: func(ctx context.Context, name string, madeBy time.Time) ([]string, error) {
 			all, err := p.st.Principals(ctx)
 			if err != nil {
 				return nil, err
 			}
 			var ids []string
 			for _, pr := range all {
-				if pr.DisplayName == name {
+				if pr.DisplayName == name && !pr.Created.After(madeBy) {
 					ids = append(ids, pr.ObjectID)
 				}
 			}
