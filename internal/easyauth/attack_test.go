@@ -452,11 +452,11 @@ func TestAttackTokenStoreFullEvictsTheLargestSite(t *testing.T) {
 	s := newTokenStore(6, 6)
 	now := time.Unix(1000, 0)
 	later := now.Add(time.Hour)
-	s.put("victim", "v1", identity.UserTokens{IDToken: "v1"}, now, later)
+	s.put("victim", "v1", "", identity.UserTokens{IDToken: "v1"}, now, later)
 	for i := range 5 {
-		s.put("attacker", fmt.Sprint("a", i), identity.UserTokens{}, now.Add(time.Duration(i+1)*time.Second), later)
+		s.put("attacker", fmt.Sprint("a", i), "", identity.UserTokens{}, now.Add(time.Duration(i+1)*time.Second), later)
 	}
-	s.put("attacker", "a5", identity.UserTokens{}, now.Add(10*time.Second), later)
+	s.put("attacker", "a5", "", identity.UserTokens{}, now.Add(10*time.Second), later)
 	if s.get("victim", "v1", now) == nil {
 		t.Fatal("the victim site's oldest tokens were dropped to make room for the attacker's")
 	}
@@ -496,5 +496,36 @@ func TestAttackPlantedSessionOverPlainHTTP(t *testing.T) {
 	r := get("http://victim.localhost/page", &http.Cookie{Name: sessionCookie, Value: attackerSession.Value})
 	if res, _ := authenticate(h, "victim", s, r); !res.app || res.fields == nil {
 		t.Errorf("requireHttps false: a session over HTTP is refused: %d", res.rec.Code)
+	}
+}
+
+// TestAttackTokenStoreOneUserCannotFlushASite: one access token opens as
+// many client-directed sessions as its holder posts, each with its own
+// stored tokens; without a bound per user, one user (or one stolen
+// token) could fill the site's share of the store and push every other
+// user's stored tokens out. Each user keeps at most
+// maxTokenSessionsPerUser sessions' tokens on a site, dropping their own
+// oldest first.
+func TestAttackTokenStoreOneUserCannotFlushASite(t *testing.T) {
+	s := newTokenStore(1000, 2*maxTokenSessionsPerUser)
+	now := time.Unix(1000, 0)
+	later := now.Add(time.Hour)
+	s.put("app", "victim", "victim-oid", identity.UserTokens{IDToken: "v"}, now, later)
+	for i := range 3 * maxTokenSessionsPerUser {
+		s.put("app", fmt.Sprint("a", i), "attacker-oid", identity.UserTokens{}, now.Add(time.Duration(i+1)*time.Second), later)
+	}
+	if s.get("app", "victim", now) == nil {
+		t.Fatal("one user's sessions pushed another user's stored tokens out of the site")
+	}
+	if n := s.len(); n != maxTokenSessionsPerUser+1 {
+		t.Errorf("the store holds %d sessions' tokens, want the attacker's %d and the victim's", n, maxTokenSessionsPerUser)
+	}
+	if s.get("app", fmt.Sprint("a", 3*maxTokenSessionsPerUser-1), now) == nil || s.get("app", "a0", now) != nil {
+		t.Error("the user's newest session should keep its tokens and the oldest lose them")
+	}
+	// The same user on another site is another count.
+	s.put("other", "o1", "attacker-oid", identity.UserTokens{}, now, later)
+	if s.get("other", "o1", now) == nil {
+		t.Error("the user's session on another site lost its tokens")
 	}
 }

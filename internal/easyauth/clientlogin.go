@@ -72,7 +72,7 @@ func (m *Module) clientLogin(w http.ResponseWriter, r *http.Request, st *site) {
 		if n, ok := unixClaim(p.get("exp")); ok {
 			t.ExpiresOn = time.Unix(n, 0)
 		}
-		m.store.put(st.name, sess.ID, t, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
+		m.store.put(st.name, sess.ID, sess.user(), t, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
 	}
 	m.writeAuthToken(w, st, sess)
 }

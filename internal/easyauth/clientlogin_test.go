@@ -105,7 +105,7 @@ func TestClientDirectedSignIn(t *testing.T) {
 	h.p.mu.Lock()
 	rt := h.p.codes[code].tokens.RefreshToken
 	h.p.mu.Unlock()
-	h.m.store.put("app", sess.ID, identity.UserTokens{AccessToken: at, RefreshToken: rt}, h.clock(), h.clock().Add(24*time.Hour))
+	h.m.store.put("app", sess.ID, "", identity.UserTokens{AccessToken: at, RefreshToken: rt}, h.clock(), h.clock().Add(24*time.Hour))
 	h.advance(7 * time.Hour)
 	res = h.do("app", s, withZumo(get("https://app.localhost/.auth/refresh"), out.AuthenticationToken))
 	var renewed authTokenAnswer

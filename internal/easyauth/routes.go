@@ -222,7 +222,7 @@ func (m *Module) callback(w http.ResponseWriter, r *http.Request, st *site) {
 		return
 	}
 	if st.s.Login.TokenStore.Enabled {
-		m.store.put(st.name, sess.ID, tokens, now, exp.Add(refreshExt(st.s)))
+		m.store.put(st.name, sess.ID, sess.user(), tokens, now, exp.Add(refreshExt(st.s)))
 	}
 	setCookie(w, r, nonceCookie, "", time.Time{})
 	target := ls.Redirect
@@ -373,7 +373,7 @@ func (m *Module) refresh(w http.ResponseWriter, r *http.Request, st *site) {
 	if fromHeader {
 		// A client-directed session is renewed by a new token in the
 		// answer, as the sign-in gave it.
-		m.store.put(st.name, sess.ID, nt, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
+		m.store.put(st.name, sess.ID, sess.user(), nt, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
 		m.writeAuthToken(w, st, sess)
 		return
 	}
@@ -381,7 +381,7 @@ func (m *Module) refresh(w http.ResponseWriter, r *http.Request, st *site) {
 		writeJSONError(w, http.StatusInternalServerError, "The session could not be renewed.")
 		return
 	}
-	m.store.put(st.name, sess.ID, nt, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
+	m.store.put(st.name, sess.ID, sess.user(), nt, now, time.Unix(sess.Exp, 0).Add(refreshExt(st.s)))
 	w.WriteHeader(http.StatusOK)
 }
 

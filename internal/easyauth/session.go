@@ -279,6 +279,21 @@ type principal struct {
 	tokens *storedTokens // nil without the token store
 }
 
+// user names the session's user for the token store's bound per user:
+// its oid claim, else its sub.
+func (s *session) user() string {
+	var sub string
+	for _, c := range s.Claims {
+		switch c[0] {
+		case "oid":
+			return c[1]
+		case "sub":
+			sub = c[1]
+		}
+	}
+	return sub
+}
+
 func (s *session) principal(t *storedTokens) *principal {
 	return &principal{claims: s.Claims, tokens: t}
 }

@@ -19,6 +19,7 @@ import (
 type storedTokens struct {
 	identity.UserTokens
 	site    string
+	user    string // the signed-in user (oid, else sub); "" when loaded from the keeper
 	added   time.Time
 	expires time.Time // the session's end and its refresh extension
 }
@@ -28,6 +29,7 @@ type tokenStore struct {
 	max, perSite int
 	bySession    map[string]*storedTokens // site + "\x00" + session id
 	countBySite  map[string]int
+	countByUser  map[string]int // site + "\x00" + user
 	// writes go to the keeper, in the order the store changed, from one
 	// goroutine (nil: memory only); done is closed when it has ended.
 	writes chan keeperWrite
@@ -39,6 +41,12 @@ type keeperWrite struct {
 	site, id string
 	t        *storedTokens
 }
+
+// maxTokenSessionsPerUser bounds the sessions whose tokens one user keeps
+// on one site (their own oldest go first): a user, or one access token
+// posted again and again to the client-directed sign-in, cannot fill the
+// site's share of the store and push the other users' tokens out.
+const maxTokenSessionsPerUser = 32
 
 // maxKeeperWrites bounds the changes waiting for the keeper; more are
 // dropped (and logged): the memory store stays right, the kept one may
@@ -55,7 +63,7 @@ func (s *tokenStore) keep(keeper TokenKeeper, now time.Time, log *slog.Logger) e
 		if json.Unmarshal(b, &t) != nil {
 			return
 		}
-		s.put(site, id, t, added, expires)
+		s.put(site, id, "", t, added, expires)
 	})
 	if err != nil {
 		return err
@@ -112,7 +120,8 @@ func (s *tokenStore) close() {
 }
 
 func newTokenStore(max, perSite int) *tokenStore {
-	return &tokenStore{max: max, perSite: perSite, bySession: map[string]*storedTokens{}, countBySite: map[string]int{}}
+	return &tokenStore{max: max, perSite: perSite, bySession: map[string]*storedTokens{},
+		countBySite: map[string]int{}, countByUser: map[string]int{}}
 }
 
 // get returns a copy of the session's tokens, or nil.
@@ -127,10 +136,10 @@ func (s *tokenStore) get(site, id string, now time.Time) *storedTokens {
 	return &c
 }
 
-// put keeps the session's tokens, making room by dropping expired
-// entries and then the site's oldest, or the oldest of the site holding
-// most.
-func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires time.Time) {
+// put keeps the tokens of user's session id on site, making room by
+// dropping expired entries and then the user's oldest on the site, the
+// site's oldest, or the oldest of the site holding most.
+func (s *tokenStore) put(site, id, user string, t identity.UserTokens, now, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := site + "\x00" + id
@@ -139,21 +148,29 @@ func (s *tokenStore) put(site, id string, t identity.UserTokens, now, expires ti
 		s.writeLocked(site, id, old)
 		return
 	}
-	if s.countBySite[site] >= s.perSite || len(s.bySession) >= s.max {
+	userKey := site + "\x00" + user
+	if user != "" && s.countByUser[userKey] >= maxTokenSessionsPerUser ||
+		s.countBySite[site] >= s.perSite || len(s.bySession) >= s.max {
 		s.pruneLocked(now)
 	}
+	for user != "" && s.countByUser[userKey] >= maxTokenSessionsPerUser {
+		s.dropOldestLocked(site, user)
+	}
 	for s.countBySite[site] >= s.perSite {
-		s.dropOldestLocked(site)
+		s.dropOldestLocked(site, "")
 	}
 	for len(s.bySession) >= s.max {
 		// The site that holds most gives room (the oldest of its
 		// entries), so that one tenant's sign-ins on many sites cannot
 		// push another site's users' tokens out.
-		s.dropOldestLocked(s.largestSiteLocked())
+		s.dropOldestLocked(s.largestSiteLocked(), "")
 	}
-	st := &storedTokens{UserTokens: t, site: site, added: now, expires: expires}
+	st := &storedTokens{UserTokens: t, site: site, user: user, added: now, expires: expires}
 	s.bySession[key] = st
 	s.countBySite[site]++
+	if user != "" {
+		s.countByUser[userKey]++
+	}
 	s.writeLocked(site, id, st)
 }
 
@@ -168,6 +185,11 @@ func (s *tokenStore) removeLocked(key string) {
 		delete(s.bySession, key)
 		if s.countBySite[t.site]--; s.countBySite[t.site] <= 0 {
 			delete(s.countBySite, t.site)
+		}
+		if userKey := t.site + "\x00" + t.user; t.user != "" {
+			if s.countByUser[userKey]--; s.countByUser[userKey] <= 0 {
+				delete(s.countByUser, userKey)
+			}
 		}
 		_, id, _ := strings.Cut(key, "\x00")
 		s.writeLocked(t.site, id, nil)
@@ -194,12 +216,13 @@ func (s *tokenStore) largestSiteLocked() string {
 	return site
 }
 
-// dropOldestLocked removes the oldest entry of site ("" any site).
-func (s *tokenStore) dropOldestLocked(site string) {
+// dropOldestLocked removes the oldest entry of site ("" any site) and
+// user ("" any user).
+func (s *tokenStore) dropOldestLocked(site, user string) {
 	var oldest string
 	var at time.Time
 	for k, t := range s.bySession {
-		if (site == "" || t.site == site) && (oldest == "" || t.added.Before(at)) {
+		if (site == "" || t.site == site) && (user == "" || t.user == user) && (oldest == "" || t.added.Before(at)) {
 			oldest, at = k, t.added
 		}
 	}
