@@ -3,6 +3,8 @@ package pgflex
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -109,6 +111,18 @@ func (e *entraEnv) createPrincipal(t *testing.T, host, adminTok, role, oid strin
 	if err != nil || !strings.Contains(out, `Created role for "`+role+`"`) {
 		t.Fatalf("pgaadauth_create_principal_with_oid: %v %q", err, out)
 	}
+}
+
+// serverWithApp makes a server with Microsoft Entra sign-in, its Entra
+// administrator, and a principal's role webapp1 (made by the
+// administrator), and returns the server's host and webapp1's token.
+func (e *entraEnv) serverWithApp(t *testing.T, name string) (host, appTok string) {
+	t.Helper()
+	host = e.makeServer(t, name, entraOn)
+	_, adminTok := e.entraAdmin(t, name)
+	app := e.principal(t, "webapp1")
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+	return host, e.token(t, app, EntraAudience)
 }
 
 func wantRefused(t *testing.T, what, out string, err error, says string) {
@@ -310,4 +324,66 @@ func TestAttack_EntraSignIn(t *testing.T) {
 			t.Fatal("an existing role was made an Entra administrator")
 		}
 	})
+}
+
+// TestEntraConcurrentSignIns: sign-ins of one role at once, when the
+// proxy has no password for it and when the one it has went stale, all
+// get in: they set one password between them, not one each (each new one
+// refusing the sign-ins that set the one before).
+func TestEntraConcurrentSignIns(t *testing.T) {
+	const n = 8
+	e := newEntraEnv(t)
+	host, appTok := e.serverWithApp(t, "pgt-burst")
+	c, _ := e.m.known("pgt-burst")
+	burst := func(what string) {
+		t.Helper()
+		errs := make(chan error, n)
+		for range n {
+			go func() { errs <- signInErr(e.addr, host, "webapp1", appTok) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
+	}
+	burst("first sign-ins")
+	for round := range 3 {
+		if _, err := c.psql(t.Context(), "postgres", "ALTER ROLE webapp1 PASSWORD 'changed-behind-the-proxy';"); err != nil {
+			t.Fatal(err)
+		}
+		burst(fmt.Sprintf("sign-ins after the password changed (round %d)", round))
+	}
+}
+
+// TestAttack_EntraBindIsOnce: a role made by name only is bound to the
+// principal of its first sign-in; a sign-in that looked it up unbound,
+// and finds it bound to another principal when it binds, is refused
+// rather than let in as the role.
+func TestAttack_EntraBindIsOnce(t *testing.T) {
+	e := newEntraEnv(t)
+	host := e.makeServer(t, "pgt-bind", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-bind")
+	if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT * FROM pgaadauth_create_principal('webapp2', false, false)"); err != nil {
+		t.Fatalf("pgaadauth_create_principal: %v %q", err, out)
+	}
+	c, _ := e.m.known("pgt-bind")
+	rec, ok, err := c.lookupEntra(t.Context(), "webapp2")
+	if err != nil || !ok || rec.objectID != "" {
+		t.Fatalf("lookup of a role made by name: %+v %v %v", rec, ok, err)
+	}
+	first, second := e.principal(t, "first"), e.principal(t, "second")
+	if err := c.bindEntra(t.Context(), rec, first.ObjectID); err != nil {
+		t.Fatalf("binding the first principal: %v", err)
+	}
+	if err := c.bindEntra(t.Context(), rec, first.ObjectID); err != nil {
+		t.Fatalf("binding the same principal again: %v", err)
+	}
+	var refused *errEntra
+	if err := c.bindEntra(t.Context(), rec, second.ObjectID); !errors.As(err, &refused) {
+		t.Fatalf("binding another principal to a bound role: want a refusal, got %v", err)
+	}
+	if rec, _, _ := c.lookupEntra(t.Context(), "webapp2"); rec.objectID != strings.ToLower(first.ObjectID) {
+		t.Fatalf("the role's principal is %q, want the first's %q", rec.objectID, first.ObjectID)
+	}
 }

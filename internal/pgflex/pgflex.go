@@ -317,6 +317,7 @@ func (m *Manager) DeleteServer(ctx context.Context, name string) error {
 	delete(m.rules, name)
 	delete(m.auth, name)
 	m.mu.Unlock()
+	m.forgetEntraServer(name)
 	if !ok {
 		c = m.clusterAt(name)
 	}
@@ -522,6 +523,9 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 		if _, err := os.Stat(filepath.Join(c.data, "PG_VERSION")); err != nil {
 			m.cfg.Logger.Error("a PostgreSQL server's data is missing: delete and create it again", "server", s.Name, "dir", c.data)
 			continue
+		}
+		if old, ok := m.servers.Get(s.Name); ok {
+			old.closeSQL()
 		}
 		m.servers.Put(s.Name, c)
 		if s.Stopped {

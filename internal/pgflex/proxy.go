@@ -253,7 +253,7 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 		err = p.m.checkToken(ctx, c, user, *entra, token, auth)
 		if err == nil {
-			password, err = p.m.entraPassword(ctx, c, user, false)
+			password, err = p.m.entraPassword(ctx, c, user, "")
 		}
 		cancel()
 		var refused *errEntra
@@ -304,7 +304,7 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 			// Slipway, or changed): set it again, once.
 			up.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-			password, err = p.m.entraPassword(ctx, c, user, true)
+			password, err = p.m.entraPassword(ctx, c, user, password)
 			cancel()
 			if err != nil {
 				p.m.cfg.Logger.Error("signing in a Microsoft Entra principal", "server", name, "role", user, "err", err)
