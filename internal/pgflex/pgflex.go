@@ -515,7 +515,12 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 		if s.Auth != nil {
 			m.SetAuthConfig(s.Name, *s.Auth)
 		}
-		c := m.clusterAt(s.Name)
+		// A server the manager runs already keeps its cluster: a new one
+		// would start a second postmaster on the same data.
+		c, ok := m.servers.Get(s.Name)
+		if !ok {
+			c = m.clusterAt(s.Name)
+		}
 		if err := c.mount(ctx); err != nil {
 			errs = append(errs, err)
 			continue
@@ -523,9 +528,6 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 		if _, err := os.Stat(filepath.Join(c.data, "PG_VERSION")); err != nil {
 			m.cfg.Logger.Error("a PostgreSQL server's data is missing: delete and create it again", "server", s.Name, "dir", c.data)
 			continue
-		}
-		if old, ok := m.servers.Get(s.Name); ok {
-			old.closeSQL()
 		}
 		m.servers.Put(s.Name, c)
 		if s.Stopped {

@@ -99,7 +99,7 @@ func (c *cluster) sql() (*pgxpool.Pool, error) {
 }
 
 // closeSQL closes the platform's sessions on the cluster, once its
-// postmaster has stopped (or its cluster is replaced).
+// postmaster has stopped.
 func (c *cluster) closeSQL() {
 	c.db.mu.Lock()
 	pool := c.db.pool
