@@ -446,14 +446,19 @@ func (m *Manager) entraPassword(ctx context.Context, c *cluster, role, stale str
 	if err != nil {
 		return "", err
 	}
+	verifier, err := scramVerifier(pw)
+	if err != nil {
+		return "", err
+	}
 	db, err := c.sql()
 	if err != nil {
 		return "", err
 	}
 	// A utility statement takes no parameters: the role's name is quoted
-	// as an identifier, and the password is the proxy's own (hex), in a
-	// session with standard_conforming_strings on that logs no statement.
-	if _, err := db.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+literal(pw)); err != nil {
+	// as an identifier, and the password is the proxy's own, as a SCRAM
+	// verifier (base64 and '$', ':'), in a session with
+	// standard_conforming_strings on that logs no statement.
+	if _, err := db.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+literal(verifier)); err != nil {
 		return "", fmt.Errorf("setting the sign-in of Microsoft Entra principal %q: %w", role, err)
 	}
 	m.entra.mu.Lock()

@@ -387,3 +387,31 @@ func TestAttack_EntraBindIsOnce(t *testing.T) {
 		t.Fatalf("the role's principal is %q, want the first's %q", rec.objectID, first.ObjectID)
 	}
 }
+
+// TestAttack_EntraPasswordNotInActivity: the administrator (a member of
+// pg_read_all_stats, as on Azure) sees every session's last statement in
+// pg_stat_activity, the platform's kept sessions' too. The password the
+// proxy signs in to a principal's role with is never in it: the proxy
+// sends the role a SCRAM verifier, never the password.
+func TestAttack_EntraPasswordNotInActivity(t *testing.T) {
+	e := newEntraEnv(t)
+	host, appTok := e.serverWithApp(t, "pgt-activity")
+	signInOnce(t, e.addr, host, "webapp1", appTok)
+	pw, ok := e.m.entra.held(entraKey{"pgt-activity", "webapp1"})
+	if !ok {
+		t.Fatal("the proxy holds no password for webapp1 after its sign-in")
+	}
+	// The administrator's own sign-in makes no query that would take the
+	// password statement's place (as a poll between sign-ins would see).
+	e.m.SetAuthConfig("pgt-activity", AuthConfig{Password: true})
+	out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT string_agg(query, ' ; ') FROM pg_stat_activity WHERE application_name = 'slipway'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "ALTER ROLE") {
+		t.Fatalf("the platform's session's last statement is not the password's (the test sees nothing): %q", out)
+	}
+	if strings.Contains(out, pw) {
+		t.Fatalf("the administrator reads the proxy's password of webapp1 in pg_stat_activity: %q", out)
+	}
+}
