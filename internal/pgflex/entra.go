@@ -432,7 +432,7 @@ func (e *entraPasswords) held(k entraKey) (string, bool) {
 // azuresu) when the proxy has none or the one it has is stale: the
 // cluster refused it. Sign-ins that found the same password stale set one
 // new password between them, not one each (which would refuse the others).
-func (m *Manager) entraPassword(ctx context.Context, c *cluster, role, stale string) (string, error) {
+func (m *Manager) entraPassword(ctx context.Context, c *cluster, role string, rec entraRole, stale string) (string, error) {
 	k := entraKey{c.name, role}
 	release, err := m.entra.take(ctx, k)
 	if err != nil {
@@ -457,8 +457,27 @@ func (m *Manager) entraPassword(ctx context.Context, c *cluster, role, stale str
 	// A utility statement takes no parameters: the role's name is quoted
 	// as an identifier, and the password is the proxy's own, as a SCRAM
 	// verifier (base64 and '$', ':'), in a session with
-	// standard_conforming_strings on that logs no statement.
-	if _, err := db.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+literal(verifier)); err != nil {
+	// standard_conforming_strings on that logs no statement. The role
+	// must still be the one looked up: one dropped and made again under
+	// its name since is not the principal's, and keeps its password.
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+literal(verifier)); err != nil {
+			return err
+		}
+		var same bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1 AND oid = $2)", role, rec.roleOID).Scan(&same); err != nil {
+			return err
+		}
+		if !same {
+			return &errEntra{"the role was dropped and made again since the sign-in began: sign in again"}
+		}
+		return nil
+	})
+	var refused *errEntra
+	if errors.As(err, &refused) {
+		return "", err
+	}
+	if err != nil {
 		return "", fmt.Errorf("setting the sign-in of Microsoft Entra principal %q: %w", role, err)
 	}
 	m.entra.mu.Lock()

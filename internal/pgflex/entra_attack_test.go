@@ -389,29 +389,78 @@ func TestAttack_EntraBindIsOnce(t *testing.T) {
 }
 
 // TestAttack_EntraPasswordNotInActivity: the administrator (a member of
-// pg_read_all_stats, as on Azure) sees every session's last statement in
-// pg_stat_activity, the platform's kept sessions' too. The password the
-// proxy signs in to a principal's role with is never in it: the proxy
-// sends the role a SCRAM verifier, never the password.
+// pg_read_all_stats, as on Azure) sees every session's statement in
+// pg_stat_activity, the platform's too. The password the proxy signs in
+// to a principal's role with is never in it: the proxy sends the role a
+// SCRAM verifier, never the password. To see the statement for certain,
+// the test holds the role's row while the proxy sets its password.
 func TestAttack_EntraPasswordNotInActivity(t *testing.T) {
 	e := newEntraEnv(t)
 	host, appTok := e.serverWithApp(t, "pgt-activity")
-	signInOnce(t, e.addr, host, "webapp1", appTok)
-	pw, ok := e.m.entra.held(entraKey{"pgt-activity", "webapp1"})
-	if !ok {
-		t.Fatal("the proxy holds no password for webapp1 after its sign-in")
-	}
-	// The administrator's own sign-in makes no query that would take the
-	// password statement's place (as a poll between sign-ins would see).
-	e.m.SetAuthConfig("pgt-activity", AuthConfig{Password: true})
-	out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT string_agg(query, ' ; ') FROM pg_stat_activity WHERE application_name = 'slipway'")
+	c, _ := e.m.known("pgt-activity")
+	pool, err := c.sql()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "ALTER ROLE") {
-		t.Fatalf("the platform's session's last statement is not the password's (the test sees nothing): %q", out)
+	hold, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(out, pw) {
-		t.Fatalf("the administrator reads the proxy's password of webapp1 in pg_stat_activity: %q", out)
+	defer hold.Release()
+	if _, err := hold.Exec(t.Context(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(t.Context(), "ALTER ROLE webapp1 CONNECTION LIMIT 5"); err != nil {
+		t.Fatal(err)
+	}
+	signedIn := make(chan error, 1)
+	go func() { signedIn <- signInErr(e.addr, host, "webapp1", appTok) }()
+	var seen string
+	for deadline := time.Now().Add(3 * time.Second); seen == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		// The activity a transaction reads is a snapshot until cleared.
+		if _, err := hold.Exec(t.Context(), "SELECT pg_stat_clear_snapshot()"); err != nil {
+			t.Fatal(err)
+		}
+		err := hold.QueryRow(t.Context(), "SELECT coalesce(string_agg(query, ' ; '), '') FROM pg_stat_activity WHERE application_name = 'slipway' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()").Scan(&seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := hold.Exec(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-signedIn; err != nil {
+		t.Fatalf("the sign-in: %v", err)
+	}
+	pw, ok := e.m.entra.held(entraKey{"pgt-activity", "webapp1"})
+	if !ok || !strings.Contains(seen, "ALTER ROLE") {
+		t.Fatalf("the proxy's password statement was not seen (held: %v): %q", ok, seen)
+	}
+	if strings.Contains(seen, pw) {
+		t.Fatalf("pg_stat_activity shows the proxy's password of webapp1: %q", seen)
+	}
+}
+
+// TestAttack_EntraPasswordOnlyForTheLookedUpRole: a principal's role
+// dropped and made again under its name (a plain role now) between a
+// sign-in's lookup and the proxy setting its password keeps its own
+// password; the sign-in is refused.
+func TestAttack_EntraPasswordOnlyForTheLookedUpRole(t *testing.T) {
+	e := newEntraEnv(t)
+	host, _ := e.serverWithApp(t, "pgt-swap")
+	c, _ := e.m.known("pgt-swap")
+	rec, ok, err := c.lookupEntra(t.Context(), "webapp1")
+	if err != nil || !ok {
+		t.Fatalf("lookup: %v %v", ok, err)
+	}
+	if _, err := c.psql(t.Context(), "postgres", "DELETE FROM pgaadauth.principals WHERE role_oid = 'webapp1'::regrole; DROP ROLE webapp1; CREATE ROLE webapp1 LOGIN PASSWORD 'the-tenants-own';"); err != nil {
+		t.Fatal(err)
+	}
+	var refused *errEntra
+	if _, err := e.m.entraPassword(t.Context(), c, "webapp1", rec, ""); !errors.As(err, &refused) {
+		t.Fatalf("setting the password of a role made again: want a refusal, got %v", err)
+	}
+	if out, err := psqlAt(t, e.addr, host, "webapp1", "the-tenants-own", "postgres", "SELECT current_user"); err != nil || out != "webapp1" {
+		t.Fatalf("the role made again lost its own password: %v %q", err, out)
 	}
 }
