@@ -55,6 +55,7 @@ type cluster struct {
 	uid, gid int    // -1: this process's own
 
 	proc tenantproc.Proc // the postmaster's sandbox
+	db   platformSQL     // the platform's sessions, for sign-ins (platformsql.go)
 }
 
 // path is p, a path under c.dir on the host, as the cluster's processes
@@ -295,8 +296,13 @@ func (c *cluster) keepReserve() error {
 	return err
 }
 
-// stop stops the cluster (a fast shutdown: open sessions end), if it runs.
-func (c *cluster) stop(ctx context.Context) error { return c.proc.Stop() }
+// stop stops the cluster (a fast shutdown: open sessions end), if it
+// runs, and closes the platform's sessions on it.
+func (c *cluster) stop(ctx context.Context) error {
+	err := c.proc.Stop()
+	c.closeSQL()
+	return err
+}
 
 // rejecting reports whether the cluster answers but rejects connections.
 func (c *cluster) rejecting() bool {

@@ -20,21 +20,24 @@ package pgflex
 // The proxy answers a sign-in to such a role itself: it asks the client
 // for its password in clear (inside TLS), verifies it as a token (through
 // the Directory's Verify: signature, issuer, tenant, audience, lifetime), and
-// checks that the token's object id is the one recorded for the role.
+// checks that the token's object id is the one recorded for the role,
+// which it asks the cluster at each sign-in over the platform's own
+// sessions on it (platformsql.go).
 // Then it signs in to the cluster as that role over SCRAM with a random
 // password only it knows, which it sets as azuresu when it has none for
 // the role (after a start of Slipway) or the cluster refuses it.
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // EntraAudience is the audience of tokens for Azure's open-source
@@ -173,7 +176,7 @@ func (m *Manager) SetAuthConfig(server string, a AuthConfig) {
 func (m *Manager) lockOutEntra(server string) {
 	m.entra.mu.Lock()
 	for k := range m.entra.pw {
-		if k[0] == server {
+		if k.server == server {
 			delete(m.entra.pw, k)
 		}
 	}
@@ -367,65 +370,170 @@ func (m *Manager) RemoveEntraAdmin(ctx context.Context, server, objectID string)
 
 // entraRole is what the cluster records of an Entra principal's role.
 type entraRole struct {
+	roleOID    uint32 // the role's oid, which its record is keyed by
 	objectID   string // "" when made by name only (pgaadauth_create_principal)
 	objectType string
 	made       time.Time // when the role became a principal
 }
 
+// lookupEntraSQL finds the principal a role stands for: a role that may
+// log in, recorded in pgaadauth while pgaadauth is the platform's.
+const lookupEntraSQL = `SELECT r.oid, coalesce(p.object_id::text, ''), p.object_type, p.made
+FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid
+WHERE r.rolname = $1 AND r.rolcanlogin
+  AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole)`
+
 // lookupEntra returns the principal a role stands for, and false when it
-// stands for none.
+// stands for none. It asks the cluster at each sign-in: a role dropped
+// and made again is never taken for the one before.
 func (c *cluster) lookupEntra(ctx context.Context, role string) (entraRole, bool, error) {
-	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT coalesce(p.object_id::text, '') || '|' || p.object_type || '|' || (extract(epoch FROM p.made) * 1000000)::bigint FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE r.rolname = %s AND r.rolcanlogin AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgaadauth' AND nspowner = 'azuresu'::regrole);\n", literal(role)))
+	db, err := c.sql()
 	if err != nil {
 		return entraRole{}, false, err
 	}
-	line := strings.TrimSpace(out)
-	if line == "" {
+	var rec entraRole
+	err = db.QueryRow(ctx, lookupEntraSQL, role).Scan(&rec.roleOID, &rec.objectID, &rec.objectType, &rec.made)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return entraRole{}, false, nil
 	}
-	f := strings.Split(line, "|")
-	if len(f) != 3 {
-		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
-	}
-	made, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
-		return entraRole{}, false, fmt.Errorf("pgaadauth.principals answered %q", line)
+		return entraRole{}, false, fmt.Errorf("looking up the Microsoft Entra principal of role %q: %w", role, err)
 	}
-	return entraRole{objectID: strings.ToLower(f[0]), objectType: f[1], made: time.UnixMicro(made)}, true, nil
+	rec.objectID = strings.ToLower(rec.objectID)
+	return rec, true, nil
 }
 
-// bindEntra records the object id of a role made by name only, once.
-func (c *cluster) bindEntra(ctx context.Context, role, objectID string) error {
-	_, err := c.psql(ctx, "postgres", fmt.Sprintf("UPDATE pgaadauth.principals SET object_id = %s::uuid WHERE role_oid = %s::regrole AND object_id IS NULL;\n", literal(objectID), literal(ident(role))))
-	return err
+// bindEntra records the object id of a role made by name only, once. The
+// role is the one looked up (by its oid); a record bound meanwhile to
+// another principal is not this one's.
+func (c *cluster) bindEntra(ctx context.Context, rec entraRole, objectID string) error {
+	db, err := c.sql()
+	if err != nil {
+		return err
+	}
+	tag, err := db.Exec(ctx, "UPDATE pgaadauth.principals SET object_id = $1::uuid WHERE role_oid = $2 AND (object_id IS NULL OR object_id = $1::uuid)", objectID, rec.roleOID)
+	if err != nil {
+		return fmt.Errorf("recording the object id of a Microsoft Entra principal: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return &errEntra{"the role is another principal's, or was dropped, since the sign-in began"}
+	}
+	return nil
 }
 
 // entraPasswords are the passwords the proxy signs in to clusters with as
 // Entra principals' roles, by server and role; they live in memory only.
+// A role's password is set by one sign-in at a time (turns); sign-ins of
+// other roles, and of other servers, do not wait for it.
 type entraPasswords struct {
-	mu sync.Mutex
-	pw map[[2]string]string
+	mu    sync.Mutex
+	pw    map[entraKey]string
+	turns map[entraKey]*entraTurn
 }
 
-// password returns the role's password, setting a new one (as azuresu)
-// when there is none or fresh is set.
-func (m *Manager) entraPassword(ctx context.Context, c *cluster, role string, fresh bool) (string, error) {
-	m.entra.mu.Lock()
-	defer m.entra.mu.Unlock()
-	k := [2]string{c.name, role}
-	if pw, ok := m.entra.pw[k]; ok && !fresh {
-		return pw, nil
+// entraKey is a server and a role of it.
+type entraKey struct{ server, role string }
+
+// entraTurn is one role's turn to set its password: a one-slot semaphore
+// and how many sign-ins hold or wait for it.
+type entraTurn struct {
+	slot  chan struct{}
+	users int
+}
+
+// take waits for the role's turn, or ctx's end, and returns its release.
+func (e *entraPasswords) take(ctx context.Context, k entraKey) (func(), error) {
+	e.mu.Lock()
+	if e.turns == nil {
+		e.turns = map[entraKey]*entraTurn{}
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
+	t := e.turns[k]
+	if t == nil {
+		t = &entraTurn{slot: make(chan struct{}, 1)}
+		e.turns[k] = t
 	}
-	pw := hex.EncodeToString(b)
-	if _, err := c.psql(ctx, "postgres", quietly+fmt.Sprintf("ALTER ROLE %s PASSWORD %s;\n", ident(role), literal(pw))); err != nil {
+	t.users++
+	e.mu.Unlock()
+	done := func() {
+		e.mu.Lock()
+		if t.users--; t.users == 0 {
+			delete(e.turns, k)
+		}
+		e.mu.Unlock()
+	}
+	select {
+	case t.slot <- struct{}{}:
+		return func() { <-t.slot; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
+	}
+}
+
+// held is the proxy's password of a role, if it has one.
+func (e *entraPasswords) held(k entraKey) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pw, ok := e.pw[k]
+	return pw, ok
+}
+
+// entraPassword returns the role's password, setting a new one (as
+// azuresu) when the proxy has none or the one it has is stale: the
+// cluster refused it. Sign-ins that found the same password stale set one
+// new password between them, not one each (which would refuse the others).
+func (m *Manager) entraPassword(ctx context.Context, c *cluster, role string, rec entraRole, stale string) (string, error) {
+	k := entraKey{c.name, role}
+	release, err := m.entra.take(ctx, k)
+	if err != nil {
 		return "", fmt.Errorf("setting the sign-in of Microsoft Entra principal %q: %w", role, err)
 	}
+	defer release()
+	if pw, ok := m.entra.held(k); ok && pw != stale {
+		return pw, nil
+	}
+	pw, err := randomPassword()
+	if err != nil {
+		return "", err
+	}
+	verifier, err := scramVerifier(pw)
+	if err != nil {
+		return "", err
+	}
+	db, err := c.sql()
+	if err != nil {
+		return "", err
+	}
+	// A utility statement takes no parameters: the role's name is quoted
+	// as an identifier, and the password is the proxy's own, as a SCRAM
+	// verifier (base64 and '$', ':'), in a session with
+	// standard_conforming_strings on that logs no statement. The role
+	// must still be the one looked up: one dropped and made again under
+	// its name since is not the principal's, and keeps its password.
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+literal(verifier)); err != nil {
+			return err
+		}
+		var same bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1 AND oid = $2)", role, rec.roleOID).Scan(&same); err != nil {
+			return err
+		}
+		if !same {
+			return &errEntra{"the role was dropped and made again since the sign-in began: sign in again"}
+		}
+		return nil
+	})
+	var refused *errEntra
+	if errors.As(err, &refused) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("setting the sign-in of Microsoft Entra principal %q: %w", role, err)
+	}
+	m.entra.mu.Lock()
+	defer m.entra.mu.Unlock()
 	if m.entra.pw == nil {
-		m.entra.pw = map[[2]string]string{}
+		m.entra.pw = map[entraKey]string{}
 	}
 	m.entra.pw[k] = pw
 	return pw, nil
@@ -435,7 +543,18 @@ func (m *Manager) entraPassword(ctx context.Context, c *cluster, role string, fr
 func (m *Manager) forgetEntra(server, role string) {
 	m.entra.mu.Lock()
 	defer m.entra.mu.Unlock()
-	delete(m.entra.pw, [2]string{server, role})
+	delete(m.entra.pw, entraKey{server, role})
+}
+
+// forgetEntraServer drops the proxy's passwords of a server's roles.
+func (m *Manager) forgetEntraServer(server string) {
+	m.entra.mu.Lock()
+	defer m.entra.mu.Unlock()
+	for k := range m.entra.pw {
+		if k.server == server {
+			delete(m.entra.pw, k)
+		}
+	}
 }
 
 // errEntra is a token refused, with the hint the client is told.
@@ -476,7 +595,7 @@ func (m *Manager) checkToken(ctx context.Context, c *cluster, role string, rec e
 		if !strings.EqualFold(ids[0], oid) {
 			return &errEntra{"the token is another principal's than the role's"}
 		}
-		if err := c.bindEntra(ctx, role, oid); err != nil {
+		if err := c.bindEntra(ctx, rec, oid); err != nil {
 			return err
 		}
 		return nil

@@ -3,6 +3,7 @@ package pgflex
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -111,6 +112,18 @@ func (e *entraEnv) createPrincipal(t *testing.T, host, adminTok, role, oid strin
 	if err != nil || !strings.Contains(out, `Created role for "`+role+`"`) {
 		t.Fatalf("pgaadauth_create_principal_with_oid: %v %q", err, out)
 	}
+}
+
+// serverWithApp makes a server with Microsoft Entra sign-in, its Entra
+// administrator, and a principal's role webapp1 (made by the
+// administrator), and returns the server's host and webapp1's token.
+func (e *entraEnv) serverWithApp(t *testing.T, name string) (host, appTok string) {
+	t.Helper()
+	host = e.makeServer(t, name, entraOn)
+	_, adminTok := e.entraAdmin(t, name)
+	app := e.principal(t, "webapp1")
+	e.createPrincipal(t, host, adminTok, "webapp1", app.ObjectID)
+	return host, e.token(t, app, EntraAudience)
 }
 
 func wantRefused(t *testing.T, what, out string, err error, says string) {
@@ -441,5 +454,144 @@ func TestAttack_EntraNameSquatting(t *testing.T) {
 	wantRefused(t, "a second principal of the name, made after the role", out, err, `password authentication failed for user "webapp2"`)
 	if out, err := psqlAt(t, e.addr, host, "webapp2", e.token(t, legit, EntraAudience), "postgres", "SELECT current_user"); err != nil || out != "webapp2" {
 		t.Fatalf("the principal that had the name when the role was made: %v %q", err, out)
+	}
+}
+
+// TestEntraConcurrentSignIns: sign-ins of one role at once, when the
+// proxy has no password for it and when the one it has went stale, all
+// get in: they set one password between them, not one each (each new one
+// refusing the sign-ins that set the one before).
+func TestEntraConcurrentSignIns(t *testing.T) {
+	const n = 8
+	e := newEntraEnv(t)
+	host, appTok := e.serverWithApp(t, "pgt-burst")
+	c, _ := e.m.known("pgt-burst")
+	burst := func(what string) {
+		t.Helper()
+		errs := make(chan error, n)
+		for range n {
+			go func() { errs <- signInErr(e.addr, host, "webapp1", appTok) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
+	}
+	burst("first sign-ins")
+	for round := range 3 {
+		if _, err := c.psql(t.Context(), "postgres", "ALTER ROLE webapp1 PASSWORD 'changed-behind-the-proxy';"); err != nil {
+			t.Fatal(err)
+		}
+		burst(fmt.Sprintf("sign-ins after the password changed (round %d)", round))
+	}
+}
+
+// TestAttack_EntraBindIsOnce: a role made by name only is bound to the
+// principal of its first sign-in; a sign-in that looked it up unbound,
+// and finds it bound to another principal when it binds, is refused
+// rather than let in as the role.
+func TestAttack_EntraBindIsOnce(t *testing.T) {
+	e := newEntraEnv(t)
+	host := e.makeServer(t, "pgt-bind", entraOn)
+	_, adminTok := e.entraAdmin(t, "pgt-bind")
+	if out, err := psqlAt(t, e.addr, host, "entra-admin", adminTok, "postgres", "SELECT * FROM pgaadauth_create_principal('webapp2', false, false)"); err != nil {
+		t.Fatalf("pgaadauth_create_principal: %v %q", err, out)
+	}
+	c, _ := e.m.known("pgt-bind")
+	rec, ok, err := c.lookupEntra(t.Context(), "webapp2")
+	if err != nil || !ok || rec.objectID != "" {
+		t.Fatalf("lookup of a role made by name: %+v %v %v", rec, ok, err)
+	}
+	first, second := e.principal(t, "first"), e.principal(t, "second")
+	if err := c.bindEntra(t.Context(), rec, first.ObjectID); err != nil {
+		t.Fatalf("binding the first principal: %v", err)
+	}
+	if err := c.bindEntra(t.Context(), rec, first.ObjectID); err != nil {
+		t.Fatalf("binding the same principal again: %v", err)
+	}
+	var refused *errEntra
+	if err := c.bindEntra(t.Context(), rec, second.ObjectID); !errors.As(err, &refused) {
+		t.Fatalf("binding another principal to a bound role: want a refusal, got %v", err)
+	}
+	if rec, _, _ := c.lookupEntra(t.Context(), "webapp2"); rec.objectID != strings.ToLower(first.ObjectID) {
+		t.Fatalf("the role's principal is %q, want the first's %q", rec.objectID, first.ObjectID)
+	}
+}
+
+// TestAttack_EntraPasswordNotInActivity: the administrator (a member of
+// pg_read_all_stats, as on Azure) sees every session's statement in
+// pg_stat_activity, the platform's too. The password the proxy signs in
+// to a principal's role with is never in it: the proxy sends the role a
+// SCRAM verifier, never the password. To see the statement for certain,
+// the test holds the role's row while the proxy sets its password.
+func TestAttack_EntraPasswordNotInActivity(t *testing.T) {
+	e := newEntraEnv(t)
+	host, appTok := e.serverWithApp(t, "pgt-activity")
+	c, _ := e.m.known("pgt-activity")
+	pool, err := c.sql()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Release()
+	if _, err := hold.Exec(t.Context(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(t.Context(), "ALTER ROLE webapp1 CONNECTION LIMIT 5"); err != nil {
+		t.Fatal(err)
+	}
+	signedIn := make(chan error, 1)
+	go func() { signedIn <- signInErr(e.addr, host, "webapp1", appTok) }()
+	var seen string
+	for deadline := time.Now().Add(3 * time.Second); seen == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		// The activity a transaction reads is a snapshot until cleared.
+		if _, err := hold.Exec(t.Context(), "SELECT pg_stat_clear_snapshot()"); err != nil {
+			t.Fatal(err)
+		}
+		err := hold.QueryRow(t.Context(), "SELECT coalesce(string_agg(query, ' ; '), '') FROM pg_stat_activity WHERE application_name = 'slipway' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()").Scan(&seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := hold.Exec(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-signedIn; err != nil {
+		t.Fatalf("the sign-in: %v", err)
+	}
+	pw, ok := e.m.entra.held(entraKey{"pgt-activity", "webapp1"})
+	if !ok || !strings.Contains(seen, "ALTER ROLE") {
+		t.Fatalf("the proxy's password statement was not seen (held: %v): %q", ok, seen)
+	}
+	if strings.Contains(seen, pw) {
+		t.Fatalf("pg_stat_activity shows the proxy's password of webapp1: %q", seen)
+	}
+}
+
+// TestAttack_EntraPasswordOnlyForTheLookedUpRole: a principal's role
+// dropped and made again under its name (a plain role now) between a
+// sign-in's lookup and the proxy setting its password keeps its own
+// password; the sign-in is refused.
+func TestAttack_EntraPasswordOnlyForTheLookedUpRole(t *testing.T) {
+	e := newEntraEnv(t)
+	host, _ := e.serverWithApp(t, "pgt-swap")
+	c, _ := e.m.known("pgt-swap")
+	rec, ok, err := c.lookupEntra(t.Context(), "webapp1")
+	if err != nil || !ok {
+		t.Fatalf("lookup: %v %v", ok, err)
+	}
+	if _, err := c.psql(t.Context(), "postgres", "DELETE FROM pgaadauth.principals WHERE role_oid = 'webapp1'::regrole; DROP ROLE webapp1; CREATE ROLE webapp1 LOGIN PASSWORD 'the-tenants-own';"); err != nil {
+		t.Fatal(err)
+	}
+	var refused *errEntra
+	if _, err := e.m.entraPassword(t.Context(), c, "webapp1", rec, ""); !errors.As(err, &refused) {
+		t.Fatalf("setting the password of a role made again: want a refusal, got %v", err)
+	}
+	if out, err := psqlAt(t, e.addr, host, "webapp1", "the-tenants-own", "postgres", "SELECT current_user"); err != nil || out != "webapp1" {
+		t.Fatalf("the role made again lost its own password: %v %q", err, out)
 	}
 }

@@ -317,6 +317,7 @@ func (m *Manager) DeleteServer(ctx context.Context, name string) error {
 	delete(m.rules, name)
 	delete(m.auth, name)
 	m.mu.Unlock()
+	m.forgetEntraServer(name)
 	if !ok {
 		c = m.clusterAt(name)
 	}
@@ -514,7 +515,12 @@ func (m *Manager) Reconcile(ctx context.Context, servers []Reconciled) error {
 		if s.Auth != nil {
 			m.SetAuthConfig(s.Name, *s.Auth)
 		}
-		c := m.clusterAt(s.Name)
+		// A server the manager runs already keeps its cluster: a new one
+		// would start a second postmaster on the same data.
+		c, ok := m.servers.Get(s.Name)
+		if !ok {
+			c = m.clusterAt(s.Name)
+		}
 		if err := c.mount(ctx); err != nil {
 			errs = append(errs, err)
 			continue

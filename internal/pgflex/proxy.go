@@ -253,7 +253,7 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 		err = p.m.checkToken(ctx, c, user, *entra, token, auth)
 		if err == nil {
-			password, err = p.m.entraPassword(ctx, c, user, false)
+			password, err = p.m.entraPassword(ctx, c, user, *entra, "")
 		}
 		cancel()
 		var refused *errEntra
@@ -304,8 +304,14 @@ func (p *Proxy) serve(raw net.Conn, internal bool, handshook func()) {
 			// Slipway, or changed): set it again, once.
 			up.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-			password, err = p.m.entraPassword(ctx, c, user, true)
+			password, err = p.m.entraPassword(ctx, c, user, *entra, password)
 			cancel()
+			var refused *errEntra
+			if errors.As(err, &refused) {
+				refuseHint(conn, "28P01", fmt.Sprintf("password authentication failed for user %q", user),
+					"Microsoft Entra sign-in: "+refused.hint+".")
+				return
+			}
 			if err != nil {
 				p.m.cfg.Logger.Error("signing in a Microsoft Entra principal", "server", name, "role", user, "err", err)
 				refuse(conn, "57P03", fmt.Sprintf("PostgreSQL server %q is not taking connections", name))

@@ -9,6 +9,8 @@ package pgflex
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -183,4 +185,30 @@ func iterationsWithin(serverFirst string, max int) bool {
 		}
 	}
 	return false
+}
+
+// scramIterations is the work of the verifiers the proxy sets:
+// PostgreSQL's default (scram_iterations).
+const scramIterations = 4096
+
+// scramVerifier is a password as PostgreSQL stores it,
+// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, for ALTER
+// ROLE ... PASSWORD: the statement then carries no password, which the
+// administrator (a member of pg_read_all_stats) could otherwise read in
+// pg_stat_activity, and from which no client's proof can be made.
+func scramVerifier(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	client, err := scram.SHA256.NewClient("", password, "")
+	if err != nil {
+		return "", err
+	}
+	creds, err := client.GetStoredCredentialsWithError(scram.KeyFactors{Salt: string(salt), Iters: scramIterations})
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", scramIterations, b64(salt), b64(creds.StoredKey), b64(creds.ServerKey)), nil
 }

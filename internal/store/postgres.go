@@ -204,7 +204,11 @@ func scanPostgresDatabase(r rowScanner) (slipway.PostgresDatabase, error) {
 	return d, nil
 }
 
-const postgresDatabaseSelect = `SELECT server, name, charset, collation FROM postgres_databases`
+// postgresDatabases is the table of the servers' databases.
+var postgresDatabases = serverChildren[slipway.PostgresDatabase]{
+	table: "postgres_databases", columns: "server, name, charset, collation", key: "name", order: "name",
+	what: "PostgreSQL database", scan: scanPostgresDatabase, notFound: errPostgresDatabaseNotFound,
+}
 
 // PutPostgresDatabase records a database of rg's server; an existing one
 // keeps its charset and collation (PostgreSQL cannot change them) and is
@@ -218,7 +222,7 @@ func (s *Store) PutPostgresDatabase(ctx context.Context, rg string, d slipway.Po
 		if err := postgresServerExists(ctx, tx, rg, d.Server); err != nil {
 			return err
 		}
-		old, err := scanPostgresDatabase(tx.QueryRowContext(ctx, postgresDatabaseSelect+` WHERE server = ? AND name = ?`, d.Server, d.Name))
+		old, err := postgresDatabases.row(ctx, tx, d.Server, d.Name)
 		if err == nil {
 			out = old
 			return nil
@@ -237,40 +241,18 @@ func (s *Store) PutPostgresDatabase(ctx context.Context, rg string, d slipway.Po
 
 // PostgresDatabase returns a database of rg's server.
 func (s *Store) PostgresDatabase(ctx context.Context, rg, server, name string) (slipway.PostgresDatabase, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return slipway.PostgresDatabase{}, err
-	}
-	d, err := scanPostgresDatabase(s.read.QueryRowContext(ctx, postgresDatabaseSelect+` WHERE server = ? AND name = ?`, server, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, errPostgresDatabaseNotFound(server, name)
-	}
-	return d, err
+	return postgresDatabases.get(ctx, s, rg, server, name)
 }
 
 // PostgresDatabases lists the databases of rg's server by name.
 func (s *Store) PostgresDatabases(ctx context.Context, rg, server string) ([]slipway.PostgresDatabase, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return nil, err
-	}
-	return listRows(ctx, s.read, "listing PostgreSQL databases", scanPostgresDatabase, postgresDatabaseSelect+` WHERE server = ? ORDER BY name`, server)
+	return postgresDatabases.list(ctx, s, rg, server)
 }
 
 // DeletePostgresDatabase deletes a database's record; ENOTFOUND when
 // there is none.
 func (s *Store) DeletePostgresDatabase(ctx context.Context, rg, server, name string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_databases WHERE server = ? AND name = ?`, server, name)
-		if err != nil {
-			return fmt.Errorf("deleting PostgreSQL database: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errPostgresDatabaseNotFound(server, name)
-		}
-		return nil
-	})
+	return postgresDatabases.delete(ctx, s, rg, server, name)
 }
 
 // Firewall rules.
@@ -319,7 +301,11 @@ func errPostgresAdminNotFound(server, objectID string) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s/administrators/%s' was not found.", server, objectID)
 }
 
-const postgresAdminSelect = `SELECT server, object_id, principal_name, principal_type, tenant_id FROM postgres_entra_admins`
+// postgresAdmins is the table of the servers' Microsoft Entra administrators.
+var postgresAdmins = serverChildren[slipway.PostgresEntraAdmin]{
+	table: "postgres_entra_admins", columns: "server, object_id, principal_name, principal_type, tenant_id", key: "object_id", order: "principal_name",
+	what: "PostgreSQL administrator", scan: scanPostgresAdmin, notFound: errPostgresAdminNotFound,
+}
 
 func scanPostgresAdmin(r rowScanner) (slipway.PostgresEntraAdmin, error) {
 	var a slipway.PostgresEntraAdmin
@@ -364,37 +350,70 @@ func (s *Store) PutPostgresEntraAdmin(ctx context.Context, rg string, a slipway.
 
 // PostgresEntraAdmin returns an administrator of rg's server.
 func (s *Store) PostgresEntraAdmin(ctx context.Context, rg, server, objectID string) (slipway.PostgresEntraAdmin, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return slipway.PostgresEntraAdmin{}, err
-	}
-	a, err := scanPostgresAdmin(s.read.QueryRowContext(ctx, postgresAdminSelect+` WHERE server = ? AND object_id = ?`, server, objectID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, errPostgresAdminNotFound(server, objectID)
-	}
-	return a, err
+	return postgresAdmins.get(ctx, s, rg, server, objectID)
 }
 
 // PostgresEntraAdmins lists the administrators of rg's server by name.
 func (s *Store) PostgresEntraAdmins(ctx context.Context, rg, server string) ([]slipway.PostgresEntraAdmin, error) {
-	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
-		return nil, err
-	}
-	return listRows(ctx, s.read, "listing PostgreSQL administrators", scanPostgresAdmin, postgresAdminSelect+` WHERE server = ? ORDER BY principal_name`, server)
+	return postgresAdmins.list(ctx, s, rg, server)
 }
 
 // DeletePostgresEntraAdmin deletes an administrator's record; ENOTFOUND
 // when there is none.
 func (s *Store) DeletePostgresEntraAdmin(ctx context.Context, rg, server, objectID string) error {
+	return postgresAdmins.delete(ctx, s, rg, server, objectID)
+}
+
+// serverChildren is a table of records that belong to a server (its
+// databases, its Entra administrators), keyed by server and one column:
+// the get, list and delete that check the server is rg's first.
+// (Firewall rules have their own, ipRuleTable, shared with Redis.)
+type serverChildren[T any] struct {
+	table, columns string // the table and the columns scan reads, server first
+	key, order     string // the column that names a record; the one lists sort by
+	what           string // e.g. "PostgreSQL database", for errors
+	scan           func(rowScanner) (T, error)
+	notFound       func(server, key string) error
+}
+
+// row reads one record; sql.ErrNoRows when there is none.
+func (c serverChildren[T]) row(ctx context.Context, q querier, server, key string) (T, error) {
+	return c.scan(q.QueryRowContext(ctx, `SELECT `+c.columns+` FROM `+c.table+` WHERE server = ? AND `+c.key+` = ?`, server, key))
+}
+
+// get returns a record of rg's server.
+func (c serverChildren[T]) get(ctx context.Context, s *Store, rg, server, key string) (T, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := c.row(ctx, s.read, server, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = c.notFound(server, key)
+	}
+	return v, err
+}
+
+// list lists the records of rg's server.
+func (c serverChildren[T]) list(ctx context.Context, s *Store, rg, server string) ([]T, error) {
+	if err := postgresServerExists(ctx, s.read, rg, server); err != nil {
+		return nil, err
+	}
+	return listRows(ctx, s.read, "listing "+c.what+"s", c.scan, `SELECT `+c.columns+` FROM `+c.table+` WHERE server = ? ORDER BY `+c.order, server)
+}
+
+// delete deletes a record of rg's server; ENOTFOUND when there is none.
+func (c serverChildren[T]) delete(ctx context.Context, s *Store, rg, server, key string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := postgresServerExists(ctx, tx, rg, server); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM postgres_entra_admins WHERE server = ? AND object_id = ?`, server, objectID)
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+c.table+` WHERE server = ? AND `+c.key+` = ?`, server, key)
 		if err != nil {
-			return fmt.Errorf("deleting PostgreSQL administrator: %w", err)
+			return fmt.Errorf("deleting %s: %w", c.what, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errPostgresAdminNotFound(server, objectID)
+			return c.notFound(server, key)
 		}
 		return nil
 	})

@@ -95,3 +95,104 @@ func TestPostgresServers(t *testing.T) {
 		t.Fatalf("the name is free again: %v", err)
 	}
 }
+
+// TestPostgresServerChildren: a server's databases and Entra
+// administrators are read, listed and deleted through the server's own
+// group only; a missing one is ENOTFOUND; lists are in their order.
+func TestPostgresServerChildren(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	for _, g := range []string{"rg", "other"} {
+		if _, _, err := s.PutResourceGroup(ctx, slipway.ResourceGroup{Name: g, Location: "westeurope"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreatePostgresServer(ctx, slipway.PostgresServer{ResourceGroup: "rg", Name: "pg1", Version: "15", AdministratorLogin: "myadmin"}); err != nil {
+		t.Fatal(err)
+	}
+	const oidA, oidB = "3f1c2b3a-1111-4222-8333-944455556666", "3f1c2b3a-1111-4222-8333-944455556667"
+	for _, tc := range []struct {
+		name   string
+		put    func(key, label string) error
+		get    func(rg, server, key string) (string, error) // the record's label
+		list   func(rg, server string) ([]string, error)
+		delete func(rg, server, key string) error
+		keys   [2]string // put with labels "b", "a": listed a first by label, or by key
+		listed []string
+	}{
+		{
+			name: "databases",
+			put: func(key, _ string) error {
+				_, err := s.PutPostgresDatabase(ctx, "rg", slipway.PostgresDatabase{Server: "pg1", Name: key, Charset: "UTF8"})
+				return err
+			},
+			get: func(rg, server, key string) (string, error) {
+				d, err := s.PostgresDatabase(ctx, rg, server, key)
+				return d.Name, err
+			},
+			list: func(rg, server string) ([]string, error) {
+				ds, err := s.PostgresDatabases(ctx, rg, server)
+				var names []string
+				for _, d := range ds {
+					names = append(names, d.Name)
+				}
+				return names, err
+			},
+			delete: func(rg, server, key string) error { return s.DeletePostgresDatabase(ctx, rg, server, key) },
+			keys:   [2]string{"zeta", "alpha"},
+			listed: []string{"alpha", "zeta"},
+		},
+		{
+			name: "Entra administrators",
+			put: func(key, label string) error {
+				_, err := s.PutPostgresEntraAdmin(ctx, "rg", slipway.PostgresEntraAdmin{Server: "pg1", ObjectID: key, PrincipalName: label + "@contoso.com", PrincipalType: "User"})
+				return err
+			},
+			get: func(rg, server, key string) (string, error) {
+				a, err := s.PostgresEntraAdmin(ctx, rg, server, key)
+				return a.PrincipalName, err
+			},
+			list: func(rg, server string) ([]string, error) {
+				as, err := s.PostgresEntraAdmins(ctx, rg, server)
+				var names []string
+				for _, a := range as {
+					names = append(names, a.PrincipalName)
+				}
+				return names, err
+			},
+			delete: func(rg, server, key string) error { return s.DeletePostgresEntraAdmin(ctx, rg, server, key) },
+			keys:   [2]string{oidA, oidB},
+			listed: []string{"a@contoso.com", "b@contoso.com"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, label := range []string{"b", "a"} {
+				if err := tc.put(tc.keys[i], label); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := tc.list("rg", "pg1"); err != nil || !cmp.Equal(got, tc.listed) {
+				t.Fatalf("list = %q, %v; want %q", got, err, tc.listed)
+			}
+			if _, err := tc.get("rg", "pg1", tc.keys[0]); err != nil {
+				t.Fatalf("get: %v", err)
+			}
+			_, err := tc.get("other", "pg1", tc.keys[0])
+			wantCode(t, err, slipway.ENOTFOUND)
+			_, err = tc.get("rg", "pg1", "missing")
+			wantCode(t, err, slipway.ENOTFOUND)
+			_, err = tc.list("other", "pg1")
+			wantCode(t, err, slipway.ENOTFOUND)
+			wantCode(t, tc.delete("other", "pg1", tc.keys[0]), slipway.ENOTFOUND)
+			if err := tc.delete("rg", "pg1", tc.keys[0]); err != nil {
+				t.Fatalf("delete: %v", err)
+			}
+			wantCode(t, tc.delete("rg", "pg1", tc.keys[0]), slipway.ENOTFOUND)
+			_, err = tc.get("rg", "pg1", tc.keys[0])
+			wantCode(t, err, slipway.ENOTFOUND)
+			if got, err := tc.list("rg", "pg1"); err != nil || len(got) != 1 {
+				t.Fatalf("after the delete: %q, %v", got, err)
+			}
+		})
+	}
+}
