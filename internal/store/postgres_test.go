@@ -64,6 +64,11 @@ func TestPostgresServers(t *testing.T) {
 	if a, err := s.PutPostgresEntraAdmin(ctx, "rg", admin); err != nil || a.ObjectID != "3f1c2b3a-1111-4222-8333-944455556666" || a.PrincipalType != "User" {
 		t.Fatalf("put admin = %+v, %v", a, err)
 	}
+	// An object id is one principal in any case: ARM's GET and the
+	// lookup of a renamed admin's old record must find it.
+	if a, err := s.PostgresEntraAdmin(ctx, "rg", "pg1", admin.ObjectID); err != nil || a.PrincipalName != "alice@contoso.com" {
+		t.Fatalf("admin by its upper-case object id = %+v, %v", a, err)
+	}
 	_, err = s.PutPostgresEntraAdmin(ctx, "other", admin)
 	wantCode(t, err, slipway.ENOTFOUND)
 	other := admin
