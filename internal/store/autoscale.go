@@ -159,3 +159,51 @@ func (s *Store) DeleteAutoscaleSetting(ctx context.Context, rg, name string) err
 	}
 	return nil
 }
+
+// autoscaleTargetPlan reads the group and name of the App Service plan a
+// setting's target id names (empty segments skipped, as the ARM layer
+// reads it); ok is false for any other id.
+func autoscaleTargetPlan(target string) (rg, plan string, ok bool) {
+	var segs []string
+	for _, s := range strings.Split(target, "/") {
+		if s != "" {
+			segs = append(segs, s)
+		}
+	}
+	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
+		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") {
+		return "", "", false
+	}
+	return segs[3], segs[7], true
+}
+
+// deleteAutoscaleOfPlansTx deletes the settings, in any group, whose
+// target is the plan rg/plan, or any plan of rg when plan is "": a setting
+// goes with the plan it was made for. A plan made later under that name —
+// in a group deleted and made again for another tenant, say — is another
+// plan, which the old setting must not drive, nor keep its owner from
+// setting an autoscale of its own.
+func deleteAutoscaleOfPlansTx(ctx context.Context, tx *sql.Tx, rg, plan string) error {
+	type key struct{ rg, name string }
+	var gone []key
+	err := eachRow(ctx, tx, "listing autoscale settings", func(r rowScanner) error {
+		var k key
+		var target string
+		if err := r.Scan(&k.rg, &k.name, &target); err != nil {
+			return err
+		}
+		if trg, tp, ok := autoscaleTargetPlan(target); ok && strings.EqualFold(trg, rg) && (plan == "" || strings.EqualFold(tp, plan)) {
+			gone = append(gone, k)
+		}
+		return nil
+	}, `SELECT resource_group, name, target_resource_uri FROM autoscale_settings`)
+	if err != nil {
+		return err
+	}
+	for _, k := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM autoscale_settings WHERE resource_group = ? AND name = ?`, k.rg, k.name); err != nil {
+			return fmt.Errorf("deleting the autoscale setting of a deleted plan: %w", err)
+		}
+	}
+	return nil
+}

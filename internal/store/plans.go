@@ -157,6 +157,9 @@ func (s *Store) DeletePlan(ctx context.Context, rg, name string) error {
 		if len(names) > 0 {
 			return slipway.Errorf(slipway.ECONFLICT, "Server farm '%s' cannot be deleted because it has web app(s) %s assigned to it.", p.Name, strings.Join(names, ","))
 		}
+		if err := deleteAutoscaleOfPlansTx(ctx, tx, p.ResourceGroup, p.Name); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE resource_group = ? AND name = ?`, rg, name); err != nil {
 			return fmt.Errorf("deleting plan: %w", err)
 		}

@@ -228,6 +228,9 @@ func (s *Store) DeleteResourceGroupContents(ctx context.Context, name string) (D
 		if err := dropAuthTokensTx(ctx, tx, `resource_group = ?`, name); err != nil {
 			return err
 		}
+		if err := deleteAutoscaleOfPlansTx(ctx, tx, name, ""); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM storage_accounts WHERE resource_group = ?`,
 			`DELETE FROM sites WHERE resource_group = ?`,
