@@ -86,10 +86,8 @@ func (h *Handler) checkAutoscale(r *http.Request, sub string, a store.AutoscaleS
 	if err != nil {
 		return badAutoscale("The autoscale setting is invalid: " + err.Error() + ".")
 	}
-	segs := splitPath(a.TargetResourceURI)
-	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
-		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") ||
-		!strings.EqualFold(segs[1], sub) {
+	targetSub, targetRG, targetPlan, ok := store.PlanOfTarget(a.TargetResourceURI)
+	if !ok || !strings.EqualFold(targetSub, sub) {
 		return badAutoscale("The targetResourceUri '" + a.TargetResourceURI + "' is not an App Service plan of this subscription (/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}); Slipway autoscales App Service plans only.")
 	}
 	// The setting sets the plan's worker count, as a write of the plan
@@ -98,10 +96,10 @@ func (h *Handler) checkAutoscale(r *http.Request, sub string, a store.AutoscaleS
 	// group's plan from a setting its owner cannot see. Checked before the
 	// plan is looked up, so its existence is not told either.
 	if err := h.checkLinked(r, autoscaleWriteAction, autoscaleID(sub, a.ResourceGroup, a.Name),
-		planWriteAction, planID(sub, segs[3], segs[7])); err != nil {
+		planWriteAction, planID(sub, targetRG, targetPlan)); err != nil {
 		return err
 	}
-	plan, err := h.cfg.Store.Plan(r.Context(), segs[3], segs[7])
+	plan, err := h.cfg.Store.Plan(r.Context(), targetRG, targetPlan)
 	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
 		return badAutoscale("The target resource '" + a.TargetResourceURI + "' was not found.")
 	} else if err != nil {

@@ -131,15 +131,6 @@ func (a *autoscaler) tick(ctx context.Context) {
 	}
 }
 
-// planOf reads the plan a setting targets.
-func planOf(target string) (rg, plan string, ok bool) {
-	segs := strings.Split(strings.Trim(target, "/"), "/")
-	if len(segs) != 8 || !strings.EqualFold(segs[6], "serverfarms") {
-		return "", "", false
-	}
-	return segs[3], segs[7], true
-}
-
 func (a *autoscaler) evaluate(ctx context.Context, key string, s store.AutoscaleSetting) {
 	st := a.states[key]
 	if st == nil || st.props != string(s.Properties) || st.target != s.TargetResourceURI {
@@ -159,7 +150,7 @@ func (a *autoscaler) evaluate(ctx context.Context, key string, s store.Autoscale
 		st = &autoscaleState{props: string(s.Properties), target: s.TargetResourceURI, ev: ev, profile: ps[active].Name, samples: map[string][]autoscale.Sample{}}
 		a.states[key] = st
 	}
-	rg, plan, ok := planOf(s.TargetResourceURI)
+	_, rg, plan, ok := store.PlanOfTarget(s.TargetResourceURI)
 	if !ok {
 		return
 	}

@@ -160,10 +160,11 @@ func (s *Store) DeleteAutoscaleSetting(ctx context.Context, rg, name string) err
 	return nil
 }
 
-// autoscaleTargetPlan reads the group and name of the App Service plan a
-// setting's target id names (empty segments skipped, as the ARM layer
-// reads it); ok is false for any other id.
-func autoscaleTargetPlan(target string) (rg, plan string, ok bool) {
+// PlanOfTarget reads the subscription, group and name of the App Service
+// plan an autoscale setting's target id names (empty segments skipped,
+// as ARM reads a path); ok is false for any other id. ARM's validation,
+// the autoscaler and the store's clean-up read the target with it alike.
+func PlanOfTarget(target string) (sub, rg, plan string, ok bool) {
 	var segs []string
 	for _, s := range strings.Split(target, "/") {
 		if s != "" {
@@ -172,9 +173,9 @@ func autoscaleTargetPlan(target string) (rg, plan string, ok bool) {
 	}
 	if len(segs) != 8 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "resourceGroups") ||
 		!strings.EqualFold(segs[4], "providers") || !strings.EqualFold(segs[5], "Microsoft.Web") || !strings.EqualFold(segs[6], "serverfarms") {
-		return "", "", false
+		return "", "", "", false
 	}
-	return segs[3], segs[7], true
+	return segs[1], segs[3], segs[7], true
 }
 
 // deleteAutoscaleOfPlansTx deletes the settings, in any group, whose
@@ -192,7 +193,7 @@ func deleteAutoscaleOfPlansTx(ctx context.Context, tx *sql.Tx, rg, plan string) 
 		if err := r.Scan(&k.rg, &k.name, &target); err != nil {
 			return err
 		}
-		if trg, tp, ok := autoscaleTargetPlan(target); ok && strings.EqualFold(trg, rg) && (plan == "" || strings.EqualFold(tp, plan)) {
+		if _, trg, tp, ok := PlanOfTarget(target); ok && strings.EqualFold(trg, rg) && (plan == "" || strings.EqualFold(tp, plan)) {
 			gone = append(gone, k)
 		}
 		return nil
