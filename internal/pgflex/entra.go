@@ -29,6 +29,7 @@ package pgflex
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -348,14 +349,20 @@ func (m *Manager) RemoveEntraAdmin(ctx context.Context, server, objectID string)
 	if err != nil {
 		return err
 	}
-	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT r.rolname FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE p.object_id = %s::uuid AND p.arm_admin;\n", literal(objectID)))
+	// The names come back hex-encoded: psql's text output would give a
+	// name with a leading or trailing space (the ARM caller's text) as
+	// another role's once trimmed — the platform's superuser's, or the
+	// password administrator's, whose login the statements below take.
+	out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT encode(convert_to(r.rolname, 'UTF8'), 'hex') FROM pgaadauth.principals p JOIN pg_roles r ON r.oid = p.role_oid WHERE p.object_id = %s::uuid AND p.arm_admin;\n", literal(objectID)))
 	if err != nil {
 		return fmt.Errorf("removing a Microsoft Entra administrator of %q: %w", server, err)
 	}
-	for _, role := range strings.Split(strings.TrimSpace(out), "\n") {
-		if role == "" {
-			continue
+	for _, line := range strings.Fields(out) {
+		b, err := hex.DecodeString(line)
+		if err != nil || len(b) == 0 {
+			return fmt.Errorf("removing a Microsoft Entra administrator of %q: unexpected role name %q from psql", server, line)
 		}
+		role := string(b)
 		script := fmt.Sprintf("DELETE FROM pgaadauth.principals WHERE role_oid = %s::regrole;\n", literal(ident(role))) +
 			fmt.Sprintf("REVOKE azure_pg_admin FROM %[1]s;\nALTER ROLE %[1]s NOLOGIN PASSWORD NULL;\n", ident(role))
 		if _, err := c.psql(ctx, "postgres", script); err != nil {

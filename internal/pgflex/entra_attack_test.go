@@ -426,6 +426,39 @@ func TestAttack_EntraAdminNameOutOfQuoting(t *testing.T) {
 	}
 }
 
+// TestAttack_EntraAdminNameTrimmedOnRemoval: RemoveEntraAdmin read the
+// principal's role names back as psql's text output and trimmed it, so a
+// name with a leading or trailing space (the ARM caller's text allows
+// them) came back as another role's name: removing the administrator
+// " azuresu" took the login and password of the platform's superuser,
+// which then could no longer manage its own server, and removing
+// "myadmin " those of the password administrator.
+func TestAttack_EntraAdminNameTrimmedOnRemoval(t *testing.T) {
+	e := newEntraEnv(t)
+	ctx := context.Background()
+	host := e.makeServer(t, "pgt-entra-t", entraOn)
+	c, _ := e.m.known("pgt-entra-t")
+	for _, name := range []string{" " + platformRole, "myadmin ", " myadmin"} {
+		p := e.principal(t, "spaced")
+		if err := e.m.AddEntraAdmin(ctx, "pgt-entra-t", EntraPrincipal{Name: name, ObjectID: p.ObjectID, Type: "ServicePrincipal"}); err != nil {
+			t.Fatalf("a principal named %q: %v", name, err)
+		}
+		if err := e.m.RemoveEntraAdmin(ctx, "pgt-entra-t", p.ObjectID); err != nil {
+			t.Fatalf("removing the principal named %q: %v", name, err)
+		}
+		if out, err := c.psql(ctx, "postgres", "SELECT 1;\n"); err != nil || strings.TrimSpace(out) != "1" {
+			t.Fatalf("after removing the administrator %q, the platform cannot sign in to its server: %v %q", name, err, out)
+		}
+		if out, err := psqlAt(t, e.addr, host, "myadmin", adminPW, "postgres", "SELECT 1"); err != nil || out != "1" {
+			t.Fatalf("after removing the administrator %q, the password administrator cannot sign in: %v %q", name, err, out)
+		}
+		out, err := c.psql(ctx, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_roles WHERE rolname = %s AND rolcanlogin;\n", literal(name)))
+		if err != nil || strings.TrimSpace(out) != "0" {
+			t.Fatalf("the administrator %q keeps its login after its removal: %v %q", name, err, out)
+		}
+	}
+}
+
 // TestAttack_EntraNameSquatting: pgaadauth_create_principal names no
 // object id; the role is bound to the one principal of its name at its
 // first sign-in. Display names are anyone's to choose (a service

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,5 +32,36 @@ func TestAttackLoaderVariablesNeverReachRoot(t *testing.T) {
 	// (The app's own loader writes its debug output where it can.)
 	if want := "app: " + out + " /nowhere +  ../../../../home/x."; !strings.Contains(got, want) {
 		t.Errorf("the app's command saw %q, want %q", got, want)
+	}
+}
+
+// TestAttack_ShellFunctionsNeverReachRoot: the build's environment holds
+// the app's settings under the names their owner gave them (any text with
+// a letter, digit or '_'), and bash imports a variable named
+// BASH_FUNC_<name>%% as the function <name> — even as /bin/sh, in POSIX
+// mode, where a function named echo or [ comes before the builtin. Where
+// /bin/sh is bash, the cgroup join's script (echo, [) and the shell that
+// closes the PID namespace's descriptor, both root, would run the app's
+// function. The variable must reach only the app's own command.
+func TestAttack_ShellFunctionsNeverReachRoot(t *testing.T) {
+	s := confinedSandbox(t)
+	fn := "BASH_FUNC_echo%%=() { id; }"
+	spec := Spec{
+		Argv: []string{"/usr/bin/env"},
+		Env:  []string{"PATH=/usr/bin:/bin", "HOME=/home", fn, "BASH_FUNC_[()=() { id; }"},
+		Dir:  "/home", Home: appHome(t), UID: testUID, GID: testGID,
+	}
+	cmd, err := s.Command(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range cmd.Env {
+		if strings.HasPrefix(kv, "BASH_FUNC_") {
+			t.Errorf("%s runs as root with the app's shell function %q", cmd.Path, kv)
+		}
+	}
+	got := mustSucceed(t, run(t, s, spec))
+	if !strings.Contains(got, fn+"\n") {
+		t.Errorf("the app's command lost %q; its environment:\n%s", fn, got)
 	}
 }

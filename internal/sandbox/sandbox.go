@@ -796,10 +796,16 @@ const envPath = "/usr/bin/env"
 // bwrap, nsenter, the cgroup join's sh and setpriv run as root with it, and
 // one of these would have them run the app's code as root on the host. The
 // app's own command still gets them: env(1) sets them after setpriv.
+//
+// Shell functions are held back too: bash imports BASH_FUNC_<name>%%
+// (BASH_FUNC_<name>() in older patches) as the function <name>, also as
+// /bin/sh, where one named echo or [ replaces the builtin the cgroup join's
+// script runs as root. Setting names reach a build's environment as their
+// owner wrote them, so such a name is the app's to choose.
 func loaderEnv(env []string) (safe, loader []string) {
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "LD_") || loaderVars[name] {
+		if strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "BASH_FUNC_") || loaderVars[name] {
 			loader = append(loader, kv)
 		} else {
 			safe = append(safe, kv)
