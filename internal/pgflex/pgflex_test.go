@@ -61,7 +61,7 @@ func newEnvWith(t *testing.T, adjust func(*Config)) *env {
 		Outbound: netip.MustParseAddr("203.0.113.77")}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, server string) (int, int, error) {
-			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swpg-", server))
+			return sandbox.EnsureTenantUser(ctx, "swpg-", server)
 		}
 	}
 	if adjust != nil {

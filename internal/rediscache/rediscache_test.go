@@ -56,7 +56,7 @@ func newEnv(t *testing.T) *env {
 		Apps: func(netip.Addr) bool { return true }, Outbound: netip.MustParseAddr("203.0.113.77")}
 	if os.Geteuid() == 0 {
 		cfg.User = func(ctx context.Context, cache string) (int, int, error) {
-			return sandbox.EnsureUser(ctx, sandbox.UserNameWith("swrd-", cache))
+			return sandbox.EnsureTenantUser(ctx, "swrd-", cache)
 		}
 	}
 	m, err := New(cfg)

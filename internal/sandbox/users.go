@@ -50,18 +50,50 @@ func UserNameWith(prefix, app string) string {
 	return strings.TrimRight(name, "-") + suffix
 }
 
+// EnsureTenantUser is EnsureUser for the system user of a tenant's
+// resource: UserNameWith(prefix, resource), made for (and owned by) that
+// resource alone.
+func EnsureTenantUser(ctx context.Context, prefix, resource string) (uid, gid int, err error) {
+	return EnsureUser(ctx, UserNameWith(prefix, resource), prefix+strings.ToLower(resource))
+}
+
+// legacyUserComment is the comment of the users made before each user
+// recorded its owner: the first owner to ask for one claims it.
+const legacyUserComment = "Slipway app user"
+
+// userComment is the comment (GECOS) that records a user's owner.
+func userComment(owner string) string {
+	if !ownerSafe.MatchString(owner) {
+		sum := sha256.Sum256([]byte(owner))
+		owner = "sha256-" + hex.EncodeToString(sum[:])
+	}
+	return "Slipway user of " + owner
+}
+
+var ownerSafe = regexp.MustCompile(`^[a-z0-9._-]{1,200}$`)
+
 // EnsureUser makes sure a system user (and its group of the same name)
-// exists and returns its uid and gid. It is idempotent: an existing user is
-// returned as is. A new user is created with
+// exists for owner (the tenant's resource it is made for, as
+// EnsureTenantUser names it) and returns its uid and gid. It is
+// idempotent: the user owner was given is returned as is. The owner is
+// recorded in the user's comment, and a user recorded for another owner is
+// refused: a long name is shortened to a hash of 32 bits (UserNameWith),
+// which a tenant can match with another name in minutes, and two tenants
+// must never share a uid. A user made before owners were recorded is
+// claimed by the first owner that asks for it. A new user is created with
 // useradd --system --no-create-home --shell <nologin> --user-group and home
 // /home, which is where its home is mounted inside the sandbox. Creating a
 // user needs root. name must be a valid user name of at most 32 characters
 // (see UserName).
-func EnsureUser(ctx context.Context, name string) (uid, gid int, err error) {
+func EnsureUser(ctx context.Context, name, owner string) (uid, gid int, err error) {
 	if len(name) > maxUserName || !userNameRE.MatchString(name) {
 		return 0, 0, fmt.Errorf("ensuring user %q: not a valid user name (lower-case letters, digits, '_' and '-', at most %d characters)", name, maxUserName)
 	}
+	comment := userComment(owner)
 	if uid, gid, ok, err := lookupUser(name); err != nil || ok {
+		if err == nil {
+			err = claimUser(ctx, name, comment)
+		}
 		return uid, gid, err
 	}
 	if os.Geteuid() != 0 {
@@ -72,7 +104,7 @@ func EnsureUser(ctx context.Context, name string) (uid, gid int, err error) {
 		useradd = "/usr/sbin/useradd"
 	}
 	args := []string{"--system", "--no-create-home", "--home-dir", "/home",
-		"--shell", nologinShell(), "--user-group", "--comment", "Slipway app user", name}
+		"--shell", nologinShell(), "--user-group", "--comment", comment, name}
 	// useradd exits 10 when /etc/passwd is locked by another writer; retry a
 	// few times. Exit 9 means the name was taken meanwhile: look it up.
 	for attempt := 0; ; attempt++ {
@@ -101,7 +133,33 @@ func EnsureUser(ctx context.Context, name string) (uid, gid int, err error) {
 	if !ok {
 		return 0, 0, fmt.Errorf("ensuring user %q: useradd succeeded but the user cannot be looked up", name)
 	}
+	if err := claimUser(ctx, name, comment); err != nil { // made meanwhile by another (exit 9)
+		return 0, 0, err
+	}
 	return uid, gid, nil
+}
+
+// claimUser checks that the existing user name was made for the owner
+// whose comment is want, claiming a user made before owners were recorded.
+func claimUser(ctx context.Context, name, want string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("looking up user %q: %w", name, err)
+	}
+	switch u.Name {
+	case want:
+		return nil
+	case legacyUserComment:
+		usermod, err := exec.LookPath("usermod")
+		if err != nil {
+			usermod = "/usr/sbin/usermod"
+		}
+		if out, err := exec.CommandContext(ctx, usermod, "--comment", want, name).CombinedOutput(); err != nil {
+			return fmt.Errorf("recording the owner of user %q: usermod: %w: %s", name, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	return fmt.Errorf("the system user %q belongs to another resource (%q): a long name is shortened to a hash, and this name's matches another's; give the resource another name", name, u.Name)
 }
 
 func lookupUser(name string) (uid, gid int, ok bool, err error) {

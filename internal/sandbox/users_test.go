@@ -48,7 +48,7 @@ func hashSuffix(app string) string {
 
 func TestEnsureUserRejectsBadNames(t *testing.T) {
 	for _, name := range []string{"", "Root", "sw app", "sw-" + strings.Repeat("x", 30), "1abc", "a:b"} {
-		if _, _, err := EnsureUser(context.Background(), name); err == nil {
+		if _, _, err := EnsureUser(context.Background(), name, "test"); err == nil {
 			t.Errorf("EnsureUser(%q) succeeded, want an error", name)
 		}
 	}
@@ -68,14 +68,14 @@ func TestEnsureUserCreatesSystemUserOnce(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	uid, gid, err := EnsureUser(ctx, name)
+	uid, gid, err := EnsureUser(ctx, name, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if uid == 0 || gid == 0 {
 		t.Fatalf("EnsureUser = %d:%d, want a non-root user", uid, gid)
 	}
-	uid2, gid2, err := EnsureUser(ctx, name)
+	uid2, gid2, err := EnsureUser(ctx, name, "test")
 	if err != nil || uid2 != uid || gid2 != gid {
 		t.Fatalf("second EnsureUser = %d:%d, %v; want %d:%d", uid2, gid2, err, uid, gid)
 	}
@@ -152,5 +152,59 @@ func TestPrepareHome(t *testing.T) {
 	}
 	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || fi.Mode().Perm() != 0o711 {
 		t.Errorf("symlink target changed: owner %d mode %v", st.Uid, fi.Mode().Perm())
+	}
+}
+
+// TestAttack_UserOfAnotherOwner: names over 32 characters share a user
+// name when their 32-bit hashes match (UserNameWith), which a tenant can
+// find for a victim's name in minutes of CPU. The user records the
+// resource it was made for, and another resource asking for the same user
+// is refused rather than given the victim's uid. A user made before
+// owners were recorded is claimed by the first owner that asks.
+func TestAttack_UserOfAnotherOwner(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("useradd"); err != nil {
+		skipOrFatal(t, "useradd not found (apt-get install passwd)")
+	}
+	ctx := context.Background()
+	newName := func(tag string) string {
+		name := fmt.Sprintf("sw-t%s-%d", tag, time.Now().UnixNano()%1_000_000_000)
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+				t.Logf("userdel %s: %v %s", name, err, out)
+			}
+		})
+		return name
+	}
+	name := newName("own")
+	uid, _, err := EnsureUser(ctx, name, "sw-victims-long-application-name-000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := EnsureUser(ctx, name, "sw-victims-long-application-name-000"); err != nil || got != uid {
+		t.Fatalf("the owner's second call = %d, %v; want %d", got, err, uid)
+	}
+	if got, _, err := EnsureUser(ctx, name, "sw-attackers-name-with-the-same-hash"); err == nil {
+		t.Fatalf("another owner was given the victim's user (uid %d)", got)
+	} else if !strings.Contains(err.Error(), "belongs to another resource") {
+		t.Errorf("refusal = %v", err)
+	}
+
+	// A user made before owners were recorded: the first owner claims it.
+	legacy := newName("old")
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/home", "--user-group", "--comment", legacyUserComment, legacy).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v %s", err, out)
+	}
+	if _, _, err := EnsureUser(ctx, legacy, "sw-first"); err != nil {
+		t.Fatalf("claiming a legacy user: %v", err)
+	}
+	if _, _, err := EnsureUser(ctx, legacy, "sw-second"); err == nil {
+		t.Fatal("a claimed legacy user was given to another owner")
+	}
+	if _, _, err := EnsureTenantUser(ctx, "sw-", "Not:Safe,Owner"); err != nil {
+		t.Fatalf("an owner with unsafe characters: %v", err)
+	} else {
+		userdel := exec.Command("userdel", UserName("Not:Safe,Owner"))
+		userdel.Run()
 	}
 }

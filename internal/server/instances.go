@@ -162,7 +162,7 @@ func (p *planner) identity(ctx context.Context, site string) (uid, gid int, err 
 	if ids, ok := p.users[strings.ToLower(site)]; ok {
 		return ids[0], ids[1], nil
 	}
-	uid, gid, err = sandbox.EnsureUser(ctx, sandbox.UserName(site))
+	uid, gid, err = sandbox.EnsureTenantUser(ctx, "sw-", site)
 	if err != nil {
 		return 0, 0, fmt.Errorf("creating the app's user: %w", err)
 	}

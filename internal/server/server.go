@@ -508,7 +508,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		// Builds run the app's own code (setup.py, settings imported by
 		// collectstatic, PRE/POST_BUILD_COMMAND): confine them too, as an
 		// unprivileged build user that sees only the build's directories.
-		uid, gid, err := sandbox.EnsureUser(ctx, buildUser)
+		uid, gid, err := sandbox.EnsureUser(ctx, buildUser, buildUser)
 		if err != nil {
 			return fmt.Errorf("creating the build user: %w", err)
 		}

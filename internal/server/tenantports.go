@@ -77,7 +77,7 @@ func (t *tenantPorts) close() {
 // system user prefix+name, made on demand (sandbox.UserNameWith).
 func tenantUser(prefix string) func(ctx context.Context, name string) (uid, gid int, err error) {
 	return func(ctx context.Context, name string) (int, int, error) {
-		return sandbox.EnsureUser(ctx, sandbox.UserNameWith(prefix, name))
+		return sandbox.EnsureTenantUser(ctx, prefix, name)
 	}
 }
 
