@@ -168,6 +168,9 @@ func readRelaxedJSON(r *http.Request, v any) error {
 func invalidTemplate(err error) error {
 	var te *armtemplate.Error
 	if errors.As(err, &te) {
+		if te.Code == "TemplateMemoryBusy" { // the server's state, not the template's fault
+			return &apiError{Status: http.StatusServiceUnavailable, Code: te.Code, Message: te.Message}
+		}
 		return &apiError{Status: http.StatusBadRequest, Code: te.Code, Message: te.Message}
 	}
 	return err
@@ -247,6 +250,7 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 	plan, err := armtemplate.Plan(ctx, tpl, params, scope, armtemplate.Options{
 		CheckType: func(id, typ string) error { return h.checkDeployable(r, id, typ) },
 		Hidden:    slices.Collect(maps.Keys(refs)),
+		Pool:      h.templateValues,
 	})
 	if err != nil {
 		return nil, invalidTemplate(err)
@@ -380,6 +384,7 @@ func (h *Handler) validateDeployment(w http.ResponseWriter, r *http.Request, p p
 	if err != nil {
 		return err
 	}
+	defer pd.plan.Release()
 	doc := h.newDeploymentDoc(p, pd, "Succeeded")
 	for _, res := range pd.plan.Resources {
 		doc.Properties.ValidatedResources = append(doc.Properties.ValidatedResources, map[string]string{"id": res.ID})
@@ -395,6 +400,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	defer pd.plan.Release()
 	key := strings.ToLower(p.rg + "/" + p.id)
 	if !h.deployments.start(key) {
 		return &apiError{Status: http.StatusConflict, Code: "DeploymentActive",
@@ -770,6 +776,11 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 	}
 	return rec.status, rec.header, rec.body.Bytes()
 }
+
+// templateValueBytes bounds the values all the template deployments
+// running on the server build together (armtemplate.Pool): sixteen
+// evaluations at their own limit. A variable for tests.
+var templateValueBytes int64 = 1 << 30
 
 // maxNesting bounds how deep deployments nest: a top-level deployment is
 // level 0, the modules it deploys level 1, and so on.

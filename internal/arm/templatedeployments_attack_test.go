@@ -149,3 +149,58 @@ func TestAttack_SecureValueQuotedInErrors(t *testing.T) {
 		}
 	}
 }
+
+// buildingVariables are template variables of a few KB whose "big" is an
+// array of n distinct strings of 1 MB.
+func buildingVariables(n int) map[string]any {
+	vars := map[string]any{"v0": strings.Repeat("x", 1000)}
+	for i := 1; i <= 10; i++ {
+		p := fmt.Sprint("v", i-1)
+		vars[fmt.Sprint("v", i)] = "[concat(variables('" + p + "'), variables('" + p + "'))]"
+	}
+	var args []string
+	for i := range n {
+		args = append(args, fmt.Sprintf("concat(variables('v10'), '%d')", i))
+	}
+	vars["big"] = "[createArray(" + strings.Join(args, ",") + ")]"
+	return vars
+}
+
+// TestAttack_TemplateMemoryShared: a template of a few KB makes its
+// evaluation hold tens of MB for as long as its run lasts, and a run goes
+// on after its client hangs up, so a tenant's deployments, each within
+// its own limit, together held more than the server has. All the runs of
+// a server share one budget (templateValueBytes, lowered here): a
+// deployment past it fails with TemplateMemoryBusy, and what a run built
+// is given back when it ends.
+func TestAttack_TemplateMemoryShared(t *testing.T) {
+	saved := templateValueBytes
+	templateValueBytes = 20 << 20
+	t.Cleanup(func() { templateValueBytes = saved })
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	inner := map[string]any{"contentVersion": "1.0.0.0", "parameters": map[string]any{"n": map[string]any{"type": "int"}},
+		"variables": buildingVariables(12), "resources": []any{},
+		"outputs": map[string]any{"n": map[string]any{"type": "int", "value": "[length(variables('big'))]"}}}
+	outer := map[string]any{"contentVersion": "1.0.0.0", "variables": buildingVariables(12), "resources": []any{
+		map[string]any{"type": "Microsoft.Resources/deployments", "apiVersion": "2021-04-01", "name": "mod",
+			"properties": map[string]any{"mode": "Incremental", "expressionEvaluationOptions": map[string]any{"scope": "inner"},
+				"parameters": map[string]any{"n": map[string]any{"value": "[length(variables('big'))]"}}, "template": inner}}}}
+	b, _ := json.Marshal(outer)
+	d := string(e.deploy(http.StatusCreated, "held", depBody(string(b), "")).body)
+	if !strings.Contains(d, `"provisioningState":"Failed"`) || !strings.Contains(d, "TemplateMemoryBusy") {
+		t.Errorf("a module building 12 MB while its parent holds 12 MB of a 20 MB budget: %.600s; want Failed with TemplateMemoryBusy", d)
+	}
+	// Each run's share is back once it ended: one at a time, they fit.
+	b, _ = json.Marshal(inner)
+	for _, name := range []string{"one", "two", "three"} {
+		d := string(e.deploy(http.StatusCreated, name, depBody(string(b), `{"n":{"value":1}}`)).body)
+		if !strings.Contains(d, `"provisioningState":"Succeeded"`) {
+			t.Errorf("deployment %s after the others ended: %.600s; want Succeeded", name, d)
+		}
+	}
+	// A validation's share is given back too.
+	for range 3 {
+		e.must(http.StatusOK, "POST", depPath+"/v/validate", depBody(string(b), `{"n":{"value":1}}`))
+	}
+}

@@ -67,6 +67,10 @@ type evaluator struct {
 	fns   map[string]function
 	steps int
 	bytes int
+	// pool is the budget shared with other deployments' evaluations
+	// (Options.Pool), nil for none; taken is what this one took of it.
+	pool  *Pool
+	taken int64
 	now   func() string
 	guid  func() string
 }
@@ -85,6 +89,13 @@ func (e *evaluator) grow(n int) error {
 	e.bytes += n
 	if e.bytes > maxValueBytes {
 		return invalid("the template's expressions build more than %d bytes of values", maxValueBytes)
+	}
+	if e.pool != nil {
+		if !e.pool.take(int64(n)) {
+			return &Error{Code: "TemplateMemoryBusy", Message: fmt.Sprintf(
+				"The server is evaluating other templates that together hold its memory budget for template values (%d MB); nothing more of this deployment was deployed. Retry the deployment in a minute.", e.pool.size>>20)}
+		}
+		e.taken += int64(n)
 	}
 	return nil
 }

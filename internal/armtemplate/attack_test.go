@@ -1,0 +1,84 @@
+package armtemplate
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// buildingTemplate is a template of a few KB whose output builds n
+// distinct strings of 1 MB, all held at once in one array.
+func buildingTemplate(t *testing.T, n int) *Template {
+	t.Helper()
+	vars := map[string]any{"v0": strings.Repeat("x", 1000)}
+	for i := 1; i <= 10; i++ {
+		p := "v" + itoa(i-1)
+		vars["v"+itoa(i)] = "[concat(variables('" + p + "'), variables('" + p + "'))]"
+	}
+	var args []string
+	for i := range n {
+		args = append(args, "concat(variables('v10'), '"+itoa(i)+"')")
+	}
+	vars["big"] = "[createArray(" + strings.Join(args, ",") + ")]"
+	doc := map[string]any{"contentVersion": "1.0.0.0", "variables": vars, "resources": []any{},
+		"outputs": map[string]any{"x": map[string]any{"type": "int", "value": "[length(variables('big'))]"}}}
+	b, _ := json.Marshal(doc)
+	tpl, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// TestAttack_TemplateMemoryBounded: a template of 10 KB made one
+// evaluation hold 250 MB (and the server's heap 380 MB) in a third of a
+// second, and a run goes on after its client hangs up: a tenant firing a
+// few dozen such deployments ended the process, every tenant's apps with
+// it. One evaluation builds at most maxValueBytes, and the evaluations
+// that share a Pool (all of a server's) at most the pool's size together,
+// until they are released: past it a deployment fails with a clear error
+// instead of the server running out of memory.
+func TestAttack_TemplateMemoryBounded(t *testing.T) {
+	t.Run("one evaluation", func(t *testing.T) {
+		d, err := Plan(context.Background(), buildingTemplate(t, 250), nil, testScope, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Release()
+		if _, err := d.Deploy(context.Background(), nil, nil); err == nil || !strings.Contains(err.Error(), "bytes of values") {
+			t.Fatalf("a template building 250 MB: err = %v; want the value limit", err)
+		}
+	})
+	t.Run("evaluations sharing a pool", func(t *testing.T) {
+		pool := NewPool(20 << 20)
+		tpl := buildingTemplate(t, 12) // about 13 MB built
+		first, err := Plan(context.Background(), tpl, nil, testScope, Options{Pool: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.Deploy(context.Background(), nil, nil); err != nil {
+			t.Fatalf("the first deployment: %v", err)
+		}
+		second, err := Plan(context.Background(), tpl, nil, testScope, Options{Pool: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = second.Deploy(context.Background(), nil, nil)
+		second.Release()
+		var te *Error
+		if err == nil || !asError(err, &te) || te.Code != "TemplateMemoryBusy" {
+			t.Fatalf("a second deployment while the first holds the pool: err = %v; want TemplateMemoryBusy", err)
+		}
+		first.Release()
+		first.Release() // twice is harmless
+		third, err := Plan(context.Background(), tpl, nil, testScope, Options{Pool: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer third.Release()
+		if _, err := third.Deploy(context.Background(), nil, nil); err != nil {
+			t.Fatalf("a deployment once the others are released: %v", err)
+		}
+	})
+}
