@@ -412,9 +412,9 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	ctx, cancel := runContext(r.Context())
+	ctx, cancel := runContext(r.Context(), pd.plan.Redact)
 	defer cancel()
-	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: pd.plan.Redact}
+	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: treeOf(ctx).redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
 	end := h.cfg.Now().UTC()
 	doc.Properties.Timestamp = end.Format(time.RFC3339Nano)
@@ -426,6 +426,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if derr != nil {
 		doc.Properties.ProvisioningState = "Failed"
 		doc.Properties.Error = deploymentFailure(derr)
+		redactError(doc.Properties.Error, run.redact)
 	} else {
 		doc.Properties.ProvisioningState = "Succeeded"
 		doc.Properties.Outputs = map[string]any{}
@@ -503,6 +504,15 @@ func deploymentFailure(err error) *deploymentError {
 	return &deploymentError{Code: "DeploymentFailed", Message: deploymentFailedMessage, Details: []deploymentError{detail}}
 }
 
+// redactError hides secure values in a deployment's error and its
+// details.
+func redactError(e *deploymentError, redact func(string) string) {
+	e.Message, e.Target = redact(e.Message), redact(e.Target)
+	for i := range e.Details {
+		redactError(&e.Details[i], redact)
+	}
+}
+
 // isoDuration writes d as ISO 8601 (PT1.234S), as ARM's duration.
 func isoDuration(d time.Duration) string {
 	return "PT" + strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "S"
@@ -563,7 +573,8 @@ type deploymentRun struct {
 	deployment string
 	deployed   []*armtemplate.Resource
 	ops        []deploymentOp
-	// redact hides the deployment's secure values in a resource's error,
+	// redact hides the secure values of the deployment and of the
+	// deployments it is nested in (deploymentTree) in a resource's error,
 	// which its operation keeps (armtemplate.Deployment.Redact).
 	redact func(string) string
 }
@@ -796,6 +807,10 @@ var maxTreeResources int64 = 4000
 type deploymentTree struct {
 	depth   int
 	created *atomic.Int64
+	// redact hides the secure values of this deployment and of those it
+	// is nested in: a parent evaluates a nested deployment of outer scope
+	// and writes its own secure values into its body as plain text.
+	redact func(string) string
 }
 
 type treeKey struct{}
@@ -811,13 +826,14 @@ func treeOf(ctx context.Context) *deploymentTree {
 // cut short by a client that hangs up (resources would be left
 // half-deployed with no record saying so) and has deploymentTimeout; a
 // nested one runs within its parent's time, one level deeper, sharing its
-// resource budget.
-func runContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// resource budget and hiding its secure values (redact, the run's own).
+func runContext(ctx context.Context, redact func(string) string) (context.Context, context.CancelFunc) {
 	if parent := treeOf(ctx); parent != nil {
-		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created})
+		both := func(s string) string { return parent.redact(redact(s)) }
+		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created, redact: both})
 		return context.WithCancel(ctx)
 	}
-	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64)})
+	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64), redact: redact})
 	return context.WithTimeout(ctx, deploymentTimeout)
 }
 

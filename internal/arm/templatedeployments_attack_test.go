@@ -204,3 +204,30 @@ func TestAttack_TemplateMemoryShared(t *testing.T) {
 		e.must(http.StatusOK, "POST", depPath+"/v/validate", depBody(string(b), `{"n":{"value":1}}`))
 	}
 }
+
+// TestAttack_SecureValueQuotedByNestedDeployment: a nested deployment of
+// outer scope (the default, what Bicep's modules are not but hand-written
+// templates often are) is evaluated by its parent, which writes the
+// parent's secure values into the module's body as plain text. The module
+// knows no secure parameter, so a resource that refuses such a value
+// quoted it in the module's own record — its error and operations, which
+// any Reader of the group reads. The module's record hides its parents'
+// secure values as the parent's own does.
+func TestAttack_SecureValueQuotedByNestedDeployment(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	tpl := `{"contentVersion":"1.0.0.0","parameters":{"pw":{"type":"securestring"}},"resources":[
+	 {"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01","name":"mod","properties":{"mode":"Incremental",
+	  "template":{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"s1","location":"westeurope",
+	   "properties":{"serverFarmId":"[resourceId('Microsoft.Web/serverfarms', parameters('pw'))]"}}]}}}]}`
+	d := string(e.deploy(http.StatusCreated, "outer", depBody(tpl, `{"pw":{"value":"Pa55w0rdXyz"}}`)).body)
+	if !strings.Contains(d, `"Failed"`) {
+		t.Fatalf("the site on a plan that does not exist was not refused: %.400s", d)
+	}
+	for _, path := range []string{depPath + "/outer", depPath + "/outer/operations", depPath + "/mod", depPath + "/mod/operations"} {
+		text := string(e.must(http.StatusOK, "GET", path, "").body)
+		if strings.Contains(text, "Pa55w0rd") {
+			t.Errorf("GET %s quotes the parent's secure value: %.600s", path, text)
+		}
+	}
+}
