@@ -3,9 +3,25 @@ package armtemplate
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 )
+
+// planDoc plans a template given as a Go value.
+func planDoc(t *testing.T, doc map[string]any, opts Options) *Deployment {
+	t.Helper()
+	b, _ := json.Marshal(doc)
+	tpl, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Plan(context.Background(), tpl, nil, testScope, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 // buildingTemplate is a template of a few KB whose output builds n
 // distinct strings of 1 MB, all held at once in one array.
@@ -81,4 +97,30 @@ func TestAttack_TemplateMemoryBounded(t *testing.T) {
 			t.Fatalf("a deployment once the others are released: %v", err)
 		}
 	})
+}
+
+// TestAttack_LiteralCopiesCounted: values a template builds without a
+// function — the copies of its literal objects and arrays that an output
+// copy loop makes, 800 of them — were not counted against the value
+// limit: 700 KB of template made the server hold 2 GB, and a template of
+// 4 MB with a few such outputs ended the process at once. They count as
+// the functions' do.
+func TestAttack_LiteralCopiesCounted(t *testing.T) {
+	in := map[string]any{}
+	for i := range 50000 {
+		in["k"+itoa(i)] = []any{1}
+	}
+	doc := map[string]any{"contentVersion": "1.0.0.0", "resources": []any{},
+		"outputs": map[string]any{"x": map[string]any{"type": "array", "copy": map[string]any{"count": 800, "input": in}}}}
+	d := planDoc(t, doc, Options{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := d.Deploy(context.Background(), nil, nil)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "bytes of values") {
+		t.Errorf("an output copying a 50,000-property object 800 times: err = %v; want the value limit", err)
+	}
+	if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 512 {
+		t.Errorf("the evaluation allocated %d MB", mb)
+	}
 }

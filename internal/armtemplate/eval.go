@@ -101,12 +101,17 @@ func (e *evaluator) grow(n int) error {
 }
 
 // value evaluates a template JSON value: every string that is an
-// expression is replaced by its value, recursively.
+// expression is replaced by its value, recursively. The copies it makes
+// of objects and arrays count against the value limit as the functions'
+// do: a copy loop makes hundreds of them.
 func (e *evaluator) value(v any) (any, error) {
 	switch x := v.(type) {
 	case string:
 		return e.str(x)
 	case []any:
+		if err := e.grow(16 * len(x)); err != nil {
+			return nil, err
+		}
 		out := make([]any, 0, len(x))
 		for _, it := range x {
 			r, err := e.value(it)
@@ -117,6 +122,9 @@ func (e *evaluator) value(v any) (any, error) {
 		}
 		return out, nil
 	case map[string]any:
+		if err := e.grow(32 * len(x)); err != nil {
+			return nil, err
+		}
 		out := make(map[string]any, len(x))
 		for k, it := range x {
 			r, err := e.value(it)
