@@ -124,3 +124,37 @@ func TestAttack_LiteralCopiesCounted(t *testing.T) {
 		t.Errorf("the evaluation allocated %d MB", mb)
 	}
 }
+
+// bigRuntime answers each reference() and listKeys() with a new value of
+// about 1 MB, as a GET of a large resource (a deployment's record of 16
+// MB) decodes to.
+type bigRuntime struct{}
+
+func (bigRuntime) Reference(context.Context, string, string, bool) (any, error) {
+	return map[string]any{"blob": strings.Repeat("b", 1<<20), "items": make([]any, 1000)}, nil
+}
+
+func (bigRuntime) List(context.Context, string, string, string) (any, error) {
+	return map[string]any{"keys": []any{strings.Repeat("k", 1<<20)}}, nil
+}
+
+// TestAttack_ReferenceResultsCounted: what reference() and listKeys()
+// answer was not counted against the value limit, so one expression
+// holding 250 references of a large resource (its own deployment record,
+// up to 16 MB) made the server hold gigabytes. Their results count as
+// the values the functions build.
+func TestAttack_ReferenceResultsCounted(t *testing.T) {
+	const id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1/providers/Microsoft.Web/sites/big"
+	for _, fn := range []string{"reference(variables('i'), '1', 'Full')", "listKeys(variables('i'), '1')"} {
+		args := make([]string, 250)
+		for i := range args {
+			args[i] = fn
+		}
+		doc := map[string]any{"contentVersion": "1.0.0.0", "resources": []any{}, "variables": map[string]any{"i": id},
+			"outputs": map[string]any{"x": map[string]any{"type": "int", "value": "[length(createArray(" + strings.Join(args, ",") + "))]"}}}
+		d := planDoc(t, doc, Options{})
+		if _, err := d.Deploy(context.Background(), bigRuntime{}, nil); err == nil || !strings.Contains(err.Error(), "bytes of values") {
+			t.Errorf("250 results of %s held at once: err = %v; want the value limit", fn, err)
+		}
+	}
+}

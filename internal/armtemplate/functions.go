@@ -656,7 +656,42 @@ func fnReference(e *evaluator, args []any) (any, error) {
 	if err := e.checkDeployed("reference", id); err != nil {
 		return nil, err
 	}
-	return e.rt.Reference(e.ctx, id, apiVersion, full)
+	return e.answered(e.rt.Reference(e.ctx, id, apiVersion, full))
+}
+
+// answered counts a Runtime's answer against the value limit, as the
+// values the functions build: each call decodes a new one, and a
+// resource's state may be megabytes.
+func (e *evaluator) answered(v any, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := e.grow(valueSize(v)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// valueSize estimates the bytes a decoded JSON value holds, with the
+// weights newString, newArray and newObject charge.
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []any:
+		n := 16 * len(x)
+		for _, it := range x {
+			n += valueSize(it)
+		}
+		return n
+	case map[string]any:
+		n := 32 * len(x)
+		for k, it := range x {
+			n += len(k) + valueSize(it)
+		}
+		return n
+	}
+	return 8
 }
 
 // checkDeployed refuses reference() and listKeys() of a resource of this
@@ -681,7 +716,7 @@ var fnListKeys = onStrings("listKeys", 2, 2, func(e *evaluator, ss []string) (an
 	if err := e.checkDeployed("listKeys", id); err != nil {
 		return nil, err
 	}
-	return e.rt.List(e.ctx, id, "listKeys", ss[1])
+	return e.answered(e.rt.List(e.ctx, id, "listKeys", ss[1]))
 })
 
 // equalValues compares values: strings without case? No — ARM's equals
