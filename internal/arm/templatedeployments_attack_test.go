@@ -231,3 +231,54 @@ func TestAttack_SecureValueQuotedByNestedDeployment(t *testing.T) {
 		}
 	}
 }
+
+// TestAttack_TemplateReachesAnotherGroup: a Contributor of one group
+// cannot, through a template, read or change what another group holds:
+// reference() and listKeys() of its resources, a module deployed into
+// it, a Key Vault reference to its vault, and a site on its plan are each
+// refused as the direct call would be, and no secret of it shows in the
+// deployment's record.
+func TestAttack_TemplateReachesAnotherGroup(t *testing.T) {
+	e, call := rbacEnv(t)
+	const mine = "/subscriptions/{s}/resourceGroups/mine"
+	e.must(http.StatusCreated, "PUT", mine, `{"location":"westeurope"}`)
+	if s, b := call("", "PUT", mine+"/providers/Microsoft.Authorization/roleAssignments/"+raName1, raBody("{s}", contributorID, principal1)); s != http.StatusCreated {
+		t.Fatalf("assign: %d %s", s, b)
+	}
+	if r := e.do("PUT", stgPath+"/victimsa", accountBody); r.status >= 300 {
+		t.Fatalf("storage account: %d %s", r.status, r.body)
+	}
+	keys := string(e.must(http.StatusOK, "POST", stgPath+"/victimsa/listKeys", "").body)
+	vault, _ := newKVRefVault(t, e, true)
+	site := e.path(sitePath)
+	for name, tc := range map[string]struct{ tpl, params string }{
+		"listKeys":  {`{"contentVersion":"1.0.0.0","resources":[],"outputs":{"k":{"type":"object","value":"[listKeys(resourceId('rg', 'Microsoft.Storage/storageAccounts', 'victimsa'), '2023-05-01')]"}}}`, ""},
+		"reference": {`{"contentVersion":"1.0.0.0","resources":[],"outputs":{"k":{"type":"object","value":"[reference('` + site + `', '2024-11-01', 'Full')]"}}}`, ""},
+		"module": {`{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Resources/deployments","apiVersion":"2021-04-01","name":"into","resourceGroup":"rg",
+		  "properties":{"mode":"Incremental","template":{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/serverfarms","apiVersion":"2024-11-01","name":"planted","location":"westeurope","sku":{"name":"B1"}}]}}}]}`, ""},
+		"vault": {`{"contentVersion":"1.0.0.0","parameters":{"pw":{"type":"securestring"}},"resources":[]}`,
+			`{"pw":{"reference":{"keyVault":{"id":"` + vault + `"},"secretName":"db-password"}}}`},
+		"site on its plan": {`{"contentVersion":"1.0.0.0","resources":[{"type":"Microsoft.Web/sites","apiVersion":"2024-11-01","name":"squatter","location":"westeurope",
+		  "properties":{"serverFarmId":"` + e.path(planPath) + `"}}]}`, ""},
+	} {
+		s, b := call(principal1, "PUT", mine+"/providers/Microsoft.Resources/deployments/x", depBody(tc.tpl, tc.params))
+		if s < 300 {
+			_, b = call(principal1, "GET", mine+"/providers/Microsoft.Resources/deployments/x", "")
+		}
+		_, ops := call(principal1, "GET", mine+"/providers/Microsoft.Resources/deployments/x/operations", "")
+		if s < 300 && !strings.Contains(b, `"Failed"`) {
+			t.Errorf("%s: %d %.400s; want refused or Failed", name, s, b)
+		}
+		for _, secret := range []string{"second-vault-pw", keys[strings.Index(keys, `"value":"`)+9:][:20]} {
+			if strings.Contains(b+ops, secret) {
+				t.Errorf("%s: the record shows the other group's secret: %.400s", name, b)
+			}
+		}
+		call("", "DELETE", mine+"/providers/Microsoft.Resources/deployments/x", "")
+	}
+	for _, p := range []string{webPath + "/serverfarms/planted", "/subscriptions/{s}/resourceGroups/mine/providers/Microsoft.Web/sites/squatter"} {
+		if s, _ := call("", "GET", p, ""); s != http.StatusNotFound {
+			t.Errorf("%s exists: %d", p, s)
+		}
+	}
+}
