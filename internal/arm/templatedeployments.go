@@ -181,7 +181,8 @@ type plannedDeployment struct {
 	req  deploymentRequest
 	plan *armtemplate.Deployment
 	hash string
-	refs map[string]any // the Key Vault references given, by parameter (templatekvrefs.go)
+	refs map[string]any    // the Key Vault references given, by parameter (templatekvrefs.go)
+	work *armtemplate.Work // the steps the deployment's tree may take (maxTreeSteps)
 }
 
 // planDeployment reads the request, parses and plans the template, and
@@ -247,10 +248,16 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 		return nil, err
 	}
 	pd.refs = refs
+	if t := treeOf(ctx); t != nil {
+		pd.work = t.work
+	} else {
+		pd.work = armtemplate.NewWork(maxTreeSteps)
+	}
 	plan, err := armtemplate.Plan(ctx, tpl, params, scope, armtemplate.Options{
 		CheckType: func(id, typ string) error { return h.checkDeployable(r, id, typ) },
 		Hidden:    slices.Collect(maps.Keys(refs)),
 		Pool:      h.templateValues,
+		Work:      pd.work,
 	})
 	if err != nil {
 		return nil, invalidTemplate(err)
@@ -412,7 +419,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	ctx, cancel := runContext(r.Context(), pd.plan.Redact)
+	ctx, cancel := runContext(r.Context(), pd.plan.Redact, pd.work)
 	defer cancel()
 	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: treeOf(ctx).redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
@@ -802,6 +809,10 @@ const maxNesting = 5
 // Azure). A variable for tests.
 var maxTreeResources int64 = 4000
 
+// maxTreeSteps bounds the evaluation steps of one top-level deployment
+// with all its nested ones (armtemplate.Options.Work). A variable for tests.
+var maxTreeSteps int64 = 8_000_000
+
 // deploymentTree is what a deployment and the deployments it nests share:
 // its depth, and the resources created so far across the tree.
 type deploymentTree struct {
@@ -811,6 +822,8 @@ type deploymentTree struct {
 	// is nested in: a parent evaluates a nested deployment of outer scope
 	// and writes its own secure values into its body as plain text.
 	redact func(string) string
+	// work is the steps its evaluations may take (maxTreeSteps).
+	work *armtemplate.Work
 }
 
 type treeKey struct{}
@@ -826,14 +839,15 @@ func treeOf(ctx context.Context) *deploymentTree {
 // cut short by a client that hangs up (resources would be left
 // half-deployed with no record saying so) and has deploymentTimeout; a
 // nested one runs within its parent's time, one level deeper, sharing its
-// resource budget and hiding its secure values (redact, the run's own).
-func runContext(ctx context.Context, redact func(string) string) (context.Context, context.CancelFunc) {
+// resource and step budgets and hiding its secure values (redact, the
+// run's own; work, the top-level run's step budget).
+func runContext(ctx context.Context, redact func(string) string, work *armtemplate.Work) (context.Context, context.CancelFunc) {
 	if parent := treeOf(ctx); parent != nil {
 		both := func(s string) string { return parent.redact(redact(s)) }
-		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created, redact: both})
+		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created, redact: both, work: parent.work})
 		return context.WithCancel(ctx)
 	}
-	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64), redact: redact})
+	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64), redact: redact, work: work})
 	return context.WithTimeout(ctx, deploymentTimeout)
 }
 

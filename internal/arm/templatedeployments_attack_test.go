@@ -58,9 +58,7 @@ func TestAttack_NestedDeploymentRecursionBounded(t *testing.T) {
 // an unbounded number: the tree of one top-level deployment creates at
 // most maxTreeResources (lowered here to keep the test short).
 func TestAttack_NestedDeploymentsShareOneBudget(t *testing.T) {
-	saved := maxTreeResources
-	maxTreeResources = 7
-	t.Cleanup(func() { maxTreeResources = saved })
+	setForTest(t, &maxTreeResources, 7)
 	e := newEnv(t)
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
 	inner := `{"contentVersion":"1.0.0.0","parameters":{"m":{"type":"int"}},"resources":[{"copy":{"name":"c","count":3},
@@ -166,6 +164,24 @@ func buildingVariables(n int) map[string]any {
 	return vars
 }
 
+// setForTest sets *p to v for the test's duration.
+func setForTest[T any](t *testing.T, p *T, v T) {
+	saved := *p
+	*p = v
+	t.Cleanup(func() { *p = saved })
+}
+
+// deploySucceeds deploys body under each name, one after the other, and
+// fails the test for each that does not succeed.
+func (e *env) deploySucceeds(body string, names ...string) {
+	e.t.Helper()
+	for _, name := range names {
+		if d := string(e.deploy(http.StatusCreated, name, body).body); !strings.Contains(d, `"provisioningState":"Succeeded"`) {
+			e.t.Errorf("deployment %s: %.600s; want Succeeded", name, d)
+		}
+	}
+}
+
 // TestAttack_TemplateMemoryShared: a template of a few KB makes its
 // evaluation hold tens of MB for as long as its run lasts, and a run goes
 // on after its client hangs up, so a tenant's deployments, each within
@@ -174,9 +190,7 @@ func buildingVariables(n int) map[string]any {
 // deployment past it fails with TemplateMemoryBusy, and what a run built
 // is given back when it ends.
 func TestAttack_TemplateMemoryShared(t *testing.T) {
-	saved := templateValueBytes
-	templateValueBytes = 20 << 20
-	t.Cleanup(func() { templateValueBytes = saved })
+	setForTest(t, &templateValueBytes, 20<<20)
 	e := newEnv(t)
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
 	inner := map[string]any{"contentVersion": "1.0.0.0", "parameters": map[string]any{"n": map[string]any{"type": "int"}},
@@ -193,12 +207,7 @@ func TestAttack_TemplateMemoryShared(t *testing.T) {
 	}
 	// Each run's share is back once it ended: one at a time, they fit.
 	b, _ = json.Marshal(inner)
-	for _, name := range []string{"one", "two", "three"} {
-		d := string(e.deploy(http.StatusCreated, name, depBody(string(b), `{"n":{"value":1}}`)).body)
-		if !strings.Contains(d, `"provisioningState":"Succeeded"`) {
-			t.Errorf("deployment %s after the others ended: %.600s; want Succeeded", name, d)
-		}
-	}
+	e.deploySucceeds(depBody(string(b), `{"n":{"value":1}}`), "one", "two", "three")
 	// A validation's share is given back too.
 	for range 3 {
 		e.must(http.StatusOK, "POST", depPath+"/v/validate", depBody(string(b), `{"n":{"value":1}}`))
@@ -281,4 +290,35 @@ func TestAttack_TemplateReachesAnotherGroup(t *testing.T) {
 			t.Errorf("%s exists: %d", p, s)
 		}
 	}
+}
+
+// TestAttack_NestedDeploymentsShareOneStepBudget: each evaluation may
+// take 2,000,000 steps, and a tree of modules holds up to 4000 of them,
+// so one PUT — which runs on after its client hangs up — kept a core
+// busy for the whole 30 minutes of a run; a few such PUTs starved every
+// tenant. The evaluations of one tree share one budget of steps
+// (maxTreeSteps, lowered here), reference() and listKeys() counting
+// for many.
+func TestAttack_NestedDeploymentsShareOneStepBudget(t *testing.T) {
+	setForTest(t, &maxTreeSteps, 3_000_000)
+	e := newEnv(t)
+	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
+	ones := strings.TrimSuffix(strings.Repeat("1,", 250), ",")
+	outs := map[string]any{}
+	for i := range 6 { // 6 × 800 × 252 steps: 1.2 million
+		outs[fmt.Sprint("o", i)] = map[string]any{"type": "array", "copy": map[string]any{"count": 800, "input": "[length(createArray(" + ones + "))]"}}
+	}
+	inner := map[string]any{"contentVersion": "1.0.0.0", "resources": []any{}, "outputs": outs}
+	outer := map[string]any{"contentVersion": "1.0.0.0", "resources": []any{
+		map[string]any{"copy": map[string]any{"name": "mods", "count": 4}, "type": "Microsoft.Resources/deployments", "apiVersion": "2021-04-01",
+			"name": "[concat('burn', copyIndex())]", "properties": map[string]any{"mode": "Incremental",
+				"expressionEvaluationOptions": map[string]any{"scope": "inner"}, "template": inner}}}}
+	b, _ := json.Marshal(outer)
+	d := string(e.deploy(http.StatusCreated, "burn", depBody(string(b), "")).body)
+	if !strings.Contains(d, `"provisioningState":"Failed"`) || !strings.Contains(d, "steps") {
+		t.Errorf("4 modules of 1.2 million steps each within a budget of 3 million: %.600s; want Failed, saying the steps ran out", d)
+	}
+	// Apart, two trees each fit.
+	b, _ = json.Marshal(inner)
+	e.deploySucceeds(depBody(string(b), ""), "one", "two", "three")
 }

@@ -71,8 +71,11 @@ type evaluator struct {
 	// (Options.Pool), nil for none; taken is what this one took of it.
 	pool  *Pool
 	taken int64
-	now   func() string
-	guid  func() string
+	// work is the step budget shared with other deployments
+	// (Options.Work), nil for none.
+	work *Work
+	now  func() string
+	guid func() string
 }
 
 // step counts one unit of work and refuses to go on past the budget.
@@ -80,6 +83,15 @@ func (e *evaluator) step() error {
 	e.steps++
 	if e.steps > maxSteps {
 		return invalid("evaluating the template takes more than %d steps; simplify its expressions", maxSteps)
+	}
+	return e.spend(1)
+}
+
+// spend counts n steps against the budget shared with other deployments
+// (Options.Work).
+func (e *evaluator) spend(n int64) error {
+	if e.work != nil && !e.work.take(n) {
+		return invalid("evaluating this deployment and the deployments it nests takes more than %d steps; simplify their expressions or deploy fewer modules", e.work.size)
 	}
 	return nil
 }

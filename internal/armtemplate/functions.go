@@ -666,6 +666,9 @@ func (e *evaluator) answered(v any, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.spend(runtimeCallSteps); err != nil {
+		return nil, err
+	}
 	if err := e.grow(valueSize(v)); err != nil {
 		return nil, err
 	}

@@ -39,6 +39,10 @@ type Options struct {
 	// shares with others'; Deployment.Release gives its part back. Nil:
 	// the evaluation is bounded by its own limit only.
 	Pool *Pool
+	// Work is the budget of steps this deployment's evaluation shares
+	// with others' (those of one deployment tree). Nil: the evaluation is
+	// bounded by its own limit only.
+	Work *Work
 }
 
 // Deployment is a template bound to its parameters and scope, with its
@@ -84,7 +88,7 @@ func plan(ctx context.Context, t *Template, params map[string]any, scope Scope, 
 		params: map[string]any{}, paramDefs: t.params,
 		vars: t.vars, varVals: map[string]any{}, varBusy: map[string]bool{},
 		copyIdx: map[string]int64{}, deployed: map[string]bool{}, guid: opts.NewGUID,
-		hidden: map[string]bool{}, pool: opts.Pool,
+		hidden: map[string]bool{}, pool: opts.Pool, work: opts.Work,
 	}
 	for _, name := range opts.Hidden {
 		ev.hidden[strings.ToLower(name)] = true

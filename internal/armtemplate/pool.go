@@ -1,6 +1,9 @@
 package armtemplate
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Pool is a budget of value bytes shared by the evaluations of many
 // deployments (all of a server's): each evaluation may build at most
@@ -45,3 +48,23 @@ func (d *Deployment) Release() {
 		ev.taken = 0
 	}
 }
+
+// Work is a budget of evaluation steps shared by the evaluations of
+// several deployments (a deployment and those it nests): each may take
+// maxSteps, and all of them together the Work's size. A call of
+// reference() or listKeys(), a request to the server, counts as
+// runtimeCallSteps.
+type Work struct {
+	used atomic.Int64
+	size int64
+}
+
+// NewWork returns a budget of size steps.
+func NewWork(size int64) *Work { return &Work{size: size} }
+
+// runtimeCallSteps is what a reference() or listKeys() call counts for
+// against a Work: it is an internal request, authorized and served.
+const runtimeCallSteps = 100
+
+// take counts n steps; false past the budget.
+func (w *Work) take(n int64) bool { return w.used.Add(n) <= w.size }
