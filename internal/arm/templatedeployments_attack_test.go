@@ -190,20 +190,20 @@ func (e *env) deploySucceeds(body string, names ...string) {
 // deployment past it fails with TemplateMemoryBusy, and what a run built
 // is given back when it ends.
 func TestAttack_TemplateMemoryShared(t *testing.T) {
-	setForTest(t, &templateValueBytes, 20<<20)
+	setForTest(t, &templateValueBytes, 32<<20)
 	e := newEnv(t)
 	e.must(http.StatusCreated, "PUT", rgPath, `{"location":"westeurope"}`)
 	inner := map[string]any{"contentVersion": "1.0.0.0", "parameters": map[string]any{"n": map[string]any{"type": "int"}},
-		"variables": buildingVariables(12), "resources": []any{},
+		"variables": buildingVariables(8), "resources": []any{},
 		"outputs": map[string]any{"n": map[string]any{"type": "int", "value": "[length(variables('big'))]"}}}
-	outer := map[string]any{"contentVersion": "1.0.0.0", "variables": buildingVariables(12), "resources": []any{
+	outer := map[string]any{"contentVersion": "1.0.0.0", "variables": buildingVariables(8), "resources": []any{
 		map[string]any{"type": "Microsoft.Resources/deployments", "apiVersion": "2021-04-01", "name": "mod",
 			"properties": map[string]any{"mode": "Incremental", "expressionEvaluationOptions": map[string]any{"scope": "inner"},
 				"parameters": map[string]any{"n": map[string]any{"value": "[length(variables('big'))]"}}, "template": inner}}}}
 	b, _ := json.Marshal(outer)
 	d := string(e.deploy(http.StatusCreated, "held", depBody(string(b), "")).body)
 	if !strings.Contains(d, `"provisioningState":"Failed"`) || !strings.Contains(d, "TemplateMemoryBusy") {
-		t.Errorf("a module building 12 MB while its parent holds 12 MB of a 20 MB budget: %.600s; want Failed with TemplateMemoryBusy", d)
+		t.Errorf("a module building 26 MB while its parent holds 26 MB of a 32 MB budget: %.600s; want Failed with TemplateMemoryBusy", d)
 	}
 	// Each run's share is back once it ended: one at a time, they fit.
 	b, _ = json.Marshal(inner)

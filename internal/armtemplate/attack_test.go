@@ -23,6 +23,17 @@ func planDoc(t *testing.T, doc map[string]any, opts Options) *Deployment {
 	return d
 }
 
+// deployMeasured plans and deploys a template given as a Go value, and
+// returns the MB it allocated and Deploy's error.
+func deployMeasured(t *testing.T, doc map[string]any) (uint64, error) {
+	d := planDoc(t, doc, Options{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := d.Deploy(context.Background(), nil, nil)
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) >> 20, err
+}
+
 // buildingTemplate is a template of a few KB whose output builds n
 // distinct strings of 1 MB, all held at once in one array.
 func buildingTemplate(t *testing.T, n int) *Template {
@@ -67,8 +78,8 @@ func TestAttack_TemplateMemoryBounded(t *testing.T) {
 		}
 	})
 	t.Run("evaluations sharing a pool", func(t *testing.T) {
-		pool := NewPool(20 << 20)
-		tpl := buildingTemplate(t, 12) // about 13 MB built
+		pool := NewPool(32 << 20)
+		tpl := buildingTemplate(t, 8) // about 26 MB counted: 8 strings, and the array of them where built and where placed
 		first, err := Plan(context.Background(), tpl, nil, testScope, Options{Pool: pool})
 		if err != nil {
 			t.Fatal(err)
@@ -112,15 +123,11 @@ func TestAttack_LiteralCopiesCounted(t *testing.T) {
 	}
 	doc := map[string]any{"contentVersion": "1.0.0.0", "resources": []any{},
 		"outputs": map[string]any{"x": map[string]any{"type": "array", "copy": map[string]any{"count": 800, "input": in}}}}
-	d := planDoc(t, doc, Options{})
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, err := d.Deploy(context.Background(), nil, nil)
-	runtime.ReadMemStats(&after)
+	mb, err := deployMeasured(t, doc)
 	if err == nil || !strings.Contains(err.Error(), "bytes of values") {
 		t.Errorf("an output copying a 50,000-property object 800 times: err = %v; want the value limit", err)
 	}
-	if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 512 {
+	if mb > 512 {
 		t.Errorf("the evaluation allocated %d MB", mb)
 	}
 }
@@ -155,6 +162,39 @@ func TestAttack_ReferenceResultsCounted(t *testing.T) {
 		d := planDoc(t, doc, Options{})
 		if _, err := d.Deploy(context.Background(), bigRuntime{}, nil); err == nil || !strings.Contains(err.Error(), "bytes of values") {
 			t.Errorf("250 results of %s held at once: err = %v; want the value limit", fn, err)
+		}
+	}
+}
+
+// TestAttack_SharedValuesCounted: createArray() of one value 256 times
+// holds 256 references, counted as 256 items, yet it is 256 copies once
+// written out — by string(), or as a resource's body or an output, which
+// the server marshals. Four such variables of a 10-byte string were a
+// value of 256⁴ strings: 50 GB when written, and the process died of it.
+// A value counts for what it is written out as, wherever it is placed.
+func TestAttack_SharedValuesCounted(t *testing.T) {
+	vars := map[string]any{"v0": "xxxxxxxxxx"}
+	for i := 1; i <= 4; i++ {
+		args := make([]string, 256)
+		for j := range args {
+			args[j] = "variables('v" + itoa(i-1) + "')"
+		}
+		vars["v"+itoa(i)] = "[createArray(" + strings.Join(args, ",") + ")]"
+	}
+	for _, out := range []map[string]any{
+		{"type": "int", "value": "[length(string(variables('v4')))]"},
+		{"type": "array", "value": "[variables('v4')]"},
+		{"type": "object", "value": map[string]any{"a": "[variables('v4')]"}},
+		{"type": "int", "value": "[length(string(variables('v3')))]"},
+	} {
+		doc := map[string]any{"contentVersion": "1.0.0.0", "variables": vars, "resources": []any{},
+			"outputs": map[string]any{"x": out}}
+		mb, err := deployMeasured(t, doc)
+		if err == nil || !strings.Contains(err.Error(), "bytes of values") {
+			t.Errorf("output %v: err = %v; want the value limit", out["value"], err)
+		}
+		if mb > 256 {
+			t.Errorf("output %v: the evaluation allocated %d MB", out["value"], mb)
 		}
 	}
 }

@@ -112,6 +112,43 @@ func (e *evaluator) grow(n int) error {
 	return nil
 }
 
+// growBy accounts for v as it will be written out: every string, item
+// and property, a value referenced many times (createArray() of one
+// array, twice) once per reference, as JSON writes it. It stops counting
+// once past the budget, so that a value of billions of references costs
+// little to refuse.
+func (e *evaluator) growBy(v any) error {
+	limit := maxValueBytes - e.bytes + 1
+	n := 0
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []any:
+			n += 16 * len(x)
+			for _, it := range x {
+				if n > limit || !walk(it) {
+					return false
+				}
+			}
+		case map[string]any:
+			n += 32 * len(x)
+			for k, it := range x {
+				n += len(k)
+				if n > limit || !walk(it) {
+					return false
+				}
+			}
+		default:
+			n += 8
+		}
+		return n <= limit
+	}
+	walk(v)
+	return e.grow(n)
+}
+
 // value evaluates a template JSON value: every string that is an
 // expression is replaced by its value, recursively. The copies it makes
 // of objects and arrays count against the value limit as the functions'
@@ -119,7 +156,19 @@ func (e *evaluator) grow(n int) error {
 func (e *evaluator) value(v any) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return e.str(x)
+		r, err := e.str(x)
+		if err != nil {
+			return nil, err
+		}
+		switch r.(type) {
+		case []any, map[string]any:
+			// Placed here, it is written out here, however many
+			// places already hold it.
+			if err := e.growBy(r); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
 	case []any:
 		if err := e.grow(16 * len(x)); err != nil {
 			return nil, err

@@ -226,7 +226,7 @@ func (e *evaluator) newArray(a []any) (any, error) {
 	if len(a) > maxCollectionItems {
 		return nil, fmt.Errorf("an array of %d items exceeds the limit of %d", len(a), maxCollectionItems)
 	}
-	if err := e.grow(16 * len(a)); err != nil {
+	if err := e.growBy(a); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -236,7 +236,7 @@ func (e *evaluator) newObject(m map[string]any) (any, error) {
 	if len(m) > maxCollectionItems {
 		return nil, fmt.Errorf("an object of %d properties exceeds the limit of %d", len(m), maxCollectionItems)
 	}
-	if err := e.grow(32 * len(m)); err != nil {
+	if err := e.growBy(m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -669,32 +669,10 @@ func (e *evaluator) answered(v any, err error) (any, error) {
 	if err := e.spend(runtimeCallSteps); err != nil {
 		return nil, err
 	}
-	if err := e.grow(valueSize(v)); err != nil {
+	if err := e.growBy(v); err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-// valueSize estimates the bytes a decoded JSON value holds, with the
-// weights newString, newArray and newObject charge.
-func valueSize(v any) int {
-	switch x := v.(type) {
-	case string:
-		return len(x)
-	case []any:
-		n := 16 * len(x)
-		for _, it := range x {
-			n += valueSize(it)
-		}
-		return n
-	case map[string]any:
-		n := 32 * len(x)
-		for k, it := range x {
-			n += len(k) + valueSize(it)
-		}
-		return n
-	}
-	return 8
 }
 
 // checkDeployed refuses reference() and listKeys() of a resource of this
