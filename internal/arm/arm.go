@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway"
+	"github.com/slipway-dev/slipway/internal/armtemplate"
 	"github.com/slipway-dev/slipway/internal/certs"
 	"github.com/slipway-dev/slipway/internal/cleartext"
 	"github.com/slipway-dev/slipway/internal/diskreserve"
@@ -182,6 +183,9 @@ type Handler struct {
 	pfx    *certs.PFXDecoder // uploaded certificates, a few at a time
 	// deployments are the template deployments running (templatedeployments.go).
 	deployments deploymentRuns
+	// templateValues bounds the memory all template evaluations hold
+	// together (templatedeployments.go).
+	templateValues *armtemplate.Pool
 	// pgOps are the PostgreSQL operations answered lately; pgRulesMu
 	// orders the firewall rules given to the backend (postgres.go).
 	pgOps     pgOperations
@@ -213,7 +217,8 @@ func New(cfg Config) *Handler {
 	if cfg.RBAC == nil && cfg.Store != nil {
 		cfg.RBAC = rbac.New(rbac.Config{Store: cfg.Store, Now: cfg.Now})
 	}
-	h := &Handler{cfg: cfg, logger: cfg.Logger, pfx: certs.NewPFXDecoder(certs.MaxConcurrentPFX)}
+	h := &Handler{cfg: cfg, logger: cfg.Logger, pfx: certs.NewPFXDecoder(certs.MaxConcurrentPFX),
+		templateValues: armtemplate.NewPool(templateValueBytes)}
 	h.routes = h.routeTable()
 	return h
 }

@@ -168,6 +168,9 @@ func readRelaxedJSON(r *http.Request, v any) error {
 func invalidTemplate(err error) error {
 	var te *armtemplate.Error
 	if errors.As(err, &te) {
+		if te.Code == "TemplateMemoryBusy" { // the server's state, not the template's fault
+			return &apiError{Status: http.StatusServiceUnavailable, Code: te.Code, Message: te.Message}
+		}
 		return &apiError{Status: http.StatusBadRequest, Code: te.Code, Message: te.Message}
 	}
 	return err
@@ -178,7 +181,8 @@ type plannedDeployment struct {
 	req  deploymentRequest
 	plan *armtemplate.Deployment
 	hash string
-	refs map[string]any // the Key Vault references given, by parameter (templatekvrefs.go)
+	refs map[string]any    // the Key Vault references given, by parameter (templatekvrefs.go)
+	work *armtemplate.Work // the steps the deployment's tree may take (maxTreeSteps)
 }
 
 // planDeployment reads the request, parses and plans the template, and
@@ -244,9 +248,16 @@ func (h *Handler) planDeployment(r *http.Request, p params) (*plannedDeployment,
 		return nil, err
 	}
 	pd.refs = refs
+	if t := treeOf(ctx); t != nil {
+		pd.work = t.work
+	} else {
+		pd.work = armtemplate.NewWork(maxTreeSteps)
+	}
 	plan, err := armtemplate.Plan(ctx, tpl, params, scope, armtemplate.Options{
 		CheckType: func(id, typ string) error { return h.checkDeployable(r, id, typ) },
 		Hidden:    slices.Collect(maps.Keys(refs)),
+		Pool:      h.templateValues,
+		Work:      pd.work,
 	})
 	if err != nil {
 		return nil, invalidTemplate(err)
@@ -380,6 +391,7 @@ func (h *Handler) validateDeployment(w http.ResponseWriter, r *http.Request, p p
 	if err != nil {
 		return err
 	}
+	defer pd.plan.Release()
 	doc := h.newDeploymentDoc(p, pd, "Succeeded")
 	for _, res := range pd.plan.Resources {
 		doc.Properties.ValidatedResources = append(doc.Properties.ValidatedResources, map[string]string{"id": res.ID})
@@ -395,6 +407,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
+	defer pd.plan.Release()
 	key := strings.ToLower(p.rg + "/" + p.id)
 	if !h.deployments.start(key) {
 		return &apiError{Status: http.StatusConflict, Code: "DeploymentActive",
@@ -406,9 +419,9 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if err != nil {
 		return err
 	}
-	ctx, cancel := runContext(r.Context())
+	ctx, cancel := runContext(r.Context(), pd.plan.Redact, pd.work)
 	defer cancel()
-	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: pd.plan.Redact}
+	run := &deploymentRun{h: h, r: r, sub: p.sub, deployment: doc.ID, redact: treeOf(ctx).redact}
 	outputs, derr := pd.plan.Deploy(ctx, run, run.create)
 	end := h.cfg.Now().UTC()
 	doc.Properties.Timestamp = end.Format(time.RFC3339Nano)
@@ -420,6 +433,7 @@ func (h *Handler) putDeployment(w http.ResponseWriter, r *http.Request, p params
 	if derr != nil {
 		doc.Properties.ProvisioningState = "Failed"
 		doc.Properties.Error = deploymentFailure(derr)
+		redactError(doc.Properties.Error, run.redact)
 	} else {
 		doc.Properties.ProvisioningState = "Succeeded"
 		doc.Properties.Outputs = map[string]any{}
@@ -497,6 +511,15 @@ func deploymentFailure(err error) *deploymentError {
 	return &deploymentError{Code: "DeploymentFailed", Message: deploymentFailedMessage, Details: []deploymentError{detail}}
 }
 
+// redactError hides secure values in a deployment's error and its
+// details.
+func redactError(e *deploymentError, redact func(string) string) {
+	e.Message, e.Target = redact(e.Message), redact(e.Target)
+	for i := range e.Details {
+		redactError(&e.Details[i], redact)
+	}
+}
+
 // isoDuration writes d as ISO 8601 (PT1.234S), as ARM's duration.
 func isoDuration(d time.Duration) string {
 	return "PT" + strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "S"
@@ -557,7 +580,8 @@ type deploymentRun struct {
 	deployment string
 	deployed   []*armtemplate.Resource
 	ops        []deploymentOp
-	// redact hides the deployment's secure values in a resource's error,
+	// redact hides the secure values of the deployment and of the
+	// deployments it is nested in (deploymentTree) in a resource's error,
 	// which its operation keeps (armtemplate.Deployment.Redact).
 	redact func(string) string
 }
@@ -771,6 +795,11 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, path, a
 	return rec.status, rec.header, rec.body.Bytes()
 }
 
+// templateValueBytes bounds the values all the template deployments
+// running on the server build together (armtemplate.Pool): sixteen
+// evaluations at their own limit. A variable for tests.
+var templateValueBytes int64 = 1 << 30
+
 // maxNesting bounds how deep deployments nest: a top-level deployment is
 // level 0, the modules it deploys level 1, and so on.
 const maxNesting = 5
@@ -780,11 +809,21 @@ const maxNesting = 5
 // Azure). A variable for tests.
 var maxTreeResources int64 = 4000
 
+// maxTreeSteps bounds the evaluation steps of one top-level deployment
+// with all its nested ones (armtemplate.Options.Work). A variable for tests.
+var maxTreeSteps int64 = 8_000_000
+
 // deploymentTree is what a deployment and the deployments it nests share:
 // its depth, and the resources created so far across the tree.
 type deploymentTree struct {
 	depth   int
 	created *atomic.Int64
+	// redact hides the secure values of this deployment and of those it
+	// is nested in: a parent evaluates a nested deployment of outer scope
+	// and writes its own secure values into its body as plain text.
+	redact func(string) string
+	// work is the steps its evaluations may take (maxTreeSteps).
+	work *armtemplate.Work
 }
 
 type treeKey struct{}
@@ -800,13 +839,15 @@ func treeOf(ctx context.Context) *deploymentTree {
 // cut short by a client that hangs up (resources would be left
 // half-deployed with no record saying so) and has deploymentTimeout; a
 // nested one runs within its parent's time, one level deeper, sharing its
-// resource budget.
-func runContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// resource and step budgets and hiding its secure values (redact, the
+// run's own; work, the top-level run's step budget).
+func runContext(ctx context.Context, redact func(string) string, work *armtemplate.Work) (context.Context, context.CancelFunc) {
 	if parent := treeOf(ctx); parent != nil {
-		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created})
+		both := func(s string) string { return parent.redact(redact(s)) }
+		ctx = context.WithValue(ctx, treeKey{}, &deploymentTree{depth: parent.depth + 1, created: parent.created, redact: both, work: parent.work})
 		return context.WithCancel(ctx)
 	}
-	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64)})
+	ctx = context.WithValue(context.WithoutCancel(ctx), treeKey{}, &deploymentTree{created: new(atomic.Int64), redact: redact, work: work})
 	return context.WithTimeout(ctx, deploymentTimeout)
 }
 

@@ -67,8 +67,15 @@ type evaluator struct {
 	fns   map[string]function
 	steps int
 	bytes int
-	now   func() string
-	guid  func() string
+	// pool is the budget shared with other deployments' evaluations
+	// (Options.Pool), nil for none; taken is what this one took of it.
+	pool  *Pool
+	taken int64
+	// work is the step budget shared with other deployments
+	// (Options.Work), nil for none.
+	work *Work
+	now  func() string
+	guid func() string
 }
 
 // step counts one unit of work and refuses to go on past the budget.
@@ -76,6 +83,15 @@ func (e *evaluator) step() error {
 	e.steps++
 	if e.steps > maxSteps {
 		return invalid("evaluating the template takes more than %d steps; simplify its expressions", maxSteps)
+	}
+	return e.spend(1)
+}
+
+// spend counts n steps against the budget shared with other deployments
+// (Options.Work).
+func (e *evaluator) spend(n int64) error {
+	if e.work != nil && !e.work.take(n) {
+		return invalid("evaluating this deployment and the deployments it nests takes more than %d steps; simplify their expressions or deploy fewer modules", e.work.size)
 	}
 	return nil
 }
@@ -86,16 +102,77 @@ func (e *evaluator) grow(n int) error {
 	if e.bytes > maxValueBytes {
 		return invalid("the template's expressions build more than %d bytes of values", maxValueBytes)
 	}
+	if e.pool != nil {
+		if !e.pool.take(int64(n)) {
+			return &Error{Code: "TemplateMemoryBusy", Message: fmt.Sprintf(
+				"The server is evaluating other templates that together hold its memory budget for template values (%d MB); nothing more of this deployment was deployed. Retry the deployment in a minute.", e.pool.size>>20)}
+		}
+		e.taken += int64(n)
+	}
 	return nil
 }
 
+// growBy accounts for v as it will be written out: every string, item
+// and property, a value referenced many times (createArray() of one
+// array, twice) once per reference, as JSON writes it. It stops counting
+// once past the budget, so that a value of billions of references costs
+// little to refuse.
+func (e *evaluator) growBy(v any) error {
+	limit := maxValueBytes - e.bytes + 1
+	n := 0
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []any:
+			n += 16 * len(x)
+			for _, it := range x {
+				if n > limit || !walk(it) {
+					return false
+				}
+			}
+		case map[string]any:
+			n += 32 * len(x)
+			for k, it := range x {
+				n += len(k)
+				if n > limit || !walk(it) {
+					return false
+				}
+			}
+		default:
+			n += 8
+		}
+		return n <= limit
+	}
+	walk(v)
+	return e.grow(n)
+}
+
 // value evaluates a template JSON value: every string that is an
-// expression is replaced by its value, recursively.
+// expression is replaced by its value, recursively. The copies it makes
+// of objects and arrays count against the value limit as the functions'
+// do: a copy loop makes hundreds of them.
 func (e *evaluator) value(v any) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return e.str(x)
+		r, err := e.str(x)
+		if err != nil {
+			return nil, err
+		}
+		switch r.(type) {
+		case []any, map[string]any:
+			// Placed here, it is written out here, however many
+			// places already hold it.
+			if err := e.growBy(r); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
 	case []any:
+		if err := e.grow(16 * len(x)); err != nil {
+			return nil, err
+		}
 		out := make([]any, 0, len(x))
 		for _, it := range x {
 			r, err := e.value(it)
@@ -106,6 +183,9 @@ func (e *evaluator) value(v any) (any, error) {
 		}
 		return out, nil
 	case map[string]any:
+		if err := e.grow(32 * len(x)); err != nil {
+			return nil, err
+		}
 		out := make(map[string]any, len(x))
 		for k, it := range x {
 			r, err := e.value(it)

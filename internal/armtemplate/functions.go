@@ -226,7 +226,7 @@ func (e *evaluator) newArray(a []any) (any, error) {
 	if len(a) > maxCollectionItems {
 		return nil, fmt.Errorf("an array of %d items exceeds the limit of %d", len(a), maxCollectionItems)
 	}
-	if err := e.grow(16 * len(a)); err != nil {
+	if err := e.growBy(a); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -236,7 +236,7 @@ func (e *evaluator) newObject(m map[string]any) (any, error) {
 	if len(m) > maxCollectionItems {
 		return nil, fmt.Errorf("an object of %d properties exceeds the limit of %d", len(m), maxCollectionItems)
 	}
-	if err := e.grow(32 * len(m)); err != nil {
+	if err := e.growBy(m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -656,7 +656,23 @@ func fnReference(e *evaluator, args []any) (any, error) {
 	if err := e.checkDeployed("reference", id); err != nil {
 		return nil, err
 	}
-	return e.rt.Reference(e.ctx, id, apiVersion, full)
+	return e.answered(e.rt.Reference(e.ctx, id, apiVersion, full))
+}
+
+// answered counts a Runtime's answer against the value limit, as the
+// values the functions build: each call decodes a new one, and a
+// resource's state may be megabytes.
+func (e *evaluator) answered(v any, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := e.spend(runtimeCallSteps); err != nil {
+		return nil, err
+	}
+	if err := e.growBy(v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // checkDeployed refuses reference() and listKeys() of a resource of this
@@ -681,7 +697,7 @@ var fnListKeys = onStrings("listKeys", 2, 2, func(e *evaluator, ss []string) (an
 	if err := e.checkDeployed("listKeys", id); err != nil {
 		return nil, err
 	}
-	return e.rt.List(e.ctx, id, "listKeys", ss[1])
+	return e.answered(e.rt.List(e.ctx, id, "listKeys", ss[1]))
 })
 
 // equalValues compares values: strings without case? No — ARM's equals

@@ -29,6 +29,7 @@ const (
 	// ends quickly with an error.
 	maxSteps = 2_000_000
 	// maxValueBytes bounds the total size of the strings, arrays and
-	// objects all functions build during one evaluation.
-	maxValueBytes = 256 << 20
+	// objects all functions build during one evaluation: what it may hold
+	// at once, for as long as its run lasts. A server runs many (Pool).
+	maxValueBytes = 64 << 20
 )

@@ -35,6 +35,14 @@ type Options struct {
 	// whatever their declared type (never echoed, redacted from errors):
 	// those the caller read from a key vault.
 	Hidden []string
+	// Pool is the budget of value bytes this deployment's evaluation
+	// shares with others'; Deployment.Release gives its part back. Nil:
+	// the evaluation is bounded by its own limit only.
+	Pool *Pool
+	// Work is the budget of steps this deployment's evaluation shares
+	// with others' (those of one deployment tree). Nil: the evaluation is
+	// bounded by its own limit only.
+	Work *Work
 }
 
 // Deployment is a template bound to its parameters and scope, with its
@@ -64,12 +72,23 @@ func (d *Deployment) Parameters() map[string]ParameterValue {
 // listKeys() are not evaluated, so errors in resource bodies that depend
 // on them show only when Deploy runs, as on Azure.
 func Plan(ctx context.Context, t *Template, params map[string]any, scope Scope, opts Options) (*Deployment, error) {
+	d, err := plan(ctx, t, params, scope, opts)
+	if err != nil {
+		d.Release() // what it built is not used: back to the pool
+		return nil, err
+	}
+	return d, nil
+}
+
+// plan is Plan; the Deployment it returns holds the evaluator whatever
+// the error, for Plan to release.
+func plan(ctx context.Context, t *Template, params map[string]any, scope Scope, opts Options) (*Deployment, error) {
 	ev := &evaluator{
 		ctx: ctx, scope: scope, tpl: t, fns: functionTable(),
 		params: map[string]any{}, paramDefs: t.params,
 		vars: t.vars, varVals: map[string]any{}, varBusy: map[string]bool{},
 		copyIdx: map[string]int64{}, deployed: map[string]bool{}, guid: opts.NewGUID,
-		hidden: map[string]bool{},
+		hidden: map[string]bool{}, pool: opts.Pool, work: opts.Work,
 	}
 	for _, name := range opts.Hidden {
 		ev.hidden[strings.ToLower(name)] = true
@@ -77,21 +96,21 @@ func Plan(ctx context.Context, t *Template, params map[string]any, scope Scope, 
 	if err := ev.bindParameters(params); err != nil {
 		// A value checked against its declaration may be quoted; secure
 		// and hidden ones are bound by then, so redaction finds them.
-		return nil, ev.redactErr(err)
+		return &Deployment{ev: ev}, ev.redactErr(err)
 	}
 	p := &planner{ev: ev, opts: opts, skipped: map[string]bool{}}
 	for _, x := range t.resources {
 		raw, ok := x.(map[string]any)
 		if !ok {
-			return nil, invalid("each resource must be an object, not %s", typeName(x))
+			return &Deployment{ev: ev}, invalid("each resource must be an object, not %s", typeName(x))
 		}
 		if err := p.expand(raw, nil, 0); err != nil {
-			return nil, ev.redactErr(err)
+			return &Deployment{ev: ev}, ev.redactErr(err)
 		}
 	}
 	ordered, err := p.order()
 	if err != nil {
-		return nil, ev.redactErr(err)
+		return &Deployment{ev: ev}, ev.redactErr(err)
 	}
 	ev.resources = ordered
 	return &Deployment{Resources: ordered, ev: ev}, nil
