@@ -492,6 +492,16 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 		if !strings.Contains(p.Services, "b") {
 			return "", errServiceMismatch
 		}
+		if o.name == "GetContainerACL" || o.name == "SetContainerACL" ||
+			(o.name == "CreateContainer" && r.Header.Get("x-ms-blob-public-access") != "") {
+			// An account SAS reaches no permission-related operation:
+			// with Set Container ACL, a SAS to write containers' metadata
+			// would make their blobs public ("Create an account SAS",
+			// https://learn.microsoft.com/rest/api/storageservices/create-account-sas),
+			// and one to create containers would create them public, for
+			// the owner's app to fill.
+			return "", errAuthorizationFailure
+		}
 		if o.level != anyLevel && !strings.ContainsRune(p.ResourceTypes, rune(o.level)) {
 			return "", errResourceTypeMismatch
 		}
