@@ -128,3 +128,107 @@ func containerAccountSAS(t *testing.T, perms sas.AccountPermissions) string {
 	}
 	return qp.Encode()
 }
+
+// TestAttackAccountSASUnsignedOverrides: the response header overrides
+// (rsct, rscd, ...) are signed by a service SAS only, not by an account
+// SAS, yet they were applied under one: anyone holding or relaying an
+// account SAS URL could add rsct=text/html and have any blob it reads
+// served as a page of the blob origin. An account SAS with overrides is
+// refused.
+func TestAttackAccountSASUnsignedOverrides(t *testing.T) {
+	ts := startService(t, Config{})
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "uploads")
+	if _, err := c.UploadBuffer(context.Background(), "uploads", "avatar.png", []byte("<script>alert(1)</script>"), nil); err != nil {
+		t.Fatal(err)
+	}
+	q := accountSAS(t, sas.AccountPermissions{Read: true})
+	get := func(extra string) *http.Response {
+		resp, err := ts.srv.Client().Get(ts.endpoint() + "/uploads/avatar.png?" + q + extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("reading with the account SAS: %d", resp.StatusCode)
+	}
+	for _, extra := range []string{"&rsct=text/html", "&rscd=inline"} {
+		if resp := get(extra); resp.StatusCode < 400 && (strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Content-Disposition") == "inline") {
+			t.Errorf("account SAS with unsigned %s: %d, Content-Type %q, Content-Disposition %q", extra, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
+		}
+	}
+}
+
+// TestAttackIfTagsOracle: x-ms-if-tags makes a read succeed or fail on a
+// blob's index tags, so a caller who may read the blob but not its tags —
+// anyone, in a public container, or a SAS without t — could learn each tag
+// by comparisons ("owner" < 'm', ...). A condition on tags now needs the
+// right to read them.
+func TestAttackIfTagsOracle(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	cc := c.ServiceClient().NewContainerClient("public")
+	if _, err := cc.Create(ctx, &container.CreateOptions{Access: to.Ptr(container.PublicAccessTypeBlob)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UploadBuffer(ctx, "public", "b", []byte("public content"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.NewBlobClient("b").SetTags(ctx, map[string]string{"owner": "tagsecret"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := accountSAS(t, sas.AccountPermissions{Read: true})
+	withTags := accountSAS(t, sas.AccountPermissions{Read: true, Tag: true})
+	status := func(q, cond string) int {
+		req, err := http.NewRequest("GET", ts.endpoint()+"/public/b"+q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("x-ms-version", "2021-08-06")
+		req.Header.Set("x-ms-if-tags", cond)
+		resp, err := ts.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, q := range []string{"", "?" + readOnly} {
+		right, wrong := status(q, `"owner" = 'tagsecret'`), status(q, `"owner" = 'other'`)
+		if right != wrong || right < 400 {
+			t.Errorf("x-ms-if-tags by a caller who may not read tags (query %.20q): %d when true, %d when false", q, right, wrong)
+		}
+	}
+	if right, wrong := status("?"+withTags, `"owner" = 'tagsecret'`), status("?"+withTags, `"owner" = 'other'`); right != http.StatusOK || wrong != http.StatusPreconditionFailed {
+		t.Fatalf("x-ms-if-tags with a SAS that reads tags: %d when true, %d when false", right, wrong)
+	}
+}
+
+// TestAttackSourceIfTagsOracle: x-ms-source-if-tags is the same oracle on
+// a copy's source: a SAS that may read the source but not its tags learned
+// them from whether the copy ran. It now needs the right to read them.
+func TestAttackSourceIfTagsOracle(t *testing.T) {
+	ts := startService(t, Config{})
+	ctx := context.Background()
+	c := newClient(t, ts)
+	mustCreateContainer(t, c, "src")
+	if _, err := c.UploadBuffer(ctx, "src", "b", []byte("content"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ServiceClient().NewContainerClient("src").NewBlobClient("b").SetTags(ctx, map[string]string{"owner": "tagsecret"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	q := accountSAS(t, sas.AccountPermissions{Read: true, Create: true, Write: true})
+	copyWith := func(cond string) int {
+		st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/src/copy-"+strings.Trim(cond[len(cond)-6:], "'")+"?"+q, map[string]string{
+			"x-ms-copy-source": ts.endpoint() + "/src/b", "x-ms-source-if-tags": cond}, "", "", nil)
+		return st
+	}
+	if right, wrong := copyWith(`"owner" = 'tagsecret'`), copyWith(`"owner" = 'other1'`); right != wrong || right < 400 {
+		t.Fatalf("x-ms-source-if-tags with a SAS that may not read tags: %d when true, %d when false", right, wrong)
+	}
+}
