@@ -1434,6 +1434,11 @@ func (s *Service) copySource(rq *req) (*blobRow, string, error) {
 			}
 			return nil, "", newError(403, "CannotVerifyCopySource", "Server failed to authenticate the copy source.")
 		}
+		if rq.r.Header.Get("x-ms-source-if-tags") != "" && (srq.anonymous || srq.sas != nil && !strings.Contains(srq.sasPerms, "t")) {
+			// A condition on the source's tags tells them: it needs
+			// the right to read them, as x-ms-if-tags does (authorize).
+			return nil, "", newError(403, "CannotVerifyCopySource", "x-ms-source-if-tags needs permission to read the copy source's tags (a SAS with t).")
+		}
 	} else if err := s.checkCopySourceRole(rq, container); err != nil {
 		// A principal (a token's, or a user delegation SAS's delegator)
 		// reads a source in the same account by its own permission.

@@ -294,6 +294,9 @@ func (s *Service) listBlobs(rq *req) error {
 	// Blobs with staged blocks only are the writer's until committed
 	// (see getBlockList), not the public's.
 	withUncommitted = withUncommitted && !rq.anonymous
+	// Nor are a blob's index tags (Get Blob Tags is refused to
+	// anonymous callers): public read access lists blobs without them.
+	withTags = withTags && !rq.anonymous
 	fromName, fromSnap := resumeAfter(marker, prefix, delim)
 	if prefix > fromName {
 		fromName, fromSnap = prefix, ""

@@ -444,6 +444,10 @@ func (s *Service) authorize(rq *req, o op) error {
 		if err != nil {
 			return err
 		}
+		if r.Header.Get("x-ms-if-tags") != "" && !strings.Contains(perms, "t") {
+			// A condition on tags tells them, one comparison at a time.
+			return errPermissionMismatch
+		}
 		rq.sas, rq.sasPerms = &p, perms
 		rq.noOverwrite = rq.noOverwrite || !strings.Contains(perms, "w")
 		return nil
@@ -469,6 +473,11 @@ func (s *Service) authorize(rq *req, o op) error {
 	}
 	switch {
 	case c.PublicAccess == "container", c.PublicAccess == "blob" && o.anon == 1:
+		if r.Header.Get("x-ms-if-tags") != "" {
+			// Public access reads blobs, not their tags (Get Blob Tags is
+			// refused anonymously), which such a condition would tell.
+			return errNoAuth
+		}
 		rq.anonymous = true
 		return nil
 	}
@@ -480,6 +489,12 @@ func (s *Service) authorize(rq *req, o op) error {
 func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 	r := rq.r
 	if p.isAccountSAS() {
+		if p.CacheControl+p.ContentDisposition+p.ContentEncoding+p.ContentLanguage+p.ContentType != "" {
+			// An account SAS does not sign the response header overrides:
+			// whoever relays its URL could have any blob it reads served
+			// as a page (rsct=text/html).
+			return "", errAuthFailed("Response header overrides (rscc, rscd, rsce, rscl, rsct) are signed only by a service SAS; remove them from this account SAS.")
+		}
 		if !signatureMatches(rq.acct.Keys, p.Signature, accountSASStringToSign(rq.acct.Name, p)) {
 			return "", errAuthFailed("Signature did not match. String to sign used was " + accountSASStringToSign(rq.acct.Name, p))
 		}
@@ -491,6 +506,16 @@ func (s *Service) checkSAS(rq *req, p sasParams, o op) (string, error) {
 		}
 		if !strings.Contains(p.Services, "b") {
 			return "", errServiceMismatch
+		}
+		if o.name == "GetContainerACL" || o.name == "SetContainerACL" ||
+			(o.name == "CreateContainer" && r.Header.Get("x-ms-blob-public-access") != "") {
+			// An account SAS reaches no permission-related operation:
+			// with Set Container ACL, a SAS to write containers' metadata
+			// would make their blobs public ("Create an account SAS",
+			// https://learn.microsoft.com/rest/api/storageservices/create-account-sas),
+			// and one to create containers would create them public, for
+			// the owner's app to fill.
+			return "", errAuthorizationFailure
 		}
 		if o.level != anyLevel && !strings.ContainsRune(p.ResourceTypes, rune(o.level)) {
 			return "", errResourceTypeMismatch
