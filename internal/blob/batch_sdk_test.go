@@ -207,13 +207,19 @@ func TestGoSDKBatchServiceScope(t *testing.T) {
 // account, valid for an hour.
 func accountSAS(t *testing.T, perms sas.AccountPermissions) string {
 	t.Helper()
+	return accountSASFor(t, sas.AccountResourceTypes{Object: true}, perms)
+}
+
+// accountSASFor is accountSAS for the resource types types.
+func accountSASFor(t *testing.T, types sas.AccountResourceTypes, perms sas.AccountPermissions) string {
+	t.Helper()
 	cred, err := azblob.NewSharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	qp, err := sas.AccountSignatureValues{
 		Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().UTC().Add(time.Hour),
-		Permissions: perms.String(), ResourceTypes: to.Ptr(sas.AccountResourceTypes{Object: true}).String(),
+		Permissions: perms.String(), ResourceTypes: types.String(),
 	}.SignWithSharedKey(cred)
 	if err != nil {
 		t.Fatal(err)

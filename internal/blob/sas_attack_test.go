@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 )
@@ -28,7 +26,7 @@ func TestAttackAccountSASSetsContainerACL(t *testing.T) {
 	if _, err := c.UploadBuffer(ctx, "private", "secret", []byte("secret"), nil); err != nil {
 		t.Fatal(err)
 	}
-	qp := containerAccountSAS(t, sas.AccountPermissions{Read: true, Write: true, List: true})
+	qp := accountSASFor(t, sas.AccountResourceTypes{Container: true}, sas.AccountPermissions{Read: true, Write: true, List: true})
 	acl := "/devstoreaccount1/private?restype=container&comp=acl&" + qp
 	if st, _ := attackDo(t, ts, "PUT", "/devstoreaccount1/private?restype=container&comp=metadata&"+qp,
 		map[string]string{"x-ms-meta-k": "v"}, "", "", nil); st != http.StatusOK {
@@ -98,7 +96,7 @@ func TestAttackAnonymousListingReadsTags(t *testing.T) {
 // a token with the role.
 func TestAttackAccountSASCreatesPublicContainer(t *testing.T) {
 	ts := startService(t, Config{})
-	qp := containerAccountSAS(t, sas.AccountPermissions{Create: true, Write: true})
+	qp := accountSASFor(t, sas.AccountResourceTypes{Container: true}, sas.AccountPermissions{Create: true, Write: true})
 	for _, pa := range []string{"container", "blob"} {
 		name := "planted-" + pa
 		if st, body := attackDo(t, ts, "PUT", "/devstoreaccount1/"+name+"?restype=container&"+qp,
@@ -109,24 +107,6 @@ func TestAttackAccountSASCreatesPublicContainer(t *testing.T) {
 	if st, body := attackDo(t, ts, "PUT", "/devstoreaccount1/private-one?restype=container&"+qp, nil, "", "", nil); st != http.StatusCreated {
 		t.Fatalf("Create Container (private) by the account SAS: %d %s", st, body)
 	}
-}
-
-// containerAccountSAS is the query of an account SAS of the development
-// account for containers (srt=c) with perms, valid for an hour.
-func containerAccountSAS(t *testing.T, perms sas.AccountPermissions) string {
-	t.Helper()
-	cred, err := azblob.NewSharedKeyCredential(DevelopmentAccountName, DevelopmentAccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	qp, err := sas.AccountSignatureValues{
-		Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().UTC().Add(time.Hour),
-		Permissions: perms.String(), ResourceTypes: to.Ptr(sas.AccountResourceTypes{Container: true}).String(),
-	}.SignWithSharedKey(cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return qp.Encode()
 }
 
 // TestAttackAccountSASUnsignedOverrides: the response header overrides
