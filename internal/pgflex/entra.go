@@ -175,13 +175,7 @@ func (m *Manager) SetAuthConfig(server string, a AuthConfig) {
 // lockOutEntra leaves a running server's Entra principals' roles without
 // a password (a stopped one's are cleared by ensureEntra when it starts).
 func (m *Manager) lockOutEntra(server string) {
-	m.entra.mu.Lock()
-	for k := range m.entra.pw {
-		if k.server == server {
-			delete(m.entra.pw, k)
-		}
-	}
-	m.entra.mu.Unlock()
+	m.forgetEntraServer(server)
 	c, err := m.running(server)
 	if err != nil {
 		return
